@@ -1,0 +1,47 @@
+"""Parameter counts: trainable parameters and buffers per node, summed up the tree.
+
+A layer's count comes from its kind's ``params``; a container's is the sum of its children, so a
+block row in a report shows what the block holds. Nothing is shared between layers in a spec, so
+nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.graph import Graph, LayerNode, Node
+from archcalc.layers import Count, Derivation
+
+
+def param_counts(graph: Graph) -> dict[Node, Count]:
+    """Every node's :class:`Count` (the root's under ``graph.root``)."""
+    counts: dict[Node, Count] = {}
+
+    def visit(node: Node) -> Count:
+        if isinstance(node, LayerNode):
+            count = node.layer.params(node.in_shape)
+        else:
+            trainable = buffers = 0
+            for child in node.children:
+                c = visit(child)
+                trainable, buffers = trainable + c.trainable, buffers + c.buffers
+            count = Count(trainable, buffers)
+        counts[node] = Count(symbolic.exact(count.trainable), symbolic.exact(count.buffers))
+        return counts[node]
+
+    visit(graph.root)
+    return counts
+
+
+def explain_params(graph: Graph) -> list[tuple[LayerNode, Derivation]]:
+    """The derivation of every layer that has parameters, in order."""
+    return [(node, d) for node in graph.layers() if (d := node.layer.explain_params(node.in_shape)) is not None
+            and node.layer.params(node.in_shape) != Count()]
+
+
+def total_derivation(parts: list[object], total: object) -> str:
+    """``1530 + 93 = 2213``: the sum a student writes under the per-layer lines."""
+    terms = [symbolic.fmt(p) for p in parts]
+    if not terms:
+        return "0"
+    text = " + ".join(terms)
+    return text if len(terms) == 1 else f"{text} = {symbolic.fmt(total)}"

@@ -1,0 +1,42 @@
+"""The ``archcalc`` command. Subcommands load on first use, so ``archcalc params`` never pays for
+the linter, the exporters or torch."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from archcalc import __version__
+
+#: command → (module, function, one-line help shown by ``archcalc --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "params": ("archcalc.cli.params", "params", "Parameter counts per layer and in total, exact or symbolic."),
+    "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
+    "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="archcalc")
+def main() -> None:
+    """Exact shapes, parameter counts and more for neural networks written as YAML specs.
+
+    Every command reads a spec (see docs/spec.md), prints errors as path:line:col and exits 2 on a
+    bad spec or bad usage.
+    """

@@ -1,0 +1,110 @@
+"""What every spec command shares: its options, loading the model, and turning errors into exit 2.
+
+``spec_options`` gives every command the same SPEC argument and ``--set`` / ``--symbolic`` /
+``--limit`` flags (as sqlite-utils bundles its output options); ``handle_errors`` is the one place a
+:class:`SpecError` becomes ``path:line:col: error: …`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+
+import click
+
+from archcalc.errors import SpecError
+from archcalc.limits import Limits, default_limits, parse_settings
+from archcalc.report import Terminal
+
+EXIT_ERROR = 2
+
+
+def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, number = item.partition("=")
+            name, number = name.strip(), number.strip()
+            if not sep or not name.isidentifier():
+                raise click.BadParameter(f"'{item}' must look like NAME=VALUE, e.g. H=224", ctx, param)
+            try:
+                out[name] = int(number)
+            except ValueError:
+                raise click.BadParameter(f"{name}={number}: the value must be an integer", ctx, param) from None
+            if out[name] < 1:
+                raise click.BadParameter(f"{name}={number}: dimensions must be ≥ 1", ctx, param)
+    return out
+
+
+def _parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Limits:
+    try:
+        settings: dict[str, int] = {}
+        for value in values:
+            settings.update(parse_settings(value))
+        return default_limits().updated(settings)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+def spec_options(fn: Callable) -> Callable:
+    """SPEC plus ``--set NAME=VALUE``, ``--symbolic`` and ``--limit NAME=VALUE``."""
+    fn = click.option("--limit", "limits", multiple=True, callback=_parse_limits, metavar="NAME=VALUE",
+                      help="Raise or lower a safety limit (see README, 'Security model').")(fn)
+    fn = click.option("--symbolic", is_flag=True,
+                      help="Ignore the defaults under 'symbols:' and keep every symbol free.")(fn)
+    fn = click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
+                      help="Give a symbol a value (repeatable, or comma-separated: H=224,W=224).")(fn)
+    return click.argument("spec", metavar="SPEC")(fn)
+
+
+def format_option(*names: str, default: str = "table") -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(names), default=default, show_default=True,
+                        help="Output format.")
+
+
+def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
+    from archcalc.graph import build_graph
+    from archcalc.model import Model
+    from archcalc.spec import read_spec
+
+    return Model(build_graph(read_spec(spec, limits), sets, free=symbolic, limits=limits))
+
+
+def terminal() -> Terminal:
+    """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
+    import shutil
+
+    out = click.get_text_stream("stdout")
+    width = shutil.get_terminal_size((80, 24)).columns
+    tty = out.isatty()
+    color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    return Terminal(out, max(width, 40) if tty or "COLUMNS" in os.environ else 80, color)
+
+
+def fail(error: SpecError) -> None:
+    click.echo(error.render(), err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Run a command; a :class:`SpecError` exits 2 with its located message, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as e:
+            fail(e)
+        except RecursionError:
+            click.echo("error: the spec nests too deeply to process", err=True)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+
+    return wrapper

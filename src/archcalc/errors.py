@@ -1,0 +1,61 @@
+"""Source locations and the one error type every stage raises.
+
+Every node read from a spec carries a :class:`Loc`; every problem found from YAML syntax to shape
+propagation is a :class:`SpecError` that points at one. The CLI turns it into
+``path:line:col: error: message`` plus a hint and exit code 2, so no stage ever needs to print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A 1-based position in a spec file (``<stdin>`` when read from standard input)."""
+
+    path: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+class SpecError(Exception):
+    """A problem in a spec, located in its source.
+
+    ``code`` is a stable kebab-case name (``unknown-kind``, ``channel-mismatch`` ...): the linter
+    reports each one as a rule of the same name, so the catalogue of core errors lives with the rules.
+    """
+
+    def __init__(self, loc: Loc | None, message: str, *, code: str = "invalid-spec", hint: str | None = None):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.code = code
+        self.hint = hint
+
+    def render(self) -> str:
+        """``path:line:col: error: message`` and, when there is one, an indented hint line."""
+        where = f"{self.loc}: " if self.loc else ""
+        text = f"{where}error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """A ``did you mean 'x'?`` hint for a misspelt name, or ``None`` when nothing is close."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def choices_hint(word: str, choices: list[str] | tuple[str, ...] | set[str], what: str) -> str:
+    """A did-you-mean when one fits, else the list of valid ``what``."""
+    return did_you_mean(word, choices) or f"valid {what}: {', '.join(sorted(choices))}"

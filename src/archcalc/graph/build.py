@@ -1,0 +1,313 @@
+"""Spec → graph: instantiate blocks, unroll repeats, evaluate arguments, propagate shapes.
+
+This is where values meet structure, so it is where shape errors are found: a channel mismatch, a
+kernel that does not fit, a residual whose two sides differ, a concat whose branches disagree.
+Each is raised at the spec location that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from archcalc import symbolic
+from archcalc.errors import Loc, SpecError, did_you_mean
+from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
+from archcalc.layers.args import Int
+from archcalc.layers.base import shape_text
+from archcalc.limits import Limits, default_limits
+from archcalc.spec.ast import ArgList, BlockCall, Concat, Group, Item, LayerItem, Lit, Repeat, Residual, Spec, Value
+from archcalc.spec.expr import Expr, evaluate
+from archcalc.symbolic import Dim
+
+_DIM = Int(doc="an input dimension")
+_DIM.name = "input"
+
+
+def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bool = False,
+                limits: Limits | None = None) -> Graph:
+    """Elaborate ``spec``. ``values`` set symbols (``--set``); ``free`` ignores the spec's defaults."""
+    values = dict(values or {})
+    for name in values:
+        if name not in spec.symbols:
+            hint = did_you_mean(name, list(spec.symbols)) or (
+                f"the spec's symbols are {', '.join(spec.symbols)}" if spec.symbols else "the spec has no symbols")
+            raise SpecError(None, f"--set {name}: the spec has no symbol '{name}'", code="usage", hint=hint)
+    env: dict[str, Dim] = {}
+    for name, sym in spec.symbols.items():
+        value = values.get(name, None if free else sym.default)
+        env[name] = value if value is not None else symbolic.symbol(name)
+    builder = _Builder(spec, env, limits or default_limits())
+    x = tuple(builder.dim(value) for value in spec.input)
+    root = SeqNode("", spec.name, spec.loc, x, x, "model")
+    box = _Box(root.items)
+    for item in spec.layers:
+        x = builder.item(item, x, "", env, box)
+    root.out_shape = x
+    return Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
+
+
+@dataclass(slots=True)
+class _Box:
+    """The children of one container while it is being filled (names must be unique within it)."""
+
+    nodes: list[Node]
+    names: set[str] = field(default_factory=set)
+
+    def next_name(self, name: str | None) -> str:
+        return name if name is not None else str(len(self.nodes))
+
+    def add(self, node: Node) -> None:
+        if node.name in self.names:
+            raise SpecError(node.loc, f"name '{node.name}' is used twice in the same block", code="bad-name",
+                            hint="names make paths such as layer4.1.conv2, so they must differ within a block")
+        self.names.add(node.name)
+        self.nodes.append(node)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class _Builder:
+    def __init__(self, spec: Spec, symbols: dict[str, Dim], limits: Limits):
+        self.spec = spec
+        self.symbols = symbols
+        self.limits = limits
+        self.calls: list[str] = []  # the chain of block calls, for cycle errors
+        self.depth = 0
+        self.count = 0
+
+    # -- values -----------------------------------------------------------------------------------
+
+    def resolve(self, value: Value, env: Mapping[str, object], words: bool = False) -> object:
+        """Evaluate a spec value. With ``words``, an undefined bare name stays a word (``same``)."""
+        if isinstance(value, Lit):
+            return value.value
+        if isinstance(value, ArgList):
+            return tuple(self.resolve(v, env, words) for v in value.items)
+        if words and _bare_name(value) and value.text.strip() not in env:
+            return value.text.strip()
+        return evaluate(value, env, self.limits)
+
+    def dim(self, value: Value) -> Dim:
+        try:
+            return _DIM.convert(self.resolve(value, self.symbols), value.loc)
+        except SpecError as e:
+            e.code = "bad-input-shape" if e.code == "bad-argument" else e.code
+            raise
+
+    def count_of(self, value: Value, env: Mapping[str, object]) -> int:
+        count = self.resolve(value, env)
+        if not symbolic.is_int(count) or count < 0:
+            shown = symbolic.fmt(count) if not isinstance(count, str) else f"'{count}'"
+            raise SpecError(value.loc, f"repeat count must be a concrete integer ≥ 0, got {shown}",
+                            code="bad-argument", hint="repeat counts cannot depend on free symbols; use --set")
+        if count > self.limits.max_layers:
+            raise SpecError(value.loc, f"repeat {count:,} exceeds the {self.limits.max_layers:,}-layer limit",
+                            code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+        return count
+
+    # -- structure --------------------------------------------------------------------------------
+
+    def item(self, item: Item, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
+             name: str | None = None) -> Shape:
+        """Build ``item`` on input ``x`` into ``box``; return its output shape.
+
+        ``name`` replaces the item's own (a single-item block body takes its call's name).
+        """
+        if isinstance(item, LayerItem):
+            return self.layer(item, x, box.next_name(name or item.name), prefix, env, box)
+        self.depth += 1
+        if self.depth > self.limits.max_nesting:
+            raise SpecError(item.loc, f"constructs nested deeper than {self.limits.max_nesting}", code="resource-limit",
+                            hint="raise it with --limit max_nesting=N")
+        try:
+            if isinstance(item, (Repeat, Group)):
+                return self.repeat(item, x, prefix, env, box)
+            builder = {BlockCall: self.block, Residual: self.residual, Concat: self.concat}[type(item)]
+            return builder(item, x, box.next_name(name or item.name), prefix, env, box)
+        finally:
+            self.depth -= 1
+
+    def run(self, items: list[Item], x: Shape, prefix: str, env: Mapping[str, object], box: _Box) -> Shape:
+        for item in items:
+            x = self.item(item, x, prefix, env, box)
+        return x
+
+    def layer(self, item: LayerItem, x: Shape, name: str, prefix: str, env: Mapping[str, object],
+              box: _Box) -> Shape:
+        self.count += 1
+        if self.count > self.limits.max_layers:
+            raise SpecError(item.loc, f"the network has more than {self.limits.max_layers:,} layers",
+                            code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+        cls = LAYERS[item.kind]
+        values, locs = {}, {}
+        for key, arg in cls.ARGS.items():
+            raw = item.args.get(key)
+            if raw is None:
+                values[key] = arg.normal_default
+                continue
+            values[key] = arg.convert(self.resolve(raw, env), raw.loc)
+            locs[key] = raw.loc
+        layer = cls(values, item.loc, locs)
+        out = tuple(symbolic.simplify(d) for d in layer.output_shape(x))
+        for d in out:
+            if symbolic.positive(d) is False:
+                raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
+                                  hint=f"the input {shape_text(x)} is too small for this layer")
+        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
+        return out
+
+    def block(self, call: BlockCall, x: Shape, name: str, prefix: str, env: Mapping[str, object],
+              box: _Box) -> Shape:
+        """A block instance is a container named by the call, or, when the block's body is one
+        residual, concat or layer, that item itself (so paths read layer1.0.conv1)."""
+        block = self.spec.blocks[call.block]
+        if block.name in self.calls:
+            chain = " → ".join([*self.calls[self.calls.index(block.name):], block.name])
+            raise SpecError(call.loc, f"block '{block.name}' uses itself ({chain})", code="block-cycle",
+                            hint="a block cannot contain itself, directly or through other blocks")
+        local: dict[str, object] = dict(self.symbols)
+        for param in block.params:
+            if param.name in call.args:
+                local[param.name] = self.resolve(call.args[param.name], env, words=True)
+            else:
+                local[param.name] = self.resolve(param.default, local, words=True)
+        self.calls.append(block.name)
+        try:
+            if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
+                out = self.item(block.body[0], x, prefix, local, box, name)
+                box.nodes[-1].block = block.name
+                return out
+            node = SeqNode(_join(prefix, name), name, call.loc, x, x, f"block:{block.name}", block=block.name)
+            node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
+        finally:
+            self.calls.pop()
+        box.add(node)
+        return node.out_shape
+
+    def repeat(self, item: Repeat | Group, x: Shape, prefix: str, env: Mapping[str, object], box: _Box) -> Shape:
+        """Copies are spliced into the enclosing container, or into one of their own when named."""
+        count = self.count_of(item.count, env) if isinstance(item, Repeat) else 1
+        target, node = box, None
+        if item.name is not None:
+            name = box.next_name(item.name)
+            node = SeqNode(_join(prefix, name), name, item.loc, x, x, "repeat" if isinstance(item, Repeat) else "group")
+            target, prefix = _Box(node.items), node.path
+        local = env
+        for i in range(count):
+            if isinstance(item, Repeat) and item.index:
+                local = {**env, item.index: i}
+            x = self.run(item.body, x, prefix, local, target)
+        if node is not None:
+            node.out_shape = x
+            box.add(node)
+        return x
+
+    def residual(self, item: Residual, x: Shape, name: str, prefix: str, env: Mapping[str, object],
+                 box: _Box) -> Shape:
+        path = _join(prefix, name)
+        inner = _Box([])
+        out = self.run(item.body, x, path, env, inner)
+        body = list(inner.nodes)
+        same = _same_shape(x, out)
+        mode = item.shortcut if isinstance(item.shortcut, str) else "layers"
+        if mode == "if_same":
+            mode = "identity" if same else "none"
+        elif mode == "auto":
+            mode = "identity" if same else "projection"
+        shortcut = None
+        if mode in ("projection", "layers"):
+            items = item.shortcut if mode == "layers" else self.projection(body, x, out, item.shortcut_loc)
+            shortcut = SeqNode(_join(path, "shortcut"), "shortcut", item.shortcut_loc, x, x, "shortcut")
+            shortcut.out_shape = self.run(items, x, shortcut.path, env, _Box(shortcut.items))
+            inner.add(shortcut)
+            if not _same_shape(shortcut.out_shape, out):
+                raise SpecError(item.shortcut_loc, f"residual: the body gives {shape_text(out)} but the shortcut "
+                                f"gives {shape_text(shortcut.out_shape)}", code="residual-mismatch",
+                                hint="both sides of the addition must have the same shape")
+        elif mode == "identity" and not same:
+            raise SpecError(item.loc, f"residual: the body changes the shape from {shape_text(x)} to "
+                            f"{shape_text(out)}, so it cannot be added to its input", code="residual-mismatch",
+                            hint="use 'shortcut: auto' for the 1×1 projection (conv + batchnorm) the lecture "
+                            "prescribes, or make the body keep the shape")
+        after = len(inner.nodes)
+        final = self.run(item.then, out, path, env, inner)
+        box.add(ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:]))
+        return final
+
+    def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
+        """The lecture's projection: a 1×1 convolution with the body's stride, then batch norm."""
+        if len(out) == 1 and len(x) == 1:
+            return [LayerItem("linear", {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
+                    LayerItem("batchnorm1d", {}, None, loc)]
+        if len(out) != 3 or len(x) != 3:
+            raise SpecError(loc, f"shortcut 'auto' cannot project {shape_text(x)} to {shape_text(out)}",
+                            code="residual-mismatch", hint="give the shortcut's layers explicitly")
+        strides = _strides(body)
+        if strides is None:
+            raise SpecError(loc, "shortcut 'auto' cannot tell the body's stride (it pools globally or adaptively)",
+                            code="residual-mismatch", hint="give the shortcut's layers explicitly")
+        stride = ArgList(tuple(Lit(s, loc) for s in strides), loc)
+        return [LayerItem("conv2d", {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
+                                     "bias": Lit(False, loc)}, None, loc),
+                LayerItem("batchnorm2d", {}, None, loc)]
+
+    def concat(self, item: Concat, x: Shape, name: str, prefix: str, env: Mapping[str, object],
+               box: _Box) -> Shape:
+        path = _join(prefix, name)
+        branches = _Box([])
+        outs = []
+        for i, (branch, loc) in enumerate(zip(item.branches, item.branch_locs)):
+            if len(branch) == 1 and not isinstance(branch[0], (Repeat, Group)):
+                outs.append(self.item(branch[0], x, path, env, branches))  # one item: no wrapper
+                continue
+            seq = SeqNode(_join(path, str(i)), str(i), loc, x, x, "branch")
+            seq.out_shape = self.run(branch, x, seq.path, env, _Box(seq.items))
+            branches.add(seq)
+            outs.append(seq.out_shape)
+        for i, (shape, loc) in enumerate(zip(outs, item.branch_locs)):
+            if len(shape) != len(outs[0]) or not all(symbolic.equal(a, b) for a, b in zip(shape[1:], outs[0][1:])):
+                raise SpecError(loc, f"concat: branch {i} gives {shape_text(shape)} but branch 0 gives "
+                                f"{shape_text(outs[0])}", code="concat-mismatch",
+                                hint="branches are joined along channels, so every other dimension must agree")
+        channels = outs[0][0]
+        for shape in outs[1:]:
+            channels = channels + shape[0]
+        out = (symbolic.simplify(channels), *outs[0][1:])
+        box.add(ConcatNode(path, name, item.loc, x, out, branches.nodes))
+        return out
+
+
+def _bare_name(value: Value) -> bool:
+    return isinstance(value, Expr) and value.text.strip().isidentifier()
+
+
+def _same_shape(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(symbolic.equal(p, q) for p, q in zip(a, b))
+
+
+def _strides(nodes: list[Node]) -> tuple[Dim, Dim] | None:
+    """Product of the strides along a run of nodes, per axis; None when some layer has no stride."""
+    sh, sw = 1, 1
+    for node in nodes:
+        part = _node_strides(node)
+        if part is None:
+            return None
+        sh, sw = sh * part[0], sw * part[1]
+    return sh, sw
+
+
+def _node_strides(node: Node) -> tuple[Dim, Dim] | None:
+    if isinstance(node, LayerNode):
+        geometry = node.layer.geometry(node.in_shape)
+        if geometry in (GLOBAL, VARIES):
+            return None
+        return (1, 1) if geometry is None else (geometry[0].stride, geometry[1].stride)
+    if isinstance(node, ResidualNode):
+        return _strides([*node.body, *node.then])
+    if isinstance(node, ConcatNode):
+        return _node_strides(node.branches[0])
+    return _strides(node.children)

@@ -1,0 +1,140 @@
+"""The elaborated network: a tree of typed nodes with paths and shapes, built from a spec.
+
+Blocks are expanded, repeats unrolled and every value evaluated, so calculators and backends see
+plain layers inside four kinds of structure: a sequence, a residual ``body(x) + shortcut(x)``, a
+concat of branches, and the layer itself. Paths follow PyTorch's module naming
+(``layer4.1.conv2``): a node's name is its ``name:`` or its position in its container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from archcalc.errors import Loc
+from archcalc.layers.base import Layer, Shape
+from archcalc.symbolic import Dim
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    path: str
+    name: str
+    loc: Loc
+    in_shape: Shape
+    out_shape: Shape
+    #: the block this node instantiates, when a block's body is this single construct
+    block: str = field(default="", kw_only=True)
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def children(self) -> list[Node]:
+        return []
+
+
+@dataclass(eq=False, slots=True)
+class LayerNode(Node):
+    """One layer of a registered kind."""
+
+    layer: Layer
+
+    @property
+    def kind(self) -> str:
+        return self.layer.kind
+
+
+@dataclass(eq=False, slots=True)
+class SeqNode(Node):
+    """Children run in order: a block instance (``block:stage``), a named group or repeat, a branch."""
+
+    what: str
+    items: list[Node] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.what
+
+    @property
+    def children(self) -> list[Node]:
+        return self.items
+
+
+@dataclass(eq=False, slots=True)
+class ResidualNode(Node):
+    """``then(body(x) + shortcut(x))``. ``mode`` is identity, projection (from ``auto``), layers, or
+    none (``if_same`` when the shapes differ: the body alone). ``then`` runs after the addition."""
+
+    body: list[Node]
+    shortcut: SeqNode | None
+    mode: str
+    then: list[Node] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return f"block:{self.block}" if self.block else "residual"
+
+    @property
+    def sum_shape(self) -> Shape:
+        """The shape at the addition (the body's output)."""
+        return self.body[-1].out_shape
+
+    @property
+    def children(self) -> list[Node]:
+        return [*self.body, *([self.shortcut] if self.shortcut else []), *self.then]
+
+
+@dataclass(eq=False, slots=True)
+class ConcatNode(Node):
+    """Branches on the same input, joined along channels; an empty branch passes the input."""
+
+    branches: list[Node]
+
+    @property
+    def kind(self) -> str:
+        return f"block:{self.block}" if self.block else "concat"
+
+    @property
+    def children(self) -> list[Node]:
+        return self.branches
+
+
+@dataclass(eq=False, slots=True)
+class Graph:
+    """A built model: its root sequence, the symbol values used, and which symbols stayed free."""
+
+    name: str
+    root: SeqNode
+    symbols: dict[str, Dim]
+    free: list[str]
+    spec: object  # archcalc.spec.ast.Spec
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.root.in_shape
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.root.out_shape
+
+    def walk(self) -> Iterator[tuple[Node, int]]:
+        """Every node below the root, parents before children, with its depth (1 = top level)."""
+        stack = [(child, 1) for child in reversed(self.root.items)]
+        while stack:
+            node, depth = stack.pop()
+            yield node, depth
+            stack.extend((child, depth + 1) for child in reversed(node.children))
+
+    def layers(self) -> Iterator[LayerNode]:
+        """The leaves, in execution order."""
+        for node, _ in self.walk():
+            if isinstance(node, LayerNode):
+                yield node
+
+    def find(self, path: str) -> Node | None:
+        for node, _ in self.walk():
+            if node.path == path:
+                return node
+        return None

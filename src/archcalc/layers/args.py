@@ -1,0 +1,167 @@
+"""Typed layer arguments: each layer kind declares its arguments with these, like dataclass fields.
+
+An argument type knows its default, its documentation and how to turn an evaluated value into
+the normalised form the layer's formulas use (``kernel: 3`` → ``(3, 3)``). Every refusal names the
+argument and echoes the value it received, at the value's location.
+"""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.errors import Loc, SpecError, choices_hint
+
+REQUIRED = object()
+
+
+class Arg:
+    """Base of all argument types. ``words`` are bare strings accepted as themselves (``same``)."""
+
+    words: tuple[str, ...] = ()
+    type_name = "value"
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", key: str | None = None):
+        self.default = default
+        self.doc = doc
+        self.name = key or ""  # the key written in the spec
+        self.attr = ""  # the Python attribute (differs for keys like 'in')
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+        self.name = self.name or name
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def normal_default(self) -> object:
+        """The default in normalised form (``1`` → ``(1, 1)`` for a pair); None stays None."""
+        if self.default is None or self.default is REQUIRED:
+            return self.default
+        return self.convert(self.default, Loc("<default>", 1, 1))
+
+    def convert(self, value: object, loc: Loc) -> object:
+        return value
+
+    def fail(self, loc: Loc, value: object, expected: str) -> SpecError:
+        shown = f"'{value}'" if isinstance(value, str) else symbolic.fmt(value) if not isinstance(value, tuple) \
+            else "[" + ", ".join(symbolic.fmt(v) for v in value) + "]"
+        return SpecError(loc, f"argument '{self.name}' must be {expected}, got {shown}", code="bad-argument")
+
+
+class Int(Arg):
+    """An integer (or a positive-integer expression of symbols) with a lower bound."""
+
+    type_name = "int"
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None):
+        super().__init__(default, doc, key)
+        self.min = min
+
+    def convert(self, value: object, loc: Loc) -> object:
+        return self.one(value, loc)
+
+    def one(self, value: object, loc: Loc) -> object:
+        if symbolic.is_symbolic(value):
+            value = symbolic.exact(value)
+        if symbolic.is_int(value):
+            if value < self.min:
+                raise self.fail(loc, value, f"an integer ≥ {self.min}")
+            return value
+        if symbolic.is_symbolic(value):
+            if value.is_integer is not True:
+                raise SpecError(loc, f"argument '{self.name}' = {value} is not always an integer", code="bad-argument",
+                                hint="use // for integer division")
+            if self.min >= 1 and value.is_positive is False:
+                raise self.fail(loc, value, f"an integer ≥ {self.min}")
+            return symbolic.simplify(value)
+        if isinstance(value, float) and value.is_integer():
+            raise self.fail(loc, value, "an integer (write it without a decimal point)")
+        raise self.fail(loc, value, "an integer")
+
+
+class Pair(Int):
+    """One integer for both spatial axes, or ``[h, w]``; normalised to ``(h, w)``."""
+
+    type_name = "int or [h, w]"
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if isinstance(value, tuple):
+            if len(value) != 2:
+                raise self.fail(loc, value, "one integer or a list [h, w] of two")
+            return (self.one(value[0], loc), self.one(value[1], loc))
+        v = self.one(value, loc)
+        return (v, v)
+
+
+class Padding(Pair):
+    """``same``, ``valid``, one integer, or ``[ph, pw]`` (symmetric padding per axis)."""
+
+    words = ("same", "valid")
+    type_name = "int, [ph, pw], same or valid"
+
+    def __init__(self, default: object = 0, doc: str = ""):
+        super().__init__(default, doc, min=0)
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if isinstance(value, str):
+            if value not in self.words:
+                raise SpecError(loc, f"argument '{self.name}' must be an integer, [ph, pw], same or valid, "
+                                f"got '{value}'", code="bad-argument", hint=choices_hint(value, self.words, "words"))
+            return (0, 0) if value == "valid" else "same"
+        return super().convert(value, loc)
+
+
+class Float(Arg):
+    """A real number in ``[lo, hi)`` (``hi_open``) or ``[lo, hi]``."""
+
+    type_name = "number"
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", lo: float | None = None, hi: float | None = None,
+                 hi_open: bool = False, lo_open: bool = False):
+        super().__init__(default, doc)
+        self.lo, self.hi, self.hi_open, self.lo_open = lo, hi, hi_open, lo_open
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(loc, value, "a number")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.fail(loc, value, "a finite number")
+        lo_bad = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
+        hi_bad = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
+        if lo_bad or hi_bad:
+            raise self.fail(loc, value, f"in {self.range_text()}")
+        return value
+
+    def range_text(self) -> str:
+        lo = "-∞" if self.lo is None else f"{self.lo:g}"
+        hi = "∞" if self.hi is None else f"{self.hi:g}"
+        return f"{'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open or self.hi is None else ']'}"
+
+
+class Bool(Arg):
+    type_name = "true or false"
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if not isinstance(value, bool):
+            raise self.fail(loc, value, "true or false")
+        return value
+
+
+class Choice(Arg):
+    """One of a fixed set of words."""
+
+    type_name = "word"
+
+    def __init__(self, words: tuple[str, ...], default: object = REQUIRED, doc: str = ""):
+        super().__init__(default, doc)
+        self.words = words
+        self.type_name = " | ".join(words)
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if value not in self.words:
+            hint = choices_hint(str(value), self.words, "words")
+            raise SpecError(loc, f"argument '{self.name}' must be one of {', '.join(self.words)}, got '{value}'",
+                            code="bad-argument", hint=hint)
+        return value

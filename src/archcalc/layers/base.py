@@ -1,0 +1,176 @@
+"""What every layer kind is: its arguments, its shape rule, its parameter count, its geometry.
+
+A kind is one class in one file of this package, registered with :func:`layer`. Its methods come in
+a fixed order (``output_shape``, ``params``, ``geometry``, ``explain_*``) and take the input shape
+(batch excluded, channels first). They are written with Python operators only, so the same code
+gives exact ints on concrete specs and sympy expressions when symbols are free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+from archcalc import symbolic
+from archcalc.errors import Loc, SpecError
+from archcalc.layers.args import Arg
+from archcalc.symbolic import Dim
+
+Shape = tuple[Dim, ...]
+
+#: every registered kind, by name and alias
+LAYERS: dict[str, type[Layer]] = {}
+
+
+def layer(kind: str, *aliases: str):
+    """Register a layer class under ``kind`` (and ``aliases``); duplicates are a programming error."""
+
+    def register(cls: type[Layer]) -> type[Layer]:
+        cls.kind = kind
+        for name in (kind, *aliases):
+            if name in LAYERS:
+                raise RuntimeError(f"layer kind '{name}' registered twice")
+            LAYERS[name] = cls
+        return cls
+
+    return register
+
+
+class Count(NamedTuple):
+    """Parameters of one layer: trainable ones and buffers (BatchNorm's running statistics)."""
+
+    trainable: Dim = 0
+    buffers: Dim = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """How one spatial axis maps input to output: effective kernel d(k−1)+1, stride, left padding."""
+
+    kernel: Dim
+    stride: Dim
+    padding: Dim
+
+
+#: geometry of a layer whose every output depends on the whole input (flatten, linear, global pooling)
+GLOBAL = "global"
+#: geometry of a layer whose windows differ in size from output to output (adaptive pooling that does not divide)
+VARIES = "varies"
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """A formula as a student writes it: symbols, then numbers, then the value."""
+
+    formula: str
+    numbers: str
+    value: Dim
+    label: str = ""
+
+    def __str__(self) -> str:
+        parts = [self.label, self.formula] if self.label else [self.formula]
+        if self.numbers != self.formula:
+            parts.append(self.numbers)
+        value = symbolic.fmt(self.value)
+        if value != parts[-1]:
+            parts.append(value)
+        return " = ".join(parts)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def derive(template: str, value: Dim, label: str = "", **names: Dim) -> Derivation:
+    """``derive("({D_i}×{D})+{D}", 1530, D_i=50, D=30)`` → ``(D_i×D)+D = (50×30)+30 = 1530``.
+
+    >>> str(derive("({D_i}×{D})+{D}", 1530, D_i=50, D=30))
+    '(D_i×D)+D = (50×30)+30 = 1530'
+    """
+    formula = _PLACEHOLDER.sub(lambda m: m.group(1), template)
+    numbers = _PLACEHOLDER.sub(lambda m: _operand(names[m.group(1)]), template)
+    return Derivation(formula, numbers, value, label)
+
+
+def _operand(value: Dim) -> str:
+    text = symbolic.fmt(value)
+    return text if symbolic.is_int(value) or text.isidentifier() else f"({text})"
+
+
+def shape_text(shape: Shape) -> str:
+    return "[" + ", ".join(symbolic.fmt(d) for d in shape) + "]"
+
+
+class Layer:
+    """Base of every layer kind. Subclasses declare arguments as class attributes of :class:`Arg` types."""
+
+    kind: ClassVar[str] = ""
+    #: what the layer does, for lint rules that reason about roles instead of names:
+    #: affine (linear, conv), activation, norm, pool, dropout, reshape, identity
+    ROLE: ClassVar[str] = "other"
+    #: activations whose derivative is small almost everywhere (sigmoid' ≤ 0.25): vanishing gradients
+    SATURATING: ClassVar[bool] = False
+    #: the argument a scalar shorthand sets (``linear: 30`` = ``linear: {out: 30}``)
+    PRIMARY: ClassVar[str | None] = None
+    #: input ranks the kind accepts (batch excluded), with the shape it expects, for messages
+    RANKS: ClassVar[tuple[int, ...] | None] = None
+    EXPECTS: ClassVar[str] = ""
+    ARGS: ClassVar[dict[str, Arg]] = {}
+
+    def __init_subclass__(cls, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        args = dict(getattr(cls, "ARGS", {}))
+        args.update({v.name: v for v in vars(cls).values() if isinstance(v, Arg)})
+        cls.ARGS = args
+
+    def __init__(self, values: dict[str, object], loc: Loc, arg_locs: dict[str, Loc] | None = None):
+        self.loc = loc
+        self.arg_locs = arg_locs or {}
+        for name, value in values.items():
+            setattr(self, self.ARGS[name].attr, value)
+
+    # -- the kind's rules: override what applies -------------------------------------------------
+
+    def output_shape(self, x: Shape) -> Shape:
+        """The output shape for input shape ``x`` (batch excluded); raise :meth:`error` when invalid."""
+        return x
+
+    def params(self, x: Shape) -> Count:
+        return Count()
+
+    def geometry(self, x: Shape) -> tuple[Axis, Axis] | str | None:
+        """Per spatial axis (h, w) how outputs map to inputs; ``None`` pointwise, :data:`GLOBAL` all of it."""
+        return None
+
+    def explain_params(self, x: Shape) -> Derivation | None:
+        return None
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        return []
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def config(self) -> dict[str, object]:
+        """Argument name → normalised value, for backends and reports."""
+        return {name: getattr(self, arg.attr) for name, arg in self.ARGS.items()}
+
+    def error(self, message: str, arg: str | None = None, code: str = "bad-argument",
+              hint: str | None = None) -> SpecError:
+        """A located error about this layer (at ``arg``'s value when given)."""
+        return SpecError(self.arg_locs.get(arg, self.loc) if arg else self.loc, f"{self.kind}: {message}",
+                         code=code, hint=hint)
+
+    def check_rank(self, x: Shape) -> None:
+        if self.RANKS is not None and len(x) not in self.RANKS:
+            raise self.error(f"needs {self.EXPECTS} input, got {shape_text(x)}", code="bad-input-shape",
+                             hint=self.rank_hint(x))
+
+    def rank_hint(self, x: Shape) -> str | None:
+        return None
+
+    def check_in(self, arg: str, declared: Dim | None, actual: Dim) -> None:
+        """An explicitly declared input size (``in:``) must match the incoming one."""
+        if declared is not None and not symbolic.equal(declared, actual):
+            raise self.error(f"'{arg}' says {symbolic.fmt(declared)} but the input has {symbolic.fmt(actual)}",
+                             arg=arg, code="channel-mismatch",
+                             hint=f"remove '{arg}' (it is inferred) or fix the layer before")

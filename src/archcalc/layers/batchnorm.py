@@ -1,0 +1,58 @@
+"""Batch normalisation: 2C learned parameters (γ, β) and 2C+1 buffers (running mean, variance, count)."""
+
+from __future__ import annotations
+
+from archcalc.layers.args import Bool, Float, Int
+from archcalc.layers.base import Count, Derivation, Layer, Shape, derive, layer
+
+
+class BatchNorm(Layer):
+    """Shared by batchnorm1d and batchnorm2d, which differ only in the input ranks they accept.
+
+    Training normalises with the batch's (biased) variance and updates running statistics
+    ``(1 − m)·running + m·batch`` with the unbiased variance; evaluation uses the running ones.
+    """
+
+    ROLE = "norm"
+
+    eps = Float(1e-5, doc="added to the variance before the square root", lo=0, lo_open=True)
+    momentum = Float(0.1, doc="weight m of the new batch in the running statistics", lo=0, hi=1)
+    affine = Bool(True, doc="learn a scale γ and shift β per channel")
+    features = Int(None, doc="channels C; inferred, checked when given")
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_rank(x)
+        self.check_in("features", self.features, x[0])
+        return x
+
+    def params(self, x: Shape) -> Count:
+        return Count(2 * x[0] if self.affine else 0, 2 * x[0] + 1)
+
+    def explain_params(self, x: Shape) -> Derivation:
+        counts = self.params(x)
+        trainable = derive("2×{C}", counts.trainable, C=x[0]) if self.affine else None
+        buffers = derive("2×{C}+1", counts.buffers, C=x[0])
+        text = f"γ, β: {trainable}; " if trainable else ""
+        return Derivation(f"{text}buffers (running mean, var, count): {buffers}", "", counts.trainable)
+
+
+@layer("batchnorm1d")
+class BatchNorm1d(BatchNorm):
+    """Batch normalisation of ``[C]`` or ``[C, L]`` inputs (PyTorch ``nn.BatchNorm1d``).
+
+    Example: ``- batchnorm1d`` after a ``linear``.
+    """
+
+    RANKS = (1, 2)
+    EXPECTS = "a [C] or [C, L]"
+
+
+@layer("batchnorm2d")
+class BatchNorm2d(BatchNorm):
+    """Batch normalisation of ``[C, H, W]`` inputs (PyTorch ``nn.BatchNorm2d``).
+
+    Example: ``- batchnorm2d`` after a ``conv2d``.
+    """
+
+    RANKS = (3,)
+    EXPECTS = "a [C, H, W]"

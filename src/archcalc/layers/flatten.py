@@ -1,0 +1,29 @@
+"""Flatten: [C, H, W] → [C·H·W], so a linear layer can follow a feature map."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import GLOBAL, Derivation, Layer, Shape, derive, layer
+
+
+@layer("flatten")
+class Flatten(Layer):
+    """Joins all axes into one (PyTorch ``nn.Flatten()``, which keeps the batch axis).
+
+    Example: ``- flatten`` between the last pooling layer and the first ``linear``.
+    """
+
+    ROLE = "reshape"
+
+    def output_shape(self, x: Shape) -> Shape:
+        size = 1
+        for d in x:
+            size = size * d
+        return (size,)
+
+    def geometry(self, x: Shape) -> str:
+        return GLOBAL
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        if len(x) != 3:
+            return []
+        return [derive("{C}×{H}×{W}", self.output_shape(x)[0], "D", C=x[0], H=x[1], W=x[2])]

@@ -1,0 +1,26 @@
+"""Global average pooling: the mean of each channel, [C, H, W] → [C]."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import GLOBAL, Layer, Shape, layer
+
+
+@layer("global_avgpool2d", "global_avgpool")
+class GlobalAvgPool2d(Layer):
+    """Mean over H and W of each channel, giving a flat [C] vector (Keras ``GlobalAveragePooling2D``).
+
+    Equal to ``adaptive_avgpool2d: 1`` followed by ``flatten``; no parameters.
+
+    Example: ``- global_avgpool2d``
+    """
+
+    ROLE = "pool"
+    RANKS = (3,)
+    EXPECTS = "a [C, H, W]"
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_rank(x)
+        return (x[0],)
+
+    def geometry(self, x: Shape) -> str:
+        return GLOBAL

@@ -1,0 +1,41 @@
+"""Fully connected layer: y = Wx + b on the last axis, with (D_i×D)+D parameters."""
+
+from __future__ import annotations
+
+from archcalc.layers.args import Bool, Int
+from archcalc.layers.base import GLOBAL, Count, Derivation, Layer, Shape, derive, layer
+
+
+@layer("linear", "dense")
+class Linear(Layer):
+    """Fully connected layer on the last axis (PyTorch ``nn.Linear``).
+
+    Parameters: D_i×D weights + D biases, e.g. 50 → 30 is (50×30)+30 = 1530.
+    Input ``[..., D_i]`` → output ``[..., D]``; put ``flatten`` first to connect a feature map.
+
+    Example: ``- linear: {out: 30}`` or ``- linear: 30``
+    """
+
+    ROLE = "affine"
+    PRIMARY = "out"
+    RANKS = None
+
+    out = Int(doc="output features D")
+    bias = Bool(True, doc="add a learned bias b")
+    inputs = Int(None, doc="input features D_i; inferred, checked when given", key="in")
+
+    def output_shape(self, x: Shape) -> Shape:
+        if not x:
+            raise self.error("needs at least one input axis", code="bad-input-shape")
+        self.check_in("in", self.inputs, x[-1])
+        return (*x[:-1], self.out)
+
+    def params(self, x: Shape) -> Count:
+        return Count(x[-1] * self.out + (self.out if self.bias else 0))
+
+    def geometry(self, x: Shape) -> str:
+        return GLOBAL
+
+    def explain_params(self, x: Shape) -> Derivation:
+        template = "({D_i}×{D})+{D}" if self.bias else "{D_i}×{D}"
+        return derive(template, self.params(x).trainable, D_i=x[-1], D=self.out)

@@ -1,0 +1,30 @@
+"""2-D max pooling: a window maximum, no parameters, channels unchanged."""
+
+from __future__ import annotations
+
+from archcalc.layers.args import Bool, Padding, Pair
+from archcalc.layers.base import Shape, layer
+from archcalc.layers.spatial import Spatial
+
+
+@layer("maxpool2d", "maxpool")
+class MaxPool2d(Spatial):
+    """2-D max pooling (PyTorch ``nn.MaxPool2d``); the stride defaults to the kernel.
+
+    Output size per axis: ⌊(H + 2P − d(F−1) − 1)/S⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``.
+
+    Example: ``- maxpool2d: {kernel: 2}`` halves H and W.
+    """
+
+    ROLE = "pool"
+    PRIMARY = "kernel"
+
+    kernel = Pair(doc="window size F: k or [k_h, k_w]")
+    stride = Pair(None, doc="stride S; defaults to the kernel")
+    padding = Padding(0, doc="implicit −∞ padding on each side, at most half the kernel")
+    dilation = Pair(1, doc="spacing between window taps")
+    ceil_mode = Bool(False, doc="round the output size up (the last window may overhang)")
+
+    def output_shape(self, x: Shape) -> Shape:
+        h, w = self.spatial_out(x)
+        return (x[0], h, w)

@@ -1,0 +1,28 @@
+"""Softmax: exp(x_i)/Σ exp(x_j) along the channel axis; outputs are probabilities."""
+
+from __future__ import annotations
+
+from archcalc.layers.args import Int
+from archcalc.layers.base import Layer, Shape, layer
+
+
+@layer("softmax")
+class Softmax(Layer):
+    """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
+
+    Do not end a network in softmax when it trains with cross-entropy: that loss takes logits
+    and applies softmax itself.
+
+    Example: ``- softmax``
+    """
+
+    ROLE = "activation"
+
+    dim = Int(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the end",
+              min=-8)
+
+    def output_shape(self, x: Shape) -> Shape:
+        if not -len(x) <= self.dim < len(x):
+            raise self.error(f"dim {self.dim} is outside an input with {len(x)} axes", arg="dim",
+                             hint=f"use 0..{len(x) - 1} (0 = channels)")
+        return x

@@ -1,0 +1,55 @@
+"""Hard limits that keep a hostile or mistaken spec from eating time or memory.
+
+A linter runs on files anyone can write, so every way a small file can ask for unbounded work
+(alias expansion, deep nesting, huge repeats, huge numbers) is bounded here, in one place, and
+each bound produces an ordinary located error. Override with ``ARCHCALC_LIMITS`` (for example
+``ARCHCALC_LIMITS="max_layers=5000000,max_bytes=50000000"``) or ``--limit NAME=VALUE``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    #: largest spec file read, in bytes
+    max_bytes: int = 10_000_000
+    #: deepest nesting of YAML collections
+    max_depth: int = 200
+    #: YAML nodes after alias expansion (stops "billion laughs")
+    max_nodes: int = 2_000_000
+    #: layers in the elaborated graph (repeats unrolled, blocks expanded)
+    max_layers: int = 2_000_000
+    #: nested block calls, repeats, residuals and concats
+    max_nesting: int = 100
+    #: characters in one expression
+    max_expr_chars: int = 500
+    #: magnitude of any integer in a spec or produced by an expression
+    max_int: int = 2**62
+
+    def updated(self, settings: dict[str, int]) -> Limits:
+        """A copy with ``settings`` applied; unknown names raise ``ValueError``."""
+        known = {f.name for f in fields(self)}
+        for name in settings:
+            if name not in known:
+                raise ValueError(f"unknown limit '{name}' (known: {', '.join(sorted(known))})")
+        return replace(self, **settings)
+
+
+def parse_settings(text: str) -> dict[str, int]:
+    """``"a=1,b=2"`` → ``{"a": 1, "b": 2}``; raises ``ValueError`` with the bad item named."""
+    out: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"limit '{item}' must look like NAME=INTEGER")
+        out[name.strip()] = int(value)
+    return out
+
+
+def default_limits() -> Limits:
+    """The defaults, adjusted by the ``ARCHCALC_LIMITS`` environment variable."""
+    env = os.environ.get("ARCHCALC_LIMITS", "")
+    return Limits().updated(parse_settings(env)) if env else Limits()

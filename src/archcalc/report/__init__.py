@@ -1,0 +1,95 @@
+"""Reports: what a command computed, as data, and the formats that render it.
+
+A command builds one :class:`Report` (columns, tree rows, totals, notes, and the JSON payload) and
+hands it to a renderer from :data:`FORMATS`. Calculators never print; renderers never compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    numeric: bool = False  # right-aligned
+
+
+@dataclass(slots=True)
+class Row:
+    """One tree row: ``label`` is the path segment, ``depth`` its level (1 = top), ``cells`` by column key."""
+
+    label: str
+    depth: int
+    cells: dict[str, str]
+    last: bool = False  # last child of its parent (for the tree drawing)
+    container: bool = False
+
+
+@dataclass(slots=True)
+class Report:
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    footer: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # the --format json payload
+    text: list[str] = field(default_factory=list)  # free lines (explanations), printed after the table
+
+
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    """Where a report goes: a stream, its width in columns, and whether it takes ANSI colour."""
+
+    file: TextIO
+    width: int = 80
+    color: bool = False
+
+
+def emit(report: Report, fmt: str, term: Terminal) -> None:
+    """Write ``report`` in format ``fmt``."""
+    if fmt == "table":
+        from archcalc.report.table import render_table
+
+        render_table(report, term.file, term.width, term.color)
+        return
+    text = FORMATS[fmt](report)
+    term.file.write(text if text.endswith("\n") else text + "\n")
+
+
+def _json(report: Report) -> str:
+    import json
+
+    return json.dumps(report.data, indent=2, ensure_ascii=False)
+
+
+def _markdown(report: Report) -> str:
+    from archcalc.report.markdown import render_markdown
+
+    return render_markdown(report)
+
+
+def _csv(report: Report) -> str:
+    from archcalc.report.csv import render_csv
+
+    return render_csv(report)
+
+
+#: format name → renderer producing text (``table`` is drawn by :func:`emit` with rich)
+FORMATS: dict[str, Callable[[Report], str]] = {"json": _json, "markdown": _markdown, "csv": _csv}
+FORMAT_NAMES = ("table", *FORMATS)
+
+
+def tree_labels(rows: list[Row]) -> list[str]:
+    """``├─conv1``, ``│ └─bn1``…: each row's label drawn into a tree, as torchinfo does."""
+    open_levels: list[bool] = []
+    out = []
+    for row in rows:
+        del open_levels[row.depth - 1:]
+        prefix = "".join("│ " if still_open else "  " for still_open in open_levels)
+        out.append(f"{prefix}{'└─' if row.last else '├─'}{row.label}")
+        open_levels.append(not row.last)
+    return out

@@ -1,0 +1,137 @@
+"""The parsed spec: what the user wrote, checked for structure, not yet evaluated.
+
+Names, kinds, argument names and expression syntax are checked while parsing; values are not,
+because inside a block they depend on the call. :mod:`archcalc.graph.build` evaluates them.
+Every node keeps its :class:`~archcalc.errors.Loc`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archcalc.errors import Loc
+from archcalc.spec.expr import Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """A literal number, bool or word (``same``) written in the spec."""
+
+    value: object
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class ArgList:
+    """A list argument such as ``kernel: [3, 5]``."""
+
+    items: tuple[Value, ...]
+    loc: Loc
+
+
+Value = Lit | Expr | ArgList
+
+
+@dataclass(slots=True)
+class LayerItem:
+    """One layer: a registered kind with its arguments (``conv2d: {out: 64, kernel: 3}``)."""
+
+    kind: str
+    args: dict[str, Value]
+    name: str | None
+    loc: Loc
+    arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
+
+
+@dataclass(slots=True)
+class BlockCall:
+    """A use of a named block with arguments (``stage: {n: 2, c: 64}``)."""
+
+    block: str
+    args: dict[str, Value]
+    name: str | None
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Repeat:
+    """``repeat: n`` copies of ``layers``; ``index: i`` names the copy number inside them."""
+
+    count: Value
+    index: str | None
+    body: list[Item]
+    name: str | None
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Group:
+    """A named run of layers (``{name: layer1, layers: [...]}``)."""
+
+    body: list[Item]
+    name: str | None
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Residual:
+    """``y = then(body(x) + shortcut(x))``; the shortcut is ``identity``, ``auto``, ``if_same`` or layers."""
+
+    body: list[Item]
+    shortcut: str | list[Item]
+    name: str | None
+    loc: Loc
+    shortcut_loc: Loc
+    then: list[Item] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Concat:
+    """Parallel branches on the same input, joined along channels (an empty branch is the input)."""
+
+    branches: list[list[Item]]
+    name: str | None
+    loc: Loc
+    branch_locs: list[Loc]
+
+
+Item = LayerItem | BlockCall | Repeat | Group | Residual | Concat
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    default: Value | None
+    loc: Loc
+
+
+@dataclass(slots=True)
+class BlockDef:
+    """``name(p1, p2 = default): [items]`` under ``blocks:``."""
+
+    name: str
+    params: list[Param]
+    body: list[Item]
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Symbol:
+    name: str
+    default: int | None
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Spec:
+    name: str
+    path: str
+    input: list[Value]
+    input_loc: Loc
+    symbols: dict[str, Symbol]
+    blocks: dict[str, BlockDef]
+    layers: list[Item]
+    layers_loc: Loc
+    train: object | None  # archcalc.spec.train.TrainSpec
+    loc: Loc
+    source: str = field(repr=False, default="")

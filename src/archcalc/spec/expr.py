@@ -1,0 +1,151 @@
+"""Arithmetic in spec arguments (``2*c``, ``c // 4``, ``c * expansion``), read without ``eval``.
+
+The text is parsed by Python's own parser (which never runs anything) and the tree is walked
+against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses. Anything else
+(calls, attributes, subscripts, lambdas, comparisons, dunder names) is refused at parse time. The
+walk evaluates with Python operators, so names bound to sympy symbols give sympy results through
+the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang.
+
+    >>> evaluate(parse_expr("c * 4 // 2", Loc("x", 1, 1)), {"c": 64})
+    128
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from archcalc import symbolic
+from archcalc.errors import Loc, SpecError, did_you_mean
+from archcalc.limits import Limits
+
+_ALLOWED = "numbers, names, + - * / // ** and parentheses"
+_WHAT = {
+    ast.Call: "a function call",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "a lambda",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "a conditional",
+    ast.Mod: "'%'",
+    ast.MatMult: "'@'",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A parsed, whitelisted expression and where it was written."""
+
+    text: str
+    loc: Loc
+    tree: ast.expr
+
+    @property
+    def names(self) -> set[str]:
+        return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
+    """Parse and whitelist ``text``; every refusal is a located ``bad-expression`` error."""
+    limits = limits or Limits()
+    if len(text) > limits.max_expr_chars:
+        raise SpecError(loc, f"expression longer than {limits.max_expr_chars} characters", code="bad-expression")
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+        col = loc.col + max((getattr(e, "offset", None) or 1) - 1, 0)
+        raise SpecError(Loc(loc.path, loc.line, col), f"cannot read expression '{text}'", code="bad-expression",
+                        hint=f"expressions may use {_ALLOWED}") from None
+    for node in ast.walk(tree):
+        _check(node, text, loc)
+    return Expr(text, loc, tree)
+
+
+def _check(node: ast.AST, text: str, loc: Loc) -> None:
+    if isinstance(node, (ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow,
+                         ast.USub, ast.UAdd, ast.BinOp, ast.UnaryOp)):
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise SpecError(loc, f"name '{node.id}' is not allowed in an expression", code="bad-expression",
+                            hint="names starting with '__' are reserved")
+        return
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return
+    what = _WHAT.get(type(node)) or (f"the literal {node.value!r}" if isinstance(node, ast.Constant)
+                                     else type(node).__name__)
+    raise SpecError(loc, f"{what} is not allowed in expression '{text}'", code="bad-expression",
+                    hint=f"expressions may use only {_ALLOWED}")
+
+
+def evaluate(expr: Expr, env: Mapping[str, object], limits: Limits | None = None) -> object:
+    """The value of ``expr`` with names looked up in ``env`` (ints, floats, strings or sympy)."""
+    return _Eval(expr, env, limits or Limits()).run(expr.tree)
+
+
+class _Eval:
+    def __init__(self, expr: Expr, env: Mapping[str, object], limits: Limits):
+        self.expr, self.env, self.limits = expr, env, limits
+
+    def fail(self, message: str, hint: str | None = None, code: str = "bad-expression") -> SpecError:
+        return SpecError(self.expr.loc, message, code=code, hint=hint)
+
+    def run(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Constant):
+            return self.bounded(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in self.env:
+                hint = did_you_mean(node.id, list(self.env)) or "declare it under 'symbols:' or as a block parameter"
+                raise self.fail(f"undefined symbol '{node.id}'", hint, code="undefined-symbol")
+            return self.env[node.id]
+        if isinstance(node, ast.UnaryOp):
+            value = self.number(self.run(node.operand))
+            return -value if isinstance(node.op, ast.USub) else value
+        a, b = self.number(self.run(node.left)), self.number(self.run(node.right))
+        op = node.op
+        if isinstance(op, (ast.Div, ast.FloorDiv)) and (b == 0 or (symbolic.is_int(b) and b == 0)):
+            raise self.fail(f"division by zero in '{self.expr.text}'")
+        if isinstance(op, ast.Add):
+            return self.bounded(a + b)
+        if isinstance(op, ast.Sub):
+            return self.bounded(a - b)
+        if isinstance(op, ast.Mult):
+            return self.bounded(a * b)
+        if isinstance(op, ast.FloorDiv):
+            if isinstance(a, float) or isinstance(b, float):
+                return float(a // b)
+            return symbolic.floordiv(a, b)
+        if isinstance(op, ast.Div):
+            if symbolic.is_int(a) and symbolic.is_int(b):
+                return a // b if a % b == 0 else a / b
+            return a / b
+        return self.power(a, b)
+
+    def number(self, value: object) -> object:
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) or symbolic.is_symbolic(value)):
+            raise self.fail(f"'{self.expr.text}' does arithmetic on {value!r}, which is not a number")
+        return value
+
+    def power(self, base: object, exp: object) -> object:
+        if not symbolic.is_int(exp):
+            if isinstance(exp, float) and isinstance(base, (int, float)) and abs(exp) <= 64:
+                return self.bounded(float(base) ** exp)
+            raise self.fail(f"the exponent in '{self.expr.text}' must be an integer")
+        if exp < 0:
+            if base == 0:
+                raise self.fail(f"'{self.expr.text}' raises 0 to a negative power")
+            return 1 / self.power(base, -exp)
+        size = base.bit_length() if symbolic.is_int(base) else 1
+        if exp > 64 or (size > 1 and size * exp > self.limits.max_int.bit_length()):
+            raise self.fail(f"'{self.expr.text}' is too large to compute", code="resource-limit",
+                            hint=f"results are limited to ±{self.limits.max_int:,}")
+        return self.bounded(base**exp)
+
+    def bounded(self, value: object) -> object:
+        if symbolic.is_int(value) and abs(value) > self.limits.max_int:
+            raise self.fail(f"'{self.expr.text}' is too large", code="resource-limit",
+                            hint=f"integers are limited to ±{self.limits.max_int:,}")
+        return value

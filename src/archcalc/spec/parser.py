@@ -1,0 +1,425 @@
+"""Located YAML nodes → :class:`~archcalc.spec.ast.Spec`.
+
+Everything that can be checked without evaluating is checked here, once: the top-level keys,
+layer kinds and block names (with did-you-mean), argument names, required arguments, block
+signatures and expression syntax. Values are evaluated later, when blocks are instantiated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.layers import LAYERS
+from archcalc.layers.args import Arg
+from archcalc.layers.base import Layer
+from archcalc.limits import Limits
+from archcalc.spec.ast import (
+    ArgList,
+    BlockCall,
+    BlockDef,
+    Concat,
+    Group,
+    Item,
+    LayerItem,
+    Lit,
+    Param,
+    Repeat,
+    Residual,
+    Spec,
+    Symbol,
+    Value,
+)
+from archcalc.spec.expr import parse_expr
+from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
+
+TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
+SHORTCUTS = ("identity", "auto", "if_same")
+CONSTRUCTS = ("repeat", "residual", "concat", "layers")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_SIGNATURE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+def parse_spec(root: YNode, path: str, source: str = "", limits: Limits | None = None) -> Spec:
+    return _Parser(path, limits or Limits()).spec(root, source)
+
+
+class _Parser:
+    def __init__(self, path: str, limits: Limits):
+        self.path = path
+        self.limits = limits
+        self.blocks: dict[str, BlockDef] = {}
+
+    # -- top level --------------------------------------------------------------------------------
+
+    def spec(self, root: YNode, source: str) -> Spec:
+        top = self.mapping(root, "a spec", hint="a spec is a mapping with 'input:' and 'layers:'")
+        for key, _ in top.items:
+            if key.text not in TOP_KEYS:
+                raise SpecError(key.loc, f"unknown top-level key '{key.text}'", code="unknown-key",
+                                hint=choices_hint(key.text, TOP_KEYS, "keys"))
+        for key in ("input", "layers"):
+            if top.get(key) is None:
+                raise SpecError(top.loc, f"the spec has no '{key}:'", code="missing-key",
+                                hint="input: [3, 224, 224] gives channels first, batch excluded"
+                                if key == "input" else "layers: lists the network, e.g. [linear: {out: 10}]")
+        name_node = top.get("name")
+        name = self.word(name_node, "the model name") if name_node is not None else _stem(self.path)
+        symbols = self.symbols(top.get("symbols"))
+        input_node = top.get("input")
+        input_dims = self.input(input_node, symbols)
+        blocks_node = top.get("blocks")
+        if blocks_node is not None:
+            self.block_defs(blocks_node)
+        layers_node = top.get("layers")
+        layers = self.items(layers_node, "layers")
+        if not layers:
+            raise SpecError(layers_node.loc, "'layers:' is empty", code="empty-spec",
+                            hint="list at least one layer, e.g. - linear: {out: 10}")
+        train_node = top.get("train")
+        train = None
+        if train_node is not None:
+            from archcalc.spec.train import parse_train
+
+            train = parse_train(self.mapping(train_node, "'train:'"))
+        return Spec(name, self.path, input_dims, input_node.loc, symbols, self.blocks, layers, layers_node.loc,
+                    train, top.loc, source)
+
+    def symbols(self, node: YNode | None) -> dict[str, Symbol]:
+        out: dict[str, Symbol] = {}
+        if node is None:
+            return out
+        if isinstance(node, YSeq):
+            pairs = [(self.scalar(item, "a symbol name"), None) for item in node.items]
+        else:
+            pairs = [(key, value) for key, value in self.mapping(node, "'symbols:'").items]
+        for key, value in pairs:
+            name = self.identifier(key, "symbol")
+            default = None
+            if value is not None and not (isinstance(value, YScalar) and value.value is None):
+                if not isinstance(value, YScalar) or type(value.value) is not int or value.value < 1:
+                    raise SpecError(value.loc, f"symbol '{name}' must default to a positive integer or null, "
+                                    f"got {describe(value)}", code="bad-argument")
+                default = value.value
+            out[name] = Symbol(name, default, key.loc)
+        return out
+
+    def input(self, node: YNode, symbols: dict[str, Symbol]) -> list[Value]:
+        if not isinstance(node, YSeq) or not node.items:
+            raise SpecError(node.loc, f"'input:' must be a non-empty list of dims, got {describe(node)}",
+                            code="bad-input-shape", hint="channels first, batch excluded: [3, 224, 224] or [D_i]")
+        dims = [self.value(item, None) for item in node.items]
+        for dim in dims:  # a bare name in the input declares a symbol
+            if not isinstance(dim, Lit):
+                for name in getattr(dim, "names", ()):
+                    if _NAME.match(name) and name not in symbols and name == str(dim).strip():
+                        symbols[name] = Symbol(name, None, dim.loc)
+        return dims
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def block_defs(self, node: YNode) -> None:
+        defs = self.mapping(node, "'blocks:'", hint="blocks: {stage(n, c): [...layers...]}")
+        bodies = []
+        for key, body in defs.items:
+            match = _SIGNATURE.match(key.text)
+            if not match:
+                raise SpecError(key.loc, f"cannot read block signature '{key.text}'", code="bad-block",
+                                hint="write it as name(param, param = default), e.g. stage(n, c)")
+            name, params_text = match.group(1), match.group(2)
+            if name in LAYERS:
+                raise SpecError(key.loc, f"block '{name}' has the name of a layer kind", code="bad-block",
+                                hint="rename the block")
+            if name in CONSTRUCTS or name in self.blocks:
+                raise SpecError(key.loc, f"block '{name}' is defined twice" if name in self.blocks
+                                else f"'{name}' is a reserved word", code="bad-block")
+            params = self.params(params_text or "", key.loc)
+            self.blocks[name] = BlockDef(name, params, [], key.loc)
+            bodies.append((name, body))
+        for name, body in bodies:  # bodies may use blocks defined further down
+            items = self.items(body, f"the body of block '{name}'")
+            if not items:
+                raise SpecError(body.loc, f"block '{name}' has no layers", code="bad-block")
+            self.blocks[name].body = items
+
+    def params(self, text: str, loc: Loc) -> list[Param]:
+        params: list[Param] = []
+        if not text.strip():
+            return params
+        seen_default = False
+        for part in _split_commas(text):
+            pname, eq, default = part.partition("=")
+            pname = pname.strip()
+            if not _NAME.match(pname) or pname.startswith("__"):
+                raise SpecError(loc, f"block parameter '{pname}' is not a name", code="bad-block",
+                                hint="parameters are names like c or stride, optionally with = default")
+            if any(p.name == pname for p in params):
+                raise SpecError(loc, f"block parameter '{pname}' appears twice", code="bad-block")
+            value = None
+            if eq:
+                value = parse_expr(default.strip(), loc, self.limits)
+                seen_default = True
+            elif seen_default:
+                raise SpecError(loc, f"parameter '{pname}' without a default follows one with a default",
+                                code="bad-block", hint="put parameters with defaults last")
+            params.append(Param(pname, value, loc))
+        return params
+
+    # -- items ------------------------------------------------------------------------------------
+
+    def items(self, node: YNode, what: str) -> list[Item]:
+        if isinstance(node, YScalar) and node.value is None:
+            return []
+        if not isinstance(node, YSeq):
+            raise SpecError(node.loc, f"{what} must be a list of layers, got {describe(node)}", code="bad-structure",
+                            hint="start each layer on its own line with '- '")
+        return [self.item(child) for child in node.items]
+
+    def item(self, node: YNode) -> Item:
+        if isinstance(node, YScalar):
+            if not isinstance(node.value, str):
+                raise SpecError(node.loc, f"expected a layer, got {describe(node)}", code="bad-structure",
+                                hint="a layer is a kind name (relu) or a mapping (conv2d: {out: 64, kernel: 3})")
+            return self.call(node.value, None, node.loc, None)
+        if isinstance(node, YSeq):
+            raise SpecError(node.loc, "expected a layer, got a list", code="bad-structure",
+                            hint="a nested list of layers needs a construct: {layers: [...]} or {repeat: n, ...}")
+        keys = node.keys()
+        name = self.name(node)
+        if "repeat" in keys:
+            return self.repeat(node, name)
+        if "residual" in keys:
+            self.only(node, ("residual", "name"))
+            return self.residual(node.get("residual"), name, node.loc)
+        if "concat" in keys:
+            self.only(node, ("concat", "name"))
+            return self.concat(node.get("concat"), name, node.loc)
+        if "layers" in keys:
+            self.only(node, ("layers", "name"))
+            return Group(self.items(node.get("layers"), "'layers:'"), name, node.loc)
+        rest = [(k, v) for k, v in node.items if k.text != "name"]
+        if len(rest) != 1:
+            raise SpecError(node.loc, f"a layer has one kind, found {len(rest)} keys: {', '.join(keys)}",
+                            code="bad-structure", hint="put each layer in its own '- ' item, with its arguments "
+                            "in a mapping: - conv2d: {out: 64, kernel: 3}")
+        key, args = rest[0]
+        return self.call(key.text, args, key.loc, name)
+
+    def only(self, node: YMap, allowed: tuple[str, ...]) -> None:
+        for key, _ in node.items:
+            if key.text not in allowed:
+                raise SpecError(key.loc, f"unexpected key '{key.text}' beside '{allowed[0]}'", code="unknown-key",
+                                hint=f"allowed here: {', '.join(allowed)}")
+
+    def name(self, node: YMap) -> str | None:
+        value = node.get("name")
+        return None if value is None else self.layer_name(value)
+
+    def layer_name(self, node: YNode) -> str:
+        text = self.word(node, "a name")
+        if "." in text or not text.strip():
+            raise SpecError(node.loc, f"name '{text}' is empty or contains '.'", code="bad-name",
+                            hint="'.' separates path parts (layer4.1.conv2); use '_' instead")
+        return text
+
+    def call(self, kind: str, args: YNode | None, loc: Loc, name: str | None) -> Item:
+        cls = LAYERS.get(kind)
+        if cls is not None:
+            return self.layer(cls, kind, args, loc, name)
+        if kind in self.blocks:
+            return self.block_call(self.blocks[kind], args, loc, name)
+        raise SpecError(loc, f"unknown layer kind '{kind}'", code="unknown-kind",
+                        hint=choices_hint(kind, [*LAYERS, *self.blocks, *CONSTRUCTS], "kinds"))
+
+    def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None) -> LayerItem:
+        args: dict[str, Value] = {}
+        keys: dict[str, Loc] = {}
+        if isinstance(node, YMap):
+            for key, value in node.items:
+                if key.text == "name":
+                    if name is not None:
+                        raise SpecError(key.loc, "the layer is named twice", code="bad-name")
+                    name = self.layer_name(value)
+                    continue
+                arg = cls.ARGS.get(key.text)
+                if arg is None:
+                    hint = choices_hint(key.text, list(cls.ARGS), f"arguments of {kind}") if cls.ARGS \
+                        else f"{kind} takes no arguments"
+                    raise SpecError(key.loc, f"{kind} has no argument '{key.text}'", code="unknown-argument", hint=hint)
+                args[key.text] = self.value(value, arg)
+                keys[key.text] = key.loc
+        elif node is not None and not (isinstance(node, YScalar) and node.value is None):
+            if cls.PRIMARY is None:
+                raise SpecError(node.loc, f"{kind} takes its arguments as a mapping, got {describe(node)}",
+                                code="bad-argument", hint=_mapping_example(cls, kind))
+            args[cls.PRIMARY] = self.value(node, cls.ARGS[cls.PRIMARY])
+        missing = [a for a, spec in cls.ARGS.items() if spec.required and a not in args]
+        if missing:
+            docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
+            raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
+                            hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
+        return LayerItem(kind, args, name, loc, keys)
+
+    def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
+        args: dict[str, Value] = {}
+        names = [p.name for p in block.params]
+        if isinstance(node, YMap):
+            for key, value in node.items:
+                if key.text == "name":
+                    if name is not None:
+                        raise SpecError(key.loc, "the block is named twice", code="bad-name")
+                    name = self.layer_name(value)
+                    continue
+                if key.text not in names:
+                    hint = choices_hint(key.text, names, f"parameters of {block.name}") if names \
+                        else f"{block.name} takes no parameters"
+                    raise SpecError(key.loc, f"block '{block.name}' has no parameter '{key.text}'",
+                                    code="unknown-argument", hint=hint)
+                args[key.text] = self.value(value, None)
+        elif node is not None and not (isinstance(node, YScalar) and node.value is None):
+            values = node.items if isinstance(node, YSeq) else [node]
+            if len(values) > len(names):
+                raise SpecError(node.loc, f"block '{block.name}' takes {len(names)} argument"
+                                f"{'s' if len(names) != 1 else ''} ({', '.join(names) or 'none'}), "
+                                f"got {len(values)}", code="block-arguments", hint=_signature(block))
+            for param, value in zip(names, values):
+                args[param] = self.value(value, None)
+        missing = [p.name for p in block.params if p.default is None and p.name not in args]
+        if missing:
+            raise SpecError(loc, f"block '{block.name}' needs {_and(missing)}", code="block-arguments",
+                            hint=_signature(block))
+        return BlockCall(block.name, args, name, loc)
+
+    def repeat(self, node: YMap, name: str | None) -> Repeat:
+        self.only(node, ("repeat", "layers", "index", "name"))
+        count_node = node.get("repeat")
+        body_node = node.get("layers")
+        if body_node is None:
+            raise SpecError(node.loc, "'repeat:' needs 'layers:' to repeat", code="bad-structure",
+                            hint="- repeat: 3\n    layers: [conv2d: {out: 64, kernel: 3, padding: 1}, relu]")
+        index = None
+        if node.get("index") is not None:
+            index = self.identifier(node.get("index"), "repeat index")
+        body = self.items(body_node, "'layers:'")
+        if not body:
+            raise SpecError(body_node.loc, "'repeat:' has no layers to repeat", code="bad-structure")
+        return Repeat(self.value(count_node, None), index, body, name, node.loc)
+
+    def residual(self, node: YNode, name: str | None, loc: Loc) -> Residual:
+        if isinstance(node, YSeq):
+            return Residual(self.items(node, "the residual body"), "identity", name, loc, node.loc)
+        spec = self.mapping(node, "'residual:'", hint="residual: {body: [...], shortcut: auto}")
+        self.only(spec, ("body", "shortcut", "then"))
+        body_node = spec.get("body")
+        if body_node is None:
+            raise SpecError(spec.loc, "'residual:' needs 'body:'", code="bad-structure",
+                            hint="residual: {body: [...layers...], shortcut: identity | auto | if_same | [...], "
+                            "then: [relu]}")
+        body = self.items(body_node, "the residual body")
+        if not body:
+            raise SpecError(body_node.loc, "the residual body is empty", code="bad-structure")
+        short_node = spec.get("shortcut")
+        shortcut: str | list[Item] = "identity"
+        short_loc = spec.loc
+        if short_node is not None:
+            short_loc = short_node.loc
+            if isinstance(short_node, YScalar) and isinstance(short_node.value, str) and short_node.value in SHORTCUTS:
+                shortcut = short_node.value
+            elif isinstance(short_node, YSeq):
+                shortcut = self.items(short_node, "the shortcut")
+            else:
+                text = describe(short_node)
+                raise SpecError(short_node.loc, f"shortcut must be identity, auto, if_same or a list of layers, "
+                                f"got {text}", code="bad-argument",
+                                hint=choices_hint(str(getattr(short_node, "value", "")), SHORTCUTS, "shortcuts"))
+        then = self.items(spec.get("then"), "'then:'") if spec.get("then") is not None else []
+        return Residual(body, shortcut, name, loc, short_loc, then)
+
+    def concat(self, node: YNode, name: str | None, loc: Loc) -> Concat:
+        if not isinstance(node, YSeq) or len(node.items) < 2:
+            raise SpecError(node.loc, "'concat:' needs a list of at least two branches", code="bad-structure",
+                            hint="concat: [[conv2d: {out: 64, kernel: 1}], [identity]]")
+        branches, locs = [], []
+        for branch in node.items:
+            items = self.items(branch, "a branch") if isinstance(branch, YSeq) else [self.item(branch)]
+            branches.append(items)
+            locs.append(branch.loc)
+        return Concat(branches, name, loc, locs)
+
+    # -- values -----------------------------------------------------------------------------------
+
+    def value(self, node: YNode, arg: Arg | None) -> Value:
+        """A literal, an expression, or a list of them. Strings are expressions unless the argument
+        accepts them as words (``padding: same``)."""
+        if isinstance(node, YSeq):
+            return ArgList(tuple(self.value(item, arg) for item in node.items), node.loc)
+        if isinstance(node, YMap):
+            raise SpecError(node.loc, f"argument{f' {arg.name!r}' if arg else ''} cannot be a mapping",
+                            code="bad-argument", hint="give a number, an expression such as 2*c, or a list")
+        if node.value is None:
+            raise SpecError(node.loc, f"argument{f' {arg.name!r}' if arg else ''} has no value", code="bad-argument",
+                            hint="give a value or leave the argument out")
+        if isinstance(node.value, str):
+            if arg is not None and node.value in arg.words:
+                return Lit(node.value, node.loc)
+            return parse_expr(node.value, node.loc, self.limits)
+        return Lit(node.value, node.loc)
+
+    # -- small readers ----------------------------------------------------------------------------
+
+    def mapping(self, node: YNode, what: str, hint: str | None = None) -> YMap:
+        if not isinstance(node, YMap):
+            raise SpecError(node.loc, f"{what} must be a mapping, got {describe(node)}", code="bad-structure",
+                            hint=hint)
+        return node
+
+    def scalar(self, node: YNode, what: str) -> YScalar:
+        if not isinstance(node, YScalar):
+            raise SpecError(node.loc, f"expected {what}, got {describe(node)}", code="bad-structure")
+        return node
+
+    def word(self, node: YNode, what: str) -> str:
+        scalar = self.scalar(node, what)
+        if scalar.value is None:
+            raise SpecError(node.loc, f"{what} is empty", code="bad-structure")
+        return scalar.text
+
+    def identifier(self, node: YNode, what: str) -> str:
+        text = self.word(node, f"a {what} name")
+        if not _NAME.match(text) or text.startswith("__"):
+            raise SpecError(node.loc, f"{what} name '{text}' is not a plain name", code="bad-name",
+                            hint="use letters, digits and _, starting with a letter (H, D_i, growth)")
+        return text
+
+
+def _split_commas(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in (p.strip() for p in parts)]
+
+
+def _and(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _signature(block: BlockDef) -> str:
+    params = ", ".join(p.name + (" = …" if p.default is not None else "") for p in block.params)
+    return f"{block.name}({params}) is defined at line {block.loc.line}"
+
+
+def _mapping_example(cls: type[Layer], kind: str) -> str:
+    required = [a for a, spec in cls.ARGS.items() if spec.required]
+    inner = ", ".join(f"{a}: …" for a in required)
+    return f"- {kind}: {{{inner}}}" if inner else f"- {kind}"
+
+
+def _stem(path: str) -> str:
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base or "model"

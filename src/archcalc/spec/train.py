@@ -1,0 +1,209 @@
+"""The ``train:`` section: task, loss, optimizer and regularisation, validated once here.
+
+Values that PyTorch would refuse (a negative learning rate, betas outside [0, 1)) are errors;
+values that work but are suspicious (a learning rate of 5) are left to the linter. Optimizer
+names and defaults follow ``torch.optim``, so both backends read the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
+
+TASKS = ("classification", "regression")
+LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
+MONITORS = ("val_loss", "val_accuracy")
+
+#: optimizer → its hyperparameters and torch.optim's defaults
+OPTIMIZERS: dict[str, dict[str, object]] = {
+    "sgd": {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
+    "adagrad": {"lr": 0.01, "lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
+    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False},
+    "adam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
+    "adamw": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
+}
+#: weight decay when the spec gives none (torch's AdamW decays by default)
+DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
+
+
+@dataclass(slots=True)
+class Optimizer:
+    name: str
+    hyper: dict[str, object]
+    loc: Loc
+    locs: dict[str, Loc] = field(default_factory=dict)
+
+    @property
+    def lr(self) -> float:
+        return self.hyper["lr"]  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class EarlyStopping:
+    patience: int
+    min_delta: float
+    monitor: str
+    loc: Loc
+
+
+@dataclass(slots=True)
+class TrainSpec:
+    task: str
+    classes: int | None
+    loss: str
+    optimizer: Optimizer
+    batch_size: int
+    epochs: int
+    weight_decay: float
+    l1: float
+    early_stopping: EarlyStopping | None
+    seed: int | None
+    loc: Loc
+    locs: dict[str, Loc] = field(default_factory=dict)  # where each key's value was written
+
+
+KEYS = ("task", "classes", "loss", "optimizer", "batch_size", "epochs", "weight_decay", "l1", "early_stopping",
+        "seed")
+
+
+def parse_train(node: YMap) -> TrainSpec:
+    locs = {}
+    for key, value in node.items:
+        if key.text not in KEYS:
+            raise SpecError(key.loc, f"unknown key '{key.text}' in 'train:'", code="unknown-key",
+                            hint=choices_hint(key.text, KEYS, "keys"))
+        locs[key.text] = value.loc
+    task = _word(node.get("task"), TASKS, "task", "classification")
+    classes = _int(node.get("classes"), "classes", None, low=1)
+    if task == "classification" and classes == 1:
+        raise SpecError(locs["classes"], "classification needs at least 2 classes", code="bad-train",
+                        hint="for one output with a yes/no target use 2 classes, or task: regression")
+    loss = _word(node.get("loss"), LOSSES, "loss", "cross_entropy" if task == "classification" else "mse")
+    optimizer = _optimizer(node.get("optimizer"), node.loc)
+    weight_decay = _float(node.get("weight_decay"), "weight_decay", DEFAULT_WEIGHT_DECAY.get(optimizer.name, 0.0))
+    if weight_decay < 0:
+        raise SpecError(locs["weight_decay"], f"weight_decay must be ≥ 0, got {weight_decay:g}",
+                        code="bad-weight-decay", hint="weight decay shrinks weights; a negative one grows them")
+    l1 = _float(node.get("l1"), "l1", 0.0)
+    if l1 < 0:
+        raise SpecError(locs["l1"], f"l1 must be ≥ 0, got {l1:g}", code="bad-weight-decay")
+    return TrainSpec(task, classes, loss, optimizer, _int(node.get("batch_size"), "batch_size", 32, low=1),
+                     _int(node.get("epochs"), "epochs", 10, low=1), weight_decay, l1,
+                     _early_stopping(node.get("early_stopping")), _int(node.get("seed"), "seed", None, low=0),
+                     node.loc, locs)
+
+
+def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:
+    if node is None:
+        return Optimizer("sgd", dict(OPTIMIZERS["sgd"]), loc)
+    if isinstance(node, YScalar):
+        name, args = _word(node, tuple(OPTIMIZERS), "optimizer", None), None
+    elif isinstance(node, YMap) and len(node.items) == 1:
+        key, args = node.items[0]
+        name = _word(key, tuple(OPTIMIZERS), "optimizer", None)
+    else:
+        raise SpecError(node.loc, f"optimizer must be a name or {{name: {{hyperparameters}}}}, got {describe(node)}",
+                        code="bad-train", hint="optimizer: {adam: {lr: 0.001}}")
+    hyper = dict(OPTIMIZERS[name])
+    locs: dict[str, Loc] = {}
+    if args is not None and not (isinstance(args, YScalar) and args.value is None):
+        if not isinstance(args, YMap):
+            raise SpecError(args.loc, f"the hyperparameters of {name} must be a mapping, got {describe(args)}",
+                            code="bad-train", hint=f"{name}: {{lr: {OPTIMIZERS[name]['lr']}}}")
+        for key, value in args.items:
+            if key.text not in hyper:
+                raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}'", code="unknown-key",
+                                hint=choices_hint(key.text, list(hyper), f"hyperparameters of {name}"))
+            hyper[key.text] = _hyper(value, key.text, hyper[key.text])
+            locs[key.text] = value.loc
+    _check_optimizer(name, hyper, locs, node.loc)
+    return Optimizer(name, hyper, node.loc, locs)
+
+
+def _check_optimizer(name: str, hyper: dict[str, object], locs: dict[str, Loc], loc: Loc) -> None:
+    """The conditions under which torch.optim raises, as located errors."""
+    def at(key: str) -> Loc:
+        return locs.get(key, loc)
+
+    if hyper["lr"] <= 0:
+        raise SpecError(at("lr"), f"lr must be > 0, got {hyper['lr']:g}", code="bad-learning-rate",
+                        hint="typical values: 0.1 for SGD, 0.001 for Adam")
+    for key in ("momentum", "alpha", "dampening"):
+        if key in hyper and not 0 <= hyper[key] < (1.0000001 if key == "dampening" else 1):
+            raise SpecError(at(key), f"{key} must be in [0, 1), got {hyper[key]:g}", code="bad-momentum")
+    if "betas" in hyper:
+        for beta in hyper["betas"]:
+            if not 0 <= beta < 1:
+                raise SpecError(at("betas"), f"betas must be in [0, 1), got {beta:g}", code="bad-momentum",
+                                hint="the usual values are [0.9, 0.999]")
+    if hyper.get("eps", 0) < 0:
+        raise SpecError(at("eps"), "eps must be ≥ 0", code="bad-train")
+    if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+        raise SpecError(at("nesterov"), "nesterov needs momentum > 0 and dampening 0 (as in PyTorch)",
+                        code="bad-momentum", hint="add momentum: 0.9")
+
+
+def _hyper(node: YNode, key: str, default: object) -> object:
+    if isinstance(default, bool):
+        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+            raise SpecError(node.loc, f"{key} must be true or false, got {describe(node)}", code="bad-train")
+        return node.value
+    if isinstance(default, tuple):
+        if not isinstance(node, YSeq) or len(node.items) != 2:
+            raise SpecError(node.loc, f"{key} must be a list of two numbers, got {describe(node)}", code="bad-train",
+                            hint=f"{key}: [0.9, 0.999]")
+        return tuple(_number(item, key) for item in node.items)
+    return _number(node, key)
+
+
+def _number(node: YNode, key: str) -> float:
+    if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(node.value, (int, float)) \
+            or node.value != node.value or abs(node.value) == float("inf"):
+        raise SpecError(node.loc, f"{key} must be a number, got {describe(node)}", code="bad-train",
+                        hint="write exponents with a dot or without: 1e-4 and 1.0e-4 both work")
+    return float(node.value)
+
+
+def _float(node: YNode | None, key: str, default: float) -> float:
+    return default if node is None else _number(node, key)
+
+
+def _int(node: YNode | None, key: str, default: int | None, low: int) -> int | None:
+    if node is None:
+        return default
+    if not isinstance(node, YScalar) or type(node.value) is not int or node.value < low:
+        raise SpecError(node.loc, f"{key} must be an integer ≥ {low}, got {describe(node)}", code="bad-train")
+    return node.value
+
+
+def _word(node: YNode | None, choices: tuple[str, ...], key: str, default: str | None) -> str:
+    if node is None:
+        if default is None:
+            raise SpecError(None, f"'{key}' is required", code="bad-train")
+        return default
+    if not isinstance(node, YScalar) or node.text not in choices:
+        text = node.text if isinstance(node, YScalar) else ""
+        raise SpecError(node.loc, f"{key} must be one of {', '.join(choices)}, got {describe(node)}",
+                        code="bad-train", hint=choices_hint(text, choices, f"{key}s"))
+    return node.text
+
+
+def _early_stopping(node: YNode | None) -> EarlyStopping | None:
+    if node is None or (isinstance(node, YScalar) and node.value is False):
+        return None
+    if isinstance(node, YScalar):
+        return EarlyStopping(_int(node, "early_stopping (patience)", None, low=1), 0.0, "val_loss", node.loc)
+    if not isinstance(node, YMap):
+        raise SpecError(node.loc, "early_stopping must be a patience or a mapping", code="bad-train",
+                        hint="early_stopping: {patience: 5, monitor: val_loss}")
+    for key, _ in node.items:
+        if key.text not in ("patience", "min_delta", "monitor"):
+            raise SpecError(key.loc, f"unknown key '{key.text}' in early_stopping", code="unknown-key",
+                            hint=choices_hint(key.text, ("patience", "min_delta", "monitor"), "keys"))
+    min_delta = _float(node.get("min_delta"), "min_delta", 0.0)
+    if min_delta < 0:
+        raise SpecError(node.get("min_delta").loc, "min_delta must be ≥ 0", code="bad-train")
+    return EarlyStopping(_int(node.get("patience"), "patience", 5, low=1), min_delta,
+                         _word(node.get("monitor"), MONITORS, "monitor", "val_loss"), node.loc)
