@@ -3,7 +3,7 @@
     >>> import archcalc
     >>> model = archcalc.loads("input: [50]\\nlayers: [linear: 30, relu, linear: 3]")
     >>> model.trainable_params
-    2213
+    1623
 """
 
 from __future__ import annotations

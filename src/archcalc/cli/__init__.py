@@ -13,6 +13,7 @@ from archcalc import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "params": ("archcalc.cli.params", "params", "Parameter counts per layer and in total, exact or symbolic."),
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
+    "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
 }
 

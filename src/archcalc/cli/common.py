@@ -76,7 +76,7 @@ def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     width = shutil.get_terminal_size((80, 24)).columns
     tty = out.isatty()
     color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

@@ -41,6 +41,7 @@ class LayerItem:
     name: str | None
     loc: Loc
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
+    source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
 
 
 @dataclass(slots=True)

@@ -258,7 +258,7 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys)
+        return LayerItem(kind, args, name, loc, keys, node)
 
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}

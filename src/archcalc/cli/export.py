@@ -1,0 +1,35 @@
+"""``archcalc export SPEC --to torch|onnx|numpy -o FILE``: write the spec as code or a model file."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from archcalc.backends import EXPORTERS
+from archcalc.cli.common import handle_errors, load_model, spec_options
+from archcalc.errors import SpecError
+
+
+@click.command()
+@spec_options
+@click.option("--to", "target", required=True, type=click.Choice(sorted(EXPORTERS) or ["torch"]),
+              help="What to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: the model's name with the target's suffix).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@handle_errors
+def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str, output: str | None,
+           force: bool) -> None:
+    """Export SPEC to a PyTorch source file, an ONNX model or a standalone NumPy file.
+
+    Files are written atomically and never replace an existing file without --force.
+    """
+    module, function, suffix = EXPORTERS[target]
+    model = load_model(spec, sets, symbolic, limits)
+    if model.graph.free:
+        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
+                        hint="give them with --set, e.g. --set H=224")
+    path = output or f"{model.name}{suffix}"
+    getattr(importlib.import_module(module), function)(model, path, force=force)
+    click.echo(f"wrote {path}", err=True)

@@ -1,0 +1,49 @@
+"""Shared test helpers: the shipped specs, a CLI runner, and specs written on the fly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archcalc.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def shipped_specs() -> list[Path]:
+    return sorted(SPECS.glob("*.yaml"))
+
+
+@pytest.fixture
+def run():
+    """``run("params", "x.yaml", "--format", "json")`` → click Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def write(tmp_path):
+    """``write("input: [3]\\nlayers: [relu]")`` → path of a spec file holding that text."""
+    counter = iter(range(10**6))
+
+    def make(text: str, name: str | None = None) -> Path:
+        path = tmp_path / (name or f"spec{next(counter)}.yaml")
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return make
+
+
+def archcalc_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The real CLI in a fresh interpreter (for sys.modules checks and exit codes)."""
+    return subprocess.run([sys.executable, "-m", "archcalc", *map(str, args)], capture_output=True, text=True,
+                          **kwargs)

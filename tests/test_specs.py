@@ -1,0 +1,142 @@
+"""Every shipped spec, computed to the integer (torchvision's published counts where they exist)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import archcalc
+from tests.conftest import ROOT, SPECS, archcalc_process, shipped_specs
+
+# spec → (trainable parameters, buffers, output shape); torchvision's num_params for its models
+EXPECTED = {
+    "seed-mlp": (1623, 0, [3]),
+    "perceptron": (3, 0, [1]),
+    "lenet5": (61_706, 0, [10]),
+    "alexnet": (61_100_840, 0, [1000]),
+    "vgg11": (132_863_336, 0, [1000]),
+    "vgg16": (138_357_544, 0, [1000]),
+    "vgg16_bn": (138_365_992, 2 * 4224 + 13, [1000]),  # 13 batch norms over 4224 channels
+    "resnet18": (11_689_512, 2 * 4800 + 20, [1000]),
+    "resnet50": (25_557_032, 2 * 26_560 + 53, [1000]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shipped_spec_counts(name, run):
+    result = run("params", SPECS / f"{name}.yaml", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    params, buffers, out = EXPECTED[name]
+    assert data["trainable_params"] == params
+    assert data["total_params"] == params
+    assert data["buffers"] == buffers
+    assert data["output_shape"] == out
+    assert data["model"] == name
+    assert sum(layer["params"] for layer in data["layers"]) == params
+
+
+def test_every_shipped_spec_is_covered():
+    assert {p.stem for p in shipped_specs()} == set(EXPECTED) | {"symbolic-mlp", "symbolic-cnn"}
+
+
+def test_seed_mlp_explain_shows_the_lecture_derivation(run):
+    result = run("params", SPECS / "seed-mlp.yaml", "--explain")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "(D_i×D)+D = (50×30)+30 = 1530" in lines[1]
+    assert "(D_i×D)+D = (30×3)+3 = 93" in lines[2]
+    assert lines[3].split()[-5:] == ["1530", "+", "93", "=", "1623"]
+
+
+def test_symbolic_mlp_is_the_lecture_formula():
+    model = archcalc.load(str(SPECS / "symbolic-mlp.yaml"))
+    assert str(model.trainable_params) == "D*D_i + D*D_o + D + D_o"
+    assert model.graph.free == ["D", "D_i", "D_o"]
+    assert archcalc.load(str(SPECS / "symbolic-mlp.yaml"), D_i=50, D=30, D_o=3).trainable_params == 1623
+
+
+def test_symbolic_mlp_json_strings_and_set(run):
+    data = json.loads(run("params", SPECS / "symbolic-mlp.yaml", "--format", "json").stdout)
+    assert data["trainable_params"] == "D*D_i + D*D_o + D + D_o"
+    assert data["input_shape"] == ["D_i"]
+    assert data["output_shape"] == ["D_o"]
+    data = json.loads(run("params", SPECS / "symbolic-mlp.yaml", "--set", "D_i=50,D=30", "--set", "D_o=3",
+                          "--format", "json").stdout)
+    assert data["trainable_params"] == 1623
+
+
+def test_symbolic_cnn_shapes_are_formulas(run):
+    data = json.loads(run("shapes", SPECS / "symbolic-cnn.yaml", "--format", "json").stdout)
+    final = {row["path"]: row["output_shape"] for row in data["layers"]}
+    assert final["1"] == [32, "floor(H/4)", "floor(W/4)"]
+    assert final["2"] == ["32*floor(H/4)*floor(W/4)"]
+    params = json.loads(run("params", SPECS / "symbolic-cnn.yaml", "--format", "json").stdout)
+    # conv 3→16: 448, conv 16→32: 4640, linear: 32·⌊H/4⌋·⌊W/4⌋·10 + 10
+    assert params["trainable_params"] == "320*floor(H/4)*floor(W/4) + 5098"
+    at32 = json.loads(run("params", SPECS / "symbolic-cnn.yaml", "--set", "H=32,W=32", "--format", "json").stdout)
+    assert at32["trainable_params"] == 320 * 8 * 8 + 5098
+
+
+def test_resnet50_symbolic_spatial_size_collapses():
+    model = archcalc.load(str(SPECS / "resnet50.yaml"), symbolic_dims=True)
+    layer4 = model.graph.find("layer4")
+    assert [str(d) for d in layer4.out_shape] == ["2048", "floor(H/32 + 31/32)", "floor(W/32 + 31/32)"]
+    assert model.trainable_params == 25_557_032  # adaptive pooling makes the count size-free
+
+
+def test_resnet_paths_follow_torchvision():
+    model = archcalc.load(str(SPECS / "resnet18.yaml"))
+    paths = [n.path for n in model.layers]
+    assert paths[:4] == ["conv1", "bn1", "2", "maxpool"]
+    assert "layer4.1.conv2" in paths
+    assert "layer2.0.shortcut.0" in paths and "layer1.0.shortcut.0" not in paths
+    assert paths[-1] == "fc"
+
+
+def test_vgg16_has_pool5_at_7x7():
+    model = archcalc.load(str(SPECS / "vgg16.yaml"))
+    assert model.graph.find("pool5").out_shape == (512, 7, 7)
+
+
+def test_set_overrides_a_default():
+    model = archcalc.load(str(SPECS / "resnet18.yaml"), H=160, W=128)
+    assert model.graph.find("layer4").out_shape == (512, 5, 4)
+
+
+@pytest.mark.parametrize("spec", shipped_specs(), ids=lambda p: p.stem)
+def test_every_shipped_spec_runs_params_and_shapes(spec, run):
+    for command in ("params", "shapes"):
+        for fmt in ("table", "json", "markdown"):
+            result = run(command, spec, "--format", fmt)
+            assert result.exit_code == 0, result.output
+
+
+def test_concrete_specs_never_import_sympy():
+    code = ("import sys; from archcalc.cli import main\n"
+            "for spec in ['resnet50', 'seed-mlp', 'vgg16_bn']:\n"
+            "    try: main(['params', f'specs/{spec}.yaml', '--format', 'json'])\n"
+            "    except SystemExit as e: assert e.code == 0\n"
+            "    try: main(['shapes', f'specs/{spec}.yaml', '--explain'])\n"
+            "    except SystemExit as e: assert e.code == 0\n"
+            "assert 'sympy' not in sys.modules, 'sympy was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_symbolic_spec_does_import_sympy():
+    proc = archcalc_process("params", SPECS / "symbolic-mlp.yaml", "--format", "json")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["trainable_params"] == "D*D_i + D*D_o + D + D_o"
+
+
+def test_python_api_mirrors_json():
+    model = archcalc.load(str(SPECS / "lenet5.yaml"))
+    data = model.to_dict()
+    assert data["trainable_params"] == model.trainable_params == 61_706
+    assert [row["path"] for row in data["layers"]] == [n.path for n in model.layers]
+    assert model.graph.find("c1").out_shape == (6, 28, 28)
+    assert model.graph.find("s4").out_shape == (16, 5, 5)
