@@ -5,6 +5,9 @@ It mirrors the JSON that ``archcalc params --format json`` prints, so a script a
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from archcalc import symbolic
@@ -85,12 +88,30 @@ class Model:
         }
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a spec is read and built.
+
+    Building allocates many small objects and no cycles; with the collector running, its full
+    passes over a growing heap make a 100,000-layer spec cost 3× more than 10 × a 10,000-layer one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load(path: str, *, symbolic_dims: bool = False, limits: Limits | None = None, **symbols: int) -> Model:
     """Read, parse and build the spec at ``path``; keyword arguments set symbols (``H=224``)."""
-    return Model(build_graph(read_spec(path, limits), symbols, free=symbolic_dims, limits=limits))
+    with gc_paused():
+        return Model(build_graph(read_spec(path, limits), symbols, free=symbolic_dims, limits=limits))
 
 
 def loads(text: str, *, path: str = "<string>", symbolic_dims: bool = False, limits: Limits | None = None,
           **symbols: int) -> Model:
     """Like :func:`load`, for spec text held in memory."""
-    return Model(build_graph(parse_text(text, path, limits), symbols, free=symbolic_dims, limits=limits))
+    with gc_paused():
+        return Model(build_graph(parse_text(text, path, limits), symbols, free=symbolic_dims, limits=limits))

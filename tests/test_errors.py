@@ -1,0 +1,171 @@
+"""Malformed specs: each gives ``path:line:col: error: …`` with a hint, exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import archcalc_process
+
+CNN = "input: [3, 8, 8]\nlayers:\n"
+
+# (case id, spec text, (line, col), fragment of the message or hint)
+CASES = [
+    ("yaml-unclosed-flow", "input: [3, 4\nlayers: [relu]\n", (2, 7), "YAML syntax"),
+    ("yaml-tab-indent", "input: [3]\nlayers:\n\t- relu\n", (3, 1), "YAML syntax"),
+    ("yaml-bad-colon", "input: [3]\nlayers:\n  - linear: out: 3\n", (3, 16), "mapping values are not allowed"),
+    ("empty-file", "", (1, 1), "empty spec"),
+    ("only-comments", "# nothing here\n", (1, 1), "empty spec"),
+    ("top-level-list", "- relu\n", (1, 1), "must be a mapping"),
+    ("unknown-top-key", "input: [3]\nlayer:\n  - relu\n", (2, 1), "did you mean 'layers'"),
+    ("missing-input", "layers: [relu]\n", (1, 1), "has no 'input:'"),
+    ("missing-layers", "input: [3]\n", (1, 1), "has no 'layers:'"),
+    ("empty-layers", "input: [3]\nlayers: []\n", (2, 9), "'layers:' is empty"),
+    ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
+    ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
+    ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),
+    ("float-for-int", "input: [4]\nlayers:\n  - linear: {out: 2.5}\n", (3, 19), "must be an integer"),
+    ("int-for-bool", "input: [4]\nlayers:\n  - linear: {out: 2, bias: 1}\n", (3, 28), "true or false"),
+    ("three-kernel-dims", CNN + "  - conv2d: {out: 8, kernel: [3, 3, 3]}\n", (3, 30), "[h, w] of two"),
+    ("negative-out", "input: [4]\nlayers:\n  - linear: {out: -3}\n", (3, 19), "an integer ≥ 1"),
+    ("mapping-for-arg", "input: [4]\nlayers:\n  - linear: {out: {a: 1}}\n", (3, 19), "cannot be a mapping"),
+    ("undefined-block", "input: [4]\nblocks:\n  stage(c): [linear: c]\nlayers:\n  - stag: {c: 3}\n", (5, 5),
+     "did you mean 'stage'"),
+    ("block-too-many-args", "input: [4]\nblocks:\n  stage(c): [linear: c]\nlayers:\n  - stage: [1, 2]\n", (5, 12),
+     "takes 1 argument"),
+    ("block-missing-arg", "input: [4]\nblocks:\n  stage(c, d): [linear: c]\nlayers:\n  - stage: {c: 1}\n", (5, 5),
+     "needs 'd'"),
+    ("block-unknown-param", "input: [4]\nblocks:\n  stage(c): [linear: c]\nlayers:\n  - stage: {cc: 1}\n",
+     (5, 13), "did you mean 'c'"),
+    ("block-bad-signature", "input: [4]\nblocks:\n  stage(c: [linear: c]\nlayers:\n  - relu\n", (3, 3),
+     "block signature"),
+    ("bad-expression", "input: [4]\nlayers:\n  - linear: {out: 2*(3}\n", (3, 21), "cannot read expression"),
+    ("call-in-expression", "input: [4]\nlayers:\n  - linear: {out: \"__import__('os').getpid()\"}\n", (3, 19),
+     "not allowed"),
+    ("attribute-in-expression", "input: [4]\nlayers:\n  - linear: {out: x.real}\n", (3, 19), "attribute access"),
+    ("huge-power", "input: [4]\nlayers:\n  - linear: {out: 9**9**9}\n", (3, 19), "too large"),
+    ("undefined-symbol", "input: [4]\nlayers:\n  - linear: {out: 2 * C}\n", (3, 19), "undefined symbol 'C'"),
+    ("channel-mismatch", CNN + "  - conv2d: {in: 4, out: 8, kernel: 3}\n", (3, 18), "the input has 3"),
+    ("kernel-too-large", CNN + "  - conv2d: {out: 8, kernel: 11}\n", (3, 5), "does not fit"),
+    ("pool-too-large", CNN + "  - maxpool2d: {kernel: 16, stride: 16}\n", (3, 5), "does not fit"),
+    ("groups-not-dividing", CNN + "  - conv2d: {out: 8, kernel: 3, groups: 2}\n", (3, 41), "does not divide"),
+    ("conv-on-vector", "input: [784]\nlayers:\n  - conv2d: {out: 8, kernel: 3}\n", (3, 5), "needs a [C, H, W]"),
+    ("residual-mismatch", CNN + "  - residual: [conv2d: {out: 16, kernel: 3, padding: 1}]\n", (3, 5),
+     "shortcut: auto"),
+    ("explicit-shortcut-mismatch",
+     CNN + "  - residual:\n      body: [conv2d: {out: 16, kernel: 3, padding: 1}]\n"
+     "      shortcut: [conv2d: {out: 8, kernel: 1}]\n", (5, 17), "the shortcut gives [8, 8, 8]"),
+    ("concat-mismatch", CNN + "  - concat: [[conv2d: {out: 4, kernel: 3}], [identity]]\n", (3, 45),
+     "branch 1 gives [3, 8, 8]"),
+    ("block-cycle", "input: [4]\nblocks:\n  a(): [b]\n  b(): [a]\nlayers:\n  - a\n", (4, 9), "uses itself (a → b → a)"),
+    ("python-tag", "input: [4]\nlayers:\n  - !!python/object/apply:os.system [\"touch x\"]\n", (3, 5),
+     "tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"),
+    ("duplicate-key", "input: [4]\ninput: [5]\nlayers: [relu]\n", (2, 1), "duplicate key 'input'"),
+    ("symbolic-repeat", "input: [4]\nsymbols: [n]\nlayers:\n  - repeat: n\n    layers: [relu]\n", (4, 13),
+     "concrete integer"),
+    ("negative-repeat", "input: [4]\nlayers:\n  - repeat: -1\n    layers: [relu]\n", (3, 13), "≥ 0"),
+    ("repeat-without-layers", "input: [4]\nlayers:\n  - repeat: 2\n", (3, 5), "needs 'layers:'"),
+    ("huge-integer", "input: [4]\nlayers:\n  - linear: {out: 1000000000000000000000000}\n", (3, 19), "too large"),
+    ("alias-bomb", "input: [4]\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nlayers: [relu]\n", (8, 5), "aliases expand"),
+    ("dotted-name", "input: [4]\nlayers:\n  - linear: {out: 2, name: a.b}\n", (3, 28), "contains '.'"),
+    ("duplicate-name", "input: [4]\nlayers:\n  - relu: {name: act}\n  - relu: {name: act}\n", (4, 5), "used twice"),
+    ("zero-input-dim", "input: [0, 4]\nlayers: [relu]\n", (1, 9), "≥ 1"),
+    ("input-not-list", "input: 3\nlayers: [relu]\n", (1, 8), "non-empty list"),
+    ("same-padding-stride", CNN + "  - conv2d: {out: 4, kernel: 3, stride: 2, padding: same}\n", (3, 53),
+     "needs stride 1"),
+    ("padding-typo", CNN + "  - conv2d: {out: 4, kernel: 3, padding: sme}\n", (3, 42), "undefined symbol 'sme'"),
+    ("dropout-over-one", "input: [4]\nlayers:\n  - dropout: 1.5\n", (3, 14), "in [0, 1]"),
+    ("softmax-dim", "input: [4]\nlayers:\n  - softmax: {dim: 3}\n", (3, 20), "outside an input with 1 axes"),
+    ("unknown-optimizer", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: sgdd\n", (4, 14),
+     "did you mean 'sgd'"),
+    ("negative-lr", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adam: {lr: -0.1}}\n", (4, 26),
+     "lr must be > 0"),
+    ("bad-betas", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adam: {betas: [0.9, 1.5]}}\n", (4, 29),
+     "betas must be in [0, 1)"),
+    ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),
+    ("unknown-hyperparameter", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {momentun: 0.9}}\n",
+     (4, 21), "did you mean 'momentum'"),
+    ("nesterov-without-momentum", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {nesterov: true}}\n",
+     (4, 31), "nesterov needs momentum"),
+    ("two-kinds-in-one-item", "input: [4]\nlayers:\n  - linear: 2\n    relu:\n", (3, 5), "found 2 keys"),
+    ("construct-extra-key", "input: [4]\nlayers:\n  - residual: [relu]\n    shortcut: auto\n", (4, 5),
+     "unexpected key 'shortcut'"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_malformed_spec_is_located(case, run, write):
+    name, text, (line, col), fragment = case
+    path = write(text, f"{name}.yaml")
+    result = run("params", path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:{line}:{col}: error: "), result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_there_are_at_least_thirty_cases():
+    assert len(CASES) >= 30
+
+
+def test_python_tag_runs_nothing(run, write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write("input: [4]\nlayers:\n  - !!python/object/apply:os.system [\"touch pwned\"]\n")
+    assert run("params", path).exit_code == 2
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("case", [
+    ("missing", None, "no such file"),
+    ("folder", "dir", "is a directory"),
+    ("binary", b"\x00\x01\x02layers", "binary file"),
+    ("latin1", "input: [4]\nlayers: [relu]  # caf\xe9\n".encode("latin-1"), "not UTF-8"),
+], ids=lambda c: c[0])
+def test_unreadable_files(case, run, tmp_path):
+    name, content, fragment = case
+    path = tmp_path / f"{name}.yaml"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    result = run("params", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:"), result.stderr
+    assert fragment in result.stderr
+
+
+def test_not_utf8_points_at_the_byte(run, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("input: [4]\nlayers: [relu]  # caf\xe9\n".encode("latin-1"))
+    assert run("params", path).stderr.startswith(f"{path}:2:22: error: not UTF-8")
+
+
+def test_set_unknown_symbol_is_a_usage_error(run, write):
+    result = run("params", write("input: [H]\nlayers: [relu]\n"), "--set", "W=3")
+    assert result.exit_code == 2
+    assert "the spec has no symbol 'W'" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["H", "H=x", "H=0", "1H=3"])
+def test_bad_set_values_are_usage_errors(run, write, value):
+    result = run("params", write("input: [H]\nlayers: [relu]\n"), "--set", value)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_stdin_spec_is_named_stdin():
+    proc = archcalc_process("params", "-", input="input: [4]\nlayers:\n  - linaer: 3\n")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("<stdin>:3:5: error: unknown layer kind 'linaer'")
+    assert "did you mean 'linear'" in proc.stderr
+
+
+def test_stdin_spec_works():
+    spec = "input: [50]\nlayers: [linear: 30, relu, linear: 3]\n"
+    proc = archcalc_process("params", "-", "--format", "json", input=spec)
+    assert proc.returncode == 0
+    assert '"trainable_params": 1623' in proc.stdout
