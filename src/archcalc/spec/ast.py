@@ -8,21 +8,20 @@ Every node keeps its :class:`~archcalc.errors.Loc`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from archcalc.errors import Loc
 from archcalc.spec.expr import Expr
 
 
-@dataclass(frozen=True, slots=True)
-class Lit:
+class Lit(NamedTuple):
     """A literal number, bool or word (``same``) written in the spec."""
 
     value: object
     loc: Loc
 
 
-@dataclass(frozen=True, slots=True)
-class ArgList:
+class ArgList(NamedTuple):
     """A list argument such as ``kernel: [3, 5]``."""
 
     items: tuple[Value, ...]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
@@ -34,8 +34,7 @@ _WHAT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
+class Expr(NamedTuple):
     """A parsed, whitelisted expression and where it was written."""
 
     text: str

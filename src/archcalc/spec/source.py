@@ -187,9 +187,13 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
             top.keys[node.text] = len(top.items)
         top.items.append(node)
 
+    loader = _Loader(text)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        while True:
+            event = loader.get_event()
             kind = type(event)
+            if kind is yaml.StreamEndEvent:
+                break
             if kind is yaml.ScalarEvent:
                 loc = _loc(path, event.start_mark)
                 _check_tag(event, loc)
@@ -244,6 +248,8 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
                         hint=_syntax_hint(problem)) from None
     except yaml.YAMLError as e:  # reader errors (control characters) carry no mark
         raise SpecError(Loc(path, 1, 1), f"YAML syntax: {e}", code="yaml-syntax") from None
+    finally:
+        loader.dispose()
     if root is None or (isinstance(root, YScalar) and root.value is None):
         raise SpecError(Loc(path, 1, 1), "empty spec", code="empty-spec",
                         hint="a spec needs at least 'input:' and 'layers:' (see docs/spec.md)")
