@@ -24,8 +24,8 @@ def run():
     """``run("params", "x.yaml", "--format", "json")`` → click Result (exit_code, stdout, stderr)."""
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None):
-        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        return runner.invoke(main, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
 
     return invoke
 

@@ -1,0 +1,94 @@
+"""The command line itself: help, version, python -m, the layers command, formats and folding."""
+
+from __future__ import annotations
+
+import json
+
+from archcalc import __version__
+from archcalc.cli import COMMANDS, main
+from archcalc.layers import LAYERS
+from tests.conftest import SPECS, archcalc_process
+
+
+def test_help_lists_every_command(run):
+    result = run("--help")
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+def test_every_command_has_help(run):
+    for name in COMMANDS:
+        command = main.get_command(None, name)
+        assert command.help, f"{name} has no help"
+        assert run(name, "--help").exit_code == 0
+
+
+def test_version(run):
+    assert run("--version").stdout.strip() == f"archcalc, version {__version__}"
+
+
+def test_python_dash_m():
+    proc = archcalc_process("params", SPECS / "seed-mlp.yaml", "--format", "json")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["trainable_params"] == 1623
+
+
+def test_unknown_command_is_a_usage_error(run):
+    result = run("paramz")
+    assert result.exit_code == 2
+
+
+def test_layers_lists_every_kind(run):
+    out = run("layers").stdout
+    for kind, cls in LAYERS.items():
+        if kind == cls.kind:
+            assert out.count(f"\n{kind} ") + out.startswith(f"{kind} ") == 1
+
+
+def test_layers_documents_one_kind(run):
+    out = run("layers", "conv2d").stdout
+    assert out.startswith("# conv2d (also: conv)")
+    assert "padding" in out and "int, [ph, pw], same or valid" in out
+    result = run("layers", "conv2")
+    assert result.exit_code == 2 and "did you mean 'conv2d'" in result.stderr
+
+
+def test_every_kind_is_documented():
+    for cls in set(LAYERS.values()):
+        doc = (cls.__doc__ or "").strip()
+        assert doc and "Example" in doc, f"{cls.kind} lacks a docstring with an example"
+        for name, arg in cls.ARGS.items():
+            assert arg.doc, f"{cls.kind}.{name} has no doc"
+
+
+def test_depth_folds_blocks(run):
+    folded = run("params", SPECS / "resnet18.yaml", "--depth", "1").stdout
+    full = run("params", SPECS / "resnet18.yaml").stdout
+    assert "layer4" in folded and "conv2" not in folded.split("layer1")[1]
+    assert "8,393,728" in folded  # layer4's total, as torchinfo shows it
+    assert len(full.splitlines()) > 3 * len(folded.splitlines())
+
+
+def test_markdown_table(run):
+    out = run("params", SPECS / "seed-mlp.yaml", "--format", "markdown").stdout
+    assert "| Layer | Kind | Output shape | Params | % | Buffers |" in out
+    assert "| 0 | linear | [30] | 1,530 | 94.27% | – |" in out
+
+
+def test_table_fits_narrow_terminals(run):
+    result = run("shapes", SPECS / "symbolic-cnn.yaml", env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
+
+
+def test_shapes_explain_derives_each_size(run):
+    out = run("shapes", SPECS / "resnet18.yaml", "--explain").stdout
+    assert "conv1  conv2d  [3, 224, 224] → [64, 112, 112]" in out
+    assert "H_o = W_o = ⌊(H+2×P−F)/S⌋+1 = ⌊(224+2×3−7)/2⌋+1 = 112" in out
+    assert "maxpool  maxpool2d  [64, 112, 112] → [64, 56, 56]" in out
+
+
+def test_explain_symbolic_keeps_formula(run):
+    out = run("params", SPECS / "symbolic-mlp.yaml", "--explain").stdout
+    assert "(D_i×D)+D = D*D_i + D" in out
