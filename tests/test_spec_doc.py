@@ -44,3 +44,17 @@ def test_claims_in_the_text():
     train = example("early_stopping").spec.train
     assert (train.optimizer.name, train.optimizer.lr, train.optimizer.hyper["betas"]) == ("adam", 0.001, (0.9, 0.999))
     assert (train.weight_decay, train.early_stopping.patience) == (1e-4, 5)
+
+
+def test_extension_keys_and_merge_keys():
+    model = example("x-conv3")
+    first, second = model.layers
+    assert first.layer.config()["out"] == 16 and second.layer.config()["out"] == 32
+    for node in (first, second):
+        assert (node.layer.kernel, node.layer.padding, node.layer.bias) == ((3, 3), (1, 1), False)
+    assert model.output_shape == (32, 32, 32)
+
+
+def test_own_keys_win_over_merged_ones():
+    model = archcalc.loads("x-a: &a {out: 8, kernel: 3}\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {<<: *a, out: 4}\n")
+    assert model.output_shape == (4, 6, 6)

@@ -39,6 +39,7 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         value = values.get(name, None if free else sym.default)
         env[name] = value if value is not None else symbolic.symbol(name)
     builder = _Builder(spec, env, limits or default_limits())
+    builder.check_size(spec.layers, env)
     x = tuple(builder.dim(value) for value in spec.input)
     root = SeqNode("", spec.name, spec.loc, x, x, "model")
     box = _Box(root.items)
@@ -109,6 +110,70 @@ class _Builder:
                             code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
         return count
 
+    # -- size -------------------------------------------------------------------------------------
+
+    def check_size(self, items: list[Item], env: Mapping[str, object]) -> None:
+        """Refuse a spec that would expand to more than ``max_layers`` layers before building any:
+        nested repeats (1000 × 1000 × 1000) or blocks that use each other twice at every level
+        (2⁴⁰) are counted by multiplication, in time proportional to the spec's text."""
+        self.sizes: dict[tuple, int] = {}
+        self.size(items, env)
+
+    def size(self, items: list[Item], env: Mapping[str, object]) -> int:
+        total = 0
+        for item in items:
+            if isinstance(item, LayerItem):
+                n = 1
+            elif isinstance(item, Repeat):
+                local = {**env, item.index: 0} if item.index else env
+                n = self.count_of(item.count, env) * self.size(item.body, local)
+            elif isinstance(item, Group):
+                n = self.size(item.body, env)
+            elif isinstance(item, Residual):
+                n = self.size(item.body, env) + self.size(item.then, env) + (
+                    self.size(item.shortcut, env) if isinstance(item.shortcut, list) else 2)
+            elif isinstance(item, Concat):
+                n = sum(self.size(branch, env) for branch in item.branches)
+            else:
+                n = self.block_size(item, env)
+            total += n
+            if total > self.limits.max_layers:
+                raise SpecError(item.loc, f"this expands to more than {self.limits.max_layers:,} layers",
+                                code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+        return total
+
+    def block_size(self, call: BlockCall, env: Mapping[str, object]) -> int:
+        block = self.spec.blocks[call.block]
+        self.check_cycle(block.name, call.loc)
+        local = self.bind(call, env)
+        key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
+        if key not in self.sizes:
+            self.calls.append(block.name)
+            try:
+                self.sizes[key] = self.size(block.body, local)
+            finally:
+                self.calls.pop()
+        return self.sizes[key]
+
+    def check_cycle(self, name: str, loc: Loc) -> None:
+        if name in self.calls or len(self.calls) >= self.limits.max_nesting:
+            if name not in self.calls:
+                raise SpecError(loc, f"blocks nested deeper than {self.limits.max_nesting}", code="resource-limit",
+                                hint="raise it with --limit max_nesting=N")
+            chain = " → ".join([*self.calls[self.calls.index(name):], name])
+            raise SpecError(loc, f"block '{name}' uses itself ({chain})", code="block-cycle",
+                            hint="a block cannot contain itself, directly or through other blocks")
+
+    def bind(self, call: BlockCall, env: Mapping[str, object]) -> dict[str, object]:
+        """The block body's names: the symbols, then the parameters (defaults see earlier parameters)."""
+        local: dict[str, object] = dict(self.symbols)
+        for param in self.spec.blocks[call.block].params:
+            if param.name in call.args:
+                local[param.name] = self.resolve(call.args[param.name], env, words=True)
+            else:
+                local[param.name] = self.resolve(param.default, local, words=True)
+        return local
+
     # -- structure --------------------------------------------------------------------------------
 
     def item(self, item: Item, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
@@ -165,16 +230,8 @@ class _Builder:
         """A block instance is a container named by the call, or, when the block's body is one
         residual, concat or layer, that item itself (so paths read layer1.0.conv1)."""
         block = self.spec.blocks[call.block]
-        if block.name in self.calls:
-            chain = " → ".join([*self.calls[self.calls.index(block.name):], block.name])
-            raise SpecError(call.loc, f"block '{block.name}' uses itself ({chain})", code="block-cycle",
-                            hint="a block cannot contain itself, directly or through other blocks")
-        local: dict[str, object] = dict(self.symbols)
-        for param in block.params:
-            if param.name in call.args:
-                local[param.name] = self.resolve(call.args[param.name], env, words=True)
-            else:
-                local[param.name] = self.resolve(param.default, local, words=True)
+        self.check_cycle(block.name, call.loc)
+        local = self.bind(call, env)
         self.calls.append(block.name)
         try:
             if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):

@@ -55,7 +55,7 @@ class _Parser:
     def spec(self, root: YNode, source: str) -> Spec:
         top = self.mapping(root, "a spec", hint="a spec is a mapping with 'input:' and 'layers:'")
         for key, _ in top.items:
-            if key.text not in TOP_KEYS:
+            if key.text not in TOP_KEYS and not key.text.startswith("x-"):
                 raise SpecError(key.loc, f"unknown top-level key '{key.text}'", code="unknown-key",
                                 hint=choices_hint(key.text, TOP_KEYS, "keys"))
         for key in ("input", "layers"):

@@ -214,8 +214,7 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
                 done = stack.pop()
                 end = _loc(path, event.end_mark)
                 if done.is_map:
-                    pairs = list(zip(done.items[::2], done.items[1::2]))
-                    node = YMap(pairs, done.loc, end, done.flow, {k: i // 2 for k, i in done.keys.items()})
+                    node = _mapping(list(zip(done.items[::2], done.items[1::2])), done.loc, end, done.flow)
                 else:
                     node = YSeq(done.items, done.loc, end, done.flow)
                 add(node, done.size, done.anchor)
@@ -254,6 +253,25 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
         raise SpecError(Loc(path, 1, 1), "empty spec", code="empty-spec",
                         hint="a spec needs at least 'input:' and 'layers:' (see docs/spec.md)")
     return root
+
+
+def _mapping(pairs: list[tuple[YScalar, YNode]], loc: Loc, end: Loc, flow: bool) -> YMap:
+    """A mapping, with YAML merge keys (``<<: *base`` or ``<<: [*a, *b]``) resolved: merged keys
+    come after the mapping's own and never override them."""
+    merges = [value for key, value in pairs if key.text == "<<" and not key.quoted]
+    if merges:
+        pairs = [(k, v) for k, v in pairs if not (k.text == "<<" and not k.quoted)]
+        own = {k.text for k, _ in pairs}
+        for source in merges:
+            for base in source.items if isinstance(source, YSeq) else [source]:
+                if not isinstance(base, YMap):
+                    raise SpecError(base.loc, "'<<' merges mappings only", code="yaml-syntax",
+                                    hint="write <<: *anchor where the anchor names a mapping")
+                for k, v in base.items:
+                    if k.text not in own:
+                        own.add(k.text)
+                        pairs.append((k, v))
+    return YMap(pairs, loc, end, flow, {k.text: i for i, (k, _) in enumerate(pairs)})
 
 
 def _check_tag(event, loc: Loc) -> None:
