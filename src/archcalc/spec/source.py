@@ -24,8 +24,9 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STDIN = "-"
 _CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)$")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_DIGITS = r"[0-9](?:_?[0-9])*"  # 1_000 is 1000, as in Python; 1__0 and 0_ are strings
+_INT = re.compile(r"[-+]?(0|[1-9](?:_?[0-9])*)$")
+_FLOAT = re.compile(rf"[-+]?(\.{_DIGITS}|{_DIGITS}(\.({_DIGITS})?)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
