@@ -81,8 +81,9 @@ class Analysis:
         named = [n for n in nodes if n.name == name]
         if len(named) == 1:
             return named[0]
-        paths = [n.path for n in nodes]
-        hint = did_you_mean(name, paths) or (
-            f"'{name}' names {len(named)} nodes: {', '.join(n.path for n in named[:4])}; give the full path"
-            if named else "paths are written as in PyTorch (layer4.1.conv2); `archcalc shapes SPEC` lists them")
+        if named:
+            hint = f"'{name}' names {len(named)} nodes: {', '.join(n.path for n in named[:3])}, …; give the full path"
+        else:
+            hint = did_you_mean(name, [n.path for n in nodes]) or \
+                "paths are written as in PyTorch (layer4.1.conv2); `archcalc shapes SPEC` lists them"
         raise SpecError(None, f"{option} {name}: the spec has no layer or block '{name}'", code="usage", hint=hint)
