@@ -50,7 +50,8 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     elementwise = sum(total[1:])
     params = model.trainable_params
     by_dtype = [("Params size by dtype", " · ".join(f"{name} {scaled(params * n)}" for name, n in
-                                                    (("fp32", 4), ("fp16/bf16", 2), ("int8", 1))))]
+                                                    (("fp32", 4), ("fp16/bf16", 2), ("int8", 1))))] \
+        if isinstance(params, int) else []
     report.footer = [
         ("Total params", human(model.total_params)),
         ("Trainable params", human(model.trainable_params)),
@@ -62,7 +63,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         ("Receptive field", _rf_text(field, at, len(graph.input_shape) == 3)),
         ("Input → output", f"{shape_text(graph.input_shape)} → {shape_text(graph.output_shape)}"),
         (f"Params size ({analysis.dtype})", size(forward.params)),
-        *(by_dtype if isinstance(params, int) else []),
+        *by_dtype,
         ("Forward activations", size(forward.activations)),
         ("Inference total", size(forward.inference)),
         *_training_lines(training),
