@@ -75,8 +75,9 @@ def _draw(report: Report, write, width: int, style) -> bool:
     write("─" * len(header) + "\n")
     for row, cells in zip(rows, grid):
         folded = [_cell_lines(text, w, c, row) for text, w, c in zip(cells, widths, columns)]
+        fill = [_tree(text, row) if c.key == "layer" else "" for text, c in zip(cells, columns)]
         for k in range(max(len(f) for f in folded)):
-            line = _line([f[k] if k < len(f) else "" for f in folded], widths, columns)
+            line = _line([f[k] if k < len(f) else blank for f, blank in zip(folded, fill)], widths, columns)
             write((style(line, BOLD) if row.container else line) + "\n")
     return shortened
 
@@ -107,8 +108,12 @@ def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
         return _fold(text, width)
     hang = 2 * row.depth  # the tree drawing before the name
     pieces = _fold(text[hang:], max(width - hang, 1))
-    tree = text[:hang - 2] + ("  " if row.last else "│ ")
-    return [text[:hang] + pieces[0], *(tree + p for p in pieces[1:])]
+    return [text[:hang] + pieces[0], *(_tree(text, row) + p for p in pieces[1:])]
+
+
+def _tree(label: str, row: Row) -> str:
+    """The tree drawing on a row's continuation lines: the branches that go on past it."""
+    return label[:2 * row.depth - 2] + ("  " if row.last else "│ ")
 
 
 def _widths(grid: list[list[str]], columns: list[Column]) -> list[int]:
