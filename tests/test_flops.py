@@ -121,6 +121,16 @@ def test_torchinfo_single_input_net_mult_adds():
     assert sum(r.macs + r.bias for r in rows) == 3_413_200
 
 
+def test_torchinfo_resnet50_mult_adds():
+    # torchinfo's tests/test_output/resnet50.out at (2, 3, 224, 224): "Total mult-adds (G): 8.18", which is
+    # 8,178,476,752 = 2 × (MACs + bias adds + 2C per batch norm): it multiplies every parameter by its positions
+    model = archcalc.load(str(SPECS / "resnet50.yaml"))
+    total = work(model.graph)[model.graph.root]
+    bn = sum(model.counts[n].trainable for n in model.graph.layers() if n.layer.ROLE == "norm")
+    assert bn == 2 * 26_560
+    assert 2 * (total.macs + total.bias + bn) == 8_178_476_752
+
+
 @pytest.mark.parametrize(("h", "w"), [(224, 224), (160, 128), (97, 301)])
 def test_symbolic_resnet50_is_exact_at_every_size(h, w):
     free = archcalc.load(str(SPECS / "resnet50.yaml"), symbolic_dims=True)

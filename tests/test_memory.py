@@ -24,10 +24,12 @@ def test_parameter_bytes_per_dtype(run):
     data = summary_json(run, SPECS / "resnet50.yaml")
     assert data["memory"]["params_bytes"] == {"fp32": 4 * RESNET50, "fp16": 2 * RESNET50, "bf16": 2 * RESNET50,
                                               "int8": RESNET50}
-    assert data["memory"]["forward"]["params"] == 102_228_128  # torchinfo's "Params size (MB): 102.23"
+    assert data["memory"]["training"]["params"] == 102_228_128  # torchinfo's "Params size (MB): 102.23"
     fp16 = summary_json(run, SPECS / "resnet50.yaml", "--dtype", "fp16")
-    assert fp16["memory"]["forward"]["params"] == 51_114_064
-    assert fp16["memory"]["forward"]["buffers"] == 2 * 53_173
+    assert fp16["memory"]["dtype"] == "fp16"
+    assert fp16["memory"]["training"]["params"] == 51_114_064
+    assert fp16["memory"]["buffers_bytes"] == 2 * 53_173
+    assert fp16["memory"]["forward"]["inference_total"] == 51_114_064 + 2 * 53_173 + 2 * 150_528 + 2 * 37_559_784
 
 
 def test_resnet50_forward_activations():

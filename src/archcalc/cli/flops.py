@@ -38,10 +38,11 @@ def flops(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, bat
     pooling and residual additions are counted in columns of their own, one operation per element.
     """
     model = load_model(spec, sets, symbolic, limits)
-    emit(flops_report(Analysis(model, batch), depth, columns), fmt, terminal())
+    emit(flops_report(Analysis(model, batch), depth, columns, data=fmt == "json"), fmt, terminal())
 
 
-def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[str, ...] | None = None) -> Report:
+def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[str, ...] | None = None,
+                 data: bool = True) -> Report:
     total = analysis.total
     if columns is None:
         columns = tuple(k for k in DEFAULT if k in ("macs", "flops") or getattr(total, k) != 0)
@@ -54,6 +55,13 @@ def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[st
     report.notes.append(CONVENTION)
     if graph.free:
         report.notes.append(f"{', '.join(graph.free)} free: counts are formulas (fix them with --set)")
+    if data:
+        report.data = _json(analysis)
+    return report
+
+
+def _json(analysis: Analysis) -> dict:
+    graph, total = analysis.graph, analysis.total
     layers, blocks = [], []
     for node, level in graph.walk():
         w = analysis.work[node].times(analysis.batch)
@@ -61,8 +69,7 @@ def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[st
                "macs": to_json(w.macs), "flops": to_json(2 * w.macs),
                **{k: to_json(getattr(w, k)) for k in Work._fields[1:]}}
         (layers if isinstance(node, LayerNode) else blocks).append(row)
-    report.data = {"model": model.name, "batch_size": analysis.batch, "convention": CONVENTION,
-                   "total_macs": to_json(total.macs), "total_flops": to_json(2 * total.macs),
-                   "elementwise": {k: to_json(getattr(total, k)) for k in Work._fields[1:]},
-                   "free_symbols": graph.free, "layers": layers, "blocks": blocks}
-    return report
+    return {"model": analysis.model.name, "batch_size": analysis.batch, "convention": CONVENTION,
+            "total_macs": to_json(total.macs), "total_flops": to_json(2 * total.macs),
+            "elementwise": {k: to_json(getattr(total, k)) for k in Work._fields[1:]},
+            "free_symbols": graph.free, "layers": layers, "blocks": blocks}

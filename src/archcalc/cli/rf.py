@@ -40,10 +40,11 @@ def rf(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, at: st
     node = analysis.find(at) if at else analysis.final
     for warning in analysis.warnings:
         click.echo(warning.render(), err=True)
-    emit(rf_report(analysis, node, depth, columns or DEFAULT), fmt, terminal())
+    emit(rf_report(analysis, node, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
 
 
-def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: tuple[str, ...] = DEFAULT) -> Report:
+def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: tuple[str, ...] = DEFAULT,
+              data: bool = True) -> Report:
     graph, f = analysis.graph, analysis.fields[at]
     report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns),
                     _through(graph_rows(graph, cells(analysis, columns), depth), graph, at))
@@ -56,11 +57,12 @@ def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: t
     report.notes.append(CONVENTION)
     if analysis.warned:
         report.notes.append("* paths join here without a common field: see the warnings")
-    report.data = {"model": analysis.model.name, "at": at.path, **f.to_json(),
-                   "input_shape": to_json(graph.input_shape), "free_symbols": graph.free,
-                   "layers": [{"path": n.path, "kind": n.kind, "depth": level, **analysis.fields[n].to_json()}
-                              for n, level in graph.walk()],
-                   "warnings": [w.to_json() for w in analysis.warnings]}
+    if data:
+        report.data = {"model": analysis.model.name, "at": at.path, **f.to_json(),
+                       "input_shape": to_json(graph.input_shape), "free_symbols": graph.free,
+                       "layers": [{"path": n.path, "kind": n.kind, "depth": level, **analysis.fields[n].to_json()}
+                                  for n, level in graph.walk()],
+                       "warnings": [w.to_json() for w in analysis.warnings]}
     return report
 
 

@@ -37,10 +37,12 @@ def summary(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, b
     analysis = Analysis(load_model(spec, sets, symbolic, limits), batch or 1, dtype, train_batch=batch)
     for warning in analysis.warnings:
         click.echo(warning.render(), err=True)
-    emit(summary_report(analysis, depth, columns or DEFAULT), fmt, terminal())
+    emit(summary_report(analysis, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
 
 
-def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str, ...] = DEFAULT) -> Report:
+def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str, ...] = DEFAULT,
+                   data: bool = True) -> Report:
+    """The report; its JSON payload (``data``) only when asked for, as it costs more than the table."""
     model, graph, total = analysis.model, analysis.graph, analysis.total
     at = analysis.final
     field = analysis.fields[at]
@@ -77,7 +79,8 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
         report.notes.append(f"{', '.join(graph.free)} free: values are formulas (fix them with --set)")
-    report.data = _json(analysis, forward, training, elementwise, at)
+    if data:
+        report.data = _json(analysis, forward, training, elementwise, at)
     return report
 
 
@@ -100,12 +103,11 @@ def _training_lines(m: Memory) -> list[tuple[str, str]]:
             ("  input batch", size(m.input))]
 
 
-def _memory_json(m: Memory) -> dict:
-    return {"batch_size": m.batch, "dtype": m.dtype, "params": to_json(m.params), "buffers": to_json(m.buffers),
+def _training_json(m: Memory) -> dict:
+    return {"batch_size": m.batch, "params": to_json(m.params), "buffers": to_json(m.buffers),
             "input": to_json(m.input), "activations": to_json(m.activations), "gradients": to_json(m.gradients),
             "optimizer_state": to_json(m.optimizer), "optimizer": m.optimizer_text,
-            "optimizer_slots": m.optimizer_slots, "inference_total": to_json(m.inference),
-            "training_total": to_json(m.training)}
+            "optimizer_slots": m.optimizer_slots, "training_total": to_json(m.training)}
 
 
 def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: object, at) -> dict:
@@ -128,7 +130,12 @@ def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: ob
                                                                     for k in Work._fields[1:]},
             "total_elementwise": to_json(elementwise), "convention": CONVENTION,
             "receptive_field": {"at": at.path, **analysis.fields[at].to_json()},
-            "memory": {"params_bytes": {name: to_json(model.trainable_params * n) for name, n in DTYPES.items()},
-                       "forward": _memory_json(forward), "training": _memory_json(training)},
+            "memory": {"dtype": analysis.dtype,
+                       "params_bytes": {name: to_json(model.trainable_params * n) for name, n in DTYPES.items()},
+                       "buffers_bytes": to_json(forward.buffers),
+                       "forward": {"batch_size": forward.batch, "input": to_json(forward.input),
+                                   "activations": to_json(forward.activations),
+                                   "inference_total": to_json(forward.inference)},
+                       "training": _training_json(training)},
             "warnings": [w.to_json() for w in analysis.warnings],
             "layers": layers, "blocks": blocks}
