@@ -55,6 +55,8 @@ def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: t
     else:
         report.footer.append(("Field", field_cell(f, "size")))
     report.notes.append(CONVENTION)
+    if len(graph.input_shape) != 3:
+        report.notes.append(f"the input {shape_text(graph.input_shape)} has no spatial axes: fields need [C, H, W]")
     if analysis.warned:
         report.notes.append("* paths join here without a common field: see the warnings")
     if data:

@@ -43,10 +43,11 @@ def pair(values: tuple[object, object]) -> str:
 
 
 def field_cell(f: Field, part: str) -> str:
-    """One part (size, stride, padding, center) of a field, or what the field is instead."""
+    """One part (size, stride, padding, center) of a field; for a field that is not local, the size
+    says what it is instead (``global``, ``varies``) and the other parts are empty."""
     if f.local:
         return pair(getattr(f, part))
-    return {"none": "–"}.get(f.status, f.status)
+    return f.status if part == "size" and f.status != "none" else "–"
 
 
 @dataclass(frozen=True, slots=True)
