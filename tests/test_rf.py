@@ -143,8 +143,9 @@ def test_google_unaligned_network_warns_and_gives_no_number(run, write):
     spec = write(MISALIGNED)
     result = run("rf", spec, "--format", "json", "--at", "1")
     assert result.exit_code == 0
-    assert result.stderr.startswith(f"{spec}:3:5: warning: residual '0': the shortcut and the body have "
-                                    "different effective strides (h: 1 vs 2)")
+    assert result.stderr == (f"{spec}:3:5: warning: residual '0': the shortcut and the body have different "
+                             "effective strides (h: 1 vs 2, w: 1 vs 2), so the receptive field changes from one "
+                             "output to the next; it is reported as 'varies'\n")
     data = json.loads(result.stdout)
     assert data["status"] == "varies" and data["size"] is None
     assert data["warnings"] == [{"path": "0", "location": f"{spec}:3:5", "code": "rf-varies",
@@ -162,8 +163,9 @@ def test_misaligned_centres_give_the_union_and_a_warning(run, write):
     result = run("rf", spec, "--format", "json")
     data = json.loads(result.stdout)
     assert (data["size"], data["stride"], data["padding"]) == ([3, 3], [2, 2], [1, 1])
-    assert [w["code"] for w in data["warnings"]] == ["rf-misaligned", "rf-misaligned"]  # h and w
-    assert "centre of output 0 along h: 0.5 vs 0" in result.stderr
+    assert [w["code"] for w in data["warnings"]] == ["rf-misaligned"]
+    assert "the shortcut and the body are not aligned (centres of output 0 at h: 0.5 vs 0, w: 0.5 vs 0)" \
+        in result.stderr
 
 
 def test_non_square_kernels(run, write):
@@ -256,12 +258,17 @@ def test_every_shipped_spec_runs_rf(spec, run):
         assert result.exit_code == 0, result.output
 
 
-def test_concrete_analysis_never_imports_sympy():
+def test_concrete_analysis_never_imports_sympy(write):
+    misaligned = write("input: [1, 8, 8]\nlayers:\n  - residual:\n"
+                       "      body: [conv2d: {out: 1, kernel: 3, stride: 2, padding: 1}]\n"
+                       "      shortcut: [conv2d: {out: 1, kernel: 2, stride: 2}]\n")
     code = ("import sys; from archcalc.cli import main\n"
+            "misaligned = sys.argv[1]\n"
             "for args in (['rf', 'specs/resnet50.yaml'], ['flops', 'specs/vgg16_bn.yaml', '--format', 'json'],\n"
+            "             ['rf', misaligned], ['summary', misaligned, '--format', 'json'],\n"
             "             ['summary', 'specs/resnet50.yaml'], ['summary', 'specs/alexnet.yaml', '--format', 'csv']):\n"
             "    try: main(args)\n"
             "    except SystemExit as e: assert e.code == 0, args\n"
             "assert 'sympy' not in sys.modules, 'sympy was imported'\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code, str(misaligned)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr

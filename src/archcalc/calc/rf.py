@@ -189,32 +189,37 @@ def _join(node: Node, paths: list[tuple[str, Field]], warnings: list[RFWarning])
             return Field(status)
     what = f"{'residual' if isinstance(node, ResidualNode) else 'concat'} '{node.path}'"
     (name0, first), rest = paths[0], paths[1:]
+    for name, f in rest:
+        if differ := _differ(f, first, "stride"):
+            warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} have different effective strides "
+                                      f"({differ}), so the receptive field changes from one output to the next; "
+                                      "it is reported as 'varies'", "rf-varies"))
+            return Field(VARIES)
+    for name, f in rest:
+        if differ := _differ(f, first, "offset"):
+            warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres of output "
+                                      f"0 at {differ}); the receptive field reported is the union of their regions",
+                                      "rf-misaligned"))
     spans = []
     for axis in (0, 1):
-        ref = first.spans[axis]
-        for name, f in rest:
-            span = f.spans[axis]
-            if not symbolic.equal(span.stride, ref.stride):
-                warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} have different effective "
-                                          f"strides ({'hw'[axis]}: {symbolic.fmt(span.stride)} vs "
-                                          f"{symbolic.fmt(ref.stride)}), so the receptive field changes from one "
-                                          "output to the next; it is reported as 'varies'", "rf-varies"))
-                return Field(VARIES)
-        spans.append(ref)
-    for axis in (0, 1):
-        ref = first.spans[axis]
-        for name, f in rest:
-            span = f.spans[axis]
-            if not symbolic.equal(span.offset, ref.offset):
-                warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centre of "
-                                          f"output 0 along {'hw'[axis]}: {symbolic.fmt(span.offset)} vs "
-                                          f"{symbolic.fmt(ref.offset)}); the receptive field reported is the union "
-                                          "of their regions", "rf-misaligned"))
-                break
         padding = _largest([f.spans[axis].padding for f in fields])  # the leftmost start
         end = _largest([f.spans[axis].end for f in fields])
-        spans[axis] = Span(symbolic.simplify(end + padding + 1), ref.stride, padding)
+        spans.append(Span(symbolic.simplify(end + padding + 1), first.spans[axis].stride, padding))
     return Field(LOCAL, *spans)
+
+
+def _differ(f: Field, ref: Field, part: str) -> str:
+    """``h: 1 vs 2, w: 1 vs 2`` for the axes along which ``part`` of the two fields differs."""
+    return ", ".join(f"{axis}: {symbolic.fmt(getattr(a, part))} vs {symbolic.fmt(getattr(b, part))}"
+                     for axis, a, b in zip("hw", f.spans, ref.spans)
+                     if not _same(getattr(a, part), getattr(b, part)))
+
+
+def _same(a: Dim, b: Dim) -> bool:
+    """Equality that asks sympy only about formulas (centres of concrete fields can be floats like 15.5)."""
+    if symbolic.is_symbolic(a) or symbolic.is_symbolic(b):
+        return symbolic.equal(a, b)
+    return a == b
 
 
 def _largest(values: list[Dim]) -> Dim:
