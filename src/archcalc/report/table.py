@@ -13,6 +13,7 @@ then formulas and the layer tree fold too. Continuation lines of the tree keep i
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import TextIO
 
 from archcalc.report import Column, Report, Row, tree_labels
@@ -83,23 +84,26 @@ def _draw(report: Report, write, width: int, style) -> bool:
 
 
 def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width: int):
-    """Choose the cells and column widths: of the exact cells and the shortened ones, each with text
-    columns folded as far as needed, the one that fits in the fewest lines (exact on a tie), or when
-    neither fits the narrower; then fold whatever must still fold."""
+    """Choose the cells and column widths. Exact counts with text folded as far as needed, when that
+    fits and folds few rows (at most a tenth, or 2); else, of those and the shortened counts, what
+    fits in the fewest lines, or when neither fits the narrower. Then fold whatever must still fold."""
     text = [not c.numeric and c.key != "layer" for c in columns]
     plans = []
     for cells in (grid, _shortened(grid, columns)):
         if plans and cells == plans[0][0]:
             break  # nothing to shorten
         widths = _widths(cells, columns)
-        _shrink(widths, _floors(cells, columns, rows), width, text)
-        lines = sum(max(len(_cell_lines(t, w, c, r)) for t, w, c in zip(row, widths, columns))
+        _shrink(widths, _floors(cells, columns, rows), width, text, cells)
+        extra = sum(max(len(_cell_lines(t, w, c, r)) for t, w, c in zip(row, widths, columns)) - 1
                     for row, r in zip(cells, rows))
         over = _total(widths) - width
-        plans.append((cells, widths, cells is not grid, (over, 0) if over > 0 else (0, lines)))
-    cells, widths, shortened, _ = min(plans, key=lambda p: p[3])
-    _shrink(widths, _floors(cells, columns, rows), width, [True] * len(columns))
-    return cells, widths, shortened
+        plans.append((cells, widths, (over, 0) if over > 0 else (0, extra)))
+    exact = plans[0]
+    if exact[2][0] > 0 or exact[2][1] > max(2, len(rows) // 10):
+        exact = min(plans, key=lambda p: p[2])
+    cells, widths, _ = exact
+    _shrink(widths, _floors(cells, columns, rows), width, [True] * len(columns), cells)
+    return cells, widths, cells is not grid
 
 
 def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
@@ -137,14 +141,16 @@ def _floors(grid: list[list[str]], columns: list[Column], rows: list[Row]) -> li
     return floors
 
 
-def _shrink(widths: list[int], floors: list[int], width: int, allowed: list[bool]) -> None:
-    """Narrow the widest ``allowed`` column, one character at a time, until the table fits
-    ``width`` or every allowed column is at its floor."""
+def _shrink(widths: list[int], floors: list[int], width: int, allowed: list[bool], grid: list[list[str]]) -> None:
+    """Narrow the ``allowed`` columns one character at a time until the table fits ``width`` or each
+    is at its floor; each step takes the column where the fewest cells would fold (the widest on a
+    tie), so one long kind name folds before every shape does."""
+    lengths = [sorted(len(row[j]) for row in grid) for j in range(len(widths))]
     while _total(widths) > width:
         candidates = [j for j, ok in enumerate(allowed) if ok and widths[j] > floors[j]]
         if not candidates:
             return
-        j = max(candidates, key=lambda i: widths[i])
+        j = min(candidates, key=lambda i: (len(lengths[i]) - bisect_right(lengths[i], widths[i] - 1), -widths[i]))
         widths[j] -= 1
 
 
