@@ -64,6 +64,14 @@ def test_wide_terminal_keeps_exact_counts():
         assert "427 × 427 at layer4 (jump 32, padding 213)" in text
 
 
+def test_a_few_folded_names_keep_counts_exact():
+    lines = screen("alexnet", (), 80).splitlines()
+    assert "├─avgpool     adaptive_   [256, 6, 6]             –                    –     195" in lines
+    assert "│             avgpool2d" in lines
+    assert any("655,566,528" in line for line in lines)
+    assert max(len(line) for line in lines) <= 80
+
+
 def test_summary_json(run):
     result = run("summary", SPECS / "resnet50.yaml", "--format", "json")
     data = json.loads(result.stdout)

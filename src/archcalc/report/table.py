@@ -3,11 +3,12 @@
 Drawn by hand rather than with rich's Table: a ResNet-50 has ~300 rows, which rich lays out in
 about 0.15 s, twice what the whole computation costs.
 
-A table wider than the terminal is fitted in three steps, each only when the one before was not
-enough: text columns fold onto continuation lines at natural breaks (after ``, `` in shapes, ``_``
-or ``:`` in names), never narrower than their longest unbreakable piece; then counts are shortened
-to three significant digits (``1.81G``), with a note saying so (the footer and JSON stay exact);
-then formulas and the layer tree fold too. Continuation lines of the tree keep its branches.
+A table wider than the terminal is fitted in steps, each only when the one before was not enough:
+text columns fold onto continuation lines at natural breaks (after ``, `` in shapes, ``_`` or ``:``
+in names), the column where the fewest cells fold first, never narrower than their longest
+unbreakable piece; when that folds many rows, counts are shortened to three significant digits
+(``1.81G``) with a note saying so (the footer and JSON stay exact); last, formulas and the layer
+tree fold too. Continuation lines keep the tree's branches.
 """
 
 from __future__ import annotations
