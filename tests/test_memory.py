@@ -99,6 +99,13 @@ def test_optimizer_state_follows_torch_optim(run, write, optimizer, slots, text)
     assert training["training_total"] == (2 + slots) * params + 4 * 4 * 5 + 4 * 4 * 10
 
 
+def test_every_optimizer_has_a_state_entry():
+    from archcalc.calc.memory import OPTIMIZER_STATE
+    from archcalc.spec.train import OPTIMIZERS
+
+    assert set(OPTIMIZER_STATE) == set(OPTIMIZERS)
+
+
 def test_no_train_section_has_no_optimizer_state():
     model = archcalc.load(str(SPECS / "vgg16.yaml"))
     assert optimizer_slots(None) == (0, "no train: section, so no optimizer state")

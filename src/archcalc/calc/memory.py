@@ -14,6 +14,7 @@ Everything is in one dtype (``--dtype``); bytes are exact, MB are 10⁶ bytes as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
@@ -48,8 +49,23 @@ def activations(graph: Graph) -> dict[Node, Dim]:
     return out
 
 
+def _adam(h: dict) -> list[str]:
+    return ["exp_avg", "exp_avg_sq", *(["max_exp_avg_sq"] if h.get("amsgrad") else [])]
+
+
+#: optimizer (spec.train.OPTIMIZERS) → the state tensors torch.optim keeps per parameter, given its hyperparameters
+OPTIMIZER_STATE: dict[str, Callable[[dict], list[str]]] = {
+    "sgd": lambda h: ["momentum_buffer"] if h.get("momentum") else [],
+    "adam": _adam,
+    "adamw": _adam,
+    "adagrad": lambda h: ["sum"],
+    "rmsprop": lambda h: ["square_avg", *(["momentum_buffer"] if h.get("momentum") else []),
+                          *(["grad_avg"] if h.get("centered") else [])],
+}
+
+
 def optimizer_slots(train: object | None) -> tuple[int, str]:
-    """Tensors of optimizer state kept per trainable parameter, and what they are (torch.optim).
+    """Tensors of optimizer state kept per trainable parameter, and what they are.
 
     >>> from archcalc.spec.train import Optimizer
     >>> class Train: optimizer = Optimizer("adam", {"amsgrad": False}, None)
@@ -59,18 +75,8 @@ def optimizer_slots(train: object | None) -> tuple[int, str]:
     if train is None:
         return 0, "no train: section, so no optimizer state"
     opt = train.optimizer
-    hyper = opt.hyper
-    slots: list[str] = []
-    if opt.name in ("adam", "adamw"):
-        slots = ["exp_avg", "exp_avg_sq", *(["max_exp_avg_sq"] if hyper.get("amsgrad") else [])]
-    elif opt.name == "adagrad":
-        slots = ["sum"]
-    elif opt.name == "rmsprop":
-        slots = ["square_avg", *(["momentum_buffer"] if hyper.get("momentum") else []),
-                 *(["grad_avg"] if hyper.get("centered") else [])]
-    elif opt.name == "sgd" and hyper.get("momentum"):
-        slots = ["momentum_buffer"]
-    name = f"{opt.name} (momentum {hyper['momentum']:g})" if opt.name == "sgd" and slots else opt.name
+    slots = OPTIMIZER_STATE[opt.name](opt.hyper)
+    name = f"{opt.name} (momentum {opt.hyper['momentum']:g})" if opt.name == "sgd" and slots else opt.name
     return len(slots), f"{name}: {', '.join(slots) or 'no state'}"
 
 
