@@ -177,3 +177,25 @@ def test_every_shipped_spec_runs_flops(spec, run):
     for fmt in ("table", "json", "markdown", "csv"):
         result = run("flops", spec, "--format", fmt)
         assert result.exit_code == 0, result.output
+
+
+def test_flops_match_torch_flop_counter():
+    """torch.utils.flop_counter counts 2 FLOPs per multiply-accumulate of conv and matmul, bias ignored."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    nn = torch.nn
+    spec = ("input: [8, 20, 24]\nlayers:\n"
+            "  - conv2d: {out: 16, kernel: [3, 5], stride: 2, dilation: 2, groups: 4, padding: [2, 1]}\n"
+            "  - relu\n  - conv2d: {out: 16, kernel: 3, groups: 16, padding: 1, bias: false}\n"
+            "  - maxpool2d: 2\n  - linear: 12\n  - linear: {out: 5, bias: false}\n")
+    module = nn.Sequential(nn.Conv2d(8, 16, (3, 5), stride=2, dilation=2, groups=4, padding=(2, 1)), nn.ReLU(),
+                           nn.Conv2d(16, 16, 3, groups=16, padding=1, bias=False), nn.MaxPool2d(2),
+                           nn.Linear(4, 12), nn.Linear(12, 5, bias=False))  # linear on the last axis (W = 4)
+    model = archcalc.loads(spec)
+    assert list(module(torch.zeros(3, 8, 20, 24)).shape) == [3, *model.output_shape]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        module(torch.zeros(3, 8, 20, 24))
+    ours = work(model.graph)[model.graph.root].times(3)
+    assert counter.get_total_flops() == 2 * ours.macs

@@ -272,3 +272,79 @@ def test_concrete_analysis_never_imports_sympy(write):
             "assert 'sympy' not in sys.modules, 'sympy was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code, str(misaligned)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+# -- the fields against autograd: with positive weights and no nonlinearity, the input pixels that reach an
+# output are exactly its receptive field (clipped to the image) ------------------------------------------
+
+
+def _grad_support(module, shape: tuple[int, ...], i: int, j: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    torch = pytest.importorskip("torch")
+    for p in module.parameters():
+        torch.nn.init.constant_(p, 1.0)
+    x = torch.zeros(1, *shape, requires_grad=True)
+    module(x)[0, 0, i, j].backward()
+    hit = (x.grad[0].abs().sum(0) > 0).nonzero()
+    return (int(hit[:, 0].min()), int(hit[:, 0].max())), (int(hit[:, 1].min()), int(hit[:, 1].max()))
+
+
+def _predicted(spec: str, path: str, shape: tuple[int, ...], i: int, j: int):
+    field = receptive_fields(archcalc.loads(spec).graph)[0]
+    f = next(f for node, f in field.items() if node.path == path)
+    return tuple((max(s.start + k * s.stride, 0), min(s.end + k * s.stride, n - 1))
+                 for s, k, n in zip(f.spans, (i, j), shape[1:]))
+
+
+def _sum(body, shortcut):
+    """A module computing body(x) + shortcut(x), as a residual does."""
+    torch = pytest.importorskip("torch")
+
+    class Sum(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.shortcut = body, shortcut
+
+        def forward(self, x):
+            return self.body(x) + self.shortcut(x)
+
+    return Sum()
+
+
+@pytest.mark.parametrize("case", ["dilated", "distill", "non-square", "aligned", "union", "resnet-block"])
+def test_fields_match_autograd(case):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    if case == "dilated":
+        spec = "input: [1, 32, 32]\nlayers:\n" + "".join(
+            f"  - conv2d: {{out: 1, kernel: 3, dilation: {d}, padding: same}}\n" for d in (1, 2, 4))
+        module = nn.Sequential(*(nn.Conv2d(1, 1, 3, dilation=d, padding=d) for d in (1, 2, 4)))
+        path, shape, points = "2", (1, 32, 32), [(0, 0), (16, 9), (31, 30)]
+    elif case == "distill":
+        spec = ("input: [1, 9, 9]\nlayers:\n  - conv2d: {out: 1, kernel: 3, stride: 3, padding: 1}\n"
+                "  - conv2d: {out: 1, kernel: 2}\n")
+        module = nn.Sequential(nn.Conv2d(1, 1, 3, stride=3, padding=1), nn.Conv2d(1, 1, 2))
+        path, shape, points = "1", (1, 9, 9), [(0, 0), (1, 1)]
+    elif case == "non-square":
+        spec = ("input: [1, 15, 15]\nlayers:\n  - conv2d: {out: 1, kernel: [3, 5], stride: 2}\n"
+                "  - avgpool2d: {kernel: [3, 1], stride: 2}\n")
+        module = nn.Sequential(nn.Conv2d(1, 1, (3, 5), stride=2), nn.AvgPool2d((3, 1), stride=2))
+        path, shape, points = "1", (1, 15, 15), [(0, 0), (1, 2), (2, 1)]
+    elif case in ("aligned", "union"):
+        # "union": the shortcut sees [0, 3] where the body sees [−1, 1]; the field is [−1, 3], wider than both
+        spec = ALIGNED if case == "aligned" else ALIGNED.replace("[1, 9, 9]", "[1, 12, 12]").replace(
+            "[conv2d: {out: 1, kernel: 1, stride: 4}]", "[conv2d: {out: 1, kernel: 4, stride: 4}]")
+        shortcut = nn.Conv2d(1, 1, 1 if case == "aligned" else 4, stride=4)
+        module = _sum(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.Conv2d(1, 1, 1, stride=2)), shortcut)
+        n = 9 if case == "aligned" else 12
+        path, shape, points = "0", (1, n, n), [(0, 0), (1, 1), (2, 1)]
+        if case == "union":
+            assert _predicted(spec, path, shape, 1, 1) == ((3, 7), (3, 7))  # 4·1 − 1 … 4·1 + 3
+    else:  # a ResNet basic block that downsamples, with its 1×1 projection
+        spec = ("input: [2, 16, 16]\nlayers:\n  - residual:\n      body:\n"
+                "        - conv2d: {out: 4, kernel: 3, stride: 2, padding: 1}\n"
+                "        - conv2d: {out: 4, kernel: 3, padding: 1}\n      shortcut: auto\n")
+        body = nn.Sequential(nn.Conv2d(2, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, padding=1))
+        module = _sum(body, nn.Conv2d(2, 4, 1, stride=2))
+        path, shape, points = "0", (2, 16, 16), [(0, 0), (3, 4), (7, 7)]
+    for i, j in points:
+        assert _grad_support(module, shape, i, j) == _predicted(spec, path, shape, i, j), (case, i, j)
