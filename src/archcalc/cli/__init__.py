@@ -15,6 +15,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+    "rf": ("archcalc.cli.rf", "rf", "Receptive field of every layer: size, effective stride and padding, centre."),
+    "flops": ("archcalc.cli.flops", "flops", "MACs, FLOPs and element-wise work per layer and in total."),
+    "summary": ("archcalc.cli.summary", "summary", "One-screen report: shapes, params, MACs, RF, totals, memory."),
 }
 
 

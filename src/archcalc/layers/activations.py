@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Choice, Float
-from archcalc.layers.base import Layer, layer
+from archcalc.layers.base import Layer, Shape, Work, layer, numel
 
 
 class Activation(Layer):
     ROLE = "activation"
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """One function evaluation per element."""
+        return Work(act=numel(y))
 
 
 @layer("relu")

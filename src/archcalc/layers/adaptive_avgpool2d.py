@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import Pair
-from archcalc.layers.base import GLOBAL, VARIES, Axis, Layer, Shape, layer
+from archcalc.layers.base import GLOBAL, VARIES, Axis, Layer, Shape, Work, layer
+from archcalc.symbolic import Dim
 
 
 @layer("adaptive_avgpool2d")
@@ -37,3 +38,21 @@ class AdaptiveAvgPool2d(Layer):
                 return VARIES
             axes.append(Axis(n // o, n // o, 0))
         return tuple(axes)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Elements read by all windows. Output i of an axis averages inputs ⌊i·n/o⌋ … ⌈(i+1)·n/o⌉ − 1
+        (PyTorch's rule), so the windows cover the n inputs once when o divides n and overlap otherwise."""
+        reads = x[0]
+        for n, o in zip(x[1:], self.out):
+            reads = reads * _window_total(n, o)
+        return Work(pool=symbolic.simplify(reads))
+
+
+def _window_total(n: Dim, o: Dim) -> Dim:
+    """Σ over the o outputs of one axis of their window lengths ⌈(i+1)·n/o⌉ − ⌊i·n/o⌋."""
+    if symbolic.is_int(o):
+        return sum(symbolic.ceildiv((i + 1) * n, o) - symbolic.floordiv(i * n, o) for i in range(o))
+    import sympy  # o is a free symbol here, so sympy is already in use
+
+    i = sympy.Dummy("i", integer=True)
+    return sympy.Sum(sympy.ceiling((i + 1) * n / o) - sympy.floor(i * n / o), (i, 0, o - 1))

@@ -1,7 +1,7 @@
-"""What every layer kind is: its arguments, its shape rule, its parameter count, its geometry.
+"""What every layer kind is: its arguments, its shape rule, its parameter count, its geometry, its work.
 
 A kind is one class in one file of this package, registered with :func:`layer`. Its methods come in
-a fixed order (``output_shape``, ``params``, ``geometry``, ``explain_*``) and take the input shape
+a fixed order (``output_shape``, ``params``, ``geometry``, ``work``, ``explain_*``) and take the input shape
 (batch excluded, channels first). They are written with Python operators only, so the same code
 gives exact ints on concrete specs and sympy expressions when symbols are free.
 """
@@ -51,6 +51,40 @@ class Axis:
     kernel: Dim
     stride: Dim
     padding: Dim
+
+
+class Work(NamedTuple):
+    """The arithmetic of one forward pass on one example, by kind (conventions: docs/analysis.md).
+
+    ``macs`` are the multiply-accumulates of convolutions and matrix products (FLOPs = 2·MACs). The
+    others count element-wise operations, one per element: bias additions, normalised elements,
+    activation outputs, pooling window reads, residual additions (the last counted from the graph).
+    """
+
+    macs: Dim = 0
+    bias: Dim = 0
+    norm: Dim = 0
+    act: Dim = 0
+    pool: Dim = 0
+    add: Dim = 0
+
+    def plus(self, other: Work) -> Work:
+        return Work(*(a + b for a, b in zip(self, other)))
+
+    def times(self, n: Dim) -> Work:
+        return Work(*(a * n for a in self))
+
+
+def numel(shape: Shape) -> Dim:
+    """Number of elements of a tensor of ``shape`` (batch excluded).
+
+    >>> numel((64, 112, 112))
+    802816
+    """
+    size: Dim = 1
+    for d in shape:
+        size = size * d
+    return size
 
 
 #: geometry of a layer whose every output depends on the whole input (flatten, linear, global pooling)
@@ -141,6 +175,14 @@ class Layer:
     def geometry(self, x: Shape) -> tuple[Axis, Axis] | str | None:
         """Per spatial axis (h, w) how outputs map to inputs; ``None`` pointwise, :data:`GLOBAL` all of it."""
         return None
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """The arithmetic of one forward pass from input ``x`` to output ``y`` (one example).
+
+        Zero by default, which is right only for kinds that move data without computing (reshape,
+        identity, dropout at inference); a test holds every other kind to defining its own.
+        """
+        return Work()
 
     def explain_params(self, x: Shape) -> Derivation | None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Float, Int
-from archcalc.layers.base import Count, Derivation, Layer, Shape, derive, layer
+from archcalc.layers.base import Count, Derivation, Layer, Shape, Work, derive, layer, numel
 
 
 class BatchNorm(Layer):
@@ -27,6 +27,10 @@ class BatchNorm(Layer):
 
     def params(self, x: Shape) -> Count:
         return Count(2 * x[0] if self.affine else 0, 2 * x[0] + 1)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Every element is normalised once (at inference a per-channel scale and shift)."""
+        return Work(norm=numel(y))
 
     def explain_params(self, x: Shape) -> Derivation:
         counts = self.params(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import Bool, Int, Padding, Pair
-from archcalc.layers.base import Count, Derivation, Shape, derive, layer
+from archcalc.layers.base import Count, Derivation, Shape, Work, derive, layer, numel
 from archcalc.layers.spatial import Spatial
 
 
@@ -43,6 +43,12 @@ class Conv2d(Spatial):
         kh, kw = self.kernel
         weights = symbolic.floordiv(x[0], self.groups) * self.out * kh * kw
         return Count(weights + (self.out if self.bias else 0))
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Each of the C_o·H_o·W_o outputs is a (C_i/g)·k_h·k_w dot product, plus its bias."""
+        kh, kw = self.kernel
+        outputs = numel(y)
+        return Work(macs=outputs * symbolic.floordiv(x[0], self.groups) * kh * kw, bias=outputs if self.bias else 0)
 
     def explain_params(self, x: Shape) -> Derivation:
         kh, kw = self.kernel

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import GLOBAL, Layer, Shape, layer
+from archcalc.layers.base import GLOBAL, Layer, Shape, Work, layer, numel
 
 
 @layer("global_avgpool2d", "global_avgpool")
@@ -24,3 +24,7 @@ class GlobalAvgPool2d(Layer):
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Every input element is read once into its channel's mean."""
+        return Work(pool=numel(x))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Int
-from archcalc.layers.base import GLOBAL, Count, Derivation, Layer, Shape, derive, layer
+from archcalc.layers.base import GLOBAL, Count, Derivation, Layer, Shape, Work, derive, layer, numel
 
 
 @layer("linear", "dense")
@@ -35,6 +35,11 @@ class Linear(Layer):
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Each output (D per position of the leading axes) is a D_i-long dot product, plus its bias."""
+        outputs = numel(y)
+        return Work(macs=outputs * x[-1], bias=outputs if self.bias else 0)
 
     def explain_params(self, x: Shape) -> Derivation:
         template = "({D_i}×{D})+{D}" if self.bias else "{D_i}×{D}"

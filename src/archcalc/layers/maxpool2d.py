@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Padding, Pair
-from archcalc.layers.base import Shape, layer
+from archcalc.layers.base import Shape, Work, layer
 from archcalc.layers.spatial import Spatial
 
 
@@ -28,3 +28,6 @@ class MaxPool2d(Spatial):
     def output_shape(self, x: Shape) -> Shape:
         h, w = self.spatial_out(x)
         return (x[0], h, w)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(pool=self.window_reads(y))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Int
-from archcalc.layers.base import Layer, Shape, layer
+from archcalc.layers.base import Layer, Shape, Work, layer, numel
 
 
 @layer("softmax")
@@ -26,3 +26,7 @@ class Softmax(Layer):
             raise self.error(f"dim {self.dim} is outside an input with {len(x)} axes", arg="dim",
                              hint=f"use 0..{len(x) - 1} (0 = channels)")
         return x
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """One normalised exponential per element (the sums are counted with them)."""
+        return Work(act=numel(y))

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.base import Axis, Derivation, Layer, Shape, derive
+from archcalc.layers.base import Axis, Derivation, Layer, Shape, derive, numel
 from archcalc.symbolic import Dim
 
 
@@ -96,6 +96,11 @@ class Spatial(Layer):
     def geometry(self, x: Shape) -> tuple[Axis, Axis]:
         pads = self.pads()
         return tuple(Axis(k, s, p) for k, s, p in zip(self.effective_kernel(), self.strides, pads))
+
+    def window_reads(self, y: Shape) -> Dim:
+        """Elements read by all windows: each of the outputs ``y`` reads k_h·k_w taps (padding included)."""
+        kh, kw = self.kernel
+        return numel(y) * kh * kw
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         out = self.spatial_out(x)

@@ -1,19 +1,30 @@
 """The ``table`` format: an aligned text table with the block tree drawn in the first column.
 
 Drawn by hand rather than with rich's Table: a ResNet-50 has ~300 rows, which rich lays out in
-about 0.15 s, twice what the whole computation costs. Cells wider than the terminal allows fold
-onto continuation lines (shapes break after a comma), so the table stays readable at 80 columns.
+about 0.15 s, twice what the whole computation costs.
+
+A table wider than the terminal is fitted in steps, each only when the one before was not enough:
+text columns fold onto continuation lines at natural breaks (after ``, `` in shapes, ``_`` or ``:``
+in names), the column where the fewest cells fold first, never narrower than their longest
+unbreakable piece; when that folds many rows, counts are shortened to three significant digits
+(``1.81G``) with a note saying so (the footer and JSON stay exact); last, formulas and the layer
+tree fold too. Continuation lines keep the tree's branches.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from typing import TextIO
 
-from archcalc.report import Report, tree_labels
+from archcalc.report import Column, Report, Row, tree_labels
 
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 GAP = 2
 MIN_FOLD = 10
+_BREAK = re.compile(r"(?<=[ ,_:*+])")  # a fold may follow any of these characters
+_COUNT = re.compile(r"-?\d{1,3}(,\d{3})+")
+_NUMBER = re.compile(r"-?[\d,.]+( B)?")  # a footer value that is a count or a size
 
 
 def render_table(report: Report, out: TextIO, width: int, color: bool = False) -> None:
@@ -22,59 +33,165 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
 
     write = out.write
     write(style(report.title, BOLD) + "\n")
-    if report.columns:
-        _draw(report, write, width, style)
+    notes = list(report.notes)
+    if report.columns and _draw(report, write, width, style):
+        notes.append(f"counts shortened to fit {width} columns; the totals below and --format json are exact "
+                         "(or widen the terminal, or pick fewer --columns)")
     if report.footer:
-        label_width = max(len(label) for label, _ in report.footer)
-        value_width = max(len(value) for _, value in report.footer)
-        write("\n")
-        for label, value in report.footer:
-            write(f"{label:<{label_width}}  {value:>{value_width}}\n")
+        _footer(report.footer, write)
     for line in report.text:
         write(line + "\n")
-    for note in report.notes:
-        write(style(f"note: {note}", DIM) + "\n")
+    if notes:
+        import textwrap
+
+        for note in notes:
+            text = textwrap.fill(note, max(width, 40), initial_indent="note: ", subsequent_indent="      ")
+            write(style(text, DIM) + "\n")
 
 
-def _draw(report: Report, write, width: int, style) -> None:
-    columns = report.columns
-    labels = tree_labels(report.rows)
+def _footer(footer: list[tuple[str, str]], write) -> None:
+    """Labels, then values: counts right-aligned on their number (a ``(4.09 G)`` suffix hangs after
+    it), anything else left-aligned where the numbers start."""
+    label_width = max(len(label) for label, _ in footer)
+    parts = [value.partition(" (") if _NUMBER.fullmatch(value.partition(" (")[0]) else None for _, value in footer]
+    number_width = max((len(p[0]) for p in parts if p), default=0)
+    write("\n")
+    for (label, value), part in zip(footer, parts):
+        if part is None:
+            text = value
+        else:
+            head, sep, tail = part
+            text = f"{head:>{number_width}}" + (f" ({tail}" if sep else "")
+        write(f"{label:<{label_width}}  {text}".rstrip() + "\n")
+
+
+def _draw(report: Report, write, width: int, style) -> bool:
+    """Write the header and rows; True when counts had to be shortened to fit ``width``."""
+    columns, rows = report.columns, report.rows
+    labels = tree_labels(rows)
     grid = [[labels[i] if c.key == "layer" else row.cells.get(c.key, "") for c in columns]
-            for i, row in enumerate(report.rows)]
-    widths = [max([len(c.title), *(len(r[j]) for r in grid)]) for j, c in enumerate(columns)]
-    _fit(widths, columns, width)
+            for i, row in enumerate(rows)]
+    grid, widths, shortened = _layout(grid, columns, rows, width)
     header = _line([c.title for c in columns], widths, columns)
-    write(style(header, "\x1b[1m") + "\n")
+    write(style(header, BOLD) + "\n")
     write("─" * len(header) + "\n")
-    for row, cells in zip(report.rows, grid):
-        folded = [_fold(text, w) for text, w in zip(cells, widths)]
+    for row, cells in zip(rows, grid):
+        folded = [_cell_lines(text, w, c, row) for text, w, c in zip(cells, widths, columns)]
+        fill = [_tree(text, row) if c.key == "layer" else "" for text, c in zip(cells, columns)]
         for k in range(max(len(f) for f in folded)):
-            line = _line([f[k] if k < len(f) else "" for f in folded], widths, columns)
+            line = _line([f[k] if k < len(f) else blank for f, blank in zip(folded, fill)], widths, columns)
             write((style(line, BOLD) if row.container else line) + "\n")
+    return shortened
 
 
-def _fit(widths: list[int], columns, width: int) -> None:
-    """Narrow the widest non-numeric columns until the table fits ``width`` (never below MIN_FOLD)."""
-    while sum(widths) + GAP * (len(widths) - 1) > width:
-        candidates = [j for j, c in enumerate(columns) if not c.numeric and widths[j] > MIN_FOLD]
+def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width: int):
+    """Choose the cells and column widths. Exact counts with text folded as far as needed, when that
+    fits and folds few rows (at most a tenth, or 2); else, of those and the shortened counts, what
+    fits in the fewest lines, or when neither fits the narrower. Then fold whatever must still fold."""
+    text = [not c.numeric and c.key != "layer" for c in columns]
+    plans = []
+    for cells in (grid, _shortened(grid, columns)):
+        if plans and cells == plans[0][0]:
+            break  # nothing to shorten
+        widths = _widths(cells, columns)
+        _shrink(widths, _floors(cells, columns, rows), width, text, cells)
+        extra = sum(max(len(_cell_lines(t, w, c, r)) for t, w, c in zip(row, widths, columns)) - 1
+                    for row, r in zip(cells, rows))
+        over = _total(widths) - width
+        plans.append((cells, widths, (over, 0) if over > 0 else (0, extra)))
+    exact = plans[0]
+    if exact[2][0] > 0 or exact[2][1] > max(2, len(rows) // 10):
+        exact = min(plans, key=lambda p: p[2])
+    cells, widths, _ = exact
+    _shrink(widths, _floors(cells, columns, rows), width, [True] * len(columns), cells)
+    return cells, widths, cells is not grid
+
+
+def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
+    """``text`` folded to ``width``; the tree column folds the name only, under its branches."""
+    if column.key != "layer":
+        return _fold(text, width)
+    hang = 2 * row.depth  # the tree drawing before the name
+    pieces = _fold(text[hang:], max(width - hang, 1))
+    return [text[:hang] + pieces[0], *(_tree(text, row) + p for p in pieces[1:])]
+
+
+def _tree(label: str, row: Row) -> str:
+    """The tree drawing on a row's continuation lines: the branches that go on past it."""
+    return label[:2 * row.depth - 2] + ("  " if row.last else "│ ")
+
+
+def _widths(grid: list[list[str]], columns: list[Column]) -> list[int]:
+    return [max([len(c.title), *(len(r[j]) for r in grid)]) for j, c in enumerate(columns)]
+
+
+def _total(widths: list[int]) -> int:
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _floors(grid: list[list[str]], columns: list[Column], rows: list[Row]) -> list[int]:
+    """How narrow each column may fold: its longest unbreakable piece (for the tree, after the
+    branches), its title, and MIN_FOLD."""
+    floors = []
+    for j, c in enumerate(columns):
+        if c.key == "layer":
+            pieces = [2 * row.depth + _piece(cells[j][2 * row.depth:]) for row, cells in zip(rows, grid)]
+        else:
+            pieces = [_piece(cells[j]) for cells in grid]
+        floors.append(max(MIN_FOLD, len(c.title), *pieces))
+    return floors
+
+
+def _shrink(widths: list[int], floors: list[int], width: int, allowed: list[bool], grid: list[list[str]]) -> None:
+    """Narrow the ``allowed`` columns one character at a time until the table fits ``width`` or each
+    is at its floor; each step takes the column where the fewest cells would fold (the widest on a
+    tie), so one long kind name folds before every shape does."""
+    lengths = [sorted(len(row[j]) for row in grid) for j in range(len(widths))]
+    while _total(widths) > width:
+        candidates = [j for j, ok in enumerate(allowed) if ok and widths[j] > floors[j]]
         if not candidates:
             return
-        j = max(candidates, key=lambda i: widths[i])
+        j = min(candidates, key=lambda i: (len(lengths[i]) - bisect_right(lengths[i], widths[i] - 1), -widths[i]))
         widths[j] -= 1
 
 
+def _piece(text: str) -> int:
+    """Length of the longest part of ``text`` that cannot be folded."""
+    return max((len(p.rstrip()) for p in _BREAK.split(text)), default=0)
+
+
+def _shortened(grid: list[list[str]], columns: list[Column]) -> list[list[str]]:
+    """``grid`` with counts in numeric columns to three significant digits (``1,814,073,344`` → ``1.81G``)."""
+    def short(text: str, c: Column) -> str:
+        return si(int(text.replace(",", ""))) if c.numeric and _COUNT.fullmatch(text) else text
+
+    return [[short(text, c) for text, c in zip(row, columns)] for row in grid]
+
+
+def si(n: int, sep: str = "") -> str:
+    """Three significant digits with an SI prefix: ``1.81G``, ``553k``; ``999`` stays as it is.
+
+    >>> si(1_814_073_344), si(553_000, " "), si(999)
+    ('1.81G', '553 k', '999')
+    """
+    scaled, steps = float(n), 0
+    while abs(scaled) >= 999.5 and steps < 6:
+        scaled, steps = scaled / 1000, steps + 1
+    return f"{scaled:.3g}{sep}{' kMGTPE'[steps].strip()}" if steps else str(n)
+
+
 def _fold(text: str, width: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``width``, preferring breaks after ', '."""
+    """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
     pieces = []
     while len(text) > width:
-        cut = text.rfind(", ", 0, width)
-        cut = cut + 2 if cut > 0 else width
+        cuts = [m.start() for m in _BREAK.finditer(text, 1, width + 1)]
+        cut = cuts[-1] if cuts else width
         pieces.append(text[:cut].rstrip())
-        text = text[cut:]
+        text = text[cut:].lstrip()
     pieces.append(text)
     return pieces
 
 
-def _line(cells: list[str], widths: list[int], columns) -> str:
+def _line(cells: list[str], widths: list[int], columns: list[Column]) -> str:
     parts = [cell.rjust(w) if c.numeric else cell.ljust(w) for cell, w, c in zip(cells, widths, columns)]
     return (" " * GAP).join(parts).rstrip()

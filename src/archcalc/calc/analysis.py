@@ -1,0 +1,89 @@
+"""One model's analyses (work, receptive fields, activations, memory), each computed on first use.
+
+The ``flops``, ``rf`` and ``summary`` commands build one :class:`Analysis` and read what their
+columns need from it, so a command never pays for an analysis it does not show.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from archcalc.calc.flops import work
+from archcalc.calc.memory import Memory, activations, memory
+from archcalc.calc.rf import Field, RFWarning, final_field, receptive_fields
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import Node
+from archcalc.layers.base import Work
+from archcalc.model import Model
+from archcalc.symbolic import Dim
+
+
+class Analysis:
+    """``model`` analysed for ``batch`` examples stored as ``dtype``. ``train_batch`` is the batch of
+    the training estimate: the spec's ``train.batch_size`` unless given (``train_source`` says which)."""
+
+    def __init__(self, model: Model, batch: int = 1, dtype: str = "fp32", train_batch: int | None = None):
+        self.model = model
+        self.graph = model.graph
+        self.batch = batch
+        self.dtype = dtype
+        train = model.spec.train
+        if train_batch is None and train is not None:
+            self.train_batch, self.train_source = train.batch_size, "train.batch_size"
+        else:
+            self.train_batch, self.train_source = train_batch or batch, ""
+
+    @cached_property
+    def work(self) -> dict[Node, Work]:
+        """Per example; scale with :meth:`Work.times`."""
+        return work(self.graph)
+
+    @property
+    def total(self) -> Work:
+        return self.work[self.graph.root].times(self.batch)
+
+    @cached_property
+    def _rf(self) -> tuple[dict[Node, Field], list[RFWarning]]:
+        return receptive_fields(self.graph)
+
+    @property
+    def fields(self) -> dict[Node, Field]:
+        return self._rf[0]
+
+    @property
+    def warnings(self) -> list[RFWarning]:
+        return self._rf[1]
+
+    @cached_property
+    def warned(self) -> set[Node]:
+        return {w.node for w in self.warnings}
+
+    @property
+    def final(self) -> Node:
+        return final_field(self.graph, self.fields)
+
+    @cached_property
+    def activations(self) -> dict[Node, Dim]:
+        """New tensor elements per node, per example."""
+        return activations(self.graph)
+
+    def memory(self, batch: int) -> Memory:
+        return memory(self.graph, self.model.trainable_params, self.model.buffers, batch, self.dtype,
+                      self.model.spec.train, self.activations)
+
+    def find(self, name: str, option: str = "--at") -> Node:
+        """The node at path ``name`` (or the one node called ``name``); a usage error naming ``option``
+        otherwise, with a did-you-mean."""
+        node = self.graph.find(name)
+        if node is not None:
+            return node
+        nodes = [n for n, _ in self.graph.walk()]
+        named = [n for n in nodes if n.name == name]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            hint = f"'{name}' names {len(named)} nodes: {', '.join(n.path for n in named[:3])}, …; give the full path"
+        else:
+            hint = did_you_mean(name, [n.path for n in nodes]) or \
+                "paths are written as in PyTorch (layer4.1.conv2); `archcalc shapes SPEC` lists them"
+        raise SpecError(None, f"{option} {name}: the spec has no layer or block '{name}'", code="usage", hint=hint)

@@ -1,0 +1,58 @@
+"""MACs, FLOPs and element-wise work per node, summed up the tree.
+
+A layer's :class:`~archcalc.layers.base.Work` comes from its kind's ``work`` method (the formula
+lives with the kind). What no single layer does is counted here from the graph's structure: a
+residual adds its two sides, one addition per element of the sum. A concat only copies, so it
+costs no arithmetic. Containers hold the sum of their children, so a folded block shows its total.
+
+Everything is per example; :meth:`Work.times` scales to a batch.
+
+    >>> import archcalc
+    >>> model = archcalc.loads("input: [3, 32, 32]\\nlayers: [conv2d: {out: 8, kernel: 3}, relu]")
+    >>> work(model.graph)[model.graph.root].macs     # 8·30·30 outputs × 3·3·3 taps
+    194400
+"""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.graph import Graph, LayerNode, Node, ResidualNode
+from archcalc.layers.base import Work, numel
+
+#: column key → (title, what it counts), in the order reports show them
+KINDS: dict[str, tuple[str, str]] = {
+    "macs": ("MACs", "multiply-accumulates of convolutions and linear layers"),
+    "bias": ("Bias", "bias additions"),
+    "norm": ("Norm", "normalised elements (batch norm)"),
+    "act": ("Act", "activation evaluations"),
+    "pool": ("Pool", "elements read by pooling windows"),
+    "add": ("Add", "residual additions"),
+}
+
+CONVENTION = ("MACs count the multiply-accumulates of convolutions and linear layers (the torchvision "
+              "convention); FLOPs = 2 × MACs. Bias, norm, activation, pooling and residual work is "
+              "counted apart, one operation per element.")
+
+
+def work(graph: Graph) -> dict[Node, Work]:
+    """Every node's :class:`Work` for one example (the whole network's under ``graph.root``)."""
+    out: dict[Node, Work] = {}
+
+    def visit(node: Node) -> Work:
+        if isinstance(node, LayerNode):
+            total = node.layer.work(node.in_shape, node.out_shape)
+        else:
+            total = Work(add=numel(node.sum_shape)) if isinstance(node, ResidualNode) and node.mode != "none" \
+                else Work()
+            for child in node.children:
+                total = total.plus(visit(child))
+        out[node] = Work(*(symbolic.exact(symbolic.simplify(v)) for v in total))
+        return out[node]
+
+    visit(graph.root)
+    return out
+
+
+def flops(w: Work) -> object:
+    """FLOPs of the multiply-accumulates: one multiplication and one addition each."""
+    return 2 * w.macs

@@ -1,0 +1,138 @@
+"""Memory: parameter bytes per dtype, forward activations, and a training estimate.
+
+Conventions (docs/analysis.md has them with the arithmetic):
+
+- **Activations** are the tensors a forward pass creates, counted once each: every layer's output
+  except the kinds that return a view or their input (``ROLE`` reshape or identity: flatten is a view
+  in PyTorch), plus the sum of each residual and the output of each concat, which are new tensors.
+  The input is counted apart.
+- **Training** keeps all of them for the backward pass and adds a gradient per trainable parameter
+  and the optimizer's state: :func:`optimizer_slots` per parameter.
+
+Everything is in one dtype (``--dtype``); bytes are exact, MB are 10⁶ bytes as torchinfo prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from archcalc.layers.base import numel
+from archcalc.symbolic import Dim, exact, fmt, is_int, simplify
+
+#: dtype → bytes per element
+DTYPES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+#: layer roles whose output shares its input's storage (a view, or the input itself)
+NO_NEW_TENSOR = ("reshape", "identity")
+
+
+def activations(graph: Graph) -> dict[Node, Dim]:
+    """Elements of the new tensors each node creates in one forward pass of one example."""
+    out: dict[Node, Dim] = {}
+
+    def visit(node: Node) -> Dim:
+        if isinstance(node, LayerNode):
+            total = 0 if node.layer.ROLE in NO_NEW_TENSOR else numel(node.out_shape)
+        else:
+            total = 0
+            if isinstance(node, ResidualNode) and node.mode != "none":
+                total = numel(node.sum_shape)
+            elif isinstance(node, ConcatNode):
+                total = numel(node.out_shape)
+            for child in node.children:
+                total = total + visit(child)
+        out[node] = exact(simplify(total))
+        return out[node]
+
+    visit(graph.root)
+    return out
+
+
+def _adam(h: dict) -> list[str]:
+    return ["exp_avg", "exp_avg_sq", *(["max_exp_avg_sq"] if h.get("amsgrad") else [])]
+
+
+#: optimizer (spec.train.OPTIMIZERS) → the state tensors torch.optim keeps per parameter, given its hyperparameters
+OPTIMIZER_STATE: dict[str, Callable[[dict], list[str]]] = {
+    "sgd": lambda h: ["momentum_buffer"] if h.get("momentum") else [],
+    "adam": _adam,
+    "adamw": _adam,
+    "adagrad": lambda h: ["sum"],
+    "rmsprop": lambda h: ["square_avg", *(["momentum_buffer"] if h.get("momentum") else []),
+                          *(["grad_avg"] if h.get("centered") else [])],
+}
+
+
+def optimizer_slots(train: object | None) -> tuple[int, str]:
+    """Tensors of optimizer state kept per trainable parameter, and what they are.
+
+    >>> from archcalc.spec.train import Optimizer
+    >>> class Train: optimizer = Optimizer("adam", {"amsgrad": False}, None)
+    >>> optimizer_slots(Train)
+    (2, 'adam: exp_avg, exp_avg_sq')
+    """
+    if train is None:
+        return 0, "no train: section, so no optimizer state"
+    opt = train.optimizer
+    slots = OPTIMIZER_STATE[opt.name](opt.hyper)
+    name = f"{opt.name} (momentum {opt.hyper['momentum']:g})" if opt.name == "sgd" and slots else opt.name
+    return len(slots), f"{name}: {', '.join(slots) or 'no state'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """Bytes of one model at one batch size and dtype (each field exact; symbolic when dims are free)."""
+
+    dtype: str
+    batch: int
+    params: Dim  # trainable parameters
+    buffers: Dim  # BatchNorm running statistics
+    input: Dim
+    activations: Dim  # forward pass, the whole batch
+    gradients: Dim
+    optimizer: Dim
+    optimizer_slots: int
+    optimizer_text: str
+
+    @property
+    def inference(self) -> Dim:
+        """Weights, buffers, the input and every activation kept (an upper bound on a forward pass)."""
+        return self.params + self.buffers + self.input + self.activations
+
+    @property
+    def training(self) -> Dim:
+        """Inference plus gradients and optimizer state: what one training step holds at its peak."""
+        return self.inference + self.gradients + self.optimizer
+
+
+def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: str = "fp32",
+           train: object | None = None, acts: dict[Node, Dim] | None = None) -> Memory:
+    """The :class:`Memory` of ``graph`` with ``trainable`` parameters and ``buffers`` (from
+    :func:`archcalc.calc.params.param_counts`), for ``batch`` examples stored as ``dtype``."""
+    size = DTYPES[dtype]
+    acts = acts if acts is not None else activations(graph)
+    slots, text = optimizer_slots(train)
+    return Memory(dtype, batch, trainable * size, buffers * size, exact(numel(graph.input_shape) * batch * size),
+                  exact(acts[graph.root] * batch * size), trainable * size, slots * trainable * size, slots, text)
+
+
+def nbytes(n: Dim) -> str:
+    """``102,228,128 B (102.23 MB)``: exact bytes, then :func:`scaled`. Formulas stay formulas.
+
+    >>> nbytes(102_228_128), nbytes(512)
+    ('102,228,128 B (102.23 MB)', '512 B')
+    """
+    if not is_int(n):
+        return f"{fmt(n)} B"
+    return f"{n} B" if n < 1000 else f"{n:,} B ({scaled(n)})"
+
+
+def scaled(n: int) -> str:
+    """``102.23 MB``: decimal units as torchinfo prints them (kB = 10³ B, MB = 10⁶ B, …)."""
+    value, unit = float(n), "B"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 999.995 or unit == "TB":
+            break
+        value /= 1000
+    return f"{n} B" if unit == "B" else f"{value:.2f} {unit}"

@@ -1,0 +1,86 @@
+"""``archcalc rf SPEC [--at NAME]``: the receptive field of every layer, and of one in particular."""
+
+from __future__ import annotations
+
+import click
+
+from archcalc.calc.analysis import Analysis
+from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.graph import Node
+from archcalc.layers.base import shape_text
+from archcalc.report import Report, Row, emit
+from archcalc.report.columns import cells, columns_option, field_cell, table_columns
+from archcalc.report.rows import graph_rows
+from archcalc.symbolic import fmt, to_json
+
+DEFAULT = ("kind", "shape", "rf", "jump", "padding", "center")
+CONVENTION = ("Theoretical receptive fields (Araujo et al., Distill 2019), per axis (h×w where they differ): output "
+              "i sees input pixels −padding + i·jump … −padding + i·jump + size − 1, centred on "
+              "−padding + i·jump + (size − 1)/2 (zero-indexed pixels; negative ones are padding).")
+
+
+@click.command()
+@spec_options
+@format_option("table", "json", "markdown", "csv")
+@click.option("--at", "at", metavar="NAME", help="The layer or block to report (a path such as layer4 or "
+              "features.pool5); default: the last top-level node before the field turns global.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Fold blocks deeper than this.")
+@columns_option(DEFAULT)
+@handle_errors
+def rf(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, at: str | None, depth: int | None,
+       columns: tuple[str, ...] | None) -> None:
+    """Show the receptive field of every layer of SPEC on its input: size, effective stride (jump),
+    effective padding and the centre of the first output's region.
+
+    Paths that join (residual, concat) must agree on the stride and the centre; when they do not,
+    a warning names the join and its location. Flatten, linear and global pooling see the whole
+    input: their field is 'global'.
+    """
+    analysis = Analysis(load_model(spec, sets, symbolic, limits))
+    node = analysis.find(at) if at else analysis.final
+    for warning in analysis.warnings:
+        click.echo(warning.render(), err=True)
+    emit(rf_report(analysis, node, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
+
+
+def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: tuple[str, ...] = DEFAULT,
+              data: bool = True) -> Report:
+    graph, f = analysis.graph, analysis.fields[at]
+    report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns),
+                    _through(graph_rows(graph, cells(analysis, columns), depth), graph, at))
+    report.footer = [("At", at.path), ("Input", shape_text(graph.input_shape))]
+    if f.local:
+        report.footer += [("Size h, w", _pair(f.size)), ("Jump (effective stride) h, w", _pair(f.stride)),
+                          ("Effective padding h, w", _pair(f.padding)), ("Centre of output [0, 0]", _pair(f.center))]
+    else:
+        report.footer.append(("Field", field_cell(f, "size")))
+    report.notes.append(CONVENTION)
+    if len(graph.input_shape) != 3:
+        report.notes.append(f"the input {shape_text(graph.input_shape)} has no spatial axes: fields need [C, H, W]")
+    if analysis.warned:
+        report.notes.append("* paths join here without a common field: see the warnings")
+    if data:
+        report.data = {"model": analysis.model.name, "at": at.path, **f.to_json(),
+                       "input_shape": to_json(graph.input_shape), "free_symbols": graph.free,
+                       "layers": [{"path": n.path, "kind": n.kind, "depth": level, **analysis.fields[n].to_json()}
+                                  for n, level in graph.walk()],
+                       "warnings": [w.to_json() for w in analysis.warnings]}
+    return report
+
+
+def _pair(values: tuple) -> str:
+    return ", ".join(fmt(v) for v in values)
+
+
+def _through(rows: list[Row], graph, at: Node) -> list[Row]:
+    """The rows up to ``at`` and everything inside it, in execution order, with the tree re-closed."""
+    order = [node.path for node, _ in graph.walk()]
+    end = order.index(at.path)
+    while end + 1 < len(order) and order[end + 1].startswith(at.path + "."):
+        end += 1
+    keep = set(order[:end + 1])
+    rows = [row for row in rows if row.cells["path"] in keep]
+    for i, row in enumerate(rows):
+        later = (r.depth for r in rows[i + 1:] if r.depth <= row.depth)
+        row.last = next(later, 0) != row.depth
+    return rows

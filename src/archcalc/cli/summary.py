@@ -1,0 +1,141 @@
+"""``archcalc summary SPEC``: the one-screen report (shapes, params, MACs, RF, totals, memory)."""
+
+from __future__ import annotations
+
+import click
+
+from archcalc.calc.analysis import Analysis
+from archcalc.calc.flops import CONVENTION
+from archcalc.calc.memory import DTYPES, Memory, scaled
+from archcalc.calc.memory import nbytes as size
+from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.graph import LayerNode
+from archcalc.layers.base import Work, shape_text
+from archcalc.report import Report, emit
+from archcalc.report.columns import cells, columns_option, human, pair, table_columns
+from archcalc.report.rows import graph_rows
+from archcalc.symbolic import fmt, to_json
+
+DEFAULT = ("kind", "shape", "params", "share", "macs", "rf")
+
+
+@click.command()
+@spec_options
+@format_option("table", "json", "markdown", "csv")
+@click.option("--batch-size", "batch", type=click.IntRange(min=1), default=None,
+              help="Examples per pass [default: 1; the training estimate uses the spec's train.batch_size].")
+@click.option("--dtype", type=click.Choice(tuple(DTYPES)), default="fp32", show_default=True,
+              help="Storage type of parameters and activations, for the memory figures.")
+@click.option("--depth", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Fold blocks deeper than this (folded rows show the block's totals); a large N shows all.")
+@columns_option(DEFAULT)
+@handle_errors
+def summary(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, batch: int | None, dtype: str,
+            depth: int, columns: tuple[str, ...] | None) -> None:
+    """Summarise SPEC on one screen: every layer's output shape, parameters, MACs and receptive
+    field, then the totals and the memory a forward pass and a training step need."""
+    analysis = Analysis(load_model(spec, sets, symbolic, limits), batch or 1, dtype, train_batch=batch)
+    for warning in analysis.warnings:
+        click.echo(warning.render(), err=True)
+    emit(summary_report(analysis, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
+
+
+def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str, ...] = DEFAULT,
+                   data: bool = True) -> Report:
+    """The report; its JSON payload (``data``) only when asked for, as it costs more than the table."""
+    model, graph, total = analysis.model, analysis.graph, analysis.total
+    at = analysis.final
+    field = analysis.fields[at]
+    forward, training = analysis.memory(analysis.batch), analysis.memory(analysis.train_batch)
+    report = Report(f"{model.name}: summary (batch {analysis.batch}, {analysis.dtype})", table_columns(columns),
+                    graph_rows(graph, cells(analysis, columns), depth))
+    elementwise = sum(total[1:])
+    params = model.trainable_params
+    by_dtype = [("Params size by dtype", " · ".join(f"{name} {scaled(params * n)}" for name, n in
+                                                    (("fp32", 4), ("fp16/bf16", 2), ("int8", 1))))] \
+        if isinstance(params, int) else []
+    report.footer = [
+        ("Total params", human(model.total_params)),
+        ("Trainable params", human(model.trainable_params)),
+        ("Non-trainable params", "0"),
+        ("Buffers", human(model.buffers)),
+        ("MACs", human(total.macs)),
+        ("FLOPs (2 × MACs)", human(2 * total.macs)),
+        ("Element-wise ops", human(elementwise)),
+        ("Receptive field", _rf_text(field, at, len(graph.input_shape) == 3)),
+        ("Input → output", f"{shape_text(graph.input_shape)} → {shape_text(graph.output_shape)}"),
+        (f"Params size ({analysis.dtype})", size(forward.params)),
+        *by_dtype,
+        ("Forward activations", size(forward.activations)),
+        ("Inference total", size(forward.inference)),
+        *_training_lines(training),
+    ]
+    report.notes.append(CONVENTION)
+    source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
+    report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The training "
+                        f"step at batch {training.batch}{source} adds a gradient per parameter and the optimizer's "
+                        f"state: {training.optimizer_text} (docs/analysis.md)")
+    if analysis.warned:
+        report.notes.append("* paths join here without a common receptive field: see the warnings")
+    if graph.free:
+        report.notes.append(f"{', '.join(graph.free)} free: values are formulas (fix them with --set)")
+    if data:
+        report.data = _json(analysis, forward, training, elementwise, at)
+    return report
+
+
+def _rf_text(field, at, spatial: bool) -> str:
+    """``427 × 427 at layer4 (jump 32, padding 213)``; one number per axis only when they differ."""
+    if not spatial:
+        return "none: the input has no spatial axes"
+    if not field.local:
+        return f"{field.status} at {at.path}"
+    h, w = (fmt(v) for v in field.size)
+    return f"{h} × {w} at {at.path} (jump {pair(field.stride)}, padding {pair(field.padding)})"
+
+
+def _training_lines(m: Memory) -> list[tuple[str, str]]:
+    return [(f"Training step, batch {m.batch}", size(m.training)),
+            ("  weights and buffers", size(m.params + m.buffers)),
+            ("  gradients", size(m.gradients)),
+            ("  optimizer state", size(m.optimizer)),
+            ("  saved activations", size(m.activations)),
+            ("  input batch", size(m.input))]
+
+
+def _training_json(m: Memory) -> dict:
+    return {"batch_size": m.batch, "params": to_json(m.params), "buffers": to_json(m.buffers),
+            "input": to_json(m.input), "activations": to_json(m.activations), "gradients": to_json(m.gradients),
+            "optimizer_state": to_json(m.optimizer), "optimizer": m.optimizer_text,
+            "optimizer_slots": m.optimizer_slots, "training_total": to_json(m.training)}
+
+
+def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: object, at) -> dict:
+    model, graph, total = analysis.model, analysis.graph, analysis.total
+    layers, blocks = [], []
+    for node, level in graph.walk():
+        w = analysis.work[node].times(analysis.batch)
+        count = model.counts[node]
+        row = {"path": node.path, "kind": node.kind, "depth": level, "output_shape": to_json(node.out_shape),
+               "params": to_json(count.trainable), "buffers": to_json(count.buffers), "macs": to_json(w.macs),
+               "flops": to_json(2 * w.macs), "elementwise": {k: to_json(getattr(w, k)) for k in Work._fields[1:]},
+               "receptive_field": analysis.fields[node].to_json(),
+               "activation_bytes": to_json(analysis.activations[node] * analysis.batch * DTYPES[analysis.dtype])}
+        (layers if isinstance(node, LayerNode) else blocks).append(row)
+    return {"model": model.name, "input_shape": to_json(graph.input_shape), "output_shape": to_json(graph.output_shape),
+            "batch_size": analysis.batch, "dtype": analysis.dtype, "free_symbols": graph.free,
+            "total_params": to_json(model.total_params), "trainable_params": to_json(model.trainable_params),
+            "buffers": to_json(model.buffers), "total_macs": to_json(total.macs),
+            "total_flops": to_json(2 * total.macs), "elementwise": {k: to_json(getattr(total, k))
+                                                                    for k in Work._fields[1:]},
+            "total_elementwise": to_json(elementwise), "convention": CONVENTION,
+            "receptive_field": {"at": at.path, **analysis.fields[at].to_json()},
+            "memory": {"dtype": analysis.dtype,
+                       "params_bytes": {name: to_json(model.trainable_params * n) for name, n in DTYPES.items()},
+                       "buffers_bytes": to_json(forward.buffers),
+                       "forward": {"batch_size": forward.batch, "input": to_json(forward.input),
+                                   "activations": to_json(forward.activations),
+                                   "inference_total": to_json(forward.inference)},
+                       "training": _training_json(training)},
+            "warnings": [w.to_json() for w in analysis.warnings],
+            "layers": layers, "blocks": blocks}

@@ -1,0 +1,135 @@
+"""Memory: parameter bytes per dtype, activations, the training estimate and its optimizer state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import archcalc
+from archcalc.calc.memory import activations, memory, nbytes, optimizer_slots
+from archcalc.graph import LayerNode
+from tests.conftest import SPECS
+
+RESNET50 = 25_557_032
+
+
+def summary_json(run, spec, *args: str) -> dict:
+    result = run("summary", spec, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_parameter_bytes_per_dtype(run):
+    data = summary_json(run, SPECS / "resnet50.yaml")
+    assert data["memory"]["params_bytes"] == {"fp32": 4 * RESNET50, "fp16": 2 * RESNET50, "bf16": 2 * RESNET50,
+                                              "int8": RESNET50}
+    assert data["memory"]["training"]["params"] == 102_228_128  # torchinfo's "Params size (MB): 102.23"
+    fp16 = summary_json(run, SPECS / "resnet50.yaml", "--dtype", "fp16")
+    assert fp16["memory"]["dtype"] == "fp16"
+    assert fp16["memory"]["training"]["params"] == 51_114_064
+    assert fp16["memory"]["buffers_bytes"] == 2 * 53_173
+    assert fp16["memory"]["forward"]["inference_total"] == 51_114_064 + 2 * 53_173 + 2 * 150_528 + 2 * 37_559_784
+
+
+def test_resnet50_forward_activations():
+    # every conv and its BN write 11,113,984 elements each, the ReLUs 9,608,704, the max-pool 200,704, the 16
+    # residual sums 5,519,360, the global pool 2,048 and fc 1,000; flatten is a view
+    model = archcalc.load(str(SPECS / "resnet50.yaml"))
+    acts = activations(model.graph)
+    assert acts[model.graph.root] == 2 * 11_113_984 + 9_608_704 + 200_704 + 5_519_360 + 2_048 + 1_000 == 37_559_784
+    assert acts[model.graph.find("9")] == 0
+    m = memory(model.graph, model.trainable_params, model.buffers, batch=2)
+    assert m.activations == 2 * 4 * 37_559_784
+    assert m.input == 2 * 4 * 3 * 224 * 224
+
+
+def test_torchinfo_forward_backward_size_from_our_rows():
+    # torchinfo: 2 × Σ output bytes of the leaf layers that have parameters. At (2, 3, 224, 224) it prints
+    # "Forward/backward pass size (MB): 355.66" for ResNet-50 (calculators.md §1.2); our rows give it exactly.
+    model = archcalc.load(str(SPECS / "resnet50.yaml"))
+    acts = activations(model.graph)
+    with_params = sum(acts[node] for node in model.graph.layers() if model.counts[node].trainable)
+    assert 2 * with_params * 2 * 4 == 355_663_488
+    assert nbytes(355_663_488) == "355,663,488 B (355.66 MB)"
+
+
+def test_torchinfo_single_input_net_sizes():
+    # batch 7: F/B 2 × 49,700 × 4 B = 0.40 MB; params 21,840 × 4 = 87,360 B (calculators.md §4.4)
+    model = archcalc.loads("input: [1, 28, 28]\nlayers:\n  - conv2d: {out: 10, kernel: 5}\n  - maxpool2d: 2\n  - relu\n"
+                           "  - conv2d: {out: 20, kernel: 5}\n  - dropout\n  - maxpool2d: 2\n  - relu\n  - flatten\n"
+                           "  - linear: 50\n  - relu\n  - dropout\n  - linear: 10\n")
+    acts = activations(model.graph)
+    assert sum(acts[n] for n in model.graph.layers() if model.counts[n].trainable) * 7 == 49_700
+    assert memory(model.graph, model.trainable_params, 0, batch=7).params == 87_360
+
+
+def test_residual_sums_and_concats_are_new_tensors():
+    model = archcalc.loads("input: [8, 6, 6]\nlayers:\n  - residual:\n      body: [relu]\n      shortcut: identity\n"
+                           "  - concat:\n      - [relu]\n      - []\n  - flatten\n  - identity\n")
+    acts = activations(model.graph)
+    residual, concat, flatten, identity = model.graph.root.items
+    assert acts[residual] == 288 + 288  # the ReLU's output and the sum
+    assert acts[concat] == 288 + 576  # the ReLU's output and the joined [16, 6, 6]
+    assert acts[flatten] == acts[identity] == 0
+    assert all(isinstance(n, LayerNode) for n in (flatten, identity))
+
+
+SPEC = "input: [10]\nlayers: [linear: 5]\ntrain: {{optimizer: {optimizer}, batch_size: 4}}\n"
+
+
+@pytest.mark.parametrize(("optimizer", "slots", "text"), [
+    ("sgd", 0, "sgd: no state"),
+    ("{sgd: {momentum: 0.9}}", 1, "sgd (momentum 0.9): momentum_buffer"),
+    ("adam", 2, "adam: exp_avg, exp_avg_sq"),
+    ("{adamw: {amsgrad: true}}", 3, "adamw: exp_avg, exp_avg_sq, max_exp_avg_sq"),
+    ("adagrad", 1, "adagrad: sum"),
+    ("rmsprop", 1, "rmsprop: square_avg"),
+    ("{rmsprop: {momentum: 0.9, centered: true}}", 3, "rmsprop: square_avg, momentum_buffer, grad_avg"),
+])
+def test_optimizer_state_follows_torch_optim(run, write, optimizer, slots, text):
+    data = summary_json(run, write(SPEC.format(optimizer=optimizer)))
+    training = data["memory"]["training"]
+    params = 4 * 55  # (10×5)+5 fp32 parameters
+    assert (training["optimizer_slots"], training["optimizer"]) == (slots, text)
+    assert training["optimizer_state"] == slots * params
+    assert training["gradients"] == params
+    assert training["batch_size"] == 4  # the spec's train.batch_size
+    assert training["activations"] == 4 * 4 * 5
+    assert training["training_total"] == (2 + slots) * params + 4 * 4 * 5 + 4 * 4 * 10
+
+
+def test_every_optimizer_has_a_state_entry():
+    from archcalc.calc.memory import OPTIMIZER_STATE
+    from archcalc.spec.train import OPTIMIZERS
+
+    assert set(OPTIMIZER_STATE) == set(OPTIMIZERS)
+
+
+def test_no_train_section_has_no_optimizer_state():
+    model = archcalc.load(str(SPECS / "vgg16.yaml"))
+    assert optimizer_slots(None) == (0, "no train: section, so no optimizer state")
+    assert optimizer_slots(model.spec.train) == (1, "sgd (momentum 0.9): momentum_buffer")
+
+
+def test_batch_size_option_sets_the_training_batch_too(run):
+    default = summary_json(run, SPECS / "resnet50.yaml")
+    assert default["memory"]["forward"]["batch_size"] == 1
+    assert default["memory"]["training"]["batch_size"] == 256  # train.batch_size
+    chosen = summary_json(run, SPECS / "resnet50.yaml", "--batch-size", "2")
+    forward, training = chosen["memory"]["forward"], chosen["memory"]["training"]
+    assert forward["batch_size"] == training["batch_size"] == 2
+    assert forward["activations"] == 2 * 4 * 37_559_784
+    assert training["training_total"] == (3 * 4 * RESNET50 + 4 * 53_173 + forward["activations"] + forward["input"])
+
+
+def test_training_total_is_the_sum_of_its_parts(run):
+    training = summary_json(run, SPECS / "alexnet.yaml")["memory"]["training"]
+    parts = ("params", "buffers", "input", "activations", "gradients", "optimizer_state")
+    assert training["training_total"] == sum(training[k] for k in parts)
+
+
+def test_symbolic_memory_is_a_formula(run):
+    data = summary_json(run, SPECS / "symbolic-cnn.yaml")
+    assert data["memory"]["forward"]["input"] == "12*H*W"
+    assert data["memory"]["params_bytes"]["int8"] == "320*floor(H/4)*floor(W/4) + 5098"
