@@ -15,6 +15,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+    "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
+    "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
+    "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
 }
 
 
