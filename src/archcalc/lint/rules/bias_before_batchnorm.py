@@ -74,11 +74,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     for a, b in followed.items():
         channels = b.in_shape[0]
         count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
+        hint = "set bias: false (the batch norm's shift β takes its place)"
         fix = None
         item = ctx.item(a)
-        if item is not None and all(n in followed for n in written[(a.loc.line, a.loc.col)]):
+        if not all(n in followed for n in written[(a.loc.line, a.loc.col)]):
+            hint += "; not fixed automatically: another layer built from this line is not followed by batch norm"
+        elif item is not None:
             edits = fixes.set_argument(item, "bias", "false", text, a.layer.PRIMARY)
             fix = fixes.fix("set bias: false", *edits) if edits else None
         yield Finding(ctx.arg_loc(a, "bias"), f"`{a.path}` ({a.kind}) has a bias that `{b.path}` ({b.kind}) "
-                      f"right after it cancels: {count} wasted parameters",
-                      hint="set bias: false (the batch norm's shift β takes its place)", fix=fix)
+                      f"right after it cancels: {count} wasted parameters", hint=hint, fix=fix)

@@ -2,7 +2,7 @@
 
 ## What it does
 Reports a layer whose trainable parameters are more than 80 % of the model's, in a model with at
-least three layers that have parameters.
+least three weight layers (linear, convolution).
 
 ## Why is this bad?
 Such a layer is usually a fully connected layer on a flattened feature map: its size grows with
@@ -52,7 +52,7 @@ from archcalc.lint.diagnostic import INFO, Finding
 SEVERITY = INFO
 #: share of all parameters above which one layer is a hotspot
 THRESHOLD = 0.8
-#: layers with parameters a model needs before the rule applies (a 2-layer MLP is all hotspot)
+#: weight layers a model needs before the rule applies (in a 2-layer MLP one layer is most of it)
 MIN_LAYERS = 3
 
 
@@ -61,12 +61,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     total = counts[ctx.graph.root].trainable
     if not symbolic.is_int(total) or total == 0:
         return
-    weighted = [node for node in ctx.layers if counts[node].trainable != 0]
-    if len(weighted) < MIN_LAYERS:
+    if sum(node.layer.ROLE == "affine" for node in ctx.layers) < MIN_LAYERS:
         return
-    for node in weighted:
+    for node in ctx.layers:
         count = counts[node].trainable
         if symbolic.is_int(count) and count > THRESHOLD * total:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}) holds {count:,} of the model's {total:,} "
-                          f"parameters ({count / total:.1%})",
+                          f"parameters ({count / total:.2%})",
                           hint="pool globally (global_avgpool2d) before a wide linear layer instead of flattening")
