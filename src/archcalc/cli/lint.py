@@ -73,7 +73,7 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
             failed = True
         else:
             results.append(result)
-    _report(results, fmt, statistics, fix and "-" in paths)
+    _report(results, fmt, statistics, fix and "-" in paths, failed)
     if failed:
         sys.exit(EXIT_ERROR)
     if any(r.diagnostics for r in results) and not exit_zero:
@@ -117,7 +117,7 @@ def _with_bom(path: str, text: str) -> str:
         return "\ufeff" + text if f.read(3) == b"\xef\xbb\xbf" else text
 
 
-def _report(results: list, fmt: str, statistics: bool, to_stderr: bool) -> None:
+def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool) -> None:
     """Print the findings (to stderr when stdout carries the fixed standard input)."""
     from archcalc.lint.formats import render
 
@@ -127,8 +127,8 @@ def _report(results: list, fmt: str, statistics: bool, to_stderr: bool) -> None:
         text = _statistics(diagnostics, fmt)
     else:
         text = render(fmt, results)
-        if fmt in ("full", "concise"):
-            text += _summary(results)
+        if fmt in ("full", "concise") and (results or not failed):
+            text += _summary(results, failed)
     click.echo(text, nl=False, file=out)
 
 
@@ -146,14 +146,14 @@ def _statistics(diagnostics: list, fmt: str) -> str:
                    for c in order)
 
 
-def _summary(results: list) -> str:
+def _summary(results: list, failed: bool) -> str:
     diagnostics = [d for r in results for d in r.diagnostics]
     fixed = sum(r.fixed for r in results)
     lines = []
     if fixed:
         lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     if not diagnostics:
-        lines.append("All checks passed!")
+        lines.append("No findings in the files that could be linted." if failed else "All checks passed!")
     else:
         by_severity = Counter(d.severity for d in diagnostics)
         parts = ", ".join(_plural(by_severity[s], s) for s in ("error", "warning", "info") if by_severity[s])

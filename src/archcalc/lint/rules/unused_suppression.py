@@ -66,9 +66,11 @@ def check(unused: list[Unused]) -> Iterator[Finding]:
                           "or '# archcalc: disable-file=CODE'")
             continue
         parts = [_describe(code.word, reason, directive) for code, reason in item.codes]
-        yield Finding(item.codes[0][0].start, "unused suppression: " + "; ".join(parts),
-                      hint="remove it (archcalc lint --fix removes it for you)", fix=_fix(item),
-                      end=item.codes[-1][0].end)
+        reasons = {reason for _, reason in item.codes}
+        hint = "check the code ('archcalc rules' lists them)" if "unknown" in reasons \
+            else "enable the rule, or remove the code" if reasons == {"not enabled"} else "remove it"
+        yield Finding(item.codes[0][0].start, "unused suppression: " + "; ".join(parts), hint=hint,
+                      fix=_fix(item), end=item.codes[-1][0].end)
 
 
 def _describe(word: str, reason: str, directive: Directive) -> str:
