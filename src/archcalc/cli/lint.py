@@ -51,6 +51,7 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
     Suppress a finding with `# archcalc: disable=CODE` on its line (or alone on the line above),
     or `# archcalc: disable-file=CODE`; configure in pyproject.toml under [tool.archcalc.lint].
     """
+    from archcalc.errors import SpecError
     from archcalc.lint import config as lint_config
     from archcalc.lint.engine import RuleCrash
     from archcalc.lint.paths import expand
@@ -67,8 +68,10 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
             result = _lint_one(target.path, stdin_filename, finder, cli, fix, limits)
         except RuleCrash as e:
             click.echo(f"archcalc: internal error: {e} (please report it)", err=True)
-            failed = True
-            continue
+            result = None
+        except SpecError as e:  # writing a fixed file failed
+            click.echo(e.render(), err=True)
+            result = None
         if result is None:
             failed = True
         else:
@@ -121,7 +124,6 @@ def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: 
     """Print the findings (to stderr when stdout carries the fixed standard input)."""
     from archcalc.lint.formats import render
 
-    out = click.get_text_stream("stderr") if to_stderr else None
     diagnostics = [d for r in results for d in r.diagnostics]
     if statistics:
         text = _statistics(diagnostics, fmt)
@@ -129,7 +131,7 @@ def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: 
         text = render(fmt, results)
         if fmt in ("full", "concise") and (results or not failed):
             text += _summary(results, failed)
-    click.echo(text, nl=False, file=out)
+    click.echo(text, nl=False, err=to_stderr)
 
 
 def _statistics(diagnostics: list, fmt: str) -> str:

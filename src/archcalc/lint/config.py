@@ -170,11 +170,16 @@ def _config_in(folder: str) -> str | None:
     if os.path.isfile(candidate):
         return candidate
     candidate = os.path.join(folder, "pyproject.toml")
-    if os.path.isfile(candidate):
-        try:
-            with open(candidate, "rb") as f:
-                if "archcalc" in tomllib.load(f).get("tool", {}):
-                    return candidate
-        except (OSError, tomllib.TOMLDecodeError):
-            return None  # someone else's broken pyproject.toml is not ours to report
-    return None
+    if not os.path.isfile(candidate):
+        return None
+    try:
+        with open(candidate, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    try:
+        tool = tomllib.loads(raw.decode("utf-8")).get("tool", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # a broken pyproject.toml is ours to report only when it has a [tool.archcalc...] table
+        return candidate if b"tool.archcalc" in raw else None
+    return candidate if "archcalc" in tool else None

@@ -38,6 +38,10 @@ class Text:
         end = self.starts[number] if number < len(self.starts) else len(self.source)
         return self.source[start:end].rstrip("\r\n")
 
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.source else "\n"
+
     def line_end(self, path: str, number: int) -> Loc:
         return Loc(path, number, len(self.line(number)) + 1)
 
@@ -81,7 +85,7 @@ def set_argument(item: LayerItem, arg: str, value: str, text: Text, primary: str
             return (Edit(last.end, last.end, f", {arg}: {value}"),)
         indent = " " * (node.items[0][0].loc.col - 1)
         end = text.line_end(path, last.end.line)
-        return (Edit(end, end, f"\n{indent}{arg}: {value}"),)
+        return (Edit(end, end, f"{text.newline}{indent}{arg}: {value}"),)
     if isinstance(node, YScalar) and primary is not None and node.value is not None:
         original = text.source[text.offset(node.loc):text.offset(node.end)]
         return (Edit(node.loc, node.end, f"{{{primary}: {original}, {arg}: {value}}}"),)
