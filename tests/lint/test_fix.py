@@ -136,3 +136,20 @@ def test_fixed_spec_write_failure_exits_2(write, run, monkeypatch):
     assert result.exit_code == 2
     assert "cannot write: read-only file system" in result.stderr
     assert path.read_text() == BEFORE
+
+
+def test_fix_handles_multi_line_flow_mappings_and_nested_block_values():
+    text = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 8,\n              kernel: 3}\n  - batchnorm2d\n"
+            "  - conv2d:\n      out: 8\n      kernel:\n        - 3\n        - 3\n  - batchnorm2d\n")
+    result = engine.fix_source(text, "x.yaml", DEFAULT)
+    assert result.source == ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 8,\n              kernel: 3, bias: false}\n"
+                             "  - batchnorm2d\n  - conv2d:\n      out: 8\n      kernel:\n        - 3\n        - 3\n"
+                             "      bias: false\n  - batchnorm2d\n")
+    assert result.fixed == 2 and [d.code for d in result.diagnostics] == ["A101"]  # conv, bn, conv: no activation
+
+
+def test_a_core_error_without_a_rule_is_reported_whatever_the_selection():
+    from archcalc.errors import Loc, SpecError
+
+    diagnostic = engine.core_diagnostic(SpecError(Loc("x.yaml", 2, 3), "new problem", code="brand-new"), "x.yaml")
+    assert (diagnostic.code, diagnostic.name, diagnostic.severity) == ("E000", "brand-new", "error")
