@@ -59,8 +59,7 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
     else:
         built = True
         ctx = Context(path, source, model)
-        for code in RULES:
-            rule = RULES[code]
+        for code, rule in RULES.items():
             if code in enabled and rule.kind == "model":
                 try:
                     found += _once_per_place(rule, rule.check(ctx))

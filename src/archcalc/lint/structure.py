@@ -66,12 +66,6 @@ def output_run(graph: Graph) -> list[LayerNode]:
     return tail[::-1]
 
 
-def output_layer(graph: Graph) -> LayerNode | None:
-    """The layer whose output is the model's output, or None when the model ends in a sum or concat."""
-    tail = output_run(graph)
-    return tail[-1] if tail else None
-
-
 def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:
     """Adjacent layers of a run (a residual or concat between two layers separates them)."""
     for a, b in pairwise(run):
@@ -79,15 +73,13 @@ def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:
             yield a, b
 
 
-def spec_items(spec: Spec) -> Iterator[tuple[Item, str | None]]:
-    """Every item written in the spec (blocks' bodies too), with the block it is written in."""
-    stack: list[tuple[Item, str | None]] = [(item, None) for item in reversed(spec.layers)]
-    for block in reversed(list(spec.blocks.values())):
-        stack.extend((item, block.name) for item in reversed(block.body))
+def spec_items(spec: Spec) -> Iterator[Item]:
+    """Every item written in the spec, in the layers and in the blocks' bodies, nested ones too."""
+    stack: list[Item] = [*spec.layers, *(item for block in spec.blocks.values() for item in block.body)]
     while stack:
-        item, block = stack.pop()
-        yield item, block
-        stack.extend((child, block) for child in reversed(children(item)))
+        item = stack.pop()
+        yield item
+        stack.extend(children(item))
 
 
 def children(item: Item) -> list[Item]:
@@ -104,7 +96,7 @@ def children(item: Item) -> list[Item]:
 
 def layer_items(spec: Spec) -> dict[tuple[int, int], LayerItem]:
     """Every layer written in the spec by its (line, column): the graph's layer nodes carry that location."""
-    return {(item.loc.line, item.loc.col): item for item, _ in spec_items(spec) if isinstance(item, LayerItem)}
+    return {(item.loc.line, item.loc.col): item for item in spec_items(spec) if isinstance(item, LayerItem)}
 
 
 def block_calls(items: list[Item]) -> Iterator[BlockCall]:
