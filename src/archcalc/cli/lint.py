@@ -47,9 +47,13 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
     """Lint neural-network specs: every core error and the classic design mistakes, each a rule with a code.
 
     PATH is a spec file, a folder (searched for *.yaml and *.yml), a quoted glob, or - for
-    standard input. `archcalc rules` lists the rules; `archcalc rule CODE` explains one.
-    Suppress a finding with `# archcalc: disable=CODE` on its line (or alone on the line above),
-    or `# archcalc: disable-file=CODE`; configure in pyproject.toml under [tool.archcalc.lint].
+    standard input. Exit codes: 0 no findings, 1 findings, 2 usage error or unreadable file.
+
+    \b
+    archcalc rules                   lists the rules; archcalc rule CODE explains one
+    # archcalc: disable=CODE         suppresses CODE on its line (or, alone, on the next line)
+    # archcalc: disable-file=CODE    suppresses CODE in the whole file
+    [tool.archcalc.lint]             in pyproject.toml: select, ignore, per-file-ignores (docs/lint.md)
     """
     from archcalc.errors import SpecError
     from archcalc.lint import config as lint_config
@@ -85,7 +89,7 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
 
 def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, limits):
     """Lint (and fix) one file; None when it cannot be read (the error is printed)."""
-    from archcalc.errors import SpecError
+    from archcalc.errors import Loc, SpecError
     from archcalc.files import write_atomic
     from archcalc.lint.engine import fix_source, lint_source, unreadable
     from archcalc.lint.rules import NOT_FINDINGS
@@ -93,14 +97,14 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
 
     stdin = path == STDIN
     shown = (stdin_filename or "<stdin>") if stdin else path
-    enabled = finder.for_file(stdin_filename if stdin else path).enabled(None if stdin and not stdin_filename
-                                                                         else shown, cli)
+    named = stdin_filename if stdin else path  # what configuration and per-file ignores see (None: plain stdin)
+    enabled = finder.for_file(named).enabled(named, cli)
     try:
         source = read_text(path, limits)
     except SpecError as error:
         if error.code in NOT_FINDINGS:
             if stdin and error.loc is not None:
-                error.loc = type(error.loc)(shown, error.loc.line, error.loc.col)
+                error.loc = Loc(shown, error.loc.line, error.loc.col)
             click.echo(error.render(), err=True)
             return None
         return unreadable(error, shown, enabled)
@@ -108,7 +112,7 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
         return lint_source(source, shown, enabled, limits)
     result = fix_source(source, shown, enabled, limits)
     if stdin:
-        sys.stdout.write(result.source)  # ruff's convention: the fixed text on stdout, the report on stderr
+        click.echo(result.source, nl=False)  # as ruff does: the fixed text on stdout, the report on stderr
     elif result.fixed:
         write_atomic(path, _with_bom(path, result.source), overwrite_ok=True)
     return result
