@@ -1,8 +1,9 @@
 """Several sigmoid/tanh layers in a row with no normalisation or skip connection: vanishing gradients.
 
 ## What it does
-Reports a run of at least four saturating activations (sigmoid, tanh: `Layer.SATURATING`) with
-no normalisation layer and no residual connection between them.
+Reports a run of five or more saturating activations (sigmoid, tanh: `Layer.SATURATING`) with
+no normalisation layer and no residual connection between them. (Four, as in the original
+LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
 
 ## Why is this bad?
 Backpropagation multiplies the gradient by each activation's derivative on its way to the first
@@ -16,7 +17,7 @@ range; a residual connection gives the gradient a path around the stack.
 ```yaml
 input: [64]
 layers:
-  - repeat: 4
+  - repeat: 5
     layers: [linear: 64, sigmoid]
   - linear: 10
 ```
@@ -25,7 +26,7 @@ Use instead:
 ```yaml
 input: [64]
 layers:
-  - repeat: 4
+  - repeat: 5
     layers: [linear: 64, relu]
   - linear: 10
 ```
@@ -45,8 +46,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
-#: saturating activations in a row that make a stack "deep"
-THRESHOLD = 4
+#: saturating activations in a row that make a stack "deep" (Glorot & Bengio's saturation study used 5)
+THRESHOLD = 5
 
 
 def check(ctx: Context) -> Iterator[Finding]:
