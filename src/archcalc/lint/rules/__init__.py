@@ -68,6 +68,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S103", "parameter_hotspot"),
     ("S104", "unused_block"),
     ("S105", "unused_symbol"),
+    ("S106", "missing_flatten"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
