@@ -6,9 +6,9 @@ Reports a dropout layer whose probability p of zeroing an activation is greater 
 ## Why is this bad?
 Inverted dropout scales the survivors by 1/(1 − p): at p = 0.8 only one activation in five gets
 through, scaled by 5, so the training signal is very noisy and learning slows down or underfits.
-Srivastava et al. found p = 0.5 close to optimal for hidden units (and about 0.2 for inputs); a
-larger p is rarely what was meant (a "keep probability" written as p is a common mix-up between
-frameworks).
+Srivastava et al. recommend keeping 50–80 % of hidden units and about 80 % of inputs, i.e. dropping
+at most half. Their p is the probability of *keeping* a unit (Keras and PyTorch take the probability
+of dropping), and a keep probability written as p is exactly the mix-up this rule catches.
 
 ## Example
 ```yaml

@@ -6,9 +6,10 @@ Reports an optimizer `lr` below 1e-7 or above 1. (An `lr` of 0 or less is refuse
 
 ## Why is this bad?
 The update is w ← w − η·∇w L. Above 1, steps are larger than the weights themselves for almost
-any network and loss, and training diverges or oscillates. Below 1e-7 an update is smaller than
-float32's rounding step on a weight of size 1 (2⁻²⁴ ≈ 6e-8): most updates are lost and nothing
-learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
+any network and loss, and training diverges or oscillates. Below 1e-7, η·g is smaller than half
+of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on
+weights of size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD
+and 1e-3 for Adam.
 
 ## Example
 ```yaml
