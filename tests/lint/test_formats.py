@@ -135,3 +135,16 @@ def test_sarif_refuses_what_the_schema_refuses():
                                          "results": [{"message": {"text": "x"}, "level": "fatal"}]}]}
     with pytest.raises(jsonschema.ValidationError):
         sarif_validator().validate(bad)
+
+
+def test_text_formats_colour_only_on_request(spec):
+    import click
+
+    from archcalc.lint import lint
+    from archcalc.lint.formats import render
+
+    result = lint(spec.read_text(), str(spec))
+    for fmt in ("full", "concise"):
+        plain, colored = render(fmt, [result]), render(fmt, [result], color=True)
+        assert "\x1b[" not in plain and "\x1b[33m" in colored
+        assert click.unstyle(colored) == plain

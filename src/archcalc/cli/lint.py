@@ -126,13 +126,14 @@ def _with_bom(path: str, text: str) -> str:
 
 def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool) -> None:
     """Print the findings (to stderr when stdout carries the fixed standard input)."""
+    from archcalc.cli.common import terminal
     from archcalc.lint.formats import render
 
     diagnostics = [d for r in results for d in r.diagnostics]
     if statistics:
         text = _statistics(diagnostics, fmt)
     else:
-        text = render(fmt, results)
+        text = render(fmt, results, color=terminal().color and not to_stderr)
         if fmt in ("full", "concise") and (results or not failed):
             text += _summary(results, failed)
     click.echo(text, nl=False, err=to_stderr)

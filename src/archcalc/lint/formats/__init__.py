@@ -1,14 +1,17 @@
 """Output formats for lint results, one module each, looked up by name in :data:`FORMATS`.
 
-Every format module has ``render(results) -> str`` over the list of linted files
-(:class:`archcalc.lint.engine.Result`); the command prints what it returns. Formats load lazily, so
-``--format concise`` never imports the SARIF writer.
+Every format module has ``render(results, color) -> str`` over the list of linted files
+(:class:`archcalc.lint.engine.Result`); the command prints what it returns. ``color`` (ANSI, when
+the output is a terminal and ``NO_COLOR`` is unset) only matters to the text formats. Formats load
+lazily, so ``--format concise`` never imports the SARIF writer.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+
+import click
 
 from archcalc.errors import Loc
 from archcalc.lint.diagnostic import Diagnostic
@@ -25,8 +28,12 @@ FORMATS: dict[str, str] = {
 _TOKEN = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|[^\s,:{}\[\]#]+""")
 
 
-def render(fmt: str, results: list) -> str:
-    return importlib.import_module(FORMATS[fmt]).render(results)
+#: severity → colour of its code and carets in the text formats
+COLORS = {"error": "red", "warning": "yellow", "info": "blue"}
+
+
+def render(fmt: str, results: list, color: bool = False) -> str:
+    return importlib.import_module(FORMATS[fmt]).render(results, color)
 
 
 def end_of(diagnostic: Diagnostic, line: str) -> Loc:
@@ -39,6 +46,10 @@ def end_of(diagnostic: Diagnostic, line: str) -> Loc:
     return Loc(diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col + length)
 
 
-def heading(diagnostic: Diagnostic) -> str:
+def heading(diagnostic: Diagnostic, color: bool = False) -> str:
     """``path:line:col: CODE [name] message``, the one line every text format starts with."""
-    return f"{diagnostic.loc}: {diagnostic.code} [{diagnostic.name}] {diagnostic.message}"
+    if not color:
+        return f"{diagnostic.loc}: {diagnostic.code} [{diagnostic.name}] {diagnostic.message}"
+    code = click.style(diagnostic.code, fg=COLORS[diagnostic.severity], bold=True)
+    return f"{click.style(str(diagnostic.loc), bold=True)}: {code} {click.style(f'[{diagnostic.name}]', dim=True)} " \
+           f"{diagnostic.message}"

@@ -5,5 +5,5 @@ from __future__ import annotations
 from archcalc.lint.formats import heading
 
 
-def render(results: list) -> str:
-    return "".join(heading(d) + "\n" for result in results for d in result.diagnostics)
+def render(results: list, color: bool = False) -> str:
+    return "".join(heading(d, color) + "\n" for result in results for d in result.diagnostics)

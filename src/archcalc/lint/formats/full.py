@@ -11,22 +11,27 @@ and, when there is one, the fix::
 
 from __future__ import annotations
 
+import click
+
 from archcalc.lint.fixes import Text
-from archcalc.lint.formats import end_of, heading
+from archcalc.lint.formats import COLORS, end_of, heading
 
 
-def render(results: list) -> str:
+def render(results: list, color: bool = False) -> str:
     out = []
     for result in results:
         text = Text(result.source)
         for d in result.diagnostics:
-            out.append(heading(d))
+            out.append(heading(d, color))
             line = text.line(d.loc.line)
             if line:
                 gutter = " " * len(str(d.loc.line))
                 end = end_of(d, line)
+                carets = "^" * max(end.col - d.loc.col, 1)
+                if color:
+                    carets = click.style(carets, fg=COLORS[d.severity], bold=True)
                 out += [f"{gutter} |", f"{d.loc.line} | {line.expandtabs(1)}",
-                        f"{gutter} | {' ' * (d.loc.col - 1)}{'^' * max(end.col - d.loc.col, 1)}"]
+                        f"{gutter} | {' ' * (d.loc.col - 1)}{carets}"]
                 if d.hint:
                     out.append(f"{gutter} = hint: {d.hint}")
                 if d.fix:

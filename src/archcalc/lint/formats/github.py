@@ -15,7 +15,7 @@ from archcalc.lint.formats import end_of
 LEVELS = {ERROR: "error", WARNING: "warning"}
 
 
-def render(results: list) -> str:
+def render(results: list, color: bool = False) -> str:
     out = []
     for result in results:
         text = Text(result.source)

@@ -18,7 +18,7 @@ from archcalc.lint.fixes import Text
 from archcalc.lint.formats import end_of
 
 
-def render(results: list) -> str:
+def render(results: list, color: bool = False) -> str:
     rows = []
     for result in results:
         text = Text(result.source)

@@ -20,7 +20,7 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 LEVELS = {ERROR: "error", WARNING: "warning"}
 
 
-def render(results: list) -> str:
+def render(results: list, color: bool = False) -> str:
     used = sorted({d.rule.code: d.rule for r in results for d in r.diagnostics}.values(), key=lambda rule: rule.code)
     index = {rule.code: i for i, rule in enumerate(used)}
     findings = []
