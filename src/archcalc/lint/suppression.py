@@ -63,7 +63,7 @@ def directives(source: str, path: str) -> list[Directive]:
     """Every ``# archcalc:`` comment in ``source``."""
     if "archcalc" not in source:
         return []
-    lines = source.splitlines()
+    lines = [line.rstrip("\r") for line in source.split("\n")]  # numbered as fixes.Text numbers them
     scalars = _scalar_spans(source)
     found = []
     for number, text in enumerate(lines, 1):
