@@ -18,6 +18,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rf": ("archcalc.cli.rf", "rf", "Receptive field of every layer: size, effective stride and padding, centre."),
     "flops": ("archcalc.cli.flops", "flops", "MACs, FLOPs and element-wise work per layer and in total."),
     "summary": ("archcalc.cli.summary", "summary", "One-screen report: shapes, params, MACs, RF, totals, memory."),
+    "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
+    "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
+    "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
 }
 
 

@@ -1,0 +1,178 @@
+"""``archcalc lint PATH...``: check specs against the rule catalogue, as ruff checks Python.
+
+Exit codes: 0 no findings (or ``--exit-zero``), 1 findings, 2 a usage problem: a bad option or
+selector, a broken configuration, a path that does not exist, a folder or glob with no specs, a
+file that cannot be read or is not UTF-8 text, or an internal error. A YAML syntax error in a
+readable file is a finding (E001), not a usage problem. Usage problems are printed to stderr and
+the other files are still linted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import click
+
+from archcalc.cli.common import EXIT_ERROR, _parse_limits, handle_errors
+from archcalc.lint.formats import FORMATS
+
+EXIT_FINDINGS = 1
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--select", "select_", metavar="CODES",
+              help="Rules to check (codes, prefixes or names, comma-separated; ALL for every rule); replaces the "
+                   "default and the configured set.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Remove rules from the selection.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="full", show_default=True,
+              help="Output format.")
+@click.option("--statistics", is_flag=True, help="Print how many findings each rule has, instead of the findings.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place (keeps comments and formatting).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Use this archcalc.toml or pyproject.toml instead of searching for one.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--force-exclude", is_flag=True, help="Apply the configured 'exclude' to files named on the command "
+              "line too (useful in pre-commit, which names every file).")
+@click.option("--stdin-filename", metavar="PATH", help="The path to report (and configure) standard input ('-') as.")
+@click.option("--limit", "limits", multiple=True, callback=_parse_limits, metavar="NAME=VALUE",
+              help="Raise or lower a safety limit (see README, 'Security model').")
+@handle_errors
+def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, ...], ignore: tuple[str, ...],
+         fmt: str, statistics: bool, exit_zero: bool, fix: bool, config_path: str | None, isolated: bool,
+         force_exclude: bool, stdin_filename: str | None, limits) -> None:
+    """Lint neural-network specs: every core error and the classic design mistakes, each a rule with a code.
+
+    PATH is a spec file, a folder (searched for *.yaml and *.yml), a quoted glob, or - for
+    standard input. Exit codes: 0 no findings, 1 findings, 2 usage error or unreadable file.
+
+    \b
+    archcalc rules                   lists the rules; archcalc rule CODE explains one
+    # archcalc: disable=CODE         suppresses CODE on its line (or, alone, on the next line)
+    # archcalc: disable-file=CODE    suppresses CODE in the whole file
+    [tool.archcalc.lint]             in pyproject.toml: select, ignore, per-file-ignores (docs/lint.md)
+    """
+    from archcalc.errors import SpecError
+    from archcalc.lint import config as lint_config
+    from archcalc.lint.engine import RuleCrash
+    from archcalc.lint.paths import expand
+
+    cli = lint_config.cli_layer(select_, extend_select, ignore)
+    finder = lint_config.Finder(config_path, isolated)
+    targets, problems = expand(paths, lambda p: finder.for_file(p).excluded(p), force_exclude)
+    for problem in problems:
+        click.echo(problem.render(), err=True)
+    failed = bool(problems)
+    results = []
+    for target in targets:
+        try:
+            result = _lint_one(target.path, stdin_filename, finder, cli, fix, limits)
+        except RuleCrash as e:
+            click.echo(f"archcalc: internal error: {e} (please report it)", err=True)
+            result = None
+        except SpecError as e:  # writing a fixed file failed
+            click.echo(e.render(), err=True)
+            result = None
+        if result is None:
+            failed = True
+        else:
+            results.append(result)
+    _report(results, fmt, statistics, fix and "-" in paths, failed)
+    if failed:
+        sys.exit(EXIT_ERROR)
+    if any(r.diagnostics for r in results) and not exit_zero:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, limits):
+    """Lint (and fix) one file; None when it cannot be read (the error is printed)."""
+    from archcalc.errors import Loc, SpecError
+    from archcalc.files import write_atomic
+    from archcalc.lint.engine import fix_source, lint_source, unreadable
+    from archcalc.lint.rules import NOT_FINDINGS
+    from archcalc.spec.source import STDIN, read_text
+
+    stdin = path == STDIN
+    shown = (stdin_filename or "<stdin>") if stdin else path
+    named = stdin_filename if stdin else path  # what configuration and per-file ignores see (None: plain stdin)
+    enabled = finder.for_file(named).enabled(named, cli)
+    try:
+        source = read_text(path, limits)
+    except SpecError as error:
+        if error.code in NOT_FINDINGS:
+            if stdin and error.loc is not None:
+                error.loc = Loc(shown, error.loc.line, error.loc.col)
+            click.echo(error.render(), err=True)
+            return None
+        return unreadable(error, shown, enabled)
+    if not fix:
+        return lint_source(source, shown, enabled, limits)
+    result = fix_source(source, shown, enabled, limits)
+    if stdin:
+        click.echo(result.source, nl=False)  # as ruff does: the fixed text on stdout, the report on stderr
+    elif result.fixed:
+        write_atomic(path, _with_bom(path, result.source), overwrite_ok=True)
+    return result
+
+
+def _with_bom(path: str, text: str) -> str:
+    """Keep a UTF-8 byte-order mark the file had (reading drops it)."""
+    with open(path, "rb") as f:
+        return "\ufeff" + text if f.read(3) == b"\xef\xbb\xbf" else text
+
+
+def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool) -> None:
+    """Print the findings (to stderr when stdout carries the fixed standard input)."""
+    from archcalc.cli.common import terminal
+    from archcalc.lint.formats import render
+
+    diagnostics = [d for r in results for d in r.diagnostics]
+    if statistics:
+        text = _statistics(diagnostics, fmt)
+    else:
+        text = render(fmt, results, color=terminal().color and not to_stderr)
+        if fmt in ("full", "concise") and (results or not failed):
+            text += _summary(results, failed)
+    click.echo(text, nl=False, err=to_stderr)
+
+
+def _statistics(diagnostics: list, fmt: str) -> str:
+    import json
+
+    counts = Counter(d.code for d in diagnostics)
+    rules = {d.code: d.rule for d in diagnostics}
+    order = sorted(counts, key=lambda code: (-counts[code], code))
+    if fmt in ("json", "sarif"):
+        rows = [{"code": c, "name": rules[c].name, "count": counts[c], "fixable": rules[c].fixable} for c in order]
+        return json.dumps(rows, indent=2) + "\n"
+    width = len(str(max(counts.values(), default=0)))
+    return "".join(f"{counts[c]:>{width}}\t{c}\t{'[*]' if rules[c].fixable else '[ ]'} {rules[c].name}\n"
+                   for c in order)
+
+
+def _summary(results: list, failed: bool) -> str:
+    diagnostics = [d for r in results for d in r.diagnostics]
+    fixed = sum(r.fixed for r in results)
+    lines = []
+    if fixed:
+        lines.append(f"Fixed {_plural(fixed, 'finding')}.")
+    if not diagnostics:
+        lines.append("No findings in the files that could be linted." if failed else "All checks passed!")
+    else:
+        by_severity = Counter(d.severity for d in diagnostics)
+        parts = ", ".join(_plural(by_severity[s], s) for s in ("error", "warning", "info") if by_severity[s])
+        files = len({d.path for d in diagnostics})
+        lines.append(f"Found {_plural(len(diagnostics), 'finding')} ({parts}) in {_plural(files, 'file')}.")
+        fixable = sum(d.fix is not None for d in diagnostics)
+        if fixable:
+            lines.append(f"[*] {fixable} fixable with --fix.")
+    return "\n".join(lines) + "\n"
+
+
+def _plural(n: int, word: str) -> str:
+    if word == "info":
+        return f"{n} info"
+    return f"{n} {word}{'s' if n != 1 else ''}"

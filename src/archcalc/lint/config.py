@@ -1,0 +1,185 @@
+"""Lint configuration: ``[tool.archcalc.lint]`` in ``pyproject.toml`` or ``[lint]`` in ``archcalc.toml``.
+
+For each linted file the closest configuration wins, searched upward from the file's folder (from
+the working folder for standard input): in each folder an ``archcalc.toml`` is used if present,
+else a ``pyproject.toml`` that has a ``[tool.archcalc]`` table; nothing is merged from further up.
+Keys (kebab-case, as in ruff)::
+
+    [tool.archcalc.lint]
+    select = ["E", "A", "N105"]        # codes, prefixes or names; "ALL"; replaces the default set
+    extend-select = ["S103"]           # added to the selection
+    ignore = ["N102"]                  # removed from it
+    exclude = ["experiments/*"]        # globs of files not to lint when folders or globs are expanded
+    per-file-ignores = {"legacy/*.yaml" = ["S101"]}
+
+Selection follows ruff: the default set (every rule but the informational ones) is replaced by a
+``select``, then ``extend-select`` adds and ``ignore`` removes; the command line is a second layer
+applied the same way on top of the file's. Globs are relative to the configuration's folder; a
+glob without ``/`` also matches a file's name alone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.lint.registry import DEFAULT, UnknownSelector, select
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores")
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer of selection: a ``select`` (None = keep what came before), additions, removals."""
+
+    select: frozenset[str] | None = None
+    extend: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+
+    def apply(self, codes: frozenset[str]) -> frozenset[str]:
+        base = self.select if self.select is not None else codes
+        return (base | self.extend) - self.ignore
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A configuration file's lint settings (or none: ``path`` None)."""
+
+    path: str | None = None
+    layer: Layer = Layer()
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    root: str = field(default_factory=os.getcwd)
+
+    def enabled(self, file: str | None, cli: Layer) -> frozenset[str]:
+        """The codes enabled for ``file``: defaults, this file's layer, the command line, per-file ignores."""
+        codes = cli.apply(self.layer.apply(DEFAULT))
+        if file is not None:
+            for pattern, ignored in self.per_file_ignores:
+                if self.matches(pattern, file):
+                    codes -= ignored
+        return codes
+
+    def excluded(self, file: str) -> bool:
+        return any(self.matches(pattern, file) for pattern in self.exclude)
+
+    def matches(self, pattern: str, file: str) -> bool:
+        path = Path(os.path.abspath(file))
+        try:
+            relative = path.relative_to(self.root).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern.rstrip("/") + "/*"):
+            return True
+        return "/" not in pattern and fnmatch.fnmatchcase(path.name, pattern)
+
+
+def cli_layer(select_: str | None, extend: tuple[str, ...], ignore: tuple[str, ...]) -> Layer:
+    """The command line's ``--select``, ``--extend-select`` and ``--ignore`` (comma-separated, repeatable)."""
+    try:
+        return Layer(frozenset(select(_split([select_]))) if select_ is not None else None,
+                     frozenset(select(_split(extend))), frozenset(select(_split(ignore))))
+    except UnknownSelector as e:
+        raise SpecError(None, str(e), code="usage") from None
+
+
+def _split(values) -> list[str]:
+    return [part for value in values if value for part in value.split(",")]
+
+
+def load(path: str) -> Config:
+    """Read a configuration file; every problem is an error located in it (exit 2)."""
+    where = Loc(path, 1, 1)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise SpecError(where, f"cannot read configuration: {e.strerror or e}", code="usage") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(where, f"invalid TOML: {e}", code="usage") from None
+    table = data.get("tool", {}).get("archcalc", {}).get("lint", {}) if path.endswith("pyproject.toml") \
+        else data.get("lint", {})
+    section = "[tool.archcalc.lint]" if path.endswith("pyproject.toml") else "[lint]"
+    if not isinstance(table, dict):
+        raise SpecError(where, f"{section} must be a table", code="usage")
+    for key in table:
+        if key not in KEYS:
+            raise SpecError(where, f"unknown key '{key}' in {section}", code="usage",
+                            hint=choices_hint(key, KEYS, "keys"))
+
+    def codes(key: str, value: object) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SpecError(where, f"'{key}' in {section} must be a list of rule codes or names", code="usage")
+        try:
+            return frozenset(select(value))
+        except UnknownSelector as e:
+            raise SpecError(where, f"'{key}' in {section}: {e}", code="usage") from None
+
+    layer = Layer(codes("select", table["select"]) if "select" in table else None,
+                  codes("extend-select", table.get("extend-select", [])), codes("ignore", table.get("ignore", [])))
+    exclude = table.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
+        raise SpecError(where, f"'exclude' in {section} must be a list of globs", code="usage")
+    ignores = table.get("per-file-ignores", {})
+    if not isinstance(ignores, dict):
+        raise SpecError(where, f"'per-file-ignores' in {section} must be a table of glob = [codes]", code="usage")
+    per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value)) for pattern, value in ignores.items())
+    return Config(path, layer, tuple(exclude), per_file, os.path.dirname(os.path.abspath(path)))
+
+
+class Finder:
+    """Finds (and caches, by folder) the configuration that applies to each file."""
+
+    def __init__(self, forced: str | None = None, isolated: bool = False):
+        self.forced = load(forced) if forced else None
+        self.isolated = isolated
+        self.cache: dict[str, Config] = {}
+
+    def for_file(self, file: str | None) -> Config:
+        if self.forced is not None:
+            return self.forced
+        if self.isolated:
+            return Config()
+        folder = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
+        return self._for_folder(folder)
+
+    def _for_folder(self, folder: str) -> Config:
+        if folder in self.cache:
+            return self.cache[folder]
+        found = _config_in(folder)
+        if found is not None:
+            config = load(found)
+        else:
+            parent = os.path.dirname(folder)
+            config = Config() if parent == folder else self._for_folder(parent)
+        self.cache[folder] = config
+        return config
+
+
+def _config_in(folder: str) -> str | None:
+    candidate = os.path.join(folder, "archcalc.toml")
+    if os.path.isfile(candidate):
+        return candidate
+    candidate = os.path.join(folder, "pyproject.toml")
+    if not os.path.isfile(candidate):
+        return None
+    try:
+        with open(candidate, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    try:
+        tool = tomllib.loads(raw.decode("utf-8")).get("tool", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # a broken pyproject.toml is ours to report only when it has a [tool.archcalc...] table
+        return candidate if b"tool.archcalc" in raw else None
+    return candidate if "archcalc" in tool else None

@@ -1,0 +1,72 @@
+"""What a rule's ``check(ctx)`` sees: the built model, its spec and source, and shared views of it.
+
+Views that several rules need (the runs of layers, the output layer, parameter counts, the spec's
+layer items by location) are computed once per file, on first use.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from archcalc.errors import Loc
+from archcalc.graph.nodes import Graph, LayerNode, Node
+from archcalc.layers import LAYERS
+from archcalc.lint import structure
+from archcalc.model import Model
+from archcalc.spec.ast import LayerItem, Spec
+from archcalc.spec.train import TrainSpec
+
+
+class Context:
+    def __init__(self, path: str, source: str, model: Model):
+        self.path = path
+        self.source = source
+        self.model = model
+
+    @property
+    def spec(self) -> Spec:
+        return self.model.spec
+
+    @property
+    def graph(self) -> Graph:
+        return self.model.graph
+
+    @property
+    def train(self) -> TrainSpec | None:
+        return self.spec.train  # type: ignore[return-value]
+
+    @cached_property
+    def chains(self) -> list[list[Node]]:
+        return structure.chains(self.graph)
+
+    @cached_property
+    def output_run(self) -> list[LayerNode]:
+        return structure.output_run(self.graph)
+
+    @property
+    def output_layer(self) -> LayerNode | None:
+        return self.output_run[-1] if self.output_run else None
+
+    @cached_property
+    def layers(self) -> list[LayerNode]:
+        return list(self.graph.layers())
+
+    @cached_property
+    def _items(self) -> dict[tuple[int, int], LayerItem]:
+        return structure.layer_items(self.spec)
+
+    def item(self, node: LayerNode) -> LayerItem | None:
+        """The spec item a layer node was built from (None for layers archcalc added, such as projections)."""
+        item = self._items.get((node.loc.line, node.loc.col))
+        return item if item is not None and LAYERS.get(item.kind) is type(node.layer) else None
+
+    def arg_loc(self, node: LayerNode, arg: str) -> Loc:
+        """Where ``arg`` of a layer was written, or the layer itself when it was left at its default."""
+        return node.layer.arg_locs.get(arg, node.loc)
+
+    def train_loc(self, key: str) -> Loc:
+        """Where a ``train:`` key's value was written, or the ``train:`` section when it was left out."""
+        train = self.train
+        assert train is not None
+        return train.locs.get(key, train.loc)
+

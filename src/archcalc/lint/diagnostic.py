@@ -1,0 +1,80 @@
+"""What the linter reports: a rule's finding, located in the spec, with a hint and maybe a fix.
+
+A rule yields :class:`Finding` objects (where, what, how to fix); the engine turns each into a
+:class:`Diagnostic` by attaching the rule, so a rule never writes its own code or severity. Fixes
+are text edits at located positions, so applying one keeps every comment and all formatting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from archcalc.errors import Loc
+
+if TYPE_CHECKING:
+    from archcalc.lint.registry import Rule
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text from ``start`` up to (not including) ``end`` with ``content``."""
+
+    start: Loc
+    end: Loc
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A safe fix: edits that together repair one finding, and what they do in words."""
+
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem a rule found: at ``loc`` (to ``end``, when known), what it is, how to fix it."""
+
+    loc: Loc
+    message: str
+    hint: str | None = None
+    fix: Fix | None = None
+    end: Loc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A finding of a rule, as the formats print it."""
+
+    rule: Rule
+    loc: Loc
+    message: str
+    hint: str | None = None
+    fix: Fix | None = None
+    end: Loc | None = None
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
+
+    @property
+    def path(self) -> str:
+        return self.loc.path
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.loc.line, self.loc.col, self.rule.code)

@@ -1,0 +1,115 @@
+"""Safe fixes as text edits at located YAML positions, so comments and formatting survive.
+
+Rules build their edits with the helpers here (:func:`set_argument`, :func:`delete`); the engine
+applies the edits of all fixes that do not overlap with :func:`apply`, then lints the result again
+to prove it still loads (see :func:`archcalc.lint.engine.fix_source`).
+"""
+
+from __future__ import annotations
+
+from archcalc.errors import Loc
+from archcalc.lint.diagnostic import Edit, Fix
+
+__all__ = ["Edit", "Fix", "Text", "apply", "delete", "fix", "set_argument"]
+from archcalc.spec.ast import LayerItem, Lit
+from archcalc.spec.source import YMap, YNode, YScalar, YSeq
+
+
+class Text:
+    """Spec text with (line, column) → offset conversion (columns count characters, as YAML marks do)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.starts = [0]
+        for i, ch in enumerate(source):
+            if ch == "\n":
+                self.starts.append(i + 1)
+
+    def offset(self, loc: Loc) -> int:
+        if loc.line > len(self.starts):
+            return len(self.source)
+        return min(self.starts[loc.line - 1] + loc.col - 1, len(self.source))
+
+    def line(self, number: int) -> str:
+        """Line ``number`` (1-based) without its line break."""
+        if not 1 <= number <= len(self.starts):
+            return ""
+        start = self.starts[number - 1]
+        end = self.starts[number] if number < len(self.starts) else len(self.source)
+        return self.source[start:end].rstrip("\r\n")
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.source else "\n"
+
+    def line_end(self, path: str, number: int) -> Loc:
+        return Loc(path, number, len(self.line(number)) + 1)
+
+
+def apply(source: str, fixes: list[Fix]) -> tuple[str, list[Fix]]:
+    """``source`` with the edits of every fix applied, skipping a fix that overlaps one taken before."""
+    text = Text(source)
+    taken: list[tuple[int, int, str]] = []
+    applied = []
+    for fix in fixes:
+        spans = [(text.offset(e.start), text.offset(e.end), e.content) for e in fix.edits]
+        if any(_overlap(a, b, s, e) for a, b, _ in spans for s, e, _ in taken):
+            continue
+        taken += spans
+        applied.append(fix)
+    out = source
+    for start, end, content in sorted(taken, key=lambda span: (span[0], span[1]), reverse=True):
+        out = out[:start] + content + out[end:]
+    return out, applied
+
+
+def _overlap(a: int, b: int, s: int, e: int) -> bool:
+    """Two edits conflict when their spans intersect, or both insert at the same point."""
+    return (a < e and s < b) or a == s
+
+
+def set_argument(item: LayerItem, arg: str, value: str, text: Text, primary: str | None) -> tuple[Edit, ...] | None:
+    """Edits that make ``item``'s argument ``arg`` read ``value``; None when the spec cannot be edited safely
+    (the argument is an expression, or the arguments are written in a way this does not handle)."""
+    node, path = item.source, item.loc.path
+    if isinstance(node, YMap):
+        current = node.get(arg)
+        if current is not None:
+            if not isinstance(current, YScalar) or not isinstance(item.args.get(arg), Lit):
+                return None
+            return (Edit(current.loc, current.end, value),)
+        if not node.items:
+            return None
+        last = _last_scalar(node.items[-1][1])
+        if node.flow:
+            return (Edit(last.end, last.end, f", {arg}: {value}"),)
+        indent = " " * (node.items[0][0].loc.col - 1)
+        end = text.line_end(path, last.end.line)
+        return (Edit(end, end, f"{text.newline}{indent}{arg}: {value}"),)
+    if isinstance(node, YScalar) and primary is not None and node.value is not None:
+        original = text.source[text.offset(node.loc):text.offset(node.end)]
+        return (Edit(node.loc, node.end, f"{{{primary}: {original}, {arg}: {value}}}"),)
+    return None
+
+
+def _last_scalar(node: YNode) -> YScalar:
+    while not isinstance(node, YScalar):
+        if isinstance(node, YSeq) and node.items:
+            if node.flow:
+                return YScalar(None, "", False, node.end, node.end)
+            node = node.items[-1]
+        elif isinstance(node, YMap) and node.items:
+            if node.flow:
+                return YScalar(None, "", False, node.end, node.end)
+            node = node.items[-1][1]
+        else:  # an empty collection: its end is where it was written
+            return YScalar(None, "", False, node.end, node.end)
+    return node
+
+
+def delete(start: Loc, end: Loc) -> Edit:
+    return Edit(start, end, "")
+
+
+def fix(message: str, *edits: Edit) -> Fix:
+    return Fix(message, tuple(edits))

@@ -1,0 +1,76 @@
+"""Which files ``archcalc lint PATH...`` lints: files as named, folders and globs expanded to YAML specs.
+
+A file named on the command line is linted whatever its extension (as ruff does). A folder is
+searched recursively for ``*.yaml`` and ``*.yml``, skipping hidden files and folders (``.git``,
+``.venv``, ``.pre-commit-config.yaml``); a glob (``'specs/**/*.yaml'``, quoted so the shell leaves
+it alone) is expanded the same way. Files found by expanding a folder or glob are skipped when the
+configuration's ``exclude`` matches them; named files only with ``--force-exclude``. A missing path,
+a folder with no specs and a glob that matches nothing are usage errors (exit 2).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from archcalc.errors import Loc, SpecError
+from archcalc.spec.source import STDIN
+
+SUFFIXES = (".yaml", ".yml")
+_GLOB = set("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    path: str  # a file path, or "-" for standard input
+    named: bool  # given on the command line itself (not found in a folder or by a glob)
+
+
+def expand(args: tuple[str, ...], excluded: Callable[[str], bool],
+           force_exclude: bool = False) -> tuple[list[Target], list[SpecError]]:
+    """The files to lint, in order and without repeats, and an error for every argument that gives none."""
+    targets: list[Target] = []
+    errors: list[SpecError] = []
+    seen: set[str] = set()
+
+    def add(path: str, named: bool) -> None:
+        key = path if path == STDIN else os.path.realpath(path)
+        if key in seen or (path != STDIN and (not named or force_exclude) and excluded(path)):
+            return
+        seen.add(key)
+        targets.append(Target(path, named))
+
+    for arg in args:
+        where = Loc(arg, 1, 1)
+        if arg == STDIN:
+            add(arg, True)
+        elif os.path.isdir(arg):
+            found = _specs_in(arg)
+            if not found:
+                errors.append(SpecError(where, "folder holds no YAML specs (*.yaml, *.yml)", code="usage",
+                                        hint="pass the spec files, or a folder that contains some"))
+            for path in found:
+                add(path, False)
+        elif os.path.exists(arg):
+            add(arg, True)
+        elif _GLOB & set(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            files = [p for m in matches for p in (_specs_in(m) if os.path.isdir(m) else [m]) if p.endswith(SUFFIXES)]
+            if not files:
+                errors.append(SpecError(where, "glob matches no YAML specs", code="usage",
+                                        hint="check the pattern; quote it so that archcalc, not the shell, expands it"))
+            for path in files:
+                add(path, False)
+        else:
+            errors.append(SpecError(where, "no such file or folder", code="unreadable-file", hint="check the path"))
+    return targets, errors
+
+
+def _specs_in(folder: str) -> list[str]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [os.path.join(root, f) for f in sorted(files) if f.endswith(SUFFIXES) and not f.startswith(".")]
+    return found

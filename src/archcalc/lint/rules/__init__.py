@@ -1,0 +1,89 @@
+"""The lint rules, one module each, and the one table that gives them their codes.
+
+The letter of a code says what the rule looks at, the first digit groups it inside that letter:
+
+- ``E`` — the core refuses the spec (it cannot be read or built): ``E0`` file and YAML,
+  ``E1`` structure, names and arguments, ``E2`` shapes, ``E3`` the ``train:`` section.
+- ``A`` — activations: non-linearity, saturation, what reaches the loss.
+- ``N`` — normalisation, dropout and bias.
+- ``G`` — geometry of sliding windows: kernels, strides, padding against the input size.
+- ``S`` — structure of the whole network: depth, skips, downsampling, parameters, unused definitions.
+- ``T`` — the training setup: loss, task, output head, optimizer.
+- ``M`` — the lint comments themselves.
+
+A code, once given, is never reused for another rule. Add a rule: write its module (see any
+one here), add one line below, add ``tests/lint/fixtures/CODE.yaml`` and ``CODE.ok.yaml``.
+"""
+
+#: code → rule module; the registry checks at import that no code or name appears twice
+CODES: tuple[tuple[str, str], ...] = (
+    # E0: the file and its YAML
+    ("E001", "yaml_syntax"),
+    ("E002", "forbidden_tag"),
+    ("E003", "empty_spec"),
+    ("E004", "resource_limit"),
+    # E1: structure, names and arguments
+    ("E101", "unknown_key"),
+    ("E102", "missing_key"),
+    ("E103", "bad_structure"),
+    ("E104", "bad_name"),
+    ("E105", "unknown_kind"),
+    ("E106", "unknown_argument"),
+    ("E107", "missing_argument"),
+    ("E108", "bad_argument"),
+    ("E109", "bad_expression"),
+    ("E110", "undefined_symbol"),
+    ("E111", "bad_block"),
+    ("E112", "block_arguments"),
+    ("E113", "block_cycle"),
+    # E2: shapes
+    ("E201", "bad_input_shape"),
+    ("E202", "channel_mismatch"),
+    ("E203", "non_positive_size"),
+    ("E204", "residual_mismatch"),
+    ("E205", "concat_mismatch"),
+    # E3: the train: section
+    ("E301", "bad_train"),
+    ("E302", "bad_learning_rate"),
+    ("E303", "bad_momentum"),
+    ("E304", "bad_weight_decay"),
+    # A: activations
+    ("A101", "linear_collapse"),
+    ("A102", "deep_saturating_stack"),
+    ("A103", "activated_logits"),
+    ("A104", "implicit_softmax_dim"),
+    # N: normalisation, dropout, bias
+    ("N101", "dropout_drops_everything"),
+    ("N102", "high_dropout"),
+    ("N103", "dropout_at_output"),
+    ("N104", "dropout_before_batchnorm"),
+    ("N105", "bias_before_batchnorm"),
+    ("N106", "batchnorm_batch_of_one"),
+    # G: window geometry
+    ("G101", "dropped_input_rows"),
+    ("G102", "kernel_larger_than_input"),
+    # S: structure
+    ("S101", "deep_plain_network"),
+    ("S102", "missing_downsampling"),
+    ("S103", "parameter_hotspot"),
+    ("S104", "unused_block"),
+    ("S105", "unused_symbol"),
+    ("S106", "missing_flatten"),
+    # T: training setup
+    ("T101", "learning_rate_out_of_range"),
+    ("T102", "activation_before_logits_loss"),
+    ("T103", "loss_task_mismatch"),
+    ("T104", "output_classes_mismatch"),
+    ("T105", "bce_without_sigmoid"),
+    ("T106", "adam_weight_decay"),
+    # M: lint comments
+    ("M101", "unused_suppression"),
+)
+
+#: core error codes that are about the invocation, not about a spec's content: the linter exits 2
+#: on them instead of reporting a finding (a file it cannot read, a bad --set, a write that failed)
+NOT_FINDINGS: dict[str, str] = {
+    "unreadable-file": "a missing, unreadable, binary or non-UTF-8 file is a usage problem (exit 2)",
+    "usage": "a bad command-line value (--set); lint takes no --set",
+    "output-error": "writing a file failed (exports, --fix); reported as an error, exit 2",
+}

@@ -1,0 +1,80 @@
+"""An activation between the last affine layer and the output squashes the logits.
+
+## What it does
+Reports an activation (`Layer.ROLE == "activation"`) after the model's last affine layer when
+the model ends in a probability layer (softmax, sigmoid) that should see the raw logits, or when
+it trains a classification, whose losses expect raw logits or probabilities. The final softmax or
+sigmoid itself is not reported here (see `activation-before-logits-loss`, T102).
+
+## Why is this bad?
+The last affine layer's outputs are the logits: unbounded scores whose differences become
+probabilities. An activation before the probability layer distorts them: after `relu` no logit
+is negative, so a final `sigmoid` never outputs less than 0.5 and a softmax cannot tell
+negative scores apart; after `tanh` the logits lie in (−1, 1), so softmax can never become
+confident (the largest probability ratio is e² ≈ 7.4).
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - linear: 1
+  - relu
+  - sigmoid
+train:
+  task: classification
+  classes: 2
+  loss: bce
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - linear: 1
+  - sigmoid
+train:
+  task: classification
+  classes: 2
+  loss: bce
+```
+
+## References
+- UMLAUT (Schoop, Huang, Hartmann, CHI 2021): "final layer has activation" heuristic.
+- NeuraLint (Nikanjam et al., TOSEM 2022), f017: wrong activation in the last layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import PROBABILITY_LAYERS
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    tail = ctx.output_run
+    affine = [i for i, node in enumerate(tail) if node.layer.ROLE == "affine"]
+    if not affine:
+        return
+    logits, after = tail[affine[-1]], tail[affine[-1] + 1:]
+    final = after[-1] if after and isinstance(after[-1].layer, PROBABILITY_LAYERS) else None
+    train = ctx.train
+    if final is None and (train is None or train.task != "classification"):
+        return
+    for node in after:
+        if node is final or node.layer.ROLE != "activation":
+            continue
+        if final is not None:
+            why = f"the final {final.kind} should see the raw logits"
+        else:
+            why = f"the classification loss {train.loss} expects raw logits"
+        yield Finding(node.loc, f"`{node.path}` ({node.kind}) transforms the logits of `{logits.path}` "
+                      f"({logits.kind}) before the output: {why}",
+                      hint=f"remove it: the outputs of `{logits.path}` are the logits")

@@ -1,0 +1,79 @@
+"""Batch norm in a model trained with batch_size 1.
+
+## What it does
+Reports `train: {batch_size: 1}` in a model with batch norm layers (`BatchNorm`).
+
+## Why is this bad?
+Batch norm normalises each channel with the mean and variance of the current batch. With one sample
+per batch these are the statistics of a single example: when a channel has one value per sample
+(`batchnorm1d` after a linear layer, or a 1×1 feature map) the variance is 0 and PyTorch raises
+"Expected more than 1 value per channel when training"; otherwise the normalisation is noisy, and
+the running statistics used in evaluation drift away from the population's.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: {out: 16, bias: false}
+  - batchnorm1d
+  - relu
+  - linear: 3
+train:
+  task: classification
+  classes: 3
+  batch_size: 1
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: {out: 16, bias: false}
+  - batchnorm1d
+  - relu
+  - linear: 3
+train:
+  task: classification
+  classes: 3
+  batch_size: 32
+```
+
+## References
+- Ioffe & Szegedy, "Batch Normalization", ICML 2015: statistics are estimated per mini-batch.
+- Wu & He, "Group Normalization", ECCV 2018: batch norm's error grows rapidly as the batch shrinks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.layers.batchnorm import BatchNorm
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    train = ctx.train
+    if train is None or train.batch_size != 1:
+        return
+    norms = [node for node in ctx.layers if isinstance(node.layer, BatchNorm)]
+    if not norms:
+        return
+    single = [node for node in norms if _values_per_channel(node.in_shape) == 1]
+    if single:
+        why = (f"`{single[0].path}` ({single[0].kind}) sees one value per channel, so PyTorch raises "
+               "'Expected more than 1 value per channel when training'")
+    else:
+        why = f"`{norms[0].path}` ({norms[0].kind}) normalises with the statistics of a single sample"
+    yield Finding(ctx.train_loc("batch_size"), f"batch_size 1 with batch norm: {why}",
+                  hint="train with batches of 16 or more, or use a normalisation that does not depend on the batch")
+
+
+def _values_per_channel(shape) -> object:
+    count = 1
+    for d in shape[1:]:
+        count = count * d
+    return count if symbolic.is_int(count) else None

@@ -1,0 +1,86 @@
+"""A convolution or linear layer has a bias although batch norm follows it directly.
+
+## What it does
+Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output
+goes straight into a batch norm layer, and offers to set `bias: false`.
+
+## Why is this bad?
+Batch norm subtracts the per-channel mean (of the batch in training, the running mean in
+evaluation), and a per-channel bias shifts exactly that mean: it is subtracted again, and
+batch norm's own shift β does its job. The bias is C wasted parameters that are still trained,
+stored and exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
+ResNets do so.
+
+## Example
+```yaml
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1}
+  - batchnorm2d
+  - relu
+```
+
+Use instead:
+```yaml
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}
+  - batchnorm2d
+  - relu
+```
+
+## Fix safety
+Safe: the network computes the same function (the batch norm cancels the bias in training and in
+evaluation); only the parameter count drops by C per layer. Checkpoints saved with the bias will no
+longer load with `strict=True`. The fix is offered only when every place built from the line is
+followed by batch norm (a layer inside a block may be followed by different layers at each call),
+and when `bias` is written as a literal (not an expression).
+
+## References
+- PyTorch Performance Tuning Guide, "Disable bias for convolutions directly followed by a batch norm".
+- Ioffe & Szegedy, "Batch Normalization", ICML 2015, §3.2: the bias "can be ignored" since its effect is
+  cancelled by the subsequent mean subtraction.
+- NeuraLint (Nikanjam et al., TOSEM 2022), rule f005.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
+from archcalc.layers.batchnorm import BatchNorm
+from archcalc.lint import fixes
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import pairs
+
+SEVERITY = WARNING
+FIXABLE = True
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    followed: dict[LayerNode, LayerNode] = {}
+    for run in ctx.chains:
+        for a, b in pairs(run):
+            if a.layer.ROLE == "affine" and a.layer.config().get("bias") is True and isinstance(b.layer, BatchNorm):
+                followed[a] = b
+    if not followed:
+        return
+    written: dict[tuple[int, int], list[LayerNode]] = {}
+    for node in ctx.layers:
+        written.setdefault((node.loc.line, node.loc.col), []).append(node)
+    text = fixes.Text(ctx.source)
+    for a, b in followed.items():
+        channels = b.in_shape[0]
+        count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
+        hint = "set bias: false (the batch norm's shift β takes its place)"
+        fix = None
+        item = ctx.item(a)
+        if not all(n in followed for n in written[(a.loc.line, a.loc.col)]):
+            hint += "; not fixed automatically: another layer built from this line is not followed by batch norm"
+        elif item is not None:
+            edits = fixes.set_argument(item, "bias", "false", text, a.layer.PRIMARY)
+            fix = fixes.fix("set bias: false", *edits) if edits else None
+        yield Finding(ctx.arg_loc(a, "bias"), f"`{a.path}` ({a.kind}) has a bias that `{b.path}` ({b.kind}) "
+                      f"right after it cancels: {count} wasted parameters", hint=hint, fix=fix)

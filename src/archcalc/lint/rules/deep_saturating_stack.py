@@ -1,0 +1,73 @@
+"""Several sigmoid/tanh layers in a row with no normalisation or skip connection: vanishing gradients.
+
+## What it does
+Reports a run of five or more saturating activations (sigmoid, tanh: `Layer.SATURATING`) with
+no normalisation layer and no residual connection between them. (Four, as in the original
+LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
+
+## Why is this bad?
+Backpropagation multiplies the gradient by each activation's derivative on its way to the first
+layers. The sigmoid's derivative s(1 − s) is at most 0.25, so four sigmoid layers scale it by at
+most 0.25⁴ ≈ 0.004 before the weights are even counted; tanh's derivative is at most 1 and falls
+to 0 once a unit saturates. The early layers then barely learn: the vanishing-gradient problem.
+ReLU's derivative is 1 for positive inputs; batch norm keeps pre-activations out of the saturated
+range; a residual connection gives the gradient a path around the stack.
+
+## Example
+```yaml
+input: [64]
+layers:
+  - repeat: 5
+    layers: [linear: 64, sigmoid]
+  - linear: 10
+```
+
+Use instead:
+```yaml
+input: [64]
+layers:
+  - repeat: 5
+    layers: [linear: 64, relu]
+  - linear: 10
+```
+
+## References
+- Lecture notes digest (`shared/seed/DIGEST.md`), "Perceptron and activations": sigmoid' ≤ 0.25;
+  many sigmoid layers multiply derivatives ≤ 0.25 and the gradient reaching early layers → 0.
+- Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks", AISTATS 2010.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.graph.nodes import LayerNode, ResidualNode
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+#: saturating activations in a row that make a stack "deep" (Glorot & Bengio's saturation study used 5)
+THRESHOLD = 5
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for run in ctx.chains:
+        streak: list[LayerNode] = []
+        for node in [*run, None]:
+            if node is None or isinstance(node, ResidualNode) or (isinstance(node, LayerNode)
+                                                                  and node.layer.ROLE == "norm"):
+                if len(streak) >= THRESHOLD:
+                    yield _finding(streak)
+                streak = []
+            elif isinstance(node, LayerNode) and node.layer.SATURATING:
+                streak.append(node)
+
+
+def _finding(streak: list[LayerNode]) -> Finding:
+    n = len(streak)
+    kinds = " and ".join(sorted({node.kind for node in streak}))
+    return Finding(streak[0].loc, f"{n} saturating activations ({kinds}) from `{streak[0].path}` to "
+                   f"`{streak[-1].path}` with no normalisation or skip connection between them: the gradient "
+                   f"reaching the first layers is scaled by each one's derivative (sigmoid' ≤ 0.25, and "
+                   f"0.25^{n} ≈ {0.25 ** n:.2g})",
+                   hint="use relu (or gelu) in hidden layers, or add batch norm or residual connections")

@@ -1,0 +1,52 @@
+"""The model's last layer is a dropout.
+
+## What it does
+Reports a model whose output passes through dropout last (`Layer.ROLE == "dropout"`).
+
+## Why is this bad?
+Dropout regularises hidden units. On the output it zeroes random predictions in training and
+scales the rest by 1/(1 − p), so the loss is computed on corrupted outputs (a zeroed logit, a
+regression target compared with 0), while evaluation sees the untouched outputs: training and use
+disagree about what the network produces.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - linear: 3
+  - dropout: 0.5
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - dropout: 0.5
+  - linear: 3
+```
+
+## References
+- Lecture notes digest (`shared/seed/DIGEST.md`), "Overfitting and regularisation": dropout after the output layer.
+- AUTOTRAINER (Zhang et al., ICSE 2021): its repairs never place dropout after the last layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    node = ctx.output_layer
+    if node is not None and node.layer.ROLE == "dropout":
+        yield Finding(node.loc, f"the model's output passes through `{node.path}` (dropout) last: in training it "
+                      "zeroes random outputs, so the loss sees corrupted predictions",
+                      hint="move the dropout before the last affine layer, or remove it")

@@ -1,0 +1,58 @@
+"""Dropout directly before batch norm.
+
+## What it does
+Reports a dropout layer whose output goes straight into a batch norm layer.
+
+## Why is this bad?
+Dropout changes the variance of what it passes on: in training the survivors are scaled by
+1/(1 − p), in evaluation it is the identity. The batch norm after it learns its running variance
+from the training-time variance and then applies it to the different evaluation-time one, so the
+normalised activations are off at test time ("variance shift"), which costs accuracy.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: {out: 16, bias: false}
+  - dropout: 0.5
+  - batchnorm1d
+  - relu
+  - linear: 3
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: {out: 16, bias: false}
+  - batchnorm1d
+  - relu
+  - dropout: 0.5
+  - linear: 3
+```
+
+## References
+- Li, Chen, Hu, Yang, "Understanding the Disharmony between Dropout and Batch Normalization by Variance
+  Shift", CVPR 2019.
+- NeuraLint (Nikanjam et al., TOSEM 2022), rule f006.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.layers.batchnorm import BatchNorm
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import pairs
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for run in ctx.chains:
+        for a, b in pairs(run):
+            if a.layer.ROLE == "dropout" and isinstance(b.layer, BatchNorm):
+                yield Finding(a.loc, f"`{a.path}` (dropout) feeds `{b.path}` ({b.kind}) directly: the batch norm's "
+                              "running variance, learnt from dropout's training-time output, is wrong at test time",
+                              hint="put the dropout after the batch norm and activation, or remove it")

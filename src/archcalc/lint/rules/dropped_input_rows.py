@@ -1,0 +1,77 @@
+"""A convolution or pooling window sweep leaves the last rows or columns of its input unread.
+
+## What it does
+Reports a sliding-window layer (`Layer.geometry` gives a kernel, stride and padding per axis)
+for which (H + 2P − F) is not a multiple of S and the remainder is larger than the padding, so the
+last input rows (or columns) are never covered by any window. Layers whose kernel is smaller than
+their stride skip inputs everywhere by design and are not reported; `ceil_mode` pooling and
+`padding: same` cover everything.
+
+## Why is this bad?
+The output size is ⌊(H + 2P − F)/S⌋ + 1: the floor silently drops what does not fit a whole
+stride. When the remainder falls inside the zero padding nothing is lost (ResNet's 7×7, stride 2,
+padding 3 convolution on 224 drops one row of padding), but beyond it real pixels are ignored,
+usually at the bottom and right edges only, and the downsampled grid is no longer centred on the
+input. The lecture's formula assumes the division is exact.
+
+## Example
+```yaml
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, stride: 2}
+```
+
+Use instead:
+```yaml
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, stride: 2, padding: 1}
+```
+
+## References
+- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": output size (H + 2P − F)/S + 1.
+- CS231n, "Convolutional Networks": the hyperparameters must make (W − F + 2P)/S + 1 an integer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+UNITS = {"H": "row", "W": "column"}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for node in ctx.layers:
+        geometry = node.layer.geometry(node.in_shape)
+        if not isinstance(geometry, tuple) or node.layer.config().get("padding") == "same":
+            continue
+        parts, hints = [], []
+        for name, n, out, axis in zip(AXES.get(len(geometry), ()), node.in_shape[1:], node.out_shape[1:], geometry):
+            k, s, p = axis.kernel, axis.stride, axis.padding
+            if not all(symbolic.is_int(v) for v in (n, out, k, s, p)) or k < s:
+                continue
+            lost = n + p - ((out - 1) * s + k)  # past the last window, minus the right padding
+            if lost > 0:
+                unit = UNITS.get(name, "position")
+                parts.append(f"({name}+2P−F) mod S = ({n}+2×{p}−{k}) mod {s} = {(n + 2 * p - k) % s}, so the last "
+                             f"{lost} {unit}{'s' if lost > 1 else ''} of {name} = {n} "
+                             f"{'are' if lost > 1 else 'is'} never read")
+                hints.append(_padding_hint(name, n, k, s, p))
+        if parts:
+            yield Finding(node.loc, f"`{node.path}` ({node.kind}): " + "; ".join(parts),
+                          hint=next((h for h in hints if h), None) or
+                          "make (H+2P−F) a multiple of S: change the input size, the padding or the kernel")
+
+
+def _padding_hint(name: str, n: int, k: int, s: int, p: int) -> str | None:
+    """The smallest larger padding (at most k // 2) that leaves no input unread."""
+    for q in range(p + 1, k // 2 + 1):
+        if (n + 2 * q - k) % s <= q:
+            return f"padding {q} on {name} reads every input (or make {name}+2P−F a multiple of S)"
+    return None

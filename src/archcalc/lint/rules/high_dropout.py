@@ -1,0 +1,54 @@
+"""Dropout with p above 0.5 (but below 1).
+
+## What it does
+Reports a dropout layer whose probability p of zeroing an activation is greater than 0.5.
+
+## Why is this bad?
+Inverted dropout scales the survivors by 1/(1 − p): at p = 0.8 only one activation in five gets
+through, scaled by 5, so the training signal is very noisy and learning slows down or underfits.
+Srivastava et al. recommend keeping 50–80 % of hidden units and about 80 % of inputs, i.e. dropping
+at most half. Their p is the probability of *keeping* a unit (Keras and PyTorch take the probability
+of dropping), and a keep probability written as p is exactly the mix-up this rule catches.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - dropout: 0.8
+  - linear: 3
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - dropout: 0.2
+  - linear: 3
+```
+
+## References
+- Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks from Overfitting", JMLR 2014, §A.4.
+- UMLAUT (Schoop et al., CHI 2021): dropout rate above 0.5 heuristic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for node in ctx.layers:
+        p = node.layer.config().get("p") if node.layer.ROLE == "dropout" else None
+        if p is not None and 0.5 < p < 1:
+            yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` (dropout) has p = {p:g}: only {1 - p:.0%} of the "
+                          f"activations survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",
+                          hint="p is the probability of dropping; 0.5 is the usual maximum for hidden layers")

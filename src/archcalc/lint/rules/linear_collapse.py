@@ -1,0 +1,82 @@
+"""Two affine layers (linear or convolution) with no non-linearity between them.
+
+## What it does
+Reports an affine layer (`linear`, `conv2d`) whose input comes from another affine layer
+through nothing but layers that are linear at inference: batch norm, dropout, flatten, identity.
+
+## Why is this bad?
+W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
+layers compute one linear map. The second layer adds parameters and computation but no expressive
+power; a whole stack of such layers is still one linear model, whatever its depth. For two fully
+connected layers the message gives the size of the single layer they are equivalent to.
+
+## Example
+```yaml
+input: [50]
+layers:
+  - linear: 30
+  - linear: 3
+```
+
+Use instead:
+```yaml
+input: [50]
+layers:
+  - linear: 30
+  - relu
+  - linear: 3
+```
+
+## Known problems
+Average pooling is linear too, but every pooling layer is treated as a possible non-linearity
+(max pooling is one), so `conv2d → avgpool2d → conv2d` is not reported. A deliberate low-rank
+factorisation (a narrow linear layer between two wide ones) is reported: suppress it there.
+
+## References
+- Lecture notes digest (`shared/seed/DIGEST.md`), "Perceptron and activations": without a
+  non-linear activation a stack of layers collapses to one linear model.
+- NeuraLint (Nikanjam et al., TOSEM 2022), rule f009 (missing ReLU); UMLAUT (Schoop et al., CHI 2021),
+  missing activations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import LINEAR_ROLES
+
+SEVERITY = WARNING
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for run in ctx.chains:
+        previous: LayerNode | None = None  # the last affine layer, while only linear layers follow it
+        for node in run:
+            if not isinstance(node, LayerNode) or node.layer.ROLE not in LINEAR_ROLES:
+                previous = None
+                continue
+            if node.layer.ROLE != "affine":
+                continue
+            if previous is not None:
+                yield Finding(node.loc, f"`{node.path}` ({node.kind}) follows `{previous.path}` ({previous.kind}) "
+                              f"with no activation between them: together they compute one linear map"
+                              f"{_equivalent(previous, node)}",
+                              hint="add a non-linearity between them, such as `- relu`")
+            previous = node
+
+
+def _equivalent(first: LayerNode, second: LayerNode) -> str:
+    """For two fully connected layers on vectors: the size of the one layer they amount to."""
+    d_in, d_out = first.in_shape, second.out_shape
+    if len(d_in) != 1 or len(d_out) != 1 or not (symbolic.is_int(d_in[0]) and symbolic.is_int(d_out[0])):
+        return ""
+    both = first.layer.params(first.in_shape).trainable + second.layer.params(second.in_shape).trainable
+    if not symbolic.is_int(both):
+        return ""
+    one = d_in[0] * d_out[0] + d_out[0]
+    return f" ({d_in[0]}→{d_out[0]}: one layer of ({d_in[0]}×{d_out[0]})+{d_out[0]} = {one:,} parameters " \
+           f"does what these {both:,} do)"

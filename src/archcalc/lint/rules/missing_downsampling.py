@@ -1,0 +1,69 @@
+"""Ten or more convolutions run at the full input resolution, with no pooling or stride before them.
+
+## What it does
+Reports the tenth convolution (an affine layer with a sliding-window geometry) that still works on
+the model's full input height and width, i.e. nothing before it reduced the resolution.
+
+## Why is this bad?
+Pooling and strided convolutions downsample: they cut the computation of every later layer by the
+square of the factor, and they let the receptive field grow multiplicatively instead of by k − 1
+per layer. Ten full-resolution convolutions cost ten times the first one and still see only a
+21×21 window of a 3×3 stack; VGG downsamples after every 2–3 convolutions, ResNet in its first two
+layers.
+
+## Example
+```yaml
+input: [3, 64, 64]
+layers:
+  - repeat: 10
+    layers: [conv2d: {out: 16, kernel: 3, padding: 1}, relu]
+  - global_avgpool2d
+  - linear: 10
+```
+
+Use instead:
+```yaml
+input: [3, 64, 64]
+layers:
+  - repeat: 5
+    layers:
+      - conv2d: {out: 16, kernel: 3, padding: 1}
+      - relu
+      - conv2d: {out: 16, kernel: 3, padding: 1}
+      - relu
+      - maxpool2d: 2
+  - global_avgpool2d
+  - linear: 10
+```
+
+## References
+- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": pooling downsamples and cuts computation.
+- NeuraLint (Nikanjam et al., TOSEM 2022), rule f002 (lack of pooling), with its threshold of 10 layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+#: convolutions at full resolution that make a stack deep
+THRESHOLD = 10
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    full = ctx.graph.input_shape[1:]
+    if len(full) < 1:
+        return
+    at_full = [node for node in ctx.layers if node.layer.ROLE == "affine"
+               and isinstance(node.layer.geometry(node.in_shape), tuple) and len(node.in_shape) == len(full) + 1
+               and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))]
+    if len(at_full) >= THRESHOLD:
+        node = at_full[THRESHOLD - 1]
+        size = "×".join(symbolic.fmt(d) for d in full)
+        yield Finding(node.loc, f"{len(at_full)} convolutions, `{at_full[0].path}` to `{at_full[-1].path}`, run at the "
+                      f"full input resolution {size}: nothing before them pools or strides",
+                      hint="downsample every few convolutions (maxpool2d: 2, or stride: 2)")

@@ -1,0 +1,78 @@
+"""The number of output units does not match `train: classes`.
+
+## What it does
+Reports a classification whose output has a channel count other than the one its loss needs:
+`classes` logits for `cross_entropy` (and for `bce`/`bce_with_logits` with more than two
+classes: one output per label), and 1 output for `bce`/`bce_with_logits` with two classes.
+It points at the `out:` of the last affine layer, which sets that count.
+
+## Why is this bad?
+With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
+outputs ("Target 9 is out of bounds"); with more, the extra outputs are trained to never win and
+waste parameters, and the evaluation reports a different class set than the data has. Either way
+the head was sized for another dataset, typically a pretrained 1000-class ImageNet head.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - linear: 2
+train:
+  task: classification
+  classes: 3
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: 16
+  - relu
+  - linear: 3
+train:
+  task: classification
+  classes: 3
+```
+
+## References
+- PyTorch `torch.nn.CrossEntropyLoss`: input (N, C), targets in [0, C).
+- Humbatova et al., "Taxonomy of Real Faults in Deep Learning Systems", ICSE 2020: "wrong defined output shape".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import ERROR, Finding
+
+SEVERITY = ERROR
+BINARY_LOSSES = ("bce", "bce_with_logits")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    train = ctx.train
+    out = ctx.graph.output_shape
+    if train is None or train.task != "classification" or train.classes is None or train.loss == "mse" or not out:
+        return
+    units = out[0]
+    if not symbolic.is_int(units):
+        return
+    if train.loss in BINARY_LOSSES and train.classes == 2:
+        expected, why = 1, f"{train.loss} with 2 classes needs 1 output (the probability of the positive class)"
+    elif train.loss in BINARY_LOSSES:
+        expected, why = train.classes, f"{train.loss} with {train.classes} labels needs one output per label"
+    else:
+        expected, why = train.classes, f"{train.loss} needs one logit per class"
+    if units == expected:
+        return
+    head = next((node for node in reversed(ctx.output_run) if node.layer.ROLE == "affine"
+                 and symbolic.is_int(node.out_shape[0]) and node.out_shape[0] == units), None)
+    where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
+    yield Finding(where, f"the model outputs {units} value{'s' if units != 1 else ''} per sample but train: says "
+                  f"classes: {train.classes}; {why}",
+                  hint=f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "")
+                  + " (or correct classes:)")

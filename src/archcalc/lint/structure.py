@@ -1,0 +1,109 @@
+"""How rules see a network: runs of layers that execute one after another, and the spec's items.
+
+Most lessons are about neighbours ("a bias directly followed by batch norm", "two linear layers with
+nothing non-linear between them"), so rules look at :func:`chains`: the model's top level with
+block instances, repeats and groups opened up, plus each residual body, shortcut, ``then`` and
+concat branch as a run of its own. A residual or concat node stays in its parent's run as one step
+(whatever is on either side of an addition is not "directly" next to each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+
+from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.layers.activations import Sigmoid
+from archcalc.layers.softmax import Softmax
+from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
+
+#: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
+PROBABILITY_LAYERS = (Softmax, Sigmoid)
+#: roles that are linear maps at inference: they do not separate two affine layers
+LINEAR_ROLES = frozenset({"affine", "norm", "dropout", "reshape", "identity"})
+
+
+def flatten(nodes: list[Node]) -> list[Node]:
+    """``nodes`` with every sequence (block instance, repeat, group, branch) opened up, in order."""
+    out: list[Node] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SeqNode):
+            stack.extend(reversed(node.items))
+        else:
+            out.append(node)
+    return out
+
+
+def chains(graph: Graph) -> list[list[Node]]:
+    """Every run of nodes executed in sequence; the model's top-level run comes first."""
+    runs: list[list[Node]] = []
+    pending = [graph.root.items]
+    while pending:
+        run = flatten(pending.pop(0))
+        if not run:
+            continue
+        runs.append(run)
+        for node in run:
+            if isinstance(node, ResidualNode):
+                pending += [node.body, node.shortcut.items if node.shortcut else [], node.then]
+            elif isinstance(node, ConcatNode):
+                pending += [[branch] for branch in node.branches]
+    return runs
+
+
+def output_run(graph: Graph) -> list[LayerNode]:
+    """The layers at the very end of the model, after its last sum or concat, in order."""
+    run = flatten(graph.root.items)
+    while run and isinstance(run[-1], ResidualNode) and run[-1].then:
+        run = flatten(run[-1].then)
+    tail: list[LayerNode] = []
+    for node in reversed(run):
+        if not isinstance(node, LayerNode):
+            break
+        tail.append(node)
+    return tail[::-1]
+
+
+def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:
+    """Adjacent layers of a run (a residual or concat between two layers separates them)."""
+    for a, b in pairwise(run):
+        if isinstance(a, LayerNode) and isinstance(b, LayerNode):
+            yield a, b
+
+
+def spec_items(spec: Spec) -> Iterator[Item]:
+    """Every item written in the spec, in the layers and in the blocks' bodies, nested ones too."""
+    stack: list[Item] = [*spec.layers, *(item for block in spec.blocks.values() for item in block.body)]
+    while stack:
+        item = stack.pop()
+        yield item
+        stack.extend(children(item))
+
+
+def children(item: Item) -> list[Item]:
+    """The items nested in ``item`` (a residual's body, shortcut and then; a concat's branches)."""
+    if isinstance(item, (Repeat, Group)):
+        return list(item.body)
+    if isinstance(item, Residual):
+        shortcut = item.shortcut if isinstance(item.shortcut, list) else []
+        return [*item.body, *shortcut, *item.then]
+    if isinstance(item, Concat):
+        return [child for branch in item.branches for child in branch]
+    return []
+
+
+def layer_items(spec: Spec) -> dict[tuple[int, int], LayerItem]:
+    """Every layer written in the spec by its (line, column): the graph's layer nodes carry that location."""
+    return {(item.loc.line, item.loc.col): item for item in spec_items(spec) if isinstance(item, LayerItem)}
+
+
+def block_calls(items: list[Item]) -> Iterator[BlockCall]:
+    """The block calls among ``items`` and everything nested in them."""
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BlockCall):
+            yield item
+        stack.extend(children(item))

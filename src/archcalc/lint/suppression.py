@@ -1,0 +1,163 @@
+"""Inline suppression comments: ``# archcalc: disable=CODE[,CODE]`` and ``# archcalc: disable-file=CODE``.
+
+A ``disable`` comment at the end of a line suppresses findings on that line; on a line of its own
+it suppresses findings on the next line that holds YAML. ``disable-file`` (anywhere) suppresses the
+codes in the whole file. Codes may be given as codes or names; text after `` -- `` is a reason and
+ignored. The YAML loader drops comments, so they are found here in the text: a ``#`` that starts a
+comment (at the start of a line or after whitespace, and not inside a scalar, which the YAML
+scanner's token positions tell) and holds ``archcalc:``. A suppression that suppresses nothing is
+reported by the ``unused-suppression`` rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from archcalc.errors import Loc
+from archcalc.lint import registry
+from archcalc.lint.diagnostic import Diagnostic
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#")
+_DIRECTIVE = re.compile(r"#\s*archcalc\s*:\s*")
+_ACTION = re.compile(r"(disable-file|disable)\s*=\s*")
+_WORD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(slots=True)
+class Code:
+    """One code (or name) in a directive, and where it is written."""
+
+    word: str
+    start: Loc
+    end: Loc
+
+
+@dataclass(slots=True)
+class Directive:
+    """One ``# archcalc: ...`` comment. ``target`` is the line it applies to (None: the whole file)."""
+
+    action: str  # disable, disable-file, or "" when the comment cannot be read
+    line: int
+    target: int | None
+    codes: list[Code]
+    start: Loc  # the '#' of the directive
+    line_end: Loc  # the end of its line
+    cut: Loc  # where removing the directive starts: the whitespace before its '#'
+    own_line: bool  # nothing but the comment on its line
+    used: set[int] = field(default_factory=set)  # indexes of codes that suppressed something
+
+
+@dataclass(slots=True)
+class Unused:
+    """Codes of one directive that suppressed nothing, each with the reason."""
+
+    directive: Directive
+    codes: list[tuple[Code, str]]
+
+
+def directives(source: str, path: str) -> list[Directive]:
+    """Every ``# archcalc:`` comment in ``source``."""
+    if "archcalc" not in source:
+        return []
+    lines = [line.rstrip("\r") for line in source.split("\n")]  # numbered as fixes.Text numbers them
+    scalars = _scalar_spans(source)
+    found = []
+    for number, text in enumerate(lines, 1):
+        if "archcalc" not in text:
+            continue
+        for hash_ in _COMMENT.finditer(text):
+            if _inside(scalars, number, hash_.start() + 1):
+                continue
+            match = _DIRECTIVE.search(text, hash_.start())
+            if match:
+                found.append(_directive(text, number, match, lines, path))
+            break
+    return found
+
+
+def _directive(text: str, number: int, match: re.Match, lines: list[str], path: str) -> Directive:
+    own_line = not text[:match.start()].strip()
+    start, line_end = Loc(path, number, match.start() + 1), Loc(path, number, len(text) + 1)
+    cut = Loc(path, number, len(text[:match.start()].rstrip()) + 1)
+    action = _ACTION.match(text, match.end())
+    if not action:
+        return Directive("", number, None, [], start, line_end, cut, own_line)
+    codes = []
+    rest_end = text.find(" --", action.end())
+    rest_end = len(text) if rest_end < 0 else rest_end
+    for word in _WORD.finditer(text, action.end(), rest_end):
+        codes.append(Code(word.group(), Loc(path, number, word.start() + 1), Loc(path, number, word.end() + 1)))
+    target = None
+    if action.group(1) == "disable":
+        target = number
+        if own_line:
+            target = next((i for i in range(number + 1, len(lines) + 1)
+                           if lines[i - 1].strip() and not lines[i - 1].lstrip().startswith("#")), None)
+    return Directive(action.group(1) if codes else "", number, target, codes, start, line_end, cut, own_line)
+
+
+def _scalar_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) of every scalar token as 1-based (line, column), so a '#' inside a string is no comment."""
+    spans = []
+    try:
+        for token in yaml.scan(source, Loader=_Loader):
+            if isinstance(token, yaml.ScalarToken):
+                start, end = token.start_mark, token.end_mark
+                spans.append(((start.line + 1, start.column + 1), (end.line + 1, end.column + 1)))
+    except yaml.YAMLError:
+        pass  # the text is not valid YAML: every '#' after whitespace counts as a comment
+    return spans
+
+
+def _inside(spans: list[tuple[tuple[int, int], tuple[int, int]]], line: int, col: int) -> bool:
+    return any(start <= (line, col) < end for start, end in spans)
+
+
+def apply(diagnostics: list[Diagnostic], found: list[Directive]) -> list[Diagnostic]:
+    """The diagnostics no directive suppresses; marks in each directive which codes were used."""
+    whole_file = [d for d in found if d.action == "disable-file"]
+    by_line: dict[int, list[Directive]] = {}
+    for d in found:
+        if d.action == "disable" and d.target is not None:
+            by_line.setdefault(d.target, []).append(d)
+    kept = []
+    for diagnostic in diagnostics:
+        suppressed = False
+        for directive in (*by_line.get(diagnostic.loc.line, ()), *whole_file):
+            for i, code in enumerate(directive.codes):
+                rule = registry.find(code.word)
+                if rule is not None and rule.code == diagnostic.code:
+                    directive.used.add(i)
+                    suppressed = True
+        if not suppressed:
+            kept.append(diagnostic)
+    return kept
+
+
+def unused(found: list[Directive], enabled: set[str] | frozenset[str]) -> list[Unused]:
+    """The codes of each directive that suppressed nothing, with why (call after :func:`apply`)."""
+    out = []
+    for directive in found:
+        if not directive.action:
+            out.append(Unused(directive, []))
+            continue
+        problems, seen = [], set()
+        for i, code in enumerate(directive.codes):
+            rule = registry.find(code.word)
+            if rule is None:
+                problems.append((code, "unknown"))
+            elif rule.code in seen:
+                problems.append((code, "duplicate"))
+            elif rule.code not in enabled:
+                problems.append((code, "not enabled"))
+            elif i not in directive.used:
+                problems.append((code, "no finding"))
+            if rule is not None:
+                seen.add(rule.code)
+        if problems:
+            out.append(Unused(directive, problems))
+    return out

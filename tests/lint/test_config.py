@@ -1,0 +1,123 @@
+"""Configuration: ``[tool.archcalc.lint]`` / ``archcalc.toml``, found upward from each file, layered under the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+SPEC = ("input: [64]\nlayers:\n  - linear: 64\n  - linear: 64\n  - relu\n  - dropout: 0.9\n  - linear: 2\n")
+
+
+def codes(result) -> list[str]:
+    return sorted(set(re.findall(r"^\S+:\d+:\d+: ([A-Z]\d{3}) ", result.stdout, re.M)))
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project folder with specs/a.yaml and specs/sub/b.yaml; returns a function writing its config."""
+    (tmp_path / "specs" / "sub").mkdir(parents=True)
+    (tmp_path / "specs" / "a.yaml").write_text(SPEC)
+    (tmp_path / "specs" / "sub" / "b.yaml").write_text(SPEC)
+
+    def configure(text: str, name: str = "pyproject.toml", where: str = "") -> None:
+        (tmp_path / where / name).write_text(text)
+
+    configure.root = tmp_path
+    return configure
+
+
+def lint(run, project, *args):
+    return run("lint", "--format", "concise", project.root / "specs", *args)
+
+
+def test_no_configuration_means_the_defaults(run, project):
+    assert codes(lint(run, project)) == ["A101", "N102"]
+
+
+def test_pyproject_select_and_ignore(run, project):
+    project('[tool.archcalc.lint]\nselect = ["A", "N"]\nignore = ["high-dropout"]\n')
+    assert codes(lint(run, project)) == ["A101"]
+
+
+def test_pyproject_without_an_archcalc_table_is_skipped(run, project):
+    project('[tool.archcalc.lint]\nignore = ["A101"]\n')
+    project('[tool.black]\nline-length = 100\n', where="specs")  # closer, but not ours
+    assert codes(lint(run, project)) == ["N102"]
+
+
+def test_closest_configuration_wins_and_archcalc_toml_beats_pyproject(run, project):
+    project('[tool.archcalc.lint]\nignore = ["A101"]\n')
+    project('[lint]\nignore = ["N102"]\n', name="archcalc.toml", where="specs/sub")
+    project('[tool.archcalc.lint]\nignore = ["A"]\n', where="specs/sub")
+    out = lint(run, project).stdout
+    a, b = (line for line in out.splitlines() if "A101" in line or "N102" in line)
+    assert "specs/a.yaml" in a and "N102" in a  # root pyproject: A101 ignored
+    assert "sub/b.yaml" in b and "A101" in b  # archcalc.toml in sub: N102 ignored
+    assert len(out.splitlines()) == 3
+
+
+def test_extend_select_and_per_file_ignores(run, project):
+    project('[tool.archcalc.lint]\nextend-select = ["S103"]\n'
+            '[tool.archcalc.lint.per-file-ignores]\n"specs/sub/*.yaml" = ["N1"]\n"a.yaml" = ["linear-collapse"]\n')
+    out = lint(run, project).stdout
+    assert [line.split()[1] for line in out.splitlines() if "specs/a.yaml" in line] == ["N102"]
+    assert [line.split()[1] for line in out.splitlines() if "sub/b.yaml" in line] == ["A101"]
+
+
+def test_command_line_layers_over_the_configuration(run, project):
+    project('[tool.archcalc.lint]\nselect = ["A"]\n')
+    assert codes(lint(run, project, "--extend-select", "N102")) == ["A101", "N102"]
+    assert codes(lint(run, project, "--select", "N")) == ["N102"]  # a CLI select replaces the configured one
+    assert codes(lint(run, project, "--ignore", "A101")) == []
+
+
+def test_exclude_applies_to_expanded_paths_and_with_force_exclude_to_named_ones(run, project):
+    project('[tool.archcalc.lint]\nexclude = ["specs/sub"]\n')
+    assert "sub/b.yaml" not in lint(run, project).stdout
+    named = project.root / "specs" / "sub" / "b.yaml"
+    assert "sub/b.yaml" in run("lint", "--format", "concise", named).stdout
+    assert run("lint", "--format", "concise", "--force-exclude", named).stdout == "All checks passed!\n"
+
+
+def test_explicit_config_and_isolated(run, project, tmp_path_factory):
+    project('[tool.archcalc.lint]\nignore = ["A101"]\n')
+    other = tmp_path_factory.mktemp("elsewhere") / "archcalc.toml"
+    other.write_text('[lint]\nignore = ["N102"]\n')
+    assert codes(lint(run, project, "--config", other)) == ["A101"]
+    assert codes(lint(run, project, "--isolated")) == ["A101", "N102"]
+
+
+def test_stdin_uses_the_working_folder_configuration(run, project):
+    project('[tool.archcalc.lint]\nignore = ["N102"]\n')
+    cwd = os.getcwd()
+    os.chdir(project.root)
+    try:
+        result = run("lint", "-", "--format", "concise", input=SPEC)
+    finally:
+        os.chdir(cwd)
+    assert codes(result) == ["A101"]
+
+
+def test_a_broken_pyproject_is_an_error_only_when_it_mentions_archcalc(run, project):
+    project('[tool.black\nline-length = 100\n')
+    assert lint(run, project).exit_code == 1
+    project('[tool.archcalc.lint]\nignore = ["A101"\n')
+    result = lint(run, project)
+    assert result.exit_code == 2 and "invalid TOML" in result.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[tool.archcalc.lint]\nselec = ["A"]\n', "unknown key 'selec' in [tool.archcalc.lint]"),
+    ('[tool.archcalc.lint]\nselect = ["Q123"]\n', "unknown rule selector 'Q123'"),
+    ('[tool.archcalc.lint]\nignore = "A101"\n', "'ignore' in [tool.archcalc.lint] must be a list"),
+    ('[tool.archcalc.lint\n', "invalid TOML"),
+])
+def test_a_broken_configuration_exits_2_with_its_path(run, project, text, message):
+    project('[tool.archcalc]\n')
+    (project.root / "specs" / "archcalc.toml").write_text(text.replace("tool.archcalc.lint", "lint"))
+    result = lint(run, project)
+    assert result.exit_code == 2
+    assert str(project.root / "specs" / "archcalc.toml") in result.stderr
+    assert message.replace("tool.archcalc.lint", "lint") in result.stderr

@@ -1,0 +1,155 @@
+"""``archcalc lint --fix``: safe fixes as text edits that keep comments and formatting, and prove the spec loads."""
+
+from __future__ import annotations
+
+import archcalc
+from archcalc.lint import engine, fixes
+from archcalc.lint.registry import DEFAULT
+
+BEFORE = """\
+# a small CNN   (comments and odd spacing must survive)
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1}   # stem
+  - batchnorm2d
+  - relu
+  - conv2d:
+      out: 32        # wider
+      kernel: 3
+      padding: 1
+  - batchnorm2d
+  - relu
+  - conv2d: {out: 32, kernel: 3, padding: 1, bias: true}
+  - batchnorm2d
+  - relu
+  - global_avgpool2d
+  - linear:   16
+  - batchnorm1d
+  - relu
+  - linear: 10  # archcalc: disable=A101, N102
+"""
+
+AFTER = """\
+# a small CNN   (comments and odd spacing must survive)
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}   # stem
+  - batchnorm2d
+  - relu
+  - conv2d:
+      out: 32        # wider
+      kernel: 3
+      padding: 1
+      bias: false
+  - batchnorm2d
+  - relu
+  - conv2d: {out: 32, kernel: 3, padding: 1, bias: false}
+  - batchnorm2d
+  - relu
+  - global_avgpool2d
+  - linear:   {out: 16, bias: false}
+  - batchnorm1d
+  - relu
+  - linear: 10
+"""
+
+
+def test_fix_rewrites_exactly_the_offending_values(write, run):
+    path = write(BEFORE)
+    result = run("lint", path, "--fix")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Fixed 5 findings.\nAll checks passed!\n"
+    assert path.read_text() == AFTER
+    before, after = archcalc.loads(BEFORE), archcalc.load(str(path))
+    assert before.trainable_params - after.trainable_params == 16 + 32 + 32 + 16
+    assert after.output_shape == before.output_shape == (10,)
+
+
+def test_fix_is_idempotent(write, run):
+    path = write(AFTER)
+    result = run("lint", path, "--fix")
+    assert result.exit_code == 0
+    assert result.stdout == "All checks passed!\n"
+    assert path.read_text() == AFTER
+
+
+def test_fix_keeps_crlf_line_ends_and_a_byte_order_mark(tmp_path, run):
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + BEFORE.replace("\n", "\r\n").encode())
+    assert run("lint", path, "--fix").exit_code == 0
+    assert path.read_bytes() == b"\xef\xbb\xbf" + AFTER.replace("\n", "\r\n").encode()
+
+
+def test_fix_on_stdin_prints_the_fixed_spec_and_reports_on_stderr(run):
+    result = run("lint", "-", "--fix", input=BEFORE)
+    assert result.exit_code == 0
+    assert result.stdout == AFTER
+    assert result.stderr == "Fixed 5 findings.\nAll checks passed!\n"
+
+
+def test_a_spec_that_does_not_build_is_not_fixed(write, run):
+    path = write(BEFORE.replace("bias: true", "bias: x"))
+    result = run("lint", path, "--fix", "--format", "concise")
+    assert result.exit_code == 1
+    assert "E110 [undefined-symbol]" in result.stdout
+    assert path.read_text() == BEFORE.replace("bias: true", "bias: x")
+
+
+def test_unfixable_findings_remain_and_a_file_without_fixes_is_untouched(write, run):
+    text = "input: [5]\nlayers: [linear: 3, linear: 2]\n"
+    path = write(text)
+    result = run("lint", path, "--fix", "--format", "concise")
+    assert result.exit_code == 1
+    assert "A101" in result.stdout and "Fixed" not in result.stdout
+    assert path.read_text() == text
+
+
+def test_a_fix_that_would_break_the_spec_is_not_applied(monkeypatch):
+    def broken(item, arg, value, text, primary):
+        return (fixes.Edit(item.loc, item.loc, "[unclosed "),)
+
+    monkeypatch.setattr(fixes, "set_argument", broken)
+    result = engine.fix_source(BEFORE, "x.yaml", DEFAULT)
+    assert result.source == BEFORE
+    assert result.fixed == 0
+    assert [d.code for d in result.diagnostics].count("N105") == 4
+
+
+def test_fix_removes_unused_suppressions_but_keeps_used_codes():
+    text = "input: [5]\nlayers:\n  - linear: 3\n  - linear: 2  # archcalc: disable=A101, N102, W9 -- why\n" \
+           "  # archcalc: disable=A101\n  - relu\n"
+    result = engine.fix_source(text, "x.yaml", DEFAULT)
+    assert result.source == "input: [5]\nlayers:\n  - linear: 3\n  - linear: 2  # archcalc: disable=A101 -- why\n" \
+                            "  - relu\n"
+    assert result.diagnostics == []
+
+
+def test_fixed_spec_write_failure_exits_2(write, run, monkeypatch):
+    from archcalc.errors import Loc, SpecError
+
+    def refuse(path, data, **kwargs):
+        raise SpecError(Loc(str(path), 1, 1), "cannot write: read-only file system", code="output-error")
+
+    monkeypatch.setattr("archcalc.files.write_atomic", refuse)
+    path = write(BEFORE)
+    result = run("lint", path, "--fix")
+    assert result.exit_code == 2
+    assert "cannot write: read-only file system" in result.stderr
+    assert path.read_text() == BEFORE
+
+
+def test_fix_handles_multi_line_flow_mappings_and_nested_block_values():
+    text = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 8,\n              kernel: 3}\n  - batchnorm2d\n"
+            "  - conv2d:\n      out: 8\n      kernel:\n        - 3\n        - 3\n  - batchnorm2d\n")
+    result = engine.fix_source(text, "x.yaml", DEFAULT)
+    assert result.source == ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 8,\n              kernel: 3, bias: false}\n"
+                             "  - batchnorm2d\n  - conv2d:\n      out: 8\n      kernel:\n        - 3\n        - 3\n"
+                             "      bias: false\n  - batchnorm2d\n")
+    assert result.fixed == 2 and [d.code for d in result.diagnostics] == ["A101"]  # conv, bn, conv: no activation
+
+
+def test_a_core_error_without_a_rule_is_reported_whatever_the_selection():
+    from archcalc.errors import Loc, SpecError
+
+    diagnostic = engine.core_diagnostic(SpecError(Loc("x.yaml", 2, 3), "new problem", code="brand-new"), "x.yaml")
+    assert (diagnostic.code, diagnostic.name, diagnostic.severity) == ("E000", "brand-new", "error")

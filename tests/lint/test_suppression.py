@@ -1,0 +1,76 @@
+"""Inline suppression comments: where they apply, what they accept, and when they are unused."""
+
+from __future__ import annotations
+
+from archcalc.lint import lint
+
+HEAD = "input: [50]\nlayers:\n"
+
+
+def findings(text: str, select=None) -> list[tuple[int, str]]:
+    return [(d.loc.line, d.code) for d in lint(text, "spec.yaml", select).diagnostics]
+
+
+def test_a_trailing_comment_suppresses_its_own_line_only():
+    text = HEAD + "  - linear: 30\n  - linear: 30  # archcalc: disable=A101\n  - linear: 3\n"
+    assert findings(text) == [(5, "A101")]
+
+
+def test_a_comment_alone_suppresses_the_next_line_with_yaml():
+    text = HEAD + "  - linear: 30\n  # archcalc: disable=A101 -- a deliberate low-rank factorisation\n\n" \
+        "  # another comment\n  - linear: 3\n"
+    assert findings(text) == []
+
+
+def test_names_several_codes_and_spacing():
+    text = HEAD + ("  - linear: 30\n"
+                   "  #archcalc:disable = linear-collapse , N105\n"
+                   "  - linear: 30\n  - batchnorm1d\n  - relu\n"
+                   "  - dropout: 0.9  # archcalc: disable=high-dropout\n  - linear: 3\n")
+    assert findings(text) == []
+    assert findings(text.replace(" , N105", "")) == [(5, "N105")]
+
+
+def test_disable_file_anywhere():
+    text = HEAD + "  - linear: 30\n  - linear: 30\n  - linear: 3\n# archcalc: disable-file=A101\n"
+    assert findings(text) == []
+
+
+def test_a_directive_inside_a_string_is_not_a_comment():
+    text = 'description: "see # archcalc: disable=A101"\n' + HEAD + "  - linear: 30\n  - linear: 3\n"
+    assert findings(text) == [(5, "A101")]
+    single = "description: 'x # archcalc: disable=A101'\n" + HEAD + "  - linear: 30\n  - linear: 3\n"
+    assert findings(single) == [(5, "A101")]
+
+
+def test_a_suppression_in_a_block_body_covers_every_use():
+    text = ("input: [8]\nblocks:\n  pair(c):\n    - linear: c\n    - linear: c  # archcalc: disable=A101\n"
+            "layers:\n  - pair: 8\n  - relu\n  - pair: 8\n")
+    assert findings(text) == []
+    assert findings(text.replace("  # archcalc: disable=A101", "")) == [(5, "A101")]
+
+
+def test_unused_suppressions_are_reported_with_the_reason():
+    text = HEAD + "  - linear: 30  # archcalc: disable=A101\n  - relu\n  - linear: 3  # archcalc: disable=S103\n"
+    result = lint(text, "spec.yaml")
+    assert [(d.loc.line, d.loc.col, d.code, d.message) for d in result.diagnostics] == [
+        (3, 37, "M101", "unused suppression: no A101 finding on line 3"),
+        (5, 36, "M101", "unused suppression: S103 is not enabled"),
+    ]
+    assert result.diagnostics[1].fix is None  # a code that is only not enabled here is kept
+
+
+def test_unused_suppression_can_be_turned_off_or_suppressed_for_the_file():
+    text = HEAD + "  - linear: 30  # archcalc: disable=A101\n  - relu\n  - linear: 3\n"
+    assert findings(text, ["A"]) == []
+    assert findings(text + "# archcalc: disable-file=M101\n") == []
+
+
+def test_a_spec_that_does_not_build_reports_no_unused_suppression():
+    text = HEAD + "  - linear: 30  # archcalc: disable=A101\n  - lineer: 3\n"
+    assert findings(text) == [(4, "E105")]
+
+
+def test_core_errors_can_be_suppressed_but_nothing_else_runs():
+    text = HEAD + "  - linear: 30\n  - linear: 3\n  - lineer: 3  # archcalc: disable=E105\n"
+    assert findings(text) == []
