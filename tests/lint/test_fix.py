@@ -8,7 +8,7 @@ from archcalc.lint.registry import DEFAULT
 
 BEFORE = """\
 # a small CNN   (comments and odd spacing must survive)
-input: [3, 32, 32]
+input: [3, 8, 8]
 layers:
   - conv2d: {out: 16, kernel: 3, padding: 1}   # stem
   - batchnorm2d
@@ -31,7 +31,7 @@ layers:
 
 AFTER = """\
 # a small CNN   (comments and odd spacing must survive)
-input: [3, 32, 32]
+input: [3, 8, 8]
 layers:
   - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}   # stem
   - batchnorm2d

@@ -14,7 +14,7 @@ from archcalc.lint.registry import RULES
 
 SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 SPEC = """\
-input: [3, 32, 32]
+input: [3, 6, 6]
 layers:
   - conv2d: {out: 16, kernel: 3, padding: 1}
   - batchnorm2d

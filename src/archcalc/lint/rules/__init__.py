@@ -62,6 +62,7 @@ CODES: tuple[tuple[str, str], ...] = (
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
+    ("G103", "small_receptive_field"),
     # S: structure
     ("S101", "deep_plain_network"),
     ("S102", "missing_downsampling"),

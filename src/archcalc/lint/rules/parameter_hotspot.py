@@ -14,7 +14,7 @@ This rule is informational and off by default; enable it with `--extend-select S
 
 ## Example
 ```yaml
-input: [3, 64, 64]
+input: [3, 6, 6]
 layers:
   - conv2d: {out: 16, kernel: 3, padding: 1}
   - relu
@@ -26,7 +26,7 @@ layers:
 
 Use instead:
 ```yaml
-input: [3, 64, 64]
+input: [3, 6, 6]
 layers:
   - conv2d: {out: 16, kernel: 3, padding: 1}
   - relu

@@ -11,7 +11,7 @@ older copy).
 
 ## Example
 ```yaml
-input: [3, 32, 32]
+input: [3, 8, 8]
 blocks:
   down(c):
     - conv2d: {out: c, kernel: 3, padding: 1}
@@ -27,7 +27,7 @@ layers:
 
 Use instead:
 ```yaml
-input: [3, 32, 32]
+input: [3, 8, 8]
 blocks:
   down(c):
     - conv2d: {out: c, kernel: 3, padding: 1}
