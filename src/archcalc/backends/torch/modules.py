@@ -21,7 +21,7 @@ ATTRIBUTES = frozenset({"_body", "_shortcut", "_identity", "_then", "_mode"})
 
 
 class Sign(nn.Module):
-    """The perceptron's threshold unit: sign(x), that is -1, 0 or +1 (its gradient is 0)."""
+    """sign(x), the perceptron's threshold unit: -1, 0 or +1 (its gradient is 0)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sign(x)

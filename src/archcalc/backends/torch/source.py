@@ -24,6 +24,7 @@ import inspect
 import itertools
 import keyword
 import re
+import textwrap
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from torch import nn
 from archcalc.backends.naming import Namer
 from archcalc.backends.torch.build import child_keys, layer_call
 from archcalc.backends.torch.layers import REQUIRED, Call
-from archcalc.backends.torch.layout import Brackets, Doc, Text, flat, layout
+from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.files import write_atomic
@@ -104,6 +105,11 @@ def _keyword(name: str, doc: Doc) -> Doc:
     if isinstance(doc, Text):
         return Text(f"{name}={doc.text}")
     return replace(doc, head=f"{name}={doc.head}")
+
+
+def _label(path: tuple[str, ...]) -> str:
+    """The innermost named step of a child path (``("2", "grouped")`` → ``grouped``), for parameter names."""
+    return next((key for key in reversed(path) if plain(key)), "_".join(path))
 
 
 def _annotation(values: list[object]) -> str:
@@ -280,7 +286,7 @@ class _Emitter:
         repeated = Counter(value.name for value in firsts)
         names = Namer(EMITTER_NAMES | self.names.used)
         for positions, first in zip(groups.values(), firsts):
-            wanted = first.name if repeated[first.name] == 1 else "_".join((*first.path, first.name))
+            wanted = first.name if repeated[first.name] == 1 else f"{_label(first.path)}_{first.name}"
             name = names.name(wanted, fallback="arg")
             cls.param_at.update(dict.fromkeys(positions, name))
             cls.params.append((name, _annotation([row[positions[0]].value for row in rows])))
@@ -419,23 +425,22 @@ class _Emitter:
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         build = ["", "", f"def build_model() -> {self.model_class}:",
-                 f'    """A {self.model_class} initialised as PyTorch initialises each layer."""',
+                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer."""',
                  f"    return {self.model_class}()"]
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
 
     def header(self) -> list[str]:
         model = self.model
-        name = f" from the spec ``{model.name}``" if _safe_text(model.name) else ""
+        origin = f"The spec ``{model.name}``: input" if _safe_text(model.name) else "Input"
         shape_in = ", ".join(map(str, ("N", *self.graph.input_shape)))
         shape_out = ", ".join(map(str, ("N", *self.graph.output_shape)))
-        nested = next((n.path for n in model.layers if "." in n.path and all(map(plain, n.path.split(".")[::2]))
-                       and _safe_text(n.path)), None)
-        lines = [f'"""{self.model_class}: PyTorch code written by ``archcalc export --to torch``{name}.', "",
-                 f"Input [{shape_in}], output [{shape_out}]: {model.trainable_params:,} trainable parameters",
-                 f"and {model.buffers:,} buffer values, as ``archcalc params`` counts them. Needs only torch."]
+        counts = f"{model.trainable_params:,} trainable parameters"
+        if model.buffers:
+            counts += f" and {model.buffers:,} buffer values"
+        text = f"{origin} [{shape_in}] -> output [{shape_out}]; {counts}, as ``archcalc params`` counts them."
+        nested = next((n.path for n in model.layers if "." in n.path and _safe_text(n.path)), None)
         if nested:
-            lines += ["Module names are the spec's paths (``" + nested + "``), the same as in",
-                      "``archcalc.to_torch(spec)``, so the two have the same state_dict keys."]
-        return [*lines, '"""']
-
-
+            text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"
+                     " have the same state_dict keys.")
+        return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
+                *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
