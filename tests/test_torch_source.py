@@ -4,6 +4,7 @@ and inert whatever the spec's names are."""
 from __future__ import annotations
 
 import ast
+import doctest
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 import archcalc
-from archcalc.backends.torch import source
+from archcalc.backends.torch import layers, layout, source
 from archcalc.backends.torch.source import camel, emit, literal, string
 from tests.conftest import ROOT, SPECS, shipped_specs
 from tests.export_cases import SIZES, suite_specs
@@ -56,6 +57,11 @@ def test_a_residual_block_shows_its_addition_and_a_concat_its_concatenation():
     assert ("        self.mixed2 = Mixed(\n"
             "            in_channels=24, b1x1_out_channels=8, grouped_out_channels=16\n"
             "        )\n") in inception
+
+
+@pytest.mark.parametrize("module", [layers, layout])
+def test_the_docstring_examples_run(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_literals_and_names():

@@ -63,10 +63,10 @@ class Vgg16(nn.ModuleDict):
         self.classifier = nn.Sequential(
             nn.Linear(25088, 4096),
             nn.ReLU(),
-            nn.Dropout(),
+            nn.Dropout(0.5),
             nn.Linear(4096, 4096),
             nn.ReLU(),
-            nn.Dropout(),
+            nn.Dropout(0.5),
             nn.Linear(4096, 1000),
         )
 

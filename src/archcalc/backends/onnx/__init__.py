@@ -37,6 +37,16 @@ def to_onnx(model: Model, weights: Mapping[str, object] | None = None) -> onnx.M
     ``weights`` maps torch ``state_dict`` keys to arrays or tensors (``module.state_dict()``); without
     them, a module is built with torch's initialisation and seed :data:`SEED`.
     """
+    return _build(model, weights)[0]
+
+
+def export(model: Model, path: str, force: bool = False) -> None:
+    """Write ``model`` as ONNX to ``path`` (never over an existing file unless ``force``)."""
+    write_atomic(path, _build(model, None)[1], force=force)
+
+
+def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.ModelProto, bytes]:
+    """The model and its serialised bytes, which the checker reads (so a large model is serialised once)."""
     from archcalc.backends.torch import as_model
 
     model = as_model(model)
@@ -48,17 +58,14 @@ def to_onnx(model: Model, weights: Mapping[str, object] | None = None) -> onnx.M
     else:  # the model is empty or ends in the input itself
         builder.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
     graph = helper.make_graph(builder.nodes, _graph_name(model.name), [_value("input", model.input_shape)],
-                              [_value("output", model.output_shape)], initializer=builder.initializers)
+                              [_value("output", model.output_shape)])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="archcalc",
                               producer_version=__version__)
     proto.ir_version = IR_VERSION
-    onnx.checker.check_model(proto, full_check=True)
-    return proto
-
-
-def export(model: Model, path: str, force: bool = False) -> None:
-    """Write ``model`` as ONNX to ``path`` (never over an existing file unless ``force``)."""
-    write_atomic(path, to_onnx(model).SerializeToString(), force=force)
+    builder.add_initializers(proto.graph)
+    data = proto.SerializeToString()
+    onnx.checker.check_model(data, full_check=True)
+    return proto, data
 
 
 def _initial(model: Model) -> Mapping[str, object]:

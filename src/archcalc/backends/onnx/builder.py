@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from onnx import NodeProto, TensorProto, helper, numpy_helper
+from onnx import GraphProto, NodeProto, TensorProto, helper
 
 from archcalc.backends.torch.build import torch_paths
 from archcalc.errors import SpecError
@@ -25,7 +25,8 @@ class Builder:
         self.weights = weights
         self.paths = torch_paths(graph)
         self.nodes: list[NodeProto] = []
-        self.initializers: list[TensorProto] = []
+        #: initialiser name → its float32 data, added to the model last (a protobuf copy per step is costly)
+        self.initializers: dict[str, np.ndarray] = {}
         self.names: set[str] = {"input", "output"}
 
     # -- for the emitters --------------------------------------------------------------------------
@@ -52,15 +53,23 @@ class Builder:
         if key not in self.names:
             if key not in self.weights:
                 raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
-            self.initializers.append(numpy_helper.from_array(np.asarray(self.weights[key], dtype=np.float32), key))
+            self.initializers[key] = np.asarray(self.weights[key], dtype=np.float32)
             self.names.add(key)
         return key
 
     def constant(self, node: LayerNode, part: str, value: object, dtype: type = np.float32) -> str:
         """A constant initialiser (``value`` as an array of ``dtype``) named ``path/part``."""
         name = self.name(f"{self.paths[node]}/{part}")
-        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        self.initializers[name] = np.asarray(value, dtype=dtype)
         return name
+
+    def add_initializers(self, graph: GraphProto) -> None:
+        """Write the initialisers straight into ``graph`` (``make_graph`` would copy each one twice)."""
+        for name, array in self.initializers.items():
+            tensor = graph.initializer.add()
+            tensor.name, tensor.data_type = name, TensorProto.FLOAT
+            tensor.dims.extend(array.shape)
+            tensor.raw_data = np.ascontiguousarray(array, dtype="<f4").tobytes()  # ONNX stores little-endian
 
     def unsupported(self, node: LayerNode, message: str, hint: str | None = None) -> SpecError:
         return SpecError(node.loc, f"{node.kind}: {message}, which ONNX cannot express", code="export-unsupported",

@@ -188,7 +188,7 @@ def conv2d(layer: Layer, x: Shape) -> Call:
 
 @module_for("dropout")
 def dropout(layer: Layer, x: Shape) -> Call:
-    return call(nn.Dropout, p=layer.config()["p"])
+    return call(nn.Dropout, layer.config()["p"])  # positional: the rate shows even at torch's default
 
 
 @module_for("flatten")
