@@ -23,6 +23,7 @@ from tests.torch_helpers import randomize_norms
 def session(proto: onnx.ModelProto) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # run the graph as written
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads leave the cores
     return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 

@@ -161,7 +161,17 @@ def test_early_stopping_follows_the_spec():
     assert all(e.val_loss is not None and e.val_accuracy is None for e in history.epochs)
 
 
-def test_the_digits_cnn_learns_the_digits():
+@pytest.fixture
+def one_thread():
+    """A 6k-parameter CNN gains nothing from a second thread, and on shared cores two threads wait on
+    each other at every op (ten times slower under load)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_the_digits_cnn_learns_the_digits(one_thread):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

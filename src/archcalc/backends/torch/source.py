@@ -34,7 +34,7 @@ from torch import nn
 
 from archcalc.backends.naming import Namer
 from archcalc.backends.torch.build import child_keys, layer_call
-from archcalc.backends.torch.layers import REQUIRED, Call
+from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
@@ -142,12 +142,11 @@ Tree = Leaf | Seq | Inst
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """One literal in a class body: the child path it sits under, the argument it fills, torch's default."""
+    """One literal in a class body: the child path it sits under and the argument it fills."""
 
     path: tuple[str, ...]
     name: str
     value: object
-    default: object = REQUIRED
 
     @property
     def key(self) -> tuple[str, object]:
@@ -249,9 +248,9 @@ class _Emitter:
                 cls.name = self.names.name(wanted, fallback="Block")
 
     def height(self, cls: _Class) -> int:
-        inner = [self.height(self.class_of[t.node]) for t in self.walk(Seq(tuple(self.children(self.kids(
-            cls.nodes[0])))))]
-        return 1 + max(inner, default=0)
+        """1 + the height of the classes inside it: classes are finalised inside out."""
+        body = Seq(tuple(self.children(self.kids(cls.nodes[0]))))
+        return 1 + max((self.height(self.class_of[inst.node]) for inst in self.walk(body)), default=0)
 
     def walk(self, tree: Tree) -> Iterator[Inst]:
         if isinstance(tree, Inst):
@@ -267,7 +266,7 @@ class _Emitter:
         for key, tree in items:
             where = (*path, key)
             if isinstance(tree, Leaf):
-                out += [Value(where, a.name, a.value, a.default) for a in (*tree.call.args, *tree.call.kwargs)]
+                out += [Value(where, a.name, a.value) for a in (*tree.call.args, *tree.call.kwargs)]
             elif isinstance(tree, Seq):
                 out += self.values(tree.items, where)
             else:
