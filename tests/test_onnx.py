@@ -15,8 +15,8 @@ from archcalc.backends.onnx.ops import OPS
 from archcalc.backends.torch import to_torch
 from archcalc.errors import SpecError
 from archcalc.layers import LAYERS
-from tests.conftest import SPECS, shipped_specs
-from tests.export_cases import LARGE, cases, suite_specs
+from tests.conftest import SPECS
+from tests.export_cases import LARGE, cases
 from tests.torch_helpers import randomize_norms
 
 
@@ -32,9 +32,7 @@ def test_every_registered_kind_has_exactly_one_onnx_entry():
 
 
 def test_the_parity_specs_use_every_kind():
-    used = {layer.kind for spec in [*shipped_specs(), *suite_specs()]
-            for layer in archcalc.load(str(spec), **{"H": 32, "W": 32} if "symbolic-cnn" in spec.name else {},
-                                       **{"D_i": 4, "D": 4, "D_o": 4} if "symbolic-mlp" in spec.name else {}).layers}
+    used = {layer.kind for param in cases() for layer in param.values[0].load().layers}
     assert used == {cls.kind for cls in LAYERS.values()}
 
 

@@ -215,10 +215,20 @@ def test_nothing_is_written_when_the_text_does_not_parse_or_writing_is_interrupt
     assert os.listdir(tmp_path) == []
 
 
-def test_a_spec_trained_on_logits_gets_a_logits_method(write, tmp_path):
-    spec = write("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\ntrain: {loss: cross_entropy, classes: 3}\n")
+def test_a_spec_trained_on_logits_can_stop_before_its_final_softmax(write, tmp_path):
+    spec = write("name: probs\ninput: [4]\nlayers: [linear: {out: 3, name: logits}, softmax]\n"
+                 "train: {loss: cross_entropy, classes: 3}\n")
     text = emit(archcalc.load(str(spec)))
-    assert '        return self["1"](self.logits(x))\n' in text
-    assert '        """The logits before the final softmax, for nn.CrossEntropyLoss."""\n' in text
+    assert ("    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:\n"
+            '        """With ``logits=True``, the output before the final softmax: what\n'
+            '        nn.CrossEntropyLoss takes (the spec trains with cross_entropy)."""\n'
+            "        x = self.logits(x)\n"
+            '        return x if logits else self["1"](x)\n') in text
+    file = tmp_path / "probs.py"
+    file.write_text(text, encoding="utf-8")
+    module = import_file(file).build_model()
+    x = torch.randn(2, 4)
+    torch.testing.assert_close(module(x), module(x, logits=True).softmax(dim=1))
+    torch.testing.assert_close(module(x, logits=True), module.logits(x))  # the layer named logits
     plain = emit(archcalc.load(str(write("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\n"))))
     assert "logits" not in plain

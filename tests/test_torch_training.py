@@ -123,15 +123,25 @@ def test_mse_compares_outputs_with_targets_of_the_same_shape():
     torch.testing.assert_close(loss(x, y), ((module(x)[:, 0] - y) ** 2).mean())
 
 
-def test_a_generated_module_trains_on_its_logits_method(tmp_path):
+def test_a_generated_module_trains_on_its_logits(tmp_path):
     model = spec("[linear: 3, softmax]", "{loss: cross_entropy, classes: 3}")
     file = tmp_path / "probs.py"
     file.write_text(emit(model), encoding="utf-8")
     generated = import_file(file).build_model()
     loss = T.build_loss(model.spec.train, generated)
+    assert loss.dropped == "logits"
     x, y = torch.randn(5, 4), torch.tensor([0, 2, 1, 1, 0])
-    torch.testing.assert_close(loss(x, y), F.cross_entropy(generated.logits(x), y), rtol=0, atol=0)
-    torch.testing.assert_close(generated(x), generated.logits(x).softmax(dim=1))
+    torch.testing.assert_close(loss(x, y), F.cross_entropy(generated(x, logits=True), y), rtol=0, atol=0)
+    torch.testing.assert_close(generated(x), generated(x, logits=True).softmax(dim=1))
+
+
+def test_a_layer_named_logits_is_just_a_layer():
+    model = spec("[linear: {out: 3, name: logits}, softmax]", "{loss: cross_entropy, classes: 3}")
+    module = to_torch(model)
+    loss = T.build_loss(model.spec.train, module)
+    assert loss.dropped == "1"
+    x = torch.randn(2, 4)
+    torch.testing.assert_close(loss.logits(x), module.logits(x))
 
 
 def test_fit_steps_once_per_shuffled_mini_batch(monkeypatch):

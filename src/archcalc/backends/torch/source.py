@@ -43,8 +43,8 @@ from archcalc.graph import ConcatNode, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.model import Model
 
 #: module-level and local names the generated code uses itself; no spec name may become one
-EMITTER_NAMES = frozenset({"self", "x", "y", "torch", "nn", "OrderedDict", "INPUT_SHAPE", "build_model",
-                           "forward", "logits", *(cls.__name__ for cls in (Sign, GlobalAvgPool2d))})
+EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
+                           "build_model", "forward", *(cls.__name__ for cls in (Sign, GlobalAvgPool2d))})
 #: modules torch lacks, copied into the files that use them
 HELPERS = (Sign, GlobalAvgPool2d)
 
@@ -386,20 +386,25 @@ class _Emitter:
         return lines + layout(steps[-1][1], 8, "return ")
 
     def model_forward(self, node: SeqNode, keys: list[str], signature: str) -> list[str]:
-        lines = [signature]
+        """The layers in order. When the spec trains with a loss that applies the final activation
+        itself, ``forward(x, logits=True)`` stops before it (a keyword, so no layer name can clash)."""
         last = node.items[-1] if node.items else None
         train = getattr(self.model.spec, "train", None)
-        if train is not None and isinstance(last, LayerNode) and absorbs(train.loss, final := layer_call(last).build()):
-            criterion = CRITERIA[train.loss].__name__
-            lines += [*layout(self.call_child(keys[-1], "self.logits(x)"), 8, "return "), "",
-                      "    def logits(self, x: torch.Tensor) -> torch.Tensor:",
-                      f'        """The logits before the final {type(final).__name__.lower()}, for nn.{criterion}."""']
-            keys = keys[:-1]
-        if not keys:
-            return [*lines, "        return x"]
+        final = layer_call(last).build() if isinstance(last, LayerNode) else None
+        if train is None or final is None or not absorbs(train.loss, final):
+            if not keys:
+                return [signature, "        return x"]
+            lines = [signature]
+            for key in keys[:-1]:
+                lines += layout(self.call_child(key, "x"), 8, "x = ")
+            return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
+        activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
+        lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
+                 f'        """With ``logits=True``, the output before the final {activation}: what',
+                 f'        nn.{criterion} takes (the spec trains with {train.loss})."""']
         for key in keys[:-1]:
             lines += layout(self.call_child(key, "x"), 8, "x = ")
-        return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
+        return lines + layout(self.call_child(keys[-1], "x"), 8, "return x if logits else ")
 
     def docstring(self, cls: _Class) -> str:
         node = cls.nodes[0]

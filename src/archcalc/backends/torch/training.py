@@ -20,6 +20,8 @@ probabilities the spec describes) is unchanged, and is what :func:`evaluate` use
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,7 +62,8 @@ class Loss:
     """``criterion(logits(x), target)``: the spec's loss for one module.
 
     ``logits`` is the module itself, or the module without its final activation when the criterion
-    applies that activation itself; ``dropped`` is then that layer's path (``"11"``), else ``None``.
+    applies that activation itself; ``dropped`` is then that layer's path (``"11"``, or ``"logits"``
+    for a generated module called with ``logits=True``), else ``None``.
     """
 
     criterion: nn.Module
@@ -76,12 +79,12 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     """The spec's loss for ``module`` (averaged over the batch, as torch's default ``reduction='mean'``).
 
     A module built by :func:`archcalc.to_torch` (nested ``nn.Sequential``) whose last layer is the
-    activation the loss applies itself loses that layer for training; a generated module gets the
-    same effect through its ``logits`` method.
+    activation the loss applies itself loses that layer for training; a generated module for such a
+    spec is called as ``module(x, logits=True)``, which stops before that layer.
     """
     criterion = CRITERIA[train.loss]()
-    if train.loss in LOGIT_LOSSES and callable(getattr(module, "logits", None)):
-        return Loss(criterion, module.logits, "logits")
+    if train.loss in LOGIT_LOSSES and "logits" in inspect.signature(module.forward).parameters:
+        return Loss(criterion, functools.partial(module, logits=True), "logits")
     logits, dropped = _without_final(module, train.loss)
     return Loss(criterion, logits, dropped)
 
