@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 from onnx import GraphProto, NodeProto, TensorProto, helper
 
+from archcalc.backends.onnx.ops import OPS
 from archcalc.backends.torch.build import torch_paths
 from archcalc.errors import SpecError
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
@@ -84,8 +85,6 @@ class Builder:
 
     def node(self, node: Node, x: str) -> str:
         if isinstance(node, LayerNode):
-            from archcalc.backends.onnx.ops import OPS
-
             return OPS[node.kind](self, node, x)
         if isinstance(node, SeqNode):
             return self.run(node.items, x)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from archcalc.backends.onnx.builder import Builder
 from archcalc.graph import LayerNode
+
+if TYPE_CHECKING:
+    from archcalc.backends.onnx.builder import Builder
 
 OPS: dict[str, Callable[[Builder, LayerNode, str], str]] = {}
 

@@ -42,11 +42,11 @@ from archcalc.files import write_atomic
 from archcalc.graph import ConcatNode, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.model import Model
 
-#: module-level and local names the generated code uses itself; no spec name may become one
-EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
-                           "build_model", "forward", *(cls.__name__ for cls in (Sign, GlobalAvgPool2d))})
 #: modules torch lacks, copied into the files that use them
 HELPERS = (Sign, GlobalAvgPool2d)
+#: module-level and local names the generated code uses itself; no spec name may become one
+EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
+                           "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
 
 
 def export(model: Model, path: str, force: bool = False) -> None:
