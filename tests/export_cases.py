@@ -11,7 +11,7 @@ import pytest
 import archcalc
 from archcalc.errors import SpecError
 from archcalc.model import Model
-from tests.conftest import ROOT, shipped_specs
+from tests.conftest import ROOT, SPECS, shipped_specs
 
 #: symbol values per spec; a spec not listed keeps its defaults (and gets 32 for a symbol without one)
 SIZES = {
@@ -28,6 +28,10 @@ LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn"}
 class Case:
     path: Path
     symbols: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def shipped(self) -> bool:
+        return self.path.parent == SPECS
 
     @property
     def id(self) -> str:

@@ -8,6 +8,7 @@ import torch
 
 from archcalc.backends.torch import to_torch, torch_paths
 from archcalc.backends.torch.source import emit
+from archcalc.errors import SpecError
 from tests.export_cases import cases
 from tests.torch_helpers import import_file, randomize_norms
 
@@ -16,7 +17,12 @@ from tests.torch_helpers import import_file, randomize_norms
 def test_torch_equals_the_calculator(case, tmp_path):
     model = case.load()
     torch.manual_seed(0)
-    module = to_torch(model).eval()
+    try:
+        module = to_torch(model).eval()
+    except SpecError as e:  # a test spec made for another purpose may use what torch cannot do
+        if case.shipped or e.code != "export-unsupported":
+            raise
+        pytest.skip(e.message)
     randomize_norms(module)
     paths = torch_paths(model.graph)
     assert sum(p.numel() for p in module.parameters()) == model.trainable_params
