@@ -15,6 +15,7 @@ from tests.conftest import ROOT, SPECS, archcalc_process, shipped_specs
 EXPECTED = {
     "seed-mlp": (1623, 0, [3]),
     "perceptron": (3, 0, [1]),
+    "digits-cnn": (6138, 2 * 48 + 2, [10]),  # two batch norms over 16 + 32 channels
     "lenet5": (61_706, 0, [10]),
     "alexnet": (61_100_840, 0, [1000]),
     "vgg11": (132_863_336, 0, [1000]),

@@ -14,11 +14,14 @@ from archcalc.model import Model, load, loads
 __version__ = "0.1.0"
 
 
-def to_torch(spec):
-    """Build a ``torch.nn.Module`` from a :class:`Model`, a spec path or a parsed spec (needs torch)."""
+def to_torch(spec, **symbols):
+    """Build a ``torch.nn.Module`` from a :class:`Model`, a spec path or a parsed spec (needs torch).
+
+    Keyword arguments set symbols for a path or a spec: ``to_torch("specs/resnet50.yaml", H=64, W=64)``.
+    """
     from archcalc.backends.torch import to_torch as build
 
-    return build(spec)
+    return build(spec, **symbols)
 
 
 __all__ = ["Loc", "Model", "SpecError", "__version__", "load", "loads", "to_torch"]

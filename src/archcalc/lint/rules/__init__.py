@@ -87,4 +87,6 @@ NOT_FINDINGS: dict[str, str] = {
     "unreadable-file": "a missing, unreadable, binary or non-UTF-8 file is a usage problem (exit 2)",
     "usage": "a bad command-line value (--set); lint takes no --set",
     "output-error": "writing a file failed (exports, --fix); reported as an error, exit 2",
+    "missing-dependency": "an optional package (torch, onnx) is not installed; the export exits 2",
+    "export-unsupported": "raised by an exporter for what its target cannot express; lint never exports",
 }

@@ -1,0 +1,93 @@
+"""``archcalc export SPEC --to onnx``: the model as an ONNX file, built node by node with ``onnx.helper``.
+
+Opset 17 with IR version 8, the oldest IR that opset 17 allows, so current and older onnxruntime
+builds load it (onnx 1.23 would stamp IR 14, which runtimes before 1.20 reject). The input is named
+``input`` with a symbolic batch dimension ``N``; the output is ``output``. The graph is exported in
+evaluation mode: batch norm uses its running statistics, dropout is the identity.
+
+Weights come from a torch module of the same spec (``archcalc.to_torch``), so ONNX and torch compute
+the same function; ``export`` initialises one with a fixed seed, so the same spec gives the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from archcalc.backends.optional import require
+
+onnx = require("onnx")
+
+import numpy as np  # noqa: E402  (after the check that says how to install onnx)
+from onnx import TensorProto, helper  # noqa: E402
+
+from archcalc import __version__  # noqa: E402
+from archcalc.backends.onnx.builder import Builder  # noqa: E402
+from archcalc.files import write_atomic  # noqa: E402
+from archcalc.model import Model  # noqa: E402
+
+OPSET = 17
+IR_VERSION = 8
+#: the seed of the weights ``export`` writes
+SEED = 0
+
+
+def to_onnx(model: Model, weights: Mapping[str, object] | None = None) -> onnx.ModelProto:
+    """The ONNX model of ``model``, checked with ``onnx.checker.check_model(full_check=True)``.
+
+    ``weights`` maps torch ``state_dict`` keys to arrays or tensors (``module.state_dict()``); without
+    them, a module is built with torch's initialisation and seed :data:`SEED`.
+    """
+    return _build(model, weights)[0]
+
+
+def export(model: Model, path: str, force: bool = False) -> None:
+    """Write ``model`` as ONNX to ``path`` (never over an existing file unless ``force``)."""
+    write_atomic(path, _build(model, None)[1], force=force)
+
+
+def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.ModelProto, bytes]:
+    """The model and its serialised bytes, which the checker reads (so a large model is serialised once)."""
+    from archcalc.backends.torch import as_model
+
+    model = as_model(model)
+    arrays = {key: _array(value) for key, value in (weights if weights is not None else _initial(model)).items()}
+    builder = Builder(model.graph, arrays)
+    final = builder.run(model.graph.root.items, "input")
+    if builder.nodes and builder.nodes[-1].output[0] == final:
+        builder.nodes[-1].output[0] = "output"
+    else:  # the model is empty or ends in the input itself
+        builder.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
+    graph = helper.make_graph(builder.nodes, _graph_name(model.name), [_value("input", model.input_shape)],
+                              [_value("output", model.output_shape)])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="archcalc",
+                              producer_version=__version__)
+    proto.ir_version = IR_VERSION
+    builder.add_initializers(proto.graph)
+    data = proto.SerializeToString()
+    onnx.checker.check_model(data, full_check=True)
+    return proto, data
+
+
+def _initial(model: Model) -> Mapping[str, object]:
+    torch = require("torch")
+    from archcalc.backends.torch import build_module
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        return build_module(model.graph).state_dict()
+
+
+def _array(value: object) -> np.ndarray:
+    detach = getattr(value, "detach", None)
+    return np.asarray(detach().cpu().numpy() if detach else value)
+
+
+def _value(name: str, shape: tuple) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *(int(d) for d in shape)])
+
+
+def _graph_name(name: str) -> str:
+    return name if name.isprintable() else "model"
+
+
+__all__ = ["IR_VERSION", "OPSET", "SEED", "export", "to_onnx"]

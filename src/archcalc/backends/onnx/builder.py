@@ -1,0 +1,108 @@
+"""Graph → ONNX nodes: the structure (sequences, residual additions, concatenations) and the bookkeeping
+(tensor names, weights, constants) that the per-kind emitters in :mod:`.ops` use.
+
+Tensor names are the layers' module paths (``layer2.0.conv1``), so a node in Netron reads like the
+spec; weights are initialisers named like the torch ``state_dict`` keys they come from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from onnx import GraphProto, NodeProto, TensorProto, helper
+
+from archcalc.backends.onnx.ops import OPS
+from archcalc.backends.torch.build import torch_paths
+from archcalc.errors import SpecError
+from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+
+
+class Builder:
+    """Collects the nodes and initialisers of one ONNX graph while the spec's graph is walked."""
+
+    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray]):
+        self.graph = graph
+        self.weights = weights
+        self.paths = torch_paths(graph)
+        self.nodes: list[NodeProto] = []
+        #: initialiser name → its float32 data, added to the model last (a protobuf copy per step is costly)
+        self.initializers: dict[str, np.ndarray] = {}
+        self.names: set[str] = {"input", "output"}
+
+    # -- for the emitters --------------------------------------------------------------------------
+
+    def name(self, wanted: str) -> str:
+        """A tensor or node name not used yet."""
+        name, n = wanted, 2
+        while name in self.names:
+            name, n = f"{wanted}_{n}", n + 1
+        self.names.add(name)
+        return name
+
+    def op(self, op_type: str, inputs: list[str], node: LayerNode, part: str = "", **attributes: object) -> str:
+        """Add ``op_type(inputs)`` for ``node`` and return its output's name (the node's path, or
+        ``path/part`` for one step of a layer that takes several ops)."""
+        path = self.paths[node]
+        output = self.name(f"{path}/{part}" if part else path)
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
+        return output
+
+    def weight(self, node: LayerNode, name: str) -> str:
+        """The initialiser for the torch parameter or buffer ``<path>.<name>``."""
+        key = f"{self.paths[node]}.{name}"
+        if key not in self.names:
+            if key not in self.weights:
+                raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
+            self.initializers[key] = np.asarray(self.weights[key], dtype=np.float32)
+            self.names.add(key)
+        return key
+
+    def constant(self, node: LayerNode, part: str, value: object, dtype: type = np.float32) -> str:
+        """A constant initialiser (``value`` as an array of ``dtype``) named ``path/part``."""
+        name = self.name(f"{self.paths[node]}/{part}")
+        self.initializers[name] = np.asarray(value, dtype=dtype)
+        return name
+
+    def add_initializers(self, graph: GraphProto) -> None:
+        """Write the initialisers straight into ``graph`` (``make_graph`` would copy each one twice)."""
+        for name, array in self.initializers.items():
+            tensor = graph.initializer.add()
+            tensor.name, tensor.data_type = name, TensorProto.FLOAT
+            tensor.dims.extend(array.shape)
+            tensor.raw_data = np.ascontiguousarray(array, dtype="<f4").tobytes()  # ONNX stores little-endian
+
+    def unsupported(self, node: LayerNode, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(node.loc, f"{node.kind}: {message}, which ONNX cannot express", code="export-unsupported",
+                         hint=hint)
+
+    # -- structure ---------------------------------------------------------------------------------
+
+    def run(self, nodes: list[Node], x: str) -> str:
+        for node in nodes:
+            x = self.node(node, x)
+        return x
+
+    def node(self, node: Node, x: str) -> str:
+        if isinstance(node, LayerNode):
+            return OPS[node.kind](self, node, x)
+        if isinstance(node, SeqNode):
+            return self.run(node.items, x)
+        if isinstance(node, ResidualNode):
+            return self.residual(node, x)
+        return self.concat(node, x)
+
+    def residual(self, node: ResidualNode, x: str) -> str:
+        y = self.run(node.body, x)
+        other = self.run(node.shortcut.items, x) if node.shortcut is not None else x
+        if node.mode != "none":
+            y = self.join("Add", [y, other], node)
+        return self.run(node.then, y)
+
+    def concat(self, node: ConcatNode, x: str) -> str:
+        return self.join("Concat", [self.node(branch, x) for branch in node.branches], node, axis=1)
+
+    def join(self, op_type: str, inputs: list[str], node: Node, **attributes: object) -> str:
+        output = self.name(f"{self.paths[node]}/{op_type.lower()}")
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
+        return output

@@ -1,0 +1,200 @@
+"""Layer kind → ONNX ops (opset 17): one entry per kind, in :data:`OPS`.
+
+An entry receives the :class:`~.builder.Builder`, the layer's node and the name of its input
+tensor, adds the ops that compute the layer in evaluation mode, and returns the output's name.
+Weights are the torch module's, in torch's layouts: ``Gemm(transB=1)`` takes a linear weight
+``(out, in)`` as it is, and ``Conv`` the same ``(out, in/groups, kh, kw)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from archcalc.graph import LayerNode
+
+if TYPE_CHECKING:
+    from archcalc.backends.onnx.builder import Builder
+
+OPS: dict[str, Callable[[Builder, LayerNode, str], str]] = {}
+
+
+def op_for(*kinds: str) -> Callable:
+    def register(fn: Callable[[Builder, LayerNode, str], str]) -> Callable[[Builder, LayerNode, str], str]:
+        for kind in kinds:
+            OPS[kind] = fn
+        return fn
+
+    return register
+
+
+def _pads(node: LayerNode) -> tuple[list[int], list[int]]:
+    """(begin, end) padding per spatial axis; 'same' puts the odd pixel at the end, as torch does."""
+    layer = node.layer
+    if layer.padding != "same":
+        return list(layer.padding), list(layer.padding)
+    begin = list(layer.pads())
+    return begin, [d * (k - 1) - b for k, d, b in zip(layer.kernel, layer.dilation, begin)]
+
+
+def _window(b: Builder, node: LayerNode, kind: str) -> dict[str, object]:
+    """Kernel, strides and pads of a sliding window, torch's ``ceil_mode`` made explicit.
+
+    torch's ceil mode drops a last window that would start in the right padding; ONNX's opset-17
+    formula keeps it. Max pooling therefore gets ``ceil_mode=0`` and end padding that yields torch's
+    output size (padding never wins a max); average pooling keeps ``ceil_mode`` where both agree.
+    """
+    layer = node.layer
+    begin, end = _pads(node)
+    attributes: dict[str, object] = {"kernel_shape": list(layer.kernel), "strides": list(layer.strides)}
+    if layer.ceil_mode:
+        sizes = node.out_shape[1:]
+        spans = [d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation)]
+        if kind == "max":
+            end = [(o - 1) * s + span - n - b
+                   for o, s, span, n, b in zip(sizes, layer.strides, spans, node.in_shape[1:], begin)]
+        else:
+            onnx_sizes = [math.ceil((n + b + e - span) / s) + 1
+                          for n, b, e, span, s in zip(node.in_shape[1:], begin, end, spans, layer.strides)]
+            if list(sizes) != onnx_sizes:
+                raise b.unsupported(node, "ceil_mode drops a last window that starts in the padding",
+                                          hint="use less padding, or ceil_mode: false")
+            attributes["ceil_mode"] = 1
+    attributes["pads"] = [*begin, *end]
+    return attributes
+
+
+# -- the table: one entry per kind, in the order of archcalc/layers/ ---------------------------------
+
+
+@op_for("relu")
+def relu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Relu", [x], node)
+
+
+@op_for("relu6")
+def relu6(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Clip", [x, b.constant(node, "min", 0.0), b.constant(node, "max", 6.0)], node)
+
+
+@op_for("leaky_relu")
+def leaky_relu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("LeakyRelu", [x], node, alpha=node.layer.config()["slope"])
+
+
+@op_for("sigmoid")
+def sigmoid(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Sigmoid", [x], node)
+
+
+@op_for("tanh")
+def tanh(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Tanh", [x], node)
+
+
+@op_for("gelu")
+def gelu(b: Builder, node: LayerNode, x: str) -> str:
+    """Opset 17 has no Gelu: x·Φ(x) = x/2·(1 + erf(x/√2)), or the tanh form torch uses for 'tanh'."""
+    if node.layer.config()["approximate"] == "tanh":
+        cube = b.op("Mul", [b.op("Mul", [x, x], node, "square"), x], node, "cube")
+        inner = b.op("Add", [x, b.op("Mul", [cube, b.constant(node, "c", 0.044715)], node, "scaled")], node, "sum")
+        scaled = b.op("Mul", [inner, b.constant(node, "sqrt_2_over_pi", math.sqrt(2 / math.pi))], node, "arg")
+        shape = b.op("Tanh", [scaled], node, "tanh")
+    else:
+        shape = b.op("Erf", [b.op("Div", [x, b.constant(node, "sqrt2", math.sqrt(2))], node, "arg")], node, "erf")
+    one_plus = b.op("Add", [shape, b.constant(node, "one", 1.0)], node, "one_plus")
+    half_x = b.op("Mul", [x, b.constant(node, "half", 0.5)], node, "half_x")
+    return b.op("Mul", [half_x, one_plus], node)
+
+
+@op_for("step")
+def step(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Sign", [x], node)
+
+
+@op_for("identity")
+def identity(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Identity", [x], node)
+
+
+@op_for("adaptive_avgpool2d")
+def adaptive_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
+    out = node.layer.config()["out"]
+    if out == (1, 1):
+        return b.op("GlobalAveragePool", [x], node)
+    sizes = node.in_shape[1:]
+    if any(n % o for n, o in zip(sizes, out)):
+        raise b.unsupported(node, f"pooling {sizes[0]}×{sizes[1]} to {out[0]}×{out[1]} uses windows of "
+                            "different sizes", hint="choose an input size the output size divides")
+    window = [n // o for n, o in zip(sizes, out)]
+    return b.op("AveragePool", [x], node, kernel_shape=window, strides=window)
+
+
+@op_for("avgpool2d")
+def avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("AveragePool", [x], node, count_include_pad=int(node.layer.config()["count_include_pad"]),
+                **_window(b, node, "average"))
+
+
+@op_for("batchnorm1d", "batchnorm2d")
+def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
+    """Evaluation mode: the running statistics. ONNX's momentum weighs the old value (torch's 1 − m)."""
+    c = node.layer.config()
+    channels = node.in_shape[0]
+    scale = b.weight(node, "weight") if c["affine"] else b.constant(node, "scale", [1.0] * channels)
+    shift = b.weight(node, "bias") if c["affine"] else b.constant(node, "shift", [0.0] * channels)
+    return b.op("BatchNormalization", [x, scale, shift, b.weight(node, "running_mean"),
+                                       b.weight(node, "running_var")], node, epsilon=c["eps"],
+                momentum=1 - c["momentum"])
+
+
+@op_for("conv2d")
+def conv2d(b: Builder, node: LayerNode, x: str) -> str:
+    c = node.layer.config()
+    begin, end = _pads(node)
+    inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]
+    return b.op("Conv", inputs, node, kernel_shape=list(c["kernel"]), strides=list(c["stride"]),
+                dilations=list(c["dilation"]), group=c["groups"], pads=[*begin, *end])
+
+
+@op_for("dropout")
+def dropout(b: Builder, node: LayerNode, x: str) -> str:
+    """Identity at inference, written as ``Identity`` named after the layer: onnxruntime refuses a
+    Dropout ratio of 1, which PyTorch (and a spec) allow, and the exported graph never trains."""
+    return b.op("Identity", [x], node)
+
+
+@op_for("flatten")
+def flatten(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Flatten", [x], node, axis=1)
+
+
+@op_for("global_avgpool2d")
+def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
+
+
+@op_for("linear")
+def linear(b: Builder, node: LayerNode, x: str) -> str:
+    """``Gemm(transB=1)`` on a flat input; on [..., D_i] inputs ``MatMul`` with the transposed weight."""
+    bias = [b.weight(node, "bias")] if node.layer.config()["bias"] else []
+    if len(node.in_shape) == 1:
+        return b.op("Gemm", [x, b.weight(node, "weight"), *bias], node, transB=1)
+    weight = b.op("Transpose", [b.weight(node, "weight")], node, "weight_t", perm=[1, 0])
+    product = b.op("MatMul", [x, weight], node, "matmul" if bias else "")
+    return b.op("Add", [product, *bias], node) if bias else product
+
+
+@op_for("maxpool2d")
+def maxpool2d(b: Builder, node: LayerNode, x: str) -> str:
+    c = node.layer.config()
+    return b.op("MaxPool", [x], node, dilations=list(c["dilation"]), **_window(b, node, "max"))
+
+
+@op_for("softmax")
+def softmax(b: Builder, node: LayerNode, x: str) -> str:
+    dim = node.layer.config()["dim"]
+    return b.op("Softmax", [x], node, axis=dim + 1 if dim >= 0 else dim)
+
+

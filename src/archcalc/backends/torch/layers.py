@@ -1,0 +1,220 @@
+"""Layer kind → the torch module that computes it: one entry per kind, in :data:`MODULES`.
+
+An entry reads the layer's normalised arguments (``layer.config()``) and its input shape and
+returns a :class:`Call`, the constructor call as data. The runtime builder calls it; the source
+emitter prints it. One table therefore serves both, and they cannot disagree.
+
+    >>> from archcalc import loads
+    >>> node = loads("input: [3, 32, 32]\\nlayers: [conv2d: {out: 16, kernel: 3, padding: 1}]").layers[0]
+    >>> call = MODULES[node.kind](node.layer, node.in_shape)
+    >>> call.build()
+    Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from torch import nn
+
+from archcalc import symbolic
+from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
+from archcalc.errors import SpecError
+from archcalc.layers.base import Layer, Shape
+
+#: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
+REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    name: str
+    value: object
+    default: object = REQUIRED
+
+    @property
+    def is_default(self) -> bool:
+        return self.default is not REQUIRED and type(self.value) is type(self.default) and self.value == self.default
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """``cls(*args, **kwargs)`` with every argument named, keyword ones with torch's default beside them.
+
+    Every keyword argument is kept, even at its default, so two layers of one block always have the
+    same arguments; the source emitter leaves out the ones that are the default everywhere.
+    """
+
+    cls: type[nn.Module]
+    args: tuple[Arg, ...] = ()
+    kwargs: tuple[Arg, ...] = ()
+
+    def build(self) -> nn.Module:
+        return self.cls(*(a.value for a in self.args), **{a.name: a.value for a in self.kwargs})
+
+
+MODULES: dict[str, Callable[[Layer, Shape], Call]] = {}
+
+
+def module_for(*kinds: str) -> Callable:
+    """Register the decorated function as the torch entry of ``kinds``."""
+
+    def register(fn: Callable[[Layer, Shape], Call]) -> Callable[[Layer, Shape], Call]:
+        for kind in kinds:
+            MODULES[kind] = fn
+        return fn
+
+    return register
+
+
+def call(cls: type[nn.Module], *args: object, **kwargs: object) -> Call:
+    """A :class:`Call` with names and defaults read from ``cls``'s signature and values made literal."""
+    params = _signature(cls)
+    names = [name for name in params if name != "self"]
+    positional = tuple(Arg(name, _literal(value)) for name, value in zip(names, args))
+    keywords = tuple(Arg(name, _literal(value), params[name]) for name, value in kwargs.items())
+    return Call(cls, positional, keywords)
+
+
+@cache
+def _signature(cls: type) -> dict[str, object]:
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+
+
+def _literal(value: object) -> object:
+    """A plain Python literal: ints, floats, bools, words, None and tuples of them; a pair (k, k) becomes k.
+
+    Values come from validated layer arguments; anything else (a free symbol) is refused here, so
+    generated code only ever holds what ``repr`` writes back exactly.
+    """
+    if isinstance(value, tuple):
+        items = tuple(_literal(v) for v in value)
+        return items[0] if len(items) == 2 and items[0] == items[1] and type(items[0]) is type(items[1]) else items
+    if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
+        return value
+    if symbolic.is_symbolic(value):
+        raise SpecError(None, f"{symbolic.fmt(value)} must have a value to build a module", code="usage",
+                        hint="give the symbols values with --set, e.g. --set H=224")
+    raise TypeError(f"not a literal: {value!r}")
+
+
+def _pool_padding(layer: Layer) -> object:
+    """torch pools take no 'same': it becomes the symmetric padding that keeps the size (odd kernels)."""
+    if layer.padding != "same":
+        return layer.padding
+    if any(k % 2 == 0 for k in layer.effective_kernel()):
+        raise layer.error("padding 'same' with an even kernel pads one side more, which torch pools cannot do",
+                          arg="padding", code="export-unsupported", hint="use an odd kernel or explicit padding")
+    return layer.pads()
+
+
+# -- the table: one entry per kind, in the order of archcalc/layers/ ---------------------------------
+
+
+@module_for("relu")
+def relu(layer: Layer, x: Shape) -> Call:
+    return call(nn.ReLU)
+
+
+@module_for("relu6")
+def relu6(layer: Layer, x: Shape) -> Call:
+    return call(nn.ReLU6)
+
+
+@module_for("leaky_relu")
+def leaky_relu(layer: Layer, x: Shape) -> Call:
+    return call(nn.LeakyReLU, negative_slope=layer.config()["slope"])
+
+
+@module_for("sigmoid")
+def sigmoid(layer: Layer, x: Shape) -> Call:
+    return call(nn.Sigmoid)
+
+
+@module_for("tanh")
+def tanh(layer: Layer, x: Shape) -> Call:
+    return call(nn.Tanh)
+
+
+@module_for("gelu")
+def gelu(layer: Layer, x: Shape) -> Call:
+    return call(nn.GELU, approximate=layer.config()["approximate"])
+
+
+@module_for("step")
+def step(layer: Layer, x: Shape) -> Call:
+    return call(Sign)
+
+
+@module_for("identity")
+def identity(layer: Layer, x: Shape) -> Call:
+    return call(nn.Identity)
+
+
+@module_for("adaptive_avgpool2d")
+def adaptive_avgpool2d(layer: Layer, x: Shape) -> Call:
+    return call(nn.AdaptiveAvgPool2d, layer.config()["out"])
+
+
+@module_for("avgpool2d")
+def avgpool2d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.AvgPool2d, kernel_size=c["kernel"], stride=c["stride"], padding=_pool_padding(layer),
+                ceil_mode=c["ceil_mode"], count_include_pad=c["count_include_pad"])
+
+
+@module_for("batchnorm1d")
+def batchnorm1d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.BatchNorm1d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
+
+
+@module_for("batchnorm2d")
+def batchnorm2d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.BatchNorm2d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
+
+
+@module_for("conv2d")
+def conv2d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Conv2d, x[0], c["out"], kernel_size=c["kernel"], stride=c["stride"], padding=c["padding"],
+                dilation=c["dilation"], groups=c["groups"], bias=c["bias"])
+
+
+@module_for("dropout")
+def dropout(layer: Layer, x: Shape) -> Call:
+    return call(nn.Dropout, layer.config()["p"])  # positional: the rate shows even at torch's default
+
+
+@module_for("flatten")
+def flatten(layer: Layer, x: Shape) -> Call:
+    return call(nn.Flatten)
+
+
+@module_for("global_avgpool2d")
+def global_avgpool2d(layer: Layer, x: Shape) -> Call:
+    return call(GlobalAvgPool2d)
+
+
+@module_for("linear")
+def linear(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Linear, x[-1], c["out"], bias=c["bias"])
+
+
+@module_for("maxpool2d")
+def maxpool2d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.MaxPool2d, kernel_size=c["kernel"], stride=c["stride"], padding=_pool_padding(layer),
+                dilation=c["dilation"], ceil_mode=c["ceil_mode"])
+
+
+@module_for("softmax")
+def softmax(layer: Layer, x: Shape) -> Call:
+    dim = layer.config()["dim"]
+    return call(nn.Softmax, dim=dim + 1 if dim >= 0 else dim)  # the spec's axes exclude the batch

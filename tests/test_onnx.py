@@ -1,0 +1,113 @@
+"""``archcalc export --to onnx``: opset 17 / IR 8 files that pass the full checker and compute in
+onnxruntime what torch computes, on every spec."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+import archcalc
+from archcalc.backends.onnx import IR_VERSION, OPSET, to_onnx
+from archcalc.backends.onnx.ops import OPS
+from archcalc.backends.torch import to_torch
+from archcalc.errors import SpecError
+from archcalc.layers import LAYERS
+from tests.conftest import SPECS
+from tests.export_cases import LARGE, cases
+from tests.torch_helpers import randomize_norms
+
+
+def session(proto: onnx.ModelProto) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # run the graph as written
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads leave the cores
+    return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def test_every_registered_kind_has_exactly_one_onnx_entry():
+    assert set(OPS) == {cls.kind for cls in LAYERS.values()}
+
+
+def test_the_parity_specs_use_every_kind():
+    used = {layer.kind for param in cases() for layer in param.values[0].load().layers}
+    assert used == {cls.kind for cls in LAYERS.values()}
+
+
+@pytest.mark.parametrize("case", cases())
+def test_onnxruntime_computes_what_torch_computes(case):
+    model = case.load()
+    torch.manual_seed(0)
+    module = to_torch(model).eval()
+    randomize_norms(module)
+    try:
+        proto = to_onnx(model, module.state_dict())
+    except SpecError as e:
+        if e.code != "export-unsupported":
+            raise
+        pytest.skip(e.message)
+    run = session(proto)
+    for batch in (2,) if case.path.stem in LARGE else (2, 3):  # the batch dimension is symbolic
+        x = torch.randn(batch, *model.input_shape)
+        with torch.no_grad():
+            expected = module(x).numpy()
+        (got,) = run.run(["output"], {"input": x.numpy()})
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_the_file_is_opset_17_ir_8_with_a_symbolic_batch_and_torchs_weights(run, tmp_path):
+    out = tmp_path / "resnet18.onnx"
+    assert run("export", SPECS / "resnet18.yaml", "--to", "onnx", "--set", "H=64,W=64", "-o", out).exit_code == 0
+    proto = onnx.load(str(out))
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.ir_version == IR_VERSION == 8
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", OPSET)] and OPSET == 17
+    (inp,), (outp,) = proto.graph.input, proto.graph.output
+    assert inp.name == "input" and [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == \
+        ["N", 3, 64, 64]
+    assert outp.name == "output" and [d.dim_param or d.dim_value for d in outp.type.tensor_type.shape.dim] == \
+        ["N", 1000]
+    state = to_torch(SPECS / "resnet18.yaml", H=64, W=64).state_dict()
+    assert {i.name for i in proto.graph.initializer} == {k for k in state if not k.endswith("num_batches_tracked")}
+    assert sum(int(np.prod(i.dims)) for i in proto.graph.initializer) == 11_689_512 + 2 * 4800
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Conv") == 20 and ops.count("Add") == 8 and ops[-1] == "Gemm"
+    assert proto.graph.node[0].name == "conv1" and "layer2.0.shortcut.0" in {n.name for n in proto.graph.node}
+    again = tmp_path / "again.onnx"
+    assert run("export", SPECS / "resnet18.yaml", "--to", "onnx", "--set", "H=64,W=64", "-o", again).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()  # fixed seed: the same spec gives the same file
+
+
+def test_export_writes_once_and_overwrites_only_with_force(run, tmp_path):
+    out = tmp_path / "lenet5.onnx"
+    out.write_bytes(b"mine")
+    result = run("export", SPECS / "lenet5.yaml", "--to", "onnx", "-o", out)
+    assert result.exit_code == 2 and "already exists" in result.stderr and out.read_bytes() == b"mine"
+    assert run("export", SPECS / "lenet5.yaml", "--to", "onnx", "-o", out, "--force").exit_code == 0
+    assert onnx.load(str(out)).graph.name == "lenet5"
+
+
+@pytest.mark.parametrize("layers, message", [
+    ("[adaptive_avgpool2d: [3, 3]]", "adaptive_avgpool2d: pooling 10×10 to 3×3 uses windows of different sizes, "
+                                     "which ONNX cannot express"),
+    ("[avgpool2d: {kernel: 4, stride: 3, padding: 2, ceil_mode: true}]",
+     "avgpool2d: ceil_mode drops a last window that starts in the padding, which ONNX cannot express"),
+])
+def test_what_onnx_cannot_express_is_a_located_error_and_no_file(run, write, tmp_path, layers, message):
+    spec = write(f"input: [2, 10, 10]\nlayers: {layers}\n")
+    out = tmp_path / "m.onnx"
+    result = run("export", spec, "--to", "onnx", "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:2:10: error: {message}\n  hint: ")
+    assert not out.exists()
+    assert to_torch(spec)(torch.randn(1, 2, 10, 10)).shape[1] == 2  # torch can
+
+
+def test_batchnorm_momentum_follows_onnxs_convention():
+    model = archcalc.loads("input: [3, 4, 4]\nlayers: [batchnorm2d: {momentum: 0.2, eps: 0.001}]")
+    (node,) = to_onnx(model).graph.node
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert attributes == {"epsilon": pytest.approx(0.001), "momentum": pytest.approx(0.8)}
