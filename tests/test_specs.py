@@ -15,6 +15,7 @@ from tests.conftest import ROOT, SPECS, archcalc_process, shipped_specs
 EXPECTED = {
     "seed-mlp": (1623, 0, [3]),
     "perceptron": (3, 0, [1]),
+    "digits-mlp": (17_226, 0, [10]),  # (64×128)+128 + (128×64)+64 + (64×10)+10
     "lenet5": (61_706, 0, [10]),
     "alexnet": (61_100_840, 0, [1000]),
     "vgg11": (132_863_336, 0, [1000]),

@@ -1,0 +1,133 @@
+"""The training loop: mini-batches with shuffling, L1, evaluation, early stopping, weights as .npz.
+
+One step: forward on a batch, the loss, backward, the L1 subgradient ``l1·sign(p)`` added to each
+gradient (weight decay lives in the optimizer, as in PyTorch), one optimizer step. After every
+epoch the model is evaluated on the validation data; early stopping watches ``val_loss`` (or
+``val_accuracy``) and, when it has not improved by more than ``min_delta`` for ``patience``
+epochs, stops and restores the best weights. Imports only NumPy.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from archcalc.backends.numpy.layers import Module
+from archcalc.backends.numpy.structures import Sequential
+
+
+def logits_view(model: Module, loss) -> Module:
+    """The part of ``model`` that the loss should see.
+
+    Cross-entropy applies log-softmax itself and BCE-with-logits the sigmoid, so when the network
+    ends in that very layer (``loss.FUSES``) training stops before it — softmax is never applied
+    twice — while ``predict`` still runs the whole network and returns probabilities.
+    """
+    if loss.FUSES is None or not isinstance(model, Sequential) or not model.layers:
+        return model
+    name, last = model.layers[-1]
+    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) in (1, -1):
+        return Sequential(model.layers[:-1])
+    inner = logits_view(last, loss)
+    return model if inner is last else Sequential([*model.layers[:-1], (name, inner)])
+
+
+def labels(out: np.ndarray, loss) -> np.ndarray:
+    """Predicted classes: the largest output, or for a single output whether it exceeds the loss's threshold."""
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(1)
+    return (out.reshape(len(out)) > loss.THRESHOLD).astype(np.int64)
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
+    """Index arrays of consecutive mini-batches, over a fresh permutation when ``rng`` is given."""
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def evaluate(model: Module, loss, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
+             classify: bool = True) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None when not classifying) over ``x``, in evaluation mode."""
+    net = logits_view(model, loss)
+    model.eval()
+    total, correct = 0.0, 0
+    for index in batches(len(x), batch_size):
+        out = net.forward(x[index])
+        total += loss.forward(out, y[index]) * len(index)
+        if classify:
+            correct += int((labels(out, loss) == y[index].reshape(len(index))).sum())
+    model.train()
+    return total / len(x), (correct / len(x) if classify else None)
+
+
+def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The whole network's output in evaluation mode (probabilities when it ends in softmax)."""
+    model.eval()
+    out = np.concatenate([model.forward(x[index]) for index in batches(len(x), batch_size)])
+    model.train()
+    return out
+
+
+def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+        rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
+        patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
+        on_batch=None, on_epoch=None) -> dict:
+    """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early"}``.
+
+    ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
+    progress. Without validation data the training loss is monitored.
+    """
+    net = logits_view(model, loss)
+    params = model.parameters()
+    history, best, best_state, stale = [], None, None, 0
+    model.train()
+    for epoch in range(1, epochs + 1):
+        start, seen, total, correct = time.perf_counter(), 0, 0.0, 0
+        parts = batches(len(x), batch_size, rng)
+        for b, index in enumerate(parts, 1):
+            xb, yb = x[index], y[index]
+            out = net.forward(xb)
+            value = loss.forward(out, yb)
+            net.backward(loss.backward(), input_grad=False)
+            grads = model.gradients()
+            if l1:
+                value += l1 * sum(float(np.abs(p).sum()) for p in params)
+                grads = [g + l1 * np.sign(p) for g, p in zip(grads, params)]
+            optimizer.step(grads)
+            seen += len(index)
+            total += value * len(index)
+            if classify:
+                correct += int((labels(out, loss) == yb.reshape(len(index))).sum())
+            if on_batch:
+                on_batch(epoch, b, len(parts), total / seen, correct / seen if classify else None, seen)
+        record = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen if classify else None}
+        if validation is not None:
+            record["val_loss"], record["val_accuracy"] = evaluate(model, loss, *validation, classify=classify)
+        record["seconds"] = time.perf_counter() - start
+        history.append(record)
+        if on_epoch:
+            on_epoch(record)
+        key = monitor if monitor in record else "loss"
+        score = record[key] if key.endswith("loss") else -record[key]
+        if best is None or score < best - min_delta:
+            best, best_epoch, stale = score, epoch, 0
+            if patience:
+                best_state = {k: v.copy() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if patience and stale >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return {"history": history, "best_epoch": best_epoch, "stopped_early": len(history) < epochs}
+
+
+def save_weights(model: Module, path: str) -> None:
+    """Parameters and buffers under PyTorch's names, in one .npz file."""
+    np.savez(path, **model.state_dict())
+
+
+def load_weights(model: Module, path: str) -> None:
+    with np.load(path) as data:
+        model.load_state_dict({k: data[k] for k in data.files})
