@@ -8,4 +8,6 @@ each entry names a module whose ``export(model, path, force)`` writes the file.
 from __future__ import annotations
 
 #: --to target → (module, function, default file suffix)
-EXPORTERS: dict[str, tuple[str, str, str]] = {}
+EXPORTERS: dict[str, tuple[str, str, str]] = {
+    "numpy": ("archcalc.backends.numpy.source", "export", ".py"),
+}

@@ -40,6 +40,12 @@ def labels(out: np.ndarray, loss) -> np.ndarray:
     return (out.reshape(len(out)) > loss.THRESHOLD).astype(np.int64)
 
 
+def correct(out: np.ndarray, y: np.ndarray, loss) -> int:
+    """How many predictions match the targets (class indices, 0/1 values or one-hot rows)."""
+    truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
+    return int((labels(out, loss) == truth).sum())
+
+
 def batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
     """Index arrays of consecutive mini-batches, over a fresh permutation when ``rng`` is given."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
@@ -51,14 +57,14 @@ def evaluate(model: Module, loss, x: np.ndarray, y: np.ndarray, batch_size: int 
     """Mean loss and accuracy (None when not classifying) over ``x``, in evaluation mode."""
     net = logits_view(model, loss)
     model.eval()
-    total, correct = 0.0, 0
+    total, hits = 0.0, 0
     for index in batches(len(x), batch_size):
         out = net.forward(x[index])
         total += loss.forward(out, y[index]) * len(index)
         if classify:
-            correct += int((labels(out, loss) == y[index].reshape(len(index))).sum())
+            hits += correct(out, y[index], loss)
     model.train()
-    return total / len(x), (correct / len(x) if classify else None)
+    return total / len(x), (hits / len(x) if classify else None)
 
 
 def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -83,7 +89,7 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     history, best, best_state, stale = [], None, None, 0
     model.train()
     for epoch in range(1, epochs + 1):
-        start, seen, total, correct = time.perf_counter(), 0, 0.0, 0
+        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
         parts = batches(len(x), batch_size, rng)
         for b, index in enumerate(parts, 1):
             xb, yb = x[index], y[index]
@@ -98,10 +104,10 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
             seen += len(index)
             total += value * len(index)
             if classify:
-                correct += int((labels(out, loss) == yb.reshape(len(index))).sum())
+                hits += correct(out, yb, loss)
             if on_batch:
-                on_batch(epoch, b, len(parts), total / seen, correct / seen if classify else None, seen)
-        record = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen if classify else None}
+                on_batch(epoch, b, len(parts), total / seen, hits / seen if classify else None, seen)
+        record = {"epoch": epoch, "loss": total / seen, "accuracy": hits / seen if classify else None}
         if validation is not None:
             record["val_loss"], record["val_accuracy"] = evaluate(model, loss, *validation, classify=classify)
         record["seconds"] = time.perf_counter() - start

@@ -3,7 +3,8 @@
 
 Cross-entropy and BCE-with-logits take *logits* and apply the (log-)softmax or sigmoid themselves,
 stably; ``FUSES`` names the final layer they replace, so a network that ends in that layer is
-trained on the logits before it (see ``loop.logits_view``). Imports only NumPy.
+trained on the logits before it (see ``loop.logits_view``). A single output counts as class 1 when
+it exceeds ``THRESHOLD``. Imports only NumPy.
 """
 
 from __future__ import annotations
@@ -13,11 +14,25 @@ import numpy as np
 from archcalc.backends.numpy.layers import Sigmoid, Softmax
 
 
-class MSELoss:
-    """mean((y − t)²) over every element (``nn.MSELoss``); gradient 2(y − t)/size."""
+class Loss:
+    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets."""
 
     FUSES = None
     THRESHOLD = 0.5
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        """The data's ``y`` in the form this loss compares with an output ``width`` wide."""
+        return y.astype(np.float64)
+
+
+class MSELoss(Loss):
+    """mean((y − t)²) over every element (``nn.MSELoss``); gradient 2(y − t)/size. Class labels
+    become one-hot rows when it trains a classifier with several outputs."""
+
+    def targets(self, y, width, classify):
+        if classify and width > 1:
+            return np.eye(width)[y.astype(np.int64).reshape(-1)]
+        return y.astype(np.float64)
 
     def forward(self, out, target):
         self.diff = out - target.reshape(out.shape)
@@ -27,12 +42,14 @@ class MSELoss:
         return 2 * self.diff / self.diff.size
 
 
-class CrossEntropyLoss:
+class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
     the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N."""
 
     FUSES = Softmax
-    THRESHOLD = 0.5
+
+    def targets(self, y, width, classify):
+        return y.astype(np.int64).reshape(-1)
 
     def forward(self, logits, target):
         shifted = logits - logits.max(1, keepdims=True)
@@ -46,12 +63,9 @@ class CrossEntropyLoss:
         return grad / len(self.target)
 
 
-class BCELoss:
+class BCELoss(Loss):
     """−mean(t·log p + (1 − t)·log(1 − p)) over probabilities p (``nn.BCELoss``), each log clamped
     at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does."""
-
-    FUSES = None
-    THRESHOLD = 0.5
 
     def forward(self, prob, target):
         self.prob, self.target = prob, target.reshape(prob.shape).astype(prob.dtype)
@@ -64,7 +78,7 @@ class BCELoss:
         return (p - t) / np.maximum((1 - p) * p, 1e-12) / p.size
 
 
-class BCEWithLogitsLoss:
+class BCEWithLogitsLoss(Loss):
     """mean(max(x, 0) − x·t + log(1 + e^−|x|)) over logits x (``nn.BCEWithLogitsLoss``), which never
     overflows; gradient (sigmoid(x) − t)/size."""
 
