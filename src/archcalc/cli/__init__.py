@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+    "train": ("archcalc.cli.train", "train", "Train the network on data (NumPy backend) and report test metrics."),
 }
 
 
