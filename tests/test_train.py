@@ -207,3 +207,14 @@ def test_the_training_loop_matches_torch(tmp_path):
     state = reference.state_dict()
     worst = max(float(np.abs(v - state[k].numpy()).max()) for k, v in net.state_dict().items())
     assert worst < 1e-6
+
+
+def test_commands_other_than_train_stay_light():
+    code = ("import sys\nfrom archcalc.cli import main\n"
+            "for args in (['params', 'specs/seed-mlp.yaml'], ['--help'], ['train', '--help']):\n"
+            "    try: main(args)\n"
+            "    except SystemExit as e: assert e.code == 0\n"
+            "print([m for m in ('numpy', 'torch', 'sklearn', 'rich.progress') if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

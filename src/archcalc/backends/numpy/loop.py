@@ -1,7 +1,8 @@
 """The training loop: mini-batches with shuffling, L1, evaluation, early stopping, weights as .npz.
 
 One step: forward on a batch, the loss, backward, the L1 subgradient ``l1·sign(p)`` added to each
-gradient (weight decay lives in the optimizer, as in PyTorch), one optimizer step. After every
+gradient (weight decay lives in the optimizer, as in PyTorch), one optimizer step. The optimizer
+must hold the model's parameters in ``model.parameters()`` order. After every
 epoch the model is evaluated on the validation data; early stopping watches ``val_loss`` (or
 ``val_accuracy``) and, when it has not improved by more than ``min_delta`` for ``patience``
 epochs, stops and restores the best weights. Imports only NumPy.
@@ -75,6 +76,22 @@ def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return out
 
 
+def step(net: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, l1: float = 0.0) -> tuple[float, np.ndarray]:
+    """One optimizer step on one batch; returns the loss (with the L1 penalty) and the network's output.
+
+    ``net`` is what the loss sees (:func:`logits_view`); the first layer skips its input gradient.
+    """
+    out = net.forward(x)
+    value = loss.forward(out, y)
+    net.backward(loss.backward(), input_grad=False)
+    grads = net.gradients()
+    if l1:
+        value += l1 * sum(float(np.abs(p).sum()) for p in optimizer.params)
+        grads = [g + l1 * np.sign(p) for g, p in zip(grads, optimizer.params)]
+    optimizer.step(grads)
+    return value, out
+
+
 def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
@@ -85,26 +102,17 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     progress. Without validation data the training loss is monitored.
     """
     net = logits_view(model, loss)
-    params = model.parameters()
     history, best, best_state, stale = [], None, None, 0
     model.train()
     for epoch in range(1, epochs + 1):
         start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
         parts = batches(len(x), batch_size, rng)
         for b, index in enumerate(parts, 1):
-            xb, yb = x[index], y[index]
-            out = net.forward(xb)
-            value = loss.forward(out, yb)
-            net.backward(loss.backward(), input_grad=False)
-            grads = model.gradients()
-            if l1:
-                value += l1 * sum(float(np.abs(p).sum()) for p in params)
-                grads = [g + l1 * np.sign(p) for g, p in zip(grads, params)]
-            optimizer.step(grads)
+            value, out = step(net, loss, optimizer, x[index], y[index], l1)
             seen += len(index)
             total += value * len(index)
             if classify:
-                hits += correct(out, yb, loss)
+                hits += correct(out, y[index], loss)
             if on_batch:
                 on_batch(epoch, b, len(parts), total / seen, hits / seen if classify else None, seen)
         record = {"epoch": epoch, "loss": total / seen, "accuracy": hits / seen if classify else None}
