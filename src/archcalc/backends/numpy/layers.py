@@ -123,18 +123,23 @@ def _windows(xp: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
     return view[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, ::dh, ::dw]
 
 
-def _fold(dwin: np.ndarray, shape: tuple[int, ...], stride, dilation) -> np.ndarray:
-    """The adjoint of :func:`_windows`: add each window's gradient back where the window came from.
+def _taps(kernel, stride, dilation, out) -> list[tuple[slice, slice]]:
+    """For each of the k_h·k_w kernel taps, the (rows, columns) slices of the padded input it reads
+    at every output position: ``xp[:, :, r, c]`` is an (N, C, out_h, out_w) strided view."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    return [(slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
 
-    One strided slice per kernel offset (k_h·k_w of them), each covering every sample and pixel
-    at once; overlapping windows accumulate without ``np.add.at``.
+
+def _fold(grads, shape: tuple[int, ...], taps: list[tuple[slice, slice]]) -> np.ndarray:
+    """The adjoint of reading windows: add each tap's gradient (N, C, out_h, out_w) back where it was read.
+
+    One strided slice per kernel tap, each covering every sample and pixel at once; overlapping
+    windows accumulate without ``np.add.at``. ``grads`` is indexable by tap (an array or a list).
     """
-    oh, ow, kh, kw = dwin.shape[2:]
-    (sh, sw), (dh, dw) = stride, dilation
-    dxp = np.zeros(shape, dtype=dwin.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, :, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dwin[..., i, j]
+    dxp = np.zeros(shape, dtype=grads[0].dtype)
+    for k, (rows, cols) in enumerate(taps):
+        dxp[:, :, rows, cols] += grads[k]
     return dxp
 
 
@@ -199,10 +204,10 @@ class Linear(Module):
 class Conv2d(Module):
     """2-D convolution (``nn.Conv2d``) with stride, padding (or 'same'), dilation and groups.
 
-    Forward: the windows of the padded input copied once into columns (N·H_o·W_o, C/g·k_h·k_w)
-    per group, then one matrix product per group. Backward: the weight gradient is the product
-    of the output gradient with the same columns; the input gradient is the columns' gradient
-    folded back over the k_h·k_w kernel offsets.
+    Forward: the windows of the padded input copied once into columns (N, C·k_h·k_w, H_o·W_o),
+    then one matrix product per sample and group, which leaves the output in NCHW order.
+    Backward: the weight gradient is the output gradient times the same columns, summed over the
+    batch; the input gradient is the columns' gradient folded back over the k_h·k_w kernel taps.
     """
 
     PARAMS = ("weight", "bias")
@@ -225,27 +230,27 @@ class Conv2d(Module):
         out_hw = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
                        zip(xp.shape[2:], (kh, kw), self.stride, self.dilation))
         windows = _windows(xp, (kh, kw), self.stride, self.dilation, out_hw)
-        cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(-1, g, cg * kh * kw)  # the one copy
-        out = np.matmul(cols.transpose(1, 0, 2), self.weight.reshape(g, o // g, -1).transpose(0, 2, 1))
-        out = out.transpose(1, 0, 2).reshape(n, *out_hw, o)
+        cols = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, cg * kh * kw, -1)  # the one copy
+        out = np.matmul(self.weight.reshape(g, o // g, -1), cols).reshape(n, o, *out_hw)
         if self.bias is not None:
-            out += self.bias
+            out += self.bias[:, None, None]
         self.cache = (x.shape, xp.shape, cols, out_hw)
-        return out.transpose(0, 3, 1, 2)
+        return out
 
     def backward(self, dout, input_grad=True):
-        x_shape, xp_shape, cols, (oh, ow) = self.cache
+        x_shape, xp_shape, cols, out_hw = self.cache
         o, cg, kh, kw = self.weight.shape
         g, n = self.groups, dout.shape[0]
-        d = dout.transpose(0, 2, 3, 1).reshape(-1, g, o // g)
-        self.grads = {"weight": np.matmul(d.transpose(1, 2, 0), cols.transpose(1, 0, 2)).reshape(self.weight.shape)}
+        d = np.ascontiguousarray(dout).reshape(n, g, o // g, -1)
+        self.grads = {"weight": np.matmul(d, cols.transpose(0, 1, 3, 2)).sum(0).reshape(self.weight.shape)}
         if self.bias is not None:
-            self.grads["bias"] = dout.sum((0, 2, 3))
+            self.grads["bias"] = d.sum((0, 3)).reshape(o)
         if not input_grad:
             return None
-        dcols = np.matmul(d.transpose(1, 0, 2), self.weight.reshape(g, o // g, -1))
-        dwin = dcols.transpose(1, 0, 2).reshape(n, oh, ow, g * cg, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-        return _crop(_fold(dwin, xp_shape, self.stride, self.dilation), self.padding, x_shape)
+        dcols = np.matmul(self.weight.reshape(g, o // g, -1).transpose(0, 2, 1), d)
+        dcols = dcols.reshape(n, g * cg, kh * kw, *out_hw)
+        return _crop(_fold(dcols.transpose(2, 0, 1, 3, 4), xp_shape, _taps((kh, kw), self.stride, self.dilation,
+                                                                             out_hw)), self.padding, x_shape)
 
 
 # -- pooling ---------------------------------------------------------------------------------------
@@ -265,18 +270,19 @@ class MaxPool2d(_Pool):
     def forward(self, x):
         out, pads = self._geometry(x)
         xp = _pad(x, pads, -np.inf)
-        windows = _windows(xp, self.kernel_size, self.stride, self.dilation, out)
-        flat = windows.reshape(*windows.shape[:4], -1)
-        index = flat.argmax(-1)
-        self.cache = (x.shape, xp.shape, pads, index)
-        return np.take_along_axis(flat, index[..., None], -1)[..., 0]
+        taps = _taps(self.kernel_size, self.stride, self.dilation, out)
+        best, index = xp[:, :, taps[0][0], taps[0][1]].copy(), np.zeros((*x.shape[:2], *out), dtype=np.int64)
+        for k, (rows, cols) in enumerate(taps[1:], 1):  # a strict > keeps the first maximum
+            part = xp[:, :, rows, cols]
+            index[part > best] = k
+            np.maximum(best, part, out=best)
+        self.cache = (x.shape, xp.shape, pads, taps, index)
+        return best
 
     def backward(self, dout, input_grad=True):
-        x_shape, xp_shape, pads, index = self.cache
-        kh, kw = self.kernel_size
-        dwin = (index[..., None] == np.arange(kh * kw)) * dout[..., None]
-        dxp = _fold(dwin.reshape(*index.shape, kh, kw), xp_shape, self.stride, self.dilation)
-        return _crop(dxp, pads, x_shape)
+        x_shape, xp_shape, pads, taps, index = self.cache
+        grads = [np.where(index == k, dout, 0) for k in range(len(taps))]
+        return _crop(_fold(grads, xp_shape, taps), pads, x_shape)
 
 
 class AvgPool2d(_Pool):
@@ -303,14 +309,17 @@ class AvgPool2d(_Pool):
         out, pads = self._geometry(x)
         xp = _pad(x, pads)
         divisor = self._divisor(x, out)
-        self.cache = (x.shape, xp.shape, pads, divisor)
-        return _windows(xp, self.kernel_size, self.stride, (1, 1), out).sum((-2, -1)) / divisor
+        taps = _taps(self.kernel_size, self.stride, (1, 1), out)
+        self.cache = (x.shape, xp.shape, pads, taps, divisor)
+        total = xp[:, :, taps[0][0], taps[0][1]].copy()
+        for rows, cols in taps[1:]:
+            total += xp[:, :, rows, cols]
+        return total / divisor
 
     def backward(self, dout, input_grad=True):
-        x_shape, xp_shape, pads, divisor = self.cache
+        x_shape, xp_shape, pads, taps, divisor = self.cache
         share = dout / divisor
-        dwin = np.broadcast_to(share[..., None, None], (*share.shape, *self.kernel_size))
-        return _crop(_fold(dwin, xp_shape, self.stride, (1, 1)), pads, x_shape)
+        return _crop(_fold([share] * len(taps), xp_shape, taps), pads, x_shape)
 
 
 class AdaptiveAvgPool2d(Module):
