@@ -218,3 +218,42 @@ def test_commands_other_than_train_stay_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_progress_bar_draws_on_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from archcalc.cli.train import BarProgress
+    from archcalc.training import Epoch
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    with BarProgress(2, console=console) as progress:
+        for epoch in (1, 2):
+            for batch in (1, 2, 3):
+                progress.batch(epoch, batch, 3, 0.5, 0.75, 32 * batch)
+            progress.epoch(Epoch(epoch, 0.5, 0.75, 0.6, 0.7, 0.01))
+        progress.bar.refresh()
+        drawn = screen.getvalue()
+    assert "epoch 2/2" in drawn and "batch" in drawn and "3/3" in drawn
+    assert "loss 0.5000" in drawn and "acc  75.0 %" in drawn and "samples/s" in drawn
+    assert "val_acc  70.0 %" in drawn
+
+
+def test_a_diverging_run_is_a_located_error(run, write, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=1e3 * rng.normal(size=(100, 4)), y=1e3 * rng.normal(size=100))
+    spec = write("input: [4]\nlayers: [linear: 8, linear: 1]\n"
+                 "train: {task: regression, optimizer: {sgd: {lr: 10}}, epochs: 50}\n")
+    result = run("train", spec, "--data", tmp_path / "big.npz")
+    assert result.exit_code == 2
+    assert f"{spec}:3:49: error: training diverged: the loss was nan" in result.stderr and "lower the learning rate" in result.stderr
+    assert "Warning" not in result.stderr
+
+
+def test_a_last_batch_of_one_sample_joins_the_one_before():
+    assert [len(b) for b in loop.batches(65, 32)] == [32, 33]
+    assert [len(b) for b in loop.batches(66, 32)] == [32, 32, 2]
+    assert [len(b) for b in loop.batches(1, 32)] == [1]

@@ -56,9 +56,12 @@ class Epoch:
 
 @dataclass(slots=True)
 class Outcome:
+    """The epochs run, the one whose weights the model has now, and why training ended early if it did."""
+
     epochs: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
-    stopped_early: bool = False
+    stopped_early: bool = False  # by early stopping
+    diverged: bool = False  # the loss stopped being a finite number
 
 
 class Progress(Protocol):

@@ -63,6 +63,10 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
         raise SpecError(None, f"{', '.join(model.graph.free)} must have values to train", code="usage",
                         hint="give them with --set, e.g. --set H=28,W=28")
     settings = train_spec(model.spec)
+    if model.spec.train is None:
+        click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
+                   f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
+                   f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
     seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
     epochs = epochs or settings.epochs
     for path in (plot, output):
@@ -76,6 +80,11 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     with BarProgress(epochs, quiet=fmt == "json") as progress:
         outcome = trainer.fit(splits, epochs, progress)
     seconds = time.perf_counter() - started
+    if outcome.diverged:
+        lr = settings.optimizer.locs.get("lr", settings.optimizer.loc)
+        raise SpecError(lr, f"training diverged: the loss was {outcome.epochs[-1].loss} after epoch "
+                        f"{outcome.epochs[-1].epoch}", code="diverged",
+                        hint="lower the learning rate (or normalise the data)")
     test_loss, test_accuracy = trainer.evaluate(*splits.test)
 
     if output:
@@ -123,7 +132,7 @@ def emit_result(result: dict, fmt: str) -> None:
     if result["test_accuracy"] is not None:
         lines.append(f"test accuracy   {100 * result['test_accuracy']:.2f} %")
     lines.append(f"test loss       {result['test_loss']:.4f}")
-    lines.append(f"time            {result['seconds']:.1f} s")
+    lines.append(f"time            {result['seconds']:.2f} s")
     for key, label in (("weights", "weights saved"), ("plot", "curves drawn")):
         if result[key]:
             lines.append(f"{label:<15} {result[key]}")
@@ -134,11 +143,11 @@ class BarProgress:
     """A rich progress bar on standard error: epoch, batch, running loss and accuracy, samples per second,
     and one line per finished epoch. Nothing animated when standard error is not a terminal."""
 
-    def __init__(self, epochs: int, quiet: bool = False):
+    def __init__(self, epochs: int, quiet: bool = False, console=None):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
         self.epochs, self.quiet, self.current, self.started = epochs, quiet, 0, 0.0
         self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
                             TextColumn("batch"), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
@@ -156,7 +165,7 @@ class BarProgress:
     def batch(self, epoch: int, batch: int, batches: int, loss: float, accuracy: float | None, samples: int) -> None:
         if epoch != self.current:
             self.current, self.started = epoch, time.perf_counter()
-            self.bar.reset(self.task, total=batches, epoch=epoch)
+            self.bar.reset(self.task, total=batches, epoch=epoch, stats="")
         rate = samples / max(time.perf_counter() - self.started, 1e-9)
         acc = f"  acc {100 * accuracy:5.1f} %" if accuracy is not None else ""
         self.bar.update(self.task, completed=batch, stats=f"loss {loss:.4f}{acc}  {rate:,.0f} samples/s")

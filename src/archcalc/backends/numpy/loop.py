@@ -48,9 +48,15 @@ def correct(out: np.ndarray, y: np.ndarray, loss) -> int:
 
 
 def batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
-    """Index arrays of consecutive mini-batches, over a fresh permutation when ``rng`` is given."""
+    """Index arrays of consecutive mini-batches, over a fresh permutation when ``rng`` is given.
+
+    A last batch of a single sample joins the one before it: batch norm cannot train on one sample.
+    """
     order = rng.permutation(n) if rng is not None else np.arange(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    parts = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [np.concatenate(parts[-2:])]
+    return parts
 
 
 def evaluate(model: Module, loss, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
@@ -96,13 +102,15 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
         on_batch=None, on_epoch=None) -> dict:
-    """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early"}``.
+    """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early",
+    "diverged"}``.
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
-    progress. Without validation data the training loss is monitored.
+    progress. Without validation data the training loss is monitored. Training stops when the loss
+    stops being a finite number (``diverged``).
     """
     net = logits_view(model, loss)
-    history, best, best_state, stale = [], None, None, 0
+    history, best, best_epoch, best_state, stale = [], None, 0, None, 0
     model.train()
     for epoch in range(1, epochs + 1):
         start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
@@ -122,6 +130,8 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
         history.append(record)
         if on_epoch:
             on_epoch(record)
+        if not np.isfinite(record["loss"]):
+            break
         key = monitor if monitor in record else "loss"
         score = record[key] if key.endswith("loss") else -record[key]
         if best is None or score < best - min_delta:
@@ -134,7 +144,9 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return {"history": history, "best_epoch": best_epoch, "stopped_early": len(history) < epochs}
+    diverged = not np.isfinite(history[-1]["loss"])
+    return {"history": history, "best_epoch": best_epoch if best is not None else 0,
+            "stopped_early": len(history) < epochs and not diverged, "diverged": diverged}
 
 
 def save_weights(model: Module, path: str) -> None:

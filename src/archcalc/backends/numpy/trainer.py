@@ -31,14 +31,15 @@ class NumpyTrainer:
     def fit(self, splits: Splits, epochs: int, progress: Progress) -> Outcome:
         (x, y), (vx, vy) = splits.train, splits.validation
         stopping = self.train.early_stopping
-
-        result = loop.fit(self.net, self.loss, self.optimizer, x, self._targets(y), epochs=epochs,
-                          batch_size=self.train.batch_size, rng=self.rng, validation=(vx, self._targets(vy)),
-                          l1=self.train.l1, patience=stopping.patience if stopping else None,
-                          min_delta=stopping.min_delta if stopping else 0.0,
-                          monitor=stopping.monitor if stopping else "val_loss", classify=self.classify,
-                          on_batch=progress.batch, on_epoch=lambda record: progress.epoch(_epoch(record)))
-        return Outcome([_epoch(r) for r in result["history"]], result["best_epoch"], result["stopped_early"])
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+            result = loop.fit(self.net, self.loss, self.optimizer, x, self._targets(y), epochs=epochs,
+                              batch_size=self.train.batch_size, rng=self.rng, validation=(vx, self._targets(vy)),
+                              l1=self.train.l1, patience=stopping.patience if stopping else None,
+                              min_delta=stopping.min_delta if stopping else 0.0,
+                              monitor=stopping.monitor if stopping else "val_loss", classify=self.classify,
+                              on_batch=progress.batch, on_epoch=lambda record: progress.epoch(_epoch(record)))
+        return Outcome([_epoch(r) for r in result["history"]], result["best_epoch"], result["stopped_early"],
+                       result["diverged"])
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
         return loop.evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
