@@ -118,12 +118,12 @@ class Linear(Module):
         self.weight = _uniform(rng, in_features, (out_features, in_features))
         self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         out = x @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d2 = dout.reshape(-1, dout.shape[-1])
         self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
         if self.bias is not None:
@@ -140,7 +140,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng=None):
         self.p, self.rng = p, np.random.default_rng(rng)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = None
         if not self.training or self.p == 0:
             return x
@@ -149,18 +149,18 @@ class Dropout(Module):
         self.mask = self.mask.astype(x.dtype)
         return x * self.mask
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout if self.mask is None else dout * self.mask
 
 
 class ReLU(Module):
     """max(x, 0); gradient 1 where x > 0, else 0 (PyTorch's choice at 0)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.positive = x > 0
         return np.maximum(x, 0)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * self.positive
 
 
@@ -171,12 +171,12 @@ class Softmax(Module):
     def __init__(self, dim: int = 1):
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         e = np.exp(x - x.max(self.dim, keepdims=True))
         self.out = e / e.sum(self.dim, keepdims=True)
         return self.out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
 
 
@@ -188,15 +188,15 @@ class Sequential(Module):
     def __init__(self, layers: list[tuple[str, Module]]):
         self.layers = list(layers)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         return self.layers
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         for _, layer in self.layers:
             x = layer.forward(x)
         return x
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         for i in range(len(self.layers) - 1, -1, -1):
             dout = self.layers[i][1].backward(dout, input_grad or i > 0)
         return dout
@@ -221,16 +221,16 @@ class CrossEntropyLoss(Loss):
 
     FUSES = Softmax
 
-    def targets(self, y, width, classify):
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return y.astype(np.int64).reshape(-1)
 
-    def forward(self, logits, target):
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         shifted = logits - logits.max(1, keepdims=True)
         log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
         self.prob, self.target = np.exp(log_prob), target
         return float(-log_prob[np.arange(len(target)), target].mean())
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         grad = self.prob.copy()
         grad[np.arange(len(self.target)), self.target] -= 1
         return grad / len(self.target)
@@ -266,14 +266,14 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
 
-    def step(self, grads):
+    def step(self, grads: list[np.ndarray]) -> None:
         if not self.DECOUPLED:
             return super().step(grads)
         for p, g, state in zip(self.params, grads, self.state):
             p *= 1 - self.lr * self.weight_decay
             self.update(p, g, state)
 
-    def update(self, p, g, state):
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p), max_exp_avg_sq=np.zeros_like(p))
         (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]

@@ -188,12 +188,12 @@ class Linear(Module):
         self.weight = _uniform(rng, in_features, (out_features, in_features))
         self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         out = x @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d2 = dout.reshape(-1, dout.shape[-1])
         self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
         if self.bias is not None:
@@ -223,7 +223,7 @@ class Conv2d(Module):
         self.weight = _uniform(rng, fan_in, (out_channels, in_channels // groups, *kernel_size))
         self.bias = _uniform(rng, fan_in, (out_channels,)) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         o, cg, kh, kw = self.weight.shape
         g, n = self.groups, x.shape[0]
         xp = _pad(x, self.padding)
@@ -237,7 +237,7 @@ class Conv2d(Module):
         self.cache = (x.shape, xp.shape, cols, out_hw)
         return out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x_shape, xp_shape, cols, out_hw = self.cache
         o, cg, kh, kw = self.weight.shape
         g, n = self.groups, dout.shape[0]
@@ -267,7 +267,7 @@ class MaxPool2d(_Pool):
         self.dilation, self.ceil_mode = dilation, ceil_mode
         self.padding = _pad_pairs(padding, kernel_size, dilation)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         out, pads = self._geometry(x)
         xp = _pad(x, pads, -np.inf)
         taps = _taps(self.kernel_size, self.stride, self.dilation, out)
@@ -279,7 +279,7 @@ class MaxPool2d(_Pool):
         self.cache = (x.shape, xp.shape, pads, taps, index)
         return best
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x_shape, xp_shape, pads, taps, index = self.cache
         grads = [np.where(index == k, dout, 0) for k in range(len(taps))]
         return _crop(_fold(grads, xp_shape, taps), pads, x_shape)
@@ -305,7 +305,7 @@ class AvgPool2d(_Pool):
             sizes.append(end - start)
         return np.multiply.outer(*sizes).astype(x.dtype)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         out, pads = self._geometry(x)
         xp = _pad(x, pads)
         divisor = self._divisor(x, out)
@@ -316,7 +316,7 @@ class AvgPool2d(_Pool):
             total += xp[:, :, rows, cols]
         return total / divisor
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x_shape, xp_shape, pads, taps, divisor = self.cache
         share = dout / divisor
         return _crop(_fold([share] * len(taps), xp_shape, taps), pads, x_shape)
@@ -337,23 +337,23 @@ class AdaptiveAvgPool2d(Module):
         inside = (np.arange(n) >= start) & (np.arange(n) < end)
         return (inside / inside.sum(1, keepdims=True)).astype(dtype)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.ah = self._matrix(x.shape[2], self.output_size[0], x.dtype)
         self.aw = self._matrix(x.shape[3], self.output_size[1], x.dtype)
         return self.ah @ x @ self.aw.T
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return self.ah.T @ dout @ self.aw
 
 
 class GlobalAvgPool2d(Module):
     """Mean of each channel over H and W: [N, C, H, W] → [N, C]."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         return x.mean((2, 3))
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         h, w = self.shape[2:]
         return np.broadcast_to((dout / (h * w))[:, :, None, None], self.shape)
 
@@ -379,7 +379,7 @@ class BatchNorm(Module):
         self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
         self.num_batches_tracked = np.zeros((), dtype=np.int64)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         axes = (0, *range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training:
@@ -398,7 +398,7 @@ class BatchNorm(Module):
         self.cache = (xhat, inv_std, axes, shape, self.training)
         return xhat * self.weight.reshape(shape) + self.bias.reshape(shape) if self.weight is not None else xhat
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         xhat, inv_std, axes, shape, training = self.cache
         if self.weight is not None:
             self.grads = {"weight": (dout * xhat).sum(axes), "bias": dout.sum(axes)}
@@ -425,7 +425,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng=None):
         self.p, self.rng = p, np.random.default_rng(rng)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = None
         if not self.training or self.p == 0:
             return x
@@ -434,7 +434,7 @@ class Dropout(Module):
         self.mask = self.mask.astype(x.dtype)
         return x * self.mask
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout if self.mask is None else dout * self.mask
 
 
@@ -444,11 +444,11 @@ class Dropout(Module):
 class Flatten(Module):
     """[N, ...] → [N, D] (``nn.Flatten()``, start_dim 1)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout.reshape(self.shape)
 
 
@@ -462,22 +462,22 @@ class Identity(Module):
 class ReLU(Module):
     """max(x, 0); gradient 1 where x > 0, else 0 (PyTorch's choice at 0)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.positive = x > 0
         return np.maximum(x, 0)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * self.positive
 
 
 class ReLU6(Module):
     """min(max(x, 0), 6); gradient 1 strictly between 0 and 6 (``nn.ReLU6`` = hardtanh(0, 6))."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.inside = (x > 0) & (x < 6)
         return np.clip(x, 0, 6)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * self.inside
 
 
@@ -487,33 +487,33 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
         return x * self.slope
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * self.slope
 
 
 class Sigmoid(Module):
     """1/(1 + e^−x), computed as (1 + tanh(x/2))/2, which never overflows; gradient s(1 − s)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = 0.5 * (1 + np.tanh(0.5 * x))
         return self.out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * self.out * (1 - self.out)
 
 
 class Tanh(Module):
     """tanh x; gradient 1 − tanh² x."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(x)
         return self.out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * (1 - self.out * self.out)
 
 
@@ -524,12 +524,12 @@ class Softmax(Module):
     def __init__(self, dim: int = 1):
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         e = np.exp(x - x.max(self.dim, keepdims=True))
         self.out = e / e.sum(self.dim, keepdims=True)
         return self.out
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
 
 
@@ -564,7 +564,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none"):
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         if self.approximate == "tanh":
             self.t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
@@ -572,7 +572,7 @@ class GELU(Module):
         self.cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
         return x * self.cdf
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self.x
         if self.approximate == "tanh":
             inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
@@ -583,8 +583,8 @@ class GELU(Module):
 class Step(Module):
     """The perceptron's threshold unit sign(x) ∈ {−1, 0, 1}; its gradient is zero (as torch.sign's)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sign(x)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return np.zeros_like(dout)

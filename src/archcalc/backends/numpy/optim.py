@@ -41,7 +41,7 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
 
-    def update(self, p, g, state):
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if self.momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -62,7 +62,7 @@ class Adagrad(Optimizer):
         self.lr_decay, self.eps = lr_decay, eps
         self.state = [{"step": 0, "sum": np.full_like(p, initial_accumulator_value)} for p in self.params]
 
-    def update(self, p, g, state):
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         state["step"] += 1
         clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
         state["sum"] += g * g
@@ -78,7 +78,7 @@ class RMSprop(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
 
-    def update(self, p, g, state):
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if not state:
             state.update(square_avg=np.zeros_like(p), grad_avg=np.zeros_like(p), momentum_buffer=np.zeros_like(p))
         v = state["square_avg"]
@@ -110,14 +110,14 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
 
-    def step(self, grads):
+    def step(self, grads: list[np.ndarray]) -> None:
         if not self.DECOUPLED:
             return super().step(grads)
         for p, g, state in zip(self.params, grads, self.state):
             p *= 1 - self.lr * self.weight_decay
             self.update(p, g, state)
 
-    def update(self, p, g, state):
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p), max_exp_avg_sq=np.zeros_like(p))
         (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]

@@ -18,15 +18,15 @@ class Sequential(Module):
     def __init__(self, layers: list[tuple[str, Module]]):
         self.layers = list(layers)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         return self.layers
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         for _, layer in self.layers:
             x = layer.forward(x)
         return x
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         for i in range(len(self.layers) - 1, -1, -1):
             dout = self.layers[i][1].backward(dout, input_grad or i > 0)
         return dout
@@ -44,11 +44,11 @@ class Residual(Module):
                  then: list[tuple[str, Module]] = ()):
         self.body, self.shortcut, self.then = Sequential(body), shortcut, Sequential(then)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         side = [("shortcut", self.shortcut)] if isinstance(self.shortcut, Module) else []
         return [*self.body.layers, *side, *self.then.layers]
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         y = self.body.forward(x)
         if self.shortcut == "identity":
             y = y + x
@@ -56,7 +56,7 @@ class Residual(Module):
             y = y + self.shortcut.forward(x)
         return self.then.forward(y)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d = self.then.backward(dout)
         dx = self.body.backward(d, input_grad)
         if self.shortcut == "identity":
@@ -73,15 +73,15 @@ class Concat(Module):
     def __init__(self, branches: list[tuple[str, Module]]):
         self.branches = list(branches)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         return self.branches
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         outs = [branch.forward(x) for _, branch in self.branches]
         self.sizes = [out.shape[1] for out in outs]
         return np.concatenate(outs, axis=1)
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         parts = np.split(dout, np.cumsum(self.sizes)[:-1], axis=1)
         grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
         return sum(grads[1:], grads[0]) if input_grad else None
