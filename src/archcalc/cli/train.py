@@ -69,9 +69,11 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
     seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
     epochs = epochs or settings.epochs
-    for path in (plot, output):
-        if path and os.path.exists(path) and not force:
+    for path in filter(None, (plot, output)):
+        if os.path.exists(path) and not force:
             raise SpecError(Loc(path, 1, 1), "already exists", code="output-error", hint="pass --force to overwrite it")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise SpecError(Loc(path, 1, 1), "its folder does not exist", code="output-error", hint="create it first")
     data = load_data(source, model, settings)
     splits = split(data, seed)
     trainer = importlib.import_module(BACKENDS[backend]).make_trainer(model, settings, seed)
