@@ -153,7 +153,11 @@ def _pad_pairs(padding, kernel, dilation) -> tuple[tuple[int, int], tuple[int, i
 
 def _pool_size(n: int, kernel: int, stride: int, pads: tuple[int, int], dilation: int, ceil_mode: bool) -> int:
     """PyTorch's pooling output length: ⌊(n + 2p − d(k−1) − 1)/s⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``,
-    where a last window that would start in the right padding is dropped."""
+    where a last window that would start in the right padding is dropped.
+
+    The core's ``archcalc.layers.spatial.out_size`` again, for ints only, because the standalone
+    export cannot import archcalc; a test checks that the two agree.
+    """
     span = n + pads[0] + pads[1] - dilation * (kernel - 1) - 1
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= n + pads[0]:
