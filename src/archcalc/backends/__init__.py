@@ -11,4 +11,5 @@ from __future__ import annotations
 EXPORTERS: dict[str, tuple[str, str, str]] = {
     "torch": ("archcalc.backends.torch.source", "export", ".py"),
     "onnx": ("archcalc.backends.onnx", "export", ".onnx"),
+    "numpy": ("archcalc.backends.numpy.source", "export", ".py"),
 }

@@ -1,4 +1,5 @@
-"""Optional dependencies: torch, onnx and onnxruntime are extras, imported only by the commands that need them.
+"""Optional dependencies: torch, onnx, onnxruntime, NumPy and scikit-learn are extras, imported only by the
+commands that need them.
 
 ``import archcalc`` and every command that does not export or train work without them. A command that
 needs one raises :class:`MissingDependency`, a :class:`SpecError` (so the CLI prints it and exits 2)
@@ -17,6 +18,9 @@ INSTALL = {
     "torch": ("PyTorch", "pip install torch==2.13.0 (the CPU build), or pip install 'archcalc[torch]'"),
     "onnx": ("onnx", "pip install onnx, or pip install 'archcalc[onnx]'"),
     "onnxruntime": ("onnxruntime", "pip install onnxruntime, or pip install 'archcalc[onnx]'"),
+    "numpy": ("NumPy", "pip install 'archcalc[train]'"),
+    "sklearn.datasets": ("scikit-learn (it ships the digits data)",
+                         "pip install 'archcalc[train]', or give --data FILE.npz"),
 }
 
 

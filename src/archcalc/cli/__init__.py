@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
     "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
     "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
+    "train": ("archcalc.cli.train", "train", "Train the network on data (NumPy backend) and report test metrics."),
 }
 
 

@@ -1,0 +1,515 @@
+"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
+in NAME below: [64] → [10], 17,226 parameters.
+
+It needs only NumPy. Layers keep PyTorch's weight layouts and initialisation; every layer has
+its forward and backward pass; losses and optimizers follow torch.nn and torch.optim exactly.
+
+Train from the command line on an .npz file holding arrays ``x`` (samples first) and ``y``::
+
+    python this_file.py DATA.npz --epochs 20 -o weights.npz
+
+or use it as a module::
+
+    model = build_model(seed=0)
+    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
+    probabilities = predict(model, x)
+    save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
+"""
+
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+
+# -- layers ----------------------------------------------------------------------------------------
+
+class Module:
+    """Base of layers and structures: parameters are attributes named in ``PARAMS``, gradients in ``grads``."""
+
+    PARAMS: tuple[str, ...] = ()
+    BUFFERS: tuple[str, ...] = ()
+    #: takes ``rng=`` (initialisation or dropout masks)
+    RANDOM = False
+    training = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout
+
+    def children(self) -> list[tuple[str, Module]]:
+        return []
+
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for name, child in self.children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def parameters(self) -> list[np.ndarray]:
+        """Every parameter array, in a fixed order; optimizers update them in place."""
+        return [getattr(m, n) for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+
+    def gradients(self) -> list[np.ndarray]:
+        """The gradients of the last backward pass, in the order of :meth:`parameters`."""
+        return [m.grads[n] for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers under PyTorch's names (``layer1.0.conv1.weight``), in torch's order."""
+        state = {}
+        for prefix, m in self.named_modules():
+            for name in (*m.PARAMS, *m.BUFFERS):
+                if getattr(m, name) is not None:
+                    state[f"{prefix}.{name}" if prefix else name] = getattr(m, name)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the arrays in place (so an optimizer built earlier keeps working)."""
+        own = self.state_dict()
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(f"weights do not fit this model: missing {missing}, unexpected {unexpected}")
+        for name, array in own.items():
+            value = np.asarray(state[name])
+            if value.shape != array.shape:
+                raise ValueError(f"{name}: shape {value.shape} does not fit {array.shape}")
+            array[...] = value
+
+    def astype(self, dtype) -> Module:
+        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients)."""
+        for _, m in self.named_modules():
+            for name in (*m.PARAMS, *m.BUFFERS):
+                value = getattr(m, name)
+                if value is not None and value.dtype.kind == "f":
+                    setattr(m, name, value.astype(dtype))
+        return self
+
+    def train(self, mode: bool = True) -> Module:
+        for _, m in self.named_modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+
+def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> np.ndarray:
+    """PyTorch's default for weights and biases: kaiming_uniform_(a=√5) comes to U(±1/√fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, shape)
+
+
+class Linear(Module):
+    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
+
+    PARAMS = ("weight", "bias")
+    RANDOM = True
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+        rng = np.random.default_rng(rng)
+        self.weight = _uniform(rng, in_features, (out_features, in_features))
+        self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        d2 = dout.reshape(-1, dout.shape[-1])
+        self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
+        if self.bias is not None:
+            self.grads["bias"] = d2.sum(0)
+        return dout @ self.weight if input_grad else None
+
+
+class Dropout(Module):
+    """Inverted dropout (``nn.Dropout``): in training zero each element with probability p and scale
+    the survivors by 1/(1 − p), so the expected output is the input; the identity in evaluation."""
+
+    RANDOM = True
+
+    def __init__(self, p: float = 0.5, rng=None):
+        self.p, self.rng = p, np.random.default_rng(rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = None
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self.mask = keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(x.shape)
+        self.mask = self.mask.astype(x.dtype)
+        return x * self.mask
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout if self.mask is None else dout * self.mask
+
+
+class ReLU(Module):
+    """max(x, 0); gradient 1 where x > 0, else 0 (PyTorch's choice at 0)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.positive
+
+
+class Softmax(Module):
+    """exp(x_i)/Σ_j exp(x_j) along ``dim`` (batch included, as in ``nn.Softmax(dim=1)``), shifted by
+    the maximum so it never overflows."""
+
+    def __init__(self, dim: int = 1):
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        e = np.exp(x - x.max(self.dim, keepdims=True))
+        self.out = e / e.sum(self.dim, keepdims=True)
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
+
+
+# -- structures ------------------------------------------------------------------------------------
+
+class Sequential(Module):
+    """Children in order (``nn.Sequential``); an empty one passes its input through."""
+
+    def __init__(self, layers: list[tuple[str, Module]]):
+        self.layers = list(layers)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return self.layers
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for _, layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[i][1].backward(dout, input_grad or i > 0)
+        return dout
+
+
+# -- losses ----------------------------------------------------------------------------------------
+
+class Loss:
+    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets."""
+
+    FUSES = None
+    THRESHOLD = 0.5
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        """The data's ``y`` in the form this loss compares with an output ``width`` wide."""
+        return y.astype(np.float64)
+
+
+class CrossEntropyLoss(Loss):
+    """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
+    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N."""
+
+    FUSES = Softmax
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return y.astype(np.int64).reshape(-1)
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
+        shifted = logits - logits.max(1, keepdims=True)
+        log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+        self.prob, self.target = np.exp(log_prob), target
+        return float(-log_prob[np.arange(len(target)), target].mean())
+
+    def backward(self) -> np.ndarray:
+        grad = self.prob.copy()
+        grad[np.arange(len(self.target)), self.target] -= 1
+        return grad / len(self.target)
+
+
+# -- optim -----------------------------------------------------------------------------------------
+
+class Optimizer:
+    """Parameters, one state dict per parameter, and weight decay applied as L2 by default."""
+
+    def __init__(self, params: list[np.ndarray], lr: float, weight_decay: float = 0.0):
+        self.params, self.lr, self.weight_decay = list(params), lr, weight_decay
+        self.state: list[dict[str, object]] = [{} for _ in self.params]
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        for p, g, state in zip(self.params, grads, self.state):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            self.update(p, g, state)
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²; p ← p − (lr/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + eps),
+    with AMSGrad's v replaced by the running maximum of v."""
+
+    DECOUPLED = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 amsgrad: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        if not self.DECOUPLED:
+            return super().step(grads)
+        for p, g, state in zip(self.params, grads, self.state):
+            p *= 1 - self.lr * self.weight_decay
+            self.update(p, g, state)
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p), max_exp_avg_sq=np.zeros_like(p))
+        (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * g * g
+        if self.amsgrad:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        step_size = self.lr / (1 - b1 ** state["step"])
+        denom = np.sqrt(v) / math.sqrt(1 - b2 ** state["step"]) + self.eps
+        p -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p ← p·(1 − lr·λ) before each update (PyTorch's default λ = 0.01)."""
+
+    DECOUPLED = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 amsgrad: bool = False, weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps, amsgrad, weight_decay)
+
+
+# -- loop ------------------------------------------------------------------------------------------
+
+def logits_view(model: Module, loss) -> Module:
+    """The part of ``model`` that the loss should see.
+
+    Cross-entropy applies log-softmax itself and BCE-with-logits the sigmoid, so when the network
+    ends in that very layer (``loss.FUSES``) training stops before it — softmax is never applied
+    twice — while ``predict`` still runs the whole network and returns probabilities.
+    """
+    if loss.FUSES is None or not isinstance(model, Sequential) or not model.layers:
+        return model
+    name, last = model.layers[-1]
+    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) in (1, -1):
+        return Sequential(model.layers[:-1])
+    inner = logits_view(last, loss)
+    return model if inner is last else Sequential([*model.layers[:-1], (name, inner)])
+
+
+def labels(out: np.ndarray, loss) -> np.ndarray:
+    """Predicted classes: the largest output, or for a single output whether it exceeds the loss's threshold."""
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(1)
+    return (out.reshape(len(out)) > loss.THRESHOLD).astype(np.int64)
+
+
+def correct(out: np.ndarray, y: np.ndarray, loss) -> int:
+    """How many predictions match the targets (class indices, 0/1 values or one-hot rows)."""
+    truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
+    return int((labels(out, loss) == truth).sum())
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
+    """Index arrays of consecutive mini-batches, over a fresh permutation when ``rng`` is given.
+
+    A last batch of a single sample joins the one before it: batch norm cannot train on one sample.
+    """
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    parts = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [np.concatenate(parts[-2:])]
+    return parts
+
+
+def evaluate(model: Module, loss, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
+             classify: bool = True) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None when not classifying) over ``x``, in evaluation mode."""
+    net = logits_view(model, loss)
+    model.eval()
+    total, hits = 0.0, 0
+    for index in batches(len(x), batch_size):
+        out = net.forward(x[index])
+        total += loss.forward(out, y[index]) * len(index)
+        if classify:
+            hits += correct(out, y[index], loss)
+    model.train()
+    return total / len(x), (hits / len(x) if classify else None)
+
+
+def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The whole network's output in evaluation mode (probabilities when it ends in softmax)."""
+    model.eval()
+    out = np.concatenate([model.forward(x[index]) for index in batches(len(x), batch_size)])
+    model.train()
+    return out
+
+
+def step(net: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, l1: float = 0.0) -> tuple[float, np.ndarray]:
+    """One optimizer step on one batch; returns the loss (with the L1 penalty) and the network's output.
+
+    ``net`` is what the loss sees (:func:`logits_view`); the first layer skips its input gradient.
+    """
+    out = net.forward(x)
+    value = loss.forward(out, y)
+    net.backward(loss.backward(), input_grad=False)
+    grads = net.gradients()
+    if l1:
+        value += l1 * sum(float(np.abs(p).sum()) for p in optimizer.params)
+        grads = [g + l1 * np.sign(p) for g, p in zip(grads, optimizer.params)]
+    optimizer.step(grads)
+    return value, out
+
+
+def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+        rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
+        patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
+        on_batch=None, on_epoch=None) -> dict:
+    """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early",
+    "diverged"}``.
+
+    ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
+    progress. Without validation data the training loss is monitored. Training stops when the loss
+    stops being a finite number (``diverged``).
+    """
+    net = logits_view(model, loss)
+    history, best, best_epoch, best_state, stale = [], None, 0, None, 0
+    model.train()
+    for epoch in range(1, epochs + 1):
+        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
+        parts = batches(len(x), batch_size, rng)
+        for b, index in enumerate(parts, 1):
+            value, out = step(net, loss, optimizer, x[index], y[index], l1)
+            seen += len(index)
+            total += value * len(index)
+            if classify:
+                hits += correct(out, y[index], loss)
+            if on_batch:
+                on_batch(epoch, b, len(parts), total / seen, hits / seen if classify else None, seen)
+        record = {"epoch": epoch, "loss": total / seen, "accuracy": hits / seen if classify else None}
+        if validation is not None:
+            record["val_loss"], record["val_accuracy"] = evaluate(model, loss, *validation, classify=classify)
+        record["seconds"] = time.perf_counter() - start
+        history.append(record)
+        if on_epoch:
+            on_epoch(record)
+        if not np.isfinite(record["loss"]):
+            break
+        key = monitor if monitor in record else "loss"
+        score = record[key] if key.endswith("loss") else -record[key]
+        if best is None or score < best - min_delta:
+            best, best_epoch, stale = score, epoch, 0
+            if patience:
+                best_state = {k: v.copy() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if patience and stale >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    diverged = not np.isfinite(history[-1]["loss"])
+    return {"history": history, "best_epoch": best_epoch if best is not None else 0,
+            "stopped_early": len(history) < epochs and not diverged, "diverged": diverged}
+
+
+def save_weights(model: Module, path: str) -> None:
+    """Parameters and buffers under PyTorch's names, in one .npz file."""
+    np.savez(path, **model.state_dict())
+
+
+def load_weights(model: Module, path: str) -> None:
+    with np.load(path) as data:
+        model.load_state_dict({k: data[k] for k in data.files})
+
+
+# -- this network ----------------------------------------------------------------------------------
+
+NAME = 'digits-mlp'
+INPUT_SHAPE = (64,)
+OUTPUT_SHAPE = (10,)
+#: the spec's train: section
+TRAINING = {
+    'task': 'classification',
+    'epochs': 40,
+    'batch_size': 32,
+    'l1': 0.0,
+    'patience': 8,
+    'min_delta': 0.0,
+    'monitor': 'val_loss',
+    'seed': 0,
+}
+
+
+def build_model(seed=None, dtype="float32"):
+    """The network, initialised like PyTorch's defaults from ``seed`` (an int, a Generator or None)."""
+    rng = np.random.default_rng(seed)
+    model = Sequential([
+        ('fc1', Linear(in_features=64, out_features=128, rng=rng)),  # → [128]
+        ('1', ReLU()),  # → [128]
+        ('2', Dropout(p=0.1, rng=rng)),  # → [128]
+        ('fc2', Linear(in_features=128, out_features=64, rng=rng)),  # → [64]
+        ('4', ReLU()),  # → [64]
+        ('out', Linear(in_features=64, out_features=10, rng=rng)),  # → [10]
+    ])
+    return model.astype(dtype)
+
+
+def build_loss():
+    return CrossEntropyLoss()
+
+
+def build_optimizer(model):
+    return AdamW(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08, amsgrad=False, weight_decay=0.0001)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Train the network on DATA.npz (arrays x and y) with NumPy.")
+    parser.add_argument("data", help=".npz file with x (samples first) and y")
+    parser.add_argument("--epochs", type=int, default=TRAINING["epochs"])
+    parser.add_argument("--seed", type=int, default=TRAINING["seed"])
+    parser.add_argument("--validation", type=float, default=0.15, help="fraction held out for validation")
+    parser.add_argument("-o", "--output", help="save the trained weights to this .npz file")
+    args = parser.parse_args(argv)
+    with np.load(args.data) as data:
+        x, y = data["x"].astype(np.float32), data["y"]
+    x = x.reshape(len(x), *INPUT_SHAPE)
+    classify = TRAINING["task"] == "classification"
+    loss = build_loss()
+    y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(x))
+    held = int(round(len(x) * args.validation))
+    val, train = order[:held], order[held:]
+    model = build_model(rng)
+    result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,
+                 batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
+                 l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],
+                 monitor=TRAINING["monitor"], classify=classify,
+                 on_epoch=lambda r: print(", ".join(f"{k} {v:.4g}" for k, v in r.items() if v is not None)))
+    print(f"best epoch {result['best_epoch']} of {len(result['history'])}")
+    if args.output:
+        save_weights(model, args.output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Graph → NumPy modules: one table entry per layer kind, one description serving two uses.
+
+Each entry of :data:`KINDS` turns a spec layer (with its input shape) into a :class:`Call`: the
+runtime class and its constructor arguments, already validated plain values. A tree of calls is
+built into live modules by :meth:`Call.build` (``to_numpy``) and written as Python source by
+:meth:`Call.source` (``archcalc export --to numpy``), so the runtime model and the exported file
+are the same construction, consuming the random generator in the same order.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from archcalc import symbolic
+from archcalc.backends.numpy import layers as L
+from archcalc.backends.numpy import losses, optim
+from archcalc.backends.numpy.structures import Concat, Residual, Sequential
+from archcalc.errors import Loc
+from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.layers import Layer, Shape
+from archcalc.layers.base import shape_text
+from archcalc.spec.source import YMap
+from archcalc.spec.train import TrainSpec, parse_train
+
+
+@dataclass(slots=True)
+class Call:
+    """``cls(**kwargs)`` (plus ``rng=rng`` for classes that draw random numbers), and a comment for the source."""
+
+    cls: type
+    kwargs: dict[str, object] = field(default_factory=dict)
+    comment: str = ""
+
+    def build(self, rng):
+        kwargs = {key: _build(value, rng) for key, value in self.kwargs.items()}
+        return self.cls(**kwargs, rng=rng) if getattr(self.cls, "RANDOM", False) else self.cls(**kwargs)
+
+    def source(self, indent: int = 0) -> str:
+        """The call as Python source; user text appears only inside ``repr``'d string literals."""
+        defaults = {k: p.default for k, p in inspect.signature(self.cls.__init__).parameters.items()}
+        parts = []
+        for key, value in self.kwargs.items():
+            default = defaults.get(key, inspect.Parameter.empty)
+            if default == value or (value == [] and default == ()):
+                continue
+            text = _source(value, indent)
+            parts.append(text if len(self.kwargs) == 1 and isinstance(value, list) else f"{key}={text}")
+        if getattr(self.cls, "RANDOM", False):
+            parts.append("rng=rng")
+        return f"{self.cls.__name__}({', '.join(parts)})"
+
+
+def _build(value: object, rng) -> object:
+    if isinstance(value, Call):
+        return value.build(rng)
+    if isinstance(value, list):
+        return [(name, call.build(rng)) for name, call in value]
+    return value
+
+
+def _source(value: object, indent: int) -> str:
+    if isinstance(value, Call):
+        return value.source(indent)
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        pad = " " * (indent + 4)
+        lines = [f"{pad}({name!r}, {call.source(indent + 4)}),{f'  # {call.comment}' if call.comment else ''}"
+                 for name, call in value]
+        return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
+    return repr(value)
+
+
+def _plain(value: object) -> object:
+    """A spec value as a plain Python literal (int, float, bool, str, None, or a tuple of them)."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (bool, float, str)) or value is None or symbolic.is_int(value):
+        return value
+    if getattr(value, "is_Integer", False):  # a sympy integer left by an evaluated expression
+        return int(value)
+    raise TypeError(f"{value!r} is not a concrete value; give every symbol a value first")
+
+
+def _call(cls: type, **kwargs: object) -> Call:
+    return Call(cls, {key: _plain(value) for key, value in kwargs.items()})
+
+
+def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
+    return lambda a, x: _call(cls)
+
+
+#: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
+#: and its input shape ``x`` (batch excluded)
+KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
+    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias),
+    "conv2d": lambda a, x: _call(L.Conv2d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
+                                 stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
+                                 bias=a.bias),
+    "maxpool2d": lambda a, x: _call(L.MaxPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
+                                    dilation=a.dilation, ceil_mode=a.ceil_mode),
+    "avgpool2d": lambda a, x: _call(L.AvgPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
+                                    ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad),
+    "adaptive_avgpool2d": lambda a, x: _call(L.AdaptiveAvgPool2d, output_size=a.out),
+    "global_avgpool2d": _simple(L.GlobalAvgPool2d),
+    "batchnorm1d": lambda a, x: _call(L.BatchNorm1d, num_features=x[0], eps=a.eps, momentum=a.momentum,
+                                      affine=a.affine),
+    "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,
+                                      affine=a.affine),
+    "dropout": lambda a, x: _call(L.Dropout, p=a.p),
+    "flatten": _simple(L.Flatten),
+    "identity": _simple(L.Identity),
+    "relu": _simple(L.ReLU),
+    "relu6": _simple(L.ReLU6),
+    "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
+    "sigmoid": _simple(L.Sigmoid),
+    "tanh": _simple(L.Tanh),
+    "softmax": lambda a, x: _call(L.Softmax, dim=a.dim + 1 if a.dim >= 0 else a.dim),  # the batch axis comes first
+    "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
+    "step": _simple(L.Step),
+}
+
+#: train.loss → loss class
+LOSSES: dict[str, type] = {"mse": losses.MSELoss, "cross_entropy": losses.CrossEntropyLoss, "bce": losses.BCELoss,
+                           "bce_with_logits": losses.BCEWithLogitsLoss}
+#: train.optimizer name → optimizer class (its keyword arguments are torch.optim's names)
+OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
+                               "adam": optim.Adam, "adamw": optim.AdamW}
+
+
+def plan(node: Node) -> Call:
+    """The construction of ``node`` and everything below it."""
+    return _PLANS[type(node)](node)
+
+
+def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
+    return [(node.name, plan(node)) for node in nodes]
+
+
+def _layer(node: LayerNode) -> Call:
+    call = KINDS[node.layer.kind](node.layer, node.in_shape)
+    call.comment = f"→ {shape_text(node.out_shape)}"
+    return call
+
+
+def _residual(node: ResidualNode) -> Call:
+    shortcut = {"identity": "identity", "none": None}.get(node.mode) if node.shortcut is None else plan(node.shortcut)
+    return Call(Residual, {"body": _children(node.body), "shortcut": shortcut, "then": _children(node.then)})
+
+
+_PLANS: dict[type, Callable[[Node], Call]] = {
+    LayerNode: _layer,
+    SeqNode: lambda node: Call(Sequential, {"layers": _children(node.items)}),
+    ResidualNode: _residual,
+    ConcatNode: lambda node: Call(Concat, {"branches": _children(node.branches)}),
+}
+
+
+def build_model(graph: Graph, seed=None, dtype="float32") -> Sequential:
+    """The network as NumPy modules, initialised like PyTorch from ``seed`` (an int or a Generator)."""
+    import numpy as np
+
+    return plan(graph.root).build(np.random.default_rng(seed)).astype(dtype)
+
+
+def train_spec(spec) -> TrainSpec:
+    """The spec's ``train:`` section, or every default (torch.optim's) when it has none."""
+    if spec.train is not None:
+        return spec.train
+    here = Loc(spec.path, 1, 1)
+    return parse_train(YMap([], here, here, False))
+
+
+def make_loss(train: TrainSpec):
+    return LOSSES[train.loss]()
+
+
+def optimizer_kwargs(train: TrainSpec) -> dict[str, object]:
+    """The optimizer's keyword arguments: the spec's hyperparameters and weight decay."""
+    return {**{k: _plain(v) for k, v in train.optimizer.hyper.items()}, "weight_decay": train.weight_decay}
+
+
+def make_optimizer(train: TrainSpec, params):
+    return OPTIMIZERS[train.optimizer.name](params, **optimizer_kwargs(train))

@@ -1,0 +1,594 @@
+"""Every layer kind in plain NumPy: forward and backward side by side, one small class per kind.
+
+Each class keeps what its backward needs on ``self`` during ``forward`` (tinygrad ≤ 0.10's
+``Function``, micrograd's closures) and copies PyTorch exactly: weights in torch's layouts
+((out, in) and (out, in/groups, k_h, k_w)), torch's default initialisation U(±1/√fan_in), and
+torch's rules for padding, ``ceil_mode``, ``count_include_pad``, adaptive windows, batch-norm
+statistics and inverted dropout. ``backward(dout, input_grad)`` stores the parameter gradients in
+``self.grads`` and returns the gradient of the input (or None when ``input_grad`` is false, which
+the first layer of a network uses to skip work PyTorch skips too).
+
+This module imports only NumPy: ``archcalc export --to numpy`` copies these classes, unchanged,
+into the standalone file it writes (see ``source.py``), so there is one implementation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class Module:
+    """Base of layers and structures: parameters are attributes named in ``PARAMS``, gradients in ``grads``."""
+
+    PARAMS: tuple[str, ...] = ()
+    BUFFERS: tuple[str, ...] = ()
+    #: takes ``rng=`` (initialisation or dropout masks)
+    RANDOM = False
+    training = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout
+
+    def children(self) -> list[tuple[str, Module]]:
+        return []
+
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for name, child in self.children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def parameters(self) -> list[np.ndarray]:
+        """Every parameter array, in a fixed order; optimizers update them in place."""
+        return [getattr(m, n) for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+
+    def gradients(self) -> list[np.ndarray]:
+        """The gradients of the last backward pass, in the order of :meth:`parameters`."""
+        return [m.grads[n] for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers under PyTorch's names (``layer1.0.conv1.weight``), in torch's order."""
+        state = {}
+        for prefix, m in self.named_modules():
+            for name in (*m.PARAMS, *m.BUFFERS):
+                if getattr(m, name) is not None:
+                    state[f"{prefix}.{name}" if prefix else name] = getattr(m, name)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the arrays in place (so an optimizer built earlier keeps working)."""
+        own = self.state_dict()
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(f"weights do not fit this model: missing {missing}, unexpected {unexpected}")
+        for name, array in own.items():
+            value = np.asarray(state[name])
+            if value.shape != array.shape:
+                raise ValueError(f"{name}: shape {value.shape} does not fit {array.shape}")
+            array[...] = value
+
+    def astype(self, dtype) -> Module:
+        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients)."""
+        for _, m in self.named_modules():
+            for name in (*m.PARAMS, *m.BUFFERS):
+                value = getattr(m, name)
+                if value is not None and value.dtype.kind == "f":
+                    setattr(m, name, value.astype(dtype))
+        return self
+
+    def train(self, mode: bool = True) -> Module:
+        for _, m in self.named_modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+
+def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> np.ndarray:
+    """PyTorch's default for weights and biases: kaiming_uniform_(a=√5) comes to U(±1/√fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, shape)
+
+
+def _pad(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by ((top, bottom), (left, right)); the input itself when there is nothing to add."""
+    (top, bottom), (left, right) = pads
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _crop(dxp: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`_pad` for gradients: drop what lies in the padding."""
+    top, left = pads[0][0], pads[1][0]
+    return dxp[:, :, top:top + shape[2], left:left + shape[3]]
+
+
+def _windows(xp: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
+    """A read-only (N, C, out_h, out_w, k_h, k_w) view of the windows of a padded input (no copy)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    view = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return view[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, ::dh, ::dw]
+
+
+def _taps(kernel, stride, dilation, out) -> list[tuple[slice, slice]]:
+    """For each of the k_h·k_w kernel taps, the (rows, columns) slices of the padded input it reads
+    at every output position: ``xp[:, :, r, c]`` is an (N, C, out_h, out_w) strided view."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    return [(slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
+
+
+def _fold(grads, shape: tuple[int, ...], taps: list[tuple[slice, slice]]) -> np.ndarray:
+    """The adjoint of reading windows: add each tap's gradient (N, C, out_h, out_w) back where it was read.
+
+    One strided slice per kernel tap, each covering every sample and pixel at once; overlapping
+    windows accumulate without ``np.add.at``. ``grads`` is indexable by tap (an array or a list).
+    """
+    dxp = np.zeros(shape, dtype=grads[0].dtype)
+    for k, (rows, cols) in enumerate(taps):
+        dxp[:, :, rows, cols] += grads[k]
+    return dxp
+
+
+def _pad_pairs(padding, kernel, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) from (p_h, p_w), or from 'same', where PyTorch puts the odd
+    pixel of an even kernel at the bottom/right."""
+    if padding == "same":
+        return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+    return tuple((p, p) for p in padding)
+
+
+def _pool_size(n: int, kernel: int, stride: int, pads: tuple[int, int], dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output length: ⌊(n + 2p − d(k−1) − 1)/s⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``,
+    where a last window that would start in the right padding is dropped.
+
+    The core's ``archcalc.layers.spatial.out_size`` again, for ints only, because the standalone
+    export cannot import archcalc; a test checks that the two agree.
+    """
+    span = n + pads[0] + pads[1] - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= n + pads[0]:
+        out -= 1
+    return out
+
+
+class _Pool(Module):
+    """Shared by max and average pooling: the output size, and the padding the windows need (the
+    left padding as given, on the right only as far as the last window reaches)."""
+
+    dilation = (1, 1)
+
+    def _geometry(self, x: np.ndarray):
+        axes = list(zip(x.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation))
+        out = tuple(_pool_size(n, k, s, p, d, self.ceil_mode) for n, k, s, p, d in axes)
+        pads = tuple((p[0], max(0, (o - 1) * s + d * (k - 1) + 1 - n - p[0])) for (n, k, s, p, d), o in zip(axes, out))
+        return out, pads
+
+
+# -- affine layers ---------------------------------------------------------------------------------
+
+
+class Linear(Module):
+    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
+
+    PARAMS = ("weight", "bias")
+    RANDOM = True
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+        rng = np.random.default_rng(rng)
+        self.weight = _uniform(rng, in_features, (out_features, in_features))
+        self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        d2 = dout.reshape(-1, dout.shape[-1])
+        self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
+        if self.bias is not None:
+            self.grads["bias"] = d2.sum(0)
+        return dout @ self.weight if input_grad else None
+
+
+class Conv2d(Module):
+    """2-D convolution (``nn.Conv2d``) with stride, padding (or 'same'), dilation and groups.
+
+    Forward: the windows of the padded input copied once into columns (N, C·k_h·k_w, H_o·W_o),
+    then one matrix product per sample and group, which leaves the output in NCHW order.
+    Backward: the weight gradient is the output gradient times the same columns, summed over the
+    batch; the input gradient is the columns' gradient folded back over the k_h·k_w kernel taps.
+    """
+
+    PARAMS = ("weight", "bias")
+    RANDOM = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int],
+                 stride: tuple[int, int] = (1, 1), padding: tuple[int, int] | str = (0, 0),
+                 dilation: tuple[int, int] = (1, 1), groups: int = 1, bias: bool = True, rng=None):
+        rng = np.random.default_rng(rng)
+        self.stride, self.dilation, self.groups = stride, dilation, groups
+        self.padding = _pad_pairs(padding, kernel_size, dilation)
+        fan_in = in_channels // groups * kernel_size[0] * kernel_size[1]
+        self.weight = _uniform(rng, fan_in, (out_channels, in_channels // groups, *kernel_size))
+        self.bias = _uniform(rng, fan_in, (out_channels,)) if bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        o, cg, kh, kw = self.weight.shape
+        g, n = self.groups, x.shape[0]
+        xp = _pad(x, self.padding)
+        out_hw = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
+                       zip(xp.shape[2:], (kh, kw), self.stride, self.dilation))
+        windows = _windows(xp, (kh, kw), self.stride, self.dilation, out_hw)
+        cols = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, cg * kh * kw, -1)  # the one copy
+        out = np.matmul(self.weight.reshape(g, o // g, -1), cols).reshape(n, o, *out_hw)
+        if self.bias is not None:
+            out += self.bias[:, None, None]
+        self.cache = (x.shape, xp.shape, cols, out_hw)
+        return out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x_shape, xp_shape, cols, out_hw = self.cache
+        o, cg, kh, kw = self.weight.shape
+        g, n = self.groups, dout.shape[0]
+        d = np.ascontiguousarray(dout).reshape(n, g, o // g, -1)
+        self.grads = {"weight": np.matmul(d, cols.transpose(0, 1, 3, 2)).sum(0).reshape(self.weight.shape)}
+        if self.bias is not None:
+            self.grads["bias"] = d.sum((0, 3)).reshape(o)
+        if not input_grad:
+            return None
+        dcols = np.matmul(self.weight.reshape(g, o // g, -1).transpose(0, 2, 1), d)
+        dcols = dcols.reshape(n, g * cg, kh * kw, *out_hw)
+        return _crop(_fold(dcols.transpose(2, 0, 1, 3, 4), xp_shape, _taps((kh, kw), self.stride, self.dilation,
+                                                                             out_hw)), self.padding, x_shape)
+
+
+# -- pooling ---------------------------------------------------------------------------------------
+
+
+class MaxPool2d(_Pool):
+    """Window maximum (``nn.MaxPool2d``): −∞ padding, dilation, ``ceil_mode``; the gradient goes to
+    the first maximum of each window, as in PyTorch."""
+
+    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int] | None = None,
+                 padding: tuple[int, int] | str = (0, 0), dilation: tuple[int, int] = (1, 1),
+                 ceil_mode: bool = False):
+        self.kernel_size, self.stride = kernel_size, stride or kernel_size
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+        self.padding = _pad_pairs(padding, kernel_size, dilation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out, pads = self._geometry(x)
+        xp = _pad(x, pads, -np.inf)
+        taps = _taps(self.kernel_size, self.stride, self.dilation, out)
+        best, index = xp[:, :, taps[0][0], taps[0][1]].copy(), np.zeros((*x.shape[:2], *out), dtype=np.int64)
+        for k, (rows, cols) in enumerate(taps[1:], 1):  # a strict > keeps the first maximum
+            part = xp[:, :, rows, cols]
+            index[part > best] = k
+            np.maximum(best, part, out=best)
+        self.cache = (x.shape, xp.shape, pads, taps, index)
+        return best
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x_shape, xp_shape, pads, taps, index = self.cache
+        grads = [np.where(index == k, dout, 0) for k in range(len(taps))]
+        return _crop(_fold(grads, xp_shape, taps), pads, x_shape)
+
+
+class AvgPool2d(_Pool):
+    """Window mean (``nn.AvgPool2d``): zero padding, ``ceil_mode``, and PyTorch's divisor — the window
+    clipped to the padded input with ``count_include_pad``, to the input itself without."""
+
+    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int] | None = None,
+                 padding: tuple[int, int] | str = (0, 0), ceil_mode: bool = False, count_include_pad: bool = True):
+        self.kernel_size, self.stride = kernel_size, stride or kernel_size
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.padding = _pad_pairs(padding, kernel_size, (1, 1))
+
+    def _divisor(self, x: np.ndarray, out: tuple[int, int]) -> np.ndarray:
+        sizes = []
+        for n, k, s, (top, bottom), o in zip(x.shape[2:], self.kernel_size, self.stride, self.padding, out):
+            start = np.arange(o) * s - top
+            end = np.minimum(start + k, n + bottom)
+            if not self.count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            sizes.append(end - start)
+        return np.multiply.outer(*sizes).astype(x.dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out, pads = self._geometry(x)
+        xp = _pad(x, pads)
+        divisor = self._divisor(x, out)
+        taps = _taps(self.kernel_size, self.stride, (1, 1), out)
+        self.cache = (x.shape, xp.shape, pads, taps, divisor)
+        total = xp[:, :, taps[0][0], taps[0][1]].copy()
+        for rows, cols in taps[1:]:
+            total += xp[:, :, rows, cols]
+        return total / divisor
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x_shape, xp_shape, pads, taps, divisor = self.cache
+        share = dout / divisor
+        return _crop(_fold([share] * len(taps), xp_shape, taps), pads, x_shape)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed size (``nn.AdaptiveAvgPool2d``): output i averages input rows
+    ⌊i·H/o⌋ … ⌈(i+1)·H/o⌉ − 1 (PyTorch's rule, windows may overlap). Written as one averaging
+    matrix per axis, so forward and backward are two matrix products each."""
+
+    def __init__(self, output_size: tuple[int, int]):
+        self.output_size = output_size
+
+    @staticmethod
+    def _matrix(n: int, o: int, dtype) -> np.ndarray:
+        i = np.arange(o)[:, None]
+        start, end = i * n // o, -(-(i + 1) * n // o)
+        inside = (np.arange(n) >= start) & (np.arange(n) < end)
+        return (inside / inside.sum(1, keepdims=True)).astype(dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.ah = self._matrix(x.shape[2], self.output_size[0], x.dtype)
+        self.aw = self._matrix(x.shape[3], self.output_size[1], x.dtype)
+        return self.ah @ x @ self.aw.T
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return self.ah.T @ dout @ self.aw
+
+
+class GlobalAvgPool2d(Module):
+    """Mean of each channel over H and W: [N, C, H, W] → [N, C]."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return x.mean((2, 3))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        h, w = self.shape[2:]
+        return np.broadcast_to((dout / (h * w))[:, :, None, None], self.shape)
+
+
+# -- normalisation and regularisation --------------------------------------------------------------
+
+
+class BatchNorm(Module):
+    """Batch normalisation over every axis but the channels (axis 1), with PyTorch's conventions.
+
+    Training normalises with the batch mean and *biased* variance, and updates
+    ``running = (1 − momentum)·running + momentum·batch`` with the *unbiased* variance and counts
+    ``num_batches_tracked``; evaluation normalises with the running statistics.
+    """
+
+    PARAMS = ("weight", "bias")
+    BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
+        self.eps, self.momentum = eps, momentum
+        self.weight = np.ones(num_features) if affine else None
+        self.bias = np.zeros(num_features) if affine else None
+        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
+        self.num_batches_tracked = np.zeros((), dtype=np.int64)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = (0, *range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        if self.training:
+            count = x.size // x.shape[1]
+            if count < 2:
+                raise ValueError(f"batch norm needs more than 1 value per channel when training, got input {x.shape}")
+            mean, var = x.mean(axes), x.var(axes)
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * var * count / (count - 1)
+            self.num_batches_tracked += 1
+        else:
+            mean, var = self.running_mean, self.running_var
+        inv_std = (1 / np.sqrt(var + self.eps)).reshape(shape)
+        xhat = (x - mean.reshape(shape)) * inv_std
+        self.cache = (xhat, inv_std, axes, shape, self.training)
+        return xhat * self.weight.reshape(shape) + self.bias.reshape(shape) if self.weight is not None else xhat
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, axes, shape, training = self.cache
+        if self.weight is not None:
+            self.grads = {"weight": (dout * xhat).sum(axes), "bias": dout.sum(axes)}
+            dout = dout * self.weight.reshape(shape)
+        if not training:
+            return dout * inv_std
+        return inv_std * (dout - dout.mean(axes, keepdims=True) - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class BatchNorm1d(BatchNorm):
+    """``nn.BatchNorm1d``: inputs [N, C] or [N, C, L]."""
+
+
+class BatchNorm2d(BatchNorm):
+    """``nn.BatchNorm2d``: inputs [N, C, H, W]."""
+
+
+class Dropout(Module):
+    """Inverted dropout (``nn.Dropout``): in training zero each element with probability p and scale
+    the survivors by 1/(1 − p), so the expected output is the input; the identity in evaluation."""
+
+    RANDOM = True
+
+    def __init__(self, p: float = 0.5, rng=None):
+        self.p, self.rng = p, np.random.default_rng(rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = None
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self.mask = keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(x.shape)
+        self.mask = self.mask.astype(x.dtype)
+        return x * self.mask
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout if self.mask is None else dout * self.mask
+
+
+# -- shape -----------------------------------------------------------------------------------------
+
+
+class Flatten(Module):
+    """[N, ...] → [N, D] (``nn.Flatten()``, start_dim 1)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout.reshape(self.shape)
+
+
+class Identity(Module):
+    """Passes its input through (``nn.Identity``)."""
+
+
+# -- activations -----------------------------------------------------------------------------------
+
+
+class ReLU(Module):
+    """max(x, 0); gradient 1 where x > 0, else 0 (PyTorch's choice at 0)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.positive
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6); gradient 1 strictly between 0 and 6 (``nn.ReLU6`` = hardtanh(0, 6))."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.inside = (x > 0) & (x < 6)
+        return np.clip(x, 0, 6)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.inside
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope·x otherwise (``nn.LeakyReLU``)."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
+        return x * self.slope
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.slope
+
+
+class Sigmoid(Module):
+    """1/(1 + e^−x), computed as (1 + tanh(x/2))/2, which never overflows; gradient s(1 − s)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = 0.5 * (1 + np.tanh(0.5 * x))
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.out * (1 - self.out)
+
+
+class Tanh(Module):
+    """tanh x; gradient 1 − tanh² x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * (1 - self.out * self.out)
+
+
+class Softmax(Module):
+    """exp(x_i)/Σ_j exp(x_j) along ``dim`` (batch included, as in ``nn.Softmax(dim=1)``), shifted by
+    the maximum so it never overflows."""
+
+    def __init__(self, dim: int = 1):
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        e = np.exp(x - x.max(self.dim, keepdims=True))
+        self.out = e / e.sum(self.dim, keepdims=True)
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function to about 1e-15 with NumPy alone (NumPy has no erf ufunc).
+
+    |x| < 2.5: erf x = (2/√π)·e^(−x²)·Σ_n 2ⁿx^(2n+1)/(1·3···(2n+1)), a series of positive terms
+    (no cancellation); otherwise 1 − erfc x from erfc's continued fraction
+    e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated from the bottom.
+    """
+    a = np.abs(x).astype(np.float64)
+    out = np.empty_like(a)
+    small = a < 2.5
+    s = a[small]
+    term, total, s2 = s.copy(), s.copy(), 2 * s * s
+    for n in range(1, 40):
+        term = term * s2 / (2 * n + 1)
+        total += term
+    out[small] = 2 / math.sqrt(math.pi) * np.exp(-s * s) * total
+    b = a[~small]
+    f = b.copy()
+    for k in range(40, 0, -1):
+        f = b + (k / 2) / f
+    out[~small] = 1 - np.exp(-b * b) / (math.sqrt(math.pi) * f)
+    return (np.sign(x) * out).astype(x.dtype)
+
+
+class GELU(Module):
+    """x·Φ(x) (``nn.GELU``), exact with erf, or PyTorch's tanh approximation
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) with ``approximate='tanh'``."""
+
+    def __init__(self, approximate: str = "none"):
+        self.approximate = approximate
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        if self.approximate == "tanh":
+            self.t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+        return x * self.cdf
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self.x
+        if self.approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return dout * (0.5 * (1 + self.t) + 0.5 * x * (1 - self.t * self.t) * inner)
+        return dout * (self.cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+
+
+class Step(Module):
+    """The perceptron's threshold unit sign(x) ∈ {−1, 0, 1}; its gradient is zero (as torch.sign's)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sign(x)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return np.zeros_like(dout)

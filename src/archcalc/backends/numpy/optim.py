@@ -1,0 +1,143 @@
+"""torch.optim's update rules, line for line (the single-tensor code paths PyTorch runs on the CPU).
+
+An optimizer holds the parameter arrays and updates them in place; ``step(grads)`` takes the
+gradients in the same order. Weight decay is L2 added to the gradient (``g + λ·p``), except in
+AdamW, which shrinks the weights directly (``p·(1 − lr·λ)``) before the moment updates. The
+quirks that make results agree to ~1e-15 in float64: SGD's first momentum buffer is the gradient
+itself (no dampening); Adagrad's sum starts at ``initial_accumulator_value``; RMSprop adds ``eps``
+after the square root; AMSGrad keeps the maximum of the *raw* second moment. Imports only NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    """Parameters, one state dict per parameter, and weight decay applied as L2 by default."""
+
+    def __init__(self, params: list[np.ndarray], lr: float, weight_decay: float = 0.0):
+        self.params, self.lr, self.weight_decay = list(params), lr, weight_decay
+        self.state: list[dict[str, object]] = [{} for _ in self.params]
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        for p, g, state in zip(self.params, grads, self.state):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            self.update(p, g, state)
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p ← p − lr·g; with momentum μ the buffer b ← μb + (1 − dampening)g (b = g on the first step),
+    and the step uses b, or g + μb with Nesterov."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if self.momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= self.momentum
+                buf += (1 - self.dampening) * g
+            g = g + self.momentum * buf if self.nesterov else buf
+        p -= self.lr * g
+
+
+class Adagrad(Optimizer):
+    """s ← s + g²; p ← p − lr_t·g/(√s + eps) with lr_t = lr/(1 + (t − 1)·lr_decay)."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.lr_decay, self.eps = lr_decay, eps
+        self.state = [{"step": 0, "sum": np.full_like(p, initial_accumulator_value)} for p in self.params]
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        state["step"] += 1
+        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+        state["sum"] += g * g
+        p -= clr * (g / (np.sqrt(state["sum"]) + self.eps))
+
+
+class RMSprop(Optimizer):
+    """v ← αv + (1 − α)g²; centered subtracts the squared running mean of g; p moves by g/(√v + eps),
+    through a momentum buffer when momentum > 0."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+                 centered: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(square_avg=np.zeros_like(p), grad_avg=np.zeros_like(p), momentum_buffer=np.zeros_like(p))
+        v = state["square_avg"]
+        v *= self.alpha
+        v += (1 - self.alpha) * g * g
+        if self.centered:
+            mean = state["grad_avg"]
+            mean += (1 - self.alpha) * (g - mean)
+            avg = np.sqrt(v - mean * mean) + self.eps
+        else:
+            avg = np.sqrt(v) + self.eps
+        if self.momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / avg
+            p -= self.lr * buf
+        else:
+            p -= self.lr * (g / avg)
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²; p ← p − (lr/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + eps),
+    with AMSGrad's v replaced by the running maximum of v."""
+
+    DECOUPLED = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 amsgrad: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        if not self.DECOUPLED:
+            return super().step(grads)
+        for p, g, state in zip(self.params, grads, self.state):
+            p *= 1 - self.lr * self.weight_decay
+            self.update(p, g, state)
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p), max_exp_avg_sq=np.zeros_like(p))
+        (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * g * g
+        if self.amsgrad:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        step_size = self.lr / (1 - b1 ** state["step"])
+        denom = np.sqrt(v) / math.sqrt(1 - b2 ** state["step"]) + self.eps
+        p -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p ← p·(1 − lr·λ) before each update (PyTorch's default λ = 0.01)."""
+
+    DECOUPLED = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 amsgrad: bool = False, weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps, amsgrad, weight_decay)

@@ -1,0 +1,220 @@
+"""``archcalc export SPEC --to numpy``: one readable Python file that trains the network with NumPy alone.
+
+The file is assembled, not templated: the layer, structure, loss, optimizer and training-loop
+definitions it needs are copied with :func:`inspect.getsource` from this package's runtime
+modules (so there is one implementation), found by following the names each definition uses.
+Then come the model's own parts: ``build_model()`` written from the same :class:`~.build.Call`
+tree the runtime builds from, ``build_loss()``, ``build_optimizer()``, the ``train:`` settings, and a
+small command line. Safe generation: no identifier comes from the spec (the file's names are
+fixed, so there is nothing for :class:`~archcalc.backends.naming.Namer` to sanitise); every value
+from the spec is a validated plain literal written with ``repr`` — layer and model names included,
+so a hostile name stays a string; the text must parse before it is written, atomically.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+
+from archcalc import symbolic
+from archcalc.backends.numpy import layers, loop, losses, optim, structures
+from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan, train_spec
+from archcalc.errors import Loc, SpecError
+from archcalc.files import write_atomic
+from archcalc.layers.base import shape_text
+from archcalc.model import Model
+
+#: the runtime modules, in the order their definitions appear in the file
+RUNTIME = (layers, structures, losses, optim, loop)
+#: what the training part of every file uses
+LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
+
+
+def export(model: Model, path: str, force: bool = False) -> None:
+    """Write ``model`` as a standalone NumPy file at ``path``."""
+    write_atomic(path, render(model, path), force=force)
+
+
+def render(model: Model, path: str = "<numpy>") -> str:
+    if model.graph.free:
+        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
+                        hint="give them with --set, e.g. --set H=224")
+    train = train_spec(model.spec)
+    network = plan(model.graph.root)
+    loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]
+    roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
+    definitions = _definitions(roots)
+    text = "\n\n\n".join([_header(model), _imports(definitions), *definitions.values(), _model_part(model, network,
+                                                                                                   train)]) + "\n"
+    try:
+        ast.parse(text)
+    except SyntaxError as e:  # a bug in this module, never the user's fault; refuse to write it
+        raise SpecError(Loc(path, 1, 1), f"the generated code does not parse ({e.msg}, line {e.lineno})",
+                        code="internal-error") from None
+    return text
+
+
+def _classes(call: Call) -> set[str]:
+    names = {call.cls.__name__}
+    for value in call.kwargs.values():
+        if isinstance(value, Call):
+            names |= _classes(value)
+        elif isinstance(value, list):
+            for _, child in value:
+                names |= _classes(child)
+    return names
+
+
+def _top_level() -> dict[str, tuple[object, ast.AST]]:
+    """Every class and function the runtime modules define: name → (object, its syntax tree)."""
+    found = {}
+    for module in RUNTIME:
+        for node in ast.parse(inspect.getsource(module)).body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                found[node.name] = (getattr(module, node.name), node)
+    return found
+
+
+def _definitions(roots: set[str]) -> dict[str, str]:
+    """The sources of ``roots`` and of every runtime definition they use, in the runtime's order,
+    each module's part opened by a comment with the first line of its docstring."""
+    every = _top_level()
+    needed, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        todo += [n.id for n in ast.walk(every[name][1]) if isinstance(n, ast.Name) and n.id in every]
+    out, opened = {}, set()
+    for name, (obj, _) in every.items():
+        if name in needed:
+            module = inspect.getmodule(obj)
+            source = inspect.getsource(obj).rstrip()
+            if module not in opened:
+                opened.add(module)
+                source = f"{_section(module.__name__.rsplit('.', 1)[-1])}\n\n{source}"
+            out[name] = source
+    return out
+
+
+def _imports(definitions: dict[str, str]) -> str:
+    """The runtime modules' own imports that the copied code uses (the standard library, then NumPy)."""
+    used = {n.id for source in definitions.values() for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    used |= {"np", "argparse"}
+    found = {"import argparse"}
+    for module in RUNTIME:
+        for node in ast.parse(inspect.getsource(module)).body:
+            external = isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and node.module not in
+                                                        ("__future__", None) and not node.module.startswith("archcalc"))
+            if external and {a.asname or a.name.split(".")[0] for a in node.names} & used:
+                found.add(ast.unparse(node))
+    standard = sorted(line for line in found if "numpy" not in line)
+    numpy = sorted((line for line in found if "numpy" in line), key=lambda line: (line.startswith("from"), line))
+    return "\n".join(["from __future__ import annotations", "", *standard, "", *numpy])
+
+
+def _section(title: str) -> str:
+    return f"# -- {title} {'-' * (94 - len(title))}"
+
+
+def _header(model: Model) -> str:
+    return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
+in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
+{symbolic.fmt(model.trainable_params, commas=True)} parameters.
+
+It needs only NumPy. Layers keep PyTorch's weight layouts and initialisation; every layer has
+its forward and backward pass; losses and optimizers follow torch.nn and torch.optim exactly.
+
+Train from the command line on an .npz file holding arrays ``x`` (samples first) and ``y``::
+
+    python this_file.py DATA.npz --epochs 20 -o weights.npz
+
+or use it as a module::
+
+    model = build_model(seed=0)
+    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
+    probabilities = predict(model, x)
+    save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
+"""'''
+
+
+def _literal(value: object) -> str:
+    """``repr`` of a validated plain value; anything else is a programming error."""
+    if isinstance(value, tuple):
+        return repr(tuple(ast.literal_eval(_literal(v)) for v in value))
+    if not (value is None or isinstance(value, (bool, int, float, str))):
+        raise TypeError(f"not a plain literal: {value!r}")
+    text = repr(value)
+    assert ast.literal_eval(text) == value
+    return text
+
+
+def _model_part(model: Model, network: Call, train) -> str:
+    loss = LOSSES[train.loss].__name__
+    optimizer = OPTIMIZERS[train.optimizer.name].__name__
+    stopping = train.early_stopping
+    training = {
+        "task": train.task, "epochs": train.epochs, "batch_size": train.batch_size, "l1": train.l1,
+        "patience": stopping.patience if stopping else None, "min_delta": stopping.min_delta if stopping else 0.0,
+        "monitor": stopping.monitor if stopping else "val_loss", "seed": train.seed if train.seed is not None else 0,
+    }
+    settings = "\n".join(f"    {_literal(k)}: {_literal(v)}," for k, v in training.items())
+    kwargs = ", ".join(f"{k}={_literal(v)}" for k, v in optimizer_kwargs(train).items())
+    return f'''{_section("this network")}
+
+NAME = {_literal(model.name)}
+INPUT_SHAPE = {_literal(tuple(model.input_shape))}
+OUTPUT_SHAPE = {_literal(tuple(model.output_shape))}
+#: the spec's train: section
+TRAINING = {{
+{settings}
+}}
+
+
+def build_model(seed=None, dtype="float32"):
+    """The network, initialised like PyTorch's defaults from ``seed`` (an int, a Generator or None)."""
+    rng = np.random.default_rng(seed)
+    model = {network.source(4)}
+    return model.astype(dtype)
+
+
+def build_loss():
+    return {loss}()
+
+
+def build_optimizer(model):
+    return {optimizer}(model.parameters(), {kwargs})
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Train the network on DATA.npz (arrays x and y) with NumPy.")
+    parser.add_argument("data", help=".npz file with x (samples first) and y")
+    parser.add_argument("--epochs", type=int, default=TRAINING["epochs"])
+    parser.add_argument("--seed", type=int, default=TRAINING["seed"])
+    parser.add_argument("--validation", type=float, default=0.15, help="fraction held out for validation")
+    parser.add_argument("-o", "--output", help="save the trained weights to this .npz file")
+    args = parser.parse_args(argv)
+    with np.load(args.data) as data:
+        x, y = data["x"].astype(np.float32), data["y"]
+    x = x.reshape(len(x), *INPUT_SHAPE)
+    classify = TRAINING["task"] == "classification"
+    loss = build_loss()
+    y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(x))
+    held = int(round(len(x) * args.validation))
+    val, train = order[:held], order[held:]
+    model = build_model(rng)
+    result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,
+                 batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
+                 l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],
+                 monitor=TRAINING["monitor"], classify=classify,
+                 on_epoch=lambda r: print(", ".join(f"{{k}} {{v:.4g}}" for k, v in r.items() if v is not None)))
+    print(f"best epoch {{result['best_epoch']}} of {{len(result['history'])}}")
+    if args.output:
+        save_weights(model, args.output)
+
+
+if __name__ == "__main__":
+    main()'''

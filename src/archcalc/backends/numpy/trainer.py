@@ -1,0 +1,56 @@
+"""``archcalc train --backend numpy``: the runtime modules behind the backend-neutral trainer interface
+(:mod:`archcalc.training`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archcalc.backends.numpy import loop
+from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
+from archcalc.model import Model
+from archcalc.spec.train import TrainSpec
+from archcalc.training import Epoch, Outcome, Progress, Splits
+
+
+class NumpyTrainer:
+    """A float32 NumPy network with the spec's loss and optimizer; one generator, seeded once, draws
+    the initial weights, the batch order and the dropout masks, so a seed fixes the whole run."""
+
+    def __init__(self, model: Model, train: TrainSpec, seed: int):
+        self.train = train
+        self.rng = np.random.default_rng(seed)
+        self.net = build_model(model.graph, self.rng)
+        self.loss = make_loss(train)
+        self.optimizer = make_optimizer(train, self.net.parameters())
+        self.classify = train.task == "classification"
+        self.width = int(model.output_shape[-1])
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        return self.loss.targets(y, self.width, self.classify)
+
+    def fit(self, splits: Splits, epochs: int, progress: Progress) -> Outcome:
+        (x, y), (vx, vy) = splits.train, splits.validation
+        stopping = self.train.early_stopping
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+            result = loop.fit(self.net, self.loss, self.optimizer, x, self._targets(y), epochs=epochs,
+                              batch_size=self.train.batch_size, rng=self.rng, validation=(vx, self._targets(vy)),
+                              l1=self.train.l1, patience=stopping.patience if stopping else None,
+                              min_delta=stopping.min_delta if stopping else 0.0,
+                              monitor=stopping.monitor if stopping else "val_loss", classify=self.classify,
+                              on_batch=progress.batch, on_epoch=lambda record: progress.epoch(_epoch(record)))
+        return Outcome([_epoch(r) for r in result["history"]], result["best_epoch"], result["stopped_early"],
+                       result["diverged"])
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
+        return loop.evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {name: np.array(value) for name, value in self.net.state_dict().items()}
+
+
+def _epoch(record: dict) -> Epoch:
+    return Epoch(record["epoch"], record["loss"], record["accuracy"], record.get("val_loss"),
+                 record.get("val_accuracy"), record["seconds"])
+
+
+make_trainer = NumpyTrainer

@@ -1,0 +1,184 @@
+"""``archcalc train SPEC``: train the network with the spec's ``train:`` section and report test metrics.
+
+Parse, then run: the options and the spec are checked, the data loaded and split, and every output
+path checked, before the first epoch, so a mistake never costs a training run. The backend is
+looked up in :data:`archcalc.training.BACKENDS`; the progress bar (rich) lives here, the only
+place that draws one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import time
+
+import click
+
+from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.errors import Loc, SpecError
+from archcalc.training import BACKENDS, Epoch
+
+CHOICES = ("numpy", "torch")
+
+
+@click.command()
+@spec_options
+@click.option("--backend", type=click.Choice(CHOICES), default="numpy", show_default=True,
+              help="Which implementation trains the network.")
+@click.option("--data", "source", default="digits", show_default=True, metavar="digits|FILE.npz|FILE.csv",
+              help="Training data: scikit-learn's 8×8 digits, arrays x and y in an .npz, or a CSV whose last "
+                   "column is the target.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the spec's epochs.")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed for the split, the initial weights, the batch order and dropout (default: the spec's, or 0).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Draw the loss and accuracy curves into a PNG file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE.npz",
+              help="Save the trained weights (PyTorch's state_dict names) to an .npz file.")
+@click.option("--force", is_flag=True, help="Overwrite the --plot and -o files if they exist.")
+@format_option("text", "json", default="text")
+@handle_errors
+def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str, source: str, epochs: int | None,
+          seed: int | None, plot: str | None, output: str | None, force: bool, fmt: str) -> None:
+    """Train SPEC on DATA and print the test accuracy and loss.
+
+    The data are split 70/15/15 into training, validation and test sets; training follows the
+    spec's train: section (loss, optimizer, batch size, epochs, weight decay, L1, early stopping
+    on the validation set, which restores the best weights). The same --seed gives the same run.
+    """
+    from archcalc.backends.optional import require
+
+    require("numpy")
+    from archcalc.backends.numpy.build import train_spec
+    from archcalc.data import load_data, split
+
+    if backend not in BACKENDS:
+        raise SpecError(None, f"the {backend} backend is not available in this build", code="usage",
+                        hint=f"use --backend {' or '.join(BACKENDS)}")
+    model = load_model(spec, sets, symbolic, limits)
+    if model.graph.free:
+        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to train", code="usage",
+                        hint="give them with --set, e.g. --set H=28,W=28")
+    settings = train_spec(model.spec)
+    if model.spec.train is None:
+        click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
+                   f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
+                   f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
+    seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
+    epochs = epochs or settings.epochs
+    for path in filter(None, (plot, output)):
+        if os.path.exists(path) and not force:
+            raise SpecError(Loc(path, 1, 1), "already exists", code="output-error", hint="pass --force to overwrite it")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise SpecError(Loc(path, 1, 1), "its folder does not exist", code="output-error", hint="create it first")
+    data = load_data(source, model, settings)
+    splits = split(data, seed)
+    trainer = importlib.import_module(BACKENDS[backend]).make_trainer(model, settings, seed)
+
+    started = time.perf_counter()
+    with BarProgress(epochs, quiet=fmt == "json") as progress:
+        outcome = trainer.fit(splits, epochs, progress)
+    seconds = time.perf_counter() - started
+    if outcome.diverged:
+        lr = settings.optimizer.locs.get("lr", settings.optimizer.loc)
+        raise SpecError(lr, f"training diverged: the loss was {outcome.epochs[-1].loss} after epoch "
+                        f"{outcome.epochs[-1].epoch}", code="diverged",
+                        hint="lower the learning rate (or normalise the data)")
+    test_loss, test_accuracy = trainer.evaluate(*splits.test)
+
+    if output:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **trainer.state_dict())
+        from archcalc.files import write_atomic
+
+        write_atomic(output, buffer.getvalue(), force=force)
+    if plot:
+        write_plot(plot, outcome.epochs, outcome.best_epoch, force)
+    result = {
+        "model": model.name, "backend": backend, "data": data.name, "seed": seed, "samples": splits.sizes(),
+        "test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(outcome.epochs),
+        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early, "seconds": round(seconds, 3),
+        "weights": output, "plot": plot,
+        "history": [{"epoch": e.epoch, "loss": e.loss, "accuracy": e.accuracy, "val_loss": e.val_loss,
+                     "val_accuracy": e.val_accuracy} for e in outcome.epochs],
+    }
+    emit_result(result, fmt)
+
+
+def write_plot(path: str, epochs: list[Epoch], best: int, force: bool) -> None:
+    from archcalc.files import write_atomic
+    from archcalc.plot import curves_png
+
+    series = {"loss": {"train": [e.loss for e in epochs], "validation": [e.val_loss for e in epochs]},
+              "accuracy": {"train": [e.accuracy for e in epochs], "validation": [e.val_accuracy for e in epochs]}}
+    write_atomic(path, curves_png([e.epoch for e in epochs], series, best), force=force)
+
+
+def emit_result(result: dict, fmt: str) -> None:
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result, indent=2))
+        return
+    sizes = result["samples"]
+    out = terminal().file
+    lines = [f"{result['model']} on {result['data']} ({sizes['train']} training, {sizes['validation']} validation, "
+             f"{sizes['test']} test samples), {result['backend']} backend, seed {result['seed']}"]
+    stop = " (early stopping restored it)" if result["stopped_early"] else ""
+    lines.append(f"epochs run      {result['epochs_run']}, best {result['best_epoch']}{stop}")
+    if result["test_accuracy"] is not None:
+        lines.append(f"test accuracy   {100 * result['test_accuracy']:.2f} %")
+    lines.append(f"test loss       {result['test_loss']:.4f}")
+    lines.append(f"time            {result['seconds']:.2f} s")
+    for key, label in (("weights", "weights saved"), ("plot", "curves drawn")):
+        if result[key]:
+            lines.append(f"{label:<15} {result[key]}")
+    out.write("\n".join(lines) + "\n")
+
+
+class BarProgress:
+    """A rich progress bar on standard error: epoch, batch, running loss and accuracy, samples per second,
+    and one line per finished epoch. Nothing animated when standard error is not a terminal."""
+
+    def __init__(self, epochs: int, quiet: bool = False, console=None):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console or Console(stderr=True)
+        self.epochs, self.quiet, self.current, self.started = epochs, quiet, 0, 0.0
+        self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
+                            TextColumn("batch"), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                            TimeElapsedColumn(), console=self.console, transient=True,
+                            disable=not self.console.is_terminal)
+        self.task = self.bar.add_task("train", total=None, epoch=0, stats="")
+
+    def __enter__(self) -> BarProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def batch(self, epoch: int, batch: int, batches: int, loss: float, accuracy: float | None, samples: int) -> None:
+        if epoch != self.current:
+            self.current, self.started = epoch, time.perf_counter()
+            self.bar.reset(self.task, total=batches, epoch=epoch, stats="")
+        rate = samples / max(time.perf_counter() - self.started, 1e-9)
+        acc = f"  acc {100 * accuracy:5.1f} %" if accuracy is not None else ""
+        self.bar.update(self.task, completed=batch, stats=f"loss {loss:.4f}{acc}  {rate:,.0f} samples/s")
+
+    def epoch(self, record: Epoch) -> None:
+        if self.quiet:
+            return
+        parts = [f"epoch {record.epoch:>3}", f"loss {record.loss:.4f}"]
+        if record.accuracy is not None:
+            parts.append(f"acc {100 * record.accuracy:5.1f} %")
+        if record.val_loss is not None:
+            parts.append(f"val_loss {record.val_loss:.4f}")
+        if record.val_accuracy is not None:
+            parts.append(f"val_acc {100 * record.val_accuracy:5.1f} %")
+        parts.append(f"{record.seconds:.2f} s")
+        self.console.print("  ".join(parts), highlight=False)

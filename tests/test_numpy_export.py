@@ -1,0 +1,147 @@
+"""``archcalc export --to numpy``: one standalone file, trained in a process where archcalc cannot be imported."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import archcalc
+from archcalc.backends.numpy import to_numpy
+from archcalc.backends.numpy.source import render
+from tests.conftest import ROOT, SPECS
+from tests.numpy_torch import KITCHENS
+
+EXAMPLE = ROOT / "docs" / "examples" / "digits_mlp_numpy.py"
+#: runs code in a fresh interpreter where archcalc, torch and scikit-learn cannot be imported (a None entry in
+#: sys.modules makes ``import`` fail), from a folder outside the repository
+ISOLATED = ("import sys; sys.modules.update(archcalc=None, torch=None, sklearn=None); import runpy; "
+            "sys.argv = sys.argv[1:] or ['-']; ")
+
+
+def run_isolated(code: str, *args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", ISOLATED + code, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def load_file(path) -> dict:
+    """The exported module's namespace (imported, not run as a script)."""
+    import runpy
+
+    return runpy.run_path(str(path))
+
+
+def test_export_writes_a_file_that_parses_and_imports_only_numpy(run, tmp_path):
+    out = tmp_path / "model.py"
+    result = run("export", SPECS / "digits-mlp.yaml", "--to", "numpy", "-o", out)
+    assert result.exit_code == 0, result.output
+    tree = ast.parse(out.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert imported == {"__future__", "argparse", "math", "time", "numpy"}
+    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    assert {"Linear", "ReLU", "Dropout", "Sequential", "CrossEntropyLoss", "Adam", "fit", "predict", "build_model",
+            "save_weights", "load_weights"} <= names
+    assert "Conv2d" not in names and "SGD" not in names  # only what this network uses
+
+
+def test_export_refuses_to_overwrite_without_force(run, tmp_path):
+    out = tmp_path / "model.py"
+    out.write_text("keep me")
+    result = run("export", SPECS / "seed-mlp.yaml", "--to", "numpy", "-o", out)
+    assert result.exit_code == 2
+    assert "already exists" in result.stderr and out.read_text() == "keep me"
+    assert run("export", SPECS / "seed-mlp.yaml", "--to", "numpy", "-o", out, "--force").exit_code == 0
+    assert "def build_model" in out.read_text()
+
+
+def test_export_needs_concrete_symbols(run, tmp_path):
+    result = run("export", SPECS / "symbolic-cnn.yaml", "--to", "numpy", "-o", tmp_path / "m.py")
+    assert result.exit_code == 2 and "must have values" in result.stderr
+    assert not (tmp_path / "m.py").exists()
+
+
+@pytest.mark.parametrize("name", sorted(KITCHENS))
+def test_exported_build_model_is_the_runtime_model(name, tmp_path):
+    model = archcalc.loads(KITCHENS[name])
+    path = tmp_path / "model.py"
+    path.write_text(render(model))
+    exported = load_file(path)["build_model"](seed=3, dtype="float64")
+    runtime = to_numpy(model, seed=3, dtype="float64")
+    assert list(exported.state_dict()) == list(runtime.state_dict())
+    assert all(np.array_equal(v, runtime.state_dict()[k]) for k, v in exported.state_dict().items())
+    x = np.random.default_rng(0).normal(size=(4, *model.input_shape))
+    exported.eval(), runtime.eval()
+    assert np.array_equal(exported.forward(x), runtime.forward(x))
+
+
+def test_example_in_docs_is_the_current_export():
+    """docs/examples/digits_mlp_numpy.py is generated; regenerate it with
+    ``archcalc export specs/digits-mlp.yaml --to numpy -o docs/examples/digits_mlp_numpy.py --force``."""
+    assert EXAMPLE.read_text(encoding="utf-8") == render(archcalc.load(str(SPECS / "digits-mlp.yaml")))
+
+
+def test_exported_digits_mlp_trains_with_only_numpy(tmp_path):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    order = np.random.default_rng(0).permutation(len(digits.target))
+    test, train = order[:360], order[360:]
+    np.savez(tmp_path / "train.npz", x=digits.data[train] / 16, y=digits.target[train])
+    np.savez(tmp_path / "test.npz", x=digits.data[test] / 16, y=digits.target[test])
+    (tmp_path / "digits_mlp.py").write_text(EXAMPLE.read_text(encoding="utf-8"))
+
+    cli = run_isolated("runpy.run_path('digits_mlp.py', run_name='__main__')", "digits_mlp.py", "train.npz",
+                       "-o", "weights.npz", cwd=tmp_path)
+    assert cli.returncode == 0, cli.stderr
+    assert "best epoch" in cli.stdout and (tmp_path / "weights.npz").exists()
+
+    check = ("m = runpy.run_path('digits_mlp.py'); model = m['build_model']()\n"
+             "m['load_weights'](model, 'weights.npz')\n"
+             "import numpy as np, json\n"
+             "with np.load('test.npz') as d: x, y = d['x'].astype(np.float32), d['y']\n"
+             "p = m['predict'](model, x)\n"
+             "print(json.dumps({'accuracy': float((p.argmax(1) == y).mean()),"
+             " 'modules': sorted(k for k in ('archcalc', 'torch', 'sklearn', 'scipy') if sys.modules.get(k))}))")
+    result = run_isolated(check, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["accuracy"] >= 0.95
+    assert data["modules"] == []
+
+
+Q3 = '"' * 3
+HOSTILE = "\n".join([
+    f"name: 'x{Q3}; import os; os.system(\"touch PWNED\"); {Q3}'",
+    "input: [3]",
+    "layers:",
+    "  - linear: {out: 4, name: '''); import os as o; getattr(o, \"system\")(\"touch PWNED\"); ('''}",
+    r'''  - relu: {name: "\n\"\"\"\nimport os\ngetattr(os, 'system')('touch PWNED')\n#"}''',
+    "  - linear: {out: 2, name: __class__}",
+    "  - softmax: {name: build_model}",
+])
+
+
+def test_hostile_names_stay_inert_strings(run, write, tmp_path):
+    out = tmp_path / "model.py"
+    result = run("export", write(HOSTILE), "--to", "numpy", "-o", out)
+    assert result.exit_code == 0, result.output
+    ast.parse(out.read_text())
+    proc = run_isolated("import json; m = runpy.run_path('model.py')\n"
+                        "print(json.dumps([list(m['build_model'](seed=0).state_dict()), m['NAME']]))", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "PWNED").exists()
+    model = archcalc.loads(HOSTILE)
+    keys, name = json.loads(proc.stdout)
+    assert keys == list(to_numpy(model).state_dict())
+    assert keys[0] == '\'); import os as o; getattr(o, "system")("touch PWNED"); (\'.weight'
+    assert name == model.name and name.startswith('x"""')
+    assert [n.name for n in model.graph.layers()][1].startswith("\n")

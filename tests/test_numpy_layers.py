@@ -1,0 +1,156 @@
+"""The NumPy backend's tables, shapes, names, initialisation and state, checked against the core."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+
+import numpy as np
+import pytest
+
+import archcalc
+from archcalc.backends.numpy import build, layers, loop, losses, optim, structures, to_numpy
+from archcalc.backends.numpy.layers import _pool_size
+from archcalc.graph import LayerNode
+from archcalc.layers import LAYERS
+from archcalc.layers.spatial import out_size
+from archcalc.spec.train import LOSSES
+from tests.conftest import SPECS
+from tests.numpy_torch import KITCHENS
+
+RUNTIME = (layers, structures, losses, optim, loop)
+
+
+def test_every_registered_kind_has_a_table_entry():
+    assert set(build.KINDS) == {cls.kind for cls in LAYERS.values()}
+
+
+def test_every_spec_loss_has_a_class():
+    assert set(build.LOSSES) == set(LOSSES)
+
+
+@pytest.mark.parametrize("module", RUNTIME, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_runtime_modules_import_only_numpy_and_each_other(module):
+    """They are copied into the standalone export, which must need nothing but NumPy."""
+    tree = ast.parse(inspect.getsource(module))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert {a.name for a in node.names} <= {"math", "time", "numpy"}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.module in {"__future__", "numpy.lib.stride_tricks"} or \
+                node.module.startswith("archcalc.backends.numpy."), node.module
+
+
+def test_pool_size_is_the_core_formula():
+    for n, k, s, p, d, ceil in itertools.product(range(1, 12), range(1, 5), range(1, 4), range(3), (1, 2),
+                                                 (False, True)):
+        if 2 * p > k or out_size(n, k, s, p, d, False) < 1:
+            continue
+        assert _pool_size(n, k, s, (p, p), d, ceil) == out_size(n, k, s, p, d, ceil), (n, k, s, p, d, ceil)
+
+
+def small_models():
+    yield "lenet5", archcalc.load(str(SPECS / "lenet5.yaml"))
+    yield "resnet18", archcalc.load(str(SPECS / "resnet18.yaml"), H=32, W=40)
+    yield "digits-mlp", archcalc.load(str(SPECS / "digits-mlp.yaml"))
+    for name, text in KITCHENS.items():
+        yield name, archcalc.loads(text)
+
+
+@pytest.mark.parametrize(("name", "model"), list(small_models()), ids=lambda v: v if isinstance(v, str) else "")
+def test_shapes_names_and_counts_agree_with_the_core(name, model):
+    net = to_numpy(model, seed=0, dtype="float64").eval()
+    modules = dict(net.named_modules())
+    shapes = {}
+
+    def recording(path, forward):
+        def run(x):
+            out = forward(x)
+            shapes[path] = out.shape
+            return out
+        return run
+
+    for path, module in modules.items():
+        if path and not module.children():
+            module.forward = recording(path, module.forward)
+    net.forward(np.random.default_rng(0).normal(size=(2, *model.input_shape)))
+    for node in model.graph.layers():
+        assert shapes[node.path][1:] == node.out_shape, node.path
+    params = {f"{p}.{n}" for p, m in modules.items() for n in m.PARAMS if getattr(m, n) is not None}
+    state = net.state_dict()
+    assert sum(state[k].size for k in params) == sum(p.size for p in net.parameters()) == model.trainable_params
+    assert sum(v.size for k, v in state.items() if k not in params) == model.buffers
+    assert {k.rsplit(".", 1)[0] for k in state} <= {node.path for node in model.graph.layers()}
+
+
+def test_torch_default_initialisation_bounds():
+    net = to_numpy(archcalc.loads("input: [8, 9, 9]\nlayers: [conv2d: {out: 60, kernel: 3, groups: 4}, flatten, "
+                                  "linear: 300]"), seed=0, dtype="float64")
+    conv, linear = net.layers[0][1], net.layers[2][1]
+    for w, b, fan_in in ((conv.weight, conv.bias, 2 * 3 * 3), (linear.weight, linear.bias, 60 * 7 * 7)):
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+        assert np.abs(b).max() <= bound
+        assert abs(w.mean()) < 0.05 * bound
+    assert conv.weight.shape == (60, 2, 3, 3) and linear.weight.shape == (300, 2940)
+
+
+def test_same_seed_same_weights_and_dtype():
+    model = archcalc.load(str(SPECS / "lenet5.yaml"))
+    a, b = to_numpy(model, seed=5), to_numpy(model, seed=5)
+    assert all(np.array_equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+    assert a.parameters()[0].dtype == np.float32
+    assert not np.array_equal(to_numpy(model, seed=6).parameters()[0], a.parameters()[0])
+
+
+def test_batchnorm_statistics_follow_torch_conventions():
+    bn = layers.BatchNorm2d(2, momentum=0.25)
+    x = np.random.default_rng(0).normal(3, 2, size=(4, 2, 3, 3))
+    y = bn.forward(x)
+    mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3))
+    assert np.allclose(y.mean((0, 2, 3)), 0) and np.allclose(y.var((0, 2, 3)), var / (var + 1e-5))
+    assert np.allclose(bn.running_mean, 0.25 * mean)
+    assert np.allclose(bn.running_var, 0.75 + 0.25 * var * 36 / 35)  # unbiased: n/(n − 1), n = 4·3·3
+    assert bn.num_batches_tracked == 1
+    bn.eval()
+    assert np.allclose(bn.forward(x), (x - bn.running_mean[:, None, None]) / np.sqrt(bn.running_var[:, None, None] +
+                                                                                      1e-5))
+    assert bn.num_batches_tracked == 1
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        layers.BatchNorm1d(3).forward(np.ones((1, 3)))
+
+
+def test_weights_round_trip_through_npz(tmp_path):
+    model = archcalc.load(str(SPECS / "resnet18.yaml"), H=32, W=32)
+    a, b = to_numpy(model, seed=1), to_numpy(model, seed=2)
+    a.forward(np.ones((2, 3, 32, 32), np.float32))  # moves the running statistics
+    loop.save_weights(a, str(tmp_path / "w.npz"))
+    params = b.parameters()
+    loop.load_weights(b, str(tmp_path / "w.npz"))
+    assert all(np.array_equal(v, a.state_dict()[k]) for k, v in b.state_dict().items())
+    assert all(p is q for p, q in zip(params, b.parameters()))  # loaded in place: optimizers keep working
+    with np.load(tmp_path / "w.npz") as data:
+        assert "layer2.0.shortcut.0.weight" in data.files and data["bn1.num_batches_tracked"] == 1
+    with pytest.raises(ValueError, match="missing"):
+        to_numpy(archcalc.load(str(SPECS / "lenet5.yaml"))).load_state_dict(a.state_dict())
+
+
+def test_logits_view_drops_a_final_softmax_only_for_losses_that_apply_it():
+    model = archcalc.loads("input: [4]\nlayers: [linear: 3, {layers: [relu, softmax], name: head}]")
+    net = to_numpy(model, seed=0, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    logits = loop.logits_view(net, losses.CrossEntropyLoss()).forward(x)
+    probabilities = net.forward(x)
+    assert np.allclose(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), probabilities)
+    assert loop.logits_view(net, losses.MSELoss()) is net
+    assert loop.logits_view(net, losses.BCEWithLogitsLoss()) is net
+    sig = to_numpy(archcalc.loads("input: [4]\nlayers: [linear: 1, sigmoid]"), seed=0)
+    assert len(loop.logits_view(sig, losses.BCEWithLogitsLoss()).layers) == 1
+    assert len(loop.logits_view(sig, losses.BCELoss()).layers) == 2  # BCE takes probabilities
+
+
+def test_node_types_each_have_a_plan():
+    kinds = {type(node) for _, text in KITCHENS.items() for node, _ in archcalc.loads(text).graph.walk()}
+    assert kinds <= set(build._PLANS)
+    assert LayerNode in kinds

@@ -1,0 +1,97 @@
+"""The NumPy backend against PyTorch autograd: same weights, float64, outputs and every gradient.
+
+Each network is built twice — by the NumPy backend and, independently, from ``torch.nn``
+(tests/numpy_torch.py) — with the NumPy weights copied into torch. Forward in training mode
+(batch statistics, dropout with the NumPy mask) and in evaluation mode; then the gradient of
+Σ r·output for a random r, for the input and for every parameter, and the running statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import archcalc
+from archcalc.backends.numpy import to_numpy
+from archcalc.layers import LAYERS
+from tests.conftest import SPECS
+from tests.numpy_torch import KITCHENS, numpy_grads, torch_model
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+
+TOL = 1e-6
+#: shipped specs small enough to run in float64 here, with the symbol values used
+SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {},
+           "symbolic-mlp": {"D_i": 7, "D": 5, "D_o": 3}, "symbolic-cnn": {"H": 12, "W": 10},
+           "resnet18": {"H": 32, "W": 32}}
+#: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients): too large for the test suite
+TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}
+
+
+def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0) -> dict[str, float]:
+    """Largest absolute differences between NumPy and torch: output, input gradient, parameter gradients, buffers."""
+    net = to_numpy(model, seed=seed, dtype="float64")
+    reference = torch_model(model.graph, net)
+    net.train(training)
+    reference.train(training)
+    rng = np.random.default_rng(seed + 1)
+    x = rng.normal(size=(batch, *model.input_shape))
+    out = net.forward(x)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = reference(xt)
+    r = rng.normal(size=out.shape)
+    dx = net.backward(r)
+    (out_t * torch.from_numpy(r)).sum().backward()
+    grads = numpy_grads(net)
+    torch_grads = {name: p.grad.numpy() for name, p in reference.named_parameters()}
+    assert set(grads) == set(torch_grads)
+    state = reference.state_dict()
+    assert set(net.state_dict()) == set(state)
+    return {
+        "output": float(np.abs(out - out_t.detach().numpy()).max()),
+        "input": float(np.abs(dx - xt.grad.numpy()).max()),
+        "params": max((float(np.abs(g - torch_grads[k]).max()) for k, g in grads.items()), default=0.0),
+        "buffers": max((float(np.abs(v - state[k].numpy()).max()) for k, v in net.state_dict().items()), default=0.0),
+    }
+
+
+def test_every_shipped_spec_is_checked_or_named_too_large():
+    assert {p.stem for p in SPECS.glob("*.yaml")} == set(SHIPPED) | TOO_LARGE
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_spec_matches_torch(name, training):
+    model = archcalc.load(str(SPECS / f"{name}.yaml"), **SHIPPED[name])
+    errors = compare(model, batch=3 if name != "resnet18" else 2, training=training)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(KITCHENS))
+def test_every_kind_and_structure_matches_torch(name, training):
+    errors = compare(archcalc.loads(KITCHENS[name]), batch=4, training=training)
+    assert max(errors.values()) < TOL, errors
+    assert errors["input"] > 0 or not training  # the gradient really flows (no all-zero comparison)
+
+
+def test_the_kitchen_specs_use_every_kind_and_structure():
+    used, structures, modes = set(), set(), set()
+    for text in KITCHENS.values():
+        for node, _ in archcalc.loads(text).graph.walk():
+            if hasattr(node, "layer"):
+                used.add(node.layer.kind)
+            structures.add(type(node).__name__)
+            modes.add(getattr(node, "mode", None))
+    assert used == {cls.kind for cls in LAYERS.values()}
+    assert structures == {"LayerNode", "SeqNode", "ResidualNode", "ConcatNode"}
+    assert {"identity", "projection", "layers", "none"} <= modes
+
+
+def test_gradients_flow_through_every_parameter_of_the_kitchen_cnn():
+    """No gradient in the comparison is trivially zero (a zero-gradient layer upstream would hide bugs)."""
+    net = to_numpy(archcalc.loads(KITCHENS["kitchen-cnn"]), seed=0, dtype="float64")
+    out = net.forward(np.random.default_rng(0).normal(size=(4, 4, 11, 11)))
+    net.backward(np.random.default_rng(1).normal(size=out.shape))
+    assert all(np.abs(g).max() > 0 for g in numpy_grads(net).values())
