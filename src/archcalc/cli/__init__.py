@@ -11,17 +11,17 @@ from archcalc import __version__
 
 #: command → (module, function, one-line help shown by ``archcalc --help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "summary": ("archcalc.cli.summary", "summary", "One-screen report: shapes, params, MACs, RF, totals, memory."),
     "params": ("archcalc.cli.params", "params", "Parameter counts per layer and in total, exact or symbolic."),
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
-    "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
-    "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
     "rf": ("archcalc.cli.rf", "rf", "Receptive field of every layer: size, effective stride and padding, centre."),
     "flops": ("archcalc.cli.flops", "flops", "MACs, FLOPs and element-wise work per layer and in total."),
-    "summary": ("archcalc.cli.summary", "summary", "One-screen report: shapes, params, MACs, RF, totals, memory."),
     "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
     "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
     "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
+    "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "train": ("archcalc.cli.train", "train", "Train the network on data (NumPy backend) and report test metrics."),
+    "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
 }
 
 
