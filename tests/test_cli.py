@@ -92,3 +92,11 @@ def test_shapes_explain_derives_each_size(run):
 def test_explain_symbolic_keeps_formula(run):
     out = run("params", SPECS / "symbolic-mlp.yaml", "--explain").stdout
     assert "(D_i×D)+D = D*D_i + D" in out
+
+
+def test_export_default_file_name_is_importable(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("export", SPECS / "seed-mlp.yaml", "--to", "numpy")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "seed_mlp.py").is_file()
+    assert run("export", SPECS / "seed-mlp.yaml", "--to", "numpy").exit_code == 2  # no --force: kept
