@@ -104,6 +104,15 @@ def test_too_few_outputs_for_the_classes(run, write):
     assert result.exit_code == 2 and "has class 9 but the spec has 5 classes" in result.stderr
 
 
+@BOTH
+def test_cross_entropy_needs_an_output_per_class(run, write, tmp_path, backend):
+    np.savez(tmp_path / "yes-no.npz", x=np.eye(10, 3), y=np.arange(10) % 2)
+    result = run("train", write("input: [3]\nlayers: [linear: 1]\ntrain: {classes: 2}\n"), "--data",
+                 tmp_path / "yes-no.npz", "--backend", backend)
+    assert result.exit_code == 2 and "the network has 1 outputs for 2 classes" in result.stderr
+    assert "cross-entropy wants one output per class" in result.stderr
+
+
 def test_missing_scikit_learn_is_a_clear_error():
     code = ("import sys; sys.modules['sklearn'] = None\nfrom archcalc.cli import main\n"
             "main(['train', 'specs/digits-mlp.yaml'])")
