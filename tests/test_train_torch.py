@@ -67,7 +67,8 @@ def test_saved_weights_load_into_to_torch_and_give_the_reported_accuracy(digits_
     data, folder = digits_cnn
     model = archcalc.load(str(SPECS / "digits-cnn.yaml"))
     module = saved_module(model, folder / "w.npz")
-    assert list(module.state_dict()) == list(np.load(folder / "w.npz").files)
+    with np.load(folder / "w.npz") as saved:
+        assert list(module.state_dict()) == saved.files
     x, y = split(load_data("digits", model, model.spec.train), 0).test
     loss, accuracy = T.evaluate(module, model.spec.train, x, y)
     assert (accuracy, loss) == (data["test_accuracy"], data["test_loss"])
