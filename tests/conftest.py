@@ -47,3 +47,15 @@ def archcalc_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """The real CLI in a fresh interpreter (for sys.modules checks and exit codes)."""
     return subprocess.run([sys.executable, "-m", "archcalc", *map(str, args)], capture_output=True, text=True,
                           **kwargs)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread: a small network gains nothing from a second one, and on shared cores two
+    threads wait on each other at every op (ten times slower under load)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -89,6 +89,8 @@ CASES = [
      (4, 21), "did you mean 'momentum'"),
     ("nesterov-without-momentum", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {nesterov: true}}\n",
      (4, 31), "nesterov needs momentum"),
+    ("regression-accuracy", "input: [4]\nlayers: [linear: 1]\ntrain:\n  task: regression\n"
+     "  early_stopping: {patience: 2, monitor: val_accuracy}\n", (5, 42), "a regression has no accuracy to monitor"),
     ("two-kinds-in-one-item", "input: [4]\nlayers:\n  - linear: 2\n    relu:\n", (3, 5), "found 2 keys"),
     ("construct-extra-key", "input: [4]\nlayers:\n  - residual: [relu]\n    shortcut: auto\n", (4, 5),
      "unexpected key 'shortcut'"),

@@ -170,15 +170,63 @@ def test_early_stopping_follows_the_spec():
     assert len(history.epochs) == 2 and history.stopped_early
     assert all(e.val_loss is not None and e.val_accuracy is None for e in history.epochs)
 
+def test_early_stopping_restores_the_best_epochs_weights_and_buffers():
+    train = ("{classes: 3, optimizer: {adam: {lr: 0.05}}, batch_size: 10, epochs: 100, "
+             "early_stopping: {patience: 3, monitor: val_accuracy}}")
+    model = spec("[linear: 64, batchnorm1d, relu, linear: 3]", train)
+    torch.manual_seed(0)
+    module = to_torch(model)
+    generator = torch.Generator().manual_seed(0)  # noise: validation accuracy soon stops improving
+    x, y = torch.randn(60, 4, generator=generator), torch.randint(0, 3, (60,), generator=generator)
+    vx, vy = torch.randn(30, 4, generator=generator), torch.randint(0, 3, (30,), generator=generator)
+    states = {}
 
-@pytest.fixture
-def one_thread():
-    """A 6k-parameter CNN gains nothing from a second thread, and on shared cores two threads wait on
-    each other at every op (ten times slower under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    def keep(epoch):
+        states[epoch.epoch] = {k: v.clone() for k, v in module.state_dict().items()}
+
+    history = T.fit(module, model.spec.train, x, y, validation=(vx, vy), seed=1, on_epoch=keep)
+    best = history.best_epoch
+    assert history.stopped_early and len(history.epochs) == best + 3
+    accuracies = [e.val_accuracy for e in history.epochs]
+    assert accuracies.index(max(accuracies)) == best - 1  # the first epoch with the highest
+    for key, value in module.state_dict().items():  # running statistics too
+        assert torch.equal(value, states[best][key]), key
+    assert T.evaluate(module, model.spec.train, vx, vy)[1] == accuracies[best - 1]
+
+
+def test_fit_reports_every_step_and_the_best_epoch_without_validation():
+    model = spec("[linear: 3]", "{classes: 3, optimizer: {sgd: {lr: 0.5}}, batch_size: 4, epochs: 3}")
+    x, y = torch.randn(10, 4), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    steps = []
+    history = T.fit(to_torch(model), model.spec.train, x, y, seed=0, on_batch=lambda *args: steps.append(args))
+    assert [s[:3] for s in steps] == [(e, b, 3) for e in (1, 2, 3) for b in (1, 2, 3)]
+    assert [s[5] for s in steps[:3]] == [4, 8, 10]
+    for epoch, (*_, loss, accuracy, _samples) in zip(history.epochs, steps[2::3]):
+        assert (epoch.loss, epoch.accuracy) == (loss, accuracy)
+        assert epoch.val_loss is None and epoch.seconds > 0
+    losses = history.losses
+    assert history.best_epoch == 1 + losses.index(min(losses)) and not history.stopped_early
+    assert 0 <= steps[0][4] <= 1 and steps[0][4] * 4 == round(steps[0][4] * 4)
+
+
+def test_a_last_batch_of_one_sample_joins_the_one_before():
+    generator = torch.Generator().manual_seed(0)
+    assert [len(b) for b in T.batches(65, 32, generator)] == [32, 33]
+    assert [len(b) for b in T.batches(66, 32, generator)] == [32, 32, 2]
+    assert [len(b) for b in T.batches(1, 32, generator)] == [1]
+    assert sorted(torch.cat(T.batches(65, 32, generator)).tolist()) == list(range(65))
+    model = spec("[linear: 3, batchnorm1d]", "{task: regression, batch_size: 4}")
+    history = T.fit(to_torch(model), model.spec.train, torch.randn(9, 4), torch.randn(9, 3), epochs=1)
+    assert len(history.epochs) == 1  # torch's batch norm refuses a training batch of one
+
+
+def test_mse_on_a_classifier_compares_with_one_hot_rows():
+    model = spec("[linear: 3]", "{classes: 3, loss: mse}")
+    module = to_torch(model)
+    x, y = torch.randn(4, 4), torch.tensor([2, 0, 1, 2])
+    loss = T.build_loss(model.spec.train, module)
+    torch.testing.assert_close(loss(x, y), F.mse_loss(module(x), F.one_hot(y, 3).float()), rtol=0, atol=0)
+
 
 
 def test_the_digits_cnn_learns_the_digits(one_thread):

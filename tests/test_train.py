@@ -1,5 +1,6 @@
-"""``archcalc train`` and the NumPy training loop: accuracy, determinism, data, errors, outputs, and the
-whole loop (L1, weight decay, a fused softmax, shuffled batches) against PyTorch step for step."""
+"""``archcalc train`` and the NumPy training loop: accuracy, determinism, data, errors, outputs (the tests
+marked ``BOTH`` on the torch backend too), and the whole loop (L1, weight decay, a fused softmax,
+shuffled batches) against PyTorch step for step."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ import archcalc
 from archcalc.backends.numpy import loop, losses, optim, to_numpy
 from tests.conftest import ROOT, SPECS
 from tests.numpy_torch import torch_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # torch, where it runs, on one thread
+#: a test of what both backends must do alike
+BOTH = pytest.mark.parametrize("backend", ["numpy", "torch"])
 
 
 def train_json(run, *args: str) -> dict:
@@ -69,7 +74,8 @@ def test_outputs_are_checked_before_training(run, tmp_path):
     assert result.exit_code == 2 and "its folder does not exist" in result.stderr and "epoch" not in result.stderr
 
 
-def test_digits_as_images_train_a_small_cnn(run, write):
+@BOTH
+def test_digits_as_images_train_a_small_cnn(run, write, backend):
     spec = write("""
 name: digits-cnn
 input: [1, 8, 8]
@@ -82,7 +88,7 @@ layers:
   - linear: 10
 train: {classes: 10, optimizer: {adam: {lr: 0.01}}, epochs: 4, batch_size: 64}
 """)
-    assert train_json(run, spec)["test_accuracy"] > 0.85
+    assert train_json(run, spec, "--backend", backend)["test_accuracy"] > 0.85
 
 
 def test_shape_mismatch_is_a_located_error(run, write):
@@ -98,10 +104,13 @@ def test_too_few_outputs_for_the_classes(run, write):
     assert result.exit_code == 2 and "has class 9 but the spec has 5 classes" in result.stderr
 
 
-def test_torch_backend_is_a_clean_error_in_this_build(run):
-    result = run("train", SPECS / "digits-mlp.yaml", "--backend", "torch")
-    assert result.exit_code == 2
-    assert "the torch backend is not available in this build" in result.stderr
+@BOTH
+def test_cross_entropy_needs_an_output_per_class(run, write, tmp_path, backend):
+    np.savez(tmp_path / "yes-no.npz", x=np.eye(10, 3), y=np.arange(10) % 2)
+    result = run("train", write("input: [3]\nlayers: [linear: 1]\ntrain: {classes: 2}\n"), "--data",
+                 tmp_path / "yes-no.npz", "--backend", backend)
+    assert result.exit_code == 2 and "the network has 1 outputs for 2 classes" in result.stderr
+    assert "cross-entropy wants one output per class" in result.stderr
 
 
 def test_missing_scikit_learn_is_a_clear_error():
@@ -114,25 +123,27 @@ def test_missing_scikit_learn_is_a_clear_error():
     assert "Traceback" not in proc.stderr
 
 
-def test_npz_regression(run, write, tmp_path):
+@BOTH
+def test_npz_regression(run, write, tmp_path, backend):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
     np.savez(tmp_path / "line.npz", x=x, y=x @ [1.5, -2.0, 0.5] + 0.3)
     spec = write("input: [3]\nlayers: [linear: 1]\n"
                  "train: {task: regression, loss: mse, optimizer: {sgd: {lr: 0.1}}, epochs: 30}\n")
-    data = train_json(run, spec, "--data", tmp_path / "line.npz")
+    data = train_json(run, spec, "--data", tmp_path / "line.npz", "--backend", backend)
     assert data["test_accuracy"] is None
     assert data["test_loss"] < 1e-4
 
 
-def test_csv_with_header_and_binary_cross_entropy(run, write, tmp_path):
+@BOTH
+def test_csv_with_header_and_binary_cross_entropy(run, write, tmp_path, backend):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 2))
     rows = "\n".join(f"{a:.5f},{b:.5f},{int(a + b > 0)}" for a, b in x)
     (tmp_path / "points.csv").write_text("a,b,label\n" + rows + "\n")
     spec = write("input: [2]\nlayers: [linear: 8, tanh, linear: 1, sigmoid]\n"
                  "train: {classes: 2, loss: bce_with_logits, optimizer: {adam: {lr: 0.05}}, epochs: 20}\n")
-    assert train_json(run, spec, "--data", tmp_path / "points.csv")["test_accuracy"] > 0.9
+    assert train_json(run, spec, "--data", tmp_path / "points.csv", "--backend", backend)["test_accuracy"] > 0.9
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -245,12 +256,13 @@ def test_progress_bar_draws_on_a_terminal():
     assert "val_acc  70.0 %" in drawn
 
 
-def test_a_diverging_run_is_a_located_error(run, write, tmp_path):
+@BOTH
+def test_a_diverging_run_is_a_located_error(run, write, tmp_path, backend):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "big.npz", x=1e3 * rng.normal(size=(100, 4)), y=1e3 * rng.normal(size=100))
     spec = write("input: [4]\nlayers: [linear: 8, linear: 1]\n"
                  "train: {task: regression, optimizer: {sgd: {lr: 10}}, epochs: 50}\n")
-    result = run("train", spec, "--data", tmp_path / "big.npz")
+    result = run("train", spec, "--data", tmp_path / "big.npz", "--backend", backend)
     assert result.exit_code == 2
     assert f"{spec}:3:49: error: training diverged: the loss was nan" in result.stderr
     assert "lower the learning rate" in result.stderr

@@ -145,7 +145,8 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str) -> np.nda
         raise SpecError(train.locs.get("classes", train.loc), f"{name} has class {y.max()} but the spec has "
                         f"{classes} classes (0 … {classes - 1})", code="data-mismatch",
                         hint="give the last layer one output per class")
-    if (1 < width < classes) or (train.loss.startswith("bce") and width != 1):
+    per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
+    if (per_class and width < classes) or (train.loss.startswith("bce") and width != 1):
         raise SpecError(None, f"the network has {width} outputs for {classes} classes", code="data-mismatch",
                         hint="cross-entropy wants one output per class; binary cross-entropy one output")
     return y

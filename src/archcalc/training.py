@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 #: backend name → module defining ``make_trainer(model, train, seed)``
 BACKENDS: dict[str, str] = {
     "numpy": "archcalc.backends.numpy.trainer",
+    "torch": "archcalc.backends.torch.trainer",
 }
 
 
@@ -56,7 +57,9 @@ class Epoch:
 
 @dataclass(slots=True)
 class Outcome:
-    """The epochs run, the one whose weights the model has now, and why training ended early if it did."""
+    """The epochs run, the best by the monitored number (``val_loss`` unless the spec's early stopping
+    names another; the model has that epoch's weights when early stopping is configured, the last
+    epoch's otherwise), and why training ended early if it did."""
 
     epochs: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0

@@ -89,10 +89,13 @@ def parse_train(node: YMap) -> TrainSpec:
     l1 = _float(node.get("l1"), "l1", 0.0)
     if l1 < 0:
         raise SpecError(locs["l1"], f"l1 must be ≥ 0, got {l1:g}", code="bad-weight-decay")
+    stopping = _early_stopping(node.get("early_stopping"))
+    if stopping is not None and stopping.monitor == "val_accuracy" and task == "regression":
+        raise SpecError(node.get("early_stopping").get("monitor").loc, "a regression has no accuracy to monitor",
+                        code="bad-train", hint="monitor: val_loss")
     return TrainSpec(task, classes, loss, optimizer, _int(node.get("batch_size"), "batch_size", 32, low=1),
-                     _int(node.get("epochs"), "epochs", 10, low=1), weight_decay, l1,
-                     _early_stopping(node.get("early_stopping")), _int(node.get("seed"), "seed", None, low=0),
-                     node.loc, locs)
+                     _int(node.get("epochs"), "epochs", 10, low=1), weight_decay, l1, stopping,
+                     _int(node.get("seed"), "seed", None, low=0), node.loc, locs)
 
 
 def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:

@@ -1,7 +1,7 @@
-"""Training a built module with the spec's ``train:`` section: loss, optimizer, L1 term, and a plain loop.
+"""Training a built module with the spec's ``train:`` section: loss, optimizer, L1 term, and the loop.
 
-The four functions are what ``archcalc train --backend torch`` calls; each one is small and can be
-used on its own::
+Each function is small and can be used on its own; :func:`fit` is the one training loop, the
+helper for Python callers and what ``archcalc train --backend torch`` runs (:mod:`.trainer`)::
 
     model = archcalc.load("specs/digits-cnn.yaml")
     module, train = archcalc.to_torch(model), model.spec.train  # a TrainSpec
@@ -15,21 +15,25 @@ used on its own::
 layer is ``softmax`` over the channels, trained with ``cross_entropy``), applying the loss to the
 module's output would apply softmax twice. :func:`build_loss` then computes the loss from the
 *logits*: the module without its last layer, sharing its parameters. The module's own output (the
-probabilities the spec describes) is unchanged, and is what :func:`evaluate` uses for accuracy.
+probabilities the spec describes) is unchanged; accuracy is read from the logits, which name the
+same classes.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from archcalc.spec.train import TrainSpec
+from archcalc.training import Epoch, Outcome
 
 #: loss → its torch criterion
 CRITERIA: dict[str, type[nn.Module]] = {
@@ -63,16 +67,32 @@ class Loss:
 
     ``logits`` is the module itself, or the module without its final activation when the criterion
     applies that activation itself; ``dropped`` is then that layer's path (``"11"``, or ``"logits"``
-    for a generated module called with ``logits=True``), else ``None``.
+    for a generated module called with ``logits=True``), else ``None``. A single output of
+    ``logits`` above ``threshold`` is class 1: 0 for logits (``bce_with_logits``), 0.5 for
+    probabilities.
     """
 
     criterion: nn.Module
     logits: Callable[[torch.Tensor], torch.Tensor]
     dropped: str | None = None
+    threshold: float = 0.5
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out = self.logits(x)
+        return self.compare(self.logits(x), y)
+
+    def compare(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The loss of ``out`` (what :attr:`logits` gave) against the targets ``y``."""
         return self.criterion(out, targets(self.criterion, y, out))
+
+    def correct(self, out: torch.Tensor, y: torch.Tensor) -> int:
+        """How many rows of ``out`` name their sample's class: the largest output, or for a single
+        output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows."""
+        if out.ndim > 1 and out.shape[1] > 1:
+            predicted = out.argmax(dim=1)
+        else:
+            predicted = (out.reshape(len(out)) > self.threshold).long()
+        truth = y.argmax(dim=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
+        return int((predicted == truth.long()).sum())
 
 
 def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
@@ -83,10 +103,11 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     spec is called as ``module(x, logits=True)``, which stops before that layer.
     """
     criterion = CRITERIA[train.loss]()
+    threshold = 0.0 if train.loss == "bce_with_logits" else 0.5
     if train.loss in LOGIT_LOSSES and "logits" in inspect.signature(module.forward).parameters:
-        return Loss(criterion, functools.partial(module, logits=True), "logits")
+        return Loss(criterion, functools.partial(module, logits=True), "logits", threshold)
     logits, dropped = _without_final(module, train.loss)
-    return Loss(criterion, logits, dropped)
+    return Loss(criterion, logits, dropped, threshold)
 
 
 def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]:
@@ -104,9 +125,12 @@ def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]
 
 
 def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """Class indices for cross-entropy; otherwise floats shaped like the output (``[N]`` → ``[N, 1]``)."""
+    """Class indices for cross-entropy; otherwise floats shaped like the output (``[N]`` → ``[N, 1]``),
+    class indices becoming one-hot rows when the output has a column per class (MSE on a classifier)."""
     if isinstance(criterion, nn.CrossEntropyLoss):
         return y.long()
+    if not y.is_floating_point() and y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1:
+        y = nn.functional.one_hot(y.long(), out.shape[1])
     y = y.to(out.dtype)
     return y.reshape(out.shape) if y.numel() == out.numel() else y
 
@@ -130,21 +154,10 @@ def l1_penalty(train: TrainSpec, module: nn.Module) -> torch.Tensor:
 
 
 @dataclass(slots=True)
-class Epoch:
-    """One epoch of :func:`fit`: the mean training loss (with the L1 term) and, given validation data,
-    the validation loss (without it) and accuracy (classification only)."""
-
-    epoch: int
-    loss: float
-    val_loss: float | None = None
-    val_accuracy: float | None = None
-
-
-@dataclass(slots=True)
-class History:
-    epochs: list[Epoch] = field(default_factory=list)
-    #: set when early stopping ended training before the last epoch
-    stopped_early: bool = False
+class History(Outcome):
+    """What :func:`fit` returns: the :class:`~archcalc.training.Outcome` that ``archcalc train``
+    reports (``epochs`` as :class:`~archcalc.training.Epoch` records, ``best_epoch``,
+    ``stopped_early``, ``diverged``), with the training losses at hand."""
 
     @property
     def losses(self) -> list[float]:
@@ -154,13 +167,24 @@ class History:
 def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
         validation: tuple[object, object] | None = None, epochs: int | None = None,
         batch_size: int | None = None, seed: int | None = None,
+        on_batch: Callable[[int, int, int, float, float | None, int], None] | None = None,
         on_epoch: Callable[[Epoch], None] | None = None) -> History:
     """Train ``module`` in place on ``(x, y)`` (arrays or tensors; ``x`` shaped ``[N, *input]``).
 
     Every epoch reshuffles the samples and steps the optimizer once per mini-batch of
-    ``batch_size`` (the last batch may be smaller). ``epochs``, ``batch_size`` and ``seed`` default to
-    the spec's. A seed seeds torch's generator too (dropout masks), so runs repeat exactly. With
-    ``validation`` data, the spec's ``early_stopping`` applies. ``on_epoch`` sees each :class:`Epoch`.
+    ``batch_size`` (see :func:`batches`). ``epochs``, ``batch_size`` and ``seed`` default to the
+    spec's. A seed seeds torch's generator too (dropout masks), so runs repeat exactly.
+
+    An epoch's :class:`~archcalc.training.Epoch` holds the mean training loss (with the L1 term)
+    and accuracy over its batches and, given ``validation`` data, the validation loss (without it)
+    and accuracy (classification only). ``best_epoch`` is the best by the spec's
+    ``early_stopping.monitor`` (``val_loss`` without one; the training loss without validation
+    data). With validation data the spec's ``early_stopping`` applies: after ``patience`` epochs
+    without an improvement of more than ``min_delta`` training stops, and the best epoch's weights
+    and buffers are restored. A loss that stops being a finite number ends training (``diverged``).
+
+    ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` sees the running means after each
+    optimizer step, ``on_epoch`` each finished epoch.
     """
     seed = train.seed if seed is None else seed
     generator = torch.Generator()
@@ -168,74 +192,112 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
         torch.manual_seed(seed)
         generator.manual_seed(seed)
     x, y = _tensor(x), _tensor(y)
+    if validation is not None:
+        validation = _tensor(validation[0]), _tensor(validation[1])
     epochs = epochs or train.epochs
     batch_size = batch_size or train.batch_size
     loss = build_loss(train, module)
     optimizer = build_optimizer(train, module)
+    classify = train.task == "classification"
+    best = _Best(train, validation is not None)
     history = History()
-    stop = _EarlyStopping(train) if validation is not None and train.early_stopping else None
+    module.train()
     for epoch in range(1, epochs + 1):
-        module.train()
-        total = 0.0
-        for batch in torch.randperm(len(x), generator=generator).split(batch_size):
+        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
+        parts = batches(len(x), batch_size, generator)
+        for number, index in enumerate(parts, 1):
             optimizer.zero_grad()
-            value = loss(x[batch], y[batch]) + l1_penalty(train, module)
+            out = loss.logits(x[index])
+            value = loss.compare(out, y[index]) + l1_penalty(train, module)
             value.backward()
             optimizer.step()
-            total += value.item() * len(batch)
-        record = Epoch(epoch, total / len(x))
+            seen += len(index)
+            total += value.item() * len(index)
+            if classify:
+                hits += loss.correct(out.detach(), y[index])
+            if on_batch is not None:
+                on_batch(epoch, number, len(parts), total / seen, hits / seen if classify else None, seen)
+        record = Epoch(epoch, total / seen, hits / seen if classify else None, None, None, 0.0)
         if validation is not None:
             record.val_loss, record.val_accuracy = evaluate(module, train, *validation)
+        record.seconds = time.perf_counter() - start
         history.epochs.append(record)
         if on_epoch is not None:
             on_epoch(record)
-        if stop is not None and stop.done(record):
-            history.stopped_early = epoch < epochs
+        if not math.isfinite(record.loss):
+            history.diverged = True
             break
+        if best.stops(record, module):
+            break
+    if best.state is not None:
+        module.load_state_dict(best.state)
+    history.best_epoch = best.epoch
+    history.stopped_early = len(history.epochs) < epochs and not history.diverged
     return history
 
 
+def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Index tensors of one epoch's mini-batches over a fresh permutation of ``n`` samples.
+
+    A last batch of a single sample joins the one before it: batch norm cannot train on one
+    sample (the NumPy backend's loop does the same).
+    """
+    parts = list(torch.randperm(n, generator=generator).split(batch_size))
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
 @torch.no_grad()
-def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object) -> tuple[float, float | None]:
+def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object,
+             batch_size: int = 256) -> tuple[float, float | None]:
     """(loss, accuracy) in evaluation mode; accuracy is ``None`` unless the task is classification.
 
-    A class is the argmax of the output over dim 1, or, for a single output, the output above 0.5
-    (or above 0 when the loss takes logits and the module does not end in the sigmoid).
+    The samples go through in batches of ``batch_size`` (the memory of one batch, the numbers of the
+    whole set). A class is the argmax of the output over dim 1, or, for a single output, the
+    output above 0.5 (above 0 when the loss takes logits: the same classes when it drops a final
+    sigmoid).
     """
     was_training = module.training
     module.eval()
     try:
         x, y = _tensor(x), _tensor(y)
         loss = build_loss(train, module)
-        value = loss(x, y).item()
-        if train.task != "classification":
-            return value, None
-        out = module(x)
-        if out.ndim > 1 and out.shape[1] > 1:
-            predicted = out.argmax(dim=1)
-        else:
-            threshold = 0.0 if train.loss == "bce_with_logits" and loss.dropped is None else 0.5
-            predicted = (out.reshape(len(x)) > threshold).long()
-        return value, (predicted == y.reshape(predicted.shape).long()).float().mean().item()
+        classify = train.task == "classification"
+        total, hits = 0.0, 0
+        for xs, ys in zip(x.split(batch_size), y.split(batch_size)):
+            out = loss.logits(xs)
+            total += loss.compare(out, ys).item() * len(xs)
+            if classify:
+                hits += loss.correct(out, ys)
+        return total / len(x), (hits / len(x) if classify else None)
     finally:
         module.train(was_training)
 
 
-class _EarlyStopping:
-    """The spec's ``early_stopping``: stop after ``patience`` epochs without an improvement of ``min_delta``."""
+class _Best:
+    """The best epoch so far by the monitored number, and the spec's ``early_stopping`` on it: an
+    epoch improves only by more than ``min_delta``; ``patience`` epochs without one stop training.
+    While early stopping applies, the best epoch's weights and buffers are kept to restore."""
 
-    def __init__(self, train: TrainSpec):
-        self.rule = train.early_stopping
-        self.best: float | None = None
-        self.waited = 0
+    def __init__(self, train: TrainSpec, validating: bool):
+        rule = train.early_stopping if validating else None
+        self.key = (rule.monitor if rule else "val_loss") if validating else "loss"
+        self.patience, self.min_delta = (rule.patience, rule.min_delta) if rule else (None, 0.0)
+        self.score: float | None = None
+        self.epoch, self.waited = 0, 0
+        self.state: dict[str, torch.Tensor] | None = None
 
-    def done(self, record: Epoch) -> bool:
-        value = record.val_loss if self.rule.monitor == "val_loss" else -(record.val_accuracy or 0.0)
-        if self.best is None or value < self.best - self.rule.min_delta:
-            self.best, self.waited = value, 0
+    def stops(self, record: Epoch, module: nn.Module) -> bool:
+        value = getattr(record, self.key)
+        score = value if self.key.endswith("loss") else -value
+        if self.score is None or score < self.score - self.min_delta:
+            self.score, self.epoch, self.waited = score, record.epoch, 0
+            if self.patience:
+                self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             return False
         self.waited += 1
-        return self.waited >= self.rule.patience
+        return self.patience is not None and self.waited >= self.patience
 
 
 def _tensor(data: object) -> torch.Tensor:
