@@ -147,6 +147,7 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str) -> np.nda
                         hint="give the last layer one output per class")
     per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
     if (per_class and width < classes) or (train.loss.startswith("bce") and width != 1):
-        raise SpecError(None, f"the network has {width} outputs for {classes} classes", code="data-mismatch",
+        raise SpecError(None, f"the network has {width} output{'s' if width != 1 else ''} for {classes} classes",
+                        code="data-mismatch",
                         hint="cross-entropy wants one output per class; binary cross-entropy one output")
     return y

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
     "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
-    "train": ("archcalc.cli.train", "train", "Train the network on data (NumPy backend) and report test metrics."),
+    "train": ("archcalc.cli.train", "train", "Train the network (NumPy or PyTorch) on data and report test metrics."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
 }
 
