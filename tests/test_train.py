@@ -109,7 +109,7 @@ def test_cross_entropy_needs_an_output_per_class(run, write, tmp_path, backend):
     np.savez(tmp_path / "yes-no.npz", x=np.eye(10, 3), y=np.arange(10) % 2)
     result = run("train", write("input: [3]\nlayers: [linear: 1]\ntrain: {classes: 2}\n"), "--data",
                  tmp_path / "yes-no.npz", "--backend", backend)
-    assert result.exit_code == 2 and "the network has 1 outputs for 2 classes" in result.stderr
+    assert result.exit_code == 2 and "the network has 1 output for 2 classes" in result.stderr
     assert "cross-entropy wants one output per class" in result.stderr
 
 
