@@ -64,7 +64,7 @@ def format_option(*names: str, default: str = "table") -> Callable:
                         help="Output format.")
 
 
-def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):  # noqa: ANN201
+def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     """The built model (read and built with the collector paused, see :func:`archcalc.model.gc_paused`).
 
     Its objects then move to the collector's permanent generation: a command keeps them to the
