@@ -121,3 +121,41 @@ def test_a_broken_configuration_exits_2_with_its_path(run, project, text, messag
     assert result.exit_code == 2
     assert str(project.root / "specs" / "archcalc.toml") in result.stderr
     assert message.replace("tool.archcalc.lint", "lint") in result.stderr
+
+
+BROKEN = "input: [3, 2, 2]\nlayers: [conv2d: {out: 4, kernel: 5}]\n"  # E203: the kernel does not fit
+
+
+@pytest.mark.parametrize("args", [("--select", "A101"), ("--select", "A,N"), ("--ignore", "ALL")])
+def test_core_errors_are_reported_whatever_the_selection(run, write, args):
+    result = run("lint", "--format", "concise", "--isolated", write(BROKEN), *args)
+    assert result.exit_code == 1
+    assert codes(result) == ["E203"]
+    assert "All checks passed" not in result.stdout
+
+
+@pytest.mark.parametrize("word", ["E203", "non-positive-size", "E2", "e"])
+def test_ignoring_a_core_error_on_the_command_line_is_a_usage_error(run, write, word):
+    result = run("lint", "--isolated", write(BROKEN), "--ignore", word)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    which = "E203 (non-positive-size) is a core error" if word in ("E203", "non-positive-size") \
+        else f"it names core errors ({'E201…E205' if word == 'E2' else 'E001…E304'})"
+    assert result.stderr == (f"error: '{word}' cannot be ignored: {which}, reported whenever a spec does not build "
+                             "(no other rule can check such a spec, so ignoring it would let a broken spec pass)\n")
+
+
+@pytest.mark.parametrize("table", ['ignore = ["E203"]', 'per-file-ignores = {"*.yaml" = ["E"]}'])
+def test_ignoring_a_core_error_in_the_configuration_is_an_error(run, project, table):
+    (project.root / "specs" / "a.yaml").write_text(BROKEN)
+    project(f"[tool.archcalc.lint]\n{table}\n")
+    result = lint(run, project)
+    assert result.exit_code == 2
+    assert "cannot be ignored" in result.stderr
+    assert "pyproject.toml" in result.stderr
+
+
+def test_the_python_api_reports_core_errors_whatever_the_selection():
+    from archcalc.lint import lint as lint_text
+
+    assert [d.code for d in lint_text(BROKEN, select=["A101"]).diagnostics] == ["E203"]

@@ -71,6 +71,21 @@ def test_a_spec_that_does_not_build_reports_no_unused_suppression():
     assert findings(text) == [(4, "E105")]
 
 
-def test_core_errors_can_be_suppressed_but_nothing_else_runs():
-    text = HEAD + "  - linear: 30\n  - linear: 3\n  - lineer: 3  # archcalc: disable=E105\n"
-    assert findings(text) == []
+def test_core_errors_cannot_be_suppressed_and_the_comment_is_reported():
+    """A spec that does not build is checked by no other rule: silencing its error would make it pass."""
+    text = HEAD + "  - linear: 30\n  - linear: 3\n  - lineer: 3  # archcalc: disable=E105, A101\n"
+    result = lint(text, "spec.yaml")
+    assert [(d.loc.line, d.code) for d in result.diagnostics] == [(5, "E105"), (5, "M101")]
+    assert result.diagnostics[1].message == "unused suppression: E105 is a core error, which cannot be suppressed"
+    assert findings(text.replace("disable=", "disable-file="), ["E"]) == [(5, "E105")]
+    for comment in ("# archcalc: disable=unknown-kind", "# archcalc: disable-file=E1"):
+        assert findings(text.replace("# archcalc: disable=E105, A101", comment)) == [(5, "E105"), (5, "M101")]
+
+
+def test_a_core_error_suppressed_in_a_spec_that_builds_is_reported_and_fixed():
+    from archcalc.lint.engine import fix_source
+    from archcalc.lint.registry import DEFAULT
+
+    text = HEAD + "  - linear: 30  # archcalc: disable=E203, A101\n  - relu\n  - linear: 3\n"
+    assert findings(text) == [(3, "M101")]
+    assert fix_source(text, "spec.yaml", DEFAULT).source == HEAD + "  - linear: 30\n  - relu\n  - linear: 3\n"

@@ -107,7 +107,7 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
                 error.loc = Loc(shown, error.loc.line, error.loc.col)
             click.echo(error.render(), err=True)
             return None
-        return unreadable(error, shown, enabled)
+        return unreadable(error, shown)
     if not fix:
         return lint_source(source, shown, enabled, limits)
     result = fix_source(source, shown, enabled, limits)

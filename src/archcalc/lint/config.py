@@ -14,7 +14,8 @@ Keys (kebab-case, as in ruff)::
 
 Selection follows ruff: the default set (every rule but the informational ones) is replaced by a
 ``select``, then ``extend-select`` adds and ``ignore`` removes; the command line is a second layer
-applied the same way on top of the file's. Globs are relative to the configuration's folder; a
+applied the same way on top of the file's. The core rules (``E``) stay on whatever is selected, and
+an ``ignore`` that names one is an error. Globs are relative to the configuration's folder; a
 glob without ``/`` also matches a file's name alone.
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archcalc.errors import Loc, SpecError, choices_hint
-from archcalc.lint.registry import DEFAULT, UnknownSelector, select
+from archcalc.lint.registry import DEFAULT, CoreSelector, UnknownSelector, ignorable, select
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,8 +88,8 @@ def cli_layer(select_: str | None, extend: tuple[str, ...], ignore: tuple[str, .
     """The command line's ``--select``, ``--extend-select`` and ``--ignore`` (comma-separated, repeatable)."""
     try:
         return Layer(frozenset(select(_split([select_]))) if select_ is not None else None,
-                     frozenset(select(_split(extend))), frozenset(select(_split(ignore))))
-    except UnknownSelector as e:
+                     frozenset(select(_split(extend))), frozenset(ignorable(_split(ignore))))
+    except (UnknownSelector, CoreSelector) as e:
         raise SpecError(None, str(e), code="usage") from None
 
 
@@ -116,23 +117,25 @@ def load(path: str) -> Config:
             raise SpecError(where, f"unknown key '{key}' in {section}", code="usage",
                             hint=choices_hint(key, KEYS, "keys"))
 
-    def codes(key: str, value: object) -> frozenset[str]:
+    def codes(key: str, value: object, resolve=select) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SpecError(where, f"'{key}' in {section} must be a list of rule codes or names", code="usage")
         try:
-            return frozenset(select(value))
-        except UnknownSelector as e:
+            return frozenset(resolve(value))
+        except (UnknownSelector, CoreSelector) as e:
             raise SpecError(where, f"'{key}' in {section}: {e}", code="usage") from None
 
     layer = Layer(codes("select", table["select"]) if "select" in table else None,
-                  codes("extend-select", table.get("extend-select", [])), codes("ignore", table.get("ignore", [])))
+                  codes("extend-select", table.get("extend-select", [])),
+                  codes("ignore", table.get("ignore", []), ignorable))
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
         raise SpecError(where, f"'exclude' in {section} must be a list of globs", code="usage")
     ignores = table.get("per-file-ignores", {})
     if not isinstance(ignores, dict):
         raise SpecError(where, f"'per-file-ignores' in {section} must be a table of glob = [codes]", code="usage")
-    per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value)) for pattern, value in ignores.items())
+    per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value, ignorable))
+                     for pattern, value in ignores.items())
     return Config(path, layer, tuple(exclude), per_file, os.path.dirname(os.path.abspath(path)))
 
 

@@ -18,7 +18,8 @@ GROUPS = {"E": "Core errors: the spec cannot be read or built", "A": "Activation
 
 
 def status(rule: Rule) -> str:
-    on = "enabled by default" if rule.default else "off by default (informational)"
+    on = "always enabled (cannot be ignored or suppressed)" if rule.core \
+        else "enabled by default" if rule.default else "off by default (informational)"
     fix = " A safe fix is available (`--fix`)." if rule.fixable else ""
     core = " Reported when the core refuses the spec; the core stops at the first error of a file." \
         if rule.kind == "core" else ""
@@ -41,8 +42,9 @@ def table() -> str:
     lines = ["| code | name | severity | default | fix | summary |", "|---|---|---|---|---|---|"]
     for rule in RULES.values():
         summary = rule.summary.replace("|", "\\|")
-        lines.append(f"| [{rule.code}](#{rule.code.lower()}) | `{rule.name}` | {rule.severity} | "
-                     f"{'yes' if rule.default else 'no'} | {'yes' if rule.fixable else ''} | {summary} |")
+        default = "always" if rule.core else "yes" if rule.default else "no"
+        lines.append(f"| [{rule.code}](#{rule.code.lower()}) | `{rule.name}` | {rule.severity} | {default} | "
+                     f"{'yes' if rule.fixable else ''} | {summary} |")
     return "\n".join(lines)
 
 

@@ -1,10 +1,12 @@
 """Lint one spec text: build it, run the enabled rules, apply suppressions; and fix it.
 
 The core stops at the first error of a file, which becomes the one finding of the matching ``E``
-rule; otherwise every enabled rule's ``check`` runs over the built model. A finding written once in
-the spec but built many times (a layer inside a block used in several places) is reported once,
-with the number of places. Suppression comments are applied last, and the directives that
-suppressed nothing are reported by ``unused-suppression``.
+rule; otherwise every enabled rule's ``check`` runs over the built model. Core findings are reported
+whatever the selection and whatever the comments say: a spec that does not build is checked by no
+other rule, so hiding its error would make it pass. A finding written once in the spec but built
+many times (a layer inside a block used in several places) is reported once, with the number of
+places. Suppression comments are applied last, and the directives that suppressed nothing are
+reported by the comments rule (``unused-suppression``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from archcalc.limits import Limits, default_limits
 from archcalc.lint import fixes, suppression
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Diagnostic, Finding
-from archcalc.lint.registry import BY_NAME, RULES, Rule
+from archcalc.lint.registry import BY_NAME, COMMENTS, CORE, RULES, Rule
 from archcalc.model import Model
 from archcalc.spec import parse_text
 
@@ -47,8 +49,8 @@ class RuleCrash(Exception):
 
 
 def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits | None = None) -> Result:
-    """Lint spec ``source`` (shown as ``path``) with the rules whose codes are in ``enabled``."""
-    enabled = frozenset(enabled)
+    """Lint spec ``source`` (shown as ``path``) with the rules whose codes are in ``enabled`` (and the core's)."""
+    enabled = frozenset(enabled) | CORE
     limits = limits or default_limits()
     found: list[Diagnostic] = []
     try:
@@ -65,21 +67,19 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
                     found += _once_per_place(rule, rule.check(ctx))
                 except Exception as e:
                     raise RuleCrash(rule, path, e) from e
-    found = [d for d in found if d.code in enabled or d.code == UNMAPPED]
+    found = [d for d in found if d.code in enabled or d.rule.core]
     directives = suppression.directives(source, path)
     kept = suppression.apply(found, directives)
-    meta = BY_NAME["unused-suppression"]
-    if built and meta.code in enabled:
-        reported = [Diagnostic(meta, f.loc, f.message, f.hint, f.fix, f.end)
-                    for f in meta.check(suppression.unused(directives, enabled))]
+    if COMMENTS.code in enabled:
+        reported = [Diagnostic(COMMENTS, f.loc, f.message, f.hint, f.fix, f.end)
+                    for f in COMMENTS.check(suppression.unused(directives, enabled, built))]
         kept += suppression.apply(reported, [d for d in directives if d.action == "disable-file"])
     return Result(path, source, sorted(kept, key=Diagnostic.sort_key), built)
 
 
-def unreadable(error: SpecError, path: str, enabled: Iterable[str]) -> Result:
-    """The result for a file the core refused before parsing it (too large): its one finding, if enabled."""
-    found = [core_diagnostic(error, path)]
-    return Result(path, "", [d for d in found if d.code in frozenset(enabled)], False)
+def unreadable(error: SpecError, path: str) -> Result:
+    """The result for a file the core refused before parsing it (too large): its one (core) finding."""
+    return Result(path, "", [core_diagnostic(error, path)], False)
 
 
 def core_diagnostic(error: SpecError, path: str) -> Diagnostic:

@@ -5,7 +5,9 @@ A rule is one module in :mod:`archcalc.lint.rules`. Its file name is its kebab-c
 (first line = summary), ``SEVERITY`` its default severity, ``check(ctx)`` the generator that finds
 it, and ``FIXABLE`` says whether its findings carry safe fixes. A module without ``check`` reports
 one of the core's errors: the core raises ``SpecError(code=<the rule's name>)`` and the linter
-turns it into this rule's finding. (``unused-suppression`` says ``KIND = "comments"``: it checks
+turns it into this rule's finding. Core rules are always on, as ruff's syntax errors are: they can
+be neither deselected nor suppressed, since a spec that does not build is checked by no other rule
+and would otherwise pass silently. (``unused-suppression`` says ``KIND = "comments"``: it checks
 the suppression comments after every other rule.) Codes are assigned in one place, :data:`rules.CODES`, and are
 checked here at import: a duplicate code or name, or a malformed code, is a programming error.
 """
@@ -48,6 +50,11 @@ class Rule:
         return self.severity != INFO
 
     @property
+    def core(self) -> bool:
+        """A core error: always enabled, never suppressed (see the module docstring)."""
+        return self.kind == "core"
+
+    @property
     def prefix(self) -> str:
         return self.code[0]
 
@@ -86,11 +93,40 @@ def find(word: str) -> Rule | None:
     return RULES.get(word.upper()) or BY_NAME.get(word.lower())
 
 
+#: the core rules' codes: enabled whatever the selection
+CORE: frozenset[str] = frozenset(code for code, rule in RULES.items() if rule.core)
+#: the rule that checks the suppression comments themselves (``KIND = "comments"``), run last
+COMMENTS: Rule = next(rule for rule in RULES.values() if rule.kind == "comments")
+
+
 class UnknownSelector(ValueError):
     def __init__(self, word: str):
         self.word = word
         hint = did_you_mean(word, [*RULES, *BY_NAME]) or "see 'archcalc rules' for the codes and names"
         super().__init__(f"unknown rule selector '{word}' ({hint})")
+
+
+class CoreSelector(ValueError):
+    """An ``ignore`` that names a core rule, which cannot be turned off."""
+
+    def __init__(self, word: str, codes: set[str]):
+        self.word = word
+        what = f"{next(iter(codes))} ({RULES[next(iter(codes))].name}) is a core error" if len(codes) == 1 \
+            else f"it names core errors ({min(codes)}…{max(codes)})"
+        super().__init__(f"'{word}' cannot be ignored: {what}, reported whenever a spec does not build "
+                         "(no other rule can check such a spec, so ignoring it would let a broken spec pass)")
+
+
+def ignorable(selectors: Iterable[str]) -> set[str]:
+    """The codes an ``ignore`` list names, refusing a selector that names a core rule (``ALL`` ignores every
+    other rule)."""
+    codes: set[str] = set()
+    for word in selectors:
+        named = select([word])
+        if word.strip().upper() != "ALL" and named & CORE:
+            raise CoreSelector(word.strip(), named & CORE)
+        codes |= named - CORE
+    return codes
 
 
 def select(selectors: Iterable[str]) -> set[str]:

@@ -3,10 +3,11 @@
 A ``disable`` comment at the end of a line suppresses findings on that line; on a line of its own
 it suppresses findings on the next line that holds YAML. ``disable-file`` (anywhere) suppresses the
 codes in the whole file. Codes may be given as codes or names; text after `` -- `` is a reason and
-ignored. The YAML loader drops comments, so they are found here in the text: a ``#`` that starts a
-comment (at the start of a line or after whitespace, and not inside a scalar, which the YAML
-scanner's token positions tell) and holds ``archcalc:``. A suppression that suppresses nothing is
-reported by the ``unused-suppression`` rule.
+ignored. Core errors (``E``) are never suppressed: a spec that does not build is checked by no other
+rule, so a directive naming one is reported instead. The YAML loader drops comments, so they are
+found here in the text: a ``#`` that starts a comment (at the start of a line or after whitespace,
+and not inside a scalar, which the YAML scanner's token positions tell) and holds ``archcalc:``. A
+suppression that suppresses nothing is reported by the ``unused-suppression`` rule.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def _inside(spans: list[tuple[tuple[int, int], tuple[int, int]]], line: int, col
 
 
 def apply(diagnostics: list[Diagnostic], found: list[Directive]) -> list[Diagnostic]:
-    """The diagnostics no directive suppresses; marks in each directive which codes were used."""
+    """The diagnostics no directive suppresses (core errors never are); marks in each directive which codes were
+    used."""
     whole_file = [d for d in found if d.action == "disable-file"]
     by_line: dict[int, list[Directive]] = {}
     for d in found:
@@ -126,6 +128,9 @@ def apply(diagnostics: list[Diagnostic], found: list[Directive]) -> list[Diagnos
             by_line.setdefault(d.target, []).append(d)
     kept = []
     for diagnostic in diagnostics:
+        if diagnostic.rule.core:
+            kept.append(diagnostic)
+            continue
         suppressed = False
         for directive in (*by_line.get(diagnostic.loc.line, ()), *whole_file):
             for i, code in enumerate(directive.codes):
@@ -138,8 +143,12 @@ def apply(diagnostics: list[Diagnostic], found: list[Directive]) -> list[Diagnos
     return kept
 
 
-def unused(found: list[Directive], enabled: set[str] | frozenset[str]) -> list[Unused]:
-    """The codes of each directive that suppressed nothing, with why (call after :func:`apply`)."""
+def unused(found: list[Directive], enabled: set[str] | frozenset[str], built: bool = True) -> list[Unused]:
+    """The codes of each directive that suppressed nothing, with why (call after :func:`apply`).
+
+    For a spec that did not build no other rule ran, so only what is wrong whatever the findings is
+    reported: an unknown or repeated code, a core code (which no comment suppresses).
+    """
     out = []
     for directive in found:
         if not directive.action:
@@ -150,8 +159,12 @@ def unused(found: list[Directive], enabled: set[str] | frozenset[str]) -> list[U
             rule = registry.find(code.word)
             if rule is None:
                 problems.append((code, "unknown"))
+            elif rule.core:
+                problems.append((code, "core"))
             elif rule.code in seen:
                 problems.append((code, "duplicate"))
+            elif not built:
+                pass
             elif rule.code not in enabled:
                 problems.append((code, "not enabled"))
             elif i not in directive.used:

@@ -2,14 +2,17 @@
 
 ## What it does
 Reports an `# archcalc: disable=…` or `# archcalc: disable-file=…` comment naming a rule that
-has no finding where the comment applies, a rule that is not enabled, an unknown code, or the same
-rule twice; and an `# archcalc:` comment that is not a suppression archcalc can read.
+has no finding where the comment applies, a rule that is not enabled, an unknown code, the same
+rule twice, or a core error (`E…`), which no comment suppresses; and an `# archcalc:` comment that
+is not a suppression archcalc can read. When the spec does not build, no other rule has run, so
+only unknown, repeated and core codes are reported.
 
 ## Why is this bad?
 A suppression is a claim that a finding is known and accepted. Once the spec changes and the
 finding is gone, the stale comment hides the next, different finding of that rule on that line,
 and tells readers about a problem that no longer exists. A misspelt code or directive suppresses
-nothing at all, while its author believes it does.
+nothing at all, while its author believes it does. A core error means the spec cannot be built,
+so no other rule checks it: it must be fixed, not silenced.
 
 ## Example
 ```yaml
@@ -30,7 +33,7 @@ layers:
 ```
 
 ## Fix safety
-Safe: the fix removes the codes that are unknown, repeated or have no finding (the whole comment,
+Safe: the fix removes the codes that are unknown, repeated, core or have no finding (the whole comment,
 or its whole line, when no code is left). Codes of rules that are merely not enabled in this run
 are kept, since another configuration (a pre-commit hook, a CI job) may enable them.
 
@@ -54,7 +57,7 @@ SEVERITY = WARNING
 FIXABLE = True
 KIND = "comments"
 #: reasons for which the fix may delete a code
-REMOVABLE = ("unknown", "duplicate", "no finding")
+REMOVABLE = ("unknown", "duplicate", "core", "no finding")
 
 
 def check(unused: list[Unused]) -> Iterator[Finding]:
@@ -68,6 +71,7 @@ def check(unused: list[Unused]) -> Iterator[Finding]:
         parts = [_describe(code.word, reason, directive) for code, reason in item.codes]
         reasons = {reason for _, reason in item.codes}
         hint = "check the code ('archcalc rules' lists them)" if "unknown" in reasons \
+            else "fix the spec so that it builds, and remove the code" if "core" in reasons \
             else "enable the rule, or remove the code" if reasons == {"not enabled"} else "remove it"
         yield Finding(item.codes[0][0].start, "unused suppression: " + "; ".join(parts), hint=hint,
                       fix=_fix(item), end=item.codes[-1][0].end)
@@ -80,6 +84,8 @@ def _describe(word: str, reason: str, directive: Directive) -> str:
         return f"'{word}' is not a rule"
     if reason == "duplicate":
         return f"{code} is listed twice"
+    if reason == "core":
+        return f"{code} is a core error, which cannot be suppressed"
     if reason == "not enabled":
         return f"{code} is not enabled"
     where = "in this file" if directive.target is None else f"on line {directive.target}"
