@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import archcalc
 from archcalc.lint import engine, fixes
 from archcalc.lint.registry import DEFAULT
@@ -105,7 +107,7 @@ def test_unfixable_findings_remain_and_a_file_without_fixes_is_untouched(write, 
 
 
 def test_a_fix_that_would_break_the_spec_is_not_applied(monkeypatch):
-    def broken(item, arg, value, text, primary):
+    def broken(item, arg, value, text, primary, shared):
         return (fixes.Edit(item.loc, item.loc, "[unclosed "),)
 
     monkeypatch.setattr(fixes, "set_argument", broken)
@@ -153,3 +155,49 @@ def test_a_core_error_without_a_rule_is_reported_whatever_the_selection():
 
     diagnostic = engine.core_diagnostic(SpecError(Loc("x.yaml", 2, 3), "new problem", code="brand-new"), "x.yaml")
     assert (diagnostic.code, diagnostic.name, diagnostic.severity) == ("E000", "brand-new", "error")
+
+
+ANCHORED = """\
+x-conv: &conv {out: 8, kernel: 3, padding: 1}
+input: [3, 32, 32]
+layers: [conv2d: *conv, batchnorm2d, relu, conv2d: {<<: *conv}, relu]
+"""
+
+
+def test_fix_never_edits_yaml_that_an_anchor_shares_with_other_layers(write, run):
+    """Writing bias: false into the anchor would take the bias from layer 3, which a ReLU follows."""
+    path = write(ANCHORED)
+    assert archcalc.load(str(path)).trainable_params == 824  # 2 × ((3×3×3×8)+8) + 2×8
+    result = run("lint", path, "--fix", "--format", "concise")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"{path}:3:10: N105 [bias-before-batchnorm] `0` (conv2d)")
+    assert "Fixed" not in result.stdout
+    assert path.read_text() == ANCHORED
+    assert archcalc.load(str(path)).trainable_params == 824
+    diagnostic = engine.lint_source(ANCHORED, "x.yaml", DEFAULT).diagnostics[0]
+    assert diagnostic.fix is None
+    assert diagnostic.hint.endswith("not fixed automatically: its arguments are shared with other places through "
+                                    "a YAML anchor or merge key")
+
+
+@pytest.mark.parametrize("layers", [
+    "[conv2d: &c {out: 8, kernel: 3}, batchnorm2d, relu, conv2d: *c, relu]",  # the anchor's own layer
+    "[conv2d: {out: 8, kernel: 3, bias: &b true}, batchnorm2d, relu, conv2d: {out: 8, kernel: 3, bias: *b}]",
+    "[&l {conv2d: {out: 8, kernel: 3}}, batchnorm2d, relu, *l, batchnorm2d]",  # a whole layer, twice
+    "[conv2d: {out: 8, kernel: &k 3}, relu, conv2d: {out: 8, kernel: *k}, batchnorm2d]",  # ends in an alias
+])
+def test_no_fix_touches_a_node_used_by_another_layer(layers):
+    text = f"input: [3, 16, 16]\nlayers: {layers}\n"
+    result = engine.fix_source(text, "x.yaml", DEFAULT)
+    assert result.source == text
+    assert "N105" in [d.code for d in result.diagnostics]
+
+
+def test_fix_of_a_merging_mapping_goes_into_its_own_keys():
+    text = ANCHORED.replace("conv2d: *conv, batchnorm2d, relu, conv2d: {<<: *conv}, relu",
+                            "conv2d: *conv, relu, conv2d: {<<: *conv, padding: 0}, batchnorm2d, relu")
+    result = engine.fix_source(text, "x.yaml", DEFAULT)
+    assert result.source == text.replace("padding: 0}", "padding: 0, bias: false}")
+    assert result.fixed == 1 and result.diagnostics == []
+    model = archcalc.loads(result.source)
+    assert [layer.layer.config()["bias"] for layer in model.graph.layers() if layer.kind == "conv2d"] == [True, False]

@@ -1,7 +1,8 @@
-"""What a rule's ``check(ctx)`` sees: the built model, its spec and source, and shared views of it.
+"""What a rule's ``check(ctx)`` sees: the built model, its spec, source and YAML tree, and shared views of it.
 
 Views that several rules need (the runs of layers, the output layer, parameter counts, the spec's
-layer items by location) are computed once per file, on first use.
+layer items by location, the YAML nodes that aliases and merge keys share) are computed once per
+file, on first use.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from functools import cached_property
 from archcalc.errors import Loc
 from archcalc.graph.nodes import Graph, LayerNode, Node
 from archcalc.layers import LAYERS
-from archcalc.lint import structure
+from archcalc.lint import fixes, structure
+from archcalc.lint.diagnostic import Edit
 from archcalc.model import Model
 from archcalc.spec.ast import LayerItem, Spec
+from archcalc.spec.source import YMap, YNode
 from archcalc.spec.train import TrainSpec
 
 
 class Context:
-    def __init__(self, path: str, source: str, model: Model):
+    def __init__(self, path: str, source: str, model: Model, root: YNode):
         self.path = path
         self.source = source
         self.model = model
+        self.root = root
 
     @property
     def spec(self) -> Spec:
@@ -59,6 +63,24 @@ class Context:
         """The spec item a layer node was built from (None for layers archcalc added, such as projections)."""
         item = self._items.get((node.loc.line, node.loc.col))
         return item if item is not None and LAYERS.get(item.kind) is type(node.layer) else None
+
+    @cached_property
+    def text(self) -> fixes.Text:
+        return fixes.Text(self.source)
+
+    @cached_property
+    def shared(self) -> frozenset[int]:
+        return fixes.shared_nodes(self.root)
+
+    def set_argument(self, item: LayerItem, arg: str, value: str) -> tuple[Edit, ...] | None:
+        """Edits that make ``item``'s ``arg`` read ``value``, or None when that cannot be done safely (see
+        :func:`fixes.set_argument`): never in YAML that an alias or merge key shares with other places."""
+        return fixes.set_argument(item, arg, value, self.text, LAYERS[item.kind].PRIMARY, self.shared)
+
+    def shares(self, item: LayerItem) -> bool:
+        """Whether ``item``'s arguments are YAML used in other places too: an alias, or a merge key's mapping."""
+        node = item.source
+        return id(node) in self.shared or (isinstance(node, YMap) and any(id(k) in self.shared for k, _ in node.items))
 
     def arg_loc(self, node: LayerNode, arg: str) -> Loc:
         """Where ``arg`` of a layer was written, or the layer itself when it was left at its default."""

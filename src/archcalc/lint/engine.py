@@ -22,7 +22,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Diagnostic, Finding
 from archcalc.lint.registry import BY_NAME, COMMENTS, CORE, RULES, Rule
 from archcalc.model import Model
-from archcalc.spec import parse_text
+from archcalc.spec.parser import parse_spec
+from archcalc.spec.source import YNode, parse_yaml
 
 #: how often ``--fix`` lints and fixes again (a fix may reveal another finding)
 MAX_FIX_PASSES = 10
@@ -53,14 +54,16 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
     enabled = frozenset(enabled) | CORE
     limits = limits or default_limits()
     found: list[Diagnostic] = []
+    root: YNode | None = None  # the YAML tree, read once: for the spec, the comments and safe fixes
     try:
-        model = Model(build_graph(parse_text(source, path, limits), limits=limits))
+        root = parse_yaml(source, path, limits)
+        model = Model(build_graph(parse_spec(root, path, source, limits), limits=limits))
     except SpecError as error:
         built = False
         found.append(core_diagnostic(error, path))
     else:
         built = True
-        ctx = Context(path, source, model)
+        ctx = Context(path, source, model, root)
         for code, rule in RULES.items():
             if code in enabled and rule.kind == "model":
                 try:
@@ -68,7 +71,7 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
                 except Exception as e:
                     raise RuleCrash(rule, path, e) from e
     found = [d for d in found if d.code in enabled or d.rule.core]
-    directives = suppression.directives(source, path)
+    directives = suppression.directives(source, path, root)
     kept = suppression.apply(found, directives)
     if COMMENTS.code in enabled:
         reported = [Diagnostic(COMMENTS, f.loc, f.message, f.hint, f.fix, f.end)

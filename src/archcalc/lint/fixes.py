@@ -3,6 +3,10 @@
 Rules build their edits with the helpers here (:func:`set_argument`, :func:`delete`); the engine
 applies the edits of all fixes that do not overlap with :func:`apply`, then lints the result again
 to prove it still loads (see :func:`archcalc.lint.engine.fix_source`).
+
+Text that YAML shares is never edited: an anchor's node is the very node each alias (``*a``) of
+it reads, and a mapping that merges an anchor (``<<: *a``) holds the anchor's own keys and values,
+so one edit there would change every layer that uses it (:func:`shared_nodes`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from archcalc.errors import Loc
 from archcalc.lint.diagnostic import Edit, Fix
 
-__all__ = ["Edit", "Fix", "Text", "apply", "delete", "fix", "set_argument"]
+__all__ = ["Edit", "Fix", "Text", "apply", "delete", "fix", "set_argument", "shared_nodes"]
 from archcalc.spec.ast import LayerItem, Lit
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq
 
@@ -68,28 +72,78 @@ def _overlap(a: int, b: int, s: int, e: int) -> bool:
     return (a < e and s < b) or a == s
 
 
-def set_argument(item: LayerItem, arg: str, value: str, text: Text, primary: str | None) -> tuple[Edit, ...] | None:
-    """Edits that make ``item``'s argument ``arg`` read ``value``; None when the spec cannot be edited safely
-    (the argument is an expression, or the arguments are written in a way this does not handle)."""
+def shared_nodes(root: YNode) -> frozenset[int]:
+    """The ``id`` of every node that the tree reaches by more than one path, and of everything inside one.
+
+    The composer (:mod:`archcalc.spec.source`) gives an alias the anchor's node object itself, and a
+    merged mapping the merged keys' and values' objects, so a node reached twice is written once and
+    used twice.
+    """
+    children: dict[int, list[YNode]] = {}
+    twice: list[YNode] = []
+    stack: list[YNode] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in children:
+            twice.append(node)
+            continue
+        children[id(node)] = _children(node)
+        stack.extend(children[id(node)])
+    shared: set[int] = set()
+    while twice:
+        node = twice.pop()
+        if id(node) not in shared:
+            shared.add(id(node))
+            twice.extend(children[id(node)])
+    return frozenset(shared)
+
+
+def _children(node: YNode) -> list[YNode]:
+    if isinstance(node, YMap):
+        return [part for pair in node.items for part in pair]
+    return list(node.items) if isinstance(node, YSeq) else []
+
+
+def set_argument(item: LayerItem, arg: str, value: str, text: Text, primary: str | None,
+                 shared: frozenset[int] = frozenset()) -> tuple[Edit, ...] | None:
+    """Edits that make ``item``'s argument ``arg`` read ``value``; None when the spec cannot be edited safely:
+    the argument is an expression, the arguments are written in a way this does not handle, or the
+    edit would touch a node in ``shared`` (:func:`shared_nodes`) or text outside the item's arguments."""
     node, path = item.source, item.loc.path
+    if node is None or id(node) in shared:
+        return None
+    edits = _set(node, path, item.args.get(arg), arg, value, text, primary, shared)
+    if edits is None or not all(_inside(node, e.start) and _inside(node, e.end) for e in edits):
+        return None
+    return edits
+
+
+def _set(node: YNode, path: str, written: object, arg: str, value: str, text: Text, primary: str | None,
+         shared: frozenset[int]) -> tuple[Edit, ...] | None:
     if isinstance(node, YMap):
         current = node.get(arg)
         if current is not None:
-            if not isinstance(current, YScalar) or not isinstance(item.args.get(arg), Lit):
+            if not isinstance(current, YScalar) or not isinstance(written, Lit) or id(current) in shared:
                 return None
             return (Edit(current.loc, current.end, value),)
-        if not node.items:
+        own = [pair for pair in node.items if id(pair[0]) not in shared]  # merged keys come last and are shared
+        if not own:
             return None
-        last = _last_scalar(node.items[-1][1])
+        last = _last_scalar(own[-1][1])
         if node.flow:
             return (Edit(last.end, last.end, f", {arg}: {value}"),)
-        indent = " " * (node.items[0][0].loc.col - 1)
+        indent = " " * (own[0][0].loc.col - 1)
         end = text.line_end(path, last.end.line)
         return (Edit(end, end, f"{text.newline}{indent}{arg}: {value}"),)
     if isinstance(node, YScalar) and primary is not None and node.value is not None:
         original = text.source[text.offset(node.loc):text.offset(node.end)]
         return (Edit(node.loc, node.end, f"{{{primary}: {original}, {arg}: {value}}}"),)
     return None
+
+
+def _inside(node: YNode, loc: Loc) -> bool:
+    """Whether ``loc`` lies within ``node``'s own text (a last value that is an alias points elsewhere)."""
+    return (node.loc.line, node.loc.col) <= (loc.line, loc.col) <= (node.end.line, node.end.col)
 
 
 def _last_scalar(node: YNode) -> YScalar:

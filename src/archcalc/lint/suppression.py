@@ -6,8 +6,8 @@ codes in the whole file. Codes may be given as codes or names; text after `` -- 
 ignored. Core errors (``E``) are never suppressed: a spec that does not build is checked by no other
 rule, so a directive naming one is reported instead. The YAML loader drops comments, so they are
 found here in the text: a ``#`` that starts a comment (at the start of a line or after whitespace,
-and not inside a scalar, which the YAML scanner's token positions tell) and holds ``archcalc:``. A
-suppression that suppresses nothing is reported by the ``unused-suppression`` rule.
+and not inside a scalar, whose positions the YAML tree the engine has read already gives) and holds
+``archcalc:``. A suppression that suppresses nothing is reported by the ``unused-suppression`` rule.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from archcalc.errors import Loc
 from archcalc.lint import registry
 from archcalc.lint.diagnostic import Diagnostic
+from archcalc.spec.source import YMap, YNode, YScalar
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"(?:^|(?<=\s))#")
@@ -60,12 +61,12 @@ class Unused:
     codes: list[tuple[Code, str]]
 
 
-def directives(source: str, path: str) -> list[Directive]:
-    """Every ``# archcalc:`` comment in ``source``."""
+def directives(source: str, path: str, root: YNode | None = None) -> list[Directive]:
+    """Every ``# archcalc:`` comment in ``source``, whose YAML tree is ``root`` (None: it could not be read)."""
     if "archcalc" not in source:
         return []
     lines = [line.rstrip("\r") for line in source.split("\n")]  # numbered as fixes.Text numbers them
-    scalars = _scalar_spans(source)
+    scalars = _scalar_spans(root) if root is not None else _scanned_spans(source)
     found = []
     for number, text in enumerate(lines, 1):
         if "archcalc" not in text:
@@ -101,8 +102,28 @@ def _directive(text: str, number: int, match: re.Match, lines: list[str], path: 
     return Directive(action.group(1) if codes else "", number, target, codes, start, line_end, cut, own_line)
 
 
-def _scalar_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """(start, end) of every scalar token as 1-based (line, column), so a '#' inside a string is no comment."""
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _scalar_spans(root: YNode) -> list[Span]:
+    """(start, end) of every scalar of the tree as 1-based (line, column), so a '#' inside a string is no comment."""
+    spans, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias: its anchor's text is already counted
+            continue
+        seen.add(id(node))
+        if isinstance(node, YScalar):
+            spans.append(((node.loc.line, node.loc.col), (node.end.line, node.end.col)))
+        elif isinstance(node, YMap):
+            stack.extend(part for pair in node.items for part in pair)
+        else:
+            stack.extend(node.items)
+    return spans
+
+
+def _scanned_spans(source: str) -> list[Span]:
+    """The scalar spans of a text the composer refused: the scanner's tokens, as far as it gets."""
     spans = []
     try:
         for token in yaml.scan(source, Loader=_Loader):
@@ -110,11 +131,11 @@ def _scalar_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
                 start, end = token.start_mark, token.end_mark
                 spans.append(((start.line + 1, start.column + 1), (end.line + 1, end.column + 1)))
     except yaml.YAMLError:
-        pass  # the text is not valid YAML: every '#' after whitespace counts as a comment
+        pass  # every '#' after whitespace past this point counts as a comment
     return spans
 
 
-def _inside(spans: list[tuple[tuple[int, int], tuple[int, int]]], line: int, col: int) -> bool:
+def _inside(spans: list[Span], line: int, col: int) -> bool:
     return any(start <= (line, col) < end for start, end in spans)
 
 

@@ -34,7 +34,8 @@ Safe: the network computes the same function (the batch norm cancels the bias in
 evaluation); only the parameter count drops by C per layer. Checkpoints saved with the bias will no
 longer load with `strict=True`. The fix is offered only when every place built from the line is
 followed by batch norm (a layer inside a block may be followed by different layers at each call),
-and when `bias` is written as a literal (not an expression).
+when `bias` is written as a literal (not an expression), and never in YAML that an anchor shares
+with other layers (`conv2d: *conv`, `conv2d: {<<: *conv}`): that edit would change them too.
 
 ## References
 - PyTorch Performance Tuning Guide, "Disable bias for convolutions directly followed by a batch norm".
@@ -70,7 +71,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     written: dict[tuple[int, int], list[LayerNode]] = {}
     for node in ctx.layers:
         written.setdefault((node.loc.line, node.loc.col), []).append(node)
-    text = fixes.Text(ctx.source)
     for a, b in followed.items():
         channels = b.in_shape[0]
         count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
@@ -80,7 +80,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not all(n in followed for n in written[(a.loc.line, a.loc.col)]):
             hint += "; not fixed automatically: another layer built from this line is not followed by batch norm"
         elif item is not None:
-            edits = fixes.set_argument(item, "bias", "false", text, a.layer.PRIMARY)
+            edits = ctx.set_argument(item, "bias", "false")
             fix = fixes.fix("set bias: false", *edits) if edits else None
+            if fix is None and ctx.shares(item):
+                hint += "; not fixed automatically: its arguments are shared with other places through a YAML " \
+                        "anchor or merge key"
         yield Finding(ctx.arg_loc(a, "bias"), f"`{a.path}` ({a.kind}) has a bias that `{b.path}` ({b.kind}) "
                       f"right after it cancels: {count} wasted parameters", hint=hint, fix=fix)
