@@ -201,3 +201,34 @@ def test_fix_of_a_merging_mapping_goes_into_its_own_keys():
     assert result.fixed == 1 and result.diagnostics == []
     model = archcalc.loads(result.source)
     assert [layer.layer.config()["bias"] for layer in model.graph.layers() if layer.kind == "conv2d"] == [True, False]
+
+
+def test_fix_through_a_symbolic_link_fixes_its_target_and_keeps_the_link(tmp_path, run):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.yaml"
+    target.write_text(BEFORE)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    result = run("lint", link, "--fix")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text() == AFTER
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["model.yaml"]  # no temporary file left
+
+
+def test_fix_reads_each_file_once(tmp_path, run, monkeypatch):
+    import builtins
+
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + BEFORE.encode())
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    assert run("lint", path, "--fix", "--isolated").exit_code == 0
+    assert opened.count(str(path)) == 1
+    assert path.read_bytes() == b"\xef\xbb\xbf" + AFTER.encode()

@@ -9,6 +9,8 @@ the other files are still linted.
 
 from __future__ import annotations
 
+import codecs
+import os
 import sys
 from collections import Counter
 
@@ -93,14 +95,15 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
     from archcalc.files import write_atomic
     from archcalc.lint.engine import fix_source, lint_source, unreadable
     from archcalc.lint.rules import NOT_FINDINGS
-    from archcalc.spec.source import STDIN, read_text
+    from archcalc.spec.source import STDIN, decode, read_bytes
 
     stdin = path == STDIN
     shown = (stdin_filename or "<stdin>") if stdin else path
     named = stdin_filename if stdin else path  # what configuration and per-file ignores see (None: plain stdin)
     enabled = finder.for_file(named).enabled(named, cli)
     try:
-        source = read_text(path, limits)
+        data = read_bytes(path, limits)
+        source = decode(data, shown)
     except SpecError as error:
         if error.code in NOT_FINDINGS:
             if stdin and error.loc is not None:
@@ -114,14 +117,10 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
     if stdin:
         click.echo(result.source, nl=False)  # as ruff does: the fixed text on stdout, the report on stderr
     elif result.fixed:
-        write_atomic(path, _with_bom(path, result.source), overwrite_ok=True)
+        bom = "\ufeff" if data.startswith(codecs.BOM_UTF8) else ""  # decoding drops it; the file keeps it
+        # the file a symbolic link points to, not a regular file in the link's place
+        write_atomic(os.path.realpath(path), bom + result.source, overwrite_ok=True)
     return result
-
-
-def _with_bom(path: str, text: str) -> str:
-    """Keep a UTF-8 byte-order mark the file had (reading drops it)."""
-    with open(path, "rb") as f:
-        return "\ufeff" + text if f.read(3) == b"\xef\xbb\xbf" else text
 
 
 def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool) -> None:

@@ -82,6 +82,12 @@ def describe(node: YNode) -> str:
 
 def read_text(path: str, limits: Limits) -> str:
     """The text of ``path`` (``-`` = standard input), or a located error saying why it cannot be read."""
+    return decode(read_bytes(path, limits), "<stdin>" if path == STDIN else path)
+
+
+def read_bytes(path: str, limits: Limits) -> bytes:
+    """The bytes of ``path`` (``-`` = standard input) for :func:`decode`, or a located error saying why they
+    cannot be read (a writer that keeps a byte-order mark reads them with this)."""
     where = Loc("<stdin>" if path == STDIN else path, 1, 1)
     if path == STDIN:
         data = sys.stdin.buffer.read(limits.max_bytes + 1)
@@ -104,7 +110,7 @@ def read_text(path: str, limits: Limits) -> str:
             raise SpecError(where, f"cannot read: {e.strerror or e}", code="unreadable-file") from None
     if len(data) > limits.max_bytes:
         raise _too_big(where, limits)
-    return decode(data, where.path)
+    return data
 
 
 def _too_big(where: Loc, limits: Limits) -> SpecError:
