@@ -2,7 +2,9 @@
 
 ## What it does
 Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output
-goes straight into a batch norm layer, and offers to set `bias: false`.
+goes straight into a batch norm layer, and offers to set `bias: false`. A `linear` layer counts
+only on a vector input: on a sequence `[T, D]` its bias runs along D while `batchnorm1d`
+normalises each of the T positions (axis 0), so the bias is not cancelled.
 
 ## Why is this bad?
 Batch norm subtracts the per-channel mean (of the batch in training, the running mean in
@@ -64,7 +66,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     followed: dict[LayerNode, LayerNode] = {}
     for run in ctx.chains:
         for a, b in pairs(run):
-            if a.layer.ROLE == "affine" and a.layer.config().get("bias") is True and isinstance(b.layer, BatchNorm):
+            if a.layer.ROLE == "affine" and a.layer.config().get("bias") is True and isinstance(b.layer, BatchNorm) \
+                    and _bias_per_channel(a):
                 followed[a] = b
     if not followed:
         return
@@ -87,3 +90,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                         "anchor or merge key"
         yield Finding(ctx.arg_loc(a, "bias"), f"`{a.path}` ({a.kind}) has a bias that `{b.path}` ({b.kind}) "
                       f"right after it cancels: {count} wasted parameters", hint=hint, fix=fix)
+
+
+def _bias_per_channel(node: LayerNode) -> bool:
+    """Whether the layer's bias is one value per channel (axis 0), the axis batch norm normalises.
+
+    A convolution (a layer with a sliding-window geometry) adds its bias per output channel; any other
+    affine layer (linear) along its last axis, which is the channel axis only for a vector: on a
+    sequence [T, D] batch norm normalises each of the T positions while the bias runs along D.
+    """
+    return isinstance(node.layer.geometry(node.in_shape), tuple) or len(node.out_shape) == 1
