@@ -1,0 +1,35 @@
+"""Window-geometry rules (G) on exact cases: which kernel taps ever read the input."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc.lint import lint
+
+
+def messages(text: str, code: str) -> list[str]:
+    return [d.message for d in lint(text, "x.yaml", [code]).diagnostics if d.code == code]
+
+
+@pytest.mark.parametrize(("hw", "conv", "dead"), [
+    ((1, 1), "kernel: 3, padding: 1", "8 of its 9 taps"),  # ResNet's last stage on 32×32 images
+    ((2, 2), "kernel: 3, padding: 1", None),  # every tap reads a real pixel for some output
+    ((2, 2), "kernel: 3, stride: 3, padding: 2", "5 of its 9 taps"),  # the middle tap: rows −2 and 1 only
+    ((2, 2), "kernel: 3, dilation: 2, padding: 2", "8 of its 9 taps"),  # taps at 0, 2, 4: only the middle one
+    ((1, 4), "kernel: [3, 1], padding: [1, 0]", "2 of its 3 taps"),
+    ((1, 5), "kernel: 4, padding: 2", "8 of its 16 taps"),  # on H = 1 only taps 1 and 2 ever reach row 0
+    ((2, 5), "kernel: 4, padding: 2", None),  # on H = 2 the three outputs reach it with every tap
+])
+def test_dead_taps_are_counted_exactly(hw, conv, dead):
+    text = f"input: [1, {hw[0]}, {hw[1]}]\nlayers:\n  - conv2d: {{out: 1, {conv}}}\n  - relu\n"
+    found = messages(text, "G102")
+    if dead is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and f": {dead} never read the input, at any output position" in found[0], found
+
+
+def test_a_free_size_on_one_axis_counts_the_other_axis_alone():
+    text = "input: [1, H, 1]\nsymbols: {H}\nlayers:\n  - conv2d: {out: 1, kernel: 3, padding: 1}\n  - relu\n"
+    assert messages(text, "G102") == ["`0` (conv2d) has a kernel larger than its input (3 > W = 1): 2 of its 3 "
+                                      "kernel columns along W never read the input, at any output position"]
