@@ -3,12 +3,20 @@
 ## What it does
 Reports an affine layer (`linear`, `conv2d`) whose input comes from another affine layer
 through nothing but layers that are linear at inference: batch norm, dropout, flatten, identity.
+A deliberate low-rank bottleneck is not reported: when the width between the two layers (channels,
+or features) is smaller than both the first layer's input width and the second's output width, as
+in MobileNet-v2's linear bottleneck (a 1×1 projection to few channels, batch norm, then the next
+block's 1×1 expansion), the pair factorises a wide map through a narrow one on purpose.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
 layers compute one linear map. The second layer adds parameters and computation but no expressive
 power; a whole stack of such layers is still one linear model, whatever its depth. For two fully
 connected layers the message gives the size of the single layer they are equivalent to.
+
+A narrow middle is different: W₂W₁ then has rank at most the middle width, fewer parameters than
+one full layer and no more power than intended. MobileNet-v2 removes the activation there on
+purpose, since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2).
 
 ## Example
 ```yaml
@@ -29,14 +37,14 @@ layers:
 
 ## Known problems
 Average pooling is linear too, but every pooling layer is treated as a possible non-linearity
-(max pooling is one), so `conv2d → avgpool2d → conv2d` is not reported. A deliberate low-rank
-factorisation (a narrow linear layer between two wide ones) is reported: suppress it there.
+(max pooling is one), so `conv2d → avgpool2d → conv2d` is not reported.
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Perceptron and activations": without a
-  non-linear activation a stack of layers collapses to one linear model.
+- The lecture notes on perceptrons and activations: without a non-linear activation a stack of
+  layers collapses to one linear model.
 - NeuraLint (Nikanjam et al., TOSEM 2022), rule f009 (missing ReLU); UMLAUT (Schoop et al., CHI 2021),
   missing activations.
+- Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018, §3.2.
 """
 
 from __future__ import annotations
@@ -61,12 +69,24 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             if node.layer.ROLE != "affine":
                 continue
-            if previous is not None:
+            if previous is not None and not _bottleneck(previous, node):
                 yield Finding(node.loc, f"`{node.path}` ({node.kind}) follows `{previous.path}` ({previous.kind}) "
                               f"with no activation between them: together they compute one linear map"
                               f"{_equivalent(previous, node)}",
                               hint="add a non-linearity between them, such as `- relu`")
             previous = node
+
+
+def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
+    """Whether the width between the two layers is smaller than the first's input and the second's output."""
+    inner, outer = _width(first, first.out_shape), (_width(first, first.in_shape), _width(second, second.out_shape))
+    return all(symbolic.is_int(w) for w in (inner, *outer)) and all(inner < w for w in outer)
+
+
+def _width(node: LayerNode, shape: tuple) -> object:
+    """The axis an affine layer mixes: the channels (axis 0) of a convolution (a layer with a window
+    geometry), the last axis of a linear layer."""
+    return shape[0] if isinstance(node.layer.geometry(node.in_shape), tuple) else shape[-1]
 
 
 def _equivalent(first: LayerNode, second: LayerNode) -> str:
