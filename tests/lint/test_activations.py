@@ -34,3 +34,21 @@ def test_mobilenet_v2_linear_bottleneck_is_not_a_collapse():
 def test_a_free_width_is_still_reported():
     text = "input: [D]\nsymbols: {D}\nlayers: [linear: 8, linear: 64]\n"
     assert len(messages(text, "A101")) == 1
+
+
+def stack(*kinds: str) -> str:
+    return "input: [16]\nlayers:\n" + "".join(f"  - linear: 16\n  - {kind}\n" for kind in kinds) + "  - linear: 2\n"
+
+
+PREFIX = "the gradient reaching the first layers is scaled by each one's derivative: "
+TANH = "tanh' ≤ 1, and it falls towards 0 once a unit saturates (tanh' < 0.08 for |x| > 2)"
+
+
+@pytest.mark.parametrize(("kinds", "scaled"), [
+    (["sigmoid"] * 6, "sigmoid' ≤ 0.25, so by at most 0.25^6 ≈ 0.00024"),
+    (["tanh"] * 6, TANH),  # no 0.25 bound for tanh
+    (["sigmoid"] * 20 + ["tanh"] * 4, f"sigmoid' ≤ 0.25, so by at most 0.25^20 ≈ 9.1e-13 over the 20 sigmoids; {TANH}"),
+])
+def test_deep_saturating_stack_quotes_the_bound_of_each_activation(kinds, scaled):
+    [message] = messages(stack(*kinds), "A102")
+    assert message.endswith(PREFIX + scaled), message

@@ -8,8 +8,10 @@ LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
 ## Why is this bad?
 Backpropagation multiplies the gradient by each activation's derivative on its way to the first
 layers. The sigmoid's derivative s(1 − s) is at most 0.25, so four sigmoid layers scale it by at
-most 0.25⁴ ≈ 0.004 before the weights are even counted; tanh's derivative is at most 1 and falls
-to 0 once a unit saturates. The early layers then barely learn: the vanishing-gradient problem.
+most 0.25⁴ ≈ 0.004 before the weights are even counted. Tanh's derivative 1 − tanh² is at most 1
+(at 0), so it gives no such bound, but it falls towards 0 once a unit saturates (below 0.08 for
+|x| > 2), and every saturated layer then cuts the gradient. The early layers barely learn: the
+vanishing-gradient problem. The message gives the sigmoids' bound and says what holds for tanh.
 ReLU's derivative is 1 for positive inputs; batch norm keeps pre-activations out of the saturated
 range; a residual connection gives the gradient a path around the stack.
 
@@ -32,8 +34,8 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Perceptron and activations": sigmoid' ≤ 0.25;
-  many sigmoid layers multiply derivatives ≤ 0.25 and the gradient reaching early layers → 0.
+- The lecture notes on perceptrons and activations: sigmoid' ≤ 0.25; many sigmoid layers multiply
+  derivatives ≤ 0.25 and the gradient reaching early layers → 0.
 - Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks", AISTATS 2010.
 """
 
@@ -42,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, ResidualNode
+from archcalc.layers.activations import Sigmoid
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -65,9 +68,16 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _finding(streak: list[LayerNode]) -> Finding:
     n = len(streak)
+    sigmoids = sum(isinstance(node.layer, Sigmoid) for node in streak)
     kinds = " and ".join(sorted({node.kind for node in streak}))
+    others = " and ".join(sorted({node.kind for node in streak if not isinstance(node.layer, Sigmoid)}))
+    parts = []
+    if sigmoids:
+        over = "" if sigmoids == n else f" over the {sigmoids} sigmoids"
+        parts.append(f"sigmoid' ≤ 0.25, so by at most 0.25^{sigmoids} ≈ {0.25 ** sigmoids:.2g}{over}")
+    if sigmoids < n:
+        parts.append(f"{others}' ≤ 1, and it falls towards 0 once a unit saturates (tanh' < 0.08 for |x| > 2)")
     return Finding(streak[0].loc, f"{n} saturating activations ({kinds}) from `{streak[0].path}` to "
                    f"`{streak[-1].path}` with no normalisation or skip connection between them: the gradient "
-                   f"reaching the first layers is scaled by each one's derivative (sigmoid' ≤ 0.25, and "
-                   f"0.25^{n} ≈ {0.25 ** n:.2g})",
+                   f"reaching the first layers is scaled by each one's derivative: {'; '.join(parts)}",
                    hint="use relu (or gelu) in hidden layers, or add batch norm or residual connections")
