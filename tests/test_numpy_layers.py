@@ -15,7 +15,7 @@ from archcalc.backends.numpy.layers import _pool_size
 from archcalc.graph import LayerNode
 from archcalc.layers import LAYERS
 from archcalc.layers.spatial import out_size
-from archcalc.spec.train import LOSSES
+from archcalc.spec.train import LOGIT_LOSSES, LOSSES
 from tests.conftest import SPECS
 from tests.numpy_torch import KITCHENS
 
@@ -148,6 +148,15 @@ def test_logits_view_drops_a_final_softmax_only_for_losses_that_apply_it():
     sig = to_numpy(archcalc.loads("input: [4]\nlayers: [linear: 1, sigmoid]"), seed=0)
     assert len(loop.logits_view(sig, losses.BCEWithLogitsLoss()).layers) == 1
     assert len(loop.logits_view(sig, losses.BCELoss()).layers) == 2  # BCE takes probabilities
+
+
+def test_each_loss_fuses_the_layer_the_spec_language_names():
+    """The runtime is copied into standalone exports (NumPy only), so FUSES stays a literal there, bound
+    here to the one table, archcalc.spec.train.LOGIT_LOSSES."""
+    for loss in LOSSES:
+        kind = LOGIT_LOSSES.get(loss)
+        built = to_numpy(archcalc.loads(f"input: [3]\nlayers: [{kind}]")).layers[0][1] if kind else None
+        assert build.LOSSES[loss].FUSES is (type(built) if built is not None else None), loss
 
 
 def test_node_types_each_have_a_plan():

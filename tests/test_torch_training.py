@@ -16,6 +16,7 @@ import archcalc
 from archcalc.backends.torch import to_torch
 from archcalc.backends.torch import training as T
 from archcalc.backends.torch.source import emit
+from archcalc.spec.train import LOGIT_LOSSES
 from tests.conftest import SPECS
 from tests.torch_helpers import import_file
 
@@ -99,6 +100,12 @@ def test_the_final_softmax_is_found_inside_nested_groups_and_not_over_other_axes
     assert list(dict(loss.logits.named_parameters())) == list(dict(module.named_parameters()))
     other = spec("[linear: 6, softmax: {dim: -1}]", "{loss: cross_entropy, classes: 3}", "[2, 4]")
     assert T.build_loss(other.spec.train, to_torch(other)).dropped is None
+
+
+def test_the_final_modules_are_what_the_torch_backend_builds_for_the_fused_kinds():
+    assert set(T.FINAL_MODULES) == set(LOGIT_LOSSES.values())
+    for kind, cls in T.FINAL_MODULES.items():
+        assert type(to_torch(archcalc.loads(f"input: [3]\nlayers: [{kind}]"))[0]) is cls
 
 
 def test_bce_with_logits_drops_a_final_sigmoid_and_plain_bce_keeps_it():

@@ -52,3 +52,35 @@ TANH = "tanh' ≤ 1, and it falls towards 0 once a unit saturates (tanh' < 0.08 
 def test_deep_saturating_stack_quotes_the_bound_of_each_activation(kinds, scaled):
     [message] = messages(stack(*kinds), "A102")
     assert message.endswith(PREFIX + scaled), message
+
+
+def head(final: str, loss: str, inputs: str = "[20]") -> str:
+    return f"input: {inputs}\nlayers: [linear: 3, {final}]\ntrain: {{task: classification, classes: 3, loss: {loss}}}\n"
+
+
+@pytest.mark.parametrize(("final", "loss", "codes"), [
+    ("softmax", "cross_entropy", ["T102"]),  # trained on the logits by archcalc: a note for other loops
+    ("sigmoid", "bce_with_logits", ["T102"]),
+    ("sigmoid", "cross_entropy", ["A103"]),  # cross-entropy's own softmax over sigmoid outputs, everywhere
+    ("softmax", "bce_with_logits", ["A103"]),
+    ("softmax", "bce", []),
+    ("softmax: {dim: -1}", "cross_entropy", ["T102"]),  # the last axis of a vector is its classes
+])
+def test_a_final_probability_layer_before_a_logits_loss(final, loss, codes):
+    assert [d.code for d in lint(head(final, loss), "x.yaml", ["A103", "T102"]).diagnostics] == codes
+
+
+def test_a_softmax_over_another_axis_is_not_what_cross_entropy_applies():
+    [finding] = lint(head("softmax: {dim: -1}", "cross_entropy", "[5, 20]"), "x.yaml", ["A103", "T102"]).diagnostics
+    assert (finding.code, finding.message) == ("A103", "`1` (softmax) transforms the logits of `0` (linear) before the "
+                                               "output: the loss cross_entropy takes the raw logits and applies its "
+                                               "own softmax (archcalc leaves only that very softmax over the classes "
+                                               "out of training)")
+
+
+def test_the_softmax_note_says_who_applies_it_twice():
+    [finding] = lint(head("softmax", "cross_entropy"), "x.yaml", ["T102"]).diagnostics
+    assert finding.severity == "info"
+    assert finding.message == ("the model ends in `1` (softmax), which cross_entropy applies itself: archcalc trains "
+                               "on the logits before it, but a training loop that gives the module's output to a "
+                               "cross_entropy loss applies the softmax twice")

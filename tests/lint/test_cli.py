@@ -133,8 +133,8 @@ def test_selection_by_code_prefix_and_name(run, args, expected):
 
 
 def test_informational_rules_are_off_by_default():
-    assert {code for code, rule in RULES.items() if rule.severity == "info"} == {"A104", "S103", "T106"}
-    assert set(RULES) - {"A104", "S103", "T106"} == DEFAULT
+    assert {code for code, rule in RULES.items() if rule.severity == "info"} == {"A104", "S103", "T102", "T106"}
+    assert set(RULES) - {"A104", "S103", "T102", "T106"} == DEFAULT
 
 
 def test_statistics(tmp_path, run):

@@ -10,8 +10,8 @@ from archcalc.layers.base import Layer, Shape, Work, layer, numel
 class Softmax(Layer):
     """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
 
-    Do not end a network in softmax when it trains with cross-entropy: that loss takes logits
-    and applies softmax itself.
+    Cross-entropy takes logits and applies softmax itself, so archcalc trains a network that ends in
+    softmax on the logits before it; a hand-written loop should do the same (lint rule T102).
 
     Example: ``- softmax``
     """

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.layers import LAYERS
 from archcalc.layers.activations import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
+from archcalc.spec.train import LOGIT_LOSSES
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
 PROBABILITY_LAYERS = (Softmax, Sigmoid)
@@ -64,6 +66,17 @@ def output_run(graph: Graph) -> list[LayerNode]:
             break
         tail.append(node)
     return tail[::-1]
+
+
+def applied_by_loss(loss: str, node: LayerNode) -> bool:
+    """Whether ``loss`` applies the layer ``node`` to the logits itself (:data:`~archcalc.spec.train.LOGIT_LOSSES`):
+    the sigmoid, or a softmax over the classes (axis 0). The trainers train a network that ends in it on
+    what comes before it."""
+    kind = LOGIT_LOSSES.get(loss)
+    if kind is None or not isinstance(node.layer, LAYERS[kind]):
+        return False
+    axis = node.layer.config().get("dim", 0)
+    return isinstance(axis, int) and axis % len(node.in_shape) == 0
 
 
 def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:

@@ -14,6 +14,10 @@ from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
 
 TASKS = ("classification", "regression")
 LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
+#: loss that takes logits → the kind of the output layer it applies itself (cross-entropy: log-softmax over
+#: the classes; BCE with logits: the sigmoid). Both trainers and the exports train a network that ends in that
+#: layer on what comes before it, so it is never applied twice (lint rule T102 tells who trains it elsewhere)
+LOGIT_LOSSES: dict[str, str] = {"cross_entropy": "softmax", "bce_with_logits": "sigmoid"}
 MONITORS = ("val_loss", "val_accuracy")
 
 #: optimizer → its hyperparameters and torch.optim's defaults

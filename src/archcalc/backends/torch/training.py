@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import LOGIT_LOSSES, TrainSpec
 from archcalc.training import Epoch, Outcome
 
 #: loss → its torch criterion
@@ -42,8 +42,8 @@ CRITERIA: dict[str, type[nn.Module]] = {
     "bce_with_logits": nn.BCEWithLogitsLoss,
     "mse": nn.MSELoss,
 }
-#: loss → the output activation it applies itself (so a module ending in it trains on what comes before)
-LOGIT_LOSSES: dict[str, type[nn.Module]] = {"cross_entropy": nn.Softmax, "bce_with_logits": nn.Sigmoid}
+#: the torch module of each output kind that a loss applies itself (:data:`archcalc.spec.train.LOGIT_LOSSES`)
+FINAL_MODULES: dict[str, type[nn.Module]] = {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}
 #: optimizer → its torch.optim class; the spec's hyperparameters carry torch.optim's names
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -57,7 +57,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 def absorbs(loss: str, module: nn.Module) -> bool:
     """Whether ``loss`` applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
     the sigmoid for BCE with logits."""
-    cls = LOGIT_LOSSES.get(loss)
+    cls = FINAL_MODULES.get(LOGIT_LOSSES.get(loss, ""))
     return cls is not None and type(module) is cls and (cls is not nn.Softmax or module.dim == 1)
 
 

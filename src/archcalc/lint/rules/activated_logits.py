@@ -4,14 +4,18 @@
 Reports an activation (`Layer.ROLE == "activation"`) after the model's last affine layer when
 the model ends in a probability layer (softmax, sigmoid) that should see the raw logits, or when
 it trains a classification, whose losses expect raw logits or probabilities. The final softmax or
-sigmoid itself is not reported here (see `activation-before-logits-loss`, T102).
+sigmoid itself is reported only when the loss takes logits and applies another layer itself: a
+sigmoid before `cross_entropy`, a softmax before `bce_with_logits`, a softmax over another axis
+than the classes before `cross_entropy`. (The final layer that the loss does apply itself is left
+out of training by archcalc: see `activation-before-logits-loss`, T102.)
 
 ## Why is this bad?
 The last affine layer's outputs are the logits: unbounded scores whose differences become
 probabilities. An activation before the probability layer distorts them: after `relu` no logit
 is negative, so a final `sigmoid` never outputs less than 0.5 and a softmax cannot tell
 negative scores apart; after `tanh` the logits lie in (−1, 1), so softmax can never become
-confident (the largest probability ratio is e² ≈ 7.4).
+confident (the largest probability ratio is e² ≈ 7.4). A final sigmoid before `cross_entropy`
+hands the loss scores in (0, 1) to which it applies its own softmax: it can never be confident.
 
 ## Example
 ```yaml
@@ -53,7 +57,8 @@ from collections.abc import Iterator
 
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import PROBABILITY_LAYERS
+from archcalc.lint.structure import PROBABILITY_LAYERS, applied_by_loss
+from archcalc.spec.train import LOGIT_LOSSES
 
 SEVERITY = WARNING
 
@@ -68,10 +73,15 @@ def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
     if final is None and (train is None or train.task != "classification"):
         return
+    own = LOGIT_LOSSES.get(train.loss) if train is not None else None  # the layer a logits loss applies itself
     for node in after:
-        if node is final or node.layer.ROLE != "activation":
+        if node.layer.ROLE != "activation" or (node is final and (own is None or applied_by_loss(train.loss, node))):
             continue
-        if final is not None:
+        if node is final:
+            which = f"that very {own} over the classes" if node.kind == own else f"a final {own}"
+            why = f"the loss {train.loss} takes the raw logits and applies its own {own} (archcalc leaves only " \
+                  f"{which} out of training)"
+        elif final is not None:
             why = f"the final {final.kind} should see the raw logits"
         else:
             why = f"the classification loss {train.loss} expects raw logits"
