@@ -33,3 +33,22 @@ def test_a_free_size_on_one_axis_counts_the_other_axis_alone():
     text = "input: [1, H, 1]\nsymbols: {H}\nlayers:\n  - conv2d: {out: 1, kernel: 3, padding: 1}\n  - relu\n"
     assert messages(text, "G102") == ["`0` (conv2d) has a kernel larger than its input (3 > W = 1): 2 of its 3 "
                                       "kernel columns along W never read the input, at any output position"]
+
+
+def test_misaligned_joins_are_the_warnings_of_archcalc_rf(write, run):
+    from tests.test_rf import MISALIGNED  # google-research's unaligned network
+
+    path = write(MISALIGNED)
+    rf = run("rf", path, "--at", "1")
+    [finding] = lint(MISALIGNED, str(path), ["G104"]).diagnostics
+    assert rf.stderr == f"{finding.loc}: warning: {finding.message}; it is reported as 'varies'\n"
+    assert finding.message == ("residual '0': the shortcut and the body have different effective strides "
+                               "(h: 1 vs 2, w: 1 vs 2), so the receptive field changes from one output to the next")
+    assert finding.hint.startswith("downsample every path by the same factor")
+
+
+def test_aligned_and_non_spatial_joins_are_clean():
+    from tests.test_rf import ALIGNED
+
+    assert messages(ALIGNED, "G104") == []
+    assert messages("input: [8]\nlayers: [residual: [linear: 8, relu, linear: 8]]\n", "G104") == []

@@ -1,14 +1,15 @@
 """What a rule's ``check(ctx)`` sees: the built model, its spec, source and YAML tree, and shared views of it.
 
 Views that several rules need (the runs of layers, the output layer, parameter counts, the spec's
-layer items by location, the YAML nodes that aliases and merge keys share) are computed once per
-file, on first use.
+layer items by location, receptive fields, the YAML nodes that aliases and merge keys share) are
+computed once per file, on first use.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 
+from archcalc.calc.rf import Field, RFWarning, receptive_fields
 from archcalc.errors import Loc
 from archcalc.graph.nodes import Graph, LayerNode, Node
 from archcalc.layers import LAYERS
@@ -50,6 +51,11 @@ class Context:
     @property
     def output_layer(self) -> LayerNode | None:
         return self.output_run[-1] if self.output_run else None
+
+    @cached_property
+    def receptive_fields(self) -> tuple[dict[Node, Field], list[RFWarning]]:
+        """Every node's receptive field and the joins whose paths disagree (:mod:`archcalc.calc.rf`)."""
+        return receptive_fields(self.graph)
 
     @cached_property
     def layers(self) -> list[LayerNode]:

@@ -63,6 +63,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
     ("G103", "small_receptive_field"),
+    ("G104", "misaligned_receptive_fields"),
     # S: structure
     ("S101", "deep_plain_network"),
     ("S102", "missing_downsampling"),

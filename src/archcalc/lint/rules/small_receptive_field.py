@@ -49,7 +49,7 @@ layers:
 - Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", Distill 2019.
 - Luo et al., "Understanding the Effective Receptive Field in Deep CNNs", NIPS 2016: the effective
   field is a fraction of the theoretical one, so a theoretical field below the input is worse still.
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Convolution": locality — each output sees a local region.
+- The lecture notes on convolution: locality — each output sees a local region of the input.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
-from archcalc.calc.rf import final_field, receptive_fields
+from archcalc.calc.rf import final_field
 from archcalc.layers import GLOBAL
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -71,7 +71,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     graph = ctx.graph
     if len(graph.input_shape) != 3 or not _pools_globally(ctx):
         return
-    fields, _ = receptive_fields(graph)
+    fields, _ = ctx.receptive_fields
     node = final_field(graph, fields)
     field = fields[node]
     if not field.local:

@@ -1,0 +1,70 @@
+"""The paths joined by a residual addition or a concat see the input on different grids.
+
+## What it does
+Reports a residual or concat whose paths do not share one receptive-field grid, as
+`archcalc rf` computes it (the warnings it prints): paths with different effective strides
+(`rf-varies`: the joined output is computed on two grids, so its field changes from one output
+to the next) or with the same stride but different centres (`rf-misaligned`: output 0 of one
+path is centred half a pixel or more away from output 0 of the other). Same-shaped paths can
+still disagree this way, so the core accepts them.
+
+## Why is this bad?
+An addition or concat treats position (i, j) of every path as the same place in the image. When
+the paths downsample differently, or pad so that their kernels are centred differently, it adds
+features of different places: a shifted, blurred sum that the next layers must undo. Residual
+networks line the shortcut up with the body (a 1×1 stride-2 projection next to a 3×3 stride-2
+convolution with padding 1), and the receptive-field literature uses misaligned joins as the
+case where no single receptive field exists.
+
+## Example
+```yaml
+input: [1, 8, 8]
+layers:
+  - residual:
+      body: [conv2d: {out: 1, kernel: 5, stride: 2, padding: 2}]
+      shortcut: [conv2d: {out: 1, kernel: 3}, relu, conv2d: {out: 1, kernel: 3}]
+  - relu
+```
+
+Use instead:
+```yaml
+input: [1, 8, 8]
+layers:
+  - residual:
+      body: [conv2d: {out: 1, kernel: 5, stride: 2, padding: 2}]
+      shortcut: [conv2d: {out: 1, kernel: 1, stride: 2}]
+  - relu
+```
+
+Once one join varies, so does every field after it, so only the first such join is reported.
+
+## References
+- Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", Distill 2019,
+  "Handling misaligned paths" (the google-research `receptive_field` library's unaligned test network).
+- The lecture notes on ResNet: the shortcut must give the body's output shape, a 1×1 convolution
+  when it changes; and on convolution: each output sees a local region of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+#: archcalc rf's warning code → what to do about it
+HINTS = {
+    "rf-varies": "downsample every path by the same factor (a stride-2 1×1 convolution on the shortcut where the "
+                 "body strides by 2, as ResNet does)",
+    "rf-misaligned": "centre the kernels alike: odd kernels with padding (kernel − 1)/2 on every path, or a 1×1 "
+                     "shortcut with the body's stride",
+}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if len(ctx.graph.input_shape) != 3:
+        return
+    for warning in ctx.receptive_fields[1]:
+        # archcalc rf's own words, less their last clause, which is about the table it prints
+        yield Finding(warning.loc, warning.message.split("; ", 1)[0], hint=HINTS.get(warning.code))
