@@ -159,3 +159,33 @@ def test_the_python_api_reports_core_errors_whatever_the_selection():
     from archcalc.lint import lint as lint_text
 
     assert [d.code for d in lint_text(BROKEN, select=["A101"]).diagnostics] == ["E203"]
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ('[tool.archcalc.lint]\nselect = ["A"]\nignore = ["A101"\n', "4:1", "invalid TOML: Unclosed array"),
+    ('[tool.archcalc.lint]\nselect = ["A",, "N"]\n', "2:15", "invalid TOML: Invalid value"),
+    ('[project]\nname = "x"\n\n[tool.archcalc.lint]\nselect = ["A"]\nselec = ["N"]\n', "6:1",
+     "unknown key 'selec' in [tool.archcalc.lint]"),
+    ('[tool.archcalc.lint]\nexclude = "x"\n', "2:1", "'exclude' in [tool.archcalc.lint] must be a list of globs"),
+    ('[tool.archcalc.lint]\nselect = ["A"]\n[tool.archcalc.lint.per-file-ignores]\n"a.yaml" = ["N"]\n'
+     '"b.yaml" = ["Q9"]\n', "5:1", "'per-file-ignores.b.yaml' in [tool.archcalc.lint]: unknown rule selector 'Q9'"),
+    ('[tool.archcalc]\nlint = {select = ["A"], exclude = "x"}\n', "2:1", "must be a list"),  # an inline table
+])
+def test_configuration_errors_are_located(run, project, text, where, message):
+    project(text)
+    result = lint(run, project)
+    assert result.exit_code == 2
+    assert f"{project.root / 'pyproject.toml'}:{where}: error: " in result.stderr
+    assert message in result.stderr
+
+
+def test_each_configuration_file_is_read_and_parsed_once(run, project, monkeypatch):
+    import archcalc.lint.config as config
+
+    project('[tool.archcalc.lint]\nignore = ["high-dropout"]\n')
+    parsed = []
+    for name in ("load", "loads"):
+        real = getattr(config.tomllib, name)
+        monkeypatch.setattr(config.tomllib, name, lambda data, real=real: parsed.append(data) or real(data))
+    assert codes(lint(run, project)) == ["A101"]
+    assert len(parsed) == 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,44 +100,102 @@ def _split(values) -> list[str]:
 
 def load(path: str) -> Config:
     """Read a configuration file; every problem is an error located in it (exit 2)."""
-    where = Loc(path, 1, 1)
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read()
     except OSError as e:
-        raise SpecError(where, f"cannot read configuration: {e.strerror or e}", code="usage") from None
+        raise SpecError(Loc(path, 1, 1), f"cannot read configuration: {e.strerror or e}", code="usage") from None
+    return parse(path, raw)
+
+
+def parse(path: str, raw: bytes) -> Config:
+    """The configuration in the bytes ``raw`` of the file ``path``."""
+    return _from_data(path, *_decode(path, raw))
+
+
+def _decode(path: str, raw: bytes) -> tuple[str, dict]:
+    """The text and the TOML data of a configuration file, or a located error."""
+    try:
+        text = raw.decode("utf-8")
+        return text, tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise SpecError(Loc(path, 1, 1), f"configuration is not UTF-8 text: {e.reason}", code="usage") from None
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(where, f"invalid TOML: {e}", code="usage") from None
-    table = data.get("tool", {}).get("archcalc", {}).get("lint", {}) if path.endswith("pyproject.toml") \
-        else data.get("lint", {})
-    section = "[tool.archcalc.lint]" if path.endswith("pyproject.toml") else "[lint]"
+        raise _toml_error(path, text, e) from None
+
+
+def _from_data(path: str, text: str, data: dict) -> Config:
+    """The configuration that the parsed TOML ``data`` of the file ``path`` (whose ``text`` locates errors) holds."""
+    pyproject = path.endswith("pyproject.toml")
+    table = data.get("tool", {}).get("archcalc", {}).get("lint", {}) if pyproject else data.get("lint", {})
+    section = "[tool.archcalc.lint]" if pyproject else "[lint]"
+    header = _line_of(text, rf"\[\s*{re.escape(section[1:-1])}\s*\]")
+
+    def where(key: str | None = None) -> Loc:
+        """The line of ``key`` (in the section if it can, else anywhere), else of the section's header, else 1."""
+        line = None
+        if key is not None:
+            name = rf"[\"']?{re.escape(key)}[\"']?\s*="
+            line = _line_of(text, name, header, section[1:-1]) or _line_of(text, rf".*(?<![\w.-]){name}")
+        return Loc(path, line or header or 1, 1)
+
     if not isinstance(table, dict):
-        raise SpecError(where, f"{section} must be a table", code="usage")
+        raise SpecError(where(), f"{section} must be a table", code="usage")
     for key in table:
         if key not in KEYS:
-            raise SpecError(where, f"unknown key '{key}' in {section}", code="usage",
+            raise SpecError(where(key), f"unknown key '{key}' in {section}", code="usage",
                             hint=choices_hint(key, KEYS, "keys"))
 
-    def codes(key: str, value: object, resolve=select) -> frozenset[str]:
+    def codes(key: str, value: object, resolve=select, at: str | None = None) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SpecError(where, f"'{key}' in {section} must be a list of rule codes or names", code="usage")
+            raise SpecError(where(at or key), f"'{key}' in {section} must be a list of rule codes or names",
+                            code="usage")
         try:
             return frozenset(resolve(value))
         except (UnknownSelector, CoreSelector) as e:
-            raise SpecError(where, f"'{key}' in {section}: {e}", code="usage") from None
+            raise SpecError(where(at or key), f"'{key}' in {section}: {e}", code="usage") from None
 
     layer = Layer(codes("select", table["select"]) if "select" in table else None,
                   codes("extend-select", table.get("extend-select", [])),
                   codes("ignore", table.get("ignore", []), ignorable))
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
-        raise SpecError(where, f"'exclude' in {section} must be a list of globs", code="usage")
+        raise SpecError(where("exclude"), f"'exclude' in {section} must be a list of globs", code="usage")
     ignores = table.get("per-file-ignores", {})
     if not isinstance(ignores, dict):
-        raise SpecError(where, f"'per-file-ignores' in {section} must be a table of glob = [codes]", code="usage")
-    per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value, ignorable))
+        raise SpecError(where("per-file-ignores"), f"'per-file-ignores' in {section} must be a table of "
+                        "glob = [codes]", code="usage")
+    per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value, ignorable, pattern))
                      for pattern, value in ignores.items())
     return Config(path, layer, tuple(exclude), per_file, os.path.dirname(os.path.abspath(path)))
+
+
+def _toml_error(path: str, text: str, error: tomllib.TOMLDecodeError) -> SpecError:
+    """The decoder's message at its line and column (attributes since Python 3.14, in the message before)."""
+    message = str(error)
+    line, col = getattr(error, "lineno", None), getattr(error, "colno", None)
+    at = re.search(r" \(at line (\d+), column (\d+)\)$", message)
+    if at:
+        line, col = line or int(at.group(1)), col or int(at.group(2))
+    elif message.endswith(" (at end of document)"):
+        lines = text.split("\n")
+        line, col = line or len(lines), col or len(lines[-1]) + 1
+    reason = getattr(error, "msg", None) or re.sub(r" \(at (line \d+, column \d+|end of document)\)$", "", message)
+    return SpecError(Loc(path, line or 1, col or 1), f"invalid TOML: {reason}", code="usage")
+
+
+def _line_of(text: str, pattern: str, after: int | None = None, table: str = "") -> int | None:
+    """The 1-based number of the first line that starts with ``pattern``; with ``after``, only among the
+    lines after it that belong to ``table`` or its sub-tables (up to another table's header)."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if after is not None and number <= after:
+            continue
+        stripped = line.lstrip()
+        if after is not None and stripped.startswith("[") and not stripped.startswith(f"[{table}."):
+            return None
+        if re.match(pattern, stripped):
+            return number
+    return None
 
 
 class Finder:
@@ -158,20 +217,20 @@ class Finder:
     def _for_folder(self, folder: str) -> Config:
         if folder in self.cache:
             return self.cache[folder]
-        found = _config_in(folder)
-        if found is not None:
-            config = load(found)
-        else:
+        config = _config_in(folder)
+        if config is None:
             parent = os.path.dirname(folder)
             config = Config() if parent == folder else self._for_folder(parent)
         self.cache[folder] = config
         return config
 
 
-def _config_in(folder: str) -> str | None:
+def _config_in(folder: str) -> Config | None:
+    """The configuration in ``folder``: its archcalc.toml, or its pyproject.toml if that has a
+    ``[tool.archcalc]`` table (each file read and parsed once)."""
     candidate = os.path.join(folder, "archcalc.toml")
     if os.path.isfile(candidate):
-        return candidate
+        return load(candidate)
     candidate = os.path.join(folder, "pyproject.toml")
     if not os.path.isfile(candidate):
         return None
@@ -181,8 +240,9 @@ def _config_in(folder: str) -> str | None:
     except OSError:
         return None
     try:
-        tool = tomllib.loads(raw.decode("utf-8")).get("tool", {})
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        # a broken pyproject.toml is ours to report only when it has a [tool.archcalc...] table
-        return candidate if b"tool.archcalc" in raw else None
-    return candidate if "archcalc" in tool else None
+        text, data = _decode(candidate, raw)
+    except SpecError:
+        if b"tool.archcalc" in raw:  # a broken pyproject.toml is ours to report only when it mentions us
+            raise
+        return None
+    return _from_data(candidate, text, data) if "archcalc" in data.get("tool", {}) else None
