@@ -82,6 +82,7 @@ def test_rule_is_documented(code):
     assert rule.summary.endswith("."), "the summary is one sentence"
     assert ("## Fix safety" in rule.doc) == rule.fixable
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+    assert "shared/" not in rule.doc and "DIGEST" not in rule.doc, "cite what users can read"
 
 
 def test_every_rule_has_its_fixtures_and_snapshot_and_nothing_else():

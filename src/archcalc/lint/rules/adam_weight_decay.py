@@ -38,7 +38,7 @@ train:
 
 ## References
 - Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Overfitting and regularisation": L2 / weight decay.
+- The lecture notes on overfitting and regularisation: L2 / weight decay.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ train:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Backpropagation and optimisation": w ← w − η·∇w L.
+- The lecture notes on backpropagation and optimisation: w ← w − η·∇w L.
+- Goodfellow, Bengio & Courville, *Deep Learning*, MIT Press 2016, §4.3 (gradient descent) and §8.3.1 (SGD).
 """
 
 from archcalc.lint.diagnostic import ERROR

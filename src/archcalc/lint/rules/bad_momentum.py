@@ -33,7 +33,7 @@ train:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Backpropagation and optimisation": momentum,
+- The lecture notes on backpropagation and optimisation: momentum,
   Nesterov, Adam's moments.
 - Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015: β₁, β₂ ∈ [0, 1).
 """

@@ -31,7 +31,8 @@ train:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Overfitting and regularisation": J(w) = loss + λΩ(w).
+- The lecture notes on overfitting and regularisation: J(w) = loss + λΩ(w).
+- Goodfellow, Bengio & Courville, *Deep Learning*, MIT Press 2016, §7.1 (parameter norm penalties).
 """
 
 from archcalc.lint.diagnostic import ERROR

@@ -33,7 +33,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Architectures": deeper plain nets train worse
+- The lecture notes on architectures (VGG, ResNet): deeper plain nets train worse
   (degradation); a residual block learns f(x) − x.
 - He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, §4.1 and Table 2.
 """

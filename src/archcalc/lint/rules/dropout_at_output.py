@@ -30,7 +30,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Overfitting and regularisation": dropout after the output layer.
+- The lecture notes on overfitting and regularisation: dropout after the output layer.
 - AUTOTRAINER (Zhang et al., ICSE 2021): its repairs never place dropout after the last layer.
 """
 

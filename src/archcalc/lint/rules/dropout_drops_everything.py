@@ -31,7 +31,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Overfitting and regularisation": zero each activation with
+- The lecture notes on overfitting and regularisation: zero each activation with
   probability P and scale survivors by 1/(1−P).
 - Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks from Overfitting", JMLR 2014.
 """

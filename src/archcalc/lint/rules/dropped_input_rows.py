@@ -29,7 +29,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": output size (H + 2P − F)/S + 1.
+- The lecture notes on counting parameters and shapes: output size (H + 2P − F)/S + 1.
 - CS231n, "Convolutional Networks": the hyperparameters must make (W − F + 2P)/S + 1 an integer.
 """
 

@@ -34,7 +34,7 @@ train:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Backpropagation and optimisation": too small is slow,
+- The lecture notes on backpropagation and optimisation: too small is slow,
   too large diverges or oscillates.
 - UMLAUT (Schoop et al., CHI 2021): learning-rate range heuristics (a static check below 1e-7).
 """

@@ -38,7 +38,7 @@ train:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Backpropagation and optimisation": MSE for regression,
+- The lecture notes on backpropagation and optimisation: MSE for regression,
   cross-entropy for classification.
 - Golik, Doetsch, Ney, "Cross-Entropy vs. Squared Error Training", Interspeech 2013.
 """

@@ -22,7 +22,8 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": the formulas that need them.
+- The lecture notes on counting parameters and shapes: the formulas that need them.
+- PyTorch `torch.nn.Conv2d` and `torch.nn.Linear`: `kernel_size` and `out_features` have no default.
 """
 
 from archcalc.lint.diagnostic import ERROR

@@ -37,7 +37,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": pooling downsamples and cuts computation.
+- The lecture notes on counting parameters and shapes: pooling downsamples and cuts computation.
 - NeuraLint (Nikanjam et al., TOSEM 2022), rule f002 (lack of pooling), with its threshold of 10 layers.
 """
 

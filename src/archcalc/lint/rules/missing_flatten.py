@@ -35,7 +35,7 @@ layers:
 
 ## References
 - NeuraLint (Nikanjam et al., TOSEM 2022), rule f011: a dense layer receiving an N-D input (missing flatten).
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Architectures": VGG flattens before its fully connected layers.
+- The lecture notes on architectures (VGG, ResNet): VGG flattens before its fully connected layers.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ layers:
 ```
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Counting and shapes": output size (H + 2P − F)/S + 1.
+- The lecture notes on counting parameters and shapes: output size (H + 2P − F)/S + 1.
 - NeuraLint (Nikanjam et al., TOSEM 2022), rule f013: kernel larger than the input, or output size ≤ 0.
 """
 

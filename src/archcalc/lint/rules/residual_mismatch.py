@@ -42,7 +42,7 @@ layers:
 (`shortcut: auto` adds the 1×1 convolution + batch norm exactly where the shape changes.)
 
 ## References
-- Lecture notes digest (`shared/seed/DIGEST.md`), "Architectures": the output must have the
+- The lecture notes on architectures (VGG, ResNet): the output must have the
   input's shape, otherwise a 1×1 convolution on the shortcut reshapes x.
 - He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, §3.3 (option B).
 """
