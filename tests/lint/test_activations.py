@@ -84,3 +84,23 @@ def test_the_softmax_note_says_who_applies_it_twice():
     assert finding.message == ("the model ends in `1` (softmax), which cross_entropy applies itself: archcalc trains "
                                "on the logits before it, but a training loop that gives the module's output to a "
                                "cross_entropy loss applies the softmax twice")
+
+
+TRAIN = "train: {task: regression, loss: mse, optimizer: adam}\n"
+
+
+def test_a_step_freezes_exactly_the_layers_whose_only_way_out_is_through_it():
+    perceptron = "input: [2]\nlayers: [linear: 1, step]\n"
+    assert messages(perceptron, "A105") == []  # nothing is trained
+    assert messages(perceptron + TRAIN, "A105") == [
+        "`1` (step) has a zero gradient everywhere, so training with adam never changes the 3 parameters of `0` "
+        "before it (every parameter of the model)"]
+    # in a residual body only the body's layers before the step are frozen: the shortcut carries the gradient on
+    residual = "input: [4]\nlayers:\n  - linear: 4\n  - residual: [linear: 4, step, linear: 4]\n  - linear: 1\n"
+    assert messages(residual + TRAIN, "A105") == [
+        "`1.1` (step) has a zero gradient everywhere, so training with adam never changes the 20 parameters of "
+        "`1.0` before it"]
+    symbolic = "input: [D]\nsymbols: {D}\nlayers: [linear: 3, relu, linear: 1, step]\n"
+    assert messages(symbolic + TRAIN, "A105") == [
+        "`3` (step) has a zero gradient everywhere, so training with adam never changes the 3*D + 7 parameters of "
+        "`0` … `2` before it (every parameter of the model)"]

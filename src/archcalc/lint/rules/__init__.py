@@ -52,6 +52,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A102", "deep_saturating_stack"),
     ("A103", "activated_logits"),
     ("A104", "implicit_softmax_dim"),
+    ("A105", "zero_gradient_activation"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
