@@ -57,23 +57,26 @@ def check(ctx: Context) -> Iterator[Finding]:
         geometry = node.layer.geometry(node.in_shape)
         if not isinstance(geometry, tuple):
             continue
+        names = AXES.get(len(geometry), ())
+        over = [f"{axis.kernel} > {name} = {n}" for name, n, axis in zip(names, node.in_shape[1:], geometry)
+                if symbolic.is_int(n) and symbolic.is_int(axis.kernel) and axis.kernel > n]
+        if not over:
+            continue
         config = node.layer.config()
         kernels = _pair(config.get("kernel"), len(geometry))
         dilations = _pair(config.get("dilation", 1), len(geometry))
-        over, alive, dead_axes = [], [], []
-        for name, n, out, axis, taps, d in zip(AXES.get(len(geometry), ()), node.in_shape[1:], node.out_shape[1:],
-                                               geometry, kernels, dilations):
+        alive, dead_axes = [], []
+        for name, n, out, axis, taps, d in zip(names, node.in_shape[1:], node.out_shape[1:], geometry, kernels,
+                                               dilations):
             if not all(symbolic.is_int(v) for v in (n, out, axis.kernel, axis.stride, axis.padding, taps, d)) \
                     or taps > MAX_TAPS:
                 alive.append(None)
                 continue
-            if axis.kernel > n:
-                over.append(f"{axis.kernel} > {name} = {n}")
             live = sum(_reads_input(j * d, n, out, axis.stride, axis.padding) for j in range(taps))
             alive.append(live)
             if live < taps:
                 dead_axes.append(f"{taps - live} of its {taps} kernel {UNITS.get(name, 'positions')} along {name}")
-        if not over or not dead_axes:
+        if not dead_axes:
             continue
         if None in alive:
             what = " and ".join(dead_axes) + " never read the input"
