@@ -33,11 +33,13 @@ class BatchNorm(Layer):
         return Work(norm=numel(y))
 
     def explain_params(self, x: Shape) -> Derivation:
+        """``2×C = 2×64 = 128 (γ and β; buffers: 2×C+1 = …)``: the trainable count, then the buffers."""
         counts = self.params(x)
-        trainable = derive("2×{C}", counts.trainable, C=x[0]) if self.affine else None
         buffers = derive("2×{C}+1", counts.buffers, C=x[0])
-        text = f"γ, β: {trainable}; " if trainable else ""
-        return Derivation(f"{text}buffers (running mean, var, count): {buffers}", "", counts.trainable)
+        note = f"buffers: {buffers}, a running mean and variance per channel and a batch count"
+        if not self.affine:
+            return Derivation("0", "0", 0, note=f"affine: false, no γ and β; {note}")
+        return derive("2×{C}", counts.trainable, note=f"γ and β; {note}", C=x[0])
 
 
 @layer("batchnorm1d")
