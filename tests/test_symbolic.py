@@ -54,3 +54,38 @@ def test_a_residual_whose_branches_agree_in_different_forms_builds():
                            "      shortcut: [maxpool2d: {kernel: 2, stride: 2, ceil_mode: true}]\n")
     assert symbolic.fmt(model.output_shape[1]) == "floor(H/2 + 1/2)"
     assert archcalc.loads(model.spec.source, H=7).output_shape == (8, 4, 4)
+
+
+def test_only_symbolic_py_imports_sympy():
+    """Layers and calculators write each formula once with Python operators; sympy stays behind
+    archcalc.symbolic (maximum, sums, floors), imported only when a symbol is free."""
+    import ast
+    from pathlib import Path
+
+    src = Path(archcalc.__file__).parent
+    importers = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n == "sympy" or n.startswith("sympy.") for n in names):
+                importers.add(path.relative_to(src).as_posix())
+    assert importers == {"symbolic.py"}
+
+
+def test_largest_keeps_a_max_only_where_the_order_depends_on_the_symbols():
+    assert symbolic.largest([H, H + 1, H - 3]) == H + 1
+    assert str(symbolic.largest([H, 5, 2])) == "Max(5, H)"
+    assert symbolic.largest([3, 7.5, 5]) == 7.5
+
+
+def test_a_sum_over_a_free_count_substitutes_to_the_concrete_sum():
+    """Adaptive pooling's window reads with the output size k free equal, at k = 3 and H = 10, the
+    reads of the concrete layer (windows [0, 4), [3, 7), [6, 10): 12 rows)."""
+    free = archcalc.loads("input: [3, H, 10]\nsymbols: [k]\nlayers: [adaptive_avgpool2d: [k, 2]]\n")
+    concrete = archcalc.loads("input: [3, 10, 10]\nlayers: [adaptive_avgpool2d: [3, 2]]\n")
+    from archcalc.calc.flops import work
+
+    reads = work(free.graph)[free.graph.root].pool
+    assert reads.subs({symbolic.symbol("k"): 3, H: 10}).doit() == work(concrete.graph)[concrete.graph.root].pool
+    assert work(concrete.graph)[concrete.graph.root].pool == 3 * 12 * 10

@@ -82,6 +82,40 @@ def exact(value: Dim) -> Dim:
     return value
 
 
+def largest(values: list[Dim]) -> Dim:
+    """The largest of ``values``; a sympy ``Max`` only where the order depends on free symbols.
+
+    >>> largest([3, 7, 5])
+    7
+    """
+    best = values[0]
+    for v in values[1:]:
+        if not (is_symbolic(v) or is_symbolic(best)):
+            best = max(best, v)
+        elif (v - best).is_nonnegative:
+            best = v
+        elif not (v - best).is_nonpositive:
+            import sympy
+
+            best = sympy.Max(best, v)
+    return best
+
+
+def summation(term, count: Dim) -> Dim:
+    """Σ ``term(i)`` for i = 0 … count − 1, with ``term`` written once with Python operators: a plain
+    sum for a concrete count, a sympy ``Sum`` over an index symbol when the count is free.
+
+    >>> summation(lambda i: 2 * i + 1, 4)
+    16
+    """
+    if is_int(count):
+        return sum((term(i) for i in range(count)), 0)
+    import sympy
+
+    i = sympy.Dummy("i", integer=True, nonnegative=True)
+    return sympy.Sum(term(i), (i, 0, count - 1))
+
+
 #: most points :func:`equal` evaluates to prove an identity (the floors' residues times the degree + 1)
 EXACT_POINTS = 10_000
 
