@@ -222,3 +222,13 @@ class Layer:
             raise self.error(f"'{arg}' says {symbolic.fmt(declared)} but the input has {symbolic.fmt(actual)}",
                              arg=arg, code="channel-mismatch",
                              hint=f"remove '{arg}' (it is inferred) or fix the layer before")
+
+
+class Activation(Layer):
+    """Base of the element-wise activations (relu, sigmoid, …): no parameters, shape unchanged."""
+
+    ROLE = "activation"
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """One function evaluation per element."""
+        return Work(act=numel(y))
