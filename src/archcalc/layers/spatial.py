@@ -39,8 +39,10 @@ def dropped_window(n: Dim, kernel: Dim, stride: Dim, padding: Dim, dilation: Dim
         return int(gap >= 0)
     if all(symbolic.is_int(v) for v in (keff, stride, padding)) and keff >= stride + padding:
         return 0
-    if gap.is_nonnegative or gap.is_negative:
-        return int(bool(gap.is_nonnegative))
+    if gap.is_nonnegative:
+        return 1
+    if gap.is_negative:
+        return 0
     raise ValueError("ceil_mode output depends on the input size in a way archcalc cannot express")
 
 
