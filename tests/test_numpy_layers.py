@@ -5,16 +5,15 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
 
 import archcalc
 from archcalc.backends.numpy import build, layers, loop, losses, optim, structures, to_numpy
-from archcalc.backends.numpy.layers import _pool_size
 from archcalc.graph import LayerNode
 from archcalc.layers import LAYERS
-from archcalc.layers.spatial import out_size
 from archcalc.spec.train import LOGIT_LOSSES, LOSSES
 from tests.conftest import SPECS
 from tests.numpy_torch import KITCHENS
@@ -42,12 +41,42 @@ def test_runtime_modules_import_only_numpy_and_each_other(module):
                 node.module.startswith("archcalc.backends.numpy."), node.module
 
 
-def test_pool_size_is_the_core_formula():
-    for n, k, s, p, d, ceil in itertools.product(range(1, 12), range(1, 5), range(1, 4), range(3), (1, 2),
-                                                 (False, True)):
-        if 2 * p > k or out_size(n, k, s, p, d, False) < 1:
-            continue
-        assert _pool_size(n, k, s, (p, p), d, ceil) == out_size(n, k, s, p, d, ceil), (n, k, s, p, d, ceil)
+def _torch_shape(fn, x, **args) -> tuple[int, ...] | None:
+    """The output shape torch gives, or None when torch refuses the arguments."""
+    import torch
+
+    try:
+        return tuple(fn(torch.from_numpy(x), **args).shape)
+    except RuntimeError:
+        return None
+
+
+def test_window_sizes_are_torchs(one_thread):
+    """The runtime's own copy of the sliding-window rule (the standalone export cannot import the core)
+    gives the shapes torch gives, zero tensors through both, over sizes, kernels, strides, paddings,
+    dilations and ceil_mode (pools with the padding torch allows them, at most kernel // 2)."""
+    import torch
+    import torch.nn.functional as F
+
+    checked = 0
+    for h, w, k, s, p, d in itertools.product(range(1, 10), (5, 8), range(1, 5), range(1, 4), range(3), (1, 2)):
+        x = np.zeros((1, 2, h, w), dtype=np.float32)
+        cases = [(layers.Conv2d(2, 3, (k, k), (s, s), (p, p), (d, d), rng=0),
+                  partial(F.conv2d, weight=torch.zeros(3, 2, k, k), stride=s, padding=p, dilation=d))]
+        for ceil in (False, True) if 2 * p <= k else ():
+            cases.append((layers.MaxPool2d((k, k), (s, s), (p, p), (d, d), ceil),
+                          partial(F.max_pool2d, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)))
+            if d == 1:
+                cases.append((layers.AvgPool2d((k, k), (s, s), (p, p), ceil),
+                              partial(F.avg_pool2d, kernel_size=k, stride=s, padding=p, ceil_mode=ceil)))
+        for module, reference in cases:
+            try:
+                expected = tuple(reference(torch.from_numpy(x)).shape)
+            except RuntimeError:  # the kernel does not fit: torch refuses, and so does the core
+                continue
+            assert module.forward(x).shape == expected, (h, w, k, s, p, d, module.__dict__)
+            checked += 1
+    assert checked == 3_369
 
 
 def small_models():

@@ -3,6 +3,8 @@ onnxruntime what torch computes, on every spec."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -111,3 +113,37 @@ def test_batchnorm_momentum_follows_onnxs_convention():
     (node,) = to_onnx(model).graph.node
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     assert attributes == {"epsilon": pytest.approx(0.001), "momentum": pytest.approx(0.8)}
+
+
+REFUSED = {"maxpool2d": Counter({"ceil_mode here needs end padding as wide as the kernel": 1}),
+           "avgpool2d": Counter({"ceil_mode drops a last window that starts in the padding": 13})}
+
+
+@pytest.mark.parametrize("kind", ["maxpool2d", "avgpool2d"])
+def test_ceil_mode_pooling_matches_torch_or_is_refused(kind):
+    """Every ceil_mode pool over a grid of sizes, kernels, strides, paddings and dilations: onnxruntime
+    computes torch's result, or (average pooling that drops a window) the export is refused."""
+    refused = []
+    for h, w in ((4, 7), (5, 6), (7, 7)):
+        for kernel in range(1, 5):
+            for stride in (1, 2, 3):
+                for padding in range(kernel // 2 + 1):
+                    for dilation in (1, 2) if kind == "maxpool2d" else (1,):
+                        extra = f", dilation: {dilation}" if kind == "maxpool2d" else ""
+                        try:
+                            model = archcalc.loads(f"input: [1, {h}, {w}]\nlayers:\n  - {kind}: {{kernel: {kernel}, "
+                                                   f"stride: {stride}, padding: {padding}{extra}, ceil_mode: true}}\n")
+                        except SpecError as e:
+                            assert e.code == "non-positive-size"
+                            continue
+                        module = to_torch(model).eval()
+                        try:
+                            proto = to_onnx(model)
+                        except SpecError as e:
+                            assert e.code == "export-unsupported"
+                            refused.append(e.message.split(": ")[1].split(" (")[0].split(",")[0])
+                            continue
+                        x = torch.randn(2, 1, h, w)
+                        (got,) = session(proto).run(["output"], {"input": x.numpy()})
+                        np.testing.assert_allclose(got, module(x).numpy(), atol=1e-6, err_msg=model.spec.source)
+    assert Counter(refused) == REFUSED[kind]

@@ -60,8 +60,10 @@ def test_names_torch_holds_get_an_underscore_in_both_builders():
                       "bias": None}),
     ("conv2d: {out: 8, kernel: 3, stride: [2, 1]}", "0", nn.Conv2d, {"stride": (2, 1), "padding": (0, 0)}),
     ("conv2d: {out: 8, kernel: 3, padding: [1, 2]}", "0", nn.Conv2d, {"padding": (1, 2), "in_channels": 4}),
-    ("maxpool2d: {kernel: 3, stride: 1, padding: same, dilation: 2, ceil_mode: true}", "0", nn.MaxPool2d,
-     {"kernel_size": 3, "stride": 1, "padding": 2, "dilation": 2, "ceil_mode": True}),
+    ("maxpool2d: {kernel: 2, stride: 1, padding: same, dilation: 2, ceil_mode: true}", "0", nn.MaxPool2d,
+     {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2, "ceil_mode": True}),
+    ("maxpool2d: {kernel: 3, stride: 2, padding: 1, dilation: 2, ceil_mode: true}", "0", nn.MaxPool2d,
+     {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True}),
     ("avgpool2d: {kernel: 2, padding: 1, count_include_pad: false}", "0", nn.AvgPool2d,
      {"kernel_size": 2, "stride": 2, "padding": 1, "count_include_pad": False}),
     ("adaptive_avgpool2d: [2, 3]", "0", nn.AdaptiveAvgPool2d, {"output_size": (2, 3)}),
@@ -76,11 +78,13 @@ def test_names_torch_holds_get_an_underscore_in_both_builders():
     ("step", "0", Sign, {}),
 ])
 def test_each_kind_carries_its_arguments_to_torch(spec, path, kind, attributes):
-    module = to_torch(archcalc.loads(f"input: [4, 9, 9]\nlayers: [{spec}]"))
+    model = archcalc.loads(f"input: [4, 9, 9]\nlayers: [{spec}]")
+    module = to_torch(model)
     layer = module.get_submodule(path)
     assert type(layer) is kind
     for name, value in attributes.items():
         assert getattr(layer, name) == value, name
+    assert tuple(module.eval()(torch.zeros(2, 4, 9, 9)).shape) == (2, *model.output_shape)  # torch runs it
 
 
 def test_to_torch_accepts_a_model_a_path_or_a_parsed_spec():

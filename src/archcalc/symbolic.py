@@ -11,6 +11,9 @@ costs more than everything else archcalc does on a concrete spec.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 from typing import Any
 
 #: a dimension or count: an exact int, or a sympy expression when symbols are free
@@ -79,26 +82,201 @@ def exact(value: Dim) -> Dim:
     return value
 
 
+def largest(values: list[Dim]) -> Dim:
+    """The largest of ``values``; a sympy ``Max`` only where the order depends on free symbols.
+
+    >>> largest([3, 7, 5])
+    7
+    """
+    best = values[0]
+    for v in values[1:]:
+        if not (is_symbolic(v) or is_symbolic(best)):
+            best = max(best, v)
+        elif (v - best).is_nonnegative:
+            best = v
+        elif not (v - best).is_nonpositive:
+            import sympy
+
+            best = sympy.Max(best, v)
+    return best
+
+
+def summation(term, count: Dim) -> Dim:
+    """Σ ``term(i)`` for i = 0 … count − 1, with ``term`` written once with Python operators: a plain
+    sum for a concrete count, a sympy ``Sum`` over an index symbol when the count is free.
+
+    >>> summation(lambda i: 2 * i + 1, 4)
+    16
+    """
+    if is_int(count):
+        return sum((term(i) for i in range(count)), 0)
+    import sympy
+
+    i = sympy.Dummy("i", integer=True, nonnegative=True)
+    return sympy.Sum(term(i), (i, 0, count - 1))
+
+
+#: most points :func:`equal` evaluates to prove an identity (the floors' residues times the degree + 1)
+EXACT_POINTS = 10_000
+
+
 def equal(a: Dim, b: Dim) -> bool:
-    """Whether two dims are equal for every value of their symbols (checked, not assumed)."""
+    """Whether two dims are equal for every positive integer value of their symbols.
+
+    The difference d = a − b is exact zero, or a nonzero number, or else it is evaluated exactly at
+    integer points. Shape formulas are built from the symbols with +, ×, integer powers and floors
+    (or ceilings) of arguments linear in the symbols and in further floors. Such a d is, on each
+    residue class of the symbols modulo L (the floors' common period), a polynomial of degree at most
+    D, its degree with each floor counted as a variable; so d vanishes everywhere exactly when it
+    vanishes at the points r + L·m, r = 1…L, m = 0…D (for each symbol). Those are checked whenever they
+    number at most :data:`EXACT_POINTS`: the answer is then a proof. Otherwise (other functions, larger
+    periods or degrees) d is evaluated at 40 points, each symbol at 1…8 and at values up to 4C² (C the
+    largest constant in d), and accepted when all vanish: a sample, which a difference that vanishes
+    there and nowhere else would pass (d = ⌊(H+1)/20011⌋ − ⌊H/20011⌋, nonzero once in 20011 sizes).
+
+    >>> H = symbol("H")
+    >>> equal(floordiv(H - 1, 1024) + 1, floordiv(H - 1, 2048) + 1)   # 2 ≠ 1 at H = 2000
+    False
+    >>> equal(floordiv(floordiv(H + 1, 2) + 1, 2), floordiv(H + 3, 4))
+    True
+    """
     if is_int(a) and is_int(b):
         return a == b
     if a == b:
         return True
     import sympy
 
-    diff = sympy.simplify(sympy.sympify(a) - sympy.sympify(b))
+    diff = sympy.sympify(a) - sympy.sympify(b)  # both already numbers or expressions, never user text
     if diff == 0:
         return True
-    if diff.is_zero is False or diff.free_symbols == set():
+    if diff.is_zero is False or not diff.free_symbols:
         return False
-    # floors defeat simplify; sample positive values and accept only when all agree
     names = sorted(diff.free_symbols, key=str)
-    for k, start in enumerate((1, 2, 3, 7, 31, 64, 97, 224, 225, 1000)):
-        point = {s: start + 13 * i * (k + 1) for i, s in enumerate(names)}
-        if diff.subs(point) != 0:
-            return False
-    return True
+    value = _evaluator(diff)
+    if any(value(point) for point in _samples(diff, names)):
+        return False
+    grid = _proof_points(diff, names)
+    return grid is None or not any(value(point) for point in grid)
+
+
+def _evaluator(expr):
+    """``expr`` as a function of {symbol: int}, exact (Fractions), built once and called at many points.
+    A point where ``expr`` is undefined (a division by zero) counts as a zero. Functions other than
+    floor, ceiling, max and min go through sympy's ``subs``, which is slow, and anything that does not
+    come out a number there counts as nonzero."""
+    from fractions import Fraction
+
+    import sympy
+
+    rounding = {sympy.floor: math.floor, sympy.ceiling: math.ceil, sympy.Max: max, sympy.Min: min}
+
+    def build(e):
+        if e.is_Rational:
+            number = Fraction(int(e.p), int(e.q))
+            return lambda p: number
+        if e.is_Symbol:
+            return lambda p: p[e]
+        parts = [build(arg) for arg in e.args]
+        if e.is_Add:
+            return lambda p: sum(f(p) for f in parts)
+        if e.is_Mul:
+            return lambda p: math.prod(f(p) for f in parts)
+        if e.is_Pow and e.exp.is_Integer:
+            base, exp = parts[0], int(e.exp)
+            return lambda p: Fraction(base(p)) ** exp
+        if e.func in rounding:
+            function = rounding[e.func]
+            return lambda p: function(*(f(p) for f in parts))
+        raise LookupError(e.func)
+
+    try:
+        run = build(expr)
+    except LookupError:
+        return lambda point: expr.subs(point) != 0
+
+    def value(point: dict) -> object:
+        try:
+            return run(point)
+        except ZeroDivisionError:
+            return Fraction(0)
+
+    return value
+
+
+def _samples(expr, names: list) -> list[dict]:
+    """Points for a quick refusal and for the sampled check: each symbol at 1…8 and at 32 values spread
+    up to 4C² (C the largest numerator or denominator in ``expr``), where linear differences show."""
+    import random
+
+    import sympy
+
+    scale = max([2, *(max(abs(int(r.p)), int(r.q)) for r in expr.atoms(sympy.Rational))])
+    rng = random.Random(len(names))
+    columns = [[*range(1 + i, 9 + i), *sorted(rng.randint(1, 4 * scale) for _ in range(16)),
+                *sorted(rng.randint(scale * scale, 4 * scale * scale) for _ in range(16))] for i in range(len(names))]
+    return [dict(zip(names, values)) for values in zip(*columns)]
+
+
+def _proof_points(expr, names: list) -> list[dict] | None:
+    """The points r + L·m (r = 1…L, m = 0…D per symbol) at which ``expr`` vanishing proves it zero (see
+    :func:`equal`), or None when ``expr`` is not of that form or they number more than EXACT_POINTS."""
+    import sympy
+
+    floors = _outer_floors(expr)
+    periods = {x: 1 for x in names}
+    for f in expr.atoms(sympy.floor, sympy.ceiling):
+        for x in names:
+            step = _period(f, x)
+            if step is None:
+                return None
+            periods[x] = math.lcm(periods[x], step[0])
+    dummies = [sympy.Dummy() for _ in floors]
+    try:
+        degree = sympy.Poly(expr.xreplace(dict(zip(floors, dummies))), *names, *dummies).total_degree()
+    except sympy.PolynomialError:
+        return None
+    if math.prod(periods[x] * (degree + 1) for x in names) > EXACT_POINTS:
+        return None
+    axes = [[r + periods[x] * m for r in range(1, periods[x] + 1) for m in range(degree + 1)] for x in names]
+    return [dict(zip(names, values)) for values in itertools.product(*axes)]
+
+
+def _outer_floors(expr) -> list:
+    """The floors and ceilings of ``expr`` that are not inside another one."""
+    import sympy
+
+    if isinstance(expr, (sympy.floor, sympy.ceiling)):
+        return [expr]
+    return list(dict.fromkeys(f for arg in expr.args for f in _outer_floors(arg)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _period(f, x) -> tuple[int, int] | None:
+    """(P, G) with f(x + P) = f(x) + G for every integer x, for a floor or ceiling f whose argument is
+    linear in ``x`` and in inner floors; None otherwise. The argument grows by γ over the inner floors'
+    common period M; the smallest multiple of M over which that growth is an integer is f's period."""
+    from fractions import Fraction
+
+    import sympy
+
+    linear, inner = Fraction(0), []
+    for term in sympy.Add.make_args(f.args[0]):
+        coeff, rest = term.as_coeff_Mul()
+        if not coeff.is_Rational:
+            return None
+        coeff = Fraction(int(coeff.p), int(coeff.q))
+        if rest == x:
+            linear += coeff
+        elif isinstance(rest, (sympy.floor, sympy.ceiling)):
+            step = _period(rest, x)
+            if step is None:
+                return None
+            inner.append((coeff, *step))
+        elif x in rest.free_symbols:
+            return None
+    span = math.lcm(1, *(p for _, p, _ in inner))
+    growth = linear * span + sum(c * g * (span // p) for c, p, g in inner)
+    return span * growth.denominator, int(growth * growth.denominator)
 
 
 def positive(value: Dim) -> bool | None:

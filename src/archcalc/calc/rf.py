@@ -202,8 +202,8 @@ def _join(node: Node, paths: list[tuple[str, Field]], warnings: list[RFWarning])
                                       "rf-misaligned"))
     spans = []
     for axis in (0, 1):
-        padding = _largest([f.spans[axis].padding for f in fields])  # the leftmost start
-        end = _largest([f.spans[axis].end for f in fields])
+        padding = symbolic.largest([f.spans[axis].padding for f in fields])  # the leftmost start
+        end = symbolic.largest([f.spans[axis].end for f in fields])
         spans.append(Span(symbolic.simplify(end + padding + 1), first.spans[axis].stride, padding))
     return Field(LOCAL, *spans)
 
@@ -220,21 +220,6 @@ def _same(a: Dim, b: Dim) -> bool:
     if symbolic.is_symbolic(a) or symbolic.is_symbolic(b):
         return symbolic.equal(a, b)
     return a == b
-
-
-def _largest(values: list[Dim]) -> Dim:
-    """The largest of ``values``; a sympy Max only when the order depends on free symbols."""
-    best = values[0]
-    for v in values[1:]:
-        if symbolic.is_int(v) and symbolic.is_int(best):
-            best = max(best, v)
-        elif (v - best).is_nonnegative:
-            best = v
-        elif not (v - best).is_nonpositive:
-            import sympy  # symbols are free, so sympy is already loaded
-
-            best = sympy.Max(best, v)
-    return best
 
 
 def _half(value: Dim) -> Dim:

@@ -5,17 +5,25 @@ line below, plus one emitter per backend.
 """
 
 from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
-    activations,
     adaptive_avgpool2d,
     avgpool2d,
-    batchnorm,
+    batchnorm1d,
+    batchnorm2d,
     conv2d,
     dropout,
     flatten,
+    gelu,
     global_avgpool2d,
+    identity,
+    leaky_relu,
     linear,
     maxpool2d,
+    relu,
+    relu6,
+    sigmoid,
     softmax,
+    step,
+    tanh,
 )
 from archcalc.layers.base import GLOBAL, LAYERS, VARIES, Axis, Count, Derivation, Layer, Shape
 

@@ -50,9 +50,4 @@ class AdaptiveAvgPool2d(Layer):
 
 def _window_total(n: Dim, o: Dim) -> Dim:
     """Σ over the o outputs of one axis of their window lengths ⌈(i+1)·n/o⌉ − ⌊i·n/o⌋."""
-    if symbolic.is_int(o):
-        return sum(symbolic.ceildiv((i + 1) * n, o) - symbolic.floordiv(i * n, o) for i in range(o))
-    import sympy  # o is a free symbol here, so sympy is already in use
-
-    i = sympy.Dummy("i", integer=True)
-    return sympy.Sum(sympy.ceiling((i + 1) * n / o) - sympy.floor(i * n / o), (i, 0, o - 1))
+    return symbolic.summation(lambda i: symbolic.ceildiv((i + 1) * n, o) - symbolic.floordiv(i * n, o), o)

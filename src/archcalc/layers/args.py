@@ -13,6 +13,21 @@ from archcalc.errors import Loc, SpecError, choices_hint
 REQUIRED = object()
 
 
+def yaml_text(value: object) -> str:
+    """``value`` as a spec writes it: ``true``, ``false``, ``null``, ``[1, 2]``, ``1e-05``, formulas as text.
+
+    >>> [yaml_text(v) for v in (True, None, (1, 2), 1e-05, "none")]
+    ['true', 'null', '[1, 2]', '1e-05', 'none']
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(yaml_text(v) for v in value) + "]"
+    return repr(value) if isinstance(value, float) else symbolic.fmt(value)
+
+
 class Arg:
     """Base of all argument types. ``words`` are bare strings accepted as themselves (``same``)."""
 
@@ -44,8 +59,7 @@ class Arg:
         return value
 
     def fail(self, loc: Loc, value: object, expected: str) -> SpecError:
-        shown = f"'{value}'" if isinstance(value, str) else symbolic.fmt(value) if not isinstance(value, tuple) \
-            else "[" + ", ".join(symbolic.fmt(v) for v in value) + "]"
+        shown = f"'{value}'" if isinstance(value, str) else yaml_text(value)
         return SpecError(loc, f"argument '{self.name}' must be {expected}, got {shown}", code="bad-argument")
 
 

@@ -25,9 +25,5 @@ class AvgPool2d(Spatial):
     ceil_mode = Bool(False, doc="round the output size up (the last window may overhang)")
     count_include_pad = Bool(True, doc="count padded zeros in the mean's divisor")
 
-    def output_shape(self, x: Shape) -> Shape:
-        h, w = self.spatial_out(x)
-        return (x[0], h, w)
-
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(pool=self.window_reads(y))

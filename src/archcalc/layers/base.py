@@ -95,27 +95,33 @@ VARIES = "varies"
 
 @dataclass(frozen=True, slots=True)
 class Derivation:
-    """A formula as a student writes it: symbols, then numbers, then the value."""
+    """A formula as a student writes it: symbols, then numbers, then the value, then a remark.
+
+    >>> str(Derivation("2×C", "2×64", 128, note="γ and β"))
+    '2×C = 2×64 = 128 (γ and β)'
+    """
 
     formula: str
     numbers: str
     value: Dim
     label: str = ""
+    #: why the value is what it is, or what else the layer holds, in parentheses after the value
+    note: str = ""
 
     def __str__(self) -> str:
         parts = [self.label, self.formula] if self.label else [self.formula]
-        if self.numbers != self.formula:
+        if self.numbers and self.numbers != self.formula:
             parts.append(self.numbers)
         value = symbolic.fmt(self.value)
         if value != parts[-1]:
             parts.append(value)
-        return " = ".join(parts)
+        return " = ".join(parts) + (f" ({self.note})" if self.note else "")
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def derive(template: str, value: Dim, label: str = "", **names: Dim) -> Derivation:
+def derive(template: str, value: Dim, label: str = "", note: str = "", **names: Dim) -> Derivation:
     """``derive("({D_i}×{D})+{D}", 1530, D_i=50, D=30)`` → ``(D_i×D)+D = (50×30)+30 = 1530``.
 
     >>> str(derive("({D_i}×{D})+{D}", 1530, D_i=50, D=30))
@@ -123,7 +129,7 @@ def derive(template: str, value: Dim, label: str = "", **names: Dim) -> Derivati
     """
     formula = _PLACEHOLDER.sub(lambda m: m.group(1), template)
     numbers = _PLACEHOLDER.sub(lambda m: _operand(names[m.group(1)]), template)
-    return Derivation(formula, numbers, value, label)
+    return Derivation(formula, numbers, value, label, note)
 
 
 def _operand(value: Dim) -> str:
@@ -216,3 +222,13 @@ class Layer:
             raise self.error(f"'{arg}' says {symbolic.fmt(declared)} but the input has {symbolic.fmt(actual)}",
                              arg=arg, code="channel-mismatch",
                              hint=f"remove '{arg}' (it is inferred) or fix the layer before")
+
+
+class Activation(Layer):
+    """Base of the element-wise activations (relu, sigmoid, …): no parameters, shape unchanged."""
+
+    ROLE = "activation"
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """One function evaluation per element."""
+        return Work(act=numel(y))

@@ -1,9 +1,10 @@
-"""Batch normalisation: 2C learned parameters (γ, β) and 2C+1 buffers (running mean, variance, count)."""
+"""What batchnorm1d and batchnorm2d share: 2C learned parameters (γ, β) and 2C+1 buffers (running mean,
+variance, count)."""
 
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Float, Int
-from archcalc.layers.base import Count, Derivation, Layer, Shape, Work, derive, layer, numel
+from archcalc.layers.base import Count, Derivation, Layer, Shape, Work, derive, numel
 
 
 class BatchNorm(Layer):
@@ -33,30 +34,10 @@ class BatchNorm(Layer):
         return Work(norm=numel(y))
 
     def explain_params(self, x: Shape) -> Derivation:
+        """``2×C = 2×64 = 128 (γ and β; buffers: 2×C+1 = …)``: the trainable count, then the buffers."""
         counts = self.params(x)
-        trainable = derive("2×{C}", counts.trainable, C=x[0]) if self.affine else None
         buffers = derive("2×{C}+1", counts.buffers, C=x[0])
-        text = f"γ, β: {trainable}; " if trainable else ""
-        return Derivation(f"{text}buffers (running mean, var, count): {buffers}", "", counts.trainable)
-
-
-@layer("batchnorm1d")
-class BatchNorm1d(BatchNorm):
-    """Batch normalisation of ``[C]`` or ``[C, L]`` inputs (PyTorch ``nn.BatchNorm1d``).
-
-    Example: ``- batchnorm1d`` after a ``linear``.
-    """
-
-    RANKS = (1, 2)
-    EXPECTS = "a [C] or [C, L]"
-
-
-@layer("batchnorm2d")
-class BatchNorm2d(BatchNorm):
-    """Batch normalisation of ``[C, H, W]`` inputs (PyTorch ``nn.BatchNorm2d``).
-
-    Example: ``- batchnorm2d`` after a ``conv2d``.
-    """
-
-    RANKS = (3,)
-    EXPECTS = "a [C, H, W]"
+        note = f"buffers: {buffers}, a running mean and variance per channel and a batch count"
+        if not self.affine:
+            return Derivation("0", "0", 0, note=f"affine: false, no γ and β; {note}")
+        return derive("2×{C}", counts.trainable, note=f"γ and β; {note}", C=x[0])

@@ -6,6 +6,7 @@ from archcalc import symbolic
 from archcalc.layers.args import Bool, Int, Padding, Pair
 from archcalc.layers.base import Count, Derivation, Shape, Work, derive, layer, numel
 from archcalc.layers.spatial import Spatial
+from archcalc.symbolic import Dim
 
 
 @layer("conv2d", "conv")
@@ -30,14 +31,13 @@ class Conv2d(Spatial):
     bias = Bool(True, doc="add one learned bias per output channel")
     inputs = Int(None, doc="input channels C_i; inferred, checked when given", key="in")
 
-    def output_shape(self, x: Shape) -> Shape:
-        self.check_rank(x)
+    def out_channels(self, x: Shape) -> Dim:
         self.check_in("in", self.inputs, x[0])
         for what, n in (("input channels", x[0]), ("output channels", self.out)):
             if symbolic.is_int(n) and symbolic.is_int(self.groups) and n % self.groups:
                 raise self.error(f"groups={self.groups} does not divide the {what} ({n})", arg="groups",
                                  hint="groups must divide both the input and the output channels")
-        return (self.out, *self.spatial_out(x))
+        return self.out
 
     def params(self, x: Shape) -> Count:
         kh, kw = self.kernel

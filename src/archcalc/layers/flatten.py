@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import GLOBAL, Derivation, Layer, Shape, derive, layer
+from archcalc.layers.base import GLOBAL, Derivation, Layer, Shape, derive, layer, numel
 
 
 @layer("flatten")
@@ -15,10 +15,7 @@ class Flatten(Layer):
     ROLE = "reshape"
 
     def output_shape(self, x: Shape) -> Shape:
-        size = 1
-        for d in x:
-            size = size * d
-        return (size,)
+        return (numel(x),)
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL

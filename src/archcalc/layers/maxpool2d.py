@@ -25,9 +25,5 @@ class MaxPool2d(Spatial):
     dilation = Pair(1, doc="spacing between window taps")
     ceil_mode = Bool(False, doc="round the output size up (the last window may overhang)")
 
-    def output_shape(self, x: Shape) -> Shape:
-        h, w = self.spatial_out(x)
-        return (x[0], h, w)
-
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(pool=self.window_reads(y))

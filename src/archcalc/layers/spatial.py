@@ -14,24 +14,35 @@ from archcalc.symbolic import Dim
 
 
 def out_size(n: Dim, kernel: Dim, stride: Dim, padding: Dim, dilation: Dim = 1, ceil_mode: bool = False) -> Dim:
-    """Output length of a window sweep: ⌊(n + 2p − d(k−1) − 1)/s⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``.
-
-    With ``ceil_mode`` PyTorch drops a last window that would start in the right padding.
-    """
+    """Output length of a window sweep: ⌊(n + 2p − d(k−1) − 1)/s⌋ + 1, or with ``ceil_mode`` ⌈…⌉ + 1 less
+    the window PyTorch drops when the last would start in the right padding (:func:`dropped_window`)."""
     span = n + 2 * padding - dilation * (kernel - 1) - 1
     if not ceil_mode:
         return symbolic.simplify(symbolic.floordiv(span, stride) + 1)
-    out = symbolic.simplify(symbolic.ceildiv(span, stride) + 1)
-    starts_in_padding = (out - 1) * stride >= n + padding if symbolic.is_int(out) else _decide(out, stride, n, padding)
-    return out - 1 if starts_in_padding else out
+    return symbolic.simplify(symbolic.ceildiv(span, stride) + 1 - dropped_window(n, kernel, stride, padding, dilation))
 
 
-def _decide(out: Dim, stride: Dim, n: Dim, padding: Dim) -> bool:
-    gap = (out - 1) * stride - (n + padding)
+def dropped_window(n: Dim, kernel: Dim, stride: Dim, padding: Dim, dilation: Dim = 1) -> int:
+    """1 when the last of ``ceil_mode``'s ⌈(n + 2p − k_eff)/s⌉ + 1 windows would start in the right
+    padding, which PyTorch drops (ONNX keeps it), else 0.
+
+    That window starts at ⌈(n + 2p − k_eff)/s⌉·s (padded coordinates), the right padding at n + p.
+    As ⌈x/s⌉·s < x + s, no window can start there when k_eff ≥ s + p, whatever n is: for a free n that
+    rule (or sympy) must decide, otherwise the size is not one formula and :class:`ValueError` says so.
+
+    >>> dropped_window(5, kernel=2, stride=2, padding=1), dropped_window(6, kernel=2, stride=2, padding=1)
+    (1, 0)
+    """
+    keff = dilation * (kernel - 1) + 1
+    gap = symbolic.ceildiv(n + 2 * padding - keff, stride) * stride - (n + padding)
+    if symbolic.is_int(gap):
+        return int(gap >= 0)
+    if all(symbolic.is_int(v) for v in (keff, stride, padding)) and keff >= stride + padding:
+        return 0
     if gap.is_nonnegative:
-        return True
-    if gap.is_negative or (padding == 0 and symbolic.is_int(stride)):  # k ≥ s without padding never overruns
-        return False
+        return 1
+    if gap.is_negative:
+        return 0
     raise ValueError("ceil_mode output depends on the input size in a way archcalc cannot express")
 
 
@@ -65,19 +76,23 @@ class Spatial(Layer):
     def effective_kernel(self) -> tuple[Dim, Dim]:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
-    def spatial_out(self, x: Shape) -> tuple[Dim, Dim]:
-        """(H_out, W_out) for input ``x``, with a located error when the window does not fit."""
+    def output_shape(self, x: Shape) -> Shape:
         self.check_rank(x)
+        return (self.out_channels(x), *self.spatial_out(x))
+
+    def out_channels(self, x: Shape) -> Dim:
+        """Pooling keeps the channels; a convolution checks them and sets its own."""
+        return x[0]
+
+    def spatial_out(self, x: Shape) -> tuple[Dim, Dim]:
+        """(H_out, W_out) for a ``[C, H, W]`` input ``x``, with a located error when the window does not fit."""
+        if self.ROLE == "pool":
+            self.check_pool_padding()
         if self.padding == "same":
             if self.strides != (1, 1):
                 raise self.error("padding 'same' needs stride 1 (as in PyTorch)", arg="padding",
                                  hint="give the padding as a number, e.g. (kernel − 1) // 2")
             return x[1], x[2]
-        if self.ROLE == "pool":
-            for p, k in zip(self.padding, self.effective_kernel()):
-                if symbolic.is_int(p) and symbolic.is_int(k) and 2 * p > k:
-                    raise self.error(f"padding {p} is more than half the kernel {k}", arg="padding",
-                                     hint="PyTorch allows at most kernel // 2")
         sizes = []
         for axis, n, k, s, p, d in zip("HW", x[1:], self.kernel, self.strides, self.padding, self.dilation):
             try:
@@ -93,6 +108,15 @@ class Spatial(Layer):
             sizes.append(size)
         return tuple(sizes)
 
+    def check_pool_padding(self) -> None:
+        """PyTorch pools pad at most half the kernel, the raw one (``pad <= kernel // 2``) even when
+        dilated; 'same' pads d(k−1)/2, so a dilated 'same' pool can break the rule too."""
+        for p, k in zip(self.pads(), self.kernel):
+            if symbolic.is_int(p) and symbolic.is_int(k) and 2 * p > k:
+                what = f"padding 'same' pads {p}, which is" if self.padding == "same" else f"padding {p} is"
+                raise self.error(f"{what} more than half the kernel {k}", arg="padding",
+                                 hint="PyTorch allows at most kernel // 2")
+
     def geometry(self, x: Shape) -> tuple[Axis, Axis]:
         pads = self.pads()
         return tuple(Axis(k, s, p) for k, s, p in zip(self.effective_kernel(), self.strides, pads))
@@ -105,7 +129,10 @@ class Spatial(Layer):
     def explain_shape(self, x: Shape) -> list[Derivation]:
         out = self.spatial_out(x)
         if self.padding == "same":
-            return [Derivation("H_o = H, W_o = W", "padding 'same' keeps the size", out[0], "")]
+            axes = [("H_o = W_o", "H", x[1], out[0])] if x[1] == x[2] else \
+                [("H_o", "H", x[1], out[0]), ("W_o", "W", x[2], out[1])]
+            return [derive(f"{{{var}}}", o, label, "padding 'same' keeps the size", **{var: n})
+                    for label, var, n, o in axes]
         lines = []
         axes = list(zip(("H", "W"), x[1:], self.kernel, self.strides, self.padding, self.dilation, out))
         if axes[0][1:] == axes[1][1:]:
@@ -115,6 +142,8 @@ class Spatial(Layer):
             label = name if name.endswith("W_o") else f"{name}_o"
             var = "H" if name.startswith("H") else "W"
             span = f"{{{var}}}+2×{{P}}−{{F}}" if d == 1 else f"{{{var}}}+2×{{P}}−{{d}}×({{F}}−1)−1"
-            lines.append(derive(f"{open_}({span})/{{S}}{close}+1", o, label, **{var: n, "P": p, "F": k, "S": s,
-                                                                                  "d": d}))
+            template, note = f"{open_}({span})/{{S}}{close}+1", ""
+            if self.ceil_mode and dropped_window(n, k, s, p, d):
+                template, note = template + "−1", "PyTorch drops the last window, which would start in the padding"
+            lines.append(derive(template, o, label, note, **{var: n, "P": p, "F": k, "S": s, "d": d}))
         return lines

@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import LAYERS
-from archcalc.layers.activations import Sigmoid
+from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
 from archcalc.spec.train import LOGIT_LOSSES

@@ -4,7 +4,9 @@ The text is parsed by Python's own parser (which never runs anything) and the tr
 against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses. Anything else
 (calls, attributes, subscripts, lambdas, comparisons, dunder names) is refused at parse time. The
 walk evaluates with Python operators, so names bound to sympy symbols give sympy results through
-the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang.
+the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang, and every
+other way the arithmetic can fail (a float overflowing, a complex power, a decimal number beside a
+symbol, which stands for an integer) is a located error too, never a Python exception.
 
     >>> evaluate(parse_expr("c * 4 // 2", Loc("x", 1, 1)), {"c": 64})
     128
@@ -13,6 +15,7 @@ the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, no
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -103,16 +106,35 @@ class _Eval:
         if isinstance(node, ast.UnaryOp):
             value = self.number(self.run(node.operand))
             return -value if isinstance(node.op, ast.USub) else value
-        a, b = self.number(self.run(node.left)), self.number(self.run(node.right))
-        op = node.op
-        if isinstance(op, (ast.Div, ast.FloorDiv)) and (b == 0 or (symbolic.is_int(b) and b == 0)):
+        return self.binary(node.op, self.number(self.run(node.left)), self.number(self.run(node.right)))
+
+    def number(self, value: object) -> object:
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) or symbolic.is_symbolic(value)):
+            raise self.fail(f"'{self.expr.text}' does arithmetic on {value!r}, which is not a number")
+        return value
+
+    def binary(self, op: ast.operator, a: object, b: object) -> object:
+        """``a op b``; every way it can fail (overflow, a float beside a symbol) is a located error."""
+        if any(isinstance(v, float) for v in (a, b)) and (_has_symbols(a) or _has_symbols(b)):
+            raise self.fail(f"'{self.expr.text}' mixes a decimal number with a symbol",
+                            hint="symbols stand for integers: use integers (2, not 2.0) and // for division")
+        if isinstance(op, (ast.Div, ast.FloorDiv)) and b == 0:
             raise self.fail(f"division by zero in '{self.expr.text}'")
+        try:
+            value = symbolic.exact(self.compute(op, a, b))
+        except OverflowError:
+            raise self.too_large() from None
+        except (ArithmeticError, TypeError, ValueError) as e:
+            raise self.fail(f"cannot compute '{self.expr.text}' ({e})") from None
+        return self.bounded(value)
+
+    def compute(self, op: ast.operator, a: object, b: object) -> object:
         if isinstance(op, ast.Add):
-            return self.bounded(a + b)
+            return a + b
         if isinstance(op, ast.Sub):
-            return self.bounded(a - b)
+            return a - b
         if isinstance(op, ast.Mult):
-            return self.bounded(a * b)
+            return a * b
         if isinstance(op, ast.FloorDiv):
             if isinstance(a, float) or isinstance(b, float):
                 return float(a // b)
@@ -123,28 +145,36 @@ class _Eval:
             return a / b
         return self.power(a, b)
 
-    def number(self, value: object) -> object:
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) or symbolic.is_symbolic(value)):
-            raise self.fail(f"'{self.expr.text}' does arithmetic on {value!r}, which is not a number")
-        return value
-
     def power(self, base: object, exp: object) -> object:
+        """``base**exp``, refused beforehand only when the result must exceed the integer limit."""
+        if isinstance(exp, float) and isinstance(base, (int, float)):
+            return base**exp  # a float: overflow and complex results are caught by the caller
         if not symbolic.is_int(exp):
-            if isinstance(exp, float) and isinstance(base, (int, float)) and abs(exp) <= 64:
-                return self.bounded(float(base) ** exp)
             raise self.fail(f"the exponent in '{self.expr.text}' must be an integer")
-        if exp < 0:
-            if base == 0:
-                raise self.fail(f"'{self.expr.text}' raises 0 to a negative power")
-            return 1 / self.power(base, -exp)
-        size = base.bit_length() if symbolic.is_int(base) else 1
-        if exp > 64 or (size > 1 and size * exp > self.limits.max_int.bit_length()):
-            raise self.fail(f"'{self.expr.text}' is too large to compute", code="resource-limit",
-                            hint=f"results are limited to ±{self.limits.max_int:,}")
-        return self.bounded(base**exp)
+        if exp < 0 and base == 0:
+            raise self.fail(f"'{self.expr.text}' raises 0 to a negative power")
+        if symbolic.is_int(base) and exp > 0:
+            # |base| ≥ 2^(bits−1), so the power is at least 2^((bits−1)·exp): 0, 1 and −1 never grow
+            if (abs(base).bit_length() - 1) * exp >= self.limits.max_int.bit_length():
+                raise self.too_large()
+        elif _has_symbols(base) and abs(exp) > 64:
+            raise self.too_large()  # a symbol is at least 1, and any size ≥ 2 to the 65th passes the limit
+        return base**exp  # int**negative is a float, as in Python
+
+    def too_large(self) -> SpecError:
+        return self.fail(f"'{self.expr.text}' is too large", code="resource-limit",
+                         hint=f"integers are limited to ±{self.limits.max_int:,}, decimal numbers to about ±1.8e308")
 
     def bounded(self, value: object) -> object:
+        if isinstance(value, complex):
+            raise self.fail(f"'{self.expr.text}' is not a real number",
+                            hint="a negative number to a fractional power is complex")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.too_large()
         if symbolic.is_int(value) and abs(value) > self.limits.max_int:
-            raise self.fail(f"'{self.expr.text}' is too large", code="resource-limit",
-                            hint=f"integers are limited to ±{self.limits.max_int:,}")
+            raise self.too_large()
         return value
+
+
+def _has_symbols(value: object) -> bool:
+    return bool(getattr(value, "free_symbols", None))

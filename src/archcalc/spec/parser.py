@@ -31,7 +31,7 @@ from archcalc.spec.ast import (
     Value,
 )
 from archcalc.spec.expr import parse_expr
-from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
+from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
 TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
 SHORTCUTS = ("identity", "auto", "if_same")
@@ -156,8 +156,10 @@ class _Parser:
             if any(p.name == pname for p in params):
                 raise SpecError(loc, f"block parameter '{pname}' appears twice", code="bad-block")
             value = None
-            if eq:
-                value = parse_expr(default.strip(), loc, self.limits)
+            if eq:  # a default reads like any YAML value: true, null, 1e-3 mean what they mean elsewhere
+                text = default.strip()
+                scalar = scalar_value(text, False, loc, self.limits)
+                value = parse_expr(text, loc, self.limits) if isinstance(scalar, str) else Lit(scalar, loc)
                 seen_default = True
             elif seen_default:
                 raise SpecError(loc, f"parameter '{pname}' without a default follows one with a default",

@@ -156,7 +156,7 @@ def _pool_size(n: int, kernel: int, stride: int, pads: tuple[int, int], dilation
     where a last window that would start in the right padding is dropped.
 
     The core's ``archcalc.layers.spatial.out_size`` again, for ints only, because the standalone
-    export cannot import archcalc; a test checks that the two agree.
+    export cannot import archcalc; a test runs it against torch's own output shapes.
     """
     span = n + pads[0] + pads[1] - dilation * (kernel - 1) - 1
     out = (-(-span // stride) if ceil_mode else span // stride) + 1

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from archcalc.graph import LayerNode
+from archcalc.layers.spatial import dropped_window
 
 if TYPE_CHECKING:
     from archcalc.backends.onnx.builder import Builder
@@ -41,26 +42,28 @@ def _pads(node: LayerNode) -> tuple[list[int], list[int]]:
 def _window(b: Builder, node: LayerNode, kind: str) -> dict[str, object]:
     """Kernel, strides and pads of a sliding window, torch's ``ceil_mode`` made explicit.
 
-    torch's ceil mode drops a last window that would start in the right padding; ONNX's opset-17
-    formula keeps it. Max pooling therefore gets ``ceil_mode=0`` and end padding that yields torch's
-    output size (padding never wins a max); average pooling keeps ``ceil_mode`` where both agree.
+    ONNX's opset-17 ceil rule keeps a last window that would start in the right padding; torch drops
+    it (:func:`~archcalc.layers.spatial.dropped_window`). Where torch keeps every window the two agree.
+    Where it drops one, max pooling uses the floor rule with the smallest end padding that gives torch's
+    size (padding never wins a max, and onnxruntime wants it below the kernel); average pooling, whose
+    divisor would count that padding, cannot be written.
     """
     layer = node.layer
     begin, end = _pads(node)
     attributes: dict[str, object] = {"kernel_shape": list(layer.kernel), "strides": list(layer.strides)}
     if layer.ceil_mode:
-        sizes = node.out_shape[1:]
-        spans = [d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation)]
-        if kind == "max":
-            end = [(o - 1) * s + span - n - b
-                   for o, s, span, n, b in zip(sizes, layer.strides, spans, node.in_shape[1:], begin)]
-        else:
-            onnx_sizes = [math.ceil((n + b + e - span) / s) + 1
-                          for n, b, e, span, s in zip(node.in_shape[1:], begin, end, spans, layer.strides)]
-            if list(sizes) != onnx_sizes:
-                raise b.unsupported(node, "ceil_mode drops a last window that starts in the padding",
-                                          hint="use less padding, or ceil_mode: false")
+        axes = list(zip(node.in_shape[1:], layer.kernel, layer.strides, begin, layer.dilation))
+        if not any(dropped_window(*axis) for axis in axes):
             attributes["ceil_mode"] = 1
+        elif kind == "max":
+            end = [max((o - 1) * s + d * (k - 1) + 1 - n - p, 0)
+                   for o, (n, k, s, p, d) in zip(node.out_shape[1:], axes)]
+            if any(e >= k for e, k in zip(end, layer.kernel)):
+                raise b.unsupported(node, "ceil_mode here needs end padding as wide as the kernel (onnxruntime "
+                                    "refuses that)", hint="use ceil_mode: false, or a stride no larger than the kernel")
+        else:
+            raise b.unsupported(node, "ceil_mode drops a last window that starts in the padding",
+                                hint="use less padding, or ceil_mode: false")
     attributes["pads"] = [*begin, *end]
     return attributes
 

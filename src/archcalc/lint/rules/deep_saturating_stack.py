@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, ResidualNode
-from archcalc.layers.activations import Sigmoid
+from archcalc.layers.sigmoid import Sigmoid
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 

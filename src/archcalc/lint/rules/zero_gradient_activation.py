@@ -52,7 +52,7 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
-from archcalc.layers.activations import Step
+from archcalc.layers.step import Step
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
 

@@ -1,0 +1,17 @@
+"""Batch normalisation of [C, H, W] inputs, after a convolution."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import layer
+from archcalc.layers.batchnorm import BatchNorm
+
+
+@layer("batchnorm2d")
+class BatchNorm2d(BatchNorm):
+    """Batch normalisation of ``[C, H, W]`` inputs (PyTorch ``nn.BatchNorm2d``).
+
+    Example: ``- batchnorm2d`` after a ``conv2d``.
+    """
+
+    RANKS = (3,)
+    EXPECTS = "a [C, H, W]"

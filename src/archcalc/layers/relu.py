@@ -1,0 +1,13 @@
+"""ReLU: max(x, 0), the default activation of deep networks."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import Activation, layer
+
+
+@layer("relu")
+class ReLU(Activation):
+    """max(x, 0); derivative 1 for x > 0 and 0 otherwise, so it does not vanish (but units can "die").
+
+    Example: ``- relu``
+    """

@@ -1,0 +1,13 @@
+"""ReLU6: min(max(x, 0), 6), as in MobileNet."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import Activation, layer
+
+
+@layer("relu6")
+class ReLU6(Activation):
+    """min(max(x, 0), 6), as in MobileNet.
+
+    Example: ``- relu6``
+    """

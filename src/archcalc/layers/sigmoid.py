@@ -1,0 +1,15 @@
+"""Sigmoid: 1/(1 + e^−x), a probability in (0, 1); it saturates."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import Activation, layer
+
+
+@layer("sigmoid")
+class Sigmoid(Activation):
+    """1/(1 + e^−x) ∈ (0, 1); its derivative s(1 − s) is at most 0.25, so deep stacks vanish.
+
+    Example: ``- sigmoid``
+    """
+
+    SATURATING = True

@@ -1,0 +1,75 @@
+"""The layer kinds as a package: one kind per file, named after it."""
+
+from __future__ import annotations
+
+import pkgutil
+
+import pytest
+
+import archcalc
+import archcalc.layers
+from archcalc.errors import SpecError
+from archcalc.layers import LAYERS
+from archcalc.layers.base import Activation
+
+
+def test_each_kind_lives_in_a_file_named_after_it():
+    assert {cls.kind: cls.__module__ for cls in LAYERS.values()} == \
+        {cls.kind: f"archcalc.layers.{cls.kind}" for cls in LAYERS.values()}
+
+
+def test_the_package_holds_the_kinds_and_their_shared_bases_only():
+    modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
+    kinds = {cls.kind for cls in LAYERS.values()}
+    assert modules - kinds == {"args", "base", "batchnorm", "spatial"}
+
+
+def test_the_activations_share_one_base():
+    assert sorted(cls.kind for cls in set(LAYERS.values()) if issubclass(cls, Activation)) == \
+        ["gelu", "leaky_relu", "relu", "relu6", "sigmoid", "step", "tanh"]
+
+
+def test_a_kinds_page_reads_as_yaml_with_aligned_columns(run):
+    lines = run("layers", "conv2d").stdout.splitlines()
+    assert lines[:3] == ["# conv2d (also: conv)", "", "2-D convolution over a `[C, H, W]` input (PyTorch `nn.Conv2d`)."]
+    assert "``" not in "\n".join(lines)
+    table = lines[lines.index("Arguments:") + 1:]
+    assert table[0] == "  name      type                          default   description"
+    assert table[4] == ("  padding   int, [ph, pw], same or valid  0         zero padding P: p, [p_h, p_w], same "
+                        "(stride 1) or valid")
+    assert table[7] == "  bias      true or false                 true      add one learned bias per output channel"
+    assert table[8] == ("  in        int                           inferred  input channels C_i; inferred, checked "
+                        "when given")
+    batchnorm = run("layers", "batchnorm2d").stdout
+    assert "  eps       number         1e-05     added to the variance" in batchnorm
+    assert "  affine    true or false  true      learn a scale" in batchnorm
+    assert "True" not in batchnorm and "False" not in run("layers", "maxpool2d").stdout
+
+
+def test_the_list_shows_aliases(run):
+    lines = run("layers").stdout.splitlines()
+    assert "conv2d (conv)                      2-D convolution over a `[C, H, W]` input (PyTorch `nn.Conv2d`)." in lines
+    assert [line.split("  ")[0] for line in lines if "(" in line.split("  ")[0]] == [
+        "avgpool2d (avgpool)", "conv2d (conv)", "global_avgpool2d (global_avgpool)", "linear (dense)",
+        "maxpool2d (maxpool)", "step (sign)"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ("linear: {out: true}", "argument 'out' must be an integer, got true"),
+    ("linear: {out: 3, bias: [true, 2]}", "argument 'bias' must be true or false, got [true, 2]"),
+    ("dropout: {p: 1.5}", "argument 'p' must be in [0, 1], got 1.5"),
+])
+def test_argument_errors_echo_the_value_as_yaml(arguments, message):
+    with pytest.raises(SpecError) as error:
+        archcalc.loads(f"input: [3]\nlayers:\n  - {arguments}\n")
+    assert error.value.message == message
+
+
+def test_a_convolution_checks_its_input_rank_once(monkeypatch):
+    from archcalc.layers.base import Layer
+
+    calls = []
+    check = Layer.check_rank
+    monkeypatch.setattr(Layer, "check_rank", lambda self, x: calls.append(self.kind) or check(self, x))
+    archcalc.loads("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3}\n  - maxpool2d: 2\n")
+    assert calls == ["conv2d", "maxpool2d"]
