@@ -255,3 +255,17 @@ def test_the_digits_cnn_learns_the_digits(one_thread):
     assert all(b < a * 1.5 for a, b in itertools.pairwise(losses))
     assert before < 0.3 and history.epochs[-1].val_accuracy > 0.9
     assert T.evaluate(module, model.spec.train, x_test, y_test)[1] == history.epochs[-1].val_accuracy
+
+
+@pytest.mark.parametrize("shape, dim, dropped", [
+    ("[6]", 0, True), ("[6]", -1, True),  # a vector's only axis is the classes'
+    ("[4, 6]", 0, True), ("[4, 6]", -2, True), ("[4, 6]", -1, False), ("[4, 6]", 1, False),
+])
+def test_both_trainers_leave_out_the_same_final_softmax(shape, dim, dropped):
+    """The softmax over the class axis (and only it) is left to cross-entropy, in torch and in NumPy."""
+    from archcalc.backends.numpy import losses, loop, to_numpy
+
+    model = archcalc.loads(f"input: {shape}\nlayers: [linear: 3, softmax: {{dim: {dim}}}]\ntrain: {{classes: 4}}\n")
+    assert (T.build_loss(model.spec.train, archcalc.to_torch(model)).dropped is not None) is dropped
+    net = to_numpy(model)
+    assert (loop.logits_view(net, losses.CrossEntropyLoss()) is not net) is dropped

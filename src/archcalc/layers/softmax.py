@@ -27,6 +27,14 @@ class Softmax(Layer):
                              hint=f"use 0..{len(x) - 1} (0 = channels)")
         return x
 
+    def axis(self, x: Shape) -> int:
+        """The normalised axis counted from 0 (batch excluded): ``dim: -1`` on a ``[C]`` input is 0.
+
+        Backends add 1 for the batch axis; the trainers leave a final softmax out of training
+        only when this is 0, the class axis that cross-entropy normalises.
+        """
+        return self.dim % len(x)
+
     def work(self, x: Shape, y: Shape) -> Work:
         """One normalised exponential per element (the sums are counted with them)."""
         return Work(act=numel(y))

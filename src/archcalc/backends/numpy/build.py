@@ -117,7 +117,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
     "sigmoid": _simple(L.Sigmoid),
     "tanh": _simple(L.Tanh),
-    "softmax": lambda a, x: _call(L.Softmax, dim=a.dim + 1 if a.dim >= 0 else a.dim),  # the batch axis comes first
+    "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "step": _simple(L.Step),
 }

@@ -197,7 +197,6 @@ def maxpool2d(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("softmax")
 def softmax(b: Builder, node: LayerNode, x: str) -> str:
-    dim = node.layer.config()["dim"]
-    return b.op("Softmax", [x], node, axis=dim + 1 if dim >= 0 else dim)
+    return b.op("Softmax", [x], node, axis=node.layer.axis(node.in_shape) + 1)
 
 

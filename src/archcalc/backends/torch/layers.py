@@ -216,5 +216,4 @@ def maxpool2d(layer: Layer, x: Shape) -> Call:
 
 @module_for("softmax")
 def softmax(layer: Layer, x: Shape) -> Call:
-    dim = layer.config()["dim"]
-    return call(nn.Softmax, dim=dim + 1 if dim >= 0 else dim)  # the spec's axes exclude the batch
+    return call(nn.Softmax, dim=layer.axis(x) + 1)  # the spec's axes exclude the batch
