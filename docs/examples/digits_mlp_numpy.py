@@ -311,7 +311,7 @@ def logits_view(model: Module, loss) -> Module:
     if loss.FUSES is None or not isinstance(model, Sequential) or not model.layers:
         return model
     name, last = model.layers[-1]
-    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) in (1, -1):
+    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) == 1:  # over the classes: see Softmax.axis
         return Sequential(model.layers[:-1])
     inner = logits_view(last, loss)
     return model if inner is last else Sequential([*model.layers[:-1], (name, inner)])
