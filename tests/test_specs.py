@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import archcalc
-from tests.conftest import ROOT, SPECS, archcalc_process, shipped_specs
+from tests.conftest import ROOT, SPECS, shipped_specs
 
 # spec → (trainable parameters, buffers, output shape); torchvision's num_params for its models
 EXPECTED = {
@@ -129,9 +129,13 @@ def test_concrete_specs_never_import_sympy():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_symbolic_spec_does_import_sympy():
-    proc = archcalc_process("params", SPECS / "symbolic-mlp.yaml", "--format", "json")
-    assert proc.returncode == 0
+def test_symbolic_spec_imports_sympy_and_prints_a_formula():
+    code = ("import sys; from archcalc.cli import main\n"
+            "try: main(['params', 'specs/symbolic-mlp.yaml', '--format', 'json'])\n"
+            "except SystemExit as e: assert e.code == 0\n"
+            "print('sympy' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stderr.strip() == "True", proc.stderr
     assert json.loads(proc.stdout)["trainable_params"] == "D*D_i + D*D_o + D + D_o"
 
 
@@ -142,3 +146,12 @@ def test_python_api_mirrors_json():
     assert [row["path"] for row in data["layers"]] == [n.path for n in model.layers]
     assert model.graph.find("c1").out_shape == (6, 28, 28)
     assert model.graph.find("s4").out_shape == (16, 5, 5)
+
+
+def test_symbolic_totals_are_in_normal_form():
+    """Sums over layers are expanded (600*g**2 + …), not left as a pile of products."""
+    model = archcalc.loads("input: [3, 8, 8]\nsymbols: [g]\nlayers:\n  - conv2d: {out: 2*g, kernel: 3}\n"
+                           "  - concat: [[], [conv2d: {out: g, kernel: 1}]]\n  - conv2d: {out: g+48, kernel: 1}\n"
+                           "  - global_avgpool2d\n  - linear: 10\n")
+    # 3·2g·9 + 2g + 2g·g + g + 3g·(g+48) + g + 48 + (g+48)·10 + 10
+    assert str(model.trainable_params) == "5*g**2 + 212*g + 538"

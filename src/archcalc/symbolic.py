@@ -75,6 +75,19 @@ def simplify(value: Dim) -> Dim:
     return value
 
 
+def total(value: Dim) -> Dim:
+    """A sum of counts in normal form: ``4*g*(g + 48) + 540*g**2`` becomes ``544*g**2 + 192*g``.
+
+    Only sums of products are expanded; floors stay as they are (expanding inside them would not
+    be valid). Ints pass through.
+    """
+    if not is_symbolic(value):
+        return value
+    import sympy
+
+    return exact(sympy.expand(value))
+
+
 def exact(value: Dim) -> Dim:
     """A sympy number that is an integer becomes a Python int, so concrete results stay ints."""
     if is_symbolic(value) and getattr(value, "is_Integer", False):

@@ -25,7 +25,7 @@ def param_counts(graph: Graph) -> dict[Node, Count]:
                 c = visit(child)
                 trainable, buffers = trainable + c.trainable, buffers + c.buffers
             count = Count(trainable, buffers)
-        counts[node] = Count(symbolic.exact(count.trainable), symbolic.exact(count.buffers))
+        counts[node] = Count(symbolic.total(count.trainable), symbolic.total(count.buffers))
         return counts[node]
 
     visit(graph.root)
