@@ -72,6 +72,14 @@ def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     return Model(build_graph(read_spec(spec, limits), sets, free=symbolic, limits=limits))
 
 
+def require_values(model, purpose: str, example: str) -> None:
+    """Exports and training need numbers: a free symbol is an error at the line that declares it."""
+    free = model.graph.free
+    if free:
+        raise SpecError(model.spec.symbols[free[0]].loc, f"{', '.join(free)} must have values to {purpose}",
+                        code="usage", hint=f"give them with --set, e.g. --set {example}")
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil

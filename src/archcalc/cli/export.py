@@ -7,8 +7,7 @@ import importlib
 import click
 
 from archcalc.backends import EXPORTERS
-from archcalc.cli.common import handle_errors, load_model, spec_options
-from archcalc.errors import SpecError
+from archcalc.cli.common import handle_errors, load_model, require_values, spec_options
 
 
 @click.command()
@@ -27,9 +26,7 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     """
     module, function, suffix = EXPORTERS[target]
     model = load_model(spec, sets, symbolic, limits)
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
-                        hint="give them with --set, e.g. --set H=224")
+    require_values(model, "export", "H=224")
     path = output or f"{model.name}{suffix}"
     getattr(importlib.import_module(module), function)(model, path, force=force)
     click.echo(f"wrote {path}", err=True)

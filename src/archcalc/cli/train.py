@@ -15,7 +15,7 @@ import time
 
 import click
 
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.cli.common import format_option, handle_errors, load_model, require_values, spec_options, terminal
 from archcalc.errors import Loc, SpecError
 from archcalc.training import BACKENDS, Epoch
 
@@ -57,14 +57,13 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
         raise SpecError(None, f"the {backend} backend is not available in this build", code="usage",
                         hint=f"use --backend {' or '.join(BACKENDS)}")
     model = load_model(spec, sets, symbolic, limits)
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to train", code="usage",
-                        hint="give them with --set, e.g. --set H=28,W=28")
+    require_values(model, "train", "H=28,W=28")
     settings = train_spec(model.spec)
     if model.spec.train is None:
         click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
+    check_batch_norm(model, settings)
     seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
     epochs = epochs or settings.epochs
     for path in filter(None, (plot, output)):
@@ -106,6 +105,20 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
                      "val_accuracy": e.val_accuracy} for e in outcome.epochs],
     }
     emit_result(result, fmt)
+
+
+def check_batch_norm(model, settings) -> None:
+    """Batch norm cannot train on a batch of one value per channel (PyTorch raises), so refuse before training."""
+    from archcalc.layers.base import numel
+    from archcalc.layers.batchnorm import BatchNorm
+
+    if settings.batch_size != 1:
+        return
+    for node in model.layers:
+        if isinstance(node.layer, BatchNorm) and numel(node.in_shape[1:]) == 1:
+            raise SpecError(settings.locs.get("batch_size", settings.loc), f"batch_size 1 cannot train `{node.path}` "
+                            f"({node.kind}): it would see one value per channel", code="bad-train",
+                            hint="batch norm needs at least 2 values per channel; train with batches of 16 or more")
 
 
 def write_plot(path: str, epochs: list[Epoch], best: int, force: bool) -> None:

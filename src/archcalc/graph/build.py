@@ -45,6 +45,9 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
     box = _Box(root.items)
     for item in spec.layers:
         x = builder.item(item, x, "", env, box)
+    if builder.count == 0:  # as 'layers: []' is: every report and backend needs at least one layer
+        raise SpecError(spec.layers_loc, "'layers:' builds no layers (every repeat in it runs 0 times)",
+                        code="empty-spec", hint="a repeat count of 0 leaves its layers out; keep at least one layer")
     root.out_shape = x
     return Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
 

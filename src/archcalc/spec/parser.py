@@ -307,6 +307,8 @@ class _Parser:
 
     def residual(self, node: YNode, name: str | None, loc: Loc) -> Residual:
         if isinstance(node, YSeq):
+            if not node.items:
+                raise SpecError(node.loc, "the residual body is empty", code="bad-structure")
             return Residual(self.items(node, "the residual body"), "identity", name, loc, node.loc)
         spec = self.mapping(node, "'residual:'", hint="residual: {body: [...], shortcut: auto}")
         self.only(spec, ("body", "shortcut", "then"))
