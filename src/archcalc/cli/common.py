@@ -31,8 +31,9 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
                 raise click.BadParameter(f"'{item}' must look like NAME=VALUE, e.g. H=224", ctx, param)
             try:
                 out[name] = int(number)
-            except ValueError:
-                raise click.BadParameter(f"{name}={number}: the value must be an integer", ctx, param) from None
+            except ValueError:  # not digits, or more than Python reads (4,300 digits)
+                shown = number if len(number) <= 20 else number[:20] + "…"
+                raise click.BadParameter(f"{name}={shown}: the value must be an integer", ctx, param) from None
             if out[name] < 1:
                 raise click.BadParameter(f"{name}={number}: dimensions must be ≥ 1", ctx, param)
     return out
@@ -105,8 +106,11 @@ def handle_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except SpecError as e:
             fail(e)
-        except RecursionError:
-            click.echo("error: the spec nests too deeply to process", err=True)
+        except RecursionError:  # a calculator or backend past Python's stack (limits raised far)
+            spec = kwargs.get("spec")
+            where = f"{'<stdin>' if spec == '-' else spec}:1:1: " if isinstance(spec, str) else ""
+            click.echo(f"{where}error: the spec nests too deeply to process", err=True)
+            click.echo("  hint: lower --limit max_nesting (the default is 100)", err=True)
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
