@@ -8,6 +8,7 @@ import click
 
 from archcalc.backends import EXPORTERS
 from archcalc.cli.common import handle_errors, load_model, require_values, spec_options
+from archcalc.files import check_writable
 
 
 @click.command()
@@ -28,5 +29,6 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     model = load_model(spec, sets, symbolic, limits)
     require_values(model, "export", "H=224")
     path = output or f"{model.name}{suffix}"
+    check_writable(path, force=force)  # before the exporter's work, which can take seconds
     getattr(importlib.import_module(module), function)(model, path, force=force)
     click.echo(f"wrote {path}", err=True)

@@ -17,6 +17,7 @@ import click
 
 from archcalc.cli.common import format_option, handle_errors, load_model, require_values, spec_options, terminal
 from archcalc.errors import Loc, SpecError
+from archcalc.files import check_writable
 from archcalc.training import BACKENDS, Epoch
 
 CHOICES = ("numpy", "torch")
@@ -66,11 +67,11 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     check_batch_norm(model, settings)
     seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
     epochs = epochs or settings.epochs
+    if plot and output and os.path.realpath(plot) == os.path.realpath(output):
+        raise SpecError(Loc(plot, 1, 1), "--plot and -o name the same file", code="usage",
+                        hint="give the curves and the weights different names")
     for path in filter(None, (plot, output)):
-        if os.path.exists(path) and not force:
-            raise SpecError(Loc(path, 1, 1), "already exists", code="output-error", hint="pass --force to overwrite it")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise SpecError(Loc(path, 1, 1), "its folder does not exist", code="output-error", hint="create it first")
+        check_writable(path, force=force)
     data = load_data(source, model, settings)
     splits = split(data, seed)
     trainer = importlib.import_module(BACKENDS[backend]).make_trainer(model, settings, seed)
