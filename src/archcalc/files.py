@@ -84,11 +84,14 @@ class _Temporary:
                 return os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # someone else's file: leave it, draw another name
                 self.name = None
+            except OSError:  # not created (a read-only folder): nothing to remove
+                self.name = None
+                raise
         raise FileExistsError(errno.EEXIST, "no free temporary name", self.folder)
 
     def remove(self) -> None:
         if self.name is not None:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # already renamed, or cleaning up after a failure
                 os.unlink(self.name)
 
 
