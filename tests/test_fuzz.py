@@ -488,6 +488,26 @@ def test_well_formed_networks(tmp_path_factory, spec, plan):
 #: name → spec text that once crashed a command; each runs through every command and every writer
 REGRESSIONS: dict[str, str] = {
     "number-with-trailing-underscore": "0_",  # matched the float pattern, then float() refused it
+    # flops and summary: IndexError on the residual's body (the list form skipped the empty check)
+    "residual-with-an-empty-list": "input: [1]\nlayers:\n  - residual: []\n",
+    # ResidualNode.sum_shape read the last node of a body that repeat: 0 had emptied
+    "residual-body-emptied-by-repeat-0": "input: [3, 4, 4]\nlayers:\n  - residual:\n      body: [{repeat: 0, layers: "
+                                         "[relu]}]\n      shortcut: auto\n  - flatten\n  - linear: 2\n",
+    # a network of no layers at all: rf's final_field indexed an empty list
+    "every-repeat-runs-0-times": "input: [4]\nlayers:\n  - {repeat: 0, layers: [relu]}\n",
+    # export and train printed 'error: H must have values' with no location
+    "free-symbol-in-a-writer": "input: [3, H, 8]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - flatten\n"
+                               "  - linear: 2\n",
+    # train: cross-entropy on a [3, 4, 4] output crashed in the loss (IndexError)
+    "classifier-without-a-vector-output": "input: [3, 4, 4]\nlayers:\n  - conv2d: {out: 3, kernel: 1}\n",
+    # train: one output under cross-entropy with two classes crashed in the loss
+    "one-output-under-cross-entropy": "input: [4]\nlayers:\n  - linear: 1\n",
+    # train: batch norm on one value per channel with batch_size 1 raised ValueError in the first step
+    "batch-norm-with-batches-of-one": "input: [4]\nlayers:\n  - linear: 3\n  - batchnorm1d\n"
+                                      "train: {batch_size: 1}\n",
+    # the numpy export wrote code nested past Python's 200 brackets ('internal error'), torch a RecursionError
+    "nesting-deeper-than-generated-code-can-be": "input: [4]\nblocks:\n" + "".join(
+        f"  b{i}: [{{b{i + 1}: {{name: n{i}}}}}, relu]\n" for i in range(70)) + "  b70: [relu]\nlayers: [b0]\n",
 }
 
 
