@@ -12,6 +12,7 @@ file unreadable; a read-only file system is a tmpfs mounted read-only in a priva
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -261,6 +262,22 @@ def test_an_existing_file_is_kept_without_force_and_replaced_with_it(writer, run
     assert run(*args, "--force").exit_code == 0
     assert target.read_bytes() != b"mine" and target.stat().st_mode & 0o777 == 0o640  # its mode is kept
     assert os.listdir(out) == [target.name]
+
+
+@pytest.mark.parametrize(("name", "written"), [("../escaped", "escaped.py"), ("/etc/evil", "etc_evil.py"),
+                                               (".hidden", "hidden.py"), ("--force", "force.py"),
+                                               ("a/../../b", "a_b.py"), ("///", "model.py")])
+def test_the_default_output_stays_in_the_current_folder_whatever_the_name(name, written, run, tmp_path,
+                                                                          monkeypatch):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: {json.dumps(name)}\ninput: [4]\nlayers: [linear: 2]\n")
+    result = run("export", spec, "--to", "numpy")
+    assert result.exit_code == 0 and result.stderr == f"wrote {written}\n", result.output
+    assert os.listdir(work) == [written]
+    assert sorted(os.listdir(tmp_path)) == ["a", "spec.yaml"] and os.listdir(tmp_path / "a") == ["b"]
 
 
 def test_a_dangling_symbolic_link_counts_as_an_existing_file(run, tmp_path):
