@@ -505,6 +505,11 @@ REGRESSIONS: dict[str, str] = {
     # train: batch norm on one value per channel with batch_size 1 raised ValueError in the first step
     "batch-norm-with-batches-of-one": "input: [4]\nlayers:\n  - linear: 3\n  - batchnorm1d\n"
                                       "train: {batch_size: 1}\n",
+    # train: cross-entropy under task: regression took real values for class indices (IndexError)
+    "cross-entropy-on-a-regression": "input: [20]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 1\ntrain:\n"
+                                     "  task: regression\n  loss: cross_entropy\n",
+    # export --to onnx: onnx's checker refused the empty graph name (ValidationError)
+    "empty-model-name": "name: ''\ninput: [1]\nlayers: [relu]\n",
     # the numpy export wrote code nested past Python's 200 brackets ('internal error'), torch a RecursionError
     "nesting-deeper-than-generated-code-can-be": "input: [4]\nblocks:\n" + "".join(
         f"  b{i}: [{{b{i + 1}: {{name: n{i}}}}}, relu]\n" for i in range(70)) + "  b70: [relu]\nlayers: [b0]\n",

@@ -137,6 +137,10 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
     if not np.issubdtype(y.dtype, np.number):
         raise SpecError(where, f"{name}: y must be numbers, got {y.dtype}", code="bad-data")
     if train.task == "regression":
+        if train.loss == "cross_entropy":  # its targets are class indices, whatever the task says
+            raise SpecError(train.locs.get("loss", train.loc), "cross_entropy cannot train a regression: it compares "
+                            "class scores with class indices, not real values", code="data-mismatch",
+                            hint="use loss: mse for real-valued targets, or task: classification")
         if int(np.prod(y.shape[1:])) != int(np.prod(model.output_shape)):
             raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
                             f"outputs {shape_text(model.output_shape)}", code="data-mismatch")

@@ -65,6 +65,9 @@ class _Parser:
                                 if key == "input" else "layers: lists the network, e.g. [linear: {out: 10}]")
         name_node = top.get("name")
         name = self.word(name_node, "the model name") if name_node is not None else _stem(self.path)
+        if not name.strip():
+            raise SpecError(name_node.loc, "the model name is empty", code="bad-name",
+                            hint="name the model, or leave 'name:' out to use the file's name")
         symbols = self.symbols(top.get("symbols"))
         input_node = top.get("input")
         input_dims = self.input(input_node, symbols)
