@@ -317,9 +317,20 @@ def test_mutated_specs(tmp_path_factory, content, plan):
 NAMES = st.sampled_from(["c", "k", "n", "s", "H", "W", "X", "i"])
 
 
-def rarely(common: st.SearchStrategy, rare: st.SearchStrategy) -> st.SearchStrategy:
-    """``rare`` one time in ten: so that most examples get past the check it is there to trip."""
-    return st.integers(0, 9).flatmap(lambda i: rare if i == 0 else common)
+#: drawn once per example: whether its spec may hold mistakes at all (in 3 of 10), so that the others get
+#: past the parser and exercise shape propagation, the calculators and the writers
+HAZARDOUS = st.shared(st.integers(1, 10).map(lambda i: i <= 3), key="hazardous")
+
+
+def rarely(common: st.SearchStrategy, rare: st.SearchStrategy, one_in: int = 10) -> st.SearchStrategy:
+    """``rare`` one time in ``one_in`` in a hazardous example, never in the others."""
+    mixed = st.integers(1, one_in).flatmap(lambda i: rare if i == 1 else common)
+    return HAZARDOUS.flatmap(lambda hazardous: mixed if hazardous else common)
+
+
+def seldom(common: st.SearchStrategy, rare: st.SearchStrategy) -> st.SearchStrategy:
+    """``rare`` one time in forty, for a mistake that a spec can make in many places at once."""
+    return rarely(common, rare, 40)
 
 
 def expressions(max_leaves: int = 6) -> st.SearchStrategy:
@@ -364,50 +375,61 @@ def layer() -> st.SearchStrategy:
     with_args = st.tuples(st.sampled_from(sorted(set(args) - {"sizes"})), LAYER_NAMES).flatmap(
         lambda kn: args[kn[0]].map(lambda a: {kn[0]: a if kn[1] is None else {**a, "name": kn[1]}}))
     bare = rarely(st.sampled_from(["relu", "flatten", "sigmoid", "tanh", "identity", "global_avgpool2d", "gelu",
-                                   "batchnorm2d", "softmax", "dropout", "stage"]), st.sampled_from(["reluu", "unit"]))
-    return rarely(st.one_of(with_args, bare), args["sizes"].map(lambda a: {"sizes": a}))
+                                   "batchnorm2d", "softmax", "dropout"]), st.sampled_from(["reluu", "unit", "stage"]))
+    return seldom(st.one_of(with_args, bare), args["sizes"].map(lambda a: {"sizes": a}))
 
 
 def items(depth: int = 0) -> st.SearchStrategy:
     leaf = layer()
     if depth >= 2:
-        return rarely(st.lists(leaf, min_size=1, max_size=4), st.just([]))
+        return seldom(st.lists(leaf, min_size=1, max_size=4), st.just([]))
     inner = st.deferred(lambda: items(depth + 1))
     construct = st.one_of(
         st.builds(lambda n, body, index: {"repeat": n, "layers": body, **({"index": index} if index else {})},
-                  st.one_of(st.integers(-1, 3), st.just("n"), st.just(10**12)), inner,
-                  st.sampled_from([None, "i", "c", "__x"])),
+                  rarely(st.integers(0, 3), st.sampled_from([-1, "n", 10**12])), inner,
+                  rarely(st.sampled_from([None, "i"]), st.sampled_from(["c", "__x"]))),
         st.builds(lambda body, short, then: {"residual": {"body": body, "shortcut": short, "then": then}},
-                  inner, st.one_of(st.sampled_from(["identity", "auto", "if_same", "bogus"]), inner), inner),
+                  inner, st.one_of(rarely(st.sampled_from(["identity", "auto", "if_same"]), st.just("bogus")), inner),
+                  inner),
         st.builds(lambda body: {"residual": body}, inner),
-        st.builds(lambda branches: {"concat": branches}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda body, name: {"name": name, "layers": body}, inner, st.sampled_from(["a", "b", "a.b", ""])),
+        st.builds(lambda branches: {"concat": branches},
+                  rarely(st.lists(inner, min_size=2, max_size=3), st.lists(inner, max_size=1))),
+        st.builds(lambda body, name: {"name": name, "layers": body}, inner,
+                  rarely(st.sampled_from(["a", "b"]), st.sampled_from(["a.b", ""]))),
         st.builds(lambda c, k: {"stage": {"c": c, "k": k}}, SMALL, SMALL),
         st.builds(lambda c: {"unit": [c]}, SMALL),
         st.builds(lambda c: {"unit": c}, SMALL),
     )
-    return rarely(st.lists(st.one_of(leaf, construct), min_size=1, max_size=5), st.just([]))
+    return seldom(st.lists(st.one_of(leaf, construct), min_size=1, max_size=5), st.just([]))
 
 
 DIMS = rarely(st.integers(1, 40), st.one_of(st.integers(-2, 0), NAMES, st.sampled_from(["2*H", "H//2", "10**30"])))
 SPECS = st.fixed_dictionaries(
     {"input": rarely(st.lists(DIMS, min_size=1, max_size=4), st.one_of(st.just([]), st.just(7))),
      "layers": items(),
-     "blocks": rarely(st.fixed_dictionaries({"stage(c, k = 3)": items(1), "unit(c)": items(2)}),
+     "blocks": rarely(st.fixed_dictionaries({"stage(c, k = 3)": items(2).map(lambda body: [*body, {"unit": "c"}]),
+                                             "unit(c)": items(2)}),
                       st.fixed_dictionaries({}, optional={"loop()": st.just(["loop"]), "bad(c, c)": st.just(["relu"]),
-                                                          "stage(c, k = 3)": items(1)}))},
+                                                          "stage(c, k = 3)": items(1)})),
+     "symbols": rarely(st.fixed_dictionaries({"c": st.integers(1, 16), "k": st.sampled_from([1, 3, 5]),
+                                              "n": st.integers(1, 3), "s": st.integers(1, 2)},
+                                             optional={"H": st.one_of(st.none(), st.integers(4, 40))}),
+                       st.one_of(st.dictionaries(NAMES, st.one_of(st.none(), st.integers(-1, 40)), max_size=4),
+                                 st.lists(NAMES, max_size=3)))},
     optional={
-        "name": st.text(string.printable, max_size=12),
-        "symbols": st.one_of(st.dictionaries(NAMES, st.one_of(st.none(), st.integers(-1, 40)), max_size=4),
-                             st.lists(NAMES, max_size=3)),
+        "name": rarely(st.text(string.printable, min_size=1, max_size=12), st.sampled_from(["", " ", "a.b"])),
         "train": st.fixed_dictionaries({}, optional={
-            "task": st.sampled_from(["classification", "regression", "clustering"]),
-            "loss": st.sampled_from(["mse", "cross_entropy", "hinge", "bce", "bce_with_logits", "nll", "l1"]),
-            "optimizer": st.sampled_from(["sgd", "adam", "adamw", "rmsprop", {"adam": {"lr": -1}},
-                                          {"sgd": {"momentum": 2}}, {"sgd": {"lr": 0.1, "nesterov": True}}]),
-            "classes": st.integers(0, 12), "epochs": st.integers(-1, 3), "batch_size": st.integers(0, 8),
-            "early_stopping": st.one_of(st.booleans(), st.integers(0, 3), st.just({"patience": 2})),
-            "weight_decay": st.floats(-1, 1), "l1": st.floats(-1, 1), "seed": st.integers(-1, 3)}),
+            "task": rarely(st.sampled_from(["classification", "regression"]), st.just("clustering")),
+            "loss": rarely(st.sampled_from(["mse", "cross_entropy", "bce", "bce_with_logits"]),
+                           st.sampled_from(["hinge", "nll"])),
+            "optimizer": rarely(st.sampled_from(["sgd", "adam", "adamw", "rmsprop", "adagrad",
+                                                 {"sgd": {"lr": 0.1, "momentum": 0.9, "nesterov": True}}]),
+                                st.sampled_from([{"adam": {"lr": -1}}, {"sgd": {"momentum": 2}}, "lbfgs"])),
+            "classes": rarely(st.integers(2, 12), st.integers(0, 1)), "epochs": rarely(st.integers(1, 3), st.just(0)),
+            "batch_size": rarely(st.integers(1, 8), st.just(0)),
+            "early_stopping": st.one_of(st.booleans(), st.integers(1, 3), st.just({"patience": 2})),
+            "weight_decay": rarely(st.floats(0, 1), st.just(-1)), "l1": rarely(st.floats(0, 1), st.just(-0.5)),
+            "seed": rarely(st.integers(0, 3), st.just(-1))}),
         "x-notes": st.text(max_size=5),
     },
 )
