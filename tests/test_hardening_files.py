@@ -55,6 +55,12 @@ def outputs(out: Path) -> list[str]:
     return sorted(p for p in os.listdir(out) if p != "data.npz")
 
 
+def archcalc(*args: str, prefix: list[str] | None = None, timeout: float = 300, **kwargs
+             ) -> subprocess.CompletedProcess:
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "archcalc", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
 # -- inputs ------------------------------------------------------------------------------------------
 
 #: case → (what to put at the path, located message; lint's exit code, message)
@@ -126,6 +132,25 @@ def test_a_bad_spec_on_standard_input_is_located_as_stdin(command, run, tmp_path
     assert outputs(tmp_path) == []
 
 
+def test_lint_skips_a_named_pipe_in_a_folder_instead_of_waiting_for_it(tmp_path):
+    (tmp_path / "ok.yaml").write_text(SPEC)
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it for reading would block until someone writes
+    for target in (str(tmp_path), f"{tmp_path}/*.yaml"):
+        proc = archcalc("lint", target, "--isolated", "--format", "concise", timeout=60)
+        assert proc.returncode == 0 and proc.stdout == "All checks passed!\n", proc.stdout + proc.stderr
+
+
+def test_a_pipe_named_on_the_command_line_is_read(tmp_path):
+    """``archcalc params <(generate-spec)``: the shell passes a pipe, which is read like a file."""
+    pipe = tmp_path / "spec.yaml"
+    os.mkfifo(pipe)
+    proc = subprocess.Popen([sys.executable, "-m", "archcalc", "params", str(pipe), "--format", "json"],
+                            stdout=subprocess.PIPE, text=True)
+    with open(pipe, "w") as writer:
+        writer.write(SPEC)
+    assert json.loads(proc.communicate(timeout=60)[0])["trainable_params"] == 15
+
+
 # -- permissions, as root ---------------------------------------------------------------------------
 
 
@@ -150,11 +175,6 @@ def _restricted_prefix() -> tuple[list[str] | None, str]:
 
 RESTRICTED, WHY_NOT = _restricted_prefix()
 needs_permissions = pytest.mark.skipif(RESTRICTED is None, reason=WHY_NOT)
-
-
-def archcalc(*args: str, prefix: list[str] | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "archcalc", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, **kwargs)
 
 
 @needs_permissions
