@@ -367,8 +367,13 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing(monkeypatch, tmp_path):
 BIG = 9_000_000  # bytes of output: enough for the write and its fsync to take a moment
 
 
-def interrupt_while_writing(args: list[str], folder: Path, target: str) -> tuple[int, str]:
-    """Run archcalc, send SIGINT as soon as its temporary file holds data, and return (exit code, stderr).
+#: the signals that stop a run, and how archcalc reports each (Ctrl-C; kill, timeout or a cancelled CI job)
+STOPS = {"SIGINT": (signal.SIGINT, 130, "interrupted"), "SIGTERM": (signal.SIGTERM, 143, "terminated")}
+
+
+def interrupt_while_writing(args: list[str], folder: Path, target: str, sig: int = signal.SIGINT
+                            ) -> tuple[int, str]:
+    """Run archcalc, send ``sig`` as soon as its temporary file holds data, and return (exit code, stderr).
 
     The temporary file is ``.TARGET.archcalc-XXXXXXXX.tmp``; the empty one made to probe the folder
     before any work is ignored, so the signal lands between the first byte written and the rename."""
@@ -379,7 +384,7 @@ def interrupt_while_writing(args: list[str], folder: Path, target: str) -> tuple
         for name in os.listdir(folder):
             try:
                 if name.startswith(prefix) and os.stat(folder / name).st_size > 0:
-                    proc.send_signal(signal.SIGINT)
+                    proc.send_signal(sig)
                     return proc.wait(60), proc.stderr.read()
             except FileNotFoundError:
                 continue
@@ -387,16 +392,18 @@ def interrupt_while_writing(args: list[str], folder: Path, target: str) -> tuple
     return proc.returncode, proc.stderr.read()
 
 
-def test_an_export_interrupted_while_writing_leaves_no_file(tmp_path):
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_an_export_interrupted_while_writing_leaves_no_file(stop, tmp_path):
+    sig, exit_code, message = STOPS[stop]
     spec = tmp_path / "big.yaml"
     spec.write_text(f"name: \"{'a' * BIG}\"\ninput: [4]\nlayers: [linear: 3]\n")
     out = tmp_path / "out"
     out.mkdir()
     for _ in range(10):  # the run may win the race: then it must have written the whole file
         code, stderr = interrupt_while_writing(["export", spec, "--to", "numpy", "-o", out / "model.py"], out,
-                                               "model.py")
-        if code == 130:
-            assert stderr.strip() == "interrupted"
+                                               "model.py", sig)
+        if code == exit_code:
+            assert stderr.strip() == message
             assert os.listdir(out) == []
             return
         assert code == 0 and os.listdir(out) == ["model.py"], stderr
@@ -405,13 +412,16 @@ def test_an_export_interrupted_while_writing_leaves_no_file(tmp_path):
     pytest.fail("the signal never arrived while the file was being written, in 10 runs")
 
 
-def test_lint_fix_interrupted_while_writing_keeps_the_old_file(tmp_path):
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_lint_fix_interrupted_while_writing_keeps_the_old_file(stop, tmp_path):
+    sig, exit_code, message = STOPS[stop]
     original = FIXABLE + f"x-pad: \"{'a' * BIG}\"\n"
     spec = tmp_path / "big.yaml"
     for _ in range(10):
         spec.write_text(original)
-        code, stderr = interrupt_while_writing(["lint", spec, "--fix", "--isolated"], tmp_path, "big.yaml")
-        if code == 130:
+        code, stderr = interrupt_while_writing(["lint", spec, "--fix", "--isolated"], tmp_path, "big.yaml", sig)
+        if code == exit_code:
+            assert stderr.strip() == message
             assert spec.read_text() == original
             assert sorted(os.listdir(tmp_path)) == ["big.yaml"]
             return

@@ -97,11 +97,25 @@ def fail(error: SpecError) -> None:
     sys.exit(EXIT_ERROR)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled), raised like Ctrl-C so ``finally`` blocks run
+    and no temporary file outlives the command."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Run a command; a :class:`SpecError` exits 2 with its located message, never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> object:
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if main else None
         try:
             return fn(*args, **kwargs)
         except SpecError as e:
@@ -112,11 +126,14 @@ def handle_errors(fn: Callable) -> Callable:
             click.echo(f"{where}error: the spec nests too deeply to process", err=True)
             click.echo("  hint: lower --limit max_nesting (the default is 100)", err=True)
             sys.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            click.echo("terminated" if isinstance(e, Terminated) else "interrupted", err=True)
+            sys.exit(143 if isinstance(e, Terminated) else 130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        finally:
+            if main and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
