@@ -9,6 +9,7 @@ tested too: each is documented with its default, and each can be lowered and rai
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -289,3 +290,55 @@ def test_a_bad_limit_is_a_usage_error(value, run, write):
     result = run("params", write(HEAD), "--limit", value)
     assert result.exit_code == 2
     assert "Invalid value for '--limit'" in result.stderr
+
+
+# -- nesting the exporters cannot write --------------------------------------------------------------
+
+
+def chain(levels: int, step: str, pad: int = 0) -> str:
+    """A spec whose blocks call each other ``levels`` deep, each level wrapped by ``step``, the last
+    block's relu inside ``pad`` named groups (to reach an exact depth)."""
+    steps = {
+        "named": "  b{i}: [{{b{j}: {{name: n{i}}}}}, relu]",
+        "group": "  b{i}: [{{name: g{i}, layers: [b{j}, relu]}}]",
+        "residual": "  b{i}: [residual: {{body: [b{j}, relu], shortcut: [conv2d: {{out: 2, kernel: 1}}]}}]",
+        "concat": "  b{i}: [{{concat: [[b{j}, relu], [identity]]}}, {{conv2d: {{out: 2, kernel: 1}}}}]",
+    }
+    lines = "\n".join(steps[step].format(i=i, j=i + 1) for i in range(levels))
+    last = "relu"
+    for k in range(pad):
+        last = f"{{name: p{k}, layers: [{last}]}}"
+    return f"input: [2, 4, 4]\nblocks:\n{lines}\n  b{levels}: [{last}]\nlayers: [b0, flatten, linear: 2]\n"
+
+
+def at_depth(step: str, depth: int):
+    """A ``step`` chain whose graph is exactly ``depth`` levels deep (the nesting limit raised: depth is tested)."""
+    import archcalc
+
+    for levels, pad in itertools.product(range(depth, 0, -1), range(3)):
+        model = archcalc.loads(chain(levels, step, pad), path="deep.yaml", limits=Limits(max_nesting=1000))
+        if max(d for _, d in model.graph.walk()) == depth:
+            return model
+    raise AssertionError(f"no {step} chain is {depth} levels deep")
+
+
+@pytest.mark.parametrize("step", ["named", "group", "residual", "concat"])
+@pytest.mark.parametrize("target", ["torch", "numpy"])
+def test_an_exporter_writes_its_deepest_graph_and_refuses_one_level_more(target, step):
+    """Python parses at most 200 nested brackets; the exporters' MAX_DEPTH keeps every structure under it."""
+    import ast
+
+    from archcalc.backends.numpy.source import MAX_DEPTH as NUMPY_DEPTH
+    from archcalc.backends.numpy.source import render
+    from archcalc.backends.torch.source import MAX_DEPTH as TORCH_DEPTH
+    from archcalc.backends.torch.source import emit
+    from archcalc.errors import SpecError
+
+    write, limit = {"torch": (emit, TORCH_DEPTH), "numpy": (render, NUMPY_DEPTH)}[target]
+    ast.parse(write(at_depth(step, limit)))
+    with pytest.raises(SpecError) as refused:
+        write(at_depth(step, limit + 1))
+    error = refused.value
+    assert error.code == "export-unsupported" and error.loc.path == "deep.yaml" and error.loc.line > 2
+    assert error.message.endswith(f"is nested {limit + 1} levels deep; the {target} export writes at most {limit} "
+                                  "(Python cannot parse brackets nested deeper)")

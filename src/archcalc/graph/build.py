@@ -37,7 +37,8 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
     limits = limits or default_limits()
     for name, value in values.items():
         if abs(value) > limits.max_int:
-            raise SpecError(None, f"--set {name}: {str(value)[:20]}… is too large", code="resource-limit",
+            shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}…"
+            raise SpecError(None, f"--set {name}: {shown} is too large", code="resource-limit",
                             hint=f"values are limited to ±{limits.max_int:,} (--limit max_int=N)")
     env: dict[str, Dim] = {}
     for name, sym in spec.symbols.items():
