@@ -342,3 +342,20 @@ def test_an_exporter_writes_its_deepest_graph_and_refuses_one_level_more(target,
     assert error.code == "export-unsupported" and error.loc.path == "deep.yaml" and error.loc.line > 2
     assert error.message.endswith(f"is nested {limit + 1} levels deep; the {target} export writes at most {limit} "
                                   "(Python cannot parse brackets nested deeper)")
+
+
+# -- huge values given on the command line -------------------------------------------------------------
+
+
+def test_huge_option_values_are_errors_or_exact_numbers(run, write):
+    path = write("input: [3, H, W]\nlayers:\n  - conv2d: {out: 8, kernel: 3}\n  - flatten\n  - linear: 10\n")
+    result = run("params", path, "--set", f"H={10**1000},W=4")  # summary used to crash on it (OverflowError)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --set H: 10000000000000000000… is too large\n  hint: values are limited")
+    result = run("params", path, "--set", "H=1" + "0" * 5000)  # more digits than Python's int() reads
+    assert result.exit_code == 2 and "H=10000000000000000000…: the value must be an integer" in result.stderr
+    for command in ("summary", "flops"):  # a batch past a float: the exact digits, not an OverflowError
+        result = run(command, path, "--set", "H=8,W=8", "--batch-size", str(10**400), "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert str(10**400 * 8 * 6 * 6 * 27) in result.stdout.replace("\n", "").replace(" ", "")
+        assert run(command, path, "--set", "H=8,W=8", "--batch-size", str(10**400)).exit_code == 0
