@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import machine, median_time, paired  # noqa: E402
+from timing import machine, median_time, paired
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCHINFO = ("import torchvision, torchinfo; "

@@ -68,7 +68,7 @@ CASES = [
     ("alias-bomb", "input: [4]\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-     "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nlayers: [relu]\n", (8, 5), "aliases expand"),
+     "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nlayers: [relu]\n", (7, 20), "aliases expand"),
     ("dotted-name", "input: [4]\nlayers:\n  - linear: {out: 2, name: a.b}\n", (3, 28), "contains '.'"),
     ("duplicate-name", "input: [4]\nlayers:\n  - relu: {name: act}\n  - relu: {name: act}\n", (4, 5), "used twice"),
     ("zero-input-dim", "input: [0, 4]\nlayers: [relu]\n", (1, 9), "≥ 1"),

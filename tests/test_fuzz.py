@@ -1,72 +1,357 @@
-"""Property-based fuzzing: whatever the input, every command succeeds or exits 2 with a located
-message — never a traceback, never a hang.
+"""Property-based fuzzing: whatever the input, every command that reads a spec succeeds or exits 2
+with a ``path:line:col: error:`` message (lint: 0 or 1 with located findings, 2 for an unreadable
+file) — never a traceback, never a hang.
 
-Two generators: raw YAML text/bytes, and spec structures (layer stacks, blocks, repeats,
-residuals, concats, expressions, symbols) that are valid-ish, so that most examples get past the
-parser and exercise shape propagation. The quick profile (CI) runs ``FUZZ_EXAMPLES`` examples per
-property (default 500); the long profile is ``ARCHCALC_FUZZ_EXAMPLES=10000 python -m pytest
-tests/test_fuzz.py``. A crash found becomes a named case in ``REGRESSIONS`` below.
+Four generators, from crude to careful: raw text and bytes; real specs mutated at random; spec
+*structures* (layer stacks, blocks, repeats, residuals, concats, expressions, symbols, ``train:``)
+that are valid-ish, so that many get past the parser; and networks that are well formed by
+construction, so that the exporters and ``train`` run to the end. Every example runs the report
+commands (params, shapes, rf, flops, summary, lint) and one writer (export to torch, onnx or numpy,
+``lint --fix`` on a copy, or ``train`` for one epoch on a synthetic ``.npz``), each option drawn.
+
+Profiles: ``ARCHCALC_FUZZ_EXAMPLES`` examples per property (500 in CI; the long profile in the
+README's Testing section is ``ARCHCALC_FUZZ_EXAMPLES=10000``). Examples are derandomised (the same
+every run) unless ``ARCHCALC_FUZZ_SEED`` names a seed. A crash found becomes a named case in
+``REGRESSIONS`` below, run through every command.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import signal
+import string
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
+import archcalc
+from archcalc.calc.flops import work
 from archcalc.cli import main
+from archcalc.errors import SpecError
+from archcalc.lint.formats import FORMATS as LINT_FORMATS
+from archcalc.training import BACKENDS
+from tests.conftest import ROOT, shipped_specs
 
 FUZZ_EXAMPLES = int(os.environ.get("ARCHCALC_FUZZ_EXAMPLES", "500"))
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=5000, derandomize=os.environ.get("ARCHCALC_FUZZ_SEED") is None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.data_too_large])
-#: commands that read a spec and print a report; each fuzzed spec runs through all of them
-COMMANDS = [["params", "--format", "json"], ["shapes", "--explain"], ["params", "--explain"]]
+FUZZ_SEED = os.environ.get("ARCHCALC_FUZZ_SEED")
+#: a command that runs this long is hung (a failure hypothesis shrinks), well past the 5 s deadline
+HANG_SECONDS = 30
+
+
+def fuzz(test):
+    """The profile: FUZZ_EXAMPLES examples, 5 s per example, no example database (CI has none)."""
+    configured = settings(max_examples=FUZZ_EXAMPLES, deadline=5000, derandomize=FUZZ_SEED is None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.function_scoped_fixture])(test)
+    return seed(int(FUZZ_SEED))(configured) if FUZZ_SEED is not None else configured
+
+
 LOCATED = re.compile(r"^(.+):(\d+):(\d+): error: \S")
-
-runner = CliRunner()
-
-
-def check(path: str, command: list[str]) -> None:
-    result = runner.invoke(main, [command[0], path, *command[1:]], catch_exceptions=False)
-    assert result.exit_code in (0, 2), (result.exit_code, result.output)
-    if result.exit_code == 2:
-        first = result.stderr.splitlines()[0] if result.stderr else ""
-        match = LOCATED.match(first)
-        assert match and match.group(1) == path, result.stderr
-        assert "Traceback" not in result.stderr
-
-
-def run_all(tmp_path, content: str | bytes) -> None:
-    path = tmp_path / "fuzz.yaml"
-    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
-    for command in COMMANDS:
-        check(str(path), command)
+WRITERS = ("torch", "onnx", "numpy", "fix", "train")
+#: the options each example draws: formats and folding for the reports, one writer, stdin or a file
+PLANS = st.fixed_dictionaries({
+    "params": st.sampled_from([["--format", "json"], ["--explain"], ["--format", "markdown", "--depth", "1"]]),
+    "shapes": st.sampled_from([["--explain"], ["--format", "json"], ["--format", "markdown"]]),
+    "rf": st.sampled_from([[], ["--format", "json"], ["--format", "csv"], ["--format", "markdown", "--depth", "1"]]),
+    "flops": st.sampled_from([[], ["--format", "json", "--batch-size", "3"], ["--format", "csv"]]),
+    "summary": st.sampled_from([[], ["--format", "json"], ["--format", "markdown", "--depth", "9"],
+                                ["--format", "csv", "--columns", "kind,in,shape,params,buffers,flops,rf,mem"]]),
+    "lint": st.sampled_from([["--format", f, "--select", "ALL"] for f in LINT_FORMATS] + [["--statistics"]]),
+    "writer": st.sampled_from(WRITERS),
+    "stdin": st.booleans(),
+})
 
 
-# -- raw text ------------------------------------------------------------------------------------
-
-YAML_ALPHABET = st.sampled_from([*"[]{}:-,#&*!|>'\"%@` \n\t", "input", "layers", "relu", "linear", "conv2d", "out",
-                                 "kernel", "3", "64", "-1", "0", "1e9", "null", "true", "  "])
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=300), st.text(max_size=300), st.lists(YAML_ALPHABET, max_size=60).map("".join)))
-def test_raw_text_never_crashes(tmp_path_factory, content):
-    run_all(tmp_path_factory.mktemp("raw"), content)
+def event(text: str) -> None:
+    """Count an outcome for ``--hypothesis-show-statistics`` (a no-op in the regression cases)."""
+    with suppress(InvalidArgument):  # not inside a @given test
+        hypothesis_event(text)
 
 
-# -- spec structures -----------------------------------------------------------------------------
+class Hung(Exception):
+    pass
 
-DIMS = st.one_of(st.integers(-2, 70), st.sampled_from(["H", "W", "C", "2*H", "H//2", "X"]))
-SMALL = st.one_of(st.integers(-1, 9), st.sampled_from(["c", "2*c", "c//2", "k", "n-1", "c**2", "s", "(c+1)//2",
-                                                       "c/2", "same", "valid", "1.5", "9**9**9"]))
+
+@contextmanager
+def hang_guard(what: str):
+    """Turn a command that never returns into an exception (and so a shrunk, reported example)."""
+
+    def alarm(signum, frame):
+        raise Hung(f"{what} ran for more than {HANG_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Fuzz:
+    """One example's folder, its spec file, and the checks every command's result must pass."""
+
+    runner = CliRunner()
+
+    def __init__(self, folder: Path, content: str | bytes):
+        self.folder = folder
+        self.data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+        self.spec = folder / "fuzz.yaml"
+        self.spec.write_bytes(self.data)
+
+    def invoke(self, *args: str, stdin: bool = False):
+        """Run ``archcalc ARGS`` on the spec file (or on ``-`` with the spec on standard input)."""
+        target = "-" if stdin else str(self.spec)
+        argv = [args[0], target, *args[1:]]
+        with hang_guard(" ".join(argv)):
+            result = self.runner.invoke(main, argv, input=self.data if stdin else None, catch_exceptions=False)
+        assert "Traceback" not in result.output, result.output
+        return result, "<stdin>" if stdin else target
+
+    def ok_or_located(self, *args: str, stdin: bool = False) -> int:
+        """The contract of every spec command: exit 0, or exit 2 with ``path:line:col: error:`` first."""
+        result, shown = self.invoke(*args, stdin=stdin)
+        assert result.exit_code in (0, 2), (args, result.exit_code, result.output)
+        if result.exit_code == 2:  # the first error (train may print a note before it)
+            first = next((line for line in result.stderr.splitlines() if not line.startswith("note: ")), "")
+            match = LOCATED.match(first)
+            assert match and match.group(1) == shown, (args, result.stderr)
+            assert int(match.group(2)) >= 1 and int(match.group(3)) >= 1, first
+        return result.exit_code
+
+    def lint(self, *args: str, stdin: bool = False, path: str | None = None) -> int:
+        """Lint's contract (docs/lint.md): 0 clean, 1 findings, 2 only for a file it cannot read."""
+        result, shown = self.invoke("lint", *args, stdin=stdin) if path is None else self.lint_path(path, *args)
+        assert result.exit_code in (0, 1, 2), (args, result.exit_code, result.output)
+        assert "internal error" not in result.stderr, result.stderr
+        if result.exit_code == 2:  # binary, not UTF-8, too large: located, and no findings made up
+            first = result.stderr.splitlines()[0]
+            assert LOCATED.match(first) and first.startswith(f"{shown}:"), result.stderr
+            assert "binary file" in first or "not UTF-8" in first or "larger than" in first, first
+        elif "json" in args:
+            findings = json.loads(result.stdout)
+            assert bool(findings) == (result.exit_code == 1)
+            for finding in findings:
+                assert finding["filename"] == shown
+                assert finding["location"]["row"] >= 1 and finding["location"]["column"] >= 1, finding
+        elif result.exit_code == 1 and "concise" in args:
+            assert all(line.startswith(f"{shown}:") for line in result.stdout.splitlines()[:-2]), result.stdout
+        return result.exit_code
+
+    def lint_path(self, path: str, *args: str):
+        with hang_guard(f"lint {path}"):
+            result = self.runner.invoke(main, ["lint", path, *args], catch_exceptions=False)
+        assert "Traceback" not in result.output, result.output
+        return result, path
+
+    # -- the writers ------------------------------------------------------------------------------
+
+    def export(self, target: str) -> None:
+        out = self.folder / "out" / f"model.{'onnx' if target == 'onnx' else 'py'}"
+        out.parent.mkdir()
+        code = self.ok_or_located("export", "--to", target, "-o", str(out))
+        event(f"export --to {target}: exit {code}")
+        assert os.listdir(out.parent) == ([out.name] if code == 0 else []), os.listdir(out.parent)
+        if code == 0 and target != "onnx":
+            compile(out.read_text(encoding="utf-8"), str(out), "exec", dont_inherit=True)  # it parses
+        if code == 0:
+            assert out.stat().st_size > 0
+
+    def fix(self) -> None:
+        """``lint --fix`` on a copy: in place, atomic, and a spec that built still builds."""
+        copy = self.folder / "fixed" / "copy.yaml"
+        copy.parent.mkdir()
+        copy.write_bytes(self.data)
+        before = self.ok_or_located("params") == 0
+        event(f"lint --fix: exit {self.lint('--fix', '--format', 'concise', path=str(copy))}")
+        assert os.listdir(copy.parent) == ["copy.yaml"]
+        if before and copy.read_bytes() != self.data:
+            result = self.runner.invoke(main, ["params", str(copy)], catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+
+    def train(self) -> None:
+        """One epoch on a synthetic .npz shaped for the spec (skipped when the network is too big to
+        train in a moment); a spec that does not build fails as every command does."""
+        data = self.folder / "data.npz"
+        try:
+            model = archcalc.load(str(self.spec))
+        except SpecError:
+            model = None
+        if model is None or model.graph.free:  # train must refuse the spec before it looks at the data
+            np.savez(data, x=np.zeros((12, 1), np.float32), y=np.zeros(12, np.int64))
+        elif not synthetic_data(model, data):
+            event("train: skipped, too large for a fuzzing example")
+            return
+        backend = sorted(BACKENDS)[len(self.data) % len(BACKENDS)]
+        out = self.folder / "weights.npz"
+        code = self.ok_or_located("train", "--data", str(data), "--epochs", "1", "--backend", backend,
+                                  "--format", "json", "-o", str(out))
+        assert out.exists() == (code == 0)
+        event(f"train --backend {backend}: exit {code}")
+
+    # -- everything -------------------------------------------------------------------------------
+
+    def run(self, plan: dict) -> None:
+        stdin = plan["stdin"]
+        for command in ("params", "shapes", "rf", "flops", "summary"):
+            code = self.ok_or_located(command, *plan[command], stdin=stdin)
+            if command == "params":
+                event(f"the spec {'builds' if code == 0 else 'is refused'}")
+        self.lint(*plan["lint"], stdin=stdin)
+        writer = plan["writer"]
+        if writer == "fix":
+            self.fix()
+        elif writer == "train":
+            self.train()
+        else:
+            self.export(writer)
+
+
+#: what one training example may cost: values per sample, and multiply-accumulates per sample
+TRAIN_VALUES, TRAIN_MACS, TRAIN_SAMPLES = 4096, 2_000_000, 12
+
+
+def synthetic_data(model, path: Path) -> bool:
+    """Write random data that fits ``model`` (input shape, one class index or target per sample) to
+    ``path``; False when the network is too large to train on in a fuzzing example."""
+    shape = tuple(int(d) for d in model.input_shape)
+    macs = work(model.graph)[model.graph.root].macs
+    if np.prod(shape) > TRAIN_VALUES or macs > TRAIN_MACS:
+        return False
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((TRAIN_SAMPLES, *shape)).astype(np.float32)
+    train = model.spec.train
+    out = tuple(int(d) for d in model.output_shape)
+    if train is not None and train.task == "regression":
+        y = rng.standard_normal((TRAIN_SAMPLES, *out)).astype(np.float32)
+    else:
+        classes = train.classes if train is not None and train.classes else max(out[-1] if out else 1, 2)
+        y = np.arange(TRAIN_SAMPLES) % classes
+    np.savez(path, x=x, y=y)
+    return True
+
+
+def run_example(tmp_path_factory, content: str | bytes, plan: dict) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    try:
+        Fuzz(folder, content).run(plan)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- 1. raw text and bytes -------------------------------------------------------------------------
+
+YAML_PIECES = st.sampled_from([*"[]{}:-,#&*!|>'\"%@`? \n\t", "input: ", "layers:", "\n  - ", "relu", "linear", "conv2d",
+                               "out: ", "kernel", "3", "64", "-1", "0", "1e9", "null", "true", "  ", "<<: ", "&a ",
+                               "*a", "!!python/object:os.system", "!x", "---\n", "...\n", "\ufeff", "\x00", "é",
+                               "repeat: ", "residual", "concat", "blocks:", "\n  b(c):", "symbols:", "train:"])
+
+
+@fuzz
+@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300),
+                         st.lists(YAML_PIECES, max_size=60).map("".join)), plan=PLANS)
+def test_raw_text_and_bytes(tmp_path_factory, content, plan):
+    run_example(tmp_path_factory, content, plan)
+
+
+# -- 2. real specs, mutated ------------------------------------------------------------------------
+
+#: small specs only: each example runs every command, so a 150-layer ResNet-50 would dominate
+SOURCES = [p.read_text(encoding="utf-8")
+           for p in [*shipped_specs(), *sorted(ROOT.glob("tests/specs/export/*.yaml")),
+                     *sorted(ROOT.glob("tests/lint/fixtures/*.yaml"))]
+           if p.stem not in {"resnet50", "vgg16", "vgg16_bn", "vgg11", "alexnet"}]
+TOKENS = ["0", "1", "-1", "2.5", "1e999", "10**1000", "9**9**9", "H", "c * 2", "(", ")", "[", "]", "{", "}", ":", ",",
+          "- ", "  ", "\n", "#", "'", '"', "relu", "linear: 3", "flatten", "name: x", "name: x.y", "same", "repeat: 2",
+          "residual:", "shortcut: auto", "concat:", "&a", "*a", "<<: *a", "!!python/name:os.system", "__import__",
+          "x.real", "f(1)", "lambda: 0", "[i for i in x]", "a[0]", "{**a}", "(y := 1)", "f'{x}'", "*a, b"]
+
+
+@st.composite
+def mutated(draw) -> str:
+    text = draw(st.sampled_from(SOURCES))
+    for _ in range(draw(st.integers(1, 4))):
+        lines = text.splitlines(keepends=True) or [""]
+        action = draw(st.sampled_from(["drop", "copy", "insert", "replace-number", "swap"]))
+        if action == "drop":
+            del lines[draw(st.integers(0, len(lines) - 1))]
+        elif action == "copy":
+            lines.insert(draw(st.integers(0, len(lines))), lines[draw(st.integers(0, len(lines) - 1))])
+        elif action == "swap" and len(lines) > 1:
+            i = draw(st.integers(0, len(lines) - 2))
+            lines[i], lines[i + 1] = lines[i + 1], lines[i]
+        elif action == "replace-number":
+            numbers = list(re.finditer(r"\b\d+\b", text))
+            if numbers:
+                match = numbers[draw(st.integers(0, len(numbers) - 1))]
+                value = draw(st.one_of(st.integers(-3, 300), st.sampled_from(TOKENS[:7])))
+                text = text[:match.start()] + str(value) + text[match.end():]
+                continue
+        else:
+            at = draw(st.integers(0, len(text)))
+            text = text[:at] + draw(st.sampled_from(TOKENS)) + text[at:]
+            continue
+        text = "".join(lines)
+    return text
+
+
+@fuzz
+@given(content=mutated(), plan=PLANS)
+def test_mutated_specs(tmp_path_factory, content, plan):
+    run_example(tmp_path_factory, content, plan)
+
+
+# -- 3. spec structures ----------------------------------------------------------------------------
+
+NAMES = st.sampled_from(["c", "k", "n", "s", "H", "W", "X", "i"])
+
+
+#: drawn once per example: whether its spec may hold mistakes at all (in 3 of 10), so that the others get
+#: past the parser and exercise shape propagation, the calculators and the writers
+HAZARDOUS = st.shared(st.integers(1, 10).map(lambda i: i <= 3), key="hazardous")
+
+
+def rarely(common: st.SearchStrategy, rare: st.SearchStrategy, one_in: int = 10) -> st.SearchStrategy:
+    """``rare`` one time in ``one_in`` in a hazardous example, never in the others."""
+    mixed = st.integers(1, one_in).flatmap(lambda i: rare if i == 1 else common)
+    return HAZARDOUS.flatmap(lambda hazardous: mixed if hazardous else common)
+
+
+def seldom(common: st.SearchStrategy, rare: st.SearchStrategy) -> st.SearchStrategy:
+    """``rare`` one time in forty, for a mistake that a spec can make in many places at once."""
+    return rarely(common, rare, 40)
+
+
+def expressions(max_leaves: int = 6) -> st.SearchStrategy:
+    """Arithmetic over symbols and numbers, sometimes with what the whitelist must refuse."""
+    leaf = st.one_of(st.integers(-3, 70).map(str), NAMES, st.sampled_from(["1.5", "0", "2**62", "10**19"]))
+    tree = st.recursive(leaf, lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "/", "**", "%"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda e: f"-{e}")), max_leaves=max_leaves)
+    hostile = st.sampled_from(["c.real", "abs(c)", "c[0]", "lambda: 1", "[c for c in k]", "f'{c}'", "(c := 2)",
+                               "*c", "__class__", "c if k else s", "c < k", "9**9**9", "'str'", "c @ k",
+                               "(" * 40 + "1" + ")" * 40])
+    return st.one_of(st.integers(-2, 70), tree, hostile)
+
+
+SMALL = rarely(st.one_of(st.integers(1, 9), st.sampled_from(["c", "2*c", "c//2", "k", "(c+1)//2", "same"])),
+               st.one_of(st.integers(-1, 0), st.sampled_from(["n-1", "c/2", "valid", "X"]), expressions(4)))
 PAIR = st.one_of(SMALL, st.lists(SMALL, min_size=1, max_size=3))
 BOOL = st.one_of(st.booleans(), st.sampled_from([0, 1, "yes"]))
+LAYER_NAMES = rarely(st.none(), st.sampled_from(["a", "b", "a.b", "", "self", "forward", "x", "__init__",
+                                                 "\"); import os; (\"", "clé", "0", "torch", "nn"]))
 
 
 def layer() -> st.SearchStrategy:
@@ -74,69 +359,189 @@ def layer() -> st.SearchStrategy:
         "linear": st.fixed_dictionaries({"out": SMALL}, optional={"bias": BOOL, "in": SMALL}),
         "conv2d": st.fixed_dictionaries({"out": SMALL, "kernel": PAIR},
                                         optional={"stride": PAIR, "padding": PAIR, "dilation": PAIR, "groups": SMALL,
-                                                  "bias": BOOL}),
+                                                  "bias": BOOL, "in": SMALL}),
         "maxpool2d": st.fixed_dictionaries({"kernel": PAIR}, optional={"stride": PAIR, "padding": PAIR,
                                                                        "ceil_mode": BOOL, "dilation": PAIR}),
         "avgpool2d": st.fixed_dictionaries({"kernel": PAIR}, optional={"stride": PAIR, "ceil_mode": BOOL,
                                                                        "padding": PAIR}),
         "adaptive_avgpool2d": st.fixed_dictionaries({"out": PAIR}),
         "batchnorm2d": st.fixed_dictionaries({}, optional={"features": SMALL}),
-        "batchnorm1d": st.just({}),
-        "dropout": st.fixed_dictionaries({}, optional={"p": st.floats(-1, 2)}),
+        "batchnorm1d": st.fixed_dictionaries({}, optional={"features": SMALL}),
+        "dropout": st.fixed_dictionaries({}, optional={"p": st.one_of(st.floats(-1, 2), st.just("1e999"))}),
         "softmax": st.fixed_dictionaries({}, optional={"dim": st.integers(-3, 3)}),
-        "leaky_relu": st.fixed_dictionaries({}, optional={"slope": st.floats(-1, 1)}),
+        "leaky_relu": st.fixed_dictionaries({}, optional={"slope": st.floats(-1, 1, allow_nan=False)}),
         "sizes": st.fixed_dictionaries({"out": SMALL}),  # an unknown kind
     }
-    with_args = st.sampled_from(sorted(args)).flatmap(lambda k: args[k].map(lambda a: {k: a}))
-    bare = st.sampled_from(["relu", "flatten", "sigmoid", "tanh", "identity", "global_avgpool2d", "step", "gelu",
-                            "batchnorm2d", "reluu", "stage", "unit"])
-    return st.one_of(with_args, bare)
+    with_args = st.tuples(st.sampled_from(sorted(set(args) - {"sizes"})), LAYER_NAMES).flatmap(
+        lambda kn: args[kn[0]].map(lambda a: {kn[0]: a if kn[1] is None else {**a, "name": kn[1]}}))
+    bare = rarely(st.sampled_from(["relu", "flatten", "sigmoid", "tanh", "identity", "global_avgpool2d", "gelu",
+                                   "batchnorm2d", "softmax", "dropout"]), st.sampled_from(["reluu", "unit", "stage"]))
+    return seldom(st.one_of(with_args, bare), args["sizes"].map(lambda a: {"sizes": a}))
 
 
 def items(depth: int = 0) -> st.SearchStrategy:
     leaf = layer()
     if depth >= 2:
-        return st.lists(leaf, min_size=0, max_size=4)
+        return seldom(st.lists(leaf, min_size=1, max_size=4), st.just([]))
     inner = st.deferred(lambda: items(depth + 1))
     construct = st.one_of(
-        st.builds(lambda n, body: {"repeat": n, "layers": body}, st.one_of(st.integers(-1, 3), st.just("n")), inner),
+        st.builds(lambda n, body, index: {"repeat": n, "layers": body, **({"index": index} if index else {})},
+                  rarely(st.integers(0, 3), st.sampled_from([-1, "n", 10**12])), inner,
+                  rarely(st.sampled_from([None, "i"]), st.sampled_from(["c", "__x"]))),
         st.builds(lambda body, short, then: {"residual": {"body": body, "shortcut": short, "then": then}},
-                  inner, st.one_of(st.sampled_from(["identity", "auto", "if_same", "bogus"]), inner), inner),
-        st.builds(lambda branches: {"concat": branches}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda body, name: {"name": name, "layers": body}, inner, st.sampled_from(["a", "b", "a.b", ""])),
+                  inner, st.one_of(rarely(st.sampled_from(["identity", "auto", "if_same"]), st.just("bogus")), inner),
+                  inner),
+        st.builds(lambda body: {"residual": body}, inner),
+        st.builds(lambda branches: {"concat": branches},
+                  rarely(st.lists(inner, min_size=2, max_size=3), st.lists(inner, max_size=1))),
+        st.builds(lambda body, name: {"name": name, "layers": body}, inner,
+                  rarely(st.sampled_from(["a", "b"]), st.sampled_from(["a.b", ""]))),
         st.builds(lambda c, k: {"stage": {"c": c, "k": k}}, SMALL, SMALL),
         st.builds(lambda c: {"unit": [c]}, SMALL),
+        st.builds(lambda c: {"unit": c}, SMALL),
     )
-    return st.lists(st.one_of(leaf, construct), min_size=0, max_size=5)
+    return seldom(st.lists(st.one_of(leaf, construct), min_size=1, max_size=5), st.just([]))
 
 
+DIMS = rarely(st.integers(1, 40), st.one_of(st.integers(-2, 0), NAMES, st.sampled_from(["2*H", "H//2", "10**30"])))
 SPECS = st.fixed_dictionaries(
-    {"input": st.lists(DIMS, min_size=0, max_size=4), "layers": items()},
+    {"input": rarely(st.lists(DIMS, min_size=1, max_size=4), st.one_of(st.just([]), st.just(7))),
+     "layers": items(),
+     "blocks": rarely(st.fixed_dictionaries({"stage(c, k = 3)": items(2).map(lambda body: [*body, {"unit": "c"}]),
+                                             "unit(c)": items(2)}),
+                      st.fixed_dictionaries({}, optional={"loop()": st.just(["loop"]), "bad(c, c)": st.just(["relu"]),
+                                                          "stage(c, k = 3)": items(1)})),
+     "symbols": rarely(st.fixed_dictionaries({"c": st.integers(1, 16), "k": st.sampled_from([1, 3, 5]),
+                                              "n": st.integers(1, 3), "s": st.integers(1, 2)},
+                                             optional={"H": st.one_of(st.none(), st.integers(4, 40))}),
+                       st.one_of(st.dictionaries(NAMES, st.one_of(st.none(), st.integers(-1, 40)), max_size=4),
+                                 st.lists(NAMES, max_size=3)))},
     optional={
-        "symbols": st.dictionaries(st.sampled_from(["c", "k", "n", "s", "H", "W"]),
-                                   st.one_of(st.none(), st.integers(-1, 40)), max_size=4),
-        "blocks": st.fixed_dictionaries({"stage(c, k = 3)": items(1)}, optional={"unit(c)": items(2)}),
+        "name": rarely(st.text(string.printable, min_size=1, max_size=12), st.sampled_from(["", " ", "a.b"])),
         "train": st.fixed_dictionaries({}, optional={
-            "loss": st.sampled_from(["mse", "cross_entropy", "hinge"]),
-            "optimizer": st.sampled_from(["sgd", "adam", {"adam": {"lr": -1}}, {"sgd": {"momentum": 2}}]),
-            "classes": st.integers(0, 12), "epochs": st.integers(-1, 3)}),
+            "task": rarely(st.sampled_from(["classification", "regression"]), st.just("clustering")),
+            "loss": rarely(st.sampled_from(["mse", "cross_entropy", "bce", "bce_with_logits"]),
+                           st.sampled_from(["hinge", "nll"])),
+            "optimizer": rarely(st.sampled_from(["sgd", "adam", "adamw", "rmsprop", "adagrad",
+                                                 {"sgd": {"lr": 0.1, "momentum": 0.9, "nesterov": True}}]),
+                                st.sampled_from([{"adam": {"lr": -1}}, {"sgd": {"momentum": 2}}, "lbfgs"])),
+            "classes": rarely(st.integers(2, 12), st.integers(0, 1)), "epochs": rarely(st.integers(1, 3), st.just(0)),
+            "batch_size": rarely(st.integers(1, 8), st.just(0)),
+            "early_stopping": st.one_of(st.booleans(), st.integers(1, 3), st.just({"patience": 2})),
+            "weight_decay": rarely(st.floats(0, 1), st.just(-1)), "l1": rarely(st.floats(0, 1), st.just(-0.5)),
+            "seed": rarely(st.integers(0, 3), st.just(-1))}),
+        "x-notes": st.text(max_size=5),
     },
 )
 
 
-@FUZZ
-@given(SPECS)
-def test_structured_specs_never_crash(tmp_path_factory, spec):
-    run_all(tmp_path_factory.mktemp("spec"), yaml.safe_dump(spec, sort_keys=False))
+@fuzz
+@given(spec=SPECS, plan=PLANS)
+def test_structured_specs(tmp_path_factory, spec, plan):
+    run_example(tmp_path_factory, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), plan)
+
+
+# -- 4. networks well formed by construction -------------------------------------------------------
+
+
+@st.composite
+def networks(draw) -> dict:
+    """A CNN or an MLP whose shapes fit, so most examples build and every writer runs to the end."""
+    c = channels = draw(st.integers(1, 3))
+    size = start = draw(st.integers(4, 12))
+    blocks = {"conv_bn(c, k = 3, s = 1)": [{"conv2d": {"out": "c", "kernel": "k", "stride": "s",
+                                                       "padding": "k // 2", "bias": False}},
+                                            "batchnorm2d", "relu"]}
+    body: list = []
+    cnn = draw(st.booleans())
+    if cnn:
+        for _ in range(draw(st.integers(1, 4))):
+            out = draw(st.integers(1, 6))
+            piece = draw(st.sampled_from(["conv", "block", "residual", "concat", "repeat", "pool", "act", "norm"]))
+            if piece == "conv":
+                body.append({"conv2d": {"out": out, "kernel": 3, "padding": "same"}})
+                c = out
+            elif piece == "block":
+                body.append({"conv_bn": {"c": f"{out} * 2", "k": draw(st.sampled_from([1, 3]))}})
+                c = out * 2
+            elif piece == "residual":
+                body.append({"residual": {"body": [{"conv2d": {"out": out, "kernel": 3, "padding": 1}}, "relu"],
+                                          "shortcut": draw(st.sampled_from(["auto", "if_same"])), "then": ["relu"]}})
+                c = out  # auto projects, if_same adds nothing when the shapes differ
+            elif piece == "concat":
+                body.append({"concat": [[{"conv2d": {"out": out, "kernel": 1}}], ["identity"]]})
+                c = out + c
+            elif piece == "repeat":
+                body.append({"repeat": draw(st.integers(0, 2)), "index": "i",
+                             "layers": [{"conv2d": {"out": c, "kernel": 3, "padding": 1, "groups": 1}}, "tanh"]})
+            elif piece == "pool" and size >= 2:
+                body.append({draw(st.sampled_from(["maxpool2d", "avgpool2d"])): {"kernel": 2}})
+                size //= 2
+            elif piece == "norm":
+                body.append({"batchnorm2d": {"features": c}})
+            else:
+                body.append(draw(st.sampled_from(["relu", "sigmoid", "gelu", {"leaky_relu": {"slope": 0.1}}])))
+        body.append(draw(st.sampled_from(["flatten", "global_avgpool2d"])))
+    for _ in range(draw(st.integers(0, 3))):
+        body += [{"linear": {"out": draw(st.integers(1, 16))}}, draw(st.sampled_from(["relu", "tanh", {"dropout": 0.2},
+                                                                                        "batchnorm1d"]))]
+    classes = draw(st.integers(2, 5))
+    body.append({"linear": {"out": classes, "name": draw(st.sampled_from(["head", "logits", "fc", "out"]))}})
+    if draw(st.booleans()):
+        body.append("softmax")
+    regression = draw(st.booleans())
+    train = {"task": "regression", "loss": "mse"} if regression else {
+        "task": "classification", "classes": classes, "loss": "cross_entropy"}
+    train |= {"optimizer": draw(st.sampled_from(["sgd", {"adam": {"lr": 0.01}}, {"sgd": {"momentum": 0.9}}])),
+              "batch_size": draw(st.integers(1, 8)), "epochs": 1}
+    return {"name": draw(st.sampled_from(["net", "my-net", "Net 2", "résumé"])),
+            "input": [channels, start, start] if cnn else [draw(st.integers(1, 20))],
+            "blocks": blocks, "layers": body, "train": train}
+
+
+@fuzz
+@given(spec=networks(), plan=PLANS)
+def test_well_formed_networks(tmp_path_factory, spec, plan):
+    run_example(tmp_path_factory, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), plan)
 
 
 # -- crashes found by fuzzing, kept as named cases ------------------------------------------------
 
+#: name → spec text that once crashed a command; each runs through every command and every writer
 REGRESSIONS: dict[str, str] = {
     "number-with-trailing-underscore": "0_",  # matched the float pattern, then float() refused it
+    # flops and summary: IndexError on the residual's body (the list form skipped the empty check)
+    "residual-with-an-empty-list": "input: [1]\nlayers:\n  - residual: []\n",
+    # ResidualNode.sum_shape read the last node of a body that repeat: 0 had emptied
+    "residual-body-emptied-by-repeat-0": "input: [3, 4, 4]\nlayers:\n  - residual:\n      body: [{repeat: 0, layers: "
+                                         "[relu]}]\n      shortcut: auto\n  - flatten\n  - linear: 2\n",
+    # a network of no layers at all: rf's final_field indexed an empty list
+    "every-repeat-runs-0-times": "input: [4]\nlayers:\n  - {repeat: 0, layers: [relu]}\n",
+    # export and train printed 'error: H must have values' with no location
+    "free-symbol-in-a-writer": "input: [3, H, 8]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - flatten\n"
+                               "  - linear: 2\n",
+    # train: cross-entropy on a [3, 4, 4] output crashed in the loss (IndexError)
+    "classifier-without-a-vector-output": "input: [3, 4, 4]\nlayers:\n  - conv2d: {out: 3, kernel: 1}\n",
+    # train: one output under cross-entropy with two classes crashed in the loss
+    "one-output-under-cross-entropy": "input: [4]\nlayers:\n  - linear: 1\n",
+    # train: batch norm on one value per channel with batch_size 1 raised ValueError in the first step
+    "batch-norm-with-batches-of-one": "input: [4]\nlayers:\n  - linear: 3\n  - batchnorm1d\n"
+                                      "train: {batch_size: 1}\n",
+    # train: cross-entropy under task: regression took real values for class indices (IndexError)
+    "cross-entropy-on-a-regression": "input: [20]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 1\ntrain:\n"
+                                     "  task: regression\n  loss: cross_entropy\n",
+    # export --to onnx: onnx's checker refused the empty graph name (ValidationError)
+    "empty-model-name": "name: ''\ninput: [1]\nlayers: [relu]\n",
+    # the numpy export wrote code nested past Python's 200 brackets ('internal error'), torch a RecursionError
+    "nesting-deeper-than-generated-code-can-be": "input: [4]\nblocks:\n" + "".join(
+        f"  b{i}: [{{b{i + 1}: {{name: n{i}}}}}, relu]\n" for i in range(70)) + "  b70: [relu]\nlayers: [b0]\n",
 }
 
 
-def test_regressions(tmp_path):
-    for text in REGRESSIONS.values():
-        run_all(tmp_path, text)
+@pytest.mark.parametrize("writer", WRITERS)
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regressions(tmp_path_factory, name, writer):
+    for stdin in (False, True):
+        plan = {"params": ["--explain"], "shapes": ["--explain"], "rf": [], "flops": [], "summary": [],
+                "lint": ["--format", "json"], "writer": writer, "stdin": stdin}
+        run_example(tmp_path_factory, REGRESSIONS[name], plan)

@@ -71,7 +71,7 @@ def test_outputs_are_checked_before_training(run, tmp_path):
     assert result.exit_code == 2 and "already exists" in result.stderr
     assert existing.read_bytes() == b"keep" and "epoch" not in result.stderr
     result = run("train", SPECS / "digits-mlp.yaml", "--plot", tmp_path / "no" / "such" / "c.png")
-    assert result.exit_code == 2 and "its folder does not exist" in result.stderr and "epoch" not in result.stderr
+    assert result.exit_code == 2 and "does not exist" in result.stderr and "epoch" not in result.stderr
 
 
 @BOTH
@@ -102,6 +102,15 @@ def test_shape_mismatch_is_a_located_error(run, write):
 def test_too_few_outputs_for_the_classes(run, write):
     result = run("train", write("input: [64]\nlayers: [linear: 5]\n"))
     assert result.exit_code == 2 and "has class 9 but the spec has 5 classes" in result.stderr
+
+
+@BOTH
+def test_a_network_without_weights_is_refused_before_training(run, write, backend):
+    spec = write("input: [64]\nlayers: [relu, softmax]\n")
+    result = run("train", spec, "--backend", backend)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"{spec}:2:9: error: the network has no trainable parameters: there is nothing to "
+                             "train\n  hint: add a layer with weights, e.g. linear or conv2d\n")
 
 
 @BOTH

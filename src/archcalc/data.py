@@ -28,10 +28,15 @@ class Dataset:
     name: str
     x: np.ndarray  # float32, (N, *input shape)
     y: np.ndarray  # int64 class indices, or float targets
+    loc: Loc | None = None  # the data file, where its problems are reported (None for the built-in digits)
 
 
 def load_data(source: str, model: Model, train: TrainSpec) -> Dataset:
-    """Read ``source`` and check it against the spec: input size, labels against the outputs."""
+    """Read ``source`` and check it against the spec: input size, labels against the outputs.
+
+    A problem with the data is reported at the data file (``data.npz:1:1``), a problem of the spec
+    (a network whose outputs cannot hold the classes) at the spec, so every error is located."""
+    where = None if source == "digits" else Loc(source, 1, 1)
     if source == "digits":
         name, x, y = "digits", *_digits()
     elif source.endswith(".npz"):
@@ -41,9 +46,9 @@ def load_data(source: str, model: Model, train: TrainSpec) -> Dataset:
     else:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
                         hint=f"give {SOURCES}")
-    x = _fit_input(x, model, name)
-    y = _targets(np.asarray(y), model, train, name)
-    return Dataset(name, x, y)
+    x = _fit_input(x, model, name, where)
+    y = _targets(np.asarray(y), model, train, name, where)
+    return Dataset(name, x, y, where)
 
 
 def split(data: Dataset, seed: int, validation: float = 0.15, test: float = 0.15) -> Splits:
@@ -51,8 +56,8 @@ def split(data: Dataset, seed: int, validation: float = 0.15, test: float = 0.15
     n = len(data.x)
     n_val, n_test = round(n * validation), round(n * test)
     if n - n_val - n_test < 1 or n_val < 1 or n_test < 1:
-        raise SpecError(None, f"{data.name} has {n} samples, too few to split into training, validation and test",
-                        code="bad-data", hint="give at least 10 samples")
+        raise SpecError(data.loc, f"{data.name} has {n} samples, too few to split into training, validation and "
+                        "test", code="bad-data", hint="give at least 10 samples")
     order = np.random.default_rng(seed).permutation(n)
     parts = np.split(order, [n - n_val - n_test, n - n_test])
     return Splits(*[(data.x[p], data.y[p]) for p in parts])
@@ -107,11 +112,11 @@ def _csv(path: str) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1], table[:, -1]
 
 
-def _fit_input(x: np.ndarray, model: Model, name: str) -> np.ndarray:
+def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None) -> np.ndarray:
     shape = tuple(model.input_shape)
     need = int(np.prod(shape))
     if x.ndim < 1 or len(x) == 0:
-        raise SpecError(None, f"{name} has no samples", code="bad-data")
+        raise SpecError(where, f"{name} has no samples", code="bad-data")
     have = int(np.prod(x.shape[1:]))
     if have != need:
         hint = ("the digits are 8×8 images: use input: [64] or [1, 8, 8]" if name == "digits" else
@@ -119,25 +124,34 @@ def _fit_input(x: np.ndarray, model: Model, name: str) -> np.ndarray:
         raise SpecError(model.spec.input_loc, f"{name} has {have} values per sample but the input "
                         f"{shape_text(shape)} needs {need}", code="data-mismatch", hint=hint)
     if not np.issubdtype(x.dtype, np.number):
-        raise SpecError(None, f"{name}: x must be numbers, got {x.dtype}", code="bad-data")
+        raise SpecError(where, f"{name}: x must be numbers, got {x.dtype}", code="bad-data")
     return x.reshape(len(x), *shape).astype(np.float32)
 
 
-def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str) -> np.ndarray:
+def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None) -> np.ndarray:
     """Class indices in range of the outputs for classification; float targets of the output's size otherwise."""
     width = int(model.output_shape[-1]) if model.output_shape else 1
-    if len(y) == 0:
-        raise SpecError(None, f"{name} has no targets", code="bad-data")
+    output = _output_loc(model)
+    if y.ndim < 1 or len(y) == 0:
+        raise SpecError(where, f"{name} has no targets", code="bad-data")
     if not np.issubdtype(y.dtype, np.number):
-        raise SpecError(None, f"{name}: y must be numbers, got {y.dtype}", code="bad-data")
+        raise SpecError(where, f"{name}: y must be numbers, got {y.dtype}", code="bad-data")
     if train.task == "regression":
+        if train.loss == "cross_entropy":  # its targets are class indices, whatever the task says
+            raise SpecError(train.locs.get("loss", train.loc), "cross_entropy cannot train a regression: it compares "
+                            "class scores with class indices, not real values", code="data-mismatch",
+                            hint="use loss: mse for real-valued targets, or task: classification")
         if int(np.prod(y.shape[1:])) != int(np.prod(model.output_shape)):
-            raise SpecError(None, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
+            raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
                             f"outputs {shape_text(model.output_shape)}", code="data-mismatch")
         return y.astype(np.float32).reshape(len(y), *model.output_shape)
+    if len(model.output_shape) != 1:
+        raise SpecError(output, f"classification needs a vector of class scores, but the network outputs "
+                        f"{shape_text(model.output_shape)}", code="data-mismatch",
+                        hint="end the network with flatten (or global_avgpool2d) and a linear layer")
     y = y.reshape(len(y), -1)
     if y.shape[1] != 1 or not np.all(y == np.round(y)) or y.min() < 0:
-        raise SpecError(None, f"{name}: classification needs one class index (0, 1, 2, …) per sample",
+        raise SpecError(where, f"{name}: classification needs one class index (0, 1, 2, …) per sample",
                         code="bad-data", hint="or set task: regression in the spec's train: section")
     y = y[:, 0].astype(np.int64)
     classes = max(width, 2) if train.classes is None else train.classes
@@ -147,7 +161,13 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str) -> np.nda
                         hint="give the last layer one output per class")
     per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
     if (per_class and width < classes) or (train.loss.startswith("bce") and width != 1):
-        raise SpecError(None, f"the network has {width} output{'s' if width != 1 else ''} for {classes} classes",
+        raise SpecError(output, f"the network has {width} output{'s' if width != 1 else ''} for {classes} classes",
                         code="data-mismatch",
                         hint="cross-entropy wants one output per class; binary cross-entropy one output")
     return y
+
+
+def _output_loc(model: Model) -> Loc:
+    """Where the network's output is made: its last layer, else (no layers at all) its input."""
+    layers = model.layers
+    return layers[-1].loc if layers else model.spec.input_loc

@@ -1,53 +1,123 @@
 """Writing files safely: atomically, never over an existing file without ``force``.
 
-Exports and ``lint --fix`` write through :func:`write_atomic`: the content goes to a temporary file
-in the target's folder and is renamed over the target in one step, so an interrupted run (Ctrl-C,
-a full disk) leaves either the old file or the new one, never half of one.
+Exports, ``train -o`` / ``--plot`` and ``lint --fix`` write through :func:`write_atomic`: the content
+goes to a temporary file in the target's folder, which then becomes the target in one step, so an
+interrupted run (Ctrl-C, a full disk) leaves either the old file or the new one, never half of one,
+and never the temporary file. Without ``force`` the last step is a hard link, which fails if the
+target appeared in the meantime (``os.replace`` would silently overwrite it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
 
 from archcalc.errors import Loc, SpecError
 
 
-def write_atomic(path: str, data: str | bytes, *, force: bool = False, overwrite_ok: bool = False) -> None:
-    """Write ``data`` to ``path``. An existing file is an error unless ``force`` (or ``overwrite_ok``,
-    for in-place edits such as ``--fix``). Problems are located errors at ``path:1:1``."""
+def check_writable(path: str, *, force: bool = False) -> None:
+    """Raise the error :func:`write_atomic` would raise for ``path``, before any work is done: the
+    target is a folder, exists (without ``force``), or its folder is missing or not writable."""
     where = Loc(path, 1, 1)
     if os.path.isdir(path):
         raise SpecError(where, "is a directory", code="output-error", hint="give a file name, e.g. model.py")
-    if os.path.exists(path) and not (force or overwrite_ok):
+    if os.path.lexists(path) and not force:
         raise SpecError(where, "already exists", code="output-error", hint="pass --force to overwrite it")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise SpecError(where, f"folder {folder} does not exist", code="output-error", hint="create it first")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".archcalc-", suffix=".tmp", dir=folder)
-    except PermissionError:
-        raise SpecError(where, f"cannot write in {folder}: permission denied", code="output-error",
-                        hint="choose a writable folder with -o") from None
+    tmp = _Temporary(folder, path)
+    try:  # the only sure test of a folder (read-only mounts, permissions, root): create a file in it
+        os.close(tmp.create())
     except OSError as e:
-        raise SpecError(where, f"cannot write in {folder}: {e.strerror or e}", code="output-error") from None
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
-            f.write(data)
+        raise _cannot_write(where, folder, e) from None
+    finally:
+        tmp.remove()
+
+
+def write_atomic(path: str, data: str | bytes, *, force: bool = False, overwrite_ok: bool = False) -> None:
+    """Write ``data`` to ``path``. An existing file is an error unless ``force`` (or ``overwrite_ok``,
+    for in-place edits such as ``--fix``, which edit the file a symbolic link points to). Problems are
+    located errors at ``path:1:1``."""
+    where = Loc(path, 1, 1)
+    if overwrite_ok:
+        path = os.path.realpath(path)
+    replace = force or overwrite_ok
+    check_writable(path, force=replace)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = _Temporary(folder, path)
+    try:  # from here on, whatever happens (Ctrl-C included), the temporary file does not outlive the call
+        with os.fdopen(tmp.create(), "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.chmod(tmp.name, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask())
+        if replace:
+            os.replace(tmp.name, path)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise SpecError(where, f"cannot write: {e.strerror or e}", code="output-error") from None
+            _link(tmp.name, path)
+    except OSError as e:
+        if isinstance(e, FileExistsError) and not replace:
+            raise SpecError(where, "already exists", code="output-error", hint="pass --force to overwrite it") \
+                from None
+        raise _cannot_write(where, folder, e) from None
+    finally:
+        tmp.remove()  # gone after os.replace; after a link, the target's second name
+
+
+class _Temporary:
+    """A private temporary file beside the target, ``.NAME.archcalc-XXXXXXXX.tmp``.
+
+    Its name is stored before the file is created, so an interrupt that arrives between creating the
+    file and returning its descriptor still leaves :meth:`remove` knowing what to delete."""
+
+    def __init__(self, folder: str, path: str):
+        self.folder, self.base = folder, os.path.basename(path)
+        self.name: str | None = None
+
+    def create(self) -> int:
+        for _ in range(100):
+            self.name = os.path.join(self.folder, f".{self.base}.archcalc-{secrets.token_hex(4)}.tmp")
+            try:
+                return os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # someone else's file: leave it, draw another name
+                self.name = None
+            except OSError:  # not created (a read-only folder): nothing to remove
+                self.name = None
+                raise
+        raise FileExistsError(errno.EEXIST, "no free temporary name", self.folder)
+
+    def remove(self) -> None:
+        if self.name is not None:
+            with contextlib.suppress(OSError):  # already renamed, or cleaning up after a failure
+                os.unlink(self.name)
+
+
+def _link(tmp: str, path: str) -> None:
+    """Give ``tmp`` the name ``path`` unless ``path`` exists: a hard link fails if the target appeared since
+    it was checked, where ``os.replace`` would overwrite it. Where links are not supported, replace."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
         raise
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "already exists", path) from None
+        os.replace(tmp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _cannot_write(where: Loc, folder: str, e: OSError) -> SpecError:
+    reason = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on the device"}.get(e.errno)
+    return SpecError(where, f"cannot write in {folder}: {reason or e.strerror or e}", code="output-error",
+                     hint="free some space" if e.errno == errno.ENOSPC else "choose a writable folder")

@@ -14,14 +14,18 @@ from dataclasses import dataclass, fields, replace
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """The defaults keep the worst spec they allow to a few seconds and a few hundred MiB (measured
+    in bench/bombs.py) while leaving real networks far inside: ResNet-1202, among the deepest in use,
+    has about 3,600 layers and its spec about 100 YAML nodes."""
+
     #: largest spec file read, in bytes
     max_bytes: int = 10_000_000
     #: deepest nesting of YAML collections
     max_depth: int = 200
-    #: YAML nodes after alias expansion (stops "billion laughs")
-    max_nodes: int = 2_000_000
-    #: layers in the elaborated graph (repeats unrolled, blocks expanded)
-    max_layers: int = 2_000_000
+    #: YAML nodes after alias expansion (stops "billion laughs"; a node costs ~300 bytes)
+    max_nodes: int = 500_000
+    #: layers in the elaborated graph (repeats unrolled, blocks expanded; a layer costs ~2 KB in a report)
+    max_layers: int = 100_000
     #: nested block calls, repeats, residuals and concats
     max_nesting: int = 100
     #: characters in one expression

@@ -13,3 +13,21 @@ EXPORTERS: dict[str, tuple[str, str, str]] = {
     "onnx": ("archcalc.backends.onnx", "export", ".onnx"),
     "numpy": ("archcalc.backends.numpy.source", "export", ".py"),
 }
+
+
+def check_depth(model, limit: int, target: str) -> None:
+    """Refuse, with a located error, a graph nested deeper than generated source can express.
+
+    A source exporter writes each level of nesting as brackets inside brackets, and Python's parser
+    stops at 200 nested brackets ("too many nested parentheses"): each exporter states how many graph
+    levels it can write and a test exports its worst case at exactly that depth.
+    """
+    from archcalc.errors import SpecError
+
+    deepest, depth = max(model.graph.walk(), key=lambda pair: pair[1])
+    if depth > limit:
+        raise SpecError(deepest.loc, f"`{deepest.path}` is nested {depth} levels deep; the {target} export writes "
+                        f"at most {limit} (Python cannot parse brackets nested deeper)", code="export-unsupported",
+                        hint="flatten some blocks or named groups; the calculators and archcalc.to_torch have no "
+                        "such limit")
+

@@ -130,6 +130,8 @@ def nbytes(n: Dim) -> str:
 
 def scaled(n: int) -> str:
     """``102.23 MB``: decimal units as torchinfo prints them (kB = 10³ B, MB = 10⁶ B, …)."""
+    if n >= 10**300:  # past a float: the exact number is printed beside it anyway
+        return f"{n // 10**12:,} TB"
     value, unit = float(n), "B"
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if value < 999.995 or unit == "TB":

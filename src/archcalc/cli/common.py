@@ -31,8 +31,9 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
                 raise click.BadParameter(f"'{item}' must look like NAME=VALUE, e.g. H=224", ctx, param)
             try:
                 out[name] = int(number)
-            except ValueError:
-                raise click.BadParameter(f"{name}={number}: the value must be an integer", ctx, param) from None
+            except ValueError:  # not digits, or more than Python reads (4,300 digits)
+                shown = number if len(number) <= 20 else number[:20] + "…"
+                raise click.BadParameter(f"{name}={shown}: the value must be an integer", ctx, param) from None
             if out[name] < 1:
                 raise click.BadParameter(f"{name}={number}: dimensions must be ≥ 1", ctx, param)
     return out
@@ -80,6 +81,14 @@ def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     return model
 
 
+def require_values(model, purpose: str, example: str) -> None:
+    """Exports and training need numbers: a free symbol is an error at the line that declares it."""
+    free = model.graph.free
+    if free:
+        raise SpecError(model.spec.symbols[free[0]].loc, f"{', '.join(free)} must have values to {purpose}",
+                        code="usage", hint=f"give them with --set, e.g. --set {example}")
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil
@@ -96,23 +105,43 @@ def fail(error: SpecError) -> None:
     sys.exit(EXIT_ERROR)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled), raised like Ctrl-C so ``finally`` blocks run
+    and no temporary file outlives the command."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Run a command; a :class:`SpecError` exits 2 with its located message, never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> object:
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if main else None
         try:
             return fn(*args, **kwargs)
         except SpecError as e:
             fail(e)
-        except RecursionError:
-            click.echo("error: the spec nests too deeply to process", err=True)
+        except RecursionError:  # a calculator or backend past Python's stack (limits raised far)
+            spec = kwargs.get("spec")
+            where = f"{'<stdin>' if spec == '-' else spec}:1:1: " if isinstance(spec, str) else ""
+            click.echo(f"{where}error: the spec nests too deeply to process", err=True)
+            click.echo("  hint: lower --limit max_nesting (the default is 100)", err=True)
             sys.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            click.echo("terminated" if isinstance(e, Terminated) else "interrupted", err=True)
+            sys.exit(143 if isinstance(e, Terminated) else 130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        finally:
+            if main and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper

@@ -8,8 +8,8 @@ import re
 import click
 
 from archcalc.backends import EXPORTERS
-from archcalc.cli.common import handle_errors, load_model, spec_options
-from archcalc.errors import SpecError
+from archcalc.cli.common import handle_errors, load_model, require_values, spec_options
+from archcalc.files import check_writable
 
 
 @click.command()
@@ -17,7 +17,8 @@ from archcalc.errors import SpecError
 @click.option("--to", "target", required=True, type=click.Choice(sorted(EXPORTERS) or ["torch"]),
               help="What to write.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: the model's name as a Python module name, e.g. seed_mlp.py).")
+              help="File to write (default: the model's name as a Python module name in the current folder, "
+                   "e.g. seed_mlp.py).")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @handle_errors
 def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str, output: str | None,
@@ -28,19 +29,20 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     """
     module, function, suffix = EXPORTERS[target]
     model = load_model(spec, sets, symbolic, limits)
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
-                        hint="give them with --set, e.g. --set H=224")
-    path = output or f"{default_stem(model.name)}{suffix}"
+    require_values(model, "export", "H=224")
+    path = output or default_output(model.name, suffix)
+    check_writable(path, force=force)  # before the exporter's work, which can take seconds
     getattr(importlib.import_module(module), function)(model, path, force=force)
     click.echo(f"wrote {path}", err=True)
 
 
-def default_stem(name: str) -> str:
-    """A file name a generated module can be imported by: ``seed-mlp`` → ``seed_mlp``.
+def default_output(name: str, suffix: str) -> str:
+    """``NAME.SUFFIX`` in the current folder, NAME made a Python module name (``seed-mlp`` → ``seed_mlp``,
+    so a generated module can be imported by it). Whatever the spec's name holds, ``name: ../../x`` or
+    ``name: /etc/profile`` must not choose where archcalc writes: only ``[0-9a-z_]`` survive.
 
-    >>> default_stem("My Net (v2)!")
-    'my_net_v2'
+    >>> default_output("My Net (v2)!", ".py"), default_output("../../etc/x", ".py"), default_output("", ".onnx")
+    ('my_net_v2.py', 'etc_x.py', 'model.onnx')
     """
-    stem = re.sub(r"[^0-9a-z_]+", "_", name.lower()).strip("_") or "model"
-    return f"model_{stem}" if stem[0].isdigit() else stem
+    stem = re.sub(r"[^0-9a-z_]+", "_", name.lower()).strip("_")[:100] or "model"
+    return (f"model_{stem}" if stem[0].isdigit() else stem) + suffix

@@ -80,7 +80,10 @@ def _through(rows: list[Row], graph, at: Node) -> list[Row]:
         end += 1
     keep = set(order[:end + 1])
     rows = [row for row in rows if row.cells["path"] in keep]
-    for i, row in enumerate(rows):
-        later = (r.depth for r in rows[i + 1:] if r.depth <= row.depth)
-        row.last = next(later, 0) != row.depth
+    following: list[int] = []  # depths of the later rows not hidden behind a shallower one (one pass, not n²)
+    for row in reversed(rows):
+        while following and following[-1] > row.depth:
+            following.pop()
+        row.last = not following or following[-1] != row.depth  # no later sibling
+        following.append(row.depth)
     return rows

@@ -15,8 +15,9 @@ import time
 
 import click
 
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.cli.common import format_option, handle_errors, load_model, require_values, spec_options, terminal
 from archcalc.errors import Loc, SpecError
+from archcalc.files import check_writable
 from archcalc.training import BACKENDS, Epoch
 
 CHOICES = ("numpy", "torch")
@@ -57,21 +58,21 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
         raise SpecError(None, f"the {backend} backend is not available in this build", code="usage",
                         hint=f"use --backend {' or '.join(BACKENDS)}")
     model = load_model(spec, sets, symbolic, limits)
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to train", code="usage",
-                        hint="give them with --set, e.g. --set H=28,W=28")
+    require_values(model, "train", "H=28,W=28")
+    check_trainable(model)
     settings = train_spec(model.spec)
     if model.spec.train is None:
         click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
+    check_batch_norm(model, settings)
     seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
     epochs = epochs or settings.epochs
+    if plot and output and os.path.realpath(plot) == os.path.realpath(output):
+        raise SpecError(Loc(plot, 1, 1), "--plot and -o name the same file", code="usage",
+                        hint="give the curves and the weights different names")
     for path in filter(None, (plot, output)):
-        if os.path.exists(path) and not force:
-            raise SpecError(Loc(path, 1, 1), "already exists", code="output-error", hint="pass --force to overwrite it")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise SpecError(Loc(path, 1, 1), "its folder does not exist", code="output-error", hint="create it first")
+        check_writable(path, force=force)
     data = load_data(source, model, settings)
     splits = split(data, seed)
     trainer = importlib.import_module(BACKENDS[backend]).make_trainer(model, settings, seed)
@@ -106,6 +107,27 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
                      "val_accuracy": e.val_accuracy} for e in outcome.epochs],
     }
     emit_result(result, fmt)
+
+
+def check_trainable(model) -> None:
+    """A network without trainable parameters has nothing to learn (and torch's optimizers refuse it)."""
+    if model.trainable_params == 0:
+        raise SpecError(model.spec.layers_loc, "the network has no trainable parameters: there is nothing to train",
+                        code="bad-train", hint="add a layer with weights, e.g. linear or conv2d")
+
+
+def check_batch_norm(model, settings) -> None:
+    """Batch norm cannot train on a batch of one value per channel (PyTorch raises), so refuse before training."""
+    from archcalc.layers.base import numel
+    from archcalc.layers.batchnorm import BatchNorm
+
+    if settings.batch_size != 1:
+        return
+    for node in model.layers:
+        if isinstance(node.layer, BatchNorm) and numel(node.in_shape[1:]) == 1:
+            raise SpecError(settings.locs.get("batch_size", settings.loc), f"batch_size 1 cannot train `{node.path}` "
+                            f"({node.kind}): it would see one value per channel", code="bad-train",
+                            hint="batch norm needs at least 2 values per channel; train with batches of 16 or more")
 
 
 def write_plot(path: str, epochs: list[Epoch], best: int, force: bool) -> None:

@@ -34,17 +34,31 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
             hint = did_you_mean(name, list(spec.symbols)) or (
                 f"the spec's symbols are {', '.join(spec.symbols)}" if spec.symbols else "the spec has no symbols")
             raise SpecError(None, f"--set {name}: the spec has no symbol '{name}'", code="usage", hint=hint)
+    limits = limits or default_limits()
+    for name, value in values.items():
+        if abs(value) > limits.max_int:
+            shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}…"
+            raise SpecError(None, f"--set {name}: {shown} is too large", code="resource-limit",
+                            hint=f"values are limited to ±{limits.max_int:,} (--limit max_int=N)")
     env: dict[str, Dim] = {}
     for name, sym in spec.symbols.items():
         value = values.get(name, None if free else sym.default)
         env[name] = value if value is not None else symbolic.symbol(name)
-    builder = _Builder(spec, env, limits or default_limits())
-    builder.check_size(spec.layers, env)
+    builder = _Builder(spec, env, limits)
     x = tuple(builder.dim(value) for value in spec.input)
     root = SeqNode("", spec.name, spec.loc, x, x, "model")
     box = _Box(root.items)
-    for item in spec.layers:
-        x = builder.item(item, x, "", env, box)
+    try:
+        builder.check_size(spec.layers, env)
+        for item in spec.layers:
+            x = builder.item(item, x, "", env, box)
+    except RecursionError:  # only when --limit max_nesting was raised past what Python's stack holds
+        raise SpecError(spec.layers_loc, "the spec nests too deeply for Python's stack", code="resource-limit",
+                        hint=f"--limit max_nesting={limits.max_nesting} allows more than this machine can build; "
+                        "lower it (the default is 100)") from None
+    if builder.count == 0:  # as 'layers: []' is: every report and backend needs at least one layer
+        raise SpecError(spec.layers_loc, "'layers:' builds no layers (every repeat in it runs 0 times)",
+                        code="empty-spec", hint="a repeat count of 0 leaves its layers out; keep at least one layer")
     root.out_shape = x
     return Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
 

@@ -78,8 +78,8 @@ class ResidualNode(Node):
 
     @property
     def sum_shape(self) -> Shape:
-        """The shape at the addition (the body's output)."""
-        return self.body[-1].out_shape
+        """The shape at the addition (the body's output; the input when a ``repeat: 0`` left the body empty)."""
+        return self.body[-1].out_shape if self.body else self.in_shape
 
     @property
     def children(self) -> list[Node]:

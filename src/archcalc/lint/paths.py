@@ -1,8 +1,8 @@
 """Which files ``archcalc lint PATH...`` lints: files as named, folders and globs expanded to YAML specs.
 
 A file named on the command line is linted whatever its extension (as ruff does). A folder is
-searched recursively for ``*.yaml`` and ``*.yml``, skipping hidden files and folders (``.git``,
-``.venv``, ``.pre-commit-config.yaml``); a glob (``'specs/**/*.yaml'``, quoted so the shell leaves
+searched recursively for ``*.yaml`` and ``*.yml`` that are regular files, skipping hidden files and
+folders (``.git``, ``.venv``, ``.pre-commit-config.yaml``); a glob (``'specs/**/*.yaml'``, quoted so the shell leaves
 it alone) is expanded the same way. Files found by expanding a folder or glob are skipped when the
 configuration's ``exclude`` matches them; named files only with ``--force-exclude``. A missing path,
 a folder with no specs and a glob that matches nothing are usage errors (exit 2).
@@ -57,7 +57,8 @@ def expand(args: tuple[str, ...], excluded: Callable[[str], bool],
             add(arg, True)
         elif _GLOB & set(arg):
             matches = sorted(glob.glob(arg, recursive=True))
-            files = [p for m in matches for p in (_specs_in(m) if os.path.isdir(m) else [m]) if p.endswith(SUFFIXES)]
+            files = [p for m in matches for p in (_specs_in(m) if os.path.isdir(m) else [m])
+                     if p.endswith(SUFFIXES) and os.path.isfile(p)]
             if not files:
                 errors.append(SpecError(where, "glob matches no YAML specs", code="usage",
                                         hint="check the pattern; quote it so that archcalc, not the shell, expands it"))
@@ -69,8 +70,10 @@ def expand(args: tuple[str, ...], excluded: Callable[[str], bool],
 
 
 def _specs_in(folder: str) -> list[str]:
+    """The YAML files under ``folder``: regular files only (a FIFO named ``x.yaml`` would block the read forever)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(root, f) for f in sorted(files) if f.endswith(SUFFIXES) and not f.startswith(".")]
+        found += [path for path in (os.path.join(root, f) for f in sorted(files)
+                                    if f.endswith(SUFFIXES) and not f.startswith(".")) if os.path.isfile(path)]
     return found

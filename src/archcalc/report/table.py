@@ -174,6 +174,8 @@ def si(n: int, sep: str = "") -> str:
     >>> si(1_814_073_344), si(553_000, " "), si(999)
     ('1.81G', '553 k', '999')
     """
+    if abs(n) >= 10**300:  # past a float (a --batch-size of 10**400): the exact digits
+        return str(n)
     scaled, steps = float(n), 0
     while abs(scaled) >= 999.5 and steps < 6:
         scaled, steps = scaled / 1000, steps + 1

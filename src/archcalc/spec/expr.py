@@ -56,7 +56,9 @@ def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
     """Parse and whitelist ``text``; every refusal is a located ``bad-expression`` error."""
     limits = limits or Limits()
     if len(text) > limits.max_expr_chars:
-        raise SpecError(loc, f"expression longer than {limits.max_expr_chars} characters", code="bad-expression")
+        raise SpecError(loc, f"expression longer than {limits.max_expr_chars} characters", code="bad-expression",
+                        hint="name a part of it under 'symbols:' or as a block parameter, or raise --limit "
+                        "max_expr_chars=N")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:

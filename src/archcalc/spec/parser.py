@@ -65,6 +65,9 @@ class _Parser:
                                 if key == "input" else "layers: lists the network, e.g. [linear: {out: 10}]")
         name_node = top.get("name")
         name = self.word(name_node, "the model name") if name_node is not None else _stem(self.path)
+        if not name.strip():
+            raise SpecError(name_node.loc, "the model name is empty", code="bad-name",
+                            hint="name the model, or leave 'name:' out to use the file's name")
         symbols = self.symbols(top.get("symbols"))
         input_node = top.get("input")
         input_dims = self.input(input_node, symbols)
@@ -309,6 +312,8 @@ class _Parser:
 
     def residual(self, node: YNode, name: str | None, loc: Loc) -> Residual:
         if isinstance(node, YSeq):
+            if not node.items:
+                raise SpecError(node.loc, "the residual body is empty", code="bad-structure")
             return Residual(self.items(node, "the residual body"), "identity", name, loc, node.loc)
         spec = self.mapping(node, "'residual:'", hint="residual: {body: [...], shortcut: auto}")
         self.only(spec, ("body", "shortcut", "then"))

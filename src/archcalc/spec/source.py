@@ -250,6 +250,10 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
         mark = e.problem_mark or e.context_mark
         loc = _loc(path, mark) if mark else Loc(path, 1, 1)
         problem = e.problem or e.context or "invalid YAML"
+        if "maximum nesting depth" in problem:  # libyaml's scanner stops at 1,000 open brackets, before we see them
+            raise SpecError(loc, "nesting deeper than 1,000 levels (the YAML parser's own limit)",
+                            code="resource-limit", hint=f"archcalc reads {limits.max_depth} (--limit max_depth=N)") \
+                from None
         raise SpecError(loc, f"YAML syntax: {problem}", code="yaml-syntax",
                         hint=_syntax_hint(problem)) from None
     except yaml.YAMLError as e:  # reader errors (control characters) carry no mark

@@ -17,6 +17,7 @@ import ast
 import inspect
 
 from archcalc import symbolic
+from archcalc.backends import check_depth
 from archcalc.backends.numpy import layers, loop, losses, optim, structures
 from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan, train_spec
 from archcalc.errors import Loc, SpecError
@@ -28,6 +29,9 @@ from archcalc.model import Model
 RUNTIME = (layers, structures, losses, optim, loop)
 #: what the training part of every file uses
 LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
+#: the deepest graph this exporter writes: each level costs 3 nested brackets (``Sequential([("name", …``)
+#: and Python parses at most 200
+MAX_DEPTH = 60
 
 
 def export(model: Model, path: str, force: bool = False) -> None:
@@ -39,6 +43,7 @@ def render(model: Model, path: str = "<numpy>") -> str:
     if model.graph.free:
         raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
                         hint="give them with --set, e.g. --set H=224")
+    check_depth(model, MAX_DEPTH, "numpy")
     train = train_spec(model.spec)
     network = plan(model.graph.root)
     loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]

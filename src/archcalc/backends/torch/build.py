@@ -111,11 +111,13 @@ def child_keys(nodes: Iterable[Node]) -> list[str]:
     the runtime builder and the source emitter alike, so their ``state_dict`` keys agree.
     """
     keys: list[str] = []
+    used: set[str] = set()  # a set, not the list: a 100,000-layer container must stay linear
     for node in nodes:
         key = node.name
-        while key in _taken_by_torch() or key in keys:
+        while key in _taken_by_torch() or key in used:
             key += "_"
         keys.append(key)
+        used.add(key)
     return keys
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from torch import nn
 
+from archcalc.backends import check_depth
 from archcalc.backends.naming import Namer
 from archcalc.backends.torch.build import child_keys, layer_call
 from archcalc.backends.torch.layers import Call
@@ -49,6 +50,11 @@ EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDi
                            "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
 
 
+#: the deepest graph this exporter writes: a named sequence costs 4 nested brackets per level
+#: (``nn.Sequential(OrderedDict([("name", …``) and Python parses at most 200
+MAX_DEPTH = 45
+
+
 def export(model: Model, path: str, force: bool = False) -> None:
     """Write ``model`` as Python source to ``path`` (never over an existing file unless ``force``)."""
     write_atomic(path, emit(model), force=force)
@@ -56,6 +62,7 @@ def export(model: Model, path: str, force: bool = False) -> None:
 
 def emit(model: Model) -> str:
     """The generated file's text, checked with :func:`ast.parse`."""
+    check_depth(model, MAX_DEPTH, "torch")
     text = _Emitter(model).module()
     ast.parse(text)  # a SyntaxError here is a bug in the emitter, never a user's problem
     return text
