@@ -53,14 +53,12 @@ def test_a_residual_block_shows_its_addition_and_a_concat_its_concatenation():
     assert "class BottleneckProjection(nn.ModuleDict):" in text
     assert "        y = y + self.shortcut(x)\n        return self[\"9\"](y)\n" in text
     assert "        y = y + x\n        return self[\"8\"](y)\n" in text
-    assert "            BottleneckIdentity(in_channels=512, out_channels=128),\n" in text
+    assert "            BottleneckIdentity(in_channels=512, c=128),\n" in text
     assert "class Resnet50(nn.ModuleDict):" in text and text.endswith("    return Resnet50()\n")
     inception = emit(archcalc.load(str(ROOT / "tests/specs/export/inception-mini.yaml")))
     assert "        return torch.cat([self.b1x1(x), self[\"1\"](x), self[\"2\"](x), x], dim=1)\n" in inception
     assert "class Mixed(nn.ModuleDict):" in inception
-    assert ("        self.mixed2 = Mixed(\n"
-            "            in_channels=24, b1x1_out_channels=8, grouped_out_channels=16\n"
-            "        )\n") in inception
+    assert "        self.mixed2 = Mixed(in_channels=24, c=8, grouped_out_channels=16)\n" in inception
 
 
 @pytest.mark.parametrize("module", [layers, layout])
@@ -127,8 +125,9 @@ def test_hostile_names_produce_inert_code(write, tmp_path):
     assert list(classes) == ["GlobalAvgPool2d", "UnitProjection", "UnitIdentity", "Concat",
                              "XImportOsOsSystemTouchPwned"]
     init = classes["UnitProjection"].body[1]
-    assert [a.arg for a in init.args.args] == ["self", "in_channels", "import_os__out_channels",
-                                               "x_import_os__out_channels", "x_import_os__out_channels_2"]
+    # ``c`` varies as the block's argument does, so it keeps the spec's name
+    assert [a.arg for a in init.args.args] == ["self", "in_channels", "c", "x_import_os__out_channels",
+                                               "x_import_os__out_channels_2"]
 
     work = tmp_path / "work"
     work.mkdir()
@@ -237,3 +236,30 @@ def test_a_spec_trained_on_logits_can_stop_before_its_final_softmax(write, tmp_p
     torch.testing.assert_close(module(x, logits=True), module.logits(x))  # the layer named logits
     plain = emit(archcalc.load(str(write("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\n"))))
     assert "logits" not in plain
+
+
+def test_class_parameters_take_the_blocks_own_names(write):
+    """What varies as a block argument does is named after it; other values by their module and
+    position; variants by their shortcut."""
+    spec = write(textwrap.dedent("""\
+        input: [3, 16, 16]
+        blocks:
+          inverted(cin, c, t, stride = 1):
+            - residual:
+                body:
+                  - conv2d: {out: cin * t, kernel: 1}
+                  - relu6
+                  - conv2d: {out: c, kernel: 3, stride: stride, padding: 1}
+                shortcut: if_same
+        layers:
+          - conv2d: {out: 8, kernel: 1}
+          - inverted: {cin: 8, c: 12, t: 6, stride: 2}
+          - inverted: {cin: 12, c: 12, t: 6}
+          - inverted: {cin: 12, c: 16, t: 6, stride: 2}
+          - inverted: {cin: 16, c: 16, t: 4}
+        """))
+    text = emit(archcalc.load(str(spec)))
+    assert "class InvertedNoShortcut(nn.ModuleDict):" in text and "class InvertedIdentity(nn.ModuleDict):" in text
+    assert "        self[\"1\"] = InvertedNoShortcut(cin=8, conv2d_0_out_channels=48, c=12)\n" in text
+    assert "        self[\"2\"] = InvertedIdentity(cin=12, out_channels=72)\n" in text
+    assert "        self[\"3\"] = InvertedNoShortcut(cin=12, conv2d_0_out_channels=72, c=16)\n" in text

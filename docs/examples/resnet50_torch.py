@@ -18,29 +18,20 @@ class BottleneckProjection(nn.ModuleDict):
     def __init__(
         self,
         in_channels: int,
-        conv1_out_channels: int,
+        c: int,
         stride: int,
         conv3_out_channels: int,
     ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(
-            in_channels, conv1_out_channels, kernel_size=1, bias=False
-        )
-        self.bn1 = nn.BatchNorm2d(conv1_out_channels)
+        self.conv1 = nn.Conv2d(in_channels, c, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
         self["2"] = nn.ReLU()
         self.conv2 = nn.Conv2d(
-            conv1_out_channels,
-            conv1_out_channels,
-            kernel_size=3,
-            stride=stride,
-            padding=1,
-            bias=False,
+            c, c, kernel_size=3, stride=stride, padding=1, bias=False
         )
-        self.bn2 = nn.BatchNorm2d(conv1_out_channels)
+        self.bn2 = nn.BatchNorm2d(c)
         self["5"] = nn.ReLU()
-        self.conv3 = nn.Conv2d(
-            conv1_out_channels, conv3_out_channels, kernel_size=1, bias=False
-        )
+        self.conv3 = nn.Conv2d(c, conv3_out_channels, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(conv3_out_channels)
         self.shortcut = nn.Sequential(
             nn.Conv2d(
@@ -70,17 +61,15 @@ class BottleneckProjection(nn.ModuleDict):
 class BottleneckIdentity(nn.ModuleDict):
     """Block ``bottleneck``: relu(body(x) + x)."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, c: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv1 = nn.Conv2d(in_channels, c, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
         self["2"] = nn.ReLU()
-        self.conv2 = nn.Conv2d(
-            out_channels, out_channels, kernel_size=3, padding=1, bias=False
-        )
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
         self["5"] = nn.ReLU()
-        self.conv3 = nn.Conv2d(out_channels, in_channels, kernel_size=1, bias=False)
+        self.conv3 = nn.Conv2d(c, in_channels, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(in_channels)
         self["8"] = nn.ReLU()
 
@@ -108,44 +97,35 @@ class Resnet50(nn.ModuleDict):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
             BottleneckProjection(
-                in_channels=64, conv1_out_channels=64, stride=1, conv3_out_channels=256
+                in_channels=64, c=64, stride=1, conv3_out_channels=256
             ),
-            BottleneckIdentity(in_channels=256, out_channels=64),
-            BottleneckIdentity(in_channels=256, out_channels=64),
+            BottleneckIdentity(in_channels=256, c=64),
+            BottleneckIdentity(in_channels=256, c=64),
         )
         self.layer2 = nn.Sequential(
             BottleneckProjection(
-                in_channels=256,
-                conv1_out_channels=128,
-                stride=2,
-                conv3_out_channels=512,
+                in_channels=256, c=128, stride=2, conv3_out_channels=512
             ),
-            BottleneckIdentity(in_channels=512, out_channels=128),
-            BottleneckIdentity(in_channels=512, out_channels=128),
-            BottleneckIdentity(in_channels=512, out_channels=128),
+            BottleneckIdentity(in_channels=512, c=128),
+            BottleneckIdentity(in_channels=512, c=128),
+            BottleneckIdentity(in_channels=512, c=128),
         )
         self.layer3 = nn.Sequential(
             BottleneckProjection(
-                in_channels=512,
-                conv1_out_channels=256,
-                stride=2,
-                conv3_out_channels=1024,
+                in_channels=512, c=256, stride=2, conv3_out_channels=1024
             ),
-            BottleneckIdentity(in_channels=1024, out_channels=256),
-            BottleneckIdentity(in_channels=1024, out_channels=256),
-            BottleneckIdentity(in_channels=1024, out_channels=256),
-            BottleneckIdentity(in_channels=1024, out_channels=256),
-            BottleneckIdentity(in_channels=1024, out_channels=256),
+            BottleneckIdentity(in_channels=1024, c=256),
+            BottleneckIdentity(in_channels=1024, c=256),
+            BottleneckIdentity(in_channels=1024, c=256),
+            BottleneckIdentity(in_channels=1024, c=256),
+            BottleneckIdentity(in_channels=1024, c=256),
         )
         self.layer4 = nn.Sequential(
             BottleneckProjection(
-                in_channels=1024,
-                conv1_out_channels=512,
-                stride=2,
-                conv3_out_channels=2048,
+                in_channels=1024, c=512, stride=2, conv3_out_channels=2048
             ),
-            BottleneckIdentity(in_channels=2048, out_channels=512),
-            BottleneckIdentity(in_channels=2048, out_channels=512),
+            BottleneckIdentity(in_channels=2048, c=512),
+            BottleneckIdentity(in_channels=2048, c=512),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self["9"] = nn.Flatten()

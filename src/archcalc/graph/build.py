@@ -246,13 +246,15 @@ class _Builder:
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
         local = self.bind(call, env)
+        arguments = {param.name: local[param.name] for param in block.params}
         self.calls.append(block.name)
         try:
             if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
                 out = self.item(block.body[0], x, prefix, local, box, name)
-                box.nodes[-1].block = block.name
+                box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
                 return out
-            node = SeqNode(_join(prefix, name), name, call.loc, x, x, f"block:{block.name}", block=block.name)
+            node = SeqNode(_join(prefix, name), name, call.loc, x, x, f"block:{block.name}", block=block.name,
+                           arguments=arguments)
             node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
         finally:
             self.calls.pop()

@@ -25,6 +25,8 @@ class Node:
     out_shape: Shape
     #: the block this node instantiates, when a block's body is this single construct
     block: str = field(default="", kw_only=True)
+    #: that block's arguments at this instance (``{"c": 24, "stride": 2}``): exporters name what varies by them
+    arguments: dict[str, object] = field(default_factory=dict, kw_only=True)
 
     @property
     def kind(self) -> str:

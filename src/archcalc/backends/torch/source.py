@@ -50,6 +50,9 @@ EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDi
                            "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
 
 
+#: how variants of one block are told apart by their shortcut (``BottleneckProjection``)
+SHORTCUT_NAMES = {"identity": "Identity", "projection": "Projection", "layers": "Shortcut", "none": "NoShortcut"}
+
 #: the deepest graph this exporter writes: a named sequence costs 4 nested brackets per level
 #: (``nn.Sequential(OrderedDict([("name", …``) and Python parses at most 200
 MAX_DEPTH = 45
@@ -114,9 +117,12 @@ def _keyword(name: str, doc: Doc) -> Doc:
     return replace(doc, head=f"{name}={doc.head}")
 
 
-def _label(path: tuple[str, ...]) -> str:
-    """The innermost named step of a child path (``("2", "grouped")`` → ``grouped``), for parameter names."""
-    return next((key for key in reversed(path) if plain(key)), "_".join(path))
+def _label(value: Value) -> str:
+    """The innermost named step of a child path (``("2", "grouped")`` → ``grouped``), else the module
+    and its position (``conv2d_0``), for parameter names."""
+    named = next((key for key in reversed(value.path) if plain(key)), None)
+    positions = value.kind and all(key.isdigit() for key in value.path)
+    return named or "_".join((value.kind.lower(), *value.path) if positions else value.path)
 
 
 def _annotation(values: list[object]) -> str:
@@ -154,6 +160,7 @@ class Value:
     path: tuple[str, ...]
     name: str
     value: object
+    kind: str = ""  # the module class it is an argument of (``Conv2d``)
 
     @property
     def key(self) -> tuple[str, object]:
@@ -251,7 +258,7 @@ class _Emitter:
             modes = [getattr(cls.nodes[0], "mode", None) for cls in variants]
             by_mode = len(variants) > 1 and None not in modes and len(set(modes)) == len(modes)
             for i, (cls, mode) in enumerate(zip(variants, modes), 1):
-                wanted = base + camel(mode) if by_mode else base if i == 1 else f"{base}{i}"
+                wanted = base + SHORTCUT_NAMES[mode] if by_mode else base if i == 1 else f"{base}{i}"
                 cls.name = self.names.name(wanted, fallback="Block")
 
     def height(self, cls: _Class) -> int:
@@ -273,7 +280,8 @@ class _Emitter:
         for key, tree in items:
             where = (*path, key)
             if isinstance(tree, Leaf):
-                out += [Value(where, a.name, a.value) for a in (*tree.call.args, *tree.call.kwargs)]
+                kind = tree.call.cls.__name__
+                out += [Value(where, a.name, a.value, kind) for a in (*tree.call.args, *tree.call.kwargs)]
             elif isinstance(tree, Seq):
                 out += self.values(tree.items, where)
             else:
@@ -291,14 +299,26 @@ class _Emitter:
         firsts = [rows[0][positions[0]] for positions in groups.values()]
         repeated = Counter(value.name for value in firsts)
         names = Namer(EMITTER_NAMES | self.names.used)
-        for positions, first in zip(groups.values(), firsts):
-            wanted = first.name if repeated[first.name] == 1 else f"{_label(first.path)}_{first.name}"
+        arguments = self.block_arguments(cls)
+        for (vector, positions), first in zip(groups.items(), firsts):
+            wanted = arguments.get(vector) or (first.name if repeated[first.name] == 1
+                                               else f"{_label(first)}_{first.name}")
             name = names.name(wanted, fallback="arg")
             cls.param_at.update(dict.fromkeys(positions, name))
             cls.params.append((name, _annotation([row[positions[0]].value for row in rows])))
         for node, row in zip(cls.nodes, rows):
             cls.arguments[node] = [(name, row[positions[0]].value)
                                    for (name, _), positions in zip(cls.params, groups.values())]
+
+    @staticmethod
+    def block_arguments(cls: _Class) -> dict[tuple, str]:
+        """A literal that varies between instances exactly as one of the block's own arguments does
+        is named after it: ``Inverted(in_channels=16, c=24)``, not ``conv2d_6_out_channels=24``."""
+        out: dict[tuple, str] = {}
+        for name in cls.nodes[0].arguments:
+            vector = tuple(Value((), name, node.arguments.get(name)).key for node in cls.nodes)
+            out.setdefault(vector, name)
+        return out
 
     # -- code ---------------------------------------------------------------------------------------
 
