@@ -54,7 +54,8 @@ class Residual(nn.Module):
     def __init__(self, body, shortcut, mode, then):
         super().__init__()
         self.body, self.then, self.mode = [n for n, _ in body], [n for n, _ in then], mode
-        for name, module in [*body, *([("shortcut", shortcut)] if shortcut is not None else []), *then]:
+        self.side = shortcut[0] if shortcut is not None else None
+        for name, module in [*body, *([shortcut] if shortcut is not None else []), *then]:
             self.add_module(name, module)
 
     def forward(self, x):
@@ -64,7 +65,7 @@ class Residual(nn.Module):
         if self.mode == "identity":
             y = y + x
         elif self.mode in ("projection", "layers"):
-            y = y + self.shortcut(x)
+            y = y + getattr(self, self.side)(x)
         for name in self.then:
             y = getattr(self, name)(y)
         return y
@@ -114,7 +115,8 @@ def torch_model(graph, numpy_model) -> nn.Module:
         if isinstance(node, SeqNode):
             return Seq([(child.name, build(child)) for child in node.items])
         if isinstance(node, ResidualNode):
-            return Residual([(c.name, build(c)) for c in node.body], build(node.shortcut) if node.shortcut else None,
+            side = (node.shortcut.name, build(node.shortcut)) if node.shortcut else None
+            return Residual([(c.name, build(c)) for c in node.body], side,
                             node.mode, [(c.name, build(c)) for c in node.then])
         assert isinstance(node, ConcatNode)
         return Concat([(b.name, build(b)) for b in node.branches])

@@ -20,6 +20,9 @@ CASES = [
     ("missing-input", "layers: [relu]\n", (1, 1), "has no 'input:'"),
     ("missing-layers", "input: [3]\n", (1, 1), "has no 'layers:'"),
     ("empty-layers", "input: [3]\nlayers: []\n", (2, 9), "'layers:' is empty"),
+    ("shortcut-name-with-dot", CNN + "  - residual: {body: [relu], shortcut_name: a.b}\n", (3, 45), "contains '.'"),
+    ("shortcut-name-taken", CNN + "  - residual:\n      body: [relu: {name: side}]\n      shortcut: [relu]\n"
+     "      shortcut_name: side\n", (5, 17), "'side' is used twice"),
     ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
     ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
     ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),

@@ -160,7 +160,7 @@ def test_weights_round_trip_through_npz(tmp_path):
     assert all(np.array_equal(v, a.state_dict()[k]) for k, v in b.state_dict().items())
     assert all(p is q for p, q in zip(params, b.parameters()))  # loaded in place: optimizers keep working
     with np.load(tmp_path / "w.npz") as data:
-        assert "layer2.0.shortcut.0.weight" in data.files and data["bn1.num_batches_tracked"] == 1
+        assert "layer2.0.downsample.0.weight" in data.files and data["bn1.num_batches_tracked"] == 1
     with pytest.raises(ValueError, match="missing"):
         to_numpy(archcalc.load(str(SPECS / "lenet5.yaml"))).load_state_dict(a.state_dict())
 

@@ -95,7 +95,7 @@ def test_resnet_paths_follow_torchvision():
     paths = [n.path for n in model.layers]
     assert paths[:4] == ["conv1", "bn1", "2", "maxpool"]
     assert "layer4.1.conv2" in paths
-    assert "layer2.0.shortcut.0" in paths and "layer1.0.shortcut.0" not in paths
+    assert "layer2.0.downsample.0" in paths and "layer1.0.downsample.0" not in paths  # shortcut_name
     assert paths[-1] == "fc"
 
 

@@ -30,13 +30,13 @@ def test_modules_are_named_by_the_graphs_paths():
     conv = module.get_submodule("layer4.1.conv2")
     assert isinstance(conv, nn.Conv2d) and (conv.in_channels, conv.out_channels) == (512, 512)
     assert isinstance(module.get_submodule("layer2.0"), Residual)
-    assert isinstance(module.get_submodule("layer2.0.shortcut.0"), nn.Conv2d)
+    assert isinstance(module.get_submodule("layer2.0.downsample.0"), nn.Conv2d)
     assert list(module._modules) == ["conv1", "bn1", "2", "maxpool", "layer1", "layer2", "layer3", "layer4",
                                      "avgpool", "9", "fc"]
     keys = list(module.state_dict())
     assert keys[:7] == ["conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var",
                         "bn1.num_batches_tracked", "layer1.0.conv1.weight"]
-    assert "layer2.0.shortcut.1.running_var" in keys and "layer1.0.shortcut.0.weight" not in keys
+    assert "layer2.0.downsample.1.running_var" in keys and "layer1.0.downsample.0.weight" not in keys
     model = archcalc.load(str(SPECS / "resnet18.yaml"))
     assert all(path == node.path for node, path in torch_paths(model.graph).items())
 

@@ -51,7 +51,7 @@ def test_generated_files_are_ruff_clean_and_already_formatted(tmp_path):
 def test_a_residual_block_shows_its_addition_and_a_concat_its_concatenation():
     text = emit(archcalc.load(str(SPECS / "resnet50.yaml")))
     assert "class BottleneckProjection(nn.ModuleDict):" in text
-    assert "        y = y + self.shortcut(x)\n        return self[\"9\"](y)\n" in text
+    assert "        y = y + self.downsample(x)\n        return self[\"9\"](y)\n" in text
     assert "        y = y + x\n        return self[\"8\"](y)\n" in text
     assert "            BottleneckIdentity(in_channels=512, c=128),\n" in text
     assert "class Resnet50(nn.ModuleDict):" in text and text.endswith("    return Resnet50()\n")

@@ -33,7 +33,7 @@ class BottleneckProjection(nn.ModuleDict):
         self["5"] = nn.ReLU()
         self.conv3 = nn.Conv2d(c, conv3_out_channels, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(conv3_out_channels)
-        self.shortcut = nn.Sequential(
+        self.downsample = nn.Sequential(
             nn.Conv2d(
                 in_channels,
                 conv3_out_channels,
@@ -54,7 +54,7 @@ class BottleneckProjection(nn.ModuleDict):
         y = self["5"](y)
         y = self.conv3(y)
         y = self.bn3(y)
-        y = y + self.shortcut(x)
+        y = y + self.downsample(x)
         return self["9"](y)
 
 

@@ -294,7 +294,8 @@ class _Builder:
         shortcut = None
         if mode in ("projection", "layers"):
             items = item.shortcut if mode == "layers" else self.projection(body, x, out, item.shortcut_loc)
-            shortcut = SeqNode(_join(path, "shortcut"), "shortcut", item.shortcut_loc, x, x, "shortcut")
+            shortcut = SeqNode(_join(path, item.shortcut_name), item.shortcut_name, item.shortcut_loc, x, x,
+                               "shortcut")
             shortcut.out_shape = self.run(items, x, shortcut.path, env, _Box(shortcut.items))
             inner.add(shortcut)
             if not _same_shape(shortcut.out_shape, out):

@@ -83,6 +83,7 @@ class Residual:
     loc: Loc
     shortcut_loc: Loc
     then: list[Item] = field(default_factory=list)
+    shortcut_name: str = "shortcut"  # torchvision's ResNets call it ``downsample``
 
 
 @dataclass(slots=True)

@@ -316,7 +316,7 @@ class _Parser:
                 raise SpecError(node.loc, "the residual body is empty", code="bad-structure")
             return Residual(self.items(node, "the residual body"), "identity", name, loc, node.loc)
         spec = self.mapping(node, "'residual:'", hint="residual: {body: [...], shortcut: auto}")
-        self.only(spec, ("body", "shortcut", "then"))
+        self.only(spec, ("body", "shortcut", "shortcut_name", "then"))
         body_node = spec.get("body")
         if body_node is None:
             raise SpecError(spec.loc, "'residual:' needs 'body:'", code="bad-structure",
@@ -340,7 +340,9 @@ class _Parser:
                                 f"got {text}", code="bad-argument",
                                 hint=choices_hint(str(getattr(short_node, "value", "")), SHORTCUTS, "shortcuts"))
         then = self.items(spec.get("then"), "'then:'") if spec.get("then") is not None else []
-        return Residual(body, shortcut, name, loc, short_loc, then)
+        short_name = spec.get("shortcut_name")
+        return Residual(body, shortcut, name, loc, short_loc, then,
+                        "shortcut" if short_name is None else self.layer_name(short_name))
 
     def concat(self, node: YNode, name: str | None, loc: Loc) -> Concat:
         if not isinstance(node, YSeq) or len(node.items) < 2:

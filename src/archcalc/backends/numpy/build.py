@@ -147,7 +147,10 @@ def _layer(node: LayerNode) -> Call:
 
 def _residual(node: ResidualNode) -> Call:
     shortcut = {"identity": "identity", "none": None}.get(node.mode) if node.shortcut is None else plan(node.shortcut)
-    return Call(Residual, {"body": _children(node.body), "shortcut": shortcut, "then": _children(node.then)})
+    args = {"body": _children(node.body), "shortcut": shortcut, "then": _children(node.then)}
+    if node.shortcut is not None and node.shortcut.name != "shortcut":
+        args["shortcut_name"] = node.shortcut.name
+    return Call(Residual, args)
 
 
 _PLANS: dict[type, Callable[[Node], Call]] = {

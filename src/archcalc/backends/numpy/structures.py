@@ -36,16 +36,17 @@ class Residual(Module):
     """``then(body(x) + shortcut(x))``.
 
     ``shortcut`` is ``"identity"`` (add the input), a module (a projection or given layers, named
-    ``shortcut``), or None (no addition: a residual whose shapes differ under ``if_same``). The
+    ``shortcut_name``), or None (no addition: a residual whose shapes differ under ``if_same``). The
     gradient of the sum flows into both sides and meets again at the input.
     """
 
     def __init__(self, body: list[tuple[str, Module]], shortcut: Module | str | None = "identity",
-                 then: list[tuple[str, Module]] = ()):
+                 then: list[tuple[str, Module]] = (), shortcut_name: str = "shortcut"):
         self.body, self.shortcut, self.then = Sequential(body), shortcut, Sequential(then)
+        self.shortcut_name = shortcut_name
 
     def children(self) -> list[tuple[str, Module]]:
-        side = [("shortcut", self.shortcut)] if isinstance(self.shortcut, Module) else []
+        side = [(self.shortcut_name, self.shortcut)] if isinstance(self.shortcut, Module) else []
         return [*self.body.layers, *side, *self.then.layers]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
