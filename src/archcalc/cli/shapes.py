@@ -44,7 +44,12 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False)
     report.data = {"model": model.name, "input_shape": to_json(model.input_shape),
                    "output_shape": to_json(model.output_shape), "free_symbols": model.graph.free, "layers": layers}
     if model.graph.free:
+        from archcalc.calc.tiling import tilings
+
         report.notes.append(f"{', '.join(model.graph.free)} free: sizes are formulas (fix them with --set)")
+        found = tilings(model.graph)
+        report.notes += [tiling.sentence() for tiling in found]
+        report.data["tilings"] = [tiling.to_json() for tiling in found]
     if explain:
         report.text = []
         for node in model.graph.layers():
