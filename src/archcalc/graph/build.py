@@ -7,18 +7,32 @@ Each is raised at the spec location that caused it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
-from archcalc.layers.args import Int
+from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import shape_text
 from archcalc.limits import Limits, default_limits
-from archcalc.spec.ast import ArgList, BlockCall, Concat, Group, Item, LayerItem, Lit, Repeat, Residual, Spec, Value
-from archcalc.spec.expr import Expr, evaluate
+from archcalc.spec.ast import (
+    ArgList,
+    BlockCall,
+    Concat,
+    Group,
+    Item,
+    LayerItem,
+    Lit,
+    Param,
+    Repeat,
+    Residual,
+    Spec,
+    Value,
+)
+from archcalc.spec.expr import bare_name, evaluate
 from archcalc.symbolic import Dim
 
 _DIM = Int(doc="an input dimension")
@@ -96,15 +110,29 @@ class _Builder:
 
     # -- values -----------------------------------------------------------------------------------
 
-    def resolve(self, value: Value, env: Mapping[str, object], words: bool = False) -> object:
-        """Evaluate a spec value. With ``words``, an undefined bare name stays a word (``same``)."""
+    def resolve(self, value: Value, env: Mapping[str, object]) -> object:
+        """Evaluate a spec value: a literal, a list, or an expression over ``env``."""
         if isinstance(value, Lit):
             return value.value
         if isinstance(value, ArgList):
-            return tuple(self.resolve(v, env, words) for v in value.items)
-        if words and _bare_name(value) and value.text.strip() not in env:
-            return value.text.strip()
+            return tuple(self.resolve(v, env) for v in value.items)
         return evaluate(value, env, self.limits)
+
+    def argument(self, kind: str, arg: Arg, value: Value, env: Mapping[str, object]) -> object:
+        """One layer argument, evaluated and normalised. An undefined bare name is a misspelt word
+        when the argument takes words (``padding: full``), else an undefined symbol (``out: cc``);
+        errors about the value name the kind, as ``conv2d: 'padding' must be …``."""
+        word = bare_name(value)
+        try:
+            if word is not None and word not in env:
+                error = arg.word_error(word, value.loc, list(env))
+                if error is not None:
+                    raise error
+            return arg.convert(self.resolve(value, env), value.loc)
+        except SpecError as e:
+            if e.code != "bad-argument":
+                raise
+            raise SpecError(e.loc, f"{kind}: {e.message}", code=e.code, hint=e.hint) from None
 
     def dim(self, value: Value) -> Dim:
         try:
@@ -160,13 +188,14 @@ class _Builder:
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
         local = self.bind(call, env)
-        key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
-        if key not in self.sizes:
-            self.calls.append(block.name)
-            try:
-                self.sizes[key] = self.size(block.body, local)
-            finally:
-                self.calls.pop()
+        with _used_at(call):
+            key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
+            if key not in self.sizes:
+                self.calls.append(block.name)
+                try:
+                    self.sizes[key] = self.size(block.body, local)
+                finally:
+                    self.calls.pop()
         return self.sizes[key]
 
     def check_cycle(self, name: str, loc: Loc) -> None:
@@ -178,15 +207,31 @@ class _Builder:
             raise SpecError(loc, f"block '{name}' uses itself ({chain})", code="block-cycle",
                             hint="a block cannot contain itself, directly or through other blocks")
 
-    def bind(self, call: BlockCall, env: Mapping[str, object]) -> dict[str, object]:
-        """The block body's names: the symbols, then the parameters (defaults see earlier parameters)."""
+    def bind(self, call: BlockCall, env: Mapping[str, object], path: str | None = None) -> dict[str, object]:
+        """The block body's names: the symbols, then the parameters (defaults see earlier parameters).
+
+        A given argument's error is located at the use; a default's, in the signature, says the use.
+        """
         local: dict[str, object] = dict(self.symbols)
         for param in self.spec.blocks[call.block].params:
             if param.name in call.args:
-                local[param.name] = self.resolve(call.args[param.name], env, words=True)
+                local[param.name] = self.parameter(call, param, call.args[param.name], env)
             else:
-                local[param.name] = self.resolve(param.default, local, words=True)
+                with _used_at(call, path):
+                    local[param.name] = self.parameter(call, param, param.default, local)
         return local
+
+    def parameter(self, call: BlockCall, param: Param, value: Value, scope: Mapping[str, object]) -> object:
+        """A block parameter's value: a number, or a bare word when the body passes the parameter
+        to an argument that takes it (``pad: {mode: same}``)."""
+        word = bare_name(value)
+        if word is None or word in scope or not param.words:
+            return self.resolve(value, scope)
+        if word not in param.words:
+            words = ", ".join(f"'{w}'" for w in sorted(param.words))
+            raise SpecError(value.loc, f"block '{call.block}': '{param.name}' must be a number or one of {words}, "
+                            f"got '{word}'", code="bad-argument", hint=did_you_mean(word, [*param.words, *scope]))
+        return word
 
     # -- structure --------------------------------------------------------------------------------
 
@@ -228,7 +273,7 @@ class _Builder:
             if raw is None:
                 values[key] = arg.normal_default
                 continue
-            values[key] = arg.convert(self.resolve(raw, env), raw.loc)
+            values[key] = self.argument(cls.kind, arg, raw, env)
             locs[key] = raw.loc
         layer = cls(values, item.loc, locs)
         out = tuple(symbolic.simplify(d) for d in layer.output_shape(x))
@@ -245,17 +290,19 @@ class _Builder:
         residual, concat or layer, that item itself (so paths read layer1.0.conv1)."""
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
-        local = self.bind(call, env)
-        self.calls.append(block.name)
-        try:
-            if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
-                out = self.item(block.body[0], x, prefix, local, box, name)
-                box.nodes[-1].block = block.name
-                return out
-            node = SeqNode(_join(prefix, name), name, call.loc, x, x, f"block:{block.name}", block=block.name)
-            node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
-        finally:
-            self.calls.pop()
+        path = _join(prefix, name)
+        local = self.bind(call, env, path)
+        with _used_at(call, path):
+            self.calls.append(block.name)
+            try:
+                if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
+                    out = self.item(block.body[0], x, prefix, local, box, name)
+                    box.nodes[-1].block = block.name
+                    return out
+                node = SeqNode(path, name, call.loc, x, x, f"block:{block.name}", block=block.name)
+                node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
+            finally:
+                self.calls.pop()
         box.add(node)
         return node.out_shape
 
@@ -352,8 +399,15 @@ class _Builder:
         return out
 
 
-def _bare_name(value: Value) -> bool:
-    return isinstance(value, Expr) and value.text.strip().isidentifier()
+@contextmanager
+def _used_at(call: BlockCall, path: str | None = None) -> Iterator[None]:
+    """Add to an error raised inside a block's body which use of the block it came from."""
+    try:
+        yield
+    except SpecError as e:
+        where = f" ({path})" if path else ""
+        e.notes.append(f"in block '{call.block}' used at {call.loc}{where}")
+        raise
 
 
 def _same_shape(a: Shape, b: Shape) -> bool:
