@@ -145,3 +145,26 @@ def test_the_python_api_error_carries_the_notes():
     assert caught.value.notes == ["in block 'unit' used at <string>:6:28 (layer4.1.1)",
                                   "in block 'stage' used at <string>:12:9 (layer4.1)"]
     assert str(caught.value).endswith("  note: in block 'stage' used at <string>:12:9 (layer4.1)")
+
+
+LIMIT = "  hint: sizes are limited to 4,611,686,018,427,387,904 (--limit max_int=N)\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("input: [4611686018427387903]\nlayers:\n  - linear: 4\n",
+     "x.yaml:3:5: error: linear: 18,446,744,073,709,551,616 parameters are past the integer limit\n"),
+    ("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 4611686018427387903, kernel: 3}\n",
+     "x.yaml:3:5: error: conv2d: 1.29e20 parameters are past the integer limit\n"),
+    ("input: [3, 4611686018427387903, 4611686018427387903]\nlayers:\n  - maxpool2d: 1\n  - flatten\n",
+     "x.yaml:4:5: error: flatten: output dimension 6.38e37 is past the integer limit\n"),
+])
+def test_sizes_past_the_integer_limit_are_a_located_resource_error(run, write, text, message):
+    assert errors(run, write, text) == message + LIMIT
+
+
+def test_the_running_total_of_parameters_is_bounded_too(run, write):
+    text = "input: [10]\nlayers:\n  - linear: 50\n  - relu\n  - linear: 10\n"
+    assert errors(run, write, text, "--limit", "max_int=1000") == (
+        "x.yaml:5:5: error: linear: the network's parameters reach 1,060 here, past the integer limit\n"
+        "  hint: sizes are limited to 1,000 (--limit max_int=N)\n")
+    assert archcalc.loads("input: [4611686018427387903]\nlayers:\n  - linear: 1\n").trainable_params == 2**62

@@ -16,7 +16,7 @@ from archcalc.errors import Loc, SpecError, did_you_mean
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
-from archcalc.layers.base import shape_text
+from archcalc.layers.base import Layer, shape_text
 from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
     ArgList,
@@ -107,6 +107,7 @@ class _Builder:
         self.calls: list[str] = []  # the chain of block calls, for cycle errors
         self.depth = 0
         self.count = 0
+        self.params = 0  # the concrete parameters and buffers of the layers built so far
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -281,8 +282,31 @@ class _Builder:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
+        self.check_sizes(layer, x, out)
         box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
         return out
+
+    def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
+        """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the
+        running total of the network's. Python's integers would not overflow, but no tensor that size
+        exists, and every exporter and report downstream assumes sizes a machine word holds."""
+        if not all(symbolic.is_int(d) for d in (*x, *out)):
+            return  # symbolic: nothing to compare, and sympy arithmetic is not free
+        limit = self.limits.max_int
+        hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
+        if max(out, default=0) > limit:
+            raise layer.error(f"output dimension {_magnitude(max(out))} is past the integer limit",
+                              code="resource-limit", hint=hint)
+        count = layer.params(x)
+        if not all(symbolic.is_int(n) for n in count):
+            return
+        if max(count) > limit:
+            raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit", code="resource-limit",
+                              hint=hint)
+        self.params += count.trainable + count.buffers
+        if self.params > limit:
+            raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
+                              "limit", code="resource-limit", hint=hint)
 
     def block(self, call: BlockCall, x: Shape, name: str, prefix: str, env: Mapping[str, object],
               box: _Box) -> Shape:
@@ -408,6 +432,12 @@ def _used_at(call: BlockCall, path: str | None = None) -> Iterator[None]:
         where = f" ({path})" if path else ""
         e.notes.append(f"in block '{call.block}' used at {call.loc}{where}")
         raise
+
+
+def _magnitude(n: int) -> str:
+    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits."""
+    digits = str(n)
+    return f"{n:,}" if len(digits) <= 20 else f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
 
 
 def _same_shape(a: Shape, b: Shape) -> bool:
