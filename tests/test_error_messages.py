@@ -10,7 +10,11 @@ from __future__ import annotations
 import pytest
 
 import archcalc
+from archcalc.backends.numpy import to_numpy
+from archcalc.backends.numpy.source import render
+from archcalc.backends.torch.source import emit
 from archcalc.errors import SpecError
+from tests.conftest import SPECS
 
 STAGE = """\
 input: [3, 32, 32]
@@ -168,3 +172,30 @@ def test_the_running_total_of_parameters_is_bounded_too(run, write):
         "x.yaml:5:5: error: linear: the network's parameters reach 1,060 here, past the integer limit\n"
         "  hint: sizes are limited to 1,000 (--limit max_int=N)\n")
     assert archcalc.loads("input: [4611686018427387903]\nlayers:\n  - linear: 1\n").trainable_params == 2**62
+
+
+def test_export_names_the_real_free_symbols_with_values_that_build(run, write):
+    """The example in the hint builds: a spatial dim takes the other's number, a symbol takes the value
+    of a bound one with a similar name, the rest 32, or 224 when 32 is too small for the network."""
+    path = write("input: [3, H, W]\nsymbols: [D_in]\nlayers:\n  - conv2d: {out: 8, kernel: 5}\n  - flatten\n"
+                 "  - linear: D_in\n", "x.yaml")
+    result = run("export", path, "--to", "torch", "--set", "W=100")
+    assert result.exit_code == 2
+    assert result.stderr == (f"{path}:2:11: error: D_in, H must have values to export\n"
+                             "  hint: give them with --set, e.g. --set D_in=32,H=100\n")
+    small = write("input: [3, H, W]\nlayers:\n  - maxpool2d: 8\n  - maxpool2d: 8\n", "small.yaml")
+    assert run("export", small, "--to", "numpy").stderr == (f"{small}:1:12: error: H, W must have values to export\n"
+                                                            "  hint: give them with --set, e.g. --set H=224,W=224\n")
+    assert run("export", small, "--to", "numpy", "--set", "H=512").stderr == (
+        f"{small}:1:15: error: W must have a value to export\n  hint: give them with --set, e.g. --set W=512\n")
+    mlp = write("input: [D_i]\nsymbols: [D_o]\nlayers: [linear: D_o]\n", "mlp.yaml")
+    assert run("export", mlp, "--to", "torch", "--set", "D_i=50").stderr.endswith("e.g. --set D_o=50\n")
+
+
+def test_the_python_api_says_how_to_give_values_in_python():
+    model = archcalc.load(str(SPECS / "symbolic-cnn.yaml"))
+    for call in (archcalc.to_torch, render, emit, to_numpy):
+        with pytest.raises(SpecError) as caught:
+            call(model)
+        assert caught.value.hint == "give them values, e.g. archcalc.load(path, H=32, W=32)"
+        assert "--set" not in str(caught.value)

@@ -40,9 +40,7 @@ def export(model: Model, path: str, force: bool = False) -> None:
 
 
 def render(model: Model, path: str = "<numpy>") -> str:
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
-                        hint="give them with --set, e.g. --set H=224")
+    model.require_values("export")
     check_depth(model, MAX_DEPTH, "numpy")
     train = train_spec(model.spec)
     network = plan(model.graph.root)
