@@ -199,3 +199,18 @@ def test_the_python_api_says_how_to_give_values_in_python():
             call(model)
         assert caught.value.hint == "give them values, e.g. archcalc.load(path, H=32, W=32)"
         assert "--set" not in str(caught.value)
+
+
+def test_the_graph_builder_names_layer_kinds_through_their_classes():
+    """The projection shortcut is made of ``Conv2d.kind`` and friends, never a string a rename would miss
+    ('identity' is also a shortcut mode, which is what the builder means by it)."""
+    import ast
+
+    from archcalc.layers import LAYERS
+    from archcalc.spec.parser import SHORTCUTS
+
+    graph = SPECS.parent / "src" / "archcalc" / "graph"
+    named = [(path.name, node.lineno, node.value) for path in sorted(graph.glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in LAYERS and node.value not in SHORTCUTS]
+    assert named == []

@@ -17,6 +17,10 @@ from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNod
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import Layer, shape_text
+from archcalc.layers.batchnorm1d import BatchNorm1d
+from archcalc.layers.batchnorm2d import BatchNorm2d
+from archcalc.layers.conv2d import Conv2d
+from archcalc.layers.linear import Linear
 from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
     ArgList,
@@ -383,8 +387,8 @@ class _Builder:
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
         """The lecture's projection: a 1×1 convolution with the body's stride, then batch norm."""
         if len(out) == 1 and len(x) == 1:
-            return [LayerItem("linear", {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
-                    LayerItem("batchnorm1d", {}, None, loc)]
+            return [LayerItem(Linear.kind, {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
+                    LayerItem(BatchNorm1d.kind, {}, None, loc)]
         if len(out) != 3 or len(x) != 3:
             raise SpecError(loc, f"shortcut 'auto' cannot project {shape_text(x)} to {shape_text(out)}",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
@@ -393,9 +397,9 @@ class _Builder:
             raise SpecError(loc, "shortcut 'auto' cannot tell the body's stride (it pools globally or adaptively)",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
         stride = ArgList(tuple(Lit(s, loc) for s in strides), loc)
-        return [LayerItem("conv2d", {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
+        return [LayerItem(Conv2d.kind, {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
                                      "bias": Lit(False, loc)}, None, loc),
-                LayerItem("batchnorm2d", {}, None, loc)]
+                LayerItem(BatchNorm2d.kind, {}, None, loc)]
 
     def concat(self, item: Concat, x: Shape, name: str, prefix: str, env: Mapping[str, object],
                box: _Box) -> Shape:
