@@ -55,9 +55,9 @@ def test_the_list_shows_aliases(run):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    ("linear: {out: true}", "argument 'out' must be an integer, got true"),
-    ("linear: {out: 3, bias: [true, 2]}", "argument 'bias' must be true or false, got [true, 2]"),
-    ("dropout: {p: 1.5}", "argument 'p' must be in [0, 1], got 1.5"),
+    ("linear: {out: true}", "linear: 'out' must be an integer ≥ 1, got true"),
+    ("linear: {out: 3, bias: [true, 2]}", "linear: 'bias' must be true or false, got [true, 2]"),
+    ("dropout: {p: 1.5}", "dropout: 'p' must be in [0, 1], got 1.5"),
 ])
 def test_argument_errors_echo_the_value_as_yaml(arguments, message):
     with pytest.raises(SpecError) as error:

@@ -145,3 +145,34 @@ def test_hostile_names_stay_inert_strings(run, write, tmp_path):
     assert keys[0] == '\'); import os as o; getattr(o, "system")("touch PWNED"); (\'.weight'
     assert name == model.name and name.startswith('x"""')
     assert [n.name for n in model.graph.layers()][1].startswith("\n")
+
+
+def test_generated_files_are_ruff_clean(tmp_path):
+    """The shipped specs, the export test specs, the parity kitchen sinks and a network without weights
+    (which draws no random numbers), under the repository's ruff configuration; the PyTorch export's own
+    test runs the same check on its files."""
+    pytest.importorskip("ruff")
+    from tests.conftest import shipped_specs
+
+    texts = {spec.stem: spec.read_text(encoding="utf-8")
+             for spec in [*shipped_specs(), *sorted((ROOT / "tests" / "specs" / "export").glob("*.yaml"))]}
+    texts |= {**KITCHENS, "no-weights": "input: [3, 8, 8]\nlayers: [maxpool2d: 2, flatten]\n"}
+    sizes = {"H": 32, "W": 32, "D_i": 50, "D": 30, "D_o": 3}
+    for name, text in texts.items():
+        model = archcalc.loads(text)
+        model = archcalc.loads(text, **{k: sizes[k] for k in model.graph.free})
+        (tmp_path / f"{name.replace('-', '_')}.py").write_text(render(model), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--config", str(ROOT / "pyproject.toml"),
+                           str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(list(tmp_path.glob("*.py"))) == len(texts) >= 20
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("input: [4]\nlayers: [linear: 3]\n", "scores (logits, for a classifier), not\nprobabilities: the spec does not"),
+    ("input: [4]\nlayers: [linear: 3, softmax]\n", "probabilities, as the spec ends in\nsoftmax."),
+])
+def test_the_docstring_says_what_predict_returns(spec, says):
+    text = render(archcalc.loads(spec))
+    assert f"``predict`` returns the network's output: {says}" in text
+    assert "scale them as they were scaled for any weights you\nload (``archcalc train --data digits`` divides" in text

@@ -8,14 +8,19 @@ Train from the command line on an .npz file holding arrays ``x`` (samples first)
 
     python this_file.py DATA.npz --epochs 20 -o weights.npz
 
-or use it as a module::
+The inputs are used as they are in the file: scale them as they were scaled for any weights you
+load (``archcalc train --data digits`` divides the digits' 0…16 pixel values by 16).
+
+Or use it as a module::
 
     model = build_model(seed=0)
     fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
-    probabilities = predict(model, x)
+    scores = predict(model, x)
     save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
-"""
 
+``predict`` returns the network's output: scores (logits, for a classifier), not
+probabilities: the spec does not end in softmax.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,6 @@ import math
 import time
 
 import numpy as np
-
 
 # -- layers ----------------------------------------------------------------------------------------
 
@@ -498,7 +502,7 @@ def main(argv=None):
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
-    held = int(round(len(x) * args.validation))
+    held = round(len(x) * args.validation)
     val, train = order[:held], order[held:]
     model = build_model(rng)
     result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,

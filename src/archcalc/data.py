@@ -67,6 +67,8 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     from archcalc.backends.optional import require
 
     digits = require("sklearn.datasets").load_digits()
+    # pixels are integers 0…16: scaled to [0, 1] like image data, so a network trained here expects
+    # inputs divided by 16 (the exported NumPy file's docstring says so too)
     return digits.data / 16.0, digits.target
 
 

@@ -29,6 +29,9 @@ class SpecError(Exception):
 
     ``code`` is a stable kebab-case name (``unknown-kind``, ``channel-mismatch`` ...): the linter
     reports each one as a rule of the same name, so the catalogue of core errors lives with the rules.
+    ``notes`` say where the located line was reached from, innermost first (``in block 'stage' used
+    at x.yaml:9:5 (layer2)``): an error inside a block body is located in the body, which every use
+    of the block shares.
     """
 
     def __init__(self, loc: Loc | None, message: str, *, code: str = "invalid-spec", hint: str | None = None):
@@ -37,13 +40,16 @@ class SpecError(Exception):
         self.message = message
         self.code = code
         self.hint = hint
+        self.notes: list[str] = []
 
     def render(self) -> str:
-        """``path:line:col: error: message`` and, when there is one, an indented hint line."""
+        """``path:line:col: error: message``, then an indented hint line and note lines when there are any."""
         where = f"{self.loc}: " if self.loc else ""
         text = f"{where}error: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
+        for note in self.notes:
+            text += f"\n  note: {note}"
         return text
 
     def __str__(self) -> str:

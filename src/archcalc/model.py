@@ -12,6 +12,7 @@ from functools import cached_property
 
 from archcalc import symbolic
 from archcalc.calc.params import param_counts
+from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, Node, build_graph
 from archcalc.layers import Count, Shape
 from archcalc.limits import Limits
@@ -64,6 +65,43 @@ class Model:
     @property
     def layers(self) -> list[LayerNode]:
         return list(self.graph.layers())
+
+    def require_values(self, purpose: str, cli: bool = False) -> None:
+        """Exports and training need numbers: free symbols are an error at the line declaring the first,
+        with a hint that gives each one a value that builds (``--set`` on the command line)."""
+        free = self.graph.free
+        if not free:
+            return
+        values = self.example_values()
+        hint = ("give them with --set, e.g. --set " + ",".join(f"{k}={v}" for k, v in values.items())) if cli \
+            else "give them values, e.g. archcalc.load(path, " + ", ".join(f"{k}={v}" for k, v in values.items()) + ")"
+        must = "must have values" if len(free) > 1 else "must have a value"
+        raise SpecError(self.spec.symbols[free[0]].loc, f"{', '.join(free)} {must} to {purpose}", code="usage",
+                        hint=hint)
+
+    def example_values(self) -> dict[str, int]:
+        """A plausible value for each free symbol, for hints.
+
+        A free spatial input dimension takes the other one's value when that is a number
+        (``[3, H, 224]`` → ``H=224``); a symbol takes the value of a bound symbol with a similar name
+        (``D_o`` → ``D_i``'s); the rest take 32, or 224 when 32 is too small for the network.
+        """
+        from difflib import get_close_matches
+
+        bound = {k: v for k, v in self.graph.symbols.items() if symbolic.is_int(v)}
+        spatial = [symbolic.fmt(d) for d in self.input_shape[1:]] if len(self.input_shape) == 3 else []
+        sizes = [int(d) for d in spatial if d.isdigit()]
+        for fallback in (32, 224):
+            values = {}
+            for name in self.graph.free:
+                close = get_close_matches(name, list(bound), n=1, cutoff=0.6)
+                values[name] = sizes[0] if name in spatial and sizes else bound[close[0]] if close else fallback
+            try:
+                build_graph(self.spec, {**bound, **values})
+            except SpecError:
+                continue
+            return values
+        return values
 
     def to_dict(self) -> dict:
         """The JSON contract of ``archcalc params --format json``."""

@@ -93,7 +93,7 @@ def test_a_spec_that_does_not_build_is_not_fixed(write, run):
     path = write(BEFORE.replace("bias: true", "bias: x"))
     result = run("lint", path, "--fix", "--format", "concise")
     assert result.exit_code == 1
-    assert "E110 [undefined-symbol]" in result.stdout
+    assert "E108 [bad-argument] conv2d: 'bias' must be true or false, got 'x'" in result.stdout
     assert path.read_text() == BEFORE.replace("bias: true", "bias: x")
 
 

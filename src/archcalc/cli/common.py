@@ -81,12 +81,9 @@ def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     return model
 
 
-def require_values(model, purpose: str, example: str) -> None:
+def require_values(model, purpose: str) -> None:
     """Exports and training need numbers: a free symbol is an error at the line that declares it."""
-    free = model.graph.free
-    if free:
-        raise SpecError(model.spec.symbols[free[0]].loc, f"{', '.join(free)} must have values to {purpose}",
-                        code="usage", hint=f"give them with --set, e.g. --set {example}")
+    model.require_values(purpose, cli=True)
 
 
 def terminal() -> Terminal:

@@ -29,7 +29,7 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     """
     module, function, suffix = EXPORTERS[target]
     model = load_model(spec, sets, symbolic, limits)
-    require_values(model, "export", "H=224")
+    require_values(model, "export")
     path = output or default_output(model.name, suffix)
     check_writable(path, force=force)  # before the exporter's work, which can take seconds
     getattr(importlib.import_module(module), function)(model, path, force=force)

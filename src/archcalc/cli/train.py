@@ -58,7 +58,7 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
         raise SpecError(None, f"the {backend} backend is not available in this build", code="usage",
                         hint=f"use --backend {' or '.join(BACKENDS)}")
     model = load_model(spec, sets, symbolic, limits)
-    require_values(model, "train", "H=28,W=28")
+    require_values(model, "train")
     check_trainable(model)
     settings = train_spec(model.spec)
     if model.spec.train is None:

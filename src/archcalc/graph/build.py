@@ -7,18 +7,36 @@ Each is raised at the spec location that caused it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
-from archcalc.layers.args import Int
-from archcalc.layers.base import shape_text
+from archcalc.layers.args import Arg, Int
+from archcalc.layers.base import Layer, shape_text
+from archcalc.layers.batchnorm1d import BatchNorm1d
+from archcalc.layers.batchnorm2d import BatchNorm2d
+from archcalc.layers.conv2d import Conv2d
+from archcalc.layers.linear import Linear
 from archcalc.limits import Limits, default_limits
-from archcalc.spec.ast import ArgList, BlockCall, Concat, Group, Item, LayerItem, Lit, Repeat, Residual, Spec, Value
-from archcalc.spec.expr import Expr, evaluate
+from archcalc.spec.ast import (
+    ArgList,
+    BlockCall,
+    Concat,
+    Group,
+    Item,
+    LayerItem,
+    Lit,
+    Param,
+    Repeat,
+    Residual,
+    Spec,
+    Value,
+)
+from archcalc.spec.expr import bare_name, evaluate
 from archcalc.symbolic import Dim
 
 _DIM = Int(doc="an input dimension")
@@ -93,18 +111,33 @@ class _Builder:
         self.calls: list[str] = []  # the chain of block calls, for cycle errors
         self.depth = 0
         self.count = 0
+        self.params = 0  # the concrete parameters and buffers of the layers built so far
 
     # -- values -----------------------------------------------------------------------------------
 
-    def resolve(self, value: Value, env: Mapping[str, object], words: bool = False) -> object:
-        """Evaluate a spec value. With ``words``, an undefined bare name stays a word (``same``)."""
+    def resolve(self, value: Value, env: Mapping[str, object]) -> object:
+        """Evaluate a spec value: a literal, a list, or an expression over ``env``."""
         if isinstance(value, Lit):
             return value.value
         if isinstance(value, ArgList):
-            return tuple(self.resolve(v, env, words) for v in value.items)
-        if words and _bare_name(value) and value.text.strip() not in env:
-            return value.text.strip()
+            return tuple(self.resolve(v, env) for v in value.items)
         return evaluate(value, env, self.limits)
+
+    def argument(self, kind: str, arg: Arg, value: Value, env: Mapping[str, object]) -> object:
+        """One layer argument, evaluated and normalised. An undefined bare name is a misspelt word
+        when the argument takes words (``padding: full``), else an undefined symbol (``out: cc``);
+        errors about the value name the kind, as ``conv2d: 'padding' must be …``."""
+        word = bare_name(value)
+        try:
+            if word is not None and word not in env:
+                error = arg.word_error(word, value.loc, list(env))
+                if error is not None:
+                    raise error
+            return arg.convert(self.resolve(value, env), value.loc)
+        except SpecError as e:
+            if e.code != "bad-argument":
+                raise
+            raise SpecError(e.loc, f"{kind}: {e.message}", code=e.code, hint=e.hint) from None
 
     def dim(self, value: Value) -> Dim:
         try:
@@ -160,13 +193,14 @@ class _Builder:
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
         local = self.bind(call, env)
-        key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
-        if key not in self.sizes:
-            self.calls.append(block.name)
-            try:
-                self.sizes[key] = self.size(block.body, local)
-            finally:
-                self.calls.pop()
+        with _used_at(call):
+            key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
+            if key not in self.sizes:
+                self.calls.append(block.name)
+                try:
+                    self.sizes[key] = self.size(block.body, local)
+                finally:
+                    self.calls.pop()
         return self.sizes[key]
 
     def check_cycle(self, name: str, loc: Loc) -> None:
@@ -178,15 +212,31 @@ class _Builder:
             raise SpecError(loc, f"block '{name}' uses itself ({chain})", code="block-cycle",
                             hint="a block cannot contain itself, directly or through other blocks")
 
-    def bind(self, call: BlockCall, env: Mapping[str, object]) -> dict[str, object]:
-        """The block body's names: the symbols, then the parameters (defaults see earlier parameters)."""
+    def bind(self, call: BlockCall, env: Mapping[str, object], path: str | None = None) -> dict[str, object]:
+        """The block body's names: the symbols, then the parameters (defaults see earlier parameters).
+
+        A given argument's error is located at the use; a default's, in the signature, says the use.
+        """
         local: dict[str, object] = dict(self.symbols)
         for param in self.spec.blocks[call.block].params:
             if param.name in call.args:
-                local[param.name] = self.resolve(call.args[param.name], env, words=True)
+                local[param.name] = self.parameter(call, param, call.args[param.name], env)
             else:
-                local[param.name] = self.resolve(param.default, local, words=True)
+                with _used_at(call, path):
+                    local[param.name] = self.parameter(call, param, param.default, local)
         return local
+
+    def parameter(self, call: BlockCall, param: Param, value: Value, scope: Mapping[str, object]) -> object:
+        """A block parameter's value: a number, or a bare word when the body passes the parameter
+        to an argument that takes it (``pad: {mode: same}``)."""
+        word = bare_name(value)
+        if word is None or word in scope or not param.words:
+            return self.resolve(value, scope)
+        if word not in param.words:
+            words = ", ".join(f"'{w}'" for w in sorted(param.words))
+            raise SpecError(value.loc, f"block '{call.block}': '{param.name}' must be a number or one of {words}, "
+                            f"got '{word}'", code="bad-argument", hint=did_you_mean(word, [*param.words, *scope]))
+        return word
 
     # -- structure --------------------------------------------------------------------------------
 
@@ -228,7 +278,7 @@ class _Builder:
             if raw is None:
                 values[key] = arg.normal_default
                 continue
-            values[key] = arg.convert(self.resolve(raw, env), raw.loc)
+            values[key] = self.argument(cls.kind, arg, raw, env)
             locs[key] = raw.loc
         layer = cls(values, item.loc, locs)
         out = tuple(symbolic.simplify(d) for d in layer.output_shape(x))
@@ -236,8 +286,31 @@ class _Builder:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
+        self.check_sizes(layer, x, out)
         box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
         return out
+
+    def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
+        """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the
+        running total of the network's. Python's integers would not overflow, but no tensor that size
+        exists, and every exporter and report downstream assumes sizes a machine word holds."""
+        if not all(symbolic.is_int(d) for d in (*x, *out)):
+            return  # symbolic: nothing to compare, and sympy arithmetic is not free
+        limit = self.limits.max_int
+        hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
+        if max(out, default=0) > limit:
+            raise layer.error(f"output dimension {_magnitude(max(out))} is past the integer limit",
+                              code="resource-limit", hint=hint)
+        count = layer.params(x)
+        if not all(symbolic.is_int(n) for n in count):
+            return
+        if max(count) > limit:
+            raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit", code="resource-limit",
+                              hint=hint)
+        self.params += count.trainable + count.buffers
+        if self.params > limit:
+            raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
+                              "limit", code="resource-limit", hint=hint)
 
     def block(self, call: BlockCall, x: Shape, name: str, prefix: str, env: Mapping[str, object],
               box: _Box) -> Shape:
@@ -245,19 +318,21 @@ class _Builder:
         residual, concat or layer, that item itself (so paths read layer1.0.conv1)."""
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
-        local = self.bind(call, env)
+        path = _join(prefix, name)
+        local = self.bind(call, env, path)
         arguments = {param.name: local[param.name] for param in block.params}
-        self.calls.append(block.name)
-        try:
-            if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
-                out = self.item(block.body[0], x, prefix, local, box, name)
-                box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
-                return out
-            node = SeqNode(_join(prefix, name), name, call.loc, x, x, f"block:{block.name}", block=block.name,
-                           arguments=arguments)
-            node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
-        finally:
-            self.calls.pop()
+        with _used_at(call, path):
+            self.calls.append(block.name)
+            try:
+                if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
+                    out = self.item(block.body[0], x, prefix, local, box, name)
+                    box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
+                    return out
+                node = SeqNode(path, name, call.loc, x, x, f"block:{block.name}", block=block.name,
+                               arguments=arguments)
+                node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
+            finally:
+                self.calls.pop()
         box.add(node)
         return node.out_shape
 
@@ -315,8 +390,8 @@ class _Builder:
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
         """The lecture's projection: a 1×1 convolution with the body's stride, then batch norm."""
         if len(out) == 1 and len(x) == 1:
-            return [LayerItem("linear", {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
-                    LayerItem("batchnorm1d", {}, None, loc)]
+            return [LayerItem(Linear.kind, {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
+                    LayerItem(BatchNorm1d.kind, {}, None, loc)]
         if len(out) != 3 or len(x) != 3:
             raise SpecError(loc, f"shortcut 'auto' cannot project {shape_text(x)} to {shape_text(out)}",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
@@ -325,9 +400,9 @@ class _Builder:
             raise SpecError(loc, "shortcut 'auto' cannot tell the body's stride (it pools globally or adaptively)",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
         stride = ArgList(tuple(Lit(s, loc) for s in strides), loc)
-        return [LayerItem("conv2d", {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
+        return [LayerItem(Conv2d.kind, {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
                                      "bias": Lit(False, loc)}, None, loc),
-                LayerItem("batchnorm2d", {}, None, loc)]
+                LayerItem(BatchNorm2d.kind, {}, None, loc)]
 
     def concat(self, item: Concat, x: Shape, name: str, prefix: str, env: Mapping[str, object],
                box: _Box) -> Shape:
@@ -355,8 +430,21 @@ class _Builder:
         return out
 
 
-def _bare_name(value: Value) -> bool:
-    return isinstance(value, Expr) and value.text.strip().isidentifier()
+@contextmanager
+def _used_at(call: BlockCall, path: str | None = None) -> Iterator[None]:
+    """Add to an error raised inside a block's body which use of the block it came from."""
+    try:
+        yield
+    except SpecError as e:
+        where = f" ({path})" if path else ""
+        e.notes.append(f"in block '{call.block}' used at {call.loc}{where}")
+        raise
+
+
+def _magnitude(n: int) -> str:
+    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits."""
+    digits = str(n)
+    return f"{n:,}" if len(digits) <= 20 else f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
 
 
 def _same_shape(a: Shape, b: Shape) -> bool:

@@ -8,7 +8,7 @@ argument and echoes the value it received, at the value's location.
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
 
 REQUIRED = object()
 
@@ -29,10 +29,15 @@ def yaml_text(value: object) -> str:
 
 
 class Arg:
-    """Base of all argument types. ``words`` are bare strings accepted as themselves (``same``)."""
+    """Base of all argument types. ``words`` are bare strings accepted as themselves (``same``).
+
+    ``type_name`` is the short form for ``archcalc layers``; ``expected`` is how an error says what the
+    argument accepts (``'padding' must be an integer, [ph, pw], 'same' or 'valid', got 'full'``).
+    """
 
     words: tuple[str, ...] = ()
     type_name = "value"
+    expected = "a value"
 
     def __init__(self, default: object = REQUIRED, doc: str = "", key: str | None = None):
         self.default = default
@@ -58,9 +63,23 @@ class Arg:
     def convert(self, value: object, loc: Loc) -> object:
         return value
 
-    def fail(self, loc: Loc, value: object, expected: str) -> SpecError:
+    def fail(self, loc: Loc, value: object, expected: str | None = None, hint: str | None = None) -> SpecError:
+        """``'name' must be …, got …``; the layer being built puts its kind in front (``conv2d: …``)."""
         shown = f"'{value}'" if isinstance(value, str) else yaml_text(value)
-        return SpecError(loc, f"argument '{self.name}' must be {expected}, got {shown}", code="bad-argument")
+        return SpecError(loc, f"'{self.name}' must be {expected or self.expected}, got {shown}", code="bad-argument",
+                         hint=hint)
+
+    def word_error(self, word: str, loc: Loc, names: list[str]) -> SpecError | None:
+        """The error for an undefined bare name given to this argument, or None to call it an undefined symbol.
+
+        An argument that takes words reads ``padding: full`` as a misspelt word, not as a symbol
+        nobody declared; one that takes only numbers reads ``out: cc`` as a symbol. ``names`` are
+        the symbols and block parameters in scope, in case the word was meant as one of them.
+        """
+        if not self.words:
+            return None
+        return self.fail(loc, word, hint=did_you_mean(word, [*self.words, *names])
+                         or f"valid words: {', '.join(self.words)}")
 
 
 class Int(Arg):
@@ -71,6 +90,7 @@ class Int(Arg):
     def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None):
         super().__init__(default, doc, key)
         self.min = min
+        self.expected = f"an integer ≥ {min}"
 
     def convert(self, value: object, loc: Loc) -> object:
         return self.one(value, loc)
@@ -80,24 +100,28 @@ class Int(Arg):
             value = symbolic.exact(value)
         if symbolic.is_int(value):
             if value < self.min:
-                raise self.fail(loc, value, f"an integer ≥ {self.min}")
+                raise self.fail(loc, value)
             return value
         if symbolic.is_symbolic(value):
             if value.is_integer is not True:
-                raise SpecError(loc, f"argument '{self.name}' = {value} is not always an integer", code="bad-argument",
+                raise SpecError(loc, f"'{self.name}' = {value} is not always an integer", code="bad-argument",
                                 hint="use // for integer division")
             if self.min >= 1 and value.is_positive is False:
-                raise self.fail(loc, value, f"an integer ≥ {self.min}")
+                raise self.fail(loc, value)
             return symbolic.simplify(value)
         if isinstance(value, float) and value.is_integer():
             raise self.fail(loc, value, "an integer (write it without a decimal point)")
-        raise self.fail(loc, value, "an integer")
+        raise self.fail(loc, value)
 
 
 class Pair(Int):
     """One integer for both spatial axes, or ``[h, w]``; normalised to ``(h, w)``."""
 
     type_name = "int or [h, w]"
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None):
+        super().__init__(default, doc, min, key)
+        self.expected = f"an integer ≥ {min} or [h, w]"
 
     def convert(self, value: object, loc: Loc) -> object:
         if isinstance(value, tuple):
@@ -116,12 +140,12 @@ class Padding(Pair):
 
     def __init__(self, default: object = 0, doc: str = ""):
         super().__init__(default, doc, min=0)
+        self.expected = "an integer ≥ 0, [ph, pw], 'same' or 'valid'"
 
     def convert(self, value: object, loc: Loc) -> object:
         if isinstance(value, str):
             if value not in self.words:
-                raise SpecError(loc, f"argument '{self.name}' must be an integer, [ph, pw], same or valid, "
-                                f"got '{value}'", code="bad-argument", hint=choices_hint(value, self.words, "words"))
+                raise self.fail(loc, value, hint=choices_hint(value, self.words, "words"))
             return (0, 0) if value == "valid" else "same"
         return super().convert(value, loc)
 
@@ -130,6 +154,7 @@ class Float(Arg):
     """A real number in ``[lo, hi)`` (``hi_open``) or ``[lo, hi]``."""
 
     type_name = "number"
+    expected = "a number"
 
     def __init__(self, default: object = REQUIRED, doc: str = "", lo: float | None = None, hi: float | None = None,
                  hi_open: bool = False, lo_open: bool = False):
@@ -155,12 +180,26 @@ class Float(Arg):
 
 
 class Bool(Arg):
+    """``true`` or ``false``. The spec reader follows YAML 1.2, so YAML 1.1's ``yes``/``no``/``on``/``off``
+    are words here; since a bool takes no words, they are refused with a hint rather than guessed."""
+
     type_name = "true or false"
+    expected = "true or false"
 
     def convert(self, value: object, loc: Loc) -> object:
         if not isinstance(value, bool):
-            raise self.fail(loc, value, "true or false")
+            raise self.fail(loc, value)
         return value
+
+    def word_error(self, word: str, loc: Loc, names: list[str]) -> SpecError | None:
+        meant = _YAML11_BOOLS.get(word.lower())
+        hint = did_you_mean(word, names) if meant is None else \
+            f"YAML 1.2 reads '{word}' as a word, not a boolean: write {yaml_text(meant)}"
+        return self.fail(loc, word, hint=hint)
+
+
+#: the YAML 1.1 booleans that YAML 1.2 (and so a spec) reads as plain words
+_YAML11_BOOLS = {"y": True, "yes": True, "on": True, "n": False, "no": False, "off": False}
 
 
 class Choice(Arg):
@@ -172,10 +211,9 @@ class Choice(Arg):
         super().__init__(default, doc)
         self.words = words
         self.type_name = " | ".join(words)
+        self.expected = "one of " + ", ".join(f"'{w}'" for w in words)
 
     def convert(self, value: object, loc: Loc) -> object:
         if value not in self.words:
-            hint = choices_hint(str(value), self.words, "words")
-            raise SpecError(loc, f"argument '{self.name}' must be one of {', '.join(self.words)}, got '{value}'",
-                            code="bad-argument", hint=hint)
+            raise self.fail(loc, value, hint=choices_hint(str(value), self.words, "words"))
         return value

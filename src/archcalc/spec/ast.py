@@ -101,9 +101,13 @@ Item = LayerItem | BlockCall | Repeat | Group | Residual | Concat
 
 @dataclass(slots=True)
 class Param:
+    """A block parameter. ``words`` are the bare words it may carry: those of the arguments the body
+    passes it to (``pad(mode)`` with ``padding: mode`` takes ``same`` and ``valid``)."""
+
     name: str
     default: Value | None
     loc: Loc
+    words: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

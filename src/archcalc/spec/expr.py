@@ -52,6 +52,11 @@ class Expr(NamedTuple):
         return self.text
 
 
+def bare_name(value: object) -> str | None:
+    """The name when ``value`` is an expression that is one name alone (``same``, ``c``), else None."""
+    return value.tree.id if isinstance(value, Expr) and isinstance(value.tree, ast.Name) else None
+
+
 def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
     """Parse and whitelist ``text``; every refusal is a located ``bad-expression`` error."""
     limits = limits or Limits()
@@ -102,8 +107,8 @@ class _Eval:
             return self.bounded(node.value)
         if isinstance(node, ast.Name):
             if node.id not in self.env:
-                hint = did_you_mean(node.id, list(self.env)) or "declare it under 'symbols:' or as a block parameter"
-                raise self.fail(f"undefined symbol '{node.id}'", hint, code="undefined-symbol")
+                raise self.fail(f"undefined symbol '{node.id}'", undefined_hint(node.id, self.env),
+                                code="undefined-symbol")
             return self.env[node.id]
         if isinstance(node, ast.UnaryOp):
             value = self.number(self.run(node.operand))
@@ -176,6 +181,24 @@ class _Eval:
         if symbolic.is_int(value) and abs(value) > self.limits.max_int:
             raise self.too_large()
         return value
+
+
+def undefined_hint(name: str, env: Mapping[str, object]) -> str:
+    """The closest defined name, if one is close, and every name defined where ``name`` was used.
+
+    >>> undefined_hint("cc", {"c": 64, "H": 32})
+    "did you mean 'c'? defined here: H, c"
+    """
+    known = sorted(env)
+    if not known:
+        return "declare it under 'symbols:' or as a block parameter"
+    shown = ", ".join(known[:_SHOWN]) + (f", … ({len(known) - _SHOWN} more)" if len(known) > _SHOWN else "")
+    close = did_you_mean(name, known)
+    return f"{close} defined here: {shown}" if close else \
+        f"defined here: {shown}; declare others under 'symbols:' or as a block parameter"
+
+
+_SHOWN = 12  # names listed in an undefined-symbol hint
 
 
 def _has_symbols(value: object) -> bool:

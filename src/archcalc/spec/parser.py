@@ -30,7 +30,7 @@ from archcalc.spec.ast import (
     Symbol,
     Value,
 )
-from archcalc.spec.expr import parse_expr
+from archcalc.spec.expr import bare_name, parse_expr
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
 TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
@@ -144,6 +144,7 @@ class _Parser:
             if not items:
                 raise SpecError(body.loc, f"block '{name}' has no layers", code="bad-block")
             self.blocks[name].body = items
+        _param_words(self.blocks)
 
     def params(self, text: str, loc: Loc) -> list[Param]:
         params: list[Param] = []
@@ -399,6 +400,42 @@ class _Parser:
             raise SpecError(node.loc, f"{what} name '{text}' is not a plain name", code="bad-name",
                             hint="use letters, digits and _, starting with a letter (H, D_i, growth)")
         return text
+
+
+def _param_words(blocks: dict[str, BlockDef]) -> None:
+    """Give each block parameter the words of the arguments its block passes it to, bare.
+
+    A parameter passed on to another block's parameter takes that one's words too, so this runs to a
+    fixpoint (each round adds words, and there are finitely many).
+    """
+    changed = True
+    while changed:
+        changed = False
+        for block in blocks.values():
+            for param in block.params:
+                words = param.words.union(*(w for name, w in _passes(block.body, blocks) if name == param.name))
+                if words != param.words:
+                    param.words, changed = frozenset(words), True
+
+
+def _passes(items: list[Item], blocks: dict[str, BlockDef]):
+    """``(name, words)`` for every argument in ``items``: the bare name given as the whole argument
+    (None when it is something else) and the words that argument takes."""
+    for item in items:
+        if isinstance(item, LayerItem):
+            args = LAYERS[item.kind].ARGS
+            yield from ((bare_name(v), args[k].words) for k, v in item.args.items())
+        elif isinstance(item, BlockCall):
+            params = {p.name: p.words for p in blocks[item.block].params}
+            yield from ((bare_name(v), params[k]) for k, v in item.args.items())
+        elif isinstance(item, (Repeat, Group)):
+            yield from _passes(item.body, blocks)
+        elif isinstance(item, Residual):
+            shortcut = item.shortcut if isinstance(item.shortcut, list) else []
+            yield from _passes([*item.body, *shortcut, *item.then], blocks)
+        elif isinstance(item, Concat):
+            for branch in item.branches:
+                yield from _passes(branch, blocks)
 
 
 def _split_commas(text: str) -> list[str]:

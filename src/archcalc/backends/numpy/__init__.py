@@ -19,9 +19,5 @@ def to_numpy(model, seed=None, dtype="float32"):
     """Build ``model`` (an :class:`archcalc.Model`) as NumPy modules initialised like PyTorch's."""
     from archcalc.backends.numpy.build import build_model
 
-    if model.graph.free:
-        from archcalc.errors import SpecError
-
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to build the network",
-                        code="usage", hint="give them when loading, e.g. archcalc.load(path, H=32, W=32)")
+    model.require_values("build the network")
     return build_model(model.graph, seed, dtype)

@@ -37,8 +37,12 @@ class Call:
         kwargs = {key: _build(value, rng) for key, value in self.kwargs.items()}
         return self.cls(**kwargs, rng=rng) if getattr(self.cls, "RANDOM", False) else self.cls(**kwargs)
 
-    def source(self, indent: int = 0) -> str:
-        """The call as Python source; user text appears only inside ``repr``'d string literals."""
+    def source(self, indent: int = 0, used: int = 0) -> str:
+        """The call as Python source; user text appears only inside ``repr``'d string literals.
+
+        ``used`` is how much of its line is taken by other text: a call that would pass :data:`WIDTH`
+        puts one argument on each line, so the file stays within the repository's line length.
+        """
         defaults = {k: p.default for k, p in inspect.signature(self.cls.__init__).parameters.items()}
         parts = []
         for key, value in self.kwargs.items():
@@ -49,7 +53,15 @@ class Call:
             parts.append(text if len(self.kwargs) == 1 and isinstance(value, list) else f"{key}={text}")
         if getattr(self.cls, "RANDOM", False):
             parts.append("rng=rng")
-        return f"{self.cls.__name__}({', '.join(parts)})"
+        flat = f"{self.cls.__name__}({', '.join(parts)})"
+        if used + len(flat) + 3 <= WIDTH or any("\n" in part for part in parts):  # 3: the "),"" after it
+            return flat
+        pad = " " * (indent + 4)
+        return f"{self.cls.__name__}(\n" + "".join(f"{pad}{part},\n" for part in parts) + " " * indent + ")"
+
+
+#: the line length of generated source (the repository's ruff setting)
+WIDTH = 120
 
 
 def _build(value: object, rng) -> object:
@@ -67,8 +79,11 @@ def _source(value: object, indent: int) -> str:
         if not value:
             return "[]"
         pad = " " * (indent + 4)
-        lines = [f"{pad}({name!r}, {call.source(indent + 4)}),{f'  # {call.comment}' if call.comment else ''}"
-                 for name, call in value]
+        lines = []
+        for name, call in value:
+            head = f"{pad}({name!r}, "
+            comment = f"  # {call.comment}" if call.comment else ""
+            lines.append(f"{head}{call.source(indent + 4, len(head) + len(comment))}),{comment}")
         return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
     return repr(value)
 

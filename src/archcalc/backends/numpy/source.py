@@ -14,6 +14,7 @@ so a hostile name stays a string; the text must parse before it is written, atom
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 
 from archcalc import symbolic
@@ -23,6 +24,7 @@ from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kw
 from archcalc.errors import Loc, SpecError
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
+from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
 
 #: the runtime modules, in the order their definitions appear in the file
@@ -40,17 +42,16 @@ def export(model: Model, path: str, force: bool = False) -> None:
 
 
 def render(model: Model, path: str = "<numpy>") -> str:
-    if model.graph.free:
-        raise SpecError(None, f"{', '.join(model.graph.free)} must have values to export", code="usage",
-                        hint="give them with --set, e.g. --set H=224")
+    model.require_values("export")
     check_depth(model, MAX_DEPTH, "numpy")
     train = train_spec(model.spec)
     network = plan(model.graph.root)
     loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]
     roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
     definitions = _definitions(roots)
-    text = "\n\n\n".join([_header(model), _imports(definitions), *definitions.values(), _model_part(model, network,
-                                                                                                   train)]) + "\n"
+    body = "\n\n\n".join([*definitions.values(), _model_part(model, network, train)])
+    # ruff's import sorting wants one blank line after the imports when a comment (a section title) follows
+    text = f"{_header(model)}\n\n{_imports(definitions)}\n\n{body}\n"
     try:
         ast.parse(text)
     except SyntaxError as e:  # a bug in this module, never the user's fault; refuse to write it
@@ -70,11 +71,18 @@ def _classes(call: Call) -> set[str]:
     return names
 
 
+@functools.cache
+def _trees() -> dict[object, ast.Module]:
+    """Each runtime module's syntax tree, parsed once per process (parsing was most of an export's time)."""
+    return {module: ast.parse(inspect.getsource(module)) for module in RUNTIME}
+
+
+@functools.cache
 def _top_level() -> dict[str, tuple[object, ast.AST]]:
     """Every class and function the runtime modules define: name → (object, its syntax tree)."""
     found = {}
-    for module in RUNTIME:
-        for node in ast.parse(inspect.getsource(module)).body:
+    for module, tree in _trees().items():
+        for node in tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                 found[node.name] = (getattr(module, node.name), node)
     return found
@@ -105,11 +113,12 @@ def _definitions(roots: set[str]) -> dict[str, str]:
 
 def _imports(definitions: dict[str, str]) -> str:
     """The runtime modules' own imports that the copied code uses (the standard library, then NumPy)."""
-    used = {n.id for source in definitions.values() for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    every = _top_level()
+    used = {n.id for name in definitions for n in ast.walk(every[name][1]) if isinstance(n, ast.Name)}
     used |= {"np", "argparse"}
     found = {"import argparse"}
-    for module in RUNTIME:
-        for node in ast.parse(inspect.getsource(module)).body:
+    for tree in _trees().values():
+        for node in tree.body:
             external = isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and node.module not in
                                                         ("__future__", None) and not node.module.startswith("archcalc"))
             if external and {a.asname or a.name.split(".")[0] for a in node.names} & used:
@@ -124,6 +133,9 @@ def _section(title: str) -> str:
 
 
 def _header(model: Model) -> str:
+    ends_in_softmax = model.layers[-1].kind == Softmax.kind
+    output = ("probabilities, as the spec ends in\nsoftmax" if ends_in_softmax else
+              "scores (logits, for a classifier), not\nprobabilities: the spec does not end in softmax")
     return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
 in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
 {symbolic.fmt(model.trainable_params, commas=True)} parameters.
@@ -135,12 +147,17 @@ Train from the command line on an .npz file holding arrays ``x`` (samples first)
 
     python this_file.py DATA.npz --epochs 20 -o weights.npz
 
-or use it as a module::
+The inputs are used as they are in the file: scale them as they were scaled for any weights you
+load (``archcalc train --data digits`` divides the digits' 0…16 pixel values by 16).
+
+Or use it as a module::
 
     model = build_model(seed=0)
     fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
-    probabilities = predict(model, x)
+    scores = predict(model, x)
     save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
+
+``predict`` returns the network's output: {output}.
 """'''
 
 
@@ -165,6 +182,8 @@ def _model_part(model: Model, network: Call, train) -> str:
         "monitor": stopping.monitor if stopping else "val_loss", "seed": train.seed if train.seed is not None else 0,
     }
     settings = "\n".join(f"    {_literal(k)}: {_literal(v)}," for k, v in training.items())
+    # a network without weights or dropout draws no random numbers
+    rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
     kwargs = ", ".join(f"{k}={_literal(v)}" for k, v in optimizer_kwargs(train).items())
     return f'''{_section("this network")}
 
@@ -179,8 +198,7 @@ TRAINING = {{
 
 def build_model(seed=None, dtype="float32"):
     """The network, initialised like PyTorch's defaults from ``seed`` (an int, a Generator or None)."""
-    rng = np.random.default_rng(seed)
-    model = {network.source(4)}
+    {rng}model = {network.source(4, 12)}
     return model.astype(dtype)
 
 
@@ -208,7 +226,7 @@ def main(argv=None):
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
-    held = int(round(len(x) * args.validation))
+    held = round(len(x) * args.validation)
     val, train = order[:held], order[held:]
     model = build_model(rng)
     result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,

@@ -22,7 +22,6 @@ from torch import nn
 
 from archcalc.backends.torch.layers import MODULES, Call
 from archcalc.backends.torch.modules import ATTRIBUTES, Concat, Residual
-from archcalc.errors import SpecError
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode, build_graph
 from archcalc.model import Model, load
 from archcalc.spec.ast import Spec
@@ -47,11 +46,7 @@ def as_model(spec: Model | Spec | str | os.PathLike, symbols: dict[str, int] | N
         model = Model(build_graph(spec, symbols))
     else:
         model = load(os.fspath(spec), **(symbols or {}))
-    if model.graph.free:
-        names = ", ".join(model.graph.free)
-        raise SpecError(None, f"{names} must have values to build a module", code="usage",
-                        hint=f"give them values, e.g. --set {model.graph.free[0]}=32 or "
-                        f"archcalc.load(path, {model.graph.free[0]}=32)")
+    model.require_values("build a module")
     return model
 
 

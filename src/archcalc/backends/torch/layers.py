@@ -98,7 +98,7 @@ def _literal(value: object) -> object:
         return value
     if symbolic.is_symbolic(value):
         raise SpecError(None, f"{symbolic.fmt(value)} must have a value to build a module", code="usage",
-                        hint="give the symbols values with --set, e.g. --set H=224")
+                        hint="give the spec's symbols values")  # Model.require_values says how, before this
     raise TypeError(f"not a literal: {value!r}")
 
 

@@ -65,6 +65,7 @@ def export(model: Model, path: str, force: bool = False) -> None:
 
 def emit(model: Model) -> str:
     """The generated file's text, checked with :func:`ast.parse`."""
+    model.require_values("export")
     check_depth(model, MAX_DEPTH, "torch")
     text = _Emitter(model).module()
     ast.parse(text)  # a SyntaxError here is a bug in the emitter, never a user's problem

@@ -1,0 +1,216 @@
+"""The exact text of errors found by code review: typos in block parameters, bad words, errors
+inside a block body (which use failed), and sizes past the integer limit.
+
+Each test asserts the whole of standard error, so a message that loses its location, its hint or
+its note fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import archcalc
+from archcalc.backends.numpy import to_numpy
+from archcalc.backends.numpy.source import render
+from archcalc.backends.torch.source import emit
+from archcalc.errors import SpecError
+from tests.conftest import SPECS
+
+STAGE = """\
+input: [3, 32, 32]
+symbols: {H: 32}
+blocks:
+  stage(c):
+    - conv2d: {out: cc, kernel: 3}
+    - relu
+layers:
+  - stage: {c: 16}
+"""
+
+
+def errors(run, write, text: str, *args: str) -> str:
+    path = write(text, "x.yaml")
+    result = run("params", path, *args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    return result.stderr.replace(str(path), "x.yaml")
+
+
+def test_a_misspelt_block_parameter_is_an_undefined_symbol_at_the_use(run, write):
+    assert errors(run, write, STAGE) == (
+        "x.yaml:5:21: error: undefined symbol 'cc'\n"
+        "  hint: did you mean 'c'? defined here: H, c\n"
+        "  note: in block 'stage' used at x.yaml:8:5 (0)\n")
+
+
+def test_an_undefined_symbol_with_nothing_close_lists_the_names(run, write):
+    text = "input: [3, 8, 8]\nsymbols: [H, W]\nlayers:\n  - conv2d: {out: 2 * zz, kernel: 3}\n"
+    assert errors(run, write, text) == (
+        "x.yaml:4:19: error: undefined symbol 'zz'\n"
+        "  hint: defined here: H, W; declare others under 'symbols:' or as a block parameter\n")
+
+
+def test_a_word_given_to_a_block_parameter_that_takes_numbers_is_an_undefined_symbol(run, write):
+    """Bare words used to pass through any block parameter as strings and fail later, in the body."""
+    text = STAGE.replace("out: cc", "out: c").replace("c: 16", "c: sixteen")
+    assert errors(run, write, text) == (
+        "x.yaml:8:16: error: undefined symbol 'sixteen'\n"
+        "  hint: defined here: H; declare others under 'symbols:' or as a block parameter\n")
+
+
+def test_a_block_parameter_passed_to_padding_takes_its_words_through_other_blocks(run, write):
+    text = """\
+input: [3, 8, 8]
+blocks:
+  cbr(c, mode = same):
+    - conv2d: {out: c, kernel: 3, padding: mode}
+  pair(c, mode): [cbr: [c, mode], cbr: [c]]
+layers:
+  - pair: [4, valid]
+  - pair: [4, vaild]
+"""
+    assert errors(run, write, text) == (
+        "x.yaml:8:15: error: block 'pair': 'mode' must be a number or one of 'same', 'valid', got 'vaild'\n"
+        "  hint: did you mean 'valid'?\n")
+    model = archcalc.loads(text.replace("  - pair: [4, vaild]\n", ""))
+    assert model.graph.root.out_shape == (4, 6, 6)  # valid 8 → 6, then same keeps 6
+
+
+@pytest.mark.parametrize("layer, col, message, hint", [
+    ("conv2d: {out: 8, kernel: 3, bias: yes}", 39, "conv2d: 'bias' must be true or false, got 'yes'",
+     "YAML 1.2 reads 'yes' as a word, not a boolean: write true"),
+    ("linear: {out: 8, bias: Off}", 28, "linear: 'bias' must be true or false, got 'Off'",
+     "YAML 1.2 reads 'Off' as a word, not a boolean: write false"),
+    ("conv2d: {out: 8, kernel: 3, padding: full}", 42,
+     "conv2d: 'padding' must be an integer ≥ 0, [ph, pw], 'same' or 'valid', got 'full'", "valid words: same, valid"),
+    ("conv2d: {out: 8, kernel: 3, padding: true}", 42,
+     "conv2d: 'padding' must be an integer ≥ 0, [ph, pw], 'same' or 'valid', got true", None),
+    ("maxpool2d: {kernel: 2, padding: vali}", 37,
+     "maxpool2d: 'padding' must be an integer ≥ 0, [ph, pw], 'same' or 'valid', got 'vali'", "did you mean 'valid'?"),
+    ("gelu: {approximate: fast}", 25, "gelu: 'approximate' must be one of 'none', 'tanh', got 'fast'",
+     "valid words: none, tanh"),
+    ("gelu: {approximate: 1}", 25, "gelu: 'approximate' must be one of 'none', 'tanh', got 1",
+     "valid words: none, tanh"),
+    ("maxpool2d: {kernel: 2, ceil_mode: 2}", 39, "maxpool2d: 'ceil_mode' must be true or false, got 2", None),
+    ("avgpool2d: {kernel: 2, count_include_pad: no}", 47,
+     "avgpool2d: 'count_include_pad' must be true or false, got 'no'",
+     "YAML 1.2 reads 'no' as a word, not a boolean: write false"),
+    ("conv2d: {out: 8, kernel: 0}", 30, "conv2d: 'kernel' must be an integer ≥ 1 or [h, w], got 0", None),
+    ("dropout: {p: high}", 18, "undefined symbol 'high'", "declare it under 'symbols:' or as a block parameter"),
+])
+def test_bad_words_name_the_allowed_values_at_the_value(run, write, layer, col, message, hint):
+    expected = f"x.yaml:3:{col}: error: {message}\n" + (f"  hint: {hint}\n" if hint else "")
+    assert errors(run, write, f"input: [3, 8, 8]\nlayers:\n  - {layer}\n") == expected
+
+
+def test_a_bool_argument_inside_a_block_suggests_the_parameter(run, write):
+    text = "input: [4]\nblocks:\n  fc(use_bias):\n    - linear: {out: 2, bias: use_bais}\nlayers:\n  - fc: true\n"
+    assert errors(run, write, text) == (
+        "x.yaml:4:30: error: linear: 'bias' must be true or false, got 'use_bais'\n"
+        "  hint: did you mean 'use_bias'?\n"
+        "  note: in block 'fc' used at x.yaml:6:5 (0)\n")
+
+
+BOTTLENECK = """\
+input: [3, 8, 8]
+blocks:
+  unit(c, k):
+    - conv2d: {in: 4, out: c, kernel: k, padding: 1}
+    - relu
+  stage(c): [unit: [c, 3], unit: [c, 3]]
+layers:
+  - conv2d: {out: 4, kernel: 1}
+  - name: layer4
+    layers:
+      - unit: [4, 3]
+      - stage: 8
+"""
+
+
+def test_an_error_in_a_block_body_says_which_use_failed_outermost_last(run, write):
+    assert errors(run, write, BOTTLENECK) == (
+        "x.yaml:4:20: error: conv2d: 'in' says 4 but the input has 8\n"
+        "  hint: remove 'in' (it is inferred) or fix the layer before\n"
+        "  note: in block 'unit' used at x.yaml:6:28 (layer4.1.1)\n"
+        "  note: in block 'stage' used at x.yaml:12:9 (layer4.1)\n")
+
+
+def test_a_default_that_fails_says_which_use_needed_it(run, write):
+    text = "input: [4]\nblocks:\n  fc(c, d = 2 * e): [linear: d]\nlayers:\n  - fc: 3\n"
+    assert errors(run, write, text) == (
+        "x.yaml:3:3: error: undefined symbol 'e'\n"
+        "  hint: defined here: c; declare others under 'symbols:' or as a block parameter\n"
+        "  note: in block 'fc' used at x.yaml:5:5\n")
+
+
+def test_the_python_api_error_carries_the_notes():
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(BOTTLENECK)
+    assert caught.value.notes == ["in block 'unit' used at <string>:6:28 (layer4.1.1)",
+                                  "in block 'stage' used at <string>:12:9 (layer4.1)"]
+    assert str(caught.value).endswith("  note: in block 'stage' used at <string>:12:9 (layer4.1)")
+
+
+LIMIT = "  hint: sizes are limited to 4,611,686,018,427,387,904 (--limit max_int=N)\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("input: [4611686018427387903]\nlayers:\n  - linear: 4\n",
+     "x.yaml:3:5: error: linear: 18,446,744,073,709,551,616 parameters are past the integer limit\n"),
+    ("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 4611686018427387903, kernel: 3}\n",
+     "x.yaml:3:5: error: conv2d: 1.29e20 parameters are past the integer limit\n"),
+    ("input: [3, 4611686018427387903, 4611686018427387903]\nlayers:\n  - maxpool2d: 1\n  - flatten\n",
+     "x.yaml:4:5: error: flatten: output dimension 6.38e37 is past the integer limit\n"),
+])
+def test_sizes_past_the_integer_limit_are_a_located_resource_error(run, write, text, message):
+    assert errors(run, write, text) == message + LIMIT
+
+
+def test_the_running_total_of_parameters_is_bounded_too(run, write):
+    text = "input: [10]\nlayers:\n  - linear: 50\n  - relu\n  - linear: 10\n"
+    assert errors(run, write, text, "--limit", "max_int=1000") == (
+        "x.yaml:5:5: error: linear: the network's parameters reach 1,060 here, past the integer limit\n"
+        "  hint: sizes are limited to 1,000 (--limit max_int=N)\n")
+    assert archcalc.loads("input: [4611686018427387903]\nlayers:\n  - linear: 1\n").trainable_params == 2**62
+
+
+def test_export_names_the_real_free_symbols_with_values_that_build(run, write):
+    """The example in the hint builds: a spatial dim takes the other's number, a symbol takes the value
+    of a bound one with a similar name, the rest 32, or 224 when 32 is too small for the network."""
+    path = write("input: [3, H, W]\nsymbols: [D_in]\nlayers:\n  - conv2d: {out: 8, kernel: 5}\n  - flatten\n"
+                 "  - linear: D_in\n", "x.yaml")
+    result = run("export", path, "--to", "torch", "--set", "W=100")
+    assert result.exit_code == 2
+    assert result.stderr == (f"{path}:2:11: error: D_in, H must have values to export\n"
+                             "  hint: give them with --set, e.g. --set D_in=32,H=100\n")
+    small = write("input: [3, H, W]\nlayers:\n  - maxpool2d: 8\n  - maxpool2d: 8\n", "small.yaml")
+    assert run("export", small, "--to", "numpy").stderr == (f"{small}:1:12: error: H, W must have values to export\n"
+                                                            "  hint: give them with --set, e.g. --set H=224,W=224\n")
+    assert run("export", small, "--to", "numpy", "--set", "H=512").stderr == (
+        f"{small}:1:15: error: W must have a value to export\n  hint: give them with --set, e.g. --set W=512\n")
+    mlp = write("input: [D_i]\nsymbols: [D_o]\nlayers: [linear: D_o]\n", "mlp.yaml")
+    assert run("export", mlp, "--to", "torch", "--set", "D_i=50").stderr.endswith("e.g. --set D_o=50\n")
+
+
+def test_the_python_api_says_how_to_give_values_in_python():
+    model = archcalc.load(str(SPECS / "symbolic-cnn.yaml"))
+    for call in (archcalc.to_torch, render, emit, to_numpy):
+        with pytest.raises(SpecError) as caught:
+            call(model)
+        assert caught.value.hint == "give them values, e.g. archcalc.load(path, H=32, W=32)"
+        assert "--set" not in str(caught.value)
+
+
+def test_the_graph_builder_names_layer_kinds_through_their_classes():
+    """The projection shortcut is made of ``Conv2d.kind`` and friends, never a string a rename would miss
+    ('identity' is also a shortcut mode, which is what the builder means by it)."""
+    import ast
+
+    from archcalc.layers import LAYERS
+    from archcalc.spec.parser import SHORTCUTS
+
+    graph = SPECS.parent / "src" / "archcalc" / "graph"
+    named = [(path.name, node.lineno, node.value) for path in sorted(graph.glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in LAYERS and node.value not in SHORTCUTS]
+    assert named == []
