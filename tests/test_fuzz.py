@@ -73,6 +73,22 @@ PLANS = st.fixed_dictionaries({
 })
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm_backends(tmp_path_factory) -> None:
+    """Pay the one-time costs (importing torch, onnx; torch.optim's first optimizer imports
+    torch._dynamo, seconds on a busy machine) before the first example, not inside its 5 s deadline."""
+    folder = tmp_path_factory.mktemp("warm")
+    spec, data = folder / "warm.yaml", folder / "warm.npz"
+    spec.write_text("input: [2]\nlayers: [linear: 2]\n", encoding="utf-8")
+    np.savez(data, x=np.zeros((12, 2), np.float32), y=np.arange(12) % 2)
+    runner = CliRunner()
+    for backend in BACKENDS:
+        runner.invoke(main, ["train", str(spec), "--data", str(data), "--epochs", "1", "--backend", backend,
+                             "--format", "json"])
+    for target in ("torch", "onnx", "numpy"):
+        runner.invoke(main, ["export", str(spec), "--to", target, "-o", str(folder / f"warm-{target}"), "--force"])
+
+
 def event(text: str) -> None:
     """Count an outcome for ``--hypothesis-show-statistics`` (a no-op in the regression cases)."""
     with suppress(InvalidArgument):  # not inside a @given test
