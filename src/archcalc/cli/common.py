@@ -84,6 +84,18 @@ def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     return model
 
 
+#: how click names the ``-o`` option in its messages
+OUTPUT = "'-o' / '--output'"
+
+
+def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> None:
+    """Refuse an output file whose suffix names another format than the one written (ONNX in
+    ``model.py``, NumPy arrays in ``weights.pt``): a usage error before any work, nothing written."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() != suffix:
+        raise click.BadParameter(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}", param_hint=option)
+
+
 def require_values(model, purpose: str, example: str) -> None:
     """Exports and training need numbers: a free symbol is an error at the line that declares it."""
     free = model.graph.free
