@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from archcalc.limits import Limits
-from tests.conftest import ROOT
+from tests.conftest import ROOT, output_file
 
 #: a bomb that has not exited after this long is hung (a failure, not a measurement)
 HANG_SECONDS = 120
@@ -232,7 +232,7 @@ OTHERS = [("shapes",), ("rf",), ("flops",), ("summary", "--format", "json"), ("e
                                   "file-of-100-MB"])
 def test_every_command_stops_a_bomb(name, command, bombs, tmp_path):
     bomb = next(b for b in BOMBS if b.name == name)
-    extra = ("-o", tmp_path / "out") if command[0] in ("export", "train") else ()
+    extra = ("-o", output_file(command, tmp_path)) if command[0] in ("export", "train") else ()
     run, shown = run_bomb(bomb, bombs[name], *command, *extra)
     assert run.code == 2, run.stderr
     line, col = bomb.where

@@ -151,7 +151,7 @@ def handle_errors(fn: Callable) -> Callable:
         except SpecError as e:
             fail(e)
         except RecursionError:  # a calculator or backend past Python's stack (limits raised far)
-            fail(SpecError(_where(kwargs), "the spec nests too deeply to process",
+            fail(SpecError(_where(kwargs), "the spec nests too deeply to process", code="resource-limit",
                            hint="lower --limit max_nesting (the default is 100)"))
         except KeyboardInterrupt as e:
             click.echo("terminated" if isinstance(e, Terminated) else "interrupted", err=True)
