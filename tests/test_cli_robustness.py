@@ -208,6 +208,7 @@ def test_an_unknown_command_suggests_the_closest(typed, error, run):
     ("--set", "H=-3", "'H=-3': the value must be a whole number ≥ 1, e.g. H=224"),
     ("--set", "H=2.5", "'H=2.5': the value must be a whole number ≥ 1, e.g. H=224"),
     ("--set", "H=²", "'H=²': the value must be a whole number ≥ 1, e.g. H=224"),
+    ("--set", "H=\x1b[2J", "'H=\\x1b[2J': the value must be a whole number ≥ 1, e.g. H=224"),
     ("--limit", "max_layers", "'max_layers': must look like NAME=VALUE, e.g. max_layers=200000"),
     ("--limit", "max_layers=0", "'max_layers=0': the value must be a whole number ≥ 1, e.g. max_layers=200000"),
     ("--limit", "max_depth=-1", "'max_depth=-1': the value must be a whole number ≥ 1, e.g. max_layers=200000"),

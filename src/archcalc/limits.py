@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 
+from archcalc.errors import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -58,7 +60,7 @@ def parse_settings(text: str, example: str = "max_layers=200000") -> dict[str, i
     out: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = (part.strip() for part in item.partition("="))
-        shown = item if len(item) <= 40 else item[:40] + "…"
+        shown = printable(item if len(item) <= 40 else item[:40] + "…")
         if not sep or not name.isidentifier():
             raise ValueError(f"'{shown}': must look like NAME=VALUE, e.g. {example}")
         if len(value) > 4000 and value.isascii() and value.isdigit():  # past what int() reads (4,300 digits)

@@ -93,7 +93,8 @@ def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> Non
     ``model.py``, NumPy arrays in ``weights.pt``): a usage error before any work, nothing written."""
     stem, ext = os.path.splitext(path)
     if ext.lower() != suffix:
-        raise click.BadParameter(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}", param_hint=option)
+        raise click.BadParameter(printable(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}"),
+                                 param_hint=option)
 
 
 def require_values(model, purpose: str, example: str) -> None:
