@@ -43,6 +43,16 @@ def write(tmp_path):
     return make
 
 
+def output_file(args, folder: Path, stem: str = "out") -> Path:
+    """Where a writing command's ``-o`` goes, with the suffix it requires: the ``--to`` target's for
+    ``export``, ``.npz`` for ``train``."""
+    from archcalc.backends import EXPORTERS
+
+    args = [str(a) for a in args]
+    suffix = EXPORTERS[args[args.index("--to") + 1]][2] if args[0] == "export" else ".npz"
+    return folder / f"{stem}{suffix}"
+
+
 def archcalc_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """The real CLI in a fresh interpreter (for sys.modules checks and exit codes)."""
     return subprocess.run([sys.executable, "-m", "archcalc", *map(str, args)], capture_output=True, text=True,

@@ -26,7 +26,7 @@ import pytest
 
 from archcalc.errors import SpecError
 from archcalc.files import check_writable, write_atomic
-from tests.conftest import SPECS
+from tests.conftest import SPECS, output_file
 
 SPEC = "name: tiny\ninput: [4]\nlayers:\n  - linear: 3\ntrain: {epochs: 1, batch_size: 4}\n"
 #: every command that reads a spec; the writers get an output path in the test's folder
@@ -41,7 +41,7 @@ def argv(command: str, spec: str, out: Path) -> list[str]:
     name = command.split("-")[0]
     extra = []
     if name == "export":
-        extra = ["-o", str(out / "model.out")]
+        extra = ["-o", str(output_file([name, *COMMANDS[command]], out, "model"))]
     elif name == "train":
         data = out / "data.npz"
         if not data.exists():
@@ -120,7 +120,7 @@ def test_standard_input_works_for_every_command(command, run, tmp_path):
     result = run(*argv(command, "-", tmp_path), input=SPEC)
     assert result.exit_code == 0, result.output
     if command.startswith("export") or command == "train":
-        assert outputs(tmp_path) == ["model.out" if command.startswith("export") else "weights.npz"]
+        assert outputs(tmp_path) == [{"export-onnx": "model.onnx", "train": "weights.npz"}.get(command, "model.py")]
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -347,7 +347,8 @@ def test_check_writable_names_each_problem(tmp_path):
 
 
 def test_train_refuses_the_same_file_for_plot_and_weights(run, tmp_path):
-    result = run("train", SPECS / "digits-mlp.yaml", "-o", tmp_path / "x", "--plot", tmp_path / "x")
+    (tmp_path / "x.png").symlink_to(tmp_path / "x.npz")  # the suffixes differ, the file is one
+    result = run("train", SPECS / "digits-mlp.yaml", "-o", tmp_path / "x.npz", "--plot", tmp_path / "x.png")
     assert result.exit_code == 2 and "--plot and -o name the same file" in result.stderr
 
 

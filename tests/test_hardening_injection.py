@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import output_file
+
 PWNED = textwrap.dedent("""\
     # imported, called or constructed only if archcalc executed something from a spec
     open("PWNED-import", "w").close()
@@ -199,7 +201,7 @@ COMMANDS = [["params", "--explain"], ["shapes", "--explain"], ["rf"], ["flops"],
 def invocations(spec: Path, out: Path) -> list[list[str]]:
     calls = []
     for i, command in enumerate(COMMANDS):
-        extra = ["-o", str(out / f"{i}.out")] if command[0] in ("export", "train") else []
+        extra = ["-o", str(output_file(command, out, str(i)))] if command[0] in ("export", "train") else []
         calls.append([command[0], str(spec), *command[1:], *extra])
     return calls
 

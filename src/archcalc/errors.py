@@ -44,16 +44,37 @@ class SpecError(Exception):
 
     def render(self) -> str:
         """``path:line:col: error: message``, then an indented hint line and note lines when there are any."""
-        where = f"{self.loc}: " if self.loc else ""
-        text = f"{where}error: {self.message}"
+        where = f"{printable(str(self.loc))}: " if self.loc else ""
+        text = f"{where}error: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint, newlines=True)}"
         for note in self.notes:
-            text += f"\n  note: {note}"
+            text += f"\n  note: {printable(note)}"
         return text
 
     def __str__(self) -> str:
         return self.render()
+
+
+#: characters a terminal obeys rather than shows: C0 and C1 controls (ESC starts colour and cursor
+#: moves, CR overwrites a line, BEL rings) and the bidirectional overrides that reorder what is read
+_CONTROLS = {*range(0x20), *range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_VISIBLE = {code: ascii(chr(code))[1:-1] for code in _CONTROLS}
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` safe to print: control characters from a spec (a name, a path, a message quoting
+    them) become visible escapes, so a file cannot recolour, rewrite or hide what a terminal shows.
+    ``newlines`` keeps line breaks (a hint may show lines of YAML).
+
+    >>> print(printable("a\\x1b[31mred\\r"), printable("résumé ✓"))
+    a\\x1b[31mred\\r résumé ✓
+    """
+    if text.isprintable():
+        return text
+    if newlines:
+        return "\n".join(printable(line) for line in text.split("\n"))
+    return text.translate(_VISIBLE)
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str | None:

@@ -4,7 +4,8 @@ Exports, ``train -o`` / ``--plot`` and ``lint --fix`` write through :func:`write
 goes to a temporary file in the target's folder, which then becomes the target in one step, so an
 interrupted run (Ctrl-C, a full disk) leaves either the old file or the new one, never half of one,
 and never the temporary file. Without ``force`` the last step is a hard link, which fails if the
-target appeared in the meantime (``os.replace`` would silently overwrite it).
+target appeared in the meantime (``os.replace`` would silently overwrite it). The path ``-`` is
+standard output, for text only.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ import secrets
 
 from archcalc.errors import Loc, SpecError
 
+#: the output path that means standard output
+STDOUT = "-"
+
 
 def check_writable(path: str, *, force: bool = False) -> None:
     """Raise the error :func:`write_atomic` would raise for ``path``, before any work is done: the
     target is a folder, exists (without ``force``), or its folder is missing or not writable."""
+    if path == STDOUT:
+        return
     where = Loc(path, 1, 1)
     if os.path.isdir(path):
         raise SpecError(where, "is a directory", code="output-error", hint="give a file name, e.g. model.py")
@@ -42,6 +48,9 @@ def write_atomic(path: str, data: str | bytes, *, force: bool = False, overwrite
     for in-place edits such as ``--fix``, which edit the file a symbolic link points to). Problems are
     located errors at ``path:1:1``."""
     where = Loc(path, 1, 1)
+    if path == STDOUT:
+        _print(data)
+        return
     if overwrite_ok:
         path = os.path.realpath(path)
     replace = force or overwrite_ok
@@ -65,6 +74,18 @@ def write_atomic(path: str, data: str | bytes, *, force: bool = False, overwrite
         raise _cannot_write(where, folder, e) from None
     finally:
         tmp.remove()  # gone after os.replace; after a link, the target's second name
+
+
+def _print(data: str | bytes) -> None:
+    """Text to standard output; binary data never (it would garble a terminal, and a pipe is a shell
+    redirection away from a file, which is written atomically)."""
+    import sys
+
+    if isinstance(data, bytes):
+        raise SpecError(Loc("<stdout>", 1, 1), "binary output is not written to standard output",
+                        code="output-error", hint="give a file name with -o")
+    sys.stdout.write(data)
+    sys.stdout.flush()
 
 
 class _Temporary:

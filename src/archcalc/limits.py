@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 
+from archcalc.errors import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -35,25 +37,44 @@ class Limits:
 
     def updated(self, settings: dict[str, int]) -> Limits:
         """A copy with ``settings`` applied; unknown names raise ``ValueError``."""
+        from archcalc.errors import choices_hint
+
         known = {f.name for f in fields(self)}
-        for name in settings:
+        for name, value in settings.items():
             if name not in known:
-                raise ValueError(f"unknown limit '{name}' (known: {', '.join(sorted(known))})")
+                raise ValueError(f"'{name}={value}': unknown limit; {choices_hint(name, known, 'limits')}")
         return replace(self, **settings)
 
 
-def parse_settings(text: str) -> dict[str, int]:
-    """``"a=1,b=2"`` → ``{"a": 1, "b": 2}``; raises ``ValueError`` with the bad item named."""
+def parse_settings(text: str, example: str = "max_layers=200000") -> dict[str, int]:
+    """``"a=1,b=2"`` → ``{"a": 1, "b": 2}``, for ``--limit``, ``ARCHCALC_LIMITS`` and ``--set``: every
+    limit and every dimension is a whole number ≥ 1. A bad item raises ``ValueError`` in one format:
+    the item as typed, what is wrong with it, and ``example``.
+
+    >>> parse_settings("H=224, W=7")
+    {'H': 224, 'W': 7}
+    >>> parse_settings("H=0", "H=224")
+    Traceback (most recent call last):
+    ValueError: 'H=0': the value must be a whole number ≥ 1, e.g. H=224
+    """
     out: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise ValueError(f"limit '{item}' must look like NAME=INTEGER")
-        out[name.strip()] = int(value)
+        name, sep, value = (part.strip() for part in item.partition("="))
+        shown = printable(item if len(item) <= 40 else item[:40] + "…")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"'{shown}': must look like NAME=VALUE, e.g. {example}")
+        if len(value) > 4000 and value.isascii() and value.isdigit():  # past what int() reads (4,300 digits)
+            raise ValueError(f"'{shown}': the value is too large ({len(value):,} digits)")
+        if not (value.isascii() and value.isdigit()) or int(value) < 1:  # no sign, point or unicode digit
+            raise ValueError(f"'{shown}': the value must be a whole number ≥ 1, e.g. {example}")
+        out[name] = int(value)
     return out
 
 
 def default_limits() -> Limits:
     """The defaults, adjusted by the ``ARCHCALC_LIMITS`` environment variable."""
     env = os.environ.get("ARCHCALC_LIMITS", "")
-    return Limits().updated(parse_settings(env)) if env else Limits()
+    try:
+        return Limits().updated(parse_settings(env)) if env else Limits()
+    except ValueError as e:
+        raise ValueError(f"ARCHCALC_LIMITS: {e}") from None

@@ -13,6 +13,8 @@ EXPORTERS: dict[str, tuple[str, str, str]] = {
     "onnx": ("archcalc.backends.onnx", "export", ".onnx"),
     "numpy": ("archcalc.backends.numpy.source", "export", ".py"),
 }
+#: suffixes of the exports that are text, which ``export -o -`` prints; any other is binary
+TEXT_SUFFIXES = (".py",)
 
 
 def check_depth(model, limit: int, target: str) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archcalc import symbolic
-from archcalc.errors import Loc
+from archcalc.errors import Loc, printable
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers.base import GLOBAL, VARIES, Axis
 from archcalc.symbolic import Dim
@@ -119,7 +119,7 @@ class RFWarning:
         return self.node.loc
 
     def render(self) -> str:
-        return f"{self.loc}: warning: {self.message}"
+        return printable(f"{self.loc}: warning: {self.message}")
 
     def to_json(self) -> dict[str, str]:
         return {"path": self.node.path, "location": str(self.loc), "code": self.code, "message": self.message}

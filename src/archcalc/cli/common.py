@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import click
 
-from archcalc.errors import SpecError
+from archcalc.errors import Loc, SpecError, printable
 from archcalc.limits import Limits, default_limits, parse_settings
 from archcalc.report import Terminal
 
@@ -22,37 +22,39 @@ EXIT_ERROR = 2
 
 
 def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+    """``--set H=224,W=224 --set C=3`` → ``{"H": 224, "W": 224, "C": 3}``, checked as ``--limit`` is."""
     out: dict[str, int] = {}
-    for value in values:
-        for item in filter(None, (p.strip() for p in value.split(","))):
-            name, sep, number = item.partition("=")
-            name, number = name.strip(), number.strip()
-            if not sep or not name.isidentifier():
-                raise click.BadParameter(f"'{item}' must look like NAME=VALUE, e.g. H=224", ctx, param)
-            try:
-                out[name] = int(number)
-            except ValueError:  # not digits, or more than Python reads (4,300 digits)
-                shown = number if len(number) <= 20 else number[:20] + "…"
-                raise click.BadParameter(f"{name}={shown}: the value must be an integer", ctx, param) from None
-            if out[name] < 1:
-                raise click.BadParameter(f"{name}={number}: dimensions must be ≥ 1", ctx, param)
+    try:
+        for value in values:
+            out.update(parse_settings(value, example="H=224"))
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
     return out
 
 
 def _parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Limits:
     try:
+        limits = default_limits()
+    except ValueError as e:  # the environment variable, not this option
+        raise click.UsageError(str(e), ctx) from None
+    try:
         settings: dict[str, int] = {}
         for value in values:
             settings.update(parse_settings(value))
-        return default_limits().updated(settings)
+        return limits.updated(settings)
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
 
 
+def limit_option(fn: Callable) -> Callable:
+    """``--limit NAME=VALUE`` (repeatable): the safety limits, over ``ARCHCALC_LIMITS``."""
+    return click.option("--limit", "limits", multiple=True, callback=_parse_limits, metavar="NAME=VALUE",
+                        help="Raise or lower a safety limit (see README, 'Security model').")(fn)
+
+
 def spec_options(fn: Callable) -> Callable:
     """SPEC plus ``--set NAME=VALUE``, ``--symbolic`` and ``--limit NAME=VALUE``."""
-    fn = click.option("--limit", "limits", multiple=True, callback=_parse_limits, metavar="NAME=VALUE",
-                      help="Raise or lower a safety limit (see README, 'Security model').")(fn)
+    fn = limit_option(fn)
     fn = click.option("--symbolic", is_flag=True,
                       help="Ignore the defaults under 'symbols:' and keep every symbol free.")(fn)
     fn = click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
@@ -77,8 +79,22 @@ def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
     from archcalc.model import load
 
     model = load(spec, symbolic_dims=symbolic, limits=limits, **sets)
-    gc.freeze()
+    if not gc.get_freeze_count():  # handle_errors unfreezes when the command ends
+        gc.freeze()
     return model
+
+
+#: how click names the ``-o`` option in its messages
+OUTPUT = "'-o' / '--output'"
+
+
+def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> None:
+    """Refuse an output file whose suffix names another format than the one written (ONNX in
+    ``model.py``, NumPy arrays in ``weights.pt``): a usage error before any work, nothing written."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() != suffix:
+        raise click.BadParameter(printable(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}"),
+                                 param_hint=option)
 
 
 def require_values(model, purpose: str) -> None:
@@ -112,33 +128,62 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def handle_errors(fn: Callable) -> Callable:
-    """Run a command; a :class:`SpecError` exits 2 with its located message, never a traceback."""
+    """Run a command; every error exits 2 with a one-line located message, never a traceback.
+
+    A :class:`SpecError` is the user's to fix. Any other exception is a bug in archcalc: it is
+    reported as an internal error (``ARCHCALC_DEBUG=1`` shows the traceback instead). click's own
+    exceptions (``Exit``, ``Abort``, usage errors) pass through to click, which prints them.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> object:
+        import gc
         import signal
         import threading
 
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminated) if main else None
+        frozen = gc.get_freeze_count()
         try:
             return fn(*args, **kwargs)
         except SpecError as e:
             fail(e)
         except RecursionError:  # a calculator or backend past Python's stack (limits raised far)
-            spec = kwargs.get("spec")
-            where = f"{'<stdin>' if spec == '-' else spec}:1:1: " if isinstance(spec, str) else ""
-            click.echo(f"{where}error: the spec nests too deeply to process", err=True)
-            click.echo("  hint: lower --limit max_nesting (the default is 100)", err=True)
-            sys.exit(EXIT_ERROR)
+            fail(SpecError(_where(kwargs), "the spec nests too deeply to process", code="resource-limit",
+                           hint="lower --limit max_nesting (the default is 100)"))
         except KeyboardInterrupt as e:
             click.echo("terminated" if isinstance(e, Terminated) else "interrupted", err=True)
             sys.exit(143 if isinstance(e, Terminated) else 130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:
+            if os.environ.get("ARCHCALC_DEBUG", "") not in ("", "0"):
+                raise
+            internal_error(e, _where(kwargs))
         finally:
             if main and previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            if not frozen:  # give back what load_model froze: one process may run thousands of commands
+                gc.unfreeze()
 
     return wrapper
+
+
+def internal_error(error: Exception, where: Loc | None) -> None:
+    """Exit 2 with a bug report request: one line naming the exception, not a traceback."""
+    from archcalc import __version__
+
+    text = f"{where}: " if where else ""
+    click.echo(printable(f"{text}internal error: {type(error).__name__}: {error}".replace("\n", " ")), err=True)
+    click.echo(f"  hint: this is a bug in archcalc {__version__}; please report it with the spec. "
+               "Set ARCHCALC_DEBUG=1 to see the traceback", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _where(kwargs: dict) -> Loc | None:
+    """The command's spec as a location (line 1) for errors that have none of their own."""
+    spec = kwargs.get("spec")
+    return Loc("<stdin>" if spec == "-" else spec, 1, 1) if isinstance(spec, str) else None

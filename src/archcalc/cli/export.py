@@ -7,18 +7,19 @@ import re
 
 import click
 
-from archcalc.backends import EXPORTERS
-from archcalc.cli.common import handle_errors, load_model, require_values, spec_options
-from archcalc.files import check_writable
+from archcalc.backends import EXPORTERS, TEXT_SUFFIXES
+from archcalc.cli.common import OUTPUT, check_suffix, handle_errors, load_model, require_values, spec_options
+from archcalc.files import STDOUT, check_writable
 
 
 @click.command()
 @spec_options
 @click.option("--to", "target", required=True, type=click.Choice(sorted(EXPORTERS) or ["torch"]),
               help="What to write.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: the model's name as a Python module name in the current folder, "
-                   "e.g. seed_mlp.py).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="File to write, with the target's suffix (.py, .onnx); '-' prints Python source to standard "
+                   "output. Default: the model's name as a Python module name in the current folder, e.g. "
+                   "seed_mlp.py.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @handle_errors
 def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str, output: str | None,
@@ -28,12 +29,18 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     Files are written atomically and never replace an existing file without --force.
     """
     module, function, suffix = EXPORTERS[target]
+    if output == STDOUT and suffix not in TEXT_SUFFIXES:
+        raise click.BadParameter(f"'-': the {target} export is a binary file, not printed to standard output; "
+                                 f"name a file, e.g. -o model{suffix}", param_hint=OUTPUT)
+    if output not in (None, STDOUT):
+        check_suffix(output, suffix, f"the {target} export")
     model = load_model(spec, sets, symbolic, limits)
     require_values(model, "export")
     path = output or default_output(model.name, suffix)
     check_writable(path, force=force)  # before the exporter's work, which can take seconds
     getattr(importlib.import_module(module), function)(model, path, force=force)
-    click.echo(f"wrote {path}", err=True)
+    if path != STDOUT:
+        click.echo(f"wrote {path}", err=True)
 
 
 def default_output(name: str, suffix: str) -> str:

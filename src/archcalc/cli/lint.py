@@ -16,7 +16,7 @@ from collections import Counter
 
 import click
 
-from archcalc.cli.common import EXIT_ERROR, _parse_limits, handle_errors
+from archcalc.cli.common import EXIT_ERROR, handle_errors, limit_option
 from archcalc.lint.formats import FORMATS
 
 EXIT_FINDINGS = 1
@@ -40,8 +40,7 @@ EXIT_FINDINGS = 1
 @click.option("--force-exclude", is_flag=True, help="Apply the configured 'exclude' to files named on the command "
               "line too (useful in pre-commit, which names every file).")
 @click.option("--stdin-filename", metavar="PATH", help="The path to report (and configure) standard input ('-') as.")
-@click.option("--limit", "limits", multiple=True, callback=_parse_limits, metavar="NAME=VALUE",
-              help="Raise or lower a safety limit (see README, 'Security model').")
+@limit_option
 @handle_errors
 def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, ...], ignore: tuple[str, ...],
          fmt: str, statistics: bool, exit_zero: bool, fix: bool, config_path: str | None, isolated: bool,

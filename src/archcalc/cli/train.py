@@ -15,17 +15,24 @@ import time
 
 import click
 
-from archcalc.cli.common import format_option, handle_errors, load_model, require_values, spec_options, terminal
+from archcalc.cli.common import (
+    check_suffix,
+    format_option,
+    handle_errors,
+    load_model,
+    require_values,
+    spec_options,
+    terminal,
+)
 from archcalc.errors import Loc, SpecError
 from archcalc.files import check_writable
+from archcalc.spec.train import TrainSpec
 from archcalc.training import BACKENDS, Epoch
-
-CHOICES = ("numpy", "torch")
 
 
 @click.command()
 @spec_options
-@click.option("--backend", type=click.Choice(CHOICES), default="numpy", show_default=True,
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default="numpy", show_default=True,
               help="Which implementation trains the network.")
 @click.option("--data", "source", default="digits", show_default=True, metavar="digits|FILE.npz|FILE.csv",
               help="Training data: scikit-learn's 8×8 digits, arrays x and y in an .npz, or a CSV whose last "
@@ -50,17 +57,17 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     """
     from archcalc.backends.optional import require
 
-    require("numpy")
-    from archcalc.backends.numpy.build import train_spec
+    if output is not None:
+        check_suffix(output, ".npz", "the weights file")
+    if plot is not None:
+        check_suffix(plot, ".png", "the plot", option="'--plot'")
+    require("numpy")  # the data arrive as NumPy arrays, whichever backend trains
     from archcalc.data import load_data, split
 
-    if backend not in BACKENDS:
-        raise SpecError(None, f"the {backend} backend is not available in this build", code="usage",
-                        hint=f"use --backend {' or '.join(BACKENDS)}")
     model = load_model(spec, sets, symbolic, limits)
     require_values(model, "train")
     check_trainable(model)
-    settings = train_spec(model.spec)
+    settings = TrainSpec.of(model.spec)
     if model.spec.train is None:
         click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "

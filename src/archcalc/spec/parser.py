@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
@@ -57,7 +57,8 @@ class _Parser:
         for key, _ in top.items:
             if key.text not in TOP_KEYS and not key.text.startswith("x-"):
                 raise SpecError(key.loc, f"unknown top-level key '{key.text}'", code="unknown-key",
-                                hint=choices_hint(key.text, TOP_KEYS, "keys"))
+                                hint=did_you_mean(key.text, TOP_KEYS) or f"valid keys: {', '.join(sorted(TOP_KEYS))}; "
+                                f"keys starting with x- are ignored, for your own metadata (x-{key.text}: ...)")
         for key in ("input", "layers"):
             if top.get(key) is None:
                 raise SpecError(top.loc, f"the spec has no '{key}:'", code="missing-key",

@@ -67,6 +67,18 @@ class TrainSpec:
     loc: Loc
     locs: dict[str, Loc] = field(default_factory=dict)  # where each key's value was written
 
+    @classmethod
+    def defaults(cls, loc: Loc) -> TrainSpec:
+        """Every default (torch.optim's), for a spec without a ``train:`` section; errors about the
+        settings (a batch size batch norm cannot train on) point at ``loc``."""
+        return parse_train(YMap([], loc, loc, False))
+
+    @classmethod
+    def of(cls, spec) -> TrainSpec:
+        """The ``train:`` section of ``spec`` (a :class:`~archcalc.spec.ast.Spec`), or the defaults
+        located at its first line: what the trainers and the NumPy export train with."""
+        return spec.train if spec.train is not None else cls.defaults(Loc(spec.path, 1, 1))
+
 
 KEYS = ("task", "classes", "loss", "optimizer", "batch_size", "epochs", "weight_decay", "l1", "early_stopping",
         "seed")

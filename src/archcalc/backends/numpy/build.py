@@ -17,12 +17,10 @@ from archcalc import symbolic
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
 from archcalc.backends.numpy.structures import Concat, Residual, Sequential
-from archcalc.errors import Loc
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
-from archcalc.spec.source import YMap
-from archcalc.spec.train import TrainSpec, parse_train
+from archcalc.spec.train import TrainSpec
 
 
 @dataclass(slots=True)
@@ -181,14 +179,6 @@ def build_model(graph: Graph, seed=None, dtype="float32") -> Sequential:
     import numpy as np
 
     return plan(graph.root).build(np.random.default_rng(seed)).astype(dtype)
-
-
-def train_spec(spec) -> TrainSpec:
-    """The spec's ``train:`` section, or every default (torch.optim's) when it has none."""
-    if spec.train is not None:
-        return spec.train
-    here = Loc(spec.path, 1, 1)
-    return parse_train(YMap([], here, here, False))
 
 
 def make_loss(train: TrainSpec):

@@ -20,12 +20,12 @@ import inspect
 from archcalc import symbolic
 from archcalc.backends import check_depth
 from archcalc.backends.numpy import layers, loop, losses, optim, structures
-from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan, train_spec
-from archcalc.errors import Loc, SpecError
+from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
+from archcalc.spec.train import TrainSpec
 
 #: the runtime modules, in the order their definitions appear in the file
 RUNTIME = (layers, structures, losses, optim, loop)
@@ -38,13 +38,13 @@ MAX_DEPTH = 60
 
 def export(model: Model, path: str, force: bool = False) -> None:
     """Write ``model`` as a standalone NumPy file at ``path``."""
-    write_atomic(path, render(model, path), force=force)
+    write_atomic(path, render(model), force=force)
 
 
-def render(model: Model, path: str = "<numpy>") -> str:
+def render(model: Model) -> str:
     model.require_values("export")
     check_depth(model, MAX_DEPTH, "numpy")
-    train = train_spec(model.spec)
+    train = TrainSpec.of(model.spec)
     network = plan(model.graph.root)
     loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]
     roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
@@ -52,11 +52,7 @@ def render(model: Model, path: str = "<numpy>") -> str:
     body = "\n\n\n".join([*definitions.values(), _model_part(model, network, train)])
     # ruff's import sorting wants one blank line after the imports when a comment (a section title) follows
     text = f"{_header(model)}\n\n{_imports(definitions)}\n\n{body}\n"
-    try:
-        ast.parse(text)
-    except SyntaxError as e:  # a bug in this module, never the user's fault; refuse to write it
-        raise SpecError(Loc(path, 1, 1), f"the generated code does not parse ({e.msg}, line {e.lineno})",
-                        code="internal-error") from None
+    ast.parse(text)  # a SyntaxError here is a bug in this module (the CLI reports an internal error); nothing written
     return text
 
 

@@ -13,7 +13,7 @@ import re
 
 import click
 
-from archcalc.errors import Loc
+from archcalc.errors import Loc, printable
 from archcalc.lint.diagnostic import Diagnostic
 
 #: format name → module
@@ -47,9 +47,10 @@ def end_of(diagnostic: Diagnostic, line: str) -> Loc:
 
 
 def heading(diagnostic: Diagnostic, color: bool = False) -> str:
-    """``path:line:col: CODE [name] message``, the one line every text format starts with."""
+    """``path:line:col: CODE [name] message``, the one line every text format starts with (control
+    characters in the path or message, which quote the spec, shown as escapes)."""
+    loc, message = printable(str(diagnostic.loc)), printable(diagnostic.message)
     if not color:
-        return f"{diagnostic.loc}: {diagnostic.code} [{diagnostic.name}] {diagnostic.message}"
+        return f"{loc}: {diagnostic.code} [{diagnostic.name}] {message}"
     code = click.style(diagnostic.code, fg=COLORS[diagnostic.severity], bold=True)
-    return f"{click.style(str(diagnostic.loc), bold=True)}: {code} {click.style(f'[{diagnostic.name}]', dim=True)} " \
-           f"{diagnostic.message}"
+    return f"{click.style(loc, bold=True)}: {code} {click.style(f'[{diagnostic.name}]', dim=True)} {message}"

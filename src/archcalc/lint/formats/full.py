@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import click
 
+from archcalc.errors import printable
 from archcalc.lint.fixes import Text
 from archcalc.lint.formats import COLORS, end_of, heading
 
@@ -33,10 +34,10 @@ def render(results: list, color: bool = False) -> str:
                 out += [f"{gutter} |", f"{d.loc.line} | {line.expandtabs(1)}",
                         f"{gutter} | {' ' * (d.loc.col - 1)}{carets}"]
                 if d.hint:
-                    out.append(f"{gutter} = hint: {d.hint}")
+                    out.append(f"{gutter} = hint: {printable(d.hint, newlines=True)}")
                 if d.fix:
-                    out.append(f"{gutter} = fix: {d.fix.message} (safe: archcalc lint --fix)")
+                    out.append(f"{gutter} = fix: {printable(d.fix.message)} (safe: archcalc lint --fix)")
             elif d.hint:
-                out.append(f"  hint: {d.hint}")
+                out.append(f"  hint: {printable(d.hint, newlines=True)}")
             out.append("")
     return "\n".join(out) + ("\n" if out else "")

@@ -91,7 +91,6 @@ NOT_FINDINGS: dict[str, str] = {
     "output-error": "writing a file failed (exports, --fix); reported as an error, exit 2",
     "missing-dependency": "an optional package (torch, onnx) is not installed; the export exits 2",
     "export-unsupported": "raised by an exporter for what its target cannot express; lint never exports",
-    "internal-error": "a generated file failed its own check (a bug in archcalc, not the spec); nothing written",
     "bad-data": "archcalc train: the data file is unusable; lint reads no data",
     "data-mismatch": "archcalc train: the data do not fit the spec's input or classes; lint reads no data",
     "diverged": "archcalc train: the loss became NaN or infinite while training",
