@@ -21,8 +21,9 @@ CONVENTION = ("Theoretical receptive fields (Araujo et al., Distill 2019), per a
 @click.command()
 @spec_options
 @report_format_option()
-@click.option("--at", "at", metavar="NAME", help="The layer or block to report (a path such as layer4 or "
-              "features.pool5); default: the last top-level node before the field turns global.")
+@click.option("--at", "at", metavar="NAME", help="The layer or block to report, where the rows stop (a path such "
+              "as layer4 or features.pool5); default: the last top-level node before the field turns global, "
+              "with every row shown.")
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Fold blocks deeper than this.")
 @columns_option(DEFAULT)
 @handle_errors
@@ -39,15 +40,18 @@ def rf(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, at: st
     node = analysis.find(at) if at else analysis.final
     for warning in analysis.warnings:
         click.echo(warning.render(), err=True)
-    emit(rf_report(analysis, node, depth, columns or DEFAULT, fmt), fmt, terminal())
+    emit(rf_report(analysis, node, depth, columns or DEFAULT, fmt, upto=at is not None), fmt, terminal())
 
 
 def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: tuple[str, ...] = DEFAULT,
-              fmt: str = "json") -> Report:
-    """The report, with what ``fmt`` shows. Every format has the same rows: the nodes up to ``at``
-    and inside it, down to ``depth``."""
+              fmt: str = "json", upto: bool = False) -> Report:
+    """The report, with what ``fmt`` shows. Every format has the same rows: every node down to
+    ``depth`` (the global fields after ``at`` too), or with ``upto`` (``--at`` given) the nodes up
+    to ``at`` and inside it."""
     graph, f = analysis.graph, analysis.fields[at]
-    rows = _through(node_rows(analysis, columns, depth, raw=fmt == "csv"), graph, at)
+    rows = node_rows(analysis, columns, depth, raw=fmt == "csv")
+    if upto:
+        rows = _through(rows, graph, at)
     report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns), rows)
     report.footer = [("At", at.path), ("Input", shape_text(graph.input_shape))]
     if f.local:
