@@ -9,7 +9,7 @@ in names), the column where the fewest cells fold first, never narrower than the
 unbreakable piece; when that folds many rows, counts are shortened to three significant digits
 (``1.81G``) with a note saying so (the footer and JSON stay exact); then formulas and the layer
 tree fold too; then the columns of least ``keep`` are left out, one at a time, with a note naming
-them; last, a line still too long (a very deep tree) ends in ``…``. Continuation lines keep the
+them; last, the tree column gives way, a row whose branches fill it ending in ``…``. Continuation lines keep the
 tree's branches. The title, the footer and the notes wrap to the width too.
 """
 
@@ -24,6 +24,7 @@ from archcalc.report import Column, Report, Row, tree_labels
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 GAP = 2
 MIN_FOLD = 10
+MIN_NAME = 6  # a tree name folds into pieces no narrower than this; with less room it ends in "…"
 _BREAK = re.compile(r"(?<=[ ,_:*+])")  # a fold may follow any of these characters
 _COUNT = re.compile(r"-?\d{1,3}(,\d{3})+")
 _NUMBER = re.compile(r"-?[\d,.]+( B)?")  # a footer value that is a count or a size
@@ -104,6 +105,9 @@ def _draw(report: Report, write, width: int, style) -> tuple[bool, list[str]]:
         dropped.append(columns[j].title)
         columns = columns[:j] + columns[j + 1:]
         grid = [row[:j] + row[j + 1:] for row in grid]
+    over = _total(widths) - width
+    if over > 0 and columns[0].key == "layer":  # a tree too deep for the terminal: its names give way
+        widths[0] = max(widths[0] - over, 1)
     header = _fit(_line([c.title for c in columns], widths, columns), width)
     write(style(header, BOLD) + "\n")
     write("─" * len(header) + "\n")
@@ -150,7 +154,9 @@ def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
     if column.key != "layer":
         return _fold(text, width)
     hang = 2 * row.depth  # the tree drawing before the name
-    pieces = _fold(text[hang:], max(width - hang, 1))
+    if width - hang < MIN_NAME:  # too little room left to fold the name into
+        return [_fit(text, width)]
+    pieces = _fold(text[hang:], width - hang)
     return [text[:hang] + pieces[0], *(_tree(text, row) + p for p in pieces[1:])]
 
 
@@ -224,7 +230,7 @@ def _fold(text: str, width: int) -> list[str]:
     """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
     pieces = []
     while len(text) > width:
-        cuts = [m.start() for m in _BREAK.finditer(text, 1, width + 1)]
+        cuts = [c for m in _BREAK.finditer(text, 1, width + 1) if (c := m.start()) <= width or text[c - 1] == " "]
         cut = cuts[-1] if cuts else width
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
