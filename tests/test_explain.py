@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def explained(run, path, command: str) -> list[str]:
-    result = run(command, path, "--explain")
+    result = run(command, path, "--explain", env={"COLUMNS": "200"})  # wide: no line wraps
     assert result.exit_code == 0, result.stderr
     return result.stdout.splitlines()
 

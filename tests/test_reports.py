@@ -17,6 +17,7 @@ from tests.conftest import SPECS
 
 COMMANDS = ("params", "shapes", "flops", "rf", "summary")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+WIDE = {"COLUMNS": "1000"}  # no line wraps
 
 
 def csv_rows(run, *args: str) -> list[dict[str, str]]:
@@ -207,7 +208,7 @@ def test_shapes_explain_derives_concat_and_residual(run, write):
                  "  - name: res\n    residual:\n      body: [conv2d: {out: 256, kernel: 3, padding: 1, stride: 2}]\n"
                  "      shortcut: auto\n      then: [relu]\n"
                  "  - name: dense\n    concat: [[], [conv2d: {out: 8, kernel: 1}]]\n")
-    lines = run("shapes", spec, "--explain").stdout.splitlines()
+    lines = run("shapes", spec, "--explain", env=WIDE).stdout.splitlines()
     at = lines.index("inception  concat  [192, 28, 28] → [256, 28, 28]")
     assert lines[at + 1:at + 3] == ["    C_o = ΣC = 64 + 128 + 32 + 32 = 256 (4 branches joined along channels)",
                                     "    28 × 28: the other axes, the same in every branch"]
@@ -228,7 +229,7 @@ def test_shapes_explain_derives_concat_and_residual(run, write):
 
 
 def test_shapes_explain_identity_residual(run):
-    lines = run("shapes", SPECS / "resnet18.yaml", "--explain").stdout.splitlines()
+    lines = run("shapes", SPECS / "resnet18.yaml", "--explain", env=WIDE).stdout.splitlines()
     at = lines.index("layer1.0  block:basic  [64, 56, 56] → [64, 56, 56]")
     assert lines[at + 1:at + 5] == ["    body      [64, 56, 56] → [64, 56, 56]",
                                     "    shortcut  the input itself (identity)",
@@ -238,12 +239,21 @@ def test_shapes_explain_identity_residual(run):
 
 @pytest.mark.parametrize("spec", ["seed-mlp", "resnet18"])
 def test_params_explain_total_lines_up_with_the_derivations(run, spec):
-    lines = run("params", SPECS / f"{spec}.yaml", "--explain").stdout.splitlines()
-    derivations = [line for line in lines[1:] if line and not line.startswith("total")]
-    total = next(line for line in lines if line.startswith("total"))
-    column = {len(re.match(r"\S+\s+\S+\s+", line).group()) for line in derivations}
-    assert len(column) == 1
-    assert len(total) - len(total[column.pop():].lstrip()) == len(re.match(r"\S+\s+\S+\s+", derivations[0]).group())
+    lines = run("params", SPECS / f"{spec}.yaml", "--explain", env=WIDE).stdout.splitlines()
+    *derivations, total = lines[1:]
+    starts = {len(re.match(r"\S+\s+\S+\s+", line).group()) for line in derivations}  # after path and kind
+    assert starts == {len(re.match(r"total\s+", total).group())}
     if spec == "seed-mlp":
         assert lines[1:] == ["0      linear  (D_i×D)+D = (50×30)+30 = 1530", "2      linear  (D_i×D)+D = (30×3)+3 = 93",
                              "total          1530 + 93 = 1623"]
+
+
+def test_explanations_wrap_under_their_derivations(run):
+    out = run("params", SPECS / "resnet18.yaml", "--explain", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert max(map(len, out)) <= 80
+    at = out.index("total                             9408 + 128 + 36864 + 128 + 36864 + 128 + 36864")
+    assert out[at + 1] == "                                  + 128 + 36864 + 128 + 73728 + 256 + 147456 +"
+    assert out[-1] == "                                  1024 + 2359296 + 1024 + 513000 = 11689512"
+    for width in (40, 60):
+        assert widest(run, width, "params", SPECS / "resnet50.yaml", "--explain") <= width
+        assert widest(run, width, "shapes", SPECS / "resnet50.yaml", "--explain") <= width

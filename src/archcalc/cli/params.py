@@ -61,16 +61,17 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
             for row in report.rows:
                 row.values["formula"] = formulas.get(row.cells["path"])
             return report
-        report.text = derivation_lines(lines, model.trainable_params)
+        report.text, report.hang = derivation_lines(lines, model.trainable_params)
         report.rows, report.footer, report.columns = [], [], []
         report.title = f"{model.name}: parameters, derived"
     return report
 
 
-def derivation_lines(lines: list, total: object) -> list[str]:
-    """``path  kind  derivation`` per layer, then the total, its sum starting where theirs do."""
+def derivation_lines(lines: list, total: object) -> tuple[list[str], int]:
+    """``path  kind  derivation`` per layer, then the total, its sum starting where theirs do; and
+    that column (where a wrapped derivation continues)."""
     path_width = max([len("total"), *(len(node.path) for node, _ in lines)])
     kind_width = max((len(node.kind) for node, _ in lines), default=0)
     text = [f"{node.path:<{path_width}}  {node.kind:<{kind_width}}  {d}" for node, d in lines]
     text.append(f"{'total':<{path_width}}  {'':<{kind_width}}  {total_derivation([d.value for _, d in lines], total)}")
-    return text
+    return text, path_width + kind_width + 4

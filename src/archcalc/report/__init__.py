@@ -45,6 +45,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     data: dict = field(default_factory=dict)  # the --format json payload
     text: list[str] = field(default_factory=list)  # free lines (explanations), printed after the table
+    #: where a text line too long for the terminal continues (0: four spaces past the line's own indent)
+    hang: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
             notes.append(f"left out to fit {width} columns: {', '.join(dropped)} (widen the terminal, or pick "
                          "them with --columns; --format csv and json have every column)")
     for line in report.text:
-        write(line + "\n")
+        write(_text_line(line, width, report.hang) + "\n")
     if report.footer:
         _footer(report.footer, write, width)
     if notes:
@@ -63,6 +63,16 @@ def _wrap(text: str, width: int, first: str = "", indent: int | None = None) -> 
     hang = " " * (len(first) if indent is None else indent)
     return "\n".join(textwrap.wrap(text, max(width, len(hang) + 10), initial_indent=first, subsequent_indent=hang,
                                    break_on_hyphens=False)) or first.rstrip()
+
+
+def _text_line(line: str, width: int, hang: int) -> str:
+    """A free line wrapped to ``width``: under the report's ``hang`` column when that leaves room
+    (half the width), else four spaces past the line's own indent."""
+    if len(line) <= width:
+        return line
+    indent = len(line) - len(line.lstrip())
+    hang = hang if indent < hang <= width // 2 else indent + 4
+    return _wrap(line[indent:], width, " " * indent, hang)
 
 
 def _footer(footer: list[tuple[str, str]], write, width: int) -> None:
