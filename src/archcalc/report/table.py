@@ -9,8 +9,8 @@ in names), the column where the fewest cells fold first, never narrower than the
 unbreakable piece; when that folds many rows, counts are shortened to three significant digits
 (``1.81G``) with a note saying so (the footer and JSON stay exact); then formulas and the layer
 tree fold too; then the columns of least ``keep`` are left out, one at a time, with a note naming
-them; last, the tree column gives way, a row whose branches fill it ending in ``…``. Continuation lines keep the
-tree's branches. The title, the footer and the notes wrap to the width too.
+them; last, the tree column gives way, a row whose branches fill it ending in ``…``. Continuation
+lines keep the tree's branches. The title, the footer, the notes and free text lines wrap too.
 """
 
 from __future__ import annotations
@@ -49,10 +49,8 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
         write(_text_line(line, width, report.hang) + "\n")
     if report.footer:
         _footer(report.footer, write, width)
-    if notes:
-
-        for note in notes:
-            write(style(_wrap(note, width, "note: "), DIM) + "\n")
+    for note in notes:
+        write(style(_wrap(note, width, "note: "), DIM) + "\n")
 
 
 def _wrap(text: str, width: int, first: str = "", indent: int | None = None) -> str:
