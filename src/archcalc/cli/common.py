@@ -16,7 +16,7 @@ import click
 
 from archcalc.errors import Loc, SpecError, printable
 from archcalc.limits import Limits, default_limits, parse_settings
-from archcalc.report import Terminal
+from archcalc.report import FORMAT_NAMES, Terminal
 
 EXIT_ERROR = 2
 
@@ -65,6 +65,11 @@ def spec_options(fn: Callable) -> Callable:
 def format_option(*names: str, default: str = "table") -> Callable:
     return click.option("--format", "fmt", type=click.Choice(names), default=default, show_default=True,
                         help="Output format.")
+
+
+def report_format_option() -> Callable:
+    """The formats every report command takes: table, json, markdown, csv (docs/reports.md)."""
+    return format_option(*FORMAT_NAMES)
 
 
 def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):

@@ -6,12 +6,11 @@ import click
 
 from archcalc.calc.analysis import Analysis
 from archcalc.calc.flops import CONVENTION, KINDS
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
 from archcalc.layers.base import Work
 from archcalc.report import Report, emit
-from archcalc.report.columns import cells, columns_option, human, table_columns
-from archcalc.report.rows import graph_rows
+from archcalc.report.columns import columns_option, human, node_rows, table_columns
 from archcalc.symbolic import to_json
 
 DEFAULT = ("macs", "flops", "bias", "norm", "act", "pool", "add")
@@ -24,7 +23,7 @@ def batch_option(fn):
 
 @click.command()
 @spec_options
-@format_option("table", "json", "markdown", "csv")
+@report_format_option()
 @batch_option
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Fold blocks deeper than this.")
 @columns_option(DEFAULT, "; element-wise columns that are zero everywhere are left out")
@@ -38,24 +37,25 @@ def flops(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, bat
     pooling and residual additions are counted in columns of their own, one operation per element.
     """
     model = load_model(spec, sets, symbolic, limits)
-    emit(flops_report(Analysis(model, batch), depth, columns, data=fmt == "json"), fmt, terminal())
+    emit(flops_report(Analysis(model, batch), depth, columns, fmt), fmt, terminal())
 
 
 def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[str, ...] | None = None,
-                 data: bool = True) -> Report:
+                 fmt: str = "json") -> Report:
+    """The report, with what ``fmt`` shows: the JSON payload, or each row's exact values for CSV."""
     total = analysis.total
     if columns is None:
         columns = tuple(k for k in DEFAULT if k in ("macs", "flops") or getattr(total, k) != 0)
     model, graph = analysis.model, analysis.graph
     report = Report(f"{model.name}: MACs and FLOPs (batch {analysis.batch})", table_columns(columns),
-                    graph_rows(graph, cells(analysis, columns), depth))
+                    node_rows(analysis, columns, depth, raw=fmt == "csv"))
     report.footer = [(KINDS["macs"][0], human(total.macs)), ("FLOPs (2 × MACs)", human(2 * total.macs))]
     report.footer += [(KINDS[k][1].capitalize(), human(getattr(total, k))) for k in Work._fields[1:]]
     report.footer.append(("Batch size", str(analysis.batch)))
     report.notes.append(CONVENTION)
     if graph.free:
         report.notes.append(f"{', '.join(graph.free)} free: counts are formulas (fix them with --set)")
-    if data:
+    if fmt == "json":
         report.data = _json(analysis)
     return report
 

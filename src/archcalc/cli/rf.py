@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from archcalc.calc.analysis import Analysis
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import Node
 from archcalc.layers.base import shape_text
 from archcalc.report import Report, Row, emit
-from archcalc.report.columns import cells, columns_option, field_cell, table_columns
-from archcalc.report.rows import graph_rows
+from archcalc.report.columns import columns_option, field_cell, node_rows, table_columns
 from archcalc.symbolic import fmt, to_json
 
 DEFAULT = ("kind", "shape", "rf", "jump", "padding", "center")
@@ -21,9 +20,10 @@ CONVENTION = ("Theoretical receptive fields (Araujo et al., Distill 2019), per a
 
 @click.command()
 @spec_options
-@format_option("table", "json", "markdown", "csv")
-@click.option("--at", "at", metavar="NAME", help="The layer or block to report (a path such as layer4 or "
-              "features.pool5); default: the last top-level node before the field turns global.")
+@report_format_option()
+@click.option("--at", "at", metavar="NAME", help="The layer or block to report, where the rows stop (a path such "
+              "as layer4 or features.pool5); default: the last top-level node before the field turns global, "
+              "with every row shown.")
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Fold blocks deeper than this.")
 @columns_option(DEFAULT)
 @handle_errors
@@ -40,14 +40,19 @@ def rf(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, at: st
     node = analysis.find(at) if at else analysis.final
     for warning in analysis.warnings:
         click.echo(warning.render(), err=True)
-    emit(rf_report(analysis, node, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
+    emit(rf_report(analysis, node, depth, columns or DEFAULT, fmt, upto=at is not None), fmt, terminal())
 
 
 def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: tuple[str, ...] = DEFAULT,
-              data: bool = True) -> Report:
+              fmt: str = "json", upto: bool = False) -> Report:
+    """The report, with what ``fmt`` shows. Every format has the same rows: every node down to
+    ``depth`` (the global fields after ``at`` too), or with ``upto`` (``--at`` given) the nodes up
+    to ``at`` and inside it."""
     graph, f = analysis.graph, analysis.fields[at]
-    report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns),
-                    _through(graph_rows(graph, cells(analysis, columns), depth), graph, at))
+    rows = node_rows(analysis, columns, depth, raw=fmt == "csv")
+    if upto:
+        rows = _through(rows, graph, at)
+    report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns), rows)
     report.footer = [("At", at.path), ("Input", shape_text(graph.input_shape))]
     if f.local:
         report.footer += [("Size h, w", _pair(f.size)), ("Jump (effective stride) h, w", _pair(f.stride)),
@@ -59,11 +64,12 @@ def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: t
         report.notes.append(f"the input {shape_text(graph.input_shape)} has no spatial axes: fields need [C, H, W]")
     if analysis.warned:
         report.notes.append("* paths join here without a common field: see the warnings")
-    if data:
+    if fmt == "json":
+        nodes = {node.path: node for node, _ in graph.walk()}
         report.data = {"model": analysis.model.name, "at": at.path, **f.to_json(),
                        "input_shape": to_json(graph.input_shape), "free_symbols": graph.free,
-                       "layers": [{"path": n.path, "kind": n.kind, "depth": level, **analysis.fields[n].to_json()}
-                                  for n, level in graph.walk()],
+                       "layers": [{"path": row.cells["path"], "kind": nodes[row.cells["path"]].kind, "depth": row.depth,
+                                   **analysis.fields[nodes[row.cells["path"]]].to_json()} for row in rows],
                        "warnings": [w.to_json() for w in analysis.warnings]}
     return report
 

@@ -4,42 +4,46 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
-from archcalc.graph import LayerNode, Node
+from archcalc.calc.analysis import Analysis
+from archcalc.calc.shapes import explain_shape, explained
+from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text
 from archcalc.model import Model
-from archcalc.report import Column, Report, emit
-from archcalc.report.rows import graph_rows
+from archcalc.report import Report, emit
+from archcalc.report.columns import columns_option, node_rows, table_columns
 from archcalc.symbolic import to_json
+
+DEFAULT = ("kind", "in", "shape")
 
 
 @click.command()
 @spec_options
-@format_option("table", "json", "markdown")
-@click.option("--explain", is_flag=True, help="Show each size formula: ⌊(H+2P−F)/S⌋+1 with symbols, then numbers.")
+@report_format_option()
+@click.option("--explain", is_flag=True, help="Show how each shape comes about: ⌊(H+2P−F)/S⌋+1 with symbols, "
+              "then numbers, for layers; channel sums for concats; both sides for residuals.")
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Fold blocks deeper than this.")
+@columns_option(DEFAULT)
 @handle_errors
 def shapes(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, explain: bool,
-           depth: int | None) -> None:
+           depth: int | None, columns: tuple[str, ...] | None) -> None:
     """Show the output shape of every layer of SPEC (channels first, batch excluded)."""
     model = load_model(spec, sets, symbolic, limits)
-    emit(shapes_report(model, depth, explain), fmt, terminal())
+    emit(shapes_report(model, depth, explain, columns or DEFAULT, fmt), fmt, terminal())
 
 
-def shapes_report(model: Model, depth: int | None = None, explain: bool = False) -> Report:
-    def cells(node: Node) -> dict[str, str]:
-        return {"kind": node.kind, "in": shape_text(node.in_shape), "out": shape_text(node.out_shape)}
-
-    columns = [Column("layer", "Layer"), Column("kind", "Kind"), Column("in", "Input shape"),
-               Column("out", "Output shape")]
-    report = Report(f"{model.name}: shapes", columns, graph_rows(model.graph, cells, depth))
+def shapes_report(model: Model, depth: int | None = None, explain: bool = False,
+                  columns: tuple[str, ...] = DEFAULT, fmt: str = "table") -> Report:
+    """The report for ``fmt`` (in CSV, ``--explain`` changes nothing: the formulas are in the text
+    formats and JSON)."""
+    raw = fmt == "csv"
+    report = Report(f"{model.name}: shapes", table_columns(columns), node_rows(Analysis(model), columns, depth, raw))
     report.footer = [("Input", shape_text(model.input_shape)), ("Output", shape_text(model.output_shape))]
     layers = []
     for node, level in model.graph.walk():
         row = {"path": node.path, "kind": node.kind, "depth": level, "input_shape": to_json(node.in_shape),
                "output_shape": to_json(node.out_shape)}
-        if explain and isinstance(node, LayerNode):
-            row["formulas"] = [str(d) for d in node.layer.explain_shape(node.in_shape)]
+        if explain and (formulas := explain_shape(node)):
+            row["formulas"] = formulas
         layers.append(row)
     report.data = {"model": model.name, "input_shape": to_json(model.input_shape),
                    "output_shape": to_json(model.output_shape), "free_symbols": model.graph.free, "layers": layers}
@@ -50,11 +54,11 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False)
         found = tilings(model.graph)
         report.notes += [tiling.sentence() for tiling in found]
         report.data["tilings"] = [tiling.to_json() for tiling in found]
-    if explain:
+    if explain and not raw:
         report.text = []
-        for node in model.graph.layers():
+        for node, lines in explained(model.graph):
             report.text.append(f"{node.path}  {node.kind}  {shape_text(node.in_shape)} → {shape_text(node.out_shape)}")
-            report.text.extend(f"    {d}" for d in node.layer.explain_shape(node.in_shape))
+            report.text.extend(f"    {line}" for line in lines)
         report.rows, report.columns = [], []
         report.title = f"{model.name}: shapes, derived"
     return report

@@ -8,12 +8,11 @@ from archcalc.calc.analysis import Analysis
 from archcalc.calc.flops import CONVENTION
 from archcalc.calc.memory import DTYPES, Memory, scaled
 from archcalc.calc.memory import nbytes as size
-from archcalc.cli.common import format_option, handle_errors, load_model, spec_options, terminal
+from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
 from archcalc.layers.base import Work, shape_text
 from archcalc.report import Report, emit
-from archcalc.report.columns import cells, columns_option, human, pair, table_columns
-from archcalc.report.rows import graph_rows
+from archcalc.report.columns import columns_option, human, node_rows, pair, table_columns
 from archcalc.symbolic import fmt, to_json
 
 DEFAULT = ("kind", "shape", "params", "share", "macs", "rf")
@@ -21,34 +20,38 @@ DEFAULT = ("kind", "shape", "params", "share", "macs", "rf")
 
 @click.command()
 @spec_options
-@format_option("table", "json", "markdown", "csv")
+@report_format_option()
 @click.option("--batch-size", "batch", type=click.IntRange(min=1), default=None,
               help="Examples per pass [default: 1; the training estimate uses the spec's train.batch_size].")
 @click.option("--dtype", type=click.Choice(tuple(DTYPES)), default="fp32", show_default=True,
               help="Storage type of parameters and activations, for the memory figures.")
-@click.option("--depth", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Fold blocks deeper than this (folded rows show the block's totals); a large N shows all.")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Fold blocks deeper than this (folded rows show the block's totals); a large N shows all "
+              "[default: 2; every node in csv].")
 @columns_option(DEFAULT)
 @handle_errors
 def summary(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, batch: int | None, dtype: str,
-            depth: int, columns: tuple[str, ...] | None) -> None:
+            depth: int | None, columns: tuple[str, ...] | None) -> None:
     """Summarise SPEC on one screen: every layer's output shape, parameters, MACs and receptive
     field, then the totals and the memory a forward pass and a training step need."""
     analysis = Analysis(load_model(spec, sets, symbolic, limits), batch or 1, dtype, train_batch=batch)
     for warning in analysis.warnings:
         click.echo(warning.render(), err=True)
-    emit(summary_report(analysis, depth, columns or DEFAULT, data=fmt == "json"), fmt, terminal())
+    if depth is None and fmt != "csv":
+        depth = 2
+    emit(summary_report(analysis, depth, columns or DEFAULT, fmt), fmt, terminal())
 
 
 def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str, ...] = DEFAULT,
-                   data: bool = True) -> Report:
-    """The report; its JSON payload (``data``) only when asked for, as it costs more than the table."""
+                   fmt: str = "json") -> Report:
+    """The report, with what ``fmt`` shows: the JSON payload (which costs more than the table), or
+    each row's exact values for CSV."""
     model, graph, total = analysis.model, analysis.graph, analysis.total
     at = analysis.final
     field = analysis.fields[at]
     forward, training = analysis.memory(analysis.batch), analysis.memory(analysis.train_batch)
     report = Report(f"{model.name}: summary (batch {analysis.batch}, {analysis.dtype})", table_columns(columns),
-                    graph_rows(graph, cells(analysis, columns), depth))
+                    node_rows(analysis, columns, depth, raw=fmt == "csv"))
     elementwise = sum(total[1:])
     params = model.trainable_params
     by_dtype = [("Params size by dtype", " · ".join(f"{name} {scaled(params * n)}" for name, n in
@@ -79,7 +82,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
         report.notes.append(f"{', '.join(graph.free)} free: values are formulas (fix them with --set)")
-    if data:
+    if fmt == "json":
         report.data = _json(analysis, forward, training, elementwise, at)
     return report
 

@@ -13,20 +13,27 @@ from typing import TextIO
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column of the table (``title``) and of the CSV (``csv``: its snake_case header(s), empty for
+    the drawn tree). ``keep`` ranks it for a narrow terminal: the lowest is left out first."""
+
     key: str
     title: str
     numeric: bool = False  # right-aligned
+    csv: tuple[str, ...] = ()
+    keep: int = 0
 
 
 @dataclass(slots=True)
 class Row:
-    """One tree row: ``label`` is the path segment, ``depth`` its level (1 = top), ``cells`` by column key."""
+    """One tree row: ``label`` is the path segment, ``depth`` its level (1 = top), ``cells`` the text by
+    column key, ``values`` the exact values by CSV header (filled only for ``--format csv``)."""
 
     label: str
     depth: int
     cells: dict[str, str]
     last: bool = False  # last child of its parent (for the tree drawing)
     container: bool = False
+    values: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -38,6 +45,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     data: dict = field(default_factory=dict)  # the --format json payload
     text: list[str] = field(default_factory=list)  # free lines (explanations), printed after the table
+    #: where a text line too long for the terminal continues (0: four spaces past the line's own indent)
+    hang: int = 0
 
 
 @dataclass(frozen=True, slots=True)

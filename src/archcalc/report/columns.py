@@ -1,8 +1,9 @@
 """The columns a per-node analysis table can show, by key, and the ``--columns`` option that picks them.
 
-Each column turns one node of an :class:`~archcalc.calc.analysis.Analysis` into a cell. The
-``flops``, ``rf`` and ``summary`` commands share this catalogue, so ``--columns`` means the same
-everywhere and a new column is one entry here.
+Each column turns one node of an :class:`~archcalc.calc.analysis.Analysis` into a cell, and into
+the exact values of its CSV column(s). Every per-node command (``params``, ``shapes``, ``flops``,
+``rf``, ``summary``) takes its columns from this catalogue, so ``--columns`` and the CSV headers
+mean the same everywhere and a new column is one entry here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from archcalc.calc.rf import Field
 from archcalc.errors import did_you_mean
 from archcalc.graph import Node
 from archcalc.layers.base import shape_text
-from archcalc.report import Column
+from archcalc.report import Column, Row
+from archcalc.report.rows import graph_rows
 from archcalc.report.table import si
 
 
@@ -52,51 +54,97 @@ def field_cell(f: Field, part: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NodeColumn:
+    """A column: its ``title`` and ``cell`` text for people, its ``csv`` header(s) and ``raw`` exact
+    values (no separators, no units, ``0`` not ``–``) for scripts, and ``keep``: which columns a
+    narrow terminal drops first (the lowest)."""
+
     title: str
     numeric: bool
     cell: Callable[[Analysis, Node], str]
     help: str
+    csv: tuple[str, ...]
+    raw: Callable[[Analysis, Node], tuple]
+    keep: int
 
 
-def _work(part: str) -> Callable[[Analysis, Node], str]:
-    return lambda a, n: count(getattr(a.work[n], part) * a.batch)
+def _per_batch(value: Callable[[Analysis, Node], object]) -> tuple[Callable, Callable]:
+    """A count that scales with the batch: its cell (``1,234``, ``–`` for none) and its raw value."""
+    def raw(a: Analysis, n: Node) -> tuple:
+        return (value(a, n) * a.batch,)
+
+    return (lambda a, n: count(raw(a, n)[0])), raw
 
 
-def _rf(part: str) -> Callable[[Analysis, Node], str]:
+def _work(part: str) -> tuple[Callable, Callable]:
+    return _per_batch(lambda a, n: getattr(a.work[n], part))
+
+
+def _param(part: str) -> tuple[Callable, Callable]:
+    return (lambda a, n: count(getattr(a.model.counts[n], part))), (lambda a, n: (getattr(a.model.counts[n], part),))
+
+
+def _rf(part: str) -> tuple[Callable, Callable]:
     def cell(a: Analysis, n: Node) -> str:
         text = field_cell(a.fields[n], part)
         return f"{text}*" if part == "size" and n in a.warned else text
 
-    return cell
+    def raw(a: Analysis, n: Node) -> tuple:
+        f = a.fields[n]
+        values = tuple(getattr(f, part)) if f.local else (None, None)
+        return (f.status, *values) if part == "size" else values
+
+    return cell, raw
+
+
+def _percent(a: Analysis, n: Node) -> float | None:
+    part, total = a.model.counts[n].trainable, a.model.trainable_params
+    if symbolic.is_int(part) and symbolic.is_int(total) and total:
+        return 100 * part / total
+    return None
 
 
 def _share(a: Analysis, n: Node) -> str:
-    part, total = a.model.counts[n].trainable, a.model.trainable_params
-    if symbolic.is_int(part) and symbolic.is_int(total) and total and part:
-        return f"{100 * part / total:.2f}%"
-    return ""
+    share = _percent(a, n)
+    return f"{share:.2f}%" if share else ""
+
+
+def _shape(attr: str) -> tuple[Callable, Callable]:
+    return (lambda a, n: shape_text(getattr(n, attr))), (lambda a, n: (shape_text(getattr(n, attr)),))
+
+
+def _column(title: str, numeric: bool, parts: tuple[Callable, Callable], help: str, csv: str | tuple[str, ...],
+            keep: int) -> NodeColumn:
+    return NodeColumn(title, numeric, parts[0], help, (csv,) if isinstance(csv, str) else csv, parts[1], keep)
+
+
+def _xy(name: str) -> tuple[str, str]:
+    return f"{name}_h", f"{name}_w"
 
 
 COLUMNS: dict[str, NodeColumn] = {
-    "kind": NodeColumn("Kind", False, lambda a, n: n.kind, "layer kind, or block:NAME / group / residual"),
-    "in": NodeColumn("Input shape", False, lambda a, n: shape_text(n.in_shape), "input shape (batch excluded)"),
-    "shape": NodeColumn("Output shape", False, lambda a, n: shape_text(n.out_shape), "output shape (batch excluded)"),
-    "params": NodeColumn("Params", True, lambda a, n: count(a.model.counts[n].trainable), "trainable parameters"),
-    "share": NodeColumn("%", True, _share, "share of all parameters"),
-    "buffers": NodeColumn("Buffers", True, lambda a, n: count(a.model.counts[n].buffers), "buffers (running stats)"),
-    "macs": NodeColumn("MACs", True, _work("macs"), "multiply-accumulates of conv and linear layers"),
-    "flops": NodeColumn("FLOPs", True, lambda a, n: count(2 * a.work[n].macs * a.batch), "2 × MACs"),
-    "bias": NodeColumn("Bias", True, _work("bias"), "bias additions"),
-    "norm": NodeColumn("Norm", True, _work("norm"), "normalised elements (batch norm)"),
-    "act": NodeColumn("Act", True, _work("act"), "activation evaluations"),
-    "pool": NodeColumn("Pool", True, _work("pool"), "elements read by pooling windows"),
-    "add": NodeColumn("Add", True, _work("add"), "residual additions"),
-    "rf": NodeColumn("RF", True, _rf("size"), "receptive field size on the input (h×w when they differ)"),
-    "jump": NodeColumn("Jump", True, _rf("stride"), "effective stride of the receptive field"),
-    "padding": NodeColumn("Padding", True, _rf("padding"), "effective padding: output 0's field starts there"),
-    "center": NodeColumn("Centre", True, _rf("center"), "centre of output 0's field on the input"),
-    "mem": NodeColumn("Activations", True, lambda a, n: count(a.activations[n] * a.batch * DTYPES[a.dtype]),
-                      "bytes of the new tensors of a forward pass"),
+    "kind": _column("Kind", False, (lambda a, n: n.kind, lambda a, n: (n.kind,)),
+                    "layer kind, or block:NAME / group / residual", "kind", 4),
+    "in": _column("Input shape", False, _shape("in_shape"), "input shape (batch excluded)", "input_shape", 5),
+    "shape": _column("Output shape", False, _shape("out_shape"), "output shape (batch excluded)", "output_shape", 8),
+    "params": _column("Params", True, _param("trainable"), "trainable parameters", "params", 9),
+    "share": _column("%", True, (_share, lambda a, n: (_percent(a, n),)), "share of all parameters",
+                     "params_percent", 3),
+    "buffers": _column("Buffers", True, _param("buffers"), "buffers (running stats)", "buffers", 2),
+    "macs": _column("MACs", True, _work("macs"), "multiply-accumulates of conv and linear layers", "macs", 9),
+    "flops": _column("FLOPs", True, _per_batch(lambda a, n: 2 * a.work[n].macs), "2 × MACs", "flops", 6),
+    "bias": _column("Bias", True, _work("bias"), "bias additions", "bias", 1),
+    "norm": _column("Norm", True, _work("norm"), "normalised elements (batch norm)", "norm", 1),
+    "act": _column("Act", True, _work("act"), "activation evaluations", "act", 1),
+    "pool": _column("Pool", True, _work("pool"), "elements read by pooling windows", "pool", 1),
+    "add": _column("Add", True, _work("add"), "residual additions", "add", 1),
+    "rf": _column("RF", True, _rf("size"), "receptive field size on the input (h×w when they differ)",
+                  ("rf_status", *_xy("rf")), 9),
+    "jump": _column("Jump", True, _rf("stride"), "effective stride of the receptive field", _xy("jump"), 6),
+    "padding": _column("Padding", True, _rf("padding"), "effective padding: output 0's field starts there",
+                       _xy("padding"), 5),
+    "center": _column("Centre", True, _rf("center"), "centre of output 0's field on the input", _xy("center"), 3),
+    "mem": _column("Activations (B)", True, _per_batch(lambda a, n: a.activations[n] * DTYPES[a.dtype]),
+                   "bytes of the new tensors of a forward pass", "activation_bytes", 5),
 }
 
 
@@ -119,9 +167,17 @@ def columns_option(default: tuple[str, ...], note: str = "") -> Callable:
 
 
 def table_columns(keys: tuple[str, ...]) -> list[Column]:
-    return [Column("layer", "Layer"), *(Column(k, COLUMNS[k].title, COLUMNS[k].numeric) for k in keys)]
+    return [Column("layer", "Layer"),
+            *(Column(k, COLUMNS[k].title, COLUMNS[k].numeric, COLUMNS[k].csv, COLUMNS[k].keep) for k in keys)]
 
 
-def cells(analysis: Analysis, keys: tuple[str, ...]) -> Callable[[Node], dict[str, str]]:
-    """The ``graph_rows`` callback filling ``keys`` for each node."""
-    return lambda node: {k: COLUMNS[k].cell(analysis, node) for k in keys}
+def node_rows(analysis: Analysis, keys: tuple[str, ...], depth: int | None = None, raw: bool = False) -> list[Row]:
+    """The tree rows with the ``keys`` columns; with ``raw`` (for ``--format csv``) each row's exact
+    values too, which a table does not pay for."""
+    def cells(node: Node) -> dict[str, str]:
+        return {k: COLUMNS[k].cell(analysis, node) for k in keys}
+
+    def values(node: Node) -> dict[str, object]:
+        return {name: value for k in keys for name, value in zip(COLUMNS[k].csv, COLUMNS[k].raw(analysis, node))}
+
+    return graph_rows(analysis.graph, cells, depth, values if raw else None)

@@ -1,18 +1,36 @@
-"""The ``csv`` format: one row per node with its full path, for spreadsheets and scripts."""
+"""The ``csv`` format: one row per node for spreadsheets and scripts.
+
+Machine-readable first: snake_case headers (``path,kind,output_shape,params,…,depth,leaf``), exact
+values (``25557032``, not ``25,557,032`` or ``25.6M``; ``0``, not ``–``; a free symbol's formula in
+sympy syntax), and no title, totals or notes. ``depth`` is the row's level in the tree (1 = top) and
+``leaf`` is ``true`` for a layer, ``false`` for a block, whose numbers include its layers'.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from archcalc import symbolic
 from archcalc.report import Report
 
 
 def render_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["path", "depth", *[c.title for c in report.columns if c.key != "layer"]])
+    headers = [name for c in report.columns for name in c.csv]
+    writer.writerow(["path", *headers, "depth", "leaf"])
     for row in report.rows:
-        writer.writerow([row.cells.get("path", row.label), row.depth,
-                         *[row.cells.get(c.key, "") for c in report.columns if c.key != "layer"]])
+        values = [row.values.get(name) for name in headers]
+        writer.writerow([row.cells.get("path", row.label), *map(_text, values), row.depth,
+                         "false" if row.container else "true"])
     return out.getvalue()
+
+
+def _text(value: object) -> str:
+    """A value as a script reads it back: ``1234``, ``0.0368``, ``floor(H/4)``; empty when there is none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return str(symbolic.to_json(value))

@@ -10,9 +10,11 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"**{_cell(report.title)}**", ""]
-    lines.append("| " + " | ".join(c.title for c in report.columns) + " |")
-    lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in report.columns) + "|")
+    lines = [f"**{_cell(report.title)}**"]
+    if report.columns:
+        lines.append("")
+        lines.append("| " + " | ".join(c.title for c in report.columns) + " |")
+        lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in report.columns) + "|")
     for row in report.rows:
         cells = []
         for c in report.columns:
@@ -21,12 +23,12 @@ def render_markdown(report: Report) -> str:
                 text = "&nbsp;&nbsp;" * (row.depth - 1) + (f"**{row.label}**" if row.container else row.label)
             cells.append(_cell(text))
         lines.append("| " + " | ".join(cells) + " |")
-    if report.footer:
-        lines.append("")
-        lines.extend(f"- {_cell(label)}: {_cell(value)}" for label, value in report.footer)
     if report.text:
         lines.append("")
         lines.extend(f"    {line}" for line in report.text)
+    if report.footer:
+        lines.append("")
+        lines.extend(f"- {_cell(label)}: {_cell(value)}" for label, value in report.footer)
     if report.notes:
         lines.append("")
         lines.extend(f"> {_cell(note)}" for note in report.notes)

@@ -7,8 +7,10 @@ A table wider than the terminal is fitted in steps, each only when the one befor
 text columns fold onto continuation lines at natural breaks (after ``, `` in shapes, ``_`` or ``:``
 in names), the column where the fewest cells fold first, never narrower than their longest
 unbreakable piece; when that folds many rows, counts are shortened to three significant digits
-(``1.81G``) with a note saying so (the footer and JSON stay exact); last, formulas and the layer
-tree fold too. Continuation lines keep the tree's branches.
+(``1.81G``) with a note saying so (the footer and JSON stay exact); then formulas and the layer
+tree fold too; then the columns of least ``keep`` are left out, one at a time, with a note naming
+them; last, the tree column gives way, a row whose branches fill it ending in ``…``. Continuation
+lines keep the tree's branches. The title, the footer, the notes and free text lines wrap too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from archcalc.report import Column, Report, Row, tree_labels
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 GAP = 2
 MIN_FOLD = 10
+MIN_NAME = 6  # a tree name folds into pieces no narrower than this; with less room it ends in "…"
 _BREAK = re.compile(r"(?<=[ ,_:*+])")  # a fold may follow any of these characters
 _COUNT = re.compile(r"-?\d{1,3}(,\d{3})+")
 _NUMBER = re.compile(r"-?[\d,.]+( B)?")  # a footer value that is a count or a size
@@ -32,26 +35,48 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
         return f"{code}{text}{RESET}" if color else text
 
     write = out.write
-    write(style(report.title, BOLD) + "\n")
+    write(style(_wrap(report.title, width), BOLD) + "\n")
     notes = list(report.notes)
-    if report.columns and _draw(report, write, width, style):
-        notes.append(f"counts shortened to fit {width} columns; the totals below and --format json are exact "
+    if report.columns:
+        shortened, dropped = _draw(report, write, width, style)
+        if shortened:
+            notes.append(f"counts shortened to fit {width} columns; the totals below and --format json are exact "
                          "(or widen the terminal, or pick fewer --columns)")
-    if report.footer:
-        _footer(report.footer, write)
+        if dropped:
+            notes.append(f"left out to fit {width} columns: {', '.join(dropped)} (widen the terminal, or pick "
+                         "them with --columns; --format csv and json have every column)")
     for line in report.text:
-        write(line + "\n")
-    if notes:
-        import textwrap
-
-        for note in notes:
-            text = textwrap.fill(note, max(width, 40), initial_indent="note: ", subsequent_indent="      ")
-            write(style(text, DIM) + "\n")
+        write(_text_line(line, width, report.hang) + "\n")
+    if report.footer:
+        _footer(report.footer, write, width)
+    for note in notes:
+        write(style(_wrap(note, width, "note: "), DIM) + "\n")
 
 
-def _footer(footer: list[tuple[str, str]], write) -> None:
+def _wrap(text: str, width: int, first: str = "", indent: int | None = None) -> str:
+    """``text`` after ``first`` in lines of at most ``width``, continued ``indent`` spaces in (under
+    the text by default); a formula breaks at its spaces, a word longer than a line where it must."""
+    import textwrap
+
+    hang = " " * (len(first) if indent is None else indent)
+    return "\n".join(textwrap.wrap(text, max(width, len(hang) + 10), initial_indent=first, subsequent_indent=hang,
+                                   break_on_hyphens=False)) or first.rstrip()
+
+
+def _text_line(line: str, width: int, hang: int) -> str:
+    """A free line wrapped to ``width``: under the report's ``hang`` column when that leaves room
+    (half the width), else four spaces past the line's own indent."""
+    if len(line) <= width:
+        return line
+    indent = len(line) - len(line.lstrip())
+    hang = hang if indent < hang <= width // 2 else indent + 4
+    return _wrap(line[indent:], width, " " * indent, hang)
+
+
+def _footer(footer: list[tuple[str, str]], write, width: int) -> None:
     """Labels, then values: counts right-aligned on their number (a ``(4.09 G)`` suffix hangs after
-    it), anything else left-aligned where the numbers start."""
+    it), anything else left-aligned where the numbers start. A value too long for the line wraps
+    under itself, or, when the labels take half the width, under its label, indented."""
     label_width = max(len(label) for label, _ in footer)
     parts = [value.partition(" (") if _NUMBER.fullmatch(value.partition(" (")[0]) else None for _, value in footer]
     number_width = max((len(p[0]) for p in parts if p), default=0)
@@ -62,26 +87,51 @@ def _footer(footer: list[tuple[str, str]], write) -> None:
         else:
             head, sep, tail = part
             text = f"{head:>{number_width}}" + (f" ({tail}" if sep else "")
-        write(f"{label:<{label_width}}  {text}".rstrip() + "\n")
+        line = f"{label:<{label_width}}  {text}".rstrip()
+        if len(line) > width:
+            if label_width + 2 <= width // 2:
+                line = _wrap(text, width, f"{label:<{label_width}}  ")
+            else:
+                line = _wrap(label, width, indent=4) + "\n" + _wrap(text.strip(), width, " " * 4)
+        write(line + "\n")
 
 
-def _draw(report: Report, write, width: int, style) -> bool:
-    """Write the header and rows; True when counts had to be shortened to fit ``width``."""
+def _draw(report: Report, write, width: int, style) -> tuple[bool, list[str]]:
+    """Write the header and rows; whether counts had to be shortened to fit ``width``, and the
+    titles of the columns left out."""
     columns, rows = report.columns, report.rows
     labels = tree_labels(rows)
     grid = [[labels[i] if c.key == "layer" else row.cells.get(c.key, "") for c in columns]
             for i, row in enumerate(rows)]
-    grid, widths, shortened = _layout(grid, columns, rows, width)
-    header = _line([c.title for c in columns], widths, columns)
+    dropped: list[str] = []
+    while True:
+        cells, widths, shortened = _layout(grid, columns, rows, width)
+        droppable = [j for j, c in enumerate(columns) if c.key != "layer"]
+        if _total(widths) <= width or len(droppable) < 2:
+            break
+        j = min(reversed(droppable), key=lambda i: columns[i].keep)  # the least kept, the rightmost on a tie
+        dropped.append(columns[j].title)
+        columns = columns[:j] + columns[j + 1:]
+        grid = [row[:j] + row[j + 1:] for row in grid]
+    over = _total(widths) - width
+    if over > 0 and columns[0].key == "layer":  # a tree too deep for the terminal: its names give way
+        widths[0] = max(widths[0] - over, 1)
+    header = _fit(_line([c.title for c in columns], widths, columns), width)
     write(style(header, BOLD) + "\n")
     write("─" * len(header) + "\n")
-    for row, cells in zip(rows, grid):
-        folded = [_cell_lines(text, w, c, row) for text, w, c in zip(cells, widths, columns)]
-        fill = [_tree(text, row) if c.key == "layer" else "" for text, c in zip(cells, columns)]
+    for row, line_cells in zip(rows, cells):
+        folded = [_cell_lines(text, w, c, row) for text, w, c in zip(line_cells, widths, columns)]
+        fill = [_tree(text, row) if c.key == "layer" else "" for text, c in zip(line_cells, columns)]
         for k in range(max(len(f) for f in folded)):
-            line = _line([f[k] if k < len(f) else blank for f, blank in zip(folded, fill)], widths, columns)
+            line = _fit(_line([f[k] if k < len(f) else blank for f, blank in zip(folded, fill)], widths, columns),
+                        width)
             write((style(line, BOLD) if row.container else line) + "\n")
-    return shortened
+    return shortened, dropped
+
+
+def _fit(line: str, width: int) -> str:
+    """``line``, or its first ``width`` − 1 characters and ``…`` when it is longer."""
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width: int):
@@ -112,7 +162,9 @@ def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
     if column.key != "layer":
         return _fold(text, width)
     hang = 2 * row.depth  # the tree drawing before the name
-    pieces = _fold(text[hang:], max(width - hang, 1))
+    if width - hang < MIN_NAME:  # too little room left to fold the name into
+        return [_fit(text, width)]
+    pieces = _fold(text[hang:], width - hang)
     return [text[:hang] + pieces[0], *(_tree(text, row) + p for p in pieces[1:])]
 
 
@@ -186,7 +238,7 @@ def _fold(text: str, width: int) -> list[str]:
     """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
     pieces = []
     while len(text) > width:
-        cuts = [m.start() for m in _BREAK.finditer(text, 1, width + 1)]
+        cuts = [c for m in _BREAK.finditer(text, 1, width + 1) if (c := m.start()) <= width or text[c - 1] == " "]
         cut = cuts[-1] if cuts else width
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
