@@ -73,18 +73,27 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _npz(path: str) -> tuple[np.ndarray, np.ndarray]:
+    arrays = read_npz(path, "np.savez(path, x=samples, y=targets)")
+    if "y" not in arrays or not {"x", "X"} & set(arrays):
+        raise SpecError(Loc(path, 1, 1), f"needs arrays 'x' and 'y', found {', '.join(arrays) or 'none'}",
+                        code="bad-data", hint="np.savez(path, x=samples, y=targets)")
+    return arrays["x" if "x" in arrays else "X"], arrays["y"]
+
+
+def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
+    """Every array in the ``.npz`` at ``path``, never unpickling anything; problems located at the file."""
     where = Loc(path, 1, 1)
     try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PK\x03\x04":  # numpy would try other formats (pickle among them) and say so
+            raise SpecError(where, "is not an .npz file (a zip archive of arrays)", code="bad-data", hint=hint)
         with np.load(path, allow_pickle=False) as data:
-            names = list(data.files)
-            if "y" not in names or not {"x", "X"} & set(names):
-                raise SpecError(where, f"needs arrays 'x' and 'y', found {', '.join(names) or 'none'}",
-                                code="bad-data", hint="np.savez(path, x=samples, y=targets)")
-            return data["x" if "x" in names else "X"], data["y"]
+            return {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise SpecError(where, "no such file", code="bad-data") from None
-    except (OSError, ValueError) as e:  # not a zip, or object arrays that would need pickle
-        raise SpecError(where, f"cannot read it as .npz: {e}", code="bad-data") from None
+    except (OSError, ValueError, EOFError) as e:  # a folder, a broken zip, object arrays that would need pickle
+        raise SpecError(where, f"cannot read it as .npz: {e}", code="bad-data", hint=hint) from None
 
 
 def _csv(path: str) -> tuple[np.ndarray, np.ndarray]:

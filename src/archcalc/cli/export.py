@@ -11,6 +11,9 @@ from archcalc.backends import EXPORTERS, TEXT_SUFFIXES
 from archcalc.cli.common import OUTPUT, check_suffix, handle_errors, load_model, require_values, spec_options
 from archcalc.files import STDOUT, check_writable
 
+#: targets whose file holds weights (the others are code that initialises its own)
+WITH_WEIGHTS = ("onnx",)
+
 
 @click.command()
 @spec_options
@@ -20,10 +23,12 @@ from archcalc.files import STDOUT, check_writable
               help="File to write, with the target's suffix (.py, .onnx); '-' prints Python source to standard "
                    "output. Default: the model's name as a Python module name in the current folder, e.g. "
                    "seed_mlp.py.")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="Trained weights to put in the ONNX file: the .npz 'archcalc train -o' wrote for this spec.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @handle_errors
 def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str, output: str | None,
-           force: bool) -> None:
+           weights: str | None, force: bool) -> None:
     """Export SPEC to a PyTorch source file, an ONNX model or a standalone NumPy file.
 
     Files are written atomically and never replace an existing file without --force.
@@ -34,11 +39,20 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
                                  f"name a file, e.g. -o model{suffix}", param_hint=OUTPUT)
     if output not in (None, STDOUT):
         check_suffix(output, suffix, f"the {target} export")
+    if weights is not None and target not in WITH_WEIGHTS:
+        raise click.BadParameter(f"the {target} export is code that builds its own weights; load trained ones "
+                                 "into what it builds (load_state_dict), or export --to onnx --weights",
+                                 param_hint="'--weights'")
     model = load_model(spec, sets, symbolic, limits)
     require_values(model, "export")
     path = output or default_output(model.name, suffix)
     check_writable(path, force=force)  # before the exporter's work, which can take seconds
-    getattr(importlib.import_module(module), function)(model, path, force=force)
+    extra = {}
+    if weights is not None:
+        from archcalc.weights import read_weights
+
+        extra["weights"] = read_weights(weights, model)
+    getattr(importlib.import_module(module), function)(model, path, force=force, **extra)
     if path != STDOUT:
         click.echo(f"wrote {path}", err=True)
 

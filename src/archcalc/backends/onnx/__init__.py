@@ -40,9 +40,10 @@ def to_onnx(model: Model, weights: Mapping[str, object] | None = None) -> onnx.M
     return _build(model, weights)[0]
 
 
-def export(model: Model, path: str, force: bool = False) -> None:
-    """Write ``model`` as ONNX to ``path`` (never over an existing file unless ``force``)."""
-    write_atomic(path, _build(model, None)[1], force=force)
+def export(model: Model, path: str, force: bool = False, weights: Mapping[str, object] | None = None) -> None:
+    """Write ``model`` as ONNX to ``path`` (never over an existing file unless ``force``), with
+    ``weights`` (``state_dict`` keys to arrays) or torch's initialisation at seed :data:`SEED`."""
+    write_atomic(path, _build(model, weights)[1], force=force)
 
 
 def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.ModelProto, bytes]:
