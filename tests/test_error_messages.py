@@ -43,6 +43,15 @@ def test_a_misspelt_block_parameter_is_an_undefined_symbol_at_the_use(run, write
         "  note: in block 'stage' used at x.yaml:8:5 (0)\n")
 
 
+def test_lint_shows_which_block_use_failed_too(run, write):
+    path = write(STAGE, "x.yaml")
+    result = run("lint", path)
+    assert result.exit_code == 1
+    assert result.stdout.replace(str(path), "x.yaml").splitlines()[4:6] == [
+        "  = hint: did you mean 'c'? defined here: H, c",
+        "  = note: in block 'stage' used at x.yaml:8:5 (0)"]
+
+
 def test_an_undefined_symbol_with_nothing_close_lists_the_names(run, write):
     text = "input: [3, 8, 8]\nsymbols: [H, W]\nlayers:\n  - conv2d: {out: 2 * zz, kernel: 3}\n"
     assert errors(run, write, text) == (

@@ -33,11 +33,18 @@ def render(results: list, color: bool = False) -> str:
                     carets = click.style(carets, fg=COLORS[d.severity], bold=True)
                 out += [f"{gutter} |", f"{d.loc.line} | {line.expandtabs(1)}",
                         f"{gutter} | {' ' * (d.loc.col - 1)}{carets}"]
-                if d.hint:
-                    out.append(f"{gutter} = hint: {printable(d.hint, newlines=True)}")
+                out += [f"{gutter} = {line}" for line in _hint_lines(d.hint)]
                 if d.fix:
                     out.append(f"{gutter} = fix: {printable(d.fix.message)} (safe: archcalc lint --fix)")
-            elif d.hint:
-                out.append(f"  hint: {printable(d.hint, newlines=True)}")
+            else:
+                out += [f"  {line}" for line in _hint_lines(d.hint)]
             out.append("")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _hint_lines(hint: str | None) -> list[str]:
+    """``hint: …`` then, for an error inside a block, ``note: in block … used at …`` lines."""
+    if not hint:
+        return []
+    lines = printable(hint, newlines=True).split("\n")
+    return [line if line.startswith("note: ") or i else f"hint: {line}" for i, line in enumerate(lines)]
