@@ -38,6 +38,16 @@ def test_a_bug_in_a_command_is_an_internal_error_not_a_traceback(run, monkeypatc
                              + REPORT)
 
 
+def test_a_bug_before_the_command_runs_is_an_internal_error_too(run, monkeypatch):
+    """An option's callback runs before the command's error handler: the group's guard catches it."""
+    monkeypatch.setattr("archcalc.cli.common.parse_settings", crash)
+    result = run("params", SEED, "--set", "H=3")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "internal error: ZeroDivisionError: division by zero in a calculator\n" + REPORT
+    with pytest.raises(ZeroDivisionError):
+        run("params", SEED, "--set", "H=3", env={"ARCHCALC_DEBUG": "1"})
+
+
 def test_archcalc_debug_lets_the_traceback_through(run, monkeypatch):
     monkeypatch.setattr("archcalc.cli.params.params_report", crash)
     with pytest.raises(ZeroDivisionError, match="division by zero"):

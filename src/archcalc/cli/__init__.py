@@ -46,6 +46,20 @@ class LazyGroup(click.Group):
             ctx.fail(f"No such command {name!r}." + (f" Did you mean '{close[0]}'?" if close else ""))
         return super().resolve_command(ctx, args)
 
+    def main(self, *args: object, **kwargs: object) -> object:
+        """Click's, with a last guard: a bug outside a command's body (in an option's callback, while
+        loading a command) is one line and exit 2, like one inside it (see ``handle_errors``)."""
+        import os
+
+        try:
+            return super().main(*args, **kwargs)
+        except Exception as e:  # click's own errors and exits never get here in standalone mode
+            if os.environ.get("ARCHCALC_DEBUG", "") not in ("", "0") or not kwargs.get("standalone_mode", True):
+                raise
+            from archcalc.cli.common import internal_error
+
+            internal_error(e, None)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
