@@ -155,7 +155,11 @@ def test_residual_modes_compute_what_the_graph_says():
     expected = layers.get_submodule("1")(layers.get_submodule("0")(z)) + layers.get_submodule("shortcut")(z)
     torch.testing.assert_close(layers(z), expected)
     assert [r._mode for r in module.modules() if isinstance(r, Residual)] == \
-        ["identity", "none", "layers", "projection", "projection", "identity"]
+        ["identity", "none", "layers", "projection", "identity", "layers", "projection", "identity"]
+    w = module.get_submodule("3")(layers(z))
+    torch.testing.assert_close(module.get_submodule("4")(w), w + w)  # an empty body: x + x
+    beside = module.get_submodule("5")
+    torch.testing.assert_close(beside(w), torch.relu(w + beside.get_submodule("shortcut")(w)))
 
 
 def test_concat_joins_branches_along_channels_in_order_with_the_input_as_an_empty_branch():

@@ -402,10 +402,12 @@ class _Emitter:
             steps.append(("y = ", self.call_child(key, value)))
             value = "y"
         lines: list[str] = []
-        if shortcut is not None:
-            steps.append(("y = ", Text(f"y + {self.access(shortcut)}(x)")))
+        if shortcut is not None:  # ``value`` is still x when the body is empty (repeat: 0)
+            steps.append(("y = ", Text(f"{value} + {self.access(shortcut)}(x)")))
         elif node.mode == "identity":
-            steps.append(("y = ", Text("y + x")))
+            steps.append(("y = ", Text(f"{value} + x")))
+        if not steps:
+            steps.append(("y = ", Text("x")))
         steps += [("y = ", self.call_child(key, "y")) for key in rest]
         for prefix, doc in steps[:-1]:
             lines += layout(doc, 8, prefix)
