@@ -89,3 +89,11 @@ def test_the_shapes_command_says_it_and_json_carries_it(run, write):
     assert data["tilings"] == [{"symbol": "H", "axis": "H", "period": 2, "exact": [1], "lossless": [1]}]
     concrete = json.loads(run("shapes", spec, "--set", "H=33", "--set", "W=33", "--format", "json").stdout)
     assert "tilings" not in concrete
+
+
+def test_a_long_network_with_a_large_total_stride_is_not_analysed():
+    """256 residues × 1,008 layers would be 258,048 layers built: over the budget, so no note."""
+    spec = "input: [3, H, H]\nlayers:\n  - repeat: 8\n    layers: [maxpool2d: 2]\n  - repeat: 1000\n" \
+           "    layers: [relu]\n"
+    assert _found(spec) == {}
+    assert _found(spec.replace("repeat: 1000", "repeat: 100")) == {"H": (256, (0,), (0,))}

@@ -29,6 +29,8 @@ from archcalc.symbolic import is_int
 LARGE = 256
 #: a network whose total stride is larger is not analysed (each residue costs one build)
 MAX_PERIOD = 256
+#: at most this many layers built in all (period × layers): ResNet-50 needs 32 × 175
+MAX_WORK = 50_000
 #: examples are the values nearest this (ImageNet's 224)
 TYPICAL = 224
 
@@ -77,7 +79,8 @@ def tilings(graph: Graph) -> list[Tiling]:
     """One :class:`Tiling` per free symbol that is the input's H or W by itself (``[3, H, W]``).
 
     Returns nothing when the input is not an image, no spatial size is free, the network does not
-    stride, or its total stride exceeds :data:`MAX_PERIOD`.
+    stride, or its total stride exceeds :data:`MAX_PERIOD`, or the builds would pass :data:`MAX_WORK`
+    layers (a note must not cost more than the report).
     """
     shape = graph.input_shape
     if len(shape) != 3:
@@ -87,10 +90,11 @@ def tilings(graph: Graph) -> list[Tiling]:
         if str(dim) in graph.free:
             axes.setdefault(str(dim), []).append(index)
     periods = _periods(graph) if axes else (1, 1)
+    layers = sum(1 for _ in graph.layers())
     out = []
     for symbol, indices in axes.items():
         period = math.lcm(*(periods[i] for i in indices))
-        if period <= 1 or period > MAX_PERIOD:
+        if period <= 1 or period > MAX_PERIOD or period * layers > MAX_WORK:
             continue
         exact, lossless = [], []
         for r in range(period):
