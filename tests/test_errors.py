@@ -23,6 +23,10 @@ CASES = [
     ("shortcut-name-with-dot", CNN + "  - residual: {body: [relu], shortcut_name: a.b}\n", (3, 45), "contains '.'"),
     ("shortcut-name-taken", CNN + "  - residual:\n      body: [relu: {name: side}]\n      shortcut: [relu]\n"
      "      shortcut_name: side\n", (5, 17), "'side' is used twice"),
+    ("symbol-keyword", "input: [4]\nsymbols: {in: 3}\nlayers: [linear: 2]\n", (2, 11), "Python keyword"),
+    ("param-keyword", "input: [4]\nblocks:\n  b(class):\n    - linear: 2\nlayers: [b: 1]\n", (3, 3),
+     "Python keyword"),
+    ("nothing-built", "input: [4, 2, 2]\nlayers:\n  - concat: [[], []]\n", (3, 3), "builds no layers"),
     ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
     ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
     ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),

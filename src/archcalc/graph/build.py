@@ -75,8 +75,8 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
                         hint=f"--limit max_nesting={limits.max_nesting} allows more than this machine can build; "
                         "lower it (the default is 100)") from None
     if builder.count == 0:  # as 'layers: []' is: every report and backend needs at least one layer
-        raise SpecError(spec.layers_loc, "'layers:' builds no layers (every repeat in it runs 0 times)",
-                        code="empty-spec", hint="a repeat count of 0 leaves its layers out; keep at least one layer")
+        raise SpecError(spec.layers_loc, "'layers:' builds no layers", code="empty-spec",
+                        hint="empty branches and bodies, and repeats of 0, add none; keep at least one layer")
     root.out_shape = x
     return Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
 

@@ -7,6 +7,7 @@ signatures and expression syntax. Values are evaluated later, when blocks are in
 
 from __future__ import annotations
 
+import keyword
 import re
 
 from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
@@ -155,9 +156,10 @@ class _Parser:
         for part in _split_commas(text):
             pname, eq, default = part.partition("=")
             pname = pname.strip()
-            if not _NAME.match(pname) or pname.startswith("__"):
-                raise SpecError(loc, f"block parameter '{pname}' is not a name", code="bad-block",
-                                hint="parameters are names like c or stride, optionally with = default")
+            if not _NAME.match(pname) or pname.startswith("__") or keyword.iskeyword(pname):
+                raise SpecError(loc, f"block parameter '{pname}' is not a name" + _keyword_note(pname),
+                                code="bad-block", hint="parameters are names like c or stride, optionally with "
+                                "= default")
             if any(p.name == pname for p in params):
                 raise SpecError(loc, f"block parameter '{pname}' appears twice", code="bad-block")
             value = None
@@ -397,10 +399,15 @@ class _Parser:
 
     def identifier(self, node: YNode, what: str) -> str:
         text = self.word(node, f"a {what} name")
-        if not _NAME.match(text) or text.startswith("__"):
-            raise SpecError(node.loc, f"{what} name '{text}' is not a plain name", code="bad-name",
+        if not _NAME.match(text) or text.startswith("__") or keyword.iskeyword(text):
+            raise SpecError(node.loc, f"{what} name '{text}' is not a plain name{_keyword_note(text)}", code="bad-name",
                             hint="use letters, digits and _, starting with a letter (H, D_i, growth)")
         return text
+
+
+def _keyword_note(name: str) -> str:
+    """Expressions are read with Python's grammar, where a keyword (``in``, ``class``) is no name."""
+    return " (it is a Python keyword, which expressions cannot use)" if keyword.iskeyword(name) else ""
 
 
 def _param_words(blocks: dict[str, BlockDef]) -> None:
