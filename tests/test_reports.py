@@ -257,3 +257,20 @@ def test_explanations_wrap_under_their_derivations(run):
     for width in (40, 60):
         assert widest(run, width, "params", SPECS / "resnet50.yaml", "--explain") <= width
         assert widest(run, width, "shapes", SPECS / "resnet50.yaml", "--explain") <= width
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_wide_characters_count_two_cells(run, write, command):
+    """CJK takes two terminal cells a character: a table measures cells, not characters."""
+    import unicodedata
+
+    spec = write("name: 网络\ninput: [3, 8, 8]\nlayers:\n"
+                 "  - conv2d: {out: 4, kernel: 3, name: 卷积层卷积层卷积层卷积层卷积层}\n"
+                 "  - flatten\n  - linear: {out: 3, name: 全连接层全连接层全连接层全连接层全连接层}\n")
+    result = run(command, spec, env={"COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    cells = [sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+             for line in result.stdout.splitlines()]
+    assert max(cells) <= 40
+    if command == "params":
+        assert "     435\n" in result.stdout  # the linear's count survives: its name folds, in cells

@@ -16,6 +16,7 @@ lines keep the tree's branches. The title, the footer, the notes and free text l
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from typing import TextIO
 
@@ -59,8 +60,30 @@ def _wrap(text: str, width: int, first: str = "", indent: int | None = None) -> 
     import textwrap
 
     hang = " " * (len(first) if indent is None else indent)
-    return "\n".join(textwrap.wrap(text, max(width, len(hang) + 10), initial_indent=first, subsequent_indent=hang,
+    width = max(width, len(hang) + 10)
+    if not (first + text).isascii():  # textwrap counts characters; a wide one takes two cells
+        return "\n".join(_wrap_cells(text.split(), width, first, hang)) or first.rstrip()
+    return "\n".join(textwrap.wrap(text, width, initial_indent=first, subsequent_indent=hang,
                                    break_on_hyphens=False)) or first.rstrip()
+
+
+def _wrap_cells(words: list[str], width: int, first: str, hang: str) -> list[str]:
+    """Greedy wrapping measured in terminal cells; a word wider than a line is cut where it must."""
+    lines, line, fresh = [], first, True  # fresh: no word on this line yet
+    for word in words:
+        joined = line + word if fresh else f"{line} {word}"
+        if _cells(joined) <= width:
+            line, fresh = joined, False
+            continue
+        if not fresh:
+            lines.append(line)
+            line = hang
+        while _cells(line + word) > width:
+            n = _prefix(word, width - _cells(line))
+            lines.append(line + word[:n])
+            line, word = hang, word[n:]
+        line, fresh = line + word, False
+    return [*lines, line] if not fresh else lines
 
 
 def _text_line(line: str, width: int, hang: int) -> str:
@@ -118,7 +141,7 @@ def _draw(report: Report, write, width: int, style) -> tuple[bool, list[str]]:
         widths[0] = max(widths[0] - over, 1)
     header = _fit(_line([c.title for c in columns], widths, columns), width)
     write(style(header, BOLD) + "\n")
-    write("─" * len(header) + "\n")
+    write("─" * _cells(header) + "\n")
     for row, line_cells in zip(rows, cells):
         folded = [_cell_lines(text, w, c, row) for text, w, c in zip(line_cells, widths, columns)]
         fill = [_tree(text, row) if c.key == "layer" else "" for text, c in zip(line_cells, columns)]
@@ -130,8 +153,8 @@ def _draw(report: Report, write, width: int, style) -> tuple[bool, list[str]]:
 
 
 def _fit(line: str, width: int) -> str:
-    """``line``, or its first ``width`` − 1 characters and ``…`` when it is longer."""
-    return line if len(line) <= width else line[:width - 1] + "…"
+    """``line``, or as much of it as takes ``width`` − 1 cells and ``…`` when it is wider."""
+    return line if _cells(line) <= width else line[:_prefix(line, width - 1)] + "…"
 
 
 def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width: int):
@@ -174,7 +197,26 @@ def _tree(label: str, row: Row) -> str:
 
 
 def _widths(grid: list[list[str]], columns: list[Column]) -> list[int]:
-    return [max([len(c.title), *(len(r[j]) for r in grid)]) for j, c in enumerate(columns)]
+    return [max([len(c.title), *(_cells(r[j]) for r in grid)]) for j, c in enumerate(columns)]
+
+
+def _prefix(text: str, width: int) -> int:
+    """How many characters of ``text`` fit in ``width`` cells (at least one)."""
+    if text.isascii():
+        return max(min(len(text), width), 1)
+    n = 0
+    while n < len(text) and _cells(text[:n + 1]) <= width:
+        n += 1
+    return max(n, 1)
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: wide and full-width characters (CJK) two, combining
+    marks none, everything else one."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
 
 
 def _total(widths: list[int]) -> int:
@@ -237,9 +279,10 @@ def si(n: int, sep: str = "") -> str:
 def _fold(text: str, width: int) -> list[str]:
     """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
     pieces = []
-    while len(text) > width:
-        cuts = [c for m in _BREAK.finditer(text, 1, width + 1) if (c := m.start()) <= width or text[c - 1] == " "]
-        cut = cuts[-1] if cuts else width
+    while _cells(text) > width:
+        fits = _prefix(text, width)
+        cuts = [c for m in _BREAK.finditer(text, 1, fits + 1) if (c := m.start()) <= fits or text[c - 1] == " "]
+        cut = cuts[-1] if cuts else fits
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     pieces.append(text)
@@ -247,5 +290,6 @@ def _fold(text: str, width: int) -> list[str]:
 
 
 def _line(cells: list[str], widths: list[int], columns: list[Column]) -> str:
-    parts = [cell.rjust(w) if c.numeric else cell.ljust(w) for cell, w, c in zip(cells, widths, columns)]
+    pads = [" " * max(w - _cells(cell), 0) for cell, w in zip(cells, widths)]
+    parts = [pad + cell if c.numeric else cell + pad for cell, pad, c in zip(cells, pads, columns)]
     return (" " * GAP).join(parts).rstrip()
