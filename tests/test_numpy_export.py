@@ -169,8 +169,10 @@ def test_generated_files_are_ruff_clean(tmp_path):
 
 
 @pytest.mark.parametrize("spec, says", [
-    ("input: [4]\nlayers: [linear: 3]\n", "scores (logits, for a classifier), not\nprobabilities: the spec does not"),
+    ("input: [4]\nlayers: [linear: 3]\n", "scores (logits, for a classifier), not\nprobabilities: the spec ends in "
+     "linear."),
     ("input: [4]\nlayers: [linear: 3, softmax]\n", "probabilities, as the spec ends in\nsoftmax."),
+    ("input: [4]\nlayers: [linear: 1, sigmoid]\n", "probabilities (each in (0, 1)), as the\nspec ends in sigmoid."),
 ])
 def test_the_docstring_says_what_predict_returns(spec, says):
     text = render(archcalc.loads(spec))

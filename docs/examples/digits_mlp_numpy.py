@@ -19,7 +19,7 @@ Or use it as a module::
     save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
 
 ``predict`` returns the network's output: scores (logits, for a classifier), not
-probabilities: the spec does not end in softmax.
+probabilities: the spec ends in linear.
 """
 
 from __future__ import annotations

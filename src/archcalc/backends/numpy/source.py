@@ -23,6 +23,7 @@ from archcalc.backends.numpy import layers, loop, losses, optim, structures
 from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
+from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
@@ -129,9 +130,10 @@ def _section(title: str) -> str:
 
 
 def _header(model: Model) -> str:
-    ends_in_softmax = model.layers[-1].kind == Softmax.kind
-    output = ("probabilities, as the spec ends in\nsoftmax" if ends_in_softmax else
-              "scores (logits, for a classifier), not\nprobabilities: the spec does not end in softmax")
+    last = model.layers[-1].kind
+    output = {Softmax.kind: "probabilities, as the spec ends in\nsoftmax",
+              Sigmoid.kind: "probabilities (each in (0, 1)), as the\nspec ends in sigmoid"}.get(
+        last, "scores (logits, for a classifier), not\nprobabilities: the spec ends in " + last)
     return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
 in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
 {symbolic.fmt(model.trainable_params, commas=True)} parameters.
