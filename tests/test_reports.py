@@ -274,3 +274,11 @@ def test_wide_characters_count_two_cells(run, write, command):
     assert max(cells) <= 40
     if command == "params":
         assert "     435\n" in result.stdout  # the linear's count survives: its name folds, in cells
+
+
+def test_csv_paths_that_a_spreadsheet_would_run_are_inert(run, write):
+    spec = write('input: [4]\nlayers:\n  - linear: {out: 3, name: "=HYPERLINK(\\"http://x\\")"}\n'
+                 '  - relu: {name: "-x"}\n  - relu: {name: "a=b"}\n')
+    lines = run("params", spec, "--format", "csv").stdout.splitlines()
+    assert lines[1:] == ['"\'=HYPERLINK(""http://x"")",linear,[3],15,100.0,0,1,true',
+                         "'-x,relu,[3],0,0.0,0,1,true", "a=b,relu,[3],0,0.0,0,1,true"]

@@ -105,6 +105,9 @@ def test_columns_are_chosen_and_ordered(run):
     result = run("summary", SPECS / "alexnet.yaml", "--columns", "rff")
     assert result.exit_code == 2
     assert "unknown column 'rff': did you mean 'rf'?" in result.stderr
+    result = run("params", SPECS / "alexnet.yaml", "--columns", "params,kind,params", "--format", "csv")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Invalid value for '--columns': column 'params' is named twice" in result.stderr
 
 
 def test_markdown_is_a_table_with_totals(run):

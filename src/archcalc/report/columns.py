@@ -159,6 +159,9 @@ def columns_option(default: tuple[str, ...], note: str = "") -> Callable:
             if key not in COLUMNS:
                 hint = did_you_mean(key, COLUMNS) or f"choose from {', '.join(COLUMNS)}"
                 raise click.BadParameter(f"unknown column '{key}': {hint}", ctx, param)
+        twice = next((key for i, key in enumerate(keys) if key in keys[:i]), None)
+        if twice:
+            raise click.BadParameter(f"column '{twice}' is named twice", ctx, param)
         return keys or None
 
     return click.option("--columns", callback=parse, metavar="KEY,…",

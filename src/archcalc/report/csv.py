@@ -22,9 +22,17 @@ def render_csv(report: Report) -> str:
     writer.writerow(["path", *headers, "depth", "leaf"])
     for row in report.rows:
         values = [row.values.get(name) for name in headers]
-        writer.writerow([row.cells.get("path", row.label), *map(_text, values), row.depth,
+        writer.writerow([_inert(row.cells.get("path", row.label)), *map(_text, values), row.depth,
                          "false" if row.container else "true"])
     return out.getvalue()
+
+
+def _inert(path: str) -> str:
+    """A path, which holds the spec's names, made inert for spreadsheets: one starting with ``=``,
+    ``+``, ``-``, ``@`` or a tab (``=HYPERLINK(…)`` as a layer name) would be read as a formula, so
+    it gets a leading ``'``, the spreadsheet's own mark for text. Numbers and formulas in the
+    other cells come from archcalc, never from the spec's text."""
+    return f"'{path}" if path[:1] in ("=", "+", "-", "@", "\t", "\r") else path
 
 
 def _text(value: object) -> str:
