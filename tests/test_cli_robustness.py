@@ -342,3 +342,12 @@ def test_the_real_cli_suggests_a_command():
     result = archcalc_process("parms", SEED)
     assert result.returncode == 2
     assert result.stderr.endswith("Error: No such command 'parms'. Did you mean 'params'?\n")
+
+
+def test_a_name_given_twice_and_binary_outputs_to_stdout_are_refused(run):
+    for args in (["--set", "H=4,H=8"], ["--set", "H=4", "--set", "H=8"]):
+        result = run("params", SPECS / "symbolic-cnn.yaml", *args)
+        assert result.exit_code == 2 and "Invalid value for '--set': 'H=8': H is given twice" in result.stderr
+    result = run("train", SEED, "-o", "-")
+    assert result.exit_code == 2
+    assert "'-': the weights file is a binary .npz file, not printed; name a file, e.g. out.npz" in result.stderr

@@ -67,6 +67,8 @@ def parse_settings(text: str, example: str = "max_layers=200000") -> dict[str, i
             raise ValueError(f"'{shown}': the value is too large ({len(value):,} digits)")
         if not (value.isascii() and value.isdigit()) or int(value) < 1:  # no sign, point or unicode digit
             raise ValueError(f"'{shown}': the value must be a whole number ≥ 1, e.g. {example}")
+        if name in out:
+            raise ValueError(f"'{shown}': {name} is given twice")
         out[name] = int(value)
     return out
 

@@ -53,7 +53,8 @@ def _concat(node: ConcatNode) -> list[str]:
     passed = [str(i) for i, branch in enumerate(node.branches) if not branch.children and branch.kind == "branch"]
     note = f"{len(channels)} branches joined along channels"
     if passed:
-        note += f"; branch {', '.join(passed)} passes the input"
+        note += f"; branch {passed[0]} passes the input" if len(passed) == 1 else \
+            f"; branches {', '.join(passed)} pass the input"
     lines = [str(Derivation("ΣC", " + ".join(symbolic.fmt(c) for c in channels), node.out_shape[0], label="C_o",
                             note=note))]
     if len(node.out_shape) > 1:

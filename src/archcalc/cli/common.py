@@ -23,13 +23,10 @@ EXIT_ERROR = 2
 
 def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
     """``--set H=224,W=224 --set C=3`` → ``{"H": 224, "W": 224, "C": 3}``, checked as ``--limit`` is."""
-    out: dict[str, int] = {}
     try:
-        for value in values:
-            out.update(parse_settings(value, example="H=224"))
+        return parse_settings(",".join(values), example="H=224")  # one pass: a name given twice is an error
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
-    return out
 
 
 def _parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Limits:
@@ -38,10 +35,7 @@ def _parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str,
     except ValueError as e:  # the environment variable, not this option
         raise click.UsageError(str(e), ctx) from None
     try:
-        settings: dict[str, int] = {}
-        for value in values:
-            settings.update(parse_settings(value))
-        return limits.updated(settings)
+        return limits.updated(parse_settings(",".join(values)))
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
 
@@ -96,6 +90,9 @@ OUTPUT = "'-o' / '--output'"
 def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> None:
     """Refuse an output file whose suffix names another format than the one written (ONNX in
     ``model.py``, NumPy arrays in ``weights.pt``): a usage error before any work, nothing written."""
+    if path == "-":  # standard output, for text only
+        raise click.BadParameter(f"'-': {what} is a binary {suffix} file, not printed; name a file, e.g. "
+                                 f"out{suffix}", param_hint=option)
     stem, ext = os.path.splitext(path)
     if ext.lower() != suffix:
         raise click.BadParameter(printable(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}"),

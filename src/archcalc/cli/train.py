@@ -69,7 +69,8 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     check_trainable(model)
     settings = TrainSpec.of(model.spec)
     if model.spec.train is None:
-        click.echo(f"note: {spec} has no train: section; training with the defaults ({settings.task}, "
+        shown = "<stdin>" if spec == "-" else spec
+        click.echo(f"note: {shown} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
     check_batch_norm(model, settings)

@@ -150,8 +150,10 @@ class _Builder:
         count = self.resolve(value, env)
         if not symbolic.is_int(count) or count < 0:
             shown = symbolic.fmt(count) if not isinstance(count, str) else f"'{count}'"
+            hint = ("repeat counts cannot depend on free symbols; give them values with --set"
+                    if not symbolic.is_int(count) and not isinstance(count, str) else "a layer repeats 0 or more times")
             raise SpecError(value.loc, f"repeat count must be a concrete integer ≥ 0, got {shown}",
-                            code="bad-argument", hint="repeat counts cannot depend on free symbols; use --set")
+                            code="bad-argument", hint=hint)
         if count > self.limits.max_layers:
             raise SpecError(value.loc, f"repeat {count:,} exceeds the {self.limits.max_layers:,}-layer limit",
                             code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")

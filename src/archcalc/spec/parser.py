@@ -214,11 +214,13 @@ class _Parser:
         key, args = rest[0]
         return self.call(key.text, args, key.loc, name)
 
-    def only(self, node: YMap, allowed: tuple[str, ...]) -> None:
+    def only(self, node: YMap, allowed: tuple[str, ...], inside: str | None = None) -> None:
+        """Refuse keys other than ``allowed``, said to be beside the first one or ``inside`` a construct."""
+        where = f"in {inside}" if inside else f"beside '{allowed[0]}'"
         for key, _ in node.items:
             if key.text not in allowed:
-                raise SpecError(key.loc, f"unexpected key '{key.text}' beside '{allowed[0]}'", code="unknown-key",
-                                hint=f"allowed here: {', '.join(allowed)}")
+                raise SpecError(key.loc, f"unexpected key '{key.text}' {where}", code="unknown-key",
+                                hint=did_you_mean(key.text, allowed) or f"allowed here: {', '.join(allowed)}")
 
     def name(self, node: YMap) -> str | None:
         value = node.get("name")
@@ -320,12 +322,12 @@ class _Parser:
                 raise SpecError(node.loc, "the residual body is empty", code="bad-structure")
             return Residual(self.items(node, "the residual body"), "identity", name, loc, node.loc)
         spec = self.mapping(node, "'residual:'", hint="residual: {body: [...], shortcut: auto}")
-        self.only(spec, ("body", "shortcut", "shortcut_name", "then"))
         body_node = spec.get("body")
-        if body_node is None:
+        if body_node is None:  # before the keys: 'layers:' where 'body:' belongs is the likely mistake
             raise SpecError(spec.loc, "'residual:' needs 'body:'", code="bad-structure",
                             hint="residual: {body: [...layers...], shortcut: identity | auto | if_same | [...], "
                             "then: [relu]}")
+        self.only(spec, ("body", "shortcut", "shortcut_name", "then"), inside="'residual:'")
         body = self.items(body_node, "the residual body")
         if not body:
             raise SpecError(body_node.loc, "the residual body is empty", code="bad-structure")
@@ -345,8 +347,12 @@ class _Parser:
                                 hint=choices_hint(str(getattr(short_node, "value", "")), SHORTCUTS, "shortcuts"))
         then = self.items(spec.get("then"), "'then:'") if spec.get("then") is not None else []
         short_name = spec.get("shortcut_name")
-        return Residual(body, shortcut, name, loc, short_loc, then,
-                        "shortcut" if short_name is None else self.layer_name(short_name))
+        label = "shortcut" if short_name is None else self.layer_name(short_name)
+        if short_name is not None and shortcut in ("identity", "if_same"):
+            raise SpecError(short_name.loc, f"shortcut_name names the shortcut's layers, but shortcut: {shortcut} "
+                            "has none", code="bad-structure",
+                            hint="drop shortcut_name, or use shortcut: auto or a list of layers")
+        return Residual(body, shortcut, name, loc, short_loc, then, label)
 
     def concat(self, node: YNode, name: str | None, loc: Loc) -> Concat:
         if not isinstance(node, YSeq) or len(node.items) < 2:
