@@ -32,6 +32,10 @@ CASES = [
     ("residual-layers-for-body", CNN + "  - residual: {layers: [relu]}\n", (3, 15), "needs 'body:'"),
     ("residual-key-typo", CNN + "  - residual: {body: [relu], shortcutt: auto}\n", (3, 30), "did you mean 'shortcut'"),
     ("negative-repeat", CNN + "  - repeat: -1\n    layers: [relu]\n", (3, 13), "0 or more times"),
+    ("auto-undecided", "input: [D_i]\nsymbols: [D]\nlayers:\n  - residual:\n      body: [linear: D]\n"
+     "      shortcut: auto\n", (6, 17), "depends on the values of D, D_i"),
+    ("if-same-undecided", "input: [8, H, W]\nlayers:\n  - residual:\n      body: [adaptive_avgpool2d: 7]\n"
+     "      shortcut: if_same\n", (5, 17), "cannot tell whether the body keeps the shape [8, H, W] → [8, 7, 7]"),
     ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
     ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
     ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),

@@ -89,3 +89,27 @@ def test_a_sum_over_a_free_count_substitutes_to_the_concrete_sum():
     reads = work(free.graph)[free.graph.root].pool
     assert reads.subs({symbolic.symbol("k"): 3, H: 10}).doit() == work(concrete.graph)[concrete.graph.root].pool
     assert work(concrete.graph)[concrete.graph.root].pool == 3 * 12 * 10
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    assert doctest.testmod(symbolic).failed == 0
+
+
+def test_auto_and_if_same_decide_only_what_holds_for_every_value(run, write):
+    """A stride-2 body differs from its input at every size but 1: a projection. A body whose shape
+    equals its input at some sizes and not others is an error that asks for values."""
+    spec = write("input: [C, H, H]\nlayers:\n  - residual:\n      body: [conv2d: {out: C, kernel: 3, stride: 2, "
+                 "padding: 1}]\n      shortcut: auto\n")
+    model = archcalc.load(str(spec))
+    (residual,) = model.graph.root.items
+    assert residual.mode == "projection"
+    assert run("params", spec).exit_code == 0
+    tied = write("input: [C, 8, 8]\nlayers:\n  - residual:\n      body: [conv2d: {out: 16, kernel: 1}]\n"
+                 "      shortcut: if_same\n")
+    result = run("params", tied)
+    assert result.exit_code == 2 and "that depends on the values of C" in result.stderr
+    assert run("params", tied, "--set", "C=16").exit_code == 0
+    assert archcalc.load(str(tied), C=16).graph.root.items[0].mode == "identity"
+    assert archcalc.load(str(tied), C=3).graph.root.items[0].mode == "none"

@@ -172,6 +172,28 @@ def equal(a: Dim, b: Dim) -> bool:
     return grid is None or not any(value(point) for point in grid)
 
 
+def differ(a: Dim, b: Dim) -> bool | None:
+    """Whether two dims that are not :func:`equal` differ for the values that matter: True when they
+    are different numbers, or depend on one symbol and differ at every size from 2 to 64 and at 1,000
+    and 10,007 (a stride-2 size ⌊(H+1)/2⌋ meets H only at H = 1); None when whether they are equal
+    depends on the values (D against D_i, or C against 64), which only --set can settle.
+
+    >>> H, D = symbol("H"), symbol("D")
+    >>> differ(H, floordiv(H + 1, 2)), differ(D, 64), differ(D, symbol("D_i"))
+    (True, None, None)
+    """
+    if is_int(a) and is_int(b):
+        return a != b
+    import sympy
+
+    diff = sympy.sympify(a) - sympy.sympify(b)
+    if len(diff.free_symbols) != 1:
+        return None if diff.free_symbols else diff != 0
+    (name,) = diff.free_symbols
+    value = _evaluator(diff)
+    return None if any(value({name: v}) == 0 for v in (*range(2, 65), 1000, 10007)) else True
+
+
 def _evaluator(expr):
     """``expr`` as a function of {symbol: int}, exact (Fractions), built once and called at many points.
     A point where ``expr`` is undefined (a division by zero) counts as a zero. Functions other than

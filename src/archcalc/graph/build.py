@@ -364,6 +364,12 @@ class _Builder:
         body = list(inner.nodes)
         same = _same_shape(x, out)
         mode = item.shortcut if isinstance(item.shortcut, str) else "layers"
+        if mode in ("if_same", "auto") and not same and _shapes_differ(x, out) is None:
+            free = symbolic.free_names((*x, *out))
+            raise SpecError(item.shortcut_loc, f"shortcut: {mode} cannot tell whether the body keeps the shape "
+                            f"{shape_text(x)} → {shape_text(out)}: that depends on the values of {', '.join(free)}",
+                            code="residual-mismatch", hint="give them values with --set (or defaults under "
+                            "symbols:), or write the shortcut out: identity or a list of layers")
         if mode == "if_same":
             mode = "identity" if same else "none"
         elif mode == "auto":
@@ -451,6 +457,15 @@ def _magnitude(n: int) -> str:
 
 def _same_shape(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(symbolic.equal(p, q) for p, q in zip(a, b))
+
+
+def _shapes_differ(a: Shape, b: Shape) -> bool | None:
+    """True when some axis differs whatever the symbols are (see :func:`symbolic.differ`); None when
+    the shapes may or may not be equal, depending on the values."""
+    if len(a) != len(b):
+        return True
+    verdicts = [symbolic.differ(p, q) for p, q in zip(a, b) if not symbolic.equal(p, q)]
+    return True if True in verdicts else None
 
 
 def _strides(nodes: list[Node]) -> tuple[Dim, Dim] | None:
