@@ -263,3 +263,33 @@ def test_class_parameters_take_the_blocks_own_names(write):
     assert "        self[\"1\"] = InvertedNoShortcut(cin=8, conv2d_0_out_channels=48, c=12)\n" in text
     assert "        self[\"2\"] = InvertedIdentity(cin=12, out_channels=72)\n" in text
     assert "        self[\"3\"] = InvertedNoShortcut(cin=12, conv2d_0_out_channels=72, c=16)\n" in text
+
+
+@pytest.mark.parametrize("layers, forward", [
+    ("[linear: 8, relu, {name: head, layers: [linear: 3, softmax]}]",
+     "        if logits:\n            return self.head[:-1](x)\n        return self.head(x)\n"),
+    ("[linear: 8, {name: head, layers: [relu, {name: out, layers: [linear: 3, softmax]}]}]",
+     "        if logits:\n            return nn.Sequential(*self.head[:-1], self.head[-1][:-1])(x)\n"
+     "        return self.head(x)\n"),
+])
+def test_a_final_softmax_inside_groups_is_left_out_for_the_loss_too(layers, forward, write, tmp_path):
+    """The generated module and archcalc.to_torch agree on what the loss sees, however deep the
+    final softmax sits: build_loss never takes cross-entropy of probabilities."""
+    from archcalc.backends.torch.training import build_loss
+
+    spec = write(f"input: [4]\nlayers: {layers}\ntrain: {{loss: cross_entropy, classes: 3}}\n")
+    model = archcalc.load(str(spec))
+    text = emit(model)
+    assert forward in text
+    file = tmp_path / "grouped.py"
+    file.write_text(text, encoding="utf-8")
+    generated = import_file(file).build_model()
+    runtime = archcalc.to_torch(model)
+    generated.load_state_dict(runtime.state_dict())
+    x, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    torch.testing.assert_close(generated(x), generated(x, logits=True).softmax(dim=1))
+    torch.testing.assert_close(generated(x), runtime(x))
+    ours, theirs = build_loss(model.spec.train, generated), build_loss(model.spec.train, runtime)
+    assert ours.dropped == "logits" and theirs.dropped is not None
+    torch.testing.assert_close(ours(x, y), theirs(x, y))
+    torch.testing.assert_close(ours(x, y), torch.nn.functional.cross_entropy(generated(x, logits=True), y))

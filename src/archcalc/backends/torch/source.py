@@ -126,6 +126,14 @@ def _label(value: Value) -> str:
     return named or "_".join((value.kind.lower(), *value.path) if positions else value.path)
 
 
+def _without_last(expr: str, depth: int) -> str:
+    """The nn.Sequential ``expr`` without the layer ``depth`` sequences down at its end:
+    ``self.head[:-1]``, or ``nn.Sequential(*self.head[:-1], self.head[-1][:-1])`` one level deeper."""
+    if depth == 1:
+        return f"{expr}[:-1]"
+    return f"nn.Sequential(*{expr}[:-1], {_without_last(f'{expr}[-1]', depth - 1)})"
+
+
 def _annotation(values: list[object]) -> str:
     names = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple[int, int]", type(None): "None"}
     return " | ".join(dict.fromkeys(names[type(v)] for v in values))
@@ -419,6 +427,9 @@ class _Emitter:
         """The layers in order. When the spec trains with a loss that applies the final activation
         itself, ``forward(x, logits=True)`` stops before it (a keyword, so no layer name can clash)."""
         last = node.items[-1] if node.items else None
+        depth = 0  # how many sequences down the final layer sits (a group named head: 1)
+        while isinstance(last, SeqNode) and last.items:
+            last, depth = last.items[-1], depth + 1
         train = getattr(self.model.spec, "train", None)
         final = layer_call(last).build() if isinstance(last, LayerNode) else None
         if train is None or final is None or not absorbs(train.loss, final):
@@ -434,7 +445,11 @@ class _Emitter:
                  f'        nn.{criterion} takes (the spec trains with {train.loss})."""']
         for key in keys[:-1]:
             lines += layout(self.call_child(key, "x"), 8, "x = ")
-        return lines + layout(self.call_child(keys[-1], "x"), 8, "return x if logits else ")
+        if depth == 0:
+            return lines + layout(self.call_child(keys[-1], "x"), 8, "return x if logits else ")
+        before = Text(f"{_without_last(self.access(keys[-1]), depth)}(x)")
+        lines += ["        if logits:", *layout(before, 12, "return ")]
+        return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
 
     def docstring(self, cls: _Class) -> str:
         node = cls.nodes[0]
