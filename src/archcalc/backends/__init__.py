@@ -15,6 +15,8 @@ EXPORTERS: dict[str, tuple[str, str, str]] = {
 }
 #: suffixes of the exports that are text, which ``export -o -`` prints; any other is binary
 TEXT_SUFFIXES = (".py",)
+#: --to target → the optional packages its export imports (the ONNX file's weights come from torch)
+NEEDS: dict[str, tuple[str, ...]] = {"torch": ("torch",), "onnx": ("onnx", "torch"), "numpy": ("numpy",)}
 
 
 def check_depth(model, limit: int, target: str) -> None:

@@ -15,10 +15,11 @@ from archcalc.errors import SpecError
 
 #: module → how to install it (pinned where an unpinned install pulls a multi-GB CUDA build)
 INSTALL = {
-    "torch": ("PyTorch", "pip install torch==2.13.0 (the CPU build), or pip install 'archcalc[torch]'"),
-    "onnx": ("onnx", "pip install onnx, or pip install 'archcalc[onnx]'"),
-    "onnxruntime": ("onnxruntime", "pip install onnxruntime, or pip install 'archcalc[onnx]'"),
-    "numpy": ("NumPy", "pip install 'archcalc[train]'"),
+    # an unpinned 'torch' (as the archcalc[torch] extra says, torch>=2.1) can pull a multi-GB CUDA build
+    "torch": ("PyTorch", "pip install torch==2.13.0 (the CPU build)"),
+    "onnx": ("onnx", "pip install onnx"),
+    "onnxruntime": ("onnxruntime", "pip install onnxruntime"),
+    "numpy": ("NumPy", "pip install numpy"),
     "sklearn.datasets": ("scikit-learn (it ships the digits data)",
                          "pip install 'archcalc[train]', or give --data FILE.npz"),
 }
@@ -26,6 +27,26 @@ INSTALL = {
 
 class MissingDependency(SpecError, ImportError):
     """An optional package is not installed; the hint says how to install it."""
+
+
+def require_all(modules: tuple[str, ...]) -> None:
+    """Raise :class:`MissingDependency` naming every one of ``modules`` that is not installed (checked
+    without importing them), so a user installs what a command needs in one go."""
+    missing = [m for m in modules if not _installed(m.split(".")[0])]
+    if missing:
+        whats = [INSTALL[m][0] for m in missing]
+        listed = whats[0] if len(whats) == 1 else f"{', '.join(whats[:-1])} and {whats[-1]}"
+        raise MissingDependency(None, f"this needs {listed}, which {'is' if len(whats) == 1 else 'are'} not "
+                                "installed", code="missing-dependency", hint="; ".join(INSTALL[m][1] for m in missing))
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+    import sys
+
+    if name in sys.modules:  # None there means "import fails" (how tests take a package away)
+        return sys.modules[name] is not None
+    return importlib.util.find_spec(name) is not None
 
 
 def require(module: str) -> ModuleType:

@@ -7,7 +7,7 @@ import re
 
 import click
 
-from archcalc.backends import EXPORTERS, TEXT_SUFFIXES
+from archcalc.backends import EXPORTERS, NEEDS, TEXT_SUFFIXES
 from archcalc.cli.common import OUTPUT, check_suffix, handle_errors, load_model, require_values, spec_options
 from archcalc.files import STDOUT, check_writable
 
@@ -43,6 +43,9 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
         raise click.BadParameter(f"the {target} export is code that builds its own weights; load trained ones "
                                  "into what it builds (load_state_dict), or export --to onnx --weights",
                                  param_hint="'--weights'")
+    from archcalc.backends.optional import require_all
+
+    require_all(NEEDS[target])
     model = load_model(spec, sets, symbolic, limits)
     require_values(model, "export")
     path = output or default_output(model.name, suffix)
