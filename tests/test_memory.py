@@ -28,8 +28,11 @@ def test_parameter_bytes_per_dtype(run):
     fp16 = summary_json(run, SPECS / "resnet50.yaml", "--dtype", "fp16")
     assert fp16["memory"]["dtype"] == "fp16"
     assert fp16["memory"]["training"]["params"] == 51_114_064
-    assert fp16["memory"]["buffers_bytes"] == 2 * 53_173
-    assert fp16["memory"]["forward"]["inference_total"] == 51_114_064 + 2 * 53_173 + 2 * 150_528 + 2 * 37_559_784
+    # 53,173 buffer values: 53,120 running statistics in the dtype, 53 num_batches_tracked in int64 (torch's
+    # sum of buffer nbytes: 212,904 in fp32, 106,664 in fp16)
+    assert data["memory"]["buffers_bytes"] == 4 * 53_120 + 8 * 53 == 212_904
+    assert fp16["memory"]["buffers_bytes"] == 2 * 53_120 + 8 * 53 == 106_664
+    assert fp16["memory"]["forward"]["inference_total"] == 51_114_064 + 106_664 + 2 * 150_528 + 2 * 37_559_784
 
 
 def test_resnet50_forward_activations():
@@ -120,7 +123,7 @@ def test_batch_size_option_sets_the_training_batch_too(run):
     forward, training = chosen["memory"]["forward"], chosen["memory"]["training"]
     assert forward["batch_size"] == training["batch_size"] == 2
     assert forward["activations"] == 2 * 4 * 37_559_784
-    assert training["training_total"] == (3 * 4 * RESNET50 + 4 * 53_173 + forward["activations"] + forward["input"])
+    assert training["training_total"] == (3 * 4 * RESNET50 + 212_904 + forward["activations"] + forward["input"])
 
 
 def test_training_total_is_the_sum_of_its_parts(run):
@@ -133,3 +136,14 @@ def test_symbolic_memory_is_a_formula(run):
     data = summary_json(run, SPECS / "symbolic-cnn.yaml")
     assert data["memory"]["forward"]["input"] == "12*H*W"
     assert data["memory"]["params_bytes"]["int8"] == "320*floor(H/4)*floor(W/4) + 5098"
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
+def test_buffer_bytes_are_torchs(run, dtype):
+    torch = pytest.importorskip("torch")
+    module = archcalc.to_torch(SPECS / "resnet18.yaml")
+    if dtype == "fp16":
+        module = module.half()  # the running statistics halve; num_batches_tracked stays int64
+    expected = sum(b.numel() * b.element_size() for b in module.buffers())
+    assert any(b.dtype == torch.int64 for b in module.buffers())
+    assert summary_json(run, SPECS / "resnet18.yaml", "--dtype", dtype)["memory"]["buffers_bytes"] == expected

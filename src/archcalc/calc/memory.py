@@ -23,6 +23,8 @@ from archcalc.symbolic import Dim, exact, fmt, is_int, simplify
 
 #: dtype → bytes per element
 DTYPES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+#: bytes of an int64 counter (batch norm's num_batches_tracked stays int64 when a model is cast)
+INT64 = 8
 #: layer roles whose output shares its input's storage (a view, or the input itself)
 NO_NEW_TENSOR = ("reshape", "identity")
 
@@ -87,7 +89,7 @@ class Memory:
     dtype: str
     batch: int
     params: Dim  # trainable parameters
-    buffers: Dim  # BatchNorm running statistics
+    buffers: Dim  # BatchNorm running statistics (in the dtype) and batch counters (int64)
     input: Dim
     activations: Dim  # forward pass, the whole batch
     gradients: Dim
@@ -113,7 +115,9 @@ def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: st
     size = DTYPES[dtype]
     acts = acts if acts is not None else activations(graph)
     slots, text = optimizer_slots(train)
-    return Memory(dtype, batch, trainable * size, buffers * size, exact(numel(graph.input_shape) * batch * size),
+    counters = sum(node.layer.COUNTERS for node in graph.layers())  # int64 whatever the dtype
+    buffer_bytes = (buffers - counters) * size + counters * INT64
+    return Memory(dtype, batch, trainable * size, buffer_bytes, exact(numel(graph.input_shape) * batch * size),
                   exact(acts[graph.root] * batch * size), trainable * size, slots * trainable * size, slots, text)
 
 

@@ -178,6 +178,10 @@ class Layer:
     def params(self, x: Shape) -> Count:
         return Count()
 
+    #: how many of the buffer values are int64 counters (PyTorch's ``num_batches_tracked``), stored
+    #: in 8 bytes whatever the model's dtype
+    COUNTERS = 0
+
     def geometry(self, x: Shape) -> tuple[Axis, Axis] | str | None:
         """Per spatial axis (h, w) how outputs map to inputs; ``None`` pointwise, :data:`GLOBAL` all of it."""
         return None

@@ -15,6 +15,7 @@ class BatchNorm(Layer):
     """
 
     ROLE = "norm"
+    COUNTERS = 1  # num_batches_tracked
 
     eps = Float(1e-5, doc="added to the variance before the square root", lo=0, lo_open=True)
     momentum = Float(0.1, doc="weight m of the new batch in the running statistics", lo=0, hi=1)
