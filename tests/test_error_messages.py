@@ -185,7 +185,7 @@ def test_the_running_total_of_parameters_is_bounded_too(run, write):
 
 def test_export_names_the_real_free_symbols_with_values_that_build(run, write):
     """The example in the hint builds: a spatial dim takes the other's number, a symbol takes the value
-    of a bound one with a similar name, the rest 32, or 224 when 32 is too small for the network."""
+    of a bound one with a similar name, the rest 32, or the first of 224, 512, … the network builds with."""
     path = write("input: [3, H, W]\nsymbols: [D_in]\nlayers:\n  - conv2d: {out: 8, kernel: 5}\n  - flatten\n"
                  "  - linear: D_in\n", "x.yaml")
     result = run("export", path, "--to", "torch", "--set", "W=100")
@@ -195,6 +195,9 @@ def test_export_names_the_real_free_symbols_with_values_that_build(run, write):
     small = write("input: [3, H, W]\nlayers:\n  - maxpool2d: 8\n  - maxpool2d: 8\n", "small.yaml")
     assert run("export", small, "--to", "numpy").stderr == (f"{small}:1:12: error: H, W must have values to export\n"
                                                             "  hint: give them with --set, e.g. --set H=224,W=224\n")
+    deep = write("input: [3, H, W]\nlayers:\n  - repeat: 6\n    layers: [conv2d: {out: 8, kernel: 5, stride: 2}]\n",
+                 "deep.yaml")
+    assert run("export", deep, "--to", "numpy").stderr.endswith("--set H=512,W=512\n")  # 224 shrinks to 0
     assert run("export", small, "--to", "numpy", "--set", "H=512").stderr == (
         f"{small}:1:15: error: W must have a value to export\n  hint: give them with --set, e.g. --set W=512\n")
     mlp = write("input: [D_i]\nsymbols: [D_o]\nlayers: [linear: D_o]\n", "mlp.yaml")

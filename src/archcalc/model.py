@@ -84,14 +84,15 @@ class Model:
 
         A free spatial input dimension takes the other one's value when that is a number
         (``[3, H, 224]`` → ``H=224``); a symbol takes the value of a bound symbol with a similar name
-        (``D_o`` → ``D_i``'s); the rest take 32, or 224 when 32 is too small for the network.
+        (``D_o`` → ``D_i``'s); the rest take 32, or 224, 512, 1024 or 2048, the first the network builds
+        with.
         """
         from difflib import get_close_matches
 
         bound = {k: v for k, v in self.graph.symbols.items() if symbolic.is_int(v)}
         spatial = [symbolic.fmt(d) for d in self.input_shape[1:]] if len(self.input_shape) == 3 else []
         sizes = [int(d) for d in spatial if d.isdigit()]
-        for fallback in (32, 224):
+        for fallback in (32, 224, 512, 1024, 2048):
             values = {}
             for name in self.graph.free:
                 close = get_close_matches(name, list(bound), n=1, cutoff=0.6)
