@@ -147,3 +147,11 @@ def test_buffer_bytes_are_torchs(run, dtype):
     expected = sum(b.numel() * b.element_size() for b in module.buffers())
     assert any(b.dtype == torch.int64 for b in module.buffers())
     assert summary_json(run, SPECS / "resnet18.yaml", "--dtype", dtype)["memory"]["buffers_bytes"] == expected
+
+
+def test_huge_numbers_keep_proper_units():
+    from archcalc.report.table import si
+
+    assert [si(4_089_184_256 * 10**12), si(4 * 10**33), si(999)] == ["4.09Z", "4.00e+33", "999"]
+    assert [nbytes(150_239_136 * 10**12), nbytes(10**34)] == [
+        "150,239,136,000,000,000,000 B (150.24 EB)", f"{10**34:,} B (1.00e+34 B)"]

@@ -137,8 +137,11 @@ def scaled(n: int) -> str:
     if n >= 10**300:  # past a float: the exact number is printed beside it anyway
         return f"{n // 10**12:,} TB"
     value, unit = float(n), "B"
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 999.995 or unit == "TB":
+    units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB", "RB", "QB")
+    for unit in units:
+        if value < 999.995 or unit == units[-1]:
             break
         value /= 1000
+    if value >= 999.995:  # past 10³⁰ bytes: scientific notation
+        return f"{float(n):.2e} B"
     return f"{n} B" if unit == "B" else f"{value:.2f} {unit}"

@@ -271,9 +271,15 @@ def si(n: int, sep: str = "") -> str:
     if abs(n) >= 10**300:  # past a float (a --batch-size of 10**400): the exact digits
         return str(n)
     scaled, steps = float(n), 0
-    while abs(scaled) >= 999.5 and steps < 6:
+    while abs(scaled) >= 999.5 and steps < len(PREFIXES) - 1:
         scaled, steps = scaled / 1000, steps + 1
-    return f"{scaled:.3g}{sep}{' kMGTPE'[steps].strip()}" if steps else str(n)
+    if abs(scaled) >= 999.5:  # past the last prefix (10³⁰): scientific notation
+        return f"{float(n):.2e}"
+    return f"{scaled:.3g}{sep}{PREFIXES[steps]}" if steps else str(n)
+
+
+#: SI prefixes for 10^(3k), up to quetta (10³⁰)
+PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 
 def _fold(text: str, width: int) -> list[str]:
