@@ -36,6 +36,7 @@ CASES = [
      "      shortcut: auto\n", (6, 17), "depends on the values of D, D_i"),
     ("if-same-undecided", "input: [8, H, W]\nlayers:\n  - residual:\n      body: [adaptive_avgpool2d: 7]\n"
      "      shortcut: if_same\n", (5, 17), "cannot tell whether the body keeps the shape [8, H, W] → [8, 7, 7]"),
+    ("comma-in-flow-mapping", "input: [4]\nlayers:\n  - linear: {out: (2 + 1, 3)}\n", (3, 19), "quote the expression"),
     ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
     ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
     ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),

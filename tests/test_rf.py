@@ -348,3 +348,10 @@ def test_fields_match_autograd(case):
         path, shape, points = "0", (2, 16, 16), [(0, 0), (3, 4), (7, 7)]
     for i, j in points:
         assert _grad_support(module, shape, i, j) == _predicted(spec, path, shape, i, j), (case, i, j)
+
+
+def test_at_a_name_many_nodes_share_asks_for_a_path(run):
+    result = run("rf", SPECS / "resnet18.yaml", "--at", "conv2")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --at conv2: 8 nodes are named 'conv2'\n"
+                             "  hint: give one's full path: layer1.0.conv2, layer1.1.conv2, layer2.0.conv2, …\n")

@@ -82,7 +82,9 @@ class Analysis:
         if len(named) == 1:
             return named[0]
         if named:
-            hint = f"'{name}' names {len(named)} nodes: {', '.join(n.path for n in named[:3])}, …; give the full path"
+            more = ", …" if len(named) > 3 else ""
+            raise SpecError(None, f"{option} {name}: {len(named)} nodes are named '{name}'", code="usage",
+                            hint=f"give one's full path: {', '.join(n.path for n in named[:3])}{more}")
         else:
             hint = did_you_mean(name, [n.path for n in nodes]) or \
                 "paths are written as in PyTorch (layer4.1.conv2); `archcalc shapes SPEC` lists them"

@@ -68,8 +68,11 @@ def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
         tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         col = loc.col + max((getattr(e, "offset", None) or 1) - 1, 0)
+        unclosed = text.count("(") > text.count(")")  # YAML's flow {…} or […] split it at a comma
+        hint = ("a comma inside {…} or […] ends the value in YAML: quote the expression, or write the "
+                "mapping as block lines") if unclosed else f"expressions may use {_ALLOWED}"
         raise SpecError(Loc(loc.path, loc.line, col), f"cannot read expression '{text}'", code="bad-expression",
-                        hint=f"expressions may use {_ALLOWED}") from None
+                        hint=hint) from None
     for node in ast.walk(tree):
         _check(node, text, loc)
     return Expr(text, loc, tree)
