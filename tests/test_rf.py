@@ -222,7 +222,7 @@ def test_unknown_at_is_a_usage_error_with_a_suggestion(run):
     assert result.stdout == ""
     result = run("rf", SPECS / "resnet50.yaml", "--at", "conv2")
     assert result.exit_code == 2
-    assert "'conv2' names 16 nodes: layer1.0.conv2" in result.stderr
+    assert "16 nodes are named 'conv2'" in result.stderr
 
 
 def test_at_accepts_a_unique_name(run):
