@@ -226,3 +226,14 @@ def test_the_graph_builder_names_layer_kinds_through_their_classes():
              for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
              if isinstance(node, ast.Constant) and node.value in LAYERS and node.value not in SHORTCUTS]
     assert named == []
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"H": "abc"}, "4:12: error: H='abc': a symbol's value must be a whole number ≥ 1"),
+    ({"H": 0}, "4:12: error: H=0: a symbol's value must be a whole number ≥ 1"),
+    ({"Q": 3}, "3:1: error: Q=3 is given, but the spec has no symbol 'Q'"),
+])
+def test_the_python_api_checks_symbol_values_too(values, message):
+    with pytest.raises(SpecError) as caught:
+        archcalc.load(str(SPECS / "symbolic-cnn.yaml"), **values)
+    assert str(caught.value).splitlines()[0] == f"{SPECS / 'symbolic-cnn.yaml'}:{message}"

@@ -51,9 +51,13 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         if name not in spec.symbols:
             hint = did_you_mean(name, list(spec.symbols)) or (
                 f"the spec's symbols are {', '.join(spec.symbols)}" if spec.symbols else "the spec has no symbols")
-            raise SpecError(None, f"--set {name}: the spec has no symbol '{name}'", code="usage", hint=hint)
+            raise SpecError(spec.loc, f"{name}={values[name]!r} is given, but the spec has no symbol '{name}'",
+                            code="usage", hint=hint)
     limits = limits or default_limits()
     for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:  # the Python API's values
+            raise SpecError(spec.symbols[name].loc, f"{name}={value!r}: a symbol's value must be a whole number ≥ 1",
+                            code="usage", hint=f"e.g. {name}=224")
         if abs(value) > limits.max_int:
             shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}…"
             raise SpecError(None, f"--set {name}: {shown} is too large", code="resource-limit",
