@@ -7,6 +7,8 @@ its note fails here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import archcalc
@@ -50,6 +52,9 @@ def test_lint_shows_which_block_use_failed_too(run, write):
     assert result.stdout.replace(str(path), "x.yaml").splitlines()[4:6] == [
         "  = hint: did you mean 'c'? defined here: H, c",
         "  = note: in block 'stage' used at x.yaml:8:5 (0)"]
+    (finding,) = json.loads(run("lint", path, "--format", "json").stdout)
+    assert finding["hint"] == "did you mean 'c'? defined here: H, c"
+    assert finding["notes"] == [f"in block 'stage' used at {path}:8:5 (0)"]
 
 
 def test_an_undefined_symbol_with_nothing_close_lists_the_names(run, write):

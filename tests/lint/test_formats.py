@@ -62,7 +62,7 @@ def test_json(run, spec):
     assert rows[0] == {
         "code": "N105", "name": "bias-before-batchnorm", "severity": "warning",
         "message": "`0` (conv2d) has a bias that `1` (batchnorm2d) right after it cancels: 16 wasted parameters",
-        "hint": "set bias: false (the batch norm's shift β takes its place)", "filename": str(spec),
+        "hint": "set bias: false (the batch norm's shift β takes its place)", "notes": [], "filename": str(spec),
         "location": {"row": 3, "column": 5}, "end_location": {"row": 3, "column": 11},
         "fix": {"applicability": "safe", "message": "set bias: false",
                 "edits": [{"content": ", bias: false", "location": {"row": 3, "column": 44},

@@ -59,6 +59,8 @@ class Diagnostic:
     hint: str | None = None
     fix: Fix | None = None
     end: Loc | None = None
+    #: for an error inside a block: which block use it came through, innermost first
+    notes: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:

@@ -90,9 +90,7 @@ def core_diagnostic(error: SpecError, path: str) -> Diagnostic:
     rule = BY_NAME.get(error.code)
     if rule is None or rule.kind != "core":  # a core code without a rule (a test fails on this): never hide it
         rule = Rule(UNMAPPED, error.code, ERROR, "An error of the core that has no rule of its own yet.")
-    # where an error inside a block came from ("in block 'unit' used at x.yaml:6:28") follows its hint
-    hint = "\n".join([*([error.hint] if error.hint else []), *(f"note: {note}" for note in error.notes)]) or None
-    return Diagnostic(rule, error.loc or Loc(path, 1, 1), error.message, hint)
+    return Diagnostic(rule, error.loc or Loc(path, 1, 1), error.message, error.hint, notes=tuple(error.notes))
 
 
 def _once_per_place(rule: Rule, findings: Iterable[Finding]) -> list[Diagnostic]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import click
 
 from archcalc.errors import printable
+from archcalc.lint.diagnostic import Diagnostic
 from archcalc.lint.fixes import Text
 from archcalc.lint.formats import COLORS, end_of, heading
 
@@ -33,18 +34,16 @@ def render(results: list, color: bool = False) -> str:
                     carets = click.style(carets, fg=COLORS[d.severity], bold=True)
                 out += [f"{gutter} |", f"{d.loc.line} | {line.expandtabs(1)}",
                         f"{gutter} | {' ' * (d.loc.col - 1)}{carets}"]
-                out += [f"{gutter} = {line}" for line in _hint_lines(d.hint)]
+                out += [f"{gutter} = {line}" for line in _hint_lines(d)]
                 if d.fix:
                     out.append(f"{gutter} = fix: {printable(d.fix.message)} (safe: archcalc lint --fix)")
             else:
-                out += [f"  {line}" for line in _hint_lines(d.hint)]
+                out += [f"  {line}" for line in _hint_lines(d)]
             out.append("")
     return "\n".join(out) + ("\n" if out else "")
 
 
-def _hint_lines(hint: str | None) -> list[str]:
+def _hint_lines(d: Diagnostic) -> list[str]:
     """``hint: …`` then, for an error inside a block, ``note: in block … used at …`` lines."""
-    if not hint:
-        return []
-    lines = printable(hint, newlines=True).split("\n")
-    return [line if line.startswith("note: ") or i else f"hint: {line}" for i, line in enumerate(lines)]
+    lines = [f"hint: {printable(d.hint, newlines=True)}"] if d.hint else []
+    return lines + [f"note: {printable(note)}" for note in d.notes]

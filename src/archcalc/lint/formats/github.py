@@ -23,7 +23,7 @@ def render(results: list, color: bool = False) -> str:
             end = end_of(d, text.line(d.loc.line))
             props = {"title": f"archcalc {d.code} [{d.name}]", "file": d.loc.path, "line": d.loc.line,
                      "col": d.loc.col, "endLine": end.line, "endColumn": end.col}
-            message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+            message = d.message + (f"\nhint: {d.hint}" if d.hint else "") + "".join(f"\nnote: {n}" for n in d.notes)
             out.append(f"::{LEVELS.get(d.severity, 'notice')} "
                        + ",".join(f"{k}={_property(str(v))}" for k, v in props.items()) + f"::{_data(message)}")
     return "".join(line + "\n" for line in out)

@@ -1,7 +1,8 @@
-"""``--format json``: a list of findings, in ruff's shape plus ``name``, ``severity`` and ``hint``::
+"""``--format json``: a list of findings, in ruff's shape plus ``name``, ``severity``, ``hint`` and
+``notes`` (for an error inside a block, which block uses it came through)::
 
     [{"code": "N105", "name": "bias-before-batchnorm", "severity": "warning", "message": "...",
-      "hint": "...", "filename": "specs/x.yaml", "location": {"row": 7, "column": 16},
+      "hint": "...", "notes": [], "filename": "specs/x.yaml", "location": {"row": 7, "column": 16},
       "end_location": {"row": 7, "column": 22},
       "fix": {"applicability": "safe", "message": "set bias: false",
               "edits": [{"content": ", bias: false", "location": {...}, "end_location": {...}}]}}]
@@ -29,7 +30,7 @@ def render(results: list, color: bool = False) -> str:
                        "edits": [{"content": e.content, "location": _point(e.start), "end_location": _point(e.end)}
                                  for e in d.fix.edits]}
             rows.append({"code": d.code, "name": d.name, "severity": d.severity, "message": d.message,
-                         "hint": d.hint, "filename": d.loc.path, "location": _point(d.loc),
+                         "hint": d.hint, "notes": list(d.notes), "filename": d.loc.path, "location": _point(d.loc),
                          "end_location": _point(end_of(d, text.line(d.loc.line))), "fix": fix})
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 

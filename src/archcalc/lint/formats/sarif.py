@@ -50,7 +50,7 @@ def _rule(rule) -> dict:
 def _result(d: Diagnostic, rule_index: int, text: Text) -> dict:
     end = end_of(d, text.line(d.loc.line))
     uri = _uri(d.loc.path)
-    message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    message = d.message + (f"\nhint: {d.hint}" if d.hint else "") + "".join(f"\nnote: {n}" for n in d.notes)
     out = {"ruleId": d.code, "ruleIndex": rule_index, "level": LEVELS.get(d.severity, "note"),
            "message": {"text": message},
            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
