@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import layer
+from archcalc.layers.base import Shape, layer
 from archcalc.layers.batchnorm import BatchNorm
 
 
@@ -15,3 +15,6 @@ class BatchNorm1d(BatchNorm):
 
     RANKS = (1, 2)
     EXPECTS = "a [C] or [C, L]"
+
+    def rank_hint(self, x: Shape) -> str | None:
+        return "use batchnorm2d for [C, H, W] feature maps" if len(x) == 3 else None

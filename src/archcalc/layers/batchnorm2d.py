@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import layer
+from archcalc.layers.base import Shape, layer
 from archcalc.layers.batchnorm import BatchNorm
 
 
@@ -15,3 +15,6 @@ class BatchNorm2d(BatchNorm):
 
     RANKS = (3,)
     EXPECTS = "a [C, H, W]"
+
+    def rank_hint(self, x: Shape) -> str | None:
+        return "use batchnorm1d for [C] vectors (after flatten or linear)" if len(x) in (1, 2) else None

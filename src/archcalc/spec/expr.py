@@ -129,7 +129,8 @@ class _Eval:
             raise self.fail(f"'{self.expr.text}' mixes a decimal number with a symbol",
                             hint="symbols stand for integers: use integers (2, not 2.0) and // for division")
         if isinstance(op, (ast.Div, ast.FloorDiv)) and b == 0:
-            raise self.fail(f"division by zero in '{self.expr.text}'")
+            raise self.fail(f"division by zero in '{self.expr.text}'",
+                            hint="the divisor is 0 here: check the values given to its names (--set, block arguments)")
         try:
             value = symbolic.exact(self.compute(op, a, b))
         except OverflowError:
