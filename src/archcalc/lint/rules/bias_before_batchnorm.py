@@ -77,7 +77,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     for a, b in followed.items():
         channels = b.in_shape[0]
         count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
-        hint = "set bias: false (the batch norm's shift β takes its place)"
+        hint = ("set bias: false (the batch norm's shift β takes its place)" if b.layer.config().get("affine", True)
+                else "set bias: false (the batch norm subtracts the mean, and with it any constant shift)")
         fix = None
         item = ctx.item(a)
         if not all(n in followed for n in written[(a.loc.line, a.loc.col)]):
