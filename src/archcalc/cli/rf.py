@@ -59,9 +59,10 @@ def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: t
                           ("Effective padding h, w", _pair(f.padding)), ("Centre of output [0, 0]", _pair(f.center))]
     else:
         report.footer.append(("Field", field_cell(f, "size")))
-    report.notes.append(CONVENTION)
     if len(graph.input_shape) != 3:
         report.notes.append(f"the input {shape_text(graph.input_shape)} has no spatial axes: fields need [C, H, W]")
+    else:
+        report.notes.append(CONVENTION)
     if analysis.warned:
         report.notes.append("* paths join here without a common field: see the warnings")
     if fmt == "json":
