@@ -152,7 +152,7 @@ def test_an_error_in_a_block_body_says_which_use_failed_outermost_last(run, writ
 def test_a_default_that_fails_says_which_use_needed_it(run, write):
     text = "input: [4]\nblocks:\n  fc(c, d = 2 * e): [linear: d]\nlayers:\n  - fc: 3\n"
     assert errors(run, write, text) == (
-        "x.yaml:3:3: error: undefined symbol 'e'\n"
+        "x.yaml:3:13: error: undefined symbol 'e'\n"
         "  hint: defined here: c; declare others under 'symbols:' or as a block parameter\n"
         "  note: in block 'fc' used at x.yaml:5:5\n")
 

@@ -24,7 +24,7 @@ CASES = [
     ("shortcut-name-taken", CNN + "  - residual:\n      body: [relu: {name: side}]\n      shortcut: [relu]\n"
      "      shortcut_name: side\n", (5, 17), "'side' is used twice"),
     ("symbol-keyword", "input: [4]\nsymbols: {in: 3}\nlayers: [linear: 2]\n", (2, 11), "Python keyword"),
-    ("param-keyword", "input: [4]\nblocks:\n  b(class):\n    - linear: 2\nlayers: [b: 1]\n", (3, 3),
+    ("param-keyword", "input: [4]\nblocks:\n  b(class):\n    - linear: 2\nlayers: [b: 1]\n", (3, 5),
      "Python keyword"),
     ("nothing-built", "input: [4, 2, 2]\nlayers:\n  - concat: [[], []]\n", (3, 3), "builds no layers"),
     ("shortcut-name-without-layers", CNN + "  - residual: {body: [relu], shortcut_name: down}\n", (3, 45),

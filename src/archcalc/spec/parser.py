@@ -138,7 +138,8 @@ class _Parser:
             if name in CONSTRUCTS or name in self.blocks:
                 raise SpecError(key.loc, f"block '{name}' is defined twice" if name in self.blocks
                                 else f"'{name}' is a reserved word", code="bad-block")
-            params = self.params(params_text or "", key.loc)
+            start = Loc(key.loc.path, key.loc.line, key.loc.col + match.start(2)) if params_text else key.loc
+            params = self.params(params_text or "", start)
             self.blocks[name] = BlockDef(name, params, [], key.loc)
             bodies.append((name, body))
         for name, body in bodies:  # bodies may use blocks defined further down
@@ -148,12 +149,15 @@ class _Parser:
             self.blocks[name].body = items
         _param_words(self.blocks)
 
-    def params(self, text: str, loc: Loc) -> list[Param]:
+    def params(self, text: str, start: Loc) -> list[Param]:
+        """The parameters in ``text``, the inside of a signature's brackets, which begins at ``start``:
+        each is located at its own name, and a default's errors at the default."""
         params: list[Param] = []
         if not text.strip():
             return params
         seen_default = False
-        for part in _split_commas(text):
+        for offset, part in _split_commas(text):
+            loc = Loc(start.path, start.line, start.col + offset)
             pname, eq, default = part.partition("=")
             pname = pname.strip()
             if not _NAME.match(pname) or pname.startswith("__") or keyword.iskeyword(pname):
@@ -165,8 +169,9 @@ class _Parser:
             value = None
             if eq:  # a default reads like any YAML value: true, null, 1e-3 mean what they mean elsewhere
                 text = default.strip()
-                scalar = scalar_value(text, False, loc, self.limits)
-                value = parse_expr(text, loc, self.limits) if isinstance(scalar, str) else Lit(scalar, loc)
+                at = Loc(loc.path, loc.line, loc.col + len(part) - len(default.lstrip()))
+                scalar = scalar_value(text, False, at, self.limits)
+                value = parse_expr(text, at, self.limits) if isinstance(scalar, str) else Lit(scalar, at)
                 seen_default = True
             elif seen_default:
                 raise SpecError(loc, f"parameter '{pname}' without a default follows one with a default",
@@ -452,16 +457,17 @@ def _passes(items: list[Item], blocks: dict[str, BlockDef]):
                 yield from _passes(branch, blocks)
 
 
-def _split_commas(text: str) -> list[str]:
+def _split_commas(text: str) -> list[tuple[int, str]]:
+    """The comma-separated parts of ``text`` outside brackets, stripped, each with its offset."""
     parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
+    for i, ch in enumerate(text + ","):
         depth += ch == "("
         depth -= ch == ")"
         if ch == "," and depth == 0:
-            parts.append(text[start:i])
+            piece = text[start:i]
+            parts.append((start + len(piece) - len(piece.lstrip()), piece.strip()))
             start = i + 1
-    parts.append(text[start:])
-    return [p for p in (p.strip() for p in parts)]
+    return parts
 
 
 def _and(names: list[str]) -> str:
