@@ -282,3 +282,14 @@ def test_csv_paths_that_a_spreadsheet_would_run_are_inert(run, write):
     lines = run("params", spec, "--format", "csv").stdout.splitlines()
     assert lines[1:] == ['"\'=HYPERLINK(""http://x"")",linear,[3],15,100.0,0,1,true',
                          "'-x,relu,[3],0,0.0,0,1,true", "a=b,relu,[3],0,0.0,0,1,true"]
+
+
+def test_the_one_cell_fast_path_holds_only_one_cell_characters():
+    import unicodedata
+
+    from archcalc.report.table import _ONE_CELL
+
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if _ONE_CELL.fullmatch(ch) and unicodedata.category(ch) != "Cn":
+            assert not unicodedata.combining(ch) and unicodedata.east_asian_width(ch) not in "WF", hex(cp)

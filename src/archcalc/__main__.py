@@ -1,5 +1,5 @@
 """``python -m archcalc`` is the ``archcalc`` command."""
 
-from archcalc.cli import main
+from archcalc.cli import run
 
-main(prog_name="archcalc")
+run()

@@ -7,15 +7,17 @@ columns need from it, so a command never pays for an analysis it does not show.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from archcalc.calc.flops import work
-from archcalc.calc.memory import Memory, activations, memory
-from archcalc.calc.rf import Field, RFWarning, final_field, receptive_fields
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Node
-from archcalc.layers.base import Work
 from archcalc.model import Model
 from archcalc.symbolic import Dim
+
+if TYPE_CHECKING:  # the calculators load on first use: params needs none of them
+    from archcalc.calc.memory import Memory
+    from archcalc.calc.rf import Field, RFWarning
+    from archcalc.layers.base import Work
 
 
 class Analysis:
@@ -36,6 +38,8 @@ class Analysis:
     @cached_property
     def work(self) -> dict[Node, Work]:
         """Per example; scale with :meth:`Work.times`."""
+        from archcalc.calc.flops import work
+
         return work(self.graph)
 
     @property
@@ -44,6 +48,8 @@ class Analysis:
 
     @cached_property
     def _rf(self) -> tuple[dict[Node, Field], list[RFWarning]]:
+        from archcalc.calc.rf import receptive_fields
+
         return receptive_fields(self.graph)
 
     @property
@@ -60,14 +66,20 @@ class Analysis:
 
     @property
     def final(self) -> Node:
+        from archcalc.calc.rf import final_field
+
         return final_field(self.graph, self.fields)
 
     @cached_property
     def activations(self) -> dict[Node, Dim]:
         """New tensor elements per node, per example."""
+        from archcalc.calc.memory import activations
+
         return activations(self.graph)
 
     def memory(self, batch: int) -> Memory:
+        from archcalc.calc.memory import memory
+
         return memory(self.graph, self.model.trainable_params, self.model.buffers, batch, self.dtype,
                       self.model.spec.train, self.activations)
 

@@ -73,3 +73,12 @@ def main() -> None:
     Every command reads a spec (see docs/spec.md), prints errors as path:line:col and exits 2 on a
     bad spec or bad usage.
     """
+
+
+def run() -> None:
+    """The ``archcalc`` program (console script and ``python -m archcalc``): ``main`` in a process
+    that ends with the command."""
+    from archcalc.cli import common
+
+    common.ENDS_AFTER_COMMAND = True
+    main(prog_name="archcalc")

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from archcalc import symbolic
 from archcalc.calc.analysis import Analysis
-from archcalc.calc.memory import DTYPES
-from archcalc.calc.rf import Field
+
+if TYPE_CHECKING:
+    from archcalc.calc.rf import Field
 from archcalc.errors import did_you_mean
 from archcalc.graph import Node
 from archcalc.layers.base import shape_text
@@ -42,6 +44,12 @@ def pair(values: tuple[object, object]) -> str:
     """``212`` when both axes agree, else ``h×w`` (``7×5``)."""
     h, w = (symbolic.fmt(v) for v in values)
     return h if h == w else f"{h}×{w}"
+
+
+def _bytes(dtype: str) -> int:
+    from archcalc.calc.memory import DTYPES
+
+    return DTYPES[dtype]
 
 
 def field_cell(f: Field, part: str) -> str:
@@ -143,7 +151,7 @@ COLUMNS: dict[str, NodeColumn] = {
     "padding": _column("Padding", True, _rf("padding"), "effective padding: output 0's field starts there",
                        _xy("padding"), 5),
     "center": _column("Centre", True, _rf("center"), "centre of output 0's field on the input", _xy("center"), 3),
-    "mem": _column("Activations (B)", True, _per_batch(lambda a, n: a.activations[n] * DTYPES[a.dtype]),
+    "mem": _column("Activations (B)", True, _per_batch(lambda a, n: a.activations[n] * _bytes(a.dtype)),
                    "bytes of the new tensors of a forward pass", "activation_bytes", 5),
 }
 

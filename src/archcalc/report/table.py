@@ -15,6 +15,7 @@ lines keep the tree's branches. The title, the footer, the notes and free text l
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from bisect import bisect_right
@@ -27,6 +28,10 @@ GAP = 2
 MIN_FOLD = 10
 MIN_NAME = 6  # a tree name folds into pieces no narrower than this; with less room it ends in "…"
 _BREAK = re.compile(r"(?<=[ ,_:*+])")  # a fold may follow any of these characters
+#: text of only these takes one cell a character (checked against unicodedata by a test): ASCII and
+#: Latin, Greek, punctuation, arrows, mathematical operators, box drawing (the tree) and the like
+_ONE_CELL = re.compile("[\\x00-\u02ff\u0391-\u03a1\u03a3-\u03ff\u2000-\u2064\u2066-\u206f\u2190-\u2319"
+                       "\u2500-\u257f]*")
 _COUNT = re.compile(r"-?\d{1,3}(,\d{3})+")
 _NUMBER = re.compile(r"-?[\d,.]+( B)?")  # a footer value that is a count or a size
 
@@ -161,6 +166,9 @@ def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width
     """Choose the cells and column widths. Exact counts with text folded as far as needed, when that
     fits and folds few rows (at most a tenth, or 2); else, of those and the shortened counts, what
     fits in the fewest lines, or when neither fits the narrower. Then fold whatever must still fold."""
+    natural = _widths(grid, columns)
+    if _total(natural) <= width:  # it fits as it is: nothing to fold or shorten
+        return grid, natural, False
     text = [not c.numeric and c.key != "layer" for c in columns]
     plans = []
     for cells in (grid, _shortened(grid, columns)):
@@ -180,7 +188,7 @@ def _layout(grid: list[list[str]], columns: list[Column], rows: list[Row], width
     return cells, widths, cells is not grid
 
 
-def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str]:
+def _cell_lines(text: str, width: int, column: Column, row: Row) -> list[str] | tuple[str, ...]:
     """``text`` folded to ``width``; the tree column folds the name only, under its branches."""
     if column.key != "layer":
         return _fold(text, width)
@@ -213,7 +221,7 @@ def _prefix(text: str, width: int) -> int:
 def _cells(text: str) -> int:
     """How many terminal cells ``text`` takes: wide and full-width characters (CJK) two, combining
     marks none, everything else one."""
-    if text.isascii():
+    if text.isascii() or _ONE_CELL.fullmatch(text):
         return len(text)
     return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
                for ch in text)
@@ -249,6 +257,7 @@ def _shrink(widths: list[int], floors: list[int], width: int, allowed: list[bool
         widths[j] -= 1
 
 
+@functools.lru_cache(maxsize=4096)  # a table repeats its cells (relu, [64, 56, 56], –) many times
 def _piece(text: str) -> int:
     """Length of the longest part of ``text`` that cannot be folded."""
     return max((len(p.rstrip()) for p in _BREAK.split(text)), default=0)
@@ -282,7 +291,8 @@ def si(n: int, sep: str = "") -> str:
 PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 
-def _fold(text: str, width: int) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _fold(text: str, width: int) -> tuple[str, ...]:
     """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
     pieces = []
     while _cells(text) > width:
@@ -292,7 +302,7 @@ def _fold(text: str, width: int) -> list[str]:
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     pieces.append(text)
-    return pieces
+    return tuple(pieces)
 
 
 def _line(cells: list[str], widths: list[int], columns: list[Column]) -> str:
