@@ -209,16 +209,22 @@ FIXABLE = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3}\n  - batc
            "  - linear: 2\n")
 
 
-@needs_permissions
-@pytest.mark.parametrize("writer", ["export-torch", "export-onnx", "export-numpy", "train-o", "train-plot",
-                                    "lint-fix"])
-def test_a_read_only_folder_is_a_clear_error_before_any_work(writer, tmp_path):
+def _output_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A spec, an output folder ``out`` and a spec in it for ``lint --fix`` to edit in place."""
     spec = tmp_path / "tiny.yaml"
     spec.write_text(SPEC)
     out = tmp_path / "out"
     out.mkdir()
     fixable = out / "fix.yaml"
     fixable.write_text(FIXABLE)
+    return spec, out, fixable
+
+
+@needs_permissions
+@pytest.mark.parametrize("writer", ["export-torch", "export-onnx", "export-numpy", "train-o", "train-plot",
+                                    "lint-fix"])
+def test_a_read_only_folder_is_a_clear_error_before_any_work(writer, tmp_path):
+    spec, out, fixable = _output_folder(tmp_path)
     out.chmod(0o555)
     proc = archcalc(*writers(spec, out, fixable)[writer], prefix=RESTRICTED)
     target = fixable if writer == "lint-fix" else Path(writers(spec, out, fixable)[writer][-1])
@@ -244,12 +250,7 @@ READ_ONLY_MOUNT, WHY_NO_MOUNT = _read_only_mount_works()
 @pytest.mark.parametrize("writer", ["export-torch", "export-onnx", "export-numpy", "train-o", "train-plot",
                                     "lint-fix"])
 def test_a_read_only_file_system_is_a_clear_error(writer, tmp_path):
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(SPEC)
-    out = tmp_path / "out"
-    out.mkdir()
-    fixable = out / "fix.yaml"
-    fixable.write_text(FIXABLE)
+    spec, out, fixable = _output_folder(tmp_path)
     args = writers(spec, out, fixable)[writer]
     # the folder's files are copied into a tmpfs mounted read-only over it, in a namespace of its own
     script = (f"cp -a {out} {tmp_path}/copy && mount -t tmpfs tmpfs {out} && cp -a {tmp_path}/copy/. {out} && "

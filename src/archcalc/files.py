@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 
 from archcalc.errors import Loc, SpecError
 
@@ -99,6 +98,8 @@ class _Temporary:
         self.name: str | None = None
 
     def create(self) -> int:
+        import secrets  # here, not at the top: every command imports this module, few write (hashlib: 10 ms)
+
         for _ in range(100):
             self.name = os.path.join(self.folder, f".{self.base}.archcalc-{secrets.token_hex(4)}.tmp")
             try:

@@ -96,18 +96,15 @@ OUTPUT = "'-o' / '--output'"
 def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> None:
     """Refuse an output file whose suffix names another format than the one written (ONNX in
     ``model.py``, NumPy arrays in ``weights.pt``): a usage error before any work, nothing written."""
-    if path == "-":  # standard output, for text only
+    from archcalc.files import STDOUT  # not at the top: the report commands never write
+
+    if path == STDOUT:  # standard output, for text only
         raise click.BadParameter(f"'-': {what} is a binary {suffix} file, not printed; name a file, e.g. "
                                  f"out{suffix}", param_hint=option)
     stem, ext = os.path.splitext(path)
     if ext.lower() != suffix:
         raise click.BadParameter(printable(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}"),
                                  param_hint=option)
-
-
-def require_values(model, purpose: str) -> None:
-    """Exports and training need numbers: a free symbol is an error at the line that declares it."""
-    model.require_values(purpose, cli=True)
 
 
 def terminal() -> Terminal:
@@ -194,4 +191,9 @@ def internal_error(error: Exception, where: Loc | None) -> None:
 def _where(kwargs: dict) -> Loc | None:
     """The command's spec as a location (line 1) for errors that have none of their own."""
     spec = kwargs.get("spec")
-    return Loc("<stdin>" if spec == "-" else spec, 1, 1) if isinstance(spec, str) else None
+    return Loc(spec_name(spec), 1, 1) if isinstance(spec, str) else None
+
+
+def spec_name(spec: str) -> str:
+    """The spec as messages name it: its path, or ``<stdin>`` for ``-`` (as the loader names it)."""
+    return "<stdin>" if spec == "-" else spec

@@ -8,7 +8,7 @@ import re
 import click
 
 from archcalc.backends import EXPORTERS, NEEDS, TEXT_SUFFIXES
-from archcalc.cli.common import OUTPUT, check_suffix, handle_errors, load_model, require_values, spec_options
+from archcalc.cli.common import OUTPUT, check_suffix, handle_errors, load_model, spec_options
 from archcalc.files import STDOUT, check_writable
 
 #: targets whose file holds weights (the others are code that initialises its own)
@@ -47,7 +47,7 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
 
     require_all(NEEDS[target])
     model = load_model(spec, sets, symbolic, limits)
-    require_values(model, "export")
+    model.require_values("export", cli=True)
     path = output or default_output(model.name, suffix)
     check_writable(path, force=force)  # before the exporter's work, which can take seconds
     extra = {}

@@ -20,7 +20,7 @@ from archcalc.cli.common import (
     format_option,
     handle_errors,
     load_model,
-    require_values,
+    spec_name,
     spec_options,
     terminal,
 )
@@ -65,12 +65,11 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     from archcalc.data import load_data, split
 
     model = load_model(spec, sets, symbolic, limits)
-    require_values(model, "train")
+    model.require_values("train", cli=True)
     check_trainable(model)
     settings = TrainSpec.of(model.spec)
     if model.spec.train is None:
-        shown = "<stdin>" if spec == "-" else spec
-        click.echo(f"note: {shown} has no train: section; training with the defaults ({settings.task}, "
+        click.echo(f"note: {spec_name(spec)} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
     check_batch_norm(model, settings)
