@@ -12,6 +12,7 @@ from archcalc import symbolic
 from archcalc.calc.flops import work
 from archcalc.layers import LAYERS, Layer
 from archcalc.layers.base import Work
+from archcalc.layers.traits import Trait
 from tests.conftest import SPECS, shipped_specs
 
 # shared/research/calculators.md §4.1: torchvision `_ops` (= conv + linear MACs), bias adds, BN output elements
@@ -116,7 +117,7 @@ def test_torchinfo_single_input_net_mult_adds():
                            "  - conv2d: {out: 20, kernel: 5}\n  - dropout\n  - maxpool2d: 2\n  - relu\n  - flatten\n"
                            "  - linear: 50\n  - relu\n  - dropout\n  - linear: 10\n")
     w = work(model.graph)
-    rows = [w[node].times(7) for node in model.graph.layers() if node.layer.ROLE == "affine"]
+    rows = [w[node].times(7) for node in model.graph.layers() if Trait.WEIGHTED in node.layer.TRAITS]
     assert [r.macs + r.bias for r in rows] == [1_048_320, 2_248_960, 112_350, 3_570]
     assert sum(r.macs + r.bias for r in rows) == 3_413_200
 
@@ -126,7 +127,7 @@ def test_torchinfo_resnet50_mult_adds():
     # 8,178,476,752 = 2 × (MACs + bias adds + 2C per batch norm): it multiplies every parameter by its positions
     model = archcalc.load(str(SPECS / "resnet50.yaml"))
     total = work(model.graph)[model.graph.root]
-    bn = sum(model.counts[n].trainable for n in model.graph.layers() if n.layer.ROLE == "norm")
+    bn = sum(model.counts[n].trainable for n in model.graph.layers() if Trait.NORMALIZES in n.layer.TRAITS)
     assert bn == 2 * 26_560
     assert 2 * (total.macs + total.bias + bn) == 8_178_476_752
 
@@ -169,7 +170,7 @@ def test_every_kind_counts_its_own_work():
     """Only kinds that move data without arithmetic may keep the base class's zero."""
     for name, cls in LAYERS.items():
         own = inspect.getattr_static(cls, "work") is not Layer.work
-        assert own or cls.ROLE in ("reshape", "identity", "dropout"), f"{name} has no work() formula"
+        assert own or cls.TRAITS & (Trait.ALIASES | Trait.DROPOUT), f"{name} has no work() formula"
 
 
 @pytest.mark.parametrize("spec", shipped_specs(), ids=lambda p: p.stem)

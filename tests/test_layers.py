@@ -10,7 +10,8 @@ import archcalc
 import archcalc.layers
 from archcalc.errors import SpecError
 from archcalc.layers import LAYERS
-from archcalc.layers.base import Activation
+from archcalc.layers.base import Activation, Layer, layer
+from archcalc.layers.traits import Trait
 
 
 def test_each_kind_lives_in_a_file_named_after_it():
@@ -21,7 +22,24 @@ def test_each_kind_lives_in_a_file_named_after_it():
 def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
     kinds = {cls.kind for cls in LAYERS.values()}
-    assert modules - kinds == {"args", "base", "batchnorm", "spatial"}
+    assert modules - kinds == {"args", "base", "batchnorm", "spatial", "traits"}
+
+
+def test_a_kind_without_traits_is_refused_at_registration():
+    class Unsure(Layer):
+        pass
+
+    with pytest.raises(RuntimeError, match="layer kind 'unsure' declares no TRAITS"):
+        layer("unsure")(Unsure)
+    assert "unsure" not in LAYERS
+
+
+def test_every_kind_declares_its_traits():
+    assert all(isinstance(cls.TRAITS, Trait) for cls in LAYERS.values())
+    assert LAYERS["linear"].TRAITS == LAYERS["conv2d"].TRAITS == Trait.WEIGHTED | Trait.LINEAR
+    assert LAYERS["batchnorm2d"].TRAITS == Trait.NORMALIZES | Trait.LINEAR
+    assert LAYERS["sigmoid"].TRAITS == Trait.ACTIVATION | Trait.SATURATES
+    assert LAYERS["flatten"].TRAITS == Trait.ALIASES | Trait.LINEAR
 
 
 def test_the_activations_share_one_base():

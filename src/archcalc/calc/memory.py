@@ -3,8 +3,8 @@
 Conventions (docs/analysis.md has them with the arithmetic):
 
 - **Activations** are the tensors a forward pass creates, counted once each: every layer's output
-  except the kinds that return a view or their input (``ROLE`` reshape or identity: flatten is a view
-  in PyTorch), plus the sum of each residual and the output of each concat, which are new tensors.
+  except the kinds that return a view or their input (``Trait.ALIASES``: flatten is a view in
+  PyTorch), plus the sum of each residual and the output of each concat, which are new tensors.
   The input is counted apart.
 - **Training** keeps all of them for the backward pass and adds a gradient per trainable parameter
   and the optimizer's state: :func:`optimizer_slots` per parameter.
@@ -19,14 +19,13 @@ from dataclasses import dataclass
 
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
 from archcalc.layers.base import numel
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim, exact, fmt, is_int, simplify
 
 #: dtype → bytes per element
 DTYPES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 #: bytes of an int64 counter (batch norm's num_batches_tracked stays int64 when a model is cast)
 INT64 = 8
-#: layer roles whose output shares its input's storage (a view, or the input itself)
-NO_NEW_TENSOR = ("reshape", "identity")
 
 
 def activations(graph: Graph) -> dict[Node, Dim]:
@@ -35,7 +34,7 @@ def activations(graph: Graph) -> dict[Node, Dim]:
 
     def visit(node: Node) -> Dim:
         if isinstance(node, LayerNode):
-            total = 0 if node.layer.ROLE in NO_NEW_TENSOR else numel(node.out_shape)
+            total = 0 if Trait.ALIASES in node.layer.TRAITS else numel(node.out_shape)
         else:
             total = 0
             if isinstance(node, ResidualNode) and node.mode != "none":

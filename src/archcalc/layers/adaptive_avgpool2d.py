@@ -5,6 +5,7 @@ from __future__ import annotations
 from archcalc import symbolic
 from archcalc.layers.args import Pair
 from archcalc.layers.base import GLOBAL, VARIES, Axis, Layer, Shape, Work, layer
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 
@@ -18,7 +19,7 @@ class AdaptiveAvgPool2d(Layer):
     Example: ``- adaptive_avgpool2d: {out: [7, 7]}`` or ``- adaptive_avgpool2d: 1``
     """
 
-    ROLE = "pool"
+    TRAITS = Trait.POOLS | Trait.LINEAR
     PRIMARY = "out"
     RANKS = (3,)
     EXPECTS = "a [C, H, W]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from archcalc.layers.args import Bool, Padding, Pair
 from archcalc.layers.base import Shape, Work, layer
 from archcalc.layers.spatial import Spatial
+from archcalc.layers.traits import Trait
 
 
 @layer("avgpool2d", "avgpool")
@@ -16,7 +17,7 @@ class AvgPool2d(Spatial):
     Example: ``- avgpool2d: {kernel: 2, stride: 2}``
     """
 
-    ROLE = "pool"
+    TRAITS = Trait.POOLS | Trait.LINEAR
     PRIMARY = "kernel"
 
     kernel = Pair(doc="window size F: k or [k_h, k_w]")

@@ -15,6 +15,7 @@ from typing import ClassVar, NamedTuple
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.args import Arg
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 Shape = tuple[Dim, ...]
@@ -27,6 +28,8 @@ def layer(kind: str, *aliases: str):
     """Register a layer class under ``kind`` (and ``aliases``); duplicates are a programming error."""
 
     def register(cls: type[Layer]) -> type[Layer]:
+        if cls.TRAITS is None:
+            raise RuntimeError(f"layer kind '{kind}' declares no TRAITS (Trait(0) when none applies)")
         cls.kind = kind
         for name in (kind, *aliases):
             if name in LAYERS:
@@ -145,11 +148,9 @@ class Layer:
     """Base of every layer kind. Subclasses declare arguments as class attributes of :class:`Arg` types."""
 
     kind: ClassVar[str] = ""
-    #: what the layer does, for lint rules that reason about roles instead of names:
-    #: affine (linear, conv), activation, norm, pool, dropout, reshape, identity
-    ROLE: ClassVar[str] = "other"
-    #: activations whose derivative is small almost everywhere (sigmoid' ≤ 0.25): vanishing gradients
-    SATURATING: ClassVar[bool] = False
+    #: what the layer does (:class:`~archcalc.layers.traits.Trait`), for lint rules, memory and checks
+    #: that reason about behaviour instead of names; every registered kind declares it
+    TRAITS: ClassVar[Trait | None] = None
     #: the argument a scalar shorthand sets (``linear: 30`` = ``linear: {out: 30}``)
     PRIMARY: ClassVar[str | None] = None
     #: input ranks the kind accepts (batch excluded), with the shape it expects, for messages
@@ -231,7 +232,7 @@ class Layer:
 class Activation(Layer):
     """Base of the element-wise activations (relu, sigmoid, …): no parameters, shape unchanged."""
 
-    ROLE = "activation"
+    TRAITS = Trait.ACTIVATION
 
     def work(self, x: Shape, y: Shape) -> Work:
         """One function evaluation per element."""

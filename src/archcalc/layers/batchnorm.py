@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from archcalc.layers.args import Bool, Float, Int
 from archcalc.layers.base import Count, Derivation, Layer, Shape, Work, derive, numel
+from archcalc.layers.traits import Trait
 
 
 class BatchNorm(Layer):
@@ -14,7 +15,7 @@ class BatchNorm(Layer):
     ``(1 − m)·running + m·batch`` with the unbiased variance; evaluation uses the running ones.
     """
 
-    ROLE = "norm"
+    TRAITS = Trait.NORMALIZES | Trait.LINEAR
     COUNTERS = 1  # num_batches_tracked
 
     eps = Float(1e-5, doc="added to the variance before the square root", lo=0, lo_open=True)

@@ -6,6 +6,7 @@ from archcalc import symbolic
 from archcalc.layers.args import Bool, Int, Padding, Pair
 from archcalc.layers.base import Count, Derivation, Shape, Work, derive, layer, numel
 from archcalc.layers.spatial import Spatial
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 
@@ -19,7 +20,7 @@ class Conv2d(Spatial):
     Example: ``- conv2d: {out: 64, kernel: 3, padding: 1}``
     """
 
-    ROLE = "affine"
+    TRAITS = Trait.WEIGHTED | Trait.LINEAR
     PRIMARY = "out"
 
     out = Int(doc="output channels C_o (number of filters)")

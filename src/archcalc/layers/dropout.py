@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.layers.args import Float
 from archcalc.layers.base import Layer, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("dropout")
@@ -13,7 +14,7 @@ class Dropout(Layer):
     Example: ``- dropout: {p: 0.5}`` or ``- dropout: 0.5``
     """
 
-    ROLE = "dropout"
+    TRAITS = Trait.DROPOUT | Trait.LINEAR
     PRIMARY = "p"
 
     p = Float(0.5, doc="probability of zeroing each element", lo=0, hi=1)

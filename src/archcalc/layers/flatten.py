@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import GLOBAL, Derivation, Layer, Shape, derive, layer, numel
+from archcalc.layers.traits import Trait
 
 
 @layer("flatten")
@@ -12,7 +13,7 @@ class Flatten(Layer):
     Example: ``- flatten`` between the last pooling layer and the first ``linear``.
     """
 
-    ROLE = "reshape"
+    TRAITS = Trait.ALIASES | Trait.LINEAR
 
     def output_shape(self, x: Shape) -> Shape:
         return (numel(x),)

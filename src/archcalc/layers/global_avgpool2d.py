@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import GLOBAL, Layer, Shape, Work, layer, numel
+from archcalc.layers.traits import Trait
 
 
 @layer("global_avgpool2d", "global_avgpool")
@@ -14,7 +15,7 @@ class GlobalAvgPool2d(Layer):
     Example: ``- global_avgpool2d``
     """
 
-    ROLE = "pool"
+    TRAITS = Trait.POOLS | Trait.LINEAR
     RANKS = (3,)
     EXPECTS = "a [C, H, W]"
 

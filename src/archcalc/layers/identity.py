@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import Layer, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("identity")
@@ -12,4 +13,4 @@ class Identity(Layer):
     Example: ``- identity``
     """
 
-    ROLE = "identity"
+    TRAITS = Trait.ALIASES | Trait.LINEAR

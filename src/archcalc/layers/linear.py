@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.layers.args import Bool, Int
 from archcalc.layers.base import GLOBAL, Count, Derivation, Layer, Shape, Work, derive, layer, numel
+from archcalc.layers.traits import Trait
 
 
 @layer("linear", "dense")
@@ -16,7 +17,7 @@ class Linear(Layer):
     Example: ``- linear: {out: 30}`` or ``- linear: 30``
     """
 
-    ROLE = "affine"
+    TRAITS = Trait.WEIGHTED | Trait.LINEAR
     PRIMARY = "out"
     RANKS = None
 

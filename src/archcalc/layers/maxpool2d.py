@@ -5,6 +5,7 @@ from __future__ import annotations
 from archcalc.layers.args import Bool, Padding, Pair
 from archcalc.layers.base import Shape, Work, layer
 from archcalc.layers.spatial import Spatial
+from archcalc.layers.traits import Trait
 
 
 @layer("maxpool2d", "maxpool")
@@ -16,7 +17,7 @@ class MaxPool2d(Spatial):
     Example: ``- maxpool2d: {kernel: 2}`` halves H and W.
     """
 
-    ROLE = "pool"
+    TRAITS = Trait.POOLS
     PRIMARY = "kernel"
 
     kernel = Pair(doc="window size F: k or [k_h, k_w]")

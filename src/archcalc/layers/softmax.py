@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.layers.args import Int
 from archcalc.layers.base import Layer, Shape, Work, layer, numel
+from archcalc.layers.traits import Trait
 
 
 @layer("softmax")
@@ -16,7 +17,7 @@ class Softmax(Layer):
     Example: ``- softmax``
     """
 
-    ROLE = "activation"
+    TRAITS = Trait.ACTIVATION
 
     dim = Int(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the end",
               min=-8)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.base import Axis, Derivation, Layer, Shape, derive, numel
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 
@@ -86,7 +87,7 @@ class Spatial(Layer):
 
     def spatial_out(self, x: Shape) -> tuple[Dim, Dim]:
         """(H_out, W_out) for a ``[C, H, W]`` input ``x``, with a located error when the window does not fit."""
-        if self.ROLE == "pool":
+        if Trait.POOLS in self.TRAITS:
             self.check_pool_padding()
         if self.padding == "same":
             if self.strides != (1, 1):

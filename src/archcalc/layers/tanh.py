@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import Activation, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("tanh")
@@ -12,4 +13,4 @@ class Tanh(Activation):
     Example: ``- tanh``
     """
 
-    SATURATING = True
+    TRAITS = Trait.ACTIVATION | Trait.SATURATES

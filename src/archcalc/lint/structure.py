@@ -21,8 +21,6 @@ from archcalc.spec.train import LOGIT_LOSSES
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
 PROBABILITY_LAYERS = (Softmax, Sigmoid)
-#: roles that are linear maps at inference: they do not separate two affine layers
-LINEAR_ROLES = frozenset({"affine", "norm", "dropout", "reshape", "identity"})
 
 
 def flatten(nodes: list[Node]) -> list[Node]:

@@ -1,7 +1,7 @@
 """An activation between the last affine layer and the output squashes the logits.
 
 ## What it does
-Reports an activation (`Layer.ROLE == "activation"`) after the model's last affine layer when
+Reports an activation (`Trait.ACTIVATION`) after the model's last affine layer when
 the model ends in a probability layer (softmax, sigmoid) that should see the raw logits, or when
 it trains a classification, whose losses expect raw logits or probabilities. The final softmax or
 sigmoid itself is reported only when the loss takes logits and applies another layer itself: a
@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import PROBABILITY_LAYERS, applied_by_loss
@@ -65,7 +66,7 @@ SEVERITY = WARNING
 
 def check(ctx: Context) -> Iterator[Finding]:
     tail = ctx.output_run
-    affine = [i for i, node in enumerate(tail) if node.layer.ROLE == "affine"]
+    affine = [i for i, node in enumerate(tail) if Trait.WEIGHTED in node.layer.TRAITS]
     if not affine:
         return
     logits, after = tail[affine[-1]], tail[affine[-1] + 1:]
@@ -75,7 +76,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     own = LOGIT_LOSSES.get(train.loss) if train is not None else None  # the layer a logits loss applies itself
     for node in after:
-        if node.layer.ROLE != "activation" or (node is final and (own is None or applied_by_loss(train.loss, node))):
+        absorbed = node is final and (own is None or applied_by_loss(train.loss, node))
+        if Trait.ACTIVATION not in node.layer.TRAITS or absorbed:
             continue
         if node is final:
             which = f"that very {own} over the classes" if node.kind == own else f"a final {own}"

@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.traits import Trait
 from archcalc.lint import fixes
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -66,8 +67,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     followed: dict[LayerNode, LayerNode] = {}
     for run in ctx.chains:
         for a, b in pairs(run):
-            if a.layer.ROLE == "affine" and a.layer.config().get("bias") is True and isinstance(b.layer, BatchNorm) \
-                    and _bias_per_channel(a):
+            if Trait.WEIGHTED in a.layer.TRAITS and a.layer.config().get("bias") is True \
+                    and isinstance(b.layer, BatchNorm) and _bias_per_channel(a):
                 followed[a] = b
     if not followed:
         return

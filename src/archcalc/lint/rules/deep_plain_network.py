@@ -2,7 +2,7 @@
 
 ## What it does
 Reports a model without any `residual` whose longest path holds at least 20 weight layers
-(`Layer.ROLE == "affine"`: linear and convolution layers; the deepest branch of a concat counts).
+(`Trait.WEIGHTED`: linear and convolution layers; the deepest branch of a concat counts).
 
 ## Why is this bad?
 Deeper plain networks train *worse*, not better, beyond a certain depth: He et al. found a plain
@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import ConcatNode, LayerNode, Node, ResidualNode
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import flatten
@@ -66,7 +67,7 @@ def _depth(nodes: list[Node]) -> int:
     depth = 0
     for node in flatten(nodes):
         if isinstance(node, LayerNode):
-            depth += node.layer.ROLE == "affine"
+            depth += Trait.WEIGHTED in node.layer.TRAITS
         elif isinstance(node, ConcatNode):
             depth += max(_depth([branch]) for branch in node.branches)
     return depth

@@ -1,7 +1,7 @@
 """Several sigmoid/tanh layers in a row with no normalisation or skip connection: vanishing gradients.
 
 ## What it does
-Reports a run of five or more saturating activations (sigmoid, tanh: `Layer.SATURATING`) with
+Reports a run of five or more saturating activations (sigmoid, tanh: `Trait.SATURATES`) with
 no normalisation layer and no residual connection between them. (Four, as in the original
 LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
 
@@ -45,6 +45,7 @@ from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, ResidualNode
 from archcalc.layers.sigmoid import Sigmoid
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -58,11 +59,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         streak: list[LayerNode] = []
         for node in [*run, None]:
             if node is None or isinstance(node, ResidualNode) or (isinstance(node, LayerNode)
-                                                                  and node.layer.ROLE == "norm"):
+                                                                  and Trait.NORMALIZES in node.layer.TRAITS):
                 if len(streak) >= THRESHOLD:
                     yield _finding(streak)
                 streak = []
-            elif isinstance(node, LayerNode) and node.layer.SATURATING:
+            elif isinstance(node, LayerNode) and Trait.SATURATES in node.layer.TRAITS:
                 streak.append(node)
 
 

@@ -1,7 +1,7 @@
 """The model's last layer is a dropout.
 
 ## What it does
-Reports a model whose output passes through dropout last (`Layer.ROLE == "dropout"`).
+Reports a model whose output passes through dropout last (a layer with `Trait.DROPOUT`).
 
 ## Why is this bad?
 Dropout regularises hidden units. On the output it zeroes random predictions in training and
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -46,7 +47,7 @@ SEVERITY = WARNING
 
 def check(ctx: Context) -> Iterator[Finding]:
     node = ctx.output_layer
-    if node is not None and node.layer.ROLE == "dropout":
+    if node is not None and Trait.DROPOUT in node.layer.TRAITS:
         yield Finding(node.loc, f"the model's output passes through `{node.path}` (dropout) last: in training it "
                       "zeroes random outputs, so the loss sees corrupted predictions",
                       hint="move the dropout before the last affine layer, or remove it")

@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import pairs
@@ -52,7 +53,7 @@ SEVERITY = WARNING
 def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         for a, b in pairs(run):
-            if a.layer.ROLE == "dropout" and isinstance(b.layer, BatchNorm):
+            if Trait.DROPOUT in a.layer.TRAITS and isinstance(b.layer, BatchNorm):
                 yield Finding(a.loc, f"`{a.path}` (dropout) feeds `{b.path}` ({b.kind}) directly: the batch norm's "
                               "running variance, learnt from dropout's training-time output, is wrong at test time",
                               hint="put the dropout after the batch norm and activation, or remove it")

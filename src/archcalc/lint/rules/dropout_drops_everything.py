@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
 
@@ -48,7 +49,7 @@ SEVERITY = ERROR
 
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
-        if node.layer.ROLE == "dropout" and node.layer.config().get("p") == 1:
+        if Trait.DROPOUT in node.layer.TRAITS and node.layer.config().get("p") == 1:
             yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` (dropout) has p = 1: every activation is zeroed "
                           "in training, so no signal or gradient passes it",
                           hint="use p < 1 (0.5 is the usual value for hidden layers), or remove the layer")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -47,7 +48,7 @@ SEVERITY = WARNING
 
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
-        p = node.layer.config().get("p") if node.layer.ROLE == "dropout" else None
+        p = node.layer.config().get("p") if Trait.DROPOUT in node.layer.TRAITS else None
         if p is not None and 0.5 < p < 1:
             yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` (dropout) has p = {p:g}: only {1 - p:.0%} of the "
                           f"activations survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",

@@ -53,9 +53,9 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import LINEAR_ROLES
 
 SEVERITY = WARNING
 
@@ -64,10 +64,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         previous: LayerNode | None = None  # the last affine layer, while only linear layers follow it
         for node in run:
-            if not isinstance(node, LayerNode) or node.layer.ROLE not in LINEAR_ROLES:
+            if not isinstance(node, LayerNode) or _separates(node):
                 previous = None
                 continue
-            if node.layer.ROLE != "affine":
+            if Trait.WEIGHTED not in node.layer.TRAITS:
                 continue
             if previous is not None and not _bottleneck(previous, node):
                 yield Finding(node.loc, f"`{node.path}` ({node.kind}) follows `{previous.path}` ({previous.kind}) "
@@ -75,6 +75,11 @@ def check(ctx: Context) -> Iterator[Finding]:
                               f"{_equivalent(previous, node)}",
                               hint="add a non-linearity between them, such as `- relu`")
             previous = node
+
+
+def _separates(node: LayerNode) -> bool:
+    """Whether a layer may be non-linear at inference: not linear, or a pool (see Known problems)."""
+    return Trait.LINEAR not in node.layer.TRAITS or Trait.POOLS in node.layer.TRAITS
 
 
 def _bottleneck(first: LayerNode, second: LayerNode) -> bool:

@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -58,7 +59,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     full = ctx.graph.input_shape[1:]
     if len(full) < 1:
         return
-    at_full = [node for node in ctx.layers if node.layer.ROLE == "affine"
+    at_full = [node for node in ctx.layers if Trait.WEIGHTED in node.layer.TRAITS
                and isinstance(node.layer.geometry(node.in_shape), tuple) and len(node.in_shape) == len(full) + 1
                and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))]
     if len(at_full) >= THRESHOLD:

@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.layers.base import GLOBAL, shape_text
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -51,7 +52,8 @@ SEVERITY = WARNING
 
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
-        if node.layer.ROLE == "affine" and len(node.in_shape) >= 3 and node.layer.geometry(node.in_shape) == GLOBAL:
+        weighted = Trait.WEIGHTED in node.layer.TRAITS
+        if weighted and len(node.in_shape) >= 3 and node.layer.geometry(node.in_shape) == GLOBAL:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}) gets a {shape_text(node.in_shape)} feature map and "
                           f"mixes only its last axis, giving {shape_text(node.out_shape)}",
                           hint="add `- flatten` (or `- global_avgpool2d`) before it")

@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
 
@@ -69,7 +70,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         expected, why = train.classes, f"{train.loss} needs one logit per class"
     if units == expected:
         return
-    head = next((node for node in reversed(ctx.output_run) if node.layer.ROLE == "affine"
+    head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS
                  and symbolic.is_int(node.out_shape[0]) and node.out_shape[0] == units), None)
     where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
     yield Finding(where, f"the model outputs {units} value{'s' if units != 1 else ''} per sample but train: says "

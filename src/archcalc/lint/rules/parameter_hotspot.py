@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import INFO, Finding
 
@@ -61,7 +62,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     total = counts[ctx.graph.root].trainable
     if not symbolic.is_int(total) or total == 0:
         return
-    if sum(node.layer.ROLE == "affine" for node in ctx.layers) < MIN_LAYERS:
+    if sum(Trait.WEIGHTED in node.layer.TRAITS for node in ctx.layers) < MIN_LAYERS:
         return
     for node in ctx.layers:
         count = counts[node].trainable

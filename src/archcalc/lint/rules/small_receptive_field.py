@@ -59,6 +59,7 @@ from collections.abc import Iterator
 from archcalc import symbolic
 from archcalc.calc.rf import final_field
 from archcalc.layers import GLOBAL
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
@@ -91,5 +92,5 @@ def _pools_globally(ctx: Context) -> bool:
     """Whether the first layer that sees the whole input is a pooling layer (not flatten or linear)."""
     for node in ctx.layers:
         if node.layer.geometry(node.in_shape) == GLOBAL:
-            return node.layer.ROLE == "pool"
+            return Trait.POOLS in node.layer.TRAITS
     return False

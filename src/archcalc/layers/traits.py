@@ -1,0 +1,37 @@
+"""What a layer kind does, declared on the kind, for the code that reasons about kinds by behaviour.
+
+Lint rules ("two weighted layers with nothing non-linear between them"), the memory calculator
+("this output is a view of its input") and argument checks ("a pool pads at most half its kernel")
+ask what a layer does, never which kind it is, so a new kind joins them by declaring its traits.
+Every registered kind declares its :class:`Trait` set (``Trait(0)`` when none applies): forgetting
+is an error at registration, not a silent "other".
+
+    >>> Trait.WEIGHTED | Trait.LINEAR
+    <Trait.WEIGHTED|LINEAR: 9>
+"""
+
+from __future__ import annotations
+
+from enum import Flag, auto
+
+
+class Trait(Flag):
+    """One behaviour of a layer kind; a kind's ``TRAITS`` is the union of those that hold for it."""
+
+    #: learned weights that mix features: linear layers and convolutions (what a network's depth counts)
+    WEIGHTED = auto()
+    #: a non-linear activation applied to each element or position (relu, sigmoid, softmax)
+    ACTIVATION = auto()
+    #: normalises its input with statistics (batch norm, layer norm)
+    NORMALIZES = auto()
+    #: a linear map at inference: weighted layers, batch norm, average pooling, dropout, reshapes
+    #: (not layer norm, which divides by each sample's own deviation)
+    LINEAR = auto()
+    #: returns a view of its input or the input itself, so it creates no new tensor
+    ALIASES = auto()
+    #: pools windows of its input (max or average)
+    POOLS = auto()
+    #: an activation whose derivative is small almost everywhere (sigmoid' ≤ 0.25): vanishing gradients
+    SATURATES = auto()
+    #: zeroes elements at random while training and is the identity at inference
+    DROPOUT = auto()
