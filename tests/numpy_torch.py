@@ -84,6 +84,7 @@ class Concat(nn.Module):
 
 TORCH = {
     "linear": lambda a, x, t: nn.Linear(x[-1], a.out, bias=a.bias),
+    "conv1d": lambda a, x, t: nn.Conv1d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
     "conv2d": lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
     "maxpool2d": lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation, ceil_mode=a.ceil_mode),
     "avgpool2d": lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode, a.count_include_pad),
@@ -198,6 +199,8 @@ KITCHEN_SEQ = """
 name: kitchen-seq
 input: [3, 5]
 layers:
+  - conv1d: {out: 4, kernel: 3, padding: same, dilation: 2, name: temporal}
+  - conv1d: {out: 3, kernel: 2, stride: 2, padding: 1, groups: 1, bias: false}
   - linear: {out: 4}
   - batchnorm1d: {affine: false}
   - softmax: {dim: -1}

@@ -22,7 +22,7 @@ def test_each_kind_lives_in_a_file_named_after_it():
 def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
     kinds = {cls.kind for cls in LAYERS.values()}
-    assert modules - kinds == {"args", "base", "batchnorm", "spatial", "traits"}
+    assert modules - kinds == {"args", "base", "batchnorm", "conv", "pool", "spatial", "traits"}
 
 
 def test_a_kind_without_traits_is_refused_at_registration():
@@ -53,7 +53,7 @@ def test_a_kinds_page_reads_as_yaml_with_aligned_columns(run):
     assert "``" not in "\n".join(lines)
     table = lines[lines.index("Arguments:") + 1:]
     assert table[0] == "  name      type                          default   description"
-    assert table[4] == ("  padding   int, [ph, pw], same or valid  0         zero padding P: p, [p_h, p_w], same "
+    assert table[4] == ("  padding   int, [ph, pw], same or valid  0         zero padding P: p or [p_h, p_w], same "
                         "(stride 1) or valid")
     assert table[7] == "  bias      true or false                 true      add one learned bias per output channel"
     assert table[8] == ("  in        int                           inferred  input channels C_i; inferred, checked "

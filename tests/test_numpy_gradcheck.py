@@ -24,6 +24,8 @@ CASES = {
     "linear": ("[5]", "linear: 3"),
     "linear-rank2": ("[2, 5]", "linear: {out: 3, bias: false}"),
     "conv2d": ("[4, 6, 6]", "conv2d: {out: 4, kernel: 3, stride: 2, padding: 1, groups: 2}"),
+    "conv1d": ("[4, 9]", "conv1d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}"),
+    "conv1d-dilated-same": ("[2, 8]", "conv1d: {out: 3, kernel: 2, padding: same, dilation: 2}"),
     "conv2d-dilated-same": ("[2, 6, 5]", "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}"),
     "maxpool2d": ("[2, 7, 7]", "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}"),
     "maxpool2d-dilated": ("[2, 7, 6]", "maxpool2d: {kernel: 2, stride: 1, dilation: 2}"),

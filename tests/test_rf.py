@@ -80,7 +80,7 @@ def test_distill_toy_example(run, write):
     assert (data["size"], data["stride"], data["padding"]) == ([6, 6], [3, 3], [1, 1])
     assert data["center"] == [1.5, 1.5]
     field = receptive_fields(archcalc.load(str(spec)).graph)[0]
-    span = next(f for n, f in field.items() if n.path == "1").h
+    span = next(f for n, f in field.items() if n.path == "1").spans[0]
     assert (span.start, span.end) == (-1, 4)
 
 

@@ -66,38 +66,32 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A node's receptive field: ``status`` LOCAL with a :class:`Span` per axis (h, w), or GLOBAL,
+    """A node's receptive field: ``status`` LOCAL with a :class:`Span` per spatial axis, or GLOBAL,
     VARIES or NONE without one."""
 
     status: str
-    h: Span | None = None
-    w: Span | None = None
+    spans: tuple[Span, ...] = ()
 
     @property
     def local(self) -> bool:
         return self.status == LOCAL
 
     @property
-    def spans(self) -> tuple[Span, Span]:
-        assert self.h is not None and self.w is not None, f"a {self.status} field has no spans"
-        return self.h, self.w
+    def size(self) -> tuple[Dim, ...]:
+        return tuple(s.size for s in self.spans)
 
     @property
-    def size(self) -> tuple[Dim, Dim]:
-        return self.spans[0].size, self.spans[1].size
+    def stride(self) -> tuple[Dim, ...]:
+        return tuple(s.stride for s in self.spans)
 
     @property
-    def stride(self) -> tuple[Dim, Dim]:
-        return self.spans[0].stride, self.spans[1].stride
+    def padding(self) -> tuple[Dim, ...]:
+        return tuple(s.padding for s in self.spans)
 
     @property
-    def padding(self) -> tuple[Dim, Dim]:
-        return self.spans[0].padding, self.spans[1].padding
-
-    @property
-    def center(self) -> tuple[Dim, Dim]:
-        """Centre (h, w) of output [0, 0]'s region, in input pixel indices."""
-        return self.spans[0].offset, self.spans[1].offset
+    def center(self) -> tuple[Dim, ...]:
+        """Centre of output [0, 0]'s region along each axis, in input pixel indices."""
+        return tuple(s.offset for s in self.spans)
 
     def to_json(self) -> dict[str, object]:
         """``status`` and, for a local field, ``[h, w]`` pairs (``null`` otherwise)."""
@@ -158,7 +152,7 @@ def receptive_fields(graph: Graph) -> tuple[dict[Node, Field], list[RFWarning]]:
         return out
 
     spatial = len(graph.input_shape) == 3
-    start = Field(LOCAL, Span(1, 1, 0), Span(1, 1, 0)) if spatial else Field(NONE)
+    start = Field(LOCAL, (Span(1, 1, 0),) * (len(graph.input_shape) - 1)) if spatial else Field(NONE)
     visit(graph.root, start)
     return fields, warnings
 
@@ -171,14 +165,14 @@ def final_field(graph: Graph, fields: dict[Node, Field]) -> Node:
     return local[-1] if local else items[-1]
 
 
-def _apply(geometry: tuple[Axis, Axis] | str | None, f: Field) -> Field:
+def _apply(geometry: tuple[Axis, ...] | str | None, f: Field) -> Field:
     if f.status == GLOBAL or geometry == GLOBAL:
         return Field(GLOBAL)
     if geometry is None or f.status == NONE:  # pointwise, or no spatial axes to speak of
         return f
     if f.status == VARIES or geometry == VARIES:
         return Field(VARIES)
-    return Field(LOCAL, f.spans[0].through(geometry[0]), f.spans[1].through(geometry[1]))
+    return Field(LOCAL, tuple(span.through(axis) for span, axis in zip(f.spans, geometry)))
 
 
 def _join(node: Node, paths: list[tuple[str, Field]], warnings: list[RFWarning]) -> Field:
@@ -201,11 +195,11 @@ def _join(node: Node, paths: list[tuple[str, Field]], warnings: list[RFWarning])
                                       f"0 at {differ}); the receptive field reported is the union of their regions",
                                       "rf-misaligned"))
     spans = []
-    for axis in (0, 1):
+    for axis in range(len(first.spans)):
         padding = symbolic.largest([f.spans[axis].padding for f in fields])  # the leftmost start
         end = symbolic.largest([f.spans[axis].end for f in fields])
         spans.append(Span(symbolic.simplify(end + padding + 1), first.spans[axis].stride, padding))
-    return Field(LOCAL, *spans)
+    return Field(LOCAL, tuple(spans))
 
 
 def _differ(f: Field, ref: Field, part: str) -> str:

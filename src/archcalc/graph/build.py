@@ -17,9 +17,9 @@ from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNod
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import Layer, shape_text
+from archcalc.layers.batchnorm import BatchNorm
 from archcalc.layers.batchnorm1d import BatchNorm1d
-from archcalc.layers.batchnorm2d import BatchNorm2d
-from archcalc.layers.conv2d import Conv2d
+from archcalc.layers.conv import Conv
 from archcalc.layers.linear import Linear
 from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
@@ -400,21 +400,23 @@ class _Builder:
         return final
 
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
-        """The lecture's projection: a 1×1 convolution with the body's stride, then batch norm."""
+        """The lecture's projection: a 1×1 convolution with the body's stride (a linear layer for
+        vectors), then batch norm, in the input's rank."""
         if len(out) == 1 and len(x) == 1:
             return [LayerItem(Linear.kind, {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
                     LayerItem(BatchNorm1d.kind, {}, None, loc)]
-        if len(out) != 3 or len(x) != 3:
+        conv, norm = _kind_for(Conv, len(x)), _kind_for(BatchNorm, len(x))
+        if len(out) != len(x) or conv is None or norm is None:
             raise SpecError(loc, f"shortcut 'auto' cannot project {shape_text(x)} to {shape_text(out)}",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
-        strides = _strides(body)
+        strides = _strides(body, len(x) - 1)
         if strides is None:
             raise SpecError(loc, "shortcut 'auto' cannot tell the body's stride (it pools globally or adaptively)",
                             code="residual-mismatch", hint="give the shortcut's layers explicitly")
         stride = ArgList(tuple(Lit(s, loc) for s in strides), loc)
-        return [LayerItem(Conv2d.kind, {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
-                                     "bias": Lit(False, loc)}, None, loc),
-                LayerItem(BatchNorm2d.kind, {}, None, loc)]
+        return [LayerItem(conv.kind, {"out": Lit(out[0], loc), "kernel": Lit(1, loc), "stride": stride,
+                                      "bias": Lit(False, loc)}, None, loc),
+                LayerItem(norm.kind, {}, None, loc)]
 
     def concat(self, item: Concat, x: Shape, name: str, prefix: str, env: Mapping[str, object],
                box: _Box) -> Shape:
@@ -472,25 +474,31 @@ def _shapes_differ(a: Shape, b: Shape) -> bool | None:
     return True if True in verdicts else None
 
 
-def _strides(nodes: list[Node]) -> tuple[Dim, Dim] | None:
-    """Product of the strides along a run of nodes, per axis; None when some layer has no stride."""
-    sh, sw = 1, 1
+def _kind_for(base: type[Layer], rank: int) -> type[Layer] | None:
+    """The registered kind derived from ``base`` that takes inputs of ``rank`` axes (conv2d for [C, H, W])."""
+    return next((cls for cls in LAYERS.values() if issubclass(cls, base) and cls.RANKS and rank in cls.RANKS
+                 and (cls.RANK is None or rank - 1 == cls.RANK)), None)
+
+
+def _strides(nodes: list[Node], rank: int) -> tuple[Dim, ...] | None:
+    """Product of the strides along a run of nodes, per spatial axis; None when some layer has no stride."""
+    total: tuple[Dim, ...] = (1,) * rank
     for node in nodes:
-        part = _node_strides(node)
+        part = _node_strides(node, rank)
         if part is None:
             return None
-        sh, sw = sh * part[0], sw * part[1]
-    return sh, sw
+        total = tuple(a * b for a, b in zip(total, part))
+    return total
 
 
-def _node_strides(node: Node) -> tuple[Dim, Dim] | None:
+def _node_strides(node: Node, rank: int) -> tuple[Dim, ...] | None:
     if isinstance(node, LayerNode):
         geometry = node.layer.geometry(node.in_shape)
         if geometry in (GLOBAL, VARIES):
             return None
-        return (1, 1) if geometry is None else (geometry[0].stride, geometry[1].stride)
+        return (1,) * rank if geometry is None else tuple(axis.stride for axis in geometry)
     if isinstance(node, ResidualNode):
-        return _strides([*node.body, *node.then])
+        return _strides([*node.body, *node.then], rank)
     if isinstance(node, ConcatNode):
-        return _node_strides(node.branches[0])
-    return _strides(node.children)
+        return _node_strides(node.branches[0], rank)
+    return _strides(node.children, rank)

@@ -9,6 +9,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     avgpool2d,
     batchnorm1d,
     batchnorm2d,
+    conv1d,
     conv2d,
     dropout,
     flatten,

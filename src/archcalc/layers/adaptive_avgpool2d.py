@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Pair
+from archcalc.layers.args import PerAxis
 from archcalc.layers.base import GLOBAL, VARIES, Axis, Layer, Shape, Work, layer
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -24,13 +24,15 @@ class AdaptiveAvgPool2d(Layer):
     RANKS = (3,)
     EXPECTS = "a [C, H, W]"
 
-    out = Pair(doc="output size: s or [out_h, out_w]")
+    RANK = 2
+
+    out = PerAxis(doc="output size: s or [out_h, out_w]")
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_rank(x)
         return (x[0], *self.out)
 
-    def geometry(self, x: Shape) -> tuple[Axis, Axis] | str:
+    def geometry(self, x: Shape) -> tuple[Axis, ...] | str:
         if self.out == (1, 1):
             return GLOBAL
         axes = []

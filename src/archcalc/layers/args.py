@@ -7,6 +7,8 @@ argument and echoes the value it received, at the value's location.
 
 from __future__ import annotations
 
+import re
+
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
 
@@ -114,39 +116,71 @@ class Int(Arg):
         raise self.fail(loc, value)
 
 
-class Pair(Int):
-    """One integer for both spatial axes, or ``[h, w]``; normalised to ``(h, w)``."""
+#: the spatial axes of a 1-, 2- and 3-D window, as argument docs and messages name them
+AXES = {1: ("l",), 2: ("h", "w"), 3: ("d", "h", "w")}
 
-    type_name = "int or [h, w]"
 
-    def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None):
+def per_axis(letter: str, rank: int) -> str:
+    """``k or [k_h, k_w]`` for rank 2: how a per-axis argument is written (one value for a 1-D window).
+
+    >>> per_axis("k", 3), per_axis("s", 1)
+    ('k or [k_d, k_h, k_w]', 's')
+    """
+    if rank == 1:
+        return letter
+    return f"{letter} or [" + ", ".join(f"{letter}_{a}" for a in AXES[rank]) + "]"
+
+
+class PerAxis(Int):
+    """One integer for every spatial axis, or a list of one per axis (``[h, w]`` in 2-D); normalised
+    to a tuple of ``rank`` values. The rank is the layer kind's (``Layer.RANK``): a base class
+    declares the argument once and each of its 1-, 2- and 3-D kinds gets a copy bound to its rank
+    (:meth:`for_rank`). In the doc string, ``{k}`` stands for the per-axis form (:func:`per_axis`)."""
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None,
+                 rank: int = 2):
         super().__init__(default, doc, min, key)
-        self.expected = f"an integer ≥ {min} or [h, w]"
+        self.template = doc
+        self.rank = rank
+        self.doc = re.sub(r"\{(\w+)\}", lambda m: per_axis(m.group(1), rank), doc)
+        self.expected = f"an integer ≥ {min}" + ("" if rank == 1 else f" or {self.form()}")
+        self.type_name = "int" + ("" if rank == 1 else f" or {self.form()}")
+
+    def form(self, prefix: str = "") -> str:
+        """The list form of the argument: ``[h, w]``, or with ``prefix`` ``[ph, pw]``."""
+        return "[" + ", ".join(prefix + a for a in AXES[self.rank]) + "]"
+
+    def for_rank(self, rank: int) -> PerAxis:
+        """A copy of this argument for a kind with ``rank`` spatial axes."""
+        twin = type(self)(self.default, self.template, self.min, self.name, rank)
+        twin.attr = self.attr
+        return twin
 
     def convert(self, value: object, loc: Loc) -> object:
         if isinstance(value, tuple):
-            if len(value) != 2:
-                raise self.fail(loc, value, "one integer or a list [h, w] of two")
-            return (self.one(value[0], loc), self.one(value[1], loc))
-        v = self.one(value, loc)
-        return (v, v)
+            if len(value) != self.rank:
+                count = {1: "one", 2: "two", 3: "three"}[self.rank]
+                raise self.fail(loc, value, f"one integer or a list {self.form()} of {count}")
+            return tuple(self.one(v, loc) for v in value)
+        return (self.one(value, loc),) * self.rank
 
 
-class Padding(Pair):
-    """``same``, ``valid``, one integer, or ``[ph, pw]`` (symmetric padding per axis)."""
+class Padding(PerAxis):
+    """``same``, ``valid``, one integer, or one per axis (symmetric padding per axis)."""
 
     words = ("same", "valid")
-    type_name = "int, [ph, pw], same or valid"
 
-    def __init__(self, default: object = 0, doc: str = ""):
-        super().__init__(default, doc, min=0)
-        self.expected = "an integer ≥ 0, [ph, pw], 'same' or 'valid'"
+    def __init__(self, default: object = 0, doc: str = "", min: int = 0, key: str | None = None, rank: int = 2):
+        super().__init__(default, doc, min, key, rank)
+        listed = "" if rank == 1 else f", {self.form('p')}"
+        self.expected = f"an integer ≥ 0{listed}, 'same' or 'valid'"
+        self.type_name = f"int{listed}, same or valid"
 
     def convert(self, value: object, loc: Loc) -> object:
         if isinstance(value, str):
             if value not in self.words:
                 raise self.fail(loc, value, hint=choices_hint(value, self.words, "words"))
-            return (0, 0) if value == "valid" else "same"
+            return (0,) * self.rank if value == "valid" else "same"
         return super().convert(value, loc)
 
 

@@ -14,7 +14,7 @@ from typing import ClassVar, NamedTuple
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError
-from archcalc.layers.args import Arg
+from archcalc.layers.args import Arg, PerAxis
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
@@ -49,7 +49,10 @@ class Count(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Axis:
-    """How one spatial axis maps input to output: effective kernel d(k−1)+1, stride, left padding."""
+    """How one spatial axis maps input to output: effective kernel d(k−1)+1, stride, left padding.
+
+    A sliding-window kind's :meth:`Layer.geometry` gives one per spatial axis (1, 2 or 3 of them).
+    """
 
     kernel: Dim
     stride: Dim
@@ -156,12 +159,17 @@ class Layer:
     #: input ranks the kind accepts (batch excluded), with the shape it expects, for messages
     RANKS: ClassVar[tuple[int, ...] | None] = None
     EXPECTS: ClassVar[str] = ""
+    #: spatial axes of a sliding-window kind (1, 2 or 3), which sizes its per-axis arguments
+    RANK: ClassVar[int | None] = None
     ARGS: ClassVar[dict[str, Arg]] = {}
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
         args = dict(getattr(cls, "ARGS", {}))
         args.update({v.name: v for v in vars(cls).values() if isinstance(v, Arg)})
+        if cls.RANK is not None:  # a rank-generic base's per-axis arguments, sized for this kind
+            args = {name: arg.for_rank(cls.RANK) if isinstance(arg, PerAxis) and arg.rank != cls.RANK else arg
+                    for name, arg in args.items()}
         cls.ARGS = args
 
     def __init__(self, values: dict[str, object], loc: Loc, arg_locs: dict[str, Loc] | None = None):
@@ -183,8 +191,9 @@ class Layer:
     #: in 8 bytes whatever the model's dtype
     COUNTERS = 0
 
-    def geometry(self, x: Shape) -> tuple[Axis, Axis] | str | None:
-        """Per spatial axis (h, w) how outputs map to inputs; ``None`` pointwise, :data:`GLOBAL` all of it."""
+    def geometry(self, x: Shape) -> tuple[Axis, ...] | str | None:
+        """Per spatial axis (those after the channels) how outputs map to inputs; ``None`` pointwise,
+        :data:`GLOBAL` all of it, :data:`VARIES` windows of different sizes."""
         return None
 
     def work(self, x: Shape, y: Shape) -> Work:

@@ -47,34 +47,64 @@ def dropped_window(n: Dim, kernel: Dim, stride: Dim, padding: Dim, dilation: Dim
     raise ValueError("ceil_mode output depends on the input size in a way archcalc cannot express")
 
 
-class Spatial(Layer):
-    """Base of conv2d, maxpool2d and avgpool2d: kernel, stride, padding and dilation over (H, W).
+#: how messages and derivations name the spatial axes of a 1-, 2- and 3-D input
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
-    Subclasses declare ``kernel``, ``padding`` (and, where they have them, ``stride``, ``dilation``,
-    ``ceil_mode``); this class turns them into the output size, geometry and derivation.
+
+class Spatial(Layer):
+    """Base of the sliding-window kinds (convolution and pooling) over 1, 2 or 3 spatial axes.
+
+    A kind fixes ``RANK`` and declares ``kernel``, ``padding`` (and, where it has them, ``stride``,
+    ``dilation``, ``ceil_mode``) as per-axis arguments; this class turns them into the output size,
+    the geometry, the padding on each side and the derivation, for any rank. Input ``[C, *spatial]``.
     """
 
-    RANKS = (3,)
-    EXPECTS = "a [C, H, W]"
+    RANK = 2
     ceil_mode = False
-    dilation: tuple[Dim, Dim] = (1, 1)
+
+    def __init_subclass__(cls, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        names = AXIS_NAMES[cls.RANK]
+        cls.RANKS = (cls.RANK + 1,)
+        cls.EXPECTS = f"a [C, {', '.join(names)}]"
+        if "dilation" not in cls.ARGS:  # pools without the argument: taps are adjacent
+            cls.dilation = (1,) * cls.RANK
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return AXIS_NAMES[self.RANK]
 
     def rank_hint(self, x: Shape) -> str | None:
         if len(x) == 1:
-            return "a flat vector has no H and W; give the input as [C, H, W] or remove the flatten before"
+            axes = " and ".join(self.axis_names)
+            return f"a flat vector has no {axes}; give the input as [C, {', '.join(self.axis_names)}] or remove " \
+                   "the flatten before"
         return None
 
     @property
-    def strides(self) -> tuple[Dim, Dim]:
+    def strides(self) -> tuple[Dim, ...]:
         return self.stride or self.kernel
 
-    def pads(self) -> tuple[Dim, Dim]:
+    def pads(self) -> tuple[Dim, ...]:
         """Left (= right, except for even 'same' kernels) padding per axis."""
-        if self.padding == "same":
-            return tuple(symbolic.floordiv(d * (k - 1), 2) for k, d in zip(self.kernel, self.dilation))
-        return self.padding
+        return tuple(begin for begin, _ in self.pad_pairs())
 
-    def effective_kernel(self) -> tuple[Dim, Dim]:
+    def pad_pairs(self) -> tuple[tuple[Dim, Dim], ...]:
+        """(begin, end) padding per axis. 'same' pads d(k−1) in all, the odd one at the end (as PyTorch)."""
+        if self.padding == "same":
+            total = [d * (k - 1) for k, d in zip(self.kernel, self.dilation)]
+            return tuple((symbolic.floordiv(t, 2), t - symbolic.floordiv(t, 2)) for t in total)
+        return tuple((p, p) for p in self.padding)
+
+    def end_pads(self, x: Shape, y: Shape) -> tuple[Dim, ...]:
+        """The padding the last window actually reaches past the input's end, per axis: the end padding
+        an explicit-padding backend needs to give ``y`` from ``x`` (less than the symmetric padding
+        when the floor drops rows, more with ``ceil_mode``)."""
+        return tuple(symbolic.simplify(_max0((o - 1) * s + keff - n - begin))
+                     for n, o, s, keff, (begin, _) in zip(x[1:], y[1:], self.strides, self.effective_kernel(),
+                                                         self.pad_pairs()))
+
+    def effective_kernel(self) -> tuple[Dim, ...]:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
     def output_shape(self, x: Shape) -> Shape:
@@ -85,17 +115,18 @@ class Spatial(Layer):
         """Pooling keeps the channels; a convolution checks them and sets its own."""
         return x[0]
 
-    def spatial_out(self, x: Shape) -> tuple[Dim, Dim]:
-        """(H_out, W_out) for a ``[C, H, W]`` input ``x``, with a located error when the window does not fit."""
+    def spatial_out(self, x: Shape) -> tuple[Dim, ...]:
+        """The spatial sizes for a ``[C, *spatial]`` input ``x``, with a located error when the window does not fit."""
         if Trait.POOLS in self.TRAITS:
             self.check_pool_padding()
         if self.padding == "same":
-            if self.strides != (1, 1):
+            if any(s != 1 for s in self.strides):
                 raise self.error("padding 'same' needs stride 1 (as in PyTorch)", arg="padding",
                                  hint="give the padding as a number, e.g. (kernel − 1) // 2")
-            return x[1], x[2]
+            return tuple(x[1:])
         sizes = []
-        for axis, n, k, s, p, d in zip("HW", x[1:], self.kernel, self.strides, self.padding, self.dilation):
+        for axis, n, k, s, p, d in zip(self.axis_names, x[1:], self.kernel, self.strides, self.padding,
+                                       self.dilation):
             try:
                 size = out_size(n, k, s, p, d, self.ceil_mode)
             except ValueError as e:
@@ -118,33 +149,38 @@ class Spatial(Layer):
                 raise self.error(f"{what} more than half the kernel {k}", arg="padding",
                                  hint="PyTorch allows at most kernel // 2")
 
-    def geometry(self, x: Shape) -> tuple[Axis, Axis]:
-        pads = self.pads()
-        return tuple(Axis(k, s, p) for k, s, p in zip(self.effective_kernel(), self.strides, pads))
+    def geometry(self, x: Shape) -> tuple[Axis, ...]:
+        return tuple(Axis(k, s, p) for k, s, p in zip(self.effective_kernel(), self.strides, self.pads()))
 
     def window_reads(self, y: Shape) -> Dim:
-        """Elements read by all windows: each of the outputs ``y`` reads k_h·k_w taps (padding included)."""
-        kh, kw = self.kernel
-        return numel(y) * kh * kw
+        """Elements read by all windows: each of the outputs ``y`` reads every kernel tap (padding included)."""
+        return numel(y) * numel(self.kernel)
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         out = self.spatial_out(x)
+        names = self.axis_names
         if self.padding == "same":
-            axes = [("H_o = W_o", "H", x[1], out[0])] if x[1] == x[2] else \
-                [("H_o", "H", x[1], out[0]), ("W_o", "W", x[2], out[1])]
-            return [derive(f"{{{var}}}", o, label, "padding 'same' keeps the size", **{var: n})
-                    for label, var, n, o in axes]
-        lines = []
-        axes = list(zip(("H", "W"), x[1:], self.kernel, self.strides, self.padding, self.dilation, out))
-        if axes[0][1:] == axes[1][1:]:
-            axes = [("H_o = W_o", *axes[0][1:])]
+            axes = [(names, x[1], out[0])] if len(set(x[1:])) == 1 else \
+                [((name,), n, o) for name, n, o in zip(names, x[1:], out)]
+            return [derive(f"{{{group[0]}}}", o, " = ".join(f"{g}_o" for g in group),
+                           "padding 'same' keeps the size", **{group[0]: n}) for group, n, o in axes]
+        rows = [((name,), n, k, s, p, d, o) for name, n, k, s, p, d, o in
+                zip(names, x[1:], self.kernel, self.strides, self.padding, self.dilation, out)]
+        if len(rows) > 1 and all(row[1:] == rows[0][1:] for row in rows):
+            rows = [(names, *rows[0][1:])]
         open_, close = ("⌈", "⌉") if self.ceil_mode else ("⌊", "⌋")
-        for name, n, k, s, p, d, o in axes:
-            label = name if name.endswith("W_o") else f"{name}_o"
-            var = "H" if name.startswith("H") else "W"
+        lines = []
+        for group, n, k, s, p, d, o in rows:
+            label = " = ".join(f"{g}_o" for g in group)
+            var = group[0]
             span = f"{{{var}}}+2×{{P}}−{{F}}" if d == 1 else f"{{{var}}}+2×{{P}}−{{d}}×({{F}}−1)−1"
             template, note = f"{open_}({span})/{{S}}{close}+1", ""
             if self.ceil_mode and dropped_window(n, k, s, p, d):
                 template, note = template + "−1", "PyTorch drops the last window, which would start in the padding"
             lines.append(derive(template, o, label, note, **{var: n, "P": p, "F": k, "S": s, "d": d}))
         return lines
+
+
+def _max0(value: Dim) -> Dim:
+    """max(value, 0), for ints and for formulas."""
+    return max(value, 0) if symbolic.is_int(value) else symbolic.largest([value, 0])

@@ -109,6 +109,9 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias),
+    "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
+                                 stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
+                                 bias=a.bias),
     "conv2d": lambda a, x: _call(L.Conv2d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
                                  bias=a.bias),

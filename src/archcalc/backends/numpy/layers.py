@@ -260,6 +260,35 @@ class Conv2d(Module):
 # -- pooling ---------------------------------------------------------------------------------------
 
 
+class Conv1d(Conv2d):
+    """1-D convolution (``nn.Conv1d``): :class:`Conv2d` over an image of height 1, with the weight kept
+    in torch's (out, in/groups, k) layout, so the state dict and the optimizer see torch's shapes."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int], stride: tuple[int] = (1,),
+                 padding: tuple[int] | str = (0,), dilation: tuple[int] = (1,), groups: int = 1, bias: bool = True,
+                 rng=None):
+        padding = padding if padding == "same" else (0, *padding)
+        super().__init__(in_channels, out_channels, (1, *kernel_size), (1, *stride), padding, (1, *dilation), groups,
+                         bias, rng)
+        self.weight = self.weight[:, :, 0]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        weight, self.weight = self.weight, self.weight[:, :, None]
+        try:
+            return super().forward(x[:, :, None])[:, :, 0]
+        finally:
+            self.weight = weight
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        weight, self.weight = self.weight, self.weight[:, :, None]
+        try:
+            dx = super().backward(dout[:, :, None], input_grad)
+        finally:
+            self.weight = weight
+        self.grads["weight"] = self.grads["weight"][:, :, 0]
+        return None if dx is None else dx[:, :, 0]
+
+
 class MaxPool2d(_Pool):
     """Window maximum (``nn.MaxPool2d``): −∞ padding, dilation, ``ceil_mode``; the gradient goes to
     the first maximum of each window, as in PyTorch."""

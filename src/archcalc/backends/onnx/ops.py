@@ -32,11 +32,8 @@ def op_for(*kinds: str) -> Callable:
 
 def _pads(node: LayerNode) -> tuple[list[int], list[int]]:
     """(begin, end) padding per spatial axis; 'same' puts the odd pixel at the end, as torch does."""
-    layer = node.layer
-    if layer.padding != "same":
-        return list(layer.padding), list(layer.padding)
-    begin = list(layer.pads())
-    return begin, [d * (k - 1) - b for k, d, b in zip(layer.kernel, layer.dilation, begin)]
+    pairs = node.layer.pad_pairs()
+    return [begin for begin, _ in pairs], [end for _, end in pairs]
 
 
 def _window(b: Builder, node: LayerNode, kind: str) -> dict[str, object]:
@@ -56,8 +53,7 @@ def _window(b: Builder, node: LayerNode, kind: str) -> dict[str, object]:
         if not any(dropped_window(*axis) for axis in axes):
             attributes["ceil_mode"] = 1
         elif kind == "max":
-            end = [max((o - 1) * s + d * (k - 1) + 1 - n - p, 0)
-                   for o, (n, k, s, p, d) in zip(node.out_shape[1:], axes)]
+            end = list(layer.end_pads(node.in_shape, node.out_shape))
             if any(e >= k for e, k in zip(end, layer.kernel)):
                 raise b.unsupported(node, "ceil_mode here needs end padding as wide as the kernel (onnxruntime "
                                     "refuses that)", hint="use ceil_mode: false, or a stride no larger than the kernel")
@@ -152,8 +148,8 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
                 momentum=1 - c["momentum"])
 
 
-@op_for("conv2d")
-def conv2d(b: Builder, node: LayerNode, x: str) -> str:
+@op_for("conv1d", "conv2d")
+def conv(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
     begin, end = _pads(node)
     inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]

@@ -86,14 +86,15 @@ def _signature(cls: type) -> dict[str, object]:
 
 
 def _literal(value: object) -> object:
-    """A plain Python literal: ints, floats, bools, words, None and tuples of them; a pair (k, k) becomes k.
+    """A plain Python literal: ints, floats, bools, words, None and tuples of them; (k, k) becomes k.
 
     Values come from validated layer arguments; anything else (a free symbol) is refused here, so
     generated code only ever holds what ``repr`` writes back exactly.
     """
     if isinstance(value, tuple):
         items = tuple(_literal(v) for v in value)
-        return items[0] if len(items) == 2 and items[0] == items[1] and type(items[0]) is type(items[1]) else items
+        same = items and all(v == items[0] and type(v) is type(items[0]) for v in items)
+        return items[0] if same else items
     if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
         return value
     if symbolic.is_symbolic(value):
@@ -110,6 +111,11 @@ def _pool_padding(layer: Layer) -> object:
         raise layer.error("padding 'same' with an even kernel pads one side more, which torch pools cannot do",
                           arg="padding", code="export-unsupported", hint="use an odd kernel or explicit padding")
     return layer.pads()
+
+
+def _by_rank(layer: Layer, *classes: type[nn.Module]) -> type[nn.Module]:
+    """The 1-, 2- or 3-D torch class of a sliding-window kind."""
+    return classes[layer.RANK - 1]
 
 
 # -- the table: one entry per kind, in the order of archcalc/layers/ ---------------------------------
@@ -161,9 +167,10 @@ def adaptive_avgpool2d(layer: Layer, x: Shape) -> Call:
 
 
 @module_for("avgpool2d")
-def avgpool2d(layer: Layer, x: Shape) -> Call:
+def avgpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.AvgPool2d, kernel_size=c["kernel"], stride=c["stride"], padding=_pool_padding(layer),
+    return call(_by_rank(layer, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d), kernel_size=c["kernel"], stride=c["stride"],
+                padding=_pool_padding(layer),
                 ceil_mode=c["ceil_mode"], count_include_pad=c["count_include_pad"])
 
 
@@ -179,10 +186,11 @@ def batchnorm2d(layer: Layer, x: Shape) -> Call:
     return call(nn.BatchNorm2d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
 
 
-@module_for("conv2d")
-def conv2d(layer: Layer, x: Shape) -> Call:
+@module_for("conv1d", "conv2d")
+def conv(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.Conv2d, x[0], c["out"], kernel_size=c["kernel"], stride=c["stride"], padding=c["padding"],
+    return call(_by_rank(layer, nn.Conv1d, nn.Conv2d, nn.Conv3d), x[0], c["out"], kernel_size=c["kernel"],
+                stride=c["stride"], padding=c["padding"],
                 dilation=c["dilation"], groups=c["groups"], bias=c["bias"])
 
 
@@ -208,9 +216,10 @@ def linear(layer: Layer, x: Shape) -> Call:
 
 
 @module_for("maxpool2d")
-def maxpool2d(layer: Layer, x: Shape) -> Call:
+def maxpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.MaxPool2d, kernel_size=c["kernel"], stride=c["stride"], padding=_pool_padding(layer),
+    return call(_by_rank(layer, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d), kernel_size=c["kernel"], stride=c["stride"],
+                padding=_pool_padding(layer),
                 dilation=c["dilation"], ceil_mode=c["ceil_mode"])
 
 

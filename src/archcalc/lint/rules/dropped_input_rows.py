@@ -38,11 +38,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
-AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 UNITS = {"H": "row", "W": "column"}
 
 
@@ -52,7 +52,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not isinstance(geometry, tuple) or node.layer.config().get("padding") == "same":
             continue
         parts, hints = [], []
-        for name, n, out, axis in zip(AXES.get(len(geometry), ()), node.in_shape[1:], node.out_shape[1:], geometry):
+        names = AXIS_NAMES.get(len(geometry), ())
+        for name, n, out, axis in zip(names, node.in_shape[1:], node.out_shape[1:], geometry):
             k, s, p = axis.kernel, axis.stride, axis.padding
             if not all(symbolic.is_int(v) for v in (n, out, k, s, p)) or k < s:
                 continue

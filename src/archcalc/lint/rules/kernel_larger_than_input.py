@@ -42,13 +42,13 @@ import math
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
 #: taps per axis beyond which the taps are not counted one by one (no real kernel comes near)
 MAX_TAPS = 4096
-AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 UNITS = {"H": "rows", "W": "columns"}
 
 
@@ -57,7 +57,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         geometry = node.layer.geometry(node.in_shape)
         if not isinstance(geometry, tuple):
             continue
-        names = AXES.get(len(geometry), ())
+        names = AXIS_NAMES.get(len(geometry), ())
         over = [f"{axis.kernel} > {name} = {n}" for name, n, axis in zip(names, node.in_shape[1:], geometry)
                 if symbolic.is_int(n) and symbolic.is_int(axis.kernel) and axis.kernel > n]
         if not over:
