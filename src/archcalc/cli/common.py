@@ -73,7 +73,7 @@ def report_format_option() -> Callable:
 
 
 def load_model(spec: str, sets: dict[str, int], symbolic: bool, limits: Limits):
-    """The built model (read and built with the collector paused, see :func:`archcalc.model.gc_paused`).
+    """The built model (read and built with the collector paused, see :func:`archcalc.collector.gc_paused`).
 
     Its objects then move to the collector's permanent generation: a command keeps them to the
     end, and without this every full collection while the report is built walks them all again

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from archcalc import symbolic
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 from archcalc.calc.params import explain_params, total_derivation
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 from archcalc.calc.shapes import explain_shape, explained
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text

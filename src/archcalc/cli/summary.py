@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 from archcalc.calc.flops import CONVENTION
 from archcalc.calc.memory import DTYPES, Memory, scaled
 from archcalc.calc.memory import nbytes as size

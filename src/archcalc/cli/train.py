@@ -124,14 +124,12 @@ def check_trainable(model) -> None:
 
 
 def check_batch_norm(model, settings) -> None:
-    """Batch norm cannot train on a batch of one value per channel (PyTorch raises), so refuse before training."""
-    from archcalc.layers.base import numel
+    """Batch norm cannot train on a batch of one value per channel (PyTorch raises), so refuse before training
+    (lint rule N106 warns of the same, with the same predicate)."""
     from archcalc.layers.batchnorm import BatchNorm
 
-    if settings.batch_size != 1:
-        return
     for node in model.layers:
-        if isinstance(node.layer, BatchNorm) and numel(node.in_shape[1:]) == 1:
+        if isinstance(node.layer, BatchNorm) and node.layer.trains_on(node.in_shape, settings.batch_size) is False:
             raise SpecError(settings.locs.get("batch_size", settings.loc), f"batch_size 1 cannot train `{node.path}` "
                             f"({node.kind}): it would see one value per channel", code="bad-train",
                             hint="batch norm needs at least 2 values per channel; train with batches of 16 or more")

@@ -3,6 +3,7 @@ variance, count)."""
 
 from __future__ import annotations
 
+from archcalc import symbolic
 from archcalc.layers.args import Bool, Float, Int
 from archcalc.layers.base import Count, Derivation, Layer, Shape, Work, derive, numel
 from archcalc.layers.traits import Trait
@@ -30,6 +31,12 @@ class BatchNorm(Layer):
 
     def params(self, x: Shape) -> Count:
         return Count(2 * x[0] if self.affine else 0, 2 * x[0] + 1)
+
+    def trains_on(self, x: Shape, batch: int) -> bool | None:
+        """Whether PyTorch can train this layer on batches of ``batch`` inputs ``x``: the statistics need more
+        than one value per channel (batch × the other axes), else it raises. None when that depends on a symbol."""
+        values = batch * numel(x[1:])
+        return values > 1 if symbolic.is_int(values) else None
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Every element is normalised once (at inference a per-channel scale and shift)."""

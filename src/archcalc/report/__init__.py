@@ -60,7 +60,7 @@ class Terminal:
 
 def emit(report: Report, fmt: str, term: Terminal) -> None:
     """Write ``report`` in format ``fmt``."""
-    from archcalc.model import gc_paused
+    from archcalc.collector import gc_paused
 
     with gc_paused():
         _emit(report, fmt, term)

@@ -1,6 +1,6 @@
 """The columns a per-node analysis table can show, by key, and the ``--columns`` option that picks them.
 
-Each column turns one node of an :class:`~archcalc.calc.analysis.Analysis` into a cell, and into
+Each column turns one node of an :class:`~archcalc.analysis.Analysis` into a cell, and into
 the exact values of its CSV column(s). Every per-node command (``params``, ``shapes``, ``flops``,
 ``rf``, ``summary``) takes its columns from this catalogue, so ``--columns`` and the CSV headers
 mean the same everywhere and a new column is one entry here.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from archcalc import symbolic
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 
 if TYPE_CHECKING:
     from archcalc.calc.rf import Field

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from archcalc import symbolic
 from archcalc.layers.batchnorm import BatchNorm
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -62,7 +61,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     norms = [node for node in ctx.layers if isinstance(node.layer, BatchNorm)]
     if not norms:
         return
-    single = [node for node in norms if _values_per_channel(node.in_shape) == 1]
+    single = [node for node in norms if node.layer.trains_on(node.in_shape, 1) is False]
     if single:
         why = (f"`{single[0].path}` ({single[0].kind}) sees one value per channel, so PyTorch raises "
                "'Expected more than 1 value per channel when training'")
@@ -70,10 +69,3 @@ def check(ctx: Context) -> Iterator[Finding]:
         why = f"`{norms[0].path}` ({norms[0].kind}) normalises with the statistics of a single sample"
     yield Finding(ctx.train_loc("batch_size"), f"batch_size 1 with batch norm: {why}",
                   hint="train with batches of 16 or more, or use a normalisation that does not depend on the batch")
-
-
-def _values_per_channel(shape) -> object:
-    count = 1
-    for d in shape[1:]:
-        count = count * d
-    return count if symbolic.is_int(count) else None
