@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from archcalc.graph import ConcatNode, LayerNode, ResidualNode, SeqNode
+from archcalc.graph import LayerNode, MergeNode, ResidualNode, SeqNode
 
 
 class MaskedDropout(nn.Module):
@@ -37,49 +37,36 @@ class GlobalAvgPool(nn.Module):
         return x.mean((2, 3))
 
 
-class Seq(nn.Module):
-    def __init__(self, items):
+class Box(nn.Module):
+    """A container: its children registered under their graph names, ``run`` computing its node."""
+
+    def __init__(self):
         super().__init__()
-        self.names = [name for name, _ in items]
-        for name, module in items:
-            self.add_module(name, module)
+        self.run = None  # a plain function over the children (set once they are built)
 
     def forward(self, x):
-        for name in self.names:
-            x = getattr(self, name)(x)
-        return x
+        return self.run(x)
 
 
-class Residual(nn.Module):
-    def __init__(self, body, shortcut, mode, then):
-        super().__init__()
-        self.body, self.then, self.mode = [n for n, _ in body], [n for n, _ in then], mode
-        self.side = shortcut[0] if shortcut is not None else None
-        for name, module in [*body, *([shortcut] if shortcut is not None else []), *then]:
-            self.add_module(name, module)
-
-    def forward(self, x):
-        y = x
-        for name in self.body:
-            y = getattr(self, name)(y)
-        if self.mode == "identity":
-            y = y + x
-        elif self.mode in ("projection", "layers"):
-            y = y + getattr(self, self.side)(x)
-        for name in self.then:
-            y = getattr(self, name)(y)
-        return y
+def register(owner: nn.Module, name: str, module: nn.Module) -> None:
+    """``module`` under ``name`` in ``owner``; a dotted name goes into nested holder modules."""
+    *parts, last = name.split(".")
+    for part in parts:
+        if part not in owner._modules:
+            owner.add_module(part, nn.Module())
+        owner = owner._modules[part]
+    owner.add_module(last, module)
 
 
-class Concat(nn.Module):
-    def __init__(self, branches):
-        super().__init__()
-        self.names = [n for n, _ in branches]
-        for name, module in branches:
-            self.add_module(name, module)
-
-    def forward(self, x):
-        return torch.cat([getattr(self, name)(x) for name in self.names], 1)
+def merge(kind, config, outs):
+    """What the merge kinds compute: torch.cat along the axis, a sum or a product."""
+    if kind == "concat":
+        axis = config["axis"]
+        return torch.cat(outs, axis + 1 if axis >= 0 else axis)
+    y = outs[0]
+    for out in outs[1:]:
+        y = y + out if kind == "add" else y * out
+    return y
 
 
 TORCH = {
@@ -107,22 +94,56 @@ TORCH = {
 
 
 def torch_model(graph, numpy_model) -> nn.Module:
-    """``graph`` built from torch.nn, with ``numpy_model``'s weights and buffers loaded (float64)."""
+    """``graph`` built from torch.nn, with ``numpy_model``'s weights and buffers loaded (float64).
+
+    Every layer and container is registered under its graph name in the nearest container above it;
+    an inline construct has no module of its own, so its layers land in its parent's, as the graph's
+    paths say."""
     twins = dict(numpy_model.named_modules())
 
-    def build(node):
+    def build(node, owner, root=False):
         if isinstance(node, LayerNode):
-            return TORCH[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            module = TORCH[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            register(owner, node.name, module)
+            return module
+        box = owner if node.inline else Box()
+        if not node.inline and not root:
+            register(owner, node.name, box)
         if isinstance(node, SeqNode):
-            return Seq([(child.name, build(child)) for child in node.items])
-        if isinstance(node, ResidualNode):
-            side = (node.shortcut.name, build(node.shortcut)) if node.shortcut else None
-            return Residual([(c.name, build(c)) for c in node.body], side,
-                            node.mode, [(c.name, build(c)) for c in node.then])
-        assert isinstance(node, ConcatNode)
-        return Concat([(b.name, build(b)) for b in node.branches])
+            steps = [build(child, box) for child in node.items]
 
-    model = build(graph.root).double()
+            def run(x, steps=steps):
+                for step in steps:
+                    x = step(x)
+                return x
+        elif isinstance(node, ResidualNode):
+            body = [build(child, box) for child in node.body]
+            side = build(node.shortcut, box) if node.shortcut else None
+            then = [build(child, box) for child in node.then]
+
+            def run(x, body=body, side=side, then=then, mode=node.mode):
+                y = x
+                for step in body:
+                    y = step(y)
+                if side is not None:
+                    y = y + side(x)
+                elif mode == "identity":
+                    y = y + x
+                for step in then:
+                    y = step(y)
+                return y
+        else:
+            assert isinstance(node, MergeNode)
+            branches, config = [build(branch, box) for branch in node.branches], node.layer.config()
+
+            def run(x, branches=branches, kind=node.layer.kind, config=config):
+                return merge(kind, config, [branch(x) for branch in branches])
+        if node.inline:
+            return run
+        box.run = run
+        return box
+
+    model = build(graph.root, None, root=True).double()
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in numpy_model.state_dict().items()})
     return model
 
@@ -170,6 +191,12 @@ layers:
       - avgpool2d: {kernel: 3, stride: 1, padding: 1, count_include_pad: false}
       - step
     name: mix
+  - multiply:
+      - []
+      - {layers: [adaptive_avgpool2d: 1, {conv2d: {out: 4, kernel: 1}, name: fc1}, relu,
+                  {conv2d: {out: 18, kernel: 1}, name: fc2}, sigmoid]}
+    name: excite
+  - add: [[conv2d: {out: 18, kernel: 1, name: left}], [], [conv2d: {out: 1, kernel: 1, name: right}]]
   - avgpool2d: {kernel: 2, ceil_mode: true, padding: 1}
   - adaptive_avgpool2d: {out: [2, 3]}
   - dropout: 0.3

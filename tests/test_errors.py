@@ -20,7 +20,8 @@ CASES = [
     ("missing-input", "layers: [relu]\n", (1, 1), "has no 'input:'"),
     ("missing-layers", "input: [3]\n", (1, 1), "has no 'layers:'"),
     ("empty-layers", "input: [3]\nlayers: []\n", (2, 9), "'layers:' is empty"),
-    ("shortcut-name-with-dot", CNN + "  - residual: {body: [relu], shortcut_name: a.b}\n", (3, 45), "contains '.'"),
+    ("shortcut-name-with-empty-part", CNN + "  - residual: {body: [relu], shortcut_name: a..b}\n", (3, 45),
+     "has an empty part between dots"),
     ("shortcut-name-taken", CNN + "  - residual:\n      body: [relu: {name: side}]\n      shortcut: [relu]\n"
      "      shortcut_name: side\n", (5, 17), "'side' is used twice"),
     ("symbol-keyword", "input: [4]\nsymbols: {in: 3}\nlayers: [linear: 2]\n", (2, 11), "Python keyword"),
@@ -86,7 +87,8 @@ CASES = [
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
      "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nlayers: [relu]\n", (7, 20), "aliases expand"),
-    ("dotted-name", "input: [4]\nlayers:\n  - linear: {out: 2, name: a.b}\n", (3, 28), "contains '.'"),
+    ("dotted-name-empty-part", "input: [4]\nlayers:\n  - linear: {out: 2, name: a.}\n", (3, 28),
+     "has an empty part between dots"),
     ("duplicate-name", "input: [4]\nlayers:\n  - relu: {name: act}\n  - relu: {name: act}\n", (4, 5), "used twice"),
     ("zero-input-dim", "input: [0, 4]\nlayers: [relu]\n", (1, 9), "≥ 1"),
     ("input-not-list", "input: 3\nlayers: [relu]\n", (1, 8), "non-empty list"),

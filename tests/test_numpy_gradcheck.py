@@ -50,6 +50,10 @@ CASES = {
     "gelu": ("[2, 6]", "gelu"),
     "gelu-tanh": ("[2, 6]", "gelu: {approximate: tanh}"),
     "step": ("[2, 6]", "step"),
+    "merges": ("[3, 4]", """
+  - concat: {axis: 1, branches: [[linear: 2], [], [linear: {out: 3, bias: false}]]}
+  - multiply: [[], [linear: {out: 1}, sigmoid], [linear: 9, tanh]]
+  - add: [[linear: 9], [], [linear: 1]]"""),
     # (no bias before the batch norm: its gradient is exactly 0, which a relative error cannot judge)
     "structures": ("[3, 5, 5]", """
   - residual:
@@ -125,8 +129,10 @@ def test_layer_gradients_match_finite_differences(case, training):
 
 
 def test_every_kind_has_a_gradient_case():
-    covered = {archcalc.loads(f"input: {s}\nlayers:{t if t.startswith(chr(10)) else chr(10) + '  - ' + t}")
-               .layers[0].kind for s, t in CASES.values()}
+    covered = set()
+    for s, t in CASES.values():
+        graph = archcalc.loads(f"input: {s}\nlayers:{t if t.startswith(chr(10)) else chr(10) + '  - ' + t}").graph
+        covered |= {node.layer.kind for node, _ in graph.walk() if hasattr(node, "layer")}
     assert {cls.kind for cls in LAYERS.values()} <= covered
 
 

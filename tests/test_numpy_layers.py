@@ -22,7 +22,7 @@ RUNTIME = (layers, structures, losses, optim, loop)
 
 
 def test_every_registered_kind_has_a_table_entry():
-    assert set(build.KINDS) == {cls.kind for cls in LAYERS.values()}
+    assert set(build.KINDS) | set(build.MERGES) == {cls.kind for cls in LAYERS.values()}
 
 
 def test_every_spec_loss_has_a_class():

@@ -85,7 +85,7 @@ def test_the_kitchen_specs_use_every_kind_and_structure():
             structures.add(type(node).__name__)
             modes.add(getattr(node, "mode", None))
     assert used == {cls.kind for cls in LAYERS.values()}
-    assert structures == {"LayerNode", "SeqNode", "ResidualNode", "ConcatNode"}
+    assert structures == {"LayerNode", "SeqNode", "ResidualNode", "MergeNode"}
     assert {"identity", "projection", "layers", "none"} <= modes
 
 

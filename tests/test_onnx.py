@@ -34,7 +34,8 @@ def test_every_registered_kind_has_exactly_one_onnx_entry():
 
 
 def test_the_parity_specs_use_every_kind():
-    used = {layer.kind for param in cases() for layer in param.values[0].load().layers}
+    used = {node.layer.kind for param in cases() for node, _ in param.values[0].load().graph.walk()
+            if hasattr(node, "layer")}
     assert used == {cls.kind for cls in LAYERS.values()}
 
 

@@ -12,10 +12,11 @@ import torch
 from torch import nn
 
 import archcalc
-from archcalc.backends.torch import child_keys, to_torch, torch_paths
+from archcalc.backends.torch import module_plan, to_torch, torch_paths
 from archcalc.backends.torch.layers import MODULES
-from archcalc.backends.torch.modules import Concat, Residual, Sign
+from archcalc.backends.torch.modules import Network, Sign
 from archcalc.errors import SpecError
+from archcalc.graph import ResidualNode
 from archcalc.layers import LAYERS
 from tests.conftest import ROOT, SPECS
 
@@ -29,7 +30,8 @@ def test_modules_are_named_by_the_graphs_paths():
     module = to_torch(SPECS / "resnet18.yaml", H=64, W=64)
     conv = module.get_submodule("layer4.1.conv2")
     assert isinstance(conv, nn.Conv2d) and (conv.in_channels, conv.out_channels) == (512, 512)
-    assert isinstance(module.get_submodule("layer2.0"), Residual)
+    block = module.get_submodule("layer2.0")
+    assert isinstance(block, Network) and block._program[0] == "sum"
     assert isinstance(module.get_submodule("layer2.0.downsample.0"), nn.Conv2d)
     assert list(module._modules) == ["conv1", "bn1", "2", "maxpool", "layer1", "layer2", "layer3", "layer4",
                                      "avgpool", "9", "fc"]
@@ -51,7 +53,7 @@ def test_names_torch_holds_get_an_underscore_in_both_builders():
     assert paths["3._modules"] == "3._modules_"
     assert paths["2.my layer"] == "2.my layer"
     assert isinstance(module.get_submodule("2.my layer"), nn.Linear)
-    assert child_keys(model.graph.root.items) == list(module._modules)
+    assert list(module_plan(model.graph).children) == list(module._modules)
 
 
 @pytest.mark.parametrize("spec, path, kind, attributes", [
@@ -141,7 +143,8 @@ def test_batchnorm_uses_batch_statistics_in_training_and_running_ones_in_evaluat
 
 
 def test_residual_modes_compute_what_the_graph_says():
-    module = to_torch(ROOT / "tests/specs/export/residual-modes.yaml").eval()
+    model = archcalc.load(str(ROOT / "tests/specs/export/residual-modes.yaml"))
+    module = to_torch(model).eval()
     x = torch.randn(2, 3, 16, 16)
     unit = module.get_submodule("0")  # if_same with the same shape: relu6(leaky(conv(x)) + x), then dropout
     body = unit.get_submodule("1")(unit.get_submodule("0")(x))
@@ -154,7 +157,7 @@ def test_residual_modes_compute_what_the_graph_says():
     z = changed(y)
     expected = layers.get_submodule("1")(layers.get_submodule("0")(z)) + layers.get_submodule("shortcut")(z)
     torch.testing.assert_close(layers(z), expected)
-    assert [r._mode for r in module.modules() if isinstance(r, Residual)] == \
+    assert [n.mode for n, _ in model.graph.walk() if isinstance(n, ResidualNode)] == \
         ["identity", "none", "layers", "projection", "identity", "layers", "projection", "identity"]
     w = module.get_submodule("3")(layers(z))
     torch.testing.assert_close(module.get_submodule("4")(w), w + w)  # an empty body: x + x
@@ -165,11 +168,11 @@ def test_residual_modes_compute_what_the_graph_says():
 def test_concat_joins_branches_along_channels_in_order_with_the_input_as_an_empty_branch():
     module = to_torch(ROOT / "tests/specs/export/inception-mini.yaml").eval()
     mixed = module.get_submodule("mixed1")
-    assert isinstance(mixed, Concat)
+    assert isinstance(mixed, Network) and mixed._program[0] == "join"
     x = torch.randn(2, 8, 15, 13)
     parts = [mixed.get_submodule(key)(x) for key in ("b1x1", "1", "2")]
     torch.testing.assert_close(mixed(x), torch.cat([*parts, x], dim=1))
-    assert len(mixed.get_submodule("3")) == 0
+    assert not list(mixed.get_submodule("3").children())
 
 
 def run_without(module: str, *args: str) -> subprocess.CompletedProcess:

@@ -57,6 +57,11 @@ class Analysis:
         return self._rf[0]
 
     @property
+    def rf_axes(self) -> tuple[str, ...]:
+        """The names of the input's positional axes (``H``, ``W``), which have receptive fields; none for an MLP."""
+        return next((f.names for f in self.fields.values() if f.names), ())
+
+    @property
     def warnings(self) -> list[RFWarning]:
         return self._rf[1]
 

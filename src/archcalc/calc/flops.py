@@ -2,8 +2,9 @@
 
 A layer's :class:`~archcalc.layers.base.Work` comes from its kind's ``work`` method (the formula
 lives with the kind). What no single layer does is counted here from the graph's structure: a
-residual adds its two sides, one addition per element of the sum. A concat only copies, so it
-costs no arithmetic. Containers hold the sum of their children, so a folded block shows its total.
+residual adds its two sides, one addition per element of the sum. A merge's own work comes from its
+kind (a concat only copies, so it costs no arithmetic; an add of n branches is n − 1 additions per
+element). Containers hold the sum of their children, so a folded block shows its total.
 
 Everything is per example; :meth:`Work.times` scales to a batch.
 
@@ -16,7 +17,7 @@ Everything is per example; :meth:`Work.times` scales to a batch.
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.graph import Graph, LayerNode, Node, ResidualNode
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode
 from archcalc.layers.base import Work, numel
 
 #: column key → (title, what it counts), in the order reports show them
@@ -26,7 +27,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "norm": ("Norm", "normalised elements (batch norm)"),
     "act": ("Act", "activation evaluations"),
     "pool": ("Pool", "elements read by pooling windows"),
-    "add": ("Add", "residual additions"),
+    "add": ("Add", "residual and branch additions"),
 }
 
 CONVENTION = ("MACs count the multiply-accumulates of convolutions and linear layers (the torchvision "
@@ -42,8 +43,12 @@ def work(graph: Graph) -> dict[Node, Work]:
         if isinstance(node, LayerNode):
             total = node.layer.work(node.in_shape, node.out_shape)
         else:
-            total = Work(add=numel(node.sum_shape)) if isinstance(node, ResidualNode) and node.mode != "none" \
-                else Work()
+            if isinstance(node, ResidualNode):
+                total = Work(add=numel(node.sum_shape)) if node.mode != "none" else Work()
+            elif isinstance(node, MergeNode):
+                total = node.layer.merge_work(node.inputs, node.out_shape)
+            else:
+                total = Work()
             for child in node.children:
                 total = total.plus(visit(child))
         out[node] = Work(*(symbolic.exact(symbolic.simplify(v)) for v in total))

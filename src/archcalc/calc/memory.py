@@ -4,7 +4,8 @@ Conventions (docs/analysis.md has them with the arithmetic):
 
 - **Activations** are the tensors a forward pass creates, counted once each: every layer's output
   except the kinds that return a view or their input (``Trait.ALIASES``: flatten is a view in
-  PyTorch), plus the sum of each residual and the output of each concat, which are new tensors.
+  PyTorch), plus the sum of each residual and the output of each merge (concat, add, …), which are
+  new tensors.
   The input is counted apart.
 - **Training** keeps all of them for the backward pass and adds a gradient per trainable parameter
   and the optimizer's state: :func:`optimizer_slots` per parameter.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode
 from archcalc.layers.base import numel
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim, exact, fmt, is_int, simplify
@@ -39,7 +40,7 @@ def activations(graph: Graph) -> dict[Node, Dim]:
             total = 0
             if isinstance(node, ResidualNode) and node.mode != "none":
                 total = numel(node.sum_shape)
-            elif isinstance(node, ConcatNode):
+            elif isinstance(node, MergeNode):
                 total = numel(node.out_shape)
             for child in node.children:
                 total = total + visit(child)

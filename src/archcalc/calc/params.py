@@ -1,14 +1,13 @@
 """Parameter counts: trainable parameters and buffers per node, summed up the tree.
 
-A layer's count comes from its kind's ``params``; a container's is the sum of its children, so a
-block row in a report shows what the block holds. Nothing is shared between layers in a spec, so
-nothing is counted twice.
+A layer's count comes from its kind's ``params``; a container's is the sum of its children (and a
+merge's own, when its kind has parameters), so a block row in a report shows what the block holds.
 """
 
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.graph import Graph, LayerNode, Node
+from archcalc.graph import Graph, LayerNode, MergeNode, Node
 from archcalc.layers import Count, Derivation
 
 
@@ -20,7 +19,8 @@ def param_counts(graph: Graph) -> dict[Node, Count]:
         if isinstance(node, LayerNode):
             count = node.layer.params(node.in_shape)
         else:
-            trainable = buffers = 0
+            own = node.layer.merge_params(node.inputs) if isinstance(node, MergeNode) else Count()
+            trainable, buffers = own
             for child in node.children:
                 c = visit(child)
                 trainable, buffers = trainable + c.trainable, buffers + c.buffers

@@ -1,4 +1,4 @@
-"""Theoretical receptive fields: which input pixels can reach each node's outputs, per axis.
+"""Theoretical receptive fields: which input positions can reach each node's outputs, per axis.
 
 Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks", Distill
 2019, in forward form. With a layer of effective kernel k = d(k−1)+1, stride s and left padding p
@@ -6,16 +6,28 @@ after a node whose field has size r, effective stride S and effective padding P:
 
     r' = r + (k − 1)·S        S' = S·s        P' = P + p·S
 
-Output i of the node then sees the input pixels −P + i·S … −P + i·S + r − 1 (zero-indexed, both
+Output i of the node then sees the input positions −P + i·S … −P + i·S + r − 1 (zero-indexed, both
 ends included; negative indices and those past the edge are padding), centred on
-−P + i·S + (r − 1)/2. Layers with ``geometry`` ``None`` (pointwise) leave the field alone; flatten,
-linear and global pooling make it :data:`GLOBAL` (every output sees the whole input).
+−P + i·S + (r − 1)/2.
 
-Where paths join (a residual's two sides, a concat's branches) they must agree on S; when they also
-agree on the centre offset (r − 1)/2 − P the field is the largest path's (Distill's "aligned" case).
-When only the offsets differ the field is the union of the paths' regions, with a warning; when the
-strides differ there is no single field (it changes from output to output): :data:`VARIES`, with a
-warning. Nothing is ever silently averaged or picked.
+**Which axes have a field.** Fields are kept per axis of the network's input, followed through
+every layer by what the layer does to each axis (:meth:`~archcalc.layers.base.Layer.axes`): a
+convolution mixes the channels and slides a window along H and W; a linear layer on ``[T, D]``
+keeps each position of T apart (a field of 1 along T) and mixes D; attention mixes all of T;
+flatten, permute and reshape move axes without mixing them. An input axis is *positional* (it
+gets a field) when the first layer that reads it structurally reads it by position (a window, or
+position by position), and a *feature* axis when that layer mixes it: the channels of an image,
+the features of an MLP. The axes after the channels of a 3-D or larger input are positional by
+convention (an image's H and W), whatever reads them first. Mixing a positional axis makes its
+field :data:`GLOBAL` (every output sees all of it: a linear layer after flatten, global pooling,
+attention). A network whose input has
+no positional axis (an MLP) has no field: :data:`NONE`.
+
+Where paths join (a residual's two sides, a merge's branches) they must agree on S; when they
+also agree on the centre offset (r − 1)/2 − P the field is the largest path's (Distill's
+"aligned" case). When only the offsets differ the field is the union of the paths' regions, with
+a warning; when the strides differ there is no single field (it changes from output to output):
+:data:`VARIES`, with a warning. Nothing is ever silently averaged or picked.
 
 The public entry points are :func:`receptive_fields` and :func:`final_field`.
 """
@@ -26,14 +38,20 @@ from dataclasses import dataclass
 
 from archcalc import symbolic
 from archcalc.errors import Loc, printable
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
-from archcalc.layers.base import GLOBAL, VARIES, Axis
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
+from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, Axis, Layer, Shape
+from archcalc.layers.spatial import AXIS_NAMES
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 #: the field of a node computed entirely from a local window of the input
 LOCAL = "local"
-#: the field of a node whose input has no spatial axes (an MLP before its first linear layer)
+#: the field of a node whose input has no positional axes (an MLP)
 NONE = "none"
+#: an input axis no layer has read by position or mixed yet (its role is decided by the first that does)
+UNSEEN = "unseen"
+#: an input axis read as features (mixed by the first layer that reads it): it has no field
+FEATURE = "feature"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +84,12 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A node's receptive field: ``status`` LOCAL with a :class:`Span` per spatial axis, or GLOBAL,
-    VARIES or NONE without one."""
+    """A node's receptive field: ``status`` LOCAL with a :class:`Span` per positional axis of the input
+    (named in ``names``: ``H``, ``W``; ``T``), or GLOBAL, VARIES or NONE without spans."""
 
     status: str
     spans: tuple[Span, ...] = ()
+    names: tuple[str, ...] = ()
 
     @property
     def local(self) -> bool:
@@ -90,11 +109,11 @@ class Field:
 
     @property
     def center(self) -> tuple[Dim, ...]:
-        """Centre of output [0, 0]'s region along each axis, in input pixel indices."""
+        """Centre of output 0's region along each axis, in input position indices."""
         return tuple(s.offset for s in self.spans)
 
     def to_json(self) -> dict[str, object]:
-        """``status`` and, for a local field, ``[h, w]`` pairs (``null`` otherwise)."""
+        """``status`` and, for a local field, one value per positional axis (``null`` otherwise)."""
         parts = ("size", "stride", "padding", "center")
         return {"status": self.status, **{p: symbolic.to_json(getattr(self, p)) if self.local else None
                                           for p in parts}}
@@ -119,94 +138,210 @@ class RFWarning:
         return {"path": self.node.path, "location": str(self.loc), "code": self.code, "message": self.message}
 
 
+#: what the tracer knows of one input axis ("origin") in one tensor axis: a Span or a word above
+Status = object
+#: per axis of a tensor, the input axes it holds and what is known of each
+State = tuple[dict[int, Status], ...]
+
+
 def receptive_fields(graph: Graph) -> tuple[dict[Node, Field], list[RFWarning]]:
     """The field of every node's output (the network's under ``graph.root``) and the warnings of
     joins whose paths do not align, in execution order."""
-    fields: dict[Node, Field] = {}
-    warnings: list[RFWarning] = []
-
-    def chain(nodes: list[Node], f: Field) -> Field:
-        for node in nodes:
-            f = visit(node, f)
-        return f
-
-    def visit(node: Node, f: Field) -> Field:
-        if isinstance(node, LayerNode):
-            out = _apply(node.layer.geometry(node.in_shape), f)
-        elif isinstance(node, ResidualNode):
-            body = chain(node.body, f)
-            if node.mode == "none":
-                out = body
-            else:
-                other = visit(node.shortcut, f) if node.shortcut is not None else f
-                side = "projection shortcut" if node.mode == "projection" else \
-                    "shortcut" if node.shortcut is not None else "identity shortcut"
-                out = _join(node, [("body", body), (side, other)], warnings)
-            out = chain(node.then, out)
-        elif isinstance(node, ConcatNode):
-            out = _join(node, [(f"branch {b.name}", visit(b, f)) for b in node.branches], warnings)
-        else:
-            assert isinstance(node, SeqNode)
-            out = chain(node.items, f)
-        fields[node] = out
-        return out
-
-    spatial = len(graph.input_shape) == 3
-    start = Field(LOCAL, (Span(1, 1, 0),) * (len(graph.input_shape) - 1)) if spatial else Field(NONE)
-    visit(graph.root, start)
-    return fields, warnings
+    shape = graph.input_shape
+    tracer = _Tracer(shape)
+    start: State = tuple({i: UNSEEN} for i in range(len(shape)))
+    tracer.visit(graph.root, start)
+    positional = sorted(origin for origin, role in tracer.roles.items() if role == LOCAL)
+    names = tuple(tracer.name(origin) for origin in positional)
+    fields = {node: _field(state, positional, names) for node, state in tracer.states.items()}
+    return fields, tracer.warnings
 
 
 def final_field(graph: Graph, fields: dict[Node, Field]) -> Node:
     """The node whose field a network is quoted by: the last top-level node with a local field
-    (``layer4`` of a ResNet, ``pool5`` of a VGG computed with free H and W), else the last one."""
+    (``layer4`` of a ResNet, ``pool5`` of a VGG computed with free H and W), else the last one.
+    A layer that only reshapes (flatten) is passed over: its field is the one before it."""
     items = graph.root.items
-    local = [node for node in items if fields[node].local]
+    local = [node for node in items if fields[node].local
+             and not (isinstance(node, LayerNode) and Trait.ALIASES in node.layer.TRAITS)]
     return local[-1] if local else items[-1]
 
 
-def _apply(geometry: tuple[Axis, ...] | str | None, f: Field) -> Field:
-    if f.status == GLOBAL or geometry == GLOBAL:
-        return Field(GLOBAL)
-    if geometry is None or f.status == NONE:  # pointwise, or no spatial axes to speak of
-        return f
-    if f.status == VARIES or geometry == VARIES:
-        return Field(VARIES)
-    return Field(LOCAL, tuple(span.through(axis) for span, axis in zip(f.spans, geometry)))
+class _Tracer:
+    """Follows every input axis through the graph: which tensor axis holds it, and its field there."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+        self.states: dict[Node, State] = {}
+        self.warnings: list[RFWarning] = []
+        #: input axis → LOCAL (positional) or FEATURE, from the first layer that reads it structurally
+        #: (an image's axes after the channels are positional from the start)
+        self.roles: dict[int, str] = dict.fromkeys(range(1, len(shape)), LOCAL) if len(shape) >= 3 else {}
+
+    def name(self, origin: int) -> str:
+        """``H``, ``W`` for an image's spatial axes, ``L`` for a 1-D signal's, ``T`` for a sequence of tokens;
+        a symbol's own name when the input writes one there (``[3, H, W]``, ``[T]``)."""
+        dim = self.shape[origin]
+        if symbolic.is_symbolic(dim) and getattr(dim, "is_Symbol", False):
+            return str(dim)
+        if origin == 0:
+            return "T"
+        return (AXIS_NAMES.get(len(self.shape) - 1, ())[origin - 1:origin] and \
+            AXIS_NAMES[len(self.shape) - 1][origin - 1]) or f"axis {origin}"
+
+    def chain(self, nodes: list[Node], state: State) -> State:
+        for node in nodes:
+            state = self.visit(node, state)
+        return state
+
+    def visit(self, node: Node, state: State) -> State:
+        if isinstance(node, LayerNode):
+            out = self.apply(node.layer, node.in_shape, state)
+        elif isinstance(node, ResidualNode):
+            body = self.chain(node.body, state)
+            if node.mode == "none":
+                out = body
+            else:
+                other = self.visit(node.shortcut, state) if node.shortcut is not None else state
+                side = "projection shortcut" if node.mode == "projection" else \
+                    "shortcut" if node.shortcut is not None else "identity shortcut"
+                out = self.join(node, [("body", body), (side, other)])
+            out = self.chain(node.then, out)
+        elif isinstance(node, MergeNode):
+            joined = self.join(node, [(f"branch {b.name}", self.visit(b, state)) for b in node.branches])
+            out = self.apply(node.layer, node.out_shape, joined) if len(joined) == len(node.out_shape) else joined
+        else:
+            assert isinstance(node, SeqNode)
+            out = self.chain(node.items, state)
+        self.states[node] = out
+        return out
+
+    # -- one layer ----------------------------------------------------------------------------------
+
+    def apply(self, layer: Layer, x: Shape, state: State) -> State:
+        out = []
+        for sources in layer.axes(x):
+            held: dict[int, Status] = {}
+            for axis, how in sources:
+                for origin, status in state[axis].items():
+                    held[origin] = _worst(held.get(origin), self.read(origin, status, how))
+            out.append(held)
+        return tuple(out)
+
+    def read(self, origin: int, status: Status, how: Axis | str) -> Status:
+        """What is known of ``origin`` after a layer reads its axis ``how``."""
+        if how == KEEP or status in (FEATURE, GLOBAL, VARIES):
+            return status
+        if status == UNSEEN:
+            role = self.roles.setdefault(origin, FEATURE if how == MIX else LOCAL)
+            if role == FEATURE:
+                return FEATURE
+            status = Span(1, 1, 0)
+        if how == MIX:
+            return GLOBAL
+        if how == VARIES:
+            return VARIES
+        return status.through(how)
+
+    # -- joins --------------------------------------------------------------------------------------
+
+    def join(self, node: Node, paths: list[tuple[str, State]]) -> State:
+        """The state where ``paths`` meet (a residual's sum or a merge), aligned from the last axis as
+        broadcasting aligns them, warning when their fields disagree."""
+        rank = max(len(state) for _, state in paths)
+        flat = [(name, _flatten(state)) for name, state in paths]
+        joined = self.join_fields(node, flat)
+        out: list[dict[int, Status]] = [{} for _ in range(rank)]
+        for _, state in paths:
+            for axis, held in enumerate(state, rank - len(state)):
+                for origin in held:
+                    out[axis][origin] = joined[origin]
+        return tuple(out)
+
+    def join_fields(self, node: Node, paths: list[tuple[str, dict[int, Status]]]) -> dict[int, Status]:
+        origins = sorted({origin for _, held in paths for origin in held})
+        result: dict[int, Status] = {}
+        spans: dict[int, list[tuple[str, Span]]] = {}
+        for origin in origins:
+            statuses = [(name, held[origin]) for name, held in paths if origin in held]
+            words = {s for _, s in statuses if not isinstance(s, Span)}
+            for word in (GLOBAL, VARIES, FEATURE):
+                if word in words:
+                    result[origin] = word
+                    break
+            else:
+                if all(s == UNSEEN for _, s in statuses):
+                    result[origin] = UNSEEN
+                else:
+                    spans[origin] = [(name, s if isinstance(s, Span) else Span(1, 1, 0)) for name, s in statuses]
+        if spans:
+            result.update(self.align(node, spans))
+        return result
+
+    def align(self, node: Node, spans: dict[int, list[tuple[str, Span]]]) -> dict[int, Status]:
+        """Distill's join of aligned paths, per input axis; a warning when the strides or centres differ."""
+        what = f"{'residual' if isinstance(node, ResidualNode) else node.kind} '{node.path}'"
+        by_path: dict[str, dict[int, Span]] = {}
+        for origin, pairs in spans.items():
+            for name, span in pairs:
+                by_path.setdefault(name, {})[origin] = span
+        (name0, first), rest = next(iter(by_path.items())), list(by_path.items())[1:]
+        for name, other in rest:
+            if differ := self.differ(other, first, "stride"):
+                self.warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} have different effective "
+                                               f"strides ({differ}), so the receptive field changes from one output "
+                                               "to the next; it is reported as 'varies'", "rf-varies"))
+                return dict.fromkeys(spans, VARIES)
+        for name, other in rest:
+            if differ := self.differ(other, first, "offset"):
+                self.warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres "
+                                               f"of output 0 at {differ}); the receptive field reported is the union "
+                                               "of their regions", "rf-misaligned"))
+        out: dict[int, Status] = {}
+        for origin, pairs in spans.items():
+            fields = [s for _, s in pairs]
+            padding = symbolic.largest([f.padding for f in fields])  # the leftmost start
+            end = symbolic.largest([f.end for f in fields])
+            out[origin] = Span(symbolic.simplify(end + padding + 1), fields[0].stride, padding)
+        return out
+
+    def differ(self, a: dict[int, Span], b: dict[int, Span], part: str) -> str:
+        """``h: 1 vs 2, w: 1 vs 2`` for the input axes along which ``part`` of two paths' fields differ."""
+        return ", ".join(f"{self.name(origin).lower()}: {symbolic.fmt(getattr(a[origin], part))} vs "
+                         f"{symbolic.fmt(getattr(b[origin], part))}" for origin in sorted(a.keys() & b.keys())
+                         if not _same(getattr(a[origin], part), getattr(b[origin], part)))
 
 
-def _join(node: Node, paths: list[tuple[str, Field]], warnings: list[RFWarning]) -> Field:
-    """The field where ``paths`` meet (a residual's sum or a concat), warning when they disagree."""
-    fields = [f for _, f in paths]
-    for status in (GLOBAL, VARIES, NONE):
-        if any(f.status == status for f in fields):
-            return Field(status)
-    what = f"{'residual' if isinstance(node, ResidualNode) else 'concat'} '{node.path}'"
-    (name0, first), rest = paths[0], paths[1:]
-    for name, f in rest:
-        if differ := _differ(f, first, "stride"):
-            warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} have different effective strides "
-                                      f"({differ}), so the receptive field changes from one output to the next; "
-                                      "it is reported as 'varies'", "rf-varies"))
-            return Field(VARIES)
-    for name, f in rest:
-        if differ := _differ(f, first, "offset"):
-            warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres of output "
-                                      f"0 at {differ}); the receptive field reported is the union of their regions",
-                                      "rf-misaligned"))
-    spans = []
-    for axis in range(len(first.spans)):
-        padding = symbolic.largest([f.spans[axis].padding for f in fields])  # the leftmost start
-        end = symbolic.largest([f.spans[axis].end for f in fields])
-        spans.append(Span(symbolic.simplify(end + padding + 1), first.spans[axis].stride, padding))
-    return Field(LOCAL, tuple(spans))
+def _flatten(state: State) -> dict[int, Status]:
+    """Every input axis a tensor holds, whichever of its axes holds it."""
+    held: dict[int, Status] = {}
+    for axis in state:
+        for origin, status in axis.items():
+            held[origin] = _worst(held.get(origin), status)
+    return held
 
 
-def _differ(f: Field, ref: Field, part: str) -> str:
-    """``h: 1 vs 2, w: 1 vs 2`` for the axes along which ``part`` of the two fields differs."""
-    return ", ".join(f"{axis}: {symbolic.fmt(getattr(a, part))} vs {symbolic.fmt(getattr(b, part))}"
-                     for axis, a, b in zip("hw", f.spans, ref.spans)
-                     if not _same(getattr(a, part), getattr(b, part)))
+def _worst(a: Status | None, b: Status) -> Status:
+    """Two things known of one input axis in one place: a global or varying field wins over a local one."""
+    if a is None or a == b:
+        return b
+    for word in (GLOBAL, VARIES):
+        if word in (a, b):
+            return word
+    if isinstance(a, Span) and isinstance(b, Span):
+        return VARIES
+    return a if isinstance(a, Span) else b
+
+
+def _field(state: State, positional: list[int], names: tuple[str, ...]) -> Field:
+    if not positional:
+        return Field(NONE)
+    held = _flatten(state)
+    statuses = [held.get(origin, GLOBAL) for origin in positional]
+    for word in (GLOBAL, VARIES):
+        if word in statuses:
+            return Field(word, names=names)
+    return Field(LOCAL, tuple(s if isinstance(s, Span) else Span(1, 1, 0) for s in statuses), names)
 
 
 def _same(a: Dim, b: Dim) -> bool:

@@ -1,16 +1,17 @@
 """How each node's output shape comes about, as a student checks it by hand.
 
 A layer derives its own size (``Layer.explain_shape``: ⌊(H+2P−F)/S⌋+1); the structure nodes derive
-theirs from their parts: a concat sums its branches' channels, a residual adds its body's and its
-shortcut's outputs (the shortcut being the input itself, a projection, or layers of its own).
+theirs from their parts: a merge combines its branches (a concat sums their channels), a residual
+adds its body's and its shortcut's outputs (the shortcut being the input itself, a projection, or
+layers of its own).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
-from archcalc import symbolic
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode
 from archcalc.layers.base import Derivation, shape_text
 
 #: residual mode → what its shortcut is (after the shortcut's layers, when it has any)
@@ -40,27 +41,24 @@ def explain_shape(node: Node) -> list[str]:
     """The derivation of ``node``'s output shape; empty for a plain sequence (its last item's shape)."""
     if isinstance(node, LayerNode):
         return [str(d) for d in node.layer.explain_shape(node.in_shape)]
-    if isinstance(node, ConcatNode):
-        return _concat(node)
+    if isinstance(node, MergeNode):
+        return _merge(node)
     if isinstance(node, ResidualNode):
         return _residual(node)
     return []
 
 
-def _concat(node: ConcatNode) -> list[str]:
-    """``C_o = ΣC = 64 + 128 + 32 + 32 = 256``, and the axes every branch shares."""
-    channels = [branch.out_shape[0] for branch in node.branches]
+def _merge(node: MergeNode) -> list[str]:
+    """The merge kind's derivation (``C_o = ΣC = 64 + 128 + 32 + 32 = 256``, and the axes every
+    branch shares), saying which branches pass the input."""
+    lines = node.layer.explain_merge(node.inputs, node.out_shape)
     passed = [str(i) for i, branch in enumerate(node.branches) if not branch.children and branch.kind == "branch"]
-    note = f"{len(channels)} branches joined along channels"
-    if passed:
-        note += f"; branch {passed[0]} passes the input" if len(passed) == 1 else \
-            f"; branches {', '.join(passed)} pass the input"
-    lines = [str(Derivation("ΣC", " + ".join(symbolic.fmt(c) for c in channels), node.out_shape[0], label="C_o",
-                            note=note))]
-    if len(node.out_shape) > 1:
-        rest = " × ".join(symbolic.fmt(d) for d in node.out_shape[1:])
-        lines.append(f"{rest}: the other axes, the same in every branch")
-    return lines
+    if passed and lines:
+        which = f"branch {passed[0]} passes" if len(passed) == 1 else f"branches {', '.join(passed)} pass"
+        first = lines[0]
+        lines[0] = replace(first, note=f"{first.note}; {which} the input") if isinstance(first, Derivation) \
+            else f"{first} ({which} the input)"
+    return [str(line) for line in lines]
 
 
 def _residual(node: ResidualNode) -> list[str]:

@@ -47,7 +47,7 @@ def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[st
     if columns is None:
         columns = tuple(k for k in DEFAULT if k in ("macs", "flops") or getattr(total, k) != 0)
     model, graph = analysis.model, analysis.graph
-    report = Report(f"{model.name}: MACs and FLOPs (batch {analysis.batch})", table_columns(columns),
+    report = Report(f"{model.name}: MACs and FLOPs (batch {analysis.batch})", table_columns(columns, analysis),
                     node_rows(analysis, columns, depth, raw=fmt == "csv"))
     report.footer = [(KINDS["macs"][0], human(total.macs)), ("FLOPs (2 × MACs)", human(2 * total.macs))]
     report.footer += [(KINDS[k][1].capitalize(), human(getattr(total, k))) for k in Work._fields[1:]]

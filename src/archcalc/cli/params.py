@@ -38,9 +38,9 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
                   columns: tuple[str, ...] = DEFAULT, fmt: str = "table") -> Report:
     """The report for ``fmt``: in CSV, ``--explain`` adds a ``formula`` column instead of the
     derivation text."""
-    raw = fmt == "csv"
-    report = Report(f"{model.name}: parameters", table_columns(columns),
-                    node_rows(Analysis(model), columns, depth, raw))
+    raw, analysis = fmt == "csv", Analysis(model)
+    report = Report(f"{model.name}: parameters", table_columns(columns, analysis),
+                    node_rows(analysis, columns, depth, raw))
     report.footer = [("Trainable params", symbolic.fmt(model.trainable_params, commas=True)),
                      ("Non-trainable params", "0"),
                      ("Total params", symbolic.fmt(model.total_params, commas=True)),

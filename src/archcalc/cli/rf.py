@@ -14,8 +14,8 @@ from archcalc.symbolic import fmt, to_json
 
 DEFAULT = ("kind", "shape", "rf", "jump", "padding", "center")
 CONVENTION = ("Theoretical receptive fields (Araujo et al., Distill 2019), per axis (h×w where they differ): output "
-              "i sees input pixels −padding + i·jump … −padding + i·jump + size − 1, centred on "
-              "−padding + i·jump + (size − 1)/2 (zero-indexed pixels; negative ones are padding).")
+              "i sees input positions −padding + i·jump … −padding + i·jump + size − 1, centred on "
+              "−padding + i·jump + (size − 1)/2 (zero-indexed; negative ones are padding).")
 
 
 @click.command()
@@ -33,8 +33,9 @@ def rf(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, at: st
     effective padding and the centre of the first output's region.
 
     Paths that join (residual, concat) must agree on the stride and the centre; when they do not,
-    a warning names the join and its location. Flatten, linear and global pooling see the whole
-    input: their field is 'global'.
+    a warning names the join and its location. A layer that mixes positions (linear after flatten,
+    global pooling, attention) sees the whole input: its field is 'global'. Axes are followed
+    through reshapes, so a linear layer on a [T, D] sequence has a field of 1 along T.
     """
     analysis = Analysis(load_model(spec, sets, symbolic, limits))
     node = analysis.find(at) if at else analysis.final
@@ -52,15 +53,19 @@ def rf_report(analysis: Analysis, at: Node, depth: int | None = None, columns: t
     rows = node_rows(analysis, columns, depth, raw=fmt == "csv")
     if upto:
         rows = _through(rows, graph, at)
-    report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns), rows)
+    report = Report(f"{analysis.model.name}: receptive fields", table_columns(columns, analysis), rows)
     report.footer = [("At", at.path), ("Input", shape_text(graph.input_shape))]
     if f.local:
-        report.footer += [("Size h, w", _pair(f.size)), ("Jump (effective stride) h, w", _pair(f.stride)),
-                          ("Effective padding h, w", _pair(f.padding)), ("Centre of output [0, 0]", _pair(f.center))]
+        axes = ", ".join(name.lower() for name in f.names)
+        first = "[" + ", ".join("0" for _ in f.names) + "]"
+        report.footer += [(f"Size {axes}", _pair(f.size)), (f"Jump (effective stride) {axes}", _pair(f.stride)),
+                          (f"Effective padding {axes}", _pair(f.padding)),
+                          (f"Centre of output {first}", _pair(f.center))]
     else:
         report.footer.append(("Field", field_cell(f, "size")))
-    if len(graph.input_shape) != 3:
-        report.notes.append(f"the input {shape_text(graph.input_shape)} has no spatial axes: fields need [C, H, W]")
+    if not analysis.rf_axes:
+        report.notes.append(f"the input {shape_text(graph.input_shape)} has no positional axes (no layer reads it "
+                            "position by position, as a convolution reads H and W), so no layer has a field")
     else:
         report.notes.append(CONVENTION)
     if analysis.warned:

@@ -36,7 +36,9 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False,
     """The report for ``fmt`` (in CSV, ``--explain`` changes nothing: the formulas are in the text
     formats and JSON)."""
     raw = fmt == "csv"
-    report = Report(f"{model.name}: shapes", table_columns(columns), node_rows(Analysis(model), columns, depth, raw))
+    analysis = Analysis(model)
+    report = Report(f"{model.name}: shapes", table_columns(columns, analysis),
+                    node_rows(analysis, columns, depth, raw))
     report.footer = [("Input", shape_text(model.input_shape)), ("Output", shape_text(model.output_shape))]
     layers = []
     for node, level in model.graph.walk():

@@ -50,8 +50,8 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     at = analysis.final
     field = analysis.fields[at]
     forward, training = analysis.memory(analysis.batch), analysis.memory(analysis.train_batch)
-    report = Report(f"{model.name}: summary (batch {analysis.batch}, {analysis.dtype})", table_columns(columns),
-                    node_rows(analysis, columns, depth, raw=fmt == "csv"))
+    report = Report(f"{model.name}: summary (batch {analysis.batch}, {analysis.dtype})",
+                    table_columns(columns, analysis), node_rows(analysis, columns, depth, raw=fmt == "csv"))
     elementwise = sum(total[1:])
     params = model.trainable_params
     by_dtype = [("Params size by dtype", " · ".join(f"{name} {scaled(params * n)}" for name, n in
@@ -65,7 +65,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         ("MACs", human(total.macs)),
         ("FLOPs (2 × MACs)", human(2 * total.macs)),
         ("Element-wise ops", human(elementwise)),
-        ("Receptive field", _rf_text(field, at, len(graph.input_shape) == 3)),
+        ("Receptive field", _rf_text(field, at, bool(analysis.rf_axes))),
         ("Input → output", f"{shape_text(graph.input_shape)} → {shape_text(graph.output_shape)}"),
         (f"Params size ({analysis.dtype})", size(forward.params)),
         *by_dtype,
@@ -90,11 +90,11 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
 def _rf_text(field, at, spatial: bool) -> str:
     """``427 × 427 at layer4 (jump 32, padding 213)``; one number per axis only when they differ."""
     if not spatial:
-        return "none: the input has no spatial axes"
+        return "none: the input has no positional axes"
     if not field.local:
         return f"{field.status} at {at.path}"
-    h, w = (fmt(v) for v in field.size)
-    return f"{h} × {w} at {at.path} (jump {pair(field.stride)}, padding {pair(field.padding)})"
+    sizes = " × ".join(fmt(v) for v in field.size)
+    return f"{sizes} at {at.path} (jump {pair(field.stride)}, padding {pair(field.padding)})"
 
 
 def _training_lines(m: Memory) -> list[tuple[str, str]]:

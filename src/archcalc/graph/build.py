@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
-from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import Layer, shape_text
@@ -25,11 +25,11 @@ from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
     ArgList,
     BlockCall,
-    Concat,
     Group,
     Item,
     LayerItem,
     Lit,
+    Merge,
     Param,
     Repeat,
     Residual,
@@ -86,21 +86,40 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
 
 
 @dataclass(slots=True)
+class _Names:
+    """The names given in one module's namespace, and how many nodes have taken a place in it (an
+    unnamed node is named by its position). Inline constructs share their container's."""
+
+    taken: set[str] = field(default_factory=set)
+    count: int = 0
+
+
+@dataclass(slots=True)
 class _Box:
     """The children of one container while it is being filled (names must be unique within it)."""
 
     nodes: list[Node]
-    names: set[str] = field(default_factory=set)
+    names: _Names = field(default_factory=_Names)
 
     def next_name(self, name: str | None) -> str:
-        return name if name is not None else str(len(self.nodes))
+        return name if name is not None else str(self.names.count)
 
     def add(self, node: Node) -> None:
-        if node.name in self.names:
-            raise SpecError(node.loc, f"name '{node.name}' is used twice in the same block", code="bad-name",
-                            hint="names make paths such as layer4.1.conv2, so they must differ within a block")
-        self.names.add(node.name)
+        self.reserve(node.name, node.loc)
         self.nodes.append(node)
+
+    def reserve(self, name: str, loc: Loc) -> None:
+        """Take ``name`` in the namespace before the node is complete (an inline construct, whose
+        children are named after it in the same namespace)."""
+        if name in self.names.taken:
+            raise SpecError(loc, f"name '{name}' is used twice in the same block", code="bad-name",
+                            hint="names make paths such as layer4.1.conv2, so they must differ within a block")
+        self.names.taken.add(name)
+        self.names.count += 1
+
+    def inner(self, inline: bool) -> _Box:
+        """The box of a construct's children: their own namespace, or this one's when ``inline``."""
+        return _Box([], self.names) if inline else _Box([])
 
 
 def _join(prefix: str, name: str) -> str:
@@ -185,7 +204,7 @@ class _Builder:
             elif isinstance(item, Residual):
                 n = self.size(item.body, env) + self.size(item.then, env) + (
                     self.size(item.shortcut, env) if isinstance(item.shortcut, list) else 2)
-            elif isinstance(item, Concat):
+            elif isinstance(item, Merge):
                 n = sum(self.size(branch, env) for branch in item.branches)
             else:
                 n = self.block_size(item, env)
@@ -261,7 +280,7 @@ class _Builder:
         try:
             if isinstance(item, (Repeat, Group)):
                 return self.repeat(item, x, prefix, env, box)
-            builder = {BlockCall: self.block, Residual: self.residual, Concat: self.concat}[type(item)]
+            builder = {BlockCall: self.block, Residual: self.residual, Merge: self.merge}[type(item)]
             return builder(item, x, box.next_name(name or item.name), prefix, env, box)
         finally:
             self.depth -= 1
@@ -277,6 +296,13 @@ class _Builder:
         if self.count > self.limits.max_layers:
             raise SpecError(item.loc, f"the network has more than {self.limits.max_layers:,} layers",
                             code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+        layer = self.instantiate(item, env)
+        out = self.checked(layer, x, layer.output_shape(x))
+        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
+        return out
+
+    def instantiate(self, item: LayerItem | Merge, env: Mapping[str, object], **extra: object) -> Layer:
+        """The layer of ``item``, its arguments evaluated in ``env`` and normalised."""
         cls = LAYERS[item.kind]
         values, locs = {}, {}
         for key, arg in cls.ARGS.items():
@@ -286,14 +312,16 @@ class _Builder:
                 continue
             values[key] = self.argument(cls.kind, arg, raw, env)
             locs[key] = raw.loc
-        layer = cls(values, item.loc, locs)
-        out = tuple(symbolic.simplify(d) for d in layer.output_shape(x))
+        return cls(values, item.loc, locs, **extra)
+
+    def checked(self, layer: Layer, x: Shape, shape: Shape) -> Shape:
+        """A layer's output shape, simplified, refused when a size is not positive or too large."""
+        out = tuple(symbolic.simplify(d) for d in shape)
         for d in out:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
         self.check_sizes(layer, x, out)
-        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
         return out
 
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
@@ -363,8 +391,11 @@ class _Builder:
     def residual(self, item: Residual, x: Shape, name: str, prefix: str, env: Mapping[str, object],
                  box: _Box) -> Shape:
         path = _join(prefix, name)
-        inner = _Box([])
-        out = self.run(item.body, x, path, env, inner)
+        if item.inline:
+            box.reserve(name, item.loc)
+        inner = box.inner(item.inline)
+        scope = prefix if item.inline else path  # where its children's names live
+        out = self.run(item.body, x, scope, env, inner)
         body = list(inner.nodes)
         same = _same_shape(x, out)
         mode = item.shortcut if isinstance(item.shortcut, str) else "layers"
@@ -381,7 +412,7 @@ class _Builder:
         shortcut = None
         if mode in ("projection", "layers"):
             items = item.shortcut if mode == "layers" else self.projection(body, x, out, item.shortcut_loc)
-            shortcut = SeqNode(_join(path, item.shortcut_name), item.shortcut_name, item.shortcut_loc, x, x,
+            shortcut = SeqNode(_join(scope, item.shortcut_name), item.shortcut_name, item.shortcut_loc, x, x,
                                "shortcut")
             shortcut.out_shape = self.run(items, x, shortcut.path, env, _Box(shortcut.items))
             inner.add(shortcut)
@@ -395,8 +426,13 @@ class _Builder:
                             hint="use 'shortcut: auto' for the 1×1 projection (conv + batchnorm) the lecture "
                             "prescribes, or make the body keep the shape")
         after = len(inner.nodes)
-        final = self.run(item.then, out, path, env, inner)
-        box.add(ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:]))
+        final = self.run(item.then, out, scope, env, inner)
+        node = ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:],
+                            inline=item.inline)
+        if item.inline:
+            box.nodes.append(node)
+        else:
+            box.add(node)
         return final
 
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
@@ -418,29 +454,43 @@ class _Builder:
                                       "bias": Lit(False, loc)}, None, loc),
                 LayerItem(norm.kind, {}, None, loc)]
 
-    def concat(self, item: Concat, x: Shape, name: str, prefix: str, env: Mapping[str, object],
-               box: _Box) -> Shape:
+    def merge(self, item: Merge, x: Shape, name: str, prefix: str, env: Mapping[str, object],
+              box: _Box) -> Shape:
+        """Branches on the input ``x``, their outputs combined by the merge kind. A branch of one
+        layer is that layer; of several, a numbered container; a named group is that group; an
+        unnamed group ``{layers: [...]}`` adds no level (its layers are named beside the others)."""
         path = _join(prefix, name)
-        branches = _Box([])
-        outs = []
-        for i, (branch, loc) in enumerate(zip(item.branches, item.branch_locs)):
+        if item.inline:
+            box.reserve(name, item.loc)
+        scope = prefix if item.inline else path
+        branches = box.inner(item.inline)
+        for branch, loc in zip(item.branches, item.branch_locs):
             if len(branch) == 1 and not isinstance(branch[0], (Repeat, Group)):
-                outs.append(self.item(branch[0], x, path, env, branches))  # one item: no wrapper
+                self.item(branch[0], x, scope, env, branches)  # one item: no wrapper
                 continue
-            seq = SeqNode(_join(path, str(i)), str(i), loc, x, x, "branch")
-            seq.out_shape = self.run(branch, x, seq.path, env, _Box(seq.items))
-            branches.add(seq)
-            outs.append(seq.out_shape)
-        for i, (shape, loc) in enumerate(zip(outs, item.branch_locs)):
-            if len(shape) != len(outs[0]) or not all(symbolic.equal(a, b) for a, b in zip(shape[1:], outs[0][1:])):
-                raise SpecError(loc, f"concat: branch {i} gives {shape_text(shape)} but branch 0 gives "
-                                f"{shape_text(outs[0])}", code="concat-mismatch",
-                                hint="branches are joined along channels, so every other dimension must agree")
-        channels = outs[0][0]
-        for shape in outs[1:]:
-            channels = channels + shape[0]
-        out = (symbolic.simplify(channels), *outs[0][1:])
-        box.add(ConcatNode(path, name, item.loc, x, out, branches.nodes))
+            group = branch[0] if len(branch) == 1 and isinstance(branch[0], Group) else None
+            inline = group is not None and group.name is None
+            label = branches.next_name(group.name if group is not None else None)
+            if inline:
+                branches.reserve(label, loc)
+            seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline)
+            inner = branches.inner(inline)
+            seq.out_shape = self.run(group.body if group is not None else branch, x,
+                                     scope if inline else seq.path, env, inner)
+            seq.items = inner.nodes
+            if inline:
+                branches.nodes.append(seq)
+            else:
+                branches.add(seq)
+        nodes = branches.nodes  # one node per branch
+        layer = self.instantiate(item, env, branch_locs=list(item.branch_locs))
+        inputs = [node.out_shape for node in nodes]
+        out = self.checked(layer, x, layer.merge_shape(inputs))
+        node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline)
+        if item.inline:
+            box.nodes.append(node)
+        else:
+            box.add(node)
         return out
 
 
@@ -499,6 +549,6 @@ def _node_strides(node: Node, rank: int) -> tuple[Dim, ...] | None:
         return (1,) * rank if geometry is None else tuple(axis.stride for axis in geometry)
     if isinstance(node, ResidualNode):
         return _strides([*node.body, *node.then], rank)
-    if isinstance(node, ConcatNode):
+    if isinstance(node, MergeNode):
         return _node_strides(node.branches[0], rank)
     return _strides(node.children, rank)

@@ -2,8 +2,12 @@
 
 Blocks are expanded, repeats unrolled and every value evaluated, so calculators and backends see
 plain layers inside four kinds of structure: a sequence, a residual ``body(x) + shortcut(x)``, a
-concat of branches, and the layer itself. Paths follow PyTorch's module naming
-(``layer4.1.conv2``): a node's name is its ``name:`` or its position in its container.
+merge of branches (concat, add, multiply, attention: a merge kind applied to the branches'
+outputs), and the layer itself. Paths follow PyTorch's module naming (``layer4.1.conv2``): a
+node's name is its ``name:`` or its position in its container. A name with dots places the
+node in nested modules (``attention.output.dense``). An ``inline`` residual or merge has no module
+of its own: its children are named in the enclosing container (GPT-2's ``h.0.ln_1``), though the
+node itself keeps a positional path for reports.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 
 from archcalc.errors import Loc
 from archcalc.layers.base import Layer, Shape
+from archcalc.layers.merge import Merge
 from archcalc.symbolic import Dim
 
 
@@ -27,6 +32,8 @@ class Node:
     block: str = field(default="", kw_only=True)
     #: that block's arguments at this instance (``{"c": 24, "stride": 2}``): exporters name what varies by them
     arguments: dict[str, object] = field(default_factory=dict, kw_only=True)
+    #: no module of its own: its children's names live in the enclosing container's namespace
+    inline: bool = field(default=False, kw_only=True)
 
     @property
     def kind(self) -> str:
@@ -89,14 +96,21 @@ class ResidualNode(Node):
 
 
 @dataclass(eq=False, slots=True)
-class ConcatNode(Node):
-    """Branches on the same input, joined along channels; an empty branch passes the input."""
+class MergeNode(Node):
+    """Branches on the same input, their outputs combined by ``layer`` (a merge kind: concat, add,
+    multiply, attention); an empty branch passes the input."""
 
     branches: list[Node]
+    layer: Merge
 
     @property
     def kind(self) -> str:
-        return f"block:{self.block}" if self.block else "concat"
+        return f"block:{self.block}" if self.block else self.layer.kind
+
+    @property
+    def inputs(self) -> list[Shape]:
+        """The shapes the merge combines: each branch's output."""
+        return [branch.out_shape for branch in self.branches]
 
     @property
     def children(self) -> list[Node]:

@@ -6,9 +6,11 @@ line below, plus one emitter per backend.
 
 from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     adaptive_avgpool2d,
+    add,
     avgpool2d,
     batchnorm1d,
     batchnorm2d,
+    concat,
     conv1d,
     conv2d,
     dropout,
@@ -19,6 +21,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     leaky_relu,
     linear,
     maxpool2d,
+    multiply,
     relu,
     relu6,
     sigmoid,

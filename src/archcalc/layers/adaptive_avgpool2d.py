@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import PerAxis
-from archcalc.layers.base import GLOBAL, VARIES, Axis, Layer, Shape, Work, layer
+from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, Axis, AxisMap, Layer, Shape, Work, layer
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
@@ -41,6 +41,13 @@ class AdaptiveAvgPool2d(Layer):
                 return VARIES
             axes.append(Axis(n // o, n // o, 0))
         return tuple(axes)
+
+    def axes(self, x: Shape) -> AxisMap:
+        """Channels kept; a spatial axis pooled to one value mixed, else windowed (or varying windows)."""
+        geometry = self.geometry(x)
+        if geometry != GLOBAL:
+            return super().axes(x)
+        return (((0, KEEP),), *(((i, MIX),) for i in range(1, len(x))))
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Elements read by all windows. Output i of an axis averages inputs ⌊i·n/o⌋ … ⌈(i+1)·n/o⌉ − 1

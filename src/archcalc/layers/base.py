@@ -98,6 +98,17 @@ GLOBAL = "global"
 #: geometry of a layer whose windows differ in size from output to output (adaptive pooling that does not divide)
 VARIES = "varies"
 
+#: how an output axis reads an axis of its input (:meth:`Layer.axes`), besides a window (an :class:`Axis`):
+#: element by element, saying nothing of what the axis is (activations, normalisation per channel)
+KEEP = "keep"
+#: every element of the input axis at once: a feature axis (channels); positions read this way become global
+MIX = "mix"
+#: one position of the input for each position of the output (a linear layer's leading axes)
+POINT = Axis(1, 1, 0)
+
+#: per output axis, the input axes it reads and how (an Axis window, KEEP, MIX or VARIES)
+AxisMap = tuple[tuple[tuple[int, "Axis | str"], ...], ...]
+
 
 @dataclass(frozen=True, slots=True)
 class Derivation:
@@ -161,6 +172,9 @@ class Layer:
     EXPECTS: ClassVar[str] = ""
     #: spatial axes of a sliding-window kind (1, 2 or 3), which sizes its per-axis arguments
     RANK: ClassVar[int | None] = None
+    #: the kind's one parameter is stored under the layer's own name (``class_token``), not as
+    #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
+    BARE: ClassVar[bool] = False
     ARGS: ClassVar[dict[str, Arg]] = {}
 
     def __init_subclass__(cls, **kw: object) -> None:
@@ -195,6 +209,23 @@ class Layer:
         """Per spatial axis (those after the channels) how outputs map to inputs; ``None`` pointwise,
         :data:`GLOBAL` all of it, :data:`VARIES` windows of different sizes."""
         return None
+
+    def axes(self, x: Shape) -> AxisMap:
+        """For each output axis, the input axes it reads and how: the receptive-field calculator follows
+        positions through this (a linear layer on ``[T, D]`` keeps each position of T apart and mixes D).
+
+        The default follows :meth:`geometry`: pointwise kinds keep every axis; sliding-window kinds mix
+        the channels and window each spatial axis. Kinds whose geometry is :data:`GLOBAL` say which axes
+        they mix, and kinds that move axes (reshape, permute) where each goes.
+        """
+        geometry = self.geometry(x)
+        if geometry is None:
+            return tuple(((i, KEEP),) for i in range(len(x)))
+        if geometry == VARIES:
+            return (((0, MIX),), *(((i, VARIES),) for i in range(1, len(x))))
+        if isinstance(geometry, tuple):
+            return (((0, MIX),), *(((i + 1, axis),) for i, axis in enumerate(geometry)))
+        raise NotImplementedError(f"{self.kind}: a global geometry needs its own axes()")
 
     def work(self, x: Shape, y: Shape) -> Work:
         """The arithmetic of one forward pass from input ``x`` to output ``y`` (one example).

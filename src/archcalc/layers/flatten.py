@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import GLOBAL, Derivation, Layer, Shape, derive, layer, numel
+from archcalc.layers.base import GLOBAL, KEEP, AxisMap, Derivation, Layer, Shape, derive, layer, numel
 from archcalc.layers.traits import Trait
 
 
@@ -20,6 +20,10 @@ class Flatten(Layer):
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
+
+    def axes(self, x: Shape) -> AxisMap:
+        """One axis holding every input axis, element by element (a view: nothing is mixed yet)."""
+        return (tuple((i, KEEP) for i in range(len(x))),)
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         if len(x) != 3:

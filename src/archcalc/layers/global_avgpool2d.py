@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import GLOBAL, Layer, Shape, Work, layer, numel
+from archcalc.layers.base import GLOBAL, KEEP, MIX, AxisMap, Layer, Shape, Work, layer, numel
 from archcalc.layers.traits import Trait
 
 
@@ -25,6 +25,10 @@ class GlobalAvgPool2d(Layer):
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
+
+    def axes(self, x: Shape) -> AxisMap:
+        """Each channel kept, its H and W averaged away."""
+        return (((0, KEEP), *((i, MIX) for i in range(1, len(x)))),)
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Every input element is read once into its channel's mean."""

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Int
-from archcalc.layers.base import GLOBAL, Count, Derivation, Layer, Shape, Work, derive, layer, numel
+from archcalc.layers.base import (
+    GLOBAL,
+    MIX,
+    POINT,
+    AxisMap,
+    Count,
+    Derivation,
+    Layer,
+    Shape,
+    Work,
+    derive,
+    layer,
+    numel,
+)
 from archcalc.layers.traits import Trait
 
 
@@ -36,6 +49,10 @@ class Linear(Layer):
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
+
+    def axes(self, x: Shape) -> AxisMap:
+        """Each position of the leading axes on its own; the last axis (the features) mixed."""
+        return (*(((i, POINT),) for i in range(len(x) - 1)), ((len(x) - 1, MIX),))
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Each output (D per position of the leading axes) is a D_i-long dot product, plus its bias."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Int
-from archcalc.layers.base import Layer, Shape, Work, layer, numel
+from archcalc.layers.base import KEEP, MIX, AxisMap, Layer, Shape, Work, layer, numel
 from archcalc.layers.traits import Trait
 
 
@@ -35,6 +35,10 @@ class Softmax(Layer):
         only when this is 0, the class axis that cross-entropy normalises.
         """
         return self.dim % len(x)
+
+    def axes(self, x: Shape) -> AxisMap:
+        """The normalised axis mixed (every output depends on all of it), the others kept."""
+        return tuple(((i, MIX if i == self.axis(x) else KEEP),) for i in range(len(x)))
 
     def work(self, x: Shape, y: Shape) -> Work:
         """One normalised exponential per element (the sums are counted with them)."""

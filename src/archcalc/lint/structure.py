@@ -3,7 +3,7 @@
 Most lessons are about neighbours ("a bias directly followed by batch norm", "two linear layers with
 nothing non-linear between them"), so rules look at :func:`chains`: the model's top level with
 block instances, repeats and groups opened up, plus each residual body, shortcut, ``then`` and
-concat branch as a run of its own. A residual or concat node stays in its parent's run as one step
+merge branch as a run of its own. A residual or merge node stays in its parent's run as one step
 (whatever is on either side of an addition is not "directly" next to each other).
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
-from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import LAYERS
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
-from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
+from archcalc.spec.ast import BlockCall, Group, Item, LayerItem, Merge, Repeat, Residual, Spec
 from archcalc.spec.train import LOGIT_LOSSES
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
@@ -48,13 +48,13 @@ def chains(graph: Graph) -> list[list[Node]]:
         for node in run:
             if isinstance(node, ResidualNode):
                 pending += [node.body, node.shortcut.items if node.shortcut else [], node.then]
-            elif isinstance(node, ConcatNode):
+            elif isinstance(node, MergeNode):
                 pending += [[branch] for branch in node.branches]
     return runs
 
 
 def output_run(graph: Graph) -> list[LayerNode]:
-    """The layers at the very end of the model, after its last sum or concat, in order."""
+    """The layers at the very end of the model, after its last sum or merge, in order."""
     run = flatten(graph.root.items)
     while run and isinstance(run[-1], ResidualNode) and run[-1].then:
         run = flatten(run[-1].then)
@@ -78,7 +78,7 @@ def applied_by_loss(loss: str, node: LayerNode) -> bool:
 
 
 def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:
-    """Adjacent layers of a run (a residual or concat between two layers separates them)."""
+    """Adjacent layers of a run (a residual or merge between two layers separates them)."""
     for a, b in pairwise(run):
         if isinstance(a, LayerNode) and isinstance(b, LayerNode):
             yield a, b
@@ -94,13 +94,13 @@ def spec_items(spec: Spec) -> Iterator[Item]:
 
 
 def children(item: Item) -> list[Item]:
-    """The items nested in ``item`` (a residual's body, shortcut and then; a concat's branches)."""
+    """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches)."""
     if isinstance(item, (Repeat, Group)):
         return list(item.body)
     if isinstance(item, Residual):
         shortcut = item.shortcut if isinstance(item.shortcut, list) else []
         return [*item.body, *shortcut, *item.then]
-    if isinstance(item, Concat):
+    if isinstance(item, Merge):
         return [child for branch in item.branches for child in branch]
     return []
 

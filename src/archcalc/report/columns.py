@@ -40,10 +40,10 @@ def human(value: object, unit: str = "") -> str:
     return f"{text} ({si(value, ' ')}{unit})"
 
 
-def pair(values: tuple[object, object]) -> str:
-    """``212`` when both axes agree, else ``h×w`` (``7×5``)."""
-    h, w = (symbolic.fmt(v) for v in values)
-    return h if h == w else f"{h}×{w}"
+def pair(values: tuple[object, ...]) -> str:
+    """``212`` when every axis agrees, else one value per axis, ``h×w`` (``7×5``)."""
+    texts = [symbolic.fmt(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
 
 def _bytes(dtype: str) -> int:
@@ -98,7 +98,7 @@ def _rf(part: str) -> tuple[Callable, Callable]:
 
     def raw(a: Analysis, n: Node) -> tuple:
         f = a.fields[n]
-        values = tuple(getattr(f, part)) if f.local else (None, None)
+        values = tuple(getattr(f, part)) if f.local else (None,) * len(a.rf_axes)
         return (f.status, *values) if part == "size" else values
 
     return cell, raw
@@ -125,8 +125,9 @@ def _column(title: str, numeric: bool, parts: tuple[Callable, Callable], help: s
     return NodeColumn(title, numeric, parts[0], help, (csv,) if isinstance(csv, str) else csv, parts[1], keep)
 
 
-def _xy(name: str) -> tuple[str, str]:
-    return f"{name}_h", f"{name}_w"
+def _xy(name: str) -> tuple[str]:
+    """One CSV column per positional axis of the input (``rf_h``, ``rf_w`` for an image): a template."""
+    return (f"{name}_{{axis}}",)
 
 
 COLUMNS: dict[str, NodeColumn] = {
@@ -145,7 +146,7 @@ COLUMNS: dict[str, NodeColumn] = {
     "act": _column("Act", True, _work("act"), "activation evaluations", "act", 1),
     "pool": _column("Pool", True, _work("pool"), "elements read by pooling windows", "pool", 1),
     "add": _column("Add", True, _work("add"), "residual additions", "add", 1),
-    "rf": _column("RF", True, _rf("size"), "receptive field size on the input (h×w when they differ)",
+    "rf": _column("RF", True, _rf("size"), "receptive field size on the input (h×w when the axes differ)",
                   ("rf_status", *_xy("rf")), 9),
     "jump": _column("Jump", True, _rf("stride"), "effective stride of the receptive field", _xy("jump"), 6),
     "padding": _column("Padding", True, _rf("padding"), "effective padding: output 0's field starts there",
@@ -177,9 +178,21 @@ def columns_option(default: tuple[str, ...], note: str = "") -> Callable:
                         f"Keys: {', '.join(COLUMNS)}.")
 
 
-def table_columns(keys: tuple[str, ...]) -> list[Column]:
+def table_columns(keys: tuple[str, ...], analysis: Analysis) -> list[Column]:
     return [Column("layer", "Layer"),
-            *(Column(k, COLUMNS[k].title, COLUMNS[k].numeric, COLUMNS[k].csv, COLUMNS[k].keep) for k in keys)]
+            *(Column(k, COLUMNS[k].title, COLUMNS[k].numeric, csv_headers(COLUMNS[k], analysis), COLUMNS[k].keep)
+              for k in keys)]
+
+
+def csv_headers(column: NodeColumn, analysis: Analysis) -> tuple[str, ...]:
+    """The column's CSV headers, a per-axis template expanded for the model's positional axes."""
+    out: list[str] = []
+    for header in column.csv:
+        if "{axis}" in header:
+            out += [header.format(axis=name.lower().replace(" ", "")) for name in analysis.rf_axes]
+        else:
+            out.append(header)
+    return tuple(out)
 
 
 def node_rows(analysis: Analysis, keys: tuple[str, ...], depth: int | None = None, raw: bool = False) -> list[Row]:
@@ -188,7 +201,9 @@ def node_rows(analysis: Analysis, keys: tuple[str, ...], depth: int | None = Non
     def cells(node: Node) -> dict[str, str]:
         return {k: COLUMNS[k].cell(analysis, node) for k in keys}
 
+    headers = {k: csv_headers(COLUMNS[k], analysis) for k in keys}
+
     def values(node: Node) -> dict[str, object]:
-        return {name: value for k in keys for name, value in zip(COLUMNS[k].csv, COLUMNS[k].raw(analysis, node))}
+        return {name: value for k in keys for name, value in zip(headers[k], COLUMNS[k].raw(analysis, node))}
 
     return graph_rows(analysis.graph, cells, depth, values if raw else None)

@@ -75,7 +75,8 @@ class Group:
 
 @dataclass(slots=True)
 class Residual:
-    """``y = then(body(x) + shortcut(x))``; the shortcut is ``identity``, ``auto``, ``if_same`` or layers."""
+    """``y = then(body(x) + shortcut(x))``; the shortcut is ``identity``, ``auto``, ``if_same`` or layers.
+    ``inline``: its layers are named in the enclosing block, with no level of their own."""
 
     body: list[Item]
     shortcut: str | list[Item]
@@ -84,19 +85,25 @@ class Residual:
     shortcut_loc: Loc
     then: list[Item] = field(default_factory=list)
     shortcut_name: str = "shortcut"  # torchvision's ResNets call it ``downsample``
+    inline: bool = False
 
 
 @dataclass(slots=True)
-class Concat:
-    """Parallel branches on the same input, joined along channels (an empty branch is the input)."""
+class Merge:
+    """Branches run on the same input, their outputs combined by a merge kind (concat, add, multiply,
+    attention) with its arguments; an empty branch is the input itself. ``inline`` as for Residual."""
 
+    kind: str
+    args: dict[str, Value]
     branches: list[list[Item]]
     name: str | None
     loc: Loc
     branch_locs: list[Loc]
+    inline: bool = False
+    arg_keys: dict[str, Loc] = field(default_factory=dict)
 
 
-Item = LayerItem | BlockCall | Repeat | Group | Residual | Concat
+Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge
 
 
 @dataclass(slots=True)

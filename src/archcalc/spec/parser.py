@@ -14,16 +14,17 @@ from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
+from archcalc.layers.merge import Merge as MergeLayer
 from archcalc.limits import Limits
 from archcalc.spec.ast import (
     ArgList,
     BlockCall,
     BlockDef,
-    Concat,
     Group,
     Item,
     LayerItem,
     Lit,
+    Merge,
     Param,
     Repeat,
     Residual,
@@ -36,7 +37,7 @@ from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_va
 
 TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
 SHORTCUTS = ("identity", "auto", "if_same")
-CONSTRUCTS = ("repeat", "residual", "concat", "layers")
+CONSTRUCTS = ("repeat", "residual", "layers")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _SIGNATURE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
@@ -203,21 +204,26 @@ class _Parser:
         if "repeat" in keys:
             return self.repeat(node, name)
         if "residual" in keys:
-            self.only(node, ("residual", "name"))
-            return self.residual(node.get("residual"), name, node.loc)
-        if "concat" in keys:
-            self.only(node, ("concat", "name"))
-            return self.concat(node.get("concat"), name, node.loc)
+            self.only(node, ("residual", "name", "inline"))
+            residual = self.residual(node.get("residual"), name, node.loc)
+            residual.inline = self.inline(node)
+            return residual
         if "layers" in keys:
             self.only(node, ("layers", "name"))
             return Group(self.items(node.get("layers"), "'layers:'"), name, node.loc)
-        rest = [(k, v) for k, v in node.items if k.text != "name"]
+        rest = [(k, v) for k, v in node.items if k.text not in ("name", "inline")]
         if len(rest) != 1:
             raise SpecError(node.loc, f"a layer has one kind, found {len(rest)} keys: {', '.join(keys)}",
                             code="bad-structure", hint="put each layer in its own '- ' item, with its arguments "
                             "in a mapping: - conv2d: {out: 64, kernel: 3}")
         key, args = rest[0]
-        return self.call(key.text, args, key.loc, name)
+        item = self.call(key.text, args, key.loc, name)
+        if node.get("inline") is not None:
+            if not isinstance(item, Merge):
+                raise SpecError(node.get("inline").loc, f"'inline' applies to residuals and merges of branches, not "
+                                f"to {key.text}", code="unknown-key", hint="remove it")
+            item.inline = self.inline(node)
+        return item
 
     def only(self, node: YMap, allowed: tuple[str, ...], inside: str | None = None) -> None:
         """Refuse keys other than ``allowed``, said to be beside the first one or ``inside`` a construct."""
@@ -231,15 +237,28 @@ class _Parser:
         value = node.get("name")
         return None if value is None else self.layer_name(value)
 
+    def inline(self, node: YMap) -> bool:
+        value = node.get("inline")
+        if value is None:
+            return False
+        if not isinstance(value, YScalar) or not isinstance(value.value, bool):
+            raise SpecError(value.loc, f"'inline' must be true or false, got {describe(value)}", code="bad-argument")
+        return value.value
+
     def layer_name(self, node: YNode) -> str:
+        """A name; dots place the layer in nested modules (``attention.output.dense``), so each part
+        between them must be a name of its own."""
         text = self.word(node, "a name")
-        if "." in text or not text.strip():
-            raise SpecError(node.loc, f"name '{text}' is empty or contains '.'", code="bad-name",
-                            hint="'.' separates path parts (layer4.1.conv2); use '_' instead")
+        if not text.strip() or any(not part.strip() for part in text.split(".")):
+            raise SpecError(node.loc, f"name '{text}' is empty or has an empty part between dots", code="bad-name",
+                            hint="'.' separates path parts (attention.output.dense): no leading, trailing or "
+                            "double dots")
         return text
 
     def call(self, kind: str, args: YNode | None, loc: Loc, name: str | None) -> Item:
         cls = LAYERS.get(kind)
+        if cls is not None and issubclass(cls, MergeLayer):
+            return self.merge(cls, kind, args, loc, name)
         if cls is not None:
             return self.layer(cls, kind, args, loc, name)
         if kind in self.blocks:
@@ -247,11 +266,40 @@ class _Parser:
         raise SpecError(loc, f"unknown layer kind '{kind}'", code="unknown-kind",
                         hint=choices_hint(kind, [*LAYERS, *self.blocks, *CONSTRUCTS], "kinds"))
 
-    def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None) -> LayerItem:
+    def merge(self, cls: type[MergeLayer], kind: str, node: YNode | None, loc: Loc, name: str | None) -> Item:
+        """A merge kind with branches (``- add: [[...], [...]]``, or ``{branches: [...], axis: 1}``), or as a
+        plain layer on its own input where its arity allows one input."""
+        branches_node = node if isinstance(node, YSeq) else node.get("branches") if isinstance(node, YMap) else None
+        low, high = cls.ARITY
+        if branches_node is None:
+            if low > 1:
+                raise SpecError(loc, f"{kind} combines branches: give them as a list", code="bad-structure",
+                                hint=f"- {kind}: [[...layers...], [...layers...]] (an empty branch [] is the input)")
+            return self.layer(cls, kind, node, loc, name)
+        item = self.layer(cls, kind, node if isinstance(node, YMap) else None, loc, name, skip=("branches",))
+        if not isinstance(branches_node, YSeq):
+            raise SpecError(branches_node.loc, f"{kind}: 'branches' must be a list of branches, got "
+                            f"{describe(branches_node)}", code="bad-structure",
+                            hint=f"{kind}: {{branches: [[...], [...]]}}")
+        count = len(branches_node.items)
+        if count < low or (high is not None and count > high):
+            wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+            raise SpecError(branches_node.loc, f"{kind} takes {wanted} branches, got {count}", code="bad-structure",
+                            hint="each branch is a list of layers run on the same input; [] is the input itself")
+        branches, locs = [], []
+        for branch in branches_node.items:
+            branches.append(self.items(branch, "a branch") if isinstance(branch, YSeq) else [self.item(branch)])
+            locs.append(branch.loc)
+        return Merge(kind, item.args, branches, item.name, loc, locs, arg_keys=item.arg_keys)
+
+    def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None,
+              skip: tuple[str, ...] = ()) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
         if isinstance(node, YMap):
             for key, value in node.items:
+                if key.text in skip:
+                    continue
                 if key.text == "name":
                     if name is not None:
                         raise SpecError(key.loc, "the layer is named twice", code="bad-name")
@@ -359,17 +407,6 @@ class _Parser:
                             hint="drop shortcut_name, or use shortcut: auto or a list of layers")
         return Residual(body, shortcut, name, loc, short_loc, then, label)
 
-    def concat(self, node: YNode, name: str | None, loc: Loc) -> Concat:
-        if not isinstance(node, YSeq) or len(node.items) < 2:
-            raise SpecError(node.loc, "'concat:' needs a list of at least two branches", code="bad-structure",
-                            hint="concat: [[conv2d: {out: 64, kernel: 1}], [identity]]")
-        branches, locs = [], []
-        for branch in node.items:
-            items = self.items(branch, "a branch") if isinstance(branch, YSeq) else [self.item(branch)]
-            branches.append(items)
-            locs.append(branch.loc)
-        return Concat(branches, name, loc, locs)
-
     # -- values -----------------------------------------------------------------------------------
 
     def value(self, node: YNode, arg: Arg | None) -> Value:
@@ -452,7 +489,9 @@ def _passes(items: list[Item], blocks: dict[str, BlockDef]):
         elif isinstance(item, Residual):
             shortcut = item.shortcut if isinstance(item.shortcut, list) else []
             yield from _passes([*item.body, *shortcut, *item.then], blocks)
-        elif isinstance(item, Concat):
+        elif isinstance(item, Merge):
+            args = LAYERS[item.kind].ARGS
+            yield from ((bare_name(v), args[k].words) for k, v in item.args.items())
             for branch in item.branches:
                 yield from _passes(branch, blocks)
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from archcalc import symbolic
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
-from archcalc.backends.numpy.structures import Concat, Residual, Sequential
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.backends.numpy.structures import Add, Concat, Multiply, Residual, Sequential
+from archcalc.errors import SpecError
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
 from archcalc.spec.train import TrainSpec
@@ -152,10 +153,15 @@ def plan(node: Node) -> Call:
 
 
 def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
-    return [(node.name, plan(node)) for node in nodes]
+    """Each child under its name (dotted names are paths too); an inline construct under ``""``, so its
+    children's names join its parent's, as in torch."""
+    return [("" if node.inline else node.name, plan(node)) for node in nodes]
 
 
 def _layer(node: LayerNode) -> Call:
+    if node.layer.kind not in KINDS or node.layer.BARE:
+        raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
+                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"
     return call
@@ -173,7 +179,23 @@ _PLANS: dict[type, Callable[[Node], Call]] = {
     LayerNode: _layer,
     SeqNode: lambda node: Call(Sequential, {"layers": _children(node.items)}),
     ResidualNode: _residual,
-    ConcatNode: lambda node: Call(Concat, {"branches": _children(node.branches)}),
+    MergeNode: lambda node: _merge(node),
+}
+
+
+def _merge(node: MergeNode) -> Call:
+    kind = node.layer.kind
+    if kind not in MERGES:
+        raise SpecError(node.loc, f"{kind}: the NumPy backend cannot compute this kind yet", code="export-unsupported",
+                        hint="export it --to torch, or train it with --backend torch")
+    return MERGES[kind](node.layer, _children(node.branches), node.inputs)
+
+
+#: merge kind → its structure, from the layer, its branches' calls and their output shapes
+MERGES: dict[str, Callable[[Layer, list, list[Shape]], Call]] = {
+    "concat": lambda a, branches, xs: Call(Concat, {"branches": branches, "axis": a.axis % len(xs[0]) + 1}),
+    "add": lambda a, branches, xs: Call(Add, {"branches": branches}),
+    "multiply": lambda a, branches, xs: Call(Multiply, {"branches": branches}),
 }
 
 

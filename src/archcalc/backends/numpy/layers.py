@@ -42,9 +42,10 @@ class Module:
         return []
 
     def named_modules(self, prefix: str = ""):
+        """Every module with its path; a child named ``""`` (an inline construct) adds no level."""
         yield prefix, self
         for name, child in self.children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(".".join(part for part in (prefix, name) if part))
 
     def parameters(self) -> list[np.ndarray]:
         """Every parameter array, in a fixed order; optimizers update them in place."""

@@ -69,7 +69,37 @@ class Residual(Module):
 
 
 class Concat(Module):
-    """Branches on the same input joined along the channels (axis 1); an empty branch is the input."""
+    """Branches on the same input joined along ``axis`` (1, the channels, by default); an empty branch is
+    the input."""
+
+    def __init__(self, branches: list[tuple[str, Module]], axis: int = 1):
+        self.branches = list(branches)
+        self.axis = axis
+
+    def children(self) -> list[tuple[str, Module]]:
+        return self.branches
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        outs = [branch.forward(x) for _, branch in self.branches]
+        self.sizes = [out.shape[self.axis] for out in outs]
+        return np.concatenate(outs, axis=self.axis)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        parts = np.split(dout, np.cumsum(self.sizes)[:-1], axis=self.axis)
+        grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
+        return sum(grads[1:], grads[0]) if input_grad else None
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The gradient of a broadcast input: ``grad`` summed over the axes broadcasting stretched."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(0)
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axes, keepdims=True) if axes else grad
+
+
+class Add(Module):
+    """The sum of branches on the same input, broadcast as NumPy (and PyTorch) broadcast."""
 
     def __init__(self, branches: list[tuple[str, Module]]):
         self.branches = list(branches)
@@ -79,10 +109,38 @@ class Concat(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         outs = [branch.forward(x) for _, branch in self.branches]
-        self.sizes = [out.shape[1] for out in outs]
-        return np.concatenate(outs, axis=1)
+        self.shapes = [out.shape for out in outs]
+        return sum(outs[1:], outs[0])
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        parts = np.split(dout, np.cumsum(self.sizes)[:-1], axis=1)
-        grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
+        grads = [branch.backward(_unbroadcast(dout, shape), input_grad)
+                 for (_, branch), shape in zip(self.branches, self.shapes)]
+        return sum(grads[1:], grads[0]) if input_grad else None
+
+
+class Multiply(Module):
+    """The product of branches on the same input, broadcast: each branch's gradient is the output's times
+    the other branches' outputs."""
+
+    def __init__(self, branches: list[tuple[str, Module]]):
+        self.branches = list(branches)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return self.branches
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.outs = [branch.forward(x) for _, branch in self.branches]
+        out = self.outs[0]
+        for other in self.outs[1:]:
+            out = out * other
+        return out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        grads = []
+        for i, (_, branch) in enumerate(self.branches):
+            d = dout
+            for j, other in enumerate(self.outs):
+                if j != i:
+                    d = d * other
+            grads.append(branch.backward(_unbroadcast(d, self.outs[i].shape), input_grad))
         return sum(grads[1:], grads[0]) if input_grad else None

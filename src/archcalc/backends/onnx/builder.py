@@ -15,7 +15,7 @@ from onnx import GraphProto, NodeProto, TensorProto, helper
 from archcalc.backends.onnx.ops import OPS
 from archcalc.backends.torch.build import torch_paths
 from archcalc.errors import SpecError
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 
 
 class Builder:
@@ -85,12 +85,21 @@ class Builder:
 
     def node(self, node: Node, x: str) -> str:
         if isinstance(node, LayerNode):
-            return OPS[node.kind](self, node, x)
+            return self.ops(node)(self, node, x)
         if isinstance(node, SeqNode):
             return self.run(node.items, x)
         if isinstance(node, ResidualNode):
             return self.residual(node, x)
-        return self.concat(node, x)
+        assert isinstance(node, MergeNode)
+        return self.ops(node)(self, node, [self.node(branch, x) for branch in node.branches])
+
+    def ops(self, node: LayerNode | MergeNode):
+        """The kind's entry in :data:`~.ops.OPS`, or a located error when ONNX export lacks one."""
+        entry = OPS.get(node.layer.kind)
+        if entry is None or node.layer.BARE:
+            raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write this kind yet",
+                            code="export-unsupported", hint="export it --to torch")
+        return entry
 
     def residual(self, node: ResidualNode, x: str) -> str:
         y = self.run(node.body, x)
@@ -99,10 +108,7 @@ class Builder:
             y = self.join("Add", [y, other], node)
         return self.run(node.then, y)
 
-    def concat(self, node: ConcatNode, x: str) -> str:
-        return self.join("Concat", [self.node(branch, x) for branch in node.branches], node, axis=1)
-
     def join(self, op_type: str, inputs: list[str], node: Node, **attributes: object) -> str:
-        output = self.name(f"{self.paths[node]}/{op_type.lower()}")
+        output = self.name(f"{self.paths.get(node, node.path)}/{op_type.lower()}")  # an inline node has no module
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output

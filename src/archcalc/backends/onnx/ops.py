@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from archcalc.graph import LayerNode
+from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
 
 if TYPE_CHECKING:
@@ -65,6 +65,27 @@ def _window(b: Builder, node: LayerNode, kind: str) -> dict[str, object]:
 
 
 # -- the table: one entry per kind, in the order of archcalc/layers/ ---------------------------------
+
+
+@op_for("concat")
+def concat(b: Builder, node: MergeNode, xs: list[str]) -> str:
+    return b.join("Concat", xs, node, axis=node.layer.config()["axis"] % len(node.out_shape) + 1)
+
+
+@op_for("add")
+def add(b: Builder, node: MergeNode, xs: list[str]) -> str:
+    out = xs[0]
+    for other in xs[1:]:
+        out = b.join("Add", [out, other], node)
+    return out
+
+
+@op_for("multiply")
+def multiply(b: Builder, node: MergeNode, xs: list[str]) -> str:
+    out = xs[0]
+    for other in xs[1:]:
+        out = b.join("Mul", [out, other], node)
+    return out
 
 
 @op_for("relu")

@@ -10,6 +10,6 @@ from archcalc.backends.optional import require
 
 require("torch")
 
-from archcalc.backends.torch.build import as_model, build_module, child_keys, to_torch, torch_paths  # noqa: E402
+from archcalc.backends.torch.build import as_model, build_module, module_plan, to_torch, torch_paths  # noqa: E402
 
-__all__ = ["as_model", "build_module", "child_keys", "to_torch", "torch_paths"]
+__all__ = ["as_model", "build_module", "module_plan", "to_torch", "torch_paths"]

@@ -1,10 +1,10 @@
 """Graph → ``torch.nn.Module``: the runtime builder behind :func:`archcalc.to_torch`.
 
-Every graph node becomes one module registered under the node's name, so module paths are the
-graph's paths (``module.get_submodule("layer4.1.conv2")``) and ``state_dict`` keys read
-``layer4.1.conv2.weight``. Sequences (blocks, groups, repeats, shortcuts, branches and the model
-itself) are ``nn.Sequential``; residuals and concats are :class:`~.modules.Residual` and
-:class:`~.modules.Concat`; layers come from the per-kind table in :mod:`.layers`.
+The module plan (:mod:`archcalc.backends.plan`) says which modules exist and under which keys:
+every container becomes a :class:`~.modules.Network` that registers its children there and runs
+the plan's program, and every layer comes from the per-kind table in :mod:`.layers`. So module
+paths are the graph's paths (``module.get_submodule("layer4.1.conv2")``) and ``state_dict`` keys
+read ``layer4.1.conv2.weight``.
 
 The one exception to "paths are the graph's paths": a name torch cannot take as a child name
 because a container already has an attribute of that name (``forward``, ``training``, ``append``)
@@ -14,20 +14,21 @@ gets ``_`` appended, the same way here and in generated source. :func:`torch_pat
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
-from collections.abc import Iterable
 from functools import cache
 
 from torch import nn
 
-from archcalc.backends.torch.layers import MODULES, Call
-from archcalc.backends.torch.modules import ATTRIBUTES, Concat, Residual
-from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode, build_graph
+from archcalc.backends import plan as planning
+from archcalc.backends.plan import Bare, Call, Container, Join, Seq, Step, Sum
+from archcalc.backends.torch.layers import MODULES
+from archcalc.backends.torch.layers import Call as ModuleCall
+from archcalc.backends.torch.modules import ATTRIBUTES, Network
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, build_graph
 from archcalc.model import Model, load
 from archcalc.spec.ast import Spec
 
 
-def to_torch(spec: Model | Spec | str | os.PathLike, **symbols: int) -> nn.Sequential:
+def to_torch(spec: Model | Spec | str | os.PathLike, **symbols: int) -> Network:
     """Build the spec as a module: a :class:`Model`, a parsed :class:`Spec`, or a spec's path.
 
     Keyword arguments set symbols (``to_torch("specs/resnet50.yaml", H=64, W=64)``). The module is in
@@ -50,80 +51,73 @@ def as_model(spec: Model | Spec | str | os.PathLike, symbols: dict[str, int] | N
     return model
 
 
-def build_module(graph: Graph) -> nn.Sequential:
-    return nn.Sequential(OrderedDict(_children(graph.root.items)))
+def module_plan(graph: Graph) -> Container:
+    """The graph's module plan, with keys moved past the names torch containers hold."""
+    return planning.plan(graph, taken_by_torch())
 
 
-def layer_call(node: LayerNode) -> Call:
-    """The constructor call of a layer node, from its kind's table entry."""
+def build_module(graph: Graph) -> Network:
+    return _network(module_plan(graph))
+
+
+def layer_call(node: LayerNode | MergeNode) -> ModuleCall:
+    """The constructor call of a layer (or of a merge's parameter-free op), from its kind's table entry."""
+    if isinstance(node, MergeNode):
+        return MODULES[node.layer.kind](node.layer, node.inputs)
     return MODULES[node.kind](node.layer, node.in_shape)
 
 
-def _children(nodes: list[Node]) -> list[tuple[str, nn.Module]]:
-    return [(key, _module(node)) for key, node in zip(child_keys(nodes), nodes)]
+def _network(box: Container) -> Network:
+    children: list[tuple[str, nn.Module | nn.Parameter]] = []
+    bare: dict[str, nn.Module] = {}
+    for key, child in box.children.items():
+        if isinstance(child, Container):
+            children.append((key, _network(child)))
+        elif child.layer.BARE:
+            bare[key] = layer_call(child).build()
+            children.append((key, next(bare[key].parameters())))
+        else:
+            children.append((key, layer_call(child).build()))
+    ops: list[nn.Module] = []
+    return Network(children, _compile(box.program, ops), ops, bare)
 
 
-def _module(node: Node) -> nn.Module:
-    return _BUILDERS[type(node)](node)
-
-
-def _layer(node: LayerNode) -> nn.Module:
-    return layer_call(node).build()
-
-
-def _sequence(node: SeqNode) -> nn.Module:
-    return nn.Sequential(OrderedDict(_children(node.items)))
-
-
-def _residual(node: ResidualNode) -> nn.Module:
-    pairs = _children(node.children)
-    body, rest = pairs[:len(node.body)], pairs[len(node.body):]
-    shortcut = rest.pop(0) if node.shortcut is not None else None
-    return Residual(body, shortcut, node.mode, rest)
-
-
-def _concat(node: ConcatNode) -> nn.Module:
-    return Concat(_children(node.branches))
-
-
-_BUILDERS = {LayerNode: _layer, SeqNode: _sequence, ResidualNode: _residual, ConcatNode: _concat}
+def _compile(step: Step, ops: list[nn.Module]) -> tuple:
+    """The plan's program as the plain tuples :class:`~.modules.Network` runs."""
+    if isinstance(step, (Call, Bare)):
+        return ("call", step.key)
+    if isinstance(step, Seq):
+        return ("seq", tuple(_compile(s, ops) for s in step.steps))
+    if isinstance(step, Sum):
+        shortcut = _compile(step.shortcut, ops) if step.shortcut is not None else None
+        return ("sum", _compile(step.body, ops), shortcut, step.identity, _compile(step.then, ops))
+    assert isinstance(step, Join)
+    ops.append(layer_call(step.node).build())
+    return ("join", len(ops) - 1, tuple(_compile(b, ops) for b in step.branches))
 
 
 # -- names -----------------------------------------------------------------------------------------
 
 
 @cache
-def _taken_by_torch() -> frozenset[str]:
-    """Names a container already uses: nn.Module's attributes and methods, Sequential's and ours."""
-    names = set(dir(nn.Sequential())) | set(dir(nn.ModuleDict())) | set(dir(Residual([], None, "none")))
-    return frozenset(names | set(dir(Concat([]))) | ATTRIBUTES)
-
-
-def child_keys(nodes: Iterable[Node]) -> list[str]:
-    """The names the children of one container get in torch: the graph's, unless torch holds the name.
-
-    A held name (``forward``, ``training``, ``append``) gets ``_`` appended until it is free. Used by
-    the runtime builder and the source emitter alike, so their ``state_dict`` keys agree.
-    """
-    keys: list[str] = []
-    used: set[str] = set()  # a set, not the list: a 100,000-layer container must stay linear
-    for node in nodes:
-        key = node.name
-        while key in _taken_by_torch() or key in used:
-            key += "_"
-        keys.append(key)
-        used.add(key)
-    return keys
+def taken_by_torch() -> frozenset[str]:
+    """Names a container already uses: the attributes and methods of nn.Module, of the nn.Sequential
+    and nn.ModuleDict that generated source writes, and Network's own."""
+    names = set(dir(nn.Sequential())) | set(dir(nn.ModuleDict())) | set(dir(Network([], ("seq", ()))))
+    return frozenset(names | ATTRIBUTES)
 
 
 def torch_paths(graph: Graph) -> dict[Node, str]:
-    """Graph node → its module's path in the built module (the node's own path unless renamed)."""
+    """Graph node → its module's path in the built module (the node's own path unless renamed). An
+    inline node has no module, so no path here."""
     paths: dict[Node, str] = {}
 
-    def visit(nodes: list[Node], prefix: str) -> None:
-        for key, node in zip(child_keys(nodes), nodes):
-            paths[node] = f"{prefix}.{key}" if prefix else key
-            visit(node.children, paths[node])
+    def visit(box: Container, prefix: str) -> None:
+        for key, child in box.children.items():
+            full = f"{prefix}.{key}" if prefix else key
+            paths[child.node if isinstance(child, Container) else child] = full
+            if isinstance(child, Container):
+                visit(child, full)
 
-    visit(graph.root.items, "")
+    visit(module_plan(graph), "")
     return paths

@@ -22,7 +22,7 @@ from functools import cache
 from torch import nn
 
 from archcalc import symbolic
-from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
+from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
 from archcalc.errors import SpecError
 from archcalc.layers.base import Layer, Shape
 
@@ -121,6 +121,11 @@ def _by_rank(layer: Layer, *classes: type[nn.Module]) -> type[nn.Module]:
 # -- the table: one entry per kind, in the order of archcalc/layers/ ---------------------------------
 
 
+@module_for("multiply")
+def multiply(layer: Layer, xs: list[Shape]) -> Call:
+    return call(Multiply)
+
+
 @module_for("relu")
 def relu(layer: Layer, x: Shape) -> Call:
     return call(nn.ReLU)
@@ -161,6 +166,11 @@ def identity(layer: Layer, x: Shape) -> Call:
     return call(nn.Identity)
 
 
+@module_for("add")
+def add(layer: Layer, xs: list[Shape]) -> Call:
+    return call(Add)
+
+
 @module_for("adaptive_avgpool2d")
 def adaptive_avgpool2d(layer: Layer, x: Shape) -> Call:
     return call(nn.AdaptiveAvgPool2d, layer.config()["out"])
@@ -184,6 +194,11 @@ def batchnorm1d(layer: Layer, x: Shape) -> Call:
 def batchnorm2d(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(nn.BatchNorm2d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
+
+
+@module_for("concat")
+def concat(layer: Layer, xs: list[Shape]) -> Call:
+    return call(Concat, dim=layer.config()["axis"] % len(xs[0]) + 1)  # the spec's axes exclude the batch
 
 
 @module_for("conv1d", "conv2d")

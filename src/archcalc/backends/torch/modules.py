@@ -1,23 +1,25 @@
-"""The few modules torch lacks: the structure nodes (residual, concat) and two layer kinds.
+"""The modules torch lacks: :class:`Network`, which runs a planned container, the parameter-free
+merges it applies, and two layer kinds.
 
-:class:`Residual` and :class:`Concat` are what :func:`archcalc.to_torch` builds for the graph's
-residual and concat nodes: their children are registered under the graph's names, so paths and
-``state_dict`` keys read ``layer2.0.shortcut.0.weight`` as the spec says. Generated source writes a
-class per block instead (with the addition in plain sight), registering the same children.
+:class:`Network` is what :func:`archcalc.to_torch` builds for the root and for every container of
+the module plan (:mod:`archcalc.backends.plan`): its children are registered under the plan's keys,
+so paths and ``state_dict`` keys read ``layer2.0.downsample.0.weight`` as the spec says, and its
+``forward`` runs the plan's program. Generated source writes a class per block instead, with the
+program as plain code, registering the same children.
 
-:class:`Sign` and :class:`GlobalAvgPool2d` are copied verbatim into generated files that use them,
-so a generated file still needs nothing but torch. Keep their source short and ASCII.
+:class:`Sign`, :class:`GlobalAvgPool2d` and the merges are copied verbatim into generated files that
+use them, so a generated file still needs nothing but torch. Keep their source short and ASCII.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-#: attributes the containers below keep besides their children (child names avoid them)
-ATTRIBUTES = frozenset({"_body", "_shortcut", "_identity", "_then", "_mode"})
+#: attributes a Network keeps besides its children (child names avoid them)
+ATTRIBUTES = frozenset({"_program", "_calls", "_ops"})
 
 
 class Sign(nn.Module):
@@ -34,48 +36,105 @@ class GlobalAvgPool2d(nn.Module):
         return x.mean(dim=(2, 3))
 
 
-class Residual(nn.Module):
-    """``then(body(x) + shortcut(x))``; ``mode`` is the graph's: identity, projection, layers or none.
+class Concat(nn.Module):
+    """The inputs joined along ``dim`` (batch included)."""
 
-    Children are registered in the graph's order (body, shortcut, then) under their graph names.
-    """
-
-    def __init__(self, body: Sequence[tuple[str, nn.Module]], shortcut: tuple[str, nn.Module] | None, mode: str,
-                 then: Sequence[tuple[str, nn.Module]] = ()):
+    def __init__(self, dim: int = 1):
         super().__init__()
-        if (shortcut is not None) != (mode in ("projection", "layers")):
-            raise ValueError(f"a residual in mode {mode!r} {'needs' if shortcut is None else 'has no'} shortcut")
-        for key, module in (*body, *([shortcut] if shortcut else []), *then):
-            self.add_module(key, module)
-        self._body = tuple(key for key, _ in body)
-        self._shortcut = shortcut[0] if shortcut else None
-        self._identity = mode == "identity"
-        self._then = tuple(key for key, _ in then)
-        self._mode = mode
+        self.dim = dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x
-        for key in self._body:
-            y = self._modules[key](y)
-        if self._shortcut is not None:
-            y = y + self._modules[self._shortcut](x)
-        elif self._identity:
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+
+class Add(nn.Module):
+    """The sum of the inputs, broadcast."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        y = xs[0]
+        for x in xs[1:]:
             y = y + x
-        for key in self._then:
-            y = self._modules[key](y)
         return y
 
-    def extra_repr(self) -> str:
-        return f"shortcut={self._mode}"
+
+class Multiply(nn.Module):
+    """The product of the inputs, broadcast."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        y = xs[0]
+        for x in xs[1:]:
+            y = y * x
+        return y
 
 
-class Concat(nn.Module):
-    """The branches' outputs on the same input, joined along the channels (dim 1)."""
+class Network(nn.Module):
+    """A container of the module plan: children under their keys (dotted keys in holder modules), and a
+    program run by :meth:`forward`.
 
-    def __init__(self, branches: Sequence[tuple[str, nn.Module]]):
+    The program is plain tuples: ``("call", key)``, ``("seq", steps)``, ``("sum", body, shortcut or
+    None, identity, then)`` and ``("join", op, branches)``, where ``op`` indexes the parameter-free
+    merge modules in ``_ops``.
+    """
+
+    def __init__(self, children: list[tuple[str, nn.Module | nn.Parameter]], program: tuple,
+                 ops: list[nn.Module] = (), bare: dict[str, nn.Module] | None = None):
         super().__init__()
-        for key, module in branches:
-            self.add_module(key, module)
+        for key, child in children:
+            holder, name = self._holder(key)
+            if isinstance(child, nn.Parameter):
+                holder.register_parameter(name, child)
+            else:
+                holder.add_module(name, child)
+        self._program = program
+        self._ops = list(ops)
+        #: key → what a call runs: the child module, or a bare layer applying a parameter registered here
+        self._calls: dict[str, Callable] = {key: self.get_submodule(key) for key, child in children
+                                            if not isinstance(child, nn.Parameter)}
+        self._calls.update(bare or {})
+
+    def _holder(self, key: str) -> tuple[nn.Module, str]:
+        """The module that holds the last part of a dotted key, made on the way (a plain ``nn.Module``)."""
+        *parts, name = key.split(".")
+        holder: nn.Module = self
+        for part in parts:
+            if part not in holder._modules:
+                holder.add_module(part, nn.Module())
+            holder = holder._modules[part]
+        return holder, name
+
+    def __getitem__(self, key: int | str) -> nn.Module:
+        """The child registered as ``key`` (``module[0]``, ``module["layer4"]``), as nn.Sequential indexes."""
+        return self.get_submodule(str(key))
+
+    def with_program(self, program: tuple, calls: dict[str, Callable] | None = None) -> Network:
+        """A twin holding the same children and parameters (shared, not copied) that runs ``program``:
+        how training drops a final softmax the loss applies itself."""
+        twin = Network([], program, self._ops)
+        for name, child in self._modules.items():
+            twin.add_module(name, child)
+        for name, parameter in self._parameters.items():
+            twin.register_parameter(name, parameter)
+        twin._calls = {**self._calls, **(calls or {})}
+        return twin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([branch(x) for branch in self._modules.values()], dim=1)
+        return self._run(self._program, x)
+
+    def _run(self, step: tuple, x: torch.Tensor) -> torch.Tensor:
+        kind = step[0]
+        if kind == "call":
+            return self._calls[step[1]](x)
+        if kind == "seq":
+            for inner in step[1]:
+                x = self._run(inner, x)
+            return x
+        if kind == "sum":
+            _, body, shortcut, identity, then = step
+            y = self._run(body, x)
+            if shortcut is not None:
+                y = y + self._run(shortcut, x)
+            elif identity:
+                y = y + x
+            return self._run(then, y)
+        _, op, branches = step
+        return self._ops[op](*(self._run(branch, x) for branch in branches))

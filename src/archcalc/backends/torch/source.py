@@ -1,10 +1,10 @@
 """``archcalc export SPEC --to torch``: the model as one readable Python file that needs only torch.
 
-The file holds a class per residual or concat *shape* the spec uses (its ``forward`` shows the
-addition or the concatenation as code), a class named after the model whose ``forward`` runs the
-layers in order, and ``build_model()``. Sequences (blocks, groups, repeats, shortcuts) are inline
-``nn.Sequential``. Children are registered under the same names as in :func:`archcalc.to_torch`
-(:func:`~.build.child_keys`), so both give the same ``state_dict`` keys.
+The file holds a class per residual, merge or block *shape* the spec uses (its ``forward`` shows the
+addition, the concatenation or the product as code), a class named after the model whose
+``forward`` runs the layers in order, and ``build_model()``. Plain sequences (groups, repeats,
+shortcuts) are inline ``nn.Sequential``. Both follow the module plan (:mod:`archcalc.backends.plan`),
+as :func:`archcalc.to_torch` does, so both give the same ``state_dict`` keys.
 
 Instances of one block differ in their numbers (ResNet's bottlenecks in channels and stride). Every
 instance with the same structure shares one class; each literal that differs between instances
@@ -27,20 +27,23 @@ import re
 import textwrap
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from torch import nn
 
 from archcalc.backends import check_depth
 from archcalc.backends.naming import Namer
-from archcalc.backends.torch.build import child_keys, layer_call
+from archcalc.backends.plan import Bare, Container, Join, Step, Sum
+from archcalc.backends.plan import Call as Step_Call
+from archcalc.backends.plan import Seq as StepSeq
+from archcalc.backends.torch.build import layer_call, module_plan
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
-from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
+from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.files import write_atomic
-from archcalc.graph import ConcatNode, LayerNode, Node, ResidualNode, SeqNode
+from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
 
 #: modules torch lacks, copied into the files that use them
@@ -103,8 +106,10 @@ def camel(raw: str) -> str:
 
 
 def plain(key: str) -> bool:
-    """Whether ``self.<key>`` reaches the child named ``key`` (else the file writes ``self["key"]``)."""
-    return key.isascii() and key.isidentifier() and not keyword.iskeyword(key)
+    """Whether ``self.<key>`` reaches the child named ``key``: an ASCII identifier, not a keyword, and
+    not starting with ``__``, which Python mangles inside a class body (``self.__w`` would read
+    ``self._Model__w``, another child). Any other key is written as a string."""
+    return key.isascii() and key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("__")
 
 
 def _safe_text(text: str) -> bool:
@@ -134,6 +139,19 @@ def _without_last(expr: str, depth: int) -> str:
     return f"nn.Sequential(*{expr}[:-1], {_without_last(f'{expr}[-1]', depth - 1)})"
 
 
+def access(key: str, parameter: bool = False) -> str:
+    """How a method of the generated class reaches the child (or bare parameter) registered as ``key``:
+    ``self.layer4.conv1`` when every part is :func:`plain`; ``self["0"]`` for a single part that is not
+    (the class is then an ``nn.ModuleDict``); else through ``get_submodule`` (or ``get_parameter``)
+    with the key as a string."""
+    parts = key.split(".")
+    if all(plain(part) for part in parts):
+        return f"self.{key}"
+    if len(parts) == 1 and not parameter:
+        return f"self[{string(key)}]"
+    return f"self.{'get_parameter' if parameter else 'get_submodule'}({string(key)})"
+
+
 def _annotation(values: list[object]) -> str:
     names = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple[int, int]", type(None): "None"}
     return " | ".join(dict.fromkeys(names[type(v)] for v in values))
@@ -148,18 +166,25 @@ class Leaf:
 
 
 @dataclass(frozen=True, slots=True)
+class Param:
+    """A bare parameter: registered as ``self.key = Helper.parameter(...)``, applied by ``Helper.apply``."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
 class Seq:
     items: tuple[tuple[str, Tree], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Inst:
-    """A residual or concat node: an instance of a generated class."""
+    """A container that is not a plain sequence: an instance of a generated class."""
 
-    node: Node
+    box: Container
 
 
-Tree = Leaf | Seq | Inst
+Tree = Leaf | Param | Seq | Inst
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +203,14 @@ class Value:
 
 @dataclass(slots=True)
 class _Class:
-    """One generated class and the graph nodes that are its instances."""
+    """One generated class and the containers that are its instances."""
 
     name: str
-    nodes: list[Node]
+    boxes: list[Container]
     #: position of a literal in the body → the parameter that holds it (other literals are constants)
     param_at: dict[int, str] = field(default_factory=dict)
     params: list[tuple[str, str]] = field(default_factory=list)  # (name, annotation)
-    arguments: dict[Node, list[tuple[str, object]]] = field(default_factory=dict)
+    arguments: dict[Container, list[tuple[str, object]]] = field(default_factory=dict)
 
 
 class _Emitter:
@@ -194,77 +219,87 @@ class _Emitter:
         self.graph = model.graph
         self.names = Namer(EMITTER_NAMES)
         self.model_class = self.names.name(camel(model.name), fallback="Model")
+        self.root_box = module_plan(self.graph)
         self.classes: dict[tuple, _Class] = {}
-        self.class_of: dict[Node, _Class] = {}
-        self.trees: dict[Node, Tree] = {}
-        self.signatures: dict[Node, tuple] = {}
+        self.class_of: dict[Container, _Class] = {}
+        self.trees: dict[Container, Tree] = {}
+        self.signatures: dict[Container, tuple] = {}
         self.helpers: list[type] = []
         self.ordered_dict = False
-        for node in self.graph.root.items:
-            self.register(node)
+        for child in self.root_box.children.values():
+            if isinstance(child, Container):
+                self.register(child)
         self.name_classes()
-        self.root = _Class(self.model_class, [self.graph.root])
+        self.root = _Class(self.model_class, [self.root_box])
         for cls in sorted(self.classes.values(), key=self.height):
             self.finalize(cls)
         self.finalize(self.root)
 
     # -- structure -------------------------------------------------------------------------------
 
-    def tree(self, node: Node) -> Tree:
-        if node not in self.trees:
-            if isinstance(node, LayerNode):
-                self.trees[node] = Leaf(layer_call(node))
-            elif isinstance(node, SeqNode):
-                self.trees[node] = Seq(tuple(self.children(node.items)))
-            else:
-                self.trees[node] = Inst(node)
-        return self.trees[node]
+    def tree(self, child: LayerNode | Container) -> Tree:
+        if isinstance(child, LayerNode):
+            call = layer_call(child)
+            return Param(call) if child.layer.BARE else Leaf(call)
+        if child not in self.trees:
+            self.trees[child] = Seq(tuple(self.children(child))) if child.plain else Inst(child)
+        return self.trees[child]
 
-    def children(self, nodes: list[Node]) -> list[tuple[str, Tree]]:
-        return list(zip(child_keys(nodes), map(self.tree, nodes)))
+    def children(self, box: Container) -> list[tuple[str, Tree]]:
+        return [(key, self.tree(child)) for key, child in box.children.items()]
 
-    def kids(self, node: Node) -> list[Node]:
-        return node.items if node is self.graph.root else node.children
-
-    def signature(self, node: Node) -> tuple:
+    def signature(self, box: Container) -> tuple:
         """What instances of one class share: structure, names, kinds, argument names; not values."""
-        if node not in self.signatures:
-            if isinstance(node, ResidualNode):
-                extra = (node.mode, len(node.body), len(node.then))
-            else:
-                extra = tuple(isinstance(b, SeqNode) and not b.items for b in node.branches)
-            items = self.children(node.children)
-            self.signatures[node] = (type(node).__name__, node.block, extra, self.shape(Seq(tuple(items))))
-        return self.signatures[node]
+        if box not in self.signatures:
+            node = box.node
+            extra = (node.mode, len(node.body), len(node.then)) if isinstance(node, ResidualNode) else ()
+            self.signatures[box] = (type(node).__name__, node.block, extra, self.program_shape(box.program),
+                                    self.shape(Seq(tuple(self.children(box)))))
+        return self.signatures[box]
+
+    def program_shape(self, step: Step) -> tuple:
+        if isinstance(step, (Step_Call, Bare)):
+            return type(step).__name__, step.key
+        if isinstance(step, StepSeq):
+            return "seq", tuple(self.program_shape(s) for s in step.steps)
+        if isinstance(step, Sum):
+            shortcut = self.program_shape(step.shortcut) if step.shortcut is not None else None
+            return "sum", self.program_shape(step.body), shortcut, step.identity, self.program_shape(step.then)
+        op = layer_call(step.node)
+        return ("join", op.cls, tuple((a.name, a.value) for a in (*op.args, *op.kwargs)),
+                tuple(self.program_shape(b) for b in step.branches))
 
     def shape(self, tree: Tree) -> tuple:
-        if isinstance(tree, Leaf):
-            return "leaf", tree.call.cls, tuple(a.name for a in (*tree.call.args, *tree.call.kwargs))
+        if isinstance(tree, (Leaf, Param)):
+            return type(tree).__name__, tree.call.cls, tuple(a.name for a in (*tree.call.args, *tree.call.kwargs))
         if isinstance(tree, Seq):
             return "seq", tuple((key, self.shape(item)) for key, item in tree.items)
-        return "inst", self.signature(tree.node)
+        return "inst", self.signature(tree.box)
 
-    def register(self, node: Node) -> None:
+    def register(self, box: Container) -> None:
         """Post-order, so inner classes come first in the file."""
-        for child in node.children:
-            self.register(child)
-        if isinstance(node, (ResidualNode, ConcatNode)):
-            key = self.signature(node)
+        for child in box.children.values():
+            if isinstance(child, Container):
+                self.register(child)
+        if not box.plain:
+            key = self.signature(box)
             if key not in self.classes:
                 self.classes[key] = _Class("", [])
-            self.classes[key].nodes.append(node)
-            self.class_of[node] = self.classes[key]
+            self.classes[key].boxes.append(box)
+            self.class_of[box] = self.classes[key]
 
     def name_classes(self) -> None:
-        """A class is named after its block (or Residual, Concat). Variants of one block are told apart
-        by their shortcut (``BottleneckProjection``, ``BottleneckIdentity``) when that differs, else numbered."""
+        """A class is named after its block (or Residual, Concat, Add, …). Variants of one block are told
+        apart by their shortcut (``BottleneckProjection``, ``BottleneckIdentity``) when that differs,
+        else numbered."""
         bases: dict[str, list[_Class]] = {}
         for cls in self.classes.values():
-            node = cls.nodes[0]
-            base = camel(node.block) if node.block else "Residual" if isinstance(node, ResidualNode) else "Concat"
+            node = cls.boxes[0].node
+            base = camel(node.block) if node.block else "Residual" if isinstance(node, ResidualNode) else \
+                camel(node.layer.kind) if isinstance(node, MergeNode) else "Block"
             bases.setdefault(base, []).append(cls)
         for base, variants in bases.items():
-            modes = [getattr(cls.nodes[0], "mode", None) for cls in variants]
+            modes = [getattr(cls.boxes[0].node, "mode", None) for cls in variants]
             by_mode = len(variants) > 1 and None not in modes and len(set(modes)) == len(modes)
             for i, (cls, mode) in enumerate(zip(variants, modes), 1):
                 wanted = base + SHORTCUT_NAMES[mode] if by_mode else base if i == 1 else f"{base}{i}"
@@ -272,8 +307,8 @@ class _Emitter:
 
     def height(self, cls: _Class) -> int:
         """1 + the height of the classes inside it: classes are finalised inside out."""
-        body = Seq(tuple(self.children(self.kids(cls.nodes[0]))))
-        return 1 + max((self.height(self.class_of[inst.node]) for inst in self.walk(body)), default=0)
+        body = Seq(tuple(self.children(cls.boxes[0])))
+        return 1 + max((self.height(self.class_of[inst.box]) for inst in self.walk(body)), default=0)
 
     def walk(self, tree: Tree) -> Iterator[Inst]:
         if isinstance(tree, Inst):
@@ -288,18 +323,18 @@ class _Emitter:
         out: list[Value] = []
         for key, tree in items:
             where = (*path, key)
-            if isinstance(tree, Leaf):
+            if isinstance(tree, (Leaf, Param)):
                 kind = tree.call.cls.__name__
                 out += [Value(where, a.name, a.value, kind) for a in (*tree.call.args, *tree.call.kwargs)]
             elif isinstance(tree, Seq):
                 out += self.values(tree.items, where)
             else:
-                out += [Value(where, name, value) for name, value in self.class_of[tree.node].arguments[tree.node]]
+                out += [Value(where, name, value) for name, value in self.class_of[tree.box].arguments[tree.box]]
         return out
 
     def finalize(self, cls: _Class) -> None:
         """Decide the class's parameters: the literals that differ between its instances."""
-        rows = [self.values(tuple(self.children(self.kids(node)))) for node in cls.nodes]
+        rows = [self.values(tuple(self.children(box))) for box in cls.boxes]
         groups: dict[tuple, list[int]] = {}
         for j in range(len(rows[0])):
             vector = tuple(row[j].key for row in rows)
@@ -315,17 +350,17 @@ class _Emitter:
             name = names.name(wanted, fallback="arg")
             cls.param_at.update(dict.fromkeys(positions, name))
             cls.params.append((name, _annotation([row[positions[0]].value for row in rows])))
-        for node, row in zip(cls.nodes, rows):
-            cls.arguments[node] = [(name, row[positions[0]].value)
-                                   for (name, _), positions in zip(cls.params, groups.values())]
+        for box, row in zip(cls.boxes, rows):
+            cls.arguments[box] = [(name, row[positions[0]].value)
+                                  for (name, _), positions in zip(cls.params, groups.values())]
 
     @staticmethod
     def block_arguments(cls: _Class) -> dict[tuple, str]:
         """A literal that varies between instances exactly as one of the block's own arguments does
         is named after it: ``Inverted(in_channels=16, c=24)``, not ``conv2d_6_out_channels=24``."""
         out: dict[tuple, str] = {}
-        for name in cls.nodes[0].arguments:
-            vector = tuple(Value((), name, node.arguments.get(name)).key for node in cls.nodes)
+        for name in cls.boxes[0].node.arguments:
+            vector = tuple(Value((), name, box.node.arguments.get(name)).key for box in cls.boxes)
             out.setdefault(vector, name)
         return out
 
@@ -337,15 +372,16 @@ class _Emitter:
         def value(j: int) -> Doc:
             return Text(cls.param_at[j]) if j in cls.param_at else literal(row[j].value)
 
-        if isinstance(tree, Leaf):
+        if isinstance(tree, (Leaf, Param)):
             items = [value(next(counter)) for _ in tree.call.args]
             for arg in tree.call.kwargs:
                 j = next(counter)
                 if j in cls.param_at or not arg.is_default:
                     items.append(_keyword(arg.name, value(j)))
-            return Brackets(self.function(tree.call.cls), "(", items, ")")
+            head = self.function(tree.call.cls)
+            return Brackets(f"{head}.parameter" if isinstance(tree, Param) else head, "(", items, ")")
         if isinstance(tree, Inst):
-            inner = self.class_of[tree.node]
+            inner = self.class_of[tree.box]
             return Brackets(inner.name, "(", [_keyword(name, value(next(counter))) for name, _ in inner.params], ")")
         docs = [self.doc(item, cls, row, counter) for _, item in tree.items]
         keys = [key for key, _ in tree.items]
@@ -365,105 +401,104 @@ class _Emitter:
         return cls.__name__
 
     def class_lines(self, cls: _Class) -> list[str]:
-        node = cls.nodes[0]
-        kids = self.kids(node)
-        keys = child_keys(kids)
-        row = self.values(tuple(self.children(kids)))
+        box = cls.boxes[0]
+        row = self.values(tuple(self.children(box)))
         counter = itertools.count()
-        init = []
-        for key, kid in zip(keys, kids):
-            expr = self.doc(self.tree(kid), cls, row, counter)
-            if isinstance(kid, SeqNode) and not kid.items and isinstance(node, ConcatNode):
+        init: list[str] = []
+        holders: set[str] = set()
+        for key, tree in self.children(box):
+            expr = self.doc(tree, cls, row, counter)
+            parts = key.split(".")[:-1]
+            for i in range(len(parts)):  # the holder modules of a dotted key, each made once
+                holder = ".".join(parts[:i + 1])
+                if holder not in holders and holder not in box.children:
+                    holders.add(holder)
+                    init += self.assign(holder, Text("nn.Module()"))
+            if isinstance(tree, Seq) and not tree.items and self.passes_input(box, key):
                 continue  # an empty branch is the input itself: forward writes x
-            init += layout(expr, 8, f"{self.access(key)} = ")
-        base = "nn.Module" if all(map(plain, keys)) else "nn.ModuleDict"
+            init += self.assign(key, expr, parameter=isinstance(tree, Param))
         params = [Text("self"), *(Text(f"{name}: {annotation}") for name, annotation in cls.params)]
+        base = "nn.Module" if all(plain(key.split(".")[0]) for key in box.children) else "nn.ModuleDict"
         lines = [f"class {cls.name}({base}):", f'    """{self.docstring(cls)}"""', "",
                  *layout(Brackets("def __init__", "(", params, ") -> None:", explode=True), 4),
                  "        super().__init__()", *init, ""]
-        return lines + self.forward(node, keys)
+        return lines + self.forward(box, cls is self.root)
 
     @staticmethod
-    def access(key: str) -> str:
-        return f"self.{key}" if plain(key) else f"self[{string(key)}]"
+    def assign(key: str, expr: Doc, parameter: bool = False) -> list[str]:
+        """The line(s) registering ``expr`` under ``key``: an attribute assignment where the key's last part
+        is :func:`plain` and its holder reachable, else ``add_module`` / ``register_parameter``."""
+        *parts, last = key.split(".")
+        holder = access(".".join(parts)) if parts else "self"
+        if plain(last):
+            return layout(expr, 8, f"{holder}.{last} = ")
+        if not parts and not parameter:
+            return layout(expr, 8, f"self[{string(last)}] = ")
+        method = "register_parameter" if parameter else "add_module"
+        return layout(Brackets(f"{holder}.{method}", "(", [Text(string(last)), expr], ")"), 8)
 
-    def call_child(self, key: str, argument: str) -> Doc:
-        return Brackets(self.access(key), "(", [Text(argument)], ")")
+    @staticmethod
+    def passes_input(box: Container, key: str) -> bool:
+        """Whether the child ``key`` is an empty branch, which forward writes as the input itself."""
+        child = box.children[key]
+        return isinstance(child, Container) and not child.children and isinstance(child.program, StepSeq)
 
-    def forward(self, node: Node, keys: list[str]) -> list[str]:
+    # -- forward ----------------------------------------------------------------------------------
+
+    def forward(self, box: Container, root: bool) -> list[str]:
         signature = "    def forward(self, x: torch.Tensor) -> torch.Tensor:"
-        if isinstance(node, ConcatNode):
-            parts = [Text("x") if isinstance(b, SeqNode) and not b.items else self.call_child(k, "x")
-                     for k, b in zip(keys, node.branches)]
-            cat = Brackets("torch.cat", "(", [Brackets("", "[", parts, "]", explode=True), Text("dim=1")], ")")
-            return [signature, *layout(cat, 8, "return ")]
-        if isinstance(node, ResidualNode):
-            return [signature, *self.residual_body(node, keys)]
-        return self.model_forward(node, keys, signature)
+        if root:
+            special = self.logits_forward(box)
+            if special is not None:
+                return special
+        code = _Forward(self, box)
+        result = code.run(box.program, "x", "x")
+        return [signature, *code.finish(result)]
 
-    def residual_body(self, node: ResidualNode, keys: list[str]) -> list[str]:
-        body, rest = keys[:len(node.body)], keys[len(node.body):]
-        shortcut = rest.pop(0) if node.shortcut is not None else None
-        steps: list[tuple[str, Doc]] = []
-        value = "x"
-        for key in body:
-            steps.append(("y = ", self.call_child(key, value)))
-            value = "y"
-        lines: list[str] = []
-        if shortcut is not None:  # ``value`` is still x when the body is empty (repeat: 0)
-            steps.append(("y = ", Text(f"{value} + {self.access(shortcut)}(x)")))
-        elif node.mode == "identity":
-            steps.append(("y = ", Text(f"{value} + x")))
-        if not steps:
-            steps.append(("y = ", Text("x")))
-        steps += [("y = ", self.call_child(key, "y")) for key in rest]
-        for prefix, doc in steps[:-1]:
-            lines += layout(doc, 8, prefix)
-        if node.mode == "none":
-            lines.append("        # no shortcut: the body changes the shape (shortcut: if_same)")
-        return lines + layout(steps[-1][1], 8, "return ")
-
-    def model_forward(self, node: SeqNode, keys: list[str], signature: str) -> list[str]:
-        """The layers in order. When the spec trains with a loss that applies the final activation
-        itself, ``forward(x, logits=True)`` stops before it (a keyword, so no layer name can clash)."""
-        last = node.items[-1] if node.items else None
-        depth = 0  # how many sequences down the final layer sits (a group named head: 1)
-        while isinstance(last, SeqNode) and last.items:
-            last, depth = last.items[-1], depth + 1
+    def logits_forward(self, box: Container) -> list[str] | None:
+        """When the spec trains with a loss that applies the final activation itself,
+        ``forward(x, logits=True)`` stops before it (a keyword, so no layer name can clash)."""
+        program = box.program
+        if not isinstance(program, StepSeq) or not program.steps or not isinstance(program.steps[-1], Step_Call):
+            return None
         train = getattr(self.model.spec, "train", None)
-        final = layer_call(last).build() if isinstance(last, LayerNode) else None
+        key = program.steps[-1].key
+        last, depth = box.children[key], 0  # how many sequences down the final layer sits (a group named head: 1)
+        while isinstance(last, Container) and last.plain and last.children:
+            last, depth = list(last.children.values())[-1], depth + 1
+        final = layer_call(last).build() if isinstance(last, LayerNode) and not last.layer.BARE else None
         if train is None or final is None or not absorbs(train.loss, final):
-            if not keys:
-                return [signature, "        return x"]
-            lines = [signature]
-            for key in keys[:-1]:
-                lines += layout(self.call_child(key, "x"), 8, "x = ")
-            return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
+            return None
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
         lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
                  f'        """With ``logits=True``, the output before the final {activation}: what',
                  f'        nn.{criterion} takes (the spec trains with {train.loss})."""']
-        for key in keys[:-1]:
-            lines += layout(self.call_child(key, "x"), 8, "x = ")
+        code = _Forward(self, box)
+        x = code.run(StepSeq(program.steps[:-1]), "x", "x")
+        lines += code.lines
         if depth == 0:
-            return lines + layout(self.call_child(keys[-1], "x"), 8, "return x if logits else ")
-        before = Text(f"{_without_last(self.access(keys[-1]), depth)}(x)")
+            return lines + layout(Brackets(access(key), "(", [Text(x)], ")"), 8, f"return {x} if logits else ")
+        before = Text(f"{_without_last(access(key), depth)}({x})")
         lines += ["        if logits:", *layout(before, 12, "return ")]
-        return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
+        return lines + layout(Brackets(access(key), "(", [Text(x)], ")"), 8, "return ")
 
     def docstring(self, cls: _Class) -> str:
-        node = cls.nodes[0]
+        node = cls.boxes[0].node
         label = f"Block ``{node.block}``" if node.block and _safe_text(node.block) else None
-        if isinstance(node, ConcatNode):
-            return f"{label or 'Concat'}: its {len(node.branches)} branches joined along the channels."
+        if cls is self.root:
+            name = f"``{self.model.name}``" if _safe_text(self.model.name) else "from the spec"
+            return f"The network {name}, layer by layer."
+        if isinstance(node, MergeNode):
+            what = {"concat": "joined along the channels" if node.layer.config().get("axis") == 0 else "joined",
+                    "add": "added", "multiply": "multiplied"}.get(node.layer.kind, f"combined by {node.layer.kind}")
+            return f"{label or camel(node.layer.kind)}: its {len(node.branches)} branches {what}."
         if isinstance(node, ResidualNode):
             formula = {"identity": "body(x) + x", "none": "body(x)"}.get(node.mode, "body(x) + shortcut(x)")
             for after in node.then:
                 formula = f"{after.kind if isinstance(after, LayerNode) else 'then'}({formula})"
             note = " (shortcut: auto)" if node.mode == "projection" else ""
             return f"{label or 'Residual'}: {formula}{note}."
-        name = f"``{self.model.name}``" if _safe_text(self.model.name) else "from the spec"
-        return f"The network {name}, layer by layer."
+        return f"{label or 'Block'}: its layers in order."
 
     def module(self) -> str:
         classes = [line for cls in self.classes.values() for line in ["", "", *self.class_lines(cls)]]
@@ -493,3 +528,96 @@ class _Emitter:
                      " have the same state_dict keys.")
         return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
                 *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
+
+
+#: how forward writes each merge op (the runtime's modules in :mod:`.modules`) on its branches' expressions
+MERGE_CODE: dict[type, Callable[..., Doc]] = {
+    Concat: lambda parts, dim: Brackets("torch.cat", "(", [Brackets("", "[", parts, "]", explode=True),
+                                                           Text(f"dim={dim}")], ")"),
+    Add: lambda parts: Text(" + ".join(flat(p) for p in parts)),
+    Multiply: lambda parts: Text(" * ".join(flat(p) for p in parts)),
+}
+
+
+class _Forward:
+    """A program as the statements of a ``forward`` method. :meth:`run` writes the code of one step
+    applied to the tensor in variable ``src``, leaving its result in ``dst`` (which may be ``src``
+    itself when nothing needs ``src`` afterwards), and returns the variable that holds the result."""
+
+    def __init__(self, emitter: _Emitter, box: Container):
+        self.emitter = emitter
+        self.box = box
+        self.statements: list[tuple[str, Doc | str]] = []  # (target, expression) or ("#", comment)
+        self.used = {"x", "self", "logits"}
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for target, expr in self.statements for line in self.render(target, expr)]
+
+    @staticmethod
+    def render(target: str, expr: Doc | str, prefix: str = "") -> list[str]:
+        if target == "#":
+            return [f"        # {expr}"]
+        return layout(expr, 8, prefix or f"{target} = ")
+
+    def fresh(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.used:
+            name, n = f"{base}{n}", n + 1
+        self.used.add(name)
+        return name
+
+    def emit(self, target: str, expr: Doc) -> None:
+        self.statements.append((target, expr))
+
+    def run(self, step: Step, src: str, dst: str) -> str:
+        if isinstance(step, Step_Call):
+            self.emit(dst, Brackets(access(step.key), "(", [Text(src)], ")"))
+            return dst
+        if isinstance(step, Bare):
+            helper = self.emitter.function(layer_call(step.node).cls)
+            self.emit(dst, Brackets(f"{helper}.apply", "(", [Text(src), Text(access(step.key, parameter=True))], ")"))
+            return dst
+        if isinstance(step, StepSeq):
+            value = src
+            for inner in step.steps:
+                value = self.run(inner, value, dst)
+            return value
+        if isinstance(step, Sum):
+            y = self.fresh("y")
+            value = self.run(step.body, src, y)
+            if step.shortcut is not None:
+                self.emit(y, Text(f"{value} + {flat(self.expression(step.shortcut, src))}"))
+                value = y
+            elif step.identity:
+                self.emit(y, Text(f"{value} + {src}"))
+                value = y
+            else:
+                self.statements.append(("#", "no shortcut: the body changes the shape (shortcut: if_same)"))
+            return self.run(step.then, value, value if value != src else dst)
+        assert isinstance(step, Join)
+        parts = [self.expression(branch, src) for branch in step.branches]
+        op = layer_call(step.node)
+        self.emit(dst, MERGE_CODE[op.cls](parts, **{a.name: a.value for a in op.kwargs}))
+        return dst
+
+    def expression(self, step: Step, src: str) -> Doc:
+        """A branch or shortcut as one expression when it is one call (or the input), else its variable."""
+        if isinstance(step, Step_Call) and self.emitter.passes_input(self.box, step.key):
+            return Text(src)
+        if isinstance(step, Step_Call):
+            return Brackets(access(step.key), "(", [Text(src)], ")")
+        if isinstance(step, StepSeq) and not step.steps:
+            return Text(src)
+        if isinstance(step, StepSeq) and len(step.steps) == 1:
+            return self.expression(step.steps[0], src)
+        return Text(self.run(step, src, self.fresh("b")))
+
+    def finish(self, result: str) -> list[str]:
+        """The lines, with the last assignment (to ``result``) written as the ``return``."""
+        statements = self.statements
+        if statements and statements[-1][0] == result:
+            *rest, (_, expr) = statements
+            return [line for target, e in rest for line in self.render(target, e)] + \
+                self.render(result, expr, "return ")
+        return [*self.lines, f"        return {result}"]

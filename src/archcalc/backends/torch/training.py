@@ -25,7 +25,6 @@ import functools
 import inspect
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,7 +97,7 @@ class Loss:
 def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     """The spec's loss for ``module`` (averaged over the batch, as torch's default ``reduction='mean'``).
 
-    A module built by :func:`archcalc.to_torch` (nested ``nn.Sequential``) whose last layer is the
+    A module built by :func:`archcalc.to_torch` whose last layer is the
     activation the loss applies itself loses that layer for training; a generated module for such a
     spec is called as ``module(x, logits=True)``, which stops before that layer.
     """
@@ -111,17 +110,20 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
 
 
 def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]:
-    """``module`` minus its last layer when ``loss`` applies that layer, following nested Sequentials."""
-    if not isinstance(module, nn.Sequential) or not len(module):
+    """``module`` minus its last layer when ``loss`` applies that layer, following nested containers of
+    :func:`archcalc.to_torch` whose programs end in a call (a group or block that ends the model). The
+    result shares the module's parameters."""
+    program = getattr(module, "_program", None)
+    if program is None or program[0] != "seq" or not program[1] or program[1][-1][0] != "call":
         return module, None
-    items = list(module._modules.items())
-    key, last = items[-1]
+    key = program[1][-1][1]
+    last = module._calls[key]
     if absorbs(loss, last):
-        return nn.Sequential(OrderedDict(items[:-1])), key
+        return module.with_program(("seq", program[1][:-1])), key
     inner, path = _without_final(last, loss)
     if path is None:
         return module, None
-    return nn.Sequential(OrderedDict([*items[:-1], (key, inner)])), f"{key}.{path}"
+    return module.with_program(program, {key: inner}), f"{key}.{path}"
 
 
 def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E203", "non_positive_size"),
     ("E204", "residual_mismatch"),
     ("E205", "concat_mismatch"),
+    ("E206", "broadcast_mismatch"),
     # E3: the train: section
     ("E301", "bad_train"),
     ("E302", "bad_learning_rate"),

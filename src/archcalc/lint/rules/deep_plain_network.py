@@ -1,8 +1,9 @@
 """A network 20 or more weight layers deep with no residual connection.
 
 ## What it does
-Reports a model without any `residual` whose longest path holds at least 20 weight layers
-(`Trait.WEIGHTED`: linear and convolution layers; the deepest branch of a concat counts).
+Reports a model without any skip connection (a `residual`, or a merge with a branch that passes
+its input on, as DenseNet's concatenations do) whose longest path holds at least 20 weight layers
+(`Trait.WEIGHTED`: linear and convolution layers; the deepest branch of a merge counts).
 
 ## Why is this bad?
 Deeper plain networks train *worse*, not better, beyond a certain depth: He et al. found a plain
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from archcalc.graph.nodes import ConcatNode, LayerNode, Node, ResidualNode
+from archcalc.graph.nodes import LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -54,7 +55,7 @@ THRESHOLD = 20
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    if any(isinstance(node, ResidualNode) for node, _ in ctx.graph.walk()):
+    if any(isinstance(node, ResidualNode) or _skips(node) for node, _ in ctx.graph.walk()):
         return
     depth = _depth(ctx.graph.root.items)
     if depth >= THRESHOLD:
@@ -68,6 +69,15 @@ def _depth(nodes: list[Node]) -> int:
     for node in flatten(nodes):
         if isinstance(node, LayerNode):
             depth += Trait.WEIGHTED in node.layer.TRAITS
-        elif isinstance(node, ConcatNode):
+        elif isinstance(node, MergeNode):
             depth += max(_depth([branch]) for branch in node.branches)
     return depth
+
+
+def _skips(node: Node) -> bool:
+    """A merge with a branch that passes its input on (DenseNet's concat of earlier features, an add
+    of x): a skip connection as much as a residual is."""
+    if not isinstance(node, MergeNode):
+        return False
+    return any((isinstance(b, SeqNode) and not b.items) or (isinstance(b, LayerNode) and b.kind == "identity")
+               for b in node.branches)

@@ -1,0 +1,54 @@
+"""Concatenation of branches along one axis: the channels by default (Inception, DenseNet)."""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.layers.args import Int
+from archcalc.layers.base import Derivation, Shape, layer, shape_text
+from archcalc.layers.merge import Merge
+from archcalc.layers.traits import Trait
+
+
+@layer("concat")
+class Concat(Merge):
+    """Joins the branches' outputs along one axis (PyTorch ``torch.cat``); every other axis must agree.
+
+    ``axis: 0`` (the default) stacks channels, as Inception and DenseNet do; ``axis: 0`` of a
+    ``[T, D]`` sequence prepends tokens. An empty branch (``[]``) passes the input itself.
+
+    Example: ``- concat: [[conv2d: {out: 64, kernel: 1}], [conv2d: {out: 32, kernel: 3, padding: 1}]]``
+    """
+
+    TRAITS = Trait.LINEAR
+
+    axis = Int(0, doc="the axis to join along (batch excluded); 0 = channels, negative counts from the end", min=-8)
+
+    def merge_shape(self, xs: list[Shape]) -> Shape:
+        first = xs[0]
+        if not -len(first) <= self.axis < len(first):
+            raise self.error(f"axis {self.axis} is outside an input with {len(first)} axes", arg="axis",
+                             hint=f"use 0..{len(first) - 1} (0 = channels)")
+        a = self.axis % len(first)
+        where = "along channels" if a == 0 else f"along axis {a}"
+        for i, x in enumerate(xs):
+            others = (symbolic.equal(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a)
+            if len(x) != len(first) or not all(others):
+                raise self.branch_error(i, f"branch {i} gives {shape_text(x)} but branch 0 gives {shape_text(first)}",
+                                        code="concat-mismatch", hint=f"branches are joined {where}, so every other "
+                                        "dimension must agree")
+        size = first[a]
+        for x in xs[1:]:
+            size = size + x[a]
+        return (*first[:a], symbolic.simplify(size), *first[a + 1:])
+
+    def explain_merge(self, xs: list[Shape], y: Shape) -> list[Derivation | str]:
+        """``C_o = ΣC = 64 + 128 + 32 + 32 = 256``, and the axes every branch shares."""
+        a = self.axis % len(y)
+        sizes = [x[a] for x in xs]
+        label, what = ("C_o", "channels") if a == 0 else (f"n_{a}", f"axis {a}")
+        lines: list[Derivation | str] = [Derivation(f"Σ{label[0]}", " + ".join(symbolic.fmt(s) for s in sizes), y[a],
+                                                    label=label, note=f"{len(xs)} branches joined along {what}")]
+        rest = [symbolic.fmt(d) for j, d in enumerate(y) if j != a]
+        if rest:
+            lines.append(f"{' × '.join(rest)}: the other axes, the same in every branch")
+        return lines
