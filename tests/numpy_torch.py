@@ -1,9 +1,10 @@
 """Test support for the NumPy backend: the same network built from ``torch.nn`` (the real peer), and
-small specs that together use every layer kind and structure.
+small specs that use the layer kinds in every structure.
 
-The PyTorch side is deliberately independent of archcalc's NumPy code: one row per layer kind
-mapping the spec's layer onto the ``torch.nn`` module PyTorch users would write, and three tiny
-containers whose child names follow the graph's paths, so a NumPy state dict loads into it as is.
+The PyTorch side is deliberately independent of archcalc's backends: each layer is the ``torch.nn``
+module a PyTorch user would write for it (the ``torch`` reference of its kind's entry in
+tests/kinds.py), and three tiny containers whose child names follow the graph's paths wire them
+together, so a NumPy state dict loads into it as is.
 """
 
 from __future__ import annotations
@@ -13,28 +14,7 @@ import torch
 from torch import nn
 
 from archcalc.graph import ConcatNode, LayerNode, ResidualNode, SeqNode
-
-
-class MaskedDropout(nn.Module):
-    """Dropout with the mask the NumPy layer drew (torch's generator cannot be reproduced)."""
-
-    def __init__(self, twin):
-        super().__init__()
-        self.twin = [twin]  # a list, so torch does not register the NumPy object
-
-    def forward(self, x):
-        mask = self.twin[0].mask if self.training else None
-        return x if mask is None else x * torch.from_numpy(mask)
-
-
-class Sign(nn.Module):
-    def forward(self, x):
-        return torch.sign(x)
-
-
-class GlobalAvgPool(nn.Module):
-    def forward(self, x):
-        return x.mean((2, 3))
+from tests.kinds import REFERENCE
 
 
 class Seq(nn.Module):
@@ -44,10 +24,10 @@ class Seq(nn.Module):
         for name, module in items:
             self.add_module(name, module)
 
-    def forward(self, x):
+    def forward(self, *x):  # the first layer takes every input of the model
         for name in self.names:
-            x = getattr(self, name)(x)
-        return x
+            x = (getattr(self, name)(*x),)
+        return x[0]
 
 
 class Residual(nn.Module):
@@ -82,37 +62,13 @@ class Concat(nn.Module):
         return torch.cat([getattr(self, name)(x) for name in self.names], 1)
 
 
-TORCH = {
-    "linear": lambda a, x, t: nn.Linear(x[-1], a.out, bias=a.bias),
-    "conv1d": lambda a, x, t: nn.Conv1d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
-    "conv2d": lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
-    "maxpool2d": lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation, ceil_mode=a.ceil_mode),
-    "avgpool2d": lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode, a.count_include_pad),
-    "adaptive_avgpool2d": lambda a, x, t: nn.AdaptiveAvgPool2d(a.out),
-    "global_avgpool2d": lambda a, x, t: GlobalAvgPool(),
-    "batchnorm1d": lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine),
-    "batchnorm2d": lambda a, x, t: nn.BatchNorm2d(x[0], a.eps, a.momentum, a.affine),
-    "dropout": lambda a, x, t: MaskedDropout(t),
-    "flatten": lambda a, x, t: nn.Flatten(),
-    "identity": lambda a, x, t: nn.Identity(),
-    "relu": lambda a, x, t: nn.ReLU(),
-    "relu6": lambda a, x, t: nn.ReLU6(),
-    "leaky_relu": lambda a, x, t: nn.LeakyReLU(a.slope),
-    "sigmoid": lambda a, x, t: nn.Sigmoid(),
-    "tanh": lambda a, x, t: nn.Tanh(),
-    "softmax": lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim),
-    "gelu": lambda a, x, t: nn.GELU(approximate=a.approximate),
-    "step": lambda a, x, t: Sign(),
-}
-
-
 def torch_model(graph, numpy_model) -> nn.Module:
     """``graph`` built from torch.nn, with ``numpy_model``'s weights and buffers loaded (float64)."""
     twins = dict(numpy_model.named_modules())
 
     def build(node):
         if isinstance(node, LayerNode):
-            return TORCH[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            return REFERENCE[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
         if isinstance(node, SeqNode):
             return Seq([(child.name, build(child)) for child in node.items])
         if isinstance(node, ResidualNode):
@@ -133,7 +89,8 @@ def numpy_grads(model) -> dict[str, np.ndarray]:
             for prefix, m in model.named_modules() for name in m.PARAMS if getattr(m, name) is not None}
 
 
-#: small specs that together use every layer kind, argument family and structure
+#: small specs that use every structure (every residual mode, concat with an empty branch, nesting) with
+#: layers of many kinds in it; each kind's own cases are in tests/kinds.py
 KITCHEN_CNN = """
 name: kitchen-cnn
 input: [4, 11, 11]
