@@ -88,3 +88,23 @@ def test_the_backend_refuses_with_a_located_error(case, backend, run, write, tmp
     assert result.stderr.startswith(f"{spec}:{error.loc.line}:{error.loc.col}: error: {error.message}\n"
                                     f"  hint: {error.hint}")
     assert list(tmp_path.iterdir()) == [spec]
+
+
+def test_a_case_can_take_token_ids_and_several_inputs():
+    """What the embedding and attention kinds will need, held here until a kind uses it."""
+    import numpy as np
+    import torch
+
+    from tests.kinds import Case, tensors
+
+    rng = np.random.default_rng(0)
+    ids = Case(Input((5,), ids=7), "embedding: {vocab: 7, dim: 3}", params=21, out=(5, 3))
+    (x,) = ids.examples(4, rng)
+    assert x.dtype == np.int64 and x.shape == (4, 5) and x.min() >= 0 and x.max() < 7
+    assert tensors([x])[0].dtype == torch.int64
+    assert ids.text == "input: [5]\nlayers:\n  - embedding: {vocab: 7, dim: 3}\n"
+    pair = Case((Input((6, 8)), Input((4, 8))), None, spec="…", params=0, out=(6, 8))
+    q, kv = pair.examples(2, rng)
+    assert (q.shape, kv.shape, q.dtype) == ((2, 6, 8), (2, 4, 8), np.float64)
+    assert [t.dtype for t in tensors([q, kv])] == [torch.float32] * 2
+    assert Case((3, 4), "relu", params=0, out=(3, 4)).inputs == (Input((3, 4)),)
