@@ -1,9 +1,10 @@
 """Test support for the NumPy backend: the same network built from ``torch.nn`` (the real peer), and
-small specs that together use every layer kind and structure.
+small specs that use the layer kinds in every structure.
 
-The PyTorch side is deliberately independent of archcalc's NumPy code: one row per layer kind
-mapping the spec's layer onto the ``torch.nn`` module PyTorch users would write, and three tiny
-containers whose child names follow the graph's paths, so a NumPy state dict loads into it as is.
+The PyTorch side is deliberately independent of archcalc's backends: each layer is the ``torch.nn``
+module a PyTorch user would write for it (the ``torch`` reference of its kind's entry in
+tests/kinds.py), and a tiny container whose child names follow the graph's paths wires them together,
+so a NumPy state dict loads into it as is.
 """
 
 from __future__ import annotations
@@ -13,28 +14,7 @@ import torch
 from torch import nn
 
 from archcalc.graph import LayerNode, MergeNode, ResidualNode, SeqNode
-
-
-class MaskedDropout(nn.Module):
-    """Dropout with the mask the NumPy layer drew (torch's generator cannot be reproduced)."""
-
-    def __init__(self, twin):
-        super().__init__()
-        self.twin = [twin]  # a list, so torch does not register the NumPy object
-
-    def forward(self, x):
-        mask = self.twin[0].mask if self.training else None
-        return x if mask is None else x * torch.from_numpy(mask)
-
-
-class Sign(nn.Module):
-    def forward(self, x):
-        return torch.sign(x)
-
-
-class GlobalAvgPool(nn.Module):
-    def forward(self, x):
-        return x.mean((2, 3))
+from tests.kinds import REFERENCE
 
 
 class Box(nn.Module):
@@ -44,8 +24,8 @@ class Box(nn.Module):
         super().__init__()
         self.run = None  # a plain function over the children (set once they are built)
 
-    def forward(self, x):
-        return self.run(x)
+    def forward(self, *x):  # the first layer takes every input of the model
+        return self.run(*x)
 
 
 def register(owner: nn.Module, name: str, module: nn.Module) -> None:
@@ -69,30 +49,6 @@ def merge(kind, config, outs):
     return y
 
 
-TORCH = {
-    "linear": lambda a, x, t: nn.Linear(x[-1], a.out, bias=a.bias),
-    "conv1d": lambda a, x, t: nn.Conv1d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
-    "conv2d": lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups, a.bias),
-    "maxpool2d": lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation, ceil_mode=a.ceil_mode),
-    "avgpool2d": lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode, a.count_include_pad),
-    "adaptive_avgpool2d": lambda a, x, t: nn.AdaptiveAvgPool2d(a.out),
-    "global_avgpool2d": lambda a, x, t: GlobalAvgPool(),
-    "batchnorm1d": lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine),
-    "batchnorm2d": lambda a, x, t: nn.BatchNorm2d(x[0], a.eps, a.momentum, a.affine),
-    "dropout": lambda a, x, t: MaskedDropout(t),
-    "flatten": lambda a, x, t: nn.Flatten(),
-    "identity": lambda a, x, t: nn.Identity(),
-    "relu": lambda a, x, t: nn.ReLU(),
-    "relu6": lambda a, x, t: nn.ReLU6(),
-    "leaky_relu": lambda a, x, t: nn.LeakyReLU(a.slope),
-    "sigmoid": lambda a, x, t: nn.Sigmoid(),
-    "tanh": lambda a, x, t: nn.Tanh(),
-    "softmax": lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim),
-    "gelu": lambda a, x, t: nn.GELU(approximate=a.approximate),
-    "step": lambda a, x, t: Sign(),
-}
-
-
 def torch_model(graph, numpy_model) -> nn.Module:
     """``graph`` built from torch.nn, with ``numpy_model``'s weights and buffers loaded (float64).
 
@@ -103,7 +59,7 @@ def torch_model(graph, numpy_model) -> nn.Module:
 
     def build(node, owner, root=False):
         if isinstance(node, LayerNode):
-            module = TORCH[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            module = REFERENCE[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
             register(owner, node.name, module)
             return module
         box = owner if node.inline else Box()
@@ -112,10 +68,10 @@ def torch_model(graph, numpy_model) -> nn.Module:
         if isinstance(node, SeqNode):
             steps = [build(child, box) for child in node.items]
 
-            def run(x, steps=steps):
+            def run(*x, steps=steps):  # the first layer takes every input of the model
                 for step in steps:
-                    x = step(x)
-                return x
+                    x = (step(*x),)
+                return x[0]
         elif isinstance(node, ResidualNode):
             body = [build(child, box) for child in node.body]
             side = build(node.shortcut, box) if node.shortcut else None
@@ -154,7 +110,8 @@ def numpy_grads(model) -> dict[str, np.ndarray]:
             for prefix, m in model.named_modules() for name in m.PARAMS if getattr(m, name) is not None}
 
 
-#: small specs that together use every layer kind, argument family and structure
+#: small specs that use every structure (every residual mode, concat with an empty branch, nesting) with
+#: layers of many kinds in it; each kind's own cases are in tests/kinds.py
 KITCHEN_CNN = """
 name: kitchen-cnn
 input: [4, 11, 11]

@@ -1,4 +1,4 @@
-"""Central finite differences in float64 for every layer kind, every structure and every loss.
+"""Central finite differences in float64 for every layer kind (tests/kinds.py), every structure and every loss.
 
 The analytic gradient (backward) of f = Σ r·layer(x) is compared with (f(θ+h) − f(θ−h))/2h for
 every element of the input and of every parameter; the relative error ‖a − n‖/(‖a‖ + ‖n‖) must
@@ -14,54 +14,23 @@ import pytest
 import archcalc
 from archcalc.backends.numpy import losses, to_numpy
 from archcalc.backends.numpy.layers import Dropout
-from archcalc.layers import LAYERS
+from tests.kinds import GRAD, Input, cases, examples
 
 H = 1e-6
 TOL = 1e-6
 
-#: (input shape, layer) per case; every kind has at least one
-CASES = {
-    "linear": ("[5]", "linear: 3"),
-    "linear-rank2": ("[2, 5]", "linear: {out: 3, bias: false}"),
-    "conv2d": ("[4, 6, 6]", "conv2d: {out: 4, kernel: 3, stride: 2, padding: 1, groups: 2}"),
-    "conv1d": ("[4, 9]", "conv1d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}"),
-    "conv1d-dilated-same": ("[2, 8]", "conv1d: {out: 3, kernel: 2, padding: same, dilation: 2}"),
-    "conv2d-dilated-same": ("[2, 6, 5]", "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}"),
-    "maxpool2d": ("[2, 7, 7]", "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}"),
-    "maxpool2d-dilated": ("[2, 7, 6]", "maxpool2d: {kernel: 2, stride: 1, dilation: 2}"),
-    "avgpool2d": ("[2, 7, 7]", "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}"),
-    "avgpool2d-exclude-pad": ("[2, 6, 7]", "avgpool2d: {kernel: 2, padding: 1, count_include_pad: false}"),
-    "adaptive_avgpool2d": ("[2, 7, 5]", "adaptive_avgpool2d: {out: [3, 2]}"),
-    "global_avgpool2d": ("[3, 4, 4]", "global_avgpool2d"),
-    "batchnorm1d": ("[4]", "batchnorm1d"),
-    "batchnorm1d-rank2": ("[3, 4]", "batchnorm1d: {momentum: 0.5}"),
-    "batchnorm2d": ("[3, 4, 4]", "batchnorm2d"),
-    "batchnorm2d-no-affine": ("[3, 3, 3]", "batchnorm2d: {affine: false}"),
-    "dropout": ("[12]", "dropout: 0.4"),
-    "flatten": ("[2, 3, 3]", "flatten"),
-    "identity": ("[2, 3]", "identity"),
-    "relu": ("[2, 6]", "relu"),
-    "relu6": ("[2, 6]", "relu6"),
-    "leaky_relu": ("[2, 6]", "leaky_relu: 0.2"),
-    "sigmoid": ("[2, 6]", "sigmoid"),
-    "tanh": ("[2, 6]", "tanh"),
-    "softmax": ("[3, 4]", "softmax"),
-    "softmax-last": ("[3, 4]", "softmax: {dim: -1}"),
-    "gelu": ("[2, 6]", "gelu"),
-    "gelu-tanh": ("[2, 6]", "gelu: {approximate: tanh}"),
-    "step": ("[2, 6]", "step"),
-    "merges": ("[3, 4]", """
-  - concat: {axis: 1, branches: [[linear: 2], [], [linear: {out: 3, bias: false}]]}
-  - multiply: [[], [linear: {out: 1}, sigmoid], [linear: 9, tanh]]
-  - add: [[linear: 9], [], [linear: 1]]"""),
-    # (no bias before the batch norm: its gradient is exactly 0, which a relative error cannot judge)
-    "structures": ("[3, 5, 5]", """
+#: whole networks, for the structures between layers (the layer kinds' cases are in tests/kinds.py);
+#: no bias before the batch norm: its gradient is exactly 0, which a relative error cannot judge
+NETWORKS = {
+    "structures": """
+input: [3, 5, 5]
+layers:
   - residual:
       body: [conv2d: {out: 4, kernel: 3, stride: 2, padding: 1, bias: false}, batchnorm2d, tanh]
       shortcut: auto
   - concat: [[], [conv2d: {out: 2, kernel: 1}, sigmoid]]
   - residual: [conv2d: {out: 6, kernel: 1}]
-  - flatten"""),
+  - flatten""",
 }
 
 
@@ -92,15 +61,12 @@ def numeric(f, array: np.ndarray) -> np.ndarray:
     return grad
 
 
-@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_layer_gradients_match_finite_differences(case, training):
-    shape, layer = CASES[case]
-    body = layer if layer.startswith("\n") else f"\n  - {layer}"
-    model = archcalc.loads(f"input: {shape}\nlayers:{body}")
+def gradient_errors(model: archcalc.Model, inputs: tuple[Input, ...], training: bool) -> dict[str, float]:
+    """Relative error of the analytic gradient of Σ r·net(x) against central differences, for every
+    real input and every parameter (a random r; integer inputs are ids, which have no gradient)."""
     net = to_numpy(model, seed=0, dtype="float64").train(training)
     rng = np.random.default_rng(1)
-    x = kink_free((3, *model.input_shape), rng)
+    xs = examples(inputs, 3, rng, real=kink_free)
     if not training:  # give the running statistics values other than 0 and 1
         for m in [m for _, m in net.named_modules() if "running_mean" in m.BUFFERS]:
             m.running_mean[...] = rng.normal(size=m.running_mean.shape)
@@ -110,7 +76,7 @@ def test_layer_gradients_match_finite_differences(case, training):
     def forward() -> np.ndarray:
         for m in dropouts:
             m.rng = np.random.default_rng(7)  # the same mask on every pass
-        return net.forward(x)
+        return net.forward(*xs)
 
     r = rng.normal(size=forward().shape)
 
@@ -118,22 +84,31 @@ def test_layer_gradients_match_finite_differences(case, training):
         return float((forward() * r).sum())
 
     forward()
-    dx = net.backward(r)
-    analytic = {"input": dx, **{f"{p}.{n}": m.grads[n] for p, m in net.named_modules() for n in m.PARAMS
-                                if getattr(m, n) is not None}}
-    arrays = {"input": x, **{f"{p}.{n}": getattr(m, n) for p, m in net.named_modules() for n in m.PARAMS
-                             if getattr(m, n) is not None}}
-    for name, array in arrays.items():
-        error = relative_error(analytic[name], numeric(f, array))
-        assert error < TOL, f"{case} {name}: relative error {error:.2e}"
+    dxs = net.backward(r)
+    dxs = dxs if isinstance(dxs, tuple) else (dxs,)
+    names = ["input"] if len(xs) == 1 else [f"input {i}" for i in range(len(xs))]
+    analytic = {name: dx for name, dx, i in zip(names, dxs, inputs) if not i.ids}
+    arrays = {name: x for name, x, i in zip(names, xs, inputs) if not i.ids}
+    for p, m in net.named_modules():
+        for n in m.PARAMS:
+            if getattr(m, n) is not None:
+                analytic[f"{p}.{n}"], arrays[f"{p}.{n}"] = m.grads[n], getattr(m, n)
+    return {name: relative_error(analytic[name], numeric(f, array)) for name, array in arrays.items()}
 
 
-def test_every_kind_has_a_gradient_case():
-    covered = set()
-    for s, t in CASES.values():
-        graph = archcalc.loads(f"input: {s}\nlayers:{t if t.startswith(chr(10)) else chr(10) + '  - ' + t}").graph
-        covered |= {node.layer.kind for node, _ in graph.walk() if hasattr(node, "layer")}
-    assert {cls.kind for cls in LAYERS.values()} <= covered
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("case", cases(GRAD))
+def test_layer_gradients_match_finite_differences(case, training):
+    for name, error in gradient_errors(case.load(), case.inputs, training).items():
+        assert error < case.tol.grad, f"{case.id} {name}: relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_network_gradients_match_finite_differences(name, training):
+    model = archcalc.loads(NETWORKS[name])
+    for part, error in gradient_errors(model, (Input(model.input_shape),), training).items():
+        assert error < TOL, f"{name} {part}: relative error {error:.2e}"
 
 
 def test_step_gradient_is_zero_and_dropout_really_drops():

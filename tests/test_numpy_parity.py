@@ -1,7 +1,8 @@
 """The NumPy backend against PyTorch autograd: same weights, float64, outputs and every gradient.
 
-Each network is built twice — by the NumPy backend and, independently, from ``torch.nn``
-(tests/numpy_torch.py) — with the NumPy weights copied into torch. Forward in training mode
+Each network (every kind's cases in tests/kinds.py, the shipped specs, the kitchen specs) is built
+twice — by the NumPy backend and, independently, from ``torch.nn`` (the reference in tests/kinds.py,
+wired by tests/numpy_torch.py) — with the NumPy weights copied into torch. Forward in training mode
 (batch statistics, dropout with the NumPy mask) and in evaluation mode; then the gradient of
 Σ r·output for a random r, for the input and for every parameter, and the running statistics.
 """
@@ -14,8 +15,8 @@ import torch
 
 import archcalc
 from archcalc.backends.numpy import to_numpy
-from archcalc.layers import LAYERS
 from tests.conftest import SPECS
+from tests.kinds import PARITY, Input, cases, examples
 from tests.numpy_torch import KITCHENS, numpy_grads, torch_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
@@ -29,31 +30,37 @@ SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "di
 TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}
 
 
-def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0) -> dict[str, float]:
-    """Largest absolute differences between NumPy and torch: output, input gradient, parameter gradients, buffers."""
+def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,
+            inputs: tuple[Input, ...] | None = None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Largest absolute differences between NumPy and torch (output, input gradients, parameter
+    gradients, buffers), and torch's gradients (of the real inputs, then of the parameters)."""
     net = to_numpy(model, seed=seed, dtype="float64")
     reference = torch_model(model.graph, net)
     net.train(training)
     reference.train(training)
     rng = np.random.default_rng(seed + 1)
-    x = rng.normal(size=(batch, *model.input_shape))
-    out = net.forward(x)
-    xt = torch.tensor(x, requires_grad=True)
-    out_t = reference(xt)
+    inputs = inputs or (Input(model.input_shape),)
+    xs = examples(inputs, batch, rng)
+    out = net.forward(*xs)
+    xts = [torch.from_numpy(x) if i.ids else torch.tensor(x, requires_grad=True) for x, i in zip(xs, inputs)]
+    out_t = reference(*xts)
     r = rng.normal(size=out.shape)
-    dx = net.backward(r)
+    dxs = net.backward(r)
+    dxs = dxs if isinstance(dxs, tuple) else (dxs,)
     (out_t * torch.from_numpy(r)).sum().backward()
     grads = numpy_grads(net)
     torch_grads = {name: p.grad.numpy() for name, p in reference.named_parameters()}
     assert set(grads) == set(torch_grads)
     state = reference.state_dict()
     assert set(net.state_dict()) == set(state)
-    return {
+    real = [(dx, xt.grad.numpy()) for dx, xt, i in zip(dxs, xts, inputs) if not i.ids]
+    errors = {
         "output": float(np.abs(out - out_t.detach().numpy()).max()),
-        "input": float(np.abs(dx - xt.grad.numpy()).max()),
+        "input": max((float(np.abs(dx - dxt).max()) for dx, dxt in real), default=0.0),
         "params": max((float(np.abs(g - torch_grads[k]).max()) for k, g in grads.items()), default=0.0),
         "buffers": max((float(np.abs(v - state[k].numpy()).max()) for k, v in net.state_dict().items()), default=0.0),
     }
+    return errors, {**{f"input {n}": dxt for n, (_, dxt) in enumerate(real)}, **torch_grads}
 
 
 def test_every_shipped_spec_is_checked_or_named_too_large():
@@ -64,27 +71,35 @@ def test_every_shipped_spec_is_checked_or_named_too_large():
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_spec_matches_torch(name, training):
     model = archcalc.load(str(SPECS / f"{name}.yaml"), **SHIPPED[name])
-    errors = compare(model, batch=3 if name != "resnet18" else 2, training=training)
+    errors, _ = compare(model, batch=3 if name != "resnet18" else 2, training=training)
     assert max(errors.values()) < TOL, errors
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("name", sorted(KITCHENS))
 def test_every_kind_and_structure_matches_torch(name, training):
-    errors = compare(archcalc.loads(KITCHENS[name]), batch=4, training=training)
+    errors, _ = compare(archcalc.loads(KITCHENS[name]), batch=4, training=training)
     assert max(errors.values()) < TOL, errors
     assert errors["input"] > 0 or not training  # the gradient really flows (no all-zero comparison)
 
 
-def test_the_kitchen_specs_use_every_kind_and_structure():
-    used, structures, modes = set(), set(), set()
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("case", cases(PARITY))
+def test_each_kind_matches_torch(case, training):
+    errors, grads = compare(case.load(), batch=4, training=training, inputs=case.inputs)
+    assert max(errors.values()) < case.tol.parity, errors
+    # the gradients really flow (a comparison of zeros proves nothing), unless the kind's are all zero
+    flowing = {name: bool(np.abs(g).max() > 0) for name, g in grads.items()}
+    assert flowing == dict.fromkeys(grads, not case.zero_gradient)
+
+
+def test_the_kitchen_specs_use_every_structure():
+    """The kinds are covered one by one in tests/kinds.py; these specs cover how they combine."""
+    structures, modes = set(), set()
     for text in KITCHENS.values():
         for node, _ in archcalc.loads(text).graph.walk():
-            if hasattr(node, "layer"):
-                used.add(node.layer.kind)
             structures.add(type(node).__name__)
             modes.add(getattr(node, "mode", None))
-    assert used == {cls.kind for cls in LAYERS.values()}
     assert structures == {"LayerNode", "SeqNode", "ResidualNode", "MergeNode"}
     assert {"identity", "projection", "layers", "none"} <= modes
 

@@ -1,5 +1,5 @@
 """``archcalc export --to onnx``: opset 17 / IR 8 files that pass the full checker and compute in
-onnxruntime what torch computes, on every spec."""
+onnxruntime what torch computes, on every spec and every kind's cases (tests/kinds.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from archcalc.errors import SpecError
 from archcalc.layers import LAYERS
 from tests.conftest import SPECS
 from tests.export_cases import LARGE, cases
+from tests.kinds import ONNX, tensors
+from tests.kinds import cases as kind_cases
 from tests.torch_helpers import randomize_norms
 
 
@@ -33,10 +35,18 @@ def test_every_registered_kind_has_exactly_one_onnx_entry():
     assert set(OPS) == {cls.kind for cls in LAYERS.values()}
 
 
-def test_the_parity_specs_use_every_kind():
-    used = {node.layer.kind for param in cases() for node, _ in param.values[0].load().graph.walk()
-            if hasattr(node, "layer")}
-    assert used == {cls.kind for cls in LAYERS.values()}
+def agrees(module: torch.nn.Module, proto: onnx.ModelProto, examples, batches: tuple[int, ...], tol: float) -> None:
+    """onnxruntime computes with ``proto`` what ``module`` (in eval mode) computes, on ``examples(batch)``
+    for each batch size (the batch dimension is symbolic); the model's inputs in the order of the graph's."""
+    run = session(proto)
+    names = [i.name for i in run.get_inputs()]
+    for batch in batches:
+        xs = examples(batch)
+        with torch.no_grad():
+            expected = module(*xs).numpy()
+        (got,) = run.run(["output"], {name: x.numpy() for name, x in zip(names, xs)})
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= tol
 
 
 @pytest.mark.parametrize("case", cases())
@@ -51,14 +61,19 @@ def test_onnxruntime_computes_what_torch_computes(case):
         if e.code != "export-unsupported":
             raise
         pytest.skip(e.message)
-    run = session(proto)
-    for batch in (2,) if case.path.stem in LARGE else (2, 3):  # the batch dimension is symbolic
-        x = torch.randn(batch, *model.input_shape)
-        with torch.no_grad():
-            expected = module(x).numpy()
-        (got,) = run.run(["output"], {"input": x.numpy()})
-        assert got.shape == expected.shape
-        assert np.abs(got - expected).max() <= 1e-5
+    agrees(module, proto, lambda batch: [torch.randn(batch, *model.input_shape)],
+           (2,) if case.path.stem in LARGE else (2, 3), 1e-5)
+
+
+@pytest.mark.parametrize("case", kind_cases(ONNX))
+def test_each_kind_computes_what_torch_computes(case, one_thread):
+    model = case.load()
+    torch.manual_seed(0)
+    module = to_torch(model).eval()
+    randomize_norms(module)
+    proto = to_onnx(model, module.state_dict())
+    rng = np.random.default_rng(0)
+    agrees(module, proto, lambda batch: tensors(case.examples(batch, rng)), (2, 3), case.tol.onnx)
 
 
 def test_the_file_is_opset_17_ir_8_with_a_symbolic_batch_and_torchs_weights(run, tmp_path):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pkgutil
+
 import pytest
 
+from archcalc.lint import rules
 from archcalc.lint.registry import BY_NAME, RULES, UnknownSelector, _load, find, select
+from tests.conftest import ROOT
 
 
 def test_the_catalogue():
-    assert len(RULES) == 55 >= 25
+    """Every module in rules/ has exactly one code, and the README states how many there are."""
+    modules = {f"{rules.__name__}.{m.name}" for m in pkgutil.iter_modules(rules.__path__)}
+    assert sorted(rule.module for rule in RULES.values()) == sorted(modules)
+    assert len(RULES) == len(rules.CODES) >= 25
+    assert f"check specs against {len(RULES)} rules:" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert {rule.prefix for rule in RULES.values()} == {"E", "A", "N", "G", "S", "T", "M"}
     assert all(rule.severity == "error" for rule in RULES.values() if rule.prefix == "E")
     assert {code for code, rule in RULES.items() if rule.fixable} == {"N105", "M101"}

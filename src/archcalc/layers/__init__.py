@@ -1,7 +1,7 @@
 """Layer kinds: one file each, registered by name in :data:`LAYERS`.
 
 Adding a kind = one file here (its arguments, shape rule, parameter count, geometry) plus one
-line below, plus one emitter per backend.
+line below, plus one emitter per backend, plus its test cases: one entry in tests/kinds.py.
 """
 
 from archcalc.layers import (  # noqa: F401  (importing registers the kinds)

@@ -1,0 +1,340 @@
+"""The per-kind test record: every layer kind's test cases, in one place, for every backend check.
+
+Every kind registered in ``archcalc.layers.LAYERS`` (aliases aside) has one :class:`Kind` entry in
+:data:`RECORD` below. Each entry holds the kind's :class:`Case` s and ``torch``, the test harness's own
+PyTorch reference for the kind. A case is a small input, the layer as spec text, and what archcalc
+must give for it, exactly: trainable parameters, buffers and the output shape (batch excluded).
+The checks that read the record, each on every case that applies to it:
+
+============  =======================================================================  ===========
+check         what it compares                                                          backends
+============  =======================================================================  ===========
+``GRAD``      NumPy backward against central finite differences, float64, train and    numpy
+              eval mode (tests/test_numpy_gradcheck.py)
+``PARITY``    NumPy against ``torch`` below, the same weights, float64, train and      numpy
+              eval: outputs, every gradient, running statistics
+              (tests/test_numpy_parity.py)
+``TORCH``     ``archcalc.to_torch`` against the calculator (parameters, buffers,       torch
+              every node's output shape) and its generated source against it, to the
+              bit (tests/test_torch_equality.py)
+``ONNX``      onnxruntime against ``archcalc.to_torch``, batch 2 and 3                  onnx, torch
+              (tests/test_onnx.py)
+============  =======================================================================  ===========
+
+tests/test_kinds.py checks the record itself: the entries are exactly the registered kinds; every
+case builds, has its kind, and gives the recorded parameters, buffers and output shape; every kind
+has a case for every check whose backends support it, and a backend that does not support a case
+refuses it as the case records (a located ``export-unsupported`` error, from the runtime builder
+and from ``archcalc export``, and no file written).
+
+``torch`` is deliberately not archcalc's torch backend: it is the ``torch.nn`` module a PyTorch user
+would write for the layer, given the layer's arguments ``a`` (``a.out``, ``a.kernel``, …, as the
+kind's class holds them), its input shape ``x`` (batch excluded) and ``t``, the NumPy module built
+for it (only dropout needs it, for the mask the NumPy layer drew). An independent reference is what
+makes the NumPy–torch comparison mean something. tests/numpy_torch.py wires these modules into
+whole networks (residual, concat) for the kitchen and shipped specs.
+
+Adding a kind
+-------------
+Add one ``Kind("name", torch=..., cases=(...))`` to :data:`RECORD`, then run
+``python -m pytest tests/test_kinds.py`` (it says what is missing) and the four checks
+(``-k name`` on tests/test_numpy_gradcheck.py, test_numpy_parity.py, test_torch_equality.py and
+test_onnx.py).
+
+- One case per argument family worth its own run (bias off, groups, dilation, ``same`` padding,
+  ``ceil_mode`` …), each as small as shows it: every case runs in every check, the gradient
+  check perturbs every element of the input and of every parameter.
+- ``params``, ``buffers`` and ``out`` are the real library's numbers (``torch.nn``'s own
+  parameter count for the module), worked out by hand, not copied from archcalc's output.
+- A backend that cannot express the kind yet: ``refuses={"onnx": "<kind>: <the error's message>"}``
+  on the ``Kind`` (every case) or on one case (some arguments only). Its checks are then not run
+  for those cases; the refusal is tested instead. Backends: ``numpy``, ``torch``, ``onnx``.
+- A case that should skip a check for another reason says why: ``skip={PARITY: "why"}``.
+- Inputs of integer token ids (an embedding): ``Input((12,), ids=100)``: the checks feed int64
+  ids in [0, 100), the gradient check leaves them alone and checks the parameters' gradients.
+- Several inputs (cross attention, a kind that merges): ``input=(Input(...), Input(...))`` in the
+  order the model takes them, and the whole spec text in ``spec=``; the checks call the model
+  with one array per input (ONNX: the graph's inputs in order).
+- Looser tolerances for a kind whose float32 ONNX result is further from torch (a long reduction)
+  go in ``tol=Tol(onnx=...)``; the NumPy checks are float64 and should stay at 1e-6.
+- A kind whose every gradient is zero (``step``) says ``zero_gradient=True``: the parity check then
+  demands zero gradients, and otherwise demands non-zero ones (a comparison of zeros proves nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+#: the checks (see the module docstring)
+GRAD, PARITY, TORCH, ONNX = "grad", "parity", "torch", "onnx"
+CHECKS = (GRAD, PARITY, TORCH, ONNX)
+#: the backends each check builds; a case a backend refuses skips the checks that need it
+NEEDS: dict[str, tuple[str, ...]] = {GRAD: ("numpy",), PARITY: ("numpy",), TORCH: ("torch",), ONNX: ("onnx", "torch")}
+BACKENDS = ("numpy", "torch", "onnx")
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a case, batch excluded: real numbers, or integer token ids in ``[0, ids)``."""
+
+    shape: tuple[int, ...]
+    ids: int | None = None
+
+
+@dataclass(frozen=True)
+class Tol:
+    """How close each comparison must be. The torch check has none: the generated source and the
+    runtime module are one construction and must agree to the bit."""
+
+    #: relative error ‖a − n‖/(‖a‖ + ‖n‖) of the analytic gradient against finite differences
+    grad: float = 1e-6
+    #: largest absolute difference, NumPy (float64) against the torch reference (float64)
+    parity: float = 1e-6
+    #: largest absolute difference, onnxruntime (float32) against archcalc.to_torch (float32)
+    onnx: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Case:
+    """One network of one layer (or a whole spec in ``spec``) and what archcalc must say about it."""
+
+    #: the input shape, an :class:`Input`, or one :class:`Input` per model input
+    input: tuple[int, ...] | Input | tuple[Input, ...]
+    #: the layer as a spec writes it (``conv2d: {out: 4, kernel: 3}``)
+    layer: str | None
+    _: KW_ONLY
+    #: trainable parameters, buffers and output shape (batch excluded) archcalc must give
+    params: int
+    out: tuple[int, ...]
+    buffers: int = 0
+    #: the test id is the kind's name, or ``kind-name``
+    name: str = ""
+    #: the whole spec text, for what the one-layer template cannot write (several inputs)
+    spec: str = ""
+    #: backend → the message of the located error it refuses the case with
+    refuses: Mapping[str, str] = field(default_factory=dict)
+    #: check → why this case does not run it (a refusal needs no entry here)
+    skip: Mapping[str, str] = field(default_factory=dict)
+    tol: Tol = Tol()
+    #: every gradient of the layer is zero (a step function)
+    zero_gradient: bool = False
+    #: set by the :class:`Kind` that holds the case
+    kind: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}-{self.name}" if self.name else self.kind
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        if isinstance(self.input, Input):
+            return (self.input,)
+        if self.input and all(isinstance(i, Input) for i in self.input):
+            return tuple(self.input)
+        return (Input(tuple(self.input)),)
+
+    @property
+    def text(self) -> str:
+        """The spec: ``spec`` when given, else the one-layer spec (the layer at line 3, column 5)."""
+        if self.spec:
+            return self.spec
+        (single,) = self.inputs
+        return f"input: {list(single.shape)}\nlayers:\n  - {self.layer}\n"
+
+    def runs(self, check: str) -> bool:
+        """Whether ``check`` runs on this case: not skipped, and no backend it needs refuses the case."""
+        return check not in self.skip and not set(NEEDS[check]) & set(self.refuses)
+
+    def load(self):
+        import archcalc
+
+        return archcalc.loads(self.text)
+
+    def examples(self, batch: int, rng: np.random.Generator, real: Real | None = None) -> list[np.ndarray]:
+        return examples(self.inputs, batch, rng, real)
+
+
+#: (shape with the batch, generator) → an array of real numbers
+Real = Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
+
+
+def examples(inputs: tuple[Input, ...], batch: int, rng: np.random.Generator, real: Real | None = None) -> list:
+    """One array per input: float64 from ``real`` (standard normal by default), int64 ids for ids."""
+    real = real or (lambda shape, rng: rng.normal(size=shape))
+    return [rng.integers(0, i.ids, size=(batch, *i.shape)) if i.ids else real((batch, *i.shape), rng)
+            for i in inputs]
+
+
+def tensors(arrays: list[np.ndarray]) -> list[torch.Tensor]:
+    """Arrays as torch tensors in what the exported modules compute with: float32, and int64 ids."""
+    return [torch.from_numpy(x if x.dtype == np.int64 else x.astype(np.float32)) for x in arrays]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A layer kind's entry: its cases, its torch reference, and what backends refuse all of it."""
+
+    kind: str
+    #: (a, x, t) → the torch.nn module for the layer; None only if no case runs PARITY
+    torch: Callable[..., nn.Module] | None
+    cases: tuple[Case, ...]
+    #: backend → message, for every case (a backend that cannot express the kind at all)
+    refuses: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", tuple(replace(c, kind=self.kind, refuses={**self.refuses, **c.refuses})
+                                                for c in self.cases))
+
+
+# -- the torch reference's own modules, for what torch.nn has no class for ------------------------------
+
+
+class MaskedDropout(nn.Module):
+    """Dropout with the mask the NumPy layer drew (torch's generator cannot be reproduced)."""
+
+    def __init__(self, twin):
+        super().__init__()
+        self.twin = [twin]  # a list, so torch does not register the NumPy object
+
+    def forward(self, x):
+        mask = self.twin[0].mask if self.training else None
+        return x if mask is None else x * torch.from_numpy(mask)
+
+
+class Sign(nn.Module):
+    def forward(self, x):
+        return torch.sign(x)
+
+
+class GlobalAvgPool(nn.Module):
+    def forward(self, x):
+        return x.mean((2, 3))
+
+
+SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
+
+# -- the record -----------------------------------------------------------------------------------------
+
+RECORD: tuple[Kind, ...] = (
+    Kind("linear", lambda a, x, t: nn.Linear(x[-1], a.out, bias=a.bias), (
+        Case((5,), "linear: 3", params=5 * 3 + 3, out=(3,)),
+        Case((2, 5), "linear: {out: 3, bias: false}", params=5 * 3, out=(2, 3), name="rank2"),
+    )),
+    # merge kinds: the harness computes them itself (tests/numpy_torch.py, ``merge``), so no torch module
+    Kind("add", None, (
+        Case((3, 4), None, params=4 * 4 + 4 + 4 * 1 + 1, out=(3, 4), spec="""input: [3, 4]
+layers:
+  - add: [[linear: 4], [], [linear: 1]]
+"""),
+    )),
+    Kind("concat", None, (
+        Case((3, 4), None, params=4 * 2 + 2 + 4 * 3, out=(3, 9), name="last-axis", spec="""input: [3, 4]
+layers:
+  - concat: {axis: 1, branches: [[linear: 2], [], [linear: {out: 3, bias: false}]]}
+"""),
+        Case((2, 3, 3), None, params=2 * 4 + 4, out=(6, 3, 3), name="channels", spec="""input: [2, 3, 3]
+layers:
+  - concat: [[conv2d: {out: 4, kernel: 1}], []]
+"""),
+    )),
+    Kind("multiply", None, (
+        Case((3, 4), None, params=4 * 1 + 1 + 4 * 4 + 4, out=(3, 4), name="broadcast", spec="""input: [3, 4]
+layers:
+  - multiply: [[], [linear: {out: 1}, sigmoid], [linear: 4, tanh]]
+"""),
+    )),
+    Kind("conv1d", lambda a, x, t: nn.Conv1d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
+                                             a.bias), (
+        Case((4, 9), "conv1d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}",
+             params=6 * 2 * 3 + 6, out=(6, 5)),
+        Case((2, 8), "conv1d: {out: 3, kernel: 2, padding: same, dilation: 2}",
+             params=3 * 2 * 2 + 3, out=(3, 8), name="dilated-same"),
+    )),
+    Kind("conv2d", lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
+                                             a.bias), (
+        Case((4, 6, 6), "conv2d: {out: 4, kernel: 3, stride: 2, padding: 1, groups: 2}",
+             params=4 * 2 * 3 * 3 + 4, out=(4, 3, 3)),
+        Case((2, 6, 5), "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}",
+             params=3 * 2 * 2 * 3 + 3, out=(3, 6, 5), name="dilated-same"),
+    )),
+    Kind("maxpool2d", lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation,
+                                                   ceil_mode=a.ceil_mode), (
+        Case((2, 7, 7), "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
+        Case((2, 7, 6), "maxpool2d: {kernel: 2, stride: 1, dilation: 2}", params=0, out=(2, 5, 4), name="dilated"),
+        Case((2, 5, 6), "maxpool2d: {kernel: 2, stride: 1, padding: same}", params=0, out=(2, 5, 6),
+             name="even-same", skip={PARITY: SAME_POOL}, refuses=dict.fromkeys(
+                 ("torch", "onnx"), "maxpool2d: padding 'same' with an even kernel pads one side more, which torch "
+                 "pools cannot do")),
+    )),
+    Kind("avgpool2d", lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode,
+                                                   a.count_include_pad), (
+        Case((2, 7, 7), "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
+        Case((2, 6, 7), "avgpool2d: {kernel: 2, padding: 1, count_include_pad: false}", params=0, out=(2, 4, 4),
+             name="exclude-pad"),
+        Case((2, 5, 6), "avgpool2d: {kernel: [2, 3], stride: 1, padding: same}", params=0, out=(2, 5, 6),
+             name="even-same", skip={PARITY: SAME_POOL}, refuses=dict.fromkeys(
+                 ("torch", "onnx"), "avgpool2d: padding 'same' with an even kernel pads one side more, which torch "
+                 "pools cannot do")),
+    )),
+    Kind("adaptive_avgpool2d", lambda a, x, t: nn.AdaptiveAvgPool2d(a.out), (
+        Case((2, 7, 5), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2), name="uneven",
+             refuses={"onnx": "adaptive_avgpool2d: pooling 7×5 to 3×2 uses windows of different sizes, which ONNX "
+                              "cannot express"}),
+        Case((2, 6, 4), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2)),
+    )),
+    Kind("global_avgpool2d", lambda a, x, t: GlobalAvgPool(), (
+        Case((3, 4, 4), "global_avgpool2d", params=0, out=(3,)),
+    )),
+    # buffers: running mean and variance per channel, and one num_batches_tracked
+    Kind("batchnorm1d", lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine), (
+        Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),
+        Case((3, 4), "batchnorm1d: {momentum: 0.5}", params=2 * 3, buffers=2 * 3 + 1, out=(3, 4), name="rank2"),
+    )),
+    Kind("batchnorm2d", lambda a, x, t: nn.BatchNorm2d(x[0], a.eps, a.momentum, a.affine), (
+        Case((3, 4, 4), "batchnorm2d", params=2 * 3, buffers=2 * 3 + 1, out=(3, 4, 4)),
+        Case((3, 3, 3), "batchnorm2d: {affine: false}", params=0, buffers=2 * 3 + 1, out=(3, 3, 3),
+             name="no-affine"),
+    )),
+    Kind("dropout", lambda a, x, t: MaskedDropout(t), (
+        Case((12,), "dropout: 0.4", params=0, out=(12,)),
+    )),
+    Kind("flatten", lambda a, x, t: nn.Flatten(), (
+        Case((2, 3, 3), "flatten", params=0, out=(18,)),
+    )),
+    Kind("identity", lambda a, x, t: nn.Identity(), (
+        Case((2, 3), "identity", params=0, out=(2, 3)),
+    )),
+    Kind("relu", lambda a, x, t: nn.ReLU(), (Case((2, 6), "relu", params=0, out=(2, 6)),)),
+    Kind("relu6", lambda a, x, t: nn.ReLU6(), (Case((2, 6), "relu6", params=0, out=(2, 6)),)),
+    Kind("leaky_relu", lambda a, x, t: nn.LeakyReLU(a.slope), (Case((2, 6), "leaky_relu: 0.2", params=0, out=(2, 6)),)),
+    Kind("sigmoid", lambda a, x, t: nn.Sigmoid(), (Case((2, 6), "sigmoid", params=0, out=(2, 6)),)),
+    Kind("tanh", lambda a, x, t: nn.Tanh(), (Case((2, 6), "tanh", params=0, out=(2, 6)),)),
+    Kind("softmax", lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
+        Case((3, 4), "softmax", params=0, out=(3, 4)),
+        Case((3, 4), "softmax: {dim: -1}", params=0, out=(3, 4), name="last"),
+    )),
+    Kind("gelu", lambda a, x, t: nn.GELU(approximate=a.approximate), (
+        Case((2, 6), "gelu", params=0, out=(2, 6)),
+        Case((2, 6), "gelu: {approximate: tanh}", params=0, out=(2, 6), name="tanh"),
+    )),
+    Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
+)
+
+#: kind → its entry
+KINDS: dict[str, Kind] = {entry.kind: entry for entry in RECORD}
+#: every case of every kind, in record order
+CASES: tuple[Case, ...] = tuple(case for entry in RECORD for case in entry.cases)
+#: kind → the torch reference (tests/numpy_torch.py builds whole networks from it)
+REFERENCE: dict[str, Callable[..., nn.Module]] = {entry.kind: entry.torch for entry in RECORD if entry.torch}
+
+
+def cases(check: str) -> list:
+    """pytest params: the cases ``check`` runs on, by id."""
+    import pytest
+
+    return [pytest.param(case, id=case.id) for case in CASES if case.runs(check)]
