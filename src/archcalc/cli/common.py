@@ -107,6 +107,38 @@ def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> Non
                                  param_hint=option)
 
 
+def output_options(suffix: str, example: str) -> Callable:
+    """``-o/--output FILE`` (standard output when left out or ``-``) and ``--force``, for commands that
+    print a document (``schema``, ``diagram``); a file must end in ``suffix``."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from archcalc.files import STDOUT
+
+        if value not in (None, STDOUT):
+            stem, ext = os.path.splitext(value)
+            if ext.lower() != suffix:
+                raise click.BadParameter(printable(f"'{value}': name it {stem}{suffix}"), ctx, param)
+        return value
+
+    def decorate(fn: Callable) -> Callable:
+        fn = click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")(fn)
+        return click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+                            callback=check, help=f"File to write ({example}); standard output by default.")(fn)
+
+    return decorate
+
+
+def write_output(text: str, output: str | None, force: bool) -> None:
+    """``text`` to standard output, or atomically to the file ``output`` (never over one without ``force``)."""
+    from archcalc.files import STDOUT, write_atomic
+
+    if output in (None, STDOUT):
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text, force=force)
+    click.echo(f"wrote {output}", err=True)
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil

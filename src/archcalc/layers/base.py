@@ -125,6 +125,14 @@ class Derivation:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def kind_doc(cls: type) -> str:
+    """A kind's docstring as a spec writer reads it (``archcalc layers``, the schema): RST literals as Markdown's."""
+    import inspect
+
+    return _LITERAL.sub(r"`\1`", inspect.getdoc(cls) or "")
 
 
 def derive(template: str, value: Dim, label: str = "", note: str = "", **names: Dim) -> Derivation:
