@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from archcalc import symbolic
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
-from archcalc.layers.base import Derivation, shape_text
+from archcalc.layers.base import Derivation
+from archcalc.notation import math_shape, math_text
 
 #: residual mode → what its shortcut is (after the shortcut's layers, when it has any)
 SHORTCUTS = {
@@ -55,28 +55,28 @@ def _concat(node: ConcatNode) -> list[str]:
     if passed:
         note += f"; branch {passed[0]} passes the input" if len(passed) == 1 else \
             f"; branches {', '.join(passed)} pass the input"
-    lines = [str(Derivation("ΣC", " + ".join(symbolic.fmt(c) for c in channels), node.out_shape[0], label="C_o",
+    lines = [str(Derivation("ΣC", " + ".join(math_text(c) for c in channels), node.out_shape[0], label="C_o",
                             note=note))]
     if len(node.out_shape) > 1:
-        rest = " × ".join(symbolic.fmt(d) for d in node.out_shape[1:])
+        rest = " × ".join(math_text(d) for d in node.out_shape[1:])
         lines.append(f"{rest}: the other axes, the same in every branch")
     return lines
 
 
 def _residual(node: ResidualNode) -> list[str]:
     """The body's and the shortcut's shapes, their sum, and what runs after it."""
-    x, total = shape_text(node.in_shape), shape_text(node.sum_shape)
+    x, total = math_shape(node.in_shape), math_shape(node.sum_shape)
     lines = [f"body      {x} → {total}" if node.body else f"body      empty: the input {x}"]
     shortcut = node.shortcut
     how = SHORTCUTS[node.mode]
     if shortcut is not None:
         kinds = " + ".join(item.kind for item in shortcut.items)
-        how = f"{shortcut.path} = {kinds}: {x} → {shape_text(shortcut.out_shape)} {how}"
+        how = f"{shortcut.path} = {kinds}: {x} → {math_shape(shortcut.out_shape)} {how}"
     lines.append(f"shortcut  {how}")
     if node.mode != "none":
-        side = shape_text(shortcut.out_shape) if shortcut is not None else x
+        side = math_shape(shortcut.out_shape) if shortcut is not None else x
         lines.append(f"sum       {total} + {side} = {total}")
     if node.then:
         kinds = " + ".join(item.kind for item in node.then)
-        lines.append(f"then      {kinds}: {total} → {shape_text(node.out_shape)}")
+        lines.append(f"then      {kinds}: {total} → {math_shape(node.out_shape)}")
     return lines
