@@ -107,17 +107,19 @@ def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> Non
                                  param_hint=option)
 
 
-def output_options(suffix: str, example: str) -> Callable:
+def output_options(suffixes: tuple[str, ...], example: str) -> Callable:
     """``-o/--output FILE`` (standard output when left out or ``-``) and ``--force``, for commands that
-    print a document (``schema``, ``diagram``); a file must end in ``suffix``."""
+    print a document (``schema``, ``diagram``); a file must end in one of ``suffixes``."""
 
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         from archcalc.files import STDOUT
 
         if value not in (None, STDOUT):
             stem, ext = os.path.splitext(value)
-            if ext.lower() != suffix:
-                raise click.BadParameter(printable(f"'{value}': name it {stem}{suffix}"), ctx, param)
+            if ext.lower() not in suffixes:
+                raise click.BadParameter(printable(f"'{value}': name it {stem}{suffixes[0]}"
+                                                   + (f" (or {', '.join(suffixes[1:])})" if suffixes[1:] else "")),
+                                         ctx, param)
         return value
 
     def decorate(fn: Callable) -> Callable:

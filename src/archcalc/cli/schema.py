@@ -8,7 +8,7 @@ from archcalc.cli.common import handle_errors, output_options, write_output
 
 
 @click.command()
-@output_options(".json", "spec.schema.json")
+@output_options((".json",), "spec.schema.json")
 @handle_errors
 def schema(output: str | None, force: bool) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec language, generated from the layer kinds.
