@@ -52,6 +52,22 @@ def limit_option(fn: Callable) -> Callable:
                         help="Raise or lower a safety limit (see README, 'Security model').")(fn)
 
 
+def completer(names: Callable[[], list[str]]) -> Callable:
+    """A ``shell_complete`` for an argument that takes one of ``names()`` (kinds, rule codes): the shell
+    completion offers those that start with what is typed."""
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in names() if name.startswith(incomplete)]
+
+    return complete
+
+
+#: a spec path argument: any text (archcalc reads it and says what is wrong), completed as a file name by the
+#: shell completion (docs in README, "Shell completion")
+SPEC_PATH = click.Path(allow_dash=True)
+
+
 def spec_options(fn: Callable) -> Callable:
     """SPEC plus ``--set NAME=VALUE``, ``--symbolic`` and ``--limit NAME=VALUE``."""
     fn = limit_option(fn)
@@ -59,7 +75,7 @@ def spec_options(fn: Callable) -> Callable:
                       help="Ignore the defaults under 'symbols:' and keep every symbol free.")(fn)
     fn = click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
                       help="Give a symbol a value (repeatable, or comma-separated: H=224,W=224).")(fn)
-    return click.argument("spec", metavar="SPEC")(fn)
+    return click.argument("spec", metavar="SPEC", type=SPEC_PATH)(fn)
 
 
 def format_option(*names: str, default: str = "table") -> Callable:

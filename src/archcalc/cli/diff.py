@@ -12,7 +12,15 @@ from archcalc import symbolic
 from archcalc.calc.analysis import Analysis
 from archcalc.calc.diff import ADDED, CHANGED, MEASURES, REMOVED, Comparison, Entry, compare
 from archcalc.calc.memory import DTYPES, scaled
-from archcalc.cli.common import _parse_pairs, format_option, handle_errors, limit_option, spec_name, terminal
+from archcalc.cli.common import (
+    SPEC_PATH,
+    _parse_pairs,
+    format_option,
+    handle_errors,
+    limit_option,
+    spec_name,
+    terminal,
+)
 from archcalc.errors import Loc, SpecError
 from archcalc.limits import Limits
 from archcalc.report import Column, Report, Row, emit
@@ -21,7 +29,7 @@ _TITLES = {"params": "Δ Params", "macs": "Δ MACs", "activations": "Δ Activati
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="OLD [NEW]")
+@click.argument("specs", nargs=-1, required=True, metavar="OLD [NEW]", type=SPEC_PATH)
 @click.option("--rev", metavar="GIT_REV", default=None,
               help="Compare SPEC with the same file at this git revision (HEAD, main, a1b2c3d, HEAD~1).")
 @format_option("table", "markdown", "json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.common import handle_errors
+from archcalc.cli.common import completer, handle_errors
 from archcalc.errors import SpecError, choices_hint
 from archcalc.layers import LAYERS
 from archcalc.layers.args import REQUIRED, Arg, yaml_text
@@ -17,7 +17,7 @@ from archcalc.layers.base import kind_doc
 
 
 @click.command()
-@click.argument("kind", required=False)
+@click.argument("kind", required=False, shell_complete=completer(lambda: sorted(LAYERS)))
 @handle_errors
 def layers(kind: str | None) -> None:
     """List the layer kinds a spec can use, or show one KIND's arguments and documentation."""
