@@ -72,23 +72,50 @@ class Comparison:
 
 def compare(old: Analysis, new: Analysis) -> Comparison:
     """``old`` and ``new`` (analysed at the same batch and dtype), node by node."""
-    before = [(node, depth) for node, depth in old.graph.walk()]
-    after = [(node, depth) for node, depth in new.graph.walk()]
-    matcher = SequenceMatcher(None, [n.path for n, _ in before], [n.path for n, _ in after], autojunk=False)
+    before = list(old.graph.walk())
+    after = list(new.graph.walk())
+    old_keys, new_keys = [_key(n) for n, _ in before], [_key(n) for n, _ in after]
+    matcher = SequenceMatcher(None, old_keys, new_keys, autojunk=False)
+    present, by_key = set(new_keys), {key: node for key, (node, _) in zip(old_keys, before)}
     entries: list[Entry] = []
-    new_paths = {n.path for n, _ in after}
-    old_by_path = {n.path: (n, d) for n, d in before}
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        # a node whose path appears on both sides but out of order is matched by path, not position
-        for node, depth in before[i1:i2]:
-            if tag != "equal" and node.path not in new_paths:
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        # a node on both sides but out of order is matched by its key, where the new one is
+        for key, (node, depth) in zip(old_keys[i1:i2], before[i1:i2]):
+            if key not in present:
                 entries.append(Entry(node.path, node.name, depth, node, None))
-        for node, depth in after[j1:j2]:
-            match = old_by_path.get(node.path)
-            entries.append(Entry(node.path, node.name, depth, match[0] if match else None, node))
+        for key, (node, depth) in zip(new_keys[j1:j2], after[j1:j2]):
+            entries.append(Entry(node.path, node.name, depth, by_key.get(key), node))
     for entry in entries:
         _measure(entry, old, new)
+    _containers(entries)
     return Comparison(old, new, entries)
+
+
+def _containers(entries: list[Entry]) -> None:
+    """A block whose layers changed is changed, and says how (``2 layers added, 1 changed``), so a folded
+    row (``--depth``) still tells what happened inside it."""
+    for entry in entries:
+        if entry.status != SAME or not entry.node.children:
+            continue
+        inside = [e for e in entries if e.path.startswith(entry.path + ".") and isinstance(e.node, LayerNode)]
+        counts = {status: sum(e.status == status for e in inside) for status in (ADDED, REMOVED, CHANGED)}
+        if any(counts.values()):
+            entry.status, entry.details = CHANGED, [_layers_text(counts)]
+
+
+def _layers_text(counts: dict[str, int]) -> str:
+    """``2 layers added, 1 removed``."""
+    parts = [(n, status) for status, n in counts.items() if n]
+    first_n, first = parts[0]
+    text = f"{first_n} layer{'s' if first_n != 1 else ''} {first}"
+    return ", ".join([text, *(f"{n} {status}" for n, status in parts[1:])])
+
+
+def _key(node: Node) -> tuple[str, str]:
+    """What identifies a node across versions: its path when the spec names it (``fc`` stays ``fc``, whatever
+    its kind becomes); for a node named by its position (``6``), its path and kind, so that a layer
+    inserted before it shows as added, not as every later layer changing kind."""
+    return (node.path, "") if not node.name.isdigit() else (node.path, node.kind)
 
 
 def _measure(entry: Entry, old: Analysis, new: Analysis) -> None:

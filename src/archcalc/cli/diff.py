@@ -23,6 +23,7 @@ from archcalc.cli.common import (
 )
 from archcalc.errors import Loc, SpecError
 from archcalc.limits import Limits
+from archcalc.notation import math_shape
 from archcalc.report import Column, Report, Row, emit
 
 _TITLES = {"params": "Δ Params", "macs": "Δ MACs", "activations": "Δ Activations (B)"}
@@ -146,7 +147,8 @@ def diff_report(comparison: Comparison, old_name: str, new_name: str, depth: int
         (f"Training step, batch {_arrow(str(old.train_batch), str(new.train_batch))}",
          _change(old.memory(old.train_batch).training, new.memory(new.train_batch).training, True)),
         ("Receptive field", _arrow(_rf_total(old), _rf_total(new))),
-        ("Input → output", _arrow(_io(old), _io(new))),
+        ("Input shape", _arrow(*(math_shape(a.graph.input_shape) for a in (old, new)))),
+        ("Output shape", _arrow(*(math_shape(a.graph.output_shape) for a in (old, new)))),
     ]
     if not report.rows:
         report.notes.append("no layer or block changed" if comparison.entries else "both specs are empty")
@@ -173,8 +175,6 @@ def _rows(comparison: Comparison, depth: int | None, show_all: bool) -> list[Row
 
 
 def _what(entry: Entry) -> str:
-    from archcalc.notation import math_shape
-
     if entry.status in (ADDED, REMOVED):
         return math_shape(entry.node.out_shape)
     return "; ".join(entry.details)
@@ -216,12 +216,6 @@ def _rf_total(analysis: Analysis) -> str:
 
     node = analysis.final
     return f"{field_cell(analysis.fields[node], 'size')} at {node.path}"
-
-
-def _io(analysis: Analysis) -> str:
-    from archcalc.notation import math_shape
-
-    return f"{math_shape(analysis.graph.input_shape)} → {math_shape(analysis.graph.output_shape)}"
 
 
 def _json(comparison: Comparison, old_name: str, new_name: str) -> dict:
