@@ -1,5 +1,5 @@
 """``archcalc diagram``: the drawing's structure, Mermaid checked by Mermaid's own parser (node and the
-pinned ``mermaid`` package in tests/mermaid), SVG drawn for real by Graphviz's ``dot``."""
+pinned ``mermaid`` package in tests/node), SVG drawn for real by Graphviz's ``dot``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from archcalc.diagram import dot as dot_format
 from archcalc.graph import nodes
 from tests.conftest import ROOT, shipped_specs
 
-MERMAID = ROOT / "tests" / "mermaid"
+NODE = ROOT / "tests" / "node"
 SVG = "{http://www.w3.org/2000/svg}"
 
 MINI = """\
@@ -58,8 +58,8 @@ def needs(program: str, hint: str) -> None:
 def mermaid_parse():
     """Parse Mermaid texts with Mermaid's parser, all in one node process: ``parse({name: text})`` →
     ``{name: result}`` (``ok``, ``error``, ``vertices``, ``edges``, ``subgraphs``)."""
-    if shutil.which("node") is None or not (MERMAID / "node_modules" / "mermaid").is_dir():
-        needs("mermaid", "npm ci --prefix tests/mermaid (Node.js and npm)")
+    if shutil.which("node") is None or not (NODE / "node_modules" / "mermaid").is_dir():
+        needs("mermaid", "npm ci --prefix tests/node (Node.js and npm)")
 
     def parse(texts: dict[str, str], folder: Path) -> dict[str, dict]:
         files = []
@@ -67,7 +67,7 @@ def mermaid_parse():
             path = folder / f"d{i}.mmd"
             path.write_text(text, encoding="utf-8")
             files.append(str(path))
-        done = subprocess.run(["node", str(MERMAID / "parse.mjs"), *files], capture_output=True, text=True,
+        done = subprocess.run(["node", str(NODE / "mermaid-parse.mjs"), *files], capture_output=True, text=True,
                               check=True)
         return dict(zip(texts, json.loads(done.stdout)))
 

@@ -165,9 +165,10 @@ def test_what_the_schema_leaves_to_lint():
 
 def test_every_kind_and_argument_with_its_type_default_and_doc():
     defs = SCHEMA["$defs"]
-    refs = {item.get("$ref") for item in defs["item"]["anyOf"]}
+    refs = {rule["then"]["$ref"] for rule in defs["item"]["allOf"]}
+    titles = {form.get("title") for form in defs["item"]["anyOf"]}
     for name, cls in LAYERS.items():
-        assert f"#/$defs/kind-{name}" in refs
+        assert f"#/$defs/kind-{name}" in refs and name in titles
         kind = defs[f"kind-{name}"]
         assert kind["required"] == [name] and cls.kind in kind["description"]
         forms = kind["properties"][name]["anyOf"]
@@ -183,7 +184,9 @@ def test_every_kind_and_argument_with_its_type_default_and_doc():
 
 def test_every_construct_top_level_train_and_budget_key():
     titles = {item.get("title") for item in SCHEMA["$defs"]["item"]["anyOf"]}
+    refs = {rule["then"]["$ref"] for rule in SCHEMA["$defs"]["item"]["allOf"]}
     assert set(parser.CONSTRUCTS) <= titles
+    assert {f"#/$defs/construct-{c}" for c in parser.CONSTRUCTS} <= refs
     assert list(SCHEMA["properties"]) == list(parser.TOP_KEYS)
     train = SCHEMA["properties"]["train"]["properties"]
     assert list(train) == list(KEYS)

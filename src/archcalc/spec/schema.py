@@ -31,6 +31,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: an expression as the parser admits it: numbers, names, + - * / // ** and parentheses (the parser checks
 #: the rest); in a block, any argument may be one (``out: 2*c``, ``bias: b``)
 EXPR = {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.]*$",
+        "patternErrorMessage": "an expression: numbers, names, + - * / // ** and parentheses",
         "description": "an expression: numbers, names (symbols, block parameters, repeat indexes), "
         "+ - * / // ** and parentheses, e.g. 2*c or H//2"}
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -48,7 +49,7 @@ class SchemaGap(RuntimeError):
 
 def spec_schema() -> dict:
     """The schema of a whole spec file."""
-    items, kinds = _item_schemas()
+    item, defs = _item_schemas()
     top = {
         "name": {**NAME, "description": "the model's name; defaults to the file's name"},
         "description": {"type": "string", "description": "free text about the model"},
@@ -76,9 +77,9 @@ def spec_schema() -> dict:
         "additionalProperties": False,
         "required": ["input", "layers"],
         "$defs": {
-            "item": {"anyOf": items, "description": "a layer kind, a construct or a block of this spec"},
+            "item": item,
             "expression": EXPR,
-            **kinds,
+            **defs,
         },
     }
 
@@ -86,17 +87,24 @@ def spec_schema() -> dict:
 # -- items: layers, constructs, block uses -------------------------------------------------------
 
 
-def _item_schemas() -> tuple[list[dict], dict[str, dict]]:
-    """The alternatives of one list item, and the ``$defs`` of the kinds they refer to."""
-    kinds: dict[str, dict] = {}
-    for name, cls in LAYERS.items():
-        kinds[f"kind-{name}"] = _kind(name, cls)
+def _item_schemas() -> tuple[dict, dict[str, dict]]:
+    """The schema of one list item, and the ``$defs`` of the kinds and constructs it refers to.
+
+    An item is told apart by its key, as the parser tells it (constructs first, in their order, then
+    kinds, and any other key is a block of the spec's own). So the item is checked with one ``if``/``then``
+    per key, which an editor reports on the argument that is wrong ("Property kernal is not allowed"),
+    not on whichever alternative of a long ``anyOf`` happened to come closest. The ``anyOf`` beside it
+    only lists the forms an item takes, loosely, for completion and hover.
+    """
+    defs: dict[str, dict] = {}
     bare = sorted(name for name, cls in LAYERS.items() if not any(a.required for a in cls.ARGS.values()))
     reserved = sorted({*LAYERS, *parser.CONSTRUCTS})
-    items: list[dict] = [
+    forms: list[dict] = [
         {"enum": bare, "description": "a layer kind that needs no arguments (relu, flatten, …)"},
-        *({"$ref": f"#/$defs/kind-{name}"} for name in LAYERS),
+        {"allOf": [IDENT, {"not": {"enum": reserved}}], "description": "a block of this spec, used without arguments"},
     ]
+    rules: list[dict] = []
+    earlier: list[str] = []  # constructs the parser tries first
     for construct in parser.CONSTRUCTS:
         draw = CONSTRUCTS.get(construct)
         if draw is None:
@@ -106,9 +114,34 @@ def _item_schemas() -> tuple[list[dict], dict[str, dict]]:
         if keys != set(parser.CONSTRUCT_KEYS[construct]):
             raise SchemaGap(f"construct '{construct}': the schema draws keys {sorted(keys)}, the parser takes "
                             f"{sorted(parser.CONSTRUCT_KEYS[construct])}")
-        items.append(schema)
-    items += _block_use(reserved)
-    return items, kinds
+        defs[f"construct-{construct}"] = schema
+        forms.append(_loose(construct, schema))
+        rules.append(_when([construct], earlier, f"#/$defs/construct-{construct}"))
+        earlier.append(construct)
+    for name, cls in LAYERS.items():
+        defs[f"kind-{name}"] = schema = _kind(name, cls)
+        forms.append(_loose(name, schema))
+        rules.append(_when([name], earlier, f"#/$defs/kind-{name}"))
+    forms.append({"type": "object", "description": "a block of this spec with its arguments: - name: {param: value}, "
+                  "[values in order] or one value"})
+    defs["block-use"] = _block_use(reserved)
+    rules.append({"if": {"type": "object", "not": {"anyOf": [{"required": [key]} for key in reserved]}},
+                  "then": {"$ref": "#/$defs/block-use"}})
+    return {"anyOf": forms, "allOf": rules, "description": "a layer kind, a construct or a block of this spec"}, defs
+
+
+def _when(keys: list[str], unless: list[str], ref: str) -> dict:
+    """``if`` a mapping has one of ``keys`` and none of ``unless``, ``then`` it is the schema at ``ref``."""
+    condition: dict = {"type": "object", "required": keys}
+    if unless:
+        condition["not"] = {"anyOf": [{"required": [key]} for key in unless]}
+    return {"if": condition, "then": {"$ref": ref}}
+
+
+def _loose(key: str, schema: dict) -> dict:
+    """A form for completion and hover: the key, its title and documentation, whatever its value."""
+    return {"type": "object", "title": schema["title"], "description": schema["description"],
+            "properties": {key: {"description": schema["description"]}, "name": NAME}, "required": [key]}
 
 
 def _kind(name: str, cls: type[Layer]) -> dict:
@@ -229,7 +262,10 @@ def _residual() -> dict:
     if set(keys) != set(parser.RESIDUAL_KEYS):
         raise SchemaGap(f"residual: the schema draws {sorted(keys)}, the parser takes {sorted(parser.RESIDUAL_KEYS)}")
     form = {"type": "object", "properties": keys, "required": ["body"], "additionalProperties": False}
-    return _construct("residual", {"anyOf": [_layers(1, "the body, with an identity shortcut"), form]})
+    short = _layers(1, "the body, with an identity shortcut")
+    return _construct("residual", {"if": {"type": "array"}, "then": short, "else": form,
+                                   "description": "a list of layers (the body, with an identity shortcut) or "
+                                   "{body, shortcut, shortcut_name, then}"})
 
 
 def _concat() -> dict:
@@ -249,20 +285,17 @@ CONSTRUCTS: dict[str, Callable[[], dict]] = {
 }
 
 
-def _block_use(reserved: list[str]) -> list[dict]:
-    """``- stage`` and ``- stage: {n: 2, c: 64}`` (or ``[2, 64]``, or ``64``): a block of the spec's own."""
-    other = {"not": {"enum": reserved}}
+def _block_use(reserved: list[str]) -> dict:
+    """``- stage: {n: 2, c: 64}`` (or ``[2, 64]``, or ``64``, or nothing): a block of the spec's own."""
     value = {"anyOf": [{"type": "null"}, _scalar_arg(), {"type": "array", "items": _scalar_arg()},
                        {"type": "object", "properties": {"name": NAME},
                         "additionalProperties": _scalar_arg_or_list()}]}
     only_name = {"properties": {"name": True}, "additionalProperties": False}
-    return [
-        {"allOf": [IDENT, other], "description": "a block of this spec, used without arguments"},
-        {"type": "object", "description": "a block of this spec with its arguments: by name, or in order",
-         "propertyNames": {"anyOf": [{"const": "name"}, {"allOf": [IDENT, other]}]},
-         "properties": {"name": NAME}, "additionalProperties": value,
-         "not": only_name, "if": {"required": ["name"]}, "then": {"maxProperties": 2}, "else": {"maxProperties": 1}},
-    ]
+    return {"type": "object", "description": "a block of this spec with its arguments: by name, or in order",
+            "propertyNames": {"anyOf": [{"const": "name"}, {"allOf": [IDENT, {"not": {"enum": reserved}}]}]},
+            "properties": {"name": NAME}, "additionalProperties": value,
+            "not": only_name, "if": {"required": ["name"]}, "then": {"maxProperties": 2},
+            "else": {"maxProperties": 1}}
 
 
 def _scalar_arg() -> dict:
@@ -357,11 +390,15 @@ def _json_default(value: object) -> str:
 def _budget() -> dict:
     from archcalc.calc.memory import DTYPES
 
-    count = {"anyOf": [{"type": "integer", "minimum": 0},
-                       {"type": "string", "pattern": r"^\s*[0-9][0-9_]*(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*[kKMGTP]?\s*$"}]}
-    size = {"anyOf": [{"type": "integer", "minimum": 0},
-                      {"type": "string",
-                       "pattern": r"^\s*[0-9][0-9_]*(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*([kKMGTP]i?)?\s*B?\s*$"}]}
+    number = r"^\s*[0-9][0-9_]*(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*"
+    count = {"if": {"type": "string"},
+             "then": {"pattern": number + r"[kKMGTP]?\s*$",
+                      "patternErrorMessage": "a count such as 30M: K, M, G or T (powers of 1000), no B"},
+             "else": {"type": "number", "minimum": 0}}
+    size = {"if": {"type": "string"},
+            "then": {"pattern": number + r"([kKMGTP]i?)?\s*B?\s*$",
+                     "patternErrorMessage": "a size in bytes such as 2GB or 512MiB"},
+            "else": {"type": "number", "minimum": 0}}
     props = {key: {**(count if measure == COUNT else size), "description": doc}
              for key, (measure, doc) in LIMITS.items()}
     settings = {"batch_size": {"type": "integer", "minimum": 1}, "dtype": {"enum": list(DTYPES)}}

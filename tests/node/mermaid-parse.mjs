@@ -1,4 +1,4 @@
-// Parse Mermaid diagrams with Mermaid's own parser (the grammar GitHub renders with) and report what
+// tests/test_diagram.py: parse Mermaid diagrams with Mermaid's own parser (the grammar GitHub renders with) and report what
 // each one holds: node -> stdout JSON, one result per file named on the command line.
 // Mermaid sanitises labels with DOMPurify, which needs a DOM: jsdom provides one.
 import { readFileSync } from 'node:fs';
