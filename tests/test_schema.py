@@ -217,3 +217,11 @@ def test_a_construct_or_argument_type_the_schema_cannot_draw_is_an_error(monkeyp
     monkeypatch.setitem(Conv2d.ARGS, "kernel", Triple(doc="k"))
     with pytest.raises(schema.SchemaGap, match="argument type Triple"):
         schema.spec_schema()
+
+
+def test_the_documented_excerpt_is_real(run):
+    doc = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    command, shown = re.search(r"```console\n\$ archcalc schema \| python3 -c '(.*?)'\n(.*?)```", doc, re.S).groups()
+    d = SCHEMA["$defs"]["kind-dropout"]
+    assert 'd["properties"]["dropout"]["anyOf"][0]["properties"]["p"]' in command
+    assert json.loads(shown) == d["properties"]["dropout"]["anyOf"][0]["properties"]["p"]
