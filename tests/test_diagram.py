@@ -260,3 +260,12 @@ def test_the_output_file_suffix_matches_the_format(run, write, tmp_path):
     result = run("diagram", write(MINI), "-o", tmp_path / "x.txt")
     assert result.exit_code == 2 and "name it" in result.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_a_diagram_too_big_for_mermaids_defaults_says_so(run, write):
+    spec = write("input: [8]\nlayers:\n  - repeat: 300\n    layers: [linear: 8, relu]\n")
+    result = run("diagram", spec)
+    assert result.exit_code == 0 and result.stdout.startswith("flowchart TB\n")
+    assert "note: Mermaid (and GitHub with it) draws at most 50,000 characters and 500 edges by default, and " \
+        "this diagram has" in result.stderr and "600: fold blocks with --depth" in result.stderr
+    assert run("diagram", ROOT / "specs" / "resnet50.yaml").stderr == ""

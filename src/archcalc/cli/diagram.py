@@ -8,6 +8,8 @@ import click
 
 from archcalc.cli.common import handle_errors, load_model, output_options, spec_options, write_output
 
+#: Mermaid's default limits (its maxTextSize and maxEdges settings), past which it draws an error instead
+MERMAID_TEXT, MERMAID_EDGES = 50_000, 500
 #: format → the suffixes its file may have (``.md``: Mermaid in a fenced block, for a README)
 SUFFIXES = {"mermaid": (".mmd", ".mermaid", ".md"), "dot": (".dot", ".gv"), "svg": (".svg",)}
 
@@ -46,6 +48,10 @@ def diagram(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, d
         from archcalc.diagram.mermaid import fenced, render
 
         text = render(picture)
+        if len(text) > MERMAID_TEXT or len(picture.edges) > MERMAID_EDGES:
+            click.echo(f"note: Mermaid (and GitHub with it) draws at most {MERMAID_TEXT:,} characters and "
+                       f"{MERMAID_EDGES} edges by default, and this diagram has {len(text):,} and "
+                       f"{len(picture.edges):,}: fold blocks with --depth", err=True)
         if output is not None and output.lower().endswith(".md"):
             text = fenced(text)
     else:
