@@ -9,8 +9,7 @@ import subprocess
 import click
 
 from archcalc import symbolic
-from archcalc.calc.analysis import Analysis
-from archcalc.calc.diff import ADDED, CHANGED, MEASURES, REMOVED, Comparison, Entry, compare
+from archcalc.analysis import Analysis
 from archcalc.calc.memory import DTYPES, scaled
 from archcalc.cli.common import (
     SPEC_PATH,
@@ -21,6 +20,7 @@ from archcalc.cli.common import (
     spec_name,
     terminal,
 )
+from archcalc.comparison import ADDED, CHANGED, MEASURES, REMOVED, Comparison, Entry, compare
 from archcalc.errors import Loc, SpecError
 from archcalc.limits import Limits
 from archcalc.notation import math_shape
@@ -83,8 +83,9 @@ def diff(specs: tuple[str, ...], rev: str | None, fmt: str, depth: int | None, s
 
 def _load(path: str | None, text: str | None, name: str, values: dict[str, int], symbolic: bool, limits: Limits):
     """The model of a file (``path``) or of text from git, with the ``--set`` values its spec declares."""
+    from archcalc.collector import gc_paused
     from archcalc.graph import build_graph
-    from archcalc.model import Model, gc_paused
+    from archcalc.model import Model
     from archcalc.spec import parse_text, read_spec
 
     with gc_paused():

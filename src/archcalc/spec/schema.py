@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 
 from archcalc.layers import LAYERS
-from archcalc.layers.args import REQUIRED, Arg, Bool, Choice, Float, Int, Padding, Pair
+from archcalc.layers.args import REQUIRED, Arg, Bool, Choice, Float, Int, Padding, PerAxis
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.spec import parser
 from archcalc.spec.budget import COUNT, LIMITS, SETTINGS
@@ -193,13 +193,14 @@ def _int(arg: Int) -> dict:
     return {"anyOf": [{"type": "integer", "minimum": arg.min}, {"$ref": "#/$defs/expression"}]}
 
 
-def _pair(arg: Pair) -> dict:
+def _per_axis(arg: PerAxis) -> dict:
+    """One value for every spatial axis, or a list of one per axis (as many as the kind's rank)."""
     one = _int(arg)
-    return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
+    return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": arg.rank, "maxItems": arg.rank}]}
 
 
 def _padding(arg: Padding) -> dict:
-    return {"anyOf": [{"enum": list(arg.words)}, *_pair(arg)["anyOf"]]}
+    return {"anyOf": [{"enum": list(arg.words)}, *_per_axis(arg)["anyOf"]]}
 
 
 def _float(arg: Float) -> dict:
@@ -221,7 +222,7 @@ def _choice(arg: Choice) -> dict:
 
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
 ARG_TYPES: dict[type, Callable[..., dict]] = {
-    Int: _int, Pair: _pair, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
+    Int: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
 }
 
 

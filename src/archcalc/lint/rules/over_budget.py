@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from archcalc import symbolic
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
 from archcalc.spec.budget import BYTES, LIMITS, Budget, Limit

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from archcalc import symbolic
-from archcalc.calc.analysis import Analysis
+from archcalc.analysis import Analysis
 from archcalc.graph import LayerNode, Node
 
 ADDED, REMOVED, CHANGED, SAME = "added", "removed", "changed", ""
