@@ -27,7 +27,7 @@ EXIT_ERROR = 2
 ENDS_AFTER_COMMAND = False
 
 
-def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
     """``--set H=224,W=224 --set C=3`` → ``{"H": 224, "W": 224, "C": 3}``, checked as ``--limit`` is."""
     try:
         return parse_settings(",".join(values), example="H=224")  # one pass: a name given twice is an error
@@ -73,7 +73,7 @@ def spec_options(fn: Callable) -> Callable:
     fn = limit_option(fn)
     fn = click.option("--symbolic", is_flag=True,
                       help="Ignore the defaults under 'symbols:' and keep every symbol free.")(fn)
-    fn = click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
+    fn = click.option("--set", "sets", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
                       help="Give a symbol a value (repeatable, or comma-separated: H=224,W=224).")(fn)
     return click.argument("spec", metavar="SPEC", type=SPEC_PATH)(fn)
 

@@ -13,10 +13,10 @@ from archcalc.analysis import Analysis
 from archcalc.calc.memory import DTYPES, scaled
 from archcalc.cli.common import (
     SPEC_PATH,
-    _parse_pairs,
     format_option,
     handle_errors,
     limit_option,
+    parse_sets,
     spec_name,
     terminal,
 )
@@ -42,7 +42,7 @@ _TITLES = {"params": "Δ Params", "macs": "Δ MACs", "activations": "Δ Activati
               "train.batch_size].")
 @click.option("--dtype", type=click.Choice(tuple(DTYPES)), default="fp32", show_default=True,
               help="Storage type, for memory.")
-@click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
+@click.option("--set", "sets", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
               help="Give a symbol a value in each spec that declares it (repeatable, or H=224,W=224).")
 @click.option("--symbolic", is_flag=True, help="Ignore the defaults under 'symbols:' and keep every symbol free.")
 @click.option("--exit-code", is_flag=True, help="Exit with 1 when the specs differ (as git diff --exit-code).")
