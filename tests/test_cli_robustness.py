@@ -307,6 +307,7 @@ def test_the_backend_choices_are_the_backends_table():
     assert list(backend.type.choices) == list(BACKENDS) == ["numpy", "torch"]
 
 
+@pytest.mark.slow
 def test_training_with_torch_never_imports_the_numpy_backend(tmp_path):
     import numpy as np
 

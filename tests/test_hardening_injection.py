@@ -230,6 +230,7 @@ def hostile(tmp_path_factory) -> dict:
     return run_child(hostile_cases(work), work)
 
 
+@pytest.mark.slow
 def test_there_are_hostile_specs_of_every_kind(hostile):
     assert len(hostile) == len(TAGS) * len(TAG_PLACES) + len(EXPRESSIONS) * len(EXPRESSION_PLACES) == 127
 
@@ -344,6 +345,7 @@ def hostile_names(tmp_path_factory) -> dict:
     return {**run_child(cases, work), "out": out}
 
 
+@pytest.mark.slow
 def test_every_command_succeeds_on_hostile_names_and_runs_nothing(hostile_names):
     outcome = hostile_names["commands"]
     assert_inert(outcome)
@@ -376,6 +378,7 @@ def test_hostile_names_reach_the_generated_files_only_as_strings(hostile_names):
         assert any("import archcalc_pwned" in s for s in strings), name  # the names are there, as data
 
 
+@pytest.mark.slow
 def test_the_watch_sees_each_thing_it_watches_for(tmp_path):
     """The hook is not blind: each road to running a spec's text, taken on purpose, is seen."""
     roads = {

@@ -65,7 +65,7 @@ def completer(names: Callable[[], list[str]]) -> Callable:
 
 #: a spec path argument: any text (archcalc reads it and says what is wrong), completed as a file name by the
 #: shell completion (docs in README, "Shell completion")
-SPEC_PATH = click.Path(allow_dash=True)
+SPEC_PATH = click.Path(allow_dash=True, readable=False)  # archcalc says itself what is wrong with a file
 
 
 def spec_options(fn: Callable) -> Callable:
