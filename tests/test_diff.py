@@ -108,6 +108,10 @@ def test_identical_specs(run, write):
     assert "\nParams                  203,530 (unchanged)\n" in result.stdout
     assert run("diff", write(OLD), write(OLD), "--exit-code").exit_code == 0
     assert run("diff", write(OLD), write(NEW), "--exit-code").exit_code == 1
+    trained = write(OLD + "train: {batch_size: 64}\n")
+    result = run("diff", write(OLD + "train: {batch_size: 32}\n"), trained, "--exit-code")
+    assert result.exit_code == 1 and "note: no layer or block changed" in result.stdout
+    assert "Training step, batch 32 → 64" in result.stdout
 
 
 def test_symbols_and_symbolic_deltas(run, write):

@@ -64,6 +64,14 @@ class Comparison:
     new: Analysis
     entries: list[Entry]
 
+    @property
+    def differs(self) -> bool:
+        """Whether anything differs: a node, or a total no node shows (the input shape, the training memory
+        when only ``train.batch_size`` changed)."""
+        old, new = self.old, self.new
+        return any(e.moved for e in self.entries) or str(old.graph.input_shape) != str(new.graph.input_shape) \
+            or old.memory(old.train_batch).training != new.memory(new.train_batch).training
+
     def counts(self) -> dict[str, int]:
         """How many layers were added, removed and changed."""
         layers = [e for e in self.entries if isinstance(e.node, LayerNode)]

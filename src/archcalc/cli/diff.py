@@ -56,28 +56,26 @@ def diff(specs: tuple[str, ...], rev: str | None, fmt: str, depth: int | None, s
     OLD and NEW are spec files; with --rev, SPEC is compared with itself at a git revision
     (archcalc diff --rev main specs/model.yaml). --format markdown prints a pull-request comment.
     """
-    values = sets
     if rev is not None:
         if len(specs) != 1:
             raise click.UsageError("--rev compares one spec with itself at a git revision: give one SPEC")
         new_path = specs[0]
         old_name = f"{spec_name(new_path)}@{rev}"
-        old = _load(None, git_text(new_path, rev, limits), old_name, values, symbolic, limits)
+        old = _load(None, git_text(new_path, rev, limits), old_name, sets, symbolic, limits)
     else:
         if len(specs) != 2:
             raise click.UsageError("give two specs, OLD and NEW (or one SPEC with --rev GIT_REV)")
         old_name, new_path = spec_name(specs[0]), specs[1]
-        old = _load(specs[0], None, old_name, values, symbolic, limits)
+        old = _load(specs[0], None, old_name, sets, symbolic, limits)
     new_name = spec_name(new_path)
-    new = _load(new_path, None, new_name, values, symbolic, limits)
-    unused = set(values) - set(old.spec.symbols) - set(new.spec.symbols)
+    new = _load(new_path, None, new_name, sets, symbolic, limits)
+    unused = set(sets) - set(old.spec.symbols) - set(new.spec.symbols)
     if unused:
         raise click.BadParameter(f"neither spec has a symbol {', '.join(sorted(unused))}", param_hint="'--set'")
     comparison = compare(Analysis(old, batch or 1, dtype, train_batch=batch),
                          Analysis(new, batch or 1, dtype, train_batch=batch))
     emit(diff_report(comparison, old_name, new_name, depth, show_all), fmt, terminal())
-    if exit_code and (any(e.moved for e in comparison.entries) or comparison.old.graph.input_shape !=
-                      comparison.new.graph.input_shape):
+    if exit_code and comparison.differs:
         raise click.exceptions.Exit(1)
 
 
