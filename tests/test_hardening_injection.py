@@ -28,6 +28,9 @@ import pytest
 
 from tests.conftest import output_file
 
+#: the whole module shares two fixtures that build, export and run dozens of hostile specs (about 30 s)
+pytestmark = pytest.mark.slow
+
 PWNED = textwrap.dedent("""\
     # imported, called or constructed only if archcalc executed something from a spec
     open("PWNED-import", "w").close()
@@ -230,7 +233,6 @@ def hostile(tmp_path_factory) -> dict:
     return run_child(hostile_cases(work), work)
 
 
-@pytest.mark.slow
 def test_there_are_hostile_specs_of_every_kind(hostile):
     assert len(hostile) == len(TAGS) * len(TAG_PLACES) + len(EXPRESSIONS) * len(EXPRESSION_PLACES) == 127
 
@@ -345,7 +347,6 @@ def hostile_names(tmp_path_factory) -> dict:
     return {**run_child(cases, work), "out": out}
 
 
-@pytest.mark.slow
 def test_every_command_succeeds_on_hostile_names_and_runs_nothing(hostile_names):
     outcome = hostile_names["commands"]
     assert_inert(outcome)
@@ -378,7 +379,6 @@ def test_hostile_names_reach_the_generated_files_only_as_strings(hostile_names):
         assert any("import archcalc_pwned" in s for s in strings), name  # the names are there, as data
 
 
-@pytest.mark.slow
 def test_the_watch_sees_each_thing_it_watches_for(tmp_path):
     """The hook is not blind: each road to running a spec's text, taken on purpose, is seen."""
     roads = {
