@@ -14,7 +14,7 @@ def schema(output: str | None, force: bool) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec language, generated from the layer kinds.
 
     Save it and put this line at the top of a spec, and an editor with yaml-language-server (VS Code's
-    YAML extension, Neovim, JetBrains) completes kinds and arguments, shows their docs and flags mistakes:
+    YAML extension, Neovim, Helix) completes kinds and arguments, shows their docs and flags mistakes:
 
         # yaml-language-server: $schema=spec.schema.json
     """
