@@ -147,3 +147,4 @@ class Spec:
     train: object | None  # archcalc.spec.train.TrainSpec
     loc: Loc
     source: str = field(repr=False, default="")
+    budget: object | None = None  # archcalc.spec.budget.Budget

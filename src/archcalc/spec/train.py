@@ -80,8 +80,28 @@ class TrainSpec:
         return spec.train if spec.train is not None else cls.defaults(Loc(spec.path, 1, 1))
 
 
-KEYS = ("task", "classes", "loss", "optimizer", "batch_size", "epochs", "weight_decay", "l1", "early_stopping",
-        "seed")
+#: key → (default, what it sets); the defaults are torch.optim's where it has one. ``archcalc schema``
+#: documents the section from this table, and :func:`parse_train` reads its defaults from it
+KEYS: dict[str, tuple[object, str]] = {
+    "task": ("classification", "classification (integer class targets) or regression (real targets)"),
+    "classes": (None, "number of classes; inferred from the output layer when left out"),
+    "loss": (None, "cross_entropy takes class scores (logits), bce probabilities, bce_with_logits scores, "
+             "mse real targets; default cross_entropy for classification, mse for regression"),
+    "optimizer": ("sgd", "a torch.optim optimizer by name, or {name: {hyperparameter: value}}"),
+    "batch_size": (32, "examples per training step"),
+    "epochs": (10, "passes over the training data"),
+    "weight_decay": (0.0, "L2 penalty λ as torch.optim applies it (decoupled for adamw, whose default is 0.01)"),
+    "l1": (0.0, "λ·Σ|w| added to the loss"),
+    "early_stopping": (None, "stop after `patience` epochs without improvement and restore the best weights: "
+                       "a patience, or {patience, min_delta, monitor}; off when left out or false"),
+    "seed": (None, "fixes the data split, initial weights, batch order and dropout masks; random when left out"),
+}
+#: ``early_stopping:`` key → (default, what it sets)
+STOPPING_KEYS: dict[str, tuple[object, str]] = {
+    "patience": (5, "epochs without an improvement before stopping"),
+    "min_delta": (0.0, "the smallest change that counts as an improvement"),
+    "monitor": ("val_loss", "the validation metric watched: val_loss, or val_accuracy for classification"),
+}
 
 
 def parse_train(node: YMap) -> TrainSpec:
@@ -89,34 +109,37 @@ def parse_train(node: YMap) -> TrainSpec:
     for key, value in node.items:
         if key.text not in KEYS:
             raise SpecError(key.loc, f"unknown key '{key.text}' in 'train:'", code="unknown-key",
-                            hint=choices_hint(key.text, KEYS, "keys"))
+                            hint=choices_hint(key.text, list(KEYS), "keys"))
         locs[key.text] = value.loc
-    task = _word(node.get("task"), TASKS, "task", "classification")
+    task = _word(node.get("task"), TASKS, "task", KEYS["task"][0])
     classes = _int(node.get("classes"), "classes", None, low=1)
     if task == "classification" and classes == 1:
         raise SpecError(locs["classes"], "classification needs at least 2 classes", code="bad-train",
                         hint="for one output with a yes/no target use 2 classes, or task: regression")
     loss = _word(node.get("loss"), LOSSES, "loss", "cross_entropy" if task == "classification" else "mse")
     optimizer = _optimizer(node.get("optimizer"), node.loc)
-    weight_decay = _float(node.get("weight_decay"), "weight_decay", DEFAULT_WEIGHT_DECAY.get(optimizer.name, 0.0))
+    weight_decay = _float(node.get("weight_decay"), "weight_decay",
+                          DEFAULT_WEIGHT_DECAY.get(optimizer.name, KEYS["weight_decay"][0]))
     if weight_decay < 0:
         raise SpecError(locs["weight_decay"], f"weight_decay must be ≥ 0, got {weight_decay:g}",
                         code="bad-weight-decay", hint="weight decay shrinks weights; a negative one grows them")
-    l1 = _float(node.get("l1"), "l1", 0.0)
+    l1 = _float(node.get("l1"), "l1", KEYS["l1"][0])
     if l1 < 0:
         raise SpecError(locs["l1"], f"l1 must be ≥ 0, got {l1:g}", code="bad-weight-decay")
     stopping = _early_stopping(node.get("early_stopping"))
     if stopping is not None and stopping.monitor == "val_accuracy" and task == "regression":
         raise SpecError(node.get("early_stopping").get("monitor").loc, "a regression has no accuracy to monitor",
                         code="bad-train", hint="monitor: val_loss")
-    return TrainSpec(task, classes, loss, optimizer, _int(node.get("batch_size"), "batch_size", 32, low=1),
-                     _int(node.get("epochs"), "epochs", 10, low=1), weight_decay, l1, stopping,
-                     _int(node.get("seed"), "seed", None, low=0), node.loc, locs)
+    batch_size = _int(node.get("batch_size"), "batch_size", KEYS["batch_size"][0], low=1)
+    epochs = _int(node.get("epochs"), "epochs", KEYS["epochs"][0], low=1)
+    return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
+                     _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs)
 
 
 def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:
     if node is None:
-        return Optimizer("sgd", dict(OPTIMIZERS["sgd"]), loc)
+        name = KEYS["optimizer"][0]
+        return Optimizer(name, dict(OPTIMIZERS[name]), loc)
     if isinstance(node, YScalar):
         name, args = _word(node, tuple(OPTIMIZERS), "optimizer", None), None
     elif isinstance(node, YMap) and len(node.items) == 1:
@@ -218,11 +241,11 @@ def _early_stopping(node: YNode | None) -> EarlyStopping | None:
         raise SpecError(node.loc, "early_stopping must be a patience or a mapping", code="bad-train",
                         hint="early_stopping: {patience: 5, monitor: val_loss}")
     for key, _ in node.items:
-        if key.text not in ("patience", "min_delta", "monitor"):
+        if key.text not in STOPPING_KEYS:
             raise SpecError(key.loc, f"unknown key '{key.text}' in early_stopping", code="unknown-key",
-                            hint=choices_hint(key.text, ("patience", "min_delta", "monitor"), "keys"))
-    min_delta = _float(node.get("min_delta"), "min_delta", 0.0)
+                            hint=choices_hint(key.text, list(STOPPING_KEYS), "keys"))
+    min_delta = _float(node.get("min_delta"), "min_delta", STOPPING_KEYS["min_delta"][0])
     if min_delta < 0:
         raise SpecError(node.get("min_delta").loc, "min_delta must be ≥ 0", code="bad-train")
-    return EarlyStopping(_int(node.get("patience"), "patience", 5, low=1), min_delta,
-                         _word(node.get("monitor"), MONITORS, "monitor", "val_loss"), node.loc)
+    return EarlyStopping(_int(node.get("patience"), "patience", STOPPING_KEYS["patience"][0], low=1), min_delta,
+                         _word(node.get("monitor"), MONITORS, "monitor", STOPPING_KEYS["monitor"][0]), node.loc)

@@ -36,6 +36,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E111", "bad_block"),
     ("E112", "block_arguments"),
     ("E113", "block_cycle"),
+    ("E114", "bad_budget"),
     # E2: shapes
     ("E201", "bad_input_shape"),
     ("E202", "channel_mismatch"),
@@ -73,6 +74,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S104", "unused_block"),
     ("S105", "unused_symbol"),
     ("S106", "missing_flatten"),
+    ("S107", "over_budget"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
