@@ -101,6 +101,7 @@ TORCH = {
     "sigmoid": lambda a, x, t: nn.Sigmoid(),
     "tanh": lambda a, x, t: nn.Tanh(),
     "softmax": lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim),
+    "log_softmax": lambda a, x, t: nn.LogSoftmax(dim=a.dim + 1 if a.dim >= 0 else a.dim),
     "gelu": lambda a, x, t: nn.GELU(approximate=a.approximate),
     "step": lambda a, x, t: Sign(),
 }

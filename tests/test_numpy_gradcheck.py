@@ -46,6 +46,7 @@ CASES = {
     "sigmoid": ("[2, 6]", "sigmoid"),
     "tanh": ("[2, 6]", "tanh"),
     "softmax": ("[3, 4]", "softmax"),
+    "log_softmax": ("[3, 4]", "log_softmax"),
     "softmax-last": ("[3, 4]", "softmax: {dim: -1}"),
     "gelu": ("[2, 6]", "gelu"),
     "gelu-tanh": ("[2, 6]", "gelu: {approximate: tanh}"),

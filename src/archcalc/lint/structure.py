@@ -14,13 +14,16 @@ from itertools import pairwise
 
 from archcalc.graph.nodes import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.layers import LAYERS
+from archcalc.layers.log_softmax import LogSoftmax
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
-from archcalc.spec.train import LOGIT_LOSSES
+from archcalc.spec.train import TrainSpec
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
 PROBABILITY_LAYERS = (Softmax, Sigmoid)
+#: layers that turn logits into a distribution: probabilities, or their logarithms (log_softmax)
+DISTRIBUTION_LAYERS = (Softmax, Sigmoid, LogSoftmax)
 
 
 def flatten(nodes: list[Node]) -> list[Node]:
@@ -66,11 +69,11 @@ def output_run(graph: Graph) -> list[LayerNode]:
     return tail[::-1]
 
 
-def applied_by_loss(loss: str, node: LayerNode) -> bool:
-    """Whether ``loss`` applies the layer ``node`` to the logits itself (:data:`~archcalc.spec.train.LOGIT_LOSSES`):
-    the sigmoid, or a softmax over the classes (axis 0). The trainers train a network that ends in it on
-    what comes before it."""
-    kind = LOGIT_LOSSES.get(loss)
+def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
+    """Whether the spec's loss applies the layer ``node`` to the logits itself (``TrainSpec.fuses``): the
+    sigmoid, or a softmax over the classes (axis 0), unless the spec says what the loss takes. The trainers
+    train a network that ends in it on what comes before it."""
+    kind = train.fuses
     if kind is None or not isinstance(node.layer, LAYERS[kind]):
         return False
     axis = node.layer.config().get("dim", 0)

@@ -140,3 +140,4 @@ class Spec:
     train: object | None  # archcalc.spec.train.TrainSpec
     loc: Loc
     source: str = field(repr=False, default="")
+    data: object | None = None  # archcalc.spec.data.DataSpec: what the inputs are (the ``data:`` section)

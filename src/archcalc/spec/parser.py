@@ -34,7 +34,7 @@ from archcalc.spec.ast import (
 from archcalc.spec.expr import bare_name, parse_expr
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
-TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
+TOP_KEYS = ("name", "description", "input", "data", "symbols", "blocks", "layers", "train")
 SHORTCUTS = ("identity", "auto", "if_same")
 CONSTRUCTS = ("repeat", "residual", "concat", "layers")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -87,8 +87,13 @@ class _Parser:
             from archcalc.spec.train import parse_train
 
             train = parse_train(self.mapping(train_node, "'train:'"))
+        data = None
+        if top.get("data") is not None:
+            from archcalc.spec.data import parse_data
+
+            data = parse_data(top.get("data"))
         return Spec(name, self.path, input_dims, input_node.loc, symbols, self.blocks, layers, layers_node.loc,
-                    train, top.loc, source)
+                    train, top.loc, source, data)
 
     def symbols(self, node: YNode | None) -> dict[str, Symbol]:
         out: dict[str, Symbol] = {}

@@ -566,6 +566,22 @@ class Softmax(Module):
         return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
 
 
+class LogSoftmax(Module):
+    """x_i − log Σ_j exp(x_j) along ``dim`` (``nn.LogSoftmax(dim=1)``), shifted by the maximum; the gradient
+    is dout − softmax·Σ dout."""
+
+    def __init__(self, dim: int = 1):
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        shifted = x - x.max(self.dim, keepdims=True)
+        self.out = shifted - np.log(np.exp(shifted).sum(self.dim, keepdims=True))
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout - np.exp(self.out) * dout.sum(self.dim, keepdims=True)
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     """The error function to about 1e-15 with NumPy alone (NumPy has no erf ufunc).
 

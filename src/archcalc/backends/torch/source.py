@@ -432,7 +432,7 @@ class _Emitter:
             last, depth = last.items[-1], depth + 1
         train = getattr(self.model.spec, "train", None)
         final = layer_call(last).build() if isinstance(last, LayerNode) else None
-        if train is None or final is None or not absorbs(train.loss, final):
+        if train is None or final is None or not absorbs(train, final):
             if not keys:
                 return [signature, "        return x"]
             lines = [signature]
