@@ -47,8 +47,22 @@ def load_data(source: str, model: Model, train: TrainSpec) -> Dataset:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
                         hint=f"give {SOURCES}")
     x = _fit_input(x, model, name, where)
+    _check_range(x, model, name)
     y = _targets(np.asarray(y), model, train, name, where)
     return Dataset(name, x, y, where)
+
+
+def _check_range(x: np.ndarray, model: Model, name: str) -> None:
+    """The inputs must lie in the range the spec's ``data:`` declares: a declaration the data break would
+    mislead the linter (which reads it to judge normalisation) and the reader alike."""
+    data = getattr(model.spec, "data", None)
+    if data is None or data.range is None or not x.size:
+        return
+    low, high = data.range
+    if x.min() < low or x.max() > high:
+        raise SpecError(data.locs.get("range", data.loc), f"{name} has inputs from {x.min():g} to {x.max():g}, "
+                        f"outside the declared range [{low:g}, {high:g}]", code="data-mismatch",
+                        hint=f"declare the range the data have (range: [{x.min():g}, {x.max():g}]), or scale the data")
 
 
 def split(data: Dataset, seed: int, validation: float = 0.15, test: float = 0.15) -> Splits:

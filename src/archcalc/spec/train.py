@@ -203,8 +203,9 @@ def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str 
             inputs = _word(value, kind.inputs, f"inputs of {name}", None)
             continue
         params[k.text] = _number(value, k.text)
-        if params[k.text] < 0 or (params[k.text] == 0 and k.text != "smooth"):
-            raise SpecError(value.loc, f"{k.text} must be {'≥ 0' if k.text == 'smooth' else '> 0'}, "
+        zero_ok = k.text in ("smooth", "beta")  # torch: beta 0 makes smooth_l1 the L1 loss; huber's delta > 0
+        if params[k.text] < 0 or (params[k.text] == 0 and not zero_ok):
+            raise SpecError(value.loc, f"{k.text} must be {'≥ 0' if zero_ok else '> 0'}, "
                             f"got {params[k.text]:g}", code="bad-train",
                             hint=f"PyTorch's default is {kind.params[k.text]:g}")
     return name, params, inputs
