@@ -18,7 +18,7 @@ from archcalc.layers.log_softmax import LogSoftmax
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.spec.ast import BlockCall, Concat, Group, Item, LayerItem, Repeat, Residual, Spec
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import LOG_PROBABILITIES, LOGITS, PROBABILITIES, TrainSpec
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
 PROBABILITY_LAYERS = (Softmax, Sigmoid)
@@ -78,6 +78,21 @@ def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
         return False
     axis = node.layer.config().get("dim", 0)
     return isinstance(axis, int) and axis % len(node.in_shape) == 0
+
+
+def output_kind(graph: Graph, train: TrainSpec | None) -> str:
+    """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
+    (a final log_softmax) or ``logits`` (anything else, unbounded); a final layer the loss applies itself
+    (``TrainSpec.fuses``) is left out of training, so the loss receives the logits before it."""
+    run = output_run(graph)
+    if not run:
+        return LOGITS
+    last = run[-1]
+    if train is not None and applied_by_loss(train, last):
+        return LOGITS
+    if isinstance(last.layer, LogSoftmax):
+        return LOG_PROBABILITIES
+    return PROBABILITIES if isinstance(last.layer, PROBABILITY_LAYERS) else LOGITS
 
 
 def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:

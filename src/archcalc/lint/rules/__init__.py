@@ -53,6 +53,9 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A103", "activated_logits"),
     ("A104", "implicit_softmax_dim"),
     ("A105", "zero_gradient_activation"),
+    ("A106", "redundant_activation"),
+    ("A107", "softmax_over_one"),
+    ("A108", "missing_activation"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
@@ -60,6 +63,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N104", "dropout_before_batchnorm"),
     ("N105", "bias_before_batchnorm"),
     ("N106", "batchnorm_batch_of_one"),
+    ("N107", "unnormalized_data"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
@@ -79,6 +83,9 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T104", "output_classes_mismatch"),
     ("T105", "bce_without_sigmoid"),
     ("T106", "adam_weight_decay"),
+    ("T107", "loss_input_mismatch"),
+    ("T108", "bounded_regression_output"),
+    ("T109", "label_mode_mismatch"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
