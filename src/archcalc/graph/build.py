@@ -74,6 +74,11 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         builder.check_size(spec.layers, env)
         for item in spec.layers:
             x = builder.item(item, x, "", env, box)
+    except SpecError as error:
+        if root.items:  # the prefix that built, for the linter's layer-local rules
+            root.out_shape = x
+            error.partial = Graph(spec.name, root, env, [n for n, v in env.items() if not symbolic.is_int(v)], spec)
+        raise
     except RecursionError:  # only when --limit max_nesting was raised past what Python's stack holds
         raise SpecError(spec.layers_loc, "the spec nests too deeply for Python's stack", code="resource-limit",
                         hint=f"--limit max_nesting={limits.max_nesting} allows more than this machine can build; "

@@ -55,6 +55,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: reads the train: section alone, so it runs when a layer does not build too
+PREFIX = True
 LOW = 1e-7
 #: the largest learning rate each optimizer trains with (see "Why is this bad?")
 HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05}

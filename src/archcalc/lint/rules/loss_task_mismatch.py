@@ -60,6 +60,8 @@ from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.spec.train import LOSS_KINDS
 
 SEVERITY = WARNING
+#: reads the train: section alone, so it runs when a layer does not build too
+PREFIX = True
 #: what a loss that serves one task does to the other's targets
 WHY = {
     "classification": "it treats the targets as class labels or probabilities, not real values",

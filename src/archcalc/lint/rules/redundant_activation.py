@@ -87,7 +87,7 @@ def _left_to_activated_logits(ctx: Context) -> set[LayerNode]:
     """The layers after the last affine layer that `activated-logits` (A103) judges, when it applies."""
     tail = ctx.output_run
     affine = [i for i, node in enumerate(tail) if Trait.WEIGHTED in node.layer.TRAITS]
-    if not affine:
+    if not affine or ctx.partial:
         return set()
     after = tail[affine[-1] + 1:]
     final = after and isinstance(after[-1].layer, DISTRIBUTION_LAYERS)

@@ -54,6 +54,8 @@ from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import flatten
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 #: the largest magnitude of inputs, and of regression targets, that needs no scaling
 INPUT_SCALE, TARGET_SCALE = 10.0, 1000.0
 
