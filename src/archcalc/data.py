@@ -170,6 +170,11 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
             raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
                             f"outputs {shape_text(model.output_shape)}", code="data-mismatch")
         return y.astype(np.float32).reshape(len(y), *model.output_shape)
+    if train.multi_label:
+        raise SpecError(train.locs.get("multi_label", train.loc), "archcalc train does not train multi-label "
+                        "classifications yet (its data format holds one class index per sample)",
+                        code="data-mismatch", hint="lint, export and the Python API read multi_label: as declared; "
+                        "train the exported module on your label rows (loss: bce_with_logits)")
     if len(model.output_shape) != 1:
         raise SpecError(output, f"classification needs a vector of class scores, but the network outputs "
                         f"{shape_text(model.output_shape)}", code="data-mismatch",

@@ -292,6 +292,10 @@ class _Builder:
             values[key] = self.argument(cls.kind, arg, raw, env)
             locs[key] = raw.loc
         layer = cls(values, item.loc, locs)
+        layer.init = item.init
+        if item.init is not None and item.init.bias is not None and not values.get("bias", True):
+            raise SpecError(item.init.bias.loc, f"{cls.kind}: init gives the bias a value, but the layer has "
+                            "bias: false", code="bad-argument", hint="drop the bias's init, or set bias: true")
         out = tuple(symbolic.simplify(d) for d in layer.output_shape(x))
         for d in out:
             if symbolic.positive(d) is False:

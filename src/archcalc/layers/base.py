@@ -162,6 +162,9 @@ class Layer:
     #: spatial axes of a sliding-window kind (1, 2 or 3), which sizes its per-axis arguments
     RANK: ClassVar[int | None] = None
     ARGS: ClassVar[dict[str, Arg]] = {}
+    #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
+    #: PyTorch's default initialisation
+    init: object = None
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)

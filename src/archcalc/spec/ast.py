@@ -41,6 +41,7 @@ class LayerItem:
     loc: Loc
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
     source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
+    init: object = None  # archcalc.spec.init.LayerInit: the layer's init:, for layers with weights
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
+from archcalc.layers.traits import Trait
 from archcalc.limits import Limits
 from archcalc.spec.ast import (
     ArgList,
@@ -255,12 +256,19 @@ class _Parser:
     def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
+        init = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text == "name":
                     if name is not None:
                         raise SpecError(key.loc, "the layer is named twice", code="bad-name")
                     name = self.layer_name(value)
+                    continue
+                if key.text == "init" and Trait.WEIGHTED in cls.TRAITS:
+                    from archcalc.spec.init import parse_init
+
+                    init = parse_init(value, kind)
+                    keys["init"] = key.loc
                     continue
                 arg = cls.ARGS.get(key.text)
                 if arg is None:
@@ -279,7 +287,7 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys, node)
+        return LayerItem(kind, args, name, loc, keys, node, init)
 
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}

@@ -101,6 +101,14 @@ def _call(cls: type, **kwargs: object) -> Call:
     return Call(cls, {key: _plain(value) for key, value in kwargs.items()})
 
 
+def _inits(layer: Layer) -> dict[str, object]:
+    """The spec's ``init:`` as the weighted layers' ``init`` and ``bias_init`` arguments (plain tuples)."""
+    init = layer.init
+    if init is None:
+        return {}
+    return {key: part.plain() for key, part in (("init", init.weight), ("bias_init", init.bias)) if part is not None}
+
+
 def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
     return lambda a, x: _call(cls)
 
@@ -108,13 +116,13 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
-    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias),
+    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a)),
     "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias),
+                                 bias=a.bias, **_inits(a)),
     "conv2d": lambda a, x: _call(L.Conv2d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias),
+                                 bias=a.bias, **_inits(a)),
     "maxpool2d": lambda a, x: _call(L.MaxPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
                                     dilation=a.dilation, ceil_mode=a.ceil_mode),
     "avgpool2d": lambda a, x: _call(L.AvgPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,

@@ -20,6 +20,7 @@ from functools import cache
 
 from torch import nn
 
+from archcalc.backends.torch import init
 from archcalc.backends.torch.layers import MODULES, Call
 from archcalc.backends.torch.modules import ATTRIBUTES, Concat, Residual
 from archcalc.graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, SeqNode, build_graph
@@ -51,7 +52,11 @@ def as_model(spec: Model | Spec | str | os.PathLike, symbols: dict[str, int] | N
 
 
 def build_module(graph: Graph) -> nn.Sequential:
-    return nn.Sequential(OrderedDict(_children(graph.root.items)))
+    """The module, then the spec's ``init:`` applied layer by layer in order, as the generated file does."""
+    module = nn.Sequential(OrderedDict(_children(graph.root.items)))
+    if any(node.layer.init is not None for node in graph.layers()):
+        init.apply(module, graph, torch_paths(graph))
+    return module
 
 
 def layer_call(node: LayerNode) -> Call:

@@ -34,7 +34,8 @@ from torch import nn
 
 from archcalc.backends import check_depth
 from archcalc.backends.naming import Namer
-from archcalc.backends.torch.build import child_keys, layer_call
+from archcalc.backends.torch import init
+from archcalc.backends.torch.build import child_keys, layer_call, torch_paths
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
@@ -105,6 +106,11 @@ def camel(raw: str) -> str:
 def plain(key: str) -> bool:
     """Whether ``self.<key>`` reaches the child named ``key`` (else the file writes ``self["key"]``)."""
     return key.isascii() and key.isidentifier() and not keyword.iskeyword(key)
+
+
+def _submodule(path: str) -> str:
+    """``model.get_submodule("layer1.0.conv1")``: reaches any module, whatever its names."""
+    return f"model.get_submodule({string(path)})"
 
 
 def _safe_text(text: str) -> bool:
@@ -473,9 +479,12 @@ class _Emitter:
         imports = ["from collections import OrderedDict", ""] if self.ordered_dict else []
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
+        inits = init.source(self.graph, torch_paths(self.graph), _submodule)
         build = ["", "", f"def build_model() -> {self.model_class}:",
-                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer."""',
-                 f"    return {self.model_class}()"]
+                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer'
+                 + (', except where the spec says init:."""' if inits else '."""')]
+        build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
+            else [f"    return {self.model_class}()"]
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
 
     def header(self) -> list[str]:

@@ -5,7 +5,7 @@ The letter of a code says what the rule looks at, the first digit groups it insi
 - ``E`` — the core refuses the spec (it cannot be read or built): ``E0`` file and YAML,
   ``E1`` structure, names and arguments, ``E2`` shapes, ``E3`` the ``train:`` section.
 - ``A`` — activations: non-linearity, saturation, what reaches the loss.
-- ``N`` — normalisation, dropout and bias.
+- ``N`` — normalisation, dropout, bias, initialisation and the data's scale.
 - ``G`` — geometry of sliding windows: kernels, strides, padding against the input size.
 - ``S`` — structure of the whole network: depth, skips, downsampling, parameters, unused definitions.
 - ``T`` — the training setup: loss, task, output head, optimizer.
@@ -64,6 +64,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N105", "bias_before_batchnorm"),
     ("N106", "batchnorm_batch_of_one"),
     ("N107", "unnormalized_data"),
+    ("N108", "symmetric_init"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),

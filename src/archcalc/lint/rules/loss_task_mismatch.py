@@ -2,18 +2,22 @@
 
 ## What it does
 Reports `train:` with `task: classification` and a loss made for real-valued targets (`l1`,
-`huber`, `smooth_l1`, `cosine`), or `task: regression` and a loss made for class labels
-(`cross_entropy`, `nll`, `bce`, `bce_with_logits`). Squared error (`mse`) on a classification is
-left alone: on probabilities it is the Brier score, a proper scoring rule that trains, if more slowly
-than cross-entropy (fixed versions of real programs use it), and `kl_div` and `dice` serve both.
+`huber`, `smooth_l1`, `cosine`, and `mse` on several class scores), or `task: regression` and a
+loss made for class labels (`cross_entropy`, `nll`, `bce`, `bce_with_logits`). Squared error on a
+single output is left alone: on one probability it is the Brier score, which trains a binary
+classifier, if more slowly than cross-entropy (fixed versions of real programs use it); `kl_div` and
+`dice` serve both tasks.
 
 ## Why is this bad?
 Cross-entropy is the maximum-likelihood loss for class labels: its gradient stays large while the
 prediction is wrong. The absolute error on class probabilities has a gradient of constant size
 whatever the error, so a confidently wrong prediction is corrected no faster than an almost right
 one, and the optimum of the mean absolute error is the median, which for 0/1 labels is 0 or 1 with
-nothing between: the outputs stop being probabilities. The other way round, a classification loss
-treats a regression's real-valued targets as class indices or probabilities, which they are not.
+nothing between: the outputs stop being probabilities. Squared error on K class scores fits each
+score to its 0/1 target as a separate regression: nothing makes the classes compete, and behind a
+softmax or sigmoid its gradient vanishes exactly when a prediction is confidently wrong. The other
+way round, a classification loss treats a regression's real-valued targets as class indices or
+probabilities, which they are not.
 
 ## Example
 ```yaml
@@ -55,6 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc import symbolic
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.spec.train import LOSS_KINDS
@@ -75,7 +80,15 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train is None:
         return
     serves = LOSS_KINDS[train.loss].task
-    if serves is None or serves == train.task or train.loss == "mse":
+    if train.loss == "mse":
+        out = ctx.graph.output_shape
+        if train.task != "classification" or not out or not symbolic.is_int(out[0]) or out[0] < 2:
+            return
+        yield Finding(ctx.train_loc("loss"), f"mse on a classification with {out[0]} class scores: it fits each score "
+                      "to 0 or 1 as a separate regression, and its gradient vanishes when a prediction is confidently "
+                      "wrong", hint="use loss: cross_entropy (one label per sample) or bce_with_logits (several)")
+        return
+    if serves is None or serves == train.task:
         return
     if train.task == "regression":
         hint = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
