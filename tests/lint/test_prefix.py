@@ -57,3 +57,10 @@ def test_layer_local_rules_are_marked():
     prefix = {code for code, rule in RULES.items() if rule.on_prefix}
     assert {"A101", "A106", "A107", "A108", "N104", "N105", "G102", "S106"} <= prefix
     assert not prefix & {"A103", "T104", "T105", "T107", "S101", "S103", "G103"}
+
+
+def test_findings_on_a_prefix_carry_no_fix():
+    text = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3}\n  - batchnorm2d\n"
+            "  - conv2d: {out: 4, kernel: 9}\n")
+    found = {d.code: d for d in lint_source(text, "x.yaml", DEFAULT).diagnostics}
+    assert set(found) == {"E203", "N105"} and found["N105"].fix is None  # N105 fixes a spec that builds

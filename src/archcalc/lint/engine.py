@@ -83,7 +83,7 @@ def _run(ctx: Context, enabled: frozenset[str], path: str, prefix: bool = False)
     for code, rule in RULES.items():
         if code in enabled and rule.kind == "model" and (rule.on_prefix or not prefix):
             try:
-                found += _once_per_place(rule, rule.check(ctx))
+                found += _once_per_place(rule, rule.check(ctx), fixes=not prefix)
             except Exception as e:
                 raise RuleCrash(rule, path, e) from e
     return found
@@ -102,8 +102,9 @@ def core_diagnostic(error: SpecError, path: str) -> Diagnostic:
     return Diagnostic(rule, error.loc or Loc(path, 1, 1), error.message, error.hint, notes=tuple(error.notes))
 
 
-def _once_per_place(rule: Rule, findings: Iterable[Finding]) -> list[Diagnostic]:
-    """One diagnostic per (location, message) pair, noting how many built layers share it.
+def _once_per_place(rule: Rule, findings: Iterable[Finding], fixes: bool = True) -> list[Diagnostic]:
+    """One diagnostic per (location, message) pair, noting how many built layers share it (without fixes
+    when ``fixes`` is false: the findings on the prefix of a spec that does not build).
 
     Messages name the first instance (``conv1.0``); the others differ only in the path, so they
     are grouped by location alone, and the fix is kept only when every instance offered the same.
@@ -117,7 +118,8 @@ def _once_per_place(rule: Rule, findings: Iterable[Finding]) -> list[Diagnostic]
         message = first.message
         if len(group) > 1:
             message += f" (and {len(group) - 1} more place{'s' if len(group) > 2 else ''} built from this line)"
-        fix = first.fix if all(f.fix == first.fix for f in group) else None
+        # a spec that does not build is never fixed: no fix could be checked against a build
+        fix = first.fix if fixes and all(f.fix == first.fix for f in group) else None
         out.append(Diagnostic(rule, first.loc, message, first.hint, fix, first.end))
     return out
 
