@@ -57,7 +57,8 @@ def test_onnxruntime_computes_what_torch_computes(case):
             expected = module(x).numpy()
         (got,) = run.run(["output"], {"input": x.numpy()})
         assert got.shape == expected.shape
-        assert np.abs(got - expected).max() <= 1e-5
+        # float32 rounds relative to the values' size: outputs in the thousands (a constant init) differ by ulps
+        assert np.abs(got - expected).max() <= 1e-5 * max(1.0, float(np.abs(expected).max()))
 
 
 def test_the_file_is_opset_17_ir_8_with_a_symbolic_batch_and_torchs_weights(run, tmp_path):

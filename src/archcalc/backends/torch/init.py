@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from archcalc.backends.torch.layout import Brackets, Text, layout
 from archcalc.graph import Graph, LayerNode
 from archcalc.spec.init import Init
 
@@ -38,13 +39,14 @@ def apply(module: nn.Module, graph: Graph, paths: dict) -> None:
 
 
 def source(graph: Graph, paths: dict, access) -> list[str]:
-    """The generated ``build_model()``'s lines that initialise the layers whose spec says ``init:``;
-    ``access(path)`` is the expression that reaches a module from ``model``."""
+    """The generated ``build_model()``'s lines that initialise the layers whose spec says ``init:``, laid out
+    as ``ruff format`` lays them out; ``access(path)`` is the expression that reaches a module from ``model``."""
     lines = []
     for node in graph.layers():
         for tensor, part in parts(node):
-            settings = "".join(f", {key}={_literal(value)}" for key, value in arguments(part).items())
-            lines.append(f"    nn.init.{part.name}_({access(paths[node])}.{tensor}{settings})")
+            items = [Text(f"{access(paths[node])}.{tensor}"),
+                     *(Text(f"{key}={_literal(value)}") for key, value in arguments(part).items())]
+            lines += layout(Brackets(f"nn.init.{part.name}_", "(", items, ")"), 4)
     return lines
 
 

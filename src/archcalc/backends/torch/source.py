@@ -108,6 +108,14 @@ def plain(key: str) -> bool:
     return key.isascii() and key.isidentifier() and not keyword.iskeyword(key)
 
 
+def _docstring(text: str, indent: int) -> list[str]:
+    """A docstring, on one line when it fits in :data:`WIDTH`, else wrapped with the quotes on lines of their own."""
+    pad = " " * indent
+    if len(pad) + len(text) + 6 <= WIDTH:
+        return [f'{pad}"""{text}"""']
+    return [f'{pad}"""', *textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad), f'{pad}"""']
+
+
 def _submodule(path: str) -> str:
     """``model.get_submodule("layer1.0.conv1")``: reaches any module, whatever its names."""
     return f"model.get_submodule({string(path)})"
@@ -480,9 +488,11 @@ class _Emitter:
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         inits = init.source(self.graph, torch_paths(self.graph), _submodule)
+        doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
+               " initialises each layer.") if inits else \
+            f"A new {self.model_class}, initialised as PyTorch initialises each layer."
         build = ["", "", f"def build_model() -> {self.model_class}:",
-                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer'
-                 + (', except where the spec says init:."""' if inits else '."""')]
+                 *_docstring(doc, 4)]
         build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
             else [f"    return {self.model_class}()"]
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
@@ -500,5 +510,6 @@ class _Emitter:
         if nested:
             text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"
                      " have the same state_dict keys.")
-        return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
+        first = f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.'
+        return [*textwrap.wrap(first, WIDTH, break_on_hyphens=False), "",
                 *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
