@@ -180,6 +180,9 @@ class Layer:
     #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
     BARE: ClassVar[bool] = False
     ARGS: ClassVar[dict[str, Arg]] = {}
+    #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
+    #: PyTorch's default initialisation
+    init: object = None
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
