@@ -1,15 +1,17 @@
-"""``archcalc train --backend numpy``: the runtime modules behind the backend-neutral trainer interface
+"""``archcalc train --backend numpy``: the spec's network, loss and optimizer in NumPy, run by the one
+training loop (:class:`~archcalc.training.loop.Loop`) behind the backend-neutral trainer interface
 (:mod:`archcalc.training`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from archcalc.backends.numpy import loop
 from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
+from archcalc.backends.numpy.training import Steps, evaluate
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
-from archcalc.training import Epoch, Outcome, Progress, Splits
+from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
+from archcalc.training.loop import Loop
 
 
 class NumpyTrainer:
@@ -30,27 +32,19 @@ class NumpyTrainer:
 
     def fit(self, splits: Splits, epochs: int, progress: Progress) -> Outcome:
         (x, y), (vx, vy) = splits.train, splits.validation
-        stopping = self.train.early_stopping
+        self.net.train()
+        steps = Steps(self.net, self.loss, self.optimizer, x, self._targets(y), batch_size=self.train.batch_size,
+                      rng=self.rng, validation=(vx, self._targets(vy)), l1=self.train.l1, classify=self.classify)
+        run = Loop(epochs, early_stopping(self.train), self.classify)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-            result = loop.fit(self.net, self.loss, self.optimizer, x, self._targets(y), epochs=epochs,
-                              batch_size=self.train.batch_size, rng=self.rng, validation=(vx, self._targets(vy)),
-                              l1=self.train.l1, patience=stopping.patience if stopping else None,
-                              min_delta=stopping.min_delta if stopping else 0.0,
-                              monitor=stopping.monitor if stopping else "val_loss", classify=self.classify,
-                              on_batch=progress.batch, on_epoch=lambda record: progress.epoch(_epoch(record)))
-        return Outcome([_epoch(r) for r in result["history"]], result["best_epoch"], result["stopped_early"],
-                       result["diverged"])
+            run.run(steps, progress.batch, lambda record: progress.epoch(Epoch.of(record)))
+        return Outcome.of(run)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
-        return loop.evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
+        return evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: np.array(value) for name, value in self.net.state_dict().items()}
-
-
-def _epoch(record: dict) -> Epoch:
-    return Epoch(record["epoch"], record["loss"], record["accuracy"], record.get("val_loss"),
-                 record.get("val_accuracy"), record["seconds"])
 
 
 make_trainer = NumpyTrainer

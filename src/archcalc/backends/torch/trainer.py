@@ -1,5 +1,6 @@
-"""``archcalc train --backend torch``: :func:`archcalc.to_torch` and the loop of :mod:`.training`
-behind the backend-neutral trainer interface (:mod:`archcalc.training`)."""
+"""``archcalc train --backend torch``: :func:`archcalc.to_torch` and the torch steps of :mod:`.training`,
+run by the one training loop (:class:`~archcalc.training.loop.Loop`) behind the backend-neutral
+trainer interface (:mod:`archcalc.training`)."""
 
 from __future__ import annotations
 
