@@ -21,6 +21,7 @@ same classes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections import OrderedDict
@@ -169,9 +170,11 @@ class Steps:
     validation data, and clones of the state dict as snapshots."""
 
     def __init__(self, module: nn.Module, train: TrainSpec, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
-                 generator: torch.Generator, validation: tuple[torch.Tensor, torch.Tensor] | None = None):
+                 generator: torch.Generator, validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 precision: torch.dtype | None = None):
         self.module, self.train, self.x, self.y = module, train, x, y
         self.batch_size, self.generator, self.validation = batch_size, generator, validation
+        self.precision = precision
         self.loss = build_loss(train, module)
         self.optimizer = build_optimizer(train, module)
         self.classify = train.task == "classification"
@@ -181,14 +184,17 @@ class Steps:
 
     def step(self, index: torch.Tensor) -> tuple[float, int, int]:
         self.optimizer.zero_grad()
-        out = self.loss.logits(self.x[index])
-        value = self.loss.compare(out, self.y[index]) + l1_penalty(self.train, self.module)
+        with autocast(self.x, self.precision):
+            out = self.loss.logits(self.x[index])
+            value = self.loss.compare(out, self.y[index]) + l1_penalty(self.train, self.module)
         value.backward()
         self.optimizer.step()
         return value.item(), self.loss.correct(out.detach(), self.y[index]) if self.classify else 0, len(index)
 
     def validate(self) -> tuple[float, float | None] | None:
-        return None if self.validation is None else evaluate(self.module, self.train, *self.validation)
+        if self.validation is None:
+            return None
+        return evaluate(self.module, self.train, *self.validation, precision=self.precision)
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.module.state_dict().items()}
@@ -248,31 +254,47 @@ def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.T
     return parts
 
 
-@torch.no_grad()
-def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object,
-             batch_size: int = 256) -> tuple[float, float | None]:
+def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object, batch_size: int = 256, *,
+             precision: torch.dtype | None = None) -> tuple[float, float | None]:
     """(loss, accuracy) in evaluation mode; accuracy is ``None`` unless the task is classification.
 
     The samples go through in batches of ``batch_size`` (the memory of one batch, the numbers of the
     whole set). A class is the argmax of the output over dim 1, or, for a single output, the
     output above 0.5 (above 0 when the loss takes logits: the same classes when it drops a final
-    sigmoid).
+    sigmoid). ``precision`` (``torch.bfloat16``) runs the module under autocast, as training did.
     """
+    x, y = _tensor(x), _tensor(y)
+    total, hits, count = totals(module, train, x, y, batch_size, precision)
+    return total / count, (hits / count if train.task == "classification" else None)
+
+
+@torch.no_grad()
+def totals(module: nn.Module, train: TrainSpec, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256,
+           precision: torch.dtype | None = None) -> tuple[float, int, int]:
+    """What :func:`evaluate` averages: the loss summed over the samples, the right answers, the samples
+    (processes of a distributed run add theirs up before dividing)."""
     was_training = module.training
     module.eval()
     try:
-        x, y = _tensor(x), _tensor(y)
         loss = build_loss(train, module)
         classify = train.task == "classification"
         total, hits = 0.0, 0
         for xs, ys in zip(x.split(batch_size), y.split(batch_size)):
-            out = loss.logits(xs)
-            total += loss.compare(out, ys).item() * len(xs)
+            with autocast(xs, precision):
+                out = loss.logits(xs)
+                total += loss.compare(out, ys).item() * len(xs)
             if classify:
                 hits += loss.correct(out, ys)
-        return total / len(x), (hits / len(x) if classify else None)
+        return total, hits, len(x)
     finally:
         module.train(was_training)
+
+
+def autocast(x: torch.Tensor, precision: torch.dtype | None):
+    """``torch.autocast`` to ``precision`` on ``x``'s device, or nothing (float32) when it is None."""
+    if precision is None:
+        return contextlib.nullcontext()
+    return torch.autocast(x.device.type, dtype=precision)
 
 
 def _tensor(data: object) -> torch.Tensor:
