@@ -39,15 +39,17 @@ from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import GlobalAvgPool2d, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
+from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
 from archcalc.graph import ConcatNode, LayerNode, Node, ResidualNode, SeqNode
 from archcalc.model import Model
+from archcalc.spec.train import TrainSpec
 
 #: modules torch lacks, copied into the files that use them
 HELPERS = (Sign, GlobalAvgPool2d)
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
-                           "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
+                           "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
 
 
 #: how variants of one block are told apart by their shortcut (``BottleneckProjection``)
@@ -194,6 +196,8 @@ class _Emitter:
         self.graph = model.graph
         self.names = Namer(EMITTER_NAMES)
         self.model_class = self.names.name(camel(model.name), fallback="Model")
+        self.logits = False  # whether the model's forward takes logits=True (set by model_forward)
+        self.fused = False  # whether the loss that trains it applies its last layer (set by model_forward)
         self.classes: dict[tuple, _Class] = {}
         self.class_of: dict[Node, _Class] = {}
         self.trees: dict[Node, Tree] = {}
@@ -432,6 +436,7 @@ class _Emitter:
             last, depth = last.items[-1], depth + 1
         train = getattr(self.model.spec, "train", None)
         final = layer_call(last).build() if isinstance(last, LayerNode) else None
+        self.fused = final is not None and absorbs(TrainSpec.of(self.model.spec).loss, final)
         if train is None or final is None or not absorbs(train.loss, final):
             if not keys:
                 return [signature, "        return x"]
@@ -439,6 +444,7 @@ class _Emitter:
             for key in keys[:-1]:
                 lines += layout(self.call_child(key, "x"), 8, "x = ")
             return lines + layout(self.call_child(keys[-1], "x"), 8, "return ")
+        self.logits = True
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
         lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
                  f'        """With ``logits=True``, the output before the final {activation}: what',
@@ -476,7 +482,8 @@ class _Emitter:
         build = ["", "", f"def build_model() -> {self.model_class}:",
                  f'    """A new {self.model_class}, initialised as PyTorch initialises each layer."""',
                  f"    return {self.model_class}()"]
-        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
+        entry = entry_point(self.model, self.logits, self.fused and not self.logits)
+        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build, *entry]) + "\n"
 
     def header(self) -> list[str]:
         model = self.model
@@ -492,4 +499,6 @@ class _Emitter:
             text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"
                      " have the same state_dict keys.")
         return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
-                *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
+                *textwrap.wrap(text + " Needs only torch (and NumPy to train on an .npz file:"
+                               " python FILE.py DATA.npz, or torchrun --nproc-per-node=N FILE.py DATA.npz;"
+                               " see train()).", WIDTH), '"""']
