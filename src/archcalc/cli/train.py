@@ -32,10 +32,12 @@ from archcalc.training import BACKENDS, Epoch
 
 
 def _every(ctx: click.Context, param: click.Parameter, value: str | None):
-    from archcalc.training.checkpoint import Every
+    if value is None:
+        return None
+    from archcalc.training.checkpoint import Every  # not at the top: it imports NumPy
 
     try:
-        return None if value is None else Every.parse(value)
+        return Every.parse(value)
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
 

@@ -45,6 +45,8 @@ PATTERN = re.compile(r"step-(\d{9,})\.npz")
 LEFTOVER = re.compile(r"\.step-\d{9,}\.npz\.archcalc-[0-9a-f]{8}\.tmp")
 #: how a run is described in its checkpoints, in the order mismatches are reported
 FIELDS = ("backend", "processes", "precision", "network", "train", "seed", "data")
+#: what a checkpoint records of the loop (:func:`_loop_state`)
+LOOP = {"epochs", "epoch", "batch", "seen", "total", "hits", "steps", "ended", "history", "ordered", "stopping"}
 #: ``--every`` units
 UNITS = {"step": "steps", "steps": "steps", "epoch": "epochs", "epochs": "epochs"}
 
@@ -352,7 +354,8 @@ def read(path: str) -> Saved:
     digest = meta.pop("sha256", None)
     if digest != _digest(meta, arrays):
         raise corrupt("its contents do not match their SHA-256 digest")
-    if not all(isinstance(meta.get(key), dict) for key in ("run", "loop", "backend")):
+    if not all(isinstance(meta.get(key), dict) for key in ("run", "loop", "backend")) \
+            or not set(meta["run"]) >= set(FIELDS) or not set(meta["loop"]) >= LOOP:
         raise corrupt("its description lacks the run, the loop or the backend's state")
     return Saved(path, meta, arrays)
 
