@@ -331,6 +331,7 @@ def test_resume_in_an_empty_folder_starts_the_run(tiny, tmp_path, run):
 @pytest.mark.parametrize("args, says", [
     (["--every", "2"], "--every needs --checkpoint-dir DIR"),
     (["--resume"], "--resume needs --checkpoint-dir DIR"),
+    (["--keep", "2"], "--keep needs --checkpoint-dir DIR"),
     (["--checkpoint-dir", "ck", "--every", "2 weeks"], "Invalid value for '--every': '2 weeks': give a whole number"),
     (["--nproc", "2"], "--nproc 2 needs --backend torch"),
     (["--precision", "bf16"], "--precision bf16 needs --backend torch"),

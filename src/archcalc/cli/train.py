@@ -93,8 +93,11 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     """
     if worker is not None:
         return work(spec, worker)
-    if checkpoint_dir is None and (every is not None or resume):
-        raise click.UsageError(f"{'--every' if every is not None else '--resume'} needs --checkpoint-dir DIR")
+    given = click.get_current_context().get_parameter_source("keep") is click.core.ParameterSource.COMMANDLINE
+    needs_dir = [name for name, used in (("--every", every is not None), ("--keep", given), ("--resume", resume))
+                 if used]
+    if checkpoint_dir is None and needs_dir:
+        raise click.UsageError(f"{needs_dir[0]} needs --checkpoint-dir DIR")
     torch_only = [f"--{name} {value}" for name, value, default in
                   (("nproc", nproc, 1), ("device", device, "cpu"), ("precision", precision, "fp32"))
                   if value != default]
@@ -242,6 +245,8 @@ def work(spec: str, job_file: str) -> None:
     for the launching process, which prints it."""
     import json
 
+    if "TORCHELASTIC_RUN_ID" not in os.environ:
+        raise click.UsageError("--worker is for the processes that --nproc starts with torchrun")
     from archcalc.backends.torch import distributed
 
     with open(job_file, encoding="utf-8") as f:
