@@ -346,3 +346,12 @@ def test_a_checkpoint_dir_that_is_a_file_is_refused(tiny, tmp_path, run):
     (tmp_path / "file").write_text("x")
     result = run("train", tiny[0], "--checkpoint-dir", tmp_path / "file")
     assert result.exit_code == 2 and f"{tmp_path / 'file'}:1:1: error: is not a folder" in result.stderr
+
+
+def test_a_run_refused_before_training_creates_no_folder(tiny, tmp_path, run):
+    result = run("train", tiny[0], "--data", tmp_path / "missing.npz", "--checkpoint-dir", tmp_path / "a" / "b")
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "file").write_text("x")
+    result = run("train", tiny[0], "--checkpoint-dir", tmp_path / "file" / "ck")
+    assert result.exit_code == 2 and f"{tmp_path / 'file' / 'ck'}:1:1: error: cannot be created" in result.stderr

@@ -175,18 +175,27 @@ class Checkpoints:
             self.saved = read(os.path.join(folder, existing[-1]))
 
     def _prepare(self) -> None:
+        """Refuse a folder that is a file or cannot be written in; one that does not exist yet is
+        created by :meth:`begin`, once every other check has passed, in a folder that can be written."""
         if os.path.lexists(self.folder) and not os.path.isdir(self.folder):
             raise SpecError(self.where, "is not a folder", code="output-error",
                             hint="--checkpoint-dir names a folder for the run's checkpoints")
+        existing = os.path.abspath(self.folder)
+        while not os.path.isdir(existing) and not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise SpecError(self.where, f"cannot be created: {existing} is not a folder", code="output-error",
+                            hint="choose another place for the checkpoints")
         try:
-            os.makedirs(self.folder, exist_ok=True)
-        except OSError as e:
-            raise SpecError(self.where, f"cannot create the folder: {e.strerror or e}", code="output-error",
-                            hint="choose a writable place") from None
-        check_writable(os.path.join(self.folder, name(0)), force=True)
+            check_writable(os.path.join(existing, name(0)), force=True)
+        except SpecError:
+            raise SpecError(self.where, f"cannot be written: {existing} is not writable", code="output-error",
+                            hint="choose a writable place for the checkpoints") from None
 
     def existing(self) -> list[str]:
         """The checkpoint files in the folder, oldest first."""
+        if not os.path.isdir(self.folder):
+            return []
         return sorted((f for f in os.listdir(self.folder) if PATTERN.fullmatch(f)), key=lambda f: int(f[5:-4]))
 
     def begin(self, run: dict) -> None:
@@ -197,6 +206,11 @@ class Checkpoints:
             check_run(self.saved, run)
             self._last = self.saved.meta["loop"]["steps"]
         if self.writer:
+            try:
+                os.makedirs(self.folder, exist_ok=True)
+            except OSError as e:
+                raise SpecError(self.where, f"cannot create the folder: {e.strerror or e}", code="output-error",
+                                hint="choose a writable place for the checkpoints") from None
             for leftover in os.listdir(self.folder):
                 if LEFTOVER.fullmatch(leftover) or leftover in self.stale:
                     os.unlink(os.path.join(self.folder, leftover))
