@@ -207,7 +207,7 @@ def launch(spec: str, job: dict, nproc: int) -> dict:
                 outcome = json.load(f)
         except (OSError, ValueError):
             raise SpecError(None, f"the {nproc} training processes failed (torchrun exited with code {code})",
-                            code="internal", hint="their messages are above") from None
+                            code="training-failed", hint="their messages are above") from None
     if "error" in outcome:
         error = outcome["error"]
         raised = SpecError(Loc(*error["loc"]) if error["loc"] else None, error["message"], code=error["code"],
