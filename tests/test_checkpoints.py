@@ -355,3 +355,27 @@ def test_a_run_refused_before_training_creates_no_folder(tiny, tmp_path, run):
     (tmp_path / "file").write_text("x")
     result = run("train", tiny[0], "--checkpoint-dir", tmp_path / "file" / "ck")
     assert result.exit_code == 2 and f"{tmp_path / 'file' / 'ck'}:1:1: error: cannot be created" in result.stderr
+
+
+@BOTH
+def test_a_well_formed_checkpoint_that_does_not_fit_is_refused_before_loading(backend, tiny, tmp_path, run):
+    """A file with a valid digest (anyone can compute one) whose batches point past the data, or whose
+    optimizer state has the wrong shapes: refused whole, with a located error."""
+    from archcalc.training.checkpoint import encode
+
+    spec, data = tiny
+    train_json(run, spec, "--data", data, "--backend", backend, "--epochs", 1, "--checkpoint-dir", tmp_path / "ck",
+               "--every", "5steps")
+    path = tmp_path / "ck" / "step-000000011.npz"
+    path.unlink()  # resume from step 10, in the middle of the epoch
+    newest = tmp_path / "ck" / "step-000000010.npz"
+    original = read(str(newest))
+    args = [spec, "--data", data, "--backend", backend, "--checkpoint-dir", tmp_path / "ck", "--resume"]
+    for key, change in (("order/indices", lambda a: np.where(a == a.max(), 10**6, a)),
+                        (next(k for k in original.arrays if k.startswith("optimizer/") and original.arrays[k].ndim),
+                         lambda a: np.zeros((*a.shape[:-1], a.shape[-1] + 1), a.dtype))):
+        arrays = {**original.arrays, key: change(original.arrays[key])}
+        newest.write_bytes(encode(original.meta, arrays))
+        error = refused(run, args, tmp_path)
+        assert f"{newest}:1:1: error: cannot be resumed: " in error
+        assert "not batches of the 84 training samples" in error or "optimizer's state does not fit" in error

@@ -278,8 +278,12 @@ def _loop_position(saved: Saved, trainer: Resumable) -> dict:
         raise ValueError("its loop position is not made of counts")
     order = None
     if state["ordered"]:
-        sizes = arrays["order/sizes"]
-        order = [trainer.from_array(part) for part in np.split(arrays["order/indices"], np.cumsum(sizes)[:-1])]
+        sizes, indices = arrays["order/sizes"], arrays["order/indices"]
+        samples = saved.run["data"]["samples"][0]  # the training set's size (the run's, as checked)
+        if sizes.ndim != 1 or indices.ndim != 1 or not len(sizes) or int(sizes.sum()) != len(indices) \
+                or sizes.min() < 1 or indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= samples:
+            raise ValueError(f"its batches are not batches of the {samples} training samples")
+        order = [trainer.from_array(part) for part in np.split(indices, np.cumsum(sizes)[:-1])]
         if not 0 <= numbers["batch"] <= len(order):
             raise ValueError(f"it is at batch {numbers['batch']} of an epoch of {len(order)}")
     stopping = dict(state["stopping"])
