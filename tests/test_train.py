@@ -265,6 +265,21 @@ def test_progress_bar_draws_on_a_terminal():
     assert "val_acc  70.0 %" in drawn
 
 
+def test_without_rich_training_prints_its_epoch_lines(monkeypatch, capsys):
+    """rich is optional (the train extra): without it the run still reports each epoch, on stderr."""
+    from archcalc.training import Epoch
+    from archcalc.training.progress import BarProgress
+
+    for name in ("rich", "rich.console", "rich.progress"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if rich were not installed
+    with BarProgress(2) as progress:
+        progress.batch(1, 1, 3, 0.5, 0.75, 32)
+        progress.epoch(Epoch(1, 0.5, 0.75, 0.6, 0.7, 0.01))
+    assert progress.bar is None
+    err = capsys.readouterr().err
+    assert err == "epoch   1  loss 0.5000  acc  75.0 %  val_loss 0.6000  val_acc  70.0 %  0.01 s\n"
+
+
 @BOTH
 def test_a_diverging_run_is_a_located_error(run, write, tmp_path, backend):
     rng = np.random.default_rng(0)

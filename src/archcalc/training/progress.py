@@ -1,6 +1,7 @@
 """The progress of ``archcalc train``: one rich progress line on standard error, and a line per epoch.
 
 Imported only when training starts, so ``archcalc train --help`` and the other commands never load rich.
+rich is optional (the ``train`` extra): without it the run prints the line per epoch and no bar.
 """
 
 from __future__ import annotations
@@ -18,29 +19,36 @@ class BarProgress:
     bar starts where the run is, and its rates count only the steps of this process."""
 
     def __init__(self, epochs: int, quiet: bool = False, console=None):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.console = console or Console(stderr=True)
         self.epochs, self.quiet = epochs, quiet
+        self.started = time.perf_counter()
+        self.before: int | None = None  # the run's steps done before this process took over
+        self.current, self.seen, self.samples = 0, 0, 0  # the epoch, its samples so far, this process's samples
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:  # no rich: the lines per epoch alone, written by click
+            self.console = self.bar = None
+            return
+        self.console = console or Console(stderr=True)
         self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)),
                             TextColumn("batch {task.fields[batch]}"), BarColumn(), TextColumn("{task.fields[stats]}"),
                             TimeElapsedColumn(), console=self.console, transient=True,
                             disable=not self.console.is_terminal)
         self.task = self.bar.add_task("train", total=None, epoch=0, batch="", stats="")
-        self.started = time.perf_counter()
-        self.before: int | None = None  # the run's steps done before this process took over
-        self.current, self.seen, self.samples = 0, 0, 0  # the epoch, its samples so far, this process's samples
 
     def __enter__(self) -> BarProgress:
         self.started = time.perf_counter()
-        self.bar.start()
+        if self.bar is not None:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.bar is not None:
+            self.bar.stop()
 
     def batch(self, epoch: int, batch: int, batches: int, loss: float, accuracy: float | None, samples: int) -> None:
+        if self.bar is None:
+            return
         done, total = (epoch - 1) * batches + batch, self.epochs * batches
         if self.before is None:
             self.before = done - 1
@@ -67,7 +75,12 @@ class BarProgress:
         if record.val_accuracy is not None:
             parts.append(f"val_acc {100 * record.val_accuracy:5.1f} %")
         parts.append(f"{record.seconds:.2f} s")
-        self.console.print("  ".join(parts), highlight=False)
+        if self.console is None:
+            import click
+
+            click.echo("  ".join(parts), err=True)
+        else:
+            self.console.print("  ".join(parts), highlight=False)
 
 
 class NoProgress:
