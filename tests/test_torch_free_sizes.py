@@ -8,8 +8,8 @@ import sympy
 import torch
 
 import archcalc
-from archcalc.backends.torch.free import python_code
 from archcalc.backends.torch.source import emit
+from archcalc.symbolic import python_source
 from tests.torch_helpers import import_file
 
 POOLED = """\
@@ -105,7 +105,7 @@ def test_a_symbol_named_like_the_generated_code_is_not_an_argument(tmp_path):
 def test_python_code_of_a_size_is_the_size(make):
     H, W = sympy.symbols("H W", positive=True, integer=True)
     expr = make(H, W)
-    code = compile(python_code(expr), "<size>", "eval")
+    code = compile(python_source(expr), "<size>", "eval")
     for h in range(1, 40):
         for w in (1, 7, 9):
             assert eval(code, {"H": h, "W": w}) == expr.subs({H: h, W: w})  # our own formula, not a user's string
