@@ -43,11 +43,11 @@ def _params(module: torch.nn.Module) -> int:
 
 def test_free_sizes_are_constructor_arguments_with_their_formulas(tmp_path):
     spec, source, module = _export(tmp_path, POOLED)
-    assert "def __init__(self, H: int = 32, W: int = 48) -> None:" in source
-    assert "nn.Linear(4 * (H // 4) * (W // 4), 10)" in source
-    assert "def build_model(H: int = 32, W: int = 48) -> Pooled:" in source
+    assert "def __init__(self, h: int = 32, w: int = 48) -> None:" in source
+    assert "nn.Linear(4 * (h // 4) * (w // 4), 10)" in source
+    assert "def build_model(h: int = 32, w: int = 48) -> Pooled:" in source
     for sizes in ({}, {"H": 64, "W": 40}, {"H": 20, "W": 20}):
-        net = module.build_model(**sizes).eval()
+        net = module.build_model(**{name.lower(): value for name, value in sizes.items()}).eval()
         reference = archcalc.load(str(spec), **sizes)
         assert _params(net) == reference.trainable_params
         x = torch.randn(2, *reference.input_shape)
@@ -57,7 +57,7 @@ def test_free_sizes_are_constructor_arguments_with_their_formulas(tmp_path):
 def test_the_runtime_module_and_the_file_agree_at_other_sizes(tmp_path):
     spec, _, module = _export(tmp_path, POOLED)
     runtime = archcalc.to_torch(archcalc.load(str(spec), H=64, W=40)).eval()
-    generated = module.build_model(H=64, W=40).eval()
+    generated = module.build_model(h=64, w=40).eval()
     generated.load_state_dict(runtime.state_dict(), strict=True)
     x = torch.randn(2, 3, 64, 40)
     torch.testing.assert_close(generated(x), runtime(x), rtol=0, atol=0)
@@ -68,7 +68,7 @@ def test_sizes_that_do_not_depend_on_symbols_stay_literal(tmp_path):
            "  - adaptive_avgpool2d: 1\n  - flatten\n  - linear: 10\n"
     _, source, _ = _export(tmp_path, text)
     assert "def __init__(self) -> None:" in source and "nn.Linear(8, 10)" in source
-    assert "H: int" not in source
+    assert "h: int" not in source
 
 
 def test_a_structure_that_changes_with_the_sizes_keeps_the_exported_values(tmp_path):

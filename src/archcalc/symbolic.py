@@ -378,7 +378,7 @@ def _bracket_printer():
     return Printer()
 
 
-def python_source(expr: Dim) -> str:
+def python_source(expr: Dim, names: dict[str, str] | None = None) -> str:
     """A size formula as Python over int symbols (``8 * (H // 2) * (W // 2)``): floor division for ⌊·⌋,
     no floats; what a generated PyTorch file writes for a size the spec leaves free. ValueError for a
     function it has no Python for."""
@@ -404,7 +404,7 @@ def python_source(expr: Dim) -> str:
         if e.is_Integer:
             return str(int(e))
         if e.is_Symbol:
-            return str(e)
+            return (names or {}).get(str(e), str(e))
         if e.is_Rational:  # only as part of a whole number (⌊H/2⌋ written H // 2)
             return quotient(e, sympy.floor)
         if e.func in (sympy.floor, sympy.ceiling):

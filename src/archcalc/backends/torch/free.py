@@ -3,9 +3,9 @@
 A spec's symbols (``input: [3, H, W]`` with ``H: 128``) are sizes the user may change; a module
 written with ``AdaptiveAvgPool2d(64)`` where the spec says ``[H / 2, W / 2]`` would silently fix
 them. So the generated model takes every symbol that sizes a module as a constructor argument
-(``Model(H=128, W=128)``, defaults the values exported with) and writes each size that depends on
-one as the expression it is (``AdaptiveAvgPool2d((H // 2, W // 2))``, ``nn.Linear(8 * (H // 2) *
-(W // 2), 10)``).
+(``Model(h=128, w=128)``, lower case as Python names arguments, defaults the values exported with)
+and writes each size that depends on one as the expression it is (``AdaptiveAvgPool2d((h // 2,
+w // 2))``, ``nn.Linear(8 * (h // 2) * (w // 2), 10)``).
 
 Which constructor arguments depend on the symbols, and how, is found without asking each kind's
 table entry to handle symbols: the network is built again at other values of the symbols, and an
@@ -60,6 +60,10 @@ def free_sizes(model: Model, call_of) -> FreeSizes:
     values = {name: value for name, value in graph.symbols.items() if symbolic.is_int(value)}
     if not values:
         return FreeSizes({}, {})
+    # arguments are lower case, as Python names them (the spec's H is the argument h)
+    lower = {name: name.lower() + ("_" if name.lower() in ("l", "i", "o") else "") for name in values}  # not l: E741
+    if len(set(lower.values())) < len(lower):
+        return FreeSizes({}, {}, "two of the spec's symbols differ only in case")
     # each symbol scaled by its own factor, so that H and W (equal when exported) are told apart
     other = {name: value * (2 + i) for i, (name, value) in enumerate(values.items())}
     try:
@@ -85,13 +89,13 @@ def free_sizes(model: Model, call_of) -> FreeSizes:
         args, kwargs = [], []
         for out, pairs in ((args, zip(a.args, b.args)), (kwargs, zip(a.kwargs, b.kwargs))):
             for x, y in pairs:
-                value = _free(x.value, y.value, candidates, values, other)
+                value = _free(x.value, y.value, candidates, values, other, lower)
                 if value is None:
                     return FreeSizes({}, {}, f"no formula of the symbols gives the sizes of layer {path}")
                 used |= _names(value)
                 out.append(replace(x, value=value) if value is not x.value else x)
         calls[path] = Call(a.cls, tuple(args), tuple(kwargs))
-    return FreeSizes(calls, {name: values[name] for name in values if name in used})
+    return FreeSizes(calls, {lower[name]: values[name] for name in values if lower[name] in used})
 
 
 def _structure(graph: Graph) -> list[tuple]:
@@ -113,7 +117,8 @@ def _candidates(node: LayerNode) -> list:
     return found
 
 
-def _free(a: object, b: object, candidates: list, here: dict[str, int], there: dict[str, int]) -> object | None:
+def _free(a: object, b: object, candidates: list, here: dict[str, int], there: dict[str, int],
+          lower: dict[str, str]) -> object | None:
     """``a`` (the value exported) as a :class:`Free` when it changes to ``b`` at the other sizes and a
     candidate formula gives both; ``a`` itself when it does not change; None when nothing explains it."""
     if a == b and type(a) is type(b):
@@ -124,17 +129,17 @@ def _free(a: object, b: object, candidates: list, here: dict[str, int], there: d
         b = b if isinstance(b, tuple) else (b,) * length
         if len(a) != len(b):
             return None
-        items = tuple(_free(x, y, candidates, here, there) for x, y in zip(a, b))
+        items = tuple(_free(x, y, candidates, here, there, lower) for x, y in zip(a, b))
         return None if any(item is None for item in items) else items
     if type(a) is not int or type(b) is not int:
         return None
     for formula in candidates:
         if symbolic.subs(formula, here) == a and symbolic.subs(formula, there) == b:
             try:
-                text = symbolic.python_source(formula)
+                text = symbolic.python_source(formula, lower)
             except ValueError:
                 continue
-            return Free(a, text, frozenset(str(s) for s in formula.free_symbols))
+            return Free(a, text, frozenset(lower[str(s)] for s in formula.free_symbols))
     return None
 
 

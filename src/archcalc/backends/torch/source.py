@@ -575,8 +575,8 @@ class _Emitter:
         text = f"{origin} [{shape_in}] -> output [{shape_out}]; {counts}, as ``archcalc params`` counts them."
         if self.free.symbols:
             sizes = ", ".join(f"{name}={value}" for name, value in self.free.symbols.items())
-            text += (f" Sizes the spec leaves free are arguments: {self.model_class}({sizes}) is the network"
-                     " at other sizes (counts above at these).")
+            text += (f" Sizes the spec leaves free are arguments (its symbols, in lower case):"
+                     f" {self.model_class}({sizes}) is the network at other sizes (counts above at these).")
         elif self.free.fixed:
             text += f" Sizes are fixed at the values exported with: {self.free.fixed}."
         nested = next((n.path for n in model.layers if "." in n.path and _safe_text(n.path)), None)
