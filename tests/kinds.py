@@ -320,6 +320,10 @@ layers:
     Kind("leaky_relu", lambda a, x, t: nn.LeakyReLU(a.slope), (Case((2, 6), "leaky_relu: 0.2", params=0, out=(2, 6)),)),
     Kind("sigmoid", lambda a, x, t: nn.Sigmoid(), (Case((2, 6), "sigmoid", params=0, out=(2, 6)),)),
     Kind("tanh", lambda a, x, t: nn.Tanh(), (Case((2, 6), "tanh", params=0, out=(2, 6)),)),
+    Kind("log_softmax", lambda a, x, t: nn.LogSoftmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
+        Case((3, 4), "log_softmax", params=0, out=(3, 4)),
+        Case((3, 4), "log_softmax: {dim: -1}", params=0, out=(3, 4), name="last"),
+    )),
     Kind("softmax", lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
         Case((3, 4), "softmax", params=0, out=(3, 4)),
         Case((3, 4), "softmax: {dim: -1}", params=0, out=(3, 4), name="last"),

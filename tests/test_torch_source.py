@@ -105,6 +105,7 @@ HOSTILE = textwrap.dedent('''\
 ALLOWED_IMPORTS = {("collections", "OrderedDict"), ("torch", None), ("torch", "nn")}
 
 
+@pytest.mark.slow
 def test_hostile_names_produce_inert_code(write, tmp_path):
     model = archcalc.load(str(write(HOSTILE)))
     text = emit(model)

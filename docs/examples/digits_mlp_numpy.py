@@ -112,16 +112,59 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> n
     return rng.uniform(-bound, bound, shape)
 
 
+def _initial(rng: np.random.Generator, shape: tuple[int, ...], init, default_fan_in: int) -> np.ndarray:
+    """A parameter of ``shape`` drawn as ``torch.nn.init`` draws it for the spec's ``init:`` ``(name, ((key,
+    value), …))``; PyTorch's layer default U(±1/√fan_in) when ``init`` is None.
+
+    Fans follow torch: fan_in = shape[1]·k, fan_out = shape[0]·k with k the product of the kernel's sizes.
+    Orthogonal is torch's construction: the QR factor of a normal matrix, its columns' signs fixed by R's
+    diagonal, scaled by the gain.
+    """
+    if init is None:
+        return _uniform(rng, default_fan_in, shape)
+    name, params = init
+    p = dict(params)
+    receptive = math.prod(shape[2:])
+    fan_in, fan_out = (shape[1] * receptive, shape[0] * receptive) if len(shape) > 1 else (0, 0)
+    if name in ("zeros", "ones", "constant"):
+        return np.full(shape, {"zeros": 0.0, "ones": 1.0}.get(name, p.get("value")))
+    if name == "uniform":
+        return rng.uniform(p["a"], p["b"], shape)
+    if name == "normal":
+        return rng.normal(p["mean"], p["std"], shape)
+    if name.startswith("xavier"):
+        std = p["gain"] * math.sqrt(2.0 / (fan_in + fan_out))
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name.startswith("kaiming"):  # torch.nn.init.calculate_gain (leaky_relu's uses ``a``)
+        gains = {"tanh": 5 / 3, "relu": math.sqrt(2.0), "selu": 3 / 4, "leaky_relu": math.sqrt(2.0 / (1 + p["a"] ** 2))}
+        gain = gains.get(p["nonlinearity"], 1.0)
+        std = gain / math.sqrt(fan_in if p["mode"] == "fan_in" else fan_out)
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name == "orthogonal":
+        rows, cols = shape[0], math.prod(shape[1:])
+        flat = rng.normal(0.0, 1.0, (rows, cols))
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return p["gain"] * q.reshape(shape)
+    raise ValueError(f"unknown init {name!r}")
+
+
 class Linear(Module):
     """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
 
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
         rng = np.random.default_rng(rng)
-        self.weight = _uniform(rng, in_features, (out_features, in_features))
-        self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
+        self.weight = _initial(rng, (out_features, in_features), init, in_features)
+        self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
@@ -222,22 +265,48 @@ class Loss:
 
 class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
-    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N."""
+    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N.
+
+    With ``inputs="probabilities"`` the network's output is taken as probabilities p and the loss is
+    −mean_i log p_i[t_i], each log clamped at −100 as ``nn.BCELoss`` clamps it (the spec's
+    ``loss: {cross_entropy: {inputs: probabilities}}``); saying what it takes also stops the loss from
+    fusing a final softmax (``fuse=False``).
+    """
 
     FUSES = Softmax
+
+    def __init__(self, inputs: str = "logits", fuse: bool = True):
+        self.inputs = inputs
+        if not fuse or inputs != "logits":
+            self.FUSES = None
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return y.astype(np.int64).reshape(-1)
 
-    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        shifted = logits - logits.max(1, keepdims=True)
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        rows = np.arange(len(target))
+        self.target = target
+        if self.inputs == "probabilities":
+            self.out = out
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(out[rows, target]), -100)
+            return float(-log_p.mean())
+        shifted = out - out.max(1, keepdims=True)
         log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        self.prob, self.target = np.exp(log_prob), target
-        return float(-log_prob[np.arange(len(target)), target].mean())
+        self.prob = np.exp(log_prob)
+        return float(-log_prob[rows, target].mean())
 
     def backward(self) -> np.ndarray:
+        rows = np.arange(len(self.target))
+        if self.inputs == "probabilities":
+            grad = np.zeros_like(self.out)
+            p = self.out[rows, self.target]
+            with np.errstate(divide="ignore"):
+                live = np.log(p) > -100  # where the clamp holds the log, it has no gradient
+            grad[rows, self.target] = np.where(live, -1 / np.where(live, p, 1), 0)
+            return grad / len(self.target)
         grad = self.prob.copy()
-        grad[np.arange(len(self.target)), self.target] -= 1
+        grad[rows, self.target] -= 1
         return grad / len(self.target)
 
 

@@ -23,6 +23,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     identity,
     leaky_relu,
     linear,
+    log_softmax,
     maxpool2d,
     mish,
     multiply,

@@ -16,6 +16,7 @@ from archcalc import symbolic
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.args import Arg, PerAxis
 from archcalc.layers.traits import Trait
+from archcalc.notation import math_text, operand
 from archcalc.symbolic import Dim
 
 Shape = tuple[Dim, ...]
@@ -129,13 +130,21 @@ class Derivation:
         parts = [self.label, self.formula] if self.label else [self.formula]
         if self.numbers and self.numbers != self.formula:
             parts.append(self.numbers)
-        value = symbolic.fmt(self.value)
+        value = math_text(self.value)
         if value != parts[-1]:
             parts.append(value)
         return " = ".join(parts) + (f" ({self.note})" if self.note else "")
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def kind_doc(cls: type) -> str:
+    """A kind's docstring as a spec writer reads it (``archcalc layers``, the schema): RST literals as Markdown's."""
+    import inspect
+
+    return _LITERAL.sub(r"`\1`", inspect.getdoc(cls) or "")
 
 
 def derive(template: str, value: Dim, label: str = "", note: str = "", **names: Dim) -> Derivation:
@@ -145,13 +154,8 @@ def derive(template: str, value: Dim, label: str = "", note: str = "", **names: 
     '(D_i×D)+D = (50×30)+30 = 1530'
     """
     formula = _PLACEHOLDER.sub(lambda m: m.group(1), template)
-    numbers = _PLACEHOLDER.sub(lambda m: _operand(names[m.group(1)]), template)
+    numbers = _PLACEHOLDER.sub(lambda m: operand(names[m.group(1)]), template)
     return Derivation(formula, numbers, value, label, note)
-
-
-def _operand(value: Dim) -> str:
-    text = symbolic.fmt(value)
-    return text if symbolic.is_int(value) or text.isidentifier() else f"({text})"
 
 
 def shape_text(shape: Shape) -> str:
@@ -179,6 +183,9 @@ class Layer:
     #: a stack of them scales the gradient by at most the product (lint rule A102 says so)
     MAX_SLOPE: ClassVar[float | None] = None
     ARGS: ClassVar[dict[str, Arg]] = {}
+    #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
+    #: PyTorch's default initialisation
+    init: object = None
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)

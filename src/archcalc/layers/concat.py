@@ -7,6 +7,7 @@ from archcalc.layers.args import AxisIndex
 from archcalc.layers.base import Derivation, Shape, layer, shape_text
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
+from archcalc.notation import math_text
 
 
 @layer("concat")
@@ -43,9 +44,9 @@ class Concat(Merge):
         a = self.axis % len(y)
         sizes = [x[a] for x in xs]
         label, what = ("C_o", "channels") if a == 0 else (f"n_{a}", f"axis {a}")
-        lines: list[Derivation | str] = [Derivation(f"Σ{label[0]}", " + ".join(symbolic.fmt(s) for s in sizes), y[a],
+        lines: list[Derivation | str] = [Derivation(f"Σ{label[0]}", " + ".join(math_text(s) for s in sizes), y[a],
                                                     label=label, note=f"{len(xs)} branches joined along {what}")]
-        rest = [symbolic.fmt(d) for j, d in enumerate(y) if j != a]
+        rest = [math_text(d) for j, d in enumerate(y) if j != a]
         if rest:
             lines.append(f"{' × '.join(rest)}: the other axes, the same in every branch")
         return lines

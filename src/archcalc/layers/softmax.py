@@ -1,4 +1,5 @@
-"""Softmax: exp(x_i)/Σ exp(x_j) along the channel axis; outputs are probabilities."""
+"""Softmax: exp(x_i)/Σ exp(x_j) along the channel axis; outputs are probabilities (and the axis they share
+with log-softmax)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,8 @@ from archcalc.layers.base import KEEP, MIX, AxisMap, Layer, Shape, Work, layer, 
 from archcalc.layers.traits import Trait
 
 
-@layer("softmax")
-class Softmax(Layer):
-    """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
-
-    Cross-entropy takes logits and applies softmax itself, so archcalc trains a network that ends in
-    softmax on the logits before it; a hand-written loop should do the same (lint rule T102).
-
-    Example: ``- softmax``
-    """
+class OverAxis(Layer):
+    """What softmax and log-softmax share: one axis they normalise over (not registered itself)."""
 
     TRAITS = Trait.ACTIVATION
 
@@ -41,3 +35,14 @@ class Softmax(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         """One normalised exponential per element (the sums are counted with them)."""
         return Work(act=numel(y))
+
+
+@layer("softmax")
+class Softmax(OverAxis):
+    """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
+
+    Cross-entropy takes logits and applies softmax itself, so archcalc trains a network that ends in
+    softmax on the logits before it; a hand-written loop should do the same (lint rule T102).
+
+    Example: ``- softmax``
+    """

@@ -39,6 +39,8 @@ class Rule:
     #: core (the core's error of the same name), model (check(ctx) over the built model) or
     #: comments (check(unused) over the suppression comments; the engine calls it last)
     kind: str = "core"
+    #: a layer-local rule (``PREFIX = True``): it also runs on the layers that built when a later one failed
+    on_prefix: bool = False
 
     @property
     def summary(self) -> str:
@@ -77,7 +79,8 @@ def _load(table: Iterable[tuple[str, str]]) -> dict[str, Rule]:
         check = getattr(module, "check", None)
         kind = getattr(module, "KIND", "model" if check else "core")
         rules[code] = Rule(code, name, severity, inspect.cleandoc(module.__doc__ or ""), check,
-                           bool(getattr(module, "FIXABLE", False)), module.__name__, kind)
+                           bool(getattr(module, "FIXABLE", False)), module.__name__, kind,
+                           bool(getattr(module, "PREFIX", False)))
         names.add(name)
     return rules
 

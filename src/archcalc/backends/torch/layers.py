@@ -238,3 +238,8 @@ def maxpool(layer: Layer, x: Shape) -> Call:
 @module_for("softmax")
 def softmax(layer: Layer, x: Shape) -> Call:
     return call(nn.Softmax, dim=layer.axis(x) + 1)  # the spec's axes exclude the batch
+
+
+@module_for("log_softmax")
+def log_softmax(layer: Layer, x: Shape) -> Call:
+    return call(nn.LogSoftmax, dim=layer.axis(x) + 1)

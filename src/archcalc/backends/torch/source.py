@@ -37,7 +37,8 @@ from archcalc.backends.naming import Namer
 from archcalc.backends.plan import Bare, Container, Join, Step, Sum
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
-from archcalc.backends.torch.build import layer_call, module_plan
+from archcalc.backends.torch import init
+from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
@@ -110,6 +111,19 @@ def plain(key: str) -> bool:
     not starting with ``__``, which Python mangles inside a class body (``self.__w`` would read
     ``self._Model__w``, another child). Any other key is written as a string."""
     return key.isascii() and key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("__")
+
+
+def _docstring(text: str, indent: int) -> list[str]:
+    """A docstring, on one line when it fits in :data:`WIDTH`, else wrapped with the quotes on lines of their own."""
+    pad = " " * indent
+    if len(pad) + len(text) + 6 <= WIDTH:
+        return [f'{pad}"""{text}"""']
+    return [f'{pad}"""', *textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad), f'{pad}"""']
+
+
+def _submodule(path: str) -> str:
+    """``model.get_submodule("layer1.0.conv1")``: reaches any module, whatever its names."""
+    return f"model.get_submodule({string(path)})"
 
 
 def _safe_text(text: str) -> bool:
@@ -467,7 +481,7 @@ class _Emitter:
         while isinstance(last, Container) and last.plain and last.children:
             last, depth = list(last.children.values())[-1], depth + 1
         final = layer_call(last).build() if isinstance(last, LayerNode) and not last.layer.BARE else None
-        if train is None or final is None or not absorbs(train.loss, final):
+        if train is None or final is None or not absorbs(train, final):
             return None
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
         lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
@@ -508,9 +522,14 @@ class _Emitter:
         imports = ["from collections import OrderedDict", ""] if self.ordered_dict else []
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
+        inits = init.source(self.graph, torch_paths(self.graph), _submodule)
+        doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
+               " initialises each layer.") if inits else \
+            f"A new {self.model_class}, initialised as PyTorch initialises each layer."
         build = ["", "", f"def build_model() -> {self.model_class}:",
-                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer."""',
-                 f"    return {self.model_class}()"]
+                 *_docstring(doc, 4)]
+        build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
+            else [f"    return {self.model_class}()"]
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
 
     def header(self) -> list[str]:
@@ -526,7 +545,8 @@ class _Emitter:
         if nested:
             text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"
                      " have the same state_dict keys.")
-        return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
+        first = f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.'
+        return [*textwrap.wrap(first, WIDTH, break_on_hyphens=False), "",
                 *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
 
 

@@ -31,16 +31,66 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from archcalc.spec.train import LOGIT_LOSSES, TrainSpec
+from archcalc.spec.train import TrainSpec
 from archcalc.training import Epoch, Outcome
 
-#: loss → its torch criterion
+
+class ProbabilityCrossEntropyLoss(nn.Module):
+    """Cross-entropy of probabilities (``loss: {cross_entropy: {inputs: probabilities}}``): the negative log
+    of each sample's probability of its class, averaged, each log clamped at −100 as ``nn.BCELoss`` clamps it."""
+
+    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.nll_loss(torch.clamp(torch.log(prob), min=-100), target)
+
+
+class CosineLoss(nn.Module):
+    """1 − cos(output, target) per sample, averaged: ``nn.CosineEmbeddingLoss`` with every label +1."""
+
+    def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ones = torch.ones(len(out), dtype=out.dtype)
+        return nn.functional.cosine_embedding_loss(out.reshape(len(out), -1), target.reshape(len(out), -1), ones)
+
+
+class DiceLoss(nn.Module):
+    """1 − (2·Σ p·t + smooth) / (Σ p + Σ t + smooth) over each sample's elements, averaged over the batch
+    (Milletari et al., V-Net, 2016; torch has no built-in Dice loss)."""
+
+    def __init__(self, smooth: float = 1.0):
+        super().__init__()
+        self.smooth = smooth
+
+    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        p, t = prob.reshape(len(prob), -1), target.reshape(len(prob), -1)
+        return (1 - (2 * (p * t).sum(1) + self.smooth) / (p.sum(1) + t.sum(1) + self.smooth)).mean()
+
+
+#: loss → its torch criterion; :func:`criterion` passes the spec's hyperparameters (torch's names)
 CRITERIA: dict[str, type[nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
+    "nll": nn.NLLLoss,
     "bce": nn.BCELoss,
     "bce_with_logits": nn.BCEWithLogitsLoss,
     "mse": nn.MSELoss,
+    "l1": nn.L1Loss,
+    "huber": nn.HuberLoss,
+    "smooth_l1": nn.SmoothL1Loss,
+    "kl_div": nn.KLDivLoss,
+    "cosine": CosineLoss,
+    "dice": DiceLoss,
 }
+#: losses that compare class scores with class indices (the others take float targets shaped like the output)
+INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
+
+
+def criterion(train: TrainSpec) -> nn.Module:
+    """The spec's loss as a torch module: cross-entropy on probabilities when the spec says so, KL divergence
+    averaged per sample (``reduction="batchmean"``, the true KL; torch's "mean" divides by every element)."""
+    if train.loss == "cross_entropy" and train.takes == "probabilities":
+        return ProbabilityCrossEntropyLoss()
+    kwargs: dict[str, object] = dict(train.loss_params)
+    if train.loss == "kl_div":
+        kwargs["reduction"] = "batchmean"
+    return CRITERIA[train.loss](**kwargs)
 #: the torch module of each output kind that a loss applies itself (:data:`archcalc.spec.train.LOGIT_LOSSES`)
 FINAL_MODULES: dict[str, type[nn.Module]] = {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}
 #: optimizer → its torch.optim class; the spec's hyperparameters carry torch.optim's names
@@ -53,10 +103,10 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 
 
-def absorbs(loss: str, module: nn.Module) -> bool:
-    """Whether ``loss`` applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
-    the sigmoid for BCE with logits."""
-    cls = FINAL_MODULES.get(LOGIT_LOSSES.get(loss, ""))
+def absorbs(train: TrainSpec, module: nn.Module) -> bool:
+    """Whether the spec's loss applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
+    the sigmoid for BCE with logits; never when the spec says what the loss takes (``inputs:``)."""
+    cls = FINAL_MODULES.get(train.fuses or "")
     return cls is not None and type(module) is cls and (cls is not nn.Softmax or module.dim == 1)
 
 
@@ -101,15 +151,15 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     activation the loss applies itself loses that layer for training; a generated module for such a
     spec is called as ``module(x, logits=True)``, which stops before that layer.
     """
-    criterion = CRITERIA[train.loss]()
-    threshold = 0.0 if train.loss == "bce_with_logits" else 0.5
-    if train.loss in LOGIT_LOSSES and "logits" in inspect.signature(module.forward).parameters:
-        return Loss(criterion, functools.partial(module, logits=True), "logits", threshold)
-    logits, dropped = _without_final(module, train.loss)
-    return Loss(criterion, logits, dropped, threshold)
+    loss = criterion(train)
+    threshold = 0.0 if train.takes == "logits" else 0.5
+    if train.fuses and "logits" in inspect.signature(module.forward).parameters:
+        return Loss(loss, functools.partial(module, logits=True), "logits", threshold)
+    logits, dropped = _without_final(module, train)
+    return Loss(loss, logits, dropped, threshold)
 
 
-def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]:
+def _without_final(module: nn.Module, loss: TrainSpec) -> tuple[nn.Module, str | None]:
     """``module`` minus its last layer when ``loss`` applies that layer, following nested containers of
     :func:`archcalc.to_torch` whose programs end in a call (a group or block that ends the model). The
     result shares the module's parameters."""
@@ -129,7 +179,7 @@ def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]
 def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Class indices for cross-entropy; otherwise floats shaped like the output (``[N]`` → ``[N, 1]``),
     class indices becoming one-hot rows when the output has a column per class (MSE on a classifier)."""
-    if isinstance(criterion, nn.CrossEntropyLoss):
+    if isinstance(criterion, INDEX_TARGETS):
         return y.long()
     if not y.is_floating_point() and y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1:
         y = nn.functional.one_hot(y.long(), out.shape[1])

@@ -51,6 +51,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 #: saturating activations in a row that make a stack "deep" (Glorot & Bengio's saturation study used 5)
 THRESHOLD = 5
 
