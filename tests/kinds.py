@@ -343,7 +343,7 @@ layers:
         Case((2, 6), "elu: 0.5", params=0, out=(2, 6), name="alpha"),
     ), refuses=later("elu")),
     # nn.PReLU(num_parameters): one slope, or one per channel (the axis after the batch)
-    Kind("prelu", lambda a, x, t: nn.PReLU(x[0] if a.per_channel else 1, a.init), (
+    Kind("prelu", lambda a, x, t: nn.PReLU(x[0] if a.per_channel else 1, a.slope_init), (
         Case((3, 4, 4), "prelu", params=1, out=(3, 4, 4)),
         Case((3, 4, 4), "prelu: {per_channel: true, init: 0.1}", params=3, out=(3, 4, 4), name="per-channel"),
         Case((5,), "prelu: {per_channel: true}", params=5, out=(5,), name="vector"),

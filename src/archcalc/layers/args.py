@@ -191,8 +191,8 @@ class Float(Arg):
     expected = "a number"
 
     def __init__(self, default: object = REQUIRED, doc: str = "", lo: float | None = None, hi: float | None = None,
-                 hi_open: bool = False, lo_open: bool = False):
-        super().__init__(default, doc)
+                 hi_open: bool = False, lo_open: bool = False, key: str | None = None):
+        super().__init__(default, doc, key)
         self.lo, self.hi, self.hi_open, self.lo_open = lo, hi, hi_open, lo_open
 
     def convert(self, value: object, loc: Loc) -> object:

@@ -18,7 +18,8 @@ class PReLU(Activation):
     """
 
     per_channel = Bool(False, doc="one slope per channel (axis 0) instead of one for the layer")
-    init = Float(0.25, doc="the slopes' initial value")
+    #: spec key ``init`` as in ``nn.PReLU(init=…)``; stored apart from :attr:`Layer.init` (the weight ``init:``)
+    slope_init = Float(0.25, doc="the slopes' initial value (nn.PReLU's init)", key="init")
 
     def params(self, x: Shape) -> Count:
         return Count(x[0] if self.per_channel else 1)
