@@ -23,7 +23,7 @@ def status(rule: Rule) -> str:
         else "enabled by default" if rule.default else "off by default (informational)"
     fix = " A safe fix is available (`--fix`)." if rule.fixable else ""
     core = " Reported when the core refuses the spec; the core stops at the first error of a file." \
-        if rule.kind == "core" else ""
+        if rule.scope == "core" else ""
     prefix = " It also checks the layers before a core error." if rule.on_prefix else ""
     return f"Severity: {rule.severity}, {on}.{fix}{core}{prefix}"
 
@@ -35,7 +35,7 @@ def explain(rule: Rule) -> str:
 
 def rule_data(rule: Rule) -> dict:
     return {"code": rule.code, "name": rule.name, "severity": rule.severity, "summary": rule.summary,
-            "explanation": rule.doc, "fixable": rule.fixable, "default": rule.default, "kind": rule.kind,
+            "explanation": rule.doc, "fixable": rule.fixable, "default": rule.default, "scope": rule.scope,
             "module": rule.module, "checks_prefix": rule.on_prefix}
 
 

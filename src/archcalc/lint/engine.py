@@ -81,7 +81,7 @@ def _run(ctx: Context, enabled: frozenset[str], path: str, prefix: bool = False)
     """The enabled model rules' findings on ``ctx`` (only the layer-local ones on a ``prefix``)."""
     found: list[Diagnostic] = []
     for code, rule in RULES.items():
-        if code in enabled and rule.kind == "model" and (rule.on_prefix or not prefix):
+        if code in enabled and rule.scope == "model" and (rule.on_prefix or not prefix):
             try:
                 found += _once_per_place(rule, rule.check(ctx), fixes=not prefix)
             except Exception as e:
@@ -97,7 +97,7 @@ def unreadable(error: SpecError, path: str) -> Result:
 def core_diagnostic(error: SpecError, path: str) -> Diagnostic:
     """The finding for an error the core raised, under the rule of the same name."""
     rule = BY_NAME.get(error.code)
-    if rule is None or rule.kind != "core":  # a core code without a rule (a test fails on this): never hide it
+    if rule is None or rule.scope != "core":  # a core code without a rule (a test fails on this): never hide it
         rule = Rule(UNMAPPED, error.code, ERROR, "An error of the core that has no rule of its own yet.")
     return Diagnostic(rule, error.loc or Loc(path, 1, 1), error.message, error.hint, notes=tuple(error.notes))
 

@@ -3,7 +3,7 @@
 
 Cross-entropy and BCE-with-logits take *logits* and apply the (log-)softmax or sigmoid themselves,
 stably; ``FUSES`` names the final layer they replace, so a network that ends in that layer is
-trained on the logits before it (see ``loop.logits_view``; a test binds it to the one table,
+trained on the logits before it (see ``training.logits_view``; a test binds it to the one table,
 ``archcalc.spec.train.LOGIT_LOSSES``, which this NumPy-only file cannot import). A single output counts as class 1 when
 it exceeds ``THRESHOLD``. Imports only NumPy.
 """

@@ -19,7 +19,7 @@ import inspect
 
 from archcalc import symbolic
 from archcalc.backends import check_depth
-from archcalc.backends.numpy import layers, loop, losses, optim, structures
+from archcalc.backends.numpy import layers, losses, optim, structures, training
 from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
@@ -27,9 +27,10 @@ from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
+from archcalc.training import loop
 
 #: the runtime modules, in the order their definitions appear in the file
-RUNTIME = (layers, structures, losses, optim, loop)
+RUNTIME = (layers, structures, losses, optim, loop, training)
 #: what the training part of every file uses
 LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
 #: the deepest graph this exporter writes: each level costs 3 nested brackets (``Sequential([("name", …``)

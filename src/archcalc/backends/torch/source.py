@@ -43,15 +43,17 @@ from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
+from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
 from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
+from archcalc.spec.train import TrainSpec
 
 #: modules torch lacks, copied into the files that use them
 HELPERS = (Sign, GlobalAvgPool2d)
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
-                           "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
+                           "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
 
 
 #: how variants of one block are told apart by their shortcut (``BottleneckProjection``)
@@ -234,6 +236,8 @@ class _Emitter:
         self.names = Namer(EMITTER_NAMES)
         self.model_class = self.names.name(camel(model.name), fallback="Model")
         self.root_box = module_plan(self.graph)
+        self.logits = False  # whether the model's forward takes logits=True (set by model_forward)
+        self.fused = False  # whether the loss that trains it applies its last layer (set by model_forward)
         self.classes: dict[tuple, _Class] = {}
         self.class_of: dict[Container, _Class] = {}
         self.trees: dict[Container, Tree] = {}
@@ -481,8 +485,10 @@ class _Emitter:
         while isinstance(last, Container) and last.plain and last.children:
             last, depth = list(last.children.values())[-1], depth + 1
         final = layer_call(last).build() if isinstance(last, LayerNode) and not last.layer.BARE else None
+        self.fused = final is not None and absorbs(TrainSpec.of(self.model.spec), final)
         if train is None or final is None or not absorbs(train, final):
             return None
+        self.logits = True
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
         lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
                  f'        """With ``logits=True``, the output before the final {activation}: what',
@@ -530,7 +536,8 @@ class _Emitter:
                  *_docstring(doc, 4)]
         build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
             else [f"    return {self.model_class}()"]
-        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
+        entry = entry_point(self.model, self.logits, self.fused and not self.logits)
+        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build, *entry]) + "\n"
 
     def header(self) -> list[str]:
         model = self.model
@@ -547,7 +554,9 @@ class _Emitter:
                      " have the same state_dict keys.")
         first = f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.'
         return [*textwrap.wrap(first, WIDTH, break_on_hyphens=False), "",
-                *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
+                *textwrap.wrap(text + " Needs only torch (and NumPy to train on an .npz file:"
+                               " python FILE.py DATA.npz, or torchrun --nproc-per-node=N FILE.py DATA.npz;"
+                               " see train()).", WIDTH), '"""']
 
 
 #: how forward writes each merge op (the runtime's modules in :mod:`.modules`) on its branches' expressions
