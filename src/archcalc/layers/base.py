@@ -175,6 +175,8 @@ class Layer:
     #: the kind's one parameter is stored under the layer's own name (``class_token``), not as
     #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
     BARE: ClassVar[bool] = False
+    #: the kind reads integer ids (an embedding): a model whose first layer does takes ids as input
+    READS_IDS: ClassVar[bool] = False
     ARGS: ClassVar[dict[str, Arg]] = {}
 
     def __init_subclass__(cls, **kw: object) -> None:

@@ -24,6 +24,7 @@ from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
 from archcalc.backends.torch.modules import ATTRIBUTES, Network
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, build_graph
+from archcalc.layers.merge import Merge
 from archcalc.model import Model, load
 from archcalc.spec.ast import Spec
 
@@ -57,13 +58,27 @@ def module_plan(graph: Graph) -> Container:
 
 
 def build_module(graph: Graph) -> Network:
-    return _network(module_plan(graph))
+    box = module_plan(graph)
+    network = _network(box)
+    for tied, owner in ties(graph, box):  # one nn.Parameter, registered under both names (as HF ties them)
+        network.get_submodule(tied).weight = network.get_submodule(owner).weight
+    return network
+
+
+def ties(graph: Graph, box: Container | None = None) -> list[tuple[str, str]]:
+    """(module path of a layer that ties its weight, module path of the layer that owns it), in order."""
+    paths = _paths(box if box is not None else module_plan(graph))
+    layers = {node.path: node for node in graph.layers()}
+    return [(paths[node], paths[layers[node.layer.tie]]) for node in layers.values()
+            if getattr(node.layer, "tie", None) is not None]
 
 
 def layer_call(node: LayerNode | MergeNode) -> ModuleCall:
     """The constructor call of a layer (or of a merge's parameter-free op), from its kind's table entry."""
     if isinstance(node, MergeNode):
         return MODULES[node.layer.kind](node.layer, node.inputs)
+    if isinstance(node.layer, Merge):  # a merge kind on its own input (attention on a fused q, k, v)
+        return MODULES[node.kind](node.layer, [node.in_shape])
     return MODULES[node.kind](node.layer, node.in_shape)
 
 
@@ -110,6 +125,10 @@ def taken_by_torch() -> frozenset[str]:
 def torch_paths(graph: Graph) -> dict[Node, str]:
     """Graph node → its module's path in the built module (the node's own path unless renamed). An
     inline node has no module, so no path here."""
+    return _paths(module_plan(graph))
+
+
+def _paths(root: Container) -> dict[Node, str]:
     paths: dict[Node, str] = {}
 
     def visit(box: Container, prefix: str) -> None:
@@ -119,5 +138,5 @@ def torch_paths(graph: Graph) -> dict[Node, str]:
             if isinstance(child, Container):
                 visit(child, full)
 
-    visit(module_plan(graph), "")
+    visit(root, "")
     return paths

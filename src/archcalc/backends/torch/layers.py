@@ -22,7 +22,16 @@ from functools import cache
 from torch import nn
 
 from archcalc import symbolic
-from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
+from archcalc.backends.torch.modules import (
+    Add,
+    Attention,
+    Concat,
+    Conv1D,
+    GlobalAvgPool2d,
+    Multiply,
+    PositionEmbedding,
+    Sign,
+)
 from archcalc.errors import SpecError
 from archcalc.layers.base import Layer, Shape
 
@@ -227,7 +236,39 @@ def global_avgpool2d(layer: Layer, x: Shape) -> Call:
 @module_for("linear")
 def linear(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.Linear, x[-1], c["out"], bias=c["bias"])
+    return call(Conv1D if c["transposed"] else nn.Linear, x[-1], c["out"], bias=c["bias"])
+
+
+@module_for("attention")
+def attention(layer: Layer, xs: list[Shape]) -> Call:
+    c = layer.config()
+    return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
+                scale=c["scale"],
+                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+
+
+@module_for("embedding")
+def embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Embedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"])
+
+
+@module_for("pos_embedding")
+def pos_embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(PositionEmbedding, c["positions"], c["dim"], first=c["index"] == "first")
+
+
+@module_for("layernorm")
+def layernorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.LayerNorm, layer.normalized(x), eps=c["eps"], elementwise_affine=c["affine"], bias=c["bias"])
+
+
+@module_for("rmsnorm")
+def rmsnorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.RMSNorm, layer.normalized(x), eps=c["eps"], elementwise_affine=c["affine"])
 
 
 @module_for("maxpool2d")
