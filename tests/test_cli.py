@@ -91,7 +91,7 @@ def test_shapes_explain_derives_each_size(run):
 
 def test_explain_symbolic_keeps_formula(run):
     out = run("params", SPECS / "symbolic-mlp.yaml", "--explain").stdout
-    assert "(D_i×D)+D = D*D_i + D" in out
+    assert "(D_i×D)+D = D×D_i + D" in out
 
 
 def test_export_default_file_name_is_importable(run, tmp_path, monkeypatch):

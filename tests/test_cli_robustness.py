@@ -307,6 +307,7 @@ def test_the_backend_choices_are_the_backends_table():
     assert list(backend.type.choices) == list(BACKENDS) == ["numpy", "torch"]
 
 
+@pytest.mark.slow
 def test_training_with_torch_never_imports_the_numpy_backend(tmp_path):
     import numpy as np
 
@@ -331,9 +332,9 @@ def test_an_unknown_top_level_key_points_at_x_keys(run, write):
     path = write("input: [3]\nlayers: [relu]\nauthor: me\n")
     result = run("params", path)
     assert result.exit_code == 2
-    assert result.stderr == (f"{path}:3:1: error: unknown top-level key 'author'\n  hint: valid keys: blocks, "
-                             "description, input, layers, name, symbols, train; keys starting with x- are ignored, "
-                             "for your own metadata (x-author: ...)\n")
+    assert result.stderr == (f"{path}:3:1: error: unknown top-level key 'author'\n  hint: valid keys: blocks, budget, "
+                             "data, description, input, layers, name, symbols, train; keys starting with x- are "
+                             "ignored, for your own metadata (x-author: ...)\n")
     assert run("params", write("input: [3]\nlayers: [relu]\nx-author: me\n")).exit_code == 0
     assert run("params", write("input: [3]\nlayer: [relu]\n")).stderr.endswith("  hint: did you mean 'layers'?\n")
 

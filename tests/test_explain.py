@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import SPECS
+
 
 def explained(run, path, command: str) -> list[str]:
     result = run(command, path, "--explain", env={"COLUMNS": "200"})  # wide: no line wraps
@@ -46,3 +48,38 @@ def test_ceil_mode_shows_the_window_torch_drops(run, write):
         "the padding)",
         "    W_o = ⌈(W+2×P−F)/S⌉+1 = ⌈(6+2×1−2)/2⌉+1 = 4",
     ]
+
+
+def test_symbolic_explanations_use_one_notation_without_redundant_parentheses(run):
+    shapes = run("shapes", SPECS / "symbolic-cnn.yaml", "--explain", "--symbolic", env={"COLUMNS": "200"}).stdout
+    assert "1.0  conv2d  [16, ⌊H/2⌋, ⌊W/2⌋] → [32, ⌊H/2⌋, ⌊W/2⌋]\n" \
+        "    H_o = ⌊(H+2×P−F)/S⌋+1 = ⌊(⌊H/2⌋+2×1−3)/1⌋+1 = ⌊H/2⌋\n" in shapes
+    assert "    D = C×H×W = 32×⌊H/4⌋×⌊W/4⌋ = 32×⌊H/4⌋×⌊W/4⌋\n" not in shapes  # said once, not twice
+    assert "    D = C×H×W = 32×⌊H/4⌋×⌊W/4⌋\n" in shapes
+    params = run("params", SPECS / "symbolic-cnn.yaml", "--explain", "--symbolic", env={"COLUMNS": "200"}).stdout
+    assert "3      linear  (D_i×D)+D = (32×⌊H/4⌋×⌊W/4⌋×10)+10 = 320×⌊H/4⌋×⌊W/4⌋ + 10\n" in params
+    assert "total          448 + 4640 + 320×⌊H/4⌋×⌊W/4⌋ + 10 = 320×⌊H/4⌋×⌊W/4⌋ + 5098\n" in params
+    for text in (shapes, params):
+        assert "floor" not in text and "*" not in text and "((" not in text
+
+
+def test_an_odd_size_halved_reads_as_one_fraction(run, write):
+    out = run("shapes", write("input: [3, H, W]\nlayers:\n  - conv2d: {out: 8, kernel: 3, stride: 2, padding: 1}\n"),
+              "--explain").stdout
+    assert "[3, H, W] → [8, ⌊(H + 1)/2⌋, ⌊(W + 1)/2⌋]" in out
+
+
+def test_wrapped_derivations_keep_their_columns(run):
+    """A derivation too long for the terminal wraps under itself; the path and kind columns before it
+    keep their alignment (they used to collapse to single spaces)."""
+    for spec, flags in (("symbolic-cnn.yaml", ("--symbolic",)), ("resnet18.yaml", ())):
+        out = run("params", SPECS / spec, "--explain", *flags, env={"COLUMNS": "70"}).stdout
+        lines = out.splitlines()[1:]
+        starts = {line.index(kind) for line in lines for kind in ("conv2d", "linear", "batchnorm2d")
+                  if not line.startswith(" ") and f" {kind} " in line}
+        assert len(starts) == 1, out
+        assert all(len(line) <= 70 for line in lines)
+        assert all(line.startswith("    ") for line in lines if line.startswith(" ")), out
+    out = run("params", SPECS / "symbolic-cnn.yaml", "--explain", "--symbolic", env={"COLUMNS": "70"}).stdout
+    assert "3      linear  (D_i×D)+D = (32×⌊H/4⌋×⌊W/4⌋×10)+10 = 320×⌊H/4⌋×⌊W/4⌋ +\n" \
+        "               10\n" in out  # continued under the derivation, which starts left of the middle

@@ -274,6 +274,7 @@ YAML_PIECES = st.sampled_from([*"[]{}:-,#&*!|>'\"%@`? \n\t", "input: ", "layers:
                                "repeat: ", "residual", "concat", "blocks:", "\n  b(c):", "symbols:", "train:"])
 
 
+@pytest.mark.slow
 @fuzz
 @given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300),
                          st.lists(YAML_PIECES, max_size=60).map("".join)), plan=PLANS)
@@ -322,6 +323,7 @@ def mutated(draw) -> str:
     return text
 
 
+@pytest.mark.slow
 @fuzz
 @given(content=mutated(), plan=PLANS)
 def test_mutated_specs(tmp_path_factory, content, plan):
@@ -451,6 +453,7 @@ SPECS = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @fuzz
 @given(spec=SPECS, plan=PLANS)
 def test_structured_specs(tmp_path_factory, spec, plan):
@@ -515,6 +518,7 @@ def networks(draw) -> dict:
             "blocks": blocks, "layers": body, "train": train}
 
 
+@pytest.mark.slow
 @fuzz
 @given(spec=networks(), plan=PLANS)
 def test_well_formed_networks(tmp_path_factory, spec, plan):

@@ -323,6 +323,7 @@ def at_depth(step: str, depth: int):
     raise AssertionError(f"no {step} chain is {depth} levels deep")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", ["named", "group", "residual", "concat"])
 @pytest.mark.parametrize("target", ["torch", "numpy"])
 def test_an_exporter_writes_its_deepest_graph_and_refuses_one_level_more(target, step):

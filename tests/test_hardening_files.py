@@ -394,6 +394,7 @@ def interrupt_while_writing(args: list[str], folder: Path, target: str, sig: int
     return proc.returncode, proc.stderr.read()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", sorted(STOPS))
 def test_an_export_interrupted_while_writing_leaves_no_file(stop, tmp_path):
     sig, exit_code, message = STOPS[stop]
@@ -414,6 +415,7 @@ def test_an_export_interrupted_while_writing_leaves_no_file(stop, tmp_path):
     pytest.fail("the signal never arrived while the file was being written, in 10 runs")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", sorted(STOPS))
 def test_lint_fix_interrupted_while_writing_keeps_the_old_file(stop, tmp_path):
     sig, exit_code, message = STOPS[stop]

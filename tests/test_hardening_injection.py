@@ -28,6 +28,9 @@ import pytest
 
 from tests.conftest import output_file
 
+#: the whole module shares two fixtures that build, export and run dozens of hostile specs (about 30 s)
+pytestmark = pytest.mark.slow
+
 PWNED = textwrap.dedent("""\
     # imported, called or constructed only if archcalc executed something from a spec
     open("PWNED-import", "w").close()

@@ -148,6 +148,7 @@ def test_hostile_names_stay_inert_strings(run, write, tmp_path):
     assert [n.name for n in model.graph.layers()][1].startswith("\n")
 
 
+@pytest.mark.slow
 def test_generated_files_are_ruff_clean(tmp_path):
     """The shipped specs, the export test specs, the parity kitchen sinks and a network without weights
     (which draws no random numbers), under the repository's ruff configuration; the PyTorch export's own

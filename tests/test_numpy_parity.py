@@ -70,7 +70,8 @@ def test_every_shipped_spec_is_checked_or_named_too_large():
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n == "resnet18" else [])
+                                  for n in sorted(SHIPPED)])
 def test_shipped_spec_matches_torch(name, training):
     model = archcalc.load(str(SPECS / f"{name}.yaml"), **SHIPPED[name])
     errors, _ = compare(model, batch=3 if name != "resnet18" else 2, training=training)

@@ -34,6 +34,7 @@ def spec(layers: list[str]) -> str:
     return "input: [1, H, H]\nlayers:\n" + "".join(f"  - {text}\n" for text in layers)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.lists(window_layers(), min_size=1, max_size=3))
 def test_symbolic_sizes_substituted_equal_the_concrete_sizes(layers):

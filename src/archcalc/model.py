@@ -5,6 +5,7 @@ It mirrors the JSON that ``archcalc params --format json`` prints, so a script a
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from archcalc import symbolic
@@ -132,10 +133,12 @@ class Model:
         }
 
 
-def load(path: str, *, symbolic_dims: bool = False, limits: Limits | None = None, **symbols: int) -> Model:
-    """Read, parse and build the spec at ``path``; keyword arguments set symbols (``H=224``)."""
+def load(path: str | os.PathLike, *, symbolic_dims: bool = False, limits: Limits | None = None,
+         **symbols: int) -> Model:
+    """Read, parse and build the spec at ``path`` (a string or a :class:`pathlib.Path`); keyword arguments
+    set symbols (``H=224``)."""
     with gc_paused():
-        return Model(build_graph(read_spec(path, limits), symbols, free=symbolic_dims, limits=limits))
+        return Model(build_graph(read_spec(os.fspath(path), limits), symbols, free=symbolic_dims, limits=limits))
 
 
 def loads(text: str, *, path: str = "<string>", symbolic_dims: bool = False, limits: Limits | None = None,

@@ -355,3 +355,24 @@ def subs(value: Dim, names: dict[str, int]) -> Dim:
         return value
     mapping = {s: names[str(s)] for s in value.free_symbols if str(s) in names}
     return exact(value.subs(mapping)) if mapping else value
+
+
+def math_str(value: Any) -> str:
+    """A formula in sympy's syntax with floor and ceiling as brackets over one fraction
+    (``⌊(H + 1)/2⌋``, not ``floor(H/2 + 1/2)``); :mod:`archcalc.notation` finishes the notation."""
+    return _bracket_printer().doprint(exact(value))
+
+
+@functools.cache
+def _bracket_printer():
+    import sympy
+    from sympy.printing.str import StrPrinter
+
+    class Printer(StrPrinter):
+        def _print_floor(self, expr) -> str:
+            return f"⌊{self._print(sympy.together(expr.args[0]))}⌋"
+
+        def _print_ceiling(self, expr) -> str:
+            return f"⌈{self._print(sympy.together(expr.args[0]))}⌉"
+
+    return Printer()

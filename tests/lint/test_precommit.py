@@ -2,12 +2,15 @@
 
 ``pre-commit try-repo`` clones the hook repository at its HEAD, so the working tree (committed or
 not) is copied into a temporary git repository and committed there; pre-commit then builds its own
-virtual environment with ``pip install .`` of that copy, exactly as a user's pre-commit would.
+virtual environment with ``pip install .`` of that copy, exactly as a user's pre-commit would. The
+README's snippet is run as it is, on a fresh ``git clone`` of that copy, and docs/lint.md's
+``repo: local`` hook with the archcalc of this environment, as a user who installed it with pip has.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,9 +55,25 @@ def project(tmp_path) -> Path:
     (tmp_path / "specs" / "good.yaml").write_text(GOOD)
     (tmp_path / "specs" / "bad.yaml").write_text(BAD)
     (tmp_path / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu-latest}}\n")  # not a spec
+    (tmp_path / "nets").mkdir()  # a spec outside spec(s)/ and model(s)/ folders is still checked
+    (tmp_path / "nets" / "wide.yml").write_text(BAD)
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")
     return tmp_path
+
+
+def pre_commit(cwd: Path, home: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=900)
+
+
+def snippet(document: Path, marker: str) -> str:
+    """The YAML block of ``document`` that contains ``marker``, exactly as printed there."""
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), re.S) if marker in b]
+    return block
 
 
 def try_repo(hook_repo: Path, project: Path, home: Path, *files: str) -> subprocess.CompletedProcess:
@@ -77,4 +96,43 @@ def test_precommit_hook_passes_a_good_spec_and_fails_a_bad_one(hook_repo, projec
 
     other = try_repo(hook_repo, project, home, "ci.yaml")
     assert other.returncode == 0, other.stdout + other.stderr
-    assert "Skipped" in other.stdout  # the manifest's files: pattern keeps non-spec YAML out
+    assert "Passed" in other.stdout  # not a spec: the hook skips it
+
+    nested = try_repo(hook_repo, project, home, "ci.yaml", "nets/wide.yml")
+    assert nested.returncode == 1, nested.stdout + nested.stderr
+    assert "nets/wide.yml:4:5: A101 [linear-collapse]" in nested.stdout and "ci.yaml" not in nested.stdout
+
+
+def test_the_readme_snippet_works_from_a_fresh_clone(hook_repo, project, tmp_path_factory):
+    """The README's .pre-commit-config.yaml, with the clone's path for the URL: pre-commit fetches the
+    hook at the snippet's rev and runs it, and ``pre-commit autoupdate --bleeding-edge`` pins that rev to
+    the commit it names (the same code, so it is not built and run a second time)."""
+    clone = tmp_path_factory.mktemp("fresh") / "archcalc"
+    subprocess.run(["git", "clone", "-q", str(hook_repo), str(clone)], check=True, capture_output=True)
+    text = snippet(ROOT / "README.md", "id: archcalc-lint")
+    assert "repo: https://github.com/OWNER/archcalc" in text
+    config = project / ".pre-commit-config.yaml"
+    config.write_text(text.replace("https://github.com/OWNER/archcalc", str(clone)), encoding="utf-8")
+    git(project, "add", "-A")
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    first = pre_commit(project, home, "run", "--all-files")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "specs/bad.yaml:4:5: A101" in first.stdout and "nets/wide.yml:4:5: A101" in first.stdout
+    assert "good.yaml" not in first.stdout and "ci.yaml" not in first.stdout
+    updated = pre_commit(project, home, "autoupdate", "--bleeding-edge")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    assert f"rev: {head}" in config.read_text(encoding="utf-8")  # the commit main is at: the same hook
+
+
+def test_the_local_hook_for_pip_users(project, tmp_path_factory):
+    """docs/lint.md's ``repo: local`` hook runs the archcalc on PATH (here: this environment's)."""
+    text = snippet(ROOT / "docs" / "lint.md", "repo: local")
+    (project / ".pre-commit-config.yaml").write_text(text, encoding="utf-8")
+    git(project, "add", "-A")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    result = pre_commit(project, tmp_path_factory.mktemp("home"), "run", "--all-files", path=path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "specs/bad.yaml:4:5: A101" in result.stdout and "nets/wide.yml:4:5: A101" in result.stdout
+    assert "ci.yaml" not in result.stdout

@@ -40,8 +40,10 @@ def explain_params(graph: Graph) -> list[tuple[LayerNode, Derivation]]:
 
 def total_derivation(parts: list[object], total: object) -> str:
     """``1530 + 93 = 2213``: the sum a student writes under the per-layer lines."""
-    terms = [symbolic.fmt(p) for p in parts]
+    from archcalc.notation import math_text
+
+    terms = [math_text(p) for p in parts]
     if not terms:
         return "0"
     text = " + ".join(terms)
-    return text if len(terms) == 1 else f"{text} = {symbolic.fmt(total)}"
+    return text if len(terms) == 1 else f"{text} = {math_text(total)}"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode
-from archcalc.layers.base import Derivation, shape_text
+from archcalc.layers.base import Derivation
+from archcalc.notation import math_shape
 
 #: residual mode → what its shortcut is (after the shortcut's layers, when it has any)
 SHORTCUTS = {
@@ -63,18 +64,18 @@ def _merge(node: MergeNode) -> list[str]:
 
 def _residual(node: ResidualNode) -> list[str]:
     """The body's and the shortcut's shapes, their sum, and what runs after it."""
-    x, total = shape_text(node.in_shape), shape_text(node.sum_shape)
+    x, total = math_shape(node.in_shape), math_shape(node.sum_shape)
     lines = [f"body      {x} → {total}" if node.body else f"body      empty: the input {x}"]
     shortcut = node.shortcut
     how = SHORTCUTS[node.mode]
     if shortcut is not None:
         kinds = " + ".join(item.kind for item in shortcut.items)
-        how = f"{shortcut.path} = {kinds}: {x} → {shape_text(shortcut.out_shape)} {how}"
+        how = f"{shortcut.path} = {kinds}: {x} → {math_shape(shortcut.out_shape)} {how}"
     lines.append(f"shortcut  {how}")
     if node.mode != "none":
-        side = shape_text(shortcut.out_shape) if shortcut is not None else x
+        side = math_shape(shortcut.out_shape) if shortcut is not None else x
         lines.append(f"sum       {total} + {side} = {total}")
     if node.then:
         kinds = " + ".join(item.kind for item in node.then)
-        lines.append(f"then      {kinds}: {total} → {shape_text(node.out_shape)}")
+        lines.append(f"then      {kinds}: {total} → {math_shape(node.out_shape)}")
     return lines

@@ -19,9 +19,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
     "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
     "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),
+    "diagram": ("archcalc.cli.diagram", "diagram", "Draw the network as a Mermaid, Graphviz DOT or SVG diagram."),
+    "diff": ("archcalc.cli.diff", "diff", "What changed between two versions of a spec: layers, params, MACs, memory."),
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "train": ("archcalc.cli.train", "train", "Train the network (NumPy or PyTorch) on data and report test metrics."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+    "schema": ("archcalc.cli.schema", "schema", "Print the JSON Schema of the spec language, for editors."),
 }
 
 

@@ -27,7 +27,7 @@ EXIT_ERROR = 2
 ENDS_AFTER_COMMAND = False
 
 
-def _parse_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
     """``--set H=224,W=224 --set C=3`` → ``{"H": 224, "W": 224, "C": 3}``, checked as ``--limit`` is."""
     try:
         return parse_settings(",".join(values), example="H=224")  # one pass: a name given twice is an error
@@ -52,14 +52,30 @@ def limit_option(fn: Callable) -> Callable:
                         help="Raise or lower a safety limit (see README, 'Security model').")(fn)
 
 
+def completer(names: Callable[[], list[str]]) -> Callable:
+    """A ``shell_complete`` for an argument that takes one of ``names()`` (kinds, rule codes): the shell
+    completion offers those that start with what is typed."""
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in names() if name.startswith(incomplete)]
+
+    return complete
+
+
+#: a spec path argument: any text (archcalc reads it and says what is wrong), completed as a file name by the
+#: shell completion (docs in README, "Shell completion")
+SPEC_PATH = click.Path(allow_dash=True, readable=False)  # archcalc says itself what is wrong with a file
+
+
 def spec_options(fn: Callable) -> Callable:
     """SPEC plus ``--set NAME=VALUE``, ``--symbolic`` and ``--limit NAME=VALUE``."""
     fn = limit_option(fn)
     fn = click.option("--symbolic", is_flag=True,
                       help="Ignore the defaults under 'symbols:' and keep every symbol free.")(fn)
-    fn = click.option("--set", "sets", multiple=True, callback=_parse_pairs, metavar="NAME=VALUE",
+    fn = click.option("--set", "sets", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
                       help="Give a symbol a value (repeatable, or comma-separated: H=224,W=224).")(fn)
-    return click.argument("spec", metavar="SPEC")(fn)
+    return click.argument("spec", metavar="SPEC", type=SPEC_PATH)(fn)
 
 
 def format_option(*names: str, default: str = "table") -> Callable:
@@ -105,6 +121,40 @@ def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> Non
     if ext.lower() != suffix:
         raise click.BadParameter(printable(f"'{path}': {what} is a {suffix} file; name it {stem}{suffix}"),
                                  param_hint=option)
+
+
+def output_options(suffixes: tuple[str, ...], example: str) -> Callable:
+    """``-o/--output FILE`` (standard output when left out or ``-``) and ``--force``, for commands that
+    print a document (``schema``, ``diagram``); a file must end in one of ``suffixes``."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from archcalc.files import STDOUT
+
+        if value not in (None, STDOUT):
+            stem, ext = os.path.splitext(value)
+            if ext.lower() not in suffixes:
+                raise click.BadParameter(printable(f"'{value}': name it {stem}{suffixes[0]}"
+                                                   + (f" (or {', '.join(suffixes[1:])})" if suffixes[1:] else "")),
+                                         ctx, param)
+        return value
+
+    def decorate(fn: Callable) -> Callable:
+        fn = click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")(fn)
+        return click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+                            callback=check, help=f"File to write ({example}); standard output by default.")(fn)
+
+    return decorate
+
+
+def write_output(text: str, output: str | None, force: bool) -> None:
+    """``text`` to standard output, or atomically to the file ``output`` (never over one without ``force``)."""
+    from archcalc.files import STDOUT, write_atomic
+
+    if output in (None, STDOUT):
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text, force=force)
+    click.echo(f"wrote {output}", err=True)
 
 
 def terminal() -> Terminal:

@@ -7,21 +7,17 @@ a spec writer reads it: RST literals (````x````) as Markdown's `x`, defaults in 
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import click
 
-from archcalc.cli.common import handle_errors
+from archcalc.cli.common import completer, handle_errors
 from archcalc.errors import SpecError, choices_hint
 from archcalc.layers import LAYERS
 from archcalc.layers.args import REQUIRED, Arg, yaml_text
-
-_LITERAL = re.compile(r"``(.+?)``")
+from archcalc.layers.base import kind_doc
 
 
 @click.command()
-@click.argument("kind", required=False)
+@click.argument("kind", required=False, shell_complete=completer(lambda: sorted(LAYERS)))
 @handle_errors
 def layers(kind: str | None) -> None:
     """List the layer kinds a spec can use, or show one KIND's arguments and documentation."""
@@ -37,7 +33,7 @@ def layers(kind: str | None) -> None:
 
 def list_kinds() -> str:
     """One line per kind: its name, its aliases in parentheses, the first line of its docstring."""
-    rows = sorted((_title(name), _doc(cls).splitlines()[0]) for name, cls in LAYERS.items() if name == cls.kind)
+    rows = sorted((_title(name), kind_doc(cls).splitlines()[0]) for name, cls in LAYERS.items() if name == cls.kind)
     width = max(len(title) for title, _ in rows)
     return "\n".join(f"{title:<{width}}  {summary}" for title, summary in rows)
 
@@ -45,7 +41,7 @@ def list_kinds() -> str:
 def describe_kind(kind: str) -> str:
     """A kind's documentation and argument table (also used to generate docs/layers.md)."""
     cls = LAYERS[kind]
-    lines = [f"# {_title(kind, 'also: ')}", "", _doc(cls)]
+    lines = [f"# {_title(kind, 'also: ')}", "", kind_doc(cls)]
     if cls.ARGS:
         rows = [("name", "type", "default", "description")]
         rows += [(name, arg.type_name, _default(arg), arg.doc) for name, arg in cls.ARGS.items()]
@@ -68,5 +64,3 @@ def _title(kind: str, prefix: str = "") -> str:
     return f"{kind} ({prefix}{', '.join(aliases)})" if aliases else kind
 
 
-def _doc(cls: type) -> str:
-    return _LITERAL.sub(r"`\1`", inspect.getdoc(cls) or "")

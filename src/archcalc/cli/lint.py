@@ -16,14 +16,14 @@ from collections import Counter
 
 import click
 
-from archcalc.cli.common import EXIT_ERROR, handle_errors, limit_option
+from archcalc.cli.common import EXIT_ERROR, SPEC_PATH, handle_errors, limit_option
 from archcalc.lint.formats import FORMATS
 
 EXIT_FINDINGS = 1
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...", type=SPEC_PATH)
 @click.option("--select", "select_", metavar="CODES",
               help="Rules to check (codes, prefixes or names, comma-separated; ALL for every rule); replaces the "
                    "default and the configured set.")
@@ -39,12 +39,14 @@ EXIT_FINDINGS = 1
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--force-exclude", is_flag=True, help="Apply the configured 'exclude' to files named on the command "
               "line too (useful in pre-commit, which names every file).")
+@click.option("--only-specs", is_flag=True, help="Skip YAML files that are not specs: a spec has a top-level "
+              "'layers:' or 'input:' key (the pre-commit hook passes this, since pre-commit names every YAML file).")
 @click.option("--stdin-filename", metavar="PATH", help="The path to report (and configure) standard input ('-') as.")
 @limit_option
 @handle_errors
 def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, ...], ignore: tuple[str, ...],
          fmt: str, statistics: bool, exit_zero: bool, fix: bool, config_path: str | None, isolated: bool,
-         force_exclude: bool, stdin_filename: str | None, limits) -> None:
+         force_exclude: bool, only_specs: bool, stdin_filename: str | None, limits) -> None:
     """Lint neural-network specs: every core error and the classic design mistakes, each a rule with a code.
 
     PATH is a spec file, a folder (searched for *.yaml and *.yml), a quoted glob, or - for
@@ -68,9 +70,10 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
         click.echo(problem.render(), err=True)
     failed = bool(problems)
     results = []
+    skipped = 0
     for target in targets:
         try:
-            result = _lint_one(target.path, stdin_filename, finder, cli, fix, limits)
+            result = _lint_one(target.path, stdin_filename, finder, cli, fix, limits, only_specs)
         except RuleCrash as e:
             click.echo(f"archcalc: internal error: {e} (please report it)", err=True)
             result = None
@@ -79,17 +82,24 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
             result = None
         if result is None:
             failed = True
+        elif result is _SKIPPED:
+            skipped += 1
         else:
             results.append(result)
-    _report(results, fmt, statistics, fix and "-" in paths, failed)
+    _report(results, fmt, statistics, fix and "-" in paths, failed, skipped)
     if failed:
         sys.exit(EXIT_ERROR)
     if any(r.diagnostics for r in results) and not exit_zero:
         sys.exit(EXIT_FINDINGS)
 
 
-def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, limits):
-    """Lint (and fix) one file; None when it cannot be read (the error is printed)."""
+#: what :func:`_lint_one` returns for a YAML file that is not a spec, with ``--only-specs``
+_SKIPPED = object()
+
+
+def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, limits, only_specs: bool = False):
+    """Lint (and fix) one file; None when it cannot be read (the error is printed), :data:`_SKIPPED` when
+    ``only_specs`` and it is not a spec."""
     from archcalc.errors import Loc, SpecError
     from archcalc.files import write_atomic
     from archcalc.lint.engine import fix_source, lint_source, unreadable
@@ -110,6 +120,11 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
             click.echo(error.render(), err=True)
             return None
         return unreadable(error, shown)
+    if only_specs and not stdin:
+        from archcalc.lint.paths import is_spec
+
+        if not is_spec(source, limits):
+            return _SKIPPED
     if not fix:
         return lint_source(source, shown, enabled, limits)
     result = fix_source(source, shown, enabled, limits)
@@ -122,7 +137,7 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
     return result
 
 
-def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool) -> None:
+def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool, skipped: int = 0) -> None:
     """Print the findings (to stderr when stdout carries the fixed standard input)."""
     from archcalc.cli.common import terminal
     from archcalc.lint.formats import render
@@ -133,7 +148,7 @@ def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: 
     else:
         text = render(fmt, results, color=terminal().color and not to_stderr)
         if fmt in ("full", "concise") and (results or not failed):
-            text += _summary(results, failed)
+            text += _summary(results, failed, skipped)
     click.echo(text, nl=False, err=to_stderr)
 
 
@@ -151,7 +166,7 @@ def _statistics(diagnostics: list, fmt: str) -> str:
                    for c in order)
 
 
-def _summary(results: list, failed: bool) -> str:
+def _summary(results: list, failed: bool, skipped: int = 0) -> str:
     diagnostics = [d for r in results for d in r.diagnostics]
     fixed = sum(r.fixed for r in results)
     lines = []
@@ -167,6 +182,9 @@ def _summary(results: list, failed: bool) -> str:
         fixable = sum(d.fix is not None for d in diagnostics)
         if fixable:
             lines.append(f"[*] {fixable} fixable with --fix.")
+    if skipped:
+        lines.append(f"Skipped {_plural(skipped, 'YAML file')} that {'is' if skipped == 1 else 'are'} not a spec "
+                     "(no top-level 'layers:' or 'input:').")
     return "\n".join(lines) + "\n"
 
 

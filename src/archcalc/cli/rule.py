@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.common import format_option, handle_errors
+from archcalc.cli.common import completer, format_option, handle_errors
+
+
+def _rules() -> list[str]:
+    from archcalc.lint.registry import BY_NAME, RULES
+
+    return [*RULES, *BY_NAME]
 
 
 @click.command()
-@click.argument("code", metavar="CODE")
+@click.argument("code", metavar="CODE", shell_complete=completer(_rules))
 @format_option("text", "json", default="text")
 @handle_errors
 def rule(code: str, fmt: str) -> None:

@@ -9,6 +9,7 @@ from archcalc.calc.shapes import explain_shape, explained
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text
 from archcalc.model import Model
+from archcalc.notation import math_shape
 from archcalc.report import Report, emit
 from archcalc.report.columns import columns_option, node_rows, table_columns
 from archcalc.symbolic import to_json
@@ -59,7 +60,7 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False,
     if explain and not raw:
         report.text = []
         for node, lines in explained(model.graph):
-            report.text.append(f"{node.path}  {node.kind}  {shape_text(node.in_shape)} → {shape_text(node.out_shape)}")
+            report.text.append(f"{node.path}  {node.kind}  {math_shape(node.in_shape)} → {math_shape(node.out_shape)}")
             report.text.extend(f"    {line}" for line in lines)
         report.rows, report.columns = [], []
         report.title = f"{model.name}: shapes, derived"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Int
+from archcalc.layers.args import AxisIndex
 from archcalc.layers.base import Derivation, Shape, layer, shape_text
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
+from archcalc.notation import math_text
 
 
 @layer("concat")
@@ -21,14 +22,11 @@ class Concat(Merge):
 
     TRAITS = Trait.LINEAR
 
-    axis = Int(0, doc="the axis to join along (batch excluded); 0 = channels, negative counts from the end", min=-8)
+    axis = AxisIndex(0, doc="the axis to join along (batch excluded); 0 = channels, negative counts from the end")
 
     def merge_shape(self, xs: list[Shape]) -> Shape:
         first = xs[0]
-        if not -len(first) <= self.axis < len(first):
-            raise self.error(f"axis {self.axis} is outside an input with {len(first)} axes", arg="axis",
-                             hint=f"use 0..{len(first) - 1} (0 = channels)")
-        a = self.axis % len(first)
+        a = self.axis_of("axis", self.axis, first)
         where = "along channels" if a == 0 else f"along axis {a}"
         for i, x in enumerate(xs):
             others = (symbolic.equal(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a)
@@ -46,9 +44,9 @@ class Concat(Merge):
         a = self.axis % len(y)
         sizes = [x[a] for x in xs]
         label, what = ("C_o", "channels") if a == 0 else (f"n_{a}", f"axis {a}")
-        lines: list[Derivation | str] = [Derivation(f"Σ{label[0]}", " + ".join(symbolic.fmt(s) for s in sizes), y[a],
+        lines: list[Derivation | str] = [Derivation(f"Σ{label[0]}", " + ".join(math_text(s) for s in sizes), y[a],
                                                     label=label, note=f"{len(xs)} branches joined along {what}")]
-        rest = [symbolic.fmt(d) for j, d in enumerate(y) if j != a]
+        rest = [math_text(d) for j, d in enumerate(y) if j != a]
         if rest:
             lines.append(f"{' × '.join(rest)}: the other axes, the same in every branch")
         return lines

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from archcalc.layers.base import Derivation, Shape, Work, layer, numel, shape_text
+from archcalc.layers.base import Derivation, Shape, Work, layer, numel
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
+from archcalc.notation import math_shape
 
 
 @layer("multiply")
@@ -27,4 +28,4 @@ class Multiply(Merge):
         return Work(act=numel(y) * (len(xs) - 1))
 
     def explain_merge(self, xs: list[Shape], y: Shape) -> list[Derivation | str]:
-        return [f"{' × '.join(shape_text(x) for x in xs)} → {shape_text(y)}"]
+        return [f"{' × '.join(math_shape(x) for x in xs)} → {math_shape(y)}"]

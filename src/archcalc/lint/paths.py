@@ -12,14 +12,39 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from archcalc.errors import Loc, SpecError
+from archcalc.limits import Limits
 from archcalc.spec.source import STDIN
 
 SUFFIXES = (".yaml", ".yml")
 _GLOB = set("*?[")
+#: the keys that make a YAML file a spec, at its top level (``--only-specs``)
+SPEC_KEYS = ("layers", "input")
+_SPEC_KEY = re.compile(rf"^(?:{'|'.join(SPEC_KEYS)})\s*:", re.M)
+
+
+def is_spec(text: str, limits: Limits | None = None) -> bool:
+    r"""Whether YAML ``text`` is an archcalc spec: its top level is a mapping with a ``layers:`` or an
+    ``input:`` key. A line that starts with one of them counts too, so a spec whose YAML is broken is
+    still linted (and its syntax error reported); a CI workflow, a docker-compose file or an empty
+    file is not a spec.
+
+    >>> is_spec("input: [3]\nlayers: [relu]\n"), is_spec("{layers: [relu]}"), is_spec("jobs: {a: 1}\n")
+    (True, True, False)
+    """
+    if _SPEC_KEY.search(text):
+        return True
+    from archcalc.spec.source import YMap, parse_yaml
+
+    try:
+        root = parse_yaml(text, "<spec?>", limits or Limits())
+    except SpecError:
+        return False
+    return isinstance(root, YMap) and any(root.key(key) is not None for key in SPEC_KEYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,11 +94,14 @@ def _wrap_cells(words: list[str], width: int, first: str, hang: str) -> list[str
 def _text_line(line: str, width: int, hang: int) -> str:
     """A free line wrapped to ``width``: under the report's ``hang`` column when that leaves room
     (half the width), else four spaces past the line's own indent."""
-    if len(line) <= width:
+    if _cells(line) <= width:
         return line
     indent = len(line) - len(line.lstrip())
-    hang = hang if indent < hang <= width // 2 else indent + 4
-    return _wrap(line[indent:], width, " " * indent, hang)
+    under = hang if indent < hang <= width // 2 else indent + 4
+    if indent < hang < len(line) and line[hang - 1] == " " and hang <= width - 20:
+        # the columns before ``hang`` (a derivation's path and kind) stay as they are, spaces and all
+        return _wrap(line[hang:].lstrip(), width, line[:hang], under)
+    return _wrap(line[indent:], width, " " * indent, under)
 
 
 def _footer(footer: list[tuple[str, str]], write, width: int) -> None:

@@ -15,6 +15,7 @@ from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
 from archcalc.layers.merge import Merge as MergeLayer
+from archcalc.layers.traits import Trait
 from archcalc.limits import Limits
 from archcalc.spec.ast import (
     ArgList,
@@ -35,9 +36,22 @@ from archcalc.spec.ast import (
 from archcalc.spec.expr import bare_name, parse_expr
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
-TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train")
+TOP_KEYS = ("name", "description", "input", "data", "symbols", "blocks", "layers", "train", "budget")
 SHORTCUTS = ("identity", "auto", "if_same")
-CONSTRUCTS = ("repeat", "residual", "layers")
+#: construct → the keys its mapping may hold, its own key first: the item is that construct when the
+#: key is present (checked in this order, so a mapping with ``repeat:`` and ``layers:`` is a repeat).
+#: ``archcalc schema`` is generated from these tables (and fails its tests on a construct it cannot draw).
+CONSTRUCT_KEYS: dict[str, tuple[str, ...]] = {
+    "repeat": ("repeat", "layers", "index", "name"),
+    "residual": ("residual", "name", "inline"),
+    "layers": ("layers", "name"),
+}
+#: the keys beside a merge kind (``- add: [...]``) besides the kind itself; inside its mapping form,
+#: ``branches:`` holds the branches beside the kind's arguments
+MERGE_KEYS = ("name", "inline")
+CONSTRUCTS = tuple(CONSTRUCT_KEYS)
+#: the keys of ``residual:`` in its mapping form
+RESIDUAL_KEYS = ("body", "shortcut", "shortcut_name", "then")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _SIGNATURE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
@@ -88,8 +102,19 @@ class _Parser:
             from archcalc.spec.train import parse_train
 
             train = parse_train(self.mapping(train_node, "'train:'"))
+        budget_node = top.get("budget")
+        budget = None
+        if budget_node is not None:
+            from archcalc.spec.budget import parse_budget
+
+            budget = parse_budget(budget_node)
+        data = None
+        if top.get("data") is not None:
+            from archcalc.spec.data import parse_data
+
+            data = parse_data(top.get("data"))
         return Spec(name, self.path, input_dims, input_node.loc, symbols, self.blocks, layers, layers_node.loc,
-                    train, top.loc, source)
+                    train, top.loc, source, budget, data)
 
     def symbols(self, node: YNode | None) -> dict[str, Symbol]:
         out: dict[str, Symbol] = {}
@@ -204,14 +229,14 @@ class _Parser:
         if "repeat" in keys:
             return self.repeat(node, name)
         if "residual" in keys:
-            self.only(node, ("residual", "name", "inline"))
+            self.only(node, CONSTRUCT_KEYS["residual"])
             residual = self.residual(node.get("residual"), name, node.loc)
             residual.inline = self.inline(node)
             return residual
         if "layers" in keys:
-            self.only(node, ("layers", "name"))
+            self.only(node, CONSTRUCT_KEYS["layers"])
             return Group(self.items(node.get("layers"), "'layers:'"), name, node.loc)
-        rest = [(k, v) for k, v in node.items if k.text not in ("name", "inline")]
+        rest = [(k, v) for k, v in node.items if k.text not in MERGE_KEYS]
         if len(rest) != 1:
             raise SpecError(node.loc, f"a layer has one kind, found {len(rest)} keys: {', '.join(keys)}",
                             code="bad-structure", hint="put each layer in its own '- ' item, with its arguments "
@@ -296,6 +321,7 @@ class _Parser:
               skip: tuple[str, ...] = ()) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
+        init = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text in skip:
@@ -304,6 +330,12 @@ class _Parser:
                     if name is not None:
                         raise SpecError(key.loc, "the layer is named twice", code="bad-name")
                     name = self.layer_name(value)
+                    continue
+                if key.text == "init" and Trait.WEIGHTED in cls.TRAITS:
+                    from archcalc.spec.init import parse_init
+
+                    init = parse_init(value, kind)
+                    keys["init"] = key.loc
                     continue
                 arg = cls.ARGS.get(key.text)
                 if arg is None:
@@ -322,7 +354,7 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys, node)
+        return LayerItem(kind, args, name, loc, keys, node, init)
 
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}
@@ -355,7 +387,7 @@ class _Parser:
         return BlockCall(block.name, args, name, loc)
 
     def repeat(self, node: YMap, name: str | None) -> Repeat:
-        self.only(node, ("repeat", "layers", "index", "name"))
+        self.only(node, CONSTRUCT_KEYS["repeat"])
         count_node = node.get("repeat")
         body_node = node.get("layers")
         if body_node is None:
@@ -380,7 +412,7 @@ class _Parser:
             raise SpecError(spec.loc, "'residual:' needs 'body:'", code="bad-structure",
                             hint="residual: {body: [...layers...], shortcut: identity | auto | if_same | [...], "
                             "then: [relu]}")
-        self.only(spec, ("body", "shortcut", "shortcut_name", "then"), inside="'residual:'")
+        self.only(spec, RESIDUAL_KEYS, inside="'residual:'")
         body = self.items(body_node, "the residual body")
         if not body:
             raise SpecError(body_node.loc, "the residual body is empty", code="bad-structure")

@@ -20,6 +20,7 @@ from torch import nn
 
 from archcalc.backends import plan as planning
 from archcalc.backends.plan import Bare, Call, Container, Join, Seq, Step, Sum
+from archcalc.backends.torch import init
 from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
 from archcalc.backends.torch.modules import ATTRIBUTES, Network
@@ -58,11 +59,15 @@ def module_plan(graph: Graph) -> Container:
 
 
 def build_module(graph: Graph) -> Network:
+    """The module with its tied weights shared, then the spec's ``init:`` applied layer by layer in order,
+    as the generated file does."""
     box = module_plan(graph)
-    network = _network(box)
+    module = _network(box)
     for tied, owner in ties(graph, box):  # one nn.Parameter, registered under both names (as HF ties them)
-        network.get_submodule(tied).weight = network.get_submodule(owner).weight
-    return network
+        module.get_submodule(tied).weight = module.get_submodule(owner).weight
+    if any(node.layer.init is not None for node in graph.layers()):
+        init.apply(module, graph, _paths(box))
+    return module
 
 
 def ties(graph: Graph, box: Container | None = None) -> list[tuple[str, str]]:
