@@ -136,3 +136,18 @@ def test_attention_mixes_t_but_a_linear_layer_is_pointwise_along_t():
     attention = archcalc.loads(SEQ + "  - linear: 192\n  - attention: 4\n  - linear: 8\n")
     fields, _ = receptive_fields(attention.graph)
     assert fields[attention.graph.root].status == "global"
+
+
+def test_linear_collapse_does_not_fire_across_attention(run, write):
+    """q, k, v projection → attention → output projection: softmax(q·kᵀ)·v is not linear, so the two
+    linear layers around it are no collapsed pair; two linear layers in a row still are."""
+    attention = write(SEQ + "  - linear: 192\n  - attention: 4\n  - linear: 64\n")
+    assert run("lint", "--isolated", attention).exit_code == 0
+    plain = run("lint", "--isolated", write(SEQ + "  - linear: 192\n  - linear: 64\n"))
+    assert "A101" in plain.stdout
+
+
+def test_the_shipped_transformers_lint_clean(run):
+    for name in ("gpt2", "llama-3-8b"):
+        result = run("lint", "--isolated", SPECS / f"{name}.yaml")
+        assert result.exit_code == 0, result.stdout

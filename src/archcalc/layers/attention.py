@@ -62,7 +62,7 @@ class Attention(Merge):
     Example: ``- attention: {heads: 12, causal: true}`` after ``- linear: 2304`` on ``[T, 768]``
     """
 
-    TRAITS = Trait(0)
+    TRAITS = Trait.ATTENDS  # not LINEAR: softmax(q·kᵀ)·v is no linear map of its input
     ARITY = (1, 3)
     PRIMARY = "heads"
 

@@ -82,6 +82,8 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S105", "unused_symbol"),
     ("S106", "missing_flatten"),
     ("S107", "over_budget"),
+    ("S108", "deep_transformer_without_norm"),
+    ("S109", "missing_causal_mask"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
