@@ -121,7 +121,10 @@ def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: st
     slots, text = optimizer_slots(train)
     counters = sum(node.layer.COUNTERS for node in graph.layers())  # int64 whatever the dtype
     buffer_bytes = (buffers - counters) * size + counters * INT64
-    return Memory(dtype, batch, trainable * size, buffer_bytes, exact(numel(graph.input_shape) * batch * size),
+    first = next(iter(graph.layers()), None)
+    ids = first is not None and first.layer.READS_IDS  # token ids are int64, whatever the model's dtype
+    return Memory(dtype, batch, trainable * size, buffer_bytes,
+                  exact(numel(graph.input_shape) * batch * (INT64 if ids else size)),
                   exact(acts[graph.root] * batch * size), trainable * size, slots * trainable * size, slots, text,
                   exact(kv_values(graph) * batch * size))
 
