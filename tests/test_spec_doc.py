@@ -68,3 +68,5 @@ def test_transformer_claims():
     gqa = example("name: gqa")
     assert [n.path for n in gqa.layers] == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert gqa.trainable_params == 256 * 256 + 2 * 256 * 64 + 256 * 256
+    layer = example("name: gqa-layer")
+    assert layer.trainable_params == gqa.trainable_params == 163_840

@@ -47,6 +47,7 @@ from archcalc.backends.torch.modules import (
     Concat,
     Conv1D,
     GlobalAvgPool2d,
+    MultiheadAttention,
     Multiply,
     PositionEmbedding,
     Sign,
@@ -59,7 +60,9 @@ from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 
 #: modules torch lacks, copied into the files that use them
-HELPERS = (Sign, GlobalAvgPool2d, PositionEmbedding, Conv1D, Attention)
+HELPERS = (Sign, GlobalAvgPool2d, PositionEmbedding, Conv1D, Attention, MultiheadAttention)
+#: helpers whose code calls another helper, copied with it (before it)
+REQUIRES = {MultiheadAttention: (Attention,)}
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
                            "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
@@ -423,8 +426,9 @@ class _Emitter:
         if getattr(nn, cls.__name__, None) is cls:
             return f"nn.{cls.__name__}"
         assert cls in HELPERS, cls
-        if cls not in self.helpers:
-            self.helpers.append(cls)
+        for needed in (*REQUIRES.get(cls, ()), cls):
+            if needed not in self.helpers:
+                self.helpers.append(needed)
         return cls.__name__
 
     def class_lines(self, cls: _Class) -> list[str]:
