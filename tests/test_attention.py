@@ -152,6 +152,6 @@ def test_linear_collapse_does_not_fire_across_attention(run, write):
 
 
 def test_the_shipped_transformers_lint_clean(run):
-    for name in ("gpt2", "llama-3-8b"):
+    for name in ("gpt2", "llama-3-8b", "bert-base"):
         result = run("lint", "--isolated", SPECS / f"{name}.yaml")
         assert result.exit_code == 0, result.stdout

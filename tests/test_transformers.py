@@ -173,3 +173,21 @@ def test_params_of_llama_3_8b_counts_without_allocating():
     torch_imported, peak_kb = proc.stderr.split()[-2:]
     assert torch_imported == "False"
     assert int(peak_kb) < 200_000
+
+
+# -- BERT -------------------------------------------------------------------------------------------
+
+
+def test_bert_base_against_hugging_face():
+    config = transformers.BertConfig(num_hidden_layers=2, hidden_size=48, num_attention_heads=6, intermediate_size=80,
+                                     vocab_size=101, max_position_embeddings=24)
+    real = transformers.BertModel(config)
+    check_against("bert-base.yaml", real, dict(T=13, V=101, P=24, D=48, F=80, heads=6, depth=2), vocab=101,
+                  pooled=True)
+
+
+def test_bert_base_full_size_is_hugging_faces_count():
+    with torch.device("meta"):
+        real = transformers.BertModel(transformers.BertConfig())
+    model = archcalc.load(str(SPECS / "bert-base.yaml"))
+    assert model.trainable_params == unique_parameters(real) == 109_482_240
