@@ -427,6 +427,7 @@ layers:
         Case((2, 3, 4), "layernorm: {axes: 2, bias: false, eps: 1.0e-12}", params=3 * 4, out=(2, 3, 4),
              name="two-axes"),
         Case((3, 6), "layernorm: {affine: false}", params=0, out=(3, 6), name="plain"),
+        Case((2, 4, 4), "layernorm: {axes: 2}", params=2 * 4 * 4, out=(2, 4, 4), name="square"),  # shape (4, 4)
     ), refuses=later("layernorm")),
     Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
