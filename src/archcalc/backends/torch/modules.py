@@ -59,7 +59,7 @@ class Permute(nn.Module):
 
 
 class Select(nn.Module):
-    """One position along an axis (batch excluded), the axis removed: x[:, index] for axis 0."""
+    """One position along an axis (batch excluded), the axis removed: x[:, i]."""
 
     def __init__(self, axis: int, index: int):
         super().__init__()

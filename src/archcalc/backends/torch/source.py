@@ -596,7 +596,9 @@ class _Emitter:
 MERGE_CODE: dict[type, Callable[..., Doc]] = {
     Concat: lambda parts, dim: Brackets("torch.cat", "(", [Brackets("", "[", parts, "]", explode=True),
                                                            Text(f"dim={dim}")], ")"),
-    Add: lambda parts: Text(" + ".join(flat(p) for p in parts)),
+    # three or more: sum([...]) adds them in the same order (0 + a is exact) and splits over lines
+    Add: lambda parts: Text(" + ".join(flat(p) for p in parts)) if len(parts) < 3 else
+    Brackets("sum", "(", [Brackets("", "[", parts, "]", explode=True)], ")"),
     Multiply: lambda parts: Text(" * ".join(flat(p) for p in parts)),
     Attention: lambda parts, **options: Brackets("Attention.apply", "(", [
         *parts, *(Text(f"{name}={flat(literal(value))}") for name, value in options.items()),
