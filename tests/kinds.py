@@ -409,6 +409,58 @@ layers:
         Case((2, 6), "gelu: {approximate: tanh}", params=0, out=(2, 6), name="tanh"),
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
+    # -- transformers (issue 11); NumPy and ONNX come with issue 12 --------------------------------------
+    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx), (
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4}", params=11 * 4, out=(7, 4)),
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4, padding_idx: 0}", params=11 * 4, out=(7, 4),
+             name="padding"),
+    ), refuses=later("embedding")),
+    Kind("pos_embedding", None, (
+        Case((5, 3), None, params=8 * 3, out=(5, 3), spec="""input: [5, 3]
+layers:
+  - add: [[], [pos_embedding: {positions: 8, dim: 3}]]
+"""),
+        Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
+    ), refuses=later("pos_embedding")),
+    Kind("layernorm", lambda a, x, t: nn.LayerNorm(x[len(x) - a.axes_:], a.eps, a.affine, a.bias), (
+        Case((3, 6), "layernorm", params=2 * 6, out=(3, 6)),
+        Case((2, 3, 4), "layernorm: {axes: 2, bias: false, eps: 1.0e-12}", params=3 * 4, out=(2, 3, 4),
+             name="two-axes"),
+        Case((3, 6), "layernorm: {affine: false}", params=0, out=(3, 6), name="plain"),
+        Case((2, 4, 4), "layernorm: {axes: 2}", params=2 * 4 * 4, out=(2, 4, 4), name="square"),  # shape (4, 4)
+    ), refuses=later("layernorm")),
+    Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
+        Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
+        Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
+    ), refuses=later("rmsnorm")),
+    Kind("attention", None, (
+        Case((5, 24), "attention: {heads: 2, causal: true}", params=0, out=(5, 8), name="fused"),
+        Case((6, 8), None, params=8 * 8 + 2 * (8 * 4 + 4), out=(6, 8), name="gqa-rotary", spec="""input: [6, 8]
+layers:
+  - attention:
+      heads: 4
+      kv_heads: 2
+      rotary: half
+      causal: true
+      branches: [[linear: {out: 8, bias: false}], [linear: 4], [linear: 4]]
+"""),
+        Case((6, 8), None, params=3 * (8 * 8), out=(6, 8), name="interleaved", spec="""input: [6, 8]
+layers:
+  - attention:
+      heads: 1
+      rotary: interleaved
+      rotary_dim: 4
+      theta: 500000.0
+      branches: [[linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}]]
+"""),
+    ), refuses=later("attention")),
+    Kind("multihead_attention", None, (
+        Case((6, 16), "multihead_attention: 4", params=4 * (16 * 16 + 16), out=(6, 16)),
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half, out: 8}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 8, out=(6, 8), name="gqa"),
+        Case((6, 16), "multihead_attention: {heads: 2, head_dim: 4, out_bias: false}",
+             params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
+    ), refuses=later("multihead_attention")),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),
          refuses=later("hardswish")),

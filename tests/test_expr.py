@@ -103,5 +103,6 @@ def test_legal_powers_build():
     model = archcalc.loads('input: [3]\nlayers:\n  - linear: "2**32 // 2**28"\n  - linear: "1**100"\n'
                            '  - dropout: "0**100"\n')
     assert [(n.out_shape, n.layer.config()) for n in model.graph.layers()] == [
-        ((16,), {"out": 16, "bias": True, "in": None}), ((1,), {"out": 1, "bias": True, "in": None}),
+        ((16,), {"out": 16, "bias": True, "in": None, "transposed": False, "tie": None}),
+        ((1,), {"out": 1, "bias": True, "in": None, "transposed": False, "tie": None}),
         ((1,), {"p": 0.0})]

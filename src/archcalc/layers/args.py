@@ -254,6 +254,21 @@ class Choice(Arg):
         return value
 
 
+class LayerPath(Arg):
+    """The path of another layer of the network (``transformer.wte``), written as plain text.
+
+    The spec reads the value as text, never as an expression (``text = True``); it is checked
+    against the built network afterwards (a path that names no layer is a located error there).
+    """
+
+    type_name = "layer path"
+    expected = "a layer path such as transformer.wte"
+    text = True
+
+    def convert(self, value: object, loc: Loc) -> object:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", value):
+            raise self.fail(loc, value, hint="name the layer by its path, parts joined by dots (layer4.1.conv2)")
+        return value
 class AxisIndex(Arg):
     """An axis of the input, batch excluded: 0 is the first (the channels), negative counts from the end.
 

@@ -179,6 +179,8 @@ class Layer:
     #: the kind's one parameter is stored under the layer's own name (``class_token``), not as
     #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
     BARE: ClassVar[bool] = False
+    #: the kind reads integer ids (an embedding): a model whose first layer does takes ids as input
+    READS_IDS: ClassVar[bool] = False
     #: the largest value of the derivative, for saturating kinds where it is below 1 (sigmoid' ≤ 0.25):
     #: a stack of them scales the gradient by at most the product (lint rule A102 says so)
     MAX_SLOPE: ClassVar[float | None] = None

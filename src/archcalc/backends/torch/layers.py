@@ -23,13 +23,17 @@ from torch import nn
 from archcalc.backends.common import plain
 from archcalc.backends.torch.modules import (
     Add,
+    Attention,
     ClassToken,
     Concat,
+    Conv1D,
     GlobalAvgPool2d,
     LayerScale,
     Mean,
+    MultiheadAttention,
     Multiply,
     Permute,
+    PositionEmbedding,
     Reshape,
     Select,
     Sign,
@@ -87,7 +91,7 @@ def call(cls: type[nn.Module], *args: object, **kwargs: object) -> Call:
     params = _signature(cls)
     names = [name for name in params if name != "self"]
     positional = tuple(Arg(name, _literal(value)) for name, value in zip(names, args))
-    keywords = tuple(Arg(name, _literal(value), params[name]) for name, value in kwargs.items())
+    keywords = tuple(Arg(name, _literal(value), params.get(name, REQUIRED)) for name, value in kwargs.items())
     return Call(cls, positional, keywords)
 
 
@@ -103,8 +107,7 @@ class Exact(tuple):
 def _literal(value: object) -> object:
     """A plain literal (:func:`~archcalc.backends.common.plain`) where a per-axis pair of equal values,
     (k, k), becomes k, as torch's constructors take it and a person writes it, except in an
-    :class:`Exact` tuple (a shape, an axis order).
-    """
+    :class:`Exact` tuple (a shape, an axis order)."""
     if isinstance(value, tuple):
         items = tuple(_literal(v) for v in value)
         if isinstance(value, Exact):
@@ -277,7 +280,49 @@ def global_avgpool2d(layer: Layer, x: Shape) -> Call:
 @module_for("linear")
 def linear(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.Linear, x[-1], c["out"], bias=c["bias"])
+    return call(Conv1D if c["transposed"] else nn.Linear, x[-1], c["out"], bias=c["bias"])
+
+
+@module_for("attention")
+def attention(layer: Layer, xs: list[Shape]) -> Call:
+    c = layer.config()
+    return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
+                scale=c["scale"],
+                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+
+
+@module_for("multihead_attention")
+def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
+    c = layer.config()
+    (x,) = xs
+    head_dim, out = layer.dims(x)
+    return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
+                out_bias=layer.out_biased, causal=c["causal"], scale=c["scale"], rotary=c["rotary"], theta=c["theta"],
+                rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+
+
+@module_for("embedding")
+def embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Embedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"])
+
+
+@module_for("pos_embedding")
+def pos_embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(PositionEmbedding, c["positions"], c["dim"], first=c["index"] == "first")
+
+
+@module_for("layernorm")
+def layernorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.LayerNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"], bias=c["bias"])
+
+
+@module_for("rmsnorm")
+def rmsnorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.RMSNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"])
 
 
 @module_for("maxpool2d")

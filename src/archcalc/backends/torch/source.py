@@ -38,11 +38,11 @@ from archcalc.backends.plan import Bare, Container, Join, Step, Sum
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
-from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
+from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
-from archcalc.backends.torch.modules import HELPERS, Add, Concat, Multiply
+from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
@@ -433,8 +433,9 @@ class _Emitter:
         if getattr(nn, cls.__name__, None) is cls:
             return f"nn.{cls.__name__}"
         assert cls in HELPERS, cls
-        if cls not in self.helpers:
-            self.helpers.append(cls)
+        for needed in (*REQUIRES.get(cls, ()), cls):
+            if needed not in self.helpers:
+                self.helpers.append(needed)
         return cls.__name__
 
     def class_lines(self, cls: _Class) -> list[str]:
@@ -454,6 +455,9 @@ class _Emitter:
             if isinstance(tree, Seq) and not tree.items and self.passes_input(box, key):
                 continue  # an empty branch is the input itself: forward writes x
             init += self.assign(key, expr, parameter=isinstance(tree, Param))
+        if cls is self.root:
+            for tied, owner in ties(self.graph, box):  # one parameter under both names
+                init.append(f"        {access(tied)}.weight = {access(owner)}.weight")
         params = [Text("self"), *(Text(f"{name}: {annotation}") for name, annotation in cls.params)]
         if cls is self.root:
             params += [Text(f"{name}: int = {value}") for name, value in self.free.symbols.items()]
@@ -592,8 +596,13 @@ class _Emitter:
 MERGE_CODE: dict[type, Callable[..., Doc]] = {
     Concat: lambda parts, dim: Brackets("torch.cat", "(", [Brackets("", "[", parts, "]", explode=True),
                                                            Text(f"dim={dim}")], ")"),
-    Add: lambda parts: Text(" + ".join(flat(p) for p in parts)),
+    # three or more: sum([...]) adds them in the same order (0 + a is exact) and splits over lines
+    Add: lambda parts: Text(" + ".join(flat(p) for p in parts)) if len(parts) < 3 else
+    Brackets("sum", "(", [Brackets("", "[", parts, "]", explode=True)], ")"),
     Multiply: lambda parts: Text(" * ".join(flat(p) for p in parts)),
+    Attention: lambda parts, **options: Brackets("Attention.apply", "(", [
+        *parts, *(Text(f"{name}={flat(literal(value))}") for name, value in options.items()),
+        Text("training=self.training")], ")"),
 }
 
 
@@ -656,6 +665,8 @@ class _Forward:
         assert isinstance(step, Join)
         parts = [self.expression(branch, src) for branch in step.branches]
         op = layer_call(step.node)
+        if op.cls in HELPERS:  # the op's code is the helper's (attention): copied into the file
+            self.emitter.function(op.cls)
         self.emit(dst, MERGE_CODE[op.cls](parts, **{a.name: a.value for a in op.kwargs}))
         return dst
 
