@@ -266,8 +266,8 @@ def _stages(graph: Graph, pp: int, trainable: dict[str, int]) -> list[list[str]]
     return stages
 
 
-def plan(graph: Graph, o: Options) -> Plan:
-    """The :class:`Plan` of ``graph`` under ``o`` (concrete dimensions only)."""
+def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:  # noqa: PLR0915 - one formula after another
+    """The :class:`Plan` of ``graph`` under ``o`` (concrete dimensions only); ``flops`` False skips the work."""
     p = Plan(o)
     c, m, sb = PRECISIONS[o.precision]
     p.capacity = GPUS[o.gpu][0]
@@ -397,7 +397,8 @@ def plan(graph: Graph, o: Options) -> Plan:
     p.fixed = p.total - per_ex * per_gpu_batch
     p.max_batch = max(0, (p.capacity - p.fixed) // per_ex) if per_ex else 0
 
-    # work
+    if not flops:
+        return p
     from archcalc.calc.flops import work
 
     w = work(graph)

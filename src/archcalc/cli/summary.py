@@ -76,8 +76,9 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     report.notes.append(CONVENTION)
     source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
     report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The training "
-                        f"step at batch {training.batch}{source} adds a gradient per parameter and the optimizer's "
-                        f"state: {training.optimizer_text} (docs/analysis.md)")
+                        f"step at batch {training.batch}{source} holds the weights, a gradient per parameter, the "
+                        f"optimizer's state ({training.optimizer_text}) and what autograd saves for backward, "
+                        "as `archcalc plan --precision fp32 --reserve 0` counts them (docs/plan.md)")
     if analysis.warned:
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
@@ -108,13 +109,15 @@ def _training_lines(m: Memory) -> list[tuple[str, str]]:
             ("  weights and buffers", size(m.params + m.buffers)),
             ("  gradients", size(m.gradients)),
             ("  optimizer state", size(m.optimizer)),
-            ("  saved activations", size(m.activations)),
-            ("  input batch", size(m.input))]
+            *([("  saved activations", size(m.saved)), ("  temporary gradients (bound)", size(m.temporary))]
+              if m.saved is not None else [("  saved activations", size(m.activations)),
+                                           ("  input batch", size(m.input))])]
 
 
 def _training_json(m: Memory) -> dict:
     return {"batch_size": m.batch, "params": to_json(m.params), "buffers": to_json(m.buffers),
-            "input": to_json(m.input), "activations": to_json(m.activations), "gradients": to_json(m.gradients),
+            "input": to_json(m.input), "activations": to_json(m.activations if m.saved is None else m.saved),
+            "temporary": to_json(m.temporary), "gradients": to_json(m.gradients),
             "optimizer_state": to_json(m.optimizer), "optimizer": m.optimizer_text,
             "optimizer_slots": m.optimizer_slots, "training_total": to_json(m.training)}
 
