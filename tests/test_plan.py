@@ -36,6 +36,8 @@ TORCH_OPTIMIZERS = {
     "adagrad": lambda ps: torch.optim.Adagrad(ps),
     "rmsprop": lambda ps: torch.optim.RMSprop(ps),
     "rmsprop-momentum": lambda ps: torch.optim.RMSprop(ps, momentum=0.9),
+    "rmsprop-centered": lambda ps: torch.optim.RMSprop(ps, centered=True),
+    "rmsprop-momentum-centered": lambda ps: torch.optim.RMSprop(ps, momentum=0.9, centered=True),
     "adafactor": lambda ps: torch.optim.Adafactor(ps),
 }
 

@@ -110,11 +110,17 @@ def optimizer_from_spec(train: object | None) -> str:
         return "momentum"
     if opt.name in ("adam", "adamw") and opt.hyper.get("amsgrad"):
         return "adam-amsgrad"
+    if opt.name == "rmsprop":
+        return "-".join(["rmsprop", *(["momentum"] if opt.hyper.get("momentum") else []),
+                         *(["centered"] if opt.hyper.get("centered") else [])])
     return opt.name
 
 
 OPTIMIZER_STATE["adam-amsgrad"] = (lambda s, b: 3 * _prod(s) * b + 4, "exp_avg, exp_avg_sq, max_exp_avg_sq, step")
 OPTIMIZER_STATE["rmsprop-momentum"] = (lambda s, b: 2 * _prod(s) * b + 4, "square_avg, momentum_buffer, step")
+OPTIMIZER_STATE["rmsprop-centered"] = (lambda s, b: 2 * _prod(s) * b + 4, "square_avg, grad_avg, step")
+OPTIMIZER_STATE["rmsprop-momentum-centered"] = (lambda s, b: 3 * _prod(s) * b + 4,
+                                                "square_avg, momentum_buffer, grad_avg, step")
 
 
 def optimizer_bytes(optimizer: str, tensors: list[tuple[str, Shape]], state_bytes: int = 4) -> int:

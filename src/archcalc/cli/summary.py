@@ -75,10 +75,15 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     ]
     report.notes.append(CONVENTION)
     source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
-    report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The training "
-                        f"step at batch {training.batch}{source} holds the weights, a gradient per parameter, the "
-                        f"optimizer's state ({training.optimizer_text}) and what autograd saves for backward, "
-                        "as `archcalc plan --precision fp32 --reserve 0` counts them (docs/plan.md)")
+    if training.saved is not None:
+        report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
+                            f"training step at batch {training.batch}{source} holds the weights, a gradient per "
+                            f"parameter, the optimizer's state ({training.optimizer_text}) and what autograd saves "
+                            "for backward, as `archcalc plan --precision fp32 --reserve 0` counts them (docs/plan.md)")
+    else:
+        report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
+                            f"training step at batch {training.batch}{source} adds a gradient per parameter and the "
+                            f"optimizer's state: {training.optimizer_text} (docs/analysis.md)")
     if analysis.warned:
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
@@ -109,7 +114,7 @@ def _training_lines(m: Memory) -> list[tuple[str, str]]:
             ("  weights and buffers", size(m.params + m.buffers)),
             ("  gradients", size(m.gradients)),
             ("  optimizer state", size(m.optimizer)),
-            *([("  saved activations", size(m.saved)), ("  temporary gradients (bound)", size(m.temporary))]
+            *([("  saved activations", size(m.saved)), ("  temporary (bound)", size(m.temporary))]
               if m.saved is not None else [("  saved activations", size(m.activations)),
                                            ("  input batch", size(m.input))])]
 
