@@ -19,6 +19,7 @@ SIZES = {
     "resnet50": {"H": 64, "W": 64},
     "symbolic-cnn": {"H": 32, "W": 24},
     "symbolic-mlp": {"D_i": 50, "D": 30, "D_o": 3},
+    "gpt2": {"T": 16, "V": 101, "P": 16, "D": 32, "heads": 4, "depth": 2},
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
 LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}

@@ -216,6 +216,12 @@ class GlobalAvgPool(nn.Module):
         return x.mean((2, 3))
 
 
+def later(kind: str) -> dict[str, str]:
+    """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
+    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
+            "onnx": f"{kind}: the ONNX export cannot write this kind yet"}
+
+
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
 # -- the record -----------------------------------------------------------------------------------------
@@ -327,6 +333,70 @@ layers:
         Case((2, 6), "gelu: {approximate: tanh}", params=0, out=(2, 6), name="tanh"),
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
+    # -- transformers (issue 11); NumPy and ONNX come with issue 12 --------------------------------------
+    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx), (
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4}", params=11 * 4, out=(7, 4)),
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4, padding_idx: 0}", params=11 * 4, out=(7, 4),
+             name="padding"),
+    ), refuses=later("embedding")),
+    Kind("pos_embedding", None, (
+        Case((5, 3), None, params=8 * 3, out=(5, 3), spec="""input: [5, 3]
+layers:
+  - add: [[], [pos_embedding: {positions: 8, dim: 3}]]
+"""),
+        Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
+    ), refuses=later("pos_embedding")),
+    Kind("layernorm", lambda a, x, t: nn.LayerNorm(x[len(x) - a.axes_:], a.eps, a.affine, a.bias), (
+        Case((3, 6), "layernorm", params=2 * 6, out=(3, 6)),
+        Case((2, 3, 4), "layernorm: {axes: 2, bias: false, eps: 1.0e-12}", params=3 * 4, out=(2, 3, 4),
+             name="two-axes"),
+        Case((3, 6), "layernorm: {affine: false}", params=0, out=(3, 6), name="plain"),
+    ), refuses=later("layernorm")),
+    Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
+        Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
+        Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
+    ), refuses=later("rmsnorm")),
+    Kind("attention", None, (
+        Case((5, 24), "attention: {heads: 2, causal: true}", params=0, out=(5, 8), name="fused"),
+        Case((6, 8), None, params=8 * 8 + 2 * (8 * 4 + 4), out=(6, 8), name="gqa-rotary", spec="""input: [6, 8]
+layers:
+  - attention:
+      heads: 4
+      kv_heads: 2
+      rotary: half
+      causal: true
+      branches: [[linear: {out: 8, bias: false}], [linear: 4], [linear: 4]]
+"""),
+        Case((6, 8), None, params=3 * (8 * 8), out=(6, 8), name="interleaved", spec="""input: [6, 8]
+layers:
+  - attention:
+      heads: 1
+      rotary: interleaved
+      rotary_dim: 4
+      theta: 500000.0
+      branches: [[linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}]]
+"""),
+    ), refuses=later("attention")),
+    Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
+    Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),
+         refuses=later("hardswish")),
+    Kind("hardsigmoid", lambda a, x, t: nn.Hardsigmoid(), (Case((3, 8), "hardsigmoid", params=0, out=(3, 8)),),
+         refuses=later("hardsigmoid")),
+    Kind("elu", lambda a, x, t: nn.ELU(a.alpha), (
+        Case((2, 6), "elu", params=0, out=(2, 6)),
+        Case((2, 6), "elu: 0.5", params=0, out=(2, 6), name="alpha"),
+    ), refuses=later("elu")),
+    # nn.PReLU(num_parameters): one slope, or one per channel (the axis after the batch)
+    Kind("prelu", lambda a, x, t: nn.PReLU(x[0] if a.per_channel else 1, a.slope_init), (
+        Case((3, 4, 4), "prelu", params=1, out=(3, 4, 4)),
+        Case((3, 4, 4), "prelu: {per_channel: true, init: 0.1}", params=3, out=(3, 4, 4), name="per-channel"),
+        Case((5,), "prelu: {per_channel: true}", params=5, out=(5,), name="vector"),
+    ), refuses=later("prelu")),
+    Kind("mish", lambda a, x, t: nn.Mish(), (Case((2, 6), "mish", params=0, out=(2, 6)),), refuses=later("mish")),
+    Kind("softplus", lambda a, x, t: nn.Softplus(a.beta, a.threshold), (
+        Case((2, 6), "softplus", params=0, out=(2, 6)),
+        Case((2, 6), "softplus: {beta: 2, threshold: 1}", params=0, out=(2, 6), name="threshold"),
+    ), refuses=later("softplus")),
 )
 
 #: kind → its entry

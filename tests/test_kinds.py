@@ -78,7 +78,7 @@ def test_the_backend_refuses_with_a_located_error(case, backend, run, write, tmp
     """The runtime builder raises the recorded message at the layer (or one of its arguments), with a
     hint; ``archcalc export`` prints it as ``path:line:col: error:``, exits 2 and writes nothing."""
     model = case.load()
-    node = next(node for node in model.layers if node.kind == case.kind)
+    node = next(node for node, _ in model.graph.walk() if getattr(node, "layer", None) and node.layer.kind == case.kind)
     with pytest.raises(SpecError) as raised:
         _build(backend, model)
     error = raised.value

@@ -13,6 +13,7 @@ import pytest
 import archcalc
 from archcalc.backends.numpy import to_numpy
 from archcalc.backends.numpy.source import render
+from archcalc.errors import SpecError
 from tests.conftest import ROOT, SPECS
 from tests.numpy_torch import KITCHENS
 
@@ -159,14 +160,21 @@ def test_generated_files_are_ruff_clean(tmp_path):
              for spec in [*shipped_specs(), *sorted((ROOT / "tests" / "specs" / "export").glob("*.yaml"))]}
     texts |= {**KITCHENS, "no-weights": "input: [3, 8, 8]\nlayers: [maxpool2d: 2, flatten]\n"}
     sizes = {"H": 32, "W": 32, "D_i": 50, "D": 30, "D_o": 3}
+    refused = 0
     for name, text in texts.items():
         model = archcalc.loads(text)
         model = archcalc.loads(text, **{k: sizes[k] for k in model.graph.free})
-        (tmp_path / f"{name.replace('-', '_')}.py").write_text(render(model), encoding="utf-8")
+        try:
+            code = render(model)
+        except SpecError as e:  # a kind NumPy cannot compute yet (tests/kinds.py records which)
+            assert e.code == "export-unsupported", e
+            refused += 1
+            continue
+        (tmp_path / f"{name.replace('-', '_')}.py").write_text(code, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--config", str(ROOT / "pyproject.toml"),
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert len(list(tmp_path.glob("*.py"))) == len(texts) >= 20
+    assert len(list(tmp_path.glob("*.py"))) == len(texts) - refused >= 20
 
 
 @pytest.mark.parametrize("spec, says", [

@@ -28,6 +28,8 @@ SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "di
            "resnet18": {"H": 32, "W": 32}}
 #: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients): too large for the test suite
 TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}
+#: shipped specs whose kinds NumPy cannot compute yet (issue 12; tests/kinds.py records the refusals)
+NOT_YET = {"gpt2"}
 
 
 def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,
@@ -64,7 +66,7 @@ def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,
 
 
 def test_every_shipped_spec_is_checked_or_named_too_large():
-    assert {p.stem for p in SPECS.glob("*.yaml")} == set(SHIPPED) | TOO_LARGE
+    assert {p.stem for p in SPECS.glob("*.yaml")} == set(SHIPPED) | TOO_LARGE | NOT_YET
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])

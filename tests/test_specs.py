@@ -24,6 +24,7 @@ EXPECTED = {
     "vgg16_bn": (138_365_992, 2 * 4224 + 13, [1000]),  # 13 batch norms over 4224 channels
     "resnet18": (11_689_512, 2 * 4800 + 20, [1000]),
     "resnet50": (25_557_032, 2 * 26_560 + 53, [1000]),
+    "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from archcalc.backends.torch import to_torch, torch_paths
+from archcalc.backends.torch.build import ties
 from archcalc.backends.torch.source import emit
 from archcalc.errors import SpecError
 from archcalc.model import Model
@@ -22,14 +23,16 @@ def agrees(model: Model, module: torch.nn.Module, xs: list[torch.Tensor], folder
     """``module`` (``to_torch(model)``, in eval mode) against the calculator, and the generated source against it."""
     randomize_norms(module)
     paths = torch_paths(model.graph)
+    borrowed = {f"{tied}.weight" for tied, _ in ties(model.graph)}  # counted where the weight is owned
     assert sum(p.numel() for p in module.parameters()) == model.trainable_params
     assert sum(b.numel() for b in module.buffers()) == model.buffers
     shapes: dict[str, tuple[int, ...]] = {}
     for node, path in paths.items():
         sub = module.get_submodule(path)
         count = model.counts[node]
-        assert (sum(p.numel() for p in sub.parameters()), sum(b.numel() for b in sub.buffers())) == \
-            (count.trainable, count.buffers), path
+        own = sum(p.numel() for name, p in sub.named_parameters(remove_duplicate=False)
+                  if f"{path}.{name}" not in borrowed)
+        assert (own, sum(b.numel() for b in sub.buffers())) == (count.trainable, count.buffers), path
         sub.register_forward_hook(lambda m, args, out, path=path: shapes.__setitem__(path, tuple(out.shape)))
     batch = len(xs[0])
     with torch.no_grad():
@@ -60,7 +63,9 @@ def test_torch_equals_the_calculator(case, tmp_path):
         if case.shipped or e.code != "export-unsupported":
             raise
         pytest.skip(e.message)
-    agrees(model, module, [torch.randn(2, *model.input_shape)], tmp_path)
+    ids = model.input_ids
+    x = torch.randint(0, ids, (2, *model.input_shape)) if ids else torch.randn(2, *model.input_shape)
+    agrees(model, module, [x], tmp_path)
 
 
 @pytest.mark.parametrize("case", kind_cases(TORCH))

@@ -65,6 +65,13 @@ class Model:
     def layers(self) -> list[LayerNode]:
         return list(self.graph.layers())
 
+    @property
+    def input_ids(self):
+        """The number of token ids when the input is a sequence of ids (its first layer is an embedding,
+        which reads ids in ``[0, vocab)``), else None: the input is real numbers."""
+        first = next(iter(self.graph.layers()), None)
+        return first.layer.vocab if first is not None and first.layer.READS_IDS else None
+
     def require_values(self, purpose: str, cli: bool = False) -> None:
         """Exports and training need numbers: free symbols are an error at the line declaring the first,
         with a hint that gives each one a value that builds (``--set`` on the command line)."""

@@ -87,7 +87,37 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         raise SpecError(spec.layers_loc, "'layers:' builds no layers", code="empty-spec",
                         hint="empty branches and bodies, and repeats of 0, add none; keep at least one layer")
     root.out_shape = x
-    return Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
+    graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
+    check_ties(graph)
+    return graph
+
+
+def check_ties(graph: Graph) -> None:
+    """Every ``tie`` names another layer whose weight has the same shape, and one that owns it (a tie
+    to a layer that ties in turn would leave no owner to count): else a located error at the tie."""
+    layers = {node.path: node for node in graph.layers()}
+    for node in layers.values():
+        path = getattr(node.layer, "tie", None)
+        if path is None:
+            continue
+        target = layers.get(path)
+        if target is None or target is node:
+            what = "itself" if target is node else f"'{path}', which names no layer"
+            weighted = [p for p, n in layers.items() if hasattr(n.layer, "weight_shape") and n is not node]
+            raise node.layer.error(f"ties its weight to {what}", arg="tie", code="bad-tie",
+                                   hint=did_you_mean(path, weighted) or "give the path of a layer with a weight "
+                                   "(a name with its blocks' names, as the parameter reports show it)")
+        if not hasattr(target.layer, "weight_shape"):
+            raise node.layer.error(f"ties its weight to '{path}', a {target.kind} layer, which has no weight",
+                                   arg="tie", code="bad-tie", hint="tie to an embedding or linear layer")
+        if getattr(target.layer, "tie", None) is not None:
+            raise node.layer.error(f"ties its weight to '{path}', which ties its own to '{target.layer.tie}'",
+                                   arg="tie", code="bad-tie", hint=f"tie to '{target.layer.tie}' directly")
+        mine, theirs = node.layer.weight_shape(node.in_shape), target.layer.weight_shape(target.in_shape)
+        if len(mine) != len(theirs) or not all(symbolic.equal(a, b) for a, b in zip(mine, theirs)):
+            raise node.layer.error(f"ties its weight {shape_text(mine)} to '{path}', whose weight is "
+                                   f"{shape_text(theirs)}", arg="tie", code="bad-tie",
+                                   hint="a shared weight needs one shape: fix the sizes, or drop the tie")
 
 
 @dataclass(slots=True)

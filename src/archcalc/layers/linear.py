@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.args import Bool, Int
+from archcalc.layers.args import Bool, Int, LayerPath
 from archcalc.layers.base import (
     GLOBAL,
     MIX,
@@ -27,6 +27,11 @@ class Linear(Layer):
     Parameters: D_i×D weights + D biases, e.g. 50 → 30 is (50×30)+30 = 1530.
     Input ``[..., D_i]`` → output ``[..., D]``; put ``flatten`` first to connect a feature map.
 
+    ``transposed: true`` stores the weight as ``[D_i, D]`` instead of torch's ``[D, D_i]``: Hugging
+    Face's ``Conv1D`` (GPT-2's ``c_attn``, ``c_proj``, ``c_fc``), so its weights load as they are.
+    ``tie`` uses another layer's weight of the same shape (GPT-2's output projection is its token
+    embedding ``transformer.wte``): one parameter, counted once, there.
+
     Example: ``- linear: {out: 30}`` or ``- linear: 30``
     """
 
@@ -37,6 +42,8 @@ class Linear(Layer):
     out = Int(doc="output features D")
     bias = Bool(True, doc="add a learned bias b")
     inputs = Int(None, doc="input features D_i; inferred, checked when given", key="in")
+    transposed = Bool(False, doc="store the weight as [D_i, D] (Hugging Face's Conv1D, GPT-2) instead of [D, D_i]")
+    tie = LayerPath(None, doc="use this layer's weight (its path), of the same shape; counted once, there")
 
     def output_shape(self, x: Shape) -> Shape:
         if not x:
@@ -44,8 +51,12 @@ class Linear(Layer):
         self.check_in("in", self.inputs, x[-1])
         return (*x[:-1], self.out)
 
+    def weight_shape(self, x: Shape) -> Shape:
+        """The weight as stored: ``[D, D_i]`` (torch) or ``[D_i, D]`` (transposed); what a tie must match."""
+        return (x[-1], self.out) if self.transposed else (self.out, x[-1])
+
     def params(self, x: Shape) -> Count:
-        return Count(x[-1] * self.out + (self.out if self.bias else 0))
+        return Count((0 if self.tie else x[-1] * self.out) + (self.out if self.bias else 0))
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
@@ -60,5 +71,10 @@ class Linear(Layer):
         return Work(macs=outputs * x[-1], bias=outputs if self.bias else 0)
 
     def explain_params(self, x: Shape) -> Derivation:
+        if self.tie:
+            note = f"the weight is {self.tie}'s, counted there"
+            if self.bias:
+                return derive("{D}", self.out, D=self.out, note=f"bias only; {note}")
+            return Derivation("0", "0", 0, note=note)
         template = "({D_i}×{D})+{D}" if self.bias else "{D_i}×{D}"
         return derive(template, self.params(x).trainable, D_i=x[-1], D=self.out)

@@ -3,7 +3,7 @@ with log-softmax)."""
 
 from __future__ import annotations
 
-from archcalc.layers.args import Int
+from archcalc.layers.args import AxisIndex
 from archcalc.layers.base import KEEP, MIX, AxisMap, Layer, Shape, Work, layer, numel
 from archcalc.layers.traits import Trait
 
@@ -13,13 +13,11 @@ class OverAxis(Layer):
 
     TRAITS = Trait.ACTIVATION
 
-    dim = Int(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the end",
-              min=-8)
+    dim = AxisIndex(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the "
+                    "end")
 
     def output_shape(self, x: Shape) -> Shape:
-        if not -len(x) <= self.dim < len(x):
-            raise self.error(f"dim {self.dim} is outside an input with {len(x)} axes", arg="dim",
-                             hint=f"use 0..{len(x) - 1} (0 = channels)")
+        self.axis_of("dim", self.dim, x)
         return x
 
     def axis(self, x: Shape) -> int:

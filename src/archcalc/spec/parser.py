@@ -475,7 +475,7 @@ class _Parser:
             raise SpecError(node.loc, f"argument{f' {arg.name!r}' if arg else ''} has no value", code="bad-argument",
                             hint="give a value or leave the argument out")
         if isinstance(node.value, str):
-            if arg is not None and node.value in arg.words:
+            if arg is not None and (node.value in arg.words or getattr(arg, "text", False)):
                 return Lit(node.value, node.loc)
             return parse_expr(node.value, node.loc, self.limits)
         return Lit(node.value, node.loc)

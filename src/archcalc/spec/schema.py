@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 
 from archcalc.layers import LAYERS
-from archcalc.layers.args import REQUIRED, Arg, Bool, Choice, Float, Int, Padding, PerAxis
+from archcalc.layers.args import REQUIRED, Arg, Axes, AxisIndex, Bool, Choice, Dims, Float, Int, Padding, PerAxis
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
@@ -216,7 +216,23 @@ def _value(arg: Arg) -> dict:
 
 
 def _int(arg: Int) -> dict:
-    return {"anyOf": [{"type": "integer", "minimum": arg.min}, {"$ref": "#/$defs/expression"}]}
+    number: dict = {"type": "integer"} if arg.min is None else {"type": "integer", "minimum": arg.min}
+    return {"anyOf": [number, {"$ref": "#/$defs/expression"}]}
+
+
+def _axis(arg: AxisIndex) -> dict:
+    """An axis is a position, a plain integer (negative from the end); the layer checks it against its input."""
+    return {"type": "integer"}
+
+
+def _axes(arg: Axes) -> dict:
+    return {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}
+
+
+def _dims(arg: Dims) -> dict:
+    """Sizes (≥ 1 or expressions) with at most one -1, which the schema cannot count, so the parser does."""
+    size = {"anyOf": [{"type": "integer", "minimum": -1, "not": {"const": 0}}, {"$ref": "#/$defs/expression"}]}
+    return {"type": "array", "items": size, "minItems": 1}
 
 
 def _per_axis(arg: PerAxis) -> dict:
@@ -249,6 +265,7 @@ def _choice(arg: Choice) -> dict:
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
 ARG_TYPES: dict[type, Callable[..., dict]] = {
     Int: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
+    AxisIndex: _axis, Axes: _axes, Dims: _dims,
 }
 
 

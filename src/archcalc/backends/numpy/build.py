@@ -162,6 +162,10 @@ def _layer(node: LayerNode) -> Call:
     if node.layer.kind not in KINDS or node.layer.BARE:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
+    if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
+        what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
+        raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute {what} yet",
+                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"
     return call

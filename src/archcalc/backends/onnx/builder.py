@@ -99,6 +99,10 @@ class Builder:
         if entry is None or node.layer.BARE:
             raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write this kind yet",
                             code="export-unsupported", hint="export it --to torch")
+        if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
+            what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
+            raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write {what} yet",
+                            code="export-unsupported", hint="export it --to torch")
         return entry
 
     def residual(self, node: ResidualNode, x: str) -> str:

@@ -25,6 +25,7 @@ from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
 from archcalc.backends.torch.modules import ATTRIBUTES, Network
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, build_graph
+from archcalc.layers.merge import Merge
 from archcalc.model import Model, load
 from archcalc.spec.ast import Spec
 
@@ -58,17 +59,31 @@ def module_plan(graph: Graph) -> Container:
 
 
 def build_module(graph: Graph) -> Network:
-    """The module, then the spec's ``init:`` applied layer by layer in order, as the generated file does."""
-    module = _network(module_plan(graph))
+    """The module with its tied weights shared, then the spec's ``init:`` applied layer by layer in order,
+    as the generated file does."""
+    box = module_plan(graph)
+    module = _network(box)
+    for tied, owner in ties(graph, box):  # one nn.Parameter, registered under both names (as HF ties them)
+        module.get_submodule(tied).weight = module.get_submodule(owner).weight
     if any(node.layer.init is not None for node in graph.layers()):
-        init.apply(module, graph, torch_paths(graph))
+        init.apply(module, graph, _paths(box))
     return module
+
+
+def ties(graph: Graph, box: Container | None = None) -> list[tuple[str, str]]:
+    """(module path of a layer that ties its weight, module path of the layer that owns it), in order."""
+    paths = _paths(box if box is not None else module_plan(graph))
+    layers = {node.path: node for node in graph.layers()}
+    return [(paths[node], paths[layers[node.layer.tie]]) for node in layers.values()
+            if getattr(node.layer, "tie", None) is not None]
 
 
 def layer_call(node: LayerNode | MergeNode) -> ModuleCall:
     """The constructor call of a layer (or of a merge's parameter-free op), from its kind's table entry."""
     if isinstance(node, MergeNode):
         return MODULES[node.layer.kind](node.layer, node.inputs)
+    if isinstance(node.layer, Merge):  # a merge kind on its own input (attention on a fused q, k, v)
+        return MODULES[node.kind](node.layer, [node.in_shape])
     return MODULES[node.kind](node.layer, node.in_shape)
 
 
@@ -115,6 +130,10 @@ def taken_by_torch() -> frozenset[str]:
 def torch_paths(graph: Graph) -> dict[Node, str]:
     """Graph node → its module's path in the built module (the node's own path unless renamed). An
     inline node has no module, so no path here."""
+    return _paths(module_plan(graph))
+
+
+def _paths(root: Container) -> dict[Node, str]:
     paths: dict[Node, str] = {}
 
     def visit(box: Container, prefix: str) -> None:
@@ -124,5 +143,5 @@ def torch_paths(graph: Graph) -> dict[Node, str]:
             if isinstance(child, Container):
                 visit(child, full)
 
-    visit(module_plan(graph), "")
+    visit(root, "")
     return paths

@@ -21,7 +21,16 @@ from functools import cache
 from torch import nn
 
 from archcalc.backends.common import plain
-from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
+from archcalc.backends.torch.modules import (
+    Add,
+    Attention,
+    Concat,
+    Conv1D,
+    GlobalAvgPool2d,
+    Multiply,
+    PositionEmbedding,
+    Sign,
+)
 from archcalc.layers.base import Layer, Shape
 
 #: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
@@ -116,14 +125,14 @@ def multiply(layer: Layer, xs: list[Shape]) -> Call:
     return call(Multiply)
 
 
-@module_for("relu")
-def relu(layer: Layer, x: Shape) -> Call:
-    return call(nn.ReLU)
-
-
-@module_for("relu6")
-def relu6(layer: Layer, x: Shape) -> Call:
-    return call(nn.ReLU6)
+#: the kinds without arguments, each a torch module called without arguments
+PLAIN: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
+    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "mish": nn.Mish, "step": Sign,
+    "identity": nn.Identity,
+}
+for _kind, _cls in PLAIN.items():
+    MODULES[_kind] = lambda layer, x, cls=_cls: call(cls)
 
 
 @module_for("leaky_relu")
@@ -131,29 +140,26 @@ def leaky_relu(layer: Layer, x: Shape) -> Call:
     return call(nn.LeakyReLU, negative_slope=layer.config()["slope"])
 
 
-@module_for("sigmoid")
-def sigmoid(layer: Layer, x: Shape) -> Call:
-    return call(nn.Sigmoid)
-
-
-@module_for("tanh")
-def tanh(layer: Layer, x: Shape) -> Call:
-    return call(nn.Tanh)
-
-
 @module_for("gelu")
 def gelu(layer: Layer, x: Shape) -> Call:
     return call(nn.GELU, approximate=layer.config()["approximate"])
 
 
-@module_for("step")
-def step(layer: Layer, x: Shape) -> Call:
-    return call(Sign)
+@module_for("elu")
+def elu(layer: Layer, x: Shape) -> Call:
+    return call(nn.ELU, alpha=layer.config()["alpha"])
 
 
-@module_for("identity")
-def identity(layer: Layer, x: Shape) -> Call:
-    return call(nn.Identity)
+@module_for("prelu")
+def prelu(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.PReLU, num_parameters=x[0] if c["per_channel"] else 1, init=c["init"])
+
+
+@module_for("softplus")
+def softplus(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Softplus, beta=c["beta"], threshold=c["threshold"])
 
 
 @module_for("add")
@@ -217,7 +223,39 @@ def global_avgpool2d(layer: Layer, x: Shape) -> Call:
 @module_for("linear")
 def linear(layer: Layer, x: Shape) -> Call:
     c = layer.config()
-    return call(nn.Linear, x[-1], c["out"], bias=c["bias"])
+    return call(Conv1D if c["transposed"] else nn.Linear, x[-1], c["out"], bias=c["bias"])
+
+
+@module_for("attention")
+def attention(layer: Layer, xs: list[Shape]) -> Call:
+    c = layer.config()
+    return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
+                scale=c["scale"],
+                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+
+
+@module_for("embedding")
+def embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Embedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"])
+
+
+@module_for("pos_embedding")
+def pos_embedding(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(PositionEmbedding, c["positions"], c["dim"], first=c["index"] == "first")
+
+
+@module_for("layernorm")
+def layernorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.LayerNorm, layer.normalized(x), eps=c["eps"], elementwise_affine=c["affine"], bias=c["bias"])
+
+
+@module_for("rmsnorm")
+def rmsnorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.RMSNorm, layer.normalized(x), eps=c["eps"], elementwise_affine=c["affine"])
 
 
 @module_for("maxpool2d")

@@ -67,6 +67,122 @@ class Multiply(nn.Module):
         return y
 
 
+class PositionEmbedding(nn.Module):
+    """Rows 0..T-1 of a learned table for a sequence of T (row 0 everywhere: first)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim))
+        self.first = first
+        nn.init.normal_(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = (
+            torch.zeros(x.shape[1], dtype=torch.long, device=x.device)
+            if self.first
+            else torch.arange(x.shape[1], device=x.device)
+        )
+        return self.weight[rows].expand(x.shape[0], -1, -1)
+
+
+class Conv1D(nn.Module):
+    """A linear layer with its weight stored [in, out], as GPT-2's Conv1D stores it."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x @ self.weight
+        return y if self.bias is None else y + self.bias
+
+
+class Attention(nn.Module):
+    """Scaled dot-product attention over heads, on q, k, v side by side or apart.
+
+    Inputs [N, T, h*d] (q) and [N, S, kv*d] (k, v); kv < h shares each k, v head
+    among h/kv query heads. rotary='half' rotates q and k as Llama does (pairs i,
+    i+d/2), 'interleaved' as GPT-J (pairs 2i, 2i+1), on the first rotary_dim
+    dimensions of each head, at positions 0..T-1.
+    """
+
+    def __init__(
+        self,
+        heads: int,
+        kv_heads: int,
+        head_dim: int,
+        causal: bool = False,
+        scale: float | None = None,
+        rotary: str = "none",
+        theta: float = 10000.0,
+        rotary_dim: int | None = None,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.options = dict(locals())
+        del self.options["self"], self.options["__class__"]
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return Attention.apply(*xs, training=self.training, **self.options)
+
+    @staticmethod
+    def apply(
+        *xs: torch.Tensor, training: bool = False, **options: object
+    ) -> torch.Tensor:
+        """Attention of xs with the options of __init__ (generated code calls this)."""
+        o = options
+        h, kv, d = o["heads"], o["kv_heads"], o["head_dim"]
+        causal, scale, dropout = o["causal"], o["scale"], o["dropout"]
+        rotary, theta, rotary_dim = o["rotary"], o["theta"], o["rotary_dim"]
+        if len(xs) == 1:
+            xs = xs[0].split((h * d, kv * d, kv * d), dim=-1)
+        q, k, v = xs
+        q = q.unflatten(-1, (h, d)).transpose(1, 2)
+        k = k.unflatten(-1, (kv, d)).transpose(1, 2)
+        v = v.unflatten(-1, (kv, d)).transpose(1, 2)
+        if rotary != "none":
+            r = d if rotary_dim is None else rotary_dim
+            q, k = (
+                Attention.rotate(q, rotary, theta, r),
+                Attention.rotate(k, rotary, theta, r),
+            )
+        if kv != h:
+            k, v = (
+                k.repeat_interleave(h // kv, dim=1),
+                v.repeat_interleave(h // kv, dim=1),
+            )
+        y = nn.functional.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            dropout_p=dropout if training else 0.0,
+            is_causal=causal,
+            scale=scale,
+        )
+        return y.transpose(1, 2).flatten(2)
+
+    @staticmethod
+    def rotate(x: torch.Tensor, rotary: str, theta: float, r: int) -> torch.Tensor:
+        """Rotary position embedding on the first r dimensions of x [N, H, T, d]."""
+        inv = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+        angles = (
+            torch.arange(x.shape[2], dtype=torch.int64).float()[:, None] * inv[None, :]
+        )
+        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+        part, rest = x[..., :r], x[..., r:]
+        if rotary == "half":
+            a, b = part[..., : r // 2], part[..., r // 2 :]
+            turned = torch.cat((a * cos - b * sin, b * cos + a * sin), dim=-1)
+        else:
+            a, b = part[..., 0::2], part[..., 1::2]
+            turned = torch.stack(
+                (a * cos - b * sin, b * cos + a * sin), dim=-1
+            ).flatten(-2)
+        return torch.cat((turned, rest), dim=-1)
+
+
 class Network(nn.Module):
     """A container of the module plan: children under their keys (dotted keys in holder modules), and a
     program run by :meth:`forward`.

@@ -38,10 +38,19 @@ from archcalc.backends.plan import Bare, Container, Join, Step, Sum
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
-from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
+from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
-from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
+from archcalc.backends.torch.modules import (
+    Add,
+    Attention,
+    Concat,
+    Conv1D,
+    GlobalAvgPool2d,
+    Multiply,
+    PositionEmbedding,
+    Sign,
+)
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
@@ -50,7 +59,7 @@ from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 
 #: modules torch lacks, copied into the files that use them
-HELPERS = (Sign, GlobalAvgPool2d)
+HELPERS = (Sign, GlobalAvgPool2d, PositionEmbedding, Conv1D, Attention)
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
                            "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
@@ -435,6 +444,9 @@ class _Emitter:
             if isinstance(tree, Seq) and not tree.items and self.passes_input(box, key):
                 continue  # an empty branch is the input itself: forward writes x
             init += self.assign(key, expr, parameter=isinstance(tree, Param))
+        if cls is self.root:
+            for tied, owner in ties(self.graph, box):  # one parameter under both names
+                init.append(f"        {access(tied)}.weight = {access(owner)}.weight")
         params = [Text("self"), *(Text(f"{name}: {annotation}") for name, annotation in cls.params)]
         base = "nn.Module" if all(plain(key.split(".")[0]) for key in box.children) else "nn.ModuleDict"
         lines = [f"class {cls.name}({base}):", f'    """{self.docstring(cls)}"""', "",
@@ -565,6 +577,9 @@ MERGE_CODE: dict[type, Callable[..., Doc]] = {
                                                            Text(f"dim={dim}")], ")"),
     Add: lambda parts: Text(" + ".join(flat(p) for p in parts)),
     Multiply: lambda parts: Text(" * ".join(flat(p) for p in parts)),
+    Attention: lambda parts, **options: Brackets("Attention.apply", "(", [
+        *parts, *(Text(f"{name}={flat(literal(value))}") for name, value in options.items()),
+        Text("training=self.training")], ")"),
 }
 
 
@@ -627,6 +642,8 @@ class _Forward:
         assert isinstance(step, Join)
         parts = [self.expression(branch, src) for branch in step.branches]
         op = layer_call(step.node)
+        if op.cls in HELPERS:  # the op's code is the helper's (attention): copied into the file
+            self.emitter.function(op.cls)
         self.emit(dst, MERGE_CODE[op.cls](parts, **{a.name: a.value for a in op.kwargs}))
         return dst
 

@@ -1,0 +1,201 @@
+"""Scaled dot-product attention over heads, on projections computed by the layers before it.
+
+The projections (GPT-2's fused ``c_attn``, BERT's ``query``/``key``/``value``, Llama's ``q_proj``/
+``k_proj``/``v_proj``) are ordinary linear layers, so their parameters, names and MACs are theirs;
+this kind is the parameter-free part between them and the output projection::
+
+    softmax(q·kᵀ · scale + mask) · v     per head, q of ``heads`` heads, k and v of ``kv_heads``
+
+It takes one input (q, k and v side by side, ``[T, (heads + 2·kv_heads)·head_dim]``) or three
+branches (q ``[T_q, heads·head_dim]``, k and v ``[T_k, kv_heads·head_dim]``), and gives
+``[T_q, heads·head_dim]``. Rotary position embedding (RoPE) rotates q and k first when asked.
+"""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.layers.args import Bool, Choice, Float, Int
+from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
+from archcalc.layers.merge import Merge
+from archcalc.layers.traits import Trait
+from archcalc.symbolic import Dim
+
+#: how rotary embedding pairs the dimensions of a head: none, Llama/GPT-NeoX's rotate-half (dimension
+#: i with i + d/2), or GPT-J's and Meta's reference code's interleaved pairs (2i with 2i + 1)
+ROTARY = ("none", "half", "interleaved")
+
+
+def divide(layer: Merge, a: Dim, b: Dim, message: str, hint: str, arg: str | None = None,
+           branch: int | None = None) -> Dim:
+    """``a / b`` when ``b`` divides ``a`` (for every value of the symbols), else a located error."""
+    if symbolic.is_int(a) and symbolic.is_int(b):
+        if a % b == 0:
+            return a // b
+    else:
+        quotient = symbolic.simplify(a / b)
+        if getattr(quotient, "is_integer", False) is True:
+            return quotient
+    raise (layer.branch_error(branch, message, code="attention-mismatch", hint=hint) if branch is not None
+           else layer.error(message, arg=arg, code="attention-mismatch", hint=hint))
+
+
+@layer("attention")
+class Attention(Merge):
+    """Scaled dot-product attention over heads (``torch.nn.functional.scaled_dot_product_attention``).
+
+    One input holds q, k and v side by side in that order, each head's dimensions together, as
+    GPT-2's ``c_attn`` gives them: ``[T, (heads + 2·kv_heads)·head_dim]``. Three branches give q,
+    k and v apart (BERT, Llama). ``kv_heads`` below ``heads`` is grouped-query attention (each k, v
+    head serves heads/kv_heads query heads; 1 is multi-query). Output ``[T_q, heads·head_dim]``.
+
+    ``causal`` masks every key after the query's position (a decoder). ``rotary: half`` rotates q
+    and k by Llama's and GPT-NeoX's rotary position embedding (pairs i, i + d/2; ``theta`` its base,
+    ``rotary_dim`` the leading dimensions of each head it rotates, as GPT-NeoX's partial rotary);
+    ``rotary: interleaved`` pairs 2i, 2i + 1 as GPT-J and Meta's reference Llama do. Positions are
+    0 … T−1; no parameters, nothing stored. ``scale`` defaults to 1/√head_dim. ``dropout`` drops
+    attention weights in training.
+
+    No parameters: the projections are the linear layers around it. MACs: q·kᵀ and the weighted sum
+    of v, heads × T_q × T_k × head_dim each, counted for the full T_q × T_k even when causal.
+
+    Example: ``- attention: {heads: 12, causal: true}`` after ``- linear: 2304`` on ``[T, 768]``
+    """
+
+    TRAITS = Trait(0)
+    ARITY = (1, 3)
+    PRIMARY = "heads"
+
+    heads = Int(doc="query heads")
+    kv_heads = Int(None, doc="key and value heads; divides heads (grouped-query; 1 = multi-query) [default: heads]")
+    head_dim = Int(None, doc="dimensions per head [default: inferred from the input]")
+    causal = Bool(False, doc="mask the keys after each query's position")
+    scale = Float(None, doc="factor on q·kᵀ [default: 1/√head_dim]", lo=0, lo_open=True)
+    rotary = Choice(ROTARY, "none", doc="rotary position embedding on q and k: Llama's rotate-half pairs or "
+                                        "GPT-J's interleaved pairs")
+    theta = Float(10000.0, doc="rotary base θ (Llama 3: 500000)", lo=0, lo_open=True)
+    rotary_dim = Int(None, doc="leading dimensions of each head that rotary rotates, even [default: head_dim]")
+    dropout = Float(0.0, doc="dropout on the attention weights while training", lo=0, hi=1, hi_open=True)
+
+    # -- shapes -----------------------------------------------------------------------------------
+
+    @property
+    def groups(self) -> int:
+        return self.heads if self.kv_heads is None else self.kv_heads
+
+    def split(self, xs: list[Shape]) -> tuple[Shape, Shape, Shape, Dim]:
+        """The q, k and v shapes and the head dimension, checked; a located error where they do not fit."""
+        if len(xs) == 2:
+            raise self.branch_error(1, "takes one input (q, k and v side by side) or three branches (q, k, v), "
+                                    "got two", code="bad-structure",
+                                    hint="give k and v as branches of their own: attention: [[q], [k], [v]]")
+        for i, x in enumerate(xs):
+            if len(x) != 2:
+                raise self.branch_error(i, f"needs [T, D] inputs, got {shape_text(x)}", code="bad-input-shape",
+                                        hint="attention runs on a sequence of vectors; reshape or flatten first")
+        heads, kv = self.heads, self.groups
+        if heads % kv:
+            raise self.error(f"kv_heads {kv} does not divide heads {heads}", arg="kv_heads", code="attention-mismatch",
+                             hint="each key/value head serves the same number of query heads: "
+                             f"use a divisor of {heads} (1 = multi-query)")
+        if len(xs) == 1:
+            (t, d), = xs
+            width = heads + 2 * kv
+            words = f"{heads} + 2×{kv}" if kv != heads else f"3×{heads}"
+            hd = divide(self, d, width, f"the input's {symbolic.fmt(d)} features do not split into q, k and v of "
+                        f"{words} = {width} heads", "a fused input holds (heads + 2·kv_heads)·head_dim "
+                        "features: fix the projection before, or give q, k and v as three branches",
+                        arg="heads")
+            if self.head_dim is not None and not symbolic.equal(self.head_dim, hd):
+                raise self.error(f"head_dim {self.head_dim} does not fit a fused input of {symbolic.fmt(d)} features: "
+                                 f"that is ({words})×{symbolic.fmt(hd)}", arg="head_dim", code="attention-mismatch",
+                                 hint="remove head_dim (it is inferred) or fix the projection before")
+            q, k = (t, heads * hd), (t, kv * hd)
+            return q, k, k, hd
+        q, k, v = xs
+        hd = self.head_dim
+        if hd is None:
+            hd = divide(self, q[1], heads, f"the query's {symbolic.fmt(q[1])} features do not split into {heads} "
+                        "heads", f"use a number of heads that divides {symbolic.fmt(q[1])}, or give head_dim",
+                        arg="heads", branch=0)
+        for i, (x, n, what) in enumerate(((q, heads, "heads"), (k, kv, "kv_heads"), (v, kv, "kv_heads"))):
+            if not symbolic.equal(x[1], n * hd):
+                name = "qkv"[i]
+                raise self.branch_error(i, f"{name} has {symbolic.fmt(x[1])} features but {what} × head_dim is "
+                                        f"{n}×{symbolic.fmt(hd)} = {symbolic.fmt(n * hd)}",
+                                        code="attention-mismatch",
+                                        hint=f"make the {name} projection give {symbolic.fmt(n * hd)} features, "
+                                        "or fix heads, kv_heads or head_dim")
+        if not symbolic.equal(k[0], v[0]):
+            raise self.branch_error(2, f"v has {symbolic.fmt(v[0])} positions but k has {symbolic.fmt(k[0])}",
+                                    code="attention-mismatch", hint="each key needs its value: k and v come from "
+                                    "the same sequence")
+        return q, k, v, hd
+
+    def merge_shape(self, xs: list[Shape]) -> Shape:
+        q, k, _, hd = self.split(xs)
+        if self.causal and not symbolic.equal(q[0], k[0]):
+            raise self.error(f"causal attention needs as many queries as keys, got {symbolic.fmt(q[0])} and "
+                             f"{symbolic.fmt(k[0])}", arg="causal", code="attention-mismatch",
+                             hint="a causal mask lets query i see keys 0…i of the same sequence; drop causal for "
+                             "cross-attention")
+        if self.rotary != "none":
+            rd = hd if self.rotary_dim is None else self.rotary_dim
+            if symbolic.is_int(rd) and rd % 2:
+                raise self.error(f"rotary embedding rotates pairs of dimensions, but {symbolic.fmt(rd)} is odd",
+                                 arg="rotary_dim" if self.rotary_dim is not None else "rotary",
+                                 code="attention-mismatch", hint="use an even rotary_dim (or an even head_dim)")
+            if symbolic.is_int(hd) and rd > hd:
+                raise self.error(f"rotary_dim {rd} is more than head_dim {hd}", arg="rotary_dim",
+                                 code="attention-mismatch",
+                                 hint=f"rotary rotates at most the {hd} dimensions of a head")
+        elif self.rotary_dim is not None:
+            raise self.error("rotary_dim is given but rotary is none", arg="rotary_dim", code="bad-argument",
+                             hint="add rotary: half (or interleaved), or drop rotary_dim")
+        return (q[0], self.heads * hd)
+
+    def head_size(self, xs: list[Shape]) -> Dim:
+        return self.split(xs)[3]
+
+    def rotated(self, xs: list[Shape]) -> Dim:
+        """The dimensions of each head that rotary rotates (0 without rotary)."""
+        if self.rotary == "none":
+            return 0
+        return self.head_size(xs) if self.rotary_dim is None else self.rotary_dim
+
+    def kv_cache(self, xs: list[Shape]) -> Dim:
+        """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each."""
+        _, k, v, _ = self.split(xs)
+        return (k[1] + v[1]) * k[0]
+
+    def merge_params(self, xs: list[Shape]) -> Count:
+        return Count()
+
+    def axes(self, x: Shape) -> AxisMap:
+        """Every position reads every other (its keys), and every feature all heads' values: both axes mixed."""
+        return (((0, MIX),), ((1, MIX),))
+
+    # -- work -------------------------------------------------------------------------------------
+
+    def merge_work(self, xs: list[Shape], y: Shape) -> Work:
+        """q·kᵀ and the weighted sum of v: heads × T_q × T_k × head_dim MACs each (the full T_q × T_k,
+        as torch.utils.flop_counter counts them, also under a causal mask); one softmax per score,
+        counted with the activations, and three operations per rotated element of q and k."""
+        q, k, _, hd = self.split(xs)
+        products = self.heads * q[0] * k[0] * hd
+        rotary = 3 * (q[0] * self.heads + k[0] * self.groups) * self.rotated(xs)
+        return Work(macs=2 * products, act=self.heads * q[0] * k[0] + rotary)
+
+    def explain_merge(self, xs: list[Shape], y: Shape) -> list[Derivation | str]:
+        q, k, v, hd = self.split(xs)
+        lines: list[Derivation | str] = []
+        if len(xs) == 1:
+            lines.append(derive("{D}/({h}+2×{h_kv})", hd, label="head_dim", D=xs[0][1], h=self.heads,
+                                h_kv=self.groups))
+        else:
+            lines.append(f"q {shape_text(q)}, k {shape_text(k)}, v {shape_text(v)}")
+        lines.append(derive("{h}×{d}", y[1], label="D_o", h=self.heads, d=hd,
+                            note="heads × head_dim, the heads side by side"))
+        lines.append(derive("2×{h}×{T_q}×{T_k}×{d}", 2 * self.heads * q[0] * k[0] * hd, label="MACs",
+                            h=self.heads, T_q=q[0], T_k=k[0], d=hd,
+                            note="q·kᵀ and the weighted sum of v, the full T_q×T_k also when causal"))
+        return lines
