@@ -162,16 +162,15 @@ def kv_cache_per_token(graph: Graph) -> list[tuple[str, int]]:
     """Elements of key and value one token adds to each attention layer's cache (per sequence)."""
     out = []
     for node, _ in graph.walk():
-        rule = KV_CACHE.get(node.kind if isinstance(node, LayerNode) else getattr(getattr(node, "layer", None),
-                                                                                     "kind", ""))
-        if rule is not None and isinstance(node, MergeNode | LayerNode):
-            out.append((node.path, rule(node)))
+        if isinstance(node, LayerNode | MergeNode) and node.layer.kind in KV_CACHE:
+            inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
+            out.append((node.path, KV_CACHE[node.layer.kind](node.layer, inputs)))
     return out
 
 
-def _attention_kv(node: MergeNode) -> int:
+def _attention_kv(layer, inputs: list[Shape]) -> int:
     """k and v of one position: kv_heads × head_dim each (the layer's own split of its inputs)."""
-    _, k, v, _ = node.layer.split(node.inputs)
+    _, k, v, _ = layer.split(inputs)
     return k[-1] + v[-1]
 
 

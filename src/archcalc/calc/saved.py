@@ -69,6 +69,45 @@ def _dropout(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return [Save("own", numel(x), "mask")] if layer.config()["p"] else []
 
 
+def _layernorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # native_layer_norm: the input, and mean and rstd (fp32) per normalised group
+    groups = numel(x) // numel(layer.normalized(x))
+    return [_in(x), Save("own", groups, "fp32"), Save("own", groups, "fp32")]
+
+
+def _rmsnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # aten's rms_norm: x upcast to fp32 (x itself in fp32), rsqrt(mean(x²) + eps) per group (fp32), and
+    # x·rsqrt in the activations' type, which the weight multiplies
+    groups = numel(x) // numel(layer.normalized(x))
+    return [Save("in", numel(x), "upcast"), Save("own", groups, "fp32"), Save("own", numel(x))]
+
+
+def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
+    """Flash attention (``scaled_dot_product_attention`` on a GPU, and on the CPU without dropout) saves
+    q, k, v, its output and the log-sum-exp of each query row (fp32); dropout adds the generator's
+    seed and offset. q, k, v are views of the inputs unless rotary embedding made new ones (its cos
+    and sin tables, T × r/2 per call, are saved too) or grouped-query attention repeated k and v
+    across the query heads (new tensors)."""
+    q, k, v, hd = layer.split(xs)
+    heads, groups = layer.heads, layer.groups
+    fused = len(xs) == 1
+    saves = [Save("in", numel(xs[0]))] * 3 if fused else [Save(f"in{i}", numel(x)) for i, x in enumerate(xs)]
+    if layer.rotary != "none":
+        r = hd if layer.rotary_dim is None else layer.rotary_dim
+        saves[:2] = [Save("own", numel(q)), Save("own", numel(k))]
+        saves += [Save("own", q[0] * (r // 2), "act", False) for _ in range(2)]
+        saves += [Save("own", k[0] * (r // 2), "act", False) for _ in range(2)]
+    if groups != heads:
+        saves[1:3] = [Save("own", k[0] * heads * hd), Save("own", v[0] * heads * hd)]
+    # flash attention lays its output out as q is: q a view of a projection's [N, T, heads·d] output gives
+    # [N, T, heads, d] memory, so the layer's [N, T, heads·d] result is a view of it; a rotated q is a new
+    # [N, heads, T, d] tensor, and the result a copy (the next layer saves that)
+    saves += [Save("own", numel(y)) if layer.rotary != "none" else _out(y), Save("own", heads * q[0], "fp32")]
+    if layer.dropout:
+        saves += [Save("own", 1, "int64", False), Save("own", 1, "int64", False)]
+    return saves
+
+
 def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return []
 
@@ -88,12 +127,24 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "relu6": lambda layer, x, y: [_in(x)],  # hardtanh_backward(grad, self, 0, 6)
     "leaky_relu": lambda layer, x, y: [_in(x)],
     "gelu": lambda layer, x, y: [_in(x)],
+    "silu": lambda layer, x, y: [_in(x)],
+    "mish": lambda layer, x, y: [_in(x)],
+    "softplus": lambda layer, x, y: [_in(x)],
+    "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
+    "hardswish": lambda layer, x, y: [_in(x)],
+    "hardsigmoid": lambda layer, x, y: [_in(x)],
+    "prelu": lambda layer, x, y: [_in(x)],  # _prelu_kernel_backward: self and the weight (a parameter)
     "step": _nothing,  # sign's gradient is zero: nothing saved
     "maxpool2d": _maxpool,
     "avgpool2d": lambda layer, x, y: [_in(x)],
     "adaptive_avgpool2d": lambda layer, x, y: [] if all(v == 1 for v in y[1:]) else [_in(x)],  # 1×1: a mean
     "global_avgpool2d": _nothing,  # mean over H, W keeps only sizes
     "dropout": _dropout,
+    "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
+    "pos_embedding": lambda layer, x, y: [Save("own", x[0], "int64", False)],  # weight[arange(T)]: the positions
+    "layernorm": _layernorm,
+    "rmsnorm": _rmsnorm,
+    "attention": lambda layer, x, y: _attention(layer, [x], y),
     "flatten": _nothing,
     "identity": _nothing,
 }
@@ -114,6 +165,7 @@ MERGE_SAVES: dict[str, Callable[[Layer, list[Shape], Shape], list[Save]]] = {
     "add": lambda layer, xs, y: [],
     "concat": lambda layer, xs, y: [],
     "multiply": _multiply,
+    "attention": _attention,
 }
 
 #: kinds that ``selective`` checkpointing recomputes (memory-heavy, cheap to recompute: Korthikanti et al. 2022)
@@ -162,7 +214,7 @@ class Saved:
     def bytes(self, keys: list[object], batch: Dim, act: int, loss: int | None = None, mask: int = 1) -> Dim:
         """Bytes of ``keys`` at ``batch`` examples, activations of ``act`` bytes (the loss's tensors of
         ``loss``, fp32 under autocast; dropout masks of ``mask``: 1 on a GPU, ``act`` on a CPU)."""
-        sizes = {"act": act, "loss": loss or act, "mask": mask, **FIXED_BYTES}
+        sizes = {"act": act, "loss": loss or act, "mask": mask, "upcast": 4, **FIXED_BYTES}
         total: Dim = 0
         for key in keys:
             elements, per_example, dtype = self.sizes[key]
@@ -184,7 +236,7 @@ class _Walk:
         keys = []
         for i, s in enumerate(saves):
             key = refs.get(s.ref, (node, s.ref, i))
-            if key not in self.out.sizes:
+            if key not in self.out.sizes or (s.ref.startswith("in") and s.dtype != "act"):  # token ids: int64
                 self.out.sizes[key] = (s.elements, s.per_example, s.dtype)
             keys.append(key)
             (self.unit[-1] if self.unit is not None else self.kept).setdefault(key, None)
