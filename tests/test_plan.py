@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -24,7 +26,13 @@ from archcalc.cli import main
 torch = pytest.importorskip("torch")
 from tests.saved_hooks import measure  # noqa: E402
 
-SPECS = ("specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/resnet18.yaml")
+SPECS_DIR = Path(__file__).parent.parent / "specs"
+LLAMA = Path(__file__).parent / "specs" / "plan" / "tiny-llama.yaml"
+SPECS = ("specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/resnet18.yaml", "tests/specs/plan/tiny-llama.yaml",
+         "specs/gpt2.yaml")
+SLOW = ("specs/resnet18.yaml", "specs/gpt2.yaml")
+#: the sets that keep a spec small enough for a quick step, and its input
+SMALL = {"specs/gpt2.yaml": {"T": 8, "depth": 1, "V": 500}}
 
 #: plan optimizer → the torch.optim step that allocates its state
 TORCH_OPTIMIZERS = {
@@ -43,21 +51,25 @@ TORCH_OPTIMIZERS = {
 
 
 def _step(spec: str, make) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
-    model = archcalc.load(spec)
-    module = archcalc.to_torch(spec)
+    sets = SMALL.get(spec, {})
+    model = archcalc.load(spec, **sets)
+    module = archcalc.to_torch(spec, **sets)
     opt = make(list(module.parameters()))
-    x = torch.randn(2, *model.graph.input_shape)
-    torch.nn.functional.cross_entropy(module(x), torch.tensor([0, 1])).backward()
+    shape = model.graph.input_shape
+    tokens = next(model.graph.layers()).kind == "embedding"
+    x = torch.randint(0, 100, (2, *shape)) if tokens else torch.randn(2, *shape)
+    logits = module(x).flatten(0, -2)
+    torch.nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
     opt.step()
     return module, opt
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s for s in SPECS])
 @pytest.mark.parametrize("name", sorted(TORCH_OPTIMIZERS))
 def test_optimizer_state_is_what_torch_optim_allocates(spec, name):
     module, opt = _step(spec, TORCH_OPTIMIZERS[name])
     real = sum(t.nbytes for state in opt.state.values() for t in state.values() if torch.is_tensor(t))
-    tensors = param_tensors(archcalc.load(spec).graph)
+    tensors = param_tensors(archcalc.load(spec, **SMALL.get(spec, {})).graph)
     assert optimizer_bytes(name, tensors, 4) == real
     assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
 
@@ -74,24 +86,35 @@ def test_8bit_adam_follows_bitsandbytes_blocks():
     assert optimizer_bytes("adam8bit", [("b", (100,))], 4) == 2 * 100 * 4
 
 
-def _saved(spec: str, mode: str, loss: torch.Tensor, **sets) -> tuple[tuple[int, int], tuple[int, int]]:
+def _saved(spec, mode: str, target: torch.Tensor, ids: int = 0, **sets) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(measured, predicted) (stored, largest recomputation) bytes of one training step at batch 2; ``ids``:
+    the input is token ids below it."""
     model = archcalc.load(spec, **sets)
     s = saved(model.graph, mode, "cross_entropy")
     module = archcalc.to_torch(spec, **sets)
     torch.manual_seed(0)
-    x = torch.randn(2, *model.graph.input_shape, requires_grad=mode != "none")
-    real = measure(module, x, lambda y: torch.nn.functional.cross_entropy(y, loss), s.units)
+    if ids:
+        x = torch.randint(0, ids, (2, *model.graph.input_shape))
+    else:  # a checkpointed first unit needs an input that requires grad, or it has no gradient at all
+        x = torch.randn(2, *model.graph.input_shape, requires_grad=mode != "none")
+
+    def loss(y: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(y.flatten(0, -2), target)
+
+    real = measure(module, x, loss, s.units)
     # on the CPU, dropout saves a noise tensor of the activations' type, not a bool mask (docs/plan.md)
     return real, (s.bytes(s.stored, 2, 4, mask=4), s.bytes(s.recompute, 2, 4, mask=4))
 
 
 @pytest.mark.parametrize("spec", ["specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/digits-mlp.yaml",
-                                  "specs/alexnet.yaml", "specs/vgg11.yaml", "specs/resnet18.yaml"])
+                                  *(pytest.param(s, marks=pytest.mark.slow) for s in
+                                    ("specs/alexnet.yaml", "specs/vgg11.yaml", "specs/resnet18.yaml"))])
 def test_saved_activations_are_what_autograd_saves(spec):
     real, predicted = _saved(spec, "none", torch.tensor([1, 2]))
     assert predicted == real
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["none", "selective", "full"])
 def test_resnet50_saved_activations_per_checkpointing_mode(mode):
     real, predicted = _saved("specs/resnet50.yaml", mode, torch.tensor([3, 4]), H=64, W=64)
@@ -103,6 +126,65 @@ def test_resnet50_saved_activations_per_checkpointing_mode(mode):
 def test_full_checkpointing_of_top_level_layers_without_blocks():
     real, predicted = _saved("specs/lenet5.yaml", "full", torch.tensor([1, 2]))
     assert predicted == real
+
+
+def _gpt2(tmp_path, dropout: str = "0.0"):
+    """GPT-2 with its dropout rate replaced: on the CPU, attention with dropout runs PyTorch's math kernel
+    (it saves the T×T attention weights), where a GPU runs flash attention, which the plan models."""
+    text = re.sub(r"(dropout: |p: )0\.1", rf"\g<1>{dropout}", (SPECS_DIR / "gpt2.yaml").read_text())
+    path = tmp_path / "gpt2.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_gpt2_saved_activations_per_checkpointing_mode(tmp_path, mode):
+    path = _gpt2(tmp_path)
+    target = torch.randint(0, 1000, (2, 16))
+    real, predicted = _saved(path, mode, target.flatten(), T=16, depth=2, V=1000, ids=1000)
+    assert predicted == real
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_llama_saved_activations_per_checkpointing_mode(mode):
+    # grouped-query attention, rotary embedding, RMSNorm, SwiGLU
+    real, predicted = _saved(LLAMA, mode, torch.randint(0, 100, (16,)), ids=100)
+    assert predicted == real
+
+
+def _cache_bytes(cache) -> int:
+    """Bytes of the keys and values a transformers cache holds (its layers, or the older key/value lists)."""
+    if hasattr(cache, "layers"):
+        tensors = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+    else:
+        tensors = [*cache.key_cache, *cache.value_cache]
+    return sum(t.nbytes for t in tensors)
+
+
+def _kv_plan(spec, tokens: int, batch: int, **sets) -> int:
+    graph = archcalc.load(spec, **sets).graph
+    return plan(graph, Options(precision="fp32", inference=True, context=tokens, batch=batch)).kv_cache
+
+
+@pytest.mark.parametrize("tokens", [1, 7, 32])
+def test_kv_cache_is_what_transformers_holds_for_a_tiny_llama(tokens):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(vocab_size=100, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)
+    model = transformers.LlamaForCausalLM(config).eval()
+    assert sum(p.numel() for p in model.parameters()) == archcalc.load(LLAMA).trainable_params
+    with torch.no_grad():
+        cache = model(torch.randint(0, 100, (3, tokens)), use_cache=True).past_key_values
+    assert _kv_plan(LLAMA, tokens, 3, T=tokens) == _cache_bytes(cache) == 2 * 2 * (2 * 16) * tokens * 3 * 4
+
+
+def test_kv_cache_is_what_transformers_holds_for_gpt2():
+    transformers = pytest.importorskip("transformers")
+    model = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, vocab_size=1000)).eval()
+    with torch.no_grad():
+        cache = model(torch.randint(0, 1000, (2, 10)), use_cache=True).past_key_values
+    assert _kv_plan(SPECS_DIR / "gpt2.yaml", 10, 2, depth=2, V=1000) == _cache_bytes(cache)
 
 
 def _deepspeed_zero2(total_params: int, gpus: int) -> int:
@@ -119,18 +201,17 @@ def test_zero_model_states_against_deepspeeds_estimators(spec):
     module = archcalc.to_torch(spec)
     total = sum(p.numel() for p in module.parameters())
     largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in module.modules())
+    def states(stage: str, gpus: int) -> int:
+        p = plan(graph, Options(precision="mixed-bf16", optimizer="adam", dp=gpus, sharding=stage), flops=False)
+        return p.weights + p.gradients + p.master + p.optimizer + p.gathered
+
     for gpus in (8, 4):
         assert total % gpus == 0
-
-        def states(stage: str) -> int:
-            p = plan(graph, Options(precision="mixed-bf16", optimizer="adam", dp=gpus, sharding=stage))
-            return p.weights + p.gradients + p.master + p.optimizer + p.gathered
-
         step = 4  # Adam's 0-d step counter on the one flat fp32 partition, which DeepSpeed leaves out
-        assert states("zero3") == _deepspeed_zero3(total, largest, gpus) + step
-        assert states("zero1") == _deepspeed_zero2(total, gpus) + step
+        assert states("zero3", gpus) == _deepspeed_zero3(total, largest, gpus) + step
+        assert states("zero1", gpus) == _deepspeed_zero2(total, gpus) + step
         # DeepSpeed's stage-2 estimate keeps the 16-bit gradients whole; stage 2 shards them
-        assert states("zero2") == _deepspeed_zero2(total, gpus) - 2 * total + 2 * total // gpus + step
+        assert states("zero2", gpus) == _deepspeed_zero2(total, gpus) - 2 * total + 2 * total // gpus + step
 
 
 def test_summary_training_step_is_the_plans():
@@ -183,3 +264,21 @@ def test_bad_options_are_located_errors(args, message):
     assert result.exit_code == 2
     assert message.lower() in result.output.lower()
     assert "Traceback" not in result.output
+
+
+def test_readme_and_docs_plan_examples_are_real():
+    """Every `$ archcalc plan …` block of the README and docs/plan.md is what the command prints at 100
+    columns (its notes left out)."""
+    import shlex
+
+    root = Path(__file__).parent.parent
+    blocks = []
+    for doc in ("README.md", "docs/plan.md"):
+        text = (root / doc).read_text()
+        blocks += re.findall(r"```console\n\$ (archcalc plan [^\n]*)\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    for command, shown in blocks:
+        result = CliRunner().invoke(main, shlex.split(command)[1:], env={"COLUMNS": "100"}, catch_exceptions=False)
+        printed = "\n".join(line for line in result.output.splitlines()
+                            if not line.startswith(("note:", "      ")))
+        assert printed.strip() == shown.strip(), command

@@ -59,7 +59,13 @@ def _conv(layer, x) -> list[Shape]:
 #: kind → its parameter tensors' shapes (kinds not here count as one flat tensor: state per tensor is then a bound)
 TENSORS: dict[str, Callable] = {
     "conv1d": _conv, "conv2d": _conv,
-    "linear": lambda layer, x: [(layer.out, x[-1])] + ([(layer.out,)] if layer.bias else []),
+    "linear": lambda layer, x: ([] if layer.tie else [layer.weight_shape(x)]) + ([(layer.out,)] if layer.bias
+                                                                                   else []),
+    "embedding": lambda layer, x: [] if layer.tie else [(layer.vocab, layer.dim)],
+    "pos_embedding": lambda layer, x: [(layer.positions, layer.dim)],
+    "layernorm": lambda layer, x: [layer.normalized(x)] * ((1 + bool(layer.bias)) if layer.affine else 0),
+    "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
+    "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "batchnorm1d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm2d": lambda layer, x: [(x[0],), (x[0],)],
 }
@@ -271,7 +277,7 @@ def _stages(graph: Graph, pp: int, trainable: dict[str, int]) -> list[list[str]]
     return stages
 
 
-def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:  # noqa: PLR0915 - one formula after another
+def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
     """The :class:`Plan` of ``graph`` under ``o`` (concrete dimensions only); ``flops`` False skips the work."""
     p = Plan(o)
     c, m, sb = PRECISIONS[o.precision]
@@ -370,15 +376,14 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:  # noqa: PLR0915
             p.saved = per_ex_saved * per_gpu_batch
             ex.append(("saved activations", f"first stage's {s.bytes(keys, 1, act_bytes, loss_bytes):,} B per example "
                                             f"× {o.pp} micro-batches in flight (1F1B) × {per_gpu_batch}"))
-            fixed_saved = 0
         else:
             total1 = s.bytes(s.stored, 1, act_bytes, loss_bytes)
             total0 = s.bytes(s.stored, 0, act_bytes, loss_bytes)
             p.saved = s.bytes(s.stored, per_gpu_batch, act_bytes, loss_bytes)
-            per_ex_saved, fixed_saved = total1 - total0, total0
+            per_ex_saved = total1 - total0
             ex.append(("saved activations", f"{len(s.stored)} tensors autograd keeps ({o.checkpointing} "
-                                            f"checkpointing): {per_ex_saved:,} B per example × {per_gpu_batch} + {total0:,} B = "
-                                            f"{p.saved:,} B"))
+                                            f"checkpointing): {per_ex_saved:,} B per example × {per_gpu_batch} + "
+                                            f"{total0:,} B = {p.saved:,} B"))
         p.recompute = s.bytes(s.recompute, per_gpu_batch, act_bytes, loss_bytes)
         if s.units:
             ex.append(("recomputation", f"{len(s.units)} checkpointed units; the largest recomputation "
@@ -397,7 +402,6 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:  # noqa: PLR0915
                     for q, kind, _ in s.rows] + \
             ([("checkpoints", "inputs", s.bytes(owners["checkpoints"], per_gpu_batch, act_bytes, loss_bytes))]
              if owners.get("checkpoints") else [])
-        del fixed_saved
     p.per_example = per_ex
     p.fixed = p.total - per_ex * per_gpu_batch
     p.max_batch = max(0, (p.capacity - p.fixed) // per_ex) if per_ex else 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from archcalc.calc.memory import scaled
 from archcalc.calc.plan import GPUS, OPTIMIZER_STATE, PRECISIONS, Options, Plan, optimizer_from_spec, plan
 from archcalc.calc.saved import CHECKPOINTING
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
@@ -177,7 +176,7 @@ def plan_report(name: str, p: Plan, explain: bool, fmt: str) -> Report:
         report.footer.append((f"Forward FLOPs per {per}", f"{p.forward_flops // tpe:,}"))
     parallel = f"dp {o.dp}, {o.sharding}, tp {o.tp}, pp {o.pp}"
     report.notes.append(f"{parallel}; optimizer {o.optimizer}; checkpointing {o.checkpointing}; GPU memory "
-                        f"{scaled(capacity)} ({GPUS[o.gpu][4]}); formulas in docs/plan.md")
+                        f"{_gb(capacity)} ({GPUS[o.gpu][4]}); formulas in docs/plan.md")
     report.notes.extend(p.notes)
     if explain:
         report.text += [f"{label}: {text}" for label, text in p.explain]
