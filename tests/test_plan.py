@@ -282,3 +282,31 @@ def test_readme_and_docs_plan_examples_are_real():
         printed = "\n".join(line for line in result.output.splitlines()
                             if not line.startswith(("note:", "      ")))
         assert printed.strip() == shown.strip(), command
+
+
+def test_seq_len_sets_the_sequence_symbol():
+    short = json.loads(_run("specs/gpt2.yaml", "--seq-len", "128", "--format", "json").output)
+    full = json.loads(_run("specs/gpt2.yaml", "--format", "json").output)
+    assert short["params"] == full["params"] == 124_439_808  # GPT-2 small, its lm_head tied to wte
+    assert short["bytes"]["saved_activations"] < full["bytes"]["saved_activations"]
+    assert short["tokens_per_example"] == 128
+
+
+def test_verdict_says_by_how_much_it_does_not_fit():
+    result = _run("specs/resnet50.yaml", "--precision", "fp32", "--batch", "2048", "--gpu", "t4")
+    assert result.exit_code == 0
+    assert "does not fit:" in result.output and "over 16.00 GiB" in result.output
+
+
+def test_inference_plans_weights_and_kv_cache():
+    data = json.loads(_run("specs/gpt2.yaml", "--inference", "--batch", "4", "--context", "1000",
+                           "--format", "json").output)
+    # 12 layers × (k + v of 768) × 1000 tokens × 4 sequences × 2 B (bf16)
+    assert data["bytes"]["kv_cache"] == 12 * 2 * 768 * 1000 * 4 * 2
+    assert data["bytes"]["weights"] == 124_439_808 * 2
+    assert data["bytes"]["gradients"] == data["bytes"]["optimizer_state"] == 0
+
+
+def test_checkpoint_block_needs_full_checkpointing():
+    result = _run("specs/resnet50.yaml", "--checkpoint-block", "bottleneck")
+    assert result.exit_code == 2 and "--checkpointing full" in result.output

@@ -76,6 +76,8 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
     if inference and (checkpointing != "none" or zero or fsdp or optimizer or tokens):
         raise click.UsageError("--inference plans a forward pass: drop --checkpointing, --zero, --fsdp, "
                                "--optimizer and --tokens")
+    if checkpoint_block is not None and checkpointing != "full":
+        raise click.UsageError("--checkpoint-block names the units of --checkpointing full")
     if context is not None and not inference:
         raise click.UsageError("--context sizes the KV cache of --inference")
     if precision in ("mixed-bf16", "bf16") and not GPUS[gpu][1]:
@@ -146,14 +148,16 @@ def _gb(n: int) -> str:
 
 def plan_report(name: str, p: Plan, explain: bool, fmt: str) -> Report:
     o = p.options
-    parts = [("weights", p.weights), ("buffers", p.buffers), ("gradients", p.gradients),
-             ("fp32 master weights and gradients", p.master),
-             ("optimizer state", p.optimizer), ("gathered for one unit (ZeRO-3/FSDP)", p.gathered),
-             ("saved activations", p.saved), ("recomputation (checkpointing)", p.recompute),
-             ("KV cache", p.kv_cache), ("temporary buffers (bound)", p.temporary),
-             ("reserve (CUDA context, NCCL, slack)", o.reserve), ("total", p.total)]
+    parts = [("weights", "weights", p.weights), ("buffers", "buffers", p.buffers),
+             ("gradients", "gradients", p.gradients), ("master", "fp32 master weights and gradients", p.master),
+             ("optimizer_state", "optimizer state", p.optimizer),
+             ("gathered", "gathered for one unit (ZeRO-3/FSDP)", p.gathered),
+             ("saved_activations", "saved activations", p.saved),
+             ("recomputation", "recomputation (checkpointing)", p.recompute), ("kv_cache", "KV cache", p.kv_cache),
+             ("temporary", "temporary buffers (bound)", p.temporary),
+             ("reserve", "reserve (CUDA context, NCCL, slack)", o.reserve), ("total", "total", p.total)]
     rows = [Row(label, 1, {"bytes": f"{value:,}", "size": _gb(value)}, last=label == "total",
-                values={"part": label, "bytes": value}) for label, value in parts if value or label == "total"]
+                values={"part": key, "bytes": value}) for key, label, value in parts if value or key == "total"]
     mode = "inference" if o.inference else "training"
     capacity = p.capacity
     verdict = f"fits: {_gb(capacity - p.total)} free of {_gb(capacity)}" if p.fits else \
@@ -190,7 +194,7 @@ def plan_report(name: str, p: Plan, explain: bool, fmt: str) -> Report:
                                    "tp": o.tp, "pp": o.pp, "reserve_bytes": o.reserve, "context": o.context,
                                    "tokens": o.tokens, "mfu": o.mfu},
                        "params": p.params,
-                       "bytes": {label.split(" (")[0].replace(" ", "_"): value for label, value in parts},
+                       "bytes": {key: value for key, _, value in parts},
                        "fits": p.fits, "max_batch": p.max_batch,
                        "forward_flops_per_example": p.forward_flops,
                        "training_flops_per_example": p.training_flops, "tokens_per_example": tpe,
