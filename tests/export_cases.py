@@ -20,6 +20,7 @@ SIZES = {
     "symbolic-cnn": {"H": 32, "W": 24},
     "symbolic-mlp": {"D_i": 50, "D": 30, "D_o": 3},
     "gpt2": {"T": 16, "V": 101, "P": 16, "D": 32, "heads": 4, "depth": 2},
+    "llama-3-8b": {"T": 12, "V": 101, "D": 48, "F": 80, "heads": 6, "kv": 2, "depth": 2},
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
 LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}

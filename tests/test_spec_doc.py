@@ -58,3 +58,13 @@ def test_extension_keys_and_merge_keys():
 def test_own_keys_win_over_merged_ones():
     model = archcalc.loads("x-a: &a {out: 8, kernel: 3}\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {<<: *a, out: 4}\n")
     assert model.output_shape == (4, 6, 6)
+
+
+def test_transformer_claims():
+    gpt = example("name: tiny-gpt")
+    assert gpt.trainable_params == 1000 * 64 + 32 * 64 + 2 * (2 * (2 * 64) + (64 * 192 + 192) + (64 * 64 + 64)
+                                                            + (64 * 256 + 256) + (256 * 64 + 64)) + 2 * 64 == 166_144
+    assert gpt.graph.find("h.0.attn.c_attn").out_shape == (32, 192)
+    gqa = example("name: gqa")
+    assert [n.path for n in gqa.layers] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert gqa.trainable_params == 256 * 256 + 2 * 256 * 64 + 256 * 256

@@ -25,6 +25,7 @@ EXPECTED = {
     "resnet18": (11_689_512, 2 * 4800 + 20, [1000]),
     "resnet50": (25_557_032, 2 * 26_560 + 53, [1000]),
     "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
+    "llama-3-8b": (8_030_261_248, 0, [8192, 128256]),  # Hugging Face's LlamaForCausalLM
 }
 
 

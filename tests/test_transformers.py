@@ -123,3 +123,53 @@ def test_gpt2_full_size_is_hugging_faces_count():
         real = transformers.GPT2LMHeadModel(config)
     model = archcalc.load(str(SPECS / "gpt2.yaml"))
     assert model.trainable_params == unique_parameters(real) == 124_439_808
+
+
+# -- Llama 3 ----------------------------------------------------------------------------------------
+
+
+def llama_config(**sizes):
+    """Llama 3 8B's configuration (Meta's config.json), with ``sizes`` changed."""
+    config = dict(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rms_norm_eps=1e-5,
+                  rope_theta=500000.0, tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
+                  bos_token_id=0, eos_token_id=0)
+    return transformers.LlamaConfig(**{**config, **sizes})
+
+
+def test_llama_against_hugging_face():
+    config = llama_config(vocab_size=101, hidden_size=48, intermediate_size=80, num_hidden_layers=2,
+                          num_attention_heads=6, num_key_value_heads=2)
+    real = transformers.LlamaForCausalLM(config)
+    check_against("llama-3-8b.yaml", real, dict(T=11, V=101, D=48, F=80, heads=6, kv=2, depth=2), vocab=101)
+
+
+def test_llama_3_8b_full_size_is_hugging_faces_count_without_building_it():
+    with torch.device("meta"):
+        real = transformers.LlamaForCausalLM(llama_config())
+    model = archcalc.load(str(SPECS / "llama-3-8b.yaml"))
+    assert model.trainable_params == unique_parameters(real) == 8_030_261_248
+    assert model.buffers == persistent_buffers(real) == 0
+
+
+def test_params_of_llama_3_8b_counts_without_allocating():
+    """``archcalc params`` on the 8-billion-parameter spec imports no torch and stays small: the count
+    is arithmetic on the spec, never a model in memory (8e9 float32 parameters would be 32 GB). The
+    peak is the process's own (``VmHWM``, which starts afresh at exec), in kB."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import runpy, sys\n"
+            "sys.argv = ['archcalc', 'params', sys.argv[1], '--format', 'json']\n"
+            "try: runpy.run_module('archcalc', run_name='__main__')\n"
+            "finally:\n"
+            "    peak = next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
+            "    print('torch' in sys.modules, int(peak.split()[1]), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(SPECS / "llama-3-8b.yaml")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["trainable_params"] == 8_030_261_248
+    torch_imported, peak_kb = proc.stderr.split()[-2:]
+    assert torch_imported == "False"
+    assert int(peak_kb) < 200_000

@@ -35,6 +35,17 @@ CONVENTION = ("MACs count the multiply-accumulates of convolutions and linear la
               "counted apart, one operation per element.")
 
 
+#: added to the convention for a network with attention
+ATTENTION = ("Attention's q·kᵀ and weights·v products are MACs too, 2×heads×T_q×T_k×head_dim per layer over the "
+             "full T_q×T_k even under a causal mask, as torch.utils.flop_counter counts them.")
+
+
+def conventions(graph: Graph) -> list[str]:
+    """The notes a report of ``graph``'s work needs: :data:`CONVENTION`, and :data:`ATTENTION` with attention."""
+    attends = any(hasattr(getattr(node, "layer", None), "kv_cache") for node, _ in graph.walk())
+    return [CONVENTION, ATTENTION] if attends else [CONVENTION]
+
+
 def work(graph: Graph) -> dict[Node, Work]:
     """Every node's :class:`Work` for one example (the whole network's under ``graph.root``)."""
     out: dict[Node, Work] = {}

@@ -102,7 +102,10 @@ class Memory:
     optimizer_text: str
     saved: Dim | None = None  # what autograd keeps for backward (None: a symbolic or int8 model, see training)
     temporary: Dim = 0
-
+    #: what a decoder keeps to extend its sequence: every causal attention's k and v at the spec's
+    #: length, 2 × layers × kv_heads × head_dim × T values per example (not part of the totals: a
+    #: forward pass of the whole sequence holds k and v among its activations already)
+    kv_cache: Dim = 0
 
     @property
     def inference(self) -> Dim:
@@ -128,16 +131,32 @@ def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: st
     slots, text = optimizer_slots(train)
     counters = sum(node.layer.COUNTERS for node in graph.layers())  # int64 whatever the dtype
     buffer_bytes = (buffers - counters) * size + counters * INT64
-    fields = (dtype, batch, trainable * size, buffer_bytes, exact(numel(graph.input_shape) * batch * size),
+    first = next(iter(graph.layers()), None)
+    ids = first is not None and first.layer.READS_IDS  # token ids are int64, whatever the model's dtype
+    fields = (dtype, batch, trainable * size, buffer_bytes,
+              exact(numel(graph.input_shape) * batch * (INT64 if ids else size)),
               exact(acts[graph.root] * batch * size))
+    kv = exact(kv_values(graph) * batch * size)
     if graph.free or dtype not in PLANNED:
-        return Memory(*fields, trainable * size, slots * trainable * size, slots, text)
+        return Memory(*fields, trainable * size, slots * trainable * size, slots, text, kv_cache=kv)
     from archcalc.calc.plan import Options, optimizer_from_spec, plan
 
     name = optimizer_from_spec(train) if train is not None else "sgd"
     p = plan(graph, Options(precision=PLANNED[dtype], optimizer=name, batch=batch, reserve=0,
                             loss=train.loss if train is not None else None), flops=False)
-    return Memory(*fields, p.gradients, p.optimizer, slots, text, p.saved, p.temporary)
+    return Memory(*fields, p.gradients, p.optimizer, slots, text, p.saved, p.temporary, kv)
+
+
+def kv_values(graph: Graph) -> Dim:
+    """Values of the KV cache per example: the keys and values of every causal (decoder) attention,
+    at the sequence length the spec gives (kv_heads × head_dim × T each)."""
+    total: Dim = 0
+    for node, _ in graph.walk():
+        layer = getattr(node, "layer", None)
+        if layer is None or not hasattr(layer, "kv_cache") or not layer.causal:
+            continue
+        total = total + layer.kv_cache(node.inputs if isinstance(node, MergeNode) else [node.in_shape])
+    return simplify(total)
 
 
 def nbytes(n: Dim) -> str:

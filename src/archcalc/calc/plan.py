@@ -165,23 +165,17 @@ def peak_tflops(gpu: str, precision: str) -> float:
 
 
 def kv_cache_per_token(graph: Graph) -> list[tuple[str, int]]:
-    """Elements of key and value one token adds to each attention layer's cache (per sequence)."""
+    """Elements of key and value one token adds to each decoder (causal) attention's cache, per sequence:
+    the layer's own ``kv_cache`` (2 × kv_heads × head_dim × T) over its key length T."""
     out = []
     for node, _ in graph.walk():
-        if isinstance(node, LayerNode | MergeNode) and node.layer.kind in KV_CACHE:
-            inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
-            out.append((node.path, KV_CACHE[node.layer.kind](node.layer, inputs)))
+        layer = getattr(node, "layer", None)
+        if layer is None or not hasattr(layer, "kv_cache") or not getattr(layer, "causal", False):
+            continue
+        inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
+        keys = inputs[min(1, len(inputs) - 1)][0]
+        out.append((node.path, layer.kv_cache(inputs) // keys))
     return out
-
-
-def _attention_kv(layer, inputs: list[Shape]) -> int:
-    """k and v of one position: kv_heads × head_dim each (the layer's own split of its inputs)."""
-    _, k, v, _ = layer.split(inputs)
-    return k[-1] + v[-1]
-
-
-#: kind → elements of key and value cached per token (transformers' DynamicCache holds them per layer)
-KV_CACHE: dict[str, Callable] = {"attention": _attention_kv}
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from archcalc.analysis import Analysis
-from archcalc.calc.flops import CONVENTION, KINDS
+from archcalc.calc.flops import CONVENTION, KINDS, conventions
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
 from archcalc.layers.base import Work
@@ -52,7 +52,7 @@ def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[st
     report.footer = [(KINDS["macs"][0], human(total.macs)), ("FLOPs (2 × MACs)", human(2 * total.macs))]
     report.footer += [(KINDS[k][1].capitalize(), human(getattr(total, k))) for k in Work._fields[1:]]
     report.footer.append(("Batch size", str(analysis.batch)))
-    report.notes.append(CONVENTION)
+    report.notes.extend(conventions(graph))
     if graph.free:
         report.notes.append(f"{', '.join(graph.free)} free: counts are formulas (fix them with --set)")
     if fmt == "json":

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from archcalc import symbolic
 from archcalc.analysis import Analysis
-from archcalc.calc.flops import CONVENTION
+from archcalc.calc.flops import CONVENTION, conventions
 from archcalc.calc.memory import DTYPES, Memory, scaled
 from archcalc.calc.memory import nbytes as size
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
@@ -71,9 +72,10 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         *by_dtype,
         ("Forward activations", size(forward.activations)),
         ("Inference total", size(forward.inference)),
+        *_kv_line(forward, graph),
         *_training_lines(training),
     ]
-    report.notes.append(CONVENTION)
+    report.notes.extend(conventions(graph))
     source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
     if training.saved is not None:
         report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
@@ -107,6 +109,14 @@ def _rf_text(field, at, spatial: bool, warnings=()) -> str:
         return f"{field.status} at {at.path}"
     sizes = " × ".join(fmt(v) for v in field.size)
     return f"{sizes} at {at.path} (jump {pair(field.stride)}, padding {pair(field.padding)})"
+
+
+def _kv_line(m: Memory, graph) -> list[tuple[str, str]]:
+    """The KV cache a decoder keeps, at the spec's sequence length (set it with --set T=…) and the batch."""
+    if symbolic.is_int(m.kv_cache) and m.kv_cache == 0:
+        return []
+    length = graph.input_shape[0]
+    return [(f"KV cache ({fmt(length)} positions, batch {m.batch})", size(m.kv_cache))]
 
 
 def _training_lines(m: Memory) -> list[tuple[str, str]]:
@@ -152,7 +162,8 @@ def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: ob
                        "buffers_bytes": to_json(forward.buffers),
                        "forward": {"batch_size": forward.batch, "input": to_json(forward.input),
                                    "activations": to_json(forward.activations),
-                                   "inference_total": to_json(forward.inference)},
+                                   "inference_total": to_json(forward.inference),
+                                   "kv_cache": to_json(forward.kv_cache)},
                        "training": _training_json(training)},
             "warnings": [w.to_json() for w in analysis.warnings],
             "layers": layers, "blocks": blocks}

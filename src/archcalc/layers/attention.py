@@ -27,13 +27,14 @@ ROTARY = ("none", "half", "interleaved")
 
 def divide(layer: Merge, a: Dim, b: Dim, message: str, hint: str, arg: str | None = None,
            branch: int | None = None) -> Dim:
-    """``a / b`` when ``b`` divides ``a`` (for every value of the symbols), else a located error."""
+    """``a / b`` when ``b`` divides ``a``, else a located error. With free symbols the quotient stays a
+    formula (``D/heads``) unless it is provably not whole: the values given later are checked then."""
     if symbolic.is_int(a) and symbolic.is_int(b):
         if a % b == 0:
             return a // b
     else:
         quotient = symbolic.simplify(a / b)
-        if getattr(quotient, "is_integer", False) is True:
+        if getattr(quotient, "is_integer", None) is not False:
             return quotient
     raise (layer.branch_error(branch, message, code="attention-mismatch", hint=hint) if branch is not None
            else layer.error(message, arg=arg, code="attention-mismatch", hint=hint))
@@ -61,7 +62,7 @@ class Attention(Merge):
     Example: ``- attention: {heads: 12, causal: true}`` after ``- linear: 2304`` on ``[T, 768]``
     """
 
-    TRAITS = Trait(0)
+    TRAITS = Trait.ATTENDS  # not LINEAR: softmax(q·kᵀ)·v is no linear map of its input
     ARITY = (1, 3)
     PRIMARY = "heads"
 

@@ -35,3 +35,5 @@ class Trait(Flag):
     SATURATES = auto()
     #: zeroes elements at random while training and is the identity at inference
     DROPOUT = auto()
+    #: mixes positions by attention (each query reads the keys it may see): a transformer's layer
+    ATTENDS = auto()

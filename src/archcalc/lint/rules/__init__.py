@@ -37,6 +37,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E112", "block_arguments"),
     ("E113", "block_cycle"),
     ("E114", "bad_budget"),
+    ("E115", "bad_tie"),
     # E2: shapes
     ("E201", "bad_input_shape"),
     ("E202", "channel_mismatch"),
@@ -44,6 +45,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E204", "residual_mismatch"),
     ("E205", "concat_mismatch"),
     ("E206", "broadcast_mismatch"),
+    ("E207", "attention_mismatch"),
     # E3: the train: section
     ("E301", "bad_train"),
     ("E302", "bad_learning_rate"),
@@ -80,6 +82,8 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S105", "unused_symbol"),
     ("S106", "missing_flatten"),
     ("S107", "over_budget"),
+    ("S108", "deep_transformer_without_norm"),
+    ("S109", "missing_causal_mask"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),

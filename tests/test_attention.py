@@ -1,0 +1,153 @@
+"""The transformer kinds in the calculator: located errors for every new argument, shapes, params and
+MACs as formulas in a free T, the KV cache, receptive fields along T, and weight tying."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import archcalc
+from archcalc.calc.flops import work
+from archcalc.calc.memory import kv_values
+from archcalc.calc.rf import receptive_fields
+from archcalc.errors import SpecError
+from tests.conftest import SPECS
+
+SEQ = "input: [T, 64]\nsymbols: {T: 16}\nlayers:\n"
+
+
+def error(text: str) -> SpecError:
+    with pytest.raises(SpecError) as raised:
+        archcalc.loads(text)
+    return raised.value
+
+
+@pytest.mark.parametrize("layers, where, code, says, hint", [
+    ("  - linear: 192\n  - attention: {heads: 3, kv_heads: 2}\n", (5, 37), "attention-mismatch",
+     "kv_heads 2 does not divide heads 3", "use a divisor of 3"),
+    ("  - linear: 200\n  - attention: 6\n", (5, 16), "attention-mismatch",
+     "do not split into q, k and v", "give q, k and v as three branches"),
+    ("  - attention:\n      heads: 5\n      branches: [[linear: 64], [linear: 64], [linear: 64]]\n", (6, 18),
+     "attention-mismatch", "do not split into 5 heads", "divides 64"),
+    ("  - attention:\n      heads: 4\n      kv_heads: 2\n      branches: [[linear: 64], [linear: 64], [linear: 32]]\n",
+     (7, 32), "attention-mismatch", "k has 64 features but kv_heads × head_dim is 2×16 = 32",
+     "make the k projection give 32 features"),
+    ("  - linear: 192\n  - attention: {heads: 2, rotary: half, rotary_dim: 5}\n", (5, 53), "attention-mismatch",
+     "5 is odd", "even rotary_dim"),
+    ("  - attention: {heads: 2, branches: [[linear: 64], [linear: 64]]}\n", (4, 52), "bad-structure", "got two",
+     "attention: [[q], [k], [v]]"),
+    ("  - embedding: {vocab: 10, dim: 4, padding_idx: 10}\n", (4, 49), "bad-argument",
+     "padding_idx 10 is not an id below vocab 10", "0…9"),
+])
+def test_new_arguments_have_located_errors(layers, where, code, says, hint):
+    text = ("input: [T]\nsymbols: {T: 16}\nlayers:\n" if "embedding" in layers else SEQ) + layers
+    e = error(text)
+    assert (e.code, (e.loc.line, e.loc.col)) == (code, where), e
+    assert says in e.message and hint in e.hint, e
+
+
+def test_a_located_error_reaches_the_cli_with_exit_2(run, write):
+    spec = write(SEQ + "  - linear: 192\n  - attention: {heads: 3, kv_heads: 2}\n")
+    result = run("params", spec)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:5:37: error: attention: kv_heads 2 does not divide heads 3")
+
+
+TIED = "input: [T]\nsymbols: {T: 8}\nlayers:\n  - embedding: {vocab: 50, dim: 16, name: wte}\n"
+
+
+@pytest.mark.parametrize("head, says, hint", [
+    ("  - linear: {out: 50, bias: false, tie: wtx}\n", "'wtx', which names no layer", "did you mean 'wte'"),
+    ("  - linear: {out: 40, bias: false, tie: wte}\n", "ties its weight [40, 16] to 'wte', whose weight is [50, 16]",
+     "one shape"),
+    ("  - linear: {out: 50, bias: false, tie: out}\n", "ties its weight to itself", ""),
+    ("  - relu: {name: act}\n  - linear: {out: 50, tie: act}\n", "a relu layer, which has no weight", "embedding"),
+])
+def test_a_bad_tie_is_a_located_error(head, says, hint):
+    text = TIED + head.replace("bias: false, tie: out}", "bias: false, tie: out, name: out}")
+    e = error(text)
+    assert e.code == "bad-tie" and says in e.message and hint in e.hint, e
+    last = text.splitlines()[-1]
+    assert e.loc.line == text.count("\n")  # at the tie's value
+    assert last[e.loc.col - 1:].startswith(last.split("tie: ")[1][:3])
+
+
+def test_a_tie_counts_the_weight_once_and_keeps_the_bias():
+    model = archcalc.loads(TIED + "  - linear: {out: 50, tie: wte}\n")
+    assert model.trainable_params == 50 * 16 + 50
+    assert archcalc.loads(TIED + "  - linear: {out: 50}\n").trainable_params == 2 * 50 * 16 + 50
+
+
+def test_a_tie_is_one_parameter_in_torch():
+    module = archcalc.to_torch(archcalc.loads(TIED + "  - linear: {out: 50, tie: wte, name: head}\n"))
+    assert module.head.weight is module.wte.weight
+    assert sum(p.numel() for p in module.parameters()) == 50 * 16 + 50
+
+
+def test_numpy_and_onnx_refuse_a_tie_with_a_located_error():
+    from archcalc.backends.numpy import to_numpy
+
+    model = archcalc.loads("input: [16]\nlayers:\n  - linear: {out: 16, name: a}\n  - linear: {out: 16, tie: a}\n")
+    with pytest.raises(SpecError) as raised:
+        to_numpy(model)
+    assert raised.value.code == "export-unsupported" and "tied weight" in raised.value.message
+    assert raised.value.loc.line == 4
+
+
+def test_gpt2_with_t_free_is_formulas_in_t(run):
+    """Shapes, parameters and MACs with the sequence length free: T², from attention, and T."""
+    result = run("flops", SPECS / "gpt2.yaml", "--symbolic", "--set", "depth=2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total_macs"] == "24*D**2*T + 4*D*T**2 + D*T*V"  # two layers, all free
+    model = archcalc.load(str(SPECS / "gpt2.yaml"), symbolic_dims=True, V=50257, P=1024, D=768, heads=12, depth=12)
+    assert model.graph.free == ["T"]
+    assert [str(d) for d in model.output_shape] == ["T", "50257"]
+    assert model.trainable_params == 124_439_808  # no parameter depends on T
+    # per layer 12·T·D² in the projections and the MLP and 2·T²·D in attention; lm_head T·D·V
+    assert str(work(model.graph)[model.graph.root].macs) == "18432*T**2 + 123532032*T"
+    assert 12 * 2 * 768 == 18432 and 12 * 12 * 768**2 + 768 * 50257 == 123532032
+
+
+def test_kv_cache_is_two_times_layers_kv_heads_head_dim_positions():
+    gpt2 = archcalc.load(str(SPECS / "gpt2.yaml"))
+    assert kv_values(gpt2.graph) == 2 * 12 * 12 * 64 * 1024
+    llama = archcalc.load(str(SPECS / "llama-3-8b.yaml"))
+    assert kv_values(llama.graph) == 2 * 32 * 8 * 128 * 8192  # grouped-query: 8 kv heads, not 32
+
+
+def test_summary_shows_the_kv_cache_for_the_batch_and_dtype(run):
+    result = run("summary", SPECS / "llama-3-8b.yaml", "--batch-size", "2", "--dtype", "bf16", "--format", "json")
+    assert json.loads(result.stdout)["memory"]["forward"]["kv_cache"] == 2 * 32 * 8 * 128 * 8192 * 2 * 2
+    text = run("summary", SPECS / "gpt2.yaml").stdout
+    assert "KV cache (1024 positions, batch 1)     75,497,472 B (75.50 MB)" in text
+    assert "KV cache" not in run("summary", SPECS / "resnet18.yaml").stdout
+
+
+def test_an_encoder_has_no_kv_cache():
+    model = archcalc.loads(SEQ + "  - linear: 192\n  - attention: 4\n")
+    assert kv_values(model.graph) == 0
+
+
+def test_attention_mixes_t_but_a_linear_layer_is_pointwise_along_t():
+    linear = archcalc.loads(SEQ + "  - linear: 32\n  - layernorm\n  - linear: 8\n")
+    fields, _ = receptive_fields(linear.graph)
+    assert fields[linear.graph.root].size[0] == 1  # each position on its own: a field of 1, not global
+    attention = archcalc.loads(SEQ + "  - linear: 192\n  - attention: 4\n  - linear: 8\n")
+    fields, _ = receptive_fields(attention.graph)
+    assert fields[attention.graph.root].status == "global"
+
+
+def test_linear_collapse_does_not_fire_across_attention(run, write):
+    """q, k, v projection → attention → output projection: softmax(q·kᵀ)·v is not linear, so the two
+    linear layers around it are no collapsed pair; two linear layers in a row still are."""
+    attention = write(SEQ + "  - linear: 192\n  - attention: 4\n  - linear: 64\n")
+    assert run("lint", "--isolated", attention).exit_code == 0
+    plain = run("lint", "--isolated", write(SEQ + "  - linear: 192\n  - linear: 64\n"))
+    assert "A101" in plain.stdout
+
+
+def test_the_shipped_transformers_lint_clean(run):
+    for name in ("gpt2", "llama-3-8b"):
+        result = run("lint", "--isolated", SPECS / f"{name}.yaml")
+        assert result.exit_code == 0, result.stdout
