@@ -20,7 +20,20 @@ import re
 from collections.abc import Callable
 
 from archcalc.layers import LAYERS
-from archcalc.layers.args import REQUIRED, Arg, Axes, AxisIndex, Bool, Choice, Dims, Float, Int, Padding, PerAxis
+from archcalc.layers.args import (
+    REQUIRED,
+    Arg,
+    Axes,
+    AxisIndex,
+    Bool,
+    Choice,
+    Dims,
+    Float,
+    Int,
+    LayerPath,
+    Padding,
+    PerAxis,
+)
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
@@ -235,6 +248,11 @@ def _dims(arg: Dims) -> dict:
     return {"type": "array", "items": size, "minItems": 1}
 
 
+def _layer_path(arg: LayerPath) -> dict:
+    """Another layer's path, plain text (checked against the built network, not by the schema)."""
+    return {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
+
+
 def _per_axis(arg: PerAxis) -> dict:
     """One value for every spatial axis, or a list of one per axis (as many as the kind's rank)."""
     one = _int(arg)
@@ -265,7 +283,7 @@ def _choice(arg: Choice) -> dict:
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
 ARG_TYPES: dict[type, Callable[..., dict]] = {
     Int: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
-    AxisIndex: _axis, Axes: _axes, Dims: _dims,
+    AxisIndex: _axis, Axes: _axes, Dims: _dims, LayerPath: _layer_path,
 }
 
 
