@@ -125,16 +125,24 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
 
 
 def _load(spec: str, sets: dict[str, int], symbolic: bool, limits, seq: int | None):
-    """The model, with ``seq`` given to the symbol that is the input's first axis."""
+    """The model, with ``seq`` given to the symbol that is the input's first axis (read once, built once)."""
     if seq is None:
         return load_model(spec, sets, symbolic, limits)
-    probe = load_model(spec, sets, True, limits)
-    first = probe.graph.input_shape[0] if probe.graph.input_shape else None
-    name = str(first) if first is not None and not isinstance(first, int) else None
-    if name is None or not name.isidentifier():
-        raise SpecError(probe.spec.input_loc, f"--seq-len {seq}: the input's first axis is {first}, not a symbol",
-                        code="usage", hint="write the sequence length as a symbol (input: [T]) to vary it")
-    return load_model(spec, {**sets, name: seq}, symbolic, limits)
+    import ast
+
+    from archcalc.graph import build_graph
+    from archcalc.model import Model
+    from archcalc.spec import read_spec
+
+    parsed = read_spec(spec, limits)
+    first = parsed.input[0] if parsed.input else None
+    tree = getattr(first, "tree", None)
+    if not isinstance(tree, ast.Name):
+        shown = getattr(first, "text", getattr(first, "value", first))
+        raise SpecError(getattr(first, "loc", parsed.input_loc), f"--seq-len {seq}: the input's first axis is "
+                        f"{shown}, not a symbol", code="usage",
+                        hint="write the sequence length as a symbol (input: [T]) to vary it")
+    return Model(build_graph(parsed, {**sets, tree.id: seq}, free=symbolic, limits=limits))
 
 
 def _splits(graph, tp: int) -> bool:
