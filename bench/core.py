@@ -51,6 +51,10 @@ def main() -> None:
     floor = paired(resnet, [python, "-c", "import click, rich.console, rich.table"], args.runs)
     print(f"params resnet50: {floor['a']:.3f} s; import click+rich: {floor['b']:.3f} s; "
           f"ratio {floor['ratio']:.2f} (target ≤ 1.5)")
+    llama = paired([args.archcalc, "params", str(ROOT / "specs" / "llama-3-8b.yaml")],
+                   [python, "-c", "import click, rich.console, rich.table"], args.runs)
+    print(f"params llama-3-8b: {llama['a']:.3f} s; import click+rich: {llama['b']:.3f} s; "
+          f"ratio {llama['ratio']:.2f} (target ≤ 1.5, issue 11)")
     if args.torch_python:
         peer = paired(resnet, [args.torch_python, "-c", TORCHINFO], max(3, args.runs // 3))
         print(f"params resnet50: {peer['a']:.3f} s; torchinfo resnet50: {peer['b']:.3f} s; "

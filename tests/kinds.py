@@ -377,6 +377,13 @@ layers:
       branches: [[linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}]]
 """),
     ), refuses=later("attention")),
+    Kind("multihead_attention", None, (
+        Case((6, 16), "multihead_attention: 4", params=4 * (16 * 16 + 16), out=(6, 16)),
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half, out: 8}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 8, out=(6, 8), name="gqa"),
+        Case((6, 16), "multihead_attention: {heads: 2, head_dim: 4, out_bias: false}",
+             params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
+    ), refuses=later("multihead_attention")),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),
          refuses=later("hardswish")),

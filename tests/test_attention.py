@@ -37,6 +37,10 @@ def error(text: str) -> SpecError:
      "5 is odd", "even rotary_dim"),
     ("  - attention: {heads: 2, branches: [[linear: 64], [linear: 64]]}\n", (4, 52), "bad-structure", "got two",
      "attention: [[q], [k], [v]]"),
+    ("  - multihead_attention: {heads: 5, causal: true}\n", (4, 34), "attention-mismatch",
+     "dim 64 is not divisible by heads 5", "divides 64"),
+    ("  - multihead_attention: {heads: 8, kv_heads: 3}\n", (4, 47), "attention-mismatch",
+     "kv_heads 3 does not divide heads 8", "divisor of 8"),
     ("  - embedding: {vocab: 10, dim: 4, padding_idx: 10}\n", (4, 49), "bad-argument",
      "padding_idx 10 is not an id below vocab 10", "0…9"),
 ])

@@ -158,8 +158,8 @@ def test_wrong_specs_are_rejected_by_the_schema_and_by_archcalc(text):
 
 def test_what_the_schema_leaves_to_lint():
     """A block's name is the spec's own, so a mapping with an unknown key reads as a block use."""
-    assert errors("input: [3]\nlayers:\n  - layer_norm: {dim: 3}\n") == []
-    assert load_error("input: [3]\nlayers:\n  - layer_norm: {dim: 3}\n").code == "unknown-kind"
+    assert errors("input: [3]\nlayers:\n  - tokennorm: {dim: 3}\n") == []
+    assert load_error("input: [3]\nlayers:\n  - tokennorm: {dim: 3}\n").code == "unknown-kind"
 
 
 # -- drift: everything the language has is in the schema ----------------------------------------

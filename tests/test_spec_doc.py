@@ -65,6 +65,8 @@ def test_transformer_claims():
     assert gpt.trainable_params == 1000 * 64 + 32 * 64 + 2 * (2 * (2 * 64) + (64 * 192 + 192) + (64 * 64 + 64)
                                                             + (64 * 256 + 256) + (256 * 64 + 64)) + 2 * 64 == 166_144
     assert gpt.graph.find("h.0.attn.c_attn").out_shape == (32, 192)
-    gqa = example("name: gqa")
+    gqa = example("name: gqa\n")
     assert [n.path for n in gqa.layers] == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert gqa.trainable_params == 256 * 256 + 2 * 256 * 64 + 256 * 256
+    layer = example("name: gqa-layer")
+    assert layer.trainable_params == gqa.trainable_params == 163_840

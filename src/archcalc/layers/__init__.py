@@ -29,6 +29,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     log_softmax,
     maxpool2d,
     mish,
+    multihead_attention,
     multiply,
     pos_embedding,
     prelu,

@@ -249,7 +249,7 @@ def _dims(arg: Dims) -> dict:
 
 
 def _layer_path(arg: LayerPath) -> dict:
-    """Another layer's path, plain text (checked against the built network, not by the schema)."""
+    """Another layer's path, text; the built network says whether a layer has it."""
     return {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
 
 

@@ -27,6 +27,7 @@ from archcalc.backends.torch.modules import (
     Concat,
     Conv1D,
     GlobalAvgPool2d,
+    MultiheadAttention,
     Multiply,
     PositionEmbedding,
     Sign,
@@ -83,7 +84,7 @@ def call(cls: type[nn.Module], *args: object, **kwargs: object) -> Call:
     params = _signature(cls)
     names = [name for name in params if name != "self"]
     positional = tuple(Arg(name, _literal(value)) for name, value in zip(names, args))
-    keywords = tuple(Arg(name, _literal(value), params[name]) for name, value in kwargs.items())
+    keywords = tuple(Arg(name, _literal(value), params.get(name, REQUIRED)) for name, value in kwargs.items())
     return Call(cls, positional, keywords)
 
 
@@ -232,6 +233,16 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
                 rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+
+
+@module_for("multihead_attention")
+def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
+    c = layer.config()
+    (x,) = xs
+    head_dim, out = layer.dims(x)
+    return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
+                out_bias=layer.out_biased, causal=c["causal"], scale=c["scale"], rotary=c["rotary"], theta=c["theta"],
+                rotary_dim=c["rotary_dim"], dropout=c["dropout"])
 
 
 @module_for("embedding")

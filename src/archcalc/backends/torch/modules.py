@@ -183,6 +183,36 @@ class Attention(nn.Module):
         return torch.cat((turned, rest), dim=-1)
 
 
+class MultiheadAttention(nn.Module):
+    """Self-attention with q_proj, k_proj, v_proj and o_proj, named as Llama's are."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        heads: int,
+        kv_heads: int,
+        head_dim: int,
+        out_features: int,
+        bias: bool = True,
+        out_bias: bool = True,
+        **options: object,
+    ):
+        super().__init__()
+        inner, kv = heads * head_dim, kv_heads * head_dim
+        self.q_proj = nn.Linear(embed_dim, inner, bias=bias)
+        self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
+        self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
+        self.o_proj = nn.Linear(inner, out_features, bias=out_bias)
+        self.options = dict(
+            heads=heads, kv_heads=kv_heads, head_dim=head_dim, **options
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        y = Attention.apply(q, k, v, training=self.training, **self.options)
+        return self.o_proj(y)
+
+
 class Network(nn.Module):
     """A container of the module plan: children under their keys (dotted keys in holder modules), and a
     program run by :meth:`forward`.

@@ -1,0 +1,96 @@
+"""Multi-head self-attention with its projections: q, k, v and output linear layers around attention."""
+
+from __future__ import annotations
+
+from archcalc.layers.args import Bool, Int
+from archcalc.layers.attention import Attention, divide
+from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
+from archcalc.layers.traits import Trait
+
+
+@layer("multihead_attention")
+class MultiheadAttention(Attention):
+    """Self-attention with its four projections in one layer, named as Llama's ``self_attn`` names them:
+    ``q_proj`` (D → heads·head_dim), ``k_proj`` and ``v_proj`` (D → kv_heads·head_dim) and ``o_proj``
+    (heads·head_dim → out), around the ``attention`` kind (``softmax(q·kᵀ/√d + mask)·v`` per head).
+
+    ``[T, D]`` → ``[T, out]`` (``out`` defaults to D). ``head_dim`` defaults to D / heads, which must
+    be whole; ``kv_heads`` below ``heads`` is grouped-query attention (1: multi-query). ``bias`` is
+    the q, k, v projections' (Qwen2: true; Llama: false), ``out_bias`` the output projection's.
+    Parameters: D·h·d + 2·D·h_kv·d + h·d·out, plus the biases. Named ``self_attn``, the layer's
+    ``state_dict`` keys are Hugging Face Llama's and Mistral's. For cross-attention, or GPT-2's and
+    BERT's names, write the projections as ``linear`` layers around ``attention``.
+
+    Example: ``- multihead_attention: {heads: 32, kv_heads: 8, bias: false, causal: true, rotary: half}``
+    """
+
+    TRAITS = Trait.ATTENDS | Trait.WEIGHTED
+    ARITY = (1, 1)
+
+    bias = Bool(True, doc="learned biases on the q, k and v projections")
+    out_bias = Bool(None, doc="a learned bias on the output projection [default: bias]")
+    out = Int(None, doc="output features [default: the input's D]")
+
+    # -- the projections ----------------------------------------------------------------------------
+
+    def dims(self, x: Shape) -> tuple[object, object]:
+        """(head_dim, output features) for input ``x``; a located error when D does not split into heads."""
+        if len(x) != 2:
+            raise self.error(f"needs a [T, D] sequence, got {shape_text(x)}", code="bad-input-shape",
+                             hint="attention runs on a sequence of vectors; reshape or flatten first")
+        hd = self.head_dim if self.head_dim is not None else divide(
+            self, x[1], self.heads, f"dim {x[1]} is not divisible by heads {self.heads}",
+            f"use a number of heads that divides {x[1]}, or give head_dim", arg="heads")
+        return hd, (x[1] if self.out is None else self.out)
+
+    def projected(self, x: Shape) -> list[Shape]:
+        """The shapes q, k and v have after their projections."""
+        hd, _ = self.dims(x)
+        return [(x[0], self.heads * hd), (x[0], self.groups * hd), (x[0], self.groups * hd)]
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
+        return (x[0], self.dims(x)[1])
+
+    def head_size(self, xs: list[Shape]) -> object:
+        return self.dims(xs[0])[0]
+
+    def kv_cache(self, xs: list[Shape]) -> object:
+        return super().kv_cache(self.projected(xs[0]))
+
+    def weights(self, x: Shape) -> tuple[object, object]:
+        """(weights, biases) of the four projections."""
+        hd, out = self.dims(x)
+        inner, kv = self.heads * hd, self.groups * hd
+        weights = x[1] * inner + 2 * x[1] * kv + inner * out
+        biases = (inner + 2 * kv if self.bias else 0) + (out if self.out_biased else 0)
+        return weights, biases
+
+    @property
+    def out_biased(self) -> bool:
+        return self.bias if self.out_bias is None else self.out_bias
+
+    def params(self, x: Shape) -> Count:
+        return Count(sum(self.weights(x)))
+
+    def axes(self, x: Shape) -> AxisMap:
+        return (((0, MIX),), ((1, MIX),))
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """The four projections (a dot product of D or h·d per output) and the attention itself."""
+        weights, biases = self.weights(x)
+        core = self.merge_work(self.projected(x), (x[0], self.heads * self.dims(x)[0]))
+        return core.plus(Work(macs=x[0] * weights, bias=x[0] * biases))
+
+    def explain_params(self, x: Shape) -> Derivation:
+        hd, out = self.dims(x)
+        weights, biases = self.weights(x)
+        note = f"q, k, v, o; biases {biases}" if biases else "q, k, v, o; no biases"
+        return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}", weights + biases, D=x[1], h=self.heads,
+                      d=hd, h_kv=self.groups, D_o=out, note=note)
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        hd, _ = self.dims(x)
+        return [derive("{D}/{h}", hd, label="head_dim", D=x[1], h=self.heads), *[
+            line for line in self.explain_merge(self.projected(x), (x[0], self.heads * hd))
+            if isinstance(line, Derivation) and line.label == "MACs"]]
