@@ -153,6 +153,25 @@ def test_llama_saved_activations_per_checkpointing_mode(mode):
     assert predicted == real
 
 
+LLAMA3_SMALL = {"T": 8, "V": 100, "D": 64, "F": 128, "heads": 4, "kv": 2, "depth": 2}
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_llama3_multihead_attention_saved_activations(mode):
+    # specs/llama-3-8b.yaml at toy sizes: multihead_attention holds q/k/v/o projections around the core
+    spec = SPECS_DIR / "llama-3-8b.yaml"
+    real, predicted = _saved(spec, mode, torch.randint(0, 100, (16,)), ids=100, **LLAMA3_SMALL)
+    assert predicted == real
+    module = archcalc.to_torch(spec, **LLAMA3_SMALL)
+    tensors = param_tensors(archcalc.load(spec, **LLAMA3_SMALL).graph)
+    assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
+
+
+def test_llama3_8b_kv_cache_at_8192_tokens():
+    # 32 layers × (k + v) × 8 kv heads × 128 dims × 8192 tokens × 2 B (bf16): 1 GiB per sequence
+    assert _kv_plan(SPECS_DIR / "llama-3-8b.yaml", 8192, 1, precision="bf16") == 32 * 2 * 8 * 128 * 8192 * 2
+
+
 def _cache_bytes(cache) -> int:
     """Bytes of the keys and values a transformers cache holds (its layers, or the older key/value lists)."""
     if hasattr(cache, "layers"):
@@ -162,9 +181,9 @@ def _cache_bytes(cache) -> int:
     return sum(t.nbytes for t in tensors)
 
 
-def _kv_plan(spec, tokens: int, batch: int, **sets) -> int:
+def _kv_plan(spec, tokens: int, batch: int, precision: str = "fp32", **sets) -> int:
     graph = archcalc.load(spec, **sets).graph
-    return plan(graph, Options(precision="fp32", inference=True, context=tokens, batch=batch)).kv_cache
+    return plan(graph, Options(precision=precision, inference=True, context=tokens, batch=batch), flops=False).kv_cache
 
 
 @pytest.mark.parametrize("tokens", [1, 7, 32])

@@ -66,9 +66,20 @@ TENSORS: dict[str, Callable] = {
     "layernorm": lambda layer, x: [layer.normalized(x)] * ((1 + bool(layer.bias)) if layer.affine else 0),
     "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
+    "multihead_attention": lambda layer, x: _multihead(layer, x),
     "batchnorm1d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm2d": lambda layer, x: [(x[0],), (x[0],)],
 }
+
+
+def _multihead(layer, x) -> list[Shape]:
+    """q_proj, k_proj, v_proj (weights, then biases with ``bias``) and o_proj, in torch's registration order."""
+    q, k, v = layer.projected(x)
+    _, out = layer.dims(x)
+    shapes = []
+    for width in (q[1], k[1], v[1]):
+        shapes += [(width, x[1])] + ([(width,)] if layer.bias else [])
+    return shapes + [(out, q[1])] + ([(out,)] if layer.out_biased else [])
 
 
 def _prod(shape: Shape) -> int:

@@ -108,6 +108,18 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
     return saves
 
 
+def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    """q_proj, k_proj and v_proj save their input x, the attention core saves what :func:`_attention`
+    says of their outputs (``q``, ``k``, ``v``), and o_proj saves the core's output: a view of flash
+    attention's output, or its copy when rotary embedding made q a new tensor."""
+    q, k, v = layer.projected(x)
+    core = (x[0], q[1])
+    rename = {"in0": "q", "in1": "k", "in2": "v", "out": "core"}
+    saves = [_in(x), *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
+                       for s in _attention(layer, [q, k, v], core))]
+    return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
+
+
 def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return []
 
@@ -145,6 +157,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "layernorm": _layernorm,
     "rmsnorm": _rmsnorm,
     "attention": lambda layer, x, y: _attention(layer, [x], y),
+    "multihead_attention": _multihead,
     "flatten": _nothing,
     "identity": _nothing,
 }
@@ -168,8 +181,9 @@ MERGE_SAVES: dict[str, Callable[[Layer, list[Shape], Shape], list[Save]]] = {
     "attention": _attention,
 }
 
-#: kinds that ``selective`` checkpointing recomputes (memory-heavy, cheap to recompute: Korthikanti et al. 2022)
-RECOMPUTE: frozenset[str] = frozenset({"attention"})
+#: kinds that ``selective`` checkpointing recomputes (memory-heavy, cheap to recompute: Korthikanti et al. 2022);
+#: ``multihead_attention`` holds its projections, so they are recomputed with the core
+RECOMPUTE: frozenset[str] = frozenset({"attention", "multihead_attention"})
 
 
 def _target(y: Shape) -> Dim:
@@ -235,7 +249,7 @@ class _Walk:
     def note(self, node: Node, saves: list[Save], refs: dict[str, object]) -> None:
         keys = []
         for i, s in enumerate(saves):
-            key = refs.get(s.ref, (node, s.ref, i))
+            key = refs.get(s.ref, (node, s.ref, i) if s.ref == "own" else (node, s.ref))
             if key not in self.out.sizes or (s.ref.startswith("in") and s.dtype != "act"):  # token ids: int64
                 self.out.sizes[key] = (s.elements, s.per_example, s.dtype)
             keys.append(key)
