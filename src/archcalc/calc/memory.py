@@ -7,8 +7,10 @@ Conventions (docs/analysis.md has them with the arithmetic):
   PyTorch), plus the sum of each residual and the output of each merge (concat, add, …), which are
   new tensors.
   The input is counted apart.
-- **Training** keeps all of them for the backward pass and adds a gradient per trainable parameter
-  and the optimizer's state: :func:`optimizer_slots` per parameter.
+- **Training** is :func:`archcalc.calc.plan.plan`'s figure for one GPU without a reserve: weights,
+  buffers, a gradient per trainable parameter, the optimizer's state as ``torch.optim`` allocates it,
+  the tensors autograd saves for the backward pass (:mod:`archcalc.calc.saved`) and a bound on the
+  backward pass's temporary gradients (docs/plan.md). ``archcalc plan`` shows the same parts.
 
 Everything is in one dtype (``--dtype``); bytes are exact, MB are 10⁶ bytes as torchinfo prints.
 """
@@ -25,6 +27,8 @@ from archcalc.symbolic import Dim, exact, fmt, is_int, simplify
 
 #: dtype → bytes per element
 DTYPES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+#: dtype → the precision of :func:`archcalc.calc.plan.plan` that stores everything in it
+PLANNED = {"fp32": "fp32", "bf16": "bf16", "fp16": "bf16"}
 #: bytes of an int64 counter (batch norm's num_batches_tracked stays int64 when a model is cast)
 INT64 = 8
 
@@ -96,6 +100,8 @@ class Memory:
     optimizer: Dim
     optimizer_slots: int
     optimizer_text: str
+    saved: Dim | None = None  # what autograd keeps for backward (None: a symbolic or int8 model, see training)
+    temporary: Dim = 0
     #: what a decoder keeps to extend its sequence: every causal attention's k and v at the spec's
     #: length, 2 × layers × kv_heads × head_dim × T values per example (not part of the totals: a
     #: forward pass of the whole sequence holds k and v among its activations already)
@@ -108,8 +114,12 @@ class Memory:
 
     @property
     def training(self) -> Dim:
-        """Inference plus gradients and optimizer state: what one training step holds at its peak."""
-        return self.inference + self.gradients + self.optimizer
+        """What one training step holds at its peak: the model states, the saved activations and the
+        backward pass's temporaries (:mod:`archcalc.calc.plan`); for a model with free dimensions, an
+        int8 one, the inference total plus gradients and optimizer state."""
+        if self.saved is None:
+            return self.inference + self.gradients + self.optimizer
+        return self.params + self.buffers + self.gradients + self.optimizer + self.saved + self.temporary
 
 
 def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: str = "fp32",
@@ -123,10 +133,18 @@ def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: st
     buffer_bytes = (buffers - counters) * size + counters * INT64
     first = next(iter(graph.layers()), None)
     ids = first is not None and first.layer.READS_IDS  # token ids are int64, whatever the model's dtype
-    return Memory(dtype, batch, trainable * size, buffer_bytes,
-                  exact(numel(graph.input_shape) * batch * (INT64 if ids else size)),
-                  exact(acts[graph.root] * batch * size), trainable * size, slots * trainable * size, slots, text,
-                  exact(kv_values(graph) * batch * size))
+    fields = (dtype, batch, trainable * size, buffer_bytes,
+              exact(numel(graph.input_shape) * batch * (INT64 if ids else size)),
+              exact(acts[graph.root] * batch * size))
+    kv = exact(kv_values(graph) * batch * size)
+    if graph.free or dtype not in PLANNED:
+        return Memory(*fields, trainable * size, slots * trainable * size, slots, text, kv_cache=kv)
+    from archcalc.calc.plan import Options, optimizer_from_spec, plan
+
+    name = optimizer_from_spec(train) if train is not None else "sgd"
+    p = plan(graph, Options(precision=PLANNED[dtype], optimizer=name, batch=batch, reserve=0,
+                            loss=train.loss if train is not None else None), flops=False)
+    return Memory(*fields, p.gradients, p.optimizer, slots, text, p.saved, p.temporary, kv)
 
 
 def kv_values(graph: Graph) -> Dim:

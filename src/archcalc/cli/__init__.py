@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "shapes": ("archcalc.cli.shapes", "shapes", "Output shape of every layer."),
     "rf": ("archcalc.cli.rf", "rf", "Receptive field of every layer: size, effective stride and padding, centre."),
     "flops": ("archcalc.cli.flops", "flops", "MACs, FLOPs and element-wise work per layer and in total."),
+    "plan": ("archcalc.cli.plan", "plan_command", "Plan a run on GPUs: memory per GPU, fits or not, FLOPs and time."),
     "lint": ("archcalc.cli.lint", "lint", "Check specs against the lint rules (errors and design mistakes)."),
     "rule": ("archcalc.cli.rule", "rule", "Explain one lint rule, by code or name."),
     "rules": ("archcalc.cli.rules", "rules", "List the lint rules."),

@@ -77,9 +77,15 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     ]
     report.notes.extend(conventions(graph))
     source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
-    report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The training "
-                        f"step at batch {training.batch}{source} adds a gradient per parameter and the optimizer's "
-                        f"state: {training.optimizer_text} (docs/analysis.md)")
+    if training.saved is not None:
+        report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
+                            f"training step at batch {training.batch}{source} holds the weights, a gradient per "
+                            f"parameter, the optimizer's state ({training.optimizer_text}) and what autograd saves "
+                            "for backward, as `archcalc plan --precision fp32 --reserve 0` counts them (docs/plan.md)")
+    else:
+        report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
+                            f"training step at batch {training.batch}{source} adds a gradient per parameter and the "
+                            f"optimizer's state: {training.optimizer_text} (docs/analysis.md)")
     if analysis.warned:
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
@@ -118,13 +124,15 @@ def _training_lines(m: Memory) -> list[tuple[str, str]]:
             ("  weights and buffers", size(m.params + m.buffers)),
             ("  gradients", size(m.gradients)),
             ("  optimizer state", size(m.optimizer)),
-            ("  saved activations", size(m.activations)),
-            ("  input batch", size(m.input))]
+            *([("  saved activations", size(m.saved)), ("  temporary (bound)", size(m.temporary))]
+              if m.saved is not None else [("  saved activations", size(m.activations)),
+                                           ("  input batch", size(m.input))])]
 
 
 def _training_json(m: Memory) -> dict:
     return {"batch_size": m.batch, "params": to_json(m.params), "buffers": to_json(m.buffers),
-            "input": to_json(m.input), "activations": to_json(m.activations), "gradients": to_json(m.gradients),
+            "input": to_json(m.input), "activations": to_json(m.activations if m.saved is None else m.saved),
+            "temporary": to_json(m.temporary), "gradients": to_json(m.gradients),
             "optimizer_state": to_json(m.optimizer), "optimizer": m.optimizer_text,
             "optimizer_slots": m.optimizer_slots, "training_total": to_json(m.training)}
 

@@ -1,0 +1,364 @@
+"""What autograd saves for the backward pass, layer by layer: the activations a training step holds.
+
+A training step keeps, between its forward and backward pass, exactly the tensors each operation
+saves for its gradient (``ctx.save_for_backward``; what ``torch.autograd.graph.saved_tensors_hooks``
+sees). Several operations often save the same tensor (a ReLU saves its output, the convolution after
+it saves that as its input): each tensor is counted once. Parameters and buffers are model state,
+counted apart. :data:`SAVES` says, per layer kind, which tensors PyTorch's kernels save
+(``tools/autograd/derivatives.yaml``); tests/test_plan.py measures them on real training steps.
+
+Activation checkpointing (``torch.utils.checkpoint``) replaces what a unit saves by its input and
+recomputes the unit during the backward pass, one unit at a time:
+
+- ``full``: every instance of one block is a unit: by default the block with the most instances
+  (the outer one of a tie), so one ResNet bottleneck or one transformer layer, as Hugging Face's
+  ``gradient_checkpointing`` and Megatron's full recomputation do; a spec without blocks checkpoints
+  each top-level layer;
+- ``selective``: only the kinds in :data:`RECOMPUTE` (the attention core, Korthikanti et al. 2022) are
+  units; a network without them saves what ``none`` saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode
+from archcalc.layers.base import Layer, Shape, numel
+from archcalc.layers.traits import Trait
+from archcalc.symbolic import Dim
+
+#: storage types of saved tensors besides the activations' own (``act``): bytes per element
+FIXED_BYTES = {"fp32": 4, "int64": 8, "bool": 1}
+CHECKPOINTING = ("none", "selective", "full")
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    """One tensor an operation saves: ``ref`` is ``in`` (its input; ``inN`` for a merge's N-th),
+    ``out`` (its output) or ``own`` (a tensor of its own: pooling indices, a dropout mask, batch-norm
+    statistics); ``elements`` per example, or in all when ``per_example`` is False; ``dtype`` is ``act``
+    (the activations' type) or a key of :data:`FIXED_BYTES`."""
+
+    ref: str
+    elements: Dim
+    dtype: str = "act"
+    per_example: bool = True
+
+
+def _in(x: Shape) -> Save:
+    return Save("in", numel(x))
+
+
+def _out(y: Shape) -> Save:
+    return Save("out", numel(y))
+
+
+def _batchnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # native_batch_norm saves its input and, per channel, save_mean and save_invstd (fp32 accumulators)
+    return [_in(x), Save("own", x[0], "fp32", False), Save("own", x[0], "fp32", False)]
+
+
+def _maxpool(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    return [_in(x), Save("own", numel(y), "int64")]  # max_pool*_with_indices: self and the indices
+
+
+def _dropout(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # on a GPU native_dropout saves a bool mask; on the CPU aten's dropout multiplies by a noise tensor
+    # of the input's type and saves that (the ``mask`` type: 1 byte, or the activations' on a CPU)
+    return [Save("own", numel(x), "mask")] if layer.config()["p"] else []
+
+
+def _layernorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # native_layer_norm: the input, and mean and rstd (fp32) per normalised group
+    groups = numel(x) // numel(layer.normalized(x))
+    return [_in(x), Save("own", groups, "fp32"), Save("own", groups, "fp32")]
+
+
+def _rmsnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # aten's rms_norm: x upcast to fp32 (x itself in fp32), rsqrt(mean(x²) + eps) per group (fp32), and
+    # x·rsqrt in the activations' type, which the weight multiplies
+    groups = numel(x) // numel(layer.normalized(x))
+    return [Save("in", numel(x), "upcast"), Save("own", groups, "fp32"), Save("own", numel(x))]
+
+
+def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
+    """Flash attention (``scaled_dot_product_attention`` on a GPU, and on the CPU without dropout) saves
+    q, k, v, its output and the log-sum-exp of each query row (fp32); dropout adds the generator's
+    seed and offset. q, k, v are views of the inputs unless rotary embedding made new ones (its cos
+    and sin tables, T × r/2 per call, are saved too) or grouped-query attention repeated k and v
+    across the query heads (new tensors)."""
+    q, k, v, hd = layer.split(xs)
+    heads, groups = layer.heads, layer.groups
+    fused = len(xs) == 1
+    saves = [Save("in", numel(xs[0]))] * 3 if fused else [Save(f"in{i}", numel(x)) for i, x in enumerate(xs)]
+    if layer.rotary != "none":
+        r = hd if layer.rotary_dim is None else layer.rotary_dim
+        saves[:2] = [Save("own", numel(q)), Save("own", numel(k))]
+        saves += [Save("own", q[0] * (r // 2), "act", False) for _ in range(2)]
+        saves += [Save("own", k[0] * (r // 2), "act", False) for _ in range(2)]
+    if groups != heads:
+        saves[1:3] = [Save("own", k[0] * heads * hd), Save("own", v[0] * heads * hd)]
+    # flash attention lays its output out as q is: q a view of a projection's [N, T, heads·d] output gives
+    # [N, T, heads, d] memory, so the layer's [N, T, heads·d] result is a view of it; a rotated q is a new
+    # [N, heads, T, d] tensor, and the result a copy (the next layer saves that)
+    saves += [Save("own", numel(y)) if layer.rotary != "none" else _out(y), Save("own", heads * q[0], "fp32")]
+    if layer.dropout:
+        saves += [Save("own", 1, "int64", False), Save("own", 1, "int64", False)]
+    return saves
+
+
+def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    """q_proj, k_proj and v_proj save their input x, the attention core saves what :func:`_attention`
+    says of their outputs (``q``, ``k``, ``v``), and o_proj saves the core's output: a view of flash
+    attention's output, or its copy when rotary embedding made q a new tensor."""
+    q, k, v = layer.projected(x)
+    core = (x[0], q[1])
+    rename = {"in0": "q", "in1": "k", "in2": "v", "out": "core"}
+    saves = [_in(x), *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
+                       for s in _attention(layer, [q, k, v], core))]
+    return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
+
+
+def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    return []
+
+
+#: layer kind → the tensors its forward saves for backward in training mode (PyTorch's derivatives.yaml)
+SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
+    "conv1d": lambda layer, x, y: [_in(x)],  # convolution_backward: input (and the weight, a parameter)
+    "conv2d": lambda layer, x, y: [_in(x)],
+    "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
+    "batchnorm1d": _batchnorm,
+    "batchnorm2d": _batchnorm,
+    "relu": lambda layer, x, y: [_out(y)],  # threshold_backward(grad, result, 0)
+    "sigmoid": lambda layer, x, y: [_out(y)],
+    "tanh": lambda layer, x, y: [_out(y)],
+    "softmax": lambda layer, x, y: [_out(y)],
+    "log_softmax": lambda layer, x, y: [_out(y)],
+    "relu6": lambda layer, x, y: [_in(x)],  # hardtanh_backward(grad, self, 0, 6)
+    "leaky_relu": lambda layer, x, y: [_in(x)],
+    "gelu": lambda layer, x, y: [_in(x)],
+    "silu": lambda layer, x, y: [_in(x)],
+    "mish": lambda layer, x, y: [_in(x)],
+    "softplus": lambda layer, x, y: [_in(x)],
+    "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
+    "hardswish": lambda layer, x, y: [_in(x)],
+    "hardsigmoid": lambda layer, x, y: [_in(x)],
+    "prelu": lambda layer, x, y: [_in(x)],  # _prelu_kernel_backward: self and the weight (a parameter)
+    "step": _nothing,  # sign's gradient is zero: nothing saved
+    "maxpool2d": _maxpool,
+    "avgpool2d": lambda layer, x, y: [_in(x)],
+    "adaptive_avgpool2d": lambda layer, x, y: [] if all(v == 1 for v in y[1:]) else [_in(x)],  # 1×1: a mean
+    "global_avgpool2d": _nothing,  # mean over H, W keeps only sizes
+    "dropout": _dropout,
+    "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
+    "pos_embedding": lambda layer, x, y: [Save("own", x[0], "int64", False)],  # weight[arange(T)]: the positions
+    "layernorm": _layernorm,
+    "rmsnorm": _rmsnorm,
+    "attention": lambda layer, x, y: _attention(layer, [x], y),
+    "multihead_attention": _multihead,
+    "flatten": _nothing,
+    "identity": _nothing,
+}
+
+
+def _multiply(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
+    # x0 * x1 * x2 …: each product saves both of its factors; the running products are new tensors
+    saves = [Save("in0", numel(xs[0]))] if len(xs) > 1 else []
+    for i in range(1, len(xs)):
+        if i > 1:
+            saves.append(Save(f"partial{i}", numel(y)))
+        saves.append(Save(f"in{i}", numel(xs[i])))
+    return saves
+
+
+#: merge kind → what it saves (``inN`` is the N-th branch's output)
+MERGE_SAVES: dict[str, Callable[[Layer, list[Shape], Shape], list[Save]]] = {
+    "add": lambda layer, xs, y: [],
+    "concat": lambda layer, xs, y: [],
+    "multiply": _multiply,
+    "attention": _attention,
+}
+
+#: kinds that ``selective`` checkpointing recomputes (memory-heavy, cheap to recompute: Korthikanti et al. 2022);
+#: ``multihead_attention`` holds its projections, so they are recomputed with the core
+RECOMPUTE: frozenset[str] = frozenset({"attention", "multihead_attention"})
+
+
+def _target(y: Shape) -> Dim:
+    """Class indices: one per output vector (an image's one; a sequence's T)."""
+    return numel(y[:-1]) if len(y) > 1 else 1
+
+
+#: loss (train.loss) → what it saves besides the network's output: ``in`` is that output
+LOSS_SAVES: dict[str, Callable[[Shape], list[Save]]] = {
+    # log_softmax saves its result (a new tensor, in fp32 under autocast), nll_loss the class indices
+    # and total_weight (a 0-d tensor)
+    "cross_entropy": lambda y: [Save("own", numel(y), "loss"), Save("own", _target(y), "int64"),
+                                Save("own", 1, "loss", False)],
+    "nll": lambda y: [Save("in", numel(y)), Save("own", _target(y), "int64"), Save("own", 1, "loss", False)],
+    "mse": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+    "l1": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+    "huber": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+    "smooth_l1": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+    "bce": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+    "bce_with_logits": lambda y: [Save("in", numel(y)), Save("own", numel(y))],
+}
+
+
+@dataclass(slots=True)
+class Saved:
+    """The saved tensors of one training step, per example and in all.
+
+    ``rows`` is one entry per layer (and the loss) in execution order: the tensors it is the first to
+    save, as (elements per example, elements in all) per storage type. ``stored`` holds the keys kept
+    from the forward to the backward pass; ``recompute`` is the largest set a checkpointed unit saves
+    again while the backward pass recomputes it (live for that unit only). ``estimated`` lists the
+    kinds :data:`SAVES` does not know, counted as saving their input and output (an upper bound)."""
+
+    sizes: dict[object, tuple[Dim, bool, str]] = field(default_factory=dict)
+    rows: list[tuple[str, str, list[object]]] = field(default_factory=list)
+    stored: list[object] = field(default_factory=list)
+    recompute: list[object] = field(default_factory=list)
+    recompute_unit: str = ""
+    units: list[str] = field(default_factory=list)
+    estimated: list[str] = field(default_factory=list)
+
+    def bytes(self, keys: list[object], batch: Dim, act: int, loss: int | None = None, mask: int = 1) -> Dim:
+        """Bytes of ``keys`` at ``batch`` examples, activations of ``act`` bytes (the loss's tensors of
+        ``loss``, fp32 under autocast; dropout masks of ``mask``: 1 on a GPU, ``act`` on a CPU)."""
+        sizes = {"act": act, "loss": loss or act, "mask": mask, "upcast": 4, **FIXED_BYTES}
+        total: Dim = 0
+        for key in keys:
+            elements, per_example, dtype = self.sizes[key]
+            size = sizes[dtype]
+            total = total + elements * (batch if per_example else 1) * size
+        return total
+
+
+class _Walk:
+    def __init__(self, graph: Graph, checkpointing: str, loss: str | None, block: str | None):
+        self.graph, self.mode = graph, checkpointing
+        self.block = block if block is not None else unit_block(graph)
+        self.out = Saved()
+        self.kept: dict[object, None] = {}  # ordered set of stored keys
+        self.unit: list[dict[object, None]] | None = None  # keys saved inside the current unit
+        self.loss = loss
+
+    def note(self, node: Node, saves: list[Save], refs: dict[str, object]) -> None:
+        keys = []
+        for i, s in enumerate(saves):
+            key = refs.get(s.ref, (node, s.ref, i) if s.ref == "own" else (node, s.ref))
+            if key not in self.out.sizes or (s.ref.startswith("in") and s.dtype != "act"):  # token ids: int64
+                self.out.sizes[key] = (s.elements, s.per_example, s.dtype)
+            keys.append(key)
+            (self.unit[-1] if self.unit is not None else self.kept).setdefault(key, None)
+        self.out.rows.append((node.path, node.kind, keys))
+
+    def is_unit(self, node: Node) -> bool:
+        if self.unit is not None or self.mode == "none":
+            return False
+        if self.mode == "selective":
+            return node.kind in RECOMPUTE
+        return node.block == self.block if self.block else node in self.graph.root.items
+
+    def visit(self, node: Node, x: object) -> object:
+        if not self.is_unit(node):
+            return self.run(node, x)
+        self.kept.setdefault(x, None)  # the checkpoint saves its input
+        self.unit = [{}]
+        y = self.run(node, x)
+        inside = [k for k in self.unit[0] if k not in self.kept]
+        self.unit = None
+        self.out.units.append(node.path)
+        if len(self.out.sizes) and self._size(inside) > self._size(self.out.recompute):
+            self.out.recompute, self.out.recompute_unit = inside, node.path
+        return y
+
+    def _size(self, keys: list[object]) -> Dim:
+        return self.out.bytes(keys, 1, 4) if keys else 0
+
+    def run(self, node: Node, x: object) -> object:
+        if isinstance(node, LayerNode):
+            y = x if Trait.ALIASES in node.layer.TRAITS else (node, "out")
+            rule = SAVES.get(node.kind)
+            if rule is None:
+                self.out.estimated.append(node.kind)
+                saves = [_in(node.in_shape), _out(node.out_shape)]
+            else:
+                saves = rule(node.layer, node.in_shape, node.out_shape)
+            self.sizes_of(x, node.in_shape)
+            self.sizes_of(y, node.out_shape)
+            self.note(node, saves, {"in": x, "out": y})
+            return y
+        if isinstance(node, ResidualNode):
+            y = x
+            for child in node.body:
+                y = self.visit(child, y)
+            if node.mode != "none":
+                if node.shortcut is not None:
+                    self.visit(node.shortcut, x)
+                y = (node, "sum")  # the addition saves nothing
+            for child in node.then:
+                y = self.visit(child, y)
+            return y
+        if isinstance(node, MergeNode):
+            outs = [self.visit(branch, x) for branch in node.branches]
+            y = (node, "out")
+            rule = MERGE_SAVES.get(node.layer.kind)
+            refs = {f"in{i}": key for i, key in enumerate(outs)} | {"out": y}
+            for key, shape in zip(outs, node.inputs, strict=True):
+                self.sizes_of(key, shape)
+            self.sizes_of(y, node.out_shape)
+            if rule is None:
+                self.out.estimated.append(node.layer.kind)
+                saves = [Save(f"in{i}", numel(s)) for i, s in enumerate(node.inputs)] + [_out(node.out_shape)]
+            else:
+                saves = rule(node.layer, node.inputs, node.out_shape)
+            self.note(node, saves, refs)
+            return y
+        for child in node.children:
+            x = self.visit(child, x)
+        return x
+
+    def sizes_of(self, key: object, shape: Shape) -> None:
+        if key not in self.out.sizes:
+            self.out.sizes[key] = (numel(shape), True, "act")
+
+    def walk(self) -> Saved:
+        x: object = "input"
+        self.out.sizes[x] = (numel(self.graph.input_shape), True, "act")
+        y = x
+        for child in self.graph.root.items:
+            y = self.visit(child, y)
+        if self.loss is not None:
+            rule = LOSS_SAVES.get(self.loss)
+            shape = self.graph.output_shape
+            saves = rule(shape) if rule else [Save("in", numel(shape)), Save("own", numel(shape))]
+            keys = []
+            for i, s in enumerate(saves):
+                key = y if s.ref == "in" else ("loss", i)
+                self.out.sizes.setdefault(key, (s.elements, s.per_example, s.dtype))
+                self.kept.setdefault(key, None)
+                keys.append(key)
+            self.out.rows.append(("loss", self.loss, keys))
+        self.out.stored = list(self.kept)
+        return self.out
+
+
+def unit_block(graph: Graph) -> str:
+    """The block full checkpointing recomputes by default: the one with the most instances (the
+    outermost of a tie); '' when the spec has no blocks."""
+    count: dict[str, list[int]] = {}
+    for node, depth in graph.walk():
+        if node.block:
+            count.setdefault(node.block, [0, depth])[0] += 1
+    return max(count, key=lambda b: (count[b][0], -count[b][1]), default="")
+
+
+def saved(graph: Graph, checkpointing: str = "none", loss: str | None = None, block: str | None = None) -> Saved:
+    """The tensors one training step of ``graph`` saves, with ``checkpointing`` (each instance of
+    ``block`` a unit of ``full``; default :func:`unit_block`) and the ``loss`` (``train.loss``; None:
+    the network's output is the end)."""
+    return _Walk(graph, checkpointing, loss, block).walk()

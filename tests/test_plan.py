@@ -1,0 +1,331 @@
+"""``archcalc plan``: every figure checked against the real thing (docs/plan.md).
+
+- optimizer state: the bytes of ``optimizer.state`` after one real ``torch.optim`` step;
+- saved activations: what autograd saves in one real training step of the exported module
+  (``saved_tensors_hooks``, each storage once), with and without checkpointing;
+- ZeRO model states: DeepSpeed's own estimator formulas (deepspeed is not installed here; the two
+  functions below are transcribed from ``deepspeed/runtime/zero/stage_1_and_2.py`` and
+  ``stage3.py``, non-offload branches);
+- the summary's training step is the plan's figure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import archcalc
+from archcalc.calc.plan import OPTIMIZER_STATE, Options, optimizer_bytes, param_tensors, plan
+from archcalc.calc.saved import saved
+from archcalc.cli import main
+
+torch = pytest.importorskip("torch")
+from tests.saved_hooks import measure  # noqa: E402
+
+SPECS_DIR = Path(__file__).parent.parent / "specs"
+LLAMA = Path(__file__).parent / "specs" / "plan" / "tiny-llama.yaml"
+SPECS = ("specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/resnet18.yaml", "tests/specs/plan/tiny-llama.yaml",
+         "specs/gpt2.yaml")
+SLOW = ("specs/resnet18.yaml", "specs/gpt2.yaml")
+#: the sets that keep a spec small enough for a quick step, and its input
+SMALL = {"specs/gpt2.yaml": {"T": 8, "depth": 1, "V": 500}}
+
+#: plan optimizer → the torch.optim step that allocates its state
+TORCH_OPTIMIZERS = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
+    "momentum": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "adam": lambda ps: torch.optim.Adam(ps),
+    "adamw": lambda ps: torch.optim.AdamW(ps),
+    "adam-amsgrad": lambda ps: torch.optim.Adam(ps, amsgrad=True),
+    "adagrad": lambda ps: torch.optim.Adagrad(ps),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps),
+    "rmsprop-momentum": lambda ps: torch.optim.RMSprop(ps, momentum=0.9),
+    "rmsprop-centered": lambda ps: torch.optim.RMSprop(ps, centered=True),
+    "rmsprop-momentum-centered": lambda ps: torch.optim.RMSprop(ps, momentum=0.9, centered=True),
+    "adafactor": lambda ps: torch.optim.Adafactor(ps),
+}
+
+
+def _step(spec: str, make) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    sets = SMALL.get(spec, {})
+    model = archcalc.load(spec, **sets)
+    module = archcalc.to_torch(spec, **sets)
+    opt = make(list(module.parameters()))
+    shape = model.graph.input_shape
+    tokens = next(model.graph.layers()).kind == "embedding"
+    x = torch.randint(0, 100, (2, *shape)) if tokens else torch.randn(2, *shape)
+    logits = module(x).flatten(0, -2)
+    torch.nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
+    opt.step()
+    return module, opt
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s for s in SPECS])
+@pytest.mark.parametrize("name", sorted(TORCH_OPTIMIZERS))
+def test_optimizer_state_is_what_torch_optim_allocates(spec, name):
+    module, opt = _step(spec, TORCH_OPTIMIZERS[name])
+    real = sum(t.nbytes for state in opt.state.values() for t in state.values() if torch.is_tensor(t))
+    tensors = param_tensors(archcalc.load(spec, **SMALL.get(spec, {})).graph)
+    assert optimizer_bytes(name, tensors, 4) == real
+    assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
+
+
+def test_every_plan_optimizer_is_checked_or_documented():
+    assert set(OPTIMIZER_STATE) - set(TORCH_OPTIMIZERS) == {"adam8bit"}  # bitsandbytes needs CUDA: formula only
+
+
+def test_8bit_adam_follows_bitsandbytes_blocks():
+    # bitsandbytes Optimizer2State: uint8 state1/state2 and one fp32 absmax per 256 elements each;
+    # tensors under 4096 elements keep fp32 states
+    assert optimizer_bytes("adam8bit", [("w", (64, 64))], 4) == 2 * 4096 + 2 * 16 * 4
+    assert optimizer_bytes("adam8bit", [("w", (1000, 5))], 4) == 2 * 5000 + 2 * 20 * 4
+    assert optimizer_bytes("adam8bit", [("b", (100,))], 4) == 2 * 100 * 4
+
+
+def _saved(spec, mode: str, target: torch.Tensor, ids: int = 0, **sets) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(measured, predicted) (stored, largest recomputation) bytes of one training step at batch 2; ``ids``:
+    the input is token ids below it."""
+    model = archcalc.load(spec, **sets)
+    s = saved(model.graph, mode, "cross_entropy")
+    module = archcalc.to_torch(spec, **sets)
+    torch.manual_seed(0)
+    if ids:
+        x = torch.randint(0, ids, (2, *model.graph.input_shape))
+    else:  # a checkpointed first unit needs an input that requires grad, or it has no gradient at all
+        x = torch.randn(2, *model.graph.input_shape, requires_grad=mode != "none")
+
+    def loss(y: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(y.flatten(0, -2), target)
+
+    real = measure(module, x, loss, s.units)
+    # on the CPU, dropout saves a noise tensor of the activations' type, not a bool mask (docs/plan.md)
+    return real, (s.bytes(s.stored, 2, 4, mask=4), s.bytes(s.recompute, 2, 4, mask=4))
+
+
+@pytest.mark.parametrize("spec", ["specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/digits-mlp.yaml",
+                                  *(pytest.param(s, marks=pytest.mark.slow) for s in
+                                    ("specs/alexnet.yaml", "specs/vgg11.yaml", "specs/resnet18.yaml"))])
+def test_saved_activations_are_what_autograd_saves(spec):
+    real, predicted = _saved(spec, "none", torch.tensor([1, 2]))
+    assert predicted == real
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_resnet50_saved_activations_per_checkpointing_mode(mode):
+    real, predicted = _saved("specs/resnet50.yaml", mode, torch.tensor([3, 4]), H=64, W=64)
+    assert predicted == real
+    if mode == "full":
+        assert 0 < real[0] < _saved("specs/resnet50.yaml", "none", torch.tensor([3, 4]), H=64, W=64)[0][0]
+
+
+def test_full_checkpointing_of_top_level_layers_without_blocks():
+    real, predicted = _saved("specs/lenet5.yaml", "full", torch.tensor([1, 2]))
+    assert predicted == real
+
+
+def _gpt2(tmp_path, dropout: str = "0.0"):
+    """GPT-2 with its dropout rate replaced: on the CPU, attention with dropout runs PyTorch's math kernel
+    (it saves the T×T attention weights), where a GPU runs flash attention, which the plan models."""
+    text = re.sub(r"(dropout: |p: )0\.1", rf"\g<1>{dropout}", (SPECS_DIR / "gpt2.yaml").read_text())
+    path = tmp_path / "gpt2.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_gpt2_saved_activations_per_checkpointing_mode(tmp_path, mode):
+    path = _gpt2(tmp_path)
+    target = torch.randint(0, 1000, (2, 16))
+    real, predicted = _saved(path, mode, target.flatten(), T=16, depth=2, V=1000, ids=1000)
+    assert predicted == real
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_llama_saved_activations_per_checkpointing_mode(mode):
+    # grouped-query attention, rotary embedding, RMSNorm, SwiGLU
+    real, predicted = _saved(LLAMA, mode, torch.randint(0, 100, (16,)), ids=100)
+    assert predicted == real
+
+
+LLAMA3_SMALL = {"T": 8, "V": 100, "D": 64, "F": 128, "heads": 4, "kv": 2, "depth": 2}
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_llama3_multihead_attention_saved_activations(mode):
+    # specs/llama-3-8b.yaml at toy sizes: multihead_attention holds q/k/v/o projections around the core
+    spec = SPECS_DIR / "llama-3-8b.yaml"
+    real, predicted = _saved(spec, mode, torch.randint(0, 100, (16,)), ids=100, **LLAMA3_SMALL)
+    assert predicted == real
+    module = archcalc.to_torch(spec, **LLAMA3_SMALL)
+    tensors = param_tensors(archcalc.load(spec, **LLAMA3_SMALL).graph)
+    assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
+
+
+def test_llama3_8b_kv_cache_at_8192_tokens():
+    # 32 layers × (k + v) × 8 kv heads × 128 dims × 8192 tokens × 2 B (bf16): 1 GiB per sequence
+    assert _kv_plan(SPECS_DIR / "llama-3-8b.yaml", 8192, 1, precision="bf16") == 32 * 2 * 8 * 128 * 8192 * 2
+
+
+def _cache_bytes(cache) -> int:
+    """Bytes of the keys and values a transformers cache holds (its layers, or the older key/value lists)."""
+    if hasattr(cache, "layers"):
+        tensors = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+    else:
+        tensors = [*cache.key_cache, *cache.value_cache]
+    return sum(t.nbytes for t in tensors)
+
+
+def _kv_plan(spec, tokens: int, batch: int, precision: str = "fp32", **sets) -> int:
+    graph = archcalc.load(spec, **sets).graph
+    return plan(graph, Options(precision=precision, inference=True, context=tokens, batch=batch), flops=False).kv_cache
+
+
+@pytest.mark.parametrize("tokens", [1, 7, 32])
+def test_kv_cache_is_what_transformers_holds_for_a_tiny_llama(tokens):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(vocab_size=100, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)
+    model = transformers.LlamaForCausalLM(config).eval()
+    assert sum(p.numel() for p in model.parameters()) == archcalc.load(LLAMA).trainable_params
+    with torch.no_grad():
+        cache = model(torch.randint(0, 100, (3, tokens)), use_cache=True).past_key_values
+    assert _kv_plan(LLAMA, tokens, 3, T=tokens) == _cache_bytes(cache) == 2 * 2 * (2 * 16) * tokens * 3 * 4
+
+
+def test_kv_cache_is_what_transformers_holds_for_gpt2():
+    transformers = pytest.importorskip("transformers")
+    model = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, vocab_size=1000)).eval()
+    with torch.no_grad():
+        cache = model(torch.randint(0, 1000, (2, 10)), use_cache=True).past_key_values
+    assert _kv_plan(SPECS_DIR / "gpt2.yaml", 10, 2, depth=2, V=1000) == _cache_bytes(cache)
+
+
+def _deepspeed_zero2(total_params: int, gpus: int) -> int:
+    return 4 * total_params + int(16 * total_params / gpus)
+
+
+def _deepspeed_zero3(total_params: int, largest_layer_params: int, gpus: int) -> int:
+    return 4 * largest_layer_params + int(18 * total_params / gpus)
+
+
+@pytest.mark.parametrize("spec", ["specs/resnet50.yaml", "specs/vgg16.yaml"])
+def test_zero_model_states_against_deepspeeds_estimators(spec):
+    graph = archcalc.load(spec).graph
+    module = archcalc.to_torch(spec)
+    total = sum(p.numel() for p in module.parameters())
+    largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in module.modules())
+    def states(stage: str, gpus: int) -> int:
+        p = plan(graph, Options(precision="mixed-bf16", optimizer="adam", dp=gpus, sharding=stage), flops=False)
+        return p.weights + p.gradients + p.master + p.optimizer + p.gathered
+
+    for gpus in (8, 4):
+        assert total % gpus == 0
+        step = 4  # Adam's 0-d step counter on the one flat fp32 partition, which DeepSpeed leaves out
+        assert states("zero3", gpus) == _deepspeed_zero3(total, largest, gpus) + step
+        assert states("zero1", gpus) == _deepspeed_zero2(total, gpus) + step
+        # DeepSpeed's stage-2 estimate keeps the 16-bit gradients whole; stage 2 shards them
+        assert states("zero2", gpus) == _deepspeed_zero2(total, gpus) - 2 * total + 2 * total // gpus + step
+
+
+def test_summary_training_step_is_the_plans():
+    out = json.loads(CliRunner().invoke(main, ["summary", "specs/resnet50.yaml", "--format", "json"]).output)
+    training = out["memory"]["training"]
+    p = plan(archcalc.load("specs/resnet50.yaml").graph,
+             Options(precision="fp32", optimizer="momentum", batch=256, reserve=0, loss="cross_entropy"))
+    assert training["training_total"] == p.total
+    assert training["activations"] == p.saved
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, ["plan", *args])
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown", "csv"])
+def test_formats(fmt):
+    result = _run("specs/resnet50.yaml", "--format", fmt, "--dp", "8", "--zero", "3", "--tokens", "1.28M")
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        data = json.loads(result.output)
+        assert data["params"] == 25_557_032 and data["fits"] is True and data["max_batch"] > 256
+
+
+def test_largest_batch_fits_and_one_more_does_not():
+    graph = archcalc.load("specs/resnet50.yaml").graph
+    p = plan(graph, Options(batch=64, gpu="l4"))
+    assert plan(graph, Options(batch=p.max_batch, gpu="l4")).fits
+    assert not plan(graph, Options(batch=p.max_batch + 1, gpu="l4")).fits
+
+
+def test_explain_shows_the_formulas():
+    result = _run("specs/resnet50.yaml", "--explain", "--precision", "fp32")
+    assert "25,557,032 parameters × 4 B = 102,228,128 B" in result.output
+    assert "layer4.2.8 (relu)" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--zero", "3", "--fsdp", "full", "--dp", "8"], "not both"),
+    (["--zero", "2"], "give --dp N > 1"),
+    (["--inference", "--context", "100"], "no attention layer"),
+    (["--checkpoint-block", "bottlenek", "--checkpointing", "full"], "did you mean 'bottleneck'"),
+    (["--tp", "7"], "no weighted layer's output features divide by 7"),
+    (["--tokens", "lots"], "give a positive number of tokens"),
+    (["--seq-len", "128"], "not a symbol"),
+    (["--gpu", "t4"], "no bf16"),
+])
+def test_bad_options_are_located_errors(args, message):
+    result = _run("specs/resnet50.yaml", *args)
+    assert result.exit_code == 2
+    assert message.lower() in result.output.lower()
+    assert "Traceback" not in result.output
+
+
+def test_readme_and_docs_plan_examples_are_real():
+    """Every `$ archcalc plan …` block of the README and docs/plan.md is what the command prints at 100
+    columns (its notes left out)."""
+    import shlex
+
+    root = Path(__file__).parent.parent
+    blocks = []
+    for doc in ("README.md", "docs/plan.md"):
+        text = (root / doc).read_text()
+        blocks += re.findall(r"```console\n\$ (archcalc plan [^\n]*)\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    for command, shown in blocks:
+        result = CliRunner().invoke(main, shlex.split(command)[1:], env={"COLUMNS": "100"}, catch_exceptions=False)
+        printed = "\n".join(line for line in result.output.splitlines()
+                            if not line.startswith(("note:", "      ")))
+        assert printed.strip() == shown.strip(), command
+
+
+def test_seq_len_sets_the_sequence_symbol():
+    short = json.loads(_run("specs/gpt2.yaml", "--seq-len", "128", "--format", "json").output)
+    full = json.loads(_run("specs/gpt2.yaml", "--format", "json").output)
+    assert short["params"] == full["params"] == 124_439_808  # GPT-2 small, its lm_head tied to wte
+    assert short["bytes"]["saved_activations"] < full["bytes"]["saved_activations"]
+    assert short["tokens_per_example"] == 128
+
+
+def test_verdict_says_by_how_much_it_does_not_fit():
+    result = _run("specs/resnet50.yaml", "--precision", "fp32", "--batch", "2048", "--gpu", "t4")
+    assert result.exit_code == 0
+    assert "does not fit:" in result.output and "over 16.00 GiB" in result.output
+
+
+def test_inference_plans_weights_and_kv_cache():
+    data = json.loads(_run("specs/gpt2.yaml", "--inference", "--batch", "4", "--context", "1000",
+                           "--format", "json").output)
+    # 12 layers × (k + v of 768) × 1000 tokens × 4 sequences × 2 B (bf16)
+    assert data["bytes"]["kv_cache"] == 12 * 2 * 768 * 1000 * 4 * 2
+    assert data["bytes"]["weights"] == 124_439_808 * 2
+    assert data["bytes"]["gradients"] == data["bytes"]["optimizer_state"] == 0
+
+
+def test_checkpoint_block_needs_full_checkpointing():
+    result = _run("specs/resnet50.yaml", "--checkpoint-block", "bottleneck")
+    assert result.exit_code == 2 and "--checkpointing full" in result.output
