@@ -16,7 +16,7 @@ from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode
 from archcalc.layers import LAYERS
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
-from archcalc.spec.ast import BlockCall, Group, Item, LayerItem, Merge, Repeat, Residual, Spec
+from archcalc.spec.ast import BlockCall, Group, If, Item, LayerItem, Merge, Repeat, Residual, Spec
 from archcalc.spec.train import LOGIT_LOSSES
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
@@ -94,7 +94,8 @@ def spec_items(spec: Spec) -> Iterator[Item]:
 
 
 def children(item: Item) -> list[Item]:
-    """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches)."""
+    """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches; both
+    branches of an ``if:``)."""
     if isinstance(item, (Repeat, Group)):
         return list(item.body)
     if isinstance(item, Residual):
@@ -102,6 +103,8 @@ def children(item: Item) -> list[Item]:
         return [*item.body, *shortcut, *item.then]
     if isinstance(item, Merge):
         return [child for branch in item.branches for child in branch]
+    if isinstance(item, If):
+        return [*item.then, *item.orelse]
     return []
 
 

@@ -37,6 +37,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E112", "block_arguments"),
     ("E113", "block_cycle"),
     ("E114", "bad_budget"),
+    ("E115", "undecidable_condition"),
     # E2: shapes
     ("E201", "bad_input_shape"),
     ("E202", "channel_mismatch"),
