@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 import archcalc
-from archcalc.backends.numpy import loop, losses, optim, to_numpy
+from archcalc.backends.numpy import losses, optim, to_numpy, training
 
 MLP = "input: [784]\nlayers: [linear: 256, relu, linear: 10]"
 LENET = """
@@ -61,7 +61,7 @@ def torch_lenet() -> nn.Module:
 def numpy_stepper(spec: str, x: np.ndarray, y: np.ndarray):
     net = to_numpy(archcalc.loads(spec), seed=0)
     loss, sgd = losses.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    return lambda: loop.step(net, loss, sgd, x, y)
+    return lambda: training.step(net, loss, sgd, x, y)
 
 
 def torch_stepper(model: nn.Module, x: np.ndarray, y: np.ndarray):

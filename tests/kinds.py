@@ -216,6 +216,12 @@ class GlobalAvgPool(nn.Module):
         return x.mean((2, 3))
 
 
+def later(kind: str) -> dict[str, str]:
+    """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
+    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
+            "onnx": f"{kind}: the ONNX export cannot write this kind yet"}
+
+
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
 # -- the record -----------------------------------------------------------------------------------------
@@ -314,6 +320,10 @@ layers:
     Kind("leaky_relu", lambda a, x, t: nn.LeakyReLU(a.slope), (Case((2, 6), "leaky_relu: 0.2", params=0, out=(2, 6)),)),
     Kind("sigmoid", lambda a, x, t: nn.Sigmoid(), (Case((2, 6), "sigmoid", params=0, out=(2, 6)),)),
     Kind("tanh", lambda a, x, t: nn.Tanh(), (Case((2, 6), "tanh", params=0, out=(2, 6)),)),
+    Kind("log_softmax", lambda a, x, t: nn.LogSoftmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
+        Case((3, 4), "log_softmax", params=0, out=(3, 4)),
+        Case((3, 4), "log_softmax: {dim: -1}", params=0, out=(3, 4), name="last"),
+    )),
     Kind("softmax", lambda a, x, t: nn.Softmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
         Case((3, 4), "softmax", params=0, out=(3, 4)),
         Case((3, 4), "softmax: {dim: -1}", params=0, out=(3, 4), name="last"),
@@ -323,6 +333,26 @@ layers:
         Case((2, 6), "gelu: {approximate: tanh}", params=0, out=(2, 6), name="tanh"),
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
+    Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
+    Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),
+         refuses=later("hardswish")),
+    Kind("hardsigmoid", lambda a, x, t: nn.Hardsigmoid(), (Case((3, 8), "hardsigmoid", params=0, out=(3, 8)),),
+         refuses=later("hardsigmoid")),
+    Kind("elu", lambda a, x, t: nn.ELU(a.alpha), (
+        Case((2, 6), "elu", params=0, out=(2, 6)),
+        Case((2, 6), "elu: 0.5", params=0, out=(2, 6), name="alpha"),
+    ), refuses=later("elu")),
+    # nn.PReLU(num_parameters): one slope, or one per channel (the axis after the batch)
+    Kind("prelu", lambda a, x, t: nn.PReLU(x[0] if a.per_channel else 1, a.slope_init), (
+        Case((3, 4, 4), "prelu", params=1, out=(3, 4, 4)),
+        Case((3, 4, 4), "prelu: {per_channel: true, init: 0.1}", params=3, out=(3, 4, 4), name="per-channel"),
+        Case((5,), "prelu: {per_channel: true}", params=5, out=(5,), name="vector"),
+    ), refuses=later("prelu")),
+    Kind("mish", lambda a, x, t: nn.Mish(), (Case((2, 6), "mish", params=0, out=(2, 6)),), refuses=later("mish")),
+    Kind("softplus", lambda a, x, t: nn.Softplus(a.beta, a.threshold), (
+        Case((2, 6), "softplus", params=0, out=(2, 6)),
+        Case((2, 6), "softplus: {beta: 2, threshold: 1}", params=0, out=(2, 6), name="threshold"),
+    ), refuses=later("softplus")),
 )
 
 #: kind → its entry

@@ -192,6 +192,7 @@ layers:
       body: [linear: {out: 6}, relu]
       shortcut: [linear: {out: 6, bias: false}]
   - flatten
+  - log_softmax
   - linear: 2
 """
 

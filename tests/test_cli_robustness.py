@@ -333,8 +333,8 @@ def test_an_unknown_top_level_key_points_at_x_keys(run, write):
     result = run("params", path)
     assert result.exit_code == 2
     assert result.stderr == (f"{path}:3:1: error: unknown top-level key 'author'\n  hint: valid keys: blocks, budget, "
-                             "description, input, layers, name, symbols, train; keys starting with x- are ignored, "
-                             "for your own metadata (x-author: ...)\n")
+                             "data, description, input, layers, name, symbols, train; keys starting with x- are "
+                             "ignored, for your own metadata (x-author: ...)\n")
     assert run("params", write("input: [3]\nlayers: [relu]\nx-author: me\n")).exit_code == 0
     assert run("params", write("input: [3]\nlayer: [relu]\n")).stderr.endswith("  hint: did you mean 'layers'?\n")
 

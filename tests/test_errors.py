@@ -97,7 +97,7 @@ CASES = [
     ("padding-typo", CNN + "  - conv2d: {out: 4, kernel: 3, padding: sme}\n", (3, 42),
      "conv2d: 'padding' must be an integer ≥ 0, [ph, pw], 'same' or 'valid', got 'sme'"),
     ("dropout-over-one", "input: [4]\nlayers:\n  - dropout: 1.5\n", (3, 14), "in [0, 1]"),
-    ("softmax-dim", "input: [4]\nlayers:\n  - softmax: {dim: 3}\n", (3, 20), "outside an input with 1 axes"),
+    ("softmax-dim", "input: [4]\nlayers:\n  - softmax: {dim: 3}\n", (3, 20), "outside an input with 1 axis"),
     ("unknown-optimizer", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: sgdd\n", (4, 14),
      "did you mean 'sgd'"),
     ("negative-lr", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adam: {lr: -0.1}}\n", (4, 26),

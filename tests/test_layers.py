@@ -44,7 +44,8 @@ def test_every_kind_declares_its_traits():
 
 def test_the_activations_share_one_base():
     assert sorted(cls.kind for cls in set(LAYERS.values()) if issubclass(cls, Activation)) == \
-        ["gelu", "leaky_relu", "relu", "relu6", "sigmoid", "step", "tanh"]
+        ["elu", "gelu", "hardsigmoid", "hardswish", "leaky_relu", "mish", "prelu", "relu", "relu6", "sigmoid",
+         "silu", "softplus", "step", "tanh"]
 
 
 def test_a_kinds_page_reads_as_yaml_with_aligned_columns(run):
@@ -69,7 +70,7 @@ def test_the_list_shows_aliases(run):
     assert "conv2d (conv)                      2-D convolution over a `[C, H, W]` input (PyTorch `nn.Conv2d`)." in lines
     assert [line.split("  ")[0] for line in lines if "(" in line.split("  ")[0]] == [
         "avgpool2d (avgpool)", "conv2d (conv)", "global_avgpool2d (global_avgpool)", "linear (dense)",
-        "maxpool2d (maxpool)", "step (sign)"]
+        "maxpool2d (maxpool)", "silu (swish)", "step (sign)"]
 
 
 @pytest.mark.parametrize("arguments, message", [

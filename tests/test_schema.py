@@ -17,6 +17,7 @@ from archcalc.errors import SpecError
 from archcalc.layers import LAYERS
 from archcalc.layers.args import REQUIRED, Int, yaml_text
 from archcalc.layers.merge import Merge
+from archcalc.layers.traits import Trait
 from archcalc.limits import Limits
 from archcalc.spec import parser, schema
 from archcalc.spec.budget import LIMITS
@@ -174,7 +175,8 @@ def test_every_kind_and_argument_with_its_type_default_and_doc():
         assert kind["required"] == [name] and cls.kind in kind["description"]
         forms = kind["properties"][name]["anyOf"]
         args = forms[0]["properties"]
-        assert set(args) == {*cls.ARGS, "name", *(["branches"] if issubclass(cls, Merge) else [])}
+        assert set(args) == {*cls.ARGS, "name", *(["branches"] if issubclass(cls, Merge) else []),
+                             *(["init"] if Trait.WEIGHTED in cls.TRAITS else [])}
         assert forms[0].get("required", []) == [a for a, spec in cls.ARGS.items() if spec.required]
         for arg, spec in cls.ARGS.items():
             assert args[arg]["description"].startswith(f"{spec.doc} ({spec.type_name}; ")

@@ -56,8 +56,10 @@ def test_one_layer(layer, expected):
 
 
 def test_the_answer_agrees_with_the_lint_rule_on_concrete_sizes():
-    """G101 reports real rows dropped at one concrete size: exactly the sizes outside ``lossless``."""
-    spec = "input: [3, S, S]\nlayers:\n  - conv2d: {out: 4, kernel: 5, stride: 4, padding: 1}\n  - maxpool2d: 3\n"
+    """G101 reports real rows dropped at one concrete size: exactly the sizes outside ``lossless`` (for a network of
+    convolutions: G101 leaves pools alone, while the tiling note counts what they drop too)."""
+    spec = ("input: [3, S, S]\nlayers:\n  - conv2d: {out: 4, kernel: 5, stride: 4, padding: 1}\n"
+            "  - conv2d: {out: 4, kernel: 3, stride: 3}\n")
     ((period, exact, lossless),) = _found(spec).values()
     assert (period, exact, lossless) == (12, (11,), (0, 11))  # S = 4q+3 with q+1 ≡ 0 (mod 3); or S = 4q, q ≡ 0
     for size in range(60, 84):

@@ -75,6 +75,7 @@ def test_names_torch_holds_get_an_underscore_in_both_builders():
     ("gelu: {approximate: tanh}", "0", nn.GELU, {"approximate": "tanh"}),
     ("dropout: 0.3", "0", nn.Dropout, {"p": 0.3}),
     ("softmax", "0", nn.Softmax, {"dim": 1}),
+    ("log_softmax", "0", nn.LogSoftmax, {"dim": 1}),
     ("softmax: {dim: -1}", "0", nn.Softmax, {"dim": 3}),  # the last of [N, 4, 9, 9]
     ("softmax: {dim: 2}", "0", nn.Softmax, {"dim": 3}),
     ("step", "0", Sign, {}),

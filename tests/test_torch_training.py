@@ -263,9 +263,9 @@ def test_the_digits_cnn_learns_the_digits(one_thread):
 ])
 def test_both_trainers_leave_out_the_same_final_softmax(shape, dim, dropped):
     """The softmax over the class axis (and only it) is left to cross-entropy, in torch and in NumPy."""
-    from archcalc.backends.numpy import loop, losses, to_numpy
+    from archcalc.backends.numpy import losses, to_numpy, training
 
     model = archcalc.loads(f"input: {shape}\nlayers: [linear: 3, softmax: {{dim: {dim}}}]\ntrain: {{classes: 4}}\n")
     assert (T.build_loss(model.spec.train, archcalc.to_torch(model)).dropped is not None) is dropped
     net = to_numpy(model)
-    assert (loop.logits_view(net, losses.CrossEntropyLoss()) is not net) is dropped
+    assert (training.logits_view(net, losses.CrossEntropyLoss()) is not net) is dropped

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import archcalc
-from archcalc.backends.numpy import loop, losses, optim, to_numpy
+from archcalc.backends.numpy import losses, optim, to_numpy, training
 from tests.conftest import ROOT, SPECS
 from tests.numpy_torch import torch_model
 
@@ -185,11 +185,11 @@ def test_early_stopping_restores_the_best_weights():
     vx, vy = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
     net = to_numpy(archcalc.loads("input: [4]\nlayers: [linear: 64, relu, linear: 3]"), seed=0, dtype="float64")
     loss = losses.CrossEntropyLoss()
-    result = loop.fit(net, loss, optim.Adam(net.parameters(), lr=0.05), x, y, epochs=100, batch_size=10,
+    result = training.fit(net, loss, optim.Adam(net.parameters(), lr=0.05), x, y, epochs=100, batch_size=10,
                       rng=rng, validation=(vx, vy), patience=3)
     history, best = result["history"], result["best_epoch"]
     assert result["stopped_early"] and len(history) == best + 3
-    assert loop.evaluate(net, loss, vx, vy)[0] == pytest.approx(history[best - 1]["val_loss"], abs=1e-12)
+    assert training.evaluate(net, loss, vx, vy)[0] == pytest.approx(history[best - 1]["val_loss"], abs=1e-12)
     assert min(h["val_loss"] for h in history) == history[best - 1]["val_loss"]
 
 
@@ -197,7 +197,7 @@ def test_min_delta_counts_small_improvements_as_none():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)), rng.integers(0, 2, size=40)
     net = to_numpy(archcalc.loads("input: [2]\nlayers: [linear: 2]"), seed=0, dtype="float64")
-    result = loop.fit(net, losses.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=1e-4), x, y, epochs=20,
+    result = training.fit(net, losses.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=1e-4), x, y, epochs=20,
                       batch_size=40, rng=rng, validation=(x, y), patience=2, min_delta=1.0)
     assert result["best_epoch"] == 1 and len(result["history"]) == 3
 
@@ -213,7 +213,7 @@ def test_the_training_loop_matches_torch(tmp_path):
     x, y = rng.normal(size=(40, 6)), rng.integers(0, 3, size=40)
     kwargs = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}
     l1 = 0.003
-    loop.fit(net, losses.CrossEntropyLoss(), optim.SGD(net.parameters(), **kwargs), x, y, epochs=3, batch_size=8,
+    training.fit(net, losses.CrossEntropyLoss(), optim.SGD(net.parameters(), **kwargs), x, y, epochs=3, batch_size=8,
              rng=np.random.default_rng(5), l1=l1)
     sgd = torch.optim.SGD(reference.parameters(), **kwargs)
     order = np.random.default_rng(5)
@@ -248,8 +248,8 @@ def test_progress_bar_draws_on_a_terminal():
 
     from rich.console import Console
 
-    from archcalc.cli.train import BarProgress
     from archcalc.training import Epoch
+    from archcalc.training.progress import BarProgress
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120)
@@ -263,6 +263,21 @@ def test_progress_bar_draws_on_a_terminal():
     assert "epoch 2/2" in drawn and "batch" in drawn and "3/3" in drawn
     assert "loss 0.5000" in drawn and "acc  75.0 %" in drawn and "samples/s" in drawn
     assert "val_acc  70.0 %" in drawn
+
+
+def test_without_rich_training_prints_its_epoch_lines(monkeypatch, capsys):
+    """rich is optional (the train extra): without it the run still reports each epoch, on stderr."""
+    from archcalc.training import Epoch
+    from archcalc.training.progress import BarProgress
+
+    for name in ("rich", "rich.console", "rich.progress"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if rich were not installed
+    with BarProgress(2) as progress:
+        progress.batch(1, 1, 3, 0.5, 0.75, 32)
+        progress.epoch(Epoch(1, 0.5, 0.75, 0.6, 0.7, 0.01))
+    assert progress.bar is None
+    err = capsys.readouterr().err
+    assert err == "epoch   1  loss 0.5000  acc  75.0 %  val_loss 0.6000  val_acc  70.0 %  0.01 s\n"
 
 
 @BOTH
@@ -279,6 +294,6 @@ def test_a_diverging_run_is_a_located_error(run, write, tmp_path, backend):
 
 
 def test_a_last_batch_of_one_sample_joins_the_one_before():
-    assert [len(b) for b in loop.batches(65, 32)] == [32, 33]
-    assert [len(b) for b in loop.batches(66, 32)] == [32, 32, 2]
-    assert [len(b) for b in loop.batches(1, 32)] == [1]
+    assert [len(b) for b in training.batches(65, 32)] == [32, 33]
+    assert [len(b) for b in training.batches(66, 32)] == [32, 32, 2]
+    assert [len(b) for b in training.batches(1, 32)] == [1]

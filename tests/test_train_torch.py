@@ -14,7 +14,8 @@ import torch
 from click.testing import CliRunner
 
 import archcalc
-from archcalc.backends.numpy import loop, to_numpy
+from archcalc.backends.numpy import to_numpy
+from archcalc.backends.numpy import training as numpy_training
 from archcalc.backends.numpy.build import make_loss, make_optimizer
 from archcalc.backends.torch import training as T
 from archcalc.cli import main
@@ -175,8 +176,8 @@ def test_the_torch_and_numpy_loops_give_the_same_weights():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(41, 6)), rng.integers(0, 3, size=41)
     T.fit(module, train, torch.from_numpy(x), torch.from_numpy(y), seed=5)
-    loop.fit(net, make_loss(train), make_optimizer(train, net.parameters()), x, y, epochs=2, batch_size=8,
-             rng=TorchOrder(5), l1=train.l1)
+    numpy_training.fit(net, make_loss(train), make_optimizer(train, net.parameters()), x, y, epochs=2, batch_size=8,
+                       rng=TorchOrder(5), l1=train.l1)
     state = module.state_dict()
     assert list(state) == list(net.state_dict())
     worst = max(float(np.abs(np.asarray(v, dtype=np.float64) - state[k].double().numpy()).max())

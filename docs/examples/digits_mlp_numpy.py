@@ -112,16 +112,59 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> n
     return rng.uniform(-bound, bound, shape)
 
 
+def _initial(rng: np.random.Generator, shape: tuple[int, ...], init, default_fan_in: int) -> np.ndarray:
+    """A parameter of ``shape`` drawn as ``torch.nn.init`` draws it for the spec's ``init:`` ``(name, ((key,
+    value), …))``; PyTorch's layer default U(±1/√fan_in) when ``init`` is None.
+
+    Fans follow torch: fan_in = shape[1]·k, fan_out = shape[0]·k with k the product of the kernel's sizes.
+    Orthogonal is torch's construction: the QR factor of a normal matrix, its columns' signs fixed by R's
+    diagonal, scaled by the gain.
+    """
+    if init is None:
+        return _uniform(rng, default_fan_in, shape)
+    name, params = init
+    p = dict(params)
+    receptive = math.prod(shape[2:])
+    fan_in, fan_out = (shape[1] * receptive, shape[0] * receptive) if len(shape) > 1 else (0, 0)
+    if name in ("zeros", "ones", "constant"):
+        return np.full(shape, {"zeros": 0.0, "ones": 1.0}.get(name, p.get("value")))
+    if name == "uniform":
+        return rng.uniform(p["a"], p["b"], shape)
+    if name == "normal":
+        return rng.normal(p["mean"], p["std"], shape)
+    if name.startswith("xavier"):
+        std = p["gain"] * math.sqrt(2.0 / (fan_in + fan_out))
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name.startswith("kaiming"):  # torch.nn.init.calculate_gain (leaky_relu's uses ``a``)
+        gains = {"tanh": 5 / 3, "relu": math.sqrt(2.0), "selu": 3 / 4, "leaky_relu": math.sqrt(2.0 / (1 + p["a"] ** 2))}
+        gain = gains.get(p["nonlinearity"], 1.0)
+        std = gain / math.sqrt(fan_in if p["mode"] == "fan_in" else fan_out)
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name == "orthogonal":
+        rows, cols = shape[0], math.prod(shape[1:])
+        flat = rng.normal(0.0, 1.0, (rows, cols))
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return p["gain"] * q.reshape(shape)
+    raise ValueError(f"unknown init {name!r}")
+
+
 class Linear(Module):
     """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
 
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
         rng = np.random.default_rng(rng)
-        self.weight = _uniform(rng, in_features, (out_features, in_features))
-        self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
+        self.weight = _initial(rng, (out_features, in_features), init, in_features)
+        self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
@@ -222,22 +265,48 @@ class Loss:
 
 class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
-    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N."""
+    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N.
+
+    With ``inputs="probabilities"`` the network's output is taken as probabilities p and the loss is
+    −mean_i log p_i[t_i], each log clamped at −100 as ``nn.BCELoss`` clamps it (the spec's
+    ``loss: {cross_entropy: {inputs: probabilities}}``); saying what it takes also stops the loss from
+    fusing a final softmax (``fuse=False``).
+    """
 
     FUSES = Softmax
+
+    def __init__(self, inputs: str = "logits", fuse: bool = True):
+        self.inputs = inputs
+        if not fuse or inputs != "logits":
+            self.FUSES = None
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return y.astype(np.int64).reshape(-1)
 
-    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        shifted = logits - logits.max(1, keepdims=True)
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        rows = np.arange(len(target))
+        self.target = target
+        if self.inputs == "probabilities":
+            self.out = out
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(out[rows, target]), -100)
+            return float(-log_p.mean())
+        shifted = out - out.max(1, keepdims=True)
         log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        self.prob, self.target = np.exp(log_prob), target
-        return float(-log_prob[np.arange(len(target)), target].mean())
+        self.prob = np.exp(log_prob)
+        return float(-log_prob[rows, target].mean())
 
     def backward(self) -> np.ndarray:
+        rows = np.arange(len(self.target))
+        if self.inputs == "probabilities":
+            grad = np.zeros_like(self.out)
+            p = self.out[rows, self.target]
+            with np.errstate(divide="ignore"):
+                live = np.log(p) > -100  # where the clamp holds the log, it has no gradient
+            grad[rows, self.target] = np.where(live, -1 / np.where(live, p, 1), 0)
+            return grad / len(self.target)
         grad = self.prob.copy()
-        grad[np.arange(len(self.target)), self.target] -= 1
+        grad[rows, self.target] -= 1
         return grad / len(self.target)
 
 
@@ -305,6 +374,121 @@ class AdamW(Adam):
 
 
 # -- loop ------------------------------------------------------------------------------------------
+
+class EarlyStopping:
+    """The best epoch so far by the monitored number (``val_loss``, ``val_accuracy``, or the training
+    ``loss`` when the records have no validation numbers), and the patience rule on it: an epoch
+    improves only by more than ``min_delta``; ``patience`` epochs in a row without one stop training.
+    While a patience is set, the best epoch's weights and buffers are kept to restore at the end."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int | None = None, min_delta: float = 0.0):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.score = None  # the best monitored value so far; accuracies negated, so lower is better
+        self.epoch = 0  # the epoch that reached it
+        self.waited = 0  # epochs since then
+        self.weights = None  # its snapshot, while a patience is set
+
+    def stops(self, record: dict, steps) -> bool:
+        """Take a finished epoch's ``record`` into account; whether training should stop."""
+        key = self.monitor if self.monitor in record else "loss"
+        score = record[key] if key.endswith("loss") else -record[key]
+        if self.score is None or score < self.score - self.min_delta:
+            self.score, self.epoch, self.waited = score, record["epoch"], 0
+            if self.patience:
+                self.weights = steps.snapshot()
+            return False
+        self.waited += 1
+        return bool(self.patience) and self.waited >= self.patience
+
+
+class Loop:
+    """One training run of up to ``epochs`` epochs, and where it stands.
+
+    ``history`` holds a record per finished epoch: ``{"epoch", "loss", "accuracy"}`` (training loss
+    with the L1 term and accuracy, averaged over the epoch's samples; accuracy None when not
+    classifying), ``"val_loss"`` and ``"val_accuracy"`` with validation data, and ``"seconds"``.
+    ``ended`` says why the run is over: ``"diverged"`` (the training loss stopped being a finite
+    number), ``"stopped"`` (early stopping) or ``"done"`` (every epoch run); ``""`` while it runs.
+    """
+
+    def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True):
+        self.epochs, self.classify = epochs, classify
+        self.stopping = stopping or EarlyStopping()
+        self.history: list[dict] = []
+        self.epoch = 1  # the epoch under way, or the next one
+        self.order = None  # its mini-batches, once drawn
+        self.batch = 0  # how many of them are done
+        self.seen, self.total, self.hits = 0, 0.0, 0  # samples, loss × samples and right answers so far
+        self.steps = 0  # optimizer steps over the whole run
+        self.ended = "" if epochs >= 1 else "done"
+
+    def run(self, steps, on_batch=None, on_epoch=None, after=None) -> Loop:
+        """Train until the run ends, then restore the best epoch's weights if early stopping kept them.
+
+        ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` sees the running means after
+        each step, ``on_epoch(record)`` each finished epoch, and ``after(loop)`` the loop after each
+        step and each epoch's end (``loop.order is None`` then): where a checkpoint can be written.
+        """
+        if self.ended == "done" and self.epoch <= self.epochs:  # a finished run given more epochs
+            self.ended = ""
+        while not self.ended:
+            started = time.perf_counter()
+            if self.order is None:
+                self.order = steps.order()
+            while self.batch < len(self.order):
+                value, hits, count = steps.step(self.order[self.batch])
+                self.batch, self.steps = self.batch + 1, self.steps + 1
+                self.seen += count
+                self.total += value * count
+                self.hits += hits
+                if on_batch:
+                    mean = self.total / self.seen
+                    on_batch(self.epoch, self.batch, len(self.order), mean, self.accuracy(), self.seen)
+                if after:
+                    after(self)
+            record = self.finish_epoch(steps, started)
+            if on_epoch:
+                on_epoch(record)
+            if after:
+                after(self)
+        if self.stopping.weights is not None:
+            steps.restore(self.stopping.weights)
+        return self
+
+    def accuracy(self) -> float | None:
+        return self.hits / self.seen if self.classify else None
+
+    def finish_epoch(self, steps, started: float) -> dict:
+        record = {"epoch": self.epoch, "loss": self.total / self.seen, "accuracy": self.accuracy()}
+        scores = steps.validate()
+        if scores is not None:
+            record["val_loss"], record["val_accuracy"] = scores
+        record["seconds"] = time.perf_counter() - started
+        self.history.append(record)
+        self.epoch, self.order, self.batch, self.seen, self.total, self.hits = self.epoch + 1, None, 0, 0, 0.0, 0
+        if not math.isfinite(record["loss"]):
+            self.ended = "diverged"
+        elif self.stopping.stops(record, steps) and self.epoch <= self.epochs:
+            self.ended = "stopped"
+        elif self.epoch > self.epochs:
+            self.ended = "done"
+        return record
+
+    @property
+    def best_epoch(self) -> int:
+        """The best epoch by the monitored number (0 before the first epoch ends)."""
+        return self.stopping.epoch
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.ended == "stopped"
+
+    @property
+    def diverged(self) -> bool:
+        return self.ended == "diverged"
+
+
+# -- training --------------------------------------------------------------------------------------
 
 def logits_view(model: Module, loss) -> Module:
     """The part of ``model`` that the loss should see.
@@ -386,6 +570,37 @@ def step(net: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, l1: float =
     return value, out
 
 
+class Steps:
+    """The NumPy side of :class:`~archcalc.training.loop.Loop`: mini-batches drawn from ``rng``, one
+    :func:`step` per batch on what the loss sees (:func:`logits_view`), :func:`evaluate` on the
+    validation data, and copies of the state dict as snapshots."""
+
+    def __init__(self, model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, batch_size: int,
+                 rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
+                 classify: bool = True):
+        self.model, self.net, self.loss, self.optimizer = model, logits_view(model, loss), loss, optimizer
+        self.x, self.y, self.batch_size, self.rng = x, y, batch_size, rng
+        self.validation, self.l1, self.classify = validation, l1, classify
+
+    def order(self) -> list[np.ndarray]:
+        return batches(len(self.x), self.batch_size, self.rng)
+
+    def step(self, index: np.ndarray) -> tuple[float, int, int]:
+        value, out = step(self.net, self.loss, self.optimizer, self.x[index], self.y[index], self.l1)
+        return value, correct(out, self.y[index], self.loss) if self.classify else 0, len(index)
+
+    def validate(self) -> tuple[float, float | None] | None:
+        if self.validation is None:
+            return None
+        return evaluate(self.model, self.loss, *self.validation, classify=self.classify)
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.model.state_dict().items()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict(state)
+
+
 def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
@@ -397,44 +612,13 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     progress. Without validation data the training loss is monitored. Training stops when the loss
     stops being a finite number (``diverged``).
     """
-    net = logits_view(model, loss)
-    history, best, best_epoch, best_state, stale = [], None, 0, None, 0
     model.train()
-    for epoch in range(1, epochs + 1):
-        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
-        parts = batches(len(x), batch_size, rng)
-        for b, index in enumerate(parts, 1):
-            value, out = step(net, loss, optimizer, x[index], y[index], l1)
-            seen += len(index)
-            total += value * len(index)
-            if classify:
-                hits += correct(out, y[index], loss)
-            if on_batch:
-                on_batch(epoch, b, len(parts), total / seen, hits / seen if classify else None, seen)
-        record = {"epoch": epoch, "loss": total / seen, "accuracy": hits / seen if classify else None}
-        if validation is not None:
-            record["val_loss"], record["val_accuracy"] = evaluate(model, loss, *validation, classify=classify)
-        record["seconds"] = time.perf_counter() - start
-        history.append(record)
-        if on_epoch:
-            on_epoch(record)
-        if not np.isfinite(record["loss"]):
-            break
-        key = monitor if monitor in record else "loss"
-        score = record[key] if key.endswith("loss") else -record[key]
-        if best is None or score < best - min_delta:
-            best, best_epoch, stale = score, epoch, 0
-            if patience:
-                best_state = {k: v.copy() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-            if patience and stale >= patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    diverged = not np.isfinite(history[-1]["loss"])
-    return {"history": history, "best_epoch": best_epoch if best is not None else 0,
-            "stopped_early": len(history) < epochs and not diverged, "diverged": diverged}
+    steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
+                  classify=classify)
+    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify)
+    run.run(steps, on_batch, on_epoch)
+    return {"history": run.history, "best_epoch": run.best_epoch, "stopped_early": run.stopped_early,
+            "diverged": run.diverged}
 
 
 def save_weights(model: Module, path: str) -> None:

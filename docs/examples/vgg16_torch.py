@@ -3,7 +3,8 @@
 The spec ``vgg16``: input [N, 3, 224, 224] -> output [N, 1000]; 138,357,544 trainable
 parameters, as ``archcalc params`` counts them. Module names are the spec's paths
 (``conv1.0``), as in ``archcalc.to_torch``, so both have the same state_dict keys. Needs
-only torch.
+only torch (and NumPy to train on an .npz file: python FILE.py DATA.npz, or torchrun
+--nproc-per-node=N FILE.py DATA.npz; see train()).
 """
 
 import torch
@@ -89,3 +90,129 @@ class Vgg16(nn.ModuleDict):
 def build_model() -> Vgg16:
     """A new Vgg16, initialised as PyTorch initialises each layer."""
     return Vgg16()
+
+
+# -- training: python FILE.py DATA.npz, or torchrun --nproc-per-node=N FILE.py DATA.npz
+
+#: the spec's train: section
+TRAINING = {
+    "epochs": 74,
+    "batch_size": 256,
+    "seed": 0,
+    "l1": 0.0,
+}
+
+
+def build_loss() -> nn.Module:
+    """The spec's loss (cross_entropy), averaged over the batch."""
+    return nn.CrossEntropyLoss()
+
+
+def build_optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    """The spec's optimizer (sgd) over every parameter."""
+    return torch.optim.SGD(
+        model.parameters(),
+        lr=0.01,
+        momentum=0.9,
+        dampening=0.0,
+        nesterov=False,
+        weight_decay=0.0005,
+    )
+
+
+def targets(y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """The targets ``y`` as the loss compares them with the output ``out``."""
+    return y.long()
+
+
+def train(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int = TRAINING["epochs"],
+    batch_size: int = TRAINING["batch_size"],
+    seed: int = TRAINING["seed"],
+    output: str | None = None,
+) -> nn.Module:
+    """A new model trained on ``(x, y)`` with the spec's loss and optimizer.
+
+    Under torchrun every process runs this: they join one process group (NCCL on GPUs,
+    gloo on the CPU), each trains on its share of the samples (DistributedSampler) in
+    DistributedDataParallel, which averages the gradients, so ``batch_size`` is the
+    global batch. Rank 0 prints the loss after each epoch, averaged over all processes,
+    and saves the trained state_dict to ``output`` (``torch.save``).
+    """
+    distributed = torch.distributed
+    launched = distributed.is_torchelastic_launched()  # by torchrun
+    if torch.cuda.is_available():
+        device = torch.device("cuda", distributed.get_node_local_rank(fallback_rank=0))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if launched:
+        distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    world = distributed.get_world_size() if launched else 1
+    first = not launched or distributed.get_rank() == 0  # prints and saves
+    if batch_size % world:
+        raise ValueError(f"{world} processes cannot share batches of {batch_size}")
+    torch.manual_seed(seed)  # the same initial weights in every process
+    model = build_model().to(device)
+    net = model
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    data = torch.utils.data.TensorDataset(x, y)
+    sampler = None
+    if world > 1:
+        sampler = torch.utils.data.distributed.DistributedSampler(data, seed=seed)
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_size // world,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    loss_fn, optimizer = build_loss(), build_optimizer(model)
+    for epoch in range(epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)  # a new shuffle, the same in every process
+        total = torch.zeros(2, dtype=torch.float64, device=device)
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            out = net(xb)
+            loss = loss_fn(out, targets(yb, out))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += torch.tensor([loss.item() * len(xb), len(xb)], device=device)
+        if world > 1:
+            distributed.all_reduce(total)
+        if first:
+            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.4f}")
+    if first and output:
+        torch.save(model.state_dict(), output)
+    if launched:
+        distributed.destroy_process_group()
+    return model
+
+
+def main() -> None:
+    """Train on an .npz file of arrays ``x`` (samples first) and ``y``."""
+    import argparse
+
+    import numpy as np
+
+    parser = argparse.ArgumentParser(description="Train the network on DATA.npz.")
+    parser.add_argument("data", help=".npz file with arrays x (samples first) and y")
+    parser.add_argument("--epochs", type=int, default=TRAINING["epochs"])
+    parser.add_argument("--batch-size", type=int, default=TRAINING["batch_size"])
+    parser.add_argument("--seed", type=int, default=TRAINING["seed"])
+    parser.add_argument("-o", "--output", help="save the state_dict here (torch.save)")
+    args = parser.parse_args()
+    with np.load(args.data, allow_pickle=False) as data:
+        x = torch.as_tensor(data["x"], dtype=torch.float32).reshape(-1, *INPUT_SHAPE)
+        y = torch.as_tensor(data["y"])
+    train(x, y, args.epochs, args.batch_size, args.seed, args.output)
+
+
+if __name__ == "__main__":
+    main()

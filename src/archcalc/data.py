@@ -47,8 +47,22 @@ def load_data(source: str, model: Model, train: TrainSpec) -> Dataset:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
                         hint=f"give {SOURCES}")
     x = _fit_input(x, model, name, where)
+    _check_range(x, model, name)
     y = _targets(np.asarray(y), model, train, name, where)
     return Dataset(name, x, y, where)
+
+
+def _check_range(x: np.ndarray, model: Model, name: str) -> None:
+    """The inputs must lie in the range the spec's ``data:`` declares: a declaration the data break would
+    mislead the linter (which reads it to judge normalisation) and the reader alike."""
+    data = getattr(model.spec, "data", None)
+    if data is None or data.range is None or not x.size:
+        return
+    low, high = data.range
+    if x.min() < low or x.max() > high:
+        raise SpecError(data.locs.get("range", data.loc), f"{name} has inputs from {x.min():g} to {x.max():g}, "
+                        f"outside the declared range [{low:g}, {high:g}]", code="data-mismatch",
+                        hint=f"declare the range the data have (range: [{x.min():g}, {x.max():g}]), or scale the data")
 
 
 def split(data: Dataset, seed: int, validation: float = 0.15, test: float = 0.15) -> Splits:
@@ -156,6 +170,11 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
             raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
                             f"outputs {shape_text(model.output_shape)}", code="data-mismatch")
         return y.astype(np.float32).reshape(len(y), *model.output_shape)
+    if train.multi_label:
+        raise SpecError(train.locs.get("multi_label", train.loc), "archcalc train does not train multi-label "
+                        "classifications yet (its data format holds one class index per sample)",
+                        code="data-mismatch", hint="lint, export and the Python API read multi_label: as declared; "
+                        "train the exported module on your label rows (loss: bce_with_logits)")
     if len(model.output_shape) != 1:
         raise SpecError(output, f"classification needs a vector of class scores, but the network outputs "
                         f"{shape_text(model.output_shape)}", code="data-mismatch",

@@ -41,6 +41,9 @@ class SpecError(Exception):
         self.code = code
         self.hint = hint
         self.notes: list[str] = []
+        #: the graph of the layers that built before the error (a build error after some top-level layers
+        #: built), so that the linter's layer-local rules can still check them
+        self.partial: object | None = None
 
     def render(self) -> str:
         """``path:line:col: error: message``, then an indented hint line and note lines when there are any."""

@@ -168,7 +168,7 @@ def test_rule_explains_by_code_and_by_name(run):
     by_code = run("rule", "N105").stdout
     assert by_code == run("rule", "bias-before-batchnorm").stdout == run("rule", "n105").stdout
     assert by_code.startswith("# bias-before-batchnorm (N105)\n\nSeverity: warning, enabled by default. "
-                              "A safe fix is available (`--fix`).\n\n")
+                              "A safe fix is available (`--fix`). It also checks the layers before a core error.\n\n")
     assert "## Why is this bad?" in by_code and "Use instead:" in by_code
     data = json.loads(run("rule", "S103", "--format", "json").stdout)
     assert (data["name"], data["severity"], data["default"], data["fixable"]) == ("parameter-hotspot", "info",

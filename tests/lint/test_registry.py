@@ -20,7 +20,7 @@ def test_the_catalogue():
     assert {rule.prefix for rule in RULES.values()} == {"E", "A", "N", "G", "S", "T", "M"}
     assert all(rule.severity == "error" for rule in RULES.values() if rule.prefix == "E")
     assert {code for code, rule in RULES.items() if rule.fixable} == {"N105", "M101"}
-    assert {rule.kind for rule in RULES.values()} == {"core", "model", "comments"}
+    assert {rule.scope for rule in RULES.values()} == {"core", "model", "comments"}
     assert len(BY_NAME) == len(RULES)
 
 

@@ -116,7 +116,7 @@ def core_codes() -> set[str]:
 def test_every_core_error_code_is_a_rule():
     codes = core_codes()
     assert {"yaml-syntax", "unknown-kind", "channel-mismatch", "residual-mismatch", "bad-momentum"} <= codes
-    core_rules = {rule.name for rule in RULES.values() if rule.kind == "core"}
+    core_rules = {rule.name for rule in RULES.values() if rule.scope == "core"}
     missing = codes - core_rules - set(NOT_FINDINGS) - {"invalid-spec"}
     assert not missing, f"core error codes without a lint rule: {sorted(missing)}"
     assert set(NOT_FINDINGS) <= codes, "NOT_FINDINGS lists a code the core no longer raises"

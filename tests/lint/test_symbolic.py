@@ -33,7 +33,8 @@ def test_symbolic_findings_that_do_not_depend_on_sizes_are_kept():
 
 
 def test_size_dependent_rules_skip_free_sizes():
-    text = "input: [3, H, W]\nlayers: [conv2d: {out: 8, kernel: 3, stride: 2}, relu, maxpool2d: 2]\n"
+    text = ("input: [3, H, W]\n"
+            "layers: [conv2d: {out: 8, kernel: 3, stride: 2}, relu, conv2d: {out: 8, kernel: 2, stride: 2}]\n")
     assert lint_source(text, "x.yaml", set(RULES)).diagnostics == []
     concrete = text.replace("input: [3, H, W]", "input: [3, 32, 32]")
     assert [d.code for d in lint_source(concrete, "x.yaml", set(RULES)).diagnostics] == ["G101", "G101"]

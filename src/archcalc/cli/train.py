@@ -2,12 +2,13 @@
 
 Parse, then run: the options and the spec are checked, the data loaded and split, and every output
 path checked, before the first epoch, so a mistake never costs a training run. The backend is
-looked up in :data:`archcalc.training.BACKENDS`; the progress bar (rich) lives here, the only
-place that draws one.
+looked up in :data:`archcalc.training.BACKENDS`; the progress line is
+:class:`archcalc.training.progress.BarProgress`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import os
@@ -30,6 +31,17 @@ from archcalc.spec.train import TrainSpec
 from archcalc.training import BACKENDS, Epoch
 
 
+def _every(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from archcalc.training.checkpoint import Every  # not at the top: it imports NumPy
+
+    try:
+        return Every.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
 @click.command()
 @spec_options
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default="numpy", show_default=True,
@@ -37,62 +49,170 @@ from archcalc.training import BACKENDS, Epoch
 @click.option("--data", "source", default="digits", show_default=True, metavar="digits|FILE.npz|FILE.csv",
               help="Training data: scikit-learn's 8×8 digits, arrays x and y in an .npz, or a CSV whose last "
                    "column is the target.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the spec's epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Override the spec's epochs (with --resume: the run's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed for the split, the initial weights, the batch order and dropout (default: the spec's, or 0).")
+              help="Seed for the split, the initial weights, the batch order and dropout (default: the spec's, or 0; "
+                   "with --resume: the run's).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Draw the loss and accuracy curves into a PNG file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE.npz",
               help="Save the trained weights (PyTorch's state_dict names) to an .npz file.")
-@click.option("--force", is_flag=True, help="Overwrite the --plot and -o files if they exist.")
+@click.option("--force", is_flag=True,
+              help="Overwrite the --plot and -o files if they exist; start over in a --checkpoint-dir that holds "
+                   "an earlier run's checkpoints (deleting them).")
+@click.option("--checkpoint-dir", default=None, metavar="DIR",
+              help="Save checkpoints in DIR (created if missing): weights, optimizer, early stopping, random "
+                   "generators and the position in the data, to resume from exactly.")
+@click.option("--every", callback=_every, default=None, metavar="N[epochs|steps]",
+              help="How often to save a checkpoint: every N epochs (2, 2epochs) or N optimizer steps (500steps). "
+                   "[default: 1epoch]")
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many of the newest checkpoints to keep.")
+@click.option("--resume", is_flag=True, help="Continue the run saved in --checkpoint-dir from its newest checkpoint "
+                                             "(or start it, if there is none yet).")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train data-parallel in N processes with torchrun (--backend torch).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "mps"]), default="cpu", show_default=True,
+              help="Where torch trains (--backend torch).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16: train under torch.autocast to bfloat16, weights in float32 (--backend torch).")
+@click.option("--worker", default=None, hidden=True, help="A process of an --nproc run: its job file.")
 @format_option("text", "json", default="text")
 @handle_errors
 def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str, source: str, epochs: int | None,
-          seed: int | None, plot: str | None, output: str | None, force: bool, fmt: str) -> None:
+          seed: int | None, plot: str | None, output: str | None, force: bool, checkpoint_dir: str | None,
+          every, keep: int, resume: bool, nproc: int, device: str, precision: str, worker: str | None,
+          fmt: str) -> None:
     """Train SPEC on DATA and print the test accuracy and loss.
 
     The data are split 70/15/15 into training, validation and test sets; training follows the
     spec's train: section (loss, optimizer, batch size, epochs, weight decay, L1, early stopping
     on the validation set, which restores the best weights). The same --seed gives the same run.
+    With --checkpoint-dir a killed run continues with --resume exactly as if it had never stopped.
     """
-    from archcalc.backends.optional import require
-
+    if worker is not None:
+        return work(spec, worker)
+    given = click.get_current_context().get_parameter_source("keep") is click.core.ParameterSource.COMMANDLINE
+    needs_dir = [name for name, used in (("--every", every is not None), ("--keep", given), ("--resume", resume))
+                 if used]
+    if checkpoint_dir is None and needs_dir:
+        raise click.UsageError(f"{needs_dir[0]} needs --checkpoint-dir DIR")
+    torch_only = [f"--{name} {value}" for name, value, default in
+                  (("nproc", nproc, 1), ("device", device, "cpu"), ("precision", precision, "fp32"))
+                  if value != default]
+    if backend != "torch" and torch_only:
+        raise click.UsageError(f"{torch_only[0]} needs --backend torch (the NumPy backend trains in float32, on the "
+                               "CPU, in one process)")
+    if nproc > 1 and spec == "-":
+        raise click.UsageError("--nproc needs the spec in a file: its processes cannot share standard input")
     if output is not None:
         check_suffix(output, ".npz", "the weights file")
     if plot is not None:
         check_suffix(plot, ".png", "the plot", option="'--plot'")
+    job = Job(spec, sets, symbolic, dataclasses.asdict(limits), backend, source, epochs, seed, plot, output, force,
+              checkpoint_dir, str(every) if every else None, keep, resume, nproc, device, precision, fmt)
+    emit_result(execute(job), fmt)
+
+
+@dataclasses.dataclass(slots=True)
+class Job:
+    """One ``archcalc train``, its options checked: what the processes of an ``--nproc`` run all do."""
+
+    spec: str
+    sets: dict[str, int]
+    symbolic: bool
+    limits: dict[str, int]
+    backend: str
+    source: str
+    epochs: int | None
+    seed: int | None
+    plot: str | None
+    output: str | None
+    force: bool
+    checkpoint_dir: str | None
+    every: str | None
+    keep: int
+    resume: bool
+    nproc: int
+    device: str
+    precision: str
+    fmt: str
+
+
+def execute(job: Job, rank: int | None = None) -> dict | None:
+    """Check everything, then train: in this process, or (``job.nproc`` > 1, ``rank`` None) in
+    ``job.nproc`` processes started with torchrun, each calling this with its rank. The result to
+    print, or None in the processes other than rank 0."""
+    from archcalc.backends.optional import require
+    from archcalc.limits import Limits
+
+    main = not rank
     require("numpy")  # the data arrive as NumPy arrays, whichever backend trains
     from archcalc.data import load_data, split
 
-    model = load_model(spec, sets, symbolic, limits)
+    backend = importlib.import_module(BACKENDS[job.backend])
+    if job.backend == "torch":
+        backend.check_device(job.device, job.precision)
+        if job.nproc > 1:
+            from archcalc.backends.torch import distributed
+
+            distributed.check(job.nproc, job.device)
+    spec, plot, output, force = job.spec, job.plot, job.output, job.force
+    model = load_model(spec, job.sets, job.symbolic, Limits(**job.limits))
     model.require_values("train", cli=True)
     check_trainable(model)
     settings = TrainSpec.of(model.spec)
-    if model.spec.train is None:
+    if model.spec.train is None and rank is None:
         click.echo(f"note: {spec_name(spec)} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
                    f"{settings.batch_size}, {settings.epochs} epochs)", err=True)
     check_batch_norm(model, settings)
-    seed = seed if seed is not None else settings.seed if settings.seed is not None else 0
-    epochs = epochs or settings.epochs
+    checkpoints = saved = None
+    if job.checkpoint_dir is not None:
+        from archcalc.training.checkpoint import Checkpoints, Every
+
+        checkpoints = Checkpoints(job.checkpoint_dir, Every.parse(job.every) if job.every else None, keep=job.keep,
+                                  resume=job.resume, force=force, writer=main)
+        saved = checkpoints.saved
+        if saved is None and job.resume and rank is None:
+            click.echo(f"note: {job.checkpoint_dir} holds no checkpoint yet; starting the run", err=True)
+    seed = job.seed if job.seed is not None else saved.run["seed"] if saved else \
+        settings.seed if settings.seed is not None else 0
+    epochs = job.epochs or (saved.meta["loop"]["epochs"] if saved else settings.epochs)
     if plot and output and os.path.realpath(plot) == os.path.realpath(output):
         raise SpecError(Loc(plot, 1, 1), "--plot and -o name the same file", code="usage",
                         hint="give the curves and the weights different names")
     for path in filter(None, (plot, output)):
         check_writable(path, force=force)
-    data = load_data(source, model, settings)
+    data = load_data(job.source, model, settings)
     splits = split(data, seed)
-    trainer = importlib.import_module(BACKENDS[backend]).make_trainer(model, settings, seed)
+    if job.nproc > 1:
+        distributed.check_batches(len(splits.train[0]), settings.batch_size, job.nproc,
+                                  settings.locs.get("batch_size", settings.loc))
+    if checkpoints is not None:
+        from archcalc.training.checkpoint import fingerprint
+
+        checkpoints.begin(fingerprint(model, settings, splits, backend=job.backend, seed=seed, processes=job.nproc,
+                                      precision=job.precision))
+    if job.nproc > 1 and rank is None:
+        return distributed.launch(spec, dataclasses.asdict(dataclasses.replace(job, seed=seed, epochs=epochs)),
+                                  job.nproc)
+    trainer = backend.make_trainer(model, settings, seed, device=job.device, precision=job.precision)
+
+    from archcalc.training.progress import BarProgress, NoProgress
 
     started = time.perf_counter()
-    with BarProgress(epochs, quiet=fmt == "json") as progress:
-        outcome = trainer.fit(splits, epochs, progress)
+    with BarProgress(epochs, quiet=job.fmt == "json") if main else NoProgress() as progress:
+        outcome = trainer.fit(splits, epochs, progress, checkpoints)
     seconds = time.perf_counter() - started
     if outcome.diverged:
         lr = settings.optimizer.locs.get("lr", settings.optimizer.loc)
         raise SpecError(lr, f"training diverged: the loss was {outcome.epochs[-1].loss} after epoch "
                         f"{outcome.epochs[-1].epoch}", code="diverged",
                         hint="lower the learning rate (or normalise the data)")
+    if not main:
+        return None
     test_loss, test_accuracy = trainer.evaluate(*splits.test)
 
     if output:
@@ -106,14 +226,42 @@ def train(spec: str, sets: dict[str, int], symbolic: bool, limits, backend: str,
     if plot:
         write_plot(plot, outcome.epochs, outcome.best_epoch, force)
     result = {
-        "model": model.name, "backend": backend, "data": data.name, "seed": seed, "samples": splits.sizes(),
+        "model": model.name, "backend": job.backend, "data": data.name, "seed": seed, "samples": splits.sizes(),
         "test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(outcome.epochs),
         "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early, "seconds": round(seconds, 3),
         "weights": output, "plot": plot,
+        "checkpoint": checkpoints.written if checkpoints else None,
+        "resumed_from": saved.path if saved else None,
+        "processes": job.nproc, "device": job.device, "precision": job.precision,
         "history": [{"epoch": e.epoch, "loss": e.loss, "accuracy": e.accuracy, "val_loss": e.val_loss,
                      "val_accuracy": e.val_accuracy} for e in outcome.epochs],
     }
-    emit_result(result, fmt)
+    return result
+
+
+def work(spec: str, job_file: str) -> None:
+    """A process of an ``--nproc`` run (``archcalc train SPEC --worker JOB``, started by torchrun): join
+    the process group, train, and leave the outcome (rank 0's result, or the error that ended the run)
+    for the launching process, which prints it."""
+    import json
+
+    if "TORCHELASTIC_RUN_ID" not in os.environ:
+        raise click.UsageError("--worker is for the processes that --nproc starts with torchrun")
+    from archcalc.backends.torch import distributed
+
+    with open(job_file, encoding="utf-8") as f:
+        job = Job(**json.load(f))
+    group = distributed.join(job.device)
+    try:
+        result = execute(job, group.rank)
+    except SpecError as e:
+        if group.main:
+            distributed.report(error=e)
+        return
+    finally:
+        distributed.leave()
+    if group.main:
+        distributed.report(result)
 
 
 def check_trainable(model) -> None:
@@ -152,60 +300,20 @@ def emit_result(result: dict, fmt: str) -> None:
         return
     sizes = result["samples"]
     out = terminal().file
+    where = [f"{result['processes']} processes"] if result["processes"] > 1 else []
+    where += [result[key] for key, plain in (("device", "cpu"), ("precision", "fp32")) if result[key] != plain]
     lines = [f"{result['model']} on {result['data']} ({sizes['train']} training, {sizes['validation']} validation, "
-             f"{sizes['test']} test samples), {result['backend']} backend, seed {result['seed']}"]
+             f"{sizes['test']} test samples), {result['backend']} backend{', ' if where else ''}{', '.join(where)}, "
+             f"seed {result['seed']}"]
+    if result["resumed_from"]:
+        lines.append(f"resumed from    {result['resumed_from']}")
     stop = " (early stopping restored it)" if result["stopped_early"] else ""
     lines.append(f"epochs run      {result['epochs_run']}, best {result['best_epoch']}{stop}")
     if result["test_accuracy"] is not None:
         lines.append(f"test accuracy   {100 * result['test_accuracy']:.2f} %")
     lines.append(f"test loss       {result['test_loss']:.4f}")
     lines.append(f"time            {result['seconds']:.2f} s")
-    for key, label in (("weights", "weights saved"), ("plot", "curves drawn")):
+    for key, label in (("weights", "weights saved"), ("plot", "curves drawn"), ("checkpoint", "checkpoint")):
         if result[key]:
             lines.append(f"{label:<15} {result[key]}")
     out.write("\n".join(lines) + "\n")
-
-
-class BarProgress:
-    """A rich progress bar on standard error: epoch, batch, running loss and accuracy, samples per second,
-    and one line per finished epoch. Nothing animated when standard error is not a terminal."""
-
-    def __init__(self, epochs: int, quiet: bool = False, console=None):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.console = console or Console(stderr=True)
-        self.epochs, self.quiet, self.current, self.started = epochs, quiet, 0, 0.0
-        self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
-                            TextColumn("batch"), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                            TimeElapsedColumn(), console=self.console, transient=True,
-                            disable=not self.console.is_terminal)
-        self.task = self.bar.add_task("train", total=None, epoch=0, stats="")
-
-    def __enter__(self) -> BarProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def batch(self, epoch: int, batch: int, batches: int, loss: float, accuracy: float | None, samples: int) -> None:
-        if epoch != self.current:
-            self.current, self.started = epoch, time.perf_counter()
-            self.bar.reset(self.task, total=batches, epoch=epoch, stats="")
-        rate = samples / max(time.perf_counter() - self.started, 1e-9)
-        acc = f"  acc {100 * accuracy:5.1f} %" if accuracy is not None else ""
-        self.bar.update(self.task, completed=batch, stats=f"loss {loss:.4f}{acc}  {rate:,.0f} samples/s")
-
-    def epoch(self, record: Epoch) -> None:
-        if self.quiet:
-            return
-        parts = [f"epoch {record.epoch:>3}", f"loss {record.loss:.4f}"]
-        if record.accuracy is not None:
-            parts.append(f"acc {100 * record.accuracy:5.1f} %")
-        if record.val_loss is not None:
-            parts.append(f"val_loss {record.val_loss:.4f}")
-        if record.val_accuracy is not None:
-            parts.append(f"val_acc {100 * record.val_accuracy:5.1f} %")
-        parts.append(f"{record.seconds:.2f} s")
-        self.console.print("  ".join(parts), highlight=False)

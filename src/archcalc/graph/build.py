@@ -87,6 +87,11 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         builder.check_size(spec.layers, env)
         for item in spec.layers:
             x = builder.item(item, x, "", env, box)
+    except SpecError as error:
+        if root.items:  # the prefix that built, for the linter's layer-local rules
+            root.out_shape = x
+            error.partial = Graph(spec.name, root, env, [n for n, v in env.items() if not symbolic.is_int(v)], spec)
+        raise
     except RecursionError:  # only when --limit max_nesting was raised past what Python's stack holds
         raise SpecError(spec.layers_loc, "the spec nests too deeply for Python's stack", code="resource-limit",
                         hint=f"--limit max_nesting={limits.max_nesting} allows more than this machine can build; "
@@ -370,7 +375,12 @@ class _Builder:
                 continue
             values[key] = self.argument(cls.kind, arg, raw, env)
             locs[key] = raw.loc
-        return cls(values, item.loc, locs, **extra)
+        layer = cls(values, item.loc, locs, **extra)
+        layer.init = getattr(item, "init", None)
+        if layer.init is not None and layer.init.bias is not None and not values.get("bias", True):
+            raise SpecError(layer.init.bias.loc, f"{cls.kind}: init gives the bias a value, but the layer has "
+                            "bias: false", code="bad-argument", hint="drop the bias's init, or set bias: true")
+        return layer
 
     def checked(self, layer: Layer, x: Shape, shape: Shape) -> Shape:
         """A layer's output shape, simplified, refused when a size is not positive or too large."""

@@ -89,10 +89,10 @@ class Int(Arg):
 
     type_name = "int"
 
-    def __init__(self, default: object = REQUIRED, doc: str = "", min: int = 1, key: str | None = None):
+    def __init__(self, default: object = REQUIRED, doc: str = "", min: int | None = 1, key: str | None = None):
         super().__init__(default, doc, key)
         self.min = min
-        self.expected = f"an integer ≥ {min}"
+        self.expected = "an integer" if min is None else f"an integer ≥ {min}"
 
     def convert(self, value: object, loc: Loc) -> object:
         return self.one(value, loc)
@@ -101,14 +101,14 @@ class Int(Arg):
         if symbolic.is_symbolic(value):
             value = symbolic.exact(value)
         if symbolic.is_int(value):
-            if value < self.min:
+            if self.min is not None and value < self.min:
                 raise self.fail(loc, value)
             return value
         if symbolic.is_symbolic(value):
             if value.is_integer is not True:
                 raise SpecError(loc, f"'{self.name}' = {value} is not always an integer", code="bad-argument",
                                 hint="use // for integer division")
-            if self.min >= 1 and value.is_positive is False:
+            if self.min is not None and self.min >= 1 and value.is_positive is False:
                 raise self.fail(loc, value)
             return symbolic.simplify(value)
         if isinstance(value, float) and value.is_integer():
@@ -191,8 +191,8 @@ class Float(Arg):
     expected = "a number"
 
     def __init__(self, default: object = REQUIRED, doc: str = "", lo: float | None = None, hi: float | None = None,
-                 hi_open: bool = False, lo_open: bool = False):
-        super().__init__(default, doc)
+                 hi_open: bool = False, lo_open: bool = False, key: str | None = None):
+        super().__init__(default, doc, key)
         self.lo, self.hi, self.hi_open, self.lo_open = lo, hi, hi_open, lo_open
 
     def convert(self, value: object, loc: Loc) -> object:
@@ -251,3 +251,73 @@ class Choice(Arg):
         if value not in self.words:
             raise self.fail(loc, value, hint=choices_hint(str(value), self.words, "words"))
         return value
+
+
+class AxisIndex(Arg):
+    """An axis of the input, batch excluded: 0 is the first (the channels), negative counts from the end.
+
+    Only a number: an axis is a place in the shape, so a symbol (a size) is refused here, and the
+    layer checks the number against its input's rank (:meth:`~archcalc.layers.base.Layer.axis_of`).
+    """
+
+    type_name = "axis"
+    expected = "an axis: an integer, 0 for the first axis after the batch, negative from the end"
+    hint = "an axis is a position in the shape, not a size: 0 is the first axis (batch excluded), -1 the last"
+
+    def convert(self, value: object, loc: Loc) -> object:
+        return self.one(value, loc)
+
+    def one(self, value: object, loc: Loc) -> int:
+        if symbolic.is_symbolic(value):
+            value = symbolic.exact(value)
+        if not symbolic.is_int(value):
+            raise self.fail(loc, value, hint=self.hint)
+        return value
+
+
+class Axes(AxisIndex):
+    """One axis or a list of them (``[1, 2]``), normalised to a tuple; the layer checks them against its
+    input's rank and refuses repeats."""
+
+    type_name = "axis or [axes]"
+    expected = "an axis or a list of axes (integers; 0 is the first axis after the batch, negative from the end)"
+
+    def convert(self, value: object, loc: Loc) -> object:
+        values = value if isinstance(value, tuple) else (value,)
+        if not values:
+            raise self.fail(loc, value, hint="name at least one axis")
+        return tuple(self.one(v, loc) for v in values)
+
+
+class Dims(Arg):
+    """A target shape (batch excluded): sizes ≥ 1, symbols and expressions allowed, and at most one ``-1``
+    for the size the layer infers (PyTorch's ``reshape`` rule); normalised to a tuple."""
+
+    type_name = "[sizes]"
+    expected = "a list of sizes (integers ≥ 1 or expressions, at most one -1)"
+
+    def __init__(self, default: object = REQUIRED, doc: str = "", key: str | None = None):
+        super().__init__(default, doc, key)
+        self.size = Int(doc=doc, key=key)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)
+        self.size.name = self.name
+
+    def convert(self, value: object, loc: Loc) -> object:
+        values = value if isinstance(value, tuple) else (value,)
+        if not values:
+            raise self.fail(loc, value, hint="give at least one size")
+        if sum(symbolic.is_int(v) and v == -1 for v in values) > 1:
+            raise self.fail(loc, value, hint="only one size can be -1: the one inferred from the others")
+        out = []
+        for v in values:
+            if symbolic.is_int(v) and v == -1:
+                out.append(-1)
+                continue
+            try:
+                out.append(self.size.one(v, loc))
+            except SpecError:
+                raise self.fail(loc, value, hint="each size is an integer ≥ 1 or an expression of symbols; "
+                                "-1 (once) stands for the size inferred from the others") from None
+        return tuple(out)

@@ -179,7 +179,13 @@ class Layer:
     #: the kind's one parameter is stored under the layer's own name (``class_token``), not as
     #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
     BARE: ClassVar[bool] = False
+    #: the largest value of the derivative, for saturating kinds where it is below 1 (sigmoid' ≤ 0.25):
+    #: a stack of them scales the gradient by at most the product (lint rule A102 says so)
+    MAX_SLOPE: ClassVar[float | None] = None
     ARGS: ClassVar[dict[str, Arg]] = {}
+    #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
+    #: PyTorch's default initialisation
+    init: object = None
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
@@ -264,6 +270,26 @@ class Layer:
 
     def rank_hint(self, x: Shape) -> str | None:
         return None
+
+    def axis_of(self, arg: str, axis: int, x: Shape) -> int:
+        """``axis`` (an :class:`~archcalc.layers.args.AxisIndex`) counted from 0 on input ``x``: ``-1`` on a
+        ``[T, D]`` input is 1. Outside the input's axes it is an error at the argument."""
+        if not -len(x) <= axis < len(x):
+            last = len(x) - 1
+            hint = "the input has only one axis: use 0 or -1" if last == 0 else \
+                f"use 0..{last} (0 is the first axis after the batch) or -1..-{last + 1}"
+            raise self.error(f"axis {axis} is outside an input with {len(x)} {'axis' if len(x) == 1 else 'axes'} "
+                             f"({shape_text(x)})", arg=arg, code="bad-argument", hint=hint)
+        return axis % len(x)
+
+    def axes_of(self, arg: str, axes: tuple[int, ...], x: Shape) -> tuple[int, ...]:
+        """Several axes counted from 0, sorted; naming one axis twice (``[1, -1]`` on ``[C, L]``) is an error."""
+        out = [self.axis_of(arg, a, x) for a in axes]
+        if len(set(out)) != len(out):
+            twice = next(a for a in out if out.count(a) > 1)
+            raise self.error(f"names axis {twice} of {shape_text(x)} twice", arg=arg, code="bad-argument",
+                             hint="each axis once (negative axes count from the end: -1 is the last)")
+        return tuple(sorted(out))
 
     def check_in(self, arg: str, declared: Dim | None, actual: Dim) -> None:
         """An explicitly declared input size (``in:``) must match the incoming one."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Int
+from archcalc.layers.args import AxisIndex
 from archcalc.layers.base import Derivation, Shape, layer, shape_text
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
@@ -22,14 +22,11 @@ class Concat(Merge):
 
     TRAITS = Trait.LINEAR
 
-    axis = Int(0, doc="the axis to join along (batch excluded); 0 = channels, negative counts from the end", min=-8)
+    axis = AxisIndex(0, doc="the axis to join along (batch excluded); 0 = channels, negative counts from the end")
 
     def merge_shape(self, xs: list[Shape]) -> Shape:
         first = xs[0]
-        if not -len(first) <= self.axis < len(first):
-            raise self.error(f"axis {self.axis} is outside an input with {len(first)} axes", arg="axis",
-                             hint=f"use 0..{len(first) - 1} (0 = channels)")
-        a = self.axis % len(first)
+        a = self.axis_of("axis", self.axis, first)
         where = "along channels" if a == 0 else f"along axis {a}"
         for i, x in enumerate(xs):
             others = (symbolic.equal(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from archcalc.layers.base import Activation, layer
 from archcalc.layers.traits import Trait
 
@@ -14,3 +16,4 @@ class Sigmoid(Activation):
     """
 
     TRAITS = Trait.ACTIVATION | Trait.SATURATES
+    MAX_SLOPE: ClassVar[float] = 0.25

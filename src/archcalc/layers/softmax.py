@@ -1,31 +1,23 @@
-"""Softmax: exp(x_i)/Σ exp(x_j) along the channel axis; outputs are probabilities."""
+"""Softmax: exp(x_i)/Σ exp(x_j) along the channel axis; outputs are probabilities (and the axis they share
+with log-softmax)."""
 
 from __future__ import annotations
 
-from archcalc.layers.args import Int
+from archcalc.layers.args import AxisIndex
 from archcalc.layers.base import KEEP, MIX, AxisMap, Layer, Shape, Work, layer, numel
 from archcalc.layers.traits import Trait
 
 
-@layer("softmax")
-class Softmax(Layer):
-    """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
-
-    Cross-entropy takes logits and applies softmax itself, so archcalc trains a network that ends in
-    softmax on the logits before it; a hand-written loop should do the same (lint rule T102).
-
-    Example: ``- softmax``
-    """
+class OverAxis(Layer):
+    """What softmax and log-softmax share: one axis they normalise over (not registered itself)."""
 
     TRAITS = Trait.ACTIVATION
 
-    dim = Int(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the end",
-              min=-8)
+    dim = AxisIndex(0, doc="axis of the input (batch excluded) to normalise; 0 = channels; negative counts from the "
+                    "end")
 
     def output_shape(self, x: Shape) -> Shape:
-        if not -len(x) <= self.dim < len(x):
-            raise self.error(f"dim {self.dim} is outside an input with {len(x)} axes", arg="dim",
-                             hint=f"use 0..{len(x) - 1} (0 = channels)")
+        self.axis_of("dim", self.dim, x)
         return x
 
     def axis(self, x: Shape) -> int:
@@ -43,3 +35,14 @@ class Softmax(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         """One normalised exponential per element (the sums are counted with them)."""
         return Work(act=numel(y))
+
+
+@layer("softmax")
+class Softmax(OverAxis):
+    """Softmax over one axis, the channels by default (PyTorch ``nn.Softmax(dim=1)``).
+
+    Cross-entropy takes logits and applies softmax itself, so archcalc trains a network that ends in
+    softmax on the logits before it; a hand-written loop should do the same (lint rule T102).
+
+    Example: ``- softmax``
+    """

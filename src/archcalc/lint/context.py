@@ -22,11 +22,13 @@ from archcalc.spec.train import TrainSpec
 
 
 class Context:
-    def __init__(self, path: str, source: str, model: Model, root: YNode):
+    def __init__(self, path: str, source: str, model: Model, root: YNode, partial: bool = False):
         self.path = path
         self.source = source
         self.model = model
         self.root = root
+        #: the model is the prefix that built before a core error: its last layer is not the network's output
+        self.partial = partial
 
     @property
     def spec(self) -> Spec:

@@ -1,7 +1,8 @@
 """Lint one spec text: build it, run the enabled rules, apply suppressions; and fix it.
 
-The core stops at the first error of a file, which becomes the one finding of the matching ``E``
-rule; otherwise every enabled rule's ``check`` runs over the built model. Core findings are reported
+The core stops at the first error of a file, which becomes the finding of the matching ``E`` rule;
+when the error came after some top-level layers had built, the layer-local rules (``PREFIX``) still
+check those. Otherwise every enabled rule's ``check`` runs over the built model. Core findings are reported
 whatever the selection and whatever the comments say: a spec that does not build is checked by no
 other rule, so hiding its error would make it pass. A finding written once in the spec but built
 many times (a layer inside a block used in several places) is reported once, with the number of
@@ -61,15 +62,11 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
     except SpecError as error:
         built = False
         found.append(core_diagnostic(error, path))
+        if error.partial is not None:  # a later layer failed: the layer-local rules check the ones that built
+            found += _run(Context(path, source, Model(error.partial), root, partial=True), enabled, path, prefix=True)
     else:
         built = True
-        ctx = Context(path, source, model, root)
-        for code, rule in RULES.items():
-            if code in enabled and rule.kind == "model":
-                try:
-                    found += _once_per_place(rule, rule.check(ctx))
-                except Exception as e:
-                    raise RuleCrash(rule, path, e) from e
+        found += _run(Context(path, source, model, root), enabled, path)
     found = [d for d in found if d.code in enabled or d.rule.core]
     directives = suppression.directives(source, path, root)
     kept = suppression.apply(found, directives)
@@ -80,6 +77,18 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
     return Result(path, source, sorted(kept, key=Diagnostic.sort_key), built)
 
 
+def _run(ctx: Context, enabled: frozenset[str], path: str, prefix: bool = False) -> list[Diagnostic]:
+    """The enabled model rules' findings on ``ctx`` (only the layer-local ones on a ``prefix``)."""
+    found: list[Diagnostic] = []
+    for code, rule in RULES.items():
+        if code in enabled and rule.scope == "model" and (rule.on_prefix or not prefix):
+            try:
+                found += _once_per_place(rule, rule.check(ctx), fixes=not prefix)
+            except Exception as e:
+                raise RuleCrash(rule, path, e) from e
+    return found
+
+
 def unreadable(error: SpecError, path: str) -> Result:
     """The result for a file the core refused before parsing it (too large): its one (core) finding."""
     return Result(path, "", [core_diagnostic(error, path)], False)
@@ -88,13 +97,14 @@ def unreadable(error: SpecError, path: str) -> Result:
 def core_diagnostic(error: SpecError, path: str) -> Diagnostic:
     """The finding for an error the core raised, under the rule of the same name."""
     rule = BY_NAME.get(error.code)
-    if rule is None or rule.kind != "core":  # a core code without a rule (a test fails on this): never hide it
+    if rule is None or rule.scope != "core":  # a core code without a rule (a test fails on this): never hide it
         rule = Rule(UNMAPPED, error.code, ERROR, "An error of the core that has no rule of its own yet.")
     return Diagnostic(rule, error.loc or Loc(path, 1, 1), error.message, error.hint, notes=tuple(error.notes))
 
 
-def _once_per_place(rule: Rule, findings: Iterable[Finding]) -> list[Diagnostic]:
-    """One diagnostic per (location, message) pair, noting how many built layers share it.
+def _once_per_place(rule: Rule, findings: Iterable[Finding], fixes: bool = True) -> list[Diagnostic]:
+    """One diagnostic per (location, message) pair, noting how many built layers share it (without fixes
+    when ``fixes`` is false: the findings on the prefix of a spec that does not build).
 
     Messages name the first instance (``conv1.0``); the others differ only in the path, so they
     are grouped by location alone, and the fix is kept only when every instance offered the same.
@@ -108,7 +118,8 @@ def _once_per_place(rule: Rule, findings: Iterable[Finding]) -> list[Diagnostic]
         message = first.message
         if len(group) > 1:
             message += f" (and {len(group) - 1} more place{'s' if len(group) > 2 else ''} built from this line)"
-        fix = first.fix if all(f.fix == first.fix for f in group) else None
+        # a spec that does not build is never fixed: no fix could be checked against a build
+        fix = first.fix if fixes and all(f.fix == first.fix for f in group) else None
         out.append(Diagnostic(rule, first.loc, message, first.hint, fix, first.end))
     return out
 

@@ -7,7 +7,7 @@ it, and ``FIXABLE`` says whether its findings carry safe fixes. A module without
 one of the core's errors: the core raises ``SpecError(code=<the rule's name>)`` and the linter
 turns it into this rule's finding. Core rules are always on, as ruff's syntax errors are: they can
 be neither deselected nor suppressed, since a spec that does not build is checked by no other rule
-and would otherwise pass silently. (``unused-suppression`` says ``KIND = "comments"``: it checks
+and would otherwise pass silently. (``unused-suppression`` says ``SCOPE = "comments"``: it checks
 the suppression comments after every other rule.) Codes are assigned in one place, :data:`rules.CODES`, and are
 checked here at import: a duplicate code or name, or a malformed code, is a programming error.
 """
@@ -36,9 +36,12 @@ class Rule:
     check: Callable[..., Iterator[Finding]] | None = field(repr=False, default=None)
     fixable: bool = False
     module: str = ""
-    #: core (the core's error of the same name), model (check(ctx) over the built model) or
-    #: comments (check(unused) over the suppression comments; the engine calls it last)
-    kind: str = "core"
+    #: what the rule looks at: core (the core's error of the same name), model (check(ctx) over the
+    #: built model) or comments (check(unused) over the suppression comments; the engine calls it
+    #: last). Not called ``kind``: that word means a layer kind everywhere else.
+    scope: str = "core"
+    #: a layer-local rule (``PREFIX = True``): it also runs on the layers that built when a later one failed
+    on_prefix: bool = False
 
     @property
     def summary(self) -> str:
@@ -52,7 +55,7 @@ class Rule:
     @property
     def core(self) -> bool:
         """A core error: always enabled, never suppressed (see the module docstring)."""
-        return self.kind == "core"
+        return self.scope == "core"
 
     @property
     def prefix(self) -> str:
@@ -75,9 +78,10 @@ def _load(table: Iterable[tuple[str, str]]) -> dict[str, Rule]:
         if severity not in SEVERITIES:
             raise RuntimeError(f"lint rule {code} ({name}) has no valid SEVERITY")
         check = getattr(module, "check", None)
-        kind = getattr(module, "KIND", "model" if check else "core")
+        scope = getattr(module, "SCOPE", "model" if check else "core")
         rules[code] = Rule(code, name, severity, inspect.cleandoc(module.__doc__ or ""), check,
-                           bool(getattr(module, "FIXABLE", False)), module.__name__, kind)
+                           bool(getattr(module, "FIXABLE", False)), module.__name__, scope,
+                           bool(getattr(module, "PREFIX", False)))
         names.add(name)
     return rules
 
@@ -95,8 +99,8 @@ def find(word: str) -> Rule | None:
 
 #: the core rules' codes: enabled whatever the selection
 CORE: frozenset[str] = frozenset(code for code, rule in RULES.items() if rule.core)
-#: the rule that checks the suppression comments themselves (``KIND = "comments"``), run last
-COMMENTS: Rule = next(rule for rule in RULES.values() if rule.kind == "comments")
+#: the rule that checks the suppression comments themselves (``SCOPE = "comments"``), run last
+COMMENTS: Rule = next(rule for rule in RULES.values() if rule.scope == "comments")
 
 
 class UnknownSelector(ValueError):

@@ -14,13 +14,16 @@ from itertools import pairwise
 
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import LAYERS
+from archcalc.layers.log_softmax import LogSoftmax
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.spec.ast import BlockCall, Group, If, Item, LayerItem, Merge, Repeat, Residual, Spec
-from archcalc.spec.train import LOGIT_LOSSES
+from archcalc.spec.train import LOG_PROBABILITIES, LOGITS, PROBABILITIES, TrainSpec
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
 PROBABILITY_LAYERS = (Softmax, Sigmoid)
+#: layers that turn logits into a distribution: probabilities, or their logarithms (log_softmax)
+DISTRIBUTION_LAYERS = (Softmax, Sigmoid, LogSoftmax)
 
 
 def flatten(nodes: list[Node]) -> list[Node]:
@@ -66,15 +69,30 @@ def output_run(graph: Graph) -> list[LayerNode]:
     return tail[::-1]
 
 
-def applied_by_loss(loss: str, node: LayerNode) -> bool:
-    """Whether ``loss`` applies the layer ``node`` to the logits itself (:data:`~archcalc.spec.train.LOGIT_LOSSES`):
-    the sigmoid, or a softmax over the classes (axis 0). The trainers train a network that ends in it on
-    what comes before it."""
-    kind = LOGIT_LOSSES.get(loss)
+def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
+    """Whether the spec's loss applies the layer ``node`` to the logits itself (``TrainSpec.fuses``): the
+    sigmoid, or a softmax over the classes (axis 0), unless the spec says what the loss takes. The trainers
+    train a network that ends in it on what comes before it."""
+    kind = train.fuses
     if kind is None or not isinstance(node.layer, LAYERS[kind]):
         return False
     axis = node.layer.config().get("dim", 0)
     return isinstance(axis, int) and axis % len(node.in_shape) == 0
+
+
+def output_kind(graph: Graph, train: TrainSpec | None) -> str:
+    """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
+    (a final log_softmax) or ``logits`` (anything else, unbounded); a final layer the loss applies itself
+    (``TrainSpec.fuses``) is left out of training, so the loss receives the logits before it."""
+    run = output_run(graph)
+    if not run:
+        return LOGITS
+    last = run[-1]
+    if train is not None and applied_by_loss(train, last):
+        return LOGITS
+    if isinstance(last.layer, LogSoftmax):
+        return LOG_PROBABILITIES
+    return PROBABILITIES if isinstance(last.layer, PROBABILITY_LAYERS) else LOGITS
 
 
 def pairs(run: list[Node]) -> Iterator[tuple[LayerNode, LayerNode]]:

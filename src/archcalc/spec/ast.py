@@ -56,6 +56,7 @@ class LayerItem:
     loc: Loc
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
     source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
+    init: object = None  # archcalc.spec.init.LayerInit: the layer's init:, for layers with weights
 
 
 @dataclass(slots=True)
@@ -177,3 +178,4 @@ class Spec:
     loc: Loc
     source: str = field(repr=False, default="")
     budget: object | None = None  # archcalc.spec.budget.Budget
+    data: object | None = None  # archcalc.spec.data.DataSpec: what the inputs are (the ``data:`` section)

@@ -15,6 +15,7 @@ from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
 from archcalc.layers.merge import Merge as MergeLayer
+from archcalc.layers.traits import Trait
 from archcalc.limits import Limits
 from archcalc.spec.ast import (
     ArgList,
@@ -38,7 +39,7 @@ from archcalc.spec.ast import (
 from archcalc.spec.expr import INPUT_NAMES, bare_name, parse_expr
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
-TOP_KEYS = ("name", "description", "input", "symbols", "blocks", "layers", "train", "budget")
+TOP_KEYS = ("name", "description", "input", "data", "symbols", "blocks", "layers", "train", "budget")
 SHORTCUTS = ("identity", "auto", "if_same")
 #: construct → the keys its mapping may hold, its own key first: the item is that construct when the
 #: key is present (checked in this order, so a mapping with ``repeat:`` and ``layers:`` is a repeat).
@@ -112,8 +113,13 @@ class _Parser:
             from archcalc.spec.budget import parse_budget
 
             budget = parse_budget(budget_node)
+        data = None
+        if top.get("data") is not None:
+            from archcalc.spec.data import parse_data
+
+            data = parse_data(top.get("data"))
         return Spec(name, self.path, input_dims, input_node.loc, symbols, self.blocks, layers, layers_node.loc,
-                    train, top.loc, source, budget)
+                    train, top.loc, source, budget, data)
 
     def symbols(self, node: YNode | None) -> dict[str, Symbol]:
         out: dict[str, Symbol] = {}
@@ -366,6 +372,7 @@ class _Parser:
               skip: tuple[str, ...] = ()) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
+        init = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text in skip:
@@ -374,6 +381,12 @@ class _Parser:
                     if name is not None:
                         raise SpecError(key.loc, "the layer is named twice", code="bad-name")
                     name = self.layer_name(value)
+                    continue
+                if key.text == "init" and Trait.WEIGHTED in cls.TRAITS:
+                    from archcalc.spec.init import parse_init
+
+                    init = parse_init(value, kind)
+                    keys["init"] = key.loc
                     continue
                 arg = cls.ARGS.get(key.text)
                 if arg is None:
@@ -392,7 +405,7 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys, node)
+        return LayerItem(kind, args, name, loc, keys, node, init)
 
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}

@@ -20,12 +20,16 @@ import re
 from collections.abc import Callable
 
 from archcalc.layers import LAYERS
-from archcalc.layers.args import REQUIRED, Arg, Bool, Choice, Float, Int, Padding, PerAxis
+from archcalc.layers.args import REQUIRED, Arg, Axes, AxisIndex, Bool, Choice, Dims, Float, Int, Padding, PerAxis
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.layers.merge import Merge
+from archcalc.layers.traits import Trait
 from archcalc.spec import parser
 from archcalc.spec.budget import COUNT, LIMITS, SETTINGS
-from archcalc.spec.train import KEYS, LOSSES, MONITORS, OPTIMIZERS, STOPPING_KEYS, TASKS
+from archcalc.spec.data import KEYS as DATA_KEYS
+from archcalc.spec.init import ALIASES as INIT_ALIASES
+from archcalc.spec.init import INITS
+from archcalc.spec.train import KEYS, LOSS_KINDS, LOSSES, MONITORS, OPTIMIZERS, STOPPING_KEYS, TASKS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -75,6 +79,7 @@ def spec_schema() -> dict:
         "layers": _layers(1, "the network, in order: each layer runs on the previous one's output"),
         "train": _train(),
         "budget": _budget(),
+        "data": _data(),
     }
     missing = set(parser.TOP_KEYS) ^ set(top)
     if missing:
@@ -163,6 +168,8 @@ def _kind(name: str, cls: type[Layer]) -> dict:
     A merge kind takes its branches as a list (``- add: [[...], [...]]``) or beside its arguments
     (``{axis: 1, branches: [...]}``), and ``inline:`` beside it."""
     args = {arg: _arg(spec) for arg, spec in cls.ARGS.items()}
+    if Trait.WEIGHTED in cls.TRAITS:
+        args["init"] = _init()
     required = [arg for arg, spec in cls.ARGS.items() if spec.required]
     merge = issubclass(cls, Merge)
     if merge:
@@ -217,7 +224,23 @@ def _value(arg: Arg) -> dict:
 
 
 def _int(arg: Int) -> dict:
-    return {"anyOf": [{"type": "integer", "minimum": arg.min}, {"$ref": "#/$defs/expression"}]}
+    number: dict = {"type": "integer"} if arg.min is None else {"type": "integer", "minimum": arg.min}
+    return {"anyOf": [number, {"$ref": "#/$defs/expression"}]}
+
+
+def _axis(arg: AxisIndex) -> dict:
+    """An axis is a position, a plain integer (negative from the end); the layer checks it against its input."""
+    return {"type": "integer"}
+
+
+def _axes(arg: Axes) -> dict:
+    return {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}
+
+
+def _dims(arg: Dims) -> dict:
+    """Sizes (≥ 1 or expressions) with at most one -1, which the schema cannot count, so the parser does."""
+    size = {"anyOf": [{"type": "integer", "minimum": -1, "not": {"const": 0}}, {"$ref": "#/$defs/expression"}]}
+    return {"type": "array", "items": size, "minItems": 1}
 
 
 def _per_axis(arg: PerAxis) -> dict:
@@ -250,6 +273,7 @@ def _choice(arg: Choice) -> dict:
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
 ARG_TYPES: dict[type, Callable[..., dict]] = {
     Int: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
+    AxisIndex: _axis, Axes: _axes, Dims: _dims,
 }
 
 
@@ -386,7 +410,9 @@ def _train() -> dict:
     values = {
         "task": {"enum": list(TASKS)},
         "classes": {"type": "integer", "minimum": 2},
-        "loss": {"enum": list(LOSSES)},
+        "loss": _loss(),
+        "multi_label": {"type": "boolean"},
+        "target_range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         "optimizer": optimizer,
         "batch_size": {"type": "integer", "minimum": 1},
         "epochs": {"type": "integer", "minimum": 1},
@@ -405,6 +431,42 @@ def _train() -> dict:
             values[key]["default"] = default
     return {"type": "object", "description": "how `archcalc train` and the exports train the network",
             "properties": {key: values[key] for key in KEYS}, "additionalProperties": False}
+
+
+def _loss() -> dict:
+    """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` (``inputs:`` and the loss's own settings)."""
+    settings = {}
+    for name, kind in LOSS_KINDS.items():
+        props = {"inputs": {"enum": list(kind.inputs), "description": f"what {name} takes from the network: "
+                            + " or ".join(kind.inputs) + f" (default {kind.inputs[0]})"},
+                 **{key: {"type": "number", "minimum": 0, "default": value} for key, value in kind.params.items()}}
+        settings[name] = {"anyOf": [{"type": "null"}, {"type": "object", "properties": props,
+                                                       "additionalProperties": False}]}
+    return {"anyOf": [{"enum": list(LOSSES)},
+                      {"type": "object", "properties": settings, "minProperties": 1, "maxProperties": 1,
+                       "additionalProperties": False}]}
+
+
+def _data() -> dict:
+    values = {"range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                        "description": "[low, high]: the values an input element takes as fed to the network"},
+              "normalized": {"type": "boolean", "description": "whether preprocessing scales or standardises "
+                             "the inputs"}}
+    if set(values) != set(DATA_KEYS):
+        raise SchemaGap(f"data: the schema draws {sorted(values)}, the parser takes {sorted(DATA_KEYS)}")
+    return {"type": "object", "description": "what the network's inputs are (docs/spec.md)", "properties": values,
+            "additionalProperties": False}
+
+
+def _init() -> dict:
+    """A layer's ``init:``: a torch.nn.init name, ``{name: {settings}}``, or ``{weight: …, bias: …}``."""
+    names = [*INITS, *INIT_ALIASES]
+    one = {"anyOf": [{"enum": names}, {"type": "object", "minProperties": 1, "maxProperties": 1,
+                                       "propertyNames": {"enum": names}}]}
+    return {"anyOf": [one, {"type": "object", "properties": {"weight": one, "bias": one},
+                            "additionalProperties": False, "minProperties": 1}],
+            "description": "how the weights start (torch.nn.init's names): zeros, constant, uniform, normal, "
+            "xavier_*/glorot_*, kaiming_*/he_*, orthogonal; or {weight: …, bias: …}"}
 
 
 def _hyper(default: object) -> dict:

@@ -13,11 +13,43 @@ from archcalc.errors import Loc, SpecError, choices_hint
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
 
 TASKS = ("classification", "regression")
-LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
+
+#: what a loss takes from the network: raw scores, probabilities in [0, 1], their logarithms, or any real values
+LOGITS, PROBABILITIES, LOG_PROBABILITIES, VALUES = "logits", "probabilities", "log_probabilities", "values"
+
+
+@dataclass(frozen=True, slots=True)
+class LossKind:
+    """One loss: what it takes from the network (``inputs``: the first is its default, the others what
+    ``inputs:`` may say instead), which task it serves (None: both), its hyperparameters with PyTorch's
+    defaults, and the final layer a logits loss applies itself (``fuses``)."""
+
+    inputs: tuple[str, ...]
+    task: str | None
+    params: dict[str, float] = field(default_factory=dict)
+    fuses: str | None = None
+
+
+#: every loss, by the name ``train: loss`` uses (PyTorch's definitions: docs/spec.md#train)
+LOSS_KINDS: dict[str, LossKind] = {
+    "cross_entropy": LossKind((LOGITS, PROBABILITIES), "classification", fuses="softmax"),
+    "nll": LossKind((LOG_PROBABILITIES,), "classification"),
+    "bce": LossKind((PROBABILITIES,), "classification"),
+    "bce_with_logits": LossKind((LOGITS,), "classification", fuses="sigmoid"),
+    "mse": LossKind((VALUES,), None),
+    "l1": LossKind((VALUES,), "regression"),
+    "huber": LossKind((VALUES,), "regression", {"delta": 1.0}),
+    "smooth_l1": LossKind((VALUES,), "regression", {"beta": 1.0}),
+    "kl_div": LossKind((LOG_PROBABILITIES,), None),
+    "cosine": LossKind((VALUES,), "regression"),
+    "dice": LossKind((PROBABILITIES,), None, {"smooth": 1.0}),
+}
+LOSSES = tuple(LOSS_KINDS)
 #: loss that takes logits → the kind of the output layer it applies itself (cross-entropy: log-softmax over
-#: the classes; BCE with logits: the sigmoid). Both trainers and the exports train a network that ends in that
-#: layer on what comes before it, so it is never applied twice (lint rule T102 tells who trains it elsewhere)
-LOGIT_LOSSES: dict[str, str] = {"cross_entropy": "softmax", "bce_with_logits": "sigmoid"}
+#: the classes; BCE with logits: the sigmoid). Unless the spec says what the loss takes (``inputs:``), both
+#: trainers and the exports train a network that ends in that layer on what comes before it, so it is never
+#: applied twice (lint rule T102 tells who trains it elsewhere)
+LOGIT_LOSSES: dict[str, str] = {name: kind.fuses for name, kind in LOSS_KINDS.items() if kind.fuses}
 MONITORS = ("val_loss", "val_accuracy")
 
 #: optimizer → its hyperparameters and torch.optim's defaults
@@ -66,6 +98,26 @@ class TrainSpec:
     seed: int | None
     loc: Loc
     locs: dict[str, Loc] = field(default_factory=dict)  # where each key's value was written
+    #: the loss's hyperparameters (PyTorch's defaults filled in: ``{"delta": 1.0}`` for huber)
+    loss_params: dict[str, float] = field(default_factory=dict)
+    #: what the spec says the loss takes (``loss: {cross_entropy: {inputs: probabilities}}``), None when it
+    #: does not say: then the loss takes its default, and a logits loss fuses its final layer (``fuses``)
+    loss_inputs: str | None = None
+    #: a classification whose samples may carry several labels at once (targets are 0/1 rows)
+    multi_label: bool = False
+    #: the range a regression's targets lie in, when the spec says it (``target_range: [0, 100]``)
+    target_range: tuple[float, float] | None = None
+
+    @property
+    def takes(self) -> str:
+        """What the loss is applied to: logits, probabilities, log_probabilities or values."""
+        return self.loss_inputs or LOSS_KINDS[self.loss].inputs[0]
+
+    @property
+    def fuses(self) -> str | None:
+        """The final layer kind the loss applies itself, and that training therefore leaves out; None when
+        the spec says what the loss takes (then the loss sees the network's output exactly)."""
+        return None if self.loss_inputs is not None else LOSS_KINDS[self.loss].fuses
 
     @classmethod
     def defaults(cls, loc: Loc) -> TrainSpec:
@@ -85,8 +137,12 @@ class TrainSpec:
 KEYS: dict[str, tuple[object, str]] = {
     "task": ("classification", "classification (integer class targets) or regression (real targets)"),
     "classes": (None, "number of classes; inferred from the output layer when left out"),
-    "loss": (None, "cross_entropy takes class scores (logits), bce probabilities, bce_with_logits scores, "
-             "mse real targets; default cross_entropy for classification, mse for regression"),
+    "multi_label": (False, "classification where each example may belong to several classes at once (one "
+                    "sigmoid per class): targets are 0/1 rows"),
+    "target_range": (None, "[low, high]: the range regression targets lie in, when it is known"),
+    "loss": (None, "a loss by name (cross_entropy, nll, bce, bce_with_logits, mse, l1, huber, smooth_l1, kl_div, "
+             "cosine, dice), or {name: {setting: value}} (inputs: logits or probabilities, and the loss's own); "
+             "default cross_entropy for classification, mse for regression"),
     "optimizer": ("sgd", "a torch.optim optimizer by name, or {name: {hyperparameter: value}}"),
     "batch_size": (32, "examples per training step"),
     "epochs": (10, "passes over the training data"),
@@ -116,7 +172,16 @@ def parse_train(node: YMap) -> TrainSpec:
     if task == "classification" and classes == 1:
         raise SpecError(locs["classes"], "classification needs at least 2 classes", code="bad-train",
                         hint="for one output with a yes/no target use 2 classes, or task: regression")
-    loss = _word(node.get("loss"), LOSSES, "loss", "cross_entropy" if task == "classification" else "mse")
+    multi_label = _bool(node.get("multi_label"), "multi_label", False)
+    if multi_label and task != "classification":
+        raise SpecError(locs["multi_label"], "multi_label is a kind of classification, but the task is a regression",
+                        code="bad-train", hint="task: classification, or drop multi_label")
+    target_range = _range(node.get("target_range"), "target_range")
+    if target_range is not None and task != "regression":
+        raise SpecError(locs["target_range"], "target_range describes a regression's targets, but the task is a "
+                        "classification", code="bad-train", hint="task: regression, or drop target_range")
+    default = ("bce_with_logits" if multi_label else "cross_entropy") if task == "classification" else "mse"
+    loss, loss_params, loss_inputs = _loss(node.get("loss"), default)
     optimizer = _optimizer(node.get("optimizer"), node.loc)
     weight_decay = _float(node.get("weight_decay"), "weight_decay",
                           DEFAULT_WEIGHT_DECAY.get(optimizer.name, KEYS["weight_decay"][0]))
@@ -133,7 +198,65 @@ def parse_train(node: YMap) -> TrainSpec:
     batch_size = _int(node.get("batch_size"), "batch_size", KEYS["batch_size"][0], low=1)
     epochs = _int(node.get("epochs"), "epochs", KEYS["epochs"][0], low=1)
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
-                     _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs)
+                     _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
+                     loss_inputs, multi_label, target_range)
+
+
+def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str | None]:
+    """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` / ``{cross_entropy: {inputs: probabilities}}``: the
+    name, its hyperparameters (defaults filled in) and what the spec says it takes (None when unsaid)."""
+    if node is None or isinstance(node, YScalar):
+        name = _word(node, LOSSES, "loss", default)
+        return name, dict(LOSS_KINDS[name].params), None
+    if not isinstance(node, YMap) or len(node.items) != 1:
+        raise SpecError(node.loc, f"loss must be a name or {{name: {{settings}}}}, got {describe(node)}",
+                        code="bad-train", hint="loss: {cross_entropy: {inputs: probabilities}}")
+    key, args = node.items[0]
+    name = _word(key, LOSSES, "loss", None)
+    kind = LOSS_KINDS[name]
+    params, inputs = dict(kind.params), None
+    if args is None or (isinstance(args, YScalar) and args.value is None):
+        return name, params, None
+    if not isinstance(args, YMap):
+        raise SpecError(args.loc, f"the settings of {name} must be a mapping, got {describe(args)}", code="bad-train",
+                        hint=f"{name}: {{inputs: {kind.inputs[0]}}}")
+    allowed = ("inputs", *kind.params)
+    for k, value in args.items:
+        if k.text not in allowed:
+            raise SpecError(k.loc, f"{name} has no setting '{k.text}'", code="unknown-key",
+                            hint=choices_hint(k.text, list(allowed), f"settings of {name}"))
+        if k.text == "inputs":
+            inputs = _word(value, kind.inputs, f"inputs of {name}", None)
+            continue
+        params[k.text] = _number(value, k.text)
+        zero_ok = k.text in ("smooth", "beta")  # torch: beta 0 makes smooth_l1 the L1 loss; huber's delta > 0
+        if params[k.text] < 0 or (params[k.text] == 0 and not zero_ok):
+            raise SpecError(value.loc, f"{k.text} must be {'≥ 0' if zero_ok else '> 0'}, "
+                            f"got {params[k.text]:g}", code="bad-train",
+                            hint=f"PyTorch's default is {kind.params[k.text]:g}")
+    return name, params, inputs
+
+
+def _bool(node: YNode | None, key: str, default: bool) -> bool:
+    if node is None:
+        return default
+    if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+        raise SpecError(node.loc, f"{key} must be true or false, got {describe(node)}", code="bad-train")
+    return node.value
+
+
+def _range(node: YNode | None, key: str) -> tuple[float, float] | None:
+    """``[low, high]``, two numbers with low < high."""
+    if node is None:
+        return None
+    if not isinstance(node, YSeq) or len(node.items) != 2:
+        raise SpecError(node.loc, f"{key} must be a list of two numbers [low, high], got {describe(node)}",
+                        code="bad-train", hint=f"{key}: [0, 1]")
+    low, high = (_number(item, key) for item in node.items)
+    if not low < high:
+        raise SpecError(node.loc, f"{key} must be [low, high] with low < high, got [{low:g}, {high:g}]",
+                        code="bad-train")
+    return low, high
 
 
 def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:

@@ -7,9 +7,10 @@ optimizers, a training loop, and a standalone export, all in plain NumPy.
     >>> sum(p.size for p in net.parameters())
     1623
 
-``layers``, ``structures``, ``losses``, ``optim`` and ``loop`` import only NumPy (the export copies
-them); ``build`` maps spec layers onto them; ``source`` writes the standalone file; ``trainer`` is
-what ``archcalc train --backend numpy`` runs. See docs/numpy.md.
+``layers``, ``structures``, ``losses``, ``optim`` and ``training`` (one step, evaluation, ``fit``
+over the shared loop of :mod:`archcalc.training.loop`) import only NumPy and that loop (the export
+copies them); ``build`` maps spec layers onto them; ``source`` writes the standalone file;
+``trainer`` is what ``archcalc train --backend numpy`` runs. See docs/numpy.md.
 """
 
 from __future__ import annotations

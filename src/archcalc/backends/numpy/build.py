@@ -21,7 +21,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import LOGIT_LOSSES, TrainSpec
 
 
 @dataclass(slots=True)
@@ -102,6 +102,14 @@ def _call(cls: type, **kwargs: object) -> Call:
     return Call(cls, {key: _plain(value) for key, value in kwargs.items()})
 
 
+def _inits(layer: Layer) -> dict[str, object]:
+    """The spec's ``init:`` as the weighted layers' ``init`` and ``bias_init`` arguments (plain tuples)."""
+    init = layer.init
+    if init is None:
+        return {}
+    return {key: part.plain() for key, part in (("init", init.weight), ("bias_init", init.bias)) if part is not None}
+
+
 def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
     return lambda a, x: _call(cls)
 
@@ -109,13 +117,13 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
-    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias),
+    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a)),
     "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias),
+                                 bias=a.bias, **_inits(a)),
     "conv2d": lambda a, x: _call(L.Conv2d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias),
+                                 bias=a.bias, **_inits(a)),
     "maxpool2d": lambda a, x: _call(L.MaxPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
                                     dilation=a.dilation, ceil_mode=a.ceil_mode),
     "avgpool2d": lambda a, x: _call(L.AvgPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
@@ -135,13 +143,16 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "sigmoid": _simple(L.Sigmoid),
     "tanh": _simple(L.Tanh),
     "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
+    "log_softmax": lambda a, x: _call(L.LogSoftmax, dim=a.dim % len(x) + 1),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "step": _simple(L.Step),
 }
 
-#: train.loss → loss class
+#: train.loss → loss class (its keyword arguments: :func:`loss_kwargs`)
 LOSSES: dict[str, type] = {"mse": losses.MSELoss, "cross_entropy": losses.CrossEntropyLoss, "bce": losses.BCELoss,
-                           "bce_with_logits": losses.BCEWithLogitsLoss}
+                           "bce_with_logits": losses.BCEWithLogitsLoss, "nll": losses.NLLLoss, "l1": losses.L1Loss,
+                           "huber": losses.HuberLoss, "smooth_l1": losses.SmoothL1Loss, "kl_div": losses.KLDivLoss,
+                           "cosine": losses.CosineLoss, "dice": losses.DiceLoss}
 #: train.optimizer name → optimizer class (its keyword arguments are torch.optim's names)
 OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
                                "adam": optim.Adam, "adamw": optim.AdamW}
@@ -206,8 +217,20 @@ def build_model(graph: Graph, seed=None, dtype="float32") -> Sequential:
     return plan(graph.root).build(np.random.default_rng(seed)).astype(dtype)
 
 
+def loss_kwargs(train: TrainSpec) -> dict[str, object]:
+    """The loss class's keyword arguments: its hyperparameters, what it takes when the spec says so
+    (cross-entropy on probabilities), and ``fuse=False`` when the spec says what a logits loss takes,
+    so that it sees the network's output exactly."""
+    kwargs: dict[str, object] = dict(train.loss_params)
+    if train.loss_inputs is not None and train.loss == "cross_entropy":
+        kwargs["inputs"] = train.loss_inputs
+    if train.loss_inputs is not None and train.loss in LOGIT_LOSSES:
+        kwargs["fuse"] = False
+    return kwargs
+
+
 def make_loss(train: TrainSpec):
-    return LOSSES[train.loss]()
+    return LOSSES[train.loss](**loss_kwargs(train))
 
 
 def optimizer_kwargs(train: TrainSpec) -> dict[str, object]:

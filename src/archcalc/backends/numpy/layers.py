@@ -100,6 +100,49 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> n
     return rng.uniform(-bound, bound, shape)
 
 
+def _initial(rng: np.random.Generator, shape: tuple[int, ...], init, default_fan_in: int) -> np.ndarray:
+    """A parameter of ``shape`` drawn as ``torch.nn.init`` draws it for the spec's ``init:`` ``(name, ((key,
+    value), …))``; PyTorch's layer default U(±1/√fan_in) when ``init`` is None.
+
+    Fans follow torch: fan_in = shape[1]·k, fan_out = shape[0]·k with k the product of the kernel's sizes.
+    Orthogonal is torch's construction: the QR factor of a normal matrix, its columns' signs fixed by R's
+    diagonal, scaled by the gain.
+    """
+    if init is None:
+        return _uniform(rng, default_fan_in, shape)
+    name, params = init
+    p = dict(params)
+    receptive = math.prod(shape[2:])
+    fan_in, fan_out = (shape[1] * receptive, shape[0] * receptive) if len(shape) > 1 else (0, 0)
+    if name in ("zeros", "ones", "constant"):
+        return np.full(shape, {"zeros": 0.0, "ones": 1.0}.get(name, p.get("value")))
+    if name == "uniform":
+        return rng.uniform(p["a"], p["b"], shape)
+    if name == "normal":
+        return rng.normal(p["mean"], p["std"], shape)
+    if name.startswith("xavier"):
+        std = p["gain"] * math.sqrt(2.0 / (fan_in + fan_out))
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name.startswith("kaiming"):  # torch.nn.init.calculate_gain (leaky_relu's uses ``a``)
+        gains = {"tanh": 5 / 3, "relu": math.sqrt(2.0), "selu": 3 / 4, "leaky_relu": math.sqrt(2.0 / (1 + p["a"] ** 2))}
+        gain = gains.get(p["nonlinearity"], 1.0)
+        std = gain / math.sqrt(fan_in if p["mode"] == "fan_in" else fan_out)
+        return rng.uniform(-math.sqrt(3) * std, math.sqrt(3) * std, shape) if name.endswith("uniform") \
+            else rng.normal(0.0, std, shape)
+    if name == "orthogonal":
+        rows, cols = shape[0], math.prod(shape[1:])
+        flat = rng.normal(0.0, 1.0, (rows, cols))
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return p["gain"] * q.reshape(shape)
+    raise ValueError(f"unknown init {name!r}")
+
+
 def _pad(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
     """Pad the last two axes by ((top, bottom), (left, right)); the input itself when there is nothing to add."""
     (top, bottom), (left, right) = pads
@@ -188,10 +231,10 @@ class Linear(Module):
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
         rng = np.random.default_rng(rng)
-        self.weight = _uniform(rng, in_features, (out_features, in_features))
-        self.bias = _uniform(rng, in_features, (out_features,)) if bias else None
+        self.weight = _initial(rng, (out_features, in_features), init, in_features)
+        self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
@@ -220,13 +263,14 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int],
                  stride: tuple[int, int] = (1, 1), padding: tuple[int, int] | str = (0, 0),
-                 dilation: tuple[int, int] = (1, 1), groups: int = 1, bias: bool = True, rng=None):
+                 dilation: tuple[int, int] = (1, 1), groups: int = 1, bias: bool = True, rng=None, init=None,
+                 bias_init=None):
         rng = np.random.default_rng(rng)
         self.stride, self.dilation, self.groups = stride, dilation, groups
         self.padding = _pad_pairs(padding, kernel_size, dilation)
         fan_in = in_channels // groups * kernel_size[0] * kernel_size[1]
-        self.weight = _uniform(rng, fan_in, (out_channels, in_channels // groups, *kernel_size))
-        self.bias = _uniform(rng, fan_in, (out_channels,)) if bias else None
+        self.weight = _initial(rng, (out_channels, in_channels // groups, *kernel_size), init, fan_in)
+        self.bias = _initial(rng, (out_channels,), bias_init, fan_in) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         o, cg, kh, kw = self.weight.shape
@@ -267,10 +311,10 @@ class Conv1d(Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int], stride: tuple[int] = (1,),
                  padding: tuple[int] | str = (0,), dilation: tuple[int] = (1,), groups: int = 1, bias: bool = True,
-                 rng=None):
+                 rng=None, init=None, bias_init=None):
         padding = padding if padding == "same" else (0, *padding)
         super().__init__(in_channels, out_channels, (1, *kernel_size), (1, *stride), padding, (1, *dilation), groups,
-                         bias, rng)
+                         bias, rng, init, bias_init)
         self.weight = self.weight[:, :, 0]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -565,6 +609,22 @@ class Softmax(Module):
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return self.out * (dout - (dout * self.out).sum(self.dim, keepdims=True))
+
+
+class LogSoftmax(Module):
+    """x_i − log Σ_j exp(x_j) along ``dim`` (``nn.LogSoftmax(dim=1)``), shifted by the maximum; the gradient
+    is dout − softmax·Σ dout."""
+
+    def __init__(self, dim: int = 1):
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        shifted = x - x.max(self.dim, keepdims=True)
+        self.out = shifted - np.log(np.exp(shifted).sum(self.dim, keepdims=True))
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout - np.exp(self.out) * dout.sum(self.dim, keepdims=True)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 
 Cross-entropy and BCE-with-logits take *logits* and apply the (log-)softmax or sigmoid themselves,
 stably; ``FUSES`` names the final layer they replace, so a network that ends in that layer is
-trained on the logits before it (see ``loop.logits_view``; a test binds it to the one table,
+trained on the logits before it (see ``training.logits_view``; a test binds it to the one table,
 ``archcalc.spec.train.LOGIT_LOSSES``, which this NumPy-only file cannot import). A single output counts as class 1 when
 it exceeds ``THRESHOLD``. Imports only NumPy.
 """
@@ -31,9 +31,7 @@ class MSELoss(Loss):
     become one-hot rows when it trains a classifier with several outputs."""
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
-        if classify and width > 1:
-            return np.eye(width)[y.astype(np.int64).reshape(-1)]
-        return y.astype(np.float64)
+        return _one_hot(y, width, classify)
 
     def forward(self, out: np.ndarray, target: np.ndarray) -> float:
         self.diff = out - target.reshape(out.shape)
@@ -43,25 +41,201 @@ class MSELoss(Loss):
         return 2 * self.diff / self.diff.size
 
 
+def _one_hot(y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+    """Class labels as one-hot rows when a classifier has several outputs (labels already in rows, as a
+    multi-label classification gives them, stay as they are); other targets as floats."""
+    if classify and width > 1 and (y.ndim == 1 or y.shape[1] == 1):
+        return np.eye(width)[y.astype(np.int64).reshape(-1)]
+    return y.astype(np.float64)
+
+
 class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
-    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N."""
+    the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N.
+
+    With ``inputs="probabilities"`` the network's output is taken as probabilities p and the loss is
+    −mean_i log p_i[t_i], each log clamped at −100 as ``nn.BCELoss`` clamps it (the spec's
+    ``loss: {cross_entropy: {inputs: probabilities}}``); saying what it takes also stops the loss from
+    fusing a final softmax (``fuse=False``).
+    """
 
     FUSES = Softmax
+
+    def __init__(self, inputs: str = "logits", fuse: bool = True):
+        self.inputs = inputs
+        if not fuse or inputs != "logits":
+            self.FUSES = None
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return y.astype(np.int64).reshape(-1)
 
-    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        shifted = logits - logits.max(1, keepdims=True)
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        rows = np.arange(len(target))
+        self.target = target
+        if self.inputs == "probabilities":
+            self.out = out
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(out[rows, target]), -100)
+            return float(-log_p.mean())
+        shifted = out - out.max(1, keepdims=True)
         log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        self.prob, self.target = np.exp(log_prob), target
+        self.prob = np.exp(log_prob)
+        return float(-log_prob[rows, target].mean())
+
+    def backward(self) -> np.ndarray:
+        rows = np.arange(len(self.target))
+        if self.inputs == "probabilities":
+            grad = np.zeros_like(self.out)
+            p = self.out[rows, self.target]
+            with np.errstate(divide="ignore"):
+                live = np.log(p) > -100  # where the clamp holds the log, it has no gradient
+            grad[rows, self.target] = np.where(live, -1 / np.where(live, p, 1), 0)
+            return grad / len(self.target)
+        grad = self.prob.copy()
+        grad[rows, self.target] -= 1
+        return grad / len(self.target)
+
+
+class NLLLoss(Loss):
+    """−mean_i x_i[t_i] over log-probabilities x and class indices t (``nn.NLLLoss``): the loss for a
+    network that ends in log_softmax. Gradient −onehot(t)/N."""
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return y.astype(np.int64).reshape(-1)
+
+    def forward(self, log_prob: np.ndarray, target: np.ndarray) -> float:
+        self.shape, self.target = log_prob.shape, target
         return float(-log_prob[np.arange(len(target)), target].mean())
 
     def backward(self) -> np.ndarray:
-        grad = self.prob.copy()
-        grad[np.arange(len(self.target)), self.target] -= 1
-        return grad / len(self.target)
+        grad = np.zeros(self.shape)
+        grad[np.arange(len(self.target)), self.target] = -1 / len(self.target)
+        return grad
+
+
+class L1Loss(Loss):
+    """mean(|y − t|) over every element (``nn.L1Loss``); gradient sign(y − t)/size (0 where y = t, as torch)."""
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        self.diff = out - target.reshape(out.shape)
+        return float(np.mean(np.abs(self.diff)))
+
+    def backward(self) -> np.ndarray:
+        return np.sign(self.diff) / self.diff.size
+
+
+class HuberLoss(Loss):
+    """mean of ½d² where |d| < δ, else δ(|d| − ½δ), over d = y − t (``nn.HuberLoss(delta=δ)``);
+    gradient d inside, δ·sign(d) outside, over the size."""
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = delta
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        d = self.diff = out - target.reshape(out.shape)
+        a = np.abs(d)
+        return float(np.mean(np.where(a < self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))))
+
+    def backward(self) -> np.ndarray:
+        d = self.diff
+        return np.where(np.abs(d) < self.delta, d, self.delta * np.sign(d)) / d.size
+
+
+class SmoothL1Loss(Loss):
+    """mean of ½d²/β where |d| < β, else |d| − ½β (``nn.SmoothL1Loss(beta=β)``; β = 0 is L1); gradient
+    d/β inside, sign(d) outside, over the size. It is Huber's loss divided by β."""
+
+    def __init__(self, beta: float = 1.0):
+        self.beta = beta
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        d = self.diff = out - target.reshape(out.shape)
+        a = np.abs(d)
+        if self.beta == 0:
+            return float(np.mean(a))
+        return float(np.mean(np.where(a < self.beta, 0.5 * d * d / self.beta, a - 0.5 * self.beta)))
+
+    def backward(self) -> np.ndarray:
+        d = self.diff
+        if self.beta == 0:
+            return np.sign(d) / d.size
+        return np.where(np.abs(d) < self.beta, d / self.beta, np.sign(d)) / d.size
+
+
+class KLDivLoss(Loss):
+    """Σ t·(log t − x) / N over log-probabilities x and target probabilities t, with 0·log 0 = 0
+    (``nn.KLDivLoss(reduction="batchmean")``, the true KL divergence per sample; class labels become
+    one-hot rows). Gradient −t/N."""
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, log_prob: np.ndarray, target: np.ndarray) -> float:
+        t = self.target = target.reshape(log_prob.shape).astype(log_prob.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0)
+        return float((t_log_t - t * log_prob).sum() / len(log_prob))
+
+    def backward(self) -> np.ndarray:
+        return -self.target / len(self.target)
+
+
+class CosineLoss(Loss):
+    """mean_i(1 − cos(y_i, t_i)) over each sample's outputs y_i and targets t_i, cos = y·t / √((|y|² + ε)(|t|² + ε))
+    with ε = 1e-12 (``nn.CosineEmbeddingLoss`` with every label +1: pull each output towards its target's
+    direction, whatever its length)."""
+
+    EPS = 1e-12
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        y = self.out = out.reshape(len(out), -1)
+        t = self.target = target.reshape(y.shape).astype(y.dtype)
+        self.dot = (y * t).sum(1)
+        self.yy, self.tt = (y * y).sum(1) + self.EPS, (t * t).sum(1) + self.EPS
+        self.cos = self.dot / np.sqrt(self.yy * self.tt)
+        return float(np.mean(1 - self.cos))
+
+    def backward(self) -> np.ndarray:
+        denominator = np.sqrt(self.yy * self.tt)[:, None]
+        grad = -(self.target / denominator - (self.cos / self.yy)[:, None] * self.out) / len(self.out)
+        return grad.reshape(self.out.shape)
+
+
+class DiceLoss(Loss):
+    """mean_i(1 − (2·Σ p·t + s) / (Σ p + Σ t + s)) over each sample's probabilities p and 0/1 targets t, with
+    smoothing s (``smooth``, 1 by default, which keeps an empty target and prediction at loss 0): the overlap
+    loss of segmentation (Milletari et al., V-Net, 2016), summed over every element of a sample."""
+
+    def __init__(self, smooth: float = 1.0):
+        self.smooth = smooth
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, prob: np.ndarray, target: np.ndarray) -> float:
+        p = self.prob = prob.reshape(len(prob), -1)
+        t = self.target = target.reshape(p.shape).astype(p.dtype)
+        self.shape = prob.shape
+        self.num = 2 * (p * t).sum(1) + self.smooth
+        self.den = p.sum(1) + t.sum(1) + self.smooth
+        return float(np.mean(1 - self.num / self.den))
+
+    def backward(self) -> np.ndarray:
+        num, den = self.num[:, None], self.den[:, None]
+        grad = -(2 * self.target / den - num / (den * den)) / len(self.prob)
+        return grad.reshape(self.shape)
 
 
 class BCELoss(Loss):
@@ -81,10 +255,15 @@ class BCELoss(Loss):
 
 class BCEWithLogitsLoss(Loss):
     """mean(max(x, 0) − x·t + log(1 + e^−|x|)) over logits x (``nn.BCEWithLogitsLoss``), which never
-    overflows; gradient (sigmoid(x) − t)/size."""
+    overflows; gradient (sigmoid(x) − t)/size. ``fuse=False`` (the spec said what the loss takes) keeps
+    a final sigmoid in training."""
 
     FUSES = Sigmoid
     THRESHOLD = 0.0
+
+    def __init__(self, fuse: bool = True):
+        if not fuse:
+            self.FUSES = None
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         self.logits, self.target = logits, target.reshape(logits.shape).astype(logits.dtype)

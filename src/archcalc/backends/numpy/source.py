@@ -19,17 +19,18 @@ import inspect
 
 from archcalc import symbolic
 from archcalc.backends import check_depth
-from archcalc.backends.numpy import layers, loop, losses, optim, structures
-from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, optimizer_kwargs, plan
+from archcalc.backends.numpy import layers, losses, optim, structures, training
+from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
+from archcalc.training import loop
 
 #: the runtime modules, in the order their definitions appear in the file
-RUNTIME = (layers, structures, losses, optim, loop)
+RUNTIME = (layers, structures, losses, optim, loop, training)
 #: what the training part of every file uses
 LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
 #: the deepest graph this exporter writes: each level costs 3 nested brackets (``Sequential([("name", …``)
@@ -183,6 +184,7 @@ def _model_part(model: Model, network: Call, train) -> str:
     # a network without weights or dropout draws no random numbers
     rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
     kwargs = ", ".join(f"{k}={_literal(v)}" for k, v in optimizer_kwargs(train).items())
+    loss_args = ", ".join(f"{k}={_literal(v)}" for k, v in loss_kwargs(train).items())
     return f'''{_section("this network")}
 
 NAME = {_literal(model.name)}
@@ -201,7 +203,7 @@ def build_model(seed=None, dtype="float32"):
 
 
 def build_loss():
-    return {loss}()
+    return {loss}({loss_args})
 
 
 def build_optimizer(model):

@@ -1,22 +1,27 @@
-"""``archcalc train --backend numpy``: the runtime modules behind the backend-neutral trainer interface
-(:mod:`archcalc.training`)."""
+"""``archcalc train --backend numpy``: the spec's network, loss and optimizer in NumPy, run by the one
+training loop (:class:`~archcalc.training.loop.Loop`) behind the backend-neutral trainer interface
+(:mod:`archcalc.training`), with checkpoints it can resume from exactly."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from archcalc.backends.numpy import loop
 from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
+from archcalc.backends.numpy.training import Steps, evaluate
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
-from archcalc.training import Epoch, Outcome, Progress, Splits
+from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
+from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
+from archcalc.training.loop import Loop
 
 
 class NumpyTrainer:
     """A float32 NumPy network with the spec's loss and optimizer; one generator, seeded once, draws
     the initial weights, the batch order and the dropout masks, so a seed fixes the whole run."""
 
-    def __init__(self, model: Model, train: TrainSpec, seed: int):
+    def __init__(self, model: Model, train: TrainSpec, seed: int, *, device: str = "cpu", precision: str = "fp32"):
+        if (device, precision) != ("cpu", "fp32"):  # the command refuses them first, with its own message
+            raise ValueError("the NumPy backend trains in float32 on the CPU")
         self.train = train
         self.rng = np.random.default_rng(seed)
         self.net = build_model(model.graph, self.rng)
@@ -28,29 +33,60 @@ class NumpyTrainer:
     def _targets(self, y: np.ndarray) -> np.ndarray:
         return self.loss.targets(y, self.width, self.classify)
 
-    def fit(self, splits: Splits, epochs: int, progress: Progress) -> Outcome:
+    def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:
         (x, y), (vx, vy) = splits.train, splits.validation
-        stopping = self.train.early_stopping
+        self.net.train()
+        steps = Steps(self.net, self.loss, self.optimizer, x, self._targets(y), batch_size=self.train.batch_size,
+                      rng=self.rng, validation=(vx, self._targets(vy)), l1=self.train.l1, classify=self.classify)
+        run = Loop(epochs, early_stopping(self.train), self.classify)
+        if checkpoints is not None and checkpoints.saved is not None:
+            checkpoints.load(run, self, checkpoints.saved)
+        after = None if checkpoints is None else (lambda loop: checkpoints.after(loop, self))
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-            result = loop.fit(self.net, self.loss, self.optimizer, x, self._targets(y), epochs=epochs,
-                              batch_size=self.train.batch_size, rng=self.rng, validation=(vx, self._targets(vy)),
-                              l1=self.train.l1, patience=stopping.patience if stopping else None,
-                              min_delta=stopping.min_delta if stopping else 0.0,
-                              monitor=stopping.monitor if stopping else "val_loss", classify=self.classify,
-                              on_batch=progress.batch, on_epoch=lambda record: progress.epoch(_epoch(record)))
-        return Outcome([_epoch(r) for r in result["history"]], result["best_epoch"], result["stopped_early"],
-                       result["diverged"])
+            run.run(steps, progress.batch, lambda record: progress.epoch(Epoch.of(record)), after)
+        return Outcome.of(run)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
-        return loop.evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
+        return evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: np.array(value) for name, value in self.net.state_dict().items()}
 
+    # -- checkpoints (archcalc.training.checkpoint.Resumable) ---------------------------------------
 
-def _epoch(record: dict) -> Epoch:
-    return Epoch(record["epoch"], record["loss"], record["accuracy"], record.get("val_loss"),
-                 record.get("val_accuracy"), record["seconds"])
+    def to_array(self, value: np.ndarray) -> np.ndarray:
+        return np.array(value)
+
+    def from_array(self, array: np.ndarray) -> np.ndarray:
+        return np.array(array)
+
+    def capture(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The network's state dict, the optimizer's per-parameter state and the generator that draws
+        the batch order and the dropout masks (with the process's other generators)."""
+        arrays = {f"model/{k}": np.array(v) for k, v in self.net.state_dict().items()}
+        generators = {"run": self.rng.bit_generator.state, **process_rng()}
+        state = {"optimizer": pack(self.optimizer.state, arrays, "optimizer"), "scheduler": None,
+                 "rng": pack([generators], arrays, "rng")}
+        return state, arrays
+
+    def restore(self, saved: Saved) -> None:
+        """Load a checkpoint's state; every part is decoded and checked against the network first."""
+        state, arrays = saved.meta["backend"], saved.arrays
+        weights = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+        own = self.net.state_dict()
+        if set(weights) != set(own) or any(weights[k].shape != v.shape for k, v in own.items()):
+            raise ValueError("its weights do not fit the network")
+        optimizer = unpack(state["optimizer"], arrays)
+        params = self.optimizer.params
+        if not isinstance(optimizer, list) or len(optimizer) != len(params) or any(
+                not isinstance(s, dict) or any(isinstance(v, np.ndarray) and v.shape != p.shape for v in s.values())
+                for s, p in zip(optimizer, params)):
+            raise ValueError("the optimizer's state does not fit the network's parameters")
+        (generators,) = unpack(state["rng"], arrays)
+        self.net.load_state_dict(weights)
+        self.optimizer.state = optimizer
+        self.rng.bit_generator.state = generators["run"]
+        set_process_rng(generators)
 
 
 make_trainer = NumpyTrainer

@@ -217,3 +217,8 @@ def softmax(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Softmax", [x], node, axis=node.layer.axis(node.in_shape) + 1)
 
 
+
+
+@op_for("log_softmax")
+def log_softmax(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("LogSoftmax", [x], node, axis=node.layer.axis(node.in_shape) + 1)

@@ -20,6 +20,7 @@ from torch import nn
 
 from archcalc.backends import plan as planning
 from archcalc.backends.plan import Bare, Call, Container, Join, Seq, Step, Sum
+from archcalc.backends.torch import init
 from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
 from archcalc.backends.torch.modules import ATTRIBUTES, Network
@@ -57,7 +58,11 @@ def module_plan(graph: Graph) -> Container:
 
 
 def build_module(graph: Graph) -> Network:
-    return _network(module_plan(graph))
+    """The module, then the spec's ``init:`` applied layer by layer in order, as the generated file does."""
+    module = _network(module_plan(graph))
+    if any(node.layer.init is not None for node in graph.layers()):
+        init.apply(module, graph, torch_paths(graph))
+    return module
 
 
 def layer_call(node: LayerNode | MergeNode) -> ModuleCall:

@@ -126,14 +126,14 @@ def multiply(layer: Layer, xs: list[Shape]) -> Call:
     return call(Multiply)
 
 
-@module_for("relu")
-def relu(layer: Layer, x: Shape) -> Call:
-    return call(nn.ReLU)
-
-
-@module_for("relu6")
-def relu6(layer: Layer, x: Shape) -> Call:
-    return call(nn.ReLU6)
+#: the kinds without arguments, each a torch module called without arguments
+PLAIN: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
+    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "mish": nn.Mish, "step": Sign,
+    "identity": nn.Identity,
+}
+for _kind, _cls in PLAIN.items():
+    MODULES[_kind] = lambda layer, x, cls=_cls: call(cls)
 
 
 @module_for("leaky_relu")
@@ -141,29 +141,26 @@ def leaky_relu(layer: Layer, x: Shape) -> Call:
     return call(nn.LeakyReLU, negative_slope=layer.config()["slope"])
 
 
-@module_for("sigmoid")
-def sigmoid(layer: Layer, x: Shape) -> Call:
-    return call(nn.Sigmoid)
-
-
-@module_for("tanh")
-def tanh(layer: Layer, x: Shape) -> Call:
-    return call(nn.Tanh)
-
-
 @module_for("gelu")
 def gelu(layer: Layer, x: Shape) -> Call:
     return call(nn.GELU, approximate=layer.config()["approximate"])
 
 
-@module_for("step")
-def step(layer: Layer, x: Shape) -> Call:
-    return call(Sign)
+@module_for("elu")
+def elu(layer: Layer, x: Shape) -> Call:
+    return call(nn.ELU, alpha=layer.config()["alpha"])
 
 
-@module_for("identity")
-def identity(layer: Layer, x: Shape) -> Call:
-    return call(nn.Identity)
+@module_for("prelu")
+def prelu(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.PReLU, num_parameters=x[0] if c["per_channel"] else 1, init=c["init"])
+
+
+@module_for("softplus")
+def softplus(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.Softplus, beta=c["beta"], threshold=c["threshold"])
 
 
 @module_for("add")
@@ -241,3 +238,8 @@ def maxpool(layer: Layer, x: Shape) -> Call:
 @module_for("softmax")
 def softmax(layer: Layer, x: Shape) -> Call:
     return call(nn.Softmax, dim=layer.axis(x) + 1)  # the spec's axes exclude the batch
+
+
+@module_for("log_softmax")
+def log_softmax(layer: Layer, x: Shape) -> Call:
+    return call(nn.LogSoftmax, dim=layer.axis(x) + 1)

@@ -37,20 +37,23 @@ from archcalc.backends.naming import Namer
 from archcalc.backends.plan import Bare, Container, Join, Step, Sum
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
-from archcalc.backends.torch.build import layer_call, module_plan
+from archcalc.backends.torch import init
+from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
 from archcalc.backends.torch.training import CRITERIA, absorbs
+from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
 from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
+from archcalc.spec.train import TrainSpec
 
 #: modules torch lacks, copied into the files that use them
 HELPERS = (Sign, GlobalAvgPool2d)
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
-                           "build_model", "forward", *(cls.__name__ for cls in HELPERS)})
+                           "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
 
 
 #: how variants of one block are told apart by their shortcut (``BottleneckProjection``)
@@ -110,6 +113,19 @@ def plain(key: str) -> bool:
     not starting with ``__``, which Python mangles inside a class body (``self.__w`` would read
     ``self._Model__w``, another child). Any other key is written as a string."""
     return key.isascii() and key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("__")
+
+
+def _docstring(text: str, indent: int) -> list[str]:
+    """A docstring, on one line when it fits in :data:`WIDTH`, else wrapped with the quotes on lines of their own."""
+    pad = " " * indent
+    if len(pad) + len(text) + 6 <= WIDTH:
+        return [f'{pad}"""{text}"""']
+    return [f'{pad}"""', *textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad), f'{pad}"""']
+
+
+def _submodule(path: str) -> str:
+    """``model.get_submodule("layer1.0.conv1")``: reaches any module, whatever its names."""
+    return f"model.get_submodule({string(path)})"
 
 
 def _safe_text(text: str) -> bool:
@@ -220,6 +236,8 @@ class _Emitter:
         self.names = Namer(EMITTER_NAMES)
         self.model_class = self.names.name(camel(model.name), fallback="Model")
         self.root_box = module_plan(self.graph)
+        self.logits = False  # whether the model's forward takes logits=True (set by model_forward)
+        self.fused = False  # whether the loss that trains it applies its last layer (set by model_forward)
         self.classes: dict[tuple, _Class] = {}
         self.class_of: dict[Container, _Class] = {}
         self.trees: dict[Container, Tree] = {}
@@ -467,8 +485,10 @@ class _Emitter:
         while isinstance(last, Container) and last.plain and last.children:
             last, depth = list(last.children.values())[-1], depth + 1
         final = layer_call(last).build() if isinstance(last, LayerNode) and not last.layer.BARE else None
-        if train is None or final is None or not absorbs(train.loss, final):
+        self.fused = final is not None and absorbs(TrainSpec.of(self.model.spec), final)
+        if train is None or final is None or not absorbs(train, final):
             return None
+        self.logits = True
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
         lines = ["    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:",
                  f'        """With ``logits=True``, the output before the final {activation}: what',
@@ -508,10 +528,16 @@ class _Emitter:
         imports = ["from collections import OrderedDict", ""] if self.ordered_dict else []
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
+        inits = init.source(self.graph, torch_paths(self.graph), _submodule)
+        doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
+               " initialises each layer.") if inits else \
+            f"A new {self.model_class}, initialised as PyTorch initialises each layer."
         build = ["", "", f"def build_model() -> {self.model_class}:",
-                 f'    """A new {self.model_class}, initialised as PyTorch initialises each layer."""',
-                 f"    return {self.model_class}()"]
-        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build]) + "\n"
+                 *_docstring(doc, 4)]
+        build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
+            else [f"    return {self.model_class}()"]
+        entry = entry_point(self.model, self.logits, self.fused and not self.logits)
+        return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build, *entry]) + "\n"
 
     def header(self) -> list[str]:
         model = self.model
@@ -526,8 +552,11 @@ class _Emitter:
         if nested:
             text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"
                      " have the same state_dict keys.")
-        return [f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.', "",
-                *textwrap.wrap(text + " Needs only torch.", WIDTH), '"""']
+        first = f'"""{self.model_class} in PyTorch, written by ``archcalc export --to torch``.'
+        return [*textwrap.wrap(first, WIDTH, break_on_hyphens=False), "",
+                *textwrap.wrap(text + " Needs only torch (and NumPy to train on an .npz file:"
+                               " python FILE.py DATA.npz, or torchrun --nproc-per-node=N FILE.py DATA.npz;"
+                               " see train()).", WIDTH), '"""']
 
 
 #: how forward writes each merge op (the runtime's modules in :mod:`.modules`) on its branches' expressions

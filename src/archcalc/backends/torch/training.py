@@ -21,26 +21,76 @@ same classes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from archcalc.spec.train import LOGIT_LOSSES, TrainSpec
-from archcalc.training import Epoch, Outcome
+from archcalc.spec.train import TrainSpec
+from archcalc.training import Epoch, Outcome, early_stopping
+from archcalc.training.loop import Loop
 
-#: loss → its torch criterion
+
+class ProbabilityCrossEntropyLoss(nn.Module):
+    """Cross-entropy of probabilities (``loss: {cross_entropy: {inputs: probabilities}}``): the negative log
+    of each sample's probability of its class, averaged, each log clamped at −100 as ``nn.BCELoss`` clamps it."""
+
+    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.nll_loss(torch.clamp(torch.log(prob), min=-100), target)
+
+
+class CosineLoss(nn.Module):
+    """1 − cos(output, target) per sample, averaged: ``nn.CosineEmbeddingLoss`` with every label +1."""
+
+    def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ones = torch.ones(len(out), dtype=out.dtype)
+        return nn.functional.cosine_embedding_loss(out.reshape(len(out), -1), target.reshape(len(out), -1), ones)
+
+
+class DiceLoss(nn.Module):
+    """1 − (2·Σ p·t + smooth) / (Σ p + Σ t + smooth) over each sample's elements, averaged over the batch
+    (Milletari et al., V-Net, 2016; torch has no built-in Dice loss)."""
+
+    def __init__(self, smooth: float = 1.0):
+        super().__init__()
+        self.smooth = smooth
+
+    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        p, t = prob.reshape(len(prob), -1), target.reshape(len(prob), -1)
+        return (1 - (2 * (p * t).sum(1) + self.smooth) / (p.sum(1) + t.sum(1) + self.smooth)).mean()
+
+
+#: loss → its torch criterion; :func:`criterion` passes the spec's hyperparameters (torch's names)
 CRITERIA: dict[str, type[nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
+    "nll": nn.NLLLoss,
     "bce": nn.BCELoss,
     "bce_with_logits": nn.BCEWithLogitsLoss,
     "mse": nn.MSELoss,
+    "l1": nn.L1Loss,
+    "huber": nn.HuberLoss,
+    "smooth_l1": nn.SmoothL1Loss,
+    "kl_div": nn.KLDivLoss,
+    "cosine": CosineLoss,
+    "dice": DiceLoss,
 }
+#: losses that compare class scores with class indices (the others take float targets shaped like the output)
+INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
+
+
+def criterion(train: TrainSpec) -> nn.Module:
+    """The spec's loss as a torch module: cross-entropy on probabilities when the spec says so, KL divergence
+    averaged per sample (``reduction="batchmean"``, the true KL; torch's "mean" divides by every element)."""
+    if train.loss == "cross_entropy" and train.takes == "probabilities":
+        return ProbabilityCrossEntropyLoss()
+    kwargs: dict[str, object] = dict(train.loss_params)
+    if train.loss == "kl_div":
+        kwargs["reduction"] = "batchmean"
+    return CRITERIA[train.loss](**kwargs)
 #: the torch module of each output kind that a loss applies itself (:data:`archcalc.spec.train.LOGIT_LOSSES`)
 FINAL_MODULES: dict[str, type[nn.Module]] = {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}
 #: optimizer → its torch.optim class; the spec's hyperparameters carry torch.optim's names
@@ -53,10 +103,10 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 
 
-def absorbs(loss: str, module: nn.Module) -> bool:
-    """Whether ``loss`` applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
-    the sigmoid for BCE with logits."""
-    cls = FINAL_MODULES.get(LOGIT_LOSSES.get(loss, ""))
+def absorbs(train: TrainSpec, module: nn.Module) -> bool:
+    """Whether the spec's loss applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
+    the sigmoid for BCE with logits; never when the spec says what the loss takes (``inputs:``)."""
+    cls = FINAL_MODULES.get(train.fuses or "")
     return cls is not None and type(module) is cls and (cls is not nn.Softmax or module.dim == 1)
 
 
@@ -101,15 +151,15 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     activation the loss applies itself loses that layer for training; a generated module for such a
     spec is called as ``module(x, logits=True)``, which stops before that layer.
     """
-    criterion = CRITERIA[train.loss]()
-    threshold = 0.0 if train.loss == "bce_with_logits" else 0.5
-    if train.loss in LOGIT_LOSSES and "logits" in inspect.signature(module.forward).parameters:
-        return Loss(criterion, functools.partial(module, logits=True), "logits", threshold)
-    logits, dropped = _without_final(module, train.loss)
-    return Loss(criterion, logits, dropped, threshold)
+    loss = criterion(train)
+    threshold = 0.0 if train.takes == "logits" else 0.5
+    if train.fuses and "logits" in inspect.signature(module.forward).parameters:
+        return Loss(loss, functools.partial(module, logits=True), "logits", threshold)
+    logits, dropped = _without_final(module, train)
+    return Loss(loss, logits, dropped, threshold)
 
 
-def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]:
+def _without_final(module: nn.Module, loss: TrainSpec) -> tuple[nn.Module, str | None]:
     """``module`` minus its last layer when ``loss`` applies that layer, following nested containers of
     :func:`archcalc.to_torch` whose programs end in a call (a group or block that ends the model). The
     result shares the module's parameters."""
@@ -129,7 +179,7 @@ def _without_final(module: nn.Module, loss: str) -> tuple[nn.Module, str | None]
 def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Class indices for cross-entropy; otherwise floats shaped like the output (``[N]`` → ``[N, 1]``),
     class indices becoming one-hot rows when the output has a column per class (MSE on a classifier)."""
-    if isinstance(criterion, nn.CrossEntropyLoss):
+    if isinstance(criterion, INDEX_TARGETS):
         return y.long()
     if not y.is_floating_point() and y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1:
         y = nn.functional.one_hot(y.long(), out.shape[1])
@@ -166,6 +216,45 @@ class History(Outcome):
         return [e.loss for e in self.epochs]
 
 
+class Steps:
+    """The torch side of :class:`~archcalc.training.loop.Loop`: mini-batches drawn from ``generator``,
+    one optimizer step per batch on the spec's loss (plus the L1 term), :func:`evaluate` on the
+    validation data, and clones of the state dict as snapshots."""
+
+    def __init__(self, module: nn.Module, train: TrainSpec, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
+                 generator: torch.Generator, validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 precision: torch.dtype | None = None):
+        self.module, self.train, self.x, self.y = module, train, x, y
+        self.batch_size, self.generator, self.validation = batch_size, generator, validation
+        self.precision = precision
+        self.loss = build_loss(train, module)
+        self.optimizer = build_optimizer(train, module)
+        self.classify = train.task == "classification"
+
+    def order(self) -> list[torch.Tensor]:
+        return batches(len(self.x), self.batch_size, self.generator)
+
+    def step(self, index: torch.Tensor) -> tuple[float, int, int]:
+        self.optimizer.zero_grad()
+        with autocast(self.x, self.precision):
+            out = self.loss.logits(self.x[index])
+            value = self.loss.compare(out, self.y[index]) + l1_penalty(self.train, self.module)
+        value.backward()
+        self.optimizer.step()
+        return value.item(), self.loss.correct(out.detach(), self.y[index]) if self.classify else 0, len(index)
+
+    def validate(self) -> tuple[float, float | None] | None:
+        if self.validation is None:
+            return None
+        return evaluate(self.module, self.train, *self.validation, precision=self.precision)
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+
+    def restore(self, state: dict[str, torch.Tensor]) -> None:
+        self.module.load_state_dict(state)
+
+
 def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
         validation: tuple[object, object] | None = None, epochs: int | None = None,
         batch_size: int | None = None, seed: int | None = None,
@@ -184,6 +273,7 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     data). With validation data the spec's ``early_stopping`` applies: after ``patience`` epochs
     without an improvement of more than ``min_delta`` training stops, and the best epoch's weights
     and buffers are restored. A loss that stops being a finite number ends training (``diverged``).
+    The loop is the one both backends run (:class:`~archcalc.training.loop.Loop`).
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` sees the running means after each
     optimizer step, ``on_epoch`` each finished epoch.
@@ -196,46 +286,12 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     x, y = _tensor(x), _tensor(y)
     if validation is not None:
         validation = _tensor(validation[0]), _tensor(validation[1])
-    epochs = epochs or train.epochs
-    batch_size = batch_size or train.batch_size
-    loss = build_loss(train, module)
-    optimizer = build_optimizer(train, module)
-    classify = train.task == "classification"
-    best = _Best(train, validation is not None)
-    history = History()
+    steps = Steps(module, train, x, y, batch_size=batch_size or train.batch_size, generator=generator,
+                  validation=validation)
     module.train()
-    for epoch in range(1, epochs + 1):
-        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
-        parts = batches(len(x), batch_size, generator)
-        for number, index in enumerate(parts, 1):
-            optimizer.zero_grad()
-            out = loss.logits(x[index])
-            value = loss.compare(out, y[index]) + l1_penalty(train, module)
-            value.backward()
-            optimizer.step()
-            seen += len(index)
-            total += value.item() * len(index)
-            if classify:
-                hits += loss.correct(out.detach(), y[index])
-            if on_batch is not None:
-                on_batch(epoch, number, len(parts), total / seen, hits / seen if classify else None, seen)
-        record = Epoch(epoch, total / seen, hits / seen if classify else None, None, None, 0.0)
-        if validation is not None:
-            record.val_loss, record.val_accuracy = evaluate(module, train, *validation)
-        record.seconds = time.perf_counter() - start
-        history.epochs.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if not math.isfinite(record.loss):
-            history.diverged = True
-            break
-        if best.stops(record, module):
-            break
-    if best.state is not None:
-        module.load_state_dict(best.state)
-    history.best_epoch = best.epoch
-    history.stopped_early = len(history.epochs) < epochs and not history.diverged
-    return history
+    run = Loop(epochs or train.epochs, early_stopping(train, validation is not None), steps.classify)
+    run.run(steps, on_batch, on_epoch and (lambda record: on_epoch(Epoch.of(record))))
+    return History.of(run)
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -250,56 +306,47 @@ def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.T
     return parts
 
 
-@torch.no_grad()
-def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object,
-             batch_size: int = 256) -> tuple[float, float | None]:
+def evaluate(module: nn.Module, train: TrainSpec, x: object, y: object, batch_size: int = 256, *,
+             precision: torch.dtype | None = None) -> tuple[float, float | None]:
     """(loss, accuracy) in evaluation mode; accuracy is ``None`` unless the task is classification.
 
     The samples go through in batches of ``batch_size`` (the memory of one batch, the numbers of the
     whole set). A class is the argmax of the output over dim 1, or, for a single output, the
     output above 0.5 (above 0 when the loss takes logits: the same classes when it drops a final
-    sigmoid).
+    sigmoid). ``precision`` (``torch.bfloat16``) runs the module under autocast, as training did.
     """
+    x, y = _tensor(x), _tensor(y)
+    total, hits, count = totals(module, train, x, y, batch_size, precision)
+    return total / count, (hits / count if train.task == "classification" else None)
+
+
+@torch.no_grad()
+def totals(module: nn.Module, train: TrainSpec, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256,
+           precision: torch.dtype | None = None) -> tuple[float, int, int]:
+    """What :func:`evaluate` averages: the loss summed over the samples, the right answers, the samples
+    (processes of a distributed run add theirs up before dividing)."""
     was_training = module.training
     module.eval()
     try:
-        x, y = _tensor(x), _tensor(y)
         loss = build_loss(train, module)
         classify = train.task == "classification"
         total, hits = 0.0, 0
         for xs, ys in zip(x.split(batch_size), y.split(batch_size)):
-            out = loss.logits(xs)
-            total += loss.compare(out, ys).item() * len(xs)
+            with autocast(xs, precision):
+                out = loss.logits(xs)
+                total += loss.compare(out, ys).item() * len(xs)
             if classify:
                 hits += loss.correct(out, ys)
-        return total / len(x), (hits / len(x) if classify else None)
+        return total, hits, len(x)
     finally:
         module.train(was_training)
 
 
-class _Best:
-    """The best epoch so far by the monitored number, and the spec's ``early_stopping`` on it: an
-    epoch improves only by more than ``min_delta``; ``patience`` epochs without one stop training.
-    While early stopping applies, the best epoch's weights and buffers are kept to restore."""
-
-    def __init__(self, train: TrainSpec, validating: bool):
-        rule = train.early_stopping if validating else None
-        self.key = (rule.monitor if rule else "val_loss") if validating else "loss"
-        self.patience, self.min_delta = (rule.patience, rule.min_delta) if rule else (None, 0.0)
-        self.score: float | None = None
-        self.epoch, self.waited = 0, 0
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def stops(self, record: Epoch, module: nn.Module) -> bool:
-        value = getattr(record, self.key)
-        score = value if self.key.endswith("loss") else -value
-        if self.score is None or score < self.score - self.min_delta:
-            self.score, self.epoch, self.waited = score, record.epoch, 0
-            if self.patience:
-                self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            return False
-        self.waited += 1
-        return self.patience is not None and self.waited >= self.patience
+def autocast(x: torch.Tensor, precision: torch.dtype | None):
+    """``torch.autocast`` to ``precision`` on ``x``'s device, or nothing (float32) when it is None."""
+    if precision is None:
+        return contextlib.nullcontext()
+    return torch.autocast(x.device.type, dtype=precision)
 
 
 def _tensor(data: object) -> torch.Tensor:

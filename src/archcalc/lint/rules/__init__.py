@@ -5,7 +5,7 @@ The letter of a code says what the rule looks at, the first digit groups it insi
 - ``E`` — the core refuses the spec (it cannot be read or built): ``E0`` file and YAML,
   ``E1`` structure, names and arguments, ``E2`` shapes, ``E3`` the ``train:`` section.
 - ``A`` — activations: non-linearity, saturation, what reaches the loss.
-- ``N`` — normalisation, dropout and bias.
+- ``N`` — normalisation, dropout, bias, initialisation and the data's scale.
 - ``G`` — geometry of sliding windows: kernels, strides, padding against the input size.
 - ``S`` — structure of the whole network: depth, skips, downsampling, parameters, unused definitions.
 - ``T`` — the training setup: loss, task, output head, optimizer.
@@ -56,6 +56,9 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A103", "activated_logits"),
     ("A104", "implicit_softmax_dim"),
     ("A105", "zero_gradient_activation"),
+    ("A106", "redundant_activation"),
+    ("A107", "softmax_over_one"),
+    ("A108", "missing_activation"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
@@ -63,6 +66,8 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N104", "dropout_before_batchnorm"),
     ("N105", "bias_before_batchnorm"),
     ("N106", "batchnorm_batch_of_one"),
+    ("N107", "unnormalized_data"),
+    ("N108", "symmetric_init"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
@@ -83,6 +88,9 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T104", "output_classes_mismatch"),
     ("T105", "bce_without_sigmoid"),
     ("T106", "adam_weight_decay"),
+    ("T107", "loss_input_mismatch"),
+    ("T108", "bounded_regression_output"),
+    ("T109", "label_mode_mismatch"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
@@ -98,4 +106,7 @@ NOT_FINDINGS: dict[str, str] = {
     "bad-data": "archcalc train: the data file is unusable; lint reads no data",
     "data-mismatch": "archcalc train: the data do not fit the spec's input or classes; lint reads no data",
     "diverged": "archcalc train: the loss became NaN or infinite while training",
+    "bad-checkpoint": "archcalc train --resume: a checkpoint is damaged or does not fit; lint reads none",
+    "checkpoint-mismatch": "archcalc train --resume: a checkpoint belongs to another run; lint reads none",
+    "training-failed": "archcalc train --nproc: a training process ended without a result",
 }

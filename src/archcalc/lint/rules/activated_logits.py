@@ -58,8 +58,8 @@ from collections.abc import Iterator
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import PROBABILITY_LAYERS, applied_by_loss
-from archcalc.spec.train import LOGIT_LOSSES
+from archcalc.lint.structure import DISTRIBUTION_LAYERS, applied_by_loss
+from archcalc.spec.train import LOGIT_LOSSES, LOGITS, LOSS_KINDS, PROBABILITIES
 
 SEVERITY = WARNING
 
@@ -70,16 +70,20 @@ def check(ctx: Context) -> Iterator[Finding]:
     if not affine:
         return
     logits, after = tail[affine[-1]], tail[affine[-1] + 1:]
-    final = after[-1] if after and isinstance(after[-1].layer, PROBABILITY_LAYERS) else None
+    final = after[-1] if after and isinstance(after[-1].layer, DISTRIBUTION_LAYERS) else None
     train = ctx.train
-    if final is None and (train is None or train.task != "classification"):
-        return
-    own = LOGIT_LOSSES.get(train.loss) if train is not None else None  # the layer a logits loss applies itself
+    if final is None and (train is None or train.task != "classification" or train.takes != LOGITS):
+        return  # a loss that takes probabilities or log-probabilities: loss-input-mismatch (T107) judges the end
+    # the layer a logits loss applies itself
+    own = LOGIT_LOSSES.get(train.loss) if train is not None and train.takes == LOGITS else None
     for node in after:
-        absorbed = node is final and (own is None or applied_by_loss(train.loss, node))
+        absorbed = node is final and (own is None or applied_by_loss(train, node))
         if Trait.ACTIVATION not in node.layer.TRAITS or absorbed:
             continue
-        if node is final:
+        if node is final and train.fuses is None:
+            why = f"the loss {train.loss} takes the raw logits (the spec says inputs: {train.takes}) and applies its " \
+                  f"own {own}, so training applies {'it twice' if node.kind == own else f'{own} to a {node.kind}'}"
+        elif node is final:
             which = f"that very {own} over the classes" if node.kind == own else f"a final {own}"
             why = f"the loss {train.loss} takes the raw logits and applies its own {own} (archcalc leaves only " \
                   f"{which} out of training)"
@@ -87,6 +91,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             why = f"the final {final.kind} should see the raw logits"
         else:
             why = f"the classification loss {train.loss} expects raw logits"
+        hint = f"remove it: the outputs of `{logits.path}` are the logits"
+        if node is final and train.fuses is None and PROBABILITIES in LOSS_KINDS[train.loss].inputs \
+                and node.kind == own:
+            hint += f", or keep it and say the loss takes them: loss: {{{train.loss}: {{inputs: probabilities}}}}"
         yield Finding(node.loc, f"`{node.path}` ({node.kind}) transforms the logits of `{logits.path}` "
-                      f"({logits.kind}) before the output: {why}",
-                      hint=f"remove it: the outputs of `{logits.path}` are the logits")
+                      f"({logits.kind}) before the output: {why}", hint=hint)

@@ -67,7 +67,7 @@ SEVERITY = INFO
 
 def check(ctx: Context) -> Iterator[Finding]:
     train, node = ctx.train, ctx.output_layer
-    if train is None or node is None or not applied_by_loss(train.loss, node):
+    if train is None or node is None or not applied_by_loss(train, node):
         return
     yield Finding(node.loc, f"the model ends in `{node.path}` ({node.kind}), which {train.loss} applies itself: "
                   f"archcalc trains on the logits before it, but a training loop that gives the module's output to a "

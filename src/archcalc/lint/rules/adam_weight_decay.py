@@ -49,6 +49,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import INFO, Finding
 
 SEVERITY = INFO
+#: reads the train: section alone, so it runs when a layer does not build too
+PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -1,7 +1,7 @@
 """Several sigmoid/tanh layers in a row with no normalisation or skip connection: vanishing gradients.
 
 ## What it does
-Reports a run of five or more saturating activations (sigmoid, tanh: `Trait.SATURATES`) with
+Reports a run of five or more saturating activations (sigmoid, tanh, hardsigmoid: `Trait.SATURATES`) with
 no normalisation layer and no residual connection between them. (Four, as in the original
 LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
 
@@ -11,7 +11,8 @@ layers. The sigmoid's derivative s(1 − s) is at most 0.25, so four sigmoid lay
 most 0.25⁴ ≈ 0.004 before the weights are even counted. Tanh's derivative 1 − tanh² is at most 1
 (at 0), so it gives no such bound, but it falls towards 0 once a unit saturates (below 0.08 for
 |x| > 2), and every saturated layer then cuts the gradient. The early layers barely learn: the
-vanishing-gradient problem. The message gives the sigmoids' bound and says what holds for tanh.
+vanishing-gradient problem. The hard sigmoid's derivative is 1/6 on (−3, 3) and 0 outside, a bound
+tighter still. The message gives the bound of the kinds that have one and says what holds for tanh.
 ReLU's derivative is 1 for positive inputs; batch norm keeps pre-activations out of the saturated
 range; a residual connection gives the gradient a path around the stack.
 
@@ -41,15 +42,17 @@ layers:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, ResidualNode
-from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 #: saturating activations in a row that make a stack "deep" (Glorot & Bengio's saturation study used 5)
 THRESHOLD = 5
 
@@ -69,15 +72,21 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _finding(streak: list[LayerNode]) -> Finding:
     n = len(streak)
-    sigmoids = sum(isinstance(node.layer, Sigmoid) for node in streak)
     kinds = " and ".join(sorted({node.kind for node in streak}))
-    others = " and ".join(sorted({node.kind for node in streak if not isinstance(node.layer, Sigmoid)}))
+    bounded = [node for node in streak if node.layer.MAX_SLOPE]
+    free = " and ".join(sorted({node.kind for node in streak if not node.layer.MAX_SLOPE}))
     parts = []
-    if sigmoids:
-        over = "" if sigmoids == n else f" over the {sigmoids} sigmoids"
-        parts.append(f"sigmoid' ≤ 0.25, so by at most 0.25^{sigmoids} ≈ {0.25 ** sigmoids:.2g}{over}")
-    if sigmoids < n:
-        parts.append(f"{others}' ≤ 1, and it falls towards 0 once a unit saturates (tanh' < 0.08 for |x| > 2)")
+    if bounded:
+        slopes = {node.kind: node.layer.MAX_SLOPE for node in bounded}  # kind → its largest derivative
+        counts = {kind: sum(node.kind == kind for node in bounded) for kind in slopes}
+        limits = " and ".join(f"{kind}' ≤ {slope:.2g}" for kind, slope in slopes.items())
+        factors = " × ".join(f"{slope:.2g}^{counts[kind]}" for kind, slope in slopes.items())
+        product = math.prod(slope ** counts[kind] for kind, slope in slopes.items())
+        which = f"{next(iter(slopes))}s" if len(slopes) == 1 else f"{' and '.join(slopes)} layers"
+        over = "" if len(bounded) == n else f" over the {len(bounded)} {which}"
+        parts.append(f"{limits}, so by at most {factors} ≈ {product:.2g}{over}")
+    if free:
+        parts.append(f"{free}' ≤ 1, and it falls towards 0 once a unit saturates (tanh' < 0.08 for |x| > 2)")
     return Finding(streak[0].loc, f"{n} saturating activations ({kinds}) from `{streak[0].path}` to "
                    f"`{streak[-1].path}` with no normalisation or skip connection between them: the gradient "
                    f"reaching the first layers is scaled by each one's derivative: {'; '.join(parts)}",

@@ -48,6 +48,8 @@ from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import pairs
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -45,6 +45,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
+#: runs on the layers that built when a later one does not
+PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:

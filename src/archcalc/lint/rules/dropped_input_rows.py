@@ -4,8 +4,11 @@
 Reports a sliding-window layer (`Layer.geometry` gives a kernel, stride and padding per axis)
 for which (H + 2P − F) is not a multiple of S and the remainder is larger than the padding, so the
 last input rows (or columns) are never covered by any window. Layers whose kernel is smaller than
-their stride skip inputs everywhere by design and are not reported; `ceil_mode` pooling and
-`padding: same` cover everything.
+their stride skip inputs everywhere by design and are not reported; `padding: same` covers
+everything. Pooling layers are left alone: what a pool drops is the last partial window of features
+that the layers before it computed from overlapping windows, less than one stride at one edge, and
+PyTorch's and Keras' pools drop it by design (`ceil_mode` keeps it); every textbook network that
+pools an odd-sized map does it.
 
 ## Why is this bad?
 The output size is ⌊(H + 2P − F)/S⌋ + 1: the floor silently drops what does not fit a whole
@@ -39,17 +42,21 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.layers.spatial import AXIS_NAMES
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 UNITS = {"H": "row", "W": "column"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
         geometry = node.layer.geometry(node.in_shape)
-        if not isinstance(geometry, tuple) or node.layer.config().get("padding") == "same":
+        if not isinstance(geometry, tuple) or node.layer.config().get("padding") == "same" \
+                or Trait.POOLS in node.layer.TRAITS:
             continue
         parts, hints = [], []
         names = AXIS_NAMES.get(len(geometry), ())

@@ -42,6 +42,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import INFO, Finding
 
 SEVERITY = INFO
+#: runs on the layers that built when a later one does not
+PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -47,6 +47,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 #: taps per axis beyond which the taps are not counted one by one (no real kernel comes near)
 MAX_TAPS = 4096
 UNITS = {"H": "rows", "W": "columns"}

@@ -1,15 +1,20 @@
-"""The learning rate is outside [1e-7, 1].
+"""The learning rate is outside the range its optimizer can train with.
 
 ## What it does
-Reports an optimizer `lr` below 1e-7 or above 1. (An `lr` of 0 or less is refused by the core:
-`bad-learning-rate`, E302.)
+Reports an optimizer `lr` below 1e-7, or above the largest rate that optimizer trains with: 0.05
+for the adaptive optimizers (`adam`, `adamw`, `rmsprop`), 1 for `adagrad`, 10 for `sgd`. (An `lr`
+of 0 or less is refused by the core: `bad-learning-rate`, E302.)
 
 ## Why is this bad?
-The update is w ← w − η·∇w L. Above 1, steps are larger than the weights themselves for almost
-any network and loss, and training diverges or oscillates. Below 1e-7, η·g is smaller than half
-of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on
-weights of size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD
-and 1e-3 for Adam.
+The adaptive optimizers divide each gradient component by its running root-mean-square, so every
+step moves every weight by about `lr` whatever the gradient's size: above 0.05 a step is as large as
+a typical initial weight (1/√fan-in is 0.03–0.1 for fan-ins of 100–1000), and training diverges or
+thrashes. Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is
+`lr` times the gradient, whose size depends on the loss and the network: a sigmoid network trained
+on squared error takes rates of 3 (Nielsen's MNIST example), so only rates above 10 are certainly
+too large. Below 1e-7, η·g is smaller than half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every
+gradient component g below about 0.6, so on weights of size 1 those updates round away and nothing
+learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
 
 ## Example
 ```yaml
@@ -19,7 +24,7 @@ layers:
 train:
   task: classification
   classes: 3
-  optimizer: {sgd: {lr: 5}}
+  optimizer: {adam: {lr: 0.5}}
 ```
 
 Use instead:
@@ -30,13 +35,16 @@ layers:
 train:
   task: classification
   classes: 3
-  optimizer: {sgd: {lr: 0.05}}
+  optimizer: {adam: {lr: 0.001}}
 ```
 
 ## References
 - The lecture notes on backpropagation and optimisation: too small is slow,
   too large diverges or oscillates.
 - UMLAUT (Schoop et al., CHI 2021): learning-rate range heuristics (a static check below 1e-7).
+- Kingma & Ba, "Adam", ICLR 2015, section 2.1: the effective step is bounded by about the step size α.
+- DeepFD (Cao et al., ICSE 2022) and AUTOTRAINER (Zhang et al., ICSE 2021): a learning rate too large for the
+  optimizer is among the most frequent training faults.
 """
 
 from __future__ import annotations
@@ -47,7 +55,13 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
-LOW, HIGH = 1e-7, 1.0
+#: reads the train: section alone, so it runs when a layer does not build too
+PREFIX = True
+LOW = 1e-7
+#: the largest learning rate each optimizer trains with (see "Why is this bad?")
+HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05}
+TYPICAL = {"sgd": "0.1 to 0.01", "adagrad": "0.01 to 0.1", "rmsprop": "0.001 to 0.01", "adam": "0.001 (3e-4 to 3e-3)",
+           "adamw": "0.001 (3e-4 to 3e-3)"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -55,10 +69,14 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train is None:
         return
     optimizer = train.optimizer
-    lr = optimizer.lr
-    if LOW <= lr <= HIGH:
+    lr, high = optimizer.lr, HIGH[optimizer.name]
+    if LOW <= lr <= high:
         return
-    why = "steps this large make training diverge or oscillate" if lr > HIGH \
-        else "updates this small are lost in float32 rounding, so nothing learns"
-    yield Finding(optimizer.locs.get("lr", optimizer.loc), f"learning rate {lr:g} is outside [1e-07, 1]: {why}",
-                  hint="typical values: 0.1 to 0.01 for SGD, 0.001 for Adam")
+    if lr > high:
+        why = f"{optimizer.name} moves every weight by about lr per step, so steps this large make training diverge" \
+            if high < 1 else "steps this large make training diverge or oscillate"
+    else:
+        why = "updates this small are lost in float32 rounding, so nothing learns"
+    yield Finding(optimizer.locs.get("lr", optimizer.loc),
+                  f"learning rate {lr:g} is outside [1e-07, {high:g}] for {optimizer.name}: {why}",
+                  hint=f"typical values for {optimizer.name}: {TYPICAL[optimizer.name]}")

@@ -58,6 +58,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: runs on the layers that built when a later one does not
+PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:

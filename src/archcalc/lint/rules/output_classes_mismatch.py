@@ -3,7 +3,8 @@
 ## What it does
 Reports a classification whose output has a channel count other than the one its loss needs:
 `classes` logits for `cross_entropy` (and for `bce`/`bce_with_logits` with more than two
-classes: one output per label), and 1 output for `bce`/`bce_with_logits` with two classes.
+classes: one output per label), and 1 output for `bce`/`bce_with_logits` with two classes, unless
+`multi_label: true` says each of the two is a label of its own.
 It points at the `out:` of the last affine layer, which sets that count.
 
 ## Why is this bad?
@@ -62,7 +63,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     units = out[0]
     if not symbolic.is_int(units):
         return
-    if train.loss in BINARY_LOSSES and train.classes == 2:
+    if train.multi_label:
+        expected, why = train.classes, f"a multi-label classification of {train.classes} labels needs one output " \
+            "per label"
+    elif train.loss in BINARY_LOSSES and train.classes == 2:
         expected, why = 1, f"{train.loss} with 2 classes needs 1 output (the probability of the positive class)"
     elif train.loss in BINARY_LOSSES:
         expected, why = train.classes, f"{train.loss} with {train.classes} labels needs one output per label"

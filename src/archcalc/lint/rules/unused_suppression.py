@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 SEVERITY = WARNING
 FIXABLE = True
-KIND = "comments"
+SCOPE = "comments"
 #: reasons for which the fix may delete a code
 REMOVABLE = ("unknown", "duplicate", "core", "no finding")
 

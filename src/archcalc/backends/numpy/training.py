@@ -1,21 +1,22 @@
-"""The training loop: mini-batches with shuffling, L1, evaluation, early stopping, weights as .npz.
+"""Training in NumPy: one optimizer step, mini-batches, evaluation, prediction, weights as .npz, and
+:func:`fit`, which runs them in the one training loop (:class:`~archcalc.training.loop.Loop`).
 
 One step: forward on a batch, the loss, backward, the L1 subgradient ``l1·sign(p)`` added to each
 gradient (weight decay lives in the optimizer, as in PyTorch), one optimizer step. The optimizer
-must hold the model's parameters in ``model.parameters()`` order. After every
-epoch the model is evaluated on the validation data; early stopping watches ``val_loss`` (or
-``val_accuracy``) and, when it has not improved by more than ``min_delta`` for ``patience``
-epochs, stops and restores the best weights. Imports only NumPy.
+must hold the model's parameters in ``model.parameters()`` order. After every epoch the model is
+evaluated on the validation data; early stopping watches ``val_loss`` (or ``val_accuracy``) and,
+when it has not improved by more than ``min_delta`` for ``patience`` epochs, stops and restores
+the best weights. Imports only NumPy and the loop (which imports only the standard library):
+``archcalc export --to numpy`` copies what a network needs into the standalone file.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from archcalc.backends.numpy.layers import Module
 from archcalc.backends.numpy.structures import Sequential
+from archcalc.training.loop import EarlyStopping, Loop
 
 
 def logits_view(model: Module, loss) -> Module:
@@ -98,6 +99,37 @@ def step(net: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, l1: float =
     return value, out
 
 
+class Steps:
+    """The NumPy side of :class:`~archcalc.training.loop.Loop`: mini-batches drawn from ``rng``, one
+    :func:`step` per batch on what the loss sees (:func:`logits_view`), :func:`evaluate` on the
+    validation data, and copies of the state dict as snapshots."""
+
+    def __init__(self, model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, batch_size: int,
+                 rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
+                 classify: bool = True):
+        self.model, self.net, self.loss, self.optimizer = model, logits_view(model, loss), loss, optimizer
+        self.x, self.y, self.batch_size, self.rng = x, y, batch_size, rng
+        self.validation, self.l1, self.classify = validation, l1, classify
+
+    def order(self) -> list[np.ndarray]:
+        return batches(len(self.x), self.batch_size, self.rng)
+
+    def step(self, index: np.ndarray) -> tuple[float, int, int]:
+        value, out = step(self.net, self.loss, self.optimizer, self.x[index], self.y[index], self.l1)
+        return value, correct(out, self.y[index], self.loss) if self.classify else 0, len(index)
+
+    def validate(self) -> tuple[float, float | None] | None:
+        if self.validation is None:
+            return None
+        return evaluate(self.model, self.loss, *self.validation, classify=self.classify)
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.model.state_dict().items()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict(state)
+
+
 def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
@@ -109,44 +141,13 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     progress. Without validation data the training loss is monitored. Training stops when the loss
     stops being a finite number (``diverged``).
     """
-    net = logits_view(model, loss)
-    history, best, best_epoch, best_state, stale = [], None, 0, None, 0
     model.train()
-    for epoch in range(1, epochs + 1):
-        start, seen, total, hits = time.perf_counter(), 0, 0.0, 0
-        parts = batches(len(x), batch_size, rng)
-        for b, index in enumerate(parts, 1):
-            value, out = step(net, loss, optimizer, x[index], y[index], l1)
-            seen += len(index)
-            total += value * len(index)
-            if classify:
-                hits += correct(out, y[index], loss)
-            if on_batch:
-                on_batch(epoch, b, len(parts), total / seen, hits / seen if classify else None, seen)
-        record = {"epoch": epoch, "loss": total / seen, "accuracy": hits / seen if classify else None}
-        if validation is not None:
-            record["val_loss"], record["val_accuracy"] = evaluate(model, loss, *validation, classify=classify)
-        record["seconds"] = time.perf_counter() - start
-        history.append(record)
-        if on_epoch:
-            on_epoch(record)
-        if not np.isfinite(record["loss"]):
-            break
-        key = monitor if monitor in record else "loss"
-        score = record[key] if key.endswith("loss") else -record[key]
-        if best is None or score < best - min_delta:
-            best, best_epoch, stale = score, epoch, 0
-            if patience:
-                best_state = {k: v.copy() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-            if patience and stale >= patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    diverged = not np.isfinite(history[-1]["loss"])
-    return {"history": history, "best_epoch": best_epoch if best is not None else 0,
-            "stopped_early": len(history) < epochs and not diverged, "diverged": diverged}
+    steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
+                  classify=classify)
+    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify)
+    run.run(steps, on_batch, on_epoch)
+    return {"history": run.history, "best_epoch": run.best_epoch, "stopped_early": run.stopped_early,
+            "diverged": run.diverged}
 
 
 def save_weights(model: Module, path: str) -> None:

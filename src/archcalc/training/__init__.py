@@ -1,5 +1,12 @@
 """Training, independent of the backend: what ``archcalc train`` hands a backend and gets back.
 
+This package holds what every backend shares: this interface, the one training loop with its
+early stopping (:mod:`.loop`), checkpoints (:mod:`.checkpoint`) and the progress line
+(:mod:`.progress`). A backend contributes its step (``backends/<name>/training.py``: what one
+optimizer step, an evaluation and a snapshot of the weights are) and its trainer
+(``backends/<name>/trainer.py``: the spec's network, loss and optimizer on that backend, behind
+:class:`Trainer`).
+
 The command loads and splits the data (:mod:`archcalc.data`), asks the chosen backend for a
 :class:`Trainer` and reports what it returns. A backend plugs in with one line in :data:`BACKENDS`
 naming a module that defines ``make_trainer(model, train, seed) -> Trainer``:
@@ -23,6 +30,9 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from archcalc.spec.train import TrainSpec
+    from archcalc.training.loop import EarlyStopping, Loop
 
 #: backend name → module defining ``make_trainer(model, train, seed)``
 BACKENDS: dict[str, str] = {
@@ -54,6 +64,12 @@ class Epoch:
     val_accuracy: float | None
     seconds: float
 
+    @classmethod
+    def of(cls, record: dict) -> Epoch:
+        """The loop's record of an epoch (:class:`~archcalc.training.loop.Loop`), as an Epoch."""
+        return cls(record["epoch"], record["loss"], record["accuracy"], record.get("val_loss"),
+                   record.get("val_accuracy"), record["seconds"])
+
 
 @dataclass(slots=True)
 class Outcome:
@@ -65,6 +81,20 @@ class Outcome:
     best_epoch: int = 0
     stopped_early: bool = False  # by early stopping
     diverged: bool = False  # the loss stopped being a finite number
+
+    @classmethod
+    def of(cls, loop: Loop) -> Outcome:
+        """What a finished :class:`~archcalc.training.loop.Loop` comes to."""
+        return cls([Epoch.of(r) for r in loop.history], loop.best_epoch, loop.stopped_early, loop.diverged)
+
+
+def early_stopping(train: TrainSpec, validating: bool = True) -> EarlyStopping:
+    """The spec's ``early_stopping`` on the number it monitors; with no validation data to watch, none
+    (the best epoch is then the one with the lowest training loss)."""
+    from archcalc.training.loop import EarlyStopping
+
+    rule = train.early_stopping if validating else None
+    return EarlyStopping(rule.monitor, rule.patience, rule.min_delta) if rule else EarlyStopping()
 
 
 class Progress(Protocol):

@@ -1,0 +1,78 @@
+"""A regression ends in an activation whose outputs cannot reach its targets.
+
+## What it does
+Reports a `task: regression` whose model ends in a bounded activation: a `softmax` over several
+outputs always, and a `sigmoid` (0 … 1), `tanh` (−1 … 1), `relu` (≥ 0), `relu6` (0 … 6) or
+`log_softmax` (≤ 0) when the spec's `target_range` reaches outside what that activation can give.
+Without a declared `target_range`, a sigmoid or tanh is left alone: the targets may have been
+scaled to fit it.
+
+## Why is this bad?
+A regression predicts real values, and its last layer's range is the range of every prediction.
+A softmax makes the outputs positive and sum to 1, which fits only targets that are themselves a
+distribution; a sigmoid cannot predict 5, and a relu cannot predict −1, so the loss on those
+targets never falls below the distance to the nearest reachable value, and the saturated
+activation passes almost no gradient back. The usual cause is a classifier's output layer kept for
+a regression.
+
+## Example
+```yaml
+input: [8]
+layers:
+  - linear: 32
+  - relu
+  - linear: 1
+  - sigmoid
+train:
+  task: regression
+  target_range: [0, 500]
+```
+
+Use instead:
+```yaml
+input: [8]
+layers:
+  - linear: 32
+  - relu
+  - linear: 1
+train:
+  task: regression
+  target_range: [0, 500]
+```
+
+## References
+- Humbatova et al., "Taxonomy of Real Faults in Deep Learning Systems", ICSE 2020: "wrong activation function"
+  of the output layer.
+- DeepLocalize (Wardat et al., ICSE 2021) benchmark: regressions ending in softmax or sigmoid (Stack Overflow
+  33969059, 48221692).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc import symbolic
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+INF = float("inf")
+#: the values each bounded activation can output
+RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, INF), "relu6": (0.0, 6.0),
+          "log_softmax": (-INF, 0.0), "softmax": (0.0, 1.0)}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    train, node = ctx.train, ctx.output_layer
+    if train is None or train.task != "regression" or node is None or node.kind not in RANGES:
+        return
+    low, high = RANGES[node.kind]
+    targets = train.target_range
+    hint = "end the model with its last linear layer (raw outputs), or scale the targets into the activation's range"
+    if node.kind == "softmax" and node.in_shape and symbolic.is_int(node.in_shape[0]) and node.in_shape[0] > 1:
+        yield Finding(node.loc, f"`{node.path}` (softmax) makes a regression's {node.in_shape[0]} outputs positive and "
+                      "sum to 1: only targets that are themselves distributions fit", hint=hint)
+    elif targets is not None and (targets[0] < low or targets[1] > high):
+        yield Finding(node.loc, f"`{node.path}` ({node.kind}) outputs only values in [{low:g}, {high:g}], but "
+                      f"target_range is [{targets[0]:g}, {targets[1]:g}]: the targets outside cannot be predicted",
+                      hint=hint)

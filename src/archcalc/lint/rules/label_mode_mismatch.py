@@ -1,0 +1,94 @@
+"""The output layer or loss treats labels as exclusive when they are not, or as independent when they are exclusive.
+
+## What it does
+For a classification, compares how many labels a sample carries (`multi_label: true`: any number;
+otherwise exactly one) with what the model and loss assume: a multi-label classification whose
+model ends in a softmax over the classes or whose loss is `cross_entropy` or `nll`; a single-label
+classification of more than two classes whose model ends in a sigmoid before a loss on the class
+distribution (`cross_entropy` on probabilities), or that trains with `bce` or
+`bce_with_logits` (one independent yes/no per class).
+
+## Why is this bad?
+A softmax makes the classes compete: its outputs sum to 1, so a sample with two true labels can at
+best get 0.5 for each, and the loss keeps pushing one down to raise the other. Independent sigmoids
+with binary cross-entropy do the opposite for one-label data: they never learn that exactly one class
+is true, so several outputs can be near 1 (or none), the outputs are no distribution, and a loss on
+the class distribution fed sigmoid outputs takes the log of numbers that do not sum to 1.
+
+## Example
+```yaml
+input: [20]
+layers:
+  - linear: 32
+  - relu
+  - linear: 5
+  - softmax
+train:
+  task: classification
+  classes: 5
+  multi_label: true
+  loss: bce
+```
+
+Use instead:
+```yaml
+input: [20]
+layers:
+  - linear: 32
+  - relu
+  - linear: 5
+  - sigmoid
+train:
+  task: classification
+  classes: 5
+  multi_label: true
+  loss: bce
+```
+
+## References
+- PyTorch `torch.nn.BCEWithLogitsLoss` (multi-label: one binary problem per class) and `torch.nn.CrossEntropyLoss`
+  (one class per sample).
+- DeepLocalize (Wardat et al., ICSE 2021) benchmark: Stack Overflow 38648195 (softmax on multi-label data),
+  51930566 and 59278771 (sigmoid outputs before categorical cross-entropy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import applied_by_loss
+from archcalc.spec.train import PROBABILITIES
+
+SEVERITY = WARNING
+EXCLUSIVE_LOSSES = ("cross_entropy", "nll")
+INDEPENDENT_LOSSES = ("bce", "bce_with_logits")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    train, node = ctx.train, ctx.output_layer
+    if train is None or train.task != "classification":
+        return
+    final = node.kind if node is not None and not applied_by_loss(train, node) else None
+    if train.multi_label:
+        if final in ("softmax", "log_softmax"):
+            yield Finding(node.loc, f"`{node.path}` ({final}) makes the classes compete, but a sample of this "
+                          "multi-label classification can carry several labels: two true labels get at most 0.5 each",
+                          hint="end with - sigmoid (one yes/no per label) and use loss: bce, or bce_with_logits "
+                          "without the sigmoid")
+        elif train.loss in EXCLUSIVE_LOSSES:
+            yield Finding(ctx.train_loc("loss"), f"{train.loss} expects exactly one class per sample, but the "
+                          "classification is multi-label", hint="use loss: bce_with_logits (one yes/no per label)")
+        return
+    if train.classes is None or train.classes <= 2:
+        return
+    if train.loss in INDEPENDENT_LOSSES:
+        yield Finding(ctx.train_loc("loss"), f"{train.loss} treats each of the {train.classes} classes as an "
+                      "independent yes/no, but each sample has exactly one: the outputs never learn that the classes "
+                      "exclude each other", hint="use loss: cross_entropy (one logit per class), or say multi_label: "
+                      "true if samples can carry several labels")
+    elif final == "sigmoid" and train.loss == "cross_entropy" and train.takes == PROBABILITIES:
+        yield Finding(node.loc, f"`{node.path}` (sigmoid) gives {train.classes} independent probabilities that do "
+                      f"not sum to 1, but {train.loss} takes a distribution over the classes",
+                      hint="end with - softmax, which makes the outputs a distribution over the classes")

@@ -1,0 +1,103 @@
+"""Every loss of the spec language: the NumPy backend's forward and backward against PyTorch's autograd
+through the torch backend's criterion, both built from the same ``train:`` section, in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from archcalc.backends.numpy.build import make_loss
+from archcalc.backends.torch.training import criterion, targets
+from archcalc.limits import default_limits
+from archcalc.spec.parser import parse_spec
+from archcalc.spec.source import parse_yaml
+from archcalc.spec.train import LOSSES
+
+
+def train_of(loss: str, task: str = "classification"):
+    text = f"input: [4]\nlayers: [linear: 4]\ntrain: {{task: {task}, loss: {loss}}}\n"
+    return parse_spec(parse_yaml(text, "x.yaml", default_limits()), "x.yaml").train
+
+
+def logits(rng):
+    return 3 * rng.normal(size=(6, 4))
+
+
+def probabilities(rng):
+    e = np.exp(rng.normal(size=(6, 4)))
+    return e / e.sum(1, keepdims=True)
+
+
+def log_probabilities(rng):
+    return np.log(probabilities(rng))
+
+
+def classes(rng):
+    return rng.integers(0, 4, size=6)
+
+
+def values(rng):
+    return 2 * rng.normal(size=(6, 4))
+
+
+def binary(rng):
+    return rng.integers(0, 2, size=(6, 4)).astype(float)
+
+
+#: spec loss → (task, network output, targets as the data give them)
+CASES = {
+    "cross_entropy": ("classification", logits, classes),
+    "{cross_entropy: {inputs: probabilities}}": ("classification", probabilities, classes),
+    "nll": ("classification", log_probabilities, classes),
+    "bce": ("classification", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
+    "bce_with_logits": ("classification", logits, binary),
+    "mse": ("regression", values, values),
+    "l1": ("regression", values, values),
+    "huber": ("regression", values, values),
+    "{huber: {delta: 0.5}}": ("regression", values, values),
+    "smooth_l1": ("regression", values, values),
+    "{smooth_l1: {beta: 2.5}}": ("regression", values, values),
+    "{smooth_l1: {beta: 0}}": ("regression", values, values),
+    "kl_div": ("regression", log_probabilities, probabilities),
+    "kl_div ": ("classification", log_probabilities, classes),  # class labels become one-hot distributions
+    "cosine": ("regression", values, values),
+    "dice": ("regression", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
+    "{dice: {smooth: 0}}": ("regression", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
+}
+
+
+def test_every_loss_is_checked():
+    names = {case.strip().strip("{").split(":")[0] for case in CASES}
+    assert names == set(LOSSES)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_numpy_loss_matches_torch_autograd(case):
+    task, make_out, make_target = CASES[case]
+    train = train_of(case.strip(), task)
+    rng = np.random.default_rng(len(case))
+    out, y = make_out(rng), make_target(rng)
+    numpy_loss = make_loss(train)
+    target = numpy_loss.targets(y, out.shape[1], task == "classification")
+    value = numpy_loss.forward(out, target)
+    grad = numpy_loss.backward()
+    out_t = torch.tensor(out, dtype=torch.float64, requires_grad=True)
+    module = criterion(train)
+    expected = module(out_t, targets(module, torch.tensor(y), out_t))
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(grad, out_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_probability_cross_entropy_clamps_the_log_like_bce():
+    train = train_of("{cross_entropy: {inputs: probabilities}}")
+    loss = make_loss(train)
+    assert loss.forward(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0, 1])) == pytest.approx((100 + np.log(2)) / 2)
+    assert loss.backward()[0, 0] == 0  # clamped: no gradient, as torch.clamp gives none
+
+
+def test_saying_what_a_logits_loss_takes_keeps_the_final_layer():
+    assert make_loss(train_of("cross_entropy")).FUSES is not None
+    assert make_loss(train_of("{cross_entropy: {inputs: logits}}")).FUSES is None
+    assert make_loss(train_of("{bce_with_logits: {inputs: logits}}")).FUSES is None

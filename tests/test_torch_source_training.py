@@ -1,0 +1,101 @@
+"""The training entry point of ``archcalc export --to torch`` files: the spec's loss and optimizer,
+``python FILE.py DATA.npz`` in one process and ``torchrun --nproc-per-node=2 FILE.py DATA.npz`` in two,
+which agree when the global batch is the same."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import archcalc
+from archcalc.backends.torch import training
+from archcalc.backends.torch.source import emit
+from tests.torch_helpers import import_file
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+SPEC = """name: small
+input: [8]
+layers: [linear: 16, tanh, linear: 3, softmax]
+train: {classes: 3, optimizer: {sgd: {lr: 0.5, momentum: 0.9, nesterov: true}}, weight_decay: 0.001, l1: 0.0001,
+        batch_size: 90, epochs: 4}
+"""
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def exported(tmp_path):
+    """The exported file for SPEC, and 90 samples to train it on."""
+    path = tmp_path / "small.py"
+    path.write_text(emit(archcalc.loads(SPEC)), encoding="utf-8")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(90, 8)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5))
+    return path
+
+
+def epochs(output: str) -> list[float]:
+    lines = [line for line in output.splitlines() if line.startswith("epoch ")]
+    return [float(line.rsplit(" ", 1)[1]) for line in lines]
+
+
+def test_the_file_trains_with_the_specs_loss_and_optimizer(exported):
+    module = import_file(exported)
+    model = module.build_model()
+    train = archcalc.loads(SPEC).spec.train
+    ours, theirs = module.build_optimizer(model), training.build_optimizer(train, model)
+    assert type(ours) is type(theirs) and {k: v for k, v in ours.param_groups[0].items() if k != "params"} == \
+        {k: v for k, v in theirs.param_groups[0].items() if k != "params"}
+    assert type(module.build_loss()) is torch.nn.CrossEntropyLoss
+    assert module.TRAINING == {"epochs": 4, "batch_size": 90, "seed": 0, "l1": 0.0001}
+    x, y = torch.randn(5, 8), torch.tensor([0, 1, 2, 1, 0])
+    out = model(x, logits=True)  # what train() feeds the loss: the logits, not the softmax
+    torch.testing.assert_close(module.build_loss()(out, module.targets(y, out)), F.cross_entropy(out, y))
+
+
+def test_a_softmax_without_a_train_section_trains_on_its_log(tmp_path):
+    path = tmp_path / "probs.py"
+    path.write_text(emit(archcalc.loads("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\n")), encoding="utf-8")
+    text = path.read_text()
+    assert "out = out.clamp_min(torch.finfo(out.dtype).tiny).log()" in text and "logits" not in text
+    module = import_file(path)
+    model = module.build_model()
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 2, 1, 0])
+    log = model(x).clamp_min(torch.finfo(torch.float32).tiny).log()
+    torch.testing.assert_close(module.build_loss()(log, y), F.cross_entropy(model["0"](x), y))
+
+
+def test_python_file_data_trains_and_saves_weights_that_load_safely(exported):
+    proc = subprocess.run([sys.executable, str(exported), "data.npz", "--epochs", "3", "-o", "w.pt"],
+                          capture_output=True, text=True, cwd=exported.parent, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    losses = epochs(proc.stdout)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    model = import_file(exported).build_model()
+    model.load_state_dict(torch.load(exported.parent / "w.pt", weights_only=True))
+
+
+@pytest.mark.slow  # torchrun starts two processes that import torch
+def test_torchrun_two_processes_train_what_one_does_with_the_same_global_batch(exported):
+    """One batch of all 90 samples an epoch: each process takes 45 (DistributedSampler), DDP averages
+    their gradients, and the weights are the single process's to float32 rounding (measured 8.9e-8)."""
+    one = subprocess.run([sys.executable, str(exported), "data.npz", "-o", "one.pt"], capture_output=True,
+                         text=True, cwd=exported.parent, env=ENV)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                          str(exported), "data.npz", "-o", "two.pt"], capture_output=True, text=True,
+                         cwd=exported.parent, env=ENV)
+    assert two.returncode == 0, two.stderr
+    assert len(epochs(two.stdout)) == 4  # printed by rank 0 alone
+    assert epochs(two.stdout) == pytest.approx(epochs(one.stdout), abs=1e-4)
+    a = torch.load(exported.parent / "one.pt", weights_only=True)
+    b = torch.load(exported.parent / "two.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-5)
