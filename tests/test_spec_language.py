@@ -298,3 +298,16 @@ def test_a_conditional_counts_toward_the_layer_limit(run, write):
             "      - {repeat: 30, layers: [relu]}\n")
     result = run("params", write(text), "--limit", "max_layers=40")
     assert result.exit_code == 2 and "more than 40 layers" in result.stderr
+
+
+# -- ceil-mode sizes read as ceilings -------------------------------------------------------------------
+
+
+def test_ceil_mode_sizes_print_as_ceilings(run, write):
+    path = write("input: [3, H, W]\nlayers:\n  - maxpool2d: {kernel: 3, stride: 2, ceil_mode: true}\n")
+    table = run("shapes", path, env={"COLUMNS": "200"}).stdout
+    assert "[3, ceiling(H/2 - 3/2) + 1, ceiling(W/2 - 3/2) + 1]" in table and "floor" not in table
+    explained = run("shapes", path, "--explain", env={"COLUMNS": "200"}).stdout
+    assert "= ⌈(H − 3)/2⌉ + 1" in explained
+    flops = run("flops", path, "--columns", "pool", env={"COLUMNS": "200"}).stdout
+    assert "ceiling(" in flops and "1 - floor" not in flops
