@@ -191,3 +191,56 @@ def test_stdin_spec_works():
     proc = archcalc_process("params", "-", "--format", "json", input=spec)
     assert proc.returncode == 0
     assert '"trainable_params": 1623' in proc.stdout
+
+
+MANY_MISTAKES = """\
+input: [3, 32, 32]
+blocks:
+  stage(c):
+    - conv2d: {out: c, kernel: 3, paddin: 1}
+layers:
+  - conv2d: {out: 8, kernel: 3, strid: 2}
+  - layernorn
+  - stage: 8
+  - relu
+  - lyers: 3
+train:
+  optimizer: {sgd: {lr: 0.1}}
+  epochz: 3
+"""
+
+
+def test_every_independent_mistake_is_reported_in_one_run(run, write):
+    """As a compiler does: the block body's, each layer's and the train section's mistakes, in file order."""
+    path = write(MANY_MISTAKES, "many.yaml")
+    result = run("params", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    located = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
+    assert located == [f"{path}:4:35", f"{path}:6:33", f"{path}:7:5", f"{path}:10:5", f"{path}:13:3"]
+    assert "did you mean 'padding'?" in result.stderr and "did you mean 'stride'?" in result.stderr
+    assert result.stderr.splitlines()[-1] == "5 errors"
+
+
+def test_an_unknown_kind_is_offered_kinds_before_constructs(run, write):
+    """'layernorn' is a misspelt kind, not the 'layers:' construct; 'lyers' nearly is the construct."""
+    result = run("params", write("input: [4]\nlayers:\n  - layernorn\n  - lyers: [relu]\n", "kinds.yaml"))
+    hints = [line for line in result.stderr.splitlines() if "hint:" in line]
+    assert "'layers'" not in hints[0] and "valid kinds:" in hints[0]
+    assert hints[1] == "  hint: did you mean 'layers'?"
+
+
+def test_lint_reports_every_independent_mistake(run, write):
+    path = write(MANY_MISTAKES, "many.yaml")
+    result = run("lint", path, "--format", "json")
+    import json
+
+    codes = [(f["code"], f["location"]["row"]) for f in json.loads(result.stdout)]
+    assert [row for _, row in codes] == [4, 6, 7, 10, 13]
+
+
+def test_a_spec_with_a_mistake_in_every_layer_stops_after_twenty(run, write):
+    text = "input: [4]\nlayers:\n" + "".join(f"  - relux{i}\n" for i in range(1000))
+    result = run("params", write(text, "every.yaml"))
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 20
+    assert result.stderr.splitlines()[-1] == "20 errors (the parse stops there)"

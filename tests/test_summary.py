@@ -166,3 +166,16 @@ def test_counts_are_shortened_only_when_that_saves_lines():
     narrow = render(rows, columns, 30)
     assert narrow[3] == "├─l0   [2048, 112, 112]  4.09G"
     assert " ".join("\n".join(narrow).split("note: ")[1].split()).startswith("counts shortened to fit 30 columns")
+
+
+def test_a_varying_output_field_is_said_to_vary(run, write):
+    """The headline names no earlier layer when the output's field varies (here: 32 pooled to 5 takes
+    windows of 7 and 8 pixels), and says so."""
+    path = write("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 8, kernel: 3, padding: 1}\n"
+                 "  - adaptive_avgpool2d: 5\n  - conv2d: {out: 4, kernel: 1}\n", "varies.yaml")
+    result = run("summary", path, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["receptive_field"] == {"at": "2", "status": "varies", "size": None,
+                                                            "stride": None, "padding": None, "center": None}
+    table = run("summary", path).stdout
+    assert "varies at 2: its windows differ across the output" in table

@@ -44,6 +44,14 @@ class SpecError(Exception):
         #: the graph of the layers that built before the error (a build error after some top-level layers
         #: built), so that the linter's layer-local rules can still check them
         self.partial: object | None = None
+        #: further errors of the same file, independent of this one (another layer's unknown kind or
+        #: argument), found in the same run so that a user fixes them all at once, as with a compiler
+        self.others: list[SpecError] = []
+
+    @property
+    def all(self) -> list[SpecError]:
+        """This error and the independent ones found with it, in the order of the file."""
+        return [self, *self.others]
 
     def render(self) -> str:
         """``path:line:col: error: message``, then an indented hint line and note lines when there are any."""
@@ -65,6 +73,31 @@ _CONTROLS = {*range(0x20), *range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F, *range(0x2
 _VISIBLE = {code: ascii(chr(code))[1:-1] for code in _CONTROLS}
 
 
+class Collector:
+    """Gathers the independent errors of one parse: each part that fails is recorded and the parse
+    goes on with the next part (a layer, a block, a section); :meth:`raise_any` then raises the first
+    error found, carrying the others (:attr:`SpecError.others`). Errors caught from a nested collector
+    bring their own others with them."""
+
+    #: past this many errors the parse stops (a generated spec with a mistake in every layer)
+    LIMIT = 20
+
+    def __init__(self) -> None:
+        self.errors: list[SpecError] = []
+
+    def add(self, error: SpecError) -> None:
+        self.errors += error.all
+        error.others = []
+        if len(self.errors) >= self.LIMIT:
+            self.raise_any()
+
+    def raise_any(self) -> None:
+        if self.errors:
+            first, *rest = self.errors
+            first.others = rest
+            raise first
+
+
 def printable(text: str, *, newlines: bool = False) -> str:
     """``text`` safe to print: control characters from a spec (a name, a path, a message quoting
     them) become visible escapes, so a file cannot recolour, rewrite or hide what a terminal shows.
@@ -80,11 +113,12 @@ def printable(text: str, *, newlines: bool = False) -> str:
     return text.translate(_VISIBLE)
 
 
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str | None:
-    """A ``did you mean 'x'?`` hint for a misspelt name, or ``None`` when nothing is close."""
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str], cutoff: float = 0.6) -> str | None:
+    """A ``did you mean 'x'?`` hint for a misspelt name, or ``None`` when nothing is close (``cutoff``:
+    difflib's similarity ratio, 0 to 1)."""
     from difflib import get_close_matches
 
-    close = get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    close = get_close_matches(word, sorted(choices), n=1, cutoff=cutoff)
     return f"did you mean '{close[0]}'?" if close else None
 
 

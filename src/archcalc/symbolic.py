@@ -410,3 +410,60 @@ def _bracket_printer():
             return f"⌈{self._print(sympy.together(expr.args[0]))}⌉"
 
     return Printer()
+
+
+def python_source(expr: Dim) -> str:
+    """A size formula as Python over int symbols (``8 * (H // 2) * (W // 2)``): floor division for ⌊·⌋,
+    no floats; what a generated PyTorch file writes for a size the spec leaves free. ValueError for a
+    function it has no Python for."""
+    import sympy
+
+    def paren(e, in_sum: bool = False) -> str:
+        """``e`` as an operand: bare when it binds tighter than the operator around it (a quotient
+        ``H // 2`` does inside a sum, not inside a product, where ``8 * H // 2`` is ⌊8H/2⌋)."""
+        text = code(e)
+        tight = e.is_Atom or e.is_Pow or e.func in (sympy.Max, sympy.Min) or (in_sum and (e.is_Mul or e.func in (
+            sympy.floor, sympy.ceiling)))
+        return text if tight and not text.startswith("-") else f"({text})"
+
+    def quotient(e, rounding) -> str:
+        num, den = sympy.fraction(sympy.together(e))
+        if den == 1:
+            return code(num)
+        if rounding is sympy.ceiling:
+            return f"-(-{paren(num)} // {paren(den)})"
+        return f"{paren(num)} // {paren(den)}"
+
+    def code(e) -> str:
+        if e.is_Integer:
+            return str(int(e))
+        if e.is_Symbol:
+            return str(e)
+        if e.is_Rational:  # only as part of a whole number (⌊H/2⌋ written H // 2)
+            return quotient(e, sympy.floor)
+        if e.func in (sympy.floor, sympy.ceiling):
+            return quotient(e.args[0], e.func)
+        if e.func in (sympy.Max, sympy.Min):
+            return f"{'max' if e.func is sympy.Max else 'min'}({', '.join(code(a) for a in e.args)})"
+        if e.is_Add:
+            # positive terms first, the constant last: H * W - 2 * H, H // 2 + 1, 10 - H
+            terms = sorted(e.args, key=lambda t: (bool(t.could_extract_minus_sign()) and not t.is_Number,
+                                                  t.is_Number))
+            text = code(terms[0])
+            for term in terms[1:]:
+                if term.could_extract_minus_sign():
+                    text += f" - {paren(-term, True)}"
+                else:
+                    text += f" + {paren(term, True)}"
+            return text
+        if e.is_Mul:
+            if any(a.is_Rational and not a.is_Integer for a in e.args):
+                return quotient(e, sympy.floor)  # an exact quotient: the size is a whole number
+            if e.could_extract_minus_sign():
+                return f"-{paren(-e)}"
+            return " * ".join(paren(a) for a in e.args)
+        if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+            return f"{paren(e.base)} ** {int(e.exp)}"
+        raise ValueError(f"no Python for the size {e}")
+
+    return code(exact(expr))

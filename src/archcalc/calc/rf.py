@@ -160,11 +160,18 @@ def receptive_fields(graph: Graph) -> tuple[dict[Node, Field], list[RFWarning]]:
 def final_field(graph: Graph, fields: dict[Node, Field]) -> Node:
     """The node whose field a network is quoted by: the last top-level node with a local field
     (``layer4`` of a ResNet, ``pool5`` of a VGG computed with free H and W), else the last one.
-    A layer that only reshapes (flatten) is passed over: its field is the one before it."""
+    A layer that only reshapes (flatten) is passed over: its field is the one before it, and so are
+    the global ones after it (pooling, the classifier). A node whose field varies (paths of different
+    fields joined: a U-Net's skips) ends the search: the output's field varies, and no earlier
+    layer's field stands for it."""
     items = graph.root.items
-    local = [node for node in items if fields[node].local
-             and not (isinstance(node, LayerNode) and Trait.ALIASES in node.layer.TRAITS)]
-    return local[-1] if local else items[-1]
+    for node in reversed(items):
+        field = fields[node]
+        if field.status == VARIES:
+            return node
+        if field.local and not (isinstance(node, LayerNode) and Trait.ALIASES in node.layer.TRAITS):
+            return node
+    return items[-1]
 
 
 class _Tracer:

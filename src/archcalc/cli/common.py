@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import click
 
-from archcalc.errors import Loc, SpecError, printable
+from archcalc.errors import Collector, Loc, SpecError, printable
 from archcalc.limits import Limits, default_limits, parse_settings
 from archcalc.report import FORMAT_NAMES, Terminal
 
@@ -169,7 +169,13 @@ def terminal() -> Terminal:
 
 
 def fail(error: SpecError) -> None:
-    click.echo(error.render(), err=True)
+    """Print ``error`` and the independent errors found with it, then exit 2."""
+    errors = error.all
+    for each in errors:
+        click.echo(each.render(), err=True)
+    if len(errors) > 1:
+        more = " (the parse stops there)" if len(errors) >= Collector.LIMIT else ""
+        click.echo(f"{len(errors)} errors{more}", err=True)
     sys.exit(EXIT_ERROR)
 
 

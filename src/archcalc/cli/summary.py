@@ -10,7 +10,7 @@ from archcalc.calc.memory import DTYPES, Memory, scaled
 from archcalc.calc.memory import nbytes as size
 from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
-from archcalc.layers.base import Work, shape_text
+from archcalc.layers.base import VARIES, Work, shape_text
 from archcalc.report import Report, emit
 from archcalc.report.columns import columns_option, human, node_rows, pair, table_columns
 from archcalc.symbolic import fmt, to_json
@@ -65,7 +65,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         ("MACs", human(total.macs)),
         ("FLOPs (2 × MACs)", human(2 * total.macs)),
         ("Element-wise ops", human(elementwise)),
-        ("Receptive field", _rf_text(field, at, bool(analysis.rf_axes))),
+        ("Receptive field", _rf_text(field, at, bool(analysis.rf_axes), analysis.warnings)),
         ("Input → output", f"{shape_text(graph.input_shape)} → {shape_text(graph.output_shape)}"),
         (f"Params size ({analysis.dtype})", size(forward.params)),
         *by_dtype,
@@ -87,10 +87,16 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     return report
 
 
-def _rf_text(field, at, spatial: bool) -> str:
-    """``427 × 427 at layer4 (jump 32, padding 213)``; one number per axis only when they differ."""
+def _rf_text(field, at, spatial: bool, warnings=()) -> str:
+    """``427 × 427 at layer4 (jump 32, padding 213)``; one number per axis only when they differ. A
+    field that varies says where paths of different fields first join, which is why."""
     if not spatial:
         return "none: the input has no positional axes"
+    if field.status == VARIES:
+        join = next((w.node.path for w in warnings if w.code == "rf-varies"), None)
+        if join:
+            return f"varies at {at.path}: {join} joins paths of different fields"
+        return f"varies at {at.path}: its windows differ across the output"
     if not field.local:
         return f"{field.status} at {at.path}"
     sizes = " × ".join(fmt(v) for v in field.size)

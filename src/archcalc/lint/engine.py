@@ -61,7 +61,7 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
         model = Model(build_graph(parse_spec(root, path, source, limits), limits=limits))
     except SpecError as error:
         built = False
-        found.append(core_diagnostic(error, path))
+        found += [core_diagnostic(each, path) for each in error.all]
         if error.partial is not None:  # a later layer failed: the layer-local rules check the ones that built
             found += _run(Context(path, source, Model(error.partial), root, partial=True), enabled, path, prefix=True)
     else:

@@ -7,10 +7,12 @@ signatures and expression syntax. Values are evaluated later, when blocks are in
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import re
+from collections.abc import Iterator
 
-from archcalc.errors import Loc, SpecError, choices_hint, did_you_mean
+from archcalc.errors import Collector, Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
 from archcalc.layers.args import Arg
 from archcalc.layers.base import Layer
@@ -93,31 +95,40 @@ class _Parser:
         symbols = self.symbols(top.get("symbols"))
         input_node = top.get("input")
         input_dims = self.input(input_node, symbols)
+        # the sections below are independent: each one's errors are reported together
+        errors = Collector()
         blocks_node = top.get("blocks")
         if blocks_node is not None:
-            self.block_defs(blocks_node)
+            with _collecting(errors):
+                self.block_defs(blocks_node)
         layers_node = top.get("layers")
-        layers = self.items(layers_node, "layers")
-        if not layers:
-            raise SpecError(layers_node.loc, "'layers:' is empty", code="empty-spec",
-                            hint="list at least one layer, e.g. - linear: {out: 10}")
+        layers: list[Item] = []
+        with _collecting(errors):
+            layers = self.items(layers_node, "layers")
+            if not layers:
+                raise SpecError(layers_node.loc, "'layers:' is empty", code="empty-spec",
+                                hint="list at least one layer, e.g. - linear: {out: 10}")
         train_node = top.get("train")
         train = None
         if train_node is not None:
             from archcalc.spec.train import parse_train
 
-            train = parse_train(self.mapping(train_node, "'train:'"))
+            with _collecting(errors):
+                train = parse_train(self.mapping(train_node, "'train:'"))
         budget_node = top.get("budget")
         budget = None
         if budget_node is not None:
             from archcalc.spec.budget import parse_budget
 
-            budget = parse_budget(budget_node)
+            with _collecting(errors):
+                budget = parse_budget(budget_node)
         data = None
         if top.get("data") is not None:
             from archcalc.spec.data import parse_data
 
-            data = parse_data(top.get("data"))
+            with _collecting(errors):
+                data = parse_data(top.get("data"))
+        errors.raise_any()
         return Spec(name, self.path, input_dims, input_node.loc, symbols, self.blocks, layers, layers_node.loc,
                     train, top.loc, source, budget, data)
 
@@ -174,11 +185,14 @@ class _Parser:
             params = self.params(params_text or "", start)
             self.blocks[name] = BlockDef(name, params, [], key.loc)
             bodies.append((name, body))
+        errors = Collector()
         for name, body in bodies:  # bodies may use blocks defined further down
-            items = self.items(body, f"the body of block '{name}'")
-            if not items:
-                raise SpecError(body.loc, f"block '{name}' has no layers", code="bad-block")
-            self.blocks[name].body = items
+            with _collecting(errors):
+                items = self.items(body, f"the body of block '{name}'")
+                if not items:
+                    raise SpecError(body.loc, f"block '{name}' has no layers", code="bad-block")
+                self.blocks[name].body = items
+        errors.raise_any()
         _param_words(self.blocks)
 
     def params(self, text: str, start: Loc) -> list[Param]:
@@ -220,7 +234,12 @@ class _Parser:
         if not isinstance(node, YSeq):
             raise SpecError(node.loc, f"{what} must be a list of layers, got {describe(node)}", code="bad-structure",
                             hint="start each layer on its own line with '- '")
-        return [self.item(child) for child in node.items]
+        items, errors = [], Collector()
+        for child in node.items:  # every layer's own errors, not only the first layer's
+            with _collecting(errors):
+                items.append(self.item(child))
+        errors.raise_any()
+        return items
 
     def item(self, node: YNode) -> Item:
         if isinstance(node, YScalar):
@@ -339,8 +358,11 @@ class _Parser:
             return self.layer(cls, kind, args, loc, name)
         if kind in self.blocks:
             return self.block_call(self.blocks[kind], args, loc, name)
-        raise SpecError(loc, f"unknown layer kind '{kind}'", code="unknown-kind",
-                        hint=choices_hint(kind, [*LAYERS, *self.blocks, *CONSTRUCTS], "kinds"))
+        # a kind or block is suggested first, a construct only when the word is nearly one ('lyers'):
+        # 'layernorn' is a misspelt layer kind, not the 'layers:' construct
+        hint = did_you_mean(kind, [*LAYERS, *self.blocks]) or did_you_mean(kind, CONSTRUCTS, cutoff=0.85) or \
+            choices_hint(kind, [*LAYERS, *self.blocks], "kinds")
+        raise SpecError(loc, f"unknown layer kind '{kind}'", code="unknown-kind", hint=hint)
 
     def merge(self, cls: type[MergeLayer], kind: str, node: YNode | None, loc: Loc, name: str | None) -> Item:
         """A merge kind with branches (``- add: [[...], [...]]``, or ``{branches: [...], axis: 1}``), or as a
@@ -546,6 +568,15 @@ def _not_reserved(name: str, loc: Loc, what: str) -> None:
         raise SpecError(loc, f"{what} name '{name}' is reserved: it reads the shape of a layer's input",
                         code="bad-name", hint="choose another name; in_channels, in_features and in_shape[k] are "
                         "there to be read in any layer's arguments")
+
+
+@contextlib.contextmanager
+def _collecting(errors: Collector) -> Iterator[None]:
+    """Record a :class:`SpecError` raised inside the block in ``errors`` and go on after it."""
+    try:
+        yield
+    except SpecError as error:
+        errors.add(error)
 
 
 def _keyword_note(name: str) -> str:

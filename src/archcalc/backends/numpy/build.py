@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from archcalc import symbolic
+from archcalc.backends.common import plain
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
 from archcalc.backends.numpy.structures import Add, Concat, Multiply, Residual, Sequential
@@ -87,19 +87,8 @@ def _source(value: object, indent: int) -> str:
     return repr(value)
 
 
-def _plain(value: object) -> object:
-    """A spec value as a plain Python literal (int, float, bool, str, None, or a tuple of them)."""
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, (bool, float, str)) or value is None or symbolic.is_int(value):
-        return value
-    if getattr(value, "is_Integer", False):  # a sympy integer left by an evaluated expression
-        return int(value)
-    raise TypeError(f"{value!r} is not a concrete value; give every symbol a value first")
-
-
 def _call(cls: type, **kwargs: object) -> Call:
-    return Call(cls, {key: _plain(value) for key, value in kwargs.items()})
+    return Call(cls, {key: plain(value) for key, value in kwargs.items()})
 
 
 def _inits(layer: Layer) -> dict[str, object]:
@@ -235,7 +224,7 @@ def make_loss(train: TrainSpec):
 
 def optimizer_kwargs(train: TrainSpec) -> dict[str, object]:
     """The optimizer's keyword arguments: the spec's hyperparameters and weight decay."""
-    return {**{k: _plain(v) for k, v in train.optimizer.hyper.items()}, "weight_decay": train.weight_decay}
+    return {**{k: plain(v) for k, v in train.optimizer.hyper.items()}, "weight_decay": train.weight_decay}
 
 
 def make_optimizer(train: TrainSpec, params):

@@ -19,6 +19,7 @@ import inspect
 
 from archcalc import symbolic
 from archcalc.backends import check_depth
+from archcalc.backends.common import code
 from archcalc.backends.numpy import layers, losses, optim, structures, training
 from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan
 from archcalc.files import write_atomic
@@ -160,17 +161,6 @@ Or use it as a module::
 """'''
 
 
-def _literal(value: object) -> str:
-    """``repr`` of a validated plain value; anything else is a programming error."""
-    if isinstance(value, tuple):
-        return repr(tuple(ast.literal_eval(_literal(v)) for v in value))
-    if not (value is None or isinstance(value, (bool, int, float, str))):
-        raise TypeError(f"not a plain literal: {value!r}")
-    text = repr(value)
-    assert ast.literal_eval(text) == value
-    return text
-
-
 def _model_part(model: Model, network: Call, train) -> str:
     loss = LOSSES[train.loss].__name__
     optimizer = OPTIMIZERS[train.optimizer.name].__name__
@@ -180,16 +170,16 @@ def _model_part(model: Model, network: Call, train) -> str:
         "patience": stopping.patience if stopping else None, "min_delta": stopping.min_delta if stopping else 0.0,
         "monitor": stopping.monitor if stopping else "val_loss", "seed": train.seed if train.seed is not None else 0,
     }
-    settings = "\n".join(f"    {_literal(k)}: {_literal(v)}," for k, v in training.items())
+    settings = "\n".join(f"    {code(k)}: {code(v)}," for k, v in training.items())
     # a network without weights or dropout draws no random numbers
     rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
-    kwargs = ", ".join(f"{k}={_literal(v)}" for k, v in optimizer_kwargs(train).items())
-    loss_args = ", ".join(f"{k}={_literal(v)}" for k, v in loss_kwargs(train).items())
+    kwargs = ", ".join(f"{k}={code(v)}" for k, v in optimizer_kwargs(train).items())
+    loss_args = ", ".join(f"{k}={code(v)}" for k, v in loss_kwargs(train).items())
     return f'''{_section("this network")}
 
-NAME = {_literal(model.name)}
-INPUT_SHAPE = {_literal(tuple(model.input_shape))}
-OUTPUT_SHAPE = {_literal(tuple(model.output_shape))}
+NAME = {code(model.name)}
+INPUT_SHAPE = {code(tuple(model.input_shape))}
+OUTPUT_SHAPE = {code(tuple(model.output_shape))}
 #: the spec's train: section
 TRAINING = {{
 {settings}

@@ -14,16 +14,14 @@ emitter prints it. One table therefore serves both, and they cannot disagree.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 from torch import nn
 
-from archcalc import symbolic
+from archcalc.backends.common import plain
 from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
-from archcalc.errors import SpecError
 from archcalc.layers.base import Layer, Shape
 
 #: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
@@ -86,21 +84,13 @@ def _signature(cls: type) -> dict[str, object]:
 
 
 def _literal(value: object) -> object:
-    """A plain Python literal: ints, floats, bools, words, None and tuples of them; (k, k) becomes k.
-
-    Values come from validated layer arguments; anything else (a free symbol) is refused here, so
-    generated code only ever holds what ``repr`` writes back exactly.
-    """
+    """A plain literal (:func:`~archcalc.backends.common.plain`) where a per-axis pair of equal values,
+    (k, k), becomes k, as torch's constructors take it and a person writes it."""
     if isinstance(value, tuple):
         items = tuple(_literal(v) for v in value)
         same = items and all(v == items[0] and type(v) is type(items[0]) for v in items)
         return items[0] if same else items
-    if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
-        return value
-    if symbolic.is_symbolic(value):
-        raise SpecError(None, f"{symbolic.fmt(value)} must have a value to build a module", code="usage",
-                        hint="give the spec's symbols values")  # Model.require_values says how, before this
-    raise TypeError(f"not a literal: {value!r}")
+    return plain(value)
 
 
 def _pool_padding(layer: Layer) -> object:

@@ -39,6 +39,7 @@ from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
 from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
+from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
@@ -73,7 +74,7 @@ def emit(model: Model) -> str:
     """The generated file's text, checked with :func:`ast.parse`."""
     model.require_values("export")
     check_depth(model, MAX_DEPTH, "torch")
-    text = _Emitter(model).module()
+    text = _Emitter(model, free_sizes(model, layer_call)).module()
     ast.parse(text)  # a SyntaxError here is a bug in the emitter, never a user's problem
     return text
 
@@ -91,7 +92,10 @@ def string(text: str) -> str:
 
 
 def literal(value: object) -> Doc:
-    """A validated value (see :func:`~.layers.call`) as code; ``ast.literal_eval`` gives it back."""
+    """A validated value (see :func:`~.layers.call`) as code; ``ast.literal_eval`` gives it back, but for
+    a free size, which is its formula of the model's size arguments (:mod:`.free`)."""
+    if isinstance(value, Free):
+        return Text(value.code)
     if isinstance(value, tuple) and len(value) == 1:
         return Text(f"({flat(literal(value[0]))},)")
     if isinstance(value, tuple):
@@ -168,8 +172,18 @@ def access(key: str, parameter: bool = False) -> str:
     return f"self.{'get_parameter' if parameter else 'get_submodule'}({string(key)})"
 
 
+def _codes(value: object) -> object:
+    """The formulas in a value (free sizes differ by formula even at one value)."""
+    if isinstance(value, Free):
+        return value.code
+    if isinstance(value, tuple):
+        return tuple(_codes(v) for v in value)
+    return None
+
+
 def _annotation(values: list[object]) -> str:
-    names = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple[int, int]", type(None): "None"}
+    names = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple[int, int]", type(None): "None",
+             Free: "int"}
     return " | ".join(dict.fromkeys(names[type(v)] for v in values))
 
 
@@ -214,7 +228,7 @@ class Value:
 
     @property
     def key(self) -> tuple[str, object]:
-        return type(self.value).__name__, self.value
+        return type(self.value).__name__, self.value, _codes(self.value)
 
 
 @dataclass(slots=True)
@@ -230,11 +244,17 @@ class _Class:
 
 
 class _Emitter:
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, free: FreeSizes | None = None):
         self.model = model
         self.graph = model.graph
         self.names = Namer(EMITTER_NAMES)
         self.model_class = self.names.name(camel(model.name), fallback="Model")
+        self.free = free or FreeSizes({}, {})
+        if any(name in EMITTER_NAMES or name == self.model_class for name in self.free.symbols):
+            # a symbol named like something the file defines (x, nn, torch) would shadow it
+            self.free = FreeSizes({}, {}, "a symbol's name is taken by the generated code")
+        for name in self.free.symbols:
+            self.names.used.add(name)
         self.root_box = module_plan(self.graph)
         self.logits = False  # whether the model's forward takes logits=True (set by model_forward)
         self.fused = False  # whether the loss that trains it applies its last layer (set by model_forward)
@@ -257,7 +277,7 @@ class _Emitter:
 
     def tree(self, child: LayerNode | Container) -> Tree:
         if isinstance(child, LayerNode):
-            call = layer_call(child)
+            call = self.free.calls.get(child.path) or layer_call(child)
             return Param(call) if child.layer.BARE else Leaf(call)
         if child not in self.trees:
             self.trees[child] = Seq(tuple(self.children(child))) if child.plain else Inst(child)
@@ -356,7 +376,8 @@ class _Emitter:
         groups: dict[tuple, list[int]] = {}
         for j in range(len(rows[0])):
             vector = tuple(row[j].key for row in rows)
-            if len(set(vector)) > 1:
+            # a free size is a parameter of every class it sits in, up to the model's, which has the symbols
+            if len(set(vector)) > 1 or (cls is not self.root and any(has_free(row[j].value) for row in rows)):
                 groups.setdefault(vector, []).append(j)
         firsts = [rows[0][positions[0]] for positions in groups.values()]
         repeated = Counter(value.name for value in firsts)
@@ -436,6 +457,8 @@ class _Emitter:
                 continue  # an empty branch is the input itself: forward writes x
             init += self.assign(key, expr, parameter=isinstance(tree, Param))
         params = [Text("self"), *(Text(f"{name}: {annotation}") for name, annotation in cls.params)]
+        if cls is self.root:
+            params += [Text(f"{name}: int = {value}") for name, value in self.free.symbols.items()]
         base = "nn.Module" if all(plain(key.split(".")[0]) for key in box.children) else "nn.ModuleDict"
         lines = [f"class {cls.name}({base}):", f'    """{self.docstring(cls)}"""', "",
                  *layout(Brackets("def __init__", "(", params, ") -> None:", explode=True), 4),
@@ -532,10 +555,12 @@ class _Emitter:
         doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
                " initialises each layer.") if inits else \
             f"A new {self.model_class}, initialised as PyTorch initialises each layer."
-        build = ["", "", f"def build_model() -> {self.model_class}:",
+        sizes = ", ".join(f"{name}: int = {value}" for name, value in self.free.symbols.items())
+        passed = ", ".join(f"{name}={name}" for name in self.free.symbols)
+        build = ["", "", f"def build_model({sizes}) -> {self.model_class}:",
                  *_docstring(doc, 4)]
-        build += [f"    model = {self.model_class}()", *inits, "    return model"] if inits \
-            else [f"    return {self.model_class}()"]
+        build += [f"    model = {self.model_class}({passed})", *inits, "    return model"] if inits \
+            else [f"    return {self.model_class}({passed})"]
         entry = entry_point(self.model, self.logits, self.fused and not self.logits)
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build, *entry]) + "\n"
 
@@ -548,6 +573,12 @@ class _Emitter:
         if model.buffers:
             counts += f" and {model.buffers:,} buffer values"
         text = f"{origin} [{shape_in}] -> output [{shape_out}]; {counts}, as ``archcalc params`` counts them."
+        if self.free.symbols:
+            sizes = ", ".join(f"{name}={value}" for name, value in self.free.symbols.items())
+            text += (f" Sizes the spec leaves free are arguments: {self.model_class}({sizes}) is the network"
+                     " at other sizes (counts above at these).")
+        elif self.free.fixed:
+            text += f" Sizes are fixed at the values exported with: {self.free.fixed}."
         nested = next((n.path for n in model.layers if "." in n.path and _safe_text(n.path)), None)
         if nested:
             text += (f" Module names are the spec's paths (``{nested}``), as in ``archcalc.to_torch``, so both"

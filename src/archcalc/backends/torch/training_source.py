@@ -15,8 +15,7 @@ module level (:data:`NAMES`) are reserved for it, so no class generated from a s
 
 from __future__ import annotations
 
-import ast
-
+from archcalc.backends.common import code
 from archcalc.backends.torch.layout import Brackets, Text, layout
 from archcalc.backends.torch.training import CRITERIA, OPTIMIZERS
 from archcalc.model import Model
@@ -36,8 +35,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
     train = TrainSpec.of(model.spec)
     settings = {"epochs": train.epochs, "batch_size": train.batch_size, "seed": train.seed or 0, "l1": train.l1}
     optimizer = OPTIMIZERS[train.optimizer.name]
-    hyper = [Text("model.parameters()"), *(Text(f"{k}={_literal(v)}") for k, v in train.optimizer.hyper.items()),
-             Text(f"weight_decay={_literal(train.weight_decay)}")]
+    hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
+             Text(f"weight_decay={code(train.weight_decay)}")]
     what = _NLL if probabilities else f"The spec's loss ({train.loss})"
     forward = [f"            out = {'net(xb, logits=True)' if logits else 'net(xb)'}"]
     if probabilities:  # the model ends in the softmax cross-entropy applies: NLL of its log is that loss
@@ -50,7 +49,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         "",
         "#: the spec's train: section" if model.spec.train else "#: the defaults (the spec has no train: section)",
         "TRAINING = {",
-        *(f'    "{key}": {_literal(value)},' for key, value in settings.items()),
+        *(f'    "{key}": {code(value)},' for key, value in settings.items()),
         "}",
         "",
         "",
@@ -172,11 +171,3 @@ def _targets(train: TrainSpec, width: int) -> list[str]:
     if train.task == "classification" and width > 1:
         return [f"    return nn.functional.one_hot(y.long(), {width}).to(out.dtype)"]
     return ["    return y.to(out.dtype).reshape(out.shape)"]
-
-
-def _literal(value: object) -> str:
-    """A validated setting as code (``repr``), checked to read back as itself."""
-    assert value is None or type(value) in (bool, int, float, str, tuple), value
-    text = repr(value)
-    assert ast.literal_eval(text) == value
-    return text
