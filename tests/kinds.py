@@ -216,6 +216,39 @@ class GlobalAvgPool(nn.Module):
         return x.mean((2, 3))
 
 
+class Fn(nn.Module):
+    """A tensor method as a module: the reference for the kinds that only move axes."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+class ClassTokenReference(nn.Module):
+    """torchvision VisionTransformer's class token, as its ``forward`` prepends it."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class LayerScaleReference(nn.Module):
+    """torchvision ConvNeXt's ``layer_scale * block(x)``."""
+
+    def __init__(self, shape: tuple[int, ...], value: float):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(shape) * value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -301,6 +334,12 @@ layers:
         Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),
         Case((3, 4), "batchnorm1d: {momentum: 0.5}", params=2 * 3, buffers=2 * 3 + 1, out=(3, 4), name="rank2"),
     )),
+    # nn.GroupNorm(G, C): γ and β per channel (2C), no buffers; any rank from [C] up
+    Kind("groupnorm", lambda a, x, t: nn.GroupNorm(a.groups, x[0], a.eps, a.affine), (
+        Case((4, 3, 3), "groupnorm: 2", params=2 * 4, out=(4, 3, 3)),
+        Case((6, 5), "groupnorm: {groups: 3, affine: false, eps: 0.001}", params=0, out=(6, 5), name="plain"),
+        Case((4, 2, 2, 2), "groupnorm: {groups: 4, channels: 4}", params=2 * 4, out=(4, 2, 2, 2), name="instance"),
+    ), refuses=later("groupnorm")),
     Kind("batchnorm2d", lambda a, x, t: nn.BatchNorm2d(x[0], a.eps, a.momentum, a.affine), (
         Case((3, 4, 4), "batchnorm2d", params=2 * 3, buffers=2 * 3 + 1, out=(3, 4, 4)),
         Case((3, 3, 3), "batchnorm2d: {affine: false}", params=0, buffers=2 * 3 + 1, out=(3, 3, 3),
@@ -309,9 +348,46 @@ layers:
     Kind("dropout", lambda a, x, t: MaskedDropout(t), (
         Case((12,), "dropout: 0.4", params=0, out=(12,)),
     )),
-    Kind("flatten", lambda a, x, t: nn.Flatten(), (
+    Kind("flatten", lambda a, x, t: nn.Flatten(a.start % len(x) + 1, a.end % len(x) + 1), (
         Case((2, 3, 3), "flatten", params=0, out=(18,)),
+        Case((2, 3, 4), "flatten: {start: 1}", params=0, out=(2, 12), name="start"),
+        Case((2, 3, 4, 2), "flatten: {start: -3, end: 2}", params=0, out=(2, 12, 2), name="middle"),
     )),
+    # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
+    Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
+        Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),
+        Case((2, 3, 4), "reshape: [24]", params=0, out=(24,), name="flat"),
+    ), refuses=later("reshape")),
+    Kind("permute", lambda a, x, t: Fn(lambda y: y.permute(0, *(d % len(x) + 1 for d in a.dims))), (
+        Case((2, 3, 4), "permute: [1, 2, 0]", params=0, out=(3, 4, 2)),
+        Case((2, 3), "permute: [-1, 0]", params=0, out=(3, 2), name="negative"),
+    ), refuses=later("permute")),
+    Kind("transpose", lambda a, x, t: Fn(lambda y: y.transpose(a.dim0 % len(x) + 1, a.dim1 % len(x) + 1)), (
+        Case((2, 5), "transpose", params=0, out=(5, 2)),
+        Case((2, 3, 4), "transpose: {dim0: 0, dim1: 2}", params=0, out=(4, 3, 2), name="outer"),
+    ), refuses=later("transpose")),
+    Kind("select", lambda a, x, t: Fn(lambda y: y.select(a.axis % len(x) + 1, a.index)), (
+        Case((5, 3), "select", params=0, out=(3,)),
+        Case((2, 5, 3), "select: {axis: 1, index: -1}", params=0, out=(2, 3), name="last"),
+    ), refuses=later("select")),
+    Kind("mean", lambda a, x, t: Fn(lambda y: y.mean(tuple(d % len(x) + 1 for d in a.axes_), a.keepdim)), (
+        Case((5, 3), "mean: 0", params=0, out=(3,)),
+        Case((2, 3, 4), "mean: {axes: [1, -1], keepdim: true}", params=0, out=(2, 1, 1), name="keepdim"),
+    ), refuses=later("mean")),
+    # torchvision ViT: class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim)), concatenated before the patches
+    Kind("class_token", lambda a, x, t: ClassTokenReference(x[1]), (
+        Case((4, 6), "class_token", params=6, out=(5, 6)),
+    ), refuses=later("class_token")),
+    # torchvision ConvNeXt CNBlock: layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+    Kind("layer_scale", lambda a, x, t: LayerScaleReference(a.shape(x), a.value), (
+        Case((3, 2, 2), "layer_scale", params=3, out=(3, 2, 2)),
+        Case((4, 6), "layer_scale: {value: 0.1, axis: -1}", params=6, out=(4, 6), name="last-axis"),
+    ), refuses=later("layer_scale")),
+    # torchvision.ops.StochasticDepth is the identity in eval mode (tests/test_axis_kinds.py checks training)
+    Kind("stochastic_depth", lambda a, x, t: nn.Identity(), (
+        Case((3, 4), "stochastic_depth: 0.2", params=0, out=(3, 4)),
+        Case((3, 2, 2), "stochastic_depth: {p: 0.5, mode: batch}", params=0, out=(3, 2, 2), name="batch"),
+    ), refuses=later("stochastic_depth")),
     Kind("identity", lambda a, x, t: nn.Identity(), (
         Case((2, 3), "identity", params=0, out=(2, 3)),
     )),

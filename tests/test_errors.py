@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import archcalc_process
+from tests.test_axis_kinds import ERRORS
 
 CNN = "input: [3, 8, 8]\nlayers:\n"
 
@@ -114,6 +115,7 @@ CASES = [
     ("two-kinds-in-one-item", "input: [4]\nlayers:\n  - linear: 2\n    relu:\n", (3, 5), "found 2 keys"),
     ("construct-extra-key", "input: [4]\nlayers:\n  - residual: [relu]\n    shortcut: auto\n", (4, 5),
      "unexpected key 'shortcut'"),
+    *ERRORS,  # issue 11's kinds (tests/test_axis_kinds.py checks their hints)
 ]
 
 

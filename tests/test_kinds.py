@@ -111,3 +111,39 @@ def test_a_case_can_take_token_ids_and_several_inputs():
     assert (q.shape, kv.shape, q.dtype) == ((2, 6, 8), (2, 4, 8), np.float64)
     assert [t.dtype for t in tensors([q, kv])] == [torch.float32] * 2
     assert Case((3, 4), "relu", params=0, out=(3, 4)).inputs == (Input((3, 4)),)
+
+
+#: the one-layer cases with a reference module that the torch backend builds
+REFERENCED = [pytest.param(case, id=case.id) for case in CASES
+              if case.kind in REFERENCE and case.layer and not case.spec and "torch" not in case.refuses
+              and case.inputs[0].ids is None]
+
+
+@pytest.mark.parametrize("case", REFERENCED)
+def test_the_torch_export_is_the_real_module(case):
+    """The reference ``torch.nn`` module has the recorded parameters and buffers (torch's own count, not
+    archcalc's), and ``archcalc.to_torch`` holds the same tensors and, given the reference's weights,
+    computes the same outputs in eval mode: the check for kinds the NumPy parity check cannot run yet."""
+    import torch
+
+    from archcalc.backends.torch import to_torch
+
+    model = case.load()
+    node = model.layers[0]
+    reference = REFERENCE[case.kind](node.layer, node.in_shape, None)
+    assert sum(p.numel() for p in reference.parameters()) == case.params
+    assert sum(b.numel() for b in reference.buffers()) == case.buffers
+    ours = to_torch(model)
+    theirs = reference.state_dict()
+    assert [v.shape for v in ours.state_dict().values()] == [v.shape for v in theirs.values()]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for value in theirs.values():
+            if value.is_floating_point():
+                value.uniform_(0.5, 1.5)  # positive: running variances too
+    ours.load_state_dict(dict(zip(ours.state_dict(), theirs.values())), strict=True)
+    ours.eval()
+    reference.eval()
+    x = torch.randn(3, *case.inputs[0].shape)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=1e-6)

@@ -70,7 +70,8 @@ def test_the_list_shows_aliases(run):
     assert "conv2d (conv)                      2-D convolution over a `[C, H, W]` input (PyTorch `nn.Conv2d`)." in lines
     assert [line.split("  ")[0] for line in lines if "(" in line.split("  ")[0]] == [
         "avgpool2d (avgpool)", "conv2d (conv)", "global_avgpool2d (global_avgpool)", "linear (dense)",
-        "maxpool2d (maxpool)", "silu (swish)", "step (sign)"]
+        "maxpool2d (maxpool)", "reshape (view)", "silu (swish)", "step (sign)",
+            "stochastic_depth (drop_path)"]
 
 
 @pytest.mark.parametrize("arguments, message", [

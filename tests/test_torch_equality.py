@@ -25,9 +25,13 @@ def agrees(model: Model, module: torch.nn.Module, xs: list[torch.Tensor], folder
     assert sum(p.numel() for p in module.parameters()) == model.trainable_params
     assert sum(b.numel() for b in module.buffers()) == model.buffers
     shapes: dict[str, tuple[int, ...]] = {}
+    bare = {path for node, path in paths.items() if getattr(node, "layer", None) is not None and node.layer.BARE}
     for node, path in paths.items():
-        sub = module.get_submodule(path)
         count = model.counts[node]
+        if path in bare:  # one parameter under the layer's own name (class_token): no module to hook
+            assert (module.get_parameter(path).numel(), 0) == (count.trainable, count.buffers), path
+            continue
+        sub = module.get_submodule(path)
         assert (sum(p.numel() for p in sub.parameters()), sum(b.numel() for b in sub.buffers())) == \
             (count.trainable, count.buffers), path
         sub.register_forward_hook(lambda m, args, out, path=path: shapes.__setitem__(path, tuple(out.shape)))
@@ -35,8 +39,8 @@ def agrees(model: Model, module: torch.nn.Module, xs: list[torch.Tensor], folder
     with torch.no_grad():
         out = module(*xs)
     assert tuple(out.shape) == (batch, *model.output_shape)
-    assert {path: shapes.get(path) for path in paths.values()} == \
-        {path: (batch, *node.out_shape) for node, path in paths.items()}
+    assert {path: shapes.get(path) for path in paths.values() if path not in bare} == \
+        {path: (batch, *node.out_shape) for node, path in paths.items() if path not in bare}
 
     # the generated file: same keys and shapes; with the same weights, the same output
     file = folder / f"{model.name}.py"

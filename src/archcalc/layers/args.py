@@ -204,7 +204,8 @@ class Float(Arg):
         lo_bad = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
         hi_bad = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
         if lo_bad or hi_bad:
-            raise self.fail(loc, value, f"in {self.range_text()}")
+            raise self.fail(loc, value, f"in {self.range_text()}",
+                            hint=f"'{self.name}' is {self.doc}" if self.doc else None)
         return value
 
     def range_text(self) -> str:

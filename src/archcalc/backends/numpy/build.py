@@ -124,7 +124,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
-    "flatten": _simple(L.Flatten),
+    "flatten": lambda a, x: _call(L.Flatten, start_dim=a.span(x)[0] + 1, end_dim=a.span(x)[1] + 1),
     "identity": _simple(L.Identity),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),

@@ -520,11 +520,17 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    """[N, ...] → [N, D] (``nn.Flatten()``, start_dim 1)."""
+    """Axes start_dim … end_dim (batch included, both included) joined into one, as ``nn.Flatten``:
+    [N, ...] → [N, D] by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        end = self.end_dim % x.ndim
+        return x.reshape(*x.shape[:self.start_dim], -1, *x.shape[end + 1:])
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout.reshape(self.shape)

@@ -68,9 +68,11 @@ class Builder:
         """Write the initialisers straight into ``graph`` (``make_graph`` would copy each one twice)."""
         for name, array in self.initializers.items():
             tensor = graph.initializer.add()
-            tensor.name, tensor.data_type = name, TensorProto.FLOAT
+            whole = array.dtype == np.int64  # a shape (Reshape's), the one integer constant
+            tensor.name, tensor.data_type = name, TensorProto.INT64 if whole else TensorProto.FLOAT
             tensor.dims.extend(array.shape)
-            tensor.raw_data = np.ascontiguousarray(array, dtype="<f4").tobytes()  # ONNX stores little-endian
+            # ONNX stores little-endian
+            tensor.raw_data = np.ascontiguousarray(array, dtype="<i8" if whole else "<f4").tobytes()
 
     def unsupported(self, node: LayerNode, message: str, hint: str | None = None) -> SpecError:
         return SpecError(node.loc, f"{node.kind}: {message}, which ONNX cannot express", code="export-unsupported",

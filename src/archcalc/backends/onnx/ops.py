@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
 
@@ -187,7 +189,13 @@ def dropout(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("flatten")
 def flatten(b: Builder, node: LayerNode, x: str) -> str:
-    return b.op("Flatten", [x], node, axis=1)
+    """ONNX Flatten joins everything from ``axis`` on; a flatten that stops earlier is a Reshape (the
+    batch kept as 0, "copy the input's")."""
+    start, end = node.layer.span(node.in_shape)
+    if end == len(node.in_shape) - 1 and start == 0:
+        return b.op("Flatten", [x], node, axis=1)
+    shape = b.constant(node, "shape", [0, *node.out_shape], dtype=np.int64)
+    return b.op("Reshape", [x, shape], node)
 
 
 @op_for("global_avgpool2d")

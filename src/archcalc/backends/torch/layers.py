@@ -21,7 +21,20 @@ from functools import cache
 from torch import nn
 
 from archcalc.backends.common import plain
-from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
+from archcalc.backends.torch.modules import (
+    Add,
+    ClassToken,
+    Concat,
+    GlobalAvgPool2d,
+    LayerScale,
+    Mean,
+    Multiply,
+    Permute,
+    Reshape,
+    Select,
+    Sign,
+    StochasticDepth,
+)
 from archcalc.layers.base import Layer, Shape
 
 #: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
@@ -83,11 +96,19 @@ def _signature(cls: type) -> dict[str, object]:
     return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
 
 
+class Exact(tuple):
+    """A tuple kept as it is (a shape, an axis order): :func:`_literal` never folds it into one value."""
+
+
 def _literal(value: object) -> object:
     """A plain literal (:func:`~archcalc.backends.common.plain`) where a per-axis pair of equal values,
-    (k, k), becomes k, as torch's constructors take it and a person writes it."""
+    (k, k), becomes k, as torch's constructors take it and a person writes it, except in an
+    :class:`Exact` tuple (a shape, an axis order).
+    """
     if isinstance(value, tuple):
         items = tuple(_literal(v) for v in value)
+        if isinstance(value, Exact):
+            return Exact(items)
         same = items and all(v == items[0] and type(v) is type(items[0]) for v in items)
         return items[0] if same else items
     return plain(value)
@@ -171,6 +192,12 @@ def avgpool(layer: Layer, x: Shape) -> Call:
                 ceil_mode=c["ceil_mode"], count_include_pad=c["count_include_pad"])
 
 
+@module_for("groupnorm")
+def groupnorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.GroupNorm, c["groups"], x[0], eps=c["eps"], affine=c["affine"])
+
+
 @module_for("batchnorm1d")
 def batchnorm1d(layer: Layer, x: Shape) -> Call:
     c = layer.config()
@@ -203,7 +230,43 @@ def dropout(layer: Layer, x: Shape) -> Call:
 
 @module_for("flatten")
 def flatten(layer: Layer, x: Shape) -> Call:
-    return call(nn.Flatten)
+    start, end = layer.span(x)
+    return call(nn.Flatten, start_dim=start + 1, end_dim=-1 if end == len(x) - 1 else end + 1)
+
+
+@module_for("reshape")
+def reshape(layer: Layer, x: Shape) -> Call:
+    return call(Reshape, Exact(layer.output_shape(x)))
+
+
+@module_for("permute", "transpose")
+def permute(layer: Layer, x: Shape) -> Call:
+    return call(Permute, Exact(layer.order(x)))
+
+
+@module_for("select")
+def select(layer: Layer, x: Shape) -> Call:
+    return call(Select, layer.axis % len(x), layer.index)
+
+
+@module_for("mean")
+def mean(layer: Layer, x: Shape) -> Call:
+    return call(Mean, Exact(layer.averaged(x)), keepdim=layer.keepdim)
+
+
+@module_for("class_token")
+def class_token(layer: Layer, x: Shape) -> Call:
+    return call(ClassToken, x[1])
+
+
+@module_for("layer_scale")
+def layer_scale(layer: Layer, x: Shape) -> Call:
+    return call(LayerScale, Exact(layer.shape(x)), layer.value)
+
+
+@module_for("stochastic_depth")
+def stochastic_depth(layer: Layer, x: Shape) -> Call:
+    return call(StochasticDepth, layer.p, mode=layer.mode)
 
 
 @module_for("global_avgpool2d")

@@ -36,6 +36,110 @@ class GlobalAvgPool2d(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+class Reshape(nn.Module):
+    """Each example reshaped to ``shape`` (batch excluded): [N, *] -> [N, *shape]."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Permute(nn.Module):
+    """The axes after the batch reordered: output axis i is input axis dims[i] (batch excluded)."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, *(d + 1 for d in self.dims))
+
+
+class Select(nn.Module):
+    """One position along an axis (batch excluded), the axis removed: x[:, index] for axis 0."""
+
+    def __init__(self, axis: int, index: int):
+        super().__init__()
+        self.axis = axis
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.axis + 1, self.index)
+
+
+class Mean(nn.Module):
+    """The mean over the given axes (batch excluded), kept as size 1 with keepdim."""
+
+    def __init__(self, dims: tuple[int, ...], keepdim: bool = False):
+        super().__init__()
+        self.dims = tuple(dims)
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=tuple(d + 1 for d in self.dims), keepdim=self.keepdim)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, zero the whole input of an example (mode "row") or
+    of the batch ("batch") with probability p and scale the rest by 1/(1-p); the identity in eval."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+class ClassToken(nn.Module):
+    """A learned [1, 1, D] token put before the sequence: [N, T, D] -> [N, T+1, D] (torchvision ViT)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.weight = self.parameter(dim)
+
+    @classmethod
+    def parameter(cls, dim: int) -> nn.Parameter:
+        return nn.Parameter(torch.zeros(1, 1, dim))
+
+    @staticmethod
+    def apply(x: torch.Tensor, parameter: torch.Tensor) -> torch.Tensor:
+        return torch.cat([parameter.expand(x.shape[0], -1, -1), x], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply(x, self.weight)
+
+
+class LayerScale(nn.Module):
+    """x times a learned per-channel scale of the given shape, starting at value (ConvNeXt's layer_scale)."""
+
+    def __init__(self, shape: tuple[int, ...], value: float):
+        super().__init__()
+        self.weight = self.parameter(shape, value)
+
+    @classmethod
+    def parameter(cls, shape: tuple[int, ...], value: float) -> nn.Parameter:
+        return nn.Parameter(torch.ones(*shape) * value)
+
+    @staticmethod
+    def apply(x: torch.Tensor, parameter: torch.Tensor) -> torch.Tensor:
+        return parameter * x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply(x, self.weight)
+
+
 class Concat(nn.Module):
     """The inputs joined along ``dim`` (batch included)."""
 
@@ -65,6 +169,10 @@ class Multiply(nn.Module):
         for x in xs[1:]:
             y = y * x
         return y
+
+
+#: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE)
+HELPERS = (Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale)
 
 
 class Network(nn.Module):

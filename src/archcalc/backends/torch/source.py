@@ -42,7 +42,7 @@ from archcalc.backends.torch.build import layer_call, module_plan, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
-from archcalc.backends.torch.modules import Add, Concat, GlobalAvgPool2d, Multiply, Sign
+from archcalc.backends.torch.modules import HELPERS, Add, Concat, Multiply
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
@@ -50,8 +50,6 @@ from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 
-#: modules torch lacks, copied into the files that use them
-HELPERS = (Sign, GlobalAvgPool2d)
 #: module-level and local names the generated code uses itself; no spec name may become one
 EMITTER_NAMES = frozenset({"self", "x", "y", "logits", "torch", "nn", "OrderedDict", "INPUT_SHAPE",
                            "build_model", "forward", *(cls.__name__ for cls in HELPERS), *NAMES})
