@@ -21,7 +21,8 @@ SIZES = {
     "symbolic-mlp": {"D_i": 50, "D": 30, "D_o": 3},
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
-LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large"}
+LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
+             "efficientnet_b0"}
 
 
 @dataclass(frozen=True)

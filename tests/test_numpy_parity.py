@@ -28,7 +28,8 @@ SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "di
            "resnet18": {"H": 32, "W": 32}}
 #: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients), or take minutes of NumPy
 #: convolutions at 224×224 (DenseNet-121's 120 convolutions, SqueezeNet's 26): too large for the test suite
-TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large"}
+TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
+             "efficientnet_b0"}
 
 
 def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,

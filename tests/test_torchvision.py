@@ -38,7 +38,7 @@ pytestmark = pytest.mark.torchvision
 #: spec → whether torchvision's state_dict keys are the spec's own (else: the same shapes in the same order)
 MODELS = {
     "alexnet": True, "resnet18": True, "resnet50": True, "densenet121": True, "squeezenet1_0": True,
-    "mobilenet_v3_large": True,
+    "mobilenet_v3_large": True, "efficientnet_b0": True,
     "vgg11": False, "vgg16": False, "vgg16_bn": False,
 }
 
