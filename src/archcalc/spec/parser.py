@@ -358,9 +358,9 @@ class _Parser:
             return self.layer(cls, kind, args, loc, name)
         if kind in self.blocks:
             return self.block_call(self.blocks[kind], args, loc, name)
-        # a kind or block is suggested first, a construct only when the word is nearly one ('lyers'):
-        # 'layernorn' is a misspelt layer kind, not the 'layers:' construct
-        hint = did_you_mean(kind, [*LAYERS, *self.blocks]) or did_you_mean(kind, CONSTRUCTS, cutoff=0.85) or \
+        # a construct only when the word is nearly one ('lyers', one letter off 'layers', not 'layer_scale');
+        # otherwise a kind or block: 'layernorn' is a misspelt layer kind, not the 'layers:' construct
+        hint = did_you_mean(kind, CONSTRUCTS, cutoff=0.85) or did_you_mean(kind, [*LAYERS, *self.blocks]) or \
             choices_hint(kind, [*LAYERS, *self.blocks], "kinds")
         raise SpecError(loc, f"unknown layer kind '{kind}'", code="unknown-kind", hint=hint)
 
