@@ -24,7 +24,8 @@ SIZES = {
     "bert-base": {"T": 12, "V": 101, "P": 16, "D": 48, "F": 80, "heads": 6, "depth": 2},
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
-LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50"}
+LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
+             "efficientnet_b0"}
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def test_claims_in_the_text():
     vgg = example("name: vgg-like")
     assert [n.path for n in vgg.graph.root.items] == ["0", "1", "last", "3"]
     assert [n.path for n in example("- repeat: 3\n").layers] == [str(i) for i in range(7)]
-    assert example("index: i").graph.find("features.4").out_shape == (64, 32, 32)
+    assert example("16 * 2**i").graph.find("features.4").out_shape == (64, 32, 32)
     resnet = example("name: resnet-basic")
     paths = [n.path for n in resnet.layers]
     assert "layer2.0.conv1" in paths and "layer2.0.shortcut.0" in paths and "layer1.0.shortcut.0" not in paths
@@ -44,6 +44,24 @@ def test_claims_in_the_text():
     train = example("early_stopping").spec.train
     assert (train.optimizer.name, train.optimizer.lr, train.optimizer.hyper["betas"]) == ("adam", 0.001, (0.9, 0.999))
     assert (train.weight_decay, train.early_stopping.patience) == (1e-4, 5)
+
+
+def test_claims_about_names_splicing_input_names_and_conditions():
+    dense = example("denselayer{i + 1}")
+    assert [n.path for n in dense.layers][:3] == ["denseblock1.denselayer1.norm1", "denseblock1.denselayer1.relu1",
+                                                  "denseblock1.denselayer1.conv1"]
+    assert dense.layers[-1].path == "denseblock1.denselayer3.conv1" and dense.output_shape == (160, 56, 56)
+    flat = example("name: vgg-flat")
+    assert [n.path for n in flat.layers] == [*(f"features.{i}" for i in range(8)), "1", "2"]
+    assert [flat.graph.find(p).layer.kind for p in ("features.2", "features.3", "features.5")] == [
+        "maxpool2d", "conv2d", "conv2d"]
+    reading = example("in_shape[1]")
+    assert reading.output_shape == (24, 1, 16)
+    assert [str(d) for d in archcalc.loads(reading.spec.source, symbolic_dims=True).output_shape] == [
+        "2*floor(C/2)", "1", "16"]
+    mobile = example("name: inverted-residuals")
+    assert [len(mobile.graph.find(p).children) for p in ("0", "1")] == [5, 8]
+    assert mobile.graph.find("1.0").out_shape == (96, 32, 32) and mobile.output_shape == (24, 16, 16)
 
 
 def test_extension_keys_and_merge_keys():

@@ -27,6 +27,10 @@ EXPECTED = {
     "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
     "llama-3-8b": (8_030_261_248, 0, [8192, 128256]),  # Hugging Face's LlamaForCausalLM
     "bert-base": (109_482_240, 0, [768]),  # Hugging Face's BertModel with its pooler
+    "densenet121": (7_978_856, 2 * 41_824 + 121, [1000]),  # 121 batch norms over 41,824 channels
+    "squeezenet1_0": (1_248_424, 0, [1000]),
+    "mobilenet_v3_large": (5_483_032, 2 * 12_200 + 46, [1000]),  # 46 batch norms over 12,200 channels
+    "efficientnet_b0": (5_288_548, 2 * 21_008 + 49, [1000]),  # 49 batch norms over 21,008 channels
 }
 
 

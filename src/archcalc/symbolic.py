@@ -337,7 +337,41 @@ def fmt(value: Any, commas: bool = False) -> str:
         return f"{value:,}" if commas else str(value)
     if isinstance(value, float):
         return f"{value:g}"
-    return str(exact(value))
+    return str(ceilings(exact(value)))
+
+
+def ceilings(value: Any) -> Any:
+    """``value`` with each ``−c·floor(a)`` whose argument falls as the symbols grow written as the
+    ``c·ceiling(−a)`` it is, for reading: a ceil-mode pool's size is ``ceiling(H/2 - 3/2) + 1``, which
+    sympy keeps as ``1 - floor(3/2 - H/2)``. Only for display; the value is the same.
+
+    >>> H = symbol("H")
+    >>> fmt(ceildiv(H - 3, 2) + 1)
+    'ceiling(H/2 - 3/2) + 1'
+    """
+    if not is_symbolic(value) or not value.has(_sympy().floor):
+        return value
+    sympy = _sympy()
+
+    def falling(term) -> bool:
+        coefficient, factor = term.as_coeff_Mul()
+        if coefficient >= 0 or not isinstance(factor, sympy.floor):
+            return False
+        argument = factor.args[0]
+        return all(argument.coeff(s) < 0 for s in argument.free_symbols if argument.coeff(s).is_number)
+
+    def rewrite(term):
+        coefficient, factor = term.as_coeff_Mul()
+        ceiling = sympy.ceiling(-factor.args[0], evaluate=False)
+        return ceiling if coefficient == -1 else sympy.Mul(-coefficient, ceiling, evaluate=False)
+
+    return value.replace(falling, rewrite)
+
+
+def _sympy():
+    import sympy
+
+    return sympy
 
 
 def free_names(values) -> list[str]:
@@ -360,7 +394,7 @@ def subs(value: Dim, names: dict[str, int]) -> Dim:
 def math_str(value: Any) -> str:
     """A formula in sympy's syntax with floor and ceiling as brackets over one fraction
     (``⌊(H + 1)/2⌋``, not ``floor(H/2 + 1/2)``); :mod:`archcalc.notation` finishes the notation."""
-    return _bracket_printer().doprint(exact(value))
+    return _bracket_printer().doprint(ceilings(exact(value)))
 
 
 @functools.cache

@@ -26,17 +26,30 @@ from archcalc.spec.ast import (
     ArgList,
     BlockCall,
     Group,
+    If,
     Item,
     LayerItem,
     Lit,
     Merge,
+    Name,
+    NameTemplate,
     Param,
     Repeat,
     Residual,
     Spec,
     Value,
 )
-from archcalc.spec.expr import bare_name, evaluate
+from archcalc.spec.expr import (
+    INPUT_NAMES,
+    Expr,
+    Unknown,
+    bare_name,
+    depends_on_unknown,
+    evaluate,
+    truth,
+    undefined_hint,
+    unknown_input,
+)
 from archcalc.symbolic import Dim
 
 _DIM = Int(doc="an input dimension")
@@ -224,7 +237,7 @@ class _Builder:
         nested repeats (1000 × 1000 × 1000) or blocks that use each other twice at every level
         (2⁴⁰) are counted by multiplication, in time proportional to the spec's text."""
         self.sizes: dict[tuple, int] = {}
-        self.size(items, env)
+        self.size(items, unknown_input(env))
 
     def size(self, items: list[Item], env: Mapping[str, object]) -> int:
         total = 0
@@ -241,6 +254,10 @@ class _Builder:
                     self.size(item.shortcut, env) if isinstance(item.shortcut, list) else 2)
             elif isinstance(item, Merge):
                 n = sum(self.size(branch, env) for branch in item.branches)
+            elif isinstance(item, If):  # a condition on the input's shape is decided when it is built
+                n = max(self.size(item.then, env), self.size(item.orelse, env)) \
+                    if depends_on_unknown(item.condition, env) \
+                    else self.size(item.then if truth(item.condition, env, self.limits) else item.orelse, env)
             else:
                 n = self.block_size(item, env)
             total += n
@@ -252,7 +269,7 @@ class _Builder:
     def block_size(self, call: BlockCall, env: Mapping[str, object]) -> int:
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
-        local = self.bind(call, env)
+        local = self.bind(call, env, counting=True)
         with _used_at(call):
             key = (block.name, *sorted((k, repr(v)) for k, v in local.items() if k not in self.symbols))
             if key not in self.sizes:
@@ -272,18 +289,27 @@ class _Builder:
             raise SpecError(loc, f"block '{name}' uses itself ({chain})", code="block-cycle",
                             hint="a block cannot contain itself, directly or through other blocks")
 
-    def bind(self, call: BlockCall, env: Mapping[str, object], path: str | None = None) -> dict[str, object]:
-        """The block body's names: the symbols, then the parameters (defaults see earlier parameters).
+    def bind(self, call: BlockCall, env: Mapping[str, object], path: str | None = None,
+             counting: bool = False) -> dict[str, object]:
+        """The block body's names: the symbols and the input names of the use, then the parameters
+        (defaults see earlier parameters and the use's input: ``transition(out = in_channels // 2)``).
 
         A given argument's error is located at the use; a default's, in the signature, says the use.
+        While ``counting`` layers, before any shape is known, a parameter computed from the input's shape
+        stays unknown (and is an error only where a count needs it).
         """
-        local: dict[str, object] = dict(self.symbols)
+        local: dict[str, object] = {**self.symbols, **{k: env[k] for k in INPUT_NAMES if k in env}}
         for param in self.spec.blocks[call.block].params:
-            if param.name in call.args:
-                local[param.name] = self.parameter(call, param, call.args[param.name], env)
+            given = param.name in call.args
+            value, scope = (call.args[param.name], env) if given else (param.default, local)
+            if counting and isinstance(value, Expr) and depends_on_unknown(value, scope):
+                local[param.name] = Unknown(param.name)
+                continue
+            if given:
+                local[param.name] = self.parameter(call, param, value, scope)
             else:
                 with _used_at(call, path):
-                    local[param.name] = self.parameter(call, param, param.default, local)
+                    local[param.name] = self.parameter(call, param, value, scope)
         return local
 
     def parameter(self, call: BlockCall, param: Param, value: Value, scope: Mapping[str, object]) -> object:
@@ -306,17 +332,21 @@ class _Builder:
 
         ``name`` replaces the item's own (a single-item block body takes its call's name).
         """
+        if name is None:
+            name = self.name(item.name, env)
         if isinstance(item, LayerItem):
-            return self.layer(item, x, box.next_name(name or item.name), prefix, env, box)
+            return self.layer(item, x, box.next_name(name), prefix, env, box)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
             raise SpecError(item.loc, f"constructs nested deeper than {self.limits.max_nesting}", code="resource-limit",
                             hint="raise it with --limit max_nesting=N")
         try:
             if isinstance(item, (Repeat, Group)):
-                return self.repeat(item, x, prefix, env, box)
+                return self.repeat(item, x, prefix, env, box, name)
+            if isinstance(item, If):
+                return self.choose(item, x, prefix, env, box)
             builder = {BlockCall: self.block, Residual: self.residual, Merge: self.merge}[type(item)]
-            return builder(item, x, box.next_name(name or item.name), prefix, env, box)
+            return builder(item, x, box.next_name(name), prefix, env, box)
         finally:
             self.depth -= 1
 
@@ -325,13 +355,41 @@ class _Builder:
             x = self.item(item, x, prefix, env, box)
         return x
 
+    def name(self, name: Name | None, env: Mapping[str, object]) -> str | None:
+        """A written name, its ``{expression}`` parts computed in ``env`` (whole numbers only)."""
+        if not isinstance(name, NameTemplate):
+            return name
+        out = []
+        for part in name.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = self.resolve(part, env)
+            if not (symbolic.is_int(value) and isinstance(value, int)) or isinstance(value, bool):
+                shown = f"'{value}'" if isinstance(value, str) else symbolic.fmt(value)
+                raise SpecError(part.loc, f"'{{{part.text}}}' in name '{name.text}' must be a whole number, got "
+                                f"{shown}", code="bad-name",
+                                hint="a computed name part is a number known where the item is built, such as a "
+                                "repeat index (denselayer{i + 1}) or a block parameter; free symbols cannot name")
+            out.append(str(value))
+        return "".join(out)
+
+    def choose(self, item: If, x: Shape, prefix: str, env: Mapping[str, object], box: _Box) -> Shape:
+        """The layers of the branch whose condition holds, spliced into ``box``; the other branch's
+        expressions are checked for names defined here (its values are never computed)."""
+        scope = _with_input(env, x)
+        chosen, other = (item.then, item.orelse) if truth(item.condition, scope, self.limits) \
+            else (item.orelse, item.then)
+        _check_names(other, {*scope, *INPUT_NAMES})
+        return self.run(chosen, x, prefix, env, box)
+
     def layer(self, item: LayerItem, x: Shape, name: str, prefix: str, env: Mapping[str, object],
               box: _Box) -> Shape:
         self.count += 1
         if self.count > self.limits.max_layers:
             raise SpecError(item.loc, f"the network has more than {self.limits.max_layers:,} layers",
                             code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
-        layer = self.instantiate(item, env)
+        layer = self.instantiate(item, _with_input(env, x))
         out = self.checked(layer, x, layer.output_shape(x))
         box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
         return out
@@ -393,11 +451,13 @@ class _Builder:
         block = self.spec.blocks[call.block]
         self.check_cycle(block.name, call.loc)
         path = _join(prefix, name)
-        local = self.bind(call, env, path)
+        local = self.bind(call, _with_input(env, x), path)
         arguments = {param.name: local[param.name] for param in block.params}
         with _used_at(call, path):
             self.calls.append(block.name)
             try:
+                if call.inline:  # spliced: the body's layers take their places in the caller's sequence
+                    return self.run(block.body, x, prefix, local, box)
                 if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
                     out = self.item(block.body[0], x, prefix, local, box, name)
                     box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
@@ -410,12 +470,13 @@ class _Builder:
         box.add(node)
         return node.out_shape
 
-    def repeat(self, item: Repeat | Group, x: Shape, prefix: str, env: Mapping[str, object], box: _Box) -> Shape:
+    def repeat(self, item: Repeat | Group, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
+               name: str | None) -> Shape:
         """Copies are spliced into the enclosing container, or into one of their own when named."""
         count = self.count_of(item.count, env) if isinstance(item, Repeat) else 1
         target, node = box, None
-        if item.name is not None:
-            name = box.next_name(item.name)
+        if name is not None:
+            name = box.next_name(name)
             node = SeqNode(_join(prefix, name), name, item.loc, x, x, "repeat" if isinstance(item, Repeat) else "group")
             target, prefix = _Box(node.items), node.path
         local = env
@@ -509,8 +570,9 @@ class _Builder:
                 self.item(branch[0], x, scope, env, branches)  # one item: no wrapper
                 continue
             group = branch[0] if len(branch) == 1 and isinstance(branch[0], Group) else None
-            inline = group is not None and group.name is None
-            label = branches.next_name(group.name if group is not None else None)
+            group_name = self.name(group.name, env) if group is not None else None
+            inline = group is not None and group_name is None
+            label = branches.next_name(group_name)
             if inline:
                 branches.reserve(label, loc)
             seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline)
@@ -523,7 +585,7 @@ class _Builder:
             else:
                 branches.add(seq)
         nodes = branches.nodes  # one node per branch
-        layer = self.instantiate(item, env, branch_locs=list(item.branch_locs))
+        layer = self.instantiate(item, _with_input(env, x), branch_locs=list(item.branch_locs))
         inputs = [node.out_shape for node in nodes]
         out = self.checked(layer, x, layer.merge_shape(inputs))
         node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline)
@@ -532,6 +594,53 @@ class _Builder:
         else:
             box.add(node)
         return out
+
+
+def _with_input(env: Mapping[str, object], x: Shape) -> dict[str, object]:
+    """``env`` and the names that read the input's shape ``x``: in_channels (its first axis, PyTorch's
+    word for convolutions), in_features (its last, as for nn.Linear) and in_shape[k]."""
+    return {**env, "in_channels": x[0], "in_features": x[-1], "in_shape": tuple(x)} if x else {**env, "in_shape": ()}
+
+
+def _check_names(items: list[Item], known: set[str]) -> None:
+    """Every name the expressions of ``items`` read is defined (``known``, plus repeat indexes inside
+    them): the branch of an ``if:`` not taken is checked this far, though its values are not computed."""
+    for item in items:
+        values: list = []
+        inner = known
+        if isinstance(item, (LayerItem, BlockCall, Merge)):
+            values = list(item.args.values())
+        if isinstance(item, Repeat):
+            values = [item.count]
+            inner = known | ({item.index} if item.index else set())
+        if isinstance(item, If):
+            values = [item.condition]
+        if isinstance(item.name, NameTemplate):
+            values += [p for p in item.name.parts if isinstance(p, Expr)]
+        for value in values:
+            for expr in _exprs(value):
+                missing = sorted(expr.names - known)
+                if missing:
+                    raise SpecError(expr.loc, f"undefined symbol '{missing[0]}'", code="undefined-symbol",
+                                    hint=undefined_hint(missing[0], dict.fromkeys(known)))
+        if isinstance(item, (Repeat, Group)):
+            _check_names(item.body, inner)
+        elif isinstance(item, Residual):
+            _check_names([*item.body, *(item.shortcut if isinstance(item.shortcut, list) else []), *item.then],
+                         known)
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                _check_names(branch, known)
+        elif isinstance(item, If):
+            _check_names([*item.then, *item.orelse], known)
+
+
+def _exprs(value: object) -> list[Expr]:
+    if isinstance(value, Expr):
+        return [value]
+    if isinstance(value, ArgList):
+        return [e for v in value.items for e in _exprs(v)]
+    return []
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from archcalc.layers import LAYERS
 from archcalc.layers.log_softmax import LogSoftmax
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
-from archcalc.spec.ast import BlockCall, Group, Item, LayerItem, Merge, Repeat, Residual, Spec
+from archcalc.spec.ast import BlockCall, Group, If, Item, LayerItem, Merge, Repeat, Residual, Spec
 from archcalc.spec.train import LOG_PROBABILITIES, LOGITS, PROBABILITIES, TrainSpec
 
 #: layers whose outputs are probabilities in [0, 1] (what a probability loss wants, a logits loss does not)
@@ -112,7 +112,8 @@ def spec_items(spec: Spec) -> Iterator[Item]:
 
 
 def children(item: Item) -> list[Item]:
-    """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches)."""
+    """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches; both
+    branches of an ``if:``)."""
     if isinstance(item, (Repeat, Group)):
         return list(item.body)
     if isinstance(item, Residual):
@@ -120,6 +121,8 @@ def children(item: Item) -> list[Item]:
         return [*item.body, *shortcut, *item.then]
     if isinstance(item, Merge):
         return [child for branch in item.branches for child in branch]
+    if isinstance(item, If):
+        return [*item.then, *item.orelse]
     return []
 
 

@@ -31,13 +31,28 @@ class ArgList(NamedTuple):
 Value = Lit | Expr | ArgList
 
 
+class NameTemplate(NamedTuple):
+    """A name with parts computed per copy or per use: ``denselayer{i + 1}`` is text and expressions in
+    turn (``parts``), each expression evaluated to a whole number where the item is built."""
+
+    text: str
+    parts: tuple[str | Expr, ...]
+    loc: Loc
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Name = str | NameTemplate
+
+
 @dataclass(slots=True)
 class LayerItem:
     """One layer: a registered kind with its arguments (``conv2d: {out: 64, kernel: 3}``)."""
 
     kind: str
     args: dict[str, Value]
-    name: str | None
+    name: Name | None
     loc: Loc
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
     source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
@@ -46,12 +61,14 @@ class LayerItem:
 
 @dataclass(slots=True)
 class BlockCall:
-    """A use of a named block with arguments (``stage: {n: 2, c: 64}``)."""
+    """A use of a named block with arguments (``stage: {n: 2, c: 64}``). ``inline``: its layers are spliced
+    into the caller's sequence, numbered and named there (VGG's flat ``features.N``)."""
 
     block: str
     args: dict[str, Value]
-    name: str | None
+    name: Name | None
     loc: Loc
+    inline: bool = False
 
 
 @dataclass(slots=True)
@@ -61,7 +78,7 @@ class Repeat:
     count: Value
     index: str | None
     body: list[Item]
-    name: str | None
+    name: Name | None
     loc: Loc
 
 
@@ -70,7 +87,7 @@ class Group:
     """A named run of layers (``{name: layer1, layers: [...]}``)."""
 
     body: list[Item]
-    name: str | None
+    name: Name | None
     loc: Loc
 
 
@@ -81,7 +98,7 @@ class Residual:
 
     body: list[Item]
     shortcut: str | list[Item]
-    name: str | None
+    name: Name | None
     loc: Loc
     shortcut_loc: Loc
     then: list[Item] = field(default_factory=list)
@@ -97,14 +114,26 @@ class Merge:
     kind: str
     args: dict[str, Value]
     branches: list[list[Item]]
-    name: str | None
+    name: Name | None
     loc: Loc
     branch_locs: list[Loc]
     inline: bool = False
     arg_keys: dict[str, Loc] = field(default_factory=dict)
 
 
-Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge
+@dataclass(slots=True)
+class If:
+    """``if: condition`` with ``then:`` and ``else:`` layers: the layers of the branch that holds are spliced
+    into the enclosing block. Both branches are parsed and their names checked; only the chosen one is built."""
+
+    condition: Expr
+    then: list[Item]
+    orelse: list[Item]
+    loc: Loc
+    name: None = None  # a conditional has no level of its own
+
+
+Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge | If
 
 
 @dataclass(slots=True)

@@ -1,8 +1,10 @@
 """Arithmetic in spec arguments (``2*c``, ``c // 4``, ``c * expansion``), read without ``eval``.
 
 The text is parsed by Python's own parser (which never runs anything) and the tree is walked
-against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses. Anything else
-(calls, attributes, subscripts, lambdas, comparisons, dunder names) is refused at parse time. The
+against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses, and one
+subscript, ``in_shape[k]`` with a literal ``k``. A condition (``if:``) also takes comparisons and
+``and``/``or``/``not``. Anything else (calls, attributes, other subscripts, lambdas, dunder names)
+is refused at parse time. The
 walk evaluates with Python operators, so names bound to sympy symbols give sympy results through
 the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang, and every
 other way the arithmetic can fail (a float overflowing, a complex power, a decimal number beside a
@@ -24,6 +26,13 @@ from archcalc.errors import Loc, SpecError, did_you_mean
 from archcalc.limits import Limits
 
 _ALLOWED = "numbers, names, + - * / // ** and parentheses"
+_ALLOWED_CONDITION = f"{_ALLOWED}, comparisons (== != < <= > >=), and, or, not"
+#: names every layer's and block use's arguments can read: the shape of its input (PyTorch's words for
+#: the first and the last axis, and the whole shape, indexed with a literal: ``in_shape[1]``)
+INPUT_NAMES = ("in_channels", "in_features", "in_shape")
+_ARITHMETIC = (ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow, ast.USub, ast.UAdd,
+               ast.BinOp, ast.UnaryOp)
+_LOGIC = (ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.Not, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 _WHAT = {
     ast.Call: "a function call",
     ast.Attribute: "attribute access",
@@ -57,8 +66,9 @@ def bare_name(value: object) -> str | None:
     return value.tree.id if isinstance(value, Expr) and isinstance(value.tree, ast.Name) else None
 
 
-def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
-    """Parse and whitelist ``text``; every refusal is a located ``bad-expression`` error."""
+def parse_expr(text: str, loc: Loc, limits: Limits | None = None, *, condition: bool = False) -> Expr:
+    """Parse and whitelist ``text``; every refusal is a located ``bad-expression`` error. A ``condition``
+    (of ``if:``) may also compare and combine with ``and``/``or``/``not``."""
     limits = limits or Limits()
     if len(text) > limits.max_expr_chars:
         raise SpecError(loc, f"expression longer than {limits.max_expr_chars} characters", code="bad-expression",
@@ -74,28 +84,55 @@ def parse_expr(text: str, loc: Loc, limits: Limits | None = None) -> Expr:
         raise SpecError(Loc(loc.path, loc.line, col), f"cannot read expression '{text}'", code="bad-expression",
                         hint=hint) from None
     for node in ast.walk(tree):
-        _check(node, text, loc)
+        _check(node, text, loc, condition)
     return Expr(text, loc, tree)
 
 
-def _check(node: ast.AST, text: str, loc: Loc) -> None:
-    if isinstance(node, (ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow,
-                         ast.USub, ast.UAdd, ast.BinOp, ast.UnaryOp)):
+def _check(node: ast.AST, text: str, loc: Loc, condition: bool) -> None:
+    if isinstance(node, _ARITHMETIC) or (condition and isinstance(node, _LOGIC)):
         if isinstance(node, ast.Name) and node.id.startswith("__"):
             raise SpecError(loc, f"name '{node.id}' is not allowed in an expression", code="bad-expression",
                             hint="names starting with '__' are reserved")
         return
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return
+    if isinstance(node, ast.Subscript):
+        if isinstance(node.value, ast.Name) and node.value.id == "in_shape" and _literal_index(node.slice) is not None:
+            return
+        raise SpecError(loc, f"indexing is not allowed in expression '{text}' (only in_shape[k], with k a whole "
+                        "number)", code="bad-expression",
+                        hint="in_shape[0] is the input's first axis (in_channels), in_shape[-1] its last")
     what = _WHAT.get(type(node)) or (f"the literal {node.value!r}" if isinstance(node, ast.Constant)
                                      else type(node).__name__)
-    raise SpecError(loc, f"{what} is not allowed in expression '{text}'", code="bad-expression",
-                    hint=f"expressions may use only {_ALLOWED}")
+    hint = f"expressions may use only {_ALLOWED_CONDITION if condition else _ALLOWED}"
+    if not condition and isinstance(node, _LOGIC):
+        hint += "; comparisons belong in the condition of if:"
+    raise SpecError(loc, f"{what} is not allowed in expression '{text}'", code="bad-expression", hint=hint)
+
+
+def _literal_index(node: ast.AST) -> int | None:
+    """``k`` of ``in_shape[k]`` when it is a whole number written out (``-1`` too), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _literal_index(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
 
 
 def evaluate(expr: Expr, env: Mapping[str, object], limits: Limits | None = None) -> object:
     """The value of ``expr`` with names looked up in ``env`` (ints, floats, strings or sympy)."""
     return _Eval(expr, env, limits or Limits()).run(expr.tree)
+
+
+def truth(expr: Expr, env: Mapping[str, object], limits: Limits | None = None) -> bool:
+    """Whether the condition ``expr`` holds (a number holds when it is not 0). With free symbols it must
+    hold, or fail, at every value; otherwise it is a located error naming them."""
+    evaluator = _Eval(expr, env, limits or Limits())
+    value = evaluator.run(expr.tree)
+    if isinstance(value, bool):
+        return value
+    return evaluator.decide(ast.NotEq(), evaluator.number(value), 0)
 
 
 class _Eval:
@@ -109,14 +146,73 @@ class _Eval:
         if isinstance(node, ast.Constant):
             return self.bounded(node.value)
         if isinstance(node, ast.Name):
-            if node.id not in self.env:
-                raise self.fail(f"undefined symbol '{node.id}'", undefined_hint(node.id, self.env),
-                                code="undefined-symbol")
-            return self.env[node.id]
+            value = self.lookup(node.id)
+            if isinstance(value, tuple):
+                raise self.fail(f"'{node.id}' is the input's whole shape, not a number",
+                                hint=f"take one axis: {node.id}[0] (the channels), {node.id}[-1] (the last)")
+            return value
+        if isinstance(node, ast.Subscript):
+            shape = self.lookup(node.value.id)
+            k = _literal_index(node.slice)
+            if not -len(shape) <= k < len(shape):
+                raise self.fail(f"in_shape[{k}]: the input has {len(shape)} ax{'is' if len(shape) == 1 else 'es'}",
+                                hint=f"in_shape[0] … in_shape[{len(shape) - 1}], or in_shape[-1] for the last")
+            return shape[k]
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return not self.test(self.run(node.operand))
             value = self.number(self.run(node.operand))
             return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BoolOp):  # short-circuit, as Python: the later parts may not be decidable
+            want = isinstance(node.op, ast.Or)
+            return next((want for part in node.values if self.test(self.run(part)) == want), not want)
+        if isinstance(node, ast.Compare):
+            left = self.number(self.run(node.left))
+            for op, part in zip(node.ops, node.comparators):
+                right = self.number(self.run(part))
+                if not self.decide(op, left, right):
+                    return False
+                left = right
+            return True
         return self.binary(node.op, self.number(self.run(node.left)), self.number(self.run(node.right)))
+
+    def lookup(self, name: str) -> object:
+        if name not in self.env:
+            if name in INPUT_NAMES:
+                raise self.fail(f"'{name}' reads the shape of a layer's or block use's input, and there is none "
+                                "here", code="undefined-symbol",
+                                hint="use it in the arguments of a layer or a block use (not in input:, a repeat "
+                                "count or a name)")
+            raise self.fail(f"undefined symbol '{name}'", undefined_hint(name, self.env), code="undefined-symbol")
+        value = self.env[name]
+        if isinstance(value, Unknown):
+            raise value.error(self.expr)
+        return value
+
+    def test(self, value: object) -> bool:
+        return value if isinstance(value, bool) else self.decide(ast.NotEq(), self.number(value), 0)
+
+    def decide(self, op: ast.cmpop, a: object, b: object) -> bool:
+        """``a op b``; with free symbols it must be the same at every value (sizes are whole numbers ≥ 1)."""
+        if not (_has_symbols(a) or _has_symbols(b)):
+            return {ast.Eq: a == b, ast.NotEq: a != b, ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b,
+                    ast.GtE: a >= b}[type(op)]
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            same = True if symbolic.equal(a, b) else (False if symbolic.differ(a, b) else None)
+            verdict = same if same is None or isinstance(op, ast.Eq) else not same
+        else:
+            relation = {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}[type(op)]
+            try:
+                verdict = bool(relation)
+            except TypeError:
+                verdict = None
+        if verdict is None:
+            free = ", ".join(symbolic.free_names((a, b)))
+            raise self.fail(f"'{self.expr.text}' holds for some values of {free} and not for others",
+                            code="undecidable-condition",
+                            hint="give them values with --set (or defaults under symbols:), or write the condition "
+                            "on block parameters")
+        return verdict
 
     def number(self, value: object) -> object:
         if isinstance(value, bool) or not (isinstance(value, (int, float)) or symbolic.is_symbolic(value)):
@@ -193,16 +289,43 @@ def undefined_hint(name: str, env: Mapping[str, object]) -> str:
     >>> undefined_hint("cc", {"c": 64, "H": 32})
     "did you mean 'c'? defined here: H, c"
     """
-    known = sorted(env)
+    known = sorted(k for k in env if k not in INPUT_NAMES)  # the input names are everywhere: not listed
+    close = did_you_mean(name, list(env))  # but a misspelt one is still suggested
     if not known:
-        return "declare it under 'symbols:' or as a block parameter"
+        return close or "declare it under 'symbols:' or as a block parameter"
     shown = ", ".join(known[:_SHOWN]) + (f", … ({len(known) - _SHOWN} more)" if len(known) > _SHOWN else "")
-    close = did_you_mean(name, known)
     return f"{close} defined here: {shown}" if close else \
         f"defined here: {shown}; declare others under 'symbols:' or as a block parameter"
 
 
 _SHOWN = 12  # names listed in an undefined-symbol hint
+
+
+class Unknown:
+    """A value that cannot be known where it is read: the input's shape while the layers are only being
+    counted (before any is built). Reading it is an error; see :func:`unknown_input`."""
+
+    def __init__(self, name: str):
+        self.name = name  # what it stands for: an input name, or the block parameter computed from one
+
+    def error(self, expr: Expr) -> SpecError:
+        return SpecError(expr.loc, f"'{expr.text}' depends on the input's shape (through {self.name}), which is "
+                         "not known where it is needed", code="bad-argument",
+                         hint="a repeat count and a condition that chooses between layers must not depend on the "
+                         "input's shape: use block parameters or symbols")
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def unknown_input(names: Mapping[str, object]) -> dict[str, object]:
+    """The input names bound to values that refuse to be computed with (while counting layers)."""
+    return {**names, **{name: Unknown(name) for name in INPUT_NAMES}}
+
+
+def depends_on_unknown(expr: Expr, env: Mapping[str, object]) -> bool:
+    """Whether ``expr`` reads a name that :func:`unknown_input` bound, directly or through a parameter."""
+    return any(isinstance(env.get(name), Unknown) for name in expr.names)
 
 
 def _has_symbols(value: object) -> bool:

@@ -24,10 +24,13 @@ from archcalc.spec.ast import (
     BlockCall,
     BlockDef,
     Group,
+    If,
     Item,
     LayerItem,
     Lit,
     Merge,
+    Name,
+    NameTemplate,
     Param,
     Repeat,
     Residual,
@@ -35,7 +38,7 @@ from archcalc.spec.ast import (
     Symbol,
     Value,
 )
-from archcalc.spec.expr import bare_name, parse_expr
+from archcalc.spec.expr import INPUT_NAMES, bare_name, parse_expr
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, scalar_value
 
 TOP_KEYS = ("name", "description", "input", "data", "symbols", "blocks", "layers", "train", "budget")
@@ -44,17 +47,19 @@ SHORTCUTS = ("identity", "auto", "if_same")
 #: key is present (checked in this order, so a mapping with ``repeat:`` and ``layers:`` is a repeat).
 #: ``archcalc schema`` is generated from these tables (and fails its tests on a construct it cannot draw).
 CONSTRUCT_KEYS: dict[str, tuple[str, ...]] = {
+    "if": ("if", "then", "else"),
     "repeat": ("repeat", "layers", "index", "name"),
     "residual": ("residual", "name", "inline"),
     "layers": ("layers", "name"),
 }
-#: the keys beside a merge kind (``- add: [...]``) besides the kind itself; inside its mapping form,
-#: ``branches:`` holds the branches beside the kind's arguments
+#: the keys beside a merge kind or a block use (``- add: [...]``) besides the kind itself; inside a merge's
+#: mapping form, ``branches:`` holds the branches beside the kind's arguments
 MERGE_KEYS = ("name", "inline")
 CONSTRUCTS = tuple(CONSTRUCT_KEYS)
 #: the keys of ``residual:`` in its mapping form
 RESIDUAL_KEYS = ("body", "shortcut", "shortcut_name", "then")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_BRACED = re.compile(r"\{([^{}]*)\}")
 _SIGNATURE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
 
@@ -155,6 +160,7 @@ class _Parser:
             if not isinstance(dim, Lit):
                 for name in getattr(dim, "names", ()):
                     if _NAME.match(name) and name not in symbols and name == str(dim).strip():
+                        _not_reserved(name, dim.loc, "symbol")
                         symbols[name] = Symbol(name, None, dim.loc)
         return dims
 
@@ -204,6 +210,7 @@ class _Parser:
                 raise SpecError(loc, f"block parameter '{pname}' is not a name" + _keyword_note(pname),
                                 code="bad-block", hint="parameters are names like c or stride, optionally with "
                                 "= default")
+            _not_reserved(pname, loc, "block parameter")
             if any(p.name == pname for p in params):
                 raise SpecError(loc, f"block parameter '{pname}' appears twice", code="bad-block")
             value = None
@@ -244,6 +251,8 @@ class _Parser:
             raise SpecError(node.loc, "expected a layer, got a list", code="bad-structure",
                             hint="a nested list of layers needs a construct: {layers: [...]} or {repeat: n, ...}")
         keys = node.keys()
+        if "if" in keys:
+            return self.conditional(node)
         name = self.name(node)
         if "repeat" in keys:
             return self.repeat(node, name)
@@ -263,10 +272,14 @@ class _Parser:
         key, args = rest[0]
         item = self.call(key.text, args, key.loc, name)
         if node.get("inline") is not None:
-            if not isinstance(item, Merge):
-                raise SpecError(node.get("inline").loc, f"'inline' applies to residuals and merges of branches, not "
-                                f"to {key.text}", code="unknown-key", hint="remove it")
+            if not isinstance(item, (Merge, BlockCall)):
+                raise SpecError(node.get("inline").loc, f"'inline' applies to block uses, residuals and merges of "
+                                f"branches, not to {key.text}", code="unknown-key", hint="remove it")
             item.inline = self.inline(node)
+            if isinstance(item, BlockCall) and item.inline and item.name is not None:
+                raise SpecError(node.get("inline").loc, f"an inline use of block '{item.block}' has no level of its "
+                                "own, so it cannot be named", code="bad-name",
+                                hint="name the layers inside the block, or drop inline: true to give the use a name")
         return item
 
     def only(self, node: YMap, allowed: tuple[str, ...], inside: str | None = None) -> None:
@@ -277,9 +290,25 @@ class _Parser:
                 raise SpecError(key.loc, f"unexpected key '{key.text}' {where}", code="unknown-key",
                                 hint=did_you_mean(key.text, allowed) or f"allowed here: {', '.join(allowed)}")
 
-    def name(self, node: YMap) -> str | None:
+    def name(self, node: YMap) -> Name | None:
         value = node.get("name")
         return None if value is None else self.layer_name(value)
+
+    def conditional(self, node: YMap) -> If:
+        """``if: condition``, ``then: [...]``, ``else: [...]`` (either may be left out: no layers)."""
+        self.only(node, CONSTRUCT_KEYS["if"])
+        test = node.get("if")
+        if not isinstance(test, YScalar) or test.value is None or isinstance(test.value, float):
+            raise SpecError(test.loc, f"'if:' needs a condition, got {describe(test)}", code="bad-structure",
+                            hint="a comparison of block parameters or symbols: if: expansion != 1")
+        written = test.text if isinstance(test.value, str) else ("1" if test.value else "0")  # if: true, if: 0
+        condition = parse_expr(written, test.loc, self.limits, condition=True)
+        if node.get("then") is None and node.get("else") is None:
+            raise SpecError(node.loc, "'if:' needs 'then:' or 'else:' layers", code="bad-structure",
+                            hint="- if: expansion != 1\n    then: [conv2d: {out: hidden, kernel: 1}]\n    else: []")
+        then = self.items(node.get("then"), "'then:'") if node.get("then") is not None else []
+        orelse = self.items(node.get("else"), "'else:'") if node.get("else") is not None else []
+        return If(condition, then, orelse, node.loc)
 
     def inline(self, node: YMap) -> bool:
         value = node.get("inline")
@@ -289,15 +318,37 @@ class _Parser:
             raise SpecError(value.loc, f"'inline' must be true or false, got {describe(value)}", code="bad-argument")
         return value.value
 
-    def layer_name(self, node: YNode) -> str:
+    def layer_name(self, node: YNode, computed: bool = True) -> Name:
         """A name; dots place the layer in nested modules (``attention.output.dense``), so each part
-        between them must be a name of its own."""
+        between them must be a name of its own. ``{expression}`` parts (``denselayer{i + 1}``) are computed
+        where the item is built, when ``computed``."""
         text = self.word(node, "a name")
         if not text.strip() or any(not part.strip() for part in text.split(".")):
             raise SpecError(node.loc, f"name '{text}' is empty or has an empty part between dots", code="bad-name",
                             hint="'.' separates path parts (attention.output.dense): no leading, trailing or "
                             "double dots")
-        return text
+        if "{" not in text and "}" not in text:
+            return text
+        if not computed:
+            raise SpecError(node.loc, f"name '{text}' cannot have computed {{…}} parts here", code="bad-name",
+                            hint="give a fixed name")
+        parts: list = []
+        last = 0
+        for match in _BRACED.finditer(text):
+            parts.append(text[last:match.start()])
+            at = Loc(node.loc.path, node.loc.line, node.loc.col + _offset(node, text) + match.start(1))
+            if not match.group(1).strip():
+                raise SpecError(at, f"name '{text}' has an empty {{}}", code="bad-name",
+                                hint="write the number to put there: denselayer{i + 1}")
+            parts.append(parse_expr(match.group(1), at, self.limits))
+            last = match.end()
+        parts.append(text[last:])
+        stray = next((i for i, part in enumerate(parts) if isinstance(part, str) and ("{" in part or "}" in part)),
+                     None)
+        if stray is not None:
+            raise SpecError(node.loc, f"name '{text}' has an unmatched brace", code="bad-name",
+                            hint="a computed part is one expression in braces: layer{i + 1}")
+        return NameTemplate(text, tuple(part for part in parts if part != ""), node.loc)
 
     def call(self, kind: str, args: YNode | None, loc: Loc, name: str | None) -> Item:
         cls = LAYERS.get(kind)
@@ -391,6 +442,9 @@ class _Parser:
                 if key.text not in names:
                     hint = choices_hint(key.text, names, f"parameters of {block.name}") if names \
                         else f"{block.name} takes no parameters"
+                    if key.text == "inline":
+                        hint = f"inline goes beside the use, not among its arguments: - {block.name}: {{...}}, " \
+                            "then inline: true on the next line, aligned with it"
                     raise SpecError(key.loc, f"block '{block.name}' has no parameter '{key.text}'",
                                     code="unknown-argument", hint=hint)
                 args[key.text] = self.value(value, None)
@@ -454,7 +508,7 @@ class _Parser:
                                 hint=choices_hint(str(getattr(short_node, "value", "")), SHORTCUTS, "shortcuts"))
         then = self.items(spec.get("then"), "'then:'") if spec.get("then") is not None else []
         short_name = spec.get("shortcut_name")
-        label = "shortcut" if short_name is None else self.layer_name(short_name)
+        label = "shortcut" if short_name is None else self.layer_name(short_name, computed=False)
         if short_name is not None and shortcut in ("identity", "if_same"):
             raise SpecError(short_name.loc, f"shortcut_name names the shortcut's layers, but shortcut: {shortcut} "
                             "has none", code="bad-structure",
@@ -504,7 +558,16 @@ class _Parser:
         if not _NAME.match(text) or text.startswith("__") or keyword.iskeyword(text):
             raise SpecError(node.loc, f"{what} name '{text}' is not a plain name{_keyword_note(text)}", code="bad-name",
                             hint="use letters, digits and _, starting with a letter (H, D_i, growth)")
+        _not_reserved(text, node.loc, what)
         return text
+
+
+def _not_reserved(name: str, loc: Loc, what: str) -> None:
+    """The input names (``in_channels``, …) mean the same everywhere, so nothing may declare them."""
+    if name in INPUT_NAMES:
+        raise SpecError(loc, f"{what} name '{name}' is reserved: it reads the shape of a layer's input",
+                        code="bad-name", hint="choose another name; in_channels, in_features and in_shape[k] are "
+                        "there to be read in any layer's arguments")
 
 
 @contextlib.contextmanager
@@ -557,6 +620,13 @@ def _passes(items: list[Item], blocks: dict[str, BlockDef]):
             yield from ((bare_name(v), args[k].words) for k, v in item.args.items())
             for branch in item.branches:
                 yield from _passes(branch, blocks)
+        elif isinstance(item, If):
+            yield from _passes([*item.then, *item.orelse], blocks)
+
+
+def _offset(node: YNode, text: str) -> int:
+    """Where ``text`` starts after the node's location: 1 past a quote when the scalar was quoted."""
+    return 1 if getattr(node, "quoted", False) else 0
 
 
 def _split_commas(text: str) -> list[tuple[int, str]]:

@@ -48,20 +48,28 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: an expression as the parser admits it: numbers, names, + - * / // ** and parentheses (the parser checks
 #: the rest); in a block, any argument may be one (``out: 2*c``, ``bias: b``)
-EXPR = {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.]*$",
+EXPR = {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.\[\]]*$",
         "patternErrorMessage": "an expression: numbers, names, + - * / // ** and parentheses",
-        "description": "an expression: numbers, names (symbols, block parameters, repeat indexes), "
-        "+ - * / // ** and parentheses, e.g. 2*c or H//2"}
+        "description": "an expression: numbers, names (symbols, block parameters, repeat indexes, the input's "
+        "in_channels, in_features, in_shape[k]), + - * / // ** and parentheses, e.g. 2*c or in_channels // 2"}
+#: the condition of ``if:``: an expression that may also compare and combine (``expansion != 1 and s == 1``)
+CONDITION = {"anyOf": [{"type": ["boolean", "integer"]},
+                       {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.\[\]=!<>]*$",
+                        "patternErrorMessage": "a condition: an expression, comparisons (== != < <= > >=), and, "
+                        "or, not"}],
+             "description": "a condition on block parameters, symbols or the input's shape: comparisons "
+             "(== != < <= > >=), and, or, not, e.g. expansion != 1"}
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 IDENT = {"type": "string", "pattern": f"^{_IDENT}$"}
 #: a ``name:``: any text whose parts between dots are not empty (a dot places the layer in nested
 #: modules); a YAML number is read as its text
 NAME = {"type": ["string", "integer"], "pattern": r"^[^.]*[^.\s][^.]*(\.[^.]*[^.\s][^.]*)*$",
         "description": "the node's name in paths (layer4.1.conv2); dots place it in nested modules "
-        "(attention.output.dense)"}
-#: ``inline:`` beside a residual or a merge
+        "(attention.output.dense); {expression} parts are computed per copy or use (denselayer{i + 1})"}
+#: ``inline:`` beside a residual, a merge or a block use
 INLINE = {"type": "boolean", "default": False,
-          "description": "name its layers in the enclosing block, with no level of its own (GPT-2's h.0.ln_1)"}
+          "description": "name its layers in the enclosing block, with no level of its own (GPT-2's h.0.ln_1, "
+          "VGG's features.N)"}
 #: the words YAML 1.1 read as booleans, which a spec (YAML 1.2) reads as words
 _YAML11 = ["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"]
 
@@ -287,13 +295,14 @@ ARG_TYPES: dict[type, Callable[..., dict]] = {
 }
 
 
-def _construct(key: str, value: dict, required: tuple[str, ...] | None = None, **more: dict) -> dict:
+def _construct(key: str, value: dict, required: tuple[str, ...] | None = None, named: bool = True,
+               **more: dict) -> dict:
     from archcalc.spec import ast
 
-    doc = {"repeat": ast.Repeat, "residual": ast.Residual, "layers": ast.Group}[key].__doc__
+    doc = {"repeat": ast.Repeat, "residual": ast.Residual, "layers": ast.Group, "if": ast.If}[key].__doc__
     return {"type": "object", "title": key, "description": inspect.cleandoc(doc or ""),
-            "properties": {key: value, **more, "name": NAME}, "required": list(required or (key,)),
-            "additionalProperties": False}
+            "properties": {key: value, **more, **({"name": NAME} if named else {})},
+            "required": list(required or (key,)), "additionalProperties": False}
 
 
 def _layers(min_items: int = 0, description: str = "") -> dict:
@@ -339,9 +348,14 @@ def _group() -> dict:
     return _construct("layers", _layers(0, "a named run of layers"))
 
 
+def _if() -> dict:
+    return _construct("if", CONDITION, named=False, then=_layers(0, "the layers when the condition holds"),
+                      **{"else": _layers(0, "the layers when it does not")})
+
+
 #: construct (a key of the parser's ``CONSTRUCT_KEYS``) → its schema
 CONSTRUCTS: dict[str, Callable[[], dict]] = {
-    "repeat": _repeat, "residual": _residual, "layers": _group,
+    "repeat": _repeat, "residual": _residual, "layers": _group, "if": _if,
 }
 
 
@@ -350,12 +364,15 @@ def _block_use(reserved: list[str]) -> dict:
     value = {"anyOf": [{"type": "null"}, _scalar_arg(), {"type": "array", "items": _scalar_arg()},
                        {"type": "object", "properties": {"name": NAME},
                         "additionalProperties": _scalar_arg_or_list()}]}
-    only_name = {"properties": {"name": True}, "additionalProperties": False}
-    return {"type": "object", "description": "a block of this spec with its arguments: by name, or in order",
-            "propertyNames": {"anyOf": [{"const": "name"}, {"allOf": [IDENT, {"not": {"enum": reserved}}]}]},
-            "properties": {"name": NAME}, "additionalProperties": value,
-            "not": only_name, "if": {"required": ["name"]}, "then": {"maxProperties": 2},
-            "else": {"maxProperties": 1}}
+    only_beside = {"properties": {"name": True, "inline": True}, "additionalProperties": False}
+    both = {"if": {"required": ["inline"]}, "then": {"maxProperties": 3}, "else": {"maxProperties": 2}}
+    one = {"if": {"required": ["inline"]}, "then": {"maxProperties": 2}, "else": {"maxProperties": 1}}
+    return {"type": "object", "description": "a block of this spec with its arguments: by name, or in order; "
+            "inline: true splices its layers into the caller's sequence",
+            "propertyNames": {"anyOf": [{"enum": ["name", "inline"]},
+                                        {"allOf": [IDENT, {"not": {"enum": reserved}}]}]},
+            "properties": {"name": NAME, "inline": INLINE}, "additionalProperties": value,
+            "not": only_beside, "if": {"required": ["name"]}, "then": both, "else": one}
 
 
 def _scalar_arg() -> dict:

@@ -38,6 +38,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("E113", "block_cycle"),
     ("E114", "bad_budget"),
     ("E115", "bad_tie"),
+    ("E116", "undecidable_condition"),
     # E2: shapes
     ("E201", "bad_input_shape"),
     ("E202", "channel_mismatch"),

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import children
-from archcalc.spec.ast import ArgList, BlockCall, Item, LayerItem, Repeat, Value
+from archcalc.spec.ast import ArgList, BlockCall, If, Item, LayerItem, Merge, NameTemplate, Repeat, Value
 
 SEVERITY = WARNING
 
@@ -69,11 +69,15 @@ def _used(items: list[Item], local: set[str]) -> set[str]:
     for item in items:
         inner = local
         values: list[Value] = []
-        if isinstance(item, (LayerItem, BlockCall)):
+        if isinstance(item, (LayerItem, BlockCall, Merge)):
             values = list(item.args.values())
         elif isinstance(item, Repeat):
             values = [item.count]
             inner = local | ({item.index} if item.index else set())
+        elif isinstance(item, If):
+            values = [item.condition]
+        if isinstance(item.name, NameTemplate):  # a repeat's own name is computed outside its copies
+            values += [part for part in item.name.parts if not isinstance(part, str)]
         for value in values:
             names |= _names(value) - local
         names |= _used(children(item), inner)
