@@ -83,8 +83,9 @@ class Mean(nn.Module):
 
 
 class StochasticDepth(nn.Module):
-    """torchvision.ops.StochasticDepth: in training, zero the whole input of an example (mode "row") or
-    of the batch ("batch") with probability p and scale the rest by 1/(1-p); the identity in eval."""
+    """torchvision.ops.StochasticDepth: in training, zero the whole input of an
+    example (mode "row") or of the batch ("batch") with probability p and scale
+    the rest by 1/(1-p); the identity in eval."""
 
     def __init__(self, p: float, mode: str = "row"):
         super().__init__()
