@@ -125,3 +125,13 @@ def test_a_parameter_named_like_a_kind_stays_a_number():
     text = "input: [8]\nblocks:\n  b(dropout = 0.5): [linear: 8, dropout: {p: dropout}]\nlayers: [b]\n"
     (_, node) = archcalc.loads(text).graph.layers()
     assert node.kind == "dropout" and node.layer.config()["p"] == 0.5
+
+
+def test_the_editor_schema_accepts_layers_as_arguments():
+    """What an editor checks with ``archcalc schema`` (yaml-language-server) takes the same spec."""
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from archcalc.spec.schema import spec_schema
+
+    jsonschema.validate(yaml.safe_load(BLOCKS + USES), spec_schema())
