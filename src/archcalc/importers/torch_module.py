@@ -1,0 +1,769 @@
+"""A PyTorch model → a readable spec, by tracing it with ``torch.fx`` one module at a time.
+
+Each module is traced with its children left as calls (``torch.fx``'s leaf modules), so its own
+``forward`` becomes a small graph of calls to children and to functions (``torch.cat``, ``+``,
+``F.relu``). Where the graph is series-parallel — a chain, or branches from one value merged by ``+``,
+``*`` or ``torch.cat`` — it is written as the spec's sequence, ``residual`` and merge constructs;
+children become layers named as the model names its attributes (``layer1.0.conv1``), so the model's
+``state_dict`` loads into ``archcalc.to_torch(spec)`` with ``strict=True``. Modules of one class whose
+layers differ only in numbers become one block with those numbers as parameters, and runs of equal
+uses become ``repeat``.
+
+What cannot be written this way (an unknown module or function, a graph that is not series-parallel,
+a module used twice, parameters ``forward`` never uses) is an error located at the module's class in
+its source file, and nothing is written. Only this module imports torch; it is loaded only by
+``archcalc import`` of a model (never for a ``config.json``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import fx, nn
+
+from archcalc.errors import Loc, SpecError
+from archcalc.layers import LAYERS
+
+# -- the spec as data: what the writer prints -------------------------------------------------------
+
+
+@dataclass
+class Default:
+    """An argument's value beside the kind's default: written only when they differ, but compared with
+    other modules' values either way (a block's stride is 1 in one use and 2 in another)."""
+
+    value: object
+    default: object
+
+
+@dataclass
+class Layer:
+    kind: str
+    args: dict[str, object]  # every value; a Default where the kind has one
+    name: str | None = None
+
+    def written(self) -> dict[str, object]:
+        """The arguments as the spec writes them: those that differ from the kind's default."""
+        return {k: v.value if isinstance(v, Default) else v for k, v in self.args.items()
+                if not (isinstance(v, Default) and v.value == v.default)}
+
+
+@dataclass
+class Group:
+    name: str | None
+    items: list[Item]
+    cls: type | None = None  # the module class it was traced from, for blocks
+
+
+@dataclass
+class Merge:
+    kind: str  # add, multiply, concat; a residual is an add with an empty branch
+    branches: list[list[Item]]
+    args: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Use:
+    """A use of a block: ``block`` with its arguments, ``name`` its attribute."""
+
+    block: str
+    args: list[object]
+    name: str | None
+    count: int = 1  # a run of equal uses, written as repeat
+
+
+Item = Layer | Group | Merge | Use
+
+
+def module_error(module: nn.Module, message: str, hint: str | None = None, at: object = None) -> SpecError:
+    """An error located at ``module``'s class (or ``at``, its forward) in its source file (the user's model)."""
+    cls = type(module)
+    try:
+        path, line = inspect.getsourcefile(at or cls) or "<model>", inspect.getsourcelines(at or cls)[1]
+    except (OSError, TypeError):
+        path, line = "<model>", 1
+    return SpecError(Loc(path, line, 1), f"{cls.__module__}.{cls.__qualname__}: {message}",
+                     code="unsupported-model", hint=hint)
+
+
+# -- leaf modules: torch.nn → a layer kind ------------------------------------------------------------
+
+
+def _pair(v: object) -> object:
+    """A size as the spec writes it: 3 for (3, 3), [3, 5] otherwise."""
+    if isinstance(v, (tuple, list)):
+        return v[0] if len(set(v)) == 1 else list(v)
+    return v
+
+
+def _args(**pairs: tuple[object, object]) -> dict[str, Default]:
+    """``name=(value, default)`` → the arguments, each with its default (:class:`Default`)."""
+    return {k: Default(v, default) for k, (v, default) in pairs.items()}
+
+
+def _conv(m: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Layer:
+    if m.padding_mode != "zeros":
+        raise module_error(m, f"padding_mode '{m.padding_mode}' has no spec form", "archcalc pads with zeros")
+    padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
+    rank = len(m.kernel_size)
+    return Layer(f"conv{rank}d", {"out": m.out_channels, "kernel": _pair(m.kernel_size),
+                                  **_args(stride=(_pair(m.stride), 1), padding=(padding, 0),
+                                          dilation=(_pair(m.dilation), 1), groups=(m.groups, 1),
+                                          bias=(m.bias is not None, True))})
+
+
+def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d) -> Layer:
+    if not m.track_running_stats:
+        raise module_error(m, "batch norm without running statistics has no spec form")
+    kind = "batchnorm1d" if isinstance(m, nn.BatchNorm1d) else "batchnorm2d"
+    return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, True)))
+
+
+def _pool(kind: str) -> Callable[[nn.Module], Layer]:
+    def make(m: nn.Module) -> Layer:
+        kernel, stride = _pair(m.kernel_size), _pair(m.stride)
+        args = {"kernel": kernel, **_args(stride=(stride, kernel), padding=(_pair(m.padding), 0),
+                                         ceil_mode=(m.ceil_mode, False))}
+        if kind == "maxpool2d":
+            args.update(_args(dilation=(_pair(m.dilation), 1)))
+            if m.return_indices:
+                raise module_error(m, "a pool that returns its indices has no spec form")
+        else:
+            args.update(_args(count_include_pad=(m.count_include_pad, True)))
+            if m.divisor_override is not None:
+                raise module_error(m, "divisor_override has no spec form")
+        return Layer(kind, args)
+    return make
+
+
+def _adaptive(m: nn.AdaptiveAvgPool2d) -> Layer:
+    size = m.output_size
+    if isinstance(size, (tuple, list)) and None in size:
+        raise module_error(m, "an adaptive pool that keeps an axis (None) has no spec form")
+    return Layer("adaptive_avgpool2d", {"out": _pair(size)})
+
+
+def _flatten(m: nn.Flatten) -> Layer:
+    if m.start_dim < 1:
+        raise module_error(m, "flattening the batch axis has no spec form")
+    return Layer("flatten", _args(start=(m.start_dim - 1, 0), end=(m.end_dim - 1 if m.end_dim > 0 else m.end_dim, -1)))
+
+
+def _simple(kind: str, **attrs: tuple[str, object]) -> Callable[[nn.Module], Layer]:
+    """A kind whose arguments are attributes of the module: ``arg=(attribute, default)``."""
+    return lambda m: Layer(kind, _args(**{k: (getattr(m, a), d) for k, (a, d) in attrs.items()}))
+
+
+def _layernorm(m: nn.LayerNorm) -> Layer:
+    return Layer("layernorm", _args(axes=(len(m.normalized_shape), 1), eps=(m.eps, 1e-5),
+                                    affine=(m.elementwise_affine, True),
+                                    bias=(getattr(m, "bias", None) is not None or not m.elementwise_affine, True)))
+
+
+def _dropout(m: nn.Dropout) -> Layer:
+    return Layer("dropout", _args(p=(m.p, 0.5)))
+
+
+def _stochastic_depth(m: nn.Module) -> Layer:
+    return Layer("stochastic_depth", {"p": m.p, **_args(mode=(m.mode, "row"))})
+
+
+LEAVES: dict[type, Callable[[nn.Module], Layer]] = {
+    nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
+    nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm,
+    nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
+    nn.MaxPool2d: _pool("maxpool2d"), nn.AvgPool2d: _pool("avgpool2d"), nn.AdaptiveAvgPool2d: _adaptive,
+    nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: lambda m: Layer("identity", {}),
+    nn.ReLU: lambda m: Layer("relu", {}), nn.ReLU6: lambda m: Layer("relu6", {}),
+    nn.SiLU: lambda m: Layer("silu", {}), nn.Sigmoid: lambda m: Layer("sigmoid", {}),
+    nn.Tanh: lambda m: Layer("tanh", {}), nn.Hardswish: lambda m: Layer("hardswish", {}),
+    nn.Hardsigmoid: lambda m: Layer("hardsigmoid", {}), nn.Mish: lambda m: Layer("mish", {}),
+    nn.GELU: _simple("gelu", approximate=("approximate", "none")),
+    nn.LeakyReLU: _simple("leaky_relu", slope=("negative_slope", 0.01)),
+    nn.ELU: _simple("elu", alpha=("alpha", 1.0)),
+    nn.Softplus: _simple("softplus", beta=("beta", 1.0), threshold=("threshold", 20.0)),
+    nn.LayerNorm: _layernorm,
+    nn.GroupNorm: lambda m: Layer("groupnorm", {"groups": m.num_groups, **_args(eps=(m.eps, 1e-5),
+                                                                                 affine=(m.affine, True))}),
+}
+
+try:  # torchvision's own layers, where torchvision is installed
+    from torchvision.ops import StochasticDepth
+
+    LEAVES[StochasticDepth] = _stochastic_depth
+except Exception:  # not installed, or built for another torch ("operator torchvision::nms does not exist")
+    pass
+
+
+# -- functions in a forward: torch → a layer kind or a merge -------------------------------------------
+
+MERGES: dict[object, str] = {operator.add: "add", torch.add: "add", operator.iadd: "add", "add": "add",
+                             operator.mul: "multiply", torch.mul: "multiply", operator.imul: "multiply",
+                             "mul": "multiply"}
+ACTIVATIONS: dict[object, str] = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.relu6: "relu6",
+                                  F.silu: "silu", F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid",
+                                  torch.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.sigmoid: "sigmoid",
+                                  torch.tanh: "tanh", "tanh": "tanh", F.gelu: "gelu", F.mish: "mish"}
+
+
+def _argument(node: fx.Node, index: int, key: str, default: object) -> object:
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(key, default)
+
+
+def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
+    """The layer of a single-input function call, or None when it is no such call."""
+    target = node.target
+    if target in ACTIVATIONS:
+        return Layer(ACTIVATIONS[target], {})
+    if target in (torch.flatten, "flatten"):
+        start, end = _argument(node, 1, "start_dim", 0), _argument(node, 2, "end_dim", -1)
+        if start < 1:
+            raise module_error(owner, "flattening the batch axis has no spec form")
+        return Layer("flatten", _args(start=(start - 1, 0), end=(end - 1 if end > 0 else end, -1)))
+    if target is F.adaptive_avg_pool2d:
+        return Layer("adaptive_avgpool2d", {"out": _pair(_argument(node, 1, "output_size", None))})
+    if target in (F.max_pool2d, F.avg_pool2d):
+        kernel = _pair(_argument(node, 1, "kernel_size", None))
+        stride = _pair(_argument(node, 2, "stride", None) or kernel)
+        args = {"kernel": kernel, **_args(stride=(stride, kernel), padding=(_pair(_argument(node, 3, "padding", 0)), 0),
+                                         ceil_mode=(_argument(node, 5 if target is F.max_pool2d else 4,
+                                                              "ceil_mode", False), False))}
+        return Layer("maxpool2d" if target is F.max_pool2d else "avgpool2d", args)
+    if target is F.dropout:
+        return Layer("dropout", _args(p=(_argument(node, 1, "p", 0.5), 0.5)))
+    if target == "mean" or target is torch.mean:
+        dims = _argument(node, 1, "dim", None)
+        dims = [dims] if isinstance(dims, int) else list(dims or [])
+        if not dims or any(d == 0 for d in dims):
+            raise module_error(owner, "a mean over the batch axis has no spec form")
+        return Layer("mean", {"axes": [d - 1 if d > 0 else d for d in dims],
+                              **_args(keepdim=(_argument(node, 2, "keepdim", False), False))})
+    return None
+
+
+# -- one module's forward → items ------------------------------------------------------------------
+
+
+class _Children(fx.Tracer):
+    """Traces one module's forward with every child module left as a call."""
+
+    def __init__(self, root: nn.Module):
+        super().__init__()
+        self.root_module = root
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return m is not self.root_module
+
+
+def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
+    """The fx nodes a node computes from (the list of a torch.cat included)."""
+    out: list[fx.Node] = []
+    for arg in (*node.args, *node.kwargs.values()):
+        if isinstance(arg, fx.Node):
+            out.append(arg)
+        elif isinstance(arg, (list, tuple)):
+            out.extend(a for a in arg if isinstance(a, fx.Node))
+    return out
+
+
+class Converter:
+    """Turns a model into items, module by module, keeping what a block needs."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+
+    def module(self, m: nn.Module, qualname: str) -> list[Item]:
+        """The items of ``m``'s own forward (its children named by their attributes)."""
+        if type(m) in LEAVES:
+            return [LEAVES[type(m)](m)]
+        if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward:
+            items: list[Item] = []
+            for i, (name, child) in enumerate(m.named_children()):
+                items.append(self.child(child, f"{qualname}.{name}" if qualname else name, name, str(i)))
+            return items
+        try:
+            graph = _Children(m).trace(m)
+        except Exception as e:  # fx refuses data-dependent control flow and the like
+            raise module_error(m, f"torch.fx cannot trace its forward ({type(e).__name__}: "
+                               f"{str(e).splitlines()[0] if str(e) else e})",
+                               "a forward with control flow on tensor values cannot be written as a spec",
+                               at=type(m).forward) from None
+        return _Graph(self, m, qualname, graph).items()
+
+    def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None) -> Item:
+        """A child module as one item named ``name`` (a layer, or a group of its items)."""
+        items = self.module(child, qualname)
+        if len(items) == 1 and isinstance(items[0], Layer) and type(child) in LEAVES:
+            layer = items[0]
+            layer.name = None if name == position else name
+            return layer
+        # a group has a level, named even where a position would do; a plain Sequential is never a block
+        return Group(name, items, None if type(child) is nn.Sequential else type(child))
+
+
+class _Graph:
+    """One module's fx graph written as items: chains, and branches between a fork and a merge."""
+
+    def __init__(self, conv: Converter, owner: nn.Module, qualname: str, graph: fx.Graph):
+        self.conv, self.owner, self.qualname = conv, owner, qualname
+        self.nodes = list(graph.nodes)
+        self.order = {n: i for i, n in enumerate(self.nodes)}
+        inputs = [n for n in self.nodes if n.op == "placeholder"]
+        outputs = [n for n in self.nodes if n.op == "output"]
+        if len(inputs) != 1:
+            raise module_error(owner, f"its forward takes {len(inputs)} inputs; a spec layer takes one")
+        self.input = inputs[0]
+        result = outputs[0].args[0]
+        if not isinstance(result, fx.Node):
+            raise module_error(owner, "its forward returns several values; a spec layer returns one tensor")
+        self.result = result
+        self.called: Counter[str] = Counter()
+
+    def items(self) -> list[Item]:
+        return self.chain(self.input, self.result)
+
+    def chain(self, src: fx.Node, dst: fx.Node) -> list[Item]:
+        """The items that compute ``dst`` from ``src``."""
+        out: list[Item] = []
+        node = dst
+        while node is not src:
+            if node.op == "placeholder":
+                raise module_error(self.owner, "its forward is not a chain of branches and merges from its input")
+            inputs = _tensor_inputs(node)
+            merge = self.merge_kind(node, inputs)
+            if merge is None:
+                if len(inputs) != 1:
+                    raise self.unsupported(node)
+                out.append(self.single(node))
+                node = inputs[0]
+                continue
+            fork = self.fork(inputs, src)
+            branches = [self.chain(fork, i) for i in inputs]
+            out.append(merge(branches))
+            node = fork
+        return out[::-1]
+
+    def merge_kind(self, node: fx.Node, inputs: list[fx.Node]) -> Callable[[list[list[Item]]], Merge] | None:
+        kind = MERGES.get(node.target) if node.op in ("call_function", "call_method") else None
+        if kind is not None and len(inputs) == 2 and len(node.args) == 2:
+            return lambda branches: Merge(kind, branches)
+        if node.op == "call_function" and node.target is torch.cat and len(inputs) >= 2:
+            dim = _argument(node, 1, "dim", 0)
+            if dim == 0:
+                raise module_error(self.owner, "a concatenation along the batch axis has no spec form")
+            axis = dim - 1 if dim > 0 else dim
+            return lambda branches: Merge("concat", branches, {"axis": axis} if axis else {})
+        return None
+
+    def fork(self, inputs: list[fx.Node], src: fx.Node) -> fx.Node:
+        """The latest value every input is computed from: where their branches start."""
+        def ancestors(n: fx.Node) -> set[fx.Node]:
+            seen, stack = set(), [n]
+            while stack:
+                m = stack.pop()
+                if m in seen:
+                    continue
+                seen.add(m)
+                if m is not src:
+                    stack.extend(_tensor_inputs(m))
+            return seen
+        common = set.intersection(*(ancestors(i) for i in inputs))
+        if not common:
+            raise module_error(self.owner, "its branches do not start from one value")
+        return max(common, key=self.order.__getitem__)
+
+    def single(self, node: fx.Node) -> Item:
+        if node.op == "call_module":
+            target = str(node.target)
+            child = self.owner.get_submodule(target)
+            self.called[target] += 1
+            stateful = any(True for _ in child.parameters()) or any(True for _ in child.buffers())
+            if self.called[target] > 1 and stateful:
+                raise module_error(self.owner, f"calls '{target}' twice: a spec layer has weights of its own",
+                                   "write the shared module as two modules, or tie their weights")
+            qual = f"{self.qualname}.{target}" if self.qualname else target
+            item = self.conv.child(child, qual, target)
+            if not stateful and isinstance(item, Layer):
+                item.name = None  # a stateless module called several times (one ReLU) names nothing
+            return item
+        if node.op in ("call_function", "call_method"):
+            layer = function_layer(node, self.owner)
+            if layer is not None:
+                return layer
+        raise self.unsupported(node)
+
+    def unsupported(self, node: fx.Node) -> SpecError:
+        what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+        return module_error(self.owner, f"its forward calls {node.op} '{what}', which archcalc cannot express",
+                            "archcalc maps layers, activations, pooling, flatten, +, * and torch.cat")
+
+
+# -- blocks: modules of one class that differ only in numbers ------------------------------------------
+
+
+def _shape(item: Item) -> object:
+    """An item with its numbers replaced by a placeholder: items of one shape differ only in numbers."""
+    if isinstance(item, Layer):
+        return ("L", item.kind, item.name, tuple((k, _num(_plain(v))) for k, v in item.args.items()))
+    if isinstance(item, Group):
+        return ("G", item.name, tuple(_shape(i) for i in item.items))
+    if isinstance(item, Merge):
+        return ("M", item.kind, tuple(sorted(item.args.items())), tuple(tuple(_shape(i) for i in b)
+                                                                         for b in item.branches))
+    return ("U", item.block, item.name, len(item.args), item.count)
+
+
+def _plain(v: object) -> object:
+    return v.value if isinstance(v, Default) else v
+
+
+def _num(v: object) -> object:
+    return "#" if _is_int(v) else v
+
+
+def _is_int(v: object) -> bool:
+    """A number a block may take as a parameter (a size, a stride, a stochastic depth's rate)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+# -- the writer ---------------------------------------------------------------------------------------
+
+
+def data(items: list[Item]) -> list[object]:
+    """Items as the YAML data of a spec's ``layers:``."""
+    out: list[object] = []
+    for item in items:
+        if isinstance(item, Layer):
+            args = {**item.written(), **({"name": item.name} if item.name is not None else {})}
+            out.append({item.kind: args} if args else item.kind)
+        elif isinstance(item, Group):
+            out.append({**({"name": item.name} if item.name is not None else {}), "layers": data(item.items)})
+        elif isinstance(item, Merge):
+            out.append(_merge_data(item, inline=True))
+        else:
+            use = {item.block: list(item.args)} if item.args else item.block
+            if item.count > 1:
+                out.append({"repeat": item.count, "layers": [use]})
+            elif item.name is not None:
+                out.append({**(use if isinstance(use, dict) else {use: None}), "name": item.name})
+            else:
+                out.append(use)
+    return out
+
+
+def _merge_data(item: Merge, inline: bool) -> dict:
+    tail = {"inline": True} if inline else {}
+    branches = item.branches
+    if item.kind == "add" and len(branches) == 2 and not (branches[0] and branches[1]):
+        return {"residual": data(branches[0] or branches[1]), **tail}
+    # a branch of several layers is an unnamed group: its layers are named beside the others, as the module's
+    written = [data(b) if len(b) < 2 else [{"layers": data(b)}] for b in branches]
+    if item.args:
+        return {item.kind: {"branches": written, **item.args}, **tail}
+    return {item.kind: written, **tail}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for constructs, flow style for a layer's arguments, lists indented under their key."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> object:
+        return super().increase_indent(flow, False)
+
+
+def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
+    """A float at 12 significant digits: 0.075 for the 0.07500000000000001 a schedule computes."""
+    return dumper.represent_float(float(f"{value:.12g}"))
+
+
+_Dumper.add_representer(float, _float)
+
+
+def dump(value: object) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True,
+                     width=120)
+
+
+# -- the entry point -----------------------------------------------------------------------------------
+
+
+def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
+    """The model ``source`` names, and a name for the spec: ``torchvision:NAME``, ``timm:NAME`` or
+    ``path/to/file.py:Class`` (which imports the file: it runs the user's code)."""
+    where = Loc("<source>", 1, 1)
+    prefix, _, name = source.partition(":")
+    if prefix == "torchvision":
+        try:
+            import torchvision
+        except Exception as e:  # not installed, or built for another torch
+            raise SpecError(where, f"torchvision does not import here ({type(e).__name__}: {str(e)[:80]})",
+                            code="missing-dependency", hint="pip install torch==2.14.1 torchvision==0.29.1 "
+                            "(README, Testing)") from None
+        if name not in torchvision.models.list_models():
+            from archcalc.errors import choices_hint
+
+            raise SpecError(where, f"torchvision has no model '{name}'", code="usage",
+                            hint=choices_hint(name, torchvision.models.list_models(), "models"))
+        return torchvision.models.get_model(name, weights=None, **args), name
+    if prefix == "timm":
+        try:
+            import timm
+        except ImportError:
+            raise SpecError(where, "timm is not installed", code="missing-dependency",
+                            hint="pip install timm") from None
+        return timm.create_model(name, pretrained=False, **args), name.replace("/", "_")
+    if name and source.rsplit(":", 1)[0].endswith(".py"):
+        import importlib.util
+        import os
+
+        path, cls_name = source.rsplit(":", 1)
+        if not os.path.isfile(path):
+            raise SpecError(Loc(path, 1, 1), "no such file", code="unreadable-file", hint="check the path")
+        import sys
+
+        spec = importlib.util.spec_from_file_location("archcalc_user_model", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # where inspect finds the classes' source lines for errors
+        spec.loader.exec_module(module)
+        cls = getattr(module, cls_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise SpecError(Loc(path, 1, 1), f"'{cls_name}' is not an nn.Module class in this file", code="usage")
+        return cls(**args), cls_name.lower()
+    raise SpecError(where, f"cannot tell what model '{source}' names", code="usage",
+                    hint="torchvision:NAME, timm:NAME, path/to/model.py:Class, or a Hugging Face config.json")
+
+
+def import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
+    """The spec text for the model ``source`` names, checked against the model before it is returned."""
+    model, name = build(source, args)
+    model.eval()
+    shape = input_shape or (3, 224, 224)
+    items = Converter(model).module(model, "") or [Layer("identity", {})]
+    blocks = extract_blocks(items, model)
+    free = _accepts_any_size(model, shape)
+    top: dict[str, object] = {"name": name}
+    if free:
+        top["input"] = [shape[0], "H", "W"]
+        top["symbols"] = {"H": shape[1], "W": shape[2]}
+    else:
+        top["input"] = list(shape)
+    if blocks:
+        top["blocks"] = blocks
+    top["layers"] = data(items)
+    text = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
+           "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n" + dump(top)
+    check(text, model, shape)
+    return text
+
+
+def _accepts_any_size(model: nn.Module, shape: tuple[int, ...]) -> bool:
+    if len(shape) != 3:
+        return False
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, shape[0], shape[1] + 32, shape[2] + 32))
+        return True
+    except Exception:
+        return False
+
+
+def check(text: str, model: nn.Module, shape: tuple[int, ...]) -> None:
+    """The written spec is the model: its weights load with strict=True and it gives the same outputs."""
+    import archcalc
+
+    where = Loc("<imported spec>", 1, 1)
+    try:
+        spec = archcalc.loads(text, path="<imported spec>")
+    except SpecError as e:  # sizes the model accepts but a layer kind refuses (an odd case archcalc misses)
+        raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
+    ours = archcalc.to_torch(spec).eval()
+    missing, unexpected = ours.load_state_dict(model.state_dict(), strict=False)
+    if unexpected:
+        _unused(model, set(unexpected))
+    if missing:
+        raise SpecError(where, f"the written spec has a weight '{missing[0]}' the model lacks",
+                        code="unsupported-model", hint="a forward archcalc misreads: please report the model")
+    torch.manual_seed(0)
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        expected, got = model(x), ours(x)
+    if not isinstance(expected, torch.Tensor) or expected.shape != got.shape or \
+            not torch.allclose(expected, got, atol=1e-4, rtol=1e-4):
+        raise SpecError(where, "the written spec does not compute what the model computes", code="unsupported-model",
+                        hint="a forward archcalc misreads: please report the model")
+
+
+def _unused(model: nn.Module, unexpected: set[str]) -> None:
+    """The outermost module whose weights the forward never reached, located at its owner's class."""
+    key = sorted(unexpected)[0]
+    parts = key.split(".")[:-1]
+    state = list(model.state_dict())
+    for i in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        if all(k in unexpected for k in state if k.startswith(prefix + ".")):
+            owner = model.get_submodule(".".join(parts[:i - 1])) if i > 1 else model
+            raise module_error(owner, f"'{prefix}' ({type(model.get_submodule(prefix)).__name__}) holds weights "
+                               "its forward never uses in eval mode, so a spec of what forward computes has no "
+                               "place for them", "construct the model without it (its options, --args '{…}')")
+    raise module_error(model, f"the model's weight '{key}' has no place in the spec")
+
+
+def extract_blocks(items: list[Item], model: nn.Module) -> dict[str, list[object]]:
+    """Modules of one class whose items differ only in numbers become one block, its parameters the numbers
+    that differ (named after the argument they are), innermost first; then runs of equal uses become
+    ``repeat``. Returns the blocks' definitions as spec data; ``items`` are rewritten in place."""
+    blocks: dict[str, list[object]] = {}
+    signatures: dict[str, list[str]] = {}  # block → its parameters, which name the parameters passed on to it
+    taken: set[str] = set()
+    while True:
+        pending = [g for g in _groups(items) if g.cls is not None]
+        if not pending:
+            break
+        groups = [g for g in pending if not any(inner.cls is not None for inner in _groups(g.items))]
+        buckets: dict[tuple, list[Group]] = {}
+        for g in groups:
+            buckets.setdefault((g.cls, tuple(_shape(i) for i in g.items)), []).append(g)
+        for (cls, _), members in buckets.items():
+            # a body of one layer or one use would be that item, with no level of the module's own
+            if len(members) < 2 or (len(members[0].items) == 1 and isinstance(members[0].items[0], (Layer, Use))):
+                for g in members:
+                    g.cls = None  # one of a kind, or one layer: stays a group
+                continue
+            name = _snake(cls.__name__)
+            base, n = name, 2
+            while name in taken or name in LAYER_KINDS:
+                name, n = f"{base}_{n}", n + 1
+            taken.add(name)
+            rows = [[v for _, v in _named_numbers(g.items, signatures)] for g in members]
+            keys = [k for k, _ in _named_numbers(members[0].items, signatures)]
+            columns = list(zip(*rows)) if rows and rows[0] else []
+            params: dict[tuple, str] = {}
+            for key, column in zip(keys, columns):
+                if len(set(column)) > 1 and column not in params:
+                    pname, n = key, 2
+                    while pname in params.values():
+                        pname, n = f"{key}{n}", n + 1
+                    params[column] = pname
+            names = iter(params.get(column) for column in columns)
+            body = _substitute(members[0].items, names)
+            _repeats(body)
+            signatures[name] = list(params.values())
+            single = len(body) == 1 and isinstance(body[0], Merge)
+            blocks[f"{name}({', '.join(params.values())})" if params else name] = \
+                [_merge_data(body[0], inline=False)] if single else data(body)
+            for g, row in zip(members, rows):
+                args = [row[columns.index(column)] for column in params]
+                _replace(items, g, Use(name, args, g.name))
+    _repeats(items)
+    return blocks
+
+
+LAYER_KINDS = set(LAYERS)
+
+
+def _groups(items: list[Item]) -> list[Group]:
+    out: list[Group] = []
+    for item in items:
+        if isinstance(item, Group):
+            out += _groups(item.items)
+            out.append(item)
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                out += _groups(branch)
+    return out
+
+
+def _named_numbers(items: list[Item], signatures: dict[str, list[str]]) -> list[tuple[str, int]]:
+    """The numbers of ``items`` in order, each with the argument it is (``out``, ``stride``; a block's
+    argument by the block's parameter)."""
+    out: list[tuple[str, int]] = []
+    for item in items:
+        if isinstance(item, Layer):
+            out += [(k, _plain(v)) for k, v in item.args.items() if _is_int(_plain(v))]
+        elif isinstance(item, Group):
+            out += _named_numbers(item.items, signatures)
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                out += _named_numbers(branch, signatures)
+        else:
+            out += [(p, a) for p, a in zip(signatures[item.block], item.args) if _is_int(a)]
+    return out
+
+
+def _substitute(items: list[Item], names) -> list[Item]:
+    """A copy of ``items`` with each number replaced by the next of ``names`` where that is not None."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Layer):
+            args = {}
+            for k, v in item.args.items():
+                if _is_int(_plain(v)):
+                    param = next(names)
+                    args[k] = v if param is None else param  # a parameter is written whatever its default
+                else:
+                    args[k] = v
+            out.append(Layer(item.kind, args, item.name))
+        elif isinstance(item, Group):
+            out.append(Group(item.name, _substitute(item.items, names)))
+        elif isinstance(item, Merge):
+            out.append(Merge(item.kind, [_substitute(b, names) for b in item.branches], dict(item.args)))
+        else:
+            args = []
+            for a in item.args:
+                if _is_int(a):
+                    param = next(names)
+                    args.append(a if param is None else param)
+                else:
+                    args.append(a)
+            out.append(Use(item.block, args, item.name, item.count))
+    return out
+
+
+def _replace(items: list[Item], old: Group, new: Item) -> bool:
+    for i, item in enumerate(items):
+        if item is old:
+            items[i] = new
+            return True
+        if isinstance(item, Group) and _replace(item.items, old, new):
+            return True
+        if isinstance(item, Merge) and any(_replace(b, old, new) for b in item.branches):
+            return True
+    return False
+
+
+def _repeats(items: list[Item]) -> None:
+    """Runs of equal uses named by their positions become ``repeat`` (its copies take those positions)."""
+    plain = all(isinstance(i, (Layer, Group, Use)) for i in items)
+    for item in items:
+        if isinstance(item, Group):
+            _repeats(item.items)
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                _repeats(branch)
+    if not plain:
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, (Layer, Use)) and item.name == str(i):
+            item.name = None
+    out: list[Item] = []
+    for item in items:
+        last = out[-1] if out else None
+        if isinstance(item, Use) and item.name is None and isinstance(last, Use) and last.name is None \
+                and (last.block, last.args) == (item.block, item.args):
+            last.count += 1
+            continue
+        out.append(item)
+    items[:] = out

@@ -1,0 +1,129 @@
+"""``archcalc import path/to/model.py:Class``: a user's own nn.Module traced with torch.fx into a spec,
+checked against the module (weights load with strict=True, outputs agree) before it is written; what
+cannot be written is located in the user's file. torchvision's models are imported the same way in
+tests/test_torchvision.py (they need the second environment)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import archcalc
+from archcalc.cli import main
+
+torch = pytest.importorskip("torch")
+
+MODEL = '''\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class SE(nn.Module):
+    def __init__(self, c, r):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(c, c // r, 1)
+        self.fc2 = nn.Conv2d(c // r, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(self.pool(x)))))
+
+
+class Block(nn.Module):
+    def __init__(self, c, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, stride=1, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+        self.se = SE(c, 4)
+
+    def forward(self, x):
+        return F.relu(x + self.se(self.bn(self.conv(x))))
+
+
+class Net(nn.Module):
+    def __init__(self, classes=10, width=16):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU())
+        self.blocks = nn.Sequential(Block(width), Block(width), Block(width))
+        self.left = nn.Conv2d(width, 8, 1)
+        self.right = nn.Conv2d(width, 8, 3, padding=1)
+        self.head = nn.Linear(16, classes)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        x = torch.cat([self.left(x), self.right(x)], dim=1)
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+'''
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def imported(tmp_path: Path, source: str, *extra: str) -> tuple[int, str, Path]:
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", source, "-o", str(out), *extra])
+    return result.exit_code, result.output, out
+
+
+def test_a_users_module_imports_to_a_spec_that_is_the_module(tmp_path):
+    path = write(tmp_path, MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--args", '{"classes": 7}', "--input", "3,32,32")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "block:" in text and "repeat: 3" in text  # three equal blocks: one block, repeated
+    model = archcalc.load(str(out))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("user_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    real = module.Net(classes=7).eval()
+    ours = archcalc.to_torch(model).eval()
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    assert model.trainable_params == sum(p.numel() for p in real.parameters())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), real(x), atol=1e-5, rtol=1e-5)
+    assert model.output_shape == (7,)
+    assert "input: [3, H, W]" in text  # it takes any size, so the size is a symbol with the given default
+    result = CliRunner().invoke(main, ["lint", str(out), "--format", "json", "--isolated"])
+    assert not [f for f in __import__("json").loads(result.output) if f["code"].startswith("E")]
+
+
+@pytest.mark.parametrize(("body", "line", "says"), [
+    ("    def forward(self, x):\n        if x.sum() > 0:\n            return self.a(x)\n        return x\n",
+     10, "torch.fx cannot trace its forward"),
+    ("    def forward(self, x):\n        return self.a(x) + self.a(x)\n", 5, "calls 'a' twice"),
+    ("    def forward(self, x):\n        return self.a(x).clamp(0, 1)\n", 5, "call_method 'clamp'"),
+    ("    def forward(self, x):\n        return x\n", 5, "'a' (Linear) holds weights its forward never uses"),
+])
+def test_what_archcalc_cannot_express_is_located_in_the_users_file(tmp_path, body, line, says):
+    path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(4, 4)\n\n" + body)
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "4")
+    assert code == 2, output
+    assert f"{path}:{line}:" in output and says in output, output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ("nowhere.py:Net", "no such file"),
+    ("resnet50", "cannot tell what model 'resnet50' names"),
+])
+def test_a_bad_source_is_an_error(tmp_path, source, says):
+    code, output, out = imported(tmp_path, source)
+    assert code == 2 and says in output and not out.exists()
+
+
+def test_a_name_that_is_no_module_class(tmp_path):
+    path = write(tmp_path, MODEL)
+    code, output, _ = imported(tmp_path, f"{path}:torch")
+    assert code == 2 and "'torch' is not an nn.Module class in this file" in output
