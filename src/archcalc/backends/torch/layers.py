@@ -22,14 +22,15 @@ from torch import nn
 
 from archcalc.backends.common import plain
 from archcalc.backends.torch.modules import (
+    GRU,
+    LSTM,
+    RNN,
     Add,
     Attention,
     ClassToken,
     Concat,
     Conv1D,
     GlobalAvgPool2d,
-    GRU,
-    LSTM,
     LayerScale,
     Mean,
     MultiheadAttention,
@@ -37,7 +38,6 @@ from archcalc.backends.torch.modules import (
     Permute,
     PositionEmbedding,
     Reshape,
-    RNN,
     Select,
     Sign,
     StochasticDepth,
