@@ -118,21 +118,25 @@ class Recurrent(Layer):
 
     def explain_params(self, x: Shape) -> Derivation:
         names: dict[str, Dim] = dict(G=self.GATES, h=self.hidden, F=x[1])
-        bias = "+2×{G}×{h}" if self.bias else ""
         r = "{p}" if self.projection else "{h}"
-        proj = "+{h}×{p}" if self.projection else ""
         if self.projection:
             names["p"] = self.projection
-        first = "{G}×{h}×({F}+" + r + ")" + bias + proj
-        parts = [first]
+
+        def one(i: str) -> str:
+            """One layer and direction reading ``i`` features."""
+            return "{G}×{h}×(" + i + "+" + r + ")" + ("+2×{G}×{h}" if self.bias else "") + \
+                ("+{h}×{p}" if self.projection else "")
+
+        body = one("{F}")
         if self.num_layers > 1:
-            names.update(L1=self.num_layers - 1, Dr=self.directions * self.state)
-            parts.append("{L1}×(" + "{G}×{h}×({Dr}+" + r + ")" + bias + proj + ")")
-        body = "+".join(parts)
+            names["L"] = self.num_layers
+            above = "2×" + r if self.bidirectional else r
+            body += "+({L}−1)×(" + one(above) + ")"
         template = f"2×({body})" if self.bidirectional else body
-        gates = {4: "i, f, g, o", 3: "r, z, n", 1: "one"}[self.GATES]
-        note = f"per layer and direction: weight_ih, weight_hh{', biases' if self.bias else ''}" \
-               f"{', weight_hr' if self.projection else ''}; gates {gates}"
+        gates = {4: "i, f, g, o", 3: "r, z, n", 1: "no gates"}[self.GATES]
+        parts = ["weight_ih", "weight_hh", *(["biases"] if self.bias else []), *(["weight_hr"] if self.projection
+                                                                              else [])]
+        note = f"per layer and direction: {', '.join(parts)}; {gates}"
         return derive(template, self.params(x).trainable, note=note, **names)
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
