@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from archcalc.layers.args import Int
 from archcalc.layers.base import Shape, layer
-from archcalc.layers.recurrent import Recurrent, check_projection
+from archcalc.layers.recurrent import Recurrent, Size, check_projection
 from archcalc.layers.traits import Trait
 
 
@@ -27,7 +26,7 @@ class LSTM(Recurrent):
     GATES = 4
     ACTS = 5  # σ for the input, forget and output gates, tanh for the cell input and the cell
 
-    proj_size = Int(0, doc="project each hidden state to this many features (below hidden; 0: none)", min=0)
+    proj_size = Size(0, doc="project each hidden state to this many features (below hidden; 0: none)", min=0)
 
     @property
     def projection(self) -> object:

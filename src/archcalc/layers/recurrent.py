@@ -17,13 +17,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archcalc import symbolic
+from archcalc.errors import Loc, SpecError
 from archcalc.layers.args import Bool, Choice, Float, Int
-from archcalc.layers.base import MIX, Axis, AxisMap, Count, Derivation, Layer, Shape, Work, derive, shape_text
+from archcalc.layers.base import MIX, WHOLE, Axis, AxisMap, Count, Derivation, Layer, Shape, Work, derive, shape_text
 from archcalc.symbolic import Dim
 
 #: what the layer gives: every step's output (torch's ``output``), the last step's (``output[:, -1]``),
 #: or the last layer's final hidden state (``h_n``, the directions side by side)
 OUTPUTS = ("sequence", "last", "hidden")
+
+
+class Size(Int):
+    """An integer argument whose refusal says what it counts (torch's refusals do not either)."""
+
+    def fail(self, loc: Loc, value: object, expected: str | None = None, hint: str | None = None) -> SpecError:
+        return super().fail(loc, value, expected, hint or f"'{self.name}': {self.doc}")
 
 
 class Recurrent(Layer):
@@ -36,8 +44,8 @@ class Recurrent(Layer):
     RANKS = (2,)
     EXPECTS = "a [T, F] sequence"
 
-    hidden = Int(doc="hidden features h per direction (torch's hidden_size)")
-    num_layers = Int(1, doc="recurrent layers stacked, each reading the one below's sequence")
+    hidden = Size(doc="hidden features h per direction (torch's hidden_size)")
+    num_layers = Size(1, doc="recurrent layers stacked, each reading the one below's sequence")
     bias = Bool(True, doc="the two bias vectors bias_ih and bias_hh of every layer")
     bidirectional = Bool(False, doc="a second direction reads the sequence backwards; outputs side by side")
     dropout = Float(0.0, doc="dropout on each layer's output but the last's, while training", lo=0, hi=1)
@@ -96,11 +104,12 @@ class Recurrent(Layer):
     def axes(self, x: Shape) -> AxisMap:
         """Along T: output t of a forward layer has read steps 0…t, the whole prefix, which is a causal
         window of T steps (t−T+1…t, those before 0 being padding); a bidirectional layer has read the
-        whole sequence at every step, and the last step or final state has read all of it (mixed).
+        whole sequence at every step, and the last step or final state has read all of it: :data:`WHOLE`,
+        global, with T still a positional axis.
         The features are mixed."""
         if self.output != "sequence":
-            return (((0, MIX), (1, MIX)),)
-        along = MIX if self.bidirectional else Axis(x[0], 1, x[0] - 1)
+            return (((0, WHOLE), (1, MIX)),)
+        along = WHOLE if self.bidirectional else Axis(x[0], 1, x[0] - 1)
         return (((0, along),), ((1, MIX),))
 
     def work(self, x: Shape, y: Shape) -> Work:
