@@ -259,3 +259,45 @@ def test_the_lstm_classifier_is_the_hand_written_model(tmp_path, run):
     with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(display=False) as counter, torch.no_grad():
         real(ids[:1])
     assert work(model.graph)[model.graph.root].macs == counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("config", [c for c in CONFIGS if "proj_size" not in c[0]],
+                         ids=[i for i, c in zip(IDS, CONFIGS) if "proj_size" not in c[0]])
+@pytest.mark.parametrize("output", ["sequence", "last", "hidden"])
+def test_onnx_computes_what_torch_computes(config, output):
+    """``export --to onnx`` with a real torch module's weights: a valid opset-17 model whose onnxruntime
+    outputs equal torch's to 1e-5 at batch 2 and 3 (ONNX's gate orders are not torch's: the export
+    reorders them)."""
+    import onnx
+    import onnxruntime as ort
+
+    layer, make = config
+    torch.manual_seed(1)
+    real = make().eval()
+    model = archcalc.loads(spec(layer, output=output))
+    state = {f"r.{key}": value for key, value in real.state_dict().items()}
+    ours = to_torch(model)
+    ours.load_state_dict(state, strict=True)
+    from archcalc.backends.onnx import to_onnx
+
+    proto = to_onnx(model, ours.state_dict())
+    onnx.checker.check_model(proto, full_check=True)
+    assert sorted({n.op_type for n in proto.graph.node} & {"LSTM", "GRU", "RNN"}) == [layer.split(":")[0].upper()]
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for batch in (2, 3):
+        x = torch.randn(batch, 7, 6)
+        with torch.no_grad():
+            y, state_ = real(x)
+            expected = pick(real, y, state_, output).numpy()
+        (got,) = session.run(["output"], {"input": x.numpy()})
+        assert got.shape == expected.shape
+        assert abs(got - expected).max() <= 1e-5
+
+
+def test_onnx_refuses_a_projection_at_its_argument(run, write, tmp_path):
+    path = write("input: [5, 3]\nlayers:\n  - lstm: {hidden: 4, proj_size: 2}\n")
+    out = tmp_path / "m.onnx"
+    result = run("export", path, "--to", "onnx", "-o", out)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.startswith(f"{path}:3:34: error: lstm: a projection (proj_size)"), result.stderr
+    assert "hint:" in result.stderr
