@@ -301,3 +301,28 @@ def test_onnx_refuses_a_projection_at_its_argument(run, write, tmp_path):
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr.startswith(f"{path}:3:34: error: lstm: a projection (proj_size)"), result.stderr
     assert "hint:" in result.stderr
+
+
+def test_the_reference_examples_claim_what_they_give():
+    """docs/spec.md's recurrent examples and numbers."""
+    from tests.test_spec_doc import example
+
+    classifier = example("name: lstm-classifier")
+    assert classifier.trainable_params == 1_250_372 and classifier.output_shape == (4,)
+    kinds = example("name: recurrent-kinds")
+    assert [(n.out_shape, n.layer.params(n.in_shape).trainable) for n in kinds.layers] == [
+        ((50, 64), 9600), ((8,), 592)]
+    assert sum(p.numel() for p in nn.LSTM(10, 20, 2, bidirectional=True).parameters()) == 15_040
+    shipped = archcalc.load(SPECS / "lstm-classifier.yaml")  # the text shows the shipped spec's layers
+    layers = [(n.path, n.layer.config()) for n in shipped.layers]
+    assert [(n.path, n.layer.config()) for n in classifier.layers] == layers
+
+
+def test_gru_and_rnn_are_counted_with_torchs_default_kernels():
+    """Only a plain LSTM's fused CPU kernel hides its products from the flop counter: GRU and RNN are
+    counted as they run by default (PyTorch 2.13)."""
+    for layer, make in CONFIGS[3:]:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            make().eval()(torch.randn(1, 7, 6))
+        model = archcalc.loads(spec(layer))
+        assert work(model.graph)[model.graph.root].macs == counter.get_total_flops() // 2
