@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from archcalc.layers.args import Size
 from archcalc.layers.base import Shape, layer
-from archcalc.layers.recurrent import Recurrent, Size, check_projection
+from archcalc.layers.recurrent import Recurrent, check_projection
 from archcalc.layers.traits import Trait
 
 

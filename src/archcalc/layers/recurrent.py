@@ -17,21 +17,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archcalc import symbolic
-from archcalc.errors import Loc, SpecError
-from archcalc.layers.args import Bool, Choice, Float, Int
+from archcalc.layers.args import Bool, Choice, Float, Int, Size
 from archcalc.layers.base import MIX, WHOLE, Axis, AxisMap, Count, Derivation, Layer, Shape, Work, derive, shape_text
 from archcalc.symbolic import Dim
 
 #: what the layer gives: every step's output (torch's ``output``), the last step's (``output[:, -1]``),
 #: or the last layer's final hidden state (``h_n``, the directions side by side)
 OUTPUTS = ("sequence", "last", "hidden")
-
-
-class Size(Int):
-    """An integer argument whose refusal says what it counts (torch's refusals do not either)."""
-
-    def fail(self, loc: Loc, value: object, expected: str | None = None, hint: str | None = None) -> SpecError:
-        return super().fail(loc, value, expected, hint or f"'{self.name}': {self.doc}")
 
 
 class Recurrent(Layer):
