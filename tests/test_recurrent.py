@@ -326,3 +326,20 @@ def test_gru_and_rnn_are_counted_with_torchs_default_kernels():
             make().eval()(torch.randn(1, 7, 6))
         model = archcalc.loads(spec(layer))
         assert work(model.graph)[model.graph.root].macs == counter.get_total_flops() // 2
+
+
+def test_free_sizes_and_layer_counts_are_formulas(run, write):
+    """hidden, proj_size and num_layers may be symbols: the counts are formulas whose values are torch's."""
+    path = write("input: [T, F]\nsymbols: [H, L, P]\nlayers:\n"
+                 "  - lstm: {hidden: H, num_layers: L, proj_size: P, bidirectional: true}\n")
+    free = run("summary", path, "--format", "json")
+    assert free.exit_code == 0, free.output
+    data = json.loads(free.stdout)
+    assert data["free_symbols"] == ["F", "H", "L", "P", "T"] and isinstance(data["total_params"], str)
+    for values in ({"F": 6, "H": 5, "L": 3, "P": 2}, {"F": 4, "H": 7, "L": 1, "P": 3}):
+        fixed = run("params", path, "--format", "json", "--set", ",".join(f"{k}={v}" for k, v in {**values, "T": 9}
+                                                                             .items()))
+        real = nn.LSTM(values["F"], values["H"], values["L"], bidirectional=True, proj_size=values["P"])
+        assert json.loads(fixed.stdout)["total_params"] == sum(p.numel() for p in real.parameters())
+    assert run("params", path, "--explain").exit_code == 0
+    assert run("lint", path).exit_code in (0, 1)

@@ -61,9 +61,10 @@ class Recurrent(Layer):
         """h_r: the size of each direction's output and hidden state (proj_size when projected)."""
         return self.projection or self.hidden
 
-    def layer_inputs(self, x: Shape) -> list[Dim]:
-        """i_l for each layer: the sequence's features, then the layer below's D·h_r."""
-        return [x[1], *[self.directions * self.state] * (self.num_layers - 1)]
+    def per_layer(self, x: Shape, f) -> Dim:
+        """``f(i)`` summed over the layers: the first reads the sequence's F features, the L − 1 above it
+        the layer below's D·h_r (a sum in closed form, so ``num_layers`` may be a symbol)."""
+        return f(x[1]) + (self.num_layers - 1) * f(self.directions * self.state)
 
     def check(self, x: Shape) -> None:
         """The input is a sequence ``[T, F]`` and the arguments fit it; a located error where not."""
@@ -87,10 +88,7 @@ class Recurrent(Layer):
         return weights, (2 * g if self.bias else 0)
 
     def params(self, x: Shape) -> Count:
-        total: Dim = 0
-        for i in self.layer_inputs(x):
-            weights, biases = self.per_direction(i)
-            total = total + self.directions * (weights + biases)
+        total = self.directions * self.per_layer(x, lambda i: sum(self.per_direction(i)))
         return Count(symbolic.simplify(total) if symbolic.is_symbolic(total) else total)
 
     def axes(self, x: Shape) -> AxisMap:
@@ -107,9 +105,8 @@ class Recurrent(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         """Per step, layer and direction: the products with weight_ih and weight_hh, G·h·(i_l + h_r) MACs,
         and the projection's h·h_r; the two bias additions, 2·G·h; ``ACTS``·h gate functions."""
-        macs: Dim = 0
-        for i in self.layer_inputs(x):
-            macs = macs + self.GATES * self.hidden * (i + self.state) + self.hidden * self.projection
+        g, h = self.GATES * self.hidden, self.hidden
+        macs = self.per_layer(x, lambda i: g * (i + self.state) + h * self.projection)
         steps = x[0] * self.directions
         layers = self.num_layers
         return Work(macs=steps * macs, bias=steps * layers * 2 * self.GATES * self.hidden if self.bias else 0,
@@ -129,7 +126,7 @@ class Recurrent(Layer):
                 ("+{h}×{p}" if self.projection else "")
 
         body = one("{F}")
-        if self.num_layers > 1:
+        if not (symbolic.is_int(self.num_layers) and self.num_layers == 1):
             names["L"] = self.num_layers
             above = "2×" + r if self.bidirectional else r
             body += "+({L}−1)×(" + one(above) + ")"

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc import symbolic
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -63,7 +64,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         if Trait.GATED in traits:
             depth = 0
             continue
-        before, depth = depth, depth + node.layer.num_layers
+        layers = node.layer.num_layers
+        if not symbolic.is_int(layers):  # a symbol: counted as one layer, what every value gives at least
+            layers = 1
+        before, depth = depth, depth + layers
         if before < THRESHOLD <= depth:
             yield Finding(node.loc, f"{depth} plain recurrent layers stacked up to the rnn `{node.path}`: without "
                           "gates the gradient reaching the lower layers vanishes (or explodes) through the steps "
