@@ -249,6 +249,29 @@ class LayerScaleReference(nn.Module):
         return self.layer_scale * x
 
 
+class RecurrentReference(nn.Module):
+    """torch's nn.LSTM / nn.GRU / nn.RNN as a user calls it (batch first), then the output the spec
+    chose: every step, ``output[:, -1]``, or the last layer's ``h_n`` with its directions side by side."""
+
+    def __init__(self, a, x):
+        super().__init__()
+        cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[a.kind]
+        extra = {"proj_size": a.proj_size} if a.kind == "lstm" else \
+            {"nonlinearity": a.nonlinearity} if a.kind == "rnn" else {}
+        self.rnn = cls(x[1], a.hidden, a.num_layers, bias=a.bias, batch_first=True, dropout=a.dropout,
+                       bidirectional=a.bidirectional, **extra)
+        self.output = a.output
+
+    def forward(self, x):
+        y, h = self.rnn(x)
+        h = h[0] if isinstance(h, tuple) else h
+        if self.output == "sequence":
+            return y
+        if self.output == "last":
+            return y[:, -1]
+        return torch.cat(list(h[-2:]) if self.rnn.bidirectional else [h[-1]], dim=-1)
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -481,6 +504,37 @@ layers:
         Case((2, 6), "softplus", params=0, out=(2, 6)),
         Case((2, 6), "softplus: {beta: 2, threshold: 1}", params=0, out=(2, 6), name="threshold"),
     ), refuses=later("softplus")),
+    # -- recurrent layers (issue 11): torch's counts per layer and direction, G·h·(i + h_r) + 2·G·h, plus
+    # proj_size·h for an LSTM's projection (i: F, then D·h_r above the first layer) ------------------------
+    Kind("lstm", lambda a, x, t: RecurrentReference(a, x), (
+        Case((5, 3), "lstm: 4", params=4 * 4 * (3 + 4) + 2 * 4 * 4, out=(5, 4)),
+        Case((5, 3), "lstm: {hidden: 4, bidirectional: true, output: last}", params=2 * (4 * 4 * 7 + 32), out=(8,),
+             name="bidirectional"),
+        Case((5, 3), "lstm: {hidden: 4, num_layers: 2, dropout: 0.5}",
+             params=(4 * 4 * (3 + 4) + 32) + (4 * 4 * (4 + 4) + 32), out=(5, 4), name="two-layers"),
+        Case((5, 3), "lstm: {hidden: 4, proj_size: 2, num_layers: 2, bidirectional: true, output: hidden}",
+             params=2 * (4 * 4 * (3 + 2) + 32 + 2 * 4) + 2 * (4 * 4 * (2 * 2 + 2) + 32 + 2 * 4), out=(4,),
+             name="proj", refuses={"onnx": "lstm: a projection (proj_size) has no ONNX LSTM attribute, which ONNX "
+                                           "cannot express"}),
+        Case((1, 3), "lstm: {hidden: 4, output: last}", params=4 * 4 * 7 + 32, out=(4,), name="one-step"),
+    ), refuses={"numpy": later("lstm")["numpy"]}),
+    Kind("gru", lambda a, x, t: RecurrentReference(a, x), (
+        Case((5, 3), "gru: 4", params=3 * 4 * (3 + 4) + 2 * 3 * 4, out=(5, 4)),
+        Case((5, 3), "gru: {hidden: 4, bidirectional: true, output: hidden}", params=2 * (3 * 4 * 7 + 24), out=(8,),
+             name="bidirectional"),
+        Case((5, 3), "gru: {hidden: 4, num_layers: 2, bias: false}", params=3 * 4 * (3 + 4) + 3 * 4 * (4 + 4),
+             out=(5, 4), name="two-layers"),
+        Case((1, 3), "gru: {hidden: 4, bidirectional: true}", params=2 * (3 * 4 * 7 + 24), out=(1, 8),
+             name="one-step"),
+    ), refuses={"numpy": later("gru")["numpy"]}),
+    Kind("rnn", lambda a, x, t: RecurrentReference(a, x), (
+        Case((5, 3), "rnn: 4", params=4 * (3 + 4) + 2 * 4, out=(5, 4)),
+        Case((5, 3), "rnn: {hidden: 4, nonlinearity: relu, bidirectional: true, output: last}",
+             params=2 * (4 * 7 + 8), out=(8,), name="bidirectional"),
+        Case((5, 3), "rnn: {hidden: 4, num_layers: 2, bidirectional: true}",
+             params=2 * (4 * (3 + 4) + 8) + 2 * (4 * (2 * 4 + 4) + 8), out=(5, 8), name="two-layers"),
+        Case((1, 3), "rnn: {hidden: 4, output: hidden}", params=4 * 7 + 8, out=(4,), name="one-step"),
+    ), refuses={"numpy": later("rnn")["numpy"]}),
 )
 
 #: kind → its entry

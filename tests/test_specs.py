@@ -24,6 +24,8 @@ EXPECTED = {
     "vgg16_bn": (138_365_992, 2 * 4224 + 13, [1000]),  # 13 batch norms over 4224 channels
     "resnet18": (11_689_512, 2 * 4800 + 20, [1000]),
     "resnet50": (25_557_032, 2 * 26_560 + 53, [1000]),
+    # embedding 10000×100; LSTM layers 4·128·(100 + 128) + 8·128 and 4·128·(128 + 128) + 8·128; fc 128×4 + 4
+    "lstm-classifier": (1_250_372, 0, [4]),
     "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
     "llama-3-8b": (8_030_261_248, 0, [8192, 128256]),  # Hugging Face's LlamaForCausalLM
     "bert-base": (109_482_240, 0, [768]),  # Hugging Face's BertModel with its pooler

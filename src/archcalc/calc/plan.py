@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 from archcalc.calc.saved import Saved, saved
 from archcalc.graph import Graph, LayerNode, MergeNode
+from archcalc.layers import LAYERS
 from archcalc.layers.base import numel
+from archcalc.layers.traits import Trait
 
 #: precision → (bytes of weights, gradients and activations in compute; master copy bytes; optimizer state bytes)
 PRECISIONS: dict[str, tuple[int, int, int]] = {
@@ -399,9 +401,14 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
                                 f"{per_gpu_batch} × {c} B = {p.temporary:,} B (a bound)"))
         per_ex = per_ex_saved + s.bytes(s.recompute, 1, act_bytes, loss_bytes) - \
             s.bytes(s.recompute, 0, act_bytes, loss_bytes) + live * c
-        if s.estimated:
-            p.notes.append(f"saved tensors of {', '.join(sorted(set(s.estimated)))} are not modelled: counted as "
+        recurrent = sorted({kind for kind in s.estimated if Trait.RECURRENT in LAYERS[kind].TRAITS})
+        if others := sorted(set(s.estimated) - set(recurrent)):
+            p.notes.append(f"saved tensors of {', '.join(others)} are not modelled: counted as "
                            "their input and output (an upper bound)")
+        if recurrent:
+            p.notes.append(f"saved tensors of {', '.join(recurrent)} are not modelled: counted as their input and "
+                           "output, which is less than PyTorch saves (every step's gates and states, or the fused "
+                           "kernel's workspace: oneDNN's on CPU, cuDNN's on a GPU)")
         owners = _first_savers(s)
         p.layers = [(q, kind, s.bytes(owners.get(q, []), per_gpu_batch, act_bytes, loss_bytes))
                     for q, kind, _ in s.rows] + \

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from archcalc import symbolic
 from archcalc.errors import Loc, printable
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
-from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, Axis, Layer, Shape
+from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, WHOLE, Axis, Layer, Shape
 from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -244,7 +244,7 @@ class _Tracer:
             if role == FEATURE:
                 return FEATURE
             status = Span(1, 1, 0)
-        if how == MIX:
+        if how in (MIX, WHOLE):
             return GLOBAL
         if how == VARIES:
             return VARIES

@@ -116,6 +116,14 @@ class Int(Arg):
         raise self.fail(loc, value)
 
 
+class Size(Int):
+    """An integer count whose refusal says, as its hint, what it counts (``'num_layers': recurrent layers
+    stacked``): for arguments whose name alone does not say why 0 is wrong."""
+
+    def fail(self, loc: Loc, value: object, expected: str | None = None, hint: str | None = None) -> SpecError:
+        return super().fail(loc, value, expected, hint or f"'{self.name}': {self.doc}")
+
+
 #: the spatial axes of a 1-, 2- and 3-D window, as argument docs and messages name them
 AXES = {1: ("l",), 2: ("h", "w"), 3: ("d", "h", "w")}
 

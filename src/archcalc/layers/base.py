@@ -104,10 +104,14 @@ VARIES = "varies"
 KEEP = "keep"
 #: every element of the input axis at once: a feature axis (channels); positions read this way become global
 MIX = "mix"
+#: every position of the input axis at once, the axis being a sequence (a bidirectional recurrent layer, a
+#: recurrent layer's last step): the field along it becomes global, and an axis first read this way is
+#: positional all the same (MIX would make it a feature axis)
+WHOLE = "whole"
 #: one position of the input for each position of the output (a linear layer's leading axes)
 POINT = Axis(1, 1, 0)
 
-#: per output axis, the input axes it reads and how (an Axis window, KEEP, MIX or VARIES)
+#: per output axis, the input axes it reads and how (an Axis window, KEEP, MIX, WHOLE or VARIES)
 AxisMap = tuple[tuple[tuple[int, "Axis | str"], ...], ...]
 
 

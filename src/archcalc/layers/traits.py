@@ -37,3 +37,8 @@ class Trait(Flag):
     DROPOUT = auto()
     #: mixes positions by attention (each query reads the keys it may see): a transformer's layer
     ATTENDS = auto()
+    #: carries a state from step to step along a sequence (lstm, gru, rnn): output t has read steps 0…t
+    RECURRENT = auto()
+    #: multiplies its state by learned gates in [0, 1] (lstm, gru), which keeps gradients from vanishing
+    #: over many steps and layers as a plain recurrent layer's do
+    GATED = auto()

@@ -33,6 +33,7 @@ from archcalc.layers.args import (
     LayerPath,
     Padding,
     PerAxis,
+    Size,
 )
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.layers.merge import Merge
@@ -290,7 +291,7 @@ def _choice(arg: Choice) -> dict:
 
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
 ARG_TYPES: dict[type, Callable[..., dict]] = {
-    Int: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
+    Int: _int, Size: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
     AxisIndex: _axis, Axes: _axes, Dims: _dims, LayerPath: _layer_path,
 }
 

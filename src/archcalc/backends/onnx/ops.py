@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from onnx import helper
 
+from archcalc.errors import SpecError
 from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
 
@@ -230,3 +232,52 @@ def softmax(b: Builder, node: LayerNode, x: str) -> str:
 @op_for("log_softmax")
 def log_softmax(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("LogSoftmax", [x], node, axis=node.layer.axis(node.in_shape) + 1)
+
+
+#: kind → (ONNX op, where each of ONNX's gate blocks is in torch's weights): ONNX's LSTM stacks the gates
+#: i, o, f, c and torch's nn.LSTM i, f, g, o; ONNX's GRU z, r, h and torch's nn.GRU r, z, n
+RECURRENT = {"lstm": ("LSTM", (0, 3, 1, 2)), "gru": ("GRU", (1, 0, 2)), "rnn": ("RNN", (0,))}
+
+
+@op_for("lstm", "gru", "rnn")
+def recurrent(b: Builder, node: LayerNode, x: str) -> str:
+    """One ONNX LSTM, GRU or RNN op per layer (ONNX's ops have one layer each), on [T, N, F] (layout 0):
+    torch's weights with their gate blocks reordered, both directions stacked, the two biases side by
+    side; GRU with ``linear_before_reset`` (torch applies the reset gate after the hidden product).
+    Each layer's [T, D, N, h] output becomes the next one's [T, N, D·h] input."""
+    layer = node.layer
+    if layer.kind == "lstm" and layer.proj_size:
+        raise SpecError(layer.arg_locs.get("proj_size", node.loc), "lstm: a projection (proj_size) has no ONNX "
+                        "LSTM attribute, which ONNX cannot express", code="export-unsupported",
+                        hint="export it --to torch, or drop proj_size")
+    op_type, order = RECURRENT[layer.kind]
+    h, d = layer.hidden, layer.directions
+
+    def blocks(array: np.ndarray) -> np.ndarray:
+        parts = np.split(np.asarray(array, dtype=np.float32), len(order))
+        return np.concatenate([parts[i] for i in order])
+
+    attributes: dict[str, object] = {"hidden_size": h, "direction": "bidirectional" if d == 2 else "forward"}
+    if layer.kind == "gru":
+        attributes["linear_before_reset"] = 1
+    if layer.kind == "rnn":
+        attributes["activations"] = ["Relu" if layer.nonlinearity == "relu" else "Tanh"] * d
+    y = b.op("Transpose", [x], node, "time_major", perm=[1, 0, 2])
+    hidden = ""
+    for n in range(layer.num_layers):
+        suffixes = ["", "_reverse"][:d]
+        stacked = {name: np.stack([blocks(b.weights[f"{b.paths[node]}.{name}_l{n}{s}"]) for s in suffixes])
+                   for name in (["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if layer.bias else []))}
+        inputs = [y, b.constant(node, f"W{n}", stacked["weight_ih"]), b.constant(node, f"R{n}", stacked["weight_hh"])]
+        if layer.bias:
+            inputs.append(b.constant(node, f"B{n}", np.concatenate([stacked["bias_ih"], stacked["bias_hh"]], axis=1)))
+        out, hidden = b.name(f"{b.paths[node]}/Y{n}"), b.name(f"{b.paths[node]}/Y_h{n}")
+        b.nodes.append(helper.make_node(op_type, inputs, [out, hidden], name=out, **attributes))
+        y = b.op("Transpose", [out], node, f"steps{n}", perm=[0, 2, 1, 3])  # [T, N, D, h]
+        y = b.op("Reshape", [y, b.constant(node, f"shape{n}", [0, 0, -1], dtype=np.int64)], node, f"layer{n}")
+    if layer.output == "hidden":  # h_n [D, N, h] → [N, D·h], forward then backward
+        last = b.op("Transpose", [hidden], node, "h_n", perm=[1, 0, 2])
+        return b.op("Reshape", [last, b.constant(node, "h_shape", [0, -1], dtype=np.int64)], node)
+    if layer.output == "last":
+        return b.op("Gather", [y, b.constant(node, "last", -1, dtype=np.int64)], node, axis=0)
+    return b.op("Transpose", [y], node, perm=[1, 0, 2])

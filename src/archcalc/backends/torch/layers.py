@@ -22,6 +22,9 @@ from torch import nn
 
 from archcalc.backends.common import plain
 from archcalc.backends.torch.modules import (
+    GRU,
+    LSTM,
+    RNN,
     Add,
     Attention,
     ClassToken,
@@ -323,6 +326,16 @@ def layernorm(layer: Layer, x: Shape) -> Call:
 def rmsnorm(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(nn.RMSNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"])
+
+
+@module_for("lstm", "gru", "rnn")
+def recurrent(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    extra = {"nonlinearity": c["nonlinearity"]} if layer.kind == "rnn" else {}
+    extra.update({"proj_size": c["proj_size"]} if layer.kind == "lstm" else {})
+    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[layer.kind]
+    return call(cls, x[1], c["hidden"], num_layers=c["num_layers"], bias=c["bias"], dropout=c["dropout"],
+                bidirectional=c["bidirectional"], output=c["output"], **extra)
 
 
 @module_for("maxpool2d")

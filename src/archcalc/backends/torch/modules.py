@@ -318,12 +318,115 @@ class MultiheadAttention(nn.Module):
         return self.o_proj(y)
 
 
+class RNN(nn.RNN):
+    """nn.RNN on [N, T, F] (batch first) giving every step's output, the last
+    step's (output[:, -1]) or the last layer's final hidden state (h_n, the
+    directions side by side): output "sequence", "last" or "hidden"."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            nonlinearity=nonlinearity,
+            bias=bias,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, h = super().forward(x)
+        return RNN.pick(y, h, self.output, self.bidirectional)
+
+    @staticmethod
+    def pick(y: torch.Tensor, h: torch.Tensor, output: str, both: bool):
+        """The chosen output of torch's (output, h_n); h_n is [layers*D, N, h]."""
+        if output == "sequence":
+            return y
+        if output == "last":
+            return y[:, -1]
+        return torch.cat(tuple(h[-2:]) if both else (h[-1],), dim=-1)
+
+
+class GRU(nn.GRU):
+    """nn.GRU on [N, T, F] (batch first), giving what RNN.pick gives."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, h = super().forward(x)
+        return RNN.pick(y, h, self.output, self.bidirectional)
+
+
+class LSTM(nn.LSTM):
+    """nn.LSTM on [N, T, F] (batch first), giving what RNN.pick gives (h_n is
+    proj_size wide with a projection)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        output: str = "sequence",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            proj_size=proj_size,
+        )
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, (h, _) = super().forward(x)
+        return RNN.pick(y, h, self.output, self.bidirectional)
+
+
 #: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE;
 #: Attention's is its own apply, so it is copied too)
 HELPERS = (Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
-           PositionEmbedding, Conv1D, Attention, MultiheadAttention)
+           PositionEmbedding, Conv1D, Attention, MultiheadAttention, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {MultiheadAttention: (Attention,)}
+REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}
 
 
 class Network(nn.Module):

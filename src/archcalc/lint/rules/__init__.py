@@ -70,6 +70,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N106", "batchnorm_batch_of_one"),
     ("N107", "unnormalized_data"),
     ("N108", "symmetric_init"),
+    ("N109", "recurrent_dropout_one_layer"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
@@ -85,6 +86,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S107", "over_budget"),
     ("S108", "deep_transformer_without_norm"),
     ("S109", "missing_causal_mask"),
+    ("S110", "deep_plain_rnn"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
