@@ -118,4 +118,5 @@ NOT_FINDINGS: dict[str, str] = {
     "bad-config": "archcalc import: the config.json is not one of a model (a size missing or wrong); lint reads specs",
     "unsupported-config": "archcalc import: the config.json has a setting the spec language cannot express",
     "sliding-window": "archcalc import: a warning that outputs agree only up to the attention window",
+    "unsupported-model": "archcalc import: a PyTorch model with a construct the spec language cannot express",
 }
