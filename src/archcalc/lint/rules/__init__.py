@@ -61,6 +61,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A106", "redundant_activation"),
     ("A107", "softmax_over_one"),
     ("A108", "missing_activation"),
+    ("A110", "dense_input_layer"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
@@ -95,6 +96,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T107", "loss_input_mismatch"),
     ("T108", "bounded_regression_output"),
     ("T109", "label_mode_mismatch"),
+    ("T110", "dying_relu_output"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
