@@ -71,6 +71,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N106", "batchnorm_batch_of_one"),
     ("N107", "unnormalized_data"),
     ("N108", "symmetric_init"),
+    ("N109", "dropout_before_maxpool"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
