@@ -72,12 +72,12 @@ def output_run(graph: Graph) -> list[LayerNode]:
     return tail[::-1]
 
 
-def dense_input_layer(graph: Graph) -> LayerNode | None:
+def dense_input_layer(chains: list[list[Node]]) -> LayerNode | None:
     """The model's first layer when it is fully connected and exactly as wide as the vector input it
     reads: the "input layer" of textbook diagrams, written as a layer with weights (NeuraLint's and
-    DeepLocalize's Keras programs often start with ``Dense(n_features, input_shape=(n_features,))``)."""
-    run = flatten(graph.root.items)
-    first = run[0] if run else None
+    DeepLocalize's Keras programs often start with ``Dense(n_features, input_shape=(n_features,))``).
+    ``chains`` are the model's runs (:func:`chains`), the top-level one first."""
+    first = chains[0][0] if chains and chains[0] else None
     if not isinstance(first, LayerNode) or Trait.WEIGHTED not in first.layer.TRAITS or len(first.in_shape) != 1:
         return None
     if first.layer.geometry(first.in_shape) != GLOBAL or len(first.out_shape) != 1:

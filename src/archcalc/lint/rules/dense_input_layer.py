@@ -58,7 +58,7 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    first = dense_input_layer(ctx.graph)
+    first = dense_input_layer(ctx.chains)
     if first is None or not ctx.chains:
         return
     run = ctx.chains[0]

@@ -68,7 +68,7 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    first = dense_input_layer(ctx.graph)  # an input-sized first layer is dense-input-layer's (A110)
+    first = dense_input_layer(ctx.chains)  # an input-sized first layer is dense-input-layer's (A110)
     for run in ctx.chains:
         previous: LayerNode | None = None  # the last affine layer, while only linear layers follow it
         for node in run:
