@@ -4,7 +4,7 @@
 Reports a run of saturating activations (sigmoid, tanh, hardsigmoid: `Trait.SATURATES`) with no
 normalisation layer and no residual connection between them, when the run is five or more long, or
 when the derivatives of its bounded activations alone scale the gradient by 1/64 or less: three
-logistic sigmoids (0.25³), as in a LeNet or an MLP whose hidden layers are all sigmoids. Tanh has no
+logistic sigmoids (0.25³), as in a LeNet whose three hidden layers are all sigmoids. Tanh has no
 such bound, so four tanh layers, as in the original LeNet-5, are not reported: shallow saturating
 networks do train. The model's output activation does not count: its derivative scales the gradient
 of every layer alike, so it makes no layer learn slower than another.
