@@ -110,7 +110,7 @@ def test_traits_keep_the_lint_rules_on_behaviour():
 
 
 def test_a_hardsigmoid_stack_is_reported_with_its_bound(run, write):
-    spec = write("input: [8]\nlayers:\n" + "  - linear: 8\n  - hardsigmoid\n" * 5)
+    spec = write("input: [8]\nlayers:\n" + "  - linear: 8\n  - hardsigmoid\n" * 5 + "  - linear: 2\n")
     out = run("lint", spec).stdout
     assert "A102" in out and "hardsigmoid' ≤ 0.17, so by at most 0.17^5" in out
 

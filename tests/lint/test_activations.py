@@ -15,12 +15,27 @@ def messages(text: str, code: str) -> list[str]:
     ((64, 8, 64), False),  # a low-rank factorisation: rank ≤ 8, 1,096 parameters instead of 4,160
     ((64, 8, 4), True),  # the middle is wider than the output: one 64→4 layer does the same
     ((8, 16, 64), True),
-    ((64, 64, 64), True),
+    ((64, 64, 64), False),  # the first layer is as wide as the input: dense-input-layer (A110) says it
 ])
 def test_linear_collapse_spares_a_narrow_middle_only(widths, reported):
     d_in, d_mid, d_out = widths
     text = f"input: [{d_in}]\nlayers: [linear: {d_mid}, linear: {d_out}]\n"
     assert bool(messages(text, "A101")) == reported
+    assert bool(messages(text, "A110")) == (d_in == d_mid)
+
+
+@pytest.mark.parametrize(("layers", "a101", "a110"), [
+    ("[linear: 64, linear: 10]", [], [3]),  # the Keras "input layer": info
+    ("[linear: 32, relu, linear: 64, linear: 64]", [6], []),  # a square pair inside the network: a warning
+    ("[linear: 64, relu, linear: 10]", [], []),  # an input-sized hidden layer with its activation
+    ("[linear: 64, dropout: 0.5, linear: 64, linear: 10]", [6], [3]),  # each pair reported once
+    ("[linear: 64, add: [[identity], [linear: 64]], linear: 10]", [], []),  # a sum comes first
+])
+def test_dense_input_layer_takes_the_input_sized_first_layer_from_linear_collapse(layers, a101, a110):
+    text = f"input: [64]\nlayers:\n  - {layers.strip('[]').replace(', ', chr(10) + '  - ')}\n"
+    found = lint(text, "x.yaml", ["A101", "A110"]).diagnostics
+    assert [d.loc.line for d in found if d.code == "A101"] == a101
+    assert [d.loc.line for d in found if d.code == "A110"] == a110
 
 
 def test_mobilenet_v2_linear_bottleneck_is_not_a_collapse():
@@ -104,3 +119,32 @@ def test_a_step_freezes_exactly_the_layers_whose_only_way_out_is_through_it():
     assert messages(symbolic + TRAIN, "A105") == [
         "`3` (step) has a zero gradient everywhere, so training with adam never changes the 3*D + 7 parameters of "
         "`0` … `2` before it (every parameter of the model)"]
+
+
+@pytest.mark.parametrize(("hidden", "final", "reported"), [
+    (["sigmoid"] * 3, "", True),  # 0.25³ = 1/64 between the first layer's gradient and the last's
+    (["sigmoid"] * 2, "  - sigmoid\n", False),  # the output's derivative scales every layer alike
+    (["tanh"] * 4, "", False),  # LeNet-5's depth, and tanh has no bound
+    (["hardsigmoid"] * 3, "", True),  # (1/6)³
+    (["hardsigmoid"] * 2, "", False),  # 1/36 > 1/64
+    (["sigmoid", "tanh", "sigmoid"], "", False),  # 0.25² bounds the two sigmoids only
+])
+def test_deep_saturating_stack_reports_three_hidden_sigmoids(hidden, final, reported):
+    assert bool(messages(stack(*hidden) + final, "A102")) == reported
+
+
+def regression(final: str, extra: str = "") -> str:
+    return f"input: [2]\nlayers: [linear: 4, relu, linear: 1, {final}]\ntrain: {{task: regression{extra}}}\n"
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    (regression("relu"), True),
+    (regression("relu6"), True),
+    (regression("leaky_relu"), False),  # its derivative is never 0
+    (regression("softplus"), False),
+    (regression("relu", ", target_range: [0, 5]"), False),  # the clamp is declared; T108 judges the range
+    (regression("relu", ", target_range: [-1, 5]"), False),  # T108 reports it
+    ("input: [2]\nlayers: [linear: 3, relu]\ntrain: {task: classification, classes: 3}\n", False),  # A103's
+])
+def test_dying_relu_output_only_on_a_regression_without_declared_targets(text, reported):
+    assert bool(messages(text, "T110")) == reported

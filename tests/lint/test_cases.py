@@ -18,9 +18,9 @@ def test_recall_and_false_alarms_do_not_regress():
     faults = [f for case in results for f in case.faults]
     structural = [f for f in faults if f.category in measure.STRUCTURAL]
     assert sum(f.found for f in faults) / len(faults) >= 0.5  # the target for all expressible faults
-    assert sum(f.found for f in structural) >= 39  # 39 of 56 when this was written
+    assert sum(f.found for f in structural) >= 48  # 48 of 70 when this was written
     alarms = [alarm for case in results for alarm in case.alarms]
-    assert alarms == ["A101 line 9"], "a new finding on a labelled-correct spec"
+    assert alarms == [], "a warning or error on a labelled-correct spec"
 
 
 def test_every_case_names_its_source_and_label():
@@ -28,3 +28,12 @@ def test_every_case_names_its_source_and_label():
         meta = measure.yaml.safe_load(path.read_text(encoding="utf-8"))["x-case"]
         assert meta["source"] and meta["benchmark"] and meta["label"] in ("correct", "faulty"), path
         assert (meta["label"] == "faulty") == bool(meta.get("faults")), path
+
+
+def test_false_alarms_are_counted_in_the_category_of_their_rule():
+    assert [measure.rule_category(code) for code in ("A101", "N104", "N107", "T101", "T103", "S106", "E203")] == \
+        ["activation", "layer-property", "data", "hyper-parameter", "loss", "architecture", "architecture"]
+    case = measure.Case(measure.HERE / "x.yaml", "correct", [], ["A102 line 8", "T107 line 12"])
+    assert case.alarmed("activation") and case.alarmed("loss") and not case.alarmed("architecture")
+    table = measure.table([case])
+    assert "| **all expressible faults** | 0 | 0 | **–** | 1 (100.0 %) |" in table

@@ -124,7 +124,7 @@ def test_stdin_and_stdin_filename(run):
     (("--extend-select", "T106"), {"A101", "N102", "S105", "T106"}),
 ])
 def test_selection_by_code_prefix_and_name(run, args, expected):
-    text = ("input: [64]\nsymbols: {unused: 3}\nlayers:\n  - linear: 64\n  - linear: 64\n  - relu\n"
+    text = ("input: [32]\nsymbols: {unused: 3}\nlayers:\n  - linear: 64\n  - linear: 64\n  - relu\n"
             "  - dropout: 0.9\n  - linear: 64\n  - relu\n  - linear: 2\n"
             "train: {task: classification, classes: 2, optimizer: adam, weight_decay: 0.01}\n")
     result = _lint_text(run, text, *args)
@@ -133,8 +133,8 @@ def test_selection_by_code_prefix_and_name(run, args, expected):
 
 
 def test_informational_rules_are_off_by_default():
-    assert {code for code, rule in RULES.items() if rule.severity == "info"} == {"A104", "S103", "T102", "T106"}
-    assert set(RULES) - {"A104", "S103", "T102", "T106"} == DEFAULT
+    assert {code for code, rule in RULES.items() if rule.severity == "info"} == {"A104", "A110", "S103", "T102", "T106"}
+    assert set(RULES) - {"A104", "A110", "S103", "T102", "T106"} == DEFAULT
 
 
 def test_statistics(tmp_path, run):

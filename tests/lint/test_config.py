@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-SPEC = ("input: [64]\nlayers:\n  - linear: 64\n  - linear: 64\n  - relu\n  - dropout: 0.9\n  - linear: 2\n")
+SPEC = ("input: [32]\nlayers:\n  - linear: 64\n  - linear: 64\n  - relu\n  - dropout: 0.9\n  - linear: 2\n")
 
 
 def codes(result) -> list[str]:

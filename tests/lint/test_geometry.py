@@ -52,3 +52,30 @@ def test_aligned_and_non_spatial_joins_are_clean():
 
     assert messages(ALIGNED, "G104") == []
     assert messages("input: [8]\nlayers: [residual: [linear: 8, relu, linear: 8]]\n", "G104") == []
+
+
+@pytest.mark.parametrize(("layers", "hint"), [
+    ("conv1d: {out: 8, kernel: 3}, relu, dropout: 0.2, linear: 10", "`- mean: 1` (the average over the positions)"),
+    ("conv1d: {out: 8, kernel: 3}, batchnorm1d, linear: 10", "`- mean: 1` (the average over the positions)"),
+])
+def test_missing_flatten_after_a_1d_convolution(layers, hint):
+    [finding] = lint(f"input: [3, 100]\nlayers: [{layers}]\n", "x.yaml", ["S106"]).diagnostics
+    assert finding.message.endswith("8 channels × 98 positions, and mixes the positions of each channel alone, "
+                                    "giving [8, 10]")
+    assert finding.hint == f"add `- flatten` before it (all 8×98 features), or {hint}"
+
+
+@pytest.mark.parametrize("text", [
+    "input: [16, 64]\nlayers: [linear: 32, relu, layernorm, linear: 10]\n",  # token vectors: [T, D]
+    "input: [3, 100]\nlayers: [linear: 10]\n",  # the input's layout is not known
+    "input: [3, 100]\nlayers: [conv1d: {out: 8, kernel: 3}, transpose, linear: 10]\n",  # moved axes
+    "input: [3, 100]\nlayers: [conv1d: {out: 8, kernel: 3}, flatten, linear: 10]\n",
+    "input: [3, 100]\nlayers: [conv1d: {out: 8, kernel: 3}, mean: 1, linear: 10]\n",
+])
+def test_missing_flatten_spares_sequences_and_moved_axes(text):
+    assert lint(text, "x.yaml", ["S106"]).diagnostics == []
+
+
+def test_missing_flatten_names_the_pooling_of_the_map_it_gets():
+    [finding] = lint("input: [3, 8, 8, 8]\nlayers: [linear: 10]\n", "x.yaml", ["S106"]).diagnostics
+    assert finding.hint == "add `- flatten` before it, or `- mean: [1, 2, 3]` (global average pooling)"

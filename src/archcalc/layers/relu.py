@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import Activation, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("relu")
@@ -11,3 +12,5 @@ class ReLU(Activation):
 
     Example: ``- relu``
     """
+
+    TRAITS = Trait.ACTIVATION | Trait.DIES  # derivative 0 below 0

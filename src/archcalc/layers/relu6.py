@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import Activation, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("relu6")
@@ -11,3 +12,5 @@ class ReLU6(Activation):
 
     Example: ``- relu6``
     """
+
+    TRAITS = Trait.ACTIVATION | Trait.DIES  # derivative 0 below 0

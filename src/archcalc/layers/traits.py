@@ -33,6 +33,9 @@ class Trait(Flag):
     POOLS = auto()
     #: an activation whose derivative is small almost everywhere (sigmoid' ≤ 0.25): vanishing gradients
     SATURATES = auto()
+    #: an activation whose derivative is 0 for every negative input (relu): a unit whose input stays
+    #: negative passes no gradient and stops learning ("dies")
+    DIES = auto()
     #: zeroes elements at random while training and is the identity at inference
     DROPOUT = auto()
     #: mixes positions by attention (each query reads the keys it may see): a transformer's layer

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
+from archcalc import symbolic
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import LAYERS
+from archcalc.layers.base import GLOBAL
 from archcalc.layers.log_softmax import LogSoftmax
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
+from archcalc.layers.traits import Trait
 from archcalc.spec.ast import BlockCall, Group, If, Item, LayerItem, Merge, Repeat, Residual, Spec
 from archcalc.spec.train import LOG_PROBABILITIES, LOGITS, PROBABILITIES, TrainSpec
 
@@ -67,6 +70,19 @@ def output_run(graph: Graph) -> list[LayerNode]:
             break
         tail.append(node)
     return tail[::-1]
+
+
+def dense_input_layer(chains: list[list[Node]]) -> LayerNode | None:
+    """The model's first layer when it is fully connected and exactly as wide as the vector input it
+    reads: the "input layer" of textbook diagrams, written as a layer with weights (NeuraLint's and
+    DeepLocalize's Keras programs often start with ``Dense(n_features, input_shape=(n_features,))``).
+    ``chains`` are the model's runs (:func:`chains`), the top-level one first."""
+    first = chains[0][0] if chains and chains[0] else None
+    if not isinstance(first, LayerNode) or Trait.WEIGHTED not in first.layer.TRAITS or len(first.in_shape) != 1:
+        return None
+    if first.layer.geometry(first.in_shape) != GLOBAL or len(first.out_shape) != 1:
+        return None
+    return first if symbolic.equal(first.in_shape[0], first.out_shape[0]) else None
 
 
 def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:

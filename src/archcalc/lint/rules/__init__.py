@@ -61,6 +61,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A106", "redundant_activation"),
     ("A107", "softmax_over_one"),
     ("A108", "missing_activation"),
+    ("A110", "dense_input_layer"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
@@ -71,6 +72,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N107", "unnormalized_data"),
     ("N108", "symmetric_init"),
     ("N109", "recurrent_dropout_one_layer"),
+    ("N110", "dropout_before_maxpool"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
@@ -97,6 +99,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T107", "loss_input_mismatch"),
     ("T108", "bounded_regression_output"),
     ("T109", "label_mode_mismatch"),
+    ("T110", "dying_relu_output"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

@@ -1,9 +1,13 @@
 """Several sigmoid/tanh layers in a row with no normalisation or skip connection: vanishing gradients.
 
 ## What it does
-Reports a run of five or more saturating activations (sigmoid, tanh, hardsigmoid: `Trait.SATURATES`) with
-no normalisation layer and no residual connection between them. (Four, as in the original
-LeNet-5's tanh layers, are not reported: shallow saturating networks do train.)
+Reports a run of saturating activations (sigmoid, tanh, hardsigmoid: `Trait.SATURATES`) with no
+normalisation layer and no residual connection between them, when the run is five or more long, or
+when the derivatives of its bounded activations alone scale the gradient by 1/64 or less: three
+logistic sigmoids (0.25³), as in a LeNet whose three hidden layers are all sigmoids. Tanh has no
+such bound, so four tanh layers, as in the original LeNet-5, are not reported: shallow saturating
+networks do train. The model's output activation does not count: its derivative scales the gradient
+of every layer alike, so it makes no layer learn slower than another.
 
 ## Why is this bad?
 Backpropagation multiplies the gradient by each activation's derivative on its way to the first
@@ -35,6 +39,8 @@ layers:
 ```
 
 ## References
+- LeCun, Bottou, Orr & Müller, "Efficient BackProp", 1998, §4.4: the logistic function's outputs are not
+  centred on zero, which slows learning in the layers after it; symmetric sigmoids such as tanh do better.
 - The lecture notes on perceptrons and activations: sigmoid' ≤ 0.25; many sigmoid layers multiply
   derivatives ≤ 0.25 and the gradient reaching early layers → 0.
 - Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks", AISTATS 2010.
@@ -55,6 +61,8 @@ SEVERITY = WARNING
 PREFIX = True
 #: saturating activations in a row that make a stack "deep" (Glorot & Bengio's saturation study used 5)
 THRESHOLD = 5
+#: the largest product of the bounded derivatives a run may have: three logistic sigmoids, 0.25³ = 1/64
+BOUND = 0.25 ** 3
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -63,11 +71,17 @@ def check(ctx: Context) -> Iterator[Finding]:
         for node in [*run, None]:
             if node is None or isinstance(node, ResidualNode) or (isinstance(node, LayerNode)
                                                                   and Trait.NORMALIZES in node.layer.TRAITS):
-                if len(streak) >= THRESHOLD:
+                streak = [n for n in streak if n is not ctx.output_layer]
+                if len(streak) >= THRESHOLD or (streak and _bound(streak) <= BOUND):
                     yield _finding(streak)
                 streak = []
             elif isinstance(node, LayerNode) and Trait.SATURATES in node.layer.TRAITS:
                 streak.append(node)
+
+
+def _bound(streak: list[LayerNode]) -> float:
+    """The product of the largest derivatives of the activations that have one (1 when none has)."""
+    return math.prod(node.layer.MAX_SLOPE or 1.0 for node in streak)
 
 
 def _finding(streak: list[LayerNode]) -> Finding:

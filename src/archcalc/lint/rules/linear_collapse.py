@@ -18,6 +18,10 @@ A narrow middle is different: W₂W₁ then has rank at most the middle width, f
 one full layer and no more power than intended. MobileNet-v2 removes the activation there on
 purpose, since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2).
 
+A first layer exactly as wide as the vector input, read straight from the input, is left to
+`dense-input-layer` (A110, info): it is the diagrams' "input layer" written with weights, a
+change of basis of the input that the next layer absorbs, and no activation was meant after it.
+
 ## Example
 ```yaml
 input: [50]
@@ -56,6 +60,7 @@ from archcalc.graph.nodes import LayerNode
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import dense_input_layer
 
 SEVERITY = WARNING
 #: runs on the layers that built when a later one does not
@@ -63,6 +68,7 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    first = dense_input_layer(ctx.chains)  # an input-sized first layer is dense-input-layer's (A110)
     for run in ctx.chains:
         previous: LayerNode | None = None  # the last affine layer, while only linear layers follow it
         for node in run:
@@ -71,7 +77,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             if Trait.WEIGHTED not in node.layer.TRAITS:
                 continue
-            if previous is not None and not _bottleneck(previous, node):
+            if previous is not None and not _bottleneck(previous, node) and previous is not first:
                 yield Finding(node.loc, f"`{node.path}` ({node.kind}) follows `{previous.path}` ({previous.kind}) "
                               f"with no activation between them: together they compute one linear map"
                               f"{_equivalent(previous, node)}",

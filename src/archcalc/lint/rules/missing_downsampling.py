@@ -67,4 +67,5 @@ def check(ctx: Context) -> Iterator[Finding]:
         size = "×".join(symbolic.fmt(d) for d in full)
         yield Finding(node.loc, f"{len(at_full)} convolutions, `{at_full[0].path}` to `{at_full[-1].path}`, run at the "
                       f"full input resolution {size}: nothing before them pools or strides",
-                      hint="downsample every few convolutions (maxpool2d: 2, or stride: 2)")
+                      hint="downsample every few convolutions (" + ("maxpool2d: 2, or stride: 2" if len(full) == 2
+                                                                     else "stride: 2") + ")")

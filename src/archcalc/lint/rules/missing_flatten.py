@@ -3,14 +3,18 @@
 ## What it does
 Reports an affine layer that connects all of its inputs (`Layer.geometry` is global: `linear`)
 applied to an input with three or more axes, such as the `[C, H, W]` output of a convolution,
-with no `flatten` or global pooling before it.
+with no `flatten` or global pooling before it; and one applied to the `[C, L]` output of a 1-D
+convolution or pooling (through activations, dropout and normalisation only). A `[T, D]` sequence
+of token vectors, where a linear layer on the last axis is what transformers do, is not reported:
+only a window layer's channels-first output says that the last axis is positions.
 
 ## Why is this bad?
 A linear layer works on the last axis of its input, as PyTorch's `nn.Linear` does: on a `[64, 7, 7]`
 feature map it mixes the 7 values of each row and leaves the 64 × 7 rows apart, giving `[64, 7, D]`.
 The classifier that was meant to see the whole feature map sees one row at a time, and the output
 is a map instead of a vector of class scores. The usual intent is `flatten` (all C·H·W features)
-or global average pooling (C features) first.
+or global average pooling (C features) first. A 1-D convolution's `[C, L]` output is the same
+mistake one axis down: the linear layer mixes the L positions of each channel on its own.
 
 ## Example
 ```yaml
@@ -42,6 +46,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
 from archcalc.layers.base import GLOBAL, shape_text
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
@@ -53,9 +59,41 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.layers:
-        weighted = Trait.WEIGHTED in node.layer.TRAITS
-        if weighted and len(node.in_shape) >= 3 and node.layer.geometry(node.in_shape) == GLOBAL:
-            yield Finding(node.loc, f"`{node.path}` ({node.kind}) gets a {shape_text(node.in_shape)} feature map and "
-                          f"mixes only its last axis, giving {shape_text(node.out_shape)}",
-                          hint="add `- flatten` (or `- global_avgpool2d`) before it")
+    for run in ctx.chains:
+        for i, node in enumerate(run):
+            if not isinstance(node, LayerNode) or Trait.WEIGHTED not in node.layer.TRAITS \
+                    or node.layer.geometry(node.in_shape) != GLOBAL:
+                continue
+            if len(node.in_shape) >= 3:
+                yield Finding(node.loc, f"`{node.path}` ({node.kind}) gets a {shape_text(node.in_shape)} feature map "
+                              f"and mixes only its last axis, giving {shape_text(node.out_shape)}",
+                              hint=f"add `- flatten` before it, or {_pooling(len(node.in_shape))}")
+            elif len(node.in_shape) == 2 and (source := _window_source(run[:i])) is not None:
+                c, length = (symbolic.fmt(d) for d in node.in_shape)
+                yield Finding(node.loc, f"`{node.path}` ({node.kind}) gets the {shape_text(node.in_shape)} output of "
+                              f"`{source.path}` ({source.kind}), {c} channels × {length} positions, and mixes the "
+                              f"positions of each channel alone, giving {shape_text(node.out_shape)}",
+                              hint=f"add `- flatten` before it (all {c}×{length} features), or {_pooling(2)}")
+
+
+def _pooling(rank: int) -> str:
+    """Global average pooling for a channels-first map of ``rank`` axes, as the spec language writes it."""
+    if rank == 3:
+        return "`- global_avgpool2d`"
+    return f"`- mean: {list(range(1, rank))}` (global average pooling)" if rank > 3 else \
+        "`- mean: 1` (the average over the positions)"
+
+
+def _window_source(before: list) -> LayerNode | None:
+    """The convolution or pooling whose channels-first ``[C, L]`` output reaches the end of ``before``
+    through element-wise layers only (activations, dropout, normalisation); None when anything else
+    (a reshape, a permute, a sum, the input itself) is in between."""
+    for node in reversed(before):
+        if not isinstance(node, LayerNode):
+            return None
+        traits = node.layer.TRAITS
+        if traits & (Trait.WEIGHTED | Trait.POOLS):
+            return node if isinstance(node.layer.geometry(node.in_shape), tuple) and len(node.out_shape) == 2 else None
+        if not traits & (Trait.ACTIVATION | Trait.DROPOUT | Trait.NORMALIZES):
+            return None
+    return None

@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import INFO, Finding
@@ -69,4 +70,14 @@ def check(ctx: Context) -> Iterator[Finding]:
         if symbolic.is_int(count) and count > THRESHOLD * total:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}) holds {count:,} of the model's {total:,} "
                           f"parameters ({count / total:.2%})",
-                          hint="pool globally (global_avgpool2d) before a wide linear layer instead of flattening")
+                          hint=_hint(ctx, node))
+
+
+def _hint(ctx: Context, node: LayerNode) -> str:
+    """Global pooling for a classifier on a flattened image map; otherwise the layer's own size."""
+    for run in ctx.chains:
+        if node in run and (i := run.index(node)) > 0:
+            before = run[i - 1]
+            if isinstance(before, LayerNode) and Trait.ALIASES in before.layer.TRAITS and len(before.in_shape) == 3:
+                return "pool globally (global_avgpool2d) before a wide linear layer instead of flattening"
+    return "check that its size is the one you meant: fewer units, or a narrower input to it"
