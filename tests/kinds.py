@@ -255,6 +255,11 @@ def later(kind: str) -> dict[str, str]:
             "onnx": f"{kind}: the ONNX export cannot write this kind yet"}
 
 
+def numpy_later(kind: str) -> dict[str, str]:
+    """The refusal of a kind the NumPy backend does not have yet (issue 12 adds them); ONNX writes it."""
+    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet"}
+
+
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
 # -- the record -----------------------------------------------------------------------------------------
@@ -301,6 +306,20 @@ layers:
         Case((2, 6, 5), "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}",
              params=3 * 2 * 2 * 3 + 3, out=(3, 6, 5), name="dilated-same"),
     )),
+    # (C_i/g)·C_o·k_d·k_h·k_w + C_o; per axis ⌊(n + 2p − k)/s⌋ + 1: ⌊4/2⌋+1, ⌊5/2⌋+1, ⌊6/2⌋+1
+    Kind("conv3d", lambda a, x, t: nn.Conv3d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
+                                             a.bias), (
+        Case((4, 5, 6, 7), "conv3d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}",
+             params=6 * 2 * 3 * 3 * 3 + 6, out=(6, 3, 3, 4)),
+        Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
+             params=3 * 2 * 1 * 2 * 3, out=(3, 4, 5, 6), name="dilated-same"),
+    ), refuses=numpy_later("conv3d")),
+    # ceil: ⌈(9 + 2 − 3)/2⌉ + 1 = 5, the last window starting at 8, inside the input (torch keeps it)
+    Kind("maxpool1d", lambda a, x, t: nn.MaxPool1d(a.kernel, a.strides, a.padding, a.dilation,
+                                                   ceil_mode=a.ceil_mode), (
+        Case((2, 9), "maxpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 5)),
+        Case((2, 8), "maxpool1d: {kernel: 2, stride: 1, dilation: 3}", params=0, out=(2, 5), name="dilated"),
+    ), refuses=numpy_later("maxpool1d")),
     Kind("maxpool2d", lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 7, 7), "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -310,6 +329,19 @@ layers:
                  ("torch", "onnx"), "maxpool2d: padding 'same' with an even kernel pads one side more, which torch "
                  "pools cannot do")),
     )),
+    Kind("maxpool3d", lambda a, x, t: nn.MaxPool3d(a.kernel, a.strides, a.padding, a.dilation,
+                                                   ceil_mode=a.ceil_mode), (
+        Case((2, 5, 6, 7), "maxpool3d: 2", params=0, out=(2, 2, 3, 3)),
+        Case((1, 5, 5, 6), "maxpool3d: {kernel: 3, stride: 2, padding: 1, dilation: [1, 1, 2]}", params=0,
+             out=(1, 3, 3, 2), name="dilated"),
+    ), refuses=numpy_later("maxpool3d")),
+    # ⌈(7 + 2 − 3)/2⌉ + 1 = 4; ⌊(6 + 2 − 2)/2⌋ + 1 = 4
+    Kind("avgpool1d", lambda a, x, t: nn.AvgPool1d(a.kernel, a.strides, a.padding, a.ceil_mode,
+                                                   a.count_include_pad), (
+        Case((2, 7), "avgpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4)),
+        Case((2, 6), "avgpool1d: {kernel: 2, padding: 1, count_include_pad: false}", params=0, out=(2, 4),
+             name="exclude-pad"),
+    ), refuses=numpy_later("avgpool1d")),
     Kind("avgpool2d", lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7, 7), "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -320,15 +352,41 @@ layers:
                  ("torch", "onnx"), "avgpool2d: padding 'same' with an even kernel pads one side more, which torch "
                  "pools cannot do")),
     )),
+    # stride 1: (4 + 2 − 2) + 1, (5 − 2) + 1, (6 + 2 − 3) + 1
+    Kind("avgpool3d", lambda a, x, t: nn.AvgPool3d(a.kernel, a.strides, a.padding, a.ceil_mode,
+                                                   a.count_include_pad), (
+        Case((2, 4, 5, 6), "avgpool3d: {kernel: [2, 2, 3], stride: 1, padding: [1, 0, 1]}", params=0,
+             out=(2, 5, 4, 6)),
+        Case((1, 4, 4, 6), "avgpool3d: {kernel: 2, padding: 1, count_include_pad: false, ceil_mode: true}",
+             params=0, out=(1, 3, 3, 4), name="exclude-pad"),
+    ), refuses=numpy_later("avgpool3d")),
+    Kind("adaptive_avgpool1d", lambda a, x, t: nn.AdaptiveAvgPool1d(a.out), (
+        Case((2, 7), "adaptive_avgpool1d: 3", params=0, out=(2, 3), name="uneven",
+             refuses={"onnx": "adaptive_avgpool1d: pooling 7 to 3 uses windows of different sizes, which ONNX "
+                              "cannot express"}),
+        Case((2, 8), "adaptive_avgpool1d: 4", params=0, out=(2, 4)),
+    ), refuses=numpy_later("adaptive_avgpool1d")),
     Kind("adaptive_avgpool2d", lambda a, x, t: nn.AdaptiveAvgPool2d(a.out), (
         Case((2, 7, 5), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2), name="uneven",
              refuses={"onnx": "adaptive_avgpool2d: pooling 7×5 to 3×2 uses windows of different sizes, which ONNX "
                               "cannot express"}),
         Case((2, 6, 4), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2)),
     )),
+    Kind("adaptive_avgpool3d", lambda a, x, t: nn.AdaptiveAvgPool3d(a.out), (
+        Case((1, 5, 4, 3), "adaptive_avgpool3d: 2", params=0, out=(1, 2, 2, 2), name="uneven",
+             refuses={"onnx": "adaptive_avgpool3d: pooling 5×4×3 to 2×2×2 uses windows of different sizes, "
+                              "which ONNX cannot express"}),
+        Case((2, 4, 6, 3), "adaptive_avgpool3d: [2, 3, 1]", params=0, out=(2, 2, 3, 1)),
+    ), refuses=numpy_later("adaptive_avgpool3d")),
+    Kind("global_avgpool1d", lambda a, x, t: Fn(lambda x: x.mean(2)), (
+        Case((3, 5), "global_avgpool1d", params=0, out=(3,)),
+    ), refuses=numpy_later("global_avgpool1d")),
     Kind("global_avgpool2d", lambda a, x, t: GlobalAvgPool(), (
         Case((3, 4, 4), "global_avgpool2d", params=0, out=(3,)),
     )),
+    Kind("global_avgpool3d", lambda a, x, t: Fn(lambda x: x.mean((2, 3, 4))), (
+        Case((3, 2, 3, 4), "global_avgpool3d", params=0, out=(3,)),
+    ), refuses=numpy_later("global_avgpool3d")),
     # buffers: running mean and variance per channel, and one num_batches_tracked
     Kind("batchnorm1d", lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine), (
         Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),

@@ -58,7 +58,7 @@ def _conv(layer, x) -> list[Shape]:
 
 #: kind → its parameter tensors' shapes (kinds not here count as one flat tensor: state per tensor is then a bound)
 TENSORS: dict[str, Callable] = {
-    "conv1d": _conv, "conv2d": _conv,
+    "conv1d": _conv, "conv2d": _conv, "conv3d": _conv,
     "linear": lambda layer, x: ([] if layer.tie else [layer.weight_shape(x)]) + ([(layer.out,)] if layer.bias
                                                                                    else []),
     "embedding": lambda layer, x: [] if layer.tie else [(layer.vocab, layer.dim)],

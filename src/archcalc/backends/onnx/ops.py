@@ -140,20 +140,20 @@ def identity(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Identity", [x], node)
 
 
-@op_for("adaptive_avgpool2d")
-def adaptive_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
+@op_for("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d")
+def adaptive_avgpool(b: Builder, node: LayerNode, x: str) -> str:
     out = node.layer.config()["out"]
-    if out == (1, 1):
+    if all(o == 1 for o in out):
         return b.op("GlobalAveragePool", [x], node)
     sizes = node.in_shape[1:]
     if any(n % o for n, o in zip(sizes, out)):
-        raise b.unsupported(node, f"pooling {sizes[0]}×{sizes[1]} to {out[0]}×{out[1]} uses windows of "
-                            "different sizes", hint="choose an input size the output size divides")
+        raise b.unsupported(node, f"pooling {'×'.join(map(str, sizes))} to {'×'.join(map(str, out))} uses windows "
+                            "of different sizes", hint="choose an input size the output size divides")
     window = [n // o for n, o in zip(sizes, out)]
     return b.op("AveragePool", [x], node, kernel_shape=window, strides=window)
 
 
-@op_for("avgpool2d")
+@op_for("avgpool1d", "avgpool2d", "avgpool3d")
 def avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("AveragePool", [x], node, count_include_pad=int(node.layer.config()["count_include_pad"]),
                 **_window(b, node, "average"))
@@ -171,7 +171,7 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
                 momentum=1 - c["momentum"])
 
 
-@op_for("conv1d", "conv2d")
+@op_for("conv1d", "conv2d", "conv3d")
 def conv(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
     begin, end = _pads(node)
@@ -198,7 +198,7 @@ def flatten(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Reshape", [x, shape], node)
 
 
-@op_for("global_avgpool2d")
+@op_for("global_avgpool1d", "global_avgpool2d", "global_avgpool3d")
 def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
 
@@ -214,7 +214,7 @@ def linear(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Add", [product, *bias], node) if bias else product
 
 
-@op_for("maxpool2d")
+@op_for("maxpool1d", "maxpool2d", "maxpool3d")
 def maxpool2d(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
     return b.op("MaxPool", [x], node, dilations=list(c["dilation"]), **_window(b, node, "max"))

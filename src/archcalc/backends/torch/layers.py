@@ -182,12 +182,13 @@ def add(layer: Layer, xs: list[Shape]) -> Call:
     return call(Add)
 
 
-@module_for("adaptive_avgpool2d")
-def adaptive_avgpool2d(layer: Layer, x: Shape) -> Call:
-    return call(nn.AdaptiveAvgPool2d, layer.config()["out"])
+@module_for("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d")
+def adaptive_avgpool(layer: Layer, x: Shape) -> Call:
+    return call(_by_rank(layer, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d),
+                layer.config()["out"])
 
 
-@module_for("avgpool2d")
+@module_for("avgpool1d", "avgpool2d", "avgpool3d")
 def avgpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d), kernel_size=c["kernel"], stride=c["stride"],
@@ -218,7 +219,7 @@ def concat(layer: Layer, xs: list[Shape]) -> Call:
     return call(Concat, dim=layer.config()["axis"] % len(xs[0]) + 1)  # the spec's axes exclude the batch
 
 
-@module_for("conv1d", "conv2d")
+@module_for("conv1d", "conv2d", "conv3d")
 def conv(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.Conv1d, nn.Conv2d, nn.Conv3d), x[0], c["out"], kernel_size=c["kernel"],
@@ -277,6 +278,11 @@ def global_avgpool2d(layer: Layer, x: Shape) -> Call:
     return call(GlobalAvgPool2d)
 
 
+@module_for("global_avgpool1d", "global_avgpool3d")
+def global_avgpool(layer: Layer, x: Shape) -> Call:
+    return call(Mean, Exact(range(1, len(x))))
+
+
 @module_for("linear")
 def linear(layer: Layer, x: Shape) -> Call:
     c = layer.config()
@@ -325,7 +331,7 @@ def rmsnorm(layer: Layer, x: Shape) -> Call:
     return call(nn.RMSNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"])
 
 
-@module_for("maxpool2d")
+@module_for("maxpool1d", "maxpool2d", "maxpool3d")
 def maxpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d), kernel_size=c["kernel"], stride=c["stride"],
