@@ -314,6 +314,31 @@ layers:
         Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
              params=3 * 2 * 1 * 2 * 3, out=(3, 4, 5, 6), name="dilated-same"),
     ), refuses=numpy_later("conv3d")),
+    # nn.ConvTranspose: weight [C_i, C_o/g, *k] + C_o biases; per axis (n − 1)·s − 2p + d(k − 1) + p_o + 1:
+    # 4·2 − 2 + 2 + 1 + 1 = 10; 3·2 + 3·1 + 2 + 1 = 12 (p_o = 2 ≥ s but < d = 3, which torch allows)
+    Kind("conv_transpose1d", lambda a, x, t: nn.ConvTranspose1d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((4, 5), "conv_transpose1d: {out: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}",
+             params=4 * 3 * 3 + 6, out=(6, 10)),
+        Case((3, 4), "conv_transpose1d: {out: 2, kernel: 2, stride: 2, dilation: 3, output_padding: 2, bias: false}",
+             params=3 * 2 * 2, out=(2, 12), name="dilated",
+             refuses={"onnx": "conv_transpose1d: an output padding not below the stride (torch allows it below the "
+                              "dilation; onnxruntime does not), which ONNX cannot express"}),
+    ), refuses=numpy_later("conv_transpose1d")),
+    # H: 2·2 − 2 + 2 + 1 + 1 = 6, W: 4·3 − 0 + 1 + 2 + 1 = 16; U-Net's up-convolution doubles H and W
+    Kind("conv_transpose2d", lambda a, x, t: nn.ConvTranspose2d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((4, 3, 5), "conv_transpose2d: {out: 2, kernel: [3, 2], stride: [2, 3], padding: [1, 0], "
+             "output_padding: [1, 2], groups: 2}", params=4 * 1 * 3 * 2 + 2, out=(2, 6, 16)),
+        Case((4, 3, 3), "conv_transpose2d: {out: 2, kernel: 2, stride: 2}", params=4 * 2 * 2 * 2 + 2, out=(2, 6, 6),
+             name="double"),
+    ), refuses=numpy_later("conv_transpose2d")),
+    # D: 1·1 + 1 + 1 = 3, H: 2·2 − 2 + 1 + 1 = 4, W: 1·2 + 1 + 1 = 4
+    Kind("conv_transpose3d", lambda a, x, t: nn.ConvTranspose3d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((2, 2, 3, 2), "conv_transpose3d: {out: 3, kernel: 2, stride: [1, 2, 2], padding: [0, 1, 0], bias: false}",
+             params=2 * 3 * 2 * 2 * 2, out=(3, 3, 4, 4)),
+    ), refuses=numpy_later("conv_transpose3d")),
     # ceil: ⌈(9 + 2 − 3)/2⌉ + 1 = 5, the last window starting at 8, inside the input (torch keeps it)
     Kind("maxpool1d", lambda a, x, t: nn.MaxPool1d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (

@@ -129,6 +129,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "conv1d": lambda layer, x, y: [_in(x)],  # convolution_backward: input (and the weight, a parameter)
     "conv2d": lambda layer, x, y: [_in(x)],
     "conv3d": lambda layer, x, y: [_in(x)],
+    **dict.fromkeys(("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"), lambda layer, x, y: [_in(x)]),
     "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
     "batchnorm1d": _batchnorm,
     "batchnorm2d": _batchnorm,

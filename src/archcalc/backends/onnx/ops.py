@@ -180,6 +180,19 @@ def conv(b: Builder, node: LayerNode, x: str) -> str:
                 dilations=list(c["dilation"]), group=c["groups"], pads=[*begin, *end])
 
 
+@op_for("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+def conv_transpose(b: Builder, node: LayerNode, x: str) -> str:
+    """ONNX's ConvTranspose takes torch's weight layout ``(C_i, C_o/g, *k)`` and its output size rule."""
+    c = node.layer.config()
+    if any(op >= s for op, s in zip(c["output_padding"], c["stride"])):
+        raise b.unsupported(node, "an output padding not below the stride (torch allows it below the dilation; "
+                            "onnxruntime does not)", hint="use output_padding < stride, or export to torch")
+    inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]
+    return b.op("ConvTranspose", inputs, node, kernel_shape=list(c["kernel"]), strides=list(c["stride"]),
+                dilations=list(c["dilation"]), group=c["groups"], pads=[*c["padding"], *c["padding"]],
+                output_padding=list(c["output_padding"]))
+
+
 @op_for("dropout")
 def dropout(b: Builder, node: LayerNode, x: str) -> str:
     """Identity at inference, written as ``Identity`` named after the layer: onnxruntime refuses a

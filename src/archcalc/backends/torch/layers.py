@@ -227,6 +227,14 @@ def conv(layer: Layer, x: Shape) -> Call:
                 dilation=c["dilation"], groups=c["groups"], bias=c["bias"])
 
 
+@module_for("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+def conv_transpose(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(_by_rank(layer, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d), x[0], c["out"],
+                kernel_size=c["kernel"], stride=c["stride"], padding=c["padding"],
+                output_padding=c["output_padding"], groups=c["groups"], bias=c["bias"], dilation=c["dilation"])
+
+
 @module_for("dropout")
 def dropout(layer: Layer, x: Shape) -> Call:
     return call(nn.Dropout, layer.config()["p"])  # positional: the rate shows even at torch's default

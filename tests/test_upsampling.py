@@ -1,0 +1,81 @@
+"""The sliding-window kinds in 1-D and 3-D and the upsampling kinds (transposed convolution, upsample,
+pixel shuffle) in the calculator: located errors for every bad argument, shapes and MACs as formulas
+in free sizes, MACs against ``torch.utils.flop_counter``, and receptive fields through upsampling."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import archcalc
+from archcalc.calc.flops import work
+from archcalc.calc.rf import receptive_fields
+from archcalc.errors import SpecError
+
+
+def error(text: str) -> SpecError:
+    with pytest.raises(SpecError) as raised:
+        archcalc.loads(text)
+    return raised.value
+
+
+def torch_macs(module: torch.nn.Module, shape: tuple[int, ...]) -> int:
+    """MACs of one example as torch's own flop counter counts them (it counts a multiply-add as 2)."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(torch.zeros(1, *shape))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("layer, shape", [
+    ("conv_transpose1d: {out: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}", (4, 5)),
+    ("conv_transpose2d: {out: 8, kernel: [3, 2], stride: [2, 3], padding: [1, 0], groups: 4, bias: false}", (4, 7, 5)),
+    ("conv_transpose2d: {out: 64, kernel: 2, stride: 2}", (128, 28, 28)),
+    ("conv_transpose3d: {out: 3, kernel: 2, stride: [1, 2, 2], dilation: 2}", (2, 3, 4, 5)),
+    ("conv3d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}", (4, 5, 6, 7)),
+])
+def test_macs_are_torch_flop_counters(layer, shape):
+    model = archcalc.loads(f"input: {list(shape)}\nlayers:\n  - {layer}\n")
+    assert work(model.graph)[model.graph.root].macs == torch_macs(archcalc.to_torch(model), shape)
+
+
+@pytest.mark.parametrize("layer, at, code, says, hint", [
+    ("conv_transpose2d: {out: 4, kernel: 3, stride: 2, output_padding: 2}", "2}", "bad-argument",
+     "output padding 2 along H is not smaller than the stride 2 or the dilation 1",
+     "output_padding < stride or output_padding < dilation"),
+    ("conv_transpose1d: {out: 4, kernel: 2, stride: 1, padding: 3}", "conv", "non-positive-size",
+     "output L would be -2", "less padding"),  # (3 − 1)·1 − 2·3 + 1 + 1
+    ("conv_transpose2d: {out: 3, kernel: 2, groups: 2}", "2}", "bad-argument",
+     "groups=2 does not divide the output channels (3)", "must divide both"),
+    ("conv_transpose2d: {out: 4, kernel: 2, output_padding: [0, 0, 0]}", "[0, 0, 0]", "bad-argument",
+     "'output_padding' must be one integer or a list [h, w] of two", None),
+    ("conv_transpose2d: {out: 4, kernel: 2, padding: same}", "same", "bad-argument", "'padding' must be",
+     "no 'same' or 'valid'"),
+])
+def test_conv_transpose_errors_are_located(layer, at, code, says, hint):
+    """Each error points at the argument's value (``at``, its first occurrence), or at the layer."""
+    e = error(f"input: [4, 3, 3]\nlayers:\n  - {layer}\n" if "1d" not in layer else
+              f"input: [4, 3]\nlayers:\n  - {layer}\n")
+    assert (e.loc.line, e.loc.col) == (3, 5 + layer.index(at)) and e.code == code and says in e.message
+    assert hint is None or hint in (e.hint or "")
+
+
+def test_conv_transpose_output_size_is_a_formula_in_free_sizes():
+    model = archcalc.loads("input: [8, H, W]\nlayers:\n  - conv_transpose2d: {out: 4, kernel: 3, stride: 2, "
+                           "padding: 1, output_padding: 1}\n", symbolic_dims=True)
+    assert [str(d) for d in model.output_shape] == ["4", "2*H", "2*W"]
+    assert str(work(model.graph)[model.graph.root].macs) == "288*H*W"  # C_i·H·W · C_o · 9 taps
+
+
+def test_the_field_through_an_up_convolution():
+    """Output o of a 2×2 stride-2 up-convolution reads input ⌊o/2⌋: in input units, a cover of every output's
+    region grows by one position of the new jump (S/2) and the jump halves (docs/analysis.md)."""
+    model = archcalc.loads("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 8, kernel: 3, padding: 1}\n"
+                           "  - maxpool2d: 2\n  - conv_transpose2d: {out: 8, kernel: 2, stride: 2}\n"
+                           "  - conv_transpose2d: {out: 8, kernel: 2, stride: 2}\n")
+    fields, _ = receptive_fields(model.graph)
+    pool, up, up2 = (fields[model.graph.find(p)] for p in ("1", "2", "3"))
+    assert (pool.size, pool.stride, pool.padding) == ((4, 4), (2, 2), (1, 1))
+    assert (up.size, up.stride, up.padding) == ((5, 5), (1, 1), (2, 2))
+    assert up2.status == "varies"  # outputs step by half an input position
