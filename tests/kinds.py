@@ -249,6 +249,16 @@ class LayerScaleReference(nn.Module):
         return self.layer_scale * x
 
 
+def upsample_reference(a) -> nn.Module:
+    """``nn.Upsample`` as a user writes it from the spec's arguments (one value, or a tuple per axis)."""
+    def one(values):
+        return None if values is None else values[0] if len(values) == 1 else tuple(values)
+
+    scale = one(a.scale)
+    return nn.Upsample(size=one(a.size), scale_factor=scale, mode=a.mode,
+                       align_corners=None if a.mode == "nearest" else a.align_corners)
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -436,6 +446,21 @@ layers:
         Case((2, 3, 4), "flatten: {start: 1}", params=0, out=(2, 12), name="start"),
         Case((2, 3, 4, 2), "flatten: {start: -3, end: 2}", params=0, out=(2, 12, 2), name="middle"),
     )),
+    # -- upsampling, issue 11: torch's sizes ⌊n·scale⌋ (⌊5·2.5⌋ = 12, ⌊2·1.5⌋ = 3, ⌊3·1.5⌋ = 4) ------------
+    Kind("upsample", lambda a, x, t: upsample_reference(a), (
+        Case((2, 3, 4), "upsample: 2", params=0, out=(2, 6, 8)),
+        Case((2, 3, 3), "upsample: 1.5", params=0, out=(2, 4, 4), name="fraction"),
+        Case((2, 5), "upsample: {scale: 2.5, mode: linear}", params=0, out=(2, 12), name="linear"),
+        Case((2, 3, 4), "upsample: {size: [5, 7], mode: bilinear, align_corners: true}", params=0, out=(2, 5, 7),
+             name="bilinear-size"),
+        Case((1, 2, 3, 2), "upsample: {scale: [1, 2, 1.5], mode: trilinear}", params=0, out=(1, 2, 6, 3),
+             name="trilinear"),
+    ), refuses=numpy_later("upsample")),
+    # nn.PixelShuffle(r): [C·r², H, W] → [C, H·r, W·r]
+    Kind("pixel_shuffle", lambda a, x, t: nn.PixelShuffle(a.factor), (
+        Case((8, 2, 3), "pixel_shuffle: 2", params=0, out=(2, 4, 6)),
+        Case((9, 1, 2), "pixel_shuffle: 3", params=0, out=(1, 3, 6), name="three"),
+    ), refuses=numpy_later("pixel_shuffle")),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),

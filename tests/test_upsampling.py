@@ -79,3 +79,72 @@ def test_the_field_through_an_up_convolution():
     assert (pool.size, pool.stride, pool.padding) == ((4, 4), (2, 2), (1, 1))
     assert (up.size, up.stride, up.padding) == ((5, 5), (1, 1), (2, 2))
     assert up2.status == "varies"  # outputs step by half an input position
+
+
+@pytest.mark.parametrize("layer, at, code, says, hint", [
+    ("upsample: {scale: 2, size: 6}", "6}", "bad-argument", "give exactly one of 'scale' and 'size'", None),
+    ("upsample: {mode: bilinear}", "upsample", "bad-argument", "give exactly one of 'scale' and 'size'", None),
+    ("upsample: {scale: 2, mode: linear}", "linear", "bad-argument", "mode 'linear' is for [C, L] inputs, "
+     "not [4, 3, 3]", "use 'bilinear' (or 'nearest') on a [C, H, W] input"),
+    ("upsample: {scale: 2, align_corners: true}", "true", "bad-argument",
+     "align_corners applies to the interpolating modes only", "mode linear, bilinear or trilinear"),
+    ("upsample: {scale: [2, 2, 2]}", "[2, 2, 2]", "bad-argument",
+     "'scale' gives 3 values for the 2 spatial axes of [4, 3, 3]", "[H, W]"),
+    ("upsample: -2", "-2", "bad-argument", "'scale' must be a positive number, got -2", None),
+    ("upsample: 0.2", "0.2", "non-positive-size", "output H would be 0", "larger scale"),
+    ("upsample: {size: [0, 4]}", "[0, 4]", "bad-argument", "'size' must be an integer ≥ 1", None),
+    ("upsample: {mode: cubic, scale: 2}", "cubic", "bad-argument", "'mode' must be one of", None),
+    ("pixel_shuffle: 3", "3", "bad-input-shape", "4 channels of [4, 3, 3] do not divide by r² = 9",
+     "a multiple of 9 channels"),
+    ("pixel_shuffle: 0", "0", "bad-argument", "'factor' must be an integer ≥ 1", None),
+])
+def test_upsample_and_pixel_shuffle_errors_are_located(layer, at, code, says, hint):
+    e = error(f"input: [4, 3, 3]\nlayers:\n  - {layer}\n")
+    assert (e.loc.line, e.loc.col, e.code) == (3, 5 + layer.index(at), code) and says in e.message
+    assert hint is None or hint in (e.hint or "")
+
+
+def test_a_fractional_scale_of_a_free_size_is_a_located_error_and_a_whole_one_a_formula():
+    e = error("input: [3, H, W]\nlayers:\n  - upsample: 1.5\n")
+    assert (e.loc.line, e.loc.col) == (3, 15) and "H × 1.5 is not a whole number for every H" in e.message
+    assert "--set" in e.hint
+    e = error("input: [3, H, W]\nlayers:\n  - upsample: {scale: [2, 3]}\n  - pixel_shuffle: 2\n")
+    assert e.code == "bad-input-shape" and "3 channels" in e.message
+    model = archcalc.loads("input: [12, H, W]\nlayers:\n  - upsample: {scale: [2, 3], mode: bilinear}\n"
+                           "  - pixel_shuffle: 2\n", symbolic_dims=True)
+    assert [str(d) for d in model.output_shape] == ["3", "4*H", "6*W"] and model.trainable_params == 0
+
+
+@pytest.mark.parametrize("layer, shape", [
+    ("upsample: {scale: 2, mode: bilinear}", (3, 4, 5)),
+    ("upsample: {size: 9, mode: linear}", (3, 4)),
+    ("pixel_shuffle: 2", (8, 3, 3)),
+])
+def test_upsampling_has_no_macs_as_torch_counts_them(layer, shape):
+    model = archcalc.loads(f"input: {list(shape)}\nlayers:\n  - {layer}\n")
+    assert work(model.graph)[model.graph.root].macs == torch_macs(archcalc.to_torch(model), shape) == 0
+
+
+def test_upsample_work_reads_one_input_per_output_or_two_per_interpolated_axis():
+    nearest = archcalc.loads("input: [3, 4, 5]\nlayers:\n  - upsample: 2\n")
+    bilinear = archcalc.loads("input: [3, 4, 5]\nlayers:\n  - upsample: {scale: 2, mode: bilinear}\n")
+    assert work(nearest.graph)[nearest.graph.root].pool == 3 * 8 * 10
+    assert work(bilinear.graph)[bilinear.graph.root].pool == 3 * 8 * 10 * 4
+
+
+@pytest.mark.parametrize("layer, size, stride, padding", [
+    ("upsample: 2", 5, 1, 2),                               # nearest: k = f = 2, left padding f − 1
+    # output o reads inputs ⌊(o−1)/2⌋ and one more: o = 2 sees −1 … 4, o = 3 sees 1 … 6, so −3 + o … + 6
+    ("upsample: {scale: 2, mode: bilinear}", 7, 1, 3),      # FCN's k = 4, p = 1: left padding 2
+    ("pixel_shuffle: 2", 5, 1, 2),
+    ("upsample: 4", None, None, None),                      # 4 does not divide the jump 2: varies
+])
+def test_fields_through_upsampling(layer, size, stride, padding):
+    """After conv 3 + maxpool 2 the field is 4 / 2 / 1; upsampling by 2 brings the jump back to 1."""
+    model = archcalc.loads(f"input: [8, 16, 16]\nlayers:\n  - conv2d: {{out: 8, kernel: 3, padding: 1}}\n"
+                           f"  - maxpool2d: 2\n  - {layer}\n")
+    field = receptive_fields(model.graph)[0][model.graph.find("2")]
+    if stride is None:
+        assert field.status == "varies"
+        return
+    assert (field.size, field.stride, field.padding) == ((size,) * 2, (stride,) * 2, (padding,) * 2)

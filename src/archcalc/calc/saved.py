@@ -163,6 +163,8 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "attention": lambda layer, x, y: _attention(layer, [x], y),
     "multihead_attention": _multihead,
     "flatten": _nothing,
+    "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
+    "pixel_shuffle": _nothing,  # a permutation of the elements
     "identity": _nothing,
 }
 

@@ -48,6 +48,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     multihead_attention,
     multiply,
     permute,
+    pixel_shuffle,
     pos_embedding,
     prelu,
     relu,
@@ -63,6 +64,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     stochastic_depth,
     tanh,
     transpose,
+    upsample,
 )
 from archcalc.layers.base import GLOBAL, LAYERS, VARIES, Axis, Count, Derivation, Layer, Shape
 

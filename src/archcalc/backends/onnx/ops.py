@@ -90,6 +90,31 @@ def multiply(b: Builder, node: MergeNode, xs: list[str]) -> str:
     return out
 
 
+@op_for("pixel_shuffle")
+def pixel_shuffle(b: Builder, node: LayerNode, x: str) -> str:
+    """torch's PixelShuffle is DepthToSpace in its column-row-depth order."""
+    return b.op("DepthToSpace", [x], node, blocksize=node.layer.factor, mode="CRD")
+
+
+@op_for("upsample")
+def upsample(b: Builder, node: LayerNode, x: str) -> str:
+    """``Resize`` with torch's coordinates: nearest is 'asymmetric' with the floor (output i reads ⌊i/s⌋),
+    linear 'pytorch_half_pixel' or 'align_corners'; torch's scale as the scales (its coordinates use the
+    given scale), or the size as the sizes (its coordinates then use in/out, as ONNX's do)."""
+    layer = node.layer
+    nearest = layer.mode == "nearest"
+    transform = "asymmetric" if nearest else "align_corners" if layer.align_corners else "pytorch_half_pixel"
+    if layer.scale is not None:
+        scales = [1.0, 1.0, *(float(s) for s in layer.per_axis("scale", layer.scale, node.in_shape))]
+        inputs = [x, "", b.constant(node, "scales", scales)]
+    else:  # the batch and channels from the input, the spatial sizes given
+        batch = b.op("Shape", [x], node, "batch", start=0, end=2)
+        spatial = b.constant(node, "spatial", list(node.out_shape[1:]), dtype=np.int64)
+        inputs = [x, "", "", b.op("Concat", [batch, spatial], node, "sizes", axis=0)]
+    return b.op("Resize", inputs, node, mode="nearest" if nearest else "linear",
+                coordinate_transformation_mode=transform, **({"nearest_mode": "floor"} if nearest else {}))
+
+
 @op_for("relu")
 def relu(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Relu", [x], node)

@@ -347,6 +347,20 @@ def maxpool(layer: Layer, x: Shape) -> Call:
                 dilation=c["dilation"], ceil_mode=c["ceil_mode"])
 
 
+@module_for("pixel_shuffle")
+def pixel_shuffle(layer: Layer, x: Shape) -> Call:
+    return call(nn.PixelShuffle, layer.factor)
+
+
+@module_for("upsample")
+def upsample(layer: Layer, x: Shape) -> Call:
+    """torch takes ``align_corners`` only in the interpolating modes (None, its default, otherwise)."""
+    size = layer.per_axis("size", layer.size, x) if layer.size is not None else None
+    scale = layer.per_axis("scale", layer.scale, x) if layer.scale is not None else None
+    return call(nn.Upsample, size=size, scale_factor=scale, mode=layer.mode,
+                align_corners=None if layer.mode == "nearest" else layer.align_corners)
+
+
 @module_for("softmax")
 def softmax(layer: Layer, x: Shape) -> Call:
     return call(nn.Softmax, dim=layer.axis(x) + 1)  # the spec's axes exclude the batch
