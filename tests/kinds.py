@@ -295,6 +295,15 @@ layers:
 layers:
   - concat: [[conv2d: {out: 4, kernel: 1}], []]
 """),
+        # a skip connection: enc's [3, 4, 4] output (before the relu) joined with the last conv's [2, 4, 4]
+        Case((2, 4, 4), None, params=2 * 3 + 3 + 3 * 2 * 3 * 3 + 2, out=(5, 4, 4), name="skip", spec="""input: [2, 4, 4]
+layers:
+  - conv2d: {out: 3, kernel: 1, name: enc}
+  - relu
+  - conv2d: {out: 2, kernel: 3, padding: 1}
+  - concat: [{from: enc}, []]
+""", refuses={"numpy": "concat: a branch from an earlier layer (from: enc): the NumPy backend cannot compute skip "
+                       "connections yet"}),
     )),
     Kind("multiply", None, (
         Case((3, 4), None, params=4 * 1 + 1 + 4 * 4 + 4, out=(3, 4), name="broadcast", spec="""input: [3, 4]

@@ -237,7 +237,8 @@ class _Tracer:
                 out = self.join(node, [("body", body), (side, other)])
             out = self.chain(node.then, out)
         elif isinstance(node, MergeNode):
-            joined = self.join(node, [(f"branch {b.name}", self.visit(b, state)) for b in node.branches])
+            joined = self.join(node, [(f"branch {b.name}", self.visit(b, self.states[source] if source else state))
+                                      for b, source in zip(node.branches, node.sources or [None] * len(node.branches))])
             out = self.apply(node.layer, node.out_shape, joined) if len(joined) == len(node.out_shape) else joined
         else:
             assert isinstance(node, SeqNode)
