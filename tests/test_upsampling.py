@@ -148,3 +148,77 @@ def test_fields_through_upsampling(layer, size, stride, padding):
         assert field.status == "varies"
         return
     assert (field.size, field.stride, field.padding) == ((size,) * 2, (stride,) * 2, (padding,) * 2)
+
+
+def test_the_reference_examples_give_what_the_text_says():
+    from tests.test_spec_doc import example
+
+    assert [example("name: upsamplers").graph.find(p).out_shape for p in ("0", "1", "3", "4")] == [
+        (32, 16, 16), (32, 32, 32), (3, 64, 64), (3, 100, 80)]
+    mini = example("name: unet-mini")
+    assert mini.output_shape == (2, 32, 32)
+    assert mini.graph.find("up1.1").out_shape == (32, 16, 16) and mini.graph.find("up0.1").out_shape == (16, 32, 32)
+
+
+SKIP = """input: [3, 8, 8]
+layers:
+  - conv2d: {out: 4, kernel: 3, padding: 1, name: enc}
+  - maxpool2d: {kernel: 2, name: pool}
+  - name: dec
+    layers:
+      - upsample: 2
+      - concat: [BRANCH, []]
+  - conv2d: {out: 2, kernel: 1, name: later}
+"""
+
+
+@pytest.mark.parametrize("branch, code, says, hint", [
+    ("{from: enx}", "bad-reference", "'from: enx' names no layer or block built before this merge",
+     "did you mean 'enc'"),
+    ("{from: later}", "bad-reference", "'from: later' names no layer or block built before this merge", None),
+    ("{from: dec}", "bad-reference", "'from: dec' names a node that encloses this merge", "outside this one"),
+    ("{from: pool}", "concat-mismatch", "branch 1 gives [4, 8, 8] but branch 0 gives [4, 4, 4]", None),
+    ("{from: enc, layer: [relu]}", "unknown-key", "unexpected key 'layer' in a branch with 'from:'",
+     "did you mean 'layers'"),
+])
+def test_a_skip_to_a_bad_path_is_a_located_error(branch, code, says, hint):
+    e = error(SKIP.replace("BRANCH", branch))
+    assert e.code == code and says in e.message, (e.code, e.message)
+    assert e.loc.line == 8 and (code == "concat-mismatch" or e.loc.col > SKIP.splitlines()[7].index("BRANCH"))
+    assert hint is None or hint in (e.hint or "").lower()
+
+
+def test_from_outside_a_merge_is_a_located_error():
+    e = error("input: [3, 8, 8]\nlayers:\n  - relu: {name: a}\n  - from: a\n")
+    assert (e.loc.line, e.loc.col, e.code) == (4, 11, "bad-structure") and "belongs in a branch of a merge" in e.message
+
+
+def test_a_skip_reads_the_source_in_every_backend_that_runs_it():
+    """The branch's input is the source's output: torch runtime and generated source agree with a hand
+    computation, and the diagram draws the skip as a dashed edge from the source's box."""
+    text = SKIP.replace("BRANCH", "{from: enc, layers: [relu]}")
+    model = archcalc.loads(text)
+    assert model.graph.find("dec.1").out_shape == (8, 8, 8) and model.output_shape == (2, 8, 8)
+    module = archcalc.to_torch(model)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        enc = module.get_submodule("enc")(x)
+        up = torch.nn.functional.interpolate(module.get_submodule("pool")(enc), scale_factor=2)
+        expected = module.get_submodule("later")(torch.cat([enc.relu(), up], dim=1))
+        assert torch.equal(module(x), expected)
+    from archcalc.diagram import Cluster, drawing
+
+    picture = drawing(model)
+    boxes = {}
+
+    def collect(members):
+        for member in members:
+            if isinstance(member, Cluster):
+                collect(member.members)
+            else:
+                boxes[member.id] = member.lines[0]
+
+    collect(picture.members)
+    skips = [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
+    assert skips == [("enc · conv2d", "0 · relu")]  # the branch's first layer, fed by enc
