@@ -222,3 +222,15 @@ def test_a_skip_reads_the_source_in_every_backend_that_runs_it():
     collect(picture.members)
     skips = [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
     assert skips == [("enc · conv2d", "0 · relu")]  # the branch's first layer, fed by enc
+
+
+def test_explain_derives_the_upsampled_sizes(run):
+    text = "input: [12, 5, 6]\nlayers:\n  - upsample: 1.5\n  - upsample: {size: [9, 10]}\n  - pixel_shuffle: 2\n" \
+        "  - conv_transpose2d: {out: 2, kernel: 3, stride: 2, padding: 1, output_padding: 1}\n"
+    result = run("shapes", "-", "--explain", input=text)
+    assert result.exit_code == 0, result.output
+    for line in ["H_o = ⌊H×s⌋ = ⌊5×1.5⌋ = 7", "W_o = size = 10", "C_o = C/(r×r) = 12/(2×2) = 3",
+                 "H_o = (H−1)×S−2×P+F+P_o = (18−1)×2−2×1+3+1 = 36"]:
+        assert line in result.stdout
+    params = run("params", "-", "--explain", input=text)
+    assert "C_i×C_o×k_h×k_w+C_o = 3×2×3×3+2 = 56" in params.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import Int
-from archcalc.layers.base import KEEP, VARIES, AxisMap, Layer, Shape, Up, layer, shape_text
+from archcalc.layers.base import KEEP, VARIES, AxisMap, Derivation, Layer, Shape, Up, derive, layer, shape_text
 from archcalc.layers.traits import Trait
 
 
@@ -37,6 +37,11 @@ class PixelShuffle(Layer):
                              hint=f"give the convolution before it a multiple of {symbolic.fmt(r2)} channels "
                              f"(out × {symbolic.fmt(r2)})")
         return (channels, x[1] * self.factor, x[2] * self.factor)
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        c, h, w = self.output_shape(x)
+        return [derive("{C}/({r}×{r})", c, "C_o", C=x[0], r=self.factor),
+                derive("{H}×{r}", h, "H_o", H=x[1], r=self.factor), derive("{W}×{r}", w, "W_o", W=x[2], r=self.factor)]
 
     def geometry(self, x: Shape) -> str:
         """Not a downsampling window: the receptive field reads :meth:`axes`."""

@@ -7,7 +7,20 @@ import math
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.args import Arg, Bool, Choice
-from archcalc.layers.base import KEEP, VARIES, AxisMap, Layer, Shape, Up, Work, layer, numel, shape_text
+from archcalc.layers.base import (
+    KEEP,
+    VARIES,
+    AxisMap,
+    Derivation,
+    Layer,
+    Shape,
+    Up,
+    Work,
+    derive,
+    layer,
+    numel,
+    shape_text,
+)
 from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -162,6 +175,17 @@ class Upsample(Layer):
                 k, p = 2 * f - f % 2, (f - 1 + 1) // 2
                 out.append(((i + 1, Up(f, k, k - 1 - p)),))
         return tuple(out)
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        out = self.spatial_out(x)
+        names = AXIS_NAMES[len(x) - 1]
+        if self.size is not None:
+            return [Derivation("size", "", o, f"{name}_o") for name, o in zip(names, out)]
+        lines = []
+        for name, n, s, o in zip(names, x[1:], self.per_axis("scale", self.scale, x), out):
+            template = f"{{{name}}}×{{s}}" if symbolic.is_int(s) else f"⌊{{{name}}}×{{s}}⌋"
+            lines.append(derive(template, o, f"{name}_o", **{name: n, "s": s}))
+        return lines
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Input values read per output (in the pool column): one for nearest, 2 per interpolated axis."""
