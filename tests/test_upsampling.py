@@ -173,10 +173,10 @@ layers:
 
 
 @pytest.mark.parametrize("branch, code, says, hint", [
-    ("{from: enx}", "bad-reference", "'from: enx' names no layer or block built before this merge",
+    ("{from: enx}", "bad-name", "'from: enx' names no layer or block built before this merge",
      "did you mean 'enc'"),
-    ("{from: later}", "bad-reference", "'from: later' names no layer or block built before this merge", None),
-    ("{from: dec}", "bad-reference", "'from: dec' names a node that encloses this merge", "outside this one"),
+    ("{from: later}", "bad-name", "'from: later' names no layer or block built before this merge", None),
+    ("{from: dec}", "bad-name", "'from: dec' names a node that encloses this merge", "outside this one"),
     ("{from: pool}", "concat-mismatch", "branch 1 gives [4, 8, 8] but branch 0 gives [4, 4, 4]", None),
     ("{from: enc, layer: [relu]}", "unknown-key", "unexpected key 'layer' in a branch with 'from:'",
      "did you mean 'layers'"),

@@ -624,10 +624,10 @@ class _Builder:
         at = loc
         if here == path or here.startswith(f"{path}."):
             raise SpecError(at, f"'from: {path}' names a node that encloses this merge, so its output does not "
-                            "exist yet", code="bad-reference", hint="name an earlier layer or block, outside this one")
+                            "exist yet", code="bad-name", hint="name an earlier layer or block, outside this one")
         hint = did_you_mean(path, list(self.done)) or \
             "give the full path of an earlier layer or block, as reports show it (down2, encoder.1.conv2)"
-        raise SpecError(at, f"'from: {path}' names no layer or block built before this merge", code="bad-reference",
+        raise SpecError(at, f"'from: {path}' names no layer or block built before this merge", code="bad-name",
                         hint=hint)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import Int
-from archcalc.layers.base import KEEP, VARIES, AxisMap, Derivation, Layer, Shape, Up, derive, layer, shape_text
+from archcalc.layers.base import KEEP, VARIES, AxisMap, Derivation, Layer, Shape, Up, Work, derive, layer, shape_text
 from archcalc.layers.traits import Trait
 
 
@@ -37,6 +37,10 @@ class PixelShuffle(Layer):
                              hint=f"give the convolution before it a multiple of {symbolic.fmt(r2)} channels "
                              f"(out × {symbolic.fmt(r2)})")
         return (channels, x[1] * self.factor, x[2] * self.factor)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """A permutation of the elements into a new tensor: no arithmetic (torch.utils.flop_counter counts none)."""
+        return Work()
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         c, h, w = self.output_shape(x)
