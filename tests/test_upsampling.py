@@ -155,6 +155,8 @@ def test_the_reference_examples_give_what_the_text_says():
 
     assert [example("name: upsamplers").graph.find(p).out_shape for p in ("0", "1", "3", "4")] == [
         (32, 16, 16), (32, 32, 32), (3, 64, 64), (3, 100, 80)]
+    assert [example("name: signal-to-volume").graph.find(p).out_shape for p in ("0", "1", "2", "4", "5")] == [
+        (4, 32), (4, 16), (8, 32), (4, 4, 8, 8), (4,)]
     mini = example("name: unet-mini")
     assert mini.output_shape == (2, 32, 32)
     assert mini.graph.find("up1.1").out_shape == (32, 16, 16) and mini.graph.find("up0.1").out_shape == (16, 32, 32)
