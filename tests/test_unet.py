@@ -172,3 +172,26 @@ def test_the_time_series_cnn_with_t_free_is_formulas_in_t():
     assert str(macs) == "4032*T + 49152*floor(T/4) + 40960*floor(T/2) + 768"
     (t,) = macs.free_symbols
     assert macs.subs(t, 37) == 4032 * 37 + 49152 * 9 + 40960 * 18 + 768
+
+
+@pytest.mark.parametrize("depth", [1, 2, None])
+def test_the_diagram_draws_the_four_skips_folded_or_not(depth):
+    """Each skip is a dashed edge from the encoder's output into its decoder step, also when that step is
+    folded into one box (``--depth 1``)."""
+    from archcalc.diagram import Cluster, drawing
+
+    picture = drawing(archcalc.load(str(SPECS / "unet.yaml")), depth)
+    boxes = {}
+
+    def collect(members):
+        for member in members:
+            if isinstance(member, Cluster):
+                collect(member.members)
+            else:
+                boxes[member.id] = member.lines[0]
+
+    collect(picture.members)
+    skips = [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
+    assert len(skips) == 4
+    if depth == 1:
+        assert skips == [(f"down{3 - i} · {'double_conv' if i == 3 else 'down'}", f"up{i + 1} · up") for i in range(4)]

@@ -151,6 +151,8 @@ class _Builder:
         lines = [f"{self.name(node, into)} · {kind}", math_shape(node.out_shape), *self.params(node)]
         target = self.box(into, lines, FOLDED)
         self.edge(source, target)
+        for skip in _skips_into(node):  # a skip connection into the folded structure still shows, dashed
+            self.edge(self.output_of(skip), target, shortcut=True)
         return target
 
     def layer(self, node: LayerNode, source: str, depth: int, into: list) -> str:
@@ -204,6 +206,19 @@ class _Builder:
         for i, end in enumerate(ends):
             self.edge(end, out, shortcut=node.source(i) is not None and end == self.output_of(node.source(i)))
         return out
+
+
+def _skips_into(node: Node) -> list[Node]:
+    """The nodes outside ``node`` whose output a merge inside it reads (``from:``), in order, once each."""
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        inner = stack.pop(0)
+        if isinstance(inner, MergeNode):
+            found += [s for s in inner.sources if s is not None and s not in found
+                      and not s.path.startswith(f"{node.path}.")]
+        stack.extend(inner.children)
+    return found
 
 
 def _math(value: object) -> str:
