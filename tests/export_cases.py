@@ -23,11 +23,13 @@ SIZES = {
     "llama-3-8b": {"T": 12, "V": 101, "D": 48, "F": 80, "heads": 6, "kv": 2, "depth": 2},
     "bert-base": {"T": 12, "V": 101, "P": 16, "D": 48, "F": 80, "heads": 6, "depth": 2},
     "lstm-classifier": {"T": 12, "V": 101},
+    "unet": {"H": 32, "W": 32},
+    "cnn1d-timeseries": {"T": 32},
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
 LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
-             "efficientnet_b0",
-             "deep_CNN_asymetry_blocks", "deep_CNN_ineffective_poolings"}  # NeuraLint's VGG-like lint cases
+         "efficientnet_b0", "unet",
+         "deep_CNN_asymetry_blocks", "deep_CNN_ineffective_poolings"}  # NeuraLint's VGG-like lint cases
 
 
 @dataclass(frozen=True)

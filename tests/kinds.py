@@ -270,12 +270,25 @@ class RecurrentReference(nn.Module):
         if self.output == "last":
             return y[:, -1]
         return torch.cat(list(h[-2:]) if self.rnn.bidirectional else [h[-1]], dim=-1)
+def upsample_reference(a) -> nn.Module:
+    """``nn.Upsample`` as a user writes it from the spec's arguments (one value, or a tuple per axis)."""
+    def one(values):
+        return None if values is None else values[0] if len(values) == 1 else tuple(values)
+
+    scale = one(a.scale)
+    return nn.Upsample(size=one(a.size), scale_factor=scale, mode=a.mode,
+                       align_corners=None if a.mode == "nearest" else a.align_corners)
 
 
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
             "onnx": f"{kind}: the ONNX export cannot write this kind yet"}
+
+
+def numpy_later(kind: str) -> dict[str, str]:
+    """The refusal of a kind the NumPy backend does not have yet (issue 12 adds them); ONNX writes it."""
+    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet"}
 
 
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
@@ -303,6 +316,15 @@ layers:
 layers:
   - concat: [[conv2d: {out: 4, kernel: 1}], []]
 """),
+        # a skip connection: enc's [3, 4, 4] output (before the relu) joined with the last conv's [2, 4, 4]
+        Case((2, 4, 4), None, params=2 * 3 + 3 + 3 * 2 * 3 * 3 + 2, out=(5, 4, 4), name="skip", spec="""input: [2, 4, 4]
+layers:
+  - conv2d: {out: 3, kernel: 1, name: enc}
+  - relu
+  - conv2d: {out: 2, kernel: 3, padding: 1}
+  - concat: [{from: enc}, []]
+""", refuses={"numpy": "concat: a branch from an earlier layer (from: enc): the NumPy backend cannot compute skip "
+                       "connections yet"}),
     )),
     Kind("multiply", None, (
         Case((3, 4), None, params=4 * 1 + 1 + 4 * 4 + 4, out=(3, 4), name="broadcast", spec="""input: [3, 4]
@@ -324,6 +346,45 @@ layers:
         Case((2, 6, 5), "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}",
              params=3 * 2 * 2 * 3 + 3, out=(3, 6, 5), name="dilated-same"),
     )),
+    # (C_i/g)·C_o·k_d·k_h·k_w + C_o; per axis ⌊(n + 2p − k)/s⌋ + 1: ⌊4/2⌋+1, ⌊5/2⌋+1, ⌊6/2⌋+1
+    Kind("conv3d", lambda a, x, t: nn.Conv3d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
+                                             a.bias), (
+        Case((4, 5, 6, 7), "conv3d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}",
+             params=6 * 2 * 3 * 3 * 3 + 6, out=(6, 3, 3, 4)),
+        Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
+             params=3 * 2 * 1 * 2 * 3, out=(3, 4, 5, 6), name="dilated-same"),
+    ), refuses=numpy_later("conv3d")),
+    # nn.ConvTranspose: weight [C_i, C_o/g, *k] + C_o biases; per axis (n − 1)·s − 2p + d(k − 1) + p_o + 1:
+    # 4·2 − 2 + 2 + 1 + 1 = 10; 3·2 + 3·1 + 2 + 1 = 12 (p_o = 2 ≥ s but < d = 3, which torch allows)
+    Kind("conv_transpose1d", lambda a, x, t: nn.ConvTranspose1d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((4, 5), "conv_transpose1d: {out: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}",
+             params=4 * 3 * 3 + 6, out=(6, 10)),
+        Case((3, 4), "conv_transpose1d: {out: 2, kernel: 2, stride: 2, dilation: 3, output_padding: 2, bias: false}",
+             params=3 * 2 * 2, out=(2, 12), name="dilated",
+             refuses={"onnx": "conv_transpose1d: an output padding not below the stride (torch allows it below the "
+                              "dilation; onnxruntime does not), which ONNX cannot express"}),
+    ), refuses=numpy_later("conv_transpose1d")),
+    # H: 2·2 − 2 + 2 + 1 + 1 = 6, W: 4·3 − 0 + 1 + 2 + 1 = 16; U-Net's up-convolution doubles H and W
+    Kind("conv_transpose2d", lambda a, x, t: nn.ConvTranspose2d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((4, 3, 5), "conv_transpose2d: {out: 2, kernel: [3, 2], stride: [2, 3], padding: [1, 0], "
+             "output_padding: [1, 2], groups: 2}", params=4 * 1 * 3 * 2 + 2, out=(2, 6, 16)),
+        Case((4, 3, 3), "conv_transpose2d: {out: 2, kernel: 2, stride: 2}", params=4 * 2 * 2 * 2 + 2, out=(2, 6, 6),
+             name="double"),
+    ), refuses=numpy_later("conv_transpose2d")),
+    # D: 1·1 + 1 + 1 = 3, H: 2·2 − 2 + 1 + 1 = 4, W: 1·2 + 1 + 1 = 4
+    Kind("conv_transpose3d", lambda a, x, t: nn.ConvTranspose3d(x[0], a.out, a.kernel, a.stride, a.padding,
+                                                                a.output_padding, a.groups, a.bias, a.dilation), (
+        Case((2, 2, 3, 2), "conv_transpose3d: {out: 3, kernel: 2, stride: [1, 2, 2], padding: [0, 1, 0], bias: false}",
+             params=2 * 3 * 2 * 2 * 2, out=(3, 3, 4, 4)),
+    ), refuses=numpy_later("conv_transpose3d")),
+    # ceil: ⌈(9 + 2 − 3)/2⌉ + 1 = 5, the last window starting at 8, inside the input (torch keeps it)
+    Kind("maxpool1d", lambda a, x, t: nn.MaxPool1d(a.kernel, a.strides, a.padding, a.dilation,
+                                                   ceil_mode=a.ceil_mode), (
+        Case((2, 9), "maxpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 5)),
+        Case((2, 8), "maxpool1d: {kernel: 2, stride: 1, dilation: 3}", params=0, out=(2, 5), name="dilated"),
+    ), refuses=numpy_later("maxpool1d")),
     Kind("maxpool2d", lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 7, 7), "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -333,6 +394,19 @@ layers:
                  ("torch", "onnx"), "maxpool2d: padding 'same' with an even kernel pads one side more, which torch "
                  "pools cannot do")),
     )),
+    Kind("maxpool3d", lambda a, x, t: nn.MaxPool3d(a.kernel, a.strides, a.padding, a.dilation,
+                                                   ceil_mode=a.ceil_mode), (
+        Case((2, 5, 6, 7), "maxpool3d: 2", params=0, out=(2, 2, 3, 3)),
+        Case((1, 5, 5, 6), "maxpool3d: {kernel: 3, stride: 2, padding: 1, dilation: [1, 1, 2]}", params=0,
+             out=(1, 3, 3, 2), name="dilated"),
+    ), refuses=numpy_later("maxpool3d")),
+    # ⌈(7 + 2 − 3)/2⌉ + 1 = 4; ⌊(6 + 2 − 2)/2⌋ + 1 = 4
+    Kind("avgpool1d", lambda a, x, t: nn.AvgPool1d(a.kernel, a.strides, a.padding, a.ceil_mode,
+                                                   a.count_include_pad), (
+        Case((2, 7), "avgpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4)),
+        Case((2, 6), "avgpool1d: {kernel: 2, padding: 1, count_include_pad: false}", params=0, out=(2, 4),
+             name="exclude-pad"),
+    ), refuses=numpy_later("avgpool1d")),
     Kind("avgpool2d", lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7, 7), "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -343,15 +417,41 @@ layers:
                  ("torch", "onnx"), "avgpool2d: padding 'same' with an even kernel pads one side more, which torch "
                  "pools cannot do")),
     )),
+    # stride 1: (4 + 2 − 2) + 1, (5 − 2) + 1, (6 + 2 − 3) + 1
+    Kind("avgpool3d", lambda a, x, t: nn.AvgPool3d(a.kernel, a.strides, a.padding, a.ceil_mode,
+                                                   a.count_include_pad), (
+        Case((2, 4, 5, 6), "avgpool3d: {kernel: [2, 2, 3], stride: 1, padding: [1, 0, 1]}", params=0,
+             out=(2, 5, 4, 6)),
+        Case((1, 4, 4, 6), "avgpool3d: {kernel: 2, padding: 1, count_include_pad: false, ceil_mode: true}",
+             params=0, out=(1, 3, 3, 4), name="exclude-pad"),
+    ), refuses=numpy_later("avgpool3d")),
+    Kind("adaptive_avgpool1d", lambda a, x, t: nn.AdaptiveAvgPool1d(a.out), (
+        Case((2, 7), "adaptive_avgpool1d: 3", params=0, out=(2, 3), name="uneven",
+             refuses={"onnx": "adaptive_avgpool1d: pooling 7 to 3 uses windows of different sizes, which ONNX "
+                              "cannot express"}),
+        Case((2, 8), "adaptive_avgpool1d: 4", params=0, out=(2, 4)),
+    ), refuses=numpy_later("adaptive_avgpool1d")),
     Kind("adaptive_avgpool2d", lambda a, x, t: nn.AdaptiveAvgPool2d(a.out), (
         Case((2, 7, 5), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2), name="uneven",
              refuses={"onnx": "adaptive_avgpool2d: pooling 7×5 to 3×2 uses windows of different sizes, which ONNX "
                               "cannot express"}),
         Case((2, 6, 4), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2)),
     )),
+    Kind("adaptive_avgpool3d", lambda a, x, t: nn.AdaptiveAvgPool3d(a.out), (
+        Case((1, 5, 4, 3), "adaptive_avgpool3d: 2", params=0, out=(1, 2, 2, 2), name="uneven",
+             refuses={"onnx": "adaptive_avgpool3d: pooling 5×4×3 to 2×2×2 uses windows of different sizes, "
+                              "which ONNX cannot express"}),
+        Case((2, 4, 6, 3), "adaptive_avgpool3d: [2, 3, 1]", params=0, out=(2, 2, 3, 1)),
+    ), refuses=numpy_later("adaptive_avgpool3d")),
+    Kind("global_avgpool1d", lambda a, x, t: Fn(lambda x: x.mean(2)), (
+        Case((3, 5), "global_avgpool1d", params=0, out=(3,)),
+    ), refuses=numpy_later("global_avgpool1d")),
     Kind("global_avgpool2d", lambda a, x, t: GlobalAvgPool(), (
         Case((3, 4, 4), "global_avgpool2d", params=0, out=(3,)),
     )),
+    Kind("global_avgpool3d", lambda a, x, t: Fn(lambda x: x.mean((2, 3, 4))), (
+        Case((3, 2, 3, 4), "global_avgpool3d", params=0, out=(3,)),
+    ), refuses=numpy_later("global_avgpool3d")),
     # buffers: running mean and variance per channel, and one num_batches_tracked
     Kind("batchnorm1d", lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine), (
         Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),
@@ -376,6 +476,21 @@ layers:
         Case((2, 3, 4), "flatten: {start: 1}", params=0, out=(2, 12), name="start"),
         Case((2, 3, 4, 2), "flatten: {start: -3, end: 2}", params=0, out=(2, 12, 2), name="middle"),
     )),
+    # -- upsampling, issue 11: torch's sizes ⌊n·scale⌋ (⌊5·2.5⌋ = 12, ⌊2·1.5⌋ = 3, ⌊3·1.5⌋ = 4) ------------
+    Kind("upsample", lambda a, x, t: upsample_reference(a), (
+        Case((2, 3, 4), "upsample: 2", params=0, out=(2, 6, 8)),
+        Case((2, 3, 3), "upsample: 1.5", params=0, out=(2, 4, 4), name="fraction"),
+        Case((2, 5), "upsample: {scale: 2.5, mode: linear}", params=0, out=(2, 12), name="linear"),
+        Case((2, 3, 4), "upsample: {size: [5, 7], mode: bilinear, align_corners: true}", params=0, out=(2, 5, 7),
+             name="bilinear-size"),
+        Case((1, 2, 3, 2), "upsample: {scale: [1, 2, 1.5], mode: trilinear}", params=0, out=(1, 2, 6, 3),
+             name="trilinear"),
+    ), refuses=numpy_later("upsample")),
+    # nn.PixelShuffle(r): [C·r², H, W] → [C, H·r, W·r]
+    Kind("pixel_shuffle", lambda a, x, t: nn.PixelShuffle(a.factor), (
+        Case((8, 2, 3), "pixel_shuffle: 2", params=0, out=(2, 4, 6)),
+        Case((9, 1, 2), "pixel_shuffle: 3", params=0, out=(1, 3, 6), name="three"),
+    ), refuses=numpy_later("pixel_shuffle")),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),

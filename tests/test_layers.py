@@ -22,7 +22,8 @@ def test_each_kind_lives_in_a_file_named_after_it():
 def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
     kinds = {cls.kind for cls in LAYERS.values()}
-    assert modules - kinds == {"args", "base", "batchnorm", "conv", "merge", "pool", "recurrent", "spatial", "traits"}
+    assert modules - kinds == {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent",
+                               "spatial", "traits"}
 
 
 def test_a_kind_without_traits_is_refused_at_registration():

@@ -62,13 +62,23 @@ class Sum:
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """A merge: each branch run on the same input, then ``node.layer`` (concat, add, …) on their outputs."""
+    """A merge: each branch run on the same input, then ``node.layer`` (concat, add, …) on their outputs.
+    A branch whose entry of ``sources`` is a slot runs on the output :class:`Keep` stored there instead."""
 
     branches: tuple[Step, ...]
     node: MergeNode
+    sources: tuple[str | None, ...] = ()
 
 
-Step = Call | Bare | Seq | Sum | Join
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Run ``step`` and keep its output under ``slot`` (the node's path) for a later branch's ``from:``."""
+
+    step: Step
+    slot: str
+
+
+Step = Call | Bare | Seq | Sum | Join | Keep
 
 
 @dataclass(eq=False, slots=True)
@@ -97,19 +107,31 @@ class Container:
 
 def plan(graph: Graph, taken: frozenset[str] = frozenset()) -> Container:
     """The root container of ``graph``; ``taken`` are the attribute names a container holds already."""
-    return _Planner(taken).container(graph.root)
+    return _Planner(taken, kept(graph)).container(graph.root)
+
+
+def kept(graph: Graph) -> frozenset[str]:
+    """The paths of the nodes whose output a later merge branch reads (``from:``)."""
+    return frozenset(source.path for node, _ in graph.walk() if isinstance(node, MergeNode)
+                     for source in node.sources if source is not None)
 
 
 class _Planner:
-    def __init__(self, taken: frozenset[str]):
+    def __init__(self, taken: frozenset[str], kept: frozenset[str] = frozenset()):
         self.taken = taken
+        self.kept = kept
+
+    def structure(self, node: Node, box: Container, own: bool = False) -> Step:
+        """:meth:`step`, keeping the output of a node a later ``from:`` reads (its caller keeps a container's)."""
+        step = self.step(node, box, own)
+        return Keep(step, node.path) if not own and node.path in self.kept else step
 
     def container(self, node: Node) -> Container:
         box = Container(node)
         box.program = self.structure(node, box, own=True)
         return box
 
-    def structure(self, node: Node, box: Container, own: bool = False) -> Step:
+    def step(self, node: Node, box: Container, own: bool = False) -> Step:
         """The step that runs ``node`` inside ``box``: its structure when it is ``box``'s own node or
         inline, else a call of the child it becomes."""
         if not own and not node.inline:
@@ -123,7 +145,8 @@ class _Planner:
             then = Seq(tuple(self.structure(child, box) for child in node.then))
             return Sum(body, shortcut, node.mode == "identity", then, node)
         assert isinstance(node, MergeNode), node
-        return Join(tuple(self.structure(branch, box) for branch in node.branches), node)
+        sources = tuple(source.path if source is not None else None for source in node.sources)
+        return Join(tuple(self.structure(branch, box) for branch in node.branches), node, sources)
 
     def child(self, node: Node) -> LayerNode | Container:
         return node if isinstance(node, LayerNode) else self.container(node)
@@ -158,6 +181,8 @@ def steps(step: Step) -> Iterator[Step]:
     elif isinstance(step, Join):
         for branch in step.branches:
             yield from steps(branch)
+    elif isinstance(step, Keep):
+        yield from steps(step.step)
 
 
 def layer_keys(root: Container) -> Iterator[tuple[str, LayerNode]]:

@@ -58,9 +58,16 @@ def _conv(layer, x) -> list[Shape]:
     return [weight, (c["out"],)] if c["bias"] else [weight]
 
 
+def _conv_transpose(layer, x) -> list[Shape]:
+    c = layer.config()
+    weight = (x[0], c["out"] // c["groups"], *c["kernel"])  # torch's layout: [C_i, C_o/g, *k]
+    return [weight, (c["out"],)] if c["bias"] else [weight]
+
+
 #: kind → its parameter tensors' shapes (kinds not here count as one flat tensor: state per tensor is then a bound)
 TENSORS: dict[str, Callable] = {
-    "conv1d": _conv, "conv2d": _conv,
+    "conv1d": _conv, "conv2d": _conv, "conv3d": _conv,
+    "conv_transpose1d": _conv_transpose, "conv_transpose2d": _conv_transpose, "conv_transpose3d": _conv_transpose,
     "linear": lambda layer, x: ([] if layer.tie else [layer.weight_shape(x)]) + ([(layer.out,)] if layer.bias
                                                                                    else []),
     "embedding": lambda layer, x: [] if layer.tie else [(layer.vocab, layer.dim)],

@@ -29,6 +29,18 @@ also agree on the centre offset (r − 1)/2 − P the field is the largest path'
 a warning; when the strides differ there is no single field (it changes from output to output):
 :data:`VARIES`, with a warning. Nothing is ever silently averaged or picked.
 
+**Upsampling** (transposed convolution, upsample, pixel shuffle): a layer that upsamples by f is a
+stride-1 window of k taps over its input with f − 1 zeros inserted between positions (a transposed
+convolution's definition, with k = d(F−1)+1 and left padding k − 1 − P); a zero-inserted position is
+1/f of an input position, so
+
+    r' = r + (k − 1)·S/f      S' = S/f      P' = P + (k − 1 − p)·S/f
+
+a linear cover of every output's region (outputs between two inputs share a region, which the cover
+widens by up to (f − 1)·S/f). Nearest upsampling by f is k = f, p = 0; bilinear is FCN's equivalent
+kernel k = 2f − f mod 2, p = ⌈(f − 1)/2⌉. When f does not divide S (upsampling before as much
+downsampling) outputs step by a fraction of an input position: :data:`VARIES`.
+
 The public entry points are :func:`receptive_fields` and :func:`final_field`.
 """
 
@@ -39,7 +51,7 @@ from dataclasses import dataclass
 from archcalc import symbolic
 from archcalc.errors import Loc, printable
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
-from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, WHOLE, Axis, Layer, Shape
+from archcalc.layers.base import GLOBAL, KEEP, MIX, VARIES, WHOLE, Axis, Layer, Shape, Up
 from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -80,6 +92,16 @@ class Span:
         return Span(symbolic.simplify(self.size + (axis.kernel - 1) * self.stride),
                     symbolic.simplify(self.stride * axis.stride),
                     symbolic.simplify(self.padding + axis.padding * self.stride))
+
+    def up(self, axis: Up) -> Span | None:
+        """The field after an upsampling layer: its window of k taps over the input with f − 1 zeros between
+        positions, each zero-inserted position 1/f of an input position, so the effective stride S becomes
+        S/f (None when f does not divide S: outputs then step by a fraction of an input position)."""
+        if not (symbolic.is_int(self.stride) and symbolic.is_int(axis.factor)) or self.stride % axis.factor:
+            return None
+        jump = self.stride // axis.factor
+        return Span(symbolic.simplify(self.size + (axis.kernel - 1) * jump), jump,
+                    symbolic.simplify(self.padding + axis.padding * jump))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +237,8 @@ class _Tracer:
                 out = self.join(node, [("body", body), (side, other)])
             out = self.chain(node.then, out)
         elif isinstance(node, MergeNode):
-            joined = self.join(node, [(f"branch {b.name}", self.visit(b, state)) for b in node.branches])
+            joined = self.join(node, [(f"branch {b.name}", self.visit(b, self.states[source] if source else state))
+                                      for b, source in zip(node.branches, node.sources or [None] * len(node.branches))])
             out = self.apply(node.layer, node.out_shape, joined) if len(joined) == len(node.out_shape) else joined
         else:
             assert isinstance(node, SeqNode)
@@ -248,6 +271,8 @@ class _Tracer:
             return GLOBAL
         if how == VARIES:
             return VARIES
+        if isinstance(how, Up):
+            return status.up(how) or VARIES
         return status.through(how)
 
     # -- joins --------------------------------------------------------------------------------------

@@ -128,6 +128,8 @@ def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
 SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "conv1d": lambda layer, x, y: [_in(x)],  # convolution_backward: input (and the weight, a parameter)
     "conv2d": lambda layer, x, y: [_in(x)],
+    "conv3d": lambda layer, x, y: [_in(x)],
+    **dict.fromkeys(("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"), lambda layer, x, y: [_in(x)]),
     "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
     "batchnorm1d": _batchnorm,
     "batchnorm2d": _batchnorm,
@@ -147,10 +149,12 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "hardsigmoid": lambda layer, x, y: [_in(x)],
     "prelu": lambda layer, x, y: [_in(x)],  # _prelu_kernel_backward: self and the weight (a parameter)
     "step": _nothing,  # sign's gradient is zero: nothing saved
-    "maxpool2d": _maxpool,
-    "avgpool2d": lambda layer, x, y: [_in(x)],
-    "adaptive_avgpool2d": lambda layer, x, y: [] if all(v == 1 for v in y[1:]) else [_in(x)],  # 1×1: a mean
-    "global_avgpool2d": _nothing,  # mean over H, W keeps only sizes
+    **dict.fromkeys(("maxpool1d", "maxpool2d", "maxpool3d"), _maxpool),
+    **dict.fromkeys(("avgpool1d", "avgpool2d", "avgpool3d"), lambda layer, x, y: [_in(x)]),
+    # pooled to 1 everywhere: a mean, which keeps only sizes
+    **dict.fromkeys(("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d"),
+                    lambda layer, x, y: [] if all(v == 1 for v in y[1:]) else [_in(x)]),
+    **dict.fromkeys(("global_avgpool1d", "global_avgpool2d", "global_avgpool3d"), _nothing),  # a mean: sizes only
     "dropout": _dropout,
     "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
     "pos_embedding": lambda layer, x, y: [Save("own", x[0], "int64", False)],  # weight[arange(T)]: the positions
@@ -159,6 +163,8 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "attention": lambda layer, x, y: _attention(layer, [x], y),
     "multihead_attention": _multihead,
     "flatten": _nothing,
+    "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
+    "pixel_shuffle": _nothing,  # a permutation of the elements
     "identity": _nothing,
 }
 

@@ -78,6 +78,7 @@ class _Builder:
         self.edges: list[Edge] = []
         self.count = 0
         self.within: dict[int, str] = {}  # a cluster's member list (by id) → the path of its node
+        self.outputs: dict[str, str] = {}  # node path → the box that holds its output, for a branch's from:
 
     def build(self) -> Drawing:
         graph = self.model.graph
@@ -125,11 +126,20 @@ class _Builder:
     def node(self, node: Node, source: str, depth: int, into: list) -> str:
         """Draw ``node`` fed by box ``source`` into ``into``; the id of the box that holds its output."""
         if node.children and self.depth is not None and depth >= self.depth:
-            return self.folded(node, source, into)
-        draw = DRAWERS.get(type(node))
-        if draw is None:  # a structure without a drawer: one box is right, if not detailed
-            return self.folded(node, source, into)
-        return draw(self, node, source, depth, into)
+            out = self.folded(node, source, into)
+        else:
+            draw = DRAWERS.get(type(node))
+            # a structure without a drawer: one box is right, if not detailed
+            out = self.folded(node, source, into) if draw is None else draw(self, node, source, depth, into)
+        self.outputs[node.path] = out
+        return out
+
+    def output_of(self, node: Node) -> str:
+        """The box holding ``node``'s output: its own, or its nearest drawn container's when folded away."""
+        path = node.path
+        while path not in self.outputs and "." in path:
+            path = path.rsplit(".", 1)[0]
+        return self.outputs[path]
 
     def sequence(self, items: list[Node], source: str, depth: int, into: list) -> str:
         for item in items:
@@ -141,6 +151,8 @@ class _Builder:
         lines = [f"{self.name(node, into)} · {kind}", math_shape(node.out_shape), *self.params(node)]
         target = self.box(into, lines, FOLDED)
         self.edge(source, target)
+        for skip in _skips_into(node):  # a skip connection into the folded structure still shows, dashed
+            self.edge(self.output_of(skip), target, shortcut=True)
         return target
 
     def layer(self, node: LayerNode, source: str, depth: int, into: list) -> str:
@@ -180,15 +192,33 @@ class _Builder:
         """Branches drawn side by side, meeting at a box of the merge kind (concat, add, multiply, …)."""
         members = self.cluster(node, into).members
         ends = []
-        for branch in node.branches:
+        for i, branch in enumerate(node.branches):
+            start = source if node.source(i) is None else self.output_of(node.source(i))
+            first = len(self.edges)
             if isinstance(branch, SeqNode) and branch.kind == "branch":
-                ends.append(self.path(branch, source, depth + 1, members))
+                ends.append(self.path(branch, start, depth + 1, members))
             else:
-                ends.append(self.node(branch, source, depth + 1, members))
+                ends.append(self.node(branch, start, depth + 1, members))
+            if node.source(i) is not None:  # a skip connection, drawn as a shortcut is
+                skip = [e for e in self.edges[first:] if e.source == start] or []
+                self.edges[first:] = [Edge(e.source, e.target, True) if e in skip else e for e in self.edges[first:]]
         out = self.box(members, [node.layer.kind, math_shape(node.out_shape)], JOIN)
-        for end in ends:
-            self.edge(end, out)
+        for i, end in enumerate(ends):
+            self.edge(end, out, shortcut=node.source(i) is not None and end == self.output_of(node.source(i)))
         return out
+
+
+def _skips_into(node: Node) -> list[Node]:
+    """The nodes outside ``node`` whose output a merge inside it reads (``from:``), in order, once each."""
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        inner = stack.pop(0)
+        if isinstance(inner, MergeNode):
+            found += [s for s in inner.sources if s is not None and s not in found
+                      and not s.path.startswith(f"{node.path}.")]
+        stack.extend(inner.children)
+    return found
 
 
 def _math(value: object) -> str:

@@ -196,6 +196,8 @@ class _Builder:
         self.depth = 0
         self.count = 0
         self.params = 0  # the concrete parameters and buffers of the layers built so far
+        #: path → every node built so far, complete: what a merge branch's ``from:`` may read
+        self.done: dict[str, Node] = {}
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -359,6 +361,15 @@ class _Builder:
         """
         if name is None:
             name = self.name(item.name, env)
+        before = len(box.nodes)
+        try:
+            return self.construct(item, x, prefix, env, box, name)
+        finally:
+            for node in box.nodes[before:]:
+                self.done.setdefault(node.path, node)
+
+    def construct(self, item: Item, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
+                  name: str | None) -> Shape:
         if isinstance(item, LayerItem):
             return self.layer(item, x, box.next_name(name), prefix, env, box)
         self.depth += 1
@@ -607,11 +618,16 @@ class _Builder:
         layer is that layer; of several, a numbered container; a named group is that group; an
         unnamed group ``{layers: [...]}`` adds no level (its layers are named beside the others)."""
         path = _join(prefix, name)
+        merge_input = x
         if item.inline:
             box.reserve(name, item.loc)
         scope = prefix if item.inline else path
         branches = box.inner(item.inline)
-        for branch, loc in zip(item.branches, item.branch_locs):
+        sources = [self.source(written, path, loc, env) if written is not None else None
+                   for written, loc in zip(item.sources or [None] * len(item.branches),
+                                           item.source_locs or item.branch_locs)]
+        for branch, loc, source in zip(item.branches, item.branch_locs, sources):
+            x = source.out_shape if source is not None else merge_input
             if len(branch) == 1 and not isinstance(branch[0], (Repeat, Group)):
                 self.item(branch[0], x, scope, env, branches)  # one item: no wrapper
                 continue
@@ -630,16 +646,35 @@ class _Builder:
                 branches.nodes.append(seq)
             else:
                 branches.add(seq)
+        x = merge_input
         nodes = branches.nodes  # one node per branch
         layer = self.instantiate(item, _with_input(env, x), branch_locs=list(item.branch_locs))
         inputs = [node.out_shape for node in nodes]
         out = self.checked(layer, x, layer.merge_shape(inputs))
-        node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline)
+        node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline,
+                         sources=sources if any(sources) else [])
         if item.inline:
             box.nodes.append(node)
         else:
             box.add(node)
         return out
+
+
+    def source(self, written: Name, here: str, loc: Loc, env: Mapping[str, object]) -> Node:
+        """The earlier node a branch's ``from:`` names, by its path from the network's top (``down2``,
+        ``encoder.1``); one not built yet (later, or enclosing this merge) or of no node is an error."""
+        path = self.name(written, env)
+        node = self.done.get(path)
+        if node is not None:
+            return node
+        at = loc
+        if here == path or here.startswith(f"{path}."):
+            raise SpecError(at, f"'from: {path}' names a node that encloses this merge, so its output does not "
+                            "exist yet", code="bad-name", hint="name an earlier layer or block, outside this one")
+        hint = did_you_mean(path, list(self.done)) or \
+            "give the full path of an earlier layer or block, as reports show it (down2, encoder.1.conv2)"
+        raise SpecError(at, f"'from: {path}' names no layer or block built before this merge", code="bad-name",
+                        hint=hint)
 
 
 def _with_input(env: Mapping[str, object], x: Shape) -> dict[str, object]:

@@ -98,10 +98,17 @@ class ResidualNode(Node):
 @dataclass(eq=False, slots=True)
 class MergeNode(Node):
     """Branches on the same input, their outputs combined by ``layer`` (a merge kind: concat, add,
-    multiply, attention); an empty branch passes the input."""
+    multiply, attention); an empty branch passes the input. A branch whose entry of ``sources`` is a
+    node runs on that earlier node's output instead (``{from: PATH}``: a U-Net's skip connection)."""
 
     branches: list[Node]
     layer: Merge
+    #: per branch, the earlier node whose output it reads, or None for the merge's own input
+    sources: list[Node | None] = field(default_factory=list, kw_only=True)
+
+    def source(self, i: int) -> Node | None:
+        """The node branch ``i`` reads from (None: the merge's input)."""
+        return self.sources[i] if i < len(self.sources) else None
 
     @property
     def kind(self) -> str:

@@ -60,6 +60,19 @@ class Axis:
     padding: Dim
 
 
+@dataclass(frozen=True, slots=True)
+class Up:
+    """How one axis of an upsampling kind (transposed convolution, upsample, pixel shuffle) maps input
+    to output, for the receptive field: a stride-1 window of ``kernel`` taps with ``padding`` on the
+    left, over the input with ``factor`` − 1 zeros inserted between positions (a transposed
+    convolution's own definition). :meth:`Layer.axes` gives it; docs/analysis.md says what the field is.
+    """
+
+    factor: Dim
+    kernel: Dim
+    padding: Dim
+
+
 class Work(NamedTuple):
     """The arithmetic of one forward pass on one example, by kind (conventions: docs/analysis.md).
 
@@ -111,8 +124,8 @@ WHOLE = "whole"
 #: one position of the input for each position of the output (a linear layer's leading axes)
 POINT = Axis(1, 1, 0)
 
-#: per output axis, the input axes it reads and how (an Axis window, KEEP, MIX, WHOLE or VARIES)
-AxisMap = tuple[tuple[tuple[int, "Axis | str"], ...], ...]
+#: per output axis, the input axes it reads and how (an Axis window, an Up window, KEEP, MIX, WHOLE or VARIES)
+AxisMap = tuple[tuple[tuple[int, "Axis | Up | str"], ...], ...]
 
 
 @dataclass(frozen=True, slots=True)

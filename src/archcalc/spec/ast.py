@@ -115,7 +115,9 @@ class Residual:
 @dataclass(slots=True)
 class Merge:
     """Branches run on the same input, their outputs combined by a merge kind (concat, add, multiply,
-    attention) with its arguments; an empty branch is the input itself. ``inline`` as for Residual."""
+    attention) with its arguments; an empty branch is the input itself. ``inline`` as for Residual.
+    A branch written ``{from: PATH}`` runs on the output of that earlier node instead (a U-Net's skip
+    connection): ``sources`` holds those paths, None for a branch on the merge's input."""
 
     kind: str
     args: dict[str, Value]
@@ -125,6 +127,8 @@ class Merge:
     branch_locs: list[Loc]
     inline: bool = False
     arg_keys: dict[str, Loc] = field(default_factory=dict)
+    sources: list[Name | None] = field(default_factory=list)
+    source_locs: list[Loc] = field(default_factory=list)  # where each ``from:`` value is (the branch's otherwise)
 
 
 @dataclass(slots=True)

@@ -57,6 +57,8 @@ CONSTRUCT_KEYS: dict[str, tuple[str, ...]] = {
 #: mapping form, ``branches:`` holds the branches beside the kind's arguments
 MERGE_KEYS = ("name", "inline")
 CONSTRUCTS = tuple(CONSTRUCT_KEYS)
+#: the keys of a merge's branch that reads an earlier node's output (``{from: down2, layers: [...]}``)
+FROM_KEYS = ("from", "layers", "name")
 #: the keys of ``residual:`` in its mapping form
 RESIDUAL_KEYS = ("body", "shortcut", "shortcut_name", "then")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -305,6 +307,10 @@ class _Parser:
         keys = node.keys()
         if "if" in keys:
             return self.conditional(node)
+        if node.get("from") is not None:  # not a construct: a merge's branch reads it (merge)
+            raise SpecError(node.get("from").loc, "'from:' takes a branch's input from an earlier layer, so it "
+                            "belongs in a branch of a merge", code="bad-structure",
+                            hint="- concat: [{from: down2}, []] joins down2's output with the input")
         name = self.name(node)
         if "repeat" in keys:
             return self.repeat(node, name)
@@ -438,11 +444,28 @@ class _Parser:
             wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
             raise SpecError(branches_node.loc, f"{kind} takes {wanted} branches, got {count}", code="bad-structure",
                             hint="each branch is a list of layers run on the same input; [] is the input itself")
-        branches, locs = [], []
+        branches, locs, sources, source_locs = [], [], [], []
         for branch in branches_node.items:
-            branches.append(self.items(branch, "a branch") if isinstance(branch, YSeq) else [self.item(branch)])
+            source = None
+            if isinstance(branch, YMap) and branch.get("from") is not None:
+                source, body = self.source(branch)
+            else:
+                body = self.items(branch, "a branch") if isinstance(branch, YSeq) else [self.item(branch)]
+            branches.append(body)
+            sources.append(source)
             locs.append(branch.loc)
-        return Merge(kind, item.args, branches, item.name, loc, locs, arg_keys=item.arg_keys)
+            source_locs.append(branch.get("from").loc if source is not None else branch.loc)
+        return Merge(kind, item.args, branches, item.name, loc, locs, arg_keys=item.arg_keys,
+                     sources=sources if any(s is not None for s in sources) else [], source_locs=source_locs)
+
+    def source(self, node: YMap) -> tuple[Name, list[Item]]:
+        """A branch on an earlier node's output: ``{from: PATH}``, with ``layers:`` run on it and a ``name:``
+        for them (as a named group's) when given. The path may compute parts (``down{level}``)."""
+        self.only(node, FROM_KEYS, "a branch with 'from:'")
+        path = self.layer_name(node.get("from"))
+        layers = self.items(node.get("layers"), "'layers:'") if node.get("layers") is not None else []
+        name = self.name(node)
+        return path, [Group(layers, name, node.loc)] if name is not None else layers
 
     def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None,
               skip: tuple[str, ...] = ()) -> LayerItem:

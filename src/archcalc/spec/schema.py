@@ -36,8 +36,10 @@ from archcalc.layers.args import (
     Size,
 )
 from archcalc.layers.base import Layer, kind_doc
+from archcalc.layers.conv_transpose import Cropping
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
+from archcalc.layers.upsample import Scales, Sizes
 from archcalc.spec import parser
 from archcalc.spec.budget import COUNT, LIMITS, SETTINGS
 from archcalc.spec.data import KEYS as DATA_KEYS
@@ -290,9 +292,22 @@ def _choice(arg: Choice) -> dict:
 
 
 #: argument type → its schema. Exact types, not subclasses: a new type must say what it accepts
+def _scales(arg: Scales) -> dict:
+    """Upsample's scale: a positive number (or an expression) for every spatial axis, or one per axis."""
+    one = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"$ref": "#/$defs/expression"}]}
+    return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
+
+
+def _sizes(arg: Sizes) -> dict:
+    """Upsample's size: one (≥ 1 or an expression) for every spatial axis, or one per axis."""
+    one = {"anyOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/expression"}]}
+    return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
+
+
 ARG_TYPES: dict[type, Callable[..., dict]] = {
     Int: _int, Size: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
     AxisIndex: _axis, Axes: _axes, Dims: _dims, LayerPath: _layer_path,
+    Cropping: _per_axis, Scales: _scales, Sizes: _sizes,
 }
 
 
@@ -341,8 +356,17 @@ def _residual() -> dict:
 
 
 def _branch() -> dict:
-    return {"anyOf": [_layers(0), {"$ref": "#/$defs/item"}],
-            "description": "a branch: a list of layers (empty: the input itself), or one layer"}
+    keys = {"from": {"type": "string", "description": "the path of an earlier layer or block (down2, encoder.1): "
+                     "the branch runs on its output, a skip connection; {expression} parts are computed"},
+            "layers": _layers(0, "layers run on that output (none: the output itself)"),
+            "name": NAME}
+    if set(keys) != set(parser.FROM_KEYS):
+        raise SchemaGap(f"from: the schema draws {sorted(keys)}, the parser takes {sorted(parser.FROM_KEYS)}")
+    source = {"type": "object", "properties": keys, "required": ["from"], "additionalProperties": False,
+              "description": "a branch on an earlier node's output: {from: down2} or {from: down2, layers: [...]}"}
+    return {"anyOf": [_layers(0), source, {"$ref": "#/$defs/item"}],
+            "description": "a branch: a list of layers (empty: the input itself), one layer, or {from: PATH} "
+            "to start from an earlier node's output"}
 
 
 def _group() -> dict:

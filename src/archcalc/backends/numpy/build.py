@@ -189,6 +189,11 @@ _PLANS: dict[type, Callable[[Node], Call]] = {
 
 def _merge(node: MergeNode) -> Call:
     kind = node.layer.kind
+    if node.sources:
+        source = next(s for s in node.sources if s is not None)
+        raise SpecError(node.loc, f"{kind}: a branch from an earlier layer (from: {source.path}): the NumPy backend "
+                        "cannot compute skip connections yet", code="export-unsupported",
+                        hint="export it --to torch, or train it with --backend torch")
     if kind not in MERGES:
         raise SpecError(node.loc, f"{kind}: the NumPy backend cannot compute this kind yet", code="export-unsupported",
                         hint="export it --to torch, or train it with --backend torch")

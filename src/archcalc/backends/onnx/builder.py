@@ -29,6 +29,8 @@ class Builder:
         #: initialiser name → its float32 data, added to the model last (a protobuf copy per step is costly)
         self.initializers: dict[str, np.ndarray] = {}
         self.names: set[str] = {"input", "output"}
+        #: graph node → the name of its output tensor, for branches that read an earlier node's (``from:``)
+        self.outputs: dict[Node, str] = {}
 
     # -- for the emitters --------------------------------------------------------------------------
 
@@ -86,6 +88,12 @@ class Builder:
         return x
 
     def node(self, node: Node, x: str) -> str:
+        """The ops of ``node`` on tensor ``x``; each node's output tensor is kept by node, for a later
+        branch that reads it (``from:``)."""
+        self.outputs[node] = out = self.ops_of(node, x)
+        return out
+
+    def ops_of(self, node: Node, x: str) -> str:
         if isinstance(node, LayerNode):
             return self.ops(node)(self, node, x)
         if isinstance(node, SeqNode):
@@ -93,7 +101,9 @@ class Builder:
         if isinstance(node, ResidualNode):
             return self.residual(node, x)
         assert isinstance(node, MergeNode)
-        return self.ops(node)(self, node, [self.node(branch, x) for branch in node.branches])
+        return self.ops(node)(self, node, [self.node(branch, self.outputs[source] if source is not None else x)
+                                           for branch, source in zip(node.branches, node.sources or
+                                                                     [None] * len(node.branches))])
 
     def ops(self, node: LayerNode | MergeNode):
         """The kind's entry in :data:`~.ops.OPS`, or a located error when ONNX export lacks one."""

@@ -92,6 +92,31 @@ def multiply(b: Builder, node: MergeNode, xs: list[str]) -> str:
     return out
 
 
+@op_for("pixel_shuffle")
+def pixel_shuffle(b: Builder, node: LayerNode, x: str) -> str:
+    """torch's PixelShuffle is DepthToSpace in its column-row-depth order."""
+    return b.op("DepthToSpace", [x], node, blocksize=node.layer.factor, mode="CRD")
+
+
+@op_for("upsample")
+def upsample(b: Builder, node: LayerNode, x: str) -> str:
+    """``Resize`` with torch's coordinates: nearest is 'asymmetric' with the floor (output i reads ⌊i/s⌋),
+    linear 'pytorch_half_pixel' or 'align_corners'; torch's scale as the scales (its coordinates use the
+    given scale), or the size as the sizes (its coordinates then use in/out, as ONNX's do)."""
+    layer = node.layer
+    nearest = layer.mode == "nearest"
+    transform = "asymmetric" if nearest else "align_corners" if layer.align_corners else "pytorch_half_pixel"
+    if layer.scale is not None:
+        scales = [1.0, 1.0, *(float(s) for s in layer.per_axis("scale", layer.scale, node.in_shape))]
+        inputs = [x, "", b.constant(node, "scales", scales)]
+    else:  # the batch and channels from the input, the spatial sizes given
+        batch = b.op("Shape", [x], node, "batch", start=0, end=2)
+        spatial = b.constant(node, "spatial", list(node.out_shape[1:]), dtype=np.int64)
+        inputs = [x, "", "", b.op("Concat", [batch, spatial], node, "sizes", axis=0)]
+    return b.op("Resize", inputs, node, mode="nearest" if nearest else "linear",
+                coordinate_transformation_mode=transform, **({"nearest_mode": "floor"} if nearest else {}))
+
+
 @op_for("relu")
 def relu(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Relu", [x], node)
@@ -142,20 +167,20 @@ def identity(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Identity", [x], node)
 
 
-@op_for("adaptive_avgpool2d")
-def adaptive_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
+@op_for("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d")
+def adaptive_avgpool(b: Builder, node: LayerNode, x: str) -> str:
     out = node.layer.config()["out"]
-    if out == (1, 1):
+    if all(o == 1 for o in out):
         return b.op("GlobalAveragePool", [x], node)
     sizes = node.in_shape[1:]
     if any(n % o for n, o in zip(sizes, out)):
-        raise b.unsupported(node, f"pooling {sizes[0]}×{sizes[1]} to {out[0]}×{out[1]} uses windows of "
-                            "different sizes", hint="choose an input size the output size divides")
+        raise b.unsupported(node, f"pooling {'×'.join(map(str, sizes))} to {'×'.join(map(str, out))} uses windows "
+                            "of different sizes", hint="choose an input size the output size divides")
     window = [n // o for n, o in zip(sizes, out)]
     return b.op("AveragePool", [x], node, kernel_shape=window, strides=window)
 
 
-@op_for("avgpool2d")
+@op_for("avgpool1d", "avgpool2d", "avgpool3d")
 def avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("AveragePool", [x], node, count_include_pad=int(node.layer.config()["count_include_pad"]),
                 **_window(b, node, "average"))
@@ -173,13 +198,26 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
                 momentum=1 - c["momentum"])
 
 
-@op_for("conv1d", "conv2d")
+@op_for("conv1d", "conv2d", "conv3d")
 def conv(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
     begin, end = _pads(node)
     inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]
     return b.op("Conv", inputs, node, kernel_shape=list(c["kernel"]), strides=list(c["stride"]),
                 dilations=list(c["dilation"]), group=c["groups"], pads=[*begin, *end])
+
+
+@op_for("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+def conv_transpose(b: Builder, node: LayerNode, x: str) -> str:
+    """ONNX's ConvTranspose takes torch's weight layout ``(C_i, C_o/g, *k)`` and its output size rule."""
+    c = node.layer.config()
+    if any(op >= s for op, s in zip(c["output_padding"], c["stride"])):
+        raise b.unsupported(node, "an output padding not below the stride (torch allows it below the dilation; "
+                            "onnxruntime does not)", hint="use output_padding < stride, or export to torch")
+    inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]
+    return b.op("ConvTranspose", inputs, node, kernel_shape=list(c["kernel"]), strides=list(c["stride"]),
+                dilations=list(c["dilation"]), group=c["groups"], pads=[*c["padding"], *c["padding"]],
+                output_padding=list(c["output_padding"]))
 
 
 @op_for("dropout")
@@ -200,7 +238,7 @@ def flatten(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Reshape", [x, shape], node)
 
 
-@op_for("global_avgpool2d")
+@op_for("global_avgpool1d", "global_avgpool2d", "global_avgpool3d")
 def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
 
@@ -216,7 +254,7 @@ def linear(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Add", [product, *bias], node) if bias else product
 
 
-@op_for("maxpool2d")
+@op_for("maxpool1d", "maxpool2d", "maxpool3d")
 def maxpool2d(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
     return b.op("MaxPool", [x], node, dilations=list(c["dilation"]), **_window(b, node, "max"))

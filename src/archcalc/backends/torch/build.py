@@ -19,7 +19,7 @@ from functools import cache
 from torch import nn
 
 from archcalc.backends import plan as planning
-from archcalc.backends.plan import Bare, Call, Container, Join, Seq, Step, Sum
+from archcalc.backends.plan import Bare, Call, Container, Join, Keep, Seq, Step, Sum
 from archcalc.backends.torch import init
 from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
@@ -63,6 +63,11 @@ def build_module(graph: Graph) -> Network:
     as the generated file does."""
     box = module_plan(graph)
     module = _network(box)
+    if planning.kept(graph):  # one store of kept outputs for every container of the module
+        store: dict = {}
+        for inner in module.modules():
+            if isinstance(inner, Network):
+                inner._kept = store
     for tied, owner in ties(graph, box):  # one nn.Parameter, registered under both names (as HF ties them)
         module.get_submodule(tied).weight = module.get_submodule(owner).weight
     if any(node.layer.init is not None for node in graph.layers()):
@@ -111,9 +116,14 @@ def _compile(step: Step, ops: list[nn.Module]) -> tuple:
     if isinstance(step, Sum):
         shortcut = _compile(step.shortcut, ops) if step.shortcut is not None else None
         return ("sum", _compile(step.body, ops), shortcut, step.identity, _compile(step.then, ops))
+    if isinstance(step, Keep):
+        return ("keep", _compile(step.step, ops), step.slot)
     assert isinstance(step, Join)
     ops.append(layer_call(step.node).build())
-    return ("join", len(ops) - 1, tuple(_compile(b, ops) for b in step.branches))
+    branches = tuple(_compile(b, ops) for b in step.branches)
+    if any(step.sources):
+        return ("join", len(ops) - 1, branches, step.sources)
+    return ("join", len(ops) - 1, branches)
 
 
 # -- names -----------------------------------------------------------------------------------------

@@ -185,12 +185,13 @@ def add(layer: Layer, xs: list[Shape]) -> Call:
     return call(Add)
 
 
-@module_for("adaptive_avgpool2d")
-def adaptive_avgpool2d(layer: Layer, x: Shape) -> Call:
-    return call(nn.AdaptiveAvgPool2d, layer.config()["out"])
+@module_for("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d")
+def adaptive_avgpool(layer: Layer, x: Shape) -> Call:
+    return call(_by_rank(layer, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d),
+                layer.config()["out"])
 
 
-@module_for("avgpool2d")
+@module_for("avgpool1d", "avgpool2d", "avgpool3d")
 def avgpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d), kernel_size=c["kernel"], stride=c["stride"],
@@ -221,12 +222,20 @@ def concat(layer: Layer, xs: list[Shape]) -> Call:
     return call(Concat, dim=layer.config()["axis"] % len(xs[0]) + 1)  # the spec's axes exclude the batch
 
 
-@module_for("conv1d", "conv2d")
+@module_for("conv1d", "conv2d", "conv3d")
 def conv(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.Conv1d, nn.Conv2d, nn.Conv3d), x[0], c["out"], kernel_size=c["kernel"],
                 stride=c["stride"], padding=c["padding"],
                 dilation=c["dilation"], groups=c["groups"], bias=c["bias"])
+
+
+@module_for("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+def conv_transpose(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(_by_rank(layer, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d), x[0], c["out"],
+                kernel_size=c["kernel"], stride=c["stride"], padding=c["padding"],
+                output_padding=c["output_padding"], groups=c["groups"], bias=c["bias"], dilation=c["dilation"])
 
 
 @module_for("dropout")
@@ -278,6 +287,11 @@ def stochastic_depth(layer: Layer, x: Shape) -> Call:
 @module_for("global_avgpool2d")
 def global_avgpool2d(layer: Layer, x: Shape) -> Call:
     return call(GlobalAvgPool2d)
+
+
+@module_for("global_avgpool1d", "global_avgpool3d")
+def global_avgpool(layer: Layer, x: Shape) -> Call:
+    return call(Mean, Exact(range(1, len(x))))
 
 
 @module_for("linear")
@@ -338,12 +352,26 @@ def recurrent(layer: Layer, x: Shape) -> Call:
                 bidirectional=c["bidirectional"], output=c["output"], **extra)
 
 
-@module_for("maxpool2d")
+@module_for("maxpool1d", "maxpool2d", "maxpool3d")
 def maxpool(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d), kernel_size=c["kernel"], stride=c["stride"],
                 padding=_pool_padding(layer),
                 dilation=c["dilation"], ceil_mode=c["ceil_mode"])
+
+
+@module_for("pixel_shuffle")
+def pixel_shuffle(layer: Layer, x: Shape) -> Call:
+    return call(nn.PixelShuffle, layer.factor)
+
+
+@module_for("upsample")
+def upsample(layer: Layer, x: Shape) -> Call:
+    """torch takes ``align_corners`` only in the interpolating modes (None, its default, otherwise)."""
+    size = layer.per_axis("size", layer.size, x) if layer.size is not None else None
+    scale = layer.per_axis("scale", layer.scale, x) if layer.scale is not None else None
+    return call(nn.Upsample, size=size, scale_factor=scale, mode=layer.mode,
+                align_corners=None if layer.mode == "nearest" else layer.align_corners)
 
 
 @module_for("softmax")

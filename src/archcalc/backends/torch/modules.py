@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 #: attributes a Network keeps besides its children (child names avoid them)
-ATTRIBUTES = frozenset({"_program", "_calls", "_ops"})
+ATTRIBUTES = frozenset({"_program", "_calls", "_ops", "_kept", "kept"})
 
 
 class Sign(nn.Module):
@@ -423,8 +423,17 @@ class LSTM(nn.LSTM):
 
 #: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE;
 #: Attention's is its own apply, so it is copied too)
-HELPERS = (Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
-           PositionEmbedding, Conv1D, Attention, MultiheadAttention, RNN, GRU, LSTM)
+def share_kept(model: nn.Module) -> None:
+    """Give every module of model one store for the outputs that a later
+    branch reads (a skip connection: its from:)."""
+    kept: dict = {}
+    for module in model.modules():
+        module.kept = kept
+
+
+HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
+           PositionEmbedding, Conv1D, Attention, MultiheadAttention, RNN, GRU,
+           LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}
 
@@ -434,8 +443,10 @@ class Network(nn.Module):
     program run by :meth:`forward`.
 
     The program is plain tuples: ``("call", key)``, ``("seq", steps)``, ``("sum", body, shortcut or
-    None, identity, then)`` and ``("join", op, branches)``, where ``op`` indexes the parameter-free
-    merge modules in ``_ops``.
+    None, identity, then)``, ``("join", op, branches)`` (or ``("join", op, branches, sources)``, where a
+    branch with a source slot runs on the output kept there) and ``("keep", step, slot)``, which runs
+    ``step`` and keeps its output under ``slot`` in ``_kept``, a store every container of one module
+    shares; ``op`` indexes the parameter-free merge modules in ``_ops``.
     """
 
     def __init__(self, children: list[tuple[str, nn.Module | nn.Parameter]], program: tuple,
@@ -449,6 +460,7 @@ class Network(nn.Module):
                 holder.add_module(name, child)
         self._program = program
         self._ops = list(ops)
+        self._kept: dict[str, torch.Tensor] = {}
         #: key → what a call runs: the child module, or a bare layer applying a parameter registered here
         self._calls: dict[str, Callable] = {key: self.get_submodule(key) for key, child in children
                                             if not isinstance(child, nn.Parameter)}
@@ -481,6 +493,7 @@ class Network(nn.Module):
         """A twin holding the same children and parameters (shared, not copied) that runs ``program``:
         how training drops a final softmax the loss applies itself."""
         twin = Network([], program, self._ops)
+        twin._kept = self._kept
         for name, child in self._modules.items():
             twin.add_module(name, child)
         for name, parameter in self._parameters.items():
@@ -507,5 +520,9 @@ class Network(nn.Module):
             elif identity:
                 y = y + x
             return self._run(then, y)
-        _, op, branches = step
-        return self._ops[op](*(self._run(branch, x) for branch in branches))
+        if kind == "keep":
+            y = self._kept[step[2]] = self._run(step[1], x)
+            return y
+        op, branches, sources = step[1], step[2], step[3] if len(step) > 3 else ()
+        return self._ops[op](*(self._run(branch, self._kept[source] if source else x)
+                               for branch, source in zip(branches, sources or (None,) * len(branches))))

@@ -34,7 +34,7 @@ from torch import nn
 
 from archcalc.backends import check_depth
 from archcalc.backends.naming import Namer
-from archcalc.backends.plan import Bare, Container, Join, Step, Sum
+from archcalc.backends.plan import Bare, Container, Join, Keep, Step, Sum, kept
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
@@ -42,7 +42,7 @@ from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_p
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
-from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply
+from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply, share_kept
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.backends.torch.training_source import NAMES, entry_point
 from archcalc.files import write_atomic
@@ -301,9 +301,11 @@ class _Emitter:
         if isinstance(step, Sum):
             shortcut = self.program_shape(step.shortcut) if step.shortcut is not None else None
             return "sum", self.program_shape(step.body), shortcut, step.identity, self.program_shape(step.then)
+        if isinstance(step, Keep):
+            return "keep", self.program_shape(step.step), step.slot
         op = layer_call(step.node)
         return ("join", op.cls, tuple((a.name, a.value) for a in (*op.args, *op.kwargs)),
-                tuple(self.program_shape(b) for b in step.branches))
+                tuple(self.program_shape(b) for b in step.branches), step.sources)
 
     def shape(self, tree: Tree) -> tuple:
         if isinstance(tree, (Leaf, Param)):
@@ -458,6 +460,8 @@ class _Emitter:
         if cls is self.root:
             for tied, owner in ties(self.graph, box):  # one parameter under both names
                 init.append(f"        {access(tied)}.weight = {access(owner)}.weight")
+            if kept(self.graph):
+                init.append(f"        {self.function(share_kept)}(self)")
         params = [Text("self"), *(Text(f"{name}: {annotation}") for name, annotation in cls.params)]
         if cls is self.root:
             params += [Text(f"{name}: int = {value}") for name, value in self.free.symbols.items()]
@@ -662,8 +666,14 @@ class _Forward:
             else:
                 self.statements.append(("#", "no shortcut: the body changes the shape (shortcut: if_same)"))
             return self.run(step.then, value, value if value != src else dst)
+        if isinstance(step, Keep):
+            value = self.run(step.step, src, dst)
+            self.emit(f"self.kept[{string(step.slot)}]", Text(value))
+            return value
         assert isinstance(step, Join)
-        parts = [self.expression(branch, src) for branch in step.branches]
+        sources = step.sources or (None,) * len(step.branches)
+        parts = [self.expression(branch, f"self.kept[{string(source)}]" if source else src)
+                 for branch, source in zip(step.branches, sources)]
         op = layer_call(step.node)
         if op.cls in HELPERS:  # the op's code is the helper's (attention): copied into the file
             self.emitter.function(op.cls)

@@ -78,6 +78,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("G102", "kernel_larger_than_input"),
     ("G103", "small_receptive_field"),
     ("G104", "misaligned_receptive_fields"),
+    ("G105", "checkerboard_upsampling"),
     # S: structure
     ("S101", "deep_plain_network"),
     ("S102", "missing_downsampling"),

@@ -3,7 +3,9 @@
 ## What it does
 Reports the core's `bad-name` error: a `name:` of nothing but spaces or with an empty part
 between dots (`head..fc`, `.fc`), a layer named twice, two items with the same name in one
-container, or a symbol or repeat index that is not a plain identifier.
+container, a symbol or repeat index that is not a plain identifier, or a merge branch's
+`from:` path that names no layer or block built before the merge (a skip connection to a later
+or enclosing node, or to a misspelt one).
 
 ## Why is this bad?
 Names make PyTorch-style paths (`layer4.1.conv2`): a dot places a layer in a nested module
