@@ -461,26 +461,24 @@ layers:
         Case((6, 16), "multihead_attention: {heads: 2, head_dim: 4, out_bias: false}",
              params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
     ), refuses=later("multihead_attention")),
-    Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
-    Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),
-         refuses=later("hardswish")),
-    Kind("hardsigmoid", lambda a, x, t: nn.Hardsigmoid(), (Case((3, 8), "hardsigmoid", params=0, out=(3, 8)),),
-         refuses=later("hardsigmoid")),
+    Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
+    Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),
+    Kind("hardsigmoid", lambda a, x, t: nn.Hardsigmoid(), (Case((3, 8), "hardsigmoid", params=0, out=(3, 8)),)),
     Kind("elu", lambda a, x, t: nn.ELU(a.alpha), (
         Case((2, 6), "elu", params=0, out=(2, 6)),
         Case((2, 6), "elu: 0.5", params=0, out=(2, 6), name="alpha"),
-    ), refuses=later("elu")),
+    )),
     # nn.PReLU(num_parameters): one slope, or one per channel (the axis after the batch)
     Kind("prelu", lambda a, x, t: nn.PReLU(x[0] if a.per_channel else 1, a.slope_init), (
         Case((3, 4, 4), "prelu", params=1, out=(3, 4, 4)),
         Case((3, 4, 4), "prelu: {per_channel: true, init: 0.1}", params=3, out=(3, 4, 4), name="per-channel"),
         Case((5,), "prelu: {per_channel: true}", params=5, out=(5,), name="vector"),
-    ), refuses=later("prelu")),
-    Kind("mish", lambda a, x, t: nn.Mish(), (Case((2, 6), "mish", params=0, out=(2, 6)),), refuses=later("mish")),
+    )),
+    Kind("mish", lambda a, x, t: nn.Mish(), (Case((2, 6), "mish", params=0, out=(2, 6)),)),
     Kind("softplus", lambda a, x, t: nn.Softplus(a.beta, a.threshold), (
         Case((2, 6), "softplus", params=0, out=(2, 6)),
         Case((2, 6), "softplus: {beta: 2, threshold: 1}", params=0, out=(2, 6), name="threshold"),
-    ), refuses=later("softplus")),
+    )),
 )
 
 #: kind → its entry

@@ -134,6 +134,13 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
     "log_softmax": lambda a, x: _call(L.LogSoftmax, dim=a.dim % len(x) + 1),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
+    "silu": _simple(L.SiLU),
+    "hardswish": _simple(L.Hardswish),
+    "hardsigmoid": _simple(L.Hardsigmoid),
+    "elu": lambda a, x: _call(L.ELU, alpha=a.alpha),
+    "prelu": lambda a, x: _call(L.PReLU, num_parameters=x[0] if a.per_channel else 1, init=a.slope_init),
+    "mish": _simple(L.Mish),
+    "softplus": lambda a, x: _call(L.Softplus, beta=a.beta, threshold=a.threshold),
     "step": _simple(L.Step),
 }
 

@@ -601,6 +601,114 @@ class Tanh(Module):
         return dout * (1 - self.out * self.out)
 
 
+class SiLU(Module):
+    """x·σ(x) (``nn.SiLU``, swish); gradient σ(x)·(1 + x·(1 − σ(x)))."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.s = x, 0.5 * (1 + np.tanh(0.5 * x))
+        return x * self.s
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.s * (1 + self.x * (1 - self.s))
+
+
+class Hardswish(Module):
+    """x·relu6(x + 3)/6 (``nn.Hardswish``); gradient 0 below −3, 1 above 3, (2x + 3)/6 between
+    (torch's choices at the edges: 0 at −3, 1 at 3)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self.x
+        return dout * np.where(x <= -3, 0.0, np.where(x < 3, (2 * x + 3) / 6, 1.0)).astype(x.dtype)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3)/6 (``nn.Hardsigmoid``); gradient 1/6 strictly between −3 and 3."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.inside = (x > -3) & (x < 3)
+        return np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.inside / 6
+
+
+class ELU(Module):
+    """x for x > 0, α(eˣ − 1) otherwise (``nn.ELU``); gradient 1, or α·eˣ."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        self.e = np.exp(np.minimum(x, 0))  # never overflows
+        return np.where(self.positive, x, self.alpha * (self.e - 1))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * np.where(self.positive, 1.0, self.alpha * self.e)
+
+
+class PReLU(Module):
+    """x for x > 0, a·x otherwise, with learned slopes a (``nn.PReLU``): one for the layer, or one per
+    channel (axis 1, after the batch); every slope starts at ``init``."""
+
+    PARAMS = ("weight",)
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25):
+        self.weight = np.full(num_parameters, init)
+
+    def _slope(self, x: np.ndarray) -> np.ndarray:
+        return self.weight.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.weight.size > 1 else self.weight
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.positive = x, x > 0
+        return np.where(self.positive, x, self._slope(x) * x)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, negative = self.x, ~self.positive
+        part = dout * x * negative
+        if self.weight.size > 1:
+            self.grads = {"weight": part.sum(tuple(i for i in range(x.ndim) if i != 1))}
+        else:
+            self.grads = {"weight": part.sum().reshape(1)}
+        return dout * np.where(self.positive, 1.0, self._slope(x)) if input_grad else None
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Mish(Module):
+    """x·tanh(softplus(x)) (``nn.Mish``); gradient tanh(sp) + x·(1 − tanh²(sp))·σ(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.t = x, np.tanh(_softplus(x))
+        return x * self.t
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, t = self.x, self.t
+        return dout * (t + x * (1 - t * t) * 0.5 * (1 + np.tanh(0.5 * x)))
+
+
+class Softplus(Module):
+    """log(1 + e^(βx))/β, and x itself where βx > threshold (``nn.Softplus``); gradient σ(βx), or 1."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.bx = self.beta * x
+        self.linear = self.bx > self.threshold
+        return np.where(self.linear, x, _softplus(self.bx) / self.beta)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * np.where(self.linear, 1.0, 0.5 * (1 + np.tanh(0.5 * self.bx)))
+
+
 class Softmax(Module):
     """exp(x_i)/Σ_j exp(x_j) along ``dim`` (batch included, as in ``nn.Softmax(dim=1)``), shifted by
     the maximum so it never overflows."""

@@ -130,6 +130,54 @@ def gelu(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Mul", [half_x, one_plus], node)
 
 
+@op_for("silu")
+def silu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Mul", [x, b.op("Sigmoid", [x], node, "sigmoid")], node)
+
+
+@op_for("hardswish")
+def hardswish(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("HardSwish", [x], node)
+
+
+@op_for("hardsigmoid")
+def hardsigmoid(b: Builder, node: LayerNode, x: str) -> str:
+    """torch's relu6(x + 3)/6 is ONNX's max(0, min(1, αx + β)) with α = 1/6, β = 1/2."""
+    return b.op("HardSigmoid", [x], node, alpha=1 / 6, beta=0.5)
+
+
+@op_for("elu")
+def elu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Elu", [x], node, alpha=node.layer.config()["alpha"])
+
+
+@op_for("prelu")
+def prelu(b: Builder, node: LayerNode, x: str) -> str:
+    """ONNX broadcasts the slope from the right: one per channel is reshaped to [C, 1, …]."""
+    slope = b.weight(node, "weight")
+    if node.layer.config()["per_channel"] and len(node.in_shape) > 1:
+        shape = b.constant(node, "slope_shape", [-1, *[1] * (len(node.in_shape) - 1)], dtype=np.int64)
+        slope = b.op("Reshape", [slope, shape], node, "slope")
+    return b.op("PRelu", [x, slope], node)
+
+
+@op_for("mish")
+def mish(b: Builder, node: LayerNode, x: str) -> str:
+    """Opset 17 has no Mish: x·tanh(softplus(x))."""
+    return b.op("Mul", [x, b.op("Tanh", [b.op("Softplus", [x], node, "softplus")], node, "tanh")], node)
+
+
+@op_for("softplus")
+def softplus(b: Builder, node: LayerNode, x: str) -> str:
+    """softplus(βx)/β, and x where βx > threshold, as torch."""
+    c = node.layer.config()
+    bx = b.op("Mul", [x, b.constant(node, "beta", c["beta"])], node, "bx")
+    smooth = b.op("Div", [b.op("Softplus", [bx], node, "softplus"), b.constant(node, "beta_div", c["beta"])], node,
+                  "smooth")
+    above = b.op("Greater", [bx, b.constant(node, "threshold", c["threshold"])], node, "above")
+    return b.op("Where", [above, x, smooth], node)
+
+
 @op_for("step")
 def step(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Sign", [x], node)
