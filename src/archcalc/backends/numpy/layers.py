@@ -494,6 +494,114 @@ class BatchNorm2d(BatchNorm):
     """``nn.BatchNorm2d``: inputs [N, C, H, W]."""
 
 
+class _FeatureNorm(Module):
+    """Shared by layer and RMS normalisation: the statistics of each example's last
+    ``len(normalized_shape)`` axes, and a learned γ (and β) of that shape."""
+
+    PARAMS = ("weight", "bias")
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+
+
+class LayerNorm(_FeatureNorm):
+    """Layer normalisation (``nn.LayerNorm``): each example's last axes normalised by their own mean
+    and biased variance, then γ·x̂ + β; the same in training and evaluation (no running statistics)."""
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True):
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+        self.bias = np.zeros(self.normalized_shape) if elementwise_affine and bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._axes(x)
+        mean = x.mean(axes, keepdims=True)
+        inv_std = 1 / np.sqrt(x.var(axes, keepdims=True) + self.eps)
+        xhat = (x - mean) * inv_std
+        self.cache = (xhat, inv_std, axes)
+        out = xhat * self.weight if self.weight is not None else xhat
+        return out + self.bias if self.bias is not None else out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, axes = self.cache
+        lead = tuple(range(dout.ndim - len(axes)))
+        self.grads = {}
+        if self.bias is not None:
+            self.grads["bias"] = dout.sum(lead)
+        if self.weight is not None:
+            self.grads["weight"] = (dout * xhat).sum(lead)
+            dout = dout * self.weight
+        if not input_grad:
+            return None
+        return inv_std * (dout - dout.mean(axes, keepdims=True) - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class RMSNorm(_FeatureNorm):
+    """RMS normalisation (``nn.RMSNorm``, Llama's): x/√(mean(x²) + eps)·γ over the last axes, no mean
+    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype."""
+
+    PARAMS = ("weight",)
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True):
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._axes(x)
+        eps = np.finfo(x.dtype).eps if self.eps is None else self.eps
+        inv_rms = 1 / np.sqrt((x * x).mean(axes, keepdims=True) + eps)
+        xhat = x * inv_rms
+        self.cache = (xhat, inv_rms, axes)
+        return xhat * self.weight if self.weight is not None else xhat
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_rms, axes = self.cache
+        self.grads = {}
+        if self.weight is not None:
+            self.grads["weight"] = (dout * xhat).sum(tuple(range(dout.ndim - len(axes))))
+            dout = dout * self.weight
+        if not input_grad:
+            return None
+        return inv_rms * (dout - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class GroupNorm(Module):
+    """Group normalisation (``nn.GroupNorm``): the channels (axis 1) split into ``num_groups`` groups,
+    each example's group normalised over its channels and positions with its own mean and biased
+    variance, then γ·x̂ + β per channel; the same in training and evaluation."""
+
+    PARAMS = ("weight", "bias")
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True):
+        self.num_groups, self.eps = num_groups, eps
+        self.weight = np.ones(num_channels) if affine else None
+        self.bias = np.zeros(num_channels) if affine else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        groups = x.reshape(x.shape[0], self.num_groups, -1)
+        inv_std = 1 / np.sqrt(groups.var(2, keepdims=True) + self.eps)
+        xhat = ((groups - groups.mean(2, keepdims=True)) * inv_std).reshape(x.shape)
+        channel = (1, -1) + (1,) * (x.ndim - 2)
+        self.cache = (xhat, inv_std, channel)
+        if self.weight is None:
+            return xhat
+        return xhat * self.weight.reshape(channel) + self.bias.reshape(channel)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, channel = self.cache
+        if self.weight is not None:
+            others = (0, *range(2, dout.ndim))
+            self.grads = {"weight": (dout * xhat).sum(others), "bias": dout.sum(others)}
+            dout = dout * self.weight.reshape(channel)
+        if not input_grad:
+            return None
+        n = dout.shape[0]
+        d, h = dout.reshape(n, self.num_groups, -1), xhat.reshape(n, self.num_groups, -1)
+        dx = inv_std * (d - d.mean(2, keepdims=True) - h * (d * h).mean(2, keepdims=True))
+        return dx.reshape(dout.shape)
+
+
 class Dropout(Module):
     """Inverted dropout (``nn.Dropout``): in training zero each element with probability p and scale
     the survivors by 1/(1 − p), so the expected output is the input; the identity in evaluation."""

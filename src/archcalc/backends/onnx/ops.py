@@ -219,6 +219,50 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
                 momentum=1 - c["momentum"])
 
 
+@op_for("groupnorm")
+def groupnorm(b: Builder, node: LayerNode, x: str) -> str:
+    """[N, C, …] as [N, G, C/G·…], each row normalised (InstanceNormalization with γ = 1, β = 0), back to
+    [N, C, …], then torch's γ and β per channel."""
+    c = node.layer.config()
+    groups, shape = c["groups"], node.in_shape
+    rows = b.op("Reshape", [x, b.constant(node, "groups", [0, groups, -1], dtype=np.int64)], node, "rows")
+    normal = b.op("InstanceNormalization", [rows, b.constant(node, "one", [1.0] * groups),
+                                            b.constant(node, "zero", [0.0] * groups)], node, "normal",
+                  epsilon=c["eps"])
+    back = b.constant(node, "shape", [0, *shape], dtype=np.int64)
+    if not c["affine"]:
+        return b.op("Reshape", [normal, back], node)
+    out = b.op("Reshape", [normal, back], node, "unrows")
+    channel = b.constant(node, "channel", [-1, *[1] * (len(shape) - 1)], dtype=np.int64)
+    scale = b.op("Reshape", [b.weight(node, "weight"), channel], node, "scale")
+    shift = b.op("Reshape", [b.weight(node, "bias"), channel], node, "shift")
+    return b.op("Add", [b.op("Mul", [out, scale], node, "scaled"), shift], node)
+
+
+@op_for("layernorm")
+def layernorm(b: Builder, node: LayerNode, x: str) -> str:
+    """LayerNormalization (opset 17) over the last ``axes`` axes; γ = 1 and β = 0 where torch has none."""
+    c, layer = node.layer.config(), node.layer
+    normalized = layer.normalized(node.in_shape)
+    scale = b.weight(node, "weight") if c["affine"] else b.constant(node, "one", np.ones(normalized))
+    shift = b.weight(node, "bias") if c["affine"] and c["bias"] else b.constant(node, "zero", np.zeros(normalized))
+    return b.op("LayerNormalization", [x, scale, shift], node, axis=-len(normalized), epsilon=c["eps"])
+
+
+@op_for("rmsnorm")
+def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
+    """x/√(mean(x²) + eps)·γ; eps None is torch's for float32, the machine epsilon."""
+    c, layer = node.layer.config(), node.layer
+    rank = len(layer.normalized(node.in_shape))
+    eps = float(np.finfo(np.float32).eps) if c["eps"] is None else c["eps"]
+    square = b.op("Mul", [x, x], node, "square")
+    mean = b.op("ReduceMean", [square], node, "mean", axes=list(range(-rank, 0)), keepdims=1)
+    rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "eps", eps)], node, "plus_eps")], node, "rms")
+    if not c["affine"]:
+        return b.op("Div", [x, rms], node)
+    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), b.weight(node, "weight")], node)
+
+
 @op_for("conv1d", "conv2d")
 def conv(b: Builder, node: LayerNode, x: str) -> str:
     c = node.layer.config()
