@@ -38,6 +38,16 @@ def register(owner: nn.Module, name: str, module: nn.Module) -> None:
     owner.add_module(last, module)
 
 
+def register_parameter(owner: nn.Module, name: str, parameter: nn.Parameter) -> None:
+    """``parameter`` under ``name`` in ``owner`` (a bare-parameter kind's), dotted names as in :func:`register`."""
+    *parts, last = name.split(".")
+    for part in parts:
+        if part not in owner._modules:
+            owner.add_module(part, nn.Module())
+        owner = owner._modules[part]
+    owner.register_parameter(last, parameter)
+
+
 def merge(kind, config, outs):
     """What the merge kinds compute: torch.cat along the axis, a sum or a product."""
     if kind == "concat":
@@ -60,6 +70,10 @@ def torch_model(graph, numpy_model) -> nn.Module:
     def build(node, owner, root=False):
         if isinstance(node, LayerNode):
             module = REFERENCE[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            if node.layer.BARE:  # its one parameter under the layer's own name, as torchvision stores it
+                (parameter,) = module.parameters()
+                register_parameter(owner, node.name, parameter)
+                return module
             register(owner, node.name, module)
             return module
         box = owner if node.inline else Box()
@@ -106,7 +120,7 @@ def torch_model(graph, numpy_model) -> nn.Module:
 
 def numpy_grads(model) -> dict[str, np.ndarray]:
     """Parameter gradients of the last backward pass under PyTorch's names."""
-    return {f"{prefix}.{name}" if prefix else name: m.grads[name]
+    return {prefix if m.BARE else f"{prefix}.{name}" if prefix else name: m.grads[name]
             for prefix, m in model.named_modules() for name in m.PARAMS if getattr(m, name) is not None}
 
 

@@ -129,6 +129,14 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
     "flatten": lambda a, x: _call(L.Flatten, start_dim=a.span(x)[0] + 1, end_dim=a.span(x)[1] + 1),
+    "reshape": lambda a, x: _call(L.Reshape, shape=a.output_shape(x)),
+    "permute": lambda a, x: _call(L.Permute, dims=a.order(x)),
+    "transpose": lambda a, x: _call(L.Permute, dims=a.order(x)),
+    "select": lambda a, x: _call(L.Select, axis=a.axis % len(x), index=a.index),
+    "mean": lambda a, x: _call(L.Mean, dims=a.averaged(x), keepdim=a.keepdim),
+    "class_token": lambda a, x: _call(L.ClassToken, dim=x[1]),
+    "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value),
+    "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),
@@ -170,7 +178,7 @@ def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
 
 
 def _layer(node: LayerNode) -> Call:
-    if node.layer.kind not in KINDS or node.layer.BARE:
+    if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):

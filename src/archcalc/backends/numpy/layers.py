@@ -27,6 +27,8 @@ class Module:
     BUFFERS: tuple[str, ...] = ()
     #: takes ``rng=`` (initialisation or dropout masks)
     RANDOM = False
+    #: its one parameter is stored under the module's own name (``class_token``), not ``class_token.weight``
+    BARE = False
     training = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -61,7 +63,7 @@ class Module:
         for prefix, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 if getattr(m, name) is not None:
-                    state[f"{prefix}.{name}" if prefix else name] = getattr(m, name)
+                    state[prefix if m.BARE else f"{prefix}.{name}" if prefix else name] = getattr(m, name)
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -624,6 +626,25 @@ class Dropout(Module):
         return dout if self.mask is None else dout * self.mask
 
 
+class StochasticDepth(Dropout):
+    """``torchvision.ops.StochasticDepth``: in training, zero a whole example (``mode='row'``) or the
+    whole batch (``'batch'``) with probability p and scale what survives by 1/(1 − p); the identity
+    in evaluation. A residual branch so dropped leaves the block its shortcut."""
+
+    def __init__(self, p: float, mode: str = "row", rng=None):
+        super().__init__(p, rng)
+        self.mode = mode
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = None
+        if not self.training or self.p == 0:
+            return x
+        size = (x.shape[0],) + (1,) * (x.ndim - 1) if self.mode == "row" else (1,) * x.ndim
+        keep = self.rng.random(size) >= self.p
+        self.mask = (keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(size)).astype(x.dtype)
+        return x * self.mask
+
+
 # -- shape -----------------------------------------------------------------------------------------
 
 
@@ -642,6 +663,113 @@ class Flatten(Module):
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout.reshape(self.shape)
+
+
+class Reshape(Module):
+    """Each example reshaped to ``shape`` (batch excluded): [N, …] → [N, *shape]; the gradient reshaped back."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.in_shape = x.shape
+        return x.reshape(x.shape[0], *self.shape)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout.reshape(self.in_shape)
+
+
+class Permute(Module):
+    """The axes after the batch reordered: output axis i is input axis dims[i] (batch excluded); the
+    gradient goes back through the inverse order. ``transpose`` is the permutation that swaps two axes."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        self.dims = tuple(dims)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.transpose(0, *(d + 1 for d in self.dims))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout.transpose(0, *(int(i) + 1 for i in np.argsort(self.dims)))
+
+
+class Select(Module):
+    """One position along an axis (batch excluded), the axis removed (``x.select``); the gradient is
+    zero everywhere but that position."""
+
+    def __init__(self, axis: int, index: int):
+        self.axis, self.index = axis, index
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return np.take(x, self.index, axis=self.axis + 1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dx = np.zeros(self.shape, dtype=dout.dtype)
+        where = [slice(None)] * len(self.shape)
+        where[self.axis + 1] = self.index
+        dx[tuple(where)] = dout
+        return dx
+
+
+class Mean(Module):
+    """The mean over the given axes (batch excluded), kept as size 1 with ``keepdim``; each input
+    element gets the output's gradient divided by the number averaged."""
+
+    def __init__(self, dims: tuple[int, ...], keepdim: bool = False):
+        self.dims, self.keepdim = tuple(dims), keepdim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return x.mean(tuple(d + 1 for d in self.dims), keepdims=self.keepdim)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        axes = tuple(d + 1 for d in self.dims)
+        count = math.prod(self.shape[a] for a in axes)
+        d = dout if self.keepdim else np.expand_dims(dout, axes)
+        return np.broadcast_to(d / count, self.shape)
+
+
+class ClassToken(Module):
+    """A learned [1, 1, D] token put before each sequence, [N, T, D] → [N, T+1, D] (torchvision ViT's
+    ``class_token``, zeros at the start). The parameter is stored under the layer's own name
+    (``BARE``), as torchvision's state dict has it; its gradient is the token row's, summed over the batch."""
+
+    PARAMS = ("weight",)
+    BARE = True
+
+    def __init__(self, dim: int):
+        self.weight = np.zeros((1, 1, dim))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.broadcast_to(self.weight, (x.shape[0], 1, x.shape[2])).astype(x.dtype), x], 1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self.grads = {"weight": dout[:, :1].sum(0, keepdims=True)}
+        return dout[:, 1:] if input_grad else None
+
+
+class LayerScale(Module):
+    """x times a learned scale γ of ``shape`` (the channel axis, then 1 per later axis, so it
+    broadcasts), every γ starting at ``value``: ConvNeXt's ``layer_scale``, stored under the layer's
+    own name (``BARE``)."""
+
+    PARAMS = ("weight",)
+    BARE = True
+
+    def __init__(self, shape: tuple[int, ...], value: float):
+        self.weight = np.full(tuple(shape), value)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return self.weight * x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        part = dout * self.x
+        lead = part.ndim - self.weight.ndim
+        axes = (*range(lead), *(lead + i for i, n in enumerate(self.weight.shape) if n == 1))
+        self.grads = {"weight": part.sum(axes).reshape(self.weight.shape)}
+        return dout * self.weight if input_grad else None
 
 
 class Identity(Module):

@@ -48,9 +48,10 @@ class Builder:
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output
 
-    def weight(self, node: LayerNode, name: str) -> str:
-        """The initialiser for the torch parameter or buffer ``<path>.<name>``."""
-        key = f"{self.paths[node]}.{name}"
+    def weight(self, node: LayerNode, name: str | None) -> str:
+        """The initialiser for the torch parameter or buffer ``<path>.<name>``; ``<path>`` itself for
+        ``name`` None (a bare-parameter kind, stored under the layer's own name)."""
+        key = self.paths[node] if name is None else f"{self.paths[node]}.{name}"
         if key not in self.names:
             if key not in self.weights:
                 raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
@@ -98,7 +99,7 @@ class Builder:
     def ops(self, node: LayerNode | MergeNode):
         """The kind's entry in :data:`~.ops.OPS`, or a located error when ONNX export lacks one."""
         entry = OPS.get(node.layer.kind)
-        if entry is None or node.layer.BARE:
+        if entry is None:
             raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write this kind yet",
                             code="export-unsupported", hint="export it --to torch")
         if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):

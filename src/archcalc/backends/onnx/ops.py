@@ -290,6 +290,57 @@ def flatten(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Reshape", [x, shape], node)
 
 
+def _shape(b: Builder, node: LayerNode, part: str, shape: tuple) -> str:
+    """A Reshape target: the batch copied (0), then ``shape``."""
+    return b.constant(node, part, [0, *shape], dtype=np.int64)
+
+
+@op_for("reshape")
+def reshape(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Reshape", [x, _shape(b, node, "shape", node.out_shape)], node)
+
+
+@op_for("permute", "transpose")
+def permute(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Transpose", [x], node, perm=[0, *(d + 1 for d in node.layer.order(node.in_shape))])
+
+
+@op_for("select")
+def select(b: Builder, node: LayerNode, x: str) -> str:
+    """Gather with a scalar index drops the axis, as ``x.select`` does; a negative index counts from the end."""
+    layer = node.layer
+    index = b.constant(node, "index", layer.index, dtype=np.int64)
+    return b.op("Gather", [x, index], node, axis=layer.axis % len(node.in_shape) + 1)
+
+
+@op_for("mean")
+def mean(b: Builder, node: LayerNode, x: str) -> str:
+    layer = node.layer
+    return b.op("ReduceMean", [x], node, axes=[d + 1 for d in layer.averaged(node.in_shape)],
+                keepdims=int(layer.keepdim))
+
+
+@op_for("class_token")
+def class_token(b: Builder, node: LayerNode, x: str) -> str:
+    """The [1, 1, D] token expanded to [N, 1, D] (N read from the input) and put before the sequence."""
+    batch = b.op("Shape", [x], node, "batch", start=0, end=1)
+    size = b.op("Concat", [batch, b.constant(node, "token_shape", [1, node.in_shape[1]], dtype=np.int64)], node,
+                "token_size", axis=0)
+    token = b.op("Expand", [b.weight(node, None), size], node, "token")
+    return b.op("Concat", [token, x], node, axis=1)
+
+
+@op_for("layer_scale")
+def layer_scale(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Mul", [b.weight(node, None), x], node)
+
+
+@op_for("stochastic_depth")
+def stochastic_depth(b: Builder, node: LayerNode, x: str) -> str:
+    """The identity at inference, as dropout."""
+    return b.op("Identity", [x], node)
+
+
 @op_for("global_avgpool2d")
 def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
