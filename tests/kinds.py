@@ -383,7 +383,7 @@ layers:
         Case((3, 2, 2), "layer_scale", params=3, out=(3, 2, 2)),
         Case((4, 6), "layer_scale: {value: 0.1, axis: -1}", params=6, out=(4, 6), name="last-axis"),
     )),
-    # torchvision.ops.StochasticDepth: in training the NumPy layer's mask (rows or the whole batch), the identity in eval
+    # torchvision.ops.StochasticDepth: in training the NumPy layer's mask (per row or batch), the identity in eval
     Kind("stochastic_depth", lambda a, x, t: MaskedDropout(t), (
         Case((3, 4), "stochastic_depth: 0.2", params=0, out=(3, 4)),
         Case((3, 2, 2), "stochastic_depth: {p: 0.5, mode: batch}", params=0, out=(3, 2, 2), name="batch"),
