@@ -106,7 +106,8 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
-    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a)),
+    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a),
+                                 transposed=a.transposed),
     "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
                                  bias=a.bias, **_inits(a)),
@@ -138,6 +139,10 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value),
     "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
+    "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
+                                    padding_idx=a.padding_idx),
+    "pos_embedding": lambda a, x: _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim,
+                                        first=a.index == "first"),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
@@ -171,6 +176,18 @@ def plan(node: Node) -> Call:
     return _PLANS[type(node)](node)
 
 
+def plan_graph(graph: Graph) -> Call:
+    """The construction of the whole network: the root's, with the tied weights (``tie:``) the root
+    shares once every layer is built."""
+    call = plan(graph.root)
+    layers = {node.path: node for node in graph.layers()}
+    ties = tuple((node.path, layers[node.layer.tie].path) for node in layers.values()
+                 if getattr(node.layer, "tie", None) is not None)
+    if ties:
+        call.kwargs["ties"] = ties
+    return call
+
+
 def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
     """Each child under its name (dotted names are paths too); an inline construct under ``""``, so its
     children's names join its parent's, as in torch."""
@@ -180,10 +197,6 @@ def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
 def _layer(node: LayerNode) -> Call:
     if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
-                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
-    if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
-        what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
-        raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute {what} yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"
@@ -226,7 +239,7 @@ def build_model(graph: Graph, seed=None, dtype="float32") -> Sequential:
     """The network as NumPy modules, initialised like PyTorch from ``seed`` (an int or a Generator)."""
     import numpy as np
 
-    return plan(graph.root).build(np.random.default_rng(seed)).astype(dtype)
+    return plan_graph(graph).build(np.random.default_rng(seed)).astype(dtype)
 
 
 def loss_kwargs(train: TrainSpec) -> dict[str, object]:

@@ -50,12 +50,20 @@ class Module:
             yield from child.named_modules(".".join(part for part in (prefix, name) if part))
 
     def parameters(self) -> list[np.ndarray]:
-        """Every parameter array, in a fixed order; optimizers update them in place."""
-        return [getattr(m, n) for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """Every parameter array, in a fixed order, once (a tied weight is one array held by two
+        layers); optimizers update them in place."""
+        return list({id(p): p for _, m in self.named_modules() for n in m.PARAMS
+                     if (p := getattr(m, n)) is not None}.values())
 
     def gradients(self) -> list[np.ndarray]:
-        """The gradients of the last backward pass, in the order of :meth:`parameters`."""
-        return [m.grads[n] for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """The gradients of the last backward pass, in the order of :meth:`parameters`: a tied weight's
+        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``."""
+        total: dict[int, np.ndarray] = {}
+        for _, m in self.named_modules():
+            for n in m.PARAMS:
+                if (p := getattr(m, n)) is not None:
+                    total[id(p)] = total[id(p)] + m.grads[n] if id(p) in total else m.grads[n]
+        return list(total.values())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters and buffers under PyTorch's names (``layer1.0.conv1.weight``), in torch's order."""
@@ -79,12 +87,16 @@ class Module:
             array[...] = value
 
     def astype(self, dtype) -> Module:
-        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients)."""
+        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients); a
+        tied weight stays one array."""
+        cast: dict[int, np.ndarray] = {}
         for _, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 value = getattr(m, name)
                 if value is not None and value.dtype.kind == "f":
-                    setattr(m, name, value.astype(dtype))
+                    if id(value) not in cast:
+                        cast[id(value)] = value.astype(dtype)
+                    setattr(m, name, cast[id(value)])
         return self
 
     def train(self, mode: bool = True) -> Module:
@@ -228,27 +240,42 @@ class _Pool(Module):
 
 
 class Linear(Module):
-    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
+    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in).
+
+    ``transposed`` stores W as (in, out), y = x W + b, as Hugging Face's GPT-2 ``Conv1D`` does, with
+    its initialisation (W from N(0, 0.02²), b zero).
+    """
 
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None,
+                 transposed: bool = False):
         rng = np.random.default_rng(rng)
+        self.transposed = transposed
+        if transposed:
+            shape = (in_features, out_features)
+            self.weight = rng.normal(0.0, 0.02, shape) if init is None else _initial(rng, shape, init, in_features)
+            self.bias = (np.zeros(out_features) if bias_init is None else
+                         _initial(rng, (out_features,), bias_init, in_features)) if bias else None
+            return
         self.weight = _initial(rng, (out_features, in_features), init, in_features)
         self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
-        out = x @ self.weight.T
+        out = x @ self.weight if self.transposed else x @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d2 = dout.reshape(-1, dout.shape[-1])
-        self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
+        grad = d2.T @ self.x.reshape(-1, self.x.shape[-1])
+        self.grads = {"weight": grad.T if self.transposed else grad}
         if self.bias is not None:
             self.grads["bias"] = d2.sum(0)
-        return dout @ self.weight if input_grad else None
+        if not input_grad:
+            return None
+        return dout @ self.weight.T if self.transposed else dout @ self.weight
 
 
 class Conv2d(Module):
@@ -643,6 +670,75 @@ class StochasticDepth(Dropout):
         keep = self.rng.random(size) >= self.p
         self.mask = (keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(size)).astype(x.dtype)
         return x * self.mask
+
+
+# -- embeddings ------------------------------------------------------------------------------------
+
+
+class Embedding(Module):
+    """Each integer id picks one row of a learned [vocab, dim] table (``nn.Embedding``), drawn from
+    N(0, 1) as torch draws it, the ``padding_idx`` row zero.
+
+    The gradient is sparse: only the rows of the ids seen get one, each the sum of the output
+    gradients at its ids (``self.rows`` says which); the padding row gets none, so it stays zero.
+    The ids have no gradient (None). Ids given as floats (a data file's ``x``) are read as integers.
+    """
+
+    PARAMS = ("weight",)
+    RANDOM = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, rng=None):
+        rng = np.random.default_rng(rng)
+        self.padding_idx = padding_idx
+        self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
+        if padding_idx is not None:
+            self.weight[padding_idx] = 0.0
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.ids = np.asarray(x).astype(np.int64)
+        return self.weight[self.ids]
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self.rows, where = np.unique(self.ids.reshape(-1), return_inverse=True)
+        summed = np.zeros((len(self.rows), dout.shape[-1]), dtype=dout.dtype)
+        np.add.at(summed, where, dout.reshape(-1, dout.shape[-1]))
+        grad = np.zeros_like(self.weight)
+        grad[self.rows] = summed
+        if self.padding_idx is not None:
+            grad[self.padding_idx] = 0.0
+        self.grads = {"weight": grad}
+        return None
+
+
+class PositionEmbedding(Module):
+    """Rows 0 … T−1 of a learned [positions, dim] table for a sequence of T (GPT-2's ``wpe``, BERT's
+    position embeddings), or row 0 at every position with ``first`` (BERT's token types, all type 0),
+    drawn from N(0, 1); [N, T, …] → [N, T, dim]. It reads only its input's length, so the input's
+    gradient is zero; each row's gradient is summed over the batch (and over the positions with ``first``)."""
+
+    PARAMS = ("weight",)
+    RANDOM = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False, rng=None):
+        rng = np.random.default_rng(rng)
+        self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
+        self.first = first
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        n, t = x.shape[:2]
+        rows = self.weight[:1].repeat(t, 0) if self.first else self.weight[:t]
+        return np.broadcast_to(rows, (n, t, self.weight.shape[1]))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        per_position = dout.sum(0)
+        grad = np.zeros_like(self.weight)
+        if self.first:
+            grad[0] = per_position.sum(0)
+        else:
+            grad[:len(per_position)] = per_position
+        self.grads = {"weight": grad}
+        return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
 
 
 # -- shape -----------------------------------------------------------------------------------------

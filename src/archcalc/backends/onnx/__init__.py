@@ -2,7 +2,8 @@
 
 Opset 17 with IR version 8, the oldest IR that opset 17 allows, so current and older onnxruntime
 builds load it (onnx 1.23 would stamp IR 14, which runtimes before 1.20 reject). The input is named
-``input`` with a symbolic batch dimension ``N``; the output is ``output``. The graph is exported in
+``input`` with a symbolic batch dimension ``N`` (int64 token ids when the first layer is an embedding,
+float32 otherwise); the output is ``output``. The graph is exported in
 evaluation mode: batch norm uses its running statistics, dropout is the identity.
 
 Weights come from a torch module of the same spec (``archcalc.to_torch``), so ONNX and torch compute
@@ -58,7 +59,8 @@ def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.Mod
         builder.nodes[-1].output[0] = "output"
     else:  # the model is empty or ends in the input itself
         builder.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
-    graph = helper.make_graph(builder.nodes, _graph_name(model.name), [_value("input", model.input_shape)],
+    ids = model.input_ids is not None  # token ids for an embedding: int64, as torch.nn.Embedding takes them
+    graph = helper.make_graph(builder.nodes, _graph_name(model.name), [_value("input", model.input_shape, ids)],
                               [_value("output", model.output_shape)])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="archcalc",
                               producer_version=__version__)
@@ -83,8 +85,9 @@ def _array(value: object) -> np.ndarray:
     return np.asarray(detach().cpu().numpy() if detach else value)
 
 
-def _value(name: str, shape: tuple) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *(int(d) for d in shape)])
+def _value(name: str, shape: tuple, ids: bool = False) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.INT64 if ids else TensorProto.FLOAT,
+                                         ["N", *(int(d) for d in shape)])
 
 
 def _graph_name(name: str) -> str:

@@ -59,6 +59,11 @@ class Builder:
             self.names.add(key)
         return key
 
+    def tied(self, node: LayerNode) -> str:
+        """The initialiser of the weight ``node`` ties to (``tie:``): the owner's, one array for both uses."""
+        owner = next(n for n in self.graph.layers() if n.path == node.layer.tie)
+        return self.weight(owner, "weight")
+
     def constant(self, node: LayerNode, part: str, value: object, dtype: type = np.float32) -> str:
         """A constant initialiser (``value`` as an array of ``dtype``) named ``path/part``."""
         name = self.name(f"{self.paths[node]}/{part}")
@@ -101,10 +106,6 @@ class Builder:
         entry = OPS.get(node.layer.kind)
         if entry is None:
             raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write this kind yet",
-                            code="export-unsupported", hint="export it --to torch")
-        if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
-            what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
-            raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write {what} yet",
                             code="export-unsupported", hint="export it --to torch")
         return entry
 

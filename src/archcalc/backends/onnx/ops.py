@@ -341,6 +341,25 @@ def stochastic_depth(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Identity", [x], node)
 
 
+@op_for("embedding")
+def embedding(b: Builder, node: LayerNode, x: str) -> str:
+    """Gather the ids' rows of the table (the model's input is int64 ids)."""
+    return b.op("Gather", [b.weight(node, "weight"), x], node, axis=0)
+
+
+@op_for("pos_embedding")
+def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
+    """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D]: the sequence
+    length stays free."""
+    zero, one = b.constant(node, "zero", [0], dtype=np.int64), b.constant(node, "one", [1], dtype=np.int64)
+    length = b.op("Shape", [x], node, "length", start=1, end=2)
+    rows = b.op("Slice", [b.weight(node, "weight"), zero, one if node.layer.index == "first" else length, zero],
+                node, "rows")
+    size = b.op("Concat", [b.op("Shape", [x], node, "batch_length", start=0, end=2),
+                           b.constant(node, "dim", [node.layer.dim], dtype=np.int64)], node, "size", axis=0)
+    return b.op("Expand", [rows, size], node)
+
+
 @op_for("global_avgpool2d")
 def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
@@ -348,11 +367,16 @@ def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("linear")
 def linear(b: Builder, node: LayerNode, x: str) -> str:
-    """``Gemm(transB=1)`` on a flat input; on [..., D_i] inputs ``MatMul`` with the transposed weight."""
-    bias = [b.weight(node, "bias")] if node.layer.config()["bias"] else []
+    """``Gemm(transB=1)`` on a flat input; on [..., D_i] inputs ``MatMul`` with the transposed weight, or
+    with the weight as it is when it is stored [D_i, D] (``transposed``). A tied weight is its owner's
+    initialiser, written once."""
+    c = node.layer.config()
+    bias = [b.weight(node, "bias")] if c["bias"] else []
+    weight = b.tied(node) if c["tie"] else b.weight(node, "weight")
     if len(node.in_shape) == 1:
-        return b.op("Gemm", [x, b.weight(node, "weight"), *bias], node, transB=1)
-    weight = b.op("Transpose", [b.weight(node, "weight")], node, "weight_t", perm=[1, 0])
+        return b.op("Gemm", [x, weight, *bias], node, transB=0 if c["transposed"] else 1)
+    if not c["transposed"]:
+        weight = b.op("Transpose", [weight], node, "weight_t", perm=[1, 0])
     product = b.op("MatMul", [x, weight], node, "matmul" if bias else "")
     return b.op("Add", [product, *bias], node) if bias else product
 
