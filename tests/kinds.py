@@ -262,6 +262,68 @@ class PositionReference(nn.Embedding):
         return super().forward(rows).expand(x.shape[0], -1, -1)
 
 
+def rope(x: torch.Tensor, rotary: str, theta: float, r: int) -> torch.Tensor:
+    """Rotary embedding of x [N, H, T, d] as its authors' code computes it, angles in float32: Hugging Face
+    Llama's ``x·cos + rotate_half(x)·sin`` on ``cat(freqs, freqs)``, or GPT-J's ``x·cos +
+    rotate_every_two(x)·sin`` on the angles repeated in pairs."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+    freqs = torch.outer(torch.arange(x.shape[2]).float(), inv_freq)
+    part, rest = x[..., :r], x[..., r:]
+    if rotary == "half":
+        emb = torch.cat((freqs, freqs), dim=-1)
+        turned_half = torch.cat((-part[..., r // 2:], part[..., :r // 2]), dim=-1)
+    else:
+        emb = freqs.repeat_interleave(2, dim=-1)
+        turned_half = torch.stack((-part[..., 1::2], part[..., ::2]), dim=-1).flatten(-2)
+    turned = part * emb.cos().to(x.dtype) + turned_half * emb.sin().to(x.dtype)
+    return torch.cat((turned, rest), dim=-1)
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a) -> torch.Tensor:
+    """``F.scaled_dot_product_attention`` (grouped-query as Hugging Face's ``repeat_kv``) on q [N, T, h·d],
+    k and v [N, S, kv·d], with the attention layer ``a``'s options; [N, T, h·d]."""
+    heads, kv = a.heads, a.kv_heads or a.heads
+    d = q.shape[-1] // heads
+    q, k, v = (y.unflatten(-1, (n, d)).transpose(1, 2) for y, n in ((q, heads), (k, kv), (v, kv)))
+    if a.rotary != "none":
+        r = a.rotary_dim or d
+        q, k = rope(q, a.rotary, a.theta, r), rope(k, a.rotary, a.theta, r)
+    if kv != heads:  # Hugging Face's repeat_kv: each k, v head serves heads/kv query heads in turn
+        k, v = (y[:, :, None].expand(-1, -1, heads // kv, -1, -1).flatten(1, 2) for y in (k, v))
+    y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=a.causal, scale=a.scale)
+    return y.transpose(1, 2).flatten(2)
+
+
+class AttentionReference(nn.Module):
+    """Attention on q, k and v side by side in one input (GPT-2's ``c_attn`` output)."""
+
+    def __init__(self, a, x: tuple[int, ...]):
+        super().__init__()
+        self.a, self.d = a, a.head_size([x])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        heads, kv = self.a.heads, self.a.kv_heads or self.a.heads
+        q, k, v = x.split((heads * self.d, kv * self.d, kv * self.d), dim=-1)
+        return attend(q, k, v, self.a)
+
+
+class MultiheadReference(nn.Module):
+    """Llama's self-attention: q_proj, k_proj, v_proj, attention, o_proj."""
+
+    def __init__(self, a, x: tuple[int, ...]):
+        super().__init__()
+        d, out = a.dims(x)
+        heads, kv = a.heads, a.kv_heads or a.heads
+        self.q_proj = nn.Linear(x[1], heads * d, bias=a.bias)
+        self.k_proj = nn.Linear(x[1], kv * d, bias=a.bias)
+        self.v_proj = nn.Linear(x[1], kv * d, bias=a.bias)
+        self.o_proj = nn.Linear(heads * d, out, bias=a.bias if a.out_bias is None else a.out_bias)
+        self.a = a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.o_proj(attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), self.a))
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -447,8 +509,16 @@ layers:
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
     )),
-    Kind("attention", None, (
+    # the harness computes the three-branch form itself (tests/numpy_torch.py, ``merge``), with ``attend``
+    Kind("attention", lambda a, x, t: AttentionReference(a, x), (
         Case((5, 24), "attention: {heads: 2, causal: true}", params=0, out=(5, 8), name="fused"),
+        Case((1, 12), "attention: {heads: 1, causal: true, rotary: interleaved}", params=0, out=(1, 4),
+             name="one-token"),
+        Case((5, 6), None, params=6 * 8 + 8 + 2 * (6 * 2 + 2), out=(5, 8), name="multi-query", spec="""input: [5, 6]
+layers:
+  - attention: {heads: 4, kv_heads: 1, scale: 0.5, rotary: half, rotary_dim: 2,
+                branches: [[linear: 8], [linear: 2], [linear: 2]]}
+"""),
         Case((6, 8), None, params=8 * 8 + 2 * (8 * 4 + 4), out=(6, 8), name="gqa-rotary", spec="""input: [6, 8]
 layers:
   - attention:
@@ -467,14 +537,16 @@ layers:
       theta: 500000.0
       branches: [[linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}]]
 """),
-    ), refuses=later("attention")),
-    Kind("multihead_attention", None, (
+    )),
+    Kind("multihead_attention", lambda a, x, t: MultiheadReference(a, x), (
         Case((6, 16), "multihead_attention: 4", params=4 * (16 * 16 + 16), out=(6, 16)),
         Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half, out: 8}",
              params=16 * 16 + 2 * 16 * 8 + 16 * 8, out=(6, 8), name="gqa"),
         Case((6, 16), "multihead_attention: {heads: 2, head_dim: 4, out_bias: false}",
              params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
-    ), refuses=later("multihead_attention")),
+        Case((2, 8), "multihead_attention: {heads: 2, kv_heads: 1, causal: true, rotary: interleaved}",
+             params=(8 * 8 + 8) + 2 * (8 * 4 + 4) + (8 * 8 + 8), out=(2, 8), name="multi-query"),
+    )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),
     Kind("hardsigmoid", lambda a, x, t: nn.Hardsigmoid(), (Case((3, 8), "hardsigmoid", params=0, out=(3, 8)),)),

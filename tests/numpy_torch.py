@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from archcalc.graph import LayerNode, MergeNode, ResidualNode, SeqNode
-from tests.kinds import REFERENCE
+from tests.kinds import REFERENCE, attend
 
 
 class Box(nn.Module):
@@ -48,8 +48,10 @@ def register_parameter(owner: nn.Module, name: str, parameter: nn.Parameter) -> 
     owner.register_parameter(last, parameter)
 
 
-def merge(kind, config, outs):
-    """What the merge kinds compute: torch.cat along the axis, a sum or a product."""
+def merge(kind, config, outs, layer=None):
+    """What the merge kinds compute: torch.cat along the axis, a sum, a product, or attention on q, k, v."""
+    if kind == "attention":
+        return attend(*outs, layer)
     if kind == "concat":
         axis = config["axis"]
         return torch.cat(outs, axis + 1 if axis >= 0 else axis)
@@ -106,8 +108,8 @@ def torch_model(graph, numpy_model) -> nn.Module:
             assert isinstance(node, MergeNode)
             branches, config = [build(branch, box) for branch in node.branches], node.layer.config()
 
-            def run(x, branches=branches, kind=node.layer.kind, config=config):
-                return merge(kind, config, [branch(x) for branch in branches])
+            def run(x, branches=branches, kind=node.layer.kind, config=config, layer=node.layer):
+                return merge(kind, config, [branch(x) for branch in branches], layer)
         if node.inline:
             return run
         box.run = run

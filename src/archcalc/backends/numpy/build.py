@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from archcalc.backends.common import plain
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
-from archcalc.backends.numpy.structures import Add, Concat, Multiply, Residual, Sequential
+from archcalc.backends.numpy.structures import Add, Attend, Concat, Multiply, Residual, Sequential
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
@@ -103,6 +103,21 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
     return lambda a, x: _call(cls)
 
 
+def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
+    """The attention options, as :class:`~.layers.Attention` takes them."""
+    return {key: plain(value) for key, value in dict(
+        heads=a.heads, kv_heads=a.groups, head_dim=a.head_size(xs), causal=a.causal, scale=a.scale, rotary=a.rotary,
+        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout).items()}
+
+
+def _multihead(a: Layer, x: Shape) -> Call:
+    """Llama's self-attention: its four projections and the attention between them."""
+    head_dim, out = a.dims(x)
+    return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
+                 out_features=out, bias=a.bias, out_bias=a.out_biased, causal=a.causal, scale=a.scale,
+                 rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout)
+
+
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
@@ -139,6 +154,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value),
     "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
+    "attention": lambda a, x: Call(L.Attention, _attention(a, [x])),  # q, k and v side by side in one input
+    "multihead_attention": _multihead,
     "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
                                     padding_idx=a.padding_idx),
     "pos_embedding": lambda a, x: _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim,
@@ -232,6 +249,7 @@ MERGES: dict[str, Callable[[Layer, list, list[Shape]], Call]] = {
     "concat": lambda a, branches, xs: Call(Concat, {"branches": branches, "axis": a.axis % len(xs[0]) + 1}),
     "add": lambda a, branches, xs: Call(Add, {"branches": branches}),
     "multiply": lambda a, branches, xs: Call(Multiply, {"branches": branches}),
+    "attention": lambda a, branches, xs: Call(Attend, {"branches": branches, **_attention(a, xs)}),
 }
 
 

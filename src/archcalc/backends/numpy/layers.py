@@ -741,6 +741,145 @@ class PositionEmbedding(Module):
         return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
 
 
+# -- attention -------------------------------------------------------------------------------------
+
+
+def _rotary_tables(length: int, r: int, theta: float, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the rotary angles t·θ^(−2i/r), [T, r/2], computed in float32 as torch and Hugging
+    Face compute them (so float64 runs match theirs), then cast to the input's dtype."""
+    inv = np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r))
+    angles = np.arange(length, dtype=np.float32)[:, None] * inv[None, :]
+    return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
+
+
+def _rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, interleaved: bool) -> np.ndarray:
+    """Rotary position embedding on the first r = 2·cos.shape[-1] dimensions of x [N, H, T, d]: pairs
+    (i, i + r/2) (Llama's rotate-half) or (2i, 2i + 1) (GPT-J's interleaved) turned by the angles.
+    A rotation: its gradient is the rotation by −angle, which is this with −sin."""
+    r = 2 * cos.shape[-1]
+    out = x.copy()
+    if interleaved:
+        a, b = x[..., 0:r:2], x[..., 1:r:2]
+        out[..., 0:r:2], out[..., 1:r:2] = a * cos - b * sin, b * cos + a * sin
+    else:
+        a, b = x[..., :r // 2], x[..., r // 2:r]
+        out[..., :r // 2], out[..., r // 2:r] = a * cos - b * sin, b * cos + a * sin
+    return out
+
+
+class Attention(Module):
+    """Scaled dot-product attention over heads (``F.scaled_dot_product_attention``), on q, k and v side
+    by side in one input [N, T, (h + 2·kv)·d] (GPT-2's ``c_attn``) or apart ([N, T, h·d], [N, S, kv·d]
+    twice); output [N, T, h·d].
+
+    Per head: softmax(q·kᵀ·scale + mask)·v, ``scale`` 1/√d by default, ``causal`` masking each key
+    after the query's position. ``kv_heads`` below ``heads`` is grouped-query attention: each k, v head
+    serves heads/kv_heads query heads in turn (``repeat_interleave``), so their gradients are summed
+    over the group. ``rotary`` rotates q and k first (positions 0 … T−1; ``rotary_dim`` leading
+    dimensions of each head). ``dropout`` drops attention weights in training (inverted).
+
+    Backward: dv = pᵀ·dout, dp = dout·vᵀ, and softmax's gradient p ⊙ (dp − Σ dp ⊙ p) from the saved
+    probabilities (which the forward computed shifted by each row's maximum, so nothing overflows and
+    a masked score is exactly 0), then dq = ds·k and dk = dsᵀ·q, rotated back.
+    """
+
+    RANDOM = True
+
+    def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
+                 rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
+                 rng=None):
+        self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
+        self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
+        self.rng = np.random.default_rng(rng)
+
+    def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
+        """[N, T, heads·d] → [N, heads, T, d]."""
+        return x.reshape(x.shape[0], x.shape[1], heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        r = self.head_dim if self.rotary_dim is None else self.rotary_dim
+        return _rotary_tables(length, r, self.theta, dtype)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        h, kv, d = self.heads, self.kv_heads, self.head_dim
+        self.fused = len(xs) == 1
+        q, k, v = np.split(xs[0], [h * d, (h + kv) * d], axis=-1) if self.fused else xs
+        q, k, v = self._heads(q, h), self._heads(k, kv), self._heads(v, kv)
+        if self.rotary != "none":
+            interleaved = self.rotary == "interleaved"
+            q = _rotate(q, *self._tables(q.shape[2], q.dtype), interleaved)
+            k = _rotate(k, *self._tables(k.shape[2], k.dtype), interleaved)
+        k, v = np.repeat(k, h // kv, axis=1), np.repeat(v, h // kv, axis=1)
+        scale = 1 / math.sqrt(d) if self.scale is None else self.scale
+        scores = (q @ k.transpose(0, 1, 3, 2)) * scale
+        if self.causal:
+            t, s = scores.shape[-2:]
+            scores = np.where(np.tril(np.ones((t, s), dtype=bool)), scores, -np.inf)
+        e = np.exp(scores - scores.max(-1, keepdims=True))
+        p = e / e.sum(-1, keepdims=True)
+        mask = None
+        if self.training and self.dropout > 0:
+            keep = self.rng.random(p.shape) >= self.dropout
+            mask = (keep / (1 - self.dropout) if self.dropout < 1 else np.zeros(p.shape)).astype(p.dtype)
+        weights = p if mask is None else p * mask
+        self.cache = (q, k, v, p, mask, weights, scale)
+        out = weights @ v
+        return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * d)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True):
+        h, kv, d = self.heads, self.kv_heads, self.head_dim
+        q, k, v, p, mask, weights, scale = self.cache
+        n, tq, tk = q.shape[0], q.shape[2], k.shape[2]
+        do = self._heads(dout, h)
+        dv = weights.transpose(0, 1, 3, 2) @ do
+        dp = do @ v.transpose(0, 1, 3, 2)
+        if mask is not None:
+            dp = dp * mask
+        ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * scale
+        dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
+        dk = dk.reshape(n, kv, h // kv, tk, d).sum(2)
+        dv = dv.reshape(n, kv, h // kv, tk, d).sum(2)
+        if self.rotary != "none":
+            interleaved = self.rotary == "interleaved"
+            cos, sin = self._tables(tq, dq.dtype)
+            dq = _rotate(dq, cos, -sin, interleaved)
+            cos, sin = self._tables(tk, dk.dtype)
+            dk = _rotate(dk, cos, -sin, interleaved)
+        dq, dk, dv = (g.transpose(0, 2, 1, 3).reshape(n, g.shape[2], -1) for g in (dq, dk, dv))
+        return np.concatenate([dq, dk, dv], -1) if self.fused else (dq, dk, dv)
+
+
+class MultiheadAttention(Module):
+    """Self-attention with its projections, named as Llama's are: ``q_proj``, ``k_proj``, ``v_proj``
+    (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``)."""
+
+    RANDOM = True
+
+    def __init__(self, embed_dim: int, heads: int, kv_heads: int, head_dim: int, out_features: int,
+                 bias: bool = True, out_bias: bool = True, causal: bool = False, scale: float | None = None,
+                 rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
+                 rng=None):
+        rng = np.random.default_rng(rng)
+        self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
+        self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
+        self.v_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
+        self.o_proj = Linear(heads * head_dim, out_features, out_bias, rng)
+        self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("q_proj", self.q_proj), ("k_proj", self.k_proj), ("v_proj", self.v_proj), ("o_proj", self.o_proj)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.attention.training = self.training  # not a child: it holds no parameters
+        return self.o_proj.forward(self.attention.forward(self.q_proj.forward(x), self.k_proj.forward(x),
+                                                          self.v_proj.forward(x)))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dq, dk, dv = self.attention.backward(self.o_proj.backward(dout))
+        grads = [proj.backward(g, input_grad) for proj, g in ((self.q_proj, dq), (self.k_proj, dk), (self.v_proj, dv))]
+        return grads[0] + grads[1] + grads[2] if input_grad else None
+
+
 # -- shape -----------------------------------------------------------------------------------------
 
 

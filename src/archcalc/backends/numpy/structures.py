@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archcalc.backends.numpy.layers import Module
+from archcalc.backends.numpy.layers import Attention, Module
 
 
 class Sequential(Module):
@@ -157,4 +157,26 @@ class Multiply(Module):
                 if j != i:
                     d = d * other
             grads.append(branch.backward(_unbroadcast(d, self.outs[i].shape), input_grad))
+        return _total(grads) if input_grad else None
+
+
+class Attend(Attention):
+    """:class:`Attention` on three branches of the same input, which give q, k and v (BERT's ``query``,
+    ``key`` and ``value``); the gradients of the three meet again at the input."""
+
+    def __init__(self, branches: list[tuple[str, Module]], heads: int, kv_heads: int, head_dim: int,
+                 causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
+                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None):
+        super().__init__(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+        self.branches = list(branches)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return self.branches
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return super().forward(*(branch.forward(x) for _, branch in self.branches))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        parts = super().backward(dout)
+        grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
         return _total(grads) if input_grad else None

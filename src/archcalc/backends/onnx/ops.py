@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from onnx import helper
 
 from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
@@ -339,6 +340,112 @@ def layer_scale(b: Builder, node: LayerNode, x: str) -> str:
 def stochastic_depth(b: Builder, node: LayerNode, x: str) -> str:
     """The identity at inference, as dropout."""
     return b.op("Identity", [x], node)
+
+
+def _ints(b: Builder, node: LayerNode, part: str, values: list[int]) -> str:
+    return b.constant(node, part, values, dtype=np.int64)
+
+
+def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int) -> str:
+    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) computed in
+    the graph from T (so the length stays free), in float32 as torch computes them."""
+    length = b.op("Squeeze", [b.op("Shape", [x], node, f"{part}_t", start=2, end=3), _ints(b, node, "axis0", [0])],
+                  node, f"{part}_length")
+    positions = b.op("Range", [b.constant(node, "start", 0, dtype=np.int64), length,
+                               b.constant(node, "delta", 1, dtype=np.int64)], node, f"{part}_positions")
+    column = b.op("Unsqueeze", [b.op("Cast", [positions], node, f"{part}_float", to=1), _ints(b, node, "axis1", [1])],
+                  node, f"{part}_column")
+    inv = (np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r)))
+    angles = b.op("Mul", [column, b.constant(node, "inv_freq", inv)], node, f"{part}_angles")
+    cos, sin = b.op("Cos", [angles], node, f"{part}_cos"), b.op("Sin", [angles], node, f"{part}_sin")
+    axis = _ints(b, node, "axis3", [3])
+
+    def piece(name: str, start: int, end: int, step: int = 1) -> str:
+        return b.op("Slice", [x, _ints(b, node, f"{name}_start", [start]), _ints(b, node, f"{name}_end", [end]), axis,
+                              _ints(b, node, f"{name}_step", [step])], node, f"{part}_{name}")
+
+    interleaved = rotary == "interleaved"
+    a, c = (piece("even", 0, r, 2), piece("odd", 1, r, 2)) if interleaved else \
+        (piece("low", 0, r // 2), piece("high", r // 2, r))
+    first = b.op("Sub", [b.op("Mul", [a, cos], node, f"{part}_a_cos"), b.op("Mul", [c, sin], node, f"{part}_b_sin")],
+                 node, f"{part}_first")
+    second = b.op("Add", [b.op("Mul", [c, cos], node, f"{part}_b_cos"), b.op("Mul", [a, sin], node, f"{part}_a_sin")],
+                  node, f"{part}_second")
+    if interleaved:
+        last = _ints(b, node, "axis_last", [-1])
+        pairs = b.op("Concat", [b.op("Unsqueeze", [first, last], node, f"{part}_first_pair"),
+                                b.op("Unsqueeze", [second, last], node, f"{part}_second_pair")], node,
+                     f"{part}_pairs", axis=-1)
+        turned = [b.op("Reshape", [pairs, _ints(b, node, "rotated_shape", [0, 0, 0, r])], node, f"{part}_turned")]
+    else:
+        turned = [first, second]
+    if r < d:
+        turned.append(piece("rest", r, d))
+    return b.op("Concat", turned, node, f"{part}_rotated", axis=-1)
+
+
+def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads: int, kv: int, d: int) -> str:
+    """softmax(q·kᵀ·scale + causal mask)·v per head, from MatMul and Softmax; q [N, T, h·d], k and v
+    [N, S, kv·d]; k and v heads repeated for grouped-query attention as ``repeat_interleave`` does."""
+    def split(x: str, n: int, part: str) -> str:
+        shaped = b.op("Reshape", [x, _ints(b, node, f"{part}_shape", [0, 0, n, d])], node, f"{part}_heads")
+        return b.op("Transpose", [shaped], node, f"{part}_t", perm=[0, 2, 1, 3])
+
+    q, k, v = split(q, heads, "q"), split(k, kv, "k"), split(v, kv, "v")
+    if c["rotary"] != "none":
+        r = d if c["rotary_dim"] is None else c["rotary_dim"]
+        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d)
+        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d)
+    if kv != heads:
+        def repeat(x: str, part: str) -> str:
+            wide = b.op("Expand", [b.op("Unsqueeze", [x, _ints(b, node, "axis2", [2])], node, f"{part}_group"),
+                                   _ints(b, node, "group", [1, 1, heads // kv, 1, 1])], node, f"{part}_wide")
+            return b.op("Reshape", [wide, _ints(b, node, "repeated", [0, heads, -1, d])], node, f"{part}_repeated")
+
+        k, v = repeat(k, "k"), repeat(v, "v")
+    scale = 1 / math.sqrt(d) if c["scale"] is None else c["scale"]
+    scores = b.op("Mul", [b.op("MatMul", [q, b.op("Transpose", [k], node, "k_transposed", perm=[0, 1, 3, 2])], node,
+                               "products"), b.constant(node, "scale", scale)], node, "scores")
+    if c["causal"]:
+        size = b.op("Shape", [scores], node, "score_size", start=2)
+        ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
+        seen = b.op("Cast", [b.op("Trilu", [ones], node, "lower", upper=0)], node, "seen", to=9)  # 9: BOOL
+        scores = b.op("Where", [seen, scores, b.constant(node, "minus_inf", -np.inf)], node, "masked")
+    weights = b.op("Softmax", [scores], node, "weights", axis=-1)
+    out = b.op("Transpose", [b.op("MatMul", [weights, v], node, "mixed")], node, "mixed_t", perm=[0, 2, 1, 3])
+    return b.op("Reshape", [out, _ints(b, node, "out_shape", [0, 0, heads * d])], node)
+
+
+@op_for("attention")
+def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> str:
+    """On q, k and v side by side (one input, sliced apart) or from three branches."""
+    layer, c = node.layer, node.layer.config()
+    xs = x if isinstance(x, list) else [x]
+    shapes = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
+    heads, kv, d = c["heads"], layer.groups, layer.head_size(shapes)
+    if len(xs) == 1:
+        axis = _ints(b, node, "features", [-1])
+        bounds = [0, heads * d, (heads + kv) * d, (heads + 2 * kv) * d]
+        xs = [b.op("Slice", [x, _ints(b, node, f"{name}_from", [bounds[i]]), _ints(b, node, f"{name}_to",
+                                                                                   [bounds[i + 1]]), axis],
+                   node, name) for i, name in enumerate("qkv")]
+    return _attend(b, node, *xs, c, heads, kv, d)
+
+
+@op_for("multihead_attention")
+def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
+    """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights."""
+    layer, c = node.layer, node.layer.config()
+    head_dim, _ = layer.dims(node.in_shape)
+
+    def project(inp: str, name: str, bias: bool) -> str:
+        weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
+        product = b.op("MatMul", [inp, weight], node, name)
+        return b.op("Add", [product, b.weight(node, f"{name}.bias")], node, f"{name}_biased") if bias else product
+
+    q, k, v = (project(x, f"{p}_proj", c["bias"]) for p in "qkv")
+    y = _attend(b, node, q, k, v, c, c["heads"], layer.groups, head_dim)
+    return project(y, "o_proj", layer.out_biased)
 
 
 @op_for("embedding")
