@@ -279,9 +279,10 @@ def rope(x: torch.Tensor, rotary: str, theta: float, r: int) -> torch.Tensor:
     return torch.cat((turned, rest), dim=-1)
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a) -> torch.Tensor:
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a, mask: np.ndarray | None = None) -> torch.Tensor:
     """``F.scaled_dot_product_attention`` (grouped-query as Hugging Face's ``repeat_kv``) on q [N, T, h·d],
-    k and v [N, S, kv·d], with the attention layer ``a``'s options; [N, T, h·d]."""
+    k and v [N, S, kv·d], with the attention layer ``a``'s options; [N, T, h·d]. With a dropout ``mask``
+    (the one the NumPy layer drew), GPT-2's eager attention instead: softmax, times the mask, times v."""
     heads, kv = a.heads, a.kv_heads or a.heads
     d = q.shape[-1] // heads
     q, k, v = (y.unflatten(-1, (n, d)).transpose(1, 2) for y, n in ((q, heads), (k, kv), (v, kv)))
@@ -290,21 +291,44 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a) -> torch.Tensor
         q, k = rope(q, a.rotary, a.theta, r), rope(k, a.rotary, a.theta, r)
     if kv != heads:  # Hugging Face's repeat_kv: each k, v head serves heads/kv query heads in turn
         k, v = (y[:, :, None].expand(-1, -1, heads // kv, -1, -1).flatten(1, 2) for y in (k, v))
-    y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=a.causal, scale=a.scale)
+    if mask is None:
+        y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=a.causal, scale=a.scale)
+    else:
+        scores = q @ k.transpose(-1, -2) * (a.scale or d ** -0.5)
+        if a.causal:
+            seen = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+            scores = scores.masked_fill(~seen, float("-inf"))
+        y = (scores.softmax(-1) * torch.from_numpy(mask)) @ v
     return y.transpose(1, 2).flatten(2)
 
 
 class AttentionReference(nn.Module):
     """Attention on q, k and v side by side in one input (GPT-2's ``c_attn`` output)."""
 
-    def __init__(self, a, x: tuple[int, ...]):
+    def __init__(self, a, x: tuple[int, ...], twin=None):
         super().__init__()
         self.a, self.d = a, a.head_size([x])
+        self.twin = [twin]  # the NumPy layer, for its dropout mask (a list, so torch does not register it)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         heads, kv = self.a.heads, self.a.kv_heads or self.a.heads
         q, k, v = x.split((heads * self.d, kv * self.d, kv * self.d), dim=-1)
-        return attend(q, k, v, self.a)
+        twin = self.twin[0]
+        mask = twin.cache[4] if self.training and twin is not None and self.a.dropout > 0 else None
+        return attend(q, k, v, self.a, mask)
+
+
+class Conv1DReference(nn.Module):
+    """Hugging Face's GPT-2 ``Conv1D``: a linear layer whose weight is stored [in, out]."""
+
+    def __init__(self, features: int, out: int, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(features, out))
+        self.bias = nn.Parameter(torch.zeros(out)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x @ self.weight
+        return y if self.bias is None else y + self.bias
 
 
 class MultiheadReference(nn.Module):
@@ -335,7 +359,8 @@ SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be buil
 # -- the record -----------------------------------------------------------------------------------------
 
 RECORD: tuple[Kind, ...] = (
-    Kind("linear", lambda a, x, t: nn.Linear(x[-1], a.out, bias=a.bias), (
+    Kind("linear", lambda a, x, t: Conv1DReference(x[-1], a.out, a.bias) if a.transposed else
+         nn.Linear(x[-1], a.out, bias=a.bias), (
         Case((5,), "linear: 3", params=5 * 3 + 3, out=(3,)),
         Case((2, 5), "linear: {out: 3, bias: false}", params=5 * 3, out=(2, 3), name="rank2"),
     )),
@@ -510,7 +535,7 @@ layers:
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
     )),
     # the harness computes the three-branch form itself (tests/numpy_torch.py, ``merge``), with ``attend``
-    Kind("attention", lambda a, x, t: AttentionReference(a, x), (
+    Kind("attention", lambda a, x, t: AttentionReference(a, x, t), (
         Case((5, 24), "attention: {heads: 2, causal: true}", params=0, out=(5, 8), name="fused"),
         Case((1, 12), "attention: {heads: 1, causal: true, rotary: interleaved}", params=0, out=(1, 4),
              name="one-token"),

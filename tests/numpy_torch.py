@@ -116,14 +116,25 @@ def torch_model(graph, numpy_model) -> nn.Module:
         return box
 
     model = build(graph.root, None, root=True).double()
+    layers = {node.path: node for node in graph.layers()}
+    for node in layers.values():  # a tied weight: one Parameter under both names, as Hugging Face ties them
+        if getattr(node.layer, "tie", None):
+            model.get_submodule(node.path).weight = model.get_submodule(layers[node.layer.tie].path).weight
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in numpy_model.state_dict().items()})
     return model
 
 
 def numpy_grads(model) -> dict[str, np.ndarray]:
-    """Parameter gradients of the last backward pass under PyTorch's names."""
-    return {prefix if m.BARE else f"{prefix}.{name}" if prefix else name: m.grads[name]
-            for prefix, m in model.named_modules() for name in m.PARAMS if getattr(m, name) is not None}
+    """Parameter gradients of the last backward pass under PyTorch's names; a tied weight once, under its
+    first name, its gradient summed over its uses (what ``named_parameters`` and autograd give)."""
+    names: dict[int, str] = {}
+    grads: dict[str, np.ndarray] = {}
+    for prefix, m in model.named_modules():
+        for name in m.PARAMS:
+            if (p := getattr(m, name)) is not None:
+                key = names.setdefault(id(p), prefix if m.BARE else f"{prefix}.{name}" if prefix else name)
+                grads[key] = grads[key] + m.grads[name] if key in grads else m.grads[name]
+    return grads
 
 
 #: small specs that use every structure (every residual mode, concat with an empty branch, nesting) with

@@ -16,6 +16,7 @@ import torch
 import archcalc
 from archcalc.backends.numpy import to_numpy
 from tests.conftest import SPECS
+from tests.export_cases import SIZES
 from tests.kinds import PARITY, Input, cases, examples
 from tests.numpy_torch import KITCHENS, numpy_grads, torch_model
 
@@ -25,13 +26,11 @@ TOL = 1e-6
 #: shipped specs small enough to run in float64 here, with the symbol values used
 SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {},
            "symbolic-mlp": {"D_i": 7, "D": 5, "D_o": 3}, "symbolic-cnn": {"H": 12, "W": 10},
-           "resnet18": {"H": 32, "W": 32}}
+           "resnet18": {"H": 32, "W": 32}, **{name: SIZES[name] for name in ("gpt2", "bert-base", "llama-3-8b")}}
 #: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients), or take minutes of NumPy
 #: convolutions at 224×224 (DenseNet-121's 120 convolutions, SqueezeNet's 26): too large for the test suite
 TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
              "efficientnet_b0"}
-#: shipped specs whose kinds NumPy cannot compute yet (issue 12; tests/kinds.py records the refusals)
-NOT_YET = {"gpt2", "llama-3-8b", "bert-base"}
 
 
 def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,
@@ -71,7 +70,7 @@ def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,
 
 
 def test_every_shipped_spec_is_checked_or_named_too_large():
-    assert {p.stem for p in SPECS.glob("*.yaml")} == set(SHIPPED) | TOO_LARGE | NOT_YET
+    assert {p.stem for p in SPECS.glob("*.yaml")} == set(SHIPPED) | TOO_LARGE
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
@@ -79,7 +78,8 @@ def test_every_shipped_spec_is_checked_or_named_too_large():
                                   for n in sorted(SHIPPED)])
 def test_shipped_spec_matches_torch(name, training):
     model = archcalc.load(str(SPECS / f"{name}.yaml"), **SHIPPED[name])
-    errors, _ = compare(model, batch=3 if name != "resnet18" else 2, training=training)
+    inputs = (Input(model.input_shape, ids=model.input_ids),)  # token ids for the transformers
+    errors, _ = compare(model, batch=3 if name != "resnet18" else 2, training=training, inputs=inputs)
     assert max(errors.values()) < TOL, errors
 
 

@@ -43,7 +43,7 @@ class Builder:
     def op(self, op_type: str, inputs: list[str], node: LayerNode, part: str = "", **attributes: object) -> str:
         """Add ``op_type(inputs)`` for ``node`` and return its output's name (the node's path, or
         ``path/part`` for one step of a layer that takes several ops)."""
-        path = self.paths[node]
+        path = self.paths.get(node, node.path)  # an inline merge (attention on branches) has no module
         output = self.name(f"{path}/{part}" if part else path)
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output
@@ -66,7 +66,7 @@ class Builder:
 
     def constant(self, node: LayerNode, part: str, value: object, dtype: type = np.float32) -> str:
         """A constant initialiser (``value`` as an array of ``dtype``) named ``path/part``."""
-        name = self.name(f"{self.paths[node]}/{part}")
+        name = self.name(f"{self.paths.get(node, node.path)}/{part}")
         self.initializers[name] = np.asarray(value, dtype=dtype)
         return name
 

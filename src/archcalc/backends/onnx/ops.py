@@ -458,10 +458,10 @@ def embedding(b: Builder, node: LayerNode, x: str) -> str:
 def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D]: the sequence
     length stays free."""
-    zero, one = b.constant(node, "zero", [0], dtype=np.int64), b.constant(node, "one", [1], dtype=np.int64)
-    length = b.op("Shape", [x], node, "length", start=1, end=2)
-    rows = b.op("Slice", [b.weight(node, "weight"), zero, one if node.layer.index == "first" else length, zero],
-                node, "rows")
+    zero = b.constant(node, "zero", [0], dtype=np.int64)
+    end = b.constant(node, "one", [1], dtype=np.int64) if node.layer.index == "first" else \
+        b.op("Shape", [x], node, "length", start=1, end=2)
+    rows = b.op("Slice", [b.weight(node, "weight"), zero, end, zero], node, "rows")
     size = b.op("Concat", [b.op("Shape", [x], node, "batch_length", start=0, end=2),
                            b.constant(node, "dim", [node.layer.dim], dtype=np.int64)], node, "size", axis=0)
     return b.op("Expand", [rows, size], node)
