@@ -185,3 +185,28 @@ def test_attention_dropout_obeys_eval_in_the_runtime_module():
     module.train()
     with torch.no_grad():
         assert not torch.equal(module(x), module(x))
+
+
+def test_an_embedding_tied_to_a_linear_layer_reads_its_weight_in_numpy_and_onnx():
+    """``tie`` on the embedding (the other direction): the embedding's table is the linear layer's [V, D]."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from archcalc.backends.numpy import to_numpy
+    from archcalc.backends.onnx import to_onnx
+
+    model = archcalc.loads("input: [5]\nlayers:\n  - embedding: {vocab: 9, dim: 4, tie: head}\n"
+                           "  - linear: {out: 9, bias: false, name: head}\n")
+    net = to_numpy(model, seed=0, dtype="float64")
+    assert sum(p.size for p in net.parameters()) == model.trainable_params == 9 * 4
+    module = archcalc.to_torch(model).eval()
+    proto = to_onnx(model, module.state_dict())
+    assert [i.name for i in proto.graph.initializer if i.name.endswith("weight")] == ["head.weight"]
+    ids = np.random.default_rng(0).integers(0, 9, size=(2, 5))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(ids)).numpy()
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["output"], {"input": ids})[0], expected, atol=1e-5)
+    net.load_state_dict({k: v.double().numpy() for k, v in module.state_dict().items()})
+    np.testing.assert_allclose(net.forward(ids), expected, atol=1e-5)

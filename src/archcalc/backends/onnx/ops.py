@@ -450,8 +450,9 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("embedding")
 def embedding(b: Builder, node: LayerNode, x: str) -> str:
-    """Gather the ids' rows of the table (the model's input is int64 ids)."""
-    return b.op("Gather", [b.weight(node, "weight"), x], node, axis=0)
+    """Gather the ids' rows of the table (the model's input is int64 ids); a tied table is its owner's."""
+    table = b.tied(node) if node.layer.config().get("tie") else b.weight(node, "weight")
+    return b.op("Gather", [table, x], node, axis=0)
 
 
 @op_for("pos_embedding")
