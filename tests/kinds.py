@@ -509,7 +509,7 @@ layers:
         Case((2, 6), "gelu: {approximate: tanh}", params=0, out=(2, 6), name="tanh"),
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
-    # -- transformers (issue 11); NumPy and ONNX come with issue 12 --------------------------------------
+    # -- transformers (issue 11; NumPy and ONNX, issue 12) ------------------------------------------------
     Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx), (
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4}", params=11 * 4, out=(7, 4)),
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4, padding_idx: 0}", params=11 * 4, out=(7, 4),
