@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from archcalc.graph import LayerNode, MergeNode, ResidualNode, SeqNode
-from tests.kinds import REFERENCE
+from tests.kinds import REFERENCE, attend
 
 
 class Box(nn.Module):
@@ -38,8 +38,20 @@ def register(owner: nn.Module, name: str, module: nn.Module) -> None:
     owner.add_module(last, module)
 
 
-def merge(kind, config, outs):
-    """What the merge kinds compute: torch.cat along the axis, a sum or a product."""
+def register_parameter(owner: nn.Module, name: str, parameter: nn.Parameter) -> None:
+    """``parameter`` under ``name`` in ``owner`` (a bare-parameter kind's), dotted names as in :func:`register`."""
+    *parts, last = name.split(".")
+    for part in parts:
+        if part not in owner._modules:
+            owner.add_module(part, nn.Module())
+        owner = owner._modules[part]
+    owner.register_parameter(last, parameter)
+
+
+def merge(kind, config, outs, layer=None):
+    """What the merge kinds compute: torch.cat along the axis, a sum, a product, or attention on q, k, v."""
+    if kind == "attention":
+        return attend(*outs, layer)
     if kind == "concat":
         axis = config["axis"]
         return torch.cat(outs, axis + 1 if axis >= 0 else axis)
@@ -60,6 +72,10 @@ def torch_model(graph, numpy_model) -> nn.Module:
     def build(node, owner, root=False):
         if isinstance(node, LayerNode):
             module = REFERENCE[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
+            if node.layer.BARE:  # its one parameter under the layer's own name, as torchvision stores it
+                (parameter,) = module.parameters()
+                register_parameter(owner, node.name, parameter)
+                return module
             register(owner, node.name, module)
             return module
         box = owner if node.inline else Box()
@@ -92,22 +108,33 @@ def torch_model(graph, numpy_model) -> nn.Module:
             assert isinstance(node, MergeNode)
             branches, config = [build(branch, box) for branch in node.branches], node.layer.config()
 
-            def run(x, branches=branches, kind=node.layer.kind, config=config):
-                return merge(kind, config, [branch(x) for branch in branches])
+            def run(x, branches=branches, kind=node.layer.kind, config=config, layer=node.layer):
+                return merge(kind, config, [branch(x) for branch in branches], layer)
         if node.inline:
             return run
         box.run = run
         return box
 
     model = build(graph.root, None, root=True).double()
+    layers = {node.path: node for node in graph.layers()}
+    for node in layers.values():  # a tied weight: one Parameter under both names, as Hugging Face ties them
+        if getattr(node.layer, "tie", None):
+            model.get_submodule(node.path).weight = model.get_submodule(layers[node.layer.tie].path).weight
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in numpy_model.state_dict().items()})
     return model
 
 
 def numpy_grads(model) -> dict[str, np.ndarray]:
-    """Parameter gradients of the last backward pass under PyTorch's names."""
-    return {f"{prefix}.{name}" if prefix else name: m.grads[name]
-            for prefix, m in model.named_modules() for name in m.PARAMS if getattr(m, name) is not None}
+    """Parameter gradients of the last backward pass under PyTorch's names; a tied weight once, under its
+    first name, its gradient summed over its uses (what ``named_parameters`` and autograd give)."""
+    names: dict[int, str] = {}
+    grads: dict[str, np.ndarray] = {}
+    for prefix, m in model.named_modules():
+        for name in m.PARAMS:
+            if (p := getattr(m, name)) is not None:
+                key = names.setdefault(id(p), prefix if m.BARE else f"{prefix}.{name}" if prefix else name)
+                grads[key] = grads[key] + m.grads[name] if key in grads else m.grads[name]
+    return grads
 
 
 #: small specs that use every structure (every residual mode, concat with an empty branch, nesting) with

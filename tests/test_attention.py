@@ -89,14 +89,29 @@ def test_a_tie_is_one_parameter_in_torch():
     assert sum(p.numel() for p in module.parameters()) == 50 * 16 + 50
 
 
-def test_numpy_and_onnx_refuse_a_tie_with_a_located_error():
+def test_numpy_and_onnx_keep_a_tie_as_one_array():
+    """A linear layer tied to another: NumPy holds one array (one parameter for the optimizer), ONNX one
+    initialiser read by both MatMuls, and both compute what torch computes with the shared weight."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
     from archcalc.backends.numpy import to_numpy
+    from archcalc.backends.onnx import to_onnx
 
     model = archcalc.loads("input: [16]\nlayers:\n  - linear: {out: 16, name: a}\n  - linear: {out: 16, tie: a}\n")
-    with pytest.raises(SpecError) as raised:
-        to_numpy(model)
-    assert raised.value.code == "export-unsupported" and "tied weight" in raised.value.message
-    assert raised.value.loc.line == 4
+    net = to_numpy(model, seed=0, dtype="float64")
+    assert sum(p.size for p in net.parameters()) == model.trainable_params == 16 * 16 + 2 * 16
+    module = archcalc.to_torch(model).eval()
+    proto = to_onnx(model, module.state_dict())
+    assert [i.name for i in proto.graph.initializer if i.name.endswith("weight")] == ["a.weight"]
+    x = np.random.default_rng(0).normal(size=(3, 16))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x).float()).numpy()
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["output"], {"input": x.astype(np.float32)})[0], expected, atol=1e-5)
+    net.load_state_dict({k: v.double().numpy() for k, v in module.state_dict().items()})
+    np.testing.assert_allclose(net.eval().forward(x), expected, atol=1e-5)
 
 
 def test_gpt2_with_t_free_is_formulas_in_t(run):
@@ -170,3 +185,28 @@ def test_attention_dropout_obeys_eval_in_the_runtime_module():
     module.train()
     with torch.no_grad():
         assert not torch.equal(module(x), module(x))
+
+
+def test_an_embedding_tied_to_a_linear_layer_reads_its_weight_in_numpy_and_onnx():
+    """``tie`` on the embedding (the other direction): the embedding's table is the linear layer's [V, D]."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from archcalc.backends.numpy import to_numpy
+    from archcalc.backends.onnx import to_onnx
+
+    model = archcalc.loads("input: [5]\nlayers:\n  - embedding: {vocab: 9, dim: 4, tie: head}\n"
+                           "  - linear: {out: 9, bias: false, name: head}\n")
+    net = to_numpy(model, seed=0, dtype="float64")
+    assert sum(p.size for p in net.parameters()) == model.trainable_params == 9 * 4
+    module = archcalc.to_torch(model).eval()
+    proto = to_onnx(model, module.state_dict())
+    assert [i.name for i in proto.graph.initializer if i.name.endswith("weight")] == ["head.weight"]
+    ids = np.random.default_rng(0).integers(0, 9, size=(2, 5))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(ids)).numpy()
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["output"], {"input": ids})[0], expected, atol=1e-5)
+    net.load_state_dict({k: v.double().numpy() for k, v in module.state_dict().items()})
+    np.testing.assert_allclose(net.forward(ids), expected, atol=1e-5)

@@ -84,6 +84,38 @@ def test_exported_build_model_is_the_runtime_model(name, tmp_path):
     assert np.array_equal(exported.forward(x), runtime.forward(x))
 
 
+@pytest.mark.parametrize("name", ["gpt2", "bert-base", "llama-3-8b"])
+def test_exported_transformers_run_with_only_numpy(name, run, tmp_path):
+    """GPT-2, BERT and Llama at a small ``--set``: the CLI writes a file that, in a process without
+    archcalc or torch, builds the network (torch's state dict keys, GPT-2's tied head one array) and
+    runs a forward pass on token ids that gives what the runtime model gives."""
+    from tests.export_cases import SIZES
+
+    sizes = ",".join(f"{k}={v}" for k, v in SIZES[name].items())
+    out = tmp_path / "model.py"
+    result = run("export", SPECS / f"{name}.yaml", "--to", "numpy", "--set", sizes, "-o", out)
+    assert result.exit_code == 0, result.output
+    model = archcalc.load(str(SPECS / f"{name}.yaml"), **SIZES[name])
+    ids = np.random.default_rng(0).integers(0, model.input_ids, size=(2, *model.input_shape))
+    np.save(tmp_path / "ids.npy", ids)
+    check = ("m = runpy.run_path('model.py'); net = m['build_model'](seed=1, dtype='float64').eval()\n"
+             "import numpy as np, json\n"
+             "state = net.state_dict()\n"
+             "np.save('out.npy', net.forward(np.load('ids.npy')))\n"
+             "print(json.dumps({'keys': list(state), 'arrays': len({id(v) for v in state.values()}),"
+             " 'modules': sorted(k for k in ('archcalc', 'torch') if sys.modules.get(k))}))")
+    proc = run_isolated(check, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    from archcalc.backends.torch import to_torch
+
+    assert data["keys"] == list(to_torch(model).state_dict()) and data["modules"] == []
+    assert data["arrays"] == len(data["keys"]) - (name == "gpt2")  # lm_head holds transformer.wte's array
+    runtime = to_numpy(model, seed=1, dtype="float64").eval()
+    assert np.array_equal(np.load(tmp_path / "out.npy"), runtime.forward(ids))
+    assert np.load(tmp_path / "out.npy").shape == (2, *model.output_shape)
+
+
 def test_example_in_docs_is_the_current_export():
     """docs/examples/digits_mlp_numpy.py is generated; regenerate it with
     ``archcalc export specs/digits-mlp.yaml --to numpy -o docs/examples/digits_mlp_numpy.py --force``."""

@@ -3,7 +3,8 @@
 The analytic gradient (backward) of f = Σ r·layer(x) is compared with (f(θ+h) − f(θ−h))/2h for
 every element of the input and of every parameter; the relative error ‖a − n‖/(‖a‖ + ‖n‖) must
 be below 1e-6. Inputs keep away from kinks: distinct values (no max-pool ties) with none within
-0.02 of 0 or 6 (ReLU, ReLU6, leaky ReLU, sign), and dropout draws the same mask on every pass.
+0.02 of 0, ±3 or 6 (ReLU, ReLU6, leaky ReLU, sign, the hard sigmoid and swish), and dropout draws the
+same mask on every pass.
 """
 
 from __future__ import annotations
@@ -35,17 +36,23 @@ layers:
 
 
 def kink_free(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Distinct values spread over (−8, 8), none within 0.02 of 0 or 6."""
+    """Distinct values spread over (−8, 8), none within 0.02 of 0, ±3 or 6."""
     n = int(np.prod(shape))
     values = (rng.permutation(n) + 0.5) / n * 16 - 8
-    values = np.where(np.abs(values) < 0.02, values + 0.04 * np.sign(values), values)
-    values = np.where(np.abs(values - 6) < 0.02, values + 0.04, values)
+    values = np.where(np.abs(values) < 0.02, values + 0.04 * np.where(values < 0, -1, 1), values)  # 0 itself too
+    for kink in (-3, 3, 6):
+        values = np.where(np.abs(values - kink) < 0.02, values + 0.04, values)
     return values.reshape(shape)
+
+
+#: below this norm both gradients are zero up to rounding: a gradient that is zero by symmetry (the key
+#: projection's bias in attention, which adds one constant to a softmax row) is judged absolutely
+ZERO = 1e-7
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
+    return float(np.linalg.norm(a - b) / scale) if scale > ZERO else 0.0
 
 
 def numeric(f, array: np.ndarray) -> np.ndarray:

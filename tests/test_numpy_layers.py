@@ -198,3 +198,53 @@ def test_node_types_each_have_a_plan():
     kinds = {type(node) for _, text in KITCHENS.items() for node, _ in archcalc.loads(text).graph.walk()}
     assert kinds <= set(build._PLANS)
     assert LayerNode in kinds
+
+
+TIED = """
+input: [5]
+layers:
+  - embedding: {vocab: 7, dim: 4, name: wte}
+  - linear: {out: 6, transposed: true, name: up}
+  - linear: {out: 4, transposed: true, bias: false, name: down}
+  - linear: {out: 7, bias: false, name: head, tie: wte}
+"""
+
+
+def test_a_tied_weight_is_one_array_and_its_gradient_sums_both_uses():
+    """GPT-2's tie: one array in parameters() and in the state dict (under both names, as torch's), updated
+    once, its gradient the sum of the embedding's rows and the output projection's, as autograd's; and
+    Hugging Face's Conv1D layout ``transposed: true`` (weight [in, out]) computes what the torch export does."""
+    import torch
+
+    from archcalc.backends.torch import to_torch
+    from tests.numpy_torch import numpy_grads
+
+    model = archcalc.loads(TIED)
+    net = to_numpy(model, seed=0, dtype="float64")
+    state = net.state_dict()
+    assert state["head.weight"] is state["wte.weight"] and state["up.weight"].shape == (4, 6)
+    assert len(net.parameters()) == 4
+    assert sum(p.size for p in net.parameters()) == model.trainable_params == 7 * 4 + 4 * 6 + 6 + 6 * 4
+    reference = to_torch(model).double()
+    reference.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    ids = np.random.default_rng(1).integers(0, 7, size=(3, 5))
+    out = net.forward(ids)
+    out_t = reference(torch.from_numpy(ids))
+    r = np.random.default_rng(2).normal(size=out.shape)
+    assert net.backward(r) is None
+    (out_t * torch.from_numpy(r)).sum().backward()
+    np.testing.assert_allclose(out, out_t.detach().numpy(), atol=1e-12)
+    expected = dict(reference.named_parameters())  # the tied weight once, under its owner's name
+    grads = dict(zip(numpy_grads(net), net.gradients()))
+    assert list(grads) == list(expected)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, expected[name].grad.numpy(), atol=1e-12, err_msg=name)
+    modules = dict(net.named_modules())
+    head, wte = modules["head"].grads["weight"], modules["wte"].grads["weight"]
+    assert np.abs(head).max() > 0 and np.abs(wte).max() > 0  # both uses contribute to the sum
+    np.testing.assert_allclose(grads["wte.weight"], head + wte)
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    before = state["wte.weight"].copy()
+    optimizer.step(net.gradients())
+    np.testing.assert_allclose(state["wte.weight"], before - 0.1 * grads["wte.weight"])
+    assert net.state_dict()["head.weight"] is net.state_dict()["wte.weight"]

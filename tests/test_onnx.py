@@ -69,8 +69,13 @@ def test_onnxruntime_computes_what_torch_computes(case):
         if e.code != "export-unsupported":
             raise
         pytest.skip(e.message)
-    agrees(module, proto, lambda batch: [torch.randn(batch, *model.input_shape)],
-           (2,) if case.path.stem in LARGE else (2, 3), 1e-5)
+    ids = model.input_ids  # the transformers take int64 token ids
+
+    def examples(batch: int) -> list[torch.Tensor]:
+        shape = (batch, *model.input_shape)
+        return [torch.randint(0, ids, shape) if ids else torch.randn(shape)]
+
+    agrees(module, proto, examples, (2,) if case.path.stem in LARGE else (2, 3), 1e-5)
 
 
 @pytest.mark.parametrize("case", kind_cases(ONNX))
@@ -171,3 +176,33 @@ def test_ceil_mode_pooling_matches_torch_or_is_refused(kind):
                         (got,) = session(proto).run(["output"], {"input": x.numpy()})
                         np.testing.assert_allclose(got, module(x).numpy(), atol=1e-6, err_msg=model.spec.source)
     assert Counter(refused) == REFUSED[kind]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "bert-base", "llama-3-8b"])
+def test_a_free_sequence_length_stays_free(name, one_thread):
+    """The shipped transformers leave T free: the file's input is [N, T] (int64 ids) and its output's
+    sequence axis T too, and onnxruntime computes torch's output at other lengths, one token included."""
+    from tests.export_cases import SIZES
+
+    model = archcalc.load(str(SPECS / f"{name}.yaml"), **SIZES[name])
+    torch.manual_seed(0)
+    module = to_torch(model).eval()
+    proto = to_onnx(model, module.state_dict())
+    (inp,), (outp,) = proto.graph.input, proto.graph.output
+    assert inp.type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["N", "T"]
+    dims = [d.dim_param or d.dim_value for d in outp.type.tensor_type.shape.dim]
+    assert dims == (["N", model.output_shape[0]] if name == "bert-base" else ["N", "T", model.output_shape[1]])
+    for length in (1, 5):
+        agrees(module, proto, lambda batch, length=length: [torch.randint(0, model.input_ids, (batch, length))],
+               (2,), 1e-5)
+
+
+def test_a_length_baked_into_an_op_stays_fixed():
+    """A reshape holds its exported shape, so the sequence axis of a spec with one stays a number."""
+    model = archcalc.loads("input: [T, 4]\nsymbols: {T: 6}\nlayers: [linear: 4, reshape: [-1, 2]]\n")
+    (inp,) = to_onnx(model).graph.input
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["N", 6, 4]
+    free = archcalc.loads("input: [T, 4]\nsymbols: {T: 6}\nlayers: [linear: 4, layernorm]\n")
+    (inp,) = to_onnx(free).graph.input
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["N", "T", 4]

@@ -39,6 +39,8 @@ class Module:
     BUFFERS: tuple[str, ...] = ()
     #: takes ``rng=`` (initialisation or dropout masks)
     RANDOM = False
+    #: its one parameter is stored under the module's own name (``class_token``), not ``class_token.weight``
+    BARE = False
     training = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -60,12 +62,20 @@ class Module:
             yield from child.named_modules(".".join(part for part in (prefix, name) if part))
 
     def parameters(self) -> list[np.ndarray]:
-        """Every parameter array, in a fixed order; optimizers update them in place."""
-        return [getattr(m, n) for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """Every parameter array, in a fixed order, once (a tied weight is one array held by two
+        layers); optimizers update them in place."""
+        return list({id(p): p for _, m in self.named_modules() for n in m.PARAMS
+                     if (p := getattr(m, n)) is not None}.values())
 
     def gradients(self) -> list[np.ndarray]:
-        """The gradients of the last backward pass, in the order of :meth:`parameters`."""
-        return [m.grads[n] for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """The gradients of the last backward pass, in the order of :meth:`parameters`: a tied weight's
+        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``."""
+        total: dict[int, np.ndarray] = {}
+        for _, m in self.named_modules():
+            for n in m.PARAMS:
+                if (p := getattr(m, n)) is not None:
+                    total[id(p)] = total[id(p)] + m.grads[n] if id(p) in total else m.grads[n]
+        return list(total.values())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters and buffers under PyTorch's names (``layer1.0.conv1.weight``), in torch's order."""
@@ -73,7 +83,7 @@ class Module:
         for prefix, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 if getattr(m, name) is not None:
-                    state[f"{prefix}.{name}" if prefix else name] = getattr(m, name)
+                    state[prefix if m.BARE else f"{prefix}.{name}" if prefix else name] = getattr(m, name)
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -89,12 +99,16 @@ class Module:
             array[...] = value
 
     def astype(self, dtype) -> Module:
-        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients)."""
+        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients); a
+        tied weight stays one array."""
+        cast: dict[int, np.ndarray] = {}
         for _, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 value = getattr(m, name)
                 if value is not None and value.dtype.kind == "f":
-                    setattr(m, name, value.astype(dtype))
+                    if id(value) not in cast:
+                        cast[id(value)] = value.astype(dtype)
+                    setattr(m, name, cast[id(value)])
         return self
 
     def train(self, mode: bool = True) -> Module:
@@ -156,27 +170,42 @@ def _initial(rng: np.random.Generator, shape: tuple[int, ...], init, default_fan
 
 
 class Linear(Module):
-    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
+    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in).
+
+    ``transposed`` stores W as (in, out), y = x W + b, as Hugging Face's GPT-2 ``Conv1D`` does, with
+    its initialisation (W from N(0, 0.02²), b zero).
+    """
 
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None,
+                 transposed: bool = False):
         rng = np.random.default_rng(rng)
+        self.transposed = transposed
+        if transposed:
+            shape = (in_features, out_features)
+            self.weight = rng.normal(0.0, 0.02, shape) if init is None else _initial(rng, shape, init, in_features)
+            self.bias = (np.zeros(out_features) if bias_init is None else
+                         _initial(rng, (out_features,), bias_init, in_features)) if bias else None
+            return
         self.weight = _initial(rng, (out_features, in_features), init, in_features)
         self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
-        out = x @ self.weight.T
+        out = x @ self.weight if self.transposed else x @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d2 = dout.reshape(-1, dout.shape[-1])
-        self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
+        grad = d2.T @ self.x.reshape(-1, self.x.shape[-1])
+        self.grads = {"weight": grad.T if self.transposed else grad}
         if self.bias is not None:
             self.grads["bias"] = d2.sum(0)
-        return dout @ self.weight if input_grad else None
+        if not input_grad:
+            return None
+        return dout @ self.weight.T if self.transposed else dout @ self.weight
 
 
 class Dropout(Module):
@@ -231,10 +260,18 @@ class Softmax(Module):
 # -- structures ------------------------------------------------------------------------------------
 
 class Sequential(Module):
-    """Children in order (``nn.Sequential``); an empty one passes its input through."""
+    """Children in order (``nn.Sequential``); an empty one passes its input through.
 
-    def __init__(self, layers: list[tuple[str, Module]]):
+    ``ties`` are (path of a layer, path of the layer whose weight it uses) pairs: the first layer's
+    weight becomes the second's array, so both uses update one array and their gradients are summed
+    into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
+    """
+
+    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = ()):
         self.layers = list(layers)
+        modules = dict(self.named_modules())
+        for tied, owner in ties:
+            modules[tied].weight = modules[owner].weight
 
     def children(self) -> list[tuple[str, Module]]:
         return self.layers

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from archcalc.backends.common import plain
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
-from archcalc.backends.numpy.structures import Add, Concat, Multiply, Residual, Sequential
+from archcalc.backends.numpy.structures import Add, Attend, Concat, Multiply, Residual, Sequential
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
@@ -103,10 +103,26 @@ def _simple(cls: type) -> Callable[[Layer, Shape], Call]:
     return lambda a, x: _call(cls)
 
 
+def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
+    """The attention options, as :class:`~.layers.Attention` takes them."""
+    return {key: plain(value) for key, value in dict(
+        heads=a.heads, kv_heads=a.groups, head_dim=a.head_size(xs), causal=a.causal, scale=a.scale, rotary=a.rotary,
+        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout).items()}
+
+
+def _multihead(a: Layer, x: Shape) -> Call:
+    """Llama's self-attention: its four projections and the attention between them."""
+    head_dim, out = a.dims(x)
+    return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
+                 out_features=out, bias=a.bias, out_bias=a.out_biased, causal=a.causal, scale=a.scale,
+                 rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout)
+
+
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
-    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a)),
+    "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a),
+                                 transposed=a.transposed),
     "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
                                  stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
                                  bias=a.bias, **_inits(a)),
@@ -123,9 +139,27 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                       affine=a.affine),
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
+    "groupnorm": lambda a, x: _call(L.GroupNorm, num_groups=a.groups, num_channels=x[0], eps=a.eps, affine=a.affine),
+    "layernorm": lambda a, x: _call(L.LayerNorm, normalized_shape=a.normalized(x), eps=a.eps,
+                                    elementwise_affine=a.affine, bias=a.bias),
+    "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
     "flatten": lambda a, x: _call(L.Flatten, start_dim=a.span(x)[0] + 1, end_dim=a.span(x)[1] + 1),
+    "reshape": lambda a, x: _call(L.Reshape, shape=a.output_shape(x)),
+    "permute": lambda a, x: _call(L.Permute, dims=a.order(x)),
+    "transpose": lambda a, x: _call(L.Permute, dims=a.order(x)),
+    "select": lambda a, x: _call(L.Select, axis=a.axis % len(x), index=a.index),
+    "mean": lambda a, x: _call(L.Mean, dims=a.averaged(x), keepdim=a.keepdim),
+    "class_token": lambda a, x: _call(L.ClassToken, dim=x[1]),
+    "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value),
+    "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
+    "attention": lambda a, x: Call(L.Attention, _attention(a, [x])),  # q, k and v side by side in one input
+    "multihead_attention": _multihead,
+    "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
+                                    padding_idx=a.padding_idx),
+    "pos_embedding": lambda a, x: _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim,
+                                        first=a.index == "first"),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
@@ -134,6 +168,13 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
     "log_softmax": lambda a, x: _call(L.LogSoftmax, dim=a.dim % len(x) + 1),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
+    "silu": _simple(L.SiLU),
+    "hardswish": _simple(L.Hardswish),
+    "hardsigmoid": _simple(L.Hardsigmoid),
+    "elu": lambda a, x: _call(L.ELU, alpha=a.alpha),
+    "prelu": lambda a, x: _call(L.PReLU, num_parameters=x[0] if a.per_channel else 1, init=a.slope_init),
+    "mish": _simple(L.Mish),
+    "softplus": lambda a, x: _call(L.Softplus, beta=a.beta, threshold=a.threshold),
     "step": _simple(L.Step),
 }
 
@@ -152,6 +193,18 @@ def plan(node: Node) -> Call:
     return _PLANS[type(node)](node)
 
 
+def plan_graph(graph: Graph) -> Call:
+    """The construction of the whole network: the root's, with the tied weights (``tie:``) the root
+    shares once every layer is built."""
+    call = plan(graph.root)
+    layers = {node.path: node for node in graph.layers()}
+    ties = tuple((node.path, layers[node.layer.tie].path) for node in layers.values()
+                 if getattr(node.layer, "tie", None) is not None)
+    if ties:
+        call.kwargs["ties"] = ties
+    return call
+
+
 def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
     """Each child under its name (dotted names are paths too); an inline construct under ``""``, so its
     children's names join its parent's, as in torch."""
@@ -159,12 +212,8 @@ def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
 
 
 def _layer(node: LayerNode) -> Call:
-    if node.layer.kind not in KINDS or node.layer.BARE:
+    if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
-                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
-    if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
-        what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
-        raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute {what} yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"
@@ -205,6 +254,7 @@ MERGES: dict[str, Callable[[Layer, list, list[Shape]], Call]] = {
     "concat": lambda a, branches, xs: Call(Concat, {"branches": branches, "axis": a.axis % len(xs[0]) + 1}),
     "add": lambda a, branches, xs: Call(Add, {"branches": branches}),
     "multiply": lambda a, branches, xs: Call(Multiply, {"branches": branches}),
+    "attention": lambda a, branches, xs: Call(Attend, {"branches": branches, **_attention(a, xs)}),
 }
 
 
@@ -212,7 +262,7 @@ def build_model(graph: Graph, seed=None, dtype="float32") -> Sequential:
     """The network as NumPy modules, initialised like PyTorch from ``seed`` (an int or a Generator)."""
     import numpy as np
 
-    return plan(graph.root).build(np.random.default_rng(seed)).astype(dtype)
+    return plan_graph(graph).build(np.random.default_rng(seed)).astype(dtype)
 
 
 def loss_kwargs(train: TrainSpec) -> dict[str, object]:

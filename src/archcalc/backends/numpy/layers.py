@@ -27,6 +27,8 @@ class Module:
     BUFFERS: tuple[str, ...] = ()
     #: takes ``rng=`` (initialisation or dropout masks)
     RANDOM = False
+    #: its one parameter is stored under the module's own name (``class_token``), not ``class_token.weight``
+    BARE = False
     training = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -48,12 +50,20 @@ class Module:
             yield from child.named_modules(".".join(part for part in (prefix, name) if part))
 
     def parameters(self) -> list[np.ndarray]:
-        """Every parameter array, in a fixed order; optimizers update them in place."""
-        return [getattr(m, n) for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """Every parameter array, in a fixed order, once (a tied weight is one array held by two
+        layers); optimizers update them in place."""
+        return list({id(p): p for _, m in self.named_modules() for n in m.PARAMS
+                     if (p := getattr(m, n)) is not None}.values())
 
     def gradients(self) -> list[np.ndarray]:
-        """The gradients of the last backward pass, in the order of :meth:`parameters`."""
-        return [m.grads[n] for _, m in self.named_modules() for n in m.PARAMS if getattr(m, n) is not None]
+        """The gradients of the last backward pass, in the order of :meth:`parameters`: a tied weight's
+        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``."""
+        total: dict[int, np.ndarray] = {}
+        for _, m in self.named_modules():
+            for n in m.PARAMS:
+                if (p := getattr(m, n)) is not None:
+                    total[id(p)] = total[id(p)] + m.grads[n] if id(p) in total else m.grads[n]
+        return list(total.values())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters and buffers under PyTorch's names (``layer1.0.conv1.weight``), in torch's order."""
@@ -61,7 +71,7 @@ class Module:
         for prefix, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 if getattr(m, name) is not None:
-                    state[f"{prefix}.{name}" if prefix else name] = getattr(m, name)
+                    state[prefix if m.BARE else f"{prefix}.{name}" if prefix else name] = getattr(m, name)
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -77,12 +87,16 @@ class Module:
             array[...] = value
 
     def astype(self, dtype) -> Module:
-        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients)."""
+        """Cast every floating parameter and buffer (float32 trains fast, float64 checks gradients); a
+        tied weight stays one array."""
+        cast: dict[int, np.ndarray] = {}
         for _, m in self.named_modules():
             for name in (*m.PARAMS, *m.BUFFERS):
                 value = getattr(m, name)
                 if value is not None and value.dtype.kind == "f":
-                    setattr(m, name, value.astype(dtype))
+                    if id(value) not in cast:
+                        cast[id(value)] = value.astype(dtype)
+                    setattr(m, name, cast[id(value)])
         return self
 
     def train(self, mode: bool = True) -> Module:
@@ -226,27 +240,42 @@ class _Pool(Module):
 
 
 class Linear(Module):
-    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in)."""
+    """y = x Wᵀ + b on the last axis (``nn.Linear``); W is (out, in).
+
+    ``transposed`` stores W as (in, out), y = x W + b, as Hugging Face's GPT-2 ``Conv1D`` does, with
+    its initialisation (W from N(0, 0.02²), b zero).
+    """
 
     PARAMS = ("weight", "bias")
     RANDOM = True
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, init=None, bias_init=None,
+                 transposed: bool = False):
         rng = np.random.default_rng(rng)
+        self.transposed = transposed
+        if transposed:
+            shape = (in_features, out_features)
+            self.weight = rng.normal(0.0, 0.02, shape) if init is None else _initial(rng, shape, init, in_features)
+            self.bias = (np.zeros(out_features) if bias_init is None else
+                         _initial(rng, (out_features,), bias_init, in_features)) if bias else None
+            return
         self.weight = _initial(rng, (out_features, in_features), init, in_features)
         self.bias = _initial(rng, (out_features,), bias_init, in_features) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
-        out = x @ self.weight.T
+        out = x @ self.weight if self.transposed else x @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         d2 = dout.reshape(-1, dout.shape[-1])
-        self.grads = {"weight": d2.T @ self.x.reshape(-1, self.x.shape[-1])}
+        grad = d2.T @ self.x.reshape(-1, self.x.shape[-1])
+        self.grads = {"weight": grad.T if self.transposed else grad}
         if self.bias is not None:
             self.grads["bias"] = d2.sum(0)
-        return dout @ self.weight if input_grad else None
+        if not input_grad:
+            return None
+        return dout @ self.weight.T if self.transposed else dout @ self.weight
 
 
 class Conv2d(Module):
@@ -494,6 +523,114 @@ class BatchNorm2d(BatchNorm):
     """``nn.BatchNorm2d``: inputs [N, C, H, W]."""
 
 
+class _FeatureNorm(Module):
+    """Shared by layer and RMS normalisation: the statistics of each example's last
+    ``len(normalized_shape)`` axes, and a learned γ (and β) of that shape."""
+
+    PARAMS = ("weight", "bias")
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+
+
+class LayerNorm(_FeatureNorm):
+    """Layer normalisation (``nn.LayerNorm``): each example's last axes normalised by their own mean
+    and biased variance, then γ·x̂ + β; the same in training and evaluation (no running statistics)."""
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True):
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+        self.bias = np.zeros(self.normalized_shape) if elementwise_affine and bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._axes(x)
+        mean = x.mean(axes, keepdims=True)
+        inv_std = 1 / np.sqrt(x.var(axes, keepdims=True) + self.eps)
+        xhat = (x - mean) * inv_std
+        self.cache = (xhat, inv_std, axes)
+        out = xhat * self.weight if self.weight is not None else xhat
+        return out + self.bias if self.bias is not None else out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, axes = self.cache
+        lead = tuple(range(dout.ndim - len(axes)))
+        self.grads = {}
+        if self.bias is not None:
+            self.grads["bias"] = dout.sum(lead)
+        if self.weight is not None:
+            self.grads["weight"] = (dout * xhat).sum(lead)
+            dout = dout * self.weight
+        if not input_grad:
+            return None
+        return inv_std * (dout - dout.mean(axes, keepdims=True) - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class RMSNorm(_FeatureNorm):
+    """RMS normalisation (``nn.RMSNorm``, Llama's): x/√(mean(x²) + eps)·γ over the last axes, no mean
+    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype."""
+
+    PARAMS = ("weight",)
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True):
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._axes(x)
+        eps = np.finfo(x.dtype).eps if self.eps is None else self.eps
+        inv_rms = 1 / np.sqrt((x * x).mean(axes, keepdims=True) + eps)
+        xhat = x * inv_rms
+        self.cache = (xhat, inv_rms, axes)
+        return xhat * self.weight if self.weight is not None else xhat
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_rms, axes = self.cache
+        self.grads = {}
+        if self.weight is not None:
+            self.grads["weight"] = (dout * xhat).sum(tuple(range(dout.ndim - len(axes))))
+            dout = dout * self.weight
+        if not input_grad:
+            return None
+        return inv_rms * (dout - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class GroupNorm(Module):
+    """Group normalisation (``nn.GroupNorm``): the channels (axis 1) split into ``num_groups`` groups,
+    each example's group normalised over its channels and positions with its own mean and biased
+    variance, then γ·x̂ + β per channel; the same in training and evaluation."""
+
+    PARAMS = ("weight", "bias")
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True):
+        self.num_groups, self.eps = num_groups, eps
+        self.weight = np.ones(num_channels) if affine else None
+        self.bias = np.zeros(num_channels) if affine else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        groups = x.reshape(x.shape[0], self.num_groups, -1)
+        inv_std = 1 / np.sqrt(groups.var(2, keepdims=True) + self.eps)
+        xhat = ((groups - groups.mean(2, keepdims=True)) * inv_std).reshape(x.shape)
+        channel = (1, -1) + (1,) * (x.ndim - 2)
+        self.cache = (xhat, inv_std, channel)
+        if self.weight is None:
+            return xhat
+        return xhat * self.weight.reshape(channel) + self.bias.reshape(channel)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, channel = self.cache
+        if self.weight is not None:
+            others = (0, *range(2, dout.ndim))
+            self.grads = {"weight": (dout * xhat).sum(others), "bias": dout.sum(others)}
+            dout = dout * self.weight.reshape(channel)
+        if not input_grad:
+            return None
+        n = dout.shape[0]
+        d, h = dout.reshape(n, self.num_groups, -1), xhat.reshape(n, self.num_groups, -1)
+        dx = inv_std * (d - d.mean(2, keepdims=True) - h * (d * h).mean(2, keepdims=True))
+        return dx.reshape(dout.shape)
+
+
 class Dropout(Module):
     """Inverted dropout (``nn.Dropout``): in training zero each element with probability p and scale
     the survivors by 1/(1 − p), so the expected output is the input; the identity in evaluation."""
@@ -516,6 +653,233 @@ class Dropout(Module):
         return dout if self.mask is None else dout * self.mask
 
 
+class StochasticDepth(Dropout):
+    """``torchvision.ops.StochasticDepth``: in training, zero a whole example (``mode='row'``) or the
+    whole batch (``'batch'``) with probability p and scale what survives by 1/(1 − p); the identity
+    in evaluation. A residual branch so dropped leaves the block its shortcut."""
+
+    def __init__(self, p: float, mode: str = "row", rng=None):
+        super().__init__(p, rng)
+        self.mode = mode
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = None
+        if not self.training or self.p == 0:
+            return x
+        size = (x.shape[0],) + (1,) * (x.ndim - 1) if self.mode == "row" else (1,) * x.ndim
+        keep = self.rng.random(size) >= self.p
+        self.mask = (keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(size)).astype(x.dtype)
+        return x * self.mask
+
+
+# -- embeddings ------------------------------------------------------------------------------------
+
+
+class Embedding(Module):
+    """Each integer id picks one row of a learned [vocab, dim] table (``nn.Embedding``), drawn from
+    N(0, 1) as torch draws it, the ``padding_idx`` row zero.
+
+    The gradient is sparse: only the rows of the ids seen get one, each the sum of the output
+    gradients at its ids (``self.rows`` says which); the padding row gets none, so it stays zero.
+    The ids have no gradient (None). Ids given as floats (a data file's ``x``) are read as integers.
+    """
+
+    PARAMS = ("weight",)
+    RANDOM = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, rng=None):
+        rng = np.random.default_rng(rng)
+        self.padding_idx = padding_idx
+        self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
+        if padding_idx is not None:
+            self.weight[padding_idx] = 0.0
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.ids = np.asarray(x).astype(np.int64)
+        return self.weight[self.ids]
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self.rows, where = np.unique(self.ids.reshape(-1), return_inverse=True)
+        summed = np.zeros((len(self.rows), dout.shape[-1]), dtype=dout.dtype)
+        np.add.at(summed, where, dout.reshape(-1, dout.shape[-1]))
+        grad = np.zeros_like(self.weight)
+        grad[self.rows] = summed
+        if self.padding_idx is not None:
+            grad[self.padding_idx] = 0.0
+        self.grads = {"weight": grad}
+        return None
+
+
+class PositionEmbedding(Module):
+    """Rows 0 … T−1 of a learned [positions, dim] table for a sequence of T (GPT-2's ``wpe``, BERT's
+    position embeddings), or row 0 at every position with ``first`` (BERT's token types, all type 0),
+    drawn from N(0, 1); [N, T, …] → [N, T, dim]. It reads only its input's length, so the input's
+    gradient is zero; each row's gradient is summed over the batch (and over the positions with ``first``)."""
+
+    PARAMS = ("weight",)
+    RANDOM = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False, rng=None):
+        rng = np.random.default_rng(rng)
+        self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
+        self.first = first
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        n, t = x.shape[:2]
+        rows = self.weight[:1].repeat(t, 0) if self.first else self.weight[:t]
+        return np.broadcast_to(rows, (n, t, self.weight.shape[1]))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        per_position = dout.sum(0)
+        grad = np.zeros_like(self.weight)
+        if self.first:
+            grad[0] = per_position.sum(0)
+        else:
+            grad[:len(per_position)] = per_position
+        self.grads = {"weight": grad}
+        return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
+
+
+# -- attention -------------------------------------------------------------------------------------
+
+
+def _rotary_tables(length: int, r: int, theta: float, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the rotary angles t·θ^(−2i/r), [T, r/2], computed in float32 as torch and Hugging
+    Face compute them (so float64 runs match theirs), then cast to the input's dtype."""
+    inv = np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r))
+    angles = np.arange(length, dtype=np.float32)[:, None] * inv[None, :]
+    return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
+
+
+def _rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, interleaved: bool) -> np.ndarray:
+    """Rotary position embedding on the first r = 2·cos.shape[-1] dimensions of x [N, H, T, d]: pairs
+    (i, i + r/2) (Llama's rotate-half) or (2i, 2i + 1) (GPT-J's interleaved) turned by the angles.
+    A rotation: its gradient is the rotation by −angle, which is this with −sin."""
+    r = 2 * cos.shape[-1]
+    out = x.copy()
+    if interleaved:
+        a, b = x[..., 0:r:2], x[..., 1:r:2]
+        out[..., 0:r:2], out[..., 1:r:2] = a * cos - b * sin, b * cos + a * sin
+    else:
+        a, b = x[..., :r // 2], x[..., r // 2:r]
+        out[..., :r // 2], out[..., r // 2:r] = a * cos - b * sin, b * cos + a * sin
+    return out
+
+
+class Attention(Module):
+    """Scaled dot-product attention over heads (``F.scaled_dot_product_attention``), on q, k and v side
+    by side in one input [N, T, (h + 2·kv)·d] (GPT-2's ``c_attn``) or apart ([N, T, h·d], [N, S, kv·d]
+    twice); output [N, T, h·d].
+
+    Per head: softmax(q·kᵀ·scale + mask)·v, ``scale`` 1/√d by default, ``causal`` masking each key
+    after the query's position. ``kv_heads`` below ``heads`` is grouped-query attention: each k, v head
+    serves heads/kv_heads query heads in turn (``repeat_interleave``), so their gradients are summed
+    over the group. ``rotary`` rotates q and k first (positions 0 … T−1; ``rotary_dim`` leading
+    dimensions of each head). ``dropout`` drops attention weights in training (inverted).
+
+    Backward: dv = pᵀ·dout, dp = dout·vᵀ, and softmax's gradient p ⊙ (dp − Σ dp ⊙ p) from the saved
+    probabilities (which the forward computed shifted by each row's maximum, so nothing overflows and
+    a masked score is exactly 0), then dq = ds·k and dk = dsᵀ·q, rotated back.
+    """
+
+    RANDOM = True
+
+    def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
+                 rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
+                 rng=None):
+        self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
+        self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
+        self.rng = np.random.default_rng(rng)
+
+    def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
+        """[N, T, heads·d] → [N, heads, T, d]."""
+        return x.reshape(x.shape[0], x.shape[1], heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        r = self.head_dim if self.rotary_dim is None else self.rotary_dim
+        return _rotary_tables(length, r, self.theta, dtype)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        h, kv, d = self.heads, self.kv_heads, self.head_dim
+        self.fused = len(xs) == 1
+        q, k, v = np.split(xs[0], [h * d, (h + kv) * d], axis=-1) if self.fused else xs
+        q, k, v = self._heads(q, h), self._heads(k, kv), self._heads(v, kv)
+        if self.rotary != "none":
+            interleaved = self.rotary == "interleaved"
+            q = _rotate(q, *self._tables(q.shape[2], q.dtype), interleaved)
+            k = _rotate(k, *self._tables(k.shape[2], k.dtype), interleaved)
+        k, v = np.repeat(k, h // kv, axis=1), np.repeat(v, h // kv, axis=1)
+        scale = 1 / math.sqrt(d) if self.scale is None else self.scale
+        scores = (q @ k.transpose(0, 1, 3, 2)) * scale
+        if self.causal:
+            t, s = scores.shape[-2:]
+            scores = np.where(np.tril(np.ones((t, s), dtype=bool)), scores, -np.inf)
+        e = np.exp(scores - scores.max(-1, keepdims=True))
+        p = e / e.sum(-1, keepdims=True)
+        mask = None
+        if self.training and self.dropout > 0:
+            keep = self.rng.random(p.shape) >= self.dropout
+            mask = (keep / (1 - self.dropout) if self.dropout < 1 else np.zeros(p.shape)).astype(p.dtype)
+        weights = p if mask is None else p * mask
+        self.cache = (q, k, v, p, mask, weights, scale)
+        out = weights @ v
+        return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * d)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True):
+        h, kv, d = self.heads, self.kv_heads, self.head_dim
+        q, k, v, p, mask, weights, scale = self.cache
+        n, tq, tk = q.shape[0], q.shape[2], k.shape[2]
+        do = self._heads(dout, h)
+        dv = weights.transpose(0, 1, 3, 2) @ do
+        dp = do @ v.transpose(0, 1, 3, 2)
+        if mask is not None:
+            dp = dp * mask
+        ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * scale
+        dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
+        dk = dk.reshape(n, kv, h // kv, tk, d).sum(2)
+        dv = dv.reshape(n, kv, h // kv, tk, d).sum(2)
+        if self.rotary != "none":
+            interleaved = self.rotary == "interleaved"
+            cos, sin = self._tables(tq, dq.dtype)
+            dq = _rotate(dq, cos, -sin, interleaved)
+            cos, sin = self._tables(tk, dk.dtype)
+            dk = _rotate(dk, cos, -sin, interleaved)
+        dq, dk, dv = (g.transpose(0, 2, 1, 3).reshape(n, g.shape[2], -1) for g in (dq, dk, dv))
+        return np.concatenate([dq, dk, dv], -1) if self.fused else (dq, dk, dv)
+
+
+class MultiheadAttention(Module):
+    """Self-attention with its projections, named as Llama's are: ``q_proj``, ``k_proj``, ``v_proj``
+    (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``)."""
+
+    RANDOM = True
+
+    def __init__(self, embed_dim: int, heads: int, kv_heads: int, head_dim: int, out_features: int,
+                 bias: bool = True, out_bias: bool = True, causal: bool = False, scale: float | None = None,
+                 rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
+                 rng=None):
+        rng = np.random.default_rng(rng)
+        self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
+        self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
+        self.v_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
+        self.o_proj = Linear(heads * head_dim, out_features, out_bias, rng)
+        self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("q_proj", self.q_proj), ("k_proj", self.k_proj), ("v_proj", self.v_proj), ("o_proj", self.o_proj)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.attention.training = self.training  # not a child: it holds no parameters
+        return self.o_proj.forward(self.attention.forward(self.q_proj.forward(x), self.k_proj.forward(x),
+                                                          self.v_proj.forward(x)))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dq, dk, dv = self.attention.backward(self.o_proj.backward(dout))
+        grads = [proj.backward(g, input_grad) for proj, g in ((self.q_proj, dq), (self.k_proj, dk), (self.v_proj, dv))]
+        return grads[0] + grads[1] + grads[2] if input_grad else None
+
+
 # -- shape -----------------------------------------------------------------------------------------
 
 
@@ -534,6 +898,113 @@ class Flatten(Module):
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout.reshape(self.shape)
+
+
+class Reshape(Module):
+    """Each example reshaped to ``shape`` (batch excluded): [N, …] → [N, *shape]; the gradient reshaped back."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.in_shape = x.shape
+        return x.reshape(x.shape[0], *self.shape)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout.reshape(self.in_shape)
+
+
+class Permute(Module):
+    """The axes after the batch reordered: output axis i is input axis dims[i] (batch excluded); the
+    gradient goes back through the inverse order. ``transpose`` is the permutation that swaps two axes."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        self.dims = tuple(dims)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.transpose(0, *(d + 1 for d in self.dims))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout.transpose(0, *(int(i) + 1 for i in np.argsort(self.dims)))
+
+
+class Select(Module):
+    """One position along an axis (batch excluded), the axis removed (``x.select``); the gradient is
+    zero everywhere but that position."""
+
+    def __init__(self, axis: int, index: int):
+        self.axis, self.index = axis, index
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return np.take(x, self.index, axis=self.axis + 1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dx = np.zeros(self.shape, dtype=dout.dtype)
+        where = [slice(None)] * len(self.shape)
+        where[self.axis + 1] = self.index
+        dx[tuple(where)] = dout
+        return dx
+
+
+class Mean(Module):
+    """The mean over the given axes (batch excluded), kept as size 1 with ``keepdim``; each input
+    element gets the output's gradient divided by the number averaged."""
+
+    def __init__(self, dims: tuple[int, ...], keepdim: bool = False):
+        self.dims, self.keepdim = tuple(dims), keepdim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return x.mean(tuple(d + 1 for d in self.dims), keepdims=self.keepdim)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        axes = tuple(d + 1 for d in self.dims)
+        count = math.prod(self.shape[a] for a in axes)
+        d = dout if self.keepdim else np.expand_dims(dout, axes)
+        return np.broadcast_to(d / count, self.shape)
+
+
+class ClassToken(Module):
+    """A learned [1, 1, D] token put before each sequence, [N, T, D] → [N, T+1, D] (torchvision ViT's
+    ``class_token``, zeros at the start). The parameter is stored under the layer's own name
+    (``BARE``), as torchvision's state dict has it; its gradient is the token row's, summed over the batch."""
+
+    PARAMS = ("weight",)
+    BARE = True
+
+    def __init__(self, dim: int):
+        self.weight = np.zeros((1, 1, dim))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.broadcast_to(self.weight, (x.shape[0], 1, x.shape[2])).astype(x.dtype), x], 1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self.grads = {"weight": dout[:, :1].sum(0, keepdims=True)}
+        return dout[:, 1:] if input_grad else None
+
+
+class LayerScale(Module):
+    """x times a learned scale γ of ``shape`` (the channel axis, then 1 per later axis, so it
+    broadcasts), every γ starting at ``value``: ConvNeXt's ``layer_scale``, stored under the layer's
+    own name (``BARE``)."""
+
+    PARAMS = ("weight",)
+    BARE = True
+
+    def __init__(self, shape: tuple[int, ...], value: float):
+        self.weight = np.full(tuple(shape), value)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return self.weight * x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        part = dout * self.x
+        lead = part.ndim - self.weight.ndim
+        axes = (*range(lead), *(lead + i for i, n in enumerate(self.weight.shape) if n == 1))
+        self.grads = {"weight": part.sum(axes).reshape(self.weight.shape)}
+        return dout * self.weight if input_grad else None
 
 
 class Identity(Module):
@@ -599,6 +1070,114 @@ class Tanh(Module):
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * (1 - self.out * self.out)
+
+
+class SiLU(Module):
+    """x·σ(x) (``nn.SiLU``, swish); gradient σ(x)·(1 + x·(1 − σ(x)))."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.s = x, 0.5 * (1 + np.tanh(0.5 * x))
+        return x * self.s
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.s * (1 + self.x * (1 - self.s))
+
+
+class Hardswish(Module):
+    """x·relu6(x + 3)/6 (``nn.Hardswish``); gradient 0 below −3, 1 above 3, (2x + 3)/6 between
+    (torch's choices at the edges: 0 at −3, 1 at 3)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self.x
+        return dout * np.where(x <= -3, 0.0, np.where(x < 3, (2 * x + 3) / 6, 1.0)).astype(x.dtype)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3)/6 (``nn.Hardsigmoid``); gradient 1/6 strictly between −3 and 3."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.inside = (x > -3) & (x < 3)
+        return np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.inside / 6
+
+
+class ELU(Module):
+    """x for x > 0, α(eˣ − 1) otherwise (``nn.ELU``); gradient 1, or α·eˣ."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        self.e = np.exp(np.minimum(x, 0))  # never overflows
+        return np.where(self.positive, x, self.alpha * (self.e - 1))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * np.where(self.positive, 1.0, self.alpha * self.e)
+
+
+class PReLU(Module):
+    """x for x > 0, a·x otherwise, with learned slopes a (``nn.PReLU``): one for the layer, or one per
+    channel (axis 1, after the batch); every slope starts at ``init``."""
+
+    PARAMS = ("weight",)
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25):
+        self.weight = np.full(num_parameters, init)
+
+    def _slope(self, x: np.ndarray) -> np.ndarray:
+        return self.weight.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.weight.size > 1 else self.weight
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.positive = x, x > 0
+        return np.where(self.positive, x, self._slope(x) * x)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, negative = self.x, ~self.positive
+        part = dout * x * negative
+        if self.weight.size > 1:
+            self.grads = {"weight": part.sum(tuple(i for i in range(x.ndim) if i != 1))}
+        else:
+            self.grads = {"weight": part.sum().reshape(1)}
+        return dout * np.where(self.positive, 1.0, self._slope(x)) if input_grad else None
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Mish(Module):
+    """x·tanh(softplus(x)) (``nn.Mish``); gradient tanh(sp) + x·(1 − tanh²(sp))·σ(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x, self.t = x, np.tanh(_softplus(x))
+        return x * self.t
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, t = self.x, self.t
+        return dout * (t + x * (1 - t * t) * 0.5 * (1 + np.tanh(0.5 * x)))
+
+
+class Softplus(Module):
+    """log(1 + e^(βx))/β, and x itself where βx > threshold (``nn.Softplus``); gradient σ(βx), or 1."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.bx = self.beta * x
+        self.linear = self.bx > self.threshold
+        return np.where(self.linear, x, _softplus(self.bx) / self.beta)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * np.where(self.linear, 1.0, 0.5 * (1 + np.tanh(0.5 * self.bx)))
 
 
 class Softmax(Module):

@@ -21,7 +21,7 @@ from archcalc import symbolic
 from archcalc.backends import check_depth
 from archcalc.backends.common import code
 from archcalc.backends.numpy import layers, losses, optim, structures, training
-from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan
+from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan_graph
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
 from archcalc.layers.sigmoid import Sigmoid
@@ -48,7 +48,7 @@ def render(model: Model) -> str:
     model.require_values("export")
     check_depth(model, MAX_DEPTH, "numpy")
     train = TrainSpec.of(model.spec)
-    network = plan(model.graph.root)
+    network = plan_graph(model.graph)
     loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]
     roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
     definitions = _definitions(roots)

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from archcalc.backends.numpy.layers import Module
+from archcalc.backends.numpy.layers import Attention, Module
 
 
 class Sequential(Module):
-    """Children in order (``nn.Sequential``); an empty one passes its input through."""
+    """Children in order (``nn.Sequential``); an empty one passes its input through.
 
-    def __init__(self, layers: list[tuple[str, Module]]):
+    ``ties`` are (path of a layer, path of the layer whose weight it uses) pairs: the first layer's
+    weight becomes the second's array, so both uses update one array and their gradients are summed
+    into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
+    """
+
+    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = ()):
         self.layers = list(layers)
+        modules = dict(self.named_modules())
+        for tied, owner in ties:
+            modules[tied].weight = modules[owner].weight
 
     def children(self) -> list[tuple[str, Module]]:
         return self.layers
@@ -87,7 +95,13 @@ class Concat(Module):
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         parts = np.split(dout, np.cumsum(self.sizes)[:-1], axis=self.axis)
         grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
-        return sum(grads[1:], grads[0]) if input_grad else None
+        return _total(grads) if input_grad else None
+
+
+def _total(grads: list[np.ndarray | None]) -> np.ndarray | None:
+    """The sum of the branches' input gradients; None when no branch has one (every branch reads token ids)."""
+    real = [g for g in grads if g is not None]
+    return sum(real[1:], real[0]) if real else None
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -115,7 +129,7 @@ class Add(Module):
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         grads = [branch.backward(_unbroadcast(dout, shape), input_grad)
                  for (_, branch), shape in zip(self.branches, self.shapes)]
-        return sum(grads[1:], grads[0]) if input_grad else None
+        return _total(grads) if input_grad else None
 
 
 class Multiply(Module):
@@ -143,4 +157,26 @@ class Multiply(Module):
                 if j != i:
                     d = d * other
             grads.append(branch.backward(_unbroadcast(d, self.outs[i].shape), input_grad))
-        return sum(grads[1:], grads[0]) if input_grad else None
+        return _total(grads) if input_grad else None
+
+
+class Attend(Attention):
+    """:class:`Attention` on three branches of the same input, which give q, k and v (BERT's ``query``,
+    ``key`` and ``value``); the gradients of the three meet again at the input."""
+
+    def __init__(self, branches: list[tuple[str, Module]], heads: int, kv_heads: int, head_dim: int,
+                 causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
+                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None):
+        super().__init__(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+        self.branches = list(branches)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return self.branches
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return super().forward(*(branch.forward(x) for _, branch in self.branches))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        parts = super().backward(dout)
+        grads = [branch.backward(part, input_grad) for (_, branch), part in zip(self.branches, parts)]
+        return _total(grads) if input_grad else None

@@ -2,7 +2,9 @@
 
 Opset 17 with IR version 8, the oldest IR that opset 17 allows, so current and older onnxruntime
 builds load it (onnx 1.23 would stamp IR 14, which runtimes before 1.20 reject). The input is named
-``input`` with a symbolic batch dimension ``N``; the output is ``output``. The graph is exported in
+``input`` with a symbolic batch dimension ``N`` (int64 token ids when the first layer is an embedding,
+float32 otherwise), and a symbolic axis where the spec leaves one free (a sequence length ``T``:
+:func:`_free_axes`); the output is ``output``. The graph is exported in
 evaluation mode: batch norm uses its running statistics, dropout is the identity.
 
 Weights come from a torch module of the same spec (``archcalc.to_torch``), so ONNX and torch compute
@@ -58,8 +60,11 @@ def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.Mod
         builder.nodes[-1].output[0] = "output"
     else:  # the model is empty or ends in the input itself
         builder.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
-    graph = helper.make_graph(builder.nodes, _graph_name(model.name), [_value("input", model.input_shape)],
-                              [_value("output", model.output_shape)])
+    ids = model.input_ids is not None  # token ids for an embedding: int64, as torch.nn.Embedding takes them
+    names_in, names_out = _free_axes(model)
+    graph = helper.make_graph(builder.nodes, _graph_name(model.name),
+                              [_value("input", model.input_shape, ids, names_in)],
+                              [_value("output", model.output_shape, False, names_out)])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="archcalc",
                               producer_version=__version__)
     proto.ir_version = IR_VERSION
@@ -83,8 +88,50 @@ def _array(value: object) -> np.ndarray:
     return np.asarray(detach().cpu().numpy() if detach else value)
 
 
-def _value(name: str, shape: tuple) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *(int(d) for d in shape)])
+def _value(name: str, shape: tuple, ids: bool = False, free: Mapping[int, str] | None = None) -> onnx.ValueInfoProto:
+    """The tensor's type: the batch ``N``, then each axis's size, or its symbol's name where it is free."""
+    free = free or {}
+    return helper.make_tensor_value_info(name, TensorProto.INT64 if ids else TensorProto.FLOAT,
+                                         ["N", *(free.get(i, int(d)) for i, d in enumerate(shape))])
+
+
+#: kinds whose ops hold a shape read at export (a Reshape's target, a pooling window): a graph with one
+#: keeps every axis at its exported size
+FIXED_SHAPES = frozenset({"reshape", "flatten", "groupnorm", "adaptive_avgpool2d"})
+
+
+def _free_axes(model: Model) -> tuple[dict[int, str], dict[int, str]]:
+    """Input and output axes (batch excluded) that the spec leaves free, by the name of their symbol.
+
+    An input axis written as a bare symbol (``input: [T]``) is free when the spec builds with that symbol
+    one smaller and one larger (where it can), with the same parameters, and no op holds an exported
+    shape (:data:`FIXED_SHAPES`): the graph reads the length from its input (positions, masks, rotary
+    angles), as GPT-2's, BERT's and Llama's do. Output axes whose size moves with it are free too."""
+    import ast
+
+    from archcalc.errors import SpecError
+    from archcalc.graph import build_graph
+
+    graph, spec = model.graph, model.spec
+    if any(node.layer.kind in FIXED_SHAPES for node in graph.layers()) or not spec.input:
+        return {}, {}
+    free_in: dict[int, str] = {}
+    free_out: dict[int, str] = {}
+    for axis, dim in enumerate(spec.input):
+        name = dim.tree.id if isinstance(getattr(dim, "tree", None), ast.Name) else None
+        value = graph.symbols.get(name) if name else None
+        if not isinstance(value, int) or value < 2:
+            continue
+        try:
+            other = build_graph(spec, {**graph.symbols, name: value - 1})
+        except SpecError:
+            continue
+        if Model(other).trainable_params != model.trainable_params or len(other.output_shape) != \
+                len(graph.output_shape):
+            continue
+        free_in[axis] = name
+        free_out.update({i: name for i, (a, b) in enumerate(zip(graph.output_shape, other.output_shape)) if a != b})
+    return free_in, free_out
 
 
 def _graph_name(name: str) -> str:

@@ -45,14 +45,15 @@ class Builder:
     def op(self, op_type: str, inputs: list[str], node: LayerNode, part: str = "", **attributes: object) -> str:
         """Add ``op_type(inputs)`` for ``node`` and return its output's name (the node's path, or
         ``path/part`` for one step of a layer that takes several ops)."""
-        path = self.paths[node]
+        path = self.paths.get(node, node.path)  # an inline merge (attention on branches) has no module
         output = self.name(f"{path}/{part}" if part else path)
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output
 
-    def weight(self, node: LayerNode, name: str) -> str:
-        """The initialiser for the torch parameter or buffer ``<path>.<name>``."""
-        key = f"{self.paths[node]}.{name}"
+    def weight(self, node: LayerNode, name: str | None) -> str:
+        """The initialiser for the torch parameter or buffer ``<path>.<name>``; ``<path>`` itself for
+        ``name`` None (a bare-parameter kind, stored under the layer's own name)."""
+        key = self.paths[node] if name is None else f"{self.paths[node]}.{name}"
         if key not in self.names:
             if key not in self.weights:
                 raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
@@ -60,9 +61,14 @@ class Builder:
             self.names.add(key)
         return key
 
+    def tied(self, node: LayerNode) -> str:
+        """The initialiser of the weight ``node`` ties to (``tie:``): the owner's, one array for both uses."""
+        owner = next(n for n in self.graph.layers() if n.path == node.layer.tie)
+        return self.weight(owner, "weight")
+
     def constant(self, node: LayerNode, part: str, value: object, dtype: type = np.float32) -> str:
         """A constant initialiser (``value`` as an array of ``dtype``) named ``path/part``."""
-        name = self.name(f"{self.paths[node]}/{part}")
+        name = self.name(f"{self.paths.get(node, node.path)}/{part}")
         self.initializers[name] = np.asarray(value, dtype=dtype)
         return name
 
@@ -108,12 +114,8 @@ class Builder:
     def ops(self, node: LayerNode | MergeNode):
         """The kind's entry in :data:`~.ops.OPS`, or a located error when ONNX export lacks one."""
         entry = OPS.get(node.layer.kind)
-        if entry is None or node.layer.BARE:
+        if entry is None:
             raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write this kind yet",
-                            code="export-unsupported", hint="export it --to torch")
-        if getattr(node.layer, "tie", None) or getattr(node.layer, "transposed", False):
-            what = "a tied weight" if getattr(node.layer, "tie", None) else "a transposed weight"
-            raise SpecError(node.loc, f"{node.layer.kind}: the ONNX export cannot write {what} yet",
                             code="export-unsupported", hint="export it --to torch")
         return entry
 

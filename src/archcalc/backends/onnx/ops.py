@@ -157,6 +157,54 @@ def gelu(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Mul", [half_x, one_plus], node)
 
 
+@op_for("silu")
+def silu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Mul", [x, b.op("Sigmoid", [x], node, "sigmoid")], node)
+
+
+@op_for("hardswish")
+def hardswish(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("HardSwish", [x], node)
+
+
+@op_for("hardsigmoid")
+def hardsigmoid(b: Builder, node: LayerNode, x: str) -> str:
+    """torch's relu6(x + 3)/6 is ONNX's max(0, min(1, αx + β)) with α = 1/6, β = 1/2."""
+    return b.op("HardSigmoid", [x], node, alpha=1 / 6, beta=0.5)
+
+
+@op_for("elu")
+def elu(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Elu", [x], node, alpha=node.layer.config()["alpha"])
+
+
+@op_for("prelu")
+def prelu(b: Builder, node: LayerNode, x: str) -> str:
+    """ONNX broadcasts the slope from the right: one per channel is reshaped to [C, 1, …]."""
+    slope = b.weight(node, "weight")
+    if node.layer.config()["per_channel"] and len(node.in_shape) > 1:
+        shape = b.constant(node, "slope_shape", [-1, *[1] * (len(node.in_shape) - 1)], dtype=np.int64)
+        slope = b.op("Reshape", [slope, shape], node, "slope")
+    return b.op("PRelu", [x, slope], node)
+
+
+@op_for("mish")
+def mish(b: Builder, node: LayerNode, x: str) -> str:
+    """Opset 17 has no Mish: x·tanh(softplus(x))."""
+    return b.op("Mul", [x, b.op("Tanh", [b.op("Softplus", [x], node, "softplus")], node, "tanh")], node)
+
+
+@op_for("softplus")
+def softplus(b: Builder, node: LayerNode, x: str) -> str:
+    """softplus(βx)/β, and x where βx > threshold, as torch."""
+    c = node.layer.config()
+    bx = b.op("Mul", [x, b.constant(node, "beta", c["beta"])], node, "bx")
+    smooth = b.op("Div", [b.op("Softplus", [bx], node, "softplus"), b.constant(node, "beta_div", c["beta"])], node,
+                  "smooth")
+    above = b.op("Greater", [bx, b.constant(node, "threshold", c["threshold"])], node, "above")
+    return b.op("Where", [above, x, smooth], node)
+
+
 @op_for("step")
 def step(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Sign", [x], node)
@@ -196,6 +244,50 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("BatchNormalization", [x, scale, shift, b.weight(node, "running_mean"),
                                        b.weight(node, "running_var")], node, epsilon=c["eps"],
                 momentum=1 - c["momentum"])
+
+
+@op_for("groupnorm")
+def groupnorm(b: Builder, node: LayerNode, x: str) -> str:
+    """[N, C, …] as [N, G, C/G·…], each row normalised (InstanceNormalization with γ = 1, β = 0), back to
+    [N, C, …], then torch's γ and β per channel."""
+    c = node.layer.config()
+    groups, shape = c["groups"], node.in_shape
+    rows = b.op("Reshape", [x, b.constant(node, "groups", [0, groups, -1], dtype=np.int64)], node, "rows")
+    normal = b.op("InstanceNormalization", [rows, b.constant(node, "one", [1.0] * groups),
+                                            b.constant(node, "zero", [0.0] * groups)], node, "normal",
+                  epsilon=c["eps"])
+    back = b.constant(node, "shape", [0, *shape], dtype=np.int64)
+    if not c["affine"]:
+        return b.op("Reshape", [normal, back], node)
+    out = b.op("Reshape", [normal, back], node, "unrows")
+    channel = b.constant(node, "channel", [-1, *[1] * (len(shape) - 1)], dtype=np.int64)
+    scale = b.op("Reshape", [b.weight(node, "weight"), channel], node, "scale")
+    shift = b.op("Reshape", [b.weight(node, "bias"), channel], node, "shift")
+    return b.op("Add", [b.op("Mul", [out, scale], node, "scaled"), shift], node)
+
+
+@op_for("layernorm")
+def layernorm(b: Builder, node: LayerNode, x: str) -> str:
+    """LayerNormalization (opset 17) over the last ``axes`` axes; γ = 1 and β = 0 where torch has none."""
+    c, layer = node.layer.config(), node.layer
+    normalized = layer.normalized(node.in_shape)
+    scale = b.weight(node, "weight") if c["affine"] else b.constant(node, "one", np.ones(normalized))
+    shift = b.weight(node, "bias") if c["affine"] and c["bias"] else b.constant(node, "zero", np.zeros(normalized))
+    return b.op("LayerNormalization", [x, scale, shift], node, axis=-len(normalized), epsilon=c["eps"])
+
+
+@op_for("rmsnorm")
+def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
+    """x/√(mean(x²) + eps)·γ; eps None is torch's for float32, the machine epsilon."""
+    c, layer = node.layer.config(), node.layer
+    rank = len(layer.normalized(node.in_shape))
+    eps = float(np.finfo(np.float32).eps) if c["eps"] is None else c["eps"]
+    square = b.op("Mul", [x, x], node, "square")
+    mean = b.op("ReduceMean", [square], node, "mean", axes=list(range(-rank, 0)), keepdims=1)
+    rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "eps", eps)], node, "plus_eps")], node, "rms")
+    if not c["affine"]:
+        return b.op("Div", [x, rms], node)
+    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), b.weight(node, "weight")], node)
 
 
 @op_for("conv1d", "conv2d", "conv3d")
@@ -238,6 +330,183 @@ def flatten(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Reshape", [x, shape], node)
 
 
+def _shape(b: Builder, node: LayerNode, part: str, shape: tuple) -> str:
+    """A Reshape target: the batch copied (0), then ``shape``."""
+    return b.constant(node, part, [0, *shape], dtype=np.int64)
+
+
+@op_for("reshape")
+def reshape(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Reshape", [x, _shape(b, node, "shape", node.out_shape)], node)
+
+
+@op_for("permute", "transpose")
+def permute(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Transpose", [x], node, perm=[0, *(d + 1 for d in node.layer.order(node.in_shape))])
+
+
+@op_for("select")
+def select(b: Builder, node: LayerNode, x: str) -> str:
+    """Gather with a scalar index drops the axis, as ``x.select`` does; a negative index counts from the end."""
+    layer = node.layer
+    index = b.constant(node, "index", layer.index, dtype=np.int64)
+    return b.op("Gather", [x, index], node, axis=layer.axis % len(node.in_shape) + 1)
+
+
+@op_for("mean")
+def mean(b: Builder, node: LayerNode, x: str) -> str:
+    layer = node.layer
+    return b.op("ReduceMean", [x], node, axes=[d + 1 for d in layer.averaged(node.in_shape)],
+                keepdims=int(layer.keepdim))
+
+
+@op_for("class_token")
+def class_token(b: Builder, node: LayerNode, x: str) -> str:
+    """The [1, 1, D] token expanded to [N, 1, D] (N read from the input) and put before the sequence."""
+    batch = b.op("Shape", [x], node, "batch", start=0, end=1)
+    size = b.op("Concat", [batch, b.constant(node, "token_shape", [1, node.in_shape[1]], dtype=np.int64)], node,
+                "token_size", axis=0)
+    token = b.op("Expand", [b.weight(node, None), size], node, "token")
+    return b.op("Concat", [token, x], node, axis=1)
+
+
+@op_for("layer_scale")
+def layer_scale(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Mul", [b.weight(node, None), x], node)
+
+
+@op_for("stochastic_depth")
+def stochastic_depth(b: Builder, node: LayerNode, x: str) -> str:
+    """The identity at inference, as dropout."""
+    return b.op("Identity", [x], node)
+
+
+def _ints(b: Builder, node: LayerNode, part: str, values: list[int]) -> str:
+    return b.constant(node, part, values, dtype=np.int64)
+
+
+def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int) -> str:
+    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) computed in
+    the graph from T (so the length stays free), in float32 as torch computes them."""
+    length = b.op("Squeeze", [b.op("Shape", [x], node, f"{part}_t", start=2, end=3), _ints(b, node, "axis0", [0])],
+                  node, f"{part}_length")
+    positions = b.op("Range", [b.constant(node, "start", 0, dtype=np.int64), length,
+                               b.constant(node, "delta", 1, dtype=np.int64)], node, f"{part}_positions")
+    column = b.op("Unsqueeze", [b.op("Cast", [positions], node, f"{part}_float", to=1), _ints(b, node, "axis1", [1])],
+                  node, f"{part}_column")
+    inv = (np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r)))
+    angles = b.op("Mul", [column, b.constant(node, "inv_freq", inv)], node, f"{part}_angles")
+    cos, sin = b.op("Cos", [angles], node, f"{part}_cos"), b.op("Sin", [angles], node, f"{part}_sin")
+    axis = _ints(b, node, "axis3", [3])
+
+    def piece(name: str, start: int, end: int, step: int = 1) -> str:
+        return b.op("Slice", [x, _ints(b, node, f"{name}_start", [start]), _ints(b, node, f"{name}_end", [end]), axis,
+                              _ints(b, node, f"{name}_step", [step])], node, f"{part}_{name}")
+
+    interleaved = rotary == "interleaved"
+    a, c = (piece("even", 0, r, 2), piece("odd", 1, r, 2)) if interleaved else \
+        (piece("low", 0, r // 2), piece("high", r // 2, r))
+    first = b.op("Sub", [b.op("Mul", [a, cos], node, f"{part}_a_cos"), b.op("Mul", [c, sin], node, f"{part}_b_sin")],
+                 node, f"{part}_first")
+    second = b.op("Add", [b.op("Mul", [c, cos], node, f"{part}_b_cos"), b.op("Mul", [a, sin], node, f"{part}_a_sin")],
+                  node, f"{part}_second")
+    if interleaved:
+        last = _ints(b, node, "axis_last", [-1])
+        pairs = b.op("Concat", [b.op("Unsqueeze", [first, last], node, f"{part}_first_pair"),
+                                b.op("Unsqueeze", [second, last], node, f"{part}_second_pair")], node,
+                     f"{part}_pairs", axis=-1)
+        turned = [b.op("Reshape", [pairs, _ints(b, node, "rotated_shape", [0, 0, 0, r])], node, f"{part}_turned")]
+    else:
+        turned = [first, second]
+    if r < d:
+        turned.append(piece("rest", r, d))
+    return b.op("Concat", turned, node, f"{part}_rotated", axis=-1)
+
+
+def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads: int, kv: int, d: int) -> str:
+    """softmax(q·kᵀ·scale + causal mask)·v per head, from MatMul and Softmax; q [N, T, h·d], k and v
+    [N, S, kv·d]; k and v heads repeated for grouped-query attention as ``repeat_interleave`` does."""
+    def split(x: str, n: int, part: str) -> str:
+        shaped = b.op("Reshape", [x, _ints(b, node, f"{part}_shape", [0, 0, n, d])], node, f"{part}_heads")
+        return b.op("Transpose", [shaped], node, f"{part}_t", perm=[0, 2, 1, 3])
+
+    q, k, v = split(q, heads, "q"), split(k, kv, "k"), split(v, kv, "v")
+    if c["rotary"] != "none":
+        r = d if c["rotary_dim"] is None else c["rotary_dim"]
+        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d)
+        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d)
+    if kv != heads:
+        def repeat(x: str, part: str) -> str:
+            wide = b.op("Expand", [b.op("Unsqueeze", [x, _ints(b, node, "axis2", [2])], node, f"{part}_group"),
+                                   _ints(b, node, "group", [1, 1, heads // kv, 1, 1])], node, f"{part}_wide")
+            return b.op("Reshape", [wide, _ints(b, node, "repeated", [0, heads, -1, d])], node, f"{part}_repeated")
+
+        k, v = repeat(k, "k"), repeat(v, "v")
+    scale = 1 / math.sqrt(d) if c["scale"] is None else c["scale"]
+    scores = b.op("Mul", [b.op("MatMul", [q, b.op("Transpose", [k], node, "k_transposed", perm=[0, 1, 3, 2])], node,
+                               "products"), b.constant(node, "scale", scale)], node, "scores")
+    if c["causal"]:
+        size = b.op("Shape", [scores], node, "score_size", start=2)
+        ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
+        seen = b.op("Cast", [b.op("Trilu", [ones], node, "lower", upper=0)], node, "seen", to=9)  # 9: BOOL
+        scores = b.op("Where", [seen, scores, b.constant(node, "minus_inf", -np.inf)], node, "masked")
+    weights = b.op("Softmax", [scores], node, "weights", axis=-1)
+    out = b.op("Transpose", [b.op("MatMul", [weights, v], node, "mixed")], node, "mixed_t", perm=[0, 2, 1, 3])
+    return b.op("Reshape", [out, _ints(b, node, "out_shape", [0, 0, heads * d])], node)
+
+
+@op_for("attention")
+def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> str:
+    """On q, k and v side by side (one input, sliced apart) or from three branches."""
+    layer, c = node.layer, node.layer.config()
+    xs = x if isinstance(x, list) else [x]
+    shapes = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
+    heads, kv, d = c["heads"], layer.groups, layer.head_size(shapes)
+    if len(xs) == 1:
+        axis = _ints(b, node, "features", [-1])
+        bounds = [0, heads * d, (heads + kv) * d, (heads + 2 * kv) * d]
+        xs = [b.op("Slice", [x, _ints(b, node, f"{name}_from", [bounds[i]]), _ints(b, node, f"{name}_to",
+                                                                                   [bounds[i + 1]]), axis],
+                   node, name) for i, name in enumerate("qkv")]
+    return _attend(b, node, *xs, c, heads, kv, d)
+
+
+@op_for("multihead_attention")
+def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
+    """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights."""
+    layer, c = node.layer, node.layer.config()
+    head_dim, _ = layer.dims(node.in_shape)
+
+    def project(inp: str, name: str, bias: bool) -> str:
+        weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
+        product = b.op("MatMul", [inp, weight], node, name)
+        return b.op("Add", [product, b.weight(node, f"{name}.bias")], node, f"{name}_biased") if bias else product
+
+    q, k, v = (project(x, f"{p}_proj", c["bias"]) for p in "qkv")
+    y = _attend(b, node, q, k, v, c, c["heads"], layer.groups, head_dim)
+    return project(y, "o_proj", layer.out_biased)
+
+
+@op_for("embedding")
+def embedding(b: Builder, node: LayerNode, x: str) -> str:
+    """Gather the ids' rows of the table (the model's input is int64 ids); a tied table is its owner's."""
+    table = b.tied(node) if node.layer.config().get("tie") else b.weight(node, "weight")
+    return b.op("Gather", [table, x], node, axis=0)
+
+
+@op_for("pos_embedding")
+def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
+    """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D]: the sequence
+    length stays free."""
+    zero = b.constant(node, "zero", [0], dtype=np.int64)
+    end = b.constant(node, "one", [1], dtype=np.int64) if node.layer.index == "first" else \
+        b.op("Shape", [x], node, "length", start=1, end=2)
+    rows = b.op("Slice", [b.weight(node, "weight"), zero, end, zero], node, "rows")
+    size = b.op("Concat", [b.op("Shape", [x], node, "batch_length", start=0, end=2),
+                           b.constant(node, "dim", [node.layer.dim], dtype=np.int64)], node, "size", axis=0)
+    return b.op("Expand", [rows, size], node)
+
+
 @op_for("global_avgpool1d", "global_avgpool2d", "global_avgpool3d")
 def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Flatten", [b.op("GlobalAveragePool", [x], node, "pool")], node, axis=1)
@@ -245,11 +514,16 @@ def global_avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("linear")
 def linear(b: Builder, node: LayerNode, x: str) -> str:
-    """``Gemm(transB=1)`` on a flat input; on [..., D_i] inputs ``MatMul`` with the transposed weight."""
-    bias = [b.weight(node, "bias")] if node.layer.config()["bias"] else []
+    """``Gemm(transB=1)`` on a flat input; on [..., D_i] inputs ``MatMul`` with the transposed weight, or
+    with the weight as it is when it is stored [D_i, D] (``transposed``). A tied weight is its owner's
+    initialiser, written once."""
+    c = node.layer.config()
+    bias = [b.weight(node, "bias")] if c["bias"] else []
+    weight = b.tied(node) if c["tie"] else b.weight(node, "weight")
     if len(node.in_shape) == 1:
-        return b.op("Gemm", [x, b.weight(node, "weight"), *bias], node, transB=1)
-    weight = b.op("Transpose", [b.weight(node, "weight")], node, "weight_t", perm=[1, 0])
+        return b.op("Gemm", [x, weight, *bias], node, transB=0 if c["transposed"] else 1)
+    if not c["transposed"]:
+        weight = b.op("Transpose", [weight], node, "weight_t", perm=[1, 0])
     product = b.op("MatMul", [x, weight], node, "matmul" if bias else "")
     return b.op("Add", [product, *bias], node) if bias else product
 
