@@ -153,8 +153,10 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "global_avgpool2d": _nothing,  # mean over H, W keeps only sizes
     "dropout": _dropout,
     "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
-    "pos_embedding": lambda layer, x, y: [Save("own", x[0], "int64", False)],  # weight[arange(T)]: the positions
+    # weight[arange(T)]: the positions; added to the input (add: true), a sum that saves nothing
+    "pos_embedding": lambda layer, x, y: [] if layer.add else [Save("own", x[0], "int64", False)],
     "layernorm": _layernorm,
+    "layernorm2d": _layernorm,  # native_layer_norm on the channels-last view: the same tensors
     "rmsnorm": _rmsnorm,
     "attention": lambda layer, x, y: _attention(layer, [x], y),
     "multihead_attention": _multihead,

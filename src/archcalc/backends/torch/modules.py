@@ -141,6 +141,13 @@ class LayerScale(nn.Module):
         return self.apply(x, self.weight)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """nn.LayerNorm over the channels of [N, C, H, W] at each position (torchvision's LayerNorm2d, ConvNeXt)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 class Concat(nn.Module):
     """The inputs joined along ``dim`` (batch included)."""
 
@@ -188,6 +195,25 @@ class PositionEmbedding(nn.Module):
             else torch.arange(x.shape[1], device=x.device)
         )
         return self.weight[rows].expand(x.shape[0], -1, -1)
+
+
+class PositionAdd(nn.Module):
+    """x plus rows 0..T-1 of a learned [1, positions, D] table: torchvision ViT's input + pos_embedding."""
+
+    def __init__(self, positions: int, dim: int):
+        super().__init__()
+        self.weight = self.parameter(positions, dim)
+
+    @classmethod
+    def parameter(cls, positions: int, dim: int) -> nn.Parameter:
+        return nn.Parameter(torch.empty(1, positions, dim).normal_(std=0.02))
+
+    @staticmethod
+    def apply(x: torch.Tensor, parameter: torch.Tensor) -> torch.Tensor:
+        return x + parameter[:, : x.shape[1]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply(x, self.weight)
 
 
 class Conv1D(nn.Module):
@@ -318,10 +344,24 @@ class MultiheadAttention(nn.Module):
         return self.o_proj(y)
 
 
+class SelfAttention(nn.MultiheadAttention):
+    """torch's nn.MultiheadAttention on one sequence, batch first: q, k and v packed in in_proj_weight."""
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, dropout: float = 0.0, causal: bool = False):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        t = x.shape[1]
+        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1) if self.causal else None
+        return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
+
+
 #: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE;
 #: Attention's is its own apply, so it is copied too)
 HELPERS = (Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
-           PositionEmbedding, Conv1D, Attention, MultiheadAttention)
+           LayerNorm2d,
+           PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,)}
 
