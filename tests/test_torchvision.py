@@ -104,12 +104,17 @@ def test_the_same_outputs_in_eval_mode(pair):
 
 def test_every_layer_has_the_real_modules_output_shape(pair):
     """Each layer of the spec against the real module it stands for (a module torchvision calls more
-    than once, as ResNet's shared ``relu``, has no single shape and is left out)."""
+    than once, as ResNet's shared ``relu``, has no single shape and is left out; ``nn.MultiheadAttention``
+    returns its output and the attention weights, so its output is the first of the two)."""
     modules = dict(pair.real.named_modules())
     seen: dict[str, list[tuple[int, ...]]] = {}
-    hooks = [modules[name].register_forward_hook(
-        lambda _m, _i, out, name=name: seen.setdefault(name, []).append(tuple(out.shape[1:])))
-        for name in set(pair.names.values()) if name in modules]
+
+    def record(name: str, out) -> None:
+        out = out[0] if isinstance(out, tuple) else out
+        seen.setdefault(name, []).append(tuple(out.shape[1:]))
+
+    hooks = [modules[name].register_forward_hook(lambda _m, _i, out, name=name: record(name, out))
+             for name in set(pair.names.values()) if name in modules]
     with torch.no_grad():
         pair.real(_input(pair.model, 1))
     for hook in hooks:
