@@ -249,6 +249,17 @@ class LayerScaleReference(nn.Module):
         return self.layer_scale * x
 
 
+class LayerNorm2dReference(nn.Module):
+    """torchvision ConvNeXt's ``LayerNorm2d``: permute to channels-last, ``F.layer_norm``, permute back."""
+
+    def __init__(self, channels: int, eps: float, affine: bool, bias: bool):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps, affine, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -421,6 +432,9 @@ layers:
   - add: [[], [pos_embedding: {positions: 8, dim: 3}]]
 """),
         Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
+        # torchvision ViT's Encoder: pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim)), added
+        Case((5, 3), "pos_embedding: {positions: 5, add: true}", params=5 * 3, out=(5, 3), name="add"),
+        Case((4, 3), "pos_embedding: {positions: 6, dim: 3, add: true}", params=6 * 3, out=(4, 3), name="add-shorter"),
     ), refuses=later("pos_embedding")),
     Kind("layernorm", lambda a, x, t: nn.LayerNorm(x[len(x) - a.axes_:], a.eps, a.affine, a.bias), (
         Case((3, 6), "layernorm", params=2 * 6, out=(3, 6)),
@@ -429,6 +443,12 @@ layers:
         Case((3, 6), "layernorm: {affine: false}", params=0, out=(3, 6), name="plain"),
         Case((2, 4, 4), "layernorm: {axes: 2}", params=2 * 4 * 4, out=(2, 4, 4), name="square"),  # shape (4, 4)
     ), refuses=later("layernorm")),
+    # torchvision ConvNeXt's LayerNorm2d: nn.LayerNorm(C) on the channels-last view, permuted back
+    Kind("layernorm2d", lambda a, x, t: LayerNorm2dReference(x[0], a.eps, a.affine, a.bias), (
+        Case((4, 3, 5), "layernorm2d: 1.0e-6", params=2 * 4, out=(4, 3, 5)),
+        Case((3, 2, 2), "layernorm2d: {bias: false}", params=3, out=(3, 2, 2), name="no-bias"),
+        Case((3, 2, 4), "layernorm2d: {affine: false}", params=0, out=(3, 2, 4), name="plain"),
+    ), refuses=later("layernorm2d")),
     Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
@@ -460,6 +480,11 @@ layers:
              params=16 * 16 + 2 * 16 * 8 + 16 * 8, out=(6, 8), name="gqa"),
         Case((6, 16), "multihead_attention: {heads: 2, head_dim: 4, out_bias: false}",
              params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
+        # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
+        Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
+             name="torch-layout"),
+        Case((5, 8), "multihead_attention: {heads: 2, layout: torch, bias: false, causal: true}",
+             params=4 * 8 * 8, out=(5, 8), name="torch-layout-causal"),
     ), refuses=later("multihead_attention")),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),), refuses=later("silu")),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),),

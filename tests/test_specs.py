@@ -31,6 +31,8 @@ EXPECTED = {
     "squeezenet1_0": (1_248_424, 0, [1000]),
     "mobilenet_v3_large": (5_483_032, 2 * 12_200 + 46, [1000]),  # 46 batch norms over 12,200 channels
     "efficientnet_b0": (5_288_548, 2 * 21_008 + 49, [1000]),  # 49 batch norms over 21,008 channels
+    "vit_b_16": (86_567_656, 0, [1000]),  # torchvision's: layer norms, no buffers
+    "convnext_tiny": (28_589_128, 0, [1000]),
 }
 
 

@@ -47,7 +47,8 @@ class MultiheadAttention(Attention):
                              hint="attention runs on a sequence of vectors; reshape or flatten first")
         hd = self.head_dim if self.head_dim is not None else divide(
             self, x[1], self.heads, f"dim {x[1]} is not divisible by heads {self.heads}",
-            f"use a number of heads that divides {x[1]}, or give head_dim", arg="heads")
+            f"use a number of heads that divides {x[1]}" + ("" if self.layout == "torch" else ", or give head_dim"),
+            arg="heads")
         return hd, (x[1] if self.out is None else self.out)
 
     def projected(self, x: Shape) -> list[Shape]:
@@ -59,17 +60,21 @@ class MultiheadAttention(Attention):
         """``layout: torch`` is ``nn.MultiheadAttention``: a located error for what it cannot hold."""
         if self.layout != "torch":
             return
-        given = {"kv_heads": self.kv_heads is not None and self.kv_heads != self.heads,
-                 "head_dim": self.head_dim is not None, "out": self.out is not None,
-                 "out_bias": self.out_bias is not None and self.out_bias != self.bias,
-                 "rotary": self.rotary != "none", "scale": self.scale is not None}
-        for arg, bad in given.items():
+        what = "nn.MultiheadAttention"
+        problems = {
+            "kv_heads": (self.kv_heads is not None and self.kv_heads != self.heads,
+                         f"{what} has as many k and v heads as q heads, not kv_heads {self.kv_heads}"),
+            "head_dim": (self.head_dim is not None, f"{what} has D/heads dimensions per head: no head_dim of its own"),
+            "out": (self.out is not None, f"{what}'s output is as wide as its input: no out of its own"),
+            "out_bias": (self.out_bias is not None and self.out_bias != self.bias,
+                         f"{what} has one bias switch for all four projections: out_bias differs from bias"),
+            "rotary": (self.rotary != "none", f"{what} has no rotary position embedding"),
+            "scale": (self.scale is not None, f"{what} scales q·kᵀ by 1/√head_dim: no scale of its own"),
+        }
+        for arg, (bad, message) in problems.items():
             if bad:
-                raise self.error(f"layout: torch (nn.MultiheadAttention) takes no {arg} of its own: it has as many "
-                                 "k and v heads as q heads, D/heads per head, one bias for all four projections, "
-                                 "a D-wide output, no rotary embedding and the scale 1/√head_dim",
-                                 arg=arg, hint=f"remove {arg}, or use layout: llama (separate q_proj, k_proj, "
-                                               "v_proj, o_proj)")
+                raise self.error(f"layout: torch: {message}", arg=arg,
+                                 hint=f"remove {arg}, or use layout: llama (q_proj, k_proj, v_proj, o_proj apart)")
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_layout()

@@ -49,7 +49,7 @@ class PosEmbedding(Layer):
                           "(torchvision ViT)")
 
     @property
-    def BARE(self) -> bool:  # noqa: N802 -- the backends' flag, decided here by an argument
+    def BARE(self) -> bool:  # the backends' flag, decided here by an argument
         """Stored under the layer's own name when it adds itself to its input (torchvision's ViT)."""
         return bool(self.add)
 
