@@ -165,3 +165,18 @@ def test_missing_flatten_leaves_a_map_made_channels_last_on_purpose(run, write):
     assert run("lint", "--isolated", "--select", "S106", chosen).exit_code == 0
     pooled = write(head + "  - permute: [1, 2, 0]\n  - maxpool2d: 2\n  - linear: 16\n")
     assert "S106" in run("lint", "--isolated", "--select", "S106", pooled).stdout
+
+
+def test_the_reference_examples_count_what_the_text_says():
+    """docs/spec.md's ViT encoder layer and ConvNeXt block, counted by hand from torch's modules."""
+    from tests.test_spec_doc import example
+
+    vit = example("name: vit-tiny")
+    conv_proj, token, pos, norms, attention = 64 * 3 * 8 * 8 + 64, 64, 17 * 64, 3 * 2 * 64, 4 * 64 * 64 + 4 * 64
+    mlp, head = (64 * 256 + 256) + (256 * 64 + 64), 64 * 10 + 10
+    assert vit.trainable_params == conv_proj + token + pos + norms + attention + mlp + head == 64_266
+    assert vit.graph.find("encoder.self_attention").out_shape == (17, 64)
+    convnext = example("name: convnext-block")
+    stem, dw, mlp, scale, head = 32 * 3 * 4 * 4 + 32, 32 * 7 * 7 + 32, (32 * 128 + 128) + (128 * 32 + 32), 32, 330
+    assert convnext.trainable_params == stem + dw + mlp + scale + 3 * 2 * 32 + head == 12_074
+    assert convnext.graph.find("2.block.3").out_shape == (8, 8, 128)
