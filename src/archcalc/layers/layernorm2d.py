@@ -15,8 +15,9 @@ class LayerNorm2d(Layer):
     same arithmetic, which ConvNeXt's blocks write with ``permute`` around it.
 
     Statistics are each position's own (no running buffers); each output reads every channel at its
-    own position only, so the receptive field is unchanged. Parameters: γ and β of C each (``bias:
-    false`` keeps γ, ``affine: false`` has none), stored as ``weight`` and ``bias`` as torchvision's are.
+    own position only, so the receptive field is unchanged. Parameters: γ and β of C each
+    (``bias: false`` keeps γ, ``affine: false`` has none), stored as ``weight`` and ``bias``, as
+    torchvision's are.
 
     Example: ``- layernorm2d: {eps: 1.0e-6}`` after ConvNeXt's stem ``conv2d: {out: 96, kernel: 4, stride: 4}``
     """
