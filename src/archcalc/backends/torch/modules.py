@@ -48,7 +48,7 @@ class Reshape(nn.Module):
 
 
 class Permute(nn.Module):
-    """The axes after the batch reordered: output axis i is input axis dims[i] (batch excluded)."""
+    """The axes after the batch reordered: output axis i is input axis dims[i]."""
 
     def __init__(self, dims: tuple[int, ...]):
         super().__init__()
@@ -104,7 +104,7 @@ class StochasticDepth(nn.Module):
 
 
 class ClassToken(nn.Module):
-    """A learned [1, 1, D] token put before the sequence: [N, T, D] -> [N, T+1, D] (torchvision ViT)."""
+    """A learned [1, 1, D] token put before the sequence: [N, T, D] -> [N, T+1, D]."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -123,7 +123,7 @@ class ClassToken(nn.Module):
 
 
 class LayerScale(nn.Module):
-    """x times a learned per-channel scale of the given shape, starting at value (ConvNeXt's layer_scale)."""
+    """x times a learned per-channel scale of the given shape (ConvNeXt)."""
 
     def __init__(self, shape: tuple[int, ...], value: float):
         super().__init__()
@@ -142,7 +142,7 @@ class LayerScale(nn.Module):
 
 
 class LayerNorm2d(nn.LayerNorm):
-    """nn.LayerNorm over the channels of [N, C, H, W] at each position (torchvision's LayerNorm2d, ConvNeXt)."""
+    """nn.LayerNorm over the channels of [N, C, H, W] at each position (ConvNeXt)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -198,7 +198,7 @@ class PositionEmbedding(nn.Module):
 
 
 class PositionAdd(nn.Module):
-    """x plus rows 0..T-1 of a learned [1, positions, D] table: torchvision ViT's input + pos_embedding."""
+    """x plus rows 0..T-1 of a learned [1, positions, D] table (torchvision's ViT)."""
 
     def __init__(self, positions: int, dim: int):
         super().__init__()
@@ -345,15 +345,24 @@ class MultiheadAttention(nn.Module):
 
 
 class SelfAttention(nn.MultiheadAttention):
-    """torch's nn.MultiheadAttention on one sequence, batch first: q, k and v packed in in_proj_weight."""
+    """nn.MultiheadAttention on one sequence, batch first (q, k, v in in_proj)."""
 
-    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, dropout: float = 0.0, causal: bool = False):
-        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        bias: bool = True,
+        dropout: float = 0.0,
+        causal: bool = False,
+    ):
+        super().__init__(embed_dim, num_heads, dropout, bias, batch_first=True)
         self.causal = causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         t = x.shape[1]
-        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1) if self.causal else None
+        mask = None
+        if self.causal:
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
         return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
 
 
