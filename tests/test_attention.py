@@ -155,3 +155,18 @@ def test_the_shipped_transformers_lint_clean(run):
     for name in ("gpt2", "llama-3-8b", "bert-base"):
         result = run("lint", "--isolated", SPECS / f"{name}.yaml")
         assert result.exit_code == 0, result.stdout
+
+
+def test_attention_dropout_obeys_eval_in_the_runtime_module():
+    """A merge's attention is no child module, so ``eval()`` must still reach it: two calls in eval mode
+    give the same output (its dropout was left on once, and BERT's outputs differed from the real one's)."""
+    torch = pytest.importorskip("torch")
+    spec = ("input: [T]\nsymbols: {T: 5}\nlayers:\n  - embedding: {vocab: 10, dim: 8}\n"
+            "  - attention:\n      heads: 2\n      dropout: 0.5\n      branches: [linear: 8, linear: 8, linear: 8]\n")
+    module = archcalc.to_torch(archcalc.loads(spec)).eval()
+    x = torch.randint(0, 10, (3, 5))
+    with torch.no_grad():
+        assert torch.equal(module(x), module(x))
+    module.train()
+    with torch.no_grad():
+        assert not torch.equal(module(x), module(x))

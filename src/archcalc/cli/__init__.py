@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("archcalc.cli.export", "export", "Write the spec as PyTorch source, an ONNX model or NumPy code."),
     "train": ("archcalc.cli.train", "train", "Train the network (NumPy or PyTorch) on data and report test metrics."),
     "layers": ("archcalc.cli.layers", "layers", "List the layer kinds a spec can use, with their arguments."),
+    "import": ("archcalc.cli.importer", "import_command", "Write a spec from a Hugging Face config.json."),
     "schema": ("archcalc.cli.schema", "schema", "Print the JSON Schema of the spec language, for editors."),
 }
 

@@ -28,6 +28,7 @@ from archcalc.spec.ast import (
     Group,
     If,
     Item,
+    LayerArg,
     LayerItem,
     Lit,
     Merge,
@@ -54,6 +55,18 @@ from archcalc.symbolic import Dim
 
 _DIM = Int(doc="an input dimension")
 _DIM.name = "input"
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """The value of a layer parameter: the layers a use passed (or the default), with the names of the
+    place they were written in (the caller's parameters, repeat indexes), where they are built."""
+
+    items: list[Item]
+    env: Mapping[str, object]
+
+    def __repr__(self) -> str:  # the key of a block's size: the same layers in the same place count once
+        return f"Layers({id(self.items)}, {sorted((k, repr(v)) for k, v in self.env.items())})"
 
 
 def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bool = False,
@@ -192,6 +205,11 @@ class _Builder:
             return value.value
         if isinstance(value, ArgList):
             return tuple(self.resolve(v, env) for v in value.items)
+        layers = next((name for name in value.names if isinstance(env.get(name), Layers)), None)
+        if layers is not None:
+            raise SpecError(value.loc, f"'{layers}' is a layer parameter (its block writes it as a layer), not a "
+                            "number", code="bad-argument", hint=f"use it as a layer, - {layers}, or add a "
+                            "parameter for the number")
         return evaluate(value, env, self.limits)
 
     def argument(self, kind: str, arg: Arg, value: Value, env: Mapping[str, object]) -> object:
@@ -254,6 +272,9 @@ class _Builder:
                     self.size(item.shortcut, env) if isinstance(item.shortcut, list) else 2)
             elif isinstance(item, Merge):
                 n = sum(self.size(branch, env) for branch in item.branches)
+            elif isinstance(item, LayerArg):
+                value = self.layers_of(item, env)
+                n = self.size(value.items, value.env)
             elif isinstance(item, If):  # a condition on the input's shape is decided when it is built
                 n = max(self.size(item.then, env), self.size(item.orelse, env)) \
                     if depends_on_unknown(item.condition, env) \
@@ -300,6 +321,10 @@ class _Builder:
         """
         local: dict[str, object] = {**self.symbols, **{k: env[k] for k in INPUT_NAMES if k in env}}
         for param in self.spec.blocks[call.block].params:
+            if param.layer:  # layers, built where the body writes the parameter, in the names of the use
+                given = call.layer_args.get(param.name)
+                local[param.name] = Layers(given, env) if given is not None else Layers(param.layer_default, {})
+                continue
             given = param.name in call.args
             value, scope = (call.args[param.name], env) if given else (param.default, local)
             if counting and isinstance(value, Expr) and depends_on_unknown(value, scope):
@@ -345,6 +370,8 @@ class _Builder:
                 return self.repeat(item, x, prefix, env, box, name)
             if isinstance(item, If):
                 return self.choose(item, x, prefix, env, box)
+            if isinstance(item, LayerArg):
+                return self.layer_arg(item, x, prefix, env, box, name)
             builder = {BlockCall: self.block, Residual: self.residual, Merge: self.merge}[type(item)]
             return builder(item, x, box.next_name(name), prefix, env, box)
         finally:
@@ -373,6 +400,25 @@ class _Builder:
                                 "repeat index (denselayer{i + 1}) or a block parameter; free symbols cannot name")
             out.append(str(value))
         return "".join(out)
+
+    def layers_of(self, item: LayerArg, env: Mapping[str, object]) -> Layers:
+        value = env.get(item.param)
+        if not isinstance(value, Layers):  # passed through another block's layer argument only: not known as one
+            raise SpecError(item.loc, f"'{item.param}' is written as a layer here but its block takes it as a "
+                            "number", code="bad-block", hint=f"write - {item.param} in the block's own body too, "
+                            "or give the layers to the inner block directly")
+        return value
+
+    def layer_arg(self, item: LayerArg, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
+                  name: str | None) -> Shape:
+        """The layers a block's use gave its layer parameter, built in the use's names: one layer takes the
+        parameter's place (and its name, ``- act: {name: act_fn}``); several take a level when named."""
+        value = self.layers_of(item, env)
+        if len(value.items) == 1:
+            return self.item(value.items[0], x, prefix, value.env, box, name)
+        if name is not None:
+            return self.repeat(Group(value.items, None, item.loc), x, prefix, value.env, box, name)
+        return self.run(value.items, x, prefix, value.env, box)
 
     def choose(self, item: If, x: Shape, prefix: str, env: Mapping[str, object], box: _Box) -> Shape:
         """The layers of the branch whose condition holds, spliced into ``box``; the other branch's
@@ -452,7 +498,7 @@ class _Builder:
         self.check_cycle(block.name, call.loc)
         path = _join(prefix, name)
         local = self.bind(call, _with_input(env, x), path)
-        arguments = {param.name: local[param.name] for param in block.params}
+        arguments = {param.name: local[param.name] for param in block.params if not param.layer}  # numbers
         with _used_at(call, path):
             self.calls.append(block.name)
             try:

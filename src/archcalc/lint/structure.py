@@ -113,7 +113,7 @@ def spec_items(spec: Spec) -> Iterator[Item]:
 
 def children(item: Item) -> list[Item]:
     """The items nested in ``item`` (a residual's body, shortcut and then; a merge's branches; both
-    branches of an ``if:``)."""
+    branches of an ``if:``; the layers a block use passes)."""
     if isinstance(item, (Repeat, Group)):
         return list(item.body)
     if isinstance(item, Residual):
@@ -123,6 +123,8 @@ def children(item: Item) -> list[Item]:
         return [child for branch in item.branches for child in branch]
     if isinstance(item, If):
         return [*item.then, *item.orelse]
+    if isinstance(item, BlockCall):  # the layers given to its layer parameters
+        return [child for layers in item.layer_args.values() for child in layers]
     return []
 
 

@@ -69,6 +69,12 @@ class BlockCall:
     name: Name | None
     loc: Loc
     inline: bool = False
+    #: the layers given to the block's layer parameters (``mlp: {act: gelu}``, ``wrap: {body: [...]}``)
+    layer_args: dict[str, list[Item]] = field(default_factory=dict)
+    #: the YAML of each argument, and the block the use is written in: an argument is read as layers or as
+    #: a value only once every block's layer parameters are known (a body may use a block defined below it)
+    raw: dict[str, object] = field(default_factory=dict, repr=False)
+    scope: str | None = None
 
 
 @dataclass(slots=True)
@@ -133,18 +139,33 @@ class If:
     name: None = None  # a conditional has no level of its own
 
 
-Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge | If
+@dataclass(slots=True)
+class LayerArg:
+    """A block parameter written as a layer in the block's body (``- act`` in ``mlp(d, act = relu)``): the
+    layers the use passes (a kind, a layer with arguments, a block, or a list of them) take its place."""
+
+    param: str
+    name: Name | None
+    loc: Loc
+
+
+Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge | If | LayerArg
 
 
 @dataclass(slots=True)
 class Param:
     """A block parameter. ``words`` are the bare words it may carry: those of the arguments the body
-    passes it to (``pad(mode)`` with ``padding: mode`` takes ``same`` and ``valid``)."""
+    passes it to (``pad(mode)`` with ``padding: mode`` takes ``same`` and ``valid``). A ``layer``
+    parameter carries layers instead of a value."""
 
     name: str
     default: Value | None
     loc: Loc
     words: frozenset[str] = frozenset()
+    #: a layer parameter: the body writes it as a layer (``- act``), so a use passes layers
+    layer: bool = False
+    #: a layer parameter's default (``act = relu``) read as a layer
+    layer_default: list[Item] | None = None
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from archcalc.spec.ast import (
     Group,
     If,
     Item,
+    LayerArg,
     LayerItem,
     Lit,
     Merge,
@@ -72,6 +73,10 @@ class _Parser:
         self.path = path
         self.limits = limits
         self.blocks: dict[str, BlockDef] = {}
+        #: the block whose body is being read: its parameters may be written as layers (``- act``)
+        self.scope: BlockDef | None = None
+        #: every block use read, for :meth:`block_arguments` to finish once layer parameters are known
+        self.uses: list[BlockCall] = []
 
     # -- top level --------------------------------------------------------------------------------
 
@@ -108,6 +113,8 @@ class _Parser:
             if not layers:
                 raise SpecError(layers_node.loc, "'layers:' is empty", code="empty-spec",
                                 hint="list at least one layer, e.g. - linear: {out: 10}")
+        with _collecting(errors):
+            self.block_arguments()
         train_node = top.get("train")
         train = None
         if train_node is not None:
@@ -187,13 +194,58 @@ class _Parser:
             bodies.append((name, body))
         errors = Collector()
         for name, body in bodies:  # bodies may use blocks defined further down
+            self.scope = self.blocks[name]
             with _collecting(errors):
                 items = self.items(body, f"the body of block '{name}'")
                 if not items:
                     raise SpecError(body.loc, f"block '{name}' has no layers", code="bad-block")
                 self.blocks[name].body = items
+        self.scope = None
         errors.raise_any()
         _param_words(self.blocks)
+
+    def layer_default(self, block: BlockDef, param: Param) -> Item:
+        """A layer parameter's default, a kind or block written in the signature (``act = relu``)."""
+        word = bare_name(param.default)
+        if word is None:
+            raise SpecError(param.default.loc, f"block '{block.name}': '{param.name}' is written as a layer in the "
+                            "body, so its default must be a layer kind or a block", code="bad-block",
+                            hint=f"{param.name} = relu (or identity for none)")
+        return self.call(word, None, param.default.loc, None)
+
+    def block_arguments(self) -> None:
+        """Read each block use's arguments, now that the blocks' layer parameters are known: layers for a
+        layer parameter (read in the scope the use is written in), a value for any other. Reading layers
+        may find more uses, and more parameters written as layers, so this runs to a fixpoint."""
+        errors = Collector()
+        changed = True
+        while changed:
+            changed = False
+            _layer_params(self.blocks)
+            for use in list(self.uses):
+                for param in self.blocks[use.block].params:
+                    raw = use.raw.get(param.name)
+                    if raw is None or not param.layer or param.name in use.layer_args:
+                        continue
+                    use.args.pop(param.name, None)
+                    use.layer_args[param.name] = []
+                    changed = True
+                    self.scope = self.blocks[use.scope] if use.scope else None
+                    with _collecting(errors):
+                        use.layer_args[param.name] = self.items(raw, f"'{param.name}'") \
+                            if isinstance(raw, YSeq) else [self.item(raw)]
+                    self.scope = None
+        for use in self.uses:
+            for param in self.blocks[use.block].params:
+                if not param.layer and param.name in use.raw and param.name not in use.args:
+                    with _collecting(errors):
+                        use.args[param.name] = self.value(use.raw[param.name], None)  # a mapping: its error
+        for block in self.blocks.values():
+            for param in block.params:
+                if param.layer and param.default is not None:
+                    with _collecting(errors):
+                        param.layer_default = [self.layer_default(block, param)]
+        errors.raise_any()
 
     def params(self, text: str, start: Loc) -> list[Param]:
         """The parameters in ``text``, the inside of a signature's brackets, which begins at ``start``:
@@ -358,6 +410,8 @@ class _Parser:
             return self.layer(cls, kind, args, loc, name)
         if kind in self.blocks:
             return self.block_call(self.blocks[kind], args, loc, name)
+        if self.scope is not None and any(p.name == kind for p in self.scope.params):
+            return self.layer_arg(kind, args, loc, name)
         # a construct only when the word is nearly one ('lyers', one letter off 'layers', not 'layer_scale');
         # otherwise a kind or block: 'layernorn' is a misspelt layer kind, not the 'layers:' construct
         hint = did_you_mean(kind, CONSTRUCTS, cutoff=0.85) or did_you_mean(kind, [*LAYERS, *self.blocks]) or \
@@ -429,8 +483,26 @@ class _Parser:
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
         return LayerItem(kind, args, name, loc, keys, node, init)
 
+    def layer_arg(self, param: str, node: YNode | None, loc: Loc, name: Name | None) -> LayerArg:
+        """A parameter of the enclosing block written as a layer (``- act``, ``- act: {name: act_fn}``)."""
+        if isinstance(node, YMap):
+            for key, value in node.items:
+                if key.text != "name":
+                    raise SpecError(key.loc, f"'{param}' is a block parameter: its layers come with their "
+                                    f"arguments from the block's use, so it takes none here", code="unknown-argument",
+                                    hint=f"pass them at the use: {param}: {{gelu: {{approximate: tanh}}}}")
+                if name is not None:
+                    raise SpecError(key.loc, "the layer is named twice", code="bad-name")
+                name = self.layer_name(value)
+        elif node is not None and not (isinstance(node, YScalar) and node.value is None):
+            raise SpecError(node.loc, f"'{param}' is a block parameter: it takes no arguments here",
+                            code="unknown-argument", hint=f"write it alone: - {param}")
+        next(p for p in self.scope.params if p.name == param).layer = True
+        return LayerArg(param, name, loc)
+
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}
+        raw: dict[str, YNode] = {}
         names = [p.name for p in block.params]
         if isinstance(node, YMap):
             for key, value in node.items:
@@ -447,20 +519,24 @@ class _Parser:
                             "then inline: true on the next line, aligned with it"
                     raise SpecError(key.loc, f"block '{block.name}' has no parameter '{key.text}'",
                                     code="unknown-argument", hint=hint)
-                args[key.text] = self.value(value, None)
+                raw[key.text] = value
         elif node is not None and not (isinstance(node, YScalar) and node.value is None):
             values = node.items if isinstance(node, YSeq) else [node]
             if len(values) > len(names):
                 raise SpecError(node.loc, f"block '{block.name}' takes {len(names)} argument"
                                 f"{'s' if len(names) != 1 else ''} ({', '.join(names) or 'none'}), "
                                 f"got {len(values)}", code="block-arguments", hint=_signature(block))
-            for param, value in zip(names, values):
+            raw.update(zip(names, values))
+        for param, value in raw.items():  # layers or a value? decided in block_arguments when not a scalar
+            if isinstance(value, YScalar):
                 args[param] = self.value(value, None)
-        missing = [p.name for p in block.params if p.default is None and p.name not in args]
+        missing = [p.name for p in block.params if p.default is None and p.name not in raw]
         if missing:
             raise SpecError(loc, f"block '{block.name}' needs {_and(missing)}", code="block-arguments",
                             hint=_signature(block))
-        return BlockCall(block.name, args, name, loc)
+        use = BlockCall(block.name, args, name, loc, raw=raw, scope=self.scope.name if self.scope else None)
+        self.uses.append(use)
+        return use
 
     def repeat(self, node: YMap, name: str | None) -> Repeat:
         self.only(node, CONSTRUCT_KEYS["repeat"])
@@ -598,6 +674,38 @@ def _param_words(blocks: dict[str, BlockDef]) -> None:
                 words = param.words.union(*(w for name, w in _passes(block.body, blocks) if name == param.name))
                 if words != param.words:
                     param.words, changed = frozenset(words), True
+
+
+def _layer_params(blocks: dict[str, BlockDef]) -> None:
+    """Mark the parameters a block passes, bare, to another block's layer parameter (``inner: {act: act}``)
+    as layer parameters too, to a fixpoint (:meth:`_Parser.layer_arg` marks those written as layers)."""
+    changed = True
+    while changed:
+        changed = False
+        for block in blocks.values():
+            mine = {p.name: p for p in block.params}
+            for use in (i for i in _walk(block.body) if isinstance(i, BlockCall)):
+                for param in blocks[use.block].params:
+                    raw = use.raw.get(param.name)
+                    word = raw.value if isinstance(raw, YScalar) and isinstance(raw.value, str) else None
+                    if param.layer and word in mine and word not in LAYERS and word not in blocks \
+                            and not mine[word].layer:
+                        mine[word].layer = changed = True
+
+
+def _walk(items: list[Item]) -> Iterator[Item]:
+    """``items`` and every item nested in them (not inside other blocks' bodies)."""
+    for item in items:
+        yield item
+        if isinstance(item, (Repeat, Group)):
+            yield from _walk(item.body)
+        elif isinstance(item, Residual):
+            yield from _walk([*item.body, *(item.shortcut if isinstance(item.shortcut, list) else []), *item.then])
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                yield from _walk(branch)
+        elif isinstance(item, If):
+            yield from _walk([*item.then, *item.orelse])
 
 
 def _passes(items: list[Item], blocks: dict[str, BlockDef]):

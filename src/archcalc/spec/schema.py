@@ -363,7 +363,9 @@ def _block_use(reserved: list[str]) -> dict:
     """``- stage: {n: 2, c: 64}`` (or ``[2, 64]``, or ``64``, or nothing): a block of the spec's own."""
     value = {"anyOf": [{"type": "null"}, _scalar_arg(), {"type": "array", "items": _scalar_arg()},
                        {"type": "object", "properties": {"name": NAME},
-                        "additionalProperties": _scalar_arg_or_list()}]}
+                        "additionalProperties": {"anyOf": [_scalar_arg_or_list(), {"$ref": "#/$defs/item"}, _layers(1)],
+                                                 "description": "a value, or layers for a parameter the block "
+                                                 "writes as a layer"}}]}
     only_beside = {"properties": {"name": True, "inline": True}, "additionalProperties": False}
     both = {"if": {"required": ["inline"]}, "then": {"maxProperties": 3}, "else": {"maxProperties": 2}}
     one = {"if": {"required": ["inline"]}, "then": {"maxProperties": 2}, "else": {"maxProperties": 1}}

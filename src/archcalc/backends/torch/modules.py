@@ -410,6 +410,15 @@ class Network(nn.Module):
             holder = holder._modules[part]
         return holder, name
 
+    def train(self, mode: bool = True) -> Network:
+        """As nn.Module's, and the merge ops too: they are not children (they hold no state, and a child
+        would add a name to the module tree the real model's lacks), but attention's dropout must obey
+        ``eval()`` as the generated source's ``training=self.training`` does."""
+        super().train(mode)
+        for op in self._ops:
+            op.train(mode)
+        return self
+
     def __getitem__(self, key: int | str) -> nn.Module:
         """The child registered as ``key`` (``module[0]``, ``module["layer4"]``), as nn.Sequential indexes."""
         return self.get_submodule(str(key))

@@ -113,4 +113,7 @@ NOT_FINDINGS: dict[str, str] = {
     "bad-checkpoint": "archcalc train --resume: a checkpoint is damaged or does not fit; lint reads none",
     "checkpoint-mismatch": "archcalc train --resume: a checkpoint belongs to another run; lint reads none",
     "training-failed": "archcalc train --nproc: a training process ended without a result",
+    "bad-config": "archcalc import: the config.json is not one of a model (a size missing or wrong); lint reads specs",
+    "unsupported-config": "archcalc import: the config.json has a setting the spec language cannot express",
+    "sliding-window": "archcalc import: a warning that outputs agree only up to the attention window",
 }

@@ -1,0 +1,539 @@
+"""A Hugging Face ``config.json`` → a readable spec, read as data: no ``transformers``, no torch, nothing
+downloaded, no code run.
+
+A config holds every size of a model of a known family; the family's code (``modeling_llama.py`` …) holds
+its structure. Each family below writes that structure once, as a person writes a shipped spec (a block
+with arguments, repeated ``depth`` times), with the config's sizes as the spec's symbols, so that the
+result reads like ``specs/llama-3-8b.yaml`` and ``--set T=128`` works on it. The layer names are Hugging
+Face's module names, so the real model's ``state_dict`` loads into ``archcalc.to_torch(spec)`` with
+``strict=True``.
+
+The config is read with the spec reader (JSON is YAML's flow style), so every value keeps its line and
+column: a setting the spec language cannot express (a rope scaling, GPT-2's per-layer attention scale) is
+an error located at that key, never a spec that silently computes another network. Settings that change
+neither sizes nor outputs of the imported model (token ids, ``torch_dtype``, ``use_cache``) are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.limits import Limits
+from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe, parse_yaml, read_text
+
+_MISSING = object()
+
+#: Hugging Face activation names (``ACT2FN``) → the spec's activation, as a flow-mapping body
+ACTIVATIONS: dict[str, str] = {
+    "gelu": "gelu",
+    "gelu_new": "gelu: {approximate: tanh",
+    "gelu_pytorch_tanh": "gelu: {approximate: tanh",
+    "relu": "relu",
+    "silu": "silu",
+    "swish": "silu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+}
+
+
+@dataclass
+class Config:
+    """One ``config.json``: each value read once, checked, and located for the error that names it."""
+
+    root: YMap
+    path: str
+    #: warnings for settings that do not change what archcalc computes but narrow where outputs agree
+    warnings: list[SpecError] = field(default_factory=list)
+
+    def node(self, key: str) -> YNode | None:
+        return self.root.get(key)
+
+    def where(self, key: str) -> Loc:
+        node = self.node(key)
+        return node.loc if node is not None else self.root.loc
+
+    def error(self, key: str, message: str, hint: str | None = None, code: str = "unsupported-config") -> SpecError:
+        return SpecError(self.where(key), message, code=code, hint=hint)
+
+    def value(self, key: str, default: object = _MISSING) -> object:
+        """The scalar at ``key`` (JSON ``null`` reads as absent, as Hugging Face reads it)."""
+        node = self.node(key)
+        if node is None or (isinstance(node, YScalar) and node.value is None):
+            if default is _MISSING:
+                raise SpecError(
+                    self.root.loc,
+                    f"the config has no '{key}'",
+                    code="bad-config",
+                    hint=f'add "{key}": … (is this the config.json of the model?)',
+                )
+            return default
+        if not isinstance(node, YScalar):
+            raise SpecError(node.loc, f"'{key}' must be a single value, got {describe(node)}", code="bad-config")
+        return node.value
+
+    def int(self, key: str, default: object = _MISSING, *, least: int = 1) -> int:
+        value = self.value(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise self.error(key, f"'{key}' must be a whole number ≥ {least}, got {value!r}", code="bad-config")
+        return value
+
+    def float(self, key: str, default: object = _MISSING, *, positive: bool = False) -> float:
+        value = self.value(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0 or (positive and value == 0):
+            raise self.error(
+                key, f"'{key}' must be a number {'>' if positive else '≥'} 0, got {value!r}", code="bad-config"
+            )
+        if value != value or value == float("inf"):
+            raise self.error(key, f"'{key}' must be finite, got {value!r}", code="bad-config")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.value(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"'{key}' must be true or false, got {value!r}", code="bad-config")
+        return value
+
+    def choice(self, key: str, default: str, choices: dict[str, str] | tuple[str, ...], what: str) -> str:
+        value = self.value(key, default)
+        if not isinstance(value, str) or value not in choices:
+            word = value if isinstance(value, str) else str(value)
+            raise self.error(
+                key,
+                f"'{key}': archcalc cannot express {what} {value!r}",
+                hint=choices_hint(word, set(choices), what + "s"),
+            )
+        return value
+
+    def require(self, key: str, expected: object, why: str) -> None:
+        """A setting archcalc cannot express unless it has its default ``expected``."""
+        if self.value(key, expected) != expected:
+            raise self.error(
+                key,
+                f"'{key}': {why}",
+                hint=f'the spec language cannot express it; only "{key}": {_json(expected)} imports',
+            )
+
+    def activation(self, key: str, default: str) -> str:
+        """The spec's activation layer for a Hugging Face activation name, named ``name`` later."""
+        return ACTIVATIONS[self.choice(key, default, ACTIVATIONS, "activation")]
+
+
+def _json(value: object) -> str:
+    return "null" if value is None else "true" if value is True else "false" if value is False else repr(value)
+
+
+def number(value: float) -> str:
+    """A float as the spec reader reads it back exactly (``1e-05``, ``500000.0``)."""
+    return repr(float(value))
+
+
+def layer(kind: str, **args: object) -> str:
+    """``kind: {a: 1, b: x}`` in flow style, arguments in the order given, ``None`` left out; ``kind`` may
+    already open its mapping (``gelu: {approximate: tanh``, from :data:`ACTIVATIONS`)."""
+    items = [f"{k}: {'true' if v is True else 'false' if v is False else v}" for k, v in args.items() if v is not None]
+    if kind.endswith("}") or "{" not in kind:
+        return f"{kind}: {{{', '.join(items)}}}" if items else kind
+    return f"{kind}{''.join(', ' + i for i in items)}}}"
+
+
+# -- families ---------------------------------------------------------------------------------------
+
+#: model_type → (the function that writes the spec, the base model's class, the heads it imports)
+Family = Callable[[Config, bool], list[str]]
+FAMILIES: dict[str, tuple[Family, str, tuple[str, ...]]] = {}
+
+
+def family(model_type: str, base: str, *heads: str) -> Callable[[Family], Family]:
+    def register(fn: Family) -> Family:
+        FAMILIES[model_type] = (fn, base, heads)
+        return fn
+
+    return register
+
+
+def dropout(p: float, name: str, indent: str) -> list[str]:
+    """A named dropout line, or nothing for ``p = 0`` (it would change nothing, and lint flags it)."""
+    return [f"{indent}- {layer('dropout', p=number(p), name=name)}"] if p else []
+
+
+@family("gpt2", "GPT2Model", "GPT2LMHeadModel")
+def gpt2(c: Config, head: bool) -> list[str]:
+    """Hugging Face's ``modeling_gpt2.py``: pre-norm blocks, Conv1D projections stored [in, out]
+    (``transposed: true``), learned positions, the output projection tied to the token embedding."""
+    sizes = dict(
+        T=c.int("n_positions", 1024), V=c.int("vocab_size", 50257), P=c.int("n_positions", 1024), D=c.int("n_embd", 768)
+    )
+    sizes["F"] = c.int("n_inner", 4 * sizes["D"])
+    sizes.update(heads=c.int("n_head", 12), depth=c.int("n_layer", 12))
+    _divides(c, "n_embd", sizes["D"], "n_head", sizes["heads"])
+    act = c.activation("activation_function", "gelu_new")
+    eps = c.float("layer_norm_epsilon", 1e-5, positive=True)
+    c.require("scale_attn_by_inverse_layer_idx", False, "a different attention scale in every layer")
+    c.require("reorder_and_upcast_attn", False, "attention computed in float32 with a reordered scale")
+    c.require("add_cross_attention", False, "cross-attention to an encoder's output")
+    scale = None if c.flag("scale_attn_weights", True) else "1.0"
+    drop = {k: c.float(k, 0.1) for k in ("embd_pdrop", "attn_pdrop", "resid_pdrop")}
+    norm = number(eps) if eps != 1e-5 else None
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        "  block(d, f, h):                          # pre-norm: x + attn(ln_1(x)), then x + mlp(ln_2(x))",
+        "    - residual:",
+        f"        - {layer('layernorm', eps=norm, name='ln_1')}",
+        "        - name: attn",
+        "          layers:",
+        "            - linear: {out: 3 * d, transposed: true, name: c_attn}    # q, k, v side by side",
+        f"            - {layer('attention', heads='h', causal=True, scale=scale, dropout=_p(drop['attn_pdrop']))}",
+        "            - linear: {out: d, transposed: true, name: c_proj}",
+        *dropout(drop["resid_pdrop"], "resid_dropout", "            "),
+        "      inline: true",
+        "    - residual:",
+        f"        - {layer('layernorm', eps=norm, name='ln_2')}",
+        "        - name: mlp",
+        "          layers:",
+        "            - linear: {out: f, transposed: true, name: c_fc}",
+        f"            - {layer(act, name='act')}",
+        "            - linear: {out: d, transposed: true, name: c_proj}",
+        *dropout(drop["resid_pdrop"], "dropout", "            "),
+        "      inline: true",
+        "layers:",
+    ]
+    body = [
+        "- add: [[embedding: {vocab: V, dim: D, name: wte}], [pos_embedding: {positions: P, dim: D, name: wpe}]]",
+        "  inline: true",
+        *dropout(drop["embd_pdrop"], "drop", ""),
+        "- {name: h, repeat: depth, layers: [block: [D, F, heads]]}",
+        f"- {layer('layernorm', eps=norm, name='ln_f')}",
+    ]
+    if not head:
+        return lines + [f"  {line}" for line in body]
+    tie = ", tie: transformer.wte" if c.flag("tie_word_embeddings", True) else ""
+    return [
+        *lines,
+        "  - name: transformer",
+        "    layers:",
+        *[f"      {line}" for line in body],
+        f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}",
+    ]
+
+
+@family("bert", "BertModel")
+def bert(c: Config, head: bool) -> list[str]:
+    """Hugging Face's ``modeling_bert.py``: post-norm layers (LayerNorm after each sum), learned
+    positions and token types, and the pooler (the first token, a dense layer and tanh)."""
+    sizes = dict(
+        T=c.int("max_position_embeddings", 512),
+        V=c.int("vocab_size", 30522),
+        P=c.int("max_position_embeddings", 512),
+        types=c.int("type_vocab_size", 2),
+        D=c.int("hidden_size", 768),
+        F=c.int("intermediate_size", 3072),
+        heads=c.int("num_attention_heads", 12),
+        depth=c.int("num_hidden_layers", 12),
+    )
+    _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+    act = c.activation("hidden_act", "gelu")
+    eps = number(c.float("layer_norm_eps", 1e-12, positive=True))
+    c.choice("position_embedding_type", "absolute", ("absolute",), "position embedding")
+    c.require("is_decoder", False, "BERT as a decoder (a causal mask, cross-attention)")
+    c.require("add_cross_attention", False, "cross-attention to an encoder's output")
+    hidden, attn = c.float("hidden_dropout_prob", 0.1), c.float("attention_probs_dropout_prob", 0.1)
+    pad = _padding(c, sizes["V"])
+    return [
+        *_header(c, sizes),
+        "blocks:",
+        "  layer(d, f, h):",
+        "    - residual:",
+        "        body:",
+        "          - attention:",
+        "              heads: h",
+        *([f"              dropout: {number(attn)}"] if attn else []),
+        "              branches:",
+        "                - linear: {out: d, name: attention.self.query}",
+        "                - linear: {out: d, name: attention.self.key}",
+        "                - linear: {out: d, name: attention.self.value}",
+        "            inline: true",
+        "          - linear: {out: d, name: attention.output.dense}",
+        *dropout(hidden, "attention.output.dropout", "          "),
+        f"        then: [layernorm: {{eps: {eps}, name: attention.output.LayerNorm}}]",
+        "      inline: true",
+        "    - residual:",
+        "        body:",
+        "          - linear: {out: f, name: intermediate.dense}",
+        f"          - {layer(act, name='intermediate.intermediate_act_fn')}",
+        "          - linear: {out: d, name: output.dense}",
+        *dropout(hidden, "output.dropout", "          "),
+        f"        then: [layernorm: {{eps: {eps}, name: output.LayerNorm}}]",
+        "      inline: true",
+        "layers:",
+        "  - name: embeddings",
+        "    layers:",
+        "      - add:                            # every token of type 0 (no token_type_ids)",
+        f"          - {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='word_embeddings')}",
+        "          - pos_embedding: {positions: P, dim: D, name: position_embeddings}",
+        "          - pos_embedding: {positions: types, dim: D, index: first, name: token_type_embeddings}",
+        "        inline: true",
+        f"      - layernorm: {{eps: {eps}, name: LayerNorm}}",
+        *dropout(hidden, "dropout", "      "),
+        "  - {name: encoder.layer, repeat: depth, layers: [layer: [D, F, heads]]}",
+        "  - name: pooler                        # the first token ([CLS]), a dense layer and tanh",
+        "    layers: [select, linear: {out: D, name: dense}, tanh: {name: activation}]",
+    ]
+
+
+def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]]) -> Family:
+    """Llama's decoder, which Mistral and Qwen2 share (``modeling_llama.py``): pre-norm RMSNorm,
+    grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
+    ``qkv_bias`` gives the family's (q/k/v bias, output bias)."""
+
+    def write(c: Config, head: bool) -> list[str]:
+        sizes = dict(
+            T=c.int("max_position_embeddings", 2048),
+            V=c.int("vocab_size", 32000),
+            D=c.int("hidden_size", 4096),
+            F=c.int("intermediate_size", 11008),
+            heads=c.int("num_attention_heads", 32),
+        )
+        kv = c.int("num_key_value_heads", sizes["heads"])
+        if sizes["heads"] % kv:
+            raise c.error(
+                "num_key_value_heads",
+                f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
+                code="bad-config",
+                hint="each key/value head serves the same number of query heads",
+            )
+        grouped = kv != sizes["heads"]  # grouped-query attention; otherwise kv_heads is left at its default
+        if grouped:
+            sizes["kv"] = kv
+        sizes["depth"] = c.int("num_hidden_layers", 32)
+        args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+        head_dim = c.int("head_dim", 0, least=0) or None
+        if head_dim is None:
+            _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+        elif head_dim * sizes["heads"] == sizes["D"]:
+            head_dim = None  # the default, left out
+        act = c.activation("hidden_act", "silu")
+        eps = number(c.float("rms_norm_eps", 1e-6, positive=True))
+        theta = _rope_theta(c)
+        c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
+        _sliding_window(c)
+        bias, out_bias = qkv_bias(c)
+        mlp_bias = None if c.flag("mlp_bias", False) else False  # the linear kind's default bias is true
+        attn_drop = c.float("attention_dropout", 0.0) or None
+        pad = _padding(c, sizes["V"])
+        attention = [
+            f"            {k}: {v}"
+            for k, v in dict(
+                heads="h",
+                kv_heads="kv" if grouped else None,
+                head_dim=head_dim,
+                bias=None if bias else "false",
+                out_bias="false" if bias and not out_bias else "true" if out_bias and not bias else None,
+                causal="true",
+                rotary="half",
+                theta=number(theta),
+                dropout=None if attn_drop is None else number(attn_drop),
+            ).items()
+            if v is not None
+        ]
+        lines = [
+            *_header(c, sizes),
+            "blocks:",
+            f"  decoder({args}):",
+            "    - residual:",
+            f"        - rmsnorm: {{eps: {eps}, name: input_layernorm}}",
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            *attention,
+            "            name: self_attn",
+            "      inline: true",
+            "    - residual:",
+            f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}",
+            "        - name: mlp",
+            "          layers:",
+            "            - multiply:",
+            f"                - layers: [{layer('linear', out='f', bias=mlp_bias, name='gate_proj')}, "
+            f"{layer(act, name='act_fn')}]",
+            f"                - {layer('linear', out='f', bias=mlp_bias, name='up_proj')}",
+            "              inline: true",
+            f"            - {layer('linear', out='d', bias=mlp_bias, name='down_proj')}",
+            "      inline: true",
+            "layers:",
+        ]
+        body = [
+            f"- {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='embed_tokens')}",
+            f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+            f"- rmsnorm: {{eps: {eps}, name: norm}}",
+        ]
+        if not head:
+            return lines + [f"  {line}" for line in body]
+        tie = ", tie: model.embed_tokens" if c.flag("tie_word_embeddings", False) else ""
+        return [
+            *lines,
+            "  - name: model",
+            "    layers:",
+            *[f"      {line}" for line in body],
+            f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}",
+        ]
+
+    return write
+
+
+def _llama_bias(c: Config) -> tuple[bool, bool]:
+    bias = c.flag("attention_bias", False)
+    return bias, bias
+
+
+family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias))
+family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False)))
+family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False)))  # biased q, k, v only
+
+
+# -- shared pieces ----------------------------------------------------------------------------------
+
+
+def _header(c: Config, sizes: dict[str, int]) -> list[str]:
+    model_type = c.value("model_type")
+    return [
+        f"# Imported by `archcalc import` from a Hugging Face config.json (model_type {model_type}). The layer",
+        "# names are Hugging Face's, so the real model's state dict loads into `archcalc.to_torch(spec)`.",
+        f"name: {model_type}",
+        "input: [T]                              # token ids",
+        "symbols: {" + ", ".join(f"{k}: {v}" for k, v in sizes.items()) + "}",
+    ]
+
+
+def _p(p: float) -> str | None:
+    return number(p) if p else None
+
+
+def _divides(c: Config, dim_key: str, dim: int, heads_key: str, heads: int) -> None:
+    if dim % heads:
+        raise c.error(
+            heads_key,
+            f"{heads_key} {heads} does not divide {dim_key} {dim}",
+            code="bad-config",
+            hint="every head gets the same number of dimensions",
+        )
+
+
+def _padding(c: Config, vocab: int) -> int | None:
+    """The embedding's padding row: ``pad_token_id`` when it names a row (Hugging Face passes it to
+    ``nn.Embedding``, which keeps that row at zero and out of the gradient)."""
+    pad = c.value("pad_token_id", None)
+    if pad is None:
+        return None
+    if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < vocab:
+        raise c.error(
+            "pad_token_id", f"pad_token_id {pad!r} is not a token id below vocab_size {vocab}", code="bad-config"
+        )
+    return pad
+
+
+def _rope_theta(c: Config) -> float:
+    """The rotary base from ``rope_theta`` (config files) or ``rope_parameters`` (transformers 5); any
+    rope scaling (Llama 3.1's, YaRN, NTK) is an error: it changes the outputs."""
+    scaling = c.node("rope_scaling")
+    if scaling is not None and not (isinstance(scaling, YScalar) and scaling.value is None):
+        raise SpecError(
+            scaling.loc,
+            "'rope_scaling': archcalc's rotary embedding has no scaling",
+            code="unsupported-config",
+            hint="only configs without rope scaling import; parameters "
+            "and shapes do not depend on it (remove it to count them)",
+        )
+    params = c.node("rope_parameters")
+    if isinstance(params, YMap):
+        inner = Config(params, c.path)
+        inner.choice("rope_type", "default", ("default",), "rope type")
+        return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True)
+    if params is not None and not (isinstance(params, YScalar) and params.value is None):
+        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
+    c.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
+    return c.float("rope_theta", 10000.0, positive=True)
+
+
+def _sliding_window(c: Config) -> None:
+    """Mistral's (and Qwen2's, when ``use_sliding_window``) attention window: it changes outputs only for
+    sequences longer than the window, and no count; a warning, since the spec attends to every position."""
+    window = c.value("sliding_window", None)
+    if window is None or (c.value("model_type") == "qwen2" and not c.flag("use_sliding_window", False)):
+        return
+    window = c.int("sliding_window")
+    c.warnings.append(
+        SpecError(
+            c.where("sliding_window"),
+            f"sliding_window {window}: the spec attends to every "
+            "earlier position, so its outputs equal the real model's only for sequences of "
+            f"at most {window} tokens (parameters, shapes and MACs do not depend on it)",
+            code="sliding-window",
+        )
+    )
+
+
+# -- the entry point --------------------------------------------------------------------------------
+
+
+def read_config(path: str, limits: Limits) -> Config:
+    root = parse_yaml(read_text(path, limits), path, limits)
+    if not isinstance(root, YMap):
+        raise SpecError(
+            root.loc,
+            f"a config.json holds one JSON object, got {describe(root)}",
+            code="bad-config",
+            hint="pass the model's config.json (Hugging Face's from_pretrained folder has one)",
+        )
+    return Config(root, path)
+
+
+def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str, list[SpecError]]:
+    """The spec text for the Hugging Face ``config.json`` at ``path`` and the warnings on it; ``base``
+    imports the family's base model (``LlamaModel``) whatever head ``architectures`` names."""
+    c = read_config(path, limits)
+    model_type = c.choice("model_type", "", {k: k for k in FAMILIES}, "model type")
+    write, base_class, heads = FAMILIES[model_type]
+    head = False
+    if not base:
+        node = c.node("architectures")
+        names = node.items if isinstance(node, YSeq) else []
+        if (
+            node is not None
+            and not (
+                isinstance(node, YSeq)
+                and names
+                and all(isinstance(n, YScalar) and isinstance(n.value, str) for n in names)
+            )
+            and not (isinstance(node, YScalar) and node.value is None)
+        ):
+            raise SpecError(node.loc, "'architectures' must be a list of class names", code="bad-config")
+        if names:
+            first = names[0]
+            if first.value not in (base_class, *heads):
+                raise SpecError(
+                    first.loc,
+                    f"archcalc imports {', '.join((base_class, *heads))}, not {first.value}",
+                    code="unsupported-config",
+                    hint=f"pass --base to import its body, {base_class}, alone",
+                )
+            head = first.value in heads
+    text = "\n".join(write(c, head)) + "\n"
+    _check_builds(text, c, limits)
+    return text, c.warnings
+
+
+def _check_builds(text: str, c: Config, limits: Limits) -> None:
+    """Build the written spec (sizes only: counting 8 billion parameters allocates none), so that sizes
+    the family's code cannot combine (an odd head size under rotary …) are an error located in the config,
+    not a spec that fails later at a line the user never wrote."""
+    from archcalc.model import loads
+
+    try:
+        loads(text, path="<imported spec>", limits=limits)
+    except SpecError as e:
+        raise SpecError(
+            c.root.loc,
+            f"these sizes do not make a {c.value('model_type')} model: {e.message}",
+            code="bad-config",
+            hint=e.hint,
+        ) from None

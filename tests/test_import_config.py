@@ -1,0 +1,288 @@
+"""``archcalc import config.json`` against Hugging Face ``transformers`` itself.
+
+Each family's config is saved by ``transformers`` (``save_pretrained``, as a user has it), imported
+through the real CLI, and the spec is compared with the real model built from the same config with
+random weights: parameters (a tied weight once), buffers, every layer's output shape, the state dict
+loaded with ``strict=True``, outputs in eval mode to 1e-5 and MACs (tests/test_transformers.py's
+``check_against``). Full-size configs are counted on the meta device. The import itself needs neither
+torch nor transformers, which a subprocess proves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import archcalc
+from archcalc.cli import main
+from tests.test_transformers import check_against, unique_parameters
+
+transformers = pytest.importorskip("transformers")
+
+
+def imported(tmp_path: Path, config, *extra: str) -> Path:
+    """``config`` saved as a user has it, then ``archcalc import``-ed to a spec file."""
+    config.save_pretrained(tmp_path)
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def small(kind: str, **sizes):
+    """A small config of ``kind`` (Hugging Face's class), its architecture named as a hub config names it."""
+    config_class, architecture = {
+        "gpt2": (transformers.GPT2Config, "GPT2LMHeadModel"),
+        "bert": (transformers.BertConfig, "BertModel"),
+        "llama": (transformers.LlamaConfig, "LlamaForCausalLM"),
+        "mistral": (transformers.MistralConfig, "MistralForCausalLM"),
+        "qwen2": (transformers.Qwen2Config, "Qwen2ForCausalLM"),
+    }[kind]
+    config = config_class(**sizes)
+    config.architectures = [architecture]
+    return config
+
+
+DECODER = dict(
+    vocab_size=101,
+    hidden_size=48,
+    intermediate_size=80,
+    num_hidden_layers=2,
+    num_attention_heads=6,
+    max_position_embeddings=32,
+    bos_token_id=0,
+    eos_token_id=0,
+)
+
+CASES = {
+    "gpt2": (
+        small("gpt2", n_layer=2, n_embd=32, n_head=4, vocab_size=101, n_positions=24, bos_token_id=0, eos_token_id=0),
+        transformers.GPT2LMHeadModel,
+    ),
+    "gpt2-relu-untied-unscaled": (
+        small(
+            "gpt2",
+            n_layer=2,
+            n_embd=32,
+            n_head=4,
+            n_inner=40,
+            vocab_size=101,
+            n_positions=24,
+            activation_function="relu",
+            tie_word_embeddings=False,
+            scale_attn_weights=False,
+            layer_norm_epsilon=1e-6,
+        ),
+        transformers.GPT2LMHeadModel,
+    ),
+    "bert": (
+        small(
+            "bert",
+            num_hidden_layers=2,
+            hidden_size=48,
+            num_attention_heads=6,
+            intermediate_size=80,
+            vocab_size=101,
+            max_position_embeddings=24,
+            type_vocab_size=3,
+            hidden_act="gelu_new",
+        ),
+        transformers.BertModel,
+    ),
+    "llama-gqa": (small("llama", num_key_value_heads=2, rope_theta=500000.0, **DECODER), transformers.LlamaForCausalLM),
+    "llama-biased-tied": (
+        small("llama", attention_bias=True, mlp_bias=True, tie_word_embeddings=True, **DECODER),
+        transformers.LlamaForCausalLM,
+    ),
+    "llama-head-dim": (small("llama", head_dim=12, num_key_value_heads=3, **DECODER), transformers.LlamaForCausalLM),
+    "mistral": (small("mistral", num_key_value_heads=3, sliding_window=64, **DECODER), transformers.MistralForCausalLM),
+    "qwen2": (
+        small("qwen2", num_key_value_heads=2, tie_word_embeddings=True, **DECODER),
+        transformers.Qwen2ForCausalLM,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_an_imported_config_is_the_real_model(tmp_path, name):
+    config, real_class = CASES[name]
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    real = real_class(config)
+    vocab = config.vocab_size
+    check_against(str(spec), real, dict(T=13), vocab=vocab, pooled=real_class is transformers.BertModel)
+
+
+def test_base_imports_the_body_alone_whatever_the_head(tmp_path):
+    config, _ = CASES["llama-gqa"]
+    spec = imported(tmp_path, config, "--base")
+    torch.manual_seed(0)
+    check_against(str(spec), transformers.LlamaModel(config), dict(T=9), vocab=config.vocab_size)
+
+
+def full_size(config, real_class) -> int:
+    with torch.device("meta"):
+        return unique_parameters(real_class(config))
+
+
+@pytest.mark.parametrize(
+    ("kind", "sizes", "real_class", "expected"),
+    [
+        ("gpt2", {}, transformers.GPT2LMHeadModel, 124_439_808),
+        ("bert", {}, transformers.BertModel, 109_482_240),
+        (
+            "llama",
+            dict(
+                vocab_size=128256,
+                hidden_size=4096,
+                intermediate_size=14336,
+                num_hidden_layers=32,
+                num_attention_heads=32,
+                num_key_value_heads=8,
+                max_position_embeddings=8192,
+                rms_norm_eps=1e-5,
+                rope_theta=500000.0,
+            ),
+            transformers.LlamaForCausalLM,
+            8_030_261_248,
+        ),
+        ("mistral", {}, transformers.MistralForCausalLM, 7_241_732_096),
+        (
+            "qwen2",
+            dict(
+                vocab_size=151936,
+                hidden_size=896,
+                intermediate_size=4864,
+                num_hidden_layers=24,
+                num_attention_heads=14,
+                num_key_value_heads=2,
+                max_position_embeddings=32768,
+                tie_word_embeddings=True,
+                rope_theta=1000000.0,
+            ),
+            transformers.Qwen2ForCausalLM,
+            494_032_768,
+        ),
+    ],
+)
+def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
+    """The published sizes (Qwen2-0.5B: 494,032,768 with its tied embedding), counted without building."""
+    config = small(kind, **sizes)
+    model = archcalc.load(str(imported(tmp_path, config)))
+    assert model.trainable_params == full_size(config, real_class) == expected
+
+
+def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
+    from tests.conftest import SPECS
+
+    config = small(
+        "llama",
+        **dict(
+            vocab_size=128256,
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            max_position_embeddings=8192,
+            rms_norm_eps=1e-5,
+            rope_theta=500000.0,
+        ),
+    )
+    ours, shipped = archcalc.load(str(imported(tmp_path, config))), archcalc.load(str(SPECS / "llama-3-8b.yaml"))
+    assert ours.trainable_params == shipped.trainable_params
+    assert [(n.path, n.out_shape) for n in ours.graph.layers()] == [
+        (n.path, n.out_shape) for n in shipped.graph.layers()
+    ]
+
+
+def test_imported_specs_lint_without_errors(tmp_path):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2"):
+        spec = imported(tmp_path / name, CASES[name][0])
+        result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
+        findings = json.loads(result.output)
+        assert not [f for f in findings if f["code"].startswith("E")], findings
+
+
+def test_import_needs_neither_torch_nor_transformers(tmp_path):
+    CASES["llama-gqa"][0].save_pretrained(tmp_path)
+    code = (
+        "import sys; from archcalc.cli import main\n"
+        "try: main(['import', sys.argv[1]], standalone_mode=False)\n"
+        "finally: print(sorted(m for m in ('torch', 'transformers', 'sympy') if m in sys.modules), "
+        "file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "config.json")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+    assert "name: llama" in proc.stdout
+
+
+# -- what cannot be imported: located, exit 2, nothing written ----------------------------------------
+
+
+def refused(tmp_path: Path, text: str, *extra: str) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out), *extra])
+    assert result.exit_code == 2, result.output
+    assert not out.exists()
+    return result.output
+
+
+LLAMA = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 64,
+    "intermediate_size": 96,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "num_hidden_layers": 2,
+    "vocab_size": 100,
+}
+
+
+def config_text(**changes) -> str:
+    return json.dumps({**LLAMA, **changes}, indent=2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "message"),
+    [
+        (dict(model_type="falcon"), "model_type", "archcalc cannot express model type 'falcon'"),
+        (dict(model_type="lama"), "model_type", "did you mean 'llama'?"),
+        (dict(rope_scaling={"rope_type": "llama3", "factor": 8.0}), "rope_scaling", "has no scaling"),
+        (dict(num_key_value_heads=3), "num_key_value_heads", "num_key_value_heads 3 does not divide"),
+        (dict(num_attention_heads=6), "num_attention_heads", "num_attention_heads 6 does not divide hidden_size 64"),
+        (dict(hidden_size=-4), "hidden_size", "'hidden_size' must be a whole number ≥ 1, got -4"),
+        (dict(hidden_size="64"), "hidden_size", "must be a whole number"),
+        (dict(hidden_act="quick_gelu"), "hidden_act", "archcalc cannot express activation 'quick_gelu'"),
+        (dict(architectures=["LlamaForSequenceClassification"]), "LlamaForSequenceClassification", "pass --base"),
+        (dict(pretraining_tp=2), "pretraining_tp", "tensor parallelism"),
+        (dict(pad_token_id=100), "pad_token_id", "is not a token id below vocab_size 100"),
+    ],
+)
+def test_a_config_archcalc_cannot_express_is_a_located_error(tmp_path, changes, key, message):
+    text = config_text(**changes)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if f'"{key}"' in row)
+    output = refused(tmp_path, text)
+    assert f"config.json:{line}:" in output
+    assert message in output
+
+
+def test_head_dim_odd_under_rotary_is_located_at_the_config(tmp_path):
+    output = refused(tmp_path, config_text(head_dim=15, num_attention_heads=4))
+    assert "config.json:1:1: error: these sizes do not make a llama model" in output
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{", "", '{"architectures": ["LlamaModel"]}'])
+def test_not_a_config_is_a_located_error(tmp_path, text):
+    output = refused(tmp_path, text)
+    assert "config.json:" in output and "error:" in output and "Traceback" not in output
