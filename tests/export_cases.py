@@ -28,7 +28,7 @@ SIZES = {
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
 LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
-         "efficientnet_b0", "unet",
+         "efficientnet_b0", "unet", "vit_b_16", "convnext_tiny",
          "deep_CNN_asymetry_blocks", "deep_CNN_ineffective_poolings"}  # NeuraLint's VGG-like lint cases
 
 

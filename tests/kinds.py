@@ -282,6 +282,29 @@ def upsample_reference(a) -> nn.Module:
                        align_corners=None if a.mode == "nearest" else a.align_corners)
 
 
+class PositionAddReference(nn.Module):
+    """torchvision ViT's ``x + pos_embedding`` with its bare [1, positions, D] parameter, on the first T rows."""
+
+    def __init__(self, positions: int, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(1, positions, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[:, :x.shape[1]]
+
+
+class TorchAttentionReference(nn.MultiheadAttention):
+    """``nn.MultiheadAttention`` as torchvision's ViT calls it: self-attention, batch first, no weights out."""
+
+    def __init__(self, a, x):
+        super().__init__(x[1], a.heads, bias=a.bias, batch_first=True)
+        self.causal = a.causal
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).triu(1) if self.causal else None
+        return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
+
+
 class PositionReference(nn.Embedding):
     """GPT-2's ``wpe(arange(T))`` (BERT's position embeddings), or BERT's token types all 0 (``first``),
     over the batch."""
@@ -381,6 +404,17 @@ class MultiheadReference(nn.Module):
         return self.o_proj(attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), self.a))
 
 
+class LayerNorm2dReference(nn.Module):
+    """torchvision ConvNeXt's ``LayerNorm2d``: permute to channels-last, ``F.layer_norm``, permute back."""
+
+    def __init__(self, channels: int, eps: float, affine: bool, bias: bool):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps, affine, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 def later(kind: str) -> dict[str, str]:
     """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
@@ -391,6 +425,14 @@ def numpy_later(kind: str) -> dict[str, str]:
     """The refusal of a kind the NumPy backend does not have yet (issue 12 adds them); ONNX writes it."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet"}
 
+
+#: vit11's options that the NumPy and ONNX backends do not take yet (they refuse them at the argument)
+ADD_LATER = {"numpy": "pos_embedding: add: true (a table added to the input) is not in the NumPy backend yet",
+             "onnx": "pos_embedding: add: true (a table added to the input) is not in the ONNX export yet"}
+LAYOUT_LATER = {"numpy": "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) is not "
+                         "in the NumPy backend yet",
+                "onnx": "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) is not "
+                        "in the ONNX export yet"}
 
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
@@ -656,12 +698,18 @@ layers:
              name="padding", skip={GRAD: "the padding row gets no gradient by torch's definition, though the output "
                                          "reads it: finite differences see a slope there (parity checks the zero)"}),
     )),
-    Kind("pos_embedding", lambda a, x, t: PositionReference(a.positions, a.dim, a.index == "first"), (
+    Kind("pos_embedding", lambda a, x, t: PositionAddReference(a.positions, x[1]) if a.add else
+         PositionReference(a.positions, a.dim, a.index == "first"), (
         Case((5, 3), None, params=8 * 3, out=(5, 3), spec="""input: [5, 3]
 layers:
   - add: [[], [pos_embedding: {positions: 8, dim: 3}]]
 """),
         Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
+        # torchvision ViT's Encoder: pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim)), added
+        Case((5, 3), "pos_embedding: {positions: 5, add: true}", params=5 * 3, out=(5, 3), name="add",
+             refuses=ADD_LATER),
+        Case((4, 3), "pos_embedding: {positions: 6, dim: 3, add: true}", params=6 * 3, out=(4, 3), name="add-shorter",
+             refuses=ADD_LATER),
     )),
     Kind("layernorm", lambda a, x, t: nn.LayerNorm(x[len(x) - a.axes_:], a.eps, a.affine, a.bias), (
         Case((3, 6), "layernorm", params=2 * 6, out=(3, 6)),
@@ -670,6 +718,12 @@ layers:
         Case((3, 6), "layernorm: {affine: false}", params=0, out=(3, 6), name="plain"),
         Case((2, 4, 4), "layernorm: {axes: 2}", params=2 * 4 * 4, out=(2, 4, 4), name="square"),  # shape (4, 4)
     )),
+    # torchvision ConvNeXt's LayerNorm2d: nn.LayerNorm(C) on the channels-last view, permuted back
+    Kind("layernorm2d", lambda a, x, t: LayerNorm2dReference(x[0], a.eps, a.affine, a.bias), (
+        Case((4, 3, 5), "layernorm2d: 1.0e-6", params=2 * 4, out=(4, 3, 5)),
+        Case((3, 2, 2), "layernorm2d: {bias: false}", params=3, out=(3, 2, 2), name="no-bias"),
+        Case((3, 2, 4), "layernorm2d: {affine: false}", params=0, out=(3, 2, 4), name="plain"),
+    ), refuses=later("layernorm2d")),
     Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
@@ -703,7 +757,8 @@ layers:
       branches: [[linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}], [linear: {out: 8, bias: false}]]
 """),
     )),
-    Kind("multihead_attention", lambda a, x, t: MultiheadReference(a, x), (
+    Kind("multihead_attention", lambda a, x, t: TorchAttentionReference(a, x) if a.layout == "torch" else
+         MultiheadReference(a, x), (
         Case((6, 16), "multihead_attention: 4", params=4 * (16 * 16 + 16), out=(6, 16)),
         Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half, out: 8}",
              params=16 * 16 + 2 * 16 * 8 + 16 * 8, out=(6, 8), name="gqa"),
@@ -711,6 +766,11 @@ layers:
              params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
         Case((2, 8), "multihead_attention: {heads: 2, kv_heads: 1, causal: true, rotary: interleaved}",
              params=(8 * 8 + 8) + 2 * (8 * 4 + 4) + (8 * 8 + 8), out=(2, 8), name="multi-query"),
+        # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
+        Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
+             name="torch-layout", refuses=LAYOUT_LATER),
+        Case((5, 8), "multihead_attention: {heads: 2, layout: torch, bias: false, causal: true}",
+             params=4 * 8 * 8, out=(5, 8), name="torch-layout-causal", refuses=LAYOUT_LATER),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

@@ -32,7 +32,7 @@ SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "di
 TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
              "efficientnet_b0"}
 #: shipped specs whose kinds NumPy cannot compute yet (issue 12; tests/kinds.py records the refusals)
-NOT_YET = {"lstm-classifier", "unet", "cnn1d-timeseries"}
+NOT_YET = {"lstm-classifier", "unet", "cnn1d-timeseries", "vit_b_16", "convnext_tiny"}
 
 
 def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,

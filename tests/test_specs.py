@@ -35,6 +35,8 @@ EXPECTED = {
     "efficientnet_b0": (5_288_548, 2 * 21_008 + 49, [1000]),  # 49 batch norms over 21,008 channels
     "unet": (31_037_698, 2 * 5_888 + 18, [2, 256, 256]),  # milesial's UNet(3, 2): 18 batch norms, 5,888 channels
     "cnn1d-timeseries": (95_558, 2 * 320 + 3, [6]),  # 9·64·7 + 64·128·5 + 128·128·3, 3 batch norms, 128·6 + 6
+    "vit_b_16": (86_567_656, 0, [1000]),  # torchvision's: layer norms, no buffers
+    "convnext_tiny": (28_589_128, 0, [1000]),
 }
 
 

@@ -71,8 +71,9 @@ TENSORS: dict[str, Callable] = {
     "linear": lambda layer, x: ([] if layer.tie else [layer.weight_shape(x)]) + ([(layer.out,)] if layer.bias
                                                                                    else []),
     "embedding": lambda layer, x: [] if layer.tie else [(layer.vocab, layer.dim)],
-    "pos_embedding": lambda layer, x: [(layer.positions, layer.dim)],
+    "pos_embedding": lambda layer, x: [layer.weight_shape(x)],
     "layernorm": lambda layer, x: [layer.normalized(x)] * ((1 + bool(layer.bias)) if layer.affine else 0),
+    "layernorm2d": lambda layer, x: [layer.normalized(x)] * ((1 + bool(layer.bias)) if layer.affine else 0),
     "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
@@ -82,7 +83,11 @@ TENSORS: dict[str, Callable] = {
 
 
 def _multihead(layer, x) -> list[Shape]:
-    """q_proj, k_proj, v_proj (weights, then biases with ``bias``) and o_proj, in torch's registration order."""
+    """q_proj, k_proj, v_proj (weights, then biases with ``bias``) and o_proj, in torch's registration order;
+    ``layout: torch``: nn.MultiheadAttention's in_proj_weight, in_proj_bias and out_proj."""
+    if layer.layout == "torch":
+        d = x[1]
+        return [(3 * d, d), *([(3 * d,)] if layer.bias else []), (d, d), *([(d,)] if layer.bias else [])]
     q, k, v = layer.projected(x)
     _, out = layer.dims(x)
     shapes = []

@@ -109,19 +109,28 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
 
 
 def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
-    """q_proj, k_proj and v_proj save their input x, the attention core saves what :func:`_attention`
-    says of their outputs (``q``, ``k``, ``v``), and o_proj saves the core's output: a view of flash
-    attention's output, or its copy when rotary embedding made q a new tensor."""
+    """q_proj, k_proj and v_proj save their input x (layout: torch, a copy of it), the attention core
+    saves what :func:`_attention` says of their outputs (``q``, ``k``, ``v``), and o_proj saves the
+    core's output: a view of flash attention's output, or its copy when rotary embedding made q a new
+    tensor."""
     q, k, v = layer.projected(x)
     core = (x[0], q[1])
     rename = {"in0": "q", "in1": "k", "in2": "v", "out": "core"}
-    saves = [_in(x), *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
+    # layout: torch (nn.MultiheadAttention, batch first) projects a contiguous copy of x transposed to
+    # sequence-first, and saves that copy instead of x
+    first = Save("own", numel(x)) if layer.layout == "torch" else _in(x)
+    saves = [first, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
                        for s in _attention(layer, [q, k, v], core))]
     return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
 
 
 def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return []
+
+
+def _stochastic_depth(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # x * noise saves the noise for x's gradient: one value per example (mode row) or per batch; p = 0 is x
+    return [Save("own", 1, "act", layer.mode == "row")] if layer.p else []
 
 
 #: layer kind → the tensors its forward saves for backward in training mode (PyTorch's derivatives.yaml)
@@ -157,14 +166,23 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     **dict.fromkeys(("global_avgpool1d", "global_avgpool2d", "global_avgpool3d"), _nothing),  # a mean: sizes only
     "dropout": _dropout,
     "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
-    "pos_embedding": lambda layer, x, y: [Save("own", x[0], "int64", False)],  # weight[arange(T)]: the positions
+    # weight[arange(T)]: the positions; added to the input (add: true), a sum that saves nothing
+    "pos_embedding": lambda layer, x, y: [] if layer.add else [Save("own", x[0], "int64", False)],
     "layernorm": _layernorm,
+    "layernorm2d": _layernorm,  # native_layer_norm on the channels-last view: the same tensors
     "rmsnorm": _rmsnorm,
     "attention": lambda layer, x, y: _attention(layer, [x], y),
     "multihead_attention": _multihead,
+    "class_token": _nothing,  # cat of the expanded token and the input: sizes only
+    "layer_scale": lambda layer, x, y: [_in(x)],  # γ * x: x, for γ's gradient (γ is a parameter)
+    "stochastic_depth": _stochastic_depth,
     "flatten": _nothing,
     "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
     "pixel_shuffle": _nothing,  # a permutation of the elements
+    "reshape": _nothing,  # views: their backward needs sizes, strides and the index only
+    "permute": _nothing,
+    "transpose": _nothing,
+    "select": _nothing,
     "identity": _nothing,
 }
 

@@ -38,6 +38,7 @@ from archcalc.layers import (  # noqa: F401  (importing registers the kinds)
     identity,
     layer_scale,
     layernorm,
+    layernorm2d,
     leaky_relu,
     linear,
     log_softmax,

@@ -194,7 +194,8 @@ class Layer:
     #: spatial axes of a sliding-window kind (1, 2 or 3), which sizes its per-axis arguments
     RANK: ClassVar[int | None] = None
     #: the kind's one parameter is stored under the layer's own name (``class_token``), not as
-    #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does
+    #: ``name.weight``: backends register it on the enclosing module, as torchvision's ViT does (a kind
+    #: whose arguments decide it, ``pos_embedding`` with ``add``, makes it a property)
     BARE: ClassVar[bool] = False
     #: the kind reads integer ids (an embedding): a model whose first layer does takes ids as input
     READS_IDS: ClassVar[bool] = False

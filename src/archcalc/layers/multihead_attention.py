@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.args import Bool, Int
+from archcalc.layers.args import Bool, Choice, Int
 from archcalc.layers.attention import Attention, divide
 from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
 from archcalc.layers.traits import Trait
@@ -21,6 +21,11 @@ class MultiheadAttention(Attention):
     ``state_dict`` keys are Hugging Face Llama's and Mistral's. For cross-attention, or GPT-2's and
     BERT's names, write the projections as ``linear`` layers around ``attention``.
 
+    ``layout: torch`` stores the projections as PyTorch's ``nn.MultiheadAttention`` does (torchvision's
+    ViT ``self_attention``): q, k and v packed in one ``in_proj_weight`` [3D, D] and ``in_proj_bias``
+    [3D], then ``out_proj`` (D → D); the same count, and no ``kv_heads``, ``head_dim``, ``out``,
+    ``rotary`` or ``scale`` other than torch's (D/heads per head, 1/√head_dim).
+
     Example: ``- multihead_attention: {heads: 32, kv_heads: 8, bias: false, causal: true, rotary: half}``
     """
 
@@ -30,6 +35,8 @@ class MultiheadAttention(Attention):
     bias = Bool(True, doc="learned biases on the q, k and v projections")
     out_bias = Bool(None, doc="a learned bias on the output projection [default: bias]")
     out = Int(None, doc="output features [default: the input's D]")
+    layout = Choice(("llama", "torch"), "llama", doc="the parameters: Llama's q_proj, k_proj, v_proj and o_proj, or "
+                                                     "nn.MultiheadAttention's packed in_proj_weight and out_proj")
 
     # -- the projections ----------------------------------------------------------------------------
 
@@ -40,7 +47,8 @@ class MultiheadAttention(Attention):
                              hint="attention runs on a sequence of vectors; reshape or flatten first")
         hd = self.head_dim if self.head_dim is not None else divide(
             self, x[1], self.heads, f"dim {x[1]} is not divisible by heads {self.heads}",
-            f"use a number of heads that divides {x[1]}, or give head_dim", arg="heads")
+            f"use a number of heads that divides {x[1]}" + ("" if self.layout == "torch" else ", or give head_dim"),
+            arg="heads")
         return hd, (x[1] if self.out is None else self.out)
 
     def projected(self, x: Shape) -> list[Shape]:
@@ -48,7 +56,28 @@ class MultiheadAttention(Attention):
         hd, _ = self.dims(x)
         return [(x[0], self.heads * hd), (x[0], self.groups * hd), (x[0], self.groups * hd)]
 
+    def check_layout(self) -> None:
+        """``layout: torch`` is ``nn.MultiheadAttention``: a located error for what it cannot hold."""
+        if self.layout != "torch":
+            return
+        what = "nn.MultiheadAttention"
+        problems = {
+            "kv_heads": (self.kv_heads is not None and self.kv_heads != self.heads,
+                         f"{what} has as many k and v heads as q heads, not kv_heads {self.kv_heads}"),
+            "head_dim": (self.head_dim is not None, f"{what} has D/heads dimensions per head: no head_dim of its own"),
+            "out": (self.out is not None, f"{what}'s output is as wide as its input: no out of its own"),
+            "out_bias": (self.out_bias is not None and self.out_bias != self.bias,
+                         f"{what} has one bias switch for all four projections: out_bias differs from bias"),
+            "rotary": (self.rotary != "none", f"{what} has no rotary position embedding"),
+            "scale": (self.scale is not None, f"{what} scales q·kᵀ by 1/√head_dim: no scale of its own"),
+        }
+        for arg, (bad, message) in problems.items():
+            if bad:
+                raise self.error(f"layout: torch: {message}", arg=arg,
+                                 hint=f"remove {arg}, or use layout: llama (q_proj, k_proj, v_proj, o_proj apart)")
+
     def output_shape(self, x: Shape) -> Shape:
+        self.check_layout()
         self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
         return (x[0], self.dims(x)[1])
 
@@ -85,6 +114,11 @@ class MultiheadAttention(Attention):
     def explain_params(self, x: Shape) -> Derivation:
         hd, out = self.dims(x)
         weights, biases = self.weights(x)
+        if self.layout == "torch":
+            if self.bias:
+                return derive("(3×{D}×{D}+3×{D})+({D}×{D}+{D})", weights + biases, D=x[1],
+                              note="in_proj_weight and in_proj_bias (q, k, v packed), out_proj")
+            return derive("3×{D}×{D}+{D}×{D}", weights, D=x[1], note="in_proj_weight (q, k, v packed), out_proj")
         note = f"q, k, v, o; biases {biases}" if biases else "q, k, v, o; no biases"
         return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}", weights + biases, D=x[1], h=self.heads,
                       d=hd, h_kv=self.groups, D_o=out, note=note)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Choice, Int
-from archcalc.layers.base import KEEP, AxisMap, Count, Derivation, Layer, Shape, Work, derive, layer, shape_text
+from archcalc.layers.args import Bool, Choice, Int
+from archcalc.layers.base import (
+    KEEP,
+    AxisMap,
+    Count,
+    Derivation,
+    Layer,
+    Shape,
+    Work,
+    derive,
+    layer,
+    numel,
+    shape_text,
+)
 from archcalc.layers.traits import Trait
 
 
@@ -19,15 +31,45 @@ class PosEmbedding(Layer):
     ``index: first`` gives row 0 to every position instead: BERT's token-type embedding when every
     token is of type 0. Parameters: positions×dim; no buffers (the positions are made on the fly).
 
-    Example: ``- pos_embedding: {positions: 1024, dim: 768, name: wpe}``
+    ``add: true`` adds the rows to a ``[T, D]`` input itself (``x + pos_embedding``, D its width) and
+    stores the table as torchvision's ViT encoder does: one bare ``[1, positions, D]`` parameter under
+    the layer's own name (``encoder.pos_embedding``, not ``….weight``).
+
+    Example: ``- pos_embedding: {positions: 1024, dim: 768, name: wpe}``, or
+    ``- pos_embedding: {positions: 197, add: true, name: pos_embedding}`` on ViT-B/16's ``[197, 768]``
     """
 
     TRAITS = Trait(0)
     PRIMARY = "positions"
 
     positions = Int(doc="rows of the table: the longest sequence it serves (or the number of token types)")
-    dim = Int(doc="values per position D")
+    dim = Int(None, doc="values per position D [required without add; with add: the input's D]")
     index = Choice(("position", "first"), "position", doc="row t for position t, or row 0 for every position")
+    add = Bool(False, doc="add the rows to the [T, D] input, stored as one bare [1, positions, D] parameter "
+                          "(torchvision ViT)")
+
+    @property
+    def BARE(self) -> bool:  # the backends' flag, decided here by an argument
+        """Stored under the layer's own name when it adds itself to its input (torchvision's ViT)."""
+        return bool(self.add)
+
+    def width(self, x: Shape) -> object:
+        """D, the values per position: ``dim``, or the input's with ``add``; a located error if neither."""
+        if self.add:
+            if self.index != "position":
+                raise self.error("add: true adds rows 0 … T−1 (row t to position t); it takes no index: first",
+                                 arg="index", hint="remove index, or add the rows with an add: merge instead")
+            if len(x) != 2:
+                raise self.error(f"add: true needs a [T, D] sequence of vectors, got {shape_text(x)}",
+                                 code="bad-input-shape", hint="embed the tokens first; the rows are added to them")
+            if self.dim is not None and symbolic.is_int(self.dim) and symbolic.is_int(x[1]) and self.dim != x[1]:
+                raise self.error(f"dim {self.dim} differs from the input's {x[1]}, which the rows are added to",
+                                 arg="dim", hint=f"use dim: {x[1]}, or leave it out")
+            return x[1]
+        if self.dim is None:
+            raise self.error("needs dim, the values per position", hint="give dim, or add: true to add the rows "
+                                                                         "to a [T, D] input of that width")
+        return self.dim
 
     def output_shape(self, x: Shape) -> Shape:
         if len(x) not in (1, 2):
@@ -37,22 +79,25 @@ class PosEmbedding(Layer):
         if self.index == "position" and symbolic.is_int(t) and symbolic.is_int(self.positions) and t > self.positions:
             raise self.error(f"the sequence has {t} positions but the table only {self.positions}",
                              arg="positions", hint=f"use positions ≥ {t}, or a shorter sequence")
-        return (t, self.dim)
+        return (t, self.width(x))
 
     def weight_shape(self, x: Shape) -> Shape:
-        return (self.positions, self.dim)
+        return (1, self.positions, self.width(x)) if self.add else (self.positions, self.width(x))
 
     def params(self, x: Shape) -> Count:
-        return Count(self.positions * self.dim)
+        return Count(self.positions * self.width(x))
 
     def axes(self, x: Shape) -> AxisMap:
-        """Position t's vector depends on t alone, never on the input's values: every axis kept."""
-        return (((0, KEEP),), ())
+        """Position t's vector depends on t alone, never on the input's values: every axis kept (with
+        ``add``, each output element reads its own input element)."""
+        return (((0, KEEP),), ((1, KEEP),) if self.add else ())
 
     def work(self, x: Shape, y: Shape) -> Work:
-        """A lookup: no arithmetic (the addition to the tokens is the ``add`` merge's)."""
-        return Work()
+        """A lookup: no arithmetic (the addition to the tokens is the ``add`` merge's, or with ``add``
+        one addition per element)."""
+        return Work(add=numel(y)) if self.add else Work()
 
     def explain_params(self, x: Shape) -> Derivation:
-        return derive("{P}×{D}", self.positions * self.dim, P=self.positions, D=self.dim,
+        d = self.width(x)
+        return derive("{P}×{D}", self.positions * d, P=self.positions, D=d,
                       note="one row per position" if self.index == "position" else "one row per token type")

@@ -211,9 +211,21 @@ def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
     return [("" if node.inline else node.name, plan(node)) for node in nodes]
 
 
+#: options of a kind the NumPy backend does not compute yet: kind → (is it used?, what it is)
+LATER: dict[str, tuple[Callable[[Layer], bool], str]] = {
+    "pos_embedding": (lambda layer: bool(layer.config()["add"]), "add: true (a table added to the input)"),
+    "multihead_attention": (lambda layer: layer.config()["layout"] == "torch",
+                            "layout: torch (nn.MultiheadAttention's packed projections)"),
+}
+
+
 def _layer(node: LayerNode) -> Call:
     if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
+                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
+    later = LATER.get(node.layer.kind)
+    if later is not None and later[0](node.layer):
+        raise SpecError(node.loc, f"{node.layer.kind}: {later[1]} is not in the NumPy backend yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"

@@ -474,6 +474,9 @@ def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> st
 @op_for("multihead_attention")
 def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
     """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights."""
+    if node.layer.config()["layout"] == "torch":
+        raise SpecError(node.loc, "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) "
+                        "is not in the ONNX export yet", code="export-unsupported", hint="export it --to torch")
     layer, c = node.layer, node.layer.config()
     head_dim, _ = layer.dims(node.in_shape)
 
@@ -498,6 +501,9 @@ def embedding(b: Builder, node: LayerNode, x: str) -> str:
 def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D]: the sequence
     length stays free."""
+    if node.layer.config()["add"]:
+        raise SpecError(node.loc, "pos_embedding: add: true (a table added to the input) is not in the ONNX export "
+                        "yet", code="export-unsupported", hint="export it --to torch")
     zero = b.constant(node, "zero", [0], dtype=np.int64)
     end = b.constant(node, "one", [1], dtype=np.int64) if node.layer.index == "first" else \
         b.op("Shape", [x], node, "length", start=1, end=2)

@@ -31,14 +31,17 @@ from archcalc.backends.torch.modules import (
     Concat,
     Conv1D,
     GlobalAvgPool2d,
+    LayerNorm2d,
     LayerScale,
     Mean,
     MultiheadAttention,
     Multiply,
     Permute,
+    PositionAdd,
     PositionEmbedding,
     Reshape,
     Select,
+    SelfAttention,
     Sign,
     StochasticDepth,
 )
@@ -313,6 +316,8 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     c = layer.config()
     (x,) = xs
     head_dim, out = layer.dims(x)
+    if c["layout"] == "torch":  # nn.MultiheadAttention's own parameters: in_proj_weight, in_proj_bias, out_proj
+        return call(SelfAttention, x[1], c["heads"], bias=c["bias"], dropout=c["dropout"], causal=c["causal"])
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, causal=c["causal"], scale=c["scale"], rotary=c["rotary"], theta=c["theta"],
                 rotary_dim=c["rotary_dim"], dropout=c["dropout"])
@@ -327,6 +332,8 @@ def embedding(layer: Layer, x: Shape) -> Call:
 @module_for("pos_embedding")
 def pos_embedding(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    if c["add"]:  # torchvision ViT: a bare [1, positions, D] parameter added to the input
+        return call(PositionAdd, c["positions"], layer.width(x))
     return call(PositionEmbedding, c["positions"], c["dim"], first=c["index"] == "first")
 
 
@@ -334,6 +341,12 @@ def pos_embedding(layer: Layer, x: Shape) -> Call:
 def layernorm(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(nn.LayerNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"], bias=c["bias"])
+
+
+@module_for("layernorm2d")
+def layernorm2d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(LayerNorm2d, x[0], eps=c["eps"], elementwise_affine=c["affine"], bias=c["bias"])
 
 
 @module_for("rmsnorm")

@@ -48,7 +48,7 @@ class Reshape(nn.Module):
 
 
 class Permute(nn.Module):
-    """The axes after the batch reordered: output axis i is input axis dims[i] (batch excluded)."""
+    """The axes after the batch reordered: output axis i is input axis dims[i]."""
 
     def __init__(self, dims: tuple[int, ...]):
         super().__init__()
@@ -104,7 +104,7 @@ class StochasticDepth(nn.Module):
 
 
 class ClassToken(nn.Module):
-    """A learned [1, 1, D] token put before the sequence: [N, T, D] -> [N, T+1, D] (torchvision ViT)."""
+    """A learned [1, 1, D] token put before the sequence: [N, T, D] -> [N, T+1, D]."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -123,7 +123,7 @@ class ClassToken(nn.Module):
 
 
 class LayerScale(nn.Module):
-    """x times a learned per-channel scale of the given shape, starting at value (ConvNeXt's layer_scale)."""
+    """x times a learned per-channel scale of the given shape (ConvNeXt)."""
 
     def __init__(self, shape: tuple[int, ...], value: float):
         super().__init__()
@@ -139,6 +139,13 @@ class LayerScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.apply(x, self.weight)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """nn.LayerNorm over the channels of [N, C, H, W] at each position (ConvNeXt)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 class Concat(nn.Module):
@@ -188,6 +195,25 @@ class PositionEmbedding(nn.Module):
             else torch.arange(x.shape[1], device=x.device)
         )
         return self.weight[rows].expand(x.shape[0], -1, -1)
+
+
+class PositionAdd(nn.Module):
+    """x plus rows 0..T-1 of a learned [1, positions, D] table (torchvision's ViT)."""
+
+    def __init__(self, positions: int, dim: int):
+        super().__init__()
+        self.weight = self.parameter(positions, dim)
+
+    @classmethod
+    def parameter(cls, positions: int, dim: int) -> nn.Parameter:
+        return nn.Parameter(torch.empty(1, positions, dim).normal_(std=0.02))
+
+    @staticmethod
+    def apply(x: torch.Tensor, parameter: torch.Tensor) -> torch.Tensor:
+        return x + parameter[:, : x.shape[1]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply(x, self.weight)
 
 
 class Conv1D(nn.Module):
@@ -421,6 +447,28 @@ class LSTM(nn.LSTM):
         return RNN.pick(y, h, self.output, self.bidirectional)
 
 
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on one sequence, batch first (q, k, v in in_proj)."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        bias: bool = True,
+        dropout: float = 0.0,
+        causal: bool = False,
+    ):
+        super().__init__(embed_dim, num_heads, dropout, bias, batch_first=True)
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        t = x.shape[1]
+        mask = None
+        if self.causal:
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
+
+
 #: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE;
 #: Attention's is its own apply, so it is copied too)
 def share_kept(model: nn.Module) -> None:
@@ -432,7 +480,7 @@ def share_kept(model: nn.Module) -> None:
 
 
 HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
-           PositionEmbedding, Conv1D, Attention, MultiheadAttention, RNN, GRU,
+           LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention, RNN, GRU,
            LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}

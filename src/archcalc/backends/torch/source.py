@@ -40,7 +40,7 @@ from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
 from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
-from archcalc.backends.torch.layers import Call
+from archcalc.backends.torch.layers import Call, Exact
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply, share_kept
 from archcalc.backends.torch.training import CRITERIA, absorbs
@@ -181,7 +181,7 @@ def _codes(value: object) -> object:
 
 def _annotation(values: list[object]) -> str:
     names = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple[int, int]", type(None): "None",
-             Free: "int"}
+             Free: "int", Exact: "tuple[int, ...]"}  # Exact: a shape (layer_scale's [C, 1, 1] per ConvNeXt stage)
     return " | ".join(dict.fromkeys(names[type(v)] for v in values))
 
 

@@ -6,7 +6,10 @@ applied to an input with three or more axes, such as the `[C, H, W]` output of a
 with no `flatten` or global pooling before it; and one applied to the `[C, L]` output of a 1-D
 convolution or pooling (through activations, dropout and normalisation only). A `[T, D]` sequence
 of token vectors, where a linear layer on the last axis is what transformers do, is not reported:
-only a window layer's channels-first output says that the last axis is positions.
+only a window layer's channels-first output says that the last axis is positions. A map the spec
+made channels-last itself is left alone: a `permute` or `transpose` before the layer, with only
+layers that keep every axis but the last between them, as ConvNeXt's blocks run their MLP on each
+position's channels.
 
 ## Why is this bad?
 A linear layer works on the last axis of its input, as PyTorch's `nn.Linear` does: on a `[64, 7, 7]`
@@ -47,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
-from archcalc.graph.nodes import LayerNode
+from archcalc.graph.nodes import LayerNode, Node
 from archcalc.layers.base import GLOBAL, shape_text
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
@@ -58,13 +61,30 @@ SEVERITY = WARNING
 PREFIX = True
 
 
+#: the kinds by which a spec orders its axes itself
+REORDER = frozenset({"permute", "transpose"})
+
+
+def channels_last(run: list[Node], i: int) -> bool:
+    """Whether walking back from ``run[i]`` reaches a ``permute`` or ``transpose`` through layers that keep
+    every axis but the last (norms, activations, other linear layers): the last axis was chosen on purpose."""
+    for node in reversed(run[:i]):
+        if not isinstance(node, LayerNode):
+            return False
+        if node.kind in REORDER:
+            return True
+        if tuple(node.in_shape[:-1]) != tuple(node.out_shape[:-1]):
+            return False
+    return False
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         for i, node in enumerate(run):
             if not isinstance(node, LayerNode) or Trait.WEIGHTED not in node.layer.TRAITS \
                     or node.layer.geometry(node.in_shape) != GLOBAL:
                 continue
-            if len(node.in_shape) >= 3:
+            if len(node.in_shape) >= 3 and not channels_last(run, i):
                 yield Finding(node.loc, f"`{node.path}` ({node.kind}) gets a {shape_text(node.in_shape)} feature map "
                               f"and mixes only its last axis, giving {shape_text(node.out_shape)}",
                               hint=f"add `- flatten` before it, or {_pooling(len(node.in_shape))}")
