@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -133,6 +134,12 @@ def huge_file(folder: Path, megabytes: int = 100) -> Path:
 
 
 DIGITS = "1" + "0" * 1000  # 10**1000 written out
+#: the reproducers of issue 18: more than 120 s and 650 MB each before the algebra was bounded
+SUM_POWER = "input: [A, B, C, D, F, G]\nlayers:\n  - linear: {out: (A+B+C+D+F+G+1)**30}\n"
+PRODUCT_OF_POWERS = "input: [A, B, C]\nlayers:\n  - linear: {out: (A+B+C+1)**64 * (A+B+C+2)**64}\n"
+#: each size within the budget, their product (the second layer's in × out weights) past it
+LAYER_PRODUCT = ("input: [A, B, C, D, F, G]\nlayers:\n  - flatten\n  - linear: {out: (A+B+C+D+F+G+1)**5}\n"
+                 "  - linear: {out: (A+B+C+D+F+G+2)**4}\n")
 
 BOMBS = [
     Bomb("billion-laughs", text("laughs", billion_laughs()), (8, 27), "aliases expand to more than 500,000 YAML"),
@@ -167,6 +174,11 @@ BOMBS = [
          "'9**9**9' is too large"),
     Bomb("symbolic-power", text("sympower", "input: [H]\nlayers:\n  - linear: {out: H**99999999}\n"), (3, 19),
          "'H**99999999' is too large"),
+    # the algebra: each is a few characters, and expanding it would take minutes and gigabytes (issue 18)
+    Bomb("symbolic-power-of-a-sum", text("sumpower", SUM_POWER), (3, 19), "is too complex to keep symbolic"),
+    Bomb("symbolic-product-of-powers", text("powers", PRODUCT_OF_POWERS), (3, 19), "is too complex to keep symbolic"),
+    Bomb("symbolic-layer-product", text("layerproduct", LAYER_PRODUCT), (5, 5),
+         "the parameter count is too complex to keep symbolic"),
     Bomb("file-of-100-MB", huge_file, (1, 1), "file is larger than the 10,000,000-byte limit"),
     Bomb("stdin-of-100-MB", huge_file, (1, 1), "file is larger than the 10,000,000-byte limit", stdin=True),
 ]
@@ -229,7 +241,7 @@ OTHERS = [("shapes",), ("rf",), ("flops",), ("summary", "--format", "json"), ("e
 
 @pytest.mark.parametrize("command", OTHERS, ids=lambda c: " ".join(c))
 @pytest.mark.parametrize("name", ["billion-laughs", "blocks-doubling-40-levels", "power-tower-9**9**9",
-                                  "file-of-100-MB"])
+                                  "file-of-100-MB", "symbolic-power-of-a-sum", "symbolic-layer-product"])
 def test_every_command_stops_a_bomb(name, command, bombs, tmp_path):
     bomb = next(b for b in BOMBS if b.name == name)
     extra = ("-o", output_file(command, tmp_path)) if command[0] in ("export", "train") else ()
@@ -239,6 +251,41 @@ def test_every_command_stops_a_bomb(name, command, bombs, tmp_path):
     assert run.stderr.startswith(f"{shown}:{line}:{col}: error: "), run.stderr
     assert os.listdir(tmp_path) == []
     assert_contained(run)
+
+
+ALGEBRA = [b for b in BOMBS if b.name.startswith("symbolic-") and b.name != "symbolic-power"]
+
+
+@pytest.mark.parametrize("bomb", ALGEBRA, ids=[b.name for b in ALGEBRA])
+def test_the_algebra_stops_in_under_a_second_and_100_mib(bomb, bombs):
+    """Issue 18's promise: any spec within the limits answers, or stops with a located resource-limit
+    error, in under 1 s and 100 MB. The memory is the child's peak (interpreter and sympy included);
+    the time is the CPU time of loading the spec and counting in this process (the machine is shared,
+    so wall time would measure the neighbours)."""
+    import archcalc
+
+    run, _ = run_bomb(bomb, bombs[bomb.name], "params")
+    assert run.code == 2 and bomb.message in run.stderr, run.stderr
+    assert run.peak_mib < 100, f"peak memory {run.peak_mib:.0f} MiB"
+    archcalc.loads("input: [A]\nlayers: [linear: A]\n")  # sympy imported and warm: not the spec's cost
+    started = time.process_time()
+    with pytest.raises(archcalc.SpecError) as error:
+        archcalc.load(bombs[bomb.name]).to_dict()  # every count, formatted
+    assert time.process_time() - started < 1.0
+    assert error.value.code == "resource-limit"
+
+
+def test_the_largest_sizes_within_the_budget_are_counted():
+    """The budget refuses what would explode, not real algebra: a degree-5 polynomial in six symbols
+    (462 terms) as a layer's size, and a network of such layers, are counted exactly."""
+    import archcalc
+
+    model = archcalc.loads("input: [A, B, C, D, F, G]\nlayers:\n  - linear: {out: (A+B+C+D+F+G+1)**5}\n")
+    total = model.trainable_params
+    assert total.subs(dict.fromkeys(total.free_symbols, 1)) == 1 * 7**5 + 7**5  # G × out + out
+    assert total.subs(dict.fromkeys(total.free_symbols, 2)) == 2 * 13**5 + 13**5
+    a, b, c, d, f, g = sorted(total.free_symbols, key=str)
+    assert total == ((g + 1) * (a + b + c + d + f + g + 1) ** 5).expand()  # in normal form, 714 terms
 
 
 # -- the limits: documented, settable --------------------------------------------------------------
