@@ -39,6 +39,9 @@ class Run:
     stderr: str
     seconds: float
     peak_mib: float
+    #: the child's CPU time (user + system): what a test bounds on a shared machine, where wall time
+    #: measures the neighbours
+    cpu: float = 0.0
 
 
 #: runs the command it is given and writes the command's own peak memory (KiB) and wall time to argv[1]: a
@@ -50,7 +53,7 @@ started = time.perf_counter()
 child = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(child.pid, 0)
 with open(sys.argv[1], "w") as f:
-    f.write(f"{usage.ru_maxrss} {time.perf_counter() - started}")
+    f.write(f"{usage.ru_maxrss} {time.perf_counter() - started} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -70,9 +73,9 @@ def measure(*args: str, stdin: Path | None = None, env: dict[str, str] | None = 
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 raise AssertionError(f"archcalc {' '.join(map(str, args))} hung for {timeout} s") from None
-        peak, seconds = numbers.read_text().split()
+        peak, seconds, cpu = numbers.read_text().split()
         return Run(code, out.read_text("utf-8", "replace"), err.read_text("utf-8", "replace"), float(seconds),
-                   int(peak) / 1024)
+                   int(peak) / 1024, float(cpu))
 
 
 # -- the bombs -------------------------------------------------------------------------------------
@@ -286,6 +289,52 @@ def test_the_largest_sizes_within_the_budget_are_counted():
     assert total.subs(dict.fromkeys(total.free_symbols, 2)) == 2 * 13**5 + 13**5
     a, b, c, d, f, g = sorted(total.free_symbols, key=str)
     assert total == ((g + 1) * (a + b + c + d + f + g + 1) ** 5).expand()  # in normal form, 714 terms
+
+
+# -- long inputs: time linear in the size, up to the limits ----------------------------------------
+
+
+def long_inputs(size: int) -> dict[str, str]:
+    """Specs of about ``size`` bytes, each spending them on one thing that is text (issue 18: a 9.9 MB
+    model name took `params` 48.7 s, folded for the terminal): a model name of one word, the same in
+    CJK (two cells a character), a layer name, a name of many words, a comment, expressions as long
+    as ``max_expr_chars`` allows (one per layer), many layers, and an unknown kind (an error quoting
+    it, after looking for a name it is close to)."""
+    tail = "input: [4]\nlayers:\n  - linear: {out: 3}\n"
+    expression = "(" + "+".join(["1"] * 240) + ")"  # 481 characters, under the 500 of max_expr_chars
+    line = f"  - linear: {{out: {expression} // 60}}\n"
+    return {
+        "model-name": f"name: {'a' * size}\n{tail}",
+        "cjk-model-name": f"name: {'名' * (size // 3)}\n{tail}",
+        "layer-name": f"input: [4]\nlayers:\n  - linear: {{out: 3, name: {'b' * size}}}\n",
+        "name-of-many-words": f"input: [4]\nlayers:\n  - linear: {{out: 3, name: '{'ab ' * (size // 3)}'}}\n",
+        "comment": f"# {'c' * size}\n{tail}",
+        "long-expressions": "input: [4]\nlayers:\n" + line * min(size // len(line) - 1, 99_000),
+        "many-layers": "input: [4]\nlayers:\n" + "  - relu\n" * min(size // 9, 99_000),
+        "unknown-kind": f"input: [4]\nlayers:\n  - {'d' * size}\n",
+    }
+
+
+#: the commands each long input runs through: the reports in every text format, lint, an exporter
+LONG_COMMANDS = [("params",), ("summary",), ("shapes", "--format", "markdown"), ("lint", "--isolated"),
+                 ("export", "--to", "torch")]
+#: the CPU seconds a command may take on a long input at the byte limit: linear work is a few seconds
+#: (bench/README.md); the quadratic folding took 48.7 s, and a busy machine's neighbours are not counted
+LONG_CPU_SECONDS = 30
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(long_inputs(10)))
+def test_long_inputs_at_the_size_limit_stay_linear(kind, tmp_path):
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(long_inputs(Limits().max_bytes - 100)[kind], encoding="utf-8")
+    assert path.stat().st_size <= Limits().max_bytes
+    for command in LONG_COMMANDS:
+        extra = ("-o", output_file(command, tmp_path), "--force") if command[0] == "export" else ()
+        run = measure(command[0], path, *command[1:], *extra)
+        assert run.code in (0, 1, 2) and "Traceback" not in run.stderr and "internal error" not in run.stderr, \
+            run.stderr[:500]
+        assert run.cpu < LONG_CPU_SECONDS, f"{' '.join(command)}: {run.cpu:.1f} s of CPU"
 
 
 # -- the limits: documented, settable --------------------------------------------------------------
