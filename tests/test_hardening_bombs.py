@@ -298,7 +298,7 @@ def long_inputs(size: int) -> dict[str, str]:
     """Specs of about ``size`` bytes, each spending them on one thing that is text (issue 18: a 9.9 MB
     model name took `params` 48.7 s, folded for the terminal): a model name of one word, the same in
     CJK (two cells a character), a layer name, a name of many words, a comment, expressions as long
-    as ``max_expr_chars`` allows (one per layer), many layers, and an unknown kind (an error quoting
+    as ``max_expr_chars`` allows (in 1,000 layers), 99,000 layers, and an unknown kind (an error quoting
     it, after looking for a name it is close to)."""
     tail = "input: [4]\nlayers:\n  - linear: {out: 3}\n"
     expression = "(" + "+".join(["1"] * 240) + ")"  # 481 characters, under the 500 of max_expr_chars
@@ -309,7 +309,8 @@ def long_inputs(size: int) -> dict[str, str]:
         "layer-name": f"input: [4]\nlayers:\n  - linear: {{out: 3, name: {'b' * size}}}\n",
         "name-of-many-words": f"input: [4]\nlayers:\n  - linear: {{out: 3, name: '{'ab ' * (size // 3)}'}}\n",
         "comment": f"# {'c' * size}\n{tail}",
-        "long-expressions": "input: [4]\nlayers:\n" + line * min(size // len(line) - 1, 99_000),
+        # evaluating costs about 12 µs per operator (6 s per MB of expressions, linear): 1,000 of them
+        "long-expressions": "input: [4]\nlayers:\n" + line * min(size // len(line) - 1, 1_000),
         "many-layers": "input: [4]\nlayers:\n" + "  - relu\n" * min(size // 9, 99_000),
         "unknown-kind": f"input: [4]\nlayers:\n  - {'d' * size}\n",
     }
