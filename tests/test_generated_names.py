@@ -74,6 +74,7 @@ def spec_text(model: str, names: list[str], block: str) -> str:
     return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
 
 
+@pytest.mark.slow  # about a minute: each example builds, writes and imports three networks (CI runs --slow)
 @settings(max_examples=40, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(model=NAMES, names=st.lists(NAMES, min_size=5, max_size=5), block=NAMES)
