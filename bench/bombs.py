@@ -1,13 +1,16 @@
 """Resource bombs and big-but-legal specs: wall time and peak memory of every command (run by hand;
 numbers go in bench/README.md).
 
-    python bench/bombs.py [--runs 3] [--sizes 25000,50000,100000] [--only bombs|large]
+    python bench/bombs.py [--runs 3] [--sizes 25000,50000,100000] [--only bombs|large|long]
 
 1. Every bomb of ``tests/test_hardening_bombs.py`` under ``params`` and ``lint``: the targets are
    a located error within 1 s and under 200 MiB.
 2. Specs at growing sizes (layers built by a repeat, and the same number written out line by line,
    and a YAML list of that many numbers) under every command: the time for 2n over the time for n
    should be near 2 (linear), never near 4 (quadratic).
+3. Long texts (issue 18): each kind of ``long_inputs`` (a model name of one word, in CJK, a layer
+   name, a name of many words, a comment, expressions, many layers, an unknown kind) at growing
+   sizes up to the byte limit: wall and CPU time, and the ratio of the CPU times.
 
 Each command runs in a fresh interpreter started by a small launcher process, which reports the
 command's own peak resident memory (``ru_maxrss`` from ``os.wait4``) and wall time; medians of
@@ -28,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import machine  # noqa: E402
 
-from tests.test_hardening_bombs import BOMBS, measure  # noqa: E402
+from tests.test_hardening_bombs import BOMBS, LONG_COMMANDS, long_inputs, measure  # noqa: E402
 
 COMMANDS = [("params",), ("params", "--format", "json"), ("shapes",), ("rf",), ("flops",), ("summary",),
             ("lint", "--isolated"), ("export", "--to", "torch"), ("export", "--to", "onnx"),
@@ -95,17 +98,36 @@ def large(folder: Path, sizes: list[int], runs: int) -> None:
             print(f"| `{' '.join(command)}` | {' | '.join(cells)} | {', '.join(f'{r:.2f}' for r in ratios)} |")
 
 
+def long(folder: Path, sizes: list[int]) -> None:
+    print("\n## Long texts: wall time, CPU time, peak memory; ratio = CPU(next size) / CPU(size)\n")
+    print("| input | command | " + " | ".join(f"{n / 1e6:g} MB" for n in sizes) + " | ratio |")
+    print("|---|---|" + "---|" * (len(sizes) + 1))
+    for kind in long_inputs(10):
+        for command in LONG_COMMANDS[:2] + LONG_COMMANDS[3:4]:
+            cpus, cells = [], []
+            for n in sizes:
+                path = folder / f"{kind}-{n}.yaml"
+                path.write_text(long_inputs(n)[kind], encoding="utf-8")
+                run = measure(command[0], path, *command[1:])
+                cpus.append(run.cpu)
+                cells.append(f"{run.seconds:.2f} s, {run.cpu:.2f} s CPU, {run.peak_mib:.0f} MiB")
+            ratios = [b / a for a, b in itertools.pairwise(cpus)]
+            print(f"| {kind} | `{' '.join(command)}` | {' | '.join(cells)} | {', '.join(f'{r:.2f}' for r in ratios)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="25000,50000,100000")
-    parser.add_argument("--only", choices=["bombs", "large"])
+    parser.add_argument("--only", choices=["bombs", "large", "long"])
     args = parser.parse_args()
     print(f"machine: {machine()}; {args.runs} runs per cell")
     with tempfile.TemporaryDirectory() as folder:
-        if args.only != "large":
+        if args.only in (None, "bombs"):
             bombs(Path(folder), args.runs)
-        if args.only != "bombs":
+        if args.only == "long":
+            long(Path(folder), [2_500_000, 5_000_000, 9_900_000])
+        elif args.only != "bombs":
             large(Path(folder), [int(n) for n in args.sizes.split(",")], args.runs)
 
 

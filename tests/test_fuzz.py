@@ -363,15 +363,31 @@ def expressions(max_leaves: int = 6) -> st.SearchStrategy:
     hostile = st.sampled_from(["c.real", "abs(c)", "c[0]", "lambda: 1", "[c for c in k]", "f'{c}'", "(c := 2)",
                                "*c", "__class__", "c if k else s", "c < k", "9**9**9", "'str'", "c @ k",
                                "(" * 40 + "1" + ")" * 40])
-    return st.one_of(st.integers(-2, 70), tree, hostile)
+    # free symbols under large exponents (issue 18): a short text whose expansion has millions of terms
+    algebra = st.one_of(
+        st.builds(lambda names, k: f"({' + '.join(names)} + 1)**{k}", st.lists(NAMES, min_size=1, max_size=7),
+                  st.integers(2, 80)),
+        st.builds(lambda a, b, k: f"({a} + {b} + 1)**{k} * ({a} + {b} + 2)**{k}", NAMES, NAMES, st.integers(2, 64)),
+        st.sampled_from(["H**64", "H**65", "(H*W)**33", "(c + k + n + s + H + W + X + 1)**30"]))
+    return st.one_of(st.integers(-2, 70), tree, hostile, algebra)
 
 
 SMALL = rarely(st.one_of(st.integers(1, 9), st.sampled_from(["c", "2*c", "c//2", "k", "(c+1)//2", "same"])),
                st.one_of(st.integers(-1, 0), st.sampled_from(["n-1", "c/2", "valid", "X"]), expressions(4)))
 PAIR = st.one_of(SMALL, st.lists(SMALL, min_size=1, max_size=3))
 BOOL = st.one_of(st.booleans(), st.sampled_from([0, 1, "yes"]))
-LAYER_NAMES = rarely(st.none(), st.sampled_from(["a", "b", "a.b", "", "self", "forward", "x", "__init__",
-                                                 "\"); import os; (\"", "clé", "0", "torch", "nn"]))
+#: names that mean something to Python, torch or a generated file (mangled, dunder, nn.Module's, the
+#: emitters' own), through every exporter (issue 18; tests/test_generated_names.py checks what they compute)
+ADVERSARIAL_NAMES = ["__w", "_M__w", "_Model__w", "__", "_", "__class__", "__dict__", "training", "_modules",
+                     "state_dict", "get_buffer", "forward_", "build_model", "predict", "fit", "np", "INPUT_SHAPE",
+                     "OrderedDict", "Linear", "match", "print", "ﬁ", "𝔘", "名前", "x\u0301"]
+#: text at sizes where per-character folding, escaping or measuring shows (the byte limit itself is in
+#: tests/test_hardening_bombs.py, test_long_inputs_at_the_size_limit_stay_linear: an example has 5 s)
+LONG_TEXT = st.builds(lambda unit, n: unit * n, st.sampled_from(["a", "名", "ab ", "\x1b", "é\u0301", "a_"]),
+                      st.integers(2_000, 60_000))
+LAYER_NAMES = rarely(st.none(), st.one_of(
+    st.sampled_from(["a", "b", "a.b", "", "self", "forward", "x", "__init__", "\"); import os; (\"", "clé", "0",
+                     "torch", "nn", *ADVERSARIAL_NAMES]), LONG_TEXT))
 
 
 def layer() -> st.SearchStrategy:
@@ -437,7 +453,8 @@ SPECS = st.fixed_dictionaries(
                        st.one_of(st.dictionaries(NAMES, st.one_of(st.none(), st.integers(-1, 40)), max_size=4),
                                  st.lists(NAMES, max_size=3)))},
     optional={
-        "name": rarely(st.text(string.printable, min_size=1, max_size=12), st.sampled_from(["", " ", "a.b"])),
+        "name": rarely(st.text(string.printable, min_size=1, max_size=12),
+                       st.one_of(st.sampled_from(["", " ", "a.b", *ADVERSARIAL_NAMES]), LONG_TEXT)),
         "train": st.fixed_dictionaries({}, optional={
             "task": rarely(st.sampled_from(["classification", "regression"]), st.just("clustering")),
             "loss": rarely(st.sampled_from(["mse", "cross_entropy", "bce", "bce_with_logits"]),
@@ -450,7 +467,7 @@ SPECS = st.fixed_dictionaries(
             "early_stopping": st.one_of(st.booleans(), st.integers(1, 3), st.just({"patience": 2})),
             "weight_decay": rarely(st.floats(0, 1), st.just(-1)), "l1": rarely(st.floats(0, 1), st.just(-0.5)),
             "seed": rarely(st.integers(0, 3), st.just(-1))}),
-        "x-notes": st.text(max_size=5),
+        "x-notes": st.one_of(st.text(max_size=5), LONG_TEXT),
     },
 )
 
@@ -507,7 +524,8 @@ def networks(draw) -> dict:
         body += [{"linear": {"out": draw(st.integers(1, 16))}}, draw(st.sampled_from(["relu", "tanh", {"dropout": 0.2},
                                                                                         "batchnorm1d"]))]
     classes = draw(st.integers(2, 5))
-    body.append({"linear": {"out": classes, "name": draw(st.sampled_from(["head", "logits", "fc", "out"]))}})
+    body.append({"linear": {"out": classes, "name": draw(st.sampled_from(["head", "logits", "fc", "out",
+                                                                        *ADVERSARIAL_NAMES]))}})
     if draw(st.booleans()):
         body.append("softmax")
     regression = draw(st.booleans())
@@ -515,7 +533,7 @@ def networks(draw) -> dict:
         "task": "classification", "classes": classes, "loss": "cross_entropy"}
     train |= {"optimizer": draw(st.sampled_from(["sgd", {"adam": {"lr": 0.01}}, {"sgd": {"momentum": 0.9}}])),
               "batch_size": draw(st.integers(1, 8)), "epochs": 1}
-    return {"name": draw(st.sampled_from(["net", "my-net", "Net 2", "résumé"])),
+    return {"name": draw(st.sampled_from(["net", "my-net", "Net 2", "résumé", *ADVERSARIAL_NAMES])),
             "input": [channels, start, start] if cnn else [draw(st.integers(1, 20))],
             "blocks": blocks, "layers": body, "train": train}
 

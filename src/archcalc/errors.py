@@ -116,10 +116,25 @@ def printable(text: str, *, newlines: bool = False) -> str:
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str], cutoff: float = 0.6) -> str | None:
     """A ``did you mean 'x'?`` hint for a misspelt name, or ``None`` when nothing is close (``cutoff``:
     difflib's similarity ratio, 0 to 1)."""
+    close = close_match(word, choices, cutoff)
+    return f"did you mean '{close}'?" if close else None
+
+
+#: the longest word a did-you-mean looks for: difflib indexes the word character by character for each
+#: lookup, which for a 9.9 MB unknown kind took seconds, and nobody misspells a name that long
+MAX_SUGGESTED = 200
+
+
+def close_match(word: str, choices: list[str] | tuple[str, ...] | set[str], cutoff: float = 0.6) -> str | None:
+    """The choice most like ``word`` (difflib's ratio at least ``cutoff``), or None; None at once for a
+    word longer than :data:`MAX_SUGGESTED`. A choice much longer than the word is never compared
+    character by character (difflib's length bound rules it out first), so the work is bounded too."""
+    if len(word) > MAX_SUGGESTED:
+        return None
     from difflib import get_close_matches
 
     close = get_close_matches(word, sorted(choices), n=1, cutoff=cutoff)
-    return f"did you mean '{close[0]}'?" if close else None
+    return close[0] if close else None
 
 
 def choices_hint(word: str, choices: list[str] | tuple[str, ...] | set[str], what: str) -> str:

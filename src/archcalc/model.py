@@ -11,7 +11,7 @@ from functools import cached_property
 from archcalc import symbolic
 from archcalc.calc.params import param_counts
 from archcalc.collector import gc_paused
-from archcalc.errors import SpecError
+from archcalc.errors import SpecError, close_match
 from archcalc.graph import Graph, LayerNode, Node, build_graph
 from archcalc.layers import Count, Shape
 from archcalc.limits import Limits
@@ -93,16 +93,14 @@ class Model:
         (``D_o`` → ``D_i``'s); the rest take 32, or 224, 512, 1024 or 2048, the first the network builds
         with.
         """
-        from difflib import get_close_matches
-
         bound = {k: v for k, v in self.graph.symbols.items() if symbolic.is_int(v)}
         spatial = [symbolic.fmt(d) for d in self.input_shape[1:]] if len(self.input_shape) == 3 else []
         sizes = [int(d) for d in spatial if d.isdigit()]
         for fallback in (32, 224, 512, 1024, 2048):
             values = {}
             for name in self.graph.free:
-                close = get_close_matches(name, list(bound), n=1, cutoff=0.6)
-                values[name] = sizes[0] if name in spatial and sizes else bound[close[0]] if close else fallback
+                close = close_match(name, list(bound))
+                values[name] = sizes[0] if name in spatial and sizes else bound[close] if close else fallback
             try:
                 build_graph(self.spec, {**bound, **values})
             except SpecError:

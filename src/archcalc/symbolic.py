@@ -79,13 +79,115 @@ def total(value: Dim) -> Dim:
     """A sum of counts in normal form: ``4*g*(g + 48) + 540*g**2`` becomes ``544*g**2 + 192*g``.
 
     Only sums of products are expanded; floors stay as they are (expanding inside them would not
-    be valid). Ints pass through.
+    be valid). Ints pass through. A value whose expansion would pass the budget (:func:`too_complex`)
+    stays as it is: still exact, only not in normal form (the graph refuses such sizes before they
+    get here, so this guards the sums of many layers).
     """
     if not is_symbolic(value):
         return value
     import sympy
 
+    if too_complex(value, MAX_TOTAL_TERMS) is not None:
+        return exact(value)
     return exact(sympy.expand(value))
+
+
+# -- the budget of symbolic work -------------------------------------------------------------------
+#
+# sympy keeps products and powers as they are written, but normal forms (the parameter totals, the
+# polynomial degree a proof of equality needs) expand them, and an expansion can be exponentially
+# larger than its text: (A+B+C+D+F+G+1)**30 has 1.9 million terms. So every size the spec makes is
+# measured before anything expands it: its degree and an upper bound on the terms of its expansion,
+# computed from the tree in time linear in its size, and a size past the budget is a located
+# resource-limit error (see spec/expr.py and graph/build.py). Real networks are polynomials of degree
+# 2 to 4 in a few symbols, with a few dozen terms.
+
+#: the highest total degree a symbolic size may have: any monomial of degree 63 passes ``max_int``
+#: (2⁶²) once its symbols are 2 or more, so no concrete network needs more
+MAX_DEGREE = 64
+#: most terms one size (a dimension, a layer's parameter count, an argument) may expand to
+MAX_TERMS = 2_000
+#: most terms a sum of counts (a block's or the network's) is expanded to; past it, it stays a sum
+MAX_TOTAL_TERMS = 50_000
+
+
+def too_complex(value: Dim, max_terms: int = MAX_TERMS) -> str | None:
+    """Why ``value`` is past the budget of symbolic work (its degree past :data:`MAX_DEGREE`, or its
+    expansion past ``max_terms`` terms), or None when it is within it (ints always are).
+
+    >>> A, B = symbol("A"), symbol("B")
+    >>> too_complex((A + B + 1) ** 2) is None
+    True
+    >>> too_complex((A + B + 1) ** 64)
+    'its expansion would have more than 2,000 terms'
+    """
+    if not is_symbolic(value):
+        return None
+    degree, terms = _measure(value, max_terms)
+    if degree > MAX_DEGREE:
+        return f"its degree would be {degree:,}, past {MAX_DEGREE}"
+    if terms > max_terms:
+        return f"its expansion would have more than {max_terms:,} terms"
+    return None
+
+
+def _measure(value, cap: int) -> tuple[int, int]:
+    """(an upper bound on the total degree, an upper bound on the terms of the full expansion, at most
+    ``cap + 1``), from the expression tree without expanding anything. Functions (floor, Max) count as
+    one term of degree 1 outside and add the terms sympy's expand would make of their arguments."""
+    memo: dict[object, tuple[int, int]] = {}
+
+    def visit(e) -> tuple[int, int]:
+        if e in memo:
+            return memo[e]
+        if e.is_Atom:
+            found = (1 if e.is_Symbol else 0, 1)
+        elif e.is_Add:
+            parts = [visit(a) for a in e.args]
+            found = (max(d for d, _ in parts), min(cap + 1, sum(t for _, t in parts)))
+        elif e.is_Mul:
+            parts, degree, terms = [visit(a) for a in e.args], 0, 1
+            for d, t in parts:
+                degree, terms = degree + d, min(cap + 1, terms * t)
+            found = (degree, terms)
+        elif e.is_Pow and e.exp.is_Integer:
+            d, t = visit(e.base)
+            k = abs(int(e.exp))
+            # the monomials of degree k in t terms: C(t + k - 1, k), computed with both capped
+            found = (d * k, 1 if t == 1 else min(cap + 1, _monomials(t, k, cap)))
+        else:  # a function of its arguments (floor, ceiling, Max, Min, a rational power): one term
+            parts = [visit(a) for a in e.args]
+            found = (max((d for d, _ in parts), default=0), min(cap + 1, 1 + sum(t for _, t in parts)))
+        memo[e] = found
+        return found
+
+    return visit(value)
+
+
+def _monomials(t: int, k: int, cap: int) -> int:
+    """C(t + k − 1, k), or ``cap + 1`` as soon as the product passes ``cap`` (t and k may be large)."""
+    n, r, out = t + k - 1, min(k, t - 1), 1
+    for i in range(1, r + 1):
+        out = out * (n - r + i) // i
+        if out > cap:
+            return cap + 1
+    return out
+
+
+def add(values) -> Dim:
+    """The sum of ``values`` in one step: ints by Python, expressions by one ``sympy.Add`` over all of
+    them. Adding expressions one at a time re-sorts the growing sum at every step, which made a report
+    of 3,000 symbolic layers take a minute.
+
+    >>> add([1, 2, 3])
+    6
+    """
+    values = list(values)
+    if all(is_int(v) for v in values):
+        return sum(values, 0)
+    import sympy
+
+    return exact(sympy.Add(*values))
 
 
 def exact(value: Dim) -> Dim:

@@ -60,8 +60,8 @@ def work(graph: Graph) -> dict[Node, Work]:
                 total = node.layer.merge_work(node.inputs, node.out_shape)
             else:
                 total = Work()
-            for child in node.children:
-                total = total.plus(visit(child))
+            parts = [total, *(visit(child) for child in node.children)]  # summed at once: see symbolic.add
+            total = Work(*(symbolic.add(column) for column in zip(*parts)))
         out[node] = Work(*(symbolic.exact(symbolic.simplify(v)) for v in total))
         return out[node]
 

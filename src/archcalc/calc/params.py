@@ -20,11 +20,8 @@ def param_counts(graph: Graph) -> dict[Node, Count]:
             count = node.layer.params(node.in_shape)
         else:
             own = node.layer.merge_params(node.inputs) if isinstance(node, MergeNode) else Count()
-            trainable, buffers = own
-            for child in node.children:
-                c = visit(child)
-                trainable, buffers = trainable + c.trainable, buffers + c.buffers
-            count = Count(trainable, buffers)
+            parts = [own, *(visit(child) for child in node.children)]
+            count = Count(symbolic.add(c.trainable for c in parts), symbolic.add(c.buffers for c in parts))
         counts[node] = Count(symbolic.total(count.trainable), symbolic.total(count.buffers))
         return counts[node]
 

@@ -45,10 +45,10 @@ class LazyGroup(click.Group):
         registered eagerly, and these load lazily)."""
         name = args[0] if args else ""
         if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
-            from difflib import get_close_matches
+            from archcalc.errors import close_match
 
-            close = get_close_matches(name, COMMANDS, n=1)
-            ctx.fail(f"No such command {name!r}." + (f" Did you mean '{close[0]}'?" if close else ""))
+            close = close_match(name, COMMANDS)
+            ctx.fail(f"No such command {name!r}." + (f" Did you mean '{close}'?" if close else ""))
         return super().resolve_command(ctx, args)
 
     def main(self, *args: object, **kwargs: object) -> object:

@@ -484,7 +484,8 @@ class _Builder:
         running total of the network's. Python's integers would not overflow, but no tensor that size
         exists, and every exporter and report downstream assumes sizes a machine word holds."""
         if not all(symbolic.is_int(d) for d in (*x, *out)):
-            return  # symbolic: nothing to compare, and sympy arithmetic is not free
+            self.check_algebra(layer, x, out)
+            return  # symbolic: nothing to compare with max_int
         limit = self.limits.max_int
         hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
         if max(out, default=0) > limit:
@@ -500,6 +501,24 @@ class _Builder:
         if self.params > limit:
             raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
                               "limit", code="resource-limit", hint=hint)
+
+    @staticmethod
+    def check_algebra(layer: Layer, x: Shape, out: Shape) -> None:
+        """Refuse a symbolic output size or parameter count past the budget of symbolic work
+        (:func:`symbolic.too_complex`): each argument is within it, but a layer multiplies them
+        (a linear layer's in × out), and the calculators and reports expand what the layer makes."""
+        hint = (f"give the symbols values with --set (or defaults under symbols:); symbolic sizes are kept to degree "
+                f"{symbolic.MAX_DEGREE} and {symbolic.MAX_TERMS:,} terms")
+        for axis, d in enumerate(out):
+            reason = symbolic.too_complex(d)
+            if reason is not None:
+                raise layer.error(f"output size {axis} (of {len(out)}) is too complex to keep symbolic: {reason}",
+                                  code="resource-limit", hint=hint)
+        for n in layer.params(x):
+            reason = symbolic.too_complex(n)
+            if reason is not None:
+                raise layer.error(f"the parameter count is too complex to keep symbolic: {reason}",
+                                  code="resource-limit", hint=hint)
 
     def block(self, call: BlockCall, x: Shape, name: str, prefix: str, env: Mapping[str, object],
               box: _Box) -> Shape:

@@ -62,33 +62,73 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
 def _wrap(text: str, width: int, first: str = "", indent: int | None = None) -> str:
     """``text`` after ``first`` in lines of at most ``width``, continued ``indent`` spaces in (under
     the text by default); a formula breaks at its spaces, a word longer than a line where it must."""
-    import textwrap
-
     hang = " " * (len(first) if indent is None else indent)
     width = max(width, len(hang) + 10)
-    if not (first + text).isascii():  # textwrap counts characters; a wide one takes two cells
+    if not (first + text).isascii():  # a wide character takes two cells
         return "\n".join(_wrap_cells(text.split(), width, first, hang)) or first.rstrip()
-    return "\n".join(textwrap.wrap(text, width, initial_indent=first, subsequent_indent=hang,
-                                   break_on_hyphens=False)) or first.rstrip()
+    return "\n".join(_wrap_ascii(text, width, first, hang)) or first.rstrip()
+
+
+_SPACES = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+
+
+def _wrap_ascii(text: str, width: int, first: str, hang: str) -> list[str]:
+    """``textwrap.wrap(text, width, initial_indent=first, subsequent_indent=hang,
+    break_on_hyphens=False)``, line for line, in time linear in the text: textwrap cuts a word longer
+    than a line by slicing off the rest of the word again for every line, so one long word (a 9.9 MB
+    model name) took it minutes. Here the word is read at an offset instead."""
+    chunks = [c for c in _SPACES.split(text.expandtabs().translate(_WHITESPACE)) if c]
+    blank = [not c.strip() for c in chunks]
+    lines: list[str] = []
+    i, offset = 0, 0  # the next chunk, and how much of it earlier lines took (a word cut across lines)
+    while i < len(chunks):
+        indent = hang if lines else first
+        room = width - len(indent)
+        if lines and (blank[i] or offset == len(chunks[i])):  # a line never starts with the spaces that broke it
+            i, offset = i + 1, 0
+        line: list[str] = []
+        used = 0
+        while i < len(chunks) and used + len(chunks[i]) - offset <= room:
+            line.append(chunks[i][offset:] if offset else chunks[i])
+            used += len(chunks[i]) - offset
+            i, offset = i + 1, 0
+        if i < len(chunks) and len(chunks[i]) - offset > room:  # a word longer than a line: cut it
+            take = 1 if room < 1 else room - used
+            line.append(chunks[i][offset:offset + take])
+            offset += take
+        if line and not line[-1].strip():
+            line.pop()
+        if line:
+            lines.append(indent + "".join(line))
+    return lines
+
+
+#: textwrap's replace_whitespace: each whitespace character becomes one space
+_WHITESPACE = str.maketrans("\t\n\x0b\x0c\r", "     ")
 
 
 def _wrap_cells(words: list[str], width: int, first: str, hang: str) -> list[str]:
-    """Greedy wrapping measured in terminal cells; a word wider than a line is cut where it must."""
-    lines, line, fresh = [], first, True  # fresh: no word on this line yet
+    """Greedy wrapping measured in terminal cells; a word wider than a line is cut where it must.
+    Linear in the text: each word's cells are counted once, and a long word is cut at offsets."""
+    lines, line, used, fresh = [], [first], _cells(first), True  # fresh: no word on this line yet
     for word in words:
-        joined = line + word if fresh else f"{line} {word}"
-        if _cells(joined) <= width:
-            line, fresh = joined, False
+        size = _cells(word)
+        if used + size + (0 if fresh else 1) <= width:
+            line += [word] if fresh else [" ", word]
+            used, fresh = used + size + (0 if fresh else 1), False
             continue
         if not fresh:
-            lines.append(line)
-            line = hang
-        while _cells(line + word) > width:
-            n = _prefix(word, width - _cells(line))
-            lines.append(line + word[:n])
-            line, word = hang, word[n:]
-        line, fresh = line + word, False
-    return [*lines, line] if not fresh else lines
+            lines.append("".join(line))
+            line, used = [hang], len(hang)
+        start = 0
+        while used + size > width:
+            end = _prefix_end(word, start, width - used)
+            lines.append("".join(line) + word[start:end])
+            size -= _cells(word[start:end])
+            line, used, start = [hang], len(hang), end
+        line.append(word[start:] if start else word)
+        used, fresh = used + size, False
+    return [*lines, "".join(line)] if not fresh else lines
 
 
 def _text_line(line: str, width: int, hang: int) -> str:
@@ -213,12 +253,25 @@ def _widths(grid: list[list[str]], columns: list[Column]) -> list[int]:
 
 def _prefix(text: str, width: int) -> int:
     """How many characters of ``text`` fit in ``width`` cells (at least one)."""
+    return _prefix_end(text, 0, width)
+
+
+def _prefix_end(text: str, start: int, width: int) -> int:
+    """The end of the longest piece of ``text`` from ``start`` that fits in ``width`` cells (at least one
+    character): reads at most the piece itself, so cutting a long text costs its length, once."""
     if text.isascii():
-        return max(min(len(text), width), 1)
-    n = 0
-    while n < len(text) and _cells(text[:n + 1]) <= width:
-        n += 1
-    return max(n, 1)
+        return min(len(text), start + max(width, 1))
+    end, used = start, 0
+    while end < len(text):
+        used += _cell(text[end])
+        if used > width:
+            break
+        end += 1
+    return max(end, start + 1) if start < len(text) else end
+
+
+def _cell(ch: str) -> int:
+    return 0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
 def _cells(text: str) -> int:
@@ -226,8 +279,7 @@ def _cells(text: str) -> int:
     marks none, everything else one."""
     if text.isascii() or _ONE_CELL.fullmatch(text):
         return len(text)
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-               for ch in text)
+    return sum(map(_cell, text))
 
 
 def _total(widths: list[int]) -> int:
@@ -250,7 +302,12 @@ def _floors(grid: list[list[str]], columns: list[Column], rows: list[Row]) -> li
 def _shrink(widths: list[int], floors: list[int], width: int, allowed: list[bool], grid: list[list[str]]) -> None:
     """Narrow the ``allowed`` columns one character at a time until the table fits ``width`` or each
     is at its floor; each step takes the column where the fewest cells would fold (the widest on a
-    tie), so one long kind name folds before every shape does."""
+    tie), so one long kind name folds before every shape does. A column wider than the whole line
+    starts at the line's width (or its floor): it has to get there to fit, and stepping a 9.9 MB
+    name down one character at a time took minutes."""
+    for j, ok in enumerate(allowed):
+        if ok and widths[j] > width:
+            widths[j] = max(width, floors[j])
     lengths = [sorted(len(row[j]) for row in grid) for j in range(len(widths))]
     while _total(widths) > width:
         candidates = [j for j, ok in enumerate(allowed) if ok and widths[j] > floors[j]]
@@ -296,15 +353,22 @@ PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 @functools.lru_cache(maxsize=4096)
 def _fold(text: str, width: int) -> tuple[str, ...]:
-    """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can."""
+    """Split ``text`` into pieces of at most ``width``, breaking after ``, `` ``_`` ``:`` … when it can.
+    Linear in the text: it is read at an offset, and each piece's cells are counted once."""
     pieces = []
-    while _cells(text) > width:
-        fits = _prefix(text, width)
-        cuts = [c for m in _BREAK.finditer(text, 1, fits + 1) if (c := m.start()) <= fits or text[c - 1] == " "]
+    start, left = 0, _cells(text)  # where the rest begins, and its cells
+    while left > width:
+        fits = _prefix_end(text, start, width) - start
+        cuts = [c for m in _BREAK.finditer(text, start + 1, start + fits + 1)
+                if (c := m.start() - start) <= fits or text[start + c - 1] == " "]
         cut = cuts[-1] if cuts else fits
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    pieces.append(text)
+        pieces.append(text[start:start + cut].rstrip())
+        end = start + cut
+        while end < len(text) and text[end].isspace():  # str.lstrip's whitespace
+            end += 1
+        left -= _cells(text[start:end])
+        start = end
+    pieces.append(text[start:])
     return tuple(pieces)
 
 

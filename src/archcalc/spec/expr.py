@@ -6,7 +6,9 @@ subscript, ``in_shape[k]`` with a literal ``k``. A condition (``if:``) also take
 ``and``/``or``/``not``. Anything else (calls, attributes, other subscripts, lambdas, dunder names)
 is refused at parse time. The
 walk evaluates with Python operators, so names bound to sympy symbols give sympy results through
-the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang, and every
+the same code. Powers and magnitudes are bounded, so ``9**9**9`` is an error, not a hang, and so is
+the algebra: a symbolic value whose expansion would pass the budget of :func:`symbolic.too_complex`
+(``(A+B+C+1)**64``) is refused as it is made, before anything expands it. Every
 other way the arithmetic can fail (a float overflowing, a complex power, a decimal number beside a
 symbol, which stands for an integer) is a located error too, never a Python exception.
 
@@ -280,6 +282,12 @@ class _Eval:
             raise self.too_large()
         if symbolic.is_int(value) and abs(value) > self.limits.max_int:
             raise self.too_large()
+        reason = symbolic.too_complex(value)
+        if reason is not None:
+            raise self.fail(f"'{self.expr.text}' is too complex to keep symbolic: {reason}", code="resource-limit",
+                            hint="give its symbols values with --set (or defaults under symbols:); sizes are "
+                            f"polynomials of degree at most {symbolic.MAX_DEGREE} with at most "
+                            f"{symbolic.MAX_TERMS:,} terms")
         return value
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archcalc.backends.common import plain
+from archcalc.backends.naming import TORCH_TAKEN
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
 from archcalc.backends.numpy.structures import Add, Attend, Concat, Multiply, Residual, Sequential
@@ -207,8 +208,23 @@ def plan_graph(graph: Graph) -> Call:
 
 def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
     """Each child under its name (dotted names are paths too); an inline construct under ``""``, so its
-    children's names join its parent's, as in torch."""
-    return [("" if node.inline else node.name, plan(node)) for node in nodes]
+    children's names join its parent's, as in torch. A name part that torch's containers already use
+    (``forward``, ``training``, ``get_buffer``) takes a ``_`` as it does in :func:`archcalc.to_torch`
+    (:mod:`archcalc.backends.plan`), so the weights keep torch's ``state_dict`` names both ways."""
+    out, used = [], set()
+    for node in nodes:
+        key = "" if node.inline else ".".join(_free(part) for part in node.name.split("."))
+        while key and key in used:  # only a renamed part can collide ('forward_' beside a real 'forward_')
+            key += "_"
+        used.add(key)
+        out.append((key, plan(node)))
+    return out
+
+
+def _free(part: str) -> str:
+    while part in TORCH_TAKEN:
+        part += "_"
+    return part
 
 
 #: options of a kind the NumPy backend does not compute yet: kind → (is it used?, what it is)
