@@ -34,7 +34,7 @@ def _one_thread(one_thread):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0",
-                                  "regnet_x_400mf", "mnasnet0_5"])
+                                  "regnet_x_400mf", "mnasnet0_5", "convnext_tiny"])
 def test_an_imported_torchvision_model_is_the_model(tmp_path, name):
     out = tmp_path / f"{name}.yaml"
     result = CliRunner().invoke(main, ["import", f"torchvision:{name}", "-o", str(out)])
@@ -63,6 +63,7 @@ def test_resnet50_imports_to_a_spec_of_the_shipped_ones_size(tmp_path):
 
 @pytest.mark.parametrize(("name", "where", "says"), [
     ("densenet121", "torchvision/models/densenet.py:", "_DenseLayer"),
+    ("inception_v3", "torchvision/models/inception.py:", "'AuxLogits' (InceptionAux) holds weights"),
     ("googlenet", "torchvision/models/googlenet.py:", "'aux1' (InceptionAux) holds weights its forward never uses"),
 ])
 def test_a_model_archcalc_cannot_write_is_located_in_torchvision(tmp_path, name, where, says):

@@ -37,7 +37,7 @@ TORCH_TAKEN = frozenset({
     "_forward_pre_hooks_with_kwargs", "_get_backward_hooks", "_get_backward_pre_hooks", "_get_item_by_idx",
     "_get_name", "_holder", "_is_full_backward_hook", "_load_from_state_dict", "_load_state_dict_post_hooks",
     "_load_state_dict_pre_hooks", "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
-    "_non_persistent_buffers_set", "_ops", "_parameters", "_program", "_register_load_state_dict_pre_hook",
+    "_kept", "_non_persistent_buffers_set", "_ops", "_parameters", "_program", "_register_load_state_dict_pre_hook",
     "_register_state_dict_hook", "_replicate_for_data_parallel", "_run", "_save_to_state_dict", "_slow_forward",
     "_state_dict_hooks", "_state_dict_pre_hooks", "_version", "_wrapped_call_impl", "add_module", "append",
     "apply", "bfloat16", "buffers", "call_super_init", "children", "clear", "compile", "cpu", "cuda", "double",
@@ -49,7 +49,7 @@ TORCH_TAKEN = frozenset({
     "register_load_state_dict_pre_hook", "register_module", "register_parameter",
     "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state",
     "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "update",
-    "values", "with_program", "xpu", "zero_grad"
+    "values", "with_program", "xpu", "zero_grad", "kept",
 })
 
 

@@ -195,10 +195,24 @@ LEAVES: dict[type, Callable[[nn.Module], Layer]] = {
                                                                                  affine=(m.affine, True))}),
 }
 
-try:  # torchvision's own layers, where torchvision is installed
-    from torchvision.ops import StochasticDepth
+def _permute(m: nn.Module) -> Layer:
+    dims = list(m.dims)
+    if dims[0] != 0:
+        raise module_error(m, "a permutation that moves the batch axis has no spec form")
+    return Layer("permute", {"dims": [d - 1 for d in dims[1:]]})
 
-    LEAVES[StochasticDepth] = _stochastic_depth
+
+def _layernorm2d(m: nn.LayerNorm) -> Layer:
+    return Layer("layernorm2d", _args(eps=(m.eps, 1e-5), affine=(m.elementwise_affine, True),
+                                      bias=(getattr(m, "bias", None) is not None or not m.elementwise_affine, True)))
+
+
+try:  # torchvision's own layers, where torchvision is installed
+    from torchvision.models.convnext import LayerNorm2d
+    from torchvision.ops import StochasticDepth
+    from torchvision.ops.misc import Permute
+
+    LEAVES.update({StochasticDepth: _stochastic_depth, Permute: _permute, LayerNorm2d: _layernorm2d})
 except Exception:  # not installed, or built for another torch ("operator torchvision::nms does not exist")
     pass
 
@@ -225,6 +239,12 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
     target = node.target
     if target in ACTIVATIONS:
         return Layer(ACTIVATIONS[target], {})
+    if target in (torch.permute, "permute"):
+        args = node.args[1:]
+        dims = list(args if len(args) > 1 else args[0] if args else node.kwargs["dims"])
+        if dims[0] != 0:
+            raise module_error(owner, "a permutation that moves the batch axis has no spec form")
+        return Layer("permute", {"dims": [d - 1 for d in dims[1:]]})
     if target in (torch.flatten, "flatten"):
         start, end = _argument(node, 1, "start_dim", 0), _argument(node, 2, "end_dim", -1)
         if start < 1:
@@ -340,6 +360,11 @@ class _Graph:
             if node.op == "placeholder":
                 raise module_error(self.owner, "its forward is not a chain of branches and merges from its input")
             inputs = _tensor_inputs(node)
+            scaled = self.scale(node, inputs)
+            if scaled is not None:
+                out.append(scaled)
+                node = next(i for i in inputs if i.op != "get_attr")
+                continue
             merge = self.merge_kind(node, inputs)
             if merge is None:
                 if len(inputs) != 1:
@@ -352,6 +377,21 @@ class _Graph:
             out.append(merge(branches))
             node = fork
         return out[::-1]
+
+    def scale(self, node: fx.Node, inputs: list[fx.Node]) -> Layer | None:
+        """``self.gamma * x``: a product with a parameter of the module's own is a ``layer_scale`` named after
+        it (ConvNeXt's, CaiT's), its value the parameter's when every element starts equal."""
+        params = [i for i in inputs if i.op == "get_attr"]
+        if MERGES.get(node.target) != "multiply" or len(inputs) != 2 or len(params) != 1:
+            return None
+        name = str(params[0].target)
+        value = self.owner.get_parameter(name) if "." not in name else None
+        if value is None:
+            return None
+        value = value.detach()
+        first = value.flatten()[0]
+        start = float(f"{float(first):.7g}") if bool((value == first).all()) else 1e-6  # as float32 reads
+        return Layer("layer_scale", {"value": Default(start, 1e-6)}, name=name)
 
     def merge_kind(self, node: fx.Node, inputs: list[fx.Node]) -> Callable[[list[list[Item]]], Merge] | None:
         kind = MERGES.get(node.target) if node.op in ("call_function", "call_method") else None
@@ -428,7 +468,7 @@ def _plain(v: object) -> object:
 
 
 def _num(v: object) -> object:
-    return "#" if _is_int(v) else v
+    return "#" if _is_int(v) else tuple(v) if isinstance(v, list) else v
 
 
 def _is_int(v: object) -> bool:
@@ -448,14 +488,19 @@ def data(items: list[Item]) -> list[object]:
     out: list[object] = []
     for item in items:
         if isinstance(item, Layer):
-            args = {**item.written(), **({"name": item.name} if item.name is not None else {})}
-            out.append({item.kind: args} if args else item.kind)
+            written = item.written()
+            primary = getattr(LAYERS.get(item.kind), "PRIMARY", None)
+            if item.name is None and len(written) == 1 and primary in written:  # linear: 64, permute: [2, 0, 1]
+                out.append({item.kind: _flow(written[primary])})
+                continue
+            args = {**written, **({"name": item.name} if item.name is not None else {})}
+            out.append({item.kind: Flow({k: _flow(v) for k, v in args.items()})} if args else item.kind)
         elif isinstance(item, Group):
             out.append({**({"name": item.name} if item.name is not None else {}), "layers": data(item.items)})
         elif isinstance(item, Merge):
             out.append(_merge_data(item, inline=True))
         else:
-            use = {item.block: list(item.args)} if item.args else item.block
+            use = {item.block: FlowList(item.args)} if item.args else item.block
             if item.count > 1:
                 out.append({"repeat": item.count, "layers": [use]})
             elif item.name is not None:
@@ -477,6 +522,18 @@ def _merge_data(item: Merge, inline: bool) -> dict:
     return {item.kind: written, **tail}
 
 
+class Flow(dict):
+    """A mapping written on one line: a layer's arguments."""
+
+
+class FlowList(list):
+    """A list written on one line: a kernel's sizes, a block's arguments, the input's shape."""
+
+
+def _flow(v: object) -> object:
+    return FlowList(v) if isinstance(v, (list, tuple)) else v
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style for constructs, flow style for a layer's arguments, lists indented under their key."""
 
@@ -490,10 +547,12 @@ def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(float, _float)
+_Dumper.add_representer(Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+_Dumper.add_representer(FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
 def dump(value: object) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True,
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
                      width=120)
 
 
@@ -555,7 +614,7 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
     shape = input_shape or (3, 224, 224)
     items = Converter(model).module(model, "") or [Layer("identity", {})]
     blocks = extract_blocks(items, model)
-    top: dict[str, object] = {"name": name, "input": list(shape)}
+    top: dict[str, object] = {"name": name, "input": FlowList(shape)}
     if blocks:
         top["blocks"] = blocks
     top["layers"] = data(items)
@@ -564,7 +623,9 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
     text = head + dump(top)
     checked = shape
     if len(shape) == 3:  # sizes as symbols when every layer takes another size too, as written
-        free = head + dump({**top, "input": [shape[0], "H", "W"], "symbols": {"H": shape[1], "W": shape[2]}})
+        ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
+                   **{k: v for k, v in top.items() if k not in ("name", "input")}}
+        free = head + dump(ordered)
         try:
             archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
             archcalc.loads(free, H=64, W=64)
@@ -596,7 +657,13 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...]) -> None:
     torch.manual_seed(0)
     x = torch.randn(1, *shape)
     with torch.no_grad():
-        expected, got = model(x), ours(x)
+        expected = model(x)
+        try:
+            got = ours(x)
+        except RuntimeError:  # a tensor a module made for itself stayed on the meta device: build it for real
+            ours = archcalc.to_torch(spec).eval()
+            ours.load_state_dict(model.state_dict())
+            got = ours(x)
     if not isinstance(expected, torch.Tensor) or expected.shape != got.shape or \
             not torch.allclose(expected, got, atol=1e-4, rtol=1e-4):
         raise SpecError(where, "the written spec does not compute what the model computes", code="unsupported-model",
