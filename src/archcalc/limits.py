@@ -22,6 +22,9 @@ class Limits:
 
     #: largest spec file read, in bytes
     max_bytes: int = 10_000_000
+    #: largest data or weights file read (``train --data``, ``export --weights``), and what its arrays may
+    #: unpack to, in bytes
+    max_data_bytes: int = 1_000_000_000
     #: deepest nesting of YAML collections
     max_depth: int = 200
     #: YAML nodes after alias expansion (stops "billion laughs"; a node costs ~300 bytes)
