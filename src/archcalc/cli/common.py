@@ -206,6 +206,7 @@ def handle_errors(fn: Callable) -> Callable:
         previous = signal.signal(signal.SIGTERM, _terminated) if main else None
         frozen = gc.get_freeze_count()
         try:
+            check_counts(kwargs)
             return fn(*args, **kwargs)
         except SpecError as e:
             fail(e)
@@ -231,6 +232,27 @@ def handle_errors(fn: Callable) -> Callable:
                 gc.unfreeze()  # give back what load_model froze: one process may run thousands of commands
 
     return wrapper
+
+
+#: the largest whole number an option takes (``--batch-size``, ``--epochs``...): reports multiply it with sizes
+#: (at most 2**256, see :class:`archcalc.limits.Limits`) into exact counts, which must stay printable (Python
+#: prints integers of at most 4,300 digits)
+MAX_OPTION = 10**1000
+
+
+def check_counts(kwargs: dict, bound: int = MAX_OPTION) -> None:
+    """Refuse an integer option past ``bound`` before the command computes with it (every command's options
+    are checked against :data:`MAX_OPTION`; one that divides them as floats checks its own against less)."""
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > bound:
+            ctx = click.get_current_context(silent=True)
+            params = ctx.command.params if ctx is not None else []
+            option = next((p.opts[0] for p in params if p.name == name and p.opts), f"--{name.replace('_', '-')}")
+            text = str(value)
+            shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} digits)"
+            raise SpecError(None, f"{option} {shown}: too large", code="usage",
+                            hint=f"give a whole number up to {bound:,}" if bound < 10**30 else
+                            f"give a whole number of at most {len(str(bound)) - 1:,} digits")
 
 
 def internal_error(error: Exception, where: Loc | None) -> None:

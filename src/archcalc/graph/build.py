@@ -7,6 +7,7 @@ Each is raised at the spec location that caused it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         env[name] = value if value is not None else symbolic.symbol(name)
     builder = _Builder(spec, env, limits)
     x = tuple(builder.dim(value) for value in spec.input)
+    if all(symbolic.is_int(d) for d in x) and math.prod(x) > limits.max_int:
+        raise SpecError(spec.input_loc, f"the input holds {_magnitude(math.prod(x))} elements, past the integer limit",
+                        code="resource-limit", hint=f"sizes are limited to {limits.max_int:,} (--limit max_int=N)")
     root = SeqNode("", spec.name, spec.loc, x, x, "model")
     box = _Box(root.items)
     try:
@@ -434,15 +438,17 @@ class _Builder:
             raise layer.error(f"output dimension {_magnitude(max(out))} is past the integer limit",
                               code="resource-limit", hint=hint)
         count = layer.params(x)
-        if not all(symbolic.is_int(n) for n in count):
-            return
-        if max(count) > limit:
-            raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit", code="resource-limit",
-                              hint=hint)
-        self.params += count.trainable + count.buffers
-        if self.params > limit:
-            raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
-                              "limit", code="resource-limit", hint=hint)
+        if all(symbolic.is_int(n) for n in count):
+            if max(count) > limit:
+                raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit",
+                                  code="resource-limit", hint=hint)
+            self.params += count.trainable + count.buffers
+            if self.params > limit:
+                raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
+                                  "limit", code="resource-limit", hint=hint)
+        if math.prod(out) > limit:  # every report multiplies it again (batch, bytes, FLOPs): it must stay printable
+            raise layer.error(f"an output of {_magnitude(math.prod(out))} elements is past the integer limit",
+                              code="resource-limit", hint=hint)
 
     def block(self, call: BlockCall, x: Shape, name: str, prefix: str, env: Mapping[str, object],
               box: _Box) -> Shape:
@@ -655,7 +661,12 @@ def _used_at(call: BlockCall, path: str | None = None) -> Iterator[None]:
 
 
 def _magnitude(n: int) -> str:
-    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits."""
+    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits (computed from
+    the leading bits when ``n`` is too long for ``str``, which refuses integers past 4,300 digits)."""
+    if n.bit_length() > 3000:
+        shift = n.bit_length() - 64
+        exponent = math.log10(n >> shift) + shift * math.log10(2)
+        return f"{10 ** (exponent % 1):.2f}e{int(exponent)}"
     digits = str(n)
     return f"{n:,}" if len(digits) <= 20 else f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
 
