@@ -157,6 +157,17 @@ def write_output(text: str, output: str | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def free_note(graph, what: str) -> str:
+    """``H, W free: sizes are formulas (...)``, and the least values from which every size is positive when a
+    layer needs more than 1 (:attr:`archcalc.graph.nodes.Graph.minimums`): the constraint the formulas hold under."""
+    note = f"{', '.join(graph.free)} free: {what} are formulas (fix them with --set)"
+    if graph.minimums:
+        needs = "; ".join(f"{name} ≥ {least:,} ({kind} at {loc})" for name, (least, kind, loc) in
+                          sorted(graph.minimums.items()))
+        note += f"; they hold where every size is at least 1: {needs}"
+    return note
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil

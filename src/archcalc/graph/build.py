@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
+from archcalc.graph import positive
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
@@ -104,7 +105,8 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         raise SpecError(spec.layers_loc, "'layers:' builds no layers", code="empty-spec",
                         hint="empty branches and bodies, and repeats of 0, add none; keep at least one layer")
     root.out_shape = x
-    graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
+    graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec,
+                  builder.minimums)
     check_ties(graph)
     return graph
 
@@ -187,6 +189,7 @@ class _Builder:
         self.depth = 0
         self.count = 0
         self.params = 0  # the concrete parameters and buffers of the layers built so far
+        self.minimums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.minimums
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -423,8 +426,28 @@ class _Builder:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
+            self.check_positive(layer, d)
         self.check_sizes(layer, x, out)
         return out
+
+    def check_positive(self, layer: Layer, size: Dim) -> None:
+        """A symbolic size must be a size for every value of its symbols as they grow (docs/symbolic.md): one that
+        falls (``3 - H``) is an error, one that is positive from some value on (``H - 2``) records that value,
+        which the reports state (:attr:`Graph.minimums`)."""
+        verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()})
+        if verdict is None:
+            return
+        if verdict.error is not None:
+            at = ", ".join(f"{name} = {value:,}" for name, value in verdict.error.items())
+            value = symbolic.subs(size, verdict.error)
+            raise layer.error(f"output size {symbolic.fmt(size)} is not positive for every value of "
+                              f"{', '.join(verdict.error)}: at {at} it is {symbolic.fmt(value)}",
+                              code="non-positive-size", hint="a size must be at least 1 for every value of the "
+                              "symbols (docs/symbolic.md); write it so that it grows with them, or give them values "
+                              "with --set")
+        for name, least in verdict.minimum.items():
+            if least > self.minimums.get(name, (1, None))[0]:
+                self.minimums[name] = (least, layer.kind, layer.loc)
 
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
         """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the

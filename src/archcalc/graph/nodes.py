@@ -126,6 +126,10 @@ class Graph:
     symbols: dict[str, Dim]
     free: list[str]
     spec: object  # archcalc.spec.ast.Spec
+    #: the least value of each free symbol from which every size is positive, when more than 1, with the
+    #: kind and place of the layer that needs it (a 3×3 convolution without padding on [C, H, W] needs H ≥ 3): the
+    #: formulas hold from there on
+    minimums: dict[str, tuple[int, str, Loc]] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> Shape:
