@@ -199,3 +199,18 @@ def test_an_npz_that_unpacks_past_the_limit(run, write, tmp_path):
     assert _one_error(_train(run, write, data, SPEC, "--limit", "max_data_bytes=100000")) == (
         f"{data}:1:1: error: its arrays unpack to 200,256 bytes, past the 100,000-byte limit for data files\n"
         "  hint: raise it with --limit max_data_bytes=N")
+
+
+def test_a_csv_with_cr_line_ends_reads_every_row(run, write, tmp_path):
+    rows = [f"{i % 5},{i % 7},{i % 3},{i % 2},{i % 3}" for i in range(20)]
+    data = tmp_path / "d.csv"
+    data.write_bytes(("\r".join(rows) + "\r").encode())
+    result = run("train", write(SPEC), "--data", data, "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout)["samples"] == {"train": 14, "validation": 3, "test": 3}
+    rows[12] = "1,2,3,4,inf"
+    data.write_bytes(("\r".join(rows) + "\r").encode())
+    assert _one_error(_train(run, write, data)).startswith(
+        f"{data}:13:1: error: d.csv: y row 12 (line 13) is inf, not a class index")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -237,7 +238,7 @@ def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
     except UnicodeDecodeError as e:
         raise SpecError(Loc(path, 1, 1), f"cannot read it: {e}", code="bad-data", hint="save it as UTF-8") from None
     rows, lines, header = [], [], False
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(re.split("\r\n|\r|\n", text), 1):  # a spreadsheet may save CR lines
         if not line.strip():
             continue
         try:
