@@ -185,15 +185,18 @@ def fix(message: str, *edits: Edit) -> Fix:
     return Fix(message, tuple(edits))
 
 
-def yaml_data(root: YNode, changes: dict[tuple, Change] | None = None, limits: Limits | None = None) -> object:
+def yaml_data(root: YNode, changes: dict[tuple, list[Change]] | None = None, limits: Limits | None = None) -> object:
     """The data of a YAML tree, positions and formatting dropped, typed strictly (``1``, ``1.0`` and ``true``
     differ), with ``changes`` made (keyed by :func:`_place`, as the tree may be a new reading of the same
     text): what ``--fix`` compares before it writes a file.
 
     Mappings compare as dicts (key order carries no meaning in YAML); a node an alias repeats is read once.
     """
-    changes = changes or {}
     memo: dict[int, object] = {}
+
+    def typed(text: str, loc: Loc) -> tuple[str, str]:
+        value = scalar_value(text, False, loc, limits) if limits is not None else text
+        return type(value).__name__, repr(value)
 
     def data(node: YNode) -> object:
         key = id(node)
@@ -205,16 +208,11 @@ def yaml_data(root: YNode, changes: dict[tuple, Change] | None = None, limits: L
             out = ("seq", tuple(data(item) for item in node.items))
         else:
             out = ("map", {k.text: data(v) for k, v in node.items})
-        change = changes.get(_place(node)) if changes else None
-        if change is not None:
-            value = ("str", repr(change.value))
-            if limits is not None:
-                parsed = scalar_value(change.value, False, node.loc, limits)
-                value = (type(parsed).__name__, repr(parsed))
+        for change in (changes or {}).get(_place(node), ()):
             if change.primary is not None:
-                out = ("map", {change.primary: out, change.arg: value})
+                out = ("map", {change.primary: out, change.arg: typed(change.value, node.loc)})
             elif isinstance(out, tuple) and out[0] == "map":
-                out = ("map", {**out[1], change.arg: value})
+                out = ("map", {**out[1], change.arg: typed(change.value, node.loc)})
         memo[key] = out
         return out
 
@@ -223,7 +221,11 @@ def yaml_data(root: YNode, changes: dict[tuple, Change] | None = None, limits: L
 
 def expected_data(root: YNode, applied: list[Fix], limits: Limits) -> object:
     """The data ``root``'s text should read after the edits of ``applied``: the same, but for their changes."""
-    changes = {_place(e.change.node): e.change for f in applied for e in f.edits if e.change is not None}
+    changes: dict[tuple, list[Change]] = {}
+    for f in applied:
+        for e in f.edits:
+            if e.change is not None:
+                changes.setdefault(_place(e.change.node), []).append(e.change)
     return yaml_data(root, changes, limits)
 
 
