@@ -162,7 +162,7 @@ def free_note(graph, what: str) -> str:
     layer needs more than 1 (:attr:`archcalc.graph.nodes.Graph.minimums`): the constraint the formulas hold under."""
     note = f"{', '.join(graph.free)} free: {what} are formulas (fix them with --set)"
     if graph.minimums:
-        needs = "; ".join(f"{name} ≥ {least:,} ({kind} at {loc})" for name, (least, kind, loc) in
+        needs = "; ".join(f"{name} ≥ {least:,} ({kind} at line {loc.line})" for name, (least, kind, loc) in
                           sorted(graph.minimums.items()))
         note += f"; they hold where every size is at least 1: {needs}"
     return note
