@@ -89,7 +89,10 @@ def _check_arrays(x: np.ndarray, y: np.ndarray, name: str, where: Loc | None) ->
         if values.dtype.kind not in "biuf":
             raise SpecError(where, f"{name}: {array} must hold real numbers, got {values.dtype}", code="bad-data",
                             hint="save integers or floats (complex numbers, strings and objects are not data)")
-        if values.ndim < 1 or len(values) == 0:
+        if values.ndim < 1:
+            raise SpecError(where, f"{name}: {array} is a single number, not one row per sample", code="bad-data",
+                            hint="save x and y with one row per sample")
+        if len(values) == 0:
             raise SpecError(where, f"{name} has no {'samples' if array == 'x' else 'targets'} ({array} is empty)",
                             code="bad-data")
     if len(x) != len(y):
