@@ -97,3 +97,17 @@ def test_the_shipped_specs_state_only_real_minimums(spec):
         archcalc.load(str(SPECS / spec), **{name: least}, **others)
         with pytest.raises(SpecError):
             archcalc.load(str(SPECS / spec), **{name: least - 1}, **others)
+
+
+def test_a_size_that_falls_as_a_symbol_outside_the_input_grows_states_its_largest_value(run, write):
+    """A kernel K against a fixed 64×64 input: the sizes fall as K grows, so K is bounded above, and stated."""
+    path = write("input: [1, H, W]\nsymbols: {H: 64, W: 64, K: null}\nlayers:\n"
+                 "  - conv2d: {out: 1, kernel: K, padding: K // 2}\n  - conv2d: {out: 1, kernel: K, stride: 2}\n")
+    result = run("shapes", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["maximums"] == {"K": 64}
+    result = run("shapes", path, env={"COLUMNS": "400"})
+    assert "they hold where every size is at least 1: K ≤ 64 (conv2d at line 5)" in result.stdout
+    assert archcalc.load(str(path), K=64).output_shape == (1, 1, 1)
+    with pytest.raises(SpecError, match="would be 0"):
+        archcalc.load(str(path), K=65)

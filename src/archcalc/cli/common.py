@@ -158,12 +158,14 @@ def write_output(text: str, output: str | None, force: bool) -> None:
 
 
 def free_note(graph, what: str) -> str:
-    """``H, W free: sizes are formulas (...)``, and the least values from which every size is positive when a
-    layer needs more than 1 (:attr:`archcalc.graph.nodes.Graph.minimums`): the constraint the formulas hold under."""
+    """``H, W free: sizes are formulas (...)``, and the values of the symbols for which every size is positive
+    when a layer bounds them (:attr:`archcalc.graph.nodes.Graph.minimums`, ``maximums``): the constraint the
+    formulas hold under."""
     note = f"{', '.join(graph.free)} free: {what} are formulas (fix them with --set)"
-    if graph.minimums:
-        needs = "; ".join(f"{name} ≥ {least:,} ({kind} at line {loc.line})" for name, (least, kind, loc) in
-                          sorted(graph.minimums.items()))
+    bounds = [(name, f"≥ {least:,}", kind, loc) for name, (least, kind, loc) in graph.minimums.items()]
+    bounds += [(name, f"≤ {most:,}", kind, loc) for name, (most, kind, loc) in graph.maximums.items()]
+    if bounds:
+        needs = "; ".join(f"{name} {bound} ({kind} at line {loc.line})" for name, bound, kind, loc in sorted(bounds))
         note += f"; they hold where every size is at least 1: {needs}"
     return note
 

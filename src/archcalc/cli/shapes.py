@@ -55,6 +55,7 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False,
 
         report.notes.append(free_note(model.graph, "sizes"))
         report.data["minimums"] = {name: least for name, (least, _, _) in model.graph.minimums.items()}
+        report.data["maximums"] = {name: most for name, (most, _, _) in model.graph.maximums.items()}
         found = tilings(model.graph)
         report.notes += [tiling.sentence() for tiling in found]
         report.data["tilings"] = [tiling.to_json() for tiling in found]

@@ -83,6 +83,7 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         env[name] = value if value is not None else symbolic.symbol(name)
     builder = _Builder(spec, env, limits)
     x = tuple(builder.dim(value) for value in spec.input)
+    builder.input_symbols = set(symbolic.free_names(x))
     if all(symbolic.is_int(d) for d in x) and math.prod(x) > limits.max_int:
         raise SpecError(spec.input_loc, f"the input holds {_magnitude(math.prod(x))} elements, past the integer limit",
                         code="resource-limit", hint=f"sizes are limited to {limits.max_int:,} (--limit max_int=N)")
@@ -106,7 +107,7 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
                         hint="empty branches and bodies, and repeats of 0, add none; keep at least one layer")
     root.out_shape = x
     graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec,
-                  builder.minimums)
+                  builder.minimums, builder.maximums)
     check_ties(graph)
     return graph
 
@@ -190,6 +191,8 @@ class _Builder:
         self.count = 0
         self.params = 0  # the concrete parameters and buffers of the layers built so far
         self.minimums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.minimums
+        self.maximums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.maximums
+        self.input_symbols: set[str] = set()  # the free symbols of the input's shape, which may only grow
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -431,23 +434,32 @@ class _Builder:
         return out
 
     def check_positive(self, layer: Layer, size: Dim) -> None:
-        """A symbolic size must be a size for every value of its symbols as they grow (docs/symbolic.md): one that
-        falls (``3 - H``) is an error, one that is positive from some value on (``H - 2``) records that value,
-        which the reports state (:attr:`Graph.minimums`)."""
-        verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()})
+        """A symbolic size must be a size for the values of its symbols (docs/symbolic.md). One that is positive
+        from some value on (``H - 2``) records that value, which the reports state (:attr:`Graph.minimums`); one
+        that falls as a symbol of the input's shape grows (``3 - H``) is an error, since the input may grow; one
+        that falls as another symbol grows (a kernel K against a fixed input) records the largest value it allows
+        (:attr:`Graph.maximums`); one that is positive for no value at all is an error."""
+        verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()},
+                                 {name: most for name, (most, _, _) in self.maximums.items()})
         if verdict is None:
             return
-        if verdict.error is not None:
-            at = ", ".join(f"{name} = {value:,}" for name, value in verdict.error.items())
-            value = symbolic.subs(size, verdict.error)
+        error = verdict.error
+        if verdict.maximum and any(name in self.input_symbols for name in verdict.maximum):
+            error = {name: most + 1 for name, most in verdict.maximum.items()}
+        if error is not None:
+            at = ", ".join(f"{name} = {value:,}" for name, value in error.items())
+            value = symbolic.subs(size, error)
             raise layer.error(f"output size {symbolic.fmt(size)} is not positive for every value of "
-                              f"{', '.join(verdict.error)}: at {at} it is {symbolic.fmt(value)}",
+                              f"{', '.join(error)}: at {at} it is {symbolic.fmt(value)}",
                               code="non-positive-size", hint="a size must be at least 1 for every value of the "
                               "symbols (docs/symbolic.md); write it so that it grows with them, or give them values "
                               "with --set")
         for name, least in verdict.minimum.items():
-            if least > self.minimums.get(name, (1, None))[0]:
+            if least > self.minimums.get(name, (1, None, None))[0]:
                 self.minimums[name] = (least, layer.kind, layer.loc)
+        for name, most in (verdict.maximum or {}).items():
+            if name not in self.maximums or most < self.maximums[name][0]:
+                self.maximums[name] = (most, layer.kind, layer.loc)
 
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
         """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the

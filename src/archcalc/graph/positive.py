@@ -34,28 +34,34 @@ class Verdict:
 
     error: dict[str, int] | None
     minimum: dict[str, int]
+    #: for a size of one symbol that falls as it grows (a kernel K against a fixed input, 33 − ⌊K/2⌋): the
+    #: largest value up to which the size is positive; the caller decides whether that symbol may be bounded
+    maximum: dict[str, int] | None = None
 
 
-def check(size: object, known: dict[str, int] | None = None) -> Verdict | None:
+def check(size: object, known: dict[str, int] | None = None, highs: dict[str, int] | None = None) -> Verdict | None:
     """What :class:`Verdict` says of ``size`` for the symbols at or past the least values ``known`` already (the
     layers before it may have needed H ≥ 3; a flatten's (H − 2)·(W − 2) is a size from there), or None when it
     is a number, provably positive, positive from there on, or of a form this does not analyse (functions other
-    than floor, ceiling, max and min)."""
+    than floor, ceiling, max and min). ``highs`` are the largest values earlier sizes allowed (a kernel K ≤ 64):
+    a size is judged up to them."""
     if symbolic.is_int(size) or symbolic.positive(size) is not None:
         return None
     names = sorted(str(x) for x in size.free_symbols)
-    return _check(size, tuple((name, (known or {}).get(name, 1)) for name in names))
+    return _check(size, tuple((name, (known or {}).get(name, 1)) for name in names),
+                  tuple((name, highs[name]) for name in names if highs and name in highs))
 
 
 @functools.lru_cache(maxsize=4096)
-def _check(size, lows: tuple[tuple[str, int], ...]) -> Verdict | None:
+def _check(size, lows: tuple[tuple[str, int], ...], highs: tuple[tuple[str, int], ...] = ()) -> Verdict | None:
     symbols = {str(x): x for x in size.free_symbols}
     low = {symbols[name]: value for name, value in lows}
+    far = {x: FAR for x in low} | {symbols[name]: value for name, value in highs}
     value = symbolic._evaluator(size)  # exact, built once (only symbolic.py imports sympy)
     if type(value(low)) is bool:  # a function the evaluator leaves to sympy: it answers only "nonzero"
         return None
     if len(low) > 1:
-        corners = [{x: FAR for x in low}, *({x: (low[x] if x == y else FAR) for x in low} for y in low)]
+        corners = [dict(far), *({x: (low[x] if x == y else far[x]) for x in low} for y in low)]
         bad = next((p for p in corners if value(p) <= 0), None)
         if bad is None and value(low) > 0:
             return None
@@ -67,8 +73,14 @@ def _check(size, lows: tuple[tuple[str, int], ...]) -> Verdict | None:
         return Verdict({str(k): v for k, v in witness.items()}, {})
     ((x, least),) = low.items()
     at = _along(value, [x])
+    if x in far and far[x] < FAR and at(least) > 0:  # bounded by an earlier size: judged up to that bound
+        top = _last_positive(at, least, far[x])
+        return Verdict(None, {}, {str(x): top}) if top is not None and top < far[x] else None
     if any(at(FAR + r) <= 0 for r in range(8)):  # falling, or zero on a residue class, far out
-        return Verdict({str(x): _first_bad(at, least)}, {})
+        top = _last_positive(at, least)
+        if top is None:
+            return Verdict({str(x): _first_bad(at, least)}, {})
+        return Verdict(None, {}, {str(x): top})
     start = _threshold(at, least)
     # a size that is 0 again just past the bisection's answer (⌊H/2⌋ − ⌊H/3⌋ at H = 3, (H − 5)² at H = 5) starts
     # after its last zero near there: a value from which it is positive (the far-out check holds beyond)
@@ -94,6 +106,26 @@ def _threshold(at, low: int) -> int:
         else:
             below = middle
     return high
+
+
+def _last_positive(at, low: int, high: int = FAR) -> int | None:
+    """The largest n up to ``high`` with at(m) > 0 for every m from ``low`` to n, for a size that falls (by
+    bisection, then the 64 values below the answer and above ``low`` checked); None when at(low) is not positive."""
+    if at(low) <= 0:
+        return None
+    if at(high) > 0:
+        good = bad = high
+    else:
+        good, bad = low, high  # at(good) > 0 >= at(bad)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if at(middle) > 0:
+            good = middle
+        else:
+            bad = middle
+    window = [*range(low, min(good, low + CHECKED_PAST) + 1), *range(max(low, good - CHECKED_PAST), good + 1)]
+    first = min((n for n in window if at(n) <= 0), default=None)
+    return good if first is None else (first - 1 if first > low else None)
 
 
 def _first_bad(at, low: int) -> int:
