@@ -70,9 +70,10 @@ def test_a_label_past_the_classes_in_csv_names_the_spec_and_the_line(run, write,
     data = tmp_path / "d.csv"
     data.write_text("a,b,c,d,label\n" + "\n".join(lines) + "\n")
     stderr = _one_error(_train(run, write, data))
-    assert stderr.endswith(f"error: d.csv has class {shown} but the spec has 3 classes (0 … 2): y row 11 (line 13)\n"
-                           "  hint: give the last layer one output per class, or fix the label\n"
-                           f"  note: the label is at {data}:13:1")
+    assert stderr.startswith(f"{data}:13:1: error: d.csv has class {shown} but the spec has 3 classes (0 … 2): y row "
+                             "11 (line 13)\n  hint: fix the label, or give the last layer one output per class\n"
+                             "  note: the spec's classes: ")
+    assert stderr.endswith(".yaml:4:8")
 
 
 def test_an_infinite_label_in_csv_is_located_at_its_line(run, write, tmp_path, arrays):

@@ -328,11 +328,14 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         "section")
     high = int(np.argmax(y))
     if y[high] >= classes:
-        error = SpecError(train.locs.get("classes", train.loc), f"{name} has class {_shown(y[high])} but the spec "
-                          f"has {classes} classes (0 … {classes - 1}): {rows.name('y', high)}",
-                          code="data-mismatch", hint="give the last layer one output per class, or fix the label")
-        if rows.loc(high) is not None:
-            error.notes.append(f"the label is at {rows.loc(high)}")
+        # at the label when there is a data file (its row is what to look at), else at the spec's classes
+        spec_loc = train.locs.get("classes", train.loc)
+        at = rows.loc(high)
+        error = SpecError(at or spec_loc, f"{name} has class {_shown(y[high])} but the spec has {classes} classes "
+                          f"(0 … {classes - 1}): {rows.name('y', high)}", code="bad-data" if at else "data-mismatch",
+                          hint="fix the label, or give the last layer one output per class")
+        if at is not None and spec_loc is not None:
+            error.notes.append(f"the spec's classes: {spec_loc}")
         raise error
     y = y.astype(np.int64)
     per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
