@@ -620,17 +620,17 @@ def broken_arrays(draw) -> tuple[dict, str]:
         how = draw(st.sampled_from(["rows", "label", "input", "dtype", "shape", "regression", "none"]))
         if how == "rows":
             y = np.resize(y, max(0, n + draw(st.integers(-n, 5))))
-        elif how == "label" and len(y):
+        elif how == "label" and y.ndim == 1 and len(y):
             y = y.astype(float)
             y[draw(st.integers(0, len(y) - 1))] = draw(st.sampled_from(ODD_VALUES))
-        elif how == "input" and len(x):
+        elif how == "input" and x.ndim == 2 and len(x):
             x[draw(st.integers(0, len(x) - 1)), draw(st.integers(0, 3))] = draw(st.sampled_from(ODD_VALUES))
         elif how == "dtype":
             x, y = draw(st.sampled_from([(x.astype(complex), y), (x, y.astype(str)), (x.astype(np.float16), y),
                                          (x, np.array(list(y), dtype=object)), (x.astype(bool), y)]))
-        elif how == "shape":
+        elif how == "shape" and x.ndim == 2:
             x = draw(st.sampled_from([x.reshape(-1), x.reshape(len(x), 2, 2), x[:, :3], np.array(5.0)]))
-        elif how == "regression":
+        elif how == "regression" and y.ndim >= 1:
             spec = REGRESSION_SPEC
             y = draw(st.sampled_from([rng.random((len(y), 2)), rng.random(len(y)), rng.random((len(y), 2)) * 1e39]))
     return {"x": x, "y": y}, spec
@@ -777,7 +777,7 @@ def test_huge_integers_print_or_are_refused(tmp_path_factory, case, command):
         with hang_guard(command):
             result = CliRunner().invoke(main, [command, str(path), *args], env=env, catch_exceptions=False)
         assert "Traceback" not in result.output and "internal error" not in result.output, result.output[:2000]
-        assert "4300" not in result.output, result.output[:2000]
+        assert "Exceeds the limit" not in result.output, result.output[:2000]
         assert result.exit_code in (0, 1, 2), result.output[:2000]
         if result.exit_code == 2 and "Usage:" not in result.output and not result.stderr.startswith("error: --"):
             _located_at_one_of(result, {str(path)})

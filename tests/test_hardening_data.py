@@ -215,3 +215,15 @@ def test_a_csv_with_cr_line_ends_reads_every_row(run, write, tmp_path):
     data.write_bytes(("\r".join(rows) + "\r").encode())
     assert _one_error(_train(run, write, data)).startswith(
         f"{data}:13:1: error: d.csv: y row 12 (line 13) is inf, not a class index")
+
+
+def test_an_empty_array_that_declares_a_huge_shape(run, write, tmp_path, arrays):
+    """(10**18, 0, 4) holds no values, but numpy cannot make it: refused from its header (found by fuzzing)."""
+    _, y = arrays
+    header = io.BytesIO()
+    npy.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**18, 0, 4)})
+    data = tmp_path / "d.npz"
+    _npz_with(data, {"x.npy": header.getvalue(), "y.npy": _npy_bytes(y)})
+    assert _one_error(_train(run, write, data)).startswith(
+        f"{data}:1:1: error: array 'x' declares [1000000000000000000, 0, 4] of float64, past the 1,000,000,000-byte "
+        "limit for data files")

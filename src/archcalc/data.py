@@ -203,11 +203,11 @@ def read_npz(path: str, hint: str, limits: Limits | None = None) -> dict[str, np
             except Exception as e:  # zipfile and zlib raise many kinds on damaged members
                 raise SpecError(where, f"array '{key}' cannot be unpacked: {type(e).__name__}: {e}", code="bad-data",
                                 hint=hint) from None
-            arrays[key] = _npy(raw, key, where, hint)
+            arrays[key] = _npy(raw, key, where, hint, limits.max_data_bytes)
     return arrays
 
 
-def _npy(raw: bytes, key: str, where: Loc, hint: str) -> np.ndarray:
+def _npy(raw: bytes, key: str, where: Loc, hint: str, most: int) -> np.ndarray:
     """One ``.npy`` member: its header read and checked, its data taken only when it holds what the header says."""
     fp = io.BytesIO(raw)
     try:
@@ -229,6 +229,9 @@ def _npy(raw: bytes, key: str, where: Loc, hint: str) -> np.ndarray:
     if need > have:
         raise SpecError(where, f"array '{key}' is truncated: its header declares {shape_text(shape)} of {dtype} "
                         f"({need:,} bytes) but it holds {have:,}", code="bad-data", hint=hint)
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > most:  # an empty array of (10**18, 0, 4) too
+        raise SpecError(where, f"array '{key}' declares {shape_text(shape)} of {dtype}, past the {most:,}-byte limit "
+                        "for data files", code="bad-data", hint=hint)
     array = np.frombuffer(raw, dtype=dtype, count=count, offset=fp.tell())
     return array.reshape(shape, order="F" if fortran else "C").copy()
 
