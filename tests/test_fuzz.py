@@ -628,7 +628,7 @@ def broken_arrays(draw) -> tuple[dict, str]:
         elif how == "dtype":
             x, y = draw(st.sampled_from([(x.astype(complex), y), (x, y.astype(str)), (x.astype(np.float16), y),
                                          (x, np.array(list(y), dtype=object)), (x.astype(bool), y)]))
-        elif how == "shape" and x.ndim == 2:
+        elif how == "shape" and x.ndim == 2 and x.shape[1] == 4:
             x = draw(st.sampled_from([x.reshape(-1), x.reshape(len(x), 2, 2), x[:, :3], np.array(5.0)]))
         elif how == "regression" and y.ndim >= 1:
             spec = REGRESSION_SPEC
