@@ -620,7 +620,7 @@ def broken_arrays(draw) -> tuple[dict, str]:
         how = draw(st.sampled_from(["rows", "label", "input", "dtype", "shape", "regression", "none"]))
         if how == "rows":
             y = np.resize(y, max(0, n + draw(st.integers(-n, 5))))
-        elif how == "label" and y.ndim == 1 and len(y):
+        elif how == "label" and y.ndim == 1 and len(y) and y.dtype.kind in "biuf":
             y = y.astype(float)
             y[draw(st.integers(0, len(y) - 1))] = draw(st.sampled_from(ODD_VALUES))
         elif how == "input" and x.ndim == 2 and len(x):

@@ -227,3 +227,16 @@ def test_an_empty_array_that_declares_a_huge_shape(run, write, tmp_path, arrays)
     assert _one_error(_train(run, write, data)).startswith(
         f"{data}:1:1: error: array 'x' declares [1000000000000000000, 0, 4] of float64, past the 1,000,000,000-byte "
         "limit for data files")
+
+
+def test_a_zip_that_needs_a_version_python_lacks(run, write, tmp_path, arrays):
+    """A damaged 'version needed' field (6.4) made zipfile raise NotImplementedError (found by fuzzing)."""
+    x, y = arrays
+    data = tmp_path / "d.npz"
+    np.savez_compressed(data, x=x, y=y)
+    raw = bytearray(data.read_bytes())
+    raw[raw.find(b"PK\x01\x02") + 6] = 64
+    data.write_bytes(bytes(raw))
+    assert _one_error(_train(run, write, data)) == (
+        f"{data}:1:1: error: starts like a zip archive but is not one: zip file version 6.4\n"
+        "  hint: np.savez(path, x=samples, y=targets)")
