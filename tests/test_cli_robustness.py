@@ -223,8 +223,8 @@ def test_an_unknown_command_suggests_the_closest(typed, error, run):
     ("--limit", "max_layers=0", "'max_layers=0': the value must be a whole number ≥ 1, e.g. max_layers=200000"),
     ("--limit", "max_depth=-1", "'max_depth=-1': the value must be a whole number ≥ 1, e.g. max_layers=200000"),
     ("--limit", "max_layer=5", "'max_layer=5': unknown limit; did you mean 'max_layers'?"),
-    ("--limit", "speed=5", "'speed=5': unknown limit; valid limits: max_bytes, max_depth, max_expr_chars, max_int, "
-                           "max_layers, max_nesting, max_nodes"),
+    ("--limit", "speed=5", "'speed=5': unknown limit; valid limits: max_bytes, max_data_bytes, max_depth, "
+                           "max_expr_chars, max_int, max_layers, max_nesting, max_nodes"),
 ])
 def test_a_malformed_option_value_names_the_item_the_problem_and_an_example(option, value, message, run):
     path = SPECS / "symbolic-cnn.yaml"

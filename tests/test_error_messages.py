@@ -174,7 +174,12 @@ LIMIT = "  hint: sizes are limited to 4,611,686,018,427,387,904 (--limit max_int
     ("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 4611686018427387903, kernel: 3}\n",
      "x.yaml:3:5: error: conv2d: 1.29e20 parameters are past the integer limit\n"),
     ("input: [3, 4611686018427387903, 4611686018427387903]\nlayers:\n  - maxpool2d: 1\n  - flatten\n",
-     "x.yaml:4:5: error: flatten: output dimension 6.38e37 is past the integer limit\n"),
+     "x.yaml:1:8: error: the input holds 6.38e37 elements, past the integer limit\n"),
+    # every size a report multiplies (by a batch, bytes, FLOPs per element) stays within the limit: issue 20
+    ("input: [4, 2**30, 2**30]\nlayers:\n  - conv2d: {out: 8, kernel: 1}\n",
+     "x.yaml:3:5: error: conv2d: an output of 9,223,372,036,854,775,808 elements is past the integer limit\n"),
+    ("input: [" + ", ".join(["2**62"] * 250) + "]\nlayers:\n  - relu\n",
+     "x.yaml:1:8: error: the input holds 9.22e4665 elements, past the integer limit\n"),
 ])
 def test_sizes_past_the_integer_limit_are_a_located_resource_error(run, write, text, message):
     assert errors(run, write, text) == message + LIMIT

@@ -545,6 +545,325 @@ def test_well_formed_networks(tmp_path_factory, spec, plan):
     run_example(tmp_path_factory, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), plan)
 
 
+# -- 5. line endings through lint --fix -----------------------------------------------------------
+
+#: the YAML reader's line breaks (archcalc.spec.source.LINE_BREAK), and a stray CR before a CR LF
+BREAKS = ["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029", "\r\r\n"]
+#: suppression comments, used or not (an unused one is what --fix removes), own-line or trailing
+COMMENTS = st.sampled_from(["", "", "  # archcalc: disable=A101", "  # archcalc: disable=N105 -- bias before norm",
+                            "  # archcalc: disable=A101, N102", "  # archcalc: disable=W9", "  # a plain comment",
+                            "  # archcalc: disable-file=A101"])
+FIXABLE = [p.read_text(encoding="utf-8") for p in sorted(ROOT.glob("tests/lint/fixtures/*.yaml"))
+           if p.stem.split(".")[0] in {"N105", "I301", "A101", "N102"}] + [
+    "input: [8]\nlayers:\n  - linear: 4\n  - batchnorm1d\n  - relu\n  - linear:\n      out: 3\n  - batchnorm1d\n"
+    "  - linear: 2\n# important comment\ntrain: {epochs: 3}\n",
+    "input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3}\n  - batchnorm2d\n  - flatten\n  - linear: 2\n"]
+
+
+@st.composite
+def line_ending_variants(draw) -> tuple[str, str]:
+    """A spec with suppression comments added, with drawn breaks (one for the file, or one per line) and maybe a
+    byte-order mark, and the same text with every break LF."""
+    lines = draw(st.sampled_from(FIXABLE)).split("\n")
+    commented = []
+    for line in lines[:-1]:
+        if draw(st.integers(0, 5)) == 0:
+            commented.append(draw(COMMENTS).strip() or "# note")  # a comment on a line of its own
+        commented.append(line + (draw(COMMENTS) if line.strip() and not line.lstrip().startswith("#") else ""))
+    if draw(st.booleans()):
+        breaks = [draw(st.sampled_from(BREAKS))] * len(commented)
+    else:
+        breaks = draw(st.lists(st.sampled_from(BREAKS), min_size=len(commented), max_size=len(commented)))
+    text = "".join(line + brk for line, brk in zip(commented, breaks))
+    return _normalised(text), ("\ufeff" if draw(st.booleans()) else "") + text  # CR CR LF is two lines, as read
+
+
+def _normalised(text: str) -> str:
+    from archcalc.spec.source import LINE_BREAK
+
+    return LINE_BREAK.sub("\n", text.removeprefix("\ufeff"))
+
+
+@pytest.mark.slow
+@fuzz
+@given(variant=line_ending_variants())
+def test_lint_fix_is_the_same_whatever_the_line_breaks(tmp_path_factory, variant):
+    """``lint --fix`` edits the lines the YAML reader reads: the file it writes is, with its breaks made LF, the
+    file it writes from the LF text; it never refuses a fix of its own, and what built still builds alike."""
+    plain, broken = variant
+    folder = tmp_path_factory.mktemp("breaks")
+    try:
+        runner = CliRunner()
+        results = {}
+        for name, text in (("lf", plain), ("broken", broken)):
+            path = folder / f"{name}.yaml"
+            path.write_bytes(text.encode("utf-8"))
+            with hang_guard(f"lint --fix {name}"):
+                result = runner.invoke(main, ["lint", str(path), "--fix", "--format", "concise"],
+                                       catch_exceptions=False)
+            assert result.exit_code in (0, 1), result.output
+            assert "--fix refused" not in result.output and "internal error" not in result.output, result.output
+            results[name] = path.read_bytes().decode("utf-8")
+        assert results["broken"].startswith("\ufeff") == broken.startswith("\ufeff")
+        assert _normalised(results["broken"]) == results["lf"]
+        try:
+            before = archcalc.loads(plain)
+        except SpecError:
+            event("line endings: the spec does not build")
+            return
+        after = archcalc.loads(results["broken"].removeprefix("\ufeff"))
+        assert after.output_shape == before.output_shape
+        assert [layer.kind for layer in after.layers] == [layer.kind for layer in before.layers]
+        event(f"line endings: fixed {'something' if results['lf'] != plain else 'nothing'}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- 6. broken data files through train and export --weights -------------------------------------
+
+DATA_SPEC = "input: [4]\nlayers:\n  - linear: 3\ntrain: {epochs: 1, batch_size: 8}\n"
+REGRESSION_SPEC = "input: [4]\nlayers:\n  - linear: 2\ntrain: {epochs: 1, task: regression, loss: mse}\n"
+ODD_VALUES = [np.inf, -np.inf, np.nan, 1e30, -1.0, 1.5, 3.0, 1e39, 2.0**63, -(2.0**63)]
+
+
+@st.composite
+def broken_arrays(draw) -> tuple[dict, str]:
+    """x and y for the 4→3 classifier (or 4→2 regression), broken in one or two drawn ways."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    n = draw(st.integers(0, 40))
+    x, y = rng.random((n, 4)), rng.integers(0, 3, n).astype(draw(st.sampled_from(["int64", "float64", "int8",
+                                                                                    "uint64", "bool"])))
+    spec = DATA_SPEC
+    for _ in range(draw(st.integers(1, 2))):
+        how = draw(st.sampled_from(["rows", "label", "input", "dtype", "shape", "regression", "none"]))
+        if how == "rows":
+            y = np.resize(y, max(0, n + draw(st.integers(-n, 5))))
+        elif how == "label" and y.ndim == 1 and len(y) and y.dtype.kind in "biuf":
+            y = y.astype(float)
+            y[draw(st.integers(0, len(y) - 1))] = draw(st.sampled_from(ODD_VALUES))
+        elif how == "input" and x.ndim == 2 and len(x):
+            x[draw(st.integers(0, len(x) - 1)), draw(st.integers(0, 3))] = draw(st.sampled_from(ODD_VALUES))
+        elif how == "dtype":
+            x, y = draw(st.sampled_from([(x.astype(complex), y), (x, y.astype(str)), (x.astype(np.float16), y),
+                                         (x, np.array(list(y), dtype=object)), (x.astype(bool), y)]))
+        elif how == "shape" and x.ndim == 2 and x.shape[1] == 4:
+            x = draw(st.sampled_from([x.reshape(-1), x.reshape(len(x), 2, 2), x[:, :3], np.array(5.0)]))
+        elif how == "regression" and y.ndim >= 1:
+            spec = REGRESSION_SPEC
+            y = draw(st.sampled_from([rng.random((len(y), 2)), rng.random(len(y)), rng.random((len(y), 2)) * 1e39]))
+    return {"x": x, "y": y}, spec
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+@st.composite
+def broken_data_files(draw) -> tuple[str, bytes, str]:
+    """(file name, bytes, spec) of a data file as one goes wrong: broken arrays in a sound .npz or CSV, or a
+    sound file broken at the byte level (a zip signature on garbage, cut short, bytes flipped, a .npy header
+    cut or declaring more than it holds, a CSV with a BOM, CR lines, stray cells)."""
+    import io
+    import zipfile
+
+    arrays, spec = draw(broken_arrays())
+    kind = draw(st.sampled_from(["npz", "npz", "csv", "bytes"]))
+    if kind == "csv":
+        x, y = np.atleast_2d(arrays["x"]), np.atleast_1d(arrays["y"])
+        rows = [",".join(str(v) for v in np.ravel(xi)) + f",{yi}" for xi, yi in zip(x, y)]
+        for _ in range(draw(st.integers(0, 2))):
+            if rows:
+                i = draw(st.integers(0, len(rows) - 1))
+                rows[i] = draw(st.sampled_from([rows[i] + ",1", "a,b,c,d,e", "", " ", rows[i].replace(",", ";"),
+                                                "1,2,3,4,nan", "1,2,3,4,inf", "1,2,3,4,1e400", "\x00"]))
+        header = draw(st.sampled_from(["", "a,b,c,d,label\n"]))
+        text = header + draw(st.sampled_from(["\n", "\r\n", "\r"])).join(rows) + "\n"
+        data = (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + text.encode("utf-8", "surrogatepass")
+        return "data.csv", data, spec
+    members = {f"{k}.npy": _npy(v) for k, v in arrays.items()}
+    if kind == "bytes":
+        how = draw(st.sampled_from(["signature", "cut-header", "declared", "drop-member", "truncate", "flip"]))
+        if how == "signature":
+            return "data.npz", b"PK\x03\x04" + draw(st.binary(max_size=200)), spec
+        key = draw(st.sampled_from(sorted(members)))
+        if how == "cut-header":
+            members[key] = members[key][:draw(st.integers(0, 127))]
+        elif how == "declared":
+            header = members[key][:128].replace(b"(", b"(10000000000" + b"0" * draw(st.integers(0, 9)) + b", ", 1)
+            members[key] = header + members[key][128:]
+        elif how == "drop-member":
+            del members[key]
+    buffer = io.BytesIO()
+    compression = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, raw in members.items():
+            archive.writestr(name, raw)
+    data = buffer.getvalue()
+    if kind == "bytes" and how == "truncate":
+        data = data[:draw(st.integers(0, len(data)))]
+    elif kind == "bytes" and how == "flip" and data:
+        data = bytearray(data)
+        for _ in range(draw(st.integers(1, 8))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        data = bytes(data)
+    return "data.npz", data, spec
+
+
+def _located_at_one_of(result, paths: set[str]) -> None:
+    first = next((line for line in result.stderr.splitlines() if not line.startswith("note: ")), "")
+    match = LOCATED.match(first)
+    assert match and match.group(1) in paths, (first, paths)
+    assert "internal error" not in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+@fuzz
+@given(case=broken_data_files(), weights=st.booleans())
+def test_broken_data_files(tmp_path_factory, case, weights):
+    """``train --data`` (and ``export --weights`` on the same bytes) trains, exports, or stops with a located error
+    at the data file or the spec, writing nothing; never an internal error, never a hang."""
+    name, data, spec_text = case
+    folder = tmp_path_factory.mktemp("data")
+    try:
+        spec, path = folder / "s.yaml", folder / name
+        spec.write_text(spec_text, encoding="utf-8")
+        path.write_bytes(data)
+        runner, out = CliRunner(), folder / "out"
+        out.mkdir()
+        if weights and name.endswith(".npz"):
+            argv = ["export", str(spec), "--to", "onnx", "--weights", str(path), "-o", str(out / "m.onnx")]
+        else:
+            argv = ["train", str(spec), "--data", str(path), "--format", "json", "-o", str(out / "w.npz")]
+        with hang_guard(" ".join(argv[:2])):
+            result = runner.invoke(main, argv, catch_exceptions=False)
+        assert "Traceback" not in result.output, result.output
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            _located_at_one_of(result, {str(spec), str(path)})
+            assert os.listdir(out) == []
+        else:
+            assert len(os.listdir(out)) == 1
+        event(f"{argv[0]} on broken {name}: exit {result.exit_code}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- 7. huge integers --------------------------------------------------------------------------------
+
+#: sizes as a spec writes them, and the numbers they are (for options)
+HUGE_VALUES = {"2**62": 2**62, "2**200": 2**200, "2**255": 2**255, "2**256": 2**256, "2**13000": 2**13000,
+               "9" * 39: 10**39 - 1, "9" * 41: 10**41 - 1, "10**77": 10**77, "4611686018427387903": 2**62 - 1,
+               "1": 1, "7": 7}
+HUGE = st.sampled_from(sorted(HUGE_VALUES))
+#: where each command takes a count that multiplies sizes
+BATCH = {"flops": "--batch-size", "summary": "--batch-size", "plan": "--batch"}
+
+
+@st.composite
+def huge_specs(draw) -> tuple[str, int | None, list[str], dict]:
+    """A spec of huge sizes and expressions, a huge batch, and limits up to their ceiling and past it."""
+    dims = draw(st.lists(HUGE, min_size=1, max_size=6))
+    layers = draw(st.lists(st.sampled_from(["relu", "flatten", "linear: {out: SIZE}", "linear: SIZE",
+                                            "layernorm", "dropout"]), min_size=1, max_size=4))
+    body = "".join(f"  - {layer.replace('SIZE', draw(HUGE))}\n" for layer in layers)
+    batch = draw(st.one_of(st.none(), HUGE.map(HUGE_VALUES.get), st.just(10**1000), st.just(10**1001)))
+    limit = draw(st.sampled_from([None, str(2**256), str(2**256 + 1), "9" * 4000, "9" * 5000, "1000"]))
+    env = {"ARCHCALC_LIMITS": f"max_int={limit}"} if limit and draw(st.booleans()) else {}
+    args = ["--limit", f"max_int={limit}"] if limit and not env else []
+    return f"input: [{', '.join(dims)}]\nlayers:\n{body}", batch, args, env
+
+
+@pytest.mark.slow
+@fuzz
+@given(case=huge_specs(), command=st.sampled_from(["params", "shapes", "flops", "summary", "plan", "lint",
+                                                     "diagram"]))
+def test_huge_integers_print_or_are_refused(tmp_path_factory, case, command):
+    """Every integer a command could print is printable, or refused first: exit 0 (lint: 0 or 1), or a located
+    error (an option's own error for a value past its bound, click's for a bad --limit), never Python's
+    4,300-digit refusal as an internal error."""
+    text, batch, args, env = case
+    if batch is not None and command in BATCH:
+        args = [*args, BATCH[command], str(batch)]
+    folder = tmp_path_factory.mktemp("huge")
+    try:
+        path = folder / "huge.yaml"
+        path.write_text(text, encoding="utf-8")
+        with hang_guard(command):
+            result = CliRunner().invoke(main, [command, str(path), *args], env=env, catch_exceptions=False)
+        assert "Traceback" not in result.output and "internal error" not in result.output, result.output[:2000]
+        assert "Exceeds the limit" not in result.output, result.output[:2000]
+        assert result.exit_code in (0, 1, 2), result.output[:2000]
+        if result.exit_code == 2 and "Usage:" not in result.output and not result.stderr.startswith("error: --"):
+            _located_at_one_of(result, {str(path)})
+        event(f"huge integers, {command}: exit {result.exit_code}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- 8. negative symbolic sizes ------------------------------------------------------------------------
+
+@st.composite
+def symbolic_sizes(draw) -> str:
+    """A size in H that may fall, dip to 0, or grow from some value on."""
+    a, b = draw(st.integers(1, 4)), draw(st.integers(-12, 12))
+    return draw(st.sampled_from([f"{a}*H + {b}", f"{b} - {a}*H", f"H // {a} - {abs(b)}", f"(H - {abs(b)})**2",
+                                 f"H // {a + 1} - H // {a + 2} + {b}", f"H*H - {abs(b)}*H", f"{abs(b) + 1}",
+                                 f"(H + {b}) // {a}"]))
+
+
+@st.composite
+def symbolic_specs(draw) -> str:
+    layers = []
+    for _ in range(draw(st.integers(1, 3))):
+        layers.append(draw(st.sampled_from([
+            f"conv1d: {{out: 2, kernel: {draw(st.integers(1, 7))}, stride: {draw(st.integers(1, 3))}}}",
+            "relu",
+            "conv1d: {out: 2, kernel: 3, padding: 1}"])))
+    layers.append("flatten")
+    layers.append(f"linear: {{out: {draw(symbolic_sizes())}}}")
+    if draw(st.booleans()):
+        layers.append(f"linear: {{out: {draw(symbolic_sizes())}}}")
+    return "input: [2, H]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers)
+
+
+@pytest.mark.slow
+@fuzz
+@given(text=symbolic_specs())
+def test_symbolic_sizes_are_sizes_or_refused(tmp_path_factory, text):
+    """With H free a spec is refused with a located error, or its formulas are sizes: at the least value stated
+    (1 when none) and 40 values past it, every layer builds with H given and every output size is the formula's
+    value there, at least 1; below a stated least value some layer does not build."""
+    folder = tmp_path_factory.mktemp("symbolic")
+    try:
+        path = folder / "s.yaml"
+        path.write_text(text, encoding="utf-8")
+        with hang_guard("shapes"):
+            result = CliRunner().invoke(main, ["shapes", str(path), "--format", "json"], catch_exceptions=False)
+        assert "internal error" not in result.output, result.output
+        if result.exit_code == 2:
+            _located_at_one_of(result, {str(path)})
+            event("negative symbolic sizes: refused")
+            return
+        assert result.exit_code == 0, result.output
+        model = archcalc.load(str(path), symbolic_dims=True)
+        least = model.graph.minimums.get("H", (1, None, None))[0]
+        for h in range(least, least + 40):
+            built = archcalc.load(str(path), H=h)
+            assert all(int(d) >= 1 for node in built.layers for d in node.out_shape), (h, text)
+            assert tuple(built.output_shape) == tuple(int(archcalc.symbolic.subs(d, {"H": h}))
+                                                      for d in model.output_shape), h
+        if least > 1:
+            with pytest.raises(SpecError):
+                archcalc.load(str(path), H=least - 1)
+        event(f"negative symbolic sizes: {'a least value stated' if least > 1 else 'sizes everywhere'}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # -- crashes found by fuzzing, kept as named cases ------------------------------------------------
 
 #: name → spec text that once crashed a command; each runs through every command and every writer

@@ -9,13 +9,18 @@ reshaped to the spec's input shape when the sizes agree (digits fit both ``[64]`
 
 from __future__ import annotations
 
+import io
+import math
 import os
+import re
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import shape_text
+from archcalc.limits import Limits, default_limits
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 from archcalc.training import Splits
@@ -31,25 +36,82 @@ class Dataset:
     loc: Loc | None = None  # the data file, where its problems are reported (None for the built-in digits)
 
 
-def load_data(source: str, model: Model, train: TrainSpec) -> Dataset:
+def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None = None) -> Dataset:
     """Read ``source`` and check it against the spec: input size, labels against the outputs.
 
-    A problem with the data is reported at the data file (``data.npz:1:1``), a problem of the spec
-    (a network whose outputs cannot hold the classes) at the spec, so every error is located."""
+    A problem with the data is reported at the data file (``data.npz:1:1``; a CSV's at its line), naming
+    the array and the row, a problem of the spec (a network whose outputs cannot hold the classes) at the
+    spec, so every error is located. Everything is checked before training starts: as many targets as
+    samples, numbers only, finite values, whole class indices in range. A data file may cost at most
+    ``limits.max_data_bytes``, read and unpacked."""
+    limits = limits or default_limits()
     where = None if source == "digits" else Loc(source, 1, 1)
+    rows: Rows = Rows(source, None)
     if source == "digits":
         name, x, y = "digits", *_digits()
+        rows = Rows("digits", None)
     elif source.endswith(".npz"):
-        name, (x, y) = os.path.basename(source), _npz(source)
+        name, (x, y) = os.path.basename(source), _npz(source, limits)
     elif source.endswith(".csv"):
-        name, (x, y) = os.path.basename(source), _csv(source)
+        name, (x, y, lines) = os.path.basename(source), _csv(source, limits)
+        rows = Rows(source, lines)
     else:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
                         hint=f"give {SOURCES}")
-    x = _fit_input(x, model, name, where)
+    x, y = np.asarray(x), np.asarray(y)
+    _check_arrays(x, y, name, where)
+    x = _fit_input(x, model, name, where, rows)
     _check_range(x, model, name)
-    y = _targets(np.asarray(y), model, train, name, where)
+    y = _targets(y, model, train, name, where, rows)
     return Dataset(name, x, y, where)
+
+
+@dataclass(slots=True)
+class Rows:
+    """Where a row of a data file is: a CSV's rows are its lines, an array's its index (the file itself)."""
+
+    path: str
+    lines: list[int] | None  # the CSV line of each row
+
+    def loc(self, row: int) -> Loc | None:
+        if self.path == "digits":
+            return None
+        return Loc(self.path, self.lines[row] if self.lines else 1, 1)
+
+    def name(self, array: str, row: int) -> str:
+        return f"{array} row {row}" + (f" (line {self.lines[row]})" if self.lines else "")
+
+
+def _check_arrays(x: np.ndarray, y: np.ndarray, name: str, where: Loc | None) -> None:
+    """Numbers only, and one target per sample: a shorter y would fail mid-epoch, a longer one train on
+    misaligned pairs."""
+    for array, values in (("x", x), ("y", y)):
+        if values.dtype.kind not in "biuf":
+            raise SpecError(where, f"{name}: {array} must hold real numbers, got {values.dtype}", code="bad-data",
+                            hint="save integers or floats (complex numbers, strings and objects are not data)")
+        if values.ndim < 1:
+            raise SpecError(where, f"{name}: {array} is a single number, not one row per sample", code="bad-data",
+                            hint="save x and y with one row per sample")
+        if len(values) == 0:
+            raise SpecError(where, f"{name} has no {'samples' if array == 'x' else 'targets'} ({array} is empty)",
+                            code="bad-data")
+    if len(x) != len(y):
+        raise SpecError(where, f"{name}: x has {len(x):,} rows but y has {len(y):,}: every sample needs its "
+                        "target, in the same order", code="bad-data", hint="save x and y with one row per sample")
+
+
+def _shown(value: np.generic) -> str:
+    """A number from a data file as a reader writes it: ``7``, ``1.5``, ``1e+30``, ``inf``, ``nan``."""
+    value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _first_bad(flat: np.ndarray) -> int | None:
+    """The first row of a 2-D array that holds a value that is not finite."""
+    bad = ~np.isfinite(flat).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
 
 
 def _check_range(x: np.ndarray, model: Model, name: str) -> None:
@@ -86,81 +148,148 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return digits.data / 16.0, digits.target
 
 
-def _npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    arrays = read_npz(path, "np.savez(path, x=samples, y=targets)")
+def _npz(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray]:
+    arrays = read_npz(path, "np.savez(path, x=samples, y=targets)", limits)
     if "y" not in arrays or not {"x", "X"} & set(arrays):
         raise SpecError(Loc(path, 1, 1), f"needs arrays 'x' and 'y', found {', '.join(arrays) or 'none'}",
                         code="bad-data", hint="np.savez(path, x=samples, y=targets)")
     return arrays["x" if "x" in arrays else "X"], arrays["y"]
 
 
-def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
-    """Every array in the ``.npz`` at ``path``, never unpickling anything; problems located at the file."""
+def read_bounded(path: str, limits: Limits) -> bytes:
+    """The bytes of the data file ``path``, at most ``limits.max_data_bytes`` of them (a device such as
+    /dev/zero never ends), or a located error."""
     where = Loc(path, 1, 1)
     try:
         with open(path, "rb") as f:
-            magic = f.read(4)
-        if magic != b"PK\x03\x04":  # numpy would try other formats (pickle among them) and say so
-            raise SpecError(where, "is not an .npz file (a zip archive of arrays)", code="bad-data", hint=hint)
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+            data = f.read(limits.max_data_bytes + 1)
     except FileNotFoundError:
         raise SpecError(where, "no such file", code="bad-data") from None
-    except (OSError, ValueError, EOFError) as e:  # a folder, a broken zip, object arrays that would need pickle
-        raise SpecError(where, f"cannot read it as .npz: {e}", code="bad-data", hint=hint) from None
+    except OSError as e:  # a folder, no permission
+        raise SpecError(where, f"cannot read it: {e.strerror or e}", code="bad-data") from None
+    if len(data) > limits.max_data_bytes:
+        raise SpecError(where, f"is larger than the {limits.max_data_bytes:,}-byte limit for data files",
+                        code="resource-limit", hint="raise it with --limit max_data_bytes=N if the file is right")
+    return data
 
 
-def _csv(path: str) -> tuple[np.ndarray, np.ndarray]:
+def read_npz(path: str, hint: str, limits: Limits | None = None) -> dict[str, np.ndarray]:
+    """Every array in the ``.npz`` at ``path``, never unpickling anything; problems located at the file.
+
+    The archive is read here rather than by ``np.load``, which trusts each ``.npy`` header: a header may
+    declare any shape (numpy allocates it before reading a byte) or be cut short (numpy's tokenizer
+    raises). Each member's header is read and its declared size checked against the bytes the member
+    really holds, and the members together may unpack to at most ``limits.max_data_bytes``."""
+    limits = limits or default_limits()
+    where = Loc(path, 1, 1)
+    data = read_bounded(path, limits)
+    if data[:4] != b"PK\x03\x04":  # numpy would try other formats (pickle among them) and say so
+        raise SpecError(where, "is not an .npz file (a zip archive of arrays)", code="bad-data", hint=hint)
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = [line for line in f.read().splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise SpecError(Loc(path, 1, 1), "no such file", code="bad-data") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(Loc(path, 1, 1), f"cannot read it: {e}", code="bad-data") from None
-    rows, start = [], 0
-    for number, line in enumerate(lines, 1):
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except Exception as e:  # BadZipFile, NotImplementedError for a version or method it lacks, and more
+        raise SpecError(where, f"starts like a zip archive but is not one: {e}", code="bad-data", hint=hint) from None
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > limits.max_data_bytes:
+        raise SpecError(where, f"its arrays unpack to {unpacked:,} bytes, past the {limits.max_data_bytes:,}-byte "
+                        "limit for data files", code="resource-limit", hint="raise it with --limit max_data_bytes=N")
+    arrays = {}
+    with archive:
+        for info in members:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            try:
+                raw = archive.read(info)
+            except Exception as e:  # zipfile and zlib raise many kinds on damaged members
+                raise SpecError(where, f"array '{key}' cannot be unpacked: {type(e).__name__}: {e}", code="bad-data",
+                                hint=hint) from None
+            arrays[key] = _npy(raw, key, where, hint, limits.max_data_bytes)
+    return arrays
+
+
+def _npy(raw: bytes, key: str, where: Loc, hint: str, most: int) -> np.ndarray:
+    """One ``.npy`` member: its header read and checked, its data taken only when it holds what the header says."""
+    fp = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not one archcalc reads")
+    except Exception as e:  # ValueError, tokenize's TokenError, SyntaxError: a damaged or truncated header
+        raise SpecError(where, f"array '{key}' has a damaged .npy header ({type(e).__name__}: {e})", code="bad-data",
+                        hint=hint) from None
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise SpecError(where, f"array '{key}' holds {dtype} values, which are not numbers (reading them could need "
+                        "pickle)", code="bad-data", hint=hint)
+    count = math.prod(shape)
+    need, have = count * dtype.itemsize, len(raw) - fp.tell()
+    if need > have:
+        raise SpecError(where, f"array '{key}' is truncated: its header declares {shape_text(shape)} of {dtype} "
+                        f"({need:,} bytes) but it holds {have:,}", code="bad-data", hint=hint)
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > most:  # an empty array of (10**18, 0, 4) too
+        raise SpecError(where, f"array '{key}' declares {shape_text(shape)} of {dtype}, past the {most:,}-byte limit "
+                        "for data files", code="bad-data", hint=hint)
+    array = np.frombuffer(raw, dtype=dtype, count=count, offset=fp.tell())
+    return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Features and targets of a CSV, and each row's line. A byte-order mark is dropped before the first
+    cell is read (else the first row reads as a header and is lost)."""
+    try:
+        text = read_bounded(path, limits).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SpecError(Loc(path, 1, 1), f"cannot read it: {e}", code="bad-data", hint="save it as UTF-8") from None
+    rows, lines, header = [], [], False
+    for number, line in enumerate(re.split("\r\n|\r|\n", text), 1):  # a spreadsheet may save CR lines
+        if not line.strip():
+            continue
         try:
             rows.append([float(cell) for cell in line.split(",")])
         except ValueError:
-            if number == 1 and not rows:
-                start = 1  # a header
+            if not rows and not header:
+                header = True  # a header: the first line that holds anything, when it is not numbers
                 continue
             raise SpecError(Loc(path, number, 1), "a value is not a number", code="bad-data") from None
+        lines.append(number)
         if len(rows[-1]) != len(rows[0]) or len(rows[-1]) < 2:
             raise SpecError(Loc(path, number, 1), f"{len(rows[-1])} columns, but the first row has {len(rows[0])}"
                             if len(rows[-1]) != len(rows[0]) else "needs at least one feature and the target",
                             code="bad-data")
     if not rows:
-        raise SpecError(Loc(path, 1 + start, 1), "no data rows", code="bad-data")
+        raise SpecError(Loc(path, 1, 1), "no data rows", code="bad-data")
     table = np.array(rows)
-    return table[:, :-1], table[:, -1]
+    return table[:, :-1], table[:, -1], lines
 
 
-def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None) -> np.ndarray:
+def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows) -> np.ndarray:
     shape = tuple(model.input_shape)
     need = int(np.prod(shape))
-    if x.ndim < 1 or len(x) == 0:
-        raise SpecError(where, f"{name} has no samples", code="bad-data")
     have = int(np.prod(x.shape[1:]))
     if have != need:
         hint = ("the digits are 8×8 images: use input: [64] or [1, 8, 8]" if name == "digits" else
                 f"a sample of {name} has shape {shape_text(x.shape[1:])}")
         raise SpecError(model.spec.input_loc, f"{name} has {have} values per sample but the input "
                         f"{shape_text(shape)} needs {need}", code="data-mismatch", hint=hint)
-    if not np.issubdtype(x.dtype, np.number):
-        raise SpecError(where, f"{name}: x must be numbers, got {x.dtype}", code="bad-data")
-    return x.reshape(len(x), *shape).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        fitted = x.reshape(len(x), *shape).astype(np.float32)
+    row = _first_bad(fitted.reshape(len(x), -1))
+    if row is not None:
+        values = x.reshape(len(x), -1)[row]
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = values[~np.isfinite(values.astype(np.float32))][0]
+        raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('x', row)} holds {_shown(value)}, which is not a "
+                        "finite float32", code="bad-data", hint="inputs must be finite numbers below about 3.4e38")
+    return fitted
 
 
-def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None) -> np.ndarray:
+def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None, rows: Rows) -> np.ndarray:
     """Class indices in range of the outputs for classification; float targets of the output's size otherwise."""
     width = int(model.output_shape[-1]) if model.output_shape else 1
     output = _output_loc(model)
-    if y.ndim < 1 or len(y) == 0:
-        raise SpecError(where, f"{name} has no targets", code="bad-data")
-    if not np.issubdtype(y.dtype, np.number):
-        raise SpecError(where, f"{name}: y must be numbers, got {y.dtype}", code="bad-data")
     if train.task == "regression":
         if train.loss == "cross_entropy":  # its targets are class indices, whatever the task says
             raise SpecError(train.locs.get("loss", train.loc), "cross_entropy cannot train a regression: it compares "
@@ -169,7 +298,13 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         if int(np.prod(y.shape[1:])) != int(np.prod(model.output_shape)):
             raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
                             f"outputs {shape_text(model.output_shape)}", code="data-mismatch")
-        return y.astype(np.float32).reshape(len(y), *model.output_shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            targets = y.astype(np.float32).reshape(len(y), *model.output_shape)
+        row = _first_bad(targets.reshape(len(y), -1))
+        if row is not None:
+            raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is not a finite float32 target",
+                            code="bad-data", hint="targets must be finite numbers below about 3.4e38")
+        return targets
     if train.multi_label:
         raise SpecError(train.locs.get("multi_label", train.loc), "archcalc train does not train multi-label "
                         "classifications yet (its data format holds one class index per sample)",
@@ -180,15 +315,32 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         f"{shape_text(model.output_shape)}", code="data-mismatch",
                         hint="end the network with flatten (or global_avgpool2d) and a linear layer")
     y = y.reshape(len(y), -1)
-    if y.shape[1] != 1 or not np.all(y == np.round(y)) or y.min() < 0:
-        raise SpecError(where, f"{name}: classification needs one class index (0, 1, 2, …) per sample",
-                        code="bad-data", hint="or set task: regression in the spec's train: section")
-    y = y[:, 0].astype(np.int64)
+    if y.shape[1] != 1:
+        raise SpecError(where, f"{name}: classification needs one class index (0, 1, 2, …) per sample, y has "
+                        f"{y.shape[1]} values per row", code="bad-data",
+                        hint="or set task: regression in the spec's train: section")
+    y = y[:, 0]
     classes = max(width, 2) if train.classes is None else train.classes
-    if y.max() >= classes:
-        raise SpecError(train.locs.get("classes", train.loc), f"{name} has class {y.max()} but the spec has "
-                        f"{classes} classes (0 … {classes - 1})", code="data-mismatch",
-                        hint="give the last layer one output per class")
+    # checked as the values they are, before any conversion: inf, NaN or 1e30 would become a wrapped int64
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) if y.dtype.kind == "f" else y < 0
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is {_shown(y[row])}, not a class "
+                        "index (0, 1, 2, …)", code="bad-data", hint="or set task: regression in the spec's train: "
+                        "section")
+    high = int(np.argmax(y))
+    if y[high] >= classes:
+        # at the label when there is a data file (its row is what to look at), else at the spec's classes
+        spec_loc = train.locs.get("classes", train.loc)
+        at = rows.loc(high)
+        error = SpecError(at or spec_loc, f"{name} has class {_shown(y[high])} but the spec has {classes} classes "
+                          f"(0 … {classes - 1}): {rows.name('y', high)}", code="bad-data" if at else "data-mismatch",
+                          hint="fix the label, or give the last layer one output per class")
+        if at is not None and spec_loc is not None:
+            error.notes.append(f"the spec's classes: {spec_loc}")
+        raise error
+    y = y.astype(np.int64)
     per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
     if (per_class and width < classes) or (train.loss.startswith("bce") and width != 1):
         raise SpecError(output, f"the network has {width} output{'s' if width != 1 else ''} for {classes} classes",

@@ -13,11 +13,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 
 from archcalc.errors import Loc, SpecError
 
 #: the output path that means standard output
 STDOUT = "-"
+#: characters of the target's name in a temporary file's name: at most 32 × 4 bytes of UTF-8, so with the rest
+#: (23 bytes) it stays far below the 255 bytes a file name may have
+NAME_CHARS = 32
 
 
 def check_writable(path: str, *, force: bool = False) -> None:
@@ -61,7 +65,7 @@ def write_atomic(path: str, data: str | bytes, *, force: bool = False, overwrite
             f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp.name, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask())
+        os.chmod(tmp.name, _mode(path))
         if replace:
             os.replace(tmp.name, path)
         else:
@@ -87,8 +91,22 @@ def _print(data: str | bytes) -> None:
     sys.stdout.flush()
 
 
+def _mode(path: str) -> int:
+    """The mode the written file gets: the replaced regular file's, else the usual one for a new file (0o666
+    less the umask). Never one read from something else, such as a device a link points to (/dev/full is
+    writable by everyone)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        return info.st_mode & 0o7777
+    return 0o666 & ~_umask()
+
+
 class _Temporary:
-    """A private temporary file beside the target, ``.NAME.archcalc-XXXXXXXX.tmp``.
+    """A private temporary file beside the target, ``.NAME.archcalc-XXXXXXXX.tmp``, NAME being the target's name
+    cut to :data:`NAME_CHARS` characters (a legal target name of 255 bytes leaves no room for more).
 
     Its name is stored before the file is created, so an interrupt that arrives between creating the
     file and returning its descriptor still leaves :meth:`remove` knowing what to delete."""
@@ -101,7 +119,7 @@ class _Temporary:
         import secrets  # here, not at the top: every command imports this module, few write (hashlib: 10 ms)
 
         for _ in range(100):
-            self.name = os.path.join(self.folder, f".{self.base}.archcalc-{secrets.token_hex(4)}.tmp")
+            self.name = os.path.join(self.folder, f".{self.base[:NAME_CHARS]}.archcalc-{secrets.token_hex(4)}.tmp")
             try:
                 return os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # someone else's file: leave it, draw another name

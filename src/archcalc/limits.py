@@ -22,6 +22,9 @@ class Limits:
 
     #: largest spec file read, in bytes
     max_bytes: int = 10_000_000
+    #: largest data or weights file read (``train --data``, ``export --weights``), and what its arrays may
+    #: unpack to, in bytes
+    max_data_bytes: int = 1_000_000_000
     #: deepest nesting of YAML collections
     max_depth: int = 200
     #: YAML nodes after alias expansion (stops "billion laughs"; a node costs ~300 bytes)
@@ -32,8 +35,13 @@ class Limits:
     max_nesting: int = 100
     #: characters in one expression
     max_expr_chars: int = 500
-    #: magnitude of any integer in a spec or produced by an expression
+    #: magnitude of any integer in a spec or produced by an expression, and of every concrete size
     max_int: int = 2**62
+
+    #: the most ``max_int`` may be raised to: every number a report prints is a product of a few sizes, a batch
+    #: and a byte count, and must stay printable (Python refuses to print integers past 4,300 digits) and within
+    #: a float's range (a time or a fraction divides it)
+    MAX_INT_CEILING = 2**256
 
     def updated(self, settings: dict[str, int]) -> Limits:
         """A copy with ``settings`` applied; unknown names raise ``ValueError``."""
@@ -43,6 +51,9 @@ class Limits:
         for name, value in settings.items():
             if name not in known:
                 raise ValueError(f"'{name}={value}': unknown limit; {choices_hint(name, known, 'limits')}")
+        if settings.get("max_int", 0) > self.MAX_INT_CEILING:
+            raise ValueError(f"'max_int={_short(settings['max_int'])}': at most 2**256 "
+                             f"({self.MAX_INT_CEILING:,}), so that every count archcalc prints stays printable")
         return replace(self, **settings)
 
 
@@ -71,6 +82,11 @@ def parse_settings(text: str, example: str = "max_layers=200000") -> dict[str, i
             raise ValueError(f"'{shown}': {name} is given twice")
         out[name] = int(value)
     return out
+
+
+def _short(value: int) -> str:
+    text = str(value)  # parse_settings reads at most 4,000 digits, which str() prints
+    return text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} digits)"
 
 
 def default_limits() -> Limits:

@@ -14,18 +14,20 @@ import numpy as np
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import shape_text
+from archcalc.limits import Limits
 from archcalc.model import Model
 
 HINT = "use the file 'archcalc train SPEC -o weights.npz' wrote for this spec (with the same --set values)"
 
 
-def read_weights(path: str, model: Model) -> dict[str, np.ndarray]:
-    """The arrays in ``path``, each checked against ``model``'s parameters and buffers."""
+def read_weights(path: str, model: Model, limits: Limits | None = None) -> dict[str, np.ndarray]:
+    """The arrays in ``path``, each checked against ``model``'s parameters and buffers (the file bounded by
+    ``limits.max_data_bytes``)."""
     from archcalc.backends.numpy import to_numpy
     from archcalc.data import read_npz
 
     where = Loc(path, 1, 1)
-    arrays = read_npz(path, "weights are saved with numpy.savez(path, **state_dict)")
+    arrays = read_npz(path, "weights are saved with numpy.savez(path, **state_dict)", limits)
     expected = {key: value.shape for key, value in to_numpy(model).state_dict().items()}
     missing = [key for key in expected if key not in arrays]
     if missing:

@@ -106,15 +106,51 @@ def test_unfixable_findings_remain_and_a_file_without_fixes_is_untouched(write, 
     assert path.read_text() == text
 
 
-def test_a_fix_that_would_break_the_spec_is_not_applied(monkeypatch):
+@pytest.mark.parametrize("content", ["[unclosed ", "- relu\n  ", "{out: 9}"])
+def test_a_fix_whose_text_reads_differently_than_intended_is_refused_and_nothing_written(write, run, monkeypatch,
+                                                                                          content):
+    """The proof before writing: an edit that breaks the YAML, adds a layer or changes another value (a bug
+    in a rule) stops ``--fix`` with a located error, exit 2, and the file keeps its bytes."""
     def broken(item, arg, value, text, primary, shared):
-        return (fixes.Edit(item.loc, item.loc, "[unclosed "),)
+        return (fixes.Edit(item.loc, item.loc, content),)
 
     monkeypatch.setattr(fixes, "set_argument", broken)
-    result = engine.fix_source(BEFORE, "x.yaml", DEFAULT)
-    assert result.source == BEFORE
-    assert result.fixed == 0
-    assert [d.code for d in result.diagnostics].count("N105") == 4
+    path = write(BEFORE)
+    result = run("lint", path, "--fix")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:4:5: error: --fix refused: the fixed text would ")
+    assert "nothing was written" in result.stderr
+    assert path.read_text() == BEFORE
+
+
+LINE_BREAKS = {"CR": "\r", "NEL": "\x85", "LS": "\u2028", "PS": "\u2029", "CR CR LF": "\r\r\n", "CRLF": "\r\n",
+               "LF": "\n"}
+
+
+@pytest.mark.parametrize("name", LINE_BREAKS)
+def test_fix_works_on_the_yaml_readers_own_lines(tmp_path, run, name):
+    """The reader breaks lines at CR, NEL, LS and PS too: a fix edits the lines it reads, whichever breaks the file
+    has, and nothing else (issue 20: CR-only files lost everything after the first fix)."""
+    brk = LINE_BREAKS[name]
+    lines = ["name: m", "input: [8]", "layers:", "  - linear: 4  # archcalc: disable=A101 -- ok", "  - relu",
+             "  - linear: 2", "  - batchnorm1d", "# important comment", "train: {epochs: 3}", ""]
+    path = tmp_path / "x.yaml"
+    path.write_bytes(brk.join(lines).encode())
+    result = run("lint", path, "--fix")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Fixed 2 findings.\nAll checks passed!\n"
+    lines[3], lines[5] = "  - linear: 4", "  - linear: {out: 2, bias: false}"
+    assert path.read_bytes() == brk.join(lines).encode()
+    model = archcalc.load(str(path))
+    assert model.output_shape == (2,) and model.trainable_params == 8 * 4 + 4 + 4 * 2 + 2 * 2
+
+
+def test_fix_inserts_a_new_line_with_the_break_of_the_line_it_follows(tmp_path, run):
+    text = "input: [8]\rlayers:\n  - linear:\r      out: 2\x85  - batchnorm1d\n"
+    path = tmp_path / "x.yaml"
+    path.write_bytes(text.encode())
+    assert run("lint", path, "--fix").exit_code == 0
+    assert path.read_bytes().decode() == text.replace("out: 2\x85", "out: 2\x85      bias: false\x85")
 
 
 def test_fix_removes_unused_suppressions_but_keeps_used_codes():

@@ -157,6 +157,19 @@ def write_output(text: str, output: str | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def free_note(graph, what: str) -> str:
+    """``H, W free: sizes are formulas (...)``, and the values of the symbols for which every size is positive
+    when a layer bounds them (:attr:`archcalc.graph.nodes.Graph.minimums`, ``maximums``): the constraint the
+    formulas hold under."""
+    note = f"{', '.join(graph.free)} free: {what} are formulas (fix them with --set)"
+    bounds = [(name, f"≥ {least:,}", kind, loc) for name, (least, kind, loc) in graph.minimums.items()]
+    bounds += [(name, f"≤ {most:,}", kind, loc) for name, (most, kind, loc) in graph.maximums.items()]
+    if bounds:
+        needs = "; ".join(f"{name} {bound} ({kind} at line {loc.line})" for name, bound, kind, loc in sorted(bounds))
+        note += f"; they hold where every size is at least 1: {needs}"
+    return note
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
     import shutil
@@ -206,6 +219,7 @@ def handle_errors(fn: Callable) -> Callable:
         previous = signal.signal(signal.SIGTERM, _terminated) if main else None
         frozen = gc.get_freeze_count()
         try:
+            check_counts(kwargs)
             return fn(*args, **kwargs)
         except SpecError as e:
             fail(e)
@@ -231,6 +245,27 @@ def handle_errors(fn: Callable) -> Callable:
                 gc.unfreeze()  # give back what load_model froze: one process may run thousands of commands
 
     return wrapper
+
+
+#: the largest whole number an option takes (``--batch-size``, ``--epochs``...): reports multiply it with sizes
+#: (at most 2**256, see :class:`archcalc.limits.Limits`) into exact counts, which must stay printable (Python
+#: prints integers of at most 4,300 digits)
+MAX_OPTION = 10**1000
+
+
+def check_counts(kwargs: dict, bound: int = MAX_OPTION) -> None:
+    """Refuse an integer option past ``bound`` before the command computes with it (every command's options
+    are checked against :data:`MAX_OPTION`; one that divides them as floats checks its own against less)."""
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > bound:
+            ctx = click.get_current_context(silent=True)
+            params = ctx.command.params if ctx is not None else []
+            option = next((p.opts[0] for p in params if p.name == name and p.opts), f"--{name.replace('_', '-')}")
+            text = str(value)
+            shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} digits)"
+            raise SpecError(None, f"{option} {shown}: too large", code="usage",
+                            hint=f"give a whole number up to {bound:,}" if bound < 10**30 else
+                            f"give a whole number of at most {len(str(bound)) - 1:,} digits")
 
 
 def internal_error(error: Exception, where: Loc | None) -> None:

@@ -54,7 +54,7 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     if weights is not None:
         from archcalc.weights import read_weights
 
-        extra["weights"] = read_weights(weights, model)
+        extra["weights"] = read_weights(weights, model, limits)
     getattr(importlib.import_module(module), function)(model, path, force=force, **extra)
     if path != STDOUT:
         click.echo(f"wrote {path}", err=True)

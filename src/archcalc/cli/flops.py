@@ -6,7 +6,7 @@ import click
 
 from archcalc.analysis import Analysis
 from archcalc.calc.flops import CONVENTION, KINDS, conventions
-from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
+from archcalc.cli.common import free_note, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
 from archcalc.layers.base import Work
 from archcalc.report import Report, emit
@@ -54,7 +54,7 @@ def flops_report(analysis: Analysis, depth: int | None = None, columns: tuple[st
     report.footer.append(("Batch size", str(analysis.batch)))
     report.notes.extend(conventions(graph))
     if graph.free:
-        report.notes.append(f"{', '.join(graph.free)} free: counts are formulas (fix them with --set)")
+        report.notes.append(free_note(graph, "counts"))
     if fmt == "json":
         report.data = _json(analysis)
     return report

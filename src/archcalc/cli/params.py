@@ -7,7 +7,7 @@ import click
 from archcalc import symbolic
 from archcalc.analysis import Analysis
 from archcalc.calc.params import explain_params, total_derivation
-from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
+from archcalc.cli.common import free_note, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text
 from archcalc.model import Model
 from archcalc.report import Column, Report, emit
@@ -49,7 +49,7 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
                      ("Output", shape_text(model.output_shape))]
     report.data = model.to_dict()
     if model.graph.free:
-        report.notes.append(f"{', '.join(model.graph.free)} free: counts are formulas (fix them with --set)")
+        report.notes.append(free_note(model.graph, "counts"))
     if explain:
         lines = explain_params(model.graph)
         formulas = {node.path: str(d) for node, d in lines}

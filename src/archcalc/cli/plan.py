@@ -6,7 +6,7 @@ import click
 
 from archcalc.calc.plan import GPUS, OPTIMIZER_STATE, PRECISIONS, Options, Plan, optimizer_from_spec, plan
 from archcalc.calc.saved import CHECKPOINTING
-from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
+from archcalc.cli.common import check_counts, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.errors import SpecError
 from archcalc.report import Column, Report, Row, emit
 
@@ -71,6 +71,9 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
     """Plan a run of SPEC on GPUs: memory per GPU (weights, gradients, optimizer state, saved
     activations layer by layer, KV cache), whether it fits and the largest batch that does, and
     the training FLOPs and time."""
+    # times and fractions divide these as floats: a machine word each keeps every product in a float's range
+    check_counts({"batch": batch, "seq_len": seq_len, "dp": dp, "shard_size": shard_size, "tp": tp, "pp": pp,
+                  "context": context, "tokens": tokens}, 2**62)
     if zero is not None and fsdp is not None:
         raise click.UsageError("give --zero or --fsdp, not both: FSDP full sharding is ZeRO stage 3")
     if inference and (checkpointing != "none" or zero or fsdp or optimizer or tokens):

@@ -6,7 +6,7 @@ import click
 
 from archcalc.analysis import Analysis
 from archcalc.calc.shapes import explain_shape, explained
-from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
+from archcalc.cli.common import free_note, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text
 from archcalc.model import Model
 from archcalc.notation import math_shape
@@ -53,7 +53,9 @@ def shapes_report(model: Model, depth: int | None = None, explain: bool = False,
     if model.graph.free:
         from archcalc.calc.tiling import tilings
 
-        report.notes.append(f"{', '.join(model.graph.free)} free: sizes are formulas (fix them with --set)")
+        report.notes.append(free_note(model.graph, "sizes"))
+        report.data["minimums"] = {name: least for name, (least, _, _) in model.graph.minimums.items()}
+        report.data["maximums"] = {name: most for name, (most, _, _) in model.graph.maximums.items()}
         found = tilings(model.graph)
         report.notes += [tiling.sentence() for tiling in found]
         report.data["tilings"] = [tiling.to_json() for tiling in found]

@@ -9,7 +9,7 @@ from archcalc.analysis import Analysis
 from archcalc.calc.flops import CONVENTION, conventions
 from archcalc.calc.memory import DTYPES, Memory, scaled
 from archcalc.calc.memory import nbytes as size
-from archcalc.cli.common import handle_errors, load_model, report_format_option, spec_options, terminal
+from archcalc.cli.common import free_note, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.graph import LayerNode
 from archcalc.layers.base import VARIES, Work, shape_text
 from archcalc.report import Report, emit
@@ -89,7 +89,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     if analysis.warned:
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
-        report.notes.append(f"{', '.join(graph.free)} free: values are formulas (fix them with --set)")
+        report.notes.append(free_note(graph, "values"))
     if fmt == "json":
         report.data = _json(analysis, forward, training, elementwise, at)
     return report

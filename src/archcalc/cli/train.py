@@ -185,7 +185,7 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
                         hint="give the curves and the weights different names")
     for path in filter(None, (plot, output)):
         check_writable(path, force=force)
-    data = load_data(job.source, model, settings)
+    data = load_data(job.source, model, settings, Limits(**job.limits))
     splits = split(data, seed)
     if job.nproc > 1:
         distributed.check_batches(len(splits.train[0]), settings.batch_size, job.nproc,

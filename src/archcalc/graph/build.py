@@ -7,12 +7,14 @@ Each is raised at the spec location that caused it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
+from archcalc.graph import positive
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
@@ -94,6 +96,10 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         env[name] = value if value is not None else symbolic.symbol(name)
     builder = _Builder(spec, env, limits)
     x = tuple(builder.dim(value) for value in spec.input)
+    builder.input_symbols = set(symbolic.free_names(x))
+    if all(symbolic.is_int(d) for d in x) and math.prod(x) > limits.max_int:
+        raise SpecError(spec.input_loc, f"the input holds {_magnitude(math.prod(x))} elements, past the integer limit",
+                        code="resource-limit", hint=f"sizes are limited to {limits.max_int:,} (--limit max_int=N)")
     root = SeqNode("", spec.name, spec.loc, x, x, "model")
     box = _Box(root.items)
     try:
@@ -113,7 +119,8 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         raise SpecError(spec.layers_loc, "'layers:' builds no layers", code="empty-spec",
                         hint="empty branches and bodies, and repeats of 0, add none; keep at least one layer")
     root.out_shape = x
-    graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec)
+    graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec,
+                  builder.minimums, builder.maximums)
     check_ties(graph)
     return graph
 
@@ -198,6 +205,9 @@ class _Builder:
         self.params = 0  # the concrete parameters and buffers of the layers built so far
         #: path → every node built so far, complete: what a merge branch's ``from:`` may read
         self.done: dict[str, Node] = {}
+        self.minimums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.minimums
+        self.maximums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.maximums
+        self.input_symbols: set[str] = set()  # the free symbols of the input's shape, which may only grow
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -472,35 +482,67 @@ class _Builder:
     def checked(self, layer: Layer, x: Shape, shape: Shape) -> Shape:
         """A layer's output shape, simplified, refused when a size is not positive or too large."""
         out = tuple(symbolic.simplify(d) for d in shape)
+        if not all(symbolic.is_int(d) for d in (*x, *out)):
+            self.check_algebra(layer, x, out)  # first: the positivity check below is algebra too
         for d in out:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
+            self.check_positive(layer, d)
         self.check_sizes(layer, x, out)
         return out
+
+    def check_positive(self, layer: Layer, size: Dim) -> None:
+        """A symbolic size must be a size for the values of its symbols (docs/symbolic.md). One that is positive
+        from some value on (``H - 2``) records that value, which the reports state (:attr:`Graph.minimums`); one
+        that falls as a symbol of the input's shape grows (``3 - H``) is an error, since the input may grow; one
+        that falls as another symbol grows (a kernel K against a fixed input) records the largest value it allows
+        (:attr:`Graph.maximums`); one that is positive for no value at all is an error."""
+        verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()},
+                                 {name: most for name, (most, _, _) in self.maximums.items()})
+        if verdict is None:
+            return
+        error = verdict.error
+        if verdict.maximum and any(name in self.input_symbols for name in verdict.maximum):
+            error = {name: most + 1 for name, most in verdict.maximum.items()}
+        if error is not None:
+            at = ", ".join(f"{name} = {value:,}" for name, value in error.items())
+            value = symbolic.subs(size, error)
+            raise layer.error(f"output size {symbolic.fmt(size)} is not positive for every value of "
+                              f"{', '.join(error)}: at {at} it is {symbolic.fmt(value)}",
+                              code="non-positive-size", hint="a size must be at least 1 for every value of the "
+                              "symbols (docs/symbolic.md); write it so that it grows with them, or give them values "
+                              "with --set")
+        for name, least in verdict.minimum.items():
+            if least > self.minimums.get(name, (1, None, None))[0]:
+                self.minimums[name] = (least, layer.kind, layer.loc)
+        for name, most in (verdict.maximum or {}).items():
+            if name not in self.maximums or most < self.maximums[name][0]:
+                self.maximums[name] = (most, layer.kind, layer.loc)
 
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
         """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the
         running total of the network's. Python's integers would not overflow, but no tensor that size
         exists, and every exporter and report downstream assumes sizes a machine word holds."""
         if not all(symbolic.is_int(d) for d in (*x, *out)):
-            self.check_algebra(layer, x, out)
-            return  # symbolic: nothing to compare with max_int
+            return  # symbolic: nothing to compare with max_int (checked() bounded its algebra)
         limit = self.limits.max_int
         hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
         if max(out, default=0) > limit:
             raise layer.error(f"output dimension {_magnitude(max(out))} is past the integer limit",
                               code="resource-limit", hint=hint)
         count = layer.params(x)
-        if not all(symbolic.is_int(n) for n in count):
-            return
-        if max(count) > limit:
-            raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit", code="resource-limit",
-                              hint=hint)
-        self.params += count.trainable + count.buffers
-        if self.params > limit:
-            raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
-                              "limit", code="resource-limit", hint=hint)
+        if all(symbolic.is_int(n) for n in count):
+            if max(count) > limit:
+                raise layer.error(f"{_magnitude(max(count))} parameters are past the integer limit",
+                                  code="resource-limit", hint=hint)
+            self.params += count.trainable + count.buffers
+            if self.params > limit:
+                raise layer.error(f"the network's parameters reach {_magnitude(self.params)} here, past the integer "
+                                  "limit", code="resource-limit", hint=hint)
+        if math.prod(out) > limit:  # every report multiplies it again (batch, bytes, FLOPs): it must stay printable
+            raise layer.error(f"an output of {_magnitude(math.prod(out))} elements is past the integer limit",
+                              code="resource-limit", hint=hint)
 
     @staticmethod
     def check_algebra(layer: Layer, x: Shape, out: Shape) -> None:
@@ -755,7 +797,12 @@ def _used_at(call: BlockCall, path: str | None = None) -> Iterator[None]:
 
 
 def _magnitude(n: int) -> str:
-    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits."""
+    """``n`` with thousands separators, or as ``8.51e37`` when that would be longer than 20 digits (computed from
+    the leading bits when ``n`` is too long for ``str``, which refuses integers past 4,300 digits)."""
+    if n.bit_length() > 3000:
+        shift = n.bit_length() - 64
+        exponent = math.log10(n >> shift) + shift * math.log10(2)
+        return f"{10 ** (exponent % 1):.2f}e{int(exponent)}"
     digits = str(n)
     return f"{n:,}" if len(digits) <= 20 else f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
 

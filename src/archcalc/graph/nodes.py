@@ -133,6 +133,13 @@ class Graph:
     symbols: dict[str, Dim]
     free: list[str]
     spec: object  # archcalc.spec.ast.Spec
+    #: the least value of each free symbol from which every size is positive, when more than 1, with the
+    #: kind and place of the layer that needs it (a 3×3 convolution without padding on [C, H, W] needs H ≥ 3): the
+    #: formulas hold from there on
+    minimums: dict[str, tuple[int, str, Loc]] = field(default_factory=dict)
+    #: the largest value of a free symbol that is not in the input's shape up to which every size is positive,
+    #: when some size falls as it grows (a kernel K against a fixed input: K ≤ 64), with the layer that bounds it
+    maximums: dict[str, tuple[int, str, Loc]] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> Shape:

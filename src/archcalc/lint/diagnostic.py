@@ -7,7 +7,7 @@ are text edits at located positions, so applying one keeps every comment and all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from archcalc.errors import Loc
@@ -22,12 +22,25 @@ SEVERITIES = (ERROR, WARNING, INFO)
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """What an edit means to the YAML data: the node (a layer's arguments, by identity) gets the argument
+    ``arg`` with the value written ``value``; a scalar node becomes ``{primary: it, arg: value}``."""
+
+    node: object  # archcalc.spec.source.YNode of the text before the fix
+    arg: str
+    value: str
+    primary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace the text from ``start`` up to (not including) ``end`` with ``content``."""
+    """Replace the text from ``start`` up to (not including) ``end`` with ``content``. ``change`` says what the
+    edit does to the spec's data (None: nothing, as when a comment is edited); ``--fix`` checks it."""
 
     start: Loc
     end: Loc
     content: str
+    change: Change | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

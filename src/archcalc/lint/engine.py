@@ -128,9 +128,13 @@ def fix_source(source: str, path: str, enabled: Iterable[str], limits: Limits | 
     """Apply safe fixes until none is left (or :data:`MAX_FIX_PASSES`), then lint the result.
 
     Each pass's output is linted again before it is kept, so a fix that would stop the spec from
-    loading is never written: it is dropped, and its finding stays in the report.
+    loading is never written: it is dropped, and its finding stays in the report. Before that, each
+    pass's output is proved to read as the same YAML data as its input but for what the fixes meant to
+    change (:func:`prove`); a pass that fails the proof stops the fix with a located error, and nothing
+    is written.
     """
     enabled = frozenset(enabled)
+    limits = limits or default_limits()
     result = lint_source(source, path, enabled, limits)
     fixed = 0
     for _ in range(MAX_FIX_PASSES):
@@ -138,9 +142,38 @@ def fix_source(source: str, path: str, enabled: Iterable[str], limits: Limits | 
         if not todo:
             break
         new_source, applied = fixes.apply(result.source, todo)
+        if not prove(result.source, new_source, applied, path, limits):
+            break
         again = lint_source(new_source, path, enabled, limits)
         if result.built and not again.built:
             break
         fixed += len(applied)
         result = again
     return replace(result, fixed=fixed)
+
+
+def prove(old: str, new: str, applied: list[fixes.Fix], path: str, limits: Limits) -> bool:
+    """Whether ``new``, which is ``old`` with the edits of ``applied``, may be kept: it reads as the same YAML
+    data as ``old`` but for the changes the fixes declare (a comment edit declares none). False when ``old``
+    itself does not read as YAML (nothing can be proved of it, so it is not fixed); a :class:`SpecError`
+    when ``new`` reads differently, since then an edit landed somewhere other than where it was meant to,
+    and the file must not be written.
+    """
+    try:
+        before = parse_yaml(old, path, limits)
+    except SpecError:
+        return False
+    first = min((e.start for f in applied for e in f.edits), key=lambda loc: (loc.line, loc.col), default=None)
+    where = Loc(path, first.line, first.col) if first is not None else Loc(path, 1, 1)
+    try:
+        after = parse_yaml(new, path, limits)
+    except SpecError as error:
+        raise _unsafe(where, f"the fixed text would not read as YAML ({error.message})") from None
+    if fixes.yaml_data(after) != fixes.expected_data(before, applied, limits):
+        raise _unsafe(where, "the fixed text would read as a different spec than the fixes intend")
+    return True
+
+
+def _unsafe(where: Loc, why: str) -> SpecError:
+    return SpecError(where, f"--fix refused: {why}; nothing was written", code="unsafe-fix",
+                     hint="fix the findings by hand, and please report this as a bug in archcalc")

@@ -11,23 +11,33 @@ so one edit there would change every layer that uses it (:func:`shared_nodes`).
 
 from __future__ import annotations
 
-from archcalc.errors import Loc
-from archcalc.lint.diagnostic import Edit, Fix
+from dataclasses import replace
 
-__all__ = ["Edit", "Fix", "Text", "apply", "delete", "fix", "set_argument", "shared_nodes"]
+from archcalc.errors import Loc
+from archcalc.limits import Limits
+from archcalc.lint.diagnostic import Change, Edit, Fix
+
+__all__ = ["Edit", "Fix", "Text", "apply", "delete", "expected_data", "fix", "set_argument", "shared_nodes",
+           "yaml_data"]
 from archcalc.spec.ast import LayerItem, Lit
-from archcalc.spec.source import YMap, YNode, YScalar, YSeq
+from archcalc.spec.source import LINE_BREAK, YMap, YNode, YScalar, YSeq, scalar_value
 
 
 class Text:
-    """Spec text with (line, column) → offset conversion (columns count characters, as YAML marks do)."""
+    """Spec text with (line, column) → offset conversion (columns count characters, as YAML marks do).
+
+    Lines are the YAML reader's own (:data:`archcalc.spec.source.LINE_BREAK`: CR LF, CR, LF, NEL, LS,
+    PS), so a position the reader reports is the same character here whatever breaks the file uses.
+    """
 
     def __init__(self, source: str):
         self.source = source
         self.starts = [0]
-        for i, ch in enumerate(source):
-            if ch == "\n":
-                self.starts.append(i + 1)
+        self.ends = []  # where each line's text ends (its break starts)
+        for match in LINE_BREAK.finditer(source):
+            self.ends.append(match.start())
+            self.starts.append(match.end())
+        self.ends.append(len(source))
 
     def offset(self, loc: Loc) -> int:
         if loc.line > len(self.starts):
@@ -38,13 +48,18 @@ class Text:
         """Line ``number`` (1-based) without its line break."""
         if not 1 <= number <= len(self.starts):
             return ""
-        start = self.starts[number - 1]
-        end = self.starts[number] if number < len(self.starts) else len(self.source)
-        return self.source[start:end].rstrip("\r\n")
+        return self.source[self.starts[number - 1]:self.ends[number - 1]]
 
     @property
     def newline(self) -> str:
-        return "\r\n" if "\r\n" in self.source else "\n"
+        """The file's first line break (``\\n`` in a file of one line): new lines are written as the file's are."""
+        return self.source[self.ends[0]:self.starts[1]] if len(self.starts) > 1 else "\n"
+
+    def break_after(self, number: int) -> str:
+        """The line break that ends line ``number`` (the file's first one when that line has none)."""
+        if 1 <= number < len(self.starts):
+            return self.source[self.ends[number - 1]:self.starts[number]]
+        return self.newline
 
     def line_end(self, path: str, number: int) -> Loc:
         return Loc(path, number, len(self.line(number)) + 1)
@@ -115,7 +130,8 @@ def set_argument(item: LayerItem, arg: str, value: str, text: Text, primary: str
     edits = _set(node, path, item.args.get(arg), arg, value, text, primary, shared)
     if edits is None or not all(_inside(node, e.start) and _inside(node, e.end) for e in edits):
         return None
-    return edits
+    change = Change(node, arg, value, primary if isinstance(node, YScalar) else None)
+    return (replace(edits[0], change=change), *edits[1:])
 
 
 def _set(node: YNode, path: str, written: object, arg: str, value: str, text: Text, primary: str | None,
@@ -134,7 +150,7 @@ def _set(node: YNode, path: str, written: object, arg: str, value: str, text: Te
             return (Edit(last.end, last.end, f", {arg}: {value}"),)
         indent = " " * (own[0][0].loc.col - 1)
         end = text.line_end(path, last.end.line)
-        return (Edit(end, end, f"{text.newline}{indent}{arg}: {value}"),)
+        return (Edit(end, end, f"{text.break_after(last.end.line)}{indent}{arg}: {value}"),)
     if isinstance(node, YScalar) and primary is not None and node.value is not None:
         original = text.source[text.offset(node.loc):text.offset(node.end)]
         return (Edit(node.loc, node.end, f"{{{primary}: {original}, {arg}: {value}}}"),)
@@ -167,3 +183,53 @@ def delete(start: Loc, end: Loc) -> Edit:
 
 def fix(message: str, *edits: Edit) -> Fix:
     return Fix(message, tuple(edits))
+
+
+def yaml_data(root: YNode, changes: dict[tuple, list[Change]] | None = None, limits: Limits | None = None) -> object:
+    """The data of a YAML tree, positions and formatting dropped, typed strictly (``1``, ``1.0`` and ``true``
+    differ), with ``changes`` made (keyed by :func:`_place`, as the tree may be a new reading of the same
+    text): what ``--fix`` compares before it writes a file.
+
+    Mappings compare as dicts (key order carries no meaning in YAML); a node an alias repeats is read once.
+    """
+    memo: dict[int, object] = {}
+
+    def typed(text: str, loc: Loc) -> tuple[str, str]:
+        value = scalar_value(text, False, loc, limits) if limits is not None else text
+        return type(value).__name__, repr(value)
+
+    def data(node: YNode) -> object:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if isinstance(node, YScalar):
+            out: object = (type(node.value).__name__, repr(node.value))
+        elif isinstance(node, YSeq):
+            out = ("seq", tuple(data(item) for item in node.items))
+        else:
+            out = ("map", {k.text: data(v) for k, v in node.items})
+        for change in (changes or {}).get(_place(node), ()):
+            if change.primary is not None:
+                out = ("map", {change.primary: out, change.arg: typed(change.value, node.loc)})
+            elif isinstance(out, tuple) and out[0] == "map":
+                out = ("map", {**out[1], change.arg: typed(change.value, node.loc)})
+        memo[key] = out
+        return out
+
+    return data(root)
+
+
+def expected_data(root: YNode, applied: list[Fix], limits: Limits) -> object:
+    """The data ``root``'s text should read after the edits of ``applied``: the same, but for their changes."""
+    changes: dict[tuple, list[Change]] = {}
+    for f in applied:
+        for e in f.edits:
+            if e.change is not None:
+                changes.setdefault(_place(e.change.node), []).append(e.change)
+    return yaml_data(root, changes, limits)
+
+
+def _place(node: YNode) -> tuple:
+    """A node of a text by what it is and where it is written: the same in every reading of that text
+    (a block mapping starts where its first key does, but ends later)."""
+    return type(node).__name__, node.loc.line, node.loc.col, node.end.line, node.end.col

@@ -20,7 +20,7 @@ import yaml
 from archcalc.errors import Loc
 from archcalc.lint import registry
 from archcalc.lint.diagnostic import Diagnostic
-from archcalc.spec.source import YMap, YNode, YScalar
+from archcalc.spec.source import YMap, YNode, YScalar, split_lines
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"(?:^|(?<=\s))#")
@@ -65,7 +65,7 @@ def directives(source: str, path: str, root: YNode | None = None) -> list[Direct
     """Every ``# archcalc:`` comment in ``source``, whose YAML tree is ``root`` (None: it could not be read)."""
     if "archcalc" not in source:
         return []
-    lines = [line.rstrip("\r") for line in source.split("\n")]  # numbered as fixes.Text numbers them
+    lines = split_lines(source)  # numbered as the YAML reader (and fixes.Text) numbers them
     scalars = _scalar_spans(root) if root is not None else _scanned_spans(source)
     found = []
     for number, text in enumerate(lines, 1):

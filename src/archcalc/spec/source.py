@@ -25,9 +25,13 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 STDIN = "-"
 _CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 _DIGITS = r"[0-9](?:_?[0-9])*"  # 1_000 is 1000, as in Python; 1__0 and 0_ are strings
-_INT = re.compile(r"[-+]?(0|[1-9](?:_?[0-9])*)$")
+_INT = re.compile(r"[-+]?[0-9](?:_?[0-9])*$")  # YAML 1.2 core: 04 is the integer 4 (leading zeros allowed)
 _FLOAT = re.compile(rf"[-+]?(\.{_DIGITS}|{_DIGITS}(\.({_DIGITS})?)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
+#: the line breaks of the YAML reader (libyaml and PyYAML alike): CR LF, CR, LF, NEL, LS and PS; a ``\r\r\n``
+#: is two breaks. Everything that numbers lines of a spec (fixes, comments, reports) uses these, so a
+#: line and column mean one place in the text whichever breaks the file was saved with.
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
 
@@ -113,6 +117,22 @@ def read_bytes(path: str, limits: Limits) -> bytes:
     return data
 
 
+def line_starts(text: str) -> list[int]:
+    """The offset where each line of ``text`` starts, numbered as the YAML reader numbers them (:data:`LINE_BREAK`)."""
+    return [0, *(m.end() for m in LINE_BREAK.finditer(text))]
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` without their breaks, as the YAML reader counts them (one more than the breaks)."""
+    return LINE_BREAK.split(text)
+
+
+def offset_loc(text: str, offset: int, path: str) -> Loc:
+    """The 1-based line and column (in characters) of character ``offset`` of ``text``."""
+    starts = line_starts(text[:offset])
+    return Loc(path, len(starts), offset - starts[-1] + 1)
+
+
 def _too_big(where: Loc, limits: Limits) -> SpecError:
     return SpecError(where, f"file is larger than the {limits.max_bytes:,}-byte limit", code="resource-limit",
                      hint="raise it with --limit max_bytes=N if the file is really a spec")
@@ -125,9 +145,8 @@ def decode(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise SpecError(Loc(path, line, col), f"not UTF-8 text (byte 0x{data[e.start]:02x})",
+        before = data[:e.start].decode("utf-8-sig")  # valid up to the bad byte
+        raise SpecError(offset_loc(before, len(before), path), f"not UTF-8 text (byte 0x{data[e.start]:02x})",
                         code="unreadable-file", hint="save the file as UTF-8") from None
 
 
@@ -256,7 +275,9 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
                 from None
         raise SpecError(loc, f"YAML syntax: {problem}", code="yaml-syntax",
                         hint=_syntax_hint(problem)) from None
-    except yaml.YAMLError as e:  # reader errors (control characters) carry no mark
+    except yaml.reader.ReaderError as e:  # a control character: no mark, a position in the reader's input
+        raise _reader_error(text, path, e) from None
+    except yaml.YAMLError as e:
         raise SpecError(Loc(path, 1, 1), f"YAML syntax: {e}", code="yaml-syntax") from None
     finally:
         loader.dispose()
@@ -264,6 +285,19 @@ def parse_yaml(text: str, path: str, limits: Limits) -> YNode:
         raise SpecError(Loc(path, 1, 1), "empty spec", code="empty-spec",
                         hint="a spec needs at least 'input:' and 'layers:' (see docs/spec.md)")
     return root
+
+
+def _reader_error(text: str, path: str, e: yaml.reader.ReaderError) -> SpecError:
+    """The reader's refusal of a character, at its line and column: libyaml counts the position in bytes
+    of UTF-8, PyYAML's own reader in characters."""
+    position = e.position
+    if _Loader is not yaml.SafeLoader:
+        position = len(text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+    position = min(max(position, 0), len(text))
+    char = text[position] if position < len(text) else ""
+    what = f"character U+{ord(char):04X}" if char else "character"
+    return SpecError(offset_loc(text, position, path), f"YAML syntax: {what} is not allowed ({e.reason})",
+                     code="yaml-syntax", hint="remove it, or write it as an escape inside a double-quoted string")
 
 
 def _mapping(pairs: list[tuple[YScalar, YNode]], loc: Loc, end: Loc, flow: bool) -> YMap:
