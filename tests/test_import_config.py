@@ -49,6 +49,11 @@ def small(kind: str, **sizes):
     return config
 
 
+#: Meta's Llama 3 8B config.json's sizes
+LLAMA_3_8B = dict(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rms_norm_eps=1e-5,
+                  rope_theta=500000.0)
+
 DECODER = dict(
     vocab_size=101,
     hidden_size=48,
@@ -138,17 +143,7 @@ def full_size(config, real_class) -> int:
         ("bert", {}, transformers.BertModel, 109_482_240),
         (
             "llama",
-            dict(
-                vocab_size=128256,
-                hidden_size=4096,
-                intermediate_size=14336,
-                num_hidden_layers=32,
-                num_attention_heads=32,
-                num_key_value_heads=8,
-                max_position_embeddings=8192,
-                rms_norm_eps=1e-5,
-                rope_theta=500000.0,
-            ),
+            LLAMA_3_8B,
             transformers.LlamaForCausalLM,
             8_030_261_248,
         ),
@@ -183,17 +178,7 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
     config = small(
         "llama",
-        **dict(
-            vocab_size=128256,
-            hidden_size=4096,
-            intermediate_size=14336,
-            num_hidden_layers=32,
-            num_attention_heads=32,
-            num_key_value_heads=8,
-            max_position_embeddings=8192,
-            rms_norm_eps=1e-5,
-            rope_theta=500000.0,
-        ),
+        **LLAMA_3_8B,
     )
     ours, shipped = archcalc.load(str(imported(tmp_path, config))), archcalc.load(str(SPECS / "llama-3-8b.yaml"))
     assert ours.trainable_params == shipped.trainable_params

@@ -207,16 +207,7 @@ def gpt2(c: Config, head: bool) -> list[str]:
         "- {name: h, repeat: depth, layers: [block: [D, F, heads]]}",
         f"- {layer('layernorm', eps=norm, name='ln_f')}",
     ]
-    if not head:
-        return lines + [f"  {line}" for line in body]
-    tie = ", tie: transformer.wte" if c.flag("tie_word_embeddings", True) else ""
-    return [
-        *lines,
-        "  - name: transformer",
-        "    layers:",
-        *[f"      {line}" for line in body],
-        f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}",
-    ]
+    return _with_head(lines, body, head, "transformer", "wte", c.flag("tie_word_embeddings", True))
 
 
 @family("bert", "BertModel")
@@ -366,16 +357,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]]) -> Family:
             f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
             f"- rmsnorm: {{eps: {eps}, name: norm}}",
         ]
-        if not head:
-            return lines + [f"  {line}" for line in body]
-        tie = ", tie: model.embed_tokens" if c.flag("tie_word_embeddings", False) else ""
-        return [
-            *lines,
-            "  - name: model",
-            "    layers:",
-            *[f"      {line}" for line in body],
-            f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}",
-        ]
+        return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
 
     return write
 
@@ -391,6 +373,16 @@ family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
+
+
+def _with_head(lines: list[str], body: list[str], head: bool, base: str, embedding: str, tied: bool) -> list[str]:
+    """The base model's layers at the top level, or, with the language-model head, under ``base`` (Hugging
+    Face's ``transformer``, ``model``) followed by ``lm_head``, tied to the token embedding when ``tied``."""
+    if not head:
+        return lines + [f"  {line}" for line in body]
+    tie = f", tie: {base}.{embedding}" if tied else ""
+    return [*lines, f"  - name: {base}", "    layers:", *[f"      {line}" for line in body],
+            f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}"]
 
 
 def _header(c: Config, sizes: dict[str, int]) -> list[str]:
