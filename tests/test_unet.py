@@ -178,20 +178,9 @@ def test_the_time_series_cnn_with_t_free_is_formulas_in_t():
 def test_the_diagram_draws_the_four_skips_folded_or_not(depth):
     """Each skip is a dashed edge from the encoder's output into its decoder step, also when that step is
     folded into one box (``--depth 1``)."""
-    from archcalc.diagram import Cluster, drawing
+    from tests.test_upsampling import skip_edges
 
-    picture = drawing(archcalc.load(str(SPECS / "unet.yaml")), depth)
-    boxes = {}
-
-    def collect(members):
-        for member in members:
-            if isinstance(member, Cluster):
-                collect(member.members)
-            else:
-                boxes[member.id] = member.lines[0]
-
-    collect(picture.members)
-    skips = [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
+    skips = skip_edges(archcalc.load(str(SPECS / "unet.yaml")), depth)
     assert len(skips) == 4
     if depth == 1:
         assert skips == [(f"down{3 - i} · {'double_conv' if i == 3 else 'down'}", f"up{i + 1} · up") for i in range(4)]

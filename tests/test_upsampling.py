@@ -209,21 +209,7 @@ def test_a_skip_reads_the_source_in_every_backend_that_runs_it():
         up = torch.nn.functional.interpolate(module.get_submodule("pool")(enc), scale_factor=2)
         expected = module.get_submodule("later")(torch.cat([enc.relu(), up], dim=1))
         assert torch.equal(module(x), expected)
-    from archcalc.diagram import Cluster, drawing
-
-    picture = drawing(model)
-    boxes = {}
-
-    def collect(members):
-        for member in members:
-            if isinstance(member, Cluster):
-                collect(member.members)
-            else:
-                boxes[member.id] = member.lines[0]
-
-    collect(picture.members)
-    skips = [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
-    assert skips == [("enc · conv2d", "0 · relu")]  # the branch's first layer, fed by enc
+    assert skip_edges(model) == [("enc · conv2d", "0 · relu")]  # the branch's first layer, fed by enc
 
 
 def test_explain_derives_the_upsampled_sizes(run):
@@ -236,3 +222,21 @@ def test_explain_derives_the_upsampled_sizes(run):
         assert line in result.stdout
     params = run("params", "-", "--explain", input=text)
     assert "C_i×C_o×k_h×k_w+C_o = 3×2×3×3+2 = 56" in params.stdout
+
+
+def skip_edges(model: archcalc.Model, depth: int | None = None) -> list[tuple[str, str]]:
+    """The diagram's dashed edges as (source box, target box) by their first lines (tests/test_unet.py too)."""
+    from archcalc.diagram import Cluster, drawing
+
+    picture = drawing(model, depth)
+    boxes = {}
+
+    def collect(members):
+        for member in members:
+            if isinstance(member, Cluster):
+                collect(member.members)
+            else:
+                boxes[member.id] = member.lines[0]
+
+    collect(picture.members)
+    return [(boxes[e.source], boxes[e.target]) for e in picture.edges if e.shortcut]
