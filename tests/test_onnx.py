@@ -121,6 +121,18 @@ def test_export_writes_once_and_overwrites_only_with_force(run, tmp_path):
     assert onnx.load(str(out)).graph.name == "lenet5"
 
 
+def test_weights_too_large_for_one_file_are_refused_before_any_is_built(run, tmp_path):
+    """Llama 3 8B's 32 GB of float32 weights do not fit in an ONNX file (a protobuf message holds 2 GiB):
+    the export said so only after building them for minutes (or was killed for memory). Now it is refused
+    at once, at the layer that holds the most, and nothing is written."""
+    out = tmp_path / "llama.onnx"
+    result = run("export", SPECS / "llama-3-8b.yaml", "--to", "onnx", "-o", out)
+    assert result.exit_code == 2 and not out.exists()
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{SPECS / 'llama-3-8b.yaml'}:34:9: error: the ONNX file would hold 32.1 GB"), first
+    assert "at most 2 GiB" in first and "hint: export a smaller configuration" in result.stderr
+
+
 @pytest.mark.parametrize("layers, message", [
     ("[adaptive_avgpool2d: [3, 3]]", "adaptive_avgpool2d: pooling 10×10 to 3×3 uses windows of different sizes, "
                                      "which ONNX cannot express"),

@@ -29,6 +29,8 @@ from archcalc.model import Model  # noqa: E402
 
 OPSET = 17
 IR_VERSION = 8
+#: the most one ONNX file can hold: a protobuf message is at most 2 GiB, weights included
+MAX_FILE_BYTES = 2**31 - 1
 #: the seed of the weights ``export`` writes
 SEED = 0
 
@@ -53,6 +55,7 @@ def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.Mod
     from archcalc.backends.torch import as_model
 
     model = as_model(model)
+    _check_size(model)
     arrays = {key: _array(value) for key, value in (weights if weights is not None else _initial(model)).items()}
     builder = Builder(model.graph, arrays)
     final = builder.run(model.graph.root.items, "input")
@@ -72,6 +75,27 @@ def _build(model: Model, weights: Mapping[str, object] | None) -> tuple[onnx.Mod
     data = proto.SerializeToString()
     onnx.checker.check_model(data, full_check=True)
     return proto, data
+
+
+def _check_size(model: Model) -> None:
+    """Refuse, before a single weight is made, a model whose weights do not fit in one ONNX file.
+
+    A protobuf message holds at most 2 GiB, and building the weights takes a few times their size in
+    memory: Llama 3 8B's 32 GB would be built for minutes and then fail to serialise. The error is placed
+    at the layer that holds the most weights, which is what a smaller ``--set`` has to shrink."""
+    counts = model.counts
+    layers = [node for node in model.graph.layers() if node in counts]
+    size = 4 * int(counts[model.graph.root].trainable + counts[model.graph.root].buffers)  # float32
+    if size <= MAX_FILE_BYTES or not layers:
+        return
+    largest = max(layers, key=lambda node: int(counts[node].trainable + counts[node].buffers))
+    from archcalc.errors import SpecError
+
+    raise SpecError(largest.loc, f"the ONNX file would hold {size / 1e9:.1f} GB of float32 weights, and one ONNX "
+                    f"file holds at most 2 GiB (this layer alone holds {4 * int(counts[largest].trainable):,} "
+                    "bytes)", code="resource-limit",
+                    hint="export a smaller configuration of the same network with --set (fewer layers, a smaller "
+                         "vocabulary or width), as the ONNX tests do")
 
 
 def _initial(model: Model) -> Mapping[str, object]:
