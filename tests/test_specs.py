@@ -142,6 +142,20 @@ def test_concrete_specs_never_import_sympy():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_writing_source_builds_no_weights(tmp_path):
+    """The source exporters write code; they never build the model. Writing Llama 3 8B's PyTorch source
+    built its 2 GB output layer (to read its type) and held it: a peak of 2.3 GB for a 60 KB file."""
+    pytest.importorskip("torch")
+    code = ("import resource, sys; from archcalc.cli import main\n"
+            "for target in ('torch', 'numpy'):\n"
+            f"    try: main(['export', 'specs/llama-3-8b.yaml', '--to', target, '-o', sys.argv[1] + '/m-' + target + '.py'])\n"
+            "    except SystemExit as e: assert e.code == 0, e.code\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) < 1_000_000, f"peak {proc.stdout.split()[-1]} KB"  # torch alone: ~250 MB
+
+
 def test_symbolic_spec_imports_sympy_and_prints_a_formula():
     code = ("import sys; from archcalc.cli import main\n"
             "try: main(['params', 'specs/symbolic-mlp.yaml', '--format', 'json'])\n"

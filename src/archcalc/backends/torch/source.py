@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+import torch
 from torch import nn
 
 from archcalc.backends import check_depth
@@ -513,7 +514,10 @@ class _Emitter:
         last, depth = box.children[key], 0  # how many sequences down the final layer sits (a group named head: 1)
         while isinstance(last, Container) and last.plain and last.children:
             last, depth = list(last.children.values())[-1], depth + 1
-        final = layer_call(last).build() if isinstance(last, LayerNode) and not last.layer.BARE else None
+        final = None
+        if isinstance(last, LayerNode) and not last.layer.BARE:
+            with torch.device("meta"):  # only its type and options are read: Llama's head is 2 GB of weights
+                final = layer_call(last).build()
         self.fused = final is not None and absorbs(TrainSpec.of(self.model.spec), final)
         if train is None or final is None or not absorbs(train, final):
             return None
