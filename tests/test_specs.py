@@ -148,7 +148,8 @@ def test_writing_source_builds_no_weights(tmp_path):
     pytest.importorskip("torch")
     code = ("import resource, sys; from archcalc.cli import main\n"
             "for target in ('torch', 'numpy'):\n"
-            f"    try: main(['export', 'specs/llama-3-8b.yaml', '--to', target, '-o', sys.argv[1] + '/m-' + target + '.py'])\n"
+            "    out = sys.argv[1] + '/m-' + target + '.py'\n"
+            "    try: main(['export', 'specs/llama-3-8b.yaml', '--to', target, '-o', out])\n"
             "    except SystemExit as e: assert e.code == 0, e.code\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
