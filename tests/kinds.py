@@ -467,8 +467,7 @@ layers:
   - relu
   - conv2d: {out: 2, kernel: 3, padding: 1}
   - concat: [{from: enc}, []]
-""", refuses={"numpy": "concat: a branch from an earlier layer (from: enc): the NumPy backend cannot compute skip "
-                       "connections yet"}),
+"""),
     )),
     Kind("multiply", None, (
         Case((3, 4), None, params=4 * 1 + 1 + 4 * 4 + 4, out=(3, 4), name="broadcast", spec="""input: [3, 4]
@@ -497,7 +496,7 @@ layers:
              params=6 * 2 * 3 * 3 * 3 + 6, out=(6, 3, 3, 4)),
         Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
              params=3 * 2 * 1 * 2 * 3, out=(3, 4, 5, 6), name="dilated-same"),
-    ), refuses=numpy_later("conv3d")),
+    )),
     # nn.ConvTranspose: weight [C_i, C_o/g, *k] + C_o biases; per axis (n − 1)·s − 2p + d(k − 1) + p_o + 1:
     # 4·2 − 2 + 2 + 1 + 1 = 10; 3·2 + 3·1 + 2 + 1 = 12 (p_o = 2 ≥ s but < d = 3, which torch allows)
     Kind("conv_transpose1d", lambda a, x, t: nn.ConvTranspose1d(x[0], a.out, a.kernel, a.stride, a.padding,
@@ -508,7 +507,7 @@ layers:
              params=3 * 2 * 2, out=(2, 12), name="dilated",
              refuses={"onnx": "conv_transpose1d: an output padding not below the stride (torch allows it below the "
                               "dilation; onnxruntime does not), which ONNX cannot express"}),
-    ), refuses=numpy_later("conv_transpose1d")),
+    )),
     # H: 2·2 − 2 + 2 + 1 + 1 = 6, W: 4·3 − 0 + 1 + 2 + 1 = 16; U-Net's up-convolution doubles H and W
     Kind("conv_transpose2d", lambda a, x, t: nn.ConvTranspose2d(x[0], a.out, a.kernel, a.stride, a.padding,
                                                                 a.output_padding, a.groups, a.bias, a.dilation), (
@@ -516,19 +515,19 @@ layers:
              "output_padding: [1, 2], groups: 2}", params=4 * 1 * 3 * 2 + 2, out=(2, 6, 16)),
         Case((4, 3, 3), "conv_transpose2d: {out: 2, kernel: 2, stride: 2}", params=4 * 2 * 2 * 2 + 2, out=(2, 6, 6),
              name="double"),
-    ), refuses=numpy_later("conv_transpose2d")),
+    )),
     # D: 1·1 + 1 + 1 = 3, H: 2·2 − 2 + 1 + 1 = 4, W: 1·2 + 1 + 1 = 4
     Kind("conv_transpose3d", lambda a, x, t: nn.ConvTranspose3d(x[0], a.out, a.kernel, a.stride, a.padding,
                                                                 a.output_padding, a.groups, a.bias, a.dilation), (
         Case((2, 2, 3, 2), "conv_transpose3d: {out: 3, kernel: 2, stride: [1, 2, 2], padding: [0, 1, 0], bias: false}",
              params=2 * 3 * 2 * 2 * 2, out=(3, 3, 4, 4)),
-    ), refuses=numpy_later("conv_transpose3d")),
+    )),
     # ceil: ⌈(9 + 2 − 3)/2⌉ + 1 = 5, the last window starting at 8, inside the input (torch keeps it)
     Kind("maxpool1d", lambda a, x, t: nn.MaxPool1d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 9), "maxpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 5)),
         Case((2, 8), "maxpool1d: {kernel: 2, stride: 1, dilation: 3}", params=0, out=(2, 5), name="dilated"),
-    ), refuses=numpy_later("maxpool1d")),
+    )),
     Kind("maxpool2d", lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 7, 7), "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -543,14 +542,14 @@ layers:
         Case((2, 5, 6, 7), "maxpool3d: 2", params=0, out=(2, 2, 3, 3)),
         Case((1, 5, 5, 6), "maxpool3d: {kernel: 3, stride: 2, padding: 1, dilation: [1, 1, 2]}", params=0,
              out=(1, 3, 3, 2), name="dilated"),
-    ), refuses=numpy_later("maxpool3d")),
+    )),
     # ⌈(7 + 2 − 3)/2⌉ + 1 = 4; ⌊(6 + 2 − 2)/2⌋ + 1 = 4
     Kind("avgpool1d", lambda a, x, t: nn.AvgPool1d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7), "avgpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4)),
         Case((2, 6), "avgpool1d: {kernel: 2, padding: 1, count_include_pad: false}", params=0, out=(2, 4),
              name="exclude-pad"),
-    ), refuses=numpy_later("avgpool1d")),
+    )),
     Kind("avgpool2d", lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7, 7), "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -568,13 +567,13 @@ layers:
              out=(2, 5, 4, 6)),
         Case((1, 4, 4, 6), "avgpool3d: {kernel: 2, padding: 1, count_include_pad: false, ceil_mode: true}",
              params=0, out=(1, 3, 3, 4), name="exclude-pad"),
-    ), refuses=numpy_later("avgpool3d")),
+    )),
     Kind("adaptive_avgpool1d", lambda a, x, t: nn.AdaptiveAvgPool1d(a.out), (
         Case((2, 7), "adaptive_avgpool1d: 3", params=0, out=(2, 3), name="uneven",
              refuses={"onnx": "adaptive_avgpool1d: pooling 7 to 3 uses windows of different sizes, which ONNX "
                               "cannot express"}),
         Case((2, 8), "adaptive_avgpool1d: 4", params=0, out=(2, 4)),
-    ), refuses=numpy_later("adaptive_avgpool1d")),
+    )),
     Kind("adaptive_avgpool2d", lambda a, x, t: nn.AdaptiveAvgPool2d(a.out), (
         Case((2, 7, 5), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2), name="uneven",
              refuses={"onnx": "adaptive_avgpool2d: pooling 7×5 to 3×2 uses windows of different sizes, which ONNX "
@@ -586,16 +585,16 @@ layers:
              refuses={"onnx": "adaptive_avgpool3d: pooling 5×4×3 to 2×2×2 uses windows of different sizes, "
                               "which ONNX cannot express"}),
         Case((2, 4, 6, 3), "adaptive_avgpool3d: [2, 3, 1]", params=0, out=(2, 2, 3, 1)),
-    ), refuses=numpy_later("adaptive_avgpool3d")),
+    )),
     Kind("global_avgpool1d", lambda a, x, t: Fn(lambda x: x.mean(2)), (
         Case((3, 5), "global_avgpool1d", params=0, out=(3,)),
-    ), refuses=numpy_later("global_avgpool1d")),
+    )),
     Kind("global_avgpool2d", lambda a, x, t: GlobalAvgPool(), (
         Case((3, 4, 4), "global_avgpool2d", params=0, out=(3,)),
     )),
     Kind("global_avgpool3d", lambda a, x, t: Fn(lambda x: x.mean((2, 3, 4))), (
         Case((3, 2, 3, 4), "global_avgpool3d", params=0, out=(3,)),
-    ), refuses=numpy_later("global_avgpool3d")),
+    )),
     # buffers: running mean and variance per channel, and one num_batches_tracked
     Kind("batchnorm1d", lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine), (
         Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),
@@ -629,12 +628,12 @@ layers:
              name="bilinear-size"),
         Case((1, 2, 3, 2), "upsample: {scale: [1, 2, 1.5], mode: trilinear}", params=0, out=(1, 2, 6, 3),
              name="trilinear"),
-    ), refuses=numpy_later("upsample")),
+    )),
     # nn.PixelShuffle(r): [C·r², H, W] → [C, H·r, W·r]
     Kind("pixel_shuffle", lambda a, x, t: nn.PixelShuffle(a.factor), (
         Case((8, 2, 3), "pixel_shuffle: 2", params=0, out=(2, 4, 6)),
         Case((9, 1, 2), "pixel_shuffle: 3", params=0, out=(1, 3, 6), name="three"),
-    ), refuses=numpy_later("pixel_shuffle")),
+    )),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),
