@@ -239,4 +239,29 @@ layers:
   - linear: 2
 """
 
-KITCHENS = {"kitchen-cnn": KITCHEN_CNN, "kitchen-pools": KITCHEN_POOLS, "kitchen-seq": KITCHEN_SEQ}
+#: a small U-Net: pools down, pixel shuffle, a transposed convolution and bilinear upsampling up, skip
+#: connections from a block, from a pool and through layers, one source read twice
+KITCHEN_UNET = """
+name: kitchen-unet
+input: [2, 8, 8]
+blocks:
+  double(c):
+    - conv2d: {out: c, kernel: 3, padding: 1, bias: false}
+    - batchnorm2d
+    - relu
+layers:
+  - double: {c: 4, name: enc0}
+  - maxpool2d: {kernel: 2, name: pool}
+  - double: {c: 6, name: enc1}
+  - avgpool2d: 2
+  - conv2d: {out: 8, kernel: 1}
+  - pixel_shuffle: 2
+  - concat: [{from: enc1}, []]
+  - conv_transpose2d: {out: 4, kernel: 2, stride: 2, name: up}
+  - concat: [{from: enc0}, [], {from: pool, layers: [upsample: {scale: 2, mode: bilinear}]}]
+  - add: [[], {from: enc0, layers: [conv2d: {out: 12, kernel: 1}]}]
+  - conv2d: {out: 2, kernel: 1, name: head}
+"""
+
+KITCHENS = {"kitchen-cnn": KITCHEN_CNN, "kitchen-pools": KITCHEN_POOLS, "kitchen-seq": KITCHEN_SEQ,
+            "kitchen-unet": KITCHEN_UNET}
