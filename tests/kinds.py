@@ -450,6 +450,16 @@ RECORD: tuple[Kind, ...] = (
 layers:
   - add: [[linear: 4], [], [linear: 1]]
 """),
+        # one output read by three later branches (a sum, then a concat, once through a layer): a's gradient
+        # is the sum of the four uses
+        Case((2, 5), None, params=(5 * 3 + 3) + (3 * 3 + 3) + (3 * 2 + 2), out=(2, 8), name="skip",
+             spec="""input: [2, 5]
+layers:
+  - linear: {out: 3, name: a}
+  - tanh
+  - add: [{from: a}, [linear: 3]]
+  - concat: {axis: -1, branches: [{from: a, layers: [linear: 2]}, [], {from: a}]}
+"""),
     )),
     Kind("concat", None, (
         Case((3, 4), None, params=4 * 2 + 2 + 4 * 3, out=(3, 9), name="last-axis", spec="""input: [3, 4]
@@ -467,8 +477,18 @@ layers:
   - relu
   - conv2d: {out: 2, kernel: 3, padding: 1}
   - concat: [{from: enc}, []]
-""", refuses={"numpy": "concat: a branch from an earlier layer (from: enc): the NumPy backend cannot compute skip "
-                       "connections yet"}),
+"""),
+        # skips from a residual and from a layer inside it (its output before the tanh), one through a layer:
+        # [2, 4, 4] + [3, 4, 4] + [1, 4, 4]; the residual's conv gets the gradients of all three uses
+        Case((2, 4, 4), None, params=(2 * 2 * 9 + 2) + (2 * 3 * 4 + 3) + (2 + 1), out=(6, 4, 4), name="skip-nested",
+             spec="""input: [2, 4, 4]
+layers:
+  - residual: [conv2d: {out: 2, kernel: 3, padding: 1, name: inner}, tanh]
+    name: res
+  - maxpool2d: 2
+  - conv_transpose2d: {out: 3, kernel: 2, stride: 2}
+  - concat: [{from: res.inner}, [], {from: res, layers: [conv2d: {out: 1, kernel: 1}]}]
+"""),
     )),
     Kind("multiply", None, (
         Case((3, 4), None, params=4 * 1 + 1 + 4 * 4 + 4, out=(3, 4), name="broadcast", spec="""input: [3, 4]
@@ -482,6 +502,10 @@ layers:
              params=6 * 2 * 3 + 6, out=(6, 5)),
         Case((2, 8), "conv1d: {out: 3, kernel: 2, padding: same, dilation: 2}",
              params=3 * 2 * 2 + 3, out=(3, 8), name="dilated-same"),
+        # the kernel spans the whole input (one output); a stride past the kernel skips inputs: ⌊(9 − 2)/3⌋ + 1
+        Case((3, 4), "conv1d: {out: 2, kernel: 4}", params=3 * 2 * 4 + 2, out=(2, 1), name="kernel-is-input"),
+        Case((2, 9), "conv1d: {out: 3, kernel: 2, stride: 3, bias: false}", params=2 * 3 * 2, out=(3, 3),
+             name="stride-past-kernel"),
     )),
     Kind("conv2d", lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
                                              a.bias), (
@@ -489,6 +513,11 @@ layers:
              params=4 * 2 * 3 * 3 + 4, out=(4, 3, 3)),
         Case((2, 6, 5), "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}",
              params=3 * 2 * 2 * 3 + 3, out=(3, 6, 5), name="dilated-same"),
+        Case((3, 1, 5), "conv2d: {out: 2, kernel: [1, 5]}", params=3 * 2 * 5 + 2, out=(2, 1, 1),
+             name="kernel-is-input"),
+        # ⌊(7 − 2)/3⌋ + 1 = 2, ⌊(8 − 2)/4⌋ + 1 = 2
+        Case((2, 7, 8), "conv2d: {out: 4, kernel: 2, stride: [3, 4], groups: 2}", params=1 * 4 * 2 * 2 + 4,
+             out=(4, 2, 2), name="stride-past-kernel"),
     )),
     # (C_i/g)·C_o·k_d·k_h·k_w + C_o; per axis ⌊(n + 2p − k)/s⌋ + 1: ⌊4/2⌋+1, ⌊5/2⌋+1, ⌊6/2⌋+1
     Kind("conv3d", lambda a, x, t: nn.Conv3d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
@@ -497,7 +526,12 @@ layers:
              params=6 * 2 * 3 * 3 * 3 + 6, out=(6, 3, 3, 4)),
         Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
              params=3 * 2 * 1 * 2 * 3, out=(3, 4, 5, 6), name="dilated-same"),
-    ), refuses=numpy_later("conv3d")),
+        Case((2, 1, 3, 3), "conv3d: {out: 2, kernel: [1, 3, 3]}", params=2 * 2 * 9 + 2, out=(2, 1, 1, 1),
+             name="kernel-is-input"),
+        # depthwise, 1×1×1 taps, strides past the kernel: ⌊3/2⌋ + 1, ⌊4/3⌋ + 1, ⌊5/4⌋ + 1
+        Case((3, 4, 5, 6), "conv3d: {out: 3, kernel: 1, stride: [2, 3, 4], groups: 3}", params=3 + 3,
+             out=(3, 2, 2, 2), name="depthwise-strided"),
+    )),
     # nn.ConvTranspose: weight [C_i, C_o/g, *k] + C_o biases; per axis (n − 1)·s − 2p + d(k − 1) + p_o + 1:
     # 4·2 − 2 + 2 + 1 + 1 = 10; 3·2 + 3·1 + 2 + 1 = 12 (p_o = 2 ≥ s but < d = 3, which torch allows)
     Kind("conv_transpose1d", lambda a, x, t: nn.ConvTranspose1d(x[0], a.out, a.kernel, a.stride, a.padding,
@@ -508,7 +542,12 @@ layers:
              params=3 * 2 * 2, out=(2, 12), name="dilated",
              refuses={"onnx": "conv_transpose1d: an output padding not below the stride (torch allows it below the "
                               "dilation; onnxruntime does not), which ONNX cannot express"}),
-    ), refuses=numpy_later("conv_transpose1d")),
+        # one input position: its k = 3 taps are the output, (1 − 1)·1 + 2 + 1 = 3
+        Case((3, 1), "conv_transpose1d: {out: 2, kernel: 3}", params=3 * 2 * 3 + 2, out=(2, 3), name="one-step"),
+        # a stride past the kernel leaves gaps: (3 − 1)·3 + 1 + 2 + 1 = 10, every third output only bias
+        Case((2, 3), "conv_transpose1d: {out: 4, kernel: 2, stride: 3, output_padding: 2, groups: 2}",
+             params=2 * 2 * 2 + 4, out=(4, 10), name="stride-past-kernel"),
+    )),
     # H: 2·2 − 2 + 2 + 1 + 1 = 6, W: 4·3 − 0 + 1 + 2 + 1 = 16; U-Net's up-convolution doubles H and W
     Kind("conv_transpose2d", lambda a, x, t: nn.ConvTranspose2d(x[0], a.out, a.kernel, a.stride, a.padding,
                                                                 a.output_padding, a.groups, a.bias, a.dilation), (
@@ -516,19 +555,30 @@ layers:
              "output_padding: [1, 2], groups: 2}", params=4 * 1 * 3 * 2 + 2, out=(2, 6, 16)),
         Case((4, 3, 3), "conv_transpose2d: {out: 2, kernel: 2, stride: 2}", params=4 * 2 * 2 * 2 + 2, out=(2, 6, 6),
              name="double"),
-    ), refuses=numpy_later("conv_transpose2d")),
+        # (4 − 1)·2 − 2 + 2·2 + 1 + 1 = 10 per axis
+        Case((2, 4, 4), "conv_transpose2d: {out: 3, kernel: 3, stride: 2, padding: 1, output_padding: 1, dilation: 2}",
+             params=2 * 3 * 9 + 3, out=(3, 10, 10), name="dilated"),
+        # depthwise over a one-row input: H 1, W (3 − 1)·2 + 1 + 1 = 6
+        Case((4, 1, 3), "conv_transpose2d: {out: 4, kernel: [1, 2], stride: [1, 2], groups: 4, bias: false}",
+             params=4 * 1 * 1 * 2, out=(4, 1, 6), name="one-row"),
+    )),
     # D: 1·1 + 1 + 1 = 3, H: 2·2 − 2 + 1 + 1 = 4, W: 1·2 + 1 + 1 = 4
     Kind("conv_transpose3d", lambda a, x, t: nn.ConvTranspose3d(x[0], a.out, a.kernel, a.stride, a.padding,
                                                                 a.output_padding, a.groups, a.bias, a.dilation), (
         Case((2, 2, 3, 2), "conv_transpose3d: {out: 3, kernel: 2, stride: [1, 2, 2], padding: [0, 1, 0], bias: false}",
              params=2 * 3 * 2 * 2 * 2, out=(3, 3, 4, 4)),
-    ), refuses=numpy_later("conv_transpose3d")),
+        # D 1; H (2 − 1)·3 + 2 + 2 + 1 = 8; W (2 − 1)·2 + 1 + 1 + 1 = 5
+        Case((4, 1, 2, 2), "conv_transpose3d: {out: 2, kernel: [1, 3, 2], stride: [1, 3, 2], "
+             "output_padding: [0, 2, 1], groups: 2}", params=4 * 1 * 1 * 3 * 2 + 2, out=(2, 1, 8, 5), name="groups"),
+    )),
     # ceil: ⌈(9 + 2 − 3)/2⌉ + 1 = 5, the last window starting at 8, inside the input (torch keeps it)
     Kind("maxpool1d", lambda a, x, t: nn.MaxPool1d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 9), "maxpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 5)),
         Case((2, 8), "maxpool1d: {kernel: 2, stride: 1, dilation: 3}", params=0, out=(2, 5), name="dilated"),
-    ), refuses=numpy_later("maxpool1d")),
+        Case((2, 5), "maxpool1d: 5", params=0, out=(2, 1), name="kernel-is-input"),
+        Case((3, 10), "maxpool1d: {kernel: 2, stride: 3}", params=0, out=(3, 3), name="stride-past-kernel"),
+    )),
     Kind("maxpool2d", lambda a, x, t: nn.MaxPool2d(a.kernel, a.strides, a.padding, a.dilation,
                                                    ceil_mode=a.ceil_mode), (
         Case((2, 7, 7), "maxpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -543,14 +593,21 @@ layers:
         Case((2, 5, 6, 7), "maxpool3d: 2", params=0, out=(2, 2, 3, 3)),
         Case((1, 5, 5, 6), "maxpool3d: {kernel: 3, stride: 2, padding: 1, dilation: [1, 1, 2]}", params=0,
              out=(1, 3, 3, 2), name="dilated"),
-    ), refuses=numpy_later("maxpool3d")),
+        # D stays 1; H ⌈(4 − 2)/3⌉ + 1 = 2, W ⌈(5 − 2)/3⌉ + 1 = 2 (the last windows overhang the end)
+        Case((2, 1, 4, 5), "maxpool3d: {kernel: [1, 2, 2], stride: [1, 3, 3], ceil_mode: true}", params=0,
+             out=(2, 1, 2, 2), name="one-deep"),
+    )),
     # ⌈(7 + 2 − 3)/2⌉ + 1 = 4; ⌊(6 + 2 − 2)/2⌋ + 1 = 4
     Kind("avgpool1d", lambda a, x, t: nn.AvgPool1d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7), "avgpool1d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4)),
         Case((2, 6), "avgpool1d: {kernel: 2, padding: 1, count_include_pad: false}", params=0, out=(2, 4),
              name="exclude-pad"),
-    ), refuses=numpy_later("avgpool1d")),
+        Case((2, 4), "avgpool1d: 4", params=0, out=(2, 1), name="kernel-is-input"),
+        # ⌈(9 + 2 − 2)/3⌉ + 1 = 4: windows start at −1, 2, 5, 8 (the last half in the padding)
+        Case((2, 9), "avgpool1d: {kernel: 2, stride: 3, padding: 1, count_include_pad: false, ceil_mode: true}",
+             params=0, out=(2, 4), name="stride-past-kernel"),
+    )),
     Kind("avgpool2d", lambda a, x, t: nn.AvgPool2d(a.kernel, a.strides, a.padding, a.ceil_mode,
                                                    a.count_include_pad), (
         Case((2, 7, 7), "avgpool2d: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}", params=0, out=(2, 4, 4)),
@@ -568,13 +625,15 @@ layers:
              out=(2, 5, 4, 6)),
         Case((1, 4, 4, 6), "avgpool3d: {kernel: 2, padding: 1, count_include_pad: false, ceil_mode: true}",
              params=0, out=(1, 3, 3, 4), name="exclude-pad"),
-    ), refuses=numpy_later("avgpool3d")),
+        Case((2, 1, 3, 3), "avgpool3d: {kernel: [1, 3, 3]}", params=0, out=(2, 1, 1, 1), name="kernel-is-input"),
+    )),
     Kind("adaptive_avgpool1d", lambda a, x, t: nn.AdaptiveAvgPool1d(a.out), (
         Case((2, 7), "adaptive_avgpool1d: 3", params=0, out=(2, 3), name="uneven",
              refuses={"onnx": "adaptive_avgpool1d: pooling 7 to 3 uses windows of different sizes, which ONNX "
                               "cannot express"}),
         Case((2, 8), "adaptive_avgpool1d: 4", params=0, out=(2, 4)),
-    ), refuses=numpy_later("adaptive_avgpool1d")),
+        Case((3, 5), "adaptive_avgpool1d: 1", params=0, out=(3, 1), name="to-one"),
+    )),
     Kind("adaptive_avgpool2d", lambda a, x, t: nn.AdaptiveAvgPool2d(a.out), (
         Case((2, 7, 5), "adaptive_avgpool2d: {out: [3, 2]}", params=0, out=(2, 3, 2), name="uneven",
              refuses={"onnx": "adaptive_avgpool2d: pooling 7×5 to 3×2 uses windows of different sizes, which ONNX "
@@ -586,16 +645,19 @@ layers:
              refuses={"onnx": "adaptive_avgpool3d: pooling 5×4×3 to 2×2×2 uses windows of different sizes, "
                               "which ONNX cannot express"}),
         Case((2, 4, 6, 3), "adaptive_avgpool3d: [2, 3, 1]", params=0, out=(2, 2, 3, 1)),
-    ), refuses=numpy_later("adaptive_avgpool3d")),
+        Case((2, 1, 4, 6), "adaptive_avgpool3d: [1, 2, 3]", params=0, out=(2, 1, 2, 3), name="one-deep"),
+    )),
     Kind("global_avgpool1d", lambda a, x, t: Fn(lambda x: x.mean(2)), (
         Case((3, 5), "global_avgpool1d", params=0, out=(3,)),
-    ), refuses=numpy_later("global_avgpool1d")),
+        Case((2, 1), "global_avgpool1d", params=0, out=(2,), name="one-step"),
+    )),
     Kind("global_avgpool2d", lambda a, x, t: GlobalAvgPool(), (
         Case((3, 4, 4), "global_avgpool2d", params=0, out=(3,)),
     )),
     Kind("global_avgpool3d", lambda a, x, t: Fn(lambda x: x.mean((2, 3, 4))), (
         Case((3, 2, 3, 4), "global_avgpool3d", params=0, out=(3,)),
-    ), refuses=numpy_later("global_avgpool3d")),
+        Case((2, 1, 1, 3), "global_avgpool3d", params=0, out=(2,), name="flat"),
+    )),
     # buffers: running mean and variance per channel, and one num_batches_tracked
     Kind("batchnorm1d", lambda a, x, t: nn.BatchNorm1d(x[0], a.eps, a.momentum, a.affine), (
         Case((4,), "batchnorm1d", params=2 * 4, buffers=2 * 4 + 1, out=(4,)),
@@ -629,12 +691,26 @@ layers:
              name="bilinear-size"),
         Case((1, 2, 3, 2), "upsample: {scale: [1, 2, 1.5], mode: trilinear}", params=0, out=(1, 2, 6, 3),
              name="trilinear"),
-    ), refuses=numpy_later("upsample")),
+        # ⌊3·1.5⌋ = 4 per axis, corners aligned; a length-1 input spread over 4; ⌊5·1.7⌋ = 8; ⌊5·2.5⌋ = 12 nearest
+        Case((2, 3, 3), "upsample: {scale: 1.5, mode: bilinear, align_corners: true}", params=0, out=(2, 4, 4),
+             name="bilinear-aligned"),
+        Case((2, 1), "upsample: {size: 4, mode: linear, align_corners: true}", params=0, out=(2, 4),
+             name="one-step-aligned"),
+        Case((3, 5), "upsample: {scale: 1.7, mode: linear}", params=0, out=(3, 8), name="linear-fraction"),
+        Case((2, 5), "upsample: 2.5", params=0, out=(2, 12), name="nearest-1d"),
+        Case((1, 2, 2, 3), "upsample: {size: [3, 4, 5]}", params=0, out=(1, 3, 4, 5), name="nearest-3d"),
+        # sizes down as well as up: W 2 → 1 with aligned corners reads the first input; ⌊5·0.75⌋ = ⌊4·0.75⌋ = 3
+        Case((1, 2, 3, 2), "upsample: {size: [3, 5, 1], mode: trilinear, align_corners: true}", params=0,
+             out=(1, 3, 5, 1), name="trilinear-aligned"),
+        Case((1, 5, 4), "upsample: {scale: 0.75, mode: bilinear}", params=0, out=(1, 3, 3), name="down"),
+    )),
     # nn.PixelShuffle(r): [C·r², H, W] → [C, H·r, W·r]
     Kind("pixel_shuffle", lambda a, x, t: nn.PixelShuffle(a.factor), (
         Case((8, 2, 3), "pixel_shuffle: 2", params=0, out=(2, 4, 6)),
         Case((9, 1, 2), "pixel_shuffle: 3", params=0, out=(1, 3, 6), name="three"),
-    ), refuses=numpy_later("pixel_shuffle")),
+        Case((4, 1, 1), "pixel_shuffle: 2", params=0, out=(1, 2, 2), name="one-pixel"),
+        Case((3, 2, 2), "pixel_shuffle: 1", params=0, out=(3, 2, 2), name="one"),
+    )),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),

@@ -66,10 +66,24 @@ def torch_model(graph, numpy_model) -> nn.Module:
 
     Every layer and container is registered under its graph name in the nearest container above it;
     an inline construct has no module of its own, so its layers land in its parent's, as the graph's
-    paths say."""
+    paths say. A node whose output a later branch reads (``{from: PATH}``) keeps it in ``saved``, and that
+    branch runs on it: autograd sums the gradients of both uses."""
     twins = dict(numpy_model.named_modules())
+    kept = {source.path for node, _ in graph.walk() if isinstance(node, MergeNode)
+            for source in node.sources if source is not None}
+    saved: dict[str, torch.Tensor] = {}
 
     def build(node, owner, root=False):
+        step = make(node, owner, root)
+        if node.path not in kept:
+            return step
+
+        def keep(*x, step=step, path=node.path):
+            saved[path] = step(*x)
+            return saved[path]
+        return keep
+
+    def make(node, owner, root=False):
         if isinstance(node, LayerNode):
             module = REFERENCE[node.layer.kind](node.layer, node.in_shape, twins.get(node.path))
             if node.layer.BARE:  # its one parameter under the layer's own name, as torchvision stores it
@@ -107,9 +121,11 @@ def torch_model(graph, numpy_model) -> nn.Module:
         else:
             assert isinstance(node, MergeNode)
             branches, config = [build(branch, box) for branch in node.branches], node.layer.config()
+            sources = [node.source(i) for i in range(len(node.branches))]
 
-            def run(x, branches=branches, kind=node.layer.kind, config=config, layer=node.layer):
-                return merge(kind, config, [branch(x) for branch in branches], layer)
+            def run(x, branches=branches, kind=node.layer.kind, config=config, layer=node.layer, sources=sources):
+                return merge(kind, config, [branch(x if source is None else saved[source.path])
+                                            for branch, source in zip(branches, sources)], layer)
         if node.inline:
             return run
         box.run = run
@@ -223,4 +239,29 @@ layers:
   - linear: 2
 """
 
-KITCHENS = {"kitchen-cnn": KITCHEN_CNN, "kitchen-pools": KITCHEN_POOLS, "kitchen-seq": KITCHEN_SEQ}
+#: a small U-Net: pools down, pixel shuffle, a transposed convolution and bilinear upsampling up, skip
+#: connections from a block, from a pool and through layers, one source read twice
+KITCHEN_UNET = """
+name: kitchen-unet
+input: [2, 8, 8]
+blocks:
+  double(c):
+    - conv2d: {out: c, kernel: 3, padding: 1, bias: false}
+    - batchnorm2d
+    - relu
+layers:
+  - double: {c: 4, name: enc0}
+  - maxpool2d: {kernel: 2, name: pool}
+  - double: {c: 6, name: enc1}
+  - avgpool2d: 2
+  - conv2d: {out: 8, kernel: 1}
+  - pixel_shuffle: 2
+  - concat: [{from: enc1}, []]
+  - conv_transpose2d: {out: 4, kernel: 2, stride: 2, name: up}
+  - concat: [{from: enc0}, [], {from: pool, layers: [upsample: {scale: 2, mode: bilinear}]}]
+  - add: [[], {from: enc0, layers: [conv2d: {out: 12, kernel: 1}]}]
+  - conv2d: {out: 2, kernel: 1, name: head}
+"""
+
+KITCHENS = {"kitchen-cnn": KITCHEN_CNN, "kitchen-pools": KITCHEN_POOLS, "kitchen-seq": KITCHEN_SEQ,
+            "kitchen-unet": KITCHEN_UNET}

@@ -116,6 +116,44 @@ def test_exported_transformers_run_with_only_numpy(name, run, tmp_path):
     assert np.load(tmp_path / "out.npy").shape == (2, *model.output_shape)
 
 
+@pytest.mark.parametrize("name, sizes", [pytest.param("unet", {"H": 16, "W": 16}, marks=pytest.mark.slow),  # 31M
+                                         ("cnn1d-timeseries", {"T": 16})])
+def test_exported_window_specs_run_with_only_numpy_and_match_torch(name, sizes, run, tmp_path):
+    """The U-Net (max pools, up-convolutions, four skip connections) and the 1-D CNN at a small ``--set``: the
+    CLI's file runs a forward pass in a process without archcalc or torch, and its network, given the same
+    weights as ``archcalc.to_torch``'s module, computes what torch computes, in evaluation and (without dropout,
+    whose masks each backend draws) in training."""
+    import torch
+
+    from archcalc.backends.torch import to_torch
+
+    out = tmp_path / "model.py"
+    result = run("export", SPECS / f"{name}.yaml", "--to", "numpy", "--set",
+                 ",".join(f"{k}={v}" for k, v in sizes.items()), "-o", out)
+    assert result.exit_code == 0, result.output
+    model = archcalc.load(str(SPECS / f"{name}.yaml"), **sizes)
+    x = np.random.default_rng(0).normal(size=(2, *model.input_shape))
+    np.save(tmp_path / "x.npy", x.astype(np.float32))
+    check = ("m = runpy.run_path('model.py'); net = m['build_model'](seed=1).eval()\n"
+             "import numpy as np\n"
+             "np.save('out.npy', net.forward(np.load('x.npy')))\n"
+             "print(sorted(k for k in ('archcalc', 'torch') if sys.modules.get(k)))")
+    proc = run_isolated(check, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    net = load_file(out)["build_model"](seed=1, dtype="float64")
+    reference = to_torch(model).double()
+    reference.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in net.state_dict().items()})
+    dropout = any(node.layer.kind == "dropout" for node in model.graph.layers())
+    for training in (False, True) if not dropout else (False,):  # each backend draws its own dropout mask
+        net.train(training), reference.train(training)
+        expected = reference(torch.from_numpy(x)).detach().numpy()
+        assert expected.shape == (2, *model.output_shape)
+        assert np.abs(net.forward(x) - expected).max() < 1e-9 * max(1.0, np.abs(expected).max())
+        if not training:  # the isolated float32 run, in evaluation (the running statistics as initialised)
+            assert np.abs(np.load(tmp_path / "out.npy") - expected).max() < 1e-4 * max(1.0, np.abs(expected).max())
+
+
 def test_example_in_docs_is_the_current_export():
     """docs/examples/digits_mlp_numpy.py is generated; regenerate it with
     ``archcalc export specs/digits-mlp.yaml --to numpy -o docs/examples/digits_mlp_numpy.py --force``."""

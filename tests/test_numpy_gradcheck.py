@@ -16,6 +16,7 @@ import archcalc
 from archcalc.backends.numpy import losses, to_numpy
 from archcalc.backends.numpy.layers import Dropout
 from tests.kinds import GRAD, Input, cases, examples
+from tests.numpy_torch import KITCHEN_UNET
 
 H = 1e-6
 TOL = 1e-6
@@ -32,6 +33,7 @@ layers:
   - concat: [[], [conv2d: {out: 2, kernel: 1}, sigmoid]]
   - residual: [conv2d: {out: 6, kernel: 1}]
   - flatten""",
+    "skips": KITCHEN_UNET,  # a small U-Net: gradients of outputs read by later branches summed
 }
 
 

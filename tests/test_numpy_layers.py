@@ -85,6 +85,63 @@ def test_window_sizes_are_torchs(one_thread):
     assert checked == 3_369
 
 
+def _against_torch(module, reference, x: np.ndarray) -> float:
+    """Largest difference between the NumPy layer and torch's function (float64): output and input gradient
+    of Σ r·y for a random r."""
+    import torch
+
+    y = module.forward(x)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = reference(xt)
+    r = np.random.default_rng(1).normal(size=y.shape)
+    (yt * torch.from_numpy(r)).sum().backward()
+    assert y.shape == tuple(yt.shape)
+    return max(float(np.abs(y - yt.detach().numpy()).max()), float(np.abs(module.backward(r) - xt.grad.numpy()).max()))
+
+
+def test_transposed_convolutions_are_torchs_over_every_small_geometry(one_thread):
+    """Every 1-D geometry torch accepts over lengths 1–4, kernels 1–3, strides 1–3, paddings 0–2, output
+    paddings 0–2 and dilations 1–2, with 2 groups: the output, its input gradient and the weight's."""
+    import torch
+    import torch.nn.functional as F
+
+    rng, checked, worst = np.random.default_rng(0), 0, 0.0
+    for n, k, s, p, op, d in itertools.product(range(1, 5), range(1, 4), range(1, 4), range(3), range(3), (1, 2)):
+        if (op >= s and op >= d) or (n - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
+            continue  # torch refuses these, and so does the core
+        module = layers.ConvTranspose1d(4, 6, k, s, p, op, 2, True, d, rng=rng)
+        weight = torch.from_numpy(module.weight).requires_grad_()
+        x = rng.normal(size=(2, 4, n))
+        reference = partial(F.conv_transpose1d, weight=weight, bias=torch.from_numpy(module.bias), stride=s,
+                            padding=p, output_padding=op, groups=2, dilation=d)
+        worst = max(worst, _against_torch(module, reference, x))
+        worst = max(worst, float(np.abs(module.grads["weight"] - weight.grad.numpy()).max()))
+        checked += 1
+    assert checked == 403 and worst < 1e-12
+
+
+def test_interpolation_is_torchs_over_sizes_scales_and_modes(one_thread):
+    """F.interpolate on lengths 1–11 by 13 scales (fractions, and below 1) and to sizes, nearest and linear with
+    align_corners both ways: the output and its input gradient. Not compared: nearest by a fractional scale whose
+    output has n or 2n positions, where torch's CPU backward copies (or halves) the index while its forward
+    floors i/scale, so torch's gradient is not the one of its own output (tests/kinds.py's cases avoid it)."""
+    import torch.nn.functional as F
+
+    rng, checked, worst = np.random.default_rng(0), 0, 0.0
+    for n, scale in itertools.product(range(1, 12), (0.3, 0.5, 0.7, 1, 1.3, 1.5, 1.7, 2, 2.5, 3, 3.3, 4.1, 7 / 3)):
+        o = int(n * scale)
+        for mode, corners, given in itertools.product(("nearest", "linear"), (False, True), ("scale", "size")):
+            torch_inconsistent = given == "scale" and o in (n, 2 * n) and scale not in (1, 2)
+            if o < 1 or (mode == "nearest" and (corners or torch_inconsistent)):
+                continue
+            args = {"scale_factor": scale} if given == "scale" else {"size": o}
+            module = layers.Upsample(**args, mode=mode, align_corners=corners)
+            reference = partial(F.interpolate, **args, mode=mode, align_corners=corners if mode == "linear" else None)
+            worst = max(worst, _against_torch(module, reference, rng.normal(size=(2, 3, n))))
+            checked += 1
+    assert checked == 820 and worst < 1e-12
+
+
 def small_models():
     yield "lenet5", archcalc.load(str(SPECS / "lenet5.yaml"))
     yield "resnet18", archcalc.load(str(SPECS / "resnet18.yaml"), H=32, W=40)

@@ -265,13 +265,21 @@ class Sequential(Module):
     ``ties`` are (path of a layer, path of the layer whose weight it uses) pairs: the first layer's
     weight becomes the second's array, so both uses update one array and their gradients are summed
     into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
+    ``skips`` are the paths of the nodes whose output a later merge branch reads (``{from: PATH}``):
+    the root links each :class:`From` to the :class:`Keep` of its path.
     """
 
-    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = ()):
+    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = (),
+                 skips: tuple[str, ...] = ()):
         self.layers = list(layers)
         modules = dict(self.named_modules())
         for tied, owner in ties:
             modules[tied].weight = modules[owner].weight
+        if skips:  # each branch that reads an earlier output (From) gets the module that keeps it (Keep)
+            kept = {m.slot: m for _, m in self.named_modules() if getattr(m, "KEEPS", False)}
+            for _, m in self.named_modules():
+                if getattr(m, "KEEPS", True) is False:
+                    m.source = kept[m.slot]
 
     def children(self) -> list[tuple[str, Module]]:
         return self.layers

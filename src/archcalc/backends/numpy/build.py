@@ -17,7 +17,8 @@ from archcalc.backends.common import plain
 from archcalc.backends.naming import TORCH_TAKEN
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
-from archcalc.backends.numpy.structures import Add, Attend, Concat, Multiply, Residual, Sequential
+from archcalc.backends.numpy.structures import Add, Attend, Concat, From, Keep, Multiply, Residual, Sequential
+from archcalc.backends.plan import kept as read_later
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
@@ -119,23 +120,68 @@ def _multihead(a: Layer, x: Shape) -> Call:
                  rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout)
 
 
+def _one(values: tuple) -> object:
+    """A per-axis argument as torch's modules take it: one value when every axis has the same, else the tuple."""
+    return values[0] if isinstance(values, tuple) and len(set(values)) == 1 else values
+
+
+def _conv(cls: type, a: Layer, x: Shape) -> Call:
+    padding = a.padding if a.padding == "same" else _one(a.padding)
+    return _call(cls, in_channels=x[0], out_channels=a.out, kernel_size=_one(a.kernel), stride=_one(a.stride),
+                 padding=padding, dilation=_one(a.dilation), groups=a.groups, bias=a.bias, **_inits(a))
+
+
+def _conv_transpose(cls: type, a: Layer, x: Shape) -> Call:
+    return _call(cls, in_channels=x[0], out_channels=a.out, kernel_size=_one(a.kernel), stride=_one(a.stride),
+                 padding=_one(a.padding), output_padding=_one(a.output_padding), groups=a.groups, bias=a.bias,
+                 dilation=_one(a.dilation), **_inits(a))
+
+
+def _maxpool(cls: type, a: Layer) -> Call:
+    padding = a.padding if a.padding == "same" else _one(a.padding)
+    return _call(cls, kernel_size=_one(a.kernel), stride=_one(a.strides), padding=padding,
+                 dilation=_one(a.dilation), ceil_mode=a.ceil_mode)
+
+
+def _avgpool(cls: type, a: Layer) -> Call:
+    padding = a.padding if a.padding == "same" else _one(a.padding)
+    return _call(cls, kernel_size=_one(a.kernel), stride=_one(a.strides), padding=padding, ceil_mode=a.ceil_mode,
+                 count_include_pad=a.count_include_pad)
+
+
+def _upsample(a: Layer, x: Shape) -> Call:
+    """By a scale (each axis ⌊n·s⌋ at run time, as torch's ``scale_factor``) or to a size, per axis."""
+    options = {} if a.mode == "nearest" else {"mode": a.mode, "align_corners": a.align_corners}
+    if a.scale is not None:
+        return _call(L.Upsample, scale_factor=_one(a.per_axis("scale", a.scale, x)), **options)
+    return _call(L.Upsample, size=_one(a.per_axis("size", a.size, x)), **options)
+
+
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
 #: and its input shape ``x`` (batch excluded)
 KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "linear": lambda a, x: _call(L.Linear, in_features=x[-1], out_features=a.out, bias=a.bias, **_inits(a),
                                  transposed=a.transposed),
-    "conv1d": lambda a, x: _call(L.Conv1d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
-                                 stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias, **_inits(a)),
-    "conv2d": lambda a, x: _call(L.Conv2d, in_channels=x[0], out_channels=a.out, kernel_size=a.kernel,
-                                 stride=a.stride, padding=a.padding, dilation=a.dilation, groups=a.groups,
-                                 bias=a.bias, **_inits(a)),
-    "maxpool2d": lambda a, x: _call(L.MaxPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
-                                    dilation=a.dilation, ceil_mode=a.ceil_mode),
-    "avgpool2d": lambda a, x: _call(L.AvgPool2d, kernel_size=a.kernel, stride=a.strides, padding=a.padding,
-                                    ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad),
-    "adaptive_avgpool2d": lambda a, x: _call(L.AdaptiveAvgPool2d, output_size=a.out),
+    "conv1d": lambda a, x: _conv(L.Conv1d, a, x),
+    "conv2d": lambda a, x: _conv(L.Conv2d, a, x),
+    "conv3d": lambda a, x: _conv(L.Conv3d, a, x),
+    "conv_transpose1d": lambda a, x: _conv_transpose(L.ConvTranspose1d, a, x),
+    "conv_transpose2d": lambda a, x: _conv_transpose(L.ConvTranspose2d, a, x),
+    "conv_transpose3d": lambda a, x: _conv_transpose(L.ConvTranspose3d, a, x),
+    "maxpool1d": lambda a, x: _maxpool(L.MaxPool1d, a),
+    "maxpool2d": lambda a, x: _maxpool(L.MaxPool2d, a),
+    "maxpool3d": lambda a, x: _maxpool(L.MaxPool3d, a),
+    "avgpool1d": lambda a, x: _avgpool(L.AvgPool1d, a),
+    "avgpool2d": lambda a, x: _avgpool(L.AvgPool2d, a),
+    "avgpool3d": lambda a, x: _avgpool(L.AvgPool3d, a),
+    "adaptive_avgpool1d": lambda a, x: _call(L.AdaptiveAvgPool1d, output_size=_one(a.out)),
+    "adaptive_avgpool2d": lambda a, x: _call(L.AdaptiveAvgPool2d, output_size=_one(a.out)),
+    "adaptive_avgpool3d": lambda a, x: _call(L.AdaptiveAvgPool3d, output_size=_one(a.out)),
+    "global_avgpool1d": _simple(L.GlobalAvgPool1d),
     "global_avgpool2d": _simple(L.GlobalAvgPool2d),
+    "global_avgpool3d": _simple(L.GlobalAvgPool3d),
+    "upsample": lambda a, x: _upsample(a, x),
+    "pixel_shuffle": lambda a, x: _call(L.PixelShuffle, upscale_factor=a.factor),
     "batchnorm1d": lambda a, x: _call(L.BatchNorm1d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,
@@ -189,24 +235,29 @@ OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsp
                                "adam": optim.Adam, "adamw": optim.AdamW}
 
 
-def plan(node: Node) -> Call:
-    """The construction of ``node`` and everything below it."""
-    return _PLANS[type(node)](node)
+def plan(node: Node, kept: frozenset[str] = frozenset()) -> Call:
+    """The construction of ``node`` and everything below it; a node whose path is in ``kept`` (a later
+    branch reads its output) is wrapped in :class:`~.structures.Keep`."""
+    call = _PLANS[type(node)](node, kept)
+    return Call(Keep, {"module": call, "slot": node.path}, call.comment) if node.path in kept else call
 
 
 def plan_graph(graph: Graph) -> Call:
     """The construction of the whole network: the root's, with the tied weights (``tie:``) the root
-    shares once every layer is built."""
-    call = plan(graph.root)
+    shares and the skip connections (``{from: PATH}``) it links once every layer is built."""
+    skips = tuple(sorted(read_later(graph)))
+    call = plan(graph.root, frozenset(skips))
     layers = {node.path: node for node in graph.layers()}
     ties = tuple((node.path, layers[node.layer.tie].path) for node in layers.values()
                  if getattr(node.layer, "tie", None) is not None)
     if ties:
         call.kwargs["ties"] = ties
+    if skips:
+        call.kwargs["skips"] = skips
     return call
 
 
-def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
+def _children(nodes: list[Node], kept: frozenset[str] = frozenset()) -> list[tuple[str, Call]]:
     """Each child under its name (dotted names are paths too); an inline construct under ``""``, so its
     children's names join its parent's, as in torch. A name part that torch's containers already use
     (``forward``, ``training``, ``get_buffer``) takes a ``_`` as it does in :func:`archcalc.to_torch`
@@ -217,7 +268,7 @@ def _children(nodes: list[Node]) -> list[tuple[str, Call]]:
         while key and key in used:  # only a renamed part can collide ('forward_' beside a real 'forward_')
             key += "_"
         used.add(key)
-        out.append((key, plan(node)))
+        out.append((key, plan(node, kept)))
     return out
 
 
@@ -235,7 +286,7 @@ LATER: dict[str, tuple[Callable[[Layer], bool], str]] = {
 }
 
 
-def _layer(node: LayerNode) -> Call:
+def _layer(node: LayerNode, kept: frozenset[str] = frozenset()) -> Call:
     if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
@@ -248,33 +299,34 @@ def _layer(node: LayerNode) -> Call:
     return call
 
 
-def _residual(node: ResidualNode) -> Call:
-    shortcut = {"identity": "identity", "none": None}.get(node.mode) if node.shortcut is None else plan(node.shortcut)
-    args = {"body": _children(node.body), "shortcut": shortcut, "then": _children(node.then)}
+def _residual(node: ResidualNode, kept: frozenset[str] = frozenset()) -> Call:
+    shortcut = {"identity": "identity", "none": None}.get(node.mode) if node.shortcut is None else \
+        plan(node.shortcut, kept)
+    args = {"body": _children(node.body, kept), "shortcut": shortcut, "then": _children(node.then, kept)}
     if node.shortcut is not None and node.shortcut.name != "shortcut":
         args["shortcut_name"] = node.shortcut.name
     return Call(Residual, args)
 
 
-_PLANS: dict[type, Callable[[Node], Call]] = {
+_PLANS: dict[type, Callable[[Node, frozenset[str]], Call]] = {
     LayerNode: _layer,
-    SeqNode: lambda node: Call(Sequential, {"layers": _children(node.items)}),
+    SeqNode: lambda node, kept: Call(Sequential, {"layers": _children(node.items, kept)}),
     ResidualNode: _residual,
-    MergeNode: lambda node: _merge(node),
+    MergeNode: lambda node, kept: _merge(node, kept),
 }
 
 
-def _merge(node: MergeNode) -> Call:
+def _merge(node: MergeNode, kept: frozenset[str] = frozenset()) -> Call:
+    """The merge's structure; a branch that reads an earlier node's output (``{from: PATH}``) is wrapped
+    in :class:`~.structures.From`, which the root links to that node's :class:`~.structures.Keep`."""
     kind = node.layer.kind
-    if node.sources:
-        source = next(s for s in node.sources if s is not None)
-        raise SpecError(node.loc, f"{kind}: a branch from an earlier layer (from: {source.path}): the NumPy backend "
-                        "cannot compute skip connections yet", code="export-unsupported",
-                        hint="export it --to torch, or train it with --backend torch")
     if kind not in MERGES:
         raise SpecError(node.loc, f"{kind}: the NumPy backend cannot compute this kind yet", code="export-unsupported",
                         hint="export it --to torch, or train it with --backend torch")
-    return MERGES[kind](node.layer, _children(node.branches), node.inputs)
+    branches = [(name, call if source is None else Call(From, {"branch": call, "slot": source.path}))
+                for (name, call), source in zip(_children(node.branches, kept),
+                                                [node.source(i) for i in range(len(node.branches))])]
+    return MERGES[kind](node.layer, branches, node.inputs)
 
 
 #: merge kind → its structure, from the layer, its branches' calls and their output shapes

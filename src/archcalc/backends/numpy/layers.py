@@ -157,56 +157,94 @@ def _initial(rng: np.random.Generator, shape: tuple[int, ...], init, default_fan
     raise ValueError(f"unknown init {name!r}")
 
 
-def _pad(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
-    """Pad the last two axes by ((top, bottom), (left, right)); the input itself when there is nothing to add."""
-    (top, bottom), (left, right) = pads
-    if not (top or bottom or left or right):
+def _axes(value, rank: int) -> tuple:
+    """A per-axis argument as a tuple of ``rank`` values: torch's modules take one int for every axis, or
+    one per axis; ``'same'`` (a convolution's padding word) stays as it is."""
+    if isinstance(value, str):
+        return value
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+
+
+def _spatial(pairs) -> tuple[slice, ...]:
+    """The index of every sample and channel and, per spatial axis, the (start, stop, step) it gives."""
+    return (slice(None), slice(None), *(slice(*pair) for pair in pairs))
+
+
+def _pad(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: float = 0.0) -> np.ndarray:
+    """Pad each spatial axis (every axis after N and C) by its (before, after) pair; the input itself when
+    there is nothing to add."""
+    if not any(before or after for before, after in pads):
         return x
-    n, c, h, w = x.shape
-    out = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
-    out[:, :, top:top + h, left:left + w] = x
+    shape = (*x.shape[:2], *(n + before + after for n, (before, after) in zip(x.shape[2:], pads)))
+    out = np.full(shape, value, dtype=x.dtype)
+    out[_spatial((before, before + n) for n, (before, _) in zip(x.shape[2:], pads))] = x
     return out
 
 
-def _crop(dxp: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], shape: tuple[int, ...]) -> np.ndarray:
-    """The inverse of :func:`_pad` for gradients: drop what lies in the padding."""
-    top, left = pads[0][0], pads[1][0]
-    return dxp[:, :, top:top + shape[2], left:left + shape[3]]
+def _crop(dxp: np.ndarray, pads: tuple[tuple[int, int], ...], shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`_pad` for gradients: the part of ``shape`` (N, C, *spatial) after each axis's
+    leading padding, dropping what lies in the padding."""
+    return dxp[_spatial((before, before + n) for n, (before, _) in zip(shape[2:], pads))]
 
 
 def _windows(xp: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
-    """A read-only (N, C, out_h, out_w, k_h, k_w) view of the windows of a padded input (no copy)."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
-    view = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
-    return view[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, ::dh, ::dw]
+    """A read-only (N, C, *out, *kernel) view of the windows of a padded input (no copy), any number of
+    spatial axes."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    view = sliding_window_view(xp, span, axis=tuple(range(2, xp.ndim)))
+    return view[_spatial([(None, (o - 1) * s + 1, s) for o, s in zip(out, stride)] +
+                         [(None, None, d) for d in dilation])]
 
 
-def _taps(kernel, stride, dilation, out) -> list[tuple[slice, slice]]:
-    """For each of the k_h·k_w kernel taps, the (rows, columns) slices of the padded input it reads
-    at every output position: ``xp[:, :, r, c]`` is an (N, C, out_h, out_w) strided view."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
-    return [(slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
-            for i in range(kh) for j in range(kw)]
+def _taps(kernel, stride, dilation, out) -> list[tuple[slice, ...]]:
+    """For each of the ∏k kernel taps (in the weight's order), the slices of the padded input it reads at
+    every output position: ``xp[_spatial(tap)]`` is an (N, C, *out) strided view."""
+    return [tuple((i * d, i * d + (o - 1) * s + 1, s) for i, s, d, o in zip(tap, stride, dilation, out))
+            for tap in np.ndindex(*kernel)]
 
 
-def _fold(grads, shape: tuple[int, ...], taps: list[tuple[slice, slice]]) -> np.ndarray:
-    """The adjoint of reading windows: add each tap's gradient (N, C, out_h, out_w) back where it was read.
+def _fold(grads, shape: tuple[int, ...], taps: list[tuple[tuple[int, int, int], ...]]) -> np.ndarray:
+    """The adjoint of reading windows: add each tap's gradient (N, C, *out) back where it was read.
 
-    One strided slice per kernel tap, each covering every sample and pixel at once; overlapping
+    One strided slice per kernel tap, each covering every sample and position at once; overlapping
     windows accumulate without ``np.add.at``. ``grads`` is indexable by tap (an array or a list).
     """
     dxp = np.zeros(shape, dtype=grads[0].dtype)
-    for k, (rows, cols) in enumerate(taps):
-        dxp[:, :, rows, cols] += grads[k]
+    for k, tap in enumerate(taps):
+        dxp[_spatial(tap)] += grads[k]
     return dxp
 
 
-def _pad_pairs(padding, kernel, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)) from (p_h, p_w), or from 'same', where PyTorch puts the odd
-    pixel of an even kernel at the bottom/right."""
+def _columns(xp: np.ndarray, kernel, stride, dilation, out, groups: int) -> np.ndarray:
+    """The windows of a padded input copied once into columns (N, groups, C/groups·∏k, ∏out) (im2col):
+    a convolution is then one matrix product per sample and group."""
+    rank = len(kernel)
+    windows = _windows(xp, kernel, stride, dilation, out)
+    order = (0, 1, *range(2 + rank, 2 + 2 * rank), *range(2, 2 + rank))
+    return windows.transpose(order).reshape(xp.shape[0], groups, -1, math.prod(out))  # the one copy
+
+
+def _uncolumns(cols: np.ndarray, shape: tuple[int, ...], kernel, stride, dilation, out) -> np.ndarray:
+    """The adjoint of :func:`_columns` (col2im): columns (N, groups, C/groups·∏k, ∏out) added back into
+    an array of ``shape`` (N, C, *padded) over the kernel taps."""
+    n, channels = shape[:2]
+    taps = cols.reshape(n, channels, math.prod(kernel), *out)
+    return _fold(np.moveaxis(taps, 2, 0), shape, _taps(kernel, stride, dilation, out))
+
+
+def _pad_pairs(padding, kernel, dilation) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial axis from (p, …), or from 'same', where PyTorch puts the odd
+    position of an even kernel at the end (bottom/right)."""
     if padding == "same":
         return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
     return tuple((p, p) for p in padding)
+
+
+def _along(x: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
+    """``matrix`` (out, in) applied to ``axis`` of ``x``: out_i = Σ_j matrix[i, j]·x_j along that axis."""
+    if axis == x.ndim - 1:
+        return x @ matrix.T
+    return np.moveaxis(np.moveaxis(x, axis, -1) @ matrix.T, -1, axis)
 
 
 def _pool_size(n: int, kernel: int, stride: int, pads: tuple[int, int], dilation: int, ceil_mode: bool) -> int:
@@ -224,17 +262,22 @@ def _pool_size(n: int, kernel: int, stride: int, pads: tuple[int, int], dilation
 
 
 class _Pool(Module):
-    """Shared by max and average pooling: the output size, and the padding the windows need (the
-    left padding as given, on the right only as far as the last window reaches)."""
+    """Shared by max and average pooling over ``RANK`` spatial axes: the output size, and the padding the
+    windows need (the leading padding as given, at the end only as far as the last window reaches)."""
 
-    dilation = (1, 1)
+    RANK = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
+        self.kernel_size = _axes(kernel_size, self.RANK)
+        self.stride = _axes(stride, self.RANK) if stride is not None else self.kernel_size
+        self.dilation, self.ceil_mode = _axes(dilation, self.RANK), ceil_mode
+        self.padding = _pad_pairs(_axes(padding, self.RANK), self.kernel_size, self.dilation)
 
     def _geometry(self, x: np.ndarray):
         axes = list(zip(x.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation))
         out = tuple(_pool_size(n, k, s, p, d, self.ceil_mode) for n, k, s, p, d in axes)
         pads = tuple((p[0], max(0, (o - 1) * s + d * (k - 1) + 1 - n - p[0])) for (n, k, s, p, d), o in zip(axes, out))
         return out, pads
-
 
 # -- affine layers ---------------------------------------------------------------------------------
 
@@ -278,46 +321,48 @@ class Linear(Module):
         return dout @ self.weight.T if self.transposed else dout @ self.weight
 
 
-class Conv2d(Module):
-    """2-D convolution (``nn.Conv2d``) with stride, padding (or 'same'), dilation and groups.
 
-    Forward: the windows of the padded input copied once into columns (N, C·k_h·k_w, H_o·W_o),
-    then one matrix product per sample and group, which leaves the output in NCHW order.
+
+class _Conv(Module):
+    """Convolution over ``RANK`` spatial axes (``nn.Conv1d``, ``nn.Conv2d``, ``nn.Conv3d``) with stride,
+    padding (or 'same'), dilation and groups; one implementation for every rank.
+
+    Forward: the windows of the padded input copied once into columns (N, g, C/g·∏k, ∏out), then
+    one matrix product per sample and group, which leaves the output in N, C, *spatial order.
     Backward: the weight gradient is the output gradient times the same columns, summed over the
-    batch; the input gradient is the columns' gradient folded back over the k_h·k_w kernel taps.
+    batch; the input gradient is the columns' gradient folded back over the ∏k kernel taps.
     """
 
     PARAMS = ("weight", "bias")
     RANDOM = True
+    RANK = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int],
-                 stride: tuple[int, int] = (1, 1), padding: tuple[int, int] | str = (0, 0),
-                 dilation: tuple[int, int] = (1, 1), groups: int = 1, bias: bool = True, rng=None, init=None,
-                 bias_init=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, rng=None, init=None, bias_init=None):
         rng = np.random.default_rng(rng)
-        self.stride, self.dilation, self.groups = stride, dilation, groups
-        self.padding = _pad_pairs(padding, kernel_size, dilation)
-        fan_in = in_channels // groups * kernel_size[0] * kernel_size[1]
-        self.weight = _initial(rng, (out_channels, in_channels // groups, *kernel_size), init, fan_in)
+        kernel = _axes(kernel_size, self.RANK)
+        self.stride, self.dilation, self.groups = _axes(stride, self.RANK), _axes(dilation, self.RANK), groups
+        self.padding = _pad_pairs(_axes(padding, self.RANK), kernel, self.dilation)
+        fan_in = in_channels // groups * math.prod(kernel)
+        self.weight = _initial(rng, (out_channels, in_channels // groups, *kernel), init, fan_in)
         self.bias = _initial(rng, (out_channels,), bias_init, fan_in) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        o, cg, kh, kw = self.weight.shape
+        o, _, *kernel = self.weight.shape
         g, n = self.groups, x.shape[0]
         xp = _pad(x, self.padding)
-        out_hw = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
-                       zip(xp.shape[2:], (kh, kw), self.stride, self.dilation))
-        windows = _windows(xp, (kh, kw), self.stride, self.dilation, out_hw)
-        cols = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, cg * kh * kw, -1)  # the one copy
-        out = np.matmul(self.weight.reshape(g, o // g, -1), cols).reshape(n, o, *out_hw)
+        out = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
+                    zip(xp.shape[2:], kernel, self.stride, self.dilation))
+        cols = _columns(xp, kernel, self.stride, self.dilation, out, g)
+        y = np.matmul(self.weight.reshape(g, o // g, -1), cols).reshape(n, o, *out)
         if self.bias is not None:
-            out += self.bias[:, None, None]
-        self.cache = (x.shape, xp.shape, cols, out_hw)
-        return out
+            y += self.bias.reshape(-1, *(1,) * len(out))
+        self.cache = (x.shape, xp.shape, cols, out)
+        return y
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        x_shape, xp_shape, cols, out_hw = self.cache
-        o, cg, kh, kw = self.weight.shape
+        x_shape, xp_shape, cols, out = self.cache
+        o, _, *kernel = self.weight.shape
         g, n = self.groups, dout.shape[0]
         d = np.ascontiguousarray(dout).reshape(n, g, o // g, -1)
         self.grads = {"weight": np.matmul(d, cols.transpose(0, 1, 3, 2)).sum(0).reshape(self.weight.shape)}
@@ -326,61 +371,117 @@ class Conv2d(Module):
         if not input_grad:
             return None
         dcols = np.matmul(self.weight.reshape(g, o // g, -1).transpose(0, 2, 1), d)
-        dcols = dcols.reshape(n, g * cg, kh * kw, *out_hw)
-        return _crop(_fold(dcols.transpose(2, 0, 1, 3, 4), xp_shape, _taps((kh, kw), self.stride, self.dilation,
-                                                                             out_hw)), self.padding, x_shape)
+        return _crop(_uncolumns(dcols, xp_shape, kernel, self.stride, self.dilation, out), self.padding, x_shape)
+
+
+class Conv1d(_Conv):
+    """1-D convolution (``nn.Conv1d``) over [N, C, L]; weight (out, in/groups, k)."""
+
+    RANK = 1
+
+
+class Conv2d(_Conv):
+    """2-D convolution (``nn.Conv2d``) over [N, C, H, W]; weight (out, in/groups, k_h, k_w)."""
+
+
+class Conv3d(_Conv):
+    """3-D convolution (``nn.Conv3d``) over [N, C, D, H, W]; weight (out, in/groups, k_d, k_h, k_w)."""
+
+    RANK = 3
+
+
+class _ConvTranspose(Module):
+    """Transposed convolution over ``RANK`` spatial axes (``nn.ConvTranspose1d``/``2d``/``3d``): the
+    adjoint of the convolution with the same weight, stride, dilation and groups.
+
+    The weight is torch's (in, out/groups, *k), initialised from fan_in = out/groups·∏k as torch
+    computes it for that layout. Forward is the convolution's input gradient: one matrix product
+    per sample and group gives each input position's (out/g)·∏k patch as columns, which
+    :func:`_uncolumns` (col2im) adds into a buffer of (n − 1)·s + d(k − 1) + 1 positions per axis;
+    the output is that buffer without ``padding`` positions at each end, ``output_padding`` extra
+    positions at the end (zeros before the bias). Backward is the convolution's forward: the output
+    gradient placed back into the buffer, read as columns (:func:`_columns`), gives the weight
+    gradient (input times columns) and the input gradient (weight times columns).
+    """
+
+    PARAMS = ("weight", "bias")
+    RANDOM = True
+    RANK = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, rng=None, init=None, bias_init=None):
+        rng = np.random.default_rng(rng)
+        kernel = _axes(kernel_size, self.RANK)
+        self.stride, self.padding = _axes(stride, self.RANK), _axes(padding, self.RANK)
+        self.output_padding, self.dilation = _axes(output_padding, self.RANK), _axes(dilation, self.RANK)
+        self.groups = groups
+        fan_in = out_channels // groups * math.prod(kernel)
+        self.weight = _initial(rng, (in_channels, out_channels // groups, *kernel), init, fan_in)
+        self.bias = _initial(rng, (out_channels,), bias_init, fan_in) if bias else None
+
+    def _sizes(self, n: tuple[int, ...]):
+        """The output size per axis, and the buffer the patches are added into, with its padding pairs."""
+        kernel = self.weight.shape[2:]
+        full = [(m - 1) * s + d * (k - 1) + 1 for m, k, s, d in zip(n, kernel, self.stride, self.dilation)]
+        out = tuple(f - 2 * p + op for f, p, op in zip(full, self.padding, self.output_padding))
+        buffer = tuple(max(f, p + o) for f, p, o in zip(full, self.padding, out))
+        pads = tuple((p, b - p - o) for p, b, o in zip(self.padding, buffer, out))
+        return out, buffer, pads
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        i, o_g, *kernel = self.weight.shape
+        g, n = self.groups, x.shape[0]
+        out, buffer, pads = self._sizes(x.shape[2:])
+        cols = np.matmul(self.weight.reshape(g, i // g, -1).transpose(0, 2, 1), x.reshape(n, g, i // g, -1))
+        full = _uncolumns(cols, (n, g * o_g, *buffer), kernel, self.stride, self.dilation, x.shape[2:])
+        y = _crop(full, pads, (n, g * o_g, *out))
+        self.cache = (x, pads)
+        return y + self.bias.reshape(-1, *(1,) * len(out)) if self.bias is not None else np.ascontiguousarray(y)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, pads = self.cache
+        i, _, *kernel = self.weight.shape
+        g, n = self.groups, x.shape[0]
+        dcols = _columns(_pad(dout, pads), kernel, self.stride, self.dilation, x.shape[2:], g)
+        xs = x.reshape(n, g, i // g, -1)
+        self.grads = {"weight": np.matmul(xs, dcols.transpose(0, 1, 3, 2)).sum(0).reshape(self.weight.shape)}
+        if self.bias is not None:
+            self.grads["bias"] = dout.sum((0, *range(2, dout.ndim)))
+        if not input_grad:
+            return None
+        return np.matmul(self.weight.reshape(g, i // g, -1), dcols).reshape(x.shape)
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """``nn.ConvTranspose1d`` over [N, C, L]; weight (in, out/groups, k)."""
+
+    RANK = 1
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """``nn.ConvTranspose2d`` over [N, C, H, W]; weight (in, out/groups, k_h, k_w)."""
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """``nn.ConvTranspose3d`` over [N, C, D, H, W]; weight (in, out/groups, k_d, k_h, k_w)."""
+
+    RANK = 3
 
 
 # -- pooling ---------------------------------------------------------------------------------------
 
 
-class Conv1d(Conv2d):
-    """1-D convolution (``nn.Conv1d``): :class:`Conv2d` over an image of height 1, with the weight kept
-    in torch's (out, in/groups, k) layout, so the state dict and the optimizer see torch's shapes."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int], stride: tuple[int] = (1,),
-                 padding: tuple[int] | str = (0,), dilation: tuple[int] = (1,), groups: int = 1, bias: bool = True,
-                 rng=None, init=None, bias_init=None):
-        padding = padding if padding == "same" else (0, *padding)
-        super().__init__(in_channels, out_channels, (1, *kernel_size), (1, *stride), padding, (1, *dilation), groups,
-                         bias, rng, init, bias_init)
-        self.weight = self.weight[:, :, 0]
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        weight, self.weight = self.weight, self.weight[:, :, None]
-        try:
-            return super().forward(x[:, :, None])[:, :, 0]
-        finally:
-            self.weight = weight
-
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        weight, self.weight = self.weight, self.weight[:, :, None]
-        try:
-            dx = super().backward(dout[:, :, None], input_grad)
-        finally:
-            self.weight = weight
-        self.grads["weight"] = self.grads["weight"][:, :, 0]
-        return None if dx is None else dx[:, :, 0]
-
-
-class MaxPool2d(_Pool):
-    """Window maximum (``nn.MaxPool2d``): −∞ padding, dilation, ``ceil_mode``; the gradient goes to
-    the first maximum of each window, as in PyTorch."""
-
-    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int] | None = None,
-                 padding: tuple[int, int] | str = (0, 0), dilation: tuple[int, int] = (1, 1),
-                 ceil_mode: bool = False):
-        self.kernel_size, self.stride = kernel_size, stride or kernel_size
-        self.dilation, self.ceil_mode = dilation, ceil_mode
-        self.padding = _pad_pairs(padding, kernel_size, dilation)
+class _MaxPool(_Pool):
+    """Window maximum over ``RANK`` spatial axes (``nn.MaxPool1d``/``2d``/``3d``): −∞ padding, dilation,
+    ``ceil_mode``; the gradient goes to the first maximum of each window, as in PyTorch."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, pads = self._geometry(x)
         xp = _pad(x, pads, -np.inf)
         taps = _taps(self.kernel_size, self.stride, self.dilation, out)
-        best, index = xp[:, :, taps[0][0], taps[0][1]].copy(), np.zeros((*x.shape[:2], *out), dtype=np.int64)
-        for k, (rows, cols) in enumerate(taps[1:], 1):  # a strict > keeps the first maximum
-            part = xp[:, :, rows, cols]
+        best, index = xp[_spatial(taps[0])].copy(), np.zeros((*x.shape[:2], *out), dtype=np.int64)
+        for k, tap in enumerate(taps[1:], 1):  # a strict > keeps the first maximum
+            part = xp[_spatial(tap)]
             index[part > best] = k
             np.maximum(best, part, out=best)
         self.cache = (x.shape, xp.shape, pads, taps, index)
@@ -392,35 +493,50 @@ class MaxPool2d(_Pool):
         return _crop(_fold(grads, xp_shape, taps), pads, x_shape)
 
 
-class AvgPool2d(_Pool):
-    """Window mean (``nn.AvgPool2d``): zero padding, ``ceil_mode``, and PyTorch's divisor — the window
-    clipped to the padded input with ``count_include_pad``, to the input itself without."""
+class MaxPool1d(_MaxPool):
+    """``nn.MaxPool1d`` over [N, C, L]."""
 
-    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int] | None = None,
-                 padding: tuple[int, int] | str = (0, 0), ceil_mode: bool = False, count_include_pad: bool = True):
-        self.kernel_size, self.stride = kernel_size, stride or kernel_size
-        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
-        self.padding = _pad_pairs(padding, kernel_size, (1, 1))
+    RANK = 1
 
-    def _divisor(self, x: np.ndarray, out: tuple[int, int]) -> np.ndarray:
-        sizes = []
-        for n, k, s, (top, bottom), o in zip(x.shape[2:], self.kernel_size, self.stride, self.padding, out):
-            start = np.arange(o) * s - top
-            end = np.minimum(start + k, n + bottom)
+
+class MaxPool2d(_MaxPool):
+    """``nn.MaxPool2d`` over [N, C, H, W]."""
+
+
+class MaxPool3d(_MaxPool):
+    """``nn.MaxPool3d`` over [N, C, D, H, W]."""
+
+    RANK = 3
+
+
+class _AvgPool(_Pool):
+    """Window mean over ``RANK`` spatial axes (``nn.AvgPool1d``/``2d``/``3d``): zero padding, ``ceil_mode``,
+    and PyTorch's divisor — the window clipped to the padded input with ``count_include_pad``, to the
+    input itself without."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode)
+        self.count_include_pad = count_include_pad
+
+    def _divisor(self, x: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+        divisor = np.ones((), dtype=x.dtype)
+        for n, k, s, (before, after), o in zip(x.shape[2:], self.kernel_size, self.stride, self.padding, out):
+            start = np.arange(o) * s - before
+            end = np.minimum(start + k, n + after)
             if not self.count_include_pad:
                 start, end = np.maximum(start, 0), np.minimum(end, n)
-            sizes.append(end - start)
-        return np.multiply.outer(*sizes).astype(x.dtype)
+            divisor = np.multiply.outer(divisor, end - start)
+        return divisor.astype(x.dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out, pads = self._geometry(x)
         xp = _pad(x, pads)
         divisor = self._divisor(x, out)
-        taps = _taps(self.kernel_size, self.stride, (1, 1), out)
+        taps = _taps(self.kernel_size, self.stride, self.dilation, out)
         self.cache = (x.shape, xp.shape, pads, taps, divisor)
-        total = xp[:, :, taps[0][0], taps[0][1]].copy()
-        for rows, cols in taps[1:]:
-            total += xp[:, :, rows, cols]
+        total = xp[_spatial(taps[0])].copy()
+        for tap in taps[1:]:
+            total += xp[_spatial(tap)]
         return total / divisor
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -429,13 +545,31 @@ class AvgPool2d(_Pool):
         return _crop(_fold([share] * len(taps), xp_shape, taps), pads, x_shape)
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed size (``nn.AdaptiveAvgPool2d``): output i averages input rows
-    ⌊i·H/o⌋ … ⌈(i+1)·H/o⌉ − 1 (PyTorch's rule, windows may overlap). Written as one averaging
-    matrix per axis, so forward and backward are two matrix products each."""
+class AvgPool1d(_AvgPool):
+    """``nn.AvgPool1d`` over [N, C, L]."""
 
-    def __init__(self, output_size: tuple[int, int]):
-        self.output_size = output_size
+    RANK = 1
+
+
+class AvgPool2d(_AvgPool):
+    """``nn.AvgPool2d`` over [N, C, H, W]."""
+
+
+class AvgPool3d(_AvgPool):
+    """``nn.AvgPool3d`` over [N, C, D, H, W]."""
+
+    RANK = 3
+
+
+class _AdaptiveAvgPool(Module):
+    """Average pooling to a fixed size over ``RANK`` spatial axes (``nn.AdaptiveAvgPool1d``/``2d``/``3d``):
+    output i averages inputs ⌊i·n/o⌋ … ⌈(i+1)·n/o⌉ − 1 (PyTorch's rule, windows may overlap). Written
+    as one averaging matrix per axis, so forward and backward are one matrix product per axis."""
+
+    RANK = 2
+
+    def __init__(self, output_size):
+        self.output_size = _axes(output_size, self.RANK)
 
     @staticmethod
     def _matrix(n: int, o: int, dtype) -> np.ndarray:
@@ -445,24 +579,138 @@ class AdaptiveAvgPool2d(Module):
         return (inside / inside.sum(1, keepdims=True)).astype(dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.ah = self._matrix(x.shape[2], self.output_size[0], x.dtype)
-        self.aw = self._matrix(x.shape[3], self.output_size[1], x.dtype)
-        return self.ah @ x @ self.aw.T
+        self.matrices = [self._matrix(n, o, x.dtype) for n, o in zip(x.shape[2:], self.output_size)]
+        for axis, matrix in enumerate(self.matrices, 2):
+            x = _along(x, matrix, axis)
+        return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return self.ah.T @ dout @ self.aw
+        for axis, matrix in enumerate(self.matrices, 2):
+            dout = _along(dout, matrix.T, axis)
+        return dout
 
 
-class GlobalAvgPool2d(Module):
-    """Mean of each channel over H and W: [N, C, H, W] → [N, C]."""
+class AdaptiveAvgPool1d(_AdaptiveAvgPool):
+    """``nn.AdaptiveAvgPool1d`` over [N, C, L]."""
+
+    RANK = 1
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
+    """``nn.AdaptiveAvgPool2d`` over [N, C, H, W]."""
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+    """``nn.AdaptiveAvgPool3d`` over [N, C, D, H, W]."""
+
+    RANK = 3
+
+
+class _GlobalAvgPool(Module):
+    """Mean of each channel over every spatial axis: [N, C, *spatial] → [N, C]; each input gets the
+    output's gradient divided by the number of positions."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
-        return x.mean((2, 3))
+        return x.mean(tuple(range(2, x.ndim)))
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        h, w = self.shape[2:]
-        return np.broadcast_to((dout / (h * w))[:, :, None, None], self.shape)
+        count = math.prod(self.shape[2:])
+        return np.broadcast_to((dout / count).reshape(*dout.shape, *(1,) * (len(self.shape) - 2)), self.shape)
+
+
+class GlobalAvgPool1d(_GlobalAvgPool):
+    """Mean over L: [N, C, L] → [N, C]."""
+
+
+class GlobalAvgPool2d(_GlobalAvgPool):
+    """Mean over H and W: [N, C, H, W] → [N, C]."""
+
+
+class GlobalAvgPool3d(_GlobalAvgPool):
+    """Mean over D, H and W: [N, C, D, H, W] → [N, C]."""
+
+
+# -- upsampling ------------------------------------------------------------------------------------
+
+
+def _interpolation(n: int, o: int, mode: str, align_corners: bool, scale: float | None, dtype) -> np.ndarray:
+    """The (o, n) matrix of one axis's interpolation, as ``F.interpolate`` computes it.
+
+    ``scale`` is the user's scale factor (torch then steps 1/scale input positions per output), or
+    None when a size was given (n/o). Nearest: output i copies input min(⌊i·step⌋, n − 1), the step
+    and the product in float32 as torch's kernel has them (even when o = n: a scale of 1.3 on 2
+    inputs gives 2 outputs that both copy input 0). Linear: an axis whose size does not change is
+    copied (torch's shortcut); otherwise source position step·(i + ½) − ½ (clamped at 0), or with
+    ``align_corners`` i·(n − 1)/(o − 1), mixing inputs ⌊src⌋ and the next (the last input alone at
+    the end) with weights 1 − λ and λ.
+    """
+    rows = np.arange(o)
+    matrix = np.zeros((o, n))
+    if mode == "nearest":
+        step = np.float32(1.0 / scale) if scale is not None else np.float32(n) / np.float32(o)
+        source = np.minimum(np.floor(rows.astype(np.float32) * step).astype(np.int64), n - 1)
+        matrix[rows, source] = 1.0
+        return matrix.astype(dtype)
+    if o == n:  # torch copies an axis whose size does not change, whatever the scale
+        return np.eye(n, dtype=dtype)
+    if align_corners:
+        src = rows * ((n - 1) / (o - 1) if o > 1 else 0.0)
+    else:
+        step = 1.0 / scale if scale is not None else n / o
+        src = np.maximum(step * (rows + 0.5) - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    weight = np.clip(src - low, 0.0, 1.0)
+    high = low + (low < n - 1)
+    np.add.at(matrix, (rows, low), 1 - weight)
+    np.add.at(matrix, (rows, high), weight)
+    return matrix.astype(dtype)
+
+
+class Upsample(Module):
+    """Upsampling (``nn.Upsample``) over 1, 2 or 3 spatial axes: ``nearest``, or ``linear``,
+    ``bilinear``, ``trilinear`` with ``align_corners`` as torch's, to ``size`` or by ``scale_factor``
+    (each axis ⌊n·scale⌋, torch's rule). The modes are separable, so each axis is one interpolation
+    matrix: forward applies them axis by axis, backward applies their transposes (the exact adjoint,
+    which is what torch's backward kernels compute)."""
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool = False):
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        rank = x.ndim - 2
+        scales = _axes(self.scale_factor, rank) if self.scale_factor is not None else (None,) * rank
+        sizes = _axes(self.size, rank) if self.size is not None else \
+            tuple(math.floor(n * s) for n, s in zip(x.shape[2:], scales))
+        self.matrices = [_interpolation(n, o, self.mode, self.align_corners, s, x.dtype)
+                         for n, o, s in zip(x.shape[2:], sizes, scales)]
+        for axis, matrix in enumerate(self.matrices, 2):
+            x = _along(x, matrix, axis)
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        for axis, matrix in enumerate(self.matrices, 2):
+            dout = _along(dout, matrix.T, axis)
+        return dout
+
+
+class PixelShuffle(Module):
+    """Channels into space (``nn.PixelShuffle``): [N, C·r², H, W] → [N, C, H·r, W·r], channel c·r² + i·r + j
+    going to position (h·r + i, w·r + j); the gradient is the inverse rearrangement."""
+
+    def __init__(self, upscale_factor: int):
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        n, c, h, w = x.shape
+        r = self.upscale_factor
+        return x.reshape(n, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        n, c, hr, wr = dout.shape
+        r = self.upscale_factor
+        return dout.reshape(n, c, hr // r, r, wr // r, r).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, hr // r,
+                                                                                              wr // r)
 
 
 # -- normalisation and regularisation --------------------------------------------------------------

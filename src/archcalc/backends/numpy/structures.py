@@ -1,4 +1,5 @@
-"""The three structures a spec builds layers into: a sequence, a residual sum and a channel concat.
+"""The structures a spec builds layers into: a sequence, a residual sum, the merges (concat, add,
+multiply, attention) and the skip connections between a kept output and a later branch.
 
 Children are ``(name, module)`` pairs, so parameter names join into PyTorch's paths
 (``layer1.0.conv1.weight``) and a state dict maps one to one onto the PyTorch export. Like the
@@ -18,13 +19,21 @@ class Sequential(Module):
     ``ties`` are (path of a layer, path of the layer whose weight it uses) pairs: the first layer's
     weight becomes the second's array, so both uses update one array and their gradients are summed
     into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
+    ``skips`` are the paths of the nodes whose output a later merge branch reads (``{from: PATH}``):
+    the root links each :class:`From` to the :class:`Keep` of its path.
     """
 
-    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = ()):
+    def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = (),
+                 skips: tuple[str, ...] = ()):
         self.layers = list(layers)
         modules = dict(self.named_modules())
         for tied, owner in ties:
             modules[tied].weight = modules[owner].weight
+        if skips:  # each branch that reads an earlier output (From) gets the module that keeps it (Keep)
+            kept = {m.slot: m for _, m in self.named_modules() if getattr(m, "KEEPS", False)}
+            for _, m in self.named_modules():
+                if getattr(m, "KEEPS", True) is False:
+                    m.source = kept[m.slot]
 
     def children(self) -> list[tuple[str, Module]]:
         return self.layers
@@ -74,6 +83,57 @@ class Residual(Module):
             ds = self.shortcut.backward(d, input_grad)
             return dx + ds if input_grad else None
         return dx
+
+
+class Keep(Module):
+    """A node whose output a later merge branch reads (``{from: PATH}``, a U-Net's skip connection): its
+    ``module`` run as usual, the output kept under ``slot``. Backward adds the gradient those branches
+    sent back (``pending``) to the one arriving from the layers after it, then runs the module's
+    backward once on the sum: the gradients of both uses of the output meet, as autograd's do.
+
+    It adds no level to the names (its one child is named ``""``), so the state dict keeps torch's keys.
+    """
+
+    KEEPS = True
+
+    def __init__(self, module: Module, slot: str):
+        self.module, self.slot, self.pending = module, slot, None
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("", self.module)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.pending = None
+        self.out = self.module.forward(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if self.pending is not None:
+            dout, self.pending = dout + self.pending, None
+        return self.module.backward(dout, input_grad)
+
+
+class From(Module):
+    """A merge branch that runs on an earlier node's kept output (``source``, a :class:`Keep`) instead of
+    the merge's input. Its backward hands the branch's input gradient to that node (added to
+    ``source.pending``, which the backward reaches later) and gives the merge's input none (zeros)."""
+
+    KEEPS = False
+
+    def __init__(self, branch: Module, slot: str):
+        self.branch, self.slot, self.source = branch, slot, None
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("", self.branch)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape, self.dtype = x.shape, x.dtype
+        return self.branch.forward(self.source.out)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        d = self.branch.backward(dout)
+        self.source.pending = d if self.source.pending is None else self.source.pending + d
+        return np.zeros(self.shape, self.dtype) if input_grad else None
 
 
 class Concat(Module):
