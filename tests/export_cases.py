@@ -25,10 +25,11 @@ SIZES = {
     "lstm-classifier": {"T": 12, "V": 101},
     "unet": {"H": 32, "W": 32},
     "cnn1d-timeseries": {"T": 32},
+    "vit_b_16": {"D": 32, "heads": 4, "F": 64, "depth": 2},  # its 224×224 input is fixed; the width is not
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow
 LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
-         "efficientnet_b0", "unet", "vit_b_16", "convnext_tiny",
+         "efficientnet_b0", "unet", "convnext_tiny",
          "deep_CNN_asymetry_blocks", "deep_CNN_ineffective_poolings"}  # NeuraLint's VGG-like lint cases
 
 

@@ -404,15 +404,15 @@ class MultiheadReference(nn.Module):
         return self.o_proj(attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), self.a))
 
 
-class LayerNorm2dReference(nn.Module):
-    """torchvision ConvNeXt's ``LayerNorm2d``: permute to channels-last, ``F.layer_norm``, permute back."""
+class LayerNorm2dReference(nn.LayerNorm):
+    """torchvision ConvNeXt's ``LayerNorm2d``: an ``nn.LayerNorm`` (its ``weight`` and ``bias``) applied to the
+    channels-last view, permuted back."""
 
     def __init__(self, channels: int, eps: float, affine: bool, bias: bool):
-        super().__init__()
-        self.norm = nn.LayerNorm(channels, eps, affine, bias)
+        super().__init__(channels, eps, affine, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 def later(kind: str) -> dict[str, str]:
@@ -425,14 +425,6 @@ def numpy_later(kind: str) -> dict[str, str]:
     """The refusal of a kind the NumPy backend does not have yet (issue 12 adds them); ONNX writes it."""
     return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet"}
 
-
-#: vit11's options that the NumPy and ONNX backends do not take yet (they refuse them at the argument)
-ADD_LATER = {"numpy": "pos_embedding: add: true (a table added to the input) is not in the NumPy backend yet",
-             "onnx": "pos_embedding: add: true (a table added to the input) is not in the ONNX export yet"}
-LAYOUT_LATER = {"numpy": "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) is not "
-                         "in the NumPy backend yet",
-                "onnx": "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) is not "
-                        "in the ONNX export yet"}
 
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
@@ -782,10 +774,9 @@ layers:
 """),
         Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
         # torchvision ViT's Encoder: pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim)), added
-        Case((5, 3), "pos_embedding: {positions: 5, add: true}", params=5 * 3, out=(5, 3), name="add",
-             refuses=ADD_LATER),
-        Case((4, 3), "pos_embedding: {positions: 6, dim: 3, add: true}", params=6 * 3, out=(4, 3), name="add-shorter",
-             refuses=ADD_LATER),
+        Case((5, 3), "pos_embedding: {positions: 5, add: true}", params=5 * 3, out=(5, 3), name="add"),
+        Case((4, 3), "pos_embedding: {positions: 6, dim: 3, add: true}", params=6 * 3, out=(4, 3), name="add-shorter"),
+        Case((1, 2), "pos_embedding: {positions: 3, add: true}", params=3 * 2, out=(1, 2), name="add-one-token"),
     )),
     Kind("layernorm", lambda a, x, t: nn.LayerNorm(x[len(x) - a.axes_:], a.eps, a.affine, a.bias), (
         Case((3, 6), "layernorm", params=2 * 6, out=(3, 6)),
@@ -799,7 +790,8 @@ layers:
         Case((4, 3, 5), "layernorm2d: 1.0e-6", params=2 * 4, out=(4, 3, 5)),
         Case((3, 2, 2), "layernorm2d: {bias: false}", params=3, out=(3, 2, 2), name="no-bias"),
         Case((3, 2, 4), "layernorm2d: {affine: false}", params=0, out=(3, 2, 4), name="plain"),
-    ), refuses=later("layernorm2d")),
+        Case((5, 1, 1), "layernorm2d", params=2 * 5, out=(5, 1, 1), name="one-pixel"),
+    )),
     Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
@@ -844,9 +836,13 @@ layers:
              params=(8 * 8 + 8) + 2 * (8 * 4 + 4) + (8 * 8 + 8), out=(2, 8), name="multi-query"),
         # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
         Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
-             name="torch-layout", refuses=LAYOUT_LATER),
+             name="torch-layout"),
         Case((5, 8), "multihead_attention: {heads: 2, layout: torch, bias: false, causal: true}",
-             params=4 * 8 * 8, out=(5, 8), name="torch-layout-causal", refuses=LAYOUT_LATER),
+             params=4 * 8 * 8, out=(5, 8), name="torch-layout-causal"),
+        Case((4, 6), "multihead_attention: {heads: 1, layout: torch}", params=4 * (6 * 6 + 6), out=(4, 6),
+             name="torch-layout-one-head"),
+        Case((1, 8), "multihead_attention: {heads: 2, layout: torch, causal: true}", params=4 * (8 * 8 + 8),
+             out=(1, 8), name="torch-layout-one-token"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

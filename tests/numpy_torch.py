@@ -263,5 +263,39 @@ layers:
   - conv2d: {out: 2, kernel: 1, name: head}
 """
 
+
+#: specs/convnext_tiny.yaml's construction at a small size: a patch stem and layernorm2d, CNBlocks (depthwise
+#: convolution, channels-last layer norm and MLP, layer scale, stochastic depth in a residual), a downsample
+KITCHEN_CONVNEXT = """
+name: kitchen-convnext
+input: [3, 16, 16]
+blocks:
+  cnblock(p, c = in_channels):
+    - residual:
+        - name: block
+          layers:
+            - conv2d: {out: c, kernel: 7, padding: 3, groups: c}
+            - permute: [1, 2, 0]
+            - layernorm: {eps: 1.0e-6}
+            - linear: 4 * c
+            - gelu
+            - linear: c
+            - permute: [2, 0, 1]
+        - layer_scale: {value: 0.5, name: layer_scale}
+        - stochastic_depth: {p: p, name: stochastic_depth}
+layers:
+  - conv2d: {out: 8, kernel: 4, stride: 4}
+  - layernorm2d: 1.0e-6
+  - cnblock: 0.0
+  - cnblock: 0.5
+  - layernorm2d: {eps: 1.0e-6, bias: false}
+  - conv2d: {out: 12, kernel: 2, stride: 2}
+  - cnblock: 0.25
+  - adaptive_avgpool2d: 1
+  - layernorm2d: 1.0e-6
+  - flatten
+  - linear: 5
+"""
+
 KITCHENS = {"kitchen-cnn": KITCHEN_CNN, "kitchen-pools": KITCHEN_POOLS, "kitchen-seq": KITCHEN_SEQ,
-            "kitchen-unet": KITCHEN_UNET}
+            "kitchen-convnext": KITCHEN_CONVNEXT}

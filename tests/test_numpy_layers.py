@@ -169,11 +169,13 @@ def test_shapes_names_and_counts_agree_with_the_core(name, model):
     net.forward(np.random.default_rng(0).normal(size=(2, *model.input_shape)))
     for node in model.graph.layers():
         assert shapes[node.path][1:] == node.out_shape, node.path
-    params = {f"{p}.{n}" for p, m in modules.items() for n in m.PARAMS if getattr(m, n) is not None}
+    # a bare-parameter kind (layer_scale) stores its one parameter under its own path, as torchvision does
+    params = {p if m.BARE else f"{p}.{n}" for p, m in modules.items() for n in m.PARAMS if getattr(m, n) is not None}
+    bare = {p for p, m in modules.items() if m.BARE}
     state = net.state_dict()
     assert sum(state[k].size for k in params) == sum(p.size for p in net.parameters()) == model.trainable_params
     assert sum(v.size for k, v in state.items() if k not in params) == model.buffers
-    assert {k.rsplit(".", 1)[0] for k in state} <= {node.path for node in model.graph.layers()}
+    assert {k if k in bare else k.rsplit(".", 1)[0] for k in state} <= {node.path for node in model.graph.layers()}
 
 
 def test_torch_default_initialisation_bounds():

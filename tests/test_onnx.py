@@ -66,7 +66,7 @@ def test_onnxruntime_computes_what_torch_computes(case):
     try:
         proto = to_onnx(model, module.state_dict())
     except SpecError as e:
-        if e.code != "export-unsupported":
+        if e.code != "export-unsupported" or case.shipped:  # every shipped spec exports (issue 12)
             raise
         pytest.skip(e.message)
     ids = model.input_ids  # the transformers take int64 token ids

@@ -113,7 +113,10 @@ def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
 
 
 def _multihead(a: Layer, x: Shape) -> Call:
-    """Llama's self-attention: its four projections and the attention between them."""
+    """Llama's self-attention: its four projections and the attention between them; with ``layout: torch``
+    nn.MultiheadAttention's packed projections (:class:`~.layers.SelfAttention`)."""
+    if a.layout == "torch":
+        return _call(L.SelfAttention, embed_dim=x[1], heads=a.heads, bias=a.bias, causal=a.causal, dropout=a.dropout)
     head_dim, out = a.dims(x)
     return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
                  out_features=out, bias=a.bias, out_bias=a.out_biased, causal=a.causal, scale=a.scale,
@@ -189,6 +192,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "groupnorm": lambda a, x: _call(L.GroupNorm, num_groups=a.groups, num_channels=x[0], eps=a.eps, affine=a.affine),
     "layernorm": lambda a, x: _call(L.LayerNorm, normalized_shape=a.normalized(x), eps=a.eps,
                                     elementwise_affine=a.affine, bias=a.bias),
+    "layernorm2d": lambda a, x: _call(L.LayerNorm2d, normalized_shape=a.normalized(x), eps=a.eps,
+                                      elementwise_affine=a.affine, bias=a.bias),
     "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
     "flatten": lambda a, x: _call(L.Flatten, start_dim=a.span(x)[0] + 1, end_dim=a.span(x)[1] + 1),
@@ -205,8 +210,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "multihead_attention": _multihead,
     "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
                                     padding_idx=a.padding_idx),
-    "pos_embedding": lambda a, x: _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim,
-                                        first=a.index == "first"),
+    "pos_embedding": lambda a, x: _call(L.PositionAdd, positions=a.positions, dim=x[1]) if a.add else
+    _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim, first=a.index == "first"),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
@@ -279,11 +284,7 @@ def _free(part: str) -> str:
 
 
 #: options of a kind the NumPy backend does not compute yet: kind → (is it used?, what it is)
-LATER: dict[str, tuple[Callable[[Layer], bool], str]] = {
-    "pos_embedding": (lambda layer: bool(layer.config()["add"]), "add: true (a table added to the input)"),
-    "multihead_attention": (lambda layer: layer.config()["layout"] == "torch",
-                            "layout: torch (nn.MultiheadAttention's packed projections)"),
-}
+LATER: dict[str, tuple[Callable[[Layer], bool], str]] = {}
 
 
 def _layer(node: LayerNode, kept: frozenset[str] = frozenset()) -> Call:

@@ -814,6 +814,19 @@ class LayerNorm(_FeatureNorm):
         return inv_std * (dout - dout.mean(axes, keepdims=True) - xhat * (dout * xhat).mean(axes, keepdims=True))
 
 
+class LayerNorm2d(LayerNorm):
+    """torchvision ConvNeXt's ``LayerNorm2d``: :class:`LayerNorm` over the C channels of [N, C, H, W] at
+    each position on its own (``normalized_shape`` is (C,)), computed on the channels-last view
+    [N, H, W, C] and put back; the gradient goes through the same two transposes the other way."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return super().forward(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dx = super().backward(dout.transpose(0, 2, 3, 1), input_grad)
+        return None if dx is None else dx.transpose(0, 3, 1, 2)
+
+
 class RMSNorm(_FeatureNorm):
     """RMS normalisation (``nn.RMSNorm``, Llama's): x/√(mean(x²) + eps)·γ over the last axes, no mean
     subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype."""
@@ -989,6 +1002,30 @@ class PositionEmbedding(Module):
         return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
 
 
+class PositionAdd(Module):
+    """x plus rows 0 … T−1 of a learned [1, positions, D] table, [N, T, D] → [N, T, D]: torchvision ViT's
+    ``x + pos_embedding``, the table drawn from N(0, 0.02²) as torchvision draws it and stored under the
+    layer's own name (``BARE``). The input's gradient is the output's; row t's is the output's at
+    position t summed over the batch (rows past T get none)."""
+
+    PARAMS = ("weight",)
+    RANDOM = True
+    BARE = True
+
+    def __init__(self, positions: int, dim: int, rng=None):
+        rng = np.random.default_rng(rng)
+        self.weight = rng.normal(0.0, 0.02, (1, positions, dim))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x + self.weight[:, :x.shape[1]]
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        grad = np.zeros_like(self.weight)
+        grad[:, :dout.shape[1]] = dout.sum(0, keepdims=True)
+        self.grads = {"weight": grad}
+        return dout if input_grad else None
+
+
 # -- attention -------------------------------------------------------------------------------------
 
 
@@ -1126,6 +1163,50 @@ class MultiheadAttention(Module):
         dq, dk, dv = self.attention.backward(self.o_proj.backward(dout))
         grads = [proj.backward(g, input_grad) for proj, g in ((self.q_proj, dq), (self.k_proj, dk), (self.v_proj, dv))]
         return grads[0] + grads[1] + grads[2] if input_grad else None
+
+
+class SelfAttention(Module):
+    """Self-attention stored as PyTorch's ``nn.MultiheadAttention`` stores it (torchvision ViT's
+    ``self_attention``): q, k and v projected by one packed ``in_proj_weight`` [3D, D] (rows q, then k,
+    then v) and ``in_proj_bias`` [3D], :class:`Attention` with D/heads per head and scale 1/√(D/heads),
+    then ``out_proj`` (D → D). torch's initialisation: in_proj_weight Xavier-uniform,
+    U(±√(6/(D + 3D))); out_proj's weight a linear layer's default; both biases zero.
+
+    Backward: the attention's gradient of q, k and v side by side is the packed projection's output
+    gradient, so the packed weight's gradient is one product, dqkvᵀ·x, and the input's dqkv·W."""
+
+    PARAMS = ("in_proj_weight", "in_proj_bias")
+    RANDOM = True
+
+    def __init__(self, embed_dim: int, heads: int, bias: bool = True, causal: bool = False, dropout: float = 0.0,
+                 rng=None):
+        rng = np.random.default_rng(rng)
+        bound = math.sqrt(6 / (embed_dim + 3 * embed_dim))
+        self.in_proj_weight = rng.uniform(-bound, bound, (3 * embed_dim, embed_dim))
+        self.in_proj_bias = np.zeros(3 * embed_dim) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias, rng)
+        if bias:
+            self.out_proj.bias[...] = 0.0
+        self.attention = Attention(heads, heads, embed_dim // heads, causal, None, dropout=dropout, rng=rng)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("out_proj", self.out_proj)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        self.attention.training = self.training  # not a child: it holds no parameters
+        qkv = x @ self.in_proj_weight.T
+        if self.in_proj_bias is not None:
+            qkv = qkv + self.in_proj_bias
+        return self.out_proj.forward(self.attention.forward(qkv))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dqkv = self.attention.backward(self.out_proj.backward(dout))
+        flat = dqkv.reshape(-1, dqkv.shape[-1])
+        self.grads = {"in_proj_weight": flat.T @ self.x.reshape(-1, self.x.shape[-1])}
+        if self.in_proj_bias is not None:
+            self.grads["in_proj_bias"] = flat.sum(0)
+        return dqkv @ self.in_proj_weight if input_grad else None
 
 
 # -- shape -----------------------------------------------------------------------------------------

@@ -276,6 +276,18 @@ def layernorm(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("LayerNormalization", [x, scale, shift], node, axis=-len(normalized), epsilon=c["eps"])
 
 
+@op_for("layernorm2d")
+def layernorm2d(b: Builder, node: LayerNode, x: str) -> str:
+    """torchvision's LayerNorm2d as it computes: [N, C, H, W] transposed channels-last, LayerNormalization
+    over the last axis, transposed back."""
+    c, channels = node.layer.config(), node.in_shape[0]
+    last = b.op("Transpose", [x], node, "channels_last", perm=[0, 2, 3, 1])
+    scale = b.weight(node, "weight") if c["affine"] else b.constant(node, "one", np.ones(channels))
+    shift = b.weight(node, "bias") if c["affine"] and c["bias"] else b.constant(node, "zero", np.zeros(channels))
+    normal = b.op("LayerNormalization", [last, scale, shift], node, "normal", axis=-1, epsilon=c["eps"])
+    return b.op("Transpose", [normal], node, perm=[0, 3, 1, 2])
+
+
 @op_for("rmsnorm")
 def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
     """x/√(mean(x²) + eps)·γ; eps None is torch's for float32, the machine epsilon."""
@@ -473,12 +485,12 @@ def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> st
 
 @op_for("multihead_attention")
 def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
-    """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights."""
-    if node.layer.config()["layout"] == "torch":
-        raise SpecError(node.loc, "multihead_attention: layout: torch (nn.MultiheadAttention's packed projections) "
-                        "is not in the ONNX export yet", code="export-unsupported", hint="export it --to torch")
+    """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights; ``layout: torch``
+    is nn.MultiheadAttention's packed in_proj (:func:`_packed_attention`)."""
     layer, c = node.layer, node.layer.config()
     head_dim, _ = layer.dims(node.in_shape)
+    if c["layout"] == "torch":
+        return _packed_attention(b, node, x, c, head_dim)
 
     def project(inp: str, name: str, bias: bool) -> str:
         weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
@@ -490,6 +502,24 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
     return project(y, "o_proj", layer.out_biased)
 
 
+def _packed_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: int) -> str:
+    """nn.MultiheadAttention's self-attention: x·in_proj_weightᵀ + in_proj_bias gives q, k and v side by
+    side ([N, T, 3D], sliced apart), attention with D/heads per head, then ``out_proj``."""
+    heads, dim = c["heads"], node.in_shape[1]
+    weight = b.op("Transpose", [b.weight(node, "in_proj_weight")], node, "in_proj_t", perm=[1, 0])
+    packed = b.op("MatMul", [x, weight], node, "in_proj")
+    if c["bias"]:
+        packed = b.op("Add", [packed, b.weight(node, "in_proj_bias")], node, "in_proj_biased")
+    axis = _ints(b, node, "features", [-1])
+    q, k, v = (b.op("Slice", [packed, _ints(b, node, f"{name}_from", [i * dim]), _ints(b, node, f"{name}_to",
+                                                                                     [(i + 1) * dim]), axis],
+                    node, name) for i, name in enumerate("qkv"))
+    y = _attend(b, node, q, k, v, c, heads, heads, head_dim)
+    out = b.op("MatMul", [y, b.op("Transpose", [b.weight(node, "out_proj.weight")], node, "out_proj_t",
+                                  perm=[1, 0])], node, "out_proj")
+    return b.op("Add", [out, b.weight(node, "out_proj.bias")], node, "out_proj_biased") if c["bias"] else out
+
+
 @op_for("embedding")
 def embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Gather the ids' rows of the table (the model's input is int64 ids); a tied table is its owner's."""
@@ -499,12 +529,14 @@ def embedding(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("pos_embedding")
 def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
-    """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D]: the sequence
-    length stays free."""
-    if node.layer.config()["add"]:
-        raise SpecError(node.loc, "pos_embedding: add: true (a table added to the input) is not in the ONNX export "
-                        "yet", code="export-unsupported", hint="export it --to torch")
+    """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D], or with ``add``
+    added to the input: the sequence length stays free."""
     zero = b.constant(node, "zero", [0], dtype=np.int64)
+    if node.layer.config()["add"]:  # torchvision ViT's x + pos_embedding[:, :T], the [1, P, D] table bare
+        length = b.op("Shape", [x], node, "length", start=1, end=2)
+        one = b.constant(node, "axis1", [1], dtype=np.int64)
+        rows = b.op("Slice", [b.weight(node, None), zero, length, one], node, "rows")
+        return b.op("Add", [x, rows], node)
     end = b.constant(node, "one", [1], dtype=np.int64) if node.layer.index == "first" else \
         b.op("Shape", [x], node, "length", start=1, end=2)
     rows = b.op("Slice", [b.weight(node, "weight"), zero, end, zero], node, "rows")
