@@ -91,6 +91,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S109", "missing_causal_mask"),
     ("S110", "deep_plain_rnn"),
     ("S111", "shrinking_feature_maps"),
+    ("S112", "widening_after_bottleneck"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
