@@ -23,7 +23,7 @@ def cnn(*stages: str, head: str = "  - flatten\n  - linear: 10\n", train: str = 
 def test_shrinking_feature_maps_reports_each_narrower_stage_at_its_convolution():
     text = cnn("conv2d: {out: 32, kernel: 3, padding: 1}; relu",
                "conv2d: {out: 64, kernel: 3, padding: 1}; relu; conv2d: {out: 16, kernel: 1}; relu",
-               "conv2d: {out: 8, kernel: 3, padding: 1}; relu")
+               "conv2d: {out: 8, kernel: 3, padding: 1}; relu", "conv2d: {out: 64, kernel: 3, padding: 1}; relu")
     assert lines(text, "S111") == [8, 11]  # the 1×1 that leaves 16 < 32, then the 8 < 16
     [first, _] = lint(text, "x.yaml", ["S111"]).diagnostics
     assert first.message.startswith("`5` leaves the stage at 16×16 with 16 channels, fewer than the 32 of the stage "
@@ -41,6 +41,9 @@ def test_shrinking_feature_maps_reports_each_narrower_stage_at_its_convolution()
     # the last stage maps to one channel per class before global pooling (SqueezeNet, Network in Network)
     cnn("conv2d: {out: 64, kernel: 3, padding: 1}; relu",
         head="  - conv2d: {out: 10, kernel: 1}\n  - global_avgpool2d\n"),
+    # the last stage that convolves narrows for the fully connected head that flattens it
+    cnn("conv2d: {out: 32, kernel: 3, padding: 1}; relu", "conv2d: {out: 64, kernel: 3, padding: 1}; relu",
+        "conv2d: {out: 8, kernel: 1}; relu"),
     # an autoencoder's encoder narrows on purpose: not a classification
     cnn("conv2d: {out: 16, kernel: 3, padding: 1}; relu", "conv2d: {out: 8, kernel: 3, padding: 1}; relu",
         head="  - conv2d: {out: 8, kernel: 3, padding: 1}\n", train="train: {task: regression}\n"),

@@ -7,21 +7,19 @@ spatial size, and it ends where pooling or a stride makes the size smaller. The 
 number of channels each stage hands to the downsampling that ends it, and reports the layer that
 leaves a stage with fewer channels than the stage before it had.
 
-Only stages that a downsampling ends are compared: the last one, where a classifier may map its
-features to one channel per class before global pooling (SqueezeNet, Network in Network), is left
-alone, and so is any layer inside a residual block or a branch (a bottleneck's 1×1 reduction and a
-MobileNet block's projection narrow the channels *inside* a stage whose output is wide). Where the
-resolution grows again (a decoder), the comparison starts over. Autoencoders and segmentation
-models, whose encoders may narrow on purpose, are not classifications and are not checked.
+The last stage that convolves is left alone: there a classifier may map its features to one
+channel per class (SqueezeNet, Network in Network) or narrow them for its fully connected head. So
+is any layer inside a residual block or a branch (a bottleneck's 1×1 reduction and a MobileNet
+block's projection narrow the channels *inside* a stage whose output is wide). Where the resolution
+grows again (a decoder), the comparison starts over. Autoencoders and segmentation models, whose
+encoders may narrow on purpose, are not classifications and are not checked.
 
 ## Why is this bad?
 Each downsampling keeps a quarter of the positions (2×2 pooling); a stage that also has fewer
 channels than the one before passes on an eighth of the numbers or less, although deeper layers
-detect more kinds of features (parts and objects, not edges), so they need more maps, not fewer.
-The classifier then learns from a representation squeezed below what its early layers saw. This is
-why every standard classifier, from LeNet (6, 16) and VGG (64 … 512) to ResNet (256 … 2048),
-widens as it downsamples, keeping the work per stage roughly equal: Szegedy et al. name it the
-first design principle, avoid representational bottlenecks.
+detect more kinds of features (parts and objects, not edges) and need more maps, not fewer. So
+every standard classifier, from LeNet (6, 16) and VGG (64 … 512) to ResNet (256 … 2048), widens as
+it downsamples: Szegedy et al.'s first design principle, avoid representational bottlenecks.
 
 ## Example
 ```yaml
@@ -34,6 +32,8 @@ layers:
   - conv2d: {out: 16, kernel: 3, padding: 1}
   - relu
   - maxpool2d: 2
+  - conv2d: {out: 8, kernel: 3, padding: 1}
+  - relu
   - flatten
   - linear: 10
 train:
@@ -52,6 +52,8 @@ layers:
   - conv2d: {out: 64, kernel: 3, padding: 1}
   - relu
   - maxpool2d: 2
+  - conv2d: {out: 128, kernel: 3, padding: 1}
+  - relu
   - flatten
   - linear: 10
 train:
@@ -73,6 +75,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from math import prod
 
 from archcalc import symbolic
@@ -94,52 +97,51 @@ class Stage:
     channels: int
     #: the node that set those channels (the stage's last one that changed the channel count)
     setter: Node
+    #: whether a layer with weights (or a block, a residual or a merge) works at this size
+    convolves: bool
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     if ctx.train is None or ctx.train.task != "classification" or not _convolutional(ctx):
         return
-    yield from _report(_compare(flatten(ctx.graph.root.items), len(ctx.graph.input_shape)))
+    for stages in _stages(flatten(ctx.graph.root.items), len(ctx.graph.input_shape)):
+        last = max((i for i, stage in enumerate(stages) if stage.convolves), default=0)
+        yield from _report([(a, b) for a, b in pairwise(stages[:last]) if b.channels < a.channels])
 
 
-def _compare(nodes: list[Node], rank: int) -> list[tuple[Stage, Stage]]:
-    """Pairs (stage, the next stage that a downsampling also ends) where the second has fewer channels."""
-    shrinking: list[tuple[Stage, Stage]] = []
-    closed: list[Stage] = []
-    stage: Stage | None = None
+def _stages(nodes: list[Node], rank: int) -> Iterator[list[Stage]]:
+    """The stages of the main path, from each start or upsampling (a decoder's) to the next."""
+    stages: list[Stage] = []
     for node in nodes:
         shape = node.out_shape
         if len(shape) != rank or not all(symbolic.is_int(d) for d in shape):
             break  # flattened, pooled to a vector, or of a size that depends on a free symbol
         channels, size = int(shape[0]), prod(int(d) for d in shape[1:])
         if size <= 1:
-            break  # global pooling: the stage before it is the last one
-        if stage is None or size > stage.size:  # the start, or a decoder's upsampling
-            closed, stage = [], Stage(size, channels, node)
+            break  # global pooling
+        convolves = not isinstance(node, LayerNode) or Trait.WEIGHTED in node.layer.TRAITS
+        if stages and size > stages[-1].size:
+            yield stages
+            stages = []
+        if not stages or size < stages[-1].size:
+            stages.append(Stage(size, channels, node, convolves))
             continue
-        if size < stage.size:
-            if closed and stage.channels < closed[-1].channels:
-                shrinking.append((closed[-1], stage))
-            closed.append(stage)
-            stage = Stage(size, channels, node)
-        elif channels != stage.channels:
+        stage = stages[-1]
+        stage.convolves |= convolves
+        if channels != stage.channels:
             stage.channels, stage.setter = channels, node
-    return shrinking
+    yield stages
 
 
 def _report(pairs: list[tuple[Stage, Stage]]) -> Iterator[Finding]:
     for before, after in pairs:
-        node = after.setter
-        yield Finding(node.loc, f"`{node.path}` leaves the stage at {_area(after)} with {after.channels} channels, "
-                      f"fewer than the {before.channels} of the stage at {_area(before)} before it: the "
+        node, (was, now) = after.setter, ("×".join(map(str, s.setter.out_shape[1:])) for s in (before, after))
+        yield Finding(node.loc, f"`{node.path}` leaves the stage at {now} with {after.channels} channels, "
+                      f"fewer than the {before.channels} of the stage at {was} before it: the "
                       f"feature maps shrink from {before.channels * before.size:,} to {after.channels * after.size:,} "
                       "numbers where deeper layers need more kinds of features",
                       hint=f"give the stage at least {before.channels} channels (classifiers usually double the "
                       f"channels where they halve the resolution: {2 * before.channels})")
-
-
-def _area(stage: Stage) -> str:
-    return "×".join(str(d) for d in stage.setter.out_shape[1:])
 
 
 def _convolutional(ctx: Context) -> bool:
