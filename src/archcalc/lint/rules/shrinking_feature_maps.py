@@ -90,14 +90,12 @@ SEVERITY = WARNING
 
 @dataclass
 class Stage:
-    """The layers of the main path at one spatial size."""
+    """The layers of the main path at one spatial size: the channels they end with, the node that set those
+    (the last one that changed the channel count), and whether a layer with weights (or a block) works there."""
 
     size: int
-    #: the channels the stage ends with
     channels: int
-    #: the node that set those channels (the stage's last one that changed the channel count)
     setter: Node
-    #: whether a layer with weights (or a block, a residual or a merge) works at this size
     convolves: bool
 
 
