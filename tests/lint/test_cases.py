@@ -18,7 +18,7 @@ def test_recall_and_false_alarms_do_not_regress():
     faults = [f for case in results for f in case.faults]
     structural = [f for f in faults if f.category in measure.STRUCTURAL]
     assert sum(f.found for f in faults) / len(faults) >= 0.5  # the target for all expressible faults
-    assert sum(f.found for f in structural) >= 48  # 48 of 70 when this was written
+    assert sum(f.found for f in structural) >= 49  # 49 of 70 when this was written
     alarms = [alarm for case in results for alarm in case.alarms]
     assert alarms == [], "a warning or error on a labelled-correct spec"
 

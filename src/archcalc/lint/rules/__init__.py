@@ -90,6 +90,8 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S108", "deep_transformer_without_norm"),
     ("S109", "missing_causal_mask"),
     ("S110", "deep_plain_rnn"),
+    ("S111", "shrinking_feature_maps"),
+    ("S112", "widening_after_bottleneck"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),

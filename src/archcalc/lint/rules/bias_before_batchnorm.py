@@ -1,15 +1,20 @@
-"""A convolution or linear layer has a bias although batch norm follows it directly.
+"""A convolution or linear layer has a bias although batch norm follows it, directly or through pooling.
 
 ## What it does
 Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output
-goes straight into a batch norm layer, and offers to set `bias: false`. A `linear` layer counts
+goes into a batch norm layer, straight or through layers that carry a per-channel shift through
+unchanged: max pooling, average pooling without padded zeros in its mean, adaptive and global
+average pooling, and a flatten to a vector. It offers to set `bias: false`. A `linear` layer counts
 only on a vector input: on a sequence `[T, D]` its bias runs along D while `batchnorm1d`
-normalises each of the T positions (axis 0), so the bias is not cancelled.
+normalises each of the T positions (axis 0), so the bias is not cancelled. An activation or a
+dropout between them ends the search: relu(x + b) depends on b, and dropout scales the bias with its
+random mask in training, so batch norm no longer removes it exactly.
 
 ## Why is this bad?
 Batch norm subtracts the per-channel mean (of the batch in training, the running mean in
 evaluation), and a per-channel bias shifts exactly that mean: it is subtracted again, and
-batch norm's own shift β does its job. The bias is C wasted parameters that are still trained,
+batch norm's own shift β does its job. The maximum or mean of a window of x + b is that of x,
+plus b, so pooling between them changes nothing. The bias is C wasted parameters that are still trained,
 stored and exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
 ResNets do so.
 
@@ -43,7 +48,8 @@ with other layers (`conv2d: *conv`, `conv2d: {<<: *conv}`): that edit would chan
 - PyTorch Performance Tuning Guide, "Disable bias for convolutions directly followed by a batch norm".
 - Ioffe & Szegedy, "Batch Normalization", ICML 2015, §3.2: the bias "can be ignored" since its effect is
   cancelled by the subsequent mean subtraction.
-- NeuraLint (Nikanjam et al., TOSEM 2022), rule f005.
+- NeuraLint (Nikanjam et al., TOSEM 2022), rule f005 (which looks up to three layers on, whatever
+  lies between).
 """
 
 from __future__ import annotations
@@ -51,13 +57,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
-from archcalc.graph.nodes import LayerNode
+from archcalc.graph.nodes import LayerNode, Node
+from archcalc.layers.base import Layer
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.flatten import Flatten
+from archcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool
 from archcalc.layers.traits import Trait
 from archcalc.lint import fixes
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import pairs
 
 SEVERITY = WARNING
 #: runs on the layers that built when a later one does not
@@ -68,17 +76,19 @@ FIXABLE = True
 def check(ctx: Context) -> Iterator[Finding]:
     followed: dict[LayerNode, LayerNode] = {}
     for run in ctx.chains:
-        for a, b in pairs(run):
-            if Trait.WEIGHTED in a.layer.TRAITS and a.layer.config().get("bias") is True \
-                    and isinstance(b.layer, BatchNorm) and _bias_per_channel(a):
-                followed[a] = b
+        for i, a in enumerate(run):
+            if isinstance(a, LayerNode) and Trait.WEIGHTED in a.layer.TRAITS and a.layer.config().get("bias") is True \
+                    and _bias_per_channel(a):
+                b = next((node for node in run[i + 1:] if not _keeps_shift(node)), None)
+                if isinstance(b, LayerNode) and isinstance(b.layer, BatchNorm):
+                    followed[a] = b
     if not followed:
         return
     written: dict[tuple[int, int], list[LayerNode]] = {}
     for node in ctx.layers:
         written.setdefault((node.loc.line, node.loc.col), []).append(node)
     for a, b in followed.items():
-        channels = b.in_shape[0]
+        channels, between = a.out_shape[0], _between(ctx.chains, a, b)
         count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
         hint = ("set bias: false (the batch norm's shift β takes its place)" if b.layer.config().get("affine", True)
                 else "set bias: false (the batch norm subtracts the mean, and with it any constant shift)")
@@ -93,7 +103,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 hint += "; not fixed automatically: its arguments are shared with other places through a YAML " \
                         "anchor or merge key"
         yield Finding(ctx.arg_loc(a, "bias"), f"`{a.path}` ({a.kind}) has a bias that `{b.path}` ({b.kind}) "
-                      f"right after it cancels: {count} wasted parameters", hint=hint, fix=fix)
+                      f"{between} cancels: {count} wasted parameters", hint=hint, fix=fix)
 
 
 def _bias_per_channel(node: LayerNode) -> bool:
@@ -104,3 +114,27 @@ def _bias_per_channel(node: LayerNode) -> bool:
     sequence [T, D] batch norm normalises each of the T positions while the bias runs along D.
     """
     return isinstance(node.layer.geometry(node.in_shape), tuple) or len(node.out_shape) == 1
+
+
+def _keeps_shift(node: Node) -> bool:
+    """Whether a per-channel constant added to the layer's input comes out of it unchanged (max or mean of
+    windows without padded zeros in the mean, a flatten to a vector), so a batch norm after it still removes it."""
+    if not isinstance(node, LayerNode):
+        return False
+    layer = node.layer
+    if isinstance(layer, AvgPool):
+        return not layer.config().get("count_include_pad", True) or all(p == 0 for p in _pads(layer))
+    return isinstance(layer, (MaxPool, AdaptiveAvgPool, GlobalAvgPool)) \
+        or (isinstance(layer, Flatten) and len(node.out_shape) == 1)
+
+
+def _pads(layer: Layer) -> list[object]:
+    padding = layer.config().get("padding", 0)
+    return list(padding) if isinstance(padding, (list, tuple)) else [padding]
+
+
+def _between(chains: list[list[Node]], a: LayerNode, b: LayerNode) -> str:
+    """How the finding says where the batch norm is: right after the layer, or after the pooling between."""
+    run = next(run for run in chains if a in run)
+    via = run[run.index(a) + 1:run.index(b)]
+    return "right after it" if not via else "after " + ", ".join(f"`{n.path}` ({n.kind})" for n in via)

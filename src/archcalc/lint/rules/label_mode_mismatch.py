@@ -84,10 +84,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train.classes is None or train.classes <= 2:
         return
     if train.loss in INDEPENDENT_LOSSES:
+        drop = f"remove the final `{node.path}` (sigmoid) and " if final == "sigmoid" else ""
         yield Finding(ctx.train_loc("loss"), f"{train.loss} treats each of the {train.classes} classes as an "
                       "independent yes/no, but each sample has exactly one: the outputs never learn that the classes "
-                      "exclude each other", hint="use loss: cross_entropy (one logit per class), or say multi_label: "
-                      "true if samples can carry several labels")
+                      f"exclude each other", hint=f"{drop}use loss: cross_entropy (one logit per class), or say "
+                      "multi_label: true if samples can carry several labels")
     elif final == "sigmoid" and train.loss == "cross_entropy" and train.takes == PROBABILITIES:
         yield Finding(node.loc, f"`{node.path}` (sigmoid) gives {train.classes} independent probabilities that do "
                       f"not sum to 1, but {train.loss} takes a distribution over the classes",

@@ -1,0 +1,105 @@
+"""Structure rules (S) on exact cases: where a classifier's trunk or head narrows and widens."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc.lint import lint
+from tests.conftest import ROOT
+
+CLASSIFY = "train: {task: classification, classes: 10}\n"
+
+
+def lines(text: str, code: str) -> list[int]:
+    return [d.loc.line for d in lint(text, "x.yaml", [code]).diagnostics if d.code == code]
+
+
+def cnn(*stages: str, head: str = "  - flatten\n  - linear: 10\n", train: str = CLASSIFY) -> str:
+    """A [1, 32, 32] classifier: each stage's layers, then 2×2 max pooling."""
+    body = "".join(f"  - {layer}\n" for stage in stages for layer in [*stage.split("; "), "maxpool2d: 2"])
+    return f"input: [1, 32, 32]\nlayers:\n{body}{head}{train}"
+
+
+def test_shrinking_feature_maps_reports_each_narrower_stage_at_its_convolution():
+    text = cnn("conv2d: {out: 32, kernel: 3, padding: 1}; relu",
+               "conv2d: {out: 64, kernel: 3, padding: 1}; relu; conv2d: {out: 16, kernel: 1}; relu",
+               "conv2d: {out: 8, kernel: 3, padding: 1}; relu", "conv2d: {out: 64, kernel: 3, padding: 1}; relu")
+    assert lines(text, "S111") == [8, 11]  # the 1×1 that leaves 16 < 32, then the 8 < 16
+    [first, _] = lint(text, "x.yaml", ["S111"]).diagnostics
+    assert first.message.startswith("`5` leaves the stage at 16×16 with 16 channels, fewer than the 32 of the stage "
+                                    "at 32×32 before it: the feature maps shrink from 32,768 to 4,096 numbers")
+
+
+@pytest.mark.parametrize("text", [
+    # widening stages, and a strided convolution as the downsampling
+    cnn("conv2d: {out: 16, kernel: 3, padding: 1}; relu", "conv2d: {out: 32, kernel: 3, padding: 1}; relu"),
+    "input: [1, 32, 32]\nlayers: [conv2d: {out: 16, kernel: 3, stride: 2}, relu, conv2d: {out: 32, kernel: 3, "
+    "stride: 2}, relu, flatten, linear: 10]\n" + CLASSIFY,
+    # a narrowing inside a stage whose end is wide (a bottleneck), and equal stages
+    cnn("conv2d: {out: 32, kernel: 3, padding: 1}; relu",
+        "conv2d: {out: 8, kernel: 1}; relu; conv2d: {out: 32, kernel: 3, padding: 1}; relu"),
+    # the last stage maps to one channel per class before global pooling (SqueezeNet, Network in Network)
+    cnn("conv2d: {out: 64, kernel: 3, padding: 1}; relu",
+        head="  - conv2d: {out: 10, kernel: 1}\n  - global_avgpool2d\n"),
+    # the last stage that convolves narrows for the fully connected head that flattens it
+    cnn("conv2d: {out: 32, kernel: 3, padding: 1}; relu", "conv2d: {out: 64, kernel: 3, padding: 1}; relu",
+        "conv2d: {out: 8, kernel: 1}; relu"),
+    # an autoencoder's encoder narrows on purpose: not a classification
+    cnn("conv2d: {out: 16, kernel: 3, padding: 1}; relu", "conv2d: {out: 8, kernel: 3, padding: 1}; relu",
+        head="  - conv2d: {out: 8, kernel: 3, padding: 1}\n", train="train: {task: regression}\n"),
+    # the narrowing is inside a residual block, whose output keeps the stage's width
+    "input: [1, 32, 32]\nlayers:\n  - conv2d: {out: 32, kernel: 3, padding: 1}\n  - relu\n  - maxpool2d: 2\n"
+    "  - residual:\n      body: [conv2d: {out: 8, kernel: 1}, relu, conv2d: {out: 32, kernel: 3, padding: 1}]\n"
+    "  - maxpool2d: 2\n  - flatten\n  - linear: 10\n" + CLASSIFY,
+    # a multi-layer perceptron has no feature maps
+    "input: [64]\nlayers: [linear: 32, relu, linear: 16, relu, linear: 10]\n" + CLASSIFY,
+])
+def test_shrinking_feature_maps_is_silent_on_widening_trunks(text):
+    assert lines(text, "S111") == lines(text, "S112") == []
+
+
+def test_shrinking_feature_maps_restarts_after_an_upsampling():
+    text = ("input: [1, 32, 32]\nlayers:\n  - conv2d: {out: 64, kernel: 3, padding: 1}\n  - maxpool2d: 2\n"
+            "  - upsample: 2\n  - conv2d: {out: 32, kernel: 3, padding: 1}\n  - maxpool2d: 2\n"
+            "  - conv2d: {out: 64, kernel: 3, padding: 1}\n  - maxpool2d: 2\n  - flatten\n  - linear: 10\n" + CLASSIFY)
+    assert lines(text, "S111") == lines(text, "S112") == []
+
+
+def mlp(*widths: int, train: str = CLASSIFY) -> str:
+    """A classifier of vectors: fully connected layers of these widths (the first is the input) with relus."""
+    body = "".join(f"  - linear: {w}\n  - relu\n" for w in widths[1:-1]) + f"  - linear: {widths[-1]}\n"
+    return f"input: [{widths[0]}]\nlayers:\n{body}{train}"
+
+
+@pytest.mark.parametrize(("widths", "reported"), [
+    ((3136, 128, 256, 512, 10), [5, 7]),  # NeuraLint's mutant: every widening after the narrowing
+    ((784, 256, 512, 10), [5]),
+    ((784, 256, 256, 10), []),  # equal widths do not widen
+    ((10, 64, 128, 2), []),  # a small input may widen: nothing narrowed first
+    ((100, 256, 512, 256, 10), []),  # widen, then narrow
+    ((784, 128, 10, 64), []),  # the last layer is the output, whatever its width
+])
+def test_widening_after_bottleneck_reports_hidden_layers_that_widen_after_a_narrowing(widths, reported):
+    assert lines(mlp(*widths), "S112") == reported
+
+
+@pytest.mark.parametrize("text", [
+    mlp(784, 128, 32, 128, 784, train="train: {task: regression}\n"),  # an autoencoder's decoder
+    # a transformer-style feed-forward block widens inside a residual body: the sum ends the stack
+    "input: [64]\nlayers:\n  - linear: 32\n  - relu\n  - residual:\n      body: [linear: 128, relu, linear: 32]\n"
+    "  - linear: 10\n" + CLASSIFY,
+])
+def test_widening_after_bottleneck_is_silent_off_a_classifier_head(text):
+    assert lines(text, "S112") == []
+
+
+@pytest.mark.parametrize("name", ["alexnet", "bert-base", "cnn1d-timeseries", "convnext_tiny", "densenet121",
+                                  "digits-cnn", "digits-mlp", "efficientnet_b0", "gpt2", "lenet5", "lstm-classifier",
+                                  "mobilenet_v3_large", "resnet18", "resnet50", "squeezenet1_0", "unet", "vgg11",
+                                  "vgg16", "vgg16_bn", "vit_b_16"])
+def test_structure_rules_are_silent_on_the_shipped_models_as_classifiers(name):
+    text = (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
+    if "\ntrain:" not in text:
+        text += "\n" + CLASSIFY
+    assert "task: classification" in text or name == "unet"
+    assert lines(text, "S111") == lines(text, "S112") == []
