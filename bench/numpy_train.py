@@ -1,9 +1,12 @@
 """One training step, NumPy backend against PyTorch on the CPU, in the same process and with the same threads.
 
 A step is what ``archcalc train`` does per batch: forward, cross-entropy, backward, SGD with
-momentum 0.9. Two networks from the issue: a 784-256-10 MLP at batch 128, and LeNet-5 on
-1×28×28 at batch 64. float32 on both sides. Rounds alternate NumPy and torch so load from other
-processes hits both alike; the median of the rounds is reported, with the ratio NumPy / torch.
+momentum 0.9. Two networks from issue 6: a 784-256-10 MLP at batch 128, and LeNet-5 on
+1×28×28 at batch 64; two LSTM classifiers from issue 12 (backpropagation through time against
+torch's fused ``nn.LSTM``): specs/lstm-sign.yaml's (20 steps of 1 feature, h = 32) at batch 64, and
+a larger one (50 steps of 32 features, two layers of h = 128, the last step) at batch 32. float32 on
+both sides. Rounds alternate NumPy and torch so load from other processes hits both alike; the
+median of the rounds is reported, with the ratio NumPy / torch.
 
     python bench/numpy_train.py [--threads 2] [--rounds 15] [--steps 20]
 
@@ -46,6 +49,21 @@ layers:
   - relu
   - linear: 10
 """
+
+
+LSTM_SIGN = "input: [20, 1]\nlayers: [lstm: {hidden: 32, output: last}, linear: 2]"
+LSTM_LARGE = "input: [50, 32]\nlayers: [lstm: {hidden: 128, num_layers: 2, output: last}, linear: 10]"
+
+
+class TorchLSTM(nn.Module):
+    """``nn.LSTM`` (batch first), its last step, a linear layer: the network of the LSTM specs above."""
+
+    def __init__(self, features: int, hidden: int, layers: int, classes: int):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(features, hidden, layers, batch_first=True), nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.lstm(x)[0][:, -1])
 
 
 def torch_mlp() -> nn.Module:
@@ -106,6 +124,10 @@ def main() -> None:
         cases = {
             "MLP 784-256-10, batch 128": (MLP, torch_mlp(), rng.normal(size=(128, 784)), 10, 1.5),
             "LeNet-5 1×28×28, batch 64": (LENET, torch_lenet(), rng.normal(size=(64, 1, 28, 28)), 10, 3.0),
+            "LSTM 20×1, h 32, batch 64": (LSTM_SIGN, TorchLSTM(1, 32, 1, 2), rng.uniform(-1, 1, size=(64, 20, 1)),
+                                          2, 3.0),
+            "LSTM 50×32, 2×h 128, b 32": (LSTM_LARGE, TorchLSTM(32, 128, 2, 10), rng.normal(size=(32, 50, 32)),
+                                          10, 3.0),
         }
         print(f"{'one training step':<28}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}{'target':>8}")
         for name, (spec, model, x, classes, target) in cases.items():

@@ -59,6 +59,8 @@ test_onnx.py).
   go in ``tol=Tol(onnx=...)``; the NumPy checks are float64 and should stay at 1e-6.
 - A kind whose every gradient is zero (``step``) says ``zero_gradient=True``: the parity check then
   demands zero gradients, and otherwise demands non-zero ones (a comparison of zeros proves nothing).
+  Parameters whose gradient is zero by the layer's own arithmetic in one case are named in
+  ``zero_grads`` (a recurrent layer over one step: weight_hh meets only the zero initial state).
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ class Case:
     tol: Tol = Tol()
     #: every gradient of the layer is zero (a step function)
     zero_gradient: bool = False
+    #: parameters (by name, without the layer's path) whose gradient is exactly zero in this case
+    zero_grads: tuple[str, ...] = ()
     #: set by the :class:`Kind` that holds the case
     kind: str = ""
 
@@ -251,25 +255,53 @@ class LayerScaleReference(nn.Module):
 
 class RecurrentReference(nn.Module):
     """torch's nn.LSTM / nn.GRU / nn.RNN as a user calls it (batch first), then the output the spec
-    chose: every step, ``output[:, -1]``, or the last layer's ``h_n`` with its directions side by side."""
+    chose: every step, ``output[:, -1]``, or the last layer's ``h_n`` with its directions side by side.
 
-    def __init__(self, a, x):
+    Dropout between layers draws from torch's generator, which NumPy cannot reproduce: in training with
+    dropout the layers run one at a time, each torch's own one-layer module called on the stacked
+    module's parameters of that layer (``torch.func.functional_call``), with the NumPy layer's masks
+    between them (``t``, its NumPy twin, holds them)."""
+
+    def __init__(self, a, x, t=None):
         super().__init__()
         cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[a.kind]
         extra = {"proj_size": a.proj_size} if a.kind == "lstm" else \
             {"nonlinearity": a.nonlinearity} if a.kind == "rnn" else {}
-        self.rnn = cls(x[1], a.hidden, a.num_layers, bias=a.bias, batch_first=True, dropout=a.dropout,
-                       bidirectional=a.bidirectional, **extra)
-        self.output = a.output
+        rnn = cls(x[1], a.hidden, a.num_layers, bias=a.bias, batch_first=True, dropout=a.dropout,
+                  bidirectional=a.bidirectional, **extra)
+        for name, parameter in rnn.named_parameters():  # torch's names, at the layer's own level
+            self.register_parameter(name, parameter)
+        self.output, self.bidirectional = a.output, a.bidirectional
+        self.rnn = [rnn]  # a list: its parameters are registered above, under their own names
+        self.twin = [t]  # a list, so torch does not register the NumPy object
+        directions = 2 if a.bidirectional else 1
+        width = directions * (extra.get("proj_size") or a.hidden)
+        # one one-layer module per layer (a plain list: its own parameters are never used)
+        self.layers = [cls(x[1] if layer == 0 else width, a.hidden, 1, bias=a.bias, batch_first=True,
+                           bidirectional=a.bidirectional, **extra).double() for layer in range(a.num_layers)]
 
     def forward(self, x):
-        y, h = self.rnn(x)
+        drops = getattr(self.twin[0], "drops", [])
+        if self.training and any(d.mask is not None for d in drops):
+            y, h = self.stacked(x, [d.mask for d in drops])
+        else:
+            y, h = self.rnn[0].train(self.training)(x)  # not registered: its mode follows this module's
         h = h[0] if isinstance(h, tuple) else h
         if self.output == "sequence":
             return y
         if self.output == "last":
             return y[:, -1]
-        return torch.cat(list(h[-2:]) if self.rnn.bidirectional else [h[-1]], dim=-1)
+        return torch.cat(list(h[-2:]) if self.bidirectional else [h[-1]], dim=-1)
+
+    def stacked(self, x, masks):
+        """The layers one by one with the NumPy masks (time-major there) between them; the last layer's state."""
+        for layer, one in enumerate(self.layers):
+            own = {name.replace(f"_l{layer}", "_l0"): p for name, p in self.named_parameters()
+                   if name.endswith((f"_l{layer}", f"_l{layer}_reverse"))}
+            x, h = torch.func.functional_call(one, own, (x,))
+            if layer < len(masks):
+                x = x * torch.from_numpy(masks[layer]).transpose(0, 1)
+        return x, h
 
 
 def upsample_reference(a) -> nn.Module:
@@ -864,35 +896,52 @@ layers:
     )),
     # -- recurrent layers (issue 11): torch's counts per layer and direction, G·h·(i + h_r) + 2·G·h, plus
     # proj_size·h for an LSTM's projection (i: F, then D·h_r above the first layer) ------------------------
-    Kind("lstm", lambda a, x, t: RecurrentReference(a, x), (
+    Kind("lstm", lambda a, x, t: RecurrentReference(a, x, t), (
         Case((5, 3), "lstm: 4", params=4 * 4 * (3 + 4) + 2 * 4 * 4, out=(5, 4)),
         Case((5, 3), "lstm: {hidden: 4, bidirectional: true, output: last}", params=2 * (4 * 4 * 7 + 32), out=(8,),
-             name="bidirectional"),
+             name="bidirectional", zero_grads=("weight_hh_l0_reverse",)),  # its output: its first step
         Case((5, 3), "lstm: {hidden: 4, num_layers: 2, dropout: 0.5}",
              params=(4 * 4 * (3 + 4) + 32) + (4 * 4 * (4 + 4) + 32), out=(5, 4), name="two-layers"),
         Case((5, 3), "lstm: {hidden: 4, proj_size: 2, num_layers: 2, bidirectional: true, output: hidden}",
              params=2 * (4 * 4 * (3 + 2) + 32 + 2 * 4) + 2 * (4 * 4 * (2 * 2 + 2) + 32 + 2 * 4), out=(4,),
              name="proj", refuses={"onnx": "lstm: a projection (proj_size) has no ONNX LSTM attribute, which ONNX "
                                            "cannot express"}),
-        Case((1, 3), "lstm: {hidden: 4, output: last}", params=4 * 4 * 7 + 32, out=(4,), name="one-step"),
-    ), refuses={"numpy": later("lstm")["numpy"]}),
-    Kind("gru", lambda a, x, t: RecurrentReference(a, x), (
+        Case((1, 3), "lstm: {hidden: 4, output: last}", params=4 * 4 * 7 + 32, out=(4,), name="one-step",
+             zero_grads=("weight_hh_l0",)),
+        Case((1, 3), "lstm: {hidden: 4, bidirectional: true, output: hidden}", params=2 * (4 * 4 * 7 + 32), out=(8,),
+             name="one-step-bidirectional", zero_grads=("weight_hh_l0", "weight_hh_l0_reverse")),
+        Case((4, 2), "lstm: {hidden: 3, num_layers: 3, bidirectional: true, dropout: 0.25, output: hidden}",
+             params=2 * (4 * 3 * (2 + 3) + 24) + 2 * 2 * (4 * 3 * (6 + 3) + 24), out=(6,), name="three-layers"),
+        Case((5, 3), "lstm: {hidden: 4, proj_size: 3, bias: false, output: last}", params=4 * 4 * (3 + 3) + 3 * 4,
+             out=(3,), name="proj-last", refuses={"onnx": "lstm: a projection (proj_size) has no ONNX LSTM attribute, "
+                                                          "which ONNX cannot express"}),
+    )),
+    Kind("gru", lambda a, x, t: RecurrentReference(a, x, t), (
         Case((5, 3), "gru: 4", params=3 * 4 * (3 + 4) + 2 * 3 * 4, out=(5, 4)),
         Case((5, 3), "gru: {hidden: 4, bidirectional: true, output: hidden}", params=2 * (3 * 4 * 7 + 24), out=(8,),
              name="bidirectional"),
         Case((5, 3), "gru: {hidden: 4, num_layers: 2, bias: false}", params=3 * 4 * (3 + 4) + 3 * 4 * (4 + 4),
              out=(5, 4), name="two-layers"),
         Case((1, 3), "gru: {hidden: 4, bidirectional: true}", params=2 * (3 * 4 * 7 + 24), out=(1, 8),
-             name="one-step"),
-    ), refuses={"numpy": later("gru")["numpy"]}),
-    Kind("rnn", lambda a, x, t: RecurrentReference(a, x), (
+             name="one-step", zero_grads=("weight_hh_l0", "weight_hh_l0_reverse")),
+        Case((4, 2), "gru: {hidden: 3, num_layers: 3, dropout: 0.5, output: last}",
+             params=(3 * 3 * (2 + 3) + 18) + 2 * (3 * 3 * (3 + 3) + 18), out=(3,), name="three-layers"),
+    )),
+    Kind("rnn", lambda a, x, t: RecurrentReference(a, x, t), (
         Case((5, 3), "rnn: 4", params=4 * (3 + 4) + 2 * 4, out=(5, 4)),
         Case((5, 3), "rnn: {hidden: 4, nonlinearity: relu, bidirectional: true, output: last}",
-             params=2 * (4 * 7 + 8), out=(8,), name="bidirectional"),
+             params=2 * (4 * 7 + 8), out=(8,), name="bidirectional", zero_grads=("weight_hh_l0_reverse",)),
         Case((5, 3), "rnn: {hidden: 4, num_layers: 2, bidirectional: true}",
              params=2 * (4 * (3 + 4) + 8) + 2 * (4 * (2 * 4 + 4) + 8), out=(5, 8), name="two-layers"),
-        Case((1, 3), "rnn: {hidden: 4, output: hidden}", params=4 * 7 + 8, out=(4,), name="one-step"),
-    ), refuses={"numpy": later("rnn")["numpy"]}),
+        Case((1, 3), "rnn: {hidden: 4, output: hidden}", params=4 * 7 + 8, out=(4,), name="one-step",
+             zero_grads=("weight_hh_l0",)),
+        Case((4, 2), "rnn: {hidden: 3, num_layers: 3, nonlinearity: relu, dropout: 0.5, bidirectional: true, "
+                     "output: hidden}", params=2 * (3 * (2 + 3) + 6) + 2 * 2 * (3 * (6 + 3) + 6), out=(6,),
+             name="three-layers"),
+        Case((1, 3), "rnn: {hidden: 4, nonlinearity: relu, bidirectional: true, output: last}",
+             params=2 * (4 * 7 + 8), out=(8,), name="one-step-bidirectional",
+             zero_grads=("weight_hh_l0", "weight_hh_l0_reverse")),
+    )),
 )
 
 #: kind → its entry

@@ -84,6 +84,39 @@ def test_exported_build_model_is_the_runtime_model(name, tmp_path):
     assert np.array_equal(exported.forward(x), runtime.forward(x))
 
 
+def test_exported_lstm_classifier_matches_the_torch_runtime(run, tmp_path):
+    """The LSTM classifier's NumPy file, in a process without archcalc or torch, gives for its weights
+    what ``archcalc.to_torch`` gives for the same weights: the same names, layouts and gate order."""
+    import torch
+
+    from archcalc.backends.torch import to_torch
+    from tests.export_cases import SIZES
+
+    sizes = {**SIZES["lstm-classifier"], "E": 12, "H": 10}
+    out = tmp_path / "model.py"
+    result = run("export", SPECS / "lstm-classifier.yaml", "--to", "numpy", "--set",
+                 ",".join(f"{k}={v}" for k, v in sizes.items()), "-o", out)
+    assert result.exit_code == 0, result.output
+    model = archcalc.load(str(SPECS / "lstm-classifier.yaml"), **sizes)
+    ids = np.random.default_rng(0).integers(0, model.input_ids, size=(3, *model.input_shape))
+    np.save(tmp_path / "ids.npy", ids)
+    check = ("m = runpy.run_path('model.py'); net = m['build_model'](seed=1, dtype='float64').eval()\n"
+             "import numpy as np\n"
+             "np.savez('state.npz', **net.state_dict())\n"
+             "np.save('out.npy', net.forward(np.load('ids.npy')))\n"
+             "print(sorted(k for k in ('archcalc', 'torch') if sys.modules.get(k)))")
+    proc = run_isolated(check, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    module = to_torch(model).double().eval()
+    with np.load(tmp_path / "state.npz") as state:
+        module.load_state_dict({k: torch.from_numpy(state[k]) for k in state.files}, strict=True)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(ids)).numpy()
+    assert expected.shape == (3, 4)
+    assert np.abs(np.load(tmp_path / "out.npy") - expected).max() < 1e-6
+
+
 @pytest.mark.parametrize("name", ["gpt2", "bert-base", "llama-3-8b"])
 def test_exported_transformers_run_with_only_numpy(name, run, tmp_path):
     """GPT-2, BERT and Llama at a small ``--set``: the CLI writes a file that, in a process without

@@ -26,6 +26,7 @@ EXPECTED = {
     "resnet50": (25_557_032, 2 * 26_560 + 53, [1000]),
     # embedding 10000×100; LSTM layers 4·128·(100 + 128) + 8·128 and 4·128·(128 + 128) + 8·128; fc 128×4 + 4
     "lstm-classifier": (1_250_372, 0, [4]),
+    "lstm-sign": (4546, 0, [2]),  # LSTM 4·32·(1 + 32) + 8·32; fc 32×2 + 2
     "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
     "llama-3-8b": (8_030_261_248, 0, [8192, 128256]),  # Hugging Face's LlamaForCausalLM
     "bert-base": (109_482_240, 0, [768]),  # Hugging Face's BertModel with its pooler

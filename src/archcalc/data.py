@@ -1,10 +1,11 @@
 """Data for ``archcalc train``: load it, fit it to the spec, split it.
 
 Sources: ``digits`` (the 8×8 handwritten digits shipped inside scikit-learn, pixels scaled to
-[0, 1]), an ``.npz`` file with arrays ``x`` (samples first) and ``y``, or a ``.csv`` file whose
-last column is the target (a header row is skipped when it is not numeric). Every sample is
-reshaped to the spec's input shape when the sizes agree (digits fit both ``[64]`` and
-``[1, 8, 8]``); anything that does not fit is a located error, before any training starts.
+[0, 1]), ``sign-sum`` (generated sequences: :mod:`archcalc.datasets_synthetic`), an ``.npz`` file
+with arrays ``x`` (samples first) and ``y``, or a ``.csv`` file whose last column is the target (a
+header row is skipped when it is not numeric). Every sample is reshaped to the spec's input shape
+when the sizes agree (digits fit both ``[64]`` and ``[1, 8, 8]``); anything that does not fit is a
+located error, before any training starts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archcalc.datasets_synthetic import SOURCES as SYNTHETIC
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import shape_text
 from archcalc.limits import Limits, default_limits
@@ -25,7 +27,7 @@ from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 from archcalc.training import Splits
 
-SOURCES = "digits, FILE.npz or FILE.csv"
+SOURCES = "digits, sign-sum, FILE.npz or FILE.csv"
 
 
 @dataclass(slots=True)
@@ -45,11 +47,14 @@ def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None
     samples, numbers only, finite values, whole class indices in range. A data file may cost at most
     ``limits.max_data_bytes``, read and unpacked."""
     limits = limits or default_limits()
-    where = None if source == "digits" else Loc(source, 1, 1)
+    where = None if source == "digits" or source in SYNTHETIC else Loc(source, 1, 1)
     rows: Rows = Rows(source, None)
     if source == "digits":
         name, x, y = "digits", *_digits()
         rows = Rows("digits", None)
+    elif source in SYNTHETIC:  # generated (archcalc.datasets_synthetic)
+        name, (x, y) = source, SYNTHETIC[source]()
+        rows = Rows(source, None)
     elif source.endswith(".npz"):
         name, (x, y) = os.path.basename(source), _npz(source, limits)
     elif source.endswith(".csv"):
@@ -74,7 +79,7 @@ class Rows:
     lines: list[int] | None  # the CSV line of each row
 
     def loc(self, row: int) -> Loc | None:
-        if self.path == "digits":
+        if self.path == "digits" or self.path in SYNTHETIC:
             return None
         return Loc(self.path, self.lines[row] if self.lines else 1, 1)
 

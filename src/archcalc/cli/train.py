@@ -46,9 +46,9 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None):
 @spec_options
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default="numpy", show_default=True,
               help="Which implementation trains the network.")
-@click.option("--data", "source", default="digits", show_default=True, metavar="digits|FILE.npz|FILE.csv",
-              help="Training data: scikit-learn's 8×8 digits, arrays x and y in an .npz, or a CSV whose last "
-                   "column is the target.")
+@click.option("--data", "source", default="digits", show_default=True, metavar="digits|sign-sum|FILE.npz|FILE.csv",
+              help="Training data: scikit-learn's 8×8 digits, generated sequences (sign-sum: is the sum of 20 "
+                   "numbers positive?), arrays x and y in an .npz, or a CSV whose last column is the target.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the spec's epochs (with --resume: the run's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,

@@ -158,6 +158,10 @@ def _upsample(a: Layer, x: Shape) -> Call:
     if a.scale is not None:
         return _call(L.Upsample, scale_factor=_one(a.per_axis("scale", a.scale, x)), **options)
     return _call(L.Upsample, size=_one(a.per_axis("size", a.size, x)), **options)
+def _recurrent(a: Layer, x: Shape) -> dict[str, object]:
+    """The arguments ``lstm``, ``gru`` and ``rnn`` share, as torch's ``nn.LSTM`` names them (plus ``output``)."""
+    return dict(input_size=x[1], hidden_size=a.hidden, num_layers=a.num_layers, bias=a.bias,
+                bidirectional=a.bidirectional, dropout=a.dropout, output=a.output)
 
 
 #: layer kind → its runtime class and constructor arguments, from the spec layer ``a`` (its arguments)
@@ -208,6 +212,9 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "identity": _simple(L.Identity),
     "attention": lambda a, x: Call(L.Attention, _attention(a, [x])),  # q, k and v side by side in one input
     "multihead_attention": _multihead,
+    "lstm": lambda a, x: _call(L.LSTM, **_recurrent(a, x), proj_size=a.proj_size),
+    "gru": lambda a, x: _call(L.GRU, **_recurrent(a, x)),
+    "rnn": lambda a, x: _call(L.RNN, **_recurrent(a, x), nonlinearity=a.nonlinearity),
     "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
                                     padding_idx=a.padding_idx),
     "pos_embedding": lambda a, x: _call(L.PositionAdd, positions=a.positions, dim=x[1]) if a.add else

@@ -933,6 +933,314 @@ class StochasticDepth(Dropout):
         return x * self.mask
 
 
+# -- recurrent layers ------------------------------------------------------------------------------
+
+
+def _previous(states: np.ndarray, reverse: bool) -> np.ndarray:
+    """Each step's previous state, for a time-major ``[T, N, …]`` sequence of states: the sequence shifted
+    one step the way the direction reads it, zeros before the first step (the initial state)."""
+    prev = np.zeros_like(states)
+    if reverse:
+        prev[:-1] = states[1:]
+    else:
+        prev[1:] = states[:-1]
+    return prev
+
+
+class Recurrent(Module):
+    """The stacked, optionally bidirectional scan that ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` share.
+
+    Input ``[N, T, F]`` (torch's ``batch_first``). Layer l reads the sequence below it (F features, or
+    the D·h_r of the layer below) in each of its D directions; a direction's outputs are its hidden
+    states, and the two directions sit side by side, forward first. Between layers, in training,
+    inverted dropout with probability ``dropout`` (torch applies it to every layer's output but the
+    last). ``output`` picks what the layer gives: every step (``sequence``, [N, T, D·h_r]), the last
+    step (``last``, torch's ``output[:, -1]``), or the last layer's final hidden states (``hidden``,
+    ``h_n`` with its directions side by side: the backward direction's is its state after step 0).
+
+    Parameters are torch's, under torch's names and in torch's order: per layer l and direction
+    (``_reverse`` for the second) ``weight_ih_l{l}`` [G·h, i], ``weight_hh_l{l}`` [G·h, h_r],
+    ``bias_ih_l{l}``, ``bias_hh_l{l}`` [G·h] and, for an LSTM with ``proj_size``, ``weight_hr_l{l}``
+    [h_r, h]; every one drawn from U(±1/√h) as ``RNNBase.reset_parameters`` draws them.
+
+    Backward is backpropagation through time: each direction's scan runs again from its last step to
+    its first, carrying the gradient of the state; every step's pre-activation gradient is kept, so the
+    weight gradients are one matrix product each over all steps at once, as is the input gradient.
+    Internally sequences are time-major ([T, N, …]), so each step reads and writes contiguous rows.
+    A subclass gives ``GATES`` and its step in ``_scan`` (forward) and ``_unscan`` (backward).
+    """
+
+    RANDOM = True
+    GATES = 1
+
+    def _setup(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, bidirectional: bool,
+               dropout: float, output: str, proj_size: int, rng) -> None:
+        rng = np.random.default_rng(rng)
+        self.hidden_size, self.num_layers, self.bias, self.output = hidden_size, num_layers, bias, output
+        self.state_size = proj_size or hidden_size
+        self.suffixes = ("", "_reverse") if bidirectional else ("",)
+        gates, bound = self.GATES * hidden_size, 1 / math.sqrt(hidden_size)
+        names = []
+        for layer in range(num_layers):
+            size = input_size if layer == 0 else len(self.suffixes) * self.state_size
+            for suffix in self.suffixes:
+                shapes = {"weight_ih": (gates, size), "weight_hh": (gates, self.state_size)}
+                if bias:
+                    shapes |= {"bias_ih": (gates,), "bias_hh": (gates,)}
+                if proj_size:
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                for name, shape in shapes.items():
+                    names.append(f"{name}_l{layer}{suffix}")
+                    setattr(self, names[-1], rng.uniform(-bound, bound, shape))
+        self.PARAMS = tuple(names)
+        self.drops = [Dropout(dropout, rng) for _ in range(num_layers - 1)] if dropout else []
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [(f"dropout{layer}", drop) for layer, drop in enumerate(self.drops)]
+
+    def _weights(self, layer: int, suffix: str) -> dict[str, np.ndarray | None]:
+        """One layer and direction's parameters under their short names (``weight_ih``, …)."""
+        return {name: getattr(self, f"{name}_l{layer}{suffix}", None)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        seq = np.ascontiguousarray(np.swapaxes(x, 0, 1))
+        self.caches = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(self.suffixes):
+                out, cache = self._scan(seq, self._weights(layer, suffix), d == 1)
+                outs.append(out)
+                self.caches.append(cache)
+            seq = np.concatenate(outs, -1) if len(outs) > 1 else outs[0]
+            if layer < len(self.drops):
+                seq = self.drops[layer].forward(seq)
+        if self.output == "sequence":
+            return np.swapaxes(seq, 0, 1)
+        if self.output == "last" or len(self.suffixes) == 1:
+            return seq[-1]
+        return np.concatenate([seq[-1, :, :self.state_size], seq[0, :, self.state_size:]], -1)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        r = self.state_size
+        if self.output == "sequence":
+            dseq = np.ascontiguousarray(np.swapaxes(dout, 0, 1))
+        else:
+            steps = self.caches[-1][0].shape[0]
+            dseq = np.zeros((steps, *dout.shape), dout.dtype)
+            if self.output == "last" or len(self.suffixes) == 1:
+                dseq[-1] = dout
+            else:
+                dseq[-1, :, :r], dseq[0, :, r:] = dout[:, :r], dout[:, r:]
+        self.grads = {}
+        caches = iter(reversed(self.caches))
+        for layer in reversed(range(self.num_layers)):
+            if layer < len(self.drops):
+                dseq = self.drops[layer].backward(dseq)
+            below = None
+            for d, suffix in reversed(list(enumerate(self.suffixes))):
+                w = self._weights(layer, suffix)
+                dx, grads = self._unscan(dseq[..., d * r:(d + 1) * r], next(caches), w, d == 1,
+                                         input_grad or layer > 0)
+                self.grads.update({f"{name}_l{layer}{suffix}": g for name, g in grads.items()})
+                below = dx if below is None else below + dx
+            dseq = below
+        return np.swapaxes(dseq, 0, 1) if input_grad else None
+
+    def _input_grads(self, x: np.ndarray, prev: np.ndarray, da: np.ndarray, dh: np.ndarray, w,
+                     input_grad: bool) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """The gradients that are one product over all steps: weight_ih from the input-side pre-activation
+        gradients ``da``, weight_hh from the hidden-side ones ``dh`` (the same array but for a GRU's new
+        gate), the biases their sums, and the input's."""
+        flat, flat_h = da.reshape(-1, da.shape[-1]), dh.reshape(-1, dh.shape[-1])
+        grads = {"weight_ih": flat.T @ x.reshape(-1, x.shape[-1]),
+                 "weight_hh": flat_h.T @ prev.reshape(-1, prev.shape[-1])}
+        if self.bias:
+            grads |= {"bias_ih": flat.sum(0), "bias_hh": flat_h.sum(0)}
+        return (da @ w["weight_ih"] if input_grad else None), grads
+
+
+class LSTM(Recurrent):
+    """``nn.LSTM``: gates i, f, g, o in that order in every weight's rows (torch's layout).
+
+        i, f, o = σ(·), g = tanh(·) of W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh
+        c_t = f⊙c_{t−1} + i⊙g        h_t = o⊙tanh(c_t)   (then h_t = W_hr·h_t with ``proj_size``)
+
+    σ(a) is computed as (1 + tanh(a/2))/2, so one tanh over all four blocks gives every gate.
+    """
+
+    GATES = 4
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 bidirectional: bool = False, dropout: float = 0.0, output: str = "sequence", proj_size: int = 0,
+                 rng=None):
+        self._setup(input_size, hidden_size, num_layers, bias, bidirectional, dropout, output, proj_size, rng)
+
+    def _scan(self, x: np.ndarray, w, reverse: bool):
+        h, r = self.hidden_size, self.state_size
+        steps, n = x.shape[:2]
+        xw = x @ w["weight_ih"].T
+        if self.bias:
+            xw += w["bias_ih"] + w["bias_hh"]
+        whh, whr = w["weight_hh"].T, w["weight_hr"]
+        scale = np.full(4 * h, 0.5, xw.dtype)
+        scale[2 * h:3 * h] = 1  # σ(a) = 0.5·tanh(0.5·a) + 0.5 for i, f, o; tanh(a) for g
+        shift = 0.5 * (scale == 0.5).astype(xw.dtype)
+        acts, cells = np.empty_like(xw), np.empty((steps, n, h), xw.dtype)
+        tanhs, outs = np.empty_like(cells), np.empty((steps, n, r), xw.dtype)
+        cores = np.empty_like(cells) if whr is not None else outs
+        state, cell = np.zeros((n, r), xw.dtype), np.zeros((n, h), xw.dtype)
+        for t in range(steps - 1, -1, -1) if reverse else range(steps):
+            a = acts[t]
+            np.multiply(xw[t] + state @ whh, scale, out=a)
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift
+            np.multiply(a[:, h:2 * h], cell, out=cells[t])
+            cells[t] += a[:, :h] * a[:, 2 * h:3 * h]
+            cell = cells[t]
+            np.tanh(cell, out=tanhs[t])
+            np.multiply(a[:, 3 * h:], tanhs[t], out=cores[t])
+            state = cores[t] @ whr.T if whr is not None else cores[t]
+            if whr is not None:
+                outs[t] = state
+        return outs, (x, acts, cells, tanhs, outs, cores)
+
+    def _unscan(self, dout: np.ndarray, cache, w, reverse: bool, input_grad: bool):
+        x, acts, cells, tanhs, outs, cores = cache
+        h, whr = self.hidden_size, w["weight_hr"]
+        steps, n = x.shape[:2]
+        i, f, g, o = (acts[..., k * h:(k + 1) * h] for k in range(4))
+        # what each step multiplies the cell's gradient by to give the i, f and g pre-activation gradients,
+        # and the output's to give o's and the cell's: the gate functions' derivatives folded in once
+        towards = np.stack([g * i * (1 - i), _previous(cells, reverse) * f * (1 - f), i * (1 - g * g)], 2)
+        to_o, to_cell = tanhs * o * (1 - o), o * (1 - tanhs * tanhs)
+        blocks = np.empty((steps, n, 4, h), acts.dtype)  # da's four gate blocks, written through this view
+        da = blocks.reshape(acts.shape)
+        dstates = np.empty_like(outs) if whr is not None else None
+        dstate, dcell = np.zeros_like(outs[0]), np.zeros_like(cells[0])
+        whh = w["weight_hh"]
+        for t in range(steps) if reverse else range(steps - 1, -1, -1):
+            dstate = dout[t] + dstate
+            if whr is not None:
+                dstates[t] = dstate
+                dstate = dstate @ whr
+            dcell = dcell + dstate * to_cell[t]
+            np.multiply(dcell[:, None], towards[t], out=blocks[t, :, :3])
+            np.multiply(dstate, to_o[t], out=da[t, :, 3 * h:])
+            dcell = dcell * f[t]
+            dstate = da[t] @ whh
+        dx, grads = self._input_grads(x, _previous(outs, reverse), da, da, w, input_grad)
+        if whr is not None:
+            grads["weight_hr"] = dstates.reshape(-1, dstates.shape[-1]).T @ cores.reshape(-1, h)
+        return dx, grads
+
+
+class GRU(Recurrent):
+    """``nn.GRU``: gates r, z, n in that order in every weight's rows (torch's layout).
+
+        r = σ(W_ir·x + b_ir + W_hr·h + b_hr)     z = σ(W_iz·x + b_iz + W_hz·h + b_hz)
+        n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn))     h_t = (1 − z)⊙n + z⊙h_{t−1}
+
+    b_hn sits inside the reset gate's product, so the hidden-side pre-activation gradient of the new
+    gate differs from the input side's (it is r times it): both are kept.
+    """
+
+    GATES = 3
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 bidirectional: bool = False, dropout: float = 0.0, output: str = "sequence", rng=None):
+        self._setup(input_size, hidden_size, num_layers, bias, bidirectional, dropout, output, 0, rng)
+
+    def _scan(self, x: np.ndarray, w, reverse: bool):
+        h = self.hidden_size
+        steps, n = x.shape[:2]
+        xw = x @ w["weight_ih"].T
+        if self.bias:
+            xw += w["bias_ih"]
+        whh, bhh = w["weight_hh"].T, w["bias_hh"]
+        gates, news = np.empty((steps, n, 2 * h), xw.dtype), np.empty((steps, n, h), xw.dtype)
+        hidden_news, outs = np.empty_like(news), np.empty_like(news)
+        state = np.zeros((n, h), xw.dtype)
+        for t in range(steps - 1, -1, -1) if reverse else range(steps):
+            hw = state @ whh
+            if bhh is not None:
+                hw += bhh
+            rz = gates[t]
+            np.add(xw[t, :, :2 * h], hw[:, :2 * h], out=rz)
+            rz *= 0.5
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            hidden_news[t] = hw[:, 2 * h:]
+            np.tanh(xw[t, :, 2 * h:] + rz[:, :h] * hidden_news[t], out=news[t])
+            np.subtract(state, news[t], out=outs[t])
+            outs[t] *= rz[:, h:]
+            outs[t] += news[t]
+            state = outs[t]
+        return outs, (x, gates, news, hidden_news, outs)
+
+    def _unscan(self, dout: np.ndarray, cache, w, reverse: bool, input_grad: bool):
+        x, gates, news, hidden_news, outs = cache
+        h = self.hidden_size
+        steps, n = x.shape[:2]
+        reset, update = gates[..., :h], gates[..., h:]
+        prev = _previous(outs, reverse)
+        # the state's gradient times these gives z's and n's pre-activation gradients; n's times hn·r(1 − r) r's
+        towards = np.stack([(prev - news) * update * (1 - update), (1 - update) * (1 - news * news)], 2)
+        to_reset = hidden_news * reset * (1 - reset)
+        blocks = np.empty((steps, n, 3, h), x.dtype)  # da's three gate blocks, written through this view
+        da, dh = blocks.reshape(steps, n, 3 * h), np.empty((steps, n, 3 * h), x.dtype)
+        dstate = np.zeros_like(outs[0])
+        whh = w["weight_hh"]
+        for t in range(steps) if reverse else range(steps - 1, -1, -1):
+            dstate = dout[t] + dstate
+            a = da[t]
+            np.multiply(dstate[:, None], towards[t], out=blocks[t, :, 1:])
+            np.multiply(a[:, 2 * h:], to_reset[t], out=a[:, :h])
+            dh[t, :, :2 * h] = a[:, :2 * h]
+            np.multiply(a[:, 2 * h:], reset[t], out=dh[t, :, 2 * h:])
+            dstate = dstate * update[t] + dh[t] @ whh
+        return self._input_grads(x, prev, da, dh, w, input_grad)
+
+
+class RNN(Recurrent):
+    """``nn.RNN``: h_t = f(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), f = tanh or relu (``nonlinearity``)."""
+
+    GATES = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 bidirectional: bool = False, dropout: float = 0.0, output: str = "sequence",
+                 nonlinearity: str = "tanh", rng=None):
+        self.nonlinearity = nonlinearity
+        self._setup(input_size, hidden_size, num_layers, bias, bidirectional, dropout, output, 0, rng)
+
+    def _scan(self, x: np.ndarray, w, reverse: bool):
+        steps, n = x.shape[:2]
+        xw = x @ w["weight_ih"].T
+        if self.bias:
+            xw += w["bias_ih"] + w["bias_hh"]
+        whh = w["weight_hh"].T
+        outs = np.empty((steps, n, self.hidden_size), xw.dtype)
+        state = np.zeros((n, self.hidden_size), xw.dtype)
+        for t in range(steps - 1, -1, -1) if reverse else range(steps):
+            a = np.add(xw[t], state @ whh, out=outs[t])
+            state = np.tanh(a, out=a) if self.nonlinearity == "tanh" else np.maximum(a, 0, out=a)
+        return outs, (x, outs)
+
+    def _unscan(self, dout: np.ndarray, cache, w, reverse: bool, input_grad: bool):
+        x, outs = cache
+        steps = x.shape[0]
+        slope = 1 - outs * outs if self.nonlinearity == "tanh" else (outs > 0).astype(outs.dtype)
+        da = np.empty_like(outs)
+        dstate = np.zeros_like(outs[0])
+        whh = w["weight_hh"]
+        for t in range(steps) if reverse else range(steps - 1, -1, -1):
+            np.multiply(dout[t] + dstate, slope[t], out=da[t])
+            dstate = da[t] @ whh
+        return self._input_grads(x, _previous(outs, reverse), da, da, w, input_grad)
+
+
 # -- embeddings ------------------------------------------------------------------------------------
 
 
