@@ -447,17 +447,6 @@ class LayerNorm2dReference(nn.LayerNorm):
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
-def later(kind: str) -> dict[str, str]:
-    """The refusals of a kind the NumPy and ONNX backends do not have yet (issue 12 adds them)."""
-    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet",
-            "onnx": f"{kind}: the ONNX export cannot write this kind yet"}
-
-
-def numpy_later(kind: str) -> dict[str, str]:
-    """The refusal of a kind the NumPy backend does not have yet (issue 12 adds them); ONNX writes it."""
-    return {"numpy": f"{kind}: the NumPy backend cannot compute this kind yet"}
-
-
 SAME_POOL = "torch pools take no 'same' padding, so the reference cannot be built either (the gradient check runs)"
 
 # -- the record -----------------------------------------------------------------------------------------

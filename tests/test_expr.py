@@ -106,3 +106,14 @@ def test_legal_powers_build():
         ((16,), {"out": 16, "bias": True, "in": None, "transposed": False, "tie": None}),
         ((1,), {"out": 1, "bias": True, "in": None, "transposed": False, "tie": None}),
         ((1,), {"p": 0.0})]
+
+
+@pytest.mark.parametrize("text", ["3if 1 else 2", "1or 2", "0x1for", "2in c"])
+def test_python_syntax_warnings_are_refusals_not_printed_warnings(text, run, write, recwarn):
+    """``3if`` makes Python's parser print ``<unknown>:1: SyntaxWarning: invalid decimal literal`` to the
+    user's terminal (found by the long fuzz profile); it is refused as unreadable, located, and nothing else
+    is printed."""
+    result = run("params", write(f"input: [4]\nlayers:\n  - linear: {{out: '{text}'}}\n"))
+    assert result.exit_code == 2 and "SyntaxWarning" not in result.output, result.output
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
+    assert ":3:" in result.stderr.splitlines()[0] and "error:" in result.stderr

@@ -366,3 +366,11 @@ class Pick(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.rnn(x)[0]
+
+
+def test_the_torch_backend_leaves_one_layer_dropout_to_lint(recwarn):
+    """torch warns (a UserWarning printed during ``train``) when a one-layer LSTM has dropout, which drops
+    nothing; archcalc reports that itself, located, as lint's N109, so the backend does not repeat torch's."""
+    spec = "input: [5, 3]\nlayers:\n  - lstm: {hidden: 4, dropout: 0.3, output: last}\n  - linear: 2\n"
+    archcalc.to_torch(archcalc.loads(spec))
+    assert not [w for w in recwarn if "dropout" in str(w.message)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -77,8 +78,10 @@ def parse_expr(text: str, loc: Loc, limits: Limits | None = None, *, condition: 
                         hint="name a part of it under 'symbols:' or as a block parameter, or raise --limit "
                         "max_expr_chars=N")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+        with warnings.catch_warnings():  # '3if' warns (printed to the user as '<unknown>:1: SyntaxWarning')
+            warnings.simplefilter("error", SyntaxWarning)  # and later Pythons refuse it: refuse it here
+            tree = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, SyntaxWarning, ValueError, MemoryError, RecursionError) as e:
         col = loc.col + max((getattr(e, "offset", None) or 1) - 1, 0)
         unclosed = text.count("(") > text.count(")")  # YAML's flow {…} or […] split it at a comma
         hint = ("a comma inside {…} or […] ends the value in YAML: quote the expression, or write the "

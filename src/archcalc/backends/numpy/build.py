@@ -290,17 +290,9 @@ def _free(part: str) -> str:
     return part
 
 
-#: options of a kind the NumPy backend does not compute yet: kind → (is it used?, what it is)
-LATER: dict[str, tuple[Callable[[Layer], bool], str]] = {}
-
-
 def _layer(node: LayerNode, kept: frozenset[str] = frozenset()) -> Call:
     if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
-                        code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
-    later = LATER.get(node.layer.kind)
-    if later is not None and later[0](node.layer):
-        raise SpecError(node.loc, f"{node.layer.kind}: {later[1]} is not in the NumPy backend yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
     call = KINDS[node.layer.kind](node.layer, node.in_shape)
     call.comment = f"→ {shape_text(node.out_shape)}"

@@ -14,6 +14,7 @@ emitter prints it. One table therefore serves both, and they cannot disagree.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -75,7 +76,9 @@ class Call:
     kwargs: tuple[Arg, ...] = ()
 
     def build(self) -> nn.Module:
-        return self.cls(*(a.value for a in self.args), **{a.name: a.value for a in self.kwargs})
+        with warnings.catch_warnings():  # archcalc says it itself, located: lint rule N109
+            warnings.filterwarnings("ignore", "dropout option adds dropout after all but last recurrent layer")
+            return self.cls(*(a.value for a in self.args), **{a.name: a.value for a in self.kwargs})
 
 
 MODULES: dict[str, Callable[[Layer, Shape], Call]] = {}
