@@ -16,6 +16,9 @@ import torch
 
 import archcalc
 from archcalc.backends.numpy import losses, optim, to_numpy, training
+from archcalc.cli.train import check_memory
+from archcalc.errors import SpecError
+from archcalc.spec.train import TrainSpec
 from tests.conftest import ROOT, SPECS
 from tests.numpy_torch import torch_model
 
@@ -297,3 +300,26 @@ def test_a_last_batch_of_one_sample_joins_the_one_before():
     assert [len(b) for b in training.batches(65, 32)] == [32, 33]
     assert [len(b) for b in training.batches(66, 32)] == [32, 32, 2]
     assert [len(b) for b in training.batches(1, 32)] == [1]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_network_larger_than_the_machine_is_refused_before_it_is_built(run, backend, monkeypatch):
+    """Llama 3 8B's weights, gradients and optimizer state (60 GiB with SGD, 128 GiB with Adam) do not fit in
+    this machine's memory: ``train`` was killed by the system minutes into building them. It is refused at
+    once, at the layer holding the most parameters, with the figures (on a machine of 24 GiB, as this one)."""
+    monkeypatch.setattr("archcalc.cli.train.physical_memory", lambda: 24 * 2**30)
+    result = run("train", SPECS / "llama-3-8b.yaml", "--set", "T=64", "--backend", backend)
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{SPECS / 'llama-3-8b.yaml'}:34:9: error: training needs 59.8 GiB for the weights, "
+                            "their gradients and sgd's state alone"), first
+    assert "this machine has 24.0 GiB; this layer holds 525,336,576 of the 8,030,261,248 parameters" in first
+
+
+def test_the_memory_check_counts_the_optimizers_state():
+    """Weights and gradients (4 bytes each) and Adam's two moments: 16 bytes per parameter, plus its step."""
+    model = archcalc.loads("input: [50]\nlayers: [linear: 30, relu, linear: 3]\ntrain: {optimizer: adam}\n")
+    settings = TrainSpec.of(model.spec)
+    check_memory(model, settings, memory=16 * 1623 + 4 * 4)  # 1623 parameters, 4 tensors with a step each
+    with pytest.raises(SpecError, match=r"training needs 0\.0 GiB .* adam's state"):
+        check_memory(model, settings, memory=16 * 1623 + 4 * 4 - 1)

@@ -163,6 +163,7 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     model.require_values("train", cli=True)
     check_trainable(model)
     settings = TrainSpec.of(model.spec)
+    check_memory(model, settings)
     if model.spec.train is None and rank is None:
         click.echo(f"note: {spec_name(spec)} has no train: section; training with the defaults ({settings.task}, "
                    f"{settings.loss}, {settings.optimizer.name} lr {settings.optimizer.lr:g}, batch "
@@ -269,6 +270,39 @@ def check_trainable(model) -> None:
     if model.trainable_params == 0:
         raise SpecError(model.spec.layers_loc, "the network has no trainable parameters: there is nothing to train",
                         code="bad-train", hint="add a layer with weights, e.g. linear or conv2d")
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(model, settings, memory: int | None = None) -> None:
+    """Refuse, before a weight is built, a network whose weights, gradients and optimizer state alone (float32,
+    as ``archcalc plan`` counts them) exceed this machine's memory: Llama 3 8B with Adam needs 128 GB and was
+    killed by the system minutes into building it, with no word on why."""
+    from archcalc.calc.plan import optimizer_bytes, optimizer_from_spec, param_tensors
+
+    memory = memory if memory is not None else physical_memory()
+    if memory is None:
+        return
+    tensors = param_tensors(model.graph)
+    optimizer = optimizer_from_spec(settings)
+    weights = 4 * int(model.trainable_params + model.buffers)
+    needed = 2 * weights + optimizer_bytes(optimizer, tensors)
+    if needed <= memory:
+        return
+    counts = model.counts
+    largest = max(model.layers, key=lambda node: int(counts[node].trainable))
+    raise SpecError(largest.loc, f"training needs {needed / 2**30:,.1f} GiB for the weights, their gradients and "
+                    f"{optimizer}'s state alone (float32, before any activation), and this machine has "
+                    f"{memory / 2**30:,.1f} GiB; this layer holds {int(counts[largest].trainable):,} of the "
+                    f"{int(model.trainable_params):,} parameters", code="resource-limit",
+                    hint="train a smaller configuration with --set (fewer layers, a smaller vocabulary or width); "
+                         "`archcalc plan` shows the memory of a run on GPUs")
 
 
 def check_batch_norm(model, settings) -> None:
