@@ -74,7 +74,8 @@ def test_a_language_model_learns_next_ids(run, write, lm_data, backend):
 
 
 def test_the_backends_agree_on_a_language_model(run, write, lm_data):
-    runs = [train_json(run, write(LM % ""), "--data", lm_data, "--backend", b, "--epochs", 2) for b in ("numpy", "torch")]
+    spec = write(LM % "")
+    runs = [train_json(run, spec, "--data", lm_data, "--backend", b, "--epochs", 2) for b in ("numpy", "torch")]
     # the same loss definition; the weights are drawn differently (each backend's own generator)
     assert max(r["validation_loss"] for r in runs) < 0.1  # from log 5 = 1.61 nats at the start
     assert abs(runs[0]["validation_loss"] - runs[1]["validation_loss"]) < 0.05
@@ -111,8 +112,8 @@ def test_a_class_axis_that_does_not_fit_is_located(run, write, lm_data):
     result = run("train", spec, "--data", lm_data)
     assert result.exit_code == 2
     column = spec.read_text().splitlines()[4].index("class_axis: 0") + len("class_axis: ") + 1  # at its value
-    assert f"{spec}:5:{column}: error: class_axis 0: the output [6, 5] without that axis is not the shape of lm.npz's " \
-           "targets [6]" in result.stderr
+    assert f"{spec}:5:{column}: error: class_axis 0: the output [6, 5] without that axis is not the shape of " \
+           "lm.npz's targets [6]" in result.stderr
     assert "class_axis: 1" in result.stderr
 
 
