@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even k
 
 TOL = 1e-6
 #: shipped specs small enough to run in float64 here, with the symbol values used
-SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {},
+SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {}, "char-gpt": {},
            "symbolic-mlp": {"D_i": 7, "D": 5, "D_o": 3}, "symbolic-cnn": {"H": 12, "W": 10},
            "resnet18": {"H": 32, "W": 32}, **{name: SIZES[name] for name in ("gpt2", "bert-base", "llama-3-8b")}}
 #: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients), or take minutes of NumPy
@@ -32,7 +32,7 @@ SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "di
 TOO_LARGE = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet50", "densenet121", "squeezenet1_0", "mobilenet_v3_large",
              "efficientnet_b0"}
 #: shipped specs whose kinds NumPy cannot compute yet (issue 12; tests/kinds.py records the refusals)
-NOT_YET = {"lstm-classifier", "unet", "cnn1d-timeseries", "vit_b_16", "convnext_tiny"}
+NOT_YET = {"lstm-classifier", "unet", "unet-shapes", "cnn1d-timeseries", "vit_b_16", "convnext_tiny"}
 
 
 def compare(model: archcalc.Model, batch: int, training: bool, seed: int = 0,

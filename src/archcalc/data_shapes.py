@@ -1,9 +1,10 @@
 """``archcalc train --data shapes``: synthetic segmentation, circles and squares on noise, a class per pixel.
 
 Each image is Gaussian noise (standard deviation :data:`NOISE`) with one to three shapes drawn on it, each a
-filled circle or an axis-aligned filled square of a random size, place and brightness (0.6 to 1.0 above the
-background). Each pixel's target is its class: 0 background, 1 circle, 2 square; a shape drawn later covers
-an earlier one. The network must tell a circle from a square by its outline, since both are equally bright.
+filled circle or an axis-aligned filled square of a random size (radius or half side 1/8 to 1/4 of the image),
+place and brightness (0.6 to 1.0 above the background); a shape that would overlap one drawn before is left
+out, so every outline is whole. Each pixel's target is its class: 0 background, 1 circle, 2 square. The
+network must tell a circle from a square by its outline, since both are equally bright.
 The images have the spec's input shape ``[C, H, W]`` (the same picture in every channel, each channel with its
 own noise). The data set is the same on every machine: :data:`SAMPLES` images drawn from NumPy's PCG64 with
 seed :data:`SEED`, whatever the run's ``--seed`` (which shuffles and splits them).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 #: images in the data set, the seed that draws them and the background noise's standard deviation
-SAMPLES, SEED, NOISE = 1000, 0, 0.3
+SAMPLES, SEED, NOISE = 1500, 0, 0.3
 #: the classes, by target value
 CLASSES = ("background", "circle", "square")
 #: the inputs this data set fills (the hint of the error when a spec's input is another)
@@ -38,13 +39,16 @@ def draw(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray,
     small = min(height, width)
     for _ in range(int(rng.integers(1, 4))):
         kind = int(rng.integers(1, 3))
-        size = rng.uniform(small / 10, small / 5)  # a circle's radius, half a square's side
+        size = rng.uniform(small / 8, small / 4)  # a circle's radius, half a square's side
         cy, cx = rng.uniform(size, height - size), rng.uniform(size, width - size)
         if kind == 1:
             inside = (rows + 0.5 - cy) ** 2 + (cols + 0.5 - cx) ** 2 <= size * size
         else:
             inside = (np.abs(rows + 0.5 - cy) <= size) & (np.abs(cols + 0.5 - cx) <= size)
-        picture[inside] = rng.uniform(0.6, 1.0)
+        brightness = rng.uniform(0.6, 1.0)
+        if (classes[inside] > 0).any():  # shapes never overlap: an outline stays whole (the draws are made anyway)
+            continue
+        picture[inside] = brightness
         classes[inside] = kind
     return picture, classes
 
