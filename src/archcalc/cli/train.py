@@ -46,9 +46,11 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None):
 @spec_options
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default="numpy", show_default=True,
               help="Which implementation trains the network.")
-@click.option("--data", "source", default="digits", show_default=True, metavar="digits|FILE.npz|FILE.csv",
-              help="Training data: scikit-learn's 8×8 digits, arrays x and y in an .npz, or a CSV whose last "
-                   "column is the target.")
+@click.option("--data", "source", default="digits", show_default=True,
+              metavar="digits|docstrings|shapes|FILE.npz|FILE.csv",
+              help="Training data: scikit-learn's 8×8 digits; the standard library's docstrings in windows of T "
+                   "characters (a class per position: the next character); circles and squares on noise (a class "
+                   "per pixel); arrays x and y in an .npz; or a CSV whose last column is the target.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the spec's epochs (with --resume: the run's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
