@@ -141,6 +141,7 @@ def test_a_label_past_the_classes_is_located(run, write, tmp_path):
     assert result.exit_code == 2
     assert "lm.npz:1:1: error: lm.npz: y row 3 holds 5, not a class index 0 … 4 (the output has 5 on its class axis " \
            "1)" in result.stderr
+    assert "give the class axis 6 scores (the largest label is 5)" in result.stderr
 
 
 @pytest.mark.parametrize(("train", "message"), [
@@ -228,3 +229,16 @@ def test_a_built_in_data_set_refuses_an_input_it_cannot_fill(run, source, spec, 
     result = run("train", SPECS / f"{spec}.yaml", "--data", source)
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert f"{spec}.yaml:" in result.stderr
+
+
+def test_a_vocabulary_too_small_for_the_text_is_located(run):
+    spec = SPECS / "char-gpt.yaml"
+    result = run("train", spec, "--data", "docstrings", "--set", "V=64")
+    assert result.exit_code == 2
+    # ids are the characters' places in code-point order: lower-case letters come after the 64th
+    assert f"{spec}:33:5: error: docstrings: y row " in result.stderr
+    assert "not a class index 0 … 63 (the output has 64 on its class axis 1)" in result.stderr
+    from archcalc import data_docstrings
+
+    size = len(data_docstrings.vocabulary(data_docstrings.text()))  # 102 on CPython 3.11.7
+    assert f"hint: give the class axis {size} scores (the largest label is {size - 1})" in result.stderr

@@ -425,5 +425,15 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
         value = flat[row][bad[row]][0]
         raise SpecError(rows.loc(row) or where or out_loc, f"{name}: {rows.name('y', row)} holds {_shown(value)}, "
                         f"not a class index 0 … {classes - 1} (the output has {classes} on its class axis {axis})",
-                        code="bad-data", hint="fix the label, or give the class axis one score per class")
+                        code="bad-data", hint=_more_classes(flat, classes))
     return y.astype(np.int64)
+
+
+def _more_classes(labels: np.ndarray, classes: int) -> str:
+    """The hint for a label past the classes: how many scores the class axis needs for the largest label."""
+    with np.errstate(invalid="ignore"):
+        whole = labels[np.isfinite(labels) & (labels == np.round(labels))] if labels.dtype.kind == "f" else labels
+    high = int(whole.max()) if whole.size else -1
+    if high >= classes and high < 2 ** 31:
+        return f"give the class axis {high + 1} scores (the largest label is {high}), or fix the label"
+    return "fix the label, or give the class axis one score per class"
