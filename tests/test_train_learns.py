@@ -103,7 +103,8 @@ def _numpy_cannot_compute_the_unet() -> str | None:
 
 # NOT YET: the NumPy backend lacks conv_transpose2d until the npwin branch lands. This test then runs by itself
 # (the skip asks the backend whether it can build the spec; it is not a flag) and must reach ≥ 0.9 and the
-# torch figure within UNET_AGREE. Its CPU time is not asserted: NumPy's convolutions are unmeasured here yet.
+# torch figure within UNET_AGREE. On a trial merge with npwin (2026-12-06) it reached 0.9848 against torch's
+# 0.9878, in 108 CPU-seconds: too near the 2-minute bound to assert it on a loaded machine, so it is not.
 @pytest.mark.skipif(_numpy_cannot_compute_the_unet() is not None,
                     reason="NumPy cannot compute specs/unet-shapes.yaml yet (conv_transpose2d: branch npwin)")
 def test_the_unet_segments_the_shapes_with_numpy(unet_torch):
