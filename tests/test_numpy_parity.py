@@ -25,6 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even k
 TOL = 1e-6
 #: shipped specs small enough to run in float64 here, with the symbol values used
 SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {}, "lstm-sign": {},
+           "char-gpt": {"T": 16}, "unet-shapes": {"H": 16, "W": 16},
            "symbolic-mlp": {"D_i": 7, "D": 5, "D_o": 3}, "symbolic-cnn": {"H": 12, "W": 10},
            "resnet18": {"H": 32, "W": 32}, "cnn1d-timeseries": {"T": 16},
            **{name: SIZES[name] for name in ("gpt2", "bert-base", "llama-3-8b", "vit_b_16", "lstm-classifier")}}

@@ -28,6 +28,9 @@ EXPECTED = {
     "lstm-classifier": (1_250_372, 0, [4]),
     "lstm-sign": (4546, 0, [2]),  # LSTM 4·32·(1 + 32) + 8·32; fc 32×2 + 2
     "gpt2": (124_439_808, 0, [1024, 50257]),  # Hugging Face's GPT2LMHeadModel, lm_head tied to wte
+    # wte 128·64, wpe 64·64; a block: 2 layer norms 2·128, c_attn 64·192 + 192, c_proj 64·64 + 64, c_fc 64·256 + 256,
+    # c_proj 256·64 + 64 = 49,984; ln_f 128, lm_head 64·128
+    "char-gpt": (120_576, 0, [64, 128]),
     "llama-3-8b": (8_030_261_248, 0, [8192, 128256]),  # Hugging Face's LlamaForCausalLM
     "bert-base": (109_482_240, 0, [768]),  # Hugging Face's BertModel with its pooler
     "densenet121": (7_978_856, 2 * 41_824 + 121, [1000]),  # 121 batch norms over 41,824 channels
@@ -35,6 +38,7 @@ EXPECTED = {
     "mobilenet_v3_large": (5_483_032, 2 * 12_200 + 46, [1000]),  # 46 batch norms over 12,200 channels
     "efficientnet_b0": (5_288_548, 2 * 21_008 + 49, [1000]),  # 49 batch norms over 21,008 channels
     "unet": (31_037_698, 2 * 5_888 + 18, [2, 256, 256]),  # milesial's UNet(3, 2): 18 batch norms, 5,888 channels
+    "unet-shapes": (117_107, 2 * 320 + 10, [3, 32, 32]),  # 10 batch norms over 320 channels
     "cnn1d-timeseries": (95_558, 2 * 320 + 3, [6]),  # 9·64·7 + 64·128·5 + 128·128·3, 3 batch norms, 128·6 + 6
     "vit_b_16": (86_567_656, 0, [1000]),  # torchvision's: layer norms, no buffers
     "convnext_tiny": (28_589_128, 0, [1000]),

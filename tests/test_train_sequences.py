@@ -1,5 +1,5 @@
 """An LSTM really learns a sequence task: specs/lstm-sign.yaml on the generated ``sign-sum`` data
-(archcalc.datasets_synthetic), trained by ``archcalc train`` with the NumPy and the PyTorch backends from
+(archcalc.data_sign_sum), trained by ``archcalc train`` with the NumPy and the PyTorch backends from
 the same seed, each above the stated accuracy and the two within the stated tolerance of each other."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from archcalc.datasets_synthetic import sign_sum
+from archcalc.data_sign_sum import make as sign_sum
 from tests.conftest import SPECS
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: a small network on a busy machine
@@ -46,5 +46,6 @@ def test_lstm_learns_the_sign_of_a_sum_with_both_backends(run):
 def test_a_spec_that_does_not_fit_the_generated_data_is_a_located_error(run):
     result = run("train", SPECS / "digits-mlp.yaml", "--data", "sign-sum")
     assert result.exit_code == 2
-    assert "digits-mlp.yaml:5:8: error: sign-sum has 20 values per sample but the input [64] needs 64" in result.output
+    assert ("digits-mlp.yaml:5:8: error: --data sign-sum: the sequences are [T, F], but the input is [64]\n"
+            "  hint: a sequence model takes [T, F]: T steps of F features, e.g. input: [20, 1]") in result.output
     assert "Traceback" not in result.output

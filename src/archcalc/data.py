@@ -1,9 +1,9 @@
 """Data for ``archcalc train``: load it, fit it to the spec, split it.
 
 Sources: ``digits`` (the 8×8 handwritten digits shipped inside scikit-learn, pixels scaled to
-[0, 1]), ``sign-sum`` (generated sequences: :mod:`archcalc.datasets_synthetic`), an ``.npz`` file
-with arrays ``x`` (samples first) and ``y``, or a ``.csv`` file whose last column is the target (a
-header row is skipped when it is not numeric). Every sample is reshaped to the spec's input shape
+[0, 1]), the data sets of :data:`GENERATED` (made at run time: ``docstrings``, ``shapes``, ``sign-sum``),
+an ``.npz`` file with arrays ``x`` (samples first) and ``y``, or a ``.csv`` file whose last column is
+the target (a header row is skipped when it is not numeric). Every sample is reshaped to the spec's input shape
 when the sizes agree (digits fit both ``[64]`` and ``[1, 8, 8]``); anything that does not fit is a
 located error, before any training starts.
 """
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archcalc.datasets_synthetic import SOURCES as SYNTHETIC
 from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import shape_text
 from archcalc.limits import Limits, default_limits
@@ -27,7 +26,14 @@ from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
 from archcalc.training import Splits
 
-SOURCES = "digits, sign-sum, FILE.npz or FILE.csv"
+SOURCES = "digits, docstrings, shapes, sign-sum, FILE.npz or FILE.csv"
+#: data sets made at run time: name → the module whose ``make(input_shape)`` returns ``(x, y)`` for a network
+#: taking that input (each module's docstring says what it holds and how it is made)
+GENERATED: dict[str, str] = {
+    "docstrings": "archcalc.data_docstrings",  # the standard library's docstrings, for a character-level model
+    "shapes": "archcalc.data_shapes",  # circles and squares on noise, a class per pixel, for segmentation
+    "sign-sum": "archcalc.data_sign_sum",  # sequences classed by the sign of their sum, for a sequence model
+}
 
 
 @dataclass(slots=True)
@@ -47,14 +53,13 @@ def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None
     samples, numbers only, finite values, whole class indices in range. A data file may cost at most
     ``limits.max_data_bytes``, read and unpacked."""
     limits = limits or default_limits()
-    where = None if source == "digits" or source in SYNTHETIC else Loc(source, 1, 1)
+    where = None if source == "digits" or source in GENERATED else Loc(source, 1, 1)
     rows: Rows = Rows(source, None)
     if source == "digits":
         name, x, y = "digits", *_digits()
         rows = Rows("digits", None)
-    elif source in SYNTHETIC:  # generated (archcalc.datasets_synthetic)
-        name, (x, y) = source, SYNTHETIC[source]()
-        rows = Rows(source, None)
+    elif source in GENERATED:
+        name, (x, y) = source, _generated(source, model)
     elif source.endswith(".npz"):
         name, (x, y) = os.path.basename(source), _npz(source, limits)
     elif source.endswith(".csv"):
@@ -79,7 +84,7 @@ class Rows:
     lines: list[int] | None  # the CSV line of each row
 
     def loc(self, row: int) -> Loc | None:
-        if self.path == "digits" or self.path in SYNTHETIC:
+        if self.path == "digits" or self.path in GENERATED:
             return None
         return Loc(self.path, self.lines[row] if self.lines else 1, 1)
 
@@ -151,6 +156,20 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     # pixels are integers 0…16: scaled to [0, 1] like image data, so a network trained here expects
     # inputs divided by 16 (the exported NumPy file's docstring says so too)
     return digits.data / 16.0, digits.target
+
+
+def _generated(source: str, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """A data set of :data:`GENERATED`, made for the spec's input shape; a shape it cannot fill is an error at
+    the spec's input (the module says which shapes it fills)."""
+    import importlib
+
+    module = importlib.import_module(GENERATED[source])
+    shape = tuple(int(d) for d in model.input_shape)
+    problem = module.unfit(shape)
+    if problem:
+        raise SpecError(model.spec.input_loc, f"--data {source}: {problem}", code="data-mismatch",
+                        hint=module.FITS)
+    return module.make(shape)
 
 
 def _npz(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray]:
@@ -315,6 +334,8 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         "classifications yet (its data format holds one class index per sample)",
                         code="data-mismatch", hint="lint, export and the Python API read multi_label: as declared; "
                         "train the exported module on your label rows (loss: bce_with_logits)")
+    if len(model.output_shape) > 1 and y.ndim > 1 and (y.ndim == len(model.output_shape) or y[0].size > 1):
+        return _dense_targets(y, model, train, name, where, rows)
     if len(model.output_shape) != 1:
         raise SpecError(output, f"classification needs a vector of class scores, but the network outputs "
                         f"{shape_text(model.output_shape)}", code="data-mismatch",
@@ -358,3 +379,63 @@ def _output_loc(model: Model) -> Loc:
     """Where the network's output is made: its last layer, else (no layers at all) its input."""
     layers = model.layers
     return layers[-1].loc if layers else model.spec.input_loc
+
+
+def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None,
+                   rows: Rows) -> np.ndarray:
+    """A class index per position (a language model's [T] against its output [T, V]) or per pixel (a
+    segmentation's [H, W] against [C, H, W]): the targets must have the output's shape without its class
+    axis, the spec's ``class_axis`` or the one axis whose removal leaves the targets' shape, and every value
+    must be a class index below that axis's size. Trained with a class-index loss (cross-entropy, NLL)."""
+    from archcalc.spec.train import class_axes, class_axis
+
+    output, target = tuple(int(d) for d in model.output_shape), tuple(y.shape[1:])
+    out_loc, loss_loc = _output_loc(model), train.locs.get("loss", train.loc)
+    if train.loss not in ("cross_entropy", "nll"):
+        raise SpecError(loss_loc, f"{name} has a class index per position ({shape_text(target)} per sample), which "
+                        f"{train.loss} cannot compare with the output {shape_text(output)}", code="data-mismatch",
+                        hint="loss: cross_entropy (or nll after log_softmax over the class axis)")
+    axis = class_axis(train, output, target)
+    if axis is None:
+        fits = class_axes(output, target)
+        if train.class_axis is not None:
+            raise SpecError(train.locs["class_axis"], f"class_axis {train.class_axis}: the output "
+                            f"{shape_text(output)} without that axis is not the shape of {name}'s targets "
+                            f"{shape_text(target)}", code="data-mismatch",
+                            hint=f"class_axis: {fits[0]}" if fits else "the targets need the output's shape "
+                            "without its class axis")
+        if fits:
+            raise SpecError(out_loc, f"the class axis is ambiguous: the output {shape_text(output)} without axis "
+                            f"{' or '.join(str(a) for a in fits)} is {name}'s target shape {shape_text(target)}",
+                            code="data-mismatch", hint=f"say which in the train: section, e.g. class_axis: {fits[0]}")
+        raise SpecError(out_loc, f"{name} has targets of shape {shape_text(target)} per sample, but the output "
+                        f"{shape_text(output)} has no axis whose removal leaves that shape (a class index per "
+                        "position needs the output's shape with one more axis: the class scores)",
+                        code="data-mismatch", hint="give the output a class axis, e.g. [classes, H, W] for "
+                        "[H, W] targets or [T, V] for [T]")
+    classes = output[axis]
+    if train.classes is not None and train.classes != classes:
+        raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but the output "
+                        f"{shape_text(output)} has {classes} class scores on its class axis {axis}",
+                        code="data-mismatch", hint=f"classes: {classes}, or give the output {train.classes}")
+    flat = y.reshape(len(y), -1)
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(flat) | (flat != np.round(flat)) | (flat < 0) | (flat >= classes)) \
+            if flat.dtype.kind == "f" else (flat < 0) | (flat >= classes)
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        value = flat[row][bad[row]][0]
+        raise SpecError(rows.loc(row) or where or out_loc, f"{name}: {rows.name('y', row)} holds {_shown(value)}, "
+                        f"not a class index 0 … {classes - 1} (the output has {classes} on its class axis {axis})",
+                        code="bad-data", hint=_more_classes(flat, classes))
+    return y.astype(np.int64)
+
+
+def _more_classes(labels: np.ndarray, classes: int) -> str:
+    """The hint for a label past the classes: how many scores the class axis needs for the largest label."""
+    with np.errstate(invalid="ignore"):
+        whole = labels[np.isfinite(labels) & (labels == np.round(labels))] if labels.dtype.kind == "f" else labels
+    high = int(whole.max()) if whole.size else -1
+    if high >= classes and high < 2 ** 31:
+        return f"give the class axis {high + 1} scores (the largest label is {high}), or fix the label"
+    return "fix the label, or give the class axis one score per class"

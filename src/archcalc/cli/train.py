@@ -46,9 +46,12 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None):
 @spec_options
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default="numpy", show_default=True,
               help="Which implementation trains the network.")
-@click.option("--data", "source", default="digits", show_default=True, metavar="digits|sign-sum|FILE.npz|FILE.csv",
-              help="Training data: scikit-learn's 8×8 digits, generated sequences (sign-sum: is the sum of 20 "
-                   "numbers positive?), arrays x and y in an .npz, or a CSV whose last column is the target.")
+@click.option("--data", "source", default="digits", show_default=True,
+              metavar="digits|docstrings|shapes|sign-sum|FILE.npz|FILE.csv",
+              help="Training data: scikit-learn's 8×8 digits; the standard library's docstrings in windows of T "
+                   "characters (a class per position: the next character); circles and squares on noise (a class "
+                   "per pixel); sequences classed by the sign of their sum (sign-sum); arrays x and y in an .npz; "
+                   "or a CSV whose last column is the target.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the spec's epochs (with --resume: the run's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
@@ -215,6 +218,9 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     if not main:
         return None
     test_loss, test_accuracy = trainer.evaluate(*splits.test)
+    iou = None
+    if settings.task == "classification" and splits.test[1].ndim >= 3:  # a class per pixel: a segmentation
+        iou = class_iou(trainer.predict_classes(*splits.test), splits.test[1])
 
     if output:
         import numpy as np
@@ -228,7 +234,10 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
         write_plot(plot, outcome.epochs, outcome.best_epoch, force)
     result = {
         "model": model.name, "backend": job.backend, "data": data.name, "seed": seed, "samples": splits.sizes(),
-        "test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(outcome.epochs),
+        "test_accuracy": test_accuracy, "test_loss": test_loss,
+        "test_mean_iou": None if iou is None else sum(iou.values()) / len(iou), "test_iou": iou,
+        "validation_loss": _validation_loss(outcome, settings.early_stopping is not None),
+        "epochs_run": len(outcome.epochs),
         "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early, "seconds": round(seconds, 3),
         "weights": output, "plot": plot,
         "checkpoint": checkpoints.written if checkpoints else None,
@@ -238,6 +247,28 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
                      "val_accuracy": e.val_accuracy} for e in outcome.epochs],
     }
     return result
+
+
+def _validation_loss(outcome, restored: bool) -> float | None:
+    """The validation loss of the epoch whose weights the model ends with: the best epoch's when early
+    stopping keeps and restores them (``restored``), else the last epoch's."""
+    chosen = next((e for e in outcome.epochs if e.epoch == outcome.best_epoch), None) if restored else \
+        (outcome.epochs[-1] if outcome.epochs else None)
+    return None if chosen is None else chosen.val_loss
+
+
+def class_iou(predicted, truth) -> dict[str, float]:
+    """Intersection over union of each class, over every pixel of the test set: |P ∩ T| / |P ∪ T| where P are
+    the pixels predicted as the class and T those that are. A class that is neither predicted nor present
+    anywhere has no IoU and is left out: the mean IoU is over the classes that occur."""
+    import numpy as np
+
+    predicted, truth = predicted.reshape(-1).astype(np.int64), truth.reshape(-1).astype(np.int64)
+    k = int(max(predicted.max(), truth.max())) + 1
+    confusion = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
+    hits = np.diag(confusion)
+    union = confusion.sum(0) + confusion.sum(1) - hits
+    return {str(c): float(hits[c] / union[c]) for c in range(k) if union[c]}
 
 
 def work(spec: str, job_file: str) -> None:
@@ -346,6 +377,11 @@ def emit_result(result: dict, fmt: str) -> None:
     if result["test_accuracy"] is not None:
         lines.append(f"test accuracy   {100 * result['test_accuracy']:.2f} %")
     lines.append(f"test loss       {result['test_loss']:.4f}")
+    if result.get("test_mean_iou") is not None:
+        per_class = ", ".join(f"{c}: {v:.3f}" for c, v in result["test_iou"].items())
+        lines.append(f"test mean IoU   {result['test_mean_iou']:.4f} (class {per_class})")
+    if result.get("validation_loss") is not None:
+        lines.append(f"val loss        {result['validation_loss']:.4f}")
     lines.append(f"time            {result['seconds']:.2f} s")
     for key, label in (("weights", "weights saved"), ("plot", "curves drawn"), ("checkpoint", "checkpoint")):
         if result[key]:

@@ -455,6 +455,7 @@ def _train() -> dict:
     values = {
         "task": {"enum": list(TASKS)},
         "classes": {"type": "integer", "minimum": 2},
+        "class_axis": {"type": "integer"},
         "loss": _loss(),
         "multi_label": {"type": "boolean"},
         "target_range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},

@@ -107,6 +107,9 @@ class TrainSpec:
     multi_label: bool = False
     #: the range a regression's targets lie in, when the spec says it (``target_range: [0, 100]``)
     target_range: tuple[float, float] | None = None
+    #: the axis of a sample's output that holds the class scores, as written (``class_axis: -1``; 0 is the
+    #: first axis after the batch); None: found from the shapes (:func:`class_axis`)
+    class_axis: int | None = None
 
     @property
     def takes(self) -> str:
@@ -137,6 +140,9 @@ class TrainSpec:
 KEYS: dict[str, tuple[object, str]] = {
     "task": ("classification", "classification (integer class targets) or regression (real targets)"),
     "classes": (None, "number of classes; inferred from the output layer when left out"),
+    "class_axis": (None, "the output axis that holds the class scores when there is a class per position or "
+                   "pixel (0: the first after the batch, as torch's cross-entropy has it; -1: the last, as a "
+                   "language model's logits); found from the targets' shape when left out"),
     "multi_label": (False, "classification where each example may belong to several classes at once (one "
                     "sigmoid per class): targets are 0/1 rows"),
     "target_range": (None, "[low, high]: the range regression targets lie in, when it is known"),
@@ -197,9 +203,44 @@ def parse_train(node: YMap) -> TrainSpec:
                         code="bad-train", hint="monitor: val_loss")
     batch_size = _int(node.get("batch_size"), "batch_size", KEYS["batch_size"][0], low=1)
     epochs = _int(node.get("epochs"), "epochs", KEYS["epochs"][0], low=1)
+    axis = _axis(node.get("class_axis"))
+    if axis is not None and (task != "classification" or multi_label):
+        raise SpecError(locs["class_axis"], "class_axis says where the class scores are, but the task is "
+                        f"{'a multi-label classification' if multi_label else 'a regression'}", code="bad-train",
+                        hint="task: classification with one class index per position, or drop class_axis")
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
                      _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
-                     loss_inputs, multi_label, target_range)
+                     loss_inputs, multi_label, target_range, axis)
+
+
+def _axis(node: YNode | None) -> int | None:
+    """``class_axis``: an integer, negative counting from the last axis (checked against the output at training)."""
+    if node is None:
+        return None
+    if not isinstance(node, YScalar) or type(node.value) is not int:
+        raise SpecError(node.loc, f"class_axis must be an integer axis of the output, got {describe(node)}",
+                        code="bad-train", hint="class_axis: 0 (channels first, as for segmentation) or -1 (last)")
+    return node.value
+
+
+def class_axes(output: tuple[int, ...], target: tuple[int, ...]) -> list[int]:
+    """Every axis of a sample's ``output`` shape whose removal leaves the ``target`` shape: where the class
+    scores can be, for targets with a class index per position (``[T, V]`` against ``[T]``: axis 1;
+    ``[C, H, W]`` against ``[H, W]``: axis 0). More than one (``[8, 8]`` against ``[8]``) is ambiguous."""
+    return [a for a in range(len(output)) if output[:a] + output[a + 1:] == tuple(target)]
+
+
+def class_axis(train: TrainSpec, output: tuple[int, ...], target: tuple[int, ...]) -> int | None:
+    """The axis of a sample's ``output`` (no batch axis) that holds the class scores, counted from 0, for
+    class-index ``target`` of a sample's shape: the spec's ``class_axis`` when it gives one and it fits,
+    else the one axis whose removal leaves the target shape. None when it cannot be told (no axis fits, or
+    several do): :mod:`archcalc.data` reports that, located, before training. Both trainers call it, so
+    they move the same axis to where torch's losses want it (dim 1, after the batch)."""
+    if train.class_axis is not None:
+        axis = train.class_axis + len(output) if train.class_axis < 0 else train.class_axis
+        return axis if 0 <= axis < len(output) and axis in class_axes(output, target) else None
+    axes = class_axes(output, target)
+    return axes[0] if len(axes) == 1 else None
 
 
 def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str | None]:

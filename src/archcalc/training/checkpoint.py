@@ -114,6 +114,8 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
              "early_stopping": None if stopping is None else {"patience": stopping.patience,
                                                               "min_delta": stopping.min_delta,
                                                               "monitor": stopping.monitor}}
+    if settings.class_axis is not None:  # only when given: earlier runs' fingerprints stay as they were
+        train["class_axis"] = settings.class_axis
     digest = hashlib.sha256()
     for x, y in (splits.train, splits.validation):
         for array in (x, y):

@@ -272,3 +272,43 @@ class BCEWithLogitsLoss(Loss):
 
     def backward(self) -> np.ndarray:
         return (0.5 * (1 + np.tanh(0.5 * self.logits)) - self.target) / self.logits.size
+
+
+class PerPosition(Loss):
+    """A class-index loss (cross-entropy, NLL) applied at every position of a dense output: a language
+    model's [N, T, V] against targets [N, T], a segmentation's [N, C, H, W] against [N, H, W].
+
+    The class axis (``axis``, counted after the batch) is moved last and every position becomes a row,
+    so the mean runs over every position of every sample, as ``nn.CrossEntropyLoss`` averages over
+    (N, d1, …); the gradient is the inner loss's, put back in the output's layout. Accuracy
+    (:meth:`correct`) counts each sample's share of right positions.
+    """
+
+    def __init__(self, inner: Loss, axis: int):
+        self.inner, self.axis = inner, axis
+        self.FUSES, self.THRESHOLD = inner.FUSES, inner.THRESHOLD
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return y.astype(np.int64)
+
+    def rows(self, out: np.ndarray) -> np.ndarray:
+        """[N, …, C, …] → [positions, C]: the class axis last, one row per position."""
+        moved = np.moveaxis(out, 1 + self.axis, -1)
+        return moved.reshape(-1, moved.shape[-1])
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        self.moved = np.moveaxis(out, 1 + self.axis, -1).shape
+        return self.inner.forward(self.rows(out), target.reshape(-1))
+
+    def backward(self) -> np.ndarray:
+        grad = self.inner.backward().reshape(self.moved)
+        return np.ascontiguousarray(np.moveaxis(grad, -1, 1 + self.axis))
+
+    def predict(self, out: np.ndarray) -> np.ndarray:
+        """The predicted class at every position: [N, …] without the class axis."""
+        return out.argmax(1 + self.axis)
+
+    def correct(self, out: np.ndarray, y: np.ndarray) -> float:
+        """The right positions of the batch, each sample counting the share of its positions that are right."""
+        positions = y.size // len(y) if len(y) else 1
+        return float((self.predict(out) == y).sum()) / positions

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
-from archcalc.backends.numpy.training import Steps, evaluate
+from archcalc.backends.numpy.losses import CrossEntropyLoss, NLLLoss, PerPosition
+from archcalc.backends.numpy.training import Steps, batches, evaluate, logits_view
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import TrainSpec, class_axis
 from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
 from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
 from archcalc.training.loop import Loop
@@ -28,16 +29,25 @@ class NumpyTrainer:
         self.loss = make_loss(train)
         self.optimizer = make_optimizer(train, self.net.parameters())
         self.classify = train.task == "classification"
-        self.width = int(model.output_shape[-1])
+        self.output = tuple(int(d) for d in model.output_shape)
+        self.width = self.output[-1]
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
+        """The targets in the loss's form; class indices at every position (``y`` of one axis fewer than the
+        output, past the batch) wrap the loss in :class:`PerPosition` on the spec's or the found class axis."""
+        if self.classify and isinstance(self.loss, (CrossEntropyLoss, NLLLoss)) and y.ndim > 1 \
+                and y.ndim == len(self.output):
+            axis = class_axis(self.train, self.output, tuple(y.shape[1:]))
+            if axis is not None:
+                self.loss = PerPosition(self.loss, axis)
         return self.loss.targets(y, self.width, self.classify)
 
     def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:
         (x, y), (vx, vy) = splits.train, splits.validation
         self.net.train()
-        steps = Steps(self.net, self.loss, self.optimizer, x, self._targets(y), batch_size=self.train.batch_size,
-                      rng=self.rng, validation=(vx, self._targets(vy)), l1=self.train.l1, classify=self.classify)
+        y, vy = self._targets(y), self._targets(vy)
+        steps = Steps(self.net, self.loss, self.optimizer, x, y, batch_size=self.train.batch_size,
+                      rng=self.rng, validation=(vx, vy), l1=self.train.l1, classify=self.classify)
         run = Loop(epochs, early_stopping(self.train), self.classify)
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)
@@ -47,7 +57,19 @@ class NumpyTrainer:
         return Outcome.of(run)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
-        return evaluate(self.net, self.loss, x, self._targets(y), classify=self.classify)
+        y = self._targets(y)
+        return evaluate(self.net, self.loss, x, y, classify=self.classify)
+
+    def predict_classes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The predicted class at every position of a dense output (class indices shaped like the targets),
+        in evaluation mode, for the command's mean IoU; ``y``, the targets, tell the class axis."""
+        self._targets(y)
+        net = logits_view(self.net, self.loss)
+        self.net.eval()
+        try:
+            return np.concatenate([self.loss.predict(net.forward(x[index])) for index in batches(len(x), 256)])
+        finally:
+            self.net.train()
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: np.array(value) for name, value in self.net.state_dict().items()}

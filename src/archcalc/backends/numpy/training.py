@@ -42,8 +42,12 @@ def labels(out: np.ndarray, loss) -> np.ndarray:
     return (out.reshape(len(out)) > loss.THRESHOLD).astype(np.int64)
 
 
-def correct(out: np.ndarray, y: np.ndarray, loss) -> int:
-    """How many predictions match the targets (class indices, 0/1 values or one-hot rows)."""
+def correct(out: np.ndarray, y: np.ndarray, loss) -> int | float:
+    """How many predictions match the targets (class indices, 0/1 values or one-hot rows); a loss with a
+    class per position counts its own (each sample the share of its positions that are right)."""
+    own = getattr(loss, "correct", None)
+    if own is not None:
+        return own(out, y)
     truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
     return int((labels(out, loss) == truth).sum())
 

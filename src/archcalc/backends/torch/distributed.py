@@ -152,7 +152,8 @@ class DistributedSteps(Steps):
         self.optimizer.step()
         hits = self.loss.correct(out.detach(), self.y[local]) if self.classify else 0
         summed = self.sum([mean.item() * len(local), hits])
-        return summed[0] / len(index) + penalty.item(), int(summed[1]), len(index)
+        hits = int(summed[1]) if summed[1].is_integer() else summed[1]  # a fraction per sample: dense targets
+        return summed[0] / len(index) + penalty.item(), hits, len(index)
 
     def validate(self) -> tuple[float, float | None] | None:
         if self.validation is None:

@@ -58,6 +58,9 @@ class TorchTrainer:
             module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
         self.module = module.to(self.device)
         self.steps: training.Steps | None = None
+        #: the input is token ids (the first layer is an embedding): nn.Embedding indexes with integers, and
+        #: the data arrive as float32 (the NumPy backend's embedding reads them as integers itself)
+        self.ids = bool(model.layers) and model.layers[0].kind == "embedding"
 
     def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:
         generator = torch.Generator().manual_seed(self.seed)  # the same batches in every process
@@ -78,11 +81,29 @@ class TorchTrainer:
         return Outcome.of(run)
 
     def _tensors(self, data: tuple[np.ndarray, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        return tuple(training._tensor(a).to(self.device) for a in data)
+        x, y = (training._tensor(a).to(self.device) for a in data)
+        return (x.long() if self.ids else x), y
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
         x, y = self._tensors((x, y))
         return training.evaluate(self.module, self.train, x, y, precision=self.precision)
+
+    @torch.no_grad()
+    def predict_classes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The predicted class at every position of a dense output (class indices shaped like the targets
+        ``y``, whose shape tells the class axis), in evaluation mode, for the command's mean IoU."""
+        x, y = self._tensors((x, y))
+        loss = training.build_loss(self.train, self.module)
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            parts = []
+            for xs, ys in zip(x.split(256), y.split(256)):
+                with training.autocast(xs, self.precision):
+                    parts.append(loss.classes_first(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
+            return np.concatenate(parts)
+        finally:
+            self.module.train(was_training)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: value.detach().cpu().numpy().copy() for name, value in self.module.state_dict().items()}

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import TrainSpec, class_axis
 from archcalc.training import Epoch, Outcome, early_stopping
 from archcalc.training.loop import Loop
 
@@ -125,17 +125,37 @@ class Loss:
     logits: Callable[[torch.Tensor], torch.Tensor]
     dropped: str | None = None
     threshold: float = 0.5
+    #: the spec's train: section, whose ``class_axis`` (or the shapes) says where a dense output's class
+    #: scores are (:meth:`classes_first`)
+    train: TrainSpec | None = None
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.compare(self.logits(x), y)
 
     def compare(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The loss of ``out`` (what :attr:`logits` gave) against the targets ``y``."""
+        out = self.classes_first(out, y)
         return self.criterion(out, targets(self.criterion, y, out))
 
-    def correct(self, out: torch.Tensor, y: torch.Tensor) -> int:
+    def classes_first(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``out`` with its class scores at dim 1, where ``nn.CrossEntropyLoss`` and ``nn.NLLLoss`` read
+        them from (N, C, d1, …) against targets (N, d1, …): a class index per position or pixel. A
+        language model's logits [N, T, V] have them last: moved to [N, V, T]. Other outputs as they are."""
+        if not isinstance(self.criterion, INDEX_TARGETS) or out.ndim != y.ndim + 1 or out.ndim < 3 \
+                or self.train is None:
+            return out
+        axis = class_axis(self.train, tuple(out.shape[1:]), tuple(y.shape[1:]))
+        # contiguous: nn.NLLLoss's backward on (N, C, d1, …) refuses a moved (strided) input
+        return out if axis is None or axis == 0 else out.movedim(1 + axis, 1).contiguous()
+
+    def correct(self, out: torch.Tensor, y: torch.Tensor) -> int | float:
         """How many rows of ``out`` name their sample's class: the largest output, or for a single
-        output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows."""
+        output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows. With a
+        class per position (dense targets) each sample counts the share of its positions that are right."""
+        out = self.classes_first(out, y)
+        if out.ndim > 2 and out.ndim == y.ndim + 1 and isinstance(self.criterion, INDEX_TARGETS):
+            right = int((out.argmax(dim=1) == y.long()).sum())
+            return right / (y.numel() // len(y)) if y.numel() else 0
         if out.ndim > 1 and out.shape[1] > 1:
             predicted = out.argmax(dim=1)
         else:
@@ -154,9 +174,9 @@ def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     loss = criterion(train)
     threshold = 0.0 if train.takes == "logits" else 0.5
     if train.fuses and "logits" in inspect.signature(module.forward).parameters:
-        return Loss(loss, functools.partial(module, logits=True), "logits", threshold)
+        return Loss(loss, functools.partial(module, logits=True), "logits", threshold, train)
     logits, dropped = _without_final(module, train)
-    return Loss(loss, logits, dropped, threshold)
+    return Loss(loss, logits, dropped, threshold, train)
 
 
 def _without_final(module: nn.Module, loss: TrainSpec) -> tuple[nn.Module, str | None]:

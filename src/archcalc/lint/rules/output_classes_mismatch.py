@@ -60,7 +60,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     out = ctx.graph.output_shape
     if train is None or train.task != "classification" or train.classes is None or train.loss == "mse" or not out:
         return
-    units = out[0]
+    axis = train.class_axis if train.class_axis is not None and -len(out) <= train.class_axis < len(out) else 0
+    units = out[axis]  # the class scores: the first axis after the batch, unless class_axis says which
     if not symbolic.is_int(units):
         return
     if train.multi_label:
