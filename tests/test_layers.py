@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
 
 import pytest
 
@@ -24,6 +26,44 @@ def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     kinds = {cls.kind for cls in LAYERS.values()}
     assert modules - kinds == {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent",
                                "spatial", "traits"}
+
+
+def test_the_table_of_kinds_is_the_modules_and_what_they_register():
+    """archcalc.layers.KINDS and ALIASES name every kind without importing it: they must be exactly
+    the kind modules present, and each name must be registered by the module the table gives."""
+    modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
+    shared = {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent", "spatial", "traits"}
+    assert sorted(archcalc.layers.KINDS) == list(archcalc.layers.KINDS) == sorted(modules - shared)
+    registered = {name: cls.__module__ for name, cls in LAYERS.items()}  # imports every kind
+    assert registered == {**{kind: f"archcalc.layers.{kind}" for kind in archcalc.layers.KINDS},
+                          **{alias: f"archcalc.layers.{kind}" for alias, kind in archcalc.layers.ALIASES.items()}}
+    assert list(LAYERS) == list(registered) and len(LAYERS) == len(registered)
+    assert all(name == cls.kind or name in archcalc.layers.ALIASES for name, cls in LAYERS.items())
+
+
+def test_a_kind_is_imported_when_first_looked_up_not_before():
+    code = ("import sys, archcalc.layers as L\n"
+            "loaded = lambda: {m for m in sys.modules if m.startswith('archcalc.layers.')}\n"
+            "before = loaded()\n"
+            "assert 'archcalc.layers.gru' not in before and 'gru' in L.LAYERS and 'gru' in list(L.LAYERS)\n"
+            "assert 'archcalc.layers.gru' not in loaded() and L.LAYERS.get('nope') is None\n"
+            "assert L.LAYERS['gru'].kind == 'gru' and loaded() - before == {'archcalc.layers.gru', "
+            "'archcalc.layers.recurrent'}\n"
+            "assert L.LAYERS['dense'] is L.LAYERS['linear']\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_kind_registered_under_a_name_the_table_gives_another_module_is_refused():
+    class Stray(Layer):
+        TRAITS = Trait(0)
+
+    with pytest.raises(RuntimeError, match=rf"layer kind 'linear' registered by {__name__}, but archcalc\.layers lists "
+                                           r"it in archcalc\.layers\.linear"):
+        layer("linear")(Stray)
+    assert LAYERS["linear"].__name__ == "Linear"
+    with pytest.raises(RuntimeError, match=r"layer kind 'stray' is not in archcalc\.layers\.KINDS"):
+        layer("stray")(Stray)
+    assert "stray" not in LAYERS
 
 
 def test_a_kind_without_traits_is_refused_at_registration():

@@ -19,10 +19,6 @@ from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import Layer, shape_text
-from archcalc.layers.batchnorm import BatchNorm
-from archcalc.layers.batchnorm1d import BatchNorm1d
-from archcalc.layers.conv import Conv
-from archcalc.layers.linear import Linear
 from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
     ArgList,
@@ -657,6 +653,11 @@ class _Builder:
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
         """The lecture's projection: a 1×1 convolution with the body's stride (a linear layer for
         vectors), then batch norm, in the input's rank."""
+        from archcalc.layers.batchnorm import BatchNorm  # here: only 'shortcut: auto' needs these kinds
+        from archcalc.layers.batchnorm1d import BatchNorm1d
+        from archcalc.layers.conv import Conv
+        from archcalc.layers.linear import Linear
+
         if len(out) == 1 and len(x) == 1:
             return [LayerItem(Linear.kind, {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
                     LayerItem(BatchNorm1d.kind, {}, None, loc)]
@@ -821,8 +822,11 @@ def _shapes_differ(a: Shape, b: Shape) -> bool | None:
 
 
 def _kind_for(base: type[Layer], rank: int) -> type[Layer] | None:
-    """The registered kind derived from ``base`` that takes inputs of ``rank`` axes (conv2d for [C, H, W])."""
-    return next((cls for cls in LAYERS.values() if issubclass(cls, base) and cls.RANKS and rank in cls.RANKS
+    """The registered kind derived from ``base`` that takes inputs of ``rank`` axes (conv2d for [C, H, W]).
+    Only the kinds named after the base (``conv…`` for :class:`Conv`) are looked at: looking up a kind
+    imports its module, and a ResNet's shortcuts must not import all of them."""
+    family = (LAYERS[name] for name in LAYERS if name.startswith(base.__name__.lower()))
+    return next((cls for cls in family if issubclass(cls, base) and cls.RANKS and rank in cls.RANKS
                  and (cls.RANK is None or rank - 1 == cls.RANK)), None)
 
 
