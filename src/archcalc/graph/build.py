@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
-from archcalc.graph import positive
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
@@ -494,6 +493,10 @@ class _Builder:
         that falls as a symbol of the input's shape grows (``3 - H``) is an error, since the input may grow; one
         that falls as another symbol grows (a kernel K against a fixed input) records the largest value it allows
         (:attr:`Graph.maximums`); one that is positive for no value at all is an error."""
+        if symbolic.is_int(size):
+            return  # a number: checked() has refused it if it is not positive
+        from archcalc.graph import positive  # here: concrete specs never need it
+
         verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()},
                                  {name: most for name, (most, _, _) in self.maximums.items()})
         if verdict is None:
