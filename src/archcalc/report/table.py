@@ -172,8 +172,8 @@ def _draw(report: Report, write, width: int, style) -> tuple[bool, list[str]]:
     titles of the columns left out."""
     columns, rows = report.columns, report.rows
     labels = tree_labels(rows)
-    grid = [[labels[i] if c.key == "layer" else row.cells.get(c.key, "") for c in columns]
-            for i, row in enumerate(rows)]
+    grid = [list(cells) for cells in zip(*(labels if c.key == "layer" else [row.cells.get(c.key, "") for row in rows]
+                                           for c in columns))]
     dropped: list[str] = []
     while True:
         cells, widths, shortened = _layout(grid, columns, rows, width)
