@@ -477,14 +477,17 @@ class _Builder:
     def checked(self, layer: Layer, x: Shape, shape: Shape) -> Shape:
         """A layer's output shape, simplified, refused when a size is not positive or too large."""
         out = tuple(symbolic.simplify(d) for d in shape)
-        if not all(symbolic.is_int(d) for d in (*x, *out)):
+        concrete = all(symbolic.is_int(d) for d in (*x, *out))
+        if not concrete:
             self.check_algebra(layer, x, out)  # first: the positivity check below is algebra too
         for d in out:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
-            self.check_positive(layer, d)
-        self.check_sizes(layer, x, out)
+            if not concrete:
+                self.check_positive(layer, d)
+        if concrete:  # a symbolic shape has nothing to compare with max_int (check_algebra bounded it)
+            self.check_sizes(layer, x, out)
         return out
 
     def check_positive(self, layer: Layer, size: Dim) -> None:
@@ -522,9 +525,8 @@ class _Builder:
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
         """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the
         running total of the network's. Python's integers would not overflow, but no tensor that size
-        exists, and every exporter and report downstream assumes sizes a machine word holds."""
-        if not all(symbolic.is_int(d) for d in (*x, *out)):
-            return  # symbolic: nothing to compare with max_int (checked() bounded its algebra)
+        exists, and every exporter and report downstream assumes sizes a machine word holds. For concrete
+        ``x`` and ``out`` only (:meth:`checked` asks)."""
         limit = self.limits.max_int
         hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
         if max(out, default=0) > limit:
