@@ -5,6 +5,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,33 @@ def test_a_kind_is_imported_when_first_looked_up_not_before():
             "'archcalc.layers.recurrent'}\n"
             "assert L.LAYERS['dense'] is L.LAYERS['linear']\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_params_imports_the_kind_modules_its_spec_uses_and_no_other():
+    """``archcalc params`` pays only for the kinds a spec uses (issue 11's speed target: importing all of
+    them was a sixth of the command): Llama 3 8B's, merges included, and what their modules import
+    (rmsnorm's base is layernorm's class)."""
+    spec = str(Path(__file__).parent.parent / "specs" / "llama-3-8b.yaml")
+    loaded = ("from archcalc.layers import KINDS\n"
+              "modules = {m.rpartition('.')[2] for m in sys.modules if m.startswith('archcalc.layers.')}\n"
+              "print(' '.join(sorted(modules & set(KINDS))))\n")
+    command = ("import sys, io, contextlib, archcalc\n"
+               "from archcalc.cli import main\n"
+               f"sys.argv = ['archcalc', 'params', {spec!r}]\n"
+               "with contextlib.redirect_stdout(io.StringIO()):\n"
+               "    try: main(prog_name='archcalc')\n"
+               "    except SystemExit as e: assert e.code == 0, e.code\n"
+               + loaded +
+               f"nodes = [n for n, _ in archcalc.load({spec!r}).graph.walk()]\n"
+               "print(' '.join(sorted({type(n.layer).kind for n in nodes if hasattr(n, 'layer')})))\n")
+    after, used = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True,
+                                 check=True).stdout.splitlines()
+    assert used == "embedding linear multihead_attention multiply rmsnorm silu"
+    assert set(after.split()) - set(used.split()) == {"attention", "layernorm"}  # not the other 56 kinds
+    alone = "import sys, importlib\n" + "".join(f"importlib.import_module('archcalc.layers.{kind}')\n"
+                                                for kind in used.split()) + loaded
+    assert after == subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True,
+                                   check=True).stdout.strip()
 
 
 def test_a_kind_registered_under_a_name_the_table_gives_another_module_is_refused():
