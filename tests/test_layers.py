@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +27,71 @@ def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     kinds = {cls.kind for cls in LAYERS.values()}
     assert modules - kinds == {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent",
                                "spatial", "traits"}
+
+
+def test_the_table_of_kinds_is_the_modules_and_what_they_register():
+    """archcalc.layers.KINDS and ALIASES name every kind without importing it: they must be exactly
+    the kind modules present, and each name must be registered by the module the table gives."""
+    modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
+    shared = {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent", "spatial", "traits"}
+    assert sorted(archcalc.layers.KINDS) == list(archcalc.layers.KINDS) == sorted(modules - shared)
+    registered = {name: cls.__module__ for name, cls in LAYERS.items()}  # imports every kind
+    assert registered == {**{kind: f"archcalc.layers.{kind}" for kind in archcalc.layers.KINDS},
+                          **{alias: f"archcalc.layers.{kind}" for alias, kind in archcalc.layers.ALIASES.items()}}
+    assert list(LAYERS) == list(registered) and len(LAYERS) == len(registered)
+    assert all(name == cls.kind or name in archcalc.layers.ALIASES for name, cls in LAYERS.items())
+
+
+def test_a_kind_is_imported_when_first_looked_up_not_before():
+    code = ("import sys, archcalc.layers as L\n"
+            "loaded = lambda: {m for m in sys.modules if m.startswith('archcalc.layers.')}\n"
+            "before = loaded()\n"
+            "assert 'archcalc.layers.gru' not in before and 'gru' in L.LAYERS and 'gru' in list(L.LAYERS)\n"
+            "assert 'archcalc.layers.gru' not in loaded() and L.LAYERS.get('nope') is None\n"
+            "assert L.LAYERS['gru'].kind == 'gru' and loaded() - before == {'archcalc.layers.gru', "
+            "'archcalc.layers.recurrent'}\n"
+            "assert L.LAYERS['dense'] is L.LAYERS['linear']\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_params_imports_the_kind_modules_its_spec_uses_and_no_other():
+    """``archcalc params`` pays only for the kinds a spec uses (issue 11's speed target: importing all of
+    them was a sixth of the command): Llama 3 8B's, merges included, and what their modules import
+    (rmsnorm's base is layernorm's class)."""
+    spec = str(Path(__file__).parent.parent / "specs" / "llama-3-8b.yaml")
+    loaded = ("from archcalc.layers import KINDS\n"
+              "modules = {m.rpartition('.')[2] for m in sys.modules if m.startswith('archcalc.layers.')}\n"
+              "print(' '.join(sorted(modules & set(KINDS))))\n")
+    command = ("import sys, io, contextlib, archcalc\n"
+               "from archcalc.cli import main\n"
+               f"sys.argv = ['archcalc', 'params', {spec!r}]\n"
+               "with contextlib.redirect_stdout(io.StringIO()):\n"
+               "    try: main(prog_name='archcalc')\n"
+               "    except SystemExit as e: assert e.code == 0, e.code\n"
+               + loaded +
+               f"nodes = [n for n, _ in archcalc.load({spec!r}).graph.walk()]\n"
+               "print(' '.join(sorted({type(n.layer).kind for n in nodes if hasattr(n, 'layer')})))\n")
+    after, used = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True,
+                                 check=True).stdout.splitlines()
+    assert used == "embedding linear multihead_attention multiply rmsnorm silu"
+    assert set(after.split()) - set(used.split()) == {"attention", "layernorm"}  # not the other 56 kinds
+    alone = "import sys, importlib\n" + "".join(f"importlib.import_module('archcalc.layers.{kind}')\n"
+                                                for kind in used.split()) + loaded
+    assert after == subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+
+
+def test_a_kind_registered_under_a_name_the_table_gives_another_module_is_refused():
+    class Stray(Layer):
+        TRAITS = Trait(0)
+
+    with pytest.raises(RuntimeError, match=rf"layer kind 'linear' registered by {__name__}, but archcalc\.layers lists "
+                                           r"it in archcalc\.layers\.linear"):
+        layer("linear")(Stray)
+    assert LAYERS["linear"].__name__ == "Linear"
+    with pytest.raises(RuntimeError, match=r"layer kind 'stray' is not in archcalc\.layers\.KINDS"):
+        layer("stray")(Stray)
+    assert "stray" not in LAYERS
 
 
 def test_a_kind_without_traits_is_refused_at_registration():

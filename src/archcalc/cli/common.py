@@ -170,12 +170,25 @@ def free_note(graph, what: str) -> str:
     return note
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size((80, 24)).columns``, as shutil computes it, without importing shutil (and
+    the compression modules it imports, a twentieth of what archcalc's own modules cost to import)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def terminal() -> Terminal:
     """Standard output with its width (``COLUMNS`` wins) and colour when it is a terminal."""
-    import shutil
-
     out = sys.stdout
-    width = shutil.get_terminal_size((80, 24)).columns
+    width = _columns()
     tty = out.isatty()
     color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     return Terminal(out, max(width, 40) if tty or "COLUMNS" in os.environ else 80, color)

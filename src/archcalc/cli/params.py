@@ -47,13 +47,14 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
                      ("Buffers", symbolic.fmt(model.buffers, commas=True)),
                      ("Input", shape_text(model.input_shape)),
                      ("Output", shape_text(model.output_shape))]
-    report.data = model.to_dict()
+    if fmt == "json":  # the payload only JSON shows (the other formats need not build it)
+        report.data = model.to_dict()
     if model.graph.free:
         report.notes.append(free_note(model.graph, "counts"))
     if explain:
         lines = explain_params(model.graph)
         formulas = {node.path: str(d) for node, d in lines}
-        for row in report.data["layers"]:
+        for row in report.data.get("layers", ()):
             if row["path"] in formulas:
                 row["formula"] = formulas[row["path"]]
         if raw:

@@ -14,15 +14,10 @@ from dataclasses import dataclass, field
 
 from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
-from archcalc.graph import positive
 from archcalc.graph.nodes import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import GLOBAL, LAYERS, VARIES, Shape
 from archcalc.layers.args import Arg, Int
 from archcalc.layers.base import Layer, shape_text
-from archcalc.layers.batchnorm import BatchNorm
-from archcalc.layers.batchnorm1d import BatchNorm1d
-from archcalc.layers.conv import Conv
-from archcalc.layers.linear import Linear
 from archcalc.limits import Limits, default_limits
 from archcalc.spec.ast import (
     ArgList,
@@ -482,14 +477,17 @@ class _Builder:
     def checked(self, layer: Layer, x: Shape, shape: Shape) -> Shape:
         """A layer's output shape, simplified, refused when a size is not positive or too large."""
         out = tuple(symbolic.simplify(d) for d in shape)
-        if not all(symbolic.is_int(d) for d in (*x, *out)):
+        concrete = all(symbolic.is_int(d) for d in (*x, *out))
+        if not concrete:
             self.check_algebra(layer, x, out)  # first: the positivity check below is algebra too
         for d in out:
             if symbolic.positive(d) is False:
                 raise layer.error(f"output shape would be {shape_text(out)}", code="non-positive-size",
                                   hint=f"the input {shape_text(x)} is too small for this layer")
-            self.check_positive(layer, d)
-        self.check_sizes(layer, x, out)
+            if not concrete:
+                self.check_positive(layer, d)
+        if concrete:  # a symbolic shape has nothing to compare with max_int (check_algebra bounded it)
+            self.check_sizes(layer, x, out)
         return out
 
     def check_positive(self, layer: Layer, size: Dim) -> None:
@@ -498,6 +496,10 @@ class _Builder:
         that falls as a symbol of the input's shape grows (``3 - H``) is an error, since the input may grow; one
         that falls as another symbol grows (a kernel K against a fixed input) records the largest value it allows
         (:attr:`Graph.maximums`); one that is positive for no value at all is an error."""
+        if symbolic.is_int(size):
+            return  # a number: checked() has refused it if it is not positive
+        from archcalc.graph import positive  # here: concrete specs never need it
+
         verdict = positive.check(size, {name: least for name, (least, _, _) in self.minimums.items()},
                                  {name: most for name, (most, _, _) in self.maximums.items()})
         if verdict is None:
@@ -523,9 +525,8 @@ class _Builder:
     def check_sizes(self, layer: Layer, x: Shape, out: Shape) -> None:
         """Refuse concrete sizes past ``max_int``: an output dimension, the layer's parameters, or the
         running total of the network's. Python's integers would not overflow, but no tensor that size
-        exists, and every exporter and report downstream assumes sizes a machine word holds."""
-        if not all(symbolic.is_int(d) for d in (*x, *out)):
-            return  # symbolic: nothing to compare with max_int (checked() bounded its algebra)
+        exists, and every exporter and report downstream assumes sizes a machine word holds. For concrete
+        ``x`` and ``out`` only (:meth:`checked` asks)."""
         limit = self.limits.max_int
         hint = f"sizes are limited to {limit:,} (--limit max_int=N)"
         if max(out, default=0) > limit:
@@ -657,6 +658,11 @@ class _Builder:
     def projection(self, body: list[Node], x: Shape, out: Shape, loc: Loc) -> list[Item]:
         """The lecture's projection: a 1×1 convolution with the body's stride (a linear layer for
         vectors), then batch norm, in the input's rank."""
+        from archcalc.layers.batchnorm import BatchNorm  # here: only 'shortcut: auto' needs these kinds
+        from archcalc.layers.batchnorm1d import BatchNorm1d
+        from archcalc.layers.conv import Conv
+        from archcalc.layers.linear import Linear
+
         if len(out) == 1 and len(x) == 1:
             return [LayerItem(Linear.kind, {"out": Lit(out[0], loc), "bias": Lit(False, loc)}, None, loc),
                     LayerItem(BatchNorm1d.kind, {}, None, loc)]
@@ -821,8 +827,11 @@ def _shapes_differ(a: Shape, b: Shape) -> bool | None:
 
 
 def _kind_for(base: type[Layer], rank: int) -> type[Layer] | None:
-    """The registered kind derived from ``base`` that takes inputs of ``rank`` axes (conv2d for [C, H, W])."""
-    return next((cls for cls in LAYERS.values() if issubclass(cls, base) and cls.RANKS and rank in cls.RANKS
+    """The registered kind derived from ``base`` that takes inputs of ``rank`` axes (conv2d for [C, H, W]).
+    Only the kinds named after the base (``conv…`` for :class:`Conv`) are looked at: looking up a kind
+    imports its module, and a ResNet's shortcuts must not import all of them."""
+    family = (LAYERS[name] for name in LAYERS if name.startswith(base.__name__.lower()))
+    return next((cls for cls in family if issubclass(cls, base) and cls.RANKS and rank in cls.RANKS
                  and (cls.RANK is None or rank - 1 == cls.RANK)), None)
 
 

@@ -139,11 +139,11 @@ FORMAT_NAMES = ("table", *FORMATS)
 
 def tree_labels(rows: list[Row]) -> list[str]:
     """``├─conv1``, ``│ └─bn1``…: each row's label drawn into a tree, as torchinfo does."""
-    open_levels: list[bool] = []
+    prefixes = [""]  # prefixes[k]: the branches drawn before a row of depth k + 1 (│ where a level goes on)
     out = []
     for row in rows:
-        del open_levels[row.depth - 1:]
-        prefix = "".join("│ " if still_open else "  " for still_open in open_levels)
+        del prefixes[row.depth:]
+        prefix = prefixes[-1]
         out.append(f"{prefix}{'└─' if row.last else '├─'}{row.label}")
-        open_levels.append(not row.last)
+        prefixes.append(prefix + ("  " if row.last else "│ "))
     return out

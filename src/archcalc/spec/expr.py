@@ -19,6 +19,7 @@ symbol, which stands for an integer) is a located error too, never a Python exce
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import warnings
 from collections.abc import Mapping
@@ -58,10 +59,15 @@ class Expr(NamedTuple):
 
     @property
     def names(self) -> set[str]:
-        return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+        return set(_names(self.tree))
 
     def __str__(self) -> str:
         return self.text
+
+
+@functools.lru_cache(maxsize=4096)  # a block's arguments are read again at every call of the block
+def _names(tree: ast.expr) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
 
 
 def bare_name(value: object) -> str | None:
