@@ -661,8 +661,9 @@ def broken_arrays(draw) -> tuple[dict, str]:
         elif how == "label" and y.ndim == 1 and len(y) and y.dtype.kind in "biuf":
             y = y.astype(float)
             y[draw(st.integers(0, len(y) - 1))] = draw(st.sampled_from(ODD_VALUES))
-        elif how == "input" and x.ndim == 2 and len(x):
-            x[draw(st.integers(0, len(x) - 1)), draw(st.integers(0, 3))] = draw(st.sampled_from(ODD_VALUES))
+        elif how == "input" and x.ndim == 2 and x.size:  # (an earlier "shape" may have left 3 columns, or none)
+            row, column = draw(st.integers(0, len(x) - 1)), draw(st.integers(0, x.shape[1] - 1))
+            x[row, column] = draw(st.sampled_from(ODD_VALUES))
         elif how == "dtype":
             x, y = draw(st.sampled_from([(x.astype(complex), y), (x, y.astype(str)), (x.astype(np.float16), y),
                                          (x, np.array(list(y), dtype=object)), (x.astype(bool), y)]))
