@@ -221,6 +221,19 @@ def _multihead(m: nn.MultiheadAttention) -> Layer:
 LEAVES[nn.MultiheadAttention] = _multihead
 
 
+def _conv_transpose(m: nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d) -> Layer:
+    if m.padding_mode != "zeros":
+        raise module_error(m, f"padding_mode '{m.padding_mode}' has no spec form", "archcalc pads with zeros")
+    return Layer(f"conv_transpose{len(m.kernel_size)}d", {
+        "out": m.out_channels, "kernel": _pair(m.kernel_size),
+        **_args(stride=(_pair(m.stride), 1), padding=(_pair(m.padding), 0), output_padding=(_pair(m.output_padding), 0),
+                dilation=(_pair(m.dilation), 1), groups=(m.groups, 1), bias=(m.bias is not None, True))})
+
+
+LEAVES.update({nn.ConvTranspose1d: _conv_transpose, nn.ConvTranspose2d: _conv_transpose,
+               nn.ConvTranspose3d: _conv_transpose})
+
+
 def _permute(m: nn.Module) -> Layer:
     dims = list(m.dims)
     if dims[0] != 0:
@@ -241,6 +254,42 @@ try:  # torchvision's own layers, where torchvision is installed
     LEAVES.update({StochasticDepth: _stochastic_depth, Permute: _permute, LayerNorm2d: _layernorm2d})
 except Exception:  # not installed, or built for another torch ("operator torchvision::nms does not exist")
     pass
+
+
+#: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies
+#: into the file it writes: importing that file gives the spec back
+GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
+    "Sign": lambda m: Layer("step", {}),
+    "GlobalAvgPool2d": lambda m: Layer("global_avgpool2d", {}),
+    "Reshape": lambda m: Layer("reshape", {"shape": list(m.shape)}),
+    "Permute": lambda m: Layer("permute", {"dims": list(m.dims)}),
+    "Select": lambda m: Layer("select", _args(index=(m.index, 0), axis=(m.axis, 0))),
+    "Mean": lambda m: Layer("mean", {"axes": list(m.dims), **_args(keepdim=(m.keepdim, False))}),
+    "StochasticDepth": _stochastic_depth,
+    "LayerNorm2d": _layernorm2d,
+    "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
+}
+_leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
+
+
+def leaf(cls: type) -> Callable[[nn.Module], Layer] | None:
+    """How a module of class ``cls`` becomes one layer, if it does: torch's and torchvision's layers, and
+    archcalc's own modules where ``cls`` is one, or a copy with the same source (a class of that name with
+    other code is the user's, and is traced)."""
+    if cls in LEAVES:
+        return LEAVES[cls]
+    if cls not in _leaf_cache:
+        from archcalc.backends.torch import modules
+
+        ours = getattr(modules, cls.__name__, None)
+        same = ours is cls
+        if not same and isinstance(ours, type) and cls.__name__ in GENERATED:
+            try:
+                same = inspect.getsource(cls) == inspect.getsource(ours)
+            except (OSError, TypeError):
+                same = False
+        _leaf_cache[cls] = GENERATED.get(cls.__name__) if same else None
+    return _leaf_cache[cls]
 
 
 # -- functions in a forward: torch → a layer kind or a merge -------------------------------------------
@@ -282,6 +331,11 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         full = [isinstance(i, slice) and i == slice(None) for i in index]
         if len(index) >= 2 and all(full[:-1]) and isinstance(index[-1], int) and not isinstance(index[-1], bool):
             return Layer("select", _args(index=(index[-1], 0), axis=(len(index) - 2, 0)))
+    if target in (torch.select, "select"):
+        dim, index = _argument(node, 1, "dim", None), _argument(node, 2, "index", None)
+        if dim == 0:
+            raise module_error(owner, "a selection along the batch axis has no spec form")
+        return Layer("select", _args(index=(index, 0), axis=(dim - 1 if dim > 0 else dim, 0)))
     if target in (torch.flatten, "flatten"):
         start, end = _argument(node, 1, "start_dim", 0), _argument(node, 2, "end_dim", -1)
         if start < 1:
@@ -345,8 +399,9 @@ class Converter:
         """The items of ``m``'s own forward (its children named by their attributes). ``joined``: ``m`` is
         given the list of earlier outputs and concatenates them along that spec axis first (DenseNet's layer);
         its items then start from the concatenation."""
-        if type(m) in LEAVES and joined is None:
-            return [LEAVES[type(m)](m)]
+        make = leaf(type(m))
+        if make is not None and joined is None:
+            return [make(m)]
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
             for i, (name, child) in enumerate(m.named_children()):
@@ -365,7 +420,7 @@ class Converter:
               joined: int | None = None) -> Item:
         """A child module as one item named ``name`` (a layer, or a group of its items)."""
         items = self.module(child, qualname, joined)
-        if len(items) == 1 and isinstance(items[0], Layer) and type(child) in LEAVES:
+        if len(items) == 1 and isinstance(items[0], Layer) and leaf(type(child)) is not None:
             layer = items[0]
             layer.name = None if name == position else name
             return layer
@@ -541,7 +596,8 @@ class _Graph:
 
     def _parameter(self, node: fx.Node) -> tuple[str, torch.Tensor] | None:
         """``node`` as a parameter of the module's own (read directly, or expanded), with its name."""
-        while node.op == "call_method" and node.target in ("expand", "expand_as"):
+        while (node.op == "call_method" and node.target in ("expand", "expand_as")) or \
+                (node.target is operator.getitem and _leading(node.args[1])):  # table[:, :T]: its first rows
             node = node.args[0]
         if node.op != "get_attr" or "." in str(node.target):
             return None
@@ -570,8 +626,8 @@ class _Graph:
         a ``pos_embedding`` with ``add`` named after the parameter."""
         if MERGES.get(node.target) != "add" or len(inputs) != 2:
             return None
-        found = [(i, self._parameter(i)) for i in inputs if i.op == "get_attr"]
-        if len(found) != 1 or found[0][1] is None or found[0][1][1].dim() != 3 or found[0][1][1].shape[0] != 1:
+        found = [(i, p) for i in inputs for p in [self._parameter(i)] if p is not None]
+        if len(found) != 1 or found[0][1][1].dim() != 3 or found[0][1][1].shape[0] != 1:
             return None
         param, (name, value) = found[0]
         return (Layer("pos_embedding", {"positions": int(value.shape[1]), "add": True}, name=name),
@@ -622,7 +678,7 @@ class _Graph:
         if node.op == "call_module":
             target = str(node.target)
             child = self.owner.get_submodule(target)
-            if isinstance(child, nn.MultiheadAttention):
+            if type(child) is nn.MultiheadAttention:  # (archcalc's SelfAttention takes x alone)
                 self.attention_call(node, child)
             self.called[target] += 1
             stateful = any(True for _ in child.parameters()) or any(True for _ in child.buffers())
@@ -707,6 +763,12 @@ class _Graph:
         what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
         return module_error(self.owner, f"its forward calls {node.op} '{what}', which archcalc cannot express",
                             "archcalc maps layers, activations, pooling, flatten, reshapes, +, * and torch.cat")
+
+
+def _leading(index: object) -> bool:
+    """An index that keeps the first elements of each axis (``[:, :T]``)."""
+    index = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, slice) and i.start in (None, 0) and i.step in (None, 1) for i in index)
 
 
 def _spec_axis(dim: int) -> int | None:
@@ -897,10 +959,11 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
         ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
         free = head + dump(ordered)
-        try:
-            archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
-            archcalc.loads(free, H=64, W=64)
-            text, checked = free, (shape[0], 64, 64)  # the same layers on a smaller input: a quicker check
+        try:  # the same layers, and the same weights (no linear layer sized by H), at other sizes
+            counts = {archcalc.loads(free, H=h, W=w).trainable_params
+                      for h, w in ((shape[1], shape[2]), (shape[1] + 32, shape[2] + 32), (64, 64))}
+            if len(counts) == 1:
+                text, checked = free, (shape[0], 64, 64)  # a smaller input: a quicker check
         except SpecError:
             pass
     check(text, model, checked)
