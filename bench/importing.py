@@ -56,7 +56,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sweep", action="store_true", help="import every torchvision classification model")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
+                                                       if p)}  # and where the peer's torchinfo may be
     with tempfile.TemporaryDirectory() as folder:
         archcalc = [args.tv_python, "-m", "archcalc"]
         ours = [*archcalc, "import", "torchvision:resnet50", "-o", f"{folder}/r.yaml", "--force"]

@@ -163,3 +163,15 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
               for m in (first, back)]
     assert shapes[1] == shapes[0] and shapes[0]
+
+
+def test_a_generated_unet_is_refused_at_the_module_that_reads_a_kept_output(tmp_path):
+    """A skip connection (``from:``) is written as a store modules share (``share_kept``), which tracing one
+    module at a time cannot follow: a located refusal, nothing written."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "unet.yaml"
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 2 and f"{source}:" in result.output, result.output
+    assert "reads an output another module kept" in result.output and not out.exists()

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,9 @@ from torch import fx, nn
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
+
+if TYPE_CHECKING:
+    from archcalc.model import Model
 
 # -- the spec as data: what the writer prints -------------------------------------------------------
 
@@ -410,6 +414,11 @@ class Converter:
         try:
             graph = _Children(m).trace(m)
         except Exception as e:  # fx refuses data-dependent control flow and the like
+            if isinstance(getattr(m, "kept", None), dict):  # archcalc's generated source of a spec with from:
+                raise module_error(m, "reads an output another module kept (a skip connection through "
+                                   "share_kept's store), which tracing one module at a time cannot follow",
+                                   "import the spec itself: a U-Net's generated source does not import back",
+                                   at=type(m).forward) from None
             raise module_error(m, f"torch.fx cannot trace its forward ({type(e).__name__}: "
                                f"{str(e).splitlines()[0] if str(e) else e})",
                                "a forward with control flow on tensor values cannot be written as a spec",
@@ -940,6 +949,13 @@ def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
 
 def import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
     """The spec text for the model ``source`` names, checked against the model before it is returned."""
+    from archcalc.collector import gc_paused
+
+    with gc_paused():  # the import makes no garbage cycles; a full collection over torch's heap costs seconds
+        return _import_model(source, args, input_shape)
+
+
+def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
     import archcalc
 
     model, name = build(source, args)
@@ -954,30 +970,31 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
-    checked = shape
+    checked, built = shape, None
     if len(shape) == 3:  # sizes as symbols when every layer takes another size too, as written
         ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
         free = head + dump(ordered)
-        try:  # the same layers, and the same weights (no linear layer sized by H), at other sizes
-            counts = {archcalc.loads(free, H=h, W=w).trainable_params
-                      for h, w in ((shape[1], shape[2]), (shape[1] + 32, shape[2] + 32), (64, 64))}
-            if len(counts) == 1:
-                text, checked = free, (shape[0], 64, 64)  # a smaller input: a quicker check
+        try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
+            small = archcalc.loads(free, path="<imported spec>", H=64, W=64)
+            larger = archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
+            if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
+                text, checked, built = free, (shape[0], 64, 64), small  # a smaller input: a quicker check
         except SpecError:
             pass
-    check(text, model, checked)
+    check(text, model, checked, built)
     return text
 
 
-def check(text: str, model: nn.Module, shape: tuple[int, ...]) -> None:
-    """The written spec is the model: its weights load with strict=True and it gives the same outputs."""
+def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None) -> None:
+    """The written spec (``spec``, where it is built already) is the model: its weights load with strict=True
+    and it gives the same outputs."""
     import archcalc
 
     where = Loc("<imported spec>", 1, 1)
     try:
-        spec = archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2]) if "symbols:" in text
-                                                               else {}))
+        spec = spec or archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2])
+                                                                       if "symbols:" in text else {}))
     except SpecError as e:  # sizes the model accepts but a layer kind refuses (an odd case archcalc misses)
         raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
     with torch.device("meta"):  # no initialisation of weights that the model's replace at once
