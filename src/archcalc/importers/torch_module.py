@@ -951,8 +951,16 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
     """The spec text for the model ``source`` names, checked against the model before it is returned."""
     from archcalc.collector import gc_paused
 
-    with gc_paused():  # the import makes no garbage cycles; a full collection over torch's heap costs seconds
-        return _import_model(source, args, input_shape)
+    threads = torch.get_num_threads()
+    # the check's forwards are small (64×64 where sizes are free): a second thread gains little, and on shared
+    # cores threads wait on each other at every op (five times slower under load). The import makes no garbage
+    # cycles, and a full collection over torch's heap costs seconds.
+    torch.set_num_threads(1)
+    try:
+        with gc_paused():
+            return _import_model(source, args, input_shape)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
