@@ -1,15 +1,14 @@
 """``archcalc import torchvision:NAME`` against torchvision itself, for every classification model (the second
-environment; see tests/test_torchvision.py and the README, *Testing*).
-
-Each model of ``torchvision.models.list_models(module=torchvision.models)`` either round-trips or is refused:
-the import succeeds through the CLI and the spec it writes is the model — the same trainable parameters and
-buffers, torchvision's ``state_dict`` loads into ``archcalc.to_torch(spec)`` with ``strict=True``, the same
-output shape and MACs equal to half of what ``torch.utils.flop_counter`` counts at the spec's input size (the
-model run on the meta device: shapes only), the same outputs in eval mode to 1e-5 (on 64×64 where the spec's
-sizes are free, else at its size), and no lint error — or it fails with exit 2 and an error located in torchvision's source that names
-what archcalc lacks. GoogLeNet and Inception v3 are imported with ``aux_logits: false`` (their auxiliary
-heads are weights the eval-mode forward never uses; with the defaults the import refuses and says so).
-The slowest models are in tests/test_import_torchvision_slow.py, run by the same CI command."""
+environment; see tests/test_torchvision.py and the README, *Testing*). Each model of
+``torchvision.models.list_models(module=torchvision.models)`` either round-trips or is refused: the import
+succeeds through the CLI and the spec it writes is the model — the same trainable parameters and buffers,
+torchvision's ``state_dict`` loads into ``archcalc.to_torch(spec)`` with ``strict=True``, the same output
+shape and MACs equal to half of what ``torch.utils.flop_counter`` counts at the spec's input size (the model
+run on the meta device: shapes only), the same outputs in eval mode to 1e-5 (on 64×64 where the spec's sizes
+are free, else at its size), and no lint error — or it fails with exit 2 and an error located in torchvision's
+source that names what archcalc lacks. GoogLeNet and Inception v3 are imported with ``aux_logits: false``
+(their auxiliary heads are weights the eval-mode forward never uses; with the defaults the import refuses and
+says so). The slowest models are in tests/test_import_torchvision_slow.py, run by the same CI command."""
 
 from __future__ import annotations
 
@@ -69,14 +68,27 @@ def round_trip(tmp_path, name: str) -> None:
     real = torchvision.models.get_model(name, weights=None, **args).eval()
     trainable = sum(p.numel() for p in real.parameters() if p.requires_grad)
     assert (model.trainable_params, model.buffers) == (trainable, sum(b.numel() for b in real.buffers()))
+    # the outputs, on a smaller input where the spec's sizes are free (the same layers, fewer operations)
+    free = "symbols:" in out.read_text(encoding="utf-8")
+    small = archcalc.load(str(out), H=64, W=64) if free else model
     with torch.device("meta"):  # its weights are the real model's, loaded next: no initialisation
-        ours = archcalc.to_torch(model)
+        ours = archcalc.to_torch(small)
     loaded = ours.load_state_dict(real.state_dict(), strict=True, assign=True)
     assert str(loaded) == "<All keys matched successfully>"
     ours.eval()
-    # the output shape and the MACs at the spec's size, counted on the meta device (shapes only, no arithmetic)
-    with torch.device("meta"):
-        counted = torchvision.models.get_model(name, weights=None, **args).eval()
+    x = torch.randn(2, *small.input_shape)
+    with torch.no_grad():
+        expected = real(x)
+        try:
+            got = ours(x)
+        except RuntimeError:  # a tensor a module made for itself (not in the state dict) is on the meta device
+            ours = archcalc.to_torch(small).eval()
+            ours.load_state_dict(real.state_dict(), strict=True)
+            got = ours(x)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    # the output shape and the MACs at the spec's size, the model moved to the meta device (shapes only)
+    counted = real.to("meta")
     counter = FlopCounterMode(display=False)
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # attention unfused, so that the counter sees its products
@@ -87,19 +99,6 @@ def round_trip(tmp_path, name: str) -> None:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     assert shape == (1, *model.output_shape)
     assert work(model.graph)[model.graph.root].macs * 2 == counter.get_total_flops()
-    # the outputs, on a smaller input where the spec's sizes are free (the same layers, fewer operations)
-    x = torch.randn(2, *(model.input_shape if "symbols:" not in out.read_text(encoding="utf-8")
-                         else (model.input_shape[0], 64, 64)))
-    with torch.no_grad():
-        expected = real(x)
-        try:
-            got = ours(x)
-        except RuntimeError:  # a tensor a module made for itself (not in the state dict) is on the meta device
-            ours = archcalc.to_torch(model).eval()
-            ours.load_state_dict(real.state_dict(), strict=True)
-            got = ours(x)
-    assert got.shape == expected.shape
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
     lint = CliRunner().invoke(main, ["lint", str(out), "--format", "json", "--isolated"])
     assert not [f for f in json.loads(lint.output) if f["code"].startswith("E")]
 

@@ -4,9 +4,14 @@ their own so that a quick run can leave them out; CI runs them (``.ci/run``)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest.importorskip("torch")
+if not os.environ.get("ARCHCALC_TORCHVISION"):  # there it must import; elsewhere skip, as the main file does
+    pytest.importorskip("torchvision", reason="needs torchvision: run in the second environment .ci/run builds "
+                        "(README, Testing)")
 from tests.test_import_torchvision import SLOW, round_trip
 
 pytestmark = pytest.mark.torchvision
