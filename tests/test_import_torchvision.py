@@ -76,7 +76,7 @@ def round_trip(tmp_path, name: str) -> None:
     loaded = ours.load_state_dict(real.state_dict(), strict=True, assign=True)
     assert str(loaded) == "<All keys matched successfully>"
     ours.eval()
-    x = torch.randn(2, *small.input_shape)
+    x = torch.randn(2 if free else 1, *small.input_shape)  # two examples where that is cheap (not ViT-H/14's 224)
     with torch.no_grad():
         expected = real(x)
         try:
