@@ -127,3 +127,51 @@ def test_a_name_that_is_no_module_class(tmp_path):
     path = write(tmp_path, MODEL)
     code, output, _ = imported(tmp_path, f"{path}:torch")
     assert code == 2 and "'torch' is not an nn.Module class in this file" in output
+
+
+def _class_and_input(source: str) -> tuple[str, str]:
+    """The model class and input shape a generated file declares (``def build_model() -> Class``)."""
+    import re
+
+    cls = re.search(r"^def build_model\(\) -> (\w+):", source, re.M).group(1)
+    shape = re.search(r"^INPUT_SHAPE = \(([\d, ]+)\)", source, re.M).group(1).replace(" ", "").rstrip(",")
+    return cls, shape
+
+
+@pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "lenet5",
+                                  pytest.param("vit_b_16", marks=pytest.mark.slow),
+                                  pytest.param("densenet121", marks=pytest.mark.slow),
+                                  pytest.param("convnext_tiny", marks=pytest.mark.slow)])
+def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
+    """``archcalc export --to torch`` then ``archcalc import FILE.py:Class``: the same parameters and buffers,
+    the same state_dict keys and shapes (the spec's layer names), and every layer with weights the same
+    output shape; archcalc's own modules copied into the file (SelfAttention, LayerNorm2d, Select …) are
+    read back as their kinds, the apply() of a bare parameter (ClassToken, PositionAdd, LayerScale) too."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / f"{name}.yaml"
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first, back = archcalc.load(str(spec)), archcalc.load(str(out))
+    assert (back.trainable_params, back.buffers) == (first.trainable_params, first.buffers)
+    assert back.output_shape == first.output_shape
+    with torch.device("meta"):
+        states = [archcalc.to_torch(m).state_dict() for m in (first, back)]
+    assert [(k, tuple(v.shape)) for k, v in states[1].items()] == [(k, tuple(v.shape)) for k, v in states[0].items()]
+    shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
+              for m in (first, back)]
+    assert shapes[1] == shapes[0] and shapes[0]
+
+
+def test_a_generated_unet_is_refused_at_the_module_that_reads_a_kept_output(tmp_path):
+    """A skip connection (``from:``) is written as a store modules share (``share_kept``), which tracing one
+    module at a time cannot follow: a located refusal, nothing written."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "unet.yaml"
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 2 and f"{source}:" in result.output, result.output
+    assert "reads an output another module kept" in result.output and not out.exists()

@@ -18,11 +18,14 @@ its source file, and nothing is written. Only this module imports torch; it is l
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import re
 from collections import Counter
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +34,9 @@ from torch import fx, nn
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
+
+if TYPE_CHECKING:
+    from archcalc.model import Model
 
 # -- the spec as data: what the writer prints -------------------------------------------------------
 
@@ -78,9 +84,19 @@ class Use:
     args: list[object]
     name: str | None
     count: int = 1  # a run of equal uses, written as repeat
+    params: list[str] = field(default_factory=list)  # the block's parameters, which name the arguments
 
 
-Item = Layer | Group | Merge | Use
+@dataclass
+class Repeat:
+    """Copies of one body told apart by a number in one name (``denselayer1``, ``denselayer2``, …): ``repeat``
+    with an ``index``, the name written ``denselayer{i + 1}``."""
+
+    count: int
+    items: list[Item]
+
+
+Item = Layer | Group | Merge | Use | Repeat
 
 
 def module_error(module: nn.Module, message: str, hint: str | None = None, at: object = None) -> SpecError:
@@ -195,6 +211,33 @@ LEAVES: dict[type, Callable[[nn.Module], Layer]] = {
                                                                                  affine=(m.affine, True))}),
 }
 
+def _multihead(m: nn.MultiheadAttention) -> Layer:
+    """``nn.MultiheadAttention`` as torchvision's ViT builds it: batch first, one embedding size for q, k and v."""
+    if not m.batch_first:
+        raise module_error(m, "a sequence-first nn.MultiheadAttention ([T, N, D]) has no spec form",
+                           "build it with batch_first=True")
+    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+        raise module_error(m, "an nn.MultiheadAttention with kdim/vdim, add_bias_kv or add_zero_attn has no spec form")
+    return Layer("multihead_attention", {"heads": m.num_heads, "layout": "torch",
+                                         **_args(bias=(m.in_proj_bias is not None, True), dropout=(m.dropout, 0.0))})
+
+
+LEAVES[nn.MultiheadAttention] = _multihead
+
+
+def _conv_transpose(m: nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d) -> Layer:
+    if m.padding_mode != "zeros":
+        raise module_error(m, f"padding_mode '{m.padding_mode}' has no spec form", "archcalc pads with zeros")
+    return Layer(f"conv_transpose{len(m.kernel_size)}d", {
+        "out": m.out_channels, "kernel": _pair(m.kernel_size),
+        **_args(stride=(_pair(m.stride), 1), padding=(_pair(m.padding), 0), output_padding=(_pair(m.output_padding), 0),
+                dilation=(_pair(m.dilation), 1), groups=(m.groups, 1), bias=(m.bias is not None, True))})
+
+
+LEAVES.update({nn.ConvTranspose1d: _conv_transpose, nn.ConvTranspose2d: _conv_transpose,
+               nn.ConvTranspose3d: _conv_transpose})
+
+
 def _permute(m: nn.Module) -> Layer:
     dims = list(m.dims)
     if dims[0] != 0:
@@ -215,6 +258,42 @@ try:  # torchvision's own layers, where torchvision is installed
     LEAVES.update({StochasticDepth: _stochastic_depth, Permute: _permute, LayerNorm2d: _layernorm2d})
 except Exception:  # not installed, or built for another torch ("operator torchvision::nms does not exist")
     pass
+
+
+#: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies
+#: into the file it writes: importing that file gives the spec back
+GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
+    "Sign": lambda m: Layer("step", {}),
+    "GlobalAvgPool2d": lambda m: Layer("global_avgpool2d", {}),
+    "Reshape": lambda m: Layer("reshape", {"shape": list(m.shape)}),
+    "Permute": lambda m: Layer("permute", {"dims": list(m.dims)}),
+    "Select": lambda m: Layer("select", _args(index=(m.index, 0), axis=(m.axis, 0))),
+    "Mean": lambda m: Layer("mean", {"axes": list(m.dims), **_args(keepdim=(m.keepdim, False))}),
+    "StochasticDepth": _stochastic_depth,
+    "LayerNorm2d": _layernorm2d,
+    "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
+}
+_leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
+
+
+def leaf(cls: type) -> Callable[[nn.Module], Layer] | None:
+    """How a module of class ``cls`` becomes one layer, if it does: torch's and torchvision's layers, and
+    archcalc's own modules where ``cls`` is one, or a copy with the same source (a class of that name with
+    other code is the user's, and is traced)."""
+    if cls in LEAVES:
+        return LEAVES[cls]
+    if cls not in _leaf_cache:
+        from archcalc.backends.torch import modules
+
+        ours = getattr(modules, cls.__name__, None)
+        same = ours is cls
+        if not same and isinstance(ours, type) and cls.__name__ in GENERATED:
+            try:
+                same = inspect.getsource(cls) == inspect.getsource(ours)
+            except (OSError, TypeError):
+                same = False
+        _leaf_cache[cls] = GENERATED.get(cls.__name__) if same else None
+    return _leaf_cache[cls]
 
 
 # -- functions in a forward: torch → a layer kind or a merge -------------------------------------------
@@ -245,6 +324,22 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         if dims[0] != 0:
             raise module_error(owner, "a permutation that moves the batch axis has no spec form")
         return Layer("permute", {"dims": [d - 1 for d in dims[1:]]})
+    if target in (torch.transpose, "transpose"):
+        dims = [_argument(node, 1, "dim0", None), _argument(node, 2, "dim1", None)]
+        if 0 in dims:
+            raise module_error(owner, "a transpose that moves the batch axis has no spec form")
+        return Layer("transpose", {"dim0": dims[0] - 1 if dims[0] > 0 else dims[0],
+                                   "dim1": dims[1] - 1 if dims[1] > 0 else dims[1]})
+    if target is operator.getitem and isinstance(node.args[1], tuple):  # x[:, 0]: a position of one axis
+        index = node.args[1]
+        full = [isinstance(i, slice) and i == slice(None) for i in index]
+        if len(index) >= 2 and all(full[:-1]) and isinstance(index[-1], int) and not isinstance(index[-1], bool):
+            return Layer("select", _args(index=(index[-1], 0), axis=(len(index) - 2, 0)))
+    if target in (torch.select, "select"):
+        dim, index = _argument(node, 1, "dim", None), _argument(node, 2, "index", None)
+        if dim == 0:
+            raise module_error(owner, "a selection along the batch axis has no spec form")
+        return Layer("select", _args(index=(index, 0), axis=(dim - 1 if dim > 0 else dim, 0)))
     if target in (torch.flatten, "flatten"):
         start, end = _argument(node, 1, "start_dim", 0), _argument(node, 2, "end_dim", -1)
         if start < 1:
@@ -299,14 +394,19 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
 class Converter:
     """Turns a model into items, module by module, keeping what a block needs."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224)):
         self.model = model
+        self.input_shape = input_shape
+        self._inputs: dict[int, tuple[int, ...]] | None = None  # id(module) → its input's shape, batch first
 
-    def module(self, m: nn.Module, qualname: str) -> list[Item]:
-        """The items of ``m``'s own forward (its children named by their attributes)."""
-        if type(m) in LEAVES:
-            return [LEAVES[type(m)](m)]
-        if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward:
+    def module(self, m: nn.Module, qualname: str, joined: int | None = None) -> list[Item]:
+        """The items of ``m``'s own forward (its children named by their attributes). ``joined``: ``m`` is
+        given the list of earlier outputs and concatenates them along that spec axis first (DenseNet's layer);
+        its items then start from the concatenation."""
+        make = leaf(type(m))
+        if make is not None and joined is None:
+            return [make(m)]
+        if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
             for i, (name, child) in enumerate(m.named_children()):
                 items.append(self.child(child, f"{qualname}.{name}" if qualname else name, name, str(i)))
@@ -314,28 +414,71 @@ class Converter:
         try:
             graph = _Children(m).trace(m)
         except Exception as e:  # fx refuses data-dependent control flow and the like
+            if isinstance(getattr(m, "kept", None), dict):  # archcalc's generated source of a spec with from:
+                raise module_error(m, "reads an output another module kept (a skip connection through "
+                                   "share_kept's store), which tracing one module at a time cannot follow",
+                                   "import the spec itself: a U-Net's generated source does not import back",
+                                   at=type(m).forward) from None
             raise module_error(m, f"torch.fx cannot trace its forward ({type(e).__name__}: "
                                f"{str(e).splitlines()[0] if str(e) else e})",
                                "a forward with control flow on tensor values cannot be written as a spec",
                                at=type(m).forward) from None
-        return _Graph(self, m, qualname, graph).items()
+        return _Graph(self, m, qualname, graph, joined).items()
 
-    def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None) -> Item:
+    def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
+              joined: int | None = None) -> Item:
         """A child module as one item named ``name`` (a layer, or a group of its items)."""
-        items = self.module(child, qualname)
-        if len(items) == 1 and isinstance(items[0], Layer) and type(child) in LEAVES:
+        items = self.module(child, qualname, joined)
+        if len(items) == 1 and isinstance(items[0], Layer) and leaf(type(child)) is not None:
             layer = items[0]
             layer.name = None if name == position else name
             return layer
         # a group has a level, named even where a position would do; a plain Sequential is never a block
         return Group(name, items, None if type(child) is nn.Sequential else type(child))
 
+    def node_shapes(self, owner: nn.Module, graph: fx.Graph) -> dict[fx.Node, tuple[int, ...]]:
+        """The shape (batch first) of every tensor in ``owner``'s graph, for a forward that reshapes by sizes
+        it reads (``x.view(b, 2, c // 2, h, w)``). Computed with fake tensors (no arithmetic, no memory),
+        from the shape ``owner`` is given in one fake run of the whole model, made the first time it is needed."""
+        from torch._subclasses.fake_tensor import FakeTensorMode
+        from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
+
+        if self._inputs is None:
+            self._inputs = {}
+
+            def record(module: nn.Module, args: tuple) -> None:
+                if args and isinstance(args[0], torch.Tensor):
+                    self._inputs.setdefault(id(module), tuple(args[0].shape))
+
+            hooks = [m.register_forward_pre_hook(record) for m in self.model.modules()]
+            try:
+                with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+                    self.model(torch.empty(1, *self.input_shape))
+            finally:
+                for hook in hooks:
+                    hook.remove()
+        shape = self._inputs.get(id(owner))
+        if shape is None:
+            raise module_error(owner, "reshapes by its input's size, but the model's forward never calls it with "
+                               "one tensor, so that size is unknown")
+        with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+            ShapeProp(fx.GraphModule(owner, graph)).propagate(torch.empty(shape))
+        return {n: tuple(n.meta["tensor_meta"].shape) for n in graph.nodes
+                if isinstance(n.meta.get("tensor_meta"), TensorMetadata)}
+
+
+#: methods and functions that compute nothing a spec sees (a copy in memory order)
+PASS_THROUGH = {"contiguous", "clone", torch.clone}
+#: calls that split a tensor into several (read through ``getitem``)
+SPLITS = {"chunk", torch.chunk}
+RESHAPES = {"view", "reshape", torch.reshape}
+
 
 class _Graph:
     """One module's fx graph written as items: chains, and branches between a fork and a merge."""
 
-    def __init__(self, conv: Converter, owner: nn.Module, qualname: str, graph: fx.Graph):
-        self.conv, self.owner, self.qualname = conv, owner, qualname
+    def __init__(self, conv: Converter, owner: nn.Module, qualname: str, graph: fx.Graph, joined: int | None = None):
+        self.conv, self.owner, self.qualname, self.graph = conv, owner, qualname, graph
         self.nodes = list(graph.nodes)
         self.order = {n: i for i, n in enumerate(self.nodes)}
         inputs = [n for n in self.nodes if n.op == "placeholder"]
@@ -348,6 +491,41 @@ class _Graph:
             raise module_error(owner, "its forward returns several values; a spec layer returns one tensor")
         self.result = result
         self.called: Counter[str] = Counter()
+        self.sizes: set[fx.Node] = set()  # nodes that are sizes, not tensors (x.shape[2] // 16)
+        for n in self.nodes:
+            if self._is_size(n):
+                self.sizes.add(n)
+        self.joined = joined
+        if joined is not None and not all(self._joins(user) for user in self.input.users):
+            raise module_error(owner, "is given a list of tensors and uses it other than by concatenating it",
+                               "a spec layer takes one tensor")
+        self._shapes: dict[fx.Node, tuple[int, ...]] | None = None
+
+    def _is_size(self, n: fx.Node) -> bool:
+        if n.op == "call_method" and n.target in ("size", "dim"):
+            return True
+        if n.op == "call_function" and n.target is getattr and n.args[1] in ("shape", "ndim"):
+            return True
+        ins = _tensor_inputs(n)
+        return n.op == "call_function" and bool(ins) and all(i in self.sizes for i in ins) and \
+            getattr(n.target, "__module__", None) in ("_operator", "operator", "math", "builtins")
+
+    def _joins(self, node: fx.Node) -> bool:
+        """``torch.cat(inputs, dim)`` of the list this module is given, along the axis it was given as."""
+        return node.op == "call_function" and node.target is torch.cat and node.args[0] is self.input and \
+            _spec_axis(_argument(node, 1, "dim", 0)) == self.joined
+
+    def shapes(self) -> dict[fx.Node, tuple[int, ...]]:
+        if self._shapes is None:
+            self._shapes = self.conv.node_shapes(self.owner, self.graph)
+        return self._shapes
+
+    def inputs(self, node: fx.Node) -> list[fx.Node]:
+        """The tensors ``node`` computes from (a piece of a split: the split's input)."""
+        if node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node) \
+                and node.args[0].target in SPLITS:
+            return self.inputs(node.args[0])
+        return [i for i in _tensor_inputs(node) if i not in self.sizes]
 
     def items(self) -> list[Item]:
         return self.chain(self.input, self.result)
@@ -359,18 +537,27 @@ class _Graph:
         while node is not src:
             if node.op == "placeholder":
                 raise module_error(self.owner, "its forward is not a chain of branches and merges from its input")
-            inputs = _tensor_inputs(node)
-            scaled = self.scale(node, inputs)
-            if scaled is not None:
-                out.append(scaled)
-                node = next(i for i in inputs if i.op != "get_attr")
+            inputs = self.inputs(node)
+            if self.passes(node):
+                node = inputs[0]
+                continue
+            dense = self.running_concat(node)
+            if dense is not None:
+                out.extend(reversed(dense[0]))
+                node = dense[1]
+                continue
+            special = self.scale(node, inputs) or self.position(node, inputs) or self.token(node)
+            if special is not None:
+                out.append(special[0])
+                node = special[1]
                 continue
             merge = self.merge_kind(node, inputs)
             if merge is None:
-                if len(inputs) != 1:
+                distinct = list(dict.fromkeys(inputs))  # attention called as (x, x, x)
+                if len(distinct) != 1:
                     raise self.unsupported(node)
-                out.append(self.single(node))
-                node = inputs[0]
+                out.extend(reversed(self.single(node)))
+                node = distinct[0]
                 continue
             fork = self.fork(inputs, src)
             branches = [self.chain(fork, i) for i in inputs]
@@ -378,30 +565,103 @@ class _Graph:
             node = fork
         return out[::-1]
 
-    def scale(self, node: fx.Node, inputs: list[fx.Node]) -> Layer | None:
+    def passes(self, node: fx.Node) -> bool:
+        """A call that changes nothing the spec sees: a copy, attention's output taken from its (output,
+        weights) pair, the concatenation of the list this module is given."""
+        if node.op in ("call_method", "call_function") and node.target in PASS_THROUGH:
+            return True
+        if self.joined is not None and self._joins(node):
+            return True
+        if node.op == "call_function" and node.target is operator.getitem and node.args[1] == 0:
+            source = node.args[0]
+            return isinstance(source, fx.Node) and source.op == "call_module" and \
+                isinstance(self.owner.get_submodule(str(source.target)), nn.MultiheadAttention)
+        return False
+
+    def running_concat(self, node: fx.Node) -> tuple[list[Item], fx.Node] | None:
+        """DenseNet's block: ``features = [x]; features.append(layer(features)) …; torch.cat(features, 1)``.
+        Each layer reads the concatenation of all earlier outputs, so it is the running concatenation: the
+        block is a chain of ``concat: [[], layer]``, each layer starting from the concatenation it is given."""
+        if not (node.op == "call_function" and node.target is torch.cat and isinstance(node.args[0], (list, tuple))):
+            return None
+        parts = list(node.args[0])
+        if len(parts) < 2 or not all(isinstance(p, fx.Node) for p in parts):
+            return None
+        for i, part in enumerate(parts[1:], 1):
+            given = part.args[0] if part.op == "call_module" and len(part.args) == 1 and not part.kwargs else None
+            if not (isinstance(given, (list, tuple)) and list(given) == parts[:i]):
+                return None
+        axis = _spec_axis(_argument(node, 1, "dim", 0))
+        if axis is None:
+            raise module_error(self.owner, "a concatenation along the batch axis has no spec form")
+        items: list[Item] = []
+        for part in parts[1:]:
+            target = str(part.target)
+            self.called[target] += 1
+            qual = f"{self.qualname}.{target}" if self.qualname else target
+            item = self.conv.child(self.owner.get_submodule(target), qual, target, joined=axis)
+            items.append(Merge("concat", [[], [item]], {"axis": axis} if axis else {}))
+        return items, parts[0]
+
+    def _parameter(self, node: fx.Node) -> tuple[str, torch.Tensor] | None:
+        """``node`` as a parameter of the module's own (read directly, or expanded), with its name."""
+        while (node.op == "call_method" and node.target in ("expand", "expand_as")) or \
+                (node.target is operator.getitem and _leading(node.args[1])):  # table[:, :T]: its first rows
+            node = node.args[0]
+        if node.op != "get_attr" or "." in str(node.target):
+            return None
+        try:
+            return str(node.target), self.owner.get_parameter(str(node.target)).detach()
+        except AttributeError:
+            return None
+
+    def scale(self, node: fx.Node, inputs: list[fx.Node]) -> tuple[Layer, fx.Node] | None:
         """``self.gamma * x``: a product with a parameter of the module's own is a ``layer_scale`` named after
         it (ConvNeXt's, CaiT's), its value the parameter's when every element starts equal."""
         params = [i for i in inputs if i.op == "get_attr"]
         if MERGES.get(node.target) != "multiply" or len(inputs) != 2 or len(params) != 1:
             return None
-        name = str(params[0].target)
-        value = self.owner.get_parameter(name) if "." not in name else None
-        if value is None:
+        found = self._parameter(params[0])
+        if found is None:
             return None
-        value = value.detach()
+        name, value = found
         first = value.flatten()[0]
         start = float(f"{float(first):.7g}") if bool((value == first).all()) else 1e-6  # as float32 reads
-        return Layer("layer_scale", {"value": Default(start, 1e-6)}, name=name)
+        return Layer("layer_scale", {"value": Default(start, 1e-6)}, name=name), next(i for i in inputs
+                                                                                   if i is not params[0])
+
+    def position(self, node: fx.Node, inputs: list[fx.Node]) -> tuple[Layer, fx.Node] | None:
+        """``x + self.pos_embedding`` with a ``[1, T, D]`` parameter: torchvision ViT's learned positions,
+        a ``pos_embedding`` with ``add`` named after the parameter."""
+        if MERGES.get(node.target) != "add" or len(inputs) != 2:
+            return None
+        found = [(i, p) for i in inputs for p in [self._parameter(i)] if p is not None]
+        if len(found) != 1 or found[0][1][1].dim() != 3 or found[0][1][1].shape[0] != 1:
+            return None
+        param, (name, value) = found[0]
+        return (Layer("pos_embedding", {"positions": int(value.shape[1]), "add": True}, name=name),
+                next(i for i in inputs if i is not param))
+
+    def token(self, node: fx.Node) -> tuple[Layer, fx.Node] | None:
+        """``torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)``: a learned ``[1, 1, D]`` token put
+        before the sequence, a ``class_token`` named after the parameter."""
+        if not (node.op == "call_function" and node.target is torch.cat and isinstance(node.args[0], (list, tuple))
+                and len(node.args[0]) == 2 and _argument(node, 1, "dim", 0) == 1):
+            return None
+        first, rest = node.args[0]
+        found = self._parameter(first) if isinstance(first, fx.Node) else None
+        if found is None or tuple(found[1].shape[:2]) != (1, 1) or found[1].dim() != 3:
+            return None
+        return Layer("class_token", {}, name=found[0]), rest
 
     def merge_kind(self, node: fx.Node, inputs: list[fx.Node]) -> Callable[[list[list[Item]]], Merge] | None:
         kind = MERGES.get(node.target) if node.op in ("call_function", "call_method") else None
         if kind is not None and len(inputs) == 2 and len(node.args) == 2:
             return lambda branches: Merge(kind, branches)
         if node.op == "call_function" and node.target is torch.cat and len(inputs) >= 2:
-            dim = _argument(node, 1, "dim", 0)
-            if dim == 0:
+            axis = _spec_axis(_argument(node, 1, "dim", 0))
+            if axis is None:
                 raise module_error(self.owner, "a concatenation along the batch axis has no spec form")
-            axis = dim - 1 if dim > 0 else dim
             return lambda branches: Merge("concat", branches, {"axis": axis} if axis else {})
         return None
 
@@ -415,17 +675,20 @@ class _Graph:
                     continue
                 seen.add(m)
                 if m is not src:
-                    stack.extend(_tensor_inputs(m))
+                    stack.extend(self.inputs(m))
             return seen
         common = set.intersection(*(ancestors(i) for i in inputs))
         if not common:
             raise module_error(self.owner, "its branches do not start from one value")
         return max(common, key=self.order.__getitem__)
 
-    def single(self, node: fx.Node) -> Item:
+    def single(self, node: fx.Node) -> list[Item]:
+        """The items of a call on one tensor, in order."""
         if node.op == "call_module":
             target = str(node.target)
             child = self.owner.get_submodule(target)
+            if type(child) is nn.MultiheadAttention:  # (archcalc's SelfAttention takes x alone)
+                self.attention_call(node, child)
             self.called[target] += 1
             stateful = any(True for _ in child.parameters()) or any(True for _ in child.buffers())
             if self.called[target] > 1 and stateful:
@@ -435,17 +698,91 @@ class _Graph:
             item = self.conv.child(child, qual, target)
             if not stateful and isinstance(item, Layer):
                 item.name = None  # a stateless module called several times (one ReLU) names nothing
-            return item
+            return [item]
         if node.op in ("call_function", "call_method"):
+            if node.target is operator.getitem and isinstance(node.args[0], fx.Node) and node.args[0].target in SPLITS:
+                return self.piece(node)
+            if node.target in RESHAPES:
+                return [self.reshape(node)]
             layer = function_layer(node, self.owner)
             if layer is not None:
-                return layer
+                return [layer]
         raise self.unsupported(node)
+
+    def attention_call(self, node: fx.Node, child: nn.MultiheadAttention) -> None:
+        """``attn(x, x, x)`` without masks: self-attention, which ``multihead_attention`` is."""
+        q, k, v = (list(node.args) + [node.kwargs.get(n) for n in ("query", "key", "value")])[:3]
+        masks = {k: v for k, v in node.kwargs.items() if k in ("key_padding_mask", "attn_mask", "is_causal")
+                 and v not in (None, False)}
+        if not (q is k is v) or masks or len(node.args) > 3:
+            raise module_error(self.owner, f"calls '{node.target}' ({type(child).__name__}) other than as "
+                               "self-attention without masks (attn(x, x, x))",
+                               "multihead_attention is self-attention: cross-attention and masks have no spec form")
+
+    def piece(self, node: fx.Node) -> list[Item]:
+        """``x.chunk(n, dim)[k]`` of a size n divides: the axis split into n rows (``reshape``), row k taken
+        (``select``), the other axes kept as the input has them (``in_shape[j]``)."""
+        split = node.args[0]
+        source = split.args[0]
+        n = _argument(split, 1, "chunks", None)
+        axis = _spec_axis(_argument(split, 2, "dim", 0))
+        shape = self.shapes()[source][1:]
+        if axis is None:
+            raise module_error(self.owner, "a split of the batch axis has no spec form")
+        axis %= len(shape)
+        if not isinstance(n, int) or shape[axis] % n:
+            raise module_error(self.owner, f"splits an axis of {shape[axis]} into {n} chunks of unequal size",
+                               "archcalc splits an axis into equal chunks")
+        dims: list[object] = [f"in_shape[{j}]" for j in range(axis)] + [n, -1] + \
+            [f"in_shape[{j}]" for j in range(axis + 1, len(shape))]
+        return [Layer("reshape", {"shape": dims}),
+                Layer("select", _args(index=(node.args[1], 0), axis=(axis, 0)))]
+
+    def reshape(self, node: fx.Node) -> Layer:
+        """``x.view(…)`` / ``x.reshape(…)`` from the shapes it gives: a ``flatten`` where it joins adjacent axes,
+        else a ``reshape`` that keeps the axes it leaves alone as ``in_shape[j]`` (so the spec takes any size
+        the model does) and writes -1 for the one size the model computes."""
+        shapes = self.shapes()
+        source = self.inputs(node)[0]
+        before, after = shapes[source], shapes[node]
+        if before[0] != after[0]:
+            raise module_error(self.owner, "a reshape that moves elements across the batch has no spec form")
+        a, b = before[1:], after[1:]
+        for start in range(len(a)):
+            for end in range(start + 1, len(a)):
+                if [*a[:start], math.prod(a[start:end + 1]), *a[end + 1:]] == list(b):
+                    return Layer("flatten", _args(start=(start, 0), end=(end if end < len(a) - 1 else -1, -1)))
+        given = list(node.args[1:])
+        if len(given) == 1 and isinstance(given[0], (list, tuple)):
+            given = list(given[0])
+        given = given or list(node.kwargs.get("shape", ()))
+        literal = [isinstance(g, int) for g in given[1:]] if len(given) == len(after) else [False] * len(b)
+        kept = 0
+        while kept < min(len(a), len(b)) - 1 and a[len(a) - 1 - kept] == b[len(b) - 1 - kept]:
+            kept += 1
+        lead = len(b) - kept
+        dims: list[object] = list(b[:lead])
+        computed = [j for j in range(lead) if not literal[j]]
+        if len(computed) == 1:
+            dims[computed[0]] = -1
+        dims += [f"in_shape[{len(a) - kept + j}]" for j in range(kept)]
+        return Layer("reshape", {"shape": dims})
 
     def unsupported(self, node: fx.Node) -> SpecError:
         what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
         return module_error(self.owner, f"its forward calls {node.op} '{what}', which archcalc cannot express",
-                            "archcalc maps layers, activations, pooling, flatten, +, * and torch.cat")
+                            "archcalc maps layers, activations, pooling, flatten, reshapes, +, * and torch.cat")
+
+
+def _leading(index: object) -> bool:
+    """An index that keeps the first elements of each axis (``[:, :T]``)."""
+    index = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, slice) and i.start in (None, 0) and i.step in (None, 1) for i in index)
+
+
+def _spec_axis(dim: int) -> int | None:
+    """torch's dim (batch first) as the spec's axis (batch excluded); None for the batch axis."""
+    return None if dim == 0 else dim - 1 if dim > 0 else dim
 
 
 # -- blocks: modules of one class that differ only in numbers ------------------------------------------
@@ -460,6 +797,8 @@ def _shape(item: Item) -> object:
     if isinstance(item, Merge):
         return ("M", item.kind, tuple(sorted(item.args.items())), tuple(tuple(_shape(i) for i in b)
                                                                          for b in item.branches))
+    if isinstance(item, Repeat):
+        return ("R", tuple(_shape(i) for i in item.items))
     return ("U", item.block, item.name, len(item.args), item.count)
 
 
@@ -477,7 +816,7 @@ def _is_int(v: object) -> bool:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().lstrip("_")  # _DenseLayer → dense_layer
 
 
 # -- the writer ---------------------------------------------------------------------------------------
@@ -499,12 +838,14 @@ def data(items: list[Item]) -> list[object]:
             out.append({**({"name": item.name} if item.name is not None else {}), "layers": data(item.items)})
         elif isinstance(item, Merge):
             out.append(_merge_data(item, inline=True))
+        elif isinstance(item, Repeat):
+            out.append({"repeat": item.count, "index": "i", "layers": data(item.items)})
         else:
             use = {item.block: FlowList(item.args)} if item.args else item.block
             if item.count > 1:
                 out.append({"repeat": item.count, "layers": [use]})
-            elif item.name is not None:
-                out.append({**(use if isinstance(use, dict) else {use: None}), "name": item.name})
+            elif item.name is not None:  # dense_block: {n: 6, name: denseblock1}
+                out.append({item.block: Flow({**dict(zip(item.params, item.args)), "name": item.name})})
             else:
                 out.append(use)
     return out
@@ -516,7 +857,8 @@ def _merge_data(item: Merge, inline: bool) -> dict:
     if item.kind == "add" and len(branches) == 2 and not (branches[0] and branches[1]):
         return {"residual": data(branches[0] or branches[1]), **tail}
     # a branch of several layers is an unnamed group: its layers are named beside the others, as the module's
-    written = [data(b) if len(b) < 2 else [{"layers": data(b)}] for b in branches]
+    written = [data(b)[0] if len(b) == 1 and isinstance(b[0], (Layer, Use, Group)) else data(b) if len(b) < 2
+               else [{"layers": data(b)}] for b in branches]
     if item.args:
         return {item.kind: {"branches": written, **item.args}, **tail}
     return {item.kind: written, **tail}
@@ -607,12 +949,27 @@ def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
 
 def import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
     """The spec text for the model ``source`` names, checked against the model before it is returned."""
+    from archcalc.collector import gc_paused
+
+    threads = torch.get_num_threads()
+    # the check's forwards are small (64×64 where sizes are free): a second thread gains little, and on shared
+    # cores threads wait on each other at every op (five times slower under load). The import makes no garbage
+    # cycles, and a full collection over torch's heap costs seconds.
+    torch.set_num_threads(1)
+    try:
+        with gc_paused():
+            return _import_model(source, args, input_shape)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
     import archcalc
 
     model, name = build(source, args)
     model.eval()
     shape = input_shape or (3, 224, 224)
-    items = Converter(model).module(model, "") or [Layer("identity", {})]
+    items = Converter(model, shape).module(model, "") or [Layer("identity", {})]
     blocks = extract_blocks(items, model)
     top: dict[str, object] = {"name": name, "input": FlowList(shape)}
     if blocks:
@@ -621,29 +978,31 @@ def import_model(source: str, args: dict[str, object], input_shape: tuple[int, .
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
-    checked = shape
+    checked, built = shape, None
     if len(shape) == 3:  # sizes as symbols when every layer takes another size too, as written
         ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
         free = head + dump(ordered)
-        try:
-            archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
-            archcalc.loads(free, H=64, W=64)
-            text, checked = free, (shape[0], 64, 64)  # the same layers on a smaller input: a quicker check
+        try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
+            small = archcalc.loads(free, path="<imported spec>", H=64, W=64)
+            larger = archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
+            if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
+                text, checked, built = free, (shape[0], 64, 64), small  # a smaller input: a quicker check
         except SpecError:
             pass
-    check(text, model, checked)
+    check(text, model, checked, built)
     return text
 
 
-def check(text: str, model: nn.Module, shape: tuple[int, ...]) -> None:
-    """The written spec is the model: its weights load with strict=True and it gives the same outputs."""
+def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None) -> None:
+    """The written spec (``spec``, where it is built already) is the model: its weights load with strict=True
+    and it gives the same outputs."""
     import archcalc
 
     where = Loc("<imported spec>", 1, 1)
     try:
-        spec = archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2]) if "symbols:" in text
-                                                               else {}))
+        spec = spec or archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2])
+                                                                       if "symbols:" in text else {}))
     except SpecError as e:  # sizes the model accepts but a layer kind refuses (an odd case archcalc misses)
         raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
     with torch.device("meta"):  # no initialisation of weights that the model's replace at once
@@ -681,8 +1040,22 @@ def _unused(model: nn.Module, unexpected: set[str]) -> None:
             owner = model.get_submodule(".".join(parts[:i - 1])) if i > 1 else model
             raise module_error(owner, f"'{prefix}' ({type(model.get_submodule(prefix)).__name__}) holds weights "
                                "its forward never uses in eval mode, so a spec of what forward computes has no "
-                               "place for them", "construct the model without it (its options, --args '{…}')")
+                               "place for them", _without(model, prefix))
     raise module_error(model, f"the model's weight '{key}' has no place in the spec")
+
+
+def _without(model: nn.Module, prefix: str) -> str:
+    """How to build ``model`` without the module at ``prefix``: the constructor's switch named like it
+    (GoogLeNet's ``aux1`` and Inception's ``AuxLogits``: ``aux_logits``), where there is one."""
+    stem = re.sub(r"\d+$", "", _snake(prefix.rsplit(".", 1)[-1]))
+    try:
+        parameters = inspect.signature(type(model).__init__).parameters.values()
+    except (TypeError, ValueError):
+        parameters = []
+    for p in parameters:
+        if p.default is True and (stem in p.name or p.name in stem):
+            return f"construct the model without it: --args '{{\"{p.name}\": false}}'"
+    return "construct the model without it (its options, --args '{…}')"
 
 
 def extract_blocks(items: list[Item], model: nn.Module) -> dict[str, list[object]]:
@@ -697,6 +1070,8 @@ def extract_blocks(items: list[Item], model: nn.Module) -> dict[str, list[object
         if not pending:
             break
         groups = [g for g in pending if not any(inner.cls is not None for inner in _groups(g.items))]
+        for g in groups:
+            _indexed(g.items)
         buckets: dict[tuple, list[Group]] = {}
         for g in groups:
             buckets.setdefault((g.cls, tuple(_shape(i) for i in g.items)), []).append(g)
@@ -730,7 +1105,7 @@ def extract_blocks(items: list[Item], model: nn.Module) -> dict[str, list[object
                 [_merge_data(body[0], inline=False)] if single else data(body)
             for g, row in zip(members, rows):
                 args = [row[columns.index(column)] for column in params]
-                _replace(items, g, Use(name, args, g.name))
+                _replace(items, g, Use(name, args, g.name, params=list(params.values())))
     _repeats(items)
     return blocks
 
@@ -747,6 +1122,8 @@ def _groups(items: list[Item]) -> list[Group]:
         elif isinstance(item, Merge):
             for branch in item.branches:
                 out += _groups(branch)
+        elif isinstance(item, Repeat):
+            out += _groups(item.items)
     return out
 
 
@@ -762,6 +1139,8 @@ def _named_numbers(items: list[Item], signatures: dict[str, list[str]]) -> list[
         elif isinstance(item, Merge):
             for branch in item.branches:
                 out += _named_numbers(branch, signatures)
+        elif isinstance(item, Repeat):
+            out += [("n", item.count), *_named_numbers(item.items, signatures)]
         else:
             out += [(p, a) for p, a in zip(signatures[item.block], item.args) if _is_int(a)]
     return out
@@ -784,6 +1163,9 @@ def _substitute(items: list[Item], names) -> list[Item]:
             out.append(Group(item.name, _substitute(item.items, names)))
         elif isinstance(item, Merge):
             out.append(Merge(item.kind, [_substitute(b, names) for b in item.branches], dict(item.args)))
+        elif isinstance(item, Repeat):
+            param = next(names)
+            out.append(Repeat(item.count if param is None else param, _substitute(item.items, names)))
         else:
             args = []
             for a in item.args:
@@ -792,7 +1174,7 @@ def _substitute(items: list[Item], names) -> list[Item]:
                     args.append(a if param is None else param)
                 else:
                     args.append(a)
-            out.append(Use(item.block, args, item.name, item.count))
+            out.append(Use(item.block, args, item.name, item.count, item.params))
     return out
 
 
@@ -805,14 +1187,17 @@ def _replace(items: list[Item], old: Group, new: Item) -> bool:
             return True
         if isinstance(item, Merge) and any(_replace(b, old, new) for b in item.branches):
             return True
+        if isinstance(item, Repeat) and _replace(item.items, old, new):
+            return True
     return False
 
 
 def _repeats(items: list[Item]) -> None:
     """Runs of equal uses named by their positions become ``repeat`` (its copies take those positions)."""
+    _indexed(items)
     plain = all(isinstance(i, (Layer, Group, Use)) for i in items)
     for item in items:
-        if isinstance(item, Group):
+        if isinstance(item, (Group, Repeat)):
             _repeats(item.items)
         elif isinstance(item, Merge):
             for branch in item.branches:
@@ -830,4 +1215,59 @@ def _repeats(items: list[Item]) -> None:
             last.count += 1
             continue
         out.append(item)
+    items[:] = out
+
+
+def _named_one(item: Item) -> Layer | Group | Use | None:
+    """The one item at ``item``'s own level that has a name (a merge's only named branch), if there is one."""
+    if isinstance(item, (Layer, Group, Use)):
+        return item if item.name is not None else None
+    if isinstance(item, Merge):
+        named: list[Layer | Group | Use] = []
+        stack = [i for b in item.branches for i in b]
+        while stack:
+            i = stack.pop()
+            if isinstance(i, Group) and i.name is None:
+                stack += i.items
+            elif isinstance(i, (Layer, Group, Use)) and i.name is not None:
+                named.append(i)
+            elif not isinstance(i, (Layer, Use, Group)):
+                return None
+        return named[0] if len(named) == 1 else None
+    return None
+
+
+def _numbered(item: Item) -> tuple[str, int] | None:
+    """(prefix, number) of the name that tells ``item`` apart: ``denselayer3`` → ("denselayer", 3)."""
+    one = _named_one(item)
+    match = re.fullmatch(r"(.*?[^\d])(\d+)", one.name) if one is not None else None
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _templated(item: Item, name: str) -> Item:
+    copy = deepcopy(item)
+    _named_one(copy).name = name
+    return copy
+
+
+def _indexed(items: list[Item]) -> None:
+    """Runs of items equal but for a number counting up in one name become a ``Repeat`` (DenseNet's
+    ``denselayer1`` … ``denselayer6``, ViT's ``encoder_layer_0`` … ``encoder_layer_11``)."""
+    out: list[Item] = []
+    i = 0
+    while i < len(items):
+        first = _numbered(items[i])
+        run = 1
+        if first is not None:
+            prefix, start = first
+            name = f"{prefix}{{i + {start}}}" if start else f"{prefix}{{i}}"
+            body = _templated(items[i], name)
+            while i + run < len(items) and _numbered(items[i + run]) == (prefix, start + run) and \
+                    _templated(items[i + run], name) == body:
+                run += 1
+        if run > 1:
+            out.append(Repeat(run, [body]))
+        else:
+            out.append(items[i])
+        i += run
     items[:] = out
