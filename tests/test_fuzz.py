@@ -251,7 +251,7 @@ def too_many_weights(spec: Path) -> bool:
         return False
     if model.graph.free:
         return False
-    return int(model.trainable_params) + int(model.buffers) > EXPORT_WEIGHTS
+    return model.weights() > EXPORT_WEIGHTS
 
 
 #: what one training example may cost: values per sample, and multiply-accumulates per sample

@@ -65,6 +65,17 @@ class Model:
     def layers(self) -> list[LayerNode]:
         return list(self.graph.layers())
 
+    def weights(self, node: Node | None = None) -> int:
+        """Parameters and buffers of ``node`` (the whole model by default), as one number: what a backend
+        builds. Concrete models only."""
+        count = self.counts[node if node is not None else self.graph.root]
+        return int(count.trainable + count.buffers)
+
+    def heaviest_layer(self) -> LayerNode:
+        """The layer holding the most weights: where a model too large to build is reported, since it is
+        what a smaller ``--set`` has to shrink."""
+        return max(self.layers, key=self.weights)
+
     @property
     def input_ids(self):
         """The number of token ids when the input is a sequence of ids (its first layer is an embedding,

@@ -322,15 +322,13 @@ def check_memory(model, settings, memory: int | None = None) -> None:
         return
     tensors = param_tensors(model.graph)
     optimizer = optimizer_from_spec(settings)
-    weights = 4 * int(model.trainable_params + model.buffers)
-    needed = 2 * weights + optimizer_bytes(optimizer, tensors)
+    needed = 2 * 4 * model.weights() + optimizer_bytes(optimizer, tensors)
     if needed <= memory:
         return
-    counts = model.counts
-    largest = max(model.layers, key=lambda node: int(counts[node].trainable))
+    largest = model.heaviest_layer()
     raise SpecError(largest.loc, f"training needs {needed / 2**30:,.1f} GiB for the weights, their gradients and "
                     f"{optimizer}'s state alone (float32, before any activation), and this machine has "
-                    f"{memory / 2**30:,.1f} GiB; this layer holds {int(counts[largest].trainable):,} of the "
+                    f"{memory / 2**30:,.1f} GiB; this layer holds {model.weights(largest):,} of the "
                     f"{int(model.trainable_params):,} parameters", code="resource-limit",
                     hint="train a smaller configuration with --set (fewer layers, a smaller vocabulary or width); "
                          "`archcalc plan` shows the memory of a run on GPUs")

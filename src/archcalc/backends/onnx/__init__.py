@@ -24,6 +24,7 @@ from onnx import TensorProto, helper  # noqa: E402
 
 from archcalc import __version__  # noqa: E402
 from archcalc.backends.onnx.builder import Builder  # noqa: E402
+from archcalc.errors import SpecError  # noqa: E402
 from archcalc.files import write_atomic  # noqa: E402
 from archcalc.model import Model  # noqa: E402
 
@@ -83,16 +84,12 @@ def _check_size(model: Model) -> None:
     A protobuf message holds at most 2 GiB, and building the weights takes a few times their size in
     memory: Llama 3 8B's 32 GB would be built for minutes and then fail to serialise. The error is placed
     at the layer that holds the most weights, which is what a smaller ``--set`` has to shrink."""
-    counts = model.counts
-    layers = [node for node in model.graph.layers() if node in counts]
-    size = 4 * int(counts[model.graph.root].trainable + counts[model.graph.root].buffers)  # float32
-    if size <= MAX_FILE_BYTES or not layers:
+    size = 4 * model.weights()  # float32
+    if size <= MAX_FILE_BYTES:
         return
-    largest = max(layers, key=lambda node: int(counts[node].trainable + counts[node].buffers))
-    from archcalc.errors import SpecError
-
+    largest = model.heaviest_layer()
     raise SpecError(largest.loc, f"the ONNX file would hold {size / 1e9:.1f} GB of float32 weights, and one ONNX "
-                    f"file holds at most 2 GiB (this layer alone holds {4 * int(counts[largest].trainable):,} "
+                    f"file holds at most 2 GiB (this layer alone holds {4 * model.weights(largest):,} "
                     "bytes)", code="resource-limit",
                     hint="export a smaller configuration of the same network with --set (fewer layers, a smaller "
                          "vocabulary or width), as the ONNX tests do")
@@ -133,7 +130,6 @@ def _free_axes(model: Model) -> tuple[dict[int, str], dict[int, str]]:
     angles), as GPT-2's, BERT's and Llama's do. Output axes whose size moves with it are free too."""
     import ast
 
-    from archcalc.errors import SpecError
     from archcalc.graph import build_graph
 
     graph, spec = model.graph, model.spec
