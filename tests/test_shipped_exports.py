@@ -26,9 +26,6 @@ from tests.export_cases import LARGE, SIZES
 from tests.test_onnx import session
 from tests.torch_helpers import randomize_norms
 
-#: the specs the NumPy backend refuses, with the CLI's located error (none since issue 12: every shipped
-#: spec runs the forward-pass comparison below; a kind the backend lacks would be listed here)
-NUMPY_REFUSED: dict[str, str] = {}
 #: the full-size vision transformers: test_full_size_vision_transformers_export_and_run (ViT-B/16 runs the
 #: NumPy comparison at its small ``--set`` too; ConvNeXt-T has no symbols, so its full size is its only one)
 FULL_SIZE = ("vit_b_16", "convnext_tiny")
@@ -57,7 +54,7 @@ def torch_reference(model: archcalc.Model) -> torch.nn.Module:
 
 def test_the_lists_name_shipped_specs():
     names = {p.stem for p in shipped_specs()}
-    assert set(NUMPY_REFUSED) | set(FULL_SIZE) | set(FREE_LENGTH) <= names
+    assert set(FULL_SIZE) | set(FREE_LENGTH) <= names
     assert set(SIZES) & names >= {name for name in names if archcalc.load(str(SPECS / f"{name}.yaml")).graph.free}
 
 
@@ -68,11 +65,6 @@ def test_the_exported_numpy_file_computes_what_torch_computes(name, run, tmp_pat
     with torch's weights and statistics loaded computes torch's evaluation output (float64) to 1e-6."""
     out = tmp_path / "model.py"
     result = run("export", SPECS / f"{name}.yaml", "--to", "numpy", *sizes_option(name), "-o", out)
-    if name in NUMPY_REFUSED:
-        assert result.exit_code == 2
-        assert result.stderr.startswith(f"{SPECS / f'{name}.yaml'}:{NUMPY_REFUSED[name]}\n  hint: ")
-        assert not out.exists()
-        return
     assert result.exit_code == 0, result.output
     model = archcalc.load(str(SPECS / f"{name}.yaml"), **SIZES.get(name, {}))
     module = torch_reference(model).double()
