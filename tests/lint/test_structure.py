@@ -103,3 +103,58 @@ def test_structure_rules_are_silent_on_the_shipped_models_as_classifiers(name):
         text += "\n" + CLASSIFY
     assert "task: classification" in text or name == "unet"
     assert lines(text, "S111") == lines(text, "S112") == []
+
+
+def tokens(*layers: str, head: str = "  - mean: 0\n  - linear: 2\n") -> str:
+    """A text classifier on 16 token ids; ``{emb}`` is the token embedding."""
+    body = "".join(f"  - {layer}\n" for layer in layers).replace("{emb}", "embedding: {vocab: 50, dim: 8}")
+    return f"input: [16]\nlayers:\n{body}{head}train: {{task: classification, classes: 2}}\n"
+
+
+PATCHES = "conv2d: {out: 8, kernel: 4, stride: 4}; flatten: {start: 1}; transpose"
+
+
+def image(stem: str, *layers: str) -> str:
+    body = "".join(f"  - {layer}\n" for layer in [*stem.split("; "), *layers])
+    return f"input: [3, 16, 16]\nlayers:\n{body}  - mean: 0\n  - linear: 2\n"
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    (tokens("{emb}", "linear: 24", "attention: 2"), [5]),
+    (tokens("{emb}", "multihead_attention: 2"), [4]),
+    (tokens("add: [[{emb}], [pos_embedding: {positions: 16, dim: 8}]]", "linear: 24", "attention: 2"), []),
+    # a token-type row for every position tells no position from another
+    (tokens("add: [[{emb}], [pos_embedding: {positions: 2, dim: 8, index: first}]]", "linear: 24", "attention: 2"),
+     [5]),
+    (tokens("{emb}", "pos_embedding: {positions: 16, add: true}", "multihead_attention: 2"), []),
+    (tokens("{emb}", "linear: 24", "attention: {heads: 2, rotary: half}"), []),
+    (tokens("{emb}", "linear: 24", "attention: {heads: 2, causal: true}"), []),  # a decoder learns positions
+    (tokens("{emb}", "lstm: 8", "multihead_attention: 2"), []),
+    # a convolution over the sequence, with padding: CvT's and Conformer's position information
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 3, padding: 1}", "transpose", "multihead_attention: 2"),
+     []),
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 1}", "transpose", "multihead_attention: 2"), [7]),
+    # DETR: the positions are added to the queries and keys, inside the attention's branches
+    (tokens("{emb}", "attention: {heads: 2, branches: [[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], "
+            "[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], [identity]]}"), []),
+    (image(PATCHES, "multihead_attention: 2"), [6]),  # ViT without its position embedding
+    (image(PATCHES, "pos_embedding: {positions: 16, add: true}", "multihead_attention: 2"), []),
+    (image("conv2d: {out: 8, kernel: 3, stride: 2, padding: 1}; relu; flatten: {start: 1}; transpose",
+           "multihead_attention: 2"), []),  # an overlapping, padded stem
+    # a sequence of feature vectors may carry its time or coordinates in the features (a point cloud's x, y, z)
+    ("input: [16, 3]\nlayers: [linear: 8, multihead_attention: 2, mean: 0, linear: 2]\n", []),
+])
+def test_attention_without_positions_only_where_nothing_tells_positions_apart(text, reported):
+    assert lines(text, "S113") == reported
+
+
+def test_attention_without_positions_says_what_would_tell_them():
+    [finding] = lint(image(PATCHES, "multihead_attention: 2"), "x.yaml", ["S113"]).diagnostics
+    assert finding.message.startswith("`3` (multihead_attention) reads its 16 patches as a set")
+    assert "pos_embedding: {positions: N, add: true}" in finding.hint
+
+
+def test_no_shipped_transformer_is_without_positions():
+    for name in ("gpt2", "llama-3-8b", "bert-base", "vit_b_16", "char-gpt"):
+        text = (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
+        assert lines(text, "S113") == [], name

@@ -22,3 +22,22 @@ def test_label_mode_mismatch_says_to_drop_the_sigmoid_it_would_leave_behind(fina
     assert finding.hint == hint
     fixed = text.replace(final, "").replace(f"loss: {loss}", "loss: cross_entropy")
     assert lint(fixed, "x.yaml", ["T109", "A103", "T107"]).diagnostics == []
+
+
+def grid(classes: int, multi: str = ", multi_label: true") -> str:
+    """A next-state predictor for a 3×3 grid of cells: one sigmoid per cell, output [1, 3, 3]."""
+    return ("input: [1, 5, 5]\nlayers:\n  - conv2d: {out: 10, kernel: 3}\n  - relu\n  - conv2d: {out: 1, kernel: 1}\n"
+            f"  - sigmoid\ntrain: {{task: classification, classes: {classes}{multi}, loss: bce}}\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (grid(9), None),  # nine labels, one per value of [1, 3, 3]: BCE compares them element by element
+    (grid(4), "the model outputs 1 score on its class axis (axis 0 of [1, 3, 3]) but train: says classes: 4; "
+              "a multi-label classification of 4 labels needs one output per label"),
+    (grid(2, ""), None),  # alive or dead, one probability per cell
+    (grid(9, ""), "the model outputs 1 score on its class axis (axis 0 of [1, 3, 3]) but train: says classes: 9; "
+                  "bce with 9 labels needs one output per label"),
+])
+def test_output_classes_mismatch_counts_multi_labels_over_the_whole_output(text, message):
+    found = [d.message for d in lint(text, "x.yaml", ["T104"]).diagnostics if d.code == "T104"]
+    assert found == ([message] if message else [])

@@ -5,7 +5,9 @@ DeepLocalize's Stack Overflow pairs). Its ``x-case`` key names the source progra
 and the label: ``correct``, or ``faulty`` with ``faults`` (id → category and the benchmark's label).
 A ``# fault: ID`` comment marks the lines where fault ID is written. A fault is found when lint
 (every rule selected) reports a warning or an error on one of its lines; a correct case is a false
-alarm when lint reports any warning or error on it.
+alarm when lint reports any warning or error on it, except a finding its ``left_in`` names: a fault the
+benchmark's fix did not touch, which the buggy version has on the same line and lint reports there too
+(each with the reason it is a fault; :func:`measure` checks the buggy twin, and the table lists them).
 
 Run ``python -m tests.lint_cases.measure`` for the table, ``--write docs/lint.md`` to update it there.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -51,7 +53,10 @@ class Case:
     path: Path
     label: str
     faults: list[Fault]
-    alarms: list[str]  # warnings and errors on a correct case, as "CODE line N"
+    alarms: list[str]  # warnings and errors on a correct case, as "CODE line N", but those left in
+    benchmark: str = ""
+    #: findings on a correct case that its buggy twin has too, on a fault the fix left in: "CODE line N: why"
+    left_in: list[str] = field(default_factory=list)
 
     def alarmed(self, category: str) -> bool:
         """Whether a warning or error of a rule about ``category`` is on this (correct) case."""
@@ -66,10 +71,28 @@ def cases() -> list[Path]:
     return sorted(p for p in HERE.glob("*/*.yaml"))
 
 
+def benchmark(source: str) -> str:
+    """Which public benchmark a case's source program belongs to."""
+    for key, name in (("GitHub", "DeepLocalize, GitHub programs"), ("StackOverflow", "DeepLocalize, Stack Overflow"),
+                      ("NeuraLint", "NeuraLint's samples")):
+        if key in source:
+            return name
+    raise ValueError(f"no known benchmark in {source!r}")
+
+
+def findings(text: str, name: str) -> list:
+    return [d for d in lint_source(text, name, set(RULES)).diagnostics if d.rule.severity != INFO]
+
+
+def _code(line: str) -> str:
+    """A spec line without its comment and surrounding blanks: what the line says, whichever version it is in."""
+    return line.split("#", 1)[0].strip()
+
+
 def measure(path: Path) -> Case:
     text = path.read_text(encoding="utf-8")
     meta = yaml.safe_load(text)["x-case"]
-    found = [d for d in lint_source(text, path.name, set(RULES)).diagnostics if d.rule.severity != INFO]
+    found = findings(text, path.name)
     lines: dict[str, set[int]] = {}
     for number, line in enumerate(text.splitlines(), 1):
         match = MARK.search(line)
@@ -83,8 +106,22 @@ def measure(path: Path) -> Case:
             raise ValueError(f"{path}: unknown category {fault['category']}")
         hit = any(d.loc.line in lines[fault_id] for d in found)
         faults.append(Fault(path.stem, fault_id, fault["category"], fault["label"], hit))
-    alarms = [f"{d.code} line {d.loc.line}" for d in found] if meta["label"] == "correct" else []
-    return Case(path, meta["label"], faults, alarms)
+    alarms, left_in = [], []
+    if meta["label"] == "correct":
+        reasons = meta.get("left_in") or {}
+        twin = path.with_name(path.name.replace("_correct", "_buggy"))
+        twin_text = twin.read_text(encoding="utf-8") if twin != path and twin.exists() else ""
+        twin_lines = twin_text.splitlines()
+        in_twin = {(d.code, _code(twin_lines[d.loc.line - 1])) for d in findings(twin_text, twin.name)} \
+            if twin_text else set()
+        lines_here = text.splitlines()
+        for d in found:
+            alarm = f"{d.code} line {d.loc.line}"
+            if d.code in reasons and (d.code, _code(lines_here[d.loc.line - 1])) in in_twin:
+                left_in.append(f"{alarm}: {reasons[d.code]}")
+            else:
+                alarms.append(alarm)
+    return Case(path, meta["label"], faults, alarms, benchmark(meta["source"]), left_in)
 
 
 def results() -> list[Case]:
@@ -120,15 +157,32 @@ def table(measured: list[Case]) -> str:
     rows.append(f"| **all expressible faults** | {len(faults)} | {all_hit} | **{_pct(all_hit, len(faults))}** | "
                 f"{alarms(CATEGORIES)} |")
     alarmed = [case for case in correct if case.alarms]
+    kept = [case for case in correct if case.left_in]
+    any_finding = [case for case in correct if case.alarms or case.left_in]
     summary = (f"{len(measured) - len(correct)} faulty and {len(correct)} labelled-correct specs; "
                f"{len(not_expressible())} labelled faults not expressible in a spec (listed in "
-               "`tests/lint_cases/not_expressible.yaml`). Warnings or errors on the labelled-correct versions: "
-               f"{sum(len(c.alarms) for c in correct)} in {len(alarmed)} of {len(correct)} specs "
-               f"(false-alarm rate {_pct(len(alarmed), len(correct))}).")
+               "`tests/lint_cases/not_expressible.yaml`). False alarms, warnings or errors on the labelled-correct "
+               f"versions: {sum(len(c.alarms) for c in correct)} in {len(alarmed)} of {len(correct)} specs "
+               f"(false-alarm rate {_pct(len(alarmed), len(correct))}). Counting every warning or error on them, "
+               f"also on faults the benchmark's fix left in (listed below): {len(any_finding)} of {len(correct)} "
+               f"specs ({_pct(len(any_finding), len(correct))}).")
+    groups = sorted({case.benchmark for case in measured})
+    per = ["| benchmark | programs | architecture, activation, loss, layer-property | all expressible faults |",
+           "|---|---|---|---|"]
+    for group in groups:
+        mine = [f for case in measured if case.benchmark == group for f in case.faults]
+        st = [f for f in mine if f.category in STRUCTURAL]
+        programs = sum(case.label == "faulty" for case in measured if case.benchmark == group)
+        per.append(f"| {group} | {programs} | {sum(f.found for f in st)} of {len(st)} "
+                   f"({_pct(sum(f.found for f in st), len(st))}) | {sum(f.found for f in mine)} of {len(mine)} "
+                   f"({_pct(sum(f.found for f in mine), len(mine))}) |")
     missed = [f"- `{f.case}` {f.id} ({f.category}): {f.label}" for f in faults if not f.found]
     listed = [f"- `{c.path.stem}`: {', '.join(c.alarms)}" for c in alarmed]
-    return "\n".join([summary, "", *rows, "", "Missed faults:", "", *missed,
-                      *(["", "Findings on labelled-correct specs:", "", *listed] if listed else [])])
+    left = [f"- `{c.path.stem}` {entry}" for c in kept for entry in c.left_in]
+    return "\n".join([summary, "", *rows, "", "By benchmark:", "", *per, "", "Missed faults:", "", *missed,
+                      *(["", "False alarms, on labelled-correct specs:", "", *listed] if listed else []),
+                      *(["", "Findings on labelled-correct specs at faults the benchmark's fix left in (the buggy "
+                         "version has the same line and the same finding):", "", *left] if left else [])])
 
 
 def _pct(part: int, whole: int) -> str:

@@ -77,6 +77,12 @@ class Attention(Merge):
     rotary_dim = Int(None, doc="leading dimensions of each head that rotary rotates, even [default: head_dim]")
     dropout = Float(0.0, doc="dropout on the attention weights while training", lo=0, hi=1, hi_open=True)
 
+    @property
+    def tells_positions(self) -> bool:
+        """A causal mask lets position t see t + 1 keys (a decoder learns positions from it); rotary
+        angles rotate q and k by their positions."""
+        return bool(self.causal) or self.rotary != "none"
+
     # -- shapes -----------------------------------------------------------------------------------
 
     @property

@@ -277,6 +277,14 @@ class Layer:
 
     # -- the kind's rules: override what applies -------------------------------------------------
 
+    @property
+    def tells_positions(self) -> bool:
+        """Whether the layer gives each position of a sequence or map something of where it is: a table of
+        positions, recurrence, a causal mask or rotary angles, windows that overlap or pad. Attention
+        reads its input as a set, so with none of these before it the order is lost (lint S113)."""
+        return False
+
+
     def output_shape(self, x: Shape) -> Shape:
         """The output shape for input shape ``x`` (batch excluded); raise :meth:`error` when invalid."""
         return x

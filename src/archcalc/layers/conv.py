@@ -29,6 +29,14 @@ class Conv(Spatial):
     bias = Bool(True, doc="add one learned bias per output channel")
     inputs = Int(None, doc="input channels C_i; inferred, checked when given", key="in")
 
+    @property
+    def tells_positions(self) -> bool:
+        """Overlapping windows share their neighbours' inputs, and zero padding marks the borders: either gives
+        a feature map position information (a patchify convolution, kernel = stride and no padding, has none)."""
+        spans = [d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation)]
+        return any(not symbolic.is_int(p) or p != 0 for pair in self.pad_pairs() for p in pair) or \
+            any(not (symbolic.is_int(k) and symbolic.is_int(s)) or k > s for k, s in zip(spans, self.strides))
+
     def out_channels(self, x: Shape) -> Dim:
         self.check_in("in", self.inputs, x[0])
         for what, n in (("input channels", x[0]), ("output channels", self.out)):

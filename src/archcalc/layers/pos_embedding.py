@@ -49,6 +49,10 @@ class PosEmbedding(Layer):
                           "(torchvision ViT)")
 
     @property
+    def tells_positions(self) -> bool:
+        return self.index == "position"  # row 0 for every position (token types) tells none apart
+
+    @property
     def BARE(self) -> bool:  # the backends' flag, decided here by an argument
         """Stored under the layer's own name when it adds itself to its input (torchvision's ViT)."""
         return bool(self.add)

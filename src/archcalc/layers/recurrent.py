@@ -45,6 +45,10 @@ class Recurrent(Layer):
                                              "[D·h]; hidden: the last layer's final hidden state h_n [D·h]")
     inputs = Int(None, doc="input features F; inferred, checked when given", key="in")
 
+    @property
+    def tells_positions(self) -> bool:
+        return True  # output t has read steps 0 … t in order
+
     # -- sizes --------------------------------------------------------------------------------------
 
     @property

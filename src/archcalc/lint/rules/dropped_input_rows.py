@@ -17,6 +17,12 @@ padding 3 convolution on 224 drops one row of padding), but beyond it real pixel
 usually at the bottom and right edges only, and the downsampled grid is no longer centred on the
 input. The lecture's formula assumes the division is exact.
 
+It is information, not a warning: what is lost is always less than one stride at one edge (one row
+and column of 32 for a 5×5, stride-2 convolution, as Keras' default `valid` padding gives in countless
+working programs, and AlexNet's 11×11, stride-4 layer on the paper's 224 pixels), and the network
+trains as well. It matters where positions must line up exactly: tiling a large image, outputs
+aligned with per-pixel labels, a decoder that must give the input's size back.
+
 ## Example
 ```yaml
 input: [3, 32, 32]
@@ -44,9 +50,9 @@ from archcalc import symbolic
 from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
-from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.diagnostic import INFO, Finding
 
-SEVERITY = WARNING
+SEVERITY = INFO
 #: runs on the layers that built when a later one does not
 PREFIX = True
 UNITS = {"H": "row", "W": "column"}

@@ -17,7 +17,10 @@ there, suppress the finding with `# archcalc: disable=S109`.
 ```yaml
 input: [16]
 layers:
-  - embedding: {vocab: 100, dim: 32, name: wte}
+  - add:
+      - embedding: {vocab: 100, dim: 32, name: wte}
+      - pos_embedding: {positions: 16, dim: 32, name: wpe}
+    inline: true
   - linear: 96
   - attention: 4
   - linear: {out: 100, bias: false, tie: wte}
@@ -27,7 +30,10 @@ Use instead:
 ```yaml
 input: [16]
 layers:
-  - embedding: {vocab: 100, dim: 32, name: wte}
+  - add:
+      - embedding: {vocab: 100, dim: 32, name: wte}
+      - pos_embedding: {positions: 16, dim: 32, name: wpe}
+    inline: true
   - linear: 96
   - attention: {heads: 4, causal: true}
   - linear: {out: 100, bias: false, tie: wte}

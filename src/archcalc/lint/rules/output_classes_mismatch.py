@@ -4,7 +4,9 @@
 Reports a classification whose output has a channel count other than the one its loss needs:
 `classes` logits for `cross_entropy` (and for `bce`/`bce_with_logits` with more than two
 classes: one output per label), and 1 output for `bce`/`bce_with_logits` with two classes, unless
-`multi_label: true` says each of the two is a label of its own.
+`multi_label: true` says each of the two is a label of its own. With `multi_label: true`, the labels
+may also fill the whole output, one per value (a 3×3 grid of yes/no cells is 9 labels on `[1, 3, 3]`):
+the binary losses compare outputs and targets element by element.
 It points at the `out:` of the last affine layer, which sets that count.
 
 ## Why is this bad?
@@ -47,6 +49,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.base import numel, shape_text
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
@@ -64,6 +67,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     units = out[axis]  # the class scores: the first axis after the batch, unless class_axis says which
     if not symbolic.is_int(units):
         return
+    if train.multi_label and len(out) > 1 and symbolic.is_int(total := numel(out)) and total == train.classes:
+        return  # one label per output value, wherever it sits: the binary losses are elementwise
     if train.multi_label:
         expected, why = train.classes, f"a multi-label classification of {train.classes} labels needs one output " \
             "per label"
@@ -78,7 +83,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS
                  and symbolic.is_int(node.out_shape[0]) and node.out_shape[0] == units), None)
     where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
-    yield Finding(where, f"the model outputs {units} value{'s' if units != 1 else ''} per sample but train: says "
+    scores = f"{units} value{'s' if units != 1 else ''} per sample" if len(out) == 1 else \
+        f"{units} score{'s' if units != 1 else ''} on its class axis (axis {axis} of {shape_text(out)})"
+    yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}",
                   hint=f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "")
                   + " (or correct classes:)")
