@@ -264,13 +264,19 @@ def share_kept(model: nn.Module) -> None:
      "reads the output kept under 'down1' other than as a branch of a merge"),
     # a read of a slot nothing keeps
     ('        self.kept["down1"] = x\n', "", "Concat", "reads the output kept under 'down1', which no module keeps"),
+    # a kept value no layer or construct computes (a copy the forward never uses)
+    ('        self.kept["down1"] = x\n', '        self.kept["down1"] = x.contiguous()\n', "Concat",
+     "reads the output kept under 'down1', which is the output of no layer or construct"),
+    # a keep of a copy on the forward's chain: no layer or construct computes what is kept
+    ('        x = self.down1(x)\n', '        x = self.down1(x).contiguous()\n', "UnetShapes",
+     "keeps under 'down1' an output that no layer or construct of its own computes"),
     # a merge of kept outputs only
     ('return torch.cat([self.kept["down1"], x], dim=1)',
      'return torch.cat([self.kept["down1"], self.kept["down1"]], dim=1)', "Concat", "merges only outputs kept earlier"),
 ])
 def test_a_store_the_import_cannot_follow_is_refused_where_it_is_read(tmp_path, old, new, reader, says):
     """Generated source edited by hand: what a spec's from: cannot say is located at the forward of the module
-    that reads the store (``reader``), nothing written."""
+    that reads (or keeps) it (``reader``), nothing written."""
     spec = Path(__file__).resolve().parent.parent / "specs" / "unet-shapes.yaml"
     source, out = tmp_path / "m.py", tmp_path / "back.yaml"
     assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
@@ -279,7 +285,7 @@ def test_a_store_the_import_cannot_follow_is_refused_where_it_is_read(tmp_path, 
     source.write_text(text.replace(old, new), encoding="utf-8")
     cls, shape = _class_and_input(text)
     lines = text.replace(old, new).splitlines()
-    at = lines.index(f"class {reader}(nn.ModuleDict):")
+    at = next(i for i, text in enumerate(lines) if text.startswith(f"class {reader}("))
     line = lines.index("    def forward(self, x: torch.Tensor) -> torch.Tensor:", at) + 1
     result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 2 and f"{source}:{line}:1: error: archcalc_user_model.{reader}: {says}" in \

@@ -452,6 +452,7 @@ class Converter:
         self._inputs: dict[int, tuple[int, ...]] | None = None  # id(module) → its input's shape, batch first
         self.store = generated_store(model)  # skip connections: outputs kept for a later branch (from:)
         self.kept: dict[str, str] = {}  # slot → the path of the module whose output is kept there
+        self.noted: set[str] = set()  # every slot a traced forward keeps something under
         self.reads: list[tuple[Merge, nn.Module]] = []  # merges with from: branches (slots), and their modules
 
     def resolve(self) -> None:
@@ -462,9 +463,11 @@ class Converter:
                 if slot is None:
                     continue
                 if slot not in self.kept:
-                    raise module_error(owner, f"reads the output kept under '{slot}', which no module keeps",
-                                       "keep it (self.kept[...] = x) where a module computes it",
-                                       at=type(owner).forward)
+                    what = "is the output of no layer or construct that a spec's from: can name" \
+                        if slot in self.noted else "no module keeps"
+                    raise module_error(owner, f"reads the output kept under '{slot}', which {what}",
+                                       "keep the output of a layer or block (self.kept[...] = x) where a module "
+                                       "computes it", at=type(owner).forward)
                 merge.sources[i] = self.kept[slot]
         self.reads.clear()
 
@@ -557,6 +560,7 @@ class _Graph:
                  kept: dict[str, fx.Node] | None = None):
         self.conv, self.owner, self.qualname, self.graph = conv, owner, qualname, graph
         self.pending: dict[fx.Node, str] = {}  # kept outputs no module computes: named as their items are made
+        conv.noted.update(kept or {})
         for slot, node in (kept or {}).items():  # a from: names a layer or block: the module that computes it
             if node.op == "call_module":
                 conv.kept[slot] = self.qual(str(node.target))
