@@ -318,3 +318,23 @@ def test_a_users_own_store_named_kept_is_traced_as_the_users(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "from:" not in text and "concat:" in text
     assert archcalc.load(str(out)).trainable_params == 3 * 4 * 9 + 4 + 4 * 4 + 4
+
+
+def test_a_kept_output_reshaped_by_its_sizes_is_a_from_branch_with_the_reshape(tmp_path):
+    """A read of the store reshaped by sizes the forward reads (``.view(x.size(0), …)``): the sizes come from
+    one fake run of the model, the store's kept outputs included, and the reshape is the from: branch's layer."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "unet-shapes.yaml"
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    text = source.read_text(encoding="utf-8")
+    old = 'return torch.cat([self.kept["down1"], x], dim=1)'
+    source.write_text(text.replace(old, 'return torch.cat([self.kept["down1"].view(x.size(0), -1, x.size(2), '
+                                        'x.size(3)), x], dim=1)'), encoding="utf-8")
+    cls, shape = _class_and_input(text)
+    result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "- from: down1\n            layers:\n              - reshape: [32, 'in_shape[1]', 'in_shape[2]']" in \
+        out.read_text(encoding="utf-8")
+    first, back = archcalc.load(str(spec)), archcalc.load(str(out))
+    assert (back.trainable_params, back.buffers, back.output_shape) == \
+        (first.trainable_params, first.buffers, first.output_shape)

@@ -450,6 +450,7 @@ class Converter:
         self.model = model
         self.input_shape = input_shape
         self._inputs: dict[int, tuple[int, ...]] | None = None  # id(module) → its input's shape, batch first
+        self._kept_shapes: dict[str, tuple[int, ...]] = {}  # slot → the shape of what is kept there (batch first)
         self.store = generated_store(model)  # skip connections: outputs kept for a later branch (from:)
         self.kept: dict[str, str] = {}  # slot → the path of the module whose output is kept there
         self.noted: set[str] = set()  # every slot a traced forward keeps something under
@@ -533,6 +534,9 @@ class Converter:
             try:
                 with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
                     self.model(torch.empty(1, *self.input_shape))
+                # the outputs generated source kept in its store on the way, for a read of it (kept_output)
+                self._kept_shapes = {slot: tuple(v.shape) for slot, v in (self.store or {}).items()
+                                     if isinstance(v, torch.Tensor)}
             finally:
                 for hook in hooks:
                     hook.remove()
@@ -540,8 +544,16 @@ class Converter:
         if shape is None:
             raise module_error(owner, "reshapes by its input's size, but the model's forward never calls it with "
                                "one tensor, so that size is unknown")
+        kept = self._kept_shapes
+
+        class Shapes(ShapeProp):
+            def call_function(self, target: object, args: tuple, kwargs: dict) -> object:
+                if target is kept_output:  # a read of the store: a tensor of the shape kept there
+                    return torch.empty(kept[args[0]])
+                return super().call_function(target, args, kwargs)
+
         with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-            ShapeProp(fx.GraphModule(owner, graph)).propagate(torch.empty(shape))
+            Shapes(fx.GraphModule(owner, graph)).propagate(torch.empty(shape))
         return {n: tuple(n.meta["tensor_meta"].shape) for n in graph.nodes
                 if isinstance(n.meta.get("tensor_meta"), TensorMetadata)}
 
