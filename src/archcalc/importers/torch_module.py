@@ -491,13 +491,14 @@ class Converter:
         try:
             graph = tracer.trace(m)
         except Exception as e:  # fx refuses data-dependent control flow and the like
+            cause = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else e}"
             if isinstance(getattr(m, "kept", None), dict):  # a store like generated source's, not archcalc's
                 raise module_error(m, "reads a store of outputs ('kept') that is not the one archcalc's generated "
-                                   "source shares (its share_kept), which tracing one module at a time cannot follow",
+                                   "source shares (its share_kept), which tracing one module at a time cannot follow"
+                                   f" ({cause})",
                                    "write the skip connection as a merge in one module's forward, or keep "
                                    "share_kept as archcalc export writes it", at=type(m).forward) from None
-            raise module_error(m, f"torch.fx cannot trace its forward ({type(e).__name__}: "
-                               f"{str(e).splitlines()[0] if str(e) else e})",
+            raise module_error(m, f"torch.fx cannot trace its forward ({cause})",
                                "a forward with control flow on tensor values cannot be written as a spec",
                                at=type(m).forward) from None
         finally:
