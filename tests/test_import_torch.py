@@ -165,13 +165,176 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     assert shapes[1] == shapes[0] and shapes[0]
 
 
-def test_a_generated_unet_is_refused_at_the_module_that_reads_a_kept_output(tmp_path):
-    """A skip connection (``from:``) is written as a store modules share (``share_kept``), which tracing one
-    module at a time cannot follow: a located refusal, nothing written."""
-    spec = Path(__file__).resolve().parent.parent / "specs" / "unet.yaml"
+#: skip connections beside a U-Net's: from a layer inside a block nested in a group into a concat, from a block
+#: (with layers of its own on the branch) and from a root layer into an add of three, from an inline residual
+SKIPS = """\
+name: skips
+input: [3, H, W]
+symbols: {H: 16, W: 16}
+blocks:
+  enc(c):
+    - conv2d: {out: c, kernel: 3, padding: 1, name: conv}
+    - relu
+layers:
+  - name: stem
+    layers:
+      - enc: {c: 8, name: a}
+      - enc: {c: 8, name: b}
+  - conv2d: {out: 8, kernel: 3, padding: 1, name: mid}
+  - concat: [{from: stem.b.conv}, []]
+  - name: body
+    layers:
+      - conv2d: {out: 8, kernel: 1, name: squeeze}
+      - residual: [conv2d: {out: 8, kernel: 3, padding: 1, name: c2}]
+        inline: true
+  - add: [{from: stem.a, layers: [conv2d: {out: 8, kernel: 1, name: proj}, relu]}, [], {from: mid}]
+    name: join
+  - multiply: [[], {from: body.1}]
+  - global_avgpool2d
+  - linear: 4
+"""
+
+
+def _spec_path(tmp_path: Path, name: str) -> Path:
+    if name == "skips":
+        path = tmp_path / "skips.yaml"
+        path.write_text(SKIPS, encoding="utf-8")
+        return path
+    return Path(__file__).resolve().parent.parent / "specs" / f"{name}.yaml"
+
+
+def _load_generated(source: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"generated_{source.stem}", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["unet", "unet-shapes", "skips"])
+def test_a_specs_generated_source_with_skip_connections_imports_back(tmp_path, name):
+    """Generated modules share a store of kept outputs (``share_kept``); the import follows it: each read
+    of the store is a ``from:`` branch naming the path of what was kept there. The same parameters, buffers,
+    state_dict keys and shapes, layer shapes, skip connections, and outputs equal to the generated model's."""
+    from archcalc.backends.plan import kept
+
+    spec = _spec_path(tmp_path, name)
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first, back = archcalc.load(str(spec)), archcalc.load(str(out))
+    assert (back.trainable_params, back.buffers) == (first.trainable_params, first.buffers)
+    assert back.output_shape == first.output_shape
+    assert kept(back.graph) == kept(first.graph) and kept(first.graph)
+    with torch.device("meta"):
+        states = [archcalc.to_torch(m).state_dict() for m in (first, back)]
+    assert [(k, tuple(v.shape)) for k, v in states[1].items()] == [(k, tuple(v.shape)) for k, v in states[0].items()]
+    shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
+              for m in (first, back)]
+    assert shapes[1] == shapes[0] and shapes[0]
+    torch.manual_seed(0)
+    generated = _load_generated(source).build_model().eval()
+    ours = archcalc.to_torch(back).eval()
+    assert str(ours.load_state_dict(generated.state_dict(), strict=True)) == "<All keys matched successfully>"
+    x = torch.randn(2, *first.graph.input_shape[:1], 32, 32) if name != "skips" else torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(ours(x), generated(x))
+
+
+SHARE_KEPT = '''
+def share_kept(model: nn.Module) -> None:
+    """Give every module of model one store for the outputs that a later
+    branch reads (a skip connection: its from:)."""
+    kept: dict = {}
+    for module in model.modules():
+        module.kept = kept
+'''
+
+
+@pytest.mark.parametrize(("old", "new", "reader", "says"), [
+    # share_kept with other code (it keeps its store fresh per call): the user's store, which fx cannot follow
+    ("        module.kept = kept\n", "        module.kept = kept\n        kept.clear()\n", "Concat2",
+     "reads a store of outputs ('kept') that is not the one archcalc's generated source shares"),
+    # a read that starts no branch of a merge
+    ('return torch.cat([self.kept["down1"], x], dim=1)', 'return torch.relu(self.kept["down1"])', "Concat",
+     "reads the output kept under 'down1' other than as a branch of a merge"),
+    # a read of a slot nothing keeps
+    ('        self.kept["down1"] = x\n', "", "Concat", "reads the output kept under 'down1', which no module keeps"),
+    # a kept value no layer or construct computes (a copy the forward never uses)
+    ('        self.kept["down1"] = x\n', '        self.kept["down1"] = x.contiguous()\n', "Concat",
+     "reads the output kept under 'down1', which is the output of no layer or construct"),
+    # a keep of a copy on the forward's chain: no layer or construct computes what is kept
+    ('        x = self.down1(x)\n', '        x = self.down1(x).contiguous()\n', "UnetShapes",
+     "keeps under 'down1' an output that no layer or construct of its own computes"),
+    # a merge of kept outputs only
+    ('return torch.cat([self.kept["down1"], x], dim=1)',
+     'return torch.cat([self.kept["down1"], self.kept["down1"]], dim=1)', "Concat", "merges only outputs kept earlier"),
+])
+def test_a_store_the_import_cannot_follow_is_refused_where_it_is_read(tmp_path, old, new, reader, says):
+    """Generated source edited by hand: what a spec's from: cannot say is located at the forward of the module
+    that reads (or keeps) it (``reader``), nothing written."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "unet-shapes.yaml"
     source, out = tmp_path / "m.py", tmp_path / "back.yaml"
     assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
-    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    text = source.read_text(encoding="utf-8")
+    assert SHARE_KEPT in text and text.count(old) == 1
+    source.write_text(text.replace(old, new), encoding="utf-8")
+    cls, shape = _class_and_input(text)
+    lines = text.replace(old, new).splitlines()
+    at = next(i for i, text in enumerate(lines) if text.startswith(f"class {reader}("))
+    line = lines.index("    def forward(self, x: torch.Tensor) -> torch.Tensor:", at) + 1
     result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
-    assert result.exit_code == 2 and f"{source}:" in result.output, result.output
-    assert "reads an output another module kept" in result.output and not out.exists()
+    assert result.exit_code == 2 and f"{source}:{line}:1: error: archcalc_user_model.{reader}: {says}" in \
+        result.output, result.output
+    assert not out.exists()
+
+
+def test_a_users_own_store_named_kept_is_traced_as_the_users(tmp_path):
+    """A dict named ``kept`` that is not generated source's shared store (no share_kept of archcalc's) is the
+    user's: the forward that fills it is traced as it is, and nothing in it becomes a from: branch."""
+    path = write(tmp_path, """\
+        import torch
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Conv2d(3, 4, 3, padding=1)
+                self.b = nn.Conv2d(4, 4, 1)
+                self.kept = {}
+
+            def forward(self, x):
+                x = self.a(x)
+                self.kept["a"] = x
+                return torch.cat([x, self.b(x)], dim=1)
+        """)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "3,8,8")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "from:" not in text and "concat:" in text
+    assert archcalc.load(str(out)).trainable_params == 3 * 4 * 9 + 4 + 4 * 4 + 4
+
+
+def test_a_kept_output_reshaped_by_its_sizes_is_a_from_branch_with_the_reshape(tmp_path):
+    """A read of the store reshaped by sizes the forward reads (``.view(x.size(0), …)``): the sizes come from
+    one fake run of the model, the store's kept outputs included, and the reshape is the from: branch's layer."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "unet-shapes.yaml"
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    assert CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    text = source.read_text(encoding="utf-8")
+    old = 'return torch.cat([self.kept["down1"], x], dim=1)'
+    source.write_text(text.replace(old, 'return torch.cat([self.kept["down1"].view(x.size(0), -1, x.size(2), '
+                                        'x.size(3)), x], dim=1)'), encoding="utf-8")
+    cls, shape = _class_and_input(text)
+    result = CliRunner().invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "- from: down1\n            layers:\n              - reshape: [32, 'in_shape[1]', 'in_shape[2]']" in \
+        out.read_text(encoding="utf-8")
+    first, back = archcalc.load(str(spec)), archcalc.load(str(out))
+    assert (back.trainable_params, back.buffers, back.output_shape) == \
+        (first.trainable_params, first.buffers, first.output_shape)

@@ -74,6 +74,8 @@ class Merge:
     kind: str  # add, multiply, concat; a residual is an add with an empty branch
     branches: list[list[Item]]
     args: dict[str, object] = field(default_factory=dict)
+    sources: list[str | None] = field(default_factory=list)  # per branch: the path it starts from (from:), or None
+    name: str | None = None  # an inline merge's own name: where a from: reads its output
 
 
 @dataclass
@@ -296,6 +298,56 @@ def leaf(cls: type) -> Callable[[nn.Module], Layer] | None:
     return _leaf_cache[cls]
 
 
+# -- skip connections: the store of kept outputs that generated source shares --------------------------
+
+
+def generated_store(model: nn.Module) -> dict | None:
+    """The store of kept outputs when ``model`` is archcalc's generated source of a spec with ``from:``: one
+    dict that every module holds as ``kept``, put there by a ``share_kept`` (the function the model's class
+    calls) whose source is archcalc's. Else None: a ``kept`` of the user's own is the user's, and traced as is."""
+    from archcalc.backends.torch.modules import share_kept
+
+    store = getattr(model, "kept", None)
+    if not isinstance(store, dict) or any(getattr(m, "kept", None) is not store for m in model.modules()):
+        return None
+    made = getattr(type(model).__init__, "__globals__", {}).get("share_kept")
+    try:
+        same = made is share_kept or (callable(made) and inspect.getsource(made) == inspect.getsource(share_kept))
+    except (OSError, TypeError):
+        same = False
+    return store if same else None
+
+
+def kept_output(slot: str) -> torch.Tensor:
+    """Stands in a traced graph for the output kept under ``slot``: where a ``from:`` branch starts. Never run."""
+    raise RuntimeError(f"the output kept under {slot!r} exists only in a traced graph")
+
+
+class _Store:
+    """The store while one module is traced: what ``forward`` keeps is noted (slot → the node it keeps), and
+    each read is a node of its own (a call of :func:`kept_output`), since the output it reads is computed
+    in another module's graph (or later in this one's, as ``from:`` reads it)."""
+
+    def __init__(self, tracer: fx.Tracer):
+        self.tracer = tracer
+        self.kept: dict[str, fx.Node] = {}
+
+    def __setitem__(self, slot: str, value: object) -> None:
+        if not isinstance(slot, str) or not isinstance(value, fx.Proxy):
+            raise TypeError("the store keeps tensors under strings")
+        self.kept[slot] = value.node
+
+    def __getitem__(self, slot: str) -> fx.Proxy:
+        if not isinstance(slot, str):
+            raise TypeError("the store keeps tensors under strings")
+        return self.tracer.create_proxy("call_function", kept_output, (slot,), {})
+
+
+def _reads(node: fx.Node) -> bool:
+    """A read of the store (:class:`_Store`)."""
+    return node.op == "call_function" and node.target is kept_output
+
+
 # -- functions in a forward: torch → a layer kind or a merge -------------------------------------------
 
 MERGES: dict[object, str] = {operator.add: "add", torch.add: "add", operator.iadd: "add", "add": "add",
@@ -398,6 +450,27 @@ class Converter:
         self.model = model
         self.input_shape = input_shape
         self._inputs: dict[int, tuple[int, ...]] | None = None  # id(module) → its input's shape, batch first
+        self._kept_shapes: dict[str, tuple[int, ...]] = {}  # slot → the shape of what is kept there (batch first)
+        self.store = generated_store(model)  # skip connections: outputs kept for a later branch (from:)
+        self.kept: dict[str, str] = {}  # slot → the path of the module whose output is kept there
+        self.noted: set[str] = set()  # every slot a traced forward keeps something under
+        self.reads: list[tuple[Merge, nn.Module]] = []  # merges with from: branches (slots), and their modules
+
+    def resolve(self) -> None:
+        """Each ``from:`` branch's slot as the path of the module whose output is kept there (the spec's path
+        for it, as the writer names layers after the model's attributes)."""
+        for merge, owner in self.reads:
+            for i, slot in enumerate(merge.sources):
+                if slot is None:
+                    continue
+                if slot not in self.kept:
+                    what = "is the output of no layer or construct that a spec's from: can name" \
+                        if slot in self.noted else "no module keeps"
+                    raise module_error(owner, f"reads the output kept under '{slot}', which {what}",
+                                       "keep the output of a layer or block (self.kept[...] = x) where a module "
+                                       "computes it", at=type(owner).forward)
+                merge.sources[i] = self.kept[slot]
+        self.reads.clear()
 
     def module(self, m: nn.Module, qualname: str, joined: int | None = None) -> list[Item]:
         """The items of ``m``'s own forward (its children named by their attributes). ``joined``: ``m`` is
@@ -411,19 +484,27 @@ class Converter:
             for i, (name, child) in enumerate(m.named_children()):
                 items.append(self.child(child, f"{qualname}.{name}" if qualname else name, name, str(i)))
             return items
+        tracer = _Children(m)
+        store = _Store(tracer) if self.store is not None and m.__dict__.get("kept") is self.store else None
+        if store is not None:  # this module's reads and keeps become nodes and notes of its graph
+            m.__dict__["kept"] = store
         try:
-            graph = _Children(m).trace(m)
+            graph = tracer.trace(m)
         except Exception as e:  # fx refuses data-dependent control flow and the like
-            if isinstance(getattr(m, "kept", None), dict):  # archcalc's generated source of a spec with from:
-                raise module_error(m, "reads an output another module kept (a skip connection through "
-                                   "share_kept's store), which tracing one module at a time cannot follow",
-                                   "import the spec itself: a U-Net's generated source does not import back",
-                                   at=type(m).forward) from None
-            raise module_error(m, f"torch.fx cannot trace its forward ({type(e).__name__}: "
-                               f"{str(e).splitlines()[0] if str(e) else e})",
+            cause = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else e}"
+            if isinstance(getattr(m, "kept", None), dict):  # a store like generated source's, not archcalc's
+                raise module_error(m, "reads a store of outputs ('kept') that is not the one archcalc's generated "
+                                   "source shares (its share_kept), which tracing one module at a time cannot follow"
+                                   f" ({cause})",
+                                   "write the skip connection as a merge in one module's forward, or keep "
+                                   "share_kept as archcalc export writes it", at=type(m).forward) from None
+            raise module_error(m, f"torch.fx cannot trace its forward ({cause})",
                                "a forward with control flow on tensor values cannot be written as a spec",
                                at=type(m).forward) from None
-        return _Graph(self, m, qualname, graph, joined).items()
+        finally:
+            if store is not None:
+                m.__dict__["kept"] = self.store
+        return _Graph(self, m, qualname, graph, joined, store.kept if store is not None else {}).items()
 
     def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
               joined: int | None = None) -> Item:
@@ -454,6 +535,9 @@ class Converter:
             try:
                 with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
                     self.model(torch.empty(1, *self.input_shape))
+                # the outputs generated source kept in its store on the way, for a read of it (kept_output)
+                self._kept_shapes = {slot: tuple(v.shape) for slot, v in (self.store or {}).items()
+                                     if isinstance(v, torch.Tensor)}
             finally:
                 for hook in hooks:
                     hook.remove()
@@ -461,8 +545,16 @@ class Converter:
         if shape is None:
             raise module_error(owner, "reshapes by its input's size, but the model's forward never calls it with "
                                "one tensor, so that size is unknown")
+        kept = self._kept_shapes
+
+        class Shapes(ShapeProp):
+            def call_function(self, target: object, args: tuple, kwargs: dict) -> object:
+                if target is kept_output:  # a read of the store: a tensor of the shape kept there
+                    return torch.empty(kept[args[0]])
+                return super().call_function(target, args, kwargs)
+
         with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-            ShapeProp(fx.GraphModule(owner, graph)).propagate(torch.empty(shape))
+            Shapes(fx.GraphModule(owner, graph)).propagate(torch.empty(shape))
         return {n: tuple(n.meta["tensor_meta"].shape) for n in graph.nodes
                 if isinstance(n.meta.get("tensor_meta"), TensorMetadata)}
 
@@ -477,8 +569,16 @@ RESHAPES = {"view", "reshape", torch.reshape}
 class _Graph:
     """One module's fx graph written as items: chains, and branches between a fork and a merge."""
 
-    def __init__(self, conv: Converter, owner: nn.Module, qualname: str, graph: fx.Graph, joined: int | None = None):
+    def __init__(self, conv: Converter, owner: nn.Module, qualname: str, graph: fx.Graph, joined: int | None = None,
+                 kept: dict[str, fx.Node] | None = None):
         self.conv, self.owner, self.qualname, self.graph = conv, owner, qualname, graph
+        self.pending: dict[fx.Node, str] = {}  # kept outputs no module computes: named as their items are made
+        conv.noted.update(kept or {})
+        for slot, node in (kept or {}).items():  # a from: names a layer or block: the module that computes it
+            if node.op == "call_module":
+                conv.kept[slot] = self.qual(str(node.target))
+            else:
+                self.pending[node] = slot
         self.nodes = list(graph.nodes)
         self.order = {n: i for i, n in enumerate(self.nodes)}
         inputs = [n for n in self.nodes if n.op == "placeholder"]
@@ -535,35 +635,67 @@ class _Graph:
         out: list[Item] = []
         node = dst
         while node is not src:
-            if node.op == "placeholder":
-                raise module_error(self.owner, "its forward is not a chain of branches and merges from its input")
-            inputs = self.inputs(node)
-            if self.passes(node):
-                node = inputs[0]
-                continue
-            dense = self.running_concat(node)
-            if dense is not None:
-                out.extend(reversed(dense[0]))
-                node = dense[1]
-                continue
-            special = self.scale(node, inputs) or self.position(node, inputs) or self.token(node)
-            if special is not None:
-                out.append(special[0])
-                node = special[1]
-                continue
-            merge = self.merge_kind(node, inputs)
-            if merge is None:
-                distinct = list(dict.fromkeys(inputs))  # attention called as (x, x, x)
-                if len(distinct) != 1:
-                    raise self.unsupported(node)
-                out.extend(reversed(self.single(node)))
-                node = distinct[0]
-                continue
-            fork = self.fork(inputs, src)
-            branches = [self.chain(fork, i) for i in inputs]
-            out.append(merge(branches))
-            node = fork
+            before = len(out)
+            after = self.step(node, src, out)
+            if node in self.pending:
+                self.name_kept(node, out[before:])
+            node = after
         return out[::-1]
+
+    def step(self, node: fx.Node, src: fx.Node, out: list[Item]) -> fx.Node:
+        """Appends the items (last first) that compute ``node`` from the node it returns."""
+        if node.op == "placeholder":
+            raise module_error(self.owner, "its forward is not a chain of branches and merges from its input")
+        if _reads(node):
+            raise module_error(self.owner, f"reads the output kept under '{node.args[0]}' other than as a branch "
+                               "of a merge (torch.cat, +, *)", "a spec's from: starts a branch of a merge",
+                               at=type(self.owner).forward)
+        inputs = self.inputs(node)
+        if self.passes(node):
+            return inputs[0]
+        dense = self.running_concat(node)
+        if dense is not None:
+            out.extend(reversed(dense[0]))
+            return dense[1]
+        special = self.scale(node, inputs) or self.position(node, inputs) or self.token(node)
+        if special is not None:
+            out.append(special[0])
+            return special[1]
+        merge = self.merge_kind(node, inputs)
+        if merge is None:
+            distinct = list(dict.fromkeys(inputs))  # attention called as (x, x, x)
+            if len(distinct) != 1:
+                raise self.unsupported(node)
+            out.extend(reversed(self.single(node)))
+            return distinct[0]
+        inputs = self.terms(node) or inputs
+        starts = [self.start(i, src) for i in inputs]  # a read of the store: a from: branch
+        local = [i for i, start in zip(inputs, starts) if start is None]
+        if not local:
+            raise module_error(self.owner, "merges only outputs kept earlier, so what its forward computes before "
+                               "the merge reaches nothing", "give the merge a branch on its input ([])",
+                               at=type(self.owner).forward)
+        fork = self.fork(local, src)
+        item = merge([self.chain(start or fork, i) for i, start in zip(inputs, starts)])
+        if any(starts):  # slots for now; the paths they are kept for once every module is traced
+            item.sources = [start.args[0] if start is not None else None for start in starts]
+            self.conv.reads.append((item, self.owner))
+        out.append(item)
+        return fork
+
+    def name_kept(self, node: fx.Node, made: list[Item]) -> None:
+        """The output of ``node``, kept under a slot for a ``from:``, is no module's (an inline residual or merge,
+        a function): the item that computes it (``made[0]``, the last of those ``node`` makes) takes the name the
+        slot gives it, so the spec's path for it is the slot (``body.1``)."""
+        slot = self.pending[node]
+        holder, _, part = slot.rpartition(".")
+        item = made[0] if made else None
+        if holder != self.qualname or not isinstance(item, (Layer, Merge)) or item.name not in (None, part):
+            raise module_error(self.owner, f"keeps under '{slot}' an output that no layer or construct of its own "
+                               "computes, so a spec's from: cannot name it", "keep the output of a layer or block",
+                               at=type(self.owner).forward)
+        item.name = part
+        self.conv.kept[slot] = slot
 
     def passes(self, node: fx.Node) -> bool:
         """A call that changes nothing the spec sees: a copy, attention's output taken from its (output,
@@ -572,11 +704,33 @@ class _Graph:
             return True
         if self.joined is not None and self._joins(node):
             return True
+        if self._zero_plus(node):  # sum([...]) starts from 0
+            return True
         if node.op == "call_function" and node.target is operator.getitem and node.args[1] == 0:
             source = node.args[0]
             return isinstance(source, fx.Node) and source.op == "call_module" and \
                 isinstance(self.owner.get_submodule(str(source.target)), nn.MultiheadAttention)
         return False
+
+    @staticmethod
+    def _zero_plus(node: fx.Node) -> bool:
+        """``0 + a``: where Python's ``sum([a, b, …])`` starts (generated source adds three branches or more so)."""
+        return node.op == "call_function" and node.target is operator.add and len(node.args) == 2 and \
+            type(node.args[0]) is int and node.args[0] == 0 and isinstance(node.args[1], fx.Node)
+
+    def terms(self, node: fx.Node) -> list[fx.Node] | None:
+        """The terms of ``sum([a, b, c])``, which Python computes as ``((0 + a) + b) + c``: one add of them all,
+        as the spec's merge of three branches is; None for any other addition."""
+        out: list[fx.Node] = []
+        while node.op == "call_function" and node.target is operator.add and len(node.args) == 2:
+            if self._zero_plus(node):
+                return [node.args[1], *reversed(out)]
+            left, right = node.args
+            if not (isinstance(left, fx.Node) and isinstance(right, fx.Node)) or (out and len(node.users) != 1):
+                return None
+            out.append(right)
+            node = left
+        return None
 
     def running_concat(self, node: fx.Node) -> tuple[list[Item], fx.Node] | None:
         """DenseNet's block: ``features = [x]; features.append(layer(features)) …; torch.cat(features, 1)``.
@@ -664,6 +818,25 @@ class _Graph:
                 raise module_error(self.owner, "a concatenation along the batch axis has no spec form")
             return lambda branches: Merge("concat", branches, {"axis": axis} if axis else {})
         return None
+
+    def start(self, node: fx.Node, src: fx.Node) -> fx.Node | None:
+        """The read of the store a merge's input ``node`` is computed from, where it is not computed from ``src``
+        (the first such read, when it merges several: the others are from: branches of merges inside it)."""
+        seen, stack = set(), [node]
+        while stack:
+            m = stack.pop()
+            if m in seen:
+                continue
+            seen.add(m)
+            if m is src:
+                return None
+            stack.extend(self.inputs(m))
+        reads = [m for m in seen if _reads(m)]
+        return min(reads, key=self.order.__getitem__) if reads else None
+
+    def qual(self, target: str) -> str:
+        """The full name of this module's child ``target`` (``layer1.0.conv1``)."""
+        return f"{self.qualname}.{target}" if self.qualname else target
 
     def fork(self, inputs: list[fx.Node], src: fx.Node) -> fx.Node:
         """The latest value every input is computed from: where their branches start."""
@@ -796,7 +969,8 @@ def _shape(item: Item) -> object:
         return ("G", item.name, tuple(_shape(i) for i in item.items))
     if isinstance(item, Merge):
         return ("M", item.kind, tuple(sorted(item.args.items())), tuple(tuple(_shape(i) for i in b)
-                                                                         for b in item.branches))
+                                                                         for b in item.branches), tuple(item.sources),
+                item.name)
     if isinstance(item, Repeat):
         return ("R", tuple(_shape(i) for i in item.items))
     return ("U", item.block, item.name, len(item.args), item.count)
@@ -834,6 +1008,11 @@ def data(items: list[Item]) -> list[object]:
                 continue
             args = {**written, **({"name": item.name} if item.name is not None else {})}
             out.append({item.kind: Flow({k: _flow(v) for k, v in args.items()})} if args else item.kind)
+        elif isinstance(item, Group) and item.name is not None and len(item.items) == 1 and \
+                isinstance(item.items[0], Merge) and item.items[0].name is None:
+            # a merge's own module: the merge named so, its branches' layers in it (an inline merge in the
+            # group would take a position there, which a branch's own "0" could collide with)
+            out.append({**_merge_data(item.items[0], inline=False), "name": item.name})
         elif isinstance(item, Group):
             out.append({**({"name": item.name} if item.name is not None else {}), "layers": data(item.items)})
         elif isinstance(item, Merge):
@@ -852,13 +1031,20 @@ def data(items: list[Item]) -> list[object]:
 
 
 def _merge_data(item: Merge, inline: bool) -> dict:
-    tail = {"inline": True} if inline else {}
+    tail = {"inline": True, **({"name": item.name} if item.name is not None else {})} if inline else {}
     branches = item.branches
-    if item.kind == "add" and len(branches) == 2 and not (branches[0] and branches[1]):
+    if item.kind == "add" and len(branches) == 2 and not (branches[0] and branches[1]) and not item.sources:
         return {"residual": data(branches[0] or branches[1]), **tail}
     # a branch of several layers is an unnamed group: its layers are named beside the others, as the module's
     written = [data(b)[0] if len(b) == 1 and isinstance(b[0], (Layer, Use, Group)) else data(b) if len(b) < 2
                else [{"layers": data(b)}] for b in branches]
+    for i, source in enumerate(item.sources):
+        if source is not None:  # {from: PATH}, its layers as a branch's (a named group's: its name beside them)
+            b = branches[i]
+            group = b[0] if len(b) == 1 and isinstance(b[0], Group) and b[0].name is not None else None
+            body = {"name": group.name, "layers": data(group.items)} if group is not None else \
+                {"layers": data(b) if len(b) < 2 else [{"layers": data(b)}]} if b else {}
+            written[i] = {"from": source, **body} if body else Flow({"from": source})
     if item.args:
         return {item.kind: {"branches": written, **item.args}, **tail}
     return {item.kind: written, **tail}
@@ -969,7 +1155,9 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     model, name = build(source, args)
     model.eval()
     shape = input_shape or (3, 224, 224)
-    items = Converter(model, shape).module(model, "") or [Layer("identity", {})]
+    conv = Converter(model, shape)
+    items = conv.module(model, "") or [Layer("identity", {})]
+    conv.resolve()
     blocks = extract_blocks(items, model)
     top: dict[str, object] = {"name": name, "input": FlowList(shape)}
     if blocks:
@@ -1162,7 +1350,8 @@ def _substitute(items: list[Item], names) -> list[Item]:
         elif isinstance(item, Group):
             out.append(Group(item.name, _substitute(item.items, names)))
         elif isinstance(item, Merge):
-            out.append(Merge(item.kind, [_substitute(b, names) for b in item.branches], dict(item.args)))
+            out.append(Merge(item.kind, [_substitute(b, names) for b in item.branches], dict(item.args),
+                             list(item.sources), item.name))
         elif isinstance(item, Repeat):
             param = next(names)
             out.append(Repeat(item.count if param is None else param, _substitute(item.items, names)))
