@@ -100,7 +100,7 @@ class TorchTrainer:
             parts = []
             for xs, ys in zip(x.split(256), y.split(256)):
                 with training.autocast(xs, self.precision):
-                    parts.append(loss.classes_first(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
+                    parts.append(loss.scores(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
             return np.concatenate(parts)
         finally:
             self.module.train(was_training)
