@@ -280,7 +280,7 @@ def test_both_trainers_leave_out_the_same_final_softmax(shape, dim, target, fold
     module.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
     x = np.random.default_rng(0).normal(size=(5, *json.loads(shape)))
     y = np.random.default_rng(1).integers(0, 3, (5, *target))
-    loss = losses.per_position(losses.CrossEntropyLoss(), y, dense_axes(model.spec.train, model.output_shape))
+    loss = losses.per_position_loss(losses.CrossEntropyLoss(), y, dense_axes(model.spec.train, model.output_shape))
     assert (training.logits_view(net, loss) is not net) is folded
     value = loss.forward(training.logits_view(net, loss).forward(x), y)
     scores = net.layers[0][1].forward(x) if folded else net.forward(x)  # the logits, or the probabilities

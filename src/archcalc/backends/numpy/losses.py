@@ -319,7 +319,7 @@ class PerPosition(Loss):
         return float((self.predict(out) == y).sum()) / positions
 
 
-def per_position(loss: Loss, y: np.ndarray, axes: dict) -> Loss:
+def per_position_loss(loss: Loss, y: np.ndarray, axes: dict) -> Loss:
     """``loss`` for the targets ``y``: a class-index loss (cross-entropy, NLL) wrapped in :class:`PerPosition`
     when ``y`` holds a class index per position, on the class axis ``axes`` gives for their shape (after the
     batch; ``archcalc.spec.train.dense_axes`` makes the table from the spec), else ``loss`` itself."""

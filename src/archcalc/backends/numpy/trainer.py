@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
-from archcalc.backends.numpy.losses import per_position
+from archcalc.backends.numpy.losses import per_position_loss
 from archcalc.backends.numpy.training import Steps, batches, evaluate, logits_view
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
@@ -37,7 +37,7 @@ class NumpyTrainer:
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """The targets in the loss's form; class indices at every position (``y`` of one axis fewer than the
         output, past the batch) wrap the loss in ``PerPosition`` on the spec's or the found class axis."""
-        self.loss = per_position(self.loss, y, self.dense)
+        self.loss = per_position_loss(self.loss, y, self.dense)
         return self.loss.targets(y, self.width, self.classify)
 
     def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:

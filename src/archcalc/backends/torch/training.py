@@ -180,6 +180,13 @@ class Loss:
         return int((predicted == truth.long()).sum())
 
 
+def token_ids(model: object) -> bool:
+    """Whether the input of ``model`` (an :class:`archcalc.model.Model`) is token ids: its first layer is an
+    embedding, and ``nn.Embedding`` indexes with integers (data arrive as float32 arrays otherwise)."""
+    layers = model.layers
+    return bool(layers) and layers[0].kind == "embedding"
+
+
 def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     """The spec's loss for ``module`` (averaged over the batch, as torch's default ``reduction='mean'``).
 
