@@ -184,3 +184,26 @@ def test_files_of_one_class_per_sample_have_no_class_axes(tmp_path):
     for text in (render(model), emit(model)):
         assert "CLASS_AXES" not in text and "movedim" not in text
     assert "out = net(xb, logits=True)" in emit(model)
+
+
+@pytest.mark.parametrize("final", ["softmax: {dim: -1}", "softmax: {dim: 0}"])
+def test_archcalcs_loss_of_a_generated_module_is_the_runtimes(tmp_path, final):
+    """``build_loss`` on the exported module (``forward(x, logits=True)``, its final softmax found as its last
+    layer) gives the runtime module's loss, folded over the class axis and not over T."""
+    from archcalc.backends.torch.source import emit
+    from tests.torch_helpers import import_file
+
+    model = archcalc.loads(LM % (final, ""))
+    (tmp_path / "lm.py").write_text(emit(model), encoding="utf-8")
+    generated = import_file(tmp_path / "lm.py").build_model()
+    runtime = archcalc.to_torch(model)
+    runtime.load_state_dict(generated.state_dict())
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 5, (7, 6)))
+    y = (x + 1) % 5
+    ours, theirs = torch_training.build_loss(model.spec.train, generated), torch_training.build_loss(
+        model.spec.train, runtime)
+    assert ours.dropped == "logits" and type(ours.final) is torch.nn.Softmax
+    torch.testing.assert_close(ours(x, y), theirs(x, y), rtol=0, atol=0)
+    logits = generated(x, logits=True)
+    expected = F.cross_entropy((logits if final.endswith("-1}") else logits.softmax(1)).movedim(2, 1), y)
+    torch.testing.assert_close(ours(x, y), expected, rtol=0, atol=1e-7)
