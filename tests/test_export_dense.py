@@ -207,3 +207,27 @@ def test_archcalcs_loss_of_a_generated_module_is_the_runtimes(tmp_path, final):
     logits = generated(x, logits=True)
     expected = F.cross_entropy((logits if final.endswith("-1}") else logits.softmax(1)).movedim(2, 1), y)
     torch.testing.assert_close(ours(x, y), expected, rtol=0, atol=1e-7)
+
+
+@BOTH
+def test_cross_entropy_of_probabilities_is_archcalcs_in_the_file(run, write, tmp_path, to):
+    """``loss: {cross_entropy: {inputs: probabilities}}`` after a softmax over V: −log p[t] averaged over every
+    position (the log clamped at −100), as archcalc's own loss, not log-softmax of the probabilities."""
+    loss = ", loss: {cross_entropy: {inputs: probabilities}}"
+    spec = write(LM % ("softmax: {dim: -1}", loss))
+    path, data = tmp_path / "model.py", tmp_path / "data.npz"
+    export(run, spec, to, path)
+    x, y = lm_data(data, 40, 6, 5)
+    proc = train_file(to, path, data, len(x), "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    values = losses(proc.stdout)
+    assert len(values) == 3 and values[2] < values[0]
+    weights = initial_weights(to, path, data, len(x))
+    whole = archcalc.to_torch(archcalc.loads(LM % ("softmax: {dim: -1}", loss)))
+    whole.load_state_dict(weights)
+    with torch.no_grad():
+        p = whole(torch.from_numpy(x))
+        expected = -p.gather(2, torch.from_numpy(y)[..., None]).log().mean().item()
+    assert values[0] == pytest.approx(expected, rel=1e-5)
+    model = archcalc.loads(LM % ("softmax: {dim: -1}", loss))
+    assert archcalc_first_loss(to, model, weights, x, y) == pytest.approx(expected, rel=1e-5)

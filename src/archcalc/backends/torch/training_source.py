@@ -52,7 +52,10 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
     optimizer = OPTIMIZERS[train.optimizer.name]
     hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
              Text(f"weight_decay={code(train.weight_decay)}")]
-    what = _NLL if probabilities else f"The spec's loss ({train.loss})"
+    # loss: {cross_entropy: {inputs: probabilities}}: -log p[t], each log clamped at -100, as archcalc's own
+    # ProbabilityCrossEntropyLoss (nn.CrossEntropyLoss would take log-softmax of the probabilities)
+    given = train.loss == "cross_entropy" and train.takes == "probabilities"
+    what = _NLL if probabilities else f"The spec's loss ({train.loss}{', of probabilities' if given else ''})"
     fold = "True" if not dense or final is None else f"dim == {final}"  # the final softmax is the loss's own
     forward = [f"            out = {f'net(xb, logits={fold})' if logits else 'net(xb)'}"]
     if probabilities:  # the model ends in the softmax cross-entropy applies: NLL of its log is that loss
@@ -60,6 +63,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         forward += [f"            out = {log}"] if fold == "True" else [
             "            # over the class scores, NLL of its log is cross-entropy of the logits",
             f"            log = {log}", f"            out = log if {fold} else out.log_softmax(dim)"]
+    if given:
+        forward.append("            out = out.log().clamp_min(-100)  # NLL of it: -log p[t]")
     scores = "out.movedim(dim, 1).contiguous()" if dense else "out"  # the class scores at dim 1, as torch wants
     l1 = ["            loss = loss + TRAINING[\"l1\"] * sum(p.abs().sum() for p in params)"] if train.l1 else []
     return [
@@ -75,7 +80,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "def build_loss() -> nn.Module:",
         f'    """{what}, averaged over the batch."""',
-        f"    return nn.{'NLLLoss' if probabilities else CRITERIA[train.loss].__name__}()",
+        f"    return nn.{'NLLLoss' if probabilities or given else CRITERIA[train.loss].__name__}()",
         "",
         "",
         "def build_optimizer(model: nn.Module) -> torch.optim.Optimizer:",
