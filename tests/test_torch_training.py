@@ -4,6 +4,7 @@ activation the loss applies), L1, and a loop that trains the shipped digits CNN 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ import archcalc
 from archcalc.backends.torch import to_torch
 from archcalc.backends.torch import training as T
 from archcalc.backends.torch.source import emit
-from archcalc.spec.train import LOGIT_LOSSES
+from archcalc.spec.train import LOGIT_LOSSES, dense_axes
 from tests.conftest import SPECS
 from tests.torch_helpers import import_file
 
@@ -98,8 +99,13 @@ def test_the_final_softmax_is_found_inside_nested_groups_and_not_over_other_axes
     x = torch.randn(2, 4)
     torch.testing.assert_close(loss.logits(x), module.get_submodule("head.0")(module.get_submodule("0")(x)))
     assert list(dict(loss.logits.named_parameters())) == list(dict(module.named_parameters()))
-    other = spec("[linear: 6, softmax: {dim: -1}]", "{loss: cross_entropy, classes: 3}", "[2, 4]")
-    assert T.build_loss(other.spec.train, to_torch(other)).dropped is None
+    # a softmax over another axis than the classes: run apart, and applied to the logits before the loss
+    other = spec("[linear: 3, softmax: {dim: -2}]", "{loss: cross_entropy, classes: 3}", "[2, 4]")
+    module = to_torch(other)
+    loss = T.build_loss(other.spec.train, module)
+    x, y = torch.randn(5, 2, 4), torch.tensor([[0, 2], [1, 1], [0, 0], [2, 1], [1, 0]])  # a class per position
+    assert loss.dropped == "1" and loss.class_dim(loss.logits(x), y) == 2
+    torch.testing.assert_close(loss(x, y), F.cross_entropy(module(x).movedim(2, 1), y), rtol=0, atol=0)
 
 
 def test_the_final_modules_are_what_the_torch_backend_builds_for_the_fused_kinds():
@@ -257,15 +263,29 @@ def test_the_digits_cnn_learns_the_digits(one_thread):
     assert T.evaluate(module, model.spec.train, x_test, y_test)[1] == history.epochs[-1].val_accuracy
 
 
-@pytest.mark.parametrize("shape, dim, dropped", [
-    ("[6]", 0, True), ("[6]", -1, True),  # a vector's only axis is the classes'
-    ("[4, 6]", 0, True), ("[4, 6]", -2, True), ("[4, 6]", -1, False), ("[4, 6]", 1, False),
+@pytest.mark.parametrize("shape, dim, target, folded", [
+    ("[6]", 0, [], True), ("[6]", -1, [], True),  # a vector's only axis is the classes'
+    ("[4, 6]", 0, [3], True), ("[4, 6]", -2, [3], True), ("[4, 6]", -1, [3], False), ("[4, 6]", 1, [3], False),
+    # a class per position ([4, 3] against [4]): the class axis is the last, and so must the softmax's be
+    ("[4, 6]", -1, [4], True), ("[4, 6]", 1, [4], True), ("[4, 6]", 0, [4], False), ("[4, 6]", -2, [4], False),
 ])
-def test_both_trainers_leave_out_the_same_final_softmax(shape, dim, dropped):
-    """The softmax over the class axis (and only it) is left to cross-entropy, in torch and in NumPy."""
+def test_both_trainers_leave_out_the_same_final_softmax(shape, dim, target, folded):
+    """The softmax over the class axis (and only it) is left to cross-entropy, in torch and in NumPy: the
+    loss is cross-entropy of the logits then, else of the softmax's output, the same number in both."""
     from archcalc.backends.numpy import losses, to_numpy, training
 
-    model = archcalc.loads(f"input: {shape}\nlayers: [linear: 3, softmax: {{dim: {dim}}}]\ntrain: {{classes: 4}}\n")
-    assert (T.build_loss(model.spec.train, archcalc.to_torch(model)).dropped is not None) is dropped
-    net = to_numpy(model)
-    assert (training.logits_view(net, losses.CrossEntropyLoss()) is not net) is dropped
+    model = archcalc.loads(f"input: {shape}\nlayers: [linear: 3, softmax: {{dim: {dim}}}]\ntrain: {{}}\n")
+    net = to_numpy(model, seed=0, dtype="float64")
+    module = archcalc.to_torch(model).double()
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(5, *json.loads(shape)))
+    y = np.random.default_rng(1).integers(0, 3, (5, *target))
+    loss = losses.per_position_loss(losses.CrossEntropyLoss(), y, dense_axes(model.spec.train, model.output_shape))
+    assert (training.logits_view(net, loss) is not net) is folded
+    value = loss.forward(training.logits_view(net, loss).forward(x), y)
+    scores = net.layers[0][1].forward(x) if folded else net.forward(x)  # the logits, or the probabilities
+    scores = np.moveaxis(scores, -1, 1) if target == [4] else scores  # the class axis to dim 1, as torch wants
+    expected = F.cross_entropy(torch.from_numpy(np.ascontiguousarray(scores)), torch.from_numpy(y))
+    assert abs(value - expected.item()) < 1e-12
+    ours = T.build_loss(model.spec.train, module)(torch.from_numpy(x), torch.from_numpy(y))
+    assert abs(ours.item() - expected.item()) < 1e-12

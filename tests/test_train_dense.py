@@ -242,3 +242,28 @@ def test_a_vocabulary_too_small_for_the_text_is_located(run):
 
     size = len(data_docstrings.vocabulary(data_docstrings.text()))  # 102 on CPython 3.11.7
     assert f"hint: give the class axis {size} scores (the largest label is {size - 1})" in result.stderr
+
+
+#: the language model ending in a softmax (or a log_softmax, trained with NLL) over its class axis, V
+LM_SOFTMAX = LM.replace("  - linear: 5\n", "  - linear: 5\n  - %s\n")
+
+
+@BOTH
+@pytest.mark.parametrize("final", ["softmax: {dim: -1}", "softmax: {dim: 1}", "log_softmax: {dim: -1}"])
+def test_a_final_softmax_over_the_class_axis_is_the_losss_own(run, write, lm_data, backend, final):
+    """The softmax over V (the class axis of [T, V]) is left to cross-entropy, so the model learns as the one
+    without it does (cross-entropy of probabilities would barely move); log_softmax with NLL is the same loss."""
+    loss = ", loss: nll" if final.startswith("log_softmax") else ""
+    data = train_json(run, write(LM_SOFTMAX % (final, loss)), "--data", lm_data, "--backend", backend)
+    plain = train_json(run, write(LM % ""), "--data", lm_data, "--backend", backend)
+    assert data["test_accuracy"] >= 0.95
+    assert abs(data["validation_loss"] - plain["validation_loss"]) < 1e-4
+
+
+@BOTH
+def test_a_final_softmax_over_another_axis_stays_and_trains(run, write, lm_data, backend):
+    """A softmax over T (not the classes) is the spec's modelling error: it stays in the network, and the loss
+    is cross-entropy of its probabilities over V, which trains without a crash."""
+    data = train_json(run, write(LM_SOFTMAX % ("softmax: {dim: 0}", "")), "--data", lm_data, "--backend", backend,
+                      "--epochs", 1)
+    assert data["validation_loss"] > 1.0  # log_softmax of probabilities in [0, 1] stays near log 5 = 1.61

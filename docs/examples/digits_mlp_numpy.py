@@ -300,10 +300,14 @@ class Sequential(Module):
 # -- losses ----------------------------------------------------------------------------------------
 
 class Loss:
-    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets."""
+    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets, class scores
+    at dim 1 (after the batch)."""
 
     FUSES = None
     THRESHOLD = 0.5
+    #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
+    #: own only when it normalises this dim (``training.logits_view``)
+    CLASS_DIM = 1
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         """The data's ``y`` in the form this loss compares with an output ``width`` wide."""
@@ -542,12 +546,14 @@ def logits_view(model: Module, loss) -> Module:
 
     Cross-entropy applies log-softmax itself and BCE-with-logits the sigmoid, so when the network
     ends in that very layer (``loss.FUSES``) training stops before it — softmax is never applied
-    twice — while ``predict`` still runs the whole network and returns probabilities.
+    twice — while ``predict`` still runs the whole network and returns probabilities. A softmax is
+    the loss's own only over the class scores (``loss.CLASS_DIM``: dim 1, or a per-position loss's
+    class axis); over another axis it stays, as the spec wrote it.
     """
     if loss.FUSES is None or not isinstance(model, Sequential) or not model.layers:
         return model
     name, last = model.layers[-1]
-    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) == 1:  # over the classes: see Softmax.axis
+    if isinstance(last, loss.FUSES) and getattr(last, "dim", loss.CLASS_DIM) == loss.CLASS_DIM:
         return Sequential(model.layers[:-1])
     inner = logits_view(last, loss)
     return model if inner is last else Sequential([*model.layers[:-1], (name, inner)])
@@ -745,7 +751,7 @@ def main(argv=None):
                  batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
                  l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],
                  monitor=TRAINING["monitor"], classify=classify,
-                 on_epoch=lambda r: print(", ".join(f"{k} {v:.4g}" for k, v in r.items() if v is not None)))
+                 on_epoch=lambda r: print(", ".join(f"{k} {v:.6g}" for k, v in r.items() if v is not None)))
     print(f"best epoch {result['best_epoch']} of {len(result['history'])}")
     if args.output:
         save_weights(model, args.output)

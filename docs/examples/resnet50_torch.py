@@ -246,7 +246,7 @@ def train(
         if world > 1:
             distributed.all_reduce(total)
         if first:
-            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.4f}")
+            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")
     if first and output:
         torch.save(model.state_dict(), output)
     if launched:

@@ -93,6 +93,21 @@ def test_a_softmax_over_another_axis_is_not_what_cross_entropy_applies():
                                                "out of training)")
 
 
+@pytest.mark.parametrize(("dim", "class_axis", "codes"), [
+    (-1, -1, ["T102"]), (1, -1, ["T102"]),  # a language model's softmax over V, the class axis it names
+    (0, -1, ["A103"]), (0, 0, ["T102"]), (-1, None, ["A103"]),  # over T; or the class axis unsaid
+])
+def test_a_softmax_over_the_specs_class_axis_is_what_cross_entropy_applies(dim, class_axis, codes):
+    axis = "" if class_axis is None else f", class_axis: {class_axis}"
+    text = head(f"softmax: {{dim: {dim}}}", "cross_entropy", "[5, 20]").replace("loss: cross_entropy", f"loss: "
+                                                                                 f"cross_entropy{axis}")
+    findings = lint(text, "x.yaml", ["A103", "T102"]).diagnostics
+    assert [d.code for d in findings] == codes
+    if class_axis is None:
+        assert findings[0].hint.endswith(", or, if that axis holds the classes (a class per position), say so: "
+                                         "class_axis: -1")
+
+
 def test_the_softmax_note_says_who_applies_it_twice():
     [finding] = lint(head("softmax", "cross_entropy"), "x.yaml", ["T102"]).diagnostics
     assert finding.severity == "info"

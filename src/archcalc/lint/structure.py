@@ -87,13 +87,16 @@ def dense_input_layer(chains: list[list[Node]]) -> LayerNode | None:
 
 def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
     """Whether the spec's loss applies the layer ``node`` to the logits itself (``TrainSpec.fuses``): the
-    sigmoid, or a softmax over the classes (axis 0), unless the spec says what the loss takes. The trainers
-    train a network that ends in it on what comes before it."""
+    sigmoid, or a softmax over the classes (axis 0, or the spec's ``class_axis`` when it gives one: a language
+    model's ``softmax: {dim: -1}`` under ``class_axis: -1``), unless the spec says what the loss takes. The
+    trainers train a network that ends in it on what comes before it (lint reads no data, so a class axis
+    that only the targets' shape would tell is not known here)."""
     kind = train.fuses
     if kind is None or not isinstance(node.layer, LAYERS[kind]):
         return False
-    axis = node.layer.config().get("dim", 0)
-    return isinstance(axis, int) and axis % len(node.in_shape) == 0
+    axis, rank = node.layer.config().get("dim", 0), len(node.in_shape)
+    classes = train.class_axis if train.class_axis is not None and -rank <= train.class_axis < rank else 0
+    return isinstance(axis, int) and axis % rank == classes % rank
 
 
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:

@@ -243,6 +243,19 @@ def class_axis(train: TrainSpec, output: tuple[int, ...], target: tuple[int, ...
     return axes[0] if len(axes) == 1 else None
 
 
+def dense_axes(train: TrainSpec, output: tuple[int, ...]) -> dict[tuple[int, ...], int]:
+    """Every shape of per-position targets (a sample's, one axis fewer than ``output``) that a class-index
+    loss can train ``output`` against, with the class axis :func:`class_axis` finds for it (``[T, V]``:
+    ``{(T,): 1, (V,): 0}``, or only ``{(T,): 1}`` under ``class_axis: -1``). The exported files look their
+    data's target shape up in it, so they decide as ``archcalc train`` does; a shape left out (several
+    axes fit, or not the spec's ``class_axis``) is one ``archcalc train`` refuses."""
+    if train.task != "classification" or train.multi_label or train.loss not in ("cross_entropy", "nll"):
+        return {}
+    targets = dict.fromkeys(output[:a] + output[a + 1:] for a in range(len(output)) if len(output) > 1)
+    found = {target: class_axis(train, output, target) for target in targets}
+    return {target: axis for target, axis in found.items() if axis is not None}
+
+
 def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str | None]:
     """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` / ``{cross_entropy: {inputs: probabilities}}``: the
     name, its hyperparameters (defaults filled in) and what the spec says it takes (None when unsaid)."""

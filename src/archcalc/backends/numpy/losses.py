@@ -16,10 +16,14 @@ from archcalc.backends.numpy.layers import Sigmoid, Softmax
 
 
 class Loss:
-    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets."""
+    """What every loss shares: no fused layer, probabilities thresholded at 0.5, float targets, class scores
+    at dim 1 (after the batch)."""
 
     FUSES = None
     THRESHOLD = 0.5
+    #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
+    #: own only when it normalises this dim (``training.logits_view``)
+    CLASS_DIM = 1
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         """The data's ``y`` in the form this loss compares with an output ``width`` wide."""
@@ -281,12 +285,13 @@ class PerPosition(Loss):
     The class axis (``axis``, counted after the batch) is moved last and every position becomes a row,
     so the mean runs over every position of every sample, as ``nn.CrossEntropyLoss`` averages over
     (N, d1, …); the gradient is the inner loss's, put back in the output's layout. Accuracy
-    (:meth:`correct`) counts each sample's share of right positions.
+    (:meth:`correct`) counts each sample's share of right positions. A final softmax over the class axis
+    (``CLASS_DIM``, a language model's ``softmax: {dim: -1}``) is the loss's own, as it is for one class per sample.
     """
 
     def __init__(self, inner: Loss, axis: int):
         self.inner, self.axis = inner, axis
-        self.FUSES, self.THRESHOLD = inner.FUSES, inner.THRESHOLD
+        self.FUSES, self.THRESHOLD, self.CLASS_DIM = inner.FUSES, inner.THRESHOLD, 1 + axis
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return y.astype(np.int64)
@@ -312,3 +317,11 @@ class PerPosition(Loss):
         """The right positions of the batch, each sample counting the share of its positions that are right."""
         positions = y.size // len(y) if len(y) else 1
         return float((self.predict(out) == y).sum()) / positions
+
+
+def per_position_loss(loss: Loss, y: np.ndarray, axes: dict) -> Loss:
+    """``loss`` for the targets ``y``: a class-index loss (cross-entropy, NLL) wrapped in :class:`PerPosition`
+    when ``y`` holds a class index per position, on the class axis ``axes`` gives for their shape (after the
+    batch; ``archcalc.spec.train.dense_axes`` makes the table from the spec), else ``loss`` itself."""
+    axis = axes.get(tuple(y.shape[1:])) if y.ndim > 1 and isinstance(loss, (CrossEntropyLoss, NLLLoss)) else None
+    return loss if axis is None else PerPosition(loss, axis)

@@ -27,7 +27,7 @@ from archcalc.layers.base import shape_text
 from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import TrainSpec, dense_axes
 from archcalc.training import loop
 
 #: the runtime modules, in the order their definitions appear in the file
@@ -51,6 +51,8 @@ def render(model: Model) -> str:
     network = plan_graph(model.graph)
     loss, optimizer = LOSSES[train.loss], OPTIMIZERS[train.optimizer.name]
     roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
+    if dense_axes(train, tuple(int(d) for d in model.output_shape)):  # a class per position: PerPosition's mean
+        roots.add(losses.per_position_loss.__name__)
     definitions = _definitions(roots)
     body = "\n\n\n".join([*definitions.values(), _model_part(model, network, train)])
     # ruff's import sorting wants one blank line after the imports when a comment (a section title) follows
@@ -175,6 +177,20 @@ def _model_part(model: Model, network: Call, train) -> str:
     rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
     kwargs = ", ".join(f"{k}={code(v)}" for k, v in optimizer_kwargs(train).items())
     loss_args = ", ".join(f"{k}={code(v)}" for k, v in loss_kwargs(train).items())
+    dense = dense_axes(train, tuple(int(d) for d in model.output_shape))
+    # targets with a class index per position: the table that says where their class scores are, and the loss
+    # that averages over every position (what archcalc train does: archcalc.spec.train.dense_axes, PerPosition)
+    table = f"""
+#: a class index per position: the targets' shape (after the batch) -> the output axis that holds the class
+#: scores (the spec's class_axis, or the one axis whose removal leaves that shape)
+CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
+""" if dense else ""
+    targets = """    loss = per_position_loss(build_loss(), y, CLASS_AXES)
+    if y.ndim > 1 and not isinstance(loss, PerPosition):
+        parser.error(f"y holds targets of shape {list(y.shape[1:])} per sample; a class index per position "
+                     f"needs one of {[list(s) for s in CLASS_AXES]} (the output {list(OUTPUT_SHAPE)} without its "
+                     "class axis: the spec's train: class_axis says which)")""" if dense else \
+        "    loss = build_loss()"
     return f'''{_section("this network")}
 
 NAME = {code(model.name)}
@@ -184,7 +200,7 @@ OUTPUT_SHAPE = {code(tuple(model.output_shape))}
 TRAINING = {{
 {settings}
 }}
-
+{table}
 
 def build_model(seed=None, dtype="float32"):
     """The network, initialised like PyTorch's defaults from ``seed`` (an int, a Generator or None)."""
@@ -212,7 +228,7 @@ def main(argv=None):
         x, y = data["x"].astype(np.float32), data["y"]
     x = x.reshape(len(x), *INPUT_SHAPE)
     classify = TRAINING["task"] == "classification"
-    loss = build_loss()
+{targets}
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
@@ -223,7 +239,7 @@ def main(argv=None):
                  batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
                  l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],
                  monitor=TRAINING["monitor"], classify=classify,
-                 on_epoch=lambda r: print(", ".join(f"{{k}} {{v:.4g}}" for k, v in r.items() if v is not None)))
+                 on_epoch=lambda r: print(", ".join(f"{{k}} {{v:.6g}}" for k, v in r.items() if v is not None)))
     print(f"best epoch {{result['best_epoch']}} of {{len(result['history'])}}")
     if args.output:
         save_weights(model, args.output)

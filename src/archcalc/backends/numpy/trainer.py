@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from archcalc.backends.numpy.build import build_model, make_loss, make_optimizer
-from archcalc.backends.numpy.losses import CrossEntropyLoss, NLLLoss, PerPosition
+from archcalc.backends.numpy.losses import per_position_loss
 from archcalc.backends.numpy.training import Steps, batches, evaluate, logits_view
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec, class_axis
+from archcalc.spec.train import TrainSpec, dense_axes
 from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
 from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
 from archcalc.training.loop import Loop
@@ -31,15 +31,13 @@ class NumpyTrainer:
         self.classify = train.task == "classification"
         self.output = tuple(int(d) for d in model.output_shape)
         self.width = self.output[-1]
+        #: per-position target shapes → their class axis (the exported file looks its targets up in the same table)
+        self.dense = dense_axes(train, self.output)
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """The targets in the loss's form; class indices at every position (``y`` of one axis fewer than the
-        output, past the batch) wrap the loss in :class:`PerPosition` on the spec's or the found class axis."""
-        if self.classify and isinstance(self.loss, (CrossEntropyLoss, NLLLoss)) and y.ndim > 1 \
-                and y.ndim == len(self.output):
-            axis = class_axis(self.train, self.output, tuple(y.shape[1:]))
-            if axis is not None:
-                self.loss = PerPosition(self.loss, axis)
+        output, past the batch) wrap the loss in ``PerPosition`` on the spec's or the found class axis."""
+        self.loss = per_position_loss(self.loss, y, self.dense)
         return self.loss.targets(y, self.width, self.classify)
 
     def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:

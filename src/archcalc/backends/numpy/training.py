@@ -24,12 +24,14 @@ def logits_view(model: Module, loss) -> Module:
 
     Cross-entropy applies log-softmax itself and BCE-with-logits the sigmoid, so when the network
     ends in that very layer (``loss.FUSES``) training stops before it — softmax is never applied
-    twice — while ``predict`` still runs the whole network and returns probabilities.
+    twice — while ``predict`` still runs the whole network and returns probabilities. A softmax is
+    the loss's own only over the class scores (``loss.CLASS_DIM``: dim 1, or a per-position loss's
+    class axis); over another axis it stays, as the spec wrote it.
     """
     if loss.FUSES is None or not isinstance(model, Sequential) or not model.layers:
         return model
     name, last = model.layers[-1]
-    if isinstance(last, loss.FUSES) and getattr(last, "dim", 1) == 1:  # over the classes: see Softmax.axis
+    if isinstance(last, loss.FUSES) and getattr(last, "dim", loss.CLASS_DIM) == loss.CLASS_DIM:
         return Sequential(model.layers[:-1])
     inner = logits_view(last, loss)
     return model if inner is last else Sequential([*model.layers[:-1], (name, inner)])

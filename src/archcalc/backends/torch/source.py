@@ -45,7 +45,7 @@ from archcalc.backends.torch.layers import Call, Exact
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply, share_kept
 from archcalc.backends.torch.training import CRITERIA, absorbs
-from archcalc.backends.torch.training_source import NAMES, entry_point
+from archcalc.backends.torch.training_source import NAMES, entry_point, fold_dims
 from archcalc.files import write_atomic
 from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
@@ -257,6 +257,7 @@ class _Emitter:
         self.root_box = module_plan(self.graph)
         self.logits = False  # whether the model's forward takes logits=True (set by model_forward)
         self.fused = False  # whether the loss that trains it applies its last layer (set by model_forward)
+        self.final: int | None = None  # the dim a final softmax normalises (set by model_forward)
         self.classes: dict[tuple, _Class] = {}
         self.class_of: dict[Container, _Class] = {}
         self.trees: dict[Container, Tree] = {}
@@ -518,8 +519,12 @@ class _Emitter:
         if isinstance(last, LayerNode) and not last.layer.BARE:
             with torch.device("meta"):  # only its type and options are read: Llama's head is 2 GB of weights
                 final = layer_call(last).build()
-        self.fused = final is not None and absorbs(TrainSpec.of(self.model.spec), final)
-        if train is None or final is None or not absorbs(train, final):
+        # a softmax over a dim that can hold the class scores (1, or a per-position class axis plus one)
+        output = tuple(int(d) for d in self.graph.output_shape)
+        dims = fold_dims(TrainSpec.of(self.model.spec), output)
+        self.fused = final is not None and any(absorbs(TrainSpec.of(self.model.spec), final, d) for d in dims)
+        self.final = getattr(final, "dim", None)
+        if train is None or final is None or not any(absorbs(train, final, d) for d in dims):
             return None
         self.logits = True
         activation, criterion = type(final).__name__.lower(), CRITERIA[train.loss].__name__
@@ -571,7 +576,7 @@ class _Emitter:
                  *_docstring(doc, 4)]
         build += [f"    model = {self.model_class}({passed})", *inits, "    return model"] if inits \
             else [f"    return {self.model_class}({passed})"]
-        entry = entry_point(self.model, self.logits, self.fused and not self.logits)
+        entry = entry_point(self.model, self.logits, self.fused and not self.logits, self.final)
         return "\n".join([*header, "", *imports, *helpers, *classes, "", "", *root, *build, *entry]) + "\n"
 
     def header(self) -> list[str]:

@@ -60,7 +60,7 @@ class TorchTrainer:
         self.steps: training.Steps | None = None
         #: the input is token ids (the first layer is an embedding): nn.Embedding indexes with integers, and
         #: the data arrive as float32 (the NumPy backend's embedding reads them as integers itself)
-        self.ids = bool(model.layers) and model.layers[0].kind == "embedding"
+        self.ids = training.token_ids(model)
 
     def fit(self, splits: Splits, epochs: int, progress: Progress, checkpoints: Checkpoints | None = None) -> Outcome:
         generator = torch.Generator().manual_seed(self.seed)  # the same batches in every process
@@ -100,7 +100,7 @@ class TorchTrainer:
             parts = []
             for xs, ys in zip(x.split(256), y.split(256)):
                 with training.autocast(xs, self.precision):
-                    parts.append(loss.classes_first(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
+                    parts.append(loss.scores(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
             return np.concatenate(parts)
         finally:
             self.module.train(was_training)

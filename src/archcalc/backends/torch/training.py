@@ -12,11 +12,13 @@ helper for Python callers and what ``archcalc train --backend torch`` runs (:mod
 
 **Softmax and logits.** ``nn.CrossEntropyLoss`` applies log-softmax itself, and
 ``nn.BCEWithLogitsLoss`` the sigmoid. When a module ends in that very activation (a spec whose last
-layer is ``softmax`` over the channels, trained with ``cross_entropy``), applying the loss to the
+layer is ``softmax`` over the class scores, trained with ``cross_entropy``), applying the loss to the
 module's output would apply softmax twice. :func:`build_loss` then computes the loss from the
 *logits*: the module without its last layer, sharing its parameters. The module's own output (the
 probabilities the spec describes) is unchanged; accuracy is read from the logits, which name the
-same classes.
+same classes. The class scores are at dim 1, or, for a class index per position, on the class axis
+(a language model's ``softmax: {dim: -1}`` over [N, T, V]), which the targets tell; a softmax over
+another axis is applied to the logits before the loss, as the spec wrote it.
 """
 
 from __future__ import annotations
@@ -103,20 +105,23 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 
 
-def absorbs(train: TrainSpec, module: nn.Module) -> bool:
-    """Whether the spec's loss applies ``module`` itself: softmax over the classes (dim 1) for cross-entropy,
+def absorbs(train: TrainSpec, module: nn.Module, dim: int | None = 1) -> bool:
+    """Whether the spec's loss applies ``module`` itself: softmax over ``dim``, the class scores (batch
+    included: 1, or a per-position class axis plus one; None: whatever dim it normalises), for cross-entropy,
     the sigmoid for BCE with logits; never when the spec says what the loss takes (``inputs:``)."""
     cls = FINAL_MODULES.get(train.fuses or "")
-    return cls is not None and type(module) is cls and (cls is not nn.Softmax or module.dim == 1)
+    return cls is not None and type(module) is cls and (cls is not nn.Softmax or dim is None or module.dim == dim)
 
 
 @dataclass(slots=True)
 class Loss:
     """``criterion(logits(x), target)``: the spec's loss for one module.
 
-    ``logits`` is the module itself, or the module without its final activation when the criterion
-    applies that activation itself; ``dropped`` is then that layer's path (``"11"``, or ``"logits"``
-    for a generated module called with ``logits=True``), else ``None``. A single output of
+    ``logits`` is the module itself, or the module without its final activation (``final``) when the
+    criterion may apply that activation itself; ``dropped`` is then that layer's path (``"11"``, or
+    ``"logits"`` for a generated module called with ``logits=True``), else ``None``. Whether it does
+    is told per batch, from the targets' shape (:meth:`scores`): a softmax over the class scores is the
+    criterion's own; over another axis it is applied to the logits first. A single output of
     ``logits`` above ``threshold`` is class 1: 0 for logits (``bce_with_logits``), 0.5 for
     probabilities.
     """
@@ -126,33 +131,44 @@ class Loss:
     dropped: str | None = None
     threshold: float = 0.5
     #: the spec's train: section, whose ``class_axis`` (or the shapes) says where a dense output's class
-    #: scores are (:meth:`classes_first`)
+    #: scores are (:meth:`class_dim`)
     train: TrainSpec | None = None
+    #: the final activation :attr:`logits` stops before, or None (:attr:`logits` is the whole module)
+    final: nn.Module | None = None
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.compare(self.logits(x), y)
 
     def compare(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The loss of ``out`` (what :attr:`logits` gave) against the targets ``y``."""
-        out = self.classes_first(out, y)
+        out = self.scores(out, y)
         return self.criterion(out, targets(self.criterion, y, out))
 
-    def classes_first(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``out`` with its class scores at dim 1, where ``nn.CrossEntropyLoss`` and ``nn.NLLLoss`` read
-        them from (N, C, d1, …) against targets (N, d1, …): a class index per position or pixel. A
-        language model's logits [N, T, V] have them last: moved to [N, V, T]. Other outputs as they are."""
+    def class_dim(self, out: torch.Tensor, y: torch.Tensor) -> int:
+        """The dim of ``out`` that holds the class scores for the targets ``y``: 1, or for a class index per
+        position or pixel (``y`` one axis fewer than ``out``) the spec's or the found class axis plus one."""
         if not isinstance(self.criterion, INDEX_TARGETS) or out.ndim != y.ndim + 1 or out.ndim < 3 \
                 or self.train is None:
-            return out
+            return 1
         axis = class_axis(self.train, tuple(out.shape[1:]), tuple(y.shape[1:]))
+        return 1 if axis is None else 1 + axis
+
+    def scores(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """What the criterion compares with ``y``: ``out`` (what :attr:`logits` gave), through the dropped
+        final softmax when that normalises another dim than the class scores, with the class scores at dim 1,
+        where ``nn.CrossEntropyLoss`` and ``nn.NLLLoss`` read them from (N, C, d1, …) against targets (N, d1, …).
+        A language model's logits [N, T, V] have them last: moved to [N, V, T]."""
+        dim = self.class_dim(out, y)
+        if self.final is not None and getattr(self.final, "dim", dim) != dim:
+            out = self.final(out)
         # contiguous: nn.NLLLoss's backward on (N, C, d1, …) refuses a moved (strided) input
-        return out if axis is None or axis == 0 else out.movedim(1 + axis, 1).contiguous()
+        return out if dim == 1 else out.movedim(dim, 1).contiguous()
 
     def correct(self, out: torch.Tensor, y: torch.Tensor) -> int | float:
         """How many rows of ``out`` name their sample's class: the largest output, or for a single
         output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows. With a
         class per position (dense targets) each sample counts the share of its positions that are right."""
-        out = self.classes_first(out, y)
+        out = self.scores(out, y)
         if out.ndim > 2 and out.ndim == y.ndim + 1 and isinstance(self.criterion, INDEX_TARGETS):
             right = int((out.argmax(dim=1) == y.long()).sum())
             return right / (y.numel() // len(y)) if y.numel() else 0
@@ -164,36 +180,54 @@ class Loss:
         return int((predicted == truth.long()).sum())
 
 
+def token_ids(model: object) -> bool:
+    """Whether the input of ``model`` (an :class:`archcalc.model.Model`) is token ids: its first layer is an
+    embedding, and ``nn.Embedding`` indexes with integers (data arrive as float32 arrays otherwise)."""
+    layers = model.layers
+    return bool(layers) and layers[0].kind == "embedding"
+
+
 def build_loss(train: TrainSpec, module: nn.Module) -> Loss:
     """The spec's loss for ``module`` (averaged over the batch, as torch's default ``reduction='mean'``).
 
     A module built by :func:`archcalc.to_torch` whose last layer is the
     activation the loss applies itself loses that layer for training; a generated module for such a
-    spec is called as ``module(x, logits=True)``, which stops before that layer.
+    spec is called as ``module(x, logits=True)``, which stops before that layer (its last registered
+    layer, :func:`_last_layer`). :meth:`Loss.scores` applies it again where it is not the loss's own.
     """
     loss = criterion(train)
     threshold = 0.0 if train.takes == "logits" else 0.5
     if train.fuses and "logits" in inspect.signature(module.forward).parameters:
-        return Loss(loss, functools.partial(module, logits=True), "logits", threshold, train)
-    logits, dropped = _without_final(module, train)
-    return Loss(loss, logits, dropped, threshold, train)
+        final = _last_layer(module)
+        if absorbs(train, final, None):
+            return Loss(loss, functools.partial(module, logits=True), "logits", threshold, train, final)
+    logits, dropped, final = _without_final(module, train)
+    return Loss(loss, logits, dropped, threshold, train, final)
 
 
-def _without_final(module: nn.Module, loss: TrainSpec) -> tuple[nn.Module, str | None]:
-    """``module`` minus its last layer when ``loss`` applies that layer, following nested containers of
-    :func:`archcalc.to_torch` whose programs end in a call (a group or block that ends the model). The
-    result shares the module's parameters."""
+def _last_layer(module: nn.Module) -> nn.Module:
+    """The module registered last, in the last container registered last: a generated module's final layer
+    when its ``forward`` takes ``logits`` (children are registered in the spec's order)."""
+    children = list(module.children())
+    return _last_layer(children[-1]) if children else module
+
+
+def _without_final(module: nn.Module, loss: TrainSpec) -> tuple[nn.Module, str | None, nn.Module | None]:
+    """``module`` minus its last layer when ``loss`` may apply that layer (a softmax over any dim:
+    :meth:`Loss.scores` tells from the targets whether it does), following nested containers of
+    :func:`archcalc.to_torch` whose programs end in a call (a group or block that ends the model), with the
+    path and the module of the layer left out. The result shares the module's parameters."""
     program = getattr(module, "_program", None)
     if program is None or program[0] != "seq" or not program[1] or program[1][-1][0] != "call":
-        return module, None
+        return module, None, None
     key = program[1][-1][1]
     last = module._calls[key]
-    if absorbs(loss, last):
-        return module.with_program(("seq", program[1][:-1])), key
-    inner, path = _without_final(last, loss)
+    if absorbs(loss, last, None):
+        return module.with_program(("seq", program[1][:-1])), key, last
+    inner, path, final = _without_final(last, loss)
     if path is None:
-        return module, None
-    return module.with_program(program, {key: inner}), f"{key}.{path}"
+        return module, None, None
+    return module.with_program(program, {key: inner}), f"{key}.{path}", final
 
 
 def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

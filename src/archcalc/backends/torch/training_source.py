@@ -17,30 +17,55 @@ from __future__ import annotations
 
 from archcalc.backends.common import code
 from archcalc.backends.torch.layout import Brackets, Text, layout
-from archcalc.backends.torch.training import CRITERIA, OPTIMIZERS
+from archcalc.backends.torch.training import CRITERIA, OPTIMIZERS, token_ids
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
-NAMES = frozenset({"TRAINING", "build_loss", "build_optimizer", "targets", "train", "main"})
+NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "targets", "class_dim", "train", "main"})
 
 
-def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list[str]:
+def fold_dims(train: TrainSpec, output: tuple[int, ...]) -> set[int]:
+    """The dims of the output (batch included) that can hold the class scores: 1 for a class per sample, or,
+    when the output can take a class index per position, each class axis of :func:`dense_axes` plus one. A
+    final softmax over one of them is the loss's own for the targets that put the classes there."""
+    dense = dense_axes(train, output)
+    return {1 + axis for axis in dense.values()} if dense else {1}
+
+
+def entry_point(model: Model, logits: bool, probabilities: bool = False, final: int | None = None) -> list[str]:
     """The lines that follow ``build_model()``. ``logits``: the model's ``forward`` takes ``logits=True``
     (its last layer is the activation the loss applies itself). ``probabilities``: it ends in the
     softmax that the default loss, cross-entropy, applies, but (the spec having no ``train:``
     section) takes no ``logits``: the loss is then NLL on the log of its output, which is
-    cross-entropy on the logits."""
+    cross-entropy on the logits. ``final``: the dim that final softmax normalises.
+
+    An output that can take a class index per position (``[T, V]`` against ``[T]``) gets ``CLASS_AXES``
+    (:func:`dense_axes`: the target shapes and their class axes) and ``class_dim(y)``; the loop moves the
+    class scores to dim 1 for the loss, which averages over every position, and stops before the final
+    softmax only when it normalises the class scores, as ``archcalc train`` does."""
     train = TrainSpec.of(model.spec)
+    output = tuple(int(d) for d in model.output_shape)
+    dense = dense_axes(train, output)
     settings = {"epochs": train.epochs, "batch_size": train.batch_size, "seed": train.seed or 0, "l1": train.l1}
     optimizer = OPTIMIZERS[train.optimizer.name]
     hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
              Text(f"weight_decay={code(train.weight_decay)}")]
-    what = _NLL if probabilities else f"The spec's loss ({train.loss})"
-    forward = [f"            out = {'net(xb, logits=True)' if logits else 'net(xb)'}"]
+    # loss: {cross_entropy: {inputs: probabilities}}: -log p[t], each log clamped at -100, as archcalc's own
+    # ProbabilityCrossEntropyLoss (nn.CrossEntropyLoss would take log-softmax of the probabilities)
+    given = train.loss == "cross_entropy" and train.takes == "probabilities"
+    what = _NLL if probabilities else f"The spec's loss ({train.loss}{', of probabilities' if given else ''})"
+    fold = "True" if not dense or final is None else f"dim == {final}"  # the final softmax is the loss's own
+    forward = [f"            out = {f'net(xb, logits={fold})' if logits else 'net(xb)'}"]
     if probabilities:  # the model ends in the softmax cross-entropy applies: NLL of its log is that loss
-        forward.append("            out = out.clamp_min(torch.finfo(out.dtype).tiny).log()")
+        log = "out.clamp_min(torch.finfo(out.dtype).tiny).log()"
+        forward += [f"            out = {log}"] if fold == "True" else [
+            "            # over the class scores, NLL of its log is cross-entropy of the logits",
+            f"            log = {log}", f"            out = log if {fold} else out.log_softmax(dim)"]
+    if given:
+        forward.append("            out = out.log().clamp_min(-100)  # NLL of it: -log p[t]")
+    scores = "out.movedim(dim, 1).contiguous()" if dense else "out"  # the class scores at dim 1, as torch wants
     l1 = ["            loss = loss + TRAINING[\"l1\"] * sum(p.abs().sum() for p in params)"] if train.l1 else []
     return [
         "",
@@ -55,7 +80,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         "",
         "def build_loss() -> nn.Module:",
         f'    """{what}, averaged over the batch."""',
-        f"    return nn.{'NLLLoss' if probabilities else CRITERIA[train.loss].__name__}()",
+        f"    return nn.{'NLLLoss' if probabilities or given else CRITERIA[train.loss].__name__}()",
         "",
         "",
         "def build_optimizer(model: nn.Module) -> torch.optim.Optimizer:",
@@ -68,6 +93,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         *_targets(train, int(model.output_shape[-1]) if model.output_shape else 1),
         "",
         "",
+        *(_class_dim(dense, output) if dense else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -115,6 +141,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         "        generator=torch.Generator().manual_seed(seed),",
         "    )",
         "    loss_fn, optimizer = build_loss(), build_optimizer(model)",
+        *(["    dim = class_dim(y)  # the output's dim that holds the class scores"] if dense else []),
         *(["    params = list(model.parameters())"] if train.l1 else []),
         "    for epoch in range(epochs):",
         "        if sampler is not None:",
@@ -123,7 +150,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         "        for xb, yb in loader:",
         "            xb, yb = xb.to(device), yb.to(device)",
         *forward,
-        "            loss = loss_fn(out, targets(yb, out))",
+        f"            loss = loss_fn({scores}, targets(yb, out))",
         *l1,
         "            optimizer.zero_grad()",
         "            loss.backward()",
@@ -132,7 +159,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         "        if world > 1:",
         "            distributed.all_reduce(total)",
         "        if first:",
-        '            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.4f}")',
+        '            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")',
         "    if first and output:",
         "        torch.save(model.state_dict(), output)",
         "    if launched:",
@@ -154,8 +181,11 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
         '    parser.add_argument("-o", "--output", help="save the state_dict here (torch.save)")',
         "    args = parser.parse_args()",
         "    with np.load(args.data, allow_pickle=False) as data:",
-        '        x = torch.as_tensor(data["x"], dtype=torch.float32).reshape(-1, *INPUT_SHAPE)',
+        f'        x = torch.as_tensor(data["x"], dtype=torch.{"long" if token_ids(model) else "float32"})'
+        ".reshape(-1, *INPUT_SHAPE)",
         '        y = torch.as_tensor(data["y"])',
+        *(["    try:", "        class_dim(y)", "    except ValueError as error:", "        parser.error(str(error))"]
+          if dense else []),
         "    train(x, y, args.epochs, args.batch_size, args.seed, args.output)",
         "",
         "",
@@ -164,9 +194,40 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False) -> list
     ]
 
 
+def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> list[str]:
+    """``CLASS_AXES`` and ``class_dim(y)``: where the class scores are for the targets ``y``."""
+    table = ", ".join(f"{code(shape)}: {code(axis)}" for shape, axis in dense.items())
+    return [
+        "#: a class index per position: the targets' shape (after the batch) -> the output",
+        "#: axis that holds the class scores (the spec's class_axis, or the one axis whose",
+        "#: removal leaves that shape)",
+        f"CLASS_AXES = {{{table}}}",
+        "",
+        "",
+        "def class_dim(y: torch.Tensor) -> int:",
+        '    """The dim of the output (batch included) that holds the class scores for the',
+        "    targets ``y``: 1 for a class per sample, else the class axis of their shape",
+        '    (CLASS_AXES) plus one."""',
+        "    if y.ndim == 1:",
+        "        return 1",
+        "    shape = tuple(y.shape[1:])",
+        "    if shape not in CLASS_AXES:",
+        "        raise ValueError(",
+        '            f"y holds targets of shape {list(shape)} per sample; a class index per"',
+        '            f" position needs one of {[list(s) for s in CLASS_AXES]}"',
+        f'            " (the output {list(output)} without its class axis:"',
+        '            " the spec\'s train: class_axis says which)"',
+        "        )",
+        "    return CLASS_AXES[shape] + 1",
+        "",
+        "",
+    ]
+
+
 def _targets(train: TrainSpec, width: int) -> list[str]:
-    """What :func:`archcalc.backends.torch.training.targets` does for this loss and output width."""
-    if train.loss == "cross_entropy":
+    """What :func:`archcalc.backends.torch.training.targets` does for this loss and output width: class
+    indices for the class-index losses (cross-entropy, NLL)."""
+    if train.loss in ("cross_entropy", "nll"):
         return ["    return y.long()"]
     if train.task == "classification" and width > 1:
         return [f"    return nn.functional.one_hot(y.long(), {width}).to(out.dtype)"]

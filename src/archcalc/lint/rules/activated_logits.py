@@ -6,8 +6,9 @@ the model ends in a probability layer (softmax, sigmoid) that should see the raw
 it trains a classification, whose losses expect raw logits or probabilities. The final softmax or
 sigmoid itself is reported only when the loss takes logits and applies another layer itself: a
 sigmoid before `cross_entropy`, a softmax before `bce_with_logits`, a softmax over another axis
-than the classes before `cross_entropy`. (The final layer that the loss does apply itself is left
-out of training by archcalc: see `activation-before-logits-loss`, T102.)
+than the classes (axis 0, or the `train:` section's `class_axis`) before `cross_entropy`. (The
+final layer that the loss does apply itself is left out of training by archcalc: see
+`activation-before-logits-loss`, T102.)
 
 ## Why is this bad?
 The last affine layer's outputs are the logits: unbounded scores whose differences become
@@ -92,6 +93,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         else:
             why = f"the classification loss {train.loss} expects raw logits"
         hint = f"remove it: the outputs of `{logits.path}` are the logits"
+        dim = node.layer.config().get("dim", 0) if node is final and node.kind == own == "softmax" else None
+        if isinstance(dim, int) and train.class_axis is None and len(node.in_shape) > 1 and train.fuses:
+            hint += f", or, if that axis holds the classes (a class per position), say so: class_axis: {dim}"
         if node is final and train.fuses is None and PROBABILITIES in LOSS_KINDS[train.loss].inputs \
                 and node.kind == own:
             hint += f", or keep it and say the loss takes them: loss: {{{train.loss}: {{inputs: probabilities}}}}"
