@@ -79,6 +79,19 @@ def _trees() -> dict[object, ast.Module]:
 
 
 @functools.cache
+def _lines(module: object) -> list[str]:
+    return inspect.getsource(module).splitlines()
+
+
+def _source(obj: object, node: ast.AST) -> str:
+    """The source of a top-level definition, decorators included, cut from its module's text by the lines
+    its syntax tree spans: what :func:`inspect.getsource` gives, without parsing the module again for
+    each class (Python 3.11's ``getsource`` of a class does, which took most of an export's time)."""
+    first = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
+    return "\n".join(_lines(inspect.getmodule(obj))[first - 1:node.end_lineno])
+
+
+@functools.cache
 def _top_level() -> dict[str, tuple[object, ast.AST]]:
     """Every class and function the runtime modules define: name → (object, its syntax tree)."""
     found = {}
@@ -101,10 +114,10 @@ def _definitions(roots: set[str]) -> dict[str, str]:
         needed.add(name)
         todo += [n.id for n in ast.walk(every[name][1]) if isinstance(n, ast.Name) and n.id in every]
     out, opened = {}, set()
-    for name, (obj, _) in every.items():
+    for name, (obj, node) in every.items():
         if name in needed:
             module = inspect.getmodule(obj)
-            source = inspect.getsource(obj).rstrip()
+            source = _source(obj, node).rstrip()
             if module not in opened:
                 opened.add(module)
                 source = f"{_section(module.__name__.rsplit('.', 1)[-1])}\n\n{source}"
