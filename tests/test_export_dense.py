@@ -29,6 +29,8 @@ from tests.conftest import SPECS
 pytestmark = pytest.mark.usefixtures("one_thread")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 BOTH = pytest.mark.parametrize("to", ["torch", "numpy"])
+#: the torch file's variants start a torch process each (7 s here): slow, but for the main case above them
+BOTH_TORCH_SLOW = pytest.mark.parametrize("to", [pytest.param("torch", marks=pytest.mark.slow), "numpy"])
 
 #: the shipped specs at small sizes, each with one batch of all its samples (the numpy file takes the spec's
 #: batch_size: char-gpt's 32, unet-shapes' 16)
@@ -130,7 +132,7 @@ def test_the_exported_file_trains_a_class_per_position_as_archcalc_train_does(ru
     assert values[0] == pytest.approx(first, rel=1e-5)  # printed to 6 digits; float32 sums in another order
 
 
-@BOTH
+@BOTH_TORCH_SLOW
 @pytest.mark.parametrize(("final", "loss", "folded"), [
     ("softmax: {dim: -1}", "", True),  # over V, the class axis of [T, V]: cross-entropy's own
     ("log_softmax: {dim: -1}", ", loss: nll", True),  # NLL of its output: cross-entropy of the logits
@@ -164,7 +166,7 @@ def test_a_final_softmax_over_the_class_axis_is_the_losss_own_in_the_file(run, w
     assert archcalc_first_loss(to, model, weights, x, y) == pytest.approx(expected, rel=1e-5)
 
 
-@BOTH
+@BOTH_TORCH_SLOW
 def test_targets_that_fit_no_class_axis_are_refused_by_the_file(run, write, tmp_path, to):
     path, data = tmp_path / "model.py", tmp_path / "data.npz"
     export(run, write(LM % ("softmax: {dim: -1}", "")), to, path)
@@ -209,7 +211,7 @@ def test_archcalcs_loss_of_a_generated_module_is_the_runtimes(tmp_path, final):
     torch.testing.assert_close(ours(x, y), expected, rtol=0, atol=1e-7)
 
 
-@BOTH
+@BOTH_TORCH_SLOW
 def test_cross_entropy_of_probabilities_is_archcalcs_in_the_file(run, write, tmp_path, to):
     """``loss: {cross_entropy: {inputs: probabilities}}`` after a softmax over V: −log p[t] averaged over every
     position (the log clamped at −100), as archcalc's own loss, not log-softmax of the probabilities."""
