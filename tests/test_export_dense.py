@@ -115,6 +115,19 @@ def archcalc_first_loss(to: str, model, weights, x: np.ndarray, y: np.ndarray) -
     return steps.step(np.arange(len(x)))[0]
 
 
+def train_lm(run, write, tmp_path, to: str, final: str, loss: str):
+    """The miniature language model ending in ``final`` exported ``to`` a file and trained by it for 3 epochs
+    (the loss must fall): its printed losses, the data and the file's initial weights."""
+    path, data = tmp_path / "model.py", tmp_path / "data.npz"
+    export(run, write(LM % (final, loss)), to, path)
+    x, y = lm_data(data, 40, 6, 5)
+    proc = train_file(to, path, data, len(x), "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    values = losses(proc.stdout)
+    assert len(values) == 3 and values[2] < values[0]
+    return values, x, y, initial_weights(to, path, data, len(x))
+
+
 @BOTH
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_the_exported_file_trains_a_class_per_position_as_archcalc_train_does(run, tmp_path, name, to):
@@ -140,16 +153,8 @@ def test_the_exported_file_trains_a_class_per_position_as_archcalc_train_does(ru
 ])
 def test_a_final_softmax_over_the_class_axis_is_the_losss_own_in_the_file(run, write, tmp_path, to, final, loss,
                                                                          folded):
-    spec = write(LM % (final, loss))
-    path, data = tmp_path / "model.py", tmp_path / "data.npz"
-    export(run, spec, to, path)
-    x, y = lm_data(data, 40, 6, 5)
-    proc = train_file(to, path, data, len(x), "--epochs", "3")
-    assert proc.returncode == 0, proc.stderr
-    values = losses(proc.stdout)
-    assert len(values) == 3 and values[2] < values[0]
+    values, x, y, weights = train_lm(run, write, tmp_path, to, final, loss)
     # the same weights in the network without its final layer give the logits
-    weights = initial_weights(to, path, data, len(x))
     logits_model = archcalc.to_torch(archcalc.loads(LM.replace("  - %s\n", "") % loss))
     logits_model.load_state_dict(weights)
     whole = archcalc.to_torch(archcalc.loads(LM % (final, loss)))
@@ -216,15 +221,7 @@ def test_cross_entropy_of_probabilities_is_archcalcs_in_the_file(run, write, tmp
     """``loss: {cross_entropy: {inputs: probabilities}}`` after a softmax over V: −log p[t] averaged over every
     position (the log clamped at −100), as archcalc's own loss, not log-softmax of the probabilities."""
     loss = ", loss: {cross_entropy: {inputs: probabilities}}"
-    spec = write(LM % ("softmax: {dim: -1}", loss))
-    path, data = tmp_path / "model.py", tmp_path / "data.npz"
-    export(run, spec, to, path)
-    x, y = lm_data(data, 40, 6, 5)
-    proc = train_file(to, path, data, len(x), "--epochs", "3")
-    assert proc.returncode == 0, proc.stderr
-    values = losses(proc.stdout)
-    assert len(values) == 3 and values[2] < values[0]
-    weights = initial_weights(to, path, data, len(x))
+    values, x, y, weights = train_lm(run, write, tmp_path, to, "softmax: {dim: -1}", loss)
     whole = archcalc.to_torch(archcalc.loads(LM % ("softmax: {dim: -1}", loss)))
     whole.load_state_dict(weights)
     with torch.no_grad():
