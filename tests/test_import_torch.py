@@ -138,6 +138,19 @@ def _class_and_input(source: str) -> tuple[str, str]:
     return cls, shape
 
 
+def assert_same_spec(first, back) -> None:
+    """An imported spec is the spec it came from: parameters, buffers, output shape, state_dict keys and shapes,
+    and every weighted layer's output shape by path."""
+    assert (back.trainable_params, back.buffers) == (first.trainable_params, first.buffers)
+    assert back.output_shape == first.output_shape
+    with torch.device("meta"):
+        states = [archcalc.to_torch(m).state_dict() for m in (first, back)]
+    assert [(k, tuple(v.shape)) for k, v in states[1].items()] == [(k, tuple(v.shape)) for k, v in states[0].items()]
+    shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
+              for m in (first, back)]
+    assert shapes[1] == shapes[0] and shapes[0]
+
+
 @pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "lenet5",
                                   pytest.param("vit_b_16", marks=pytest.mark.slow),
                                   pytest.param("densenet121", marks=pytest.mark.slow),
@@ -155,14 +168,7 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 0, result.output
     first, back = archcalc.load(str(spec)), archcalc.load(str(out))
-    assert (back.trainable_params, back.buffers) == (first.trainable_params, first.buffers)
-    assert back.output_shape == first.output_shape
-    with torch.device("meta"):
-        states = [archcalc.to_torch(m).state_dict() for m in (first, back)]
-    assert [(k, tuple(v.shape)) for k, v in states[1].items()] == [(k, tuple(v.shape)) for k, v in states[0].items()]
-    shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
-              for m in (first, back)]
-    assert shapes[1] == shapes[0] and shapes[0]
+    assert_same_spec(first, back)
 
 
 #: skip connections beside a U-Net's: from a layer inside a block nested in a group into a concat, from a block
@@ -227,15 +233,8 @@ def test_a_specs_generated_source_with_skip_connections_imports_back(tmp_path, n
     result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 0, result.output
     first, back = archcalc.load(str(spec)), archcalc.load(str(out))
-    assert (back.trainable_params, back.buffers) == (first.trainable_params, first.buffers)
-    assert back.output_shape == first.output_shape
+    assert_same_spec(first, back)
     assert kept(back.graph) == kept(first.graph) and kept(first.graph)
-    with torch.device("meta"):
-        states = [archcalc.to_torch(m).state_dict() for m in (first, back)]
-    assert [(k, tuple(v.shape)) for k, v in states[1].items()] == [(k, tuple(v.shape)) for k, v in states[0].items()]
-    shapes = [{n.path: n.out_shape for n in m.layers if m.counts.get(n) and m.counts[n].trainable}
-              for m in (first, back)]
-    assert shapes[1] == shapes[0] and shapes[0]
     torch.manual_seed(0)
     generated = _load_generated(source).build_model().eval()
     ours = archcalc.to_torch(back).eval()
