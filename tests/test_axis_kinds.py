@@ -121,7 +121,7 @@ def test_linear_collapse_sees_through_axis_moves(run, write):
     plain = write("input: [4, 6]\nlayers:\n  - linear: 6\n  - transpose\n  - linear: 3\n  - relu\n", "plain.yaml")
     gated = write("input: [4, 6]\nlayers:\n  - linear: 6\n  - silu\n  - transpose\n  - linear: 3\n  - relu\n",
                   "gated.yaml")
-    assert "A101 [linear-collapse] `2` (linear) follows `0` (linear)" in run("lint", plain).stdout
+    assert "A101 [linear-collapse] `0` (linear) feeds `2` (linear)" in run("lint", plain).stdout
     assert "A101" not in run("lint", gated).stdout
 
 

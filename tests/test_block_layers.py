@@ -84,7 +84,7 @@ def test_lint_locates_a_finding_inside_the_layers_given():
     text = BLOCKS + "  - prenorm: {body: [linear: 64, linear: 64]}\n"
     result = CliRunner().invoke(main, ["lint", "-", "--format", "json"], input=text)
     findings = [f for f in json.loads(result.output) if f["code"] == "A101"]
-    assert [(f["location"]["row"], f["location"]["column"]) for f in findings] == [(15, 34)]
+    assert [(f["location"]["row"], f["location"]["column"]) for f in findings] == [(15, 22)]
 
 
 def error(text: str) -> SpecError:

@@ -39,7 +39,7 @@ def test_finding_line_format_and_exit_code(write, run):
     result = run("lint", path, "--format", "concise")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{path}:2:21: A101 [linear-collapse] `1` (linear) follows `0` (linear) with no activation between them: "
+        f"{path}:2:10: A101 [linear-collapse] `0` (linear) feeds `1` (linear) with no activation between them: "
         "together they compute one linear map (5→2: one layer of (5×2)+2 = 12 parameters does what these 26 do)",
         "Found 1 finding (1 warning) in 1 file.",
     ]
@@ -106,9 +106,9 @@ def test_a_file_named_twice_is_linted_once(write, run):
 
 def test_stdin_and_stdin_filename(run):
     result = _lint_text(run, COLLAPSE)
-    assert result.stdout.startswith("<stdin>:2:21: A101")
+    assert result.stdout.startswith("<stdin>:2:10: A101")
     result = run("lint", "-", "--stdin-filename", "models/mlp.yaml", "--format", "concise", input=COLLAPSE)
-    assert result.stdout.startswith("models/mlp.yaml:2:21: A101")
+    assert result.stdout.startswith("models/mlp.yaml:2:10: A101")
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -154,10 +154,10 @@ def test_fix_inserts_a_new_line_with_the_break_of_the_line_it_follows(tmp_path, 
 
 
 def test_fix_removes_unused_suppressions_but_keeps_used_codes():
-    text = "input: [5]\nlayers:\n  - linear: 3\n  - linear: 2  # archcalc: disable=A101, N102, W9 -- why\n" \
-           "  # archcalc: disable=A101\n  - relu\n"
+    text = "input: [5]\nlayers:\n  - linear: 3  # archcalc: disable=A101, N102, W9 -- why\n" \
+           "  # archcalc: disable=A101\n  - linear: 2\n  - relu\n"
     result = engine.fix_source(text, "x.yaml", DEFAULT)
-    assert result.source == "input: [5]\nlayers:\n  - linear: 3\n  - linear: 2  # archcalc: disable=A101 -- why\n" \
+    assert result.source == "input: [5]\nlayers:\n  - linear: 3  # archcalc: disable=A101 -- why\n  - linear: 2\n" \
                             "  - relu\n"
     assert result.diagnostics == []
 

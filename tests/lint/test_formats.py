@@ -37,7 +37,7 @@ def test_concise(run, spec):
     assert result.stdout.splitlines() == [
         f"{spec}:3:5: N105 [bias-before-batchnorm] `0` (conv2d) has a bias that `1` (batchnorm2d) right after it "
         "cancels: 16 wasted parameters",
-        f"{spec}:8:5: A101 [linear-collapse] `5` (linear) follows `4` (linear) with no activation between them: "
+        f"{spec}:7:5: A101 [linear-collapse] `4` (linear) feeds `5` (linear) with no activation between them: "
         "together they compute one linear map (16→2: one layer of (16×2)+2 = 34 parameters does what these 154 do)",
         "Found 2 findings (2 warnings) in 1 file.",
         "[*] 1 fixable with --fix.",

@@ -79,3 +79,15 @@ def test_missing_flatten_spares_sequences_and_moved_axes(text):
 def test_missing_flatten_names_the_pooling_of_the_map_it_gets():
     [finding] = lint("input: [3, 8, 8, 8]\nlayers: [linear: 10]\n", "x.yaml", ["S106"]).diagnostics
     assert finding.hint == "add `- flatten` before it, or `- mean: [1, 2, 3]` (global average pooling)"
+
+
+def test_small_receptive_field_reads_the_field_of_the_pooled_trunk():
+    """A trunk gated by squeeze-and-excitation sees the whole image, however small its convolutions'
+    windows (RegNet-Y's stem is top-level, with a 3×3 field): nothing to report. Without the gate the
+    same trunk's 7×7 field on a 64×64 image is reported."""
+    from tests.test_rf import SE_TRUNK
+
+    assert messages(SE_TRUNK, "G103") == []
+    plain = SE_TRUNK.replace("      - multiply: [[adaptive_avgpool2d: 1, conv2d: {out: 8, kernel: 1}, sigmoid], []]\n", "")
+    assert messages(plain, "G103") == ["the features after `trunk` each see only 7 × 7 pixels of the 64 × 64 input: "
+                                       "no layer relates parts of the image further apart than that"]

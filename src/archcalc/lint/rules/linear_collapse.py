@@ -1,8 +1,11 @@
 """Two affine layers (linear or convolution) with no non-linearity between them.
 
 ## What it does
-Reports an affine layer (`linear`, `conv2d`) whose input comes from another affine layer
-through nothing but layers that are linear at inference: batch norm, dropout, flatten, identity.
+Reports an affine layer (`linear`, `conv2d`) whose output reaches another affine layer through
+nothing but layers that are linear at inference: batch norm, dropout, flatten, identity. The
+finding sits on the first of the two, the layer whose activation is missing, where the fix goes
+(as `missing-activation`, A108, and `dense-input-layer`, A110, place theirs); in a framework that
+is the line of the layer written without its `activation=`.
 A deliberate low-rank bottleneck is not reported: when the width between the two layers (channels,
 or features) is smaller than both the first layer's input width and the second's output width, as
 in MobileNet-v2's linear bottleneck (a 1×1 projection to few channels, batch norm, then the next
@@ -78,10 +81,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             if Trait.WEIGHTED not in node.layer.TRAITS:
                 continue
             if previous is not None and not _bottleneck(previous, node) and previous is not first:
-                yield Finding(node.loc, f"`{node.path}` ({node.kind}) follows `{previous.path}` ({previous.kind}) "
+                yield Finding(previous.loc, f"`{previous.path}` ({previous.kind}) feeds `{node.path}` ({node.kind}) "
                               f"with no activation between them: together they compute one linear map"
                               f"{_equivalent(previous, node)}",
-                              hint="add a non-linearity between them, such as `- relu`")
+                              hint=f"add an activation after `{previous.path}`, such as `- relu`")
             previous = node
 
 
