@@ -72,6 +72,29 @@ def test_default_at_is_the_last_local_top_level_node(run):
     assert "435, 435" in result.stdout
 
 
+SE_TRUNK = """\
+input: [3, 64, 64]
+layers:
+  - name: stem
+    layers: [conv2d: {out: 8, kernel: 3, stride: 2, padding: 1}, relu]
+  - name: trunk
+    layers:
+      - conv2d: {out: 8, kernel: 3, padding: 1}
+      - relu
+      - multiply: [[adaptive_avgpool2d: 1, conv2d: {out: 8, kernel: 1}, sigmoid], []]
+  - global_avgpool2d
+  - flatten
+  - linear: 10
+"""
+
+
+def test_a_trunk_gated_by_the_whole_image_is_quoted_global(run, write):
+    """Squeeze-and-excitation scales every position by a summary of the whole image (RegNet-Y,
+    EfficientNet): the trunk's field is global, and the stem's small field does not stand for it."""
+    result = rf_json(run, write(SE_TRUNK))
+    assert (result["at"], result["status"], result["size"]) == ("trunk", "global", None)
+
+
 def test_distill_toy_example(run, write):
     # k=3, p=1, s=3 then k=2, s=1: output 0 sees input −1 … 4 (Distill §"Computing receptive field region")
     spec = write("input: [1, 9, 9]\nlayers:\n  - conv2d: {out: 1, kernel: 3, stride: 3, padding: 1}\n"

@@ -180,20 +180,30 @@ def receptive_fields(graph: Graph) -> tuple[dict[Node, Field], list[RFWarning]]:
 
 
 def final_field(graph: Graph, fields: dict[Node, Field]) -> Node:
-    """The node whose field a network is quoted by: the last top-level node with a local field
+    """The node whose field a network is quoted by: the last top-level node that still has positions
     (``layer4`` of a ResNet, ``pool5`` of a VGG computed with free H and W), else the last one.
     A layer that only reshapes (flatten) is passed over: its field is the one before it, and so are
-    the global ones after it (pooling, the classifier). A node whose field varies (paths of different
-    fields joined: a U-Net's skips) ends the search: the output's field varies, and no earlier
-    layer's field stands for it."""
+    the global ones after the positions are gone (global pooling, the classifier). A node whose field
+    varies (paths of different fields joined: a U-Net's skips) ends the search: the output's field
+    varies, and no earlier layer's field stands for it. A node that keeps positions but sees the
+    whole input (a RegNet-Y trunk, whose squeeze-and-excitation gates scale every position by a
+    summary of the whole image) is quoted as global: no earlier layer's field stands for it either."""
     items = graph.root.items
     for node in reversed(items):
         field = fields[node]
         if field.status == VARIES:
             return node
-        if field.local and not (isinstance(node, LayerNode) and Trait.ALIASES in node.layer.TRAITS):
+        if isinstance(node, LayerNode) and Trait.ALIASES in node.layer.TRAITS:
+            continue
+        if field.local or (field.status == GLOBAL and _has_positions(node.out_shape)):
             return node
     return items[-1]
+
+
+def _has_positions(shape: Shape) -> bool:
+    """Whether a tensor still spreads over positions: two or more axes longer than 1 (an image's
+    [C, 7, 7], a sequence's [T, D]; not the [C, 1, 1] of global pooling nor a classifier's [classes])."""
+    return sum(not (symbolic.is_int(d) and d == 1) for d in shape) >= 2
 
 
 class _Tracer:
