@@ -158,3 +158,29 @@ def test_no_shipped_transformer_is_without_positions():
     for name in ("gpt2", "llama-3-8b", "bert-base", "vit_b_16", "char-gpt"):
         text = (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
         assert lines(text, "S113") == [], name
+
+
+def plain(n: int, width: int = 8) -> str:
+    return f"  - repeat: {n}\n    layers: [linear: {width}, relu]\n"
+
+
+@pytest.mark.parametrize(("body", "reported"), [
+    (plain(19) + "  - linear: 4\n", True),  # 20 weight layers in a row
+    (plain(18) + "  - linear: 4\n", False),  # 19: VGG-19's depth
+    # one residual at the end leaves the 30 layers before it on every path
+    (plain(30) + "  - residual: [linear: 8, relu, linear: 8]\n  - linear: 4\n", True),
+    # a residual around every pair: the shortest path crosses none of them
+    ("  - repeat: 15\n    layers: [residual: [linear: 8, relu, linear: 8], relu]\n  - linear: 4\n", False),
+    # projection shortcuts count their layer: 10 of them and the head make 11
+    ("  - repeat: 10\n    layers: [residual: {body: [linear: 8, relu, linear: 8], shortcut: [linear: 8]}, relu]\n"
+     "  - linear: 4\n", False),
+    # an Inception-like module: the 1-layer branch is the short way through 4-layer ones
+    ("  - repeat: 8\n    layers: [concat: [[linear: 4, relu, linear: 4, relu, linear: 4, relu], [linear: 4, relu]]]\n"
+     "  - linear: 4\n", False),
+    # a branch that reads an earlier layer starts at that layer's depth (a U-Net's skip): 2 + 1 + 1
+    ("  - {name: early, layers: [linear: 8, relu, linear: 8, relu]}\n" + plain(25) +
+     "  - concat: [{from: early}, []]\n  - linear: 4\n", False),
+])
+def test_deep_plain_network_counts_the_shortest_path(body, reported):
+    found = lint(f"input: [8]\nlayers:\n{body}", "x.yaml", ["E", "S101"]).diagnostics
+    assert [d.code for d in found] == (["S101"] if reported else [])  # and every case builds

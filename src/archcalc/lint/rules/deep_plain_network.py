@@ -1,16 +1,23 @@
-"""A network 20 or more weight layers deep with no residual connection.
+"""A network whose every path from input to output crosses 20 or more weight layers.
 
 ## What it does
-Reports a model without any skip connection (a `residual`, or a merge with a branch that passes
-its input on, as DenseNet's concatenations do) whose longest path holds at least 20 weight layers
-(`Trait.WEIGHTED`: linear and convolution layers; the deepest branch of a merge counts).
+Counts the weight layers (`Trait.WEIGHTED`: linear and convolution layers) on the *shortest* path
+from the input to the output, and reports the model when there are 20 or more. A `residual` adds
+a path around its body (through the shortcut's layers, if it has any); a merge offers the path of
+its shallowest branch: DenseNet's and ShuffleNet's concatenations pass part of their input on
+untouched, an Inception module's 1×1 branch crosses one layer where its 5×5 branch crosses three,
+and a `{from: …}` branch starts from the depth of the layer it reads. So a plain stack is reported
+at its full depth, while a network with any short way through it is judged by that way.
 
 ## Why is this bad?
 Deeper plain networks train *worse*, not better, beyond a certain depth: He et al. found a plain
 34-layer network with a higher training error than a plain 18-layer one (and plain-56 worse than
 plain-20 on CIFAR-10), even with batch norm. This "degradation" is an optimisation problem, not
 overfitting. Residual connections (y = f(x) + x) let each block learn a correction to the identity
-and fix it. (VGG-19, with 19 weight layers, is about as deep as plain networks go.)
+and fix it: the gradient reaches the early layers along the shortcuts, through few layers. Short
+branches do the same (Veit et al.: a residual network behaves like an ensemble of its shorter
+paths; Inception's 22 to 48 layers train because each module also offers a one-layer branch).
+(VGG-19, with 19 weight layers, is about as deep as plain networks go.)
 
 ## Example
 ```yaml
@@ -37,6 +44,8 @@ layers:
 - The lecture notes on architectures (VGG, ResNet): deeper plain nets train worse
   (degradation); a residual block learns f(x) − x.
 - He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016, §4.1 and Table 2.
+- Veit, Wilber & Belongie, "Residual Networks Behave Like Ensembles of Relatively Shallow Networks",
+  NeurIPS 2016: the gradient that trains a deep residual network flows mostly along its short paths.
 """
 
 from __future__ import annotations
@@ -47,7 +56,6 @@ from archcalc.graph.nodes import LayerNode, MergeNode, Node, ResidualNode, SeqNo
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import flatten
 
 SEVERITY = WARNING
 #: weight layers on the longest path from which a plain network counts as deep
@@ -55,29 +63,30 @@ THRESHOLD = 20
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    if any(isinstance(node, ResidualNode) or _skips(node) for node, _ in ctx.graph.walk()):
-        return
-    depth = _depth(ctx.graph.root.items)
+    depth = _shortest(ctx.graph.root.items, 0, {})
     if depth >= THRESHOLD:
-        yield Finding(ctx.spec.layers_loc, f"the network is {depth} weight layers deep and has no residual "
-                      "connection: plain networks this deep train worse than shallower ones (degradation)",
+        yield Finding(ctx.spec.layers_loc, f"every path from the input to the output crosses at least {depth} weight "
+                      "layers, with no residual connection or shorter branch around them: plain networks this deep "
+                      "train worse than shallower ones (degradation)",
                       hint="add residual connections (- residual: {body: [...]}) around blocks of 2–3 layers")
 
 
-def _depth(nodes: list[Node]) -> int:
-    depth = 0
-    for node in flatten(nodes):
-        if isinstance(node, LayerNode):
+def _shortest(nodes: list[Node], depth: int, at: dict[Node, int]) -> int:
+    """The fewest weight layers on a path through ``nodes``, entered ``depth`` layers deep; ``at``
+    records the depth after every node, for the branches that read an earlier node's output."""
+    for node in nodes:
+        if isinstance(node, SeqNode):
+            depth = _shortest(node.items, depth, at)
+        elif isinstance(node, LayerNode):
             depth += Trait.WEIGHTED in node.layer.TRAITS
+        elif isinstance(node, ResidualNode):
+            body = _shortest(node.body, depth, at)
+            if node.mode != "none":  # the shapes differ under if_same: the body alone
+                body = min(body, _shortest([node.shortcut] if node.shortcut else [], depth, at))
+            depth = _shortest(node.then, body, at)
         elif isinstance(node, MergeNode):
-            depth += max(_depth([branch]) for branch in node.branches)
+            starts = [depth if node.source(i) is None else at.get(node.source(i), depth)
+                      for i in range(len(node.branches))]
+            depth = min(_shortest([branch], start, at) for branch, start in zip(node.branches, starts))
+        at[node] = depth
     return depth
-
-
-def _skips(node: Node) -> bool:
-    """A merge with a branch that passes its input on (DenseNet's concat of earlier features, an add
-    of x): a skip connection as much as a residual is."""
-    if not isinstance(node, MergeNode):
-        return False
-    return any((isinstance(b, SeqNode) and not b.items) or (isinstance(b, LayerNode) and b.kind == "identity")
-               for b in node.branches)
