@@ -167,6 +167,12 @@ def plain(n: int, width: int = 8) -> str:
 @pytest.mark.parametrize(("body", "reported"), [
     (plain(19) + "  - linear: 4\n", True),  # 20 weight layers in a row
     (plain(18) + "  - linear: 4\n", False),  # 19: VGG-19's depth
+    # normalised between its layers: reported from 32 (He et al.'s batch-normalised plain-32 and plain-34)
+    ("  - repeat: 30\n    layers: [linear: 8, batchnorm1d, relu]\n  - linear: 4\n", False),
+    ("  - repeat: 31\n    layers: [linear: 8, batchnorm1d, relu]\n  - linear: 4\n", True),
+    # one normalisation layer for three weight layers is not normalising between them
+    ("  - repeat: 10\n    layers: [linear: 8, relu, linear: 8, relu, linear: 8, batchnorm1d, relu]\n"
+     "  - linear: 4\n", True),
     # one residual at the end leaves the 30 layers before it on every path
     (plain(30) + "  - residual: [linear: 8, relu, linear: 8]\n  - linear: 4\n", True),
     # a residual around every pair: the shortest path crosses none of them
