@@ -163,3 +163,22 @@ def regression(final: str, extra: str = "") -> str:
 ])
 def test_dying_relu_output_only_on_a_regression_without_declared_targets(text, reported):
     assert bool(messages(text, "T110")) == reported
+
+
+@pytest.mark.parametrize(("layers", "reported"), [
+    # depthwise then pointwise, with batch norm between (Xception, ShuffleNet-v2): a separable convolution
+    ("[conv2d: {out: 16, kernel: 3, padding: 1, groups: 16}, batchnorm2d, conv2d: {out: 32, kernel: 1}]", False),
+    ("[conv2d: {out: 16, kernel: 1}, conv2d: {out: 16, kernel: 3, padding: 1, groups: 16}]", False),
+    # a grouped convolution that is not depthwise, or a depthwise one into a 3×3: one linear map
+    ("[conv2d: {out: 16, kernel: 3, padding: 1, groups: 4}, conv2d: {out: 32, kernel: 1}]", True),
+    ("[conv2d: {out: 16, kernel: 3, padding: 1, groups: 16}, conv2d: {out: 32, kernel: 3, padding: 1}]", True),
+    # a block that does not expand projects to its own width, and the next expands (MobileNet-v3-small)
+    ("[conv2d: {out: 16, kernel: 1}, batchnorm2d, conv2d: {out: 72, kernel: 1}]", False),
+    ("[conv2d: {out: 16, kernel: 1}, conv2d: {out: 8, kernel: 1}]", True),  # the middle is the widest
+    ("[conv2d: {out: 16, kernel: 3, padding: 1}, conv2d: {out: 72, kernel: 1}]", True),  # not two 1×1s
+])
+def test_linear_collapse_leaves_separable_and_bottleneck_convolutions_alone(layers, reported):
+    items = layers.strip("[]").replace("}, ", "}\n  - ").replace("batchnorm2d, ", "batchnorm2d\n  - ")
+    text = f"input: [16, 8, 8]\nlayers:\n  - {items}\n  - relu\n"
+    found = lint(text, "x.yaml", ["E", "A101"]).diagnostics
+    assert [d.code for d in found] == (["A101"] if reported else [])  # and every case builds

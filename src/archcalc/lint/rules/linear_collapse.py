@@ -6,10 +6,19 @@ nothing but layers that are linear at inference: batch norm, dropout, flatten, i
 finding sits on the first of the two, the layer whose activation is missing, where the fix goes
 (as `missing-activation`, A108, and `dense-input-layer`, A110, place theirs); in a framework that
 is the line of the layer written without its `activation=`.
-A deliberate low-rank bottleneck is not reported: when the width between the two layers (channels,
-or features) is smaller than both the first layer's input width and the second's output width, as
-in MobileNet-v2's linear bottleneck (a 1×1 projection to few channels, batch norm, then the next
-block's 1×1 expansion), the pair factorises a wide map through a narrow one on purpose.
+A deliberate factorisation is not reported:
+
+- a low-rank bottleneck: the width between the two layers (channels, or features) is smaller than
+  both the first layer's input width and the second's output width, as in MobileNet-v2's linear
+  bottleneck (a 1×1 projection to few channels, batch norm, then the next block's 1×1 expansion):
+  the pair factorises a wide map through a narrow one on purpose. Between two 1×1 convolutions the
+  middle may also equal the first's input, when a block that does not expand projects to its own
+  width and the next block expands (MobileNet-v3-small's first block: 16 channels to 16, then 72);
+- a depthwise-separable convolution: a depthwise convolution (one filter per channel, `groups`
+  equal to its input channels) and a 1×1 convolution, either way round. One mixes positions only,
+  the other channels only; together they are a full convolution restricted to a rank-one kernel
+  per output channel, with far fewer weights, and Xception and ShuffleNet-v2 leave the activation
+  out between them on purpose.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
@@ -19,7 +28,9 @@ connected layers the message gives the size of the single layer they are equival
 
 A narrow middle is different: W₂W₁ then has rank at most the middle width, fewer parameters than
 one full layer and no more power than intended. MobileNet-v2 removes the activation there on
-purpose, since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2).
+purpose, since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2). So does
+Xception between the depthwise and the pointwise halves of a separable convolution, where it
+trained better without one (Chollet, §4.7).
 
 A first layer exactly as wide as the vector input, read straight from the input, is left to
 `dense-input-layer` (A110, info): it is the diagrams' "input layer" written with weights, a
@@ -52,6 +63,8 @@ Average pooling is linear too, but every pooling layer is treated as a possible 
 - NeuraLint (Nikanjam et al., TOSEM 2022), rule f009 (missing ReLU); UMLAUT (Schoop et al., CHI 2021),
   missing activations.
 - Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018, §3.2.
+- Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions", CVPR 2017, §4.7.
+- Ma et al., "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design", ECCV 2018.
 """
 
 from __future__ import annotations
@@ -80,7 +93,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             if Trait.WEIGHTED not in node.layer.TRAITS:
                 continue
-            if previous is not None and not _bottleneck(previous, node) and previous is not first:
+            if previous is not None and previous is not first and not _bottleneck(previous, node) \
+                    and not _separable(previous, node):
                 yield Finding(previous.loc, f"`{previous.path}` ({previous.kind}) feeds `{node.path}` ({node.kind}) "
                               f"with no activation between them: together they compute one linear map"
                               f"{_equivalent(previous, node)}",
@@ -94,9 +108,30 @@ def _separates(node: LayerNode) -> bool:
 
 
 def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
-    """Whether the width between the two layers is smaller than the first's input and the second's output."""
-    inner, outer = _width(first, first.out_shape), (_width(first, first.in_shape), _width(second, second.out_shape))
-    return all(symbolic.is_int(w) for w in (inner, *outer)) and all(inner < w for w in outer)
+    """Whether the width between the two layers is smaller than the first's input and the second's output
+    (or, between two 1×1 convolutions, no wider than the first's input and smaller than the second's output)."""
+    inner, before, after = (_width(first, first.out_shape), _width(first, first.in_shape),
+                            _width(second, second.out_shape))
+    if not all(symbolic.is_int(w) for w in (inner, before, after)) or not inner < after:
+        return False
+    return inner < before or (inner == before and _pointwise(first) and _pointwise(second))
+
+
+def _separable(first: LayerNode, second: LayerNode) -> bool:
+    """Whether the pair is a depthwise and a 1×1 convolution, in either order."""
+    return (_depthwise(first) and _pointwise(second)) or (_pointwise(first) and _depthwise(second))
+
+
+def _depthwise(node: LayerNode) -> bool:
+    """A convolution with one group per input channel: it filters each channel alone."""
+    groups = getattr(node.layer, "groups", 1)
+    return symbolic.is_int(groups) and groups > 1 and groups == node.in_shape[0]
+
+
+def _pointwise(node: LayerNode) -> bool:
+    """A 1×1 (×1) convolution of one group: it mixes channels at each position alone."""
+    kernel, groups = getattr(node.layer, "kernel", None), getattr(node.layer, "groups", None)
+    return kernel is not None and groups == 1 and all(symbolic.is_int(k) and k == 1 for k in kernel)
 
 
 def _width(node: LayerNode, shape: tuple) -> object:
