@@ -14,11 +14,9 @@ A deliberate factorisation is not reported:
   the pair factorises a wide map through a narrow one on purpose. Between two 1×1 convolutions the
   middle may also equal the first's input, when a block that does not expand projects to its own
   width and the next block expands (MobileNet-v3-small's first block: 16 channels to 16, then 72);
-- a depthwise-separable convolution: a depthwise convolution (one filter per channel, `groups`
-  equal to its input channels) and a 1×1 convolution, either way round. One mixes positions only,
-  the other channels only; together they are a full convolution restricted to a rank-one kernel
-  per output channel, with far fewer weights, and Xception and ShuffleNet-v2 leave the activation
-  out between them on purpose.
+- a depthwise-separable convolution: a depthwise convolution (`groups` equal to its input channels)
+  and a 1×1 convolution, either way round. One mixes positions only, the other channels only: a
+  full convolution factorised into far fewer weights, with no activation between them on purpose.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
@@ -118,7 +116,6 @@ def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
 
 
 def _separable(first: LayerNode, second: LayerNode) -> bool:
-    """Whether the pair is a depthwise and a 1×1 convolution, in either order."""
     return (_depthwise(first) and _pointwise(second)) or (_pointwise(first) and _depthwise(second))
 
 
