@@ -114,6 +114,59 @@ def test_what_archcalc_cannot_express_is_located_in_the_users_file(tmp_path, bod
     assert not out.exists()
 
 
+HEAD_MODEL = """\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x, pre_logits: bool = False, scale=None):
+        if pre_logits:
+            return x
+        return self.fc(x) if scale is None else self.fc(x) * scale
+
+
+class Net(nn.Module):
+    def __init__(self, flag=False):
+        super().__init__()
+        self.body = nn.Linear(4, 8)
+        self.head = Head()
+        self.flag = flag
+
+    def forward(self, x, mask=None):
+        return self.head(F.gelu(self.body(x), approximate="tanh"), pre_logits=self.flag)
+"""
+
+
+def test_arguments_with_defaults_are_traced_at_them_and_a_call_may_pass_only_those(tmp_path):
+    """timm's heads take ``pre_logits=False`` and branch on it: a spec layer is called with its input alone, so
+    the arguments after it are fixed at their defaults, and a call that passes another value is refused."""
+    path = write(tmp_path, HEAD_MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "4")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "gelu: {approximate: tanh}" in text and "fc" in text
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "4", "--args", '{"flag": true}', "--force")
+    assert code == 2 and f"{path}:24:" in output, output  # Net.forward
+    assert "calls 'head' (Head) with pre_logits=True: a spec layer is called with its input alone" in output
+
+
+def test_a_model_that_refuses_the_input_size_says_to_give_it(tmp_path):
+    path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(4, 4)\n\n"
+                 "    def forward(self, x):\n        torch._assert(x.shape[1] == 4, 'four features')\n"
+                 "        return self.a(x)\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "5")
+    assert code == 2 and f"{path}:10:" in output, output
+    assert "its forward fails on an input of [5]" in output and "--input C,H,W" in output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("source", "says"), [
     ("nowhere.py:Net", "no such file"),
     ("resnet50", "cannot tell what model 'resnet50' names"),

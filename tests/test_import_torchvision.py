@@ -39,7 +39,8 @@ INPUT = {"inception_v3": (3, 299, 299)}
 #: the models archcalc refuses, with where and what the refusal says
 SWIN = ("swin_transformer.py:", "shifted_window_attention")
 REFUSED = {**{name: SWIN for name in ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")},
-           "maxvit_t": ("maxvit.py:", "WindowDepartition: its forward takes 4 inputs")}
+           "maxvit_t": ("maxvit.py:", "calls 'departition_op' (WindowDepartition) with p=7, h_partitions=1, "
+                        "w_partitions=1: a spec layer is called with its input alone")}
 #: the warnings lint gives a torchvision model, each a true one: VGG-BN's convolutions keep biases that the batch norm
 #: right after them cancels (bias-before-batchnorm); every other model lints without a warning, every rule selected
 TRUE_FINDINGS = {f"vgg{depth}_bn": {"N105"} for depth in (11, 13, 16, 19)}

@@ -42,7 +42,8 @@ def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--args", "args", callback=_parse_json, metavar="JSON",
               help="A model's constructor arguments as a JSON object ('{\"num_classes\": 10}').")
 @click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W",
-              help="A model's input shape after the batch [default: 3,224,224].")
+              help="A model's input shape after the batch [default: a timm model's own (its pretrained_cfg), "
+                   "else 3,224,224].")
 @output_options((".yaml", ".yml"), "model.yaml")
 @limit_option
 @handle_errors

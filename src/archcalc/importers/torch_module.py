@@ -194,7 +194,7 @@ def _stochastic_depth(m: nn.Module) -> Layer:
     return Layer("stochastic_depth", {"p": m.p, **_args(mode=(m.mode, "row"))})
 
 
-LEAVES: dict[type, Callable[[nn.Module], Layer]] = {
+LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
     nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm,
     nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
@@ -276,14 +276,30 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
 }
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
+_timm_loaded = False
 
 
-def leaf(cls: type) -> Callable[[nn.Module], Layer] | None:
-    """How a module of class ``cls`` becomes one layer, if it does: torch's and torchvision's layers, and
-    archcalc's own modules where ``cls`` is one, or a copy with the same source (a class of that name with
-    other code is the user's, and is traced)."""
+def _load_timm() -> None:
+    """timm's layers into :data:`LEAVES`, once (timm's import is slow: only for a model that uses them)."""
+    global _timm_loaded
+    _timm_loaded = True
+    try:
+        from archcalc.importers.timm_layers import TIMM_LEAVES
+    except ImportError:  # a class named timm.* without timm's layers (another version): traced as the user's
+        return
+    LEAVES.update(TIMM_LEAVES)
+
+
+def leaf(cls: type) -> Callable[[nn.Module], Layer | list[Layer]] | None:
+    """How a module of class ``cls`` becomes a layer (or a layer and the parameter-free layers after it, all
+    computed by the module itself), if it does: torch's, torchvision's and timm's layers, and archcalc's own
+    modules where ``cls`` is one, or a copy with the same source (a class of that name with other code is
+    the user's, and is traced)."""
     if cls in LEAVES:
         return LEAVES[cls]
+    if cls.__module__.startswith("timm.") and not _timm_loaded:
+        _load_timm()
+        return leaf(cls)
     if cls not in _leaf_cache:
         from archcalc.backends.torch import modules
 
@@ -368,6 +384,8 @@ def _argument(node: fx.Node, index: int, key: str, default: object) -> object:
 def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
     """The layer of a single-input function call, or None when it is no such call."""
     target = node.target
+    if target is F.gelu:
+        return Layer("gelu", _args(approximate=(_argument(node, 1, "approximate", "none"), "none")))
     if target in ACTIVATIONS:
         return Layer(ACTIVATIONS[target], {})
     if target in (torch.permute, "permute"):
@@ -422,7 +440,9 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
 
 
 class _Children(fx.Tracer):
-    """Traces one module's forward with every child module left as a call."""
+    """Traces one module's forward with every child module left as a call, and the arguments after the input
+    that have defaults fixed at them (timm's ``head(x, pre_logits=False)``): a spec layer is called with its
+    input alone, and :meth:`_Graph.single` refuses a call that passes other values."""
 
     def __init__(self, root: nn.Module):
         super().__init__()
@@ -430,6 +450,45 @@ class _Children(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return m is not self.root_module
+
+    def trace_fixed(self, m: nn.Module) -> fx.Graph:
+        fixed = defaults(m)
+        graph = self.trace(m, concrete_args=fixed or None)
+        if fixed:  # fx keeps each fixed argument as an input checked against its value: both go
+            for node in reversed([n for n in graph.nodes if n.op == "placeholder"][1:]):
+                _erase_checks(graph, node)
+        return graph
+
+
+def defaults(m: nn.Module) -> dict[str, object]:
+    """The arguments of ``m.forward`` after its input that have default values, at those values."""
+    try:
+        params = list(inspect.signature(m.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in params if p.kind in kinds and p.default is not inspect.Parameter.empty}
+
+
+def _same(value: object, default: object) -> bool:
+    """Whether an argument a call passes is its default (never a tensor, which fx traced as a node)."""
+    return not isinstance(value, fx.Node) and type(value) is type(default) and value == default
+
+
+def _erase_checks(graph: fx.Graph, placeholder: fx.Node) -> None:
+    """Removes a fixed argument's input and the checks fx made of it (``torch._assert(x == value)``), when those
+    are all that use it."""
+    checks, stack = [], list(placeholder.users)
+    while stack:
+        node = stack.pop()
+        check = node.target in (operator.eq, torch._assert) or getattr(node.target, "__name__", "") == "_assert_is_none"
+        if node.op != "call_function" or not check:
+            return
+        checks.append(node)
+        stack.extend(node.users)
+    for node in reversed([n for n in graph.nodes if n in checks]):
+        graph.erase_node(node)
+    graph.erase_node(placeholder)
 
 
 def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
@@ -478,18 +537,19 @@ class Converter:
         its items then start from the concatenation."""
         make = leaf(type(m))
         if make is not None and joined is None:
-            return [make(m)]
+            made = make(m)
+            return made if isinstance(made, list) else [made]
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
-            for i, (name, child) in enumerate(m.named_children()):
-                items.append(self.child(child, f"{qualname}.{name}" if qualname else name, name, str(i)))
+            for name, child in m.named_children():  # a child's position is the spec's, after any expanded before
+                items.extend(self.children(child, f"{qualname}.{name}" if qualname else name, name, str(len(items))))
             return items
         tracer = _Children(m)
         store = _Store(tracer) if self.store is not None and m.__dict__.get("kept") is self.store else None
         if store is not None:  # this module's reads and keeps become nodes and notes of its graph
             m.__dict__["kept"] = store
         try:
-            graph = tracer.trace(m)
+            graph = tracer.trace_fixed(m)
         except Exception as e:  # fx refuses data-dependent control flow and the like
             cause = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else e}"
             if isinstance(getattr(m, "kept", None), dict):  # a store like generated source's, not archcalc's
@@ -505,6 +565,16 @@ class Converter:
             if store is not None:
                 m.__dict__["kept"] = self.store
         return _Graph(self, m, qualname, graph, joined, store.kept if store is not None else {}).items()
+
+    def children(self, child: nn.Module, qualname: str, name: str, position: str | None = None) -> list[Item]:
+        """A child module as items: one (:meth:`child`), or for a leaf that computes several layers (timm's
+        ``BatchNormAct2d``) the first named ``name``, which holds the parameters, and the rest unnamed."""
+        make = leaf(type(child))
+        if make is None:
+            return [self.child(child, qualname, name, position)]
+        items = self.module(child, qualname)
+        items[0].name = None if name == position else name
+        return items
 
     def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
               joined: int | None = None) -> Item:
@@ -534,7 +604,7 @@ class Converter:
             hooks = [m.register_forward_pre_hook(record) for m in self.model.modules()]
             try:
                 with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-                    self.model(torch.empty(1, *self.input_shape))
+                    run(self.model, torch.empty(1, *self.input_shape))
                 # the outputs generated source kept in its store on the way, for a read of it (kept_output)
                 self._kept_shapes = {slot: tuple(v.shape) for slot, v in (self.store or {}).items()
                                      if isinstance(v, torch.Tensor)}
@@ -862,16 +932,18 @@ class _Graph:
             child = self.owner.get_submodule(target)
             if type(child) is nn.MultiheadAttention:  # (archcalc's SelfAttention takes x alone)
                 self.attention_call(node, child)
+            else:
+                self.plain_call(node, child)
             self.called[target] += 1
             stateful = any(True for _ in child.parameters()) or any(True for _ in child.buffers())
             if self.called[target] > 1 and stateful:
                 raise module_error(self.owner, f"calls '{target}' twice: a spec layer has weights of its own",
                                    "write the shared module as two modules, or tie their weights")
             qual = f"{self.qualname}.{target}" if self.qualname else target
-            item = self.conv.child(child, qual, target)
-            if not stateful and isinstance(item, Layer):
-                item.name = None  # a stateless module called several times (one ReLU) names nothing
-            return [item]
+            items = self.conv.children(child, qual, target)
+            if not stateful and len(items) == 1 and isinstance(items[0], Layer):
+                items[0].name = None  # a stateless module called several times (one ReLU) names nothing
+            return items
         if node.op in ("call_function", "call_method"):
             if node.target is operator.getitem and isinstance(node.args[0], fx.Node) and node.args[0].target in SPLITS:
                 return self.piece(node)
@@ -881,6 +953,19 @@ class _Graph:
             if layer is not None:
                 return [layer]
         raise self.unsupported(node)
+
+    def plain_call(self, node: fx.Node, child: nn.Module) -> None:
+        """A call of ``child`` on its input alone, any other argument at its default: as its forward was traced."""
+        try:
+            bound = inspect.signature(child.forward).bind(*node.args, **node.kwargs).arguments
+        except (TypeError, ValueError):
+            bound = {}
+        fixed = defaults(child)
+        given = {k: v for k, v in list(bound.items())[1:] if not (k in fixed and _same(v, fixed[k]))}
+        if given:
+            raise module_error(self.owner, f"calls '{node.target}' ({type(child).__name__}) with "
+                               f"{', '.join(f'{k}={v}' for k, v in given.items())}: a spec layer is called with "
+                               "its input alone", at=type(self.owner).forward)
 
     def attention_call(self, node: fx.Node, child: nn.MultiheadAttention) -> None:
         """``attn(x, x, x)`` without masks: self-attention, which ``multihead_attention`` is."""
@@ -1154,7 +1239,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
 
     model, name = build(source, args)
     model.eval()
-    shape = input_shape or (3, 224, 224)
+    shape = input_shape or default_input(model)
     conv = Converter(model, shape)
     items = conv.module(model, "") or [Layer("identity", {})]
     conv.resolve()
@@ -1175,11 +1260,32 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
             small = archcalc.loads(free, path="<imported spec>", H=64, W=64)
             larger = archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
             if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
-                text, checked, built = free, (shape[0], 64, 64), small  # a smaller input: a quicker check
-        except SpecError:
+                check(free, model, (shape[0], 64, 64), small)  # a smaller input: a quicker check
+                return free
+        except SpecError:  # or the model itself takes only its size (an assert, a position table): as given
             pass
     check(text, model, checked, built)
     return text
+
+
+def default_input(model: nn.Module) -> tuple[int, ...]:
+    """The input size a model says it takes (timm's ``pretrained_cfg``: 256×256 for ``botnet26t_256``, 299×299
+    for Inception), else torchvision's 3×224×224."""
+    size = (getattr(model, "pretrained_cfg", None) or {}).get("input_size")
+    if isinstance(size, (tuple, list)) and len(size) == 3 and all(isinstance(d, int) and d > 0 for d in size):
+        return tuple(size)
+    return (3, 224, 224)
+
+
+def run(model: nn.Module, x: torch.Tensor) -> object:
+    """``model(x)``; a model that refuses the input (a size it was not built for) is the user's error to fix."""
+    try:
+        return model(x)
+    except Exception as e:
+        cause = f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e).strip() else type(e).__name__
+        raise module_error(model, f"its forward fails on an input of {list(x.shape[1:])} ({cause})",
+                           "give the input size the model takes: --input C,H,W (or its constructor's "
+                           "arguments: --args)", at=type(model).forward) from None
 
 
 def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None) -> None:
@@ -1188,6 +1294,10 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | Non
     import archcalc
 
     where = Loc("<imported spec>", 1, 1)
+    torch.manual_seed(0)
+    x = torch.randn(1, *shape)
+    with torch.no_grad():  # first: a model that refuses the input says so, before a spec is compared with it
+        expected = run(model, x)
     try:
         spec = spec or archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2])
                                                                        if "symbols:" in text else {}))
@@ -1195,16 +1305,17 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | Non
         raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
     with torch.device("meta"):  # no initialisation of weights that the model's replace at once
         ours = archcalc.to_torch(spec).eval()
-    missing, unexpected = ours.load_state_dict(model.state_dict(), strict=False, assign=True)
+    try:
+        missing, unexpected = ours.load_state_dict(model.state_dict(), strict=False, assign=True)
+    except RuntimeError as e:  # a weight of another size: the model ran, so a forward archcalc misreads
+        raise SpecError(where, f"the written spec's weights do not fit the model's ({str(e).splitlines()[-1].strip()})",
+                        code="unsupported-model", hint="a forward archcalc misreads: please report the model") from None
     if unexpected:
         _unused(model, set(unexpected))
     if missing:
         raise SpecError(where, f"the written spec has a weight '{missing[0]}' the model lacks",
                         code="unsupported-model", hint="a forward archcalc misreads: please report the model")
-    torch.manual_seed(0)
-    x = torch.randn(1, *shape)
     with torch.no_grad():
-        expected = model(x)
         try:
             got = ours(x)
         except RuntimeError:  # a tensor a module made for itself stayed on the meta device: build it for real

@@ -1,0 +1,49 @@
+"""timm's own layers as layer kinds, for ``archcalc import timm:NAME`` and models built from timm's layers.
+
+timm subclasses torch's layers to call their functional form itself (``F.linear``, ``F.layer_norm``,
+``F.batch_norm``: for TorchScript and mixed precision), and fuses a normalisation with what follows it
+(``BatchNormAct2d``: batch norm, then its ``drop`` and ``act`` children, in that order). Each is the
+torch layer it subclasses, then those children's layers; the normalisation keeps the module's name,
+since the parameters are its own. :func:`archcalc.importers.torch_module.leaf` loads this module the
+first time it meets a class of timm's; the import checks the spec's outputs against the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from timm.layers import linear, norm, norm_act
+from torch import nn
+
+from archcalc.importers.torch_module import LEAVES, Layer, _batchnorm, _layernorm, _layernorm2d, leaf, module_error
+
+
+def _then_children(first: Callable[[nn.Module], Layer]) -> Callable[[nn.Module], list[Layer]]:
+    """A normalisation fused with its ``drop`` and ``act`` children: its own layer, then theirs (an identity
+    dropped)."""
+    def make(m: nn.Module) -> list[Layer]:
+        layers = [first(m)]
+        for part in (m.drop, m.act):
+            to_layer = leaf(type(part))
+            if to_layer is None:
+                raise module_error(part, "is not a layer archcalc maps, inside a fused normalisation")
+            layer = to_layer(part)
+            if isinstance(layer, list) or layer.kind != "identity":
+                layers.extend(layer if isinstance(layer, list) else [layer])
+        return layers
+    return make
+
+
+def _groupnorm(m: nn.GroupNorm) -> Layer:
+    return LEAVES[nn.GroupNorm](m)
+
+
+TIMM_LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
+    linear.Linear: LEAVES[nn.Linear],
+    norm.LayerNorm: _layernorm,
+    norm.LayerNorm2d: _layernorm2d,
+    norm_act.BatchNormAct2d: _then_children(_batchnorm),
+    norm_act.GroupNormAct: _then_children(_groupnorm),
+    norm_act.LayerNormAct: _then_children(_layernorm),
+    norm_act.LayerNormAct2d: _then_children(_layernorm2d),
+}
