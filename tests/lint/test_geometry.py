@@ -91,3 +91,18 @@ def test_small_receptive_field_reads_the_field_of_the_pooled_trunk():
     plain = "".join(line for line in SE_TRUNK.splitlines(keepends=True) if "multiply" not in line)
     assert messages(plain, "G103") == ["the features after `trunk` each see only 7 × 7 pixels of the 64 × 64 input: "
                                        "no layer relates parts of the image further apart than that"]
+
+
+def test_misaligned_receptive_fields_leaves_a_shift_of_less_than_half_a_step_alone():
+    """ResNet-D's shortcut (2×2 average pooling of stride 2, then a 1×1 convolution) beside a 3×3 stride-2 body:
+    centres half an input pixel apart, a quarter of the stride-2 grid's step, so every position still meets its
+    own; archcalc rf notes the shift, lint does not warn."""
+    resnet_d = ("input: [8, 16, 16]\nlayers:\n  - residual:\n      body: [conv2d: {out: 16, kernel: 3, stride: 2, "
+                "padding: 1}]\n      shortcut: [avgpool2d: {kernel: 2, stride: 2}, conv2d: {out: 16, kernel: 1}]\n"
+                "  - relu\n")
+    assert messages(resnet_d, "G104") == []
+    # the same half pixel on a stride-1 grid is half its step: a 4×4 'same' convolution pads 1 before, 2 after
+    shifted = "input: [8, 16, 16]\nlayers:\n  - residual:\n      body: [conv2d: {out: 8, kernel: 3, padding: 1}]\n" \
+              "      shortcut: [conv2d: {out: 8, kernel: 4, padding: same}]\n  - relu\n"
+    assert messages(shifted, "G104") == ["residual '0': the shortcut and the body are not aligned (centres of output 0 "
+                                         "at h: 0.5 vs 0, w: 0.5 vs 0)"]

@@ -148,6 +148,9 @@ class RFWarning:
     node: Node
     message: str
     code: str
+    #: rf-misaligned: how far apart the centres are, in steps of the joined grid (its stride), at most over the
+    #: axes; None where a size is a symbol
+    shift: float | None = None
 
     @property
     def loc(self) -> Loc:
@@ -198,6 +201,14 @@ def final_field(graph: Graph, fields: dict[Node, Field]) -> Node:
         if field.local or (field.status == GLOBAL and _has_positions(node.out_shape)):
             return node
     return items[-1]
+
+
+def _shift(a: dict[int, Span], b: dict[int, Span]) -> float | None:
+    """How far apart two paths' centres are, in steps of their (common) stride, at most over the axes."""
+    values = [(a[o].offset, b[o].offset, a[o].stride) for o in a.keys() & b.keys()]
+    if any(symbolic.is_symbolic(v) for triple in values for v in triple):
+        return None
+    return max((abs(x - y) / stride for x, y, stride in values), default=0.0)
 
 
 def _has_positions(shape: Shape) -> bool:
@@ -338,7 +349,7 @@ class _Tracer:
             if differ := self.differ(other, first, "offset"):
                 self.warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres "
                                                f"of output 0 at {differ}); the receptive field reported is the union "
-                                               "of their regions", "rf-misaligned"))
+                                               "of their regions", "rf-misaligned", _shift(other, first)))
         out: dict[int, Status] = {}
         for origin, pairs in spans.items():
             fields = [s for _, s in pairs]

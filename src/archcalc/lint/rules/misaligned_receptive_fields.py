@@ -4,9 +4,13 @@
 Reports a residual or concat whose paths do not share one receptive-field grid, as
 `archcalc rf` computes it (the warnings it prints): paths with different effective strides
 (`rf-varies`: the joined output is computed on two grids, so its field changes from one output
-to the next) or with the same stride but different centres (`rf-misaligned`: output 0 of one
-path is centred half a pixel or more away from output 0 of the other). Same-shaped paths can
-still disagree this way, so the core accepts them.
+to the next) or with the same stride but centres at least half a step of that stride apart
+(`rf-misaligned`: output 0 of one path is then as near to output 1 of the other as to its own
+output 0). Same-shaped paths can still disagree this way, so the core accepts them. A smaller
+shift, such as ResNet-D's shortcut (2×2 average pooling of stride 2, then a 1×1 convolution,
+beside a 3×3 stride-2 body: centres half an input pixel, a quarter of a step, apart), pairs every
+position with its nearest neighbour on the other path and is left alone; `archcalc rf` still
+notes it.
 
 ## Why is this bad?
 An addition or concat treats position (i, j) of every path as the same place in the image. When
@@ -53,6 +57,8 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: centres closer than this, in steps of the joined grid, pair each position with its nearest neighbour
+HALF_STEP = 0.5
 #: archcalc rf's warning code → what to do about it
 HINTS = {
     "rf-varies": "downsample every path by the same factor (a stride-2 1×1 convolution on the shortcut where the "
@@ -66,5 +72,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if len(ctx.graph.input_shape) != 3:
         return
     for warning in ctx.receptive_fields[1]:
+        if warning.shift is not None and warning.shift < HALF_STEP:
+            continue
         # archcalc rf's own words, less their last clause, which is about the table it prints
         yield Finding(warning.loc, warning.message.split("; ", 1)[0], hint=HINTS.get(warning.code))
