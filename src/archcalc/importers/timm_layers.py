@@ -1,5 +1,7 @@
 """timm's own layers as layer kinds, for ``archcalc import timm:NAME`` and models built from timm's layers.
 
+Its ``Attention`` is written directly (:data:`TIMM_COMPOSITES`): ``qkv``, the ``attention`` kind, ``proj``.
+
 timm subclasses torch's layers to call their functional form itself (``F.linear``, ``F.layer_norm``,
 ``F.batch_norm``: for TorchScript and mixed precision), and fuses a normalisation with what follows it
 (``BatchNormAct2d``: batch norm, then its ``drop`` and ``act`` children, in that order). Each is the
@@ -12,10 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timm.layers import linear, norm, norm_act
+from timm.layers import attention, linear, norm, norm_act
 from torch import nn
 
-from archcalc.importers.torch_module import LEAVES, Layer, _batchnorm, _layernorm, _layernorm2d, leaf, module_error
+from archcalc.importers.torch_module import (
+    LEAVES,
+    Converter,
+    Item,
+    Layer,
+    _batchnorm,
+    _layernorm,
+    _layernorm2d,
+    leaf,
+    module_error,
+)
 
 
 def _then_children(first: Callable[[nn.Module], Layer]) -> Callable[[nn.Module], list[Layer]]:
@@ -47,3 +59,22 @@ TIMM_LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     norm_act.LayerNormAct: _then_children(_layernorm),
     norm_act.LayerNormAct2d: _then_children(_layernorm2d),
 }
+
+
+def _attention(conv: Converter, m: attention.Attention, qualname: str) -> list[Item]:
+    """timm's ``Attention``: ``qkv``, then scaled dot-product attention over its heads (q, k and v side by side,
+    each ``heads × head_dim``, as the ``attention`` kind splits them), then ``proj`` and its dropout. What it
+    adds to that (a gate, q/k or output normalisation, dropout on the attention weights) is refused."""
+    extras = [name for name in ("q_norm", "k_norm", "norm") if type(getattr(m, name, nn.Identity())) is not nn.Identity]
+    if getattr(m, "gate", None) is not None or extras or m.attn_drop.p:
+        what = extras or (["gate"] if getattr(m, "gate", None) is not None else ["attn_drop"])
+        raise module_error(m, f"attention with {', '.join(what)} has no spec form",
+                           "the attention kind is softmax(q·kᵀ/√d)·v over the heads, and nothing between")
+    items: list[Item] = [conv.child(m.qkv, f"{qualname}.qkv", "qkv"), Layer("attention", {"heads": m.num_heads}),
+                         conv.child(m.proj, f"{qualname}.proj", "proj")]
+    if m.proj_drop.p:
+        items.append(Layer("dropout", {"p": m.proj_drop.p}))
+    return items
+
+
+TIMM_COMPOSITES: dict[type, Callable[[Converter, nn.Module, str], list[Item]]] = {attention.Attention: _attention}

@@ -276,6 +276,9 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
 }
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
+#: modules whose forward is known and written as items directly, their children named by their attributes
+#: (timm's ``Attention``: its ``qkv``, the attention, its ``proj``): ``(converter, module, qualname) → items``
+COMPOSITES: dict[type, Callable[[Converter, nn.Module, str], list[Item]]] = {}
 _timm_loaded = False
 
 
@@ -284,10 +287,11 @@ def _load_timm() -> None:
     global _timm_loaded
     _timm_loaded = True
     try:
-        from archcalc.importers.timm_layers import TIMM_LEAVES
+        from archcalc.importers.timm_layers import TIMM_COMPOSITES, TIMM_LEAVES
     except ImportError:  # a class named timm.* without timm's layers (another version): traced as the user's
         return
     LEAVES.update(TIMM_LEAVES)
+    COMPOSITES.update(TIMM_COMPOSITES)
 
 
 def leaf(cls: type) -> Callable[[nn.Module], Layer | list[Layer]] | None:
@@ -502,6 +506,13 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
     return out
 
 
+def _no_op(item: Item) -> bool:
+    """A layer that changes nothing and holds nothing (an ``nn.Identity`` placeholder, dropout of 0): left out of
+    the spec, which reads better without it and computes the same."""
+    return isinstance(item, Layer) and (item.kind == "identity" or (
+        item.kind == "dropout" and (item.args["p"].value if isinstance(item.args.get("p"), Default) else None) == 0))
+
+
 class Converter:
     """Turns a model into items, module by module, keeping what a block needs."""
 
@@ -539,6 +550,8 @@ class Converter:
         if make is not None and joined is None:
             made = make(m)
             return made if isinstance(made, list) else [made]
+        if type(m) in COMPOSITES and joined is None:
+            return COMPOSITES[type(m)](self, m, qualname)
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
             for name, child in m.named_children():  # a child's position is the spec's, after any expanded before
@@ -572,8 +585,9 @@ class Converter:
         make = leaf(type(child))
         if make is None:
             return [self.child(child, qualname, name, position)]
-        items = self.module(child, qualname)
-        items[0].name = None if name == position else name
+        items = [item for item in self.module(child, qualname) if not _no_op(item)]
+        if items:
+            items[0].name = None if name == position else name
         return items
 
     def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
