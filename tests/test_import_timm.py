@@ -74,3 +74,16 @@ def test_a_timm_model_archcalc_cannot_write_is_refused_located_in_timm(tmp_path,
     where, says = REFUSED[name]
     assert result.exit_code == 2 and where in result.output and says in result.output, result.output
     assert "internal error" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize(("source", "args", "says"), [
+    ("timm:resnet_18", "{}", "timm has no model 'resnet_18'\n  hint: did you mean 'resnet18'?"),
+    ("timm:resnet18", '{"bogus": 1}', "building timm's resnet18 fails (TypeError: ResNet.__init__() got an "
+     "unexpected keyword argument 'bogus')"),
+    ("torchvision:resnet18", '{"bogus": 1}', "building torchvision's resnet18 fails (TypeError"),
+])
+def test_a_name_or_arguments_the_library_refuses_are_a_usage_error(tmp_path, source, args, says):
+    out = tmp_path / "x.yaml"
+    result = CliRunner().invoke(main, ["import", source, "--args", args, "-o", str(out)])
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert not out.exists()

@@ -167,6 +167,24 @@ def test_a_model_that_refuses_the_input_size_says_to_give_it(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("text", "args", "line", "says"), [
+    ("import torch\nfrom torch import nn\n\nclass M(nn.Module:\n    pass\n", "{}", 4,
+     "importing the file fails (SyntaxError: invalid syntax"),
+    ("import torch\nimport not_a_module_of_anyone\n", "{}", 2,
+     "importing the file fails (ModuleNotFoundError: No module named 'not_a_module_of_anyone')"),
+    ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def __init__(self, n=4):\n"
+     "        super().__init__()\n        assert n > 0, 'n must be positive'\n        self.a = nn.Linear(n, n)\n",
+     '{"n": -1}', 5, "building M fails (AssertionError: n must be positive)"),
+    ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    pass\n", '{"width": 3}', 5,
+     "building M fails (TypeError: M.__init__() got an unexpected keyword argument 'width')"),
+])
+def test_a_file_or_constructor_that_fails_is_a_located_error(tmp_path, text, args, line, says):
+    path = write(tmp_path, text)
+    code, output, out = imported(tmp_path, f"{path}:M", "--args", args, "--input", "4")
+    assert code == 2 and f"{path}:{line}:" in output and says in output, output
+    assert "internal error" not in output and not out.exists()
+
+
 @pytest.mark.parametrize(("source", "says"), [
     ("nowhere.py:Net", "no such file"),
     ("resnet50", "cannot tell what model 'resnet50' names"),

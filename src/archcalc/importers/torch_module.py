@@ -1203,14 +1203,22 @@ def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
 
             raise SpecError(where, f"torchvision has no model '{name}'", code="usage",
                             hint=choices_hint(name, torchvision.models.list_models(), "models"))
-        return torchvision.models.get_model(name, weights=None, **args), name
+        return construct(where, f"torchvision's {name}", torchvision.models.get_model, name, weights=None,
+                         **args), name
     if prefix == "timm":
         try:
             import timm
         except ImportError:
             raise SpecError(where, "timm is not installed", code="missing-dependency",
                             hint="pip install timm") from None
-        return timm.create_model(name, pretrained=False, **args), name.replace("/", "_")
+        if not timm.is_model(name):
+            from archcalc.errors import did_you_mean
+
+            raise SpecError(where, f"timm has no model '{name}'", code="usage",
+                            hint=did_you_mean(name, timm.list_models()) or "timm.list_models() names its "
+                            f"{len(timm.list_models())} models; timm.list_models('*{name[:4]}*') those like it")
+        return construct(where, f"timm's {name}", timm.create_model, name, pretrained=False, **args), \
+            name.replace("/", "_")
     if name and source.rsplit(":", 1)[0].endswith(".py"):
         import importlib.util
         import os
@@ -1223,13 +1231,44 @@ def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
         spec = importlib.util.spec_from_file_location("archcalc_user_model", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # where inspect finds the classes' source lines for errors
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # the user's file: a syntax error, a missing import, an error at its top level
+            line = getattr(e, "lineno", None) or _line_in(e, path)
+            raise SpecError(Loc(path, line or 1, getattr(e, "offset", None) or 1),
+                            f"importing the file fails ({type(e).__name__}: {_first_line(e)})", code="usage",
+                            hint="fix the file so that `python FILE` runs") from None
         cls = getattr(module, cls_name, None)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise SpecError(Loc(path, 1, 1), f"'{cls_name}' is not an nn.Module class in this file", code="usage")
-        return cls(**args), cls_name.lower()
+        return construct(Loc(path, inspect.getsourcelines(cls)[1], 1), cls_name, cls, **args), cls_name.lower()
     raise SpecError(where, f"cannot tell what model '{source}' names", code="usage",
                     hint="torchvision:NAME, timm:NAME, path/to/model.py:Class, or a Hugging Face config.json")
+
+
+def construct(where: Loc, what: str, make: Callable[..., nn.Module], *args: object, **kwargs: object) -> nn.Module:
+    """``make(*args, **kwargs)``: the model; its constructor's refusal (an argument it does not take) is the
+    user's error, at ``where``."""
+    try:
+        return make(*args, **kwargs)
+    except Exception as e:
+        raise SpecError(where, f"building {what} fails ({type(e).__name__}: {_first_line(e)})", code="usage",
+                        hint="check --args against the model's constructor") from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else "no message"
+
+
+def _line_in(e: BaseException, path: str) -> int | None:
+    """The line of ``path`` that an exception was raised from, the last one its traceback passes through."""
+    import os
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__)
+             if os.path.exists(f.filename) and os.path.samefile(f.filename, path)]
+    return lines[-1] if lines else None
 
 
 def import_model(source: str, args: dict[str, object], input_shape: tuple[int, ...] | None) -> str:
@@ -1296,8 +1335,8 @@ def run(model: nn.Module, x: torch.Tensor) -> object:
     try:
         return model(x)
     except Exception as e:
-        cause = f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e).strip() else type(e).__name__
-        raise module_error(model, f"its forward fails on an input of {list(x.shape[1:])} ({cause})",
+        raise module_error(model, f"its forward fails on an input of {list(x.shape[1:])} "
+                           f"({type(e).__name__}: {_first_line(e)})",
                            "give the input size the model takes: --input C,H,W (or its constructor's "
                            "arguments: --args)", at=type(model).forward) from None
 
