@@ -1,6 +1,6 @@
 """timm's own layers as layer kinds, for ``archcalc import timm:NAME`` and models built from timm's layers.
 
-Its ``Attention`` is written directly (:data:`TIMM_COMPOSITES`): ``qkv``, the ``attention`` kind, ``proj``.
+Its ``Attention`` is written directly (:func:`composites`): ``qkv``, the ``attention`` kind, ``proj``.
 
 timm subclasses torch's layers to call their functional form itself (``F.linear``, ``F.layer_norm``,
 ``F.batch_norm``: for TorchScript and mixed precision), and fuses a normalisation with what follows it
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timm.layers import attention, linear, norm, norm_act
 from torch import nn
 
 from archcalc.importers.torch_module import (
@@ -50,18 +49,22 @@ def _groupnorm(m: nn.GroupNorm) -> Layer:
     return LEAVES[nn.GroupNorm](m)
 
 
-TIMM_LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
-    linear.Linear: LEAVES[nn.Linear],
-    norm.LayerNorm: _layernorm,
-    norm.LayerNorm2d: _layernorm2d,
-    norm_act.BatchNormAct2d: _then_children(_batchnorm),
-    norm_act.GroupNormAct: _then_children(_groupnorm),
-    norm_act.LayerNormAct: _then_children(_layernorm),
-    norm_act.LayerNormAct2d: _then_children(_layernorm2d),
-}
+def leaves() -> dict[type, Callable[[nn.Module], Layer | list[Layer]]]:
+    """timm's layers that map to kinds (imported here, not at the top: this module is collected without timm)."""
+    from timm.layers import linear, norm, norm_act
+
+    return {
+        linear.Linear: LEAVES[nn.Linear],
+        norm.LayerNorm: _layernorm,
+        norm.LayerNorm2d: _layernorm2d,
+        norm_act.BatchNormAct2d: _then_children(_batchnorm),
+        norm_act.GroupNormAct: _then_children(_groupnorm),
+        norm_act.LayerNormAct: _then_children(_layernorm),
+        norm_act.LayerNormAct2d: _then_children(_layernorm2d),
+    }
 
 
-def _attention(conv: Converter, m: attention.Attention, qualname: str) -> list[Item]:
+def _attention(conv: Converter, m: nn.Module, qualname: str) -> list[Item]:
     """timm's ``Attention``: ``qkv``, then scaled dot-product attention over its heads (q, k and v side by side,
     each ``heads × head_dim``, as the ``attention`` kind splits them), then ``proj`` and its dropout. What it
     adds to that (a gate, q/k or output normalisation, dropout on the attention weights) is refused."""
@@ -77,4 +80,8 @@ def _attention(conv: Converter, m: attention.Attention, qualname: str) -> list[I
     return items
 
 
-TIMM_COMPOSITES: dict[type, Callable[[Converter, nn.Module, str], list[Item]]] = {attention.Attention: _attention}
+def composites() -> dict[type, Callable[[Converter, nn.Module, str], list[Item]]]:
+    """timm's modules written as items directly."""
+    from timm.layers import attention
+
+    return {attention.Attention: _attention}

@@ -286,12 +286,14 @@ def _load_timm() -> None:
     """timm's layers into :data:`LEAVES`, once (timm's import is slow: only for a model that uses them)."""
     global _timm_loaded
     _timm_loaded = True
+    from archcalc.importers import timm_layers
+
     try:
-        from archcalc.importers.timm_layers import TIMM_COMPOSITES, TIMM_LEAVES
+        found, composites = timm_layers.leaves(), timm_layers.composites()
     except ImportError:  # a class named timm.* without timm's layers (another version): traced as the user's
         return
-    LEAVES.update(TIMM_LEAVES)
-    COMPOSITES.update(TIMM_COMPOSITES)
+    LEAVES.update(found)
+    COMPOSITES.update(composites)
 
 
 def leaf(cls: type) -> Callable[[nn.Module], Layer | list[Layer]] | None:
