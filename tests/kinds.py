@@ -243,14 +243,17 @@ class ClassTokenReference(nn.Module):
 
 
 class LayerScaleReference(nn.Module):
-    """torchvision ConvNeXt's ``layer_scale * block(x)``."""
+    """torchvision ConvNeXt's ``layer_scale * block(x)``; given ``view``, timm ConvNeXt's
+    ``x.mul(self.gamma.reshape(1, -1, 1, 1))`` of a ``[C]`` gamma."""
 
-    def __init__(self, shape: tuple[int, ...], value: float):
+    def __init__(self, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None):
         super().__init__()
         self.layer_scale = nn.Parameter(torch.ones(shape) * value)
+        self.view = view
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer_scale * x
+        gamma = self.layer_scale if self.view is None else self.layer_scale.reshape(1, *self.view)
+        return x.mul(gamma)
 
 
 class RecurrentReference(nn.Module):
@@ -750,9 +753,13 @@ layers:
         Case((4, 6), "class_token", params=6, out=(5, 6)),
     )),
     # torchvision ConvNeXt CNBlock: layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
-    Kind("layer_scale", lambda a, x, t: LayerScaleReference(a.shape(x), a.value), (
+    # timm ConvNeXt's gamma = nn.Parameter(ls_init_value * torch.ones(dim)), applied as gamma.reshape(1, -1, 1, 1)
+    Kind("layer_scale", lambda a, x, t: LayerScaleReference(a.shape(x), a.value,
+                                                            a.broadcast(x) if a.flat else None), (
         Case((3, 2, 2), "layer_scale", params=3, out=(3, 2, 2)),
         Case((4, 6), "layer_scale: {value: 0.1, axis: -1}", params=6, out=(4, 6), name="last-axis"),
+        Case((3, 2, 4), "layer_scale: {value: 0.5, flat: true}", params=3, out=(3, 2, 4), name="flat"),
+        Case((2, 3, 4), "layer_scale: {flat: true, axis: 1}", params=3, out=(2, 3, 4), name="flat-middle"),
     )),
     # torchvision.ops.StochasticDepth: in training the NumPy layer's mask (per row or batch), the identity in eval
     Kind("stochastic_depth", lambda a, x, t: MaskedDropout(t), (

@@ -242,6 +242,24 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     assert_same_spec(first, back)
 
 
+def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
+    """``layer_scale: {flat: true}`` (timm ConvNeXt's [C] gamma) is written ``LayerScale.apply(x, self.gamma,
+    view=(C, 1, 1))``: the view of a vector reads back as a flat layer_scale, in a block too."""
+    text = ("name: flat\ninput: [8, 6, 6]\nblocks:\n  cn(c):\n    - residual:\n        - conv2d: {out: c, kernel: 3, "
+            "padding: 1, groups: c}\n        - layer_scale: {flat: true, name: gamma}\n"
+            "layers:\n  - cn: 8\n  - cn: 8\n  - global_avgpool2d\n  - linear: 4\n")
+    spec, source, out = tmp_path / "flat.yaml", tmp_path / "m.py", tmp_path / "back.yaml"
+    spec.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    assert "view=(8, 1, 1)" in source.read_text(encoding="utf-8")
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "layer_scale: {flat: true, name: gamma}" in out.read_text(encoding="utf-8")
+    assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(out)))
+
+
 #: skip connections beside a U-Net's: from a layer inside a block nested in a group into a concat, from a block
 #: (with layers of its own on the branch) and from a root layer into an add of three, from an inline residual
 SKIPS = """\

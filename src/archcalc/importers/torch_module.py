@@ -508,6 +508,17 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
     return out
 
 
+def _viewed(node: fx.Node) -> tuple[fx.Node, tuple[int, ...] | None]:
+    """A tensor read through ``.reshape`` or ``.view`` to constant sizes (timm's ``gamma.reshape(1, -1, 1, 1)``):
+    the tensor read, and the sizes; else ``node`` itself and None."""
+    if node.op == "call_method" and node.target in ("reshape", "view") and isinstance(node.args[0], fx.Node) \
+            and node.args[0].op == "get_attr":
+        sizes = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (tuple, list)) else node.args[1:]
+        if sizes and all(isinstance(d, int) for d in sizes):
+            return node.args[0], tuple(sizes)
+    return node, None
+
+
 def _no_op(item: Item) -> bool:
     """A layer that changes nothing and holds nothing (an ``nn.Identity`` placeholder, dropout of 0): left out of
     the spec, which reads better without it and computes the same."""
@@ -857,18 +868,32 @@ class _Graph:
 
     def scale(self, node: fx.Node, inputs: list[fx.Node]) -> tuple[Layer, fx.Node] | None:
         """``self.gamma * x``: a product with a parameter of the module's own is a ``layer_scale`` named after
-        it (ConvNeXt's, CaiT's), its value the parameter's when every element starts equal."""
-        params = [i for i in inputs if i.op == "get_attr"]
+        it (ConvNeXt's, CaiT's), its value the parameter's when every element starts equal. A vector viewed to
+        broadcast along another axis than the last (timm's ``gamma.reshape(1, -1, 1, 1)``) is a ``flat`` one."""
+        reads = [(i, *_viewed(i)) for i in inputs]
+        params = [(i, read, view) for i, read, view in reads if read.op == "get_attr"]
         if MERGES.get(node.target) != "multiply" or len(inputs) != 2 or len(params) != 1:
             return None
-        found = self._parameter(params[0])
+        param, read, view = params[0]
+        found = self._parameter(read)
         if found is None:
             return None
         name, value = found
         first = value.flatten()[0]
         start = float(f"{float(first):.7g}") if bool((value == first).all()) else 1e-6  # as float32 reads
-        return Layer("layer_scale", {"value": Default(start, 1e-6)}, name=name), next(i for i in inputs
-                                                                                   if i is not params[0])
+        args: dict[str, object] = {"value": Default(start, 1e-6)}
+        x = next(i for i in inputs if i is not param)
+        if view is not None:
+            axes = [i for i, d in enumerate(view) if d != 1]
+            if value.dim() != 1 or len(axes) != 1:
+                return None
+            axis = axes[0] - len(view)  # from the end: the view broadcasts against x's last axes
+            if axis != -1:
+                rank = len(self.shapes()[x]) - 1  # x's axes after the batch
+                args.update(axis=Default(rank + axis, 0), flat=Default(True, False))
+            else:
+                args.update(axis=Default(-1, 0))
+        return Layer("layer_scale", args, name=name), x
 
     def position(self, node: fx.Node, inputs: list[fx.Node]) -> tuple[Layer, fx.Node] | None:
         """``x + self.pos_embedding`` with a ``[1, T, D]`` parameter: torchvision ViT's learned positions,

@@ -207,7 +207,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "select": lambda a, x: _call(L.Select, axis=a.axis % len(x), index=a.index),
     "mean": lambda a, x: _call(L.Mean, dims=a.averaged(x), keepdim=a.keepdim),
     "class_token": lambda a, x: _call(L.ClassToken, dim=x[1]),
-    "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value),
+    "layer_scale": lambda a, x: _call(L.LayerScale, shape=a.shape(x), value=a.value,
+                                      **({"view": a.broadcast(x)} if a.flat else {})),
     "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
     "attention": lambda a, x: Call(L.Attention, _attention(a, [x])),  # q, k and v side by side in one input

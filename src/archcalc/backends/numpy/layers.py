@@ -1626,24 +1626,25 @@ class ClassToken(Module):
 class LayerScale(Module):
     """x times a learned scale γ of ``shape`` (the channel axis, then 1 per later axis, so it
     broadcasts), every γ starting at ``value``: ConvNeXt's ``layer_scale``, stored under the layer's
-    own name (``BARE``)."""
+    own name (``BARE``). Given ``view``, γ is stored as ``shape`` (timm's [C]) and applied as ``view``."""
 
     PARAMS = ("weight",)
     BARE = True
 
-    def __init__(self, shape: tuple[int, ...], value: float):
+    def __init__(self, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None):
         self.weight = np.full(tuple(shape), value)
+        self.view = tuple(view or shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
-        return self.weight * x
+        return self.weight.reshape(self.view) * x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         part = dout * self.x
-        lead = part.ndim - self.weight.ndim
-        axes = (*range(lead), *(lead + i for i, n in enumerate(self.weight.shape) if n == 1))
+        lead = part.ndim - len(self.view)
+        axes = (*range(lead), *(lead + i for i, n in enumerate(self.view) if n == 1))
         self.grads = {"weight": part.sum(axes).reshape(self.weight.shape)}
-        return dout * self.weight if input_grad else None
+        return dout * self.weight.reshape(self.view) if input_grad else None
 
 
 class Identity(Module):

@@ -384,7 +384,12 @@ def class_token(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("layer_scale")
 def layer_scale(b: Builder, node: LayerNode, x: str) -> str:
-    return b.op("Mul", [b.weight(node, None), x], node)
+    """γ times x; a flat γ ([C], as timm stores it) reshaped to [C, 1, …] to broadcast along its axis."""
+    weight = b.weight(node, None)
+    if node.layer.flat:
+        weight = b.op("Reshape", [weight, b.constant(node, "gamma_shape", list(node.layer.broadcast(node.in_shape)),
+                                                     dtype=np.int64)], node, "gamma")
+    return b.op("Mul", [weight, x], node)
 
 
 @op_for("stochastic_depth")

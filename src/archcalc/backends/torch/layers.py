@@ -282,6 +282,8 @@ def class_token(layer: Layer, x: Shape) -> Call:
 
 @module_for("layer_scale")
 def layer_scale(layer: Layer, x: Shape) -> Call:
+    if layer.flat:  # stored as [C], viewed as [C, 1, …] when applied
+        return call(LayerScale, Exact(layer.shape(x)), layer.value, view=Exact(layer.broadcast(x)))
     return call(LayerScale, Exact(layer.shape(x)), layer.value)
 
 

@@ -654,9 +654,13 @@ class _Forward:
         if isinstance(step, Step_Call):
             self.emit(dst, Brackets(access(step.key), "(", [Text(src)], ")"))
             return dst
-        if isinstance(step, Bare):
-            helper = self.emitter.function(layer_call(step.node).cls)
-            self.emit(dst, Brackets(f"{helper}.apply", "(", [Text(src), Text(access(step.key, parameter=True))], ")"))
+        if isinstance(step, Bare):  # the helper's apply, given the call's keywords it takes (a flat layer_scale's axis)
+            made = layer_call(step.node)
+            helper = self.emitter.function(made.cls)
+            takes = inspect.signature(made.cls.apply).parameters
+            extra = [Text(f"{a.name}={flat(literal(a.value))}") for a in made.kwargs if a.name in takes]
+            self.emit(dst, Brackets(f"{helper}.apply", "(", [Text(src), Text(access(step.key, parameter=True)),
+                                                            *extra], ")"))
             return dst
         if isinstance(step, StepSeq):
             value = src
