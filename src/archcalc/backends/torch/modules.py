@@ -123,20 +123,27 @@ class ClassToken(nn.Module):
 
 
 class LayerScale(nn.Module):
-    """x times a learned per-channel scale of the given shape (ConvNeXt). Given ``view``, the
-    scale is stored flat (timm holds ConvNeXt's as [C]) and viewed as [C, 1, …] when applied."""
+    """x times a learned per-channel scale of the given shape (ConvNeXt). Given
+    ``view``, the scale is stored flat (timm holds ConvNeXt's as [C]) and viewed as
+    [C, 1, …] when applied."""
 
-    def __init__(self, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None):
+    def __init__(
+        self, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None
+    ):
         super().__init__()
         self.weight = self.parameter(shape, value)
         self.view = view
 
     @classmethod
-    def parameter(cls, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None) -> nn.Parameter:
+    def parameter(
+        cls, shape: tuple[int, ...], value: float, view: tuple[int, ...] | None = None
+    ) -> nn.Parameter:
         return nn.Parameter(torch.ones(*shape) * value)
 
     @staticmethod
-    def apply(x: torch.Tensor, parameter: torch.Tensor, view: tuple[int, ...] | None = None) -> torch.Tensor:
+    def apply(
+        x: torch.Tensor, parameter: torch.Tensor, view: tuple[int, ...] | None = None
+    ) -> torch.Tensor:
         return (parameter if view is None else parameter.view(view)) * x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
