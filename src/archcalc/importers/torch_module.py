@@ -1331,7 +1331,6 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
-    checked, built = shape, None
     if len(shape) == 3:  # sizes as symbols when every layer takes another size too, as written
         ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
@@ -1344,7 +1343,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
                 return free
         except SpecError:  # or the model itself takes only its size (an assert, a position table): as given
             pass
-    check(text, model, checked, built)
+    check(text, model, shape)
     return text
 
 
