@@ -91,7 +91,7 @@ def test_precommit_hook_passes_a_good_spec_and_fails_a_bad_one(hook_repo, projec
     bad = try_repo(hook_repo, project, home, "specs/good.yaml", "specs/bad.yaml")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Failed" in bad.stdout
-    assert "specs/bad.yaml:4:5: A101 [linear-collapse]" in bad.stdout
+    assert "specs/bad.yaml:3:5: A101 [linear-collapse]" in bad.stdout
     assert "good.yaml" not in bad.stdout.split("hook id: archcalc-lint", 1)[1]
 
     other = try_repo(hook_repo, project, home, "ci.yaml")
@@ -100,7 +100,7 @@ def test_precommit_hook_passes_a_good_spec_and_fails_a_bad_one(hook_repo, projec
 
     nested = try_repo(hook_repo, project, home, "ci.yaml", "nets/wide.yml")
     assert nested.returncode == 1, nested.stdout + nested.stderr
-    assert "nets/wide.yml:4:5: A101 [linear-collapse]" in nested.stdout and "ci.yaml" not in nested.stdout
+    assert "nets/wide.yml:3:5: A101 [linear-collapse]" in nested.stdout and "ci.yaml" not in nested.stdout
 
 
 def test_the_readme_snippet_works_from_a_fresh_clone(hook_repo, project, tmp_path_factory):
@@ -117,7 +117,7 @@ def test_the_readme_snippet_works_from_a_fresh_clone(hook_repo, project, tmp_pat
     home = tmp_path_factory.mktemp("pre-commit-home")
     first = pre_commit(project, home, "run", "--all-files")
     assert first.returncode == 1, first.stdout + first.stderr
-    assert "specs/bad.yaml:4:5: A101" in first.stdout and "nets/wide.yml:4:5: A101" in first.stdout
+    assert "specs/bad.yaml:3:5: A101" in first.stdout and "nets/wide.yml:3:5: A101" in first.stdout
     assert "good.yaml" not in first.stdout and "ci.yaml" not in first.stdout
     updated = pre_commit(project, home, "autoupdate", "--bleeding-edge")
     assert updated.returncode == 0, updated.stdout + updated.stderr
@@ -134,5 +134,5 @@ def test_the_local_hook_for_pip_users(project, tmp_path_factory):
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = pre_commit(project, tmp_path_factory.mktemp("home"), "run", "--all-files", path=path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "specs/bad.yaml:4:5: A101" in result.stdout and "nets/wide.yml:4:5: A101" in result.stdout
+    assert "specs/bad.yaml:3:5: A101" in result.stdout and "nets/wide.yml:3:5: A101" in result.stdout
     assert "ci.yaml" not in result.stdout
