@@ -30,13 +30,13 @@ MODELS = ["resnet18", "resnet50d", "resnetrs50", "resnetv2_50", "seresnet50", "l
           "fbnetc_100", "lcnet_050", "hardcorenas_a", "tinynet_a", "repghostnet_050", "regnetx_002", "regnety_002",
           "densenet121", "darknet53", "xception41", "inception_v3", "inception_v4", "repvgg_a0", "gernet_s",
           "mixer_s16_224", "wide_resnet50_2", "vit_tiny_patch16_224", "deit_tiny_patch16_224", "flexivit_small",
-          "convnext_atto", "convnext_tiny"]
+          "convnext_atto", "convnext_tiny", "ecaresnet26t", "cspresnet50"]
 #: what archcalc cannot write, with where the refusal points and what it says
 REFUSED = {
     "deit_tiny_distilled_patch16_224": ("timm/models/deit.py:", "call_function 'truediv'"),
     "beit_base_patch16_224": ("timm/models/beit.py:", "call_function 'getitem'"),
     "convnextv2_atto": ("timm/layers/grn.py:", "call_function 'addcmul'"),
-    "ecaresnet26t": ("timm/layers/eca.py:", "call_method 'expand_as'"),
+    "skresnet18": ("timm/layers/selective_kernel.py:", "call_function 'sum'"),
     "botnet26t_256": ("timm/layers/bottleneck_attn.py:", "a reshape that moves elements across the batch"),
 }
 

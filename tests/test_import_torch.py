@@ -156,6 +156,43 @@ def test_arguments_with_defaults_are_traced_at_them_and_a_call_may_pass_only_tho
     assert "calls 'head' (Head) with pre_logits=True: a spec layer is called with its input alone" in output
 
 
+PIECES_MODEL = """\
+import torch
+from torch import nn
+
+
+class Gate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc(self.pool(x))).expand_as(x)
+
+
+class Cross(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c // 2, c // 2, 3, padding=1)
+        self.gate = Gate(c)
+
+    def forward(self, x):
+        a, b = x.split(x.shape[1] // 2, dim=1)
+        return self.gate(torch.cat([a, self.conv(b)], dim=1))
+"""
+
+
+def test_expand_as_into_a_product_and_a_split_into_equal_pieces_import(tmp_path):
+    """ECA's ``x * y.expand_as(x)`` is the product that broadcasts y itself; CSPNet's ``x.split(c // 2, 1)`` is
+    two equal pieces, as ``chunk(2, 1)`` is."""
+    path = write(tmp_path, PIECES_MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Cross", "--args", '{"c": 8}', "--input", "8,6,6")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "multiply" in text and "reshape: [2, -1, 'in_shape[1]', 'in_shape[2]']" in text and "select: 1" in text
+
+
 def test_a_model_that_refuses_the_input_size_says_to_give_it(tmp_path):
     path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
                  "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(4, 4)\n\n"

@@ -659,7 +659,7 @@ class Converter:
 #: methods and functions that compute nothing a spec sees (a copy in memory order)
 PASS_THROUGH = {"contiguous", "clone", torch.clone}
 #: calls that split a tensor into several (read through ``getitem``)
-SPLITS = {"chunk", torch.chunk}
+SPLITS = {"chunk", torch.chunk, "split", torch.split}
 RESHAPES = {"view", "reshape", torch.reshape}
 
 
@@ -796,8 +796,12 @@ class _Graph:
 
     def passes(self, node: fx.Node) -> bool:
         """A call that changes nothing the spec sees: a copy, attention's output taken from its (output,
-        weights) pair, the concatenation of the list this module is given."""
+        weights) pair, the concatenation of the list this module is given, ``y.expand_as(x)`` into a sum or
+        product (which broadcast ``y`` themselves: ECA's gate)."""
         if node.op in ("call_method", "call_function") and node.target in PASS_THROUGH:
+            return True
+        if node.op == "call_method" and node.target == "expand_as" and node.users and \
+                all(MERGES.get(user.target) in ("add", "multiply") for user in node.users):
             return True
         if self.joined is not None and self._joins(node):
             return True
@@ -1019,18 +1023,25 @@ class _Graph:
                                "multihead_attention is self-attention: cross-attention and masks have no spec form")
 
     def piece(self, node: fx.Node) -> list[Item]:
-        """``x.chunk(n, dim)[k]`` of a size n divides: the axis split into n rows (``reshape``), row k taken
-        (``select``), the other axes kept as the input has them (``in_shape[j]``)."""
+        """``x.chunk(n, dim)[k]`` of a size n divides, or ``x.split(size, dim)[k]`` into pieces of one size (CSPNet's
+        halves): the axis split into n rows (``reshape``), row k taken (``select``), the other axes kept as the
+        input has them (``in_shape[j]``)."""
         split = node.args[0]
         source = split.args[0]
-        n = _argument(split, 1, "chunks", None)
         axis = _spec_axis(_argument(split, 2, "dim", 0))
         shape = self.shapes()[source][1:]
         if axis is None:
             raise module_error(self.owner, "a split of the batch axis has no spec form")
         axis %= len(shape)
+        n = _argument(split, 1, "chunks", None)
+        if split.target in ("split", torch.split):  # the pieces' size, as the fake run found it (a size it computed)
+            sections = _argument(split, 1, "split_size", None) or split.kwargs.get("split_size_or_sections")
+            size = self.shapes()[node][1:][axis]
+            equal = not isinstance(sections, (list, tuple)) or len(set(sections)) == 1
+            n = shape[axis] // size if equal and shape[axis] % size == 0 else None
         if not isinstance(n, int) or shape[axis] % n:
-            raise module_error(self.owner, f"splits an axis of {shape[axis]} into {n} chunks of unequal size",
+            pieces = f"{n} chunks" if isinstance(n, int) else "pieces"
+            raise module_error(self.owner, f"splits an axis of {shape[axis]} into {pieces} of unequal size",
                                "archcalc splits an axis into equal chunks")
         dims: list[object] = [f"in_shape[{j}]" for j in range(axis)] + [n, -1] + \
             [f"in_shape[{j}]" for j in range(axis + 1, len(shape))]
