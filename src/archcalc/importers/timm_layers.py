@@ -26,6 +26,7 @@ from archcalc.importers.torch_module import (
     _layernorm,
     _layernorm2d,
     _no_op,
+    joined_name,
     leaf,
     module_error,
 )
@@ -69,8 +70,9 @@ def _attention(conv: Converter, m: nn.Module, qualname: str) -> list[Item]:
         what = extras or (["gate"] if getattr(m, "gate", None) is not None else ["attn_drop"])
         raise module_error(m, f"attention with {', '.join(what)} has no spec form",
                            "the attention kind is softmax(q·kᵀ/√d)·v over the heads, and nothing between")
-    items: list[Item] = [conv.child(m.qkv, f"{qualname}.qkv", "qkv"), Layer("attention", {"heads": m.num_heads}),
-                         conv.child(m.proj, f"{qualname}.proj", "proj")]
+    items: list[Item] = [conv.child(m.qkv, joined_name(qualname, "qkv"), "qkv"),
+                         Layer("attention", {"heads": m.num_heads}),
+                         conv.child(m.proj, joined_name(qualname, "proj"), "proj")]
     if getattr(m.proj_drop, "p", 0):
         items.append(Layer("dropout", {"p": m.proj_drop.p}))
     return items

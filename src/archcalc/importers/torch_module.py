@@ -508,6 +508,11 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
     return out
 
 
+def joined_name(qualname: str, name: str) -> str:
+    """The full name of child ``name`` of the module named ``qualname`` (the model itself: "")."""
+    return f"{qualname}.{name}" if qualname else name
+
+
 def _viewed(node: fx.Node) -> tuple[fx.Node, tuple[int, ...] | None]:
     """A tensor read through ``.reshape`` or ``.view`` to constant sizes (timm's ``gamma.reshape(1, -1, 1, 1)``):
     the tensor read, and the sizes; else ``node`` itself and None."""
@@ -568,7 +573,7 @@ class Converter:
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
             for name, child in m.named_children():  # a child's position is the spec's, after any expanded before
-                items.extend(self.children(child, f"{qualname}.{name}" if qualname else name, name, str(len(items))))
+                items.extend(self.children(child, joined_name(qualname, name), name, str(len(items))))
             return items
         tracer = _Children(m)
         store = _Store(tracer) if self.store is not None and m.__dict__.get("kept") is self.store else None
@@ -853,7 +858,7 @@ class _Graph:
         for part in parts[1:]:
             target = str(part.target)
             self.called[target] += 1
-            qual = f"{self.qualname}.{target}" if self.qualname else target
+            qual = self.qual(target)
             item = self.conv.child(self.owner.get_submodule(target), qual, target, joined=axis)
             items.append(Merge("concat", [[], [item]], {"axis": axis} if axis else {}))
         return items, parts[0]
@@ -951,7 +956,7 @@ class _Graph:
 
     def qual(self, target: str) -> str:
         """The full name of this module's child ``target`` (``layer1.0.conv1``)."""
-        return f"{self.qualname}.{target}" if self.qualname else target
+        return joined_name(self.qualname, target)
 
     def fork(self, inputs: list[fx.Node], src: fx.Node) -> fx.Node:
         """The latest value every input is computed from: where their branches start."""
@@ -984,7 +989,7 @@ class _Graph:
             if self.called[target] > 1 and stateful:
                 raise module_error(self.owner, f"calls '{target}' twice: a spec layer has weights of its own",
                                    "write the shared module as two modules, or tie their weights")
-            qual = f"{self.qualname}.{target}" if self.qualname else target
+            qual = self.qual(target)
             items = self.conv.children(child, qual, target)
             if not stateful and len(items) == 1 and isinstance(items[0], Layer):
                 items[0].name = None  # a stateless module called several times (one ReLU) names nothing
