@@ -190,3 +190,44 @@ def plain(n: int, width: int = 8) -> str:
 def test_deep_plain_network_counts_the_shortest_path(body, reported):
     found = lint(f"input: [8]\nlayers:\n{body}", "x.yaml", ["E", "S101"]).diagnostics
     assert [d.code for d in found] == (["S101"] if reported else [])  # and every case builds
+
+
+def convs(shape: str, *layers: str) -> str:
+    return f"input: {shape}\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers)
+
+
+C3, C3P = "conv2d: {out: 8, kernel: 3}", "conv2d: {out: 8, kernel: 3, padding: 1}"
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    # two unpadded convolutions keep 28×28 of 32×32: reported at the second, where a pooling goes
+    (convs("[1, 32, 32]", C3, "relu", C3, "relu", "flatten", "linear: 10"), [5]),
+    # a volume, and a dropout and a batch norm between (they do not downsample)
+    (convs("[1, 16, 16, 16]", "conv3d: {out: 4, kernel: 3, padding: 1}", "dropout: 0.2", "relu", "flatten",
+           "batchnorm1d", "linear: 10"), [3]),
+    # one stride anywhere before the flatten is downsampling, as is a pooling, even a late one
+    (convs("[1, 32, 32]", "conv2d: {out: 8, kernel: 3, stride: 2}", "relu", C3, "relu", "flatten", "linear: 10"), []),
+    (convs("[1, 32, 32]", C3P, "relu", C3P, "relu", "maxpool2d: 2", "flatten", "linear: 10"), []),
+    # 15×15 positions are few enough (an 8×8 digit, a small map), and 16×16 are not
+    (convs("[1, 15, 15]", C3P, "relu", "flatten", "linear: 10"), []),
+    (convs("[1, 16, 16]", C3P, "relu", "flatten", "linear: 10"), [3]),
+    # an MLP on a flattened image has no convolution to downsample
+    (convs("[1, 28, 28]", "flatten", "linear: 128", "relu", "linear: 10"), []),
+    # a sequence: a 1-D convolution flattened over time is not an image
+    (convs("[4, 512]", "conv1d: {out: 8, kernel: 3}", "relu", "flatten", "linear: 10"), []),
+    # global pooling instead of a flatten, and a flatten that feeds no weight layer
+    (convs("[1, 32, 32]", C3P, "relu", "global_avgpool2d", "linear: 10"), []),
+    (convs("[1, 32, 32]", C3P, "relu", "flatten"), []),
+])
+def test_full_resolution_flatten_needs_a_convolution_never_downsampled(text, reported):
+    found = lint(text, "x.yaml", ["E", "S114"]).diagnostics
+    assert [d.loc.line for d in found if d.code == "S114"] == reported
+    assert all(d.code == "S114" for d in found)  # and every case builds
+
+
+def test_full_resolution_flatten_gives_the_features_and_weights_it_costs():
+    text = convs("[1, 32, 32]", C3, "relu", C3, "relu", "flatten", "linear: 10")
+    [found] = lint(text, "x.yaml", ["S114"]).diagnostics
+    assert found.message == ("nothing pools or strides up to `2` (conv2d) and its map is flattened at 28×28 (the input "
+                             "is 32×32) into `5` (linear): 6,272 features and 62,730 weights, one per position")
+    assert found.hint.startswith("downsample between the convolutions (`- maxpool2d: 2` after one")

@@ -93,6 +93,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S111", "shrinking_feature_maps"),
     ("S112", "widening_after_bottleneck"),
     ("S113", "attention_without_positions"),
+    ("S114", "full_resolution_flatten"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
