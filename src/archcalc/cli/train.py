@@ -285,15 +285,14 @@ def work(spec: str, job_file: str) -> None:
         job = Job(**json.load(f))
     group = distributed.join(job.device)
     try:
-        result = execute(job, group.rank)
+        result, error = execute(job, group.rank), None
     except SpecError as e:
-        if group.main:
-            distributed.report(error=e)
-        return
+        result, error = None, e
     finally:
         distributed.leave()
     if group.main:
-        distributed.report(result)
+        distributed.report(result, error)
+    distributed.finish()
 
 
 def check_trainable(model) -> None:
