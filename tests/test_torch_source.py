@@ -104,7 +104,7 @@ HOSTILE = textwrap.dedent('''\
     ''')
 #: the model's imports, and those of the training entry point (in ``main``: an argument parser, NumPy for the .npz)
 ALLOWED_IMPORTS = {("collections", "OrderedDict"), ("torch", None), ("torch", "nn"), ("argparse", None),
-                   ("numpy", None)}
+                   ("numpy", None), ("os", None), ("sys", None)}
 
 
 @pytest.mark.slow
@@ -119,9 +119,13 @@ def test_hostile_names_produce_inert_code(write, tmp_path):
         elif isinstance(node, ast.ImportFrom):
             imports |= {(node.module, alias.name) for alias in node.names}
         elif isinstance(node, ast.Name):
-            assert node.id not in {"os", "open", "eval", "exec", "__import__", "getattr", "compile"}, node.id
+            assert node.id not in {"open", "eval", "exec", "__import__", "getattr", "compile"}, node.id
         elif isinstance(node, ast.Attribute):
             assert node.attr not in {"system", "popen"}, node.attr
+    # os is there for one thing only: main() ends a torchrun process with os._exit (training_source)
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "os"]
+    assert [n.attr for n in uses] == ["_exit"]
+    assert sum(isinstance(n, ast.Name) and n.id == "os" for n in ast.walk(tree)) == 1
     assert imports <= ALLOWED_IMPORTS
     # class and parameter names are made from hostile names (and collide after sanitising): the Namer's
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
