@@ -5,6 +5,7 @@ which agree when the global batch is the same."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -41,8 +42,12 @@ def exported(tmp_path):
 
 
 def epochs(output: str) -> list[float]:
-    lines = [line for line in output.splitlines() if line.startswith("epoch ")]
-    return [float(line.rsplit(" ", 1)[1]) for line in lines]
+    """The losses of ``epoch 1/3: loss 1.234567, accuracy 0.5000`` lines."""
+    return [float(m) for m in re.findall(r"^epoch \d+/\d+: loss ([0-9.e+-]+)", output, re.MULTILINE)]
+
+
+def accuracies(output: str) -> list[float]:
+    return [float(m) for m in re.findall(r"^epoch \d+/\d+: loss \S+, accuracy ([0-9.]+)$", output, re.MULTILINE)]
 
 
 def test_the_file_trains_with_the_specs_loss_and_optimizer(exported):
@@ -81,6 +86,36 @@ def test_python_file_data_trains_and_saves_weights_that_load_safely(exported):
     model.load_state_dict(torch.load(exported.parent / "w.pt", weights_only=True))
 
 
+def test_the_file_prints_the_accuracy_archcalc_counts(exported):
+    """One batch of all 90 samples: epoch 1's accuracy is the initial model's (counted before its step),
+    as archcalc's own trainer counts it."""
+    proc = subprocess.run([sys.executable, str(exported), "data.npz", "--epochs", "1"], capture_output=True,
+                          text=True, cwd=exported.parent, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    module = import_file(exported)
+    torch.manual_seed(0)
+    model = module.build_model()
+    with np.load(exported.parent / "data.npz") as data:
+        x, y = torch.as_tensor(data["x"]), torch.as_tensor(data["y"])
+    loss = training.build_loss(archcalc.loads(SPEC).spec.train, model)
+    with torch.no_grad():
+        right = loss.correct(loss.logits(x), y)
+    assert 0 < right < 90
+    assert accuracies(proc.stdout) == [round(right / 90, 4)]
+    assert module.correct(model(x, logits=True), y) == right
+
+
+def test_a_regression_file_prints_no_accuracy(tmp_path):
+    path = tmp_path / "reg.py"
+    spec = "input: [2]\nlayers: [linear: 1]\ntrain: {task: regression, loss: mse, batch_size: 4, epochs: 1}\n"
+    path.write_text(emit(archcalc.loads(spec)), encoding="utf-8")
+    np.savez(tmp_path / "data.npz", x=np.ones((8, 2), np.float32), y=np.ones(8, np.float32))
+    proc = subprocess.run([sys.executable, str(path), "data.npz"], capture_output=True, text=True, cwd=tmp_path,
+                          env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert len(epochs(proc.stdout)) == 1 and "accuracy" not in proc.stdout and "def correct" not in path.read_text()
+
+
 @pytest.mark.slow  # torchrun starts two processes that import torch
 def test_torchrun_two_processes_train_what_one_does_with_the_same_global_batch(exported):
     """One batch of all 90 samples an epoch: each process takes 45 (DistributedSampler), DDP averages
@@ -94,6 +129,8 @@ def test_torchrun_two_processes_train_what_one_does_with_the_same_global_batch(e
     assert two.returncode == 0, two.stderr
     assert len(epochs(two.stdout)) == 4  # printed by rank 0 alone
     assert epochs(two.stdout) == pytest.approx(epochs(one.stdout), abs=1e-4)
+    # the processes' hits added up: the same, but for a sample the weights' float32 rounding moves across a tie
+    assert accuracies(two.stdout) == pytest.approx(accuracies(one.stdout), abs=1.5 / 90)
     a = torch.load(exported.parent / "one.pt", weights_only=True)
     b = torch.load(exported.parent / "two.pt", weights_only=True)
     assert a.keys() == b.keys()

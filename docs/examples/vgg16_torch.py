@@ -125,6 +125,21 @@ def targets(y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return y.long()
 
 
+@torch.no_grad()
+def correct(scores: torch.Tensor, y: torch.Tensor) -> float:
+    """How many samples the batch ``scores`` (what the loss reads) classify right: by
+    the largest score, or for a single output whether it exceeds 0.0; with a
+    class per position, each sample counts the share of its positions that are right."""
+    if scores.ndim > 2 and scores.ndim == y.ndim + 1:
+        return (scores.argmax(1) == y.long()).flatten(1).double().mean(1).sum().item()
+    if scores.ndim > 1 and scores.shape[1] > 1:
+        predicted = scores.argmax(1)
+    else:
+        predicted = (scores.reshape(len(scores)) > 0.0).long()
+    truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
+    return (predicted == truth.long()).sum().item()
+
+
 def train(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -138,8 +153,8 @@ def train(
     Under torchrun every process runs this: they join one process group (NCCL on GPUs,
     gloo on the CPU), each trains on its share of the samples (DistributedSampler) in
     DistributedDataParallel, which averages the gradients, so ``batch_size`` is the
-    global batch. Rank 0 prints the loss after each epoch, averaged over all processes,
-    and saves the trained state_dict to ``output`` (``torch.save``).
+    global batch. Rank 0 prints the loss and accuracy after each epoch, averaged
+    over all processes, and saves the trained state_dict to ``output`` (``torch.save``).
     """
     distributed = torch.distributed
     launched = distributed.is_torchelastic_launched()  # by torchrun
@@ -175,7 +190,7 @@ def train(
     for epoch in range(epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)  # a new shuffle, the same in every process
-        total = torch.zeros(2, dtype=torch.float64, device=device)
+        total = torch.zeros(3, dtype=torch.float64, device=device)
         for xb, yb in loader:
             xb, yb = xb.to(device), yb.to(device)
             out = net(xb)
@@ -183,11 +198,15 @@ def train(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += torch.tensor([loss.item() * len(xb), len(xb)], device=device)
+            step = [loss.item() * len(xb), len(xb), correct(out, yb)]
+            total += torch.tensor(step, device=device)
         if world > 1:
             distributed.all_reduce(total)
         if first:
-            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")
+            print(
+                f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f},"
+                f" accuracy {total[2] / total[1]:.4f}"
+            )
     if first and output:
         torch.save(model.state_dict(), output)
     if launched:

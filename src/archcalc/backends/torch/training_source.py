@@ -65,7 +65,16 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
             f"            log = {log}", f"            out = log if {fold} else out.log_softmax(dim)"]
     if given:
         forward.append("            out = out.log().clamp_min(-100)  # NLL of it: -log p[t]")
-    scores = "out.movedim(dim, 1).contiguous()" if dense else "out"  # the class scores at dim 1, as torch wants
+    if dense:  # the class scores at dim 1, as torch wants
+        forward.append("            scores = out.movedim(dim, 1).contiguous()")
+    scores = "scores" if dense else "out"
+    classify = train.task == "classification"
+    tally = f"[loss.item() * len(xb), len(xb){f', correct({scores}, yb)' if classify else ''}]"
+    report = ['            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")'] if not classify else [
+        "            print(",
+        '                f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f},"',
+        '                f" accuracy {total[2] / total[1]:.4f}"',
+        "            )"]
     l1 = ["            loss = loss + TRAINING[\"l1\"] * sum(p.abs().sum() for p in params)"] if train.l1 else []
     return [
         "",
@@ -94,6 +103,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
+        *(_correct(0.0 if train.takes == "logits" else 0.5) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -107,8 +117,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    Under torchrun every process runs this: they join one process group (NCCL on GPUs,",
         "    gloo on the CPU), each trains on its share of the samples (DistributedSampler) in",
         "    DistributedDataParallel, which averages the gradients, so ``batch_size`` is the",
-        "    global batch. Rank 0 prints the loss after each epoch, averaged over all processes,",
-        "    and saves the trained state_dict to ``output`` (``torch.save``).",
+        f"    global batch. Rank 0 prints the loss{' and accuracy' if classify else ''} after each epoch, averaged",
+        "    over all processes, and saves the trained state_dict to ``output`` (``torch.save``).",
         '    """',
         "    distributed = torch.distributed",
         "    launched = distributed.is_torchelastic_launched()  # by torchrun",
@@ -146,7 +156,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    for epoch in range(epochs):",
         "        if sampler is not None:",
         "            sampler.set_epoch(epoch)  # a new shuffle, the same in every process",
-        "        total = torch.zeros(2, dtype=torch.float64, device=device)",
+        f"        total = torch.zeros({3 if classify else 2}, dtype=torch.float64, device=device)",
         "        for xb, yb in loader:",
         "            xb, yb = xb.to(device), yb.to(device)",
         *forward,
@@ -155,11 +165,12 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "            optimizer.zero_grad()",
         "            loss.backward()",
         "            optimizer.step()",
-        "            total += torch.tensor([loss.item() * len(xb), len(xb)], device=device)",
+        f"            step = {tally}",
+        "            total += torch.tensor(step, device=device)",
         "        if world > 1:",
         "            distributed.all_reduce(total)",
         "        if first:",
-        '            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")',
+        *report,
         "    if first and output:",
         "        torch.save(model.state_dict(), output)",
         "    if launched:",
@@ -229,6 +240,28 @@ def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> li
         '            " the spec\'s train: class_axis says which)"',
         "        )",
         "    return CLASS_AXES[shape] + 1",
+        "",
+        "",
+    ]
+
+
+def _correct(threshold: float) -> list[str]:
+    """``correct(scores, y)``: what :meth:`archcalc.backends.torch.training.Loss.correct` counts, so that the
+    file's accuracy is the one ``archcalc train`` prints."""
+    return [
+        "@torch.no_grad()",
+        "def correct(scores: torch.Tensor, y: torch.Tensor) -> float:",
+        '    """How many samples the batch ``scores`` (what the loss reads) classify right: by',
+        f"    the largest score, or for a single output whether it exceeds {threshold}; with a",
+        '    class per position, each sample counts the share of its positions that are right."""',
+        "    if scores.ndim > 2 and scores.ndim == y.ndim + 1:",
+        "        return (scores.argmax(1) == y.long()).flatten(1).double().mean(1).sum().item()",
+        "    if scores.ndim > 1 and scores.shape[1] > 1:",
+        "        predicted = scores.argmax(1)",
+        "    else:",
+        f"        predicted = (scores.reshape(len(scores)) > {threshold}).long()",
+        "    truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))",
+        "    return (predicted == truth.long()).sum().item()",
         "",
         "",
     ]
