@@ -15,8 +15,9 @@ COLLAPSE = "input: [5]\nlayers: [linear: 3, linear: 2]\n"
 CLEAN = "input: [5]\nlayers: [linear: 3, relu, linear: 2]\n"
 
 
-def test_shipped_specs_lint_clean_with_every_rule(run):
-    result = run("lint", "--select", "ALL", SPECS)
+@pytest.mark.parametrize("select", [[], ["--select", "ALL"]], ids=["default", "ALL"])
+def test_shipped_specs_lint_clean_with_the_default_rules_and_every_rule(run, select):
+    result = run("lint", *select, SPECS)
     assert result.exit_code == 0, result.output
     assert result.stdout == "All checks passed!\n"
 

@@ -51,13 +51,24 @@ def test_a_suppression_in_a_block_body_covers_every_use():
 
 
 def test_unused_suppressions_are_reported_with_the_reason():
-    text = HEAD + "  - linear: 30  # archcalc: disable=A101\n  - relu\n  - linear: 3  # archcalc: disable=S103\n"
-    result = lint(text, "spec.yaml")
+    text = HEAD + "  - linear: 30  # archcalc: disable=A101\n  - relu\n  - linear: 3  # archcalc: disable=N105\n"
+    result = lint(text, "spec.yaml", ["A", "M"])  # N105 is on by default: this configuration turns it off
     assert [(d.loc.line, d.loc.col, d.code, d.message) for d in result.diagnostics] == [
         (3, 37, "M101", "unused suppression: no A101 finding on line 3"),
-        (5, 36, "M101", "unused suppression: S103 is not enabled"),
+        (5, 36, "M101", "unused suppression: N105 is not enabled"),
     ]
     assert result.diagnostics[1].fix is None  # a code that is only not enabled here is kept
+
+
+def test_an_opt_in_rules_suppression_waits_for_the_runs_that_select_it():
+    """G101 (informational, off by default) is suppressed on a convolution that drops a row: the
+    default run says nothing of the comment, --select ALL uses it, and without it reports G101."""
+    text = ("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 8, kernel: 4, stride: 3}  # archcalc: disable=G101\n"
+            "  - relu\n")
+    assert findings(text) == []
+    assert findings(text, ["ALL"]) == []
+    assert findings(text.replace("  # archcalc: disable=G101", ""), ["ALL"]) == [(3, "G101")]
+    assert findings(text.replace("kernel: 4, stride: 3", "kernel: 3, padding: 1"), ["ALL"]) == [(3, "M101")]
 
 
 def test_unused_suppression_can_be_turned_off_or_suppressed_for_the_file():

@@ -167,8 +167,12 @@ def apply(diagnostics: list[Diagnostic], found: list[Directive]) -> list[Diagnos
 def unused(found: list[Directive], enabled: set[str] | frozenset[str], built: bool = True) -> list[Unused]:
     """The codes of each directive that suppressed nothing, with why (call after :func:`apply`).
 
-    For a spec that did not build no other rule ran, so only what is wrong whatever the findings is
-    reported: an unknown or repeated code, a core code (which no comment suppresses).
+    A code of a rule this run does not enable is reported only when the rule is on by default (a
+    configuration turned it off): an opt-in, informational rule's code is kept quietly for the
+    runs that select it (a spec's suppression of G101 is used by ``--select ALL``, and must not
+    fail the default run). For a spec that did not build no other rule ran, so only what is wrong
+    whatever the findings is reported: an unknown or repeated code, a core code (which no comment
+    suppresses).
     """
     out = []
     for directive in found:
@@ -187,7 +191,8 @@ def unused(found: list[Directive], enabled: set[str] | frozenset[str], built: bo
             elif not built:
                 pass
             elif rule.code not in enabled:
-                problems.append((code, "not enabled"))
+                if rule.default:  # an opt-in rule's suppression waits for the runs that select it
+                    problems.append((code, "not enabled"))
             elif i not in directive.used:
                 problems.append((code, "no finding"))
             if rule is not None:

@@ -2,7 +2,8 @@
 
 ## What it does
 Reports an `# archcalc: disable=…` or `# archcalc: disable-file=…` comment naming a rule that
-has no finding where the comment applies, a rule that is not enabled, an unknown code, the same
+has no finding where the comment applies, a rule on by default that the configuration turns off (an
+opt-in, informational rule's code is left for the runs that select it), an unknown code, the same
 rule twice, or a core error (`E…`), which no comment suppresses; and an `# archcalc:` comment that
 is not a suppression archcalc can read. When the spec does not build, no other rule has run, so
 only unknown, repeated and core codes are reported.
