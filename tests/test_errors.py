@@ -108,6 +108,9 @@ CASES = [
     ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),
     ("unknown-hyperparameter", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {momentun: 0.9}}\n",
      (4, 21), "did you mean 'momentum'"),
+    ("weight-decay-in-the-optimizer", "input: [4]\nlayers: [linear: 2]\ntrain:\n"
+     "  optimizer: {adamw: {lr: 0.001, weight_decay: 0.05}}\n", (4, 34),
+     "move it beside optimizer: (train: {weight_decay: 0.05, optimizer: ...}); it is applied as torch.optim"),
     ("nesterov-without-momentum", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {nesterov: true}}\n",
      (4, 31), "nesterov needs momentum"),
     ("regression-accuracy", "input: [4]\nlayers: [linear: 1]\ntrain:\n  task: regression\n"

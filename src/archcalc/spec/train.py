@@ -332,6 +332,13 @@ def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:
             raise SpecError(args.loc, f"the hyperparameters of {name} must be a mapping, got {describe(args)}",
                             code="bad-train", hint=f"{name}: {{lr: {OPTIMIZERS[name]['lr']}}}")
         for key, value in args.items:
+            if key.text not in hyper and key.text in KEYS:  # torch.optim takes weight_decay; the spec, train:
+                written = value.text if isinstance(value, YScalar) else "…"
+                hint = f"move it beside optimizer: (train: {{{key.text}: {written}, optimizer: ...}})"
+                if key.text == "weight_decay":
+                    hint += "; it is applied as torch.optim applies its weight_decay"
+                raise SpecError(key.loc, f"{key.text} is a key of train:, not a hyperparameter of {name}",
+                                code="unknown-key", hint=hint)
             if key.text not in hyper:
                 raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}'", code="unknown-key",
                                 hint=choices_hint(key.text, list(hyper), f"hyperparameters of {name}"))
