@@ -41,3 +41,30 @@ def grid(classes: int, multi: str = ", multi_label: true") -> str:
 def test_output_classes_mismatch_counts_multi_labels_over_the_whole_output(text, message):
     found = [d.message for d in lint(text, "x.yaml", ["T104"]).diagnostics if d.code == "T104"]
     assert found == ([message] if message else [])
+
+
+
+def autoencoder(declared: str) -> str:
+    """Keras' convolutional autoencoder: pixels in [0, 1] in, a sigmoid image out, binary cross-entropy."""
+    return ("input: [1, 28, 28]\ndata: {range: [0, 1]}\nlayers:\n"
+            "  - conv2d: {out: 16, kernel: 4, stride: 2, padding: 1}\n  - relu\n"
+            "  - conv_transpose2d: {out: 1, kernel: 4, stride: 2, padding: 1}\n  - sigmoid\n"
+            f"train: {{task: regression, loss: bce{declared}}}\n")
+
+
+REGRESSION_HINT = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    ("", "bce on a regression: it treats the targets as class labels or probabilities, not real values"),
+    (", target_range: [0, 1]", "bce on a regression whose targets lie in [0, 1]: it reads them as probabilities, so "
+                               "its least value is their entropy, not 0, and it weighs an error near 0 or 1 more than "
+                               "the same error in between (DeepLocalize's super-resolution program is fixed by mse)"),
+    (", target_range: [0, 255]", "bce on a regression: it treats the targets as class labels or probabilities, not "
+                                 "real values"),
+])
+def test_binary_cross_entropy_on_a_regression_says_why_for_the_targets_declared(declared, message):
+    [finding] = [d for d in lint(autoencoder(declared), "x.yaml", ["ALL"]).diagnostics if d.code == "T103"]
+    assert (finding.loc.line, finding.loc.col) == (8, 33)
+    assert (finding.message, finding.hint) == (message, REGRESSION_HINT)
+    assert lint(autoencoder(declared).replace("bce", "mse"), "x.yaml", ["T103"]).diagnostics == []
