@@ -111,13 +111,17 @@ CASES = [
     ("weight-decay-in-the-optimizer", "input: [4]\nlayers: [linear: 2]\ntrain:\n"
      "  optimizer: {adamw: {lr: 0.001, weight_decay: 0.05}}\n", (4, 34),
      "move it beside optimizer: (train: {weight_decay: 0.05, optimizer: ...}); it is applied as torch.optim"),
+    ("then-beside-the-short-residual", CNN + "  - residual: [relu]\n    then: [relu]\n", (4, 5),
+     "'then' belongs inside 'residual:', beside its body"),
     ("nesterov-without-momentum", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {nesterov: true}}\n",
      (4, 31), "nesterov needs momentum"),
     ("regression-accuracy", "input: [4]\nlayers: [linear: 1]\ntrain:\n  task: regression\n"
      "  early_stopping: {patience: 2, monitor: val_accuracy}\n", (5, 42), "a regression has no accuracy to monitor"),
     ("two-kinds-in-one-item", "input: [4]\nlayers:\n  - linear: 2\n    relu:\n", (3, 5), "found 2 keys"),
     ("construct-extra-key", "input: [4]\nlayers:\n  - residual: [relu]\n    shortcut: auto\n", (4, 5),
-     "unexpected key 'shortcut'"),
+     "'shortcut' belongs inside 'residual:', beside its body\n  hint: write residual: {body: [layers], shortcut: ...}"),
+    ("construct-unknown-key", "input: [4]\nlayers:\n  - residual: [relu]\n    shortcat: auto\n", (4, 5),
+     "unexpected key 'shortcat' beside 'residual'"),
     *ERRORS,  # issue 11's kinds (tests/test_axis_kinds.py checks their hints)
 ]
 

@@ -643,8 +643,8 @@ class _Builder:
         elif mode == "identity" and not same:
             raise SpecError(item.loc, f"residual: the body changes the shape from {shape_text(x)} to "
                             f"{shape_text(out)}, so it cannot be added to its input", code="residual-mismatch",
-                            hint="use 'shortcut: auto' for the 1×1 projection (conv + batchnorm) the lecture "
-                            "prescribes, or make the body keep the shape")
+                            hint="write residual: {body: [layers], shortcut: auto} for the 1×1 projection (conv + "
+                            "batchnorm) the lecture prescribes, or make the body keep the shape")
         after = len(inner.nodes)
         final = self.run(item.then, out, scope, env, inner)
         node = ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:],

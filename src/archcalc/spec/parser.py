@@ -315,6 +315,12 @@ class _Parser:
         if "repeat" in keys:
             return self.repeat(node, name)
         if "residual" in keys:
+            inside = next((key for key, _ in node.items if key.text in RESIDUAL_KEYS), None)
+            if inside is not None:  # the short form's list with a key of the long form beside it
+                raise SpecError(inside.loc, f"'{inside.text}' belongs inside 'residual:', beside its body",
+                                code="unknown-key", hint=f"write residual: {{body: [layers], {inside.text}: "
+                                f"...}} (the short form, residual: [layers], has an identity shortcut and nothing "
+                                "else)")
             self.only(node, CONSTRUCT_KEYS["residual"])
             residual = self.residual(node.get("residual"), name, node.loc)
             residual.inline = self.inline(node)
