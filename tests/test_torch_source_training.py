@@ -64,6 +64,26 @@ def test_the_file_trains_with_the_specs_loss_and_optimizer(exported):
     torch.testing.assert_close(module.build_loss()(out, module.targets(y, out)), F.cross_entropy(out, y))
 
 
+@pytest.mark.parametrize(("loss", "written"), [
+    ("{huber: {delta: 0.5}}", "nn.HuberLoss(delta=0.5)"),
+    ("{smooth_l1: {beta: 0.25}}", "nn.SmoothL1Loss(beta=0.25)"),
+    ("kl_div", 'nn.KLDivLoss(reduction="batchmean")'),
+    ("{dice: {smooth: 2}}", "DiceLoss(smooth=2.0)"),
+    ("cosine", "CosineLoss()"),
+])
+def test_the_file_trains_with_the_losss_settings_and_carries_the_losses_torch_lacks(tmp_path, loss, written):
+    path = tmp_path / "regress.py"
+    text = emit(archcalc.loads(f"name: r\ninput: [8]\nlayers: [linear: 4, sigmoid]\n"
+                               f"train: {{task: regression, loss: {loss}}}\n"))
+    path.write_text(text, encoding="utf-8")
+    assert f"    return {written}\n" in text
+    module = import_file(path)
+    out, target = torch.rand(6, 4, generator=torch.Generator().manual_seed(0)), torch.rand(6, 4)
+    theirs = training.criterion(archcalc.loads(f"input: [8]\nlayers: [linear: 4]\ntrain: {{task: regression, "
+                                               f"loss: {loss}}}\n").spec.train)
+    torch.testing.assert_close(module.build_loss()(out, target), theirs(out, target), rtol=0, atol=0)
+
+
 def test_a_softmax_without_a_train_section_trains_on_its_log(tmp_path):
     path = tmp_path / "probs.py"
     path.write_text(emit(archcalc.loads("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\n")), encoding="utf-8")

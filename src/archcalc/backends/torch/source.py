@@ -45,7 +45,7 @@ from archcalc.backends.torch.layers import Call, Exact
 from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
 from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply, share_kept
 from archcalc.backends.torch.training import CRITERIA, absorbs
-from archcalc.backends.torch.training_source import NAMES, entry_point, fold_dims
+from archcalc.backends.torch.training_source import NAMES, entry_point, fold_dims, loss_helper
 from archcalc.files import write_atomic
 from archcalc.graph import LayerNode, MergeNode, ResidualNode
 from archcalc.model import Model
@@ -565,7 +565,9 @@ class _Emitter:
         header = self.header()
         imports = ["from collections import OrderedDict", ""] if self.ordered_dict else []
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
-        helpers = [line for cls in self.helpers for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
+        loss = loss_helper(TrainSpec.of(self.model.spec))
+        helpers = [line for cls in [*self.helpers, *([loss] if loss else [])]
+                   for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         inits = init.source(self.graph, torch_paths(self.graph), _submodule)
         doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
                " initialises each layer.") if inits else \

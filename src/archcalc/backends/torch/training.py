@@ -50,7 +50,9 @@ class CosineLoss(nn.Module):
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ones = torch.ones(len(out), dtype=out.dtype)
-        return nn.functional.cosine_embedding_loss(out.reshape(len(out), -1), target.reshape(len(out), -1), ones)
+        return nn.functional.cosine_embedding_loss(
+            out.reshape(len(out), -1), target.reshape(len(out), -1), ones
+        )
 
 
 class DiceLoss(nn.Module):
@@ -63,9 +65,14 @@ class DiceLoss(nn.Module):
 
     def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         p, t = prob.reshape(len(prob), -1), target.reshape(len(prob), -1)
-        return (1 - (2 * (p * t).sum(1) + self.smooth) / (p.sum(1) + t.sum(1) + self.smooth)).mean()
+        return (
+            1 - (2 * (p * t).sum(1) + self.smooth) / (p.sum(1) + t.sum(1) + self.smooth)
+        ).mean()
 
 
+#: the losses torch lacks, written here: an exported file that trains with one carries their code (so they
+#: are written as ``ruff format`` writes them)
+LOSS_HELPERS = (CosineLoss, DiceLoss)
 #: loss → its torch criterion; :func:`criterion` passes the spec's hyperparameters (torch's names)
 CRITERIA: dict[str, type[nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
@@ -85,14 +92,22 @@ INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
 
 
 def criterion(train: TrainSpec) -> nn.Module:
-    """The spec's loss as a torch module: cross-entropy on probabilities when the spec says so, KL divergence
-    averaged per sample (``reduction="batchmean"``, the true KL; torch's "mean" divides by every element)."""
+    """The spec's loss as a torch module (:func:`criterion_call`)."""
+    cls, kwargs = criterion_call(train)
+    return cls(**kwargs)
+
+
+def criterion_call(train: TrainSpec) -> tuple[type[nn.Module], dict[str, object]]:
+    """The torch class of the spec's loss and its keyword arguments, which the exported file writes too:
+    cross-entropy on probabilities when the spec says so, KL divergence averaged per sample
+    (``reduction="batchmean"``, the true KL; torch's "mean" divides by every element), the spec's
+    settings under torch's names (``delta=0.5`` for huber)."""
     if train.loss == "cross_entropy" and train.takes == "probabilities":
-        return ProbabilityCrossEntropyLoss()
+        return ProbabilityCrossEntropyLoss, {}
     kwargs: dict[str, object] = dict(train.loss_params)
     if train.loss == "kl_div":
         kwargs["reduction"] = "batchmean"
-    return CRITERIA[train.loss](**kwargs)
+    return CRITERIA[train.loss], kwargs
 #: the torch module of each output kind that a loss applies itself (:data:`archcalc.spec.train.LOGIT_LOSSES`)
 FINAL_MODULES: dict[str, type[nn.Module]] = {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}
 #: optimizer → its torch.optim class; the spec's hyperparameters carry torch.optim's names

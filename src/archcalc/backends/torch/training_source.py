@@ -15,15 +15,35 @@ module level (:data:`NAMES`) are reserved for it, so no class generated from a s
 
 from __future__ import annotations
 
+import json
+
+from torch import nn
+
 from archcalc.backends.common import code
 from archcalc.backends.torch.layout import Brackets, Text, layout
-from archcalc.backends.torch.training import CRITERIA, OPTIMIZERS, token_ids
+from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
-NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "targets", "class_dim", "train", "main"})
+NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "targets", "class_dim", "train", "main",
+                   *(cls.__name__ for cls in LOSS_HELPERS)})
+
+
+def loss_call(train: TrainSpec) -> str:
+    """The expression that makes the spec's loss: torch's class (``nn.HuberLoss(delta=0.5)``) or one of
+    :data:`LOSS_HELPERS`, whose code the file carries (:func:`loss_helper`)."""
+    cls, kwargs = criterion_call(train)
+    name = f"nn.{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else cls.__name__
+    written = {key: json.dumps(value) if isinstance(value, str) else code(value) for key, value in kwargs.items()}
+    return f"{name}({', '.join(f'{key}={value}' for key, value in written.items())})"
+
+
+def loss_helper(train: TrainSpec) -> type[nn.Module] | None:
+    """The class of :data:`LOSS_HELPERS` the spec's loss needs in the exported file, if any."""
+    cls = criterion_call(train)[0]
+    return cls if cls in LOSS_HELPERS else None
 
 
 def fold_dims(train: TrainSpec, output: tuple[int, ...]) -> set[int]:
@@ -89,7 +109,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "def build_loss() -> nn.Module:",
         f'    """{what}, averaged over the batch."""',
-        f"    return nn.{'NLLLoss' if probabilities or given else CRITERIA[train.loss].__name__}()",
+        f"    return {'nn.NLLLoss()' if probabilities or given else loss_call(train)}",
         "",
         "",
         "def build_optimizer(model: nn.Module) -> torch.optim.Optimizer:",
