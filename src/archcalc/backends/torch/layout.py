@@ -13,11 +13,21 @@ laid out the same way.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 #: ruff's default line length
 WIDTH = 88
 INDENT = 4
+
+
+def string(text: str) -> str:
+    """A string literal for ``text``: ``ascii`` escapes, double quotes unless that needs escaping."""
+    literal = ascii(text)
+    if literal.startswith("'") and '"' not in text:
+        literal = '"' + literal[1:-1] + '"'
+    assert ast.literal_eval(literal) == text
+    return literal
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from archcalc.backends.torch import init
 from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call, Exact
-from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout
+from archcalc.backends.torch.layout import WIDTH, Brackets, Doc, Text, flat, layout, string
 from archcalc.backends.torch.modules import HELPERS, REQUIRES, Add, Attention, Concat, Multiply, share_kept
 from archcalc.backends.torch.training import CRITERIA, absorbs
 from archcalc.backends.torch.training_source import NAMES, entry_point, fold_dims, loss_helper
@@ -79,15 +79,6 @@ def emit(model: Model) -> str:
 
 
 # -- literals and identifiers ----------------------------------------------------------------------
-
-
-def string(text: str) -> str:
-    """A string literal for ``text``: ``ascii`` escapes, double quotes unless that needs escaping."""
-    literal = ascii(text)
-    if literal.startswith("'") and '"' not in text:
-        literal = '"' + literal[1:-1] + '"'
-    assert ast.literal_eval(literal) == text
-    return literal
 
 
 def literal(value: object) -> Doc:

@@ -15,12 +15,10 @@ module level (:data:`NAMES`) are reserved for it, so no class generated from a s
 
 from __future__ import annotations
 
-import json
-
 from torch import nn
 
 from archcalc.backends.common import code
-from archcalc.backends.torch.layout import Brackets, Text, layout
+from archcalc.backends.torch.layout import Brackets, Text, layout, string
 from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
@@ -36,7 +34,7 @@ def loss_call(train: TrainSpec) -> str:
     :data:`LOSS_HELPERS`, whose code the file carries (:func:`loss_helper`)."""
     cls, kwargs = criterion_call(train)
     name = f"nn.{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else cls.__name__
-    written = {key: json.dumps(value) if isinstance(value, str) else code(value) for key, value in kwargs.items()}
+    written = {key: string(value) if isinstance(value, str) else code(value) for key, value in kwargs.items()}
     return f"{name}({', '.join(f'{key}={value}' for key, value in written.items())})"
 
 
