@@ -21,13 +21,14 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.usefixtures("one_thread")
 BOTH = pytest.mark.parametrize("backend", ["numpy", "torch"])
 
-#: batch norm (buffers), dropout (random masks), Adam (optimizer state), L1, early stopping (best weights):
-#: everything a resumed run must get back. 84 training samples in batches of 8: 11 steps an epoch
+#: batch norm (buffers), dropout (random masks), Adam (optimizer state), L1, early stopping (best weights), a
+#: learning-rate schedule that changes every epoch: everything a resumed run must get back. 84 training
+#: samples in batches of 8: 11 steps an epoch
 TINY = """name: tiny
 input: [8]
 layers: [linear: 16, batchnorm1d, relu, dropout: 0.25, linear: 3]
 train: {classes: 3, optimizer: {adam: {lr: 0.02}}, batch_size: 8, epochs: 6, l1: 0.001,
-        early_stopping: {patience: 3}}
+        early_stopping: {patience: 3}, scheduler: {exponential: {gamma: 0.8, warmup_epochs: 1}}}
 """
 STEPS_PER_EPOCH = 11
 
@@ -284,6 +285,8 @@ def test_files_that_are_not_checkpoints_are_refused(saved_run, tmp_path, run):
     (("adam: {lr: 0.02}", "sgd: {lr: 0.02}"), "the train: section's optimizer was adam {lr: 0.02, betas: [0.9, "
                                               "0.999], eps: 1e-08, amsgrad: false} and is now sgd {lr: 0.02"),
     (("batch_size: 8", "batch_size: 9"), "the train: section's batch_size was 8 and is now 9"),
+    (("gamma: 0.8", "gamma: 0.9"), "the train: section's scheduler was exponential {gamma: 0.8, warmup_epochs: 1, "
+                                   "warmup_start_factor: 0.3333333333333333} and is now exponential {gamma: 0.9,"),
 ])
 def test_a_checkpoint_of_another_spec_is_refused(saved_run, tmp_path, run, tiny, change, says):
     spec, _ = tiny

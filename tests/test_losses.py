@@ -49,6 +49,9 @@ def binary(rng):
 CASES = {
     "cross_entropy": ("classification", logits, classes),
     "{cross_entropy: {inputs: probabilities}}": ("classification", probabilities, classes),
+    "{cross_entropy: {label_smoothing: 0.1}}": ("classification", logits, classes),
+    "{cross_entropy: {label_smoothing: 1}}": ("classification", logits, classes),
+    "{cross_entropy: {inputs: probabilities, label_smoothing: 0.2}}": ("classification", probabilities, classes),
     "nll": ("classification", log_probabilities, classes),
     "bce": ("classification", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
     "bce_with_logits": ("classification", logits, binary),
@@ -95,6 +98,24 @@ def test_probability_cross_entropy_clamps_the_log_like_bce():
     loss = make_loss(train)
     assert loss.forward(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0, 1])) == pytest.approx((100 + np.log(2)) / 2)
     assert loss.backward()[0, 0] == 0  # clamped: no gradient, as torch.clamp gives none
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_smoothed_cross_entropy_of_probabilities_is_torchs_of_their_logits(smoothing):
+    """``{inputs: probabilities, label_smoothing: ε}`` on softmax(x) is ``nn.CrossEntropyLoss(label_smoothing=ε)``
+    on x: torch's own definition, per sample and per position (class scores at dim 1)."""
+    for shape, target in (((6, 4), (6,)), ((3, 4, 5, 2), (3, 5, 2))):
+        x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        t = torch.randint(0, 4, target, generator=torch.Generator().manual_seed(2))
+        ours = criterion(train_of(f"{{cross_entropy: {{inputs: probabilities, label_smoothing: {smoothing}}}}}"))
+        torch.testing.assert_close(ours(x.softmax(1), t), torch.nn.CrossEntropyLoss(label_smoothing=smoothing)(x, t))
+
+
+def test_label_smoothing_is_written_only_when_it_smooths():
+    assert make_loss(train_of("cross_entropy")).smoothing == 0
+    assert make_loss(train_of("{cross_entropy: {label_smoothing: 0.1}}")).smoothing == 0.1
+    assert criterion(train_of("cross_entropy")).label_smoothing == 0
+    assert criterion(train_of("{cross_entropy: {label_smoothing: 0.1}}")).label_smoothing == 0.1
 
 
 def test_saying_what_a_logits_loss_takes_keeps_the_final_layer():

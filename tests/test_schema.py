@@ -144,6 +144,11 @@ WRONG = {
     "unknown optimizer": "input: [3]\nlayers: [linear: 2]\ntrain: {optimizer: adamm}\n",
     "unknown hyperparameter": "input: [3]\nlayers: [linear: 2]\ntrain: {optimizer: {adam: {momentum: 0.9}}}\n",
     "unknown train key": "input: [3]\nlayers: [linear: 2]\ntrain: {epoch: 3}\n",
+    "schedule without its step": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: step}\n",
+    "schedule setting misspelt": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {cosine: {tmax: 3}}}\n",
+    "milestones as a number": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {multistep: {milestones: 30}}}\n",
+    "label smoothing above 1": "input: [3]\nlayers: [linear: 2]\n"
+                               "train: {loss: {cross_entropy: {label_smoothing: 2}}}\n",
     "budget in bytes for params": "input: [3]\nlayers: [linear: 2]\nbudget: {params: 3MB}\n",
     "budget with no limit": "input: [3]\nlayers: [linear: 2]\nbudget: {batch_size: 2}\n",
 }

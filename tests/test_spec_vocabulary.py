@@ -20,6 +20,9 @@ def error(text: str) -> SpecError:
 @pytest.mark.parametrize(("train", "message", "at"), [
     ("{loss: {huber: {delta: 0}}}", "delta must be > 0", "0}"),
     ("{loss: {huber: {beta: 1}}}", "huber has no setting 'beta'", "beta"),
+    ("{loss: {cross_entropy: {label_smoothing: 1.5}}}", "label_smoothing must be in [0, 1], got 1.5", "1.5"),
+    ("{loss: {cross_entropy: {label_smoothing: -0.1}}}", "label_smoothing must be in [0, 1]", "-0.1"),
+    ("{loss: {nll: {label_smoothing: 0.1}}}", "nll has no setting 'label_smoothing'", "label_smoothing"),
     ("{loss: {nll: {inputs: probabilities}}}", "inputs of nll must be one of log_probabilities", "probabilities"),
     ("{loss: {mse: {inputs: logits}}}", "inputs of mse must be one of values", "logits"),
     ("{loss: [mse]}", "loss must be a name or {name: {settings}}", "[mse]"),

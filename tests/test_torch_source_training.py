@@ -84,6 +84,31 @@ def test_the_file_trains_with_the_losss_settings_and_carries_the_losses_torch_la
     torch.testing.assert_close(module.build_loss()(out, target), theirs(out, target), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize(("loss", "written"), [
+    ("{cross_entropy: {label_smoothing: 0.1}}", "nn.CrossEntropyLoss(label_smoothing=0.1)"),
+    ("{cross_entropy: {inputs: probabilities}}", "ProbabilityCrossEntropyLoss()"),
+    ("{cross_entropy: {inputs: probabilities, label_smoothing: 0.2}}",
+     "ProbabilityCrossEntropyLoss(label_smoothing=0.2)"),
+])
+def test_the_file_trains_a_classifier_with_the_specs_cross_entropy(tmp_path, loss, written):
+    spec = f"name: c\ninput: [8]\nlayers: [linear: 3, softmax]\ntrain: {{loss: {loss}, batch_size: 4, epochs: 2}}\n"
+    path = tmp_path / "classify.py"
+    text = emit(archcalc.loads(spec))
+    path.write_text(text, encoding="utf-8")
+    assert f"    return {written}\n" in text
+    module = import_file(path)
+    prob = torch.rand(6, 3, generator=torch.Generator().manual_seed(0)).softmax(1)
+    y = torch.tensor([0, 1, 2, 2, 1, 0])
+    torch.testing.assert_close(module.build_loss()(prob, y),
+                               training.criterion(archcalc.loads(spec).spec.train)(prob, y), rtol=0, atol=0)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x=rng.normal(size=(16, 8)).astype(np.float32), y=rng.integers(0, 3, 16))
+    proc = subprocess.run([sys.executable, str(path), "data.npz"], capture_output=True, text=True, cwd=tmp_path,
+                          env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert len(epochs(proc.stdout)) == 2
+
+
 def test_a_softmax_without_a_train_section_trains_on_its_log(tmp_path):
     path = tmp_path / "probs.py"
     path.write_text(emit(archcalc.loads("name: probs\ninput: [4]\nlayers: [linear: 3, softmax]\n")), encoding="utf-8")

@@ -318,16 +318,20 @@ class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
     the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N.
 
+    With ``label_smoothing`` ε the target row is q = (1 − ε)·onehot(t) + ε/C over the C classes, as
+    torch smooths it: the loss is −mean_i Σ_c q_ic log p_ic and the gradient (softmax(x) − q)/N.
+
     With ``inputs="probabilities"`` the network's output is taken as probabilities p and the loss is
-    −mean_i log p_i[t_i], each log clamped at −100 as ``nn.BCELoss`` clamps it (the spec's
-    ``loss: {cross_entropy: {inputs: probabilities}}``); saying what it takes also stops the loss from
-    fusing a final softmax (``fuse=False``).
+    −mean_i Σ_c q_ic log p_ic (−mean_i log p_i[t_i] without smoothing), each log clamped at −100 as
+    ``nn.BCELoss`` clamps it (the spec's ``loss: {cross_entropy: {inputs: probabilities}}``); its gradient is
+    −q/(p·N) where the clamp does not hold the log. Saying what it takes also stops the loss from fusing a
+    final softmax (``fuse=False``).
     """
 
     FUSES = Softmax
 
-    def __init__(self, inputs: str = "logits", fuse: bool = True):
-        self.inputs = inputs
+    def __init__(self, inputs: str = "logits", fuse: bool = True, label_smoothing: float = 0.0):
+        self.inputs, self.smoothing = inputs, label_smoothing
         if not fuse or inputs != "logits":
             self.FUSES = None
 
@@ -335,30 +339,29 @@ class CrossEntropyLoss(Loss):
         return y.astype(np.int64).reshape(-1)
 
     def forward(self, out: np.ndarray, target: np.ndarray) -> float:
-        rows = np.arange(len(target))
-        self.target = target
+        self.out, self.target = out, target
         if self.inputs == "probabilities":
-            self.out = out
-            with np.errstate(divide="ignore"):
-                log_p = np.maximum(np.log(out[rows, target]), -100)
-            return float(-log_p.mean())
-        shifted = out - out.max(1, keepdims=True)
-        log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        self.prob = np.exp(log_prob)
-        return float(-log_prob[rows, target].mean())
+            with np.errstate(divide="ignore", invalid="ignore"):  # log 0 is clamped; only q > 0 counts
+                log_p = np.maximum(np.log(out), -100)
+        else:
+            shifted = out - out.max(1, keepdims=True)
+            log_p = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+        self.log_p = log_p
+        q = self.smoothed()
+        return float(-np.where(q > 0, q * log_p, 0).sum() / len(target))
+
+    def smoothed(self) -> np.ndarray:
+        """The target rows q: one-hot, moved ε of the way towards the uniform ε/C."""
+        q = np.zeros_like(self.log_p)
+        q[np.arange(len(self.target)), self.target] = 1
+        return q if not self.smoothing else (1 - self.smoothing) * q + self.smoothing / q.shape[1]
 
     def backward(self) -> np.ndarray:
-        rows = np.arange(len(self.target))
-        if self.inputs == "probabilities":
-            grad = np.zeros_like(self.out)
-            p = self.out[rows, self.target]
-            with np.errstate(divide="ignore"):
-                live = np.log(p) > -100  # where the clamp holds the log, it has no gradient
-            grad[rows, self.target] = np.where(live, -1 / np.where(live, p, 1), 0)
-            return grad / len(self.target)
-        grad = self.prob.copy()
-        grad[rows, self.target] -= 1
-        return grad / len(self.target)
+        q = self.smoothed()
+        if self.inputs == "probabilities":  # where the clamp holds the log, it has no gradient
+            live = self.log_p > -100  # (and not NaN: a negative "probability" that no target weighs)
+            return np.where(live, -q / np.where(live, self.out, 1), 0) / len(self.target)
+        return (np.exp(self.log_p) - q) / len(self.target)
 
 
 # -- optim -----------------------------------------------------------------------------------------
@@ -457,13 +460,16 @@ class Loop:
 
     ``history`` holds a record per finished epoch: ``{"epoch", "loss", "accuracy"}`` (training loss
     with the L1 term and accuracy, averaged over the epoch's samples; accuracy None when not
-    classifying), ``"val_loss"`` and ``"val_accuracy"`` with validation data, and ``"seconds"``.
+    classifying), the epoch's ``"lr"`` under a schedule, ``"val_loss"`` and ``"val_accuracy"`` with
+    validation data, and ``"seconds"``.
     ``ended`` says why the run is over: ``"diverged"`` (the training loss stopped being a finite
     number), ``"stopped"`` (early stopping) or ``"done"`` (every epoch run); ``""`` while it runs.
     """
 
-    def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True):
+    def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True, schedule=None):
         self.epochs, self.classify = epochs, classify
+        #: the learning rate of each epoch (``schedule(epochs before it)``, a ``Schedule``), or None: constant
+        self.schedule = schedule
         self.stopping = stopping or EarlyStopping()
         self.history: list[dict] = []
         self.epoch = 1  # the epoch under way, or the next one
@@ -484,6 +490,8 @@ class Loop:
             self.ended = ""
         while not self.ended:
             started = time.perf_counter()
+            if self.schedule is not None:  # at every epoch's start, and where a resumed run picks one up
+                steps.set_lr(self.schedule(self.epoch - 1))
             if self.order is None:
                 self.order = steps.order()
             while self.batch < len(self.order):
@@ -511,6 +519,8 @@ class Loop:
 
     def finish_epoch(self, steps, started: float) -> dict:
         record = {"epoch": self.epoch, "loss": self.total / self.seen, "accuracy": self.accuracy()}
+        if self.schedule is not None:
+            record["lr"] = self.schedule(self.epoch - 1)
         scores = steps.validate()
         if scores is not None:
             record["val_loss"], record["val_accuracy"] = scores
@@ -654,6 +664,9 @@ class Steps:
     def snapshot(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.model.state_dict().items()}
 
+    def set_lr(self, rate: float) -> None:
+        self.optimizer.lr = rate
+
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict(state)
 
@@ -661,18 +674,19 @@ class Steps:
 def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
-        on_batch=None, on_epoch=None) -> dict:
+        schedule=None, on_batch=None, on_epoch=None) -> dict:
     """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early",
     "diverged"}``.
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
     progress. Without validation data the training loss is monitored. Training stops when the loss
-    stops being a finite number (``diverged``).
+    stops being a finite number (``diverged``). ``schedule(e)``, when given, is the learning rate of the
+    epoch after ``e`` others (a ``Schedule``).
     """
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)
-    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify)
+    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify, schedule)
     run.run(steps, on_batch, on_epoch)
     return {"history": run.history, "best_epoch": run.best_epoch, "stopped_early": run.stopped_early,
             "diverged": run.diverged}

@@ -31,9 +31,11 @@ def plain(value: object) -> object:
 
 
 def code(value: object) -> str:
-    """A plain value (see :func:`plain`) as Python source, checked to read back as itself."""
+    """A plain value (see :func:`plain`), or a list of them, as Python source, checked to read back as itself."""
     if isinstance(value, tuple):
         return repr(tuple(ast.literal_eval(code(v)) for v in value))
+    if isinstance(value, list):  # a schedule's milestones
+        return f"[{', '.join(code(v) for v in value)}]"
     if not (value is None or type(value) in (bool, int, float, str)):
         raise TypeError(f"not a plain literal: {value!r}")
     text = repr(value)

@@ -244,7 +244,8 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
         "resumed_from": saved.path if saved else None,
         "processes": job.nproc, "device": job.device, "precision": job.precision,
         "history": [{"epoch": e.epoch, "loss": e.loss, "accuracy": e.accuracy, "val_loss": e.val_loss,
-                     "val_accuracy": e.val_accuracy} for e in outcome.epochs],
+                     "val_accuracy": e.val_accuracy, "lr": settings.optimizer.lr if e.lr is None else e.lr}
+                    for e in outcome.epochs],
     }
     return result
 

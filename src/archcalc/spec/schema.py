@@ -45,7 +45,19 @@ from archcalc.spec.budget import COUNT, LIMITS, SETTINGS
 from archcalc.spec.data import KEYS as DATA_KEYS
 from archcalc.spec.init import ALIASES as INIT_ALIASES
 from archcalc.spec.init import INITS
-from archcalc.spec.train import KEYS, LOSS_KINDS, LOSSES, MONITORS, OPTIMIZERS, STOPPING_KEYS, TASKS
+from archcalc.spec.train import (
+    KEYS,
+    LOSS_KINDS,
+    LOSSES,
+    MONITORS,
+    NEEDED,
+    OPTIMIZERS,
+    SCHEDULE_SETTINGS,
+    SCHEDULERS,
+    STOPPING_KEYS,
+    TASKS,
+    WARMUP,
+)
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -464,6 +476,7 @@ def _train() -> dict:
         "epochs": {"type": "integer", "minimum": 1},
         "weight_decay": {"type": "number", "minimum": 0},
         "l1": {"type": "number", "minimum": 0},
+        "scheduler": _scheduler(),
         "early_stopping": {"anyOf": [{"const": False}, {"type": "integer", "minimum": 1},
                                      {"type": "object", "properties": stopping_props,
                                       "additionalProperties": False}]},
@@ -479,13 +492,38 @@ def _train() -> dict:
             "properties": {key: values[key] for key in KEYS}, "additionalProperties": False}
 
 
+def _scheduler() -> dict:
+    """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``."""
+    kinds = {"step_size": {"type": "integer", "minimum": 1}, "T_max": {"type": "integer", "minimum": 1},
+             "milestones": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+             "gamma": {"type": "number", "exclusiveMinimum": 0}, "eta_min": {"type": "number", "minimum": 0},
+             "warmup_epochs": {"type": "integer", "minimum": 0},
+             "warmup_start_factor": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}}
+    if set(kinds) != set(SCHEDULE_SETTINGS):
+        raise SchemaGap(f"scheduler: the schema draws {sorted(kinds)}, the parser takes {sorted(SCHEDULE_SETTINGS)}")
+    settings = {}
+    for name, defaults in SCHEDULERS.items():
+        every = {**defaults, **WARMUP}
+        props = {key: {**kinds[key], "description": SCHEDULE_SETTINGS[key],
+                       **({"default": value} if value not in (None, NEEDED) else {})} for key, value in every.items()}
+        required = [key for key, value in defaults.items() if value == NEEDED]
+        body = {"type": "object", "properties": props, "additionalProperties": False, **(
+            {"required": required} if required else {})}
+        settings[name] = body if required else {"anyOf": [{"type": "null"}, body]}
+    return {"anyOf": [{"const": False}, {"enum": [n for n, d in SCHEDULERS.items() if NEEDED not in d.values()]},
+                      {"type": "object", "properties": settings, "minProperties": 1, "maxProperties": 1,
+                       "additionalProperties": False}]}
+
+
 def _loss() -> dict:
     """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` (``inputs:`` and the loss's own settings)."""
     settings = {}
     for name, kind in LOSS_KINDS.items():
         props = {"inputs": {"enum": list(kind.inputs), "description": f"what {name} takes from the network: "
                             + " or ".join(kind.inputs) + f" (default {kind.inputs[0]})"},
-                 **{key: {"type": "number", "minimum": 0, "default": value} for key, value in kind.params.items()}}
+                 **{key: {"type": "number", "minimum": 0, "default": value,
+                          **({"maximum": 1} if key == "label_smoothing" else {})}
+                    for key, value in kind.params.items()}}
         settings[name] = {"anyOf": [{"type": "null"}, {"type": "object", "properties": props,
                                                        "additionalProperties": False}]}
     return {"anyOf": [{"enum": list(LOSSES)},

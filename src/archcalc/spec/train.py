@@ -32,7 +32,7 @@ class LossKind:
 
 #: every loss, by the name ``train: loss`` uses (PyTorch's definitions: docs/spec.md#train)
 LOSS_KINDS: dict[str, LossKind] = {
-    "cross_entropy": LossKind((LOGITS, PROBABILITIES), "classification", fuses="softmax"),
+    "cross_entropy": LossKind((LOGITS, PROBABILITIES), "classification", {"label_smoothing": 0.0}, fuses="softmax"),
     "nll": LossKind((LOG_PROBABILITIES,), "classification"),
     "bce": LossKind((PROBABILITIES,), "classification"),
     "bce_with_logits": LossKind((LOGITS,), "classification", fuses="sigmoid"),
@@ -62,6 +62,41 @@ OPTIMIZERS: dict[str, dict[str, object]] = {
 }
 #: weight decay when the spec gives none (torch's AdamW decays by default)
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
+
+NEEDED = "required"
+#: learning-rate schedule → its settings and torch.optim.lr_scheduler's defaults (:data:`NEEDED`: no
+#: default; cosine's T_max, None: the run's epochs after the warm-up); formulas in archcalc.training.schedule
+SCHEDULERS: dict[str, dict[str, object]] = {
+    "step": {"step_size": NEEDED, "gamma": 0.1},
+    "multistep": {"milestones": NEEDED, "gamma": 0.1},
+    "exponential": {"gamma": NEEDED},
+    "cosine": {"T_max": None, "eta_min": 0.0},
+}
+#: the warm-up every schedule may start with, and its defaults (torch's LinearLR: start_factor 1/3)
+WARMUP: dict[str, object] = {"warmup_epochs": 0, "warmup_start_factor": 1 / 3}
+#: what each setting is, for ``archcalc schema``
+SCHEDULE_SETTINGS: dict[str, str] = {
+    "step_size": "epochs between two decays",
+    "gamma": "the factor each decay multiplies the learning rate by",
+    "milestones": "the epochs (counted after the warm-up) at which the learning rate decays",
+    "T_max": "epochs of the half cosine from lr down to eta_min (default: the run's epochs after the warm-up)",
+    "eta_min": "the learning rate the cosine ends at",
+    "warmup_epochs": "epochs over which the learning rate first rises linearly to lr",
+    "warmup_start_factor": "the first warm-up epoch's learning rate, as a fraction of lr (torch's default 1/3)",
+}
+
+
+@dataclass(slots=True)
+class Scheduler:
+    """``scheduler: {cosine: {warmup_epochs: 5}}``: the schedule's name, the settings the spec gives or that
+    have a default (cosine's T_max only when given), and the warm-up."""
+
+    name: str
+    settings: dict[str, object]
+    warmup_epochs: int
+    warmup_start_factor: float
+    loc: Loc
+    locs: dict[str, Loc] = field(default_factory=dict)  # where each setting's value was written
 
 
 @dataclass(slots=True)
@@ -110,11 +145,20 @@ class TrainSpec:
     #: the axis of a sample's output that holds the class scores, as written (``class_axis: -1``; 0 is the
     #: first axis after the batch); None: found from the shapes (:func:`class_axis`)
     class_axis: int | None = None
+    #: the learning-rate schedule, stepped once per epoch; None: a constant learning rate
+    scheduler: Scheduler | None = None
 
     @property
     def takes(self) -> str:
         """What the loss is applied to: logits, probabilities, log_probabilities or values."""
         return self.loss_inputs or LOSS_KINDS[self.loss].inputs[0]
+
+    @property
+    def loss_settings(self) -> dict[str, float]:
+        """The loss's settings that differ from PyTorch's defaults: what the trainers pass and the exported
+        files write (``nn.HuberLoss(delta=0.5)``, but ``nn.CrossEntropyLoss()`` without smoothing)."""
+        defaults = LOSS_KINDS[self.loss].params
+        return {key: value for key, value in self.loss_params.items() if value != defaults[key]}
 
     @property
     def fuses(self) -> str | None:
@@ -147,13 +191,17 @@ KEYS: dict[str, tuple[object, str]] = {
                     "sigmoid per class): targets are 0/1 rows"),
     "target_range": (None, "[low, high]: the range regression targets lie in, when it is known"),
     "loss": (None, "a loss by name (cross_entropy, nll, bce, bce_with_logits, mse, l1, huber, smooth_l1, kl_div, "
-             "cosine, dice), or {name: {setting: value}} (inputs: logits or probabilities, and the loss's own); "
+             "cosine, dice), or {name: {setting: value}} (inputs: logits or probabilities, and the loss's own, such "
+             "as cross_entropy's label_smoothing); "
              "default cross_entropy for classification, mse for regression"),
     "optimizer": ("sgd", "a torch.optim optimizer by name, or {name: {hyperparameter: value}}"),
     "batch_size": (32, "examples per training step"),
     "epochs": (10, "passes over the training data"),
     "weight_decay": (0.0, "L2 penalty λ as torch.optim applies it (decoupled for adamw, whose default is 0.01)"),
     "l1": (0.0, "λ·Σ|w| added to the loss"),
+    "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine), "
+                  "by name or {name: {setting: value}}, each with an optional linear warm-up (warmup_epochs, "
+                  "warmup_start_factor); torch.optim.lr_scheduler's definitions; a constant rate when left out"),
     "early_stopping": (None, "stop after `patience` epochs without improvement and restore the best weights: "
                        "a patience, or {patience, min_delta, monitor}; off when left out or false"),
     "seed": (None, "fixes the data split, initial weights, batch order and dropout masks; random when left out"),
@@ -208,9 +256,68 @@ def parse_train(node: YMap) -> TrainSpec:
         raise SpecError(locs["class_axis"], "class_axis says where the class scores are, but the task is "
                         f"{'a multi-label classification' if multi_label else 'a regression'}", code="bad-train",
                         hint="task: classification with one class index per position, or drop class_axis")
+    scheduler = _scheduler(node.get("scheduler"), epochs)
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
                      _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
-                     loss_inputs, multi_label, target_range, axis)
+                     loss_inputs, multi_label, target_range, axis, scheduler)
+
+
+def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
+    """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``, checked as torch's
+    schedulers check their arguments, and a warm-up that leaves the spec's ``epochs`` room to schedule."""
+    if node is None or (isinstance(node, YScalar) and node.value in (None, False)):
+        return None
+    name, items = _named(node, "scheduler", tuple(SCHEDULERS), "settings", "scheduler: {cosine: {warmup_epochs: 5}}",
+                         lambda name: f"scheduler: {{{name}: {{{next(iter(SCHEDULERS[name]))}: ...}}}}")
+    allowed = {**SCHEDULERS[name], **WARMUP}
+    given: dict[str, object] = {}
+    locs: dict[str, Loc] = {}
+    for key, value in items:
+        if key.text not in allowed:
+            raise SpecError(key.loc, f"the {name} schedule has no setting '{key.text}'", code="unknown-key",
+                            hint=choices_hint(key.text, list(allowed), f"settings of {name}"))
+        given[key.text] = _schedule_setting(key.text, value)
+        locs[key.text] = value.loc
+    missing = [key for key, default in allowed.items() if default == NEEDED and key not in given]
+    if missing:
+        example = {"step_size": "30", "milestones": "[30, 60]", "gamma": "0.95"}
+        raise SpecError(node.loc, f"the {name} schedule needs {' and '.join(missing)}", code="bad-train",
+                        hint=f"scheduler: {{{name}: {{{', '.join(f'{k}: {example[k]}' for k in missing)}}}}}")
+    warmup = given.pop("warmup_epochs", WARMUP["warmup_epochs"])
+    if warmup >= epochs:
+        raise SpecError(locs["warmup_epochs"], f"a warm-up of {warmup} epochs leaves none of the {epochs} "
+                        "epochs to the schedule", code="bad-train", hint="fewer warmup_epochs, or more epochs")
+    start = given.pop("warmup_start_factor", WARMUP["warmup_start_factor"])
+    settings = {k: v for k, v in SCHEDULERS[name].items() if v is not None} | given
+    return Scheduler(name, settings, warmup, start, node.loc, locs)
+
+
+def _schedule_setting(key: str, node: YNode) -> object:
+    """One setting of a schedule, with the bounds torch's schedulers hold it to (and γ > 0: a rate of 0 or
+    below is no schedule)."""
+    if key == "milestones":
+        if not isinstance(node, YSeq) or not node.items:
+            raise SpecError(node.loc, f"milestones must be a list of epochs, got {describe(node)}", code="bad-train",
+                            hint="milestones: [30, 60, 80]")
+        milestones = [_int(item, "a milestone", None, low=1) for item in node.items]
+        if milestones != sorted(set(milestones)):
+            raise SpecError(node.loc, f"milestones must increase, got {milestones}", code="bad-train",
+                            hint=f"milestones: {sorted(set(milestones))}")
+        return milestones
+    if key in ("step_size", "T_max"):
+        return _int(node, key, None, low=1)
+    if key == "warmup_epochs":
+        return _int(node, key, None, low=0)
+    value = _number(node, key)
+    if key == "gamma" and value <= 0:
+        raise SpecError(node.loc, f"gamma must be > 0, got {value:g}", code="bad-train",
+                        hint="the factor each decay multiplies the learning rate by: 0.1 divides it by 10")
+    if key == "eta_min" and value < 0:
+        raise SpecError(node.loc, f"eta_min must be ≥ 0, got {value:g}", code="bad-train")
+    if key == "warmup_start_factor" and not 0 < value <= 1:
+        raise SpecError(node.loc, f"warmup_start_factor must be in (0, 1], got {value:g}", code="bad-train",
+                        hint="the first warm-up epoch's rate as a fraction of lr, as torch's LinearLR takes it")
+    return value
 
 
 def _axis(node: YNode | None) -> int | None:
@@ -256,26 +363,38 @@ def dense_axes(train: TrainSpec, output: tuple[int, ...]) -> dict[tuple[int, ...
     return {target: axis for target, axis in found.items() if axis is not None}
 
 
+def _named(node: YNode, key: str, choices: tuple[str, ...], what: str, example: str,
+           example_of) -> tuple[str, list]:
+    """``key: name`` or ``key: {name: {setting: value}}`` (a loss, an optimizer, a schedule): the name, checked
+    against ``choices``, and its settings' ``(key, value)`` items (none when it has none). ``what`` names the
+    settings in messages; ``example`` and ``example_of(name)`` are the hints for a malformed section and
+    for settings that are not a mapping."""
+    if isinstance(node, YScalar):
+        return _word(node, choices, key, None), []
+    if not isinstance(node, YMap) or len(node.items) != 1:
+        raise SpecError(node.loc, f"{key} must be a name or {{name: {{{what}}}}}, got {describe(node)}",
+                        code="bad-train", hint=example)
+    name_node, args = node.items[0]
+    name = _word(name_node, choices, key, None)
+    if args is None or (isinstance(args, YScalar) and args.value is None):
+        return name, []
+    if not isinstance(args, YMap):
+        raise SpecError(args.loc, f"the {what} of {name} must be a mapping, got {describe(args)}", code="bad-train",
+                        hint=example_of(name))
+    return name, args.items
+
+
 def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str | None]:
     """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` / ``{cross_entropy: {inputs: probabilities}}``: the
     name, its hyperparameters (defaults filled in) and what the spec says it takes (None when unsaid)."""
-    if node is None or isinstance(node, YScalar):
-        name = _word(node, LOSSES, "loss", default)
-        return name, dict(LOSS_KINDS[name].params), None
-    if not isinstance(node, YMap) or len(node.items) != 1:
-        raise SpecError(node.loc, f"loss must be a name or {{name: {{settings}}}}, got {describe(node)}",
-                        code="bad-train", hint="loss: {cross_entropy: {inputs: probabilities}}")
-    key, args = node.items[0]
-    name = _word(key, LOSSES, "loss", None)
+    if node is None:
+        return default, dict(LOSS_KINDS[default].params), None
+    name, items = _named(node, "loss", LOSSES, "settings", "loss: {cross_entropy: {inputs: probabilities}}",
+                         lambda name: f"{name}: {{inputs: {LOSS_KINDS[name].inputs[0]}}}")
     kind = LOSS_KINDS[name]
     params, inputs = dict(kind.params), None
-    if args is None or (isinstance(args, YScalar) and args.value is None):
-        return name, params, None
-    if not isinstance(args, YMap):
-        raise SpecError(args.loc, f"the settings of {name} must be a mapping, got {describe(args)}", code="bad-train",
-                        hint=f"{name}: {{inputs: {kind.inputs[0]}}}")
     allowed = ("inputs", *kind.params)
-    for k, value in args.items:
+    for k, value in items:
         if k.text not in allowed:
             raise SpecError(k.loc, f"{name} has no setting '{k.text}'", code="unknown-key",
                             hint=choices_hint(k.text, list(allowed), f"settings of {name}"))
@@ -283,7 +402,11 @@ def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str 
             inputs = _word(value, kind.inputs, f"inputs of {name}", None)
             continue
         params[k.text] = _number(value, k.text)
-        zero_ok = k.text in ("smooth", "beta")  # torch: beta 0 makes smooth_l1 the L1 loss; huber's delta > 0
+        if k.text == "label_smoothing" and not 0 <= params[k.text] <= 1:  # torch's bounds
+            raise SpecError(value.loc, f"label_smoothing must be in [0, 1], got {params[k.text]:g}", code="bad-train",
+                            hint="the share of each target spread over all classes: 0.1 is the usual value")
+        # torch: beta 0 makes smooth_l1 the L1 loss; no smoothing is plain cross-entropy; huber's delta > 0
+        zero_ok = k.text in ("smooth", "beta", "label_smoothing")
         if params[k.text] < 0 or (params[k.text] == 0 and not zero_ok):
             raise SpecError(value.loc, f"{k.text} must be {'≥ 0' if zero_ok else '> 0'}, "
                             f"got {params[k.text]:g}", code="bad-train",
@@ -317,33 +440,23 @@ def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:
     if node is None:
         name = KEYS["optimizer"][0]
         return Optimizer(name, dict(OPTIMIZERS[name]), loc)
-    if isinstance(node, YScalar):
-        name, args = _word(node, tuple(OPTIMIZERS), "optimizer", None), None
-    elif isinstance(node, YMap) and len(node.items) == 1:
-        key, args = node.items[0]
-        name = _word(key, tuple(OPTIMIZERS), "optimizer", None)
-    else:
-        raise SpecError(node.loc, f"optimizer must be a name or {{name: {{hyperparameters}}}}, got {describe(node)}",
-                        code="bad-train", hint="optimizer: {adam: {lr: 0.001}}")
+    name, items = _named(node, "optimizer", tuple(OPTIMIZERS), "hyperparameters", "optimizer: {adam: {lr: 0.001}}",
+                         lambda name: f"{name}: {{lr: {OPTIMIZERS[name]['lr']}}}")
     hyper = dict(OPTIMIZERS[name])
     locs: dict[str, Loc] = {}
-    if args is not None and not (isinstance(args, YScalar) and args.value is None):
-        if not isinstance(args, YMap):
-            raise SpecError(args.loc, f"the hyperparameters of {name} must be a mapping, got {describe(args)}",
-                            code="bad-train", hint=f"{name}: {{lr: {OPTIMIZERS[name]['lr']}}}")
-        for key, value in args.items:
-            if key.text not in hyper and key.text in KEYS:  # torch.optim takes weight_decay; the spec, train:
-                written = value.text if isinstance(value, YScalar) else "…"
-                hint = f"move it beside optimizer: (train: {{{key.text}: {written}, optimizer: ...}})"
-                if key.text == "weight_decay":
-                    hint += "; it is applied as torch.optim applies its weight_decay"
-                raise SpecError(key.loc, f"{key.text} is a key of train:, not a hyperparameter of {name}",
-                                code="unknown-key", hint=hint)
-            if key.text not in hyper:
-                raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}'", code="unknown-key",
-                                hint=choices_hint(key.text, list(hyper), f"hyperparameters of {name}"))
-            hyper[key.text] = _hyper(value, key.text, hyper[key.text])
-            locs[key.text] = value.loc
+    for key, value in items:
+        if key.text not in hyper and key.text in KEYS:  # torch.optim takes weight_decay; the spec, train:
+            written = value.text if isinstance(value, YScalar) else "…"
+            hint = f"move it beside optimizer: (train: {{{key.text}: {written}, optimizer: ...}})"
+            if key.text == "weight_decay":
+                hint += "; it is applied as torch.optim applies its weight_decay"
+            raise SpecError(key.loc, f"{key.text} is a key of train:, not a hyperparameter of {name}",
+                            code="unknown-key", hint=hint)
+        if key.text not in hyper:
+            raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}'", code="unknown-key",
+                            hint=choices_hint(key.text, list(hyper), f"hyperparameters of {name}"))
+        hyper[key.text] = _hyper(value, key.text, hyper[key.text])
+        locs[key.text] = value.loc
     _check_optimizer(name, hyper, locs, node.loc)
     return Optimizer(name, hyper, node.loc, locs)
 

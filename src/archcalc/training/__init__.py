@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from archcalc.spec.train import TrainSpec
     from archcalc.training.loop import EarlyStopping, Loop
+    from archcalc.training.schedule import Schedule
 
 #: backend name → module defining ``make_trainer(model, train, seed)``
 BACKENDS: dict[str, str] = {
@@ -55,7 +56,8 @@ class Splits:
 
 @dataclass(slots=True)
 class Epoch:
-    """One epoch's numbers: training loss and accuracy (running over its batches), validation ones."""
+    """One epoch's numbers: training loss and accuracy (running over its batches), validation ones, and
+    the learning rate it trained with when the spec schedules it."""
 
     epoch: int
     loss: float
@@ -63,12 +65,13 @@ class Epoch:
     val_loss: float | None
     val_accuracy: float | None
     seconds: float
+    lr: float | None = None  # the epoch's learning rate, under a schedule
 
     @classmethod
     def of(cls, record: dict) -> Epoch:
         """The loop's record of an epoch (:class:`~archcalc.training.loop.Loop`), as an Epoch."""
         return cls(record["epoch"], record["loss"], record["accuracy"], record.get("val_loss"),
-                   record.get("val_accuracy"), record["seconds"])
+                   record.get("val_accuracy"), record["seconds"], record.get("lr"))
 
 
 @dataclass(slots=True)
@@ -95,6 +98,17 @@ def early_stopping(train: TrainSpec, validating: bool = True) -> EarlyStopping:
 
     rule = train.early_stopping if validating else None
     return EarlyStopping(rule.monitor, rule.patience, rule.min_delta) if rule else EarlyStopping()
+
+
+def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | None:
+    """The spec's learning-rate schedule for a run of ``epochs`` epochs (cosine's T_max defaults to them),
+    from its optimizer's learning rate; None without one (the rate stays constant)."""
+    from archcalc.training.schedule import Schedule
+
+    rule = train.scheduler
+    if rule is None:
+        return None
+    return Schedule(rule.name, train.optimizer.lr, epochs, rule.settings, rule.warmup_epochs, rule.warmup_start_factor)
 
 
 class Progress(Protocol):

@@ -114,8 +114,15 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
              "early_stopping": None if stopping is None else {"patience": stopping.patience,
                                                               "min_delta": stopping.min_delta,
                                                               "monitor": stopping.monitor}}
-    if settings.class_axis is not None:  # only when given: earlier runs' fingerprints stay as they were
+    # each only when given, so that earlier runs' fingerprints stay as they were
+    if settings.class_axis is not None:
         train["class_axis"] = settings.class_axis
+    if settings.loss_settings or settings.loss_inputs is not None:
+        train["loss_settings"] = {**settings.loss_settings, "inputs": settings.loss_inputs}
+    if settings.scheduler is not None:
+        rule = settings.scheduler
+        train["scheduler"] = _plain({"name": rule.name, **rule.settings, "warmup_epochs": rule.warmup_epochs,
+                                     "warmup_start_factor": rule.warmup_start_factor})
     digest = hashlib.sha256()
     for x, y in (splits.train, splits.validation):
         for array in (x, y):

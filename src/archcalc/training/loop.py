@@ -9,7 +9,8 @@ backend's ``training`` module):
   L1 term), how many predictions were right (0 when not classifying) and how many samples it saw;
 - ``validate()``: ``(loss, accuracy or None)`` on the validation data in evaluation mode, or None
   without validation data;
-- ``snapshot()`` and ``restore(snapshot)``: a copy of the weights and buffers, and putting it back.
+- ``snapshot()`` and ``restore(snapshot)``: a copy of the weights and buffers, and putting it back;
+- ``set_lr(rate)``: the optimizer's learning rate from now on (called only under a schedule).
 
 Everything the loop knows lives on the :class:`Loop` (the epoch, how far into it, its batches, the
 running sums, the records, the early-stopping state), so a run saved between two steps and loaded
@@ -55,13 +56,16 @@ class Loop:
 
     ``history`` holds a record per finished epoch: ``{"epoch", "loss", "accuracy"}`` (training loss
     with the L1 term and accuracy, averaged over the epoch's samples; accuracy None when not
-    classifying), ``"val_loss"`` and ``"val_accuracy"`` with validation data, and ``"seconds"``.
+    classifying), the epoch's ``"lr"`` under a schedule, ``"val_loss"`` and ``"val_accuracy"`` with
+    validation data, and ``"seconds"``.
     ``ended`` says why the run is over: ``"diverged"`` (the training loss stopped being a finite
     number), ``"stopped"`` (early stopping) or ``"done"`` (every epoch run); ``""`` while it runs.
     """
 
-    def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True):
+    def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True, schedule=None):
         self.epochs, self.classify = epochs, classify
+        #: the learning rate of each epoch (``schedule(epochs before it)``, a ``Schedule``), or None: constant
+        self.schedule = schedule
         self.stopping = stopping or EarlyStopping()
         self.history: list[dict] = []
         self.epoch = 1  # the epoch under way, or the next one
@@ -82,6 +86,8 @@ class Loop:
             self.ended = ""
         while not self.ended:
             started = time.perf_counter()
+            if self.schedule is not None:  # at every epoch's start, and where a resumed run picks one up
+                steps.set_lr(self.schedule(self.epoch - 1))
             if self.order is None:
                 self.order = steps.order()
             while self.batch < len(self.order):
@@ -109,6 +115,8 @@ class Loop:
 
     def finish_epoch(self, steps, started: float) -> dict:
         record = {"epoch": self.epoch, "loss": self.total / self.seen, "accuracy": self.accuracy()}
+        if self.schedule is not None:
+            record["lr"] = self.schedule(self.epoch - 1)
         scores = steps.validate()
         if scores is not None:
             record["val_loss"], record["val_accuracy"] = scores

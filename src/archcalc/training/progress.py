@@ -74,13 +74,15 @@ class BarProgress:
             parts.append(f"val_loss {record.val_loss:.4f}")
         if record.val_accuracy is not None:
             parts.append(f"val_acc {100 * record.val_accuracy:5.1f} %")
+        if record.lr is not None:
+            parts.append(f"lr {record.lr:.3g}")
         parts.append(f"{record.seconds:.2f} s")
         if self.console is None:
             import click
 
             click.echo("  ".join(parts), err=True)
         else:
-            self.console.print("  ".join(parts), highlight=False)
+            self.console.print("  ".join(parts), highlight=False, soft_wrap=True)  # one line, however narrow
 
 
 class NoProgress:

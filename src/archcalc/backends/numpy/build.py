@@ -350,7 +350,7 @@ def loss_kwargs(train: TrainSpec) -> dict[str, object]:
     """The loss class's keyword arguments: its hyperparameters, what it takes when the spec says so
     (cross-entropy on probabilities), and ``fuse=False`` when the spec says what a logits loss takes,
     so that it sees the network's output exactly."""
-    kwargs: dict[str, object] = dict(train.loss_params)
+    kwargs: dict[str, object] = dict(train.loss_settings)
     if train.loss_inputs is not None and train.loss == "cross_entropy":
         kwargs["inputs"] = train.loss_inputs
     if train.loss_inputs is not None and train.loss in LOGIT_LOSSES:

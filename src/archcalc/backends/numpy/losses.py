@@ -57,16 +57,20 @@ class CrossEntropyLoss(Loss):
     """mean_i(logsumexp(x_i) − x_i[t_i]) over logits x and class indices t (``nn.CrossEntropyLoss``);
     the log-softmax is shifted by each row's maximum. Gradient (softmax(x) − onehot(t))/N.
 
+    With ``label_smoothing`` ε the target row is q = (1 − ε)·onehot(t) + ε/C over the C classes, as
+    torch smooths it: the loss is −mean_i Σ_c q_ic log p_ic and the gradient (softmax(x) − q)/N.
+
     With ``inputs="probabilities"`` the network's output is taken as probabilities p and the loss is
-    −mean_i log p_i[t_i], each log clamped at −100 as ``nn.BCELoss`` clamps it (the spec's
-    ``loss: {cross_entropy: {inputs: probabilities}}``); saying what it takes also stops the loss from
-    fusing a final softmax (``fuse=False``).
+    −mean_i Σ_c q_ic log p_ic (−mean_i log p_i[t_i] without smoothing), each log clamped at −100 as
+    ``nn.BCELoss`` clamps it (the spec's ``loss: {cross_entropy: {inputs: probabilities}}``); its gradient is
+    −q/(p·N) where the clamp does not hold the log. Saying what it takes also stops the loss from fusing a
+    final softmax (``fuse=False``).
     """
 
     FUSES = Softmax
 
-    def __init__(self, inputs: str = "logits", fuse: bool = True):
-        self.inputs = inputs
+    def __init__(self, inputs: str = "logits", fuse: bool = True, label_smoothing: float = 0.0):
+        self.inputs, self.smoothing = inputs, label_smoothing
         if not fuse or inputs != "logits":
             self.FUSES = None
 
@@ -74,30 +78,29 @@ class CrossEntropyLoss(Loss):
         return y.astype(np.int64).reshape(-1)
 
     def forward(self, out: np.ndarray, target: np.ndarray) -> float:
-        rows = np.arange(len(target))
-        self.target = target
+        self.out, self.target = out, target
         if self.inputs == "probabilities":
-            self.out = out
-            with np.errstate(divide="ignore"):
-                log_p = np.maximum(np.log(out[rows, target]), -100)
-            return float(-log_p.mean())
-        shifted = out - out.max(1, keepdims=True)
-        log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        self.prob = np.exp(log_prob)
-        return float(-log_prob[rows, target].mean())
+            with np.errstate(divide="ignore", invalid="ignore"):  # log 0 is clamped; only q > 0 counts
+                log_p = np.maximum(np.log(out), -100)
+        else:
+            shifted = out - out.max(1, keepdims=True)
+            log_p = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+        self.log_p = log_p
+        q = self.smoothed()
+        return float(-np.where(q > 0, q * log_p, 0).sum() / len(target))
+
+    def smoothed(self) -> np.ndarray:
+        """The target rows q: one-hot, moved ε of the way towards the uniform ε/C."""
+        q = np.zeros_like(self.log_p)
+        q[np.arange(len(self.target)), self.target] = 1
+        return q if not self.smoothing else (1 - self.smoothing) * q + self.smoothing / q.shape[1]
 
     def backward(self) -> np.ndarray:
-        rows = np.arange(len(self.target))
-        if self.inputs == "probabilities":
-            grad = np.zeros_like(self.out)
-            p = self.out[rows, self.target]
-            with np.errstate(divide="ignore"):
-                live = np.log(p) > -100  # where the clamp holds the log, it has no gradient
-            grad[rows, self.target] = np.where(live, -1 / np.where(live, p, 1), 0)
-            return grad / len(self.target)
-        grad = self.prob.copy()
-        grad[rows, self.target] -= 1
-        return grad / len(self.target)
+        q = self.smoothed()
+        if self.inputs == "probabilities":  # where the clamp holds the log, it has no gradient
+            live = self.log_p > -100  # (and not NaN: a negative "probability" that no target weighs)
+            return np.where(live, -q / np.where(live, self.out, 1), 0) / len(self.target)
+        return (np.exp(self.log_p) - q) / len(self.target)
 
 
 class NLLLoss(Loss):

@@ -28,10 +28,10 @@ from archcalc.layers.sigmoid import Sigmoid
 from archcalc.layers.softmax import Softmax
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
-from archcalc.training import loop
+from archcalc.training import loop, schedule
 
 #: the runtime modules, in the order their definitions appear in the file
-RUNTIME = (layers, structures, losses, optim, loop, training)
+RUNTIME = (layers, structures, losses, optim, schedule, loop, training)
 #: what the training part of every file uses
 LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
 #: the deepest graph this exporter writes: each level costs 3 nested brackets (``Sequential([("name", …``)
@@ -53,6 +53,8 @@ def render(model: Model) -> str:
     roots = {*_classes(network), loss.__name__, optimizer.__name__, *LOOP}
     if dense_axes(train, tuple(int(d) for d in model.output_shape)):  # a class per position: PerPosition's mean
         roots.add(losses.per_position_loss.__name__)
+    if train.scheduler is not None:
+        roots.add(schedule.Schedule.__name__)
     definitions = _definitions(roots)
     body = "\n\n\n".join([*definitions.values(), _model_part(model, network, train)])
     # ruff's import sorting wants one blank line after the imports when a comment (a section title) follows
@@ -176,6 +178,22 @@ Or use it as a module::
 """'''
 
 
+def _schedule_part(train) -> tuple[str, str]:
+    """``build_schedule(epochs)``, the spec's learning-rate schedule (a copy of archcalc's ``Schedule``),
+    and the argument that hands it to ``fit``; nothing without a ``scheduler:``."""
+    rule = train.scheduler
+    if rule is None:
+        return "", ""
+    settings = ", ".join(f"{code(k)}: {code(v)}" for k, v in rule.settings.items())
+    return f"""
+
+def build_schedule(epochs):
+    \"\"\"The learning rate of each epoch: the spec's {rule.name} schedule for a run of ``epochs``.\"\"\"
+    return Schedule({code(rule.name)}, {code(train.optimizer.lr)}, epochs, {{{settings}}},
+                    warmup_epochs={code(rule.warmup_epochs)}, warmup_start_factor={code(rule.warmup_start_factor)})
+""", "schedule=build_schedule(args.epochs), "
+
+
 def _model_part(model: Model, network: Call, train) -> str:
     loss = LOSSES[train.loss].__name__
     optimizer = OPTIMIZERS[train.optimizer.name].__name__
@@ -204,6 +222,7 @@ CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
                      f"needs one of {[list(s) for s in CLASS_AXES]} (the output {list(OUTPUT_SHAPE)} without its "
                      "class axis: the spec's train: class_axis says which)")""" if dense else \
         "    loss = build_loss()"
+    build_schedule, schedule_arg = _schedule_part(train)
     return f'''{_section("this network")}
 
 NAME = {code(model.name)}
@@ -227,7 +246,7 @@ def build_loss():
 
 def build_optimizer(model):
     return {optimizer}(model.parameters(), {kwargs})
-
+{build_schedule}
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the network on DATA.npz (arrays x and y) with NumPy.")
@@ -251,7 +270,7 @@ def main(argv=None):
     result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,
                  batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
                  l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],
-                 monitor=TRAINING["monitor"], classify=classify,
+                 monitor=TRAINING["monitor"], {schedule_arg}classify=classify,
                  on_epoch=lambda r: print(", ".join(f"{{k}} {{v:.6g}}" for k, v in r.items() if v is not None)))
     print(f"best epoch {{result['best_epoch']}} of {{len(result['history'])}}")
     if args.output:

@@ -11,7 +11,7 @@ from archcalc.backends.numpy.losses import per_position_loss
 from archcalc.backends.numpy.training import Steps, batches, evaluate, logits_view
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
-from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
+from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping, lr_schedule
 from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
 from archcalc.training.loop import Loop
 
@@ -46,7 +46,7 @@ class NumpyTrainer:
         y, vy = self._targets(y), self._targets(vy)
         steps = Steps(self.net, self.loss, self.optimizer, x, y, batch_size=self.train.batch_size,
                       rng=self.rng, validation=(vx, vy), l1=self.train.l1, classify=self.classify)
-        run = Loop(epochs, early_stopping(self.train), self.classify)
+        run = Loop(epochs, early_stopping(self.train), self.classify, lr_schedule(self.train, epochs))
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)
         after = None if checkpoints is None else (lambda loop: checkpoints.after(loop, self))

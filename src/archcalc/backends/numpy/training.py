@@ -132,6 +132,9 @@ class Steps:
     def snapshot(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.model.state_dict().items()}
 
+    def set_lr(self, rate: float) -> None:
+        self.optimizer.lr = rate
+
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict(state)
 
@@ -139,18 +142,19 @@ class Steps:
 def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
         rng: np.random.Generator, validation: tuple[np.ndarray, np.ndarray] | None = None, l1: float = 0.0,
         patience: int | None = None, min_delta: float = 0.0, monitor: str = "val_loss", classify: bool = True,
-        on_batch=None, on_epoch=None) -> dict:
+        schedule=None, on_batch=None, on_epoch=None) -> dict:
     """Train ``model`` in place; return ``{"history": [per-epoch dict], "best_epoch", "stopped_early",
     "diverged"}``.
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
     progress. Without validation data the training loss is monitored. Training stops when the loss
-    stops being a finite number (``diverged``).
+    stops being a finite number (``diverged``). ``schedule(e)``, when given, is the learning rate of the
+    epoch after ``e`` others (a ``Schedule``).
     """
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)
-    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify)
+    run = Loop(epochs, EarlyStopping(monitor, patience, min_delta), classify, schedule)
     run.run(steps, on_batch, on_epoch)
     return {"history": run.history, "best_epoch": run.best_epoch, "stopped_early": run.stopped_early,
             "diverged": run.diverged}

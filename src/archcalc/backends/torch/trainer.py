@@ -12,7 +12,7 @@ from archcalc.backends.torch import distributed, to_torch, training
 from archcalc.errors import SpecError
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
-from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
+from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping, lr_schedule
 from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
 from archcalc.training.loop import Loop
 
@@ -73,7 +73,7 @@ class TorchTrainer:
         else:
             self.steps = distributed.DistributedSteps(self.module, self.train, x, y, group=self.group, **options)
         self.module.train()
-        run = Loop(epochs, early_stopping(self.train), self.steps.classify)
+        run = Loop(epochs, early_stopping(self.train), self.steps.classify, lr_schedule(self.train, epochs))
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)
         after = None if checkpoints is None else (lambda loop: checkpoints.after(loop, self))

@@ -33,20 +33,32 @@ import torch
 from torch import nn
 
 from archcalc.spec.train import TrainSpec, class_axis
-from archcalc.training import Epoch, Outcome, early_stopping
+from archcalc.training import Epoch, Outcome, early_stopping, lr_schedule
 from archcalc.training.loop import Loop
 
 
 class ProbabilityCrossEntropyLoss(nn.Module):
-    """Cross-entropy of probabilities (``loss: {cross_entropy: {inputs: probabilities}}``): the negative log
-    of each sample's probability of its class, averaged, each log clamped at −100 as ``nn.BCELoss`` clamps it."""
+    """Cross-entropy of probabilities (cross_entropy with inputs: probabilities in the
+    spec): -log p[target] per sample, averaged, each log clamped at -100 as nn.BCELoss
+    clamps it. With label_smoothing e the target is (1 - e) * one_hot + e / classes,
+    as nn.CrossEntropyLoss smooths it."""
+
+    def __init__(self, label_smoothing: float = 0.0):
+        super().__init__()
+        self.label_smoothing = label_smoothing
 
     def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return nn.functional.nll_loss(torch.clamp(torch.log(prob), min=-100), target)
+        log = torch.clamp(torch.log(prob), min=-100)
+        loss = nn.functional.nll_loss(log, target)
+        if self.label_smoothing:  # the class scores are at dim 1
+            smooth = -log.mean(1).mean()
+            loss = (1 - self.label_smoothing) * loss + self.label_smoothing * smooth
+        return loss
 
 
 class CosineLoss(nn.Module):
-    """1 − cos(output, target) per sample, averaged: ``nn.CosineEmbeddingLoss`` with every label +1."""
+    """1 - cos(output, target) per sample, averaged: nn.CosineEmbeddingLoss with
+    every label +1."""
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ones = torch.ones(len(out), dtype=out.dtype)
@@ -56,8 +68,9 @@ class CosineLoss(nn.Module):
 
 
 class DiceLoss(nn.Module):
-    """1 − (2·Σ p·t + smooth) / (Σ p + Σ t + smooth) over each sample's elements, averaged over the batch
-    (Milletari et al., V-Net, 2016; torch has no built-in Dice loss)."""
+    """1 - (2 sum(p t) + smooth) / (sum(p) + sum(t) + smooth) over each sample's
+    elements, averaged over the batch (Milletari et al., V-Net, 2016; torch has no
+    built-in Dice loss)."""
 
     def __init__(self, smooth: float = 1.0):
         super().__init__()
@@ -71,8 +84,8 @@ class DiceLoss(nn.Module):
 
 
 #: the losses torch lacks, written here: an exported file that trains with one carries their code (so they
-#: are written as ``ruff format`` writes them)
-LOSS_HELPERS = (CosineLoss, DiceLoss)
+#: are written as ``ruff format`` writes them, in ASCII lines of at most 88 characters)
+LOSS_HELPERS = (ProbabilityCrossEntropyLoss, CosineLoss, DiceLoss)
 #: loss → its torch criterion; :func:`criterion` passes the spec's hyperparameters (torch's names)
 CRITERIA: dict[str, type[nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
@@ -102,12 +115,14 @@ def criterion_call(train: TrainSpec) -> tuple[type[nn.Module], dict[str, object]
     cross-entropy on probabilities when the spec says so, KL divergence averaged per sample
     (``reduction="batchmean"``, the true KL; torch's "mean" divides by every element), the spec's
     settings under torch's names (``delta=0.5`` for huber)."""
+    kwargs: dict[str, object] = dict(train.loss_settings)
     if train.loss == "cross_entropy" and train.takes == "probabilities":
-        return ProbabilityCrossEntropyLoss, {}
-    kwargs: dict[str, object] = dict(train.loss_params)
+        return ProbabilityCrossEntropyLoss, kwargs
     if train.loss == "kl_div":
         kwargs["reduction"] = "batchmean"
     return CRITERIA[train.loss], kwargs
+
+
 #: the torch module of each output kind that a loss applies itself (:data:`archcalc.spec.train.LOGIT_LOSSES`)
 FINAL_MODULES: dict[str, type[nn.Module]] = {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}
 #: optimizer → its torch.optim class; the spec's hyperparameters carry torch.optim's names
@@ -323,6 +338,10 @@ class Steps:
     def restore(self, state: dict[str, torch.Tensor]) -> None:
         self.module.load_state_dict(state)
 
+    def set_lr(self, rate: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+
 
 def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
         validation: tuple[object, object] | None = None, epochs: int | None = None,
@@ -339,7 +358,8 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     and accuracy over its batches and, given ``validation`` data, the validation loss (without it)
     and accuracy (classification only). ``best_epoch`` is the best by the spec's
     ``early_stopping.monitor`` (``val_loss`` without one; the training loss without validation
-    data). With validation data the spec's ``early_stopping`` applies: after ``patience`` epochs
+    data). The spec's ``scheduler`` sets each epoch's learning rate. With validation data the spec's
+    ``early_stopping`` applies: after ``patience`` epochs
     without an improvement of more than ``min_delta`` training stops, and the best epoch's weights
     and buffers are restored. A loss that stops being a finite number ends training (``diverged``).
     The loop is the one both backends run (:class:`~archcalc.training.loop.Loop`).
@@ -358,7 +378,8 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     steps = Steps(module, train, x, y, batch_size=batch_size or train.batch_size, generator=generator,
                   validation=validation)
     module.train()
-    run = Loop(epochs or train.epochs, early_stopping(train, validation is not None), steps.classify)
+    epochs = epochs or train.epochs
+    run = Loop(epochs, early_stopping(train, validation is not None), steps.classify, lr_schedule(train, epochs))
     run.run(steps, on_batch, on_epoch and (lambda record: on_epoch(Epoch.of(record))))
     return History.of(run)
 

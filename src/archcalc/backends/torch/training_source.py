@@ -25,7 +25,8 @@ from archcalc.spec.train import TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
-NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "targets", "class_dim", "train", "main",
+NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "build_scheduler", "targets",
+                   "class_dim", "train", "main",
                    *(cls.__name__ for cls in LOSS_HELPERS)})
 
 
@@ -42,6 +43,41 @@ def loss_helper(train: TrainSpec) -> type[nn.Module] | None:
     """The class of :data:`LOSS_HELPERS` the spec's loss needs in the exported file, if any."""
     cls = criterion_call(train)[0]
     return cls if cls in LOSS_HELPERS else None
+
+
+#: schedule → its torch.optim.lr_scheduler class (archcalc.training.schedule computes the same rates)
+SCHEDULER_CLASSES = {"step": "StepLR", "multistep": "MultiStepLR", "exponential": "ExponentialLR",
+                     "cosine": "CosineAnnealingLR"}
+
+
+def build_scheduler(train: TrainSpec) -> list[str]:
+    """``build_scheduler(optimizer, epochs)``: the spec's schedule as torch's own schedulers, stepped once
+    per epoch; a warm-up is a ``LinearLR`` followed by the schedule in a ``SequentialLR``, as torch
+    chains them. Cosine's T_max, unless the spec gives it, is the run's epochs after the warm-up."""
+    rule = train.scheduler
+    warmup = rule.warmup_epochs
+    settings = dict(rule.settings)
+    if rule.name == "cosine" and "T_max" not in settings:
+        settings = {"T_max": Text(f"max(1, epochs - {warmup})" if warmup else "epochs"), **settings}
+    args = [Text("optimizer"), *(Text(f"{k}={v.text if isinstance(v, Text) else code(v)}")
+                                 for k, v in settings.items())]
+    schedule = Brackets(f"lr_scheduler.{SCHEDULER_CLASSES[rule.name]}", "(", args, ")")
+    what = f"{rule.name} after {warmup} warm-up epochs" if warmup else rule.name
+    lines = [
+        "def build_scheduler(",
+        "    optimizer: torch.optim.Optimizer, epochs: int",
+        ") -> torch.optim.lr_scheduler.LRScheduler:",
+        f"    \"\"\"The spec's learning-rate schedule ({what}),",
+        '    stepped once per epoch."""',
+        "    lr_scheduler = torch.optim.lr_scheduler",
+    ]
+    if not warmup:
+        return [*lines, *layout(schedule, 4, "return ")]
+    ramp = Brackets("lr_scheduler.LinearLR", "(", [Text("optimizer"), Text(f"total_iters={warmup}"),
+                                                    Text(f"start_factor={code(rule.warmup_start_factor)}")], ")")
+    return [*lines, *layout(ramp, 4, "warmup = "), *layout(schedule, 4, "main = "),
+            *layout(Brackets("lr_scheduler.SequentialLR", "(", [Text("optimizer"), Text("[warmup, main]"),
+                                                                 Text(f"milestones=[{warmup}]")], ")"), 4, "return ")]
 
 
 def fold_dims(train: TrainSpec, output: tuple[int, ...]) -> set[int]:
@@ -70,8 +106,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
     optimizer = OPTIMIZERS[train.optimizer.name]
     hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
              Text(f"weight_decay={code(train.weight_decay)}")]
-    # loss: {cross_entropy: {inputs: probabilities}}: -log p[t], each log clamped at -100, as archcalc's own
-    # ProbabilityCrossEntropyLoss (nn.CrossEntropyLoss would take log-softmax of the probabilities)
+    # loss: {cross_entropy: {inputs: probabilities}} is archcalc's ProbabilityCrossEntropyLoss, which the file
+    # carries (nn.CrossEntropyLoss would take log-softmax of the probabilities)
     given = train.loss == "cross_entropy" and train.takes == "probabilities"
     what = _NLL if probabilities else f"The spec's loss ({train.loss}{', of probabilities' if given else ''})"
     fold = "True" if not dense or final is None else f"dim == {final}"  # the final softmax is the loss's own
@@ -81,8 +117,6 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         forward += [f"            out = {log}"] if fold == "True" else [
             "            # over the class scores, NLL of its log is cross-entropy of the logits",
             f"            log = {log}", f"            out = log if {fold} else out.log_softmax(dim)"]
-    if given:
-        forward.append("            out = out.log().clamp_min(-100)  # NLL of it: -log p[t]")
     if dense:  # the class scores at dim 1, as torch wants
         forward.append("            scores = out.movedim(dim, 1).contiguous()")
     scores = "scores" if dense else "out"
@@ -107,7 +141,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "def build_loss() -> nn.Module:",
         f'    """{what}, averaged over the batch."""',
-        f"    return {'nn.NLLLoss()' if probabilities or given else loss_call(train)}",
+        f"    return {'nn.NLLLoss()' if probabilities else loss_call(train)}",
         "",
         "",
         "def build_optimizer(model: nn.Module) -> torch.optim.Optimizer:",
@@ -115,6 +149,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         *layout(Brackets(f"torch.optim.{optimizer.__name__}", "(", hyper, ")"), 4, "return "),
         "",
         "",
+        *([*build_scheduler(train), "", ""] if train.scheduler else []),
         "def targets(y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:",
         '    """The targets ``y`` as the loss compares them with the output ``out``."""',
         *_targets(train, int(model.output_shape[-1]) if model.output_shape else 1),
@@ -169,6 +204,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "        generator=torch.Generator().manual_seed(seed),",
         "    )",
         "    loss_fn, optimizer = build_loss(), build_optimizer(model)",
+        *(["    scheduler = build_scheduler(optimizer, epochs)"] if train.scheduler else []),
         *(["    dim = class_dim(y)  # the output's dim that holds the class scores"] if dense else []),
         *(["    params = list(model.parameters())"] if train.l1 else []),
         "    for epoch in range(epochs):",
@@ -185,6 +221,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "            optimizer.step()",
         f"            step = {tally}",
         "            total += torch.tensor(step, device=device)",
+        *(["        scheduler.step()"] if train.scheduler else []),
         "        if world > 1:",
         "            distributed.all_reduce(total)",
         "        if first:",
