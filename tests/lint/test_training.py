@@ -68,3 +68,39 @@ def test_binary_cross_entropy_on_a_regression_says_why_for_the_targets_declared(
     assert (finding.loc.line, finding.loc.col) == (8, 33)
     assert (finding.message, finding.hint) == (message, REGRESSION_HINT)
     assert lint(autoencoder(declared).replace("bce", "mse"), "x.yaml", ["T103"]).diagnostics == []
+
+
+def scheduled(scheduler: str, epochs: int = 20, lr: float = 0.1) -> str:
+    return f"input: [8]\nlayers: [linear: 3]\ntrain:\n  optimizer: {{sgd: {{lr: {lr}}}}}\n  epochs: {epochs}\n" \
+           f"  scheduler: {scheduler}\n"
+
+
+@pytest.mark.parametrize(("scheduler", "message", "at"), [
+    ("{step: {step_size: 20}}", "step_size 20 is not reached: the schedule runs 20 epochs, so the learning rate "
+                                "never decays", "20}"),
+    ("{step: {step_size: 15, warmup_epochs: 5}}", "step_size 15 is not reached: the schedule runs 15 epochs after "
+                                                  "the 5-epoch warm-up", "15,"),
+    ("{multistep: {milestones: [10, 25]}}", "milestone 25 is past the schedule's 20 epochs", "[10"),
+    ("{multistep: {milestones: [16, 18], warmup_epochs: 5}}", "milestones 16, 18 are past the schedule's 15 epochs "
+                                                              "after the 5-epoch warm-up, so the learning rate never "
+                                                              "decays", "[16"),
+    ("{exponential: {gamma: 1.05}}", "gamma 1.05 multiplies the learning rate up at every decay", "1.05"),
+    ("{step: {step_size: 5, gamma: 1}}", "gamma 1 keeps the learning rate as it is at every decay", "1}"),
+    ("{cosine: {eta_min: 0.1}}", "eta_min 0.1 is not below the learning rate 0.1: the cosine stays flat", "0.1}"),
+    ("{cosine: {T_max: 10}}", "T_max 10 is shorter than the schedule's 20 epochs: the cosine reaches eta_min at "
+                              "epoch 10 and then climbs back towards lr", "10}"),
+])
+def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
+    text = scheduled(scheduler)
+    [finding] = [d for d in lint(text, "x.yaml", ["T111"]).diagnostics]
+    assert finding.message == message or finding.message.startswith(message)
+    line = text.splitlines()[finding.loc.line - 1]
+    assert line.startswith("  scheduler:") and finding.loc.col == line.index(at) + 1
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "{cosine: {warmup_epochs: 5, eta_min: 0.001}}",
+                                       "{cosine: {T_max: 30}}", "{step: {step_size: 7}}",
+                                       "{multistep: {milestones: [5, 14], warmup_epochs: 5}}",
+                                       "{exponential: {gamma: 0.9}}"])
+def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):
+    assert lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics == []

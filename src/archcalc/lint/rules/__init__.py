@@ -105,6 +105,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T108", "bounded_regression_output"),
     ("T109", "label_mode_mismatch"),
     ("T110", "dying_relu_output"),
+    ("T111", "ineffective_schedule"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

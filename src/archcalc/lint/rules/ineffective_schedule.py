@@ -1,0 +1,100 @@
+"""A learning-rate schedule that does not do what it is for within the run's epochs.
+
+## What it does
+Reports a `train: scheduler` whose decay never happens in the spec's `epochs` (a `step_size`, or
+every milestone, at or past the epochs left after the warm-up), milestones past the end of the run,
+a `gamma` of 1 or more (the rate stays or grows at each "decay"), a cosine whose `eta_min` is not
+below the learning rate, and a cosine whose `T_max` ends before the run does.
+
+## Why is this bad?
+A schedule is there to lower the learning rate as training converges: large steps early to move
+fast, small ones late to settle into a minimum. torch steps a schedule once per epoch here, and each
+of these settings leaves the rate where it was, or moves it the wrong way:
+
+- `step_size` or milestones counted in optimizer steps (or copied from a 90-epoch ImageNet recipe)
+  while the run lasts 20 epochs: the rate never decays, and the run trains at the full rate to the end;
+- `gamma` ≥ 1 multiplies the rate by at least 1 at each decay: constant, or growing towards divergence;
+- cosine with `eta_min` ≥ lr: the "annealing" stays flat or rises;
+- cosine with `T_max` shorter than the run: `CosineAnnealingLR` is periodic, so after T_max epochs
+  at η_min the rate climbs back up to lr over the next T_max epochs, undoing the annealing just as
+  training should settle (set `T_max` to the epochs after the warm-up, which is its default here).
+
+Milestones and step sizes count from the end of the warm-up (torch's `SequentialLR`), which this rule
+takes into account.
+
+## Example
+```yaml
+input: [64]
+layers: [linear: 32, relu, linear: 10]
+train:
+  optimizer: {sgd: {lr: 0.1, momentum: 0.9}}
+  epochs: 20
+  scheduler: {multistep: {milestones: [30, 60, 80]}}
+```
+
+Use instead:
+```yaml
+input: [64]
+layers: [linear: 32, relu, linear: 10]
+train:
+  optimizer: {sgd: {lr: 0.1, momentum: 0.9}}
+  epochs: 20
+  scheduler: {multistep: {milestones: [10, 15]}}
+```
+
+## References
+- `torch.optim.lr_scheduler` (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, SequentialLR).
+- Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017 (the cosine).
+- Goyal et al., "Accurate, Large Minibatch SGD", 2017 (warm-up, then step decays at milestones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from archcalc.lint.context import Context
+from archcalc.lint.diagnostic import WARNING, Finding
+
+SEVERITY = WARNING
+#: reads the train: section alone, so it runs when a layer does not build too
+PREFIX = True
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    train = ctx.train
+    rule = train.scheduler if train is not None else None
+    if rule is None:
+        return
+    settings, lr = rule.settings, train.optimizer.lr
+    left = train.epochs - rule.warmup_epochs  # the epochs the schedule itself runs
+    after = f" after the {rule.warmup_epochs}-epoch warm-up" if rule.warmup_epochs else ""
+
+    def at(key: str):
+        return rule.locs.get(key, rule.loc)
+
+    gamma = settings.get("gamma")
+    if gamma is not None and gamma >= 1:
+        does = "keeps the learning rate as it is" if gamma == 1 else "multiplies the learning rate up"
+        yield Finding(at("gamma"), f"gamma {gamma:g} {does} at every decay", hint="gamma below 1: 0.1 divides it by 10")
+    elif rule.name == "step" and settings["step_size"] >= left:
+        yield Finding(at("step_size"), f"step_size {settings['step_size']} is not reached: the schedule runs "
+                      f"{left} epochs{after}, so the learning rate never decays",
+                      hint=f"a step_size below {left} (epochs are counted per schedule step, once per epoch)")
+    elif rule.name == "multistep":
+        late = [m for m in settings["milestones"] if m >= left]
+        if late:
+            never = len(late) == len(settings["milestones"])
+            yield Finding(at("milestones"), f"milestone{'s' if len(late) > 1 else ''} {', '.join(map(str, late))} "
+                          f"{'are' if len(late) > 1 else 'is'} past the schedule's {left} epochs{after}"
+                          + (", so the learning rate never decays" if never else ""),
+                          hint=f"milestones below {left}, counted in epochs")
+    if rule.name == "cosine":
+        eta_min, t_max = settings.get("eta_min", 0.0), settings.get("T_max")
+        if eta_min >= lr:
+            yield Finding(at("eta_min"), f"eta_min {eta_min:g} is not below the learning rate {lr:g}: the cosine "
+                          f"{'stays flat' if eta_min == lr else 'raises the rate'} instead of annealing it",
+                          hint=f"an eta_min below {lr:g}, or 0")
+        elif t_max is not None and t_max < left:
+            yield Finding(at("T_max"), f"T_max {t_max} is shorter than the schedule's {left} epochs{after}: the "
+                          f"cosine reaches eta_min at epoch {t_max} and then climbs back towards lr",
+                          hint=f"T_max: {left}, or leave it out (it defaults to the epochs after the warm-up)")
