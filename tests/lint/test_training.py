@@ -104,3 +104,22 @@ def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
                                        "{exponential: {gamma: 0.9}}"])
 def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):
     assert lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics == []
+
+
+def per_position(classes: int, extra: str = "") -> str:
+    return ("input: [T]\nsymbols: {T: 32, V: 100}\nlayers: [embedding: {vocab: V, dim: 48}, linear: V]\n"
+            f"train: {{classes: {classes}{extra}}}\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (per_position(100), None),  # [T, V] against targets [T]: training finds the class axis, the last
+    (per_position(32), None),  # [T, V] against targets [V]: as ambiguous to the linter as to torch
+    (per_position(90), "the model outputs [32, 100] per sample, and no axis of it has the 90 class scores train: "
+                       "says (classes: 90); cross_entropy needs one logit per class on one axis"),
+    (per_position(100, ", class_axis: 0"), "the model outputs 32 scores on its class axis (axis 0 of [32, 100]) "
+                                           "but train: says classes: 100; cross_entropy needs one logit per class"),
+    ("input: [3, 16, 16]\nlayers: [conv2d: {out: 5, kernel: 1}]\ntrain: {classes: 5}\n", None),  # segmentation
+])
+def test_output_classes_mismatch_finds_the_class_axis_of_a_per_position_output(text, message):
+    found = [d.message for d in lint(text, "x.yaml", ["T104"]).diagnostics]
+    assert found == ([message] if message else [])

@@ -7,7 +7,10 @@ classes: one output per label), and 1 output for `bce`/`bce_with_logits` with tw
 `multi_label: true` says each of the two is a label of its own. With `multi_label: true`, the labels
 may also fill the whole output, one per value (a 3×3 grid of yes/no cells is 9 labels on `[1, 3, 3]`):
 the binary losses compare outputs and targets element by element.
-It points at the `out:` of the last affine layer, which sets that count.
+It points at the `out:` of the last affine layer, which sets that count. An output of several axes
+trained with `cross_entropy` or `nll` and no `class_axis` may hold a class per position (a language
+model's `[T, V]`, a segmentation's `[C, H, W]`), and training finds the class axis from the targets'
+shape: it is reported only when no axis has `classes` scores.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
@@ -56,12 +59,17 @@ from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
+#: the losses that compare class scores with class indices, which may stand at every position of an output
+INDEX_LOSSES = ("cross_entropy", "nll")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
     out = ctx.graph.output_shape
     if train is None or train.task != "classification" or train.classes is None or train.loss == "mse" or not out:
+        return
+    if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in INDEX_LOSSES:
+        yield from _per_position(ctx, out)
         return
     axis = train.class_axis if train.class_axis is not None and -len(out) <= train.class_axis < len(out) else 0
     units = out[axis]  # the class scores: the first axis after the batch, unless class_axis says which
@@ -88,4 +96,19 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}",
                   hint=f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "")
+                  + " (or correct classes:)")
+
+
+def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
+    """An output of several axes under a class-index loss with no ``class_axis``: the class scores are on the
+    axis training finds from the targets' shape (a language model's [T, V] against [T]: the last), which
+    may be any; the spec is wrong only when no axis has ``classes`` scores."""
+    classes = ctx.train.classes
+    if any(not symbolic.is_int(d) or d == classes for d in out):
+        return
+    head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
+    where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
+    yield Finding(where, f"the model outputs {shape_text(out)} per sample, and no axis of it has the "
+                  f"{classes} class scores train: says (classes: {classes}); {ctx.train.loss} needs one logit per "
+                  "class on one axis", hint=f"set out: {classes}" + (f" on `{head.path}`" if head is not None else "")
                   + " (or correct classes:)")
