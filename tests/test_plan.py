@@ -29,7 +29,7 @@ from tests.saved_hooks import measure  # noqa: E402
 SPECS_DIR = Path(__file__).parent.parent / "specs"
 LLAMA = Path(__file__).parent / "specs" / "plan" / "tiny-llama.yaml"
 SPECS = ("specs/lenet5.yaml", "specs/digits-cnn.yaml", "specs/resnet18.yaml", "tests/specs/plan/tiny-llama.yaml",
-         "specs/gpt2.yaml")
+         "tests/specs/plan/recurrent.yaml", "specs/gpt2.yaml")
 SLOW = ("specs/resnet18.yaml", "specs/gpt2.yaml")
 #: the sets that keep a spec small enough for a quick step, and its input
 SMALL = {"specs/gpt2.yaml": {"T": 8, "depth": 1, "V": 500}}

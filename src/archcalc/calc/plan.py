@@ -77,6 +77,9 @@ TENSORS: dict[str, Callable] = {
     "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
+    "lstm": lambda layer, x: layer.tensors(x),
+    "gru": lambda layer, x: layer.tensors(x),
+    "rnn": lambda layer, x: layer.tensors(x),
     "batchnorm1d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm2d": lambda layer, x: [(x[0],), (x[0],)],
 }

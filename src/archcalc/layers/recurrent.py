@@ -91,6 +91,17 @@ class Recurrent(Layer):
         weights = g * i + g * r + (h * self.projection if self.projection else 0)
         return weights, (2 * g if self.bias else 0)
 
+    def tensors(self, x: Shape) -> list[Shape]:
+        """Every parameter tensor's shape, in torch's registration order (per layer, the forward direction
+        then ``_reverse``): what an optimizer keeps state for, one step counter each. Concrete sizes only."""
+        g, h, r = self.GATES * self.hidden, self.hidden, self.state
+        shapes: list[Shape] = []
+        for layer in range(self.num_layers):
+            i = x[1] if layer == 0 else self.directions * r
+            one = [(g, i), (g, r), *([(g,), (g,)] if self.bias else []), *([(r, h)] if self.projection else [])]
+            shapes += one * self.directions
+        return shapes
+
     def params(self, x: Shape) -> Count:
         total = self.directions * self.per_layer(x, lambda i: sum(self.per_direction(i)))
         return Count(symbolic.simplify(total) if symbolic.is_symbolic(total) else total)
