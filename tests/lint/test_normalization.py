@@ -47,3 +47,38 @@ def test_bias_before_batchnorm_names_the_layers_between_and_counts_the_convoluti
     assert finding.message == ("`0` (conv2d) has a bias that `3` (batchnorm1d) after `1` (maxpool2d), `2` (flatten) "
                                "cancels: 4 wasted parameters")
     assert finding.fix is not None
+
+
+MBCONV = """input: [16, 8, 8]
+blocks:
+  mb(c, s):
+    - residual:
+        body:
+          - conv2d: {out: c, kernel: 3, stride: s, padding: 1}
+          - silu
+          - DROP
+        shortcut: if_same
+layers:
+  - mb: {c: 16, s: 1}
+  - mb: {c: 32, s: 2}
+  - mb: {c: 32, s: 2}
+  - add: [[], [conv2d: {out: 32, kernel: 1}, stochastic_depth: 0.1]]
+  - global_avgpool2d
+  - linear: 10
+"""
+
+
+def test_stochastic_depth_in_a_block_without_its_shortcut_is_reported_once_naming_the_block():
+    [finding] = lint(MBCONV.replace("DROP", "stochastic_depth: 0.1"), "x.yaml", ["N111"]).diagnostics
+    assert finding.loc.line == 8
+    assert finding.message == ("`1.2` (stochastic_depth) drops its input with no shortcut beside it in `1`, a residual "
+                               "block whose body changes the shape [16, 8, 8] → [32, 4, 4] and so has no shortcut "
+                               "(if_same): in training a fraction p = 0.1 of the examples reach the layers after "
+                               "it as zeros")
+    assert "- if: stride == 1 and c == out" in finding.hint
+
+
+def test_stochastic_depth_only_where_the_block_keeps_its_shape_is_not_reported():
+    guarded = MBCONV.replace("DROP", "if: s == 1 and c == in_channels\n            then: [stochastic_depth: 0.1]")
+    assert lint(guarded, "x.yaml", ["N111"]).diagnostics == []
+    assert lint(MBCONV.replace("DROP", "stochastic_depth: 0"), "x.yaml", ["N111"]).diagnostics == []

@@ -73,6 +73,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N108", "symmetric_init"),
     ("N109", "recurrent_dropout_one_layer"),
     ("N110", "dropout_before_maxpool"),
+    ("N111", "stochastic_depth_without_shortcut"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
