@@ -66,3 +66,13 @@ def test_a_bad_data_section_is_located(data, message, at):
 def test_the_data_section_is_read():
     data = archcalc.loads(HEAD + "data: {range: [0, 255], normalized: false}\n").spec.data
     assert (data.range, data.normalized) == ((0.0, 255.0), False)
+
+
+@pytest.mark.parametrize(("train", "hint"), [
+    ("{classes: V}", "leave classes out: it is taken from the output layer; train: takes numbers as written"),
+    ("{epochs: N}", "train: takes numbers as written: symbols and expressions are for the layers"),
+    ("{epochs: 2.5}", None),
+])
+def test_a_symbol_in_train_says_that_train_takes_numbers(train, hint):
+    caught = error("input: [4]\nsymbols: {V: 3, N: 2}\nlayers: [linear: V]\ntrain: " + train + "\n")
+    assert caught.hint == hint and (caught.loc.line, caught.loc.col) == (4, 18 if "classes" in train else 17)

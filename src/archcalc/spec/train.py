@@ -513,7 +513,12 @@ def _int(node: YNode | None, key: str, default: int | None, low: int) -> int | N
     if node is None:
         return default
     if not isinstance(node, YScalar) or type(node.value) is not int or node.value < low:
-        raise SpecError(node.loc, f"{key} must be an integer ≥ {low}, got {describe(node)}", code="bad-train")
+        words = isinstance(node, YScalar) and isinstance(node.value, str)
+        hint = "train: takes numbers as written: symbols and expressions are for the layers" if words else None
+        if words and key == "classes":
+            hint = "leave classes out: it is taken from the output layer; train: takes numbers as written"
+        raise SpecError(node.loc, f"{key} must be an integer ≥ {low}, got {describe(node)}", code="bad-train",
+                        hint=hint)
     return node.value
 
 
