@@ -30,8 +30,10 @@ class Analysis:
         self.batch = batch
         self.dtype = dtype
         train = model.spec.train
-        if train_batch is None and train is not None:
-            self.train_batch, self.train_source = train.batch_size, "train.batch_size"
+        if train_batch is None and train is not None:  # the batch_size it gives, or train:'s default
+            written = "batch_size" in train.locs
+            self.train_batch = train.batch_size
+            self.train_source = "the spec's train.batch_size" if written else "the default train.batch_size"
         else:
             self.train_batch, self.train_source = train_batch or batch, ""
 

@@ -28,3 +28,9 @@ def test_update_replaces_only_the_generated_part():
     new = docs.update(text)
     assert new.startswith("intro\n" + docs.BEGIN) and new.endswith(docs.END + "\noutro\n")
     assert "OUT-OF-DATE" not in new and "| [N105](#n105) | `bias-before-batchnorm` |" in new
+
+
+def test_the_default_selection_names_every_rule_it_leaves_out():
+    text = (ROOT / "docs" / "lint.md").read_text(encoding="utf-8")
+    off = ", ".join(f"`{code}`" for code in sorted(code for code, rule in RULES.items() if not rule.default))
+    assert f"The default selection is every rule except the informational ones ({off})," in text

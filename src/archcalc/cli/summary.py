@@ -76,7 +76,7 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
         *_training_lines(training),
     ]
     report.notes.extend(conventions(graph))
-    source = f" (the spec's {analysis.train_source})" if analysis.train_source else ""
+    source = f" ({analysis.train_source})" if analysis.train_source else ""
     if training.saved is not None:
         report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
                             f"training step at batch {training.batch}{source} holds the weights, a gradient per "

@@ -46,7 +46,7 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
     if report.columns:
         shortened, dropped = _draw(report, write, width, style)
         if shortened:
-            notes.append(f"counts shortened to fit {width} columns; the totals below and --format json are exact "
+            notes.append(f"counts shortened to fit {width} columns; the totals above and --format json are exact "
                          "(or widen the terminal, or pick fewer --columns)")
         if dropped:
             notes.append(f"left out to fit {width} columns: {', '.join(dropped)} (widen the terminal, or pick "
