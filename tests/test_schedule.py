@@ -143,7 +143,7 @@ def test_the_trainers_optimizers_end_at_the_last_epochs_rate(digits):
     ("steps", "scheduler must be one of step, multistep, exponential, cosine", "steps"),
     ("{step: {gamma: 0.5}}", "the step schedule needs step_size", "{step"),
     ("{multistep: {milestones: [30, 10]}}", "milestones must increase, got [30, 10]", "[30, 10]"),
-    ("{multistep: {milestones: []}}", "milestones must be a list of epochs", "[]"),
+    ("{multistep: {milestones: []}}", "milestones must be a list of one or more epochs, got an empty list", "[]"),
     ("{exponential: {gamma: 0}}", "gamma must be > 0", "0}"),
     ("{cosine: {T_max: 0}}", "T_max must be an integer ≥ 1", "0}"),
     ("{cosine: {t_max: 10}}", "the cosine schedule has no setting 't_max'", "t_max"),
@@ -151,6 +151,12 @@ def test_the_trainers_optimizers_end_at_the_last_epochs_rate(digits):
     ("{cosine: {warmup_epochs: 10}}", "a warm-up of 10 epochs leaves none of the 10 epochs", "10}"),
     ("{cosine: {warmup_start_factor: 0}}", "warmup_start_factor must be in (0, 1]", "0}"),
     ("[cosine]", "scheduler must be a name or {name: {settings}}", "[cosine]"),
+    ("{}", "scheduler is an empty mapping: it takes a name or {name: {settings}}", "{}"),
+    ("{cosine: null, warmup_epochs: 2}", "scheduler has 2 keys (cosine, warmup_epochs) where it takes one name with "
+                                         "its settings under it", "{cosine"),
+    ("{cosine: {warmup_start_factor: 0.1}}", "warmup_start_factor sets where a warm-up starts, but the schedule has "
+                                             "none", "0.1"),
+    ("{step: {step_size: 2.0}}", "step_size must be an integer ≥ 1, got 2.0", "2.0"),
 ])
 def test_a_bad_schedule_is_located(scheduler, message, at):
     line = f"train: {{epochs: 10, scheduler: {scheduler}}}"
@@ -198,3 +204,32 @@ def test_both_exported_files_train_on_the_schedule(tmp_path, digits):
                              cwd=tmp_path).stdout
     schedule = lr_schedule(model.spec.train, 4)
     assert [f"lr {schedule(e):.6g}" in line for e, line in enumerate(printed.splitlines()[:4])] == [True] * 4
+
+
+def test_a_setting_written_beside_the_schedule_says_to_nest_it_and_one_under_train_says_where_it_goes():
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(HEAD + "train: {scheduler: {cosine: null, warmup_epochs: 2}}\n")
+    assert caught.value.hint == "nest the settings under the name: scheduler: {cosine: {warmup_epochs: 2}}"
+    for key, hint in (("label_smoothing: 0.1", "label_smoothing is a setting of the cross_entropy loss: loss: "
+                                               "{cross_entropy: {label_smoothing: ...}}"),
+                      ("milestones: [3]", "milestones is a setting of the schedule: scheduler: {multistep: "
+                                          "{milestones: ...}}"),
+                      ("lr: 0.1", "lr is a hyperparameter of the optimizer: optimizer: {sgd: {lr: ...}}")):
+        with pytest.raises(SpecError) as caught:
+            archcalc.loads(HEAD + f"train: {{{key}}}\n")
+        assert caught.value.hint == hint
+
+
+def test_a_rate_beyond_float32_is_refused_before_training_and_a_run_inside_the_warmup_is_noted(tmp_path, digits, run):
+    spec = tmp_path / "g.yaml"
+    spec.write_text(f"{HEAD}train:\n  classes: 3\n  epochs: 10\n  optimizer: {{sgd: {{lr: 1.0e-300}}}}\n"
+                    "  scheduler: {exponential: {gamma: 1.0e+100, warmup_epochs: 2}}\n")
+    result = run("train", str(spec), "--data", str(digits))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:7:36: error: the exponential schedule's learning rate outgrows float32 "
+                                    "(above 3.4e+38) at epoch 7\n")
+    spec.write_text(f"{HEAD}train: {{classes: 3, epochs: 10, scheduler: {{cosine: {{warmup_epochs: 2}}}}}}\n")
+    result = run("train", str(spec), "--data", str(digits), "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "note: this run's 2 epochs end inside the schedule's 2-epoch warm-up: the learning rate stays below lr\n" \
+        in result.stderr

@@ -76,19 +76,23 @@ def scheduled(scheduler: str, epochs: int = 20, lr: float = 0.1) -> str:
 
 
 @pytest.mark.parametrize(("scheduler", "message", "at"), [
-    ("{step: {step_size: 20}}", "step_size 20 is not reached: the schedule runs 20 epochs, so the learning rate "
-                                "never decays", "20}"),
-    ("{step: {step_size: 15, warmup_epochs: 5}}", "step_size 15 is not reached: the schedule runs 15 epochs after "
+    ("{step: {step_size: 20}}", "step_size 20 is never reached: the schedule runs 20 epochs, so the learning "
+                                "rate never decays", "20}"),
+    ("{step: {step_size: 15, warmup_epochs: 5}}", "step_size 15 is never reached: the schedule runs 15 epochs after "
                                                   "the 5-epoch warm-up", "15,"),
-    ("{multistep: {milestones: [10, 25]}}", "milestone 25 is past the schedule's 20 epochs", "[10"),
-    ("{multistep: {milestones: [16, 18], warmup_epochs: 5}}", "milestones 16, 18 are past the schedule's 15 epochs "
-                                                              "after the 5-epoch warm-up, so the learning rate never "
-                                                              "decays", "[16"),
+    ("{multistep: {milestones: [10, 25]}}", "milestone 25 is at or past the end of the schedule's 20 epochs", "[10"),
+    ("{multistep: {milestones: [16, 18], warmup_epochs: 5}}", "milestones 16, 18 are at or past the end of the "
+                                                              "schedule's 15 epochs after the 5-epoch warm-up, so the "
+                                                              "learning rate never decays", "[16"),
+    ("{cosine: {warmup_epochs: 19}}", "the 19-epoch warm-up leaves the schedule one of the 20 epochs, which runs at "
+                                      "the full learning rate: the rate never decays", "19}"),
+    ("{cosine: {T_max: 10000}}", "T_max 10000 is so much longer than the schedule's 20 epochs that the last epoch "
+                                 "still runs at 100 % of the way from eta_min to lr: the rate hardly decays", "10000"),
     ("{exponential: {gamma: 1.05}}", "gamma 1.05 multiplies the learning rate up at every decay", "1.05"),
     ("{step: {step_size: 5, gamma: 1}}", "gamma 1 keeps the learning rate as it is at every decay", "1}"),
     ("{cosine: {eta_min: 0.1}}", "eta_min 0.1 is not below the learning rate 0.1: the cosine stays flat", "0.1}"),
-    ("{cosine: {T_max: 10}}", "T_max 10 is shorter than the schedule's 20 epochs: the cosine reaches eta_min at "
-                              "epoch 10 and then climbs back towards lr", "10}"),
+    ("{cosine: {T_max: 10}}", "T_max 10 is shorter than the schedule's 20 epochs: the cosine reaches eta_min after "
+                              "10 epochs and then climbs back towards lr over the last 9", "10}"),
 ])
 def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
     text = scheduled(scheduler)
@@ -99,7 +103,7 @@ def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
 
 
 @pytest.mark.parametrize("scheduler", ["cosine", "{cosine: {warmup_epochs: 5, eta_min: 0.001}}",
-                                       "{cosine: {T_max: 30}}", "{step: {step_size: 7}}",
+                                       "{cosine: {T_max: 30}}", "{cosine: {T_max: 19}}", "{step: {step_size: 7}}",
                                        "{multistep: {milestones: [5, 14], warmup_epochs: 5}}",
                                        "{exponential: {gamma: 0.9}}"])
 def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):

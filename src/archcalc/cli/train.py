@@ -28,7 +28,7 @@ from archcalc.cli.common import (
 from archcalc.errors import Loc, SpecError
 from archcalc.files import check_writable
 from archcalc.spec.train import TrainSpec
-from archcalc.training import BACKENDS, Epoch
+from archcalc.training import BACKENDS, Epoch, check_schedule
 
 
 def _every(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -184,6 +184,9 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     seed = job.seed if job.seed is not None else saved.run["seed"] if saved else \
         settings.seed if settings.seed is not None else 0
     epochs = job.epochs or (saved.meta["loop"]["epochs"] if saved else settings.epochs)
+    note = check_schedule(settings, epochs)
+    if note and rank is None:
+        click.echo(f"note: {note}", err=True)
     if plot and output and os.path.realpath(plot) == os.path.realpath(output):
         raise SpecError(Loc(plot, 1, 1), "--plot and -o name the same file", code="usage",
                         hint="give the curves and the weights different names")

@@ -48,6 +48,7 @@ from archcalc.spec.init import INITS
 from archcalc.spec.train import (
     KEYS,
     LOSS_KINDS,
+    LOSS_SETTINGS,
     LOSSES,
     MONITORS,
     NEEDED,
@@ -495,7 +496,8 @@ def _train() -> dict:
 def _scheduler() -> dict:
     """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``."""
     kinds = {"step_size": {"type": "integer", "minimum": 1}, "T_max": {"type": "integer", "minimum": 1},
-             "milestones": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+             "milestones": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1,
+                            "uniqueItems": True},
              "gamma": {"type": "number", "exclusiveMinimum": 0}, "eta_min": {"type": "number", "minimum": 0},
              "warmup_epochs": {"type": "integer", "minimum": 0},
              "warmup_start_factor": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}}
@@ -510,7 +512,8 @@ def _scheduler() -> dict:
         body = {"type": "object", "properties": props, "additionalProperties": False, **(
             {"required": required} if required else {})}
         settings[name] = body if required else {"anyOf": [{"type": "null"}, body]}
-    return {"anyOf": [{"const": False}, {"enum": [n for n, d in SCHEDULERS.items() if NEEDED not in d.values()]},
+    return {"anyOf": [{"type": "null"}, {"const": False},
+                      {"enum": [n for n, d in SCHEDULERS.items() if NEEDED not in d.values()]},
                       {"type": "object", "properties": settings, "minProperties": 1, "maxProperties": 1,
                        "additionalProperties": False}]}
 
@@ -521,7 +524,7 @@ def _loss() -> dict:
     for name, kind in LOSS_KINDS.items():
         props = {"inputs": {"enum": list(kind.inputs), "description": f"what {name} takes from the network: "
                             + " or ".join(kind.inputs) + f" (default {kind.inputs[0]})"},
-                 **{key: {"type": "number", "minimum": 0, "default": value,
+                 **{key: {"type": "number", "minimum": 0, "default": value, "description": LOSS_SETTINGS[key],
                           **({"maximum": 1} if key == "label_smoothing" else {})}
                     for key, value in kind.params.items()}}
         settings[name] = {"anyOf": [{"type": "null"}, {"type": "object", "properties": props,

@@ -45,6 +45,13 @@ LOSS_KINDS: dict[str, LossKind] = {
     "dice": LossKind((PROBABILITIES,), None, {"smooth": 1.0}),
 }
 LOSSES = tuple(LOSS_KINDS)
+#: what each loss setting is, for ``archcalc schema``
+LOSS_SETTINGS: dict[str, str] = {
+    "label_smoothing": "the share ε of each target spread evenly over the classes: (1 − ε)·one-hot + ε/C",
+    "delta": "where the loss turns from squared to absolute error (torch's HuberLoss delta)",
+    "beta": "where the loss turns from squared to absolute error (torch's SmoothL1Loss beta; 0 is L1)",
+    "smooth": "added to the overlap and to the total, so an empty prediction of an empty mask scores 1",
+}
 #: loss that takes logits → the kind of the output layer it applies itself (cross-entropy: log-softmax over
 #: the classes; BCE with logits: the sigmoid). Unless the spec says what the loss takes (``inputs:``), both
 #: trainers and the exports train a network that ends in that layer on what comes before it, so it is never
@@ -201,7 +208,8 @@ KEYS: dict[str, tuple[object, str]] = {
     "l1": (0.0, "λ·Σ|w| added to the loss"),
     "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine), "
                   "by name or {name: {setting: value}}, each with an optional linear warm-up (warmup_epochs, "
-                  "warmup_start_factor); torch.optim.lr_scheduler's definitions; a constant rate when left out"),
+                  "warmup_start_factor); torch.optim.lr_scheduler's definitions; a constant rate when left out, "
+                  "null or false"),
     "early_stopping": (None, "stop after `patience` epochs without improvement and restore the best weights: "
                        "a patience, or {patience, min_delta, monitor}; off when left out or false"),
     "seed": (None, "fixes the data split, initial weights, batch order and dropout masks; random when left out"),
@@ -219,7 +227,7 @@ def parse_train(node: YMap) -> TrainSpec:
     for key, value in node.items:
         if key.text not in KEYS:
             raise SpecError(key.loc, f"unknown key '{key.text}' in 'train:'", code="unknown-key",
-                            hint=choices_hint(key.text, list(KEYS), "keys"))
+                            hint=_elsewhere(key.text) or choices_hint(key.text, list(KEYS), "keys"))
         locs[key.text] = value.loc
     task = _word(node.get("task"), TASKS, "task", KEYS["task"][0])
     classes = _int(node.get("classes"), "classes", None, low=1)
@@ -287,9 +295,20 @@ def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
     if warmup >= epochs:
         raise SpecError(locs["warmup_epochs"], f"a warm-up of {warmup} epochs leaves none of the {epochs} "
                         "epochs to the schedule", code="bad-train", hint="fewer warmup_epochs, or more epochs")
+    if "warmup_start_factor" in given and not warmup:
+        raise SpecError(locs["warmup_start_factor"], "warmup_start_factor sets where a warm-up starts, but the "
+                        "schedule has none", code="bad-train", hint="add warmup_epochs: 5, or drop warmup_start_factor")
     start = given.pop("warmup_start_factor", WARMUP["warmup_start_factor"])
     settings = {k: v for k, v in SCHEDULERS[name].items() if v is not None} | given
     return Scheduler(name, settings, warmup, start, node.loc, locs)
+
+
+#: the hint of a bad whole-epoch setting of a schedule
+SETTING_HINTS = {
+    "step_size": "the epochs between two decays, a whole number: step_size: 30",
+    "T_max": "the epochs of the cosine, a whole number; left out, the run's epochs after the warm-up",
+    "warmup_epochs": "a whole number of epochs: warmup_epochs: 5 (0 for none)",
+}
 
 
 def _schedule_setting(key: str, node: YNode) -> object:
@@ -297,27 +316,43 @@ def _schedule_setting(key: str, node: YNode) -> object:
     below is no schedule)."""
     if key == "milestones":
         if not isinstance(node, YSeq) or not node.items:
-            raise SpecError(node.loc, f"milestones must be a list of epochs, got {describe(node)}", code="bad-train",
-                            hint="milestones: [30, 60, 80]")
-        milestones = [_int(item, "a milestone", None, low=1) for item in node.items]
+            got = "an empty list" if isinstance(node, YSeq) else describe(node)
+            raise SpecError(node.loc, f"milestones must be a list of one or more epochs, got {got}",
+                            code="bad-train", hint="milestones: [30, 60, 80]")
+        milestones = [_int(item, "a milestone", None, low=1, hint="milestones are epochs: [30, 60, 80]")
+                      for item in node.items]
         if milestones != sorted(set(milestones)):
             raise SpecError(node.loc, f"milestones must increase, got {milestones}", code="bad-train",
                             hint=f"milestones: {sorted(set(milestones))}")
         return milestones
-    if key in ("step_size", "T_max"):
-        return _int(node, key, None, low=1)
-    if key == "warmup_epochs":
-        return _int(node, key, None, low=0)
+    if key in ("step_size", "T_max", "warmup_epochs"):
+        return _int(node, key, None, low=0 if key == "warmup_epochs" else 1, hint=SETTING_HINTS[key])
     value = _number(node, key)
     if key == "gamma" and value <= 0:
         raise SpecError(node.loc, f"gamma must be > 0, got {value:g}", code="bad-train",
                         hint="the factor each decay multiplies the learning rate by: 0.1 divides it by 10")
     if key == "eta_min" and value < 0:
-        raise SpecError(node.loc, f"eta_min must be ≥ 0, got {value:g}", code="bad-train")
+        raise SpecError(node.loc, f"eta_min must be ≥ 0, got {value:g}", code="bad-train",
+                        hint="the learning rate the cosine ends at: 0, or a small rate such as 1.0e-6")
     if key == "warmup_start_factor" and not 0 < value <= 1:
         raise SpecError(node.loc, f"warmup_start_factor must be in (0, 1], got {value:g}", code="bad-train",
                         hint="the first warm-up epoch's rate as a fraction of lr, as torch's LinearLR takes it")
     return value
+
+
+def _elsewhere(key: str) -> str | None:
+    """Where a key written directly under ``train:`` belongs, when it is a setting of its loss, optimizer or
+    schedule (``lr``, ``label_smoothing``, ``milestones``)."""
+    loss = next((name for name, kind in LOSS_KINDS.items() if key in kind.params), None)
+    if loss is not None:
+        return f"{key} is a setting of the {loss} loss: loss: {{{loss}: {{{key}: ...}}}}"
+    optimizer = next((name for name, hyper in OPTIMIZERS.items() if key in hyper), None)
+    if optimizer is not None:
+        return f"{key} is a hyperparameter of the optimizer: optimizer: {{{optimizer}: {{{key}: ...}}}}"
+    schedule = next((name for name, settings in SCHEDULERS.items() if key in {**settings, **WARMUP}), None)
+    if schedule is not None:
+        return f"{key} is a setting of the schedule: scheduler: {{{schedule}: {{{key}: ...}}}}"
+    return None
 
 
 def _axis(node: YNode | None) -> int | None:
@@ -371,7 +406,20 @@ def _named(node: YNode, key: str, choices: tuple[str, ...], what: str, example: 
     for settings that are not a mapping."""
     if isinstance(node, YScalar):
         return _word(node, choices, key, None), []
-    if not isinstance(node, YMap) or len(node.items) != 1:
+    if isinstance(node, YMap) and not node.items:
+        raise SpecError(node.loc, f"{key} is an empty mapping: it takes a name or {{name: {{{what}}}}}",
+                        code="bad-train", hint=example)
+    if isinstance(node, YMap) and len(node.items) > 1:
+        keys = [k.text for k, _ in node.items]
+        named = [k for k in keys if k in choices]
+        hint = example
+        if len(named) == 1:  # {cosine: , warmup_epochs: 2}: settings written beside the name, not under it
+            rest = ", ".join(f"{k.text}: {v.text if isinstance(v, YScalar) else '…'}" for k, v in node.items
+                             if k.text != named[0])
+            hint = f"nest the {what} under the name: {key}: {{{named[0]}: {{{rest}}}}}"
+        raise SpecError(node.loc, f"{key} has {len(keys)} keys ({', '.join(keys)}) where it takes one name with its "
+                        f"{what} under it", code="bad-train", hint=hint)
+    if not isinstance(node, YMap):
         raise SpecError(node.loc, f"{key} must be a name or {{name: {{{what}}}}}, got {describe(node)}",
                         code="bad-train", hint=example)
     name_node, args = node.items[0]
@@ -509,12 +557,13 @@ def _float(node: YNode | None, key: str, default: float) -> float:
     return default if node is None else _number(node, key)
 
 
-def _int(node: YNode | None, key: str, default: int | None, low: int) -> int | None:
+def _int(node: YNode | None, key: str, default: int | None, low: int, hint: str | None = None) -> int | None:
     if node is None:
         return default
     if not isinstance(node, YScalar) or type(node.value) is not int or node.value < low:
         words = isinstance(node, YScalar) and isinstance(node.value, str)
-        hint = "train: takes numbers as written: symbols and expressions are for the layers" if words else None
+        if words:
+            hint = "train: takes numbers as written: symbols and expressions are for the layers"
         if words and key == "classes":
             hint = "leave classes out: it is taken from the output layer; train: takes numbers as written"
         raise SpecError(node.loc, f"{key} must be an integer ≥ {low}, got {describe(node)}", code="bad-train",

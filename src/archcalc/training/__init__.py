@@ -111,6 +111,35 @@ def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | None:
     return Schedule(rule.name, train.optimizer.lr, epochs, rule.settings, rule.warmup_epochs, rule.warmup_start_factor)
 
 
+#: the largest learning rate a float32 optimizer step can take (torch converts the rate to the tensors' type)
+MAX_RATE = 3.4028234663852886e38
+
+
+def check_schedule(train: TrainSpec, epochs: int) -> str | None:
+    """Before a run of ``epochs`` epochs (``--epochs`` may differ from the spec's): a rate that leaves float32
+    (``exponential: {gamma: 1.0e+100}``) is a located error; a run that ends inside the warm-up (a quick
+    ``--epochs 1``, or the first part of a run resumed with more) is said in the note returned."""
+    from archcalc.errors import SpecError
+
+    rule = train.scheduler
+    if rule is None:
+        return None
+    schedule = lr_schedule(train, epochs)
+    for epoch in range(epochs):
+        try:
+            rate = schedule(epoch)
+        except OverflowError:
+            rate = float("inf")
+        if not rate <= MAX_RATE:
+            raise SpecError(rule.locs.get("gamma", rule.loc), f"the {rule.name} schedule's learning rate outgrows "
+                            f"float32 (above {MAX_RATE:.3g}) at epoch {epoch + 1}", code="bad-train",
+                            hint="a gamma below 1 decays the rate; above 1 it grows every epoch")
+    if rule.warmup_epochs >= epochs:
+        return f"this run's {epochs} epoch{'s' if epochs != 1 else ''} end inside the schedule's " \
+            f"{rule.warmup_epochs}-epoch warm-up: the learning rate stays below lr"
+    return None
+
+
 class Progress(Protocol):
     def batch(self, epoch: int, batch: int, batches: int, loss: float, accuracy: float | None, samples: int) -> None:
         """After each optimizer step: running mean loss and accuracy of the epoch so far, samples seen."""

@@ -118,7 +118,8 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
     if settings.class_axis is not None:
         train["class_axis"] = settings.class_axis
     if settings.loss_settings or settings.loss_inputs is not None:
-        train["loss_settings"] = {**settings.loss_settings, "inputs": settings.loss_inputs}
+        inputs = {"inputs": settings.loss_inputs} if settings.loss_inputs is not None else {}
+        train["loss_settings"] = {**settings.loss_settings, **inputs}
     if settings.scheduler is not None:
         rule = settings.scheduler
         train["scheduler"] = _plain({"name": rule.name, **rule.settings, "warmup_epochs": rule.warmup_epochs,
@@ -419,9 +420,10 @@ def _mismatch(field: str, theirs: object, ours: object) -> tuple[str, str]:
         return (f"it was written for a network of {len(theirs)} nodes, the spec now has {len(ours)}",
                 "resume with the spec it was written for")
     theirs, ours = theirs or {}, dict(ours)  # train
-    for key in ours:
-        if theirs.get(key) != ours[key]:
-            return (f"the train: section's {key} was {_text(theirs.get(key))} and is now {_text(ours[key])}",
+    for key in dict.fromkeys([*ours, *theirs]):  # a key that only one side gives (a scheduler taken out)
+        if theirs.get(key) != ours.get(key):
+            was, now = ("not set" if v is None else _text(v) for v in (theirs.get(key), ours.get(key)))
+            return (f"the train: section's {key} was {was} and is now {now}",
                     "resume with the train: settings it was written with")
     return "its train: settings differ", "resume with the train: settings it was written with"
 

@@ -2,9 +2,11 @@
 
 ## What it does
 Reports a `train: scheduler` whose decay never happens in the spec's `epochs` (a `step_size`, or
-every milestone, at or past the epochs left after the warm-up), milestones past the end of the run,
-a `gamma` of 1 or more (the rate stays or grows at each "decay"), a cosine whose `eta_min` is not
-below the learning rate, and a cosine whose `T_max` ends before the run does.
+every milestone, at or past the epochs left after the warm-up, or a warm-up that leaves the schedule
+one epoch), milestones past the end of the run, a `gamma` of 1 or more (the rate stays or grows at
+each "decay"), a cosine whose `eta_min` is not below the learning rate, a cosine whose `T_max` ends
+more than one epoch before the run does (`T_max` one short of the run ends exactly at `eta_min`, as
+recipes choose), and one so long that the last epoch keeps 90 % of the rate's way down.
 
 ## Why is this bad?
 A schedule is there to lower the learning rate as training converges: large steps early to move
@@ -50,12 +52,15 @@ train:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
+#: the share of its way down a cosine may keep at its last epoch before "it hardly decays"
+KEPT = 0.9
 #: reads the train: section alone, so it runs when a layer does not build too
 PREFIX = True
 
@@ -73,11 +78,15 @@ def check(ctx: Context) -> Iterator[Finding]:
         return rule.locs.get(key, rule.loc)
 
     gamma = settings.get("gamma")
-    if gamma is not None and gamma >= 1:
+    if left == 1:  # the schedule's own first epoch runs at lr: nothing decays
+        yield Finding(at("warmup_epochs"), f"the {rule.warmup_epochs}-epoch warm-up leaves the schedule one of the "
+                      f"{train.epochs} epochs, which runs at the full learning rate: the rate never decays",
+                      hint="fewer warmup_epochs (a warm-up is usually 5 % to 10 % of the run), or more epochs")
+    elif gamma is not None and gamma >= 1:
         does = "keeps the learning rate as it is" if gamma == 1 else "multiplies the learning rate up"
         yield Finding(at("gamma"), f"gamma {gamma:g} {does} at every decay", hint="gamma below 1: 0.1 divides it by 10")
     elif rule.name == "step" and settings["step_size"] >= left:
-        yield Finding(at("step_size"), f"step_size {settings['step_size']} is not reached: the schedule runs "
+        yield Finding(at("step_size"), f"step_size {settings['step_size']} is never reached: the schedule runs "
                       f"{left} epochs{after}, so the learning rate never decays",
                       hint=f"a step_size below {left} (epochs are counted per schedule step, once per epoch)")
     elif rule.name == "multistep":
@@ -85,16 +94,24 @@ def check(ctx: Context) -> Iterator[Finding]:
         if late:
             never = len(late) == len(settings["milestones"])
             yield Finding(at("milestones"), f"milestone{'s' if len(late) > 1 else ''} {', '.join(map(str, late))} "
-                          f"{'are' if len(late) > 1 else 'is'} past the schedule's {left} epochs{after}"
+                          f"{'are' if len(late) > 1 else 'is'} at or past the end of the schedule's {left} epochs"
+                          f"{after}"
                           + (", so the learning rate never decays" if never else ""),
                           hint=f"milestones below {left}, counted in epochs")
-    if rule.name == "cosine":
+    if rule.name == "cosine" and left > 1:
         eta_min, t_max = settings.get("eta_min", 0.0), settings.get("T_max")
         if eta_min >= lr:
             yield Finding(at("eta_min"), f"eta_min {eta_min:g} is not below the learning rate {lr:g}: the cosine "
                           f"{'stays flat' if eta_min == lr else 'raises the rate'} instead of annealing it",
                           hint=f"an eta_min below {lr:g}, or 0")
-        elif t_max is not None and t_max < left:
+        elif t_max is not None and t_max < left - 1:  # T_max = left − 1 ends the run at eta_min, as recipes do
             yield Finding(at("T_max"), f"T_max {t_max} is shorter than the schedule's {left} epochs{after}: the "
-                          f"cosine reaches eta_min at epoch {t_max} and then climbs back towards lr",
-                          hint=f"T_max: {left}, or leave it out (it defaults to the epochs after the warm-up)")
+                          f"cosine reaches eta_min after {t_max} epochs and then climbs back towards lr over the "
+                          f"last {left - 1 - t_max}", hint=f"T_max: {left}, or leave it out (it defaults to the "
+                          "epochs after the warm-up)")
+        elif t_max is not None and (1 + math.cos(math.pi * (left - 1) / t_max)) / 2 > KEPT:
+            kept = (1 + math.cos(math.pi * (left - 1) / t_max)) / 2
+            yield Finding(at("T_max"), f"T_max {t_max} is so much longer than the schedule's {left} epochs{after} "
+                          f"that the last epoch still runs at {100 * kept:.0f} % of the way from eta_min to lr: the "
+                          "rate hardly decays", hint=f"T_max: {left}, or leave it out (it defaults to the epochs "
+                          "after the warm-up)")
