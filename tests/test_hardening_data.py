@@ -99,6 +99,20 @@ def test_inputs_and_regression_targets_must_be_finite_float32(run, write, tmp_pa
         f"{data}:1:1: error: d.npz: y row 4 is not a finite float32 target")
 
 
+def test_data_outside_the_declared_input_or_target_range_is_refused_at_the_declaration(run, write, tmp_path, arrays):
+    x, _ = arrays
+    data = tmp_path / "d.npz"
+    np.savez(data, x=x * 300, y=np.linspace(5, 900, 60))
+    spec = REGRESSION.replace("loss: mse}", "loss: mse, target_range: [5, 500]}")
+    assert _one_error(_train(run, write, data, spec.replace("layers:", "data: {range: [0, 255]}\nlayers:"))) == (
+        f"{tmp_path / 'spec0.yaml'}:2:15: error: d.npz has inputs from {x.min() * 300:g} to {x.max() * 300:g}, outside "
+        f"the declared range [0, 255]\n  hint: declare the range the data have (range: [{x.min() * 300:g}, "
+        f"{x.max() * 300:g}]), or scale the data")
+    assert _one_error(_train(run, write, data, spec)) == (
+        f"{tmp_path / 'spec1.yaml'}:4:63: error: d.npz has targets from 5 to 900, outside the declared target_range "
+        "[5, 500]\n  hint: declare the range the targets have (target_range: [5, 900]), or scale the targets")
+
+
 def test_complex_or_text_arrays_are_not_data(run, write, tmp_path, arrays):
     x, y = arrays
     data = tmp_path / "d.npz"

@@ -328,6 +328,14 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         if row is not None:
             raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is not a finite float32 target",
                             code="bad-data", hint="targets must be finite numbers below about 3.4e38")
+        if train.target_range is not None and targets.size:  # a declaration the data break misleads the linter
+            low, high = train.target_range
+            if targets.min() < low or targets.max() > high:
+                raise SpecError(train.locs.get("target_range", train.loc), f"{name} has targets from "
+                                f"{targets.min():g} to {targets.max():g}, outside the declared target_range "
+                                f"[{low:g}, {high:g}]", code="data-mismatch",
+                                hint=f"declare the range the targets have (target_range: [{targets.min():g}, "
+                                f"{targets.max():g}]), or scale the targets")
         return targets
     if train.multi_label:
         raise SpecError(train.locs.get("multi_label", train.loc), "archcalc train does not train multi-label "
