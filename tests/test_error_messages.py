@@ -247,3 +247,18 @@ def test_the_python_api_checks_symbol_values_too(values, message):
     with pytest.raises(SpecError) as caught:
         archcalc.load(str(SPECS / "symbolic-cnn.yaml"), **values)
     assert str(caught.value).splitlines()[0] == f"{SPECS / 'symbolic-cnn.yaml'}:{message}"
+
+
+def test_a_concat_of_free_sizes_that_agree_only_for_some_values_says_how_to_write_them():
+    text = ("input: [1, H, W]\nsymbols: {H: 64, W: 64}\nlayers:\n  - conv2d: {out: 8, kernel: 3, padding: 1, name: e}\n"
+            "  - maxpool2d: 2\n  - upsample: {scale: 2}\n  - concat: [{from: e}, []]\n")
+    assert archcalc.loads(text).graph.output_shape == (16, 64, 64)
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(text, symbolic_dims=True)
+    assert caught.value.message == "concat: branch 1 gives [8, 2*floor(H/2), 2*floor(W/2)] but branch 0 gives [8, H, W]"
+    assert caught.value.hint.endswith("with free sizes they agree only for some values of H, W: give them values "
+                                      "(--set, or leave out --symbolic), or write each as a multiple of the "
+                                      "downsampling, input: [C, 8*h, 8*w] with symbols h and w for three 2× poolings")
+    fixed = archcalc.loads(text.replace("[1, H, W]", "[1, 2*h, 2*w]").replace("{H: 64, W: 64}", "{h: 32, w: 32}"),
+                           symbolic_dims=True)
+    assert [str(d) for d in fixed.graph.output_shape] == ["16", "2*h", "2*w"]

@@ -31,9 +31,15 @@ class Concat(Merge):
         for i, x in enumerate(xs):
             others = (symbolic.equal(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a)
             if len(x) != len(first) or not all(others):
+                hint = f"branches are joined {where}, so every other dimension must agree"
+                free = len(x) == len(first) and any(symbolic.is_symbolic(p) or symbolic.is_symbolic(q) for j, (p, q)
+                                                    in enumerate(zip(x, first)) if j != a)
+                if free:  # floor(H/2)·2 against H: equal for even H only, which a free symbol does not promise
+                    hint += (f"; with free sizes they agree only for some values of {', '.join(_names(x, first))}: "
+                             "give them values (--set, or leave out --symbolic), or write each as a multiple of the "
+                             "downsampling, input: [C, 8*h, 8*w] with symbols h and w for three 2× poolings")
                 raise self.branch_error(i, f"branch {i} gives {shape_text(x)} but branch 0 gives {shape_text(first)}",
-                                        code="concat-mismatch", hint=f"branches are joined {where}, so every other "
-                                        "dimension must agree")
+                                        code="concat-mismatch", hint=hint)
         size = first[a]
         for x in xs[1:]:
             size = size + x[a]
@@ -50,3 +56,8 @@ class Concat(Merge):
         if rest:
             lines.append(f"{' × '.join(rest)}: the other axes, the same in every branch")
         return lines
+
+
+def _names(*shapes: Shape) -> list[str]:
+    """The free symbols of ``shapes``, sorted."""
+    return sorted(symbolic.free_names(tuple(d for shape in shapes for d in shape)))
