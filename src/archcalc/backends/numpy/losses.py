@@ -80,27 +80,31 @@ class CrossEntropyLoss(Loss):
     def forward(self, out: np.ndarray, target: np.ndarray) -> float:
         self.out, self.target = out, target
         if self.inputs == "probabilities":
-            with np.errstate(divide="ignore", invalid="ignore"):  # log 0 is clamped; only q > 0 counts
+            with np.errstate(divide="ignore", invalid="ignore"):  # log 0 is clamped at -100
                 log_p = np.maximum(np.log(out), -100)
         else:
             shifted = out - out.max(1, keepdims=True)
             log_p = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
         self.log_p = log_p
-        q = self.smoothed()
-        return float(-np.where(q > 0, q * log_p, 0).sum() / len(target))
-
-    def smoothed(self) -> np.ndarray:
-        """The target rows q: one-hot, moved ε of the way towards the uniform ε/C."""
-        q = np.zeros_like(self.log_p)
-        q[np.arange(len(self.target)), self.target] = 1
-        return q if not self.smoothing else (1 - self.smoothing) * q + self.smoothing / q.shape[1]
+        nll = -log_p[np.arange(len(target)), target].mean()
+        if not self.smoothing:
+            return float(nll)
+        # Σ_c q_c·(−log p_c) with q = (1 − ε)·onehot + ε/C: the NLL and the mean over the classes, mixed
+        return float((1 - self.smoothing) * nll - self.smoothing * log_p.mean(1).mean())
 
     def backward(self) -> np.ndarray:
-        q = self.smoothed()
-        if self.inputs == "probabilities":  # where the clamp holds the log, it has no gradient
-            live = self.log_p > -100  # (and not NaN: a negative "probability" that no target weighs)
-            return np.where(live, -q / np.where(live, self.out, 1), 0) / len(self.target)
-        return (np.exp(self.log_p) - q) / len(self.target)
+        rows, n, eps = np.arange(len(self.target)), len(self.target), self.smoothing
+        if self.inputs == "probabilities":  # −q/p, and nothing where the clamp holds the log (or p is not one)
+            live = self.log_p > -100
+            inverse = np.where(live, 1 / np.where(live, self.out, 1), 0)
+            grad = -eps / self.log_p.shape[1] * inverse if eps else np.zeros_like(inverse)
+            grad[rows, self.target] -= (1 - eps) * inverse[rows, self.target]
+            return grad / n
+        grad = np.exp(self.log_p)  # softmax(x) − q
+        if eps:
+            grad -= eps / grad.shape[1]
+        grad[rows, self.target] -= 1 - eps
+        return grad / n
 
 
 class NLLLoss(Loss):
