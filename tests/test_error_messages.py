@@ -257,8 +257,12 @@ def test_a_concat_of_free_sizes_that_agree_only_for_some_values_says_how_to_writ
         archcalc.loads(text, symbolic_dims=True)
     assert caught.value.message == "concat: branch 1 gives [8, 2*floor(H/2), 2*floor(W/2)] but branch 0 gives [8, H, W]"
     assert caught.value.hint.endswith("with free sizes they agree only for some values of H, W: give them values "
-                                      "(--set, or leave out --symbolic), or write each as a multiple of the "
-                                      "downsampling, input: [C, 8*h, 8*w] with symbols h and w for three 2× poolings")
+                                      "(--set, or leave out --symbolic), or write each as a multiple of 2 with a "
+                                      "symbol of its own (H = 2*h, W = 2*w)")
+    unpadded = text.replace("{scale: 2}\n", "{scale: 2}\n  - conv2d: {out: 8, kernel: 3}\n")
+    with pytest.raises(SpecError) as caught:  # 2*floor(H/2) - 2 against H: never equal, and the hint does not say so
+        archcalc.loads(unpadded, symbolic_dims=True)
+    assert caught.value.hint == "branches are joined along channels, so every other dimension must agree"
     fixed = archcalc.loads(text.replace("[1, H, W]", "[1, 2*h, 2*w]").replace("{H: 64, W: 64}", "{h: 32, w: 32}"),
                            symbolic_dims=True)
     assert [str(d) for d in fixed.graph.output_shape] == ["16", "2*h", "2*w"]

@@ -93,6 +93,22 @@ def test_numpy_loss_matches_torch_autograd(case):
     np.testing.assert_allclose(grad, out_t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_a_probability_of_zero_has_no_gradient_in_either_backend(smoothing):
+    """A float32 softmax gives exact zeros; their log is clamped at -100, with no gradient (not 0/0 = NaN)."""
+    prob = np.array([[0, 0.3, 0.7], [0.5, 0.5, 0], [1e-50, 0.2, 0.8]])
+    target = np.array([1, 0, 0])
+    train = train_of(f"{{cross_entropy: {{inputs: probabilities, label_smoothing: {smoothing}}}}}")
+    numpy_loss = make_loss(train)
+    value, grad = numpy_loss.forward(prob, target), numpy_loss.backward()
+    prob_t = torch.tensor(prob, requires_grad=True)
+    expected = criterion(train)(prob_t, torch.tensor(target))
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-12)
+    assert torch.isfinite(prob_t.grad).all() and np.array_equal(grad == 0, prob_t.grad.numpy() == 0)
+    np.testing.assert_allclose(grad, prob_t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_probability_cross_entropy_clamps_the_log_like_bce():
     train = train_of("{cross_entropy: {inputs: probabilities}}")
     loss = make_loss(train)

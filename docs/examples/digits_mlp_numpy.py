@@ -14,7 +14,8 @@ load (``archcalc train --data digits`` divides the digits' 0…16 pixel values b
 Or use it as a module::
 
     model = build_model(seed=0)
-    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
+    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32,
+        rng=np.random.default_rng(0))
     scores = predict(model, x)
     save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
 

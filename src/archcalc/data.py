@@ -130,7 +130,7 @@ def _check_range(x: np.ndarray, model: Model, name: str) -> None:
     data = getattr(model.spec, "data", None)
     if data is None or data.range is None or not x.size:
         return
-    low, high = data.range
+    low, high = np.array(data.range, dtype=x.dtype) if x.dtype.kind == "f" else data.range  # 0.3 as the data hold it
     if x.min() < low or x.max() > high:
         raise SpecError(data.locs.get("range", data.loc), f"{name} has inputs from {x.min():g} to {x.max():g}, "
                         f"outside the declared range [{low:g}, {high:g}]", code="data-mismatch",
@@ -329,7 +329,7 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
             raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is not a finite float32 target",
                             code="bad-data", hint="targets must be finite numbers below about 3.4e38")
         if train.target_range is not None and targets.size:  # a declaration the data break misleads the linter
-            low, high = train.target_range
+            low, high = np.array(train.target_range, dtype=targets.dtype)  # 0.3 as float32 holds it
             if targets.min() < low or targets.max() > high:
                 raise SpecError(train.locs.get("target_range", train.loc), f"{name} has targets from "
                                 f"{targets.min():g} to {targets.max():g}, outside the declared target_range "

@@ -82,3 +82,5 @@ def test_stochastic_depth_only_where_the_block_keeps_its_shape_is_not_reported()
     guarded = MBCONV.replace("DROP", "if: s == 1 and c == in_channels\n            then: [stochastic_depth: 0.1]")
     assert lint(guarded, "x.yaml", ["N111"]).diagnostics == []
     assert lint(MBCONV.replace("DROP", "stochastic_depth: 0"), "x.yaml", ["N111"]).diagnostics == []
+    concat = guarded.replace("- add: [[], [conv2d", "- concat: [[], [conv2d")
+    assert "- concat: [[]" in concat and lint(concat, "x.yaml", ["N111"]).diagnostics == []  # NASNet's drop path

@@ -32,12 +32,9 @@ class Concat(Merge):
             others = (symbolic.equal(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a)
             if len(x) != len(first) or not all(others):
                 hint = f"branches are joined {where}, so every other dimension must agree"
-                free = len(x) == len(first) and any(symbolic.is_symbolic(p) or symbolic.is_symbolic(q) for j, (p, q)
-                                                    in enumerate(zip(x, first)) if j != a)
-                if free:  # floor(H/2)·2 against H: equal for even H only, which a free symbol does not promise
-                    hint += (f"; with free sizes they agree only for some values of {', '.join(_names(x, first))}: "
-                             "give them values (--set, or leave out --symbolic), or write each as a multiple of the "
-                             "downsampling, input: [C, 8*h, 8*w] with symbols h and w for three 2× poolings")
+                pairs = [(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a and not symbolic.equal(p, q)]
+                if len(x) == len(first) and pairs and all(symbolic.differ(p, q) is None for p, q in pairs):
+                    hint += "; " + _some_values(pairs)
                 raise self.branch_error(i, f"branch {i} gives {shape_text(x)} but branch 0 gives {shape_text(first)}",
                                         code="concat-mismatch", hint=hint)
         size = first[a]
@@ -58,6 +55,18 @@ class Concat(Merge):
         return lines
 
 
-def _names(*shapes: Shape) -> list[str]:
-    """The free symbols of ``shapes``, sorted."""
-    return sorted(symbolic.free_names(tuple(d for shape in shapes for d in shape)))
+def _some_values(pairs: list[tuple]) -> str:
+    """Why free sizes that meet only for some values (2·⌊H/2⌋ against H: even H) fail, and what to write:
+    values, or each size as the multiple of the downsampling that makes them meet (H = 2·h)."""
+    names = symbolic.free_names([d for pair in pairs for d in pair])
+    text = f"with free sizes they agree only for some values of {', '.join(names)}: give them values (--set, or " \
+        "leave out --symbolic)"
+    if len(names) != 1 and any(len(symbolic.free_names(pair)) != 1 for pair in pairs):
+        return text
+    step = next((k for k in range(2, 65) if all(
+        symbolic.subs(p, {n: k * m for n in names}) == symbolic.subs(q, {n: k * m for n in names})
+        for p, q in pairs for m in range(1, 6))), None)
+    if step is None:
+        return text
+    example = ", ".join(f"{name} = {step}*{name.lower() if name.lower() != name else name + '_'}" for name in names)
+    return f"{text}, or write each as a multiple of {step} with a symbol of its own ({example})"

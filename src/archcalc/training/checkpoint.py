@@ -114,7 +114,8 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
              "early_stopping": None if stopping is None else {"patience": stopping.patience,
                                                               "min_delta": stopping.min_delta,
                                                               "monitor": stopping.monitor}}
-    # each only when given, so that earlier runs' fingerprints stay as they were
+    # each only when given, so that earlier runs' fingerprints stay as they were (the loss's settings were not
+    # recorded before 2026-12-07: a checkpoint of a spec with non-default ones from before then is refused)
     if settings.class_axis is not None:
         train["class_axis"] = settings.class_axis
     if settings.loss_settings or settings.loss_inputs is not None:

@@ -153,6 +153,8 @@ def _header(model: Model) -> str:
     output = {Softmax.kind: "probabilities, as the spec ends in\nsoftmax",
               Sigmoid.kind: "probabilities (each in (0, 1)), as the\nspec ends in sigmoid"}.get(
         last, "scores (logits, for a classifier), not\nprobabilities: the spec ends in " + last)
+    scheduled = TrainSpec.of(model.spec).scheduler is not None
+    fit_schedule = ", schedule=build_schedule(10)" if scheduled else ""  # the spec's learning-rate schedule
     return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
 in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
 {symbolic.fmt(model.trainable_params, commas=True)} parameters.
@@ -170,7 +172,8 @@ load (``archcalc train --data digits`` divides the digits' 0…16 pixel values b
 Or use it as a module::
 
     model = build_model(seed=0)
-    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32, rng=np.random.default_rng(0))
+    fit(model, build_loss(), build_optimizer(model), x, y, epochs=10, batch_size=32,
+        rng=np.random.default_rng(0){fit_schedule})
     scores = predict(model, x)
     save_weights(model, "weights.npz")      # PyTorch's state_dict names; load_weights(model, path) reads them
 

@@ -48,7 +48,9 @@ class ProbabilityCrossEntropyLoss(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        log = torch.clamp(torch.log(prob), min=-100)
+        positive = prob > 0  # log 0 is -100, with no gradient (and no 0/0 in backward)
+        log = torch.where(positive, torch.where(positive, prob, 1).log(), -100)
+        log = log.clamp_min(-100)
         loss = nn.functional.nll_loss(log, target)
         if self.label_smoothing:  # the class scores are at dim 1
             smooth = -log.mean(1).mean()

@@ -75,8 +75,8 @@ def build_scheduler(train: TrainSpec) -> list[str]:
         return [*lines, *layout(schedule, 4, "return ")]
     ramp = Brackets("lr_scheduler.LinearLR", "(", [Text("optimizer"), Text(f"total_iters={warmup}"),
                                                     Text(f"start_factor={code(rule.warmup_start_factor)}")], ")")
-    return [*lines, *layout(ramp, 4, "warmup = "), *layout(schedule, 4, "main = "),
-            *layout(Brackets("lr_scheduler.SequentialLR", "(", [Text("optimizer"), Text("[warmup, main]"),
+    return [*lines, *layout(ramp, 4, "warmup = "), *layout(schedule, 4, "decay = "),
+            *layout(Brackets("lr_scheduler.SequentialLR", "(", [Text("optimizer"), Text("[warmup, decay]"),
                                                                  Text(f"milestones=[{warmup}]")], ")"), 4, "return ")]
 
 

@@ -78,10 +78,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         return rule.locs.get(key, rule.loc)
 
     gamma = settings.get("gamma")
-    if left == 1:  # the schedule's own first epoch runs at lr: nothing decays
+    if left == 1 and rule.warmup_epochs:  # the schedule's own first epoch runs at lr: nothing decays
         yield Finding(at("warmup_epochs"), f"the {rule.warmup_epochs}-epoch warm-up leaves the schedule one of the "
                       f"{train.epochs} epochs, which runs at the full learning rate: the rate never decays",
                       hint="fewer warmup_epochs (a warm-up is usually 5 % to 10 % of the run), or more epochs")
+    elif left == 1:
+        yield Finding(rule.loc, "a run of 1 epoch never steps the schedule: it trains at the full learning rate",
+                      hint="more epochs, or leave the scheduler out")
     elif gamma is not None and gamma >= 1:
         does = "keeps the learning rate as it is" if gamma == 1 else "multiplies the learning rate up"
         yield Finding(at("gamma"), f"gamma {gamma:g} {does} at every decay", hint="gamma below 1: 0.1 divides it by 10")
@@ -109,8 +112,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                           f"cosine reaches eta_min after {t_max} epochs and then climbs back towards lr over the "
                           f"last {left - 1 - t_max}", hint=f"T_max: {left}, or leave it out (it defaults to the "
                           "epochs after the warm-up)")
-        elif t_max is not None and (1 + math.cos(math.pi * (left - 1) / t_max)) / 2 > KEPT:
-            kept = (1 + math.cos(math.pi * (left - 1) / t_max)) / 2
+        elif t_max is not None and (kept := (1 + math.cos(math.pi * (left - 1) / t_max)) / 2) > KEPT:
             yield Finding(at("T_max"), f"T_max {t_max} is so much longer than the schedule's {left} epochs{after} "
                           f"that the last epoch still runs at {100 * kept:.0f} % of the way from eta_min to lr: the "
                           "rate hardly decays", hint=f"T_max: {left}, or leave it out (it defaults to the epochs "

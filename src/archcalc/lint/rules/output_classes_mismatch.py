@@ -10,7 +10,9 @@ the binary losses compare outputs and targets element by element.
 It points at the `out:` of the last affine layer, which sets that count. An output of several axes
 trained with `cross_entropy` or `nll` and no `class_axis` may hold a class per position (a language
 model's `[T, V]`, a segmentation's `[C, H, W]`), and training finds the class axis from the targets'
-shape: it is reported only when no axis has `classes` scores.
+shape: it is reported only when no axis has `classes` scores. (An unpooled classifier whose `[64, 7, 7]`
+output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
+targets; `class_axis: 0` makes the rule read the channels.)
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of

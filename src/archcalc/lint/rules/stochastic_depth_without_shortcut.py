@@ -2,7 +2,8 @@
 
 ## What it does
 Reports a `stochastic_depth` (`drop_path`) layer with p > 0 that is not inside the body of a residual
-block whose shortcut adds the input back, nor on a branch of an `add` beside other branches. A
+block whose shortcut adds the input back, nor on a branch of an `add` or `concat` beside other
+branches (which carry the examples it drops, as in FractalNet's and NASNet's drop path). A
 residual block with `shortcut: if_same` whose body changes the shape (a stride-2 or widening block)
 has no shortcut, so a `stochastic_depth` in it is reported too, at the layer's line, naming the block.
 
@@ -60,6 +61,8 @@ from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
 KINDS = ("stochastic_depth",)
+#: merges whose other branches carry an example one branch drops (FractalNet's and NASNet's drop path)
+JOINS = ("add", "concat")
 HINT = "put it last in the body of a residual block that adds its input back (torchvision applies it only where " \
     "a block has a shortcut), or use dropout"
 HINT_BLOCK = "apply it only where the block keeps the shape, as efficientnet_b0.yaml does: - if: stride == 1 and " \
@@ -91,8 +94,8 @@ def _unprotected(nodes: list[Node], block: ResidualNode | None) -> Iterator[tupl
             if node.mode == "none":
                 yield from _unprotected(node.body, node)
             yield from _unprotected(node.then, block)
-        elif isinstance(node, MergeNode) and node.layer.kind == "add" and len(node.branches) > 1:
-            continue  # each branch is summed with the others, which carry the examples it drops
+        elif isinstance(node, MergeNode) and node.layer.kind in JOINS and len(node.branches) > 1:
+            continue  # each branch is summed or stacked with the others, which carry the examples it drops
         else:
             yield from _unprotected(node.children, block)
 
