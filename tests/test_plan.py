@@ -24,6 +24,8 @@ from archcalc.calc.saved import saved
 from archcalc.cli import main
 
 torch = pytest.importorskip("torch")
+from tests.conftest import shipped_specs  # noqa: E402
+from tests.export_cases import SIZES  # noqa: E402
 from tests.saved_hooks import measure  # noqa: E402
 
 SPECS_DIR = Path(__file__).parent.parent / "specs"
@@ -329,3 +331,14 @@ def test_inference_plans_weights_and_kv_cache():
 def test_checkpoint_block_needs_full_checkpointing():
     result = _run("specs/resnet50.yaml", "--checkpoint-block", "bottleneck")
     assert result.exit_code == 2 and "--checkpointing full" in result.output
+
+
+@pytest.mark.parametrize("spec", shipped_specs(), ids=lambda p: p.stem)
+def test_every_shipped_specs_parameter_tensors_are_the_modules(spec):
+    """Per-tensor optimizer state (Adam's step counters, Adafactor's factored moments) needs each tensor's
+    stored shape: ViT's [1, 1, D] class token and ConvNeXt's [C, 1, 1] layer scales, not flat vectors."""
+    sets = SIZES.get(spec.stem, {})
+    with torch.device("meta"):
+        module = archcalc.to_torch(spec, **sets)
+    tensors = param_tensors(archcalc.load(spec, **sets).graph)
+    assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())

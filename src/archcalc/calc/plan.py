@@ -77,6 +77,8 @@ TENSORS: dict[str, Callable] = {
     "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
+    "layer_scale": lambda layer, x: [layer.shape(x)],  # [C, 1, 1] as stored (Adafactor factors it)
+    "class_token": lambda layer, x: [(1, 1, x[-1])],  # ViT's [1, 1, D] token
     "lstm": lambda layer, x: layer.tensors(x),
     "gru": lambda layer, x: layer.tensors(x),
     "rnn": lambda layer, x: layer.tensors(x),
