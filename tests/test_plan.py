@@ -277,6 +277,9 @@ def test_explain_shows_the_formulas():
     (["--checkpoint-block", "bottlenek", "--checkpointing", "full"], "did you mean 'bottleneck'"),
     (["--tp", "7"], "no weighted layer's output features divide by 7"),
     (["--tokens", "lots"], "give a positive number of tokens"),
+    (["--tokens", "1e400"], "more tokens than archcalc counts"),
+    (["--reserve", "nan"], "give the GiB kept per GPU, from 0 to 1024"),
+    (["--reserve", "inf"], "give the GiB kept per GPU, from 0 to 1024"),
     (["--seq-len", "128"], "not a symbol"),
     (["--gpu", "t4"], "no bf16"),
 ])
@@ -285,6 +288,13 @@ def test_bad_options_are_located_errors(args, message):
     assert result.exit_code == 2
     assert message.lower() in result.output.lower()
     assert "Traceback" not in result.output
+
+
+def test_a_context_longer_than_the_position_table_is_refused_at_the_table():
+    result = _run("specs/gpt2.yaml", "--inference", "--context", "5000")
+    assert result.exit_code == 2
+    assert "error: --context 5000: the position table `transformer.wpe` holds 1024 positions" in result.output
+    assert _run("specs/gpt2.yaml", "--inference", "--context", "1024").exit_code == 0
 
 
 def test_readme_and_docs_plan_examples_are_real():

@@ -23,9 +23,18 @@ def _count(ctx: click.Context, param: click.Parameter, value: str | None) -> int
         number = float(text[:-1] if scale != 1 else text) * scale
     except ValueError:
         number = -1
-    if number < 1 or number != number or number == float("inf"):
+    if not number >= 1:  # below one, NaN, or not a number
         raise click.BadParameter(f"{value!r}: give a positive number of tokens, e.g. 1T, 300B or 2.5M")
+    if number > 2**62:
+        raise click.BadParameter(f"{value!r}: more tokens than archcalc counts (at most 4.6e18)")
     return int(number)
+
+
+def _gib(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """GiB kept back per GPU: a finite number from 0 to 1024 (a TiB; nan and inf are not sizes)."""
+    if not 0 <= value <= 1024:
+        raise click.BadParameter(f"{value!r}: give the GiB kept per GPU, from 0 to 1024 (1 is typical)")
+    return value
 
 
 @click.command()
@@ -52,7 +61,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str | None) -> int
 @click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True, help="Tensor-parallel GPUs.")
 @click.option("--pp", type=click.IntRange(min=1), default=1, show_default=True, help="Pipeline stages.")
 @click.option("--gpu", type=click.Choice(tuple(GPUS)), default="h100-sxm", show_default=True, help="The device.")
-@click.option("--reserve", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--reserve", type=float, callback=_gib, default=1.0, show_default=True,
               help="GiB per GPU kept for the CUDA context, NCCL and allocator slack.")
 @click.option("--inference", is_flag=True, help="Plan serving: weights, KV cache and the forward pass only.")
 @click.option("--context", type=click.IntRange(min=1), default=None,
@@ -111,6 +120,12 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
     if context is not None and not kv_cache_per_token(graph):
         raise SpecError(where, "--context sizes a KV cache, but the spec has no attention layer", code="usage",
                         hint="drop --context (a network without attention caches nothing between tokens)")
+    tables = [n for n in graph.layers() if n.kind == "pos_embedding" and n.layer.index == "position"]
+    short = min(tables, key=lambda n: n.layer.positions, default=None)
+    if context is not None and short is not None and context > short.layer.positions:  # as --seq-len is refused
+        raise SpecError(short.layer.arg_locs.get("positions", short.loc), f"--context {context}: the position table "
+                        f"`{short.path}` holds {short.layer.positions} positions", code="usage",
+                        hint=f"a context of at most {short.layer.positions} tokens, or a longer table")
     if tp > 1 and not _splits(graph, tp):
         raise SpecError(where, f"--tp {tp}: no weighted layer's output features divide by {tp}", code="usage",
                         hint="use a degree that divides the layers' widths, or --tp 1")
