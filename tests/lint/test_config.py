@@ -87,6 +87,8 @@ def test_explicit_config_and_isolated(run, project, tmp_path_factory):
     other.write_text('[lint]\nignore = ["N102"]\n')
     assert codes(lint(run, project, "--config", other)) == ["A101"]
     assert codes(lint(run, project, "--isolated")) == ["A101", "N102"]
+    both = lint(run, project, "--config", other, "--isolated")
+    assert both.exit_code == 2 and "--config names a configuration and --isolated ignores every one" in both.stderr
 
 
 def test_stdin_uses_the_working_folder_configuration(run, project):
@@ -121,6 +123,27 @@ def test_a_broken_configuration_exits_2_with_its_path(run, project, text, messag
     assert result.exit_code == 2
     assert str(project.root / "specs" / "archcalc.toml") in result.stderr
     assert message.replace("tool.archcalc.lint", "lint") in result.stderr
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("pyproject.toml", '[project]\nname = "x"\n\n[tool.archcalc.lnt]\nignore = ["A101"]\n',
+     "pyproject.toml:4:1: error: unknown table 'lnt' in [tool.archcalc]: it holds only the lint table\n"
+     "  hint: did you mean 'lint'?"),
+    ("pyproject.toml", '[tool.archcalc]\nignore = ["A101"]\n',
+     "pyproject.toml:2:1: error: unknown key 'ignore' in [tool.archcalc]: it holds only the lint table\n"
+     "  hint: put it in the lint table: [tool.archcalc.lint]"),
+    ("archcalc.toml", '[tool.archcalc.lint]\nignore = ["A101"]\n',
+     "archcalc.toml:1:1: error: unknown table 'tool' in archcalc.toml: it holds only the lint table\n"
+     "  hint: archcalc.toml takes [lint] (the [tool.archcalc.lint] form is pyproject.toml's)"),
+    ("archcalc.toml", '[lint]\nselect = ["A"]\n\n[other]\nx = 1\n',
+     "archcalc.toml:4:1: error: unknown table 'other' in archcalc.toml: it holds only the lint table"),
+])
+def test_a_table_or_key_outside_the_lint_table_is_an_error_not_ignored(run, project, name, text, message):
+    """Written one level off or misspelt, a configuration used to leave every rule as it was without a word."""
+    project(text, name)
+    result = lint(run, project)
+    assert result.exit_code == 2
+    assert f"{project.root / name.split(':')[0]}" in result.stderr and message in result.stderr
 
 
 BROKEN = "input: [3, 2, 2]\nlayers: [conv2d: {out: 4, kernel: 5}]\n"  # E203: the kernel does not fit

@@ -63,6 +63,8 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
     from archcalc.lint.engine import RuleCrash
     from archcalc.lint.paths import expand
 
+    if config_path and isolated:
+        raise click.UsageError("--config names a configuration and --isolated ignores every one: give one of them")
     cli = lint_config.cli_layer(select_, extend_select, ignore)
     finder = lint_config.Finder(config_path, isolated)
     targets, problems = expand(paths, lambda p: finder.for_file(p).excluded(p), force_exclude)

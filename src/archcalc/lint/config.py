@@ -127,6 +127,7 @@ def _decode(path: str, raw: bytes) -> tuple[str, dict]:
 def _from_data(path: str, text: str, data: dict) -> Config:
     """The configuration that the parsed TOML ``data`` of the file ``path`` (whose ``text`` locates errors) holds."""
     pyproject = path.endswith("pyproject.toml")
+    _check_tables(path, text, data.get("tool", {}).get("archcalc", {}) if pyproject else data, pyproject)
     table = data.get("tool", {}).get("archcalc", {}).get("lint", {}) if pyproject else data.get("lint", {})
     section = "[tool.archcalc.lint]" if pyproject else "[lint]"
     header = _line_of(text, rf"\[\s*{re.escape(section[1:-1])}\s*\]")
@@ -168,6 +169,29 @@ def _from_data(path: str, text: str, data: dict) -> Config:
     per_file = tuple((pattern, codes(f"per-file-ignores.{pattern}", value, ignorable, pattern))
                      for pattern, value in ignores.items())
     return Config(path, layer, tuple(exclude), per_file, os.path.dirname(os.path.abspath(path)))
+
+
+def _check_tables(path: str, text: str, ours: object, pyproject: bool) -> None:
+    """archcalc's own namespace (``[tool.archcalc]`` of a pyproject.toml, the whole of an archcalc.toml) holds
+    the ``lint`` table alone: anything else there is a typo (``[tool.archcalc.lnt]``) or a key one level
+    too high (``ignore`` beside ``[lint]``), which would otherwise be ignored without a word."""
+    space = "[tool.archcalc]" if pyproject else os.path.basename(path)
+    if not isinstance(ours, dict):
+        raise SpecError(Loc(path, _line_of(text, r"(\[\s*)?tool\.archcalc\b") or 1, 1), f"{space} must be a table",
+                        code="usage")
+    for key in ours:
+        if key == "lint":
+            continue
+        prefix = r"\[\s*tool\.archcalc\." if pyproject else r"\[\s*"
+        line = _line_of(text, rf"{prefix}{re.escape(key)}\b") or _line_of(text, rf"[\"']?{re.escape(key)}[\"']?\s*=")
+        if key == "tool" and not pyproject:
+            hint = "archcalc.toml takes [lint] (the [tool.archcalc.lint] form is pyproject.toml's)"
+        elif key in KEYS:
+            hint = f"put it in the lint table: {'[tool.archcalc.lint]' if pyproject else '[lint]'}"
+        else:
+            hint = choices_hint(key, ["lint"], "tables")
+        raise SpecError(Loc(path, line or 1, 1), f"unknown {'table' if isinstance(ours[key], dict) else 'key'} "
+                        f"'{key}' in {space}: it holds only the lint table", code="usage", hint=hint)
 
 
 def _toml_error(path: str, text: str, error: tomllib.TOMLDecodeError) -> SpecError:
