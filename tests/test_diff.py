@@ -188,3 +188,15 @@ def test_rev_errors_say_what_is_wrong(run, repo, tmp_path_factory):
     assert two.exit_code == 2 and "--rev compares one spec with itself" in two.stderr
     one = run("diff", spec)
     assert one.exit_code == 2 and "give two specs, OLD and NEW" in one.stderr
+
+
+def test_a_table_cut_to_the_terminal_points_only_to_options_diff_has():
+    from click.testing import CliRunner
+
+    from archcalc.cli import main
+
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(main, ["diff", "specs/vgg11.yaml", "specs/vgg16.yaml",
+                                                            "--depth", "1"])
+    assert result.exit_code == 0
+    note = " ".join(result.output.split("note: left out to fit 60 columns:")[1].split())
+    assert "--format json has every column" in note and "--columns" not in note and "csv" not in note

@@ -134,7 +134,8 @@ def diff_report(comparison: Comparison, old_name: str, new_name: str, depth: int
                Column("what", "What changed", keep=7),
                *(Column(m, _TITLES[m], numeric=True, keep=9 if m != "activations" else 5) for m in MEASURES),
                Column("rf", "RF", numeric=True, keep=4)]
-    report = Report(f"{old_name} → {new_name}: what changed ({unit})", columns, _rows(comparison, depth, show_all))
+    report = Report(f"{old_name} → {new_name}: what changed ({unit})", columns, _rows(comparison, depth, show_all),
+                    pick_columns=False, every_column="--format json has")
     counts = comparison.counts()
     report.footer = [
         ("Layers", f"{len(list(old.graph.layers()))} → {len(list(new.graph.layers()))} ({counts[ADDED]} added, "

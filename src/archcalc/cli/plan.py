@@ -192,7 +192,7 @@ def plan_report(name: str, p: Plan, explain: bool, fmt: str) -> Report:
     tpe = p.tokens_per_example
     report = Report(f"{name}: {mode} plan per GPU ({o.gpu}, {o.precision}, batch {o.batch})",
                     [Column("layer", "Part", csv=("part",)), Column("bytes", "Bytes", True, ("bytes",), 2),
-                     Column("size", "Size", True, (), 1)], rows)
+                     Column("size", "Size", True, (), 1)], rows, pick_columns=False)
     report.footer = [("Verdict", verdict), ("Largest batch that fits", f"{p.max_batch:,}")]
     if not o.inference:
         report.footer += [(f"Training FLOPs per {per}", f"{p.training_flops // tpe:,} (6·N = {p.six_n:,})"),

@@ -47,6 +47,10 @@ class Report:
     text: list[str] = field(default_factory=list)  # free lines (explanations), printed after the table
     #: where a text line too long for the terminal continues (0: four spaces past the line's own indent)
     hang: int = 0
+    #: whether the command takes --columns, and which of its formats hold every column: what the notes
+    #: about a table cut to the terminal's width may point to
+    pick_columns: bool = True
+    every_column: str = "--format csv and json have"
 
 
 @dataclass(frozen=True, slots=True)

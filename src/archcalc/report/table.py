@@ -46,11 +46,13 @@ def render_table(report: Report, out: TextIO, width: int, color: bool = False) -
     if report.columns:
         shortened, dropped = _draw(report, write, width, style)
         if shortened:
+            pick = ", or pick fewer --columns" if report.pick_columns else ""
             notes.append(f"counts shortened to fit {width} columns; the totals above and --format json are exact "
-                         "(or widen the terminal, or pick fewer --columns)")
+                         f"(or widen the terminal{pick})")
         if dropped:
-            notes.append(f"left out to fit {width} columns: {', '.join(dropped)} (widen the terminal, or pick "
-                         "them with --columns; --format csv and json have every column)")
+            pick = ", or pick them with --columns" if report.pick_columns else ""
+            notes.append(f"left out to fit {width} columns: {', '.join(dropped)} (widen the terminal{pick}; "
+                         f"{report.every_column} every column)")
     for line in report.text:
         write(_text_line(line, width, report.hang) + "\n")
     if report.footer:
