@@ -271,3 +271,17 @@ def test_head_dim_odd_under_rotary_is_located_at_the_config(tmp_path):
 def test_not_a_config_is_a_located_error(tmp_path, text):
     output = refused(tmp_path, text)
     assert "config.json:" in output and "error:" in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"model_type": "llama", "hidden_size": 64,}',
+     "config.json:1:43: error: invalid JSON: Expecting property name enclosed in double quotes"),
+    ("{'model_type': 'llama'}", "config.json:1:2: error: invalid JSON: Expecting property name enclosed in double"),
+    ('// saved by hand\n{"model_type": "llama"}', "config.json:1:1: error: invalid JSON: Expecting value"),
+    ("", "config.json:1:1: error: the file is empty: a config.json holds one JSON object"),
+    ('{"hidden_size": 64}', "config.json:1:1: error: the config has no model_type, which names the family"),
+])
+def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, text, message):
+    """Read as YAML (for the locations), a trailing comma, single quotes or a comment used to import; the
+    file is JSON, which json.load and transformers refuse there."""
+    assert message in refused(tmp_path, text)

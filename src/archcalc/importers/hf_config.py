@@ -16,6 +16,7 @@ neither sizes nor outputs of the imported model (token ids, ``torch_dtype``, ``u
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -468,7 +469,18 @@ def _sliding_window(c: Config) -> None:
 
 
 def read_config(path: str, limits: Limits) -> Config:
-    root = parse_yaml(read_text(path, limits), path, limits)
+    """The config at ``path``: JSON as ``json.load`` and transformers read it (a trailing comma, single
+    quotes or a comment are errors there, so here too), then parsed again for the locations of its values."""
+    text = read_text(path, limits)
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        empty = not text.strip()
+        raise SpecError(Loc(path, e.lineno, e.colno), "the file is empty: a config.json holds one JSON object"
+                        if empty else f"invalid JSON: {e.msg}", code="bad-config",
+                        hint="pass the model's config.json (Hugging Face's from_pretrained folder has one)" if empty
+                        else "config.json is strict JSON: no trailing commas, comments or single quotes") from None
+    root = parse_yaml(text, path, limits)
     if not isinstance(root, YMap):
         raise SpecError(
             root.loc,
@@ -483,6 +495,9 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
     """The spec text for the Hugging Face ``config.json`` at ``path`` and the warnings on it; ``base``
     imports the family's base model (``LlamaModel``) whatever head ``architectures`` names."""
     c = read_config(path, limits)
+    if c.value("model_type", None) is None:
+        raise c.error("model_type", "the config has no model_type, which names the family it belongs to",
+                      hint=f"archcalc imports {', '.join(sorted(FAMILIES))}; a config saved by transformers has it")
     model_type = c.choice("model_type", "", {k: k for k in FAMILIES}, "model type")
     write, base_class, heads = FAMILIES[model_type]
     head = False
