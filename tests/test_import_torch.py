@@ -209,6 +209,8 @@ def test_a_model_that_refuses_the_input_size_says_to_give_it(tmp_path):
      "importing the file fails (SyntaxError: invalid syntax"),
     ("import torch\nimport not_a_module_of_anyone\n", "{}", 2,
      "importing the file fails (ModuleNotFoundError: No module named 'not_a_module_of_anyone')"),
+    ("import sys\nimport argparse\n\nargparse.ArgumentParser().parse_args(['--lr'])\n", "{}", 4,
+     "importing the file fails (SystemExit: 2)"),  # a training script's top level, argparse included
     ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def __init__(self, n=4):\n"
      "        super().__init__()\n        assert n > 0, 'n must be positive'\n        self.a = nn.Linear(n, n)\n",
      '{"n": -1}', 5, "building M fails (AssertionError: n must be positive)"),

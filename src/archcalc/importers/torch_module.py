@@ -1276,11 +1276,14 @@ def build(source: str, args: dict[str, object]) -> tuple[nn.Module, str]:
         sys.modules[spec.name] = module  # where inspect finds the classes' source lines for errors
         try:
             spec.loader.exec_module(module)
-        except Exception as e:  # the user's file: a syntax error, a missing import, an error at its top level
+        except (Exception, SystemExit) as e:  # the user's file: a syntax error, a missing import, an error or
+            # sys.exit (an argparse or a training run at its top level) while it is imported
             line = getattr(e, "lineno", None) or _line_in(e, path)
+            hint = "put the script part under if __name__ == \"__main__\": importing the file runs its top level" \
+                if isinstance(e, SystemExit) else "fix the file so that `python FILE` runs"
             raise SpecError(Loc(path, line or 1, getattr(e, "offset", None) or 1),
                             f"importing the file fails ({type(e).__name__}: {_first_line(e)})", code="usage",
-                            hint="fix the file so that `python FILE` runs") from None
+                            hint=hint) from None
         cls = getattr(module, cls_name, None)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise SpecError(Loc(path, 1, 1), f"'{cls_name}' is not an nn.Module class in this file", code="usage")
