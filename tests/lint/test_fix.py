@@ -174,6 +174,7 @@ def test_fixed_spec_write_failure_exits_2(write, run, monkeypatch):
     assert result.exit_code == 2
     assert "cannot write: read-only file system" in result.stderr
     assert path.read_text() == BEFORE
+    assert "N105" in result.stdout  # the findings of the file as it still is are reported, not lost
 
 
 def test_fix_handles_multi_line_flow_mappings_and_nested_block_values():

@@ -79,7 +79,12 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
         except RuleCrash as e:
             click.echo(f"archcalc: internal error: {e} (please report it)", err=True)
             result = None
-        except SpecError as e:  # writing a fixed file failed
+        except Unwritten as e:  # the fixed file could not be written: its findings as they stand, and the error
+            click.echo(e.error.render(), err=True)
+            results.append(e.unfixed)
+            failed = True
+            continue
+        except SpecError as e:
             click.echo(e.render(), err=True)
             result = None
         if result is None:
@@ -135,8 +140,19 @@ def _lint_one(path: str, stdin_filename: str | None, finder, cli, fix: bool, lim
     elif result.fixed:
         bom = "\ufeff" if data.startswith(codecs.BOM_UTF8) else ""  # decoding drops it; the file keeps it
         # the file a symbolic link points to, not a regular file in the link's place
-        write_atomic(os.path.realpath(path), bom + result.source, overwrite_ok=True)
+        try:
+            write_atomic(os.path.realpath(path), bom + result.source, overwrite_ok=True)
+        except SpecError as e:
+            raise Unwritten(e, lint_source(source, shown, enabled, limits)) from None
     return result
+
+
+class Unwritten(Exception):
+    """A fixed file that could not be written (``error``), with the findings of the file as it still is."""
+
+    def __init__(self, error, unfixed):
+        super().__init__(error.message)
+        self.error, self.unfixed = error, unfixed
 
 
 def _report(results: list, fmt: str, statistics: bool, to_stderr: bool, failed: bool, skipped: int = 0) -> None:
