@@ -257,8 +257,9 @@ def test_svg_without_graphviz_names_the_package(run, write, tmp_path):
 def test_the_output_file_suffix_matches_the_format(run, write, tmp_path):
     result = run("diagram", write(MINI), "--format", "dot", "-o", tmp_path / "x.svg")
     assert result.exit_code == 2 and "a dot diagram is a .dot or .gv file; name it" in result.stderr
+    assert f"name it {tmp_path / 'x.dot'}, or add --format svg" in " ".join(result.stderr.split())
     result = run("diagram", write(MINI), "-o", tmp_path / "x.txt")
-    assert result.exit_code == 2 and "name it" in result.stderr
+    assert result.exit_code == 2 and "name it" in result.stderr and "--format" not in result.stderr
     assert not list(tmp_path.glob("x.*"))
 
 

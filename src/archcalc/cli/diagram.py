@@ -31,9 +31,11 @@ def diagram(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, d
     svg needs Graphviz's dot program.
     """
     if output not in (None, "-") and os.path.splitext(output)[1].lower() not in SUFFIXES[fmt]:
-        stem = os.path.splitext(output)[0]
+        stem, suffix = os.path.splitext(output)
+        other = next((f for f, suffixes in SUFFIXES.items() if suffix.lower() in suffixes), None)
+        instead = f", or add --format {other}" if other else ""
         raise click.BadParameter(f"a {fmt} diagram is a {' or '.join(SUFFIXES[fmt])} file; name it "
-                                 f"{stem}{SUFFIXES[fmt][0]}", param_hint="'-o' / '--output'")
+                                 f"{stem}{SUFFIXES[fmt][0]}{instead}", param_hint="'-o' / '--output'")
     if fmt == "svg":  # before any work: say at once that Graphviz is missing
         import shutil
 
