@@ -465,3 +465,9 @@ def test_a_kept_output_reshaped_by_its_sizes_is_a_from_branch_with_the_reshape(t
     first, back = archcalc.load(str(spec)), archcalc.load(str(out))
     assert (back.trainable_params, back.buffers, back.output_shape) == \
         (first.trainable_params, first.buffers, first.output_shape)
+
+
+def test_base_belongs_to_a_config_json_and_is_refused_elsewhere(tmp_path):
+    path = write(tmp_path, MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--base", "--input", "3,32,32")
+    assert code == 2 and "--base picks a Hugging Face config.json's base model" in output and not out.exists()

@@ -279,6 +279,8 @@ def test_explain_shows_the_formulas():
     (["--tokens", "lots"], "give a positive number of tokens"),
     (["--tokens", "1e400"], "more tokens than archcalc counts"),
     (["--reserve", "nan"], "give the GiB kept per GPU, from 0 to 1024"),
+    (["--shard-size", "4"], "give --fsdp hybrid too"),
+    (["--fsdp", "hybrid", "--dp", "8", "--shard-size", "3"], "--shard-size 3 must divide --dp 8"),
     (["--reserve", "inf"], "give the GiB kept per GPU, from 0 to 1024"),
     (["--seq-len", "128"], "not a symbol"),
     (["--gpu", "t4"], "no bf16"),

@@ -87,6 +87,8 @@ def test_explicit_config_and_isolated(run, project, tmp_path_factory):
     other.write_text('[lint]\nignore = ["N102"]\n')
     assert codes(lint(run, project, "--config", other)) == ["A101"]
     assert codes(lint(run, project, "--isolated")) == ["A101", "N102"]
+    stray = run("lint", project.root / "specs", "--stdin-filename", "x.yaml")
+    assert stray.exit_code == 2 and "--stdin-filename names standard input" in stray.stderr
     both = lint(run, project, "--config", other, "--isolated")
     assert both.exit_code == 2 and "--config names a configuration and --isolated ignores every one" in both.stderr
 

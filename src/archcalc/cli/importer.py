@@ -68,6 +68,8 @@ def import_command(source: str, base: bool, args: dict[str, object], input_shape
     """
     import sys
 
+    if base and not source.endswith(".json"):
+        raise click.UsageError("--base picks a Hugging Face config.json's base model; this source is not one")
     if source.endswith(".json"):
         from archcalc.importers.hf_config import import_config
 

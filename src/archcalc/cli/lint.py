@@ -63,6 +63,8 @@ def lint(paths: tuple[str, ...], select_: str | None, extend_select: tuple[str, 
     from archcalc.lint.engine import RuleCrash
     from archcalc.lint.paths import expand
 
+    if stdin_filename and "-" not in paths:
+        raise click.UsageError("--stdin-filename names standard input, which is read only when a path is '-'")
     if config_path and isolated:
         raise click.UsageError("--config names a configuration and --isolated ignores every one: give one of them")
     cli = lint_config.cli_layer(select_, extend_select, ignore)

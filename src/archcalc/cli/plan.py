@@ -106,6 +106,12 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
     sharding = "none" if not (zero or fsdp) else f"zero{zero}" if zero else "fsdp" if fsdp == "full" else "hsdp"
     if sharding != "none" and dp == 1:
         raise click.UsageError(f"{'--zero' if zero else '--fsdp'} shards over data-parallel GPUs: give --dp N > 1")
+    given = click.get_current_context().get_parameter_source("shard_size") == click.core.ParameterSource.COMMANDLINE
+    if given and sharding != "hsdp":
+        raise click.UsageError("--shard-size sizes the shard groups of hybrid sharding: give --fsdp hybrid too")
+    if given and (shard_size > dp or dp % shard_size):  # left out: a node's 8, or all of --dp when fewer
+        raise click.UsageError(f"--shard-size {shard_size} must divide --dp {dp}: hybrid sharding splits the "
+                               "data-parallel GPUs into groups of that size")
     if checkpoint_block is not None:
         blocks = {n.block for n, _ in graph.walk() if n.block}
         if checkpoint_block not in blocks:
