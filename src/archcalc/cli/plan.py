@@ -211,7 +211,8 @@ def plan_report(name: str, p: Plan, explain: bool, fmt: str) -> Report:
     else:
         report.footer.append((f"Forward FLOPs per {per}", f"{p.forward_flops // tpe:,}"))
     parallel = f"dp {o.dp}, {o.sharding}, tp {o.tp}, pp {o.pp}"
-    report.notes.append(f"{parallel}; optimizer {o.optimizer}; checkpointing {o.checkpointing}; GPU memory "
+    training = "" if o.inference else f"; optimizer {o.optimizer}; checkpointing {o.checkpointing}"
+    report.notes.append(f"{parallel}{training}; GPU memory "
                         f"{_gb(capacity)} ({GPUS[o.gpu][4]}); formulas in docs/plan.md")
     report.notes.extend(p.notes)
     if explain:
