@@ -266,3 +266,29 @@ def test_a_concat_of_free_sizes_that_agree_only_for_some_values_says_how_to_writ
     fixed = archcalc.loads(text.replace("[1, H, W]", "[1, 2*h, 2*w]").replace("{H: 64, W: 64}", "{h: 32, w: 32}"),
                            symbolic_dims=True)
     assert [str(d) for d in fixed.graph.output_shape] == ["16", "2*h", "2*w"]
+
+
+SE = """input: [16, 8, 8]
+blocks:
+  se(r = 4):
+    - multiply:
+        - []
+        - layers:
+            - adaptive_avgpool2d: 1
+            - conv2d: {out: in_channels // r, kernel: 1}
+            - relu
+            - conv2d: {out: in_channels, kernel: 1}
+            - sigmoid
+layers:
+  - se
+"""
+
+
+def test_a_gate_whose_width_reads_its_own_input_says_in_channels_is_that_layers():
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(SE)
+    assert (caught.value.loc.line, caught.value.code) == (6, "broadcast-mismatch")
+    assert "`out: in_channels` at line 10 reads in_channels of that layer's own input, not the block's" \
+        in caught.value.hint
+    fixed = SE.replace("se(r = 4):", "se(r = 4, c = in_channels):").replace("out: in_channels,", "out: c,")
+    assert archcalc.loads(fixed).graph.output_shape == (16, 8, 8)

@@ -185,6 +185,39 @@ class _Box:
         return _Box([], self.names) if inline else _Box([])
 
 
+def _own_input_hint(error: SpecError, item: Merge) -> SpecError:
+    """A branch that does not fit the others because a layer in it reads ``in_channels`` as the block's
+    input (a squeeze-and-excitation gate's last ``out: in_channels`` gets the squeezed width, which is that
+    layer's own input): the error says so, with the two ways to name the block's width."""
+    if error.code not in ("broadcast-mismatch", "concat-mismatch"):
+        return error
+    for branch, loc in zip(item.branches, item.branch_locs):
+        if loc != error.loc:
+            continue
+        culprit = next((layer for layer in reversed(list(_layer_items(branch))) if isinstance(layer.args.get("out"),
+                        Expr) and "in_channels" in layer.args["out"].names), None)  # the last sets the width
+        if culprit is not None:
+            at = culprit.args["out"].loc
+            error.hint = (f"{error.hint}; `out: {culprit.args['out'].text}` at line {at.line} reads in_channels of "
+                          "that layer's own input, not the block's: give the block its width as a parameter "
+                          "(se(c, r = 4) … out: c), or as a default that reads the use's input (se(r = 4, "
+                          "c = in_channels))")
+    return error
+
+
+def _layer_items(items: list) -> Iterator[LayerItem]:
+    """The layers written in ``items`` and in the groups, repeats and branches inside them, in order."""
+    for item in items:
+        if isinstance(item, LayerItem):
+            yield item
+        for attr in ("body", "then", "orelse", "shortcut"):
+            inner = getattr(item, attr, None)
+            if isinstance(inner, list):
+                yield from _layer_items(inner)
+        for branch in getattr(item, "branches", None) or []:
+            yield from _layer_items(branch)
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -717,7 +750,11 @@ class _Builder:
         nodes = branches.nodes  # one node per branch
         layer = self.instantiate(item, _with_input(env, x), branch_locs=list(item.branch_locs))
         inputs = [node.out_shape for node in nodes]
-        out = self.checked(layer, x, layer.merge_shape(inputs))
+        try:
+            merged = layer.merge_shape(inputs)
+        except SpecError as e:
+            raise _own_input_hint(e, item) from None
+        out = self.checked(layer, x, merged)
         node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline,
                          sources=sources if any(sources) else [])
         if item.inline:
