@@ -285,3 +285,56 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
     """Read as YAML (for the locations), a trailing comma, single quotes or a comment used to import; the
     file is JSON, which json.load and transformers refuse there."""
     assert message in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2"])
+def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
+    """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
+    8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads."""
+    from archcalc.importers.hf_config import DEFAULTS
+
+    config = transformers.AutoConfig.for_model(family)
+    defaults = DEFAULTS[family]
+    assert (defaults.T, defaults.V, defaults.F, defaults.sliding_window) == (
+        config.max_position_embeddings, config.vocab_size, config.intermediate_size,
+        getattr(config, "sliding_window", None) if family != "qwen2" else None)
+    assert (defaults.kv or config.num_attention_heads) == transformers.AutoConfig.for_model(
+        family, num_attention_heads=config.num_key_value_heads * 2).num_key_value_heads or family == "llama"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+    assert ("sliding_window 4096" in result.output) == (family == "mistral")
+
+
+@pytest.mark.parametrize("family", ["mistral", "qwen2"])
+def test_mlp_bias_is_llamas_alone(tmp_path, family):
+    """Mistral's and Qwen2's MLPs have no bias whatever mlp_bias says (their modeling files hard-code it)."""
+    config = small(family, **DECODER, num_key_value_heads=2)
+    config.mlp_bias = True
+    check_against(str(imported(tmp_path, config)), transformers.AutoModelForCausalLM.from_config(config), dict(T=9),
+                  vocab=config.vocab_size)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    (dict(rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+     "'partial_rotary_factor': rotary embedding on part of each head"),
+    (dict(hidden_size=48, num_attention_heads=5, num_key_value_heads=5, head_dim=8),
+     "num_attention_heads 5 does not divide hidden_size 48"),  # LlamaConfig refuses it too
+    (dict(head_dim=0), "'head_dim' must be a whole number ≥ 1, got 0"),
+])
+def test_configs_transformers_refuses_or_cannot_build_are_refused(tmp_path, changes, message):
+    assert message in refused(tmp_path, config_text(**changes))
+
+
+def test_a_null_config_and_a_qwen2_window_no_layer_uses(tmp_path):
+    assert "a config.json holds one JSON object, got null" in refused(tmp_path, "null")
+    config = small("qwen2", **DECODER, num_key_value_heads=2, use_sliding_window=True, sliding_window=8,
+                   max_window_layers=2)  # both layers below max_window_layers: full attention
+    config.save_pretrained(tmp_path)
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0 and "sliding_window" not in result.output

@@ -275,34 +275,52 @@ def bert(c: Config, head: bool) -> list[str]:
     ]
 
 
-def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]]) -> Family:
+@dataclass(frozen=True)
+class Defaults:
+    """What a family's config class gives a key the config.json leaves out (transformers' own defaults, which
+    differ: Mistral's 14336-wide MLP and 8 key/value heads, Qwen2's 151936-token vocabulary); a test binds
+    them to transformers' classes."""
+
+    T: int
+    V: int
+    F: int
+    kv: int | None = None  # None: one per query head (Llama); Mistral 8 and Qwen2 32, whatever the heads
+    sliding_window: int | None = None
+
+
+def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
+            free_head_dim: bool = True) -> Family:
     """Llama's decoder, which Mistral and Qwen2 share (``modeling_llama.py``): pre-norm RMSNorm,
     grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
-    ``qkv_bias`` gives the family's (q/k/v bias, output bias)."""
+    ``qkv_bias`` gives the family's (q/k/v bias, output bias); ``mlp_bias`` whether the family reads the
+    config's ``mlp_bias`` (Llama; Mistral's and Qwen2's MLPs have none whatever it says);
+    ``free_head_dim`` whether an explicit ``head_dim`` frees the hidden size from being a multiple of the
+    heads (Mistral-NeMo's 5120 over 32 heads of 128; Llama's config refuses it)."""
 
     def write(c: Config, head: bool) -> list[str]:
         sizes = dict(
-            T=c.int("max_position_embeddings", 2048),
-            V=c.int("vocab_size", 32000),
+            T=c.int("max_position_embeddings", defaults.T),
+            V=c.int("vocab_size", defaults.V),
             D=c.int("hidden_size", 4096),
-            F=c.int("intermediate_size", 11008),
+            F=c.int("intermediate_size", defaults.F),
             heads=c.int("num_attention_heads", 32),
         )
-        kv = c.int("num_key_value_heads", sizes["heads"])
+        kv = c.int("num_key_value_heads", defaults.kv or sizes["heads"])
         if sizes["heads"] % kv:
             raise c.error(
                 "num_key_value_heads",
                 f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
                 code="bad-config",
-                hint="each key/value head serves the same number of query heads",
+                hint="each key/value head serves the same number of query heads" if c.node("num_key_value_heads")
+                else f"{kv} is {c.value('model_type')}'s default whatever the heads: give num_key_value_heads",
             )
         grouped = kv != sizes["heads"]  # grouped-query attention; otherwise kv_heads is left at its default
         if grouped:
             sizes["kv"] = kv
         sizes["depth"] = c.int("num_hidden_layers", 32)
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
-        head_dim = c.int("head_dim", 0, least=0) or None
-        if head_dim is None:
+        head_dim = None if c.value("head_dim", None) is None else c.int("head_dim")
+        if head_dim is None or not free_head_dim:
             _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         elif head_dim * sizes["heads"] == sizes["D"]:
             head_dim = None  # the default, left out
@@ -310,9 +328,10 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]]) -> Family:
         eps = number(c.float("rms_norm_eps", 1e-6, positive=True))
         theta = _rope_theta(c)
         c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
-        _sliding_window(c)
+        _sliding_window(c, defaults.sliding_window, sizes["depth"])
         bias, out_bias = qkv_bias(c)
-        mlp_bias = None if c.flag("mlp_bias", False) else False  # the linear kind's default bias is true
+        biased = mlp_bias and c.flag("mlp_bias", False)
+        mlp = None if biased else False  # the linear kind's default bias is true
         attn_drop = c.float("attention_dropout", 0.0) or None
         pad = _padding(c, sizes["V"])
         attention = [
@@ -345,11 +364,11 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]]) -> Family:
             "        - name: mlp",
             "          layers:",
             "            - multiply:",
-            f"                - layers: [{layer('linear', out='f', bias=mlp_bias, name='gate_proj')}, "
+            f"                - layers: [{layer('linear', out='f', bias=mlp, name='gate_proj')}, "
             f"{layer(act, name='act_fn')}]",
-            f"                - {layer('linear', out='f', bias=mlp_bias, name='up_proj')}",
+            f"                - {layer('linear', out='f', bias=mlp, name='up_proj')}",
             "              inline: true",
-            f"            - {layer('linear', out='d', bias=mlp_bias, name='down_proj')}",
+            f"            - {layer('linear', out='d', bias=mlp, name='down_proj')}",
             "      inline: true",
             "layers:",
         ]
@@ -368,9 +387,14 @@ def _llama_bias(c: Config) -> tuple[bool, bool]:
     return bias, bias
 
 
-family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias))
-family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False)))
-family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False)))  # biased q, k, v only
+#: each family's defaults, transformers' LlamaConfig, MistralConfig and Qwen2Config
+DEFAULTS = {"llama": Defaults(T=2048, V=32000, F=11008),
+            "mistral": Defaults(T=131072, V=32000, F=14336, kv=8, sliding_window=4096),
+            "qwen2": Defaults(T=32768, V=151936, F=22016, kv=32)}
+family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias, DEFAULTS["llama"], mlp_bias=True,
+                                                          free_head_dim=False))
+family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False), DEFAULTS["mistral"]))
+family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False), DEFAULTS["qwen2"]))  # q, k, v
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
@@ -437,23 +461,35 @@ def _rope_theta(c: Config) -> float:
             "and shapes do not depend on it (remove it to count them)",
         )
     params = c.node("rope_parameters")
+    c.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
     if isinstance(params, YMap):
         inner = Config(params, c.path)
         inner.choice("rope_type", "default", ("default",), "rope type")
+        inner.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
         return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True)
     if params is not None and not (isinstance(params, YScalar) and params.value is None):
         raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
-    c.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
     return c.float("rope_theta", 10000.0, positive=True)
 
 
-def _sliding_window(c: Config) -> None:
-    """Mistral's (and Qwen2's, when ``use_sliding_window``) attention window: it changes outputs only for
-    sequences longer than the window, and no count; a warning, since the spec attends to every position."""
-    window = c.value("sliding_window", None)
-    if window is None or (c.value("model_type") == "qwen2" and not c.flag("use_sliding_window", False)):
+def _sliding_window(c: Config, default: int | None, depth: int) -> None:
+    """Mistral's (and Qwen2's, on the layers its ``layer_types`` or ``use_sliding_window`` and
+    ``max_window_layers`` make sliding) attention window: it changes outputs only for sequences longer than
+    the window, and no count; a warning, since the spec attends to every position."""
+    window = c.value("sliding_window", default)
+    if c.value("model_type") == "qwen2":
+        use = c.flag("use_sliding_window", False)
+        types = c.value("layer_types", None) if not isinstance(c.node("layer_types"), YSeq) else \
+            [item.value if isinstance(item, YScalar) else None for item in c.node("layer_types").items]
+        if isinstance(types, list):
+            sliding = "sliding_attention" in types
+        else:
+            sliding = use and c.int("max_window_layers", 28, least=0) < depth
+        if not sliding:
+            return
+    if window is None:
         return
-    window = c.int("sliding_window")
+    window = c.int("sliding_window", default)
     c.warnings.append(
         SpecError(
             c.where("sliding_window"),
@@ -473,13 +509,17 @@ def read_config(path: str, limits: Limits) -> Config:
     quotes or a comment are errors there, so here too), then parsed again for the locations of its values."""
     text = read_text(path, limits)
     try:
-        json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         empty = not text.strip()
         raise SpecError(Loc(path, e.lineno, e.colno), "the file is empty: a config.json holds one JSON object"
                         if empty else f"invalid JSON: {e.msg}", code="bad-config",
                         hint="pass the model's config.json (Hugging Face's from_pretrained folder has one)" if empty
                         else "config.json is strict JSON: no trailing commas, comments or single quotes") from None
+    if not isinstance(data, dict):
+        kind = {type(None): "null", list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
+        raise SpecError(Loc(path, 1, 1), f"a config.json holds one JSON object, got {kind}", code="bad-config",
+                        hint="pass the model's config.json (Hugging Face's from_pretrained folder has one)")
     root = parse_yaml(text, path, limits)
     if not isinstance(root, YMap):
         raise SpecError(
