@@ -231,3 +231,22 @@ def test_full_resolution_flatten_gives_the_features_and_weights_it_costs():
     assert found.message == ("nothing pools or strides up to `2` (conv2d) and its map is flattened at 28×28 (the input "
                              "is 32×32) into `5` (linear): 6,272 features and 62,730 weights, one per position")
     assert found.hint.startswith("downsample between the convolutions (`- maxpool2d: 2` after one")
+
+
+def cifar_resnet(side: int) -> str:
+    """A CIFAR ResNet's first stage (He et al. 2016, §4.2): a stem and 9 basic blocks at full resolution."""
+    return (f"input: [3, {side}, {side}]\nblocks:\n  basic(c):\n    - residual:\n        body:\n"
+            "          - conv2d: {out: c, kernel: 3, padding: 1, bias: false}\n          - batchnorm2d\n"
+            "          - relu\n          - conv2d: {out: c, kernel: 3, padding: 1, bias: false}\n"
+            "          - batchnorm2d\n        then: [relu]\nlayers:\n"
+            "  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}\n"
+            "  - batchnorm2d\n  - relu\n  - repeat: 9\n    layers: [basic: 16]\n"
+            "  - conv2d: {out: 32, kernel: 3, stride: 2, padding: 1}\n  - global_avgpool2d\n  - linear: 10\n")
+
+
+def test_missing_downsampling_leaves_cifar_sized_inputs_and_1x1_bottlenecks_alone():
+    assert lint(cifar_resnet(32), "x.yaml", ["S102"]).diagnostics == []  # the published design
+    [finding] = lint(cifar_resnet(64), "x.yaml", ["S102"]).diagnostics
+    assert finding.message.startswith("19 convolutions, `0` to `11.3`, run at the full input resolution 64×64")
+    pointwise = "input: [3, 64, 64]\nlayers:\n  - repeat: 12\n    layers: [conv2d: {out: 8, kernel: 1}, relu]\n"
+    assert lint(pointwise, "x.yaml", ["S102"]).diagnostics == []

@@ -1,8 +1,11 @@
 """Ten or more convolutions run at the full input resolution, with no pooling or stride before them.
 
 ## What it does
-Reports the tenth convolution (an affine layer with a sliding-window geometry) that still works on
-the model's full input height and width, i.e. nothing before it reduced the resolution.
+Reports the tenth convolution (an affine layer with a window wider than 1) that takes and gives the
+model's full input height and width, i.e. nothing before it reduced the resolution. 1×1 convolutions
+(bottlenecks, projections) and the strided convolution that downsamples do not count, and inputs of
+at most 32 along every axis are left alone: the CIFAR ResNets (He et al. 2016, §4.2) and DenseNets
+keep 32×32 through their first stage by design.
 
 ## Why is this bad?
 Pooling and strided convolutions downsample: they cut the computation of every later layer by the
@@ -53,15 +56,26 @@ from archcalc.lint.diagnostic import WARNING, Finding
 SEVERITY = WARNING
 #: convolutions at full resolution that make a stack deep
 THRESHOLD = 10
+#: inputs this small (CIFAR's 32×32) are meant to be kept: the CIFAR ResNets run a third of their
+#: convolutions at 32×32 (He et al. 2016, §4.2), DenseNet-BC its first dense block
+SMALL = 32
+
+
+def _windowed(node) -> bool:
+    """A convolution whose window is wider than 1 along some axis: a 1×1 one (a bottleneck, a projection)
+    neither costs like a 3×3 nor grows the receptive field, so it does not make a stack deep here."""
+    geometry = node.layer.geometry(node.in_shape)
+    return isinstance(geometry, tuple) and any(not symbolic.is_int(a.kernel) or a.kernel > 1 for a in geometry)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     full = ctx.graph.input_shape[1:]
-    if len(full) < 1:
+    if len(full) < 1 or all(symbolic.is_int(d) and d <= SMALL for d in full):
         return
-    at_full = [node for node in ctx.layers if Trait.WEIGHTED in node.layer.TRAITS
-               and isinstance(node.layer.geometry(node.in_shape), tuple) and len(node.in_shape) == len(full) + 1
-               and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))]
+    at_full = [node for node in ctx.layers if Trait.WEIGHTED in node.layer.TRAITS and _windowed(node)
+               and len(node.in_shape) == len(full) + 1 and len(node.out_shape) == len(full) + 1
+               and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))
+               and all(symbolic.equal(a, b) for a, b in zip(node.out_shape[1:], full))]
     if len(at_full) >= THRESHOLD:
         node = at_full[THRESHOLD - 1]
         size = "×".join(symbolic.fmt(d) for d in full)
