@@ -107,6 +107,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T109", "label_mode_mismatch"),
     ("T110", "dying_relu_output"),
     ("T111", "ineffective_schedule"),
+    ("T112", "smoothing_erases_labels"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
