@@ -106,3 +106,17 @@ def test_misaligned_receptive_fields_leaves_a_shift_of_less_than_half_a_step_alo
               "      shortcut: [conv2d: {out: 8, kernel: 4, padding: same}]\n  - relu\n"
     assert messages(shifted, "G104") == ["residual '0': the shortcut and the body are not aligned (centres of output 0 "
                                          "at h: 0.5 vs 0, w: 0.5 vs 0)"]
+
+
+@pytest.mark.parametrize(("shape", "first", "found"), [
+    ("[28, 28, 1]", "conv2d: {out: 8, kernel: [3, 1], padding: [1, 0]}", True),  # MNIST as Keras gives it
+    ("[224, 224, 3]", "maxpool2d: {kernel: 1}", True),
+    ("[3, 224, 224]", "conv2d: {out: 8, kernel: 3}", False),
+    ("[64, 64, 16]", "conv2d: {out: 8, kernel: 3, padding: 1}", False),  # 16 is no image's channel count
+    ("[4, 4, 3]", "conv2d: {out: 8, kernel: 1}", False),  # too small to be an image's height and width
+    ("[32, 32, 3]", "linear: 8", False),  # a linear layer over the last axis: not a sliding window
+])
+def test_channels_last_input_is_an_image_shape_before_a_2d_window(shape, first, found):
+    text = f"input: {shape}\nlayers:\n  - {first}\n"
+    codes = [d.code for d in lint(text, "x.yaml", ["G106"]).diagnostics]
+    assert codes == (["G106"] if found else [])

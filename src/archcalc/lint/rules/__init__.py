@@ -80,6 +80,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("G103", "small_receptive_field"),
     ("G104", "misaligned_receptive_fields"),
     ("G105", "checkerboard_upsampling"),
+    ("G106", "channels_last_input"),
     # S: structure
     ("S101", "deep_plain_network"),
     ("S102", "missing_downsampling"),
