@@ -110,6 +110,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T110", "dying_relu_output"),
     ("T111", "ineffective_schedule"),
     ("T112", "smoothing_erases_labels"),
+    ("T113", "weight_decay_too_large"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
