@@ -128,3 +128,11 @@ def per_position(classes: int, extra: str = "") -> str:
 def test_output_classes_mismatch_finds_the_class_axis_of_a_per_position_output(text, message):
     found = [d.message for d in lint(text, "x.yaml", ["T104"]).diagnostics]
     assert found == ([message] if message else [])
+
+
+@pytest.mark.parametrize(("final", "binary"), [("  - sigmoid\n", "bce (after the sigmoid)"), ("", "bce_with_logits")])
+def test_one_output_for_two_classes_offers_the_binary_loss_too(final, binary):
+    text = f"input: [8]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 1\n{final}train: {{classes: 2}}\n"
+    [finding] = [d for d in lint(text, "x.yaml", ["T104"]).diagnostics]
+    assert finding.hint == ("set out: 2 on `2` (or correct classes:), or keep the one output for the yes/no answer "
+                            f"and use loss: {binary}")

@@ -49,6 +49,10 @@ PREFIX = True
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
         if isinstance(node.layer, Softmax) and "dim" not in node.layer.arg_locs and len(node.in_shape) > 1:
+            axis = ctx.train.class_axis if ctx.train is not None else None
+            hint = f"say which axis: `- softmax: {{dim: {axis}}}` for the class scores (train: class_axis: {axis})" \
+                if axis is not None and node is ctx.output_layer else \
+                "say which axis: `- softmax: {dim: 0}` for the channels, `{dim: -1}` for the last (a language " \
+                "model's vocabulary)"
             yield Finding(node.loc, f"`{node.path}` (softmax) normalises axis 0 (the channels) of its "
-                          f"{shape_text(node.in_shape)} input by default",
-                          hint="say which axis: `- softmax: {dim: 0}` for the channels")
+                          f"{shape_text(node.in_shape)} input by default", hint=hint)

@@ -95,10 +95,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
     scores = f"{units} value{'s' if units != 1 else ''} per sample" if len(out) == 1 else \
         f"{units} score{'s' if units != 1 else ''} on its class axis (axis {axis} of {shape_text(out)})"
+    hint = f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "") + " (or correct classes:)"
+    if units == 1 and train.classes == 2 and train.loss in INDEX_LOSSES and not train.multi_label:
+        last = ctx.output_layer
+        binary = "bce (after the sigmoid)" if last is not None and last.kind == "sigmoid" else "bce_with_logits"
+        hint += f", or keep the one output for the yes/no answer and use loss: {binary}"
     yield Finding(where, f"the model outputs {scores} but train: says "
-                  f"classes: {train.classes}; {why}",
-                  hint=f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "")
-                  + " (or correct classes:)")
+                  f"classes: {train.classes}; {why}", hint=hint)
 
 
 def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
