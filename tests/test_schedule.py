@@ -233,3 +233,15 @@ def test_a_rate_beyond_float32_is_refused_before_training_and_a_run_inside_the_w
     assert result.exit_code == 0, result.output
     assert "note: this run's 2 epochs end inside the schedule's 2-epoch warm-up: the learning rate stays below lr\n" \
         in result.stderr
+
+
+def test_the_rate_check_finds_the_first_epoch_beyond_float32_in_a_run_of_any_length():
+    from archcalc.training import check_schedule
+
+    train = spec_train("exponential: {gamma: 2.0}", epochs=200, lr=1.0)
+    with pytest.raises(SpecError) as caught:
+        check_schedule(train, 10**6)
+    assert caught.value.message.endswith("at epoch 129")  # 2**127 < 3.4e38 < 2**128
+    assert check_schedule(spec_train("exponential: {gamma: 0.5}", epochs=200), 10**18) is None
+    assert check_schedule(spec_train("cosine: {warmup_epochs: 5}", epochs=200), 3).startswith(
+        "this run's 3 epochs end inside the schedule's 5-epoch warm-up")

@@ -139,3 +139,37 @@ def test_the_progress_line_covers_the_run_with_steps_per_second_and_eta():
     drawn = screen.getvalue()
     assert "epoch 3/4" in drawn and "batch 5/5" in drawn and "steps/s" in drawn and "samples/s" in drawn
     assert "ETA 0:00:00" in drawn and "epoch   3  loss 0.2500" in drawn
+
+
+@pytest.mark.slow  # starts torchrun and two processes that import torch, twice
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])
+def test_a_killed_or_interrupted_launcher_leaves_no_worker_training(small, tmp_path, signal_name):
+    """The workers die with the command: after a SIGKILL nothing writes checkpoints or weights for a run
+    nobody waits for (a resume then shares the folder with no one); a Ctrl-C prints 'interrupted', no
+    torchrun traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec, _, data, *_ = small
+    spec.write_text(SMALL.replace("epochs: 3", "epochs: 400"))
+    folder, weights = tmp_path / "ck", tmp_path / "w.npz"
+    command = [sys.executable, "-m", "archcalc", "train", str(spec), "--data", str(data), "--backend", "torch",
+               "--nproc", "2", "--checkpoint-dir", str(folder), "--every", "20steps", "-o", str(weights)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (folder.is_dir() and any(folder.glob("step-*.npz"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert any(folder.glob("step-*.npz")), "the run wrote no checkpoint in 2 minutes"
+    process.send_signal(getattr(signal, signal_name))
+    stderr = process.communicate(timeout=60)[1]
+    time.sleep(3)  # a worker that outlived the command would write its next checkpoint by now
+    written = sorted(folder.glob("step-*.npz"))
+    time.sleep(3)
+    assert sorted(folder.glob("step-*.npz")) == written and not weights.exists()
+    if signal_name == "SIGINT":
+        assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted"
+        assert "Traceback" not in stderr

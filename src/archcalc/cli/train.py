@@ -190,6 +190,13 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     if plot and output and os.path.realpath(plot) == os.path.realpath(output):
         raise SpecError(Loc(plot, 1, 1), "--plot and -o name the same file", code="usage",
                         hint="give the curves and the weights different names")
+    for path, option in ((output, "-o"), (plot, "--plot")):  # before any training: nothing read is overwritten
+        if path and job.checkpoint_dir and os.path.realpath(path) == os.path.realpath(job.checkpoint_dir):
+            raise SpecError(Loc(path, 1, 1), f"{option} and --checkpoint-dir name the same path", code="usage",
+                            hint="the checkpoints go in a folder of their own; give the file another name")
+        if path and os.path.isfile(job.source) and os.path.realpath(path) == os.path.realpath(job.source):
+            raise SpecError(Loc(path, 1, 1), f"{option} names the --data file, which it would overwrite",
+                            code="usage", hint="write the weights and curves to files of their own")
     for path in filter(None, (plot, output)):
         check_writable(path, force=force)
     data = load_data(job.source, model, settings, Limits(**job.limits))
@@ -285,6 +292,7 @@ def work(spec: str, job_file: str) -> None:
         raise click.UsageError("--worker is for the processes that --nproc starts with torchrun")
     from archcalc.backends.torch import distributed
 
+    distributed.die_with_parent()  # torchrun's agent: if it is killed, so is this worker
     with open(job_file, encoding="utf-8") as f:
         job = Job(**json.load(f))
     group = distributed.join(job.device)

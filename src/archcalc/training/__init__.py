@@ -125,17 +125,25 @@ def check_schedule(train: TrainSpec, epochs: int) -> str | None:
     if rule is None:
         return None
     schedule = lr_schedule(train, epochs)
-    for epoch in range(epochs):
+
+    def fits(epoch: int) -> bool:
         try:
-            rate = schedule(epoch)
+            return max(schedule(epoch), rule.settings.get("eta_min", 0.0)) <= MAX_RATE
         except OverflowError:
-            rate = float("inf")
-        if not rate <= MAX_RATE:
-            raise SpecError(rule.locs.get("gamma", rule.loc), f"the {rule.name} schedule's learning rate outgrows "
-                            f"float32 (above {MAX_RATE:.3g}) at epoch {epoch + 1}", code="bad-train",
-                            hint="a gamma below 1 decays the rate; above 1 it grows every epoch")
+            return False
+
+    # the largest rate is lr (or a cosine's eta_min) unless a gamma above 1 grows it every step of the decay:
+    # then the last epoch's; a search finds where it outgrows float32, however long the run (--epochs 10**20)
+    if not (fits(0) and fits(epochs - 1)):
+        low, high = min(rule.warmup_epochs, epochs - 1), epochs - 1  # fits(low) unless lr itself is too large
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (middle + 1, high) if fits(middle) else (low, middle)
+        raise SpecError(rule.locs.get("gamma", rule.loc), f"the {rule.name} schedule's learning rate outgrows "
+                        f"float32 (above {MAX_RATE:.3g}) at epoch {low + 1}", code="bad-train",
+                        hint="a gamma below 1 decays the rate; above 1 it grows every epoch")
     if rule.warmup_epochs >= epochs:
-        return f"this run's {epochs} epoch{'s' if epochs != 1 else ''} end inside the schedule's " \
+        return f"this run's {epochs} epoch{'s end' if epochs != 1 else ' ends'} inside the schedule's " \
             f"{rule.warmup_epochs}-epoch warm-up: the learning rate stays below lr"
     return None
 

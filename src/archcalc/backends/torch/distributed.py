@@ -27,8 +27,10 @@ states, gathered) and the outputs, and hands the result to the launching process
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -207,11 +209,17 @@ def launch(spec: str, job: dict, nproc: int) -> dict:
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
                    f"--nproc-per-node={nproc}", "-m", "archcalc", "train", spec, "--worker", job_file]
         env = {**os.environ, RESULT_ENV: result_file, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        # torchrun and its workers in a session of their own, each dying with its parent: a Ctrl-C reaches
+        # this process alone, and a SIGKILL of it (or of torchrun) leaves no worker training on, writing
+        # checkpoints and weights for a run nobody waits for
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=die_with_parent)
         try:
             code = process.wait()
-        except BaseException:  # Ctrl-C, SIGTERM: torchrun passes a terminate on to its workers
-            process.terminate()
+        except BaseException:  # Ctrl-C, SIGTERM: stop them at once (checkpoints are written atomically, so a
+            # kill at any point is safe to resume from); a terminate would print torchrun's tracebacks
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             raise
         try:
@@ -227,6 +235,21 @@ def launch(spec: str, job: dict, nproc: int) -> dict:
         raised.notes = error["notes"]
         raise raised
     return outcome["result"]
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the one that started it dies (Linux's PR_SET_PDEATHSIG, kept
+    across exec); if that parent is already gone, leave now. Elsewhere nothing: a killed launcher's workers
+    then finish on their own."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def report(result: dict | None = None, error: SpecError | None = None) -> None:
