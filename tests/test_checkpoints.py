@@ -385,3 +385,14 @@ def test_a_well_formed_checkpoint_that_does_not_fit_is_refused_before_loading(ba
         error = refused(run, args, tmp_path)
         assert f"{newest}:1:1: error: cannot be resumed: " in error
         assert "not batches of the 84 training samples" in error or "optimizer's state does not fit" in error
+
+
+def test_outputs_that_clash_with_the_checkpoints_or_the_data_are_refused_before_training(tiny, tmp_path, run):
+    spec, data = tiny
+    before = data.read_bytes()
+    clash = run("train", spec, "--data", data, "-o", tmp_path / "ck.npz", "--checkpoint-dir", tmp_path / "ck.npz")
+    assert clash.exit_code == 2 and "-o and --checkpoint-dir name the same path" in clash.stderr
+    assert not (tmp_path / "ck.npz").exists()
+    over = run("train", spec, "--data", data, "-o", data, "--force")
+    assert over.exit_code == 2 and "-o names the --data file, which it would overwrite" in over.stderr
+    assert data.read_bytes() == before
