@@ -296,8 +296,9 @@ def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: 
     if have != need:
         hint = ("the digits are 8×8 images: use input: [64] or [1, 8, 8]" if name == "digits" else
                 f"a sample of {name} has shape {shape_text(x.shape[1:])}")
-        raise SpecError(model.spec.input_loc, f"{name} has {have} values per sample but the input "
-                        f"{shape_text(shape)} needs {need}", code="data-mismatch", hint=hint)
+        values = f"{have} value{'s' if have != 1 else ''}"
+        raise SpecError(model.spec.input_loc, f"{name} has {values} per sample but the input {shape_text(shape)} "
+                        f"needs {need}", code="data-mismatch", hint=hint)
     with np.errstate(over="ignore", invalid="ignore"):
         fitted = x.reshape(len(x), *shape).astype(np.float32)
     row = _first_bad(fitted.reshape(len(x), -1))
