@@ -298,8 +298,8 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     assert (defaults.T, defaults.V, defaults.F, defaults.sliding_window) == (
         config.max_position_embeddings, config.vocab_size, config.intermediate_size,
         getattr(config, "sliding_window", None) if family != "qwen2" else None)
-    assert (defaults.kv or config.num_attention_heads) == transformers.AutoConfig.for_model(
-        family, num_attention_heads=config.num_key_value_heads * 2).num_key_value_heads or family == "llama"
+    kv = transformers.AutoConfig.for_model(family, num_attention_heads=64).num_key_value_heads
+    assert defaults.kv == (None if kv == 64 else kv)  # None: one key/value head per query head, as Llama's
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
     out = tmp_path / "spec.yaml"
