@@ -173,3 +173,26 @@ def test_a_killed_or_interrupted_launcher_leaves_no_worker_training(small, tmp_p
     if signal_name == "SIGINT":
         assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted"
         assert "Traceback" not in stderr
+
+
+def test_the_folders_of_killed_launchers_are_swept_at_the_next_launch(tmp_path, monkeypatch):
+    """A SIGKILLed launcher cannot delete its job folder; the next launch deletes the folders whose
+    launcher no longer runs, and leaves a running launcher's alone."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from archcalc.backends.torch import distributed
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"archcalc-train-{int(finished.stdout)}-abc"
+    alive = tmp_path / f"archcalc-train-{os.getpid()}-def"
+    other = tmp_path / "archcalc-train-notapid"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+        (folder / "job.json").write_text("{}")
+    distributed.sweep_stale_folders()
+    assert not dead.exists() and alive.exists() and other.exists()

@@ -62,8 +62,8 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE.npz",
               help="Save the trained weights (PyTorch's state_dict names) to an .npz file.")
 @click.option("--force", is_flag=True,
-              help="Overwrite the --plot and -o files if they exist; start over in a --checkpoint-dir that holds "
-                   "an earlier run's checkpoints (deleting them).")
+              help="Overwrite the --plot and -o files if they exist; without --resume, start over in a "
+                   "--checkpoint-dir that holds an earlier run's checkpoints (deleting them).")
 @click.option("--checkpoint-dir", default=None, metavar="DIR",
               help="Save checkpoints in DIR (created if missing): weights, optimizer, early stopping, random "
                    "generators and the position in the data, to resume from exactly.")

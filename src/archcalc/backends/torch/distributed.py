@@ -28,8 +28,10 @@ states, gathered) and the outputs, and hands the result to the launching process
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,7 +204,8 @@ def launch(spec: str, job: dict, nproc: int) -> dict:
     The job (every option, resolved) goes to the workers as a JSON file; rank 0 writes the result,
     or the error that ended the run, back to another. ``OMP_NUM_THREADS`` defaults to 1 per process
     (what torchrun itself would set, without its warning)."""
-    with tempfile.TemporaryDirectory(prefix="archcalc-train-") as folder:
+    sweep_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
         job_file, result_file = os.path.join(folder, "job.json"), os.path.join(folder, "result.json")
         with open(job_file, "w", encoding="utf-8") as f:
             json.dump(job, f)
@@ -235,6 +238,25 @@ def launch(spec: str, job: dict, nproc: int) -> dict:
         raised.notes = error["notes"]
         raise raised
     return outcome["result"]
+
+
+#: the launcher's folder for the job and result files, named with its process id
+FOLDER_PREFIX = "archcalc-train-"
+
+
+def sweep_stale_folders() -> None:
+    """Delete the folders of launchers that were killed (a SIGKILL leaves no chance to clean up): those whose
+    process id, in the name, no longer runs. A folder of a running launcher, or of a reused process id, stays."""
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), f"{glob.escape(FOLDER_PREFIX)}*-*")):
+        pid = os.path.basename(folder)[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (PermissionError, OverflowError):  # another user's process, or not a process id at all
+            continue
 
 
 def die_with_parent() -> None:
