@@ -159,7 +159,9 @@ def test_csv_with_header_and_binary_cross_entropy(run, write, tmp_path, backend)
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("a,b\n1,2\n3,x\n", ":3:1: error: a value is not a number"),
+    ("a,b\n1,2\n3,x\n", ":3:3: error: 'x' is not a number"),
+    ("a,b,c\n1,2,3\n4.5,,6\n", ":3:5: error: an empty cell: a missing value"),
+    ("a,b\n1,2\n 12 , yes\n", ":3:7: error: 'yes' is not a number"),
     ("1,2,3\n4,5\n", ":2:1: error: 2 columns, but the first row has 3"),
     ("a,b\n", "error: no data rows"),
 ])

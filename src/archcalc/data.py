@@ -277,7 +277,7 @@ def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
             if not rows and not header:
                 header = True  # a header: the first line that holds anything, when it is not numbers
                 continue
-            raise SpecError(Loc(path, number, 1), "a value is not a number", code="bad-data") from None
+            raise _not_a_number(path, number, line) from None
         lines.append(number)
         if len(rows[-1]) != len(rows[0]) or len(rows[-1]) < 2:
             raise SpecError(Loc(path, number, 1), f"{len(rows[-1])} columns, but the first row has {len(rows[0])}"
@@ -287,6 +287,24 @@ def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
         raise SpecError(Loc(path, 1, 1), "no data rows", code="bad-data")
     table = np.array(rows)
     return table[:, :-1], table[:, -1], lines
+
+
+def _not_a_number(path: str, number: int, line: str) -> SpecError:
+    """The error for a CSV line with a cell that is not a number, located at that cell."""
+    column = 1
+    for cell in line.split(","):
+        try:
+            float(cell)
+        except ValueError:
+            break
+        column += len(cell) + 1
+    column += len(cell) - len(cell.lstrip())
+    if not cell.strip():
+        return SpecError(Loc(path, number, column), "an empty cell: a missing value", code="bad-data",
+                         hint="fill in the missing values, or drop the rows that have them")
+    return SpecError(Loc(path, number, column), f"{cell.strip()!r} is not a number", code="bad-data",
+                     hint="every cell after the header must be a number: encode categories as numbers "
+                          "(one-hot columns, or class indices for the target)")
 
 
 def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows) -> np.ndarray:
