@@ -45,7 +45,7 @@ def test_x_and_y_with_different_row_counts(run, write, tmp_path, arrays, x_rows,
     data = tmp_path / "d.npz"
     np.savez(data, x=np.resize(x, (x_rows, 4)), y=np.resize(y, y_rows))
     assert _one_error(_train(run, write, data)) == (
-        f"{data}:1:1: error: d.npz: x has {x_rows} rows but y has {y_rows}: every sample needs its target, in the "
+        f"{data}:1:1: error: x has {x_rows} rows but y has {y_rows}: every sample needs its target, in the "
         "same order\n  hint: save x and y with one row per sample")
 
 
@@ -58,7 +58,7 @@ def test_a_label_that_is_not_a_class_index_in_npz(run, write, tmp_path, arrays, 
     data = tmp_path / "d.npz"
     np.savez(data, x=x, y=y)
     assert _one_error(_train(run, write, data)) == (
-        f"{data}:1:1: error: d.npz: y row 7 is {shown}, not a class index (0, 1, 2, …)\n"
+        f"{data}:1:1: error: y row 7 is {shown}, not a class index (0, 1, 2, …)\n"
         "  hint: or set task: regression in the spec's train: section")
 
 
@@ -83,7 +83,7 @@ def test_an_infinite_label_in_csv_is_located_at_its_line(run, write, tmp_path, a
     data = tmp_path / "d.csv"
     data.write_text("\n".join(lines) + "\n")
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:11:1: error: d.csv: y row 10 (line 11) is inf, not a class index (0, 1, 2, …)")
+        f"{data}:11:1: error: y row 10 (line 11) is inf, not a class index (0, 1, 2, …)")
 
 
 def test_inputs_and_regression_targets_must_be_finite_float32(run, write, tmp_path, arrays):
@@ -93,10 +93,10 @@ def test_inputs_and_regression_targets_must_be_finite_float32(run, write, tmp_pa
     data = tmp_path / "d.npz"
     np.savez(data, x=x, y=y)
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:1:1: error: d.npz: x row 5 holds 1e+39, which is not a finite float32")
+        f"{data}:1:1: error: x row 5 holds 1e+39, which is not a finite float32")
     np.savez(data, x=arrays[0], y=np.where(np.arange(60) == 4, np.nan, 1.0))
     assert _one_error(_train(run, write, data, REGRESSION)).startswith(
-        f"{data}:1:1: error: d.npz: y row 4 is not a finite float32 target")
+        f"{data}:1:1: error: y row 4 is not a finite float32 target")
 
 
 def test_data_outside_the_declared_input_or_target_range_is_refused_at_the_declaration(run, write, tmp_path, arrays):
@@ -118,10 +118,10 @@ def test_complex_or_text_arrays_are_not_data(run, write, tmp_path, arrays):
     data = tmp_path / "d.npz"
     np.savez(data, x=x.astype(complex), y=y)
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:1:1: error: d.npz: x must hold real numbers, got complex128")
+        f"{data}:1:1: error: x must hold real numbers, got complex128")
     np.savez(data, x=x, y=y.astype(str))
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:1:1: error: d.npz: y must hold real numbers, got <U")
+        f"{data}:1:1: error: y must hold real numbers, got <U")
 
 
 def _weights_export(run, tmp_path, weights):
@@ -228,7 +228,7 @@ def test_a_csv_with_cr_line_ends_reads_every_row(run, write, tmp_path):
     rows[12] = "1,2,3,4,inf"
     data.write_bytes(("\r".join(rows) + "\r").encode())
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:13:1: error: d.csv: y row 12 (line 13) is inf, not a class index")
+        f"{data}:13:1: error: y row 12 (line 13) is inf, not a class index")
 
 
 def test_an_empty_array_that_declares_a_huge_shape(run, write, tmp_path, arrays):

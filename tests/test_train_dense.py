@@ -139,7 +139,7 @@ def test_a_label_past_the_classes_is_located(run, write, tmp_path):
     np.savez(tmp_path / "lm.npz", x=np.zeros((20, 6)), y=y)
     result = run("train", write(LM % ""), "--data", tmp_path / "lm.npz")
     assert result.exit_code == 2
-    assert "lm.npz:1:1: error: lm.npz: y row 3 holds 5, not a class index 0 … 4 (the output has 5 on its class axis " \
+    assert "lm.npz:1:1: error: y row 3 holds 5, not a class index 0 … 4 (the output has 5 on its class axis " \
            "1)" in result.stderr
     assert "give the class axis 6 scores (the largest label is 5)" in result.stderr
 

@@ -97,17 +97,20 @@ def _check_arrays(x: np.ndarray, y: np.ndarray, name: str, where: Loc | None) ->
     misaligned pairs."""
     for array, values in (("x", x), ("y", y)):
         if values.dtype.kind not in "biuf":
-            raise SpecError(where, f"{name}: {array} must hold real numbers, got {values.dtype}", code="bad-data",
+            raise SpecError(where, f"{_about(name, where)}{array} must hold real numbers, got {values.dtype}",
+                            code="bad-data",
                             hint="save integers or floats (complex numbers, strings and objects are not data)")
         if values.ndim < 1:
-            raise SpecError(where, f"{name}: {array} is a single number, not one row per sample", code="bad-data",
+            raise SpecError(where, f"{_about(name, where)}{array} is a single number, not one row per sample",
+                            code="bad-data",
                             hint="save x and y with one row per sample")
         if len(values) == 0:
             raise SpecError(where, f"{name} has no {'samples' if array == 'x' else 'targets'} ({array} is empty)",
                             code="bad-data")
     if len(x) != len(y):
-        raise SpecError(where, f"{name}: x has {len(x):,} rows but y has {len(y):,}: every sample needs its "
-                        "target, in the same order", code="bad-data", hint="save x and y with one row per sample")
+        raise SpecError(where, f"{_about(name, where)}x has {len(x):,} rows but y has {len(y):,}: every sample "
+                        "needs its target, in the same order", code="bad-data",
+                        hint="save x and y with one row per sample")
 
 
 def _shown(value: np.generic) -> str:
@@ -289,6 +292,11 @@ def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return table[:, :-1], table[:, -1], lines
 
 
+def _about(name: str, where: Loc | None) -> str:
+    """What a message about the data starts with: the data's name, unless the location already names its file."""
+    return "" if where is not None else f"{name}: "
+
+
 def _not_a_number(path: str, number: int, line: str) -> SpecError:
     """The error for a CSV line with a cell that is not a number, located at that cell."""
     column = 1
@@ -324,8 +332,9 @@ def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: 
         values = x.reshape(len(x), -1)[row]
         with np.errstate(over="ignore", invalid="ignore"):
             value = values[~np.isfinite(values.astype(np.float32))][0]
-        raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('x', row)} holds {_shown(value)}, which is not a "
-                        "finite float32", code="bad-data", hint="inputs must be finite numbers below about 3.4e38")
+        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('x', row)} holds {_shown(value)}, "
+                        "which is not a finite float32", code="bad-data",
+                        hint="inputs must be finite numbers below about 3.4e38")
     return fitted
 
 
@@ -339,13 +348,14 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                             "class scores with class indices, not real values", code="data-mismatch",
                             hint="use loss: mse for real-valued targets, or task: classification")
         if int(np.prod(y.shape[1:])) != int(np.prod(model.output_shape)):
-            raise SpecError(where, f"{name}: a target has {int(np.prod(y.shape[1:]))} values but the network "
-                            f"outputs {shape_text(model.output_shape)}", code="data-mismatch")
+            raise SpecError(where, f"{_about(name, where)}a target has {int(np.prod(y.shape[1:]))} values but the "
+                            f"network outputs {shape_text(model.output_shape)}", code="data-mismatch")
         with np.errstate(over="ignore", invalid="ignore"):
             targets = y.astype(np.float32).reshape(len(y), *model.output_shape)
         row = _first_bad(targets.reshape(len(y), -1))
         if row is not None:
-            raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is not a finite float32 target",
+            raise SpecError(rows.loc(row) or where,
+                            f"{_about(name, where)}{rows.name('y', row)} is not a finite float32 target",
                             code="bad-data", hint="targets must be finite numbers below about 3.4e38")
         if train.target_range is not None and targets.size:  # a declaration the data break misleads the linter
             low, high = np.array(train.target_range, dtype=targets.dtype)  # 0.3 as float32 holds it
@@ -369,7 +379,8 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         hint="end the network with flatten (or global_avgpool2d) and a linear layer")
     y = y.reshape(len(y), -1)
     if y.shape[1] != 1:
-        raise SpecError(where, f"{name}: classification needs one class index (0, 1, 2, …) per sample, y has "
+        raise SpecError(where, f"{_about(name, where)}classification needs one class index (0, 1, 2, …) per sample, "
+                        "y has "
                         f"{y.shape[1]} values per row", code="bad-data",
                         hint="or set task: regression in the spec's train: section")
     y = y[:, 0]
@@ -379,9 +390,9 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) if y.dtype.kind == "f" else y < 0
     if bad.any():
         row = int(np.argmax(bad))
-        raise SpecError(rows.loc(row) or where, f"{name}: {rows.name('y', row)} is {_shown(y[row])}, not a class "
-                        "index (0, 1, 2, …)", code="bad-data", hint="or set task: regression in the spec's train: "
-                        "section")
+        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('y', row)} is {_shown(y[row])}, "
+                        "not a class index (0, 1, 2, …)", code="bad-data",
+                        hint="or set task: regression in the spec's train: section")
     high = int(np.argmax(y))
     if y[high] >= classes:
         # at the label when there is a data file (its row is what to look at), else at the spec's classes
@@ -452,7 +463,8 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
         value = flat[row][bad[row]][0]
-        raise SpecError(rows.loc(row) or where or out_loc, f"{name}: {rows.name('y', row)} holds {_shown(value)}, "
+        raise SpecError(rows.loc(row) or where or out_loc,
+                        f"{_about(name, where)}{rows.name('y', row)} holds {_shown(value)}, "
                         f"not a class index 0 … {classes - 1} (the output has {classes} on its class axis {axis})",
                         code="bad-data", hint=_more_classes(flat, classes))
     return y.astype(np.int64)
