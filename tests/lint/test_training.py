@@ -136,3 +136,32 @@ def test_one_output_for_two_classes_offers_the_binary_loss_too(final, binary):
     [finding] = [d for d in lint(text, "x.yaml", ["T104"]).diagnostics]
     assert finding.hint == ("set out: 2 on `2` (or correct classes:), or keep the one output for the yes/no answer "
                             f"and use loss: {binary}")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("input: [20]\nlayers: [linear: 16, relu, linear: 1]\ntrain: {task: classification, loss: cross_entropy}\n",
+     "the model outputs 1 value per sample and cross_entropy takes the softmax over it, which is 1: the loss is 0 "
+     "whatever the model predicts, so nothing learns"),
+    ("input: [1, 8, 8]\nlayers: [conv2d: {out: 3, kernel: 1}, sigmoid]\ntrain: {classes: 2, loss: dice}\n",
+     "the model outputs 3 scores on its class axis (axis 0 of [3, 8, 8]) but train: says classes: 2; dice needs "
+     "one probability per class"),
+])
+def test_output_classes_mismatch_on_one_score_and_on_dice(text, message):
+    assert [d.message for d in lint(text, "x.yaml", ["T104"]).diagnostics] == [message]
+
+
+@pytest.mark.parametrize("text", [
+    # a binary mask: one probability, two classes; or one per class
+    "input: [1, 8, 8]\nlayers: [conv2d: {out: 1, kernel: 1}, sigmoid]\ntrain: {classes: 2, loss: dice}\n",
+    "input: [1, 8, 8]\nlayers: [conv2d: {out: 2, kernel: 1}, softmax]\ntrain: {classes: 2, loss: dice}\n",
+    "input: [20]\nlayers: [linear: 1, sigmoid]\ntrain: {task: classification, loss: bce}\n",
+])
+def test_output_classes_mismatch_is_silent_on_binary_masks_and_one_yes_no_output(text):
+    assert lint(text, "x.yaml", ["T104"]).diagnostics == []
+
+
+def test_loss_input_mismatch_says_what_dice_does_with_raw_scores():
+    text = "input: [1, 8, 8]\nlayers: [conv2d: {out: 1, kernel: 1}]\ntrain: {classes: 2, loss: dice}\n"
+    [finding] = lint(text, "x.yaml", ["T107"]).diagnostics
+    assert "it divides by Σp + Σt + s, which raw scores can drive to 0 or below" in finding.message
+    assert finding.hint.startswith("end the model with - sigmoid (a mask per channel")

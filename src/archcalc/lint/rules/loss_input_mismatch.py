@@ -69,10 +69,20 @@ HARM = {
     (PROBABILITIES, LOG_PROBABILITIES): "takes the log of log-probabilities, which are ≤ 0: NaN",
     (PROBABILITIES, LOGITS): "takes the log of raw scores: any score ≤ 0 gives NaN or −inf",
 }
+#: losses that do something else with what they do not expect than the log-based ones above
+HARM_OF = {
+    ("dice", LOGITS): "divides by Σp + Σt + s, which raw scores can drive to 0 or below: the loss has no minimum "
+                      "and can divide by zero",
+    ("dice", LOG_PROBABILITIES): "scores the overlap of values ≤ 0 with the mask: the better the prediction, the "
+                                 "more negative its overlap, so training learns the opposite",
+}
 FIX = {
     LOG_PROBABILITIES: "end the model with - log_softmax",
     PROBABILITIES: "end the model with - softmax (one label per sample) or - sigmoid (independent labels)",
 }
+
+FIX_OF = {"dice": "end the model with - sigmoid (a mask per channel, or the one mask of two classes), or with "
+                  "- softmax over the classes' channels"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -80,12 +90,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train is None or train.loss == "bce":
         return
     takes, gets = train.takes, output_kind(ctx.graph, train)
-    harm = HARM.get((takes, gets))
+    harm = HARM_OF.get((train.loss, gets)) or HARM.get((takes, gets))
     if harm is None:
         return
     what = {PROBABILITIES: "probabilities", LOG_PROBABILITIES: "log-probabilities", LOGITS: "unbounded scores"}
     where = f"`{node.path}` ({node.kind})" if node is not None else "an addition or concatenation"
     yield Finding(node.loc if node is not None else ctx.train_loc("loss"),
                   f"{train.loss} takes {what[takes]}, but the model ends in {where}, which gives {what[gets]}: "
-                  f"it {harm}", hint=FIX[takes] + (" or use loss: cross_entropy, which takes the scores"
-                                                    if gets == LOGITS and train.task == "classification" else ""))
+                  f"it {harm}", hint=FIX_OF.get(train.loss) or FIX[takes] + (
+                      " or use loss: cross_entropy, which takes the scores"
+                      if gets == LOGITS and train.task == "classification" else ""))

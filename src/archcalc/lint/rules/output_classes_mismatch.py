@@ -12,13 +12,17 @@ trained with `cross_entropy` or `nll` and no `class_axis` may hold a class per p
 model's `[T, V]`, a segmentation's `[C, H, W]`), and training finds the class axis from the targets'
 shape: it is reported only when no axis has `classes` scores. (An unpooled classifier whose `[64, 7, 7]`
 output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
-targets; `class_axis: 0` makes the rule read the channels.)
+targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class,
+or one in all for two classes (a binary mask). Without `classes`, a `cross_entropy` over a single
+output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
 outputs ("Target 9 is out of bounds"); with more, the extra outputs are trained to never win and
 waste parameters, and the evaluation reports a different class set than the data has. Either way
-the head was sized for another dataset, typically a pretrained 1000-class ImageNet head.
+the head was sized for another dataset, typically a pretrained 1000-class ImageNet head. The
+softmax of a single score is 1, so cross-entropy over one output is 0 for every sample and no
+gradient reaches the network.
 
 ## Example
 ```yaml
@@ -61,6 +65,9 @@ from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
+#: the losses that score the overlap of probabilities with 0/1 targets: one output per class, or one in all
+#: for two classes (a binary mask)
+OVERLAP_LOSSES = ("dice",)
 #: the losses that compare class scores with class indices, which may stand at every position of an output
 INDEX_LOSSES = ("cross_entropy", "nll")
 
@@ -68,7 +75,10 @@ INDEX_LOSSES = ("cross_entropy", "nll")
 def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
     out = ctx.graph.output_shape
-    if train is None or train.task != "classification" or train.classes is None or train.loss == "mse" or not out:
+    if train is None or train.task != "classification" or train.loss == "mse" or not out:
+        return
+    if train.classes is None:
+        yield from _one_score(ctx, out)
         return
     if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in INDEX_LOSSES:
         yield from _per_position(ctx, out)
@@ -86,6 +96,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         expected, why = 1, f"{train.loss} with 2 classes needs 1 output (the probability of the positive class)"
     elif train.loss in BINARY_LOSSES:
         expected, why = train.classes, f"{train.loss} with {train.classes} labels needs one output per label"
+    elif train.loss in OVERLAP_LOSSES:
+        if train.classes == 2 and units == 1:
+            return  # one probability of the positive class, as bce takes it (a binary mask)
+        expected, why = train.classes, f"{train.loss} needs one probability per class"
     else:
         expected, why = train.classes, f"{train.loss} needs one logit per class"
     if units == expected:
@@ -102,6 +116,21 @@ def check(ctx: Context) -> Iterator[Finding]:
         hint += f", or keep the one output for the yes/no answer and use loss: {binary}"
     yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}", hint=hint)
+
+
+def _one_score(ctx: Context, out: tuple) -> Iterator[Finding]:
+    """Cross-entropy over a single score, with no ``classes`` to compare it with (Keras' ``Dense(1)`` under
+    ``categorical_crossentropy``): the softmax of one value is 1, so the loss is 0 whatever the model does."""
+    if ctx.train.loss != "cross_entropy" or ctx.train.multi_label or tuple(out) != (1,):
+        return
+    head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
+    last = ctx.output_layer
+    binary = "bce (after the sigmoid)" if last is not None and last.kind == "sigmoid" else "bce_with_logits"
+    yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("loss"),
+                  "the model outputs 1 value per sample and cross_entropy takes the softmax over it, which is 1: "
+                  "the loss is 0 whatever the model predicts, so nothing learns",
+                  hint=f"for a yes/no answer keep the one output and use loss: {binary}; for C classes set "
+                       + (f"out: C on `{head.path}`" if head is not None else "C outputs") + " and classes: C")
 
 
 def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
