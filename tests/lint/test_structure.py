@@ -250,3 +250,22 @@ def test_missing_downsampling_leaves_cifar_sized_inputs_and_1x1_bottlenecks_alon
     assert finding.message.startswith("19 convolutions, `0` to `11.3`, run at the full input resolution 64×64")
     pointwise = "input: [3, 64, 64]\nlayers:\n  - repeat: 12\n    layers: [conv2d: {out: 8, kernel: 1}, relu]\n"
     assert lint(pointwise, "x.yaml", ["S102"]).diagnostics == []
+
+
+@pytest.mark.parametrize("text", [
+    # DnCNN: an image-to-image network, its output as large as its input
+    "input: [1, 64, 64]\nlayers: [{residual: [{repeat: 10, layers: [conv2d: {out: 64, kernel: 3, padding: 1}, "
+    "relu]}, conv2d: {out: 1, kernel: 3, padding: 1}]}]\n",
+    # a temporal convolutional network: dilations 1 … 512 see all 1024 samples (receptive field 2047)
+    "input: [1, 1024]\nlayers: [{repeat: 10, index: i, layers: [conv1d: {out: 32, kernel: 3, padding: 2**i, "
+    "dilation: 2**i}, relu]}, global_avgpool1d, linear: 4]\n",
+])
+def test_missing_downsampling_leaves_image_to_image_and_dilated_stacks_alone(text):
+    assert lint(text, "x.yaml", ["S102"]).diagnostics == []
+
+
+def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_its_input():
+    text = ("input: [1, 4096]\nlayers: [{repeat: 10, index: i, layers: [conv1d: {out: 32, kernel: 3, "
+            "padding: 2**i, dilation: 2**i}, relu]}, global_avgpool1d, linear: 4]\n")
+    [finding] = lint(text, "x.yaml", ["S102"]).diagnostics
+    assert finding.message.startswith("10 convolutions")

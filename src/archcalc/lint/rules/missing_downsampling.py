@@ -5,7 +5,10 @@ Reports the tenth convolution (an affine layer with a window wider than 1) that 
 model's full input height and width, i.e. nothing before it reduced the resolution. 1×1 convolutions
 (bottlenecks, projections) and the strided convolution that downsamples do not count, and inputs of
 at most 32 along every axis are left alone: the CIFAR ResNets (He et al. 2016, §4.2) and DenseNets
-keep 32×32 through their first stage by design.
+keep 32×32 through their first stage by design. Two kinds of network keep the full resolution on
+purpose and are left alone too: image-to-image networks, whose output is as large as the input
+(denoising as DnCNN, super-resolution as VDSR and EDSR), and dilated stacks whose receptive field
+already covers the whole input (WaveNet, temporal convolutional networks).
 
 ## Why is this bad?
 Pooling and strided convolutions downsample: they cut the computation of every later layer by the
@@ -68,6 +71,22 @@ def _windowed(node) -> bool:
     return isinstance(geometry, tuple) and any(not symbolic.is_int(a.kernel) or a.kernel > 1 for a in geometry)
 
 
+def _dense_output(ctx: Context, full: tuple) -> bool:
+    """An image-to-image network (denoising, super-resolution, a segmentation that never downsamples): its
+    output has the input's resolution or more, so full-resolution convolutions are its design."""
+    out = ctx.graph.output_shape
+    return len(out) == len(full) + 1 and all(symbolic.is_int(a) and symbolic.is_int(b) and a >= b
+                                              for a, b in zip(out[1:], full))
+
+
+def _sees_everything(ctx: Context, node, full: tuple) -> bool:
+    """Dilated stacks (WaveNet, TCNs) grow the receptive field exponentially without downsampling: once the
+    last full-resolution convolution sees the whole input, the cost argument of this rule is their design."""
+    field = ctx.receptive_fields[0].get(node)
+    return field is not None and field.local and len(field.size) == len(full) and all(
+        symbolic.is_int(s) and symbolic.is_int(d) and s >= d for s, d in zip(field.size, full))
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     full = ctx.graph.input_shape[1:]
     if len(full) < 1 or all(symbolic.is_int(d) and d <= SMALL for d in full):
@@ -76,6 +95,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                and len(node.in_shape) == len(full) + 1 and len(node.out_shape) == len(full) + 1
                and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))
                and all(symbolic.equal(a, b) for a, b in zip(node.out_shape[1:], full))]
+    if len(at_full) < THRESHOLD or _dense_output(ctx, full) or _sees_everything(ctx, at_full[-1], full):
+        return
     if len(at_full) >= THRESHOLD:
         node = at_full[THRESHOLD - 1]
         size = "×".join(symbolic.fmt(d) for d in full)
