@@ -1,7 +1,9 @@
 """Dropout with p above 0.5 (but below 1).
 
 ## What it does
-Reports a dropout layer whose probability p of zeroing an activation is greater than 0.5.
+Reports a dropout layer whose probability p of zeroing an activation is greater than 0.5, and a
+layer's own `dropout` above 0.5: between a recurrent layer's stacked layers (`lstm`, `gru`, `rnn`),
+or on the attention weights (`attention`, `multihead_attention`).
 
 ## Why is this bad?
 Inverted dropout scales the survivors by 1/(1 − p): at p = 0.8 only one activation in five gets
@@ -50,8 +52,16 @@ PREFIX = True
 
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
-        p = node.layer.config().get("p") if Trait.DROPOUT in node.layer.TRAITS else None
+        config = node.layer.config()
+        p = config.get("p") if Trait.DROPOUT in node.layer.TRAITS else None
         if p is not None and 0.5 < p < 1:
             yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` (dropout) has p = {p:g}: only {1 - p:.0%} of the "
                           f"activations survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",
                           hint="p is the probability of dropping; 0.5 is the usual maximum for hidden layers")
+        p = config.get("dropout")  # a layer's own dropout: between an RNN's stacked layers, on attention weights
+        if isinstance(p, float) and 0.5 < p < 1:
+            what = "its attention weights" if Trait.ATTENDS in node.layer.TRAITS else \
+                "what each of its stacked layers passes to the next"
+            yield Finding(ctx.arg_loc(node, "dropout"), f"`{node.path}` ({node.kind}) has dropout {p:g}: only "
+                          f"{1 - p:.0%} of {what} survives, each value scaled by 1/(1−p) = {1 / (1 - p):.3g}",
+                          hint="dropout is the probability of dropping; 0.5 is the usual maximum")

@@ -1,0 +1,20 @@
+"""Rules on layer properties (N) on exact cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc.lint import lint
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("input: [50, 20]\nlayers: [lstm: {hidden: 64, num_layers: 2, dropout: 0.8, output: hidden}, linear: 4]\n",
+     "`0` (lstm) has dropout 0.8: only 20% of what each of its stacked layers passes to the next survives, each "
+     "value scaled by 1/(1−p) = 5"),
+    ("input: [16, 96]\nlayers: [attention: {heads: 4, dropout: 0.9}, linear: 4]\n",
+     "`0` (attention) has dropout 0.9: only 10% of its attention weights survives, each value scaled by "
+     "1/(1−p) = 10"),
+])
+def test_high_dropout_reads_a_layers_own_dropout(text, message):
+    assert [d.message for d in lint(text, "x.yaml", ["N102"]).diagnostics] == [message]
+    assert lint(text.replace("0.8", "0.3").replace("0.9", "0.1"), "x.yaml", ["N102"]).diagnostics == []
