@@ -165,3 +165,11 @@ def test_loss_input_mismatch_says_what_dice_does_with_raw_scores():
     [finding] = lint(text, "x.yaml", ["T107"]).diagnostics
     assert "it divides by Σp + Σt + s, which raw scores can drive to 0 or below" in finding.message
     assert finding.hint.startswith("end the model with - sigmoid (a mask per channel")
+
+
+def test_a_class_axis_outside_the_output_is_an_error_at_it():
+    text = "input: [10]\nlayers: [linear: 4]\ntrain: {task: classification, classes: 4, class_axis: 3}\n"
+    [finding] = lint(text, "x.yaml", ["T104"]).diagnostics
+    assert (finding.loc.line, finding.loc.col) == (3, 55)
+    assert finding.message == ("class_axis 3 is not an axis of the output [4]: its axes are 0 … 0 (or −1 … −1 "
+                               "from the last)")

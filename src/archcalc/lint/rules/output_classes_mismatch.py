@@ -14,7 +14,8 @@ shape: it is reported only when no axis has `classes` scores. (An unpooled class
 output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
 targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class,
 or one in all for two classes (a binary mask). Without `classes`, a `cross_entropy` over a single
-output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
+output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0. So
+is a `class_axis` that is not an axis of the output.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
@@ -76,6 +77,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
     out = ctx.graph.output_shape
     if train is None or train.task != "classification" or train.loss == "mse" or not out:
+        return
+    if train.class_axis is not None and not -len(out) <= train.class_axis < len(out):
+        yield Finding(ctx.train_loc("class_axis"), f"class_axis {train.class_axis} is not an axis of the output "
+                      f"{shape_text(out)}: its axes are 0 … {len(out) - 1} (or −{len(out)} … −1 from the last)",
+                      hint="class_axis: 0 for class scores first (a segmentation's [C, H, W]), -1 for last (a "
+                           "language model's [T, V])" if len(out) > 1 else "drop class_axis: an output of one axis "
+                           "holds the class scores on it")
         return
     if train.classes is None:
         yield from _one_score(ctx, out)
