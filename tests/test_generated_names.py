@@ -142,7 +142,14 @@ def test_the_names_drawn_include_every_kind_of_meaning():
 def test_the_numpy_backend_knows_the_names_torch_takes():
     """The NumPy backend renames a weight's name part as torch's containers force it to (without
     importing torch): its frozen list must be what this torch takes."""
-    from archcalc.backends.naming import TORCH_TAKEN
-    from archcalc.backends.torch.build import taken_by_torch
+    import json
+    import subprocess
+    import sys
 
-    assert taken_by_torch() == TORCH_TAKEN
+    from archcalc.backends.naming import TORCH_TAKEN
+
+    # in a process of its own: transformers, once imported by another test, adds methods to nn.Module
+    code = ("import json; from archcalc.backends.torch.build import taken_by_torch; "
+            "print(json.dumps(sorted(taken_by_torch())))")
+    taken = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert frozenset(json.loads(taken)) == TORCH_TAKEN
