@@ -153,3 +153,19 @@ def test_the_numpy_backend_knows_the_names_torch_takes():
             "print(json.dumps(sorted(taken_by_torch())))")
     taken = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert frozenset(json.loads(taken)) == TORCH_TAKEN
+
+
+@pytest.mark.parametrize("use", ["- {name: layers, repeat: 2, layers: [layer: 16]}",
+                                 "- {name: layers, layers: [layer: 16, layer: 16]}"])
+def test_a_block_of_one_inline_residual_keeps_its_level(use, tmp_path):
+    """A block whose body is one inline residual (a parallel attention-and-MLP block, Phi's) is a level of
+    its own: each use names its layers layers.N.ln, as Hugging Face's model.layers.N.input_layernorm."""
+    text = ("input: [8, 16]\nblocks:\n  layer(d):\n    - residual: [layernorm: {name: ln}, linear: {out: d, "
+            f"name: fc}}]\n      inline: true\nlayers:\n  {use}\n")
+    loaded = archcalc.loads(text, path="m.yaml")
+    keys = [f"layers.{i}.{layer}.{p}" for i in (0, 1) for layer in ("ln", "fc") for p in ("weight", "bias")]
+    assert list(archcalc.to_torch(loaded).state_dict()) == keys
+    file = tmp_path / "m.py"
+    file.write_text(emit(loaded), encoding="utf-8")
+    assert list(import_file(file).build_model().state_dict()) == keys
+    assert list(to_numpy(loaded, seed=0).state_dict()) == keys

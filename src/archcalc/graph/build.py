@@ -610,7 +610,9 @@ class _Builder:
             try:
                 if call.inline:  # spliced: the body's layers take their places in the caller's sequence
                     return self.run(block.body, x, prefix, local, box)
-                if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)):
+                # one item takes the call's place, unless it is inline: its children would lose the call's level
+                if len(block.body) == 1 and not isinstance(block.body[0], (Repeat, Group)) \
+                        and not getattr(block.body[0], "inline", False):
                     out = self.item(block.body[0], x, prefix, local, box, name)
                     box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
                     return out
