@@ -214,3 +214,26 @@ def test_each_configuration_file_is_read_and_parsed_once(run, project, monkeypat
         monkeypatch.setattr(config.tomllib, name, lambda data, real=real: parsed.append(data) or real(data))
     assert codes(lint(run, project)) == ["A101"]
     assert len(parsed) == 1
+
+
+@pytest.mark.parametrize("text", ["tool = 5\n", 'tool = "x"\n', "tool = [1]\n"])
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_ours(run, project, text):
+    """Found on the way up, it is skipped as any pyproject.toml without [tool.archcalc]; named with --config,
+    it is a located error."""
+    project(text)
+    assert codes(lint(run, project)) == ["A101", "N102"]
+    result = lint(run, project, "--config", project.root / "pyproject.toml")
+    assert result.exit_code == 2 and "pyproject.toml:1:1: error: tool must be a table, got " in result.stderr
+
+
+@pytest.mark.parametrize("text, where", [("[tool]\narchcalc = 5\n", "2:1"), ("tool.archcalc = [1]\n", "1:1")])
+def test_a_tool_archcalc_that_is_not_a_table_is_a_located_error(run, project, text, where):
+    project(text)
+    result = lint(run, project)
+    assert result.exit_code == 2
+    assert f"pyproject.toml:{where}: error: tool.archcalc must be a table" in result.stderr
+
+
+def test_a_configuration_with_a_byte_order_mark_is_read(run, project):
+    project('\ufeff[tool.archcalc.lint]\nignore = ["A101"]\n')
+    assert codes(lint(run, project)) == ["N102"]

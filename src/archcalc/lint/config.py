@@ -116,7 +116,7 @@ def parse(path: str, raw: bytes) -> Config:
 def _decode(path: str, raw: bytes) -> tuple[str, dict]:
     """The text and the TOML data of a configuration file, or a located error."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write it, is no statement
         return text, tomllib.loads(text)
     except UnicodeDecodeError as e:
         raise SpecError(Loc(path, 1, 1), f"configuration is not UTF-8 text: {e.reason}", code="usage") from None
@@ -124,11 +124,25 @@ def _decode(path: str, raw: bytes) -> tuple[str, dict]:
         raise _toml_error(path, text, e) from None
 
 
+def _archcalc_table(path: str, text: str, data: dict) -> dict:
+    """A pyproject.toml's [tool.archcalc] table, or a located error when it or [tool] is not a table."""
+    table: object = data
+    for key in ("tool", "tool.archcalc"):
+        table = table.get(key.rsplit(".", 1)[-1], {})
+        if not isinstance(table, dict):
+            short = re.escape(key.rsplit(".", 1)[-1])
+            line = _line_of(text, rf"(?:{re.escape(key)}|{short})\s*=") or 1
+            raise SpecError(Loc(path, line, 1), f"{key} must be a table, got {type(table).__name__} {table!r}",
+                            code="usage", hint=f"write [{key}] as a table header, with its keys below it")
+    return table
+
+
 def _from_data(path: str, text: str, data: dict) -> Config:
     """The configuration that the parsed TOML ``data`` of the file ``path`` (whose ``text`` locates errors) holds."""
     pyproject = path.endswith("pyproject.toml")
-    _check_tables(path, text, data.get("tool", {}).get("archcalc", {}) if pyproject else data, pyproject)
-    table = data.get("tool", {}).get("archcalc", {}).get("lint", {}) if pyproject else data.get("lint", {})
+    ours = _archcalc_table(path, text, data) if pyproject else data
+    _check_tables(path, text, ours, pyproject)
+    table = ours.get("lint", {})
     section = "[tool.archcalc.lint]" if pyproject else "[lint]"
     header = _line_of(text, rf"\[\s*{re.escape(section[1:-1])}\s*\]")
 
@@ -269,4 +283,5 @@ def _config_in(folder: str) -> Config | None:
         if b"tool.archcalc" in raw:  # a broken pyproject.toml is ours to report only when it mentions us
             raise
         return None
-    return _from_data(candidate, text, data) if "archcalc" in data.get("tool", {}) else None
+    tool = data.get("tool", {})
+    return _from_data(candidate, text, data) if isinstance(tool, dict) and "archcalc" in tool else None
