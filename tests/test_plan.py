@@ -282,6 +282,8 @@ def test_explain_shows_the_formulas():
     (["--shard-size", "4"], "give --fsdp hybrid too"),
     (["--fsdp", "hybrid", "--dp", "8", "--shard-size", "3"], "--shard-size 3 must divide --dp 8"),
     (["--reserve", "inf"], "give the GiB kept per GPU, from 0 to 1024"),
+    (["--mfu", "nan"], "above 0 and at most 1"),
+    (["--mfu", "0"], "above 0 and at most 1"),
     (["--seq-len", "128"], "not a symbol"),
     (["--gpu", "t4"], "no bf16"),
 ])

@@ -37,6 +37,14 @@ def _gib(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+def _mfu(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A share of the GPU's peak: above 0, at most 1 (nan compares false with both bounds, so it is named)."""
+    if not 0 < value <= 1:
+        raise click.BadParameter(f"{value!r}: give the share of the GPU's peak FLOPs reached, above 0 and at most "
+                                 "1 (0.4 is typical for a large model)")
+    return value
+
+
 @click.command()
 @spec_options
 @report_format_option()
@@ -67,7 +75,7 @@ def _gib(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--context", type=click.IntRange(min=1), default=None,
               help="Tokens held in the KV cache per sequence (inference) [default: the input's length].")
 @click.option("--tokens", callback=_count, default=None, help="Training tokens (examples for a CNN), e.g. 1T.")
-@click.option("--mfu", type=click.FloatRange(0, 1, min_open=True), default=0.4, show_default=True,
+@click.option("--mfu", type=float, callback=_mfu, default=0.4, show_default=True,
               help="Model FLOPs utilisation assumed for the time estimate.")
 @click.option("--explain", is_flag=True,
               help="Show each formula with its numbers and the saved activations per layer.")

@@ -54,7 +54,7 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None):
                    "or a CSV whose last column is the target.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the spec's epochs (with --resume: the run's).")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=None,
               help="Seed for the split, the initial weights, the batch order and dropout (default: the spec's, or 0; "
                    "with --resume: the run's).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",

@@ -67,6 +67,8 @@ OPTIMIZERS: dict[str, dict[str, object]] = {
     "adam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
     "adamw": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
 }
+#: the largest float32: a hyperparameter above it overflows when torch converts it to the weights' type
+FLOAT32_MAX = 3.4028234663852886e38
 #: weight decay when the spec gives none (torch's AdamW decays by default)
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
 
@@ -253,6 +255,12 @@ def parse_train(node: YMap) -> TrainSpec:
     l1 = _float(node.get("l1"), "l1", KEYS["l1"][0])
     if l1 < 0:
         raise SpecError(locs["l1"], f"l1 must be ≥ 0, got {l1:g}", code="bad-weight-decay")
+    for key, value in (("weight_decay", weight_decay), ("l1", l1)):
+        if value > FLOAT32_MAX:
+            raise SpecError(locs[key], f"{key} {value:g} is beyond float32 (above {FLOAT32_MAX:.3g}), which "
+                            "training computes in", code="bad-weight-decay",
+                            hint="typical values are 1e-4 to 0.1" if key == "weight_decay" else "typical values "
+                            "are 1e-5 to 1e-3")
     stopping = _early_stopping(node.get("early_stopping"))
     if stopping is not None and stopping.monitor == "val_accuracy" and task == "regression":
         raise SpecError(node.get("early_stopping").get("monitor").loc, "a regression has no accuracy to monitor",
@@ -517,6 +525,15 @@ def _check_optimizer(name: str, hyper: dict[str, object], locs: dict[str, Loc], 
     if hyper["lr"] <= 0:
         raise SpecError(at("lr"), f"lr must be > 0, got {hyper['lr']:g}", code="bad-learning-rate",
                         hint="typical values: 0.1 for SGD, 0.001 for Adam")
+    for key, value in hyper.items():
+        if isinstance(value, float) and value > FLOAT32_MAX:
+            raise SpecError(at(key), f"{key} {value:g} is beyond float32 (above {FLOAT32_MAX:.3g}), which "
+                            "training computes in", code="bad-learning-rate" if key == "lr" else "bad-train",
+                            hint="typical values: 0.1 for SGD, 0.001 for Adam" if key == "lr" else None)
+    for key in ("lr_decay", "initial_accumulator_value"):  # Adagrad's, as torch.optim.Adagrad checks them
+        if hyper.get(key, 0) < 0:
+            raise SpecError(at(key), f"{key} must be ≥ 0, got {hyper[key]:g}", code="bad-train",
+                            hint=f"{key}: 0 is torch's default")
     for key in ("momentum", "alpha", "dampening"):
         if key in hyper and not 0 <= hyper[key] < (1.0000001 if key == "dampening" else 1):
             raise SpecError(at(key), f"{key} must be in [0, 1), got {hyper[key]:g}", code="bad-momentum")

@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from archcalc.spec.train import FLOAT32_MAX
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -112,7 +114,7 @@ def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | None:
 
 
 #: the largest learning rate a float32 optimizer step can take (torch converts the rate to the tensors' type)
-MAX_RATE = 3.4028234663852886e38
+MAX_RATE = FLOAT32_MAX
 
 
 def check_schedule(train: TrainSpec, epochs: int) -> str | None:
