@@ -325,3 +325,9 @@ def test_the_memory_check_counts_the_optimizers_state():
     check_memory(model, settings, memory=16 * 1623 + 4 * 4)  # 1623 parameters, 4 tensors with a step each
     with pytest.raises(SpecError, match=r"training needs 0\.0 GiB .* adam's state"):
         check_memory(model, settings, memory=16 * 1623 + 4 * 4 - 1)
+
+
+def test_a_seed_beyond_the_spec_integers_is_a_usage_error(run, write):
+    """torch's generator takes seeds below 2**64; the option takes what a spec's seed can be (≤ 2**62)."""
+    result = run("train", write("input: [64]\nlayers: [linear: 10]\n"), "--seed", str(2**64))
+    assert result.exit_code == 2 and "is not in the range 0<=x<=4611686018427387904" in result.stderr
