@@ -77,6 +77,9 @@ def test_a_missing_an_extra_and_a_misshapen_array(run, mlp_weights):
                       f"[{shape[0]}, {shape[1]}]\n" + HINT)
     weights, stderr = _export(run, folder, {**state, first: np.full(shape, np.nan, np.float32)})
     assert stderr.startswith(f"{weights}:1:1: error: {first} holds NaN or infinite values\n")
+    weights, stderr = _export(run, folder, {**state, first: np.full(shape, 1e300, np.float64)})
+    assert stderr.startswith(f"{weights}:1:1: error: {first} holds values beyond float32 (up to 1e+300; float32 "
+                             "stops at 3.4e+38), which the models compute in\n")
 
 
 def test_not_weights_and_not_onnx(run, mlp_weights):

@@ -16,6 +16,7 @@ from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import shape_text
 from archcalc.limits import Limits
 from archcalc.model import Model
+from archcalc.spec.train import FLOAT32_MAX
 
 HINT = "use the file 'archcalc train SPEC -o weights.npz' wrote for this spec (with the same --set values)"
 
@@ -47,5 +48,9 @@ def read_weights(path: str, model: Model, limits: Limits | None = None) -> dict[
             raise SpecError(where, f"{key} holds {array.dtype} values, not numbers", code="bad-data", hint=HINT)
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise SpecError(where, f"{key} holds NaN or infinite values", code="bad-data",
+                            hint="the training run that saved it diverged; train again with a lower learning rate")
+        if array.size and array.dtype.kind == "f" and (largest := float(np.abs(array).max())) > FLOAT32_MAX:
+            raise SpecError(where, f"{key} holds values beyond float32 (up to {largest:.3g}; float32 stops at "
+                            f"{FLOAT32_MAX:.3g}), which the models compute in", code="bad-data",
                             hint="the training run that saved it diverged; train again with a lower learning rate")
     return arrays
