@@ -132,6 +132,15 @@ def test_a_bad_spec_on_standard_input_is_located_as_stdin(command, run, tmp_path
     assert outputs(tmp_path) == []
 
 
+@pytest.mark.parametrize("command", ["lint", "params"])
+def test_a_closed_standard_input_is_a_located_error(command):
+    """Started with standard input closed (``<&-``), Python has no sys.stdin at all."""
+    result = subprocess.run([sys.executable, "-m", "archcalc", command, "-"], capture_output=True, text=True,
+                            preexec_fn=lambda: os.close(0), timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("<stdin>:1:1: error: standard input is closed: there is no spec to read\n")
+
+
 def test_lint_skips_a_named_pipe_in_a_folder_instead_of_waiting_for_it(tmp_path):
     (tmp_path / "ok.yaml").write_text(SPEC)
     os.mkfifo(tmp_path / "pipe.yaml")  # opening it for reading would block until someone writes

@@ -94,7 +94,14 @@ def read_bytes(path: str, limits: Limits) -> bytes:
     cannot be read (a writer that keeps a byte-order mark reads them with this)."""
     where = Loc("<stdin>" if path == STDIN else path, 1, 1)
     if path == STDIN:
-        data = sys.stdin.buffer.read(limits.max_bytes + 1)
+        if sys.stdin is None:  # started with standard input closed (<&-)
+            raise SpecError(where, "standard input is closed: there is no spec to read", code="unreadable-file",
+                            hint="pipe the spec in (- < model.yaml), or pass its path")
+        try:
+            data = sys.stdin.buffer.read(limits.max_bytes + 1)
+        except OSError as e:
+            raise SpecError(where, f"cannot read standard input: {e.strerror or e}", code="unreadable-file",
+                            hint="pipe the spec in (- < model.yaml), or pass its path") from None
     else:
         try:
             info = os.stat(path)
