@@ -106,6 +106,17 @@ def test_unfixable_findings_remain_and_a_file_without_fixes_is_untouched(write, 
     assert path.read_text() == text
 
 
+@pytest.mark.parametrize("style", ["|", ">-"])
+def test_a_layer_written_as_a_block_scalar_is_left_unfixed(write, run, style):
+    """``linear: |`` then the width on the next line: wrapping it in braces would not read as YAML, so the
+    finding stays, unfixed, and the file is untouched."""
+    text = f"input: [4]\nlayers:\n  - linear: {style}\n      4\n  - batchnorm1d\n  - linear: 2\n"
+    path = write(text)
+    result = run("lint", path, "--fix", "--select", "N105", "--format", "concise")
+    assert result.exit_code == 1 and "N105" in result.stdout and "Fixed" not in result.stdout, result.output
+    assert path.read_text() == text
+
+
 @pytest.mark.parametrize("content", ["[unclosed ", "- relu\n  ", "{out: 9}"])
 def test_a_fix_whose_text_reads_differently_than_intended_is_refused_and_nothing_written(write, run, monkeypatch,
                                                                                           content):

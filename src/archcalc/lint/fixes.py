@@ -153,6 +153,8 @@ def _set(node: YNode, path: str, written: object, arg: str, value: str, text: Te
         return (Edit(end, end, f"{text.break_after(last.end.line)}{indent}{arg}: {value}"),)
     if isinstance(node, YScalar) and primary is not None and node.value is not None:
         original = text.source[text.offset(node.loc):text.offset(node.end)]
+        if node.loc.line != node.end.line or original.startswith(("|", ">")):
+            return None  # a block scalar (linear: |) or a value over several lines reads otherwise in braces
         return (Edit(node.loc, node.end, f"{{{primary}: {original}, {arg}: {value}}}"),)
     return None
 
