@@ -261,3 +261,21 @@ def test_a_spec_with_a_mistake_in_every_layer_stops_after_twenty(run, write):
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 20
     assert result.stderr.splitlines()[-1] == "20 errors (the parse stops there)"
+
+
+@pytest.mark.parametrize(("signature", "message"), [
+    ("a(c, c)", "3:8: error: block parameter 'c' appears twice"),
+    ("a(c = 3, d)", "3:12: error: parameter 'd' without a default follows one with a default"),
+    ("a(c", "3:3: error: cannot read block signature 'a(c'"),
+    ("a(in_channels)", "3:5: error: block parameter name 'in_channels' is reserved"),
+])
+def test_a_bad_block_signature_is_one_error_not_one_more_per_use(run, write, signature, message):
+    """The uses of a block whose signature is wrong are not unknown kinds as well; another block's
+    error is still reported beside it."""
+    path = write(f"input: [4]\nblocks:\n  {signature}:\n    - linear: c\n  b(c):\n    - linaer: c\n"
+                 "layers:\n  - a: 3\n  - a: 4\n  - b: 2\n")
+    result = run("params", path)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(lines) == 2 and lines[0].startswith(f"{path}:{message}"), result.stderr
+    assert lines[1] == f"{path}:6:7: error: unknown layer kind 'linaer'"

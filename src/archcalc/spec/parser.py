@@ -79,6 +79,8 @@ class _Parser:
         self.scope: BlockDef | None = None
         #: every block use read, for :meth:`block_arguments` to finish once layer parameters are known
         self.uses: list[BlockCall] = []
+        #: blocks whose signature is an error already reported: their uses are not unknown kinds too
+        self.broken: set[str] = set()
 
     # -- top level --------------------------------------------------------------------------------
 
@@ -178,23 +180,30 @@ class _Parser:
     def block_defs(self, node: YNode) -> None:
         defs = self.mapping(node, "'blocks:'", hint="blocks: {stage(n, c): [...layers...]}")
         bodies = []
+        errors = Collector()
         for key, body in defs.items:
             match = _SIGNATURE.match(key.text)
-            if not match:
-                raise SpecError(key.loc, f"cannot read block signature '{key.text}'", code="bad-block",
-                                hint="write it as name(param, param = default), e.g. stage(n, c)")
-            name, params_text = match.group(1), match.group(2)
-            if name in LAYERS:
-                raise SpecError(key.loc, f"block '{name}' has the name of a layer kind", code="bad-block",
-                                hint="rename the block")
-            if name in CONSTRUCTS or name in self.blocks:
-                raise SpecError(key.loc, f"block '{name}' is defined twice" if name in self.blocks
-                                else f"'{name}' is a reserved word", code="bad-block")
-            start = Loc(key.loc.path, key.loc.line, key.loc.col + match.start(2)) if params_text else key.loc
-            params = self.params(params_text or "", start)
+            name = match.group(1) if match else key.text.split("(", 1)[0].strip()
+            try:
+                if not match:
+                    raise SpecError(key.loc, f"cannot read block signature '{key.text}'", code="bad-block",
+                                    hint="write it as name(param, param = default), e.g. stage(n, c)")
+                params_text = match.group(2)
+                if name in LAYERS:
+                    raise SpecError(key.loc, f"block '{name}' has the name of a layer kind", code="bad-block",
+                                    hint="rename the block")
+                if name in CONSTRUCTS or name in self.blocks:
+                    raise SpecError(key.loc, f"block '{name}' is defined twice" if name in self.blocks
+                                    else f"'{name}' is a reserved word", code="bad-block")
+                start = Loc(key.loc.path, key.loc.line, key.loc.col + match.start(2)) if params_text else key.loc
+                params = self.params(params_text or "", start)
+            except SpecError as error:
+                errors.add(error)
+                if name not in LAYERS and name not in CONSTRUCTS and name not in self.blocks:
+                    self.broken.add(name)
+                continue
             self.blocks[name] = BlockDef(name, params, [], key.loc)
             bodies.append((name, body))
-        errors = Collector()
         for name, body in bodies:  # bodies may use blocks defined further down
             self.scope = self.blocks[name]
             with _collecting(errors):
@@ -422,6 +431,8 @@ class _Parser:
             return self.layer(cls, kind, args, loc, name)
         if kind in self.blocks:
             return self.block_call(self.blocks[kind], args, loc, name)
+        if kind in self.broken:  # its signature's error says what is wrong; the use stands for nothing
+            return Group([], name, loc)
         if self.scope is not None and any(p.name == kind for p in self.scope.params):
             return self.layer_arg(kind, args, loc, name)
         # a construct only when the word is nearly one ('lyers', one letter off 'layers', not 'layer_scale');
