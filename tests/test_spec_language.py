@@ -311,3 +311,16 @@ def test_ceil_mode_sizes_print_as_ceilings(run, write):
     assert "= ⌈(H − 3)/2⌉ + 1" in explained
     flops = run("flops", path, "--columns", "pool", env={"COLUMNS": "200"}).stdout
     assert "ceiling(" in flops and "1 - floor" not in flops
+
+
+def test_a_number_as_condition_holds_when_it_is_not_0(run, write):
+    text = "input: [4]\nlayers:\n  - if: 1.5\n    then: [relu]\n  - if: 0.0\n    then: [linear: 3]\n"
+    result = run("shapes", write(text), "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["output_shape"] == [4]
+
+
+def test_a_fractional_repeat_count_says_counts_are_whole():
+    with pytest.raises(SpecError) as raised:
+        archcalc.loads("input: [4]\nlayers:\n  - repeat: 2.5\n    layers: [relu]\n")
+    assert raised.value.message == "repeat count must be a concrete integer ≥ 0, got 2.5"
+    assert raised.value.hint == "a repeat count is a whole number of copies"

@@ -279,7 +279,8 @@ class _Builder:
         count = self.resolve(value, env)
         if not symbolic.is_int(count) or count < 0:
             shown = symbolic.fmt(count) if not isinstance(count, str) else f"'{count}'"
-            hint = ("repeat counts cannot depend on free symbols; give them values with --set"
+            hint = ("a repeat count is a whole number of copies" if isinstance(count, float) else
+                    "repeat counts cannot depend on free symbols; give them values with --set"
                     if not symbolic.is_int(count) and not isinstance(count, str) else "a layer repeats 0 or more times")
             raise SpecError(value.loc, f"repeat count must be a concrete integer ≥ 0, got {shown}",
                             code="bad-argument", hint=hint)

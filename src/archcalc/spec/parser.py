@@ -371,10 +371,11 @@ class _Parser:
         """``if: condition``, ``then: [...]``, ``else: [...]`` (either may be left out: no layers)."""
         self.only(node, CONSTRUCT_KEYS["if"])
         test = node.get("if")
-        if not isinstance(test, YScalar) or test.value is None or isinstance(test.value, float):
+        if not isinstance(test, YScalar) or test.value is None:
             raise SpecError(test.loc, f"'if:' needs a condition, got {describe(test)}", code="bad-structure",
                             hint="a comparison of block parameters or symbols: if: expansion != 1")
-        written = test.text if isinstance(test.value, str) else ("1" if test.value else "0")  # if: true, if: 0
+        # a number holds when it is not 0 (if: true, if: 0, if: 0.5), as an expression's value does
+        written = test.text if isinstance(test.value, str) else ("1" if test.value else "0")
         condition = parse_expr(written, test.loc, self.limits, condition=True)
         if node.get("then") is None and node.get("else") is None:
             raise SpecError(node.loc, "'if:' needs 'then:' or 'else:' layers", code="bad-structure",
