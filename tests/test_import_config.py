@@ -338,3 +338,26 @@ def test_a_null_config_and_a_qwen2_window_no_layer_uses(tmp_path):
     config.save_pretrained(tmp_path)
     result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(tmp_path / "s.yaml")])
     assert result.exit_code == 0 and "sliding_window" not in result.output
+
+
+def test_a_mistral_config_without_a_window_imports_without_the_window_warning(tmp_path):
+    """MistralConfig(sliding_window=None) saves "sliding_window": null: no window, not the class default."""
+    config = small("mistral", **DECODER, num_key_value_heads=2, sliding_window=None)
+    config.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["sliding_window"] is None
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0 and "sliding_window" not in result.output
+
+
+@pytest.mark.parametrize(("text", "where", "message"), [
+    ('{"model_type": "bert", "hidden_dropout_prob": 2}', "1:47", "'hidden_dropout_prob' must be a probability from "
+     "0 to 1, got 2"),
+    ('{"model_type": "llama", "pretraining_tp": "x"}', "1:43", "'pretraining_tp' must be a whole number, got 'x'"),
+    ('{"model_type": "gpt2", "add_cross_attention": 1}', "1:47", "'add_cross_attention' must be true or false, "
+     "got 1"),
+])
+def test_a_setting_of_the_wrong_kind_is_located_at_its_key(tmp_path, text, where, message):
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 2 and f"config.json:{where}: error: {message}" in result.output, result.output

@@ -90,6 +90,13 @@ class Config:
             raise self.error(key, f"'{key}' must be finite, got {value!r}", code="bad-config")
         return float(value)
 
+    def probability(self, key: str, default: float) -> float:
+        """A dropout probability: a number from 0 to 1."""
+        value = self.float(key, default)
+        if value > 1:
+            raise self.error(key, f"'{key}' must be a probability from 0 to 1, got {value:g}", code="bad-config")
+        return value
+
     def flag(self, key: str, default: bool) -> bool:
         value = self.value(key, default)
         if not isinstance(value, bool):
@@ -109,7 +116,12 @@ class Config:
 
     def require(self, key: str, expected: object, why: str) -> None:
         """A setting archcalc cannot express unless it has its default ``expected``."""
-        if self.value(key, expected) != expected:
+        value = self.value(key, expected)
+        if type(value) is not type(expected) and not (type(expected) is float and type(value) is int):
+            kind = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+            raise self.error(key, f"'{key}' must be {kind.get(type(expected), type(expected).__name__)}, got "
+                             f"{value!r}", code="bad-config")
+        if value != expected:
             raise self.error(
                 key,
                 f"'{key}': {why}",
@@ -175,7 +187,7 @@ def gpt2(c: Config, head: bool) -> list[str]:
     c.require("reorder_and_upcast_attn", False, "attention computed in float32 with a reordered scale")
     c.require("add_cross_attention", False, "cross-attention to an encoder's output")
     scale = None if c.flag("scale_attn_weights", True) else "1.0"
-    drop = {k: c.float(k, 0.1) for k in ("embd_pdrop", "attn_pdrop", "resid_pdrop")}
+    drop = {k: c.probability(k, 0.1) for k in ("embd_pdrop", "attn_pdrop", "resid_pdrop")}
     norm = number(eps) if eps != 1e-5 else None
     lines = [
         *_header(c, sizes),
@@ -231,7 +243,7 @@ def bert(c: Config, head: bool) -> list[str]:
     c.choice("position_embedding_type", "absolute", ("absolute",), "position embedding")
     c.require("is_decoder", False, "BERT as a decoder (a causal mask, cross-attention)")
     c.require("add_cross_attention", False, "cross-attention to an encoder's output")
-    hidden, attn = c.float("hidden_dropout_prob", 0.1), c.float("attention_probs_dropout_prob", 0.1)
+    hidden, attn = c.probability("hidden_dropout_prob", 0.1), c.probability("attention_probs_dropout_prob", 0.1)
     pad = _padding(c, sizes["V"])
     return [
         *_header(c, sizes),
@@ -332,7 +344,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         bias, out_bias = qkv_bias(c)
         biased = mlp_bias and c.flag("mlp_bias", False)
         mlp = None if biased else False  # the linear kind's default bias is true
-        attn_drop = c.float("attention_dropout", 0.0) or None
+        attn_drop = c.probability("attention_dropout", 0.0) or None
         pad = _padding(c, sizes["V"])
         attention = [
             f"            {k}: {v}"
@@ -476,6 +488,9 @@ def _sliding_window(c: Config, default: int | None, depth: int) -> None:
     """Mistral's (and Qwen2's, on the layers its ``layer_types`` or ``use_sliding_window`` and
     ``max_window_layers`` make sliding) attention window: it changes outputs only for sequences longer than
     the window, and no count; a warning, since the spec attends to every position."""
+    written = c.node("sliding_window")
+    if isinstance(written, YScalar) and written.value is None:
+        return  # "sliding_window": null, as MistralConfig(sliding_window=None) saves it: no window at all
     window = c.value("sliding_window", default)
     if c.value("model_type") == "qwen2":
         use = c.flag("use_sliding_window", False)
@@ -507,7 +522,7 @@ def _sliding_window(c: Config, default: int | None, depth: int) -> None:
 def read_config(path: str, limits: Limits) -> Config:
     """The config at ``path``: JSON as ``json.load`` and transformers read it (a trailing comma, single
     quotes or a comment are errors there, so here too), then parsed again for the locations of its values."""
-    text = read_text(path, limits)
+    text = read_text(path, limits, "a JSON config")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -84,9 +84,10 @@ def describe(node: YNode) -> str:
     return "nothing" if node.value is None else repr(node.value) if isinstance(node.value, str) else str(node.value)
 
 
-def read_text(path: str, limits: Limits) -> str:
-    """The text of ``path`` (``-`` = standard input), or a located error saying why it cannot be read."""
-    return decode(read_bytes(path, limits), "<stdin>" if path == STDIN else path)
+def read_text(path: str, limits: Limits, what: str = "a YAML spec") -> str:
+    """The text of ``path`` (``-`` = standard input), or a located error saying why it cannot be read
+    (``what`` the file should have been, for a binary one)."""
+    return decode(read_bytes(path, limits), "<stdin>" if path == STDIN else path, what)
 
 
 def read_bytes(path: str, limits: Limits) -> bytes:
@@ -145,10 +146,10 @@ def _too_big(where: Loc, limits: Limits) -> SpecError:
                      hint="raise it with --limit max_bytes=N if the file is really a spec")
 
 
-def decode(data: bytes, path: str) -> str:
+def decode(data: bytes, path: str, what: str = "a YAML spec") -> str:
     """UTF-8 text (a BOM is dropped); a binary or non-UTF-8 file is an error at the first bad byte."""
     if b"\x00" in data[:8192]:
-        raise SpecError(Loc(path, 1, 1), "binary file, not a YAML spec", code="unreadable-file")
+        raise SpecError(Loc(path, 1, 1), f"binary file, not {what}", code="unreadable-file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
