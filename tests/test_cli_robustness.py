@@ -254,6 +254,12 @@ def test_a_malformed_environment_limit_names_the_variable(run):
                                                             "torch export is a .py file; name it model.py"),
     (["export", SEED, "--to", "numpy", "-o", "model"], "Invalid value for '-o' / '--output': 'model': the numpy "
                                                        "export is a .py file; name it model.py"),
+    (["export", SEED, "--to", "torch", "-o", ""], "Invalid value for '-o' / '--output': '': the torch export needs a "
+                                                  "file name; name it model.py"),
+    (["export", SEED, "--to", "torch", "-o", ".py"], "Invalid value for '-o' / '--output': '.py': the torch export "
+                                                     "needs a file name; name it model.py"),
+    (["train", SEED, "-o", "runs/"], "Invalid value for '-o' / '--output': 'runs/': the weights file needs a file "
+                                     "name; name it runs/model.npz"),
     (["export", SEED, "--to", "onnx", "-o", "-"], "Invalid value for '-o' / '--output': '-': the onnx export is a "
                                                   "binary file, not printed to standard output; name a file, "
                                                   "e.g. -o model.onnx"),
