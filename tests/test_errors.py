@@ -113,6 +113,8 @@ CASES = [
      "lr 1e+300 is beyond float32 (above 3.4e+38), which training computes in"),
     ("weight-decay-beyond-float32", "input: [4]\nlayers: [linear: 2]\ntrain:\n  weight_decay: 1e300\n", (4, 17),
      "weight_decay 1e+300 is beyond float32"),
+    ("avgpool3d-window-over-input", "input: [2, 12, 15, 4]\nlayers:\n  - avgpool3d: {kernel: [2, 1, 5], "
+     "padding: [0, 0, 2], stride: [1, 3, 3]}\n", (3, 25), "the input's W=4 is smaller than the kernel's 5"),
     ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),
     ("unknown-hyperparameter", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {momentun: 0.9}}\n",
      (4, 21), "did you mean 'momentum'"),

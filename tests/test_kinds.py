@@ -147,3 +147,12 @@ def test_the_torch_export_is_the_real_module(case):
     x = torch.randn(3, *case.inputs[0].shape)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=1e-6)
+
+
+def test_torch_refuses_the_avgpool3d_windows_the_kind_refuses():
+    """avg_pool3d, alone among torch's pools, checks the window against the unpadded input."""
+    import torch
+
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        torch.nn.functional.avg_pool3d(torch.zeros(1, 2, 12, 15, 4), (2, 1, 5), (1, 3, 3), (0, 0, 2))
+    assert torch.nn.functional.avg_pool2d(torch.zeros(1, 2, 15, 4), (1, 5), (3, 3), (0, 2)).shape == (1, 2, 5, 2)
