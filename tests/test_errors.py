@@ -115,6 +115,12 @@ CASES = [
      "weight_decay 1e+300 is beyond float32"),
     ("avgpool3d-window-over-input", "input: [2, 12, 15, 4]\nlayers:\n  - avgpool3d: {kernel: [2, 1, 5], "
      "padding: [0, 0, 2], stride: [1, 3, 3]}\n", (3, 25), "the input's W=4 is smaller than the kernel's 5"),
+    ("torch-argument-name", CNN + "  - conv2d: {out_channels: 4, kernel_size: 3}\n", (3, 14),
+     "conv2d has no argument 'out_channels'\n  hint: archcalc calls it 'out' (conv2d: {out: ...})"),
+    ("keras-argument-name", "input: [4]\nlayers:\n  - linear: {units: 3}\n", (3, 14),
+     "hint: archcalc calls it 'out' (linear: {out: ...})"),
+    ("padding-mode", CNN + "  - conv2d: {out: 4, kernel: 3, padding_mode: reflect}\n", (3, 33),
+     "hint: archcalc pads with zeros only (no reflect, replicate or circular padding)"),
     ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),
     ("unknown-hyperparameter", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {momentun: 0.9}}\n",
      (4, 21), "did you mean 'momentum'"),

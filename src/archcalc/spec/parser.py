@@ -507,9 +507,8 @@ class _Parser:
                     continue
                 arg = cls.ARGS.get(key.text)
                 if arg is None:
-                    hint = choices_hint(key.text, list(cls.ARGS), f"arguments of {kind}") if cls.ARGS \
-                        else f"{kind} takes no arguments"
-                    raise SpecError(key.loc, f"{kind} has no argument '{key.text}'", code="unknown-argument", hint=hint)
+                    raise SpecError(key.loc, f"{kind} has no argument '{key.text}'", code="unknown-argument",
+                                    hint=_argument_hint(key.text, cls, kind))
                 args[key.text] = self.value(value, arg)
                 keys[key.text] = key.loc
         elif node is not None and not (isinstance(node, YScalar) and node.value is None):
@@ -694,6 +693,34 @@ def _collecting(errors: Collector) -> Iterator[None]:
         yield
     except SpecError as error:
         errors.add(error)
+
+
+#: PyTorch's and Keras' names for arguments the spec names otherwise, for the hint when one is written
+FRAMEWORK_NAMES = {"out_channels": "out", "out_features": "out", "filters": "out", "units": "out",
+                   "output_size": "out", "in_channels": "in", "in_features": "in", "kernel_size": "kernel",
+                   "pool_size": "kernel", "strides": "stride", "scale_factor": "scale", "num_embeddings": "vocab",
+                   "input_dim": "vocab", "embedding_dim": "dim", "output_dim": "dim", "hidden_size": "hidden",
+                   "num_heads": "heads", "nhead": "heads", "num_groups": "groups", "negative_slope": "slope",
+                   "epsilon": "eps", "rate": "p", "dilation_rate": "dilation", "use_bias": "bias",
+                   "upscale_factor": "factor"}
+#: framework arguments with no counterpart, and why
+FRAMEWORK_ONLY = {
+    "padding_mode": "archcalc pads with zeros only (no reflect, replicate or circular padding)",
+    "inplace": "in-place or not changes no shape or count; leave it out",
+    "device": "specs describe the network, not where it runs; leave it out",
+    "dtype": "specs describe the network, not its number type; leave it out",
+}
+
+
+def _argument_hint(word: str, cls: type[Layer], kind: str) -> str:
+    """The hint for an argument ``kind`` does not have: its name here when it is PyTorch's or Keras' name for
+    one, why there is none when the framework's has no counterpart, else a did-you-mean or the list."""
+    ours = FRAMEWORK_NAMES.get(word)
+    if ours in cls.ARGS:
+        return f"archcalc calls it '{ours}' ({kind}: {{{ours}: ...}})"
+    if word in FRAMEWORK_ONLY:
+        return FRAMEWORK_ONLY[word]
+    return choices_hint(word, list(cls.ARGS), f"arguments of {kind}") if cls.ARGS else f"{kind} takes no arguments"
 
 
 def _keyword_note(name: str) -> str:
