@@ -210,3 +210,13 @@ def test_an_embedding_tied_to_a_linear_layer_reads_its_weight_in_numpy_and_onnx(
     np.testing.assert_allclose(session.run(["output"], {"input": ids})[0], expected, atol=1e-5)
     net.load_state_dict({k: v.double().numpy() for k, v in module.state_dict().items()})
     np.testing.assert_allclose(net.forward(ids), expected, atol=1e-5)
+
+
+def test_free_heads_and_kv_heads_stay_a_formula():
+    """Under --symbolic the key/value heads may be free: their quotient is checked once they have values."""
+    text = ("input: [T, D]\nsymbols: {T: 8, D: 64, heads: 8, kv: 2}\nlayers:\n"
+            "  - multihead_attention: {heads: heads, kv_heads: kv, bias: false}\n")
+    model = archcalc.loads(text, symbolic_dims=True)
+    assert str(model.total_params) == "2*D**2 + 2*D**2*kv/heads"
+    with pytest.raises(SpecError, match="kv_heads 3 does not divide heads 8"):
+        archcalc.loads(text.replace("kv: 2", "kv: 3"))

@@ -100,10 +100,9 @@ class Attention(Merge):
                 raise self.branch_error(i, f"needs [T, D] inputs, got {shape_text(x)}", code="bad-input-shape",
                                         hint="attention runs on a sequence of vectors; reshape or flatten first")
         heads, kv = self.heads, self.groups
-        if heads % kv:
-            raise self.error(f"kv_heads {kv} does not divide heads {heads}", arg="kv_heads", code="attention-mismatch",
-                             hint="each key/value head serves the same number of query heads: "
-                             f"use a divisor of {heads} (1 = multi-query)")
+        divide(self, heads, kv, f"kv_heads {symbolic.fmt(kv)} does not divide heads {symbolic.fmt(heads)}",
+               "each key/value head serves the same number of query heads: "
+               f"use a divisor of {symbolic.fmt(heads)} (1 = multi-query)", arg="kv_heads")
         if len(xs) == 1:
             (t, d), = xs
             width = heads + 2 * kv
