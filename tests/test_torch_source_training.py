@@ -181,3 +181,57 @@ def test_torchrun_two_processes_train_what_one_does_with_the_same_global_batch(e
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-5)
+
+
+MULTI_LABEL = """name: tags
+input: [8]
+layers: [linear: 16, relu, linear: 4]
+train: {classes: 4, multi_label: true, optimizer: {adam: {lr: 0.01}}, batch_size: 64, epochs: 1}
+"""
+
+
+def multi_label_data(folder) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 8)).astype(np.float32)
+    y = (x[:, :4] > 0).astype(np.float32)  # four independent labels per sample
+    np.savez(folder / "tags.npz", x=x, y=y)
+    return x, y
+
+
+def test_a_multi_label_file_trains_on_label_rows_and_counts_the_labels_right(tmp_path):
+    """Rows of 0/1 labels are the targets as they are (no one-hot of each), and the accuracy is the share
+    of labels right, the same in the file, in archcalc's torch trainer and in the NumPy file."""
+    x, y = multi_label_data(tmp_path)
+    path = tmp_path / "tags.py"
+    path.write_text(emit(archcalc.loads(MULTI_LABEL)), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(path), "tags.npz"], capture_output=True, text=True, cwd=tmp_path,
+                          env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    module = import_file(path)
+    torch.manual_seed(0)
+    model = module.build_model()
+    scores = model(torch.as_tensor(x)).detach()  # no final sigmoid: the output is the logits
+    labels = torch.as_tensor(y)
+    expected = ((scores > 0) == (labels > 0.5)).double().mean(1).sum().item()
+    assert accuracies(proc.stdout) == [round(expected / 64, 4)]
+    assert module.correct(scores, labels) == pytest.approx(expected)
+    loss = training.build_loss(archcalc.loads(MULTI_LABEL).spec.train, model)
+    assert loss.correct(scores, labels) == pytest.approx(expected)
+    assert module.targets(labels, scores).shape == (64, 4)
+
+
+def test_a_multi_label_numpy_file_counts_the_labels_right(run, tmp_path):
+    from archcalc.backends.numpy import losses
+    from archcalc.backends.numpy.training import correct
+
+    _, y = multi_label_data(tmp_path)
+    out = np.random.default_rng(4).normal(size=y.shape)
+    assert correct(out, y, losses.BCEWithLogitsLoss()) == pytest.approx(((out > 0) == (y > 0.5)).mean(1).sum())
+    spec = tmp_path / "tags.yaml"
+    spec.write_text(MULTI_LABEL.replace("epochs: 1", "epochs: 30"), encoding="utf-8")
+    assert run("export", spec, "--to", "numpy", "-o", tmp_path / "tags_np.py").exit_code == 0
+    proc = subprocess.run([sys.executable, "-I", str(tmp_path / "tags_np.py"), "tags.npz"], capture_output=True,
+                          text=True, cwd=tmp_path, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    final = re.findall(r"^epoch 30, .*?, accuracy ([0-9.]+)", proc.stdout, re.MULTILINE)
+    assert final and float(final[0]) > 0.9, proc.stdout

@@ -21,6 +21,8 @@ class Loss:
 
     FUSES = None
     THRESHOLD = 0.5
+    #: whether each output is a yes/no of its own (binary cross-entropy): label rows are scored label by label
+    LABELWISE = False
     #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
     #: own only when it normalises this dim (``training.logits_view``)
     CLASS_DIM = 1
@@ -253,6 +255,8 @@ class BCELoss(Loss):
     """−mean(t·log p + (1 − t)·log(1 − p)) over probabilities p (``nn.BCELoss``), each log clamped
     at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does."""
 
+    LABELWISE = True
+
     def forward(self, prob: np.ndarray, target: np.ndarray) -> float:
         self.prob, self.target = prob, target.reshape(prob.shape).astype(prob.dtype)
         with np.errstate(divide="ignore"):  # log 0 = −∞, clamped to −100 below
@@ -271,6 +275,7 @@ class BCEWithLogitsLoss(Loss):
 
     FUSES = Sigmoid
     THRESHOLD = 0.0
+    LABELWISE = True
 
     def __init__(self, fuse: bool = True):
         if not fuse:

@@ -156,7 +156,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5) if classify else []),
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits"))
+          if classify else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -300,15 +301,22 @@ def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> li
     ]
 
 
-def _correct(threshold: float) -> list[str]:
+def _correct(threshold: float, labelwise: bool) -> list[str]:
     """``correct(scores, y)``: what :meth:`archcalc.backends.torch.training.Loss.correct` counts, so that the
-    file's accuracy is the one ``archcalc train`` prints."""
+    file's accuracy is the one ``archcalc train`` prints; ``labelwise`` for binary cross-entropy, which may
+    train on rows of labels (multi-label)."""
+    rows = [
+        "    if y.ndim == 2 and y.shape[1] > 1 and y.shape == scores.shape:  # rows of labels",
+        f"        return ((scores > {threshold}) == (y > 0.5)).double().mean(1).sum().item()",
+    ] if labelwise else []
     return [
         "@torch.no_grad()",
         "def correct(scores: torch.Tensor, y: torch.Tensor) -> float:",
         '    """How many samples the batch ``scores`` (what the loss reads) classify right: by',
         f"    the largest score, or for a single output whether it exceeds {threshold}; with a",
-        '    class per position, each sample counts the share of its positions that are right."""',
+        '    class per position, each sample counts the share of its positions that are right' +
+        (';\n    with rows of labels, the share of its labels."""' if labelwise else '."""'),
+        *rows,
         "    if scores.ndim > 2 and scores.ndim == y.ndim + 1:",
         "        return (scores.argmax(1) == y.long()).flatten(1).double().mean(1).sum().item()",
         "    if scores.ndim > 1 and scores.shape[1] > 1:",
@@ -327,6 +335,7 @@ def _targets(train: TrainSpec, width: int) -> list[str]:
     indices for the class-index losses (cross-entropy, NLL)."""
     if train.loss in ("cross_entropy", "nll"):
         return ["    return y.long()"]
-    if train.task == "classification" and width > 1:
-        return [f"    return nn.functional.one_hot(y.long(), {width}).to(out.dtype)"]
+    if train.task == "classification" and width > 1:  # class indices become one-hot rows; rows stay
+        return ["    if y.ndim == 1:", f"        y = nn.functional.one_hot(y.long(), {width})",
+                "    return y.to(out.dtype).reshape(out.shape)"]
     return ["    return y.to(out.dtype).reshape(out.shape)"]
