@@ -174,6 +174,19 @@ def test_resume_takes_the_runs_seed_and_epochs(tiny, tmp_path, run):
 
 
 @BOTH
+def test_the_run_ends_with_its_last_state_when_its_last_step_was_due_a_checkpoint(backend, tiny, tmp_path, run):
+    """22 steps every 11: the checkpoint of step 22, written before the last epoch's validation, is written
+    again at the end, so the folder ends with the finished run (a resume then has nothing to redo)."""
+    spec, data = tiny
+    result = train_json(run, spec, "--data", data, "--backend", backend, "--epochs", 2, "--checkpoint-dir",
+                        tmp_path / "ck", "--every", "11steps")
+    assert result["checkpoint"] == str(tmp_path / "ck" / "step-000000022.npz")
+    with np.load(result["checkpoint"], allow_pickle=False) as npz:
+        meta = json.loads(npz["__checkpoint__"].tobytes())
+    assert meta["loop"]["ended"] == "done" and [r["epoch"] for r in meta["loop"]["history"]] == [1, 2]
+
+
+@BOTH
 def test_a_checkpoint_holds_the_whole_state_and_no_pickle(backend, tiny, tmp_path, run):
     spec, data = tiny
     result = train_json(run, spec, "--data", data, "--backend", backend, "--epochs", 2, "--checkpoint-dir",

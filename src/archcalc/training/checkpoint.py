@@ -242,8 +242,9 @@ class Checkpoints:
             setattr(loop, key, value)
 
     def after(self, loop: Loop, trainer: Resumable) -> None:
-        """The loop's hook: save when a checkpoint is due, and when the run has ended."""
-        if (self.every.due(loop) or loop.ended) and loop.steps != self._last:
+        """The loop's hook: save when a checkpoint is due, and when the run has ended, even right after the
+        last step's own checkpoint (that one was written before the last epoch's validation and end)."""
+        if loop.ended or (self.every.due(loop) and loop.steps != self._last):
             self.write(loop, trainer)
 
     def write(self, loop: Loop, trainer: Resumable) -> str | None:
