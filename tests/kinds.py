@@ -900,8 +900,8 @@ layers:
              params=(4 * 4 * (3 + 4) + 32) + (4 * 4 * (4 + 4) + 32), out=(5, 4), name="two-layers"),
         Case((5, 3), "lstm: {hidden: 4, proj_size: 2, num_layers: 2, bidirectional: true, output: hidden}",
              params=2 * (4 * 4 * (3 + 2) + 32 + 2 * 4) + 2 * (4 * 4 * (2 * 2 + 2) + 32 + 2 * 4), out=(4,),
-             name="proj", refuses={"onnx": "lstm: a projection (proj_size) has no ONNX LSTM attribute, which ONNX "
-                                           "cannot express"}),
+             name="proj", refuses={"onnx": "lstm: ONNX's LSTM has no projection of the hidden state "
+                                           "(proj_size)"}),
         Case((1, 3), "lstm: {hidden: 4, output: last}", params=4 * 4 * 7 + 32, out=(4,), name="one-step",
              zero_grads=("weight_hh_l0",)),
         Case((1, 3), "lstm: {hidden: 4, bidirectional: true, output: hidden}", params=2 * (4 * 4 * 7 + 32), out=(8,),
@@ -909,8 +909,8 @@ layers:
         Case((4, 2), "lstm: {hidden: 3, num_layers: 3, bidirectional: true, dropout: 0.25, output: hidden}",
              params=2 * (4 * 3 * (2 + 3) + 24) + 2 * 2 * (4 * 3 * (6 + 3) + 24), out=(6,), name="three-layers"),
         Case((5, 3), "lstm: {hidden: 4, proj_size: 3, bias: false, output: last}", params=4 * 4 * (3 + 3) + 3 * 4,
-             out=(3,), name="proj-last", refuses={"onnx": "lstm: a projection (proj_size) has no ONNX LSTM attribute, "
-                                                          "which ONNX cannot express"}),
+             out=(3,), name="proj-last", refuses={"onnx": "lstm: ONNX's LSTM has no projection of the hidden "
+                                                          "state (proj_size)"}),
     )),
     Kind("gru", lambda a, x, t: RecurrentReference(a, x, t), (
         Case((5, 3), "gru: 4", params=3 * 4 * (3 + 4) + 2 * 3 * 4, out=(5, 4)),

@@ -209,7 +209,7 @@ def test_export_names_the_real_free_symbols_with_values_that_build(run, write):
                  "deep.yaml")
     assert run("export", deep, "--to", "numpy").stderr.endswith("--set H=512,W=512\n")  # 224 shrinks to 0
     assert run("export", small, "--to", "numpy", "--set", "H=512").stderr == (
-        f"{small}:1:15: error: W must have a value to export\n  hint: give them with --set, e.g. --set W=512\n")
+        f"{small}:1:15: error: W must have a value to export\n  hint: give it with --set, e.g. --set W=512\n")
     mlp = write("input: [D_i]\nsymbols: [D_o]\nlayers: [linear: D_o]\n", "mlp.yaml")
     assert run("export", mlp, "--to", "torch", "--set", "D_i=50").stderr.endswith("e.g. --set D_o=50\n")
 

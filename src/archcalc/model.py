@@ -90,8 +90,10 @@ class Model:
         if not free:
             return
         values = self.example_values()
-        hint = ("give them with --set, e.g. --set " + ",".join(f"{k}={v}" for k, v in values.items())) if cli \
-            else "give them values, e.g. archcalc.load(path, " + ", ".join(f"{k}={v}" for k, v in values.items()) + ")"
+        them = "them" if len(free) > 1 else "it"
+        hint = (f"give {them} with --set, e.g. --set " + ",".join(f"{k}={v}" for k, v in values.items())) if cli \
+            else f"give {them} values, e.g. archcalc.load(path, " + ", ".join(f"{k}={v}" for k, v in values.items()) \
+            + ")"
         must = "must have values" if len(free) > 1 else "must have a value"
         raise SpecError(self.spec.symbols[free[0]].loc, f"{', '.join(free)} {must} to {purpose}", code="usage",
                         hint=hint)

@@ -602,9 +602,9 @@ def recurrent(b: Builder, node: LayerNode, x: str) -> str:
     Each layer's [T, D, N, h] output becomes the next one's [T, N, D·h] input."""
     layer = node.layer
     if layer.kind == "lstm" and layer.proj_size:
-        raise SpecError(layer.arg_locs.get("proj_size", node.loc), "lstm: a projection (proj_size) has no ONNX "
-                        "LSTM attribute, which ONNX cannot express", code="export-unsupported",
-                        hint="export it --to torch, or drop proj_size")
+        raise SpecError(layer.arg_locs.get("proj_size", node.loc), "lstm: ONNX's LSTM has no projection of the "
+                        "hidden state (proj_size)", code="export-unsupported",
+                        hint="export it --to torch or --to numpy, or drop proj_size")
     op_type, order = RECURRENT[layer.kind]
     h, d = layer.hidden, layer.directions
 
