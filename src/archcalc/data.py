@@ -342,11 +342,6 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
     """Class indices in range of the outputs for classification; float targets of the output's size otherwise."""
     width = int(model.output_shape[-1]) if model.output_shape else 1
     output = _output_loc(model)
-    axes = len(model.output_shape)
-    if train.class_axis is not None and not -axes <= train.class_axis < axes:
-        raise SpecError(train.locs.get("class_axis", train.loc), f"class_axis {train.class_axis} is not an axis of "
-                        f"the output {shape_text(model.output_shape)}: its axes are 0 … {axes - 1}",
-                        code="data-mismatch", hint="class_axis counts the axes after the batch from 0 (-1: the last)")
     if train.task == "regression":
         if train.loss == "cross_entropy":  # its targets are class indices, whatever the task says
             raise SpecError(train.locs.get("loss", train.loc), "cross_entropy cannot train a regression: it compares "

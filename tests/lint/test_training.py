@@ -167,9 +167,11 @@ def test_loss_input_mismatch_says_what_dice_does_with_raw_scores():
     assert finding.hint.startswith("end the model with - sigmoid (a mask per channel")
 
 
-def test_a_class_axis_outside_the_output_is_an_error_at_it():
-    text = "input: [10]\nlayers: [linear: 4]\ntrain: {task: classification, classes: 4, class_axis: 3}\n"
-    [finding] = lint(text, "x.yaml", ["T104"]).diagnostics
+def test_a_class_axis_outside_the_output_is_a_core_error_at_it_and_the_rules_still_run():
+    text = "input: [10]\nlayers: [linear: 4, linear: 2]\ntrain: {task: classification, classes: 4, class_axis: 3}\n"
+    found = lint(text, "x.yaml", ["T104", "A101"]).diagnostics
+    assert [d.code for d in found] == ["A101", "E301"]
+    finding = found[1]
     assert (finding.loc.line, finding.loc.col) == (3, 55)
-    assert finding.message == ("class_axis 3 is not an axis of the output [4]: its axes are 0 … 0 (or −1 … −1 "
+    assert finding.message == ("class_axis 3 is not an axis of the output [2]: its axes are 0 … 0 (or −1 … −1 "
                                "from the last)")

@@ -117,7 +117,22 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
     graph = Graph(spec.name, root, env, sorted(n for n, v in env.items() if not symbolic.is_int(v)), spec,
                   builder.minimums, builder.maximums)
     check_ties(graph)
+    _check_class_axis(graph)
     return graph
+
+
+def _check_class_axis(graph: Graph) -> None:
+    """``train: class_axis`` names an axis of the output (counted after the batch, negative from the last)."""
+    train, out = graph.spec.train, graph.output_shape
+    axis = train.class_axis if train is not None else None
+    if axis is not None and not -len(out) <= axis < len(out):
+        error = SpecError(train.locs.get("class_axis", train.loc), f"class_axis {axis} is not an axis of the "
+                          f"output {shape_text(out)}: its axes are 0 … {len(out) - 1} (or −{len(out)} … −1 from the "
+                          "last)", code="bad-train", hint="class_axis: 0 for class scores first (a segmentation's "
+                          "[C, H, W]), -1 for last (a language model's [T, V])" if len(out) > 1 else
+                          "drop class_axis: an output of one axis holds the class scores on it")
+        error.partial = graph  # the model built: the linter's rules still read it
+        raise error
 
 
 def check_ties(graph: Graph) -> None:

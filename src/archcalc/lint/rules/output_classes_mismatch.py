@@ -14,16 +14,14 @@ shape: it is reported only when no axis has `classes` scores. (An unpooled class
 output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
 targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class,
 or one in all for two classes (a binary mask). Without `classes`, a `cross_entropy` over a single
-output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0. So
-is a `class_axis` that is not an axis of the output.
+output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
 outputs ("Target 9 is out of bounds"); with more, the extra outputs are trained to never win and
 waste parameters, and the evaluation reports a different class set than the data has. Either way
 the head was sized for another dataset, typically a pretrained 1000-class ImageNet head. The
-softmax of a single score is 1, so cross-entropy over one output is 0 for every sample and no
-gradient reaches the network.
+softmax of one score is 1: cross-entropy over one output is 0 for every sample, and learns nothing.
 
 ## Example
 ```yaml
@@ -66,9 +64,7 @@ from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
-#: the losses that score the overlap of probabilities with 0/1 targets: one output per class, or one in all
-#: for two classes (a binary mask)
-OVERLAP_LOSSES = ("dice",)
+OVERLAP_LOSSES = ("dice",)  # one probability per class, or one in all for two classes (a binary mask)
 #: the losses that compare class scores with class indices, which may stand at every position of an output
 INDEX_LOSSES = ("cross_entropy", "nll")
 
@@ -78,20 +74,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     out = ctx.graph.output_shape
     if train is None or train.task != "classification" or train.loss == "mse" or not out:
         return
-    if train.class_axis is not None and not -len(out) <= train.class_axis < len(out):
-        yield Finding(ctx.train_loc("class_axis"), f"class_axis {train.class_axis} is not an axis of the output "
-                      f"{shape_text(out)}: its axes are 0 … {len(out) - 1} (or −{len(out)} … −1 from the last)",
-                      hint="class_axis: 0 for class scores first (a segmentation's [C, H, W]), -1 for last (a "
-                           "language model's [T, V])" if len(out) > 1 else "drop class_axis: an output of one axis "
-                           "holds the class scores on it")
-        return
     if train.classes is None:
         yield from _one_score(ctx, out)
         return
     if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in INDEX_LOSSES:
         yield from _per_position(ctx, out)
         return
-    axis = train.class_axis if train.class_axis is not None and -len(out) <= train.class_axis < len(out) else 0
+    axis = train.class_axis if train.class_axis is not None else 0
     units = out[axis]  # the class scores: the first axis after the batch, unless class_axis says which
     if not symbolic.is_int(units):
         return
@@ -119,9 +108,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         f"{units} score{'s' if units != 1 else ''} on its class axis (axis {axis} of {shape_text(out)})"
     hint = f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "") + " (or correct classes:)"
     if units == 1 and train.classes == 2 and train.loss in INDEX_LOSSES and not train.multi_label:
-        last = ctx.output_layer
-        binary = "bce (after the sigmoid)" if last is not None and last.kind == "sigmoid" else "bce_with_logits"
-        hint += f", or keep the one output for the yes/no answer and use loss: {binary}"
+        hint += f", or keep the one output for the yes/no answer and use loss: {_binary(ctx)}"
     yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}", hint=hint)
 
@@ -131,13 +118,11 @@ def _one_score(ctx: Context, out: tuple) -> Iterator[Finding]:
     ``categorical_crossentropy``): the softmax of one value is 1, so the loss is 0 whatever the model does."""
     if ctx.train.loss != "cross_entropy" or ctx.train.multi_label or tuple(out) != (1,):
         return
-    head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
-    last = ctx.output_layer
-    binary = "bce (after the sigmoid)" if last is not None and last.kind == "sigmoid" else "bce_with_logits"
+    head = _head(ctx)
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("loss"),
                   "the model outputs 1 value per sample and cross_entropy takes the softmax over it, which is 1: "
                   "the loss is 0 whatever the model predicts, so nothing learns",
-                  hint=f"for a yes/no answer keep the one output and use loss: {binary}; for C classes set "
+                  hint=f"for a yes/no answer keep the one output and use loss: {_binary(ctx)}; for C classes set "
                        + (f"out: C on `{head.path}`" if head is not None else "C outputs") + " and classes: C")
 
 
@@ -148,9 +133,18 @@ def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
     classes = ctx.train.classes
     if any(not symbolic.is_int(d) or d == classes for d in out):
         return
-    head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
-    where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
-    yield Finding(where, f"the model outputs {shape_text(out)} per sample, and no axis of it has the "
-                  f"{classes} class scores train: says (classes: {classes}); {ctx.train.loss} needs one logit per "
-                  "class on one axis", hint=f"set out: {classes}" + (f" on `{head.path}`" if head is not None else "")
-                  + " (or correct classes:)")
+    head = _head(ctx)
+    yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes"),
+                  f"the model outputs {shape_text(out)} per sample, and no axis of it has the {classes} class scores "
+                  f"train: says (classes: {classes}); {ctx.train.loss} needs one logit per class on one axis",
+                  hint=f"set out: {classes}" + (f" on `{head.path}`" if head is not None else "") + " (or correct "
+                  "classes:)")
+
+
+def _head(ctx: Context):  # the last weighted layer of the output run: its out sets the output's width
+    return next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
+
+
+def _binary(ctx: Context) -> str:
+    last = ctx.output_layer
+    return "bce (after the sigmoid)" if last is not None and last.kind == "sigmoid" else "bce_with_logits"
