@@ -299,7 +299,8 @@ def test_onnx_refuses_a_projection_at_its_argument(run, write, tmp_path):
     out = tmp_path / "m.onnx"
     result = run("export", path, "--to", "onnx", "-o", out)
     assert result.exit_code == 2 and not out.exists()
-    assert result.stderr.startswith(f"{path}:3:34: error: lstm: ONNX's LSTM has no projection of the hidden state (proj_size)"), result.stderr
+    assert result.stderr.startswith(f"{path}:3:34: error: lstm: ONNX's LSTM has no projection of the hidden "
+                                    "state (proj_size)"), result.stderr
     assert "hint:" in result.stderr
 
 

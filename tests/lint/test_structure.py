@@ -269,3 +269,36 @@ def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_it
             "padding: 2**i, dilation: 2**i}, relu]}, global_avgpool1d, linear: 4]\n")
     [finding] = lint(text, "x.yaml", ["S102"]).diagnostics
     assert finding.message.startswith("10 convolutions")
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    # a ViT whose patch grid is flattened without the transpose attends among the 64 channels
+    ("[conv2d: {out: 64, kernel: 4, stride: 4}, flatten: {start: 1}, pos_embedding: {positions: 64, add: true}, "
+     "multihead_attention: {heads: 4}, mean: 0, linear: 10]",
+     "`3` (multihead_attention) reads its input [64, 64] as 64 positions of 64 features, but `0` (conv2d) gives "
+     "channels first: it steps over the 64 channels and reads the 64 positions as features"),
+    # a batch norm after an embedding normalises each of the 100 positions; reported once, not again at the LSTM
+    ("[embedding: {vocab: 5000, dim: 64}, batchnorm1d, lstm: {hidden: 64, output: hidden}, linear: 2]",
+     "`1` (batchnorm1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives positions "
+     "first: it takes the 100 positions as channels and runs along the 64 features"),
+    ("[embedding: {vocab: 5000, dim: 64}, relu, conv1d: {out: 32, kernel: 3}, global_avgpool1d, linear: 2]",
+     "`2` (conv1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives positions "
+     "first: it takes the 100 positions as channels and runs along the 64 features"),
+])
+def test_swapped_axes_reports_the_layer_that_misreads(layers, message):
+    shape = "[3, 32, 32]" if "conv2d" in layers else "[100]"
+    assert [d.message for d in lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["S116"]).diagnostics] == \
+        [message]
+
+
+@pytest.mark.parametrize(("shape", "layers"), [
+    ("[3, 32, 32]", "[conv2d: {out: 64, kernel: 4, stride: 4}, flatten: {start: 1}, transpose, "
+     "multihead_attention: {heads: 4}, mean: 0, linear: 10]"),  # transpose swaps -2 and -1: axis 0 too
+    ("[100]", "[embedding: {vocab: 50, dim: 64}, permute: [1, 0], conv1d: {out: 32, kernel: 3}, global_avgpool1d]"),
+    ("[100]", "[embedding: {vocab: 50, dim: 64}, layernorm, lstm: {hidden: 8, output: sequence}, "
+     "linear: 12, attention: {heads: 1}]"),  # positions all along
+    ("[50, 16]", "[conv1d: {out: 4, kernel: 3}, relu]"),  # the spec's input: unknown, not judged
+    ("[3, 64]", "[conv1d: {out: 8, kernel: 3, padding: 1}, reshape: [64, 8], lstm: {hidden: 8}]"),  # reshaped
+])
+def test_swapped_axes_is_silent_when_the_axes_agree_or_are_unknown(shape, layers):
+    assert lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["S116"]).diagnostics == []
