@@ -102,9 +102,9 @@ def build_graph(spec: Spec, values: Mapping[str, int] | None = None, *, free: bo
         for item in spec.layers:
             x = builder.item(item, x, "", env, box)
     except SpecError as error:
-        if root.items:  # the prefix that built, for the linter's layer-local rules
-            root.out_shape = x
-            error.partial = Graph(spec.name, root, env, [n for n, v in env.items() if not symbolic.is_int(v)], spec)
+        # the prefix that built (none when the first layer failed), for the linter's layer-local and input rules
+        root.out_shape = x
+        error.partial = Graph(spec.name, root, env, [n for n, v in env.items() if not symbolic.is_int(v)], spec)
         raise
     except RecursionError:  # only when --limit max_nesting was raised past what Python's stack holds
         raise SpecError(spec.layers_loc, "the spec nests too deeply for Python's stack", code="resource-limit",

@@ -62,7 +62,7 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
     except SpecError as error:
         built = False
         found += [core_diagnostic(each, path) for each in error.all]
-        if error.partial is not None:  # a later layer failed: the layer-local rules check the ones that built
+        if error.partial is not None:  # a layer failed: the layer-local rules check those that built (maybe none)
             found += _run(Context(path, source, Model(error.partial), root, partial=True), enabled, path, prefix=True)
     else:
         built = True

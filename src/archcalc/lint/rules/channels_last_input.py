@@ -1,9 +1,13 @@
-"""An image input written height, width, channels, where archcalc (and PyTorch) read channels first.
+"""An input with its channels last (or a clip's frames first), where archcalc and PyTorch read channels first.
 
 ## What it does
 Reports an `input:` of three sizes whose last is 1, 3 or 4 (grey, RGB, RGBA) and whose first two are
 at least 8, when the first layer slides a 2-D window over it (a `conv2d`, a pooling): `[28, 28, 1]`,
-`[224, 224, 3]`. It runs when a later layer fails too, since such an input often makes one fail.
+`[224, 224, 3]`. Likewise a series of at least 16 steps given time first, `[16000, 1]` or `[128, 3]`
+(1 to 3 channels last), before a 1-D window (`conv1d`); and a clip given frames first,
+`[16, 3, 112, 112]` (1, 3 or 4 channels second, more frames than that first), before a 3-D window
+(`conv3d`). It runs when a layer fails to build too, the first one included, since such an input often
+makes one fail.
 
 ## Why is this bad?
 A spec's shapes are PyTorch's: channels first, `[C, H, W]`. Keras, TensorFlow, NumPy image arrays
@@ -44,8 +48,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers import LAYERS
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.spec.ast import BlockCall, LayerItem
 
 SEVERITY = WARNING
 #: reads the input and the first layer as written, so it runs when a layer does not build too
@@ -54,15 +60,47 @@ PREFIX = True
 CHANNELS = (1, 3, 4)
 
 
+def _first_kind(ctx: Context) -> str | None:
+    """The kind of the first layer, inside a block or a repeat too: as built, or as written when the first
+    layer is the one that failed (such an input often makes it fail)."""
+    first = next(ctx.graph.layers(), None)
+    if first is not None:
+        return first.kind
+    items = ctx.spec.layers
+    while items:
+        item = items[0]
+        if isinstance(item, LayerItem):
+            return item.kind
+        items = ctx.spec.blocks[item.block].body if isinstance(item, BlockCall) else getattr(item, "body", [])
+    return None
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     shape = ctx.graph.input_shape
-    if len(shape) != 3 or not all(symbolic.is_int(d) for d in shape):
+    if not all(symbolic.is_int(d) for d in shape):
+        return
+    kind = _first_kind(ctx)
+    cls = LAYERS.get(kind)
+    if cls is None or not hasattr(cls, "kernel") or (len(shape),) != cls.RANKS:
+        return
+    if len(shape) == 2 and shape[1] <= 3 and shape[0] >= max(16, 8 * shape[1]):
+        steps, channels = shape
+        yield Finding(ctx.spec.input_loc, f"input [{steps}, {channels}] reads as {steps} channels of {channels} "
+                      f"step{'s' if channels > 1 else ''}: it looks like a series given time first, where "
+                      f"`{kind}` takes channels first", hint=f"input: [{channels}, {steps}] (and "
+                      "x.transpose(1, 2) on time-first arrays)")
+    if len(shape) == 4 and shape[1] in CHANNELS and shape[0] not in CHANNELS and shape[0] >= 4 \
+            and min(shape[2:]) >= 8:
+        frames, channels, height, width = shape
+        yield Finding(ctx.spec.input_loc, f"input [{frames}, {channels}, {height}, {width}] reads as {frames} "
+                      f"channels of {channels} frames: it looks like a clip given frames first, where `{kind}` "
+                      f"takes channels first", hint=f"input: [{channels}, {frames}, {height}, {width}] (and "
+                      "x.transpose(1, 2) on frames-first clips)")
+    if len(shape) != 3:
         return
     height, width, channels = shape
-    first = next(ctx.graph.layers(), None)  # the first layer, inside a block or a repeat too
-    window = first is not None and hasattr(type(first.layer), "kernel") and type(first.layer).RANKS == (3,)
-    if window and channels in CHANNELS and height >= 8 and width >= 8:
+    if channels in CHANNELS and height >= 8 and width >= 8:
         yield Finding(ctx.spec.input_loc, f"input [{height}, {width}, {channels}] reads as {height} channels of "
                       f"{width} × {channels} pixels: it looks like an image given height, width, channels, where "
-                      f"`{first.kind}` takes channels first", hint=f"input: [{channels}, {height}, {width}] "
+                      f"`{kind}` takes channels first", hint=f"input: [{channels}, {height}, {width}] "
                       "(and x.permute(0, 3, 1, 2) on channels-last image arrays)")
