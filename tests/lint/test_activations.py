@@ -182,3 +182,24 @@ def test_linear_collapse_leaves_separable_and_bottleneck_convolutions_alone(laye
     text = f"input: [16, 8, 8]\nlayers:\n  - {items}\n  - relu\n"
     found = lint(text, "x.yaml", ["E", "A101"]).diagnostics
     assert [d.code for d in found] == (["A101"] if reported else [])  # and every case builds
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("input: [3, 32, 32]\nlayers: [conv2d: {out: 5, kernel: 3, padding: 1}, softmax: {dim: -1}]\n"
+     "train: {classes: 5, class_axis: 0}\n",
+     "`1` (softmax) normalises axis 2 of its [5, 32, 32] input, but the class scores are on axis 0 (train: "
+     "class_axis: 0): each class's scores sum to 1 over the 32 values of axis 2, not each position's over the "
+     "classes"),
+])
+def test_softmax_off_class_axis_names_both_axes(text, message):
+    assert [d.message for d in lint(text, "x.yaml", ["A109"]).diagnostics] == [message]
+
+
+@pytest.mark.parametrize("text", [
+    # the class axis cannot be told: two axes of 8, and no class_axis
+    "input: [8]\nlayers: [embedding: {vocab: 20, dim: 16}, linear: 8, softmax: {dim: 0}]\ntrain: {classes: 8}\n",
+    "input: [3, 8, 8]\nlayers: [conv2d: {out: 5, kernel: 1}, softmax: {dim: 0}]\ntrain: {classes: 5}\n",
+    "input: [20]\nlayers: [linear: 4, softmax]\ntrain: {classes: 4}\n",
+])
+def test_softmax_off_class_axis_is_silent_on_the_class_axis_or_when_it_cannot_tell(text):
+    assert lint(text, "x.yaml", ["A109"]).diagnostics == []

@@ -61,6 +61,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A106", "redundant_activation"),
     ("A107", "softmax_over_one"),
     ("A108", "missing_activation"),
+    ("A109", "softmax_off_class_axis"),
     ("A110", "dense_input_layer"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
