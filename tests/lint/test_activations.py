@@ -203,3 +203,16 @@ def test_softmax_off_class_axis_names_both_axes(text, message):
 ])
 def test_softmax_off_class_axis_is_silent_on_the_class_axis_or_when_it_cannot_tell(text):
     assert lint(text, "x.yaml", ["A109"]).diagnostics == []
+
+
+@pytest.mark.parametrize(("layers", "found"), [
+    ("[linear: 64, softmax, linear: 3]", True),
+    ("[conv1d: {out: 8, kernel: 3}, softmax, conv1d: {out: 4, kernel: 3}]", True),
+    ("[linear: 64, relu, linear: 3, softmax]", False),  # the output's
+    ("[linear: 64, softmax, dropout: 0.1]", False),  # ends the model (dropout changes nothing at inference)
+    ("[{multiply: [[linear: 8, softmax], [linear: 8]]}, linear: 3]", False),  # a softmax that weights: a gate
+])
+def test_hidden_softmax_is_a_softmax_feeding_weights(layers, found):
+    shape = "[4, 16]" if "conv1d" in layers else "[30]"
+    codes = [d.code for d in lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["A111"]).diagnostics]
+    assert codes == (["A111"] if found else [])

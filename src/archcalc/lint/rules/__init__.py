@@ -63,6 +63,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("A108", "missing_activation"),
     ("A109", "softmax_off_class_axis"),
     ("A110", "dense_input_layer"),
+    ("A111", "hidden_softmax"),
     # N: normalisation, dropout, bias
     ("N101", "dropout_drops_everything"),
     ("N102", "high_dropout"),
