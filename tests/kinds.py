@@ -690,6 +690,11 @@ layers:
         Case((3, 3, 3), "batchnorm2d: {affine: false}", params=0, buffers=2 * 3 + 1, out=(3, 3, 3),
              name="no-affine"),
     )),
+    Kind("batchnorm3d", lambda a, x, t: nn.BatchNorm3d(x[0], a.eps, a.momentum, a.affine), (
+        Case((3, 2, 4, 4), "batchnorm3d", params=2 * 3, buffers=2 * 3 + 1, out=(3, 2, 4, 4)),
+        Case((2, 3, 3, 2), "batchnorm3d: {affine: false, eps: 0.001, momentum: 0.2}", params=0, buffers=2 * 2 + 1,
+             out=(2, 3, 3, 2), name="no-affine"),
+    )),
     Kind("dropout", lambda a, x, t: MaskedDropout(t), (
         Case((12,), "dropout: 0.4", params=0, out=(12,)),
     )),

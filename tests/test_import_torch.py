@@ -471,3 +471,18 @@ def test_base_belongs_to_a_config_json_and_is_refused_elsewhere(tmp_path):
     path = write(tmp_path, MODEL)
     code, output, out = imported(tmp_path, f"{path}:Net", "--base", "--input", "3,32,32")
     assert code == 2 and "--base picks a Hugging Face config.json's base model" in output and not out.exists()
+
+
+def test_a_3d_network_with_batch_norm_imports_and_round_trips(tmp_path):
+    """nn.BatchNorm3d imports as batchnorm3d: a 3-D U-Net's or a video network's normalisation."""
+    spec = tmp_path / "v.yaml"
+    spec.write_text("name: v\ninput: [2, 4, 8, 8]\nlayers:\n  - conv3d: {out: 4, kernel: 3, padding: 1, bias: false}\n"
+                    "  - batchnorm3d\n  - relu\n  - global_avgpool3d\n  - linear: 3\n", encoding="utf-8")
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
+    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
+    result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "batchnorm3d" in out.read_text(encoding="utf-8")
+    assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(out)))

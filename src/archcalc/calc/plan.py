@@ -84,6 +84,7 @@ TENSORS: dict[str, Callable] = {
     "rnn": lambda layer, x: layer.tensors(x),
     "batchnorm1d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm2d": lambda layer, x: [(x[0],), (x[0],)],
+    "batchnorm3d": lambda layer, x: [(x[0],), (x[0],)],
 }
 
 

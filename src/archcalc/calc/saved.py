@@ -142,6 +142,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
     "batchnorm1d": _batchnorm,
     "batchnorm2d": _batchnorm,
+    "batchnorm3d": _batchnorm,
     "relu": lambda layer, x, y: [_out(y)],  # threshold_backward(grad, result, 0)
     "sigmoid": lambda layer, x, y: [_out(y)],
     "tanh": lambda layer, x, y: [_out(y)],

@@ -138,10 +138,10 @@ def _conv(m: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Layer:
                                           bias=(m.bias is not None, True))})
 
 
-def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d) -> Layer:
+def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d) -> Layer:
     if not m.track_running_stats:
         raise module_error(m, "batch norm without running statistics has no spec form")
-    kind = "batchnorm1d" if isinstance(m, nn.BatchNorm1d) else "batchnorm2d"
+    kind = {nn.BatchNorm1d: "batchnorm1d", nn.BatchNorm3d: "batchnorm3d"}.get(type(m), "batchnorm2d")
     return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, True)))
 
 
@@ -196,7 +196,7 @@ def _stochastic_depth(m: nn.Module) -> Layer:
 
 LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
-    nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm,
+    nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm, nn.BatchNorm3d: _batchnorm,
     nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
     nn.MaxPool2d: _pool("maxpool2d"), nn.AvgPool2d: _pool("avgpool2d"), nn.AdaptiveAvgPool2d: _adaptive,
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: lambda m: Layer("identity", {}),

@@ -23,6 +23,7 @@ KINDS = (
     "avgpool3d",
     "batchnorm1d",
     "batchnorm2d",
+    "batchnorm3d",
     "class_token",
     "concat",
     "conv1d",

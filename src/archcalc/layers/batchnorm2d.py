@@ -17,4 +17,6 @@ class BatchNorm2d(BatchNorm):
     EXPECTS = "a [C, H, W]"
 
     def rank_hint(self, x: Shape) -> str | None:
+        if len(x) == 4:
+            return "use batchnorm3d for [C, D, H, W] volumes (after a conv3d)"
         return "use batchnorm1d for [C] vectors (after flatten or linear)" if len(x) in (1, 2) else None

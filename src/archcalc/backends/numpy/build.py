@@ -193,6 +193,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                       affine=a.affine),
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
+    "batchnorm3d": lambda a, x: _call(L.BatchNorm3d, num_features=x[0], eps=a.eps, momentum=a.momentum,
+                                      affine=a.affine),
     "groupnorm": lambda a, x: _call(L.GroupNorm, num_groups=a.groups, num_channels=x[0], eps=a.eps, affine=a.affine),
     "layernorm": lambda a, x: _call(L.LayerNorm, normalized_shape=a.normalized(x), eps=a.eps,
                                     elementwise_affine=a.affine, bias=a.bias),

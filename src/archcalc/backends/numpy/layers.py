@@ -773,6 +773,10 @@ class BatchNorm2d(BatchNorm):
     """``nn.BatchNorm2d``: inputs [N, C, H, W]."""
 
 
+class BatchNorm3d(BatchNorm):
+    """``nn.BatchNorm3d``: inputs [N, C, D, H, W]."""
+
+
 class _FeatureNorm(Module):
     """Shared by layer and RMS normalisation: the statistics of each example's last
     ``len(normalized_shape)`` axes, and a learned γ (and β) of that shape."""

@@ -234,7 +234,7 @@ def avgpool2d(b: Builder, node: LayerNode, x: str) -> str:
                 **_window(b, node, "average"))
 
 
-@op_for("batchnorm1d", "batchnorm2d")
+@op_for("batchnorm1d", "batchnorm2d", "batchnorm3d")
 def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
     """Evaluation mode: the running statistics. ONNX's momentum weighs the old value (torch's 1 − m)."""
     c = node.layer.config()

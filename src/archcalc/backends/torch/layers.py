@@ -223,6 +223,12 @@ def batchnorm2d(layer: Layer, x: Shape) -> Call:
     return call(nn.BatchNorm2d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
 
 
+@module_for("batchnorm3d")
+def batchnorm3d(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(nn.BatchNorm3d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
+
+
 @module_for("concat")
 def concat(layer: Layer, xs: list[Shape]) -> Call:
     return call(Concat, dim=layer.config()["axis"] % len(xs[0]) + 1)  # the spec's axes exclude the batch
