@@ -74,7 +74,12 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _hint(ctx: Context, node: LayerNode) -> str:
-    """Global pooling for a classifier on a flattened image map; otherwise the layer's own size."""
+    """Global pooling for a classifier on a flattened image map; the vocabulary for an embedding table;
+    otherwise the layer's own size."""
+    if node.layer.READS_IDS:
+        size = f"{symbolic.fmt(node.layer.vocab)} × {symbolic.fmt(node.layer.dim)}"
+        return (f"a vocab × dim table ({size}) this large is usual for a text model; a smaller vocabulary (rare "
+                "tokens as one unknown token, or subwords) or dim shrinks it")
     for run in ctx.chains:
         if node in run and (i := run.index(node)) > 0:
             before = run[i - 1]
