@@ -305,6 +305,7 @@ def test_swapped_axes_is_silent_when_the_axes_agree_or_are_unknown(shape, layers
 
 
 def test_parameter_hotspot_on_an_embedding_table_speaks_of_its_vocabulary():
-    text = "input: [50]\nlayers: [embedding: {vocab: 20000, dim: 300}, mean: 0, linear: 64, relu, linear: 2]\n"
+    text = ("input: [50]\nlayers: [embedding: {vocab: 20000, dim: 300}, mean: 0, linear: 64, relu, linear: 64, relu, "
+            "linear: 2]\n")
     [finding] = lint(text, "x.yaml", ["S103"]).diagnostics
     assert finding.hint.startswith("a vocab × dim table (20000 × 300) this large is usual for a text model")
