@@ -298,8 +298,15 @@ class _Parser:
             raise SpecError(node.loc, f"{what} must be a list of layers, got {describe(node)}", code="bad-structure",
                             hint="start each layer on its own line with '- '")
         items, errors = [], Collector()
-        for child in node.items:  # every layer's own errors, not only the first layer's
+        split = {i + 1 for i in range(len(node.items)) if _split_conditional(node.items, i)}
+        for i, child in enumerate(node.items):  # every layer's own errors, not only the first layer's
+            if i in split:  # the then: of an if: split in two, reported there
+                continue
             with _collecting(errors):
+                if i + 1 in split:
+                    raise SpecError(child.loc, "'if:' and its 'then:' are two items of this list: in a list written "
+                                    "[...], a mapping of several keys needs braces", code="bad-structure",
+                                    hint="write [{if: ..., then: [...]}]")
                 items.append(self.item(child))
         errors.raise_any()
         return items
@@ -721,6 +728,13 @@ def _argument_hint(word: str, cls: type[Layer], kind: str) -> str:
     if word in FRAMEWORK_ONLY:
         return FRAMEWORK_ONLY[word]
     return choices_hint(word, list(cls.ARGS), f"arguments of {kind}") if cls.ARGS else f"{kind} takes no arguments"
+
+
+def _split_conditional(items: list[YNode], i: int) -> bool:
+    """Whether items ``i`` and ``i + 1`` are one ``if:`` split in two: ``[if: c, then: [...]]`` in a flow list
+    reads as ``{if: c}`` and ``{then: [...]}``, an if without layers and an unknown kind 'then'."""
+    keys = [list(item.keys()) if isinstance(item, YMap) else [] for item in items[i:i + 2]]
+    return len(keys) == 2 and keys[0] == ["if"] and bool(keys[1]) and set(keys[1]) <= {"then", "else"}
 
 
 def _keyword_note(name: str) -> str:
