@@ -361,3 +361,16 @@ def test_a_setting_of_the_wrong_kind_is_located_at_its_key(tmp_path, text, where
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(path)])
     assert result.exit_code == 2 and f"config.json:{where}: error: {message}" in result.output, result.output
+
+
+def test_a_config_without_architectures_says_it_is_the_base_model(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+                                "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0
+    assert "warning: the config names no architectures: this is the base model, LlamaModel, without " \
+           "LlamaForCausalLM's head" in result.output
+    assert "lm_head" not in (tmp_path / "s.yaml").read_text(encoding="utf-8")
+    quiet = CliRunner().invoke(main, ["import", str(path), "--base", "-o", str(tmp_path / "b.yaml")])
+    assert quiet.exit_code == 0 and "warning" not in quiet.output

@@ -579,6 +579,11 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
                     hint=f"pass --base to import its body, {base_class}, alone",
                 )
             head = first.value in heads
+        elif heads:
+            c.warnings.append(SpecError(c.where("architectures"), f"the config names no architectures: this is the "
+                                        f"base model, {base_class}, without {heads[0]}'s head", code="base-model",
+                                        hint=f'add "architectures": ["{heads[0]}"] for the model with its head, or '
+                                        "pass --base to say the base model is meant"))
     text = "\n".join(write(c, head)) + "\n"
     _check_builds(text, c, limits)
     return text, c.warnings
