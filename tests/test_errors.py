@@ -121,6 +121,8 @@ CASES = [
      "hint: archcalc calls it 'out' (linear: {out: ...})"),
     ("padding-mode", CNN + "  - conv2d: {out: 4, kernel: 3, padding_mode: reflect}\n", (3, 33),
      "hint: archcalc pads with zeros only (no reflect, replicate or circular padding)"),
+    ("avgpool3d-same-window-over-input", "input: [1, 2, 8, 8]\nlayers:\n  - avgpool3d: {kernel: 3, stride: 1, "
+     "padding: same}\n", (3, 25), "the input's D=2 is smaller than the kernel's 3"),
     ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),
     ("unknown-hyperparameter", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {momentun: 0.9}}\n",
      (4, 21), "did you mean 'momentum'"),

@@ -116,8 +116,17 @@ def printable(text: str, *, newlines: bool = False) -> str:
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str], cutoff: float = 0.6) -> str | None:
     """A ``did you mean 'x'?`` hint for a misspelt name, or ``None`` when nothing is close (``cutoff``:
     difflib's similarity ratio, 0 to 1)."""
-    close = close_match(word, choices, cutoff)
-    return f"did you mean '{close}'?" if close else None
+    if len(word) > MAX_SUGGESTED:
+        return None
+    from difflib import SequenceMatcher, get_close_matches
+
+    close = get_close_matches(word, sorted(choices), n=5, cutoff=cutoff)
+    if not close:
+        return None
+    # several equally close ('batchnrm': batchnorm1d, 2d and 3d) are all offered
+    ratios = [SequenceMatcher(None, word, choice).ratio() for choice in close]
+    tied = [f"'{choice}'" for choice, ratio in sorted(zip(close, ratios)) if ratio == ratios[0]]
+    return f"did you mean {', '.join(tied[:-1])} or {tied[-1]}?" if len(tied) > 1 else f"did you mean {tied[0]}?"
 
 
 #: the longest word a did-you-mean looks for: difflib indexes the word character by character for each

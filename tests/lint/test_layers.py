@@ -12,9 +12,14 @@ from archcalc.lint import lint
      "`0` (lstm) has dropout 0.8: only 20% of what each of its stacked layers passes to the next survives, each "
      "value scaled by 1/(1−p) = 5"),
     ("input: [16, 96]\nlayers: [attention: {heads: 4, dropout: 0.9}, linear: 4]\n",
-     "`0` (attention) has dropout 0.9: only 10% of its attention weights survives, each value scaled by "
+     "`0` (attention) has dropout 0.9: only 10% of its attention weights survive, each value scaled by "
      "1/(1−p) = 10"),
 ])
 def test_high_dropout_reads_a_layers_own_dropout(text, message):
     assert [d.message for d in lint(text, "x.yaml", ["N102"]).diagnostics] == [message]
     assert lint(text.replace("0.8", "0.3").replace("0.9", "0.1"), "x.yaml", ["N102"]).diagnostics == []
+
+
+def test_high_dropout_leaves_a_one_layer_recurrent_dropout_to_n109():
+    text = "input: [50, 20]\nlayers: [lstm: {hidden: 32, dropout: 0.8, output: last}, linear: 4]\n"
+    assert lint(text, "x.yaml", ["N102"]).diagnostics == []

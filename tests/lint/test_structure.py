@@ -264,6 +264,14 @@ def test_missing_downsampling_leaves_image_to_image_and_dilated_stacks_alone(tex
     assert lint(text, "x.yaml", ["S102"]).diagnostics == []
 
 
+def test_missing_downsampling_reports_a_plain_stack_deep_enough_to_see_everything():
+    """32 undilated 3×3 convolutions see all of a 64×64 input (receptive field 65): still the fault."""
+    text = "input: [3, 64, 64]\nlayers: [{repeat: 32, layers: [conv2d: {out: 8, kernel: 3, padding: 1}, relu]}, " \
+           "global_avgpool2d, linear: 4]\n"
+    [finding] = lint(text, "x.yaml", ["S102"]).diagnostics
+    assert finding.message.startswith("32 convolutions")
+
+
 def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_its_input():
     text = ("input: [1, 4096]\nlayers: [{repeat: 10, index: i, layers: [conv1d: {out: 32, kernel: 3, "
             "padding: 2**i, dilation: 2**i}, relu]}, global_avgpool1d, linear: 4]\n")
@@ -277,6 +285,10 @@ def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_it
      "multihead_attention: {heads: 4}, mean: 0, linear: 10]",
      "`3` (multihead_attention) reads its input [64, 64] as 64 positions of 64 features, but `0` (conv2d) gives "
      "channels first: it steps over the 64 channels and reads the 64 positions as features"),
+    # the same with ViT's class token prepended to the channels
+    ("[conv2d: {out: 768, kernel: 16, stride: 16}, flatten: {start: 1}, class_token, multihead_attention: "
+     "{heads: 4}]", "`3` (multihead_attention) reads its input [769, 196] as 769 positions of 196 features, but `0` "
+     "(conv2d) gives channels first: it steps over the 769 channels and reads the 196 positions as features"),
     # a batch norm after an embedding normalises each of the 100 positions; reported once, not again at the LSTM
     ("[embedding: {vocab: 5000, dim: 64}, batchnorm1d, lstm: {hidden: 64, output: hidden}, linear: 2]",
      "`1` (batchnorm1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives positions "
@@ -287,6 +299,8 @@ def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_it
 ])
 def test_swapped_axes_reports_the_layer_that_misreads(layers, message):
     shape = "[3, 32, 32]" if "conv2d" in layers else "[100]"
+    if "class_token" in layers:
+        shape = "[3, 224, 224]"
     assert [d.message for d in lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["S116"]).diagnostics] == \
         [message]
 
@@ -299,6 +313,12 @@ def test_swapped_axes_reports_the_layer_that_misreads(layers, message):
      "linear: 12, attention: {heads: 1}]"),  # positions all along
     ("[50, 16]", "[conv1d: {out: 4, kernel: 3}, relu]"),  # the spec's input: unknown, not judged
     ("[3, 64]", "[conv1d: {out: 8, kernel: 3, padding: 1}, reshape: [64, 8], lstm: {hidden: 8}]"),  # reshaped
+    # branches that transpose and convolve, joined: the layout after the concat is unknown
+    ("[100]", "[embedding: {vocab: 50, dim: 64}, {concat: [[transpose, conv1d: {out: 8, kernel: 3, padding: 1}], "
+     "[transpose, conv1d: {out: 8, kernel: 5, padding: 2}]]}, relu, transpose, lstm: {hidden: 8}]"),
+    # ECA-Net: a conv1d along the pooled channels, on purpose
+    ("[64, 8, 8]", "[{multiply: [[], [adaptive_avgpool2d: 1, flatten: {start: 1}, transpose, conv1d: {out: 1, "
+     "kernel: 3, padding: 1, bias: false}, transpose, reshape: [64, 1, 1], sigmoid]]}]"),
 ])
 def test_swapped_axes_is_silent_when_the_axes_agree_or_are_unknown(shape, layers):
     assert lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["S116"]).diagnostics == []

@@ -24,11 +24,10 @@ class AvgPool3d(AvgPool):
 
     def spatial_out(self, x: Shape) -> tuple[Dim, ...]:
         sizes = super().spatial_out(x)
-        if self.padding != "same":
-            for axis, n, k in zip(self.axis_names, x[1:], self.kernel):
-                if symbolic.is_int(n) and symbolic.is_int(k) and n < k:
-                    raise self.error(f"the input's {axis}={n} is smaller than the kernel's {k}: PyTorch's avg_pool3d "
-                                     "refuses a window wider than the unpadded input, whatever the padding",
-                                     arg="kernel", code="non-positive-size",
-                                     hint=f"a kernel of at most {n} along {axis}, or a larger input")
+        for axis, n, k in zip(self.axis_names, x[1:], self.kernel):
+            if symbolic.is_int(n) and symbolic.is_int(k) and n < k:
+                raise self.error(f"the input's {axis}={n} is smaller than the kernel's {k}: PyTorch's avg_pool3d "
+                                 "refuses a window wider than the unpadded input, whatever the padding",
+                                 arg="kernel", code="non-positive-size",
+                                 hint=f"a kernel of at most {n} along {axis}, or a larger input")
         return sizes

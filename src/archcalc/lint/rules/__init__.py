@@ -135,5 +135,6 @@ NOT_FINDINGS: dict[str, str] = {
     "bad-config": "archcalc import: the config.json is not one of a model (a size missing or wrong); lint reads specs",
     "unsupported-config": "archcalc import: the config.json has a setting the spec language cannot express",
     "sliding-window": "archcalc import: a warning that outputs agree only up to the attention window",
+    "base-model": "archcalc import: a warning that a config naming no architectures imports without its head",
     "unsupported-model": "archcalc import: a PyTorch model with a construct the spec language cannot express",
 }

@@ -79,10 +79,13 @@ def _dense_output(ctx: Context, full: tuple) -> bool:
                                               for a, b in zip(out[1:], full))
 
 
-def _sees_everything(ctx: Context, node, full: tuple) -> bool:
+def _sees_everything(ctx: Context, at_full: list, full: tuple) -> bool:
     """Dilated stacks (WaveNet, TCNs) grow the receptive field exponentially without downsampling: once the
-    last full-resolution convolution sees the whole input, the cost argument of this rule is their design."""
-    field = ctx.receptive_fields[0].get(node)
+    last full-resolution convolution sees the whole input, the cost argument of this rule is their design.
+    Only a dilated stack: a plain one deep enough to see everything is exactly what the rule is about."""
+    if not any(d != 1 for node in at_full for d in getattr(node.layer, "dilation", (1,))):
+        return False
+    field = ctx.receptive_fields[0].get(at_full[-1])
     return field is not None and field.local and len(field.size) == len(full) and all(
         symbolic.is_int(s) and symbolic.is_int(d) and s >= d for s, d in zip(field.size, full))
 
@@ -95,7 +98,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                and len(node.in_shape) == len(full) + 1 and len(node.out_shape) == len(full) + 1
                and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))
                and all(symbolic.equal(a, b) for a, b in zip(node.out_shape[1:], full))]
-    if len(at_full) < THRESHOLD or _dense_output(ctx, full) or _sees_everything(ctx, at_full[-1], full):
+    if len(at_full) < THRESHOLD or _dense_output(ctx, full) or _sees_everything(ctx, at_full, full):
         return
     if len(at_full) >= THRESHOLD:
         node = at_full[THRESHOLD - 1]

@@ -6,8 +6,9 @@ pooling (`[C, L]`, `[C, H, W]`, and `[C, H·W]` after `flatten: {start: 1}`), po
 embedding, a recurrent layer or attention (`[T, D]`). It reports a recurrent layer or an attention
 that reads channels as its positions, and a 1-D convolution, pooling or `batchnorm1d` that reads
 positions as its channels, when no `transpose` or `permute` swapped them in between. Layers that keep
-the first axis (activations, normalisation, dropout, `linear` on the last axis) carry what it holds;
-a reshape, a merge or the spec's own input leave it unknown, and nothing is reported there.
+the first axis (activations, normalisation, dropout, `linear` on the last axis, `class_token`) carry
+what it holds; a reshape, a merge (`concat`, `add`) or the spec's own input leave it unknown, and
+nothing is reported there, nor on a pooled `[C, 1]` vector, which is one axis laid either way.
 
 ## Why is this bad?
 PyTorch's convolutions, pools and `nn.BatchNorm1d` take channels first (`[N, C, L]`); its recurrent
@@ -52,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from archcalc.graph.nodes import LayerNode, Node
+from archcalc.graph.nodes import LayerNode, MergeNode, Node
 from archcalc.layers.base import shape_text
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
@@ -65,9 +66,10 @@ SWAP = {CHANNELS: POSITIONS, POSITIONS: CHANNELS}
 
 
 def reads(node: LayerNode) -> str | None:
-    """What ``node`` takes its input's first axis to be, for a ``[A, B]`` input."""
+    """What ``node`` takes its input's first axis to be, for a ``[A, B]`` input of which neither axis is 1 (a
+    pooled vector laid either way, as ECA-Net slides a conv1d along its channels on purpose)."""
     cls = type(node.layer)
-    if len(node.in_shape) != 2:
+    if len(node.in_shape) != 2 or any(d == 1 for d in node.in_shape):
         return None
     if Trait.RECURRENT in cls.TRAITS or Trait.ATTENDS in cls.TRAITS:
         return POSITIONS
@@ -87,8 +89,8 @@ def gives(node: LayerNode, held: str | None) -> str | None:
         axes = [node.layer.dims[0]] if node.kind == "permute" else [node.layer.dim0, node.layer.dim1]
         moved = any(axis % len(x) == 0 for axis in axes) if node.kind == "transpose" else axes[0] % len(x) != 0
         return SWAP.get(held) if moved else held
-    if node.kind == "flatten" and node.layer.start % len(x) >= 1:
-        return held
+    if (node.kind == "flatten" and node.layer.start % len(x) >= 1) or node.kind == "class_token":
+        return held  # the first axis kept (or one token prepended to it)
     if Trait.ALIASES in cls.TRAITS or len(x) != len(y) or (x and y and x[0] != y[0]):
         return None  # reshaped, selected or pooled: unknown
     return held
@@ -98,8 +100,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         held, source = None, None
         for node in run:
+            if isinstance(node, MergeNode):  # its branches are runs of their own, and may lay axes out anyhow
+                held, source = None, None
             if not isinstance(node, LayerNode):
-                continue  # a residual keeps its input's layout; a merge's branches are runs of their own
+                continue  # a residual's sum has its input's layout
             wants = reads(node)
             if wants is not None and held is not None and wants != held:
                 yield _finding(node, wants, held, source)  # once: what the axis holds is unchanged by the misreading
