@@ -44,6 +44,8 @@ class SpecError(Exception):
         #: the graph of the layers that built before the error (a build error after some top-level layers
         #: built), so that the linter's layer-local rules can still check them
         self.partial: object | None = None
+        #: whether ``partial`` is the whole model (the error is about the train: section): every rule reads it
+        self.whole = False
         #: further errors of the same file, independent of this one (another layer's unknown kind or
         #: argument), found in the same run so that a user fixes them all at once, as with a compiler
         self.others: list[SpecError] = []

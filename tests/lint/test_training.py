@@ -175,3 +175,11 @@ def test_a_class_axis_outside_the_output_is_a_core_error_at_it_and_the_rules_sti
     assert (finding.loc.line, finding.loc.col) == (3, 55)
     assert finding.message == ("class_axis 3 is not an axis of the output [2]: its axes are 0 … 0 (or −1 … −1 "
                                "from the last)")
+
+
+def test_a_class_axis_outside_the_output_hides_no_rule():
+    """The model built; only its train: section is wrong: every rule still reads it (S102 here)."""
+    text = ("input: [3, 64, 64]\nlayers:\n  - repeat: 10\n    layers: [conv2d: {out: 16, kernel: 3, padding: 1}, "
+            "relu]\n  - global_avgpool2d\n  - linear: 10\n  - softmax\ntrain: {classes: 10, class_axis: 1}\n")
+    codes = {d.code for d in lint(text, "x.yaml", ["S102", "T104", "A109"]).diagnostics}
+    assert codes == {"S102", "E301"}

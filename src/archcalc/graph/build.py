@@ -131,7 +131,7 @@ def _check_class_axis(graph: Graph) -> None:
                           "last)", code="bad-train", hint="class_axis: 0 for class scores first (a segmentation's "
                           "[C, H, W]), -1 for last (a language model's [T, V])" if len(out) > 1 else
                           "drop class_axis: an output of one axis holds the class scores on it")
-        error.partial = graph  # the model built: the linter's rules still read it
+        error.partial, error.whole = graph, True  # the model built: the linter's rules all read it
         raise error
 
 

@@ -63,7 +63,8 @@ def lint_source(source: str, path: str, enabled: Iterable[str], limits: Limits |
         built = False
         found += [core_diagnostic(each, path) for each in error.all]
         if error.partial is not None:  # a layer failed: the layer-local rules check those that built (maybe none)
-            found += _run(Context(path, source, Model(error.partial), root, partial=True), enabled, path, prefix=True)
+            found += _run(Context(path, source, Model(error.partial), root, partial=not error.whole), enabled, path,
+                          prefix=not error.whole)
     else:
         built = True
         found += _run(Context(path, source, model, root), enabled, path)

@@ -80,9 +80,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in INDEX_LOSSES:
         yield from _per_position(ctx, out)
         return
-    axis = train.class_axis if train.class_axis is not None else 0
-    units = out[axis]  # the class scores: the first axis after the batch, unless class_axis says which
-    if not symbolic.is_int(units):
+    axis = train.class_axis if train.class_axis is not None else 0  # the class scores' (outside: E301)
+    if not -len(out) <= axis < len(out) or not symbolic.is_int(units := out[axis]):
         return
     if train.multi_label and len(out) > 1 and symbolic.is_int(total := numel(out)) and total == train.classes:
         return  # one label per output value, wherever it sits: the binary losses are elementwise

@@ -71,6 +71,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if len(shape) < 2:
         return
     if train.class_axis is not None:
+        if not -len(shape) <= train.class_axis < len(shape):
+            return  # a core error (E301)
         classes = train.class_axis % len(shape)
     else:
         matches = [i for i, d in enumerate(shape) if symbolic.is_int(d) and d == train.classes]
