@@ -306,8 +306,8 @@ class Loss:
 
     FUSES = None
     THRESHOLD = 0.5
-    #: whether each output is a yes/no of its own (binary cross-entropy): label rows are scored label by label
-    LABELWISE = False
+    #: a multi-label classification's loss (the spec's multi_label): rows of labels are scored label by label
+    multi_label = False
     #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
     #: own only when it normalises this dim (``training.logits_view``)
     CLASS_DIM = 1
@@ -590,7 +590,7 @@ def correct(out: np.ndarray, y: np.ndarray, loss) -> int | float:
     own = getattr(loss, "correct", None)
     if own is not None:
         return own(out, y)
-    if loss.LABELWISE and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
+    if loss.multi_label and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
         return float(((out > loss.THRESHOLD) == (y > 0.5)).mean(1).sum())
     truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
     return int((labels(out, loss) == truth).sum())

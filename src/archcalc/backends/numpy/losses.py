@@ -21,8 +21,8 @@ class Loss:
 
     FUSES = None
     THRESHOLD = 0.5
-    #: whether each output is a yes/no of its own (binary cross-entropy): label rows are scored label by label
-    LABELWISE = False
+    #: a multi-label classification's loss (the spec's multi_label): rows of labels are scored label by label
+    multi_label = False
     #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
     #: own only when it normalises this dim (``training.logits_view``)
     CLASS_DIM = 1
@@ -253,9 +253,11 @@ class DiceLoss(Loss):
 
 class BCELoss(Loss):
     """−mean(t·log p + (1 − t)·log(1 − p)) over probabilities p (``nn.BCELoss``), each log clamped
-    at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does."""
+    at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does. ``multi_label``: the
+    spec's, for the accuracy."""
 
-    LABELWISE = True
+    def __init__(self, multi_label: bool = False):
+        self.multi_label = multi_label
 
     def forward(self, prob: np.ndarray, target: np.ndarray) -> float:
         self.prob, self.target = prob, target.reshape(prob.shape).astype(prob.dtype)
@@ -275,9 +277,9 @@ class BCEWithLogitsLoss(Loss):
 
     FUSES = Sigmoid
     THRESHOLD = 0.0
-    LABELWISE = True
 
-    def __init__(self, fuse: bool = True):
+    def __init__(self, fuse: bool = True, multi_label: bool = False):
+        self.multi_label = multi_label
         if not fuse:
             self.FUSES = None
 

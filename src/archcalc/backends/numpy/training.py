@@ -51,7 +51,7 @@ def correct(out: np.ndarray, y: np.ndarray, loss) -> int | float:
     own = getattr(loss, "correct", None)
     if own is not None:
         return own(out, y)
-    if loss.LABELWISE and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
+    if loss.multi_label and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
         return float(((out > loss.THRESHOLD) == (y > 0.5)).mean(1).sum())
     truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
     return int((labels(out, loss) == truth).sum())

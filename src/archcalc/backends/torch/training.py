@@ -104,8 +104,6 @@ CRITERIA: dict[str, type[nn.Module]] = {
 }
 #: losses that compare class scores with class indices (the others take float targets shaped like the output)
 INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
-#: the losses that score each output as a yes/no of its own: rows of labels are counted label by label
-LABELWISE = (nn.BCELoss, nn.BCEWithLogitsLoss)
 
 
 def criterion(train: TrainSpec) -> nn.Module:
@@ -202,9 +200,9 @@ class Loss:
         """How many rows of ``out`` name their sample's class: the largest output, or for a single
         output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows. With a
         class per position (dense targets) each sample counts the share of its positions that are right, and
-        with rows of labels under binary cross-entropy (multi-label) the share of its labels."""
+        in a multi-label classification (rows of labels) the share of its labels."""
         out = self.scores(out, y)
-        if isinstance(self.criterion, LABELWISE) and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
+        if self.train is not None and self.train.multi_label and y.ndim == 2 and y.shape == out.shape:
             return float(((out > self.threshold) == (y > 0.5)).double().mean(dim=1).sum())  # rows of labels
         if out.ndim > 2 and out.ndim == y.ndim + 1 and isinstance(self.criterion, INDEX_TARGETS):
             right = int((out.argmax(dim=1) == y.long()).sum())

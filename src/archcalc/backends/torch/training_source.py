@@ -156,8 +156,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits"))
-          if classify else []),
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.multi_label) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -303,8 +302,8 @@ def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> li
 
 def _correct(threshold: float, labelwise: bool) -> list[str]:
     """``correct(scores, y)``: what :meth:`archcalc.backends.torch.training.Loss.correct` counts, so that the
-    file's accuracy is the one ``archcalc train`` prints; ``labelwise`` for binary cross-entropy, which may
-    train on rows of labels (multi-label)."""
+    file's accuracy is the one ``archcalc train`` prints; ``labelwise`` for a multi-label classification,
+    which trains on rows of labels."""
     rows = [
         "    if y.ndim == 2 and y.shape[1] > 1 and y.shape == scores.shape:  # rows of labels",
         f"        return ((scores > {threshold}) == (y > 0.5)).double().mean(1).sum().item()",
