@@ -183,3 +183,13 @@ def test_a_class_axis_outside_the_output_hides_no_rule():
             "relu]\n  - global_avgpool2d\n  - linear: 10\n  - softmax\ntrain: {classes: 10, class_axis: 1}\n")
     codes = {d.code for d in lint(text, "x.yaml", ["S102", "T104", "A109"]).diagnostics}
     assert codes == {"S102", "E301"}
+
+
+@pytest.mark.parametrize("text", [
+    # frame-level voice activity detection: a yes/no per frame
+    "input: [200, 40]\nlayers: [gru: {hidden: 16}, linear: 1, sigmoid]\ntrain: {classes: 2, loss: bce}\n",
+    # frame-level sound event detection: 10 labels per frame
+    "input: [256, 40]\nlayers: [gru: {hidden: 16}, linear: 10]\ntrain: {classes: 10, multi_label: true}\n",
+])
+def test_output_classes_mismatch_lets_binary_losses_score_each_position(text):
+    assert lint(text, "x.yaml", ["T104"]).diagnostics == []

@@ -118,7 +118,7 @@ def check_suffix(path: str, suffix: str, what: str, option: str = OUTPUT) -> Non
         raise click.BadParameter(f"'-': {what} is a binary {suffix} file, not printed; name a file, e.g. "
                                  f"out{suffix}", param_hint=option)
     folder, base = os.path.split(path)
-    if not base or base.lower() == suffix:  # '' or a folder, or '.py': no name to keep
+    if base in ("", ".", "..") or base.lower() == suffix:  # '' or a folder, or '.py': no name to keep
         raise click.BadParameter(printable(f"'{path}': {what} needs a file name; name it "
                                            f"{os.path.join(folder, 'model' + suffix)}"), param_hint=option)
     stem, ext = os.path.splitext(path)

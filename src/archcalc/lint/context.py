@@ -13,6 +13,7 @@ from archcalc.calc.rf import Field, RFWarning, receptive_fields
 from archcalc.errors import Loc
 from archcalc.graph.nodes import Graph, LayerNode, Node
 from archcalc.layers import LAYERS
+from archcalc.layers.traits import Trait
 from archcalc.lint import fixes, structure
 from archcalc.lint.diagnostic import Edit
 from archcalc.model import Model
@@ -53,6 +54,11 @@ class Context:
     @property
     def output_layer(self) -> LayerNode | None:
         return self.output_run[-1] if self.output_run else None
+
+    @property
+    def output_head(self) -> LayerNode | None:
+        """The last layer with weights at the model's end (its ``out`` sets the output's width), or None."""
+        return next((node for node in reversed(self.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
 
     @cached_property
     def receptive_fields(self) -> tuple[dict[Node, Field], list[RFWarning]]:

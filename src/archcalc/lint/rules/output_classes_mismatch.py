@@ -13,8 +13,10 @@ model's `[T, V]`, a segmentation's `[C, H, W]`), and training finds the class ax
 shape: it is reported only when no axis has `classes` scores. (An unpooled classifier whose `[64, 7, 7]`
 output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
 targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class,
-or one in all for two classes (a binary mask). Without `classes`, a `cross_entropy` over a single
-output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
+or one in all for two classes (a binary mask). The binary losses and dice may also score each
+position of a `[T, 1]` or `[T, labels]` output (a frame's yes/no or labels). Without `classes`, a
+`cross_entropy` over a single output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported:
+its loss is always 0.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
@@ -98,8 +100,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         expected, why = train.classes, f"{train.loss} needs one probability per class"
     else:
         expected, why = train.classes, f"{train.loss} needs one logit per class"
-    if units == expected:
-        return
+    if units == expected or (train.class_axis is None and train.loss in BINARY_LOSSES + OVERLAP_LOSSES
+                             and any(d == expected for d in out)):
+        return  # or one per position, as elementwise losses allow (a frame's yes/no, a frame's labels)
     head = next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS
                  and symbolic.is_int(node.out_shape[0]) and node.out_shape[0] == units), None)
     where = ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes")
@@ -117,7 +120,7 @@ def _one_score(ctx: Context, out: tuple) -> Iterator[Finding]:
     ``categorical_crossentropy``): the softmax of one value is 1, so the loss is 0 whatever the model does."""
     if ctx.train.loss != "cross_entropy" or ctx.train.multi_label or tuple(out) != (1,):
         return
-    head = _head(ctx)
+    head = ctx.output_head
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("loss"),
                   "the model outputs 1 value per sample and cross_entropy takes the softmax over it, which is 1: "
                   "the loss is 0 whatever the model predicts, so nothing learns",
@@ -132,16 +135,12 @@ def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
     classes = ctx.train.classes
     if any(not symbolic.is_int(d) or d == classes for d in out):
         return
-    head = _head(ctx)
+    head = ctx.output_head
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes"),
                   f"the model outputs {shape_text(out)} per sample, and no axis of it has the {classes} class scores "
                   f"train: says (classes: {classes}); {ctx.train.loss} needs one logit per class on one axis",
                   hint=f"set out: {classes}" + (f" on `{head.path}`" if head is not None else "") + " (or correct "
                   "classes:)")
-
-
-def _head(ctx: Context):  # the last weighted layer of the output run: its out sets the output's width
-    return next((node for node in reversed(ctx.output_run) if Trait.WEIGHTED in node.layer.TRAITS), None)
 
 
 def _binary(ctx: Context) -> str:
