@@ -193,3 +193,13 @@ def test_a_class_axis_outside_the_output_hides_no_rule():
 ])
 def test_output_classes_mismatch_lets_binary_losses_score_each_position(text):
     assert lint(text, "x.yaml", ["T104"]).diagnostics == []
+
+
+@pytest.mark.parametrize(("shape", "layers", "train"), [
+    ("[8]", "[linear: 1, sigmoid, flatten]", "{classes: 2, loss: bce}"),  # DCGAN: output.view(-1, 1).squeeze(1)
+    ("[8]", "[linear: 3, softmax, dropout: 0.1]", "{classes: 3, loss: {cross_entropy: {inputs: probabilities}}}"),
+    ("[5, 8]", "[linear: 4, log_softmax: {dim: -1}, select: {axis: 0, index: -1}]", "{classes: 4, loss: nll}"),
+])
+def test_probabilities_reshaped_or_selected_are_still_probabilities(shape, layers, train):
+    text = f"input: {shape}\nlayers: {layers}\ntrain: {train}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["T105", "T107"]).diagnostics] == []

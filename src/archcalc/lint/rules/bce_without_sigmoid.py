@@ -2,7 +2,8 @@
 
 ## What it does
 Reports `train: {loss: bce}` when the model does not end in a sigmoid (or softmax), so its
-outputs are not confined to [0, 1].
+outputs are not confined to [0, 1]. Layers that only reshape, select, average or drop values may
+follow it (DCGAN's discriminator ends `output.view(-1, 1).squeeze(1)`).
 
 ## Why is this bad?
 `bce` (PyTorch `BCELoss`) computes −[y·log p + (1 − y)·log(1 − p)] and needs p in [0, 1]:
@@ -48,14 +49,15 @@ from collections.abc import Iterator
 
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
-from archcalc.lint.structure import PROBABILITY_LAYERS
+from archcalc.lint.structure import output_kind
+from archcalc.spec.train import PROBABILITIES
 
 SEVERITY = ERROR
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     train, node = ctx.train, ctx.output_layer
-    if train is None or train.loss != "bce" or (node is not None and isinstance(node.layer, PROBABILITY_LAYERS)):
+    if train is None or train.loss != "bce" or output_kind(ctx.graph, train) == PROBABILITIES:
         return
     what = f"`{node.path}` ({node.kind})" if node is not None else "an addition or concatenation"
     yield Finding(node.loc if node is not None else ctx.train_loc("loss"),
