@@ -211,6 +211,8 @@ def test_softmax_off_class_axis_is_silent_on_the_class_axis_or_when_it_cannot_te
     ("[linear: 64, relu, linear: 3, softmax]", False),  # the output's
     ("[linear: 64, softmax, dropout: 0.1]", False),  # ends the model (dropout changes nothing at inference)
     ("[{multiply: [[linear: 8, softmax], [linear: 8]]}, linear: 3]", False),  # a softmax that weights: a gate
+    # a Hopfield layer: softmax(x·Kᵀ)·V over learned keys, no biases
+    ("[linear: {out: 512, bias: false}, softmax: {dim: -1}, linear: {out: 30, bias: false}]", False),
 ])
 def test_hidden_softmax_is_a_softmax_feeding_weights(layers, found):
     shape = "[4, 16]" if "conv1d" in layers else "[30]"
