@@ -218,3 +218,10 @@ def test_hidden_softmax_is_a_softmax_feeding_weights(layers, found):
     shape = "[4, 16]" if "conv1d" in layers else "[30]"
     codes = [d.code for d in lint(f"input: {shape}\nlayers: {layers}\n", "x.yaml", ["A111"]).diagnostics]
     assert codes == (["A111"] if found else [])
+
+
+def test_linear_collapse_leaves_an_autoencoders_code_alone():
+    """[32, 7, 7] → [64, 1, 1] → [32, 7, 7]: 64 values between two maps of 1,568, a low-rank code on purpose."""
+    text = ("input: [1, 28, 28]\nlayers: [conv2d: {out: 32, kernel: 3, stride: 4, padding: 1}, relu, "
+            "conv2d: {out: 64, kernel: 7}, conv_transpose2d: {out: 32, kernel: 7}, relu]\n")
+    assert lint(text, "x.yaml", ["A101"]).diagnostics == []

@@ -8,31 +8,28 @@ finding sits on the first of the two, the layer whose activation is missing, whe
 is the line of the layer written without its `activation=`.
 A deliberate factorisation is not reported:
 
-- a low-rank bottleneck: the width between the two layers (channels, or features) is smaller than
-  both the first layer's input width and the second's output width, as in MobileNet-v2's linear
-  bottleneck (a 1×1 projection to few channels, batch norm, then the next block's 1×1 expansion):
-  the pair factorises a wide map through a narrow one on purpose. Between two 1×1 convolutions the
-  middle may also equal the first's input, when a block that does not expand projects to its own
-  width and the next block expands (MobileNet-v3-small's first block: 16 channels to 16, then 72);
+- a low-rank bottleneck: fewer values between the two layers (channels, features, or all of them: a
+  convolutional autoencoder's `[64, 1, 1]` code between `[32, 7, 7]` maps) than the first's input
+  and the second's output, as in MobileNet-v2's linear bottleneck (a 1×1 projection to few channels,
+  batch norm, the next block's 1×1 expansion). Between two 1×1 convolutions the middle may also
+  equal the first's input (MobileNet-v3-small's first block: 16 channels to 16, then 72);
 - a depthwise-separable convolution: a depthwise convolution (`groups` equal to its input channels)
   and a 1×1 convolution, either way round. One mixes positions only, the other channels only: a
   full convolution factorised into far fewer weights, with no activation between them on purpose.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
-layers compute one linear map. The second layer adds parameters and computation but no expressive
-power; a whole stack of such layers is still one linear model, whatever its depth. For two fully
-connected layers the message gives the size of the single layer they are equivalent to.
+layers compute one linear map. The second adds parameters and computation but no expressive power; a
+stack of such layers is one linear model, whatever its depth. For two fully connected layers the
+message gives the size of the one layer they equal.
 
 A narrow middle is different: W₂W₁ then has rank at most the middle width, fewer parameters than
-one full layer and no more power than intended. MobileNet-v2 removes the activation there on
-purpose, since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2). So does
-Xception between the depthwise and the pointwise halves of a separable convolution, where it
-trained better without one (Chollet, §4.7).
+one full layer and no more power than intended. MobileNet-v2 removes the activation there on purpose,
+since a ReLU in a narrow bottleneck destroys information (Sandler et al., §3.2); so does Xception
+between the halves of a separable convolution, which trained better without one (Chollet, §4.7).
 
-A first layer exactly as wide as the vector input, read straight from the input, is left to
-`dense-input-layer` (A110, info): it is the diagrams' "input layer" written with weights, a
-change of basis of the input that the next layer absorbs, and no activation was meant after it.
+A first layer as wide as the vector input it reads is left to `dense-input-layer` (A110, info): the
+diagrams' "input layer" written with weights, a change of basis the next layer absorbs.
 
 ## Example
 ```yaml
@@ -58,8 +55,7 @@ Average pooling is linear too, but every pooling layer is treated as a possible 
 ## References
 - The lecture notes on perceptrons and activations: without a non-linear activation a stack of
   layers collapses to one linear model.
-- NeuraLint (Nikanjam et al., TOSEM 2022), rule f009 (missing ReLU); UMLAUT (Schoop et al., CHI 2021),
-  missing activations.
+- NeuraLint (Nikanjam et al., TOSEM 2022), f009 (missing ReLU); UMLAUT (Schoop et al., CHI 2021).
 - Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018, §3.2.
 - Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions", CVPR 2017, §4.7.
 - Ma et al., "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design", ECCV 2018.
@@ -71,6 +67,7 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
+from archcalc.layers.base import numel
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -106,8 +103,11 @@ def _separates(node: LayerNode) -> bool:
 
 
 def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
-    """Whether the width between the two layers is smaller than the first's input and the second's output
-    (or, between two 1×1 convolutions, no wider than the first's input and smaller than the second's output)."""
+    """Whether fewer values, or a narrower width, lie between the two layers than the first reads and the second
+    gives (or, between two 1×1 convolutions, a width no wider than the first's input and smaller than the rest)."""
+    sizes = [numel(first.out_shape), numel(first.in_shape), numel(second.out_shape)]
+    if all(symbolic.is_int(s) for s in sizes) and sizes[0] < min(sizes[1:]):
+        return True  # an autoencoder's code: [32, 7, 7] to [64, 1, 1] and back
     inner, before, after = (_width(first, first.out_shape), _width(first, first.in_shape),
                             _width(second, second.out_shape))
     if not all(symbolic.is_int(w) for w in (inner, before, after)) or not inner < after:
