@@ -329,3 +329,13 @@ def test_parameter_hotspot_on_an_embedding_table_speaks_of_its_vocabulary():
             "linear: 2]\n")
     [finding] = lint(text, "x.yaml", ["S103"]).diagnostics
     assert finding.hint.startswith("a vocab × dim table (20000 × 300) this large is usual for a text model")
+
+
+def test_missing_flatten_leaves_swins_patch_merging_alone():
+    """timm's PatchMerging: channels last by a permute, 2×2 neighbours gathered by reshape, permute and flatten,
+    then a norm and a linear layer on the 4C values of each merged patch."""
+    text = ("input: [96, 56, 56]\nlayers: [permute: [1, 2, 0], reshape: [28, 2, 28, 2, 96], permute: [0, 2, 3, 1, 4], "
+            "flatten: {start: 2}, layernorm, linear: {out: 192, bias: false}]\n")
+    assert lint(text, "x.yaml", ["S106"]).diagnostics == []
+    reshaped = "input: [3, 8, 8]\nlayers: [conv2d: {out: 4, kernel: 3}, reshape: [4, 36, 1], linear: 10]\n"
+    assert [d.code for d in lint(reshaped, "x.yaml", ["S106"]).diagnostics] == ["S106"]

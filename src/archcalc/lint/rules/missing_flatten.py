@@ -67,13 +67,14 @@ REORDER = frozenset({"permute", "transpose"})
 
 def channels_last(run: list[Node], i: int) -> bool:
     """Whether walking back from ``run[i]`` reaches a ``permute`` or ``transpose`` through layers that keep
-    every axis but the last (norms, activations, other linear layers): the last axis was chosen on purpose."""
+    every axis but the last (norms, activations, other linear layers) or only lay the values out anew (Swin's
+    patch merging: a reshape, a permute, a flatten): the last axis was chosen on purpose."""
     for node in reversed(run[:i]):
         if not isinstance(node, LayerNode):
             return False
         if node.kind in REORDER:
             return True
-        if tuple(node.in_shape[:-1]) != tuple(node.out_shape[:-1]):
+        if tuple(node.in_shape[:-1]) != tuple(node.out_shape[:-1]) and Trait.ALIASES not in node.layer.TRAITS:
             return False
     return False
 
