@@ -288,9 +288,11 @@ def test_the_branch_not_taken_is_checked_for_names_and_structure(run, write):
     ("input: [4]\nlayers:\n  - if: f(1)\n    then: [relu]\n", (3, 9), "a function call is not allowed"),
     ("input: [4]\nlayers:\n  - linear: {out: 1 < 2}\n", (3, 19), "comparisons belong in the condition of if:"),
     ("input: [4]\nlayers:\n  - if: n > 1\n    then: [relu]\n", (3, 9), "undefined symbol 'n'"),
-    ("input: [4]\nlayers: [if: in_channels > 1, then: [relu]]\n", (2, 10), "'if:' and its 'then:' are two items of "
-     "this list: in a list written [...], a mapping of several keys needs braces\n  hint: write [{if: ..., "
-     "then: [...]}]"),
+    ("input: [4]\nlayers: [if: in_channels > 1, then: [relu]]\n", (2, 10), "'if:' and its branches are separate "
+     "items of this list: in a list written [...], a mapping of several keys needs braces\n  hint: write [{if: ..., "
+     "then: [...], else: [...]}]"),
+    ("input: [4]\nlayers: [if: in_channels > 1, then: [relu], else: [tanh]]\n", (2, 10), "error: 'if:' and its "
+     "branches are separate items of this list"),
 ])
 def test_bad_conditions_are_located(run, write, text, where, message):
     assert_located(run, write(text), where, message)

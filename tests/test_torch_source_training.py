@@ -238,3 +238,22 @@ def test_a_multi_label_numpy_file_counts_the_labels_right(run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     final = re.findall(r"^epoch 30, .*?, accuracy ([0-9.]+)", proc.stdout, re.MULTILINE)
     assert final and float(final[0]) > 0.9, proc.stdout
+
+
+def test_a_yes_no_per_position_trains_and_counts_the_positions_right(run, tmp_path):
+    """Voice activity detection: a GRU's [T, 1] output under bce_with_logits against a 0/1 per frame; the
+    files take the targets [N, T] or [N, T, 1] and count the share of frames right."""
+    spec = tmp_path / "vad.yaml"
+    spec.write_text("name: vad\ninput: [10, 8]\nlayers: [gru: {hidden: 16}, linear: 1]\ntrain: {classes: 2, "
+                    "loss: bce_with_logits, optimizer: {adam: {lr: 0.01}}, batch_size: 32, epochs: 20}\n",
+                    encoding="utf-8")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(200, 10, 8)).astype(np.float32)
+    np.savez(tmp_path / "vad.npz", x=x, y=(x[:, :, 0] > 0).astype(np.float32))
+    for target, out in (("torch", "vad_t.py"), ("numpy", "vad_n.py")):
+        assert run("export", spec, "--to", target, "-o", tmp_path / out).exit_code == 0
+        proc = subprocess.run([sys.executable, "-I", str(tmp_path / out), "vad.npz"], capture_output=True, text=True,
+                              cwd=tmp_path, env=ENV)
+        assert proc.returncode == 0, proc.stderr
+        last = re.findall(r"accuracy ([0-9.]+)", proc.stdout)
+        assert last and float(last[-1]) > 0.9, proc.stdout

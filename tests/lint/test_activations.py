@@ -213,6 +213,8 @@ def test_softmax_off_class_axis_is_silent_on_the_class_axis_or_when_it_cannot_te
     ("[{multiply: [[linear: 8, softmax], [linear: 8]]}, linear: 3]", False),  # a softmax that weights: a gate
     # a Hopfield layer: softmax(x·Kᵀ)·V over learned keys, no biases
     ("[linear: {out: 512, bias: false}, softmax: {dim: -1}, linear: {out: 30, bias: false}]", False),
+    # DEX: the expected age over 101 bins, a linear layer without a bias after the softmax
+    ("[linear: 101, softmax, linear: {out: 1, bias: false}]", False),
 ])
 def test_hidden_softmax_is_a_softmax_feeding_weights(layers, found):
     shape = "[4, 16]" if "conv1d" in layers else "[30]"
@@ -225,3 +227,9 @@ def test_linear_collapse_leaves_an_autoencoders_code_alone():
     text = ("input: [1, 28, 28]\nlayers: [conv2d: {out: 32, kernel: 3, stride: 4, padding: 1}, relu, "
             "conv2d: {out: 64, kernel: 7}, conv_transpose2d: {out: 32, kernel: 7}, relu]\n")
     assert lint(text, "x.yaml", ["A101"]).diagnostics == []
+
+
+def test_linear_collapse_still_reports_a_strided_convolution_feeding_a_wider_one():
+    text = ("input: [3, 32, 32]\nlayers: [conv2d: {out: 64, kernel: 3, padding: 1}, relu, conv2d: {out: 64, "
+            "kernel: 3, stride: 2, padding: 1}, conv2d: {out: 128, kernel: 3, padding: 1}, relu]\n")
+    assert [d.code for d in lint(text, "x.yaml", ["A101"]).diagnostics] == ["A101"]

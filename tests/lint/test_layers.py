@@ -23,3 +23,8 @@ def test_high_dropout_reads_a_layers_own_dropout(text, message):
 def test_high_dropout_leaves_a_one_layer_recurrent_dropout_to_n109():
     text = "input: [50, 20]\nlayers: [lstm: {hidden: 32, dropout: 0.8, output: last}, linear: 4]\n"
     assert lint(text, "x.yaml", ["N102"]).diagnostics == []
+
+
+def test_high_dropout_reads_a_free_number_of_layers():
+    text = "input: [50, 20]\nsymbols: [L]\nlayers: [lstm: {hidden: 32, num_layers: L, dropout: 0.6}]\n"
+    assert [d.code for d in lint(text, "x.yaml", ["N102"]).diagnostics] == ["N102"]

@@ -197,9 +197,17 @@ def test_output_classes_mismatch_lets_binary_losses_score_each_position(text):
 
 @pytest.mark.parametrize(("shape", "layers", "train"), [
     ("[8]", "[linear: 1, sigmoid, flatten]", "{classes: 2, loss: bce}"),  # DCGAN: output.view(-1, 1).squeeze(1)
-    ("[8]", "[linear: 3, softmax, dropout: 0.1]", "{classes: 3, loss: {cross_entropy: {inputs: probabilities}}}"),
+    # posteriors averaged over frames (dropout would not do: it scales the survivors past 1)
+    ("[5, 8]", "[linear: 3, softmax: {dim: -1}, mean: 0]",
+     "{classes: 3, loss: {cross_entropy: {inputs: probabilities}}}"),
     ("[5, 8]", "[linear: 4, log_softmax: {dim: -1}, select: {axis: 0, index: -1}]", "{classes: 4, loss: nll}"),
 ])
 def test_probabilities_reshaped_or_selected_are_still_probabilities(shape, layers, train):
     text = f"input: {shape}\nlayers: {layers}\ntrain: {train}\n"
     assert [d.code for d in lint(text, "x.yaml", ["T105", "T107"]).diagnostics] == []
+
+
+def test_dropout_after_the_sigmoid_is_not_probabilities():
+    """Dropout scales the survivors by 1/(1 − p): BCELoss raises on them."""
+    text = "input: [8]\nlayers: [linear: 1, sigmoid, dropout: 0.5]\ntrain: {classes: 2, loss: bce}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["T105"]).diagnostics] == ["T105"]

@@ -102,7 +102,7 @@ def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
     (a final log_softmax) or ``logits`` (anything else, unbounded), looking through the layers that only reshape,
-    select, average or drop values after it; a final layer the loss applies itself (``TrainSpec.fuses``) is left
+    select or average values after it; a final layer the loss applies itself (``TrainSpec.fuses``) is left
     out of training, so the loss receives the logits before it."""
     run = output_run(graph)
     if not run:
@@ -110,8 +110,8 @@ def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     last = run[-1]
     if train is not None and applied_by_loss(train, last):
         return LOGITS
-    while len(run) > 1 and (last.layer.TRAITS & (Trait.ALIASES | Trait.DROPOUT) or last.kind == "mean"):
-        run = run[:-1]  # a reshape, a selection or a mean of probabilities is still probabilities
+    while len(run) > 1 and (Trait.ALIASES in last.layer.TRAITS or last.kind == "mean"):
+        run = run[:-1]  # reshaped, selected or averaged probabilities still are (dropout's 1/(1−p) is not)
         last = run[-1]
     if isinstance(last.layer, LogSoftmax):
         return LOG_PROBABILITIES

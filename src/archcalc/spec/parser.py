@@ -298,15 +298,16 @@ class _Parser:
             raise SpecError(node.loc, f"{what} must be a list of layers, got {describe(node)}", code="bad-structure",
                             hint="start each layer on its own line with '- '")
         items, errors = [], Collector()
-        split = {i + 1 for i in range(len(node.items)) if _split_conditional(node.items, i)}
+        branches = {i: _split_conditional(node.items, i) for i in range(len(node.items))}
+        split = {j for i, n in branches.items() for j in range(i + 1, i + 1 + n)}
         for i, child in enumerate(node.items):  # every layer's own errors, not only the first layer's
-            if i in split:  # the then: of an if: split in two, reported there
+            if i in split:  # the then: or else: of an if: split apart, reported at the if:
                 continue
             with _collecting(errors):
-                if i + 1 in split:
-                    raise SpecError(child.loc, "'if:' and its 'then:' are two items of this list: in a list written "
-                                    "[...], a mapping of several keys needs braces", code="bad-structure",
-                                    hint="write [{if: ..., then: [...]}]")
+                if branches[i]:
+                    raise SpecError(child.loc, "'if:' and its branches are separate items of this list: in a list "
+                                    "written [...], a mapping of several keys needs braces", code="bad-structure",
+                                    hint="write [{if: ..., then: [...], else: [...]}]")
                 items.append(self.item(child))
         errors.raise_any()
         return items
@@ -730,11 +731,18 @@ def _argument_hint(word: str, cls: type[Layer], kind: str) -> str:
     return choices_hint(word, list(cls.ARGS), f"arguments of {kind}") if cls.ARGS else f"{kind} takes no arguments"
 
 
-def _split_conditional(items: list[YNode], i: int) -> bool:
-    """Whether items ``i`` and ``i + 1`` are one ``if:`` split in two: ``[if: c, then: [...]]`` in a flow list
-    reads as ``{if: c}`` and ``{then: [...]}``, an if without layers and an unknown kind 'then'."""
-    keys = [list(item.keys()) if isinstance(item, YMap) else [] for item in items[i:i + 2]]
-    return len(keys) == 2 and keys[0] == ["if"] and bool(keys[1]) and set(keys[1]) <= {"then", "else"}
+def _split_conditional(items: list[YNode], i: int) -> int:
+    """How many items after item ``i`` are its ``then:`` and ``else:``, when it is an ``if:`` split apart:
+    ``[if: c, then: [...]]`` in a flow list reads as ``{if: c}`` and ``{then: [...]}``, an if without layers
+    and an unknown kind 'then'."""
+    if not (isinstance(items[i], YMap) and list(items[i].keys()) == ["if"]):
+        return 0
+    count = 0
+    for item in items[i + 1:i + 3]:
+        if not (isinstance(item, YMap) and item.items and set(item.keys()) <= {"then", "else"}):
+            break
+        count += 1
+    return count
 
 
 def _keyword_note(name: str) -> str:

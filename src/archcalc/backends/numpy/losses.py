@@ -23,6 +23,8 @@ class Loss:
     THRESHOLD = 0.5
     #: a multi-label classification's loss (the spec's multi_label): rows of labels are scored label by label
     multi_label = False
+    #: whether each output is a yes/no of its own (binary cross-entropy), which may stand at every position
+    BINARY = False
     #: the output's dim (batch included) that holds the class scores: a final ``FUSES`` softmax is the loss's
     #: own only when it normalises this dim (``training.logits_view``)
     CLASS_DIM = 1
@@ -256,6 +258,8 @@ class BCELoss(Loss):
     at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does. ``multi_label``: the
     spec's, for the accuracy."""
 
+    BINARY = True
+
     def __init__(self, multi_label: bool = False):
         self.multi_label = multi_label
 
@@ -277,6 +281,7 @@ class BCEWithLogitsLoss(Loss):
 
     FUSES = Sigmoid
     THRESHOLD = 0.0
+    BINARY = True
 
     def __init__(self, fuse: bool = True, multi_label: bool = False):
         self.multi_label = multi_label

@@ -47,12 +47,14 @@ def labels(out: np.ndarray, loss) -> np.ndarray:
 def correct(out: np.ndarray, y: np.ndarray, loss) -> int | float:
     """How many predictions match the targets (class indices, 0/1 values or one-hot rows); a loss with a
     class per position counts its own (each sample the share of its positions that are right), and binary
-    cross-entropy on rows of labels (multi-label) each sample's share of labels right (Keras' binary accuracy)."""
+    cross-entropy on rows of labels (multi-label) or on a yes/no per position each sample's share of those right
+    (Keras' binary accuracy)."""
     own = getattr(loss, "correct", None)
     if own is not None:
         return own(out, y)
-    if loss.multi_label and y.ndim == 2 and y.shape[1] > 1 and y.shape == out.shape:
-        return float(((out > loss.THRESHOLD) == (y > 0.5)).mean(1).sum())
+    if loss.BINARY and y.size == out.size and (loss.multi_label or out.ndim > 2):  # labels, or a yes/no per position
+        right = (out > loss.THRESHOLD) == (y.reshape(out.shape) > 0.5)
+        return float(right.reshape(len(out), -1).mean(1).sum())
     truth = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
     return int((labels(out, loss) == truth).sum())
 

@@ -104,6 +104,8 @@ CRITERIA: dict[str, type[nn.Module]] = {
 }
 #: losses that compare class scores with class indices (the others take float targets shaped like the output)
 INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
+#: the losses that score each output as a yes/no of its own (rows of labels, or one per position)
+BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss)
 
 
 def criterion(train: TrainSpec) -> nn.Module:
@@ -200,10 +202,12 @@ class Loss:
         """How many rows of ``out`` name their sample's class: the largest output, or for a single
         output whether it exceeds :attr:`threshold`; ``y`` holds class indices or one-hot rows. With a
         class per position (dense targets) each sample counts the share of its positions that are right, and
-        in a multi-label classification (rows of labels) the share of its labels."""
+        under binary cross-entropy with rows of labels (multi-label) or a yes/no per position, the share of those."""
         out = self.scores(out, y)
-        if self.train is not None and self.train.multi_label and y.ndim == 2 and y.shape == out.shape:
-            return float(((out > self.threshold) == (y > 0.5)).double().mean(dim=1).sum())  # rows of labels
+        multi_label = self.train is not None and self.train.multi_label
+        if isinstance(self.criterion, BINARY) and y.numel() == out.numel() and (out.ndim > 2 or multi_label):
+            right = (out > self.threshold) == (y.reshape(out.shape) > 0.5)
+            return float(right.flatten(1).double().mean(dim=1).sum())
         if out.ndim > 2 and out.ndim == y.ndim + 1 and isinstance(self.criterion, INDEX_TARGETS):
             right = int((out.argmax(dim=1) == y.long()).sum())
             return right / (y.numel() // len(y)) if y.numel() else 0

@@ -156,7 +156,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5, train.multi_label) if classify else []),
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits"),
+                   train.multi_label) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -300,21 +301,24 @@ def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> li
     ]
 
 
-def _correct(threshold: float, labelwise: bool) -> list[str]:
+def _correct(threshold: float, binary: bool, multi_label: bool) -> list[str]:
     """``correct(scores, y)``: what :meth:`archcalc.backends.torch.training.Loss.correct` counts, so that the
-    file's accuracy is the one ``archcalc train`` prints; ``labelwise`` for a multi-label classification,
-    which trains on rows of labels."""
+    file's accuracy is the one ``archcalc train`` prints; ``binary`` for binary cross-entropy, which may score
+    rows of labels (``multi_label``) or a yes/no per position label by label."""
+    when = "y.numel() == scores.numel()" + ("" if multi_label else " and scores.ndim > 2")
     rows = [
-        "    if y.ndim == 2 and y.shape[1] > 1 and y.shape == scores.shape:  # rows of labels",
-        f"        return ((scores > {threshold}) == (y > 0.5)).double().mean(1).sum().item()",
-    ] if labelwise else []
+        f"    if {when}:  # {'rows of labels' if multi_label else 'a yes/no per position'}",
+        f"        right = (scores > {threshold}) == (y.reshape(scores.shape) > 0.5)",
+        "        return right.flatten(1).double().mean(1).sum().item()",
+    ] if binary else []
     return [
         "@torch.no_grad()",
         "def correct(scores: torch.Tensor, y: torch.Tensor) -> float:",
         '    """How many samples the batch ``scores`` (what the loss reads) classify right: by',
         f"    the largest score, or for a single output whether it exceeds {threshold}; with a",
         '    class per position, each sample counts the share of its positions that are right' +
-        (';\n    with rows of labels, the share of its labels."""' if labelwise else '."""'),
+        (f';\n    with {"rows of labels" if multi_label else "a yes/no per position"}, the share of those right."""'
+         if binary else '."""'),
         *rows,
         "    if scores.ndim > 2 and scores.ndim == y.ndim + 1:",
         "        return (scores.argmax(1) == y.long()).flatten(1).double().mean(1).sum().item()",

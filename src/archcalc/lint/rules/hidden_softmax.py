@@ -5,8 +5,9 @@ Reports a `softmax` (or `log_softmax`) that is not the model's output and whose 
 `linear` or a convolution: a hidden layer with `activation='softmax'`, as in Keras'
 `Dense(64, activation='softmax')` between two hidden layers. Attention's softmax is inside the
 `attention` layer, and a softmax that weights something (`multiply`) or ends the model is left alone,
-as is one between two layers without biases: attention over learned keys, softmax(x·Kᵀ)·V (a
-Hopfield layer, a key-value memory).
+as is one read by a layer without a bias: a weighted sum of the distribution, as an expectation over
+bins (YOLOv8's distribution focal loss head, DEX's age) or a lookup over learned keys, softmax(x·Kᵀ)·V
+(a Hopfield layer, a key-value memory).
 
 ## Why is this bad?
 A softmax forces its outputs to be positive and to sum to 1: the layer's 64 units become one
@@ -48,6 +49,7 @@ layers:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode
@@ -61,18 +63,14 @@ SEVERITY = WARNING
 PREFIX = True
 
 
-def _unbiased(node: object) -> bool:
-    return isinstance(node, LayerNode) and Trait.WEIGHTED in node.layer.TRAITS and node.layer.config().get("bias") \
-        is False
-
-
 def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
-        for before, node, after in zip([None, *run], run, [*run[1:], None]):
+        for node, after in itertools.pairwise(run):
             if isinstance(node, LayerNode) and isinstance(node.layer, OverAxis) and isinstance(after, LayerNode) \
                     and Trait.WEIGHTED in after.layer.TRAITS and Trait.ATTENDS not in after.layer.TRAITS \
-                    and not (_unbiased(before) and _unbiased(after)):
-                yield Finding(node.loc, f"`{node.path}` ({node.kind}) turns a hidden layer's outputs into one "
-                              f"distribution that `{after.path}` ({after.kind}) reads: its values are squeezed to sum "
-                              "to 1, and the gradient through it shrinks wherever one dominates",
+                    and after.layer.config().get("bias") is not False:  # without: a weighted sum of the distribution
+                what = "log-probabilities of one distribution" if node.kind == "log_softmax" else "one distribution"
+                yield Finding(node.loc, f"`{node.path}` ({node.kind}) turns a hidden layer's outputs into {what} "
+                              f"that `{after.path}` ({after.kind}) reads: they are squeezed to sum to 1 (as "
+                              "probabilities), and the gradient through it shrinks wherever one dominates",
                               hint=f"use relu (or tanh, gelu) between the layers; keep {node.kind} for the output")

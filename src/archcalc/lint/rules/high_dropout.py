@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc import symbolic
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -59,7 +60,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                           f"activations survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",
                           hint="p is the probability of dropping; 0.5 is the usual maximum for hidden layers")
         p = config.get("dropout")  # a layer's own dropout: between an RNN's stacked layers, on attention weights
-        if isinstance(p, float) and 0.5 < p < 1 and config.get("num_layers", 2) > 1:  # one layer: N109's
+        layers = config.get("num_layers", 2)
+        if isinstance(p, float) and 0.5 < p < 1 and not (symbolic.is_int(layers) and layers <= 1):  # one: N109's
             what = "of its attention weights survive" if Trait.ATTENDS in node.layer.TRAITS else \
                 "of what each of its stacked layers passes to the next survives"
             yield Finding(ctx.arg_loc(node, "dropout"), f"`{node.path}` ({node.kind}) has dropout {p:g}: only "

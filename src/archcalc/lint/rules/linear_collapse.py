@@ -8,8 +8,8 @@ finding sits on the first of the two, the layer whose activation is missing, whe
 is the line of the layer written without its `activation=`.
 A deliberate factorisation is not reported:
 
-- a low-rank bottleneck: fewer values between the two layers (channels, features, or all of them: a
-  convolutional autoencoder's `[64, 1, 1]` code between `[32, 7, 7]` maps) than the first's input
+- a low-rank bottleneck: fewer values between the two layers (channels, features, or a code vector:
+  a convolutional autoencoder's `[64, 1, 1]` between `[32, 7, 7]` maps) than the first's input
   and the second's output, as in MobileNet-v2's linear bottleneck (a 1×1 projection to few channels,
   batch norm, the next block's 1×1 expansion). Between two 1×1 convolutions the middle may also
   equal the first's input (MobileNet-v3-small's first block: 16 channels to 16, then 72);
@@ -106,8 +106,8 @@ def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
     """Whether fewer values, or a narrower width, lie between the two layers than the first reads and the second
     gives (or, between two 1×1 convolutions, a width no wider than the first's input and smaller than the rest)."""
     sizes = [numel(first.out_shape), numel(first.in_shape), numel(second.out_shape)]
-    if all(symbolic.is_int(s) for s in sizes) and sizes[0] < min(sizes[1:]):
-        return True  # an autoencoder's code: [32, 7, 7] to [64, 1, 1] and back
+    if all(symbolic.is_int(s) for s in sizes) and sizes[0] < min(sizes[1:]) and set(first.out_shape[1:]) == {1}:
+        return True  # an autoencoder's code vector: [32, 7, 7] to [64, 1, 1] and back
     inner, before, after = (_width(first, first.out_shape), _width(first, first.in_shape),
                             _width(second, second.out_shape))
     if not all(symbolic.is_int(w) for w in (inner, before, after)) or not inner < after:
