@@ -271,14 +271,19 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     output shape; archcalc's own modules copied into the file (SelfAttention, LayerNorm2d, Select …) are
     read back as their kinds, the apply() of a bare parameter (ClassToken, PositionAdd, LayerScale) too."""
     spec = Path(__file__).resolve().parent.parent / "specs" / f"{name}.yaml"
-    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    back = round_trip(spec, tmp_path)
+    assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))
+
+
+def round_trip(spec: Path, folder: Path) -> Path:
+    """The spec ``archcalc import`` writes back from the torch source ``archcalc export`` wrote for ``spec``."""
+    source, out = folder / "m.py", folder / "back.yaml"
     runner = CliRunner()
     assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
     cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
     result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    first, back = archcalc.load(str(spec)), archcalc.load(str(out))
-    assert_same_spec(first, back)
+    return out
 
 
 def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
@@ -478,11 +483,6 @@ def test_a_3d_network_with_batch_norm_imports_and_round_trips(tmp_path):
     spec = tmp_path / "v.yaml"
     spec.write_text("name: v\ninput: [2, 4, 8, 8]\nlayers:\n  - conv3d: {out: 4, kernel: 3, padding: 1, bias: false}\n"
                     "  - batchnorm3d\n  - relu\n  - global_avgpool3d\n  - linear: 3\n", encoding="utf-8")
-    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
-    runner = CliRunner()
-    assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
-    cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
-    result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    out = round_trip(spec, tmp_path)
     assert "batchnorm3d" in out.read_text(encoding="utf-8")
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(out)))
