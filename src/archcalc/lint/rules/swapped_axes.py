@@ -55,6 +55,7 @@ from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, MergeNode, Node
 from archcalc.layers.base import shape_text
+from archcalc.layers.batchnorm import BatchNorm
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -73,27 +74,27 @@ def reads(node: LayerNode) -> str | None:
         return None
     if Trait.RECURRENT in cls.TRAITS or Trait.ATTENDS in cls.TRAITS:
         return POSITIONS
-    if getattr(cls, "RANK", None) == 1 or node.kind == "batchnorm1d":
+    if getattr(cls, "RANK", None) == 1 or isinstance(node.layer, BatchNorm):  # batchnorm1d, of the BatchNorms
         return CHANNELS
     return None
 
 
 def gives(node: LayerNode, held: str | None) -> str | None:
-    """What the first axis of ``node``'s output holds, when its input's holds ``held``."""
+    """What the first axis of ``node``'s output holds, when its input's holds ``held``: set by the kinds that
+    lay out channels or positions, else read from the layer's own axis map (:meth:`Layer.axes`): kept when
+    output axis 0 is input axis 0 (an activation, a flatten from axis 1, a class token), swapped when it is
+    the other axis of a ``[A, B]`` input (a transpose or permute), unknown when it joins or drops axes."""
     cls, x, y = type(node.layer), node.in_shape, node.out_shape
     if cls.READS_IDS or Trait.ATTENDS in cls.TRAITS or (Trait.RECURRENT in cls.TRAITS and len(y) == 2):
         return POSITIONS
     if getattr(cls, "RANK", None) is not None:  # convolutions and pools keep channels first, or pool them away
         return CHANNELS if len(y) == len(x) else None
-    if node.kind in ("transpose", "permute"):  # axes may count from the end (transpose swaps -2 and -1)
-        axes = [node.layer.dims[0]] if node.kind == "permute" else [node.layer.dim0, node.layer.dim1]
-        moved = any(axis % len(x) == 0 for axis in axes) if node.kind == "transpose" else axes[0] % len(x) != 0
-        return SWAP.get(held) if moved else held
-    if (node.kind == "flatten" and node.layer.start % len(x) >= 1) or node.kind == "class_token":
-        return held  # the first axis kept (or one token prepended to it)
-    if Trait.ALIASES in cls.TRAITS or len(x) != len(y) or (x and y and x[0] != y[0]):
-        return None  # reshaped, selected or pooled: unknown
-    return held
+    if not x or not y:
+        return None
+    sources = {axis for axis, _ in node.layer.axes(x)[0]}
+    if sources == {0}:
+        return held
+    return SWAP.get(held) if sources == {1} and len(x) == len(y) == 2 else None
 
 
 def check(ctx: Context) -> Iterator[Finding]:
