@@ -129,3 +129,15 @@ def test_channels_last_input_is_a_channels_last_shape_before_a_window(shape, fir
     text = f"input: {shape}\nlayers:\n  - {first}\n"
     codes = [d.code for d in lint(text, "x.yaml", ["G106"]).diagnostics if not d.rule.core]
     assert codes == (["G106"] if found else [])
+
+
+def test_channels_last_input_ends_on_blocks_that_use_each_other():
+    """Looking for the first layer as written, a cycle of blocks is followed once (it hung the linter)."""
+    import subprocess
+    import sys
+
+    text = "input: [8]\nblocks:\n  a(c):\n    - b: c\n  b(c):\n    - a: c\nlayers:\n  - a: 3\n"
+    proc = subprocess.run([sys.executable, "-m", "archcalc", "lint", "--select", "ALL", "--format", "concise", "-"],
+                          input=text, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == "<stdin>:6:7: E113 [block-cycle] block 'a' uses itself (a → b → a)"

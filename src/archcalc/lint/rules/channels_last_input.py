@@ -67,11 +67,15 @@ def _first_kind(ctx: Context) -> str | None:
     first = next(ctx.graph.layers(), None)
     if first is not None:
         return first.kind
-    items = ctx.spec.layers
+    items, entered = ctx.spec.layers, set()
     while items:
         item = items[0]
         if isinstance(item, LayerItem):
             return item.kind
+        if isinstance(item, BlockCall):
+            if item.block in entered:  # blocks that use each other first: a core error, and no first layer
+                return None
+            entered.add(item.block)
         items = ctx.spec.blocks[item.block].body if isinstance(item, BlockCall) else getattr(item, "body", [])
     return None
 
