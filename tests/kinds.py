@@ -433,10 +433,19 @@ class MultiheadReference(nn.Module):
         self.k_proj = nn.Linear(x[1], kv * d, bias=a.bias)
         self.v_proj = nn.Linear(x[1], kv * d, bias=a.bias)
         self.o_proj = nn.Linear(heads * d, out, bias=a.bias if a.out_bias is None else a.out_bias)
-        self.a = a
+        if a.qk_norm != "none":  # Qwen3's q_norm, k_norm over head_dim; OLMo 2's over all heads' features
+            self.q_norm = nn.RMSNorm(d if a.qk_norm == "head" else heads * d, eps=a.qk_norm_eps)
+            self.k_norm = nn.RMSNorm(d if a.qk_norm == "head" else kv * d, eps=a.qk_norm_eps)
+        self.a, self.d = a, d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.o_proj(attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), self.a))
+        q, k = self.q_proj(x), self.k_proj(x)
+        if self.a.qk_norm == "head":
+            q = self.q_norm(q.view(*q.shape[:-1], -1, self.d)).view(q.shape)
+            k = self.k_norm(k.view(*k.shape[:-1], -1, self.d)).view(k.shape)
+        elif self.a.qk_norm == "all":
+            q, k = self.q_norm(q), self.k_norm(k)
+        return self.o_proj(attend(q, k, self.v_proj(x), self.a))
 
 
 class LayerNorm2dReference(nn.LayerNorm):
@@ -867,6 +876,12 @@ layers:
              params=3 * (16 * 8 + 8) + 8 * 16, out=(6, 16), name="head-dim"),
         Case((2, 8), "multihead_attention: {heads: 2, kv_heads: 1, causal: true, rotary: interleaved}",
              params=(8 * 8 + 8) + 2 * (8 * 4 + 4) + (8 * 8 + 8), out=(2, 8), name="multi-query"),
+        # Qwen3: q_norm and k_norm of head_dim 4 each; OLMo 2: of heads·d = 16 and kv_heads·d = 8
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half, "
+             "qk_norm: head}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 2 * 4, out=(6, 16), name="qk-norm-head"),
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, rotary: half, qk_norm: all, "
+             "qk_norm_eps: 1.0e-5}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 16 + 8, out=(6, 16),
+             name="qk-norm-all"),
         # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
         Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
              name="torch-layout"),

@@ -169,6 +169,21 @@ def test_llama3_multihead_attention_saved_activations(mode):
     assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
 
 
+@pytest.mark.parametrize("qk_norm", ["head", "all"])
+@pytest.mark.parametrize("mode", ["none", "selective"])
+def test_qk_norm_saved_activations(tmp_path, qk_norm, mode):
+    # Qwen3's q_norm and k_norm over each head, OLMo 2's over all heads' features: rms_norm on q and k
+    path = tmp_path / "qk.yaml"
+    text = (SPECS_DIR / "llama-3-8b.yaml").read_text()
+    path.write_text(text.replace("bias: false\n", f"bias: false\n            qk_norm: {qk_norm}\n", 1))
+    assert "qk_norm" in path.read_text()
+    real, predicted = _saved(path, mode, torch.randint(0, 100, (16,)), ids=100, **LLAMA3_SMALL)
+    assert predicted == real
+    module = archcalc.to_torch(path, **LLAMA3_SMALL)
+    tensors = param_tensors(archcalc.load(path, **LLAMA3_SMALL).graph)
+    assert [s for _, s in tensors] == [tuple(p.shape) for p in module.parameters()]
+
+
 def test_llama3_8b_kv_cache_at_8192_tokens():
     # 32 layers × (k + v) × 8 kv heads × 128 dims × 8192 tokens × 2 B (bf16): 1 GiB per sequence
     assert _kv_plan(SPECS_DIR / "llama-3-8b.yaml", 8192, 1, precision="bf16") == 32 * 2 * 8 * 128 * 8192 * 2

@@ -89,7 +89,8 @@ TENSORS: dict[str, Callable] = {
 
 
 def _multihead(layer, x) -> list[Shape]:
-    """q_proj, k_proj, v_proj (weights, then biases with ``bias``) and o_proj, in torch's registration order;
+    """q_proj, k_proj, v_proj (weights, then biases with ``bias``), o_proj, then q_norm and k_norm (``qk_norm``),
+    in torch's registration order;
     ``layout: torch``: nn.MultiheadAttention's in_proj_weight, in_proj_bias and out_proj."""
     if layer.layout == "torch":
         d = x[1]
@@ -99,7 +100,7 @@ def _multihead(layer, x) -> list[Shape]:
     shapes = []
     for width in (q[1], k[1], v[1]):
         shapes += [(width, x[1])] + ([(width,)] if layer.bias else [])
-    return shapes + [(out, q[1])] + ([(out,)] if layer.out_biased else [])
+    return shapes + [(out, q[1])] + ([(out,)] if layer.out_biased else []) + layer.norm_shapes(x)
 
 
 def _prod(shape: Shape) -> int:

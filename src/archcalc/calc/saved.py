@@ -109,7 +109,8 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
 
 
 def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
-    """q_proj, k_proj and v_proj save their input x (layout: torch, a copy of it), the attention core
+    """q_proj, k_proj and v_proj save their input x (layout: torch, a copy of it), q_norm and k_norm
+    (``qk_norm``) what rms_norm saves of q and k, the attention core
     saves what :func:`_attention` says of their outputs (``q``, ``k``, ``v``), and o_proj saves the
     core's output: a view of flash attention's output, or its copy when rotary embedding made q a new
     tensor."""
@@ -119,8 +120,15 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     # layout: torch (nn.MultiheadAttention, batch first) projects a contiguous copy of x transposed to
     # sequence-first, and saves that copy instead of x
     first = Save("own", numel(x)) if layer.layout == "torch" else _in(x)
-    saves = [first, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
-                       for s in _attention(layer, [q, k, v], core))]
+    norms: list[Save] = []
+    for name, shape, norm in zip(("q", "k"), (q, k), layer.norm_shapes(x)):
+        # q_norm and k_norm are rms_norm on the projection (a view of it, per head): it saves what
+        # :func:`_rmsnorm` says, and the attention core reads its output, a new tensor
+        groups = numel(shape) // norm[0]
+        norms += [Save(name, numel(shape), "upcast"), Save("own", groups, "fp32"), Save("own", numel(shape))]
+        rename["in0" if name == "q" else "in1"] = f"{name}_normed"
+    saves = [first, *norms, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
+                              for s in _attention(layer, [q, k, v], core))]
     return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.layers.args import Bool, Choice, Int
+from archcalc.layers.args import Bool, Choice, Float, Int
 from archcalc.layers.attention import Attention, divide
 from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
 from archcalc.layers.traits import Trait
@@ -21,10 +21,15 @@ class MultiheadAttention(Attention):
     ``state_dict`` keys are Hugging Face Llama's and Mistral's. For cross-attention, or GPT-2's and
     BERT's names, write the projections as ``linear`` layers around ``attention``.
 
+    ``qk_norm`` RMS-normalises q and k after their projections, before rotary, as Qwen3 and OLMo 2 do:
+    ``head`` over each head's ``head_dim`` dimensions, one γ of head_dim shared by the heads
+    (Qwen3's ``q_norm`` and ``k_norm``: 2·d parameters), ``all`` over all heads' features together
+    (OLMo 2's: (h + h_kv)·d parameters); ``qk_norm_eps`` is their eps (Hugging Face's ``rms_norm_eps``).
+
     ``layout: torch`` stores the projections as PyTorch's ``nn.MultiheadAttention`` does (torchvision's
     ViT ``self_attention``): q, k and v packed in one ``in_proj_weight`` [3D, D] and ``in_proj_bias``
     [3D], then ``out_proj`` (D → D); the same count, and no ``kv_heads``, ``head_dim``, ``out``,
-    ``rotary`` or ``scale`` other than torch's (D/heads per head, 1/√head_dim).
+    ``rotary``, ``qk_norm`` or ``scale`` other than torch's (D/heads per head, 1/√head_dim).
 
     Example: ``- multihead_attention: {heads: 32, kv_heads: 8, bias: false, causal: true, rotary: half}``
     """
@@ -37,6 +42,9 @@ class MultiheadAttention(Attention):
     out = Int(None, doc="output features [default: the input's D]")
     layout = Choice(("llama", "torch"), "llama", doc="the parameters: Llama's q_proj, k_proj, v_proj and o_proj, or "
                                                      "nn.MultiheadAttention's packed in_proj_weight and out_proj")
+    qk_norm = Choice(("none", "head", "all"), "none", doc="RMS-normalise q and k before rotary: over each head "
+                                                          "(Qwen3) or over all heads' features (OLMo 2)")
+    qk_norm_eps = Float(1e-6, doc="the q and k norms' eps (with qk_norm)", lo=0, lo_open=True)
 
     # -- the projections ----------------------------------------------------------------------------
 
@@ -69,6 +77,7 @@ class MultiheadAttention(Attention):
             "out_bias": (self.out_bias is not None and self.out_bias != self.bias,
                          f"{what} has one bias switch for all four projections: out_bias differs from bias"),
             "rotary": (self.rotary != "none", f"{what} has no rotary position embedding"),
+            "qk_norm": (self.qk_norm != "none", f"{what} has no q and k norms"),
             "scale": (self.scale is not None, f"{what} scales q·kᵀ by 1/√head_dim: no scale of its own"),
         }
         for arg, (bad, message) in problems.items():
@@ -95,12 +104,21 @@ class MultiheadAttention(Attention):
         biases = (inner + 2 * kv if self.bias else 0) + (out if self.out_biased else 0)
         return weights, biases
 
+    def norm_shapes(self, x: Shape) -> list[Shape]:
+        """The γ of q_norm and of k_norm (none without qk_norm): what each normalises together."""
+        if self.qk_norm == "none":
+            return []
+        hd, _ = self.dims(x)
+        if self.qk_norm == "head":
+            return [(hd,), (hd,)]
+        return [(self.heads * hd,), (self.groups * hd,)]
+
     @property
     def out_biased(self) -> bool:
         return self.bias if self.out_bias is None else self.out_bias
 
     def params(self, x: Shape) -> Count:
-        return Count(sum(self.weights(x)))
+        return Count(sum(self.weights(x)) + sum(shape[0] for shape in self.norm_shapes(x)))
 
     def axes(self, x: Shape) -> AxisMap:
         return (((0, MIX),), ((1, MIX),))
@@ -108,8 +126,10 @@ class MultiheadAttention(Attention):
     def work(self, x: Shape, y: Shape) -> Work:
         """The four projections (a dot product of D or h·d per output) and the attention itself."""
         weights, biases = self.weights(x)
-        core = self.merge_work(self.projected(x), (x[0], self.heads * self.dims(x)[0]))
-        return core.plus(Work(macs=x[0] * weights, bias=x[0] * biases))
+        q, k, _ = self.projected(x)
+        core = self.merge_work([q, k, k], (x[0], q[1]))
+        normed = x[0] * (q[1] + k[1]) if self.qk_norm != "none" else 0
+        return core.plus(Work(macs=x[0] * weights, bias=x[0] * biases, norm=normed))
 
     def explain_params(self, x: Shape) -> Derivation:
         hd, out = self.dims(x)
@@ -120,8 +140,11 @@ class MultiheadAttention(Attention):
                               note="in_proj_weight and in_proj_bias (q, k, v packed), out_proj")
             return derive("3×{D}×{D}+{D}×{D}", weights, D=x[1], note="in_proj_weight (q, k, v packed), out_proj")
         note = f"q, k, v, o; biases {biases}" if biases else "q, k, v, o; no biases"
-        return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}", weights + biases, D=x[1], h=self.heads,
-                      d=hd, h_kv=self.groups, D_o=out, note=note)
+        norms = {"none": "", "head": "+2×{d}", "all": "+({h}+{h_kv})×{d}"}[self.qk_norm]
+        if norms:
+            note += "; q_norm and k_norm γ"
+        return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}" + norms, self.params(x).trainable, D=x[1],
+                      h=self.heads, d=hd, h_kv=self.groups, D_o=out, note=note)
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         hd, _ = self.dims(x)

@@ -119,7 +119,8 @@ def _multihead(a: Layer, x: Shape) -> Call:
         return _call(L.SelfAttention, embed_dim=x[1], heads=a.heads, bias=a.bias, causal=a.causal, dropout=a.dropout)
     head_dim, out = a.dims(x)
     return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
-                 out_features=out, bias=a.bias, out_bias=a.out_biased, causal=a.causal, scale=a.scale,
+                 out_features=out, bias=a.bias, out_bias=a.out_biased, qk_norm=a.qk_norm, qk_norm_eps=a.qk_norm_eps,
+                 causal=a.causal, scale=a.scale,
                  rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout)
 
 

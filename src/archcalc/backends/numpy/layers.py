@@ -1450,31 +1450,47 @@ class Attention(Module):
 
 class MultiheadAttention(Module):
     """Self-attention with its projections, named as Llama's are: ``q_proj``, ``k_proj``, ``v_proj``
-    (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``)."""
+    (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``). ``qk_norm``
+    adds ``q_norm`` and ``k_norm``, :class:`RMSNorm` on q and k before the attention: over each head's
+    dimensions (``head``, Qwen3's) or over all heads' features (``all``, OLMo 2's)."""
 
     RANDOM = True
 
     def __init__(self, embed_dim: int, heads: int, kv_heads: int, head_dim: int, out_features: int,
-                 bias: bool = True, out_bias: bool = True, causal: bool = False, scale: float | None = None,
-                 rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
-                 rng=None):
+                 bias: bool = True, out_bias: bool = True, qk_norm: str = "none", qk_norm_eps: float = 1e-6,
+                 causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
+                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None):
         rng = np.random.default_rng(rng)
         self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
         self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.v_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.o_proj = Linear(heads * head_dim, out_features, out_bias, rng)
+        self.head_dim, self.per_head = head_dim, qk_norm == "head"
+        self.norms: list[tuple[str, RMSNorm]] = []
+        if qk_norm != "none":
+            sizes = (head_dim, head_dim) if self.per_head else (heads * head_dim, kv_heads * head_dim)
+            self.norms = [(name, RMSNorm((size,), qk_norm_eps)) for name, size in zip(("q_norm", "k_norm"), sizes)]
         self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
 
     def children(self) -> list[tuple[str, Module]]:
-        return [("q_proj", self.q_proj), ("k_proj", self.k_proj), ("v_proj", self.v_proj), ("o_proj", self.o_proj)]
+        return [("q_proj", self.q_proj), ("k_proj", self.k_proj), ("v_proj", self.v_proj), ("o_proj", self.o_proj),
+                *self.norms]
+
+    def _heads(self, x: np.ndarray) -> np.ndarray:
+        """x [N, T, h·d] as the norms read it: [N, T, h, d] per head, else as it is."""
+        return x.reshape(*x.shape[:-1], -1, self.head_dim) if self.per_head else x
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.attention.training = self.training  # not a child: it holds no parameters
-        return self.o_proj.forward(self.attention.forward(self.q_proj.forward(x), self.k_proj.forward(x),
-                                                          self.v_proj.forward(x)))
+        q, k = self.q_proj.forward(x), self.k_proj.forward(x)
+        if self.norms:
+            q, k = (norm.forward(self._heads(t)).reshape(t.shape) for (_, norm), t in zip(self.norms, (q, k)))
+        return self.o_proj.forward(self.attention.forward(q, k, self.v_proj.forward(x)))
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         dq, dk, dv = self.attention.backward(self.o_proj.backward(dout))
+        if self.norms:
+            dq, dk = (norm.backward(self._heads(g)).reshape(g.shape) for (_, norm), g in zip(self.norms, (dq, dk)))
         grads = [proj.backward(g, input_grad) for proj, g in ((self.q_proj, dq), (self.k_proj, dk), (self.v_proj, dv))]
         return grads[0] + grads[1] + grads[2] if input_grad else None
 

@@ -503,8 +503,27 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
         return b.op("Add", [product, b.weight(node, f"{name}.bias")], node, f"{name}_biased") if bias else product
 
     q, k, v = (project(x, f"{p}_proj", c["bias"]) for p in "qkv")
+    if c["qk_norm"] != "none":
+        q, k = (_qk_norm(b, node, t, part, c, head_dim) for t, part in ((q, "q"), (k, "k")))
     y = _attend(b, node, q, k, v, c, c["heads"], layer.groups, head_dim)
     return project(y, "o_proj", layer.out_biased)
+
+
+def _qk_norm(b: Builder, node: LayerNode, x: str, part: str, c: dict, head_dim: int) -> str:
+    """``q_norm`` (or ``k_norm``): x/√(mean(x²) + eps)·γ over all of x's features [N, T, h·d], or over
+    each head's d of them (``qk_norm: head``, x viewed [N, T, h, d] and put back)."""
+    per_head = c["qk_norm"] == "head"
+    if per_head:
+        x = b.op("Reshape", [x, _ints(b, node, "per_head", [0, 0, -1, head_dim])], node, f"{part}_by_head")
+    square = b.op("Mul", [x, x], node, f"{part}_square")
+    mean = b.op("ReduceMean", [square], node, f"{part}_mean", axes=[-1], keepdims=1)
+    rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "qk_eps", c["qk_norm_eps"])], node, f"{part}_plus_eps")],
+               node, f"{part}_rms")
+    normed = b.op("Mul", [b.op("Div", [x, rms], node, f"{part}_normal"), b.weight(node, f"{part}_norm.weight")],
+                  node, f"{part}_normed")
+    if per_head:
+        normed = b.op("Reshape", [normed, _ints(b, node, "joined", [0, 0, -1])], node, f"{part}_joined")
+    return normed
 
 
 def _packed_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: int) -> str:

@@ -330,8 +330,9 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     if c["layout"] == "torch":  # nn.MultiheadAttention's own parameters: in_proj_weight, in_proj_bias, out_proj
         return call(SelfAttention, x[1], c["heads"], bias=c["bias"], dropout=c["dropout"], causal=c["causal"])
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
-                out_bias=layer.out_biased, causal=c["causal"], scale=c["scale"], rotary=c["rotary"], theta=c["theta"],
-                rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+                out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
+                scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
+                dropout=c["dropout"])
 
 
 @module_for("embedding")

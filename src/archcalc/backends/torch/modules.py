@@ -324,7 +324,11 @@ class Attention(nn.Module):
 
 
 class MultiheadAttention(nn.Module):
-    """Self-attention with q_proj, k_proj, v_proj and o_proj, named as Llama's are."""
+    """Self-attention with q_proj, k_proj, v_proj and o_proj, named as Llama's are.
+
+    qk_norm RMS-normalises q and k before the attention: "head" over each head's
+    dimensions (Qwen3's q_norm, k_norm), "all" over all heads' features (OLMo 2's).
+    """
 
     def __init__(
         self,
@@ -335,6 +339,8 @@ class MultiheadAttention(nn.Module):
         out_features: int,
         bias: bool = True,
         out_bias: bool = True,
+        qk_norm: str = "none",
+        qk_norm_eps: float = 1e-6,
         **options: object,
     ):
         super().__init__()
@@ -343,14 +349,27 @@ class MultiheadAttention(nn.Module):
         self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.o_proj = nn.Linear(inner, out_features, bias=out_bias)
+        self.head_dim, self.per_head = head_dim, qk_norm == "head"
+        if qk_norm != "none":
+            q_size, k_size = (head_dim, head_dim) if self.per_head else (inner, kv)
+            self.q_norm = nn.RMSNorm(q_size, eps=qk_norm_eps)
+            self.k_norm = nn.RMSNorm(k_size, eps=qk_norm_eps)
         self.options = dict(
             heads=heads, kv_heads=kv_heads, head_dim=head_dim, **options
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        if hasattr(self, "q_norm"):
+            q, k = self.normed(self.q_norm, q), self.normed(self.k_norm, k)
         y = Attention.apply(q, k, v, training=self.training, **self.options)
         return self.o_proj(y)
+
+    def normed(self, norm: nn.RMSNorm, x: torch.Tensor) -> torch.Tensor:
+        """norm(x) over all features, or over each head's (x as [N, T, heads, d])."""
+        if not self.per_head:
+            return norm(x)
+        return norm(x.unflatten(-1, (-1, self.head_dim))).flatten(-2)
 
 
 class RNN(nn.RNN):
