@@ -43,6 +43,8 @@ def small(kind: str, **sizes):
         "llama": (transformers.LlamaConfig, "LlamaForCausalLM"),
         "mistral": (transformers.MistralConfig, "MistralForCausalLM"),
         "qwen2": (transformers.Qwen2Config, "Qwen2ForCausalLM"),
+        "qwen3": (transformers.Qwen3Config, "Qwen3ForCausalLM"),
+        "olmo2": (transformers.Olmo2Config, "Olmo2ForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -111,6 +113,17 @@ CASES = {
         small("qwen2", num_key_value_heads=2, tie_word_embeddings=True, **DECODER),
         transformers.Qwen2ForCausalLM,
     ),
+    # q_norm and k_norm over each head's 12 dimensions, which are not hidden_size / heads (48 / 6 = 8)
+    "qwen3": (
+        small("qwen3", num_key_value_heads=2, head_dim=12, tie_word_embeddings=True, **DECODER),
+        transformers.Qwen3ForCausalLM,
+    ),
+    "qwen3-biased": (
+        small("qwen3", num_key_value_heads=3, head_dim=8, attention_bias=True, rms_norm_eps=1e-5, **DECODER),
+        transformers.Qwen3ForCausalLM,
+    ),
+    # q_norm over all 6 heads' features, k_norm over the 2 kv heads'; each sub-layer's output normalised
+    "olmo2": (small("olmo2", num_key_value_heads=2, **DECODER), transformers.Olmo2ForCausalLM),
 }
 
 
@@ -164,6 +177,22 @@ def full_size(config, real_class) -> int:
             transformers.Qwen2ForCausalLM,
             494_032_768,
         ),
+        (  # Qwen3-0.6B's config.json: 16 heads of 128 on a hidden size of 1024, tied embedding
+            "qwen3",
+            dict(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                 num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
+                 tie_word_embeddings=True, rope_theta=1000000.0),
+            transformers.Qwen3ForCausalLM,
+            596_049_920,
+        ),
+        (  # OLMo-2-1124-7B's config.json
+            "olmo2",
+            dict(vocab_size=100352, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096, rms_norm_eps=1e-6,
+                 pad_token_id=100277, rope_theta=500000.0),
+            transformers.Olmo2ForCausalLM,
+            7_298_617_344,
+        ),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
@@ -188,7 +217,7 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
-    for name in ("gpt2", "bert", "llama-gqa", "qwen2"):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2"):
         spec = imported(tmp_path / name, CASES[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)

@@ -298,16 +298,21 @@ class Defaults:
     F: int
     kv: int | None = None  # None: one per query head (Llama); Mistral 8 and Qwen2 32, whatever the heads
     sliding_window: int | None = None
+    head_dim: int | None = None  # None: hidden_size / heads (Qwen3: 128, whatever the hidden size)
+    eps: float = 1e-6  # rms_norm_eps (OLMo 2: 1e-5)
+    pad: int | None = None  # pad_token_id, the embedding's padding row (OLMo 2: 1)
 
 
 def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
-            free_head_dim: bool = True) -> Family:
-    """Llama's decoder, which Mistral and Qwen2 share (``modeling_llama.py``): pre-norm RMSNorm,
-    grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
+            free_head_dim: bool = True, qk_norm: str = "none", post_norm: bool = False) -> Family:
+    """Llama's decoder, which Mistral, Qwen2, Qwen3 and OLMo 2 share (``modeling_llama.py``): pre-norm
+    RMSNorm, grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
     ``qkv_bias`` gives the family's (q/k/v bias, output bias); ``mlp_bias`` whether the family reads the
-    config's ``mlp_bias`` (Llama; Mistral's and Qwen2's MLPs have none whatever it says);
-    ``free_head_dim`` whether an explicit ``head_dim`` frees the hidden size from being a multiple of the
-    heads (Mistral-NeMo's 5120 over 32 heads of 128; Llama's config refuses it)."""
+    config's ``mlp_bias`` (Llama; the others' MLPs have none whatever it says); ``free_head_dim`` whether
+    an explicit ``head_dim`` frees the hidden size from being a multiple of the heads (Mistral-NeMo's 5120
+    over 32 heads of 128; Llama's config refuses it); ``qk_norm`` the RMSNorm on q and k (Qwen3's per
+    head, OLMo 2's over all heads); ``post_norm`` OLMo 2's order, each sub-layer's output normalised
+    before the residual addition (``post_attention_layernorm``, ``post_feedforward_layernorm``)."""
 
     def write(c: Config, head: bool) -> list[str]:
         sizes = dict(
@@ -331,13 +336,13 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             sizes["kv"] = kv
         sizes["depth"] = c.int("num_hidden_layers", 32)
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
-        head_dim = None if c.value("head_dim", None) is None else c.int("head_dim")
+        head_dim = c.int("head_dim") if c.value("head_dim", None) is not None else defaults.head_dim
         if head_dim is None or not free_head_dim:
             _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         elif head_dim * sizes["heads"] == sizes["D"]:
             head_dim = None  # the default, left out
         act = c.activation("hidden_act", "silu")
-        eps = number(c.float("rms_norm_eps", 1e-6, positive=True))
+        eps = number(c.float("rms_norm_eps", defaults.eps, positive=True))
         theta = _rope_theta(c)
         c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
         _sliding_window(c, defaults.sliding_window, sizes["depth"])
@@ -345,7 +350,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         biased = mlp_bias and c.flag("mlp_bias", False)
         mlp = None if biased else False  # the linear kind's default bias is true
         attn_drop = c.probability("attention_dropout", 0.0) or None
-        pad = _padding(c, sizes["V"])
+        pad = _padding(c, sizes["V"], defaults.pad)
         attention = [
             f"            {k}: {v}"
             for k, v in dict(
@@ -357,6 +362,8 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
                 causal="true",
                 rotary="half",
                 theta=number(theta),
+                qk_norm=None if qk_norm == "none" else qk_norm,
+                qk_norm_eps=None if qk_norm == "none" or float(eps) == 1e-6 else eps,
                 dropout=None if attn_drop is None else number(attn_drop),
             ).items()
             if v is not None
@@ -366,13 +373,15 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             "blocks:",
             f"  decoder({args}):",
             "    - residual:",
-            f"        - rmsnorm: {{eps: {eps}, name: input_layernorm}}",
-            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            *([] if post_norm else [f"        - rmsnorm: {{eps: {eps}, name: input_layernorm}}"]),
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj"
+            + (", q_norm, k_norm" if qk_norm != "none" else ""),
             *attention,
             "            name: self_attn",
+            *([f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}"] if post_norm else []),
             "      inline: true",
             "    - residual:",
-            f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}",
+            *([] if post_norm else [f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}"]),
             "        - name: mlp",
             "          layers:",
             "            - multiply:",
@@ -381,6 +390,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             f"                - {layer('linear', out='f', bias=mlp, name='up_proj')}",
             "              inline: true",
             f"            - {layer('linear', out='d', bias=mlp, name='down_proj')}",
+            *([f"        - rmsnorm: {{eps: {eps}, name: post_feedforward_layernorm}}"] if post_norm else []),
             "      inline: true",
             "layers:",
         ]
@@ -399,14 +409,19 @@ def _llama_bias(c: Config) -> tuple[bool, bool]:
     return bias, bias
 
 
-#: each family's defaults, transformers' LlamaConfig, MistralConfig and Qwen2Config
+#: each family's defaults, transformers' LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config and Olmo2Config
 DEFAULTS = {"llama": Defaults(T=2048, V=32000, F=11008),
             "mistral": Defaults(T=131072, V=32000, F=14336, kv=8, sliding_window=4096),
-            "qwen2": Defaults(T=32768, V=151936, F=22016, kv=32)}
+            "qwen2": Defaults(T=32768, V=151936, F=22016, kv=32),
+            "qwen3": Defaults(T=32768, V=151936, F=22016, kv=32, head_dim=128),
+            "olmo2": Defaults(T=2048, V=50304, F=11008, eps=1e-5, pad=1)}
 family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias, DEFAULTS["llama"], mlp_bias=True,
                                                           free_head_dim=False))
 family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False), DEFAULTS["mistral"]))
 family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False), DEFAULTS["qwen2"]))  # q, k, v
+family("qwen3", "Qwen3Model", "Qwen3ForCausalLM")(decoder(_llama_bias, DEFAULTS["qwen3"], qk_norm="head"))
+family("olmo2", "Olmo2Model", "Olmo2ForCausalLM")(decoder(_llama_bias, DEFAULTS["olmo2"], qk_norm="all",
+                                                          post_norm=True))
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
@@ -447,10 +462,10 @@ def _divides(c: Config, dim_key: str, dim: int, heads_key: str, heads: int) -> N
         )
 
 
-def _padding(c: Config, vocab: int) -> int | None:
+def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
     """The embedding's padding row: ``pad_token_id`` when it names a row (Hugging Face passes it to
-    ``nn.Embedding``, which keeps that row at zero and out of the gradient)."""
-    pad = c.value("pad_token_id", None)
+    ``nn.Embedding``, which keeps that row at zero and out of the gradient); ``default`` the family's."""
+    pad = c.value("pad_token_id", default)
     if pad is None:
         return None
     if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < vocab:
@@ -492,7 +507,7 @@ def _sliding_window(c: Config, default: int | None, depth: int) -> None:
     if isinstance(written, YScalar) and written.value is None:
         return  # "sliding_window": null, as MistralConfig(sliding_window=None) saves it: no window at all
     window = c.value("sliding_window", default)
-    if c.value("model_type") == "qwen2":
+    if c.value("model_type") in ("qwen2", "qwen3"):
         use = c.flag("use_sliding_window", False)
         types = c.value("layer_types", None) if not isinstance(c.node("layer_types"), YSeq) else \
             [item.value if isinstance(item, YScalar) else None for item in c.node("layer_types").items]
