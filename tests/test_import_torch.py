@@ -275,6 +275,23 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))
 
 
+def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
+    """archcalc's MultiheadAttention (q_proj … o_proj, and Qwen3's or OLMo 2's q_norm and k_norm) reads back
+    with every argument it was written with."""
+    layers = ["multihead_attention: {heads: 4, kv_heads: 2, head_dim: 12, bias: false, qk_norm: head, "
+              "qk_norm_eps: 1.0e-05, causal: true, rotary: half, theta: 500000.0}",
+              "multihead_attention: {heads: 4, out_bias: false, qk_norm: all, rotary: interleaved, out: 24}",
+              "multihead_attention: {heads: 2, scale: 0.5, dropout: 0.1}"]
+    spec = tmp_path / "llama.yaml"
+    spec.write_text("input: [6, 32]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers[:2]) +
+                    "  - linear: 32\n  - " + layers[2] + "\n", encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers if n.kind == "multihead_attention"] == \
+        [n.layer.config() for n in first.layers if n.kind == "multihead_attention"]
+
+
 def round_trip(spec: Path, folder: Path) -> Path:
     """The spec ``archcalc import`` writes back from the torch source ``archcalc export`` wrote for ``spec``."""
     source, out = folder / "m.py", folder / "back.yaml"

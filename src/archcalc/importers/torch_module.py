@@ -262,6 +262,20 @@ except Exception:  # not installed, or built for another torch ("operator torchv
     pass
 
 
+def _llama_attention(m: nn.Module) -> Layer:
+    """archcalc's own ``MultiheadAttention`` (Llama's q_proj, k_proj, v_proj, o_proj, and q_norm, k_norm with
+    ``qk_norm``), read back from its projections and the options it keeps."""
+    o, dim = m.options, m.q_proj.in_features
+    heads, norm = o["heads"], "none" if not hasattr(m, "q_norm") else "head" if m.per_head else "all"
+    bias = m.q_proj.bias is not None
+    return Layer("multihead_attention", {"heads": heads, **_args(
+        kv_heads=(o["kv_heads"], heads), head_dim=(o["head_dim"], dim // heads if dim % heads == 0 else None),
+        out=(m.o_proj.out_features, dim), bias=(bias, True), out_bias=(m.o_proj.bias is not None, bias),
+        qk_norm=(norm, "none"), qk_norm_eps=(m.q_norm.eps if norm != "none" else 1e-6, 1e-6),
+        causal=(o["causal"], False), scale=(o["scale"], None), rotary=(o["rotary"], "none"),
+        theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None), dropout=(o["dropout"], 0.0))})
+
+
 #: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies
 #: into the file it writes: importing that file gives the spec back
 GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
@@ -274,6 +288,7 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "StochasticDepth": _stochastic_depth,
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
+    "MultiheadAttention": _llama_attention,
 }
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
 #: modules whose forward is known and written as items directly, their children named by their attributes
