@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archcalc import symbolic
 from archcalc.errors import Loc, SpecError
-from archcalc.layers.base import shape_text
+from archcalc.layers.base import numel, shape_text
 from archcalc.limits import Limits, default_limits
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
@@ -29,6 +30,9 @@ from archcalc.training import Splits
 SOURCES = "digits, docstrings, shapes, sign-sum, FILE.npz or FILE.csv"
 #: data sets made at run time: name → the module whose ``make(input_shape)`` returns ``(x, y)`` for a network
 #: taking that input (each module's docstring says what it holds and how it is made)
+#: losses whose targets are class indices, and those whose targets are a yes/no (or a probability) per output
+INDEX_LOSSES = ("cross_entropy", "nll")
+BINARY_LOSSES = ("bce", "bce_with_logits", "dice")
 GENERATED: dict[str, str] = {
     "docstrings": "archcalc.data_docstrings",  # the standard library's docstrings, for a character-level model
     "shapes": "archcalc.data_shapes",  # circles and squares on noise, a class per pixel, for segmentation
@@ -58,12 +62,14 @@ def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None
     if source == "digits":
         name, x, y = "digits", *_digits()
         rows = Rows("digits", None)
+        if train.multi_label:  # a row of ten labels per image, one of them set: "is it a 3?" and so on
+            y = np.eye(10)[y]
     elif source in GENERATED:
         name, (x, y) = source, _generated(source, model)
     elif source.endswith(".npz"):
         name, (x, y) = os.path.basename(source), _npz(source, limits)
     elif source.endswith(".csv"):
-        name, (x, y, lines) = os.path.basename(source), _csv(source, limits)
+        name, (x, y, lines) = os.path.basename(source), _csv(source, limits, _target_columns(model, train))
         rows = Rows(source, lines)
     else:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
@@ -263,9 +269,18 @@ def _npy(raw: bytes, key: str, where: Loc, hint: str, most: int) -> np.ndarray:
     return array.reshape(shape, order="F" if fortran else "C").copy()
 
 
-def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Features and targets of a CSV, and each row's line. A byte-order mark is dropped before the first
-    cell is read (else the first row reads as a header and is lost)."""
+def _target_columns(model: Model, train: TrainSpec) -> int:
+    """How many of a CSV's last columns are a sample's target: a row of labels (multi-label) or a regression's
+    values fill the network's output, a class index is one column."""
+    if train.multi_label or train.task == "regression":
+        size = numel(model.output_shape)
+        return int(size) if symbolic.is_int(size) and size >= 1 else 1
+    return 1
+
+
+def _csv(path: str, limits: Limits, targets: int = 1) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Features and the last ``targets`` columns (the targets) of a CSV, and each row's line. A byte-order
+    mark is dropped before the first cell is read (else the first row reads as a header and is lost)."""
     try:
         text = read_bounded(path, limits).decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -282,14 +297,15 @@ def _csv(path: str, limits: Limits) -> tuple[np.ndarray, np.ndarray, list[int]]:
                 continue
             raise _not_a_number(path, number, line) from None
         lines.append(number)
-        if len(rows[-1]) != len(rows[0]) or len(rows[-1]) < 2:
+        if len(rows[-1]) != len(rows[0]) or len(rows[-1]) < targets + 1:
+            what = "the target" if targets == 1 else f"the {targets} target columns (the network's outputs)"
             raise SpecError(Loc(path, number, 1), f"{len(rows[-1])} columns, but the first row has {len(rows[0])}"
-                            if len(rows[-1]) != len(rows[0]) else "needs at least one feature and the target",
+                            if len(rows[-1]) != len(rows[0]) else f"needs at least one feature and {what}",
                             code="bad-data")
     if not rows:
         raise SpecError(Loc(path, 1, 1), "no data rows", code="bad-data")
     table = np.array(rows)
-    return table[:, :-1], table[:, -1], lines
+    return table[:, :-targets], (table[:, -1] if targets == 1 else table[:, -targets:]), lines
 
 
 def _about(name: str, where: Loc | None) -> str:
@@ -367,10 +383,7 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                                 f"{targets.max():g}]), or scale the targets")
         return targets
     if train.multi_label:
-        raise SpecError(train.locs.get("multi_label", train.loc), "archcalc train does not train multi-label "
-                        "classifications yet (its data format holds one class index per sample)",
-                        code="data-mismatch", hint="lint, export and the Python API read multi_label: as declared; "
-                        "train the exported module on your label rows (loss: bce_with_logits)")
+        return _label_rows(y, model, train, name, where, rows)
     if len(model.output_shape) > 1 and y.ndim > 1 and (y.ndim == len(model.output_shape) or y[0].size > 1):
         return _dense_targets(y, model, train, name, where, rows)
     if len(model.output_shape) != 1:
@@ -413,6 +426,42 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
     return y
 
 
+def _label_rows(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None,
+                rows: Rows) -> np.ndarray:
+    """A multi-label classification's targets: per sample a row of labels, one per output, each 1 (the
+    sample has it) or 0, or a probability between (a soft label), as float32 shaped like the output."""
+    if train.loss in INDEX_LOSSES:
+        raise SpecError(train.locs.get("loss", train.loc), f"{train.loss} picks one class per sample, but "
+                        "multi_label data hold a row of labels per sample", code="data-mismatch",
+                        hint="loss: bce_with_logits scores each label on its own (or bce after a sigmoid)")
+    outputs = int(np.prod(model.output_shape))
+    if int(np.prod(y.shape[1:])) != outputs:
+        given = int(np.prod(y.shape[1:]))
+        raise SpecError(where, f"{_about(name, where)}a sample has {given} label{'s' if given != 1 else ''} but the "
+                        f"network outputs {shape_text(model.output_shape)}", code="data-mismatch",
+                        hint=f"give each sample a row of {outputs} labels (1: it has the label, 0: not)" + (
+                            "; a class index per sample is single-label data: drop multi_label" if given == 1
+                            else ""))
+    return _yes_no(y, model, name, where, rows, "a label (1: the sample has it, 0: not; a probability between)",
+                   "multi_label data hold a row of 0s and 1s per sample")
+
+
+def _yes_no(y: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows, what: str,
+            hint: str) -> np.ndarray:
+    """Targets of 1 (yes) or 0 (no), or a probability between, one per output: as float32 shaped like the
+    output, or a located error at the first value outside [0, 1] (NaN and inf included)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        targets = y.astype(np.float32).reshape(len(y), *model.output_shape)
+        flat = targets.reshape(len(y), -1)
+        bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        value = y.reshape(len(y), -1)[row][bad[row]][0]
+        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('y', row)} holds {_shown(value)}, "
+                        f"not {what}", code="bad-data", hint=hint)
+    return targets
+
+
 def _output_loc(model: Model) -> Loc:
     """Where the network's output is made: its last layer, else (no layers at all) its input."""
     layers = model.layers
@@ -424,11 +473,16 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
     """A class index per position (a language model's [T] against its output [T, V]) or per pixel (a
     segmentation's [H, W] against [C, H, W]): the targets must have the output's shape without its class
     axis, the spec's ``class_axis`` or the one axis whose removal leaves the targets' shape, and every value
-    must be a class index below that axis's size. Trained with a class-index loss (cross-entropy, NLL)."""
+    must be a class index below that axis's size. Trained with a class-index loss (cross-entropy, NLL).
+    Under a binary loss (bce, bce_with_logits, dice) targets with as many values as the output are a yes/no
+    per position instead: a binary segmentation's [H, W] mask against its one-channel [1, H, W] output."""
     from archcalc.spec.train import class_axes, class_axis
 
     output, target = tuple(int(d) for d in model.output_shape), tuple(y.shape[1:])
     out_loc, loss_loc = _output_loc(model), train.locs.get("loss", train.loc)
+    if train.loss in BINARY_LOSSES and int(np.prod(target)) == int(np.prod(output)):
+        return _yes_no(y, model, name, where, rows, "a yes/no per position (1 or 0; a probability between)",
+                       "a binary mask holds 0s and 1s")
     if train.loss not in ("cross_entropy", "nll"):
         raise SpecError(loss_loc, f"{name} has a class index per position ({shape_text(target)} per sample), which "
                         f"{train.loss} cannot compare with the output {shape_text(output)}", code="data-mismatch",

@@ -271,9 +271,12 @@ def _validation_loss(outcome, restored: bool) -> float | None:
 def class_iou(predicted, truth) -> dict[str, float]:
     """Intersection over union of each class, over every pixel of the test set: |P ∩ T| / |P ∪ T| where P are
     the pixels predicted as the class and T those that are. A class that is neither predicted nor present
-    anywhere has no IoU and is left out: the mean IoU is over the classes that occur."""
+    anywhere has no IoU and is left out: the mean IoU is over the classes that occur. Float targets are a
+    yes/no per position (a binary mask): 1 above one half."""
     import numpy as np
 
+    if truth.dtype.kind == "f":
+        truth = truth > 0.5
     predicted, truth = predicted.reshape(-1).astype(np.int64), truth.reshape(-1).astype(np.int64)
     k = int(max(predicted.max(), truth.max())) + 1
     confusion = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)

@@ -358,7 +358,7 @@ def loss_kwargs(train: TrainSpec) -> dict[str, object]:
         kwargs["inputs"] = train.loss_inputs
     if train.loss_inputs is not None and train.loss in LOGIT_LOSSES:
         kwargs["fuse"] = False
-    if train.multi_label and train.loss in ("bce", "bce_with_logits"):
+    if train.multi_label and train.loss in ("bce", "bce_with_logits", "dice"):
         kwargs["multi_label"] = True  # scored label by label
     return kwargs
 

@@ -52,7 +52,7 @@ class MSELoss(Loss):
 def _one_hot(y: np.ndarray, width: int, classify: bool) -> np.ndarray:
     """Class labels as one-hot rows when a classifier has several outputs (labels already in rows, as a
     multi-label classification gives them, stay as they are); other targets as floats."""
-    if classify and width > 1 and (y.ndim == 1 or y.shape[1] == 1):
+    if classify and width > 1 and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
         return np.eye(width)[y.astype(np.int64).reshape(-1)]
     return y.astype(np.float64)
 
@@ -231,10 +231,13 @@ class CosineLoss(Loss):
 class DiceLoss(Loss):
     """mean_i(1 − (2·Σ p·t + s) / (Σ p + Σ t + s)) over each sample's probabilities p and 0/1 targets t, with
     smoothing s (``smooth``, 1 by default, which keeps an empty target and prediction at loss 0): the overlap
-    loss of segmentation (Milletari et al., V-Net, 2016), summed over every element of a sample."""
+    loss of segmentation (Milletari et al., V-Net, 2016), summed over every element of a sample. Each output is
+    a yes/no (``BINARY``): a mask's pixel, or with ``multi_label`` a label."""
 
-    def __init__(self, smooth: float = 1.0):
-        self.smooth = smooth
+    BINARY = True
+
+    def __init__(self, smooth: float = 1.0, multi_label: bool = False):
+        self.smooth, self.multi_label = smooth, multi_label
 
     def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
         return _one_hot(y, width, classify)

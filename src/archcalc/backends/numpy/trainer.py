@@ -60,12 +60,14 @@ class NumpyTrainer:
 
     def predict_classes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The predicted class at every position of a dense output (class indices shaped like the targets),
-        in evaluation mode, for the command's mean IoU; ``y``, the targets, tell the class axis."""
+        in evaluation mode, for the command's mean IoU; ``y``, the targets, tell the class axis. A binary loss
+        on a yes/no per position predicts 1 where the output exceeds its threshold."""
         self._targets(y)
         net = logits_view(self.net, self.loss)
+        predict = getattr(self.loss, "predict", None) or (lambda out: (out > self.loss.THRESHOLD).astype(np.int64))
         self.net.eval()
         try:
-            return np.concatenate([self.loss.predict(net.forward(x[index])) for index in batches(len(x), 256)])
+            return np.concatenate([predict(net.forward(x[index])) for index in batches(len(x), 256)])
         finally:
             self.net.train()
 

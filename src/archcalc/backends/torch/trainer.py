@@ -91,7 +91,8 @@ class TorchTrainer:
     @torch.no_grad()
     def predict_classes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The predicted class at every position of a dense output (class indices shaped like the targets
-        ``y``, whose shape tells the class axis), in evaluation mode, for the command's mean IoU."""
+        ``y``, whose shape tells the class axis), in evaluation mode, for the command's mean IoU; under a binary
+        loss (a yes/no per position) 1 where the output exceeds the loss's threshold."""
         x, y = self._tensors((x, y))
         loss = training.build_loss(self.train, self.module)
         was_training = self.module.training
@@ -100,7 +101,9 @@ class TorchTrainer:
             parts = []
             for xs, ys in zip(x.split(256), y.split(256)):
                 with training.autocast(xs, self.precision):
-                    parts.append(loss.scores(loss.logits(xs), ys).argmax(dim=1).cpu().numpy())
+                    scores = loss.scores(loss.logits(xs), ys)
+                    binary = isinstance(loss.criterion, training.BINARY)
+                    parts.append((scores > loss.threshold if binary else scores.argmax(dim=1)).long().cpu().numpy())
             return np.concatenate(parts)
         finally:
             self.module.train(was_training)

@@ -105,7 +105,7 @@ CRITERIA: dict[str, type[nn.Module]] = {
 #: losses that compare class scores with class indices (the others take float targets shaped like the output)
 INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
 #: the losses that score each output as a yes/no of its own (rows of labels, or one per position)
-BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss)
+BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss, DiceLoss)
 
 
 def criterion(train: TrainSpec) -> nn.Module:

@@ -156,7 +156,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits"),
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits", "dice"),
                    train.multi_label) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
