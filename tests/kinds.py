@@ -742,6 +742,17 @@ layers:
         Case((3, 2, 2), "pixel_shuffle: 1", params=0, out=(3, 2, 2), name="one"),
     )),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
+    # each padded axis n + before + after, torch's order (the last axis first); negative amounts crop
+    Kind("pad", lambda a, x, t: Fn(lambda y: torch.nn.functional.pad(y, list(a.padding), value=a.value)), (
+        Case((3, 5), "pad: [2, 0]", params=0, out=(3, 5 + 2)),  # a causal convolution's left padding
+        Case((2, 3, 4), "pad: [1, 2, 0, 3]", params=0, out=(2, 3 + 3, 4 + 1 + 2), name="asymmetric-2d"),
+        Case((2, 3, 3), "pad: [1, 1, 1, 1]", params=0, out=(2, 5, 5), name="every-side"),
+        Case((1, 2, 3, 2), "pad: {padding: [1, 0, 0, 1, 2, 1], value: 0.5}", params=0,
+             out=(1, 2 + 2 + 1, 3 + 1, 2 + 1), name="value-3d"),
+        Case((3, 4), "pad: {padding: [1, 1], value: -2}", params=0, out=(3, 6), name="value-1d"),
+        Case((2, 5, 6), "pad: [-1, 2, -2, -1]", params=0, out=(2, 5 - 3, 6 + 1), name="crop"),
+        Case((2, 3), "pad: [0, 0, 1, 1]", params=0, out=(2 + 2, 3), name="first-axis"),
+    )),
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),
         Case((2, 3, 4), "reshape: [24]", params=0, out=(24,), name="flat"),

@@ -292,3 +292,30 @@ def test_a_gate_whose_width_reads_its_own_input_says_in_channels_is_that_layers(
         in caught.value.hint
     fixed = SE.replace("se(r = 4):", "se(r = 4, c = in_channels):").replace("out: in_channels,", "out: c,")
     assert archcalc.loads(fixed).graph.output_shape == (16, 8, 8)
+
+
+@pytest.mark.parametrize(("layer", "message"), [
+    ("pad: [1, 2, 3]", "x.yaml:3:10: error: pad: 'padding' must be a list of 2, 4 or 6 integers: (before, after) "
+     "for each padded axis, the last axis first, got [1, 2, 3]\n"
+     "  hint: torch's order, the last axis first: [left, right] pads the last axis, [left, right, top, bottom] the "
+     "last two, [left, right, top, bottom, front, back] the last three\n"),
+    ("pad: 2", "x.yaml:3:10: error: pad: 'padding' must be a list of 2, 4 or 6 integers: (before, after) for each "
+     "padded axis, the last axis first, got 2\n"
+     "  hint: one number does not say how many axes it pads: [2, 2] pads the last axis, [2, 2, 2, 2] the last two "
+     "(torch's ZeroPad2d(2))\n"),
+    ("pad: [1.5, 0]", "x.yaml:3:10: error: pad: 'padding' must be a list of whole numbers, got [1.5, 0]\n"
+     "  hint: each amount is a whole number of positions (negative crops)\n"),
+    ("pad: [0, 0, 0, 0, 1, 1]", "x.yaml:3:10: error: pad: pads 3 axes, but the input [4, 5] has 2\n"
+     "  hint: torch's order, the last axis first: [left, right] pads the last axis, [left, right, top, bottom] the "
+     "last two, [left, right, top, bottom, front, back] the last three\n"),
+    ("pad: [-3, -2]", "x.yaml:3:10: error: pad: crops axis 1 (5 positions of [4, 5]) by 3 (left) and 2 (right): "
+     "nothing of the input would be left\n  hint: crop less, or pad instead (amounts ≥ 0)\n"),
+])
+def test_pad_refuses_what_torch_refuses_at_the_argument(run, write, layer, message):
+    assert errors(run, write, f"input: [4, 5]\nlayers:\n  - {layer}\n") == message
+
+
+def test_a_pad_amount_whose_sign_depends_on_a_symbol_is_refused(run, write):
+    assert errors(run, write, "input: [4, L]\nsymbols: {L: 16, K: null}\nlayers:\n  - pad: [K - 2, 0]\n") == (
+        "x.yaml:4:10: error: pad: 'padding' entry K - 2 may pad or crop depending on K\n"
+        "  hint: give the symbols values with --set, or write an amount whose sign is fixed\n")

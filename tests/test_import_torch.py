@@ -503,3 +503,49 @@ def test_a_3d_network_with_batch_norm_imports_and_round_trips(tmp_path):
     out = round_trip(spec, tmp_path)
     assert "batchnorm3d" in out.read_text(encoding="utf-8")
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(out)))
+
+
+@pytest.mark.parametrize(("module", "says"), [
+    ("nn.ReflectionPad2d(1)", "nn.modules.padding.ReflectionPad2d: ReflectionPad has no spec form: 'pad' adds a "
+     "constant (it has no padding_mode)"),
+    ("nn.ReplicationPad1d((2, 0))", "ReplicationPad has no spec form"),
+])
+def test_a_padding_that_copies_the_input_is_refused(tmp_path, module, says):
+    path = write(tmp_path, f"from torch import nn\n\n\nclass M(nn.Sequential):\n    def __init__(self):\n"
+                 f"        super().__init__(nn.Conv2d(2, 2, 1), {module})\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "2,5,5")
+    assert code == 2 and says in output and not out.exists(), output
+
+
+PAD_MODEL = """\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.ZeroPad2d((1, 0, 2, 1)), nn.ConstantPad1d((0, 1), 0.5))
+        self.head = nn.Linear(8 * 7 * 9, 3)
+
+    def forward(self, x):
+        x = F.pad(self.body(x), (1, 2), value=-1.0)
+        return self.head(torch.flatten(x, 1))
+"""
+
+
+def test_constant_pads_import_and_round_trip(tmp_path):
+    """nn.ZeroPad2d, nn.ConstantPad1d and F.pad (constant) → pad with torch's amounts as they are; the spec's
+    torch export (nn.ZeroPad2d, nn.ConstantPad1d) imports back to the same spec."""
+    path = write(tmp_path, PAD_MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "4,6,6")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "pad: [1, 0, 2, 1]" in text and "value: 0.5" in text and "value: -1.0" in text, text
+    spec = archcalc.load(str(out))
+    assert [(n.kind, n.out_shape) for n in spec.layers][:4] == [
+        ("conv2d", (8, 4, 4)), ("pad", (8, 7, 5)), ("pad", (8, 7, 6)), ("pad", (8, 7, 9))]
+    (tmp_path / "again").mkdir()
+    back = round_trip(out, tmp_path / "again")
+    assert_same_spec(spec, archcalc.load(str(back)))

@@ -378,3 +378,55 @@ def test_at_a_name_many_nodes_share_asks_for_a_path(run):
     assert result.exit_code == 2
     assert result.stderr == ("error: --at conv2: 8 nodes are named 'conv2'\n"
                              "  hint: give one's full path: layer1.0.conv2, layer1.1.conv2, layer2.0.conv2, …\n")
+
+
+CAUSAL_TCN = """\
+input: [1, T]
+symbols: {T: 256}
+blocks:
+  temporal(d):
+    - residual:
+        body:
+          - pad: [2 * d, 0]
+          - conv1d: {out: 8, kernel: 3, dilation: d}
+          - relu
+          - pad: [2 * d, 0]
+          - conv1d: {out: 8, kernel: 3, dilation: d}
+          - relu
+        then: [relu]
+layers:
+  - conv1d: {out: 8, kernel: 1}
+  - temporal: 1
+  - temporal: 2
+  - temporal: 4
+  - temporal: 8
+"""
+
+
+def test_a_causal_tcn_sees_exactly_its_past(run, write):
+    """Bai et al.'s TCN, k = 3, two convolutions per block, dilations 1, 2, 4, 8. By hand: a stride-1
+    convolution of effective kernel (k − 1)·d + 1 widens the field by (k − 1)·d = 2d, and its left pad of 2d
+    moves the start 2d into the past, so after the blocks r = 1 + 2·2·(1 + 2 + 4 + 8) = 61 and P = 60:
+    output t sees inputs t − 60 … t, never t + 1. Each block's identity shortcut sees only t, so the sums
+    are the union of the two regions, which is the body's."""
+    data = rf_json(run, write(CAUSAL_TCN))
+    assert (data["size"], data["stride"], data["padding"]) == ([61], [1], [60])
+    rows = by_path(data)
+    assert [(rows[str(i)]["size"], rows[str(i)]["padding"]) for i in range(1, 5)] == \
+        [([5], [4]), ([13], [12]), ([29], [28]), ([61], [60])]
+    # after every layer but a pad (whose output is the input shifted), output t's window ends at input t
+    ends = [row["size"][0] - 1 - row["padding"][0] for row in data["layers"] if row.get("kind") != "pad"]
+    assert len(ends) == 1 + 4 * (1 + 5) and set(ends) == {0}, data["layers"]
+
+
+def test_pad_then_conv_is_torchs_causal_layout_and_a_right_pad_keeps_positions(run, write):
+    """``pad: [k − 1, 0]`` + an unpadded conv1d has the field of torch's causal layout (conv1d with padding
+    k − 1, its last k − 1 outputs chopped): size k, padding k − 1. A pad after the end moves no position;
+    a crop (negative amount) moves the start the other way."""
+    causal = rf_json(run, write("input: [2, 32]\nlayers:\n  - pad: [4, 0]\n  - conv1d: {out: 2, kernel: 5}\n"))
+    chopped = rf_json(run, write("input: [2, 32]\nlayers:\n  - conv1d: {out: 2, kernel: 5, padding: 4}\n"))
+    assert (causal["size"], causal["padding"]) == (chopped["size"], chopped["padding"]) == ([5], [4])
+    right = rf_json(run, write("input: [2, 8, 8]\nlayers:\n  - pad: [0, 3, 0, 1]\n  - conv2d: {out: 2, kernel: 3}\n"))
+    assert (right["size"], right["padding"]) == ([3, 3], [0, 0])
+    crop = rf_json(run, write("input: [2, 8, 8]\nlayers:\n  - pad: [-1, 0, 2, 0]\n  - conv2d: {out: 2, kernel: 3}\n"))
+    assert (crop["size"], crop["padding"]) == ([3, 3], [2, -1])  # h: starts 2 before row 0; w: at column 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archcalc.lint import lint
+from archcalc.lint.registry import RULES
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -28,3 +29,36 @@ def test_high_dropout_leaves_a_one_layer_recurrent_dropout_to_n109():
 def test_high_dropout_reads_a_free_number_of_layers():
     text = "input: [50, 20]\nsymbols: [L]\nlayers: [lstm: {hidden: 32, num_layers: L, dropout: 0.6}]\n"
     assert [d.code for d in lint(text, "x.yaml", ["N102"]).diagnostics] == ["N102"]
+
+
+#: Bai, Kolter & Koltun 2018's temporal convolutional network: causal (left-padded) dilated convolutions
+CAUSAL_TCN = """\
+name: causal-tcn
+input: [1, T]               # one channel, T steps
+symbols: {T: 256}
+blocks:
+  temporal(d):              # Bai et al. 2018: two causal dilated convolutions and a residual
+    - residual:
+        body:
+          - pad: [2 * d, 0]                                   # (k − 1)·d on the past only
+          - conv1d: {out: 32, kernel: 3, dilation: d}
+          - relu
+          - pad: [2 * d, 0]
+          - conv1d: {out: 32, kernel: 3, dilation: d}
+          - relu
+        then: [relu]
+layers:
+  - conv1d: {out: 32, kernel: 1}
+  - temporal: 1
+  - temporal: 2
+  - temporal: 4
+  - temporal: 8
+  - conv1d: {out: 1, kernel: 1}
+"""
+
+
+@pytest.mark.parametrize("text", [CAUSAL_TCN], ids=["causal-tcn"])
+def test_pad_in_published_designs_raises_nothing(text):
+    """``pad`` before an unpadded convolution is what a causal design is: no rule may read the pad as a break
+    between a layer and its activation, nor as a layer of its own that needs one."""
+    assert lint(text, "x.yaml", list(RULES)).diagnostics == []

@@ -188,6 +188,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "flatten": _nothing,
     "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
     "pixel_shuffle": _nothing,  # a permutation of the elements
+    "pad": _nothing,  # constant_pad_nd_backward(grad, pad): the amounts only
     "reshape": _nothing,  # views: their backward needs sizes, strides and the index only
     "permute": _nothing,
     "transpose": _nothing,

@@ -194,6 +194,18 @@ def _stochastic_depth(m: nn.Module) -> Layer:
     return Layer("stochastic_depth", {"p": m.p, **_args(mode=(m.mode, "row"))})
 
 
+def _pad(m: nn.ZeroPad1d | nn.ConstantPad1d) -> Layer:
+    """``nn.ZeroPad*d`` and ``nn.ConstantPad*d``: torch's amounts as they are (the last axis first)."""
+    return Layer("pad", {"padding": list(m.padding), **_args(value=(float(m.value), 0.0))})
+
+
+def _refused_pad(m: nn.Module) -> Layer:
+    """Reflection, replication and circular padding copy the input's own values: ``pad`` adds a constant."""
+    mode = type(m).__name__.removesuffix("1d").removesuffix("2d").removesuffix("3d")
+    raise module_error(m, f"{mode} has no spec form: 'pad' adds a constant (it has no padding_mode)",
+                       "use nn.ZeroPad*d or nn.ConstantPad*d, or write the model's padding as a constant")
+
+
 LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
     nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm, nn.BatchNorm3d: _batchnorm,
@@ -209,6 +221,11 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.ELU: _simple("elu", alpha=("alpha", 1.0)),
     nn.Softplus: _simple("softplus", beta=("beta", 1.0), threshold=("threshold", 20.0)),
     nn.LayerNorm: _layernorm,
+    nn.ZeroPad1d: _pad, nn.ZeroPad2d: _pad, nn.ZeroPad3d: _pad,
+    nn.ConstantPad1d: _pad, nn.ConstantPad2d: _pad, nn.ConstantPad3d: _pad,
+    **dict.fromkeys((nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d,
+                     nn.ReplicationPad2d, nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d,
+                     nn.CircularPad3d), _refused_pad),
     nn.GroupNorm: lambda m: Layer("groupnorm", {"groups": m.num_groups, **_args(eps=(m.eps, 1e-5),
                                                                                  affine=(m.affine, True))}),
 }
@@ -445,6 +462,14 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
                                          ceil_mode=(_argument(node, 5 if target is F.max_pool2d else 4,
                                                               "ceil_mode", False), False))}
         return Layer("maxpool2d" if target is F.max_pool2d else "avgpool2d", args)
+    if target is F.pad:
+        mode = _argument(node, 2, "mode", "constant")
+        if mode != "constant":
+            raise module_error(owner, f"F.pad with mode '{mode}' has no spec form: 'pad' adds a constant (it has "
+                               "no padding_mode)", "pad with mode='constant'")
+        value = _argument(node, 3, "value", None)
+        return Layer("pad", {"padding": list(_argument(node, 1, "pad", ())),
+                             **_args(value=(float(value or 0.0), 0.0))})
     if target is F.dropout:
         return Layer("dropout", _args(p=(_argument(node, 1, "p", 0.5), 0.5)))
     if target == "mean" or target is torch.mean:

@@ -59,6 +59,7 @@ KINDS = (
     "mish",
     "multihead_attention",
     "multiply",
+    "pad",
     "permute",
     "pixel_shuffle",
     "pos_embedding",

@@ -38,6 +38,7 @@ from archcalc.layers.args import (
 from archcalc.layers.base import Layer, kind_doc
 from archcalc.layers.conv_transpose import Cropping
 from archcalc.layers.merge import Merge
+from archcalc.layers.pad import PadList
 from archcalc.layers.traits import Trait
 from archcalc.layers.upsample import Scales, Sizes
 from archcalc.spec import parser
@@ -317,10 +318,16 @@ def _sizes(arg: Sizes) -> dict:
     return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
 
 
+def _pad_list(arg: PadList) -> dict:
+    """Pad amounts: (before, after) for 1 to 3 axes, whole numbers (negative crops) or expressions."""
+    one = {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/expression"}]}
+    return {"anyOf": [{"type": "array", "items": one, "minItems": n, "maxItems": n} for n in (2, 4, 6)]}
+
+
 ARG_TYPES: dict[type, Callable[..., dict]] = {
     Int: _int, Size: _int, PerAxis: _per_axis, Padding: _padding, Float: _float, Bool: _bool, Choice: _choice,
     AxisIndex: _axis, Axes: _axes, Dims: _dims, LayerPath: _layer_path,
-    Cropping: _per_axis, Scales: _scales, Sizes: _sizes,
+    Cropping: _per_axis, Scales: _scales, Sizes: _sizes, PadList: _pad_list,
 }
 
 

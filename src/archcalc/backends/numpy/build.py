@@ -190,6 +190,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "global_avgpool3d": _simple(L.GlobalAvgPool3d),
     "upsample": lambda a, x: _upsample(a, x),
     "pixel_shuffle": lambda a, x: _call(L.PixelShuffle, upscale_factor=a.factor),
+    "pad": lambda a, x: _call(L.ConstantPad, padding=a.padding, value=a.value),
     "batchnorm1d": lambda a, x: _call(L.BatchNorm1d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,

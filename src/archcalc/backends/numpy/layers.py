@@ -715,6 +715,45 @@ class PixelShuffle(Module):
                                                                                               wr // r)
 
 
+
+def _pad_index(shape: tuple[int, ...], pairs: list[tuple[int, int]]) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """For (before, after) per axis (negative amounts crop): where the kept part of an input of ``shape`` lies
+    in the input, and where it lies in the output."""
+    source, target = [], []
+    for n, (before, after) in zip(shape, pairs):
+        source.append(slice(max(-before, 0), n - max(-after, 0)))
+        target.append(slice(max(before, 0), max(before, 0) + n - max(-before, 0) - max(-after, 0)))
+    return tuple(source), tuple(target)
+
+
+class ConstantPad(Module):
+    """``F.pad(x, padding, value=value)`` (``nn.ZeroPad*d``, ``nn.ConstantPad*d``): ``padding`` is torch's flat
+    list of (before, after) pairs, the last axis first; a negative amount crops. The kept input is copied
+    into a tensor filled with ``value``; the gradient is the output's gradient at the kept input's place
+    (the added positions are constants, the cropped ones never reach the output)."""
+
+    def __init__(self, padding: tuple[int, ...], value: float = 0.0):
+        self.padding, self.value = tuple(padding), value
+
+    def _pairs(self, ndim: int) -> list[tuple[int, int]]:
+        given = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)]
+        return [(0, 0)] * (ndim - len(given)) + given[::-1]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        pairs = self._pairs(x.ndim)
+        self.shape = x.shape
+        out = np.full([n + before + after for n, (before, after) in zip(x.shape, pairs)], self.value, dtype=x.dtype)
+        source, target = _pad_index(x.shape, pairs)
+        out[target] = x[source]
+        return out
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        source, target = _pad_index(self.shape, self._pairs(dout.ndim))
+        dx = np.zeros(self.shape, dtype=dout.dtype)
+        dx[source] = dout[target]
+        return dx
+
+
 # -- normalisation and regularisation --------------------------------------------------------------
 
 

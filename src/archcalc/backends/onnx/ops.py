@@ -98,6 +98,16 @@ def pixel_shuffle(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("DepthToSpace", [x], node, blocksize=node.layer.factor, mode="CRD")
 
 
+@op_for("pad")
+def pad(b: Builder, node: LayerNode, x: str) -> str:
+    """``Pad`` (constant mode): ONNX lists every axis's begin amount, then every end amount, in axis order
+    (batch included), where torch lists (before, after) pairs from the last axis; negative amounts crop in both."""
+    pairs = node.layer.pairs(node.in_shape)
+    pads = [0, *(before for before, _ in pairs), 0, *(after for _, after in pairs)]
+    value = b.constant(node, "value", node.layer.value)
+    return b.op("Pad", [x, b.constant(node, "pads", pads, dtype=np.int64), value], node, mode="constant")
+
+
 @op_for("upsample")
 def upsample(b: Builder, node: LayerNode, x: str) -> str:
     """``Resize`` with torch's coordinates: nearest is 'asymmetric' with the floor (output i reads ⌊i/s⌋),

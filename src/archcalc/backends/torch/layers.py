@@ -390,6 +390,17 @@ def pixel_shuffle(layer: Layer, x: Shape) -> Call:
     return call(nn.PixelShuffle, layer.factor)
 
 
+@module_for("pad")
+def pad(layer: Layer, x: Shape) -> Call:
+    """``nn.ZeroPad{n}d`` when the value is 0, else ``nn.ConstantPad{n}d``, n the padded axes: what a person
+    writes, one number when every side is padded alike (``nn.ZeroPad2d(1)``)."""
+    layer.pairs(x)  # checked against the input
+    rank = layer.rank
+    if layer.value == 0:
+        return call((nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d)[rank - 1], layer.padding)
+    return call((nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d)[rank - 1], layer.padding, layer.value)
+
+
 @module_for("upsample")
 def upsample(layer: Layer, x: Shape) -> Call:
     """torch takes ``align_corners`` only in the interpolating modes (None, its default, otherwise)."""
