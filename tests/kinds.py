@@ -753,6 +753,13 @@ layers:
         Case((2, 5, 6), "pad: [-1, 2, -2, -1]", params=0, out=(2, 5 - 3, 6 + 1), name="crop"),
         Case((2, 3), "pad: [0, 0, 1, 1]", params=0, out=(2 + 2, 3), name="first-axis"),
     )),
+    # a ⊗ σ(b) for the halves of axis dim: that axis halves
+    Kind("glu", lambda a, x, t: nn.GLU(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
+        Case((3, 8), "glu", params=0, out=(3, 4)),
+        Case((6, 5), "glu: {dim: 0}", params=0, out=(3, 5), name="first-axis"),
+        Case((2, 4, 3), "glu: 1", params=0, out=(2, 2, 3), name="middle"),
+        Case((2,), "glu", params=0, out=(1,), name="vector"),
+    )),
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),
         Case((2, 3, 4), "reshape: [24]", params=0, out=(24,), name="flat"),

@@ -310,8 +310,16 @@ def test_a_gate_whose_width_reads_its_own_input_says_in_channels_is_that_layers(
      "last two, [left, right, top, bottom, front, back] the last three\n"),
     ("pad: [-3, -2]", "x.yaml:3:10: error: pad: crops axis 1 (5 positions of [4, 5]) by 3 (left) and 2 (right): "
      "nothing of the input would be left\n  hint: crop less, or pad instead (amounts ≥ 0)\n"),
+    ("glu", "x.yaml:3:5: error: glu: splits axis 1 of [4, 5] in half, but its size 5 is odd\n"
+     "  hint: give the layer before it twice the outputs the gate needs (an even size), or split another axis "
+     "with 'dim'\n"),
+    ("glu: {dim: -1}", "x.yaml:3:16: error: glu: splits axis 1 of [4, 5] in half, but its size 5 is odd\n"
+     "  hint: give the layer before it twice the outputs the gate needs (an even size), or split another axis "
+     "with 'dim'\n"),
+    ("glu: 2", "x.yaml:3:10: error: glu: axis 2 is outside an input with 2 axes ([4, 5])\n"
+     "  hint: use 0..1 (0 is the first axis after the batch) or -1..-2\n"),
 ])
-def test_pad_refuses_what_torch_refuses_at_the_argument(run, write, layer, message):
+def test_pad_and_glu_refuse_what_torch_refuses_at_the_argument(run, write, layer, message):
     assert errors(run, write, f"input: [4, 5]\nlayers:\n  - {layer}\n") == message
 
 

@@ -526,26 +526,29 @@ import torch.nn.functional as F
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.ZeroPad2d((1, 0, 2, 1)), nn.ConstantPad1d((0, 1), 0.5))
-        self.head = nn.Linear(8 * 7 * 9, 3)
+        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.ZeroPad2d((1, 0, 2, 1)), nn.GLU(dim=1),
+                                  nn.ConstantPad1d((0, 1), 0.5), nn.GLU())
+        self.head = nn.Linear(4 * 7 * 3, 3)
 
     def forward(self, x):
-        x = F.pad(self.body(x), (1, 2), value=-1.0)
+        x = F.glu(F.pad(self.body(x), (1, 2), value=-1.0), dim=-1)
         return self.head(torch.flatten(x, 1))
 """
 
 
-def test_constant_pads_import_and_round_trip(tmp_path):
-    """nn.ZeroPad2d, nn.ConstantPad1d and F.pad (constant) → pad with torch's amounts as they are; the spec's
-    torch export (nn.ZeroPad2d, nn.ConstantPad1d) imports back to the same spec."""
+def test_constant_pads_and_glu_import_and_round_trip(tmp_path):
+    """nn.ZeroPad2d, nn.ConstantPad1d and F.pad (constant) → pad with torch's amounts as they are; nn.GLU and
+    F.glu → glu with the axis counted after the batch (dim=1 → 0); the spec's torch export (nn.ZeroPad2d,
+    nn.ConstantPad1d, nn.GLU) imports back to the same spec."""
     path = write(tmp_path, PAD_MODEL)
     code, output, out = imported(tmp_path, f"{path}:Net", "--input", "4,6,6")
     assert code == 0, output
     text = out.read_text(encoding="utf-8")
-    assert "pad: [1, 0, 2, 1]" in text and "value: 0.5" in text and "value: -1.0" in text, text
+    assert "pad: [1, 0, 2, 1]" in text and "glu: 0" in text and "value: 0.5" in text and "value: -1.0" in text, text
     spec = archcalc.load(str(out))
-    assert [(n.kind, n.out_shape) for n in spec.layers][:4] == [
-        ("conv2d", (8, 4, 4)), ("pad", (8, 7, 5)), ("pad", (8, 7, 6)), ("pad", (8, 7, 9))]
+    assert [(n.kind, n.out_shape) for n in spec.layers][:7] == [
+        ("conv2d", (8, 4, 4)), ("pad", (8, 7, 5)), ("glu", (4, 7, 5)), ("pad", (4, 7, 6)), ("glu", (4, 7, 3)),
+        ("pad", (4, 7, 6)), ("glu", (4, 7, 3))]
     (tmp_path / "again").mkdir()
     back = round_trip(out, tmp_path / "again")
     assert_same_spec(spec, archcalc.load(str(back)))

@@ -371,3 +371,13 @@ def test_every_shipped_specs_parameter_tensors_are_the_modules(spec):
         module = archcalc.to_torch(spec, **sets)
     tensors = param_tensors(archcalc.load(spec, **sets).graph)
     assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
+
+
+def test_pad_and_glu_save_what_autograd_saves(tmp_path):
+    """constant_pad_nd's backward needs only the amounts (a crop too); glu_backward its input."""
+    spec = tmp_path / "gated.yaml"
+    spec.write_text("input: [3, 12]\nlayers:\n  - conv1d: {out: 4, kernel: 1}\n  - pad: [2, 0]\n"
+                    "  - conv1d: {out: 4, kernel: 3}\n  - glu: 0\n  - relu\n  - pad: {padding: [-1, 3], value: 1}\n"
+                    "  - glu\n  - flatten\n  - linear: 3\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
+    assert predicted == real

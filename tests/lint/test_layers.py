@@ -57,8 +57,28 @@ layers:
 """
 
 
-@pytest.mark.parametrize("text", [CAUSAL_TCN], ids=["causal-tcn"])
-def test_pad_in_published_designs_raises_nothing(text):
-    """``pad`` before an unpadded convolution is what a causal design is: no rule may read the pad as a break
-    between a layer and its activation, nor as a layer of its own that needs one."""
+#: Gulati et al. 2020's Conformer convolution module, torchaudio's layout (no bias before the batch norm)
+CONFORMER_CONV = """\
+name: conformer-conv-module
+input: [T, 144]            # a sequence of T frames of 144 features
+symbols: {T: 100}
+layers:
+  - residual:
+      - layernorm
+      - linear: 288             # pointwise conv as a linear: 2·D for the gate
+      - glu                     # [T, 144]
+      - transpose               # [144, T]
+      - conv1d: {out: 144, kernel: 31, padding: 15, groups: 144, bias: false}   # depthwise
+      - batchnorm1d
+      - silu
+      - transpose               # [T, 144]
+      - linear: 144
+      - dropout: 0.1
+"""
+
+
+@pytest.mark.parametrize("text", [CAUSAL_TCN, CONFORMER_CONV], ids=["causal-tcn", "conformer-conv"])
+def test_pad_and_glu_in_published_designs_raise_nothing(text):
+    """``pad`` before an unpadded convolution and ``glu`` as the gate are what these designs are: no rule may
+    read the pad as a break between a layer and its activation, nor the gate as a missing one."""
     assert lint(text, "x.yaml", list(RULES)).diagnostics == []

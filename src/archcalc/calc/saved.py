@@ -165,6 +165,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
     "hardswish": lambda layer, x, y: [_in(x)],
     "hardsigmoid": lambda layer, x, y: [_in(x)],
+    "glu": lambda layer, x, y: [_in(x)],  # glu_backward(grad, self, dim)
     "prelu": lambda layer, x, y: [_in(x)],  # _prelu_kernel_backward: self and the weight (a parameter)
     "step": _nothing,  # sign's gradient is zero: nothing saved
     **dict.fromkeys(("maxpool1d", "maxpool2d", "maxpool3d"), _maxpool),

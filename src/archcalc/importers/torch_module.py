@@ -206,6 +206,12 @@ def _refused_pad(m: nn.Module) -> Layer:
                        "use nn.ZeroPad*d or nn.ConstantPad*d, or write the model's padding as a constant")
 
 
+def _glu(m: nn.GLU) -> Layer:
+    if m.dim == 0:
+        raise module_error(m, "a GLU that splits the batch axis has no spec form")
+    return Layer("glu", _args(dim=(m.dim - 1 if m.dim > 0 else m.dim, -1)))
+
+
 LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
     nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm, nn.BatchNorm3d: _batchnorm,
@@ -226,6 +232,7 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     **dict.fromkeys((nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d,
                      nn.ReplicationPad2d, nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d,
                      nn.CircularPad3d), _refused_pad),
+    nn.GLU: _glu,
     nn.GroupNorm: lambda m: Layer("groupnorm", {"groups": m.num_groups, **_args(eps=(m.eps, 1e-5),
                                                                                  affine=(m.affine, True))}),
 }
@@ -470,6 +477,11 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         value = _argument(node, 3, "value", None)
         return Layer("pad", {"padding": list(_argument(node, 1, "pad", ())),
                              **_args(value=(float(value or 0.0), 0.0))})
+    if target is F.glu:
+        dim = _argument(node, 1, "dim", -1)
+        if dim == 0:
+            raise module_error(owner, "a GLU that splits the batch axis has no spec form")
+        return Layer("glu", _args(dim=(dim - 1 if dim > 0 else dim, -1)))
     if target is F.dropout:
         return Layer("dropout", _args(p=(_argument(node, 1, "p", 0.5), 0.5)))
     if target == "mean" or target is torch.mean:

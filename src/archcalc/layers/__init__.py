@@ -40,6 +40,7 @@ KINDS = (
     "global_avgpool1d",
     "global_avgpool2d",
     "global_avgpool3d",
+    "glu",
     "groupnorm",
     "gru",
     "hardsigmoid",

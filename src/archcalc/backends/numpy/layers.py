@@ -754,6 +754,23 @@ class ConstantPad(Module):
         return dx
 
 
+
+class GLU(Module):
+    """a·σ(b) for the halves a, b of axis ``dim`` (``nn.GLU``, batch included); the gradient is σ(b)·dout for
+    a and a·σ(b)(1 − σ(b))·dout for b."""
+
+    def __init__(self, dim: int = -1):
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.a, b = np.split(x, 2, axis=self.dim)
+        self.s = 0.5 * (1 + np.tanh(0.5 * b))  # σ(b), never overflowing (as Sigmoid)
+        return self.a * self.s
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return np.concatenate([dout * self.s, dout * self.a * self.s * (1 - self.s)], axis=self.dim)
+
+
 # -- normalisation and regularisation --------------------------------------------------------------
 
 

@@ -613,6 +613,17 @@ def softmax(b: Builder, node: LayerNode, x: str) -> str:
 
 
 
+@op_for("glu")
+def glu(b: Builder, node: LayerNode, x: str) -> str:
+    """``Split`` into two halves along the axis, then a·Sigmoid(b) (ONNX has no GLU op)."""
+    axis = node.layer.axis(node.in_shape) + 1
+    half = node.out_shape[axis - 1]
+    first, second = b.name(f"{b.paths[node]}/a"), b.name(f"{b.paths[node]}/b")
+    sizes = b.constant(node, "split", [half, half], dtype=np.int64)
+    b.nodes.append(helper.make_node("Split", [x, sizes], [first, second], name=first, axis=axis))
+    return b.op("Mul", [first, b.op("Sigmoid", [second], node, "gate")], node)
+
+
 @op_for("log_softmax")
 def log_softmax(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("LogSoftmax", [x], node, axis=node.layer.axis(node.in_shape) + 1)

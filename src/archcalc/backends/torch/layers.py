@@ -415,6 +415,13 @@ def softmax(layer: Layer, x: Shape) -> Call:
     return call(nn.Softmax, dim=layer.axis(x) + 1)  # the spec's axes exclude the batch
 
 
+@module_for("glu")
+def glu(layer: Layer, x: Shape) -> Call:
+    """torch's default ``nn.GLU()`` for the last axis, else ``dim`` counted with the batch (as softmax's)."""
+    axis = layer.axis(x)
+    return call(nn.GLU, dim=-1 if axis == len(x) - 1 else axis + 1)
+
+
 @module_for("log_softmax")
 def log_softmax(layer: Layer, x: Shape) -> Call:
     return call(nn.LogSoftmax, dim=layer.axis(x) + 1)
