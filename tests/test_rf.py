@@ -417,6 +417,17 @@ def test_a_causal_tcn_sees_exactly_its_past(run, write):
     # after every layer but a pad (whose output is the input shifted), output t's window ends at input t
     ends = [row["size"][0] - 1 - row["padding"][0] for row in data["layers"] if row.get("kind") != "pad"]
     assert len(ends) == 1 + 4 * (1 + 5) and set(ends) == {0}, data["layers"]
+    assert data["warnings"] == []  # causal paths join aligned by their ends, whatever their centres
+
+
+def test_a_causal_body_beside_a_centred_shortcut_is_misaligned(run, write):
+    """Only paths that are all causal align by their ends: a centred 3-tap shortcut (it sees t + 1) beside a
+    causal body is reported."""
+    spec = write("input: [2, 16]\nlayers:\n  - residual:\n      body: [pad: [2, 0], conv1d: {out: 2, kernel: 3}]\n"
+                 "      shortcut: [conv1d: {out: 2, kernel: 3, padding: 1}]\n")
+    data = rf_json(run, spec)
+    assert [w["code"] for w in data["warnings"]] == ["rf-misaligned"]
+    assert (data["size"], data["padding"]) == ([4], [2])  # the union of t − 2 … t and t − 1 … t + 1
 
 
 def test_pad_then_conv_is_torchs_causal_layout_and_a_right_pad_keeps_positions(run, write):

@@ -346,6 +346,8 @@ class _Tracer:
                                                "to the next; it is reported as 'varies'", "rf-varies"))
                 return dict.fromkeys(spans, VARIES)
         for name, other in rest:
+            if _causal(other) and _causal(first):
+                continue  # both paths end at the output's own position (a TCN's block and its identity)
             if differ := self.differ(other, first, "offset"):
                 self.warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres "
                                                f"of output 0 at {differ}); the receptive field reported is the union "
@@ -363,6 +365,13 @@ class _Tracer:
         return ", ".join(f"{self.name(origin).lower()}: {symbolic.fmt(getattr(a[origin], part))} vs "
                          f"{symbolic.fmt(getattr(b[origin], part))}" for origin in sorted(a.keys() & b.keys())
                          if not _same(getattr(a[origin], part), getattr(b[origin], part)))
+
+
+def _causal(path: dict[int, Span]) -> bool:
+    """Whether output 0 of ``path`` sees nothing after input 0 and reaches it, along every axis: a causal path
+    (a causal convolution stack, an identity), whose region ends where its output is. Causal paths that join are
+    aligned by their ends, as a causal design means them to be, whatever their centres."""
+    return all(_same(span.end, 0) for span in path.values())
 
 
 def _flatten(state: State) -> dict[int, Status]:
