@@ -704,6 +704,28 @@ layers:
         Case((2, 3, 3, 2), "batchnorm3d: {affine: false, eps: 0.001, momentum: 0.2}", params=0, buffers=2 * 2 + 1,
              out=(2, 3, 3, 2), name="no-affine"),
     )),
+    # nn.InstanceNorm{1,2,3}d(C): torch's defaults affine=False, track_running_stats=False hold nothing; γ and β
+    # per channel (2C) with affine; running mean and variance per channel and num_batches_tracked (2C + 1) with
+    # track_running_stats, which evaluation then normalises with
+    Kind("instancenorm1d", lambda a, x, t: nn.InstanceNorm1d(x[0], a.eps, a.momentum, a.affine,
+                                                                a.track_running_stats), (
+        Case((3, 5), "instancenorm1d", params=0, out=(3, 5)),
+        Case((4, 6), "instancenorm1d: {affine: true, eps: 0.001}", params=2 * 4, out=(4, 6), name="affine"),
+    )),
+    Kind("instancenorm2d", lambda a, x, t: nn.InstanceNorm2d(x[0], a.eps, a.momentum, a.affine,
+                                                                a.track_running_stats), (
+        Case((3, 4, 4), "instancenorm2d", params=0, out=(3, 4, 4)),
+        Case((3, 3, 4), "instancenorm2d: {affine: true}", params=2 * 3, out=(3, 3, 4), name="affine"),
+        Case((2, 3, 3), "instancenorm2d: {affine: true, track_running_stats: true, momentum: 0.3}", params=2 * 2,
+             buffers=2 * 2 + 1, out=(2, 3, 3), name="tracked"),
+        Case((3, 1, 4), "instancenorm2d: {track_running_stats: true}", params=0, buffers=2 * 3 + 1, out=(3, 1, 4),
+             name="tracked-no-affine"),
+    )),
+    Kind("instancenorm3d", lambda a, x, t: nn.InstanceNorm3d(x[0], a.eps, a.momentum, a.affine,
+                                                                a.track_running_stats), (
+        Case((2, 2, 3, 3), "instancenorm3d: {affine: true}", params=2 * 2, out=(2, 2, 3, 3)),
+        Case((3, 2, 2, 2), "instancenorm3d: {eps: 0.01}", params=0, out=(3, 2, 2, 2), name="plain"),
+    )),
     Kind("dropout", lambda a, x, t: MaskedDropout(t), (
         Case((12,), "dropout: 0.4", params=0, out=(12,)),
     )),

@@ -25,15 +25,16 @@ def test_each_kind_lives_in_a_file_named_after_it():
 def test_the_package_holds_the_kinds_and_their_shared_bases_only():
     modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
     kinds = {cls.kind for cls in LAYERS.values()}
-    assert modules - kinds == {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent",
-                               "spatial", "traits"}
+    assert modules - kinds == {"args", "base", "batchnorm", "conv", "conv_transpose", "instancenorm", "merge", "pool",
+                               "recurrent", "spatial", "traits"}
 
 
 def test_the_table_of_kinds_is_the_modules_and_what_they_register():
     """archcalc.layers.KINDS and ALIASES name every kind without importing it: they must be exactly
     the kind modules present, and each name must be registered by the module the table gives."""
     modules = {m.name for m in pkgutil.iter_modules(archcalc.layers.__path__)}
-    shared = {"args", "base", "batchnorm", "conv", "conv_transpose", "merge", "pool", "recurrent", "spatial", "traits"}
+    shared = {"args", "base", "batchnorm", "conv", "conv_transpose", "instancenorm", "merge", "pool", "recurrent",
+              "spatial", "traits"}
     assert sorted(archcalc.layers.KINDS) == list(archcalc.layers.KINDS) == sorted(modules - shared)
     registered = {name: cls.__module__ for name, cls in LAYERS.items()}  # imports every kind
     assert registered == {**{kind: f"archcalc.layers.{kind}" for kind in archcalc.layers.KINDS},

@@ -77,7 +77,7 @@ def gradient_errors(model: archcalc.Model, inputs: tuple[Input, ...], training: 
     rng = np.random.default_rng(1)
     xs = examples(inputs, 3, rng, real=kink_free)
     if not training:  # give the running statistics values other than 0 and 1
-        for m in [m for _, m in net.named_modules() if "running_mean" in m.BUFFERS]:
+        for m in [m for _, m in net.named_modules() if getattr(m, "running_mean", None) is not None]:
             m.running_mean[...] = rng.normal(size=m.running_mean.shape)
             m.running_var[...] = rng.uniform(0.5, 2, size=m.running_var.shape)
     dropouts = [m for _, m in net.named_modules() if isinstance(m, Dropout)]

@@ -215,6 +215,26 @@ def test_batchnorm_statistics_follow_torch_conventions():
         layers.BatchNorm1d(3).forward(np.ones((1, 3)))
 
 
+def test_instance_norm_statistics_follow_torch_conventions():
+    """Each example's channel over its positions; running statistics (when tracked) average the examples' means
+    and unbiased variances, num_batches_tracked stays 0 as torch leaves it, and eval uses them."""
+    norm = layers.InstanceNorm2d(2, momentum=0.25, track_running_stats=True)
+    x = np.random.default_rng(0).normal(3, 2, size=(4, 2, 3, 3))
+    y = norm.forward(x)
+    var = x.var((2, 3))
+    assert np.allclose(y.mean((2, 3)), 0) and np.allclose(y.var((2, 3)), var / (var + 1e-5))
+    assert np.allclose(norm.running_mean, 0.25 * x.mean((2, 3)).mean(0))
+    assert np.allclose(norm.running_var, 0.75 + 0.25 * (var * 9 / 8).mean(0))  # unbiased over the 3·3 positions
+    assert norm.num_batches_tracked == 0
+    norm.eval()
+    assert np.allclose(norm.forward(x), (x - norm.running_mean[:, None, None]) /
+                       np.sqrt(norm.running_var[:, None, None] + 1e-5))
+    plain = layers.InstanceNorm1d(3).eval()  # no running statistics: its own, in eval too
+    assert plain.state_dict() == {} and np.allclose(plain.forward(x[:, :, 0]).mean(2), 0)
+    with pytest.raises(ValueError, match="more than 1 position per channel"):
+        plain.forward(np.ones((2, 3, 1)))
+
+
 def test_weights_round_trip_through_npz(tmp_path):
     model = archcalc.load(str(SPECS / "resnet18.yaml"), H=32, W=32)
     a, b = to_numpy(model, seed=1), to_numpy(model, seed=2)

@@ -22,15 +22,16 @@ def import_file(path: Path) -> ModuleType:
 
 
 def randomize_norms(module: nn.Module, seed: int = 0) -> None:
-    """Give every batch norm running statistics and an affine transform far from the identity, so a
-    comparison in evaluation mode shows a wrong epsilon, momentum or argument order."""
+    """Give every batch and instance norm running statistics (where it keeps them) and an affine transform far
+    from the identity, so a comparison in evaluation mode shows a wrong epsilon, momentum or argument order."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for norm in module.modules():
-            if isinstance(norm, nn.modules.batchnorm._BatchNorm):
-                size = norm.running_mean.shape
-                norm.running_mean.copy_(torch.randn(size, generator=generator) * 0.5)
-                norm.running_var.copy_(torch.rand(size, generator=generator) * 1.5 + 0.5)
+            if isinstance(norm, nn.modules.batchnorm._NormBase):  # batch and instance norm
+                size = (norm.num_features,)
+                if norm.running_mean is not None:
+                    norm.running_mean.copy_(torch.randn(size, generator=generator) * 0.5)
+                    norm.running_var.copy_(torch.rand(size, generator=generator) * 1.5 + 0.5)
                 if norm.affine:
                     norm.weight.copy_(torch.rand(size, generator=generator) + 0.5)
                     norm.bias.copy_(torch.randn(size, generator=generator) * 0.2)

@@ -85,6 +85,8 @@ TENSORS: dict[str, Callable] = {
     "batchnorm1d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm2d": lambda layer, x: [(x[0],), (x[0],)],
     "batchnorm3d": lambda layer, x: [(x[0],), (x[0],)],
+    **dict.fromkeys(("instancenorm1d", "instancenorm2d", "instancenorm3d"),
+                    lambda layer, x: [(x[0],), (x[0],)] if layer.affine else []),
 }
 
 

@@ -59,6 +59,14 @@ def _batchnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return [_in(x), Save("own", x[0], "fp32", False), Save("own", x[0], "fp32", False)]
 
 
+def _instancenorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # instance_norm is batch norm on the [1, N·C, …] view of its input: native_batch_norm saves that view (the
+    # input), save_mean and save_invstd (fp32) per example and channel, and the N·C copies it made of the
+    # weight (weight.repeat(N)) and of the running mean and variance, in their type
+    copies = (1 if layer.affine else 0) + (2 if layer.track_running_stats else 0)
+    return [_in(x), Save("own", x[0], "fp32"), Save("own", x[0], "fp32"), *(Save("own", x[0]) for _ in range(copies))]
+
+
 def _maxpool(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return [_in(x), Save("own", numel(y), "int64")]  # max_pool*_with_indices: self and the indices
 
@@ -151,6 +159,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "batchnorm1d": _batchnorm,
     "batchnorm2d": _batchnorm,
     "batchnorm3d": _batchnorm,
+    **dict.fromkeys(("instancenorm1d", "instancenorm2d", "instancenorm3d"), _instancenorm),
     "relu": lambda layer, x, y: [_out(y)],  # threshold_backward(grad, result, 0)
     "sigmoid": lambda layer, x, y: [_out(y)],
     "tanh": lambda layer, x, y: [_out(y)],

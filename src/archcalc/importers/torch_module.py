@@ -145,6 +145,15 @@ def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d) -> Layer:
     return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, True)))
 
 
+def _instancenorm(m: nn.InstanceNorm1d | nn.InstanceNorm2d | nn.InstanceNorm3d) -> Layer:
+    if m.momentum is None:
+        raise module_error(m, "instance norm with momentum=None (a cumulative average) has no spec form",
+                           "give momentum a number (torch's default is 0.1)")
+    kind = {nn.InstanceNorm1d: "instancenorm1d", nn.InstanceNorm3d: "instancenorm3d"}.get(type(m), "instancenorm2d")
+    return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, False),
+                             track_running_stats=(m.track_running_stats, False)))
+
+
 def _pool(kind: str) -> Callable[[nn.Module], Layer]:
     def make(m: nn.Module) -> Layer:
         kernel, stride = _pair(m.kernel_size), _pair(m.stride)
@@ -215,6 +224,7 @@ def _glu(m: nn.GLU) -> Layer:
 LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
     nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm, nn.BatchNorm3d: _batchnorm,
+    nn.InstanceNorm1d: _instancenorm, nn.InstanceNorm2d: _instancenorm, nn.InstanceNorm3d: _instancenorm,
     nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
     nn.MaxPool2d: _pool("maxpool2d"), nn.AvgPool2d: _pool("avgpool2d"), nn.AdaptiveAvgPool2d: _adaptive,
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: lambda m: Layer("identity", {}),

@@ -197,6 +197,9 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                       affine=a.affine),
     "batchnorm3d": lambda a, x: _call(L.BatchNorm3d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
+    **{f"instancenorm{r}d": lambda a, x, cls=cls: _call(cls, num_features=x[0], eps=a.eps, momentum=a.momentum,
+                                                         affine=a.affine, track_running_stats=a.track_running_stats)
+       for r, cls in ((1, L.InstanceNorm1d), (2, L.InstanceNorm2d), (3, L.InstanceNorm3d))},
     "groupnorm": lambda a, x: _call(L.GroupNorm, num_groups=a.groups, num_channels=x[0], eps=a.eps, affine=a.affine),
     "layernorm": lambda a, x: _call(L.LayerNorm, normalized_shape=a.normalized(x), eps=a.eps,
                                     elementwise_affine=a.affine, bias=a.bias),

@@ -833,6 +833,74 @@ class BatchNorm3d(BatchNorm):
     """``nn.BatchNorm3d``: inputs [N, C, D, H, W]."""
 
 
+class InstanceNorm(Module):
+    """Instance normalisation (``nn.InstanceNorm1d/2d/3d``): each example's channels (axis 1) normalised
+    one by one over their positions with their own mean and *biased* variance, then γ·x̂ + β per channel
+    (``affine``). With ``track_running_stats``, training also updates ``running = (1 − momentum)·running +
+    momentum·s``, s the batch's average of the examples' means and *unbiased* variances (torch runs batch
+    norm over the [1, N·C, …] view and averages the N copies of each channel's statistics), and evaluation
+    normalises with the running statistics; ``num_batches_tracked`` is registered but, as in torch, never
+    counted. Without it both modes use the example's own statistics."""
+
+    PARAMS = ("weight", "bias")
+    BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False):
+        self.eps, self.momentum = eps, momentum
+        self.weight = np.ones(num_features) if affine else None
+        self.bias = np.zeros(num_features) if affine else None
+        tracked = track_running_stats
+        self.running_mean = np.zeros(num_features) if tracked else None
+        self.running_var = np.ones(num_features) if tracked else None
+        self.num_batches_tracked = np.zeros((), dtype=np.int64) if tracked else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes, channel = tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+        own = self.training or self.running_mean is None  # torch's use_input_stats
+        if own:
+            count = x[0, 0].size
+            if count < 2:
+                raise ValueError(f"instance norm needs more than 1 position per channel, got input {x.shape}")
+            mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+            if self.training and self.running_mean is not None:
+                m, n = self.momentum, x.shape[0]
+                self.running_mean[...] = (1 - m) * self.running_mean + m * mean.reshape(n, -1).mean(0)
+                unbiased = var.reshape(n, -1) * count / (count - 1)
+                self.running_var[...] = (1 - m) * self.running_var + m * unbiased.mean(0)
+        else:
+            mean, var = self.running_mean.reshape(channel), self.running_var.reshape(channel)
+        inv_std = 1 / np.sqrt(var + self.eps)
+        xhat = (x - mean) * inv_std
+        self.cache = (xhat, inv_std, axes, channel, own)
+        if self.weight is None:
+            return xhat
+        return xhat * self.weight.reshape(channel) + self.bias.reshape(channel)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv_std, axes, channel, own = self.cache
+        if self.weight is not None:
+            self.grads = {"weight": (dout * xhat).sum((0, *axes)), "bias": dout.sum((0, *axes))}
+            dout = dout * self.weight.reshape(channel)
+        if not input_grad:
+            return None
+        if not own:  # fixed running statistics: a per-channel scale
+            return dout * inv_std
+        return inv_std * (dout - dout.mean(axes, keepdims=True) - xhat * (dout * xhat).mean(axes, keepdims=True))
+
+
+class InstanceNorm1d(InstanceNorm):
+    """``nn.InstanceNorm1d``: inputs [N, C, L]."""
+
+
+class InstanceNorm2d(InstanceNorm):
+    """``nn.InstanceNorm2d``: inputs [N, C, H, W]."""
+
+
+class InstanceNorm3d(InstanceNorm):
+    """``nn.InstanceNorm3d``: inputs [N, C, D, H, W]."""
+
+
 class _FeatureNorm(Module):
     """Shared by layer and RMS normalisation: the statistics of each example's last
     ``len(normalized_shape)`` axes, and a learned γ (and β) of that shape."""

@@ -256,6 +256,21 @@ def batchnorm(b: Builder, node: LayerNode, x: str) -> str:
                 momentum=1 - c["momentum"])
 
 
+@op_for("instancenorm1d", "instancenorm2d", "instancenorm3d")
+def instancenorm(b: Builder, node: LayerNode, x: str) -> str:
+    """Evaluation mode: InstanceNormalization (each example's own statistics), or, with running statistics,
+    BatchNormalization over them as for batch norm; γ = 1 and β = 0 written out where torch has none."""
+    c = node.layer.config()
+    channels = node.in_shape[0]
+    scale = b.weight(node, "weight") if c["affine"] else b.constant(node, "scale", [1.0] * channels)
+    shift = b.weight(node, "bias") if c["affine"] else b.constant(node, "shift", [0.0] * channels)
+    if c["track_running_stats"]:
+        return b.op("BatchNormalization", [x, scale, shift, b.weight(node, "running_mean"),
+                                           b.weight(node, "running_var")], node, epsilon=c["eps"],
+                    momentum=1 - c["momentum"])
+    return b.op("InstanceNormalization", [x, scale, shift], node, epsilon=c["eps"])
+
+
 @op_for("groupnorm")
 def groupnorm(b: Builder, node: LayerNode, x: str) -> str:
     """[N, C, …] as [N, G, C/G·…], each row normalised (InstanceNormalization with γ = 1, β = 0), back to

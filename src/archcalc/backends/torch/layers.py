@@ -229,6 +229,14 @@ def batchnorm3d(layer: Layer, x: Shape) -> Call:
     return call(nn.BatchNorm3d, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
 
 
+@module_for("instancenorm1d", "instancenorm2d", "instancenorm3d")
+def instancenorm(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    cls = {"instancenorm1d": nn.InstanceNorm1d, "instancenorm2d": nn.InstanceNorm2d}.get(layer.kind, nn.InstanceNorm3d)
+    return call(cls, x[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"],
+                track_running_stats=c["track_running_stats"])
+
+
 @module_for("concat")
 def concat(layer: Layer, xs: list[Shape]) -> Call:
     return call(Concat, dim=layer.config()["axis"] % len(xs[0]) + 1)  # the spec's axes exclude the batch
