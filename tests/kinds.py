@@ -729,6 +729,17 @@ layers:
     Kind("dropout", lambda a, x, t: MaskedDropout(t), (
         Case((12,), "dropout: 0.4", params=0, out=(12,)),
     )),
+    # nn.Dropout{1,2,3}d(p): no parameters; the reference multiplies by the NumPy layer's [N, C, 1, …] mask
+    Kind("dropout1d", lambda a, x, t: MaskedDropout(t), (
+        Case((4, 5), "dropout1d: 0.4", params=0, out=(4, 5)),
+    )),
+    Kind("dropout2d", lambda a, x, t: MaskedDropout(t), (
+        Case((4, 3, 3), "dropout2d: 0.5", params=0, out=(4, 3, 3)),
+        Case((3, 2, 4), "dropout2d", params=0, out=(3, 2, 4), name="default"),
+    )),
+    Kind("dropout3d", lambda a, x, t: MaskedDropout(t), (
+        Case((4, 2, 2, 3), "dropout3d: 0.3", params=0, out=(4, 2, 2, 3)),
+    )),
     Kind("flatten", lambda a, x, t: nn.Flatten(a.start % len(x) + 1, a.end % len(x) + 1), (
         Case((2, 3, 3), "flatten", params=0, out=(18,)),
         Case((2, 3, 4), "flatten: {start: 1}", params=0, out=(2, 12), name="start"),

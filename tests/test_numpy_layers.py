@@ -235,6 +235,24 @@ def test_instance_norm_statistics_follow_torch_conventions():
         plain.forward(np.ones((2, 3, 1)))
 
 
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_channel_dropout_zeroes_whole_channels_as_torch_does(rank):
+    """One mask value per example and channel, as nn.Dropout1d/2d/3d draws it: every position of a channel is
+    dropped or kept (and scaled by 1/(1 − p)) together; the identity in eval."""
+    import torch
+
+    shape = (8, 16) + (3,) * rank
+    ours = getattr(layers, f"Dropout{rank}d")(0.5, rng=0)
+    real = getattr(torch.nn, f"Dropout{rank}d")(0.5)
+    for y in (ours.forward(np.ones(shape)), real(torch.ones(shape)).numpy()):
+        per_channel = y.reshape(8, 16, -1)
+        assert set(np.unique(per_channel)) == {0.0, 2.0}
+        assert (per_channel == per_channel[..., :1]).all()
+    assert ours.mask.shape == (8, 16) + (1,) * rank
+    assert np.array_equal(ours.backward(np.ones(shape)), np.broadcast_to(ours.mask, shape))
+    assert np.array_equal(ours.eval().forward(np.ones(shape)), np.ones(shape))
+
+
 def test_weights_round_trip_through_npz(tmp_path):
     model = archcalc.load(str(SPECS / "resnet18.yaml"), H=32, W=32)
     a, b = to_numpy(model, seed=1), to_numpy(model, seed=2)

@@ -77,6 +77,12 @@ def _dropout(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return [Save("own", numel(x), "mask")] if layer.config()["p"] else []
 
 
+def _channel_dropout(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # feature dropout multiplies by a noise tensor of one value per example and channel ([N, C, 1, …]), in the
+    # input's type on every device (it is not native_dropout), and saves it
+    return [Save("own", x[0])] if layer.config()["p"] else []
+
+
 def _layernorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     # native_layer_norm: the input, and mean and rstd (fp32) per normalised group
     groups = numel(x) // numel(layer.normalized(x))
@@ -184,6 +190,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
                     lambda layer, x, y: [] if all(v == 1 for v in y[1:]) else [_in(x)]),
     **dict.fromkeys(("global_avgpool1d", "global_avgpool2d", "global_avgpool3d"), _nothing),  # a mean: sizes only
     "dropout": _dropout,
+    **dict.fromkeys(("dropout1d", "dropout2d", "dropout3d"), _channel_dropout),
     "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
     # weight[arange(T)]: the positions; added to the input (add: true), a sum that saves nothing
     "pos_embedding": lambda layer, x, y: [] if layer.add else [Save("own", x[0], "int64", False)],

@@ -199,6 +199,11 @@ def _dropout(m: nn.Dropout) -> Layer:
     return Layer("dropout", _args(p=(m.p, 0.5)))
 
 
+def _channel_dropout(m: nn.Dropout1d | nn.Dropout2d | nn.Dropout3d) -> Layer:
+    kind = {nn.Dropout1d: "dropout1d", nn.Dropout3d: "dropout3d"}.get(type(m), "dropout2d")
+    return Layer(kind, _args(p=(m.p, 0.5)))
+
+
 def _stochastic_depth(m: nn.Module) -> Layer:
     return Layer("stochastic_depth", {"p": m.p, **_args(mode=(m.mode, "row"))})
 
@@ -228,6 +233,7 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
     nn.MaxPool2d: _pool("maxpool2d"), nn.AvgPool2d: _pool("avgpool2d"), nn.AdaptiveAvgPool2d: _adaptive,
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: lambda m: Layer("identity", {}),
+    nn.Dropout1d: _channel_dropout, nn.Dropout2d: _channel_dropout, nn.Dropout3d: _channel_dropout,
     nn.ReLU: lambda m: Layer("relu", {}), nn.ReLU6: lambda m: Layer("relu6", {}),
     nn.SiLU: lambda m: Layer("silu", {}), nn.Sigmoid: lambda m: Layer("sigmoid", {}),
     nn.Tanh: lambda m: Layer("tanh", {}), nn.Hardswish: lambda m: Layer("hardswish", {}),
@@ -492,8 +498,9 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         if dim == 0:
             raise module_error(owner, "a GLU that splits the batch axis has no spec form")
         return Layer("glu", _args(dim=(dim - 1 if dim > 0 else dim, -1)))
-    if target is F.dropout:
-        return Layer("dropout", _args(p=(_argument(node, 1, "p", 0.5), 0.5)))
+    if target in (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d):
+        kind = {F.dropout1d: "dropout1d", F.dropout2d: "dropout2d", F.dropout3d: "dropout3d"}.get(target, "dropout")
+        return Layer(kind, _args(p=(_argument(node, 1, "p", 0.5), 0.5)))
     if target == "mean" or target is torch.mean:
         dims = _argument(node, 1, "dim", None)
         dims = [dims] if isinstance(dims, int) else list(dims or [])
@@ -590,7 +597,8 @@ def _no_op(item: Item) -> bool:
     """A layer that changes nothing and holds nothing (an ``nn.Identity`` placeholder, dropout of 0): left out of
     the spec, which reads better without it and computes the same."""
     return isinstance(item, Layer) and (item.kind == "identity" or (
-        item.kind == "dropout" and (item.args["p"].value if isinstance(item.args.get("p"), Default) else None) == 0))
+        item.kind in ("dropout", "dropout1d", "dropout2d", "dropout3d")
+        and (item.args["p"].value if isinstance(item.args.get("p"), Default) else None) == 0))
 
 
 class Converter:

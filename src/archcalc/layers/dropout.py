@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Float
-from archcalc.layers.base import Layer, layer
+from archcalc.layers.base import Layer, Shape, layer
 from archcalc.layers.traits import Trait
 
 
@@ -18,3 +18,20 @@ class Dropout(Layer):
     PRIMARY = "p"
 
     p = Float(0.5, doc="probability of zeroing each element", lo=0, hi=1)
+
+
+class ChannelDropout(Layer):
+    """Shared by dropout1d, dropout2d and dropout3d (PyTorch ``nn.Dropout1d/2d/3d``; Tompson et al. 2015), which
+    differ only in the input rank they accept: in training each channel of each example is zeroed whole, with
+    probability ``p``, and the surviving channels scaled by 1/(1−p); the identity at inference. Neighbouring
+    positions of a feature map are strongly correlated, so dropping single elements regularises little there.
+    """
+
+    TRAITS = Trait.DROPOUT | Trait.LINEAR
+    PRIMARY = "p"
+
+    p = Float(0.5, doc="probability of zeroing each channel (the whole of it)", lo=0, hi=1)
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_rank(x)
+        return x

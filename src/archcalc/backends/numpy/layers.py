@@ -1063,6 +1063,33 @@ class StochasticDepth(Dropout):
         return x * self.mask
 
 
+class _ChannelDropout(Dropout):
+    """Channel dropout (``nn.Dropout1d/2d/3d``): in training each channel (axis 1) of each example zeroed
+    whole with probability p, the others scaled by 1/(1 − p); one mask value per (example, channel),
+    broadcast over the positions, which the backward multiplies by again; the identity in evaluation."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = None
+        if not self.training or self.p == 0:
+            return x
+        size = x.shape[:2] + (1,) * (x.ndim - 2)
+        keep = self.rng.random(size) >= self.p
+        self.mask = (keep * (1 / (1 - self.p)) if self.p < 1 else np.zeros(size)).astype(x.dtype)
+        return x * self.mask
+
+
+class Dropout1d(_ChannelDropout):
+    """``nn.Dropout1d``: inputs [N, C, L]."""
+
+
+class Dropout2d(_ChannelDropout):
+    """``nn.Dropout2d``: inputs [N, C, H, W]."""
+
+
+class Dropout3d(_ChannelDropout):
+    """``nn.Dropout3d``: inputs [N, C, D, H, W]."""
+
+
 # -- recurrent layers ------------------------------------------------------------------------------
 
 

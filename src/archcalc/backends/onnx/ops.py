@@ -349,10 +349,11 @@ def conv_transpose(b: Builder, node: LayerNode, x: str) -> str:
                 output_padding=list(c["output_padding"]))
 
 
-@op_for("dropout")
+@op_for("dropout", "dropout1d", "dropout2d", "dropout3d")
 def dropout(b: Builder, node: LayerNode, x: str) -> str:
     """Identity at inference, written as ``Identity`` named after the layer: onnxruntime refuses a
-    Dropout ratio of 1, which PyTorch (and a spec) allow, and the exported graph never trains."""
+    Dropout ratio of 1, which PyTorch (and a spec) allow, and the exported graph never trains (channel
+    dropout too: ONNX has no op for it)."""
     return b.op("Identity", [x], node)
 
 

@@ -263,6 +263,12 @@ def dropout(layer: Layer, x: Shape) -> Call:
     return call(nn.Dropout, layer.config()["p"])  # positional: the rate shows even at torch's default
 
 
+@module_for("dropout1d", "dropout2d", "dropout3d")
+def channel_dropout(layer: Layer, x: Shape) -> Call:
+    cls = {"dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d}.get(layer.kind, nn.Dropout3d)
+    return call(cls, layer.config()["p"])  # positional, as dropout's
+
+
 @module_for("flatten")
 def flatten(layer: Layer, x: Shape) -> Call:
     start, end = layer.span(x)
