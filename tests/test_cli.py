@@ -100,3 +100,28 @@ def test_export_default_file_name_is_importable(run, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "seed_mlp.py").is_file()
     assert run("export", SPECS / "seed-mlp.yaml", "--to", "numpy").exit_code == 2  # no --force: kept
+
+
+def test_params_counts_instance_norm_and_channel_dropout_as_torch_does(run, write):
+    """nn.InstanceNorm*d holds γ and β (2C) only with affine=True and running mean, variance and
+    num_batches_tracked (2C + 1) only with track_running_stats=True; nn.Dropout*d holds nothing."""
+    spec = write("input: [3, 16, 16]\nlayers:\n"
+                 "  - conv2d: {out: 8, kernel: 3, padding: 1}\n"  # 3·8·9 + 8 = 224
+                 "  - instancenorm2d\n"  # torch's defaults: 0, no buffers
+                 "  - dropout2d: 0.1\n"
+                 "  - conv2d: {out: 6, kernel: 3, padding: 1, bias: false}\n"  # 8·6·9 = 432
+                 "  - instancenorm2d: {affine: true, track_running_stats: true}\n"  # 2·6 = 12; buffers 2·6 + 1 = 13
+                 "  - flatten: {start: 1}\n"
+                 "  - instancenorm1d: {affine: true}\n"  # [6, 256]: 2·6 = 12
+                 "  - dropout1d\n"
+                 "  - reshape: [6, 16, 4, 4]\n"
+                 "  - instancenorm3d: {track_running_stats: true}\n"  # buffers 2·6 + 1 = 13
+                 "  - dropout3d: 0.5\n")
+    result = run("params", spec, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["trainable_params"], report["buffers"]) == (224 + 432 + 12 + 12, 13 + 13)
+    assert [(layer["kind"], layer["params"], layer["buffers"]) for layer in report["layers"]] == [
+        ("conv2d", 224, 0), ("instancenorm2d", 0, 0), ("dropout2d", 0, 0), ("conv2d", 432, 0),
+        ("instancenorm2d", 12, 13), ("flatten", 0, 0), ("instancenorm1d", 12, 0), ("dropout1d", 0, 0),
+        ("reshape", 0, 0), ("instancenorm3d", 0, 13), ("dropout3d", 0, 0)]

@@ -552,3 +552,56 @@ def test_constant_pads_and_glu_import_and_round_trip(tmp_path):
     (tmp_path / "again").mkdir()
     back = round_trip(out, tmp_path / "again")
     assert_same_spec(spec, archcalc.load(str(back)))
+
+
+CHANNEL_NORMS = '''\
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.InstanceNorm2d(8, affine=True), nn.ReLU(), nn.Dropout2d(0.2),
+            nn.Conv2d(8, 6, 3, padding=1, bias=False), nn.InstanceNorm2d(6, track_running_stats=True, momentum=0.2),
+            nn.ReLU(), nn.Dropout2d(0.0))
+        self.seq = nn.Sequential(nn.Conv1d(6, 4, 3), nn.InstanceNorm1d(4), nn.Dropout1d(0.1))
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.features(x).flatten(2)
+        return self.head(self.seq(x).mean(2))
+'''
+
+
+def test_instance_norm_and_channel_dropout_import_as_their_kinds_and_round_trip_weights(tmp_path):
+    """nn.InstanceNorm1d/2d and nn.Dropout1d/2d import as instancenorm1d/2d and dropout1d/2d with torch's arguments
+    (affine, track_running_stats and momentum where they differ from torch's defaults; a dropout of 0 left
+    out); the model's weights and running statistics load strictly into the spec's module and give its outputs."""
+    path = write(tmp_path, CHANNEL_NORMS)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "3,6,6")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "- instancenorm2d: {affine: true}\n" in text and "- dropout2d: 0.2\n" in text
+    assert "- instancenorm2d: {momentum: 0.2, track_running_stats: true}\n" in text
+    assert "- instancenorm1d\n" in text and "- dropout1d: 0.1\n" in text and text.count("dropout") == 2
+    model = archcalc.load(str(out))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("channel_norms", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    real = module.Net()
+    with torch.no_grad():  # weights and running statistics far from their initial values
+        for p in [*real.parameters(), *(b for b in real.buffers() if b.is_floating_point())]:
+            p.copy_(torch.rand_like(p) + 0.5)
+    real.eval()
+    ours = archcalc.to_torch(model).eval()
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    assert model.trainable_params == sum(p.numel() for p in real.parameters()) == 3 * 8 * 9 + 8 + 2 * 8 + 8 * 6 * 9 \
+        + 6 * 4 * 3 + 4 + 4 * 3 + 3
+    assert model.buffers == 2 * 6 + 1
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), real(x), atol=1e-5, rtol=1e-5)

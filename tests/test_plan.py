@@ -381,3 +381,18 @@ def test_pad_and_glu_save_what_autograd_saves(tmp_path):
                     "  - glu\n  - flatten\n  - linear: 3\n", encoding="utf-8")
     real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
     assert predicted == real
+
+
+def test_instance_norm_and_channel_dropout_save_what_autograd_saves(tmp_path):
+    """instance_norm runs batch norm on the [1, N·C, …] view: the input, fp32 mean and inverse deviation per
+    example and channel, and the copies it makes of γ and of the running statistics; feature dropout saves its
+    [N, C, 1, …] noise."""
+    spec = tmp_path / "norms.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding: 1}\n  - instancenorm2d\n"
+                    "  - dropout2d: 0.3\n  - conv2d: {out: 4, kernel: 1}\n  - instancenorm2d: {affine: true}\n"
+                    "  - conv2d: {out: 4, kernel: 1}\n"
+                    "  - instancenorm2d: {affine: true, track_running_stats: true}\n  - relu\n"
+                    "  - flatten: {start: 1}\n  - instancenorm1d: {track_running_stats: true}\n  - dropout1d: 0.2\n"
+                    "  - flatten\n  - linear: 5\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
+    assert predicted == real
