@@ -49,6 +49,70 @@ def test_bias_before_batchnorm_names_the_layers_between_and_counts_the_convoluti
     assert finding.fix is not None
 
 
+def _instance_norm_output(norm: torch.nn.Module, bias: float) -> torch.Tensor:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+    with torch.no_grad():
+        conv.bias.fill_(bias)
+    torch.manual_seed(1)
+    return torch.nn.Sequential(conv, torch.nn.MaxPool2d(2), norm).train()(torch.randn(8, 3, 8, 8))
+
+
+@pytest.mark.parametrize(("args", "module"), [
+    ("", lambda: torch.nn.InstanceNorm2d(4)),
+    ("{affine: true}", lambda: torch.nn.InstanceNorm2d(4, affine=True)),
+    ("{track_running_stats: true}", lambda: torch.nn.InstanceNorm2d(4, track_running_stats=True)),
+])
+def test_bias_before_instance_norm_is_reported_as_torch_cancels_it(args, module):
+    """Instance norm subtracts each example's per-channel mean over the positions, so a convolution's bias before
+    it (through max pooling too) changes nothing, with affine: false as well; the hint names instance norm."""
+    assert torch.allclose(_instance_norm_output(module(), 0.0), _instance_norm_output(module(), 3.0), atol=1e-5)
+    text = (f"input: [3, 8, 8]\nlayers:\n  - conv2d: {{out: 4, kernel: 3, padding: 1}}\n  - maxpool2d: 2\n"
+            f"  - instancenorm2d{': ' + args if args else ''}\n")
+    [finding] = [d for d in lint(text, "x.yaml", ["N105"]).diagnostics if d.code == "N105"]
+    assert finding.message == "`0` (conv2d) has a bias that `2` (instancenorm2d) after `1` (maxpool2d) cancels: " \
+        "4 wasted parameters"
+    assert "instance norm" in finding.hint and finding.fix is not None
+
+
+@pytest.mark.parametrize(("norm", "reported"), [
+    ("batchnorm2d", True),
+    ("instancenorm2d: {track_running_stats: true}", True),  # running variance learnt from dropout's output
+    ("instancenorm2d", False),  # each example's own statistics at test time too
+    ("instancenorm2d: {affine: true}", False),
+])
+def test_dropout_before_a_norm_is_reported_where_the_norm_keeps_running_statistics(norm, reported):
+    text = f"input: [3, 8, 8]\nlayers:\n  - conv2d: {{out: 4, kernel: 3, bias: false}}\n  - dropout2d: 0.2\n" \
+        f"  - {norm}\n"
+    kind = norm.split(":")[0]
+    what = "instance norm" if kind == "instancenorm2d" else "batch norm"
+    found = [d.message for d in lint(text, "x.yaml", ["N104"]).diagnostics]
+    assert found == ([f"`1` (dropout2d) feeds `2` ({kind}) directly: the {what}'s running variance, learnt from "
+                      "dropout's training-time output, is wrong at test time"] if reported else [])
+
+
+def test_channel_dropout_before_max_pooling_is_not_reported_and_element_dropout_is():
+    """Channel dropout keeps or drops a whole window with its channel: max(s·x) = s·max(x), whose expectation is
+    the inference maximum (checked with nn.Dropout2d), unlike element dropout's surviving maximum."""
+    torch.manual_seed(0)
+    x = torch.rand(4000, 1, 2, 2) + 1
+    pooled = torch.nn.MaxPool2d(2)
+    channel = pooled(torch.nn.Dropout2d(0.35).train()(x)).mean() / pooled(x).mean()
+    element = pooled(torch.nn.Dropout(0.35).train()(x)).mean() / pooled(x).mean()
+    assert abs(channel - 1) < 0.05 and element > 1.2
+    spec = ("input: [1, 8, 8]\nlayers:\n  - conv2d: {{out: 4, kernel: 3, padding: 1}}\n  - relu\n  - {}\n"
+            "  - maxpool2d: 2\n")
+    assert lint(spec.format("dropout2d: 0.35"), "x.yaml", ["N110"]).diagnostics == []
+    assert [d.code for d in lint(spec.format("dropout: 0.35"), "x.yaml", ["N110"]).diagnostics] == ["N110"]
+
+
+def test_high_dropout_counts_channel_dropout_in_channels():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3}\n  - dropout2d: 0.75\n"
+    [finding] = lint(text, "x.yaml", ["N102"]).diagnostics
+    assert finding.message == "`1` (dropout2d) has p = 0.75: only 25% of the channels survive, each scaled by " \
+        "1/(1−p) = 4"
+
+
 MBCONV = """input: [16, 8, 8]
 blocks:
   mb(c, s):

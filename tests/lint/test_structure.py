@@ -296,6 +296,14 @@ def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_it
     ("[embedding: {vocab: 5000, dim: 64}, relu, conv1d: {out: 32, kernel: 3}, global_avgpool1d, linear: 2]",
      "`2` (conv1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives positions "
      "first: it takes the 100 positions as channels and runs along the 64 features"),
+    # nn.InstanceNorm1d and nn.Dropout1d take [N, C, L] as the convolutions do: after an embedding they normalise
+    # each position over its features, or drop whole tokens
+    ("[embedding: {vocab: 5000, dim: 64}, instancenorm1d, lstm: {hidden: 64, output: hidden}, linear: 2]",
+     "`1` (instancenorm1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives "
+     "positions first: it takes the 100 positions as channels and runs along the 64 features"),
+    ("[embedding: {vocab: 5000, dim: 64}, dropout1d: 0.2, lstm: {hidden: 64, output: hidden}, linear: 2]",
+     "`1` (dropout1d) reads its input [100, 64] as 100 channels of 64 values, but `0` (embedding) gives "
+     "positions first: it takes the 100 positions as channels and runs along the 64 features"),
 ])
 def test_swapped_axes_reports_the_layer_that_misreads(layers, message):
     shape = "[3, 32, 32]" if "conv2d" in layers else "[100]"
@@ -312,6 +320,11 @@ def test_swapped_axes_reports_the_layer_that_misreads(layers, message):
     ("[100]", "[embedding: {vocab: 50, dim: 64}, layernorm, lstm: {hidden: 8, output: sequence}, "
      "linear: 12, attention: {heads: 1}]"),  # positions all along
     ("[50, 16]", "[conv1d: {out: 4, kernel: 3}, relu]"),  # the spec's input: unknown, not judged
+    # channels first all along: instance norm and channel dropout after a conv1d, then back to positions
+    ("[4, 64]", "[conv1d: {out: 8, kernel: 3, padding: 1}, instancenorm1d, dropout1d: 0.1, conv1d: {out: 8, "
+     "kernel: 3}, transpose, lstm: {hidden: 8}]"),
+    ("[100]", "[embedding: {vocab: 50, dim: 64}, transpose, dropout1d: 0.1, instancenorm1d: {affine: true}, "
+     "transpose, lstm: {hidden: 8}]"),  # Keras' SpatialDropout1D: features dropped whole, after the transpose
     ("[3, 64]", "[conv1d: {out: 8, kernel: 3, padding: 1}, reshape: [64, 8], lstm: {hidden: 8}]"),  # reshaped
     # branches that transpose and convolve, joined: the layout after the concat is unknown
     ("[100]", "[embedding: {vocab: 50, dim: 64}, {concat: [[transpose, conv1d: {out: 8, kernel: 3, padding: 1}], "

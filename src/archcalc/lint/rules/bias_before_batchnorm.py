@@ -1,9 +1,9 @@
 """A convolution or linear layer has a bias although batch norm follows it, directly or through pooling.
 
 ## What it does
-Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output
-goes into a batch norm layer, straight or through layers that carry a per-channel shift through
-unchanged: max pooling, average pooling without padded zeros in its mean, adaptive and global
+Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output goes
+into a batch norm or instance norm layer, straight or through layers that carry a per-channel shift
+through unchanged: max pooling, average pooling without padded zeros in its mean, adaptive and global
 average pooling, and a flatten to a vector. It offers to set `bias: false`. A `linear` layer counts
 only on a vector input: on a sequence `[T, D]` its bias runs along D while `batchnorm1d`
 normalises each of the T positions (axis 0), so the bias is not cancelled. An activation or a
@@ -13,9 +13,11 @@ random mask in training, so batch norm no longer removes it exactly.
 ## Why is this bad?
 Batch norm subtracts the per-channel mean (of the batch in training, the running mean in
 evaluation), and a per-channel bias shifts exactly that mean: it is subtracted again, and
-batch norm's own shift β does its job. The maximum or mean of a window of x + b is that of x,
-plus b, so pooling between them changes nothing. The bias is C wasted parameters that are still trained,
-stored and exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
+batch norm's own shift β does its job. Instance norm subtracts each example's own per-channel mean
+over the positions, which the bias shifts just the same (with `affine: false` too: the bias is then
+removed, not replaced). The maximum or mean of a window of x + b is that of x, plus b, so pooling
+between them changes nothing. The bias is C wasted parameters that are still trained, stored and
+exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
 ResNets do so.
 
 ## Example
@@ -61,6 +63,7 @@ from archcalc.graph.nodes import LayerNode, Node
 from archcalc.layers.base import Layer
 from archcalc.layers.batchnorm import BatchNorm
 from archcalc.layers.flatten import Flatten
+from archcalc.layers.instancenorm import InstanceNorm
 from archcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool
 from archcalc.layers.traits import Trait
 from archcalc.lint import fixes
@@ -80,7 +83,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             if isinstance(a, LayerNode) and Trait.WEIGHTED in a.layer.TRAITS and a.layer.config().get("bias") is True \
                     and _bias_per_channel(a):
                 b = next((node for node in run[i + 1:] if not _keeps_shift(node)), None)
-                if isinstance(b, LayerNode) and isinstance(b.layer, BatchNorm):
+                if isinstance(b, LayerNode) and isinstance(b.layer, (BatchNorm, InstanceNorm)):
                     followed[a] = b
     if not followed:
         return
@@ -90,12 +93,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     for a, b in followed.items():
         channels, between = a.out_shape[0], _between(ctx.chains, a, b)
         count = f"{channels:,}" if symbolic.is_int(channels) else symbolic.fmt(channels)
-        hint = ("set bias: false (the batch norm's shift β takes its place)" if b.layer.config().get("affine", True)
-                else "set bias: false (the batch norm subtracts the mean, and with it any constant shift)")
+        norm = "instance norm" if isinstance(b.layer, InstanceNorm) else "batch norm"
+        hint = (f"set bias: false (the {norm}'s shift β takes its place)" if b.layer.config().get("affine", True)
+                else f"set bias: false (the {norm} subtracts the mean, and with it any constant shift)")
         fix = None
         item = ctx.item(a)
         if not all(n in followed for n in written[(a.loc.line, a.loc.col)]):
-            hint += "; not fixed automatically: another layer built from this line is not followed by batch norm"
+            hint += f"; not fixed automatically: another layer built from this line is not followed by {norm}"
         elif item is not None:
             edits = ctx.set_argument(item, "bias", "false")
             fix = fixes.fix("set bias: false", *edits) if edits else None

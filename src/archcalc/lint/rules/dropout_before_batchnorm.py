@@ -1,7 +1,10 @@
 """Dropout directly before batch norm.
 
 ## What it does
-Reports a dropout layer whose output goes straight into a batch norm layer.
+Reports a dropout layer (`dropout`, channel dropout such as `dropout2d`, any kind with `Trait.DROPOUT`)
+whose output goes straight into a batch norm layer, or into an instance norm that keeps running
+statistics (`track_running_stats: true`); one without them normalises each example with its own
+statistics at test time too, and is not reported.
 
 ## Why is this bad?
 Dropout changes the variance of what it passes on: in training the survivors are scaled by
@@ -42,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.instancenorm import InstanceNorm
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -55,7 +59,14 @@ PREFIX = True
 def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         for a, b in pairs(run):
-            if Trait.DROPOUT in a.layer.TRAITS and isinstance(b.layer, BatchNorm):
-                yield Finding(a.loc, f"`{a.path}` (dropout) feeds `{b.path}` ({b.kind}) directly: the batch norm's "
+            if Trait.DROPOUT in a.layer.TRAITS and _keeps_running_statistics(b.layer):
+                norm = "instance norm" if isinstance(b.layer, InstanceNorm) else "batch norm"
+                yield Finding(a.loc, f"`{a.path}` ({a.kind}) feeds `{b.path}` ({b.kind}) directly: the {norm}'s "
                               "running variance, learnt from dropout's training-time output, is wrong at test time",
-                              hint="put the dropout after the batch norm and activation, or remove it")
+                              hint=f"put the dropout after the {norm} and activation, or remove it")
+
+
+def _keeps_running_statistics(layer: object) -> bool:
+    """Batch norm, and instance norm with ``track_running_stats``: both normalise at test time with statistics
+    learnt from training-time outputs (an instance norm without them uses each example's own, in both modes)."""
+    return isinstance(layer, BatchNorm) or (isinstance(layer, InstanceNorm) and layer.track_running_stats)

@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.layers.dropout import ChannelDropout
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -56,8 +57,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         config = node.layer.config()
         p = config.get("p") if Trait.DROPOUT in node.layer.TRAITS else None
         if p is not None and 0.5 < p < 1:
-            yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` (dropout) has p = {p:g}: only {1 - p:.0%} of the "
-                          f"activations survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",
+            what = "channels" if isinstance(node.layer, ChannelDropout) else "activations"  # dropout2d: whole ones
+            yield Finding(ctx.arg_loc(node, "p"), f"`{node.path}` ({node.kind}) has p = {p:g}: only {1 - p:.0%} of the "
+                          f"{what} survive, each scaled by 1/(1−p) = {1 / (1 - p):.3g}",
                           hint="p is the probability of dropping; 0.5 is the usual maximum for hidden layers")
         p = config.get("dropout")  # a layer's own dropout: between an RNN's stacked layers, on attention weights
         layers = config.get("num_layers", 2)

@@ -4,19 +4,21 @@
 Follows what the first axis of each tensor holds along the layers: channels after a convolution or
 pooling (`[C, L]`, `[C, H, W]`, and `[C, H·W]` after `flatten: {start: 1}`), positions after an
 embedding, a recurrent layer or attention (`[T, D]`). It reports a recurrent layer or an attention
-that reads channels as its positions, and a 1-D convolution, pooling or `batchnorm1d` that reads
-positions as its channels, when no `transpose` or `permute` swapped them in between. Layers that keep
-the first axis (activations, normalisation, dropout, `linear` on the last axis, `class_token`) carry
-what it holds; a reshape, a merge (`concat`, `add`) or the spec's own input leave it unknown, and
-nothing is reported there, nor on a pooled `[C, 1]` vector, which is one axis laid either way.
+that reads channels as its positions, and a 1-D convolution, pooling, `batchnorm1d`,
+`instancenorm1d` or `dropout1d` that reads positions as its channels, when no `transpose` or
+`permute` swapped them in between. Layers that keep the first axis (activations, normalisation,
+dropout, `linear` on the last axis, `class_token`) carry what it holds; a reshape, a merge
+(`concat`, `add`) or the spec's own input leave it unknown, and nothing is reported there, nor on a
+pooled `[C, 1]` vector, which is one axis laid either way.
 
 ## Why is this bad?
-PyTorch's convolutions, pools and `nn.BatchNorm1d` take channels first (`[N, C, L]`); its recurrent
-layers (with `batch_first`) and attention take positions first (`[N, T, D]`). Between the two, the
-axes must be swapped (`x.transpose(1, 2)`); without it the shapes often still fit, so nothing fails:
-an LSTM after a `conv1d` steps over the 64 channels as 64 time steps, each of which sees every
-position at once; a ViT whose patch grid is flattened without the transpose attends among channels;
-a `batchnorm1d` after an embedding normalises each position instead of each feature; a `conv1d`
+PyTorch's convolutions, pools, `nn.BatchNorm1d`, `nn.InstanceNorm1d` and `nn.Dropout1d` take
+channels first (`[N, C, L]`); its recurrent layers (with `batch_first`) and attention take positions
+first (`[N, T, D]`). Between the two, the axes must be swapped (`x.transpose(1, 2)`); without it the
+shapes often still fit, so nothing fails: an LSTM after a `conv1d` steps over the 64 channels as 64
+time steps, each of which sees every position at once; a ViT whose patch grid is flattened without
+the transpose attends among channels; a `batchnorm1d` after an embedding normalises each position
+instead of each feature, and a `dropout1d` drops whole tokens instead of whole features; a `conv1d`
 after an embedding slides along the embedding's dimensions. The model trains on the wrong structure.
 
 ## Example
@@ -56,6 +58,8 @@ from collections.abc import Iterator
 from archcalc.graph.nodes import LayerNode, MergeNode, Node
 from archcalc.layers.base import shape_text
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.dropout import ChannelDropout
+from archcalc.layers.instancenorm import InstanceNorm
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -74,8 +78,8 @@ def reads(node: LayerNode) -> str | None:
         return None
     if Trait.RECURRENT in cls.TRAITS or Trait.ATTENDS in cls.TRAITS:
         return POSITIONS
-    if getattr(cls, "RANK", None) == 1 or isinstance(node.layer, BatchNorm):  # batchnorm1d, of the BatchNorms
-        return CHANNELS
+    if getattr(cls, "RANK", None) == 1 or isinstance(node.layer, (BatchNorm, InstanceNorm, ChannelDropout)):
+        return CHANNELS  # of the norms and channel dropouts, those that take [C, L]: batchnorm1d, instancenorm1d, …
     return None
 
 
