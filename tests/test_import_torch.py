@@ -605,3 +605,26 @@ def test_instance_norm_and_channel_dropout_import_as_their_kinds_and_round_trip_
     x = torch.randn(2, 3, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), real(x), atol=1e-5, rtol=1e-5)
+
+
+def test_functional_channel_dropout_imports_as_its_kind(tmp_path):
+    """F.dropout1d/2d/3d in a forward are the channel-dropout kinds, with their rate, as F.dropout is dropout."""
+    path = write(tmp_path, '''\
+        import torch.nn.functional as F
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)
+                self.seq = nn.Conv1d(4, 2, 1)
+
+            def forward(self, x):
+                x = F.dropout2d(self.conv(x), 0.3, self.training)
+                return F.dropout1d(self.seq(x.flatten(2)), p=0.1, training=self.training)
+        ''')
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "3,8,8")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "  - dropout2d: 0.3\n" in text and "  - dropout1d: 0.1\n" in text

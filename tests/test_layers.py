@@ -112,6 +112,23 @@ def test_every_kind_declares_its_traits():
     assert LAYERS["flatten"].TRAITS == Trait.ALIASES | Trait.LINEAR
 
 
+def test_instance_norm_is_linear_at_inference_only_with_running_statistics():
+    """Without running statistics it divides by each example's own deviation (as layer norm: not LINEAR); with
+    them, inference is a per-channel scale and shift (as batch norm), and num_batches_tracked is an int64 counter."""
+    model = archcalc.loads("input: [4, 6, 6]\nlayers:\n  - instancenorm2d\n"
+                           "  - instancenorm2d: {affine: true, track_running_stats: true}\n")
+    plain, tracked = (node.layer for node in model.layers)
+    assert LAYERS["instancenorm2d"].TRAITS == plain.TRAITS == Trait.NORMALIZES
+    assert tracked.TRAITS == Trait.NORMALIZES | Trait.LINEAR
+    assert (plain.COUNTERS, tracked.COUNTERS) == (0, 1)
+    from archcalc.calc.memory import memory
+
+    # running mean and variance in fp32, the count in int64
+    assert memory(model.graph, model.trainable_params, model.buffers).buffers == (2 * 4) * 4 + 8
+    assert plain.axes((4, 6, 6)) == (((0, "keep"),), ((1, "whole"),), ((2, "whole"),))  # its statistics
+    assert tracked.axes((4, 6, 6)) == (((0, "keep"),), ((1, "keep"),), ((2, "keep"),))  # element by element
+
+
 def test_the_activations_share_one_base():
     assert sorted(cls.kind for cls in set(LAYERS.values()) if issubclass(cls, Activation)) == \
         ["elu", "gelu", "hardsigmoid", "hardswish", "leaky_relu", "mish", "prelu", "relu", "relu6", "sigmoid",
