@@ -104,6 +104,8 @@ def test_channel_dropout_before_max_pooling_is_not_reported_and_element_dropout_
             "  - maxpool2d: 2\n")
     assert lint(spec.format("dropout2d: 0.35"), "x.yaml", ["N110"]).diagnostics == []
     assert [d.code for d in lint(spec.format("dropout: 0.35"), "x.yaml", ["N110"]).diagnostics] == ["N110"]
+    # stochastic depth keeps or drops a whole sample: the same argument
+    assert lint(spec.format("stochastic_depth: {p: 0.35, mode: row}"), "x.yaml", ["N110"]).diagnostics == []
 
 
 def test_high_dropout_counts_channel_dropout_in_channels():

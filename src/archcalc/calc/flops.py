@@ -24,7 +24,7 @@ from archcalc.layers.base import Work, numel
 KINDS: dict[str, tuple[str, str]] = {
     "macs": ("MACs", "multiply-accumulates of convolutions and linear layers"),
     "bias": ("Bias", "bias additions"),
-    "norm": ("Norm", "normalised elements (batch norm)"),
+    "norm": ("Norm", "normalised elements (every norm layer)"),
     "act": ("Act", "activation evaluations"),
     "pool": ("Pool", "elements read by pooling windows"),
     "add": ("Add", "residual and branch additions"),

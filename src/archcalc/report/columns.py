@@ -142,7 +142,7 @@ COLUMNS: dict[str, NodeColumn] = {
     "macs": _column("MACs", True, _work("macs"), "multiply-accumulates of conv and linear layers", "macs", 9),
     "flops": _column("FLOPs", True, _per_batch(lambda a, n: 2 * a.work[n].macs), "2 × MACs", "flops", 6),
     "bias": _column("Bias", True, _work("bias"), "bias additions", "bias", 1),
-    "norm": _column("Norm", True, _work("norm"), "normalised elements (batch norm)", "norm", 1),
+    "norm": _column("Norm", True, _work("norm"), "normalised elements (every norm layer)", "norm", 1),
     "act": _column("Act", True, _work("act"), "activation evaluations", "act", 1),
     "pool": _column("Pool", True, _work("pool"), "elements read by pooling windows", "pool", 1),
     "add": _column("Add", True, _work("add"), "residual additions", "add", 1),

@@ -3,8 +3,8 @@
 ## What it does
 Reports a dropout layer whose output reaches a max pooling layer (`Trait.POOLS` without
 `Trait.LINEAR`) through nothing but activations. Average pooling is linear and is not reported,
-nor is channel dropout (`dropout2d`): it keeps or drops a channel's whole window together, so the
-window's maximum keeps its expected size.
+nor is channel dropout (`dropout2d`) or stochastic depth: they keep or drop a channel's (a sample's)
+whole window together, so the window's maximum keeps its expected size.
 
 ## Why is this bad?
 Inverted dropout scales each surviving value by 1/(1 − p) so that every value keeps its expected
@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
 from archcalc.layers.dropout import ChannelDropout
+from archcalc.layers.stochastic_depth import StochasticDepth
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -66,8 +67,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         for i, node in enumerate(run):
             if not isinstance(node, LayerNode) or Trait.DROPOUT not in node.layer.TRAITS \
-                    or isinstance(node.layer, ChannelDropout):  # one mask value per channel: max(s·x) = s·max(x)
-                continue
+                    or isinstance(node.layer, (ChannelDropout, StochasticDepth)):  # one mask value per channel
+                continue  # (or per sample): max(s·x) = s·max(x)
             pool = _next_pool(run[i + 1:])
             if pool is None:
                 continue
