@@ -43,6 +43,9 @@ EXPECTED = {
     "cnn1d-timeseries": (95_558, 2 * 320 + 3, [6]),  # 9·64·7 + 64·128·5 + 128·128·3, 3 batch norms, 128·6 + 6
     "vit_b_16": (86_567_656, 0, [1000]),  # torchvision's: layer norms, no buffers
     "convnext_tiny": (28_589_128, 0, [1000]),
+    # Bai et al.'s TCN: 8 blocks of two 25-channel kernel-7 convolutions (25·1·7 + 25 first, then 25·25·7 + 25
+    # each), the first block's 1×1 downsample 25 + 25, linear 25·10 + 10
+    "tcn": (200 + 4400 + 50 + 14 * 4400 + 260, 0, [10]),
 }
 
 
