@@ -316,10 +316,11 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
     assert message in refused(tmp_path, text)
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2"])
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
-    8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads."""
+    8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
+    128-wide heads whatever the hidden size, OLMo 2's eps 1e-5 and padding row 1."""
     from archcalc.importers.hf_config import DEFAULTS
 
     config = transformers.AutoConfig.for_model(family)
@@ -329,6 +330,9 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
         getattr(config, "sliding_window", None) if family != "qwen2" else None)
     kv = transformers.AutoConfig.for_model(family, num_attention_heads=64).num_key_value_heads
     assert defaults.kv == (None if kv == 64 else kv)  # None: one key/value head per query head, as Llama's
+    narrow = transformers.AutoConfig.for_model(family, hidden_size=1024)  # head_dim None: hidden / heads
+    assert (defaults.head_dim or 1024 // narrow.num_attention_heads) == getattr(narrow, "head_dim", 1024 // 32)
+    assert (defaults.eps, defaults.pad) == (config.rms_norm_eps, config.pad_token_id)
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
     out = tmp_path / "spec.yaml"

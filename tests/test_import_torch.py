@@ -628,3 +628,30 @@ def test_functional_channel_dropout_imports_as_its_kind(tmp_path):
     assert code == 0, output
     text = out.read_text(encoding="utf-8")
     assert "  - dropout2d: 0.3\n" in text and "  - dropout1d: 0.1\n" in text
+
+
+def test_a_pad_computed_from_the_input_is_refused_and_instance_norms_momentum_none_is_zero(tmp_path):
+    """F.pad by amounts the forward computes from x.shape has no fixed spec form: a located error, not an
+    internal one; nn.InstanceNorm's momentum=None is torch's 0 (its running statistics never move)."""
+    path = write(tmp_path, """\
+        import torch.nn.functional as F
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self, fixed=True):
+                super().__init__()
+                self.fixed = fixed
+                self.conv = nn.Conv1d(3, 4, 3)
+                self.norm = nn.InstanceNorm1d(4, momentum=None, track_running_stats=True)
+
+            def forward(self, x):
+                return self.norm(self.conv(F.pad(x, (0, 2) if self.fixed else (0, 10 - x.shape[-1]))))
+        """)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--args", '{"fixed": false}', "--input", "3,8")
+    assert code == 2 and not out.exists(), output
+    assert f"{path}:5:1: error: archcalc_user_model.Net: F.pad with amounts (or a value) computed in forward" in output
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "3,8")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "- pad: [0, 2]\n" in text and "instancenorm1d: {momentum: 0.0, track_running_stats: true" in text

@@ -428,6 +428,9 @@ def test_a_causal_body_beside_a_centred_shortcut_is_misaligned(run, write):
     data = rf_json(run, spec)
     assert [w["code"] for w in data["warnings"]] == ["rf-misaligned"]
     assert (data["size"], data["padding"]) == ([4], [2])  # the union of t − 2 … t and t − 1 … t + 1
+    # axis by axis: causal along time (w), centred along frequency (h) on both paths is aligned
+    both = write("input: [4, 16, 32]\nlayers:\n  - residual: [pad: [2, 0, 1, 1], conv2d: {out: 4, kernel: 3}]\n")
+    assert rf_json(run, both)["warnings"] == []
 
 
 def test_pad_then_conv_is_torchs_causal_layout_and_a_right_pad_keeps_positions(run, write):

@@ -38,6 +38,8 @@ def error(text: str) -> SpecError:
     (MHA + "qk_norm: head}\n", (4, 61), "bad-argument", "has no q and k norms", "remove qk_norm"),
     ("  - multihead_attention: {heads: 8, qk_norm: rms}\n", (4, 46), "bad-argument", "one of 'none', 'head', 'all'",
      ""),
+    ("  - multihead_attention: {heads: 8, qk_norm_eps: 1.0e-5}\n", (4, 50), "bad-argument",
+     "qk_norm_eps is given but qk_norm is none", "add qk_norm: head (or all), or drop qk_norm_eps"),
     ("  - multihead_attention: {heads: 6, layout: torch}\n", (4, 34), "attention-mismatch",
      "dim 64 is not divisible by heads 6", "use a number of heads that divides 64"),
     ("  - pos_embedding: {positions: 16, dim: 32, add: true}\n", (4, 41), "bad-argument",

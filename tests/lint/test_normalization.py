@@ -150,3 +150,21 @@ def test_stochastic_depth_only_where_the_block_keeps_its_shape_is_not_reported()
     assert lint(MBCONV.replace("DROP", "stochastic_depth: 0"), "x.yaml", ["N111"]).diagnostics == []
     concat = guarded.replace("- add: [[], [conv2d", "- concat: [[], [conv2d")
     assert "- concat: [[]" in concat and lint(concat, "x.yaml", ["N111"]).diagnostics == []  # NASNet's drop path
+
+
+def test_a_transposed_convolutions_bias_before_a_norm_is_cancelled_too():
+    """A transposed convolution adds its bias per output channel, as a convolution does (CycleGAN's decoder)."""
+    spec = ("input: [8, 16, 16]\nlayers:\n  - conv_transpose2d: {{out: 4, kernel: 2, stride: 2{}}}\n"
+            "  - instancenorm2d\n  - relu\n")
+    assert [d.code for d in lint(spec.format(""), "x.yaml", ["N105"]).diagnostics] == ["N105"]
+    assert lint(spec.format(", bias: false"), "x.yaml", ["N105"]).diagnostics == []
+
+
+def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
+    """G101 counts the zeros an explicit `pad` added at the end as the convolution's own padding: dropping them
+    loses no input (a style-transfer net's zero-padded stride-2 convolution), dropping real positions does."""
+    padded = "input: [3, 64, 64]\nlayers:\n  - pad: [1, 1, 1, 1]\n  - conv2d: {out: 8, kernel: 3, stride: 2}\n"
+    assert lint(padded, "x.yaml", ["G101"]).diagnostics == []
+    causal = "input: [2, 64]\nlayers:\n  - pad: [2, 0]\n  - conv1d: {out: 2, kernel: 3, stride: 2}\n"
+    assert [d.message for d in lint(causal, "x.yaml", ["G101"]).diagnostics] == [
+        "`1` (conv1d): (L+2P−F) mod S = (66+2×0−3) mod 2 = 1, so the last 1 position of L = 66 is never read"]

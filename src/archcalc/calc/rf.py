@@ -346,8 +346,9 @@ class _Tracer:
                                                "to the next; it is reported as 'varies'", "rf-varies"))
                 return dict.fromkeys(spans, VARIES)
         for name, other in rest:
-            if _causal(other) and _causal(first):
-                continue  # both paths end at the output's own position (a TCN's block and its identity)
+            # an axis along which both paths end at the output's own position is aligned by its ends (a TCN's
+            # block and its identity), whatever the centres; the others must agree on their centres
+            other = {o: span for o, span in other.items() if not (_causal(span) and _causal(first.get(o)))}
             if differ := self.differ(other, first, "offset"):
                 self.warnings.append(RFWarning(node, f"{what}: the {name} and the {name0} are not aligned (centres "
                                                f"of output 0 at {differ}); the receptive field reported is the union "
@@ -367,11 +368,11 @@ class _Tracer:
                          if not _same(getattr(a[origin], part), getattr(b[origin], part)))
 
 
-def _causal(path: dict[int, Span]) -> bool:
-    """Whether output 0 of ``path`` sees nothing after input 0 and reaches it, along every axis: a causal path
-    (a causal convolution stack, an identity), whose region ends where its output is. Causal paths that join are
-    aligned by their ends, as a causal design means them to be, whatever their centres."""
-    return all(_same(span.end, 0) for span in path.values())
+def _causal(span: Span | None) -> bool:
+    """Whether output 0 sees nothing after input 0 and reaches it along this axis: a causal path (a causal
+    convolution stack, an identity), whose region ends where its output is. Causal paths that join are aligned
+    by their ends, as a causal design means them to be, whatever their centres."""
+    return span is not None and _same(span.end, 0)
 
 
 def _flatten(state: State) -> dict[int, Status]:

@@ -146,11 +146,11 @@ def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d) -> Layer:
 
 
 def _instancenorm(m: nn.InstanceNorm1d | nn.InstanceNorm2d | nn.InstanceNorm3d) -> Layer:
-    if m.momentum is None:
-        raise module_error(m, "instance norm with momentum=None (a cumulative average) has no spec form",
-                           "give momentum a number (torch's default is 0.1)")
+    # unlike batch norm's (a cumulative average), instance norm's momentum=None is 0: torch passes
+    # ``momentum if momentum is not None else 0.0`` (the running statistics never move)
+    momentum = 0.0 if m.momentum is None else m.momentum
     kind = {nn.InstanceNorm1d: "instancenorm1d", nn.InstanceNorm3d: "instancenorm3d"}.get(type(m), "instancenorm2d")
-    return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, False),
+    return Layer(kind, _args(eps=(m.eps, 1e-5), momentum=(momentum, 0.1), affine=(m.affine, False),
                              track_running_stats=(m.track_running_stats, False)))
 
 
@@ -490,9 +490,13 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         if mode != "constant":
             raise module_error(owner, f"F.pad with mode '{mode}' has no spec form: 'pad' adds a constant (it has "
                                "no padding_mode)", "pad with mode='constant'")
-        value = _argument(node, 3, "value", None)
-        return Layer("pad", {"padding": list(_argument(node, 1, "pad", ())),
-                             **_args(value=(float(value or 0.0), 0.0))})
+        value, amounts = _argument(node, 3, "value", None), list(_argument(node, 1, "pad", ()))
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in amounts) \
+                or not isinstance(value, (int, float, type(None))):
+            raise module_error(owner, "F.pad with amounts (or a value) computed in forward, from the input's size "
+                               "or another tensor, has no spec form: a spec's pad amounts are fixed numbers",
+                               "pad by fixed amounts (or give the model a fixed input size and write them out)")
+        return Layer("pad", {"padding": amounts, **_args(value=(float(value or 0.0), 0.0))})
     if target is F.glu:
         dim = _argument(node, 1, "dim", -1)
         if dim == 0:

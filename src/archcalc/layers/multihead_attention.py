@@ -87,6 +87,9 @@ class MultiheadAttention(Attention):
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_layout()
+        if self.qk_norm == "none" and "qk_norm_eps" in self.arg_locs:
+            raise self.error("qk_norm_eps is given but qk_norm is none", arg="qk_norm_eps", code="bad-argument",
+                             hint="add qk_norm: head (or all), or drop qk_norm_eps")
         self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
         return (x[0], self.dims(x)[1])
 

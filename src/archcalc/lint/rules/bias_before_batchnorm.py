@@ -1,7 +1,7 @@
 """A convolution or linear layer has a bias although batch norm follows it, directly or through pooling.
 
 ## What it does
-Reports an affine layer (`linear`, `conv2d`) with `bias: true` (the default) whose output goes
+Reports an affine layer (`linear`, `conv2d`, `conv_transpose2d`) with `bias: true` (the default) whose output goes
 into a batch norm or instance norm layer, straight or through layers that carry a per-channel shift
 through unchanged: max pooling, average pooling without padded zeros in its mean, adaptive and global
 average pooling, and a flatten to a vector. It offers to set `bias: false`. A `linear` layer counts
@@ -62,6 +62,7 @@ from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode, Node
 from archcalc.layers.base import Layer
 from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.conv_transpose import ConvTranspose
 from archcalc.layers.flatten import Flatten
 from archcalc.layers.instancenorm import InstanceNorm
 from archcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool
@@ -113,11 +114,13 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _bias_per_channel(node: LayerNode) -> bool:
     """Whether the layer's bias is one value per channel (axis 0), the axis batch norm normalises.
 
-    A convolution (a layer with a sliding-window geometry) adds its bias per output channel; any other
+    A convolution (a layer with a sliding-window geometry, or a transposed one) adds its bias per output channel;
+    any other
     affine layer (linear) along its last axis, which is the channel axis only for a vector: on a
     sequence [T, D] batch norm normalises each of the T positions while the bias runs along D.
     """
-    return isinstance(node.layer.geometry(node.in_shape), tuple) or len(node.out_shape) == 1
+    return isinstance(node.layer.geometry(node.in_shape), tuple) or isinstance(node.layer, ConvTranspose) \
+        or len(node.out_shape) == 1
 
 
 def _keeps_shift(node: Node) -> bool:

@@ -45,8 +45,10 @@ layers:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 
 from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
 from archcalc.layers.spatial import AXIS_NAMES
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
@@ -59,6 +61,7 @@ UNITS = {"H": "row", "W": "column"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    fed = {b: a for run in ctx.chains for a, b in pairwise(run)}  # each node's producer in its chain
     for node in ctx.layers:
         geometry = node.layer.geometry(node.in_shape)
         if not isinstance(geometry, tuple) or node.layer.config().get("padding") == "same" \
@@ -66,11 +69,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         parts, hints = [], []
         names = AXIS_NAMES.get(len(geometry), ())
-        for name, n, out, axis in zip(names, node.in_shape[1:], node.out_shape[1:], geometry):
+        added = _padded_after(fed.get(node), len(geometry))
+        for name, n, out, axis, after in zip(names, node.in_shape[1:], node.out_shape[1:], geometry, added):
             k, s, p = axis.kernel, axis.stride, axis.padding
-            if not all(symbolic.is_int(v) for v in (n, out, k, s, p)) or k < s:
+            if not all(symbolic.is_int(v) for v in (n, out, k, s, p, after)) or k < s:
                 continue
-            lost = n + p - ((out - 1) * s + k)  # past the last window, minus the right padding
+            # past the last window, minus the right padding and the zeros a `pad` just before added at the end
+            lost = n + p - ((out - 1) * s + k) - max(after, 0)
             if lost > 0:
                 unit = UNITS.get(name, "position")
                 parts.append(f"({name}+2P−F) mod S = ({n}+2×{p}−{k}) mod {s} = {(n + 2 * p - k) % s}, so the last "
@@ -81,6 +86,14 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}): " + "; ".join(parts),
                           hint=next((h for h in hints if h), None) or
                           "make (H+2P−F) a multiple of S: change the input size, the padding or the kernel")
+
+
+def _padded_after(producer: object, rank: int) -> list[object]:
+    """Per spatial axis, the positions a ``pad`` layer right before added after the input's end (0 without one):
+    a window sweep that leaves those unread drops only padding, as it would its own."""
+    if not isinstance(producer, LayerNode) or producer.kind != "pad":
+        return [0] * rank
+    return [after for _, after in producer.layer.pairs(producer.in_shape)[-rank:]]
 
 
 def _padding_hint(name: str, n: int, k: int, s: int, p: int) -> str | None:
