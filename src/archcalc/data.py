@@ -24,15 +24,12 @@ from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import numel, shape_text
 from archcalc.limits import Limits, default_limits
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec
+from archcalc.spec.train import INDEX_LOSSES, YES_NO_LOSSES, TrainSpec
 from archcalc.training import Splits
 
 SOURCES = "digits, docstrings, shapes, sign-sum, FILE.npz or FILE.csv"
 #: data sets made at run time: name → the module whose ``make(input_shape)`` returns ``(x, y)`` for a network
 #: taking that input (each module's docstring says what it holds and how it is made)
-#: losses whose targets are class indices, and those whose targets are a yes/no (or a probability) per output
-INDEX_LOSSES = ("cross_entropy", "nll")
-BINARY_LOSSES = ("bce", "bce_with_logits", "dice")
 GENERATED: dict[str, str] = {
     "docstrings": "archcalc.data_docstrings",  # the standard library's docstrings, for a character-level model
     "shapes": "archcalc.data_shapes",  # circles and squares on noise, a class per pixel, for segmentation
@@ -480,10 +477,10 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
 
     output, target = tuple(int(d) for d in model.output_shape), tuple(y.shape[1:])
     out_loc, loss_loc = _output_loc(model), train.locs.get("loss", train.loc)
-    if train.loss in BINARY_LOSSES and int(np.prod(target)) == int(np.prod(output)):
+    if train.loss in YES_NO_LOSSES and int(np.prod(target)) == int(np.prod(output)):
         return _yes_no(y, model, name, where, rows, "a yes/no per position (1 or 0; a probability between)",
                        "a binary mask holds 0s and 1s")
-    if train.loss not in ("cross_entropy", "nll"):
+    if train.loss not in INDEX_LOSSES:
         raise SpecError(loss_loc, f"{name} has a class index per position ({shape_text(target)} per sample), which "
                         f"{train.loss} cannot compare with the output {shape_text(output)}", code="data-mismatch",
                         hint="loss: cross_entropy (or nll after log_softmax over the class axis)")

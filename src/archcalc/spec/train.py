@@ -45,6 +45,11 @@ LOSS_KINDS: dict[str, LossKind] = {
     "dice": LossKind((PROBABILITIES,), None, {"smooth": 1.0}),
 }
 LOSSES = tuple(LOSS_KINDS)
+#: losses whose targets are class indices, and those whose targets are a yes/no (or a probability) per output,
+#: which train on rows of labels (multi_label) and on a mask per pixel: the data loader, both trainers and the
+#: exported files decide by these
+INDEX_LOSSES = ("cross_entropy", "nll")
+YES_NO_LOSSES = ("bce", "bce_with_logits", "dice")
 #: what each loss setting is, for ``archcalc schema``
 LOSS_SETTINGS: dict[str, str] = {
     "label_smoothing": "the share ε of each target spread evenly over the classes: (1 − ε)·one-hot + ε/C",
@@ -399,7 +404,7 @@ def dense_axes(train: TrainSpec, output: tuple[int, ...]) -> dict[tuple[int, ...
     ``{(T,): 1, (V,): 0}``, or only ``{(T,): 1}`` under ``class_axis: -1``). The exported files look their
     data's target shape up in it, so they decide as ``archcalc train`` does; a shape left out (several
     axes fit, or not the spec's ``class_axis``) is one ``archcalc train`` refuses."""
-    if train.task != "classification" or train.multi_label or train.loss not in ("cross_entropy", "nll"):
+    if train.task != "classification" or train.multi_label or train.loss not in INDEX_LOSSES:
         return {}
     targets = dict.fromkeys(output[:a] + output[a + 1:] for a in range(len(output)) if len(output) > 1)
     found = {target: class_axis(train, output, target) for target in targets}

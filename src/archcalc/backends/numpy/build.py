@@ -23,7 +23,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
-from archcalc.spec.train import LOGIT_LOSSES, TrainSpec
+from archcalc.spec.train import LOGIT_LOSSES, YES_NO_LOSSES, TrainSpec
 
 
 @dataclass(slots=True)
@@ -366,7 +366,7 @@ def loss_kwargs(train: TrainSpec) -> dict[str, object]:
         kwargs["inputs"] = train.loss_inputs
     if train.loss_inputs is not None and train.loss in LOGIT_LOSSES:
         kwargs["fuse"] = False
-    if train.multi_label and train.loss in ("bce", "bce_with_logits", "dice"):
+    if train.multi_label and train.loss in YES_NO_LOSSES:
         kwargs["multi_label"] = True  # scored label by label
     return kwargs
 

@@ -21,7 +21,7 @@ from archcalc.backends.common import code
 from archcalc.backends.torch.layout import Brackets, Text, layout, string
 from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
 from archcalc.model import Model
-from archcalc.spec.train import TrainSpec, dense_axes
+from archcalc.spec.train import YES_NO_LOSSES, TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
@@ -156,7 +156,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in ("bce", "bce_with_logits", "dice"),
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in YES_NO_LOSSES,
                    train.multi_label) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
