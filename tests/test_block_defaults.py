@@ -22,3 +22,17 @@ def test_a_boolean_given_at_the_call_is_a_boolean():
     text = BLOCK.format(default="true").replace("  - cbr: 8\n", "  - cbr: {c: 8, b: false}\n")
     (node,) = archcalc.loads(text).graph.layers()
     assert node.layer.config()["bias"] is False
+
+
+def test_a_list_given_to_a_parameter_is_a_per_axis_argument():
+    """nnU-Net's strides per axis through a block: `stride: st` takes the list whole (symbols inside too, and
+    passed on through an outer block); inside arithmetic it is a located error that says so."""
+    text = ("input: [1, 8, 8, 8]\nsymbols: {k: 2}\nblocks:\n  b(st):\n    - conv3d: {out: 4, kernel: 3, stride: st, "
+            "padding: 1}\n  outer(s):\n    - b: {st: [1, s, s]}\nlayers:\n  - outer: k\n  - b: {st: [1, 2, 1]}\n")
+    model = archcalc.loads(text)
+    layers = list(model.graph.layers())
+    assert [n.out_shape for n in layers] == [(4, 8, 4, 4), (4, 8, 2, 4)]
+    assert layers[0].layer.config()["stride"] == (1, 2, 2)
+    with pytest.raises(archcalc.SpecError) as raised:
+        archcalc.loads(text.replace("stride: st,", "stride: st + 1,"))
+    assert (raised.value.loc.line, raised.value.message) == (5, "'st' is a list (1, 2, 2), not a number")

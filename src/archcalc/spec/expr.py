@@ -132,8 +132,15 @@ def _literal_index(node: ast.AST) -> int | None:
 
 
 def evaluate(expr: Expr, env: Mapping[str, object], limits: Limits | None = None) -> object:
-    """The value of ``expr`` with names looked up in ``env`` (ints, floats, strings or sympy)."""
-    return _Eval(expr, env, limits or Limits()).run(expr.tree)
+    """The value of ``expr`` with names looked up in ``env`` (ints, floats, strings or sympy). A block parameter
+    given a list (``b: {stride: [1, 2, 2]}``) is used whole where an argument is that name alone
+    (``stride: st``): per-axis arguments take it as they take a list written out."""
+    evaluator = _Eval(expr, env, limits or Limits())
+    if isinstance(expr.tree, ast.Name) and expr.tree.id not in INPUT_NAMES:
+        value = evaluator.lookup(expr.tree.id)
+        if isinstance(value, tuple):
+            return value
+    return evaluator.run(expr.tree)
 
 
 def truth(expr: Expr, env: Mapping[str, object], limits: Limits | None = None) -> bool:
@@ -158,6 +165,10 @@ class _Eval:
             return self.bounded(node.value)
         if isinstance(node, ast.Name):
             value = self.lookup(node.id)
+            if isinstance(value, tuple) and node.id not in INPUT_NAMES:
+                raise self.fail(f"'{node.id}' is a list ({', '.join(map(str, value))}), not a number",
+                                hint=f"a list parameter is used whole, as an argument of its own ('stride: "
+                                f"{node.id}'), not inside an expression")
             if isinstance(value, tuple):
                 raise self.fail(f"'{node.id}' is the input's whole shape, not a number",
                                 hint=f"take one axis: {node.id}[0] (the channels), {node.id}[-1] (the last)")
