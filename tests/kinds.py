@@ -422,6 +422,15 @@ class Conv1DReference(nn.Module):
         return y if self.bias is None else y + self.bias
 
 
+def gated(y: torch.Tensor, a) -> torch.Tensor:
+    """A gated unit as the papers and Phi-3's MLP write it: the halves of the axis, value · act(gate)."""
+    first, second = y.chunk(2, dim=a.dim + 1 if a.dim >= 0 else a.dim)
+    value, gate = (second, first) if a.gate == "first" else (first, second)
+    act = {"sigmoid": torch.sigmoid, "silu": nn.functional.silu, "relu": torch.relu, "tanh": torch.tanh,
+           "gelu": nn.functional.gelu, "gelu_tanh": lambda g: nn.functional.gelu(g, approximate="tanh")}
+    return value * act[a.activation](gate)
+
+
 class MultiheadReference(nn.Module):
     """Llama's self-attention: q_proj, k_proj, v_proj, attention, o_proj."""
 
@@ -787,11 +796,20 @@ layers:
         Case((2, 3), "pad: [0, 0, 1, 1]", params=0, out=(2 + 2, 3), name="first-axis"),
     )),
     # a ⊗ σ(b) for the halves of axis dim: that axis halves
-    Kind("glu", lambda a, x, t: nn.GLU(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
+    Kind("glu", lambda a, x, t: nn.GLU(dim=a.dim + 1 if a.dim >= 0 else a.dim) if a.plain else Fn(
+        lambda y: gated(y, a)), (
         Case((3, 8), "glu", params=0, out=(3, 4)),
         Case((6, 5), "glu: {dim: 0}", params=0, out=(3, 5), name="first-axis"),
         Case((2, 4, 3), "glu: 1", params=0, out=(2, 2, 3), name="middle"),
         Case((2,), "glu", params=0, out=(1,), name="vector"),
+        # SwiGLU, GeGLU and Phi-3's fused gate_up (the gate the first half), each gate function once
+        Case((3, 8), "glu: {activation: silu}", params=0, out=(3, 4), name="swiglu"),
+        Case((3, 8), "glu: {activation: silu, gate: first}", params=0, out=(3, 4), name="phi3"),
+        Case((3, 8), "glu: {activation: gelu_tanh}", params=0, out=(3, 4), name="geglu-tanh"),
+        Case((6, 5), "glu: {dim: 0, activation: gelu, gate: first}", params=0, out=(3, 5), name="geglu-first-axis"),
+        Case((3, 8), "glu: {activation: relu}", params=0, out=(3, 4), name="reglu"),
+        Case((3, 8), "glu: {activation: tanh, gate: first}", params=0, out=(3, 4), name="tanh-first"),
+        Case((3, 8), "glu: {gate: first}", params=0, out=(3, 4), name="sigmoid-first"),
     )),
     Kind("reshape", lambda a, x, t: Fn(lambda y: y.reshape(y.shape[0], *a.output_shape(x))), (
         Case((4, 6), "reshape: [2, -1, 3]", params=0, out=(2, 4, 3)),

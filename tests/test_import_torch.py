@@ -655,3 +655,15 @@ def test_a_pad_computed_from_the_input_is_refused_and_instance_norms_momentum_no
     assert code == 0, output
     text = out.read_text(encoding="utf-8")
     assert "- pad: [0, 2]\n" in text and "instancenorm1d: {momentum: 0.0, track_running_stats: true" in text
+
+
+def test_gated_units_in_generated_source_import_back(tmp_path):
+    """SwiGLU with the gate first (Phi-3's MLP) and GeGLU are written as archcalc's GatedUnit, which reads back
+    as the glu it came from."""
+    spec = tmp_path / "gated.yaml"
+    spec.write_text("input: [6, 16]\nlayers:\n  - linear: 32\n  - glu: {activation: silu, gate: first}\n"
+                    "  - linear: 8\n  - glu: {dim: 0, activation: gelu_tanh}\n  - linear: 4\n", encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    text = back.read_text(encoding="utf-8")
+    assert "glu: {activation: silu, gate: first}" in text and "glu: {dim: 0, activation: gelu_tanh}" in text, text
+    assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))

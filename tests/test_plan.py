@@ -396,3 +396,16 @@ def test_instance_norm_and_channel_dropout_save_what_autograd_saves(tmp_path):
                     "  - flatten\n  - linear: 5\n", encoding="utf-8")
     real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
     assert predicted == real
+
+
+@pytest.mark.parametrize("gate", ["{activation: silu, gate: first}", "{activation: gelu_tanh}", "{activation: relu}",
+                                  "{gate: first}"])
+def test_a_gated_unit_saves_its_input_and_the_gate(tmp_path, gate):
+    """SwiGLU, GeGLU, ReGLU or a first-half gate (archcalc's GatedUnit): the gate function saves its input (a
+    view of the layer's input) or its output, the product the value half (a view) and act(gate)."""
+    spec = tmp_path / "gated.yaml"
+    spec.write_text(f"input: [6, 8]\nlayers:\n  - linear: 16\n  - glu: {gate}\n  - linear: 4\n  - flatten\n"
+                    "  - linear: 3\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
+    assert predicted == real
+

@@ -180,7 +180,9 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
     "hardswish": lambda layer, x, y: [_in(x)],
     "hardsigmoid": lambda layer, x, y: [_in(x)],
-    "glu": lambda layer, x, y: [_in(x)],  # glu_backward(grad, self, dim)
+    # nn.GLU: glu_backward(grad, self, dim); another gate (GatedUnit): its function saves the gate half (a view of
+    # the input) or its own output, and the product the value half (a view) and act(gate), a new tensor
+    "glu": lambda layer, x, y: [_in(x)] if layer.plain else [_in(x), Save("own", numel(y))],
     "prelu": lambda layer, x, y: [_in(x)],  # _prelu_kernel_backward: self and the weight (a parameter)
     "step": _nothing,  # sign's gradient is zero: nothing saved
     **dict.fromkeys(("maxpool1d", "maxpool2d", "maxpool3d"), _maxpool),

@@ -1,11 +1,14 @@
-"""GLU: an axis split in half, the first half gated by the sigmoid of the second (Dauphin et al. 2017)."""
+"""GLU: an axis split in half, one half gated by a function of the other (Dauphin et al. 2017; Shazeer 2020)."""
 
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import AxisIndex
+from archcalc.layers.args import AxisIndex, Choice
 from archcalc.layers.base import KEEP, MIX, AxisMap, Derivation, Layer, Shape, Work, derive, layer, numel, shape_text
 from archcalc.layers.traits import Trait
+
+#: the functions a gate may apply, named as the activation kinds are (gelu_tanh: gelu with approximate tanh)
+GATES = ("sigmoid", "silu", "gelu", "gelu_tanh", "relu", "tanh")
 
 
 @layer("glu")
@@ -17,13 +20,27 @@ class GLU(Layer):
     ``dim`` counts as everywhere in a spec, the batch excluded: 0 is the first axis after the batch, and
     negative counts from the end. The default, -1 (the last axis), is torch's.
 
-    Example: ``- glu`` on ``[T, 512]`` gives ``[T, 256]``; ``- glu: {dim: 0}`` halves the channels of ``[C, L]``.
+    ``activation`` gates with another function than the sigmoid (Shazeer 2020: ``silu`` is SwiGLU, ``gelu``
+    GeGLU), and ``gate: first`` takes the gate from the first half, the value from the second, as a fused
+    gate-and-up projection is split (Phi-3's ``gate_up_proj``: ``gate, up = x.chunk(2)``, ``up * act(gate)``).
+
+    Example: ``- glu`` on ``[T, 512]`` gives ``[T, 256]``; ``- glu: {dim: 0}`` halves the channels of ``[C, L]``;
+    ``- glu: {activation: silu, gate: first}`` after ``linear: 2·F`` is Phi-3's MLP.
     """
 
     TRAITS = Trait.ACTIVATION  # a gate: σ(b) times a is not linear in the input
     PRIMARY = "dim"
 
     dim = AxisIndex(-1, doc="the axis split in half (batch excluded): 0 is the first axis, -1 the last")
+    activation = Choice(GATES, "sigmoid", doc="the gate's function: sigmoid (GLU), silu (SwiGLU), gelu or "
+                                              "gelu_tanh (GeGLU), relu (ReGLU), tanh")
+    gate = Choice(("second", "first"), "second", doc="which half is the gate: the second (torch's GLU) or the "
+                                                    "first (a fused gate_up projection, Phi-3's)")
+
+    @property
+    def plain(self) -> bool:
+        """torch's own ``nn.GLU``: a sigmoid gate from the second half."""
+        return self.activation == "sigmoid" and self.gate == "second"
 
     def axis(self, x: Shape) -> int:
         """The split axis counted from 0 (batch excluded); backends add 1 for the batch axis."""

@@ -237,7 +237,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "tanh": _simple(L.Tanh),
     "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
     "log_softmax": lambda a, x: _call(L.LogSoftmax, dim=a.dim % len(x) + 1),
-    "glu": lambda a, x: _call(L.GLU, dim=a.axis(x) + 1),  # GLU.axis, plus the batch axis
+    "glu": lambda a, x: _call(L.GLU, dim=a.axis(x) + 1, activation=a.activation,  # GLU.axis, plus the batch axis
+                              gate_first=a.gate == "first"),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "silu": _simple(L.SiLU),
     "hardswish": _simple(L.Hardswish),

@@ -756,19 +756,25 @@ class ConstantPad(Module):
 
 
 class GLU(Module):
-    """a·σ(b) for the halves a, b of axis ``dim`` (``nn.GLU``, batch included); the gradient is σ(b)·dout for
-    a and a·σ(b)(1 − σ(b))·dout for b."""
+    """value·act(gate) for the halves of axis ``dim`` (batch included): ``nn.GLU`` is a·σ(b), the value the
+    first half and the sigmoid the gate; ``activation`` another gate function (SwiGLU's SiLU, GeGLU's GELU),
+    ``gate_first`` the gate from the first half (Phi-3's fused gate_up). The gradient is act(gate)·dout for
+    the value and the gate function's backward of value·dout for the gate."""
 
-    def __init__(self, dim: int = -1):
-        self.dim = dim
+    def __init__(self, dim: int = -1, activation: str = "sigmoid", gate_first: bool = False):
+        self.dim, self.gate_first = dim, gate_first
+        self.act = {"sigmoid": Sigmoid, "silu": SiLU, "relu": ReLU, "tanh": Tanh, "gelu": GELU,
+                    "gelu_tanh": lambda: GELU("tanh")}[activation]()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.a, b = np.split(x, 2, axis=self.dim)
-        self.s = 0.5 * (1 + np.tanh(0.5 * b))  # σ(b), never overflowing (as Sigmoid)
-        return self.a * self.s
+        a, b = np.split(x, 2, axis=self.dim)
+        self.value, gate = (b, a) if self.gate_first else (a, b)
+        self.g = self.act.forward(gate)
+        return self.value * self.g
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return np.concatenate([dout * self.s, dout * self.a * self.s * (1 - self.s)], axis=self.dim)
+        dvalue, dgate = dout * self.g, self.act.backward(dout * self.value)
+        return np.concatenate([dgate, dvalue] if self.gate_first else [dvalue, dgate], axis=self.dim)
 
 
 # -- normalisation and regularisation --------------------------------------------------------------

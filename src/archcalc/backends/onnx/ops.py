@@ -154,8 +154,12 @@ def tanh(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("gelu")
 def gelu(b: Builder, node: LayerNode, x: str) -> str:
+    return _gelu(b, node, x, node.layer.config()["approximate"] == "tanh")
+
+
+def _gelu(b: Builder, node: LayerNode, x: str, tanh: bool) -> str:
     """Opset 17 has no Gelu: x·Φ(x) = x/2·(1 + erf(x/√2)), or the tanh form torch uses for 'tanh'."""
-    if node.layer.config()["approximate"] == "tanh":
+    if tanh:
         cube = b.op("Mul", [b.op("Mul", [x, x], node, "square"), x], node, "cube")
         inner = b.op("Add", [x, b.op("Mul", [cube, b.constant(node, "c", 0.044715)], node, "scaled")], node, "sum")
         scaled = b.op("Mul", [inner, b.constant(node, "sqrt_2_over_pi", math.sqrt(2 / math.pi))], node, "arg")
@@ -631,13 +635,22 @@ def softmax(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("glu")
 def glu(b: Builder, node: LayerNode, x: str) -> str:
-    """``Split`` into two halves along the axis, then a·Sigmoid(b) (ONNX has no GLU op)."""
-    axis = node.layer.axis(node.in_shape) + 1
+    """``Split`` into two halves along the axis, then value·act(gate) (ONNX has no GLU op): a·Sigmoid(b), or the
+    layer's gate function, on the first half with ``gate: first``."""
+    layer = node.layer
+    axis = layer.axis(node.in_shape) + 1
     half = node.out_shape[axis - 1]
     first, second = b.name(f"{b.paths[node]}/a"), b.name(f"{b.paths[node]}/b")
     sizes = b.constant(node, "split", [half, half], dtype=np.int64)
     b.nodes.append(helper.make_node("Split", [x, sizes], [first, second], name=first, axis=axis))
-    return b.op("Mul", [first, b.op("Sigmoid", [second], node, "gate")], node)
+    value, gate = (second, first) if layer.gate == "first" else (first, second)
+    if layer.activation in ("gelu", "gelu_tanh"):
+        gated = _gelu(b, node, gate, layer.activation == "gelu_tanh")
+    elif layer.activation == "silu":
+        gated = b.op("Mul", [gate, b.op("Sigmoid", [gate], node, "sigmoid")], node, "gate")
+    else:
+        gated = b.op({"sigmoid": "Sigmoid", "relu": "Relu", "tanh": "Tanh"}[layer.activation], [gate], node, "gate")
+    return b.op("Mul", [value, gated], node)
 
 
 @op_for("log_softmax")

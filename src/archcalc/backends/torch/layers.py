@@ -31,6 +31,7 @@ from archcalc.backends.torch.modules import (
     ClassToken,
     Concat,
     Conv1D,
+    GatedUnit,
     GlobalAvgPool2d,
     LayerNorm2d,
     LayerScale,
@@ -431,9 +432,13 @@ def softmax(layer: Layer, x: Shape) -> Call:
 
 @module_for("glu")
 def glu(layer: Layer, x: Shape) -> Call:
-    """torch's default ``nn.GLU()`` for the last axis, else ``dim`` counted with the batch (as softmax's)."""
+    """torch's default ``nn.GLU()`` for the last axis, else ``dim`` counted with the batch (as softmax's); another
+    gate function or the gate first is archcalc's :class:`GatedUnit`."""
     axis = layer.axis(x)
-    return call(nn.GLU, dim=-1 if axis == len(x) - 1 else axis + 1)
+    dim = -1 if axis == len(x) - 1 else axis + 1
+    if layer.plain:
+        return call(nn.GLU, dim=dim)
+    return call(GatedUnit, dim=dim, activation=layer.activation, gate_first=layer.gate == "first")
 
 
 @module_for("log_softmax")

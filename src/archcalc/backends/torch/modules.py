@@ -70,6 +70,26 @@ class Select(nn.Module):
         return x.select(self.axis + 1, self.index)
 
 
+class GatedUnit(nn.Module):
+    """x split in halves along dim, value * act(gate): nn.GLU with another gate
+    function (SwiGLU's silu, GeGLU's gelu), the gate the second half, or the first
+    as a fused gate-and-up projection is split (Phi-3's gate_up_proj)."""
+
+    def __init__(
+        self, dim: int = -1, activation: str = "silu", gate_first: bool = False
+    ):
+        super().__init__()
+        self.dim, self.activation, self.gate_first = dim, activation, gate_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=self.dim)
+        value, gate = (b, a) if self.gate_first else (a, b)
+        if self.activation.startswith("gelu"):
+            approximate = "tanh" if self.activation == "gelu_tanh" else "none"
+            return value * nn.functional.gelu(gate, approximate=approximate)
+        return value * getattr(nn.functional, self.activation)(gate)
+
+
 class Mean(nn.Module):
     """The mean over the given axes (batch excluded), kept as size 1 with keepdim."""
 
@@ -507,9 +527,9 @@ def share_kept(model: nn.Module) -> None:
         module.kept = kept
 
 
-HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, Mean, StochasticDepth, ClassToken, LayerScale,
-           LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention, RNN, GRU,
-           LSTM)
+HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth, ClassToken,
+           LayerScale, LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention,
+           SelfAttention, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}
 
