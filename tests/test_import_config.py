@@ -45,6 +45,7 @@ def small(kind: str, **sizes):
         "qwen2": (transformers.Qwen2Config, "Qwen2ForCausalLM"),
         "qwen3": (transformers.Qwen3Config, "Qwen3ForCausalLM"),
         "olmo2": (transformers.Olmo2Config, "Olmo2ForCausalLM"),
+        "phi3": (transformers.Phi3Config, "Phi3ForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -124,6 +125,11 @@ CASES = {
     ),
     # q_norm over all 6 heads' features, k_norm over the 2 kv heads'; each sub-layer's output normalised
     "olmo2": (small("olmo2", num_key_value_heads=2, **DECODER), transformers.Olmo2ForCausalLM),
+    # q, k, v fused in qkv_proj and gate, up in gate_up_proj; Phi-4-mini's partial rotary (here half of each head)
+    "phi3": (small("phi3", num_key_value_heads=2, partial_rotary_factor=0.5, pad_token_id=100, **DECODER),
+             transformers.Phi3ForCausalLM),
+    "phi3-mha-gelu": (small("phi3", hidden_act="gelu_pytorch_tanh", resid_pdrop=0.1, tie_word_embeddings=True,
+                            pad_token_id=3, **DECODER), transformers.Phi3ForCausalLM),
 }
 
 
@@ -193,6 +199,22 @@ def full_size(config, real_class) -> int:
             transformers.Olmo2ForCausalLM,
             7_298_617_344,
         ),
+        (  # Phi-3-mini-4k-instruct's config.json (its 2047-token window warns)
+            "phi3",
+            dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096, sliding_window=2047,
+                 pad_token_id=32000, bos_token_id=1, eos_token_id=32000),
+            transformers.Phi3ForCausalLM,
+            3_821_079_552,
+        ),
+        (  # Phi-4's config.json: model_type phi3, 10 key/value heads
+            "phi3",
+            dict(vocab_size=100352, hidden_size=5120, intermediate_size=17920, num_hidden_layers=40,
+                 num_attention_heads=40, num_key_value_heads=10, max_position_embeddings=16384, rope_theta=250000.0,
+                 pad_token_id=100349, bos_token_id=100257, eos_token_id=100265),
+            transformers.Phi3ForCausalLM,
+            14_659_507_200,
+        ),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
@@ -217,7 +239,7 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
-    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2"):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3"):
         spec = imported(tmp_path / name, CASES[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
@@ -316,7 +338,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
     assert message in refused(tmp_path, text)
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2"])
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's

@@ -424,6 +424,81 @@ family("olmo2", "Olmo2Model", "Olmo2ForCausalLM")(decoder(_llama_bias, DEFAULTS[
                                                           post_norm=True))
 
 
+#: Hugging Face's activation names → the gate function of ``glu`` (``glu: {activation: …}``)
+GATES = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu", "silu": "silu",
+         "swish": "silu", "tanh": "tanh", "sigmoid": "sigmoid"}
+DEFAULTS["phi3"] = Defaults(T=4096, V=32064, F=8192, eps=1e-5, pad=32000)
+
+
+@family("phi3", "Phi3Model", "Phi3ForCausalLM")
+def phi3(c: Config, head: bool) -> list[str]:
+    """``modeling_phi3.py`` (Phi-3, Phi-3.5 and Phi-4): Llama's decoder with q, k and v fused in one projection
+    (``qkv_proj``, q then k then v, read by ``attention`` on its one input) and the MLP's gate and up fused in
+    ``gate_up_proj`` (the gate its first half: ``glu: {activation: silu, gate: first}``), a dropout
+    (``resid_pdrop``) on each sub-layer's output, and rotary embedding on a share of each head
+    (``partial_rotary_factor``, Phi-4-mini's 0.75)."""
+    d = DEFAULTS["phi3"]
+    sizes = dict(T=c.int("max_position_embeddings", d.T), V=c.int("vocab_size", d.V),
+                 D=c.int("hidden_size", 3072), F=c.int("intermediate_size", d.F),
+                 heads=c.int("num_attention_heads", 32))
+    kv = c.int("num_key_value_heads", sizes["heads"])
+    if sizes["heads"] % kv:
+        raise c.error("num_key_value_heads", f"num_key_value_heads {kv} does not divide num_attention_heads "
+                      f"{sizes['heads']}", code="bad-config", hint="each key/value head serves the same number of "
+                      "query heads")
+    grouped = kv != sizes["heads"]
+    if grouped:
+        sizes["kv"] = kv
+    sizes["depth"] = c.int("num_hidden_layers", 32)
+    if c.value("head_dim", None) is None:
+        _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+        head_dim, per_head = sizes["D"] // sizes["heads"], "(d // h)"
+    else:
+        head_dim = c.int("head_dim")
+        per_head = str(head_dim)
+    theta, factor = _rope(c, partial=True)
+    rotary_dim = int(head_dim * factor)  # as Phi3RotaryEmbedding sizes it
+    gate = GATES[c.choice("hidden_act", "silu", GATES, "activation")]
+    eps = number(c.float("rms_norm_eps", d.eps, positive=True))
+    _sliding_window(c, None, sizes["depth"])
+    resid, attn_drop = c.probability("resid_pdrop", 0.0), c.probability("attention_dropout", 0.0) or None
+    width = f"(h + 2 * kv) * {per_head}" if grouped else ("3 * d" if per_head == "(d // h)" else f"3 * {per_head} * h")
+    args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+    attention = layer("attention", heads="h", kv_heads="kv" if grouped else None, causal="true", rotary="half",
+                      theta=number(theta), rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+                      dropout=None if attn_drop is None else number(attn_drop))
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        f"  decoder({args}):",
+        "    - residual:",
+        f"        - rmsnorm: {{eps: {eps}, name: input_layernorm}}",
+        "        - name: self_attn",
+        "          layers:",
+        f"            - linear: {{out: {width}, bias: false, name: qkv_proj}}   # q, k and v side by side",
+        f"            - {attention}",
+        "            - linear: {out: d, bias: false, name: o_proj}",
+        *dropout(resid, "resid_attn_dropout", "        "),
+        "      inline: true",
+        "    - residual:",
+        f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}",
+        "        - name: mlp",
+        "          layers:",
+        "            - linear: {out: 2 * f, bias: false, name: gate_up_proj}   # the gate, then up",
+        f"            - glu: {{activation: {gate}, gate: first}}",
+        "            - linear: {out: d, bias: false, name: down_proj}",
+        *dropout(resid, "resid_mlp_dropout", "        "),
+        "      inline: true",
+        "layers:",
+    ]
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V'], d.pad), name='embed_tokens')}",
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        f"- rmsnorm: {{eps: {eps}, name: norm}}",
+    ]
+    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+
+
 # -- shared pieces ----------------------------------------------------------------------------------
 
 
@@ -478,6 +553,13 @@ def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
 def _rope_theta(c: Config) -> float:
     """The rotary base from ``rope_theta`` (config files) or ``rope_parameters`` (transformers 5); any
     rope scaling (Llama 3.1's, YaRN, NTK) is an error: it changes the outputs."""
+    return _rope(c, partial=False)[0]
+
+
+def _rope(c: Config, partial: bool) -> tuple[float, float]:
+    """(rotary base, the share of each head it rotates): :func:`_rope_theta`'s rules, and with ``partial`` the
+    family's ``partial_rotary_factor`` (Phi-4-mini's 0.75; in ``rope_parameters`` in transformers 5), else
+    a factor other than 1 is an error."""
     scaling = c.node("rope_scaling")
     if scaling is not None and not (isinstance(scaling, YScalar) and scaling.value is None):
         raise SpecError(
@@ -488,15 +570,26 @@ def _rope_theta(c: Config) -> float:
             "and shapes do not depend on it (remove it to count them)",
         )
     params = c.node("rope_parameters")
-    c.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
+
+    def share(config: Config, default: float) -> float:
+        if not partial:
+            config.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
+            return 1.0
+        factor = config.float("partial_rotary_factor", default, positive=True)
+        if factor > 1:
+            raise config.error("partial_rotary_factor", f"partial_rotary_factor {factor:g} is more than the whole "
+                               "head", code="bad-config", hint="a share of each head's dimensions: at most 1")
+        return factor
+
+    factor = share(c, 1.0)
     if isinstance(params, YMap):
         inner = Config(params, c.path)
         inner.choice("rope_type", "default", ("default",), "rope type")
-        inner.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
-        return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True)
+        factor = share(inner, factor)
+        return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True), factor
     if params is not None and not (isinstance(params, YScalar) and params.value is None):
         raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
-    return c.float("rope_theta", 10000.0, positive=True)
+    return c.float("rope_theta", 10000.0, positive=True), factor
 
 
 def _sliding_window(c: Config, default: int | None, depth: int) -> None:
