@@ -25,6 +25,7 @@ SIZES = {
     "lstm-classifier": {"T": 12, "V": 101},
     "unet": {"H": 32, "W": 32},
     "cnn1d-timeseries": {"T": 32},
+    "tcn": {"T": 64},
     "vit_b_16": {"D": 32, "heads": 4, "F": 64, "depth": 2},  # its 224×224 input is fixed; the width is not
 }
 #: fixed-size specs whose forward pass at 224×224 dominates the run: marked slow

@@ -27,7 +27,7 @@ TOL = 1e-6
 SHIPPED = {"seed-mlp": {}, "perceptron": {}, "lenet5": {}, "digits-mlp": {}, "digits-cnn": {}, "lstm-sign": {},
            "char-gpt": {"T": 16}, "unet-shapes": {"H": 16, "W": 16},
            "symbolic-mlp": {"D_i": 7, "D": 5, "D_o": 3}, "symbolic-cnn": {"H": 12, "W": 10},
-           "resnet18": {"H": 32, "W": 32}, "cnn1d-timeseries": {"T": 16},
+           "resnet18": {"H": 32, "W": 32}, "cnn1d-timeseries": {"T": 16}, "tcn": {"T": 24},
            **{name: SIZES[name] for name in ("gpt2", "bert-base", "llama-3-8b", "vit_b_16", "lstm-classifier")}}
 #: the rest hold 25M–138M parameters (about 1 GB of float64 with gradients), or take minutes of NumPy
 #: convolutions at 224×224 (DenseNet-121's 120 convolutions, SqueezeNet's 26): too large for the test suite

@@ -30,7 +30,7 @@ from tests.torch_helpers import randomize_norms
 #: NumPy comparison at its small ``--set`` too; ConvNeXt-T has no symbols, so its full size is its only one)
 FULL_SIZE = ("vit_b_16", "convnext_tiny")
 #: the shipped specs whose ONNX input keeps an axis free besides the batch: the sequence length T
-FREE_LENGTH = ("bert-base", "cnn1d-timeseries", "gpt2", "llama-3-8b", "lstm-classifier")
+FREE_LENGTH = ("bert-base", "cnn1d-timeseries", "gpt2", "llama-3-8b", "lstm-classifier", "tcn")
 
 
 def sizes_option(name: str) -> list[str]:
