@@ -136,3 +136,44 @@ def test_a_mask_value_that_is_no_yes_or_no(run, write, tmp_path):
                       tmp_path / "m.npz")
     assert stderr.startswith(f"{tmp_path / 'm.npz'}:1:1: error: y row 4 holds 3, not a yes/no per position (1 or 0; "
                              "a probability between)\n  hint: a binary mask holds 0s and 1s"), stderr
+
+
+@BOTH
+def test_bce_on_raw_scores_is_located_at_the_loss(run, write, tmp_path, backend):
+    """nn.BCELoss refuses outputs outside [0, 1] (an internal error under torch, a 'diverged' run under NumPy
+    before): a network without a final sigmoid is reported at the spec's loss, with the two ways out."""
+    x = np.random.default_rng(0).normal(size=(40, 6))
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    spec = write("input: [6]\nlayers: [linear: 8, relu, linear: 1]\ntrain: {classes: 2, loss: bce}\n")
+    stderr = _refused(run, spec, tmp_path / "d.npz") if backend == "numpy" else \
+        run("train", spec, "--data", tmp_path / "d.npz", "--backend", backend).stderr
+    assert stderr.startswith(f"{spec}:3:27: error: bce takes probabilities in [0, 1], but the network's outputs left "
+                             "that range: it does not end in a sigmoid\n  hint: end the network with a sigmoid, or "
+                             "use loss: bce_with_logits"), stderr
+
+
+def test_a_mask_laid_out_otherwise_than_the_output_is_refused(run, write, tmp_path):
+    """As many values as the output is not enough: a [W, H] mask for an [1, H, W] output would train on
+    scrambled labels. Axes of size 1 aside, an array's targets are laid out as the output."""
+    x = np.random.default_rng(0).normal(size=(40, 1, 8, 6))
+    spec = write("input: [1, 8, 6]\nlayers: [conv2d: {out: 1, kernel: 3, padding: 1}]\n"
+                 "train: {loss: bce_with_logits}\n")
+    np.savez(tmp_path / "m.npz", x=x, y=(x[:, 0] > 0).transpose(0, 2, 1))
+    assert _refused(run, spec, tmp_path / "m.npz").startswith(
+        f"{tmp_path / 'm.npz'}:1:1: error: a sample's targets are [6, 8], but bce_with_logits compares a yes/no "
+        "with each output: [1, 8, 6]\n  hint: give each sample a mask of the output's shape [1, 8, 6] (or [8, 6] "
+        "for one channel)")
+    np.savez(tmp_path / "m.npz", x=x, y=(x[:, 0] > 0)[:, :, :, None])  # [8, 6, 1]: the same layout
+    assert train_json(run, spec, "--data", tmp_path / "m.npz", "--epochs", "1")["test_iou"] is not None
+
+
+def test_classes_that_disagree_with_a_yes_no_output_are_refused(run, write, tmp_path):
+    x, y = points()
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    stderr = _refused(run, write(HEAD + TRAIN.replace("classes: 3", "classes: 5")), tmp_path / "d.npz")
+    assert "error: classes: 5, but a multi-label network has one output per label and this one has 3" in stderr
+    x, y = masks(False)
+    np.savez(tmp_path / "m.npz", x=x, y=y)
+    spec = write(SEGMENT.replace("LOSS", "bce_with_logits").replace("LAST\n", "").replace("classes: 2", "classes: 5"))
+    assert "error: classes: 5, but a yes/no per position (bce_with_logits on a mask) has 2" in \
+        _refused(run, spec, tmp_path / "m.npz")

@@ -416,7 +416,12 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         raise error
     y = y.astype(np.int64)
     per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
-    if (per_class and width < classes) or (train.loss.startswith("bce") and width != 1):
+    if train.loss.startswith("bce") and width != 1:
+        raise SpecError(output, f"{train.loss} scores one output as a yes/no, but the network has {width} outputs "
+                        f"for {classes} classes", code="data-mismatch",
+                        hint="one output for two classes; for more, cross_entropy (one class per sample) or "
+                        "multi_label: true (any number of labels per sample)")
+    if per_class and width < classes:
         raise SpecError(output, f"the network has {width} output{'s' if width != 1 else ''} for {classes} classes",
                         code="data-mismatch",
                         hint="cross-entropy wants one output per class; binary cross-entropy one output")
@@ -432,15 +437,29 @@ def _label_rows(y: np.ndarray, model: Model, train: TrainSpec, name: str, where:
                         "multi_label data hold a row of labels per sample", code="data-mismatch",
                         hint="loss: bce_with_logits scores each label on its own (or bce after a sigmoid)")
     outputs = int(np.prod(model.output_shape))
-    if int(np.prod(y.shape[1:])) != outputs:
-        given = int(np.prod(y.shape[1:]))
-        raise SpecError(where, f"{_about(name, where)}a sample has {given} label{'s' if given != 1 else ''} but the "
-                        f"network outputs {shape_text(model.output_shape)}", code="data-mismatch",
+    if int(np.prod(y.shape[1:])) != outputs or not _same_layout(y, model, rows):
+        given, laid = int(np.prod(y.shape[1:])), f" {shape_text(y.shape[1:])}" if y.ndim > 2 else ""
+        raise SpecError(where, f"{_about(name, where)}a sample has {given} label{'s' if given != 1 else ''}{laid} "
+                        f"but the network outputs {shape_text(model.output_shape)}",
+                        code="data-mismatch",
                         hint=f"give each sample a row of {outputs} labels (1: it has the label, 0: not)" + (
                             "; a class index per sample is single-label data: drop multi_label" if given == 1
-                            else ""))
+                            else ", shaped as the output"))
+    if train.classes is not None and train.classes != outputs:
+        raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but a multi-label network "
+                        f"has one output per label and this one has {outputs}", code="data-mismatch",
+                        hint=f"classes: {outputs}, or give the last layer {train.classes} outputs")
     return _yes_no(y, model, name, where, rows, "a label (1: the sample has it, 0: not; a probability between)",
                    "multi_label data hold a row of 0s and 1s per sample")
+
+
+def _same_layout(y: np.ndarray, model: Model, rows: Rows) -> bool:
+    """Whether a sample's targets are laid out as the output is, axes of size 1 aside (a mask [H, W] for the
+    output [1, H, W]): a CSV's rows are flat by nature, an array's axes must match, so that a mask saved
+    [W, H] or flattened is not read into [H, W] by its element count alone."""
+    if rows.lines is not None:
+        return True
+    return tuple(d for d in y.shape[1:] if d != 1) == tuple(int(d) for d in model.output_shape if d != 1)
 
 
 def _yes_no(y: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows, what: str,
@@ -477,7 +496,18 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
 
     output, target = tuple(int(d) for d in model.output_shape), tuple(y.shape[1:])
     out_loc, loss_loc = _output_loc(model), train.locs.get("loss", train.loc)
-    if train.loss in YES_NO_LOSSES and int(np.prod(target)) == int(np.prod(output)):
+    if train.loss in YES_NO_LOSSES:
+        if int(np.prod(target)) != int(np.prod(output)) or not _same_layout(y, model, rows):
+            raise SpecError(where or out_loc, f"{_about(name, where)}a sample's targets are {shape_text(target)}, "
+                            f"but {train.loss} compares a yes/no with each output: {shape_text(output)}",
+                            code="data-mismatch", hint=f"give each sample a mask of the output's shape "
+                            f"{shape_text(output)} (or [{', '.join(map(str, output[1:]))}] for one channel)"
+                            if len(output) > 1 and output[0] == 1 else "give each sample one target per output")
+        if train.classes not in (None, 2):
+            raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but a yes/no per "
+                            f"position ({train.loss} on a mask) has 2", code="data-mismatch",
+                            hint="classes: 2 (or leave it out); for more classes, one output channel per class and "
+                            "cross_entropy")
         return _yes_no(y, model, name, where, rows, "a yes/no per position (1 or 0; a probability between)",
                        "a binary mask holds 0s and 1s")
     if train.loss not in INDEX_LOSSES:

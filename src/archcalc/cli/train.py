@@ -8,6 +8,7 @@ looked up in :data:`archcalc.training.BACKENDS`; the progress line is
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import io
@@ -217,7 +218,7 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     from archcalc.training.progress import BarProgress, NoProgress
 
     started = time.perf_counter()
-    with BarProgress(epochs, quiet=job.fmt == "json") if main else NoProgress() as progress:
+    with _probabilities(settings), BarProgress(epochs, quiet=job.fmt == "json") if main else NoProgress() as progress:
         outcome = trainer.fit(splits, epochs, progress, checkpoints)
     seconds = time.perf_counter() - started
     if outcome.diverged:
@@ -258,6 +259,21 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
                     for e in outcome.epochs],
     }
     return result
+
+
+@contextlib.contextmanager
+def _probabilities(settings: TrainSpec):
+    """bce on outputs outside [0, 1] (a network that does not end in a sigmoid), which nn.BCELoss refuses and
+    NumPy's BCELoss too, as a located error at the spec's loss instead of an internal one."""
+    try:
+        yield
+    except (ValueError, RuntimeError) as e:
+        if "between 0 and 1" not in str(e) and "left that range" not in str(e):
+            raise
+        raise SpecError(settings.locs.get("loss", settings.loc), f"{settings.loss} takes probabilities in [0, 1], "
+                        "but the network's outputs left that range: it does not end in a sigmoid",
+                        code="not-probabilities", hint="end the network with a sigmoid, or use loss: "
+                        "bce_with_logits on the raw scores (archcalc lint reports it as T105)") from None
 
 
 def _validation_loss(outcome, restored: bool) -> float | None:

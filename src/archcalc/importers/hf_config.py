@@ -304,7 +304,8 @@ class Defaults:
 
 
 def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
-            free_head_dim: bool = True, qk_norm: str = "none", post_norm: bool = False) -> Family:
+            free_head_dim: bool = True, qk_norm: str = "none", post_norm: bool = False,
+            windowed: bool = True) -> Family:
     """Llama's decoder, which Mistral, Qwen2, Qwen3 and OLMo 2 share (``modeling_llama.py``): pre-norm
     RMSNorm, grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
     ``qkv_bias`` gives the family's (q/k/v bias, output bias); ``mlp_bias`` whether the family reads the
@@ -312,7 +313,8 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
     an explicit ``head_dim`` frees the hidden size from being a multiple of the heads (Mistral-NeMo's 5120
     over 32 heads of 128; Llama's config refuses it); ``qk_norm`` the RMSNorm on q and k (Qwen3's per
     head, OLMo 2's over all heads); ``post_norm`` OLMo 2's order, each sub-layer's output normalised
-    before the residual addition (``post_attention_layernorm``, ``post_feedforward_layernorm``)."""
+    before the residual addition (``post_attention_layernorm``, ``post_feedforward_layernorm``); ``windowed``
+    whether the family has a sliding attention window at all (Llama's and OLMo 2's code reads none)."""
 
     def write(c: Config, head: bool) -> list[str]:
         sizes = dict(
@@ -345,7 +347,8 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         eps = number(c.float("rms_norm_eps", defaults.eps, positive=True))
         theta = _rope_theta(c)
         c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
-        _sliding_window(c, defaults.sliding_window, sizes["depth"])
+        if windowed:
+            _sliding_window(c, defaults.sliding_window, sizes["depth"])
         bias, out_bias = qkv_bias(c)
         biased = mlp_bias and c.flag("mlp_bias", False)
         mlp = None if biased else False  # the linear kind's default bias is true
@@ -416,12 +419,12 @@ DEFAULTS = {"llama": Defaults(T=2048, V=32000, F=11008),
             "qwen3": Defaults(T=32768, V=151936, F=22016, kv=32, head_dim=128),
             "olmo2": Defaults(T=2048, V=50304, F=11008, eps=1e-5, pad=1)}
 family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias, DEFAULTS["llama"], mlp_bias=True,
-                                                          free_head_dim=False))
+                                                          free_head_dim=False, windowed=False))
 family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False), DEFAULTS["mistral"]))
 family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False), DEFAULTS["qwen2"]))  # q, k, v
 family("qwen3", "Qwen3Model", "Qwen3ForCausalLM")(decoder(_llama_bias, DEFAULTS["qwen3"], qk_norm="head"))
 family("olmo2", "Olmo2Model", "Olmo2ForCausalLM")(decoder(_llama_bias, DEFAULTS["olmo2"], qk_norm="all",
-                                                          post_norm=True))
+                                                          post_norm=True, windowed=False))
 
 
 #: Hugging Face's activation names → the gate function of ``glu`` (``glu: {activation: …}``)

@@ -76,7 +76,8 @@ class Pad(Layer):
     PRIMARY = "padding"
 
     padding = PadList(doc="(before, after) per padded axis, the last axis first; a negative amount crops")
-    value = Float(0.0, doc="the value of the added positions")
+    #: within float32, which every backend computes in (1e300 would be inf in the tensor)
+    value = Float(0.0, doc="the value of the added positions", lo=-3.4028234663852886e38, hi=3.4028234663852886e38)
 
     @property
     def rank(self) -> int:

@@ -129,6 +129,7 @@ NOT_FINDINGS: dict[str, str] = {
     "bad-data": "archcalc train: the data file is unusable; lint reads no data",
     "data-mismatch": "archcalc train: the data do not fit the spec's input or classes; lint reads no data",
     "diverged": "archcalc train: the loss became NaN or infinite while training",
+    "not-probabilities": "archcalc train: bce met outputs outside [0, 1] while training; lint reports the cause (T105)",
     "bad-checkpoint": "archcalc train --resume: a checkpoint is damaged or does not fit; lint reads none",
     "checkpoint-mismatch": "archcalc train --resume: a checkpoint belongs to another run; lint reads none",
     "training-failed": "archcalc train --nproc: a training process ended without a result",
