@@ -404,6 +404,17 @@ def test_a_mistral_config_without_a_window_imports_without_the_window_warning(tm
     assert result.exit_code == 0 and "sliding_window" not in result.output
 
 
+@pytest.mark.parametrize("family", ["llama", "olmo2"])
+def test_a_family_without_a_window_ignores_a_sliding_window_key(tmp_path, family):
+    """Llama's and OLMo 2's code reads no sliding_window, so a config that carries one attends to everything, as
+    the spec does: no warning that outputs differ."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family, "sliding_window": 4096, "hidden_size": 64,
+                                "num_attention_heads": 4, "num_hidden_layers": 1}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0 and "sliding_window" not in result.output, result.output
+
+
 @pytest.mark.parametrize(("text", "where", "message"), [
     ('{"model_type": "bert", "hidden_dropout_prob": 2}', "1:47", "'hidden_dropout_prob' must be a probability from "
      "0 to 1, got 2"),
