@@ -409,3 +409,12 @@ def test_a_gated_unit_saves_its_input_and_the_gate(tmp_path, gate):
     real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
     assert predicted == real
 
+
+
+def test_a_free_symbol_is_located_where_it_is_declared(run, write):
+    """As export and train do: at the symbol's declaration, with a value that builds, not at the input."""
+    spec = write("input: [4, 16]\nsymbols: {K: null}\nlayers:\n  - linear: K\n")
+    result = run("plan", spec)
+    assert result.exit_code == 2
+    assert result.stderr == (f"{spec}:2:11: error: K must have a value to plan\n"
+                             "  hint: give it with --set, e.g. --set K=32\n")

@@ -106,10 +106,7 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
     model = _load(spec, sets, symbolic, limits, seq_len)
     graph = model.graph
     where = model.spec.input_loc
-    if graph.free:
-        raise SpecError(where, f"plan needs every dimension, but {', '.join(graph.free)} "
-                        f"{'is' if len(graph.free) == 1 else 'are'} free", code="usage",
-                        hint="give each a value: --set " + ",".join(f"{s}=…" for s in graph.free))
+    model.require_values("plan", cli=True)  # at the line declaring the first free symbol
     train = model.spec.train
     sharding = "none" if not (zero or fsdp) else f"zero{zero}" if zero else "fsdp" if fsdp == "full" else "hsdp"
     if sharding != "none" and dp == 1:
