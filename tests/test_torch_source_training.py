@@ -257,3 +257,29 @@ def test_a_yes_no_per_position_trains_and_counts_the_positions_right(run, tmp_pa
         assert proc.returncode == 0, proc.stderr
         last = re.findall(r"accuracy ([0-9.]+)", proc.stdout)
         assert last and float(last[-1]) > 0.9, proc.stdout
+
+
+@pytest.mark.parametrize("to", ["torch", "numpy"])
+@pytest.mark.parametrize(("spec", "y", "says"), [
+    (SPEC, np.r_[np.arange(89) % 3, np.nan], "y row 89 holds NaN or an infinity"),
+    (SPEC, np.r_[np.arange(89) % 3, 3], "y holds 3, not a class index 0 ... 2"),
+    (SPEC, np.r_[np.arange(89) % 3, -1], "y holds -1, not a class index 0 ... 2"),
+    (SPEC, np.arange(80) % 3, "x has 90 rows, y 80: one target per sample"),
+    (SPEC, np.array(["a"] * 90), "y must hold numbers, not <U1"),
+    ("input: [8]\nlayers: [linear: 2]\ntrain: {classes: 2, multi_label: true}\n",
+     np.tile([0, 2], (90, 1)), "y holds 2, not a 0 or 1 (a probability between)"),
+])
+def test_the_exported_files_refuse_data_they_cannot_train_on(run, tmp_path, to, spec, y, says):
+    """Each file checks its data before the first step, as archcalc train does, and says what is wrong through
+    argparse (exit 2) instead of a traceback mid-epoch or a loss of NaN."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(spec, encoding="utf-8")
+    assert run("export", path, "--to", to, "-o", tmp_path / "m.py").exit_code == 0
+    np.savez(tmp_path / "data.npz", x=np.random.default_rng(0).normal(size=(90, 8)), y=y)
+    proc = subprocess.run([sys.executable, str(tmp_path / "m.py"), "data.npz", "--epochs", "1"], capture_output=True,
+                          text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.endswith(f"m.py: error: data.npz: {says}\n"), proc.stderr
+    (tmp_path / "data.npz").write_bytes(b"not a zip")
+    proc = subprocess.run([sys.executable, str(tmp_path / "m.py"), "data.npz"], capture_output=True, text=True,
+                          cwd=tmp_path, env=ENV, timeout=300)
+    assert proc.returncode == 2 and "m.py: error: data.npz: " in proc.stderr and "Traceback" not in proc.stderr

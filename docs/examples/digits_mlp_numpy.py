@@ -756,6 +756,27 @@ def build_optimizer(model):
     return AdamW(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08, amsgrad=False, weight_decay=0.0001)
 
 
+def check_data(x, y) -> None:
+    """Refuse, before training, data it cannot train on: a ValueError that names the
+    array and the value (archcalc train checks the same)."""
+    import numpy as np
+
+    for name, a in (("x", x), ("y", y)):
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold numbers, not {a.dtype}")
+        if a.ndim == 0 or len(a) == 0:
+            raise ValueError(f"{name} holds no samples")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(1)))
+            raise ValueError(f"{name} row {row} holds NaN or an infinity")
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows, y {len(y)}: one target per sample")
+    wrong = (y < 0) | (y != np.round(y)) | (y >= 10)
+    if wrong.any():
+        value = y.reshape(-1)[np.argmax(wrong.reshape(-1))]
+        raise ValueError(f"y holds {value}, not a class index 0 ... 9")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the network on DATA.npz (arrays x and y) with NumPy.")
     parser.add_argument("data", help=".npz file with x (samples first) and y")
@@ -764,9 +785,13 @@ def main(argv=None):
     parser.add_argument("--validation", type=float, default=0.15, help="fraction held out for validation")
     parser.add_argument("-o", "--output", help="save the trained weights to this .npz file")
     args = parser.parse_args(argv)
-    with np.load(args.data) as data:
-        x, y = data["x"].astype(np.float32), data["y"]
-    x = x.reshape(len(x), *INPUT_SHAPE)
+    try:
+        with np.load(args.data, allow_pickle=False) as data:
+            x, y = data["x"], data["y"]
+        check_data(x, y)
+    except Exception as error:  # unreadable or unusable: a usage error, not a traceback
+        parser.error(f"{args.data}: {error}")
+    x = x.astype(np.float32).reshape(len(x), *INPUT_SHAPE)
     classify = TRAINING["task"] == "classification"
     loss = build_loss()
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)

@@ -214,6 +214,27 @@ def train(
     return model
 
 
+def check_data(x, y) -> None:
+    """Refuse, before training, data it cannot train on: a ValueError that names the
+    array and the value (archcalc train checks the same)."""
+    import numpy as np
+
+    for name, a in (("x", x), ("y", y)):
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold numbers, not {a.dtype}")
+        if a.ndim == 0 or len(a) == 0:
+            raise ValueError(f"{name} holds no samples")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(1)))
+            raise ValueError(f"{name} row {row} holds NaN or an infinity")
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows, y {len(y)}: one target per sample")
+    wrong = (y < 0) | (y != np.round(y)) | (y >= 1000)
+    if wrong.any():
+        value = y.reshape(-1)[np.argmax(wrong.reshape(-1))]
+        raise ValueError(f"y holds {value}, not a class index 0 ... 999")
+
+
 def main() -> None:
     """Train on an .npz file of arrays ``x`` (samples first) and ``y``."""
     import argparse
@@ -229,9 +250,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=TRAINING["seed"])
     parser.add_argument("-o", "--output", help="save the state_dict here (torch.save)")
     args = parser.parse_args()
-    with np.load(args.data, allow_pickle=False) as data:
-        x = torch.as_tensor(data["x"], dtype=torch.float32).reshape(-1, *INPUT_SHAPE)
-        y = torch.as_tensor(data["y"])
+    try:
+        with np.load(args.data, allow_pickle=False) as data:
+            x, y = data["x"], data["y"]
+        check_data(x, y)
+    except Exception as error:  # unreadable or unusable: a usage error, not a traceback
+        parser.error(f"{args.data}: {error}")
+    x = torch.as_tensor(x, dtype=torch.float32).reshape(-1, *INPUT_SHAPE)
+    y = torch.as_tensor(y)
     train(x, y, args.epochs, args.batch_size, args.seed, args.output)
     if torch.distributed.is_torchelastic_launched():
         # Everything is saved and printed. Under torchrun, leave without Python's own

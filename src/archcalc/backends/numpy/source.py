@@ -20,6 +20,7 @@ import inspect
 from archcalc import symbolic
 from archcalc.backends import check_depth
 from archcalc.backends.common import code
+from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.numpy import layers, losses, optim, structures, training
 from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan_graph
 from archcalc.files import write_atomic
@@ -226,6 +227,8 @@ CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
                      "class axis: the spec's train: class_axis says which)")""" if dense else \
         "    loss = build_loss()"
     build_schedule, schedule_arg = _schedule_part(train)
+    output = tuple(int(d) for d in model.output_shape)
+    check = "\n".join(check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2)))
     return f'''{_section("this network")}
 
 NAME = {code(model.name)}
@@ -251,6 +254,9 @@ def build_optimizer(model):
     return {optimizer}(model.parameters(), {kwargs})
 {build_schedule}
 
+{check}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the network on DATA.npz (arrays x and y) with NumPy.")
     parser.add_argument("data", help=".npz file with x (samples first) and y")
@@ -259,9 +265,13 @@ def main(argv=None):
     parser.add_argument("--validation", type=float, default=0.15, help="fraction held out for validation")
     parser.add_argument("-o", "--output", help="save the trained weights to this .npz file")
     args = parser.parse_args(argv)
-    with np.load(args.data) as data:
-        x, y = data["x"].astype(np.float32), data["y"]
-    x = x.reshape(len(x), *INPUT_SHAPE)
+    try:
+        with np.load(args.data, allow_pickle=False) as data:
+            x, y = data["x"], data["y"]
+        check_data(x, y)
+    except Exception as error:  # unreadable or unusable: a usage error, not a traceback
+        parser.error(f"{{args.data}}: {{error}}")
+    x = x.astype(np.float32).reshape(len(x), *INPUT_SHAPE)
     classify = TRAINING["task"] == "classification"
 {targets}
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from torch import nn
 
 from archcalc.backends.common import code
+from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.torch.layout import Brackets, Text, layout, string
 from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
 from archcalc.model import Model
@@ -234,6 +235,9 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    return model",
         "",
         "",
+        *check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2)),
+        "",
+        "",
         "def main() -> None:",
         '    """Train on an .npz file of arrays ``x`` (samples first) and ``y``."""',
         "    import argparse",
@@ -249,10 +253,15 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         '    parser.add_argument("--seed", type=int, default=TRAINING["seed"])',
         '    parser.add_argument("-o", "--output", help="save the state_dict here (torch.save)")',
         "    args = parser.parse_args()",
-        "    with np.load(args.data, allow_pickle=False) as data:",
-        f'        x = torch.as_tensor(data["x"], dtype=torch.{"long" if token_ids(model) else "float32"})'
+        "    try:",
+        "        with np.load(args.data, allow_pickle=False) as data:",
+        '            x, y = data["x"], data["y"]',
+        "        check_data(x, y)",
+        "    except Exception as error:  # unreadable or unusable: a usage error, not a traceback",
+        '        parser.error(f"{args.data}: {error}")',
+        f'    x = torch.as_tensor(x, dtype=torch.{"long" if token_ids(model) else "float32"})'
         ".reshape(-1, *INPUT_SHAPE)",
-        '        y = torch.as_tensor(data["y"])',
+        "    y = torch.as_tensor(y)",
         *(["    try:", "        class_dim(y)", "    except ValueError as error:", "        parser.error(str(error))"]
           if dense else []),
         "    train(x, y, args.epochs, args.batch_size, args.seed, args.output)",

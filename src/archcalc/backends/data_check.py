@@ -1,0 +1,59 @@
+"""The data checks a generated training file runs before it trains, as source lines.
+
+``archcalc train`` refuses unusable data with a located error before its first step (archcalc.data);
+the files ``archcalc export --to torch`` and ``--to numpy`` write take any ``.npz`` a user gives them,
+so they carry a small ``check_data(x, y)`` of their own: numbers only, one target per sample, finite
+values, and targets the spec's loss can read (class indices for cross-entropy and NLL, a 0/1 per output
+for binary cross-entropy and Dice). A problem is a ``ValueError`` that names the array and the value;
+the file's ``main`` turns it into argparse's usage error (exit 2) instead of a traceback mid-epoch or a
+loss of NaN. The lines are the same in both files, written as ``ruff format`` writes them.
+"""
+
+from __future__ import annotations
+
+from archcalc.spec.train import INDEX_LOSSES, YES_NO_LOSSES, TrainSpec
+
+
+def check_data_lines(train: TrainSpec | None, classes: int | None) -> list[str]:
+    """``def check_data(x, y)`` for a file that trains with ``train`` (None: a spec without a ``train:``
+    section, which trains a classifier with cross-entropy); ``classes`` the class count a sample's one class
+    index must stay below (None: a class per position, whose count the file reads from the output)."""
+    task = train.task if train is not None else "classification"
+    loss = train.loss if train is not None else "cross_entropy"
+    lines = [
+        "def check_data(x, y) -> None:",
+        '    """Refuse, before training, data it cannot train on: a ValueError that names the',
+        '    array and the value (archcalc train checks the same)."""',
+        "    import numpy as np",
+        "",
+        '    for name, a in (("x", x), ("y", y)):',
+        '        if a.dtype.kind not in "biuf":',
+        '            raise ValueError(f"{name} must hold numbers, not {a.dtype}")',
+        "        if a.ndim == 0 or len(a) == 0:",
+        '            raise ValueError(f"{name} holds no samples")',
+        '        if a.dtype.kind == "f" and not np.isfinite(a).all():',
+        "            row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(1)))",
+        '            raise ValueError(f"{name} row {row} holds NaN or an infinity")',
+        "    if len(x) != len(y):",
+        '        raise ValueError(f"x has {len(x)} rows, y {len(y)}: one target per sample")',
+    ]
+    if task == "classification" and loss in INDEX_LOSSES and not (train is not None and train.multi_label):
+        lines += [
+            "    wrong = (y < 0) | (y != np.round(y))" + (f" | (y >= {classes})" if classes else ""),
+            "    if wrong.any():",
+            "        value = y.reshape(-1)[np.argmax(wrong.reshape(-1))]",
+            f'        raise ValueError(f"y holds {{value}}, not a class index {_range(classes)}")',
+        ]
+    elif task == "classification" and loss in YES_NO_LOSSES:
+        lines += [
+            "    wrong = (y < 0) | (y > 1)",
+            "    if wrong.any():",
+            "        value = y.reshape(-1)[np.argmax(wrong.reshape(-1))]",
+            '        raise ValueError(f"y holds {value}, not a 0 or 1 (a probability between)")',
+        ]
+    return lines
+
+
+def _range(classes: int | None) -> str:
+    """The class indices a target may hold, as the message names them."""
+    return f"0 ... {classes - 1}" if classes else "(whole, at least 0)"
