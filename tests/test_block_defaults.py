@@ -36,3 +36,10 @@ def test_a_list_given_to_a_parameter_is_a_per_axis_argument():
     with pytest.raises(archcalc.SpecError) as raised:
         archcalc.loads(text.replace("stride: st,", "stride: st + 1,"))
     assert (raised.value.loc.line, raised.value.message) == (5, "'st' is a list (1, 2, 2), not a number")
+
+
+def test_a_list_as_a_repeat_count_says_it_is_a_list():
+    text = "input: [4]\nblocks:\n  b(n): [{repeat: n, layers: [linear: 4]}]\nlayers:\n  - b: {n: [2, 3]}\n"
+    with pytest.raises(archcalc.SpecError) as raised:
+        archcalc.loads(text)
+    assert raised.value.message == "repeat count must be a concrete integer ≥ 0, got the list [2, 3]"

@@ -285,6 +285,10 @@ LLAMA = {
 }
 
 
+#: a Phi-3 config's keys for config_text
+PHI3 = dict(model_type="phi3", architectures=["Phi3ForCausalLM"], pad_token_id=0)
+
+
 def config_text(**changes) -> str:
     return json.dumps({**LLAMA, **changes}, indent=2)
 
@@ -381,6 +385,13 @@ def test_mlp_bias_is_llamas_alone(tmp_path, family):
     (dict(hidden_size=48, num_attention_heads=5, num_key_value_heads=5, head_dim=8),
      "num_attention_heads 5 does not divide hidden_size 48"),  # LlamaConfig refuses it too
     (dict(head_dim=0), "'head_dim' must be a whole number ≥ 1, got 0"),
+    # transformers reads the older "type" key as rope_type: Phi-3's "su" is its longrope scaling
+    (dict(PHI3, rope_parameters={"type": "su", "rope_theta": 10000.0}), "'su'"),
+    # 0.625 of a head of 8 rotates 5 dimensions (Phi3RotaryEmbedding's int(head_dim · factor)): not pairs
+    (dict(PHI3, num_attention_heads=8, num_key_value_heads=8, partial_rotary_factor=0.625),
+     "partial_rotary_factor 0.625 of a head of 8 rotates 5 dimensions"),
+    (dict(model_type="phi3", architectures=["Phi3ForCausalLM"], vocab_size=101), "pad_token_id 32000 (the family "
+     "default) is not a token id below vocab_size 101"),
 ])
 def test_configs_transformers_refuses_or_cannot_build_are_refused(tmp_path, changes, message):
     assert message in refused(tmp_path, config_text(**changes))

@@ -6,6 +6,8 @@ each way such data goes wrong as a located error before training."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,3 +179,34 @@ def test_classes_that_disagree_with_a_yes_no_output_are_refused(run, write, tmp_
     spec = write(SEGMENT.replace("LOSS", "bce_with_logits").replace("LAST\n", "").replace("classes: 2", "classes: 5"))
     assert "error: classes: 5, but a yes/no per position (bce_with_logits on a mask) has 2" in \
         _refused(run, spec, tmp_path / "m.npz")
+
+
+def test_a_diverging_bce_run_on_torch_is_divergence_not_a_missing_sigmoid(run, write, tmp_path):
+    """nn.BCELoss raises on a NaN output with the words it uses for an output outside [0, 1]: a network that
+    ends in a sigmoid and diverges is reported as diverged, at the learning rate, as on NumPy."""
+    x = np.random.default_rng(0).normal(size=(60, 5)) * 1e3
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    spec = write("input: [5]\nlayers: [linear: 8, relu, linear: 1, sigmoid]\n"
+                 "train: {loss: bce, classes: 2, epochs: 3, optimizer: {sgd: {lr: 1.0e+30}}}\n")
+    result = run("train", spec, "--data", tmp_path / "d.npz", "--backend", "torch")
+    assert result.exit_code == 2 and "error: training diverged: the loss was nan" in result.stderr, result.stderr
+
+
+def test_bce_on_one_output_tells_two_classes_apart(run, write, tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 6))
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    spec = write("input: [6]\nlayers: [linear: 1, sigmoid]\ntrain: {loss: bce, classes: 3}\n")
+    assert _refused(run, spec, tmp_path / "d.npz").startswith(
+        f"{spec}:3:29: error: classes: 3, but bce on one output tells two classes apart (a yes/no)")
+
+
+@pytest.mark.parametrize("to", ["torch", "numpy"])
+def test_the_exported_files_refuse_a_mask_laid_out_otherwise(run, write, tmp_path, to):
+    """The files check what archcalc train checks: a flattened mask is not read into [1, H, W]."""
+    x, y = masks(False)
+    np.savez(tmp_path / "m.npz", x=x, y=y.reshape(len(y), -1))
+    spec = write(SEGMENT.replace("LOSS", "bce_with_logits").replace("LAST\n", ""))
+    assert run("export", spec, "--to", to, "-o", tmp_path / "m.py").exit_code == 0
+    proc = subprocess.run([sys.executable, str(tmp_path / "m.py"), "m.npz", "--epochs", "1"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.endswith("error: m.npz: y holds [64] per sample, not [1, 8, 8]\n")

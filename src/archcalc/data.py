@@ -394,6 +394,10 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         f"{y.shape[1]} values per row", code="bad-data",
                         hint="or set task: regression in the spec's train: section")
     y = y[:, 0]
+    if train.loss in YES_NO_LOSSES and width == 1 and train.classes not in (None, 2):
+        raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but {train.loss} on one "
+                        "output tells two classes apart (a yes/no)", code="data-mismatch",
+                        hint="classes: 2; for more classes, one output per class and cross_entropy")
     classes = max(width, 2) if train.classes is None else train.classes
     # checked as the values they are, before any conversion: inf, NaN or 1e30 would become a wrapped int64
     with np.errstate(invalid="ignore"):
@@ -437,14 +441,19 @@ def _label_rows(y: np.ndarray, model: Model, train: TrainSpec, name: str, where:
                         "multi_label data hold a row of labels per sample", code="data-mismatch",
                         hint="loss: bce_with_logits scores each label on its own (or bce after a sigmoid)")
     outputs = int(np.prod(model.output_shape))
-    if int(np.prod(y.shape[1:])) != outputs or not _same_layout(y, model, rows):
+    if int(np.prod(y.shape[1:])) == outputs and not _same_layout(y, model, rows):
+        raise SpecError(where, f"{_about(name, where)}a sample's {outputs} labels are laid out "
+                        f"{shape_text(y.shape[1:])}, but the network outputs {shape_text(model.output_shape)}",
+                        code="data-mismatch", hint=f"save each sample's labels shaped as the output, "
+                        f"{shape_text(model.output_shape)} (a CSV's rows are read in that order)")
+    if int(np.prod(y.shape[1:])) != outputs:
         given, laid = int(np.prod(y.shape[1:])), f" {shape_text(y.shape[1:])}" if y.ndim > 2 else ""
         raise SpecError(where, f"{_about(name, where)}a sample has {given} label{'s' if given != 1 else ''}{laid} "
                         f"but the network outputs {shape_text(model.output_shape)}",
                         code="data-mismatch",
                         hint=f"give each sample a row of {outputs} labels (1: it has the label, 0: not)" + (
                             "; a class index per sample is single-label data: drop multi_label" if given == 1
-                            else ", shaped as the output"))
+                            else ""))
     if train.classes is not None and train.classes != outputs:
         raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but a multi-label network "
                         f"has one output per label and this one has {outputs}", code="data-mismatch",

@@ -168,3 +168,9 @@ def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
     causal = "input: [2, 64]\nlayers:\n  - pad: [2, 0]\n  - conv1d: {out: 2, kernel: 3, stride: 2}\n"
     assert [d.message for d in lint(causal, "x.yaml", ["G101"]).diagnostics] == [
         "`1` (conv1d): (L+2P−F) mod S = (66+2×0−3) mod 2 = 1, so the last 1 position of L = 66 is never read"]
+    # a pad's zeros and real positions both unread: the message says which are which
+    both = "input: [3, 11]\nlayers:\n  - pad: [0, 1]\n  - conv1d: {out: 4, kernel: 5, stride: 4}\n"
+    assert [d.message for d in lint(both, "x.yaml", ["G101"]).diagnostics] == [
+        "`1` (conv1d): (L+2P−F) mod S = (12+2×0−5) mod 4 = 3, so the 1 position `0` (pad) added at the end of "
+        "L = 12 and the 2 positions before it are never read"]
+

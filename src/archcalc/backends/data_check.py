@@ -14,10 +14,11 @@ from __future__ import annotations
 from archcalc.spec.train import INDEX_LOSSES, YES_NO_LOSSES, TrainSpec
 
 
-def check_data_lines(train: TrainSpec | None, classes: int | None) -> list[str]:
+def check_data_lines(train: TrainSpec | None, classes: int | None, output: tuple[int, ...]) -> list[str]:
     """``def check_data(x, y)`` for a file that trains with ``train`` (None: a spec without a ``train:``
     section, which trains a classifier with cross-entropy); ``classes`` the class count a sample's one class
-    index must stay below (None: a class per position, whose count the file reads from the output)."""
+    index must stay below (None: a class per position, whose count the file reads from the output);
+    ``output`` the network's output shape, which a 0/1 per output must be laid out as (axes of 1 aside)."""
     task = train.task if train is not None else "classification"
     loss = train.loss if train is not None else "cross_entropy"
     lines = [
@@ -46,6 +47,9 @@ def check_data_lines(train: TrainSpec | None, classes: int | None) -> list[str]:
         ]
     elif task == "classification" and loss in YES_NO_LOSSES:
         lines += [
+            f"    output = {list(output)}  # one 0/1 per output, laid out as the output (axes of 1 aside)",
+            "    if [d for d in y.shape[1:] if d != 1] != [d for d in output if d != 1]:",
+            '        raise ValueError(f"y holds {list(y.shape[1:])} per sample, not {output}")',
             "    wrong = (y < 0) | (y > 1)",
             "    if wrong.any():",
             "        value = y.reshape(-1)[np.argmax(wrong.reshape(-1))]",

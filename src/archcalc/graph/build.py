@@ -292,6 +292,10 @@ class _Builder:
 
     def count_of(self, value: Value, env: Mapping[str, object]) -> int:
         count = self.resolve(value, env)
+        if isinstance(count, tuple):
+            raise SpecError(value.loc, f"repeat count must be a concrete integer ≥ 0, got the list "
+                            f"[{', '.join(map(symbolic.fmt, count))}]", code="bad-argument",
+                            hint="a repeat count is one whole number of copies")
         if not symbolic.is_int(count) or count < 0:
             shown = symbolic.fmt(count) if not isinstance(count, str) else f"'{count}'"
             hint = ("a repeat count is a whole number of copies" if isinstance(count, float) else

@@ -461,6 +461,11 @@ def phi3(c: Config, head: bool) -> list[str]:
         per_head = str(head_dim)
     theta, factor = _rope(c, partial=True)
     rotary_dim = int(head_dim * factor)  # as Phi3RotaryEmbedding sizes it
+    if rotary_dim < 2 or rotary_dim % 2:
+        key = "partial_rotary_factor" if c.node("partial_rotary_factor") is not None else "rope_parameters"
+        raise c.error(key, f"partial_rotary_factor {factor:g} of a head of {head_dim} rotates {rotary_dim} "
+                      "dimensions: rotary embedding turns pairs of them", code="bad-config",
+                      hint="a factor that gives an even number of dimensions, at least 2")
     gate = GATES[c.choice("hidden_act", "silu", GATES, "activation")]
     eps = number(c.float("rms_norm_eps", d.eps, positive=True))
     _sliding_window(c, None, sizes["depth"])
@@ -547,8 +552,11 @@ def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
     if pad is None:
         return None
     if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < vocab:
+        given = c.node("pad_token_id") is not None
         raise c.error(
-            "pad_token_id", f"pad_token_id {pad!r} is not a token id below vocab_size {vocab}", code="bad-config"
+            "pad_token_id", f"pad_token_id {pad!r} {'' if given else '(the family default) '}is not a token id below "
+            f"vocab_size {vocab}", code="bad-config",
+            hint=None if given else 'give "pad_token_id" (a token id, or null for none)',
         )
     return pad
 
@@ -588,6 +596,7 @@ def _rope(c: Config, partial: bool) -> tuple[float, float]:
     if isinstance(params, YMap):
         inner = Config(params, c.path)
         inner.choice("rope_type", "default", ("default",), "rope type")
+        inner.choice("type", "default", ("default",), "rope type")  # the older key, which transformers reads too
         factor = share(inner, factor)
         return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True), factor
     if params is not None and not (isinstance(params, YScalar) and params.value is None):

@@ -256,10 +256,6 @@ class DiceLoss(Loss):
         return grad.reshape(self.shape)
 
 
-#: what BCELoss says of an output outside [0, 1] (``archcalc train`` reports it at the spec's loss)
-PROBABILITIES_ONLY = "bce takes probabilities in [0, 1], but the network's outputs left that range"
-
-
 class BCELoss(Loss):
     """−mean(t·log p + (1 − t)·log(1 − p)) over probabilities p (``nn.BCELoss``), each log clamped
     at −100 and the gradient's denominator p(1 − p) at 1e-12, as PyTorch does. ``multi_label``: the
@@ -272,7 +268,7 @@ class BCELoss(Loss):
 
     def forward(self, prob: np.ndarray, target: np.ndarray) -> float:
         if prob.size and (prob.min() < 0 or prob.max() > 1):  # as nn.BCELoss refuses them (NaN passes: diverged)
-            raise ValueError(PROBABILITIES_ONLY)
+            raise ValueError("bce takes probabilities in [0, 1], but the network's outputs left that range")
         self.prob, self.target = prob, target.reshape(prob.shape).astype(prob.dtype)
         with np.errstate(divide="ignore"):  # log 0 = −∞, clamped to −100 below
             log_p, log_q = np.maximum(np.log(prob), -100), np.maximum(np.log(1 - prob), -100)

@@ -228,7 +228,8 @@ CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
         "    loss = build_loss()"
     build_schedule, schedule_arg = _schedule_part(train)
     output = tuple(int(d) for d in model.output_shape)
-    check = "\n".join(check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2)))
+    check = "\n".join(check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2),
+                                        output))
     return f'''{_section("this network")}
 
 NAME = {code(model.name)}

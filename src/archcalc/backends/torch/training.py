@@ -104,6 +104,8 @@ CRITERIA: dict[str, type[nn.Module]] = {
 }
 #: losses that compare class scores with class indices (the others take float targets shaped like the output)
 INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
+#: what a probability loss says of an output outside [0, 1] (``archcalc train`` reports it at the spec's loss)
+PROBABILITIES_ONLY = "bce takes probabilities in [0, 1], but the network's outputs left that range"
 #: the losses that score each output as a yes/no of its own (rows of labels, or one per position)
 BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss, DiceLoss)
 
@@ -174,8 +176,15 @@ class Loss:
         return self.compare(self.logits(x), y)
 
     def compare(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The loss of ``out`` (what :attr:`logits` gave) against the targets ``y``."""
+        """The loss of ``out`` (what :attr:`logits` gave) against the targets ``y``. nn.BCELoss raises on an
+        output outside [0, 1]: a NaN one (a diverging run) gives the loss NaN instead, as every other loss
+        does, and a finite one the ValueError that ``archcalc train`` reports at the spec's loss."""
         out = self.scores(out, y)
+        if isinstance(self.criterion, nn.BCELoss):
+            if not torch.isfinite(out).all():
+                return out.sum() * float("nan")
+            if out.numel() and (out.min() < 0 or out.max() > 1):
+                raise ValueError(PROBABILITIES_ONLY)
         return self.criterion(out, targets(self.criterion, y, out))
 
     def class_dim(self, out: torch.Tensor, y: torch.Tensor) -> int:

@@ -235,7 +235,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    return model",
         "",
         "",
-        *check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2)),
+        *check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2), output),
         "",
         "",
         "def main() -> None:",

@@ -69,7 +69,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         parts, hints = [], []
         names = AXIS_NAMES.get(len(geometry), ())
-        added = _padded_after(fed.get(node), len(geometry))
+        producer = fed.get(node)
+        added = _padded_after(producer, len(geometry))
         for name, n, out, axis, after in zip(names, node.in_shape[1:], node.out_shape[1:], geometry, added):
             k, s, p = axis.kernel, axis.stride, axis.padding
             if not all(symbolic.is_int(v) for v in (n, out, k, s, p, after)) or k < s:
@@ -78,9 +79,14 @@ def check(ctx: Context) -> Iterator[Finding]:
             lost = n + p - ((out - 1) * s + k) - max(after, 0)
             if lost > 0:
                 unit = UNITS.get(name, "position")
-                parts.append(f"({name}+2P−F) mod S = ({n}+2×{p}−{k}) mod {s} = {(n + 2 * p - k) % s}, so the last "
-                             f"{lost} {unit}{'s' if lost > 1 else ''} of {name} = {n} "
-                             f"{'are' if lost > 1 else 'is'} never read")
+                plural = "s" if lost > 1 else ""
+                if after > 0:
+                    them = "them" if after > 1 else "it"
+                    tail = (f"the {after} {unit}{'s' if after > 1 else ''} `{producer.path}` (pad) added at the end of "
+                            f"{name} = {n} and the {lost} {unit}{plural} before {them} are never read")
+                else:
+                    tail = f"the last {lost} {unit}{plural} of {name} = {n} {'are' if lost > 1 else 'is'} never read"
+                parts.append(f"({name}+2P−F) mod S = ({n}+2×{p}−{k}) mod {s} = {(n + 2 * p - k) % s}, so {tail}")
                 hints.append(_padding_hint(name, n, k, s, p))
         if parts:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}): " + "; ".join(parts),
