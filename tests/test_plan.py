@@ -418,3 +418,14 @@ def test_a_free_symbol_is_located_where_it_is_declared(run, write):
     assert result.exit_code == 2
     assert result.stderr == (f"{spec}:2:11: error: K must have a value to plan\n"
                              "  hint: give it with --set, e.g. --set K=32\n")
+
+
+@pytest.mark.parametrize("first", ["glu", "gelu", "dropout: 0.2", "pad: [1, 1]", "maxpool1d: 2",
+                                   "residual: [relu]", "concat: [[relu], [tanh]]"])
+def test_layers_without_weights_on_the_data_save_nothing(tmp_path, first):
+    """The network's input does not require grad: a layer without weights on it (or on what such layers made
+    of it) is not recorded by autograd and saves nothing; the first weighted layer saves its input."""
+    spec = tmp_path / "first.yaml"
+    spec.write_text(f"input: [4, 8]\nlayers:\n  - {first}\n  - flatten\n  - linear: 3\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
+    assert predicted == real

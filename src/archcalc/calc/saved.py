@@ -298,6 +298,10 @@ class _Walk:
         self.kept: dict[object, None] = {}  # ordered set of stored keys
         self.unit: list[dict[object, None]] | None = None  # keys saved inside the current unit
         self.loss = loss
+        # tensors that do not require grad: the network's input (a batch of data), and what layers without
+        # weights make of it; autograd records nothing for them, so such a layer saves nothing. Under
+        # checkpointing the input is taken to require grad (a reentrant checkpoint needs it to, to backpropagate)
+        self.constant: set[object] = {"input"} if checkpointing == "none" else set()
 
     def note(self, node: Node, saves: list[Save], refs: dict[str, object]) -> None:
         keys = []
@@ -335,6 +339,10 @@ class _Walk:
     def run(self, node: Node, x: object) -> object:
         if isinstance(node, LayerNode):
             y = x if Trait.ALIASES in node.layer.TRAITS else (node, "out")
+            if x in self.constant and not _weighted(node):
+                self.constant.add(y)  # a function of the data alone: nothing recorded, nothing saved
+                self.out.rows.append((node.path, node.kind, []))
+                return y
             rule = SAVES.get(node.kind)
             if rule is None:
                 self.out.estimated.append(node.kind)
@@ -350,15 +358,20 @@ class _Walk:
             for child in node.body:
                 y = self.visit(child, y)
             if node.mode != "none":
-                if node.shortcut is not None:
-                    self.visit(node.shortcut, x)
-                y = (node, "sum")  # the addition saves nothing
+                shortcut = self.visit(node.shortcut, x) if node.shortcut is not None else x
+                body, y = y, (node, "sum")  # the addition saves nothing
+                if body in self.constant and shortcut in self.constant:
+                    self.constant.add(y)
             for child in node.then:
                 y = self.visit(child, y)
             return y
         if isinstance(node, MergeNode):
             outs = [self.visit(branch, x) for branch in node.branches]
             y = (node, "out")
+            if all(key in self.constant for key in outs) and not _weighted(node):
+                self.constant.add(y)
+                self.out.rows.append((node.path, node.layer.kind, []))
+                return y
             rule = MERGE_SAVES.get(node.layer.kind)
             refs = {f"in{i}": key for i, key in enumerate(outs)} | {"out": y}
             for key, shape in zip(outs, node.inputs, strict=True):
@@ -398,6 +411,14 @@ class _Walk:
             self.out.rows.append(("loss", self.loss, keys))
         self.out.stored = list(self.kept)
         return self.out
+
+
+def _weighted(node: LayerNode | MergeNode) -> bool:
+    """Whether the layer computes with weights that require grad (its own, or a tied layer's), so that
+    autograd records it, and saves what the weights' gradients need, even on an input that does not."""
+    layer = node.layer
+    own = layer.merge_params(node.inputs) if isinstance(node, MergeNode) else layer.params(node.in_shape)
+    return bool(own.trainable) or bool(getattr(layer, "tie", None))
 
 
 def unit_block(graph: Graph) -> str:
