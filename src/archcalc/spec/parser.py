@@ -280,6 +280,10 @@ class _Parser:
             if eq:  # a default reads like any YAML value: true, null, 1e-3 mean what they mean elsewhere
                 text = default.strip()
                 at = Loc(loc.path, loc.line, loc.col + len(part) - len(default.lstrip()))
+                if text.startswith("["):
+                    raise SpecError(at, f"block parameter '{pname}': a default is one value, not a list",
+                                    code="bad-block", hint=f"give the list where the block is used "
+                                    f"({{{pname}: [1, 2, 2]}}), or one parameter per axis")
                 scalar = scalar_value(text, False, at, self.limits)
                 value = parse_expr(text, at, self.limits) if isinstance(scalar, str) else Lit(scalar, at)
                 seen_default = True
