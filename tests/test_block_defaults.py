@@ -49,5 +49,5 @@ def test_a_list_default_says_to_give_the_list_at_the_use():
     text = "input: [4]\nblocks:\n  b(st = [1, 2]): [linear: 4]\nlayers:\n  - b\n"
     with pytest.raises(archcalc.SpecError) as raised:
         archcalc.loads(text)
-    assert (raised.value.loc.line, raised.value.loc.col) == (3, 12)
+    assert (raised.value.loc.line, raised.value.loc.col) == (3, 10)
     assert raised.value.message == "block parameter 'st': a default is one value, not a list"
