@@ -317,26 +317,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
     whether the family has a sliding attention window at all (Llama's and OLMo 2's code reads none)."""
 
     def write(c: Config, head: bool) -> list[str]:
-        sizes = dict(
-            T=c.int("max_position_embeddings", defaults.T),
-            V=c.int("vocab_size", defaults.V),
-            D=c.int("hidden_size", 4096),
-            F=c.int("intermediate_size", defaults.F),
-            heads=c.int("num_attention_heads", 32),
-        )
-        kv = c.int("num_key_value_heads", defaults.kv or sizes["heads"])
-        if sizes["heads"] % kv:
-            raise c.error(
-                "num_key_value_heads",
-                f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
-                code="bad-config",
-                hint="each key/value head serves the same number of query heads" if c.node("num_key_value_heads")
-                else f"{kv} is {c.value('model_type')}'s default whatever the heads: give num_key_value_heads",
-            )
-        grouped = kv != sizes["heads"]  # grouped-query attention; otherwise kv_heads is left at its default
-        if grouped:
-            sizes["kv"] = kv
-        sizes["depth"] = c.int("num_hidden_layers", 32)
+        sizes, grouped = _decoder_sizes(c, defaults, 4096)
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
         head_dim = c.int("head_dim") if c.value("head_dim", None) is not None else defaults.head_dim
         if head_dim is None or not free_head_dim:
@@ -397,14 +378,43 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             "      inline: true",
             "layers:",
         ]
-        body = [
-            f"- {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='embed_tokens')}",
-            f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
-            f"- rmsnorm: {{eps: {eps}, name: norm}}",
-        ]
-        return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+        return _decoder_model(c, lines, uses, eps, pad, head)
 
     return write
+
+
+def _decoder_sizes(c: Config, defaults: Defaults, hidden: int) -> tuple[dict[str, int], bool]:
+    """The symbols of a Llama-like decoder (T, V, D, F, heads, kv when grouped, depth) from the config with the
+    family's defaults, and whether the attention is grouped-query; key/value heads that do not divide the
+    heads are a located error (at the default's absence when the family's default is what fails)."""
+    sizes = dict(T=c.int("max_position_embeddings", defaults.T), V=c.int("vocab_size", defaults.V),
+                 D=c.int("hidden_size", hidden), F=c.int("intermediate_size", defaults.F),
+                 heads=c.int("num_attention_heads", 32))
+    kv = c.int("num_key_value_heads", defaults.kv or sizes["heads"])
+    if sizes["heads"] % kv:
+        raise c.error(
+            "num_key_value_heads",
+            f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
+            code="bad-config",
+            hint="each key/value head serves the same number of query heads" if c.node("num_key_value_heads")
+            else f"{kv} is {c.value('model_type')}'s default whatever the heads: give num_key_value_heads",
+        )
+    grouped = kv != sizes["heads"]  # grouped-query attention; otherwise kv_heads is left at its default
+    if grouped:
+        sizes["kv"] = kv
+    sizes["depth"] = c.int("num_hidden_layers", 32)
+    return sizes, grouped
+
+
+def _decoder_model(c: Config, lines: list[str], uses: str, eps: str, pad: int | None, head: bool) -> list[str]:
+    """The model of a Llama-like decoder after its block: the token embedding, ``depth`` decoder layers, the
+    final RMSNorm, and the language-model head (tied with ``tie_word_embeddings``)."""
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='embed_tokens')}",
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        f"- rmsnorm: {{eps: {eps}, name: norm}}",
+    ]
+    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
 
 
 def _llama_bias(c: Config) -> tuple[bool, bool]:
@@ -441,18 +451,7 @@ def phi3(c: Config, head: bool) -> list[str]:
     (``resid_pdrop``) on each sub-layer's output, and rotary embedding on a share of each head
     (``partial_rotary_factor``, Phi-4-mini's 0.75)."""
     d = DEFAULTS["phi3"]
-    sizes = dict(T=c.int("max_position_embeddings", d.T), V=c.int("vocab_size", d.V),
-                 D=c.int("hidden_size", 3072), F=c.int("intermediate_size", d.F),
-                 heads=c.int("num_attention_heads", 32))
-    kv = c.int("num_key_value_heads", sizes["heads"])
-    if sizes["heads"] % kv:
-        raise c.error("num_key_value_heads", f"num_key_value_heads {kv} does not divide num_attention_heads "
-                      f"{sizes['heads']}", code="bad-config", hint="each key/value head serves the same number of "
-                      "query heads")
-    grouped = kv != sizes["heads"]
-    if grouped:
-        sizes["kv"] = kv
-    sizes["depth"] = c.int("num_hidden_layers", 32)
+    sizes, grouped = _decoder_sizes(c, d, 3072)
     if c.value("head_dim", None) is None:
         _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         head_dim, per_head = sizes["D"] // sizes["heads"], "(d // h)"
@@ -499,12 +498,7 @@ def phi3(c: Config, head: bool) -> list[str]:
         "      inline: true",
         "layers:",
     ]
-    body = [
-        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V'], d.pad), name='embed_tokens')}",
-        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
-        f"- rmsnorm: {{eps: {eps}, name: norm}}",
-    ]
-    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+    return _decoder_model(c, lines, uses, eps, _padding(c, sizes["V"], d.pad), head)
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
