@@ -259,8 +259,8 @@ TRAIN_VALUES, TRAIN_MACS, TRAIN_SAMPLES = 4096, 2_000_000, 12
 
 
 def synthetic_data(model, path: Path) -> bool:
-    """Write random data that fits ``model`` (input shape, one class index or target per sample) to
-    ``path``; False when the network is too large to train on in a fuzzing example."""
+    """Write random data that fits ``model`` (input shape, one class index, a row of labels or a target per
+    sample) to ``path``; False when the network is too large to train on in a fuzzing example."""
     shape = tuple(int(d) for d in model.input_shape)
     macs = work(model.graph)[model.graph.root].macs
     if np.prod(shape) > TRAIN_VALUES or macs > TRAIN_MACS:
@@ -271,6 +271,8 @@ def synthetic_data(model, path: Path) -> bool:
     out = tuple(int(d) for d in model.output_shape)
     if train is not None and train.task == "regression":
         y = rng.standard_normal((TRAIN_SAMPLES, *out)).astype(np.float32)
+    elif train is not None and train.multi_label:  # a row of 0/1 labels per sample, laid out as the output
+        y = rng.integers(0, 2, (TRAIN_SAMPLES, *out))
     else:
         classes = train.classes if train is not None and train.classes else max(out[-1] if out else 1, 2)
         y = np.arange(TRAIN_SAMPLES) % classes

@@ -63,6 +63,8 @@ FROM_KEYS = ("from", "layers", "name")
 RESIDUAL_KEYS = ("body", "shortcut", "shortcut_name", "then")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _BRACED = re.compile(r"\{([^{}]*)\}")
+#: a list written as a block parameter's default, as the signature's commas leave its start: "[1" or "[1]"
+_LIST_START = re.compile(r"\[\s*[-+]?[\w.]+\s*\]?$")
 _SIGNATURE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
 
 
@@ -280,7 +282,7 @@ class _Parser:
             if eq:  # a default reads like any YAML value: true, null, 1e-3 mean what they mean elsewhere
                 text = default.strip()
                 at = Loc(loc.path, loc.line, loc.col + len(part) - len(default.lstrip()))
-                if text.startswith("["):
+                if _LIST_START.match(text):  # "[1" of "[1, 2, 2]", split at its commas (not "[x for …]")
                     raise SpecError(at, f"block parameter '{pname}': a default is one value, not a list",
                                     code="bad-block", hint=f"give the list where the block is used "
                                     f"({{{pname}: [1, 2, 2]}}), or one parameter per axis")
