@@ -114,6 +114,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T111", "ineffective_schedule"),
     ("T112", "smoothing_erases_labels"),
     ("T113", "weight_decay_too_large"),
+    ("T114", "bce_regression"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )
