@@ -174,3 +174,18 @@ def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
         "`1` (conv1d): (L+2P−F) mod S = (12+2×0−5) mod 4 = 3, so the 1 position `0` (pad) added at the end of "
         "L = 12 and the 2 positions before it are never read"]
 
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    (["dropout: 0.5"], "the model's output passes through `3` (dropout) last"),
+    (["dropout: 0.5", "softmax"], "the model's output passes through `3` (dropout) with only `4` (softmax) after it"),
+    (["dropout: 0.5", "flatten", "sigmoid"], "the model's output passes through `3` (dropout) with only `4` "
+                                             "(flatten), `5` (sigmoid) after it"),
+    (["dropout: 0.5", "linear: 3", "softmax"], None),  # the dropout regularises the hidden layer's units
+    (["softmax"], None),
+])
+def test_dropout_at_output_looks_through_the_final_activation(tail, message):
+    """Keras' Dense(10), Dropout(0.5), Activation('softmax') drops class scores as a final dropout does."""
+    text = "input: [20]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 3\n" + "".join(f"  - {t}\n" for t in tail)
+    found = [d for d in lint(text, "x.yaml", ["N103"]).diagnostics]
+    assert [(d.loc.line, d.message.split(":")[0]) for d in found] == ([(6, message)] if message else [])
