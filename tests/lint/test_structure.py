@@ -352,3 +352,20 @@ def test_missing_flatten_leaves_swins_patch_merging_alone():
     assert lint(text, "x.yaml", ["S106"]).diagnostics == []
     reshaped = "input: [3, 8, 8]\nlayers: [conv2d: {out: 4, kernel: 3}, reshape: [4, 36, 1], linear: 10]\n"
     assert [d.code for d in lint(reshaped, "x.yaml", ["S106"]).diagnostics] == ["S106"]
+
+
+@pytest.mark.parametrize(("between", "index", "found"), [
+    ("", -1, "`2` takes the last step of `1` (lstm), which is bidirectional: the backward direction's half of it "
+             "has read only that step"),
+    ("  - dropout: 0.3\n  - tanh\n", 199, "`4` takes the last step of `1` (lstm), which is bidirectional: the "
+                                          "backward direction's half of it has read only that step"),
+    ("", 0, "`2` takes the first step of `1` (lstm), which is bidirectional: the forward direction's half of it "
+            "has read only that step"),
+    ("", 100, None),  # a middle step has read both halves of the sequence
+    ("  - linear: 64\n", -1, None),  # a position-wise layer between: no longer the recurrent layer's own step
+])
+def test_bidirectional_last_step_written_as_a_select(between, index, found):
+    """PyTorch's out, _ = self.lstm(x); self.fc(out[:, -1]) on a bidirectional LSTM, written with select."""
+    text = ("input: [T]\nsymbols: {T: 200}\nlayers:\n  - embedding: {vocab: 1000, dim: 32}\n"
+            f"  - lstm: {{hidden: 16, bidirectional: true}}\n{between}  - select: {{index: {index}}}\n  - linear: 2\n")
+    assert [d.message for d in lint(text, "x.yaml", ["S115"]).diagnostics] == ([found] if found else [])
