@@ -121,6 +121,10 @@ def test_misaligned_receptive_fields_leaves_a_shift_of_less_than_half_a_step_alo
     ("[1, 16000]", "conv1d: {out: 8, kernel: 9}", False),
     ("[12, 1000]", "conv1d: {out: 8, kernel: 9}", False),  # 12 ECG leads first
     ("[10, 3]", "conv1d: {out: 8, kernel: 3}", False),  # too short to be a series given time first
+    ("[60, 5]", "conv1d: {out: 64, kernel: 3}", True),  # Keras' input_shape=(60, 5): 60 days of five prices
+    ("[64, 8]", "conv1d: {out: 64, kernel: 3}", True),
+    ("[24, 8]", "conv1d: {out: 64, kernel: 3}", False),  # 24 channels of 8 steps may be what it says
+    ("[64, 9]", "conv1d: {out: 64, kernel: 3}", False),  # nine steps or more: a short series of many channels
     ("[16, 3, 112, 112]", "conv3d: {out: 8, kernel: 3, padding: 1}", True),  # a clip given frames first
     ("[3, 16, 112, 112]", "conv3d: {out: 8, kernel: 3, padding: 1}", False),
     ("[4, 155, 96, 96]", "conv3d: {out: 8, kernel: 3, padding: 1}", False),  # four MRI modalities first
