@@ -369,3 +369,22 @@ def test_bidirectional_last_step_written_as_a_select(between, index, found):
     text = ("input: [T]\nsymbols: {T: 200}\nlayers:\n  - embedding: {vocab: 1000, dim: 32}\n"
             f"  - lstm: {{hidden: 16, bidirectional: true}}\n{between}  - select: {{index: {index}}}\n  - linear: 2\n")
     assert [d.message for d in lint(text, "x.yaml", ["S115"]).diagnostics] == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("shape", "layers", "found"), [
+    # a CRNN's [256, 1, 32] map viewed as a sequence of 32 steps
+    ("[8, 32, 128]", "conv2d: {out: 256, kernel: 3, padding: 1}\n  - relu\n  - maxpool2d: {kernel: [32, 4]}\n"
+     "  - reshape: [32, 256]", "`3` reshapes the channels-first map [256, 1, 32] into [32, 256]"),
+    # a from-scratch ViT: conv_proj(x).view(B, -1, C)
+    ("[3, 224, 224]", "conv2d: {out: 768, kernel: 16, stride: 16}\n  - reshape: [196, 768]",
+     "`1` reshapes the channels-first map [768, 14, 14] into [196, 768]"),
+    ("[3, 224, 224]", "conv2d: {out: 768, kernel: 16, stride: 16}\n  - flatten: {start: 1}\n  - transpose", None),
+    # whole axes regrouped: the positions merged, the channels still first
+    ("[3, 224, 224]", "conv2d: {out: 196, kernel: 16, stride: 16}\n  - reshape: [196, 196]", None),
+    # a dense layer's output reshaped into a map: no channels-first map before it
+    ("[8, 32, 128]", "flatten\n  - linear: 256\n  - reshape: [16, 16]", None),
+])
+def test_reshape_moves_channels(shape, layers, found):
+    text = f"input: {shape}\nlayers:\n  - {layers}\n"
+    messages = [d.message.split(":")[0] for d in lint(text, "x.yaml", ["S117"]).diagnostics]
+    assert messages == ([found] if found else [])

@@ -100,6 +100,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S114", "full_resolution_flatten"),
     ("S115", "bidirectional_last_step"),
     ("S116", "swapped_axes"),
+    ("S117", "reshape_moves_channels"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
