@@ -189,3 +189,31 @@ def test_dropout_at_output_looks_through_the_final_activation(tail, message):
     text = "input: [20]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 3\n" + "".join(f"  - {t}\n" for t in tail)
     found = [d for d in lint(text, "x.yaml", ["N103"]).diagnostics]
     assert [(d.loc.line, d.message.split(":")[0]) for d in found] == ([(6, message)] if message else [])
+
+
+@pytest.mark.parametrize(("init", "between", "found"), [
+    ("{weight: zeros, bias: zeros}", "", "every unit's input is 0 for every example, where relu's derivative is 0: "
+                                         "none of its units ever receives a gradient"),
+    ("{weight: zeros, bias: {constant: -0.5}}", "", "every unit's input is -0.5 for every example, where relu's "
+                                                    "derivative is 0: none of its units ever receives a gradient"),
+    ("zeros", "  - dropout: 0.1\n", "each unit's input is its bias alone, the same for every example, and relu's "
+                                    "derivative below 0 is 0: the units whose bias starts below 0, about half, never "
+                                    "receive a gradient"),
+    ("{weight: zeros, bias: {constant: 0.1}}", "", None),  # every unit alive at the start: it learns
+    ("{weight: {constant: 0.1}, bias: zeros}", "", None),  # the input varies with the example (N108's business)
+    ("kaiming_normal", "", None),
+])
+def test_zero_init_before_relu(init, between, found):
+    text = f"input: [10]\nlayers:\n  - linear: {{out: 8, init: {init}}}\n{between}  - relu\n  - linear: 1\n"
+    messages = [d.message.split(": ", 1)[1] for d in lint(text, "x.yaml", ["N112"]).diagnostics]
+    assert messages == ([found] if found else [])
+
+
+def test_zero_init_before_relu_kills_the_units_in_torch():
+    """What the rule says, measured: zero weights and zero biases before relu get no gradient at all."""
+    layer = torch.nn.Linear(10, 8)
+    torch.nn.init.zeros_(layer.weight)
+    torch.nn.init.zeros_(layer.bias)
+    out = torch.nn.Linear(8, 1)
+    out(torch.relu(layer(torch.randn(16, 10)))).sum().backward()
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()

@@ -76,6 +76,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N109", "recurrent_dropout_one_layer"),
     ("N110", "dropout_before_maxpool"),
     ("N111", "stochastic_depth_without_shortcut"),
+    ("N112", "zero_init_before_relu"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
