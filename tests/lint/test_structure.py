@@ -388,3 +388,28 @@ def test_reshape_moves_channels(shape, layers, found):
     text = f"input: {shape}\nlayers:\n  - {layers}\n"
     messages = [d.message.split(":")[0] for d in lint(text, "x.yaml", ["S117"]).diagnostics]
     assert messages == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("shape", "first", "found"), [
+    ("[1, 60]", "lstm: {hidden: 8}", True),
+    ("[1, 60]", "gru: {hidden: 8, bidirectional: true, output: hidden}", True),
+    ("[1, 60]", "linear: 4\n  - rnn: 8", True),  # one step still, after a position-wise layer
+    ("[60, 1]", "lstm: 8", False),
+    ("[T, 60]", "lstm: 8", False),  # a free length: more than one step at most of its values
+])
+def test_single_step_recurrence(shape, first, found):
+    text = f"input: {shape}\nsymbols: {{T: 10}}\nlayers:\n  - {first}\n" if "T" in shape else \
+        f"input: {shape}\nlayers:\n  - {first}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["S118"]).diagnostics] == (["S118"] if found else [])
+
+
+def test_single_step_recurrence_leaves_the_hidden_weights_idle_in_torch():
+    """What the rule says, measured: over one step, weight_hh changes neither the output nor gets a gradient."""
+    torch = pytest.importorskip("torch")
+    lstm = torch.nn.LSTM(60, 8, batch_first=True)
+    x = torch.randn(4, 1, 60)
+    lstm(x)[0].sum().backward()
+    before = lstm(x)[0].detach()
+    with torch.no_grad():
+        lstm.weight_hh_l0.normal_()
+    assert torch.equal(lstm(x)[0].detach(), before) and not lstm.weight_hh_l0.grad.any()

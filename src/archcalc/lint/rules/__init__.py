@@ -102,6 +102,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S115", "bidirectional_last_step"),
     ("S116", "swapped_axes"),
     ("S117", "reshape_moves_channels"),
+    ("S118", "single_step_recurrence"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
