@@ -168,7 +168,11 @@ class Pad(Layer):
         """Output i of a padded axis reads input i − before (a window of one, shifted as a convolution's padding
         shifts it, so ``pad: [k − 1, 0]`` before an unpadded conv1d has the field of torch's causal layout);
         an axis padded only after its end keeps its positions, so it is KEEP and says nothing of what the
-        axis is (a feature axis padded to a multiple stays a feature axis)."""
+        axis is (a feature axis padded to a multiple stays a feature axis).
+
+        Every mode maps alike: the field is an interior unit's size, jump and start, which the border's
+        contents do not move. What a border unit reads differs (zeros, or copies: a reflection reads inside
+        the input, a circular pad the far end), as it does for a convolution's padding_mode."""
         out = []
         for i, (before, _) in enumerate(self.pairs(x)):
             out.append(((i, KEEP),) if symbolic.is_int(before) and before == 0 else ((i, Axis(1, 1, before)),))
