@@ -165,6 +165,10 @@ def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
     loses no input (a style-transfer net's zero-padded stride-2 convolution), dropping real positions does."""
     padded = "input: [3, 64, 64]\nlayers:\n  - pad: [1, 1, 1, 1]\n  - conv2d: {out: 8, kernel: 3, stride: 2}\n"
     assert lint(padded, "x.yaml", ["G101"]).diagnostics == []
+    for mode in ("reflect", "replicate", "circular"):  # copies of the input are padding too: nothing real is lost
+        copies = padded.replace("[1, 1, 1, 1]", f"{{padding: [1, 1, 1, 1], mode: {mode}}}")
+        assert lint(copies, "x.yaml", ["G101"]).diagnostics == []
+        assert lint(copies.replace("[1, 1, 1, 1]", "[2, 0, 2, 0]"), "x.yaml", ["G101"]).diagnostics != []
     causal = "input: [2, 64]\nlayers:\n  - pad: [2, 0]\n  - conv1d: {out: 2, kernel: 3, stride: 2}\n"
     assert [d.message for d in lint(causal, "x.yaml", ["G101"]).diagnostics] == [
         "`1` (conv1d): (L+2P−F) mod S = (66+2×0−3) mod 2 = 1, so the last 1 position of L = 66 is never read"]

@@ -134,6 +134,12 @@ def image(stem: str, *layers: str) -> str:
     (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 3, padding: 1}", "transpose", "multihead_attention: 2"),
      []),
     (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 1}", "transpose", "multihead_attention: 2"), [7]),
+    # reflect padding marks the borders as zeros do; circular padding leaves none (a circular shift by the
+    # stride shifts the output alike), so a patchify convolution with it tells no position
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 2, stride: 2, padding: 1, padding_mode: reflect}",
+            "transpose", "multihead_attention: 2"), []),
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 2, stride: 2, padding: 1, padding_mode: circular}",
+            "transpose", "multihead_attention: 2"), [7]),
     # DETR: the positions are added to the queries and keys, inside the attention's branches
     (tokens("{emb}", "attention: {heads: 2, branches: [[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], "
             "[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], [identity]]}"), []),
