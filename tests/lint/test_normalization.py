@@ -160,6 +160,18 @@ def test_a_transposed_convolutions_bias_before_a_norm_is_cancelled_too():
     assert lint(spec.format(", bias: false"), "x.yaml", ["N105"]).diagnostics == []
 
 
+
+@pytest.mark.parametrize(("pad", "reported"), [("mode: reflect", True), ("mode: replicate", True),
+                                                ("mode: circular", True), ("value: 0", False)])
+def test_a_bias_through_a_pad_of_copies_is_cancelled_but_not_through_zeros(pad, reported):
+    """A reflection (replication, wrap) of x + b is that of x, plus b: the norm after it still removes b; zeros
+    padded in do not carry b, so there the bias changes the function."""
+    spec = (f"input: [3, 16, 16]\nlayers:\n  - conv2d: {{out: 4, kernel: 3}}\n"
+            f"  - pad: {{padding: [1, 1, 1, 1], {pad}}}\n  - instancenorm2d\n  - relu\n")
+    found = [d.message for d in lint(spec, "x.yaml", ["N105"]).diagnostics]
+    assert found == (["`0` (conv2d) has a bias that `2` (instancenorm2d) after `1` (pad) cancels: 4 wasted "
+                      "parameters"] if reported else []), found
+
 def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
     """G101 counts the zeros an explicit `pad` added at the end as the convolution's own padding: dropping them
     loses no input (a style-transfer net's zero-padded stride-2 convolution), dropping real positions does."""
