@@ -722,6 +722,12 @@ class PixelShuffle(Module):
 
 
 
+def _pad_pairs_of(padding: tuple[int, ...], ndim: int) -> list[tuple[int, int]]:
+    """torch's flat (before, after) list, the last axis first, as one pair per axis of an ``ndim``-D array."""
+    given = [(padding[i], padding[i + 1]) for i in range(0, len(padding), 2)]
+    return [(0, 0)] * (ndim - len(given)) + given[::-1]
+
+
 def _pad_index(shape: tuple[int, ...], pairs: list[tuple[int, int]]) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
     """For (before, after) per axis (negative amounts crop): where the kept part of an input of ``shape`` lies
     in the input, and where it lies in the output."""
@@ -742,8 +748,7 @@ class ConstantPad(Module):
         self.padding, self.value = tuple(padding), value
 
     def _pairs(self, ndim: int) -> list[tuple[int, int]]:
-        given = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)]
-        return [(0, 0)] * (ndim - len(given)) + given[::-1]
+        return _pad_pairs_of(self.padding, ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         pairs = self._pairs(x.ndim)
@@ -810,8 +815,7 @@ class CopyPad(Module):
         self.padding, self.mode = tuple(padding), mode
 
     def _pairs(self, ndim: int) -> list[tuple[int, int]]:
-        given = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)]
-        return [(0, 0)] * (ndim - len(given)) + given[::-1]
+        return _pad_pairs_of(self.padding, ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
