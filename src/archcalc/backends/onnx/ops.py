@@ -107,6 +107,7 @@ def _copy_pad(b: Builder, node: LayerNode, x: str, pairs: tuple[tuple[int, int],
         pads = [0, *(before for before, _ in pairs), 0, *(after for _, after in pairs)]
         return b.op("Pad", [x, b.constant(node, "pads", pads, dtype=np.int64)], node, "pad" if node.kind != "pad"
                     else "", mode="edge" if mode == "replicate" else mode)
+    padded = [axis for axis, pair in enumerate(pairs, 1) if any(pair)]
     for axis, (before, after) in enumerate(pairs, 1):
         pieces = [x]
         if before:  # a start of −before is the end's last positions, whatever the (maybe free) size
@@ -117,8 +118,9 @@ def _copy_pad(b: Builder, node: LayerNode, x: str, pairs: tuple[tuple[int, int],
             ends = [b.constant(node, name, [v], dtype=np.int64) for name, v in
                     (("starts", 0), ("ends", after), ("axes", axis))]
             pieces.append(b.op("Slice", [x, *ends], node, f"wrap{axis}_after"))
-        if len(pieces) > 1:
-            x = b.op("Concat", pieces, node, f"wrap{axis}", axis=axis)
+        if len(pieces) > 1:  # a pad layer's last op is named after the layer, as a one-op kind's is
+            last = node.kind == "pad" and axis == padded[-1]
+            x = b.op("Concat", pieces, node, "" if last else f"wrap{axis}", axis=axis)
     return x
 
 
