@@ -213,3 +213,14 @@ def test_dropout_after_the_sigmoid_is_not_probabilities():
     """Dropout scales the survivors by 1/(1 − p): BCELoss raises on them."""
     text = "input: [8]\nlayers: [linear: 1, sigmoid, dropout: 0.5]\ntrain: {classes: 2, loss: bce}\n"
     assert [d.code for d in lint(text, "x.yaml", ["T105"]).diagnostics] == ["T105"]
+
+
+def test_label_mode_mismatch_reports_both_lines_of_a_multi_label_softmax():
+    """Stack Overflow 41589126: softmax and categorical cross-entropy over ten labels a sample may all carry;
+    the answer changes both lines (sigmoid, binary cross-entropy), so both are reported."""
+    text = ("input: [64]\nlayers:\n  - linear: 10\n  - softmax\ntrain:\n  task: classification\n"
+            "  multi_label: true\n  loss: {cross_entropy: {inputs: probabilities}}\n")
+    found = [(d.loc.line, d.message.split(":")[0]) for d in lint(text, "x.yaml", ["T109"]).diagnostics]
+    assert found == [(4, "`1` (softmax) makes the classes compete, but a sample of this multi-label classification "
+                         "can carry several labels"),
+                     (8, "cross_entropy expects exactly one class per sample, but the classification is multi-label")]
