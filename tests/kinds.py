@@ -431,6 +431,34 @@ def gated(y: torch.Tensor, a) -> torch.Tensor:
     return value * act[a.activation](gate)
 
 
+class MoEReference(nn.Module):
+    """Mixtral's sparse MoE block written densely: every expert on every token, each output weighted by the
+    token's routing weight for it (zero for the experts outside its top k). Names as transformers 5's
+    ``MixtralSparseMoeBlock``: ``gate.weight`` [E, D], ``experts.gate_up_proj`` [E, 2F, D] (the gate first),
+    ``experts.down_proj`` [E, D, F]."""
+
+    def __init__(self, a, x: tuple[int, ...]):
+        super().__init__()
+        d, e, f = x[-1], a.experts, a.hidden
+        self.gate = nn.Linear(d, e, bias=False)
+        self.experts = nn.Module()
+        self.experts.gate_up_proj = nn.Parameter(torch.randn(e, 2 * f, d))
+        self.experts.down_proj = nn.Parameter(torch.randn(e, d, f))
+        self.a = a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = self.gate(x).softmax(-1)
+        top, chosen = probs.topk(self.a.top_k, dim=-1)
+        if self.a.normalize:
+            top = top / top.sum(-1, keepdim=True)
+        weights = torch.zeros_like(probs).scatter(-1, chosen, top)  # [..., E]
+        gate, up = torch.einsum("...d,efd->...ef", x, self.experts.gate_up_proj).chunk(2, dim=-1)
+        act = {"sigmoid": torch.sigmoid, "silu": nn.functional.silu, "relu": torch.relu, "tanh": torch.tanh,
+               "gelu": nn.functional.gelu, "gelu_tanh": lambda g: nn.functional.gelu(g, approximate="tanh")}
+        out = torch.einsum("...ef,edf->...ed", act[self.a.activation](gate) * up, self.experts.down_proj)
+        return (weights[..., None] * out).sum(-2)
+
+
 class MultiheadReference(nn.Module):
     """Llama's self-attention: q_proj, k_proj, v_proj, attention, o_proj."""
 
@@ -994,6 +1022,16 @@ layers:
              name="torch-layout-one-head"),
         Case((1, 8), "multihead_attention: {heads: 2, layout: torch, causal: true}", params=4 * (8 * 8 + 8),
              out=(1, 8), name="torch-layout-one-token"),
+    )),
+    # Mixtral's block: D·E router + E·(2F·D + D·F) experts; top_k 1 and E = k are the edge cases of routing
+    Kind("moe", lambda a, x, t: MoEReference(a, x), (
+        Case((5, 6), "moe: {experts: 4, top_k: 2, hidden: 3}", params=6 * 4 + 4 * 3 * 6 * 3, out=(5, 6)),
+        Case((2, 3, 4), "moe: {experts: 3, top_k: 1, hidden: 2, normalize: false}", params=4 * 3 + 3 * 3 * 4 * 2,
+             out=(2, 3, 4), name="top-1-raw"),
+        Case((4, 6), "moe: {experts: 3, top_k: 2, hidden: 4, normalize: false, activation: gelu}",
+             params=6 * 3 + 3 * 3 * 6 * 4, out=(4, 6), name="qwen-gelu"),
+        Case((6,), "moe: {experts: 2, top_k: 2, hidden: 3}", params=6 * 2 + 2 * 3 * 6 * 3, out=(6,),
+             name="every-expert"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

@@ -64,6 +64,7 @@ KINDS = (
     "maxpool3d",
     "mean",
     "mish",
+    "moe",
     "multihead_attention",
     "multiply",
     "pad",

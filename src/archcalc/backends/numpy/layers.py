@@ -848,6 +848,88 @@ class GLU(Module):
         return np.concatenate([dgate, dvalue] if self.gate_first else [dvalue, dgate], axis=self.dim)
 
 
+class Experts(Module):
+    """The E experts' weights, fused as transformers 5 stores Mixtral's: ``gate_up_proj`` (E, 2F, D), the
+    gate the first F rows, and ``down_proj`` (E, D, F). A holder: :class:`MoE` computes with them and
+    fills ``grads``. Initialised as E linear layers would be: U(±1/√D) and U(±1/√F)."""
+
+    PARAMS = ("gate_up_proj", "down_proj")
+    RANDOM = True
+
+    def __init__(self, experts: int, dim: int, hidden: int, rng=None):
+        rng = np.random.default_rng(rng)
+        self.gate_up_proj = _uniform(rng, dim, (experts, 2 * hidden, dim))
+        self.down_proj = _uniform(rng, hidden, (experts, dim, hidden))
+
+
+class MoE(Module):
+    """Mixtral's sparse MoE block on the last axis: the router ``gate`` (no bias) scores E experts, softmax,
+    the ``top_k`` largest probabilities kept (renormalised to sum 1 with ``normalize``), each token's
+    output Σ weight·down(act(gate)·up) over its experts. Only the chosen experts run, per expert on the
+    tokens routed to it (transformers' loop).
+
+    The gradient reaches the router through the kept weights only: the choice of experts is a step
+    function of the scores (zero gradient almost everywhere), as autograd treats ``topk``'s indices.
+    """
+
+    RANDOM = True
+
+    def __init__(self, dim: int, experts: int, top_k: int, hidden: int, activation: str = "silu",
+                 normalize: bool = True, rng=None):
+        rng = np.random.default_rng(rng)
+        self.top_k, self.normalize, self.activation = top_k, normalize, activation
+        self.gate = Linear(dim, experts, bias=False, rng=rng)
+        self.experts = Experts(experts, dim, hidden, rng)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("gate", self.gate), ("experts", self.experts)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        x2 = x.reshape(-1, x.shape[-1])
+        probs = Softmax(-1)
+        p = probs.forward(self.gate.forward(x2))
+        # the k largest, largest first (torch.topk's order; the tests avoid ties)
+        chosen = np.argsort(-p, axis=-1, kind="stable")[:, :self.top_k]
+        kept = np.take_along_axis(p, chosen, -1)
+        total = kept.sum(-1, keepdims=True)
+        weights = kept / total if self.normalize else kept
+        y = np.zeros_like(x2)
+        self.routes = []
+        for e in range(self.experts.gate_up_proj.shape[0]):
+            token, slot = np.nonzero(chosen == e)
+            glu = GLU(-1, self.activation, gate_first=True)
+            h = glu.forward(x2[token] @ self.experts.gate_up_proj[e].T)
+            out = h @ self.experts.down_proj[e].T
+            y[token] += out * weights[token, slot, None]  # a token meets an expert at most once
+            self.routes.append((token, slot, glu, h, out))
+        self.cache = (x2, probs, chosen, weights, total)
+        return y.reshape(self.shape)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x2, probs, chosen, weights, total = self.cache
+        dy = dout.reshape(-1, dout.shape[-1])
+        dx = np.zeros_like(x2)
+        dweights = np.zeros_like(weights)
+        up, down = self.experts.gate_up_proj, self.experts.down_proj
+        dup, ddown = np.zeros_like(up), np.zeros_like(down)
+        for e, (token, slot, glu, h, out) in enumerate(self.routes):
+            g = dy[token]
+            dweights[token, slot] = (g * out).sum(-1)
+            g = g * weights[token, slot, None]
+            ddown[e] = g.T @ h
+            dh = glu.backward(g @ down[e])
+            dup[e] = dh.T @ x2[token]
+            dx[token] += dh @ up[e]
+        self.experts.grads = {"gate_up_proj": dup, "down_proj": ddown}
+        if self.normalize:  # w = v / Σv: dv = (dw − Σ dw·w) / Σv
+            dweights = (dweights - (dweights * weights).sum(-1, keepdims=True)) / total
+        dp = np.zeros((x2.shape[0], up.shape[0]), dtype=x2.dtype)
+        np.put_along_axis(dp, chosen, dweights, -1)
+        dx = dx + self.gate.backward(probs.backward(dp))
+        return dx.reshape(self.shape) if input_grad else None
+
+
 # -- normalisation and regularisation --------------------------------------------------------------
 
 

@@ -677,13 +677,52 @@ def glu(b: Builder, node: LayerNode, x: str) -> str:
     sizes = b.constant(node, "split", [half, half], dtype=np.int64)
     b.nodes.append(helper.make_node("Split", [x, sizes], [first, second], name=first, axis=axis))
     value, gate = (second, first) if layer.gate == "first" else (first, second)
-    if layer.activation in ("gelu", "gelu_tanh"):
-        gated = _gelu(b, node, gate, layer.activation == "gelu_tanh")
-    elif layer.activation == "silu":
-        gated = b.op("Mul", [gate, b.op("Sigmoid", [gate], node, "sigmoid")], node, "gate")
-    else:
-        gated = b.op({"sigmoid": "Sigmoid", "relu": "Relu", "tanh": "Tanh"}[layer.activation], [gate], node, "gate")
-    return b.op("Mul", [value, gated], node)
+    return b.op("Mul", [value, _gate(b, node, gate, layer.activation)], node)
+
+
+def _gate(b: Builder, node: LayerNode, gate: str, activation: str) -> str:
+    """A gate function (``glu``'s and ``moe``'s ``activation``) on the tensor ``gate``."""
+    if activation in ("gelu", "gelu_tanh"):
+        return _gelu(b, node, gate, activation == "gelu_tanh")
+    if activation == "silu":
+        return b.op("Mul", [gate, b.op("Sigmoid", [gate], node, "sigmoid")], node, "gate")
+    return b.op({"sigmoid": "Sigmoid", "relu": "Relu", "tanh": "Tanh"}[activation], [gate], node, "gate")
+
+
+@op_for("moe")
+def moe(b: Builder, node: LayerNode, x: str) -> str:
+    """The routing as torch computes it (MatMul by the router's weight, Softmax, TopK, the kept weights
+    rescaled), scattered into a dense [..., E] weight per token (zero outside its top k); then every expert
+    on every token, [..., E, D], weighted and summed over E. The same result as the sparse loop, computed
+    densely: ONNX has no cheap per-expert gather, and the graph stays static."""
+    layer = node.layer
+    f = layer.hidden
+
+    def axes(part: str, *values: int) -> str:
+        return b.constant(node, part, list(values), dtype=np.int64)
+
+    router = b.op("Transpose", [b.weight(node, "gate.weight")], node, "gate_t", perm=[1, 0])
+    probs = b.op("Softmax", [b.op("MatMul", [x, router], node, "logits")], node, "probs", axis=-1)
+    kept, chosen = b.name(f"{b.paths[node]}/kept"), b.name(f"{b.paths[node]}/chosen")
+    b.nodes.append(helper.make_node("TopK", [probs, axes("k", layer.top_k)], [kept, chosen], name=kept, axis=-1))
+    if layer.normalize:
+        total = b.op("ReduceSum", [kept, axes("sum_axis", -1)], node, "total", keepdims=1)
+        kept = b.op("Div", [kept, total], node, "normalized")
+    zeros = b.op("ConstantOfShape", [b.op("Shape", [probs], node, "probs_shape")], node, "zeros",
+                 value=helper.make_tensor("zero", 1, [1], [0.0]))
+    weights = b.op("ScatterElements", [zeros, chosen, kept], node, "weights", axis=-1)  # [..., E]
+    # x as [..., 1, 1, D]: a (1, D) matrix per token, broadcast against the E experts' weights
+    rows = b.op("Unsqueeze", [x, axes("row_axes", -3, -2)], node, "rows")
+    gate_up = b.op("Transpose", [b.weight(node, "experts.gate_up_proj")], node, "gate_up_t", perm=[0, 2, 1])
+    h = b.op("MatMul", [rows, gate_up], node, "gate_up")  # [..., E, 1, 2F]
+    gate, up = b.name(f"{b.paths[node]}/gate"), b.name(f"{b.paths[node]}/up")
+    b.nodes.append(helper.make_node("Split", [h, axes("split", f, f)], [gate, up], name=gate, axis=-1))
+    inner = b.op("Mul", [_gate(b, node, gate, layer.activation), up], node, "inner")
+    down = b.op("Transpose", [b.weight(node, "experts.down_proj")], node, "down_t", perm=[0, 2, 1])
+    out = b.op("Squeeze", [b.op("MatMul", [inner, down], node, "down"), axes("squeeze", -2)], node, "experts")
+    scale = b.op("Unsqueeze", [weights, axes("weight_axis", -1)], node, "scale")  # [..., E, 1]
+    return b.op("ReduceSum", [b.op("Mul", [out, scale], node, "weighted"), axes("expert_axis", -2)], node,
+                keepdims=0)
 
 
 @op_for("log_softmax")

@@ -36,6 +36,7 @@ from archcalc.backends.torch.modules import (
     LayerNorm2d,
     LayerScale,
     Mean,
+    MoE,
     MultiheadAttention,
     Multiply,
     Permute,
@@ -348,6 +349,13 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
                 dropout=c["dropout"])
+
+
+@module_for("moe")
+def moe(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(MoE, x[-1], c["experts"], c["top_k"], c["hidden"], activation=c["activation"],
+                normalize=c["normalize"])
 
 
 @module_for("embedding")

@@ -392,6 +392,55 @@ class MultiheadAttention(nn.Module):
         return norm(x.unflatten(-1, (-1, self.head_dim))).flatten(-2)
 
 
+class Experts(nn.Module):
+    """E gated MLPs, fused as transformers 5 stores Mixtral's: gate_up_proj
+    [E, 2F, D] (the gate the first F rows) and down_proj [E, D, F]."""
+
+    def __init__(self, experts: int, dim: int, hidden: int):
+        super().__init__()
+        self.gate_up_proj = nn.Parameter(torch.empty(experts, 2 * hidden, dim))
+        self.down_proj = nn.Parameter(torch.empty(experts, dim, hidden))
+        for weight, fan_in in ((self.gate_up_proj, dim), (self.down_proj, hidden)):
+            nn.init.uniform_(weight, -(fan_in**-0.5), fan_in**-0.5)  # nn.Linear's
+
+
+class MoE(nn.Module):
+    """Mixtral's sparse mixture of experts: the router gate scores E experts,
+    softmax, the top_k kept (rescaled to sum 1 with normalize), and each token
+    gets the weighted sum of its experts' down(act(gate) * up). Each expert
+    runs only on the tokens routed to it, as transformers' loop does."""
+
+    def __init__(
+        self,
+        dim: int,
+        experts: int,
+        top_k: int,
+        hidden: int,
+        activation: str = "silu",
+        normalize: bool = True,
+    ):
+        super().__init__()
+        self.gate = nn.Linear(dim, experts, bias=False)
+        self.experts = Experts(experts, dim, hidden)
+        self.top_k, self.normalize = top_k, normalize
+        self.act = GatedUnit(-1, activation, gate_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        logits = self.gate(flat)
+        wide = logits.float() if logits.element_size() < 4 else logits
+        weights, chosen = wide.softmax(-1).topk(self.top_k, dim=-1)
+        if self.normalize:
+            weights = weights / weights.sum(-1, keepdim=True)
+        y = torch.zeros_like(flat)
+        for e in range(self.experts.gate_up_proj.shape[0]):
+            token, slot = torch.where(chosen == e)
+            h = nn.functional.linear(flat[token], self.experts.gate_up_proj[e])
+            h = nn.functional.linear(self.act(h), self.experts.down_proj[e])
+            y.index_add_(0, token, (h * weights[token, slot, None]).to(y.dtype))
+        return y.reshape(x.shape)
+
+
 class RNN(nn.RNN):
     """nn.RNN on [N, T, F] (batch first) giving every step's output, the last
     step's (output[:, -1]) or the last layer's final hidden state (h_n, the
@@ -529,9 +578,9 @@ def share_kept(model: nn.Module) -> None:
 
 HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth, ClassToken,
            LayerScale, LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention,
-           SelfAttention, RNN, GRU, LSTM)
+           SelfAttention, Experts, MoE, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}
+REQUIRES = {MultiheadAttention: (Attention,), MoE: (GatedUnit, Experts), GRU: (RNN,), LSTM: (RNN,)}
 
 
 class Network(nn.Module):

@@ -1,0 +1,93 @@
+"""Sparse mixture of experts: a router picks top_k of E SwiGLU experts per token (Mixtral, Qwen-MoE, OLMoE)."""
+
+from __future__ import annotations
+
+from archcalc import symbolic
+from archcalc.layers.args import Bool, Choice, Size
+from archcalc.layers.base import (
+    GLOBAL,
+    MIX,
+    POINT,
+    AxisMap,
+    Count,
+    Derivation,
+    Layer,
+    Shape,
+    Work,
+    derive,
+    layer,
+    numel,
+)
+from archcalc.layers.glu import GATES
+from archcalc.layers.traits import Trait
+
+
+@layer("moe")
+class MoE(Layer):
+    """A sparse mixture-of-experts MLP on the last axis, laid out as Hugging Face's Mixtral block
+    (``MixtralSparseMoeBlock``): a router ``gate`` (D → E, no bias) scores the E experts per token,
+    softmax over them, the ``top_k`` best are kept and (``normalize``) rescaled to sum to 1; each
+    kept expert is a gated MLP ``down(act(gate(x)) · up(x))`` of ``hidden`` features, and the token's
+    output is the weighted sum of its experts' outputs. ``[..., D]`` → ``[..., D]``.
+
+    The experts are stored fused, as transformers 5 stores them: ``experts.gate_up_proj`` [E, 2F, D]
+    (the gate the first F rows) and ``experts.down_proj`` [E, D, F]; the router is ``gate.weight``
+    [E, D]. Named ``mlp``, the layer's ``state_dict`` keys are Mixtral's, Qwen3-MoE's and OLMoE's.
+
+    Parameters count every expert: D·E + E·3·D·F (Mixtral-8x7B's layer: 4096·8 + 8·3·4096·14336).
+    MACs count what one token computes, the *active* work: the router's D·E and k experts' 3·D·F
+    each, as fvcore and DeepSpeed report a sparse model. ``normalize: false`` keeps the softmax
+    probabilities of the k experts as they are (Qwen-MoE's and OLMoE's ``norm_topk_prob: false``).
+
+    Example: ``- moe: {experts: 8, top_k: 2, hidden: 14336}`` (Mixtral-8x7B's MLP)
+    """
+
+    TRAITS = Trait.WEIGHTED
+    RANKS = None
+
+    experts = Size(doc="experts E, each a gated MLP (Mixtral's num_local_experts)")
+    top_k = Size(2, doc="experts k each token is routed to (num_experts_per_tok)")
+    hidden = Size(doc="hidden features F of each expert (intermediate_size)")
+    activation = Choice(GATES, "silu", doc="the experts' gate function: silu (SwiGLU, Mixtral's), gelu, gelu_tanh, "
+                                           "relu, tanh or sigmoid")
+    normalize = Bool(True, doc="rescale the top_k routing weights to sum to 1 (Mixtral; norm_topk_prob)")
+
+    def output_shape(self, x: Shape) -> Shape:
+        if not x:
+            raise self.error("needs at least one input axis (the features D)", code="bad-input-shape")
+        fewer = self.experts < self.top_k if symbolic.is_int(self.experts) and symbolic.is_int(self.top_k) else \
+            symbolic.positive(self.top_k - self.experts)
+        if fewer:
+            raise self.error(f"routes each token to top_k {symbolic.fmt(self.top_k)} experts but has only "
+                             f"{symbolic.fmt(self.experts)}", arg="top_k",
+                             hint="top_k is at most experts (Mixtral: 2 of 8)")
+        return x
+
+    def params(self, x: Shape) -> Count:
+        d = x[-1]
+        return Count(d * self.experts + self.experts * 3 * d * self.hidden)
+
+    def geometry(self, x: Shape) -> str:
+        return GLOBAL
+
+    def axes(self, x: Shape) -> AxisMap:
+        """Each token on its own (routing is per token); its features mixed."""
+        return (*(((i, POINT),) for i in range(len(x) - 1)), ((len(x) - 1, MIX),))
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Per token, the active work: the router's D·E MACs and k experts' 3·D·F (gate, up, down); in the
+        activation column the softmax over E, each kept expert's F gate values and F products, and the
+        k·D products that weight the experts' outputs."""
+        d, k, f = x[-1], self.top_k, self.hidden
+        tokens = numel(x[:-1])
+        return Work(macs=tokens * (d * self.experts + k * 3 * d * f),
+                    act=tokens * (self.experts + k * 2 * f + k * d))
+
+    def explain_params(self, x: Shape) -> Derivation:
+        return derive("{D}×{E}+{E}×3×{D}×{F}", self.params(x).trainable, D=x[-1], E=self.experts, F=self.hidden,
+                      note="router gate; each expert's gate, up and down (every expert counted)")
+
+    def explain_shape(self, x: Shape) -> list[Derivation]:
+        d, k, f = x[-1], self.top_k, self.hidden
+        return [derive("{D}×{E}+{k}×3×{D}×{F}", d * self.experts + k * 3 * d * f, label="MACs per token", D=d,
+                       E=self.experts, k=k, F=f, note="router and the k experts a token runs (active, not total)")]
