@@ -447,3 +447,15 @@ def test_layers_without_weights_on_the_data_save_nothing(tmp_path, first):
     spec.write_text(f"input: [4, 8]\nlayers:\n  - {first}\n  - flatten\n  - linear: 3\n", encoding="utf-8")
     real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
     assert predicted == real
+
+
+@pytest.mark.parametrize("normalize", ["true", "false"])
+def test_moe_saves_what_autograd_saves(tmp_path, normalize):
+    """The router's probabilities, indices and (normalize) the renormalisation's operands, then per expert what
+    its tokens pass through: the total is exact whatever the routing, as every expert's tensors are linear in
+    its number of tokens and these add up to top_k per token (experts: 4, top_k: 2 here)."""
+    spec = tmp_path / "moe.yaml"
+    spec.write_text(f"input: [6, 16]\nlayers:\n  - linear: 16\n  - moe: {{experts: 4, top_k: 2, hidden: 8, "
+                    f"normalize: {normalize}}}\n  - linear: 5\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.randint(0, 5, (12,)))
+    assert predicted == real

@@ -165,6 +165,29 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
 
 
+def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    """The router saves its input x, the softmax its probabilities and topk its indices (fp32: the routing
+    is computed in at least fp32); the renormalisation (``normalize``) divides the kept probabilities by
+    their sum and saves both. Then each expert, on the n tokens routed to it: torch.where's indices (one
+    [n, 2] storage), the gathered tokens, the gate_up output [n, 2F] (act and the product save views of
+    it), act(gate) and the product [n, F], the routing weights [n, 1] (fp32), the expert's output [n, D]
+    (times the weight) and the weighted output (index_add_ keeps it) [n, D].
+
+    Which tokens an expert gets depends on the data, but every expert's tensors are linear in its n, and
+    the n add up to k per token: the total is exact at any routing (k·τ token-expert pairs for τ tokens),
+    though no single expert's share is (k/E of the tokens each, when balanced)."""
+    d, f, k = x[-1], layer.hidden, layer.top_k
+    tokens = numel(x[:-1])
+    pairs = k * tokens
+    router = [_in(x), Save("own", tokens * layer.experts, "upcast"), Save("own", pairs, "int64")]
+    if layer.normalize:
+        router += [Save("own", tokens, "upcast"), Save("own", pairs, "upcast")]
+    experts = [Save("own", 2 * pairs, "int64"), Save("own", pairs * d), Save("own", pairs * 2 * f),
+               Save("own", pairs * f), Save("own", pairs * f), Save("own", pairs, "upcast"), Save("own", pairs * d),
+               Save("own", pairs * d)]
+    return router + experts
+
+
 def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     return []
 
@@ -220,6 +243,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "rmsnorm": _rmsnorm,
     "attention": lambda layer, x, y: _attention(layer, [x], y),
     "multihead_attention": _multihead,
+    "moe": _moe,
     "class_token": _nothing,  # cat of the expanded token and the input: sizes only
     "layer_scale": lambda layer, x, y: [_in(x)],  # γ * x: x, for γ's gradient (γ is a parameter)
     "stochastic_depth": _stochastic_depth,
