@@ -46,6 +46,7 @@ def small(kind: str, **sizes):
         "qwen3": (transformers.Qwen3Config, "Qwen3ForCausalLM"),
         "olmo2": (transformers.Olmo2Config, "Olmo2ForCausalLM"),
         "phi3": (transformers.Phi3Config, "Phi3ForCausalLM"),
+        "mixtral": (transformers.MixtralConfig, "MixtralForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -130,6 +131,11 @@ CASES = {
              transformers.Phi3ForCausalLM),
     "phi3-mha-gelu": (small("phi3", hidden_act="gelu_pytorch_tanh", resid_pdrop=0.1, tie_word_embeddings=True,
                             pad_token_id=3, **DECODER), transformers.Phi3ForCausalLM),
+    # Mistral's decoder with a sparse MoE MLP: 4 experts, each token routed to 2 (the router is mlp.gate)
+    "mixtral": (small("mixtral", num_key_value_heads=2, num_local_experts=4, **DECODER),
+                transformers.MixtralForCausalLM),
+    "mixtral-top-3-of-5": (small("mixtral", num_key_value_heads=3, num_local_experts=5, num_experts_per_tok=3,
+                                 head_dim=12, **DECODER), transformers.MixtralForCausalLM),
 }
 
 
@@ -215,6 +221,8 @@ def full_size(config, real_class) -> int:
             transformers.Phi3ForCausalLM,
             14_659_507_200,
         ),
+        # Mixtral-8x7B's config.json is MixtralConfig's defaults: 8 experts of 14336, 2 per token, rope_theta 1e6
+        ("mixtral", {}, transformers.MixtralForCausalLM, 46_702_792_704),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
@@ -239,7 +247,7 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
-    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3"):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral"):
         spec = imported(tmp_path / name, CASES[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
@@ -342,7 +350,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
     assert message in refused(tmp_path, text)
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3"])
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -357,7 +365,9 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     kv = transformers.AutoConfig.for_model(family, num_attention_heads=64).num_key_value_heads
     assert defaults.kv == (None if kv == 64 else kv)  # None: one key/value head per query head, as Llama's
     narrow = transformers.AutoConfig.for_model(family, hidden_size=1024)  # head_dim None: hidden / heads
-    assert (defaults.head_dim or 1024 // narrow.num_attention_heads) == getattr(narrow, "head_dim", 1024 // 32)
+    # Mixtral's config holds head_dim None, which its attention reads as hidden / heads
+    per_head = getattr(narrow, "head_dim", None) or 1024 // 32
+    assert (defaults.head_dim or 1024 // narrow.num_attention_heads) == per_head
     assert (defaults.eps, defaults.pad) == (config.rms_norm_eps, config.pad_token_id)
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
@@ -451,3 +461,37 @@ def test_a_config_without_architectures_says_it_is_the_base_model(tmp_path):
     assert "lm_head" not in (tmp_path / "s.yaml").read_text(encoding="utf-8")
     quiet = CliRunner().invoke(main, ["import", str(path), "--base", "-o", str(tmp_path / "b.yaml")])
     assert quiet.exit_code == 0 and "warning" not in quiet.output
+
+
+def test_mixtral_reads_its_own_rope_default_and_routing(tmp_path):
+    """MixtralConfig's rope_theta is 1e6 when the config leaves it out (the shared readers' default is 10000);
+    the experts and top_k become the symbols E and k, so --set changes them."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "mixtral", "num_local_experts": 16, "num_experts_per_tok": 4}),
+                    encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "theta: 1000000.0" in text and "E: 16, k: 4}" in text
+    assert "- moe: {experts: E, top_k: k, hidden: f, name: mlp}" in text
+    d, f, e = 4096, 14336, 16
+    assert archcalc.load(out, E=8, k=2).total_params == archcalc.load(out).total_params - 32 * (e - 8) * (d + 3 * d * f)
+
+
+@pytest.mark.parametrize(("changes", "where", "message"), [
+    (dict(num_local_experts=2, num_experts_per_tok=3), "num_experts_per_tok",
+     "error: num_experts_per_tok 3 is more than the 2 experts (num_local_experts)"),
+    (dict(num_experts_per_tok=0), "num_experts_per_tok", "error: 'num_experts_per_tok' must be a whole number ≥ 1, "
+     "got 0"),
+    (dict(router_jitter_noise=0.1), "router_jitter_noise", "warning: router_jitter_noise 0.1 scales the input by "
+     "random factors while training only"),
+])
+def test_mixtral_routing_settings_are_checked_at_their_keys(tmp_path, changes, where, message):
+    path = tmp_path / "config.json"
+    text = json.dumps({"model_type": "mixtral", **changes})
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    column = text.index(f'"{where}": ') + len(f'"{where}": ') + 1  # at the value
+    assert f"config.json:1:{column}: {message}" in result.output, result.output
+    assert result.exit_code == (0 if message.startswith("warning") else 2)

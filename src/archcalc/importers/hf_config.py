@@ -501,6 +501,86 @@ def phi3(c: Config, head: bool) -> list[str]:
     return _decoder_model(c, lines, uses, eps, _padding(c, sizes["V"], d.pad), head)
 
 
+# -- mixtures of experts ----------------------------------------------------------------------------
+
+
+@dataclass
+class _FamilyConfig(Config):
+    """A config read with a family's own defaults for keys it leaves out (Mixtral's rope_theta is 1e6, where
+    the shared readers default to 10000), and keys read under the family's names (Qwen3-MoE's experts are
+    ``moe_intermediate_size`` wide, which a Llama-like decoder reads as ``intermediate_size``); errors are
+    located at the key actually read. It shares the original's warnings."""
+
+    defaults: dict[str, object] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    def node(self, key: str) -> YNode | None:
+        return super().node(self.renamed.get(key, key))
+
+    def value(self, key: str, default: object = _MISSING) -> object:
+        key = self.renamed.get(key, key)
+        node = super().node(key)
+        if key in self.defaults and (node is None or (isinstance(node, YScalar) and node.value is None)):
+            return self.defaults[key]
+        return super().value(key, default)
+
+
+@dataclass(frozen=True)
+class Experts:
+    """Where a family's config keeps its mixture of experts: the number of experts, and the default of
+    each key the config may leave out (transformers' config classes: a test binds them)."""
+
+    experts_key: str
+    experts: int
+    top_k: int
+    normalize: bool | None  # None: always renormalised (Mixtral has no norm_topk_prob)
+    defaults: dict[str, object] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def moe_decoder(dense: Family, moe: Experts) -> Family:
+    """A Llama-like decoder (``dense``, one :func:`decoder`) whose MLP is a sparse mixture of experts, named
+    ``mlp`` as the family's ``SparseMoeBlock`` is (``gate``, ``experts.gate_up_proj``, ``experts.down_proj``):
+    the dense family's spec with its MLP lines replaced by one ``moe`` layer, and the experts' count and
+    top_k as the symbols E and k. The router's jitter noise (Mixtral's ``router_jitter_noise``) scales the
+    input only while training: a warning, as the spec computes the evaluation forward pass. The auxiliary
+    load-balancing loss (``output_router_logits``, ``router_aux_loss_coef``) is not part of the forward
+    pass, and is read by nothing here."""
+
+    def write(c: Config, head: bool) -> list[str]:
+        family_config = _FamilyConfig(c.root, c.path, c.warnings, moe.defaults, moe.renamed)
+        experts = family_config.int(moe.experts_key, moe.experts)
+        top_k = family_config.int("num_experts_per_tok", moe.top_k)
+        if top_k > experts:
+            raise c.error("num_experts_per_tok", f"num_experts_per_tok {top_k} is more than the {experts} experts "
+                          f"({moe.experts_key})", code="bad-config", hint="each token goes to at most every expert")
+        normalize = True if moe.normalize is None else family_config.flag("norm_topk_prob", moe.normalize)
+        jitter = family_config.float("router_jitter_noise", 0.0)
+        if jitter:
+            c.warnings.append(SpecError(c.where("router_jitter_noise"), f"router_jitter_noise {jitter:g} scales the "
+                                        "input by random factors while training only: the spec computes the "
+                                        "evaluation forward pass (counts do not depend on it)", code="router-jitter"))
+        lines = dense(family_config, head)
+        start = lines.index("        - name: mlp")
+        end = next(i for i in range(start, len(lines)) if "name: down_proj" in lines[i])
+        act = GATES[family_config.choice("hidden_act", "silu", GATES, "activation")]
+        moe_layer = layer("moe", experts="E", top_k="k", hidden="f", activation=None if act == "silu" else act,
+                          normalize=None if normalize else False, name="mlp")
+        lines[start:end + 1] = [f"        - {moe_layer}   # router gate, experts.gate_up_proj, experts.down_proj"]
+        symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
+        lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}}}"
+        return lines
+
+    return write
+
+
+#: transformers' MixtralConfig: Mistral's decoder with rope_theta 1e6 by default, no sliding window unless given
+DEFAULTS["mixtral"] = Defaults(T=131072, V=32000, F=14336, kv=8, eps=1e-5)
+family("mixtral", "MixtralModel", "MixtralForCausalLM")(moe_decoder(
+    decoder(lambda c: (False, False), DEFAULTS["mixtral"]),
+    Experts("num_local_experts", 8, 2, None, defaults={"rope_theta": 1000000.0})))
+
+
 # -- shared pieces ----------------------------------------------------------------------------------
 
 
