@@ -47,6 +47,8 @@ def small(kind: str, **sizes):
         "olmo2": (transformers.Olmo2Config, "Olmo2ForCausalLM"),
         "phi3": (transformers.Phi3Config, "Phi3ForCausalLM"),
         "mixtral": (transformers.MixtralConfig, "MixtralForCausalLM"),
+        "qwen3_moe": (transformers.Qwen3MoeConfig, "Qwen3MoeForCausalLM"),
+        "olmoe": (transformers.OlmoeConfig, "OlmoeForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -136,6 +138,15 @@ CASES = {
                 transformers.MixtralForCausalLM),
     "mixtral-top-3-of-5": (small("mixtral", num_key_value_heads=3, num_local_experts=5, num_experts_per_tok=3,
                                  head_dim=12, **DECODER), transformers.MixtralForCausalLM),
+    # Qwen3's decoder, experts moe_intermediate_size (24) wide, the kept probabilities as they are
+    "qwen3-moe": (small("qwen3_moe", num_key_value_heads=2, head_dim=12, num_experts=6, num_experts_per_tok=2,
+                        moe_intermediate_size=24, **DECODER), transformers.Qwen3MoeForCausalLM),
+    "qwen3-moe-normalized": (small("qwen3_moe", num_key_value_heads=3, num_experts=4, num_experts_per_tok=3,
+                                   moe_intermediate_size=16, norm_topk_prob=True, tie_word_embeddings=True,
+                                   **DECODER), transformers.Qwen3MoeForCausalLM),
+    # OLMo 2's all-heads q and k norms in Llama's pre-norm order
+    "olmoe": (small("olmoe", num_key_value_heads=2, num_experts=5, num_experts_per_tok=2, pad_token_id=1, **DECODER),
+              transformers.OlmoeForCausalLM),
 }
 
 
@@ -223,6 +234,22 @@ def full_size(config, real_class) -> int:
         ),
         # Mixtral-8x7B's config.json is MixtralConfig's defaults: 8 experts of 14336, 2 per token, rope_theta 1e6
         ("mixtral", {}, transformers.MixtralForCausalLM, 46_702_792_704),
+        (  # Qwen3-30B-A3B's config.json: 128 experts of 768, 8 per token
+            "qwen3_moe",
+            dict(vocab_size=151936, hidden_size=2048, intermediate_size=6144, moe_intermediate_size=768,
+                 num_hidden_layers=48, num_attention_heads=32, num_key_value_heads=4, head_dim=128, num_experts=128,
+                 num_experts_per_tok=8, norm_topk_prob=True, max_position_embeddings=40960, rope_theta=1000000.0),
+            transformers.Qwen3MoeForCausalLM,
+            30_532_122_624,
+        ),
+        (  # OLMoE-1B-7B-0924's config.json: 64 experts of 1024, 8 per token
+            "olmoe",
+            dict(vocab_size=50304, hidden_size=2048, intermediate_size=1024, num_hidden_layers=16,
+                 num_attention_heads=16, num_key_value_heads=16, num_experts=64, num_experts_per_tok=8,
+                 max_position_embeddings=4096, pad_token_id=1),
+            transformers.OlmoeForCausalLM,
+            6_919_161_856,
+        ),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
@@ -247,7 +274,7 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
-    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral"):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe"):
         spec = imported(tmp_path / name, CASES[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
@@ -350,7 +377,8 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
     assert message in refused(tmp_path, text)
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral"])
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3_moe",
+                                    "olmoe"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -360,13 +388,14 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     config = transformers.AutoConfig.for_model(family)
     defaults = DEFAULTS[family]
     assert (defaults.T, defaults.V, defaults.F, defaults.sliding_window) == (
-        config.max_position_embeddings, config.vocab_size, config.intermediate_size,
+        config.max_position_embeddings, config.vocab_size,
+        config.moe_intermediate_size if family == "qwen3_moe" else config.intermediate_size,  # the experts' width
         getattr(config, "sliding_window", None) if family != "qwen2" else None)
     kv = transformers.AutoConfig.for_model(family, num_attention_heads=64).num_key_value_heads
     assert defaults.kv == (None if kv == 64 else kv)  # None: one key/value head per query head, as Llama's
     narrow = transformers.AutoConfig.for_model(family, hidden_size=1024)  # head_dim None: hidden / heads
     # Mixtral's config holds head_dim None, which its attention reads as hidden / heads
-    per_head = getattr(narrow, "head_dim", None) or 1024 // 32
+    per_head = getattr(narrow, "head_dim", None) or 1024 // narrow.num_attention_heads
     assert (defaults.head_dim or 1024 // narrow.num_attention_heads) == per_head
     assert (defaults.eps, defaults.pad) == (config.rms_norm_eps, config.pad_token_id)
     path = tmp_path / "config.json"
@@ -495,3 +524,17 @@ def test_mixtral_routing_settings_are_checked_at_their_keys(tmp_path, changes, w
     column = text.index(f'"{where}": ') + len(f'"{where}": ') + 1  # at the value
     assert f"config.json:1:{column}: {message}" in result.output, result.output
     assert result.exit_code == (0 if message.startswith("warning") else 2)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"model_type": "qwen3_moe", "mlp_only_layers": [0, 5]}', "error: 'mlp_only_layers': layers with a dense MLP "
+     "among the sparse ones"),
+    ('{"model_type": "qwen3_moe", "decoder_sparse_step": 2}', "error: 'decoder_sparse_step': a dense MLP in every "
+     "layer but each decoder_sparse_step-th"),
+    ('{"model_type": "olmoe", "clip_qkv": 8.0}', "error: 'clip_qkv': q, k and v clamped to a range"),
+    ('{"model_type": "qwen3_moe", "num_experts": 4, "num_experts_per_tok": 8}', "error: num_experts_per_tok 8 is "
+     "more than the 4 experts (num_experts)"),
+])
+def test_moe_settings_without_a_spec_form_are_refused(tmp_path, text, message):
+    """A layer-dependent MLP (Qwen-MoE's dense layers) or OLMoE's clamped projections, at their keys."""
+    assert message in refused(tmp_path, text)

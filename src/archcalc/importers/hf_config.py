@@ -527,8 +527,10 @@ class _FamilyConfig(Config):
 
 @dataclass(frozen=True)
 class Experts:
-    """Where a family's config keeps its mixture of experts: the number of experts, and the default of
-    each key the config may leave out (transformers' config classes: a test binds them)."""
+    """Where a family's config keeps its mixture of experts: the key of the number of experts (its own;
+    transformers reads ``num_experts`` and ``num_local_experts`` alike), the defaults of the experts, top_k
+    and ``norm_topk_prob``, and of each other key the config may leave out (transformers' config classes:
+    a test binds them)."""
 
     experts_key: str
     experts: int
@@ -549,11 +551,14 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
 
     def write(c: Config, head: bool) -> list[str]:
         family_config = _FamilyConfig(c.root, c.path, c.warnings, moe.defaults, moe.renamed)
-        experts = family_config.int(moe.experts_key, moe.experts)
+        # transformers reads either name of the count (its attribute_map) and saves the family's own
+        alias = "num_experts" if moe.experts_key == "num_local_experts" else "num_local_experts"
+        key = alias if c.node(moe.experts_key) is None and c.node(alias) is not None else moe.experts_key
+        experts = family_config.int(key, moe.experts)
         top_k = family_config.int("num_experts_per_tok", moe.top_k)
         if top_k > experts:
             raise c.error("num_experts_per_tok", f"num_experts_per_tok {top_k} is more than the {experts} experts "
-                          f"({moe.experts_key})", code="bad-config", hint="each token goes to at most every expert")
+                          f"({key})", code="bad-config", hint="each token goes to at most every expert")
         normalize = True if moe.normalize is None else family_config.flag("norm_topk_prob", moe.normalize)
         jitter = family_config.float("router_jitter_noise", 0.0)
         if jitter:
@@ -579,6 +584,52 @@ DEFAULTS["mixtral"] = Defaults(T=131072, V=32000, F=14336, kv=8, eps=1e-5)
 family("mixtral", "MixtralModel", "MixtralForCausalLM")(moe_decoder(
     decoder(lambda c: (False, False), DEFAULTS["mixtral"]),
     Experts("num_local_experts", 8, 2, None, defaults={"rope_theta": 1000000.0})))
+
+
+def _all_sparse(c: Config) -> None:
+    """Qwen-MoE's layers are all sparse unless ``decoder_sparse_step`` or ``mlp_only_layers`` make some dense
+    (a plain MLP of ``intermediate_size``): a located error, as every repeat of the spec's block is one kind."""
+    c.require("decoder_sparse_step", 1, "a dense MLP in every layer but each decoder_sparse_step-th")
+    dense = c.node("mlp_only_layers")
+    if isinstance(dense, YSeq) and dense.items:
+        raise SpecError(dense.loc, "'mlp_only_layers': layers with a dense MLP among the sparse ones",
+                        code="unsupported-config", hint='the spec repeats one decoder layer; only "mlp_only_layers": '
+                        "[] imports")
+
+
+def _qwen3_moe(c: Config, head: bool) -> list[str]:
+    """Qwen3-MoE: Qwen3's decoder (q_norm and k_norm per head) with every MLP sparse, its experts
+    ``moe_intermediate_size`` wide; no shared expert; the kept weights renormalised only with
+    ``norm_topk_prob``. A sliding window only with ``use_sliding_window`` (a warning, as Mistral's)."""
+    _all_sparse(c)
+    if c.flag("use_sliding_window", False):
+        _sliding_window(c, 4096, 1)
+    return _QWEN3_MOE(c, head)
+
+
+DEFAULTS["qwen3_moe"] = Defaults(T=32768, V=151936, F=768, kv=4)
+_QWEN3_MOE = moe_decoder(
+    decoder(_llama_bias, DEFAULTS["qwen3_moe"], qk_norm="head", windowed=False),
+    Experts("num_local_experts", 128, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24},
+            renamed={"intermediate_size": "moe_intermediate_size"}))
+family("qwen3_moe", "Qwen3MoeModel", "Qwen3MoeForCausalLM")(_qwen3_moe)
+
+
+def _olmoe(c: Config, head: bool) -> list[str]:
+    """OLMoE: OLMo 2's q and k norms over all heads' features, but Llama's pre-norm order, and a sparse MLP
+    in every layer (experts ``intermediate_size`` wide, the kept weights renormalised only with
+    ``norm_topk_prob``); ``clip_qkv`` (clamping q, k and v) has no spec form."""
+    if c.value("clip_qkv", None) is not None:
+        raise c.error("clip_qkv", "'clip_qkv': q, k and v clamped to a range", hint='the spec language cannot '
+                      'express it; only "clip_qkv": null imports')
+    return _OLMOE(c, head)
+
+
+DEFAULTS["olmoe"] = Defaults(T=4096, V=50304, F=2048, eps=1e-5, pad=1)
+_OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False, qk_norm="all", windowed=False),
+                     Experts("num_experts", 64, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 16,
+                                                                    "num_attention_heads": 16}))
+family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
