@@ -372,3 +372,23 @@ def test_copying_pads_refuse_what_torch_refuses_at_the_argument(run, write, spec
     """torch's limits for reflect, replicate and circular padding (F.pad, nn.*Pad*d, Conv padding_mode), located
     at the argument with the fix; negative amounts and a value are refused in those modes."""
     assert errors(run, write, spec) == message
+
+
+@pytest.mark.parametrize(("layer", "message"), [
+    ("moe: {experts: 4, top_k: 5, hidden: 8}", "x.yaml:4:30: error: moe: routes each token to top_k 5 experts but "
+     "has only 4\n  hint: top_k is at most experts (Mixtral: 2 of 8)\n"),
+    ("moe: {experts: E, top_k: E + 1, hidden: 8}", "x.yaml:4:30: error: moe: routes each token to top_k E + 1 "
+     "experts but has only E\n  hint: top_k is at most experts (Mixtral: 2 of 8)\n"),
+    ("moe: {experts: 4, top_k: 0, hidden: 8}", "x.yaml:4:30: error: moe: 'top_k' must be an integer ≥ 1, got 0\n"
+     "  hint: 'top_k': experts k each token is routed to (num_experts_per_tok)\n"),
+    ("moe: {experts: 0, hidden: 8}", "x.yaml:4:20: error: moe: 'experts' must be an integer ≥ 1, got 0\n"
+     "  hint: 'experts': experts E, each a gated MLP (Mixtral's num_local_experts)\n"),
+    ("moe: {experts: 4}", "x.yaml:4:5: error: moe needs 'hidden'\n  hint: hidden: hidden features F of each expert "
+     "(intermediate_size) — e.g. - moe: {experts: …, hidden: …}\n"),
+    ("moe: 8", "x.yaml:4:10: error: moe takes its arguments as a mapping, got 8\n"
+     "  hint: - moe: {experts: …, hidden: …}\n"),
+])
+def test_moe_refuses_routing_it_cannot_do_at_the_argument(run, write, layer, message):
+    """More experts per token than there are (also when a symbol decides it at every value), none, or sizes
+    missing: located at the argument, as torch.topk would fail only at run time."""
+    assert errors(run, write, f"input: [4, 6]\nsymbols: {{E: null}}\nlayers:\n  - {layer}\n") == message
