@@ -292,6 +292,18 @@ def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
         [n.layer.config() for n in first.layers if n.kind == "multihead_attention"]
 
 
+def test_a_mixture_of_experts_in_generated_source_imports_back(tmp_path):
+    """archcalc's MoE (Mixtral's gate, experts.gate_up_proj, experts.down_proj) reads back with its routing."""
+    layers = ["moe: {experts: 4, top_k: 1, hidden: 12, activation: gelu, normalize: false}",
+              "moe: {experts: 3, hidden: 8, name: mlp}"]
+    spec = tmp_path / "moe.yaml"
+    spec.write_text("input: [6, 16]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+
+
 def round_trip(spec: Path, folder: Path) -> Path:
     """The spec ``archcalc import`` writes back from the torch source ``archcalc export`` wrote for ``spec``."""
     source, out = folder / "m.py", folder / "back.yaml"
