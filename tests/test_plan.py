@@ -459,3 +459,11 @@ def test_moe_saves_what_autograd_saves(tmp_path, normalize):
                     f"normalize: {normalize}}}\n  - linear: 5\n", encoding="utf-8")
     real, predicted = _saved(str(spec), "none", torch.randint(0, 5, (12,)))
     assert predicted == real
+    module, tensors = archcalc.to_torch(str(spec)), param_tensors(archcalc.load(str(spec)).graph)
+    assert [s for _, s in tensors] == [tuple(p.shape) for p in module.parameters()]
+    for name, optimizer in TORCH_OPTIMIZERS.items():  # the state torch.optim allocates for the 3-D expert weights
+        opt = optimizer(module.parameters())
+        module(torch.randn(2, 6, 16)).sum().backward()
+        opt.step()
+        real = sum(t.nbytes for state in opt.state.values() for t in state.values() if torch.is_tensor(t))
+        assert optimizer_bytes(name, tensors, 4) == real, name
