@@ -444,6 +444,12 @@ class MoEReference(nn.Module):
         self.experts = nn.Module()
         self.experts.gate_up_proj = nn.Parameter(torch.randn(e, 2 * f, d))
         self.experts.down_proj = nn.Parameter(torch.randn(e, d, f))
+        if a.shared is not None:  # Qwen2MoeMLP and its sigmoid gate
+            self.shared_expert = nn.Module()
+            self.shared_expert.gate_proj = nn.Linear(d, a.shared, bias=False)
+            self.shared_expert.up_proj = nn.Linear(d, a.shared, bias=False)
+            self.shared_expert.down_proj = nn.Linear(a.shared, d, bias=False)
+            self.shared_expert_gate = nn.Linear(d, 1, bias=False)
         self.a = a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -456,7 +462,12 @@ class MoEReference(nn.Module):
         act = {"sigmoid": torch.sigmoid, "silu": nn.functional.silu, "relu": torch.relu, "tanh": torch.tanh,
                "gelu": nn.functional.gelu, "gelu_tanh": lambda g: nn.functional.gelu(g, approximate="tanh")}
         out = torch.einsum("...ef,edf->...ed", act[self.a.activation](gate) * up, self.experts.down_proj)
-        return (weights[..., None] * out).sum(-2)
+        y = (weights[..., None] * out).sum(-2)
+        if self.a.shared is None:
+            return y
+        mlp = self.shared_expert
+        shared = mlp.down_proj(act[self.a.activation](mlp.gate_proj(x)) * mlp.up_proj(x))
+        return y + torch.sigmoid(self.shared_expert_gate(x)) * shared
 
 
 class MultiheadReference(nn.Module):
@@ -1032,6 +1043,9 @@ layers:
              params=6 * 3 + 3 * 3 * 6 * 4, out=(4, 6), name="qwen-gelu"),
         Case((6,), "moe: {experts: 2, top_k: 2, hidden: 3}", params=6 * 2 + 2 * 3 * 6 * 3, out=(6,),
              name="every-expert"),
+        # Qwen2-MoE: a shared expert of 5 (gate, up, down) and its D → 1 sigmoid gate beside the routed ones
+        Case((4, 6), "moe: {experts: 3, top_k: 2, hidden: 4, normalize: false, shared: 5}",
+             params=6 * 3 + 3 * 3 * 6 * 4 + 3 * 6 * 5 + 6, out=(4, 6), name="qwen2-shared"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

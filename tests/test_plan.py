@@ -449,7 +449,7 @@ def test_layers_without_weights_on_the_data_save_nothing(tmp_path, first):
     assert predicted == real
 
 
-@pytest.mark.parametrize("normalize", ["true", "false"])
+@pytest.mark.parametrize("normalize", ["true", "false", "false, shared: 12"])
 def test_moe_saves_what_autograd_saves(tmp_path, normalize):
     """The router's probabilities, indices and (normalize) the renormalisation's operands, then per expert what
     its tokens pass through: the total is exact whatever the routing, as every expert's tensors are linear in

@@ -78,8 +78,10 @@ TENSORS: dict[str, Callable] = {
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
     # the router gate.weight [E, D], experts.gate_up_proj [E, 2F, D] and experts.down_proj [E, D, F]
+    # (with a shared expert, its gate_proj, up_proj, down_proj and shared_expert_gate after them)
     "moe": lambda layer, x: [(layer.experts, x[-1]), (layer.experts, 2 * layer.hidden, x[-1]),
-                             (layer.experts, x[-1], layer.hidden)],
+                             (layer.experts, x[-1], layer.hidden)] + ([] if layer.shared is None else [
+        (layer.shared, x[-1]), (layer.shared, x[-1]), (x[-1], layer.shared), (1, x[-1])]),
     "layer_scale": lambda layer, x: [layer.shape(x)],  # [C, 1, 1] as stored (Adafactor factors it)
     "class_token": lambda layer, x: [(1, 1, x[-1])],  # ViT's [1, 1, D] token
     "lstm": lambda layer, x: layer.tensors(x),

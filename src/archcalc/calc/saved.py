@@ -175,7 +175,11 @@ def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
 
     Which tokens an expert gets depends on the data, but every expert's tensors are linear in its n, and
     the n add up to k per token: the total is exact at any routing (k·τ token-expert pairs for τ tokens),
-    though no single expert's share is (k/E of the tokens each, when balanced)."""
+    though no single expert's share is (k/E of the tokens each, when balanced).
+
+    A shared expert (``shared``: S) runs on every token: its gate and up projections read x (saved already),
+    then the sigmoid of its gate saves its output [τ, 1], its gate_up [τ, 2S], act(gate) and the product
+    [τ, S] as the routed experts' do, and the scaling saves the expert's output [τ, D]."""
     d, f, k = x[-1], layer.hidden, layer.top_k
     tokens = numel(x[:-1])
     pairs = k * tokens
@@ -185,7 +189,10 @@ def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     experts = [Save("own", 2 * pairs, "int64"), Save("own", pairs * d), Save("own", pairs * 2 * f),
                Save("own", pairs * f), Save("own", pairs * f), Save("own", pairs, "upcast"), Save("own", pairs * d),
                Save("own", pairs * d)]
-    return router + experts
+    shared = [] if layer.shared is None else [
+        Save("own", tokens), Save("own", tokens * 2 * layer.shared), Save("own", tokens * layer.shared),
+        Save("own", tokens * layer.shared), Save("own", tokens * d)]
+    return router + experts + shared
 
 
 def _nothing(layer: Layer, x: Shape, y: Shape) -> list[Save]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Bool, Choice, Size
+from archcalc.layers.args import Bool, Choice, Int, Size
 from archcalc.layers.base import (
     GLOBAL,
     MIX,
@@ -39,6 +39,10 @@ class MoE(Layer):
     each, as fvcore and DeepSpeed report a sparse model. ``normalize: false`` keeps the softmax
     probabilities of the k experts as they are (Qwen-MoE's and OLMoE's ``norm_topk_prob: false``).
 
+    ``shared: S`` adds Qwen2-MoE's shared expert, which every token runs beside its routed ones: a gated
+    MLP ``shared_expert`` (``gate_proj``, ``up_proj``: D → S, ``down_proj``: S → D, no biases) whose output
+    is scaled by σ(``shared_expert_gate``(x)) (D → 1) and added: 3·D·S + D more parameters, all active.
+
     Example: ``- moe: {experts: 8, top_k: 2, hidden: 14336}`` (Mixtral-8x7B's MLP)
     """
 
@@ -51,6 +55,8 @@ class MoE(Layer):
     activation = Choice(GATES, "silu", doc="the experts' gate function: silu (SwiGLU, Mixtral's), gelu, gelu_tanh, "
                                            "relu, tanh or sigmoid")
     normalize = Bool(True, doc="rescale the top_k routing weights to sum to 1 (Mixtral; norm_topk_prob)")
+    shared = Int(None, doc="hidden features of a shared expert every token runs, sigmoid-gated (Qwen2-MoE's "
+                           "shared_expert_intermediate_size); none by default")
 
     def output_shape(self, x: Shape) -> Shape:
         if not x:
@@ -63,9 +69,13 @@ class MoE(Layer):
                              hint="top_k is at most experts (Mixtral: 2 of 8)")
         return x
 
+    def shared_params(self, d: object) -> object:
+        """The shared expert's gate, up and down projections and its sigmoid gate (none without ``shared``)."""
+        return 3 * d * self.shared + d if self.shared is not None else 0
+
     def params(self, x: Shape) -> Count:
         d = x[-1]
-        return Count(d * self.experts + self.experts * 3 * d * self.hidden)
+        return Count(d * self.experts + self.experts * 3 * d * self.hidden + self.shared_params(d))
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL
@@ -77,17 +87,27 @@ class MoE(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         """Per token, the active work: the router's D·E MACs and k experts' 3·D·F (gate, up, down); in the
         activation column the softmax over E, each kept expert's F gate values and F products, and the
-        k·D products that weight the experts' outputs."""
+        k·D products that weight the experts' outputs; a shared expert adds its 3·D·S + D MACs, its S gate
+        values and S products, the sigmoid and the D products that scale it."""
         d, k, f = x[-1], self.top_k, self.hidden
         tokens = numel(x[:-1])
-        return Work(macs=tokens * (d * self.experts + k * 3 * d * f),
-                    act=tokens * (self.experts + k * 2 * f + k * d))
+        shared = 2 * self.shared + 1 + d if self.shared is not None else 0
+        return Work(macs=tokens * (d * self.experts + k * 3 * d * f + self.shared_params(d)),
+                    act=tokens * (self.experts + k * 2 * f + k * d + shared))
 
     def explain_params(self, x: Shape) -> Derivation:
-        return derive("{D}×{E}+{E}×3×{D}×{F}", self.params(x).trainable, D=x[-1], E=self.experts, F=self.hidden,
-                      note="router gate; each expert's gate, up and down (every expert counted)")
+        note = "router gate; each expert's gate, up and down (every expert counted)"
+        if self.shared is None:
+            return derive("{D}×{E}+{E}×3×{D}×{F}", self.params(x).trainable, D=x[-1], E=self.experts,
+                          F=self.hidden, note=note)
+        return derive("{D}×{E}+{E}×3×{D}×{F}+3×{D}×{S}+{D}", self.params(x).trainable, D=x[-1], E=self.experts,
+                      F=self.hidden, S=self.shared, note=note + "; the shared expert and its gate")
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         d, k, f = x[-1], self.top_k, self.hidden
-        return [derive("{D}×{E}+{k}×3×{D}×{F}", d * self.experts + k * 3 * d * f, label="MACs per token", D=d,
-                       E=self.experts, k=k, F=f, note="router and the k experts a token runs (active, not total)")]
+        macs = d * self.experts + k * 3 * d * f + self.shared_params(d)
+        if self.shared is None:
+            return [derive("{D}×{E}+{k}×3×{D}×{F}", macs, label="MACs per token", D=d, E=self.experts, k=k, F=f,
+                           note="router and the k experts a token runs (active, not total)")]
+        return [derive("{D}×{E}+{k}×3×{D}×{F}+3×{D}×{S}+{D}", macs, label="MACs per token", D=d, E=self.experts,
+                       k=k, F=f, S=self.shared, note="router, the k experts a token runs and the shared expert")]

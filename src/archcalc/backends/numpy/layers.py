@@ -862,6 +862,30 @@ class Experts(Module):
         self.down_proj = _uniform(rng, hidden, (experts, dim, hidden))
 
 
+class GatedMLP(Module):
+    """down(act(gate_proj(x))·up_proj(x)), no biases: Llama's MLP, as Qwen2-MoE's ``shared_expert``."""
+
+    RANDOM = True
+
+    def __init__(self, dim: int, hidden: int, activation: str = "silu", rng=None):
+        rng = np.random.default_rng(rng)
+        self.gate_proj = Linear(dim, hidden, bias=False, rng=rng)
+        self.up_proj = Linear(dim, hidden, bias=False, rng=rng)
+        self.down_proj = Linear(hidden, dim, bias=False, rng=rng)
+        self.glu = GLU(-1, activation, gate_first=True)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [("gate_proj", self.gate_proj), ("up_proj", self.up_proj), ("down_proj", self.down_proj)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        h = np.concatenate([self.gate_proj.forward(x), self.up_proj.forward(x)], -1)
+        return self.down_proj.forward(self.glu.forward(h))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dgate, dup = np.split(self.glu.backward(self.down_proj.backward(dout)), 2, axis=-1)
+        return self.gate_proj.backward(dgate) + self.up_proj.backward(dup)
+
+
 class MoE(Module):
     """Mixtral's sparse MoE block on the last axis: the router ``gate`` (no bias) scores E experts, softmax,
     the ``top_k`` largest probabilities kept (renormalised to sum 1 with ``normalize``), each token's
@@ -870,19 +894,25 @@ class MoE(Module):
 
     The gradient reaches the router through the kept weights only: the choice of experts is a step
     function of the scores (zero gradient almost everywhere), as autograd treats ``topk``'s indices.
+    ``shared`` adds Qwen2-MoE's ``shared_expert`` (a :class:`GatedMLP` every token runs), scaled by
+    σ(``shared_expert_gate``(x)).
     """
 
     RANDOM = True
 
     def __init__(self, dim: int, experts: int, top_k: int, hidden: int, activation: str = "silu",
-                 normalize: bool = True, rng=None):
+                 normalize: bool = True, shared: int | None = None, rng=None):
         rng = np.random.default_rng(rng)
         self.top_k, self.normalize, self.activation = top_k, normalize, activation
         self.gate = Linear(dim, experts, bias=False, rng=rng)
         self.experts = Experts(experts, dim, hidden, rng)
+        self.shared: list[tuple[str, Module]] = []
+        if shared is not None:
+            self.shared = [("shared_expert", GatedMLP(dim, shared, activation, rng)),
+                           ("shared_expert_gate", Linear(dim, 1, bias=False, rng=rng))]
 
     def children(self) -> list[tuple[str, Module]]:
-        return [("gate", self.gate), ("experts", self.experts)]
+        return [("gate", self.gate), ("experts", self.experts), *self.shared]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
@@ -904,6 +934,10 @@ class MoE(Module):
             y[token] += out * weights[token, slot, None]  # a token meets an expert at most once
             self.routes.append((token, slot, glu, h, out))
         self.cache = (x2, probs, chosen, weights, total)
+        if self.shared:
+            (_, mlp), (_, gate) = self.shared
+            self.shared_out, self.shared_gate = mlp.forward(x2), Sigmoid().forward(gate.forward(x2))
+            y = y + self.shared_gate * self.shared_out
         return y.reshape(self.shape)
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -927,6 +961,11 @@ class MoE(Module):
         dp = np.zeros((x2.shape[0], up.shape[0]), dtype=x2.dtype)
         np.put_along_axis(dp, chosen, dweights, -1)
         dx = dx + self.gate.backward(probs.backward(dp))
+        if self.shared:  # σ(z)·s: ds = dy·σ(z), dz = Σ dy·s · σ(z)(1 − σ(z))
+            (_, mlp), (_, gate) = self.shared
+            sg = self.shared_gate
+            dz = (dy * self.shared_out).sum(-1, keepdims=True) * sg * (1 - sg)
+            dx = dx + mlp.backward(dy * sg) + gate.backward(dz)
         return dx.reshape(self.shape) if input_grad else None
 
 

@@ -721,8 +721,20 @@ def moe(b: Builder, node: LayerNode, x: str) -> str:
     down = b.op("Transpose", [b.weight(node, "experts.down_proj")], node, "down_t", perm=[0, 2, 1])
     out = b.op("Squeeze", [b.op("MatMul", [inner, down], node, "down"), axes("squeeze", -2)], node, "experts")
     scale = b.op("Unsqueeze", [weights, axes("weight_axis", -1)], node, "scale")  # [..., E, 1]
-    return b.op("ReduceSum", [b.op("Mul", [out, scale], node, "weighted"), axes("expert_axis", -2)], node,
-                keepdims=0)
+    routed = b.op("ReduceSum", [b.op("Mul", [out, scale], node, "weighted"), axes("expert_axis", -2)], node,
+                  "routed" if layer.shared is not None else "", keepdims=0)
+    if layer.shared is None:
+        return routed
+
+    def project(name: str, t: str) -> str:  # a bias-free linear layer of the shared expert: t · Wᵀ
+        weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
+        return b.op("MatMul", [t, weight], node, name)
+
+    gated = b.op("Mul", [_gate(b, node, project("shared_expert.gate_proj", x), layer.activation),
+                         project("shared_expert.up_proj", x)], node, "shared_inner")
+    shared = project("shared_expert.down_proj", gated)
+    sigmoid = b.op("Sigmoid", [project("shared_expert_gate", x)], node, "shared_sigmoid")
+    return b.op("Add", [routed, b.op("Mul", [sigmoid, shared], node, "shared")], node)
 
 
 @op_for("log_softmax")

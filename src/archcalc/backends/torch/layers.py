@@ -355,7 +355,7 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
 def moe(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(MoE, x[-1], c["experts"], c["top_k"], c["hidden"], activation=c["activation"],
-                normalize=c["normalize"])
+                normalize=c["normalize"], shared=c["shared"])
 
 
 @module_for("embedding")

@@ -404,11 +404,28 @@ class Experts(nn.Module):
             nn.init.uniform_(weight, -(fan_in**-0.5), fan_in**-0.5)  # nn.Linear's
 
 
+class SharedExpert(nn.Module):
+    """down_proj(act(gate_proj(x)) * up_proj(x)), no biases: Qwen2-MoE's
+    shared_expert, which every token runs."""
+
+    def __init__(self, dim: int, hidden: int, activation: str = "silu"):
+        super().__init__()
+        self.gate_proj = nn.Linear(dim, hidden, bias=False)
+        self.up_proj = nn.Linear(dim, hidden, bias=False)
+        self.down_proj = nn.Linear(hidden, dim, bias=False)
+        self.act = GatedUnit(-1, activation, gate_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.cat((self.gate_proj(x), self.up_proj(x)), dim=-1)
+        return self.down_proj(self.act(h))
+
+
 class MoE(nn.Module):
     """Mixtral's sparse mixture of experts: the router gate scores E experts,
     softmax, the top_k kept (rescaled to sum 1 with normalize), and each token
     gets the weighted sum of its experts' down(act(gate) * up). Each expert
-    runs only on the tokens routed to it, as transformers' loop does."""
+    runs only on the tokens routed to it, as transformers' loop does. shared
+    adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x))."""
 
     def __init__(
         self,
@@ -418,10 +435,14 @@ class MoE(nn.Module):
         hidden: int,
         activation: str = "silu",
         normalize: bool = True,
+        shared: int | None = None,
     ):
         super().__init__()
         self.gate = nn.Linear(dim, experts, bias=False)
         self.experts = Experts(experts, dim, hidden)
+        if shared is not None:
+            self.shared_expert = SharedExpert(dim, shared, activation)
+            self.shared_expert_gate = nn.Linear(dim, 1, bias=False)
         self.top_k, self.normalize = top_k, normalize
         self.act = GatedUnit(-1, activation, gate_first=True)
 
@@ -438,6 +459,9 @@ class MoE(nn.Module):
             h = nn.functional.linear(flat[token], self.experts.gate_up_proj[e])
             h = nn.functional.linear(self.act(h), self.experts.down_proj[e])
             y.index_add_(0, token, (h * weights[token, slot, None]).to(y.dtype))
+        if hasattr(self, "shared_expert"):
+            gate = torch.sigmoid(self.shared_expert_gate(flat))
+            y = y + gate * self.shared_expert(flat)
         return y.reshape(x.shape)
 
 
@@ -578,9 +602,10 @@ def share_kept(model: nn.Module) -> None:
 
 HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth, ClassToken,
            LayerScale, LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention,
-           SelfAttention, Experts, MoE, RNN, GRU, LSTM)
+           SelfAttention, Experts, SharedExpert, MoE, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {MultiheadAttention: (Attention,), MoE: (GatedUnit, Experts), GRU: (RNN,), LSTM: (RNN,)}
+REQUIRES = {MultiheadAttention: (Attention,), SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
+            GRU: (RNN,), LSTM: (RNN,)}
 
 
 class Network(nn.Module):
