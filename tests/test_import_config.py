@@ -48,6 +48,7 @@ def small(kind: str, **sizes):
         "phi3": (transformers.Phi3Config, "Phi3ForCausalLM"),
         "mixtral": (transformers.MixtralConfig, "MixtralForCausalLM"),
         "qwen3_moe": (transformers.Qwen3MoeConfig, "Qwen3MoeForCausalLM"),
+        "qwen2_moe": (transformers.Qwen2MoeConfig, "Qwen2MoeForCausalLM"),
         "olmoe": (transformers.OlmoeConfig, "OlmoeForCausalLM"),
     }[kind]
     config = config_class(**sizes)
@@ -144,6 +145,14 @@ CASES = {
     "qwen3-moe-normalized": (small("qwen3_moe", num_key_value_heads=3, num_experts=4, num_experts_per_tok=3,
                                    moe_intermediate_size=16, norm_topk_prob=True, tie_word_embeddings=True,
                                    **DECODER), transformers.Qwen3MoeForCausalLM),
+    # Qwen2's q, k, v biases; a shared expert of 40 every token runs, sigmoid-gated, beside 4 routed ones of 24
+    "qwen2-moe": (small("qwen2_moe", num_key_value_heads=2, num_experts=4, num_experts_per_tok=2,
+                        moe_intermediate_size=24, shared_expert_intermediate_size=40, **DECODER),
+                  transformers.Qwen2MoeForCausalLM),
+    "qwen2-moe-unbiased-normalized": (small("qwen2_moe", num_key_value_heads=6, num_experts=3, num_experts_per_tok=1,
+                                            moe_intermediate_size=16, shared_expert_intermediate_size=8,
+                                            qkv_bias=False, norm_topk_prob=True, **DECODER),
+                                      transformers.Qwen2MoeForCausalLM),
     # OLMo 2's all-heads q and k norms in Llama's pre-norm order
     "olmoe": (small("olmoe", num_key_value_heads=2, num_experts=5, num_experts_per_tok=2, pad_token_id=1, **DECODER),
               transformers.OlmoeForCausalLM),
@@ -242,6 +251,15 @@ def full_size(config, real_class) -> int:
             transformers.Qwen3MoeForCausalLM,
             30_532_122_624,
         ),
+        (  # Qwen1.5-MoE-A2.7B's config.json: 60 experts of 1408, 4 per token, a shared expert of 5632
+            "qwen2_moe",
+            dict(vocab_size=151936, hidden_size=2048, intermediate_size=5632, moe_intermediate_size=1408,
+                 shared_expert_intermediate_size=5632, num_hidden_layers=24, num_attention_heads=16,
+                 num_key_value_heads=16, num_experts=60, num_experts_per_tok=4, max_position_embeddings=8192,
+                 rope_theta=1000000.0),
+            transformers.Qwen2MoeForCausalLM,
+            14_315_784_192,
+        ),
         (  # OLMoE-1B-7B-0924's config.json: 64 experts of 1024, 8 per token
             "olmoe",
             dict(vocab_size=50304, hidden_size=2048, intermediate_size=1024, num_hidden_layers=16,
@@ -274,7 +292,8 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
-    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe"):
+    for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe",
+                 "qwen2-moe"):
         spec = imported(tmp_path / name, CASES[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
@@ -378,7 +397,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
 
 
 @pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3_moe",
-                                    "olmoe"])
+                                    "olmoe", "qwen2_moe"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -389,8 +408,8 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     defaults = DEFAULTS[family]
     assert (defaults.T, defaults.V, defaults.F, defaults.sliding_window) == (
         config.max_position_embeddings, config.vocab_size,
-        config.moe_intermediate_size if family == "qwen3_moe" else config.intermediate_size,  # the experts' width
-        getattr(config, "sliding_window", None) if family != "qwen2" else None)
+        config.moe_intermediate_size if family.endswith("_moe") else config.intermediate_size,  # the experts' width
+        getattr(config, "sliding_window", None) if family not in ("qwen2", "qwen2_moe") else None)
     kv = transformers.AutoConfig.for_model(family, num_attention_heads=64).num_key_value_heads
     assert defaults.kv == (None if kv == 64 else kv)  # None: one key/value head per query head, as Llama's
     narrow = transformers.AutoConfig.for_model(family, hidden_size=1024)  # head_dim None: hidden / heads

@@ -538,6 +538,8 @@ class Experts:
     normalize: bool | None  # None: always renormalised (Mixtral has no norm_topk_prob)
     defaults: dict[str, object] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)
+    #: the key of a shared expert's width and its default (Qwen2-MoE's), None for a family without one
+    shared: tuple[str, int] | None = None
 
 
 def moe_decoder(dense: Family, moe: Experts) -> Family:
@@ -569,11 +571,13 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         start = lines.index("        - name: mlp")
         end = next(i for i in range(start, len(lines)) if "name: down_proj" in lines[i])
         act = GATES[family_config.choice("hidden_act", "silu", GATES, "activation")]
+        shared = family_config.int(*moe.shared) if moe.shared else None
         moe_layer = layer("moe", experts="E", top_k="k", hidden="f", activation=None if act == "silu" else act,
-                          normalize=None if normalize else False, name="mlp")
-        lines[start:end + 1] = [f"        - {moe_layer}   # router gate, experts.gate_up_proj, experts.down_proj"]
+                          normalize=None if normalize else False, shared="S" if shared else None, name="mlp")
+        parts = "router gate, experts" + (", shared_expert, shared_expert_gate" if shared else "")
+        lines[start:end + 1] = [f"        - {moe_layer}   # {parts}"]
         symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
-        lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}}}"
+        lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}{f', S: {shared}' if shared else ''}}}"
         return lines
 
     return write
@@ -595,6 +599,27 @@ def _all_sparse(c: Config) -> None:
         raise SpecError(dense.loc, "'mlp_only_layers': layers with a dense MLP among the sparse ones",
                         code="unsupported-config", hint='the spec repeats one decoder layer; only "mlp_only_layers": '
                         "[] imports")
+
+
+def _qwen2_moe(c: Config, head: bool) -> list[str]:
+    """Qwen2-MoE: Qwen2's decoder (q, k, v biases with ``qkv_bias``) with every MLP sparse, experts
+    ``moe_intermediate_size`` wide, and a shared expert ``shared_expert_intermediate_size`` wide that every
+    token runs, scaled by σ(``shared_expert_gate``(x)) (``moe: {shared: S}``). ``use_sliding_window`` warns
+    (the layers ``max_window_layers`` makes sliding are not told apart: a warning either way)."""
+    _all_sparse(c)
+    if c.flag("use_sliding_window", False):
+        _sliding_window(c, 4096, 1)
+    return _QWEN2_MOE(c, head)
+
+
+DEFAULTS["qwen2_moe"] = Defaults(T=32768, V=151936, F=1408, kv=16)
+_QWEN2_MOE = moe_decoder(
+    decoder(lambda c: (c.flag("qkv_bias", True), False), DEFAULTS["qwen2_moe"], windowed=False),
+    Experts("num_experts", 60, 4, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24,
+                                                   "num_attention_heads": 16},
+            renamed={"intermediate_size": "moe_intermediate_size"},
+            shared=("shared_expert_intermediate_size", 5632)))
+family("qwen2_moe", "Qwen2MoeModel", "Qwen2MoeForCausalLM")(_qwen2_moe)
 
 
 def _qwen3_moe(c: Config, head: bool) -> list[str]:
