@@ -387,6 +387,9 @@ def test_copying_pads_refuse_what_torch_refuses_at_the_argument(run, write, spec
      "(intermediate_size) — e.g. - moe: {experts: …, hidden: …}\n"),
     ("moe: 8", "x.yaml:4:10: error: moe takes its arguments as a mapping, got 8\n"
      "  hint: - moe: {experts: …, hidden: …}\n"),
+    ("moe: {experts: 2, hidden: 4, init: {weight: zeros}}", "x.yaml:4:5: error: moe: init: sets a layer's weight "
+     "and bias, but a mixture of experts holds a router and expert tensors instead\n"
+     "  hint: remove init: (the experts start as E linear layers would, U(±1/√fan_in))\n"),
 ])
 def test_moe_refuses_routing_it_cannot_do_at_the_argument(run, write, layer, message):
     """More experts per token than there are (also when a symbol decides it at every value), none, or sizes

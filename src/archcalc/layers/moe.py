@@ -61,6 +61,10 @@ class MoE(Layer):
     def output_shape(self, x: Shape) -> Shape:
         if not x:
             raise self.error("needs at least one input axis (the features D)", code="bad-input-shape")
+        if self.init is not None:  # init: names a weight and a bias; the backends would have no tensor to apply it to
+            raise self.error("init: sets a layer's weight and bias, but a mixture of experts holds a router and "
+                             "expert tensors instead", arg="init",
+                             hint="remove init: (the experts start as E linear layers would, U(±1/√fan_in))")
         fewer = self.experts < self.top_k if symbolic.is_int(self.experts) and symbolic.is_int(self.top_k) else \
             symbolic.positive(self.top_k - self.experts)
         if fewer:
