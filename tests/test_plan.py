@@ -467,3 +467,12 @@ def test_moe_saves_what_autograd_saves(tmp_path, normalize):
         opt.step()
         real = sum(t.nbytes for state in opt.state.values() for t in state.values() if torch.is_tensor(t))
         assert optimizer_bytes(name, tensors, 4) == real, name
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_a_moe_decoder_saves_what_autograd_saves_per_checkpointing_mode(mode):
+    """tests/specs/export/moe-decoder.yaml: Mixtral-like decoder layers (their moe inside residual blocks, each
+    layer a unit of full checkpointing) and a moe with a shared expert."""
+    spec = Path(__file__).resolve().parent / "specs" / "export" / "moe-decoder.yaml"
+    real, predicted = _saved(spec, mode, torch.randint(0, 50, (12,)), ids=50)
+    assert predicted == real
