@@ -200,3 +200,18 @@ def test_flops_match_torch_flop_counter():
         module(torch.zeros(3, 8, 20, 24))
     ours = work(model.graph)[model.graph.root].times(3)
     assert counter.get_total_flops() == 2 * ours.macs
+
+
+def test_mixtral_counts_every_expert_but_the_active_macs(run, write, tmp_path):
+    """Mixtral-8x7B (its config is MixtralConfig's defaults): 46,702,792,704 parameters, every expert; per token
+    12,748,849,152 MACs, the router and 2 of 8 experts: 32 × (attention 2·4096² + 2·4096·1024, router 4096·8,
+    experts 2·3·4096·14336, q·kᵀ and weights·v 2·32·128) + the head 4096·32000."""
+    config = write(json.dumps({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}), "config.json")
+    spec = tmp_path / "mixtral.yaml"
+    assert run("import", config, "-o", spec).exit_code == 0
+    assert archcalc.load(str(spec)).trainable_params == 46_702_792_704
+    per_layer = 2 * 4096**2 + 2 * 4096 * 1024 + 4096 * 8 + 2 * 3 * 4096 * 14336 + 2 * 32 * 128
+    report = flops_json(run, spec, "--set", "T=1")
+    assert report["total_macs"] == 32 * per_layer + 4096 * 32000 == 12_748_849_152
+    words = " ".join(run("flops", spec).stdout.replace("note:", "").split())  # the note, unwrapped
+    assert "counts every expert's parameters but the MACs of the top_k experts each token runs" in words

@@ -40,10 +40,17 @@ ATTENTION = ("Attention's q·kᵀ and weights·v products are MACs too, 2×heads
              "full T_q×T_k even under a causal mask, as torch.utils.flop_counter counts them.")
 
 
+#: added to the convention for a network with a mixture of experts: its parameters and MACs count different things
+EXPERTS = ("A mixture of experts (moe) counts every expert's parameters but the MACs of the top_k experts each "
+           "token runs (the active work, as fvcore and DeepSpeed report it).")
+
+
 def conventions(graph: Graph) -> list[str]:
-    """The notes a report of ``graph``'s work needs: :data:`CONVENTION`, and :data:`ATTENTION` with attention."""
+    """The notes a report of ``graph``'s work needs: :data:`CONVENTION`, :data:`ATTENTION` with attention and
+    :data:`EXPERTS` with a mixture of experts."""
+    kinds = {node.kind for node, _ in graph.walk() if isinstance(node, LayerNode)}
     attends = any(hasattr(getattr(node, "layer", None), "kv_cache") for node, _ in graph.walk())
-    return [CONVENTION, ATTENTION] if attends else [CONVENTION]
+    return [CONVENTION, *([ATTENTION] if attends else []), *([EXPERTS] if "moe" in kinds else [])]
 
 
 def work(graph: Graph) -> dict[Node, Work]:
