@@ -32,7 +32,8 @@ class MoE(Layer):
 
     The experts are stored fused, as transformers 5 stores them: ``experts.gate_up_proj`` [E, 2F, D]
     (the gate the first F rows) and ``experts.down_proj`` [E, D, F]; the router is ``gate.weight``
-    [E, D]. Named ``mlp``, the layer's ``state_dict`` keys are Mixtral's, Qwen3-MoE's and OLMoE's.
+    [E, D]. Named ``mlp``, the layer's ``state_dict`` keys are Mixtral's, Qwen3-MoE's and OLMoE's (and,
+    with ``shared``, Qwen2-MoE's).
 
     Parameters count every expert: D·E + E·3·D·F (Mixtral-8x7B's layer: 4096·8 + 8·3·4096·14336).
     MACs count what one token computes, the *active* work: the router's D·E and k experts' 3·D·F
