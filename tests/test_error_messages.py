@@ -387,7 +387,7 @@ def test_copying_pads_refuse_what_torch_refuses_at_the_argument(run, write, spec
      "(intermediate_size) — e.g. - moe: {experts: …, hidden: …}\n"),
     ("moe: 8", "x.yaml:4:10: error: moe takes its arguments as a mapping, got 8\n"
      "  hint: - moe: {experts: …, hidden: …}\n"),
-    ("moe: {experts: 2, hidden: 4, init: {weight: zeros}}", "x.yaml:4:5: error: moe: init: sets a layer's weight "
+    ("moe: {experts: 2, hidden: 4, init: {weight: zeros}}", "x.yaml:4:40: error: moe: init: sets a layer's weight "
      "and bias, but a mixture of experts holds a router and expert tensors instead\n"
      "  hint: remove init: (the experts start as E linear layers would, U(±1/√fan_in))\n"),
 ])
@@ -395,3 +395,15 @@ def test_moe_refuses_routing_it_cannot_do_at_the_argument(run, write, layer, mes
     """More experts per token than there are (also when a symbol decides it at every value), none, or sizes
     missing: located at the argument, as torch.topk would fail only at run time."""
     assert errors(run, write, f"input: [4, 6]\nsymbols: {{E: null}}\nlayers:\n  - {layer}\n") == message
+
+
+@pytest.mark.parametrize("layout", ["llama", "torch"])
+def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
+    """init: names one weight and one bias; the attention has four projections, and to_torch failed with an
+    AttributeError on the module's missing .weight (the NumPy backend ignored it)."""
+    spec = f"input: [8, 16]\nlayers:\n  - multihead_attention: {{heads: 4, layout: {layout}, init: zeros}}\n"
+    column = spec.splitlines()[2].index("zeros") + 1
+    assert errors(run, write, spec) == (
+        f"x.yaml:3:{column}: error: multihead_attention: init: sets a layer's weight and bias, but multihead_attention "
+        "holds four projections (q, k, v and out) instead\n  hint: remove init: (the projections start as torch's: "
+        "U(±1/√fan_in) for layout llama, xavier_uniform in_proj for layout torch)\n")

@@ -340,9 +340,10 @@ class Layer:
 
     def error(self, message: str, arg: str | None = None, code: str = "bad-argument",
               hint: str | None = None) -> SpecError:
-        """A located error about this layer (at ``arg``'s value when given)."""
-        return SpecError(self.arg_locs.get(arg, self.loc) if arg else self.loc, f"{self.kind}: {message}",
-                         code=code, hint=hint)
+        """A located error about this layer (at ``arg``'s value when given; ``init`` is the layer's ``init:``)."""
+        loc = self.init.loc if arg == "init" and self.init is not None else \
+            self.arg_locs.get(arg, self.loc) if arg else self.loc
+        return SpecError(loc, f"{self.kind}: {message}", code=code, hint=hint)
 
     def check_rank(self, x: Shape) -> None:
         if self.RANKS is not None and len(x) not in self.RANKS:

@@ -87,6 +87,11 @@ class MultiheadAttention(Attention):
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_layout()
+        if self.init is not None:  # init: names one weight and one bias; the backends have four projections
+            raise self.error("init: sets a layer's weight and bias, but multihead_attention holds four projections "
+                             "(q, k, v and out) instead", arg="init",
+                             hint="remove init: (the projections start as torch's: U(±1/√fan_in) for layout llama, "
+                             "xavier_uniform in_proj for layout torch)")
         if self.qk_norm == "none" and "qk_norm_eps" in self.arg_locs:
             raise self.error("qk_norm_eps is given but qk_norm is none", arg="qk_norm_eps", code="bad-argument",
                              hint="add qk_norm: head (or all), or drop qk_norm_eps")
