@@ -231,6 +231,34 @@ class Fn(nn.Module):
         return self.fn(x)
 
 
+class GemmaRMSNormReference(nn.Module):
+    """``GemmaRMSNorm`` as modeling_gemma.py writes it: x·rsqrt(mean(x²) + eps)·(1 + w), w from zeros, computed
+    in float32 (at least: float64 stays float64 here, for the float64 checks) and cast back."""
+
+    def __init__(self, shape: tuple[int, ...], eps: float | None, offset: float):
+        super().__init__()
+        self.eps, self.offset, self.weight = eps, offset, nn.Parameter(torch.full(shape, 1.0 - offset))
+        self.axes = tuple(range(-len(shape), 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        wide = torch.promote_types(x.dtype, torch.float32)
+        y = x.to(wide)
+        eps = torch.finfo(wide).eps if self.eps is None else self.eps
+        y = y * torch.rsqrt(y.pow(2).mean(self.axes, keepdim=True) + eps)
+        return (y * (self.offset + self.weight.to(wide))).type_as(x)
+
+
+class ScaledEmbeddingReference(nn.Embedding):
+    """``GemmaTextScaledWordEmbedding``: the rows times a factor cast to the table's dtype."""
+
+    def __init__(self, vocab: int, dim: int, padding_idx: int | None, scale: float):
+        super().__init__(vocab, dim, padding_idx)
+        self.factor = scale
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return super().forward(ids) * torch.tensor(self.factor).to(self.weight.dtype)
+
+
 class ClassTokenReference(nn.Module):
     """torchvision VisionTransformer's class token, as its ``forward`` prepends it."""
 
@@ -871,8 +899,12 @@ layers:
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
     # -- transformers (issue 11; NumPy and ONNX, issue 12) ------------------------------------------------
-    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx), (
+    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx) if a.scale is None else
+         ScaledEmbeddingReference(a.vocab, a.dim, a.padding_idx, a.scale), (
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4}", params=11 * 4, out=(7, 4)),
+        # Gemma's rows times √dim (√4 = 2; √6 here, a factor float32 rounds)
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 6, scale: 2.449489742783178}", params=11 * 6,
+             out=(7, 6), name="scaled"),
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4, padding_idx: 0}", params=11 * 4, out=(7, 4),
              name="padding", skip={GRAD: "the padding row gets no gradient by torch's definition, though the output "
                                          "reads it: finite differences see a slope there (parity checks the zero)"}),
@@ -903,9 +935,13 @@ layers:
         Case((3, 2, 4), "layernorm2d: {affine: false}", params=0, out=(3, 2, 4), name="plain"),
         Case((5, 1, 1), "layernorm2d", params=2 * 5, out=(5, 1, 1), name="one-pixel"),
     )),
-    Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
+    Kind("rmsnorm", lambda a, x, t: GemmaRMSNormReference(x[len(x) - a.axes_:], a.eps, a.offset) if a.offset else
+         nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
+        # Gemma's x̂·(1 + γ), γ from zeros
+        Case((3, 6), "rmsnorm: {eps: 1.0e-6, offset: 1}", params=6, out=(3, 6), name="gemma"),
+        Case((2, 3, 4), "rmsnorm: {axes: 2, offset: 0.5}", params=3 * 4, out=(2, 3, 4), name="half-offset"),
     )),
     # the harness computes the three-branch form itself (tests/numpy_torch.py, ``merge``), with ``attend``
     Kind("attention", lambda a, x, t: AttentionReference(a, x, t), (

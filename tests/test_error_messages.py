@@ -327,3 +327,13 @@ def test_a_pad_amount_whose_sign_depends_on_a_symbol_is_refused(run, write):
     assert errors(run, write, "input: [4, L]\nsymbols: {L: 16, K: null}\nlayers:\n  - pad: [K - 2, 0]\n") == (
         "x.yaml:4:10: error: pad: 'padding' entry K - 2 may pad or crop depending on K\n"
         "  hint: give the symbols values with --set, or write an amount whose sign is fixed\n")
+
+
+@pytest.mark.parametrize(("shape", "layer", "message"), [
+    ("[4, 8]", "rmsnorm: {affine: false, offset: 1}", "x.yaml:3:38: error: rmsnorm: offset is given but affine is "
+     "false: there is no γ to offset\n  hint: drop offset, or learn γ (affine: true)\n"),
+    ("[4]", "embedding: {vocab: 3, dim: 2, scale: 0}", "x.yaml:3:42: error: embedding: 'scale' must be in (0, ∞), "
+     "got 0.0\n  hint: 'scale' is the factor each row looked up is multiplied by (Gemma: √dim) [default: none]\n"),
+])
+def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, layer, message):
+    assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n") == message

@@ -205,7 +205,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                     elementwise_affine=a.affine, bias=a.bias),
     "layernorm2d": lambda a, x: _call(L.LayerNorm2d, normalized_shape=a.normalized(x), eps=a.eps,
                                       elementwise_affine=a.affine, bias=a.bias),
-    "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine),
+    "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine,
+                                  **({"offset": a.offset} if a.offset else {})),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
     "dropout1d": lambda a, x: _call(L.Dropout1d, p=a.p),
     "dropout2d": lambda a, x: _call(L.Dropout2d, p=a.p),
@@ -227,7 +228,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "gru": lambda a, x: _call(L.GRU, **_recurrent(a, x)),
     "rnn": lambda a, x: _call(L.RNN, **_recurrent(a, x), nonlinearity=a.nonlinearity),
     "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
-                                    padding_idx=a.padding_idx),
+                                    padding_idx=a.padding_idx, **({} if a.scale is None else {"scale": a.scale})),
     "pos_embedding": lambda a, x: _call(L.PositionAdd, positions=a.positions, dim=x[1]) if a.add else
     _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim, first=a.index == "first"),
     "relu": _simple(L.ReLU),

@@ -965,13 +965,15 @@ class LayerNorm2d(LayerNorm):
 
 class RMSNorm(_FeatureNorm):
     """RMS normalisation (``nn.RMSNorm``, Llama's): x/√(mean(x²) + eps)·γ over the last axes, no mean
-    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype."""
+    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype. ``offset``
+    scales by offset + γ, γ starting at 1 − offset (Gemma's 1 + γ, γ from zeros)."""
 
     PARAMS = ("weight",)
 
-    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True):
-        self.normalized_shape, self.eps = tuple(normalized_shape), eps
-        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True,
+                 offset: float = 0.0):
+        self.normalized_shape, self.eps, self.offset = tuple(normalized_shape), eps, offset
+        self.weight = np.full(self.normalized_shape, 1.0 - offset) if elementwise_affine else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         axes = self._axes(x)
@@ -979,14 +981,14 @@ class RMSNorm(_FeatureNorm):
         inv_rms = 1 / np.sqrt((x * x).mean(axes, keepdims=True) + eps)
         xhat = x * inv_rms
         self.cache = (xhat, inv_rms, axes)
-        return xhat * self.weight if self.weight is not None else xhat
+        return xhat * (self.offset + self.weight) if self.weight is not None else xhat
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         xhat, inv_rms, axes = self.cache
         self.grads = {}
         if self.weight is not None:
             self.grads["weight"] = (dout * xhat).sum(tuple(range(dout.ndim - len(axes))))
-            dout = dout * self.weight
+            dout = dout * (self.offset + self.weight)
         if not input_grad:
             return None
         return inv_rms * (dout - xhat * (dout * xhat).mean(axes, keepdims=True))
@@ -1419,18 +1421,23 @@ class Embedding(Module):
     PARAMS = ("weight",)
     RANDOM = True
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, rng=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 scale: float | None = None, rng=None):
         rng = np.random.default_rng(rng)
-        self.padding_idx = padding_idx
+        self.padding_idx, self.scale = padding_idx, scale
         self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
         if padding_idx is not None:
             self.weight[padding_idx] = 0.0
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.ids = np.asarray(x).astype(np.int64)
-        return self.weight[self.ids]
+        rows = self.weight[self.ids]
+        # the factor rounded to the table's dtype first, as Gemma casts its normaliser
+        return rows if self.scale is None else rows * self.weight.dtype.type(self.scale)
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if self.scale is not None:
+            dout = dout * self.weight.dtype.type(self.scale)
         self.rows, where = np.unique(self.ids.reshape(-1), return_inverse=True)
         summed = np.zeros((len(self.rows), dout.shape[-1]), dtype=dout.dtype)
         np.add.at(summed, where, dout.reshape(-1, dout.shape[-1]))

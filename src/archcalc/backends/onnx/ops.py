@@ -328,7 +328,10 @@ def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
     rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "eps", eps)], node, "plus_eps")], node, "rms")
     if not c["affine"]:
         return b.op("Div", [x, rms], node)
-    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), b.weight(node, "weight")], node)
+    scale = b.weight(node, "weight")
+    if c["offset"]:  # Gemma's 1 + γ
+        scale = b.op("Add", [scale, b.constant(node, "offset", c["offset"])], node, "scale")
+    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), scale], node)
 
 
 @op_for("conv1d", "conv2d", "conv3d")
@@ -578,7 +581,10 @@ def _packed_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: in
 def embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Gather the ids' rows of the table (the model's input is int64 ids); a tied table is its owner's."""
     table = b.tied(node) if node.layer.config().get("tie") else b.weight(node, "weight")
-    return b.op("Gather", [table, x], node, axis=0)
+    if node.layer.scale is None:
+        return b.op("Gather", [table, x], node, axis=0)
+    rows = b.op("Gather", [table, x], node, "rows", axis=0)
+    return b.op("Mul", [rows, b.constant(node, "scale", node.layer.scale)], node)  # Gemma's √dim
 
 
 @op_for("pos_embedding")

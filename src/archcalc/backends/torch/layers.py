@@ -38,10 +38,12 @@ from archcalc.backends.torch.modules import (
     Mean,
     MultiheadAttention,
     Multiply,
+    OffsetRMSNorm,
     Permute,
     PositionAdd,
     PositionEmbedding,
     Reshape,
+    ScaledEmbedding,
     Select,
     SelfAttention,
     Sign,
@@ -353,6 +355,8 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
 @module_for("embedding")
 def embedding(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    if c["scale"] is not None:  # Gemma's rows times √dim
+        return call(ScaledEmbedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"], scale=c["scale"])
     return call(nn.Embedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"])
 
 
@@ -379,6 +383,8 @@ def layernorm2d(layer: Layer, x: Shape) -> Call:
 @module_for("rmsnorm")
 def rmsnorm(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    if c["offset"]:  # Gemma's x̂·(1 + γ), in float32
+        return call(OffsetRMSNorm, Exact(layer.normalized(x)), eps=c["eps"], offset=c["offset"])
     return call(nn.RMSNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"])
 
 

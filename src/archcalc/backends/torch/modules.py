@@ -177,6 +177,49 @@ class LayerNorm2d(nn.LayerNorm):
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
+class OffsetRMSNorm(nn.Module):
+    """RMS normalisation scaled by (offset + weight), the weight starting at
+    1 - offset (Gemma's RMSNorm: offset 1, weight zeros), computed in float32 (or
+    wider) and cast back to the input's dtype, as Gemma computes it."""
+
+    def __init__(
+        self,
+        normalized_shape: tuple[int, ...],
+        eps: float | None = None,
+        offset: float = 1.0,
+    ):
+        super().__init__()
+        self.normalized_shape, self.eps, self.offset = normalized_shape, eps, offset
+        self.weight = nn.Parameter(torch.full(normalized_shape, 1.0 - offset))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        wide = torch.promote_types(x.dtype, torch.float32)
+        y = x.to(wide)
+        axes = tuple(range(-len(self.normalized_shape), 0))
+        eps = torch.finfo(wide).eps if self.eps is None else self.eps
+        y = y * torch.rsqrt(y.pow(2).mean(axes, keepdim=True) + eps)
+        return (y * (self.offset + self.weight.to(wide))).type_as(x)
+
+
+class ScaledEmbedding(nn.Embedding):
+    """nn.Embedding whose rows are multiplied by scale (Gemma's sqrt(dim)), the
+    factor cast to the table's dtype first, as Gemma casts it."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        scale: float = 1.0,
+    ):
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        self.scale = scale
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        factor = torch.tensor(self.scale, dtype=self.weight.dtype)
+        return super().forward(ids) * factor
+
+
 class Concat(nn.Module):
     """The inputs joined along ``dim`` (batch included)."""
 
@@ -528,8 +571,8 @@ def share_kept(model: nn.Module) -> None:
 
 
 HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth, ClassToken,
-           LayerScale, LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention,
-           SelfAttention, RNN, GRU, LSTM)
+           LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding, PositionAdd, Conv1D, Attention,
+           MultiheadAttention, SelfAttention, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), GRU: (RNN,), LSTM: (RNN,)}
 
