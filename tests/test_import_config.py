@@ -46,6 +46,9 @@ def small(kind: str, **sizes):
         "qwen3": (transformers.Qwen3Config, "Qwen3ForCausalLM"),
         "olmo2": (transformers.Olmo2Config, "Olmo2ForCausalLM"),
         "phi3": (transformers.Phi3Config, "Phi3ForCausalLM"),
+        "gemma": (transformers.GemmaConfig, "GemmaForCausalLM"),
+        "gemma2": (transformers.Gemma2Config, "Gemma2ForCausalLM"),
+        "gemma3_text": (transformers.Gemma3TextConfig, "Gemma3ForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -143,6 +146,43 @@ def test_an_imported_config_is_the_real_model(tmp_path, name):
     check_against(str(spec), real, dict(T=13), vocab=vocab, pooled=real_class is transformers.BertModel)
 
 
+GEMMA = dict(vocab_size=101, hidden_size=48, intermediate_size=80, num_attention_heads=4, max_position_embeddings=32,
+             bos_token_id=0, eos_token_id=0, pad_token_id=0)
+
+#: tiny Gemma configs: tied and untied heads, multi-query, grouped-query and full attention, heads not D/h wide
+GEMMA_CASES = {
+    "gemma-mqa-tied": (small("gemma", num_hidden_layers=2, num_key_value_heads=1, head_dim=16, **GEMMA),
+                       transformers.GemmaForCausalLM),
+    # the first releases' "gelu", which GemmaConfig reads as the tanh form; biased projections
+    "gemma-mha-untied-biased": (small("gemma", num_hidden_layers=2, num_key_value_heads=4, head_dim=12,
+                                      tie_word_embeddings=False, attention_bias=True, hidden_act="gelu",
+                                      rms_norm_eps=1e-5, **GEMMA), transformers.GemmaForCausalLM),
+    "gemma-gqa-wide-heads": (small("gemma", num_hidden_layers=3, num_key_value_heads=2, head_dim=24,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 500.0}, **GEMMA),
+                             transformers.GemmaForCausalLM),
+}
+
+
+def stirred(real: torch.nn.Module) -> torch.nn.Module:
+    """``real`` with every parameter moved off its initial value: Gemma starts its norms' γ at zero (their
+    scale 1 + γ at one), which would hide a norm that forgot its offset."""
+    with torch.no_grad():
+        for parameter in real.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    return real
+
+
+@pytest.mark.parametrize("name", GEMMA_CASES)
+def test_an_imported_gemma_config_is_the_real_model(tmp_path, name):
+    """Logits equal to 1e-5 on 13 tokens (longer than the windows of the Gemma 2 and 3 cases)."""
+    config, real_class = GEMMA_CASES[name]
+    config._attn_implementation = "eager"
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    real = stirred(real_class(config))
+    check_against(str(spec), real, dict(T=13), vocab=config.vocab_size)
+
+
 def test_base_imports_the_body_alone_whatever_the_head(tmp_path):
     config, _ = CASES["llama-gqa"]
     spec = imported(tmp_path, config, "--base")
@@ -214,6 +254,22 @@ def full_size(config, real_class) -> int:
                  pad_token_id=100349, bos_token_id=100257, eos_token_id=100265),
             transformers.Phi3ForCausalLM,
             14_659_507_200,
+        ),
+        (  # gemma-2b's config.json: multi-query attention, 256-wide heads, the head tied
+            "gemma",
+            dict(vocab_size=256000, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18,
+                 num_attention_heads=8, num_key_value_heads=1, head_dim=256, max_position_embeddings=8192,
+                 hidden_act="gelu", pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.GemmaForCausalLM,
+            2_506_172_416,
+        ),
+        (  # gemma-7b's config.json: 16 heads of 256 on a hidden size of 3072
+            "gemma",
+            dict(vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
+                 num_attention_heads=16, num_key_value_heads=16, head_dim=256, max_position_embeddings=8192,
+                 hidden_act="gelu", pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.GemmaForCausalLM,
+            8_537_680_896,
         ),
     ],
 )
@@ -368,6 +424,32 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
         real = transformers.AutoModel.from_config(config)
     assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
     assert ("sliding_window 4096" in result.output) == (family == "mistral")
+
+
+@pytest.mark.parametrize("family", ["gemma"])
+def test_a_key_a_gemma_config_leaves_out_takes_its_generations_default(tmp_path, family):
+    """GemmaConfig's defaults are gemma-7b's (16 key/value heads whatever the heads), Gemma 2's and 3's
+    gemma-2-2b's (8 heads, 4 key/value heads, 26 layers), every generation's heads 256 wide."""
+    from archcalc.importers.hf_config import DEFAULTS, GEMMA_HIDDEN
+
+    config = transformers.AutoConfig.for_model(family)
+    defaults = DEFAULTS[family]
+    assert (defaults.T, defaults.V, defaults.F, GEMMA_HIDDEN[family], defaults.heads, defaults.depth) == (
+        config.max_position_embeddings, config.vocab_size, config.intermediate_size, config.hidden_size,
+        config.num_attention_heads, config.num_hidden_layers)
+    assert (defaults.kv, defaults.head_dim, defaults.eps, defaults.pad) == (
+        config.num_key_value_heads, config.head_dim, config.rms_norm_eps, config.pad_token_id)
+    assert defaults.sliding_window == getattr(config, "sliding_window", None)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+    findings = json.loads(CliRunner().invoke(main, ["lint", str(out), "--format", "json"]).output)
+    assert not [f for f in findings if f["code"].startswith("E")], findings
 
 
 @pytest.mark.parametrize("family", ["mistral", "qwen2"])
