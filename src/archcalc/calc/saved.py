@@ -177,6 +177,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "silu": lambda layer, x, y: [_in(x)],
     "mish": lambda layer, x, y: [_in(x)],
     "softplus": lambda layer, x, y: [_in(x)],
+    "softcap": lambda layer, x, y: [Save("own", numel(y))],  # tanh(x / c), a new tensor (÷c and ×c save nothing)
     "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
     "hardswish": lambda layer, x, y: [_in(x)],
     "hardsigmoid": lambda layer, x, y: [_in(x)],

@@ -79,6 +79,7 @@ KINDS = (
     "select",
     "sigmoid",
     "silu",
+    "softcap",
     "softmax",
     "softplus",
     "step",

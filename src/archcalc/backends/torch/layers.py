@@ -47,6 +47,7 @@ from archcalc.backends.torch.modules import (
     Select,
     SelfAttention,
     Sign,
+    SoftCap,
     StochasticDepth,
 )
 from archcalc.layers.base import Layer, Shape
@@ -165,6 +166,11 @@ for _kind, _cls in PLAIN.items():
 @module_for("leaky_relu")
 def leaky_relu(layer: Layer, x: Shape) -> Call:
     return call(nn.LeakyReLU, negative_slope=layer.config()["slope"])
+
+
+@module_for("softcap")
+def softcap(layer: Layer, x: Shape) -> Call:
+    return call(SoftCap, layer.config()["cap"])
 
 
 @module_for("gelu")
@@ -336,7 +342,15 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     c = layer.config()
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
-                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
+                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"])
+
+
+def _gemma_options(c: dict) -> dict[str, object]:
+    """The attention options Gemma added (a window, a soft cap, linear rope scaling, the q and k norms' offset),
+    given only where the spec sets them: a Llama's generated source stays as it was."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
+    return {key: c[key] for key, default in defaults.items() if c[key] != default}
 
 
 @module_for("multihead_attention")
@@ -349,7 +363,7 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
-                dropout=c["dropout"])
+                dropout=c["dropout"], **_gemma_options(c))
 
 
 @module_for("embedding")
