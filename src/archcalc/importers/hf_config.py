@@ -551,6 +551,11 @@ def gemma(generation: int) -> Family:
             query = c.float("query_pre_attn_scalar", 256, positive=True)
             scale = None if query == head_dim else number(query ** -0.5)  # transformers: query_pre_attn_scalar**-0.5
             attn_cap = _softcap(c, "attn_logit_softcapping", 50.0 if generation == 2 else None)
+            if generation == 3 and attn_cap is not None:  # Gemma3Attention keeps it but never passes it on
+                c.warnings.append(SpecError(c.where("attn_logit_softcapping"), f"attn_logit_softcapping "
+                                            f"{attn_cap:g}: Gemma 3's attention code never applies it, so the spec "
+                                            "caps no scores either", code="ignored-setting"))
+                attn_cap = None
             final_cap = _softcap(c, "final_logit_softcapping", 30.0 if generation == 2 else None)
             sliding = _layer_types(c, sizes["depth"], 2 if generation == 2 else c.int("sliding_window_pattern", 6))
         else:
@@ -725,6 +730,8 @@ def _gemma3_rope(c: Config) -> dict[str, tuple[float, float | None]]:
 
 
 family("gemma", "GemmaModel", "GemmaForCausalLM")(gemma(1))
+family("gemma2", "Gemma2Model", "Gemma2ForCausalLM")(gemma(2))
+family("gemma3_text", "Gemma3TextModel", "Gemma3ForCausalLM")(gemma(3))
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
