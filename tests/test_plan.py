@@ -464,3 +464,23 @@ def test_an_imported_gemma3_saves_what_autograd_saves(tmp_path, mode):
     config.architectures = ["Gemma3ForCausalLM"]
     real, predicted = _saved(str(imported(tmp_path, config)), mode, torch.randint(0, 101, (26,)), ids=101, T=13)
     assert predicted == real
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 7, 13])
+def test_kv_cache_is_what_transformers_holds_for_a_tiny_gemma3(tmp_path, tokens):
+    """Gemma 3's local layers keep the last window − 1 keys and values (the next token sees them and
+    itself), its global layers every one; the summary's KV cache counts the same."""
+    transformers = pytest.importorskip("transformers")
+    from archcalc.calc.memory import kv_values
+    from tests.test_import_config import GEMMA, imported
+
+    config = transformers.Gemma3TextConfig(num_hidden_layers=4, num_key_value_heads=2, head_dim=16, sliding_window=4,
+                                           sliding_window_pattern=2, **GEMMA)
+    config.architectures = ["Gemma3ForCausalLM"]
+    spec = imported(tmp_path, config)
+    model = transformers.Gemma3ForCausalLM(config).eval()
+    with torch.no_grad():
+        out = model(torch.randint(0, 101, (3, tokens)), use_cache=True)
+    expected = 2 * (2 * 2 * 16) * (min(3, tokens) + tokens) * 3 * 4  # two local and two global layers
+    assert _kv_plan(spec, tokens, 3, T=tokens) == _cache_bytes(out.cache) == expected
+    assert kv_values(archcalc.load(spec, T=tokens).graph) * 3 * 4 == expected

@@ -187,9 +187,15 @@ class Attention(Merge):
         return self.head_size(xs) if self.rotary_dim is None else self.rotary_dim
 
     def kv_cache(self, xs: list[Shape]) -> Dim:
-        """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each."""
+        """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each;
+        under a ``window`` the last window − 1 positions only (the next token sees them and itself: the
+        sliding cache transformers keeps for Gemma 2's and 3's local layers)."""
         _, k, v, _ = self.split(xs)
-        return (k[1] + v[1]) * k[0]
+        return (k[1] + v[1]) * self.cached(k[0])
+
+    def cached(self, positions: Dim) -> Dim:
+        """How many of ``positions`` keys a decoder keeps: all, or the last window − 1."""
+        return positions if self.window is None else symbolic.smallest([self.window - 1, positions])
 
     def merge_params(self, xs: list[Shape]) -> Count:
         return Count()
