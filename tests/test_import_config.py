@@ -706,3 +706,12 @@ def test_an_imported_gemma_runs_as_the_real_model_in_every_backend(tmp_path, nam
     net = to_numpy(model, seed=0).eval()
     net.load_state_dict({key: weights[key].numpy() for key in net.state_dict()})
     assert np.abs(net.forward(ids.numpy()) - expected).max() <= 1e-5
+
+
+def test_a_gemma2_base_model_has_no_head_and_no_logit_cap(tmp_path):
+    config, _ = GEMMA_CASES["gemma2-gqa-capped"]
+    config._attn_implementation = "eager"
+    spec = imported(tmp_path, config, "--base")
+    assert "softcap: {cap" not in spec.read_text() and "lm_head" not in spec.read_text()
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(transformers.Gemma2Model(config)), dict(T=13), vocab=config.vocab_size)
