@@ -214,7 +214,7 @@ class OffsetRMSNorm(nn.Module):
 
 class ScaledEmbedding(nn.Embedding):
     """nn.Embedding whose rows are multiplied by scale (Gemma's sqrt(dim)), the
-    factor cast to the table's dtype first, as Gemma casts it."""
+    factor rounded to float32, then to the table's dtype, as Gemma casts it."""
 
     def __init__(
         self,
@@ -227,7 +227,7 @@ class ScaledEmbedding(nn.Embedding):
         self.scale = scale
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        factor = torch.tensor(self.scale, dtype=self.weight.dtype)
+        factor = torch.tensor(self.scale, dtype=torch.float32).to(self.weight.dtype)
         return super().forward(ids) * factor
 
 
