@@ -572,7 +572,7 @@ layers:
 """),
     )),
     Kind("conv1d", lambda a, x, t: nn.Conv1d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
-                                             a.bias), (
+                                             a.bias, a.padding_mode), (
         Case((4, 9), "conv1d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}",
              params=6 * 2 * 3 + 6, out=(6, 5)),
         Case((2, 8), "conv1d: {out: 3, kernel: 2, padding: same, dilation: 2}",
@@ -581,9 +581,12 @@ layers:
         Case((3, 4), "conv1d: {out: 2, kernel: 4}", params=3 * 2 * 4 + 2, out=(2, 1), name="kernel-is-input"),
         Case((2, 9), "conv1d: {out: 3, kernel: 2, stride: 3, bias: false}", params=2 * 3 * 2, out=(3, 3),
              name="stride-past-kernel"),
+        # torch pads with F.pad(mode) then convolves unpadded: shapes and counts as with zeros
+        Case((2, 6), "conv1d: {out: 3, kernel: 3, padding: 2, padding_mode: reflect}", params=2 * 3 * 3 + 3,
+             out=(3, 8), name="reflect"),
     )),
     Kind("conv2d", lambda a, x, t: nn.Conv2d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
-                                             a.bias), (
+                                             a.bias, a.padding_mode), (
         Case((4, 6, 6), "conv2d: {out: 4, kernel: 3, stride: 2, padding: 1, groups: 2}",
              params=4 * 2 * 3 * 3 + 4, out=(4, 3, 3)),
         Case((2, 6, 5), "conv2d: {out: 3, kernel: [2, 3], padding: same, dilation: [1, 2]}",
@@ -593,10 +596,19 @@ layers:
         # ⌊(7 − 2)/3⌋ + 1 = 2, ⌊(8 − 2)/4⌋ + 1 = 2
         Case((2, 7, 8), "conv2d: {out: 4, kernel: 2, stride: [3, 4], groups: 2}", params=1 * 4 * 2 * 2 + 4,
              out=(4, 2, 2), name="stride-past-kernel"),
+        # ⌊(5 + 2 − 3)/2⌋ + 1 = 3, ⌊(6 + 2 − 3)/2⌋ + 1 = 3
+        Case((2, 5, 6), "conv2d: {out: 3, kernel: 3, stride: 2, padding: 1, padding_mode: replicate}",
+             params=2 * 3 * 9 + 3, out=(3, 3, 3), name="replicate-strided"),
+        # 'same' pads H (0, 1) and W (2, 2), the odd one at the end, as torch's _reversed_padding_repeated_twice
+        Case((2, 4, 5), "conv2d: {out: 2, kernel: [2, 3], padding: same, dilation: [1, 2], padding_mode: circular}",
+             params=2 * 2 * 2 * 3 + 2, out=(2, 4, 5), name="circular-same"),
+        # reflect pads below the axis: H 1 < 4, W 2 < 4; (4 + 2 − 3) + 1 = 4, (4 + 4 − 3) + 1 = 6
+        Case((4, 4, 4), "conv2d: {out: 4, kernel: 3, padding: [1, 2], groups: 2, bias: false, padding_mode: reflect}",
+             params=4 * 2 * 9, out=(4, 4, 6), name="reflect-groups"),
     )),
     # (C_i/g)·C_o·k_d·k_h·k_w + C_o; per axis ⌊(n + 2p − k)/s⌋ + 1: ⌊4/2⌋+1, ⌊5/2⌋+1, ⌊6/2⌋+1
     Kind("conv3d", lambda a, x, t: nn.Conv3d(x[0], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups,
-                                             a.bias), (
+                                             a.bias, a.padding_mode), (
         Case((4, 5, 6, 7), "conv3d: {out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}",
              params=6 * 2 * 3 * 3 * 3 + 6, out=(6, 3, 3, 4)),
         Case((2, 4, 5, 6), "conv3d: {out: 3, kernel: [1, 2, 3], padding: same, dilation: [1, 2, 1], bias: false}",
@@ -606,6 +618,11 @@ layers:
         # depthwise, 1×1×1 taps, strides past the kernel: ⌊3/2⌋ + 1, ⌊4/3⌋ + 1, ⌊5/4⌋ + 1
         Case((3, 4, 5, 6), "conv3d: {out: 3, kernel: 1, stride: [2, 3, 4], groups: 3}", params=3 + 3,
              out=(3, 2, 2, 2), name="depthwise-strided"),
+        Case((2, 3, 4, 3), "conv3d: {out: 2, kernel: 3, padding: 1, padding_mode: circular}", params=2 * 2 * 27 + 2,
+             out=(2, 3, 4, 3), name="circular"),
+        # H: 3 + 4 − 3 + 1 = 5 (reflect 2 < 3), W: 4 + 2 − 3 + 1 = 4
+        Case((1, 2, 3, 4), "conv3d: {out: 2, kernel: [1, 3, 3], padding: [0, 2, 1], padding_mode: reflect}",
+             params=1 * 2 * 9 + 2, out=(2, 2, 5, 4), name="reflect"),
     )),
     # nn.ConvTranspose: weight [C_i, C_o/g, *k] + C_o biases; per axis (n − 1)·s − 2p + d(k − 1) + p_o + 1:
     # 4·2 − 2 + 2 + 1 + 1 = 10; 3·2 + 3·1 + 2 + 1 = 12 (p_o = 2 ≥ s but < d = 3, which torch allows)
@@ -826,7 +843,8 @@ layers:
     )),
     # -- axis moves (torch.Tensor methods, wrapped), issue 11 ------------------------------------------
     # each padded axis n + before + after, torch's order (the last axis first); negative amounts crop
-    Kind("pad", lambda a, x, t: Fn(lambda y: torch.nn.functional.pad(y, list(a.padding), value=a.value)), (
+    Kind("pad", lambda a, x, t: Fn(lambda y: torch.nn.functional.pad(
+            y, list(a.padding), mode=a.mode, value=a.value if a.mode == "constant" else None)), (
         Case((3, 5), "pad: [2, 0]", params=0, out=(3, 5 + 2)),  # a causal convolution's left padding
         Case((2, 3, 4), "pad: [1, 2, 0, 3]", params=0, out=(2, 3 + 3, 4 + 1 + 2), name="asymmetric-2d"),
         Case((2, 3, 3), "pad: [1, 1, 1, 1]", params=0, out=(2, 5, 5), name="every-side"),
@@ -835,6 +853,22 @@ layers:
         Case((3, 4), "pad: {padding: [1, 1], value: -2}", params=0, out=(3, 6), name="value-1d"),
         Case((2, 5, 6), "pad: [-1, 2, -2, -1]", params=0, out=(2, 5 - 3, 6 + 1), name="crop"),
         Case((2, 3), "pad: [0, 0, 1, 1]", params=0, out=(2 + 2, 3), name="first-axis"),
+        # the copying modes: amounts within torch's limits (reflect below the size, circular at most the size)
+        Case((3, 5), "pad: {padding: [2, 4], mode: reflect}", params=0, out=(3, 5 + 6), name="reflect-1d"),
+        Case((2, 4, 5), "pad: {padding: [1, 2, 3, 1], mode: reflect}", params=0, out=(2, 4 + 4, 5 + 3),
+             name="reflect-2d"),
+        Case((1, 3, 2, 3), "pad: {padding: [1, 2, 1, 0, 2, 1], mode: reflect}", params=0, out=(1, 3 + 3, 2 + 1, 3 + 3),
+             name="reflect-3d"),
+        Case((2, 3, 4), "pad: {padding: [2, 0, 1, 3], mode: replicate}", params=0, out=(2, 3 + 4, 4 + 2),
+             name="replicate-2d"),
+        Case((1, 2, 3, 2), "pad: {padding: [1, 2, 0, 3, 1, 1], mode: replicate}", params=0,
+             out=(1, 2 + 2, 3 + 3, 2 + 3), name="replicate-3d"),
+        Case((2, 3, 4), "pad: {padding: [4, 1, 3, 2], mode: circular}", params=0, out=(2, 3 + 5, 4 + 5),
+             name="circular-2d"),
+        Case((5,), "pad: {padding: [2, 3], mode: circular}", params=0, out=(5 + 5,), name="circular-1d"),
+        # every axis padded: torch sees [N, 4, 5] as one unbatched [C, H, W] map, which pads the same
+        Case((4, 5), "pad: {padding: [1, 1, 2, 1], mode: replicate}", params=0, out=(4 + 3, 5 + 2),
+             name="replicate-every-axis"),
     )),
     # a ⊗ σ(b) for the halves of axis dim: that axis halves
     Kind("glu", lambda a, x, t: nn.GLU(dim=a.dim + 1 if a.dim >= 0 else a.dim) if a.plain else Fn(

@@ -329,6 +329,51 @@ def test_a_pad_amount_whose_sign_depends_on_a_symbol_is_refused(run, write):
         "  hint: give the symbols values with --set, or write an amount whose sign is fixed\n")
 
 
+@pytest.mark.parametrize(("spec", "message"), [
+    ("input: [4, 5]\nlayers:\n  - pad: {padding: [5, 0], mode: reflect}\n",
+     "x.yaml:3:20: error: pad: mode reflect pads axis 1 (5 positions of [4, 5]) by 5 (left): a reflection must be "
+     "shorter than the axis\n  hint: pad at most 4, or use replicate or circular\n"),
+    ("input: [4, 5]\nlayers:\n  - pad: {padding: [1, 6], mode: circular}\n",
+     "x.yaml:3:20: error: pad: mode circular pads axis 1 (5 positions of [4, 5]) by 6 (right): it would wrap around "
+     "more than once\n  hint: pad at most 5, or use replicate\n"),
+    ("input: [4, 5]\nlayers:\n  - pad: {padding: [-1, 2], mode: replicate}\n",
+     "x.yaml:3:20: error: pad: mode replicate cannot crop: axis 1 (5 positions of [4, 5]) by -1 (left)\n"
+     "  hint: crop with a constant pad before it (negative amounts), then pad with mode replicate by amounts ≥ 0\n"),
+    ("input: [4, 5]\nlayers:\n  - pad: {padding: [1, 1], mode: reflect, value: 0}\n",
+     "x.yaml:3:50: error: pad: 'value' is given but mode is reflect: only constant padding adds a value\n"
+     "  hint: remove value (reflect copies the input's own values), or use mode: constant\n"),
+    ("input: [4, 5]\nlayers:\n  - pad: {padding: [1, 1], mode: wrap}\n",
+     "x.yaml:3:34: error: pad: 'mode' must be one of 'constant', 'reflect', 'replicate', 'circular', got 'wrap'\n"
+     "  hint: valid words: constant, reflect, replicate, circular\n"),
+    ("input: [2, 4, 5]\nlayers:\n  - pad: {padding: [1, 1], mode: reflect}\n",
+     "x.yaml:3:20: error: pad: mode reflect pads 1 axis of an input with at most one axis more (torch pads the last "
+     "1–3 axes of a 2–5-D tensor, batch included, in this mode), but the input [2, 4, 5] has 3\n"
+     "  hint: list (before, after) for every axis after the first (4 amounts, 0 where nothing is added), or use "
+     "mode: constant\n"),
+    ("input: [1, 2, 3, 4, 5]\nlayers:\n  - pad: {padding: [1, 1], mode: replicate}\n",
+     "x.yaml:3:20: error: pad: mode replicate pads 1 axis of an input with at most one axis more (torch pads the "
+     "last 1–3 axes of a 2–5-D tensor, batch included, in this mode), but the input [1, 2, 3, 4, 5] has 5\n"
+     "  hint: torch pads at most 3 axes in mode replicate: use mode: constant\n"),
+    ("input: [2, 3, 5]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding: 3, padding_mode: reflect}\n",
+     "x.yaml:3:42: error: conv2d: padding_mode reflect pads H=3 of [2, 3, 5] by 3: a reflection must be shorter "
+     "than the axis\n  hint: pad at most 2, or use replicate or circular\n"),
+    ("input: [2, 3, 5]\nlayers:\n  - conv2d: {out: 4, kernel: 9, padding: same, padding_mode: circular}\n",
+     "x.yaml:3:42: error: conv2d: padding_mode circular pads H=3 of [2, 3, 5] by 4: it would wrap around more "
+     "than once\n  hint: pad at most 3, or use replicate\n"),
+    ("input: [2, 3, 5]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding_mode: mirror}\n",
+     "x.yaml:3:47: error: conv2d: 'padding_mode' must be one of 'zeros', 'reflect', 'replicate', 'circular', got "
+     "'mirror'\n  hint: valid words: zeros, reflect, replicate, circular\n"),
+    ("input: [2, 3, 5]\nlayers:\n  - conv_transpose2d: {out: 4, kernel: 3, padding_mode: reflect}\n",
+     "x.yaml:3:43: error: conv_transpose2d has no argument 'padding_mode'\n  hint: torch's transposed convolutions "
+     "and pools pad with zeros (or −∞) only: padding_mode is for conv1d/2d/3d; a pad layer (mode: reflect, "
+     "replicate, circular) pads before any kind\n"),
+])
+def test_copying_pads_refuse_what_torch_refuses_at_the_argument(run, write, spec, message):
+    """torch's limits for reflect, replicate and circular padding (F.pad, nn.*Pad*d, Conv padding_mode), located
+    at the argument with the fix; negative amounts and a value are refused in those modes."""
+    assert errors(run, write, spec) == message
+
+
 @pytest.mark.parametrize(("shape", "layer", "message"), [
     ("[4, 8]", "rmsnorm: {affine: false, offset: 1}", "x.yaml:3:38: error: rmsnorm: offset is given but affine is "
      "false: there is no γ to offset\n  hint: drop offset, or learn γ (affine: true)\n"),

@@ -119,8 +119,9 @@ CASES = [
      "conv2d has no argument 'out_channels'\n  hint: archcalc calls it 'out' (conv2d: {out: ...})"),
     ("keras-argument-name", "input: [4]\nlayers:\n  - linear: {units: 3}\n", (3, 14),
      "hint: archcalc calls it 'out' (linear: {out: ...})"),
-    ("padding-mode", CNN + "  - conv2d: {out: 4, kernel: 3, padding_mode: reflect}\n", (3, 33),
-     "hint: archcalc pads with zeros only (no reflect, replicate or circular padding)"),
+    ("padding-mode", CNN + "  - conv_transpose2d: {out: 4, kernel: 3, padding_mode: reflect}\n", (3, 43),
+     "hint: torch's transposed convolutions and pools pad with zeros (or −∞) only: padding_mode is for "
+     "conv1d/2d/3d"),
     ("avgpool3d-same-window-over-input", "input: [1, 2, 8, 8]\nlayers:\n  - avgpool3d: {kernel: 3, stride: 1, "
      "padding: same}\n", (3, 25), "the input's D=2 is smaller than the kernel's 3"),
     ("unknown-loss", "input: [4]\nlayers: [linear: 2]\ntrain:\n  loss: mse2\n", (4, 9), "did you mean 'mse'"),

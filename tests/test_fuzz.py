@@ -412,12 +412,20 @@ LAYER_NAMES = rarely(st.none(), st.one_of(
                      "torch", "nn", *ADVERSARIAL_NAMES]), LONG_TEXT))
 
 
+#: F.pad's modes, torch's conv padding modes and a word that is neither
+PAD_MODES = st.sampled_from(["constant", "zeros", "reflect", "replicate", "circular", "wrap"])
+
+
 def layer() -> st.SearchStrategy:
     args = {
         "linear": st.fixed_dictionaries({"out": SMALL}, optional={"bias": BOOL, "in": SMALL}),
         "conv2d": st.fixed_dictionaries({"out": SMALL, "kernel": PAIR},
                                         optional={"stride": PAIR, "padding": PAIR, "dilation": PAIR, "groups": SMALL,
-                                                  "bias": BOOL, "in": SMALL}),
+                                                  "bias": BOOL, "in": SMALL, "padding_mode": PAD_MODES}),
+        # torch's amounts (2, 4 or 6; negative crops) in every mode, with a value now and then (refused but in
+        # constant mode): torch's limits must be located errors, never a traceback
+        "pad": st.fixed_dictionaries({"padding": st.lists(st.integers(-3, 9), min_size=1, max_size=7)},
+                                     optional={"mode": PAD_MODES, "value": st.floats(-2, 2, allow_nan=False)}),
         "maxpool2d": st.fixed_dictionaries({"kernel": PAIR}, optional={"stride": PAIR, "padding": PAIR,
                                                                        "ceil_mode": BOOL, "dilation": PAIR}),
         "avgpool2d": st.fixed_dictionaries({"kernel": PAIR}, optional={"stride": PAIR, "ceil_mode": BOOL,

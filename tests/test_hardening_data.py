@@ -70,20 +70,23 @@ def test_a_label_past_the_classes_in_csv_names_the_spec_and_the_line(run, write,
     data = tmp_path / "d.csv"
     data.write_text("a,b,c,d,label\n" + "\n".join(lines) + "\n")
     stderr = _one_error(_train(run, write, data))
-    assert stderr.startswith(f"{data}:13:1: error: d.csv has class {shown} but the spec has 3 classes (0 … 2): y row "
-                             "11 (line 13)\n  hint: fix the label, or give the last layer one output per class\n"
+    column = len(lines[11].rsplit(",", 1)[0]) + 2  # the label's cell
+    assert stderr.startswith(f"{data}:13:{column}: error: d.csv has class {shown} but the spec has 3 classes "
+                             "(0 … 2): y row 11 (line 13)\n  hint: fix the label, or give the last layer one "
+                             "output per class\n"
                              "  note: the spec's classes: ")
     assert stderr.endswith(".yaml:4:8")
 
 
-def test_an_infinite_label_in_csv_is_located_at_its_line(run, write, tmp_path, arrays):
+def test_an_infinite_label_in_csv_is_located_at_its_cell(run, write, tmp_path, arrays):
     x, y = arrays
     lines = [",".join(f"{v:.3f}" for v in row) + f",{c}" for row, c in zip(x, y)]
     lines[10] = lines[10].rsplit(",", 1)[0] + ",inf"
     data = tmp_path / "d.csv"
     data.write_text("\n".join(lines) + "\n")
+    column = len(lines[10].rsplit(",", 1)[0]) + 2
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:11:1: error: y row 10 (line 11) is inf, not a class index (0, 1, 2, …)")
+        f"{data}:11:{column}: error: y row 10 (line 11) is inf, not a class index (0, 1, 2, …)")
 
 
 def test_inputs_and_regression_targets_must_be_finite_float32(run, write, tmp_path, arrays):
@@ -228,7 +231,7 @@ def test_a_csv_with_cr_line_ends_reads_every_row(run, write, tmp_path):
     rows[12] = "1,2,3,4,inf"
     data.write_bytes(("\r".join(rows) + "\r").encode())
     assert _one_error(_train(run, write, data)).startswith(
-        f"{data}:13:1: error: y row 12 (line 13) is inf, not a class index")
+        f"{data}:13:9: error: y row 12 (line 13) is inf, not a class index")
 
 
 def test_an_empty_array_that_declares_a_huge_shape(run, write, tmp_path, arrays):
@@ -254,3 +257,18 @@ def test_a_zip_that_needs_a_version_python_lacks(run, write, tmp_path, arrays):
     assert _one_error(_train(run, write, data)) == (
         f"{data}:1:1: error: starts like a zip archive but is not one: zip file version 6.4\n"
         "  hint: np.savez(path, x=samples, y=targets)")
+
+
+def test_a_csv_value_that_is_not_finite_is_located_at_its_cell(run, write, tmp_path):
+    """An input at its feature's cell, a regression target at its own target column, leading spaces skipped:
+    the column to look at, not the start of the line."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c,d,y\n1,2,3,4,0\n1, 1e39,3,4,1\n")
+    assert _one_error(_train(run, write, data)).startswith(
+        f"{data}:3:4: error: x row 1 (line 3) holds 1e+39, which is not a finite float32")
+    spec = write("input: [3]\nlayers:\n  - linear: 2\ntrain:\n  task: regression\n  loss: mse\n"
+                 "  optimizer: {sgd: {lr: 0.1}}\n  epochs: 1\n")
+    data.write_text("a,b,c,y,z\n1,2,3,0,1\n1,2,3,0,nan\n")
+    result = run("train", spec, "--data", data, "-o", tmp_path / "w.npz")
+    assert result.exit_code == 2 and not (tmp_path / "w.npz").exists()
+    assert result.stderr.startswith(f"{data}:3:9: error: y row 1 (line 3) is not a finite float32 target")

@@ -505,16 +505,50 @@ def test_a_3d_network_with_batch_norm_imports_and_round_trips(tmp_path):
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(out)))
 
 
-@pytest.mark.parametrize(("module", "says"), [
-    ("nn.ReflectionPad2d(1)", "nn.modules.padding.ReflectionPad2d: ReflectionPad has no spec form: 'pad' adds a "
-     "constant (it has no padding_mode)"),
-    ("nn.ReplicationPad1d((2, 0))", "ReplicationPad has no spec form"),
-])
-def test_a_padding_that_copies_the_input_is_refused(tmp_path, module, says):
-    path = write(tmp_path, f"from torch import nn\n\n\nclass M(nn.Sequential):\n    def __init__(self):\n"
-                 f"        super().__init__(nn.Conv2d(2, 2, 1), {module})\n")
-    code, output, out = imported(tmp_path, f"{path}:M", "--input", "2,5,5")
-    assert code == 2 and says in output and not out.exists(), output
+COPY_PAD_MODEL = """\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(3, 4, 3), nn.ReplicationPad2d((1, 0, 2, 1)),
+            nn.Conv2d(4, 4, 3, padding=1, padding_mode="circular"), nn.CircularPad2d((0, 1, 1, 0)),
+            nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+            nn.Conv2d(4, 2, 3, padding=2, padding_mode="replicate"))
+        self.seq = nn.Sequential(nn.ReflectionPad1d((2, 1)), nn.Conv1d(2, 2, 3, padding=1, padding_mode="reflect"))
+        self.head = nn.Linear(2 * 147, 3)
+
+    def forward(self, x):
+        x = F.pad(self.body(x), (1, 1, 0, 0), mode="circular")
+        x = self.seq(x.flatten(2))
+        return self.head(torch.flatten(x, 1))
+"""
+
+
+def test_reflection_replication_and_circular_padding_import_as_pad_modes_and_round_trip(tmp_path):
+    """nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d and F.pad's modes → pad with that mode and
+    torch's amounts; a convolution's padding_mode → conv's padding_mode. The import checks the spec's outputs
+    against the model's, and the spec's torch export imports back to the same spec."""
+    path = write(tmp_path, COPY_PAD_MODEL)
+    code, output, out = imported(tmp_path, f"{path}:Net", "--input", "3,6,6")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    for expected in ("{padding: [1, 1, 1, 1], mode: reflect}", "{padding: [1, 0, 2, 1], mode: replicate}",
+                     "padding_mode: circular", "{padding: [0, 1, 1, 0], mode: circular}", "padding_mode: reflect",
+                     "padding_mode: replicate", "{padding: [1, 1, 0, 0], mode: circular}",
+                     "{padding: [2, 1], mode: reflect}"):
+        assert expected in text, (expected, text)
+    spec = archcalc.load(str(out))
+    assert [(n.kind, n.out_shape) for n in spec.layers][:8] == [
+        ("pad", (3, 8, 8)), ("conv2d", (4, 6, 6)), ("pad", (4, 9, 7)), ("conv2d", (4, 9, 7)), ("pad", (4, 10, 8)),
+        ("conv2d", (4, 10, 8)), ("conv2d", (2, 12, 10)), ("pad", (2, 12, 12))]
+    (tmp_path / "again").mkdir()
+    back = round_trip(out, tmp_path / "again")
+    assert_same_spec(spec, archcalc.load(str(back)))
 
 
 PAD_MODEL = """\

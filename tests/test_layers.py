@@ -140,12 +140,14 @@ def test_a_kinds_page_reads_as_yaml_with_aligned_columns(run):
     assert lines[:3] == ["# conv2d (also: conv)", "", "2-D convolution over a `[C, H, W]` input (PyTorch `nn.Conv2d`)."]
     assert "``" not in "\n".join(lines)
     table = lines[lines.index("Arguments:") + 1:]
-    assert table[0] == "  name      type                          default   description"
-    assert table[4] == ("  padding   int, [ph, pw], same or valid  0         zero padding P: p or [p_h, p_w], same "
-                        "(stride 1) or valid")
-    assert table[7] == "  bias      true or false                 true      add one learned bias per output channel"
-    assert table[8] == ("  in        int                           inferred  input channels C_i; inferred, checked "
-                        "when given")
+    assert table[0] == "  name          type                                    default   description"
+    assert table[4] == ("  padding       int, [ph, pw], same or valid            0         padding P: p or [p_h, p_w], "
+                        "same (stride 1) or valid; zeros unless padding_mode")
+    assert table[7] == ("  bias          true or false                           true      add one learned bias per "
+                        "output channel")
+    assert table[8] == ("  in            int                                     inferred  input channels C_i; "
+                        "inferred, checked when given")
+    assert table[9].startswith("  padding_mode  zeros | reflect | replicate | circular  zeros     what the padding")
     batchnorm = run("layers", "batchnorm2d").stdout
     assert "  eps       number         1e-05     added to the variance" in batchnorm
     assert "  affine    true or false  true      learn a scale" in batchnorm

@@ -383,6 +383,23 @@ def test_pad_and_glu_save_what_autograd_saves(tmp_path):
     assert predicted == real
 
 
+@pytest.mark.parametrize("first", ["reflect", "replicate", "circular"])
+def test_copying_pads_and_padding_modes_save_what_autograd_saves(tmp_path, first):
+    """reflection_pad and replication_pad backward take the input itself (circular pads are narrows and a cat:
+    sizes only); a convolution with a padding_mode pads with F.pad, then saves the padded copy it convolves.
+    On the network's input the pad inside the convolution is not recorded: only the padded copy is saved."""
+    spec = tmp_path / "pads.yaml"
+    spec.write_text(f"input: [3, 8, 8]\nlayers:\n  - conv2d: {{out: 4, kernel: 3, padding: 1, padding_mode: {first}}}\n"
+                    "  - pad: {padding: [1, 2, 0, 1], mode: reflect}\n"
+                    "  - conv2d: {out: 4, kernel: 3, padding: [2, 1], padding_mode: replicate}\n  - relu\n"
+                    "  - pad: {padding: [1, 1, 1, 1], mode: circular}\n"
+                    "  - conv2d: {out: 4, kernel: 4, padding: same, padding_mode: circular}\n"
+                    "  - pad: {padding: [1, 0, 0, 1], mode: replicate}\n  - conv2d: {out: 4, kernel: 1, "
+                    "padding_mode: reflect}\n  - flatten\n  - linear: 5\n", encoding="utf-8")
+    real, predicted = _saved(str(spec), "none", torch.tensor([1, 2]))
+    assert predicted == real
+
+
 def test_instance_norm_and_channel_dropout_save_what_autograd_saves(tmp_path):
     """instance_norm runs batch norm on the [1, N·C, …] view: the input, fp32 mean and inverse deviation per
     example and channel, and the copies it makes of γ and of the running statistics; feature dropout saves its
@@ -420,8 +437,9 @@ def test_a_free_symbol_is_located_where_it_is_declared(run, write):
                              "  hint: give it with --set, e.g. --set K=32\n")
 
 
-@pytest.mark.parametrize("first", ["glu", "gelu", "dropout: 0.2", "pad: [1, 1]", "maxpool1d: 2",
-                                   "residual: [relu]", "concat: [[relu], [tanh]]"])
+@pytest.mark.parametrize("first", ["glu", "gelu", "dropout: 0.2", "pad: [1, 1]",
+                                   "pad: {padding: [1, 1], mode: reflect}", "maxpool1d: 2", "residual: [relu]",
+                                   "concat: [[relu], [tanh]]"])
 def test_layers_without_weights_on_the_data_save_nothing(tmp_path, first):
     """The network's input does not require grad: a layer without weights on it (or on what such layers made
     of it) is not recorded by autograd and saves nothing; the first weighted layer saves its input."""

@@ -444,3 +444,20 @@ def test_pad_then_conv_is_torchs_causal_layout_and_a_right_pad_keeps_positions(r
     assert (right["size"], right["padding"]) == ([3, 3], [0, 0])
     crop = rf_json(run, write("input: [2, 8, 8]\nlayers:\n  - pad: [-1, 0, 2, 0]\n  - conv2d: {out: 2, kernel: 3}\n"))
     assert (crop["size"], crop["padding"]) == ([3, 3], [2, -1])  # h: starts 2 before row 0; w: at column 1
+
+
+def test_copying_pads_and_padding_modes_have_zero_paddings_field(run, write):
+    """The field is an interior unit's (size, jump, start): a reflection, replication or circular pad fills the
+    border with copies instead of zeros but moves no interior position, so every mode gives zero padding's
+    numbers, for a pad layer and for a convolution's padding_mode alike (CycleGAN's pad-then-conv block)."""
+    def field(pad: str, mode: str) -> tuple:
+        spec = write(f"input: [3, 32, 32]\nlayers:\n  - pad: {{padding: [3, 3, 3, 3]{pad}}}\n"
+                     "  - conv2d: {out: 8, kernel: 7}\n"
+                     f"  - conv2d: {{out: 8, kernel: 3, stride: 2, padding: 1, padding_mode: {mode}}}\n")
+        data = rf_json(run, spec)
+        return data["size"], data["stride"], data["padding"], [row["size"] for row in data["layers"]]
+
+    zeros = field("", "zeros")
+    assert zeros[:3] == ([9, 9], [2, 2], [4, 4])  # 7 + (3 − 1)·1; the left pad 3 moves the start 3 + 1
+    for mode in ("reflect", "replicate", "circular"):
+        assert field(f", mode: {mode}", mode) == zeros, mode

@@ -80,7 +80,7 @@ def test_class_indices_for_a_multi_label_spec(run, write, tmp_path):
 def test_a_label_outside_0_and_1_is_located_at_its_csv_line(run, write, tmp_path):
     (tmp_path / "d.csv").write_text("a,b,l1,l2,l3\n0.5,0.1,1,0,1\n0.2,0.3,0,2,1\n")
     assert _refused(run, write(HEAD + TRAIN), tmp_path / "d.csv").startswith(
-        f"{tmp_path / 'd.csv'}:3:1: error: y row 1 (line 3) holds 2, not a label (1: the sample has it, 0: not; "
+        f"{tmp_path / 'd.csv'}:3:11: error: y row 1 (line 3) holds 2, not a label (1: the sample has it, 0: not; "
         "a probability between)\n  hint: multi_label data hold a row of 0s and 1s per sample")
 
 

@@ -48,7 +48,7 @@ class Dataset:
 def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None = None) -> Dataset:
     """Read ``source`` and check it against the spec: input size, labels against the outputs.
 
-    A problem with the data is reported at the data file (``data.npz:1:1``; a CSV's at its line), naming
+    A problem with the data is reported at the data file (``data.npz:1:1``; a CSV's at its line and cell), naming
     the array and the row, a problem of the spec (a network whose outputs cannot hold the classes) at the
     spec, so every error is located. Everything is checked before training starts: as many targets as
     samples, numbers only, finite values, whole class indices in range. A data file may cost at most
@@ -67,7 +67,7 @@ def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None
         name, (x, y) = os.path.basename(source), _npz(source, limits)
     elif source.endswith(".csv"):
         name, (x, y, lines) = os.path.basename(source), _csv(source, limits, _target_columns(model, train))
-        rows = Rows(source, lines)
+        rows = Rows(source, lines, _target_columns(model, train))
     else:
         raise SpecError(None, f"--data {source}: not a data set archcalc knows", code="usage",
                         hint=f"give {SOURCES}")
@@ -85,11 +85,28 @@ class Rows:
 
     path: str
     lines: list[int] | None  # the CSV line of each row
+    targets: int = 1  # how many of a CSV row's last cells are its targets
 
-    def loc(self, row: int) -> Loc | None:
+    def loc(self, row: int, cell: int | None = None) -> Loc | None:
+        """Row ``row`` of the data; in a CSV at its ``cell`` (a feature's index, or a target's: ``target``)."""
         if self.path == "digits" or self.path in GENERATED:
             return None
-        return Loc(self.path, self.lines[row] if self.lines else 1, 1)
+        if not self.lines:
+            return Loc(self.path, 1, 1)
+        return Loc(self.path, self.lines[row], 1 if cell is None else self._column(self.lines[row], cell))
+
+    def target(self, index: int) -> int:
+        """The cell of a row's target ``index`` (0: the first target column)."""
+        return index - self.targets
+
+    def _column(self, number: int, cell: int) -> int:
+        """The column where cell ``cell`` of line ``number`` starts. Read again only on this error path, so
+        that reading a large file keeps no text per row."""
+        with open(self.path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            line = re.split("\r\n|\r|\n", f.read())[number - 1]
+        cells = line.split(",")
+        cell %= len(cells)
+        return 1 + sum(len(c) + 1 for c in cells[:cell]) + len(cells[cell]) - len(cells[cell].lstrip())
 
     def name(self, array: str, row: int) -> str:
         return f"{array} row {row}" + (f" (line {self.lines[row]})" if self.lines else "")
@@ -344,8 +361,10 @@ def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: 
     if row is not None:
         values = x.reshape(len(x), -1)[row]
         with np.errstate(over="ignore", invalid="ignore"):
-            value = values[~np.isfinite(values.astype(np.float32))][0]
-        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('x', row)} holds {_shown(value)}, "
+            cell = int(np.argmax(~np.isfinite(values.astype(np.float32))))
+        value = values[cell]
+        raise SpecError(rows.loc(row, cell) or where,
+                        f"{_about(name, where)}{rows.name('x', row)} holds {_shown(value)}, "
                         "which is not a finite float32", code="bad-data",
                         hint="inputs must be finite numbers below about 3.4e38")
     return fitted
@@ -367,7 +386,8 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
             targets = y.astype(np.float32).reshape(len(y), *model.output_shape)
         row = _first_bad(targets.reshape(len(y), -1))
         if row is not None:
-            raise SpecError(rows.loc(row) or where,
+            cell = int(np.argmax(~np.isfinite(targets.reshape(len(y), -1)[row])))
+            raise SpecError(rows.loc(row, rows.target(cell)) or where,
                             f"{_about(name, where)}{rows.name('y', row)} is not a finite float32 target",
                             code="bad-data", hint="targets must be finite numbers below about 3.4e38")
         if train.target_range is not None and targets.size:  # a declaration the data break misleads the linter
@@ -404,14 +424,15 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) if y.dtype.kind == "f" else y < 0
     if bad.any():
         row = int(np.argmax(bad))
-        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('y', row)} is {_shown(y[row])}, "
+        raise SpecError(rows.loc(row, rows.target(0)) or where,
+                        f"{_about(name, where)}{rows.name('y', row)} is {_shown(y[row])}, "
                         "not a class index (0, 1, 2, …)", code="bad-data",
                         hint="or set task: regression in the spec's train: section")
     high = int(np.argmax(y))
     if y[high] >= classes:
         # at the label when there is a data file (its row is what to look at), else at the spec's classes
         spec_loc = train.locs.get("classes", train.loc)
-        at = rows.loc(high)
+        at = rows.loc(high, rows.target(0))
         error = SpecError(at or spec_loc, f"{name} has class {_shown(y[high])} but the spec has {classes} classes "
                           f"(0 … {classes - 1}): {rows.name('y', high)}", code="bad-data" if at else "data-mismatch",
                           hint="fix the label, or give the last layer one output per class")
@@ -481,8 +502,10 @@ def _yes_no(y: np.ndarray, model: Model, name: str, where: Loc | None, rows: Row
         bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
-        value = y.reshape(len(y), -1)[row][bad[row]][0]
-        raise SpecError(rows.loc(row) or where, f"{_about(name, where)}{rows.name('y', row)} holds {_shown(value)}, "
+        cell = int(np.argmax(bad[row]))
+        value = y.reshape(len(y), -1)[row][cell]
+        raise SpecError(rows.loc(row, rows.target(cell)) or where,
+                        f"{_about(name, where)}{rows.name('y', row)} holds {_shown(value)}, "
                         f"not {what}", code="bad-data", hint=hint)
     return targets
 
@@ -552,8 +575,9 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
             if flat.dtype.kind == "f" else (flat < 0) | (flat >= classes)
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
-        value = flat[row][bad[row]][0]
-        raise SpecError(rows.loc(row) or where or out_loc,
+        cell = int(np.argmax(bad[row]))
+        value = flat[row][cell]
+        raise SpecError(rows.loc(row, rows.target(cell)) or where or out_loc,
                         f"{_about(name, where)}{rows.name('y', row)} holds {_shown(value)}, "
                         f"not a class index 0 … {classes - 1} (the output has {classes} on its class axis {axis})",
                         code="bad-data", hint=_more_classes(flat, classes))

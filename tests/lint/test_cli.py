@@ -134,7 +134,7 @@ def test_selection_by_code_prefix_and_name(run, args, expected):
 
 
 def test_informational_rules_are_off_by_default():
-    informational = {"A104", "A110", "G101", "S103", "S112", "T102", "T106"}
+    informational = {"A104", "A110", "G101", "G105", "S103", "S112", "T102", "T106", "T114"}
     assert {code for code, rule in RULES.items() if rule.severity == "info"} == informational
     assert set(RULES) - informational == DEFAULT
 

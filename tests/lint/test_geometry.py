@@ -29,6 +29,14 @@ def test_dead_taps_are_counted_exactly(hw, conv, dead):
         assert len(found) == 1 and f": {dead} never read the input, at any output position" in found[0], found
 
 
+@pytest.mark.parametrize("mode", ["replicate", "circular"])
+def test_taps_in_a_padding_of_copies_read_the_input(mode):
+    """With a padding_mode other than zeros the padding holds copies of the input: no tap is dead (the
+    zeros case is ResNet's last stage on 32×32 images above, 8 of 9 taps)."""
+    text = f"input: [1, 1, 1]\nlayers:\n  - conv2d: {{out: 1, kernel: 3, padding: 1, padding_mode: {mode}}}\n"
+    assert messages(text, "G102") == []
+
+
 def test_a_free_size_on_one_axis_counts_the_other_axis_alone():
     text = "input: [1, H, 1]\nsymbols: {H}\nlayers:\n  - conv2d: {out: 1, kernel: 3, padding: 1}\n  - relu\n"
     assert messages(text, "G102") == ["`0` (conv2d) has a kernel larger than its input (3 > W = 1): 2 of its 3 "
@@ -121,6 +129,10 @@ def test_misaligned_receptive_fields_leaves_a_shift_of_less_than_half_a_step_alo
     ("[1, 16000]", "conv1d: {out: 8, kernel: 9}", False),
     ("[12, 1000]", "conv1d: {out: 8, kernel: 9}", False),  # 12 ECG leads first
     ("[10, 3]", "conv1d: {out: 8, kernel: 3}", False),  # too short to be a series given time first
+    ("[60, 5]", "conv1d: {out: 64, kernel: 3}", True),  # Keras' input_shape=(60, 5): 60 days of five prices
+    ("[64, 8]", "conv1d: {out: 64, kernel: 3}", True),
+    ("[24, 8]", "conv1d: {out: 64, kernel: 3}", False),  # 24 channels of 8 steps may be what it says
+    ("[64, 9]", "conv1d: {out: 64, kernel: 3}", False),  # nine steps or more: a short series of many channels
     ("[16, 3, 112, 112]", "conv3d: {out: 8, kernel: 3, padding: 1}", True),  # a clip given frames first
     ("[3, 16, 112, 112]", "conv3d: {out: 8, kernel: 3, padding: 1}", False),
     ("[4, 155, 96, 96]", "conv3d: {out: 8, kernel: 3, padding: 1}", False),  # four MRI modalities first

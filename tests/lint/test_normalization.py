@@ -160,11 +160,27 @@ def test_a_transposed_convolutions_bias_before_a_norm_is_cancelled_too():
     assert lint(spec.format(", bias: false"), "x.yaml", ["N105"]).diagnostics == []
 
 
+
+@pytest.mark.parametrize(("pad", "reported"), [("mode: reflect", True), ("mode: replicate", True),
+                                                ("mode: circular", True), ("value: 0", False)])
+def test_a_bias_through_a_pad_of_copies_is_cancelled_but_not_through_zeros(pad, reported):
+    """A reflection (replication, wrap) of x + b is that of x, plus b: the norm after it still removes b; zeros
+    padded in do not carry b, so there the bias changes the function."""
+    spec = (f"input: [3, 16, 16]\nlayers:\n  - conv2d: {{out: 4, kernel: 3}}\n"
+            f"  - pad: {{padding: [1, 1, 1, 1], {pad}}}\n  - instancenorm2d\n  - relu\n")
+    found = [d.message for d in lint(spec, "x.yaml", ["N105"]).diagnostics]
+    assert found == (["`0` (conv2d) has a bias that `2` (instancenorm2d) after `1` (pad) cancels: 4 wasted "
+                      "parameters"] if reported else []), found
+
 def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
     """G101 counts the zeros an explicit `pad` added at the end as the convolution's own padding: dropping them
     loses no input (a style-transfer net's zero-padded stride-2 convolution), dropping real positions does."""
     padded = "input: [3, 64, 64]\nlayers:\n  - pad: [1, 1, 1, 1]\n  - conv2d: {out: 8, kernel: 3, stride: 2}\n"
     assert lint(padded, "x.yaml", ["G101"]).diagnostics == []
+    for mode in ("reflect", "replicate", "circular"):  # copies of the input are padding too: nothing real is lost
+        copies = padded.replace("[1, 1, 1, 1]", f"{{padding: [1, 1, 1, 1], mode: {mode}}}")
+        assert lint(copies, "x.yaml", ["G101"]).diagnostics == []
+        assert lint(copies.replace("[1, 1, 1, 1]", "[2, 0, 2, 0]"), "x.yaml", ["G101"]).diagnostics != []
     causal = "input: [2, 64]\nlayers:\n  - pad: [2, 0]\n  - conv1d: {out: 2, kernel: 3, stride: 2}\n"
     assert [d.message for d in lint(causal, "x.yaml", ["G101"]).diagnostics] == [
         "`1` (conv1d): (L+2P−F) mod S = (66+2×0−3) mod 2 = 1, so the last 1 position of L = 66 is never read"]
@@ -174,3 +190,46 @@ def test_rows_a_pad_added_are_padding_for_the_window_sweep_after_it():
         "`1` (conv1d): (L+2P−F) mod S = (12+2×0−5) mod 4 = 3, so the 1 position `0` (pad) added at the end of "
         "L = 12 and the 2 positions before it are never read"]
 
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    (["dropout: 0.5"], "the model's output passes through `3` (dropout) last"),
+    (["dropout: 0.5", "softmax"], "the model's output passes through `3` (dropout) with only `4` (softmax) after it"),
+    (["dropout: 0.5", "flatten", "sigmoid"], "the model's output passes through `3` (dropout) with only `4` "
+                                             "(flatten), `5` (sigmoid) after it"),
+    (["dropout: 0.5", "linear: 3", "softmax"], None),  # the dropout regularises the hidden layer's units
+    (["softmax"], None),
+])
+def test_dropout_at_output_looks_through_the_final_activation(tail, message):
+    """Keras' Dense(10), Dropout(0.5), Activation('softmax') drops class scores as a final dropout does."""
+    text = "input: [20]\nlayers:\n  - linear: 16\n  - relu\n  - linear: 3\n" + "".join(f"  - {t}\n" for t in tail)
+    found = [d for d in lint(text, "x.yaml", ["N103"]).diagnostics]
+    assert [(d.loc.line, d.message.split(":")[0]) for d in found] == ([(6, message)] if message else [])
+
+
+@pytest.mark.parametrize(("init", "between", "found"), [
+    ("{weight: zeros, bias: zeros}", "", "every unit's input is 0 for every example, where relu's derivative is 0: "
+                                         "none of its units ever receives a gradient"),
+    ("{weight: zeros, bias: {constant: -0.5}}", "", "every unit's input is -0.5 for every example, where relu's "
+                                                    "derivative is 0: none of its units ever receives a gradient"),
+    ("zeros", "  - dropout: 0.1\n", "each unit's input is its bias alone, the same for every example, and relu's "
+                                    "derivative below 0 is 0: the units whose bias starts below 0, about half, never "
+                                    "receive a gradient"),
+    ("{weight: zeros, bias: {constant: 0.1}}", "", None),  # every unit alive at the start: it learns
+    ("{weight: {constant: 0.1}, bias: zeros}", "", None),  # the input varies with the example (N108's business)
+    ("kaiming_normal", "", None),
+])
+def test_zero_init_before_relu(init, between, found):
+    text = f"input: [10]\nlayers:\n  - linear: {{out: 8, init: {init}}}\n{between}  - relu\n  - linear: 1\n"
+    messages = [d.message.split(": ", 1)[1] for d in lint(text, "x.yaml", ["N112"]).diagnostics]
+    assert messages == ([found] if found else [])
+
+
+def test_zero_init_before_relu_kills_the_units_in_torch():
+    """What the rule says, measured: zero weights and zero biases before relu get no gradient at all."""
+    layer = torch.nn.Linear(10, 8)
+    torch.nn.init.zeros_(layer.weight)
+    torch.nn.init.zeros_(layer.bias)
+    out = torch.nn.Linear(8, 1)
+    out(torch.relu(layer(torch.randn(16, 10)))).sum().backward()
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()

@@ -134,6 +134,12 @@ def image(stem: str, *layers: str) -> str:
     (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 3, padding: 1}", "transpose", "multihead_attention: 2"),
      []),
     (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 1}", "transpose", "multihead_attention: 2"), [7]),
+    # reflect padding marks the borders as zeros do; circular padding leaves none (a circular shift by the
+    # stride shifts the output alike), so a patchify convolution with it tells no position
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 2, stride: 2, padding: 1, padding_mode: reflect}",
+            "transpose", "multihead_attention: 2"), []),
+    (tokens("{emb}", "transpose", "conv1d: {out: 8, kernel: 2, stride: 2, padding: 1, padding_mode: circular}",
+            "transpose", "multihead_attention: 2"), [7]),
     # DETR: the positions are added to the queries and keys, inside the attention's branches
     (tokens("{emb}", "attention: {heads: 2, branches: [[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], "
             "[add: [[identity], [pos_embedding: {positions: 16, dim: 8}]]], [identity]]}"), []),
@@ -352,3 +358,64 @@ def test_missing_flatten_leaves_swins_patch_merging_alone():
     assert lint(text, "x.yaml", ["S106"]).diagnostics == []
     reshaped = "input: [3, 8, 8]\nlayers: [conv2d: {out: 4, kernel: 3}, reshape: [4, 36, 1], linear: 10]\n"
     assert [d.code for d in lint(reshaped, "x.yaml", ["S106"]).diagnostics] == ["S106"]
+
+
+@pytest.mark.parametrize(("between", "index", "found"), [
+    ("", -1, "`2` takes the last step of `1` (lstm), which is bidirectional: the backward direction's half of it "
+             "has read only that step"),
+    ("  - dropout: 0.3\n  - tanh\n", 199, "`4` takes the last step of `1` (lstm), which is bidirectional: the "
+                                          "backward direction's half of it has read only that step"),
+    ("", 0, "`2` takes the first step of `1` (lstm), which is bidirectional: the forward direction's half of it "
+            "has read only that step"),
+    ("", 100, None),  # a middle step has read both halves of the sequence
+    ("  - linear: 64\n", -1, None),  # a position-wise layer between: no longer the recurrent layer's own step
+])
+def test_bidirectional_last_step_written_as_a_select(between, index, found):
+    """PyTorch's out, _ = self.lstm(x); self.fc(out[:, -1]) on a bidirectional LSTM, written with select."""
+    text = ("input: [T]\nsymbols: {T: 200}\nlayers:\n  - embedding: {vocab: 1000, dim: 32}\n"
+            f"  - lstm: {{hidden: 16, bidirectional: true}}\n{between}  - select: {{index: {index}}}\n  - linear: 2\n")
+    assert [d.message for d in lint(text, "x.yaml", ["S115"]).diagnostics] == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("shape", "layers", "found"), [
+    # a CRNN's [256, 1, 32] map viewed as a sequence of 32 steps
+    ("[8, 32, 128]", "conv2d: {out: 256, kernel: 3, padding: 1}\n  - relu\n  - maxpool2d: {kernel: [32, 4]}\n"
+     "  - reshape: [32, 256]", "`3` reshapes the channels-first map [256, 1, 32] into [32, 256]"),
+    # a from-scratch ViT: conv_proj(x).view(B, -1, C)
+    ("[3, 224, 224]", "conv2d: {out: 768, kernel: 16, stride: 16}\n  - reshape: [196, 768]",
+     "`1` reshapes the channels-first map [768, 14, 14] into [196, 768]"),
+    ("[3, 224, 224]", "conv2d: {out: 768, kernel: 16, stride: 16}\n  - flatten: {start: 1}\n  - transpose", None),
+    # whole axes regrouped: the positions merged, the channels still first
+    ("[3, 224, 224]", "conv2d: {out: 196, kernel: 16, stride: 16}\n  - reshape: [196, 196]", None),
+    # a dense layer's output reshaped into a map: no channels-first map before it
+    ("[8, 32, 128]", "flatten\n  - linear: 256\n  - reshape: [16, 16]", None),
+])
+def test_reshape_moves_channels(shape, layers, found):
+    text = f"input: {shape}\nlayers:\n  - {layers}\n"
+    messages = [d.message.split(":")[0] for d in lint(text, "x.yaml", ["S117"]).diagnostics]
+    assert messages == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("shape", "first", "found"), [
+    ("[1, 60]", "lstm: {hidden: 8}", True),
+    ("[1, 60]", "gru: {hidden: 8, bidirectional: true, output: hidden}", True),
+    ("[1, 60]", "linear: 4\n  - rnn: 8", True),  # one step still, after a position-wise layer
+    ("[60, 1]", "lstm: 8", False),
+    ("[T, 60]", "lstm: 8", False),  # a free length: more than one step at most of its values
+])
+def test_single_step_recurrence(shape, first, found):
+    text = f"input: {shape}\nsymbols: {{T: 10}}\nlayers:\n  - {first}\n" if "T" in shape else \
+        f"input: {shape}\nlayers:\n  - {first}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["S118"]).diagnostics] == (["S118"] if found else [])
+
+
+def test_single_step_recurrence_leaves_the_hidden_weights_idle_in_torch():
+    """What the rule says, measured: over one step, weight_hh changes neither the output nor gets a gradient."""
+    torch = pytest.importorskip("torch")
+    lstm = torch.nn.LSTM(60, 8, batch_first=True)
+    x = torch.randn(4, 1, 60)
+    lstm(x)[0].sum().backward()
+    before = lstm(x)[0].detach()
+    with torch.no_grad():
+        lstm.weight_hh_l0.normal_()
+    assert torch.equal(lstm(x)[0].detach(), before) and not lstm.weight_hh_l0.grad.any()

@@ -55,19 +55,21 @@ def autoencoder(declared: str) -> str:
 REGRESSION_HINT = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
 
 
-@pytest.mark.parametrize(("declared", "message"), [
-    ("", "bce on a regression: it treats the targets as class labels or probabilities, not real values"),
-    (", target_range: [0, 1]", "bce on a regression whose targets lie in [0, 1]: it reads them as probabilities, so "
-                               "its least value is their entropy, not 0, and it weighs an error near 0 or 1 more than "
-                               "the same error in between (DeepLocalize's super-resolution program is fixed by mse)"),
-    (", target_range: [0, 255]", "bce on a regression: it treats the targets as class labels or probabilities, not "
-                                 "real values"),
+@pytest.mark.parametrize(("declared", "code", "message", "hint"), [
+    ("", "T103", "bce on a regression: it treats the targets as class labels or probabilities, not real values",
+     REGRESSION_HINT),
+    (", target_range: [0, 1]", "T114", "bce on a regression whose targets lie in [0, 1]: it reads them as "
+     "probabilities, so its least value is their entropy, not 0, and it weighs an error near 0 or 1 more than the "
+     "same error in between", "mse, unless the decoder is meant to be Bernoulli (a VAE's on binarised images)"),
+    (", target_range: [0, 255]", "T103", "bce on a regression: it treats the targets as class labels or "
+     "probabilities, not real values", REGRESSION_HINT),
 ])
-def test_binary_cross_entropy_on_a_regression_says_why_for_the_targets_declared(declared, message):
-    [finding] = [d for d in lint(autoencoder(declared), "x.yaml", ["ALL"]).diagnostics if d.code == "T103"]
-    assert (finding.loc.line, finding.loc.col) == (8, 33)
-    assert (finding.message, finding.hint) == (message, REGRESSION_HINT)
-    assert lint(autoencoder(declared).replace("bce", "mse"), "x.yaml", ["T103"]).diagnostics == []
+def test_binary_cross_entropy_on_a_regression_says_why_for_the_targets_declared(declared, code, message, hint):
+    """Targets declared in [0, 1] (the Keras blog's autoencoder, PyTorch's VAE example) are a choice, noted as
+    info (T114); declared beyond, or not declared at all on a regression, the wrong loss (T103, a warning)."""
+    found = [d for d in lint(autoencoder(declared), "x.yaml", ["ALL"]).diagnostics if d.code in ("T103", "T114")]
+    assert [(d.code, d.loc.line, d.loc.col, d.message, d.hint) for d in found] == [(code, 8, 33, message, hint)]
+    assert lint(autoencoder(declared).replace("bce", "mse"), "x.yaml", ["T103", "T114"]).diagnostics == []
 
 
 def scheduled(scheduler: str, epochs: int = 20, lr: float = 0.1) -> str:
@@ -211,3 +213,14 @@ def test_dropout_after_the_sigmoid_is_not_probabilities():
     """Dropout scales the survivors by 1/(1 − p): BCELoss raises on them."""
     text = "input: [8]\nlayers: [linear: 1, sigmoid, dropout: 0.5]\ntrain: {classes: 2, loss: bce}\n"
     assert [d.code for d in lint(text, "x.yaml", ["T105"]).diagnostics] == ["T105"]
+
+
+def test_label_mode_mismatch_reports_both_lines_of_a_multi_label_softmax():
+    """Stack Overflow 41589126: softmax and categorical cross-entropy over ten labels a sample may all carry;
+    the answer changes both lines (sigmoid, binary cross-entropy), so both are reported."""
+    text = ("input: [64]\nlayers:\n  - linear: 10\n  - softmax\ntrain:\n  task: classification\n"
+            "  multi_label: true\n  loss: {cross_entropy: {inputs: probabilities}}\n")
+    found = [(d.loc.line, d.message.split(":")[0]) for d in lint(text, "x.yaml", ["T109"]).diagnostics]
+    assert found == [(4, "`1` (softmax) makes the classes compete, but a sample of this multi-label classification "
+                         "can carry several labels"),
+                     (8, "cross_entropy expects exactly one class per sample, but the classification is multi-label")]

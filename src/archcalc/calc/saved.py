@@ -38,12 +38,15 @@ class Save:
     """One tensor an operation saves: ``ref`` is ``in`` (its input; ``inN`` for a merge's N-th),
     ``out`` (its output) or ``own`` (a tensor of its own: pooling indices, a dropout mask, batch-norm
     statistics); ``elements`` per example, or in all when ``per_example`` is False; ``dtype`` is ``act``
-    (the activations' type) or a key of :data:`FIXED_BYTES`."""
+    (the activations' type) or a key of :data:`FIXED_BYTES`. ``for_input`` marks a tensor a step without
+    weights inside the layer saves (a convolution's reflection pad): on an input that requires no grad
+    autograd records that step not at all, so it is not saved there."""
 
     ref: str
     elements: Dim
     dtype: str = "act"
     per_example: bool = True
+    for_input: bool = False
 
 
 def _in(x: Shape) -> Save:
@@ -52,6 +55,22 @@ def _in(x: Shape) -> Save:
 
 def _out(y: Shape) -> Save:
     return Save("out", numel(y))
+
+
+def _copy_pad(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # reflection_pad*d_backward(grad, self, padding) and replication_pad*d's take the input itself; circular
+    # padding is narrows and a cat, whose backward needs only the sizes; constant_pad_nd_backward the amounts
+    return [_in(x)] if layer.mode in ("reflect", "replicate") else []
+
+
+def _conv(layer: Layer, x: Shape, y: Shape) -> list[Save]:
+    # convolution_backward: the input (and the weight, a parameter). A padding_mode other than zeros pads with
+    # F.pad first (which saves as pad does), then convolves the padded copy unpadded and saves that
+    if layer.padding_mode == "zeros":
+        return [_in(x)]
+    padded = numel((x[0], *(n + before + after for n, (before, after) in zip(x[1:], layer.pad_pairs()))))
+    pads = [Save("in", numel(x), for_input=True)] if layer.padding_mode in ("reflect", "replicate") else []
+    return [*pads, Save("own", padded)]
 
 
 def _batchnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
@@ -179,9 +198,9 @@ def _stochastic_depth(layer: Layer, x: Shape, y: Shape) -> list[Save]:
 
 #: layer kind → the tensors its forward saves for backward in training mode (PyTorch's derivatives.yaml)
 SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
-    "conv1d": lambda layer, x, y: [_in(x)],  # convolution_backward: input (and the weight, a parameter)
-    "conv2d": lambda layer, x, y: [_in(x)],
-    "conv3d": lambda layer, x, y: [_in(x)],
+    "conv1d": _conv,
+    "conv2d": _conv,
+    "conv3d": _conv,
     **dict.fromkeys(("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"), lambda layer, x, y: [_in(x)]),
     "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
     "batchnorm1d": _batchnorm,
@@ -231,7 +250,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "flatten": _nothing,
     "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
     "pixel_shuffle": _nothing,  # a permutation of the elements
-    "pad": _nothing,  # constant_pad_nd_backward(grad, pad): the amounts only
+    "pad": _copy_pad,
     "reshape": _nothing,  # views: their backward needs sizes, strides and the index only
     "permute": _nothing,
     "transpose": _nothing,
@@ -373,6 +392,8 @@ class _Walk:
                 saves = [_in(node.in_shape), _out(node.out_shape)]
             else:
                 saves = rule(node.layer, node.in_shape, node.out_shape)
+            if x in self.constant:
+                saves = [s for s in saves if not s.for_input]
             self.sizes_of(x, node.in_shape)
             self.sizes_of(y, node.out_shape)
             self.note(node, saves, {"in": x, "out": y})

@@ -34,6 +34,7 @@ from torch import fx, nn
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
+from archcalc.layers.pad import MODES
 
 if TYPE_CHECKING:
     from archcalc.model import Model
@@ -128,14 +129,13 @@ def _args(**pairs: tuple[object, object]) -> dict[str, Default]:
 
 
 def _conv(m: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Layer:
-    if m.padding_mode != "zeros":
-        raise module_error(m, f"padding_mode '{m.padding_mode}' has no spec form", "archcalc pads with zeros")
     padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
     rank = len(m.kernel_size)
     return Layer(f"conv{rank}d", {"out": m.out_channels, "kernel": _pair(m.kernel_size),
                                   **_args(stride=(_pair(m.stride), 1), padding=(padding, 0),
                                           dilation=(_pair(m.dilation), 1), groups=(m.groups, 1),
-                                          bias=(m.bias is not None, True))})
+                                          bias=(m.bias is not None, True),
+                                          padding_mode=(m.padding_mode, "zeros"))})
 
 
 def _batchnorm(m: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d) -> Layer:
@@ -213,11 +213,10 @@ def _pad(m: nn.ZeroPad1d | nn.ConstantPad1d) -> Layer:
     return Layer("pad", {"padding": list(m.padding), **_args(value=(float(m.value), 0.0))})
 
 
-def _refused_pad(m: nn.Module) -> Layer:
-    """Reflection, replication and circular padding copy the input's own values: ``pad`` adds a constant."""
-    mode = type(m).__name__.removesuffix("1d").removesuffix("2d").removesuffix("3d")
-    raise module_error(m, f"{mode} has no spec form: 'pad' adds a constant (it has no padding_mode)",
-                       "use nn.ZeroPad*d or nn.ConstantPad*d, or write the model's padding as a constant")
+def _copying_pad(mode: str) -> Callable[[nn.Module], Layer]:
+    """``nn.ReflectionPad*d``, ``nn.ReplicationPad*d``, ``nn.CircularPad*d``: ``pad`` in that mode, torch's
+    amounts as they are."""
+    return lambda m: Layer("pad", {"padding": list(m.padding), "mode": mode})
 
 
 def _glu(m: nn.GLU) -> Layer:
@@ -245,9 +244,9 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.LayerNorm: _layernorm,
     nn.ZeroPad1d: _pad, nn.ZeroPad2d: _pad, nn.ZeroPad3d: _pad,
     nn.ConstantPad1d: _pad, nn.ConstantPad2d: _pad, nn.ConstantPad3d: _pad,
-    **dict.fromkeys((nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d,
-                     nn.ReplicationPad2d, nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d,
-                     nn.CircularPad3d), _refused_pad),
+    **dict.fromkeys((nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d), _copying_pad("reflect")),
+    **dict.fromkeys((nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d), _copying_pad("replicate")),
+    **dict.fromkeys((nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d), _copying_pad("circular")),
     nn.GLU: _glu,
     nn.GroupNorm: lambda m: Layer("groupnorm", {"groups": m.num_groups, **_args(eps=(m.eps, 1e-5),
                                                                                  affine=(m.affine, True))}),
@@ -494,15 +493,17 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         return Layer("maxpool2d" if target is F.max_pool2d else "avgpool2d", args)
     if target is F.pad:
         mode = _argument(node, 2, "mode", "constant")
-        if mode != "constant":
-            raise module_error(owner, f"F.pad with mode '{mode}' has no spec form: 'pad' adds a constant (it has "
-                               "no padding_mode)", "pad with mode='constant'")
+        if mode not in MODES:
+            raise module_error(owner, f"F.pad with mode {mode!r} has no spec form",
+                               f"pad with mode {', '.join(map(repr, MODES))}")
         value, amounts = _argument(node, 3, "value", None), list(_argument(node, 1, "pad", ()))
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in amounts) \
                 or not isinstance(value, (int, float, type(None))):
             raise module_error(owner, "F.pad with amounts (or a value) computed in forward, from the input's size "
                                "or another tensor, has no spec form: a spec's pad amounts are fixed numbers",
                                "pad by fixed amounts (or give the model a fixed input size and write them out)")
+        if mode != "constant":  # torch takes no value in these modes (0 alone passes); the spec takes none
+            return Layer("pad", {"padding": amounts, "mode": mode})
         return Layer("pad", {"padding": amounts, **_args(value=(float(value or 0.0), 0.0))})
     if target is F.glu:
         dim = _argument(node, 1, "dim", -1)

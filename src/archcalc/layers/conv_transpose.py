@@ -37,6 +37,9 @@ class ConvTranspose(Conv):
     output_padding = PerAxis(0, doc="rows added to one side of the output, below the stride or the dilation: {p}",
                              min=0)
 
+    #: torch's transposed convolutions pad with zeros only ('Only "zeros" padding mode is supported')
+    padding_mode = "zeros"
+
     def spatial_out(self, x: Shape) -> tuple[Dim, ...]:
         sizes = []
         for axis, n, k, s, p, op, d in zip(self.axis_names, x[1:], self.kernel, self.strides, self.padding,
@@ -90,3 +93,7 @@ class ConvTranspose(Conv):
             template = f"({{{name}}}−1)×{{S}}−2×{{P}}+{taps}" + ("+{P_o}" if op else "")
             lines.append(derive(template, o, f"{name}_o", **{name: n, "S": s, "P": p, "F": k, "d": d, "P_o": op}))
         return lines
+
+
+# Conv's padding_mode is not an argument here: torch refuses any but zeros for nn.ConvTranspose*d
+del ConvTranspose.ARGS["padding_mode"]

@@ -99,6 +99,15 @@ def applied_by_loss(train: TrainSpec, node: LayerNode) -> bool:
     return isinstance(axis, int) and axis % rank == classes % rank
 
 
+def bce_on_unit_targets(train: TrainSpec | None) -> bool:
+    """Binary cross-entropy on a regression whose declared ``target_range`` lies within [0, 1]: defined there,
+    and a Bernoulli decoder's loss, so noted (T114) rather than reported as the wrong loss (T103)."""
+    if train is None or train.task != "regression" or train.loss not in ("bce", "bce_with_logits"):
+        return False
+    low, high = train.target_range or (None, None)
+    return low is not None and 0 <= low <= high <= 1
+
+
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
     (a final log_softmax) or ``logits`` (anything else, unbounded), looking through the layers that only reshape,

@@ -719,7 +719,8 @@ FRAMEWORK_NAMES = {"out_channels": "out", "out_features": "out", "filters": "out
                    "upscale_factor": "factor"}
 #: framework arguments with no counterpart, and why
 FRAMEWORK_ONLY = {
-    "padding_mode": "archcalc pads with zeros only (no reflect, replicate or circular padding)",
+    "padding_mode": "torch's transposed convolutions and pools pad with zeros (or −∞) only: padding_mode is for "
+                    "conv1d/2d/3d; a pad layer (mode: reflect, replicate, circular) pads before any kind",
     "inplace": "in-place or not changes no shape or count; leave it out",
     "device": "specs describe the network, not where it runs; leave it out",
     "dtype": "specs describe the network, not its number type; leave it out",

@@ -140,7 +140,8 @@ def _one(values: tuple) -> object:
 def _conv(cls: type, a: Layer, x: Shape) -> Call:
     padding = a.padding if a.padding == "same" else _one(a.padding)
     return _call(cls, in_channels=x[0], out_channels=a.out, kernel_size=_one(a.kernel), stride=_one(a.stride),
-                 padding=padding, dilation=_one(a.dilation), groups=a.groups, bias=a.bias, **_inits(a))
+                 padding=padding, dilation=_one(a.dilation), groups=a.groups, bias=a.bias,
+                 padding_mode=a.padding_mode, **_inits(a))
 
 
 def _conv_transpose(cls: type, a: Layer, x: Shape) -> Call:
@@ -198,7 +199,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "global_avgpool3d": _simple(L.GlobalAvgPool3d),
     "upsample": lambda a, x: _upsample(a, x),
     "pixel_shuffle": lambda a, x: _call(L.PixelShuffle, upscale_factor=a.factor),
-    "pad": lambda a, x: _call(L.ConstantPad, padding=a.padding, value=a.value),
+    "pad": lambda a, x: _call(L.ConstantPad, padding=a.padding, value=a.value) if a.mode == "constant" else
+    _call(L.CopyPad, padding=a.padding, mode=a.mode),
     "batchnorm1d": lambda a, x: _call(L.BatchNorm1d, num_features=x[0], eps=a.eps, momentum=a.momentum,
                                       affine=a.affine),
     "batchnorm2d": lambda a, x: _call(L.BatchNorm2d, num_features=x[0], eps=a.eps, momentum=a.momentum,

@@ -340,11 +340,13 @@ class _Conv(Module):
     RANK = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, rng=None, init=None, bias_init=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", rng=None, init=None,
+                 bias_init=None):
         rng = np.random.default_rng(rng)
         kernel = _axes(kernel_size, self.RANK)
         self.stride, self.dilation, self.groups = _axes(stride, self.RANK), _axes(dilation, self.RANK), groups
         self.padding = _pad_pairs(_axes(padding, self.RANK), kernel, self.dilation)
+        self.padding_mode = padding_mode
         fan_in = in_channels // groups * math.prod(kernel)
         self.weight = _initial(rng, (out_channels, in_channels // groups, *kernel), init, fan_in)
         self.bias = _initial(rng, (out_channels,), bias_init, fan_in) if bias else None
@@ -352,7 +354,8 @@ class _Conv(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         o, _, *kernel = self.weight.shape
         g, n = self.groups, x.shape[0]
-        xp = _pad(x, self.padding)
+        xp = _pad(x, self.padding) if self.padding_mode == "zeros" else \
+            _copy_pad(x, ((0, 0), (0, 0), *self.padding), self.padding_mode)
         out = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
                     zip(xp.shape[2:], kernel, self.stride, self.dilation))
         cols = _columns(xp, kernel, self.stride, self.dilation, out, g)
@@ -373,7 +376,10 @@ class _Conv(Module):
         if not input_grad:
             return None
         dcols = np.matmul(self.weight.reshape(g, o // g, -1).transpose(0, 2, 1), d)
-        return _crop(_uncolumns(dcols, xp_shape, kernel, self.stride, self.dilation, out), self.padding, x_shape)
+        dxp = _uncolumns(dcols, xp_shape, kernel, self.stride, self.dilation, out)
+        if self.padding_mode == "zeros":
+            return _crop(dxp, self.padding, x_shape)
+        return _copy_pad_grad(dxp, ((0, 0), (0, 0), *self.padding), self.padding_mode, x_shape)
 
 
 class Conv1d(_Conv):
@@ -716,6 +722,12 @@ class PixelShuffle(Module):
 
 
 
+def _pad_pairs_of(padding: tuple[int, ...], ndim: int) -> list[tuple[int, int]]:
+    """torch's flat (before, after) list, the last axis first, as one pair per axis of an ``ndim``-D array."""
+    given = [(padding[i], padding[i + 1]) for i in range(0, len(padding), 2)]
+    return [(0, 0)] * (ndim - len(given)) + given[::-1]
+
+
 def _pad_index(shape: tuple[int, ...], pairs: list[tuple[int, int]]) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
     """For (before, after) per axis (negative amounts crop): where the kept part of an input of ``shape`` lies
     in the input, and where it lies in the output."""
@@ -736,8 +748,7 @@ class ConstantPad(Module):
         self.padding, self.value = tuple(padding), value
 
     def _pairs(self, ndim: int) -> list[tuple[int, int]]:
-        given = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)]
-        return [(0, 0)] * (ndim - len(given)) + given[::-1]
+        return _pad_pairs_of(self.padding, ndim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         pairs = self._pairs(x.ndim)
@@ -752,6 +763,66 @@ class ConstantPad(Module):
         dx = np.zeros(self.shape, dtype=dout.dtype)
         dx[source] = dout[target]
         return dx
+
+
+
+def _source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Which input position each of the n + before + after outputs of one axis copies, in F.pad's ``mode``:
+    reflect mirrors at the edge without repeating it (−1 reads 1), replicate repeats the edge, circular
+    wraps around (−1 reads n − 1). The amounts are ≥ 0 and within torch's limits (the layer checked them)."""
+    i = np.arange(-before, n + after)
+    if mode == "reflect":
+        i = np.abs(i)
+        return np.where(i >= n, 2 * (n - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    return i % n
+
+
+def _copy_pad(x: np.ndarray, pairs, mode: str) -> np.ndarray:
+    """``x`` padded by (before, after) per axis (every axis of ``x``, (0, 0) where none) in ``mode``: one
+    gather per padded axis, which composes into torch's corners (each axis's index map is independent)."""
+    for axis, (before, after) in enumerate(pairs):
+        if before or after:
+            x = np.take(x, _source_index(x.shape[axis], before, after, mode), axis=axis)
+    return x
+
+
+def _copy_pad_grad(dout: np.ndarray, pairs, mode: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The adjoint of :func:`_copy_pad`: each output's gradient added back to the input position it copied
+    (the middle in one slice, then the border positions one by one: an input read twice gets both)."""
+    for axis in reversed(range(len(pairs))):
+        before, after = pairs[axis]
+        if not (before or after):
+            continue
+        n = shape[axis]
+        index = _source_index(n, before, after, mode)
+        g = np.moveaxis(dout, axis, -1)
+        dx = g[..., before:before + n].copy()
+        for j in (*range(before), *range(before + n, len(index))):
+            dx[..., index[j]] += g[..., j]
+        dout = np.moveaxis(dx, -1, axis)
+    return dout
+
+
+class CopyPad(Module):
+    """``F.pad(x, padding, mode=mode)`` for the modes that copy the input (``nn.ReflectionPad*d``,
+    ``nn.ReplicationPad*d``, ``nn.CircularPad*d``): ``padding`` is torch's flat list of (before, after) pairs,
+    the last axis first, amounts ≥ 0. The gradient of an added position goes back to the input position
+    it copied, so border inputs gather several."""
+
+    def __init__(self, padding: tuple[int, ...], mode: str = "reflect"):
+        self.padding, self.mode = tuple(padding), mode
+
+    def _pairs(self, ndim: int) -> list[tuple[int, int]]:
+        return _pad_pairs_of(self.padding, ndim)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return _copy_pad(x, self._pairs(x.ndim), self.mode)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return _copy_pad_grad(dout, self._pairs(dout.ndim), self.mode, self.shape)
 
 
 

@@ -98,11 +98,40 @@ def pixel_shuffle(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("DepthToSpace", [x], node, blocksize=node.layer.factor, mode="CRD")
 
 
+def _copy_pad(b: Builder, node: LayerNode, x: str, pairs: tuple[tuple[int, int], ...], mode: str) -> str:
+    """``x`` padded by (before, after) per axis after the batch in one of F.pad's copying modes: ``Pad`` in
+    mode 'reflect' or 'edge' (replicate); circular as ONNX's 'wrap' needs opset 19 (this is 17): per
+    axis, the last ``before`` positions, the input, the first ``after`` positions joined by ``Concat``
+    (torch wraps at most once around, so one copy of each end is all it can take)."""
+    if mode != "circular":
+        pads = [0, *(before for before, _ in pairs), 0, *(after for _, after in pairs)]
+        return b.op("Pad", [x, b.constant(node, "pads", pads, dtype=np.int64)], node, "pad" if node.kind != "pad"
+                    else "", mode="edge" if mode == "replicate" else mode)
+    padded = [axis for axis, pair in enumerate(pairs, 1) if any(pair)]
+    for axis, (before, after) in enumerate(pairs, 1):
+        pieces = [x]
+        if before:  # a start of −before is the end's last positions, whatever the (maybe free) size
+            ends = [b.constant(node, name, [v], dtype=np.int64) for name, v in
+                    (("starts", -before), ("ends", 2**62), ("axes", axis))]
+            pieces.insert(0, b.op("Slice", [x, *ends], node, f"wrap{axis}_before"))
+        if after:
+            ends = [b.constant(node, name, [v], dtype=np.int64) for name, v in
+                    (("starts", 0), ("ends", after), ("axes", axis))]
+            pieces.append(b.op("Slice", [x, *ends], node, f"wrap{axis}_after"))
+        if len(pieces) > 1:  # a pad layer's last op is named after the layer, as a one-op kind's is
+            last = node.kind == "pad" and axis == padded[-1]
+            x = b.op("Concat", pieces, node, "" if last else f"wrap{axis}", axis=axis)
+    return x
+
+
 @op_for("pad")
 def pad(b: Builder, node: LayerNode, x: str) -> str:
     """``Pad`` (constant mode): ONNX lists every axis's begin amount, then every end amount, in axis order
-    (batch included), where torch lists (before, after) pairs from the last axis; negative amounts crop in both."""
+    (batch included), where torch lists (before, after) pairs from the last axis; negative amounts crop in both.
+    The copying modes: :func:`_copy_pad`."""
     pairs = node.layer.pairs(node.in_shape)
+    if node.layer.mode != "constant":
+        return _copy_pad(b, node, x, pairs, node.layer.mode)
     pads = [0, *(before for before, _ in pairs), 0, *(after for _, after in pairs)]
     value = b.constant(node, "value", node.layer.value)
     return b.op("Pad", [x, b.constant(node, "pads", pads, dtype=np.int64), value], node, mode="constant")
@@ -343,8 +372,12 @@ def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("conv1d", "conv2d", "conv3d")
 def conv(b: Builder, node: LayerNode, x: str) -> str:
+    """A padding_mode other than zeros pads first (as torch does, :func:`_copy_pad`), then an unpadded Conv."""
     c = node.layer.config()
     begin, end = _pads(node)
+    if c["padding_mode"] != "zeros":
+        x = _copy_pad(b, node, x, ((0, 0), *zip(begin, end)), c["padding_mode"])
+        begin, end = [0] * len(begin), [0] * len(end)
     inputs = [x, b.weight(node, "weight"), *([b.weight(node, "bias")] if c["bias"] else [])]
     return b.op("Conv", inputs, node, kernel_shape=list(c["kernel"]), strides=list(c["stride"]),
                 dilations=list(c["dilation"]), group=c["groups"], pads=[*begin, *end])

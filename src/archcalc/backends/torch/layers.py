@@ -256,7 +256,7 @@ def conv(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(_by_rank(layer, nn.Conv1d, nn.Conv2d, nn.Conv3d), x[0], c["out"], kernel_size=c["kernel"],
                 stride=c["stride"], padding=c["padding"],
-                dilation=c["dilation"], groups=c["groups"], bias=c["bias"])
+                dilation=c["dilation"], groups=c["groups"], bias=c["bias"], padding_mode=c["padding_mode"])
 
 
 @module_for("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -425,12 +425,22 @@ def pixel_shuffle(layer: Layer, x: Shape) -> Call:
     return call(nn.PixelShuffle, layer.factor)
 
 
+#: torch's modules for pad's copying modes, by the number of padded axes
+COPYING = {"reflect": (nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d),
+           "replicate": (nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d),
+           "circular": (nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d)}
+
+
 @module_for("pad")
 def pad(layer: Layer, x: Shape) -> Call:
-    """``nn.ZeroPad{n}d`` when the value is 0, else ``nn.ConstantPad{n}d``, n the padded axes: what a person
-    writes, one number when every side is padded alike (``nn.ZeroPad2d(1)``)."""
+    """``nn.ZeroPad{n}d`` when the value is 0, else ``nn.ConstantPad{n}d``, n the padded axes; the copying modes
+    ``nn.ReflectionPad{n}d``, ``nn.ReplicationPad{n}d``, ``nn.CircularPad{n}d`` (each takes the 2–5-D tensors the
+    layer accepts: the padded axes and at most one more besides the batch). What a person writes, one number
+    when every side is padded alike (``nn.ZeroPad2d(1)``)."""
     layer.pairs(x)  # checked against the input
     rank = layer.rank
+    if layer.mode != "constant":
+        return call(COPYING[layer.mode][rank - 1], layer.padding)
     if layer.value == 0:
         return call((nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d)[rank - 1], layer.padding)
     return call((nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d)[rank - 1], layer.padding, layer.value)

@@ -76,6 +76,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N109", "recurrent_dropout_one_layer"),
     ("N110", "dropout_before_maxpool"),
     ("N111", "stochastic_depth_without_shortcut"),
+    ("N112", "zero_init_before_relu"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
@@ -100,6 +101,8 @@ CODES: tuple[tuple[str, str], ...] = (
     ("S114", "full_resolution_flatten"),
     ("S115", "bidirectional_last_step"),
     ("S116", "swapped_axes"),
+    ("S117", "reshape_moves_channels"),
+    ("S118", "single_step_recurrence"),
     # T: training setup
     ("T101", "learning_rate_out_of_range"),
     ("T102", "activation_before_logits_loss"),
@@ -114,6 +117,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T111", "ineffective_schedule"),
     ("T112", "smoothing_erases_labels"),
     ("T113", "weight_decay_too_large"),
+    ("T114", "bce_regression"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

@@ -1,22 +1,24 @@
 """A convolution or linear layer has a bias although batch norm follows it, directly or through pooling.
 
 ## What it does
-Reports an affine layer (`linear`, `conv2d`, `conv_transpose2d`) with `bias: true` (the default) whose output goes
-into a batch norm or instance norm layer, straight or through layers that carry a per-channel shift
-through unchanged: max pooling, average pooling without padded zeros in its mean, adaptive and global
-average pooling, and a flatten to a vector. It offers to set `bias: false`. A `linear` layer counts
-only on a vector input: on a sequence `[T, D]` its bias runs along D while `batchnorm1d`
-normalises each of the T positions (axis 0), so the bias is not cancelled. An activation or a
-dropout between them ends the search: relu(x + b) depends on b, and dropout scales the bias with its
-random mask in training, so batch norm no longer removes it exactly.
+Reports an affine layer (`linear`, `conv2d`, `conv_transpose2d`) with `bias: true` (the default) whose
+output goes into a batch norm or instance norm layer, straight or through layers that carry a
+per-channel shift through unchanged: max pooling, average pooling without padded zeros in its mean,
+adaptive and global average pooling, a pad that copies the input (reflect, replicate, circular), and a
+flatten to a vector. It offers to set `bias: false`. A `linear` layer counts only on a vector input: on
+a sequence `[T, D]` its bias runs along D while `batchnorm1d` normalises each of the T positions (axis
+0), so the bias is not cancelled. An activation or a dropout between them ends the search: relu(x + b)
+depends on b, and dropout scales the bias with its random mask in training, so batch norm no longer
+removes it exactly.
 
 ## Why is this bad?
 Batch norm subtracts the per-channel mean (of the batch in training, the running mean in
 evaluation), and a per-channel bias shifts exactly that mean: it is subtracted again, and
 batch norm's own shift β does its job. Instance norm subtracts each example's own per-channel mean
 over the positions, which the bias shifts just the same (with `affine: false` too: the bias is then
-removed, not replaced). The maximum or mean of a window of x + b is that of x, plus b, so pooling
-between them changes nothing. The bias is C wasted parameters that are still trained, stored and
+removed, not replaced). The maximum or mean of a window of x + b is that of x, plus b, and a
+reflection of x + b is that of x, plus b, so pooling or copying padding between them changes nothing
+(zeros padded in would not carry b). The bias is C wasted parameters that are still trained, stored and
 exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
 ResNets do so.
 
@@ -65,6 +67,7 @@ from archcalc.layers.batchnorm import BatchNorm
 from archcalc.layers.conv_transpose import ConvTranspose
 from archcalc.layers.flatten import Flatten
 from archcalc.layers.instancenorm import InstanceNorm
+from archcalc.layers.pad import Pad
 from archcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool
 from archcalc.layers.traits import Trait
 from archcalc.lint import fixes
@@ -124,11 +127,11 @@ def _bias_per_channel(node: LayerNode) -> bool:
 
 
 def _keeps_shift(node: Node) -> bool:
-    """Whether a per-channel constant added to the layer's input comes out of it unchanged (max or mean of
-    windows without padded zeros in the mean, a flatten to a vector), so a batch norm after it still removes it."""
-    if not isinstance(node, LayerNode):
-        return False
-    layer = node.layer
+    """Whether a per-channel constant added to the layer's input comes out of it unchanged (max or mean of windows
+    without padded zeros in the mean, a pad of copies, a flatten to a vector): a batch norm after it removes it."""
+    layer = node.layer if isinstance(node, LayerNode) else None
+    if isinstance(layer, Pad):
+        return layer.mode != "constant"
     if isinstance(layer, AvgPool):
         return not layer.config().get("count_include_pad", True) or all(p == 0 for p in _pads(layer))
     return isinstance(layer, (MaxPool, AdaptiveAvgPool, GlobalAvgPool)) \

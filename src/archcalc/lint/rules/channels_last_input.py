@@ -4,8 +4,9 @@
 Reports an `input:` of three sizes whose last is 1, 3 or 4 (grey, RGB, RGBA) and whose first two are
 at least 8, when the first layer slides a 2-D window over it (a `conv2d`, a pooling): `[28, 28, 1]`,
 `[224, 224, 3]`. Likewise a series given time first before a 1-D window (a `conv1d`, not a
-generator's `conv_transpose1d` on a latent vector): 1 to 3 channels last and at least 16 and 8 per
-channel steps first, `[16000, 1]` or `[128, 3]`; and a clip given frames first before a 3-D window
+generator's `conv_transpose1d` on a latent vector): 1 to 8 channels last and at least 16 and 4 per
+channel steps first, `[16000, 1]`, `[128, 3]` or a Keras `input_shape=(60, 5)` of 60 days of five prices;
+and a clip given frames first before a 3-D window
 (`conv3d`): 1, 3 or 4 channels second, at least 4 frames (not 1, 3 or 4) first, and frames of at
 least 8 × 8, `[16, 3, 112, 112]`. It runs when a layer fails to build too, the first one included,
 since such an input often makes one fail.
@@ -88,7 +89,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     cls = LAYERS.get(kind)
     if cls is None or not hasattr(cls, "kernel") or (len(shape),) != cls.RANKS:
         return
-    if len(shape) == 2 and shape[1] <= 3 and shape[0] >= max(16, 8 * shape[1]) and not kind.startswith("conv_t"):
+    if len(shape) == 2 and shape[1] <= 8 and shape[0] >= max(16, 4 * shape[1]) and not kind.startswith("conv_t"):
         steps, channels = shape
         yield Finding(ctx.spec.input_loc, f"input [{steps}, {channels}] reads as {steps} channels of {channels} "
                       f"step{'s' if channels > 1 else ''}: it looks like a series given time first, where "

@@ -1,7 +1,9 @@
-"""The model's last layer is a dropout.
+"""The model's last layer is a dropout, or only an activation follows it.
 
 ## What it does
-Reports a model whose output passes through dropout last (a layer with `Trait.DROPOUT`).
+Reports a model whose output passes through dropout last (a layer with `Trait.DROPOUT`), also when
+only weight-free activations and reshapes follow it (Keras' `Dense(10)`, `Dropout(0.5)`,
+`Activation('softmax')`): the dropout still acts on the output's scores.
 
 ## Why is this bad?
 Dropout regularises hidden units. On the output it zeroes random predictions in training and
@@ -45,9 +47,20 @@ from archcalc.lint.diagnostic import WARNING, Finding
 SEVERITY = WARNING
 
 
+#: what may follow the dropout and leave it acting on the output: an activation or a reshape, no weights
+PASSES = Trait.ACTIVATION | Trait.ALIASES
+
+
 def check(ctx: Context) -> Iterator[Finding]:
-    node = ctx.output_layer
-    if node is not None and Trait.DROPOUT in node.layer.TRAITS:
-        yield Finding(node.loc, f"the model's output passes through `{node.path}` (dropout) last: in training it "
-                      "zeroes random outputs, so the loss sees corrupted predictions",
-                      hint="move the dropout before the last affine layer, or remove it")
+    run = ctx.output_run
+    after = 0
+    while after < len(run) and run[-1 - after].layer.TRAITS & PASSES \
+            and Trait.WEIGHTED not in run[-1 - after].layer.TRAITS:
+        after += 1
+    if after == len(run) or Trait.DROPOUT not in run[-1 - after].layer.TRAITS:
+        return
+    node, then = run[-1 - after], run[len(run) - after:]
+    last = "last" if not then else f"with only {', '.join(f'`{n.path}` ({n.kind})' for n in then)} after it"
+    yield Finding(node.loc, f"the model's output passes through `{node.path}` (dropout) {last}: in training it "
+                  "zeroes random outputs, so the loss sees corrupted predictions",
+                  hint="move the dropout before the last affine layer, or remove it")

@@ -12,8 +12,9 @@ pools an odd-sized map does it.
 
 ## Why is this bad?
 The output size is ⌊(H + 2P − F)/S⌋ + 1: the floor silently drops what does not fit a whole
-stride. When the remainder falls inside the zero padding nothing is lost (ResNet's 7×7, stride 2,
-padding 3 convolution on 224 drops one row of padding), but beyond it real pixels are ignored,
+stride. When the remainder falls inside the padding nothing is lost (ResNet's 7×7, stride 2,
+padding 3 convolution on 224 drops one row of padding; the copies a reflect, replicate or circular
+padding adds hold nothing the input does not either), but beyond it real pixels are ignored,
 usually at the bottom and right edges only, and the downsampled grid is no longer centred on the
 input. The lecture's formula assumes the division is exact.
 
@@ -96,7 +97,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _padded_after(producer: object, rank: int) -> list[object]:
     """Per spatial axis, the positions a ``pad`` layer right before added after the input's end (0 without one):
-    a window sweep that leaves those unread drops only padding, as it would its own."""
+    a window sweep that leaves those unread drops only padding, as it would its own, in any mode (a reflect
+    pad's copies are of positions the sweep reads, or reports)."""
     if not isinstance(producer, LayerNode) or producer.kind != "pad":
         return [0] * rank
     return [after for _, after in producer.layer.pairs(producer.in_shape)[-rank:]]

@@ -5,9 +5,10 @@ Reports a sliding-window layer whose effective kernel d(F − 1) + 1 is larger t
 height or width, when some tap of the kernel reads only padding (or, for `ceil_mode` pooling,
 nothing) at every output position: tap j at output i reads input row i·S − P + j·d, and the tap
 is dead when no output puts that row inside the input. A kernel larger than its input whose taps
-all read the input somewhere (a 3×3 convolution with padding 1 on a 2×2 map) is not reported.
-(When the kernel does not even fit the padded input, the core refuses the spec:
-`non-positive-size`, E203.)
+all read the input somewhere (a 3×3 convolution with padding 1 on a 2×2 map) is not reported, nor
+is a convolution whose `padding_mode` fills the padding with copies of the input (reflect,
+replicate, circular): there every tap reads data. (When the kernel does not even fit the padded
+input, the core refuses the spec: `non-positive-size`, E203.)
 
 ## Why is this bad?
 A dead tap multiplies zero padding at every position: its weights are trained and stored but
@@ -57,8 +58,8 @@ UNITS = {"H": "rows", "W": "columns"}
 def check(ctx: Context) -> Iterator[Finding]:
     for node in ctx.layers:
         geometry = node.layer.geometry(node.in_shape)
-        if not isinstance(geometry, tuple):
-            continue
+        if not isinstance(geometry, tuple) or node.layer.config().get("padding_mode", "zeros") != "zeros":
+            continue  # a padding of copies: a tap in it reads the input too
         names = AXIS_NAMES.get(len(geometry), ())
         over = [f"{axis.kernel} > {name} = {n}" for name, n, axis in zip(names, node.in_shape[1:], geometry)
                 if symbolic.is_int(n) and symbolic.is_int(axis.kernel) and axis.kernel > n]

@@ -77,7 +77,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                           "multi-label classification can carry several labels: two true labels get at most 0.5 each",
                           hint="end with - sigmoid (one yes/no per label) and use loss: bce, or bce_with_logits "
                           "without the sigmoid")
-        elif train.loss in EXCLUSIVE_LOSSES:
+        if train.loss in EXCLUSIVE_LOSSES:  # a second fault of its own line, beside a softmax at the output
             yield Finding(ctx.train_loc("loss"), f"{train.loss} expects exactly one class per sample, but the "
                           "classification is multi-label", hint="use loss: bce_with_logits (one yes/no per label)")
         return

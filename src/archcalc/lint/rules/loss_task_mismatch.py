@@ -1,13 +1,13 @@
 """The loss does not fit the task: a regression loss for class labels, a classification loss for real values.
 
 ## What it does
-Reports `train:` with `task: classification` and a loss made for real-valued targets (`l1`,
-`huber`, `smooth_l1`, `cosine`, and `mse` on several class scores), or `task: regression` and a
-loss made for class labels (`cross_entropy`, `nll`, `bce`, `bce_with_logits`), also when the
-regression's `target_range` lies within [0, 1] (pixel intensities), where binary cross-entropy is
-defined but is not the regression loss. Squared error on a single output is left alone: on one
-probability it is the Brier score, which trains a binary classifier, if more slowly than
-cross-entropy (fixed versions of real programs use it); `kl_div` and `dice` serve both tasks.
+Reports `train:` with `task: classification` and a loss made for real-valued targets (`l1`, `huber`,
+`smooth_l1`, `cosine`, and `mse` on several class scores), or `task: regression` and a loss made for
+class labels (`cross_entropy`, `nll`, `bce`, `bce_with_logits`). Binary cross-entropy on a
+regression whose `target_range` lies within [0, 1] (pixel intensities) is defined, and the loss of
+Bernoulli decoders: `bce-regression` (T114, info) notes it. Squared error on a single output is left
+alone: on one probability it is the Brier score, which trains a binary classifier, if more slowly
+than cross-entropy (fixed versions of real programs use it); `kl_div` and `dice` serve both tasks.
 
 ## Why is this bad?
 Cross-entropy is the maximum-likelihood loss for class labels: its gradient stays large while the
@@ -18,11 +18,7 @@ nothing between: the outputs stop being probabilities. Squared error on K class 
 score to its 0/1 target as a separate regression: nothing makes the classes compete, and behind a
 softmax or sigmoid its gradient vanishes exactly when a prediction is confidently wrong. The other
 way round, a classification loss treats a regression's real-valued targets as class indices or
-probabilities, which they are not. Even on targets in [0, 1], binary cross-entropy's least value
-at a target t is t's entropy, not 0, and its gradient (p − t)/(p(1 − p)) weighs an error near 0 or
-1 more than the same error at mid-grey; DeepLocalize's super-resolution program, trained with it
-on pixel values, is fixed by mean squared error. (Bernoulli decoders of binarised images, such as
-a VAE's on MNIST, are the exception; say so with an `# archcalc: disable=T103` and the reason.)
+probabilities, which they are not.
 
 ## Example
 ```yaml
@@ -67,6 +63,7 @@ from collections.abc import Iterator
 from archcalc import symbolic
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import bce_on_unit_targets
 from archcalc.spec.train import LOSS_KINDS
 
 SEVERITY = WARNING
@@ -96,14 +93,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     if serves is None or serves == train.task:
         return
     if train.task == "regression":
-        hint = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
-        low, high = train.target_range or (None, None)
-        if train.loss in ("bce", "bce_with_logits") and low is not None and 0 <= low <= high <= 1:
-            yield Finding(ctx.train_loc("loss"), f"{train.loss} on a regression whose targets lie in "
-                          f"[{low:g}, {high:g}]: it reads them as probabilities, so its least value is their entropy, "
-                          "not 0, and it weighs an error near 0 or 1 more than the same error in between "
-                          "(DeepLocalize's super-resolution program is fixed by mse)", hint=hint)
+        if bce_on_unit_targets(train):  # defined there: T114 notes it
             return
+        hint = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
     else:
         hint = "use loss: cross_entropy (one output per class) or bce_with_logits (one output for two classes)"
     yield Finding(ctx.train_loc("loss"), f"{train.loss} on a {train.task}: {WHY[serves]}", hint=hint)
