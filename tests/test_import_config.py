@@ -322,6 +322,15 @@ def full_size(config, real_class) -> int:
             transformers.Gemma3ForCausalLM,
             999_885_952,
         ),
+        (  # gemma-3-4b-it's text_config: a 1024-token window, the global layers' rope scaled linearly by 8
+            "gemma3_text",
+            dict(vocab_size=262208, hidden_size=2560, intermediate_size=10240, num_hidden_layers=34,
+                 num_attention_heads=8, num_key_value_heads=4, head_dim=256, max_position_embeddings=131072,
+                 query_pre_attn_scalar=256, sliding_window=1024, rope_scaling={"factor": 8.0, "rope_type": "linear"},
+                 rope_theta=1000000.0, rope_local_base_freq=10000.0, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.Gemma3ForCausalLM,
+            3_880_263_168,
+        ),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
