@@ -231,6 +231,34 @@ class Fn(nn.Module):
         return self.fn(x)
 
 
+class GemmaRMSNormReference(nn.Module):
+    """``GemmaRMSNorm`` as modeling_gemma.py writes it: x·rsqrt(mean(x²) + eps)·(1 + w), w from zeros, computed
+    in float32 (at least: float64 stays float64 here, for the float64 checks) and cast back."""
+
+    def __init__(self, shape: tuple[int, ...], eps: float | None, offset: float):
+        super().__init__()
+        self.eps, self.offset, self.weight = eps, offset, nn.Parameter(torch.full(shape, 1.0 - offset))
+        self.axes = tuple(range(-len(shape), 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        wide = torch.promote_types(x.dtype, torch.float32)
+        y = x.to(wide)
+        eps = torch.finfo(wide).eps if self.eps is None else self.eps
+        y = y * torch.rsqrt(y.pow(2).mean(self.axes, keepdim=True) + eps)
+        return (y * (self.offset + self.weight.to(wide))).type_as(x)
+
+
+class ScaledEmbeddingReference(nn.Embedding):
+    """``GemmaTextScaledWordEmbedding``: the rows times a factor cast to the table's dtype."""
+
+    def __init__(self, vocab: int, dim: int, padding_idx: int | None, scale: float):
+        super().__init__(vocab, dim, padding_idx)
+        self.factor = scale
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return super().forward(ids) * torch.tensor(self.factor).to(self.weight.dtype)
+
+
 class ClassTokenReference(nn.Module):
     """torchvision VisionTransformer's class token, as its ``forward`` prepends it."""
 
@@ -353,11 +381,13 @@ class PositionReference(nn.Embedding):
         return super().forward(rows).expand(x.shape[0], -1, -1)
 
 
-def rope(x: torch.Tensor, rotary: str, theta: float, r: int) -> torch.Tensor:
+def rope(x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0) -> torch.Tensor:
     """Rotary embedding of x [N, H, T, d] as its authors' code computes it, angles in float32: Hugging Face
     Llama's ``x·cos + rotate_half(x)·sin`` on ``cat(freqs, freqs)``, or GPT-J's ``x·cos +
-    rotate_every_two(x)·sin`` on the angles repeated in pairs."""
+    rotate_every_two(x)·sin`` on the angles repeated in pairs; ``factor`` is transformers' linear rope
+    scaling (``inv_freq /= factor``, Gemma 3's global layers)."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+    inv_freq /= factor
     freqs = torch.outer(torch.arange(x.shape[2]).float(), inv_freq)
     part, rest = x[..., :r], x[..., r:]
     if rotary == "half":
@@ -379,17 +409,23 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a, mask: np.ndarra
     q, k, v = (y.unflatten(-1, (n, d)).transpose(1, 2) for y, n in ((q, heads), (k, kv), (v, kv)))
     if a.rotary != "none":
         r = a.rotary_dim or d
-        q, k = rope(q, a.rotary, a.theta, r), rope(k, a.rotary, a.theta, r)
+        q, k = rope(q, a.rotary, a.theta, r, a.rotary_factor), rope(k, a.rotary, a.theta, r, a.rotary_factor)
     if kv != heads:  # Hugging Face's repeat_kv: each k, v head serves heads/kv query heads in turn
         k, v = (y[:, :, None].expand(-1, -1, heads // kv, -1, -1).flatten(1, 2) for y in (k, v))
-    if mask is None:
+    if mask is None and a.softcap is None and a.window is None:
         y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=a.causal, scale=a.scale)
-    else:
+    else:  # GPT-2's eager attention, or Gemma 2's eager_attention_forward: the soft cap before the mask
         scores = q @ k.transpose(-1, -2) * (a.scale or d ** -0.5)
+        if a.softcap is not None:
+            scores = torch.tanh(scores / a.softcap) * a.softcap
         if a.causal:
             seen = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+            if a.window is not None:  # transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window
+                rows, columns = scores.shape[-2:]
+                seen &= torch.arange(columns)[None, :] > torch.arange(rows)[:, None] - a.window
             scores = scores.masked_fill(~seen, float("-inf"))
-        y = (scores.softmax(-1) * torch.from_numpy(mask)) @ v
+        weights = scores.softmax(-1)
+        y = (weights if mask is None else weights * torch.from_numpy(mask)) @ v
     return y.transpose(1, 2).flatten(2)
 
 
@@ -481,7 +517,12 @@ class MultiheadReference(nn.Module):
         self.k_proj = nn.Linear(x[1], kv * d, bias=a.bias)
         self.v_proj = nn.Linear(x[1], kv * d, bias=a.bias)
         self.o_proj = nn.Linear(heads * d, out, bias=a.bias if a.out_bias is None else a.out_bias)
-        if a.qk_norm != "none":  # Qwen3's q_norm, k_norm over head_dim; OLMo 2's over all heads' features
+        if a.qk_norm != "none" and a.qk_norm_offset:  # Gemma 3's q_norm, k_norm: Gemma's RMSNorm per head
+            self.q_norm = GemmaRMSNormReference((d if a.qk_norm == "head" else heads * d,), a.qk_norm_eps,
+                                                a.qk_norm_offset)
+            self.k_norm = GemmaRMSNormReference((d if a.qk_norm == "head" else kv * d,), a.qk_norm_eps,
+                                                a.qk_norm_offset)
+        elif a.qk_norm != "none":  # Qwen3's q_norm, k_norm over head_dim; OLMo 2's over all heads' features
             self.q_norm = nn.RMSNorm(d if a.qk_norm == "head" else heads * d, eps=a.qk_norm_eps)
             self.k_norm = nn.RMSNorm(d if a.qk_norm == "head" else kv * d, eps=a.qk_norm_eps)
         self.a, self.d = a, d
@@ -930,6 +971,11 @@ layers:
     Kind("leaky_relu", lambda a, x, t: nn.LeakyReLU(a.slope), (Case((2, 6), "leaky_relu: 0.2", params=0, out=(2, 6)),)),
     Kind("sigmoid", lambda a, x, t: nn.Sigmoid(), (Case((2, 6), "sigmoid", params=0, out=(2, 6)),)),
     Kind("tanh", lambda a, x, t: nn.Tanh(), (Case((2, 6), "tanh", params=0, out=(2, 6)),)),
+    # Gemma 2's final_logit_softcapping: logits / cap, tanh, times cap
+    Kind("softcap", lambda a, x, t: Fn(lambda y: torch.tanh(y / a.cap) * a.cap), (
+        Case((2, 6), "softcap: 1.5", params=0, out=(2, 6)),
+        Case((3, 2, 4), "softcap: {cap: 30.0}", params=0, out=(3, 2, 4), name="gemma2"),
+    )),
     Kind("log_softmax", lambda a, x, t: nn.LogSoftmax(dim=a.dim + 1 if a.dim >= 0 else a.dim), (
         Case((3, 4), "log_softmax", params=0, out=(3, 4)),
         Case((3, 4), "log_softmax: {dim: -1}", params=0, out=(3, 4), name="last"),
@@ -944,8 +990,12 @@ layers:
     )),
     Kind("step", lambda a, x, t: Sign(), (Case((2, 6), "step", params=0, out=(2, 6), zero_gradient=True),)),
     # -- transformers (issue 11; NumPy and ONNX, issue 12) ------------------------------------------------
-    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx), (
+    Kind("embedding", lambda a, x, t: nn.Embedding(a.vocab, a.dim, a.padding_idx) if a.scale is None else
+         ScaledEmbeddingReference(a.vocab, a.dim, a.padding_idx, a.scale), (
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4}", params=11 * 4, out=(7, 4)),
+        # Gemma's rows times √dim (√4 = 2; √6 here, a factor float32 rounds)
+        Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 6, scale: 2.449489742783178}", params=11 * 6,
+             out=(7, 6), name="scaled"),
         Case(Input((7,), ids=11), "embedding: {vocab: 11, dim: 4, padding_idx: 0}", params=11 * 4, out=(7, 4),
              name="padding", skip={GRAD: "the padding row gets no gradient by torch's definition, though the output "
                                          "reads it: finite differences see a slope there (parity checks the zero)"}),
@@ -976,15 +1026,25 @@ layers:
         Case((3, 2, 4), "layernorm2d: {affine: false}", params=0, out=(3, 2, 4), name="plain"),
         Case((5, 1, 1), "layernorm2d", params=2 * 5, out=(5, 1, 1), name="one-pixel"),
     )),
-    Kind("rmsnorm", lambda a, x, t: nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
+    Kind("rmsnorm", lambda a, x, t: GemmaRMSNormReference(x[len(x) - a.axes_:], a.eps, a.offset) if a.offset else
+         nn.RMSNorm(x[len(x) - a.axes_:], a.eps, a.affine), (
         Case((3, 6), "rmsnorm: {eps: 1.0e-6}", params=6, out=(3, 6)),
         Case((2, 3, 4), "rmsnorm: {axes: 2, affine: false}", params=0, out=(2, 3, 4), name="plain"),
+        # Gemma's x̂·(1 + γ), γ from zeros
+        Case((3, 6), "rmsnorm: {eps: 1.0e-6, offset: 1}", params=6, out=(3, 6), name="gemma"),
+        Case((2, 3, 4), "rmsnorm: {axes: 2, offset: 0.5}", params=3 * 4, out=(2, 3, 4), name="half-offset"),
     )),
     # the harness computes the three-branch form itself (tests/numpy_torch.py, ``merge``), with ``attend``
     Kind("attention", lambda a, x, t: AttentionReference(a, x, t), (
         Case((5, 24), "attention: {heads: 2, causal: true}", params=0, out=(5, 8), name="fused"),
         Case((1, 12), "attention: {heads: 1, causal: true, rotary: interleaved}", params=0, out=(1, 4),
              name="one-token"),
+        # Gemma 2's local layers: the scores soft-capped, each query seeing itself and the 2 keys before it
+        Case((6, 16), "attention: {heads: 2, kv_heads: 1, causal: true, window: 3, softcap: 2.0, scale: 0.3}",
+             params=0, out=(6, 8), name="window-softcap"),
+        # Gemma 3's global layers: linear rope scaling, the positions divided by 8
+        Case((5, 24), "attention: {heads: 2, causal: true, rotary: half, theta: 100.0, rotary_factor: 8.0}",
+             params=0, out=(5, 8), name="rotary-factor"),
         Case((5, 6), None, params=6 * 8 + 8 + 2 * (6 * 2 + 2), out=(5, 8), name="multi-query", spec="""input: [5, 6]
 layers:
   - attention: {heads: 4, kv_heads: 1, scale: 0.5, rotary: half, rotary_dim: 2,
@@ -1024,6 +1084,10 @@ layers:
         Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, rotary: half, qk_norm: all, "
              "qk_norm_eps: 1.0e-5}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 16 + 8, out=(6, 16),
              name="qk-norm-all"),
+        # Gemma 3: q_norm and k_norm of head_dim 6 with Gemma's (1 + γ), a window, a cap and linear rope scaling
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, head_dim: 6, bias: false, causal: true, "
+             "window: 3, scale: 0.25, softcap: 3.0, rotary: half, theta: 100.0, rotary_factor: 8.0, qk_norm: head, "
+             "qk_norm_offset: 1}", params=16 * 24 + 2 * 16 * 12 + 24 * 16 + 2 * 6, out=(6, 16), name="gemma3"),
         # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
         Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
              name="torch-layout"),

@@ -407,3 +407,28 @@ def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
         f"x.yaml:3:{column}: error: multihead_attention: init: sets a layer's weight and bias, but multihead_attention "
         "holds four projections (q, k, v and out) instead\n  hint: remove init: (the projections start as torch's: "
         "U(±1/√fan_in) for layout llama, xavier_uniform in_proj for layout torch)\n")
+
+
+@pytest.mark.parametrize(("shape", "layer", "message"), [
+    ("[4, 8]", "rmsnorm: {affine: false, offset: 1}", "x.yaml:3:38: error: rmsnorm: offset is given but affine is "
+     "false: there is no γ to offset\n  hint: drop offset, or learn γ (affine: true)\n"),
+    ("[4]", "embedding: {vocab: 3, dim: 2, scale: 0}", "x.yaml:3:42: error: embedding: 'scale' must be in (0, ∞), "
+     "got 0.0\n  hint: 'scale' is the factor each row looked up is multiplied by (Gemma: √dim) [default: none]\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, window: 3}", "x.yaml:3:45: error: multihead_attention: a window "
+     "needs causal: true (it slides over the keys before each query)\n  hint: add causal: true, or drop window\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, causal: true, window: 0}", "x.yaml:3:59: error: multihead_attention: "
+     "'window' must be an integer ≥ 1, got 0\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, rotary_factor: 8.0}", "x.yaml:3:52: error: multihead_attention: "
+     "rotary_factor is given but rotary is none\n  hint: add rotary: half (or interleaved), or drop rotary_factor\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm_offset: 1}", "x.yaml:3:53: error: multihead_attention: "
+     "qk_norm_offset is given but qk_norm is none\n  hint: add qk_norm: head (or all), or drop qk_norm_offset\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, layout: torch, softcap: 5.0}", "x.yaml:3:61: error: "
+     "multihead_attention: layout: torch: nn.MultiheadAttention has no soft cap on the scores\n"
+     "  hint: remove softcap, or use layout: llama (q_proj, k_proj, v_proj, o_proj apart)\n"),
+    ("[4, 8]", "softcap: 0", "x.yaml:3:14: error: softcap: 'cap' must be in (0, ∞), got 0.0\n"
+     "  hint: 'cap' is c, the bound: outputs lie in (−c, c)\n"),
+    ("[4, 8]", "softcap", "x.yaml:3:5: error: softcap needs 'cap'\n"
+     "  hint: cap: c, the bound: outputs lie in (−c, c) — e.g. - softcap: {cap: …}\n"),
+])
+def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, layer, message):
+    assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n") == message

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import archcalc
 from archcalc.cli import main
-from tests.test_transformers import check_against, unique_parameters
+from tests.test_transformers import check_against, logits, unique_parameters
 
 transformers = pytest.importorskip("transformers")
 
@@ -50,6 +50,9 @@ def small(kind: str, **sizes):
         "qwen3_moe": (transformers.Qwen3MoeConfig, "Qwen3MoeForCausalLM"),
         "qwen2_moe": (transformers.Qwen2MoeConfig, "Qwen2MoeForCausalLM"),
         "olmoe": (transformers.OlmoeConfig, "OlmoeForCausalLM"),
+        "gemma": (transformers.GemmaConfig, "GemmaForCausalLM"),
+        "gemma2": (transformers.Gemma2Config, "Gemma2ForCausalLM"),
+        "gemma3_text": (transformers.Gemma3TextConfig, "Gemma3ForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -169,6 +172,67 @@ def test_an_imported_config_is_the_real_model(tmp_path, name):
     check_against(str(spec), real, dict(T=13), vocab=vocab, pooled=real_class is transformers.BertModel)
 
 
+GEMMA = dict(vocab_size=101, hidden_size=48, intermediate_size=80, num_attention_heads=4, max_position_embeddings=32,
+             bos_token_id=0, eos_token_id=0, pad_token_id=0)
+
+#: tiny Gemma configs: tied and untied heads, multi-query, grouped-query and full attention, heads not D/h wide
+GEMMA_CASES = {
+    "gemma-mqa-tied": (small("gemma", num_hidden_layers=2, num_key_value_heads=1, head_dim=16, **GEMMA),
+                       transformers.GemmaForCausalLM),
+    # the first releases' "gelu", which GemmaConfig reads as the tanh form; biased projections
+    "gemma-mha-untied-biased": (small("gemma", num_hidden_layers=2, num_key_value_heads=4, head_dim=12,
+                                      tie_word_embeddings=False, attention_bias=True, hidden_act="gelu",
+                                      rms_norm_eps=1e-5, **GEMMA), transformers.GemmaForCausalLM),
+    "gemma-gqa-wide-heads": (small("gemma", num_hidden_layers=3, num_key_value_heads=2, head_dim=24,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 500.0}, **GEMMA),
+                             transformers.GemmaForCausalLM),
+    # every other layer sliding (a window of 5 on 13 tokens), scores scaled by 20^-1/2 and capped at 2, logits
+    # capped at 3
+    "gemma2-gqa-capped": (small("gemma2", num_hidden_layers=3, num_key_value_heads=2, head_dim=16, sliding_window=5,
+                                query_pre_attn_scalar=20, attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
+                                **GEMMA), transformers.Gemma2ForCausalLM),
+    # no caps, every layer sliding, query_pre_attn_scalar = head_dim (the default scale), untied, multi-query
+    "gemma2-mqa-uncapped-untied": (small("gemma2", num_hidden_layers=2, num_key_value_heads=1, head_dim=12,
+                                         sliding_window=4, query_pre_attn_scalar=12, attn_logit_softcapping=None,
+                                         final_logit_softcapping=None, tie_word_embeddings=False,
+                                         layer_types=["sliding_attention"] * 2, **GEMMA),
+                                   transformers.Gemma2ForCausalLM),
+    # 5 local : 1 global (the default pattern) over 7 layers, the global layers' rope scaled linearly by 8
+    "gemma3-pattern-linear-rope": (small("gemma3_text", num_hidden_layers=7, num_key_value_heads=2, head_dim=16,
+                                         sliding_window=4, query_pre_attn_scalar=16, rope_parameters={
+                                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                                             "full_attention": {"rope_type": "linear", "factor": 8.0,
+                                                                "rope_theta": 1000000.0}}, **GEMMA),
+                                   transformers.Gemma3ForCausalLM),
+    # every third layer global, multi-query, untied, soft caps, eps 1e-5 on the q and k norms too
+    "gemma3-mqa-period-3": (small("gemma3_text", num_hidden_layers=4, num_key_value_heads=1, head_dim=24,
+                                  sliding_window=3, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                                  attn_logit_softcapping=4.0, final_logit_softcapping=6.0,
+                                  layer_types=["sliding_attention", "sliding_attention", "full_attention",
+                                               "sliding_attention"], **GEMMA), transformers.Gemma3ForCausalLM),
+}
+
+
+def stirred(real: torch.nn.Module) -> torch.nn.Module:
+    """``real`` with every parameter moved off its initial value: Gemma starts its norms' γ at zero (their
+    scale 1 + γ at one), which would hide a norm that forgot its offset."""
+    with torch.no_grad():
+        for parameter in real.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    return real
+
+
+@pytest.mark.parametrize("name", GEMMA_CASES)
+def test_an_imported_gemma_config_is_the_real_model(tmp_path, name):
+    """Logits equal to 1e-5 on 13 tokens (longer than the windows of the Gemma 2 and 3 cases)."""
+    config, real_class = GEMMA_CASES[name]
+    config._attn_implementation = "eager"
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    real = stirred(real_class(config))
+    check_against(str(spec), real, dict(T=13), vocab=config.vocab_size)
+
+
 def test_base_imports_the_body_alone_whatever_the_head(tmp_path):
     config, _ = CASES["llama-gqa"]
     spec = imported(tmp_path, config, "--base")
@@ -267,6 +331,58 @@ def full_size(config, real_class) -> int:
                  max_position_embeddings=4096, pad_token_id=1),
             transformers.OlmoeForCausalLM,
             6_919_161_856,
+        ),
+        (  # gemma-2b's config.json: multi-query attention, 256-wide heads, the head tied
+            "gemma",
+            dict(vocab_size=256000, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18,
+                 num_attention_heads=8, num_key_value_heads=1, head_dim=256, max_position_embeddings=8192,
+                 hidden_act="gelu", pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.GemmaForCausalLM,
+            2_506_172_416,
+        ),
+        (  # gemma-7b's config.json: 16 heads of 256 on a hidden size of 3072
+            "gemma",
+            dict(vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
+                 num_attention_heads=16, num_key_value_heads=16, head_dim=256, max_position_embeddings=8192,
+                 hidden_act="gelu", pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.GemmaForCausalLM,
+            8_537_680_896,
+        ),
+        (  # gemma-2-9b's config.json: 42 layers alternating a 4096-token window and global attention
+            "gemma2",
+            dict(vocab_size=256000, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42,
+                 num_attention_heads=16, num_key_value_heads=8, head_dim=256, max_position_embeddings=8192,
+                 query_pre_attn_scalar=256, sliding_window=4096, attn_logit_softcapping=50.0,
+                 final_logit_softcapping=30.0, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.Gemma2ForCausalLM,
+            9_241_705_984,
+        ),
+        (  # gemma-2-27b's config.json: 128-wide heads, scores scaled by 144^-1/2 (hidden_size / heads)
+            "gemma2",
+            dict(vocab_size=256000, hidden_size=4608, intermediate_size=36864, num_hidden_layers=46,
+                 num_attention_heads=32, num_key_value_heads=16, head_dim=128, max_position_embeddings=8192,
+                 query_pre_attn_scalar=144, sliding_window=4096, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.Gemma2ForCausalLM,
+            27_227_128_320,
+        ),
+        (  # gemma-3-1b-it's config.json (model_type gemma3_text): 5 local layers of a 512-token window to 1 global
+            "gemma3_text",
+            dict(vocab_size=262144, hidden_size=1152, intermediate_size=6912, num_hidden_layers=26,
+                 num_attention_heads=4, num_key_value_heads=1, head_dim=256, max_position_embeddings=32768,
+                 query_pre_attn_scalar=256, sliding_window=512, sliding_window_pattern=6, rope_theta=1000000.0,
+                 rope_local_base_freq=10000.0, final_logit_softcapping=None, attn_logit_softcapping=None,
+                 pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.Gemma3ForCausalLM,
+            999_885_952,
+        ),
+        (  # gemma-3-4b-it's text_config: a 1024-token window, the global layers' rope scaled linearly by 8
+            "gemma3_text",
+            dict(vocab_size=262208, hidden_size=2560, intermediate_size=10240, num_hidden_layers=34,
+                 num_attention_heads=8, num_key_value_heads=4, head_dim=256, max_position_embeddings=131072,
+                 query_pre_attn_scalar=256, sliding_window=1024, rope_scaling={"factor": 8.0, "rope_type": "linear"},
+                 rope_theta=1000000.0, rope_local_base_freq=10000.0, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+            transformers.Gemma3ForCausalLM,
+            3_880_263_168,
         ),
     ],
 )
@@ -428,6 +544,32 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     assert ("sliding_window 4096" in result.output) == (family == "mistral")
 
 
+@pytest.mark.parametrize("family", ["gemma", "gemma2", "gemma3_text"])
+def test_a_key_a_gemma_config_leaves_out_takes_its_generations_default(tmp_path, family):
+    """GemmaConfig's defaults are gemma-7b's (16 key/value heads whatever the heads), Gemma 2's and 3's
+    gemma-2-2b's (8 heads, 4 key/value heads, 26 layers), every generation's heads 256 wide."""
+    from archcalc.importers.hf_config import DEFAULTS, GEMMA_HIDDEN
+
+    config = transformers.AutoConfig.for_model(family)
+    defaults = DEFAULTS[family]
+    assert (defaults.T, defaults.V, defaults.F, GEMMA_HIDDEN[family], defaults.heads, defaults.depth) == (
+        config.max_position_embeddings, config.vocab_size, config.intermediate_size, config.hidden_size,
+        config.num_attention_heads, config.num_hidden_layers)
+    assert (defaults.kv, defaults.head_dim, defaults.eps, defaults.pad) == (
+        config.num_key_value_heads, config.head_dim, config.rms_norm_eps, config.pad_token_id)
+    assert defaults.sliding_window == getattr(config, "sliding_window", None)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+    findings = json.loads(CliRunner().invoke(main, ["lint", str(out), "--format", "json"]).output)
+    assert not [f for f in findings if f["code"].startswith("E")], findings
+
+
 @pytest.mark.parametrize("family", ["mistral", "qwen2"])
 def test_mlp_bias_is_llamas_alone(tmp_path, family):
     """Mistral's and Qwen2's MLPs have no bias whatever mlp_bias says (their modeling files hard-code it)."""
@@ -557,3 +699,134 @@ def test_mixtral_routing_settings_are_checked_at_their_keys(tmp_path, changes, w
 def test_moe_settings_without_a_spec_form_are_refused(tmp_path, text, message):
     """A layer-dependent MLP (Qwen-MoE's dense layers) or OLMoE's clamped projections, at their keys."""
     assert message in refused(tmp_path, text)
+
+
+def test_a_gemma3_config_as_the_hub_writes_it_is_the_real_model(tmp_path):
+    """The hub's Gemma 3 configs predate rope_parameters: rope_theta (the global layers'), rope_local_base_freq
+    (the sliding layers'), rope_scaling (the global layers' alone: gemma-3-4b's linear factor 8) and
+    sliding_window_pattern; transformers reads them into rope_parameters per layer type, and so does the import."""
+    config = dict(GEMMA, model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], num_hidden_layers=5,
+                  num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16, sliding_window=4,
+                  sliding_window_pattern=3, rope_theta=50000.0, rope_local_base_freq=500.0,
+                  rope_scaling={"factor": 8.0, "rope_type": "linear"}, final_logit_softcapping=None,
+                  attn_logit_softcapping=None, hidden_activation="gelu_pytorch_tanh")
+    (tmp_path / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "(i + 1) // 3 * 3 != i + 1" in text and "theta: 500.0" in text and "rotary_factor: 8.0" in text
+    real_config = transformers.AutoConfig.from_pretrained(tmp_path)
+    real_config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    check_against(str(out), stirred(transformers.Gemma3ForCausalLM(real_config)), dict(T=13), vocab=101)
+
+
+#: a Gemma 2 config's keys for the refusals below
+GEMMA2 = dict(GEMMA, model_type="gemma2", architectures=["Gemma2ForCausalLM"], num_hidden_layers=4,
+              num_key_value_heads=2, head_dim=16)
+GEMMA3 = dict(model_type="gemma3_text", architectures=["Gemma3ForCausalLM"])
+
+
+@pytest.mark.parametrize(("changes", "key", "message"), [
+    (dict(use_bidirectional_attention=True), "use_bidirectional_attention",
+     "error: 'use_bidirectional_attention': attention to every position (an encoder), not a causal decoder's\n"
+     "  hint: the spec language cannot express it; only \"use_bidirectional_attention\": false imports"),
+    (dict(layer_types=["full_attention", "sliding_attention"] * 2), "layer_types",
+     "error: 'layer_types' is no pattern archcalc writes: every p-th layer 'full_attention', the others "
+     "'sliding_attention'\n  hint: the spec chooses each layer's attention by its index; a list without such a "
+     "period would need a block per layer"),
+    (dict(layer_types=["sliding_attention"] * 3), "layer_types",
+     "error: 'layer_types' names 3 layers, but num_hidden_layers is 4\n  hint: one type per layer"),
+    (dict(layer_types=["sliding_attention", "chunked_attention", "sliding_attention", "full_attention"]),
+     "chunked_attention", "error: 'layer_types': archcalc cannot express layer type 'chunked_attention'\n"
+     "  hint: Gemma's layers are 'sliding_attention' or 'full_attention'"),
+    (dict(query_pre_attn_scalar=0), "query_pre_attn_scalar",
+     "error: 'query_pre_attn_scalar' must be a number > 0, got 0"),
+    (dict(attn_logit_softcapping=-1.0), "attn_logit_softcapping",
+     "error: 'attn_logit_softcapping' must be a number > 0, got -1.0"),
+    (dict(sliding_window=0), "sliding_window", "error: 'sliding_window' must be a whole number ≥ 1, got 0"),
+    (dict(hidden_activation="quick_gelu"), "hidden_activation",
+     "error: 'hidden_activation': archcalc cannot express activation 'quick_gelu'"),
+    (dict(num_attention_heads=5, num_key_value_heads=1), "num_attention_heads",
+     "error: num_attention_heads 5 does not divide hidden_size 48\n  hint: every head gets the same number of "
+     "dimensions"),
+    (dict(GEMMA3, rope_scaling={"rope_type": "yarn", "factor": 4.0}), "yarn",
+     "error: 'rope_type': archcalc cannot express rope type 'yarn'"),
+    (dict(GEMMA3, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+     "rope_parameters", "error: 'rope_parameters': Gemma 3 gives one per layer type ('sliding_attention', "
+     "'full_attention')"),
+])
+def test_a_gemma_config_archcalc_cannot_express_is_a_located_error(tmp_path, changes, key, message):
+    text = json.dumps({**GEMMA2, **changes}, indent=2)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if f'"{key}"' in row)
+    output = refused(tmp_path, text)
+    assert f"config.json:{line}:" in output and message in output, output
+    assert "Traceback" not in output
+
+
+def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_path):
+    config = small("gemma3_text", num_hidden_layers=2, num_key_value_heads=1, head_dim=16, sliding_window=4,
+                   attn_logit_softcapping=4.0, **GEMMA)
+    config.save_pretrained(tmp_path)
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "attn_logit_softcapping 4: Gemma 3's attention code never applies it" in result.output
+    assert "softcap" not in (tmp_path / "s.yaml").read_text()
+
+
+@pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope"])
+def test_an_imported_gemma_runs_as_the_real_model_in_every_backend(tmp_path, name):
+    """One config per generation: the generated torch source (ruff-clean at 88 columns), onnxruntime and the
+    NumPy model, each with the real model's weights, give its logits to 1e-5 (float32)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import onnxruntime as ort
+
+    from archcalc.backends.numpy import to_numpy
+    from archcalc.backends.onnx import to_onnx
+    from archcalc.backends.torch.source import emit
+    from tests.torch_helpers import import_file
+
+    config, real_class = GEMMA_CASES[name]
+    config._attn_implementation = "eager"
+    model = archcalc.load(str(imported(tmp_path, config)), T=13)
+    torch.manual_seed(0)
+    real = stirred(real_class(config)).eval()
+    weights = real.state_dict()
+    ids = torch.randint(0, config.vocab_size, (2, 13))
+    with torch.no_grad():
+        expected = logits(real(ids)).numpy()
+
+    path = tmp_path / "gemma_generated.py"
+    path.write_text(emit(model), encoding="utf-8")
+    for args in (["check", "--isolated", "--select", "E,F,W,I,B,UP,SIM,RUF,N", "--ignore", "N801", str(path)],
+                 ["format", "--isolated", "--check", str(path)]):
+        proc = subprocess.run([sys.executable, "-m", "ruff", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    generated = import_file(path).build_model().eval()
+    assert str(generated.load_state_dict(weights, strict=True)) == "<All keys matched successfully>"
+    with torch.no_grad():
+        assert np.abs(generated(ids).numpy() - expected).max() <= 1e-5
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    run = ort.InferenceSession(to_onnx(model, weights).SerializeToString(), options,
+                               providers=["CPUExecutionProvider"])
+    (got,) = run.run(["output"], {run.get_inputs()[0].name: ids.numpy()})
+    assert np.abs(got - expected).max() <= 1e-5
+
+    net = to_numpy(model, seed=0).eval()
+    net.load_state_dict({key: weights[key].numpy() for key in net.state_dict()})
+    assert np.abs(net.forward(ids.numpy()) - expected).max() <= 1e-5
+
+
+def test_a_gemma2_base_model_has_no_head_and_no_logit_cap(tmp_path):
+    config, _ = GEMMA_CASES["gemma2-gqa-capped"]
+    config._attn_implementation = "eager"
+    spec = imported(tmp_path, config, "--base")
+    assert "softcap: {cap" not in spec.read_text() and "lm_head" not in spec.read_text()
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(transformers.Gemma2Model(config)), dict(T=13), vocab=config.vocab_size)

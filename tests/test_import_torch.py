@@ -713,3 +713,18 @@ def test_gated_units_in_generated_source_import_back(tmp_path):
     text = back.read_text(encoding="utf-8")
     assert "glu: {activation: silu, gate: first}" in text and "glu: {dim: 0, activation: gelu_tanh}" in text, text
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))
+
+
+def test_gemmas_attention_and_soft_cap_in_generated_source_import_back(tmp_path):
+    """Gemma 3's attention (a window, q and k norms with Gemma's offset, linear rope scaling) and Gemma 2's
+    soft caps are kept as options by archcalc's MultiheadAttention and SoftCap, which read back as written."""
+    spec = tmp_path / "gemma.yaml"
+    spec.write_text("input: [6, 16]\nlayers:\n  - multihead_attention: {heads: 4, kv_heads: 2, head_dim: 6, "
+                    "bias: false, causal: true, window: 3, scale: 0.25, softcap: 3.0, rotary: half, "
+                    "rotary_factor: 8.0, qk_norm: head, qk_norm_offset: 1.0}\n  - linear: 8\n  - softcap: 5.0\n",
+                    encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    text = back.read_text(encoding="utf-8")
+    assert "window: 3" in text and "softcap: 3.0" in text and "rotary_factor: 8.0" in text, text
+    assert "qk_norm_offset: 1.0" in text and "- softcap: 5.0" in text, text
+    assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))

@@ -132,7 +132,7 @@ def test_instance_norm_is_linear_at_inference_only_with_running_statistics():
 def test_the_activations_share_one_base():
     assert sorted(cls.kind for cls in set(LAYERS.values()) if issubclass(cls, Activation)) == \
         ["elu", "gelu", "hardsigmoid", "hardswish", "leaky_relu", "mish", "prelu", "relu", "relu6", "sigmoid",
-         "silu", "softplus", "step", "tanh"]
+         "silu", "softcap", "softplus", "step", "tanh"]
 
 
 def test_a_kinds_page_reads_as_yaml_with_aligned_columns(run):

@@ -476,3 +476,58 @@ def test_a_moe_decoder_saves_what_autograd_saves_per_checkpointing_mode(mode):
     spec = Path(__file__).resolve().parent / "specs" / "export" / "moe-decoder.yaml"
     real, predicted = _saved(spec, mode, torch.randint(0, 50, (12,)), ids=50)
     assert predicted == real
+
+
+GEMMA_LAYERS = [
+    "embedding: {vocab: 101, dim: 16, scale: 4.0}",  # Gemma's rows times √dim: a 0-d factor saved
+    "rmsnorm: {eps: 1.0e-6, offset: 1}",  # Gemma's norm in plain fp32 operations
+    "multihead_attention: {heads: 2, causal: true, rotary: half, window: 4}",  # eager: a sliding window
+    "multihead_attention: {heads: 2, kv_heads: 1, causal: true, rotary: half, rotary_factor: 8.0, softcap: 2.0, "
+    "qk_norm: head, qk_norm_offset: 1}",
+    "multihead_attention: {heads: 2, causal: true, softcap: 3.0, dropout: 0.1}",
+    "softcap: 3.0",
+]
+
+
+@pytest.mark.parametrize("layer", GEMMA_LAYERS)
+def test_gemmas_layers_save_what_autograd_saves(tmp_path, layer):
+    """Gemma's options run other code than the plain kinds (eager attention, fp32 norms): measured too."""
+    path = tmp_path / "gemma.yaml"
+    first = layer if layer.startswith("embedding") else "embedding: {vocab: 101, dim: 16}"
+    rest = "" if layer.startswith("embedding") else f"  - {layer}\n"
+    path.write_text(f"input: [T]\nsymbols: {{T: 13}}\nlayers:\n  - {first}\n{rest}"
+                    "  - linear: {out: 101, bias: false}\n")
+    real, predicted = _saved(str(path), "none", torch.randint(0, 101, (26,)), ids=101)
+    assert predicted == real
+
+
+@pytest.mark.parametrize("mode", ["none", "selective", "full"])
+def test_an_imported_gemma3_saves_what_autograd_saves(tmp_path, mode):
+    transformers = pytest.importorskip("transformers")
+    from tests.test_import_config import GEMMA, imported
+
+    config = transformers.Gemma3TextConfig(num_hidden_layers=4, num_key_value_heads=2, head_dim=16, sliding_window=4,
+                                           sliding_window_pattern=2, final_logit_softcapping=5.0, **GEMMA)
+    config.architectures = ["Gemma3ForCausalLM"]
+    real, predicted = _saved(str(imported(tmp_path, config)), mode, torch.randint(0, 101, (26,)), ids=101, T=13)
+    assert predicted == real
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 7, 13])
+def test_kv_cache_is_what_transformers_holds_for_a_tiny_gemma3(tmp_path, tokens):
+    """Gemma 3's local layers keep the last window − 1 keys and values (the next token sees them and
+    itself), its global layers every one; the summary's KV cache counts the same."""
+    transformers = pytest.importorskip("transformers")
+    from archcalc.calc.memory import kv_values
+    from tests.test_import_config import GEMMA, imported
+
+    config = transformers.Gemma3TextConfig(num_hidden_layers=4, num_key_value_heads=2, head_dim=16, sliding_window=4,
+                                           sliding_window_pattern=2, **GEMMA)
+    config.architectures = ["Gemma3ForCausalLM"]
+    spec = imported(tmp_path, config)
+    model = transformers.Gemma3ForCausalLM(config).eval()
+    with torch.no_grad():
+        out = model(torch.randint(0, 101, (3, tokens)), use_cache=True)
+    expected = 2 * (2 * 2 * 16) * (min(3, tokens) + tokens) * 3 * 4  # two local and two global layers
+    assert _kv_plan(spec, tokens, 3, T=tokens) == _cache_bytes(out.cache) == expected
+    assert kv_values(archcalc.load(spec, T=tokens).graph) * 3 * 4 == expected

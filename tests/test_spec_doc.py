@@ -88,3 +88,10 @@ def test_transformer_claims():
     assert gqa.trainable_params == 256 * 256 + 2 * 256 * 64 + 256 * 256
     layer = example("name: gqa-layer")
     assert layer.trainable_params == gqa.trainable_params == 163_840
+
+
+def test_the_gemma_example_counts_what_the_text_says():
+    gemma = example("name: gemma2-like")
+    assert gemma.trainable_params == 64_000 + 4 * (2 * 64 + 64 * 64 + 2 * 64 * 32 + 64 * 64) + 64 == 113_728
+    windows = [node.layer.window for node in gemma.layers if node.kind == "multihead_attention"]
+    assert windows == [8, None, 8, None]

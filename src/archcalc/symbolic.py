@@ -216,6 +216,25 @@ def largest(values: list[Dim]) -> Dim:
     return best
 
 
+def smallest(values: list[Dim]) -> Dim:
+    """The smallest of ``values``; a sympy ``Min`` only where the order depends on free symbols.
+
+    >>> smallest([3, 7, 5])
+    3
+    """
+    best = values[0]
+    for v in values[1:]:
+        if not (is_symbolic(v) or is_symbolic(best)):
+            best = min(best, v)
+        elif (v - best).is_nonpositive:
+            best = v
+        elif not (v - best).is_nonnegative:
+            import sympy
+
+            best = sympy.Min(best, v)
+    return best
+
+
 def summation(term, count: Dim) -> Dim:
     """Σ ``term(i)`` for i = 0 … count − 1, with ``term`` written once with Python operators: a plain
     sum for a concrete count, a sympy ``Sum`` over an index symbol when the count is free.

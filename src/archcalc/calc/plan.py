@@ -205,7 +205,7 @@ def peak_tflops(gpu: str, precision: str) -> float:
 
 def kv_cache_per_token(graph: Graph) -> list[tuple[str, int]]:
     """Elements of key and value one token adds to each decoder (causal) attention's cache, per sequence:
-    the layer's own ``kv_cache`` (2 × kv_heads × head_dim × T) over its key length T."""
+    the layer's own ``kv_cache`` (2 × kv_heads × head_dim × T) over the positions it keeps."""
     out = []
     for node, _ in graph.walk():
         layer = getattr(node, "layer", None)
@@ -213,8 +213,25 @@ def kv_cache_per_token(graph: Graph) -> list[tuple[str, int]]:
             continue
         inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
         keys = inputs[min(1, len(inputs) - 1)][0]
-        out.append((node.path, layer.kv_cache(inputs) // keys))
+        out.append((node.path, layer.kv_cache(inputs) // layer.cached(keys)))
     return out
+
+
+def kv_cache_at(graph: Graph, context: int) -> tuple[int, int]:
+    """(KV cache elements per sequence at ``context`` tokens, of which in sliding windows): each decoder
+    attention keeps every token, or the last ``window`` of them (Gemma 2's and 3's local layers)."""
+    total = windowed = 0
+    for node, _ in graph.walk():
+        layer = getattr(node, "layer", None)
+        if layer is None or not hasattr(layer, "kv_cache") or not getattr(layer, "causal", False):
+            continue
+        inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
+        keys = inputs[min(1, len(inputs) - 1)][0]
+        per_token = layer.kv_cache(inputs) // layer.cached(keys)
+        kept = per_token * layer.cached(context)
+        total += kept
+        windowed += kept if layer.window is not None else 0
+    return total, windowed
 
 
 @dataclass(slots=True)
@@ -389,15 +406,20 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
     if o.inference:
         kv = sum(n for _, n in kv_cache_per_token(graph))
         ctx = o.context or (graph.input_shape[0] if kv else 0)
-        p.kv_cache = kv * ctx * per_gpu_batch * c
-        if kv:
+        cache, windowed = kv_cache_at(graph, ctx)
+        p.kv_cache = cache * per_gpu_batch * c
+        if kv and not windowed:
             ex.append(("KV cache", f"{kv:,} key and value elements per token × {ctx:,} tokens × batch "
+                                   f"{per_gpu_batch} × {c} B = {p.kv_cache:,} B"))
+        elif kv:
+            ex.append(("KV cache", f"{cache:,} key and value elements at {ctx:,} tokens ({windowed:,} of them in "
+                                   f"sliding windows, which keep their last positions only) × batch "
                                    f"{per_gpu_batch} × {c} B = {p.kv_cache:,} B"))
         live = max((numel(n.in_shape) + numel(n.out_shape) for n in graph.layers()), default=0)
         p.temporary = live * per_gpu_batch * c
         ex.append(("temporary", f"largest layer input + output {live:,} × batch {per_gpu_batch} × {c} B = "
                                 f"{p.temporary:,} B (a bound on the forward pass's working set)"))
-        per_ex = kv * ctx * c + live * c
+        per_ex = cache * c + live * c
     else:
         s = saved(graph, o.checkpointing, o.loss, o.checkpoint_block)
         loss_bytes = 4 if m else c

@@ -112,6 +112,10 @@ def _rmsnorm(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     # aten's rms_norm: x upcast to fp32 (x itself in fp32), rsqrt(mean(x²) + eps) per group (fp32), and
     # x·rsqrt in the activations' type, which the weight multiplies
     groups = numel(x) // numel(layer.normalized(x))
+    if layer.offset:
+        # Gemma's, in plain operations in fp32: x (upcast), rsqrt per group, x·rsqrt (fp32) and offset + γ
+        return [Save("in", numel(x), "upcast"), Save("own", groups, "fp32"), Save("own", numel(x), "fp32"),
+                Save("own", numel(layer.normalized(x)), "fp32", False)]
     return [Save("in", numel(x), "upcast"), Save("own", groups, "fp32"), Save("own", numel(x))]
 
 
@@ -132,6 +136,14 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
         saves += [Save("own", k[0] * (r // 2), "act", False) for _ in range(2)]
     if groups != heads:
         saves[1:3] = [Save("own", k[0] * heads * hd), Save("own", v[0] * heads * hd)]
+    if eager(layer):
+        # Gemma 2's eager attention (a window or a soft cap): q·kᵀ saves q and k, the weighted sum v (above);
+        # tanh's output (the cap), masked_fill's mask (T_q × T_k bools, once), softmax's fp32 probabilities
+        # (under bf16 their cast copy is saved too, which this leaves out), and dropout's mask and product
+        scores = heads * q[0] * k[0]
+        saves += [Save("own", scores)] if layer.softcap is not None else []
+        saves += [Save("own", q[0] * k[0], "bool", False), Save("own", scores, "fp32")]
+        return saves + ([Save("own", scores, "mask"), Save("own", scores)] if layer.dropout else [])
     # flash attention lays its output out as q is: q a view of a projection's [N, T, heads·d] output gives
     # [N, T, heads, d] memory, so the layer's [N, T, heads·d] result is a view of it; a rotated q is a new
     # [N, heads, T, d] tensor, and the result a copy (the next layer saves that)
@@ -139,6 +151,12 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
     if layer.dropout:
         saves += [Save("own", 1, "int64", False), Save("own", 1, "int64", False)]
     return saves
+
+
+def eager(layer: Layer) -> bool:
+    """torch computes attention with a window or a soft cap as Gemma's eager code does, not with
+    ``scaled_dot_product_attention``."""
+    return layer.window is not None or layer.softcap is not None
 
 
 def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
@@ -158,11 +176,15 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
         # q_norm and k_norm are rms_norm on the projection (a view of it, per head): it saves what
         # :func:`_rmsnorm` says, and the attention core reads its output, a new tensor
         groups = numel(shape) // norm[0]
-        norms += [Save(name, numel(shape), "upcast"), Save("own", groups, "fp32"), Save("own", numel(shape))]
+        norms += [Save(name, numel(shape), "upcast"), Save("own", groups, "fp32")]
+        # Gemma 3's offset: plain operations in fp32, x·rsqrt and offset + γ saved in fp32
+        norms += [Save("own", numel(shape), "fp32"), Save("own", norm[0], "fp32", False)] if layer.qk_norm_offset \
+            else [Save("own", numel(shape))]
         rename["in0" if name == "q" else "in1"] = f"{name}_normed"
     saves = [first, *norms, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
                               for s in _attention(layer, [q, k, v], core))]
-    return [*saves, Save("core_copy" if layer.rotary != "none" else "core", numel(core))]
+    # the eager core's output is a new [N, heads, T, d] tensor, so o_proj's input is a copy as under rotary
+    return [*saves, Save("core_copy" if layer.rotary != "none" or eager(layer) else "core", numel(core))]
 
 
 def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
@@ -226,6 +248,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "silu": lambda layer, x, y: [_in(x)],
     "mish": lambda layer, x, y: [_in(x)],
     "softplus": lambda layer, x, y: [_in(x)],
+    "softcap": lambda layer, x, y: [Save("own", numel(y))],  # tanh(x / c), a new tensor (÷c and ×c save nothing)
     "elu": lambda layer, x, y: [_in(x)],  # elu_backward(..., is_result=false, self)
     "hardswish": lambda layer, x, y: [_in(x)],
     "hardsigmoid": lambda layer, x, y: [_in(x)],
@@ -242,7 +265,8 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     **dict.fromkeys(("global_avgpool1d", "global_avgpool2d", "global_avgpool3d"), _nothing),  # a mean: sizes only
     "dropout": _dropout,
     **dict.fromkeys(("dropout1d", "dropout2d", "dropout3d"), _channel_dropout),
-    "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")],  # embedding_backward: the indices
+    "embedding": lambda layer, x, y: [Save("in", numel(x), "int64")]  # embedding_backward: the indices
+    + ([Save("own", 1, "act", False)] if layer.scale is not None else []),  # Gemma's rows times a 0-d factor
     # weight[arange(T)]: the positions; added to the input (add: true), a sum that saves nothing
     "pos_embedding": lambda layer, x, y: [] if layer.add else [Save("own", x[0], "int64", False)],
     "layernorm": _layernorm,

@@ -53,9 +53,9 @@ def import_command(source: str, base: bool, args: dict[str, object], input_shape
 
     \b
       config.json               a Hugging Face config (GPT-2, BERT, Llama, Mistral, Qwen2, Qwen3,
-                                OLMo 2, Phi-3 and Phi-4; the mixtures of experts Mixtral, Qwen2-MoE,
-                                Qwen3-MoE and OLMoE), read as data: no transformers, no torch,
-                                nothing downloaded, no code run
+                                OLMo 2, Phi-3, Phi-4, Gemma 1 to 3; the mixtures of experts
+                                Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE), read as data: no
+                                transformers, no torch, nothing downloaded, no code run
       torchvision:NAME          a torchvision model (needs torch and torchvision)
       timm:NAME                 a timm model (needs timm)
       path/to/model.py:Class    your own nn.Module: this IMPORTS the file, so it runs its code;

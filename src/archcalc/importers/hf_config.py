@@ -301,6 +301,8 @@ class Defaults:
     head_dim: int | None = None  # None: hidden_size / heads (Qwen3: 128, whatever the hidden size)
     eps: float = 1e-6  # rms_norm_eps (OLMo 2: 1e-5)
     pad: int | None = None  # pad_token_id, the embedding's padding row (OLMo 2: 1)
+    heads: int = 32  # num_attention_heads (Gemma: 16, Gemma 2 and 3: 8)
+    depth: int = 32  # num_hidden_layers (Gemma: 28, Gemma 2 and 3: 26)
 
 
 def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
@@ -389,7 +391,7 @@ def _decoder_sizes(c: Config, defaults: Defaults, hidden: int) -> tuple[dict[str
     heads are a located error (at the default's absence when the family's default is what fails)."""
     sizes = dict(T=c.int("max_position_embeddings", defaults.T), V=c.int("vocab_size", defaults.V),
                  D=c.int("hidden_size", hidden), F=c.int("intermediate_size", defaults.F),
-                 heads=c.int("num_attention_heads", 32))
+                 heads=c.int("num_attention_heads", defaults.heads))
     kv = c.int("num_key_value_heads", defaults.kv or sizes["heads"])
     if sizes["heads"] % kv:
         raise c.error(
@@ -402,7 +404,7 @@ def _decoder_sizes(c: Config, defaults: Defaults, hidden: int) -> tuple[dict[str
     grouped = kv != sizes["heads"]  # grouped-query attention; otherwise kv_heads is left at its default
     if grouped:
         sizes["kv"] = kv
-    sizes["depth"] = c.int("num_hidden_layers", 32)
+    sizes["depth"] = c.int("num_hidden_layers", defaults.depth)
     return sizes, grouped
 
 
@@ -578,6 +580,144 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         lines[start:end + 1] = [f"        - {moe_layer}   # {parts}"]
         symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
         lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}{f', S: {shared}' if shared else ''}}}"
+
+
+# -- Gemma ------------------------------------------------------------------------------------------
+
+#: GemmaConfig's, Gemma2Config's and Gemma3TextConfig's defaults (gemma-7b's and gemma-2-2b's sizes): 256-wide
+#: heads whatever the hidden size, key/value heads that do not follow the heads, padding row 0
+DEFAULTS["gemma"] = Defaults(T=8192, V=256000, F=24576, kv=16, head_dim=256, pad=0, heads=16, depth=28)
+DEFAULTS["gemma2"] = Defaults(T=8192, V=256000, F=9216, kv=4, sliding_window=4096, head_dim=256, pad=0, heads=8,
+                              depth=26)
+DEFAULTS["gemma3_text"] = Defaults(T=131072, V=262208, F=9216, kv=4, sliding_window=4096, head_dim=256, pad=0,
+                                   heads=8, depth=26)
+#: each generation's default hidden_size
+GEMMA_HIDDEN = {"gemma": 3072, "gemma2": 2304, "gemma3_text": 2304}
+SLIDING, FULL = "sliding_attention", "full_attention"
+
+
+def gemma(generation: int) -> Family:
+    """Google's Gemma (``modeling_gemma.py``), Gemma 2 and Gemma 3's text model: Llama's decoder with Gemma's
+    RMSNorm (x̂·(1 + γ), ``rmsnorm: {offset: 1}``), the embedding's rows times √hidden_size (``scale``), a
+    GeGLU MLP (``gelu_pytorch_tanh``), 256-wide heads and the LM head tied. Gemma 2 adds a norm after each
+    sub-layer too (``post_attention_layernorm``, ``pre_feedforward_layernorm``, ``post_feedforward_layernorm``),
+    scores scaled by ``query_pre_attn_scalar``⁻¹ᐟ² and soft-capped (``attn_logit_softcapping``), the logits
+    soft-capped (``final_logit_softcapping``, a ``softcap`` layer after ``lm_head``) and sliding-window layers
+    (``layer_types``: a window of ``sliding_window`` positions) between global ones. Gemma 3 adds q and k norms
+    per head (Gemma's RMSNorm) and a rotary base per layer type (``rope_local_base_freq`` on the sliding
+    layers), with linear scaling on the global ones (the 4B and larger models' factor 8)."""
+
+    def write(c: Config, head: bool) -> list[str]:
+        model_type = str(c.value("model_type"))
+        d = DEFAULTS[model_type]
+        sizes, grouped = _decoder_sizes(c, d, GEMMA_HIDDEN[model_type])
+        if generation > 1:  # Gemma2Config and Gemma3TextConfig refuse it whatever head_dim says
+            _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+        head_dim = c.int("head_dim", d.head_dim)
+        # Gemma's MLP reads hidden_act (its config reads the first releases' "gelu" as the tanh form it meant);
+        # Gemma 2's and 3's read hidden_activation alone
+        act_key = "hidden_act" if generation == 1 else "hidden_activation"
+        act_name = c.choice(act_key, "gelu_pytorch_tanh", ACTIVATIONS, "activation")
+        act = ACTIVATIONS["gelu_pytorch_tanh" if generation == 1 and act_name == "gelu" else act_name]
+        eps = number(c.float("rms_norm_eps", d.eps, positive=True))
+        c.require("use_bidirectional_attention", False, "attention to every position (an encoder), not a causal "
+                  "decoder's")
+        bias = c.flag("attention_bias", False)
+        attn_drop = c.probability("attention_dropout", 0.0) or None
+        pad = _padding(c, sizes["V"], d.pad)
+        scale = attn_cap = final_cap = window = None
+        if generation > 1:
+            query = c.float("query_pre_attn_scalar", 256, positive=True)
+            scale = None if query == head_dim else number(query ** -0.5)  # transformers: query_pre_attn_scalar**-0.5
+            attn_cap = _softcap(c, "attn_logit_softcapping", 50.0 if generation == 2 else None)
+            if generation == 3 and attn_cap is not None:  # Gemma3Attention keeps it but never passes it on
+                c.warnings.append(SpecError(c.where("attn_logit_softcapping"), f"attn_logit_softcapping "
+                                            f"{attn_cap:g}: Gemma 3's attention code never applies it, so the spec "
+                                            "caps no scores either", code="ignored-setting"))
+                attn_cap = None
+            final_cap = _softcap(c, "final_logit_softcapping", 30.0 if generation == 2 else None)
+            sliding = _layer_types(c, sizes["depth"], 2 if generation == 2 else c.int("sliding_window_pattern", 6))
+        else:
+            sliding = [False] * sizes["depth"]
+        if any(sliding):
+            window = c.int("sliding_window", d.sliding_window)
+        rope = _gemma3_rope(c) if generation == 3 else dict.fromkeys((SLIDING, FULL), (_rope_theta(c), None))
+        condition = _pattern(c, sliding)
+
+        def attention(local: bool, indent: str) -> list[str]:
+            theta, factor = rope[SLIDING if local else FULL]
+            args = dict(
+                heads="h",
+                kv_heads="kv" if grouped else None,
+                head_dim=None if head_dim * sizes["heads"] == sizes["D"] else head_dim,
+                bias=None if bias else "false",
+                causal="true",
+                window=window if local else None,
+                scale=scale,
+                softcap=None if attn_cap is None else number(attn_cap),
+                rotary="half",
+                theta=number(theta),
+                rotary_factor=None if factor is None else number(factor),
+                qk_norm="head" if generation == 3 else None,
+                qk_norm_eps=eps if generation == 3 and float(eps) != 1e-6 else None,
+                qk_norm_offset=1 if generation == 3 else None,
+                dropout=None if attn_drop is None else number(attn_drop),
+                name="self_attn",
+            )
+            what = "q_proj, k_proj, v_proj, o_proj" + (", q_norm, k_norm" if generation == 3 else "")
+            return [f"{indent}- multihead_attention:        # {what}",
+                    *(f"{indent}    {k}: {v}" for k, v in args.items() if v is not None)]
+
+        if condition is None:
+            attn = attention(sliding[0], "        ")
+        else:
+            period = condition
+            attn = [f"        - if: (i + 1) // {period} * {period} != i + 1   # {SLIDING}, but every {period}"
+                    f"{_ordinal(period)} layer: {FULL}",
+                    "          then:", *attention(True, "            "),
+                    "          else:", *attention(False, "            ")]
+
+        def norm(name: str) -> str:
+            return f"        - rmsnorm: {{eps: {eps}, offset: 1, name: {name}}}"
+
+        args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+        if condition is not None:
+            args, uses = args + ", i", uses + ", i"
+        mlp_norm = "post_attention_layernorm" if generation == 1 else "pre_feedforward_layernorm"
+        lines = [
+            *_header(c, sizes),
+            "blocks:",
+            f"  decoder({args}):",
+            "    - residual:",
+            norm("input_layernorm"),
+            *attn,
+            *([norm("post_attention_layernorm")] if generation > 1 else []),
+            "      inline: true",
+            "    - residual:",
+            norm(mlp_norm),
+            "        - name: mlp",
+            "          layers:",
+            "            - multiply:",
+            "                - layers: [linear: {out: f, bias: false, name: gate_proj}, "
+            f"{layer(act, name='act_fn')}]",
+            "                - linear: {out: f, bias: false, name: up_proj}",
+            "              inline: true",
+            "            - linear: {out: d, bias: false, name: down_proj}",
+            *([norm("post_feedforward_layernorm")] if generation > 1 else []),
+            "      inline: true",
+            "layers:",
+        ]
+        repeat = "repeat: depth, index: i" if condition is not None else "repeat: depth"
+        embedding = layer("embedding", vocab="V", dim="D", padding_idx=pad, scale=number(sizes["D"] ** 0.5),
+                          name="embed_tokens")
+        body = [
+            f"- {embedding}   # the rows times √D",
+            f"- {{name: layers, {repeat}, layers: [decoder: [{uses}]]}}",
+            f"- rmsnorm: {{eps: {eps}, offset: 1, name: norm}}",
+        ]
+        lines = _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", True))
+        if head and final_cap is not None:  # tanh(logits / cap) · cap
+            lines.append(f"  - softcap: {{cap: {number(final_cap)}, name: final_logit_softcapping}}")
         return lines
 
     return write
@@ -655,6 +795,96 @@ _OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False
                      Experts("num_experts", 64, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 16,
                                                                     "num_attention_heads": 16}))
 family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
+
+
+def _ordinal(n: int) -> str:
+    return "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def _softcap(c: Config, key: str, default: float | None) -> float | None:
+    """A soft cap c of Gemma 2's (tanh(x/c)·c), or None where the config has none (JSON null)."""
+    written = c.node(key)
+    if isinstance(written, YScalar) and written.value is None:
+        return None
+    return None if default is None and written is None else c.float(key, default, positive=True)
+
+
+def _layer_types(c: Config, depth: int, period: int) -> list[bool]:
+    """Which layers attend through a sliding window: ``layer_types`` as the config lists them, else the
+    generation's pattern (Gemma 2: every other layer from the first; Gemma 3: all but every
+    ``sliding_window_pattern``-th)."""
+    node = c.node("layer_types")
+    if node is None or (isinstance(node, YScalar) and node.value is None):
+        return [(i + 1) % period != 0 for i in range(depth)]
+    if not isinstance(node, YSeq):
+        raise SpecError(node.loc, f"'layer_types' must be a list of '{SLIDING}' and '{FULL}', got {describe(node)}",
+                        code="bad-config")
+    for item in node.items:
+        if not (isinstance(item, YScalar) and item.value in (SLIDING, FULL)):
+            raise SpecError(item.loc, f"'layer_types': archcalc cannot express layer type {describe(item)}",
+                            code="unsupported-config", hint=f"Gemma's layers are '{SLIDING}' or '{FULL}'")
+    if len(node.items) != depth:
+        raise SpecError(node.loc, f"'layer_types' names {len(node.items)} layers, but num_hidden_layers is {depth}",
+                        code="bad-config", hint="one type per layer")
+    return [item.value == SLIDING for item in node.items]
+
+
+def _pattern(c: Config, sliding: list[bool]) -> int | None:
+    """The period p of the layer types when every p-th layer is global and the others slide (the spec's
+    ``if:`` on the layer's index), None when every layer is of one type."""
+    if all(sliding) or not any(sliding):
+        return None
+    period = sliding.index(False) + 1
+    if sliding != [(i + 1) % period != 0 for i in range(len(sliding))]:
+        raise c.error("layer_types", "'layer_types' is no pattern archcalc writes: every p-th layer "
+                      f"'{FULL}', the others '{SLIDING}'", hint="the spec chooses each layer's attention by its "
+                      "index; a list without such a period would need a block per layer")
+    return period
+
+
+def _gemma3_rope(c: Config) -> dict[str, tuple[float, float | None]]:
+    """Gemma 3's rotary embedding per layer type: (base, linear scaling factor or None). transformers 5 saves
+    ``rope_parameters`` by layer type; the hub's configs give ``rope_theta`` (the global layers',
+    1,000,000), ``rope_local_base_freq`` (the sliding layers', 10,000) and ``rope_scaling`` (the global
+    layers' only: linear, factor 8 in the 4B and larger models). Any other rope type is refused."""
+    params = c.node("rope_parameters")
+    if isinstance(params, YScalar) and params.value is None:
+        params = None
+    if params is not None and not isinstance(params, YMap):
+        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
+    if params is not None and params.items and params.get(SLIDING) is None and params.get(FULL) is None:
+        raise SpecError(params.loc, f"'rope_parameters': Gemma 3 gives one per layer type ('{SLIDING}', '{FULL}')",
+                        code="bad-config", hint="as Gemma3TextConfig saves it: "
+                        '{"full_attention": {"rope_type": "default", "rope_theta": 1000000.0}, …}')
+    scaling = c.node("rope_scaling")
+    if isinstance(scaling, YScalar) and scaling.value is None:
+        scaling = None
+    if scaling is not None and not isinstance(scaling, YMap):
+        raise SpecError(scaling.loc, "'rope_scaling' must be a mapping", code="bad-config")
+    bases = {FULL: c.float("rope_theta", 1_000_000.0, positive=True),
+             SLIDING: c.float("rope_local_base_freq", 10_000.0, positive=True)}
+    rope: dict[str, tuple[float, float | None]] = {}
+    for kind in (SLIDING, FULL):
+        node = params.get(kind) if params is not None else None
+        if node is None and kind == FULL:
+            node = scaling
+        if node is None or (isinstance(node, YScalar) and node.value is None):
+            rope[kind] = (bases[kind], None)
+            continue
+        if not isinstance(node, YMap):
+            raise SpecError(node.loc, f"'{kind}' must be a mapping of rope parameters", code="bad-config")
+        inner = Config(node, c.path)
+        key = "rope_type" if inner.node("rope_type") is not None or inner.node("type") is None else "type"
+        rope_type = inner.choice(key, "default", ("default", "linear"), "rope type")
+        inner.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
+        factor = inner.float("factor", positive=True) if rope_type == "linear" else None
+        rope[kind] = (inner.float("rope_theta", bases[kind], positive=True), None if factor == 1 else factor)
+    return rope
+
+
+family("gemma", "GemmaModel", "GemmaForCausalLM")(gemma(1))
+family("gemma2", "Gemma2Model", "Gemma2ForCausalLM")(gemma(2))
+family("gemma3_text", "Gemma3TextModel", "Gemma3ForCausalLM")(gemma(3))
 
 
 # -- shared pieces ----------------------------------------------------------------------------------

@@ -303,7 +303,8 @@ except Exception:  # not installed, or built for another torch ("operator torchv
 
 def _llama_attention(m: nn.Module) -> Layer:
     """archcalc's own ``MultiheadAttention`` (Llama's q_proj, k_proj, v_proj, o_proj, and q_norm, k_norm with
-    ``qk_norm``), read back from its projections and the options it keeps."""
+    ``qk_norm``; Gemma's window, soft cap, rope factor and norm offset), read back from its projections and the
+    options it keeps."""
     o, dim = m.options, m.q_proj.in_features
     heads, norm = o["heads"], "none" if not hasattr(m, "q_norm") else "head" if m.per_head else "all"
     bias = m.q_proj.bias is not None
@@ -311,14 +312,17 @@ def _llama_attention(m: nn.Module) -> Layer:
         kv_heads=(o["kv_heads"], heads), head_dim=(o["head_dim"], dim // heads if dim % heads == 0 else None),
         out=(m.o_proj.out_features, dim), bias=(bias, True), out_bias=(m.o_proj.bias is not None, bias),
         qk_norm=(norm, "none"), qk_norm_eps=(m.q_norm.eps if norm != "none" else 1e-6, 1e-6),
-        causal=(o["causal"], False), scale=(o["scale"], None), rotary=(o["rotary"], "none"),
-        theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None), dropout=(o["dropout"], 0.0))})
+        qk_norm_offset=(getattr(m, "offset", 0.0), 0.0), causal=(o["causal"], False),
+        window=(o.get("window"), None), scale=(o["scale"], None), softcap=(o.get("softcap"), None),
+        rotary=(o["rotary"], "none"), theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None),
+        rotary_factor=(o.get("rotary_factor", 1.0), 1.0), dropout=(o["dropout"], 0.0))})
 
 
 #: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies
 #: into the file it writes: importing that file gives the spec back
 GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "Sign": lambda m: Layer("step", {}),
+    "SoftCap": lambda m: Layer("softcap", {"cap": m.cap}),
     "GlobalAvgPool2d": lambda m: Layer("global_avgpool2d", {}),
     "Reshape": lambda m: Layer("reshape", {"shape": list(m.shape)}),
     "Permute": lambda m: Layer("permute", {"dims": list(m.dims)}),

@@ -80,6 +80,7 @@ KINDS = (
     "select",
     "sigmoid",
     "silu",
+    "softcap",
     "softmax",
     "softplus",
     "step",

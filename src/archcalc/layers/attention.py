@@ -53,8 +53,14 @@ class Attention(Merge):
     and k by Llama's and GPT-NeoX's rotary position embedding (pairs i, i + d/2; ``theta`` its base,
     ``rotary_dim`` the leading dimensions of each head it rotates, as GPT-NeoX's partial rotary);
     ``rotary: interleaved`` pairs 2i, 2i + 1 as GPT-J and Meta's reference Llama do. Positions are
-    0 … T−1; no parameters, nothing stored. ``scale`` defaults to 1/√head_dim. ``dropout`` drops
+    0 … T−1; no parameters, nothing stored. ``rotary_factor`` divides the positions (linear rope
+    scaling, Gemma 3's global layers' 8). ``scale`` defaults to 1/√head_dim. ``dropout`` drops
     attention weights in training.
+
+    ``window`` (with ``causal``) is sliding-window attention: each query sees its own position and the
+    window − 1 before it (Mistral's, Gemma 2's and 3's local layers; transformers' ``sliding_window``).
+    ``softcap`` caps the scores smoothly before the mask, c·tanh(s/c) (Gemma 2's
+    ``attn_logit_softcapping``); torch then computes the attention as Gemma's eager code does.
 
     No parameters: the projections are the linear layers around it. MACs: q·kᵀ and the weighted sum
     of v, heads × T_q × T_k × head_dim each, counted for the full T_q × T_k even when causal.
@@ -76,6 +82,12 @@ class Attention(Merge):
     theta = Float(10000.0, doc="rotary base θ (Llama 3: 500000)", lo=0, lo_open=True)
     rotary_dim = Int(None, doc="leading dimensions of each head that rotary rotates, even [default: head_dim]")
     dropout = Float(0.0, doc="dropout on the attention weights while training", lo=0, hi=1, hi_open=True)
+    window = Int(None, doc="with causal: each query sees the window keys ending at its own position "
+                           "(sliding-window attention) [default: all before it]")
+    softcap = Float(None, doc="cap the scores c·tanh(s/c) before the mask (Gemma 2's attn_logit_softcapping) "
+                              "[default: none]", lo=0, lo_open=True)
+    rotary_factor = Float(1.0, doc="linear rope scaling: positions divided by this factor (Gemma 3: 8)", lo=0,
+                          lo_open=True)
 
     @property
     def tells_positions(self) -> bool:
@@ -157,6 +169,12 @@ class Attention(Merge):
         elif self.rotary_dim is not None:
             raise self.error("rotary_dim is given but rotary is none", arg="rotary_dim", code="bad-argument",
                              hint="add rotary: half (or interleaved), or drop rotary_dim")
+        if self.rotary == "none" and "rotary_factor" in self.arg_locs:
+            raise self.error("rotary_factor is given but rotary is none", arg="rotary_factor", code="bad-argument",
+                             hint="add rotary: half (or interleaved), or drop rotary_factor")
+        if self.window is not None and not self.causal:
+            raise self.error("a window needs causal: true (it slides over the keys before each query)",
+                             arg="window", code="bad-argument", hint="add causal: true, or drop window")
         return (q[0], self.heads * hd)
 
     def head_size(self, xs: list[Shape]) -> Dim:
@@ -169,9 +187,15 @@ class Attention(Merge):
         return self.head_size(xs) if self.rotary_dim is None else self.rotary_dim
 
     def kv_cache(self, xs: list[Shape]) -> Dim:
-        """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each."""
+        """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each;
+        under a ``window`` the last window − 1 positions only (the next token sees them and itself: the
+        sliding cache transformers keeps for Gemma 2's and 3's local layers)."""
         _, k, v, _ = self.split(xs)
-        return (k[1] + v[1]) * k[0]
+        return (k[1] + v[1]) * self.cached(k[0])
+
+    def cached(self, positions: Dim) -> Dim:
+        """How many of ``positions`` keys a decoder keeps: all, or the last window − 1."""
+        return positions if self.window is None else symbolic.smallest([self.window - 1, positions])
 
     def merge_params(self, xs: list[Shape]) -> Count:
         return Count()
@@ -185,11 +209,13 @@ class Attention(Merge):
     def merge_work(self, xs: list[Shape], y: Shape) -> Work:
         """q·kᵀ and the weighted sum of v: heads × T_q × T_k × head_dim MACs each (the full T_q × T_k,
         as torch.utils.flop_counter counts them, also under a causal mask); one softmax per score,
-        counted with the activations, and three operations per rotated element of q and k."""
+        counted with the activations, three operations per rotated element of q and k, and three per score
+        for a soft cap."""
         q, k, _, hd = self.split(xs)
         products = self.heads * q[0] * k[0] * hd
         rotary = 3 * (q[0] * self.heads + k[0] * self.groups) * self.rotated(xs)
-        return Work(macs=2 * products, act=self.heads * q[0] * k[0] + rotary)
+        capped = 3 * self.heads * q[0] * k[0] if self.softcap is not None else 0  # s/c, tanh, times c
+        return Work(macs=2 * products, act=self.heads * q[0] * k[0] + rotary + capped)
 
     def explain_merge(self, xs: list[Shape], y: Shape) -> list[Derivation | str]:
         q, k, v, hd = self.split(xs)

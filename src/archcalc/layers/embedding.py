@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Int, LayerPath
-from archcalc.layers.base import POINT, AxisMap, Count, Derivation, Layer, Shape, Work, derive, layer
+from archcalc.layers.args import Float, Int, LayerPath
+from archcalc.layers.base import POINT, AxisMap, Count, Derivation, Layer, Shape, Work, derive, layer, numel
 from archcalc.layers.traits import Trait
 
 
@@ -15,7 +15,9 @@ class Embedding(Layer):
     The input holds integer ids in ``[0, vocab)`` (``input: [T]`` for a sequence of T tokens); each
     becomes its row of the table: ``[T]`` → ``[T, dim]``. Parameters: vocab×dim. ``padding_idx``
     is a row that stays zero and gets no gradient (still counted, as torch counts it). ``tie``
-    shares the table with another layer's weight of the same shape (counted once).
+    shares the table with another layer's weight of the same shape (counted once). ``scale`` multiplies
+    each row looked up by a constant (Gemma's √dim, cast to the table's dtype first as Gemma casts it;
+    "Attention Is All You Need" scales its embeddings so too); the table itself stays as stored.
 
     Example: ``- embedding: {vocab: 50257, dim: 768, name: wte}``
     """
@@ -28,6 +30,8 @@ class Embedding(Layer):
     dim = Int(doc="values per token D")
     padding_idx = Int(None, doc="a row kept at zero with no gradient (a padding token's id)", min=0)
     tie = LayerPath(None, doc="share the table with this layer's weight (its path); counted once")
+    scale = Float(None, doc="the factor each row looked up is multiplied by (Gemma: √dim) [default: none]", lo=0,
+                  lo_open=True)
 
     def output_shape(self, x: Shape) -> Shape:
         if not x:
@@ -51,8 +55,9 @@ class Embedding(Layer):
         return (*(((i, POINT),) for i in range(len(x))), ())
 
     def work(self, x: Shape, y: Shape) -> Work:
-        """A lookup copies rows and computes nothing (torch.utils.flop_counter counts it as 0 too)."""
-        return Work()
+        """A lookup copies rows and computes nothing (torch.utils.flop_counter counts it as 0 too); a
+        ``scale`` is one product per output element, counted with the activations."""
+        return Work(act=numel(y)) if self.scale is not None else Work()
 
     def explain_params(self, x: Shape) -> Derivation:
         if self.tie:

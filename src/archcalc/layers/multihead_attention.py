@@ -24,7 +24,8 @@ class MultiheadAttention(Attention):
     ``qk_norm`` RMS-normalises q and k after their projections, before rotary, as Qwen3 and OLMo 2 do:
     ``head`` over each head's ``head_dim`` dimensions, one γ of head_dim shared by the heads
     (Qwen3's ``q_norm`` and ``k_norm``: 2·d parameters), ``all`` over all heads' features together
-    (OLMo 2's: (h + h_kv)·d parameters); ``qk_norm_eps`` is their eps (Hugging Face's ``rms_norm_eps``).
+    (OLMo 2's: (h + h_kv)·d parameters); ``qk_norm_eps`` is their eps (Hugging Face's ``rms_norm_eps``),
+    ``qk_norm_offset`` their offset as ``rmsnorm``'s (Gemma 3's q_norm and k_norm scale by 1 + γ: 1).
 
     ``layout: torch`` stores the projections as PyTorch's ``nn.MultiheadAttention`` does (torchvision's
     ViT ``self_attention``): q, k and v packed in one ``in_proj_weight`` [3D, D] and ``in_proj_bias``
@@ -45,6 +46,7 @@ class MultiheadAttention(Attention):
     qk_norm = Choice(("none", "head", "all"), "none", doc="RMS-normalise q and k before rotary: over each head "
                                                           "(Qwen3) or over all heads' features (OLMo 2)")
     qk_norm_eps = Float(1e-6, doc="the q and k norms' eps (with qk_norm)", lo=0, lo_open=True)
+    qk_norm_offset = Float(0.0, doc="the q and k norms scale by offset + γ, γ from 1 − offset (Gemma 3: 1)")
 
     # -- the projections ----------------------------------------------------------------------------
 
@@ -78,6 +80,8 @@ class MultiheadAttention(Attention):
                          f"{what} has one bias switch for all four projections: out_bias differs from bias"),
             "rotary": (self.rotary != "none", f"{what} has no rotary position embedding"),
             "qk_norm": (self.qk_norm != "none", f"{what} has no q and k norms"),
+            "window": (self.window is not None, f"{what} attends to every key: no window"),
+            "softcap": (self.softcap is not None, f"{what} has no soft cap on the scores"),
             "scale": (self.scale is not None, f"{what} scales q·kᵀ by 1/√head_dim: no scale of its own"),
         }
         for arg, (bad, message) in problems.items():
@@ -92,9 +96,10 @@ class MultiheadAttention(Attention):
                              "(q, k, v and out) instead", arg="init",
                              hint="remove init: (the projections start as torch's: U(±1/√fan_in) for layout llama, "
                              "xavier_uniform in_proj for layout torch)")
-        if self.qk_norm == "none" and "qk_norm_eps" in self.arg_locs:
-            raise self.error("qk_norm_eps is given but qk_norm is none", arg="qk_norm_eps", code="bad-argument",
-                             hint="add qk_norm: head (or all), or drop qk_norm_eps")
+        for arg in ("qk_norm_eps", "qk_norm_offset"):
+            if self.qk_norm == "none" and arg in self.arg_locs:
+                raise self.error(f"{arg} is given but qk_norm is none", arg=arg, code="bad-argument",
+                                 hint=f"add qk_norm: head (or all), or drop {arg}")
         self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
         return (x[0], self.dims(x)[1])
 

@@ -109,7 +109,15 @@ def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
     """The attention options, as :class:`~.layers.Attention` takes them."""
     return {key: plain(value) for key, value in dict(
         heads=a.heads, kv_heads=a.groups, head_dim=a.head_size(xs), causal=a.causal, scale=a.scale, rotary=a.rotary,
-        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout).items()}
+        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a)).items()}
+
+
+def _gemma(a: Layer) -> dict[str, object]:
+    """The attention options Gemma added, given only where the spec sets them (generated files of other
+    models stay as they were)."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
+    return {key: getattr(a, key) for key, default in defaults.items()
+            if hasattr(a, key) and getattr(a, key) != default}
 
 
 def _multihead(a: Layer, x: Shape) -> Call:
@@ -121,7 +129,7 @@ def _multihead(a: Layer, x: Shape) -> Call:
     return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
                  out_features=out, bias=a.bias, out_bias=a.out_biased, qk_norm=a.qk_norm, qk_norm_eps=a.qk_norm_eps,
                  causal=a.causal, scale=a.scale,
-                 rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout)
+                 rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a))
 
 
 def _one(values: tuple) -> object:
@@ -207,7 +215,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                     elementwise_affine=a.affine, bias=a.bias),
     "layernorm2d": lambda a, x: _call(L.LayerNorm2d, normalized_shape=a.normalized(x), eps=a.eps,
                                       elementwise_affine=a.affine, bias=a.bias),
-    "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine),
+    "rmsnorm": lambda a, x: _call(L.RMSNorm, normalized_shape=a.normalized(x), eps=a.eps, elementwise_affine=a.affine,
+                                  **({"offset": a.offset} if a.offset else {})),
     "dropout": lambda a, x: _call(L.Dropout, p=a.p),
     "dropout1d": lambda a, x: _call(L.Dropout1d, p=a.p),
     "dropout2d": lambda a, x: _call(L.Dropout2d, p=a.p),
@@ -229,7 +238,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "gru": lambda a, x: _call(L.GRU, **_recurrent(a, x)),
     "rnn": lambda a, x: _call(L.RNN, **_recurrent(a, x), nonlinearity=a.nonlinearity),
     "embedding": lambda a, x: _call(L.Embedding, num_embeddings=a.vocab, embedding_dim=a.dim,
-                                    padding_idx=a.padding_idx),
+                                    padding_idx=a.padding_idx, **({} if a.scale is None else {"scale": a.scale})),
     "pos_embedding": lambda a, x: _call(L.PositionAdd, positions=a.positions, dim=x[1]) if a.add else
     _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim, first=a.index == "first"),
     "relu": _simple(L.ReLU),
@@ -237,6 +246,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),
     "sigmoid": _simple(L.Sigmoid),
     "tanh": _simple(L.Tanh),
+    "softcap": lambda a, x: _call(L.SoftCap, cap=a.cap),
     "softmax": lambda a, x: _call(L.Softmax, dim=a.dim % len(x) + 1),  # Softmax.axis, plus the batch axis
     "log_softmax": lambda a, x: _call(L.LogSoftmax, dim=a.dim % len(x) + 1),
     "glu": lambda a, x: _call(L.GLU, dim=a.axis(x) + 1, activation=a.activation,  # GLU.axis, plus the batch axis

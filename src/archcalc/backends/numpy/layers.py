@@ -1157,13 +1157,15 @@ class LayerNorm2d(LayerNorm):
 
 class RMSNorm(_FeatureNorm):
     """RMS normalisation (``nn.RMSNorm``, Llama's): x/√(mean(x²) + eps)·γ over the last axes, no mean
-    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype."""
+    subtracted; ``eps`` None is torch's default, the machine epsilon of the input's dtype. ``offset``
+    scales by offset + γ, γ starting at 1 − offset (Gemma's 1 + γ, γ from zeros)."""
 
     PARAMS = ("weight",)
 
-    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True):
-        self.normalized_shape, self.eps = tuple(normalized_shape), eps
-        self.weight = np.ones(self.normalized_shape) if elementwise_affine else None
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float | None = None, elementwise_affine: bool = True,
+                 offset: float = 0.0):
+        self.normalized_shape, self.eps, self.offset = tuple(normalized_shape), eps, offset
+        self.weight = np.full(self.normalized_shape, 1.0 - offset) if elementwise_affine else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         axes = self._axes(x)
@@ -1171,14 +1173,14 @@ class RMSNorm(_FeatureNorm):
         inv_rms = 1 / np.sqrt((x * x).mean(axes, keepdims=True) + eps)
         xhat = x * inv_rms
         self.cache = (xhat, inv_rms, axes)
-        return xhat * self.weight if self.weight is not None else xhat
+        return xhat * (self.offset + self.weight) if self.weight is not None else xhat
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         xhat, inv_rms, axes = self.cache
         self.grads = {}
         if self.weight is not None:
             self.grads["weight"] = (dout * xhat).sum(tuple(range(dout.ndim - len(axes))))
-            dout = dout * self.weight
+            dout = dout * (self.offset + self.weight)
         if not input_grad:
             return None
         return inv_rms * (dout - xhat * (dout * xhat).mean(axes, keepdims=True))
@@ -1611,18 +1613,23 @@ class Embedding(Module):
     PARAMS = ("weight",)
     RANDOM = True
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, rng=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 scale: float | None = None, rng=None):
         rng = np.random.default_rng(rng)
-        self.padding_idx = padding_idx
+        self.padding_idx, self.scale = padding_idx, scale
         self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
         if padding_idx is not None:
             self.weight[padding_idx] = 0.0
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.ids = np.asarray(x).astype(np.int64)
-        return self.weight[self.ids]
+        rows = self.weight[self.ids]
+        # the factor rounded to the table's dtype first, as Gemma casts its normaliser
+        return rows if self.scale is None else rows * self.weight.dtype.type(self.scale)
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if self.scale is not None:
+            dout = dout * self.weight.dtype.type(self.scale)
         self.rows, where = np.unique(self.ids.reshape(-1), return_inverse=True)
         summed = np.zeros((len(self.rows), dout.shape[-1]), dtype=dout.dtype)
         np.add.at(summed, where, dout.reshape(-1, dout.shape[-1]))
@@ -1692,10 +1699,12 @@ class PositionAdd(Module):
 # -- attention -------------------------------------------------------------------------------------
 
 
-def _rotary_tables(length: int, r: int, theta: float, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of the rotary angles t·θ^(−2i/r), [T, r/2], computed in float32 as torch and Hugging
-    Face compute them (so float64 runs match theirs), then cast to the input's dtype."""
+def _rotary_tables(length: int, r: int, theta: float, dtype, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the rotary angles t·θ^(−2i/r) (divided by ``factor``: linear rope scaling), [T, r/2],
+    computed in float32 as torch and Hugging Face compute them (so float64 runs match theirs), then cast to
+    the input's dtype."""
     inv = np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r))
+    inv = inv / np.float32(factor)
     angles = np.arange(length, dtype=np.float32)[:, None] * inv[None, :]
     return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
 
@@ -1724,7 +1733,9 @@ class Attention(Module):
     after the query's position. ``kv_heads`` below ``heads`` is grouped-query attention: each k, v head
     serves heads/kv_heads query heads in turn (``repeat_interleave``), so their gradients are summed
     over the group. ``rotary`` rotates q and k first (positions 0 … T−1; ``rotary_dim`` leading
-    dimensions of each head). ``dropout`` drops attention weights in training (inverted).
+    dimensions of each head). ``dropout`` drops attention weights in training (inverted). ``softcap`` caps
+    the scores c·tanh(s/c) before the mask (Gemma 2's); ``window`` hides the keys ``window`` or more
+    positions before the query (sliding-window attention); ``rotary_factor`` divides the positions.
 
     Backward: dv = pᵀ·dout, dp = dout·vᵀ, and softmax's gradient p ⊙ (dp − Σ dp ⊙ p) from the saved
     probabilities (which the forward computed shifted by each row's maximum, so nothing overflows and
@@ -1735,9 +1746,10 @@ class Attention(Module):
 
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
-                 rng=None):
+                 rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
+        self.window, self.softcap, self.rotary_factor = window, softcap, rotary_factor
         self.rng = np.random.default_rng(rng)
 
     def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
@@ -1746,7 +1758,7 @@ class Attention(Module):
 
     def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         r = self.head_dim if self.rotary_dim is None else self.rotary_dim
-        return _rotary_tables(length, r, self.theta, dtype)
+        return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         h, kv, d = self.heads, self.kv_heads, self.head_dim
@@ -1760,9 +1772,16 @@ class Attention(Module):
         k, v = np.repeat(k, h // kv, axis=1), np.repeat(v, h // kv, axis=1)
         scale = 1 / math.sqrt(d) if self.scale is None else self.scale
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale
+        capped = None
+        if self.softcap is not None:  # c·tanh(s/c); its slope 1 − tanh² is kept for backward
+            capped = np.tanh(scores / self.softcap)
+            scores = capped * self.softcap
         if self.causal:
             t, s = scores.shape[-2:]
-            scores = np.where(np.tril(np.ones((t, s), dtype=bool)), scores, -np.inf)
+            seen = np.tril(np.ones((t, s), dtype=bool))
+            if self.window is not None:  # not the keys window or more positions back
+                seen &= ~np.tril(np.ones((t, s), dtype=bool), -self.window)
+            scores = np.where(seen, scores, -np.inf)
         e = np.exp(scores - scores.max(-1, keepdims=True))
         p = e / e.sum(-1, keepdims=True)
         mask = None
@@ -1770,20 +1789,23 @@ class Attention(Module):
             keep = self.rng.random(p.shape) >= self.dropout
             mask = (keep / (1 - self.dropout) if self.dropout < 1 else np.zeros(p.shape)).astype(p.dtype)
         weights = p if mask is None else p * mask
-        self.cache = (q, k, v, p, mask, weights, scale)
+        self.cache = (q, k, v, p, mask, weights, scale, capped)
         out = weights @ v
         return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * d)
 
     def backward(self, dout: np.ndarray, input_grad: bool = True):
         h, kv, d = self.heads, self.kv_heads, self.head_dim
-        q, k, v, p, mask, weights, scale = self.cache
+        q, k, v, p, mask, weights, scale, capped = self.cache
         n, tq, tk = q.shape[0], q.shape[2], k.shape[2]
         do = self._heads(dout, h)
         dv = weights.transpose(0, 1, 3, 2) @ do
         dp = do @ v.transpose(0, 1, 3, 2)
         if mask is not None:
             dp = dp * mask
-        ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * scale
+        ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+        if capped is not None:
+            ds = ds * (1 - capped * capped)
+        ds = ds * scale
         dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
         dk = dk.reshape(n, kv, h // kv, tk, d).sum(2)
         dv = dv.reshape(n, kv, h // kv, tk, d).sum(2)
@@ -1808,7 +1830,8 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, heads: int, kv_heads: int, head_dim: int, out_features: int,
                  bias: bool = True, out_bias: bool = True, qk_norm: str = "none", qk_norm_eps: float = 1e-6,
                  causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
-                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None):
+                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None, qk_norm_offset: float = 0.0,
+                 **gemma: object):
         rng = np.random.default_rng(rng)
         self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
         self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
@@ -1818,8 +1841,11 @@ class MultiheadAttention(Module):
         self.norms: list[tuple[str, RMSNorm]] = []
         if qk_norm != "none":
             sizes = (head_dim, head_dim) if self.per_head else (heads * head_dim, kv_heads * head_dim)
-            self.norms = [(name, RMSNorm((size,), qk_norm_eps)) for name, size in zip(("q_norm", "k_norm"), sizes)]
-        self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+            self.norms = [(name, RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
+                          for name, size in zip(("q_norm", "k_norm"), sizes)]
+        # Gemma's window, softcap and rotary_factor, given where the spec sets them
+        self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng,
+                                   **gemma)
 
     def children(self) -> list[tuple[str, Module]]:
         return [("q_proj", self.q_proj), ("k_proj", self.k_proj), ("v_proj", self.v_proj), ("o_proj", self.o_proj),
@@ -2079,6 +2105,20 @@ class Tanh(Module):
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return dout * (1 - self.out * self.out)
+
+
+class SoftCap(Module):
+    """c·tanh(x/c) (Gemma 2's logit soft-capping); gradient 1 − tanh²(x/c)."""
+
+    def __init__(self, cap: float):
+        self.cap = cap
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.t = np.tanh(x / self.cap)
+        return self.t * self.cap
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * (1 - self.t * self.t)
 
 
 class SiLU(Module):

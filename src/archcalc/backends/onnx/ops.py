@@ -181,6 +181,13 @@ def tanh(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Tanh", [x], node)
 
 
+@op_for("softcap")
+def softcap(b: Builder, node: LayerNode, x: str) -> str:
+    """c·tanh(x/c)."""
+    cap = b.constant(node, "cap", node.layer.cap)
+    return b.op("Mul", [b.op("Tanh", [b.op("Div", [x, cap], node, "over_cap")], node, "tanh"), cap], node)
+
+
 @op_for("gelu")
 def gelu(b: Builder, node: LayerNode, x: str) -> str:
     return _gelu(b, node, x, node.layer.config()["approximate"] == "tanh")
@@ -357,7 +364,10 @@ def rmsnorm(b: Builder, node: LayerNode, x: str) -> str:
     rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "eps", eps)], node, "plus_eps")], node, "rms")
     if not c["affine"]:
         return b.op("Div", [x, rms], node)
-    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), b.weight(node, "weight")], node)
+    scale = b.weight(node, "weight")
+    if c["offset"]:  # Gemma's 1 + γ
+        scale = b.op("Add", [scale, b.constant(node, "offset", c["offset"])], node, "scale")
+    return b.op("Mul", [b.op("Div", [x, rms], node, "normal"), scale], node)
 
 
 @op_for("conv1d", "conv2d", "conv3d")
@@ -465,9 +475,11 @@ def _ints(b: Builder, node: LayerNode, part: str, values: list[int]) -> str:
     return b.constant(node, part, values, dtype=np.int64)
 
 
-def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int) -> str:
-    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) computed in
-    the graph from T (so the length stays free), in float32 as torch computes them."""
+def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int,
+            factor: float = 1.0) -> str:
+    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) (divided by
+    ``factor``, linear rope scaling) computed in the graph from T (so the length stays free), in float32 as
+    torch computes them."""
     length = b.op("Squeeze", [b.op("Shape", [x], node, f"{part}_t", start=2, end=3), _ints(b, node, "axis0", [0])],
                   node, f"{part}_length")
     positions = b.op("Range", [b.constant(node, "start", 0, dtype=np.int64), length,
@@ -475,6 +487,7 @@ def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: 
     column = b.op("Unsqueeze", [b.op("Cast", [positions], node, f"{part}_float", to=1), _ints(b, node, "axis1", [1])],
                   node, f"{part}_column")
     inv = (np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r)))
+    inv = inv / np.float32(factor)
     angles = b.op("Mul", [column, b.constant(node, "inv_freq", inv)], node, f"{part}_angles")
     cos, sin = b.op("Cos", [angles], node, f"{part}_cos"), b.op("Sin", [angles], node, f"{part}_sin")
     axis = _ints(b, node, "axis3", [3])
@@ -513,8 +526,8 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
     q, k, v = split(q, heads, "q"), split(k, kv, "k"), split(v, kv, "v")
     if c["rotary"] != "none":
         r = d if c["rotary_dim"] is None else c["rotary_dim"]
-        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d)
-        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d)
+        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d, c["rotary_factor"])
+        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d, c["rotary_factor"])
     if kv != heads:
         def repeat(x: str, part: str) -> str:
             wide = b.op("Expand", [b.op("Unsqueeze", [x, _ints(b, node, "axis2", [2])], node, f"{part}_group"),
@@ -525,10 +538,19 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
     scale = 1 / math.sqrt(d) if c["scale"] is None else c["scale"]
     scores = b.op("Mul", [b.op("MatMul", [q, b.op("Transpose", [k], node, "k_transposed", perm=[0, 1, 3, 2])], node,
                                "products"), b.constant(node, "scale", scale)], node, "scores")
+    if c["softcap"] is not None:  # Gemma 2's c·tanh(s/c)
+        cap = b.constant(node, "softcap", c["softcap"])
+        turned = b.op("Tanh", [b.op("Div", [scores, cap], node, "scores_over_cap")], node, "scores_tanh")
+        scores = b.op("Mul", [turned, cap], node, "capped")
     if c["causal"]:
         size = b.op("Shape", [scores], node, "score_size", start=2)
         ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
-        seen = b.op("Cast", [b.op("Trilu", [ones], node, "lower", upper=0)], node, "seen", to=9)  # 9: BOOL
+        lower = b.op("Trilu", [ones], node, "lower", upper=0)
+        if c["window"] is not None:  # not the keys window or more positions back: lower minus its part below −window
+            far = b.op("Trilu", [ones, b.constant(node, "window", -c["window"], dtype=np.int64)], node, "far",
+                       upper=0)
+            lower = b.op("Sub", [lower, far], node, "window_band")
+        seen = b.op("Cast", [lower], node, "seen", to=9)  # 9: BOOL
         scores = b.op("Where", [seen, scores, b.constant(node, "minus_inf", -np.inf)], node, "masked")
     weights = b.op("Softmax", [scores], node, "weights", axis=-1)
     out = b.op("Transpose", [b.op("MatMul", [weights, v], node, "mixed")], node, "mixed_t", perm=[0, 2, 1, 3])
@@ -582,8 +604,10 @@ def _qk_norm(b: Builder, node: LayerNode, x: str, part: str, c: dict, head_dim: 
     mean = b.op("ReduceMean", [square], node, f"{part}_mean", axes=[-1], keepdims=1)
     rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "qk_eps", c["qk_norm_eps"])], node, f"{part}_plus_eps")],
                node, f"{part}_rms")
-    normed = b.op("Mul", [b.op("Div", [x, rms], node, f"{part}_normal"), b.weight(node, f"{part}_norm.weight")],
-                  node, f"{part}_normed")
+    scale = b.weight(node, f"{part}_norm.weight")
+    if c["qk_norm_offset"]:  # Gemma 3's offset + γ
+        scale = b.op("Add", [scale, b.constant(node, "qk_offset", c["qk_norm_offset"])], node, f"{part}_scale")
+    normed = b.op("Mul", [b.op("Div", [x, rms], node, f"{part}_normal"), scale], node, f"{part}_normed")
     if per_head:
         normed = b.op("Reshape", [normed, _ints(b, node, "joined", [0, 0, -1])], node, f"{part}_joined")
     return normed
@@ -611,7 +635,10 @@ def _packed_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: in
 def embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Gather the ids' rows of the table (the model's input is int64 ids); a tied table is its owner's."""
     table = b.tied(node) if node.layer.config().get("tie") else b.weight(node, "weight")
-    return b.op("Gather", [table, x], node, axis=0)
+    if node.layer.scale is None:
+        return b.op("Gather", [table, x], node, axis=0)
+    rows = b.op("Gather", [table, x], node, "rows", axis=0)
+    return b.op("Mul", [rows, b.constant(node, "scale", node.layer.scale)], node)  # Gemma's √dim
 
 
 @op_for("pos_embedding")

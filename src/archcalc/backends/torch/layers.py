@@ -39,13 +39,16 @@ from archcalc.backends.torch.modules import (
     MoE,
     MultiheadAttention,
     Multiply,
+    OffsetRMSNorm,
     Permute,
     PositionAdd,
     PositionEmbedding,
     Reshape,
+    ScaledEmbedding,
     Select,
     SelfAttention,
     Sign,
+    SoftCap,
     StochasticDepth,
 )
 from archcalc.layers.base import Layer, Shape
@@ -164,6 +167,11 @@ for _kind, _cls in PLAIN.items():
 @module_for("leaky_relu")
 def leaky_relu(layer: Layer, x: Shape) -> Call:
     return call(nn.LeakyReLU, negative_slope=layer.config()["slope"])
+
+
+@module_for("softcap")
+def softcap(layer: Layer, x: Shape) -> Call:
+    return call(SoftCap, layer.config()["cap"])
 
 
 @module_for("gelu")
@@ -335,7 +343,15 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     c = layer.config()
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
-                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"])
+                rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
+                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"])
+
+
+def _gemma_options(c: dict) -> dict[str, object]:
+    """The attention options Gemma added (a window, a soft cap, linear rope scaling, the q and k norms' offset),
+    given only where the spec sets them: a Llama's generated source stays as it was."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
+    return {key: c[key] for key, default in defaults.items() if c[key] != default}
 
 
 @module_for("multihead_attention")
@@ -348,7 +364,7 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
-                dropout=c["dropout"])
+                dropout=c["dropout"], **_gemma_options(c))
 
 
 @module_for("moe")
@@ -361,6 +377,8 @@ def moe(layer: Layer, x: Shape) -> Call:
 @module_for("embedding")
 def embedding(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    if c["scale"] is not None:  # Gemma's rows times √dim
+        return call(ScaledEmbedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"], scale=c["scale"])
     return call(nn.Embedding, c["vocab"], c["dim"], padding_idx=c["padding_idx"])
 
 
@@ -387,6 +405,8 @@ def layernorm2d(layer: Layer, x: Shape) -> Call:
 @module_for("rmsnorm")
 def rmsnorm(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    if c["offset"]:  # Gemma's x̂·(1 + γ), in float32
+        return call(OffsetRMSNorm, Exact(layer.normalized(x)), eps=c["eps"], offset=c["offset"])
     return call(nn.RMSNorm, Exact(layer.normalized(x)), eps=c["eps"], elementwise_affine=c["affine"])
 
 

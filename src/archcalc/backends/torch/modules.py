@@ -29,6 +29,17 @@ class Sign(nn.Module):
         return torch.sign(x)
 
 
+class SoftCap(nn.Module):
+    """cap * tanh(x / cap): values bounded to (-cap, cap) (Gemma 2's logits)."""
+
+    def __init__(self, cap: float):
+        super().__init__()
+        self.cap = cap
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x / self.cap) * self.cap
+
+
 class GlobalAvgPool2d(nn.Module):
     """The mean of each channel over H and W: [N, C, H, W] -> [N, C]."""
 
@@ -177,6 +188,49 @@ class LayerNorm2d(nn.LayerNorm):
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
+class OffsetRMSNorm(nn.Module):
+    """RMS normalisation scaled by (offset + weight), the weight starting at
+    1 - offset (Gemma's RMSNorm: offset 1, weight zeros), computed in float32 (or
+    wider) and cast back to the input's dtype, as Gemma computes it."""
+
+    def __init__(
+        self,
+        normalized_shape: tuple[int, ...],
+        eps: float | None = None,
+        offset: float = 1.0,
+    ):
+        super().__init__()
+        self.normalized_shape, self.eps, self.offset = normalized_shape, eps, offset
+        self.weight = nn.Parameter(torch.full(normalized_shape, 1.0 - offset))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        wide = torch.promote_types(x.dtype, torch.float32)
+        y = x.to(wide)
+        axes = tuple(range(-len(self.normalized_shape), 0))
+        eps = torch.finfo(wide).eps if self.eps is None else self.eps
+        y = y * torch.rsqrt(y.pow(2).mean(axes, keepdim=True) + eps)
+        return (y * (self.offset + self.weight.to(wide))).type_as(x)
+
+
+class ScaledEmbedding(nn.Embedding):
+    """nn.Embedding whose rows are multiplied by scale (Gemma's sqrt(dim)), the
+    factor rounded to float32, then to the table's dtype, as Gemma casts it."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        scale: float = 1.0,
+    ):
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        self.scale = scale
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        factor = torch.tensor(self.scale, dtype=torch.float32).to(self.weight.dtype)
+        return super().forward(ids) * factor
+
+
 class Concat(nn.Module):
     """The inputs joined along ``dim`` (batch included)."""
 
@@ -265,7 +319,8 @@ class Attention(nn.Module):
     Inputs [N, T, h*d] (q) and [N, S, kv*d] (k, v); kv < h shares each k, v head
     among h/kv query heads. rotary='half' rotates q and k as Llama does (pairs i,
     i+d/2), 'interleaved' as GPT-J (pairs 2i, 2i+1), on the first rotary_dim
-    dimensions of each head, at positions 0..T-1.
+    dimensions of each head, at positions 0..T-1 (divided by rotary_factor).
+    A window or a soft cap (Gemma 2's) computes the scores as Gemma's eager code.
     """
 
     def __init__(
@@ -279,6 +334,9 @@ class Attention(nn.Module):
         theta: float = 10000.0,
         rotary_dim: int | None = None,
         dropout: float = 0.0,
+        window: int | None = None,
+        softcap: float | None = None,
+        rotary_factor: float = 1.0,
     ):
         super().__init__()
         self.options = dict(locals())
@@ -296,6 +354,7 @@ class Attention(nn.Module):
         h, kv, d = o["heads"], o["kv_heads"], o["head_dim"]
         causal, scale, dropout = o["causal"], o["scale"], o["dropout"]
         rotary, theta, rotary_dim = o["rotary"], o["theta"], o["rotary_dim"]
+        window, softcap = o.get("window"), o.get("softcap")
         if len(xs) == 1:
             xs = xs[0].split((h * d, kv * d, kv * d), dim=-1)
         q, k, v = xs
@@ -304,29 +363,59 @@ class Attention(nn.Module):
         v = v.unflatten(-1, (kv, d)).transpose(1, 2)
         if rotary != "none":
             r = d if rotary_dim is None else rotary_dim
+            factor = o.get("rotary_factor", 1.0)
             q, k = (
-                Attention.rotate(q, rotary, theta, r),
-                Attention.rotate(k, rotary, theta, r),
+                Attention.rotate(q, rotary, theta, r, factor),
+                Attention.rotate(k, rotary, theta, r, factor),
             )
         if kv != h:
             k, v = (
                 k.repeat_interleave(h // kv, dim=1),
                 v.repeat_interleave(h // kv, dim=1),
             )
-        y = nn.functional.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            dropout_p=dropout if training else 0.0,
-            is_causal=causal,
-            scale=scale,
-        )
+        p = dropout if training else 0.0
+        if window is None and softcap is None:
+            y = nn.functional.scaled_dot_product_attention(
+                q, k, v, dropout_p=p, is_causal=causal, scale=scale
+            )
+        else:
+            y = Attention.eager(q, k, v, causal, scale, p, window, softcap)
         return y.transpose(1, 2).flatten(2)
 
     @staticmethod
-    def rotate(x: torch.Tensor, rotary: str, theta: float, r: int) -> torch.Tensor:
-        """Rotary position embedding on the first r dimensions of x [N, H, T, d]."""
+    def eager(
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        causal: bool,
+        scale: float | None,
+        dropout: float,
+        window: int | None,
+        softcap: float | None,
+    ) -> torch.Tensor:
+        """softmax(mask + cap(q.k^T * scale)).v as Gemma 2's eager attention: the
+        cap softcap * tanh(s / softcap); the mask hides later keys (causal) and those
+        window or more positions back."""
+        s = q @ k.transpose(-2, -1) * (q.shape[-1] ** -0.5 if scale is None else scale)
+        if softcap is not None:
+            s = torch.tanh(s / softcap) * softcap
+        i = torch.arange(s.shape[-2], device=s.device)[:, None]
+        j = torch.arange(s.shape[-1], device=s.device)[None, :]
+        hidden = (j > i) if causal else torch.zeros_like(i == j)
+        if window is not None:
+            hidden = hidden | (j <= i - window)
+        s = s.masked_fill(hidden, float("-inf"))
+        weights = torch.softmax(s, dim=-1, dtype=torch.float32).to(q.dtype)
+        return nn.functional.dropout(weights, dropout) @ v
+
+    @staticmethod
+    def rotate(
+        x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0
+    ) -> torch.Tensor:
+        """Rotary position embedding on the first r dimensions of x [N, H, T, d],
+        the positions divided by factor (linear rope scaling)."""
         inv = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+        inv = inv / factor
         angles = (
             torch.arange(x.shape[2], dtype=torch.int64).float()[:, None] * inv[None, :]
         )
@@ -361,6 +450,7 @@ class MultiheadAttention(nn.Module):
         out_bias: bool = True,
         qk_norm: str = "none",
         qk_norm_eps: float = 1e-6,
+        qk_norm_offset: float = 0.0,
         **options: object,
     ):
         super().__init__()
@@ -374,6 +464,9 @@ class MultiheadAttention(nn.Module):
             q_size, k_size = (head_dim, head_dim) if self.per_head else (inner, kv)
             self.q_norm = nn.RMSNorm(q_size, eps=qk_norm_eps)
             self.k_norm = nn.RMSNorm(k_size, eps=qk_norm_eps)
+            for norm in (self.q_norm, self.k_norm):  # Gemma 3's: offset + weight
+                nn.init.constant_(norm.weight, 1.0 - qk_norm_offset)
+        self.offset = qk_norm_offset
         self.options = dict(
             heads=heads, kv_heads=kv_heads, head_dim=head_dim, **options
         )
@@ -386,10 +479,18 @@ class MultiheadAttention(nn.Module):
         return self.o_proj(y)
 
     def normed(self, norm: nn.RMSNorm, x: torch.Tensor) -> torch.Tensor:
-        """norm(x) over all features, or over each head's (x as [N, T, heads, d])."""
-        if not self.per_head:
-            return norm(x)
-        return norm(x.unflatten(-1, (-1, self.head_dim))).flatten(-2)
+        """norm(x) over all features, or over each head's (x as [N, T, heads, d]);
+        with an offset, Gemma 3's x_hat * (offset + weight) in float32."""
+        if self.per_head:
+            x = x.unflatten(-1, (-1, self.head_dim))
+        if self.offset:
+            wide = torch.promote_types(x.dtype, torch.float32)
+            y = x.to(wide)
+            y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + norm.eps)
+            y = (y * (self.offset + norm.weight.to(wide))).type_as(x)
+        else:
+            y = norm(x)
+        return y.flatten(-2) if self.per_head else y
 
 
 class Experts(nn.Module):
@@ -600,9 +701,9 @@ def share_kept(model: nn.Module) -> None:
         module.kept = kept
 
 
-HELPERS = (share_kept, Sign, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth, ClassToken,
-           LayerScale, LayerNorm2d, PositionEmbedding, PositionAdd, Conv1D, Attention, MultiheadAttention,
-           SelfAttention, Experts, SharedExpert, MoE, RNN, GRU, LSTM)
+HELPERS = (share_kept, Sign, SoftCap, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth,
+           ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding, PositionAdd, Conv1D,
+           Attention, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
