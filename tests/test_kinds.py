@@ -145,12 +145,13 @@ def test_the_torch_export_is_the_real_module(case):
     ours.eval()
     reference.eval()
     # in float64, so that a reference that sums in another order (a mixture of experts computed densely) agrees
-    # to rounding with weights this large
+    # to rounding with weights this large; relative to float32's rounding too, which a layer that computes in
+    # float32 whatever its input (Gemma's RMSNorm, as transformers' does) keeps
     ours.double()
     reference.double()
     x = torch.randn(3, *case.inputs[0].shape, dtype=torch.float64)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=1e-6)
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-6, atol=1e-6)
 
 
 def test_torch_refuses_the_avgpool3d_windows_the_kind_refuses():

@@ -580,6 +580,83 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         lines[start:end + 1] = [f"        - {moe_layer}   # {parts}"]
         symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
         lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}{f', S: {shared}' if shared else ''}}}"
+        return lines
+
+    return write
+
+
+#: transformers' MixtralConfig: Mistral's decoder with rope_theta 1e6 by default, no sliding window unless given
+DEFAULTS["mixtral"] = Defaults(T=131072, V=32000, F=14336, kv=8, eps=1e-5)
+family("mixtral", "MixtralModel", "MixtralForCausalLM")(moe_decoder(
+    decoder(lambda c: (False, False), DEFAULTS["mixtral"]),
+    Experts("num_local_experts", 8, 2, None, defaults={"rope_theta": 1000000.0})))
+
+
+def _all_sparse(c: Config) -> None:
+    """Qwen-MoE's layers are all sparse unless ``decoder_sparse_step`` or ``mlp_only_layers`` make some dense
+    (a plain MLP of ``intermediate_size``): a located error, as every repeat of the spec's block is one kind."""
+    c.require("decoder_sparse_step", 1, "a dense MLP in every layer but each decoder_sparse_step-th")
+    dense = c.node("mlp_only_layers")
+    if isinstance(dense, YSeq) and dense.items:
+        raise SpecError(dense.loc, "'mlp_only_layers': layers with a dense MLP among the sparse ones",
+                        code="unsupported-config", hint='the spec repeats one decoder layer; only "mlp_only_layers": '
+                        "[] imports")
+
+
+def _qwen2_moe(c: Config, head: bool) -> list[str]:
+    """Qwen2-MoE: Qwen2's decoder (q, k, v biases with ``qkv_bias``) with every MLP sparse, experts
+    ``moe_intermediate_size`` wide, and a shared expert ``shared_expert_intermediate_size`` wide that every
+    token runs, scaled by σ(``shared_expert_gate``(x)) (``moe: {shared: S}``). ``use_sliding_window`` warns
+    (the layers ``max_window_layers`` makes sliding are not told apart: a warning either way)."""
+    _all_sparse(c)
+    if c.flag("use_sliding_window", False):
+        _sliding_window(c, 4096, 1)
+    return _QWEN2_MOE(c, head)
+
+
+DEFAULTS["qwen2_moe"] = Defaults(T=32768, V=151936, F=1408, kv=16)
+_QWEN2_MOE = moe_decoder(
+    decoder(lambda c: (c.flag("qkv_bias", True), False), DEFAULTS["qwen2_moe"], windowed=False),
+    Experts("num_experts", 60, 4, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24,
+                                                   "num_attention_heads": 16},
+            renamed={"intermediate_size": "moe_intermediate_size"},
+            shared=("shared_expert_intermediate_size", 5632)))
+family("qwen2_moe", "Qwen2MoeModel", "Qwen2MoeForCausalLM")(_qwen2_moe)
+
+
+def _qwen3_moe(c: Config, head: bool) -> list[str]:
+    """Qwen3-MoE: Qwen3's decoder (q_norm and k_norm per head) with every MLP sparse, its experts
+    ``moe_intermediate_size`` wide; no shared expert; the kept weights renormalised only with
+    ``norm_topk_prob``. A sliding window only with ``use_sliding_window`` (a warning, as Mistral's)."""
+    _all_sparse(c)
+    if c.flag("use_sliding_window", False):
+        _sliding_window(c, 4096, 1)
+    return _QWEN3_MOE(c, head)
+
+
+DEFAULTS["qwen3_moe"] = Defaults(T=32768, V=151936, F=768, kv=4)
+_QWEN3_MOE = moe_decoder(
+    decoder(_llama_bias, DEFAULTS["qwen3_moe"], qk_norm="head", windowed=False),
+    Experts("num_local_experts", 128, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24},
+            renamed={"intermediate_size": "moe_intermediate_size"}))
+family("qwen3_moe", "Qwen3MoeModel", "Qwen3MoeForCausalLM")(_qwen3_moe)
+
+
+def _olmoe(c: Config, head: bool) -> list[str]:
+    """OLMoE: OLMo 2's q and k norms over all heads' features, but Llama's pre-norm order, and a sparse MLP
+    in every layer (experts ``intermediate_size`` wide, the kept weights renormalised only with
+    ``norm_topk_prob``); ``clip_qkv`` (clamping q, k and v) has no spec form."""
+    if c.value("clip_qkv", None) is not None:
+        raise c.error("clip_qkv", "'clip_qkv': q, k and v clamped to a range", hint='the spec language cannot '
+                      'express it; only "clip_qkv": null imports')
+    return _OLMOE(c, head)
+
+
+DEFAULTS["olmoe"] = Defaults(T=4096, V=50304, F=2048, eps=1e-5, pad=1)
+_OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False, qk_norm="all", windowed=False),
+                     Experts("num_experts", 64, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 16,
+                                                                    "num_attention_heads": 16}))
+family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
 
 
 # -- Gemma ------------------------------------------------------------------------------------------
@@ -721,80 +798,6 @@ def gemma(generation: int) -> Family:
         return lines
 
     return write
-
-
-#: transformers' MixtralConfig: Mistral's decoder with rope_theta 1e6 by default, no sliding window unless given
-DEFAULTS["mixtral"] = Defaults(T=131072, V=32000, F=14336, kv=8, eps=1e-5)
-family("mixtral", "MixtralModel", "MixtralForCausalLM")(moe_decoder(
-    decoder(lambda c: (False, False), DEFAULTS["mixtral"]),
-    Experts("num_local_experts", 8, 2, None, defaults={"rope_theta": 1000000.0})))
-
-
-def _all_sparse(c: Config) -> None:
-    """Qwen-MoE's layers are all sparse unless ``decoder_sparse_step`` or ``mlp_only_layers`` make some dense
-    (a plain MLP of ``intermediate_size``): a located error, as every repeat of the spec's block is one kind."""
-    c.require("decoder_sparse_step", 1, "a dense MLP in every layer but each decoder_sparse_step-th")
-    dense = c.node("mlp_only_layers")
-    if isinstance(dense, YSeq) and dense.items:
-        raise SpecError(dense.loc, "'mlp_only_layers': layers with a dense MLP among the sparse ones",
-                        code="unsupported-config", hint='the spec repeats one decoder layer; only "mlp_only_layers": '
-                        "[] imports")
-
-
-def _qwen2_moe(c: Config, head: bool) -> list[str]:
-    """Qwen2-MoE: Qwen2's decoder (q, k, v biases with ``qkv_bias``) with every MLP sparse, experts
-    ``moe_intermediate_size`` wide, and a shared expert ``shared_expert_intermediate_size`` wide that every
-    token runs, scaled by σ(``shared_expert_gate``(x)) (``moe: {shared: S}``). ``use_sliding_window`` warns
-    (the layers ``max_window_layers`` makes sliding are not told apart: a warning either way)."""
-    _all_sparse(c)
-    if c.flag("use_sliding_window", False):
-        _sliding_window(c, 4096, 1)
-    return _QWEN2_MOE(c, head)
-
-
-DEFAULTS["qwen2_moe"] = Defaults(T=32768, V=151936, F=1408, kv=16)
-_QWEN2_MOE = moe_decoder(
-    decoder(lambda c: (c.flag("qkv_bias", True), False), DEFAULTS["qwen2_moe"], windowed=False),
-    Experts("num_experts", 60, 4, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24,
-                                                   "num_attention_heads": 16},
-            renamed={"intermediate_size": "moe_intermediate_size"},
-            shared=("shared_expert_intermediate_size", 5632)))
-family("qwen2_moe", "Qwen2MoeModel", "Qwen2MoeForCausalLM")(_qwen2_moe)
-
-
-def _qwen3_moe(c: Config, head: bool) -> list[str]:
-    """Qwen3-MoE: Qwen3's decoder (q_norm and k_norm per head) with every MLP sparse, its experts
-    ``moe_intermediate_size`` wide; no shared expert; the kept weights renormalised only with
-    ``norm_topk_prob``. A sliding window only with ``use_sliding_window`` (a warning, as Mistral's)."""
-    _all_sparse(c)
-    if c.flag("use_sliding_window", False):
-        _sliding_window(c, 4096, 1)
-    return _QWEN3_MOE(c, head)
-
-
-DEFAULTS["qwen3_moe"] = Defaults(T=32768, V=151936, F=768, kv=4)
-_QWEN3_MOE = moe_decoder(
-    decoder(_llama_bias, DEFAULTS["qwen3_moe"], qk_norm="head", windowed=False),
-    Experts("num_local_experts", 128, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24},
-            renamed={"intermediate_size": "moe_intermediate_size"}))
-family("qwen3_moe", "Qwen3MoeModel", "Qwen3MoeForCausalLM")(_qwen3_moe)
-
-
-def _olmoe(c: Config, head: bool) -> list[str]:
-    """OLMoE: OLMo 2's q and k norms over all heads' features, but Llama's pre-norm order, and a sparse MLP
-    in every layer (experts ``intermediate_size`` wide, the kept weights renormalised only with
-    ``norm_topk_prob``); ``clip_qkv`` (clamping q, k and v) has no spec form."""
-    if c.value("clip_qkv", None) is not None:
-        raise c.error("clip_qkv", "'clip_qkv': q, k and v clamped to a range", hint='the spec language cannot '
-                      'express it; only "clip_qkv": null imports')
-    return _OLMOE(c, head)
-
-
-DEFAULTS["olmoe"] = Defaults(T=4096, V=50304, F=2048, eps=1e-5, pad=1)
-_OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False, qk_norm="all", windowed=False),
-                     Experts("num_experts", 64, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 16,
-                                                                    "num_attention_heads": 16}))
-family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
 
 
 def _ordinal(n: int) -> str:
