@@ -432,3 +432,35 @@ def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
 ])
 def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, layer, message):
     assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n") == message
+
+
+CLIPPED = "input: [4]\nlayers: [linear: 3]\ntrain:\n  optimizer: {sgd: {lr: 20}}\n"
+
+
+@pytest.mark.parametrize(("line", "stderr"), [
+    ("  clip_grad_norm: 0\n",
+     "x.yaml:5:19: error: clip_grad_norm must be a positive finite number, got 0\n"
+     "  hint: a bound on the gradients' total 2-norm, such as 0.25 (PyTorch's word_language_model) or 1.0\n"),
+    ("  clip_grad_value: -1.0\n",
+     "x.yaml:5:20: error: clip_grad_value must be a positive finite number, got -1.0\n"
+     "  hint: a bound on each gradient element, such as 1.0 or 0.5\n"),
+    ("  clip_grad_norm: 1e400\n",
+     "x.yaml:5:19: error: clip_grad_norm must be a positive finite number, got 1e400\n"
+     "  hint: a bound on the gradients' total 2-norm, such as 0.25 (PyTorch's word_language_model) or 1.0\n"),
+    ("  clip_grad_norm: .nan\n",
+     "x.yaml:5:19: error: clip_grad_norm must be a positive number, got '.nan'\n"
+     "  hint: a bound on the gradients' total 2-norm, such as 0.25 (PyTorch's word_language_model) or 1.0\n"),
+    ("  clip_grad_norm:\n",
+     "x.yaml:5:18: error: clip_grad_norm must be a positive number, got nothing\n"
+     "  hint: a bound on the gradients' total 2-norm, such as 0.25 (PyTorch's word_language_model) or 1.0\n"),
+    ("  clip_grad_norm: 0.25\n  clip_grad_value: 1.0\n",
+     "x.yaml:6:20: error: clip_grad_norm and clip_grad_value are both given, and the order of the two clippings "
+     "changes the step\n"
+     "  hint: keep one: clip_grad_norm bounds the size of the whole step and keeps its direction (the usual "
+     "choice); clip_grad_value clamps each element\n"),
+    ("  max_grad_norm: 1.0\n",
+     "x.yaml:5:3: error: unknown key 'max_grad_norm' in 'train:'\n"
+     "  hint: gradient clipping is written clip_grad_norm: ... (torch.nn.utils.clip_grad_norm_)\n"),
+])
+def test_a_bad_gradient_clipping_is_located_with_a_hint(run, write, line, stderr):
+    assert errors(run, write, CLIPPED + line) == stderr

@@ -149,6 +149,9 @@ WRONG = {
     "milestones as a number": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {multistep: {milestones: 30}}}\n",
     "label smoothing above 1": "input: [3]\nlayers: [linear: 2]\n"
                                "train: {loss: {cross_entropy: {label_smoothing: 2}}}\n",
+    "clip_grad_norm of 0": "input: [3]\nlayers: [linear: 2]\ntrain: {clip_grad_norm: 0}\n",
+    "clip_grad_value as a word": "input: [3]\nlayers: [linear: 2]\ntrain: {clip_grad_value: high}\n",
+    "both clippings": "input: [3]\nlayers: [linear: 2]\ntrain: {clip_grad_norm: 0.25, clip_grad_value: 1}\n",
     "budget in bytes for params": "input: [3]\nlayers: [linear: 2]\nbudget: {params: 3MB}\n",
     "budget with no limit": "input: [3]\nlayers: [linear: 2]\nbudget: {batch_size: 2}\n",
 }

@@ -484,6 +484,8 @@ def _train() -> dict:
         "epochs": {"type": "integer", "minimum": 1},
         "weight_decay": {"type": "number", "minimum": 0},
         "l1": {"type": "number", "minimum": 0},
+        "clip_grad_norm": {"type": "number", "exclusiveMinimum": 0},
+        "clip_grad_value": {"type": "number", "exclusiveMinimum": 0},
         "scheduler": _scheduler(),
         "early_stopping": {"anyOf": [{"const": False}, {"type": "integer", "minimum": 1},
                                      {"type": "object", "properties": stopping_props,
@@ -497,7 +499,9 @@ def _train() -> dict:
         if default is not None:
             values[key]["default"] = default
     return {"type": "object", "description": "how `archcalc train` and the exports train the network",
-            "properties": {key: values[key] for key in KEYS}, "additionalProperties": False}
+            "properties": {key: values[key] for key in KEYS}, "additionalProperties": False,
+            # one clipping at a time (archcalc.spec.train._clipping says why)
+            "not": {"required": ["clip_grad_norm", "clip_grad_value"]}}
 
 
 def _scheduler() -> dict:

@@ -161,6 +161,11 @@ class TrainSpec:
     class_axis: int | None = None
     #: the learning-rate schedule, stepped once per epoch; None: a constant learning rate
     scheduler: Scheduler | None = None
+    #: the bound on the 2-norm of all gradients together (torch.nn.utils.clip_grad_norm_'s max_norm), or on each
+    #: gradient element (clip_grad_value_'s clip_value), applied after backward and before the optimizer's
+    #: step; None: no clipping. At most one of them is set (:func:`_clipping`)
+    clip_grad_norm: float | None = None
+    clip_grad_value: float | None = None
 
     @property
     def takes(self) -> str:
@@ -213,6 +218,12 @@ KEYS: dict[str, tuple[object, str]] = {
     "epochs": (10, "passes over the training data"),
     "weight_decay": (0.0, "L2 penalty λ as torch.optim applies it (decoupled for adamw, whose default is 0.01)"),
     "l1": (0.0, "λ·Σ|w| added to the loss"),
+    "clip_grad_norm": (None, "max_norm of torch.nn.utils.clip_grad_norm_: before each optimizer step, every gradient "
+                       "is scaled by min(1, max_norm / (norm + 1e-6)), norm the 2-norm of all gradients together; "
+                       "off when left out"),
+    "clip_grad_value": (None, "clip_value of torch.nn.utils.clip_grad_value_: before each optimizer step, every "
+                        "gradient element is clamped to [-clip_value, clip_value]; off when left out; not with "
+                        "clip_grad_norm"),
     "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine), "
                   "by name or {name: {setting: value}}, each with an optional linear warm-up (warmup_epochs, "
                   "warmup_start_factor); torch.optim.lr_scheduler's definitions; a constant rate when left out, "
@@ -278,9 +289,49 @@ def parse_train(node: YMap) -> TrainSpec:
                         f"{'a multi-label classification' if multi_label else 'a regression'}", code="bad-train",
                         hint="task: classification with one class index per position, or drop class_axis")
     scheduler = _scheduler(node.get("scheduler"), epochs)
+    clip_norm, clip_value = _clipping(node)
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
                      _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
-                     loss_inputs, multi_label, target_range, axis, scheduler)
+                     loss_inputs, multi_label, target_range, axis, scheduler, clip_norm, clip_value)
+
+
+#: the hint of a bad clipping bound: the values PyTorch's examples use
+CLIP_HINTS = {
+    "clip_grad_norm": "a bound on the gradients' total 2-norm, such as 0.25 (PyTorch's word_language_model) or 1.0",
+    "clip_grad_value": "a bound on each gradient element, such as 1.0 or 0.5",
+}
+
+
+def _clipping(node: YMap) -> tuple[float | None, float | None]:
+    """``clip_grad_norm`` and ``clip_grad_value``: each a positive finite number, as torch's
+    ``clip_grad_norm_(params, max_norm)`` and ``clip_grad_value_(params, clip_value)`` take them, and not both:
+    clamping then rescaling and rescaling then clamping give different steps, and a PyTorch loop calls one of
+    them (Keras refuses its clipnorm and clipvalue together for the same reason)."""
+    bounds: dict[str, float | None] = {}
+    for key in ("clip_grad_norm", "clip_grad_value"):
+        value = node.get(key)
+        if value is None:
+            bounds[key] = None
+            continue
+        if not isinstance(value, YScalar) or isinstance(value.value, bool) or \
+                not isinstance(value.value, (int, float)):
+            raise SpecError(value.loc, f"{key} must be a positive number, got {describe(value)}", code="bad-train",
+                            hint=CLIP_HINTS[key])
+        number = float(value.value)
+        if not 0 < number < float("inf"):  # NaN fails too
+            raise SpecError(value.loc, f"{key} must be a positive finite number, got {value.text}",
+                            code="bad-train", hint=CLIP_HINTS[key])
+        if number > FLOAT32_MAX:
+            raise SpecError(value.loc, f"{key} {number:g} is beyond float32 (above {FLOAT32_MAX:.3g}), which "
+                            "training computes in", code="bad-train", hint=CLIP_HINTS[key])
+        bounds[key] = number
+    if bounds["clip_grad_norm"] is not None and bounds["clip_grad_value"] is not None:
+        second = max(node.get("clip_grad_norm"), node.get("clip_grad_value"), key=lambda n: (n.loc.line, n.loc.col))
+        raise SpecError(second.loc, "clip_grad_norm and clip_grad_value are both given, and the order of the two "
+                        "clippings changes the step", code="bad-train",
+                        hint="keep one: clip_grad_norm bounds the size of the whole step and keeps its direction "
+                        "(the usual choice); clip_grad_value clamps each element")
+    return bounds["clip_grad_norm"], bounds["clip_grad_value"]
 
 
 def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
@@ -353,9 +404,18 @@ def _schedule_setting(key: str, node: YNode) -> object:
     return value
 
 
+#: other libraries' names for gradient clipping (Keras' optimizer arguments, Lightning's Trainer, Hugging Face's
+#: TrainingArguments, torch's own argument names) → the train: key that says it here
+CLIP_NAMES = {"clipnorm": "clip_grad_norm", "global_clipnorm": "clip_grad_norm", "max_norm": "clip_grad_norm",
+              "max_grad_norm": "clip_grad_norm", "gradient_clip_val": "clip_grad_norm", "grad_clip": "clip_grad_norm",
+              "clip": "clip_grad_norm", "clipvalue": "clip_grad_value", "clip_value": "clip_grad_value"}
+
+
 def _elsewhere(key: str) -> str | None:
     """Where a key written directly under ``train:`` belongs, when it is a setting of its loss, optimizer or
-    schedule (``lr``, ``label_smoothing``, ``milestones``)."""
+    schedule (``lr``, ``label_smoothing``, ``milestones``), or another library's name for gradient clipping."""
+    if key in CLIP_NAMES:
+        return f"gradient clipping is written {CLIP_NAMES[key]}: ... (torch.nn.utils.{CLIP_NAMES[key]}_)"
     loss = next((name for name, kind in LOSS_KINDS.items() if key in kind.params), None)
     if loss is not None:
         return f"{key} is a setting of the {loss} loss: loss: {{{loss}: {{{key}: ...}}}}"
@@ -513,6 +573,10 @@ def _optimizer(node: YNode | None, loc: Loc) -> Optimizer:
                 hint += "; it is applied as torch.optim applies its weight_decay"
             raise SpecError(key.loc, f"{key.text} is a key of train:, not a hyperparameter of {name}",
                             code="unknown-key", hint=hint)
+        if key.text not in hyper and key.text in CLIP_NAMES:  # Keras' optimizers take clipnorm and clipvalue
+            raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}': gradient clipping is a key of "
+                            "train:", code="unknown-key", hint=f"train: {{{CLIP_NAMES[key.text]}: ..., optimizer: "
+                            "...}, as torch.nn.utils clips between backward and the optimizer's step")
         if key.text not in hyper:
             raise SpecError(key.loc, f"{name} has no hyperparameter '{key.text}'", code="unknown-key",
                             hint=choices_hint(key.text, list(hyper), f"hyperparameters of {name}"))

@@ -121,6 +121,9 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
     if settings.loss_settings or settings.loss_inputs is not None:
         inputs = {"inputs": settings.loss_inputs} if settings.loss_inputs is not None else {}
         train["loss_settings"] = {**settings.loss_settings, **inputs}
+    for key in ("clip_grad_norm", "clip_grad_value"):  # a step clips by them (since 2026-12-07)
+        if getattr(settings, key) is not None:
+            train[key] = getattr(settings, key)
     if settings.scheduler is not None:
         rule = settings.scheduler
         train["scheduler"] = _plain({"name": rule.name, **rule.settings, "warmup_epochs": rule.warmup_epochs,
