@@ -395,5 +395,18 @@ def optimizer_kwargs(train: TrainSpec) -> dict[str, object]:
     return {**{k: plain(v) for k, v in train.optimizer.hyper.items()}, "weight_decay": train.weight_decay}
 
 
+def clip_kwargs(train: TrainSpec) -> dict[str, float]:
+    """:class:`~.optim.ClipGradients`' keyword argument for the spec's clipping (torch.nn.utils' names:
+    ``max_norm``, ``clip_value``); empty when the spec clips nothing."""
+    if train.clip_grad_norm is not None:
+        return {"max_norm": train.clip_grad_norm}
+    if train.clip_grad_value is not None:
+        return {"clip_value": train.clip_grad_value}
+    return {}
+
+
 def make_optimizer(train: TrainSpec, params):
-    return OPTIMIZERS[train.optimizer.name](params, **optimizer_kwargs(train))
+    """The spec's optimizer over ``params``, wrapped in :class:`~.optim.ClipGradients` when it clips."""
+    optimizer = OPTIMIZERS[train.optimizer.name](params, **optimizer_kwargs(train))
+    clip = clip_kwargs(train)
+    return optim.ClipGradients(optimizer, **clip) if clip else optimizer

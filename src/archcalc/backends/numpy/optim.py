@@ -141,3 +141,63 @@ class AdamW(Adam):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, amsgrad, weight_decay)
+
+
+def clip_grad_norm(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
+    """torch.nn.utils.clip_grad_norm_ (norm_type 2): every gradient times min(max_norm / (norm + 1e-6), 1),
+    where norm is the 2-norm of all of them together (the 2-norm of their 2-norms, as torch computes it).
+
+    The arithmetic is in the gradients' own dtype, as torch's is; the 1e-6 keeps a zero norm from dividing
+    by zero, and the clamp at 1 means gradients within the bound are multiplied by exactly 1 (torch
+    multiplies them too, rather than branch). A NaN norm gives NaN gradients, as in torch, so a diverging
+    run still shows as one."""
+    if not grads:
+        return grads
+    dtype = np.result_type(*grads)
+    norm = np.linalg.norm(np.array([np.linalg.norm(g) for g in grads], dtype=dtype))
+    scale = np.minimum(dtype.type(max_norm) / (norm + dtype.type(1e-6)), dtype.type(1))
+    return [g * scale for g in grads]
+
+
+def clip_grad_value(grads: list[np.ndarray], clip_value: float) -> list[np.ndarray]:
+    """torch.nn.utils.clip_grad_value_: every gradient element clamped to [−clip_value, clip_value]."""
+    return [np.clip(g, -clip_value, clip_value) for g in grads]
+
+
+class ClipGradients:
+    """An optimizer whose gradients are clipped before each step, as a PyTorch loop calls
+    ``clip_grad_norm_(model.parameters(), max_norm)`` (or ``clip_grad_value_``) between ``loss.backward()``
+    and ``optimizer.step()``: after the L1 term is in the gradients, before weight decay is added to them.
+
+    A wrapper rather than an option of :class:`Optimizer`, so that an exported file without clipping
+    carries none of it. ``lr`` and ``state`` are the wrapped optimizer's (schedules and checkpoints
+    set them); exactly one of ``max_norm`` and ``clip_value`` is given."""
+
+    def __init__(self, optimizer: Optimizer, max_norm: float | None = None, clip_value: float | None = None):
+        if (max_norm is None) == (clip_value is None):
+            raise ValueError("give one of max_norm and clip_value")
+        self.optimizer, self.max_norm, self.clip_value = optimizer, max_norm, clip_value
+        self.params = optimizer.params
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.optimizer.lr = value
+
+    @property
+    def state(self) -> list[dict[str, object]]:
+        return self.optimizer.state
+
+    @state.setter
+    def state(self, value: list[dict[str, object]]) -> None:
+        self.optimizer.state = value
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        if self.max_norm is not None:
+            grads = clip_grad_norm(grads, self.max_norm)
+        else:
+            grads = clip_grad_value(grads, self.clip_value)
+        self.optimizer.step(grads)

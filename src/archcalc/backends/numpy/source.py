@@ -22,7 +22,15 @@ from archcalc.backends import check_depth
 from archcalc.backends.common import code
 from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.numpy import layers, losses, optim, structures, training
-from archcalc.backends.numpy.build import LOSSES, OPTIMIZERS, Call, loss_kwargs, optimizer_kwargs, plan_graph
+from archcalc.backends.numpy.build import (
+    LOSSES,
+    OPTIMIZERS,
+    Call,
+    clip_kwargs,
+    loss_kwargs,
+    optimizer_kwargs,
+    plan_graph,
+)
 from archcalc.files import write_atomic
 from archcalc.layers.base import shape_text
 from archcalc.layers.sigmoid import Sigmoid
@@ -56,6 +64,8 @@ def render(model: Model) -> str:
         roots.add(losses.per_position_loss.__name__)
     if train.scheduler is not None:
         roots.add(schedule.Schedule.__name__)
+    if clip_kwargs(train):
+        roots.add(optim.ClipGradients.__name__)
     definitions = _definitions(roots)
     body = "\n\n\n".join([*definitions.values(), _model_part(model, network, train)])
     # ruff's import sorting wants one blank line after the imports when a comment (a section title) follows
@@ -211,6 +221,14 @@ def _model_part(model: Model, network: Call, train) -> str:
     # a network without weights or dropout draws no random numbers
     rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
     kwargs = ", ".join(f"{k}={code(v)}" for k, v in optimizer_kwargs(train).items())
+    built = f"return {optimizer}(model.parameters(), {kwargs})"
+    clip = clip_kwargs(train)
+    if clip:  # the gradients clipped before each step, as torch.nn.utils.clip_grad_norm_ (or _value_) does
+        (key, value), = clip.items()
+        clipping = f"clip_grad_{'norm' if key == 'max_norm' else 'value'}_"
+        built = (f"optimizer = {optimizer}(model.parameters(), {kwargs})\n"
+                 f"    # each step's gradients clipped first, as torch.nn.utils.{clipping} clips them\n"
+                 f"    return ClipGradients(optimizer, {key}={code(value)})")
     loss_args = ", ".join(f"{k}={code(v)}" for k, v in loss_kwargs(train).items())
     dense = dense_axes(train, tuple(int(d) for d in model.output_shape))
     # targets with a class index per position: the table that says where their class scores are, and the loss
@@ -252,7 +270,7 @@ def build_loss():
 
 
 def build_optimizer(model):
-    return {optimizer}(model.parameters(), {kwargs})
+    {built}
 {build_schedule}
 
 {check}
