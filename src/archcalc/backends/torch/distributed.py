@@ -154,7 +154,7 @@ class DistributedSteps(Steps):
         self.ddp = DistributedDataParallel(logits, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step(self, index: torch.Tensor) -> tuple[float, int, int]:
-        from archcalc.backends.torch.training import autocast, l1_penalty
+        from archcalc.backends.torch.training import autocast, clip_gradients, l1_penalty
 
         local = BatchShards(index, self.group.world, self.group.rank).take()
         self.optimizer.zero_grad()
@@ -164,6 +164,7 @@ class DistributedSteps(Steps):
             penalty = l1_penalty(self.train, self.module)
         share = len(local) * self.group.world / len(index)
         (mean * share + penalty).backward()  # DDP averages: Σ (n_r/n)·∇mean_r + ∇penalty
+        clip_gradients(self.train, self.module)  # the averaged gradients, the same in every process
         self.optimizer.step()
         hits = self.loss.correct(out.detach(), self.y[local]) if self.classify else 0
         summed = self.sum([mean.item() * len(local), hits])

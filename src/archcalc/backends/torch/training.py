@@ -1,4 +1,4 @@
-"""Training a built module with the spec's ``train:`` section: loss, optimizer, L1 term, and the loop.
+"""Training a built module with the spec's ``train:`` section: loss, optimizer, L1 term, clipping, the loop.
 
 Each function is small and can be used on its own; :func:`fit` is the one training loop, the
 helper for Python callers and what ``archcalc train --backend torch`` runs (:mod:`.trainer`)::
@@ -8,6 +8,7 @@ helper for Python callers and what ``archcalc train --backend torch`` runs (:mod
     loss = build_loss(train, module)                        # loss(x, y) -> scalar tensor
     optimizer = build_optimizer(train, module)              # torch.optim, hyperparameters as named there
     value = loss(x, y) + l1_penalty(train, module)          # L1 is not an optimizer option in torch
+    value.backward(); clip_gradients(train, module); optimizer.step()   # clip_grad_norm_ as the spec says
     history = fit(module, train, x, y, validation=(xv, yv)) # or all of the above, with mini-batches
 
 **Softmax and logits.** ``nn.CrossEntropyLoss`` applies log-softmax itself, and
@@ -300,6 +301,21 @@ def build_optimizer(train: TrainSpec, module: nn.Module) -> torch.optim.Optimize
     return OPTIMIZERS[optimizer.name](module.parameters(), weight_decay=train.weight_decay, **optimizer.hyper)
 
 
+def clip_gradients(train: TrainSpec, module: nn.Module) -> None:
+    """The spec's gradient clipping, on the gradients ``backward`` left in ``module``'s parameters, before the
+    optimizer's step: ``torch.nn.utils.clip_grad_norm_`` (every gradient scaled by min(1, max_norm / (norm +
+    1e-6)), norm the 2-norm of all of them) or ``clip_grad_value_``; nothing when the spec clips nothing.
+
+    Called where a PyTorch loop calls it: after the L1 term's gradient is in (it is part of the loss) and
+    before weight decay (the optimizer adds it inside ``step``). In a distributed run DDP has averaged the
+    gradients by then, so every process clips the same gradients alike. bfloat16 autocast keeps float32
+    gradients and needs no ``GradScaler``, so there is nothing to unscale first."""
+    if train.clip_grad_norm is not None:
+        nn.utils.clip_grad_norm_(module.parameters(), train.clip_grad_norm)
+    elif train.clip_grad_value is not None:
+        nn.utils.clip_grad_value_(module.parameters(), train.clip_grad_value)
+
+
 def l1_penalty(train: TrainSpec, module: nn.Module) -> torch.Tensor:
     """``l1 · Σ|w|`` over every parameter, to add to the loss (torch's optimizers have no L1 option)."""
     if not train.l1:
@@ -320,7 +336,8 @@ class History(Outcome):
 
 class Steps:
     """The torch side of :class:`~archcalc.training.loop.Loop`: mini-batches drawn from ``generator``,
-    one optimizer step per batch on the spec's loss (plus the L1 term), :func:`evaluate` on the
+    one optimizer step per batch on the spec's loss (plus the L1 term), its gradients clipped as the spec
+    says (:func:`clip_gradients`), :func:`evaluate` on the
     validation data, and clones of the state dict as snapshots."""
 
     def __init__(self, module: nn.Module, train: TrainSpec, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
@@ -342,6 +359,7 @@ class Steps:
             out = self.loss.logits(self.x[index])
             value = self.loss.compare(out, self.y[index]) + l1_penalty(self.train, self.module)
         value.backward()
+        clip_gradients(self.train, self.module)
         self.optimizer.step()
         return value.item(), self.loss.correct(out.detach(), self.y[index]) if self.classify else 0, len(index)
 

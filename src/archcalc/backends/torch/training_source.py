@@ -104,6 +104,13 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
     output = tuple(int(d) for d in model.output_shape)
     dense = dense_axes(train, output)
     settings = {"epochs": train.epochs, "batch_size": train.batch_size, "seed": train.seed or 0, "l1": train.l1}
+    # torch.nn.utils' clipping after backward (after DDP has averaged the gradients), as archcalc train clips
+    clip = next((key for key in ("clip_grad_norm", "clip_grad_value") if getattr(train, key) is not None), None)
+    clipping = []
+    if clip is not None:
+        settings[clip] = getattr(train, clip)
+        call = Brackets(f"nn.utils.{clip}_", "(", [Text("model.parameters()"), Text(f'TRAINING["{clip}"]')], ")")
+        clipping = layout(call, 12)
     optimizer = OPTIMIZERS[train.optimizer.name]
     hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
              Text(f"weight_decay={code(train.weight_decay)}")]
@@ -220,6 +227,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         *l1,
         "            optimizer.zero_grad()",
         "            loss.backward()",
+        *clipping,
         "            optimizer.step()",
         f"            step = {tally}",
         "            total += torch.tensor(step, device=device)",
