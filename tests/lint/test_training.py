@@ -224,3 +224,32 @@ def test_label_mode_mismatch_reports_both_lines_of_a_multi_label_softmax():
     assert found == [(4, "`1` (softmax) makes the classes compete, but a sample of this multi-label classification "
                          "can carry several labels"),
                      (8, "cross_entropy expects exactly one class per sample, but the classification is multi-label")]
+
+
+def sgd(lr: float, clip: str = "") -> str:
+    return f"input: [10]\nlayers: [linear: 3]\ntrain:\n  optimizer: {{sgd: {{lr: {lr}}}}}\n{clip}"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (sgd(20), "learning rate 20 is outside [1e-07, 10] for sgd: steps this large make training diverge or oscillate"),
+    (sgd(20, "  clip_grad_norm: 0.25\n"), None),  # PyTorch's word_language_model
+    (sgd(30, "  clip_grad_norm: 0.25\n"), None),  # AWD-LSTM
+    (sgd(100, "  clip_grad_norm: 0.25\n"), None),
+    (sgd(150, "  clip_grad_norm: 0.25\n"), "learning rate 150 is outside [1e-07, 100] for sgd with clip_grad_norm: "
+                                           "steps this large make training diverge or oscillate"),
+    (sgd(20, "  clip_grad_value: 0.25\n"), "learning rate 20 is outside [1e-07, 10] for sgd: steps this large make "
+                                           "training diverge or oscillate"),  # bounds elements, not the step
+    (sgd(1e-9, "  clip_grad_norm: 0.25\n"), "learning rate 1e-09 is outside [1e-07, 100] for sgd with "
+                                            "clip_grad_norm: updates this small are lost in float32 rounding, so "
+                                            "nothing learns"),
+    ("input: [10]\nlayers: [linear: 3]\ntrain: {optimizer: {adam: {lr: 0.5}}, clip_grad_norm: 1.0}\n",
+     "learning rate 0.5 is outside [1e-07, 0.05] for adam: adam moves every weight by about lr per step, so steps "
+     "this large make training diverge"),  # Adam's step does not scale with the gradient: clipping changes nothing
+])
+def test_sgds_learning_rate_bound_is_100_when_the_gradients_norm_is_clipped(text, message):
+    found = [d for d in lint(text, "x.yaml", ["T101"]).diagnostics if d.code == "T101"]
+    assert [d.message for d in found] == ([message] if message else [])
+    if message and "clip_grad_norm" in message:
+        assert found[0].hint == "typical values for sgd with clip_grad_norm: 1 to 30 (PyTorch's word_language_model: " \
+                                "20 with clip_grad_norm 0.25)"
+        assert (found[0].loc.line, found[0].loc.col) == (4, 25)

@@ -2,8 +2,9 @@
 
 ## What it does
 Reports an optimizer `lr` below 1e-7, or above the largest rate that optimizer trains with: 0.05
-for the adaptive optimizers (`adam`, `adamw`, `rmsprop`), 1 for `adagrad`, 10 for `sgd`. (An `lr`
-of 0 or less is refused by the core: `bad-learning-rate`, E302.)
+for the adaptive optimizers (`adam`, `adamw`, `rmsprop`), 1 for `adagrad`, 10 for `sgd`, and 100
+for `sgd` when `clip_grad_norm` clips the gradients' norm. (An `lr` of 0 or less is refused by the
+core: `bad-learning-rate`, E302.)
 
 ## Why is this bad?
 The adaptive optimizers divide each gradient component by its running root-mean-square, so every
@@ -12,9 +13,17 @@ a typical initial weight (1/√fan-in is 0.03–0.1 for fan-ins of 100–1000), 
 thrashes. Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is
 `lr` times the gradient, whose size depends on the loss and the network: a sigmoid network trained
 on squared error takes rates of 3 (Nielsen's MNIST example), so only rates above 10 are certainly
-too large. Below 1e-7, η·g is smaller than half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every
-gradient component g below about 0.6, so on weights of size 1 those updates round away and nothing
-learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
+too large. Clipping the gradients' total norm to c (`clip_grad_norm: c`, torch's
+`clip_grad_norm_`) bounds SGD's step at lr·c whatever the gradient (lr·c/(1 − μ) with momentum μ),
+which is how recurrent language models train with plain SGD at large rates: PyTorch's
+word_language_model example at lr 20 with clip 0.25, AWD-LSTM (Merity et al.) at 30. With
+`clip_grad_norm`, SGD's bound is therefore 100: about three times the largest of those recipes, the
+margin that 10 leaves over Nielsen's 3. Clipping lifts no other bound: the adaptive optimizers' step
+is about lr whatever the gradient's size, and `clip_grad_value` clamps each element, so the step it
+allows grows with the square root of the number of weights. Below 1e-7, η·g is smaller than half of
+float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on weights of
+size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for
+Adam.
 
 ## Example
 ```yaml
@@ -43,6 +52,9 @@ train:
   too large diverges or oscillates.
 - UMLAUT (Schoop et al., CHI 2021): learning-rate range heuristics (a static check below 1e-7).
 - Kingma & Ba, "Adam", ICLR 2015, section 2.1: the effective step is bounded by about the step size α.
+- Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural networks", ICML 2013:
+  gradient norm clipping; PyTorch's examples/word_language_model (`--lr 20 --clip 0.25`); Merity et
+  al., "Regularizing and Optimizing LSTM Language Models", ICLR 2018 (SGD at lr 30, clip 0.25).
 - DeepFD (Cao et al., ICSE 2022) and AUTOTRAINER (Zhang et al., ICSE 2021): a learning rate too large for the
   optimizer is among the most frequent training faults.
 """
@@ -60,6 +72,9 @@ PREFIX = True
 LOW = 1e-7
 #: the largest learning rate each optimizer trains with (see "Why is this bad?")
 HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05}
+#: SGD's bound when ``clip_grad_norm`` bounds its step at lr·max_norm (see "Why is this bad?")
+HIGH_CLIPPED_SGD = 100.0
+TYPICAL_CLIPPED_SGD = "1 to 30 (PyTorch's word_language_model: 20 with clip_grad_norm 0.25)"
 TYPICAL = {"sgd": "0.1 to 0.01", "adagrad": "0.01 to 0.1", "rmsprop": "0.001 to 0.01", "adam": "0.001 (3e-4 to 3e-3)",
            "adamw": "0.001 (3e-4 to 3e-3)"}
 
@@ -69,14 +84,16 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train is None:
         return
     optimizer = train.optimizer
-    lr, high = optimizer.lr, HIGH[optimizer.name]
+    clipped = optimizer.name == "sgd" and train.clip_grad_norm is not None
+    lr, high = optimizer.lr, HIGH_CLIPPED_SGD if clipped else HIGH[optimizer.name]
     if LOW <= lr <= high:
         return
+    name = f"{optimizer.name} with clip_grad_norm" if clipped else optimizer.name
     if lr > high:
         why = f"{optimizer.name} moves every weight by about lr per step, so steps this large make training diverge" \
             if high < 1 else "steps this large make training diverge or oscillate"
     else:
         why = "updates this small are lost in float32 rounding, so nothing learns"
     yield Finding(optimizer.locs.get("lr", optimizer.loc),
-                  f"learning rate {lr:g} is outside [1e-07, {high:g}] for {optimizer.name}: {why}",
-                  hint=f"typical values for {optimizer.name}: {TYPICAL[optimizer.name]}")
+                  f"learning rate {lr:g} is outside [1e-07, {high:g}] for {name}: {why}",
+                  hint=f"typical values for {name}: {TYPICAL_CLIPPED_SGD if clipped else TYPICAL[optimizer.name]}")
