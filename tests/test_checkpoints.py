@@ -300,6 +300,8 @@ def test_files_that_are_not_checkpoints_are_refused(saved_run, tmp_path, run):
     (("batch_size: 8", "batch_size: 9"), "the train: section's batch_size was 8 and is now 9"),
     (("gamma: 0.8", "gamma: 0.9"), "the train: section's scheduler was exponential {gamma: 0.8, warmup_epochs: 1, "
                                    "warmup_start_factor: 0.3333333333333333} and is now exponential {gamma: 0.9,"),
+    (("batch_size: 8", "batch_size: 8, clip_grad_norm: 1.0"),
+     "the train: section's clip_grad_norm was not set and is now 1.0"),
     ((", scheduler: {exponential: {gamma: 0.8, warmup_epochs: 1}}", ""),
      "the train: section's scheduler was exponential {gamma: 0.8, warmup_epochs: 1, warmup_start_factor: "
      "0.3333333333333333} and is now not set"),
