@@ -182,3 +182,16 @@ def test_both_exported_files_clip_as_the_spec_says(tmp_path, wild, clip):
     ruff = [sys.executable, "-m", "ruff", "format", "--isolated", "--check", str(tmp_path / "clipped_torch.py")]
     proc = subprocess.run(ruff, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow  # a torchrun launch of two processes that import torch (about 6 s)
+def test_two_processes_clip_the_averaged_gradients_as_one_process_clips(tmp_path, wild, run):
+    """Under DDP every process clips the averaged gradients: the run is one process's run (to the order of
+    floating-point sums), where without clipping it diverges."""
+    spec = tmp_path / "wild.yaml"
+    spec.write_text(wild_spec(", clip_grad_norm: 1.0"))
+    one, two = (run("train", spec, "--data", wild, "--backend", "torch", *nproc, "--format", "json")
+                for nproc in ([], ["--nproc", 2]))
+    assert one.exit_code == two.exit_code == 0, two.output
+    for a, b in zip(json.loads(one.stdout)["history"], json.loads(two.stdout)["history"], strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
