@@ -419,3 +419,20 @@ def test_single_step_recurrence_leaves_the_hidden_weights_idle_in_torch():
     with torch.no_grad():
         lstm.weight_hh_l0.normal_()
     assert torch.equal(lstm(x)[0].detach(), before) and not lstm.weight_hh_l0.grad.any()
+
+
+def test_a_block_used_as_a_layer_parameters_default_is_used():
+    """`up(f, act = lrelu)` builds lrelu wherever a use leaves act out (keras.io's WGAN-GP generator)."""
+    text = ("input: [16, 4, 4]\nblocks:\n  lrelu:\n    - leaky_relu: 0.2\n  up(f, act = lrelu):\n    - upsample: 2\n"
+            "    - conv2d: {out: f, kernel: 3, padding: 1}\n    - act\n  unused:\n    - relu\n"
+            "layers:\n  - up: 8\n  - up: {f: 1, act: tanh}\n")
+    found = [d.message for d in lint(text, "x.yaml", ["S104"]).diagnostics]
+    assert found == ["block 'unused' is defined but never used"]
+
+
+def test_a_symbol_read_by_a_branch_source_template_is_used():
+    """`from: "enc{L}"` reads L (the probe's configurable U-Net skip)."""
+    text = ("input: [3, 32, 32]\nsymbols: {L: 1, M: 2}\nlayers:\n  - conv2d: {out: 8, kernel: 3, padding: 1, "
+            "name: enc1}\n  - maxpool2d: 2\n  - upsample: 2\n  - concat: [{from: \"enc{L}\"}, []]\n")
+    assert [d.message for d in lint(text, "x.yaml", ["S105"]).diagnostics] == [
+        "symbol 'M' is declared but no expression uses it"]

@@ -62,7 +62,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         name = todo.pop()
         if name not in used:
             used.add(name)
-            todo += [call.block for call in block_calls(blocks[name].body)]
+            block = blocks[name]
+            defaults = [item for param in block.params for item in param.layer_default or []]
+            todo += [call.block for call in block_calls([*block.body, *defaults])]  # `act = lrelu` uses lrelu
     for name, block in blocks.items():
         if name not in used:
             yield Finding(block.loc, f"block '{name}' is defined but never used",

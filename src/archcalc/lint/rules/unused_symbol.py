@@ -71,6 +71,9 @@ def _used(items: list[Item], local: set[str]) -> set[str]:
         values: list[Value] = []
         if isinstance(item, (LayerItem, BlockCall, Merge)):
             values = list(item.args.values())
+        if isinstance(item, Merge):  # a branch's `from: "enc{L}"` reads L
+            values += [part for source in item.sources if isinstance(source, NameTemplate)
+                       for part in source.parts if not isinstance(part, str)]
         elif isinstance(item, Repeat):
             values = [item.count]
             inner = local | ({item.index} if item.index else set())
