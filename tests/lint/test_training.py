@@ -253,3 +253,16 @@ def test_sgds_learning_rate_bound_is_100_when_the_gradients_norm_is_clipped(text
         assert found[0].hint == "typical values for sgd with clip_grad_norm: 1 to 30 (PyTorch's word_language_model: " \
                                 "20 with clip_grad_norm 0.25)"
         assert (found[0].loc.line, found[0].loc.col) == (4, 25)
+
+
+@pytest.mark.parametrize("after", ["maxpool2d: 16\n  - flatten", "global_avgpool2d",
+                                   "adaptive_avgpool2d: 1\n  - flatten", "upsample: {scale: 4, mode: bilinear}",
+                                   "upsample: 4"])
+def test_probabilities_pooled_or_interpolated_are_still_probabilities(after):
+    """A multiple-instance network's bag probability (the maximum or the mean of its patches'), a mask upsampled
+    to the image: bce on them is right (T105 said error: 'bce without sigmoid')."""
+    text = ("input: [3, 64, 64]\nlayers:\n  - conv2d: {out: 8, kernel: 3, stride: 4, padding: 1}\n  - relu\n"
+            f"  - conv2d: {{out: 1, kernel: 1}}\n  - sigmoid\n  - {after}\n"
+            "train: {task: classification, classes: 2, loss: bce}\n")
+    assert [d.code for d in lint(text, "x.yaml", ["T105", "T107", "A103"]).diagnostics] == []
+    assert [d.code for d in lint(text.replace("  - sigmoid\n", ""), "x.yaml", ["T105"]).diagnostics] == ["T105"]

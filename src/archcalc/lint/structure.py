@@ -108,10 +108,17 @@ def bce_on_unit_targets(train: TrainSpec | None) -> bool:
     return low is not None and 0 <= low <= high <= 1
 
 
+def _keeps_probabilities(node: LayerNode) -> bool:
+    """Whether values in [0, 1] stay in [0, 1] through ``node``: a reshape or a selection, a mean, a pooling (a
+    maximum, or an average: a multiple-instance network's bag probability) or an interpolation (a convex
+    combination: a mask upsampled to the image); dropout's 1/(1 − p) is not."""
+    return bool(node.layer.TRAITS & (Trait.ALIASES | Trait.POOLS)) or node.kind in ("mean", "upsample")
+
+
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
-    (a final log_softmax) or ``logits`` (anything else, unbounded), looking through the layers that only reshape,
-    select or average values after it; a final layer the loss applies itself (``TrainSpec.fuses``) is left
+    (a final log_softmax) or ``logits`` (anything else, unbounded), looking through the layers after it that keep
+    values in [0, 1] (:func:`_keeps_probabilities`); a final layer the loss applies itself (``TrainSpec.fuses``) is left
     out of training, so the loss receives the logits before it."""
     run = output_run(graph)
     if not run:
@@ -119,8 +126,8 @@ def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     last = run[-1]
     if train is not None and applied_by_loss(train, last):
         return LOGITS
-    while len(run) > 1 and (Trait.ALIASES in last.layer.TRAITS or last.kind == "mean"):
-        run = run[:-1]  # reshaped, selected or averaged probabilities still are (dropout's 1/(1−p) is not)
+    while len(run) > 1 and _keeps_probabilities(last):
+        run = run[:-1]
         last = run[-1]
     if isinstance(last.layer, LogSoftmax):
         return LOG_PROBABILITIES

@@ -2,8 +2,10 @@
 
 ## What it does
 Reports `train: {loss: bce}` when the model does not end in a sigmoid (or softmax), so its
-outputs are not confined to [0, 1]. Layers that only reshape, select or average values may follow
-it (not dropout, which scales the survivors past 1) (DCGAN's discriminator ends `output.view(-1, 1).squeeze(1)`).
+outputs are not confined to [0, 1]. Layers that keep values in [0, 1] may follow it: a reshape or a
+selection (DCGAN's discriminator ends `output.view(-1, 1).squeeze(1)`), a mean, a pooling (a
+multiple-instance network's bag probability, the maximum or average of its patches') or an
+upsampling (a mask interpolated to the image); not dropout, which scales the survivors past 1.
 
 ## Why is this bad?
 `bce` (PyTorch `BCELoss`) computes −[y·log p + (1 − y)·log(1 − p)] and needs p in [0, 1]:
