@@ -42,7 +42,9 @@ def error(text: str) -> SpecError:
     ("  - multihead_attention: {heads: 8, kv_heads: 3}\n", (4, 47), "attention-mismatch",
      "kv_heads 3 does not divide heads 8", "divisor of 8"),
     ("  - embedding: {vocab: 10, dim: 4, padding_idx: 10}\n", (4, 49), "bad-argument",
-     "padding_idx 10 is not an id below vocab 10", "0…9"),
+     "padding_idx 10 is not a row of the 10-row table", "0…9, or -1…-10 from the end"),
+    ("  - embedding: {vocab: 10, dim: 4, padding_idx: -11}\n", (4, 49), "bad-argument",
+     "padding_idx -11 is not a row of the 10-row table", "0…9, or -1…-10 from the end"),
 ])
 def test_new_arguments_have_located_errors(layers, where, code, says, hint):
     text = ("input: [T]\nsymbols: {T: 16}\nlayers:\n" if "embedding" in layers else SEQ) + layers
@@ -220,3 +222,17 @@ def test_free_heads_and_kv_heads_stay_a_formula():
     assert str(model.total_params) == "2*D**2 + 2*D**2*kv/heads"
     with pytest.raises(SpecError, match="kv_heads 3 does not divide heads 8"):
         archcalc.loads(text.replace("kv: 2", "kv: 3"))
+
+
+def test_a_negative_padding_idx_counts_from_the_end_as_torch_does():
+    """nn.Embedding(10, 4, padding_idx=-1) keeps row 9 at zero: the spec, the torch export and the NumPy model
+    agree (a core error refused it)."""
+    pytest.importorskip("torch")
+    from archcalc.backends.numpy import to_numpy
+
+    model = archcalc.loads("input: [T]\nsymbols: {T: 6}\nlayers:\n"
+                           "  - embedding: {vocab: 10, dim: 4, padding_idx: -1}\n")
+    module = archcalc.to_torch(model)
+    table = next(m for m in module.modules() if m.__class__.__name__.endswith("Embedding"))
+    assert table.padding_idx == 9 and not table.weight[9].any()
+    assert not to_numpy(model, seed=0).state_dict()["0.weight"][9].any()

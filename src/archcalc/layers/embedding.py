@@ -28,7 +28,8 @@ class Embedding(Layer):
 
     vocab = Int(doc="number of token ids V (rows of the table)")
     dim = Int(doc="values per token D")
-    padding_idx = Int(None, doc="a row kept at zero with no gradient (a padding token's id)", min=0)
+    padding_idx = Int(None, doc="a row kept at zero with no gradient (a padding token's id; negative counts from "
+                                "the end, as torch's: -1 is the last row)", min=None)
     tie = LayerPath(None, doc="share the table with this layer's weight (its path); counted once")
     scale = Float(None, doc="the factor each row looked up is multiplied by (Gemma: √dim) [default: none]", lo=0,
                   lo_open=True)
@@ -37,9 +38,11 @@ class Embedding(Layer):
         if not x:
             raise self.error("needs an input of token ids with at least one axis, got a scalar",
                              code="bad-input-shape", hint="write the input as a sequence of ids: input: [T]")
-        if self.padding_idx is not None and symbolic.is_int(self.vocab) and self.padding_idx >= self.vocab:
-            raise self.error(f"padding_idx {self.padding_idx} is not an id below vocab {self.vocab}",
-                             arg="padding_idx", hint=f"use an id in 0…{self.vocab - 1}")
+        if self.padding_idx is not None and symbolic.is_int(self.vocab) \
+                and not -self.vocab <= self.padding_idx < self.vocab:
+            raise self.error(f"padding_idx {self.padding_idx} is not a row of the {self.vocab}-row table",
+                             arg="padding_idx", hint=f"use an id in 0…{self.vocab - 1}, or -1…-{self.vocab} from the "
+                             "end (torch's rule)")
         return (*x, self.dim)
 
     def weight_shape(self, x: Shape) -> Shape:
