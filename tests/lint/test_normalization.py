@@ -233,3 +233,29 @@ def test_zero_init_before_relu_kills_the_units_in_torch():
     out = torch.nn.Linear(8, 1)
     out(torch.relu(layer(torch.randn(16, 10)))).sum().backward()
     assert not layer.weight.grad.any() and not layer.bias.grad.any()
+
+
+@pytest.mark.parametrize(("layers", "found"), [
+    ("conv2d: {out: 8, kernel: 9, padding: 4}\n  - instancenorm2d: {affine: true}\n  - relu", False),  # fast style
+    ("conv2d: {out: 8, kernel: 3, padding: 1}\n  - batchnorm2d\n  - relu", False),
+    ("conv2d: {out: 8, kernel: 3, padding: 1, bias: false}\n  - groupnorm: 2\n  - relu", False),
+    ("conv2d: {out: 8, kernel: 3, padding: 1}\n  - groupnorm: 2\n  - relu", True),  # the bias does not cancel
+    ("conv2d: {out: 8, kernel: 3, padding: 1}\n  - relu\n  - batchnorm2d", True),
+])
+def test_unnormalized_data_spares_a_norm_that_cancels_the_scale(layers, found):
+    text = f"input: [3, 16, 16]\ndata: {{range: [0, 255]}}\nlayers:\n  - {layers}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["N107"]).diagnostics] == (["N107"] if found else [])
+
+
+def test_batch_norm_after_the_first_layer_cancels_the_inputs_scale_in_torch():
+    """norm(W·(s·x) + b) = norm(W·x + b), and W's gradient is the same: measured."""
+    torch.manual_seed(0)
+    conv, x = torch.nn.Conv2d(3, 4, 3).double(), torch.rand(8, 3, 8, 8, dtype=torch.float64)
+    grads = []
+    for scale in (1.0, 255.0):
+        conv.zero_grad()
+        out = torch.nn.functional.batch_norm(conv(scale * x), None, None, training=True, eps=1e-12)
+        out.pow(3).sum().backward()
+        grads.append((out.detach(), conv.weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-9, rtol=1e-9)

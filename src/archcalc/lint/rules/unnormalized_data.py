@@ -4,7 +4,8 @@
 Reads what the spec declares about its data: `data: {normalized: false}`, or a `data: {range: [low,
 high]}` reaching beyond ±10 (raw 8-bit pixels are [0, 255]); and for a regression, a `target_range`
 reaching beyond ±1000. The inputs are left alone when the network normalises them itself (batch
-norm before its first affine layer).
+norm before its first affine layer), or when a batch or instance norm right after the first layer
+cancels their scale exactly.
 
 ## Why is this bad?
 Initialisations and learning rates are scaled for inputs of order 1: PyTorch's default draws a
@@ -48,6 +49,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode
+from archcalc.layers.batchnorm import BatchNorm
+from archcalc.layers.instancenorm import InstanceNorm
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -81,12 +84,20 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _normalises_itself(ctx: Context) -> bool:
-    """Whether a normalisation layer comes before the first affine layer."""
-    for node in flatten(ctx.graph.root.items):
+    """Whether a normalisation layer comes before the first affine layer, or right after it when that makes the
+    input's scale cancel exactly: batch or instance norm subtract each channel's mean (the bias with it) and
+    divide by its deviation, so norm(W·(s·x) + b) = norm(W·x + b), and the first layer's gradient is the same too
+    (fast neural style feeds [0, 255] pixels to a convolution and instance norm); any normalisation does so
+    after a layer without a bias."""
+    run = flatten(ctx.graph.root.items)
+    for i, node in enumerate(run):
         if not isinstance(node, LayerNode):
             return False
         if Trait.NORMALIZES in node.layer.TRAITS:
             return True
         if Trait.WEIGHTED in node.layer.TRAITS:
-            return False
+            after = run[i + 1] if i + 1 < len(run) else None
+            if not isinstance(after, LayerNode) or Trait.NORMALIZES not in after.layer.TRAITS:
+                return False
+            return isinstance(after.layer, (BatchNorm, InstanceNorm)) or not getattr(node.layer, "bias", True)
     return False
