@@ -266,3 +266,15 @@ def test_probabilities_pooled_or_interpolated_are_still_probabilities(after):
             "train: {task: classification, classes: 2, loss: bce}\n")
     assert [d.code for d in lint(text, "x.yaml", ["T105", "T107", "A103"]).diagnostics] == []
     assert [d.code for d in lint(text.replace("  - sigmoid\n", ""), "x.yaml", ["T105"]).diagnostics] == ["T105"]
+
+
+@pytest.mark.parametrize(("optimizer", "found"), [
+    ("{rmsprop: {lr: 0.064, alpha: 0.9, eps: 0.0316, momentum: 0.9}}", None),  # MobileNetV3's TF recipe
+    ("{rmsprop: {lr: 0.256, alpha: 0.9, eps: 0.0316, momentum: 0.9}}", None),  # EfficientNet's
+    ("{rmsprop: {lr: 0.064, alpha: 0.9, momentum: 0.9}}", "outside [1e-07, 0.05]"),  # torch's eps 1e-8
+    ("{adam: {lr: 0.5, eps: 0.01}}", "outside [1e-07, 0.1]"),  # SGD at rate 50: still too large
+])
+def test_a_large_eps_bounds_an_adaptive_step(optimizer, found):
+    text = f"input: [10]\nlayers:\n  - linear: 3\ntrain: {{task: classification, classes: 3, optimizer: {optimizer}}}\n"
+    messages = [d.message for d in lint(text, "x.yaml", ["T101"]).diagnostics]
+    assert [m.split(" for ")[0].split("is ")[1] for m in messages] == ([found] if found else [])

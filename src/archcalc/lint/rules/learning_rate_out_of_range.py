@@ -10,20 +10,23 @@ core: `bad-learning-rate`, E302.)
 The adaptive optimizers divide each gradient component by its running root-mean-square, so every
 step moves every weight by about `lr` whatever the gradient's size: above 0.05 a step is as large as
 a typical initial weight (1/√fan-in is 0.03–0.1 for fan-ins of 100–1000), and training diverges or
-thrashes. Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is
-`lr` times the gradient, whose size depends on the loss and the network: a sigmoid network trained
-on squared error takes rates of 3 (Nielsen's MNIST example), so only rates above 10 are certainly
-too large. Clipping the gradients' total norm to c (`clip_grad_norm: c`, torch's
-`clip_grad_norm_`) bounds SGD's step at lr·c whatever the gradient (lr·c/(1 − μ) with momentum μ),
-which is how recurrent language models train with plain SGD at large rates: PyTorch's
-word_language_model example at lr 20 with clip 0.25, AWD-LSTM (Merity et al.) at 30. With
-`clip_grad_norm`, SGD's bound is therefore 100: about three times the largest of those recipes, the
-margin that 10 leaves over Nielsen's 3. Clipping lifts no other bound: the adaptive optimizers' step
-is about lr whatever the gradient's size, and `clip_grad_value` clamps each element, so the step it
-allows grows with the square root of the number of weights. Below 1e-7, η·g is smaller than half of
-float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on weights of
-size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for
-Adam.
+thrashes. Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is `lr`
+times the gradient, whose size depends on the loss and the network: a sigmoid network trained on
+squared error takes rates of 3 (Nielsen's MNIST example), so only rates above 10 are certainly too
+large. Clipping the gradients' total norm to c (`clip_grad_norm: c`, torch's `clip_grad_norm_`)
+bounds SGD's step at lr·c whatever the gradient (lr·c/(1 − μ) with momentum μ), which is how
+recurrent language models train with plain SGD at large rates: PyTorch's word_language_model example
+at lr 20 with clip 0.25, AWD-LSTM (Merity et al.) at 30. With `clip_grad_norm`, SGD's bound is
+therefore 100: about three times the largest of those recipes, the margin that 10 leaves over
+Nielsen's 3. Clipping lifts no other bound: the adaptive optimizers' step is about lr whatever the
+gradient's size, and `clip_grad_value` clamps each element, so the step it allows grows with the
+square root of the number of weights. A large `eps` caps an adaptive step too: the step is lr·m/(√v
++ eps), at most lr·|g|/eps, SGD's at rate lr/eps; TensorFlow's RMSProp recipes (MobileNetV3's lr
+0.064, EfficientNet's 0.256) keep eps 1e-3 inside the root, torch's eps 0.0316, so an adaptive
+optimizer's bound is the larger of its own and eps times SGD's 10. Below 1e-7, η·g is smaller than
+half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on
+weights of size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD
+and 1e-3 for Adam.
 
 ## Example
 ```yaml
@@ -86,6 +89,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     optimizer = train.optimizer
     clipped = optimizer.name == "sgd" and train.clip_grad_norm is not None
     lr, high = optimizer.lr, HIGH_CLIPPED_SGD if clipped else HIGH[optimizer.name]
+    if optimizer.name != "sgd":  # a step lr·m/(√v + eps) is at most SGD's at rate lr/eps
+        high = max(high, float(optimizer.hyper.get("eps", 0.0)) * HIGH["sgd"])
     if LOW <= lr <= high:
         return
     name = f"{optimizer.name} with clip_grad_norm" if clipped else optimizer.name
