@@ -27,7 +27,7 @@ def test_high_dropout_leaves_a_one_layer_recurrent_dropout_to_n109():
 
 
 def test_high_dropout_reads_a_free_number_of_layers():
-    text = "input: [50, 20]\nsymbols: [L]\nlayers: [lstm: {hidden: 32, num_layers: L, dropout: 0.6}]\n"
+    text = "input: [50, 20]\nsymbols: [L]\nlayers: [lstm: {hidden: 32, num_layers: L, dropout: 0.8}]\n"
     assert [d.code for d in lint(text, "x.yaml", ["N102"]).diagnostics] == ["N102"]
 
 
@@ -82,3 +82,13 @@ def test_pad_and_glu_in_published_designs_raise_nothing(text):
     """``pad`` before an unpadded convolution and ``glu`` as the gate are what these designs are: no rule may
     read the pad as a break between a layer and its activation, nor the gate as a missing one."""
     assert lint(text, "x.yaml", list(RULES)).diagnostics == []
+
+
+@pytest.mark.parametrize(("layers", "found"), [
+    ("lstm: {hidden: 32, num_layers: 2, dropout: 0.65}\n  - dropout: 0.65", False),  # Zaremba et al.'s large LSTM
+    ("lstm: 32\n  - dropout: 0.6", False),  # graph attention networks' rate
+    ("lstm: 32\n  - dropout: 0.7", True),  # a keep probability written as p
+])
+def test_high_dropout_leaves_published_recipes_alone(layers, found):
+    text = f"input: [50, 20]\nlayers:\n  - {layers}\n"
+    assert [d.code for d in lint(text, "x.yaml", ["N102"]).diagnostics] == (["N102"] if found else [])
