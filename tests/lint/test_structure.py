@@ -436,3 +436,12 @@ def test_a_symbol_read_by_a_branch_source_template_is_used():
             "name: enc1}\n  - maxpool2d: 2\n  - upsample: 2\n  - concat: [{from: \"enc{L}\"}, []]\n")
     assert [d.message for d in lint(text, "x.yaml", ["S105"]).diagnostics] == [
         "symbol 'M' is declared but no expression uses it"]
+
+
+@pytest.mark.parametrize(("head", "found"), [
+    ("  - layernorm\n  - linear: 100", True),  # GPT-2: the final norm, then the vocabulary
+    ("  - linear: 32\n  - gelu\n  - layernorm\n  - linear: 100", False),  # BERT's MLM prediction head
+])
+def test_missing_causal_mask_knows_a_masked_language_models_head(head, found):
+    text = ("input: [16]\nlayers:\n  - embedding: {vocab: 100, dim: 32}\n  - multihead_attention: 4\n" + head + "\n")
+    assert [d.code for d in lint(text, "x.yaml", ["S109"]).diagnostics] == (["S109"] if found else [])

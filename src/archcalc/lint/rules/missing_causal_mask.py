@@ -3,15 +3,17 @@
 ## What it does
 Reports a network that reads token ids (its first layer is an embedding), predicts a token at
 every position (its output is `[T, vocab]`, the embedding's vocabulary) and has attention layers
-none of which is `causal`.
+none of which is `causal`. A masked language model's prediction head (a dense layer, its
+activation and a layer norm before the vocabulary projection, as BERT, RoBERTa, DistilBERT and
+ELECTRA write it) is left alone.
 
 ## Why is this bad?
 A model that predicts the next token at every position must not let position t read positions
 after t: through unmasked attention each position sees the token it is asked to predict, the
 training loss falls to almost nothing, and the model has learned to copy, not to predict. It
 generates garbage one token at a time. GPT-2 and Llama mask every attention layer (`causal: true`).
-A masked language model (BERT's MLM head) predicts hidden tokens from both sides on purpose:
-there, suppress the finding with `# archcalc: disable=S109`.
+A masked language model (BERT's MLM head) predicts hidden tokens from both sides on purpose: the
+rule knows its head; a masked model without one can say so with `# archcalc: disable=S109`.
 
 ## Example
 ```yaml
@@ -66,6 +68,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if len(out) != 2 or not symbolic.equal(out[0], graph.input_shape[0]) or not symbolic.equal(out[1],
                                                                                                   first.layer.vocab):
         return
+    if _masked_lm_head(ctx):
+        return
     attends = [node for node, _ in graph.walk() if Trait.ATTENDS in getattr(getattr(node, "layer", None),
                                                                                "TRAITS", Trait(0))]
     if attends and not any(node.layer.causal for node in attends):
@@ -73,3 +77,14 @@ def check(ctx: Context) -> Iterator[Finding]:
                       "attention is causal: every position can read the tokens after it",
                       hint="add causal: true to the attention (a masked language model such as BERT's may "
                       "disable it: # archcalc: disable=S109)")
+
+
+def _masked_lm_head(ctx: Context) -> bool:
+    """BERT's prediction head before the vocabulary projection, a dense layer, its activation and a layer norm
+    (RoBERTa, DistilBERT and ELECTRA keep it; GPT-2 and Llama project the final norm's output directly): the
+    mark of a masked language model, which reads the whole sentence on purpose."""
+    run = ctx.output_run
+    if len(run) < 4:
+        return False
+    dense, act, norm = (node.layer.TRAITS for node in run[-4:-1])
+    return Trait.WEIGHTED in dense and Trait.ACTIVATION in act and Trait.NORMALIZES in norm
