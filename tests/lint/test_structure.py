@@ -279,8 +279,10 @@ def test_missing_downsampling_reports_a_plain_stack_deep_enough_to_see_everythin
 
 
 def test_missing_downsampling_still_reports_a_dilated_stack_that_sees_part_of_its_input():
+    """Flattened, not pooled globally: a series classifier that pools once at the end is left alone, dilated or
+    not (test_missing_downsampling_spares_a_series_classifier_that_pools_globally)."""
     text = ("input: [1, 4096]\nlayers: [{repeat: 10, index: i, layers: [conv1d: {out: 32, kernel: 3, "
-            "padding: 2**i, dilation: 2**i}, relu]}, global_avgpool1d, linear: 4]\n")
+            "padding: 2**i, dilation: 2**i}, relu]}, flatten, linear: 4]\n")
     [finding] = lint(text, "x.yaml", ["S102"]).diagnostics
     assert finding.message.startswith("10 convolutions")
 
@@ -445,3 +447,26 @@ def test_a_symbol_read_by_a_branch_source_template_is_used():
 def test_missing_causal_mask_knows_a_masked_language_models_head(head, found):
     text = ("input: [16]\nlayers:\n  - embedding: {vocab: 100, dim: 32}\n  - multihead_attention: 4\n" + head + "\n")
     assert [d.code for d in lint(text, "x.yaml", ["S109"]).diagnostics] == (["S109"] if found else [])
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    # AlphaGo Zero's policy head: a 1×1 convolution to 2 channels, one output per point and a pass
+    ("input: [17, 19, 19]\nlayers:\n  - conv2d: {out: 32, kernel: 3, padding: 1}\n  - relu\n"
+     "  - conv2d: {out: 2, kernel: 1}\n  - flatten\n  - linear: 362\n", []),
+    # its value head: one channel, then a hidden layer of 256
+    ("input: [17, 19, 19]\nlayers:\n  - conv2d: {out: 32, kernel: 3, padding: 1}\n  - relu\n"
+     "  - conv2d: {out: 1, kernel: 1}\n  - flatten\n  - linear: 256\n  - relu\n  - linear: 1\n", []),
+    ("input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 16, kernel: 3, padding: 1}\n  - relu\n  - flatten\n"
+     "  - linear: 10\n", ["S114"]),
+])
+def test_full_resolution_flatten_spares_heads_that_read_each_position(text, found):
+    assert [d.code for d in lint(text, "x.yaml", ["S114"]).diagnostics] == found
+
+
+@pytest.mark.parametrize(("end", "found"), [
+    ("  - global_avgpool1d\n  - linear: 2\n", []),  # InceptionTime, Wang et al.'s FCN: pooled once at the end
+    ("  - flatten\n  - linear: 2\n", ["S102"]),
+])
+def test_missing_downsampling_spares_a_series_classifier_that_pools_globally(end, found):
+    text = "input: [1, 500]\nlayers:\n" + "  - conv1d: {out: 16, kernel: 9, padding: 4}\n  - relu\n" * 10 + end
+    assert [d.code for d in lint(text, "x.yaml", ["S102"]).diagnostics] == found

@@ -5,6 +5,9 @@ Reports a convolution whose image or volume (two or three positional axes) reach
 then a fully connected layer without ever being downsampled: no pooling and no stride on any path
 from the input, so the flattened map keeps the input's resolution but for what unpadded windows
 trimmed. Maps of fewer than 256 positions (16×16) are left alone: an 8×8 digit needs no pooling.
+So are heads that read the map position by position on purpose: one or two channels left by a 1×1
+convolution, or as many outputs as positions (AlphaGo Zero's policy and value heads on the 19×19
+board, a move per point).
 The finding sits on the last convolution before the flatten, where a stride or a pooling goes.
 
 ## Why is this bad?
@@ -76,6 +79,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         dense = next((later for later in ctx.layers[i + 1:] if Trait.WEIGHTED in later.layer.TRAITS), None)
         if dense is None or len(dense.in_shape) != 1 or not symbolic.equal(dense.in_shape[0], node.out_shape[0]):
             continue
+        if _reads_positions(node, dense):
+            continue
         weights = ctx.model.counts[dense].trainable
         size, full = "×".join(map(str, positions)), "×".join(symbolic.fmt(d) for d in ctx.graph.input_shape[1:])
         features = node.out_shape[0]
@@ -83,6 +88,15 @@ def check(ctx: Context) -> Iterator[Finding]:
                       f"at {size} (the input is {full}) into `{dense.path}` ({dense.kind}): {features:,} features"
                       + (f" and {weights:,} weights, one per position" if symbolic.is_int(weights) else ""),
                       hint=_hint(len(positions), dense))
+
+
+def _reads_positions(flat: LayerNode, dense: LayerNode) -> bool:
+    """A head that reads the map position by position on purpose: one or two channels left by a 1×1 reduction
+    (AlphaGo Zero's and KataGo's policy and value heads on the 19×19 board), or an output per position (a move
+    per point): the board's resolution is the prediction's."""
+    channels, positions = flat.in_shape[0], prod(flat.in_shape[1:])
+    outputs = dense.out_shape[0] if dense.out_shape else 0
+    return (symbolic.is_int(channels) and channels <= 2) or (symbolic.is_int(outputs) and outputs >= positions)
 
 
 def _flattens(node: LayerNode) -> bool:

@@ -8,7 +8,9 @@ at most 32 along every axis are left alone: the CIFAR ResNets (He et al. 2016, Â
 keep 32Ã—32 through their first stage by design. Two kinds of network keep the full resolution on
 purpose and are left alone too: image-to-image networks, whose output is as large as the input
 (denoising as DnCNN, super-resolution as VDSR and EDSR), and dilated stacks whose receptive field
-already covers the whole input (WaveNet, temporal convolutional networks).
+already covers the whole input (WaveNet, temporal convolutional networks). Nor are series
+classifiers that pool globally at the end (a 1-D input: Wang et al.'s FCN and ResNet, InceptionTime),
+whose full-resolution stack costs only linearly in the length.
 
 ## Why is this bad?
 Pooling and strided convolutions downsample: they cut the computation of every later layer by the
@@ -52,6 +54,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
+from archcalc.layers.base import GLOBAL
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -98,7 +102,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                and len(node.in_shape) == len(full) + 1 and len(node.out_shape) == len(full) + 1
                and all(symbolic.equal(a, b) for a, b in zip(node.in_shape[1:], full))
                and all(symbolic.equal(a, b) for a, b in zip(node.out_shape[1:], full))]
-    if len(at_full) < THRESHOLD or _dense_output(ctx, full) or _sees_everything(ctx, at_full, full):
+    if len(at_full) < THRESHOLD or _dense_output(ctx, full) or _sees_everything(ctx, at_full, full) \
+            or (len(full) == 1 and _pools_globally(ctx, at_full[-1])):
         return
     if len(at_full) >= THRESHOLD:
         node = at_full[THRESHOLD - 1]
@@ -107,3 +112,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                       f"full input resolution {size}: nothing before them pools or strides",
                       hint="downsample every few convolutions (" + ("maxpool2d: 2, or stride: 2" if len(full) == 2
                                                                      else "stride: 2") + ")")
+
+
+def _pools_globally(ctx: Context, last: LayerNode) -> bool:
+    """Whether a layer after ``last`` without weights takes in the whole map (a global pooling, a mean): a
+    series classifier (Wang et al.'s FCN and ResNet, InceptionTime) reads every step at full resolution by
+    design, at a cost linear in the length, and pools it once at the end."""
+    after = ctx.layers[ctx.layers.index(last) + 1:]
+    return any((Trait.POOLS in node.layer.TRAITS or node.kind == "mean")
+               and node.layer.geometry(node.in_shape) == GLOBAL for node in after)
