@@ -233,3 +233,14 @@ def test_linear_collapse_still_reports_a_strided_convolution_feeding_a_wider_one
     text = ("input: [3, 32, 32]\nlayers: [conv2d: {out: 64, kernel: 3, padding: 1}, relu, conv2d: {out: 64, "
             "kernel: 3, stride: 2, padding: 1}, conv2d: {out: 128, kernel: 3, padding: 1}, relu]\n")
     assert [d.code for d in lint(text, "x.yaml", ["A101"]).diagnostics] == ["A101"]
+
+
+@pytest.mark.parametrize(("second", "found"), [
+    ("conv2d: {out: 21, kernel: [1, 15], padding: [0, 7]}", False),  # Large Kernel Matters' global convolution
+    ("conv2d: {out: 21, kernel: [15, 1], padding: [7, 0]}", True),  # the same window twice: one linear map
+    ("conv2d: {out: 21, kernel: 3, padding: 1}", True),
+])
+def test_linear_collapse_spares_a_spatially_separable_convolution(second, found):
+    text = ("input: [64, 32, 32]\nlayers:\n  - conv2d: {out: 21, kernel: [15, 1], padding: [7, 0]}\n"
+            f"  - {second}\n  - relu\n")
+    assert [d.code for d in lint(text, "x.yaml", ["A101"]).diagnostics] == (["A101"] if found else [])

@@ -15,7 +15,9 @@ A deliberate factorisation is not reported:
   equal the first's input (MobileNet-v3-small's first block: 16 channels to 16, then 72);
 - a depthwise-separable convolution: a depthwise convolution (`groups` equal to its input channels)
   and a 1×1 convolution, either way round. One mixes positions only, the other channels only: a
-  full convolution factorised into far fewer weights, with no activation between them on purpose.
+  full convolution factorised into far fewer weights, with no activation between them on purpose;
+- a spatially separable convolution: a k×1 window then a 1×k one (each windowing the axes the other
+  leaves at 1), the low-rank large kernel of Peng et al.'s global convolutional network.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
@@ -116,7 +118,21 @@ def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
 
 
 def _separable(first: LayerNode, second: LayerNode) -> bool:
-    return (_depthwise(first) and _pointwise(second)) or (_pointwise(first) and _depthwise(second))
+    """A factorised convolution: depthwise then pointwise (or back), or spatially separable, a k×1 window then
+    a 1×k one (the Large Kernel Matters global convolution, Inception-v3's 7×1 and 1×7): a low-rank large
+    kernel on purpose, cheaper than the k×k it stands for."""
+    return (_depthwise(first) and _pointwise(second)) or (_pointwise(first) and _depthwise(second)) \
+        or _spatially_separable(first, second)
+
+
+def _spatially_separable(first: LayerNode, second: LayerNode) -> bool:
+    """Each of two convolutions windows the axes the other leaves at 1 (15×1 then 1×15)."""
+    a, b = getattr(first.layer, "kernel", None), getattr(second.layer, "kernel", None)
+    if a is None or b is None or len(a) != len(b) or len(a) < 2 \
+            or not all(symbolic.is_int(k) for k in (*a, *b)):
+        return False
+    return all(x == 1 or y == 1 for x, y in zip(a, b)) and any(x > 1 and y == 1 for x, y in zip(a, b)) \
+        and any(y > 1 and x == 1 for x, y in zip(a, b))
 
 
 def _depthwise(node: LayerNode) -> bool:
