@@ -180,3 +180,33 @@ def block_calls(items: list[Item]) -> Iterator[BlockCall]:
         if isinstance(item, BlockCall):
             yield item
         stack.extend(children(item))
+
+
+def factorised(first: LayerNode, second: LayerNode) -> bool:
+    """A factorised convolution: depthwise then pointwise (or back), or spatially separable, a k×1 window then
+    a 1×k one (the Large Kernel Matters global convolution, Inception-v3's 7×1 and 1×7): a low-rank large
+    kernel on purpose, cheaper than the k×k it stands for."""
+    return (depthwise(first) and pointwise(second)) or (pointwise(first) and depthwise(second)) \
+        or spatially_separable(first, second)
+
+
+def spatially_separable(first: LayerNode, second: LayerNode) -> bool:
+    """Each of two convolutions windows the axes the other leaves at 1 (15×1 then 1×15)."""
+    a, b = getattr(first.layer, "kernel", None), getattr(second.layer, "kernel", None)
+    if a is None or b is None or len(a) != len(b) or len(a) < 2 \
+            or not all(symbolic.is_int(k) for k in (*a, *b)):
+        return False
+    return all(x == 1 or y == 1 for x, y in zip(a, b)) and any(x > 1 and y == 1 for x, y in zip(a, b)) \
+        and any(y > 1 and x == 1 for x, y in zip(a, b))
+
+
+def depthwise(node: LayerNode) -> bool:
+    """A convolution with one group per input channel: it filters each channel alone."""
+    groups = getattr(node.layer, "groups", 1)
+    return symbolic.is_int(groups) and groups > 1 and groups == node.in_shape[0]
+
+
+def pointwise(node: LayerNode) -> bool:
+    """A 1×1 (×1) convolution of one group: it mixes channels at each position alone."""
+    kernel, groups = getattr(node.layer, "kernel", None), getattr(node.layer, "groups", None)
+    return kernel is not None and groups == 1 and all(symbolic.is_int(k) and k == 1 for k in kernel)

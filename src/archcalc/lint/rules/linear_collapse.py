@@ -73,7 +73,7 @@ from archcalc.layers.base import numel
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import dense_input_layer
+from archcalc.lint.structure import dense_input_layer, factorised, pointwise
 
 SEVERITY = WARNING
 #: runs on the layers that built when a later one does not
@@ -91,7 +91,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             if Trait.WEIGHTED not in node.layer.TRAITS:
                 continue
             if previous is not None and previous is not first and not _bottleneck(previous, node) \
-                    and not _separable(previous, node):
+                    and not factorised(previous, node):
                 yield Finding(previous.loc, f"`{previous.path}` ({previous.kind}) feeds `{node.path}` ({node.kind}) "
                               f"with no activation between them: together they compute one linear map"
                               f"{_equivalent(previous, node)}",
@@ -114,37 +114,7 @@ def _bottleneck(first: LayerNode, second: LayerNode) -> bool:
                             _width(second, second.out_shape))
     if not all(symbolic.is_int(w) for w in (inner, before, after)) or not inner < after:
         return False
-    return inner < before or (inner == before and _pointwise(first) and _pointwise(second))
-
-
-def _separable(first: LayerNode, second: LayerNode) -> bool:
-    """A factorised convolution: depthwise then pointwise (or back), or spatially separable, a k×1 window then
-    a 1×k one (the Large Kernel Matters global convolution, Inception-v3's 7×1 and 1×7): a low-rank large
-    kernel on purpose, cheaper than the k×k it stands for."""
-    return (_depthwise(first) and _pointwise(second)) or (_pointwise(first) and _depthwise(second)) \
-        or _spatially_separable(first, second)
-
-
-def _spatially_separable(first: LayerNode, second: LayerNode) -> bool:
-    """Each of two convolutions windows the axes the other leaves at 1 (15×1 then 1×15)."""
-    a, b = getattr(first.layer, "kernel", None), getattr(second.layer, "kernel", None)
-    if a is None or b is None or len(a) != len(b) or len(a) < 2 \
-            or not all(symbolic.is_int(k) for k in (*a, *b)):
-        return False
-    return all(x == 1 or y == 1 for x, y in zip(a, b)) and any(x > 1 and y == 1 for x, y in zip(a, b)) \
-        and any(y > 1 and x == 1 for x, y in zip(a, b))
-
-
-def _depthwise(node: LayerNode) -> bool:
-    """A convolution with one group per input channel: it filters each channel alone."""
-    groups = getattr(node.layer, "groups", 1)
-    return symbolic.is_int(groups) and groups > 1 and groups == node.in_shape[0]
-
-
-def _pointwise(node: LayerNode) -> bool:
-    """A 1×1 (×1) convolution of one group: it mixes channels at each position alone."""
-    kernel, groups = getattr(node.layer, "kernel", None), getattr(node.layer, "groups", None)
-    return kernel is not None and groups == 1 and all(symbolic.is_int(k) and k == 1 for k in kernel)
+    return inner < before or (inner == before and pointwise(first) and pointwise(second))
 
 
 def _width(node: LayerNode, shape: tuple) -> object:
