@@ -153,3 +153,14 @@ def test_channels_last_input_ends_on_blocks_that_use_each_other():
                           input=text, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[0] == "<stdin>:6:7: E113 [block-cycle] block 'a' uses itself (a → b → a)"
+
+
+def test_misaligned_receptive_fields_spares_an_upsampled_path():
+    """A feature pyramid's top-down sum (torchvision's FeaturePyramidNetwork: nearest upsampling of the coarser
+    level added to the finer one's lateral 1×1): the half-step offset is upsampling's convention, by design."""
+    text = ("input: [3, 64, 64]\nlayers:\n  - conv2d: {out: 8, kernel: 3, stride: 2, padding: 1, name: c4}\n"
+            "  - conv2d: {out: 8, kernel: 3, stride: 2, padding: 1}\n"
+            "  - add:\n      - [upsample: 2]\n      - {from: c4, layers: [conv2d: {out: 8, kernel: 1}]}\n")
+    assert lint(text, "x.yaml", ["G104"]).diagnostics == []
+    shifted = text.replace("[upsample: 2]", "[conv_transpose2d: {out: 8, kernel: 2, stride: 2}]")
+    assert lint(shifted, "x.yaml", ["G104"]).diagnostics == []

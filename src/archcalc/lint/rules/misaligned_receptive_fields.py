@@ -10,7 +10,9 @@ output 0). Same-shaped paths can still disagree this way, so the core accepts th
 shift, such as ResNet-D's shortcut (2×2 average pooling of stride 2, then a 1×1 convolution,
 beside a 3×3 stride-2 body: centres half an input pixel, a quarter of a step, apart), pairs every
 position with its nearest neighbour on the other path and is left alone; `archcalc rf` still
-notes it.
+notes it. So is a misalignment a path brings by enlarging its map (`upsample`, `pixel_shuffle`, a
+transposed convolution): nearest upsampling puts each coarse value at the corner of its block, and
+feature pyramids (torchvision's FeaturePyramidNetwork) add such maps by design.
 
 ## Why is this bad?
 An addition or concat treats position (i, j) of every path as the same place in the image. When
@@ -53,8 +55,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.graph.nodes import LayerNode, MergeNode, Node, ResidualNode
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.structure import flatten
 
 SEVERITY = WARNING
 #: centres closer than this, in steps of the joined grid, pair each position with its nearest neighbour
@@ -68,11 +72,26 @@ HINTS = {
 }
 
 
+#: layers that enlarge a map: the offset they leave is the convention of upsampling, not a mistake
+UPSAMPLING = frozenset({"upsample", "pixel_shuffle", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"})
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if len(ctx.graph.input_shape) != 3:
         return
     for warning in ctx.receptive_fields[1]:
         if warning.shift is not None and warning.shift < HALF_STEP:
             continue
+        if warning.code == "rf-misaligned" and _upsampled(warning.node):
+            continue
         # archcalc rf's own words, less their last clause, which is about the table it prints
         yield Finding(warning.loc, warning.message.split("; ", 1)[0], hint=HINTS.get(warning.code))
+
+
+def _upsampled(join: Node) -> bool:
+    """Whether a path into ``join`` enlarges its map (a feature pyramid's top-down path, a U-Net's decoder):
+    nearest upsampling by s puts each coarse value at the top-left of its s×s block, half a coarse step from
+    the centre, and FPN, U-Net and their descendants add or concatenate such maps by design."""
+    paths = join.branches if isinstance(join, MergeNode) else \
+        [*join.body, *(join.shortcut.items if join.shortcut else [])] if isinstance(join, ResidualNode) else []
+    return any(isinstance(node, LayerNode) and node.kind in UPSAMPLING for node in flatten(paths))
