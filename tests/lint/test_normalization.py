@@ -259,3 +259,10 @@ def test_batch_norm_after_the_first_layer_cancels_the_inputs_scale_in_torch():
         grads.append((out.detach(), conv.weight.grad.clone()))
     torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-9, rtol=1e-9)
     torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("train", "found"), [("", False), ("train: {task: regression}\n", True)])
+def test_dropout_at_output_spares_a_backbones_final_dropout(train, found):
+    """T5's encoder stack ends in its final RMSNorm and dropout: features for the decoder, not predictions."""
+    text = "input: [8, 16]\nlayers:\n  - linear: 16\n  - rmsnorm\n  - dropout: 0.1\n" + train
+    assert [d.code for d in lint(text, "x.yaml", ["N103"]).diagnostics] == (["N103"] if found else [])

@@ -3,7 +3,9 @@
 ## What it does
 Reports a model whose output passes through dropout last (a layer with `Trait.DROPOUT`), also when
 only weight-free activations and reshapes follow it (Keras' `Dense(10)`, `Dropout(0.5)`,
-`Activation('softmax')`): the dropout still acts on the output's scores.
+`Activation('softmax')`): the dropout still acts on the output's scores. A backbone with no
+`train:` section that ends in a normalisation and dropout (T5's encoder stack) gives features, not
+predictions, and is left alone.
 
 ## Why is this bad?
 Dropout regularises hidden units. On the output it zeroes random predictions in training and
@@ -60,6 +62,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     if after == len(run) or Trait.DROPOUT not in run[-1 - after].layer.TRAITS:
         return
     node, then = run[-1 - after], run[len(run) - after:]
+    before = run[-2 - after] if len(run) > after + 1 else None
+    if ctx.train is None and before is not None and Trait.NORMALIZES in before.layer.TRAITS:
+        return  # a backbone's features (T5's encoder: its final norm, then dropout), not predictions
     last = "last" if not then else f"with only {', '.join(f'`{n.path}` ({n.kind})' for n in then)} after it"
     yield Finding(node.loc, f"the model's output passes through `{node.path}` (dropout) {last}: in training it "
                   "zeroes random outputs, so the loss sees corrupted predictions",
