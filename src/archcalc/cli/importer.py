@@ -41,8 +41,9 @@ def _parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) 
               "head 'architectures' names.")
 @click.option("--args", "args", callback=_parse_json, metavar="JSON",
               help="A model's constructor arguments as a JSON object ('{\"num_classes\": 10}').")
-@click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W",
-              help="A model's input shape after the batch [default: a timm model's own (its pretrained_cfg), "
+@click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W or T",
+              help="A model's input shape after the batch; for a model whose input goes into an nn.Embedding, "
+                   "the number of token ids T [default: a timm model's own (its pretrained_cfg); 32 token ids; "
                    "else 3,224,224].")
 @output_options((".yaml", ".yml"), "model.yaml")
 @limit_option

@@ -219,6 +219,42 @@ def _copying_pad(mode: str) -> Callable[[nn.Module], Layer]:
     return lambda m: Layer("pad", {"padding": list(m.padding), "mode": mode})
 
 
+def _embedding(m: nn.Embedding) -> Layer:
+    """``nn.Embedding``: the table and its padding row, all archcalc's ``embedding`` has. ``max_norm`` rewrites
+    the rows it looks up in place (another forward), and ``scale_grad_by_freq`` and ``sparse`` train otherwise
+    than the spec's layer: refused, not left out quietly."""
+    if m.max_norm is not None:
+        raise module_error(m, f"max_norm={m.max_norm:g} (the rows looked up renormalised in place) has no spec form",
+                           "build it with max_norm=None")
+    for flag in ("scale_grad_by_freq", "sparse"):
+        if getattr(m, flag):
+            raise module_error(m, f"{flag}=True (its gradients) has no spec form",
+                               f"build it with {flag}=False: its parameters and outputs are the same")
+    return Layer("embedding", {"vocab": m.num_embeddings, "dim": m.embedding_dim,
+                               **_args(padding_idx=(m.padding_idx, None))})
+
+
+#: torch's recurrent layers, whose forward gives the pair (output, h_n) (LSTM's: (output, (h_n, c_n)))
+RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+
+
+def _recurrent(m: nn.LSTM | nn.GRU | nn.RNN, output: str = "sequence") -> Layer:
+    """``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` with ``batch_first``: ``lstm``, ``gru``, ``rnn`` with torch's arguments.
+    ``output`` is what the forward takes of the pair the module gives (:meth:`_Graph.recurrent`). A sequence-first
+    layer reads ``[T, N, F]``, which a spec (the batch first, always) cannot give it."""
+    if not m.batch_first:
+        raise module_error(m, "a sequence-first recurrent layer (batch_first=False: [T, N, F]) has no spec form",
+                           "build it with batch_first=True (the same weights) and give it [N, T, F]")
+    kind = "lstm" if isinstance(m, nn.LSTM) else "gru" if isinstance(m, nn.GRU) else "rnn"
+    args = {"hidden": m.hidden_size, **_args(num_layers=(m.num_layers, 1), bias=(m.bias, True),
+                                             bidirectional=(m.bidirectional, False), dropout=(float(m.dropout), 0.0))}
+    if kind == "lstm":
+        args.update(_args(proj_size=(m.proj_size, 0)))
+    if kind == "rnn":
+        args.update(_args(nonlinearity=(m.nonlinearity, "tanh")))
+    return Layer(kind, {**args, **_args(output=(output, "sequence"))})
+
+
 def _glu(m: nn.GLU) -> Layer:
     if m.dim == 0:
         raise module_error(m, "a GLU that splits the batch axis has no spec form")
@@ -247,7 +283,7 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     **dict.fromkeys((nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d), _copying_pad("reflect")),
     **dict.fromkeys((nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d), _copying_pad("replicate")),
     **dict.fromkeys((nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d), _copying_pad("circular")),
-    nn.GLU: _glu,
+    nn.GLU: _glu, nn.Embedding: _embedding, nn.LSTM: _recurrent, nn.GRU: _recurrent, nn.RNN: _recurrent,
     nn.GroupNorm: lambda m: Layer("groupnorm", {"groups": m.num_groups, **_args(eps=(m.eps, 1e-5),
                                                                                  affine=(m.affine, True))}),
 }
@@ -332,6 +368,8 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
                                               activation=(m.activation, "sigmoid"),
                                               gate=("first" if m.gate_first else "second", "second"))),
     "StochasticDepth": _stochastic_depth,
+    **dict.fromkeys(("LSTM", "GRU", "RNN"), lambda m: _recurrent(m, m.output)),  # the output it is built to give
+    "ScaledEmbedding": lambda m: Layer("embedding", {**_embedding(m).args, "scale": m.scale}),
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
     "MultiheadAttention": _llama_attention,
@@ -475,8 +513,10 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
     if target is operator.getitem and isinstance(node.args[1], tuple):  # x[:, 0]: a position of one axis
         index = node.args[1]
         full = [isinstance(i, slice) and i == slice(None) for i in index]
-        if len(index) >= 2 and all(full[:-1]) and isinstance(index[-1], int) and not isinstance(index[-1], bool):
-            return Layer("select", _args(index=(index[-1], 0), axis=(len(index) - 2, 0)))
+        picks = [j for j, i in enumerate(index) if isinstance(i, int) and not isinstance(i, bool)]
+        if len(picks) == 1 and picks[0] >= 1 and all(full[j] for j in range(len(index)) if j != picks[0]):
+            # x[:, -1] and x[:, -1, :] alike: the axes after it kept whole
+            return Layer("select", _args(index=(index[picks[0]], 0), axis=(picks[0] - 1, 0)))
     if target in (torch.select, "select"):
         dim, index = _argument(node, 1, "dim", None), _argument(node, 2, "index", None)
         if dim == 0:
@@ -621,9 +661,10 @@ def _no_op(item: Item) -> bool:
 class Converter:
     """Turns a model into items, module by module, keeping what a block needs."""
 
-    def __init__(self, model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224)):
+    def __init__(self, model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), vocab: int | None = None):
         self.model = model
         self.input_shape = input_shape
+        self.vocab = vocab  # the input is token ids below it (the model's input goes into an nn.Embedding)
         self._inputs: dict[int, tuple[int, ...]] | None = None  # id(module) → its input's shape, batch first
         self._kept_shapes: dict[str, tuple[int, ...]] = {}  # slot → the shape of what is kept there (batch first)
         self.store = generated_store(model)  # skip connections: outputs kept for a later branch (from:)
@@ -723,7 +764,8 @@ class Converter:
             hooks = [m.register_forward_pre_hook(record) for m in self.model.modules()]
             try:
                 with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-                    run(self.model, torch.empty(1, *self.input_shape))
+                    run(self.model, torch.zeros(1, *self.input_shape, dtype=torch.long) if self.vocab is not None
+                        else torch.empty(1, *self.input_shape))
                 # the outputs generated source kept in its store on the way, for a read of it (kept_output)
                 self._kept_shapes = {slot: tuple(v.shape) for slot, v in (self.store or {}).items()
                                      if isinstance(v, torch.Tensor)}
@@ -829,7 +871,7 @@ class _Graph:
             if node in self.pending:
                 self.name_kept(node, out[before:])
             node = after
-        return out[::-1]
+        return _last_steps(out[::-1])
 
     def step(self, node: fx.Node, src: fx.Node, out: list[Item]) -> fx.Node:
         """Appends the items (last first) that compute ``node`` from the node it returns."""
@@ -839,6 +881,10 @@ class _Graph:
             raise module_error(self.owner, f"reads the output kept under '{node.args[0]}' other than as a branch "
                                "of a merge (torch.cat, +, *)", "a spec's from: starts a branch of a merge",
                                at=type(self.owner).forward)
+        taken = self.recurrent(node)
+        if taken is not None:
+            out.extend(reversed(taken[0]))
+            return taken[1]
         inputs = self.inputs(node)
         if self.passes(node):
             return inputs[0]
@@ -871,6 +917,129 @@ class _Graph:
             self.conv.reads.append((item, self.owner))
         out.append(item)
         return fork
+
+    # -- recurrent layers: what a forward takes of (output, h_n) ------------------------------------------
+
+    def _rnn(self, node: object) -> nn.Module | None:
+        """The torch recurrent layer ``node`` calls (its value the pair (output, h_n)), if it calls one."""
+        if not (isinstance(node, fx.Node) and node.op == "call_module"):
+            return None
+        child = self.owner.get_submodule(str(node.target))
+        return child if type(child) in RECURRENT else None
+
+    @staticmethod
+    def _item(node: object, index: object = None) -> fx.Node | None:
+        """The tuple ``node`` is an element of (``pair[index]``, any int index when None), if it is one."""
+        if isinstance(node, fx.Node) and node.op == "call_function" and node.target is operator.getitem and \
+                isinstance(node.args[0], fx.Node) and type(node.args[1]) is int and \
+                (index is None or node.args[1] == index):
+            return node.args[0]
+        return None
+
+    def _state(self, node: object) -> fx.Node | None:
+        """The recurrent call whose final hidden state h_n ``node`` is (``pair[1]``; an LSTM's ``pair[1][0]``)."""
+        pair = self._item(node, 1)
+        if pair is not None and self._rnn(pair) is not None and not isinstance(self._rnn(pair), nn.LSTM):
+            return pair
+        inner = self._item(node, 0)
+        pair = self._item(inner, 1) if inner is not None else None
+        return pair if pair is not None and isinstance(self._rnn(pair), nn.LSTM) else None
+
+    @staticmethod
+    def _row(node: object) -> tuple[fx.Node, int] | None:
+        """``h[k]`` (or ``h[k, :, :]``): the tensor and k."""
+        if not (isinstance(node, fx.Node) and node.op == "call_function" and node.target is operator.getitem):
+            return None
+        index = node.args[1]
+        index = index if isinstance(index, tuple) else (index,)
+        if type(index[0]) is int and all(isinstance(i, slice) and i == slice(None) for i in index[1:]):
+            return node.args[0], index[0]
+        return None
+
+    def recurrent(self, node: fx.Node) -> tuple[list[Item], fx.Node] | None:
+        """What a forward takes of a torch recurrent layer's pair (output, h_n), as the spec layer's ``output``:
+        ``out, _ = rnn(x)`` is ``sequence`` (``out[:, -1]`` after it, ``last``: :func:`_last_steps`); the last
+        layer's final state, ``h_n[-1]`` (``h_n.squeeze(0)`` of one layer; ``torch.cat([h_n[-2], h_n[-1]], 1)``
+        of a bidirectional one), is ``hidden``. Any other use is refused where it is made: the spec's layer gives
+        one tensor. Returns the layer and the node it reads, or None when ``node`` reads no such pair."""
+        call, output = None, None
+        if self._rnn(node) is not None:
+            what = "the pair (output, h_n) it returns whole"
+            raise module_error(self.owner, f"uses {what} of '{node.target}' ({type(self._rnn(node)).__name__})",
+                               "take its output (out, _ = rnn(x)) or its last layer's state (h_n[-1])",
+                               at=type(self.owner).forward)
+        seq = self._item(node, 0)
+        if seq is not None and self._rnn(seq) is not None:
+            call, output = seq, "sequence"
+        pair = self._item(self._item(node, 1), 1) if self._item(node, 1) is not None else None
+        if pair is not None and isinstance(self._rnn(pair), nn.LSTM):
+            raise module_error(self.owner, f"uses the cell state c_n of '{pair.target}' (LSTM), which has no spec "
+                               "form", "take its output or its hidden state h_n[-1]", at=type(self.owner).forward)
+        if call is None:
+            call, output = self._hidden(node), "hidden"
+        if call is None:
+            state = self._state(node) or (self._item(node) if self._rnn(self._item(node)) is not None else None)
+            if state is None:
+                return None
+            raise module_error(self.owner, f"uses the final state of '{state.target}' "
+                               f"({type(self._rnn(state)).__name__}) other than as its last layer's (h_n[-1]; "
+                               "torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional)",
+                               "a spec layer gives every step's output, the last step's or the last layer's "
+                               "final state", at=type(self.owner).forward)
+        live = [u for u in call.users if _used(u)]  # out, (h, c) = lstm(x) makes an item of each, used or not
+        if len(live) > 1:
+            raise module_error(self.owner, f"uses both the output and the final state of '{call.target}' "
+                               f"({type(self._rnn(call)).__name__}); a spec layer gives one of them",
+                               at=type(self.owner).forward)
+        items = self.single(call)
+        layer = items[0]
+        layer.args["output"] = Default(output, "sequence")
+        return items, call.args[0]
+
+    def _hidden(self, node: fx.Node) -> fx.Node | None:
+        """The recurrent call whose last layer's final state ``node`` is, both directions side by side as
+        ``hidden`` gives them; a state the spec cannot give is refused."""
+        row = self._row(node)
+        if row is None and node.op in ("call_method", "call_function") and node.target in ("squeeze", torch.squeeze) \
+                and _argument(node, 1, "dim", None) == 0:
+            row = (node.args[0], 0)  # h_n.squeeze(0): one layer, one direction
+            if self._state(row[0]) is not None and self._states(self._state(row[0])) != 1:
+                raise module_error(self.owner, f"squeezes h_n of '{self._state(row[0]).target}', which holds "
+                                   f"{self._states(self._state(row[0]))} states", "take h_n[-1]",
+                                   at=type(self.owner).forward)
+        if row is not None:
+            call = self._state(row[0])
+            if call is None:
+                return None
+            m, n = self._rnn(call), self._states(call)
+            if row[1] % n != n - 1:
+                raise module_error(self.owner, f"uses h_n[{row[1]}] of '{call.target}', an earlier layer's or "
+                                   "direction's final state", "take the last layer's, h_n[-1]",
+                                   at=type(self.owner).forward)
+            if m.bidirectional:
+                raise module_error(self.owner, f"uses h_n[{row[1]}] of the bidirectional '{call.target}', its "
+                                   "backward direction alone", "take both directions: torch.cat([h_n[-2], "
+                                   "h_n[-1]], dim=1), archcalc's output: hidden", at=type(self.owner).forward)
+            return call
+        if node.op == "call_function" and node.target is torch.cat and isinstance(node.args[0], (list, tuple)) \
+                and len(node.args[0]) == 2 and _argument(node, 1, "dim", 0) in (1, -1):
+            rows = [self._row(part) for part in node.args[0]]
+            calls = {self._state(r[0]) for r in rows if r is not None}
+            if None in rows or len(calls) != 1 or None in calls:
+                return None
+            call = calls.pop()
+            n = self._states(call)
+            if not self._rnn(call).bidirectional or [r[1] % n for r in rows] != [n - 2, n - 1]:
+                raise module_error(self.owner, f"joins final states of '{call.target}' other than both directions "
+                                   "of its last layer (torch.cat([h_n[-2], h_n[-1]], dim=1))",
+                                   at=type(self.owner).forward)
+            return call
+        return None
+
+    def _states(self, call: fx.Node) -> int:
+        """The rows of a recurrent call's h_n: one per layer and direction."""
+        m = self._rnn(call)
+        return m.num_layers * (2 if m.bidirectional else 1)
 
     def name_kept(self, node: fx.Node, made: list[Item]) -> None:
         """The output of ``node``, kept under a slot for a ``from:``, is no module's (an inline residual or merge,
@@ -1176,6 +1345,27 @@ class _Graph:
                             "archcalc maps layers, activations, pooling, flatten, reshapes, +, * and torch.cat")
 
 
+def _used(node: fx.Node) -> bool:
+    """Whether a value reaches anything: an element taken from a tuple and left unused does not."""
+    return any(u.target is not operator.getitem or _used(u) for u in node.users)
+
+
+def _last_steps(items: list[Item]) -> list[Item]:
+    """A recurrent layer's every step followed by a selection of the last (``out[:, -1]``) as the layer's own
+    ``output: last``, which is exactly that."""
+    out: list[Item] = []
+    for item in items:
+        last = out[-1] if out else None
+        if isinstance(item, Layer) and item.kind == "select" and item.name is None and \
+                _plain(item.args.get("index")) == -1 and _plain(item.args.get("axis")) == 0 and \
+                isinstance(last, Layer) and last.kind in ("lstm", "gru", "rnn") and \
+                _plain(last.args.get("output")) == "sequence":
+            last.args["output"] = Default("last", "sequence")
+            continue
+        out.append(item)
+    return out
+
+
 def _leading(index: object) -> bool:
     """An index that keeps the first elements of each axis (``[:, :T]``)."""
     index = index if isinstance(index, tuple) else (index,)
@@ -1425,8 +1615,9 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
 
     model, name = build(source, args)
     model.eval()
-    shape = input_shape or default_input(model)
-    conv = Converter(model, shape)
+    vocab = token_vocab(model, input_shape or (TOKENS,))
+    shape = input_shape or ((TOKENS,) if vocab is not None else default_input(model))
+    conv = Converter(model, shape, vocab)
     items = conv.module(model, "") or [Layer("identity", {})]
     conv.resolve()
     blocks = extract_blocks(items, model)
@@ -1437,20 +1628,31 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
-    if len(shape) == 3:  # sizes as symbols when every layer takes another size too, as written
-        ordered = {"name": name, "input": FlowList([shape[0], "H", "W"]), "symbols": Flow(H=shape[1], W=shape[2]),
+    sizes = free_sizes(shape, vocab)
+    if sizes:  # sizes as symbols when every layer takes another size too, as written
+        ordered = {"name": name, "input": FlowList([sizes.get(i, d) for i, d in enumerate(shape)]),
+                   "symbols": Flow({s: shape[i] for i, s in sizes.items()}),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
         free = head + dump(ordered)
+        quick = {s: 16 if s == "T" else 64 for s in sizes.values()}  # a smaller input: a quicker check
         try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
-            small = archcalc.loads(free, path="<imported spec>", H=64, W=64)
-            larger = archcalc.loads(free, H=shape[1] + 32, W=shape[2] + 32)
+            small = archcalc.loads(free, path="<imported spec>", **quick)
+            larger = archcalc.loads(free, **{s: shape[i] + 32 for i, s in sizes.items()})
             if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
-                check(free, model, (shape[0], 64, 64), small)  # a smaller input: a quicker check
+                check(free, model, tuple(quick.get(sizes.get(i), d) for i, d in enumerate(shape)), small, vocab)
                 return free
         except SpecError:  # or the model itself takes only its size (an assert, a position table): as given
             pass
-    check(text, model, shape)
+    check(text, model, shape, vocab=vocab)
     return text
+
+
+def free_sizes(shape: tuple[int, ...], vocab: int | None) -> dict[int, str]:
+    """The input's axes written as symbols when the model takes other sizes too: an image's H and W
+    (``[3, H, W]``), the length T of a sequence of token ids (``[T]``)."""
+    if vocab is not None:
+        return {0: "T"} if len(shape) == 1 else {}
+    return {1: "H", 2: "W"} if len(shape) == 3 else {}
 
 
 def default_input(model: nn.Module) -> tuple[int, ...]:
@@ -1462,30 +1664,77 @@ def default_input(model: nn.Module) -> tuple[int, ...]:
     return (3, 224, 224)
 
 
+#: the length a model whose input is token ids is traced and checked at when ``--input`` gives none
+TOKENS = 32
+
+
+class _Reached(Exception):
+    """Stops the fake run of :func:`token_vocab` at the embedding the input goes into."""
+
+
+def token_vocab(model: nn.Module, shape: tuple[int, ...]) -> int | None:
+    """The vocabulary of the ``nn.Embedding`` the model's input goes into as it is (``self.embed(x)``), else None.
+    Such a model reads token ids in ``[0, vocab)``: it is traced and checked with int64 ids (a float input fails
+    in the lookup), and its spec's input is ``[T]``, as archcalc's embedding reads it. Found in a fake run (shapes
+    only, no arithmetic) that stops at the first embedding given the input itself."""
+    tables = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+    if not tables:
+        return None
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    found: list[nn.Embedding] = []
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+        x = torch.zeros(1, *shape, dtype=torch.long)
+
+        def reached(module: nn.Module, args: tuple) -> None:
+            if args and args[0] is x:
+                found.append(module)
+                raise _Reached
+
+        hooks = [m.register_forward_pre_hook(reached) for m in tables]
+        try:
+            model(x)
+        except Exception:  # _Reached, or a model that takes no ids: its own run says what it takes
+            pass
+        finally:
+            for hook in hooks:
+                hook.remove()
+    return found[0].num_embeddings if found else None
+
+
+def example(shape: tuple[int, ...], vocab: int | None) -> torch.Tensor:
+    """The input the model and its spec are compared on: token ids in ``[0, vocab)`` for a model that reads ids,
+    else normal values; one example, seeded."""
+    torch.manual_seed(0)
+    if vocab is not None:
+        return torch.randint(0, vocab, (1, *shape))
+    return torch.randn(1, *shape)
+
+
 def run(model: nn.Module, x: torch.Tensor) -> object:
     """``model(x)``; a model that refuses the input (a size it was not built for) is the user's error to fix."""
     try:
         return model(x)
     except Exception as e:
-        raise module_error(model, f"its forward fails on an input of {list(x.shape[1:])} "
+        what = "token ids" if not x.is_floating_point() else "an input"
+        raise module_error(model, f"its forward fails on {what} of {list(x.shape[1:])} "
                            f"({type(e).__name__}: {_first_line(e)})",
-                           "give the input size the model takes: --input C,H,W (or its constructor's "
-                           "arguments: --args)", at=type(model).forward) from None
+                           "give the input size the model takes: --input C,H,W (T for token ids; or its "
+                           "constructor's arguments: --args)", at=type(model).forward) from None
 
 
-def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None) -> None:
+def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None,
+          vocab: int | None = None) -> None:
     """The written spec (``spec``, where it is built already) is the model: its weights load with strict=True
-    and it gives the same outputs."""
+    and it gives the same outputs (on token ids below ``vocab`` for a model that reads ids)."""
     import archcalc
 
     where = Loc("<imported spec>", 1, 1)
-    torch.manual_seed(0)
-    x = torch.randn(1, *shape)
+    x = example(shape, vocab)
     with torch.no_grad():  # first: a model that refuses the input says so, before a spec is compared with it
         expected = run(model, x)
     try:
-        spec = spec or archcalc.loads(text, path="<imported spec>", **(dict(H=shape[1], W=shape[2])
-                                                                       if "symbols:" in text else {}))
+        spec = spec or archcalc.loads(text, path="<imported spec>")
     except SpecError as e:  # sizes the model accepts but a layer kind refuses (an odd case archcalc misses)
         raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
     with torch.device("meta"):  # no initialisation of weights that the model's replace at once
