@@ -728,3 +728,191 @@ def test_gemmas_attention_and_soft_cap_in_generated_source_import_back(tmp_path)
     assert "window: 3" in text and "softcap: 3.0" in text and "rotary_factor: 8.0" in text, text
     assert "qk_norm_offset: 1.0" in text and "- softcap: 5.0" in text, text
     assert_same_spec(archcalc.load(str(spec)), archcalc.load(str(back)))
+
+
+TEXT_MODELS = """\
+import torch
+from torch import nn
+
+
+class TextClassifier(nn.Module):
+    def __init__(self, vocab=500, dim=32, hidden=24, classes=5, take="hidden"):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=0.2)
+        self.dropout = nn.Dropout(0.3)
+        self.fc = nn.Linear(2 * hidden, classes)
+        self.take = take
+
+    def forward(self, ids):
+        out, (h, c) = self.lstm(self.embedding(ids))
+        if self.take == "hidden":
+            z = torch.cat((h[-2, :, :], h[-1, :, :]), dim=1)
+        else:
+            z = out[:, -1, :]
+        return self.fc(self.dropout(z))
+
+
+class CharGRU(nn.Module):
+    def __init__(self, vocab=65, dim=16, hidden=48):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.gru = nn.GRU(dim, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, x):
+        out, _ = self.gru(self.embed(x))
+        return self.head(out)
+
+
+class Elman(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(6, 5, nonlinearity="relu", bias=False, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        return self.fc(h.squeeze(0))
+
+
+class Projected(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(6, 8, num_layers=3, proj_size=4, batch_first=True)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return h[-1]
+"""
+
+
+def _user_class(path: Path, name: str) -> type:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("text_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def assert_same_module(out: Path, real, x) -> archcalc.Model:
+    """The imported spec is the model: its parameter count, its state dict loaded with strict=True into
+    archcalc.to_torch, and the outputs on ``x`` (eval mode)."""
+    model = archcalc.load(str(out))
+    ours = archcalc.to_torch(model).eval()
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    assert model.trainable_params == sum(p.numel() for p in real.parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), real(x), atol=1e-5, rtol=1e-5)
+    return model
+
+
+@pytest.mark.parametrize(("take", "output"), [("hidden", "hidden"), ("last", "last")])
+def test_a_text_classifier_with_a_bidirectional_lstm_imports_on_token_ids(tmp_path, take, output):
+    """Embedding → bidirectional 2-layer LSTM → both directions' final states (or the last step) → Linear: the
+    input goes into the embedding, so the model is traced and checked on int64 ids, and the spec reads ``[T]``
+    ids of any length; ``--input 40`` is the length."""
+    path = write(tmp_path, TEXT_MODELS)
+    code, output_text, out = imported(tmp_path, f"{path}:TextClassifier", "--args", f'{{"take": "{take}"}}',
+                                      "--input", "40")
+    assert code == 0, output_text
+    text = out.read_text(encoding="utf-8")
+    assert "input: [T]" in text and "symbols: {T: 40}" in text, text
+    assert "embedding: {vocab: 500, dim: 32, padding_idx: 0, name: embedding}" in text
+    assert f"lstm: {{hidden: 24, num_layers: 2, bidirectional: true, dropout: 0.2, output: {output}, " \
+           "name: lstm}" in text, text
+    torch.manual_seed(1)
+    real = _user_class(path, "TextClassifier")(take=take).eval()
+    ids = torch.randint(0, 500, (3, 17))
+    model = assert_same_module(out, real, ids)
+    assert model.output_shape == (5,) and model.input_ids == 500
+
+
+def test_a_char_level_gru_language_model_imports_with_the_default_length(tmp_path):
+    """A character model without ``--input``: traced on 32 token ids; a logit per character and position."""
+    path = write(tmp_path, TEXT_MODELS)
+    code, output, out = imported(tmp_path, f"{path}:CharGRU")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "symbols: {T: 32}" in text and "gru: {hidden: 48, num_layers: 2, name: gru}" in text, text
+    torch.manual_seed(2)
+    real = _user_class(path, "CharGRU")().eval()
+    model = assert_same_module(out, real, torch.randint(0, 65, (2, 50)))
+    assert archcalc.load(str(out), T=50).output_shape == (50, 65) and model.input_ids == 65
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("Elman", "rnn: {hidden: 5, bias: false, nonlinearity: relu, output: hidden, name: rnn}"),
+    ("Projected", "lstm: {hidden: 8, num_layers: 3, proj_size: 4, output: hidden, name: lstm}"),
+])
+def test_an_rnn_and_a_projected_lstm_on_features_import(tmp_path, name, says):
+    """A plain RNN (relu, no biases) whose one state is squeezed, an LSTM with a projection whose last layer's
+    state is taken: ``output: hidden``; the input is features, not ids."""
+    path = write(tmp_path, TEXT_MODELS)
+    code, output, out = imported(tmp_path, f"{path}:{name}", "--input", "10,6")
+    assert code == 0, output
+    assert says in out.read_text(encoding="utf-8")
+    torch.manual_seed(3)
+    assert_same_module(out, _user_class(path, name)().eval(), torch.randn(2, 10, 6))
+
+
+REFUSED_TEXT = """\
+import torch
+from torch import nn
+
+
+class M(nn.Module):
+    def __init__(self, bi=False, first=True, **kw):
+        super().__init__()
+        self.emb = nn.Embedding(50, 8, **kw)
+        self.gru = nn.GRU(8, 6, num_layers=2, bidirectional=bi, batch_first=first)
+
+    def forward(self, x):
+{body}
+"""
+
+
+@pytest.mark.parametrize(("args", "body", "says"), [
+    ('{"max_norm": 1.0}', "out, _ = self.gru(self.emb(x))\nreturn out", "max_norm=1 (the rows looked up"),
+    ('{"sparse": true}', "out, _ = self.gru(self.emb(x))\nreturn out", "sparse=True (its gradients)"),
+    ('{"first": false}', "out, _ = self.gru(self.emb(x))\nreturn out", "batch_first=False"),
+    ('{"bi": true}', "_, h = self.gru(self.emb(x))\nreturn h[-1]", "its backward direction alone"),
+    ("{}", "_, h = self.gru(self.emb(x))\nreturn h[0]", "uses h_n[0] of 'gru', an earlier layer's"),
+    ("{}", "out, h = self.gru(self.emb(x))\nreturn out[:, -1] + h[-1]", "uses both the output and the final"),
+    ("{}", "return self.gru(self.emb(x))", "uses the pair (output, h_n) it returns whole of 'gru'"),
+    ("{}", "e = self.emb(x)\nout, _ = self.gru(e, torch.zeros(2, e.shape[0], 6))\nreturn out",
+     "calls 'gru' (GRU) with hx="),
+])
+def test_what_a_text_model_cannot_say_is_refused_and_located(tmp_path, args, body, says):
+    path = write(tmp_path, REFUSED_TEXT.replace("{body}", textwrap.indent(body, " " * 8)))
+    code, output, out = imported(tmp_path, f"{path}:M", "--args", args, "--input", "12")
+    assert code == 2 and says in output, output
+    assert "Traceback" not in output and not out.exists()
+    assert ".py:" in output.splitlines()[0]
+
+
+def test_an_lstm_cell_state_is_refused_where_it_is_used(tmp_path):
+    path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n"
+                 "        self.lstm = nn.LSTM(4, 4, batch_first=True)\n\n"
+                 "    def forward(self, x):\n        _, (h, c) = self.lstm(x)\n        return c[-1]\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "7,4")
+    assert code == 2 and f"{path}:10:" in output and "cell state c_n of 'lstm'" in output, output
+    assert not out.exists()
+
+
+def test_a_recurrent_classifiers_generated_source_imports_back(tmp_path):
+    """specs/lstm-classifier.yaml exported to torch (archcalc's LSTM, which gives output[:, -1] itself) and
+    imported back: the same spec, on token ids."""
+    spec = Path(__file__).resolve().parent.parent / "specs" / "lstm-classifier.yaml"
+    small = tmp_path / "small.yaml"
+    small.write_text(spec.read_text(encoding="utf-8").replace("V: 10000", "V: 300"), encoding="utf-8")
+    source, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", str(small), "--to", "torch", "--set", "T=12", "-o", str(source)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["import", f"{source}:LstmClassifier", "--input", "12", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert_same_spec(archcalc.load(str(small), T=12), archcalc.load(str(out), T=12))
+    assert "output: last" in out.read_text(encoding="utf-8")

@@ -971,14 +971,18 @@ class _Graph:
         seq = self._item(node, 0)
         if seq is not None and self._rnn(seq) is not None:
             call, output = seq, "sequence"
-        pair = self._item(self._item(node, 1), 1) if self._item(node, 1) is not None else None
-        if pair is not None and isinstance(self._rnn(pair), nn.LSTM):
-            raise module_error(self.owner, f"uses the cell state c_n of '{pair.target}' (LSTM), which has no spec "
-                               "form", "take its output or its hidden state h_n[-1]", at=type(self.owner).forward)
         if call is None:
             call, output = self._hidden(node), "hidden"
-        if call is None:
-            state = self._state(node) or (self._item(node) if self._rnn(self._item(node)) is not None else None)
+        if call is None:  # a use of the pair, h_n or c_n the spec has no output for (c_n[-1], h_n whole)
+            for read in (node, *_tensor_inputs(node)):
+                pair = self._item(self._item(read, 1), 1) if self._item(read, 1) is not None else None
+                if pair is not None and isinstance(self._rnn(pair), nn.LSTM):
+                    raise module_error(self.owner, f"uses the cell state c_n of '{pair.target}' (LSTM), which has "
+                                       "no spec form", "take its output or its hidden state h_n[-1]",
+                                       at=type(self.owner).forward)
+            state = next((s for read in (node, *_tensor_inputs(node))
+                          for s in [self._state(read) or (self._item(read, 1) if self._rnn(self._item(read, 1))
+                                                          is not None else None)] if s is not None), None)
             if state is None:
                 return None
             raise module_error(self.owner, f"uses the final state of '{state.target}' "
