@@ -916,3 +916,99 @@ def test_a_recurrent_classifiers_generated_source_imports_back(tmp_path):
     assert result.exit_code == 0, result.output
     assert_same_spec(archcalc.load(str(small), T=12), archcalc.load(str(out), T=12))
     assert "output: last" in out.read_text(encoding="utf-8")
+
+
+MORE_KINDS = """\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Seq1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, padding=1)
+        self.act = nn.PReLU(8)
+        self.pool = nn.MaxPool1d(2, dilation=1)
+        self.avg = nn.AvgPool1d(3, stride=1, padding=1, count_include_pad=False)
+        self.ada = nn.AdaptiveAvgPool1d(4)
+        self.clip = nn.Hardtanh(0, 6)
+        self.fc = nn.Linear(32, 5)
+        self.norm = nn.RMSNorm(5, eps=1e-6)
+        self.out = nn.LogSoftmax(dim=-1)
+
+    def forward(self, x):
+        x = F.max_pool1d(self.pool(self.act(self.conv(x))), 1)
+        x = F.elu(F.avg_pool1d(self.avg(x), 1), 0.5)
+        x = self.clip(F.leaky_relu(self.ada(x), 0.2))
+        return self.out(self.norm(self.fc(torch.flatten(F.adaptive_avg_pool1d(x, 4), 1))))
+
+
+class Vol(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv3d(2, 4, 3, padding=1)
+        self.pool = nn.MaxPool3d(2)
+        self.avg = nn.AvgPool3d((1, 2, 2))
+        self.ada = nn.AdaptiveAvgPool3d((1, 2, 2))
+        self.sm = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        x = F.softplus(self.avg(self.pool(self.conv(x))), beta=2.0)
+        return self.sm(torch.flatten(self.ada(x), 1)).softmax(-1)
+
+
+class Up(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.up2 = nn.UpsamplingBilinear2d(scale_factor=2)
+        self.prelu = nn.PReLU()
+
+    def forward(self, x):
+        x = self.up(self.shuffle(self.conv(x)))
+        x = F.interpolate(x, scale_factor=0.5, mode="nearest")
+        return F.log_softmax(self.prelu(F.pixel_shuffle(self.up2(x), 2)), dim=1)
+"""
+
+
+@pytest.mark.parametrize(("name", "shape", "says"), [
+    ("Seq1d", "4,16", ["prelu: {per_channel: true, name: act}", "maxpool1d: 2",
+                       "avgpool1d: {kernel: 3, stride: 1, padding: 1, count_include_pad: false}", "elu: 0.5",
+                       "adaptive_avgpool1d: 4", "leaky_relu: 0.2", "relu6", "rmsnorm: {eps: 1.0e-06, name: norm}",
+                       "log_softmax: {dim: -1}"]),
+    ("Vol", "2,4,8,8", ["maxpool3d: 2", "avgpool3d: [1, 2, 2]", "softplus: 2.0", "adaptive_avgpool3d: [1, 2, 2]",
+                        "  - softmax\n", "softmax: {dim: -1}"]),
+    ("Up", "3,8,8", ["pixel_shuffle: 2", "upsample: {scale: 2, mode: bilinear}", "upsample: 0.5",
+                     "upsample: {scale: 2, mode: bilinear, align_corners: true}", "prelu: {name: prelu}",
+                     "  - log_softmax"]),
+])
+def test_1d_and_3d_pools_softmax_upsampling_pixel_shuffle_prelu_and_rms_norm_import(tmp_path, name, shape, says):
+    """The kinds archcalc has beyond the image classifiers' (modules and their functional forms): 1-D and 3-D
+    pools, softmax and log-softmax over an axis, upsampling (Upsample, UpsamplingBilinear2d, F.interpolate),
+    pixel shuffle, PReLU, Hardtanh(0, 6), ELU, leaky ReLU and softplus with their arguments, RMSNorm."""
+    path = write(tmp_path, MORE_KINDS)
+    code, output, out = imported(tmp_path, f"{path}:{name}", "--input", shape)
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert all(s in text for s in says), text
+    torch.manual_seed(4)
+    real = _user_class(path, name)().eval()
+    assert_same_module(out, real, torch.randn(2, *map(int, shape.split(","))))
+
+
+@pytest.mark.parametrize(("layer", "says"), [
+    ("nn.Softmax()", "Softmax over an implicit dim (None) has no spec form"),
+    ("nn.Hardtanh(-1, 1)", "Hardtanh(-1, 1) has no spec form"),
+    ("nn.Upsample(scale_factor=2, mode='bicubic')", "interpolation mode 'bicubic' has no spec form"),
+    ("nn.AvgPool3d(2, divisor_override=3)", "divisor_override has no spec form"),
+])
+def test_settings_of_those_layers_archcalc_lacks_are_refused(tmp_path, layer, says):
+    path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 f"    def __init__(self):\n        super().__init__()\n        self.a = {layer}\n\n"
+                 "    def forward(self, x):\n        return self.a(x)\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "4,8,8,8")
+    assert code == 2 and says in output and ".py:" in output.splitlines()[0], output
+    assert "Traceback" not in output and not out.exists()

@@ -155,27 +155,87 @@ def _instancenorm(m: nn.InstanceNorm1d | nn.InstanceNorm2d | nn.InstanceNorm3d) 
 
 
 def _pool(kind: str) -> Callable[[nn.Module], Layer]:
+    """``nn.MaxPool1d/2d/3d`` and ``nn.AvgPool1d/2d/3d`` as ``kind`` (``maxpool1d`` …)."""
     def make(m: nn.Module) -> Layer:
         kernel, stride = _pair(m.kernel_size), _pair(m.stride)
         args = {"kernel": kernel, **_args(stride=(stride, kernel), padding=(_pair(m.padding), 0),
                                          ceil_mode=(m.ceil_mode, False))}
-        if kind == "maxpool2d":
+        if kind.startswith("maxpool"):
             args.update(_args(dilation=(_pair(m.dilation), 1)))
             if m.return_indices:
                 raise module_error(m, "a pool that returns its indices has no spec form")
         else:
             args.update(_args(count_include_pad=(m.count_include_pad, True)))
-            if m.divisor_override is not None:
+            if getattr(m, "divisor_override", None) is not None:  # (AvgPool1d has none)
                 raise module_error(m, "divisor_override has no spec form")
         return Layer(kind, args)
     return make
 
 
-def _adaptive(m: nn.AdaptiveAvgPool2d) -> Layer:
+def _adaptive(m: nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d | nn.AdaptiveAvgPool3d) -> Layer:
     size = m.output_size
-    if isinstance(size, (tuple, list)) and None in size:
+    if (isinstance(size, (tuple, list)) and None in size) or size is None:
         raise module_error(m, "an adaptive pool that keeps an axis (None) has no spec form")
-    return Layer("adaptive_avgpool2d", {"out": _pair(size)})
+    kind = {nn.AdaptiveAvgPool1d: "adaptive_avgpool1d", nn.AdaptiveAvgPool3d: "adaptive_avgpool3d"}.get(
+        type(m), "adaptive_avgpool2d")
+    return Layer(kind, {"out": _pair(size)})
+
+
+def _normalising(kind: str) -> Callable[[nn.Softmax | nn.LogSoftmax], Layer]:
+    """``nn.Softmax(dim)``, ``nn.LogSoftmax(dim)`` as ``softmax``, ``log_softmax`` over that axis (counted after
+    the batch); torch's implicit dim (None, deprecated: it depends on the input's rank) and the batch axis are
+    refused."""
+    def make(m: nn.Softmax | nn.LogSoftmax) -> Layer:
+        if m.dim is None or m.dim == 0:
+            what = "an implicit dim (None)" if m.dim is None else "dim=0, the batch axis"
+            raise module_error(m, f"{type(m).__name__} over {what} has no spec form", "give the axis: dim=1 or -1")
+        return Layer(kind, _args(dim=(_spec_axis(m.dim), 0)))
+    return make
+
+
+def _scale_value(v: object) -> object:
+    """torch's float scale factors as the spec writes them: 2 for 2.0, [2, 3] for (2.0, 3.0)."""
+    if isinstance(v, (tuple, list)):
+        v = [_scale_value(x) for x in v]
+        return v[0] if len(set(v)) == 1 else v
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+#: the interpolation modes archcalc's upsample has (torch's bicubic, area and nearest-exact it has not)
+UPSAMPLE_MODES = ("nearest", "linear", "bilinear", "trilinear")
+
+
+def _resize(owner: nn.Module, size: object, scale: object, mode: str, align_corners: object,
+            recompute: object = None, antialias: bool = False) -> Layer:
+    """``nn.Upsample`` and ``F.interpolate`` as ``upsample``, refused (at ``owner``) in what it lacks."""
+    if mode not in UPSAMPLE_MODES:
+        raise module_error(owner, f"interpolation mode {mode!r} has no spec form",
+                           f"archcalc's upsample interpolates in {', '.join(UPSAMPLE_MODES)}")
+    if recompute or antialias:
+        flag = "recompute_scale_factor" if recompute else "antialias"
+        raise module_error(owner, f"an interpolation with {flag}=True has no spec form", f"leave {flag} out")
+    if not all(isinstance(v, (int, float, tuple, list, type(None))) for v in (size, scale)):
+        raise module_error(owner, "an interpolation to a size computed in forward has no spec form",
+                           "give a fixed size or scale_factor")
+    args: dict[str, object] = {"scale": _scale_value(scale)} if scale is not None else {"size": _pair(size)}
+    return Layer("upsample", {**args, **_args(mode=(mode, "nearest"), align_corners=(bool(align_corners), False))})
+
+
+def _upsample(m: nn.Upsample) -> Layer:
+    return _resize(m, m.size, m.scale_factor, m.mode, m.align_corners, m.recompute_scale_factor)
+
+
+def _hardtanh(m: nn.Hardtanh) -> Layer:
+    """``nn.Hardtanh(0, 6)`` is ReLU6, which archcalc has; other bounds it has not."""
+    if (m.min_val, m.max_val) != (0.0, 6.0):
+        raise module_error(m, f"Hardtanh({m.min_val:g}, {m.max_val:g}) has no spec form",
+                           "archcalc clips only as relu6 does: Hardtanh(0, 6)")
+    return Layer("relu6", {})
+
+
+def _rmsnorm(m: nn.RMSNorm) -> Layer:
+    return Layer("rmsnorm", _args(axes=(len(m.normalized_shape), 1), eps=(m.eps, None),
+                                  affine=(m.elementwise_affine, True)))
 
 
 def _flatten(m: nn.Flatten) -> Layer:
@@ -267,6 +327,13 @@ LEAVES: dict[type, Callable[[nn.Module], Layer | list[Layer]]] = {
     nn.InstanceNorm1d: _instancenorm, nn.InstanceNorm2d: _instancenorm, nn.InstanceNorm3d: _instancenorm,
     nn.Linear: lambda m: Layer("linear", {"out": m.out_features, **_args(bias=(m.bias is not None, True))}),
     nn.MaxPool2d: _pool("maxpool2d"), nn.AvgPool2d: _pool("avgpool2d"), nn.AdaptiveAvgPool2d: _adaptive,
+    nn.MaxPool1d: _pool("maxpool1d"), nn.AvgPool1d: _pool("avgpool1d"), nn.AdaptiveAvgPool1d: _adaptive,
+    nn.MaxPool3d: _pool("maxpool3d"), nn.AvgPool3d: _pool("avgpool3d"), nn.AdaptiveAvgPool3d: _adaptive,
+    nn.Softmax: _normalising("softmax"), nn.LogSoftmax: _normalising("log_softmax"),
+    nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample, nn.UpsamplingBilinear2d: _upsample,
+    nn.PixelShuffle: lambda m: Layer("pixel_shuffle", {"factor": m.upscale_factor}),
+    nn.PReLU: lambda m: Layer("prelu", _args(per_channel=(m.num_parameters > 1, False), init=(m.init, 0.25))),
+    nn.Hardtanh: _hardtanh, nn.RMSNorm: _rmsnorm,
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: lambda m: Layer("identity", {}),
     nn.Dropout1d: _channel_dropout, nn.Dropout2d: _channel_dropout, nn.Dropout3d: _channel_dropout,
     nn.ReLU: lambda m: Layer("relu", {}), nn.ReLU6: lambda m: Layer("relu6", {}),
@@ -369,6 +436,8 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
                                               gate=("first" if m.gate_first else "second", "second"))),
     "StochasticDepth": _stochastic_depth,
     **dict.fromkeys(("LSTM", "GRU", "RNN"), lambda m: _recurrent(m, m.output)),  # the output it is built to give
+    "OffsetRMSNorm": lambda m: Layer("rmsnorm", _args(axes=(len(m.normalized_shape), 1), eps=(m.eps, None),
+                                                      offset=(m.offset, 0.0))),
     "ScaledEmbedding": lambda m: Layer("embedding", {**_embedding(m).args, "scale": m.scale}),
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
@@ -485,6 +554,17 @@ ACTIVATIONS: dict[object, str] = {F.relu: "relu", torch.relu: "relu", "relu": "r
                                   torch.tanh: "tanh", "tanh": "tanh", F.gelu: "gelu", F.mish: "mish"}
 
 
+#: pooling functions → their kinds
+POOLS: dict[object, str] = {F.max_pool1d: "maxpool1d", F.max_pool2d: "maxpool2d", F.max_pool3d: "maxpool3d",
+                            F.avg_pool1d: "avgpool1d", F.avg_pool2d: "avgpool2d", F.avg_pool3d: "avgpool3d"}
+ADAPTIVE: dict[object, str] = {F.adaptive_avg_pool1d: "adaptive_avgpool1d", F.adaptive_avg_pool2d: "adaptive_avgpool2d",
+                               F.adaptive_avg_pool3d: "adaptive_avgpool3d"}
+#: softmax and log-softmax as functions and methods → their kinds
+NORMALISING: dict[object, str] = {F.softmax: "softmax", torch.softmax: "softmax", "softmax": "softmax",
+                                  F.log_softmax: "log_softmax", torch.log_softmax: "log_softmax",
+                                  "log_softmax": "log_softmax"}
+
+
 def _argument(node: fx.Node, index: int, key: str, default: object) -> object:
     if len(node.args) > index:
         return node.args[index]
@@ -527,15 +607,43 @@ def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
         if start < 1:
             raise module_error(owner, "flattening the batch axis has no spec form")
         return Layer("flatten", _args(start=(start - 1, 0), end=(end - 1 if end > 0 else end, -1)))
-    if target is F.adaptive_avg_pool2d:
-        return Layer("adaptive_avgpool2d", {"out": _pair(_argument(node, 1, "output_size", None))})
-    if target in (F.max_pool2d, F.avg_pool2d):
+    if target in ADAPTIVE:
+        return Layer(ADAPTIVE[target], {"out": _pair(_argument(node, 1, "output_size", None))})
+    if target in POOLS:
+        kind = POOLS[target]
         kernel = _pair(_argument(node, 1, "kernel_size", None))
         stride = _pair(_argument(node, 2, "stride", None) or kernel)
+        top = kind.startswith("maxpool")
         args = {"kernel": kernel, **_args(stride=(stride, kernel), padding=(_pair(_argument(node, 3, "padding", 0)), 0),
-                                         ceil_mode=(_argument(node, 5 if target is F.max_pool2d else 4,
-                                                              "ceil_mode", False), False))}
-        return Layer("maxpool2d" if target is F.max_pool2d else "avgpool2d", args)
+                                         ceil_mode=(_argument(node, 5 if top else 4, "ceil_mode", False), False))}
+        if top:
+            args.update(_args(dilation=(_pair(_argument(node, 4, "dilation", 1)), 1)))
+            if _argument(node, 6, "return_indices", False):
+                raise module_error(owner, "a pool that returns its indices has no spec form")
+        else:
+            args.update(_args(count_include_pad=(_argument(node, 5, "count_include_pad", True), True)))
+            if _argument(node, 6, "divisor_override", None) is not None:
+                raise module_error(owner, "divisor_override has no spec form")
+        return Layer(kind, args)
+    if target in NORMALISING:
+        dim = _argument(node, 1, "dim", None)
+        if not isinstance(dim, int) or dim == 0 or _argument(node, 3, "dtype", None) is not None:
+            raise module_error(owner, f"{NORMALISING[target]} over an implicit dim, the batch axis or with a dtype "
+                               "has no spec form", "give the axis: dim=1 or -1", at=type(owner).forward)
+        return Layer(NORMALISING[target], _args(dim=(_spec_axis(dim), 0)))
+    if target is F.interpolate:
+        return _resize(owner, _argument(node, 1, "size", None), _argument(node, 2, "scale_factor", None),
+                       _argument(node, 3, "mode", "nearest"), _argument(node, 4, "align_corners", None),
+                       _argument(node, 5, "recompute_scale_factor", None), _argument(node, 6, "antialias", False))
+    if target in (F.pixel_shuffle, torch.pixel_shuffle):
+        return Layer("pixel_shuffle", {"factor": _argument(node, 1, "upscale_factor", None)})
+    if target is F.elu:
+        return Layer("elu", _args(alpha=(float(_argument(node, 1, "alpha", 1.0)), 1.0)))
+    if target is F.leaky_relu:
+        return Layer("leaky_relu", _args(slope=(float(_argument(node, 1, "negative_slope", 0.01)), 0.01)))
+    if target is F.softplus:
+        return Layer("softplus", _args(beta=(float(_argument(node, 1, "beta", 1.0)), 1.0),
+                                       threshold=(float(_argument(node, 2, "threshold", 20.0)), 20.0)))
     if target is F.pad:
         mode = _argument(node, 2, "mode", "constant")
         if mode not in MODES:
