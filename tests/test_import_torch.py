@@ -1012,3 +1012,18 @@ def test_settings_of_those_layers_archcalc_lacks_are_refused(tmp_path, layer, sa
     code, output, out = imported(tmp_path, f"{path}:M", "--input", "4,8,8,8")
     assert code == 2 and says in output and ".py:" in output.splitlines()[0], output
     assert "Traceback" not in output and not out.exists()
+
+
+def test_a_sequence_models_generated_source_imports_back_with_every_argument(tmp_path):
+    """archcalc's ScaledEmbedding, OffsetRMSNorm, GRU, LSTM and RNN (which give the output they are built to give)
+    read back with every argument, and the input as token ids."""
+    layers = ["embedding: {vocab: 50, dim: 16, padding_idx: 1, scale: 4.0}", "rmsnorm: {eps: 1.0e-06, offset: 1.0}",
+              "rmsnorm", "gru: {hidden: 8, num_layers: 2, bidirectional: true}", "lstm: {hidden: 6, proj_size: 3}",
+              "rnn: {hidden: 4, nonlinearity: relu, output: hidden}", "linear: 3", "log_softmax"]
+    spec = tmp_path / "seq.yaml"
+    spec.write_text("input: [12]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back), T=12)
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+    assert second.input_ids == 50
