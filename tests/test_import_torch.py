@@ -1027,3 +1027,16 @@ def test_a_sequence_models_generated_source_imports_back_with_every_argument(tmp
     assert_same_spec(first, second)
     assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
     assert second.input_ids == 50
+
+
+def test_an_embedding_times_a_constant_is_a_scaled_embedding(tmp_path):
+    """``self.tok(x) * math.sqrt(d)``, the scaled embedding of "Attention Is All You Need": ``scale``."""
+    path = write(tmp_path, "import math\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n        self.tok = nn.Embedding(100, 12)\n"
+                 "        self.norm = nn.LayerNorm(12)\n\n"
+                 "    def forward(self, x):\n        return self.norm(self.tok(x) * math.sqrt(12))\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "10")
+    assert code == 0, output
+    assert "embedding: {vocab: 100, dim: 12, scale: 3.46410161514, name: tok}" in out.read_text(encoding="utf-8")
+    torch.manual_seed(5)
+    assert_same_module(out, _user_class(path, "M")().eval(), torch.randint(0, 100, (2, 7)))

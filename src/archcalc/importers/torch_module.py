@@ -989,7 +989,7 @@ class _Graph:
             raise module_error(self.owner, f"reads the output kept under '{node.args[0]}' other than as a branch "
                                "of a merge (torch.cat, +, *)", "a spec's from: starts a branch of a merge",
                                at=type(self.owner).forward)
-        taken = self.recurrent(node)
+        taken = self.recurrent(node) or self.scaled_rows(node)
         if taken is not None:
             out.extend(reversed(taken[0]))
             return taken[1]
@@ -1025,6 +1025,20 @@ class _Graph:
             self.conv.reads.append((item, self.owner))
         out.append(item)
         return fork
+
+    def scaled_rows(self, node: fx.Node) -> tuple[list[Item], fx.Node] | None:
+        """``self.embed(x) * math.sqrt(d)`` ("Attention Is All You Need"'s scaled embedding): the rows looked up
+        times a constant, archcalc's ``embedding: {scale: …}``."""
+        if MERGES.get(node.target) != "multiply" or len(node.args) != 2 or node.kwargs:
+            return None
+        table, factor = node.args if isinstance(node.args[0], fx.Node) else node.args[::-1]
+        if not (isinstance(table, fx.Node) and table.op == "call_module" and len(table.users) == 1
+                and type(self.owner.get_submodule(str(table.target))) is nn.Embedding
+                and type(factor) in (int, float) and factor > 0):
+            return None
+        items = self.single(table)
+        items[0].args["scale"] = Default(float(factor), None)
+        return items, table.args[0]
 
     # -- recurrent layers: what a forward takes of (output, h_n) ------------------------------------------
 
