@@ -1040,3 +1040,51 @@ def test_an_embedding_times_a_constant_is_a_scaled_embedding(tmp_path):
     assert "embedding: {vocab: 100, dim: 12, scale: 3.46410161514, name: tok}" in out.read_text(encoding="utf-8")
     torch.manual_seed(5)
     assert_same_module(out, _user_class(path, "M")().eval(), torch.randint(0, 100, (2, 7)))
+
+
+POSITIONS = """\
+import torch
+from torch import nn
+
+
+class Tiny(nn.Module):
+    def __init__(self, vocab=100, d=16, ctx=64):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(ctx, d)
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, x):
+        h = self.tok(x) + self.pos(torch.arange(x.size(1), device=x.device))
+        return self.head(self.ln(h))
+
+
+class Later(nn.Module):
+    def __init__(self, vocab=100, d=16, ctx=64):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.fc = nn.Linear(d, d)
+        self.pos = nn.Embedding(ctx, d)
+
+    def forward(self, x):
+        h = self.fc(self.tok(x))
+        return h + self.pos(torch.arange(h.shape[1])).unsqueeze(0)
+"""
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("Tiny", "  - add:\n      - embedding: {vocab: 100, dim: 16, name: tok}\n"
+             "      - pos_embedding: {positions: 64, dim: 16, name: pos}\n"),
+    ("Later", "  - residual:\n      - pos_embedding: {positions: 64, dim: 16, name: pos}\n"),
+])
+def test_learned_positions_from_an_arange_are_a_pos_embedding(tmp_path, name, says):
+    """``self.tok(x) + self.pos(torch.arange(x.size(1)))``: GPT-2's sum of token and position embeddings; added to
+    another sequence, a residual branch (the positions read its length alone)."""
+    path = write(tmp_path, POSITIONS)
+    code, output, out = imported(tmp_path, f"{path}:{name}", "--input", "10")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert says in text and "input: [T]" in text, text
+    torch.manual_seed(6)
+    assert_same_module(out, _user_class(path, name)().eval(), torch.randint(0, 100, (2, 30)))

@@ -438,6 +438,9 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     **dict.fromkeys(("LSTM", "GRU", "RNN"), lambda m: _recurrent(m, m.output)),  # the output it is built to give
     "OffsetRMSNorm": lambda m: Layer("rmsnorm", _args(axes=(len(m.normalized_shape), 1), eps=(m.eps, None),
                                                       offset=(m.offset, 0.0))),
+    "PositionEmbedding": lambda m: Layer("pos_embedding", {"positions": m.weight.shape[0], "dim": m.weight.shape[1],
+                                                           **_args(index=("first" if m.first else "position",
+                                                                          "position"))}),
     "ScaledEmbedding": lambda m: Layer("embedding", {**_embedding(m).args, "scale": m.scale}),
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
@@ -1000,7 +1003,8 @@ class _Graph:
         if dense is not None:
             out.extend(reversed(dense[0]))
             return dense[1]
-        special = self.scale(node, inputs) or self.position(node, inputs) or self.token(node)
+        special = self.scale(node, inputs) or self.position(node, inputs) or self.token(node) or \
+            self.learned_positions(node)
         if special is not None:
             out.append(special[0])
             return special[1]
@@ -1025,6 +1029,42 @@ class _Graph:
             self.conv.reads.append((item, self.owner))
         out.append(item)
         return fork
+
+    def _table_of_positions(self, node: object) -> fx.Node | None:
+        """``self.pos(torch.arange(n))`` (``.unsqueeze(0)`` or ``.expand(…)`` after it): the embedding's call."""
+        while isinstance(node, fx.Node) and node.op == "call_method" and node.target in ("unsqueeze", "expand"):
+            node = node.args[0]
+        if not (isinstance(node, fx.Node) and node.op == "call_module" and len(node.args) == 1
+                and type(self.owner.get_submodule(str(node.target))) is nn.Embedding):
+            return None
+        rows = node.args[0]
+        while isinstance(rows, fx.Node) and rows.op == "call_method" and rows.target in ("unsqueeze", "expand"):
+            rows = rows.args[0]
+        if isinstance(rows, fx.Node) and rows.op == "call_function" and rows.target is torch.arange and \
+                len(rows.args) == 1:
+            return node
+        return None
+
+    def learned_positions(self, node: fx.Node) -> tuple[Merge, fx.Node] | None:
+        """``self.tok(x) + self.pos(torch.arange(x.size(1)))``: learned positions, rows 0 … T−1 of a table, as a
+        ``pos_embedding`` named after the table, in a branch of the sum (GPT-2's ``wte`` and ``wpe``); added to
+        another sequence, a residual branch of it (the positions read only its length)."""
+        if MERGES.get(node.target) != "add" or len(node.args) != 2 or not all(isinstance(a, fx.Node)
+                                                                              for a in node.args):
+            return None
+        tables = [self._table_of_positions(a) for a in node.args]
+        if [t is None for t in tables].count(True) != 1:
+            return None
+        table = next(t for t in tables if t is not None)
+        other = next(a for a, t in zip(node.args, tables) if t is None)
+        (made,) = self.single(table)
+        if _plain(made.args.get("padding_idx")) is not None:
+            return None
+        pos = Layer("pos_embedding", {"positions": made.args["vocab"], "dim": made.args["dim"]}, name=made.name)
+        if other.op == "call_module" and type(self.owner.get_submodule(str(other.target))) is nn.Embedding:
+            ids = other.args[0]
+            return Merge("add", [self.chain(ids, other), [pos]]), ids
+        return Merge("add", [[], [pos]]), other
 
     def scaled_rows(self, node: fx.Node) -> tuple[list[Item], fx.Node] | None:
         """``self.embed(x) * math.sqrt(d)`` ("Attention Is All You Need"'s scaled embedding): the rows looked up
