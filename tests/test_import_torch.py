@@ -1088,3 +1088,19 @@ def test_learned_positions_from_an_arange_are_a_pos_embedding(tmp_path, name, sa
     assert says in text and "input: [T]" in text, text
     torch.manual_seed(6)
     assert_same_module(out, _user_class(path, name)().eval(), torch.randint(0, 100, (2, 30)))
+
+
+def test_generated_position_embeddings_import_back_and_a_length_up_to_the_table_is_free(tmp_path):
+    """archcalc's PositionEmbedding (rows 0 … T−1, or row 0 everywhere: BERT's token types) reads back; a
+    length as long as the table of positions is the symbol T's default (a longer one the model refuses)."""
+    spec = tmp_path / "gpt.yaml"
+    spec.write_text("input: [32]\nlayers:\n"
+                    "  - add: [[embedding: {vocab: 50, dim: 16, name: wte}], "
+                    "[pos_embedding: {positions: 32, dim: 16, name: wpe}]]\n"
+                    "  - add: [[], [pos_embedding: {positions: 2, dim: 16, index: first, name: types}]]\n"
+                    "  - linear: 3\n", encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    assert "input: [T]\nsymbols: {T: 32}" in back.read_text(encoding="utf-8")
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]

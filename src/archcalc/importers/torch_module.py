@@ -1800,10 +1800,15 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
                    "symbols": Flow({s: shape[i] for i, s in sizes.items()}),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
         free = head + dump(ordered)
-        quick = {s: 16 if s == "T" else 64 for s in sizes.values()}  # a smaller input: a quicker check
+        # a smaller input: a quicker check. A length is compared with the one given (a table of positions
+        # bounds it from above), an image's sizes with larger ones
+        quick = {s: (16 if shape[i] > 16 else max(1, shape[i] // 2)) if s == "T" else 64 for i, s in sizes.items()}
+        other = {s: shape[i] if s == "T" else shape[i] + 32 for i, s in sizes.items()}
         try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
+            if "T" in quick and quick["T"] == other["T"]:
+                raise SpecError(Loc("<imported spec>", 1, 1), "one token: no other length to compare")
             small = archcalc.loads(free, path="<imported spec>", **quick)
-            larger = archcalc.loads(free, **{s: shape[i] + 32 for i, s in sizes.items()})
+            larger = archcalc.loads(free, **other)
             if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
                 check(free, model, tuple(quick.get(sizes.get(i), d) for i, d in enumerate(shape)), small, vocab)
                 return free
