@@ -877,6 +877,7 @@ class M(nn.Module):
     ('{"max_norm": 1.0}', "out, _ = self.gru(self.emb(x))\nreturn out", "max_norm=1 (the rows looked up"),
     ('{"sparse": true}', "out, _ = self.gru(self.emb(x))\nreturn out", "sparse=True (its gradients)"),
     ('{"first": false}', "out, _ = self.gru(self.emb(x))\nreturn out", "batch_first=False"),
+    ('{"first": false}', "out, _ = self.gru(self.emb(x).transpose(0, 1))\nreturn out[-1]", "batch_first=False"),
     ('{"bi": true}', "_, h = self.gru(self.emb(x))\nreturn h[-1]", "its backward direction alone"),
     ("{}", "_, h = self.gru(self.emb(x))\nreturn h[0]", "uses h_n[0] of 'gru', an earlier layer's"),
     ("{}", "out, h = self.gru(self.emb(x))\nreturn out[:, -1] + h[-1]", "uses both the output and the final"),
@@ -889,7 +890,7 @@ def test_what_a_text_model_cannot_say_is_refused_and_located(tmp_path, args, bod
     code, output, out = imported(tmp_path, f"{path}:M", "--args", args, "--input", "12")
     assert code == 2 and says in output, output
     assert "Traceback" not in output and not out.exists()
-    assert ".py:" in output.splitlines()[0]
+    assert output.startswith((f"{path}:5:1: error: ", f"{path}:11:1: error: ")), output  # the class, its forward
 
 
 def test_an_lstm_cell_state_is_refused_where_it_is_used(tmp_path):
@@ -1010,7 +1011,7 @@ def test_settings_of_those_layers_archcalc_lacks_are_refused(tmp_path, layer, sa
                  f"    def __init__(self):\n        super().__init__()\n        self.a = {layer}\n\n"
                  "    def forward(self, x):\n        return self.a(x)\n")
     code, output, out = imported(tmp_path, f"{path}:M", "--input", "4,8,8,8")
-    assert code == 2 and says in output and ".py:" in output.splitlines()[0], output
+    assert code == 2 and says in output and output.startswith(f"{path}:5:1: error: "), output  # the class
     assert "Traceback" not in output and not out.exists()
 
 

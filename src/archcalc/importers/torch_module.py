@@ -842,10 +842,24 @@ class Converter:
         make = leaf(type(child))
         if make is None:
             return [self.child(child, qualname, name, position)]
-        items = [item for item in self.module(child, qualname) if not _no_op(item)]
+        try:
+            items = [item for item in self.module(child, qualname) if not _no_op(item)]
+        except SpecError as e:
+            raise self.relocated(e, child, qualname) from None
         if items:
             items[0].name = None if name == position else name
         return items
+
+    def relocated(self, error: SpecError, child: nn.Module, qualname: str) -> SpecError:
+        """A torch layer's refusal (``batch_first=False``, ``max_norm``) located at the class of the model that
+        holds it, naming the attribute: torch's own source is no place the user can change."""
+        cls = type(child)
+        prefix = f"{cls.__module__}.{cls.__qualname__}: "
+        if not (cls.__module__.startswith("torch.") and error.message.startswith(prefix)):
+            return error
+        parent, _, name = qualname.rpartition(".")
+        owner = self.model.get_submodule(parent) if parent else self.model
+        return module_error(owner, f"'{name}' ({cls.__name__}): {error.message[len(prefix):]}", error.hint)
 
     def child(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
               joined: int | None = None) -> Item:
@@ -1125,6 +1139,10 @@ class _Graph:
         of a bidirectional one), is ``hidden``. Any other use is refused where it is made: the spec's layer gives
         one tensor. Returns the layer and the node it reads, or None when ``node`` reads no such pair."""
         call, output = None, None
+        for read in (node, *_tensor_inputs(node)):  # a sequence-first layer's out[-1]: refused as the layer is
+            made = read if self._rnn(read) is not None else self._item(read)
+            if self._rnn(made) is not None and not self._rnn(made).batch_first:
+                self.single(made)
         if self._rnn(node) is not None:
             what = "the pair (output, h_n) it returns whole"
             raise module_error(self.owner, f"uses {what} of '{node.target}' ({type(self._rnn(node)).__name__})",
