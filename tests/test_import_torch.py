@@ -848,11 +848,12 @@ def test_a_char_level_gru_language_model_imports_with_the_default_length(tmp_pat
 ])
 def test_an_rnn_and_a_projected_lstm_on_features_import(tmp_path, name, says):
     """A plain RNN (relu, no biases) whose one state is squeezed, an LSTM with a projection whose last layer's
-    state is taken: ``output: hidden``; the input is features, not ids."""
+    state is taken: ``output: hidden``; the input is features, not ids, its length T free."""
     path = write(tmp_path, TEXT_MODELS)
     code, output, out = imported(tmp_path, f"{path}:{name}", "--input", "10,6")
     assert code == 0, output
-    assert says in out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert says in text and "input: [T, 6]\nsymbols: {T: 10}" in text, text  # any length, as the layer reads
     torch.manual_seed(3)
     assert_same_module(out, _user_class(path, name)().eval(), torch.randn(2, 10, 6))
 

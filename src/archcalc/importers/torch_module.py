@@ -1812,7 +1812,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
-    sizes = free_sizes(shape, vocab)
+    sizes = free_sizes(shape, vocab, _first_kind(items))
     if sizes:  # sizes as symbols when every layer takes another size too, as written
         ordered = {"name": name, "input": FlowList([sizes.get(i, d) for i, d in enumerate(shape)]),
                    "symbols": Flow({s: shape[i] for i, s in sizes.items()}),
@@ -1836,12 +1836,30 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     return text
 
 
-def free_sizes(shape: tuple[int, ...], vocab: int | None) -> dict[int, str]:
+def free_sizes(shape: tuple[int, ...], vocab: int | None, first: str | None = None) -> dict[int, str]:
     """The input's axes written as symbols when the model takes other sizes too: an image's H and W
-    (``[3, H, W]``), the length T of a sequence of token ids (``[T]``)."""
+    (``[3, H, W]``), the length T of a sequence of token ids (``[T]``) or of vectors a recurrent layer reads
+    first (``[T, F]``)."""
     if vocab is not None:
         return {0: "T"} if len(shape) == 1 else {}
+    if len(shape) == 2 and first in ("lstm", "gru", "rnn"):
+        return {0: "T"}
     return {1: "H", 2: "W"} if len(shape) == 3 else {}
+
+
+def _first_kind(items: list[Item]) -> str | None:
+    """The kind of the first layer the input reaches (through groups and a merge's first branch), if a layer."""
+    while items:
+        item = items[0]
+        if isinstance(item, Layer):
+            return item.kind
+        if isinstance(item, (Group, Repeat)):
+            items = item.items
+        elif isinstance(item, Merge):
+            items = next((b for b in item.branches if b), [])
+        else:
+            return None
+    return None
 
 
 def default_input(model: nn.Module) -> tuple[int, ...]:
