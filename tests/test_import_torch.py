@@ -1017,10 +1017,11 @@ def test_settings_of_those_layers_archcalc_lacks_are_refused(tmp_path, layer, sa
 
 
 def test_a_sequence_models_generated_source_imports_back_with_every_argument(tmp_path):
-    """archcalc's ScaledEmbedding, OffsetRMSNorm, GRU, LSTM and RNN (which give the output they are built to give)
-    read back with every argument, and the input as token ids."""
+    """archcalc's ScaledEmbedding, OffsetRMSNorm, Conv1D (GPT-2's [in, out] weight), GRU, LSTM and RNN (which give
+    the output they are built to give) read back with every argument, and the input as token ids."""
     layers = ["embedding: {vocab: 50, dim: 16, padding_idx: 1, scale: 4.0}", "rmsnorm: {eps: 1.0e-06, offset: 1.0}",
-              "rmsnorm", "gru: {hidden: 8, num_layers: 2, bidirectional: true}", "lstm: {hidden: 6, proj_size: 3}",
+              "rmsnorm", "linear: {out: 20, bias: false, transposed: true}",
+              "gru: {hidden: 8, num_layers: 2, bidirectional: true}", "lstm: {hidden: 6, proj_size: 3}",
               "rnn: {hidden: 4, nonlinearity: relu, output: hidden}", "linear: 3", "log_softmax"]
     spec = tmp_path / "seq.yaml"
     spec.write_text("input: [12]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")

@@ -441,6 +441,8 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "PositionEmbedding": lambda m: Layer("pos_embedding", {"positions": m.weight.shape[0], "dim": m.weight.shape[1],
                                                            **_args(index=("first" if m.first else "position",
                                                                           "position"))}),
+    "Conv1D": lambda m: Layer("linear", {"out": m.weight.shape[1], **_args(bias=(m.bias is not None, True)),
+                                         "transposed": True}),  # GPT-2's weight stored [in, out]
     "ScaledEmbedding": lambda m: Layer("embedding", {**_embedding(m).args, "scale": m.scale}),
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
