@@ -830,3 +830,17 @@ def test_a_gemma2_base_model_has_no_head_and_no_logit_cap(tmp_path):
     assert "softcap: {cap" not in spec.read_text() and "lm_head" not in spec.read_text()
     torch.manual_seed(0)
     check_against(str(spec), stirred(transformers.Gemma2Model(config)), dict(T=13), vocab=config.vocab_size)
+
+
+def test_a_multimodal_config_points_at_its_text_config(tmp_path):
+    """Gemma 3's (and LLaVA's) config.json holds the language model under text_config: the error says so, and
+    names its model_type when archcalc imports it."""
+    path = tmp_path / "config.json"
+    text = json.dumps({"model_type": "gemma3", "text_config": {"model_type": "gemma3_text"}, "vision_config": {}})
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
+    assert result.stderr == (
+        f"{path}:1:16: error: 'model_type': 'gemma3' is a model of several parts; archcalc imports its language "
+        "model, whose config is text_config (model_type gemma3_text)\n  hint: save the text_config object as a "
+        "config.json of its own (with its model_type) and import that\n")

@@ -1056,6 +1056,15 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
     if c.value("model_type", None) is None:
         raise c.error("model_type", "the config has no model_type, which names the family it belongs to",
                       hint=f"archcalc imports {', '.join(sorted(FAMILIES))}; a config saved by transformers has it")
+    text = c.node("text_config")
+    kind = c.value("model_type")
+    if isinstance(kind, str) and kind not in FAMILIES and isinstance(text, YMap):  # multimodal (Gemma 3, LLaVA)
+        inner = text.get("model_type")
+        family = f" (model_type {inner.value})" if isinstance(inner, YScalar) and inner.value in FAMILIES else ""
+        raise c.error("model_type", f"'model_type': {kind!r} is a model of several parts; archcalc "
+                      f"imports its language model, whose config is text_config{family}",
+                      hint="save the text_config object as a config.json of its own (with its model_type) and "
+                      "import that")
     model_type = c.choice("model_type", "", {k: k for k in FAMILIES}, "model type")
     write, base_class, heads = FAMILIES[model_type]
     head = False
