@@ -1815,7 +1815,8 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     text = head + dump(top)
     sizes = free_sizes(shape, vocab, _first_kind(items))
-    if sizes:  # sizes as symbols when every layer takes another size too, as written
+    if sizes and not ("T" in sizes.values() and shape[next(i for i, s in sizes.items() if s == "T")] == 1):
+        # sizes as symbols when every layer takes another size too, as written (one token: no other length)
         ordered = {"name": name, "input": FlowList([sizes.get(i, d) for i, d in enumerate(shape)]),
                    "symbols": Flow({s: shape[i] for i, s in sizes.items()}),
                    **{k: v for k, v in top.items() if k not in ("name", "input")}}
@@ -1825,8 +1826,6 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
         quick = {s: (16 if shape[i] > 16 else max(1, shape[i] // 2)) if s == "T" else 64 for i, s in sizes.items()}
         other = {s: shape[i] if s == "T" else shape[i] + 32 for i, s in sizes.items()}
         try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
-            if "T" in quick and quick["T"] == other["T"]:
-                raise SpecError(Loc("<imported spec>", 1, 1), "one token: no other length to compare")
             small = archcalc.loads(free, path="<imported spec>", **quick)
             larger = archcalc.loads(free, **other)
             if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
