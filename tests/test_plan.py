@@ -531,3 +531,20 @@ def test_kv_cache_is_what_transformers_holds_for_a_tiny_gemma3(tmp_path, tokens)
     expected = 2 * (2 * 2 * 16) * (min(3, tokens) + tokens) * 3 * 4  # two local and two global layers
     assert _kv_plan(spec, tokens, 3, T=tokens) == _cache_bytes(out.cache) == expected
     assert kv_values(archcalc.load(spec, T=tokens).graph) * 3 * 4 == expected
+
+
+@pytest.mark.parametrize(("window", "kept"), [(None, 16), (1, 0), (5, 4), (40, 16)])
+def test_a_sliding_window_keeps_window_minus_one_positions_in_the_kv_cache(window, kept):
+    """Each cached position holds k and v (2 × 4 heads × 8 here); a window keeps the last window − 1 (the next
+    token sees them and itself), so window 1 keeps none (it was a ZeroDivisionError in plan --inference)."""
+    from archcalc.calc.plan import kv_cache_at, kv_cache_per_token
+
+    extra = f", window: {window}" if window else ""
+    model = archcalc.loads("input: [T]\nsymbols: {T: 16}\nlayers:\n  - embedding: {vocab: 100, dim: 32}\n"
+                           f"  - multihead_attention: {{heads: 4, causal: true{extra}}}\n  - linear: 100\n")
+    assert kv_cache_per_token(model.graph) == [("1", 64)]
+    assert kv_cache_at(model.graph, 16) == (64 * kept, 64 * kept if window else 0)
+    result = CliRunner().invoke(main, ["plan", "-", "--inference"], input="input: [T]\nsymbols: {T: 16}\nlayers:\n"
+                                "  - embedding: {vocab: 100, dim: 32}\n"
+                                f"  - multihead_attention: {{heads: 4, causal: true{extra}}}\n")
+    assert result.exit_code == 0, result.output

@@ -212,23 +212,20 @@ def kv_cache_per_token(graph: Graph) -> list[tuple[str, int]]:
         if layer is None or not hasattr(layer, "kv_cache") or not getattr(layer, "causal", False):
             continue
         inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
-        keys = inputs[min(1, len(inputs) - 1)][0]
-        out.append((node.path, layer.kv_cache(inputs) // layer.cached(keys)))
+        out.append((node.path, layer.kv_per_position(inputs)))
     return out
 
 
 def kv_cache_at(graph: Graph, context: int) -> tuple[int, int]:
     """(KV cache elements per sequence at ``context`` tokens, of which in sliding windows): each decoder
-    attention keeps every token, or the last ``window`` of them (Gemma 2's and 3's local layers)."""
+    attention keeps every token, or the last ``window`` − 1 of them (Gemma 2's and 3's local layers)."""
     total = windowed = 0
     for node, _ in graph.walk():
         layer = getattr(node, "layer", None)
         if layer is None or not hasattr(layer, "kv_cache") or not getattr(layer, "causal", False):
             continue
         inputs = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
-        keys = inputs[min(1, len(inputs) - 1)][0]
-        per_token = layer.kv_cache(inputs) // layer.cached(keys)
-        kept = per_token * layer.cached(context)
+        kept = layer.kv_per_position(inputs) * layer.cached(context)
         total += kept
         windowed += kept if layer.window is not None else 0
     return total, windowed

@@ -190,8 +190,13 @@ class Attention(Merge):
         """Values a decoder keeps per example to extend the sequence: k and v, kv_heads × head_dim × T_k each;
         under a ``window`` the last window − 1 positions only (the next token sees them and itself: the
         sliding cache transformers keeps for Gemma 2's and 3's local layers)."""
+        _, k, _, _ = self.split(xs)
+        return self.kv_per_position(xs) * self.cached(k[0])
+
+    def kv_per_position(self, xs: list[Shape]) -> Dim:
+        """Values one cached position holds: its key and its value, kv_heads × head_dim each."""
         _, k, v, _ = self.split(xs)
-        return (k[1] + v[1]) * self.cached(k[0])
+        return k[1] + v[1]
 
     def cached(self, positions: Dim) -> Dim:
         """How many of ``positions`` keys a decoder keeps: all, or the last window − 1."""

@@ -109,6 +109,9 @@ class MultiheadAttention(Attention):
     def kv_cache(self, xs: list[Shape]) -> object:
         return super().kv_cache(self.projected(xs[0]))
 
+    def kv_per_position(self, xs: list[Shape]) -> object:
+        return super().kv_per_position(self.projected(xs[0]))
+
     def weights(self, x: Shape) -> tuple[object, object]:
         """(weights, biases) of the four projections."""
         hd, out = self.dims(x)
