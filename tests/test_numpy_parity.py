@@ -125,3 +125,20 @@ def test_gradients_flow_through_every_parameter_of_the_kitchen_cnn():
     out = net.forward(np.random.default_rng(0).normal(size=(4, 4, 11, 11)))
     net.backward(np.random.default_rng(1).normal(size=out.shape))
     assert all(np.abs(g).max() > 0 for g in numpy_grads(net).values())
+
+
+def test_the_embedding_scale_is_rounded_to_float32_as_the_torch_export_rounds_it():
+    """Gemma's normaliser √D is a float32 number cast to the model's dtype: NumPy in float64 multiplies by the
+    same number torch's ScaledEmbedding does (it multiplied by the float64 √D, 1.7e-8 apart)."""
+    import numpy as np
+    import torch
+
+    model = archcalc.loads("input: [T]\nsymbols: {T: 5}\nlayers:\n"
+                           "  - embedding: {vocab: 10, dim: 8, scale: 45.254833995939045}\n")
+    net = to_numpy(model, seed=0, dtype="float64")
+    module = archcalc.to_torch(model).double()
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    ids = np.array([[1, 2, 3, 4, 9]])
+    with torch.no_grad():
+        expected = module(torch.from_numpy(ids)).numpy()
+    assert np.array_equal(net.forward(ids), expected)

@@ -80,3 +80,21 @@ def test_each_kind_equals_the_calculator(case, tmp_path, one_thread):
     assert (sum(p.numel() for p in module.parameters()), sum(b.numel() for b in module.buffers())) == \
         (case.params, case.buffers)
     agrees(model, module, tensors(case.examples(2, np.random.default_rng(0))), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bfloat16"])
+def test_eager_attention_keeps_the_inputs_precision(dtype):
+    """Gemma's eager path (window, soft cap) takes its softmax in float32 at least: a bf16 model as
+    transformers computes it, a float64 one exact (a window longer than the sequence is plain causal
+    attention, which SDPA computes in the inputs' dtype)."""
+    import torch
+
+    from archcalc.backends.torch.modules import Attention
+
+    dt = getattr(torch, dtype)
+    q, k, v = (torch.randn(1, 2, 9, 8, dtype=torch.float64).to(dt) for _ in range(3))
+    eager = Attention.eager(q, k, v, causal=True, scale=None, dropout=0.0, window=100, softcap=None)
+    sdpa = torch.nn.functional.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
+    assert eager.dtype == dt
+    tolerance = {"float64": 1e-12, "float32": 1e-6, "bfloat16": 2e-2}[dtype]
+    torch.testing.assert_close(eager.double(), sdpa, atol=tolerance, rtol=tolerance)

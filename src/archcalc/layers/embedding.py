@@ -16,7 +16,7 @@ class Embedding(Layer):
     becomes its row of the table: ``[T]`` → ``[T, dim]``. Parameters: vocab×dim. ``padding_idx``
     is a row that stays zero and gets no gradient (still counted, as torch counts it). ``tie``
     shares the table with another layer's weight of the same shape (counted once). ``scale`` multiplies
-    each row looked up by a constant (Gemma's √dim, cast to the table's dtype first as Gemma casts it;
+    each row looked up by a constant (Gemma's √dim, rounded to float32 and then to the table's dtype, as Gemma casts it;
     "Attention Is All You Need" scales its embeddings so too); the table itself stays as stored.
 
     Example: ``- embedding: {vocab: 50257, dim: 768, name: wte}``

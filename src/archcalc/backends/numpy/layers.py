@@ -1624,12 +1624,16 @@ class Embedding(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.ids = np.asarray(x).astype(np.int64)
         rows = self.weight[self.ids]
-        # the factor rounded to the table's dtype first, as Gemma casts its normaliser
-        return rows if self.scale is None else rows * self.weight.dtype.type(self.scale)
+        return rows if self.scale is None else rows * self.factor()
+
+    def factor(self) -> np.generic:
+        """The scale rounded to float32, then to the table's dtype, as Gemma casts its normaliser (and the torch
+        and ONNX exports)."""
+        return self.weight.dtype.type(np.float32(self.scale))
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self.scale is not None:
-            dout = dout * self.weight.dtype.type(self.scale)
+            dout = dout * self.factor()
         self.rows, where = np.unique(self.ids.reshape(-1), return_inverse=True)
         summed = np.zeros((len(self.rows), dout.shape[-1]), dtype=dout.dtype)
         np.add.at(summed, where, dout.reshape(-1, dout.shape[-1]))
