@@ -405,7 +405,7 @@ class Attention(nn.Module):
         if window is not None:
             hidden = hidden | (j <= i - window)
         s = s.masked_fill(hidden, float("-inf"))
-        # at least float32, as Gemma's eager code (bf16 in, float32 softmax), but float64 kept
+        # float32 at least, as Gemma's eager code; float64 stays float64
         wide = torch.promote_types(s.dtype, torch.float32)
         weights = torch.softmax(s, dim=-1, dtype=wide).to(q.dtype)
         return nn.functional.dropout(weights, dropout) @ v
