@@ -391,6 +391,8 @@ def test_bidirectional_last_step_written_as_a_select(between, index, found):
     ("[3, 224, 224]", "conv2d: {out: 196, kernel: 16, stride: 16}\n  - reshape: [196, 196]", None),
     # a dense layer's output reshaped into a map: no channels-first map before it
     ("[8, 32, 128]", "flatten\n  - linear: 256\n  - reshape: [16, 16]", None),
+    # a map of one position: [64, 1, 1] as [1, 64] keeps every element in order
+    ("[3, 28, 28]", "conv2d: {out: 64, kernel: 3, padding: 1}\n  - maxpool2d: 28\n  - reshape: [1, 64]", None),
 ])
 def test_reshape_moves_channels(shape, layers, found):
     text = f"input: {shape}\nlayers:\n  - {layers}\n"

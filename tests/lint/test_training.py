@@ -237,6 +237,10 @@ def sgd(lr: float, clip: str = "") -> str:
     (sgd(100, "  clip_grad_norm: 0.25\n"), None),
     (sgd(150, "  clip_grad_norm: 0.25\n"), "learning rate 150 is outside [1e-07, 100] for sgd with clip_grad_norm: "
                                            "steps this large make training diverge or oscillate"),
+    (sgd(30, "  clip_grad_norm: 1.0\n"), "learning rate 30 is outside [1e-07, 25] for sgd with clip_grad_norm: "
+                                         "steps this large make training diverge or oscillate"),  # lr·c ≤ 25
+    (sgd(20, "  clip_grad_norm: 1000\n"), "learning rate 20 is outside [1e-07, 10] for sgd with clip_grad_norm: "
+                                          "steps this large make training diverge or oscillate"),  # clips nothing
     (sgd(20, "  clip_grad_value: 0.25\n"), "learning rate 20 is outside [1e-07, 10] for sgd: steps this large make "
                                            "training diverge or oscillate"),  # bounds elements, not the step
     (sgd(1e-9, "  clip_grad_norm: 0.25\n"), "learning rate 1e-09 is outside [1e-07, 100] for sgd with "
@@ -246,7 +250,7 @@ def sgd(lr: float, clip: str = "") -> str:
      "learning rate 0.5 is outside [1e-07, 0.05] for adam: adam moves every weight by about lr per step, so steps "
      "this large make training diverge"),  # Adam's step does not scale with the gradient: clipping changes nothing
 ])
-def test_sgds_learning_rate_bound_is_100_when_the_gradients_norm_is_clipped(text, message):
+def test_sgds_learning_rate_bound_follows_the_clipped_step(text, message):
     found = [d for d in lint(text, "x.yaml", ["T101"]).diagnostics if d.code == "T101"]
     assert [d.message for d in found] == ([message] if message else [])
     if message and "clip_grad_norm" in message:

@@ -17,16 +17,17 @@ large. Clipping the gradients' total norm to c (`clip_grad_norm: c`, torch's `cl
 bounds SGD's step at lr·c whatever the gradient (lr·c/(1 − μ) with momentum μ), which is how
 recurrent language models train with plain SGD at large rates: PyTorch's word_language_model example
 at lr 20 with clip 0.25, AWD-LSTM (Merity et al.) at 30. With `clip_grad_norm`, SGD's bound is
-therefore 100: about three times the largest of those recipes, the margin that 10 leaves over
-Nielsen's 3. Clipping lifts no other bound: the adaptive optimizers' step is about lr whatever the
-gradient's size, and `clip_grad_value` clamps each element, so the step it allows grows with the
-square root of the number of weights. A large `eps` caps an adaptive step too: the step is lr·m/(√v
-+ eps), at most lr·|g|/eps, SGD's at rate lr/eps; TensorFlow's RMSProp recipes (MobileNetV3's lr
-0.064, EfficientNet's 0.256) keep eps 1e-3 inside the root, torch's eps 0.0316, so an adaptive
-optimizer's bound is the larger of its own and eps times SGD's 10. Below 1e-7, η·g is smaller than
-half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for every gradient component g below about 0.6, so on
-weights of size 1 those updates round away and nothing learns. Typical rates are 0.1–0.01 for SGD
-and 1e-3 for Adam.
+therefore 25/c, between 10 and 100: a clipped step up to 25, about three times the largest of those
+recipes (AWD-LSTM's 30 × 0.25 = 7.5), the margin that 10 leaves over Nielsen's 3; a bound so loose
+that it clips nothing (`clip_grad_norm: 1000`) leaves SGD's 10. Clipping lifts no other bound: the
+adaptive optimizers' step is about lr whatever the gradient's size, and `clip_grad_value` clamps
+each element, so the step it allows grows with the square root of the number of weights. A large
+`eps` caps an adaptive step too: the step is lr·m/(√v + eps), at most lr·|g|/eps, SGD's at rate
+lr/eps; TensorFlow's RMSProp recipes (MobileNetV3's lr 0.064, EfficientNet's 0.256) keep eps 1e-3
+inside the root, torch's eps 0.0316, so an adaptive optimizer's bound is the larger of its own and
+eps times SGD's 10. Below 1e-7, η·g is smaller than half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for
+every gradient component g below about 0.6, so on weights of size 1 those updates round away and
+nothing learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
 
 ## Example
 ```yaml
@@ -77,6 +78,8 @@ LOW = 1e-7
 HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05}
 #: SGD's bound when ``clip_grad_norm`` bounds its step at lr·max_norm (see "Why is this bad?")
 HIGH_CLIPPED_SGD = 100.0
+#: the largest clipped step lr·max_norm (three times AWD-LSTM's 30 × 0.25)
+CLIPPED_STEP = 25.0
 TYPICAL_CLIPPED_SGD = "1 to 30 (PyTorch's word_language_model: 20 with clip_grad_norm 0.25)"
 TYPICAL = {"sgd": "0.1 to 0.01", "adagrad": "0.01 to 0.1", "rmsprop": "0.001 to 0.01", "adam": "0.001 (3e-4 to 3e-3)",
            "adamw": "0.001 (3e-4 to 3e-3)"}
@@ -88,7 +91,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     optimizer = train.optimizer
     clipped = optimizer.name == "sgd" and train.clip_grad_norm is not None
-    lr, high = optimizer.lr, HIGH_CLIPPED_SGD if clipped else HIGH[optimizer.name]
+    lr, high = optimizer.lr, HIGH[optimizer.name]
+    if clipped:  # the clipped step lr·c bounded, whatever the gradient
+        high = min(HIGH_CLIPPED_SGD, max(high, CLIPPED_STEP / train.clip_grad_norm))
     if optimizer.name != "sgd":  # a step lr·m/(√v + eps) is at most SGD's at rate lr/eps
         high = max(high, float(optimizer.hyper.get("eps", 0.0)) * HIGH["sgd"])
     if LOW <= lr <= high:

@@ -73,7 +73,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             channels, positions = x[0], x[1:]
             trailing = {numel(positions[j:]) for j in range(len(positions))}
-            if channels > 1 and y[-1] == channels and channels not in trailing and _map_source(run[:i]):
+            if channels > 1 and numel(positions) > 1 and y[-1] == channels and channels not in trailing \
+                    and _map_source(run[:i]):  # one position: nothing to scramble
                 yield Finding(node.loc, f"`{node.path}` reshapes the channels-first map {shape_text(x)} into "
                               f"{shape_text(y)}: a reshape keeps the elements in order, so its rows are not the "
                               f"positions' {channels} channels but slices across them",
