@@ -307,7 +307,7 @@ class Defaults:
 
 def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
             free_head_dim: bool = True, qk_norm: str = "none", post_norm: bool = False,
-            windowed: bool = True) -> Family:
+            windowed: bool = True, every_layer_slides: bool = False) -> Family:
     """Llama's decoder, which Mistral, Qwen2, Qwen3 and OLMo 2 share (``modeling_llama.py``): pre-norm
     RMSNorm, grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
     ``qkv_bias`` gives the family's (q/k/v bias, output bias); ``mlp_bias`` whether the family reads the
@@ -316,7 +316,9 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
     over 32 heads of 128; Llama's config refuses it); ``qk_norm`` the RMSNorm on q and k (Qwen3's per
     head, OLMo 2's over all heads); ``post_norm`` OLMo 2's order, each sub-layer's output normalised
     before the residual addition (``post_attention_layernorm``, ``post_feedforward_layernorm``); ``windowed``
-    whether the family has a sliding attention window at all (Llama's and OLMo 2's code reads none)."""
+    whether the family has a sliding attention window at all (Llama's and OLMo 2's code reads none);
+    ``every_layer_slides`` that its window applies to every layer (Mistral's, Mixtral's), written as the
+    attention's ``window`` so that outputs equal the real model's at any length."""
 
     def write(c: Config, head: bool) -> list[str]:
         sizes, grouped = _decoder_sizes(c, defaults, 4096)
@@ -330,8 +332,8 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         eps = number(c.float("rms_norm_eps", defaults.eps, positive=True))
         theta = _rope_theta(c)
         c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
-        if windowed:
-            _sliding_window(c, defaults.sliding_window, sizes["depth"])
+        window = _sliding_window(c, defaults.sliding_window, sizes["depth"], every_layer_slides) if windowed \
+            else None
         bias, out_bias = qkv_bias(c)
         biased = mlp_bias and c.flag("mlp_bias", False)
         mlp = None if biased else False  # the linear kind's default bias is true
@@ -346,6 +348,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
                 bias=None if bias else "false",
                 out_bias="false" if bias and not out_bias else "true" if out_bias and not bias else None,
                 causal="true",
+                window=window,
                 rotary="half",
                 theta=number(theta),
                 qk_norm=None if qk_norm == "none" else qk_norm,
@@ -432,7 +435,8 @@ DEFAULTS = {"llama": Defaults(T=2048, V=32000, F=11008),
             "olmo2": Defaults(T=2048, V=50304, F=11008, eps=1e-5, pad=1)}
 family("llama", "LlamaModel", "LlamaForCausalLM")(decoder(_llama_bias, DEFAULTS["llama"], mlp_bias=True,
                                                           free_head_dim=False, windowed=False))
-family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False), DEFAULTS["mistral"]))
+family("mistral", "MistralModel", "MistralForCausalLM")(decoder(lambda c: (False, False), DEFAULTS["mistral"],
+                                                              every_layer_slides=True))
 family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False), DEFAULTS["qwen2"]))  # q, k, v
 family("qwen3", "Qwen3Model", "Qwen3ForCausalLM")(decoder(_llama_bias, DEFAULTS["qwen3"], qk_norm="head"))
 family("olmo2", "Olmo2Model", "Olmo2ForCausalLM")(decoder(_llama_bias, DEFAULTS["olmo2"], qk_norm="all",
@@ -588,7 +592,7 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
 #: transformers' MixtralConfig: Mistral's decoder with rope_theta 1e6 by default, no sliding window unless given
 DEFAULTS["mixtral"] = Defaults(T=131072, V=32000, F=14336, kv=8, eps=1e-5)
 family("mixtral", "MixtralModel", "MixtralForCausalLM")(moe_decoder(
-    decoder(lambda c: (False, False), DEFAULTS["mixtral"]),
+    decoder(lambda c: (False, False), DEFAULTS["mixtral"], every_layer_slides=True),
     Experts("num_local_experts", 8, 2, None, defaults={"rope_theta": 1000000.0})))
 
 
@@ -987,13 +991,14 @@ def _rope(c: Config, partial: bool) -> tuple[float, float]:
     return c.float("rope_theta", 10000.0, positive=True), factor
 
 
-def _sliding_window(c: Config, default: int | None, depth: int) -> None:
-    """Mistral's (and Qwen2's, on the layers its ``layer_types`` or ``use_sliding_window`` and
-    ``max_window_layers`` make sliding) attention window: it changes outputs only for sequences longer than
-    the window, and no count; a warning, since the spec attends to every position."""
+def _sliding_window(c: Config, default: int | None, depth: int, every_layer: bool = False) -> int | None:
+    """Mistral's and Mixtral's attention window, on every layer (``every_layer``): returned, for the attention's
+    ``window``. Qwen2's and Qwen3's, on the layers its ``layer_types`` or ``use_sliding_window`` and
+    ``max_window_layers`` make sliding: it changes outputs only for sequences longer than the window, and no
+    count; a warning, since the spec attends to every position."""
     written = c.node("sliding_window")
     if isinstance(written, YScalar) and written.value is None:
-        return  # "sliding_window": null, as MistralConfig(sliding_window=None) saves it: no window at all
+        return None  # "sliding_window": null, as MistralConfig(sliding_window=None) saves it: no window at all
     window = c.value("sliding_window", default)
     if c.value("model_type") in ("qwen2", "qwen3"):
         use = c.flag("use_sliding_window", False)
@@ -1004,10 +1009,12 @@ def _sliding_window(c: Config, default: int | None, depth: int) -> None:
         else:
             sliding = use and c.int("max_window_layers", 28, least=0) < depth
         if not sliding:
-            return
+            return None
     if window is None:
-        return
+        return None
     window = c.int("sliding_window", default)
+    if every_layer:
+        return window
     c.warnings.append(
         SpecError(
             c.where("sliding_window"),
@@ -1017,6 +1024,7 @@ def _sliding_window(c: Config, default: int | None, depth: int) -> None:
             code="sliding-window",
         )
     )
+    return None
 
 
 # -- the entry point --------------------------------------------------------------------------------
