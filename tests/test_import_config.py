@@ -848,3 +848,25 @@ def test_a_multimodal_config_points_at_its_text_config(tmp_path):
         f"{path}:1:16: error: 'model_type': 'gemma3' is a model of several parts; archcalc imports its language "
         "model, whose config is text_config (model_type gemma3_text)\n  hint: save the text_config object as a "
         "config.json of its own (with its model_type) and import that\n")
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    # a billion Gemma layers: refused at the key at once (the layer types were laid out one by one first)
+    ({"model_type": "gemma2", "num_hidden_layers": 1000000000},
+     "error: num_hidden_layers 1,000,000,000 exceeds the 100,000-layer limit"),
+    # transformers keeps whichever name comes last: two that disagree are refused
+    ({"model_type": "mixtral", "num_local_experts": 4, "num_experts": 8},
+     "error: 'num_experts' is 8 but 'num_local_experts' is 4: two names for the number of experts disagree"),
+    # the experts' width is read from moe_intermediate_size, and the message names that key
+    ({"model_type": "qwen3_moe", "moe_intermediate_size": 0},
+     "error: 'moe_intermediate_size' must be a whole number ≥ 1, got 0"),
+])
+def test_import_refuses_at_the_key_it_reads(tmp_path, config, message):
+    path = tmp_path / "config.json"
+    text = json.dumps(config)
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
+    key = message.split("'")[1] if "'" in message else "num_hidden_layers"
+    column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1
+    assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr

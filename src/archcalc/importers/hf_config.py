@@ -523,6 +523,12 @@ class _FamilyConfig(Config):
     def node(self, key: str) -> YNode | None:
         return super().node(self.renamed.get(key, key))
 
+    def int(self, key: str, default: object = _MISSING, *, least: int = 1) -> int:
+        return super().int(self.renamed.get(key, key), default, least=least)  # its message names the key read
+
+    def float(self, key: str, default: object = _MISSING, *, positive: bool = False) -> float:
+        return super().float(self.renamed.get(key, key), default, positive=positive)
+
     def value(self, key: str, default: object = _MISSING) -> object:
         key = self.renamed.get(key, key)
         node = super().node(key)
@@ -563,6 +569,12 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         alias = "num_experts" if moe.experts_key == "num_local_experts" else "num_local_experts"
         key = alias if c.node(moe.experts_key) is None and c.node(alias) is not None else moe.experts_key
         experts = family_config.int(key, moe.experts)
+        other = alias if key == moe.experts_key else moe.experts_key
+        if c.node(other) is not None and family_config.int(other, moe.experts) != experts:
+            # transformers keeps whichever the file gives last: a config that says both ways is ambiguous
+            raise c.error(other, f"'{other}' is {family_config.int(other, moe.experts)} but '{key}' is {experts}: "
+                          "two names for the number of experts disagree", code="bad-config",
+                          hint=f"keep one of them ({moe.experts_key} is {c.value('model_type')}'s own)")
         top_k = family_config.int("num_experts_per_tok", moe.top_k)
         if top_k > experts:
             raise c.error("num_experts_per_tok", f"num_experts_per_tok {top_k} is more than the {experts} experts "
@@ -1074,6 +1086,11 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
                       hint="save the text_config object as a config.json of its own (with its model_type) and "
                       "import that")
     model_type = c.choice("model_type", "", {k: k for k in FAMILIES}, "model type")
+    depth = c.value("num_hidden_layers", None)
+    if isinstance(depth, int) and not isinstance(depth, bool) and depth > limits.max_layers:
+        # before a family lays its layers out one by one (Gemma's layer types): located, and at once
+        raise c.error("num_hidden_layers", f"num_hidden_layers {depth:,} exceeds the {limits.max_layers:,}-layer "
+                      "limit", code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
     write, base_class, heads = FAMILIES[model_type]
     head = False
     if not base:
