@@ -94,3 +94,14 @@ def test_not_weights_and_not_onnx(run, mlp_weights):
     _, stderr = _export(run, folder, state, target="torch")
     assert "Invalid value for '--weights': the torch export is code that builds its own weights" in stderr
     assert os.listdir(folder) == ["w.npz"]
+
+
+def test_a_parameter_free_models_weights_are_an_empty_archive(run, tmp_path):
+    """np.savez of no arrays writes a zip of its end record alone ("PK\\x05\\x06"): a model without parameters
+    (a reflection pad) exports with it (it was 'is not an .npz file')."""
+    spec, weights, out = tmp_path / "pad.yaml", tmp_path / "w.npz", tmp_path / "pad.onnx"
+    spec.write_text("input: [3, 8]\nlayers:\n  - pad: {padding: [1, 1], mode: reflect}\n", encoding="utf-8")
+    np.savez(weights)
+    result = run("export", spec, "--to", "onnx", "--weights", weights, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.exists()

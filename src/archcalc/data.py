@@ -230,7 +230,9 @@ def read_npz(path: str, hint: str, limits: Limits | None = None) -> dict[str, np
     limits = limits or default_limits()
     where = Loc(path, 1, 1)
     data = read_bounded(path, limits)
-    if data[:4] != b"PK\x03\x04":  # numpy would try other formats (pickle among them) and say so
+    # a member's header, or the end record alone (np.savez of no arrays: a parameter-free model's weights);
+    # numpy would try other formats (pickle among them) and say so
+    if data[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
         raise SpecError(where, "is not an .npz file (a zip archive of arrays)", code="bad-data", hint=hint)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
