@@ -244,3 +244,11 @@ def test_linear_collapse_spares_a_spatially_separable_convolution(second, found)
     text = ("input: [64, 32, 32]\nlayers:\n  - conv2d: {out: 21, kernel: [15, 1], padding: [7, 0]}\n"
             f"  - {second}\n  - relu\n")
     assert [d.code for d in lint(text, "x.yaml", ["A101"]).diagnostics] == (["A101"] if found else [])
+
+
+def test_activated_logits_leaves_a_soft_cap_alone():
+    """Gemma 2 caps its logits (c·tanh(x/c), c = 30) and trains on the capped ones, by design."""
+    text = ("input: [T]\nsymbols: {T: 8}\nlayers:\n  - embedding: {vocab: 50, dim: 16}\n  - linear: 50\n"
+            "  - softcap: 30.0\ntrain: {task: classification, classes: 50, class_axis: -1, loss: cross_entropy}\n")
+    assert [d.code for d in lint(text, "x.yaml", ["A103"]).diagnostics] == []
+    assert [d.code for d in lint(text.replace("softcap: 30.0", "tanh"), "x.yaml", ["A103"]).diagnostics] == ["A103"]

@@ -8,7 +8,8 @@ sigmoid itself is reported only when the loss takes logits and applies another l
 sigmoid before `cross_entropy`, a softmax before `bce_with_logits`, a softmax over another axis
 than the classes (axis 0, or the `train:` section's `class_axis`) before `cross_entropy`. (The
 final layer that the loss does apply itself is left out of training by archcalc: see
-`activation-before-logits-loss`, T102.)
+`activation-before-logits-loss`, T102.) A `softcap` is left alone: it bounds the logits on
+purpose, and Gemma 2 trains on the capped ones.
 
 ## Why is this bad?
 The last affine layer's outputs are the logits: unbounded scores whose differences become
@@ -79,8 +80,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     own = LOGIT_LOSSES.get(train.loss) if train is not None and train.takes == LOGITS else None
     for node in after:
         absorbed = node is final and (own is None or applied_by_loss(train, node))
-        if Trait.ACTIVATION not in node.layer.TRAITS or absorbed:
-            continue
+        if Trait.ACTIVATION not in node.layer.TRAITS or absorbed or node.kind == "softcap":
+            continue  # a soft cap bounds the logits on purpose (Gemma 2 trains on the capped ones)
         if node is final and train.fuses is None:
             why = f"the loss {train.loss} takes the raw logits (the spec says inputs: {train.takes}) and applies its " \
                   f"own {own}, so training applies {'it twice' if node.kind == own else f'{own} to a {node.kind}'}"
