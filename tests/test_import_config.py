@@ -694,6 +694,8 @@ def test_mixtral_routing_settings_are_checked_at_their_keys(tmp_path, changes, w
 @pytest.mark.parametrize(("text", "message"), [
     ('{"model_type": "qwen3_moe", "mlp_only_layers": [0, 5]}', "error: 'mlp_only_layers': layers with a dense MLP "
      "among the sparse ones"),
+    ('{"model_type": "qwen2_moe", "mlp_only_layers": "1"}', "error: 'mlp_only_layers' must be a list of layer "
+     "indices, got '1'"),
     ('{"model_type": "qwen3_moe", "decoder_sparse_step": 2}', "error: 'decoder_sparse_step': a dense MLP in every "
      "layer but each decoder_sparse_step-th"),
     ('{"model_type": "olmoe", "clip_qkv": 8.0}', "error: 'clip_qkv': q, k and v clamped to a range"),

@@ -613,6 +613,9 @@ def _all_sparse(c: Config) -> None:
     (a plain MLP of ``intermediate_size``): a located error, as every repeat of the spec's block is one kind."""
     c.require("decoder_sparse_step", 1, "a dense MLP in every layer but each decoder_sparse_step-th")
     dense = c.node("mlp_only_layers")
+    if dense is not None and not isinstance(dense, YSeq) and not (isinstance(dense, YScalar) and dense.value is None):
+        raise SpecError(dense.loc, f"'mlp_only_layers' must be a list of layer indices, got {describe(dense)}",
+                        code="bad-config", hint='"mlp_only_layers": [] (every layer sparse)')
     if isinstance(dense, YSeq) and dense.items:
         raise SpecError(dense.loc, "'mlp_only_layers': layers with a dense MLP among the sparse ones",
                         code="unsupported-config", hint='the spec repeats one decoder layer; only "mlp_only_layers": '
