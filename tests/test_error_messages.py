@@ -464,3 +464,13 @@ CLIPPED = "input: [4]\nlayers: [linear: 3]\ntrain:\n  optimizer: {sgd: {lr: 20}}
 ])
 def test_a_bad_gradient_clipping_is_located_with_a_hint(run, write, line, stderr):
     assert errors(run, write, CLIPPED + line) == stderr
+
+
+def test_an_embedding_after_other_layers_is_refused_at_it(run, write):
+    """Only the input holds token ids: an embedding reading a linear layer's real numbers failed in the ONNX
+    export (Gather on float indices: an internal error, found by the fuzz test) and in torch at run time."""
+    spec = "input: [64]\nlayers:\n  - linear: 96\n  - embedding: {vocab: 100, dim: 32}\n  - linear: 2\n"
+    assert errors(run, write, spec) == (
+        "x.yaml:4:5: error: embedding: reads token ids, which only the model's input holds, but it comes after other "
+        "layers, which give real numbers\n  hint: make it the first layer (input: [T] of token ids); for "
+        "real-valued features, use linear: 32\n")

@@ -505,6 +505,11 @@ class _Builder:
             raise SpecError(item.loc, f"the network has more than {self.limits.max_layers:,} layers",
                             code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
         layer = self.instantiate(item, _with_input(env, x))
+        if layer.READS_IDS and self.count > 1:  # the input is the only tensor of ids (Model.input_ids)
+            raise layer.error("reads token ids, which only the model's input holds, but it comes after other layers, "
+                              "which give real numbers", code="bad-input-shape",
+                              hint=f"make it the first layer (input: [T] of token ids); for real-valued features, "
+                              f"use linear: {layer.config().get('dim', 'D')}")
         out = self.checked(layer, x, layer.output_shape(x))
         box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
         return out
