@@ -272,3 +272,21 @@ def test_a_csv_value_that_is_not_finite_is_located_at_its_cell(run, write, tmp_p
     result = run("train", spec, "--data", data, "-o", tmp_path / "w.npz")
     assert result.exit_code == 2 and not (tmp_path / "w.npz").exists()
     assert result.stderr.startswith(f"{data}:3:9: error: y row 1 (line 3) is not a finite float32 target")
+
+
+def test_an_embedding_models_inputs_must_be_token_ids(run, write, tmp_path):
+    """Real numbers given to a model whose first layer is an embedding: a located data error (torch raised an
+    internal IndexError, NumPy wrapped negative values around the table; found by CI's fuzz test)."""
+    import numpy as np
+
+    spec = write("input: [8]\nlayers:\n  - embedding: {vocab: 10, dim: 4}\n  - mean: 0\n  - linear: 2\n"
+                 "train: {task: classification, classes: 2}\n")
+    data = tmp_path / "d.npz"
+    x = np.tile(np.arange(8), (6, 1)).astype(np.float32)
+    x[3, 5] = -1
+    np.savez(data, x=x, y=np.arange(6) % 2)
+    for backend in ("numpy", "torch"):
+        result = run("train", spec, "--data", data, "--backend", backend, "-o", tmp_path / "w.npz")
+        assert result.exit_code == 2 and not (tmp_path / "w.npz").exists()
+        assert result.stderr.startswith(f"{data}:1:1: error: x row 3 holds -1, not a token id (0 … 9: the "
+                                        "embedding's rows)"), result.stderr

@@ -76,6 +76,7 @@ def load_data(source: str, model: Model, train: TrainSpec, limits: Limits | None
     x = _fit_input(x, model, name, where, rows)
     _check_range(x, model, name)
     y = _targets(y, model, train, name, where, rows)
+    _token_ids(x, model, name, where, rows)
     return Dataset(name, x, y, where)
 
 
@@ -370,6 +371,24 @@ def _fit_input(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: 
                         "which is not a finite float32", code="bad-data",
                         hint="inputs must be finite numbers below about 3.4e38")
     return fitted
+
+
+def _token_ids(x: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows) -> None:
+    """An embedding reads the input: every value must be a row of its table (checked after the targets, whose
+    error names the spec's vocabulary when a generated text has more characters than it)."""
+    vocab = model.input_ids
+    if vocab is not None:
+        flat = x.reshape(len(x), -1)
+        with np.errstate(invalid="ignore"):
+            bad = (flat != np.round(flat)) | (flat < 0) | (flat >= vocab) if flat.dtype.kind == "f" else \
+                (flat < 0) | (flat >= vocab)
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            cell = int(np.argmax(bad[row]))
+            raise SpecError(rows.loc(row, cell) or where, f"{_about(name, where)}{rows.name('x', row)} holds "
+                            f"{_shown(flat[row][cell])}, not a token id (0 … {vocab - 1}: the embedding's rows)",
+                            code="bad-data", hint="the first layer is an embedding: give each sample whole token "
+                            f"ids below its vocab {vocab}")
 
 
 def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Loc | None, rows: Rows) -> np.ndarray:
