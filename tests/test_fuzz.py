@@ -267,6 +267,8 @@ def synthetic_data(model, path: Path) -> bool:
         return False
     rng = np.random.default_rng(0)
     x = rng.standard_normal((TRAIN_SAMPLES, *shape)).astype(np.float32)
+    if model.input_ids is not None:  # an embedding reads the input: token ids below its vocab
+        x = rng.integers(0, int(model.input_ids), (TRAIN_SAMPLES, *shape))
     train = model.spec.train
     out = tuple(int(d) for d in model.output_shape)
     if train is not None and train.task == "regression":
