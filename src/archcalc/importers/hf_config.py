@@ -622,15 +622,17 @@ def _all_sparse(c: Config) -> None:
                         "[] imports")
 
 
-def _qwen2_moe(c: Config, head: bool) -> list[str]:
-    """Qwen2-MoE: Qwen2's decoder (q, k, v biases with ``qkv_bias``) with every MLP sparse, experts
-    ``moe_intermediate_size`` wide, and a shared expert ``shared_expert_intermediate_size`` wide that every
-    token runs, scaled by σ(``shared_expert_gate``(x)) (``moe: {shared: S}``). ``use_sliding_window`` warns
-    (the layers ``max_window_layers`` makes sliding are not told apart: a warning either way)."""
-    _all_sparse(c)
-    if c.flag("use_sliding_window", False):
-        _sliding_window(c, 4096, 1)
-    return _QWEN2_MOE(c, head)
+def _qwen_moe(sparse: Family) -> Family:
+    """Qwen-MoE's decoder (``sparse``, a :func:`moe_decoder`) with every MLP sparse (:func:`_all_sparse`), and
+    ``use_sliding_window`` a warning: the layers ``max_window_layers`` makes sliding are not told apart."""
+
+    def write(c: Config, head: bool) -> list[str]:
+        _all_sparse(c)
+        if c.flag("use_sliding_window", False):
+            _sliding_window(c, 4096, 1)
+        return sparse(c, head)
+
+    return write
 
 
 DEFAULTS["qwen2_moe"] = Defaults(T=32768, V=151936, F=1408, kv=16)
@@ -640,17 +642,9 @@ _QWEN2_MOE = moe_decoder(
                                                    "num_attention_heads": 16},
             renamed={"intermediate_size": "moe_intermediate_size"},
             shared=("shared_expert_intermediate_size", 5632)))
-family("qwen2_moe", "Qwen2MoeModel", "Qwen2MoeForCausalLM")(_qwen2_moe)
-
-
-def _qwen3_moe(c: Config, head: bool) -> list[str]:
-    """Qwen3-MoE: Qwen3's decoder (q_norm and k_norm per head) with every MLP sparse, its experts
-    ``moe_intermediate_size`` wide; no shared expert; the kept weights renormalised only with
-    ``norm_topk_prob``. A sliding window only with ``use_sliding_window`` (a warning, as Mistral's)."""
-    _all_sparse(c)
-    if c.flag("use_sliding_window", False):
-        _sliding_window(c, 4096, 1)
-    return _QWEN3_MOE(c, head)
+#: Qwen2-MoE: Qwen2's q, k, v biases (``qkv_bias``), experts ``moe_intermediate_size`` wide and a shared expert
+#: ``shared_expert_intermediate_size`` wide that every token runs, scaled by σ(``shared_expert_gate``(x))
+family("qwen2_moe", "Qwen2MoeModel", "Qwen2MoeForCausalLM")(_qwen_moe(_QWEN2_MOE))
 
 
 DEFAULTS["qwen3_moe"] = Defaults(T=32768, V=151936, F=768, kv=4)
@@ -658,7 +652,8 @@ _QWEN3_MOE = moe_decoder(
     decoder(_llama_bias, DEFAULTS["qwen3_moe"], qk_norm="head", windowed=False),
     Experts("num_local_experts", 128, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 24},
             renamed={"intermediate_size": "moe_intermediate_size"}))
-family("qwen3_moe", "Qwen3MoeModel", "Qwen3MoeForCausalLM")(_qwen3_moe)
+#: Qwen3-MoE: Qwen3's q_norm and k_norm per head, experts ``moe_intermediate_size`` wide, no shared expert
+family("qwen3_moe", "Qwen3MoeModel", "Qwen3MoeForCausalLM")(_qwen_moe(_QWEN3_MOE))
 
 
 def _olmoe(c: Config, head: bool) -> list[str]:
