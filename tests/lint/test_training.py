@@ -282,3 +282,15 @@ def test_a_large_eps_bounds_an_adaptive_step(optimizer, found):
     text = f"input: [10]\nlayers:\n  - linear: 3\ntrain: {{task: classification, classes: 3, optimizer: {optimizer}}}\n"
     messages = [d.message for d in lint(text, "x.yaml", ["T101"]).diagnostics]
     assert [m.split(" for ")[0].split("is ")[1] for m in messages] == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("objective", "found"), [
+    ("", []),  # DCGAN's generator: only the optimizer's settings, its loss is the discriminator's
+    ("task: classification, ", ["A103"]),
+    ("loss: cross_entropy, ", ["A103"]),
+    ("loss: bce, ", ["T105"]),
+])
+def test_the_loss_rules_judge_only_a_loss_or_task_the_spec_states(objective, found):
+    text = ("input: [100]\nlayers:\n  - linear: 256\n  - relu\n  - linear: 784\n  - tanh\n"
+            f"train: {{{objective}optimizer: {{adam: {{lr: 0.0002, betas: [0.5, 0.999]}}}}}}\n")
+    assert [d.code for d in lint(text, "g.yaml", ["ALL"]).diagnostics] == found

@@ -21,6 +21,11 @@ from archcalc.spec.ast import LayerItem, Spec
 from archcalc.spec.source import YMap, YNode
 from archcalc.spec.train import TrainSpec
 
+#: the ``train:`` keys that say what the network learns. A section without any of them gives only the
+#: optimizer's settings (a GAN generator's, trained through another network's loss): its loss is archcalc's
+#: default, cross_entropy, which nobody chose, so the rules about the loss do not judge it
+OBJECTIVE_KEYS = ("loss", "task", "classes", "multi_label", "target_range", "class_axis")
+
 
 class Context:
     def __init__(self, path: str, source: str, model: Model, root: YNode, partial: bool = False):
@@ -42,6 +47,13 @@ class Context:
     @property
     def train(self) -> TrainSpec | None:
         return self.spec.train  # type: ignore[return-value]
+
+    @property
+    def objective(self) -> TrainSpec | None:
+        """The ``train:`` section when it says what the network learns (:data:`OBJECTIVE_KEYS`), else None:
+        what the rules about the loss and the task read."""
+        train = self.train
+        return train if train is not None and any(key in train.locs for key in OBJECTIVE_KEYS) else None
 
     @cached_property
     def chains(self) -> list[list[Node]]:

@@ -73,7 +73,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     logits, after = tail[affine[-1]], tail[affine[-1] + 1:]
     final = after[-1] if after and isinstance(after[-1].layer, DISTRIBUTION_LAYERS) else None
-    train = ctx.train
+    train = ctx.objective
     if final is None and (train is None or train.task != "classification" or train.takes != LOGITS):
         return  # a loss that takes probabilities or log-probabilities: loss-input-mismatch (T107) judges the end
     # the layer a logits loss applies itself

@@ -66,9 +66,9 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    if bce_on_unit_targets(ctx.train):
-        low, high = ctx.train.target_range
-        yield Finding(ctx.train_loc("loss"), f"{ctx.train.loss} on a regression whose targets lie in "
+    if bce_on_unit_targets(ctx.objective):
+        low, high = ctx.objective.target_range
+        yield Finding(ctx.train_loc("loss"), f"{ctx.objective.loss} on a regression whose targets lie in "
                       f"[{low:g}, {high:g}]: it reads them as probabilities, so its least value is their entropy, "
                       "not 0, and it weighs an error near 0 or 1 more than the same error in between",
                       hint="mse, unless the decoder is meant to be Bernoulli (a VAE's on binarised images)")

@@ -58,7 +58,7 @@ SEVERITY = ERROR
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.loss != "bce" or output_kind(ctx.graph, train) == PROBABILITIES:
         return
     what = f"`{node.path}` ({node.kind})" if node is not None else "an addition or concatenation"

@@ -63,7 +63,7 @@ RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, INF), "relu6
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.task != "regression" or node is None or node.kind not in RANGES:
         return
     low, high = RANGES[node.kind]

@@ -61,7 +61,7 @@ SEVERITY = WARNING
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.task != "regression" or train.target_range is not None or node is None:
         return
     if Trait.DIES in node.layer.TRAITS:

@@ -67,7 +67,7 @@ INDEPENDENT_LOSSES = ("bce", "bce_with_logits")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.task != "classification":
         return
     final = node.kind if node is not None and not applied_by_loss(train, node) else None

@@ -86,7 +86,7 @@ FIX_OF = {"dice": "end the model with - sigmoid (a mask per channel, or the one 
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.loss == "bce":
         return
     takes, gets = train.takes, output_kind(ctx.graph, train)

@@ -78,7 +78,7 @@ WHY = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train = ctx.train
+    train = ctx.objective
     if train is None:
         return
     serves = LOSS_KINDS[train.loss].task

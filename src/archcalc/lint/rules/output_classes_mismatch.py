@@ -72,7 +72,7 @@ INDEX_LOSSES = ("cross_entropy", "nll")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train = ctx.train
+    train = ctx.objective
     out = ctx.graph.output_shape
     if train is None or train.task != "classification" or train.loss == "mse" or not out:
         return
@@ -118,7 +118,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _one_score(ctx: Context, out: tuple) -> Iterator[Finding]:
     """Cross-entropy over a single score, with no ``classes`` to compare it with (Keras' ``Dense(1)`` under
     ``categorical_crossentropy``): the softmax of one value is 1, so the loss is 0 whatever the model does."""
-    if ctx.train.loss != "cross_entropy" or ctx.train.multi_label or tuple(out) != (1,):
+    if ctx.objective.loss != "cross_entropy" or ctx.objective.multi_label or tuple(out) != (1,):
         return
     head = ctx.output_head
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("loss"),
@@ -132,13 +132,13 @@ def _per_position(ctx: Context, out: tuple) -> Iterator[Finding]:
     """An output of several axes under a class-index loss with no ``class_axis``: the class scores are on the
     axis training finds from the targets' shape (a language model's [T, V] against [T]: the last), which
     may be any; the spec is wrong only when no axis has ``classes`` scores."""
-    classes = ctx.train.classes
+    classes = ctx.objective.classes
     if any(not symbolic.is_int(d) or d == classes for d in out):
         return
     head = ctx.output_head
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("classes"),
                   f"the model outputs {shape_text(out)} per sample, and no axis of it has the {classes} class scores "
-                  f"train: says (classes: {classes}); {ctx.train.loss} needs one logit per class on one axis",
+                  f"train: says (classes: {classes}); {ctx.objective.loss} needs one logit per class on one axis",
                   hint=f"set out: {classes}" + (f" on `{head.path}`" if head is not None else "") + " (or correct "
                   "classes:)")
 

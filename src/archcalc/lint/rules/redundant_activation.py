@@ -91,5 +91,5 @@ def _left_to_activated_logits(ctx: Context) -> set[LayerNode]:
         return set()
     after = tail[affine[-1] + 1:]
     final = after and isinstance(after[-1].layer, DISTRIBUTION_LAYERS)
-    train = ctx.train
+    train = ctx.objective
     return set(after) if final or (train is not None and train.task == "classification") else set()

@@ -100,7 +100,7 @@ class Stage:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    if ctx.train is None or ctx.train.task != "classification" or not _convolutional(ctx):
+    if ctx.objective is None or ctx.objective.task != "classification" or not _convolutional(ctx):
         return
     for stages in _stages(flatten(ctx.graph.root.items), len(ctx.graph.input_shape)):
         last = max((i for i, stage in enumerate(stages) if stage.convolves), default=0)

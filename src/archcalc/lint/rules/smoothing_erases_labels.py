@@ -45,7 +45,7 @@ PREFIX = True
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train = ctx.train
+    train = ctx.objective
     if train is None or train.loss != "cross_entropy" or train.loss_params.get("label_smoothing", 0.0) < 1:
         return
     yield Finding(ctx.train_loc("loss"), "label_smoothing 1 makes every target the uniform distribution whatever "

@@ -64,7 +64,7 @@ SEVERITY = ERROR
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or train.task != "classification" or node is None or not isinstance(node.layer, OverAxis):
         return
     shape = node.in_shape

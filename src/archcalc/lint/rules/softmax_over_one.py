@@ -67,7 +67,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not symbolic.is_int(size) or size != 1:
             continue
         value = "0 (log 1)" if node.kind == "log_softmax" else "1"
-        train = ctx.train
+        train = ctx.objective
         binary = train is not None and train.task == "classification" and train.classes == 2
         hint = ("for one output and two classes end with - sigmoid (loss: bce), or drop it and use "
                 "loss: bce_with_logits" if binary else "give the layer before it one output per class, or use sigmoid "

@@ -70,7 +70,7 @@ SEVERITY = INFO
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    if ctx.train is None or ctx.train.task != "classification":
+    if ctx.objective is None or ctx.objective.task != "classification":
         return
     for stack in _stacks(flatten(ctx.graph.root.items)):
         narrow: LayerNode | None = None  # the first hidden layer of the stack that narrowed its input
