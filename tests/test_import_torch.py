@@ -829,6 +829,63 @@ def test_a_text_classifier_with_a_bidirectional_lstm_imports_on_token_ids(tmp_pa
     assert model.output_shape == (5,) and model.input_ids == 500
 
 
+CASTS = """\
+import torch
+from torch import nn
+
+
+class Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(300, 16)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.emb(x.long()).float()
+        return self.fc(h.mean(dim=1)).to(torch.float32)
+
+
+class Truncates(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.emb(x).long().float())
+
+
+class Doubles(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x).double()
+"""
+
+
+def test_a_cast_to_the_type_a_value_already_has_imports_as_nothing(tmp_path):
+    """``x.long()`` of the token ids, ``.float()`` and ``.to(torch.float32)`` of float32 values: common in
+    users' forwards, they change no number, so the spec has nothing for them."""
+    path = write(tmp_path, CASTS)
+    code, output, out = imported(tmp_path, f"{path}:Bag")
+    assert code == 0, output
+    assert "embedding: {vocab: 300, dim: 16, name: emb}" in out.read_text(encoding="utf-8")
+    torch.manual_seed(0)
+    assert_same_module(out, _user_class(path, "Bag")().eval(), torch.randint(0, 300, (3, 9)))
+
+
+@pytest.mark.parametrize(("name", "args", "says"), [
+    ("Truncates", (), "call_method 'long'"),  # floats truncated to integers
+    ("Doubles", ("--input", "4"), "call_method 'double'"),  # float64's precision
+])
+def test_a_cast_that_changes_the_numbers_is_refused(tmp_path, name, args, says):
+    path = write(tmp_path, CASTS)
+    code, output, out = imported(tmp_path, f"{path}:{name}", *args)
+    assert code == 2 and says in output and not out.exists(), output
+
+
 def test_a_char_level_gru_language_model_imports_with_the_default_length(tmp_path):
     """A character model without ``--input``: traced on 32 token ids; a logit per character and position."""
     path = write(tmp_path, TEXT_MODELS)

@@ -919,6 +919,8 @@ class Converter:
 
 #: methods and functions that compute nothing a spec sees (a copy in memory order)
 PASS_THROUGH = {"contiguous", "clone", torch.clone}
+#: the casts of a tensor's type that a model may call on what already has that type (:meth:`_Graph._keeps_type`)
+CASTS = {"long": torch.int64, "int": torch.int32, "float": torch.float32}
 #: calls that split a tensor into several (read through ``getitem``)
 SPLITS = {"chunk", torch.chunk, "split", torch.split}
 RESHAPES = {"view", "reshape", torch.reshape}
@@ -1245,7 +1247,7 @@ class _Graph:
         """A call that changes nothing the spec sees: a copy, attention's output taken from its (output,
         weights) pair, the concatenation of the list this module is given, ``y.expand_as(x)`` into a sum or
         product (which broadcast ``y`` themselves: ECA's gate)."""
-        if node.op in ("call_method", "call_function") and node.target in PASS_THROUGH:
+        if (node.op in ("call_method", "call_function") and node.target in PASS_THROUGH) or self._keeps_type(node):
             return True
         if node.op == "call_method" and node.target == "expand_as" and node.users and \
                 all(MERGES.get(user.target) in ("add", "multiply") for user in node.users):
@@ -1259,6 +1261,29 @@ class _Graph:
             return isinstance(source, fx.Node) and source.op == "call_module" and \
                 isinstance(self.owner.get_submodule(str(source.target)), nn.MultiheadAttention)
         return False
+
+    def _keeps_type(self, node: fx.Node) -> bool:
+        """A cast to the type the value already has: ``x.long()`` of the token ids the model is given (into its
+        embedding), ``h.float()`` or ``h.to(torch.float32)`` of float32 values. Any other cast changes the numbers
+        (a float truncated to an integer, float64's or float16's precision), which a spec does not say."""
+        if node.op != "call_method" or node.kwargs or not node.args:
+            return False
+        if node.target == "to" and len(node.args) == 2 and isinstance(node.args[1], torch.dtype):
+            to = node.args[1]
+        elif node.target in CASTS and len(node.args) == 1:
+            to = CASTS[node.target]
+        else:
+            return False
+        return not to.is_floating_point if self._ids(node.args[0]) else to == torch.float32
+
+    def _ids(self, value: object) -> bool:
+        """Whether ``value`` holds token ids: the model's own input when it goes into an embedding, or an
+        integer cast of those."""
+        if not isinstance(value, fx.Node):
+            return False
+        if value.op == "placeholder":
+            return self.owner is self.conv.model and self.conv.vocab is not None
+        return self._keeps_type(value) and self._ids(value.args[0])
 
     @staticmethod
     def _zero_plus(node: fx.Node) -> bool:
