@@ -109,7 +109,7 @@ def test_every_kind_declares_its_traits():
     assert LAYERS["linear"].TRAITS == LAYERS["conv2d"].TRAITS == Trait.WEIGHTED | Trait.LINEAR
     assert LAYERS["batchnorm2d"].TRAITS == Trait.NORMALIZES | Trait.LINEAR
     assert LAYERS["sigmoid"].TRAITS == Trait.ACTIVATION | Trait.SATURATES
-    assert LAYERS["flatten"].TRAITS == Trait.ALIASES | Trait.LINEAR
+    assert LAYERS["flatten"].TRAITS == Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE
 
 
 def test_instance_norm_is_linear_at_inference_only_with_running_statistics():

@@ -272,6 +272,19 @@ def test_probabilities_pooled_or_interpolated_are_still_probabilities(after):
     assert [d.code for d in lint(text.replace("  - sigmoid\n", ""), "x.yaml", ["T105"]).diagnostics] == ["T105"]
 
 
+@pytest.mark.parametrize(("after", "codes"), [
+    ("pixel_shuffle: 2", []),  # a permutation of the values into a finer grid (Trait.KEEPS_RANGE)
+    ("dropout: 0.5", ["T105"]),  # training scales what it keeps by 1/(1 − p) = 2: BCELoss raises on it
+])
+def test_probabilities_shuffled_into_space_are_still_probabilities(after, codes):
+    """A sub-pixel head's per-pixel probabilities (sigmoid, then pixel_shuffle) are what bce takes: T105 said
+    error, 'not confined to [0, 1]', as it still rightly does for dropout after the sigmoid."""
+    text = ("input: [3, 64, 64]\nlayers:\n  - conv2d: {out: 8, kernel: 3, stride: 4, padding: 1}\n  - relu\n"
+            f"  - conv2d: {{out: 4, kernel: 1}}\n  - sigmoid\n  - {after}\n"
+            "train: {task: regression, target_range: [0, 1], loss: bce}\n")
+    assert [d.code for d in lint(text, "x.yaml", ["T105", "T107", "A103"]).diagnostics] == codes
+
+
 @pytest.mark.parametrize(("optimizer", "found"), [
     ("{rmsprop: {lr: 0.064, alpha: 0.9, eps: 0.0316, momentum: 0.9}}", None),  # MobileNetV3's TF recipe
     ("{rmsprop: {lr: 0.256, alpha: 0.9, eps: 0.0316, momentum: 0.9}}", None),  # EfficientNet's

@@ -12,6 +12,7 @@ from archcalc.errors import Loc, SpecError
 from archcalc.layers.args import PerAxis
 from archcalc.layers.base import MIX, VARIES, AxisMap, Count, Derivation, Shape, Up, Work, derive, numel
 from archcalc.layers.conv import Conv
+from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
 
 
@@ -32,6 +33,8 @@ class ConvTranspose(Conv):
     Output size per axis: (n − 1)·S − 2P + d(F − 1) + P_o + 1. Parameters: C_i×(C_o/g)×∏F weights (torch's
     layout ``[C_i, C_o/g, *F]``) + C_o biases. Each input element scatters a (C_o/g)·∏F patch.
     """
+
+    TRAITS = Trait.WEIGHTED | Trait.LINEAR | Trait.ENLARGES
 
     padding = Cropping(0, doc="rows removed from each side of the output: {p}", min=0)
     output_padding = PerAxis(0, doc="rows added to one side of the output, below the stride or the dilation: {p}",

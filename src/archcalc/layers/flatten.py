@@ -18,7 +18,7 @@ class Flatten(Layer):
     Example: ``- flatten`` between the last pooling layer and the first ``linear``.
     """
 
-    TRAITS = Trait.ALIASES | Trait.LINEAR
+    TRAITS = Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE
 
     start = AxisIndex(0, doc="the first axis joined (0 is the first after the batch; negative from the end)")
     end = AxisIndex(-1, doc="the last axis joined, included (-1: the last)")

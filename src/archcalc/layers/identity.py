@@ -13,4 +13,4 @@ class Identity(Layer):
     Example: ``- identity``
     """
 
-    TRAITS = Trait.ALIASES | Trait.LINEAR
+    TRAITS = Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE

@@ -18,7 +18,7 @@ class Mean(Layer):
     Example: ``- mean: 0`` or ``- mean: {axes: [1, 2], keepdim: true}``
     """
 
-    TRAITS = Trait.POOLS | Trait.LINEAR
+    TRAITS = Trait.POOLS | Trait.LINEAR | Trait.KEEPS_RANGE
     PRIMARY = "axes"
 
     axes_ = Axes(doc="the axis or axes averaged (0 is the first after the batch; negative from the end)",

@@ -10,7 +10,7 @@ from archcalc.layers.traits import Trait
 class Reorder(Layer):
     """What permute and transpose share: an :meth:`order` of the input axes (not registered itself)."""
 
-    TRAITS = Trait.ALIASES | Trait.LINEAR  # a view with other strides
+    TRAITS = Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE  # a view with other strides
 
     def order(self, x: Shape) -> tuple[int, ...]:
         raise NotImplementedError

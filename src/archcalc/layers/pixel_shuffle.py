@@ -16,7 +16,7 @@ class PixelShuffle(Layer):
     Example: ``- pixel_shuffle: 2`` turns ``[64, 16, 16]`` into ``[16, 32, 32]``.
     """
 
-    TRAITS = Trait(0)
+    TRAITS = Trait.KEEPS_RANGE | Trait.ENLARGES  # a permutation of the values into a finer grid
     PRIMARY = "factor"
     RANKS = (3,)
     EXPECTS = "a [C, H, W]"

@@ -18,7 +18,7 @@ class MaxPool(Spatial):
     Output size per axis: ⌊(n + 2P − d(F−1) − 1)/S⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``.
     """
 
-    TRAITS = Trait.POOLS
+    TRAITS = Trait.POOLS | Trait.KEEPS_RANGE
     PRIMARY = "kernel"
 
     kernel = PerAxis(doc="window size F: {k}")
@@ -37,7 +37,7 @@ class AvgPool(Spatial):
     Output size per axis: ⌊(n + 2P − F)/S⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``.
     """
 
-    TRAITS = Trait.POOLS | Trait.LINEAR
+    TRAITS = Trait.POOLS | Trait.LINEAR | Trait.KEEPS_RANGE
     PRIMARY = "kernel"
 
     kernel = PerAxis(doc="window size F: {k}")
@@ -68,7 +68,7 @@ class AdaptiveAvgPool(_Ranked):
     divides n these are windows of k = n/o, stride k.
     """
 
-    TRAITS = Trait.POOLS | Trait.LINEAR
+    TRAITS = Trait.POOLS | Trait.LINEAR | Trait.KEEPS_RANGE
     PRIMARY = "out"
 
     out = PerAxis(doc="output size: one for every axis or one per axis")
@@ -111,7 +111,7 @@ def _window_total(n: Dim, o: Dim) -> Dim:
 class GlobalAvgPool(_Ranked):
     """The mean of each channel over every spatial axis, giving a flat ``[C]`` vector."""
 
-    TRAITS = Trait.POOLS | Trait.LINEAR
+    TRAITS = Trait.POOLS | Trait.LINEAR | Trait.KEEPS_RANGE
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_rank(x)

@@ -13,4 +13,4 @@ class ReLU(Activation):
     Example: ``- relu``
     """
 
-    TRAITS = Trait.ACTIVATION | Trait.DIES  # derivative 0 below 0
+    TRAITS = Trait.ACTIVATION | Trait.DIES | Trait.IDEMPOTENT  # derivative 0 below 0

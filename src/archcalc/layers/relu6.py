@@ -13,4 +13,4 @@ class ReLU6(Activation):
     Example: ``- relu6``
     """
 
-    TRAITS = Trait.ACTIVATION | Trait.DIES  # derivative 0 below 0
+    TRAITS = Trait.ACTIVATION | Trait.DIES | Trait.IDEMPOTENT  # derivative 0 below 0

@@ -22,7 +22,7 @@ class Reshape(Layer):
     Example: ``- reshape: [16, 14, 14]`` (a ``[3136]`` vector as a ``[16, 14, 14]`` map)
     """
 
-    TRAITS = Trait.ALIASES | Trait.LINEAR
+    TRAITS = Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE
     PRIMARY = "shape"
 
     shape = Dims(doc="the output shape, batch excluded; one size may be -1 (inferred)")

@@ -20,7 +20,7 @@ class Select(Layer):
     Example: ``- select`` (position 0 of axis 0) or ``- select: {axis: 0, index: -1}`` (the last token)
     """
 
-    TRAITS = Trait.ALIASES | Trait.LINEAR
+    TRAITS = Trait.ALIASES | Trait.LINEAR | Trait.KEEPS_RANGE
     PRIMARY = "index"
 
     index = Int(0, doc="the position taken; negative counts from the end", min=None)

@@ -16,7 +16,7 @@ class SoftCap(Activation):
     Example: ``- softcap: 30.0`` after ``linear: {out: V, name: lm_head}``
     """
 
-    TRAITS = Trait.ACTIVATION | Trait.SATURATES
+    TRAITS = Trait.ACTIVATION | Trait.SATURATES | Trait.CAPS
     PRIMARY = "cap"
 
     cap = Float(doc="c, the bound: outputs lie in (−c, c)", lo=0, lo_open=True)

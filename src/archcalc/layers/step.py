@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers.base import Activation, layer
+from archcalc.layers.traits import Trait
 
 
 @layer("step", "sign")
@@ -11,3 +12,5 @@ class Step(Activation):
 
     Example: ``- step`` after the perceptron's single ``linear``.
     """
+
+    TRAITS = Trait.ACTIVATION | Trait.IDEMPOTENT  # sign(sign(h)) = sign(h)

@@ -45,3 +45,16 @@ class Trait(Flag):
     #: multiplies its state by learned gates in [0, 1] (lstm, gru), which keeps gradients from vanishing
     #: over many steps and layers as a plain recurrent layer's do
     GATED = auto()
+    #: its outputs lie within the range of its inputs, in training as at inference: each is an input value,
+    #: their maximum or a weighted average of them (an average pool's padded zeros among them), so
+    #: probabilities stay probabilities (reshapes, select, pools, mean, nearest and linear upsampling).
+    #: Not dropout: in training it scales what it keeps by 1/(1 − p), past 1
+    KEEPS_RANGE = auto()
+    #: enlarges its spatial map, each input position spread over several output ones (upsampling,
+    #: transposed convolutions, pixel shuffle): a finer grid whose alignment with the input is a convention
+    ENLARGES = auto()
+    #: an activation that caps outliers only: close to the identity on values well inside its bound
+    #: (softcap's c·tanh(x/c)), so what passes through it keeps its meaning, logits included
+    CAPS = auto()
+    #: an activation that changes nothing when applied twice, f(f(x)) = f(x) (relu, relu6, step)
+    IDEMPOTENT = auto()

@@ -88,7 +88,9 @@ class Upsample(Layer):
     Example: ``- upsample: 2`` doubles H and W; ``- upsample: {scale: 2, mode: bilinear}``
     """
 
-    TRAITS = Trait.LINEAR
+    #: KEEPS_RANGE: nearest repeats values and the linear modes weigh two neighbours per axis by t and 1 − t
+    #: (torch's bicubic, which overshoots, is not a mode here)
+    TRAITS = Trait.LINEAR | Trait.KEEPS_RANGE | Trait.ENLARGES
     PRIMARY = "scale"
     RANKS = (2, 3, 4)
     EXPECTS = "a [C, L], [C, H, W] or [C, D, H, W]"

@@ -109,10 +109,10 @@ def bce_on_unit_targets(train: TrainSpec | None) -> bool:
 
 
 def _keeps_probabilities(node: LayerNode) -> bool:
-    """Whether values in [0, 1] stay in [0, 1] through ``node``: a reshape or a selection, a mean, a pooling (a
-    maximum, or an average: a multiple-instance network's bag probability) or an interpolation (a convex
-    combination: a mask upsampled to the image); dropout's 1/(1 − p) is not."""
-    return bool(node.layer.TRAITS & (Trait.ALIASES | Trait.POOLS)) or node.kind in ("mean", "upsample")
+    """Whether values in [0, 1] stay in [0, 1] through ``node`` (``Trait.KEEPS_RANGE``): a reshape or a selection,
+    a mean, a pooling (a maximum, or an average: a multiple-instance network's bag probability) or an
+    interpolation (a convex combination: a mask upsampled to the image); dropout's 1/(1 − p) is not."""
+    return Trait.KEEPS_RANGE in node.layer.TRAITS
 
 
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:

@@ -80,7 +80,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     own = LOGIT_LOSSES.get(train.loss) if train is not None and train.takes == LOGITS else None
     for node in after:
         absorbed = node is final and (own is None or applied_by_loss(train, node))
-        if Trait.ACTIVATION not in node.layer.TRAITS or absorbed or node.kind == "softcap":
+        if Trait.ACTIVATION not in node.layer.TRAITS or absorbed or Trait.CAPS in node.layer.TRAITS:
             continue  # a soft cap bounds the logits on purpose (Gemma 2 trains on the capped ones)
         if node is final and train.fuses is None:
             why = f"the loss {train.loss} takes the raw logits (the spec says inputs: {train.takes}) and applies its " \

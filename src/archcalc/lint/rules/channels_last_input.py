@@ -51,6 +51,7 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.layers import LAYERS
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.spec.ast import BlockCall, LayerItem
@@ -89,7 +90,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     cls = LAYERS.get(kind)
     if cls is None or not hasattr(cls, "kernel") or (len(shape),) != cls.RANKS:
         return
-    if len(shape) == 2 and shape[1] <= 8 and shape[0] >= max(16, 4 * shape[1]) and not kind.startswith("conv_t"):
+    # a layer that enlarges (a generator's conv_transpose1d) reads a latent vector as channels of few steps
+    if len(shape) == 2 and shape[1] <= 8 and shape[0] >= max(16, 4 * shape[1]) and Trait.ENLARGES not in cls.TRAITS:
         steps, channels = shape
         yield Finding(ctx.spec.input_loc, f"input [{steps}, {channels}] reads as {steps} channels of {channels} "
                       f"step{'s' if channels > 1 else ''}: it looks like a series given time first, where "

@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc.graph.nodes import LayerNode, MergeNode, Node, ResidualNode
+from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import flatten
@@ -70,10 +71,6 @@ HINTS = {
     "rf-misaligned": "centre the kernels alike: odd kernels with padding (kernel − 1)/2 on every path, or a 1×1 "
                      "shortcut with the body's stride",
 }
-
-
-#: layers that enlarge a map: the offset they leave is the convention of upsampling, not a mistake
-UPSAMPLING = frozenset({"upsample", "pixel_shuffle", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"})
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -91,7 +88,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _upsampled(join: Node) -> bool:
     """Whether a path into ``join`` enlarges its map (a feature pyramid's top-down path, a U-Net's decoder):
     nearest upsampling by s puts each coarse value at the top-left of its s×s block, half a coarse step from
-    the centre, and FPN, U-Net and their descendants add or concatenate such maps by design."""
+    the centre, and FPN, U-Net and their descendants add or concatenate such maps by design. A layer that
+    enlarges a map (``Trait.ENLARGES``) leaves that offset as the convention of upsampling, not a mistake."""
     paths = join.branches if isinstance(join, MergeNode) else \
         [*join.body, *(join.shortcut.items if join.shortcut else [])] if isinstance(join, ResidualNode) else []
-    return any(isinstance(node, LayerNode) and node.kind in UPSAMPLING for node in flatten(paths))
+    return any(isinstance(node, LayerNode) and Trait.ENLARGES in node.layer.TRAITS for node in flatten(paths))

@@ -119,5 +119,4 @@ def _pools_globally(ctx: Context, last: LayerNode) -> bool:
     series classifier (Wang et al.'s FCN and ResNet, InceptionTime) reads every step at full resolution by
     design, at a cost linear in the length, and pools it once at the end."""
     after = ctx.layers[ctx.layers.index(last) + 1:]
-    return any((Trait.POOLS in node.layer.TRAITS or node.kind == "mean")
-               and node.layer.geometry(node.in_shape) == GLOBAL for node in after)
+    return any(Trait.POOLS in node.layer.TRAITS and node.layer.geometry(node.in_shape) == GLOBAL for node in after)

@@ -52,8 +52,6 @@ SEVERITY = WARNING
 PREFIX = True
 #: layers an activation's output passes through unchanged (values, not shape)
 TRANSPARENT = Trait.DROPOUT | Trait.ALIASES
-#: activations that return their input when applied twice: the second one does nothing
-IDEMPOTENT = ("relu", "relu6", "step")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -74,7 +72,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _finding(first: LayerNode, second: LayerNode) -> Finding:
-    if first.kind == second.kind and second.kind in IDEMPOTENT:
+    if first.kind == second.kind and Trait.IDEMPOTENT in second.layer.TRAITS:  # the second one does nothing
         what = f"applying {second.kind} twice changes nothing"
     else:
         what = f"{second.kind} squashes what {first.kind} already made, adding no capacity and shrinking the gradient"
