@@ -1,9 +1,11 @@
-"""What a kind declares about its values (``Trait.KEEPS_RANGE``, ``Trait.IDEMPOTENT``) held
+"""What a kind declares about its values (``Trait.KEEPS_RANGE``, ``Trait.IDEMPOTENT``, ``Layer.BOUNDS``) held
 against the kind's own PyTorch reference in tests/kinds.py (the ``torch.nn`` module a user would write, not
 archcalc's backend), on every case of the record: lint rules trust these declarations instead of naming kinds,
-so a wrong one is a wrong finding (T105 on probabilities that are still probabilities)."""
+so a wrong one is a wrong finding (T105 on probabilities that are still probabilities, T108 on a regression)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -58,6 +60,25 @@ def test_an_activation_is_idempotent_exactly_when_torch_says_so(case):
         once = module(x)
         twice = module(once)
     assert torch.equal(twice, once) == (Trait.IDEMPOTENT in node.layer.TRAITS)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in SIMPLE
+                                  if LAYERS[case.kind].BOUNDS is not None])  # a property counts
+def test_the_declared_bounds_are_torchs_and_tight(case):
+    """Outputs of wide inputs stay within the bounds and come within 5 % of each finite one; an infinite side is
+    really open (outputs beyond ±10)."""
+    node, module = build(case)
+    low, high = node.layer.BOUNDS
+    scale = 20 * max(1.0, *(abs(b) for b in (low, high) if math.isfinite(b)))
+    x = torch.from_numpy(np.random.default_rng(2).normal(scale=scale, size=(512, *node.in_shape)))
+    with torch.no_grad():
+        y = module(x)
+    assert low <= y.min() and y.max() <= high
+    for bound, reached in ((low, y.min().item()), (high, y.max().item())):
+        if math.isfinite(bound):
+            assert abs(reached - bound) <= 0.05 * max(1.0, abs(bound)), (bound, reached)
+        else:
+            assert abs(reached) > 10
 
 
 def test_a_kind_enlarges_exactly_when_its_axes_spread_an_input_over_several_outputs():

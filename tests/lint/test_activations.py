@@ -165,6 +165,30 @@ def test_dying_relu_output_only_on_a_regression_without_declared_targets(text, r
     assert bool(messages(text, "T110")) == reported
 
 
+@pytest.mark.parametrize(("final", "kind", "targets", "bounds"), [
+    ("sigmoid", "sigmoid", "[0, 5]", "[0, 1]"),  # the six T108 knew by name before the kinds declared BOUNDS
+    ("tanh", "tanh", "[-2, 1]", "[-1, 1]"),
+    ("relu", "relu", "[-1, 5]", "[0, inf]"),
+    ("relu6", "relu6", "[0, 7]", "[0, 6]"),
+    ("log_softmax", "log_softmax", "[-5, 1]", "[-inf, 0]"),
+    ("hardsigmoid", "hardsigmoid", "[0, 5]", "[0, 1]"),  # and those it learnt from their declarations
+    ("softplus", "softplus", "[-1, 5]", "[0, inf]"),
+    ("elu", "elu", "[-2, 5]", "[-1, inf]"),
+    ("{elu: 0.5}", "elu", "[-1, 5]", "[-0.5, inf]"),
+    ("{elu: -2.0}", "elu", "[-1, 5]", "[0, inf]"),  # a negative α: α(eˣ − 1) ∈ (0, 2) below 0
+    ("hardswish", "hardswish", "[-1, 5]", "[-0.375, inf]"),
+    ("step", "step", "[0, 5]", "[-1, 1]"),
+    ("{softcap: 30.0}", "softcap", "[0, 500]", "[-30, 30]"),
+])
+def test_bounded_regression_output_reads_the_bounds_each_kind_declares(final, kind, targets, bounds):
+    """T108 reads Layer.BOUNDS: a regression ending in any bounded kind cannot reach targets outside it."""
+    assert messages(regression(final, f", target_range: {targets}"), "T108") == [
+        f"`3` ({kind}) outputs only values in {bounds}, but target_range is {targets}: the targets outside "
+        "cannot be predicted"]
+    inside = "[-1, 0]" if kind == "log_softmax" else "[0, 1]"
+    assert messages(regression(final, f", target_range: {inside}"), "T108") == []
+
+
 @pytest.mark.parametrize(("layers", "reported"), [
     # depthwise then pointwise, with batch norm between (Xception, ShuffleNet-v2): a separable convolution
     ("[conv2d: {out: 16, kernel: 3, padding: 1, groups: 16}, batchnorm2d, conv2d: {out: 32, kernel: 1}]", False),

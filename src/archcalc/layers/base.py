@@ -255,6 +255,10 @@ class Layer:
     #: the largest value of the derivative, for saturating kinds where it is below 1 (sigmoid' ≤ 0.25):
     #: a stack of them scales the gradient by at most the product (lint rule A102 says so)
     MAX_SLOPE: ClassVar[float | None] = None
+    #: the values the layer can output whatever its input, (low, high) with ±inf for a side left open
+    #: (sigmoid's (0, 1), relu's (0, inf)), None when neither side is bounded: a regression whose targets
+    #: reach outside cannot be fitted (lint rule T108); a kind whose arguments set it (softcap) makes it a property
+    BOUNDS: tuple[float, float] | None = None
     ARGS: ClassVar[dict[str, Arg]] = {}
     #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
     #: PyTorch's default initialisation

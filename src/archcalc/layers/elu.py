@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.layers.args import Float
 from archcalc.layers.base import Activation, layer
 
@@ -17,3 +19,8 @@ class ELU(Activation):
     PRIMARY = "alpha"
 
     alpha = Float(1.0, doc="α, the value −α negative inputs level off at")
+
+    @property
+    def BOUNDS(self) -> tuple[float, float]:
+        """Above −α (a negative α makes the negative side α(eˣ − 1) ∈ (0, −α), so then above 0)."""
+        return (min(-self.alpha, 0.0), math.inf)

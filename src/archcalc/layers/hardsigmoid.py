@@ -19,3 +19,4 @@ class Hardsigmoid(Activation):
 
     TRAITS = Trait.ACTIVATION | Trait.SATURATES
     MAX_SLOPE: ClassVar[float] = 1 / 6
+    BOUNDS = (0.0, 1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.layers.base import Activation, layer
 
 
@@ -12,3 +14,5 @@ class Hardswish(Activation):
 
     Example: ``- hardswish``
     """
+
+    BOUNDS = (-0.375, math.inf)  # the parabola x(x + 3)/6 is lowest at x = −1.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.layers.base import layer
 from archcalc.layers.softmax import OverAxis
 
@@ -15,3 +17,5 @@ class LogSoftmax(OverAxis):
 
     Example: ``- log_softmax``
     """
+
+    BOUNDS = (-math.inf, 0.0)

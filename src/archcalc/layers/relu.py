@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.layers.base import Activation, layer
 from archcalc.layers.traits import Trait
 
@@ -14,3 +16,4 @@ class ReLU(Activation):
     """
 
     TRAITS = Trait.ACTIVATION | Trait.DIES | Trait.IDEMPOTENT  # derivative 0 below 0
+    BOUNDS = (0.0, math.inf)

@@ -14,3 +14,4 @@ class ReLU6(Activation):
     """
 
     TRAITS = Trait.ACTIVATION | Trait.DIES | Trait.IDEMPOTENT  # derivative 0 below 0
+    BOUNDS = (0.0, 6.0)

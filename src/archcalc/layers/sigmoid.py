@@ -17,3 +17,4 @@ class Sigmoid(Activation):
 
     TRAITS = Trait.ACTIVATION | Trait.SATURATES
     MAX_SLOPE: ClassVar[float] = 0.25
+    BOUNDS = (0.0, 1.0)

@@ -21,6 +21,11 @@ class SoftCap(Activation):
 
     cap = Float(doc="c, the bound: outputs lie in (−c, c)", lo=0, lo_open=True)
 
+    @property
+    def BOUNDS(self) -> tuple[float, float]:
+        """(−c, c), whatever the input."""
+        return (-self.cap, self.cap)
+
     def work(self, x: Shape, y: Shape) -> Work:
         """x/c, tanh and times c: three operations per element."""
         return Work(act=3 * numel(y))

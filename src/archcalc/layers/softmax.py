@@ -46,3 +46,5 @@ class Softmax(OverAxis):
 
     Example: ``- softmax``
     """
+
+    BOUNDS = (0.0, 1.0)

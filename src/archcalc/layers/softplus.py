@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.layers.args import Float
 from archcalc.layers.base import Activation, layer
 
@@ -15,6 +17,7 @@ class Softplus(Activation):
     """
 
     PRIMARY = "beta"
+    BOUNDS = (0.0, math.inf)  # log(1 + e^(βx))/β > 0, and 0 where e^(βx) underflows
 
     beta = Float(1.0, doc="β, the sharpness: larger is closer to relu", lo=0, lo_open=True)
     threshold = Float(20.0, doc="above βx > threshold the output is x (no exponential)")

@@ -14,3 +14,4 @@ class Step(Activation):
     """
 
     TRAITS = Trait.ACTIVATION | Trait.IDEMPOTENT  # sign(sign(h)) = sign(h)
+    BOUNDS = (-1.0, 1.0)

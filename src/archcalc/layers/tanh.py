@@ -14,3 +14,4 @@ class Tanh(Activation):
     """
 
     TRAITS = Trait.ACTIVATION | Trait.SATURATES
+    BOUNDS = (-1.0, 1.0)

@@ -4,7 +4,8 @@ Lint rules ("two weighted layers with nothing non-linear between them"), the mem
 ("this output is a view of its input") and argument checks ("a pool pads at most half its kernel")
 ask what a layer does, never which kind it is, so a new kind joins them by declaring its traits.
 Every registered kind declares its :class:`Trait` set (``Trait(0)`` when none applies): forgetting
-is an error at registration, not a silent "other".
+is an error at registration, not a silent "other". What is a number rather than a yes or no sits beside
+``TRAITS`` on the kind (``Layer.BOUNDS``, ``Layer.MAX_SLOPE``).
 
     >>> Trait.WEIGHTED | Trait.LINEAR
     <Trait.WEIGHTED|LINEAR: 9>

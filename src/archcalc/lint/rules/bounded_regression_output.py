@@ -2,8 +2,10 @@
 
 ## What it does
 Reports a `task: regression` whose model ends in a bounded activation: a `softmax` over several
-outputs always, and a `sigmoid` (0 … 1), `tanh` (−1 … 1), `relu` (≥ 0), `relu6` (0 … 6) or
-`log_softmax` (≤ 0) when the spec's `target_range` reaches outside what that activation can give.
+outputs always, and a `sigmoid` (0 … 1), `tanh` (−1 … 1), `relu` (≥ 0), `relu6` (0 … 6),
+`log_softmax` (≤ 0) or any other kind with bounded outputs (`Layer.BOUNDS`: `hardsigmoid`,
+`softplus`, `elu`, `hardswish`, `step`, `softcap`) when the spec's `target_range` reaches outside
+what that activation can give.
 Without a declared `target_range`, a sigmoid or tanh is left alone: the targets may have been
 scaled to fit it.
 
@@ -56,17 +58,13 @@ from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 
 SEVERITY = WARNING
-INF = float("inf")
-#: the values each bounded activation can output
-RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, INF), "relu6": (0.0, 6.0),
-          "log_softmax": (-INF, 0.0), "softmax": (0.0, 1.0)}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     train, node = ctx.objective, ctx.output_layer
-    if train is None or train.task != "regression" or node is None or node.kind not in RANGES:
+    if train is None or train.task != "regression" or node is None or node.layer.BOUNDS is None:
         return
-    low, high = RANGES[node.kind]
+    low, high = node.layer.BOUNDS  # the values the kind can output (Layer.BOUNDS)
     targets = train.target_range
     hint = "end the model with its last linear layer (raw outputs), or scale the targets into the activation's range"
     if node.kind == "softmax" and node.in_shape and symbolic.is_int(node.in_shape[0]) and node.in_shape[0] > 1:
