@@ -56,6 +56,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc.layers.softmax import OverAxis
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import applied_by_loss
@@ -72,7 +73,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     final = node.kind if node is not None and not applied_by_loss(train, node) else None
     if train.multi_label:
-        if final in ("softmax", "log_softmax"):
+        if final is not None and isinstance(node.layer, OverAxis):  # softmax, log_softmax
             yield Finding(node.loc, f"`{node.path}` ({final}) makes the classes compete, but a sample of this "
                           "multi-label classification can carry several labels: two true labels get at most 0.5 each",
                           hint="end with - sigmoid (one yes/no per label) and use loss: bce, or bce_with_logits "

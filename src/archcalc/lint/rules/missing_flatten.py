@@ -52,6 +52,7 @@ from collections.abc import Iterator
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode, Node
 from archcalc.layers.base import GLOBAL, shape_text
+from archcalc.layers.permute import Reorder
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -61,10 +62,6 @@ SEVERITY = WARNING
 PREFIX = True
 
 
-#: the kinds by which a spec orders its axes itself
-REORDER = frozenset({"permute", "transpose"})
-
-
 def channels_last(run: list[Node], i: int) -> bool:
     """Whether walking back from ``run[i]`` reaches a ``permute`` or ``transpose`` through layers that keep
     every axis but the last (norms, activations, other linear layers) or only lay the values out anew (Swin's
@@ -72,7 +69,7 @@ def channels_last(run: list[Node], i: int) -> bool:
     for node in reversed(run[:i]):
         if not isinstance(node, LayerNode):
             return False
-        if node.kind in REORDER:
+        if isinstance(node.layer, Reorder):  # permute, transpose: the spec orders its axes itself
             return True
         if tuple(node.in_shape[:-1]) != tuple(node.out_shape[:-1]) and Trait.ALIASES not in node.layer.TRAITS:
             return False
