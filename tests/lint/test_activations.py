@@ -276,3 +276,16 @@ def test_activated_logits_leaves_a_soft_cap_alone():
             "  - softcap: 30.0\ntrain: {task: classification, classes: 50, class_axis: -1, loss: cross_entropy}\n")
     assert [d.code for d in lint(text, "x.yaml", ["A103"]).diagnostics] == []
     assert [d.code for d in lint(text.replace("softcap: 30.0", "tanh"), "x.yaml", ["A103"]).diagnostics] == ["A103"]
+
+
+@pytest.mark.parametrize(("shape", "out", "dim", "size"), [
+    ("[5, 2]", 1, -1, None),  # a softmax over one output each: each is 1 (A107's fault), not 5 that sum to 1
+    ("[5, 2]", 1, 0, 5),
+    ("[1, 2]", 4, -1, 4),  # the old check read the first axis, of size 1, and said nothing
+])
+def test_bounded_regression_output_counts_the_outputs_along_softmaxs_own_axis(shape, out, dim, size):
+    text = f"input: {shape}\nlayers: [linear: 3, linear: {out}, {{softmax: {{dim: {dim}}}}}]\n" \
+           "train: {task: regression}\n"
+    assert messages(text, "T108") == ([] if size is None else [
+        f"`2` (softmax) makes a regression's {size} outputs positive and sum to 1: only targets that are "
+        "themselves distributions fit"])

@@ -67,8 +67,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     low, high = node.layer.BOUNDS  # the values the kind can output (Layer.BOUNDS)
     targets = train.target_range
     hint = "end the model with its last linear layer (raw outputs), or scale the targets into the activation's range"
-    if node.kind == "softmax" and node.in_shape and symbolic.is_int(node.in_shape[0]) and node.in_shape[0] > 1:
-        yield Finding(node.loc, f"`{node.path}` (softmax) makes a regression's {node.in_shape[0]} outputs positive and "
+    size = node.in_shape[node.layer.axis(node.in_shape)] if node.kind == "softmax" and node.in_shape else 1
+    if symbolic.is_int(size) and size > 1:  # the outputs along softmax's own axis share one sum
+        yield Finding(node.loc, f"`{node.path}` (softmax) makes a regression's {size} outputs positive and "
                       "sum to 1: only targets that are themselves distributions fit", hint=hint)
     elif targets is not None and (targets[0] < low or targets[1] > high):
         yield Finding(node.loc, f"`{node.path}` ({node.kind}) outputs only values in [{low:g}, {high:g}], but "
