@@ -28,7 +28,7 @@ def test_the_vgg16_bn_suppression_is_justified_and_used(run):
     result = run("lint", "--select", "ALL", "--format", "concise", SPECS / "vgg16_bn.yaml", "--isolated")
     assert result.exit_code == 0
     stripped = text.replace("# archcalc: disable=N105", "# (suppression removed)")
-    assert "N105 [bias-before-batchnorm]" in _lint_text(run, stripped).stdout
+    assert "N105 [bias-before-batchnorm]" in _lint_text(run, stripped, "--select", "ALL").stdout
 
 
 def _lint_text(run, text: str, *args: str):
@@ -134,7 +134,7 @@ def test_selection_by_code_prefix_and_name(run, args, expected):
 
 
 def test_informational_rules_are_off_by_default():
-    informational = {"A104", "A110", "G101", "G105", "S103", "S112", "T102", "T106", "T114"}
+    informational = {"A104", "A110", "G101", "G105", "N105", "S103", "S112", "T102", "T106", "T114"}
     assert {code for code, rule in RULES.items() if rule.severity == "info"} == informational
     assert set(RULES) - informational == DEFAULT
 
@@ -163,13 +163,13 @@ def test_rules_json_lists_every_rule(run):
 def test_rules_table(run):
     lines = run("rules").stdout.splitlines()
     assert len(lines) == len(RULES)
-    assert lines[[r for r in RULES].index("N105")].split()[:4] == ["N105", "bias-before-batchnorm", "warning", "*"]
+    assert lines[[r for r in RULES].index("N105")].split()[:4] == ["N105", "bias-before-batchnorm", "info", "fix"]
 
 
 def test_rule_explains_by_code_and_by_name(run):
     by_code = run("rule", "N105").stdout
     assert by_code == run("rule", "bias-before-batchnorm").stdout == run("rule", "n105").stdout
-    assert by_code.startswith("# bias-before-batchnorm (N105)\n\nSeverity: warning, enabled by default. "
+    assert by_code.startswith("# bias-before-batchnorm (N105)\n\nSeverity: info, off by default (informational). "
                               "A safe fix is available (`--fix`). It also checks the layers before a core error.\n\n")
     assert "## Why is this bad?" in by_code and "Use instead:" in by_code
     data = json.loads(run("rule", "S103", "--format", "json").stdout)

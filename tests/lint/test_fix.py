@@ -6,7 +6,10 @@ import pytest
 
 import archcalc
 from archcalc.lint import engine, fixes
-from archcalc.lint.registry import DEFAULT
+from archcalc.lint.registry import DEFAULT as ON
+
+#: the default rules and bias-before-batchnorm (N105), informational, the fixable rule these tests fix
+DEFAULT = ON | {"N105"}
 
 BEFORE = """\
 # a small CNN   (comments and odd spacing must survive)
@@ -58,7 +61,7 @@ layers:
 
 def test_fix_rewrites_exactly_the_offending_values(write, run):
     path = write(BEFORE)
-    result = run("lint", path, "--fix")
+    result = run("lint", path, "--fix", "--extend-select", "N105")
     assert result.exit_code == 0, result.output
     assert result.stdout == "Fixed 5 findings.\nAll checks passed!\n"
     assert path.read_text() == AFTER
@@ -69,7 +72,7 @@ def test_fix_rewrites_exactly_the_offending_values(write, run):
 
 def test_fix_is_idempotent(write, run):
     path = write(AFTER)
-    result = run("lint", path, "--fix")
+    result = run("lint", path, "--fix", "--extend-select", "N105")
     assert result.exit_code == 0
     assert result.stdout == "All checks passed!\n"
     assert path.read_text() == AFTER
@@ -78,12 +81,12 @@ def test_fix_is_idempotent(write, run):
 def test_fix_keeps_crlf_line_ends_and_a_byte_order_mark(tmp_path, run):
     path = tmp_path / "windows.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + BEFORE.replace("\n", "\r\n").encode())
-    assert run("lint", path, "--fix").exit_code == 0
+    assert run("lint", path, "--fix", "--extend-select", "N105").exit_code == 0
     assert path.read_bytes() == b"\xef\xbb\xbf" + AFTER.replace("\n", "\r\n").encode()
 
 
 def test_fix_on_stdin_prints_the_fixed_spec_and_reports_on_stderr(run):
-    result = run("lint", "-", "--fix", input=BEFORE)
+    result = run("lint", "-", "--fix", "--extend-select", "N105", input=BEFORE)
     assert result.exit_code == 0
     assert result.stdout == AFTER
     assert result.stderr == "Fixed 5 findings.\nAll checks passed!\n"
@@ -91,7 +94,7 @@ def test_fix_on_stdin_prints_the_fixed_spec_and_reports_on_stderr(run):
 
 def test_a_spec_that_does_not_build_is_not_fixed(write, run):
     path = write(BEFORE.replace("bias: true", "bias: x"))
-    result = run("lint", path, "--fix", "--format", "concise")
+    result = run("lint", path, "--fix", "--extend-select", "N105", "--format", "concise")
     assert result.exit_code == 1
     assert "E108 [bad-argument] conv2d: 'bias' must be true or false, got 'x'" in result.stdout
     assert path.read_text() == BEFORE.replace("bias: true", "bias: x")
@@ -100,7 +103,7 @@ def test_a_spec_that_does_not_build_is_not_fixed(write, run):
 def test_unfixable_findings_remain_and_a_file_without_fixes_is_untouched(write, run):
     text = "input: [5]\nlayers: [linear: 3, linear: 2]\n"
     path = write(text)
-    result = run("lint", path, "--fix", "--format", "concise")
+    result = run("lint", path, "--fix", "--extend-select", "N105", "--format", "concise")
     assert result.exit_code == 1
     assert "A101" in result.stdout and "Fixed" not in result.stdout
     assert path.read_text() == text
@@ -127,7 +130,7 @@ def test_a_fix_whose_text_reads_differently_than_intended_is_refused_and_nothing
 
     monkeypatch.setattr(fixes, "set_argument", broken)
     path = write(BEFORE)
-    result = run("lint", path, "--fix")
+    result = run("lint", path, "--fix", "--extend-select", "N105")
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}:4:5: error: --fix refused: the fixed text would ")
     assert "nothing was written" in result.stderr
@@ -147,7 +150,7 @@ def test_fix_works_on_the_yaml_readers_own_lines(tmp_path, run, name):
              "  - linear: 2", "  - batchnorm1d", "# important comment", "train: {epochs: 3}", ""]
     path = tmp_path / "x.yaml"
     path.write_bytes(brk.join(lines).encode())
-    result = run("lint", path, "--fix")
+    result = run("lint", path, "--fix", "--extend-select", "N105")
     assert result.exit_code == 0, result.output
     assert result.stdout == "Fixed 2 findings.\nAll checks passed!\n"
     lines[3], lines[5] = "  - linear: 4", "  - linear: {out: 2, bias: false}"
@@ -160,7 +163,7 @@ def test_fix_inserts_a_new_line_with_the_break_of_the_line_it_follows(tmp_path, 
     text = "input: [8]\rlayers:\n  - linear:\r      out: 2\x85  - batchnorm1d\n"
     path = tmp_path / "x.yaml"
     path.write_bytes(text.encode())
-    assert run("lint", path, "--fix").exit_code == 0
+    assert run("lint", path, "--fix", "--extend-select", "N105").exit_code == 0
     assert path.read_bytes().decode() == text.replace("out: 2\x85", "out: 2\x85      bias: false\x85")
 
 
@@ -181,7 +184,7 @@ def test_fixed_spec_write_failure_exits_2(write, run, monkeypatch):
 
     monkeypatch.setattr("archcalc.files.write_atomic", refuse)
     path = write(BEFORE)
-    result = run("lint", path, "--fix")
+    result = run("lint", path, "--fix", "--extend-select", "N105")
     assert result.exit_code == 2
     assert "cannot write: read-only file system" in result.stderr
     assert path.read_text() == BEFORE
@@ -216,7 +219,7 @@ def test_fix_never_edits_yaml_that_an_anchor_shares_with_other_layers(write, run
     """Writing bias: false into the anchor would take the bias from layer 3, which a ReLU follows."""
     path = write(ANCHORED)
     assert archcalc.load(str(path)).trainable_params == 824  # 2 × ((3×3×3×8)+8) + 2×8
-    result = run("lint", path, "--fix", "--format", "concise")
+    result = run("lint", path, "--fix", "--extend-select", "N105", "--format", "concise")
     assert result.exit_code == 1
     assert result.stdout.startswith(f"{path}:3:10: N105 [bias-before-batchnorm] `0` (conv2d)")
     assert "Fixed" not in result.stdout
@@ -257,7 +260,7 @@ def test_fix_through_a_symbolic_link_fixes_its_target_and_keeps_the_link(tmp_pat
     target.write_text(BEFORE)
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
-    result = run("lint", link, "--fix")
+    result = run("lint", link, "--fix", "--extend-select", "N105")
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and link.resolve() == target
     assert target.read_text() == AFTER
@@ -277,6 +280,6 @@ def test_fix_reads_each_file_once(tmp_path, run, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", counting_open)
-    assert run("lint", path, "--fix", "--isolated").exit_code == 0
+    assert run("lint", path, "--fix", "--extend-select", "N105", "--isolated").exit_code == 0
     assert opened.count(str(path)) == 1
     assert path.read_bytes() == b"\xef\xbb\xbf" + AFTER.encode()

@@ -33,19 +33,19 @@ def spec(tmp_path):
 
 
 def test_concise(run, spec):
-    result = run("lint", spec, "--format", "concise")
+    result = run("lint", spec, "--extend-select", "N105", "--format", "concise")
     assert result.stdout.splitlines() == [
         f"{spec}:3:5: N105 [bias-before-batchnorm] `0` (conv2d) has a bias that `1` (batchnorm2d) right after it "
         "cancels: 16 wasted parameters",
         f"{spec}:7:5: A101 [linear-collapse] `4` (linear) feeds `5` (linear) with no activation between them: "
         "together they compute one linear map (16→2: one layer of (16×2)+2 = 34 parameters does what these 154 do)",
-        "Found 2 findings (2 warnings) in 1 file.",
+        "Found 2 findings (1 warning, 1 info) in 1 file.",
         "[*] 1 fixable with --fix.",
     ]
 
 
 def test_full_shows_source_caret_hint_and_fix(run, spec):
-    result = run("lint", spec)
+    result = run("lint", spec, "--extend-select", "N105")
     assert result.stdout.split("\n\n")[0].splitlines() == [
         f"{spec}:3:5: N105 [bias-before-batchnorm] `0` (conv2d) has a bias that `1` (batchnorm2d) right after it "
         "cancels: 16 wasted parameters",
@@ -58,9 +58,9 @@ def test_full_shows_source_caret_hint_and_fix(run, spec):
 
 
 def test_json(run, spec):
-    rows = json.loads(run("lint", spec, "--format", "json").stdout)
+    rows = json.loads(run("lint", spec, "--extend-select", "N105", "--format", "json").stdout)
     assert rows[0] == {
-        "code": "N105", "name": "bias-before-batchnorm", "severity": "warning",
+        "code": "N105", "name": "bias-before-batchnorm", "severity": "info",
         "message": "`0` (conv2d) has a bias that `1` (batchnorm2d) right after it cancels: 16 wasted parameters",
         "hint": "set bias: false (the batch norm's shift β takes its place)", "notes": [], "filename": str(spec),
         "location": {"row": 3, "column": 5}, "end_location": {"row": 3, "column": 11},
@@ -73,9 +73,9 @@ def test_json(run, spec):
 
 
 def test_github_annotations_escape_properties_and_data(run, spec):
-    lines = run("lint", spec, "--format", "github").stdout.splitlines()
+    lines = run("lint", spec, "--extend-select", "N105", "--format", "github").stdout.splitlines()
     file = str(spec).replace(",", "%2C").replace(":", "%3A")
-    assert lines[0] == (f"::warning title=archcalc N105 [bias-before-batchnorm],file={file},line=3,col=5,endLine=3,"
+    assert lines[0] == (f"::notice title=archcalc N105 [bias-before-batchnorm],file={file},line=3,col=5,endLine=3,"
                         "endColumn=11::`0` (conv2d) has a bias that `1` (batchnorm2d) right after it cancels: "
                         "16 wasted parameters%0Ahint: set bias: false (the batch norm's shift β takes its place)")
     assert len(lines) == 2
@@ -110,7 +110,7 @@ def test_sarif_is_valid_and_complete(run, spec, tmp_path):
     assert rules[2]["fullDescription"]["text"] == RULES["N105"].doc
     results = run_["results"]
     assert [(r["ruleId"], rules[r["ruleIndex"]]["id"], r["level"]) for r in results] == [
-        ("N105", "N105", "warning"), ("A101", "A101", "warning"), ("E105", "E105", "error")]
+        ("N105", "N105", "note"), ("A101", "A101", "warning"), ("E105", "E105", "error")]
     region = results[0]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 3, "startColumn": 5, "endLine": 3, "endColumn": 11}
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("net%2C1.yaml")

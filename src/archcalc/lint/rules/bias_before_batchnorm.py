@@ -19,8 +19,8 @@ over the positions, which the bias shifts just the same (with `affine: false` to
 removed, not replaced). The maximum or mean of a window of x + b is that of x, plus b, and a
 reflection of x + b is that of x, plus b, so pooling or copying padding between them changes nothing
 (zeros padded in would not carry b). The bias is C wasted parameters that are still trained, stored and
-exported. PyTorch's performance guide recommends `bias=False` here, and torchvision's
-ResNets do so.
+exported (PyTorch's performance guide says `bias=False`, as torchvision's ResNets do). A waste, not a
+fault (Keras keeps `use_bias=True` before batch norm in many published models): informational.
 
 ## Example
 ```yaml
@@ -72,9 +72,9 @@ from archcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPoo
 from archcalc.layers.traits import Trait
 from archcalc.lint import fixes
 from archcalc.lint.context import Context
-from archcalc.lint.diagnostic import WARNING, Finding
+from archcalc.lint.diagnostic import INFO, Finding
 
-SEVERITY = WARNING
+SEVERITY = INFO
 #: runs on the layers that built when a later one does not
 PREFIX = True
 FIXABLE = True
