@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archcalc.lint import lint
@@ -307,3 +309,22 @@ def test_the_loss_rules_judge_only_a_loss_or_task_the_spec_states(objective, fou
     text = ("input: [100]\nlayers:\n  - linear: 256\n  - relu\n  - linear: 784\n  - tanh\n"
             f"train: {{{objective}optimizer: {{adam: {{lr: 0.0002, betas: [0.5, 0.999]}}}}}}\n")
     assert [d.code for d in lint(text, "g.yaml", ["ALL"]).diagnostics] == found
+
+
+@pytest.mark.parametrize(("activation", "loss", "found"), [
+    ("relu", "cross_entropy", []),  # NiN's and SqueezeNet's head: softmax ignores the shift the relu leaves
+    ("relu", "bce_with_logits, multi_label: true", ["A103"]),  # a sigmoid of relu'd scores is never below 0.5
+    ("tanh", "cross_entropy", ["A103"]),  # pooled or not, the scores stay in (−1, 1)
+    ("relu6", "cross_entropy", ["A103"]),
+])
+def test_activated_logits_lets_a_relu_pooled_over_the_positions_before_a_softmax_pass(activation, loss, found):
+    text = (f"input: [3, 16, 16]\nlayers:\n  - conv2d: {{out: 8, kernel: 3, padding: 1}}\n  - relu\n"
+            f"  - conv2d: {{out: 10, kernel: 1}}\n  - {activation}\n  - global_avgpool2d\n  - flatten\n"
+            f"train: {{task: classification, classes: 10, loss: {loss}}}\n")
+    assert [d.code for d in lint(text, "x.yaml", ["A103"]).diagnostics] == found
+
+
+def test_torchvisions_squeezenet_trained_on_cross_entropy_has_no_activated_logits():
+    text = (Path(__file__).parents[2] / "specs" / "squeezenet1_0.yaml").read_text(encoding="utf-8")
+    text += "train: {task: classification, classes: 1000, loss: cross_entropy}\n"
+    assert [d.code for d in lint(text, "squeezenet1_0.yaml", ["ALL"]).diagnostics if d.severity != "info"] == []

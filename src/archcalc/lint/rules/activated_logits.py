@@ -9,7 +9,9 @@ sigmoid before `cross_entropy`, a softmax before `bce_with_logits`, a softmax ov
 than the classes (axis 0, or the `train:` section's `class_axis`) before `cross_entropy`. (The
 final layer that the loss does apply itself is left out of training by archcalc: see
 `activation-before-logits-loss`, T102.) A `softcap` is left alone: it bounds the logits on
-purpose, and Gemma 2 trains on the capped ones.
+purpose, and Gemma 2 trains on the capped ones. So is an activation unbounded above (relu) whose
+scores are pooled over the positions before a softmax (NiN's and SqueezeNet's heads): softmax
+ignores the common shift, and a class is held at 0 only where it is negative at every position.
 
 ## Why is this bad?
 The last affine layer's outputs are the logits: unbounded scores whose differences become
@@ -55,8 +57,10 @@ train:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
+from archcalc.graph.nodes import LayerNode
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -78,10 +82,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         return  # a loss that takes probabilities or log-probabilities: loss-input-mismatch (T107) judges the end
     # the layer a logits loss applies itself
     own = LOGIT_LOSSES.get(train.loss) if train is not None and train.takes == LOGITS else None
-    for node in after:
+    softmax = (final.kind if final is not None else own) == "softmax"
+    for i, node in enumerate(after):
         absorbed = node is final and (own is None or applied_by_loss(train, node))
         if Trait.ACTIVATION not in node.layer.TRAITS or absorbed or Trait.CAPS in node.layer.TRAITS:
             continue  # a soft cap bounds the logits on purpose (Gemma 2 trains on the capped ones)
+        if softmax and _unbounded_above(node) and any(Trait.POOLS in later.layer.TRAITS for later in after[i + 1:]):
+            continue  # NiN's and SqueezeNet's heads: relu per position, then the mean over the positions
         if node is final and train.fuses is None:
             why = f"the loss {train.loss} takes the raw logits (the spec says inputs: {train.takes}) and applies its " \
                   f"own {own}, so training applies {'it twice' if node.kind == own else f'{own} to a {node.kind}'}"
@@ -102,3 +109,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             hint += f", or keep it and say the loss takes them: loss: {{{train.loss}: {{inputs: probabilities}}}}"
         yield Finding(node.loc, f"`{node.path}` ({node.kind}) transforms the logits of `{logits.path}` "
                       f"({logits.kind}) before the output: {why}", hint=hint)
+
+
+def _unbounded_above(node: LayerNode) -> bool:
+    """Whether an activation's outputs have no upper bound (relu, gelu, softplus; not tanh or relu6): pooled
+    over the positions, such scores still tell the classes apart as well as raw ones, since softmax ignores a
+    common shift and a class is held at 0 only where its score is negative at every position."""
+    bounds = node.layer.BOUNDS
+    return bounds is None or bounds[1] == math.inf
