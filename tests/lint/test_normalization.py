@@ -266,3 +266,13 @@ def test_dropout_at_output_spares_a_backbones_final_dropout(train, found):
     """T5's encoder stack ends in its final RMSNorm and dropout: features for the decoder, not predictions."""
     text = "input: [8, 16]\nlayers:\n  - linear: 16\n  - rmsnorm\n  - dropout: 0.1\n" + train
     assert [d.code for d in lint(text, "x.yaml", ["N103"]).diagnostics] == (["N103"] if found else [])
+
+
+@pytest.mark.parametrize(("layers", "found"), [
+    ("[conv2d: {out: 8, kernel: 3, padding: 1}, batchnorm2d, relu]", False),  # pix2pix's and U-Net's batches of 1
+    ("[conv2d: {out: 8, kernel: 8}, batchnorm2d, relu]", True),  # a 1×1 map: one value per channel
+    ("[flatten, linear: 8, batchnorm1d, relu]", True),
+])
+def test_batchnorm_batch_of_one_only_where_torch_cannot_train(layers, found):
+    text = f"input: [3, 8, 8]\nlayers: {layers}\ntrain: {{task: regression, batch_size: 1}}\n"
+    assert bool([d for d in lint(text, "x.yaml", ["N106"]).diagnostics]) == found

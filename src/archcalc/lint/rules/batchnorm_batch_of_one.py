@@ -1,14 +1,15 @@
 """Batch norm in a model trained with batch_size 1.
 
 ## What it does
-Reports `train: {batch_size: 1}` in a model with batch norm layers (`BatchNorm`).
+Reports `train: {batch_size: 1}` in a model with a batch norm layer (`BatchNorm`) that sees one
+value per channel: `batchnorm1d` after a linear layer, or a 1×1 feature map.
 
 ## Why is this bad?
 Batch norm normalises each channel with the mean and variance of the current batch. With one sample
-per batch these are the statistics of a single example: when a channel has one value per sample
-(`batchnorm1d` after a linear layer, or a 1×1 feature map) the variance is 0 and PyTorch raises
-"Expected more than 1 value per channel when training"; otherwise the normalisation is noisy, and
-the running statistics used in evaluation drift away from the population's.
+per batch and one value per channel the variance is 0 and PyTorch raises "Expected more than 1
+value per channel when training". Over a feature map the statistics are those of the one sample's
+positions, as instance norm's: pix2pix and the common U-Net recipes train with batches of 1 so, and
+the rule leaves them alone.
 
 ## Example
 ```yaml
@@ -64,10 +65,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     if not norms:
         return
     single = [node for node in norms if node.layer.trains_on(node.in_shape, 1) is False]
-    if single:
-        why = (f"`{single[0].path}` ({single[0].kind}) sees one value per channel, so PyTorch raises "
-               "'Expected more than 1 value per channel when training'")
-    else:
-        why = f"`{norms[0].path}` ({norms[0].kind}) normalises with the statistics of a single sample"
+    if not single:
+        return  # over a map, one sample's statistics are its own positions' (pix2pix, U-Net train so)
+    why = (f"`{single[0].path}` ({single[0].kind}) sees one value per channel, so PyTorch raises "
+           "'Expected more than 1 value per channel when training'")
     yield Finding(ctx.train_loc("batch_size"), f"batch_size 1 with batch norm: {why}",
                   hint="train with batches of 16 or more, or use a normalisation that does not depend on the batch")
