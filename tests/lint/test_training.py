@@ -328,3 +328,15 @@ def test_torchvisions_squeezenet_trained_on_cross_entropy_has_no_activated_logit
     text = (Path(__file__).parents[2] / "specs" / "squeezenet1_0.yaml").read_text(encoding="utf-8")
     text += "train: {task: classification, classes: 1000, loss: cross_entropy}\n"
     assert [d.code for d in lint(text, "squeezenet1_0.yaml", ["ALL"]).diagnostics if d.severity != "info"] == []
+
+
+@pytest.mark.parametrize(("out", "final", "loss", "found"), [
+    (2, "sigmoid", "{cross_entropy: {inputs: probabilities}}", ["T109"]),  # two sigmoids do not sum to 1
+    (2, "softmax", "{cross_entropy: {inputs: probabilities}}", []),
+    (1, "sigmoid", "bce", []),  # the binary form
+    (2, "sigmoid", "bce", []),  # two yes/no columns of one-hot targets: Keras' idiom, T104's to judge
+])
+def test_label_mode_mismatch_on_two_classes_reports_two_sigmoids_under_cross_entropy(out, final, loss, found):
+    text = (f"input: [6]\nlayers: [linear: 8, relu, linear: {out}, {final}]\n"
+            f"train: {{task: classification, classes: 2, loss: {loss}}}\n")
+    assert [d.code for d in lint(text, "x.yaml", ["T109"]).diagnostics] == found

@@ -4,8 +4,8 @@
 For a classification, compares how many labels a sample carries (`multi_label: true`: any number;
 otherwise exactly one) with what the model and loss assume: a multi-label classification whose
 model ends in a softmax over the classes or whose loss is `cross_entropy` or `nll`; a single-label
-classification of more than two classes whose model ends in a sigmoid before a loss on the class
-distribution (`cross_entropy` on probabilities), or that trains with `bce` or
+classification whose model ends in sigmoids (more than one) before a loss on the class distribution
+(`cross_entropy` on probabilities), or, of more than two classes, that trains with `bce` or
 `bce_with_logits` (one independent yes/no per class).
 
 ## Why is this bad?
@@ -56,6 +56,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from archcalc import symbolic
+from archcalc.graph.nodes import LayerNode
+from archcalc.layers.base import numel
 from archcalc.layers.softmax import OverAxis
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -82,9 +85,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield Finding(ctx.train_loc("loss"), f"{train.loss} expects exactly one class per sample, but the "
                           "classification is multi-label", hint="use loss: bce_with_logits (one yes/no per label)")
         return
-    if train.classes is None or train.classes <= 2:
+    if train.classes is None or train.classes < 2 or (train.classes == 2 and not _several(node)):
         return
-    if train.loss in INDEPENDENT_LOSSES:
+    if train.loss in INDEPENDENT_LOSSES and train.classes > 2:  # two classes: one yes/no is the binary form
         drop = f"remove the final `{node.path}` (sigmoid) and " if final == "sigmoid" else ""
         yield Finding(ctx.train_loc("loss"), f"{train.loss} treats each of the {train.classes} classes as an "
                       "independent yes/no, but each sample has exactly one: the outputs never learn that the classes "
@@ -94,3 +97,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield Finding(node.loc, f"`{node.path}` (sigmoid) gives {train.classes} independent probabilities that do "
                       f"not sum to 1, but {train.loss} takes a distribution over the classes",
                       hint="end with - softmax, which makes the outputs a distribution over the classes")
+
+
+def _several(node: LayerNode | None) -> bool:
+    """Whether the model gives a sample more than one score: two sigmoids for two classes do not sum to 1 as
+    a softmax's two outputs do (one sigmoid is the binary form, which other rules judge)."""
+    return node is not None and symbolic.is_int(size := numel(node.out_shape)) and size > 1
