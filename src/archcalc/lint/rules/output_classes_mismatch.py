@@ -1,22 +1,19 @@
 """The number of output units does not match `train: classes`.
 
 ## What it does
-Reports a classification whose output has a channel count other than the one its loss needs:
-`classes` logits for `cross_entropy` (and for `bce`/`bce_with_logits` with more than two
-classes: one output per label), and 1 output for `bce`/`bce_with_logits` with two classes, unless
-`multi_label: true` says each of the two is a label of its own. With `multi_label: true`, the labels
-may also fill the whole output, one per value (a 3×3 grid of yes/no cells is 9 labels on `[1, 3, 3]`):
-the binary losses compare outputs and targets element by element.
-It points at the `out:` of the last affine layer, which sets that count. An output of several axes
-trained with `cross_entropy` or `nll` and no `class_axis` may hold a class per position (a language
-model's `[T, V]`, a segmentation's `[C, H, W]`), and training finds the class axis from the targets'
-shape: it is reported only when no axis has `classes` scores. (An unpooled classifier whose `[64, 7, 7]`
-output meets `classes: 7` on a spatial axis is therefore not reported: the linter does not see the
-targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class,
-or one in all for two classes (a binary mask). The binary losses and dice may also score each
-position of a `[T, 1]` or `[T, labels]` output (a frame's yes/no or labels). Without `classes`, a
-`cross_entropy` over a single output (Keras' `Dense(1)` under `categorical_crossentropy`) is reported:
-its loss is always 0.
+Reports a classification whose output has a channel count other than the one its loss needs: `classes` logits for
+`cross_entropy` (and for `bce`/`bce_with_logits` with more than two classes: one output per label), and 1 output for
+`bce`/`bce_with_logits` with two classes, unless `multi_label: true` says each of the two is a label of its own. With
+`multi_label: true`, the labels may also fill the whole output, one per value (a 3×3 grid of yes/no cells is 9 labels
+on `[1, 3, 3]`): the binary losses compare outputs and targets element by element. It points at the `out:` of the last
+affine layer, which sets that count. An output of several axes trained with `cross_entropy` or `nll` and no
+`class_axis` may hold a class per position (a language model's `[T, V]`, a segmentation's `[C, H, W]`), and training
+finds the class axis from the targets' shape: it is reported only when no axis has `classes` scores. (An unpooled
+classifier whose `[64, 7, 7]` output meets `classes: 7` on a spatial axis is therefore not reported: the linter does
+not see the targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class, or one
+in all for two classes (a binary mask). The binary losses and dice may also score each position of a `[T, 1]` or `[T,
+labels]` output (a frame's yes/no or labels). Without `classes`, a `cross_entropy` over a single output (Keras'
+`Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
@@ -66,6 +63,7 @@ from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
+PROBABILITY_CE = "{cross_entropy: {inputs: probabilities}}"
 OVERLAP_LOSSES = ("dice",)  # one probability per class, or one in all for two classes (a binary mask)
 #: the losses that compare class scores with class indices, which may stand at every position of an output
 INDEX_LOSSES = ("cross_entropy", "nll")
@@ -111,6 +109,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     hint = f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "") + " (or correct classes:)"
     if units == 1 and train.classes == 2 and train.loss in INDEX_LOSSES and not train.multi_label:
         hint += f", or keep the one output for the yes/no answer and use loss: {_binary(ctx)}"
+    elif units == 2 == train.classes and train.loss in BINARY_LOSSES and not train.multi_label and head is not None:
+        softmax = ctx.output_layer.kind == "softmax"  # Keras' Dense(2, softmax) under binary_crossentropy
+        hint = f"keep the two outputs, one per class, and use loss: {PROBABILITY_CE if softmax else 'cross_entropy'}" \
+               f"; or set out: 1 on `{head.path}`" + (" and end in a sigmoid instead of the softmax" if softmax else "")
     yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}", hint=hint)
 
