@@ -346,9 +346,11 @@ def test_label_mode_mismatch_on_two_classes_reports_two_sigmoids_under_cross_ent
     (", softmax", "keep the two outputs, one per class, and use loss: {cross_entropy: {inputs: probabilities}}; or "
                   "set out: 1 on `2` and end in a sigmoid instead of the softmax"),  # Keras' Dense(2, softmax)
     ("", "keep the two outputs, one per class, and use loss: cross_entropy; or set out: 1 on `2`"),
+    (", sigmoid", "keep the two outputs, one per class, and use loss: cross_entropy without the final sigmoid; or set "
+                  "out: 1 on `2`"),
 ])
 def test_two_outputs_under_a_binary_loss_are_offered_cross_entropy(final, hint):
-    loss = "bce" if final else "bce_with_logits"
+    loss = "bce_with_logits" if not final else "bce"
     text = f"input: [20]\nlayers: [linear: 64, relu, linear: 2{final}]\n" \
            f"train: {{task: classification, classes: 2, loss: {loss}}}\n"
     [finding] = lint(text, "x.yaml", ["T104"]).diagnostics

@@ -63,7 +63,7 @@ from archcalc.lint.diagnostic import ERROR, Finding
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
-PROBABILITY_CE = "{cross_entropy: {inputs: probabilities}}"
+KEEP = {"softmax": "{cross_entropy: {inputs: probabilities}}", "sigmoid": "cross_entropy without the final sigmoid"}
 OVERLAP_LOSSES = ("dice",)  # one probability per class, or one in all for two classes (a binary mask)
 #: the losses that compare class scores with class indices, which may stand at every position of an output
 INDEX_LOSSES = ("cross_entropy", "nll")
@@ -110,9 +110,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     if units == 1 and train.classes == 2 and train.loss in INDEX_LOSSES and not train.multi_label:
         hint += f", or keep the one output for the yes/no answer and use loss: {_binary(ctx)}"
     elif units == 2 == train.classes and train.loss in BINARY_LOSSES and not train.multi_label and head is not None:
-        softmax = ctx.output_layer.kind == "softmax"  # Keras' Dense(2, softmax) under binary_crossentropy
-        hint = f"keep the two outputs, one per class, and use loss: {PROBABILITY_CE if softmax else 'cross_entropy'}" \
-               f"; or set out: 1 on `{head.path}`" + (" and end in a sigmoid instead of the softmax" if softmax else "")
+        last = ctx.output_layer.kind  # Keras' Dense(2, softmax) under binary_crossentropy, or two sigmoids
+        hint = f"keep the two outputs, one per class, and use loss: {KEEP.get(last, 'cross_entropy')}; or set out: " \
+               f"1 on `{head.path}`" + (" and end in a sigmoid instead of the softmax" if last == "softmax" else "")
     yield Finding(where, f"the model outputs {scores} but train: says "
                   f"classes: {train.classes}; {why}", hint=hint)
 
