@@ -109,6 +109,22 @@ CASES = [
      (4, 35), "lr_decay must be ≥ 0, got -1"),
     ("negative-accumulator", "input: [4]\nlayers: [linear: 2]\ntrain:\n"
      "  optimizer: {adagrad: {initial_accumulator_value: -1}}\n", (4, 52), "initial_accumulator_value must be ≥ 0"),
+    ("adadelta-rho-above-one", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adadelta: {rho: 1.5}}\n",
+     (4, 31), "rho must be in [0, 1], got 1.5\n  hint: the decay of Adadelta's running averages: torch's default is "
+     "0.9, Zeiler's 0.95"),
+    ("adadelta-lr-zero", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adadelta: {lr: 0}}\n", (4, 30),
+     "lr must be > 0, got 0\n  hint: Adadelta's lr scales its own step: torch's default is 1.0"),
+    ("adamax-bad-betas", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {adamax: {betas: [1, 0.999]}}\n",
+     (4, 31), "betas must be in [0, 1), got 1"),
+    ("nadam-negative-momentum-decay", "input: [4]\nlayers: [linear: 2]\ntrain:\n"
+     "  optimizer: {nadam: {momentum_decay: -0.004}}\n", (4, 39),
+     "momentum_decay must be ≥ 0, got -0.004\n  hint: momentum_decay: 0.004 is torch's default"),
+    ("nadam-decoupled-not-a-bool", "input: [4]\nlayers: [linear: 2]\ntrain:\n"
+     "  optimizer: {nadam: {decoupled_weight_decay: 1}}\n", (4, 47), "decoupled_weight_decay must be true or false"),
+    ("radam-negative-eps", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {radam: {eps: -1.0e-8}}\n",
+     (4, 28), "eps must be ≥ 0"),
+    ("radam-no-amsgrad", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {radam: {amsgrad: true}}\n",
+     (4, 23), "radam has no hyperparameter 'amsgrad'"),
     ("lr-beyond-float32", "input: [4]\nlayers: [linear: 2]\ntrain:\n  optimizer: {sgd: {lr: 1e300}}\n", (4, 25),
      "lr 1e+300 is beyond float32 (above 3.4e+38), which training computes in"),
     ("weight-decay-beyond-float32", "input: [4]\nlayers: [linear: 2]\ntrain:\n  weight_decay: 1e300\n", (4, 17),

@@ -38,6 +38,19 @@ def spec(layers: str, train: str, inputs: str = "[4]") -> archcalc.Model:
     ("{optimizer: {adam: {betas: [0.8, 0.99], amsgrad: true}}, weight_decay: 0.001}", torch.optim.Adam,
      {"lr": 0.001, "betas": (0.8, 0.99), "eps": 1e-8, "amsgrad": True, "weight_decay": 0.001}),
     ("{optimizer: adamw}", torch.optim.AdamW, {"lr": 0.001, "betas": (0.9, 0.999), "weight_decay": 0.01}),
+    ("{optimizer: adadelta}", torch.optim.Adadelta, {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0}),
+    ("{optimizer: {adadelta: {lr: 0.5, rho: 0.95, eps: 1.0e-5}}, weight_decay: 0.001}", torch.optim.Adadelta,
+     {"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.001}),
+    ("{optimizer: {adamax: {betas: [0.8, 0.99], eps: 1.0e-6}}, weight_decay: 0.01}", torch.optim.Adamax,
+     {"lr": 0.002, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+    ("{optimizer: nadam}", torch.optim.NAdam, {"lr": 0.002, "betas": (0.9, 0.999), "eps": 1e-8,
+                                               "momentum_decay": 0.004, "decoupled_weight_decay": False}),
+    ("{optimizer: {nadam: {momentum_decay: 0.01, decoupled_weight_decay: true}}, weight_decay: 0.05}",
+     torch.optim.NAdam, {"momentum_decay": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.05}),
+    ("{optimizer: {radam: {lr: 0.01, betas: [0.8, 0.99]}}, weight_decay: 0.01}", torch.optim.RAdam,
+     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8, "decoupled_weight_decay": False, "weight_decay": 0.01}),
+    ("{optimizer: {radam: {decoupled_weight_decay: true}}}", torch.optim.RAdam,
+     {"lr": 0.001, "decoupled_weight_decay": True, "weight_decay": 0.0}),
 ])
 def test_optimizers_are_torch_optim_with_the_specs_hyperparameters(train, cls, expected):
     model = spec("[linear: 3]", train)
@@ -47,6 +60,33 @@ def test_optimizers_are_torch_optim_with_the_specs_hyperparameters(train, cls, e
     group = optimizer.param_groups[0]
     assert {key: group[key] for key in expected} == expected
     assert group["params"] == list(module.parameters())
+
+
+@pytest.mark.parametrize(("name", "hyper"), [
+    ("adadelta", {"rho": 1.0}), ("adadelta", {"rho": 0.0}), ("adadelta", {"rho": 1.001}), ("adadelta", {"rho": -0.1}),
+    ("adadelta", {"eps": 0.0}), ("adadelta", {"eps": -1e-6}),
+    ("adamax", {"betas": (0.0, 0.0)}), ("adamax", {"betas": (0.9, 1.0)}), ("adamax", {"betas": (-0.1, 0.9)}),
+    ("nadam", {"momentum_decay": 0.0}), ("nadam", {"momentum_decay": -1e-3}), ("nadam", {"betas": (1.0, 0.999)}),
+    ("radam", {"betas": (0.9, 0.0)}), ("radam", {"betas": (0.9, 1.0)}), ("radam", {"eps": -1.0}),
+])
+def test_the_spec_refuses_what_torchs_constructor_refuses(name, hyper):
+    """At the edges of each bound: the spec takes a value exactly when torch.optim's constructor does (lr ≤ 0,
+    which torch lets through as 0, the spec refuses for every optimizer)."""
+    def written(value):
+        return f"[{value[0]}, {value[1]}]" if isinstance(value, tuple) else value
+
+    settings = ", ".join(f"{key}: {written(value)}" for key, value in hyper.items())
+    try:
+        T.OPTIMIZERS[name]([torch.zeros(1, requires_grad=True)], **hyper)
+        torch_takes = True
+    except ValueError:
+        torch_takes = False
+    try:
+        spec("[linear: 3]", f"{{optimizer: {{{name}: {{{settings}}}}}}}")
+        spec_takes = True
+    except archcalc.SpecError:
+        spec_takes = False
+    assert spec_takes == torch_takes
 
 
 def test_weight_decay_is_torchs_l2_through_the_gradient():

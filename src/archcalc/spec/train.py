@@ -71,6 +71,11 @@ OPTIMIZERS: dict[str, dict[str, object]] = {
     "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False},
     "adam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
     "adamw": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False},
+    "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
+    "adamax": {"lr": 0.002, "betas": (0.9, 0.999), "eps": 1e-8},
+    "nadam": {"lr": 0.002, "betas": (0.9, 0.999), "eps": 1e-8, "momentum_decay": 0.004,
+              "decoupled_weight_decay": False},
+    "radam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "decoupled_weight_decay": False},
 }
 #: the largest float32: a hyperparameter above it overflows when torch converts it to the weights' type
 FLOAT32_MAX = 3.4028234663852886e38
@@ -216,7 +221,8 @@ KEYS: dict[str, tuple[object, str]] = {
     "optimizer": ("sgd", "a torch.optim optimizer by name, or {name: {hyperparameter: value}}"),
     "batch_size": (32, "examples per training step"),
     "epochs": (10, "passes over the training data"),
-    "weight_decay": (0.0, "L2 penalty λ as torch.optim applies it (decoupled for adamw, whose default is 0.01)"),
+    "weight_decay": (0.0, "L2 penalty λ as torch.optim applies it (decoupled for adamw, whose default is 0.01, and "
+                     "for nadam and radam with decoupled_weight_decay: true)"),
     "l1": (0.0, "λ·Σ|w| added to the loss"),
     "clip_grad_norm": (None, "max_norm of torch.nn.utils.clip_grad_norm_: before each optimizer step, every gradient "
                        "is scaled by min(1, max_norm / (norm + 1e-6)), norm the 2-norm of all gradients together; "
@@ -591,21 +597,26 @@ def _check_optimizer(name: str, hyper: dict[str, object], locs: dict[str, Loc], 
     def at(key: str) -> Loc:
         return locs.get(key, loc)
 
+    lr_hint = "typical values: 0.1 for SGD, 0.001 for Adam"
+    if name == "adadelta":  # its step is Adadelta's own, which lr scales
+        lr_hint = "Adadelta's lr scales its own step: torch's default is 1.0"
     if hyper["lr"] <= 0:
-        raise SpecError(at("lr"), f"lr must be > 0, got {hyper['lr']:g}", code="bad-learning-rate",
-                        hint="typical values: 0.1 for SGD, 0.001 for Adam")
+        raise SpecError(at("lr"), f"lr must be > 0, got {hyper['lr']:g}", code="bad-learning-rate", hint=lr_hint)
     for key, value in hyper.items():
         if isinstance(value, float) and value > FLOAT32_MAX:
             raise SpecError(at(key), f"{key} {value:g} is beyond float32 (above {FLOAT32_MAX:.3g}), which "
                             "training computes in", code="bad-learning-rate" if key == "lr" else "bad-train",
-                            hint="typical values: 0.1 for SGD, 0.001 for Adam" if key == "lr" else None)
-    for key in ("lr_decay", "initial_accumulator_value"):  # Adagrad's, as torch.optim.Adagrad checks them
+                            hint=lr_hint if key == "lr" else None)
+    for key in ("lr_decay", "initial_accumulator_value", "momentum_decay"):  # Adagrad's and NAdam's, as torch
         if hyper.get(key, 0) < 0:
             raise SpecError(at(key), f"{key} must be ≥ 0, got {hyper[key]:g}", code="bad-train",
-                            hint=f"{key}: 0 is torch's default")
+                            hint=f"{key}: {OPTIMIZERS[name][key]:g} is torch's default")
     for key in ("momentum", "alpha", "dampening"):
         if key in hyper and not 0 <= hyper[key] < (1.0000001 if key == "dampening" else 1):
             raise SpecError(at(key), f"{key} must be in [0, 1), got {hyper[key]:g}", code="bad-momentum")
+    if "rho" in hyper and not 0 <= hyper["rho"] <= 1:  # Adadelta's, whose bounds torch closes at 1
+        raise SpecError(at("rho"), f"rho must be in [0, 1], got {hyper['rho']:g}", code="bad-momentum",
+                        hint="the decay of Adadelta's running averages: torch's default is 0.9, Zeiler's 0.95")
     if "betas" in hyper:
         for beta in hyper["betas"]:
             if not 0 <= beta < 1:

@@ -271,7 +271,8 @@ LOSSES: dict[str, type] = {"mse": losses.MSELoss, "cross_entropy": losses.CrossE
                            "cosine": losses.CosineLoss, "dice": losses.DiceLoss}
 #: train.optimizer name → optimizer class (its keyword arguments are torch.optim's names)
 OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
-                               "adam": optim.Adam, "adamw": optim.AdamW}
+                               "adam": optim.Adam, "adamw": optim.AdamW, "adadelta": optim.Adadelta,
+                               "adamax": optim.Adamax, "nadam": optim.NAdam, "radam": optim.RAdam}
 
 
 def plan(node: Node, kept: frozenset[str] = frozenset()) -> Call:

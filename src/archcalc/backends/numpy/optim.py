@@ -2,10 +2,14 @@
 
 An optimizer holds the parameter arrays and updates them in place; ``step(grads)`` takes the
 gradients in the same order. Weight decay is L2 added to the gradient (``g + λ·p``), except in
-AdamW, which shrinks the weights directly (``p·(1 − lr·λ)``) before the moment updates. The
-quirks that make results agree to ~1e-15 in float64: SGD's first momentum buffer is the gradient
-itself (no dampening); Adagrad's sum starts at ``initial_accumulator_value``; RMSprop adds ``eps``
-after the square root; AMSGrad keeps the maximum of the *raw* second moment. Imports only NumPy.
+AdamW (and NAdam and RAdam with ``decoupled_weight_decay``), which shrinks the weights directly
+(``p·(1 − lr·λ)``) before the moment updates. The quirks that make results agree to ~1e-15 in
+float64: SGD's first momentum buffer is the gradient itself (no dampening); Adagrad's sum starts at
+``initial_accumulator_value``; RMSprop adds ``eps`` after the square root; AMSGrad keeps the maximum
+of the *raw* second moment; Adadelta adds ``eps`` inside both square roots; Adamax adds ``eps`` to
+|g| before the maximum; NAdam divides by the bias correction inside the square root and keeps its
+momentum product in float32; RAdam takes plain momentum steps until ρ_t exceeds 5. Imports only
+NumPy.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import numpy as np
 
 
 class Optimizer:
-    """Parameters, one state dict per parameter, and weight decay applied as L2 by default."""
+    """Parameters, one state dict per parameter, and weight decay: L2 added to the gradient, or, when
+    ``decoupled`` (AdamW; NAdam and RAdam with ``decoupled_weight_decay``), the weights shrunk by
+    lr·λ before the update, as torch.optim does both."""
+
+    decoupled = False
 
     def __init__(self, params: list[np.ndarray], lr: float, weight_decay: float = 0.0):
         self.params, self.lr, self.weight_decay = list(params), lr, weight_decay
@@ -24,7 +32,9 @@ class Optimizer:
 
     def step(self, grads: list[np.ndarray]) -> None:
         for p, g, state in zip(self.params, grads, self.state):
-            if self.weight_decay:
+            if self.weight_decay and self.decoupled:
+                p *= 1 - self.lr * self.weight_decay
+            elif self.weight_decay:
                 g = g + self.weight_decay * p
             self.update(p, g, state)
 
@@ -103,19 +113,10 @@ class Adam(Optimizer):
     """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²; p ← p − (lr/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + eps),
     with AMSGrad's v replaced by the running maximum of v."""
 
-    DECOUPLED = False
-
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
-
-    def step(self, grads: list[np.ndarray]) -> None:
-        if not self.DECOUPLED:
-            return super().step(grads)
-        for p, g, state in zip(self.params, grads, self.state):
-            p *= 1 - self.lr * self.weight_decay
-            self.update(p, g, state)
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if not state:
@@ -136,11 +137,114 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: p ← p·(1 − lr·λ) before each update (PyTorch's default λ = 0.01)."""
 
-    DECOUPLED = True
+    decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, amsgrad, weight_decay)
+
+
+class Adadelta(Optimizer):
+    """v ← ρv + (1 − ρ)g²; Δ ← √(u + eps)/√(v + eps)·g; u ← ρu + (1 − ρ)Δ²; p ← p − lr·Δ (Zeiler 2012,
+    whose step needs no learning rate: torch's lr 1.0 scales it). ``eps`` sits inside both roots, and on
+    the first steps, while u is 0, it sets the step's size: about √eps."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.rho, self.eps = rho, eps
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, square_avg=np.zeros_like(p), acc_delta=np.zeros_like(p))
+        v, u = state["square_avg"], state["acc_delta"]
+        state["step"] += 1
+        v *= self.rho
+        v += (1 - self.rho) * g * g
+        delta = np.sqrt(u + self.eps) / np.sqrt(v + self.eps) * g
+        u *= self.rho
+        u += (1 - self.rho) * delta * delta
+        p -= self.lr * delta
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm (Kingma & Ba, section 7.1): m ← β₁m + (1 − β₁)g,
+    u ← max(β₂u, |g| + eps); p ← p − (lr/(1 − β₁ᵗ))·m/u. u needs no bias correction; eps is added to
+    |g| before the maximum, so u is never 0."""
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps = betas, eps
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_inf=np.zeros_like(p))
+        (b1, b2), m, u = self.betas, state["exp_avg"], state["exp_inf"]
+        state["step"] += 1
+        m += (1 - b1) * (g - m)
+        u *= b2
+        np.maximum(u, np.abs(g) + self.eps, out=u)
+        clr = self.lr / (1 - b1 ** state["step"])
+        p += -clr * m / u
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2016), as torch.optim.NAdam: the momentum coefficient
+    μ_t = β₁(1 − ½·0.96^(t·momentum_decay)) warms up towards β₁, μ̄_t = μ_1·…·μ_t, and with
+    d = √(v/(1 − β₂ᵗ)) + eps, p ← p − lr(1 − μ_t)/(1 − μ̄_t)·g/d − lr·μ_{t+1}/(1 − μ̄_t·μ_{t+1})·m/d.
+    torch keeps μ̄_t in a float32 tensor whatever the weights' type (its default scalar type) and
+    multiplies it in float32, so it is a float rounded to float32 here too."""
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps, self.momentum_decay, self.decoupled = betas, eps, momentum_decay, decoupled_weight_decay
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+        (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        t = state["step"]
+        mu = b1 * (1.0 - 0.5 * (0.96 ** (t * self.momentum_decay)))
+        mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * self.momentum_decay)))
+        mu_product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * g * g
+        denom = np.sqrt(v / (1 - b2 ** t)) + self.eps
+        p += -self.lr * (1.0 - mu) / (1.0 - mu_product) * g / denom
+        p += -self.lr * mu_next / (1.0 - mu_product * mu_next) * m / denom
+
+
+class RAdam(Optimizer):
+    """Adam with the variance of its adaptive rate rectified (Liu et al. 2020), as torch.optim.RAdam:
+    with ρ_∞ = 2/(1 − β₂) − 1 and ρ_t = ρ_∞ − 2tβ₂ᵗ/(1 − β₂ᵗ), a step while ρ_t ≤ 5 is momentum SGD on the
+    bias-corrected m̂ (lr·m̂), and after it lr·m̂·r_t·√(1 − β₂ᵗ)/(√v + eps), where
+    r_t = √((ρ_t − 4)(ρ_t − 2)ρ_∞/((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)). With β₂ 0.999 the first 5 steps are SGD's."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 decoupled_weight_decay: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps, self.decoupled = betas, eps, decoupled_weight_decay
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+        (b1, b2), m, v = self.betas, state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        t = state["step"]
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * g * g
+        corrected = m / (1 - b1 ** t)
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * (b2 ** t) / (1 - b2 ** t)
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            p -= corrected * self.lr * ((1 - b2 ** t) ** 0.5 / (np.sqrt(v) + self.eps)) * rect
+        else:
+            p -= corrected * self.lr
 
 
 def clip_grad_norm(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:

@@ -139,6 +139,10 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "rmsprop": torch.optim.RMSprop,
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
+    "adadelta": torch.optim.Adadelta,
+    "adamax": torch.optim.Adamax,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
 }
 
 
@@ -294,8 +298,9 @@ def build_optimizer(train: TrainSpec, module: nn.Module) -> torch.optim.Optimize
     """The spec's optimizer over every parameter of ``module``.
 
     Hyperparameters keep torch.optim's names (``lr``, ``momentum``, ``dampening``, ``nesterov``,
-    ``betas``, ...); ``weight_decay`` is torch's (L2 through the gradient, decoupled for AdamW) and,
-    as in torch, applies to every parameter, biases and BatchNorm's scale and shift included.
+    ``betas``, ``rho``, ``momentum_decay``, ...); ``weight_decay`` is torch's (L2 through the gradient,
+    decoupled for AdamW, and for NAdam and RAdam with ``decoupled_weight_decay``) and, as in torch, applies
+    to every parameter, biases and BatchNorm's scale and shift included.
     """
     optimizer = train.optimizer
     return OPTIMIZERS[optimizer.name](module.parameters(), weight_decay=train.weight_decay, **optimizer.hyper)
