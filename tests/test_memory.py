@@ -89,12 +89,17 @@ SPEC = "input: [10]\nlayers: [linear: 5]\ntrain: {{optimizer: {optimizer}, batch
     ("adagrad", 1, "adagrad: sum"),
     ("rmsprop", 1, "rmsprop: square_avg"),
     ("{rmsprop: {momentum: 0.9, centered: true}}", 3, "rmsprop: square_avg, momentum_buffer, grad_avg"),
+    ("adadelta", 2, "adadelta: square_avg, acc_delta"),
+    ("adamax", 2, "adamax: exp_avg, exp_inf"),
+    ("{nadam: {decoupled_weight_decay: true}}", 2, "nadam: exp_avg, exp_avg_sq"),
+    ("radam", 2, "radam: exp_avg, exp_avg_sq"),
 ])
 def test_optimizer_state_follows_torch_optim(run, write, optimizer, slots, text):
     data = summary_json(run, write(SPEC.format(optimizer=optimizer)))
     training = data["memory"]["training"]
     params = 4 * 55  # (10×5)+5 fp32 parameters
-    steps = 2 * 4 if slots and "sgd" not in text else 0  # a 0-d fp32 `step` per parameter tensor
+    # a 0-d fp32 `step` per parameter tensor (and NAdam's `mu_product` beside it)
+    steps = (2 if "nadam" in text else 1) * 2 * 4 if slots and "sgd" not in text else 0
     assert (training["optimizer_slots"], training["optimizer"]) == (slots, text)
     assert training["optimizer_state"] == slots * params + steps
     assert training["gradients"] == params

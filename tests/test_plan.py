@@ -48,6 +48,10 @@ TORCH_OPTIMIZERS = {
     "rmsprop-momentum": lambda ps: torch.optim.RMSprop(ps, momentum=0.9),
     "rmsprop-centered": lambda ps: torch.optim.RMSprop(ps, centered=True),
     "rmsprop-momentum-centered": lambda ps: torch.optim.RMSprop(ps, momentum=0.9, centered=True),
+    "adadelta": lambda ps: torch.optim.Adadelta(ps),
+    "adamax": lambda ps: torch.optim.Adamax(ps),
+    "nadam": lambda ps: torch.optim.NAdam(ps),
+    "radam": lambda ps: torch.optim.RAdam(ps),
     "adafactor": lambda ps: torch.optim.Adafactor(ps),
 }
 

@@ -67,6 +67,10 @@ OPTIMIZER_STATE: dict[str, Callable[[dict], list[str]]] = {
     "adagrad": lambda h: ["sum"],
     "rmsprop": lambda h: ["square_avg", *(["momentum_buffer"] if h.get("momentum") else []),
                           *(["grad_avg"] if h.get("centered") else [])],
+    "adadelta": lambda h: ["square_avg", "acc_delta"],
+    "adamax": lambda h: ["exp_avg", "exp_inf"],
+    "nadam": lambda h: ["exp_avg", "exp_avg_sq"],  # and mu_product, a 0-d tensor beside step
+    "radam": lambda h: ["exp_avg", "exp_avg_sq"],
 }
 
 

@@ -31,7 +31,8 @@ PRECISIONS: dict[str, tuple[int, int, int]] = {
     "mixed-fp16": (2, 4, 4),
     "bf16": (2, 0, 2),  # pure bf16: weights, gradients and optimizer state all bf16
 }
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adagrad", "rmsprop", "adafactor", "adam8bit")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "radam",
+              "adafactor", "adam8bit")
 SHARDING = ("none", "zero1", "zero2", "zero3", "fsdp", "hsdp")
 #: 8-bit Adam (bitsandbytes): quantisation block and the smallest tensor it quantises
 BLOCK_8BIT, MIN_8BIT = 256, 4096
@@ -141,6 +142,10 @@ OPTIMIZER_STATE: dict[str, tuple[Callable[[Shape, int], int], str]] = {
     "adamw": (lambda s, b: 2 * _prod(s) * b + 4, "exp_avg, exp_avg_sq, step (0-d fp32)"),
     "adagrad": (lambda s, b: _prod(s) * b + 4, "sum, step (0-d fp32)"),
     "rmsprop": (lambda s, b: _prod(s) * b + 4, "square_avg, step (0-d fp32)"),
+    "adadelta": (lambda s, b: 2 * _prod(s) * b + 4, "square_avg, acc_delta, step (0-d fp32)"),
+    "adamax": (lambda s, b: 2 * _prod(s) * b + 4, "exp_avg, exp_inf, step (0-d fp32)"),
+    "nadam": (lambda s, b: 2 * _prod(s) * b + 8, "exp_avg, exp_avg_sq, step and mu_product (0-d fp32)"),
+    "radam": (lambda s, b: 2 * _prod(s) * b + 4, "exp_avg, exp_avg_sq, step (0-d fp32)"),
     "adafactor": (lambda s, b: _factored(s) * b + 4, "row_var and col_var (≥ 2-D) or variance, step"),
     "adam8bit": (_8bit, "state1, state2 (uint8), absmax1, absmax2 (fp32 per 256)"),
 }
