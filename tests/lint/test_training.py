@@ -292,6 +292,10 @@ def test_probabilities_shuffled_into_space_are_still_probabilities(after, codes)
     ("{rmsprop: {lr: 0.256, alpha: 0.9, eps: 0.0316, momentum: 0.9}}", None),  # EfficientNet's
     ("{rmsprop: {lr: 0.064, alpha: 0.9, momentum: 0.9}}", "outside [1e-07, 0.05]"),  # torch's eps 1e-8
     ("{adam: {lr: 0.5, eps: 0.01}}", "outside [1e-07, 0.1]"),  # SGD at rate 50: still too large
+    ("{adamax: {lr: 0.5, eps: 0.1}}", None),  # Adamax's u ≥ eps: SGD at rate 5 at most
+    ("{nadam: {lr: 0.5, eps: 0.01}}", "outside [1e-07, 0.1]"),
+    ("{radam: {lr: 0.5, eps: 0.01}}", "outside [1e-07, 0.1]"),
+    ("{adadelta: {lr: 20, eps: 0.1}}", "outside [1e-05, 10]"),  # Adadelta's eps enlarges its step: no cap
 ])
 def test_a_large_eps_bounds_an_adaptive_step(optimizer, found):
     text = f"input: [10]\nlayers:\n  - linear: 3\ntrain: {{task: classification, classes: 3, optimizer: {optimizer}}}\n"
@@ -355,3 +359,52 @@ def test_two_outputs_under_a_binary_loss_are_offered_cross_entropy(final, hint):
            f"train: {{task: classification, classes: 2, loss: {loss}}}\n"
     [finding] = lint(text, "x.yaml", ["T104"]).diagnostics
     assert finding.hint == hint
+
+
+@pytest.mark.parametrize(("optimizer", "found"), [
+    ("adadelta", None),  # torch's default lr 1.0
+    ("{adadelta: {lr: 0.001}}", None),  # tf.keras' default: slow, but it learns
+    ("{adadelta: {lr: 10}}", None),
+    ("{adadelta: {lr: 11}}", "learning rate 11 is outside [1e-05, 10] for adadelta: steps this large make training "
+                             "diverge or oscillate"),
+    ("{adadelta: {lr: 5.0e-6}}", "learning rate 5e-06 is outside [1e-05, 10] for adadelta: updates this small are "
+                                 "lost in float32 rounding, so nothing learns"),
+    ("adamax", None),
+    ("nadam", None),
+    ("radam", None),
+    ("{adamax: {lr: 0.1}}", "learning rate 0.1 is outside [1e-07, 0.05] for adamax: adamax moves every weight by "
+                            "about lr per step, so steps this large make training diverge"),
+    ("{nadam: {lr: 0.1}}", "learning rate 0.1 is outside [1e-07, 0.05] for nadam: nadam moves every weight by about "
+                           "lr per step, so steps this large make training diverge"),
+    ("{radam: {lr: 1.0e-8}}", "learning rate 1e-08 is outside [1e-07, 0.05] for radam: updates this small are lost "
+                              "in float32 rounding, so nothing learns"),
+])
+def test_each_optimizer_has_its_own_learning_rate_bounds(optimizer, found):
+    text = f"input: [10]\nlayers: [linear: 3]\ntrain: {{classes: 3, optimizer: {optimizer}}}\n"
+    assert [d.message for d in lint(text, "x.yaml", ["T101"]).diagnostics] == ([found] if found else [])
+
+
+@pytest.mark.parametrize(("train", "codes"), [
+    ("{optimizer: adam, weight_decay: 0.01}", ["T106"]),
+    ("{optimizer: nadam, weight_decay: 0.01}", ["T106"]),
+    ("{optimizer: {radam: {decoupled_weight_decay: false}}, weight_decay: 0.01}", ["T106"]),
+    ("{optimizer: {nadam: {decoupled_weight_decay: true}}, weight_decay: 0.01}", []),
+    ("{optimizer: {radam: {lr: 0.01, decoupled_weight_decay: true}}, weight_decay: 1.0}", ["T113"]),  # 1 % a step
+    ("{optimizer: {radam: {lr: 0.01, decoupled_weight_decay: true}}, weight_decay: 0.9}", []),
+    ("{optimizer: {radam: {lr: 0.01}}, weight_decay: 1.0}", ["T106"]),  # coupled: divided by the scale, unread
+    ("{optimizer: adamax, weight_decay: 0.01}", []),  # no decoupled form in torch to offer
+    ("{optimizer: adadelta, weight_decay: 0.5}", []),
+])
+def test_weight_decay_rules_read_each_optimizers_decay(train, codes):
+    """T106: L2 through an Adam-like scaling that torch can decouple; T113: the decoupled shrink lr·λ ≥ 1 %."""
+    text = f"input: [10]\nlayers: [linear: 3]\ntrain: {train}\n"
+    found = [d for d in lint(text, "x.yaml", ["T106", "T113"]).diagnostics]
+    assert [d.code for d in found] == codes
+    if codes == ["T106"] and "adam," not in train:
+        name = "nadam" if "nadam" in train else "radam"
+        assert found[0].hint == f"add decoupled_weight_decay: true to {name}'s hyperparameters (torch's AdamW-style " \
+                                "decay)"
+    if codes == ["T113"]:
+        assert found[0].message == "weight decay takes 1 % of every weight at every step (lr 0.01 × weight_decay 1): " \
+                                   "the weights are held near zero"
+        assert found[0].hint == "weight_decay 0.01 to 0.1 for radam's decoupled decay"

@@ -2,8 +2,9 @@
 
 ## What it does
 Reports the core's `bad-momentum` error: a moving-average coefficient outside [0, 1) (the
-conditions under which `torch.optim` raises), or `nesterov: true` without momentum > 0 and
-dampening 0.
+conditions under which `torch.optim` raises), Adadelta's `rho` outside [0, 1] (torch accepts 1, with
+which Adadelta's averages stay 0 and it takes plain SGD steps), or `nesterov: true` without
+momentum > 0 and dampening 0.
 
 ## Why is this bad?
 Momentum and Adam's moments are exponential moving averages v ← β·v + (1 − β)·g. With β ≥ 1 the

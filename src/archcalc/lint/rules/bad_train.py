@@ -3,7 +3,7 @@
 ## What it does
 Reports the core's `bad-train` error: an unknown task, loss or optimizer, a batch size or epoch
 count below 1, a classification with one class, hyperparameters of the wrong type, a negative
-`eps` or `min_delta`.
+`eps`, `lr_decay`, `momentum_decay` or `min_delta`.
 
 ## Why is this bad?
 The training setup is exported with the network; a value PyTorch would refuse (or misread) fails

@@ -1,16 +1,24 @@
 """The learning rate is outside the range its optimizer can train with.
 
 ## What it does
-Reports an optimizer `lr` below 1e-7, or above the largest rate that optimizer trains with: 0.05
-for the adaptive optimizers (`adam`, `adamw`, `rmsprop`), 1 for `adagrad`, 10 for `sgd`, and 100
-for `sgd` when `clip_grad_norm` clips the gradients' norm. (An `lr` of 0 or less is refused by the
-core: `bad-learning-rate`, E302.)
+Reports an optimizer `lr` below 1e-7 (1e-5 for `adadelta`), or above the largest rate that optimizer trains with: 0.05
+for the adaptive optimizers (`adam`, `adamw`, `rmsprop`, `adamax`, `nadam`, `radam`), 1 for
+`adagrad`, 10 for `sgd` and `adadelta`, and 100 for `sgd` when `clip_grad_norm` clips the
+gradients' norm. (An `lr` of 0 or less is refused by the core: `bad-learning-rate`, E302.)
 
 ## Why is this bad?
 The adaptive optimizers divide each gradient component by its running root-mean-square, so every
 step moves every weight by about `lr` whatever the gradient's size: above 0.05 a step is as large as
 a typical initial weight (1/√fan-in is 0.03–0.1 for fan-ins of 100–1000), and training diverges or
-thrashes. Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is `lr`
+thrashes. Adamax divides by the running maximum of |g| rather than the root-mean-square, NAdam's
+Nesterov step and RAdam's rectified one are Adam's with other coefficients: each moves a weight by
+about `lr` too (RAdam's first steps, while the variance of its rate is not yet defined, are momentum
+SGD at rate `lr`, which 0.05 keeps far below SGD's bound). Adadelta's `lr` is not a step size but a
+factor on its own step √(u + eps)/√(v + eps)·g, which begins near √eps/√(1 − ρ), 3e-3 at torch's
+defaults, stays there while the gradients are noise, and grows slowly (to 0.02 in 5000 steps) only
+while they keep one sign: torch's default, and Zeiler's, is 1, and 10 makes its first steps 0.03,
+near the adaptive optimizers' 0.05, so its bound is 10.
+Adagrad's steps shrink as its accumulator grows, so it tolerates more. SGD's step is `lr`
 times the gradient, whose size depends on the loss and the network: a sigmoid network trained on
 squared error takes rates of 3 (Nielsen's MNIST example), so only rates above 10 are certainly too
 large. Clipping the gradients' total norm to c (`clip_grad_norm: c`, torch's `clip_grad_norm_`)
@@ -25,9 +33,11 @@ each element, so the step it allows grows with the square root of the number of 
 `eps` caps an adaptive step too: the step is lr·m/(√v + eps), at most lr·|g|/eps, SGD's at rate
 lr/eps; TensorFlow's RMSProp recipes (MobileNetV3's lr 0.064, EfficientNet's 0.256) keep eps 1e-3
 inside the root, torch's eps 0.0316, so an adaptive optimizer's bound is the larger of its own and
-eps times SGD's 10. Below 1e-7, η·g is smaller than half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for
+eps times SGD's 10 (not Adadelta's: its eps is in the numerator too, and a larger one makes the step
+larger). Below 1e-7, η·g is smaller than half of float32's spacing at 1 (2⁻²⁴ ≈ 6e-8) for
 every gradient component g below about 0.6, so on weights of size 1 those updates round away and
-nothing learns. Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
+nothing learns; Adadelta's step, lr times about 3e-3, is that small below lr 1e-5 (tf.keras' default
+0.001 learns, slowly). Typical rates are 0.1–0.01 for SGD and 1e-3 for Adam.
 
 ## Example
 ```yaml
@@ -74,15 +84,22 @@ SEVERITY = WARNING
 #: reads the train: section alone, so it runs when a layer does not build too
 PREFIX = True
 LOW = 1e-7
+#: a higher floor where lr scales a step that is itself small (see "Why is this bad?")
+LOWEST = {"adadelta": 1e-5}
 #: the largest learning rate each optimizer trains with (see "Why is this bad?")
-HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05}
+HIGH = {"sgd": 10.0, "adagrad": 1.0, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05, "adadelta": 10.0,
+        "adamax": 0.05, "nadam": 0.05, "radam": 0.05}
 #: SGD's bound when ``clip_grad_norm`` bounds its step at lr·max_norm (see "Why is this bad?")
 HIGH_CLIPPED_SGD = 100.0
 #: the largest clipped step lr·max_norm (three times AWD-LSTM's 30 × 0.25)
 CLIPPED_STEP = 25.0
 TYPICAL_CLIPPED_SGD = "1 to 30 (PyTorch's word_language_model: 20 with clip_grad_norm 0.25)"
 TYPICAL = {"sgd": "0.1 to 0.01", "adagrad": "0.01 to 0.1", "rmsprop": "0.001 to 0.01", "adam": "0.001 (3e-4 to 3e-3)",
-           "adamw": "0.001 (3e-4 to 3e-3)"}
+           "adamw": "0.001 (3e-4 to 3e-3)", "adadelta": "1.0 (torch's default; 0.1 to 1)",
+           "adamax": "0.002 (torch's default; 5e-4 to 5e-3)", "nadam": "0.002 (torch's default; 5e-4 to 5e-3)",
+           "radam": "0.001 (3e-4 to 3e-3)"}
+#: the optimizers whose step is lr·m/(√v + eps) or lr·m/u with u ≥ eps: a large eps caps it at SGD's at lr/eps
+EPS_CAPPED = ("adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -94,9 +111,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     lr, high = optimizer.lr, HIGH[optimizer.name]
     if clipped:  # the clipped step lr·c bounded, whatever the gradient
         high = min(HIGH_CLIPPED_SGD, max(high, CLIPPED_STEP / train.clip_grad_norm))
-    if optimizer.name != "sgd":  # a step lr·m/(√v + eps) is at most SGD's at rate lr/eps
+    if optimizer.name in EPS_CAPPED:  # a step lr·m/(√v + eps) is at most SGD's at rate lr/eps
         high = max(high, float(optimizer.hyper.get("eps", 0.0)) * HIGH["sgd"])
-    if LOW <= lr <= high:
+    low = LOWEST.get(optimizer.name, LOW)
+    if low <= lr <= high:
         return
     name = f"{optimizer.name} with clip_grad_norm" if clipped else optimizer.name
     if lr > high:
@@ -105,5 +123,5 @@ def check(ctx: Context) -> Iterator[Finding]:
     else:
         why = "updates this small are lost in float32 rounding, so nothing learns"
     yield Finding(optimizer.locs.get("lr", optimizer.loc),
-                  f"learning rate {lr:g} is outside [1e-07, {high:g}] for {name}: {why}",
+                  f"learning rate {lr:g} is outside [{low:g}, {high:g}] for {name}: {why}",
                   hint=f"typical values for {name}: {TYPICAL_CLIPPED_SGD if clipped else TYPICAL[optimizer.name]}")

@@ -1,11 +1,12 @@
 """Weight decay that removes a percent or more of every weight at every step.
 
 ## What it does
-Reports `weight_decay` λ whose shrink per optimizer step reaches 1 %: lr·λ for `adamw` (the decoupled
-decay multiplies every weight by 1 − lr·λ) and lr·λ/(1 − momentum) for `sgd` (the coupled decay's
-gradient λ·w, carried by the momentum buffer). Adam, RMSprop and Adagrad divide the decay's gradient
-by their running scale, so a per-step shrink cannot be read from the numbers; `adam-weight-decay`
-(T106) speaks of Adam.
+Reports `weight_decay` λ whose shrink per optimizer step reaches 1 %: lr·λ for `adamw`, and for
+`nadam` and `radam` with `decoupled_weight_decay: true` (the decoupled decay multiplies every weight
+by 1 − lr·λ), and lr·λ/(1 − momentum) for `sgd` (the coupled decay's gradient λ·w, carried by the
+momentum buffer). Adam, RMSprop, Adagrad, Adadelta, Adamax, and NAdam and RAdam with the coupled
+decay (torch's default) divide the decay's gradient by their running scale, so a per-step shrink
+cannot be read from the numbers; `adam-weight-decay` (T106) speaks of Adam, NAdam and RAdam.
 
 ## Why is this bad?
 Weight decay pulls every weight towards zero by a fixed fraction each step, and the gradient has to
@@ -54,13 +55,17 @@ LIMIT = 0.01
 
 def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
-    if train is None or not train.weight_decay or train.optimizer.name not in ("sgd", "adamw"):
+    if train is None or not train.weight_decay:
+        return
+    name = train.optimizer.name
+    decoupled = name == "adamw" or bool(train.optimizer.hyper.get("decoupled_weight_decay"))
+    if name != "sgd" and not decoupled:
         return
     lr, decay = train.optimizer.lr, train.weight_decay
     momentum = train.optimizer.hyper.get("momentum", 0.0) if train.optimizer.name == "sgd" else 0.0
     shrink = lr * decay / (1 - momentum)
     if shrink >= LIMIT:
         how = f"lr {lr:g} × weight_decay {decay:g}" + (f" / (1 − momentum {momentum:g})" if momentum else "")
-        typical = "1e-4 to 5e-4 for sgd" if train.optimizer.name == "sgd" else "0.01 to 0.1 for adamw"
+        typical = "1e-4 to 5e-4 for sgd" if name == "sgd" else f"0.01 to 0.1 for {name}'s decoupled decay"
         yield Finding(ctx.train_loc("weight_decay"), f"weight decay takes {100 * shrink:.3g} % of every weight at "
                       f"every step ({how}): the weights are held near zero", hint=f"weight_decay {typical}")

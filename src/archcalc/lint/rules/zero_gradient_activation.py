@@ -9,7 +9,8 @@ also reaches the output around it through a shortcut, still learn.)
 ## Why is this bad?
 The perceptron's threshold unit sign(h) is flat everywhere except at 0, where it jumps: its
 derivative is 0 wherever it exists (PyTorch's `torch.sign` backpropagates 0). Every optimizer
-archcalc trains with (SGD, AdaGrad, RMSProp, Adam, AdamW) follows the gradient, so the weights
+archcalc trains with (SGD, AdaGrad, RMSProp, Adadelta, Adam, AdamW, Adamax, NAdam, RAdam) follows
+the gradient, so the weights
 before the step never change: training runs, reports a loss, and learns nothing there. Rosenblatt's
 perceptron learns with its own rule, w ← w + η(y − ŷ)x, which is not gradient descent on this
 network; trained by gradients, the same neuron needs a differentiable activation, such as the
