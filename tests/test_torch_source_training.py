@@ -50,10 +50,18 @@ def accuracies(output: str) -> list[float]:
     return [float(m) for m in re.findall(r"^epoch \d+/\d+: loss \S+, accuracy ([0-9.]+)$", output, re.MULTILINE)]
 
 
-def test_the_file_trains_with_the_specs_loss_and_optimizer(exported):
+@pytest.mark.parametrize("optimizer", [
+    None, "{adadelta: {rho: 0.95}}", "{adamax: {lr: 0.01}}",
+    "{nadam: {momentum_decay: 0.01, decoupled_weight_decay: true}}", "{radam: {betas: [0.8, 0.99]}}"])
+def test_the_file_trains_with_the_specs_loss_and_optimizer(exported, optimizer):
+    """The file's build_optimizer is the torch trainer's: the class, every hyperparameter, weight decay (None:
+    SPEC's Nesterov SGD)."""
+    spec = SPEC if optimizer is None else SPEC.replace("{sgd: {lr: 0.5, momentum: 0.9, nesterov: true}}", optimizer)
+    if optimizer is not None:
+        exported.write_text(emit(archcalc.loads(spec)), encoding="utf-8")
     module = import_file(exported)
     model = module.build_model()
-    train = archcalc.loads(SPEC).spec.train
+    train = archcalc.loads(spec).spec.train
     ours, theirs = module.build_optimizer(model), training.build_optimizer(train, model)
     assert type(ours) is type(theirs) and {k: v for k, v in ours.param_groups[0].items() if k != "params"} == \
         {k: v for k, v in theirs.param_groups[0].items() if k != "params"}

@@ -376,7 +376,11 @@ class CrossEntropyLoss(Loss):
 # -- optim -----------------------------------------------------------------------------------------
 
 class Optimizer:
-    """Parameters, one state dict per parameter, and weight decay applied as L2 by default."""
+    """Parameters, one state dict per parameter, and weight decay: L2 added to the gradient, or, when
+    ``decoupled`` (AdamW; NAdam and RAdam with ``decoupled_weight_decay``), the weights shrunk by
+    lr·λ before the update, as torch.optim does both."""
+
+    decoupled = False
 
     def __init__(self, params: list[np.ndarray], lr: float, weight_decay: float = 0.0):
         self.params, self.lr, self.weight_decay = list(params), lr, weight_decay
@@ -384,7 +388,9 @@ class Optimizer:
 
     def step(self, grads: list[np.ndarray]) -> None:
         for p, g, state in zip(self.params, grads, self.state):
-            if self.weight_decay:
+            if self.weight_decay and self.decoupled:
+                p *= 1 - self.lr * self.weight_decay
+            elif self.weight_decay:
                 g = g + self.weight_decay * p
             self.update(p, g, state)
 
@@ -396,19 +402,10 @@ class Adam(Optimizer):
     """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²; p ← p − (lr/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + eps),
     with AMSGrad's v replaced by the running maximum of v."""
 
-    DECOUPLED = False
-
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         self.betas, self.eps, self.amsgrad = betas, eps, amsgrad
-
-    def step(self, grads: list[np.ndarray]) -> None:
-        if not self.DECOUPLED:
-            return super().step(grads)
-        for p, g, state in zip(self.params, grads, self.state):
-            p *= 1 - self.lr * self.weight_decay
-            self.update(p, g, state)
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if not state:
@@ -429,7 +426,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: p ← p·(1 − lr·λ) before each update (PyTorch's default λ = 0.01)."""
 
-    DECOUPLED = True
+    decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 1e-2):
