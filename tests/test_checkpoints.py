@@ -148,10 +148,16 @@ def test_a_killed_run_resumes_to_the_same_weights_and_metrics(backend, tiny, tmp
         assert not any(n.endswith(".tmp") for n in os.listdir(folder))
 
 
-def test_a_finished_run_resumed_with_more_epochs_is_the_longer_run(tiny, tmp_path, run):
+@BOTH
+@pytest.mark.parametrize("optimizer", ["adam: {lr: 0.02}", "adadelta: {rho: 0.95}", "adamax: {lr: 0.02}",
+                                       "nadam: {lr: 0.02, decoupled_weight_decay: true}", "radam: {lr: 0.02}"])
+def test_a_finished_run_resumed_with_more_epochs_is_the_longer_run(tiny, tmp_path, run, backend, optimizer):
+    """Every optimizer's state comes back whole: steps, moments, Adamax's infinity norm, NAdam's float32
+    momentum product, RAdam past its rectification threshold (the 33 steps of 3 epochs)."""
     spec, data = tiny
-    spec.write_text(TINY.replace("early_stopping: {patience: 3}", "early_stopping: {patience: 30}"))
-    args = [spec, "--data", data]
+    spec.write_text(TINY.replace("early_stopping: {patience: 3}", "early_stopping: {patience: 30}")
+                    .replace("adam: {lr: 0.02}", optimizer).replace("l1: 0.001,", "l1: 0.001, weight_decay: 0.01,"))
+    args = [spec, "--data", data, "--backend", backend]
     longer = train_json(run, *args, "--epochs", 5, "-o", tmp_path / "longer.npz")
     train_json(run, *args, "--epochs", 3, "--checkpoint-dir", tmp_path / "ck")
     resumed = train_json(run, *args, "--epochs", 5, "--checkpoint-dir", tmp_path / "ck", "--resume",
