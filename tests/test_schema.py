@@ -143,6 +143,9 @@ WRONG = {
     "symbol default 0": "input: [H]\nsymbols: {H: 0}\nlayers: [relu]\n",
     "unknown optimizer": "input: [3]\nlayers: [linear: 2]\ntrain: {optimizer: adamm}\n",
     "unknown hyperparameter": "input: [3]\nlayers: [linear: 2]\ntrain: {optimizer: {adam: {momentum: 0.9}}}\n",
+    "adadelta with betas": "input: [3]\nlayers: [linear: 2]\ntrain: {optimizer: {adadelta: {betas: [0.9, 0.99]}}}\n",
+    "decoupled decay as a number": "input: [3]\nlayers: [linear: 2]\n"
+                                   "train: {optimizer: {radam: {decoupled_weight_decay: 1}}}\n",
     "unknown train key": "input: [3]\nlayers: [linear: 2]\ntrain: {epoch: 3}\n",
     "schedule without its step": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: step}\n",
     "schedule setting misspelt": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {cosine: {tmax: 3}}}\n",
