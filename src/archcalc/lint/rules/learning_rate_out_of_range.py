@@ -1,10 +1,11 @@
 """The learning rate is outside the range its optimizer can train with.
 
 ## What it does
-Reports an optimizer `lr` below 1e-7 (1e-5 for `adadelta`), or above the largest rate that optimizer trains with: 0.05
-for the adaptive optimizers (`adam`, `adamw`, `rmsprop`, `adamax`, `nadam`, `radam`), 1 for
-`adagrad`, 10 for `sgd` and `adadelta`, and 100 for `sgd` when `clip_grad_norm` clips the
-gradients' norm. (An `lr` of 0 or less is refused by the core: `bad-learning-rate`, E302.)
+Reports an optimizer `lr` below 1e-7 (1e-5 for `adadelta`), or above the largest rate that
+optimizer trains with: 0.05 for the adaptive optimizers (`adam`, `adamw`, `rmsprop`, `adamax`,
+`nadam`, `radam`), 1 for `adagrad`, 10 for `sgd` and `adadelta`, and 100 for `sgd` when
+`clip_grad_norm` clips the gradients' norm. (An `lr` of 0 or less is refused by the core:
+`bad-learning-rate`, E302.)
 
 ## Why is this bad?
 The adaptive optimizers divide each gradient component by its running root-mean-square, so every
