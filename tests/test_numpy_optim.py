@@ -102,7 +102,7 @@ def test_every_default_is_torchs(name):
                       if p.default is not inspect.Parameter.empty}
     assert numpy_defaults.keys() == {*SPEC_OPTIMIZERS[name], "weight_decay"}
     for key, value in {**SPEC_OPTIMIZERS[name], "weight_decay": numpy_defaults["weight_decay"]}.items():
-        if (name, key) == ("sgd", "lr"):  # the spec's 0.01 predates torch's default (1e-3 since lr became optional)
+        if (name, key) == ("sgd", "lr"):  # the spec's 0.01, not torch's 1e-3 (docs/spec.md)
             continue
         assert torch_defaults[key] == value == numpy_defaults[key], key
 

@@ -64,7 +64,8 @@ LOSS_SETTINGS: dict[str, str] = {
 LOGIT_LOSSES: dict[str, str] = {name: kind.fuses for name, kind in LOSS_KINDS.items() if kind.fuses}
 MONITORS = ("val_loss", "val_accuracy")
 
-#: optimizer → its hyperparameters and torch.optim's defaults
+#: optimizer → its hyperparameters and torch.optim's defaults, but for SGD's lr (0.01 here, 1e-3 in torch 2.13;
+#: docs/spec.md says so)
 OPTIMIZERS: dict[str, dict[str, object]] = {
     "sgd": {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
     "adagrad": {"lr": 0.01, "lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
