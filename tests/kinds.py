@@ -439,7 +439,13 @@ class AttentionReference(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         heads, kv = self.a.heads, self.a.kv_heads or self.a.heads
-        q, k, v = x.split((heads * self.d, kv * self.d, kv * self.d), dim=-1)
+        if self.a.packing == "heads" and kv == heads:  # GPT-NeoX: view(…, heads, 3·d), chunk(3) per head
+            q, k, v = (y.flatten(-2) for y in x.unflatten(-1, (heads, 3 * self.d)).chunk(3, dim=-1))
+        elif self.a.packing == "heads":  # Falcon's _split_heads: view(…, kv, heads/kv + 2, d), q [:-2], k [-2], v [-1]
+            groups = x.unflatten(-1, (kv, heads // kv + 2, self.d))
+            q, k, v = groups[..., :-2, :].flatten(-3), groups[..., -2, :].flatten(-2), groups[..., -1, :].flatten(-2)
+        else:
+            q, k, v = x.split((heads * self.d, kv * self.d, kv * self.d), dim=-1)
         twin = self.twin[0]
         mask = twin.cache[4] if self.training and twin is not None and self.a.dropout > 0 else None
         return attend(q, k, v, self.a, mask)
@@ -1045,6 +1051,12 @@ layers:
         # Gemma 3's global layers: linear rope scaling, the positions divided by 8
         Case((5, 24), "attention: {heads: 2, causal: true, rotary: half, theta: 100.0, rotary_factor: 8.0}",
              params=0, out=(5, 8), name="rotary-factor"),
+        # GPT-NeoX's query_key_value: each head's q, k and v together, a quarter of each head rotated
+        Case((5, 48), "attention: {heads: 2, causal: true, packing: heads, rotary: half, rotary_dim: 2}",
+             params=0, out=(5, 16), name="packed-by-head"),
+        # Falcon's grouped form: per key/value head its 2 queries, its key, its value
+        Case((4, 24), "attention: {heads: 4, kv_heads: 2, packing: heads, causal: true}", params=0, out=(4, 12),
+             name="packed-by-group"),
         Case((5, 6), None, params=6 * 8 + 8 + 2 * (6 * 2 + 2), out=(5, 8), name="multi-query", spec="""input: [5, 6]
 layers:
   - attention: {heads: 4, kv_heads: 1, scale: 0.5, rotary: half, rotary_dim: 2,

@@ -434,6 +434,21 @@ def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, l
     assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n") == message
 
 
+@pytest.mark.parametrize(("shape", "layer", "message"), [
+    ("[4, 8]", "attention: {heads: 2, packing: heads, branches: [[linear: 8], [linear: 8], [linear: 8]]}",
+     "x.yaml:3:36: error: attention: packing: heads orders the features of one fused input, but q, k and v come "
+     "from three branches\n  hint: remove packing, or give q, k and v side by side in one input\n"),
+    ("[4, 24]", "attention: {heads: 2, packing: head}", "x.yaml:3:36: error: attention: 'packing' must be one of "
+     "'qkv', 'heads', got 'head'\n  hint: did you mean 'heads'?\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, packing: heads}", "x.yaml:3:37: error: multihead_attention has no "
+     "argument 'packing'\n"),
+])
+def test_attentions_packing_is_refused_where_it_orders_nothing(run, write, shape, layer, message):
+    """GPT-NeoX's per-head packing reads one fused input: three branches, or a layer that projects q, k and v
+    apart, have none to order."""
+    assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n").startswith(message)
+
+
 CLIPPED = "input: [4]\nlayers: [linear: 3]\ntrain:\n  optimizer: {sgd: {lr: 20}}\n"
 
 

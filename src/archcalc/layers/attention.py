@@ -23,6 +23,11 @@ from archcalc.symbolic import Dim
 #: how rotary embedding pairs the dimensions of a head: none, Llama/GPT-NeoX's rotate-half (dimension
 #: i with i + d/2), or GPT-J's and Meta's reference code's interleaved pairs (2i with 2i + 1)
 ROTARY = ("none", "half", "interleaved")
+#: how one fused input holds q, k and v: every query head, then every key head, then every value head (GPT-2's
+#: ``c_attn``, Phi-3's ``qkv_proj``), or key/value head by key/value head, each with the heads/kv_heads query heads
+#: it serves, then its key, then its value (GPT-NeoX's ``query_key_value``, viewed ``[T, heads, 3·head_dim]``
+#: and chunked; Falcon's fused projection, viewed ``[T, kv_heads, heads/kv_heads + 2, head_dim]``)
+PACKING = ("qkv", "heads")
 
 
 def divide(layer: Merge, a: Dim, b: Dim, message: str, hint: str, arg: str | None = None,
@@ -45,7 +50,9 @@ class Attention(Merge):
     """Scaled dot-product attention over heads (``torch.nn.functional.scaled_dot_product_attention``).
 
     One input holds q, k and v side by side in that order, each head's dimensions together, as
-    GPT-2's ``c_attn`` gives them: ``[T, (heads + 2·kv_heads)·head_dim]``. Three branches give q,
+    GPT-2's ``c_attn`` gives them: ``[T, (heads + 2·kv_heads)·head_dim]``; ``packing: heads`` reads
+    the same features grouped by key/value head instead, each group its query heads, its key and its
+    value (GPT-NeoX's ``query_key_value``: q, k, v of head 0, then of head 1, …). Three branches give q,
     k and v apart (BERT, Llama). ``kv_heads`` below ``heads`` is grouped-query attention (each k, v
     head serves heads/kv_heads query heads; 1 is multi-query). Output ``[T_q, heads·head_dim]``.
 
@@ -88,6 +95,8 @@ class Attention(Merge):
                               "[default: none]", lo=0, lo_open=True)
     rotary_factor = Float(1.0, doc="linear rope scaling: positions divided by this factor (Gemma 3: 8)", lo=0,
                           lo_open=True)
+    packing = Choice(PACKING, "qkv", doc="how one input holds q, k and v: all queries, all keys, all values "
+                                         "(GPT-2), or per key/value head its queries, key and value (GPT-NeoX)")
 
     @property
     def tells_positions(self) -> bool:
@@ -103,6 +112,10 @@ class Attention(Merge):
 
     def split(self, xs: list[Shape]) -> tuple[Shape, Shape, Shape, Dim]:
         """The q, k and v shapes and the head dimension, checked; a located error where they do not fit."""
+        if len(xs) == 3 and self.packing != "qkv":
+            raise self.error(f"packing: {self.packing} orders the features of one fused input, but q, k and v come "
+                             "from three branches", arg="packing", hint="remove packing, or give q, k and v side by "
+                             "side in one input")
         if len(xs) == 2:
             raise self.branch_error(1, "takes one input (q, k and v side by side) or three branches (q, k, v), "
                                     "got two", code="bad-structure",

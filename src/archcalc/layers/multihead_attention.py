@@ -47,6 +47,8 @@ class MultiheadAttention(Attention):
                                                           "(Qwen3) or over all heads' features (OLMo 2)")
     qk_norm_eps = Float(1e-6, doc="the q and k norms' eps (with qk_norm)", lo=0, lo_open=True)
     qk_norm_offset = Float(0.0, doc="the q and k norms scale by offset + γ, γ from 1 − offset (Gemma 3: 1)")
+    #: q, k and v come from projections of their own, never from one fused input (see below)
+    packing = "qkv"
 
     # -- the projections ----------------------------------------------------------------------------
 
@@ -167,3 +169,7 @@ class MultiheadAttention(Attention):
         return [derive("{D}/{h}", hd, label="head_dim", D=x[1], h=self.heads), *[
             line for line in self.explain_merge(self.projected(x), (x[0], self.heads * hd))
             if isinstance(line, Derivation) and line.label == "MACs"]]
+
+
+# attention's packing orders one fused input; this layer projects q, k and v apart, so it has none
+del MultiheadAttention.ARGS["packing"]

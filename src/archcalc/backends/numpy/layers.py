@@ -1740,6 +1740,8 @@ class Attention(Module):
     dimensions of each head). ``dropout`` drops attention weights in training (inverted). ``softcap`` caps
     the scores c·tanh(s/c) before the mask (Gemma 2's); ``window`` hides the keys ``window`` or more
     positions before the query (sliding-window attention); ``rotary_factor`` divides the positions.
+    ``packing="heads"`` reads one input grouped by key/value head, each group its heads/kv_heads queries,
+    its key and its value (GPT-NeoX's ``query_key_value``); the gradient goes back in the same order.
 
     Backward: dv = pᵀ·dout, dp = dout·vᵀ, and softmax's gradient p ⊙ (dp − Σ dp ⊙ p) from the saved
     probabilities (which the forward computed shifted by each row's maximum, so nothing overflows and
@@ -1750,10 +1752,11 @@ class Attention(Module):
 
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
-                 rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0):
+                 rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0,
+                 packing: str = "qkv"):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
-        self.window, self.softcap, self.rotary_factor = window, softcap, rotary_factor
+        self.window, self.softcap, self.rotary_factor, self.packing = window, softcap, rotary_factor, packing
         self.rng = np.random.default_rng(rng)
 
     def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
@@ -1767,7 +1770,12 @@ class Attention(Module):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         h, kv, d = self.heads, self.kv_heads, self.head_dim
         self.fused = len(xs) == 1
-        q, k, v = np.split(xs[0], [h * d, (h + kv) * d], axis=-1) if self.fused else xs
+        if self.fused and self.packing == "heads":  # [N, T, kv, h/kv + 2, d]: each group's queries, key, value
+            groups = xs[0].reshape(*xs[0].shape[:2], kv, h // kv + 2, d)
+            q, k, v = (part.reshape(*xs[0].shape[:2], -1) for part in (groups[..., :-2, :], groups[..., -2, :],
+                                                                          groups[..., -1, :]))
+        else:
+            q, k, v = np.split(xs[0], [h * d, (h + kv) * d], axis=-1) if self.fused else xs
         q, k, v = self._heads(q, h), self._heads(k, kv), self._heads(v, kv)
         if self.rotary != "none":
             interleaved = self.rotary == "interleaved"
@@ -1820,6 +1828,9 @@ class Attention(Module):
             cos, sin = self._tables(tk, dk.dtype)
             dk = _rotate(dk, cos, -sin, interleaved)
         dq, dk, dv = (g.transpose(0, 2, 1, 3).reshape(n, g.shape[2], -1) for g in (dq, dk, dv))
+        if self.fused and self.packing == "heads":  # back into each group's queries, key and value
+            shape = (n, tq, kv, -1, d)
+            return np.concatenate([dq.reshape(shape), dk.reshape(shape), dv.reshape(shape)], 3).reshape(n, tq, -1)
         return np.concatenate([dq, dk, dv], -1) if self.fused else (dq, dk, dv)
 
 

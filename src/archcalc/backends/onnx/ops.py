@@ -559,12 +559,21 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
 
 @op_for("attention")
 def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> str:
-    """On q, k and v side by side (one input, sliced apart) or from three branches."""
+    """On q, k and v side by side (one input, sliced apart; with ``packing: heads`` viewed [N, T, kv, h/kv + 2, d]
+    and each group's queries, key and value sliced apart) or from three branches."""
     layer, c = node.layer, node.layer.config()
     xs = x if isinstance(x, list) else [x]
     shapes = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
     heads, kv, d = c["heads"], layer.groups, layer.head_size(shapes)
-    if len(xs) == 1:
+    if len(xs) == 1 and c["packing"] == "heads":
+        g = heads // kv
+        groups = b.op("Reshape", [x, _ints(b, node, "groups_shape", [0, 0, kv, g + 2, d])], node, "groups")
+        axis, flat = _ints(b, node, "group_axis", [3]), _ints(b, node, "flat_shape", [0, 0, -1])
+        bounds = [0, g, g + 1, g + 2]
+        xs = [b.op("Reshape", [b.op("Slice", [groups, _ints(b, node, f"{name}_from", [bounds[i]]),
+                                              _ints(b, node, f"{name}_to", [bounds[i + 1]]), axis], node,
+                                    f"{name}_grouped"), flat], node, name) for i, name in enumerate("qkv")]
+    elif len(xs) == 1:
         axis = _ints(b, node, "features", [-1])
         bounds = [0, heads * d, (heads + kv) * d, (heads + 2 * kv) * d]
         xs = [b.op("Slice", [x, _ints(b, node, f"{name}_from", [bounds[i]]), _ints(b, node, f"{name}_to",

@@ -344,7 +344,7 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
                 rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
-                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"])
+                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"])
 
 
 def _gemma_options(c: dict) -> dict[str, object]:

@@ -321,6 +321,8 @@ class Attention(nn.Module):
     i+d/2), 'interleaved' as GPT-J (pairs 2i, 2i+1), on the first rotary_dim
     dimensions of each head, at positions 0..T-1 (divided by rotary_factor).
     A window or a soft cap (Gemma 2's) computes the scores as Gemma's eager code.
+    One input holds q, k, v side by side; packing="heads" reads it grouped by k, v
+    head instead, each group its h/kv queries, its key, its value (GPT-NeoX's).
     """
 
     def __init__(
@@ -337,6 +339,7 @@ class Attention(nn.Module):
         window: int | None = None,
         softcap: float | None = None,
         rotary_factor: float = 1.0,
+        packing: str = "qkv",
     ):
         super().__init__()
         self.options = dict(locals())
@@ -355,7 +358,14 @@ class Attention(nn.Module):
         causal, scale, dropout = o["causal"], o["scale"], o["dropout"]
         rotary, theta, rotary_dim = o["rotary"], o["theta"], o["rotary_dim"]
         window, softcap = o.get("window"), o.get("softcap")
-        if len(xs) == 1:
+        if len(xs) == 1 and o.get("packing", "qkv") == "heads":
+            groups = xs[0].unflatten(-1, (kv, h // kv + 2, d))
+            xs = (
+                groups[..., :-2, :].flatten(-3),
+                groups[..., -2, :].flatten(-2),
+                groups[..., -1, :].flatten(-2),
+            )
+        elif len(xs) == 1:
             xs = xs[0].split((h * d, kv * d, kv * d), dim=-1)
         q, k, v = xs
         q = q.unflatten(-1, (h, d)).transpose(1, 2)
