@@ -1071,6 +1071,18 @@ layers:
       causal: true
       branches: [[linear: {out: 8, bias: false}], [linear: 4], [linear: 4]]
 """),
+        # a window, a soft cap and a rope factor on three branches (the NumPy backend once refused them there)
+        Case((6, 8), None, params=3 * (8 * 8 + 8), out=(6, 8), name="branches-window", spec="""input: [6, 8]
+layers:
+  - attention:
+      heads: 2
+      causal: true
+      window: 2
+      softcap: 3.0
+      rotary: half
+      rotary_factor: 2.0
+      branches: [[linear: 8], [linear: 8], [linear: 8]]
+"""),
         Case((6, 8), None, params=3 * (8 * 8), out=(6, 8), name="interleaved", spec="""input: [6, 8]
 layers:
   - attention:

@@ -226,8 +226,9 @@ class Attend(Attention):
 
     def __init__(self, branches: list[tuple[str, Module]], heads: int, kv_heads: int, head_dim: int,
                  causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
-                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None):
-        super().__init__(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng)
+                 rotary_dim: int | None = None, dropout: float = 0.0, rng=None, **options: object):
+        # options: the window, soft cap and rope factor the spec sets (Attention's keywords)
+        super().__init__(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng, **options)
         self.branches = list(branches)
 
     def children(self) -> list[tuple[str, Module]]:
