@@ -53,6 +53,10 @@ def small(kind: str, **sizes):
         "gemma": (transformers.GemmaConfig, "GemmaForCausalLM"),
         "gemma2": (transformers.Gemma2Config, "Gemma2ForCausalLM"),
         "gemma3_text": (transformers.Gemma3TextConfig, "Gemma3ForCausalLM"),
+        "gpt_neox": (transformers.GPTNeoXConfig, "GPTNeoXForCausalLM"),
+        "phi": (transformers.PhiConfig, "PhiForCausalLM"),
+        "starcoder2": (transformers.Starcoder2Config, "Starcoder2ForCausalLM"),
+        "stablelm": (transformers.StableLmConfig, "StableLmForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -236,11 +240,71 @@ def test_an_imported_gemma_config_is_the_real_model(tmp_path, name):
     check_against(str(spec), real, dict(T=13), vocab=config.vocab_size)
 
 
+#: the LayerNorm decoders' sizes (their keys are DECODER's, without the intermediate size GPT-NeoX has too)
+LAYERNORM = dict(vocab_size=101, hidden_size=48, intermediate_size=80, num_hidden_layers=2, max_position_embeddings=32,
+                 bos_token_id=0, eos_token_id=0)
+
+#: tiny GPT-NeoX, Phi, StarCoder2 and StableLM configs: parallel and sequential residuals, partial rotary, tied and
+#: untied heads, biases on and off, grouped-query attention, a window shorter than the 13 tokens compared
+LAYERNORM_CASES = {
+    # Pythia's: x + attention(ln1 x) + mlp(ln2 x); q, k, v fused head by head; half of each 12-wide head rotated
+    "gpt-neox-parallel": (small("gpt_neox", num_attention_heads=4, rotary_pct=0.5, rotary_emb_base=500,
+                                hidden_dropout=0.1, **LAYERNORM), transformers.GPTNeoXForCausalLM),
+    # one after the other, no attention biases, the head tied, a quarter of each 16-wide head rotated, tanh GELU
+    "gpt-neox-sequential-tied": (small("gpt_neox", num_attention_heads=3, use_parallel_residual=False,
+                                       attention_bias=False, tie_word_embeddings=True, hidden_act="gelu_new",
+                                       layer_norm_eps=1e-6, **LAYERNORM), transformers.GPTNeoXForCausalLM),
+    # Phi-2's: attention and MLP side by side on one norm, 0.4 of each head rotated (4 of 12), lm_head's bias
+    "phi": (small("phi", num_attention_heads=4, partial_rotary_factor=0.4, resid_pdrop=0.1, **LAYERNORM),
+            transformers.PhiForCausalLM),
+    # grouped-query, the head tied (its bias its own), a padding row, 0.5 of 8-wide heads
+    "phi-gqa-tied": (small("phi", num_attention_heads=6, num_key_value_heads=2, tie_word_embeddings=True,
+                           pad_token_id=5, hidden_act="gelu", **LAYERNORM), transformers.PhiForCausalLM),
+    # 4 heads on a hidden size of 50: PhiAttention's heads are 50 // 4 = 12 wide, q, k and v 48, dense back to 50
+    "phi-heads-not-dividing": (small("phi", **dict(LAYERNORM, hidden_size=50), num_attention_heads=4),
+                               transformers.PhiForCausalLM),
+    # StarCoder2-3B's shape: grouped-query attention, biases, a window of 5 on every layer, the head tied
+    "starcoder2": (small("starcoder2", num_attention_heads=6, num_key_value_heads=2, sliding_window=5,
+                         residual_dropout=0.1, embedding_dropout=0.1, norm_epsilon=1e-6, **LAYERNORM),
+                   transformers.Starcoder2ForCausalLM),
+    "starcoder2-unbiased-untied-full": (small("starcoder2", num_attention_heads=6, num_key_value_heads=6,
+                                              use_bias=False, tie_word_embeddings=False, sliding_window=None,
+                                              **LAYERNORM), transformers.Starcoder2ForCausalLM),
+    # heads of 16 whatever hidden_size / heads (8) says, as Starcoder2Attention reads head_dim
+    "starcoder2-head-dim": (small("starcoder2", num_attention_heads=6, num_key_value_heads=3, head_dim=16,
+                                  sliding_window=4, **LAYERNORM), transformers.Starcoder2ForCausalLM),
+    # StableLM-2's: sequential, q, k, v biased (o_proj not), a quarter of 8-wide heads rotated
+    "stablelm": (small("stablelm", num_attention_heads=6, num_key_value_heads=6, use_qkv_bias=True, hidden_dropout=0.1,
+                       **LAYERNORM),
+                 transformers.StableLmForCausalLM),
+    # parallel on one shared norm, grouped-query, half of each head rotated, tied
+    "stablelm-parallel-gqa": (small("stablelm", num_attention_heads=6, num_key_value_heads=2,
+                                    use_parallel_residual=True, partial_rotary_factor=0.5, tie_word_embeddings=True,
+                                    **LAYERNORM), transformers.StableLmForCausalLM),
+}
+
+
+@pytest.mark.parametrize("name", LAYERNORM_CASES)
+def test_an_imported_layernorm_decoder_config_is_the_real_model(tmp_path, name):
+    """Every weight stirred off its initial value (a LayerNorm's β and the projections' biases start at zero,
+    which would hide one read in the wrong place); logits equal to 1e-5 on 13 tokens, and the MACs."""
+    config, real_class = LAYERNORM_CASES[name]
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(real_class(config)), dict(T=13), vocab=config.vocab_size)
+
+
 def test_base_imports_the_body_alone_whatever_the_head(tmp_path):
     config, _ = CASES["llama-gqa"]
     spec = imported(tmp_path, config, "--base")
     torch.manual_seed(0)
     check_against(str(spec), transformers.LlamaModel(config), dict(T=9), vocab=config.vocab_size)
+
+
+#: the keys every Pythia config.json shares (the hub's: rotary_pct and rotary_emb_base at the top level)
+PYTHIA = dict(vocab_size=50304, max_position_embeddings=2048, rotary_pct=0.25, rotary_emb_base=10000,
+              use_parallel_residual=True, tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5,
+              bos_token_id=0, eos_token_id=0)
 
 
 def full_size(config, real_class) -> int:
@@ -387,6 +451,47 @@ def full_size(config, real_class) -> int:
             transformers.Gemma3ForCausalLM,
             3_880_263_168,
         ),
+        (  # EleutherAI/pythia-70m's config.json (the hub's keys: rotary_pct, rotary_emb_base)
+            "gpt_neox",
+            dict(PYTHIA, hidden_size=512, intermediate_size=2048, num_hidden_layers=6, num_attention_heads=8),
+            transformers.GPTNeoXForCausalLM,
+            70_426_624,
+        ),
+        (  # EleutherAI/pythia-1.4b's config.json
+            "gpt_neox",
+            dict(PYTHIA, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=16),
+            transformers.GPTNeoXForCausalLM,
+            1_414_647_808,
+        ),
+        # GPTNeoXConfig's defaults are GPT-NeoX-20B's
+        ("gpt_neox", {}, transformers.GPTNeoXForCausalLM, 20_554_567_680),
+        (  # microsoft/phi-2's config.json: 0.4 of each 80-wide head rotated
+            "phi",
+            dict(vocab_size=51200, hidden_size=2560, intermediate_size=10240, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=32, partial_rotary_factor=0.4, resid_pdrop=0.1,
+                 max_position_embeddings=2048, rope_theta=10000.0, hidden_act="gelu_new", layer_norm_eps=1e-5,
+                 tie_word_embeddings=False, qk_layernorm=False, bos_token_id=50256, eos_token_id=50256),
+            transformers.PhiForCausalLM,
+            2_779_683_840,
+        ),
+        (  # bigcode/starcoder2-3b's config.json: 2 key/value heads, a 4096-token window, biases, the head tied
+            "starcoder2",
+            dict(vocab_size=49152, hidden_size=3072, intermediate_size=12288, num_hidden_layers=30,
+                 num_attention_heads=24, num_key_value_heads=2, max_position_embeddings=16384, sliding_window=4096,
+                 rope_theta=999999.4420358813, norm_epsilon=1e-5, use_bias=True, attention_dropout=0.1,
+                 residual_dropout=0.1, embedding_dropout=0.1, bos_token_id=0, eos_token_id=0),
+            transformers.Starcoder2ForCausalLM,
+            3_030_371_328,
+        ),
+        (  # stabilityai/stablelm-2-1_6b's config.json: q, k and v biased, a quarter of each head rotated
+            "stablelm",
+            dict(vocab_size=100352, hidden_size=2048, intermediate_size=5632, num_hidden_layers=24,
+                 num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096, use_qkv_bias=True,
+                 partial_rotary_factor=0.25, rope_theta=10000.0, layer_norm_eps=1e-5, tie_word_embeddings=False,
+                 bos_token_id=100257, eos_token_id=100257),
+            transformers.StableLmForCausalLM,
+            1_644_515_328,
+        ),
     ],
 )
 def test_full_size_configs_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
@@ -412,8 +517,8 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 def test_imported_specs_lint_without_errors(tmp_path):
     for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe",
-                 "qwen2-moe"):
-        spec = imported(tmp_path / name, CASES[name][0])
+                 "qwen2-moe", *LAYERNORM_CASES):
+        spec = imported(tmp_path / name, {**CASES, **LAYERNORM_CASES}[name][0])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
         assert not [f for f in findings if f["code"].startswith("E")], findings
@@ -781,10 +886,13 @@ def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_
     assert "softcap" not in (tmp_path / "s.yaml").read_text()
 
 
-@pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope"])
-def test_an_imported_gemma_runs_as_the_real_model_in_every_backend(tmp_path, name):
-    """One config per generation: the generated torch source (ruff-clean at 88 columns), onnxruntime and the
-    NumPy model, each with the real model's weights, give its logits to 1e-5 (float32)."""
+@pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope",
+                                  "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa"])
+def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, name):
+    """One config per Gemma generation and per LayerNorm family (GPT-NeoX's head-by-head packing, Phi's shared
+    norm, StarCoder2's window, StableLM's parallel residual): the generated torch source (ruff-clean at 88
+    columns), onnxruntime and the NumPy model, each with the real model's weights, give its logits to 1e-5
+    (float32)."""
     import subprocess
     import sys
 
@@ -796,7 +904,7 @@ def test_an_imported_gemma_runs_as_the_real_model_in_every_backend(tmp_path, nam
     from archcalc.backends.torch.source import emit
     from tests.torch_helpers import import_file
 
-    config, real_class = GEMMA_CASES[name]
+    config, real_class = {**GEMMA_CASES, **LAYERNORM_CASES}[name]
     config._attn_implementation = "eager"
     model = archcalc.load(str(imported(tmp_path, config)), T=13)
     torch.manual_seed(0)
@@ -871,4 +979,103 @@ def test_import_refuses_at_the_key_it_reads(tmp_path, config, message):
     assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
     key = message.split("'")[1] if "'" in message else "num_hidden_layers"
     column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1
+    assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr
+
+
+# -- the LayerNorm decoders: GPT-NeoX, Phi, StarCoder2, StableLM ---------------------------------------
+
+
+@pytest.mark.parametrize("family", ["gpt_neox", "phi", "starcoder2", "stablelm"])
+def test_a_key_a_layernorm_decoder_config_leaves_out_takes_its_familys_default(tmp_path, family):
+    """GPTNeoXConfig's defaults are GPT-NeoX-20B's, PhiConfig's Phi-1.5's, Starcoder2Config's the 3B model's
+    (2 key/value heads), StableLmConfig's stablelm-3b-4e1t's (32 key/value heads whatever the heads)."""
+    from archcalc.importers.hf_layernorm import KEYS, SIZES
+
+    config = transformers.AutoConfig.for_model(family)
+    assert {name: getattr(config, KEYS[name]) for name in SIZES[family]} == SIZES[family]
+    fewer = transformers.AutoConfig.for_model(family, num_attention_heads=4)  # key/value heads follow the heads
+    assert getattr(fewer, "num_key_value_heads", 4) == SIZES[family].get("kv", 4)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+
+
+#: config.json files as the hub has them (written before transformers 5's rope_parameters), the keys that shape
+#: the layers left out where the family's default is meant; transformers reads the same file
+HUB_CONFIGS = {
+    # rotary_pct and rotary_emb_base at the top level; rope_theta, partial_rotary_factor and num_key_value_heads
+    # there are ignored by GPT-NeoX's code, which reads none of them; use_parallel_residual, hidden_act and
+    # attention_bias left to their defaults
+    "gpt_neox": dict(model_type="gpt_neox", architectures=["GPTNeoXForCausalLM"], vocab_size=101, hidden_size=64,
+                     intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=32,
+                     rotary_pct=0.5, rotary_emb_base=100, rope_theta=5.0, partial_rotary_factor=1.0,
+                     num_key_value_heads=2, tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+    # phi-2's keys: partial_rotary_factor and rope_theta at the top level, rope_scaling null, qk_layernorm false
+    "phi": dict(model_type="phi", architectures=["PhiForCausalLM"], vocab_size=101, hidden_size=64,
+                intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+                max_position_embeddings=32, partial_rotary_factor=0.25, rope_theta=300.0, rope_scaling=None,
+                qk_layernorm=False, resid_pdrop=0.1, embd_pdrop=0.0, bos_token_id=0, eos_token_id=0),
+    # starcoder2-3b's keys, with its mlp_type and norm_type, which transformers ignores
+    "starcoder2": dict(model_type="starcoder2", architectures=["Starcoder2ForCausalLM"], vocab_size=101,
+                       hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, max_position_embeddings=32, sliding_window=6,
+                       rope_theta=999999.4420358813, mlp_type="default", norm_type="layer_norm", bos_token_id=0,
+                       eos_token_id=0),
+    # a quarter of each head rotated by default
+    "stablelm": dict(model_type="stablelm", architectures=["StableLmForCausalLM"], vocab_size=101, hidden_size=64,
+                     intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+                     max_position_embeddings=32, bos_token_id=0, eos_token_id=0),
+}
+
+
+@pytest.mark.parametrize("family", HUB_CONFIGS)
+def test_a_layernorm_decoder_config_as_the_hub_writes_it_is_the_real_model(tmp_path, family):
+    (tmp_path / "config.json").write_text(json.dumps(HUB_CONFIGS[family], indent=2), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    config = transformers.AutoConfig.from_pretrained(tmp_path)
+    torch.manual_seed(0)
+    real = stirred(transformers.AutoModelForCausalLM.from_config(config))
+    check_against(str(out), real, dict(T=13), vocab=101)
+
+
+@pytest.mark.parametrize(("config", "key", "message"), [
+    (dict(model_type="gpt_neox", hidden_size=48, num_attention_heads=4, rotary_pct=0.1), "rotary_pct",
+     "error: rotary_pct 0.1 of a head of 12 rotates 1 dimensions: rotary embedding turns pairs of them\n"
+     "  hint: a factor that gives an even number of dimensions, at least 2\n"),
+    (dict(model_type="gpt_neox", rotary_pct=1.5), "rotary_pct",
+     "error: rotary_pct 1.5 is more than the whole head\n  hint: a share of each head's dimensions: at most 1\n"),
+    (dict(model_type="gpt_neox", rope_scaling={"type": "linear", "factor": 2.0}), "rope_scaling",
+     "error: 'rope_scaling': archcalc's rotary embedding has no scaling\n"),
+    (dict(model_type="gpt_neox", hidden_size=50, num_attention_heads=4), "num_attention_heads",
+     "error: num_attention_heads 4 does not divide hidden_size 50\n"),
+    (dict(model_type="phi", qk_layernorm=True), "qk_layernorm",
+     "error: 'qk_layernorm': q and k normalised by a LayerNorm over each head's dimensions before rotary\n"
+     "  hint: the spec language cannot express it; only \"qk_layernorm\": false imports\n"),
+    (dict(model_type="phi", hidden_act="quick_gelu"), "hidden_act",
+     "error: 'hidden_act': archcalc cannot express activation 'quick_gelu'\n"),
+    (dict(model_type="phi", rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.01}),
+     "partial_rotary_factor", "error: partial_rotary_factor 0.01 of a head of 64 rotates 0 dimensions: rotary "
+     "embedding turns pairs of them\n"),
+    (dict(model_type="stablelm", qk_layernorm=True), "qk_layernorm",
+     "error: 'qk_layernorm': q and k normalised by LayerNorms of each head's own before rotary\n"),
+    (dict(model_type="stablelm", head_dim=64), "head_dim",
+     "error: head_dim 64 is not hidden_size / num_attention_heads (80): StableLmAttention's heads are 80 wide, "
+     "and its rotary table would be sized for the other\n  hint: remove head_dim\n"),
+    (dict(model_type="starcoder2", sliding_window=0), "sliding_window",
+     "error: 'sliding_window' must be a whole number ≥ 1, got 0\n"),
+])
+def test_a_layernorm_decoder_config_archcalc_cannot_express_is_refused_at_its_key(tmp_path, config, key, message):
+    text = json.dumps(config)
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
+    column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1  # at the value
     assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr

@@ -465,12 +465,7 @@ def phi3(c: Config, head: bool) -> list[str]:
         head_dim = c.int("head_dim")
         per_head = str(head_dim)
     theta, factor = _rope(c, partial=True)
-    rotary_dim = int(head_dim * factor)  # as Phi3RotaryEmbedding sizes it
-    if rotary_dim < 2 or rotary_dim % 2:
-        key = "partial_rotary_factor" if c.node("partial_rotary_factor") is not None else "rope_parameters"
-        raise c.error(key, f"partial_rotary_factor {factor:g} of a head of {head_dim} rotates {rotary_dim} "
-                      "dimensions: rotary embedding turns pairs of them", code="bad-config",
-                      hint="a factor that gives an even number of dimensions, at least 2")
+    rotary_dim = _rotary_dim(c, head_dim, factor)
     gate = GATES[c.choice("hidden_act", "silu", GATES, "activation")]
     eps = number(c.float("rms_norm_eps", d.eps, positive=True))
     _sliding_window(c, None, sizes["depth"])
@@ -907,14 +902,16 @@ family("gemma3_text", "Gemma3TextModel", "Gemma3ForCausalLM")(gemma(3))
 # -- shared pieces ----------------------------------------------------------------------------------
 
 
-def _with_head(lines: list[str], body: list[str], head: bool, base: str, embedding: str, tied: bool) -> list[str]:
+def _with_head(lines: list[str], body: list[str], head: bool, base: str, embedding: str, tied: bool,
+               bias: bool = False) -> list[str]:
     """The base model's layers at the top level, or, with the language-model head, under ``base`` (Hugging
-    Face's ``transformer``, ``model``) followed by ``lm_head``, tied to the token embedding when ``tied``."""
+    Face's ``transformer``, ``model``) followed by ``lm_head``, tied to the token embedding when ``tied``;
+    ``bias`` gives the head a bias of its own (Phi's), which a tie leaves untied."""
     if not head:
         return lines + [f"  {line}" for line in body]
     tie = f", tie: {base}.{embedding}" if tied else ""
     return [*lines, f"  - name: {base}", "    layers:", *[f"      {line}" for line in body],
-            f"  - linear: {{out: V, bias: false, name: lm_head{tie}}}"]
+            f"  - linear: {{out: V{'' if bias else ', bias: false'}, name: lm_head{tie}}}"]
 
 
 def _header(c: Config, sizes: dict[str, int]) -> list[str]:
@@ -964,10 +961,11 @@ def _rope_theta(c: Config) -> float:
     return _rope(c, partial=False)[0]
 
 
-def _rope(c: Config, partial: bool) -> tuple[float, float]:
+def _rope(c: Config, partial: bool, share_default: float = 1.0) -> tuple[float, float]:
     """(rotary base, the share of each head it rotates): :func:`_rope_theta`'s rules, and with ``partial`` the
-    family's ``partial_rotary_factor`` (Phi-4-mini's 0.75; in ``rope_parameters`` in transformers 5), else
-    a factor other than 1 is an error."""
+    family's ``partial_rotary_factor`` (Phi-4-mini's 0.75; in ``rope_parameters`` in transformers 5; ``share_default``
+    where the config gives none, Phi's 0.5), else a factor other than 1 is an error. A :class:`_FamilyConfig`
+    reads the top-level keys under its family's names (GPT-NeoX's ``rotary_emb_base`` and ``rotary_pct``)."""
     scaling = c.node("rope_scaling")
     if scaling is not None and not (isinstance(scaling, YScalar) and scaling.value is None):
         raise SpecError(
@@ -984,12 +982,13 @@ def _rope(c: Config, partial: bool) -> tuple[float, float]:
             config.require("partial_rotary_factor", 1.0, "rotary embedding on part of each head")
             return 1.0
         factor = config.float("partial_rotary_factor", default, positive=True)
+        key = getattr(config, "renamed", {}).get("partial_rotary_factor", "partial_rotary_factor")
         if factor > 1:
-            raise config.error("partial_rotary_factor", f"partial_rotary_factor {factor:g} is more than the whole "
+            raise config.error("partial_rotary_factor", f"{key} {factor:g} is more than the whole "
                                "head", code="bad-config", hint="a share of each head's dimensions: at most 1")
         return factor
 
-    factor = share(c, 1.0)
+    factor = share(c, share_default)
     if isinstance(params, YMap):
         inner = Config(params, c.path)
         inner.choice("rope_type", "default", ("default",), "rope type")
@@ -999,6 +998,22 @@ def _rope(c: Config, partial: bool) -> tuple[float, float]:
     if params is not None and not (isinstance(params, YScalar) and params.value is None):
         raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
     return c.float("rope_theta", 10000.0, positive=True), factor
+
+
+def _rotary_dim(c: Config, head_dim: int, factor: float) -> int:
+    """The leading dimensions of each head that rotary embedding turns, ``int(head_dim · factor)`` as transformers'
+    rotary embeddings size it (Phi-3's, GPT-NeoX's), or a located error where they are no whole pairs."""
+    rotary_dim = int(head_dim * factor)
+    if rotary_dim < 2 or rotary_dim % 2:
+        params = c.node("rope_parameters")
+        inner = params.get("partial_rotary_factor") if isinstance(params, YMap) else None  # read first, as there
+        key = "partial_rotary_factor" if inner is not None else \
+            getattr(c, "renamed", {}).get("partial_rotary_factor", "partial_rotary_factor")
+        raise SpecError(inner.loc if inner is not None else c.where("partial_rotary_factor"),
+                        f"{key} {factor:g} of a head of {head_dim} rotates {rotary_dim} dimensions: rotary "
+                        "embedding turns pairs of them", code="bad-config",
+                        hint="a factor that gives an even number of dimensions, at least 2")
+    return rotary_dim
 
 
 def _sliding_window(c: Config, default: int | None, depth: int, every_layer: bool = False) -> int | None:
@@ -1038,6 +1053,9 @@ def _sliding_window(c: Config, default: int | None, depth: int, every_layer: boo
 
 
 # -- the entry point --------------------------------------------------------------------------------
+
+# GPT-NeoX, Phi, StarCoder2 and StableLM register themselves; they use the shared pieces above
+from archcalc.importers import hf_layernorm  # noqa: E402, F401
 
 
 def read_config(path: str, limits: Limits) -> Config:

@@ -1,0 +1,326 @@
+"""The LayerNorm decoders of a Hugging Face ``config.json``: GPT-NeoX (Pythia), Phi (Phi-1, 1.5 and 2),
+StarCoder2 and StableLM, written as :mod:`archcalc.importers.hf_config` writes the RMSNorm ones (read as data,
+a block repeated ``depth`` times, Hugging Face's module names, each setting located).
+
+What sets them apart from Llama's decoder is the order of the sub-layers, not new layers: GPT-NeoX's
+``use_parallel_residual`` (x + attention(ln₁ x) + mlp(ln₂ x)), Phi's attention and MLP side by side on one
+shared LayerNorm, StableLM's choice between the two, written with an ``add`` of branches (an empty branch
+is x itself) inside or beside ``residual``; rotary embedding on a share of each head (``rotary_dim``); and
+GPT-NeoX's fused ``query_key_value``, ordered head by head (``attention: {packing: heads}``).
+"""
+
+from __future__ import annotations
+
+from archcalc.importers.hf_config import (
+    Config,
+    _divides,
+    _FamilyConfig,
+    _header,
+    _padding,
+    _rope,
+    _rotary_dim,
+    _sliding_window,
+    _with_head,
+    dropout,
+    family,
+    layer,
+    number,
+)
+
+#: what each family's config class gives a key the config.json leaves out (transformers' GPTNeoXConfig: the
+#: 20B model; PhiConfig: Phi-1.5; Starcoder2Config: the 3B model; StableLmConfig: stablelm-3b-4e1t); a test
+#: binds them to transformers' classes
+SIZES: dict[str, dict[str, int]] = {
+    "gpt_neox": dict(T=2048, V=50432, D=6144, F=24576, heads=64, depth=44),
+    "phi": dict(T=2048, V=51200, D=2048, F=8192, heads=32, depth=24),
+    "starcoder2": dict(T=4096, V=49152, D=3072, F=12288, heads=24, kv=2, depth=30),
+    "stablelm": dict(T=4096, V=50304, D=2560, F=6912, heads=32, kv=32, depth=32),
+}
+KEYS = dict(T="max_position_embeddings", V="vocab_size", D="hidden_size", F="intermediate_size",
+            heads="num_attention_heads", kv="num_key_value_heads", depth="num_hidden_layers")
+
+
+def _sizes(c: Config, model_type: str, grouped: bool = True) -> tuple[dict[str, int], bool]:
+    """The symbols T, V, D, F, heads, kv (when grouped) and depth, with the family's defaults, and whether the
+    attention is grouped-query (key/value heads that do not divide the heads are a located error). A family
+    without ``grouped`` attention (GPT-NeoX) reads no key/value heads, as its code reads none."""
+    defaults = SIZES[model_type]
+    sizes = {name: c.int(KEYS[name], defaults[name]) for name in ("T", "V", "D", "F", "heads")}
+    kv = c.int(KEYS["kv"], defaults.get("kv", sizes["heads"])) if grouped else sizes["heads"]
+    if sizes["heads"] % kv:
+        raise c.error(KEYS["kv"], f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
+                      code="bad-config", hint="each key/value head serves the same number of query heads"
+                      if c.node(KEYS["kv"]) else f"{kv} is {model_type}'s default: give num_key_value_heads")
+    if kv != sizes["heads"]:
+        sizes["kv"] = kv
+    sizes["depth"] = c.int(KEYS["depth"], defaults["depth"])
+    return sizes, "kv" in sizes
+
+
+def _norm(eps: str | None, name: str, indent: str) -> str:
+    return f"{indent}- {layer('layernorm', eps=eps, name=name)}"
+
+
+def _eps(c: Config, key: str) -> str | None:
+    """The LayerNorms' eps, left out where it is ``nn.LayerNorm``'s (and every family's) 1e-5."""
+    eps = c.float(key, 1e-5, positive=True)
+    return None if eps == 1e-5 else number(eps)
+
+
+def _refuse_qk_layernorm(c: Config, norms: str) -> None:
+    """``qk_layernorm`` (Phi's and StableLM's LayerNorms on q and k, which no spec kind holds) is refused."""
+    if c.flag("qk_layernorm", False):
+        raise c.error("qk_layernorm", f"'qk_layernorm': q and k normalised by {norms} before rotary",
+                      hint='the spec language cannot express it; only "qk_layernorm": false imports')
+
+
+def _block(args: str, parallel: bool, ln1: str, attention: list[str], ln2: str | None, mlp: list[str]) -> list[str]:
+    """A decoder layer of the norm ``ln1``, the ``attention`` lines and the ``mlp`` lines (each written as a
+    residual's body, 8 spaces deep): one after the other, x + attn(ln₁ x), then that + mlp(ln₂ that); or
+    ``parallel``, x + attn(ln₁ x) + mlp(ln₂ x), or with ``ln2`` None x + attn(ln₁ x) + mlp(ln₁ x), one norm
+    feeding both (Phi's, StableLM's)."""
+    if not parallel:
+        return [f"  decoder({args}):", "    - residual:", ln1, *attention, "      inline: true",
+                "    - residual:", *([ln2] if ln2 else []), *mlp, "      inline: true"]
+    if ln2 is None:
+        return [f"  decoder({args}):                 # x + attention(norm(x)) + mlp(norm(x))",
+                "    - residual:", ln1, "        - add:", *_branch(attention, 12), *_branch(mlp, 12),
+                "          inline: true", "      inline: true"]
+    return [f"  decoder({args}):                 # x + attention(norm_1(x)) + mlp(norm_2(x))",
+            "    - add:", "        - []", *_branch([ln1, *attention], 8), *_branch([ln2, *mlp], 8),
+            "      inline: true"]
+
+
+def _branch(lines: list[str], indent: int) -> list[str]:
+    """A sub-layer's residual-body lines (8 spaces deep) as one branch of an ``add`` whose items are ``indent``
+    deep: an unnamed group, so its layers keep the names they have in the sequential form."""
+    shift = " " * (indent + 4 - 8)
+    return [" " * indent + "- layers:", *[shift + line for line in lines]]
+
+
+# -- GPT-NeoX ---------------------------------------------------------------------------------------
+
+
+@family("gpt_neox", "GPTNeoXModel", "GPTNeoXForCausalLM")
+def gpt_neox(c: Config, head: bool) -> list[str]:
+    """``modeling_gpt_neox.py`` (Pythia, GPT-NeoX-20B): LayerNorm (with bias) before each sub-layer, q, k and v
+    fused in ``query_key_value`` ordered head by head (``view(…, heads, 3·head_dim)`` then ``chunk(3)``:
+    ``attention: {packing: heads}``), rotary embedding on ``rotary_pct`` of each head (0.25) with base
+    ``rotary_emb_base`` (both in ``rope_parameters`` in transformers 5, which reads neither top-level
+    ``rope_theta`` nor ``partial_rotary_factor``), ``use_parallel_residual`` (true: x + attention(ln₁ x) +
+    mlp(ln₂ x); false: one after the other), a GELU MLP with biases, and the head (``embed_out`` in the hub's
+    checkpoints, ``lm_head`` in transformers 5) untied unless ``tie_word_embeddings``. Every head has its own
+    key and value: ``num_key_value_heads``, which GPTNeoXAttention never reads, is ignored as it is there."""
+    neox = _FamilyConfig(c.root, c.path, c.warnings, renamed={"rope_theta": "rotary_emb_base",
+                                                              "partial_rotary_factor": "rotary_pct"})
+    sizes, _ = _sizes(c, "gpt_neox", grouped=False)
+    _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # GPTNeoXConfig refuses it too
+    theta, share = _rope(neox, partial=True, share_default=0.25)
+    # the rotary table is sized from head_dim when the config has one, as GPTNeoXRotaryEmbedding sizes it
+    head_size = sizes["D"] // sizes["heads"]
+    rotary_dim = _rotary_dim(neox, c.int("head_dim", head_size), share)
+    act = c.activation("hidden_act", "gelu")
+    eps = _eps(c, "layer_norm_eps")
+    bias = None if c.flag("attention_bias", True) else False
+    hidden, attn_drop = c.probability("hidden_dropout", 0.0), c.probability("attention_dropout", 0.0)
+    parallel = c.flag("use_parallel_residual", True)
+    attention = layer("attention", heads="h", causal="true", packing="heads", rotary="half", theta=number(theta),
+                      rotary_dim=rotary_dim if rotary_dim != head_size else None,
+                      dropout=number(attn_drop) if attn_drop else None)
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block("d, f, h", parallel, _norm(eps, "input_layernorm", "        "), [
+            "        - name: attention",
+            "          layers:",
+            f"            - {layer('linear', out='3 * d', bias=bias, name='query_key_value')}   # each head's q, k "
+            "and v side by side",
+            f"            - {attention}",
+            f"            - {layer('linear', out='d', bias=bias, name='dense')}",
+            *dropout(hidden, "post_attention_dropout", "        "),
+        ], _norm(eps, "post_attention_layernorm", "        "), [
+            "        - name: mlp",
+            f"          layers: [linear: {{out: f, name: dense_h_to_4h}}, {layer(act, name='act')}, "
+            "linear: {out: d, name: dense_4h_to_h}]",
+            *dropout(hidden, "post_mlp_dropout", "        "),
+        ]),
+        "layers:",
+    ]
+    body = [
+        "- embedding: {vocab: V, dim: D, name: embed_in}",
+        *dropout(hidden, "emb_dropout", ""),
+        "- {name: layers, repeat: depth, layers: [decoder: [D, F, heads]]}",
+        f"- {layer('layernorm', eps=eps, name='final_layer_norm')}",
+    ]
+    return _with_head(lines, body, head, "gpt_neox", "embed_in", c.flag("tie_word_embeddings", False))
+
+
+# -- Phi --------------------------------------------------------------------------------------------
+
+
+@family("phi", "PhiModel", "PhiForCausalLM")
+def phi(c: Config, head: bool) -> list[str]:
+    """``modeling_phi.py`` (Phi-1, Phi-1.5, Phi-2): one LayerNorm (``input_layernorm``) feeding attention and
+    the MLP side by side, x + attention(ln x) + mlp(ln x), each dropped out by ``resid_pdrop``; q, k, v and
+    ``dense`` with biases around the attention, rotary embedding on ``partial_rotary_factor`` of each head
+    (0.5 by default; Phi-2's 0.4), a GELU MLP (``fc1``, ``fc2``), ``final_layernorm`` and a head with a bias
+    of its own. ``qk_layernorm`` (no released Phi sets it) is refused."""
+    sizes, grouped = _sizes(c, "phi")
+    _refuse_qk_layernorm(c, "a LayerNorm over each head's dimensions")
+    # PhiAttention's head_dim: the config's when it has one, else hidden_size // heads (rounded down, as it is)
+    explicit = c.value("head_dim", None) is not None
+    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    per_head = str(head_dim) if explicit else "(d // h)"
+    q_out = "d" if not explicit and sizes["D"] % sizes["heads"] == 0 else f"h * {per_head}"
+    kv_out = f"kv * {per_head}" if grouped else q_out
+    theta, share = _rope(c, partial=True, share_default=0.5)
+    rotary_dim = _rotary_dim(c, head_dim, share)
+    act = c.activation("hidden_act", "gelu_new")
+    eps = _eps(c, "layer_norm_eps")
+    resid, attn_drop = c.probability("resid_pdrop", 0.0), c.probability("attention_dropout", 0.0)
+    args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+    attention = [f"                {k}: {v}" for k, v in dict(
+        heads="h", kv_heads="kv" if grouped else None, causal="true", rotary="half", theta=number(theta),
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        dropout=number(attn_drop) if attn_drop else None).items() if v is not None]
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block(args, True, _norm(eps, "input_layernorm", "        "), [
+            "        - name: self_attn",
+            "          layers:",
+            "            - attention:",
+            *attention,
+            "                branches:",
+            f"                  - linear: {{out: {q_out}, name: q_proj}}",
+            f"                  - linear: {{out: {kv_out}, name: k_proj}}",
+            f"                  - linear: {{out: {kv_out}, name: v_proj}}",
+            "              inline: true",
+            "            - linear: {out: d, name: dense}",
+            *dropout(resid, "resid_dropout", "        "),
+        ], None, [
+            "        - name: mlp",
+            f"          layers: [linear: {{out: f, name: fc1}}, {layer(act, name='activation_fn')}, "
+            "linear: {out: d, name: fc2}]",
+            *([f"        - dropout: {number(resid)}                  # resid_dropout again"] if resid else []),
+        ]),
+        "layers:",
+    ]
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V']), name='embed_tokens')}",
+        *dropout(c.probability("embd_pdrop", 0.0), "embed_dropout", ""),
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        f"- {layer('layernorm', eps=eps, name='final_layernorm')}",
+    ]
+    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False), bias=True)
+
+
+# -- StarCoder2 -------------------------------------------------------------------------------------
+
+
+@family("starcoder2", "Starcoder2Model", "Starcoder2ForCausalLM")
+def starcoder2(c: Config, head: bool) -> list[str]:
+    """``modeling_starcoder2.py``: Llama's layout with LayerNorms (``norm_epsilon``), q, k, v and o projections
+    and a GELU MLP (``c_fc``, ``c_proj``) biased with ``use_bias``, grouped-query attention with rotary
+    embedding on whole heads, ``sliding_window`` on every layer (written: the outputs equal the real model's at
+    any length), ``residual_dropout`` after each sub-layer and the head tied by default."""
+    sizes, grouped = _sizes(c, "starcoder2")
+    explicit = c.value("head_dim", None) is not None
+    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    theta, _ = _rope(c, partial=False)
+    window = _sliding_window(c, None, sizes["depth"], every_layer=True)
+    act = c.activation("hidden_act", "gelu_pytorch_tanh")
+    eps = _eps(c, "norm_epsilon")
+    bias = c.flag("use_bias", True)
+    resid, attn_drop = c.probability("residual_dropout", 0.0), c.probability("attention_dropout", 0.0)
+    args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+    attention = [f"            {k}: {v}" for k, v in dict(
+        heads="h", kv_heads="kv" if grouped else None,
+        head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
+        causal="true", window=window, rotary="half", theta=number(theta),
+        dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
+    mlp_bias = None if bias else False
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block(args, False, _norm(eps, "input_layernorm", "        "), [
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            *attention,
+            *([f"        - dropout: {number(resid)}"] if resid else []),
+        ], _norm(eps, "post_attention_layernorm", "        "), [
+            "        - name: mlp",
+            "          layers:",
+            f"            - {layer('linear', out='f', bias=mlp_bias, name='c_fc')}",
+            f"            - {layer(act, name='act')}",
+            f"            - {layer('linear', out='d', bias=mlp_bias, name='c_proj')}",
+            *([f"            - dropout: {number(resid)}"] if resid else []),
+        ]),
+        "layers:",
+    ]
+    embedding_dropout = c.probability("embedding_dropout", 0.0)  # functional in Starcoder2Model: no module name
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V']), name='embed_tokens')}",
+        *([f"- dropout: {number(embedding_dropout)}"] if embedding_dropout else []),
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        f"- {layer('layernorm', eps=eps, name='norm')}",
+    ]
+    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", True))
+
+
+# -- StableLM ---------------------------------------------------------------------------------------
+
+
+@family("stablelm", "StableLmModel", "StableLmForCausalLM")
+def stablelm(c: Config, head: bool) -> list[str]:
+    """``modeling_stablelm.py`` (StableLM-3B-4E1T, StableLM 2): Llama's attention and SwiGLU MLP with LayerNorms,
+    q, k and v biased with ``use_qkv_bias`` (o_proj never), rotary embedding on ``partial_rotary_factor`` of each
+    head (0.25), ``use_parallel_residual`` (x + attention(ln x) + mlp(ln x) on one norm) or sequential, and
+    ``hidden_dropout`` after the MLP. ``qk_layernorm`` (StableLM 2 12B's: a LayerNorm of each head's own) is
+    refused."""
+    sizes, grouped = _sizes(c, "stablelm")
+    _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # StableLmAttention refuses it
+    head_dim = sizes["D"] // sizes["heads"]
+    if c.value("head_dim", None) is not None and c.int("head_dim") != head_dim:
+        raise c.error("head_dim", f"head_dim {c.int('head_dim')} is not hidden_size / num_attention_heads "
+                      f"({head_dim}): StableLmAttention's heads are {head_dim} wide, and its rotary table would be "
+                      "sized for the other", code="bad-config", hint="remove head_dim")
+    _refuse_qk_layernorm(c, "LayerNorms of each head's own")
+    theta, share = _rope(c, partial=True, share_default=0.25)
+    rotary_dim = _rotary_dim(c, head_dim, share)
+    act = c.activation("hidden_act", "silu")
+    eps = _eps(c, "layer_norm_eps")
+    bias = c.flag("use_qkv_bias", False)
+    parallel = c.flag("use_parallel_residual", False)
+    hidden, attn_drop = c.probability("hidden_dropout", 0.0), c.probability("attention_dropout", 0.0)
+    args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+    attention = [f"            {k}: {v}" for k, v in dict(
+        heads="h", kv_heads="kv" if grouped else None, bias=None if bias else "false",
+        out_bias="false" if bias else None, causal="true", rotary="half", theta=number(theta),
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block(args, parallel, _norm(eps, "input_layernorm", "        "), [
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            *attention,
+        ], None if parallel else _norm(eps, "post_attention_layernorm", "        "), [
+            "        - name: mlp",
+            "          layers:",
+            "            - multiply:",
+            "                - layers: [linear: {out: f, bias: false, name: gate_proj}, "
+            f"{layer(act, name='act_fn')}]",
+            "                - linear: {out: f, bias: false, name: up_proj}",
+            "              inline: true",
+            "            - linear: {out: d, bias: false, name: down_proj}",
+            *dropout(hidden, "dropout", "        "),
+        ]),
+        "layers:",
+    ]
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V']), name='embed_tokens')}",
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        f"- {layer('layernorm', eps=eps, name='norm')}",
+    ]
+    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+
