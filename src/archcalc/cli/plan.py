@@ -132,11 +132,13 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
         raise SpecError(where, "--context sizes a KV cache, but the spec has no attention layer", code="usage",
                         hint="drop --context (a network without attention caches nothing between tokens)")
     tables = [n for n in graph.layers() if n.kind == "pos_embedding" and n.layer.index == "position"]
-    short = min(tables, key=lambda n: n.layer.positions, default=None)
-    if context is not None and short is not None and context > short.layer.positions:  # as --seq-len is refused
+    # the tokens a table serves: its rows, less RoBERTa's padding_idx + 1 before the first position
+    short = min(tables, key=lambda n: n.layer.positions - n.layer.first_row, default=None)
+    longest = None if short is None else short.layer.positions - short.layer.first_row
+    if context is not None and longest is not None and context > longest:  # as --seq-len is refused
         raise SpecError(short.layer.arg_locs.get("positions", short.loc), f"--context {context}: the position table "
-                        f"`{short.path}` holds {short.layer.positions} positions", code="usage",
-                        hint=f"a context of at most {short.layer.positions} tokens, or a longer table")
+                        f"`{short.path}` holds {longest} positions", code="usage",
+                        hint=f"a context of at most {longest} tokens, or a longer table")
     if tp > 1 and not _splits(graph, tp):
         raise SpecError(where, f"--tp {tp}: no weighted layer's output features divide by {tp}", code="usage",
                         hint="use a degree that divides the layers' widths, or --tp 1")

@@ -440,7 +440,9 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
                                                       offset=(m.offset, 0.0))),
     "PositionEmbedding": lambda m: Layer("pos_embedding", {"positions": m.weight.shape[0], "dim": m.weight.shape[1],
                                                            **_args(index=("first" if m.first else "position",
-                                                                          "position"))}),
+                                                                          "position"),
+                                                                   padding_idx=(m.padding_idx,
+                                                                                None))}),
     "Conv1D": lambda m: Layer("linear", {"out": m.weight.shape[1], **_args(bias=(m.bias is not None, True)),
                                          "transposed": True}),  # GPT-2's weight stored [in, out]
     "ScaledEmbedding": lambda m: Layer("embedding", {**_embedding(m).args, "scale": m.scale}),

@@ -6,6 +6,7 @@ from archcalc import symbolic
 from archcalc.layers.args import Bool, Choice, Int
 from archcalc.layers.base import (
     KEEP,
+    Axis,
     AxisMap,
     Count,
     Derivation,
@@ -35,6 +36,12 @@ class PosEmbedding(Layer):
     stores the table as torchvision's ViT encoder does: one bare ``[1, positions, D]`` parameter under
     the layer's own name (``encoder.pos_embedding``, not ``….weight``).
 
+    ``padding_idx: p`` counts the positions from the token ids, as RoBERTa (after fairseq's
+    ``make_positions``) does: the k-th token that is not ``p`` takes row p + k (k from 1), a padding token
+    row p, which stays zero and gets no gradient (RoBERTa's ``nn.Embedding(…, padding_idx=p)``). Without
+    padding in the sequence the rows are p + 1 … p + T, so T may not exceed positions − p − 1 (514 rows
+    serve 512 tokens with p = 1). It reads the ids themselves: the input must be the model's ``[T]`` ids.
+
     Example: ``- pos_embedding: {positions: 1024, dim: 768, name: wpe}``, or
     ``- pos_embedding: {positions: 197, add: true, name: pos_embedding}`` on ViT-B/16's ``[197, 768]``
     """
@@ -47,6 +54,14 @@ class PosEmbedding(Layer):
     index = Choice(("position", "first"), "position", doc="row t for position t, or row 0 for every position")
     add = Bool(False, doc="add the rows to the [T, D] input, stored as one bare [1, positions, D] parameter "
                           "(torchvision ViT)")
+    padding_idx = Int(None, doc="count the positions from the ids, RoBERTa's way: the k-th token that is not "
+                                "this id takes row padding_idx + k, a padding token this row (kept at zero) "
+                                "[default: rows 0 … T−1]", min=0)
+
+    @property
+    def first_row(self) -> int:
+        """The row of the first position: 0, or padding_idx + 1 (RoBERTa's, with no padding before it)."""
+        return 0 if self.padding_idx is None else self.padding_idx + 1
 
     @property
     def tells_positions(self) -> bool:
@@ -79,11 +94,34 @@ class PosEmbedding(Layer):
         if len(x) not in (1, 2):
             raise self.error(f"needs a sequence [T] of ids or [T, D] of vectors, got {shape_text(x)}",
                              code="bad-input-shape", hint="the first axis of the input is the sequence")
+        if self.padding_idx is not None:
+            self.check_padding(x)
         t = x[0]
-        if self.index == "position" and symbolic.is_int(t) and symbolic.is_int(self.positions) and t > self.positions:
-            raise self.error(f"the sequence has {t} positions but the table only {self.positions}",
-                             arg="positions", hint=f"use positions ≥ {t}, or a shorter sequence")
+        if self.index == "position" and symbolic.is_int(t) and symbolic.is_int(self.positions) \
+                and t + self.first_row > self.positions:
+            if self.padding_idx is None:
+                raise self.error(f"the sequence has {t} positions but the table only {self.positions}",
+                                 arg="positions", hint=f"use positions ≥ {t}, or a shorter sequence")
+            raise self.error(f"the sequence has {t} positions, rows {self.first_row} … {t + self.first_row - 1} "
+                             f"with padding_idx {self.padding_idx}, but the table only {self.positions} rows",
+                             arg="positions", hint=f"use positions ≥ {t + self.first_row} (the sequence and "
+                             f"padding_idx + 1), or a shorter sequence")
         return (t, self.width(x))
+
+    def check_padding(self, x: Shape) -> None:
+        """``padding_idx`` reads the ids: a ``[T]`` input, rows counted, neither ``index: first`` nor ``add``."""
+        if self.add or self.index != "position":
+            other = "add: true" if self.add else "index: first"
+            raise self.error(f"padding_idx counts positions from the ids; it cannot go with {other}",
+                             arg="padding_idx", hint=f"remove {other} or padding_idx")
+        if len(x) != 1:
+            raise self.error(f"padding_idx counts positions from the token ids, so it needs the [T] ids, got "
+                             f"{shape_text(x)}", arg="padding_idx", code="bad-input-shape",
+                             hint="give it the model's input of ids, beside the token embedding (add: [[embedding: "
+                             "…], [pos_embedding: …]])")
+        if symbolic.is_int(self.positions) and self.padding_idx >= self.positions:
+            raise self.error(f"padding_idx {self.padding_idx} is not a row of the {self.positions}-row table",
+                             arg="padding_idx", hint=f"use a row below {self.positions}")
 
     def weight_shape(self, x: Shape) -> Shape:
         return (1, self.positions, self.width(x)) if self.add else (self.positions, self.width(x))
@@ -93,7 +131,10 @@ class PosEmbedding(Layer):
 
     def axes(self, x: Shape) -> AxisMap:
         """Position t's vector depends on t alone, never on the input's values: every axis kept (with
-        ``add``, each output element reads its own input element)."""
+        ``add``, each output element reads its own input element). With ``padding_idx`` it reads the ids
+        0 … t, whose padding it does not count: a causal window of T steps, as a forward recurrent layer's."""
+        if self.padding_idx is not None:
+            return (((0, Axis(x[0], 1, x[0] - 1)),), ())
         return (((0, KEEP),), ((1, KEEP),) if self.add else ())
 
     def work(self, x: Shape, y: Shape) -> Work:

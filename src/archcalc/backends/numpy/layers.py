@@ -1649,25 +1649,43 @@ class PositionEmbedding(Module):
     """Rows 0 … T−1 of a learned [positions, dim] table for a sequence of T (GPT-2's ``wpe``, BERT's
     position embeddings), or row 0 at every position with ``first`` (BERT's token types, all type 0),
     drawn from N(0, 1); [N, T, …] → [N, T, dim]. It reads only its input's length, so the input's
-    gradient is zero; each row's gradient is summed over the batch (and over the positions with ``first``)."""
+    gradient is zero; each row's gradient is summed over the batch (and over the positions with ``first``).
+    With ``padding_idx`` p it reads the ids, RoBERTa's positions: the k-th token that is not p takes row
+    p + k, a padding token row p, which starts at zero and gets no gradient (as ``nn.Embedding``'s)."""
 
     PARAMS = ("weight",)
     RANDOM = True
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False, rng=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False, padding_idx: int | None = None,
+                 rng=None):
         rng = np.random.default_rng(rng)
         self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
-        self.first = first
+        self.first, self.padding_idx = first, padding_idx
+        if padding_idx is not None:
+            self.weight[padding_idx] = 0.0
+
+    def positions(self, x: np.ndarray) -> np.ndarray:
+        """RoBERTa's rows for the ids ``x`` [N, T]: cumsum of the non-padding mask, times it, plus p."""
+        mask = (np.asarray(x).astype(np.int64) != self.padding_idx).astype(np.int64)
+        return np.cumsum(mask, axis=1) * mask + self.padding_idx
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
+        if self.padding_idx is not None:
+            self.rows = self.positions(x)
+            return self.weight[self.rows]
         n, t = x.shape[:2]
         rows = self.weight[:1].repeat(t, 0) if self.first else self.weight[:t]
         return np.broadcast_to(rows, (n, t, self.weight.shape[1]))
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        per_position = dout.sum(0)
         grad = np.zeros_like(self.weight)
+        if self.padding_idx is not None:
+            np.add.at(grad, self.rows.reshape(-1), dout.reshape(-1, dout.shape[-1]))
+            grad[self.padding_idx] = 0.0
+            self.grads = {"weight": grad}
+            return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
+        per_position = dout.sum(0)
         if self.first:
             grad[0] = per_position.sum(0)
         else:

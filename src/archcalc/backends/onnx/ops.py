@@ -653,7 +653,17 @@ def embedding(b: Builder, node: LayerNode, x: str) -> str:
 @op_for("pos_embedding")
 def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
     """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D], or with ``add``
-    added to the input: the sequence length stays free."""
+    added to the input: the sequence length stays free. With ``padding_idx`` the rows are counted from the
+    ids (``CumSum`` of the non-padding mask, RoBERTa's positions) and gathered."""
+    pad = node.layer.padding_idx
+    if pad is not None:  # RoBERTa's rows from the ids: cumsum of the non-padding mask, times it, plus padding_idx
+        ids = b.op("Cast", [x], node, "ids", to=7)  # 7: INT64; the model's ids already (a no-op), or whole numbers
+        mask = b.op("Cast", [b.op("Not", [b.op("Equal", [ids, b.constant(node, "padding_idx", pad, dtype=np.int64)],
+                                               node, "is_padding")], node, "not_padding")], node, "mask", to=7)
+        counted = b.op("CumSum", [mask, b.constant(node, "axis1", 1, dtype=np.int64)], node, "counted")
+        rows = b.op("Add", [b.op("Mul", [counted, mask], node, "kept"), b.constant(node, "offset", pad,
+                                                                                    dtype=np.int64)], node, "rows")
+        return b.op("Gather", [b.weight(node, "weight"), rows], node, axis=0)
     zero = b.constant(node, "zero", [0], dtype=np.int64)
     if node.layer.config()["add"]:  # torchvision ViT's x + pos_embedding[:, :T], the [1, P, D] table bare
         length = b.op("Shape", [x], node, "length", start=1, end=2)

@@ -263,15 +263,26 @@ class Multiply(nn.Module):
 
 
 class PositionEmbedding(nn.Module):
-    """Rows 0..T-1 of a learned table for a sequence of T (row 0 everywhere: first)."""
+    """Rows 0..T-1 of a learned table for a sequence of T (row 0 everywhere: first).
+    With padding_idx p, rows counted from the ids as RoBERTa counts them: the k-th
+    token that is not p takes row p + k, a padding token row p (zero, no gradient)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False):
+    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False,
+                 padding_idx: int | None = None):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim))
         self.first = first
+        self.padding_idx = padding_idx
         nn.init.normal_(self.weight)
+        if padding_idx is not None:
+            with torch.no_grad():
+                self.weight[padding_idx].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding_idx is not None:  # x holds the token ids
+            mask = x.ne(self.padding_idx).long()
+            rows = torch.cumsum(mask, dim=1) * mask + self.padding_idx
+            return nn.functional.embedding(rows, self.weight, self.padding_idx)
         rows = (
             torch.zeros(x.shape[1], dtype=torch.long, device=x.device)
             if self.first
