@@ -40,6 +40,12 @@ def small(kind: str, **sizes):
     config_class, architecture = {
         "gpt2": (transformers.GPT2Config, "GPT2LMHeadModel"),
         "bert": (transformers.BertConfig, "BertModel"),
+        "roberta": (transformers.RobertaConfig, "RobertaModel"),
+        "xlm-roberta": (transformers.XLMRobertaConfig, "XLMRobertaModel"),
+        "camembert": (transformers.CamembertConfig, "CamembertModel"),
+        "electra": (transformers.ElectraConfig, "ElectraModel"),
+        "distilbert": (transformers.DistilBertConfig, "DistilBertModel"),
+        "vit": (transformers.ViTConfig, "ViTModel"),
         "llama": (transformers.LlamaConfig, "LlamaForCausalLM"),
         "mistral": (transformers.MistralConfig, "MistralForCausalLM"),
         "qwen2": (transformers.Qwen2Config, "Qwen2ForCausalLM"),
@@ -79,6 +85,12 @@ DECODER = dict(
     eos_token_id=0,
 )
 
+ENCODER = dict(vocab_size=101, hidden_size=48, num_attention_heads=6, intermediate_size=80, num_hidden_layers=2)
+
+#: the base models whose output is the pooler's (the others': the last hidden state)
+POOLED = (transformers.BertModel, transformers.RobertaModel, transformers.XLMRobertaModel, transformers.CamembertModel,
+          transformers.ViTModel)
+
 CASES = {
     "gpt2": (
         small("gpt2", n_layer=2, n_embd=32, n_head=4, vocab_size=101, n_positions=24, bos_token_id=0, eos_token_id=0),
@@ -114,6 +126,24 @@ CASES = {
         ),
         transformers.BertModel,
     ),
+    # RoBERTa's positions counted after the padding row 1 (13 tokens need 15 of the 16 rows); one token type
+    "roberta": (small("roberta", **ENCODER, max_position_embeddings=16, type_vocab_size=1, layer_norm_eps=1e-5),
+                transformers.RobertaModel),
+    # XLM-RoBERTa's and CamemBERT's base models are RoBERTa's code: padding row 3, a relu MLP, two token types
+    "xlm-roberta": (small("xlm-roberta", **ENCODER, max_position_embeddings=20, pad_token_id=3, hidden_act="relu"),
+                    transformers.XLMRobertaModel),
+    "camembert": (small("camembert", **ENCODER, max_position_embeddings=14, pad_token_id=0,
+                        attention_probs_dropout_prob=0.0), transformers.CamembertModel),
+    # ELECTRA's embeddings 24 wide, projected to 48 (embeddings_project); no pooler: the last hidden state
+    "electra": (small("electra", **ENCODER, max_position_embeddings=24, embedding_size=24), transformers.ElectraModel),
+    "electra-unprojected": (small("electra", **ENCODER, max_position_embeddings=24, embedding_size=48,
+                                  hidden_act="gelu_new"), transformers.ElectraModel),
+    # BERT's post-norm layers under other names, no token types, no pooler
+    "distilbert": (small("distilbert", vocab_size=101, dim=48, n_heads=6, n_layers=2, hidden_dim=80,
+                         max_position_embeddings=24, pad_token_id=5), transformers.DistilBertModel),
+    "distilbert-relu-no-dropout": (small("distilbert", vocab_size=101, dim=48, n_heads=4, n_layers=2, hidden_dim=64,
+                                         max_position_embeddings=16, activation="relu", dropout=0.0,
+                                         attention_dropout=0.0), transformers.DistilBertModel),
     "llama-gqa": (small("llama", num_key_value_heads=2, rope_theta=500000.0, **DECODER), transformers.LlamaForCausalLM),
     "llama-biased-tied": (
         small("llama", attention_bias=True, mlp_bias=True, tie_word_embeddings=True, **DECODER),
@@ -176,7 +206,60 @@ def test_an_imported_config_is_the_real_model(tmp_path, name):
     torch.manual_seed(0)
     real = real_class(config)
     vocab = config.vocab_size
-    check_against(str(spec), real, dict(T=13), vocab=vocab, pooled=real_class is transformers.BertModel)
+    check_against(str(spec), real, dict(T=13), vocab=vocab, pooled=real_class in POOLED)
+
+
+def test_roberta_counts_positions_after_padding_as_transformers_does(tmp_path):
+    """RoBERTa's positions come from the ids: the k-th token that is not padding at row pad + k, a padding
+    token at row pad. Sequences with padding at the end, the start and between tokens give the real model's
+    outputs (the last hidden state, and the pooler's, which attends to every token)."""
+    config, _ = CASES["roberta"]
+    spec = archcalc.load(str(imported(tmp_path, config)), T=13)
+    torch.manual_seed(0)
+    real = transformers.RobertaModel(config).eval()
+    ours = archcalc.to_torch(spec).eval()
+    ours.load_state_dict(real.state_dict(), strict=True)
+    ids = torch.randint(2, config.vocab_size, (3, 13))
+    ids[0, 9:] = 1  # padded at the end
+    ids[1, :4] = 1  # at the start
+    ids[2, 3::3] = 1  # between tokens
+    with torch.no_grad():
+        torch.testing.assert_close(ours.embeddings(ids), real.embeddings(ids), atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(ours(ids), real(ids).pooler_output, atol=1e-5, rtol=1e-5)
+    assert "padding_idx: 1, name: position_embeddings" in (tmp_path / "spec.yaml").read_text(encoding="utf-8")
+
+
+#: tiny ViT configs: square and oblong images and patches, q, k, v without bias, heads not D/h wide, a pooler
+#: of another width and activation, dropout
+VIT = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=6, intermediate_size=80, image_size=32,
+           patch_size=8, num_channels=3)
+VIT_CASES = {
+    "vit": (small("vit", **VIT), transformers.ViTModel, (3, 32, 32)),
+    "vit-oblong-unbiased": (small("vit", **{**VIT, "image_size": [24, 40], "patch_size": [8, 10], "num_channels": 2,
+                                            "qkv_bias": False, "hidden_act": "gelu_new", "layer_norm_eps": 1e-6}),
+                            transformers.ViTModel, (2, 24, 40)),
+    # head_dim 10 (60 wide q, k, v of a 48-wide model), a pooler of 20 with relu, dropout everywhere
+    "vit-head-dim-pooler": (small("vit", **{**VIT, "head_dim": 10, "pooler_output_size": 20, "pooler_act": "relu",
+                                            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}),
+                            transformers.ViTModel, (3, 32, 32)),
+    # 50 over 4 heads: each head 12 wide (ViTAttention's hidden_size // heads), o_proj 48 → 50
+    "vit-uneven-heads": (small("vit", **{**VIT, "hidden_size": 50, "num_attention_heads": 4}), transformers.ViTModel,
+                         (3, 32, 32)),
+    "vit-classifier": (small("vit", **VIT, num_labels=7), transformers.ViTForImageClassification, (3, 32, 32)),
+}
+
+
+@pytest.mark.parametrize("name", VIT_CASES)
+def test_an_imported_vit_config_is_the_real_model(tmp_path, name):
+    """ViTModel's pooler output (ViTForImageClassification's logits) on two images, equal to 1e-5."""
+    config, real_class, image = VIT_CASES[name]
+    if real_class is transformers.ViTForImageClassification:
+        config.architectures = ["ViTForImageClassification"]
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    real = real_class(config)
+    check_against(str(spec), real, {}, vocab=0, pooled=real_class is transformers.ViTModel,
+                  example=torch.randn(2, *image))
 
 
 GEMMA = dict(vocab_size=101, hidden_size=48, intermediate_size=80, num_attention_heads=4, max_position_embeddings=32,
@@ -306,6 +389,12 @@ PYTHIA = dict(vocab_size=50304, max_position_embeddings=2048, rotary_pct=0.25, r
               use_parallel_residual=True, tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5,
               bos_token_id=0, eos_token_id=0)
 
+#: FacebookAI/roberta-base's config.json's sizes (514 rows of positions: 512 tokens after the padding row)
+ROBERTA_BASE = dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+                    pad_token_id=1, bos_token_id=0, eos_token_id=2)
+#: the large models' layers
+LARGE = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+
 
 def full_size(config, real_class) -> int:
     with torch.device("meta"):
@@ -317,6 +406,19 @@ def full_size(config, real_class) -> int:
     [
         ("gpt2", {}, transformers.GPT2LMHeadModel, 124_439_808),
         ("bert", {}, transformers.BertModel, 109_482_240),
+        ("roberta", ROBERTA_BASE, transformers.RobertaModel, 124_645_632),  # FacebookAI/roberta-base, with the pooler
+        ("roberta", dict(ROBERTA_BASE, **LARGE), transformers.RobertaModel, 355_359_744),  # roberta-large
+        ("xlm-roberta", dict(ROBERTA_BASE, vocab_size=250002), transformers.XLMRobertaModel, 278_043_648),
+        ("xlm-roberta", dict(ROBERTA_BASE, vocab_size=250002, **LARGE), transformers.XLMRobertaModel, 559_890_432),
+        ("camembert", dict(ROBERTA_BASE, vocab_size=32005), transformers.CamembertModel, 110_621_952),
+        ("distilbert", {}, transformers.DistilBertModel, 66_362_880),  # distilbert-base-uncased
+        ("distilbert", dict(vocab_size=119547), transformers.DistilBertModel, 134_734_080),  # …-multilingual-cased
+        ("electra", {}, transformers.ElectraModel, 13_483_008),  # google/electra-small-discriminator
+        ("electra", dict(embedding_size=768, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+         transformers.ElectraModel, 108_891_648),  # google/electra-base-discriminator
+        ("electra", dict(embedding_size=1024, **LARGE), transformers.ElectraModel, 334_092_288),  # …-large-…
+        ("vit", {}, transformers.ViTModel, 86_389_248),  # google/vit-base-patch16-224's ViTModel, with the pooler
+        ("vit", dict(LARGE, image_size=384, patch_size=32), transformers.ViTModel, 306_657_280),  # …-large-patch32-384
         (
             "llama",
             LLAMA_3_8B,
@@ -516,9 +618,12 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 
 
 def test_imported_specs_lint_without_errors(tmp_path):
+    cases = {**{name: config for name, (config, _) in CASES.items()},
+             **{name: config for name, (config, _, _) in VIT_CASES.items()},
+             **{name: config for name, (config, _) in LAYERNORM_CASES.items()}}
     for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe",
-                 "qwen2-moe", *LAYERNORM_CASES):
-        spec = imported(tmp_path / name, {**CASES, **LAYERNORM_CASES}[name][0])
+                 "qwen2-moe", "roberta", "electra", "distilbert", "vit", "vit-classifier", *LAYERNORM_CASES):
+        spec = imported(tmp_path / name, cases[name])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
         assert not [f for f in findings if f["code"].startswith("E")], findings
@@ -651,6 +756,125 @@ def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family)
     assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
     assert "sliding_window" not in result.output  # Mistral's window is written: window: 4096
     assert ("window: 4096" in out.read_text(encoding="utf-8")) == (family == "mistral")
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "vit"])
+def test_a_key_an_encoder_config_leaves_out_takes_its_familys_default(tmp_path, family):
+    """A config.json of its model_type alone counts what transformers builds from its config class's defaults:
+    XLM-RoBERTa's and CamemBERT's 30522-token vocabulary (not RoBERTa's 50265), ELECTRA's 128-wide embeddings
+    projected to 256, RoBERTa's padding row 1 (512 rows then serve 510 tokens), BERT's and ELECTRA's row 0."""
+    from archcalc.importers.hf_config import ENCODERS
+
+    config = transformers.AutoConfig.for_model(family)
+    if family in ENCODERS:
+        e = ENCODERS[family]
+        assert (e.V, e.pad, e.D, e.F, e.heads, e.embedding_size) == (
+            config.vocab_size, config.pad_token_id, config.hidden_size, config.intermediate_size,
+            config.num_attention_heads, getattr(config, "embedding_size", None))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out), "--base"])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+    text = out.read_text(encoding="utf-8")
+    pad = getattr(config, "pad_token_id", None)
+    assert (f"padding_idx: {pad}, name: word_embeddings" in text) == (family != "vit")
+    if family in ("roberta", "xlm-roberta", "camembert"):
+        assert "symbols: {T: 510," in text and "padding_idx: 1, name: position_embeddings" in text
+
+
+def test_a_vit_classifier_as_the_hub_saves_it_counts_the_real_model(tmp_path):
+    """google/vit-base-patch16-224's config: ViTForImageClassification, 1000 classes named in id2label, no pooler
+    (86,567,656 parameters, torchvision's vit_b_16's too); its base model, --base, has the pooler (86,389,248)."""
+    config = small("vit", id2label={str(i): f"class {i}" for i in range(1000)})
+    config.architectures = ["ViTForImageClassification"]
+    with torch.device("meta"):
+        head, body = transformers.ViTForImageClassification(config), transformers.ViTModel(config)
+    assert archcalc.load(imported(tmp_path, config)).trainable_params == unique_parameters(head) == 86_567_656
+    base = imported(tmp_path / "base", config, "--base")
+    assert archcalc.load(base).trainable_params == unique_parameters(body) == 86_389_248
+
+
+def test_a_vit_spec_at_another_image_size_is_the_model_of_that_size(tmp_path):
+    """The image's sizes are symbols and the position table a formula of them: --set H=48,W=64 counts and shapes
+    what ViTConfig(image_size=[48, 64]) builds (6 × 8 patches of 8, and the class token)."""
+    config, _, _ = VIT_CASES["vit"]
+    model = archcalc.load(str(imported(tmp_path, config)), H=48, W=64)
+    other = transformers.ViTConfig(**{**config.to_dict(), "image_size": [48, 64]})
+    with torch.device("meta"):
+        real = transformers.ViTModel(other)
+    assert model.trainable_params == unique_parameters(real)
+    assert next(n for n in model.graph.layers() if n.kind == "pos_embedding").out_shape == (6 * 8 + 1, 48)
+
+
+def test_distilbert_sinusoidal_positions_are_a_table_all_the_same(tmp_path):
+    """sinusoidal_pos_embds fills the position table with sines and cosines at the start; it stays a parameter
+    (counted and stored), so the model's weights give its outputs: a warning at the key, not a refusal."""
+    config = small("distilbert", vocab_size=101, dim=48, n_heads=6, n_layers=2, hidden_dim=80,
+                   max_position_embeddings=24, sinusoidal_pos_embds=True)
+    config.save_pretrained(tmp_path)
+    text = (tmp_path / "config.json").read_text(encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if '"sinusoidal_pos_embds"' in row)
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"config.json:{line}:27: warning: sinusoidal_pos_embds: transformers starts the position table at " \
+           "sines and cosines, a parameter all the same" in result.output
+    torch.manual_seed(0)
+    real = transformers.DistilBertModel(config)
+    assert real.embeddings.position_embeddings.weight[1, 0].item() == pytest.approx(0.8414709848)  # sin(1)
+    check_against(str(out), real, dict(T=13), vocab=config.vocab_size)
+
+
+#: a RoBERTa config's keys for the refusals
+ROBERTA = dict(model_type="roberta", architectures=["RobertaModel"], hidden_size=64, num_attention_heads=4,
+               intermediate_size=96, num_hidden_layers=2, vocab_size=100, max_position_embeddings=34, pad_token_id=1)
+
+
+@pytest.mark.parametrize(("changes", "key", "message"), [
+    (dict(position_embedding_type="relative_key"), "position_embedding_type",
+     "'position_embedding_type': archcalc cannot express position embedding 'relative_key'"),
+    (dict(is_decoder=True), "is_decoder", "'is_decoder': roberta as a decoder (a causal mask, cross-attention)"),
+    (dict(pad_token_id=None), "pad_token_id", "roberta counts its positions after the padding row, pad_token_id, "
+     "which is null"),
+    (dict(max_position_embeddings=2), "max_position_embeddings", "max_position_embeddings 2 leaves no position "
+     "after the padding row 1: the positions are rows 2 onwards"),
+    (dict(architectures=["RobertaForMaskedLM"]), "RobertaForMaskedLM", "archcalc imports RobertaModel, not "
+     "RobertaForMaskedLM"),
+    (dict(model_type="xlm-roberta", architectures=["XLMRobertaForMaskedLM"]), "XLMRobertaForMaskedLM",
+     "archcalc imports XLMRobertaModel, not XLMRobertaForMaskedLM"),
+    (dict(model_type="electra", architectures=["ElectraModel"], num_attention_heads=5), "num_attention_heads",
+     "num_attention_heads 5 does not divide hidden_size 64"),
+    (dict(model_type="electra", architectures=["ElectraModel"], position_embedding_type="relative_key_query"),
+     "position_embedding_type", "archcalc cannot express position embedding 'relative_key_query'"),
+    (dict(model_type="distilbert", architectures=["DistilBertModel"], dim=64, hidden_size=32), "hidden_size",
+     "'hidden_size' is 32 but 'dim' is 64: two names for the width disagree"),
+    (dict(model_type="distilbert", architectures=["DistilBertModel"], n_heads=5, num_attention_heads=None),
+     "n_heads", "n_heads 5 does not divide the width 64"),
+    (dict(model_type="distilbert", architectures=["DistilBertModel"], n_heads=8), "num_attention_heads",
+     "'num_attention_heads' is 4 but 'n_heads' is 8: two names for the heads disagree"),
+    (dict(model_type="distilbert", architectures=["DistilBertModel"], activation="quick_gelu"), "activation",
+     "archcalc cannot express activation 'quick_gelu'"),
+    (dict(model_type="vit", architectures=["ViTModel"], patch_size=300), "patch_size",
+     "patch_size 300×300 is larger than image_size 224×224"),
+    (dict(model_type="vit", architectures=["ViTModel"], image_size=[224]), "image_size",
+     "'image_size' must be a whole number ≥ 1 or two of them, [height, width], got a list"),
+    (dict(model_type="vit", architectures=["ViTModel"], num_attention_heads=100), "num_attention_heads",
+     "num_attention_heads 100 is more than hidden_size 64: each head would get 0 dimensions"),
+    (dict(model_type="vit", architectures=["ViTForImageClassification"], num_labels=3, id2label={"0": "a", "1": "b"}),
+     "num_labels", "num_labels 3 but id2label names 2 classes"),
+    (dict(model_type="vit", architectures=["ViTModel"], pooler_act="quick_gelu"), "pooler_act",
+     "archcalc cannot express activation 'quick_gelu'"),
+])
+def test_an_encoder_config_archcalc_cannot_express_is_a_located_error(tmp_path, changes, key, message):
+    text = json.dumps({k: v for k, v in {**ROBERTA, **changes}.items() if v is not None or k == "pad_token_id"},
+                      indent=2)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if f'"{key}"' in row)
+    output = refused(tmp_path, text)
+    assert f"config.json:{line}:" in output and message in output, output
 
 
 @pytest.mark.parametrize("family", ["gemma", "gemma2", "gemma3_text"])

@@ -61,8 +61,10 @@ def logits(out: object) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out.last_hidden_state
 
 
-def check_against(spec: str, real: torch.nn.Module, symbols: dict[str, int], vocab: int, pooled: bool = False):
-    """Everything archcalc says about ``spec`` at ``symbols`` against ``real`` (random weights, eval)."""
+def check_against(spec: str, real: torch.nn.Module, symbols: dict[str, int], vocab: int, pooled: bool = False,
+                  example: torch.Tensor | None = None):
+    """Everything archcalc says about ``spec`` at ``symbols`` against ``real`` (random weights, eval), on two
+    sequences of T random ids below ``vocab`` or on ``example`` (a batch of images)."""
     torch.manual_seed(0)
     model = archcalc.load(str(SPECS / spec), **symbols)
     real = real.eval()
@@ -71,7 +73,7 @@ def check_against(spec: str, real: torch.nn.Module, symbols: dict[str, int], voc
     ours = archcalc.to_torch(model).eval()
     assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
     assert unique_parameters(ours) == model.trainable_params
-    ids = torch.randint(0, vocab, (2, symbols["T"]))
+    ids = torch.randint(0, vocab, (2, symbols["T"])) if example is None else example
     paths = {path: node for node, path in torch_paths(model.graph).items() if hasattr(node, "layer")}
     shapes = output_shapes(real, set(paths), ids)
     assert len(shapes) >= len(paths) // 2, "too few layers compared: the names do not match the real model's"

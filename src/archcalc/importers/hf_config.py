@@ -166,8 +166,9 @@ def family(model_type: str, base: str, *heads: str) -> Callable[[Family], Family
     return register
 
 
-def dropout(p: float, name: str, indent: str) -> list[str]:
-    """A named dropout line, or nothing for ``p = 0`` (it would change nothing, and lint flags it)."""
+def dropout(p: float, name: str | None, indent: str) -> list[str]:
+    """A dropout line (named unless ``name`` is None), or nothing for ``p = 0`` (it would change nothing, and
+    lint flags it)."""
     return [f"{indent}- {layer('dropout', p=number(p), name=name)}"] if p else []
 
 
@@ -223,31 +224,85 @@ def gpt2(c: Config, head: bool) -> list[str]:
     return _with_head(lines, body, head, "transformer", "wte", c.flag("tie_word_embeddings", True))
 
 
-@family("bert", "BertModel")
-def bert(c: Config, head: bool) -> list[str]:
-    """Hugging Face's ``modeling_bert.py``: post-norm layers (LayerNorm after each sum), learned
-    positions and token types, and the pooler (the first token, a dense layer and tanh)."""
-    sizes = dict(
-        T=c.int("max_position_embeddings", 512),
-        V=c.int("vocab_size", 30522),
-        P=c.int("max_position_embeddings", 512),
-        types=c.int("type_vocab_size", 2),
-        D=c.int("hidden_size", 768),
-        F=c.int("intermediate_size", 3072),
-        heads=c.int("num_attention_heads", 12),
-        depth=c.int("num_hidden_layers", 12),
-    )
-    _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
-    act = c.activation("hidden_act", "gelu")
-    eps = number(c.float("layer_norm_eps", 1e-12, positive=True))
-    c.choice("position_embedding_type", "absolute", ("absolute",), "position embedding")
-    c.require("is_decoder", False, "BERT as a decoder (a causal mask, cross-attention)")
-    c.require("add_cross_attention", False, "cross-attention to an encoder's output")
-    hidden, attn = c.probability("hidden_dropout_prob", 0.1), c.probability("attention_probs_dropout_prob", 0.1)
-    pad = _padding(c, sizes["V"])
+@dataclass(frozen=True)
+class Encoder:
+    """What a BERT-like family's code (``modeling_bert.py`` and its copies) does its own way, and the defaults
+    its config class gives the keys a config.json leaves out (a test binds them to transformers' classes)."""
+
+    V: int  # vocab_size
+    pad: int | None  # pad_token_id
+    D: int = 768  # hidden_size
+    F: int = 3072  # intermediate_size
+    heads: int = 12  # num_attention_heads
+    #: RoBERTa's positions: counted from the ids after pad_token_id's row (``pos_embedding: {padding_idx}``)
+    roberta: bool = False
+    #: ELECTRA's embeddings of ``embedding_size`` (this default), projected to hidden_size by a linear layer
+    embedding_size: int | None = None
+    #: the base model's pooler (the first token, a dense layer and tanh): BERT's and RoBERTa's, not ELECTRA's
+    pooler: bool = True
+
+
+def encoder(family: Encoder) -> Family:
+    """``modeling_bert.py`` and the families whose base model is a copy of it: post-norm layers (LayerNorm
+    after each sum), learned positions and token types (every token of type 0, ``token_type_ids`` left out),
+    and the pooler (the first token, a dense layer and tanh). RoBERTa (and XLM-RoBERTa and CamemBERT, whose
+    base model is RoBERTa's code) counts its positions from the ids after ``pad_token_id``'s row; ELECTRA
+    embeds in ``embedding_size`` features, projected to hidden_size (``embeddings_project``) when they
+    differ, and has no pooler."""
+
+    def write(c: Config, head: bool) -> list[str]:
+        P = c.int("max_position_embeddings", 512)
+        sizes = dict(T=P, V=c.int("vocab_size", family.V), P=P, types=c.int("type_vocab_size", 2))
+        width = c.int("embedding_size", family.embedding_size) if family.embedding_size else None
+        hidden = c.int("hidden_size", family.D)
+        if width is not None and width != hidden:
+            sizes["E"] = width  # ELECTRA's embeddings, narrower than its layers
+        sizes.update(D=hidden, F=c.int("intermediate_size", family.F),
+                     heads=c.int("num_attention_heads", family.heads), depth=c.int("num_hidden_layers", 12))
+        _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+        act = c.activation("hidden_act", "gelu")
+        eps = number(c.float("layer_norm_eps", 1e-12, positive=True))
+        c.choice("position_embedding_type", "absolute", ("absolute",), "position embedding")
+        c.require("is_decoder", False, f"{c.value('model_type')} as a decoder (a causal mask, cross-attention)")
+        c.require("add_cross_attention", False, "cross-attention to an encoder's output")
+        drop, attn = c.probability("hidden_dropout_prob", 0.1), c.probability("attention_probs_dropout_prob", 0.1)
+        pad = _padding(c, sizes["V"], family.pad)
+        positions = None
+        if family.roberta:
+            positions = _roberta_positions(c, pad, P)
+            sizes["T"] = P - positions - 1
+        dim = "E" if "E" in sizes else "D"
+        table = layer("pos_embedding", positions="P", dim=dim, padding_idx=positions, name="position_embeddings")
+        return [
+            *_header(c, sizes),
+            "blocks:",
+            *_post_norm_layer(eps, act, drop, attn),
+            "layers:",
+            "  - name: embeddings",
+            "    layers:",
+            "      - add:                            # every token of type 0 (no token_type_ids)"
+            + ("; positions after padding" if positions is not None else ""),
+            f"          - {layer('embedding', vocab='V', dim=dim, padding_idx=pad, name='word_embeddings')}",
+            f"          - pos_embedding: {{positions: types, dim: {dim}, index: first, name: token_type_embeddings}}",
+            f"          - {table}",
+            "        inline: true",
+            f"      - layernorm: {{eps: {eps}, name: LayerNorm}}",
+            *dropout(drop, "dropout", "      "),
+            *(["  - linear: {out: D, name: embeddings_project}   # embedding_size → hidden_size"] if dim == "E"
+              else []),
+            "  - {name: encoder.layer, repeat: depth, layers: [layer: [D, F, heads]]}",
+            *(["  - name: pooler                        # the first token ([CLS]), a dense layer and tanh",
+               "    layers: [select, linear: {out: D, name: dense}, tanh: {name: activation}]"] if family.pooler
+              else []),
+        ]
+
+    return write
+
+
+def _post_norm_layer(eps: str, act: str, hidden: float, attn: float) -> list[str]:
+    """BERT's layer, ``layer(d, f, h)``: attention (query, key, value, then dense) and the MLP (intermediate,
+    output), each added to its input and then normalised."""
     return [
-        *_header(c, sizes),
-        "blocks:",
         "  layer(d, f, h):",
         "    - residual:",
         "        body:",
@@ -271,20 +326,222 @@ def bert(c: Config, head: bool) -> list[str]:
         *dropout(hidden, "output.dropout", "          "),
         f"        then: [layernorm: {{eps: {eps}, name: output.LayerNorm}}]",
         "      inline: true",
+    ]
+
+
+def _roberta_positions(c: Config, pad: int | None, rows: int) -> int:
+    """RoBERTa's padding row, after which it counts the positions (``create_position_ids_from_input_ids``: the
+    k-th token that is not padding at row pad + k): the position table of ``rows`` serves rows − pad − 1
+    tokens (roberta-base: 514 rows, 512 tokens)."""
+    if pad is None:
+        raise c.error("pad_token_id", f"{c.value('model_type')} counts its positions after the padding row, "
+                      "pad_token_id, which is null", code="bad-config",
+                      hint="give pad_token_id (RoBERTa's is 1)")
+    if rows - pad - 1 < 1:
+        raise c.error("max_position_embeddings", f"max_position_embeddings {rows} leaves no position after the "
+                      f"padding row {pad}: the positions are rows {pad + 1} onwards", code="bad-config",
+                      hint=f"a table of more than {pad + 1} rows (roberta-base's 514 serve 512 tokens)")
+    return pad
+
+
+ENCODERS = {
+    "bert": Encoder(V=30522, pad=0),
+    "roberta": Encoder(V=50265, pad=1, roberta=True),
+    "xlm-roberta": Encoder(V=30522, pad=1, roberta=True),
+    "camembert": Encoder(V=30522, pad=1, roberta=True),
+    "electra": Encoder(V=30522, pad=0, D=256, F=1024, heads=4, embedding_size=128, pooler=False),
+}
+family("bert", "BertModel")(encoder(ENCODERS["bert"]))
+family("roberta", "RobertaModel")(encoder(ENCODERS["roberta"]))
+family("xlm-roberta", "XLMRobertaModel")(encoder(ENCODERS["xlm-roberta"]))
+family("camembert", "CamembertModel")(encoder(ENCODERS["camembert"]))
+family("electra", "ElectraModel")(encoder(ENCODERS["electra"]))
+
+
+def _aliased(c: Config, key: str, alias: str, default: int, what: str) -> int:
+    """A size the config may give under its family's own key or the common name transformers maps onto it
+    (``attribute_map``: DistilBERT's ``dim`` is also ``hidden_size``); both, disagreeing, are ambiguous
+    (transformers keeps whichever comes last in the file)."""
+    own = c.node(key) is not None
+    value = c.int(key if own or c.node(alias) is None else alias, default)
+    if own and c.node(alias) is not None and c.int(alias) != value:
+        raise c.error(alias, f"'{alias}' is {c.int(alias)} but '{key}' is {value}: two names for {what} disagree",
+                      code="bad-config", hint=f"keep one of them ({key} is {c.value('model_type')}'s own)")
+    return value
+
+
+@family("distilbert", "DistilBertModel")
+def distilbert(c: Config, head: bool) -> list[str]:
+    """``modeling_distilbert.py``: BERT's post-norm layers under other names (``q_lin`` … ``out_lin``,
+    ``sa_layer_norm``, ``ffn.lin1``, ``ffn.lin2``, ``output_layer_norm``), every LayerNorm's eps 1e-12 (fixed
+    in the code), learned positions and no token types, and no pooler: the output is the last hidden state.
+    ``sinusoidal_pos_embds`` only fills the position table with sines and cosines at the start (a parameter
+    all the same, counted and stored): a warning, as a spec's table starts random."""
+    sizes = dict(T=c.int("max_position_embeddings", 512), V=c.int("vocab_size", 30522),
+                 P=c.int("max_position_embeddings", 512), D=_aliased(c, "dim", "hidden_size", 768, "the width"))
+    sizes.update(F=c.int("hidden_dim", 4 * 768), heads=_aliased(c, "n_heads", "num_attention_heads", 12, "the heads"),
+                 depth=_aliased(c, "n_layers", "num_hidden_layers", 6, "the number of layers"))
+    if sizes["D"] % sizes["heads"]:
+        key = "n_heads" if c.node("n_heads") is not None or c.node("num_attention_heads") is None \
+            else "num_attention_heads"
+        raise c.error(key, f"{key} {sizes['heads']} does not divide the width {sizes['D']}", code="bad-config",
+                      hint="every head gets the same number of dimensions")
+    act = c.activation("activation", "gelu")
+    drop, attn = c.probability("dropout", 0.1), c.probability("attention_dropout", 0.1)
+    if c.flag("sinusoidal_pos_embds", False):
+        c.warnings.append(SpecError(c.where("sinusoidal_pos_embds"), "sinusoidal_pos_embds: transformers starts "
+                                    "the position table at sines and cosines, a parameter all the same; the spec's "
+                                    "table starts random (parameters, shapes and the outputs of the model's weights "
+                                    "are the same)", code="initial-values"))
+    pad = _padding(c, sizes["V"], 0)
+    eps = number(1e-12)
+    return [
+        *_header(c, sizes),
+        "blocks:",
+        "  block(d, f, h):",
+        "    - residual:",
+        "        body:",
+        "          - attention:",
+        "              heads: h",
+        *([f"              dropout: {number(attn)}"] if attn else []),
+        "              branches:",
+        "                - linear: {out: d, name: attention.q_lin}",
+        "                - linear: {out: d, name: attention.k_lin}",
+        "                - linear: {out: d, name: attention.v_lin}",
+        "            inline: true",
+        "          - linear: {out: d, name: attention.out_lin}",
+        f"        then: [layernorm: {{eps: {eps}, name: sa_layer_norm}}]",
+        "      inline: true",
+        "    - residual:",
+        "        body:",
+        "          - linear: {out: f, name: ffn.lin1}",
+        f"          - {layer(act, name='ffn.activation')}",
+        "          - linear: {out: d, name: ffn.lin2}",
+        *dropout(drop, "ffn.dropout", "          "),
+        f"        then: [layernorm: {{eps: {eps}, name: output_layer_norm}}]",
+        "      inline: true",
         "layers:",
         "  - name: embeddings",
         "    layers:",
-        "      - add:                            # every token of type 0 (no token_type_ids)",
+        "      - add:",
         f"          - {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='word_embeddings')}",
         "          - pos_embedding: {positions: P, dim: D, name: position_embeddings}",
-        "          - pos_embedding: {positions: types, dim: D, index: first, name: token_type_embeddings}",
         "        inline: true",
         f"      - layernorm: {{eps: {eps}, name: LayerNorm}}",
-        *dropout(hidden, "dropout", "      "),
-        "  - {name: encoder.layer, repeat: depth, layers: [layer: [D, F, heads]]}",
-        "  - name: pooler                        # the first token ([CLS]), a dense layer and tanh",
-        "    layers: [select, linear: {out: D, name: dense}, tanh: {name: activation}]",
+        *dropout(drop, "dropout", "      "),
+        "  - {name: transformer.layer, repeat: depth, layers: [block: [D, F, heads]]}",
     ]
+
+
+def _pair(c: Config, key: str, default: int) -> tuple[int, int]:
+    """A size given as one number or as [height, width] (ViT's ``image_size`` and ``patch_size``, which
+    ``ViTPatchEmbeddings`` reads either way)."""
+    node = c.node(key)
+    if isinstance(node, YSeq):
+        items = [item.value if isinstance(item, YScalar) else None for item in node.items]
+        if len(items) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in items):
+            raise SpecError(node.loc, f"'{key}' must be a whole number ≥ 1 or two of them, [height, width], got "
+                            f"{describe(node)}", code="bad-config")
+        return items[0], items[1]
+    size = c.int(key, default)
+    return size, size
+
+
+@family("vit", "ViTModel", "ViTForImageClassification")
+def vit(c: Config, head: bool) -> list[str]:
+    """``modeling_vit.py``: the image cut into patches by a convolution (``patch_embeddings.projection``, kernel
+    and stride the patch), the class token before them and learned positions added (bare parameters,
+    ``cls_token`` and ``position_embeddings``, a row per patch and one for the token), pre-norm layers
+    (``layernorm_before``, attention ``q_proj`` … ``o_proj``, ``layernorm_after``, ``mlp.fc1``, ``mlp.fc2``),
+    the final ``layernorm`` and the pooler (the class token, ``dense`` and ``pooler_act``). The image's
+    sizes are symbols, and the positions a formula of them: ``--set H=384,W=384`` is the model of a config
+    with ``image_size`` 384 (the real model refuses other sizes than its own). ``ViTForImageClassification``
+    has no pooler: its ``classifier`` reads the class token."""
+    (h, w), (ph, pw) = _pair(c, "image_size", 224), _pair(c, "patch_size", 16)
+    if ph > h or pw > w:
+        raise c.error("patch_size", f"patch_size {ph}×{pw} is larger than image_size {h}×{w}", code="bad-config",
+                      hint="a patch is a piece of the image")
+    sizes = dict(C=c.int("num_channels", 3), H=h, W=w)
+    sizes.update(dict(P=ph) if ph == pw else dict(PH=ph, PW=pw))
+    sizes.update(D=c.int("hidden_size", 768), F=c.int("intermediate_size", 3072),
+                 heads=c.int("num_attention_heads", 12), depth=c.int("num_hidden_layers", 12))
+    per_head = c.int("head_dim", sizes["D"] // sizes["heads"]) if c.value("head_dim", None) is not None or \
+        sizes["D"] >= sizes["heads"] else None
+    if per_head is None:
+        raise c.error("num_attention_heads", f"num_attention_heads {sizes['heads']} is more than hidden_size "
+                      f"{sizes['D']}: each head would get {sizes['D'] // sizes['heads']} dimensions",
+                      code="bad-config", hint="at most one head per dimension (or give head_dim)")
+    act = c.activation("hidden_act", "gelu")
+    eps = number(c.float("layer_norm_eps", 1e-12, positive=True))
+    drop, attn = c.probability("hidden_dropout_prob", 0.0), c.probability("attention_probs_dropout_prob", 0.0)
+    bias = c.flag("qkv_bias", True)
+    if head:
+        labels = _labels(c)
+        if labels:
+            sizes["labels"] = labels
+    else:
+        pooled = c.int("pooler_output_size", sizes["D"])
+        if pooled != sizes["D"]:
+            sizes["O"] = pooled
+        pooler_act = c.activation("pooler_act", "tanh")
+    patch = "P" if ph == pw else "[PH, PW]"
+    grid = "(H // P) * (W // P)" if ph == pw else "(H // PH) * (W // PW)"
+    attention = layer("multihead_attention", heads="h", head_dim=None if per_head * sizes["heads"] == sizes["D"]
+                      else per_head, bias=None if bias else False, out_bias=None if bias else True,
+                      dropout=_p(attn), name="attention")
+    lines = [
+        *_header(c, sizes, "input: [C, H, W]                        # an image"),
+        "blocks:",
+        "  layer(d, f, h):                        # pre-norm: x + attention(layernorm_before(x)), then the MLP",
+        "    - residual:",
+        f"        - layernorm: {{eps: {eps}, name: layernorm_before}}",
+        f"        - {attention}   # q_proj, k_proj, v_proj, o_proj",
+        *dropout(drop, None, "        "),
+        "      inline: true",
+        "    - residual:",
+        f"        - layernorm: {{eps: {eps}, name: layernorm_after}}",
+        "        - name: mlp",
+        f"          layers: [linear: {{out: f, name: fc1}}, {layer(act, name='activation_fn')}, "
+        "linear: {out: d, name: fc2}]",
+        *dropout(drop, None, "        "),
+        "      inline: true",
+        "layers:",
+    ]
+    body = [
+        "- name: embeddings",
+        "  layers:",
+        "    - name: patch_embeddings",
+        f"      layers: [conv2d: {{out: D, kernel: {patch}, stride: {patch}, name: projection}}, "
+        "flatten: {start: 1}, transpose]",
+        "    - class_token: {name: cls_token}",
+        f"    - pos_embedding: {{positions: {grid} + 1, add: true, name: position_embeddings}}",
+        *dropout(drop, "dropout", "    "),
+        "- {name: layers, repeat: depth, layers: [layer: [D, F, heads]]}",
+        f"- layernorm: {{eps: {eps}, name: layernorm}}",
+    ]
+    if not head:
+        out = "O" if "O" in sizes else "D"
+        return lines + [f"  {line}" for line in body] + [
+            "  - name: pooler                        # the class token, a dense layer and pooler_act",
+            f"    layers: [select, linear: {{out: {out}, name: dense}}, {layer(pooler_act, name='activation')}]"]
+    return [*lines, "  - name: vit", "    layers:", *[f"      {line}" for line in body],
+            "  - select                              # the class token",
+            *(["  - linear: {out: labels, name: classifier}"] if "labels" in sizes else [])]
+
+
+def _labels(c: Config) -> int:
+    """The classes of a classification head: as many as ``id2label`` names (transformers' ``num_labels``), or
+    ``num_labels``, 2 when the config gives neither; both, disagreeing, are refused."""
+    names = c.node("id2label")
+    if names is not None and not (isinstance(names, YScalar) and names.value is None):
+        if not isinstance(names, YMap):
+            raise SpecError(names.loc, "'id2label' must be a mapping of class ids to names", code="bad-config")
+        count = len(names.items)
+        if c.node("num_labels") is not None and c.int("num_labels", least=0) != count:
+            raise c.error("num_labels", f"num_labels {c.int('num_labels', least=0)} but id2label names {count} "
+                          "classes", code="bad-config", hint="keep one of them (id2label is what transformers saves)")
+        return count
+    return c.int("num_labels", 2, least=0)
 
 
 @dataclass(frozen=True)
@@ -914,13 +1171,14 @@ def _with_head(lines: list[str], body: list[str], head: bool, base: str, embeddi
             f"  - linear: {{out: V{'' if bias else ', bias: false'}, name: lm_head{tie}}}"]
 
 
-def _header(c: Config, sizes: dict[str, int]) -> list[str]:
+def _header(c: Config, sizes: dict[str, int], given: str = "input: [T]                              # token ids"
+            ) -> list[str]:
     model_type = c.value("model_type")
     return [
         f"# Imported by `archcalc import` from a Hugging Face config.json (model_type {model_type}). The layer",
         "# names are Hugging Face's, so the real model's state dict loads into `archcalc.to_torch(spec)`.",
         f"name: {model_type}",
-        "input: [T]                              # token ids",
+        given,
         "symbols: {" + ", ".join(f"{k}: {v}" for k, v in sizes.items()) + "}",
     ]
 
@@ -941,8 +1199,10 @@ def _divides(c: Config, dim_key: str, dim: int, heads_key: str, heads: int) -> N
 
 def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
     """The embedding's padding row: ``pad_token_id`` when it names a row (Hugging Face passes it to
-    ``nn.Embedding``, which keeps that row at zero and out of the gradient); ``default`` the family's."""
-    pad = c.value("pad_token_id", default)
+    ``nn.Embedding``, which keeps that row at zero and out of the gradient); ``default`` the family's when the
+    key is missing. An explicit null is no padding row, as transformers reads it (not the family's default)."""
+    node = c.node("pad_token_id")
+    pad = None if isinstance(node, YScalar) and node.value is None else c.value("pad_token_id", default)
     if pad is None:
         return None
     if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < vocab:
