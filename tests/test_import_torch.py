@@ -1150,6 +1150,19 @@ def test_learned_positions_from_an_arange_are_a_pos_embedding(tmp_path, name, sa
     assert_same_module(out, _user_class(path, name)().eval(), torch.randint(0, 100, (2, 30)))
 
 
+def test_generated_roberta_positions_import_back(tmp_path):
+    """archcalc's PositionEmbedding with padding_idx (RoBERTa's rows counted from the ids) reads back with it."""
+    spec = tmp_path / "padded.yaml"
+    spec.write_text("input: [12]\nlayers:\n"
+                    "  - add: [[embedding: {vocab: 50, dim: 16, padding_idx: 1, name: tok}], "
+                    "[pos_embedding: {positions: 20, dim: 16, padding_idx: 1, name: pos}]]\n"
+                    "  - linear: 3\n", encoding="utf-8")
+    first, second = archcalc.load(str(spec)), archcalc.load(str(round_trip(spec, tmp_path)))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+    assert second.layers[1].layer.padding_idx == 1
+
+
 def test_generated_position_embeddings_import_back_and_a_length_up_to_the_table_is_free(tmp_path):
     """archcalc's PositionEmbedding (rows 0 … T−1, or row 0 everywhere: BERT's token types) reads back; a
     length as long as the table of positions is the symbol T's default (a longer one the model refuses)."""

@@ -267,8 +267,13 @@ class PositionEmbedding(nn.Module):
     With padding_idx p, rows counted from the ids as RoBERTa counts them: the k-th
     token that is not p takes row p + k, a padding token row p (zero, no gradient)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False,
-                 padding_idx: int | None = None):
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        first: bool = False,
+        padding_idx: int | None = None,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim))
         self.first = first
