@@ -1188,6 +1188,10 @@ def test_a_multimodal_config_points_at_its_text_config(tmp_path):
     # a billion Gemma layers: refused at the key at once (the layer types were laid out one by one first)
     ({"model_type": "gemma2", "num_hidden_layers": 1000000000},
      "error: num_hidden_layers 1,000,000,000 exceeds the 100,000-layer limit"),
+    # DistilBERT's and GPT-2's own names for it
+    ({"model_type": "distilbert", "n_layers": 1000000000}, "error: n_layers 1,000,000,000 exceeds the 100,000-layer "
+     "limit"),
+    ({"model_type": "gpt2", "n_layer": 1000000000}, "error: n_layer 1,000,000,000 exceeds the 100,000-layer limit"),
     # transformers keeps whichever name comes last: two that disagree are refused
     ({"model_type": "mixtral", "num_local_experts": 4, "num_experts": 8},
      "error: 'num_experts' is 8 but 'num_local_experts' is 4: two names for the number of experts disagree"),
@@ -1201,7 +1205,7 @@ def test_import_refuses_at_the_key_it_reads(tmp_path, config, message):
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
     assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
-    key = message.split("'")[1] if "'" in message else "num_hidden_layers"
+    key = message.split("'")[1] if "'" in message else message.split()[1]
     column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1
     assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr
 

@@ -1362,11 +1362,12 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
                       hint="save the text_config object as a config.json of its own (with its model_type) and "
                       "import that")
     model_type = c.choice("model_type", "", {k: k for k in FAMILIES}, "model type")
-    depth = c.value("num_hidden_layers", None)
-    if isinstance(depth, int) and not isinstance(depth, bool) and depth > limits.max_layers:
-        # before a family lays its layers out one by one (Gemma's layer types): located, and at once
-        raise c.error("num_hidden_layers", f"num_hidden_layers {depth:,} exceeds the {limits.max_layers:,}-layer "
-                      "limit", code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+    for key in ("num_hidden_layers", "n_layers", "n_layer"):  # the common name, DistilBERT's, GPT-2's
+        depth = c.value(key, None) if isinstance(c.node(key), YScalar) else None
+        if isinstance(depth, int) and not isinstance(depth, bool) and depth > limits.max_layers:
+            # before a family lays its layers out one by one (Gemma's layer types): located, and at once
+            raise c.error(key, f"{key} {depth:,} exceeds the {limits.max_layers:,}-layer limit",
+                          code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
     write, base_class, heads = FAMILIES[model_type]
     head = False
     if not base:
