@@ -142,6 +142,7 @@ NOT_FINDINGS: dict[str, str] = {
     "sliding-window": "archcalc import: a warning that outputs agree only up to the attention window",
     "base-model": "archcalc import: a warning that a config naming no architectures imports without its head",
     "router-jitter": "archcalc import: a warning that Mixtral's router jitter (training only) is not in the spec",
+    "initial-values": "archcalc import: a warning that DistilBERT's sinusoidal position table is only its start",
     "ignored-setting": "archcalc import: a warning that a setting the family's code never applies is left out",
     "unsupported-model": "archcalc import: a PyTorch model with a construct the spec language cannot express",
 }
