@@ -53,7 +53,8 @@ def import_command(source: str, base: bool, args: dict[str, object], input_shape
     """Write a spec for a model that exists elsewhere. SOURCE is one of:
 
     \b
-      config.json               a Hugging Face config (GPT-2, BERT, GPT-NeoX and Pythia, Llama,
+      config.json               a Hugging Face config (GPT-2, BERT, RoBERTa, XLM-RoBERTa,
+                                CamemBERT, DistilBERT, ELECTRA, ViT, GPT-NeoX and Pythia, Llama,
                                 Mistral, Qwen2, Qwen3, OLMo 2, Phi-1 to Phi-4, StarCoder2,
                                 StableLM, Gemma 1 to 3; the mixtures of experts Mixtral,
                                 Qwen2-MoE, Qwen3-MoE and OLMoE), read as data: no transformers,
