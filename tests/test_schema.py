@@ -186,7 +186,7 @@ def test_every_kind_and_argument_with_its_type_default_and_doc():
         assert kind["required"] == [name] and cls.kind in kind["description"]
         forms = kind["properties"][name]["anyOf"]
         args = forms[0]["properties"]
-        assert set(args) == {*cls.ARGS, "name", *(["branches"] if issubclass(cls, Merge) else []),
+        assert set(args) == {*cls.ARGS, "name", "trainable", *(["branches"] if issubclass(cls, Merge) else []),
                              *(["init"] if Trait.WEIGHTED in cls.TRAITS else [])}
         assert forms[0].get("required", []) == [a for a, spec in cls.ARGS.items() if spec.required]
         for arg, spec in cls.ARGS.items():

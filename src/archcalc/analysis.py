@@ -87,8 +87,8 @@ class Analysis:
     def memory(self, batch: int) -> Memory:
         from archcalc.calc.memory import memory
 
-        return memory(self.graph, self.model.trainable_params, self.model.buffers, batch, self.dtype,
-                      self.model.spec.train, self.activations)
+        return memory(self.graph, self.model.total_params, self.model.buffers, batch, self.dtype,
+                      self.model.spec.train, self.activations, self.model.non_trainable_params)
 
     def find(self, name: str, option: str = "--at") -> Node:
         """The node at path ``name`` (or the one node called ``name``); a usage error naming ``option``

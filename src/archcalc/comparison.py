@@ -157,14 +157,21 @@ def _differences(old: Node, new: Node) -> list[str]:
             out.append(f"input {math_shape(old.in_shape)} → {math_shape(new.in_shape)}")
         if math_shape(old.out_shape) != math_shape(new.out_shape):
             out.append(f"output {math_shape(old.out_shape)} → {math_shape(new.out_shape)}")
+        if old.frozen != new.frozen and (_holds(old) or _holds(new)):
+            out.append("trainable → frozen" if new.frozen else "frozen → trainable")
     return out
+
+
+def _holds(node: Node) -> bool:
+    """Whether a layer has parameters of its own, which ``trainable:`` concerns (freezing a ReLU changes nothing)."""
+    return isinstance(node, LayerNode) and not symbolic.equal(node.layer.params(node.in_shape).trainable, 0)
 
 
 def _value(analysis: Analysis, node: Node | None, measure: str) -> object:
     if node is None:
         return 0
     if measure == "params":
-        return analysis.model.counts[node].trainable
+        return symbolic.total(analysis.model.counts[node].params)
     if measure == "macs":
         return analysis.work[node].macs * analysis.batch
     from archcalc.calc.memory import DTYPES

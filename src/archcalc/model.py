@@ -47,7 +47,15 @@ class Model:
 
     @property
     def trainable_params(self):
+        """The parameters that learn: all but those under ``trainable: false`` (torch's ``sum(p.numel() for p in
+        module.parameters() if p.requires_grad)``)."""
         return self.counts[self.graph.root].trainable
+
+    @property
+    def non_trainable_params(self):
+        """The frozen parameters (``trainable: false``): torchinfo's "Non-trainable params", total − trainable.
+        Buffers are not parameters and are not among them."""
+        return self.counts[self.graph.root].frozen
 
     @property
     def buffers(self):
@@ -55,11 +63,9 @@ class Model:
 
     @property
     def total_params(self):
-        """All parameters, as PyTorch counts them; buffers are not parameters and are counted apart.
-
-        Every parameter a spec declares is trainable today, so this equals ``trainable_params``.
-        """
-        return self.trainable_params
+        """All parameters, trainable and frozen, as PyTorch counts them; buffers are not parameters and are counted
+        apart."""
+        return symbolic.total(self.counts[self.graph.root].params)
 
     @property
     def layers(self) -> list[LayerNode]:
@@ -69,7 +75,7 @@ class Model:
         """Parameters and buffers of ``node`` (the whole model by default), as one number: what a backend
         builds. Concrete models only."""
         count = self.counts[node if node is not None else self.graph.root]
-        return int(count.trainable + count.buffers)
+        return int(count.params + count.buffers)
 
     def heaviest_layer(self) -> LayerNode:
         """The layer holding the most weights: where a model too large to build is reported, since it is
@@ -128,7 +134,8 @@ class Model:
         for node, depth in self.graph.walk():
             count = self.counts[node]
             row = {"path": node.path, "kind": node.kind, "depth": depth, "input_shape": js(node.in_shape),
-                   "output_shape": js(node.out_shape), "params": js(count.trainable), "buffers": js(count.buffers)}
+                   "output_shape": js(node.out_shape), "params": js(symbolic.total(count.params)),
+                   "frozen": js(count.frozen), "buffers": js(count.buffers)}
             (layers if isinstance(node, LayerNode) else blocks).append(row)
         return {
             "model": self.name,
@@ -136,6 +143,7 @@ class Model:
             "output_shape": js(self.output_shape),
             "total_params": js(self.total_params),
             "trainable_params": js(self.trainable_params),
+            "non_trainable_params": js(self.non_trainable_params),
             "buffers": js(self.buffers),
             "free_symbols": self.graph.free,
             "symbols": {k: js(v) for k, v in self.graph.symbols.items()},

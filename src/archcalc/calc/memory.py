@@ -7,8 +7,9 @@ Conventions (docs/analysis.md has them with the arithmetic):
   PyTorch), plus the sum of each residual and the output of each merge (concat, add, …), which are
   new tensors.
   The input is counted apart.
-- **Training** is :func:`archcalc.calc.plan.plan`'s figure for one GPU without a reserve: weights,
-  buffers, a gradient per trainable parameter, the optimizer's state as ``torch.optim`` allocates it,
+- **Training** is :func:`archcalc.calc.plan.plan`'s figure for one GPU without a reserve: weights (frozen
+  ones included), buffers, a gradient per trainable parameter, the optimizer's state as ``torch.optim``
+  allocates it over the trainable ones,
   the tensors autograd saves for the backward pass (:mod:`archcalc.calc.saved`) and a bound on the
   backward pass's temporary gradients (docs/plan.md). ``archcalc plan`` shows the same parts.
 
@@ -96,7 +97,7 @@ class Memory:
 
     dtype: str
     batch: int
-    params: Dim  # trainable parameters
+    params: Dim  # every parameter, trainable and frozen
     buffers: Dim  # BatchNorm running statistics (in the dtype) and batch counters (int64)
     input: Dim
     activations: Dim  # forward pass, the whole batch
@@ -126,18 +127,20 @@ class Memory:
         return self.params + self.buffers + self.gradients + self.optimizer + self.saved + self.temporary
 
 
-def memory(graph: Graph, trainable: Dim, buffers: Dim, batch: int = 1, dtype: str = "fp32",
-           train: object | None = None, acts: dict[Node, Dim] | None = None) -> Memory:
-    """The :class:`Memory` of ``graph`` with ``trainable`` parameters and ``buffers`` (from
+def memory(graph: Graph, params: Dim, buffers: Dim, batch: int = 1, dtype: str = "fp32",
+           train: object | None = None, acts: dict[Node, Dim] | None = None, frozen: Dim = 0) -> Memory:
+    """The :class:`Memory` of ``graph`` with ``params`` parameters, ``frozen`` of them under ``trainable: false``
+    (they are weights, but have no gradient and no optimizer state), and ``buffers`` (from
     :func:`archcalc.calc.params.param_counts`), for ``batch`` examples stored as ``dtype``."""
     size = DTYPES[dtype]
+    trainable = params - frozen
     acts = acts if acts is not None else activations(graph)
     slots, text = optimizer_slots(train)
     counters = sum(node.layer.COUNTERS for node in graph.layers())  # int64 whatever the dtype
     buffer_bytes = (buffers - counters) * size + counters * INT64
     first = next(iter(graph.layers()), None)
     ids = first is not None and first.layer.READS_IDS  # token ids are int64, whatever the model's dtype
-    fields = (dtype, batch, trainable * size, buffer_bytes,
+    fields = (dtype, batch, params * size, buffer_bytes,
               exact(numel(graph.input_shape) * batch * (INT64 if ids else size)),
               exact(acts[graph.root] * batch * size))
     kv = exact(kv_values(graph) * batch * size)

@@ -41,11 +41,12 @@ Shape = tuple[int, ...]
 
 
 def param_tensors(graph: Graph) -> list[tuple[str, Shape]]:
-    """Every trainable parameter tensor (path, shape), in the layout PyTorch gives it."""
+    """Every trainable parameter tensor (path, shape), in the layout PyTorch gives it: what an optimizer built over
+    the parameters that require grad holds (a frozen layer's, under ``trainable: false``, are not among them)."""
     out = []
     for node in graph.layers():
         count = node.layer.params(node.in_shape).trainable
-        if not count:
+        if not count or node.frozen:
             continue
         rule = TENSORS.get(node.kind)
         shapes = rule(node.layer, node.in_shape) if rule else [(count,)]
@@ -335,6 +336,7 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
     c, m, sb = PRECISIONS[o.precision]
     p.capacity = GPUS[o.gpu][0]
     layer_params = {n.path: n.layer.params(n.in_shape).trainable for n in graph.layers()}
+    frozen = {n.path for n in graph.layers() if n.frozen}  # weights without gradients or optimizer state
     tensors = param_tensors(graph)
     P = sum(layer_params.values())
     p.params = P
@@ -361,6 +363,7 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
         p.notes.append(f"pipeline parallel {o.pp}: {len(stages[0])} layers on the first stage; the heaviest stage "
                        f"holds {sum(local.values()):,} parameters")
     Pl = sum(local.values())  # parameters on this GPU before data-parallel sharding
+    Tl = sum(n for q, n in local.items() if q not in frozen)  # of which trainable: gradients, master copies, states
     counters = sum(n.layer.COUNTERS for n in graph.layers())
     floats = sum(n.layer.params(n.in_shape).buffers for n in graph.layers()) - counters
     p.buffers = floats * c + counters * 8
@@ -372,31 +375,38 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
     else:
         d = 1 if o.sharding == "none" else o.dp if o.sharding != "hsdp" else min(o.shard_size, o.dp)
         opt_rule = OPTIMIZER_STATE[o.optimizer][0]
-        flat = [("flat", (_ceil(Pl, d),))] if o.sharding != "none" else \
+        flat = [("flat", (_ceil(Tl, d),))] if o.sharding != "none" else \
             [(q, s) for q, s in tensors if q in local]
         if o.tp > 1 or o.pp > 1:
-            flat = [("flat", (_ceil(Pl, d),))]
+            flat = [("flat", (_ceil(Tl, d),))]
+        flat = flat if Tl else []  # nothing learns: no optimizer state at all
         opt = sum(opt_rule(s, sb) for _, s in flat)
-        part = _ceil(Pl, d)
+        part, trained = _ceil(Pl, d), _ceil(Tl, d)
         stage = o.sharding
         w_shard = part if stage in ("zero3", "fsdp", "hsdp") else Pl
-        g_shard = part if stage in ("zero2", "zero3", "fsdp", "hsdp") else Pl
+        g_shard = trained if stage in ("zero2", "zero3", "fsdp", "hsdp") else Tl
         if stage in ("fsdp", "hsdp") and m:  # FSDP mixed precision: the sharded parameters are the fp32 ones
-            p.weights, p.gradients, p.master = 0, 0, 2 * part * m
+            p.weights, p.gradients, p.master = 0, 0, (part + trained) * m
         else:
             p.weights = w_shard * c
             p.gradients = 0 if stage == "zero3" else g_shard * c
-            p.master = 2 * (part if stage != "none" else Pl) * m  # fp32 master weights and fp32 gradients
+            p.master = 2 * (trained if stage != "none" else Tl) * m  # fp32 master weights and fp32 gradients
         p.optimizer = opt
         if stage in ("zero3", "fsdp", "hsdp"):
-            largest = max(local.values(), default=0) if stage == "zero3" else _largest_unit(graph, o, local)
-            p.gathered = largest * 2 * c
-            ex.append(("gathered", f"largest {'layer' if stage == 'zero3' else 'FSDP unit'} {largest:,} parameters × "
-                                   f"({c} B weights + {c} B gradients) = {p.gathered:,} B"))
+            # a unit's weights and, for its trainable parameters, their gradients: 2 values per parameter unfrozen
+            held = {q: n + (0 if q in frozen else n) for q, n in local.items()}
+            largest = max(held.values(), default=0) if stage == "zero3" else _largest_unit(graph, o, held)
+            p.gathered = largest * c
+            what = f"{largest // 2:,} parameters × ({c} B weights + {c} B gradients)" if not frozen else \
+                f"{largest:,} weights and gradients of trainable parameters × {c} B"
+            ex.append(("gathered", f"largest {'layer' if stage == 'zero3' else 'FSDP unit'} {what} = {p.gathered:,} B"))
         ex.append(("weights", f"{w_shard if not (stage in ('fsdp', 'hsdp') and m) else 0:,} parameters × {c} B = "
                               f"{p.weights:,} B" + (f" (1/{d} of {Pl:,})" if w_shard != Pl else "")))
         ex.append(("gradients", f"{p.gradients // c if c else 0:,} × {c} B = {p.gradients:,} B"))
-        if m:
+        if m and stage in ("fsdp", "hsdp"):
+            ex.append(("fp32 master", f"({part:,} sharded weights + {trained:,} sharded gradients) × {m} B = "
+                                      f"{p.master:,} B"))
+        elif m:
             ex.append(("fp32 master", f"2 × {p.master // (2 * m):,} × {m} B (master weights and fp32 gradients) = "
                                       f"{p.master:,} B"))
         ex.append(("optimizer", f"{o.optimizer} ({OPTIMIZER_STATE[o.optimizer][1]}), states of {sb} B over "
@@ -478,16 +488,15 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
     if o.inference:
         p.training_flops = 0
     else:
-        first = [n for n in graph.layers() if n.in_shape == graph.input_shape][:1]
-        no_input_grad = sum(w[n].macs for n in first)
+        skipped, why = _no_gradient(graph, w)
         extra = 0
         if o.checkpointing != "none":
             s = saved(graph, o.checkpointing, o.loss, o.checkpoint_block)
             units = set(s.units)
             extra = sum(w[n].macs for n, _ in graph.walk() if n.path in units)
-        p.training_flops = 2 * (3 * macs - no_input_grad + extra)
-        ex.append(("training FLOPs", f"2 × (3 × {macs:,} MACs − {no_input_grad:,} (no input gradient for the first "
-                                     f"layer) + {extra:,} recomputed) = {p.training_flops:,} per example"))
+        p.training_flops = 2 * (3 * macs - skipped + extra)
+        ex.append(("training FLOPs", f"2 × (3 × {macs:,} MACs − {skipped:,} ({why}) + {extra:,} recomputed) = "
+                                     f"{p.training_flops:,} per example"))
     p.tokens_per_example = graph.input_shape[0] if kv_cache_per_token(graph) else 1
     p.six_n = 6 * P
     if o.tokens and not o.inference:
@@ -496,6 +505,37 @@ def plan(graph: Graph, o: Options, flops: bool = True) -> Plan:
         p.seconds = flops / (gpus * peak_tflops(o.gpu, o.precision) * 1e12 * o.mfu) \
             if peak_tflops(o.gpu, o.precision) else None
     return p
+
+
+#: the kinds whose every MAC multiplies by a weight, so that a frozen one's backward skips as many (its weights'
+#: gradient) and keeps as many (its input's)
+WEIGHT_PRODUCTS = frozenset({"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                             "conv_transpose3d", "moe", "lstm", "gru", "rnn"})
+
+
+def _learns(node: LayerNode) -> bool:
+    """Whether the layer computes with weights that require grad: its own, unless frozen, or a tied layer's."""
+    return not node.frozen and bool(node.layer.params(node.in_shape).trainable or getattr(node.layer, "tie", None))
+
+
+def _no_gradient(graph: Graph, w: dict) -> tuple[int, str]:
+    """MACs of the backward pass that autograd does not run, and why: the layers before the first one that learns
+    work on tensors that require no grad (the data, and what frozen or weightless layers made of it), so they run
+    no backward at all (2 × their MACs), and that first layer computes no gradient for its input (its MACs); a
+    frozen layer after it computes no gradient for its weights (its MACs, for the kinds whose every
+    multiply-accumulate is a product with its weights, :data:`WEIGHT_PRODUCTS`; other frozen kinds, attention's
+    projections among them, are counted as if trained, an upper bound)."""
+    layers = list(graph.layers())
+    k = next((i for i, n in enumerate(layers) if _learns(n)), len(layers))
+    before = sum(w[n].macs for n in layers[:k])
+    first = w[layers[k]].macs if k < len(layers) else 0
+    frozen = sum(w[n].macs for n in layers[k + 1:] if n.frozen and n.kind in WEIGHT_PRODUCTS)
+    if not before and not frozen:
+        return first, "no input gradient for the first layer"
+    parts = [*([f"2 × {before:,} before the first layer that learns"] if before else []),
+             f"{first:,} no input gradient there",
+             *([f"{frozen:,} no weight gradient in frozen layers"] if frozen else [])]
+    return 2 * before + first + frozen, "; ".join(parts)
 
 
 def _largest_unit(graph: Graph, o: Options, local: dict[str, int]) -> int:

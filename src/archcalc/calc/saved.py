@@ -491,7 +491,11 @@ class _Walk:
 
 def _weighted(node: LayerNode | MergeNode) -> bool:
     """Whether the layer computes with weights that require grad (its own, or a tied layer's), so that
-    autograd records it, and saves what the weights' gradients need, even on an input that does not."""
+    autograd records it, and saves what the weights' gradients need, even on an input that does not. A frozen
+    layer's (``trainable: false``) do not, and neither does a tied owner's then (a tie joins two layers of one
+    setting)."""
+    if node.frozen:
+        return False
     layer = node.layer
     own = layer.merge_params(node.inputs) if isinstance(node, MergeNode) else layer.params(node.in_shape)
     return bool(own.trainable) or bool(getattr(layer, "tie", None))

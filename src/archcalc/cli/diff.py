@@ -140,7 +140,9 @@ def diff_report(comparison: Comparison, old_name: str, new_name: str, depth: int
     report.footer = [
         ("Layers", f"{len(list(old.graph.layers()))} → {len(list(new.graph.layers()))} ({counts[ADDED]} added, "
                    f"{counts[REMOVED]} removed, {counts[CHANGED]} changed)"),
-        ("Params", _change(old.model.trainable_params, new.model.trainable_params)),
+        ("Params", _change(old.model.total_params, new.model.total_params)),
+        *([("Trainable params", _change(old.model.trainable_params, new.model.trainable_params))]
+          if not all(symbolic.equal(a.model.non_trainable_params, 0) for a in (old, new)) else []),
         ("MACs", _change(old.total.macs, new.total.macs)),
         ("FLOPs (2 × MACs)", _change(2 * old.total.macs, 2 * new.total.macs)),
         ("Forward activations", _change(old.memory(old.batch).activations, new.memory(new.batch).activations, True)),
@@ -230,7 +232,8 @@ def _json(comparison: Comparison, old_name: str, new_name: str) -> dict:
         "old": old_name, "new": new_name, "batch_size": new.batch, "dtype": new.dtype,
         "layers_changed": comparison.counts(),
         "totals": {
-            "params": pair(old.model.trainable_params, new.model.trainable_params),
+            "params": pair(old.model.total_params, new.model.total_params),
+            "trainable_params": pair(old.model.trainable_params, new.model.trainable_params),
             "macs": pair(old.total.macs, new.total.macs),
             "activation_bytes": pair(old.memory(old.batch).activations, new.memory(new.batch).activations),
             "training_bytes": pair(old.memory(old.train_batch).training, new.memory(new.train_batch).training),

@@ -10,8 +10,9 @@ from archcalc.calc.params import explain_params, total_derivation
 from archcalc.cli.common import free_note, handle_errors, load_model, report_format_option, spec_options, terminal
 from archcalc.layers.base import shape_text
 from archcalc.model import Model
+from archcalc.notation import math_text
 from archcalc.report import Column, Report, emit
-from archcalc.report.columns import columns_option, node_rows, table_columns
+from archcalc.report.columns import columns_option, frozen_default, node_rows, table_columns
 
 DEFAULT = ("kind", "shape", "params", "share", "buffers")
 
@@ -28,10 +29,11 @@ def params(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, ex
     """Count the parameters of SPEC: per layer, per block and in total.
 
     Buffers (BatchNorm's running statistics) are counted apart, as PyTorch does; torchvision's
-    published counts are the trainable parameters.
+    published counts are the parameters. Parameters under trainable: false are frozen: counted in
+    the total and as non-trainable, as torchinfo counts requires_grad=False.
     """
     model = load_model(spec, sets, symbolic, limits)
-    emit(params_report(model, depth, explain, columns or DEFAULT, fmt), fmt, terminal())
+    emit(params_report(model, depth, explain, columns or frozen_default(DEFAULT, model), fmt), fmt, terminal())
 
 
 def params_report(model: Model, depth: int | None = None, explain: bool = False,
@@ -42,7 +44,7 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
     report = Report(f"{model.name}: parameters", table_columns(columns, analysis),
                     node_rows(analysis, columns, depth, raw))
     report.footer = [("Trainable params", symbolic.fmt(model.trainable_params, commas=True)),
-                     ("Non-trainable params", "0"),
+                     ("Non-trainable params", symbolic.fmt(model.non_trainable_params, commas=True)),
                      ("Total params", symbolic.fmt(model.total_params, commas=True)),
                      ("Buffers", symbolic.fmt(model.buffers, commas=True)),
                      ("Input", shape_text(model.input_shape)),
@@ -62,7 +64,7 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
             for row in report.rows:
                 row.values["formula"] = formulas.get(row.cells["path"])
             return report
-        report.text, report.hang = derivation_lines(lines, model.trainable_params)
+        report.text, report.hang = derivation_lines(lines, model.total_params)
         report.rows, report.footer, report.columns = [], [], []
         report.title = f"{model.name}: parameters, derived"
     return report
@@ -71,8 +73,16 @@ def params_report(model: Model, depth: int | None = None, explain: bool = False,
 def derivation_lines(lines: list, total: object) -> tuple[list[str], int]:
     """``path  kind  derivation`` per layer, then the total, its sum starting where theirs do; and
     that column (where a wrapped derivation continues)."""
-    path_width = max([len("total"), *(len(node.path) for node, _ in lines)])
+    frozen = [d.value for node, d in lines if node.frozen]
+    labels = ["total", *(["frozen", "trainable"] if frozen else [])]
+    path_width = max([*map(len, labels), *(len(node.path) for node, _ in lines)])
     kind_width = max((len(node.kind) for node, _ in lines), default=0)
-    text = [f"{node.path:<{path_width}}  {node.kind:<{kind_width}}  {d}" for node, d in lines]
+    text = [f"{node.path:<{path_width}}  {node.kind:<{kind_width}}  {d}{'  (frozen)' if node.frozen else ''}"
+            for node, d in lines]
     text.append(f"{'total':<{path_width}}  {'':<{kind_width}}  {total_derivation([d.value for _, d in lines], total)}")
+    if frozen:  # torchinfo's non-trainable params: the layers under trainable: false
+        held = symbolic.total(symbolic.add(frozen))
+        text.append(f"{'frozen':<{path_width}}  {'':<{kind_width}}  {total_derivation(frozen, held)}")
+        text.append(f"{'trainable':<{path_width}}  {'':<{kind_width}}  {math_text(total)} − {math_text(held)} = "
+                    f"{math_text(symbolic.simplify(total - held))}")
     return text, path_width + kind_width + 4

@@ -13,7 +13,7 @@ from archcalc.cli.common import free_note, handle_errors, load_model, report_for
 from archcalc.graph import LayerNode
 from archcalc.layers.base import VARIES, Work, shape_text
 from archcalc.report import Report, emit
-from archcalc.report.columns import columns_option, human, node_rows, pair, table_columns
+from archcalc.report.columns import columns_option, frozen_default, human, node_rows, pair, table_columns
 from archcalc.symbolic import fmt, to_json
 
 DEFAULT = ("kind", "shape", "params", "share", "macs", "rf")
@@ -40,7 +40,7 @@ def summary(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: str, b
         click.echo(warning.render(), err=True)
     if depth is None and fmt != "csv":
         depth = 2
-    emit(summary_report(analysis, depth, columns or DEFAULT, fmt), fmt, terminal())
+    emit(summary_report(analysis, depth, columns or frozen_default(DEFAULT, analysis.model), fmt), fmt, terminal())
 
 
 def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str, ...] = DEFAULT,
@@ -54,14 +54,14 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     report = Report(f"{model.name}: summary (batch {analysis.batch}, {analysis.dtype})",
                     table_columns(columns, analysis), node_rows(analysis, columns, depth, raw=fmt == "csv"))
     elementwise = sum(total[1:])
-    params = model.trainable_params
+    params = model.total_params
     by_dtype = [("Params size by dtype", " · ".join(f"{name} {scaled(params * n)}" for name, n in
                                                     (("fp32", 4), ("fp16/bf16", 2), ("int8", 1))))] \
         if isinstance(params, int) else []
     report.footer = [
         ("Total params", human(model.total_params)),
         ("Trainable params", human(model.trainable_params)),
-        ("Non-trainable params", "0"),
+        ("Non-trainable params", human(model.non_trainable_params)),
         ("Buffers", human(model.buffers)),
         ("MACs", human(total.macs)),
         ("FLOPs (2 × MACs)", human(2 * total.macs)),
@@ -77,15 +77,17 @@ def summary_report(analysis: Analysis, depth: int | None = 2, columns: tuple[str
     ]
     report.notes.extend(conventions(graph))
     source = f" ({analysis.train_source})" if analysis.train_source else ""
+    per = "" if symbolic.equal(model.non_trainable_params, 0) else "trainable "
     if training.saved is not None:
         report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
                             f"training step at batch {training.batch}{source} holds the weights, a gradient per "
-                            f"parameter, the optimizer's state ({training.optimizer_text}) and what autograd saves "
-                            "for backward, as `archcalc plan --precision fp32 --reserve 0` counts them (docs/plan.md)")
+                            f"{per}parameter, the optimizer's state ({training.optimizer_text}) and what autograd "
+                            "saves for backward, as `archcalc plan --precision fp32 --reserve 0` counts them "
+                            "(docs/plan.md)")
     else:
         report.notes.append(f"Memory in {analysis.dtype}: every tensor a forward pass creates, counted once. The "
-                            f"training step at batch {training.batch}{source} adds a gradient per parameter and the "
-                            f"optimizer's state: {training.optimizer_text} (docs/analysis.md)")
+                            f"training step at batch {training.batch}{source} adds a gradient per {per}parameter "
+                            f"and the optimizer's state: {training.optimizer_text} (docs/analysis.md)")
     if analysis.warned:
         report.notes.append("* paths join here without a common receptive field: see the warnings")
     if graph.free:
@@ -144,7 +146,8 @@ def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: ob
         w = analysis.work[node].times(analysis.batch)
         count = model.counts[node]
         row = {"path": node.path, "kind": node.kind, "depth": level, "output_shape": to_json(node.out_shape),
-               "params": to_json(count.trainable), "buffers": to_json(count.buffers), "macs": to_json(w.macs),
+               "params": to_json(symbolic.total(count.params)), "frozen": to_json(count.frozen),
+               "buffers": to_json(count.buffers), "macs": to_json(w.macs),
                "flops": to_json(2 * w.macs), "elementwise": {k: to_json(getattr(w, k)) for k in Work._fields[1:]},
                "receptive_field": analysis.fields[node].to_json(),
                "activation_bytes": to_json(analysis.activations[node] * analysis.batch * DTYPES[analysis.dtype])}
@@ -152,13 +155,14 @@ def _json(analysis: Analysis, forward: Memory, training: Memory, elementwise: ob
     return {"model": model.name, "input_shape": to_json(graph.input_shape), "output_shape": to_json(graph.output_shape),
             "batch_size": analysis.batch, "dtype": analysis.dtype, "free_symbols": graph.free,
             "total_params": to_json(model.total_params), "trainable_params": to_json(model.trainable_params),
+            "non_trainable_params": to_json(model.non_trainable_params),
             "buffers": to_json(model.buffers), "total_macs": to_json(total.macs),
             "total_flops": to_json(2 * total.macs), "elementwise": {k: to_json(getattr(total, k))
                                                                     for k in Work._fields[1:]},
             "total_elementwise": to_json(elementwise), "convention": CONVENTION,
             "receptive_field": {"at": at.path, **analysis.fields[at].to_json()},
             "memory": {"dtype": analysis.dtype,
-                       "params_bytes": {name: to_json(model.trainable_params * n) for name, n in DTYPES.items()},
+                       "params_bytes": {name: to_json(model.total_params * n) for name, n in DTYPES.items()},
                        "buffers_bytes": to_json(forward.buffers),
                        "forward": {"batch_size": forward.batch, "input": to_json(forward.input),
                                    "activations": to_json(forward.activations),

@@ -102,10 +102,17 @@ class _Builder:
         self.edges.append(Edge(source, target, shortcut))
 
     def params(self, node: Node) -> list[str]:
-        count = self.model.counts[node].trainable
+        counts = self.model.counts[node]
+        count = symbolic.total(counts.params)
         if symbolic.is_int(count) and count == 0:
             return []
-        return [f"{symbolic.fmt(count, commas=True) if symbolic.is_int(count) else _math(count)} params"]
+        text = f"{symbolic.fmt(count, commas=True) if symbolic.is_int(count) else _math(count)} params"
+        if symbolic.equal(counts.frozen, 0):
+            return [text]
+        if symbolic.equal(counts.trainable, 0):
+            return [f"{text}, frozen"]
+        frozen = counts.frozen
+        return [f"{text} ({symbolic.fmt(frozen, commas=True) if symbolic.is_int(frozen) else _math(frozen)} frozen)"]
 
     def cluster(self, node: Node, into: list) -> Cluster:
         """A cluster for ``node``; the boxes drawn into it name their layers relative to its path."""

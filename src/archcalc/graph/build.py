@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from archcalc import symbolic
@@ -156,6 +156,11 @@ def check_ties(graph: Graph) -> None:
         if getattr(target.layer, "tie", None) is not None:
             raise node.layer.error(f"ties its weight to '{path}', which ties its own to '{target.layer.tie}'",
                                    arg="tie", code="bad-tie", hint=f"tie to '{target.layer.tie}' directly")
+        if node.frozen != target.frozen:
+            which = ("frozen", "trainable") if node.frozen else ("trainable", "frozen")
+            raise node.layer.error(f"ties its weight to '{path}', but this layer is {which[0]} and '{path}' is "
+                                   f"{which[1]}: a tied weight is one tensor, which learns or does not",
+                                   arg="tie", code="bad-tie", hint="give both layers the same trainable: setting")
         mine, theirs = node.layer.weight_shape(node.in_shape), target.layer.weight_shape(target.in_shape)
         if len(mine) != len(theirs) or not all(symbolic.equal(a, b) for a, b in zip(mine, theirs)):
             raise node.layer.error(f"ties its weight {shape_text(mine)} to '{path}', whose weight is "
@@ -251,6 +256,8 @@ class _Builder:
         self.minimums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.minimums
         self.maximums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.maximums
         self.input_symbols: set[str] = set()  # the free symbols of the input's shape, which may only grow
+        #: inside an item whose nearest ``trainable:`` is false: the nodes built now are frozen
+        self.frozen = False
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -421,10 +428,25 @@ class _Builder:
             name = self.name(item.name, env)
         before = len(box.nodes)
         try:
-            return self.construct(item, x, prefix, env, box, name)
+            with self.trainable(item):
+                return self.construct(item, x, prefix, env, box, name)
         finally:
             for node in box.nodes[before:]:
                 self.done.setdefault(node.path, node)
+
+    @contextmanager
+    def trainable(self, item: Item) -> Iterator[None]:
+        """Build ``item`` under its own ``trainable:`` when it has one: everything built inside it (a block's
+        body, a repeat's copies, the layers given to a layer parameter, an ``auto`` shortcut's projection) is
+        frozen or not as the nearest setting says."""
+        if item.trainable is None:
+            yield
+            return
+        outer, self.frozen = self.frozen, not item.trainable
+        try:
+            yield
+        finally:
+            self.frozen = outer
 
     def construct(self, item: Item, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
                   name: str | None) -> Shape:
@@ -511,7 +533,7 @@ class _Builder:
                               hint=f"make it the first layer (input: [T] of token ids); for real-valued features, "
                               f"use linear: {layer.config().get('dim', 'D')}")
         out = self.checked(layer, x, layer.output_shape(x))
-        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer))
+        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer, frozen=self.frozen))
         return out
 
     def instantiate(self, item: LayerItem | Merge, env: Mapping[str, object], **extra: object) -> Layer:
@@ -642,7 +664,7 @@ class _Builder:
                     box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
                     return out
                 node = SeqNode(path, name, call.loc, x, x, f"block:{block.name}", block=block.name,
-                               arguments=arguments)
+                               arguments=arguments, frozen=self.frozen)
                 node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
             finally:
                 self.calls.pop()
@@ -656,7 +678,8 @@ class _Builder:
         target, node = box, None
         if name is not None:
             name = box.next_name(name)
-            node = SeqNode(_join(prefix, name), name, item.loc, x, x, "repeat" if isinstance(item, Repeat) else "group")
+            node = SeqNode(_join(prefix, name), name, item.loc, x, x, "repeat" if isinstance(item, Repeat) else "group",
+                           frozen=self.frozen)
             target, prefix = _Box(node.items), node.path
         local = env
         for i in range(count):
@@ -693,7 +716,7 @@ class _Builder:
         if mode in ("projection", "layers"):
             items = item.shortcut if mode == "layers" else self.projection(body, x, out, item.shortcut_loc)
             shortcut = SeqNode(_join(scope, item.shortcut_name), item.shortcut_name, item.shortcut_loc, x, x,
-                               "shortcut")
+                               "shortcut", frozen=self.frozen)
             shortcut.out_shape = self.run(items, x, shortcut.path, env, _Box(shortcut.items))
             inner.add(shortcut)
             if not _same_shape(shortcut.out_shape, out):
@@ -708,7 +731,7 @@ class _Builder:
         after = len(inner.nodes)
         final = self.run(item.then, out, scope, env, inner)
         node = ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:],
-                            inline=item.inline)
+                            inline=item.inline, frozen=self.frozen)
         if item.inline:
             box.nodes.append(node)
         else:
@@ -764,10 +787,11 @@ class _Builder:
             label = branches.next_name(group_name)
             if inline:
                 branches.reserve(label, loc)
-            seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline)
-            inner = branches.inner(inline)
-            seq.out_shape = self.run(group.body if group is not None else branch, x,
-                                     scope if inline else seq.path, env, inner)
+            with self.trainable(group) if group is not None else nullcontext():
+                seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline, frozen=self.frozen)
+                inner = branches.inner(inline)
+                seq.out_shape = self.run(group.body if group is not None else branch, x,
+                                         scope if inline else seq.path, env, inner)
             seq.items = inner.nodes
             if inline:
                 branches.nodes.append(seq)
@@ -783,7 +807,7 @@ class _Builder:
             raise _own_input_hint(e, item) from None
         out = self.checked(layer, x, merged)
         node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline,
-                         sources=sources if any(sources) else [])
+                         sources=sources if any(sources) else [], frozen=self.frozen)
         if item.inline:
             box.nodes.append(node)
         else:

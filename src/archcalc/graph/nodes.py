@@ -34,6 +34,9 @@ class Node:
     arguments: dict[str, object] = field(default_factory=dict, kw_only=True)
     #: no module of its own: its children's names live in the enclosing container's namespace
     inline: bool = field(default=False, kw_only=True)
+    #: under ``trainable: false`` (its own or the nearest enclosing item's): a layer's or merge's parameters do
+    #: not learn (:func:`archcalc.calc.params.param_counts` counts them as frozen); containers record it too
+    frozen: bool = field(default=False, kw_only=True)
 
     @property
     def kind(self) -> str:

@@ -95,10 +95,23 @@ def layer(kind: str, *aliases: str):
 
 
 class Count(NamedTuple):
-    """Parameters of one layer: trainable ones and buffers (BatchNorm's running statistics)."""
+    """Parameters of one layer or node: trainable ones, buffers (BatchNorm's running statistics) and frozen ones.
+
+    A kind's ``params`` gives its parameters as ``trainable`` (a kind knows nothing of freezing); a node's count
+    (:func:`archcalc.calc.params.param_counts`) moves those under ``trainable: false`` to ``frozen``: parameters
+    that do not learn, torch's ``requires_grad=False`` and torchinfo's "Non-trainable params". Buffers are
+    neither: they are not parameters (Keras, whose batch norm keeps its statistics as non-trainable weights,
+    counts them among its non-trainable params; torch and torchinfo do not, and neither does archcalc).
+    """
 
     trainable: Dim = 0
     buffers: Dim = 0
+    frozen: Dim = 0
+
+    @property
+    def params(self) -> Dim:
+        """Every parameter, trainable or frozen: what a module holds (torch's ``parameters()``)."""
+        return self.trainable + self.frozen if self.frozen else self.trainable
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,10 @@ def _work(part: str) -> tuple[Callable, Callable]:
 
 
 def _param(part: str) -> tuple[Callable, Callable]:
-    return (lambda a, n: count(getattr(a.model.counts[n], part))), (lambda a, n: (getattr(a.model.counts[n], part),))
+    def value(a: Analysis, n: Node) -> object:
+        return symbolic.total(getattr(a.model.counts[n], part))
+
+    return (lambda a, n: count(value(a, n))), (lambda a, n: (value(a, n),))
 
 
 def _rf(part: str) -> tuple[Callable, Callable]:
@@ -105,7 +108,7 @@ def _rf(part: str) -> tuple[Callable, Callable]:
 
 
 def _percent(a: Analysis, n: Node) -> float | None:
-    part, total = a.model.counts[n].trainable, a.model.trainable_params
+    part, total = symbolic.total(a.model.counts[n].params), a.model.total_params
     if symbolic.is_int(part) and symbolic.is_int(total) and total:
         return 100 * part / total
     return None
@@ -135,7 +138,10 @@ COLUMNS: dict[str, NodeColumn] = {
                     "layer kind, or block:NAME / group / residual", "kind", 4),
     "in": _column("Input shape", False, _shape("in_shape"), "input shape (batch excluded)", "input_shape", 5),
     "shape": _column("Output shape", False, _shape("out_shape"), "output shape (batch excluded)", "output_shape", 8),
-    "params": _column("Params", True, _param("trainable"), "trainable parameters", "params", 9),
+    "params": _column("Params", True, _param("params"), "parameters, trainable and frozen (torch's parameters())",
+                      "params", 9),
+    "frozen": _column("Frozen", True, _param("frozen"), "frozen parameters (trainable: false): torchinfo's "
+                      "non-trainable", "frozen_params", 8),
     "share": _column("%", True, (_share, lambda a, n: (_percent(a, n),)), "share of all parameters",
                      "params_percent", 3),
     "buffers": _column("Buffers", True, _param("buffers"), "buffers (running stats)", "buffers", 2),
@@ -176,6 +182,15 @@ def columns_option(default: tuple[str, ...], note: str = "") -> Callable:
     return click.option("--columns", callback=parse, metavar="KEY,…",
                         help=f"Columns after the layer tree, in order (default {','.join(default)}{note}). "
                         f"Keys: {', '.join(COLUMNS)}.")
+
+
+def frozen_default(keys: tuple[str, ...], model) -> tuple[str, ...]:
+    """A command's default columns, with ``frozen`` after ``params`` when the model has frozen parameters (a
+    model without any shows the same table as before there were any)."""
+    if "params" not in keys or "frozen" in keys or symbolic.equal(model.non_trainable_params, 0):
+        return keys
+    at = keys.index("params") + 1
+    return (*keys[:at], "frozen", *keys[at:])
 
 
 def table_columns(keys: tuple[str, ...], analysis: Analysis) -> list[Column]:

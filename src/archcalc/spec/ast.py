@@ -57,6 +57,8 @@ class LayerItem:
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
     source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
     init: object = None  # archcalc.spec.init.LayerInit: the layer's init:, for layers with weights
+    #: ``trainable:`` as written (None: inherited from the enclosing item; see :data:`Item`)
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +77,7 @@ class BlockCall:
     #: a value only once every block's layer parameters are known (a body may use a block defined below it)
     raw: dict[str, object] = field(default_factory=dict, repr=False)
     scope: str | None = None
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -86,6 +89,7 @@ class Repeat:
     body: list[Item]
     name: Name | None
     loc: Loc
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -95,6 +99,7 @@ class Group:
     body: list[Item]
     name: Name | None
     loc: Loc
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -110,6 +115,7 @@ class Residual:
     then: list[Item] = field(default_factory=list)
     shortcut_name: str = "shortcut"  # torchvision's ResNets call it ``downsample``
     inline: bool = False
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +135,7 @@ class Merge:
     arg_keys: dict[str, Loc] = field(default_factory=dict)
     sources: list[Name | None] = field(default_factory=list)
     source_locs: list[Loc] = field(default_factory=list)  # where each ``from:`` value is (the branch's otherwise)
+    trainable: bool | None = None
 
 
 @dataclass(slots=True)
@@ -141,6 +148,7 @@ class If:
     orelse: list[Item]
     loc: Loc
     name: None = None  # a conditional has no level of its own
+    trainable: None = None  # nor a setting of its own: its layers take their own or the enclosing one
 
 
 @dataclass(slots=True)
@@ -151,8 +159,14 @@ class LayerArg:
     param: str
     name: Name | None
     loc: Loc
+    trainable: bool | None = None
 
 
+#: Every item but ``if:`` carries ``trainable``: True or False as its ``trainable:`` key says, None when it has
+#: none. False freezes the parameters of every layer inside it (their counts move from trainable to frozen, the
+#: backends set ``requires_grad_(False)`` and leave them out of the optimizer); an item inside it may say
+#: ``trainable: true`` again, and the nearest setting wins (torch's ``requires_grad_(False)`` on a module, then
+#: ``requires_grad_(True)`` on part of it).
 Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge | If | LayerArg
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from archcalc.errors import Collector, Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
-from archcalc.layers.args import Arg
+from archcalc.layers.args import _YAML11_BOOLS, Arg, yaml_text
 from archcalc.layers.base import Layer
 from archcalc.layers.merge import Merge as MergeLayer
 from archcalc.layers.traits import Trait
@@ -49,16 +49,16 @@ SHORTCUTS = ("identity", "auto", "if_same")
 #: ``archcalc schema`` is generated from these tables (and fails its tests on a construct it cannot draw).
 CONSTRUCT_KEYS: dict[str, tuple[str, ...]] = {
     "if": ("if", "then", "else"),
-    "repeat": ("repeat", "layers", "index", "name"),
-    "residual": ("residual", "name", "inline"),
-    "layers": ("layers", "name"),
+    "repeat": ("repeat", "layers", "index", "name", "trainable"),
+    "residual": ("residual", "name", "inline", "trainable"),
+    "layers": ("layers", "name", "trainable"),
 }
 #: the keys beside a merge kind or a block use (``- add: [...]``) besides the kind itself; inside a merge's
 #: mapping form, ``branches:`` holds the branches beside the kind's arguments
-MERGE_KEYS = ("name", "inline")
+MERGE_KEYS = ("name", "inline", "trainable")
 CONSTRUCTS = tuple(CONSTRUCT_KEYS)
 #: the keys of a merge's branch that reads an earlier node's output (``{from: down2, layers: [...]}``)
-FROM_KEYS = ("from", "layers", "name")
+FROM_KEYS = ("from", "layers", "name", "trainable")
 #: the keys of ``residual:`` in its mapping form
 RESIDUAL_KEYS = ("body", "shortcut", "shortcut_name", "then")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -276,6 +276,9 @@ class _Parser:
                                 code="bad-block", hint="parameters are names like c or stride, optionally with "
                                 "= default")
             _not_reserved(pname, loc, "block parameter")
+            if pname == "trainable":
+                raise SpecError(loc, "block parameter name 'trainable' is reserved: 'trainable: false' on a use "
+                                "freezes the block's layers", code="bad-name", hint="choose another name")
             if any(p.name == pname for p in params):
                 raise SpecError(loc, f"block parameter '{pname}' appears twice", code="bad-block")
             value = None
@@ -335,8 +338,11 @@ class _Parser:
                             "belongs in a branch of a merge", code="bad-structure",
                             hint="- concat: [{from: down2}, []] joins down2's output with the input")
         name = self.name(node)
+        trainable = self.trainable(node)
         if "repeat" in keys:
-            return self.repeat(node, name)
+            repeat = self.repeat(node, name)
+            repeat.trainable = trainable
+            return repeat
         if "residual" in keys:
             inside = next((key for key, _ in node.items if key.text in RESIDUAL_KEYS), None)
             if inside is not None:  # the short form's list with a key of the long form beside it
@@ -346,11 +352,11 @@ class _Parser:
                                 "else)")
             self.only(node, CONSTRUCT_KEYS["residual"])
             residual = self.residual(node.get("residual"), name, node.loc)
-            residual.inline = self.inline(node)
+            residual.inline, residual.trainable = self.inline(node), trainable
             return residual
         if "layers" in keys:
             self.only(node, CONSTRUCT_KEYS["layers"])
-            return Group(self.items(node.get("layers"), "'layers:'"), name, node.loc)
+            return Group(self.items(node.get("layers"), "'layers:'"), name, node.loc, trainable)
         rest = [(k, v) for k, v in node.items if k.text not in MERGE_KEYS]
         if len(rest) != 1:
             raise SpecError(node.loc, f"a layer has one kind, found {len(rest)} keys: {', '.join(keys)}",
@@ -358,6 +364,11 @@ class _Parser:
                             "in a mapping: - conv2d: {out: 64, kernel: 3}")
         key, args = rest[0]
         item = self.call(key.text, args, key.loc, name)
+        if trainable is not None:
+            if item.trainable is not None:
+                raise SpecError(node.get("trainable").loc, f"'trainable' is given twice: beside {key.text} and among "
+                                "its arguments", code="bad-argument", hint="keep one of them")
+            item.trainable = trainable
         if node.get("inline") is not None:
             if not isinstance(item, (Merge, BlockCall)):
                 raise SpecError(node.get("inline").loc, f"'inline' applies to block uses, residuals and merges of "
@@ -380,6 +391,24 @@ class _Parser:
     def name(self, node: YMap) -> Name | None:
         value = node.get("name")
         return None if value is None else self.layer_name(value)
+
+    def trainable(self, node: YMap) -> bool | None:
+        """The ``trainable:`` beside an item, or None when it has none."""
+        value = node.get("trainable")
+        return None if value is None else self.trainable_value(value)
+
+    def trainable_value(self, node: YNode) -> bool:
+        """``trainable:`` wherever it is written (beside an item, among a layer's or a block use's arguments): a
+        YAML boolean. It is read as written, not computed, so a frozen part is visible in the file itself."""
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return node.value
+        meant = _YAML11_BOOLS.get(node.value.lower()) if isinstance(node, YScalar) and isinstance(node.value, str) \
+            else None
+        hint = f"YAML 1.2 reads '{node.value}' as a word, not a boolean: write {yaml_text(meant)}" \
+            if meant is not None else "trainable: false freezes the parameters of everything it is written on " \
+            "(true, the default, trains them)"
+        raise SpecError(node.loc, f"'trainable' must be true or false, got {describe(node)}", code="bad-argument",
+                        hint=hint)
 
     def conditional(self, node: YMap) -> If:
         """``if: condition``, ``then: [...]``, ``else: [...]`` (either may be left out: no layers)."""
@@ -488,22 +517,25 @@ class _Parser:
             locs.append(branch.loc)
             source_locs.append(branch.get("from").loc if source is not None else branch.loc)
         return Merge(kind, item.args, branches, item.name, loc, locs, arg_keys=item.arg_keys,
-                     sources=sources if any(s is not None for s in sources) else [], source_locs=source_locs)
+                     sources=sources if any(s is not None for s in sources) else [], source_locs=source_locs,
+                     trainable=item.trainable)
 
     def source(self, node: YMap) -> tuple[Name, list[Item]]:
         """A branch on an earlier node's output: ``{from: PATH}``, with ``layers:`` run on it and a ``name:``
-        for them (as a named group's) when given. The path may compute parts (``down{level}``)."""
+        for them (as a named group's) when given. The path may compute parts (``down{level}``). With
+        ``trainable:`` the layers are a group (an unnamed one adds no level) that carries it."""
         self.only(node, FROM_KEYS, "a branch with 'from:'")
         path = self.layer_name(node.get("from"))
         layers = self.items(node.get("layers"), "'layers:'") if node.get("layers") is not None else []
-        name = self.name(node)
-        return path, [Group(layers, name, node.loc)] if name is not None else layers
+        name, trainable = self.name(node), self.trainable(node)
+        grouped = name is not None or trainable is not None
+        return path, [Group(layers, name, node.loc, trainable)] if grouped else layers
 
     def layer(self, cls: type[Layer], kind: str, node: YNode | None, loc: Loc, name: str | None,
               skip: tuple[str, ...] = ()) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
-        init = None
+        init = trainable = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text in skip:
@@ -512,6 +544,9 @@ class _Parser:
                     if name is not None:
                         raise SpecError(key.loc, "the layer is named twice", code="bad-name")
                     name = self.layer_name(value)
+                    continue
+                if key.text == "trainable":
+                    trainable = self.trainable_value(value)
                     continue
                 if key.text == "init" and Trait.WEIGHTED in cls.TRAITS:
                     from archcalc.spec.init import parse_init
@@ -535,12 +570,17 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys, node, init)
+        return LayerItem(kind, args, name, loc, keys, node, init, trainable)
 
     def layer_arg(self, param: str, node: YNode | None, loc: Loc, name: Name | None) -> LayerArg:
-        """A parameter of the enclosing block written as a layer (``- act``, ``- act: {name: act_fn}``)."""
+        """A parameter of the enclosing block written as a layer (``- act``, ``- act: {name: act_fn}``, and
+        ``trainable:`` for whatever layers the use gives)."""
+        trainable = None
         if isinstance(node, YMap):
             for key, value in node.items:
+                if key.text == "trainable":
+                    trainable = self.trainable_value(value)
+                    continue
                 if key.text != "name":
                     raise SpecError(key.loc, f"'{param}' is a block parameter: its layers come with their "
                                     f"arguments from the block's use, so it takes none here", code="unknown-argument",
@@ -552,12 +592,13 @@ class _Parser:
             raise SpecError(node.loc, f"'{param}' is a block parameter: it takes no arguments here",
                             code="unknown-argument", hint=f"write it alone: - {param}")
         next(p for p in self.scope.params if p.name == param).layer = True
-        return LayerArg(param, name, loc)
+        return LayerArg(param, name, loc, trainable)
 
     def block_call(self, block: BlockDef, node: YNode | None, loc: Loc, name: str | None) -> BlockCall:
         args: dict[str, Value] = {}
         raw: dict[str, YNode] = {}
         names = [p.name for p in block.params]
+        trainable = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text == "name":
@@ -565,12 +606,17 @@ class _Parser:
                         raise SpecError(key.loc, "the block is named twice", code="bad-name")
                     name = self.layer_name(value)
                     continue
+                if key.text == "trainable":
+                    trainable = self.trainable_value(value)
+                    continue
                 if key.text not in names:
                     hint = choices_hint(key.text, names, f"parameters of {block.name}") if names \
                         else f"{block.name} takes no parameters"
                     if key.text == "inline":
                         hint = f"inline goes beside the use, not among its arguments: - {block.name}: {{...}}, " \
                             "then inline: true on the next line, aligned with it"
+                    if key.text in FREEZE_NAMES:
+                        hint = _argument_hint(key.text, Layer, block.name)
                     raise SpecError(key.loc, f"block '{block.name}' has no parameter '{key.text}'",
                                     code="unknown-argument", hint=hint)
                 raw[key.text] = value
@@ -588,7 +634,8 @@ class _Parser:
         if missing:
             raise SpecError(loc, f"block '{block.name}' needs {_and(missing)}", code="block-arguments",
                             hint=_signature(block))
-        use = BlockCall(block.name, args, name, loc, raw=raw, scope=self.scope.name if self.scope else None)
+        use = BlockCall(block.name, args, name, loc, raw=raw, scope=self.scope.name if self.scope else None,
+                        trainable=trainable)
         self.uses.append(use)
         return use
 
@@ -717,6 +764,8 @@ FRAMEWORK_NAMES = {"out_channels": "out", "out_features": "out", "filters": "out
                    "num_heads": "heads", "nhead": "heads", "num_groups": "groups", "negative_slope": "slope",
                    "epsilon": "eps", "rate": "p", "dilation_rate": "dilation", "use_bias": "bias",
                    "upscale_factor": "factor"}
+#: other libraries' words for a frozen layer (torch's requires_grad, Keras' trainable is ours)
+FREEZE_NAMES = ("requires_grad", "frozen", "freeze")
 #: framework arguments with no counterpart, and why
 FRAMEWORK_ONLY = {
     "padding_mode": "torch's transposed convolutions and pools pad with zeros (or −∞) only: padding_mode is for "
@@ -731,6 +780,9 @@ def _argument_hint(word: str, cls: type[Layer], kind: str) -> str:
     """The hint for an argument ``kind`` does not have: its name here when it is PyTorch's or Keras' name for
     one, why there is none when the framework's has no counterpart, else a did-you-mean or the list."""
     ours = FRAMEWORK_NAMES.get(word)
+    if word in FREEZE_NAMES:
+        return "write trainable: false (beside or among the arguments of any layer, block use, repeat or group): " \
+            "it freezes their parameters"
     if ours in cls.ARGS:
         return f"archcalc calls it '{ours}' ({kind}: {{{ours}: ...}})"
     if word in FRAMEWORK_ONLY:

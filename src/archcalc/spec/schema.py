@@ -87,6 +87,10 @@ NAME = {"type": ["string", "integer"], "pattern": r"^[^.]*[^.\s][^.]*(\.[^.]*[^.
 INLINE = {"type": "boolean", "default": False,
           "description": "name its layers in the enclosing block, with no level of its own (GPT-2's h.0.ln_1, "
           "VGG's features.N)"}
+#: ``trainable:`` beside or among the arguments of a layer, block use, repeat, group, residual or merge
+TRAINABLE = {"type": "boolean", "default": True,
+             "description": "false freezes the parameters of everything it is written on (counted as non-trainable, "
+             "requires_grad_(False), left out of the optimizer); the nearest setting wins"}
 #: the words YAML 1.1 read as booleans, which a spec (YAML 1.2) reads as words
 _YAML11 = ["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"]
 
@@ -209,7 +213,8 @@ def _kind(name: str, cls: type[Layer]) -> dict:
         if high is not None:
             branches["maxItems"] = high
         args["branches"] = branches
-    mapping = {"type": "object", "properties": {**args, "name": NAME}, "additionalProperties": False}
+    mapping = {"type": "object", "properties": {**args, "name": NAME, "trainable": TRAINABLE},
+               "additionalProperties": False}
     if required:
         mapping["required"] = required
     forms: list[dict] = [mapping]
@@ -222,7 +227,7 @@ def _kind(name: str, cls: type[Layer]) -> dict:
     doc = kind_doc(cls)
     if name != cls.kind:
         doc = f"{name} is another name for {cls.kind}. {doc}"
-    beside = {"name": NAME, **({"inline": INLINE} if merge else {})}
+    beside = {"name": NAME, **({"inline": INLINE} if merge else {}), "trainable": TRAINABLE}
     return {"type": "object", "title": name, "description": doc,
             "properties": {name: {"anyOf": forms, "description": doc}, **beside},
             "required": [name], "additionalProperties": False}
@@ -337,7 +342,7 @@ def _construct(key: str, value: dict, required: tuple[str, ...] | None = None, n
 
     doc = {"repeat": ast.Repeat, "residual": ast.Residual, "layers": ast.Group, "if": ast.If}[key].__doc__
     return {"type": "object", "title": key, "description": inspect.cleandoc(doc or ""),
-            "properties": {key: value, **more, **({"name": NAME} if named else {})},
+            "properties": {key: value, **more, **({"name": NAME, "trainable": TRAINABLE} if named else {})},
             "required": list(required or (key,)), "additionalProperties": False}
 
 
@@ -379,7 +384,7 @@ def _branch() -> dict:
     keys = {"from": {"type": "string", "description": "the path of an earlier layer or block (down2, encoder.1): "
                      "the branch runs on its output, a skip connection; {expression} parts are computed"},
             "layers": _layers(0, "layers run on that output (none: the output itself)"),
-            "name": NAME}
+            "name": NAME, "trainable": TRAINABLE}
     if set(keys) != set(parser.FROM_KEYS):
         raise SchemaGap(f"from: the schema draws {sorted(keys)}, the parser takes {sorted(parser.FROM_KEYS)}")
     source = {"type": "object", "properties": keys, "required": ["from"], "additionalProperties": False,
@@ -407,19 +412,28 @@ CONSTRUCTS: dict[str, Callable[[], dict]] = {
 def _block_use(reserved: list[str]) -> dict:
     """``- stage: {n: 2, c: 64}`` (or ``[2, 64]``, or ``64``, or nothing): a block of the spec's own."""
     value = {"anyOf": [{"type": "null"}, _scalar_arg(), {"type": "array", "items": _scalar_arg()},
-                       {"type": "object", "properties": {"name": NAME},
+                       {"type": "object", "properties": {"name": NAME, "trainable": TRAINABLE},
                         "additionalProperties": {"anyOf": [_scalar_arg_or_list(), {"$ref": "#/$defs/item"}, _layers(1)],
                                                  "description": "a value, or layers for a parameter the block "
                                                  "writes as a layer"}}]}
-    only_beside = {"properties": {"name": True, "inline": True}, "additionalProperties": False}
-    both = {"if": {"required": ["inline"]}, "then": {"maxProperties": 3}, "else": {"maxProperties": 2}}
-    one = {"if": {"required": ["inline"]}, "then": {"maxProperties": 2}, "else": {"maxProperties": 1}}
+    beside = {"name": NAME, "inline": INLINE, "trainable": TRAINABLE}
+    only_beside = {"properties": dict.fromkeys(beside, True), "additionalProperties": False}
     return {"type": "object", "description": "a block of this spec with its arguments: by name, or in order; "
             "inline: true splices its layers into the caller's sequence",
-            "propertyNames": {"anyOf": [{"enum": ["name", "inline"]},
-                                        {"allOf": [IDENT, {"not": {"enum": reserved}}]}]},
-            "properties": {"name": NAME, "inline": INLINE}, "additionalProperties": value,
-            "not": only_beside, "if": {"required": ["name"]}, "then": both, "else": one}
+            "propertyNames": {"anyOf": [{"enum": list(beside)}, {"allOf": [IDENT, {"not": {"enum": reserved}}]}]},
+            "properties": beside, "additionalProperties": value,
+            "not": only_beside, **_one_besides(list(beside))}
+
+
+def _one_besides(keys: list[str]) -> dict:
+    """One key besides those of ``keys`` that are present: at most 1 + their number of properties, as nested
+    ``if``/``then`` on each key (draft-07 validators read these; no keyword counts a subset of keys)."""
+    def rule(rest: list[str], present: int) -> dict:
+        if not rest:
+            return {"maxProperties": present + 1}
+        return {"if": {"required": [rest[0]]}, "then": rule(rest[1:], present + 1), "else": rule(rest[1:], present)}
+
+    return rule(keys, 0)
 
 
 def _scalar_arg() -> dict:

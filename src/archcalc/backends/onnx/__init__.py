@@ -146,7 +146,7 @@ def _free_axes(model: Model) -> tuple[dict[int, str], dict[int, str]]:
             other = build_graph(spec, {**graph.symbols, name: value - 1})
         except SpecError:
             continue
-        if Model(other).trainable_params != model.trainable_params or len(other.output_shape) != \
+        if Model(other).total_params != model.total_params or len(other.output_shape) != \
                 len(graph.output_shape):
             continue
         free_in[axis] = name
