@@ -196,3 +196,35 @@ def layer_keys(root: Container) -> Iterator[tuple[str, LayerNode]]:
                 yield full, child
 
     yield from walk(root, "")
+
+
+def frozen_keys(root: Container) -> list[tuple[str, bool]]:
+    """What a backend freezes for the spec's ``trainable: false``: (full key from the root, whether it is a bare
+    parameter) for each outermost module whose every parameter is frozen (``features`` rather than each of its
+    layers, as a torch user writes ``model.features.requires_grad_(False)``), and each frozen layer with
+    parameters in a container that also holds trainable ones. A layer whose weight is tied is reached through its
+    owner (a tie joins layers of one setting, :func:`archcalc.graph.build.check_ties`)."""
+    out: list[tuple[str, bool]] = []
+
+    def holding(box: Container) -> list[LayerNode]:
+        return [node for _, node in layer_keys(box) if _holds(node)]
+
+    def visit(box: Container, prefix: str) -> None:
+        for key, child in box.children.items():
+            full = f"{prefix}.{key}" if prefix else key
+            if isinstance(child, Container):
+                held = holding(child)
+                if held and all(node.frozen for node in held):
+                    out.append((full, False))
+                elif any(node.frozen for node in held):
+                    visit(child, full)
+            elif child.frozen and _holds(child):
+                out.append((full, child.layer.BARE))
+
+    visit(root, "")
+    return out
+
+
+def _holds(node: LayerNode) -> bool:
+    """Whether a layer holds parameters of its own (a concrete count)."""
+    return bool(node.layer.params(node.in_shape).trainable)

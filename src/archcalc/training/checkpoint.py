@@ -98,7 +98,8 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
                 precision: str = "fp32") -> dict:
     """What makes a checkpoint this run's: the fields of :data:`FIELDS`, as JSON.
 
-    ``network`` lists every node (path, kind, arguments, shapes), so a changed layer is named;
+    ``network`` lists every node (path, kind, arguments, shapes, and ``frozen`` under ``trainable: false``, which
+    decides what the optimizer's state holds), so a changed layer is named;
     ``train`` holds the settings a step depends on (not ``epochs``: a finished run may be given more);
     ``data`` is a digest of the training and validation arrays."""
     network = []
@@ -106,7 +107,7 @@ def fingerprint(model, settings, splits, *, backend: str, seed: int, processes: 
         layer = getattr(node, "layer", None)
         config = layer.config() if layer is not None else {"mode": getattr(node, "mode", None)}
         network.append(f"{node.path} {node.kind} {_text(_plain(config))} {list(node.in_shape)} → "
-                       f"{list(node.out_shape)}")
+                       f"{list(node.out_shape)}" + (" frozen" if node.frozen else ""))
     stopping = settings.early_stopping
     train = {"task": settings.task, "classes": settings.classes, "loss": settings.loss,
              "optimizer": {"name": settings.optimizer.name, **_plain(settings.optimizer.hyper)},

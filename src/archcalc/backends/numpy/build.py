@@ -18,7 +18,9 @@ from archcalc.backends.naming import TORCH_TAKEN
 from archcalc.backends.numpy import layers as L
 from archcalc.backends.numpy import losses, optim
 from archcalc.backends.numpy.structures import Add, Attend, Concat, From, Keep, Multiply, Residual, Sequential
+from archcalc.backends.plan import frozen_keys
 from archcalc.backends.plan import kept as read_later
+from archcalc.backends.plan import plan as module_plan
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
@@ -285,7 +287,8 @@ def plan(node: Node, kept: frozenset[str] = frozenset()) -> Call:
 
 def plan_graph(graph: Graph) -> Call:
     """The construction of the whole network: the root's, with the tied weights (``tie:``) the root
-    shares and the skip connections (``{from: PATH}``) it links once every layer is built."""
+    shares, the skip connections (``{from: PATH}``) it links once every layer is built and the modules it
+    freezes (``trainable: false``), named as :func:`archcalc.to_torch` names them."""
     skips = tuple(sorted(read_later(graph)))
     call = plan(graph.root, frozenset(skips))
     layers = {node.path: node for node in graph.layers()}
@@ -295,6 +298,9 @@ def plan_graph(graph: Graph) -> Call:
         call.kwargs["ties"] = ties
     if skips:
         call.kwargs["skips"] = skips
+    frozen = tuple(key for key, _ in frozen_keys(module_plan(graph, TORCH_TAKEN)))
+    if frozen:
+        call.kwargs["frozen"] = frozen
     return call
 
 

@@ -30,6 +30,8 @@ class Module:
     #: its one parameter is stored under the module's own name (``class_token``), not ``class_token.weight``
     BARE = False
     training = True
+    #: whether its own parameters learn: torch's ``requires_grad``, per module (a spec freezes whole layers)
+    requires_grad = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -55,11 +57,33 @@ class Module:
         return list({id(p): p for _, m in self.named_modules() for n in m.PARAMS
                      if (p := getattr(m, n)) is not None}.values())
 
+    def trainable_parameters(self) -> list[np.ndarray]:
+        """The parameters that learn, in the order of :meth:`parameters`: what an optimizer holds (torch's
+        ``[p for p in model.parameters() if p.requires_grad]``); a frozen module's are left out."""
+        return list({id(p): p for _, m in self.named_modules() if m.requires_grad for n in m.PARAMS
+                     if (p := getattr(m, n)) is not None}.values())
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Whether the parameters of this module and of every module inside it learn, as torch's method sets
+        it: a frozen module is left out of :meth:`trainable_parameters` and :meth:`gradients`, and a backward
+        pass stops before modules that neither learn nor lead to one that does."""
+        for _, m in self.named_modules():
+            m.requires_grad = requires_grad
+        return self
+
+    def learns(self) -> bool:
+        """Whether a parameter in this module learns, so that a backward pass has to reach it."""
+        return any(m.requires_grad and any(getattr(m, n) is not None for n in m.PARAMS)
+                   for _, m in self.named_modules())
+
     def gradients(self) -> list[np.ndarray]:
-        """The gradients of the last backward pass, in the order of :meth:`parameters`: a tied weight's
-        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``."""
+        """The gradients of the last backward pass, in the order of :meth:`trainable_parameters`: a tied weight's
+        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``. A frozen module's
+        gradients are not among them (its layer may have computed them, on its way to its input's gradient)."""
         total: dict[int, np.ndarray] = {}
         for _, m in self.named_modules():
+            if not m.requires_grad:
+                continue
             for n in m.PARAMS:
                 if (p := getattr(m, n)) is not None:
                     total[id(p)] = total[id(p)] + m.grads[n] if id(p) in total else m.grads[n]

@@ -168,7 +168,7 @@ def _header(model: Model) -> str:
     fit_schedule = ", schedule=build_schedule(10)" if scheduled else ""  # the spec's learning-rate schedule
     return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
 in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
-{symbolic.fmt(model.trainable_params, commas=True)} parameters.
+{_counted(model)}.
 
 It needs only NumPy. Layers keep PyTorch's weight layouts and initialisation; every layer has
 its forward and backward pass; losses and optimizers follow torch.nn and torch.optim exactly.
@@ -190,6 +190,13 @@ Or use it as a module::
 
 ``predict`` returns the network's output: {output}.
 """'''
+
+
+def _counted(model: Model) -> str:
+    """``1,623 parameters``, and how many are frozen when the spec freezes some."""
+    text = f"{symbolic.fmt(model.total_params, commas=True)} parameters"
+    frozen = model.non_trainable_params
+    return text if not frozen else f"{text} ({symbolic.fmt(frozen, commas=True)} of them frozen)"
 
 
 def _schedule_part(train) -> tuple[str, str]:
@@ -221,12 +228,14 @@ def _model_part(model: Model, network: Call, train) -> str:
     # a network without weights or dropout draws no random numbers
     rng = "rng = np.random.default_rng(seed)\n    " if "rng=rng" in network.source(4, 12) else ""
     kwargs = ", ".join(f"{k}={code(v)}" for k, v in optimizer_kwargs(train).items())
-    built = f"return {optimizer}(model.parameters(), {kwargs})"
+    # a spec that freezes parameters (trainable: false) steps those that learn, as a torch user's optimizer does
+    params = "model.parameters()" if not model.non_trainable_params else "model.trainable_parameters()"
+    built = f"return {optimizer}({params}, {kwargs})"
     clip = clip_kwargs(train)
     if clip:  # the gradients clipped before each step, as torch.nn.utils.clip_grad_norm_ (or _value_) does
         (key, value), = clip.items()
         clipping = f"clip_grad_{'norm' if key == 'max_norm' else 'value'}_"
-        built = (f"optimizer = {optimizer}(model.parameters(), {kwargs})\n"
+        built = (f"optimizer = {optimizer}({params}, {kwargs})\n"
                  f"    # each step's gradients clipped first, as torch.nn.utils.{clipping} clips them\n"
                  f"    return ClipGradients(optimizer, {key}={code(value)})")
     loss_args = ", ".join(f"{k}={code(v)}" for k, v in loss_kwargs(train).items())

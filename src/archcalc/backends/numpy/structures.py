@@ -20,15 +20,20 @@ class Sequential(Module):
     weight becomes the second's array, so both uses update one array and their gradients are summed
     into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
     ``skips`` are the paths of the nodes whose output a later merge branch reads (``{from: PATH}``):
-    the root links each :class:`From` to the :class:`Keep` of its path.
+    the root links each :class:`From` to the :class:`Keep` of its path. ``frozen`` are the paths of the
+    modules whose parameters do not learn (the spec's ``trainable: false``): each is ``requires_grad_(False)``.
     """
 
     def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = (),
-                 skips: tuple[str, ...] = ()):
+                 skips: tuple[str, ...] = (), frozen: tuple[str, ...] = ()):
         self.layers = list(layers)
-        modules = dict(self.named_modules())
+        modules: dict[str, Module] = {}
+        for path, module in self.named_modules():  # a container before the inline ones that share its path
+            modules.setdefault(path, module)
         for tied, owner in ties:
             modules[tied].weight = modules[owner].weight
+        for path in frozen:
+            modules[path].requires_grad_(False)
         if skips:  # each branch that reads an earlier output (From) gets the module that keeps it (Keep)
             kept = {m.slot: m for _, m in self.named_modules() if getattr(m, "KEEPS", False)}
             for _, m in self.named_modules():
@@ -44,9 +49,13 @@ class Sequential(Module):
         return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i][1].backward(dout, input_grad or i > 0)
-        return dout
+        """Each child's backward, last first. Without ``input_grad`` the children before the first that learns
+        run none at all, and that one computes no input gradient: autograd records nothing for a tensor that
+        requires no grad, which the input and what frozen or weightless layers make of it are."""
+        start = 0 if input_grad else next((i for i, (_, m) in enumerate(self.layers) if m.learns()), len(self.layers))
+        for i in range(len(self.layers) - 1, start - 1, -1):
+            dout = self.layers[i][1].backward(dout, input_grad or i > start)
+        return dout if input_grad else None
 
 
 class Residual(Module):

@@ -27,7 +27,7 @@ class NumpyTrainer:
         self.rng = np.random.default_rng(seed)
         self.net = build_model(model.graph, self.rng)
         self.loss = make_loss(train)
-        self.optimizer = make_optimizer(train, self.net.parameters())
+        self.optimizer = make_optimizer(train, self.net.trainable_parameters())
         self.classify = train.task == "classification"
         self.output = tuple(int(d) for d in model.output_shape)
         self.width = self.output[-1]

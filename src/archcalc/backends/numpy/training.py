@@ -3,7 +3,8 @@
 
 One step: forward on a batch, the loss, backward, the L1 subgradient ``l1·sign(p)`` added to each
 gradient (weight decay lives in the optimizer, as in PyTorch), one optimizer step. The optimizer
-must hold the model's parameters in ``model.parameters()`` order. After every epoch the model is
+must hold the model's parameters that learn in ``model.trainable_parameters()`` order (every parameter, in
+``parameters()`` order, unless the spec freezes some). After every epoch the model is
 evaluated on the validation data; early stopping watches ``val_loss`` (or ``val_accuracy``) and,
 when it has not improved by more than ``min_delta`` for ``patience`` epochs, stops and restores
 the best weights. Imports only NumPy and the loop (which imports only the standard library):

@@ -60,7 +60,9 @@ def module_plan(graph: Graph) -> Container:
 
 def build_module(graph: Graph) -> Network:
     """The module with its tied weights shared, then the spec's ``init:`` applied layer by layer in order,
-    as the generated file does."""
+    as the generated file does, and the parameters under ``trainable: false`` frozen (``requires_grad_(False)``:
+    build the optimizer over ``p for p in module.parameters() if p.requires_grad``, as
+    :func:`~.training.build_optimizer` does)."""
     box = module_plan(graph)
     module = _network(box)
     if planning.kept(graph):  # one store of kept outputs for every container of the module
@@ -72,6 +74,8 @@ def build_module(graph: Graph) -> Network:
         module.get_submodule(tied).weight = module.get_submodule(owner).weight
     if any(node.layer.init is not None for node in graph.layers()):
         init.apply(module, graph, _paths(box))
+    for key, bare in planning.frozen_keys(box):
+        (module.get_parameter(key) if bare else module.get_submodule(key)).requires_grad_(False)
     return module
 
 

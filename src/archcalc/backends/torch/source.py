@@ -35,7 +35,7 @@ from torch import nn
 
 from archcalc.backends import check_depth
 from archcalc.backends.naming import Namer
-from archcalc.backends.plan import Bare, Container, Join, Keep, Step, Sum, kept
+from archcalc.backends.plan import Bare, Container, Join, Keep, Step, Sum, frozen_keys, kept
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.torch import init
@@ -560,9 +560,15 @@ class _Emitter:
         helpers = [line for cls in [*self.helpers, *([loss] if loss else [])]
                    for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         inits = init.source(self.graph, torch_paths(self.graph), _submodule)
+        frozen = [f"    model.{'get_parameter' if bare else 'get_submodule'}({string(key)}).requires_grad_(False)"
+                  for key, bare in frozen_keys(module_plan(self.graph))]
         doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
                " initialises each layer.") if inits else \
             f"A new {self.model_class}, initialised as PyTorch initialises each layer."
+        if frozen:
+            doc += (" The parameters the spec freezes (trainable: false) require no grad: build_optimizer() takes"
+                    " those that do.")
+        inits += frozen
         sizes = ", ".join(f"{name}: int = {value}" for name, value in self.free.symbols.items())
         passed = ", ".join(f"{name}={name}" for name in self.free.symbols)
         build = ["", "", f"def build_model({sizes}) -> {self.model_class}:",
@@ -577,7 +583,8 @@ class _Emitter:
         origin = f"The spec ``{model.name}``: input" if _safe_text(model.name) else "Input"
         shape_in = ", ".join(map(str, ("N", *self.graph.input_shape)))
         shape_out = ", ".join(map(str, ("N", *self.graph.output_shape)))
-        counts = f"{model.trainable_params:,} trainable parameters"
+        counts = f"{model.trainable_params:,} trainable parameters" if not model.non_trainable_params else \
+            f"{model.total_params:,} parameters ({model.non_trainable_params:,} of them frozen)"
         if model.buffers:
             counts += f" and {model.buffers:,} buffer values"
         text = f"{origin} [{shape_in}] -> output [{shape_out}]; {counts}, as ``archcalc params`` counts them."

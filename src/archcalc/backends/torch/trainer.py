@@ -141,7 +141,7 @@ class TorchTrainer:
         own = self.module.state_dict()
         if set(weights) != set(own) or any(weights[k].shape != v.shape for k, v in own.items()):
             raise ValueError("its weights do not fit the network")
-        params = list(self.module.parameters())
+        params = training.trainable(self.module)  # what the optimizer holds, and its state is indexed by
         if not isinstance(optimizer, dict) or any(
                 not isinstance(i, int) or not 0 <= i < len(params) or not isinstance(s, dict) or any(
                     isinstance(v, torch.Tensor) and v.ndim and v.shape != params[i].shape for v in s.values())

@@ -295,15 +295,21 @@ def targets(criterion: nn.Module, y: torch.Tensor, out: torch.Tensor) -> torch.T
 
 
 def build_optimizer(train: TrainSpec, module: nn.Module) -> torch.optim.Optimizer:
-    """The spec's optimizer over every parameter of ``module``.
+    """The spec's optimizer over every parameter of ``module`` that requires grad: those under ``trainable:
+    false`` are frozen, so they are never stepped, never decayed and hold no optimizer state.
 
     Hyperparameters keep torch.optim's names (``lr``, ``momentum``, ``dampening``, ``nesterov``,
     ``betas``, ``rho``, ``momentum_decay``, ...); ``weight_decay`` is torch's (L2 through the gradient,
     decoupled for AdamW, and for NAdam and RAdam with ``decoupled_weight_decay``) and, as in torch, applies
-    to every parameter, biases and BatchNorm's scale and shift included.
+    to every parameter it steps, biases and BatchNorm's scale and shift included.
     """
     optimizer = train.optimizer
-    return OPTIMIZERS[optimizer.name](module.parameters(), weight_decay=train.weight_decay, **optimizer.hyper)
+    return OPTIMIZERS[optimizer.name](trainable(module), weight_decay=train.weight_decay, **optimizer.hyper)
+
+
+def trainable(module: nn.Module) -> list[nn.Parameter]:
+    """The parameters of ``module`` that learn (``requires_grad``), in ``parameters()`` order: the optimizer's."""
+    return [p for p in module.parameters() if p.requires_grad]
 
 
 def clip_gradients(train: TrainSpec, module: nn.Module) -> None:
@@ -322,10 +328,11 @@ def clip_gradients(train: TrainSpec, module: nn.Module) -> None:
 
 
 def l1_penalty(train: TrainSpec, module: nn.Module) -> torch.Tensor:
-    """``l1 · Σ|w|`` over every parameter, to add to the loss (torch's optimizers have no L1 option)."""
+    """``l1 · Σ|w|`` over every parameter that learns, to add to the loss (torch's optimizers have no L1 option);
+    frozen ones, whose penalty could only be a constant, are left out as weight decay leaves them out."""
     if not train.l1:
         return torch.zeros(())
-    return train.l1 * sum(p.abs().sum() for p in module.parameters())
+    return train.l1 * sum(p.abs().sum() for p in trainable(module))
 
 
 @dataclass(slots=True)

@@ -112,7 +112,12 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         call = Brackets(f"nn.utils.{clip}_", "(", [Text("model.parameters()"), Text(f'TRAINING["{clip}"]')], ")")
         clipping = layout(call, 12)
     optimizer = OPTIMIZERS[train.optimizer.name]
-    hyper = [Text("model.parameters()"), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
+    # a spec that freezes parameters (trainable: false) trains those that require grad, as torch users write it
+    params = "model.parameters()" if not model.non_trainable_params else \
+        "(p for p in model.parameters() if p.requires_grad)"
+    penalised = "list(model.parameters())" if not model.non_trainable_params else \
+        "[p for p in model.parameters() if p.requires_grad]"
+    hyper = [Text(params), *(Text(f"{k}={code(v)}") for k, v in train.optimizer.hyper.items()),
              Text(f"weight_decay={code(train.weight_decay)}")]
     # loss: {cross_entropy: {inputs: probabilities}} is archcalc's ProbabilityCrossEntropyLoss, which the file
     # carries (nn.CrossEntropyLoss would take log-softmax of the probabilities)
@@ -215,7 +220,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    loss_fn, optimizer = build_loss(), build_optimizer(model)",
         *(["    scheduler = build_scheduler(optimizer, epochs)"] if train.scheduler else []),
         *(["    dim = class_dim(y)  # the output's dim that holds the class scores"] if dense else []),
-        *(["    params = list(model.parameters())"] if train.l1 else []),
+        *([f"    params = {penalised}"] if train.l1 else []),
         "    for epoch in range(epochs):",
         "        if sampler is not None:",
         "            sampler.set_epoch(epoch)  # a new shuffle, the same in every process",
