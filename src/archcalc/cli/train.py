@@ -327,10 +327,18 @@ def work(spec: str, job_file: str) -> None:
 
 
 def check_trainable(model) -> None:
-    """A network without trainable parameters has nothing to learn (and torch's optimizers refuse it)."""
-    if model.trainable_params == 0:
-        raise SpecError(model.spec.layers_loc, "the network has no trainable parameters: there is nothing to train",
-                        code="bad-train", hint="add a layer with weights, e.g. linear or conv2d")
+    """A network without trainable parameters has nothing to learn (and torch's optimizers refuse it): none at
+    all, or every one frozen (at the first ``trainable: false`` that freezes some; lint rule T115 says the same)."""
+    if model.trainable_params != 0:
+        return
+    if model.non_trainable_params:
+        first = next(node for node, _ in model.graph.walk() if node.frozen and model.counts[node].frozen)
+        raise SpecError(first.frozen_at, f"every parameter of the network ({model.non_trainable_params:,}) is frozen "
+                        "by trainable: false: there is nothing to train", code="bad-train",
+                        hint="set trainable: true on the part to train, such as the new head (the nearest setting "
+                        "wins)")
+    raise SpecError(model.spec.layers_loc, "the network has no trainable parameters: there is nothing to train",
+                    code="bad-train", hint="add a layer with weights, e.g. linear or conv2d")
 
 
 def physical_memory() -> int | None:
@@ -352,7 +360,7 @@ def check_memory(model, settings, memory: int | None = None) -> None:
         return
     tensors = param_tensors(model.graph)
     optimizer = optimizer_from_spec(settings)
-    needed = 2 * 4 * model.weights() + optimizer_bytes(optimizer, tensors)
+    needed = 4 * (model.weights() + model.trainable_params) + optimizer_bytes(optimizer, tensors)  # gradients: trained
     if needed <= memory:
         return
     largest = model.heaviest_layer()

@@ -256,8 +256,8 @@ class _Builder:
         self.minimums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.minimums
         self.maximums: dict[str, tuple[int, str, Loc]] = {}  # see Graph.maximums
         self.input_symbols: set[str] = set()  # the free symbols of the input's shape, which may only grow
-        #: inside an item whose nearest ``trainable:`` is false: the nodes built now are frozen
-        self.frozen = False
+        #: inside an item whose nearest ``trainable:`` is false, where that is written: the nodes built now are frozen
+        self.frozen_at: Loc | None = None
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -442,11 +442,11 @@ class _Builder:
         if item.trainable is None:
             yield
             return
-        outer, self.frozen = self.frozen, not item.trainable
+        outer, self.frozen_at = self.frozen_at, None if item.trainable.value else item.trainable.loc
         try:
             yield
         finally:
-            self.frozen = outer
+            self.frozen_at = outer
 
     def construct(self, item: Item, x: Shape, prefix: str, env: Mapping[str, object], box: _Box,
                   name: str | None) -> Shape:
@@ -533,7 +533,7 @@ class _Builder:
                               hint=f"make it the first layer (input: [T] of token ids); for real-valued features, "
                               f"use linear: {layer.config().get('dim', 'D')}")
         out = self.checked(layer, x, layer.output_shape(x))
-        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer, frozen=self.frozen))
+        box.add(LayerNode(_join(prefix, name), name, item.loc, x, out, layer, frozen_at=self.frozen_at))
         return out
 
     def instantiate(self, item: LayerItem | Merge, env: Mapping[str, object], **extra: object) -> Layer:
@@ -664,7 +664,7 @@ class _Builder:
                     box.nodes[-1].block, box.nodes[-1].arguments = block.name, arguments
                     return out
                 node = SeqNode(path, name, call.loc, x, x, f"block:{block.name}", block=block.name,
-                               arguments=arguments, frozen=self.frozen)
+                               arguments=arguments, frozen_at=self.frozen_at)
                 node.out_shape = self.run(block.body, x, node.path, local, _Box(node.items))
             finally:
                 self.calls.pop()
@@ -679,7 +679,7 @@ class _Builder:
         if name is not None:
             name = box.next_name(name)
             node = SeqNode(_join(prefix, name), name, item.loc, x, x, "repeat" if isinstance(item, Repeat) else "group",
-                           frozen=self.frozen)
+                           frozen_at=self.frozen_at)
             target, prefix = _Box(node.items), node.path
         local = env
         for i in range(count):
@@ -716,7 +716,7 @@ class _Builder:
         if mode in ("projection", "layers"):
             items = item.shortcut if mode == "layers" else self.projection(body, x, out, item.shortcut_loc)
             shortcut = SeqNode(_join(scope, item.shortcut_name), item.shortcut_name, item.shortcut_loc, x, x,
-                               "shortcut", frozen=self.frozen)
+                               "shortcut", frozen_at=self.frozen_at)
             shortcut.out_shape = self.run(items, x, shortcut.path, env, _Box(shortcut.items))
             inner.add(shortcut)
             if not _same_shape(shortcut.out_shape, out):
@@ -731,7 +731,7 @@ class _Builder:
         after = len(inner.nodes)
         final = self.run(item.then, out, scope, env, inner)
         node = ResidualNode(path, name, item.loc, x, final, body, shortcut, mode, inner.nodes[after:],
-                            inline=item.inline, frozen=self.frozen)
+                            inline=item.inline, frozen_at=self.frozen_at)
         if item.inline:
             box.nodes.append(node)
         else:
@@ -788,7 +788,7 @@ class _Builder:
             if inline:
                 branches.reserve(label, loc)
             with self.trainable(group) if group is not None else nullcontext():
-                seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline, frozen=self.frozen)
+                seq = SeqNode(_join(scope, label), label, loc, x, x, "branch", inline=inline, frozen_at=self.frozen_at)
                 inner = branches.inner(inline)
                 seq.out_shape = self.run(group.body if group is not None else branch, x,
                                          scope if inline else seq.path, env, inner)
@@ -807,7 +807,7 @@ class _Builder:
             raise _own_input_hint(e, item) from None
         out = self.checked(layer, x, merged)
         node = MergeNode(path, name, item.loc, x, out, nodes, layer, inline=item.inline,
-                         sources=sources if any(sources) else [], frozen=self.frozen)
+                         sources=sources if any(sources) else [], frozen_at=self.frozen_at)
         if item.inline:
             box.nodes.append(node)
         else:

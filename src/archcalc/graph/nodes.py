@@ -34,9 +34,15 @@ class Node:
     arguments: dict[str, object] = field(default_factory=dict, kw_only=True)
     #: no module of its own: its children's names live in the enclosing container's namespace
     inline: bool = field(default=False, kw_only=True)
-    #: under ``trainable: false`` (its own or the nearest enclosing item's): a layer's or merge's parameters do
-    #: not learn (:func:`archcalc.calc.params.param_counts` counts them as frozen); containers record it too
-    frozen: bool = field(default=False, kw_only=True)
+    #: where the ``trainable: false`` that freezes it is written (its own or the nearest enclosing item's), None
+    #: when it is trainable: a layer's or merge's parameters do not learn (:func:`archcalc.calc.params.param_counts`
+    #: counts them as frozen); containers record it too
+    frozen_at: Loc | None = field(default=None, kw_only=True)
+
+    @property
+    def frozen(self) -> bool:
+        """Under ``trainable: false``: its parameters, if it has any, do not learn."""
+        return self.frozen_at is not None
 
     @property
     def kind(self) -> str:

@@ -34,6 +34,7 @@ from torch import fx, nn
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
+from archcalc.layers.base import Layer as ArchLayer
 from archcalc.layers.pad import MODES
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class Layer:
     kind: str
     args: dict[str, object]  # every value; a Default where the kind has one
     name: str | None = None
+    #: its parameters' requires_grad: True when every one is False (``trainable: false``), False when they learn
+    #: or its group carries the setting (:func:`lift_frozen`), None for a layer without parameters
+    frozen: bool | None = None
 
     def written(self) -> dict[str, object]:
         """The arguments as the spec writes them: those that differ from the kind's default."""
@@ -68,6 +72,7 @@ class Group:
     name: str | None
     items: list[Item]
     cls: type | None = None  # the module class it was traced from, for blocks
+    frozen: bool = False  # every parameter inside requires no grad: written once, trainable: false on the group
 
 
 @dataclass
@@ -88,6 +93,7 @@ class Use:
     name: str | None
     count: int = 1  # a run of equal uses, written as repeat
     params: list[str] = field(default_factory=list)  # the block's parameters, which name the arguments
+    frozen: bool = False  # the group it replaces was: trainable: false on the use
 
 
 @dataclass
@@ -476,6 +482,75 @@ def _load_timm() -> None:
     COMPOSITES.update(composites)
 
 
+def frozen_as(m: nn.Module, items: list[Item]) -> list[Item]:
+    """The layers a torch layer ``m`` became, each with ``frozen`` as ``m``'s parameters' ``requires_grad`` says:
+    all False is ``trainable: false``; a layer of some frozen parameters and some not has no spec (a spec freezes
+    whole layers), a located error."""
+    flags = {name: p.requires_grad for name, p in m.named_parameters()}
+    if not flags:
+        return items
+    if len(set(flags.values())) > 1:
+        learn = [name for name, grad in flags.items() if grad]
+        frozen = [name for name, grad in flags.items() if not grad]
+        raise module_error(m, f"its {_and(frozen)} require{'s' if len(frozen) == 1 else ''} no grad but its "
+                           f"{_and(learn)} do{'es' if len(learn) == 1 else ''}: a spec freezes whole layers "
+                           "(trainable: false), not some of a layer's parameters",
+                           "freeze the whole layer (module.requires_grad_(False)) or none of it before importing, "
+                           "and set requires_grad on the rest after archcalc.to_torch(spec)")
+    for item in items:  # the layers of kinds with parameters (a BatchNormAct2d's batch norm, not its activation)
+        if isinstance(item, Layer) and _weighs(item.kind):
+            item.frozen = not next(iter(flags.values()))
+    return items
+
+
+def _weighs(kind: str) -> bool:
+    """Whether a layer kind can hold parameters (it counts them: its ``params`` is its own)."""
+    cls = LAYERS.get(kind)
+    return cls is not None and cls.params is not ArchLayer.params
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def lift_frozen(items: list[Item]) -> set[bool]:
+    """Write each ``trainable: false`` once, on the outermost group whose every parameter is frozen (a module a torch
+    user froze whole, ``model.layer1.requires_grad_(False)``), rather than on each of its layers, so that frozen and
+    trainable modules of one class still become uses of one block. Returns the settings found inside ``items``
+    (True frozen, False trainable)."""
+    found: set[bool] = set()
+    for item in items:
+        if isinstance(item, Layer):
+            found |= {item.frozen} if item.frozen is not None else set()
+        elif isinstance(item, Group):
+            inside = lift_frozen(item.items)
+            if inside == {True}:
+                item.frozen = True
+                _unfreeze(item.items)
+            found |= inside
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                found |= lift_frozen(branch)
+        elif isinstance(item, Repeat):
+            found |= lift_frozen(item.items)
+    return found
+
+
+def _unfreeze(items: list[Item]) -> None:
+    """Clear the settings inside a group that carries ``trainable: false`` for all of them."""
+    for item in items:
+        if isinstance(item, Layer):
+            item.frozen = False if item.frozen is not None else None  # as a trainable module's layers read
+        elif isinstance(item, Group):
+            item.frozen = False
+            _unfreeze(item.items)
+        elif isinstance(item, Merge):
+            for branch in item.branches:
+                _unfreeze(branch)
+        elif isinstance(item, Repeat):
+            _unfreeze(item.items)
+
+
 def leaf(cls: type) -> Callable[[nn.Module], Layer | list[Layer]] | None:
     """How a module of class ``cls`` becomes a layer (or a layer and the parameter-free layers after it, all
     computed by the module itself), if it does: torch's, torchvision's and timm's layers, and archcalc's own
@@ -810,9 +885,9 @@ class Converter:
         make = leaf(type(m))
         if make is not None and joined is None:
             made = make(m)
-            return made if isinstance(made, list) else [made]
+            return frozen_as(m, made if isinstance(made, list) else [made])
         if type(m) in COMPOSITES and joined is None:
-            return COMPOSITES[type(m)](self, m, qualname)
+            return frozen_as(m, COMPOSITES[type(m)](self, m, qualname))
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
             items: list[Item] = []
             for name, child in m.named_children():  # a child's position is the spec's, after any expanded before
@@ -1371,7 +1446,7 @@ class _Graph:
                 args.update(axis=Default(rank + axis, 0), flat=Default(True, False))
             else:
                 args.update(axis=Default(-1, 0))
-        return Layer("layer_scale", args, name=name), x
+        return Layer("layer_scale", args, name=name, frozen=self.frozen(name)), x
 
     def position(self, node: fx.Node, inputs: list[fx.Node]) -> tuple[Layer, fx.Node] | None:
         """``x + self.pos_embedding`` with a ``[1, T, D]`` parameter: torchvision ViT's learned positions,
@@ -1382,8 +1457,8 @@ class _Graph:
         if len(found) != 1 or found[0][1][1].dim() != 3 or found[0][1][1].shape[0] != 1:
             return None
         param, (name, value) = found[0]
-        return (Layer("pos_embedding", {"positions": int(value.shape[1]), "add": True}, name=name),
-                next(i for i in inputs if i is not param))
+        return (Layer("pos_embedding", {"positions": int(value.shape[1]), "add": True}, name=name,
+                      frozen=self.frozen(name)), next(i for i in inputs if i is not param))
 
     def token(self, node: fx.Node) -> tuple[Layer, fx.Node] | None:
         """``torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)``: a learned ``[1, 1, D]`` token put
@@ -1395,7 +1470,11 @@ class _Graph:
         found = self._parameter(first) if isinstance(first, fx.Node) else None
         if found is None or tuple(found[1].shape[:2]) != (1, 1) or found[1].dim() != 3:
             return None
-        return Layer("class_token", {}, name=found[0]), rest
+        return Layer("class_token", {}, name=found[0], frozen=self.frozen(found[0])), rest
+
+    def frozen(self, name: str) -> bool:
+        """Whether the module's own parameter ``name`` (a bare one: a token, a table of positions) is frozen."""
+        return not self.owner.get_parameter(name).requires_grad
 
     def merge_kind(self, node: fx.Node, inputs: list[fx.Node]) -> Callable[[list[list[Item]]], Merge] | None:
         kind = MERGES.get(node.target) if node.op in ("call_function", "call_method") else None
@@ -1596,16 +1675,16 @@ def _spec_axis(dim: int) -> int | None:
 def _shape(item: Item) -> object:
     """An item with its numbers replaced by a placeholder: items of one shape differ only in numbers."""
     if isinstance(item, Layer):
-        return ("L", item.kind, item.name, tuple((k, _num(_plain(v))) for k, v in item.args.items()))
+        return ("L", item.kind, item.name, tuple((k, _num(_plain(v))) for k, v in item.args.items()), item.frozen)
     if isinstance(item, Group):
-        return ("G", item.name, tuple(_shape(i) for i in item.items))
+        return ("G", item.name, tuple(_shape(i) for i in item.items), item.frozen)
     if isinstance(item, Merge):
         return ("M", item.kind, tuple(sorted(item.args.items())), tuple(tuple(_shape(i) for i in b)
                                                                          for b in item.branches), tuple(item.sources),
                 item.name)
     if isinstance(item, Repeat):
         return ("R", tuple(_shape(i) for i in item.items))
-    return ("U", item.block, item.name, len(item.args), item.count)
+    return ("U", item.block, item.name, len(item.args), item.count, item.frozen)
 
 
 def _plain(v: object) -> object:
@@ -1635,18 +1714,19 @@ def data(items: list[Item]) -> list[object]:
         if isinstance(item, Layer):
             written = item.written()
             primary = getattr(LAYERS.get(item.kind), "PRIMARY", None)
-            if item.name is None and len(written) == 1 and primary in written:  # linear: 64, permute: [2, 0, 1]
+            if item.name is None and len(written) == 1 and primary in written and not item.frozen:  # linear: 64
                 out.append({item.kind: _flow(written[primary])})
                 continue
-            args = {**written, **({"name": item.name} if item.name is not None else {})}
+            args = {**written, **({"name": item.name} if item.name is not None else {}), **_frozen(item.frozen)}
             out.append({item.kind: Flow({k: _flow(v) for k, v in args.items()})} if args else item.kind)
         elif isinstance(item, Group) and item.name is not None and len(item.items) == 1 and \
                 isinstance(item.items[0], Merge) and item.items[0].name is None:
             # a merge's own module: the merge named so, its branches' layers in it (an inline merge in the
             # group would take a position there, which a branch's own "0" could collide with)
-            out.append({**_merge_data(item.items[0], inline=False), "name": item.name})
+            out.append({**_merge_data(item.items[0], inline=False), "name": item.name, **_frozen(item.frozen)})
         elif isinstance(item, Group):
-            out.append({**({"name": item.name} if item.name is not None else {}), "layers": data(item.items)})
+            out.append({**({"name": item.name} if item.name is not None else {}), **_frozen(item.frozen),
+                        "layers": data(item.items)})
         elif isinstance(item, Merge):
             out.append(_merge_data(item, inline=True))
         elif isinstance(item, Repeat):
@@ -1654,12 +1734,20 @@ def data(items: list[Item]) -> list[object]:
         else:
             use = {item.block: FlowList(item.args)} if item.args else item.block
             if item.count > 1:
-                out.append({"repeat": item.count, "layers": [use]})
+                out.append({"repeat": item.count, **_frozen(item.frozen), "layers": [use]})
             elif item.name is not None:  # dense_block: {n: 6, name: denseblock1}
-                out.append({item.block: Flow({**dict(zip(item.params, item.args)), "name": item.name})})
+                out.append({item.block: Flow({**dict(zip(item.params, item.args)), "name": item.name,
+                                              **_frozen(item.frozen)})})
+            elif item.frozen:  # beside the use's arguments in order, or as its one key
+                out.append({**use, **_frozen(True)} if item.args else {item.block: Flow(_frozen(True))})
             else:
                 out.append(use)
     return out
+
+
+def _frozen(frozen: bool | None) -> dict[str, bool]:
+    """``trainable: false`` for an item whose parameters the model froze, nothing otherwise."""
+    return {"trainable": False} if frozen else {}
 
 
 def _merge_data(item: Merge, inline: bool) -> dict:
@@ -1833,6 +1921,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     conv = Converter(model, shape, vocab)
     items = conv.module(model, "") or [Layer("identity", {})]
     conv.resolve()
+    lift_frozen(items)
     blocks = extract_blocks(items, model)
     top: dict[str, object] = {"name": name, "input": FlowList(shape)}
     if blocks:
@@ -1855,7 +1944,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
         try:  # the same layers, and the model's weights (no linear layer sized by H), at other sizes
             small = archcalc.loads(free, path="<imported spec>", **quick)
             larger = archcalc.loads(free, **other)
-            if small.trainable_params == larger.trainable_params == sum(p.numel() for p in model.parameters()):
+            if small.total_params == larger.total_params == sum(p.numel() for p in model.parameters()):
                 check(free, model, tuple(quick.get(sizes.get(i), d) for i, d in enumerate(shape)), small, vocab)
                 return free
         except SpecError:  # or the model itself takes only its size (an assert, a position table): as given
@@ -1974,6 +2063,13 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | Non
         raise module_error(model, f"archcalc cannot build what it wrote: {e.message}", e.hint) from None
     with torch.device("meta"):  # no initialisation of weights that the model's replace at once
         ours = archcalc.to_torch(spec).eval()
+    theirs = {name: p.requires_grad for name, p in model.named_parameters()}
+    differ = next((name for name, p in ours.named_parameters() if name in theirs and p.requires_grad != theirs[name]),
+                  None)
+    if differ is not None:
+        raise SpecError(where, f"the written spec {'freezes' if theirs[differ] else 'trains'} '{differ}', which the "
+                        f"model {'trains' if theirs[differ] else 'freezes'}", code="unsupported-model",
+                        hint="a trainable: setting archcalc misplaced: please report the model")
     try:
         missing, unexpected = ours.load_state_dict(model.state_dict(), strict=False, assign=True)
     except RuntimeError as e:  # a weight of another size: the model ran, so a forward archcalc misreads
@@ -2073,7 +2169,7 @@ def extract_blocks(items: list[Item], model: nn.Module) -> dict[str, list[object
                 [_merge_data(body[0], inline=False)] if single else data(body)
             for g, row in zip(members, rows):
                 args = [row[columns.index(column)] for column in params]
-                _replace(items, g, Use(name, args, g.name, params=list(params.values())))
+                _replace(items, g, Use(name, args, g.name, params=list(params.values()), frozen=g.frozen))
     _repeats(items)
     return blocks
 
@@ -2126,9 +2222,9 @@ def _substitute(items: list[Item], names) -> list[Item]:
                     args[k] = v if param is None else param  # a parameter is written whatever its default
                 else:
                     args[k] = v
-            out.append(Layer(item.kind, args, item.name))
+            out.append(Layer(item.kind, args, item.name, item.frozen))
         elif isinstance(item, Group):
-            out.append(Group(item.name, _substitute(item.items, names)))
+            out.append(Group(item.name, _substitute(item.items, names), frozen=item.frozen))
         elif isinstance(item, Merge):
             out.append(Merge(item.kind, [_substitute(b, names) for b in item.branches], dict(item.args),
                              list(item.sources), item.name))
@@ -2143,7 +2239,7 @@ def _substitute(items: list[Item], names) -> list[Item]:
                     args.append(a if param is None else param)
                 else:
                     args.append(a)
-            out.append(Use(item.block, args, item.name, item.count, item.params))
+            out.append(Use(item.block, args, item.name, item.count, item.params, item.frozen))
     return out
 
 
@@ -2180,7 +2276,7 @@ def _repeats(items: list[Item]) -> None:
     for item in items:
         last = out[-1] if out else None
         if isinstance(item, Use) and item.name is None and isinstance(last, Use) and last.name is None \
-                and (last.block, last.args) == (item.block, item.args):
+                and (last.block, last.args, last.frozen) == (item.block, item.args, item.frozen):
             last.count += 1
             continue
         out.append(item)

@@ -57,8 +57,8 @@ class LayerItem:
     arg_keys: dict[str, Loc] = field(default_factory=dict)  # where each argument's key was written
     source: object = None  # the YAML node of the arguments (a YMap, a scalar, or None), for --fix edits
     init: object = None  # archcalc.spec.init.LayerInit: the layer's init:, for layers with weights
-    #: ``trainable:`` as written (None: inherited from the enclosing item; see :data:`Item`)
-    trainable: bool | None = None
+    #: ``trainable:`` as written, a boolean :class:`Lit` (None: inherited from the enclosing item; see :data:`Item`)
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -77,7 +77,7 @@ class BlockCall:
     #: a value only once every block's layer parameters are known (a body may use a block defined below it)
     raw: dict[str, object] = field(default_factory=dict, repr=False)
     scope: str | None = None
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -89,7 +89,7 @@ class Repeat:
     body: list[Item]
     name: Name | None
     loc: Loc
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -99,7 +99,7 @@ class Group:
     body: list[Item]
     name: Name | None
     loc: Loc
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -115,7 +115,7 @@ class Residual:
     then: list[Item] = field(default_factory=list)
     shortcut_name: str = "shortcut"  # torchvision's ResNets call it ``downsample``
     inline: bool = False
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -135,7 +135,7 @@ class Merge:
     arg_keys: dict[str, Loc] = field(default_factory=dict)
     sources: list[Name | None] = field(default_factory=list)
     source_locs: list[Loc] = field(default_factory=list)  # where each ``from:`` value is (the branch's otherwise)
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
 @dataclass(slots=True)
@@ -159,14 +159,14 @@ class LayerArg:
     param: str
     name: Name | None
     loc: Loc
-    trainable: bool | None = None
+    trainable: Lit | None = None
 
 
-#: Every item but ``if:`` carries ``trainable``: True or False as its ``trainable:`` key says, None when it has
-#: none. False freezes the parameters of every layer inside it (their counts move from trainable to frozen, the
-#: backends set ``requires_grad_(False)`` and leave them out of the optimizer); an item inside it may say
-#: ``trainable: true`` again, and the nearest setting wins (torch's ``requires_grad_(False)`` on a module, then
-#: ``requires_grad_(True)`` on part of it).
+#: Every item but ``if:`` carries ``trainable``: its ``trainable:`` key's value (a boolean :class:`Lit`,
+#: located), None when it has none. False freezes the parameters of every layer inside it (their counts move
+#: from trainable to frozen, the backends set ``requires_grad_(False)`` and leave them out of the optimizer);
+#: an item inside it may say ``trainable: true`` again, and the nearest setting wins (torch's
+#: ``requires_grad_(False)`` on a module, then ``requires_grad_(True)`` on part of it).
 Item = LayerItem | BlockCall | Repeat | Group | Residual | Merge | If | LayerArg
 
 

@@ -392,16 +392,17 @@ class _Parser:
         value = node.get("name")
         return None if value is None else self.layer_name(value)
 
-    def trainable(self, node: YMap) -> bool | None:
+    def trainable(self, node: YMap) -> Lit | None:
         """The ``trainable:`` beside an item, or None when it has none."""
         value = node.get("trainable")
         return None if value is None else self.trainable_value(value)
 
-    def trainable_value(self, node: YNode) -> bool:
+    def trainable_value(self, node: YNode) -> Lit:
         """``trainable:`` wherever it is written (beside an item, among a layer's or a block use's arguments): a
-        YAML boolean. It is read as written, not computed, so a frozen part is visible in the file itself."""
+        YAML boolean, kept with its place (where a finding about frozen layers points). It is read as written,
+        not computed, so a frozen part is visible in the file itself."""
         if isinstance(node, YScalar) and isinstance(node.value, bool):
-            return node.value
+            return Lit(node.value, node.loc)
         meant = _YAML11_BOOLS.get(node.value.lower()) if isinstance(node, YScalar) and isinstance(node.value, str) \
             else None
         hint = f"YAML 1.2 reads '{node.value}' as a word, not a boolean: write {yaml_text(meant)}" \

@@ -118,6 +118,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T112", "smoothing_erases_labels"),
     ("T113", "weight_decay_too_large"),
     ("T114", "bce_regression"),
+    ("T115", "nothing_trainable"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

@@ -81,7 +81,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         if _reads_positions(node, dense):
             continue
-        weights = ctx.model.counts[dense].trainable
+        weights = ctx.model.counts[dense].params
         size, full = "×".join(map(str, positions)), "×".join(symbolic.fmt(d) for d in ctx.graph.input_shape[1:])
         features = node.out_shape[0]
         yield Finding(conv.loc, f"nothing pools or strides up to `{conv.path}` ({conv.kind}) and its map is flattened "

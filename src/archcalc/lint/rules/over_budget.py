@@ -52,14 +52,14 @@ SEVERITY = ERROR
 
 #: budget key → its value for the whole network, and each top-level node's share of it
 _MEASURES: dict[str, Callable[[Analysis, Budget], object]] = {
-    "params": lambda a, b: a.model.trainable_params,
+    "params": lambda a, b: a.model.total_params,  # the model's size: frozen parameters included
     "macs": lambda a, b: a.work[a.graph.root].macs,
     "flops": lambda a, b: 2 * a.work[a.graph.root].macs,
     "activations": lambda a, b: a.memory(b.batch_size).activations,
     "training": lambda a, b: a.memory(b.batch_size).training,
 }
 _PARTS: dict[str, Callable[[Analysis, object, Budget], object]] = {
-    "params": lambda a, n, b: a.model.counts[n].trainable,
+    "params": lambda a, n, b: symbolic.total(a.model.counts[n].params),
     "macs": lambda a, n, b: a.work[n].macs,
     "flops": lambda a, n, b: 2 * a.work[n].macs,
     "activations": lambda a, n, b: a.activations[n] * b.batch_size * _size(b.dtype),

@@ -1,8 +1,9 @@
 """One layer holds more than 80 % of the model's parameters.
 
 ## What it does
-Reports a layer whose trainable parameters are more than 80 % of the model's, in a model with at
-least three weight layers (linear, convolution).
+Reports a layer whose parameters are more than 80 % of the model's, in a model with at least
+three weight layers (linear, convolution). Frozen parameters (`trainable: false`) count: they are
+the model's size whether or not they learn.
 
 ## Why is this bad?
 Such a layer is usually a fully connected layer on a flattened feature map: its size grows with
@@ -60,13 +61,13 @@ MIN_LAYERS = 3
 
 def check(ctx: Context) -> Iterator[Finding]:
     counts = ctx.model.counts
-    total = counts[ctx.graph.root].trainable
+    total = symbolic.total(counts[ctx.graph.root].params)
     if not symbolic.is_int(total) or total == 0:
         return
     if sum(Trait.WEIGHTED in node.layer.TRAITS for node in ctx.layers) < MIN_LAYERS:
         return
     for node in ctx.layers:
-        count = counts[node].trainable
+        count = counts[node].params
         if symbolic.is_int(count) and count > THRESHOLD * total:
             yield Finding(node.loc, f"`{node.path}` ({node.kind}) holds {count:,} of the model's {total:,} "
                           f"parameters ({count / total:.2%})",

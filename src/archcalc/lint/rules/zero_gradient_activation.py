@@ -77,7 +77,9 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             count = sum(ctx.model.counts[before].trainable for before in frozen)
             what = f"`{frozen[0].path}`" if len(frozen) == 1 else f"`{frozen[0].path}` … `{frozen[-1].path}`"
-            every = " (every parameter of the model)" if symbolic.equal(count, ctx.model.trainable_params) else ""
+            every = "" if not symbolic.equal(count, ctx.model.trainable_params) else \
+                " (every parameter of the model)" if symbolic.equal(ctx.model.non_trainable_params, 0) else \
+                " (every trainable parameter of the model)"
             yield Finding(node.loc, f"`{node.path}` ({node.kind}) has a zero gradient everywhere, so training with "
                           f"{train.optimizer.name} never changes the {_number(count)} parameters of {what} before it"
                           f"{every}",
