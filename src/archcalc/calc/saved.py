@@ -40,13 +40,16 @@ class Save:
     statistics); ``elements`` per example, or in all when ``per_example`` is False; ``dtype`` is ``act``
     (the activations' type) or a key of :data:`FIXED_BYTES`. ``for_input`` marks a tensor a step without
     weights inside the layer saves (a convolution's reflection pad): on an input that requires no grad
-    autograd records that step not at all, so it is not saved there."""
+    autograd records that step not at all, so it is not saved there. ``for_weight`` marks a tensor saved
+    for the weights' gradient alone (a linear layer's input: ``mm``'s derivative saves it only when the
+    weight requires grad), which a frozen layer (``trainable: false``) does not save."""
 
     ref: str
     elements: Dim
     dtype: str = "act"
     per_example: bool = True
     for_input: bool = False
+    for_weight: bool = False
 
 
 def _in(x: Shape) -> Save:
@@ -170,7 +173,8 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     rename = {"in0": "q", "in1": "k", "in2": "v", "out": "core"}
     # layout: torch (nn.MultiheadAttention, batch first) projects a contiguous copy of x transposed to
     # sequence-first, and saves that copy instead of x
-    first = Save("own", numel(x)) if layer.layout == "torch" else _in(x)
+    first = Save("own", numel(x), for_weight=True) if layer.layout == "torch" else Save("in", numel(x),
+                                                                                        for_weight=True)
     norms: list[Save] = []
     for name, shape, norm in zip(("q", "k"), (q, k), layer.norm_shapes(x)):
         # q_norm and k_norm are rms_norm on the projection (a view of it, per head): it saves what
@@ -184,7 +188,8 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     saves = [first, *norms, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
                               for s in _attention(layer, [q, k, v], core))]
     # the eager core's output is a new [N, heads, T, d] tensor, so o_proj's input is a copy as under rotary
-    return [*saves, Save("core_copy" if layer.rotary != "none" or eager(layer) else "core", numel(core))]
+    return [*saves, Save("core_copy" if layer.rotary != "none" or eager(layer) else "core", numel(core),
+                         for_weight=True)]
 
 
 def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
@@ -232,7 +237,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "conv2d": _conv,
     "conv3d": _conv,
     **dict.fromkeys(("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"), lambda layer, x, y: [_in(x)]),
-    "linear": lambda layer, x, y: [_in(x)],  # addmm / mm: mat1 (and the weight)
+    "linear": lambda layer, x, y: [Save("in", numel(x), for_weight=True)],  # addmm / mm: mat1 (and the weight)
     "batchnorm1d": _batchnorm,
     "batchnorm2d": _batchnorm,
     "batchnorm3d": _batchnorm,
@@ -276,7 +281,8 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "multihead_attention": _multihead,
     "moe": _moe,
     "class_token": _nothing,  # cat of the expanded token and the input: sizes only
-    "layer_scale": lambda layer, x, y: [_in(x)],  # γ * x: x, for γ's gradient (γ is a parameter)
+    # γ * x: x, for γ's gradient (γ is a parameter)
+    "layer_scale": lambda layer, x, y: [Save("in", numel(x), for_weight=True)],
     "stochastic_depth": _stochastic_depth,
     "flatten": _nothing,
     "upsample": _nothing,  # the backward of nearest and linear interpolation needs only the sizes
@@ -425,6 +431,8 @@ class _Walk:
                 saves = rule(node.layer, node.in_shape, node.out_shape)
             if x in self.constant:
                 saves = [s for s in saves if not s.for_input]
+            if node.frozen:  # its weights require no grad: what only their gradient needs is not saved
+                saves = [s for s in saves if not s.for_weight]
             self.sizes_of(x, node.in_shape)
             self.sizes_of(y, node.out_shape)
             self.note(node, saves, {"in": x, "out": y})
