@@ -301,6 +301,11 @@ def test_files_that_are_not_checkpoints_are_refused(saved_run, tmp_path, run):
 @pytest.mark.parametrize("change, says", [
     (("linear: 16", "linear: 17"), "the network differs at `0`: it was 0 linear {out: 16, bias: true, in: null, "
                                    "transposed: false, tie: null} [8] → [16], the spec now has 0 linear {out: 17,"),
+    # a frozen layer (trainable: false) is out of the optimizer, whose state the checkpoint holds
+    (("[linear: 16,", "[{linear: 16, trainable: false},"),
+     "the network differs at `0`: it was 0 linear {out: 16, bias: true, in: null, transposed: false, tie: null} "
+     "[8] → [16], the spec now has 0 linear {out: 16, bias: true, in: null, transposed: false, tie: null} [8] → "
+     "[16] frozen"),
     (("adam: {lr: 0.02}", "sgd: {lr: 0.02}"), "the train: section's optimizer was adam {lr: 0.02, betas: [0.9, "
                                               "0.999], eps: 1e-08, amsgrad: false} and is now sgd {lr: 0.02"),
     (("batch_size: 8", "batch_size: 9"), "the train: section's batch_size was 8 and is now 9"),
