@@ -392,3 +392,28 @@ def test_an_imported_model_is_frozen_where_its_parameters_require_no_grad(tmp_pa
 
 def text_line(path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.startswith(text))
+
+
+def test_the_docs_example_counts_what_it_says_and_the_schema_takes_every_form():
+    import jsonschema
+
+    from archcalc.spec.schema import spec_schema
+    from tests.conftest import ROOT
+    from tests.test_schema import data
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    example = text[text.index("name: frozen-backbone"):]
+    assert counts(example[:example.index("```")]) == (9_610, 5_136, 14_746)
+    validator = jsonschema.Draft202012Validator(spec_schema())
+
+    def errors(spec: str) -> list[str]:
+        return [e.message for e in validator.iter_errors(data(spec))]
+
+    for layers in ("  - linear: {out: 3, trainable: false}\n", "  - {linear: 3, trainable: false}\n",
+                   "  - {name: g, trainable: false, layers: [linear: 3]}\n",
+                   "  - {repeat: 2, trainable: false, layers: [linear: 3]}\n", "  - fc: {d: 3, trainable: false}\n",
+                   "  - {fc: 3, trainable: false, inline: true}\n", "  - {residual: [linear: 8], trainable: false}\n",
+                   "  - concat: {branches: [[linear: 4], []], trainable: false}\n"):
+        assert errors(HEAD + layers) == [], layers
+    assert errors(HEAD + "  - linear: {out: 3, trainable: no}\n") != []
+    assert errors(HEAD + "  - {fc: 3, trainable: false, inline: true, stage: 2}\n") != []  # one block use per item
