@@ -417,3 +417,12 @@ def test_the_docs_example_counts_what_it_says_and_the_schema_takes_every_form():
         assert errors(HEAD + layers) == [], layers
     assert errors(HEAD + "  - linear: {out: 3, trainable: no}\n") != []
     assert errors(HEAD + "  - {fc: 3, trainable: false, inline: true, stage: 2}\n") != []  # one block use per item
+
+
+def test_free_sizes_stay_formulas_frozen_or_not(run, write):
+    spec = write("input: [D_i]\nsymbols: [D]\nlayers:\n  - {linear: D, trainable: false}\n  - relu\n  - linear: 3\n")
+    data = json.loads(run("params", spec, "--format", "json").stdout)
+    assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == \
+        ("D*D_i + 4*D + 3", "3*D + 3", "D*D_i + D")
+    assert run("params", spec, "--explain").stdout.splitlines()[-3:-1] == [
+        "frozen             D×D_i + D", "trainable          D×D_i + 4×D + 3 − (D×D_i + D) = 3×D + 3"]

@@ -83,6 +83,7 @@ def derivation_lines(lines: list, total: object) -> tuple[list[str], int]:
     if frozen:  # torchinfo's non-trainable params: the layers under trainable: false
         held = symbolic.total(symbolic.add(frozen))
         text.append(f"{'frozen':<{path_width}}  {'':<{kind_width}}  {total_derivation(frozen, held)}")
-        text.append(f"{'trainable':<{path_width}}  {'':<{kind_width}}  {math_text(total)} − {math_text(held)} = "
+        minus = math_text(held) if symbolic.is_int(held) else f"({math_text(held)})"  # a sum subtracted whole
+        text.append(f"{'trainable':<{path_width}}  {'':<{kind_width}}  {math_text(total)} − {minus} = "
                     f"{math_text(symbolic.simplify(total - held))}")
     return text, path_width + kind_width + 4
