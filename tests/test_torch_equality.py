@@ -24,19 +24,23 @@ def agrees(model: Model, module: torch.nn.Module, xs: list[torch.Tensor], folder
     randomize_norms(module)
     paths = torch_paths(model.graph)
     borrowed = {f"{tied}.weight" for tied, _ in ties(model.graph)}  # counted where the weight is owned
-    assert sum(p.numel() for p in module.parameters()) == model.trainable_params
+    assert sum(p.numel() for p in module.parameters()) == model.total_params
+    assert sum(p.numel() for p in module.parameters() if p.requires_grad) == model.trainable_params  # trainable: false
     assert sum(b.numel() for b in module.buffers()) == model.buffers
     shapes: dict[str, tuple[int, ...]] = {}
     bare = {path for node, path in paths.items() if getattr(node, "layer", None) is not None and node.layer.BARE}
     for node, path in paths.items():
         count = model.counts[node]
         if path in bare:  # one parameter under the layer's own name (class_token): no module to hook
-            assert (module.get_parameter(path).numel(), 0) == (count.trainable, count.buffers), path
+            parameter = module.get_parameter(path)
+            assert (parameter.numel(), parameter.numel() * (not parameter.requires_grad), 0) == \
+                (count.params, count.frozen, count.buffers), path
             continue
         sub = module.get_submodule(path)
-        own = sum(p.numel() for name, p in sub.named_parameters(remove_duplicate=False)
-                  if f"{path}.{name}" not in borrowed)
-        assert (own, sum(b.numel() for b in sub.buffers())) == (count.trainable, count.buffers), path
+        owned = [p for name, p in sub.named_parameters(remove_duplicate=False) if f"{path}.{name}" not in borrowed]
+        own, frozen = sum(p.numel() for p in owned), sum(p.numel() for p in owned if not p.requires_grad)
+        assert (own, frozen, sum(b.numel() for b in sub.buffers())) == (count.params, count.frozen, count.buffers), \
+            path
         sub.register_forward_hook(lambda m, args, out, path=path: shapes.__setitem__(path, tuple(out.shape)))
     batch = len(xs[0])
     with torch.no_grad():

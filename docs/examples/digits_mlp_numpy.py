@@ -43,6 +43,8 @@ class Module:
     #: its one parameter is stored under the module's own name (``class_token``), not ``class_token.weight``
     BARE = False
     training = True
+    #: whether its own parameters learn: torch's ``requires_grad``, per module (a spec freezes whole layers)
+    requires_grad = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -68,11 +70,33 @@ class Module:
         return list({id(p): p for _, m in self.named_modules() for n in m.PARAMS
                      if (p := getattr(m, n)) is not None}.values())
 
+    def trainable_parameters(self) -> list[np.ndarray]:
+        """The parameters that learn, in the order of :meth:`parameters`: what an optimizer holds (torch's
+        ``[p for p in model.parameters() if p.requires_grad]``); a frozen module's are left out."""
+        return list({id(p): p for _, m in self.named_modules() if m.requires_grad for n in m.PARAMS
+                     if (p := getattr(m, n)) is not None}.values())
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Whether the parameters of this module and of every module inside it learn, as torch's method sets
+        it: a frozen module is left out of :meth:`trainable_parameters` and :meth:`gradients`, and a backward
+        pass stops before modules that neither learn nor lead to one that does."""
+        for _, m in self.named_modules():
+            m.requires_grad = requires_grad
+        return self
+
+    def learns(self) -> bool:
+        """Whether a parameter in this module learns, so that a backward pass has to reach it."""
+        return any(m.requires_grad and any(getattr(m, n) is not None for n in m.PARAMS)
+                   for _, m in self.named_modules())
+
     def gradients(self) -> list[np.ndarray]:
-        """The gradients of the last backward pass, in the order of :meth:`parameters`: a tied weight's
-        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``."""
+        """The gradients of the last backward pass, in the order of :meth:`trainable_parameters`: a tied weight's
+        is the sum of the gradients of its uses, as autograd sums them into one ``.grad``. A frozen module's
+        gradients are not among them (its layer may have computed them, on its way to its input's gradient)."""
         total: dict[int, np.ndarray] = {}
         for _, m in self.named_modules():
+            if not m.requires_grad:
+                continue
             for n in m.PARAMS:
                 if (p := getattr(m, n)) is not None:
                     total[id(p)] = total[id(p)] + m.grads[n] if id(p) in total else m.grads[n]
@@ -269,15 +293,20 @@ class Sequential(Module):
     weight becomes the second's array, so both uses update one array and their gradients are summed
     into it (:meth:`Module.gradients`), as GPT-2's output projection shares its token embedding.
     ``skips`` are the paths of the nodes whose output a later merge branch reads (``{from: PATH}``):
-    the root links each :class:`From` to the :class:`Keep` of its path.
+    the root links each :class:`From` to the :class:`Keep` of its path. ``frozen`` are the paths of the
+    modules whose parameters do not learn (the spec's ``trainable: false``): each is ``requires_grad_(False)``.
     """
 
     def __init__(self, layers: list[tuple[str, Module]], ties: tuple[tuple[str, str], ...] = (),
-                 skips: tuple[str, ...] = ()):
+                 skips: tuple[str, ...] = (), frozen: tuple[str, ...] = ()):
         self.layers = list(layers)
-        modules = dict(self.named_modules())
+        modules: dict[str, Module] = {}
+        for path, module in self.named_modules():  # a container before the inline ones that share its path
+            modules.setdefault(path, module)
         for tied, owner in ties:
             modules[tied].weight = modules[owner].weight
+        for path in frozen:
+            modules[path].requires_grad_(False)
         if skips:  # each branch that reads an earlier output (From) gets the module that keeps it (Keep)
             kept = {m.slot: m for _, m in self.named_modules() if getattr(m, "KEEPS", False)}
             for _, m in self.named_modules():
@@ -293,9 +322,13 @@ class Sequential(Module):
         return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i][1].backward(dout, input_grad or i > 0)
-        return dout
+        """Each child's backward, last first. Without ``input_grad`` the children before the first that learns
+        run none at all, and that one computes no input gradient: autograd records nothing for a tensor that
+        requires no grad, which the input and what frozen or weightless layers make of it are."""
+        start = 0 if input_grad else next((i for i, (_, m) in enumerate(self.layers) if m.learns()), len(self.layers))
+        for i in range(len(self.layers) - 1, start - 1, -1):
+            dout = self.layers[i][1].backward(dout, input_grad or i > start)
+        return dout if input_grad else None
 
 
 # -- losses ----------------------------------------------------------------------------------------
