@@ -426,3 +426,18 @@ def test_free_sizes_stay_formulas_frozen_or_not(run, write):
         ("D*D_i + 4*D + 3", "3*D + 3", "D*D_i + D")
     assert run("params", spec, "--explain").stdout.splitlines()[-3:-1] == [
         "frozen             D×D_i + D", "trainable          D×D_i + 4×D + 3 − (D×D_i + D) = 3×D + 3"]
+
+
+def test_a_long_frozen_path_is_laid_out_as_ruff_formats_it(tmp_path, run, write):
+    import subprocess
+    import sys
+
+    name = "a" * 70
+    spec = write(f"input: [4]\nlayers:\n  - {{name: {name}, trainable: false, layers: [linear: 4]}}\n  - linear: 2\n")
+    out = tmp_path / "long_torch.py"
+    assert run("export", spec, "--to", "torch", "-o", out).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert f'    model.get_submodule(\n        "{name}"\n    ).requires_grad_(False)\n' in text
+    proc = subprocess.run([sys.executable, "-m", "ruff", "format", "--isolated", "--check", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

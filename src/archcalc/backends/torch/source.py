@@ -560,8 +560,9 @@ class _Emitter:
         helpers = [line for cls in [*self.helpers, *([loss] if loss else [])]
                    for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         inits = init.source(self.graph, torch_paths(self.graph), _submodule)
-        frozen = [f"    model.{'get_parameter' if bare else 'get_submodule'}({string(key)}).requires_grad_(False)"
-                  for key, bare in frozen_keys(module_plan(self.graph))]
+        frozen = [line for key, bare in frozen_keys(module_plan(self.graph)) for line in layout(
+            Brackets(f"model.{'get_parameter' if bare else 'get_submodule'}", "(", [Text(string(key))], ")"), 4,
+            suffix=".requires_grad_(False)")]
         doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
                " initialises each layer.") if inits else \
             f"A new {self.model_class}, initialised as PyTorch initialises each layer."
