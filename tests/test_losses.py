@@ -45,6 +45,27 @@ def binary(rng):
     return rng.integers(0, 2, size=(6, 4)).astype(float)
 
 
+def signs(rng):
+    """Keras' own hinge targets, −1 and +1 (0/1 ones are read as −1/+1 by the loss)."""
+    return rng.choice([-1.0, 1.0], size=(6, 4))
+
+
+def one_score(rng):
+    return 3 * rng.normal(size=(6, 1))
+
+
+def yes_no(rng):
+    return rng.integers(0, 2, size=6)
+
+
+def counts(rng):
+    return rng.poisson(2.5, size=(6, 4)).astype(float)
+
+
+def rates(rng):
+    return rng.uniform(0.05, 6, size=(6, 4))
+
+
 #: spec loss → (task, network output, targets as the data give them)
 CASES = {
     "cross_entropy": ("classification", logits, classes),
@@ -67,6 +88,29 @@ CASES = {
     "cosine": ("regression", values, values),
     "dice": ("regression", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
     "{dice: {smooth: 0}}": ("regression", lambda rng: rng.uniform(0.05, 0.95, size=(6, 4)), binary),
+    "hinge": ("classification", logits, classes),  # one output per class, each against the rest
+    "hinge ": ("classification", one_score, yes_no),  # one output for two classes
+    "hinge  ": ("classification", logits, binary),  # rows of labels (multi_label)
+    "hinge   ": ("classification", logits, signs),
+    "squared_hinge": ("classification", logits, classes),
+    "squared_hinge ": ("classification", one_score, yes_no),
+    "squared_hinge  ": ("classification", logits, signs),
+    "soft_margin": ("classification", logits, classes),
+    "soft_margin ": ("classification", one_score, yes_no),
+    "soft_margin  ": ("classification", logits, signs),
+    "multi_margin": ("classification", logits, classes),
+    "{multi_margin: {p: 2}}": ("classification", logits, classes),
+    "{multi_margin: {p: 2, margin: 0.5}}": ("classification", logits, classes),
+    "{multi_margin: {margin: 0}}": ("classification", logits, classes),
+    "categorical_hinge": ("classification", logits, classes),
+    # every other score below 0 in some rows: the largest "other" is the true class's 0 (Keras' definition)
+    "categorical_hinge ": ("classification", lambda rng: -abs(logits(rng)), classes),
+    "poisson_nll": ("regression", values, counts),
+    "{poisson_nll: {full: true}}": ("regression", values, counts),
+    "{poisson_nll: {log_input: false}}": ("regression", rates, counts),
+    "{poisson_nll: {log_input: false, eps: 1.0e-7, full: true}}": ("regression", rates, counts),  # Keras' poisson
+    "log_cosh": ("regression", values, values),
+    "log_cosh ": ("regression", lambda rng: 20 * rng.normal(size=(6, 4)), values),  # |d| > 10: no overflow
 }
 
 
@@ -89,8 +133,8 @@ def test_numpy_loss_matches_torch_autograd(case):
     module = criterion(train)
     expected = module(out_t, targets(module, torch.tensor(y), out_t))
     expected.backward()
-    assert value == pytest.approx(expected.item(), rel=1e-10, abs=1e-12)
-    np.testing.assert_allclose(grad, out_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert value == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(grad, out_t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])

@@ -24,7 +24,7 @@ from archcalc.errors import Loc, SpecError
 from archcalc.layers.base import numel, shape_text
 from archcalc.limits import Limits, default_limits
 from archcalc.model import Model
-from archcalc.spec.train import INDEX_LOSSES, YES_NO_LOSSES, TrainSpec
+from archcalc.spec.train import DENSE_LOSSES, INDEX_LOSSES, SIGN_LOSSES, YES_NO_LOSSES, TrainSpec
 from archcalc.training import Splits
 
 SOURCES = "digits, docstrings, shapes, sign-sum, FILE.npz or FILE.csv"
@@ -396,8 +396,8 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
     width = int(model.output_shape[-1]) if model.output_shape else 1
     output = _output_loc(model)
     if train.task == "regression":
-        if train.loss == "cross_entropy":  # its targets are class indices, whatever the task says
-            raise SpecError(train.locs.get("loss", train.loc), "cross_entropy cannot train a regression: it compares "
+        if train.loss in INDEX_LOSSES:  # its targets are class indices, whatever the task says
+            raise SpecError(train.locs.get("loss", train.loc), f"{train.loss} cannot train a regression: it compares "
                             "class scores with class indices, not real values", code="data-mismatch",
                             hint="use loss: mse for real-valued targets, or task: classification")
         if int(np.prod(y.shape[1:])) != int(np.prod(model.output_shape)):
@@ -419,6 +419,14 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                                 f"[{low:g}, {high:g}]", code="data-mismatch",
                                 hint=f"declare the range the targets have (target_range: [{targets.min():g}, "
                                 f"{targets.max():g}]), or scale the targets")
+        if train.loss == "poisson_nll" and targets.size and targets.min() < 0:
+            flat = targets.reshape(len(y), -1)
+            row = int(np.argmax((flat < 0).any(axis=1)))
+            cell = int(np.argmax(flat[row] < 0))
+            raise SpecError(rows.loc(row, rows.target(cell)) or where, f"{_about(name, where)}{rows.name('y', row)} "
+                            f"holds {_shown(y.reshape(len(y), -1)[row][cell])}, not a count: poisson_nll is the "
+                            "likelihood of counts (0, 1, 2, … or a mean of them), which are never negative",
+                            code="bad-data", hint="shift or rescale the targets to be ≥ 0, or use loss: mse")
         return targets
     if train.multi_label:
         return _label_rows(y, model, train, name, where, rows)
@@ -435,7 +443,7 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
                         f"{y.shape[1]} values per row", code="bad-data",
                         hint="or set task: regression in the spec's train: section")
     y = y[:, 0]
-    if train.loss in YES_NO_LOSSES and width == 1 and train.classes not in (None, 2):
+    if train.loss in YES_NO_LOSSES + SIGN_LOSSES and width == 1 and train.classes not in (None, 2):
         raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but {train.loss} on one "
                         "output tells two classes apart (a yes/no)", code="data-mismatch",
                         hint="classes: 2; for more classes, one output per class and cross_entropy")
@@ -448,7 +456,9 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
         raise SpecError(rows.loc(row, rows.target(0)) or where,
                         f"{_about(name, where)}{rows.name('y', row)} is {_shown(y[row])}, "
                         "not a class index (0, 1, 2, …)", code="bad-data",
-                        hint="or set task: regression in the spec's train: section")
+                        hint=f"{train.loss} reads the classes 0 and 1 as −1 and +1 itself, as Keras converts 0/1 "
+                        "labels: write the −1 labels as 0" if train.loss in SIGN_LOSSES and y[row] == -1 else
+                        "or set task: regression in the spec's train: section")
     high = int(np.argmax(y))
     if y[high] >= classes:
         # at the label when there is a data file (its row is what to look at), else at the spec's classes
@@ -461,7 +471,7 @@ def _targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, where: Lo
             error.notes.append(f"the spec's classes: {spec_loc}")
         raise error
     y = y.astype(np.int64)
-    per_class = width > 1 or train.loss == "cross_entropy"  # else one output stands for two classes
+    per_class = width > 1 or train.loss in INDEX_LOSSES  # else one output stands for two classes
     if train.loss.startswith("bce") and width != 1:
         raise SpecError(output, f"{train.loss} scores one output as a yes/no, but the network has {width} outputs "
                         f"for {classes} classes", code="data-mismatch",
@@ -500,6 +510,9 @@ def _label_rows(y: np.ndarray, model: Model, train: TrainSpec, name: str, where:
         raise SpecError(train.locs.get("classes", train.loc), f"classes: {train.classes}, but a multi-label network "
                         f"has one output per label and this one has {outputs}", code="data-mismatch",
                         hint=f"classes: {outputs}, or give the last layer {train.classes} outputs")
+    if train.loss in SIGN_LOSSES:  # a margin needs a side: −1 or +1, not a probability between
+        return _yes_no(y, model, name, where, rows, f"a label (1: the sample has it, 0: not, which {train.loss} "
+                       "reads as −1)", "multi_label data hold a row of 0s and 1s per sample", exact=True)
     return _yes_no(y, model, name, where, rows, "a label (1: the sample has it, 0: not; a probability between)",
                    "multi_label data hold a row of 0s and 1s per sample")
 
@@ -514,13 +527,13 @@ def _same_layout(y: np.ndarray, model: Model, rows: Rows) -> bool:
 
 
 def _yes_no(y: np.ndarray, model: Model, name: str, where: Loc | None, rows: Rows, what: str,
-            hint: str) -> np.ndarray:
-    """Targets of 1 (yes) or 0 (no), or a probability between, one per output: as float32 shaped like the
-    output, or a located error at the first value outside [0, 1] (NaN and inf included)."""
+            hint: str, exact: bool = False) -> np.ndarray:
+    """Targets of 1 (yes) or 0 (no), or a probability between (not when ``exact``), one per output: as float32
+    shaped like the output, or a located error at the first value outside [0, 1] (NaN and inf included)."""
     with np.errstate(over="ignore", invalid="ignore"):
         targets = y.astype(np.float32).reshape(len(y), *model.output_shape)
         flat = targets.reshape(len(y), -1)
-        bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
+        bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1) | ((flat != 0) & (flat != 1) if exact else False)
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
         cell = int(np.argmax(bad[row]))
@@ -563,7 +576,7 @@ def _dense_targets(y: np.ndarray, model: Model, train: TrainSpec, name: str, whe
                             "cross_entropy")
         return _yes_no(y, model, name, where, rows, "a yes/no per position (1 or 0; a probability between)",
                        "a binary mask holds 0s and 1s")
-    if train.loss not in INDEX_LOSSES:
+    if train.loss not in DENSE_LOSSES:
         raise SpecError(loss_loc, f"{name} has a class index per position ({shape_text(target)} per sample), which "
                         f"{train.loss} cannot compare with the output {shape_text(output)}", code="data-mismatch",
                         hint="loss: cross_entropy (or nll after log_softmax over the class axis)")

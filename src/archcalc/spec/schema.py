@@ -549,14 +549,22 @@ def _loss() -> dict:
     for name, kind in LOSS_KINDS.items():
         props = {"inputs": {"enum": list(kind.inputs), "description": f"what {name} takes from the network: "
                             + " or ".join(kind.inputs) + f" (default {kind.inputs[0]})"},
-                 **{key: {"type": "number", "minimum": 0, "default": value, "description": LOSS_SETTINGS[key],
-                          **({"maximum": 1} if key == "label_smoothing" else {})}
+                 **{key: {**_loss_setting(key, value), "default": value, "description": LOSS_SETTINGS[key]}
                     for key, value in kind.params.items()}}
         settings[name] = {"anyOf": [{"type": "null"}, {"type": "object", "properties": props,
                                                        "additionalProperties": False}]}
     return {"anyOf": [{"enum": list(LOSSES)},
                       {"type": "object", "properties": settings, "minProperties": 1, "maxProperties": 1,
                        "additionalProperties": False}]}
+
+
+def _loss_setting(key: str, default: float | bool | int) -> dict:
+    """The type of one loss setting, as :func:`archcalc.spec.train._loss_setting` checks it."""
+    if isinstance(default, bool):
+        return {"type": "boolean"}
+    if key == "p":
+        return {"enum": [1, 2]}
+    return {"type": "number", "minimum": 0, **({"maximum": 1} if key == "label_smoothing" else {})}
 
 
 def _data() -> dict:

@@ -21,16 +21,18 @@ LOGITS, PROBABILITIES, LOG_PROBABILITIES, VALUES = "logits", "probabilities", "l
 @dataclass(frozen=True, slots=True)
 class LossKind:
     """One loss: what it takes from the network (``inputs``: the first is its default, the others what
-    ``inputs:`` may say instead), which task it serves (None: both), its hyperparameters with PyTorch's
-    defaults, and the final layer a logits loss applies itself (``fuses``)."""
+    ``inputs:`` may say instead), which task it serves (None: both), its settings with PyTorch's defaults
+    (numbers, or torch's booleans and whole numbers where torch takes those), and the final layer a logits
+    loss applies itself (``fuses``)."""
 
     inputs: tuple[str, ...]
     task: str | None
-    params: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float | bool | int] = field(default_factory=dict)
     fuses: str | None = None
 
 
-#: every loss, by the name ``train: loss`` uses (PyTorch's definitions: docs/spec.md#train)
+#: every loss, by the name ``train: loss`` uses (PyTorch's definitions, or Keras' where torch has none:
+#: docs/spec.md#train)
 LOSS_KINDS: dict[str, LossKind] = {
     "cross_entropy": LossKind((LOGITS, PROBABILITIES), "classification", {"label_smoothing": 0.0}, fuses="softmax"),
     "nll": LossKind((LOG_PROBABILITIES,), "classification"),
@@ -43,19 +45,46 @@ LOSS_KINDS: dict[str, LossKind] = {
     "kl_div": LossKind((LOG_PROBABILITIES,), None),
     "cosine": LossKind((VALUES,), "regression"),
     "dice": LossKind((PROBABILITIES,), None, {"smooth": 1.0}),
+    "hinge": LossKind((LOGITS,), "classification"),
+    "squared_hinge": LossKind((LOGITS,), "classification"),
+    "soft_margin": LossKind((LOGITS,), "classification"),
+    "multi_margin": LossKind((LOGITS,), "classification", {"p": 1, "margin": 1.0}),
+    "categorical_hinge": LossKind((LOGITS,), "classification"),
+    "poisson_nll": LossKind((VALUES,), "regression", {"log_input": True, "full": False, "eps": 1e-8}),
+    "log_cosh": LossKind((VALUES,), "regression"),
 }
 LOSSES = tuple(LOSS_KINDS)
-#: losses whose targets are class indices, and those whose targets are a yes/no (or a probability) per output,
-#: which train on rows of labels (multi_label) and on a mask per pixel: the data loader, both trainers and the
-#: exported files decide by these
-INDEX_LOSSES = ("cross_entropy", "nll")
+#: losses whose targets are class indices, one per sample (a loader refuses rows of labels for them), and those
+#: of them that also take a class index per position (torch's (N, C, d1, …) against (N, d1, …)); losses whose
+#: targets are a yes/no (or a probability) per output, which train on rows of labels (multi_label) and on a mask
+#: per pixel; and the margin losses that read each output's class 0 as −1 and 1 as +1 (Keras' conversion of 0/1
+#: labels): one output for two classes, one per class (one against the rest), or rows of labels. The data
+#: loader, both trainers and the exported files decide by these
+INDEX_LOSSES = ("cross_entropy", "nll", "multi_margin", "categorical_hinge")
+DENSE_LOSSES = ("cross_entropy", "nll")
 YES_NO_LOSSES = ("bce", "bce_with_logits", "dice")
+SIGN_LOSSES = ("hinge", "squared_hinge", "soft_margin")
 #: what each loss setting is, for ``archcalc schema``
 LOSS_SETTINGS: dict[str, str] = {
     "label_smoothing": "the share ε of each target spread evenly over the classes: (1 − ε)·one-hot + ε/C",
     "delta": "where the loss turns from squared to absolute error (torch's HuberLoss delta)",
     "beta": "where the loss turns from squared to absolute error (torch's SmoothL1Loss beta; 0 is L1)",
     "smooth": "added to the overlap and to the total, so an empty prediction of an empty mask scores 1",
+    "p": "1: each other class's shortfall from the margin counts as it is; 2: squared (torch's MultiMarginLoss p)",
+    "margin": "how far the true class's score must lead every other's before the loss is 0 (torch's "
+              "MultiMarginLoss margin)",
+    "log_input": "true (torch's default): the network outputs log λ and the loss is exp(x) − t·x; false: it outputs "
+                 "the rate λ and the loss is x − t·log(x + eps), Keras' poisson",
+    "full": "adds Stirling's approximation of log(t!) for targets above 1, the rest of the negative "
+            "log-likelihood (torch's full); it changes the value, not the gradient",
+    "eps": "added to the rate before its log when log_input is false (torch's 1e-8; Keras' poisson adds 1e-7)",
+}
+#: other libraries' names for a loss → what the spec writes instead (``poisson`` is refused rather than read:
+#: Keras' takes the rate and torch's PoissonNLLLoss its log, so the name alone does not say which)
+LOSS_ALIASES: dict[str, str] = {
+    "poisson": "say which Poisson loss: {poisson_nll: {log_input: false, eps: 1.0e-7}} is Keras' poisson (the network "
+               "outputs the rate λ > 0), poisson_nll alone torch's PoissonNLLLoss (it outputs log λ)",
+    "logcosh": "Keras' logcosh is written log_cosh",
 }
 #: loss that takes logits → the kind of the output layer it applies itself (cross-entropy: log-softmax over
 #: the classes; BCE with logits: the sigmoid). Unless the spec says what the loss takes (``inputs:``), both
@@ -215,9 +244,8 @@ KEYS: dict[str, tuple[object, str]] = {
     "multi_label": (False, "classification where each example may belong to several classes at once (one "
                     "sigmoid per class): targets are 0/1 rows"),
     "target_range": (None, "[low, high]: the range regression targets lie in, when it is known"),
-    "loss": (None, "a loss by name (cross_entropy, nll, bce, bce_with_logits, mse, l1, huber, smooth_l1, kl_div, "
-             "cosine, dice), or {name: {setting: value}} (inputs: logits or probabilities, and the loss's own, such "
-             "as cross_entropy's label_smoothing); "
+    "loss": (None, f"a loss by name ({', '.join(LOSSES)}), or {{name: {{setting: value}}}} (inputs: logits or "
+             "probabilities, and the loss's own, such as cross_entropy's label_smoothing); "
              "default cross_entropy for classification, mse for regression"),
     "optimizer": ("sgd", "a torch.optim optimizer by name, or {name: {hyperparameter: value}}"),
     "batch_size": (32, "examples per training step"),
@@ -423,12 +451,13 @@ def _elsewhere(key: str) -> str | None:
     schedule (``lr``, ``label_smoothing``, ``milestones``), or another library's name for gradient clipping."""
     if key in CLIP_NAMES:
         return f"gradient clipping is written {CLIP_NAMES[key]}: ... (torch.nn.utils.{CLIP_NAMES[key]}_)"
+    optimizer = next((name for name, hyper in OPTIMIZERS.items() if key in hyper), None)
     loss = next((name for name, kind in LOSS_KINDS.items() if key in kind.params), None)
+    if optimizer is not None:  # first: eps is Adam's far more often than poisson_nll's
+        also = f" (or of the {loss} loss: loss: {{{loss}: {{{key}: ...}}}})" if loss is not None else ""
+        return f"{key} is a hyperparameter of the optimizer: optimizer: {{{optimizer}: {{{key}: ...}}}}{also}"
     if loss is not None:
         return f"{key} is a setting of the {loss} loss: loss: {{{loss}: {{{key}: ...}}}}"
-    optimizer = next((name for name, hyper in OPTIMIZERS.items() if key in hyper), None)
-    if optimizer is not None:
-        return f"{key} is a hyperparameter of the optimizer: optimizer: {{{optimizer}: {{{key}: ...}}}}"
     schedule = next((name for name, settings in SCHEDULERS.items() if key in {**settings, **WARMUP}), None)
     if schedule is not None:
         return f"{key} is a setting of the schedule: scheduler: {{{schedule}: {{{key}: ...}}}}"
@@ -471,7 +500,7 @@ def dense_axes(train: TrainSpec, output: tuple[int, ...]) -> dict[tuple[int, ...
     ``{(T,): 1, (V,): 0}``, or only ``{(T,): 1}`` under ``class_axis: -1``). The exported files look their
     data's target shape up in it, so they decide as ``archcalc train`` does; a shape left out (several
     axes fit, or not the spec's ``class_axis``) is one ``archcalc train`` refuses."""
-    if train.task != "classification" or train.multi_label or train.loss not in INDEX_LOSSES:
+    if train.task != "classification" or train.multi_label or train.loss not in DENSE_LOSSES:
         return {}
     targets = dict.fromkeys(output[:a] + output[a + 1:] for a in range(len(output)) if len(output) > 1)
     found = {target: class_axis(train, output, target) for target in targets}
@@ -512,34 +541,60 @@ def _named(node: YNode, key: str, choices: tuple[str, ...], what: str, example: 
     return name, args.items
 
 
-def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float], str | None]:
+def _loss(node: YNode | None, default: str) -> tuple[str, dict[str, float | bool | int], str | None]:
     """``loss: mse`` or ``loss: {huber: {delta: 0.5}}`` / ``{cross_entropy: {inputs: probabilities}}``: the
-    name, its hyperparameters (defaults filled in) and what the spec says it takes (None when unsaid)."""
+    name, its settings (defaults filled in) and what the spec says it takes (None when unsaid)."""
     if node is None:
         return default, dict(LOSS_KINDS[default].params), None
+    name_node = node.items[0][0] if isinstance(node, YMap) and len(node.items) == 1 else node
+    if isinstance(name_node, YScalar) and name_node.text in LOSS_ALIASES:
+        raise SpecError(name_node.loc, f"loss must be one of {', '.join(LOSSES)}, got {describe(name_node)}",
+                        code="bad-train", hint=LOSS_ALIASES[name_node.text])
     name, items = _named(node, "loss", LOSSES, "settings", "loss: {cross_entropy: {inputs: probabilities}}",
                          lambda name: f"{name}: {{inputs: {LOSS_KINDS[name].inputs[0]}}}")
     kind = LOSS_KINDS[name]
     params, inputs = dict(kind.params), None
     allowed = ("inputs", *kind.params)
+    locs: dict[str, Loc] = {}
     for k, value in items:
         if k.text not in allowed:
             raise SpecError(k.loc, f"{name} has no setting '{k.text}'", code="unknown-key",
                             hint=choices_hint(k.text, list(allowed), f"settings of {name}"))
+        locs[k.text] = value.loc
         if k.text == "inputs":
             inputs = _word(value, kind.inputs, f"inputs of {name}", None)
             continue
-        params[k.text] = _number(value, k.text)
-        if k.text == "label_smoothing" and not 0 <= params[k.text] <= 1:  # torch's bounds
-            raise SpecError(value.loc, f"label_smoothing must be in [0, 1], got {params[k.text]:g}", code="bad-train",
-                            hint="the share of each target spread over all classes: 0.1 is the usual value")
-        # torch: beta 0 makes smooth_l1 the L1 loss; no smoothing is plain cross-entropy; huber's delta > 0
-        zero_ok = k.text in ("smooth", "beta", "label_smoothing")
-        if params[k.text] < 0 or (params[k.text] == 0 and not zero_ok):
-            raise SpecError(value.loc, f"{k.text} must be {'≥ 0' if zero_ok else '> 0'}, "
-                            f"got {params[k.text]:g}", code="bad-train",
-                            hint=f"PyTorch's default is {kind.params[k.text]:g}")
+        params[k.text] = _loss_setting(name, k.text, value, kind.params[k.text])
+    if "eps" in locs and params["log_input"]:
+        raise SpecError(locs["eps"], "eps is added to the rate before its log, which only log_input: false takes "
+                        "(with log_input: true the loss is exp(x) − t·x, with no log)", code="bad-train",
+                        hint="add log_input: false (the network outputs the rate, as for Keras' poisson), or drop eps")
     return name, params, inputs
+
+
+def _loss_setting(loss: str, key: str, node: YNode, default: float | bool | int) -> float | bool | int:
+    """One setting of a loss, held to what torch accepts: a boolean where torch takes one (poisson_nll's
+    log_input and full), p 1 or 2 (multi_margin, as torch's MultiMarginLoss raises otherwise), and numbers ≥ 0
+    (> 0 where 0 is no loss: huber's delta; a negative margin would leave a wrong class unpunished)."""
+    if isinstance(default, bool):
+        return _bool(node, key, default)
+    if key == "p":
+        if not isinstance(node, YScalar) or node.value not in (1, 2) or isinstance(node.value, bool):
+            raise SpecError(node.loc, f"p must be 1 or 2, got {describe(node)}", code="bad-train",
+                            hint="p: 1 (torch's default) sums the shortfalls, p: 2 their squares; torch's "
+                            "MultiMarginLoss supports no other")
+        return int(node.value)
+    value = _number(node, key)
+    if key == "label_smoothing" and not 0 <= value <= 1:  # torch's bounds
+        raise SpecError(node.loc, f"label_smoothing must be in [0, 1], got {value:g}", code="bad-train",
+                        hint="the share of each target spread over all classes: 0.1 is the usual value")
+    # torch: beta 0 makes smooth_l1 the L1 loss; no smoothing is plain cross-entropy; huber's delta > 0; a margin
+    # of 0 is the perceptron's criterion; eps 0 takes log λ as it is
+    zero_ok = key in ("smooth", "beta", "label_smoothing", "margin", "eps")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise SpecError(node.loc, f"{key} must be {'≥ 0' if zero_ok else '> 0'}, got {value:g}", code="bad-train",
+                        hint=f"PyTorch's default is {default:g}")
+    return value
 
 
 def _bool(node: YNode | None, key: str, default: bool) -> bool:

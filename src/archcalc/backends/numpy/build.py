@@ -25,7 +25,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
-from archcalc.spec.train import LOGIT_LOSSES, YES_NO_LOSSES, TrainSpec
+from archcalc.spec.train import LOGIT_LOSSES, SIGN_LOSSES, YES_NO_LOSSES, TrainSpec
 
 
 @dataclass(slots=True)
@@ -271,7 +271,10 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
 LOSSES: dict[str, type] = {"mse": losses.MSELoss, "cross_entropy": losses.CrossEntropyLoss, "bce": losses.BCELoss,
                            "bce_with_logits": losses.BCEWithLogitsLoss, "nll": losses.NLLLoss, "l1": losses.L1Loss,
                            "huber": losses.HuberLoss, "smooth_l1": losses.SmoothL1Loss, "kl_div": losses.KLDivLoss,
-                           "cosine": losses.CosineLoss, "dice": losses.DiceLoss}
+                           "cosine": losses.CosineLoss, "dice": losses.DiceLoss, "hinge": losses.HingeLoss,
+                           "squared_hinge": losses.HingeLoss, "soft_margin": losses.SoftMarginLoss,
+                           "multi_margin": losses.MultiMarginLoss, "categorical_hinge": losses.CategoricalHingeLoss,
+                           "poisson_nll": losses.PoissonNLLLoss, "log_cosh": losses.LogCoshLoss}
 #: train.optimizer name → optimizer class (its keyword arguments are torch.optim's names)
 OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
                                "adam": optim.Adam, "adamw": optim.AdamW, "adadelta": optim.Adadelta,
@@ -389,7 +392,9 @@ def loss_kwargs(train: TrainSpec) -> dict[str, object]:
         kwargs["inputs"] = train.loss_inputs
     if train.loss_inputs is not None and train.loss in LOGIT_LOSSES:
         kwargs["fuse"] = False
-    if train.multi_label and train.loss in YES_NO_LOSSES:
+    if train.loss == "squared_hinge":
+        kwargs["squared"] = True
+    if train.multi_label and train.loss in YES_NO_LOSSES + SIGN_LOSSES:
         kwargs["multi_label"] = True  # scored label by label
     return kwargs
 

@@ -302,6 +302,165 @@ class BCEWithLogitsLoss(Loss):
         return (0.5 * (1 + np.tanh(0.5 * self.logits)) - self.target) / self.logits.size
 
 
+def _signs(target: np.ndarray) -> np.ndarray:
+    """Targets of a margin loss as −1 and +1: a 0 (the class 0, or a label the sample lacks) is −1, as Keras
+    converts 0/1 labels for its hinge losses; −1 and 1 stay."""
+    return np.where(target == 0, -1, target).astype(target.dtype)
+
+
+class HingeLoss(Loss):
+    """Keras' hinge: mean(max(0, 1 − t·y)) over every output y and its target t in {−1, 1} (a 0 read as −1,
+    :func:`_signs`); ``squared``: Keras' squared_hinge, the mean of the squares. Gradient −t where the margin
+    falls short (−2t·max(0, 1 − t·y) squared) over the size, and none where it is met exactly, as torch's relu
+    gives none at 0. Class labels become one-hot rows when the network has an output per class (each class
+    against the rest, as Keras' hinge on one-hot labels); each output is a yes/no read at 0 (``THRESHOLD``)."""
+
+    THRESHOLD = 0.0
+    BINARY = True
+
+    def __init__(self, squared: bool = False, multi_label: bool = False):
+        self.squared, self.multi_label = squared, multi_label
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        self.sign = _signs(target.reshape(out.shape).astype(out.dtype))
+        self.short = np.maximum(1 - self.sign * out, 0)
+        return float(np.mean(self.short * self.short if self.squared else self.short))
+
+    def backward(self) -> np.ndarray:
+        t, short = self.sign, self.short
+        grad = -2 * t * short if self.squared else np.where(short > 0, -t, 0)
+        return grad / short.size
+
+
+class SoftMarginLoss(Loss):
+    """mean(log(1 + e^(−t·x))) over every output x and its target t in {−1, 1} (``nn.SoftMarginLoss``; a 0 read
+    as −1, :func:`_signs`): the logistic loss on raw scores, computed as logaddexp(0, −t·x), which never
+    overflows; gradient −t·sigmoid(−t·x)/size (torch's e^z/(1 + e^z) turns NaN past z ≈ 709 in float64)."""
+
+    THRESHOLD = 0.0
+    BINARY = True
+
+    def __init__(self, multi_label: bool = False):
+        self.multi_label = multi_label
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        self.sign = _signs(target.reshape(out.shape).astype(out.dtype))
+        self.z = -self.sign * out
+        return float(np.mean(np.logaddexp(0, self.z)))
+
+    def backward(self) -> np.ndarray:
+        return -self.sign * 0.5 * (1 + np.tanh(0.5 * self.z)) / self.z.size
+
+
+class MultiMarginLoss(Loss):
+    """Σ_{j≠t} max(0, margin − x_t + x_j)^p / C per sample, averaged (``nn.MultiMarginLoss(p, margin)``), over
+    the C scores x of a sample and its class index t: every other class whose score comes within ``margin`` of
+    the true one's adds its shortfall (p = 1) or its square (p = 2). Gradient, where a shortfall z is positive,
+    1 (or 2z) over C·N at that class and its negative summed at the true class; none where z = 0, as torch."""
+
+    THRESHOLD = 0.0
+
+    def __init__(self, p: int = 1, margin: float = 1.0):
+        self.p, self.margin = p, margin
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return y.astype(np.int64).reshape(-1)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        rows = self.rows = np.arange(len(target))
+        short = np.maximum(self.margin - out[rows, target][:, None] + out, 0)
+        short[rows, target] = 0  # the true class is no other class
+        self.short, self.target = short, target
+        terms = short if self.p == 1 else short * short
+        return float(terms.sum(1).mean() / out.shape[1])
+
+    def backward(self) -> np.ndarray:
+        short = self.short
+        grad = (short > 0).astype(short.dtype) if self.p == 1 else 2 * short
+        grad[self.rows, self.target] = -grad.sum(1)
+        return grad / short.size
+
+
+class CategoricalHingeLoss(Loss):
+    """Keras' categorical_hinge: mean(max(0, neg − pos + 1)) over the samples, pos = x_t the true class's score and
+    neg = max_j((1 − onehot(t)_j)·x_j), the largest other score or 0 when all of them are below 0 (the true
+    class's term is 0·x_t: Keras' definition, kept). Gradient −1/N at the true class and +1/N at the largest
+    other score where the margin falls short, shared among ties as torch's amax and TensorFlow's reduce_max
+    share it."""
+
+    THRESHOLD = 0.0
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return y.astype(np.int64).reshape(-1)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        rows = self.rows = np.arange(len(target))
+        others = out.copy()
+        others[rows, target] = 0
+        neg = others.max(1)
+        self.top = (others == neg[:, None]).astype(out.dtype)
+        self.top /= self.top.sum(1, keepdims=True)  # the true class's share is overwritten in backward
+        self.short = neg - out[rows, target] + 1 > 0
+        self.target, self.shape = target, out.shape
+        return float(np.maximum(neg - out[rows, target] + 1, 0).mean())
+
+    def backward(self) -> np.ndarray:
+        grad = self.top * self.short[:, None]
+        # the true class: −1 from pos; from neg nothing, its term being 0·x_t
+        grad[self.rows, self.target] = -self.short.astype(grad.dtype)
+        return grad / self.shape[0]
+
+
+class PoissonNLLLoss(Loss):
+    """The negative log-likelihood of counts t under Poisson rates, averaged over every element
+    (``nn.PoissonNLLLoss``): with ``log_input`` (torch's default) the output x is log λ and the loss exp(x) − t·x,
+    gradient exp(x) − t; without, x is λ itself and the loss x − t·log(x + eps), gradient 1 − t/(x + eps) (Keras'
+    poisson with eps 1e-7). ``full`` adds Stirling's t·log t − t + ½·log(2πt) where t > 1, as torch (no gradient)."""
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8):
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        t = self.target = target.reshape(out.shape).astype(out.dtype)
+        self.out = out
+        with np.errstate(divide="ignore", invalid="ignore"):  # a rate ≤ −eps is NaN, as in torch
+            loss = np.exp(out) - t * out if self.log_input else out - t * np.log(out + self.eps)
+        if self.full:
+            big = np.where(t > 1, t, 1)
+            loss = loss + np.where(t > 1, big * np.log(big) - big + 0.5 * np.log(2 * np.pi * big), 0)
+        return float(np.mean(loss))
+
+    def backward(self) -> np.ndarray:
+        x, t = self.out, self.target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = np.exp(x) - t if self.log_input else 1 - t / (x + self.eps)
+        return grad / x.size
+
+
+class LogCoshLoss(Loss):
+    """Keras' log_cosh: mean(log(cosh(y − t))) over every element, computed as logaddexp(d, −d) − log 2, which never
+    overflows: about d²/2 for small errors and |d| − log 2 for large ones. Gradient tanh(d)/size."""
+
+    def targets(self, y: np.ndarray, width: int, classify: bool) -> np.ndarray:
+        return _one_hot(y, width, classify)
+
+    def forward(self, out: np.ndarray, target: np.ndarray) -> float:
+        d = self.diff = out - target.reshape(out.shape)
+        return float(np.mean(np.logaddexp(d, -d) - np.log(2)))
+
+    def backward(self) -> np.ndarray:
+        return np.tanh(self.diff) / self.diff.size
+
+
 class PerPosition(Loss):
     """A class-index loss (cross-entropy, NLL) applied at every position of a dense output: a language
     model's [N, T, V] against targets [N, T], a segmentation's [N, C, H, W] against [N, H, W].

@@ -86,9 +86,56 @@ class DiceLoss(nn.Module):
         ).mean()
 
 
+class HingeLoss(nn.Module):
+    """Keras' hinge: mean(max(0, 1 - t * y)) over every output y and its target t
+    in {-1, 1}, a 0 read as -1 (Keras converts 0/1 labels so); squared: Keras'
+    squared_hinge, the mean of the squares. torch has neither."""
+
+    def __init__(self, squared: bool = False):
+        super().__init__()
+        self.squared = squared
+
+    def forward(self, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        sign = torch.where(target == 0, -1.0, target)
+        short = torch.relu(1 - sign * scores)
+        return (short * short if self.squared else short).mean()
+
+
+class SignSoftMarginLoss(nn.SoftMarginLoss):
+    """nn.SoftMarginLoss, mean(log(1 + exp(-t * x))), on targets t in {-1, 1} with
+    a 0 read as -1, as the hinge losses read them."""
+
+    def forward(self, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return super().forward(scores, torch.where(target == 0, -1.0, target))
+
+
+class CategoricalHingeLoss(nn.Module):
+    """Keras' categorical_hinge: mean(max(0, neg - pos + 1)) over the samples, pos
+    the true class's score and neg the largest of (1 - one_hot) * scores: the
+    largest other score, or 0 when all of them are below 0. torch has none."""
+
+    def forward(self, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        t = nn.functional.one_hot(target, scores.shape[1]).to(scores.dtype)
+        pos = (t * scores).sum(1)
+        neg = ((1 - t) * scores).amax(1)
+        return torch.relu(neg - pos + 1).mean()
+
+
+class LogCoshLoss(nn.Module):
+    """Keras' log_cosh: mean(log(cosh(y - t))) over every element, computed as
+    logaddexp(d, -d) - log(2), which never overflows. torch has none."""
+
+    LOG_2 = 0.6931471805599453
+
+    def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        d = out - target
+        return (torch.logaddexp(d, -d) - self.LOG_2).mean()
+
+
 #: the losses torch lacks, written here: an exported file that trains with one carries their code (so they
 #: are written as ``ruff format`` writes them, in ASCII lines of at most 88 characters)
-LOSS_HELPERS = (ProbabilityCrossEntropyLoss, CosineLoss, DiceLoss)
+LOSS_HELPERS = (ProbabilityCrossEntropyLoss, CosineLoss, DiceLoss, HingeLoss, SignSoftMarginLoss,
+                CategoricalHingeLoss, LogCoshLoss)
 #: loss → its torch criterion; :func:`criterion` passes the spec's hyperparameters (torch's names)
 CRITERIA: dict[str, type[nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
@@ -102,13 +149,21 @@ CRITERIA: dict[str, type[nn.Module]] = {
     "kl_div": nn.KLDivLoss,
     "cosine": CosineLoss,
     "dice": DiceLoss,
+    "hinge": HingeLoss,
+    "squared_hinge": HingeLoss,
+    "soft_margin": SignSoftMarginLoss,
+    "multi_margin": nn.MultiMarginLoss,
+    "categorical_hinge": CategoricalHingeLoss,
+    "poisson_nll": nn.PoissonNLLLoss,
+    "log_cosh": LogCoshLoss,
 }
 #: losses that compare class scores with class indices (the others take float targets shaped like the output)
-INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss)
+INDEX_TARGETS = (nn.CrossEntropyLoss, nn.NLLLoss, ProbabilityCrossEntropyLoss, nn.MultiMarginLoss,
+                 CategoricalHingeLoss)
 #: what a probability loss says of an output outside [0, 1] (``archcalc train`` reports it at the spec's loss)
 PROBABILITIES_ONLY = "bce takes probabilities in [0, 1], but the network's outputs left that range"
 #: the losses that score each output as a yes/no of its own (rows of labels, or one per position)
-BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss, DiceLoss)
+BINARY = (nn.BCELoss, nn.BCEWithLogitsLoss, DiceLoss, HingeLoss, SignSoftMarginLoss)
 
 
 def criterion(train: TrainSpec) -> nn.Module:
@@ -127,6 +182,8 @@ def criterion_call(train: TrainSpec) -> tuple[type[nn.Module], dict[str, object]
         return ProbabilityCrossEntropyLoss, kwargs
     if train.loss == "kl_div":
         kwargs["reduction"] = "batchmean"
+    if train.loss == "squared_hinge":
+        kwargs["squared"] = True
     return CRITERIA[train.loss], kwargs
 
 

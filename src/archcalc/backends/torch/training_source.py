@@ -22,7 +22,7 @@ from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.torch.layout import Brackets, Text, layout, string
 from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
 from archcalc.model import Model
-from archcalc.spec.train import YES_NO_LOSSES, TrainSpec, dense_axes
+from archcalc.spec.train import INDEX_LOSSES, SIGN_LOSSES, YES_NO_LOSSES, TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
@@ -169,7 +169,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         "",
         *(_class_dim(dense, output) if dense else []),
-        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in YES_NO_LOSSES,
+        *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in YES_NO_LOSSES + SIGN_LOSSES,
                    train.multi_label) if classify else []),
         "def train(",
         "    x: torch.Tensor,",
@@ -325,8 +325,8 @@ def _class_dim(dense: dict[tuple[int, ...], int], output: tuple[int, ...]) -> li
 
 def _correct(threshold: float, binary: bool, multi_label: bool) -> list[str]:
     """``correct(scores, y)``: what :meth:`archcalc.backends.torch.training.Loss.correct` counts, so that the
-    file's accuracy is the one ``archcalc train`` prints; ``binary`` for binary cross-entropy, which may score
-    rows of labels (``multi_label``) or a yes/no per position label by label."""
+    file's accuracy is the one ``archcalc train`` prints; ``binary`` for a yes/no loss (binary cross-entropy,
+    Dice, the hinges), which may score rows of labels (``multi_label``) or a yes/no per position label by label."""
     when = "y.numel() == scores.numel()" + ("" if multi_label else " and scores.ndim > 2")
     rows = [
         f"    if {when}:  # {'rows of labels' if multi_label else 'a yes/no per position'}",
@@ -357,8 +357,8 @@ def _correct(threshold: float, binary: bool, multi_label: bool) -> list[str]:
 
 def _targets(train: TrainSpec, width: int) -> list[str]:
     """What :func:`archcalc.backends.torch.training.targets` does for this loss and output width: class
-    indices for the class-index losses (cross-entropy, NLL)."""
-    if train.loss in ("cross_entropy", "nll"):
+    indices for the class-index losses (cross-entropy, NLL, the multi-class margins)."""
+    if train.loss in INDEX_LOSSES:
         return ["    return y.long()"]
     if train.task == "classification" and width > 1:  # class indices become one-hot rows; rows stay
         return ["    if y.ndim == 1:", f"        y = nn.functional.one_hot(y.long(), {width})",
