@@ -489,3 +489,23 @@ def test_an_embedding_after_other_layers_is_refused_at_it(run, write):
         "x.yaml:4:5: error: embedding: reads token ids, which only the model's input holds, but it comes after other "
         "layers, which give real numbers\n  hint: make it the first layer (input: [T] of token ids); for "
         "real-valued features, use linear: 32\n")
+
+
+@pytest.mark.parametrize(("train", "stderr"), [
+    ("{task: regression, loss: poisson}",
+     "x.yaml:3:33: error: loss must be one of cross_entropy, nll, bce, bce_with_logits, mse, l1, huber, smooth_l1, "
+     "kl_div, cosine, dice, hinge, squared_hinge, soft_margin, multi_margin, categorical_hinge, poisson_nll, log_cosh, "
+     "got 'poisson'\n"
+     "  hint: say which Poisson loss: {poisson_nll: {log_input: false, eps: 1.0e-7}} is Keras' poisson (the network "
+     "outputs the rate λ > 0), poisson_nll alone torch's PoissonNLLLoss (it outputs log λ)\n"),
+    ("{loss: {multi_margin: {p: 3}}}",
+     "x.yaml:3:34: error: p must be 1 or 2, got 3\n"
+     "  hint: p: 1 (torch's default) sums the shortfalls, p: 2 their squares; torch's MultiMarginLoss supports no "
+     "other\n"),
+    ("{task: regression, loss: {poisson_nll: {eps: 1.0e-7}}}",
+     "x.yaml:3:53: error: eps is added to the rate before its log, which only log_input: false takes (with "
+     "log_input: true the loss is exp(x) − t·x, with no log)\n"
+     "  hint: add log_input: false (the network outputs the rate, as for Keras' poisson), or drop eps\n"),
+])
+def test_a_bad_loss_is_refused_where_it_is_written(run, write, train, stderr):
+    assert errors(run, write, f"input: [4]\nlayers: [linear: 3]\ntrain: {train}\n") == stderr

@@ -31,6 +31,21 @@ def error(text: str) -> SpecError:
     ("{multi_label: 1}", "multi_label must be true or false", "1}"),
     ("{task: classification, target_range: [0, 1]}", "target_range describes a regression", "[0, 1]"),
     ("{task: regression, target_range: [5, 1]}", "low < high", "[5, 1]"),
+    ("{loss: {multi_margin: {p: 3}}}", "p must be 1 or 2, got 3", "3}"),
+    ("{loss: {multi_margin: {p: 1.5}}}", "p must be 1 or 2, got 1.5", "1.5"),
+    ("{loss: {multi_margin: {p: true}}}", "p must be 1 or 2, got True", "true"),
+    ("{loss: {multi_margin: {margin: -1}}}", "margin must be ≥ 0, got -1", "-1"),
+    ("{loss: {multi_margin: {delta: 1}}}", "multi_margin has no setting 'delta'", "delta"),
+    ("{loss: {hinge: {margin: 1}}}", "hinge has no setting 'margin'", "margin"),
+    ("{loss: {hinge: {inputs: probabilities}}}", "inputs of hinge must be one of logits", "probabilities"),
+    ("{task: regression, loss: {poisson_nll: {log_input: 0}}}", "log_input must be true or false, got 0", "0}"),
+    ("{task: regression, loss: {poisson_nll: {full: yes}}}", "full must be true or false", "yes"),
+    ("{task: regression, loss: {poisson_nll: {eps: -1.0e-8}}}", "eps must be ≥ 0", "-1.0e-8"),
+    ("{task: regression, loss: {poisson_nll: {eps: 1.0e-7}}}", "eps is added to the rate before its log", "1.0e-7"),
+    ("{task: regression, loss: {poisson_nll: {log_input: true, eps: 1.0e-7}}}", "only log_input: false", "1.0e-7"),
+    ("{task: regression, loss: poisson}", "got 'poisson'", "poisson"),
+    ("{task: regression, loss: {poisson: {eps: 1.0e-7}}}", "got 'poisson'", "poisson"),
+    ("{task: regression, loss: logcosh}", "got 'logcosh'", "logcosh"),
 ])
 def test_a_bad_train_value_is_located(train, message, at):
     line = f"train: {train}"
@@ -47,6 +62,13 @@ def test_loss_settings_and_conventions_are_read():
     assert archcalc.loads(HEAD).spec.train is None
     default = archcalc.loads(HEAD + "train: {classes: 3, multi_label: true}\n").spec.train
     assert default.loss == "bce_with_logits" and default.fuses == "sigmoid"
+    train = archcalc.loads(HEAD + "train: {task: regression, loss: {poisson_nll: {log_input: false, eps: 1.0e-7}}}\n"
+                           ).spec.train
+    assert train.loss_params == {"log_input": False, "full": False, "eps": 1e-7}
+    assert train.loss_settings == {"log_input": False, "eps": 1e-7}  # what nn.PoissonNLLLoss is given
+    train = archcalc.loads(HEAD + "train: {loss: {multi_margin: {p: 2.0, margin: 0}}}\n").spec.train
+    assert train.loss_params == {"p": 2, "margin": 0.0} and type(train.loss_params["p"]) is int
+    assert (train.takes, train.fuses) == ("logits", None)  # raw scores, and no final layer of its own
 
 
 @pytest.mark.parametrize(("data", "message", "at"), [

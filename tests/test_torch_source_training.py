@@ -78,6 +78,10 @@ def test_the_file_trains_with_the_specs_loss_and_optimizer(exported, optimizer):
     ("kl_div", 'nn.KLDivLoss(reduction="batchmean")'),
     ("{dice: {smooth: 2}}", "DiceLoss(smooth=2.0)"),
     ("cosine", "CosineLoss()"),
+    ("poisson_nll", "nn.PoissonNLLLoss()"),
+    ("{poisson_nll: {log_input: false, eps: 1.0e-7, full: true}}",
+     "nn.PoissonNLLLoss(log_input=False, full=True, eps=1e-07)"),
+    ("log_cosh", "LogCoshLoss()"),
 ])
 def test_the_file_trains_with_the_losss_settings_and_carries_the_losses_torch_lacks(tmp_path, loss, written):
     path = tmp_path / "regress.py"
@@ -115,6 +119,49 @@ def test_the_file_trains_a_classifier_with_the_specs_cross_entropy(tmp_path, los
                           env=ENV)
     assert proc.returncode == 0, proc.stderr
     assert len(epochs(proc.stdout)) == 2
+
+
+@pytest.mark.parametrize(("loss", "classes", "written"), [
+    ("hinge", 2, "HingeLoss()"),
+    ("hinge", 3, "HingeLoss()"),
+    ("squared_hinge", 2, "HingeLoss(squared=True)"),
+    ("soft_margin", 2, "SignSoftMarginLoss()"),
+    ("{multi_margin: {p: 2, margin: 0.5}}", 3, "nn.MultiMarginLoss(p=2, margin=0.5)"),
+    ("categorical_hinge", 3, "CategoricalHingeLoss()"),
+])
+@pytest.mark.parametrize("to", ["torch", "numpy"])
+def test_the_files_train_a_classifier_with_a_margin_loss(run, tmp_path, loss, classes, written, to):
+    """The margin losses in both exported files: the torch file writes torch's MultiMarginLoss or carries the
+    loss torch lacks, and compares what the trainer does (class indices, one-hot rows against an output per
+    class, a 0 read as -1 by the loss); the NumPy file carries the runtime's class. Both train on an .npz and
+    print the accuracy."""
+    width = 1 if classes == 2 else 3
+    spec = tmp_path / "m.yaml"
+    spec.write_text(f"name: m\ninput: [8]\nlayers: [linear: 8, tanh, linear: {width}]\n"
+                    f"train: {{classes: {classes}, loss: {loss}, batch_size: 8, epochs: 2}}\n", encoding="utf-8")
+    assert run("export", spec, "--to", to, "-o", tmp_path / "m.py").exit_code == 0
+    text = (tmp_path / "m.py").read_text(encoding="utf-8")
+    module = import_file(tmp_path / "m.py")
+    y = torch.tensor([0, 1, 1, 0, 1, 0]) if classes == 2 else torch.tensor([0, 1, 2, 2, 1, 0])
+    scores = 2 * torch.randn(6, width, generator=torch.Generator().manual_seed(0))
+    train = archcalc.loads(spec.read_text(encoding="utf-8")).spec.train
+    theirs = training.criterion(train)
+    expected = theirs(scores, training.targets(theirs, y, scores))
+    if to == "torch":
+        assert f"    return {written}\n" in text
+        torch.testing.assert_close(module.build_loss()(scores, module.targets(y, scores)), expected, rtol=0, atol=0)
+    else:
+        ours = module.build_loss()
+        value = ours.forward(scores.double().numpy(), ours.targets(y.numpy(), width, True))
+        assert value == pytest.approx(expected.item(), rel=1e-6)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 8)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(int) + (classes == 3) * (x[:, 1] > 0))
+    proc = subprocess.run([sys.executable, str(tmp_path / "m.py"), "data.npz"], capture_output=True, text=True,
+                          cwd=tmp_path, env=ENV, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(re.findall(r"^epoch [0-9/]+[:,] loss [0-9.]+, accuracy [0-9.]+", proc.stdout, re.MULTILINE)) == 2, \
+        proc.stdout
 
 
 def test_a_softmax_without_a_train_section_trains_on_its_log(tmp_path):
@@ -276,6 +323,10 @@ def test_a_yes_no_per_position_trains_and_counts_the_positions_right(run, tmp_pa
     (SPEC, np.array(["a"] * 90), "y must hold numbers, not <U1"),
     ("input: [8]\nlayers: [linear: 2]\ntrain: {classes: 2, multi_label: true}\n",
      np.tile([0, 2], (90, 1)), "y holds 2, not a 0 or 1 (a probability between)"),
+    ("input: [8]\nlayers: [linear: 2]\ntrain: {classes: 2, multi_label: true, loss: hinge}\n",
+     np.tile([0, 0.5], (90, 1)), "y holds 0.5, not a 0 or 1 (hinge reads 0 as -1)"),
+    ("input: [8]\nlayers: [linear: 1]\ntrain: {task: regression, loss: poisson_nll}\n",
+     np.r_[np.arange(89) % 4, -2], "y holds -2, not a count (poisson_nll: at least 0)"),
 ])
 def test_the_exported_files_refuse_data_they_cannot_train_on(run, tmp_path, to, spec, y, says):
     """Each file checks its data before the first step, as archcalc train does, and says what is wrong through

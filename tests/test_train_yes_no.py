@@ -31,16 +31,27 @@ def train_json(run, *args) -> dict:
 
 
 @BOTH
-def test_label_rows_from_npz_and_csv_train(run, write, tmp_path, backend):
+@pytest.mark.parametrize("loss", [None, "hinge", "squared_hinge", "soft_margin"])
+def test_label_rows_from_npz_and_csv_train(run, write, tmp_path, backend, loss):
+    """The default bce_with_logits, and the margin losses, which read each label's 0 as −1."""
     x, y = points()
     np.savez(tmp_path / "p.npz", x=x, y=y)
     (tmp_path / "p.csv").write_text("a,b,right,up,above\n" + "\n".join(
         ",".join([f"{a:.6f}", f"{b:.6f}", *map(str, labels)]) for (a, b), labels in zip(x, y)) + "\n")
-    spec = write(HEAD + TRAIN)
+    spec = write(HEAD + (TRAIN if loss is None else TRAIN.replace("epochs", f"loss: {loss}, epochs")))
     for data in ("p.npz", "p.csv"):
         result = train_json(run, spec, "--data", tmp_path / data, "--backend", backend)
         assert result["test_accuracy"] > 0.95, (data, result)  # the share of labels right
         assert result["test_loss"] < 0.2
+
+
+def test_a_margin_loss_refuses_a_label_between_0_and_1(run, write, tmp_path):
+    """A probability is a soft label to bce; a margin loss needs a side, −1 or +1."""
+    (tmp_path / "p.csv").write_text("0.1,0.2,1,0,1\n0.3,-0.4,0,1,1\n-1.5,2.5,1,0.5,0\n0.7,0.8,0,0,1\n")
+    spec = write(HEAD + TRAIN.replace("epochs", "loss: hinge, epochs"))
+    assert _refused(run, spec, tmp_path / "p.csv") == (
+        f"{tmp_path / 'p.csv'}:3:12: error: y row 2 (line 3) holds 0.5, not a label (1: the sample has it, 0: not, "
+        "which hinge reads as −1)\n  hint: multi_label data hold a row of 0s and 1s per sample\n")
 
 
 @BOTH

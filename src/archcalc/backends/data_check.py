@@ -6,7 +6,8 @@ so they carry a small ``check_data(x, y)`` of their own: numbers only, one targe
 values, and targets the spec's loss can read (class indices for cross-entropy, NLL and the multi-class
 margins, a 0/1 per output for binary cross-entropy, Dice and the hinges, counts ≥ 0 for poisson_nll). A
 problem is a ``ValueError`` that names the array and the value; the file's ``main`` turns it into
-argparse's usage error (exit 2) instead of a traceback mid-epoch or a loss of NaN. The lines are the same in both files, written as ``ruff format`` writes them.
+argparse's usage error (exit 2) instead of a traceback mid-epoch or a loss of NaN. The lines are the same
+in both files, written as ``ruff format`` writes them.
 """
 
 from __future__ import annotations
