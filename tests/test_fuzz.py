@@ -490,7 +490,7 @@ SPECS = st.fixed_dictionaries(
         "train": st.fixed_dictionaries({}, optional={
             "task": rarely(st.sampled_from(["classification", "regression"]), st.just("clustering")),
             "loss": rarely(st.sampled_from(["mse", "cross_entropy", "bce", "bce_with_logits"]),
-                           st.sampled_from(["hinge", "nll"])),
+                           st.sampled_from(["focal", "nll"])),
             "optimizer": rarely(st.sampled_from(["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax",
                                                  "nadam", "radam", {"nadam": {"decoupled_weight_decay": True}},
                                                  {"sgd": {"lr": 0.1, "momentum": 0.9, "nesterov": True}}]),

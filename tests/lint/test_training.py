@@ -408,3 +408,84 @@ def test_weight_decay_rules_read_each_optimizers_decay(train, codes):
         assert found[0].message == "weight decay takes 1 % of every weight at every step (lr 0.01 × weight_decay 1): " \
                                    "the weights are held near zero"
         assert found[0].hint == "weight_decay 0.01 to 0.1 for radam's decoupled decay"
+
+
+def model(layers: str, train: str) -> str:
+    return f"input: [8]\nlayers: [linear: 16, relu, {layers}]\ntrain: {train}\n"
+
+
+@pytest.mark.parametrize(("text", "code", "message", "hint"), [
+    (model("linear: 1, sigmoid", "{classes: 2, loss: hinge}"), "T107",
+     "hinge takes unbounded scores, but the model ends in `3` (sigmoid), which gives probabilities: it reads the sign "
+     "of each output as its class, and outputs in [0, 1] are never below 0: the class 0 (read as −1) is never "
+     "predicted, and its loss never falls to 0",
+     "remove the final layer: a margin loss takes the raw scores of the last linear layer"),
+    (model("linear: 3, log_softmax", "{classes: 3, loss: squared_hinge}"), "T107",
+     "squared_hinge takes unbounded scores, but the model ends in `3` (log_softmax), which gives log-probabilities: "
+     "it reads the sign of each output as its class, and log-probabilities are never above 0: the class 1 (+1) is "
+     "never predicted, and its loss never falls to 0",
+     "remove the final layer: a margin loss takes the raw scores of the last linear layer"),
+    (model("linear: 3, softmax", "{classes: 3, loss: multi_margin}"), "T107",
+     "multi_margin takes unbounded scores, but the model ends in `3` (softmax), which gives probabilities: it asks "
+     "the true class's score to lead every other's by 1, and probabilities lead one another by less than 1: that "
+     "margin can never be met", "remove the final layer: a margin loss takes the raw scores of the last linear layer"),
+    (model("linear: 3, softmax", "{classes: 3, loss: {multi_margin: {margin: 0.5}}}"), "T107",
+     "multi_margin takes unbounded scores, but the model ends in `3` (softmax), which gives probabilities: it asks "
+     "the true class's score to lead every other's by 0.5, and probabilities lead one another by less than 1: that "
+     "margin takes a saturated softmax, whose gradient vanishes",
+     "remove the final layer: a margin loss takes the raw scores of the last linear layer"),
+    (model("linear: 1", "{task: regression, loss: {poisson_nll: {log_input: false, eps: 1.0e-7}}}"), "T107",
+     "poisson_nll with log_input: false takes the rate λ and computes log(λ + eps), but the model ends in `2` "
+     "(linear), whose outputs go below 0: the log of a negative rate is NaN",
+     "end the model with - softplus (a rate above 0), or drop log_input: false: torch's default takes log λ from the "
+     "last linear layer and applies exp itself"),
+    (model("linear: 1", "{classes: 2, loss: poisson_nll}"), "T103",
+     "poisson_nll on a classification: it is the likelihood of counts: it fits each output's rate to its 0/1 "
+     "targets on its own, and nothing makes the classes compete",
+     "use loss: cross_entropy (one output per class) or bce_with_logits (one output for two classes)"),
+    (model("linear: 3", "{classes: 3, loss: log_cosh}"), "T103",
+     "log_cosh on a classification: it fits each output to its 0/1 target as a separate regression (squared error "
+     "near it, absolute farther away): nothing makes the classes compete",
+     "use loss: cross_entropy (one output per class) or bce_with_logits (one output for two classes)"),
+    (model("linear: 1", "{task: regression, loss: hinge}"), "T103",
+     "hinge on a regression: it treats the targets as class labels or probabilities, not real values",
+     REGRESSION_HINT),
+    (model("linear: 5", "{classes: 5, loss: hinge}"), "T109",
+     "hinge treats each of the 5 classes as an independent yes/no, but each sample has exactly one: the outputs "
+     "never learn that the classes exclude each other",
+     "use loss: multi_margin (the true class's raw score against each other's), or say multi_label: true if samples "
+     "can carry several labels"),
+    (model("linear: 5", "{classes: 5, multi_label: true, loss: categorical_hinge}"), "T109",
+     "categorical_hinge expects exactly one class per sample, but the classification is multi-label",
+     "use loss: bce_with_logits (one yes/no per label)"),
+    (model("linear: 1", "{loss: multi_margin}"), "T104",
+     "the model outputs 1 value per sample and multi_margin compares the true class's score with the others', of "
+     "which there are none, so nothing learns", "for a yes/no answer keep the one output and use loss: hinge; for C "
+     "classes set out: C on `2` and classes: C"),
+    (model("linear: 1", "{classes: 3, loss: soft_margin}"), "T104",
+     "the model outputs 1 value per sample but train: says classes: 3; soft_margin needs one score per class",
+     "set out: 3 on `2` (or correct classes:)"),
+    (model("linear: 1, relu", "{task: regression, loss: poisson_nll, target_range: [0, 30]}"), "T108",
+     "`3` (relu) outputs only values in [0, inf], whose exp (the rate poisson_nll predicts from its log) lies in "
+     "[1, inf], but target_range is [0, 30]: the targets outside cannot be predicted",
+     "end the model with its last linear layer: it gives log λ, and poisson_nll applies exp itself"),
+])
+def test_the_rules_know_what_each_margin_and_count_loss_takes(text, code, message, hint):
+    """Keras' hinge, squared_hinge and categorical_hinge, torch's soft and multi margins, Poisson (torch's log
+    rate, Keras' rate) and log-cosh: each rule reads what the loss takes and serves."""
+    found = [(d.message, d.hint) for d in lint(text, "x.yaml", ["ALL"]).diagnostics if d.code == code]
+    assert found == [(message, hint)]
+
+
+@pytest.mark.parametrize("text", [
+    model("linear: 1", "{classes: 2, loss: hinge}"),  # one raw score for two classes
+    model("linear: 2", "{classes: 2, loss: squared_hinge}"),  # or one per class
+    model("linear: 4", "{classes: 4, multi_label: true, loss: soft_margin}"),
+    model("linear: 3", "{classes: 3, loss: categorical_hinge}"),
+    model("linear: 3, log_softmax", "{classes: 3, loss: multi_margin}"),  # log_softmax keeps the margins
+    model("linear: 1", "{task: regression, loss: poisson_nll}"),  # log λ from the linear layer
+    model("linear: 1, softplus", "{task: regression, loss: {poisson_nll: {log_input: false, eps: 1.0e-7}}}"),
+    model("linear: 1", "{task: regression, loss: log_cosh}"),
+])
+def test_a_margin_or_count_loss_given_what_it_takes_is_not_reported(text):
+    assert [d for d in lint(text, "x.yaml", ["ALL"]).diagnostics if d.severity != "info"] == []

@@ -115,6 +115,17 @@ def _keeps_probabilities(node: LayerNode) -> bool:
     return Trait.KEEPS_RANGE in node.layer.TRAITS
 
 
+def nonnegative_output(graph: Graph) -> bool:
+    """Whether every output of the model is ≥ 0, what a loss that takes a rate needs (poisson_nll with log_input
+    false): it ends in a kind whose ``Layer.BOUNDS`` start at 0 or above (relu, softplus, sigmoid, softmax, …),
+    looking through the layers after it that keep values in their range (:func:`_keeps_probabilities`)."""
+    run = output_run(graph)
+    while len(run) > 1 and _keeps_probabilities(run[-1]):
+        run = run[:-1]
+    bounds = run[-1].layer.BOUNDS if run else None
+    return bounds is not None and bounds[0] >= 0
+
+
 def output_kind(graph: Graph, train: TrainSpec | None) -> str:
     """What the loss receives from the model: ``probabilities`` (a final softmax or sigmoid), ``log_probabilities``
     (a final log_softmax) or ``logits`` (anything else, unbounded), looking through the layers after it that keep

@@ -5,8 +5,9 @@ For a classification, compares how many labels a sample carries (`multi_label: t
 otherwise exactly one) with what the model and loss assume: a multi-label classification whose
 model ends in a softmax over the classes or whose loss is `cross_entropy` or `nll`; a single-label
 classification whose model ends in sigmoids (more than one) before a loss on the class distribution
-(`cross_entropy` on probabilities), or, of more than two classes, that trains with `bce` or
-`bce_with_logits` (one independent yes/no per class).
+(`cross_entropy` on probabilities), or, of more than two classes, that trains with `bce`,
+`bce_with_logits` or a margin loss on each output (`hinge`, `squared_hinge`, `soft_margin`: one
+independent yes/no per class). `multi_margin` and `categorical_hinge` take one class per sample.
 
 ## Why is this bad?
 A softmax makes the classes compete: its outputs sum to 1, so a sample with two true labels can at
@@ -63,11 +64,14 @@ from archcalc.layers.softmax import OverAxis
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import applied_by_loss
-from archcalc.spec.train import PROBABILITIES
+from archcalc.spec.train import PROBABILITIES, SIGN_LOSSES
 
 SEVERITY = WARNING
-EXCLUSIVE_LOSSES = ("cross_entropy", "nll")
-INDEPENDENT_LOSSES = ("bce", "bce_with_logits")
+EXCLUSIVE_LOSSES = ("cross_entropy", "nll", "multi_margin", "categorical_hinge")
+INDEPENDENT_LOSSES = ("bce", "bce_with_logits", *SIGN_LOSSES)
+#: the loss with competing classes that takes what each independent loss takes
+COMPETING = {"bce": "cross_entropy (one logit per class)", "bce_with_logits": "cross_entropy (one logit per class)",
+             **dict.fromkeys(SIGN_LOSSES, "multi_margin (the true class's raw score against each other's)")}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -91,7 +95,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         drop = f"remove the final `{node.path}` (sigmoid) and " if final == "sigmoid" else ""
         yield Finding(ctx.train_loc("loss"), f"{train.loss} treats each of the {train.classes} classes as an "
                       "independent yes/no, but each sample has exactly one: the outputs never learn that the classes "
-                      f"exclude each other", hint=f"{drop}use loss: cross_entropy (one logit per class), or say "
+                      f"exclude each other", hint=f"{drop}use loss: {COMPETING[train.loss]}, or say "
                       "multi_label: true if samples can carry several labels")
     elif final == "sigmoid" and train.loss == "cross_entropy" and train.takes == PROBABILITIES:
         yield Finding(node.loc, f"`{node.path}` (sigmoid) gives {train.classes} independent probabilities that do "

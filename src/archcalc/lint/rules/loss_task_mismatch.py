@@ -2,12 +2,14 @@
 
 ## What it does
 Reports `train:` with `task: classification` and a loss made for real-valued targets (`l1`, `huber`,
-`smooth_l1`, `cosine`, and `mse` on several class scores), or `task: regression` and a loss made for
-class labels (`cross_entropy`, `nll`, `bce`, `bce_with_logits`). Binary cross-entropy on a
-regression whose `target_range` lies within [0, 1] (pixel intensities) is defined, and the loss of
-Bernoulli decoders: `bce-regression` (T114, info) notes it. Squared error on a single output is left
-alone: on one probability it is the Brier score, which trains a binary classifier, if more slowly
-than cross-entropy (fixed versions of real programs use it); `kl_div` and `dice` serve both tasks.
+`smooth_l1`, `cosine`, `log_cosh`, `poisson_nll`, and `mse` on several class scores), or `task:
+regression` and a loss made for class labels (`cross_entropy`, `nll`, `bce`, `bce_with_logits`, and
+the margin losses `hinge`, `squared_hinge`, `soft_margin`, `multi_margin`, `categorical_hinge`).
+Binary cross-entropy on a regression whose `target_range` lies within [0, 1] (pixel intensities) is
+defined, and the loss of Bernoulli decoders: `bce-regression` (T114, info) notes it. Squared error
+on a single output is left alone: on one probability it is the Brier score, which trains a binary
+classifier, if more slowly than cross-entropy (fixed versions of real programs use it); `kl_div`
+and `dice` serve both tasks.
 
 ## Why is this bad?
 Cross-entropy is the maximum-likelihood loss for class labels: its gradient stays large while the
@@ -18,7 +20,9 @@ nothing between: the outputs stop being probabilities. Squared error on K class 
 score to its 0/1 target as a separate regression: nothing makes the classes compete, and behind a
 softmax or sigmoid its gradient vanishes exactly when a prediction is confidently wrong. The other
 way round, a classification loss treats a regression's real-valued targets as class indices or
-probabilities, which they are not.
+probabilities, which they are not; a margin loss reads each target as a side, −1 or +1. The Poisson
+likelihood is that of counts: on 0/1 labels it fits each output's rate on its own, and nothing makes
+the classes compete.
 
 ## Example
 ```yaml
@@ -75,6 +79,13 @@ WHY = {
     "regression": "its gradient has the same size however wrong a prediction is, and its optimum for 0/1 labels "
                   "is 0 or 1, not a probability",
 }
+#: losses whose harm to the other task's targets is their own
+WHY_OF = {
+    "poisson_nll": "it is the likelihood of counts: it fits each output's rate to its 0/1 targets on its own, and "
+                   "nothing makes the classes compete",
+    "log_cosh": "it fits each output to its 0/1 target as a separate regression (squared error near it, absolute "
+                "farther away): nothing makes the classes compete",
+}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -98,4 +109,5 @@ def check(ctx: Context) -> Iterator[Finding]:
         hint = "use loss: mse (or l1, huber), or task: classification if the targets are classes"
     else:
         hint = "use loss: cross_entropy (one output per class) or bce_with_logits (one output for two classes)"
-    yield Finding(ctx.train_loc("loss"), f"{train.loss} on a {train.task}: {WHY[serves]}", hint=hint)
+    why = WHY_OF.get(train.loss) if train.task == "classification" else None
+    yield Finding(ctx.train_loc("loss"), f"{train.loss} on a {train.task}: {why or WHY[serves]}", hint=hint)

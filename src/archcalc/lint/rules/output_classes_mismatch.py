@@ -12,8 +12,10 @@ finds the class axis from the targets' shape: it is reported only when no axis h
 classifier whose `[64, 7, 7]` output meets `classes: 7` on a spatial axis is therefore not reported: the linter does
 not see the targets; `class_axis: 0` makes the rule read the channels.) `dice` takes one probability per class, or one
 in all for two classes (a binary mask). The binary losses and dice may also score each position of a `[T, 1]` or `[T,
-labels]` output (a frame's yes/no or labels). Without `classes`, a `cross_entropy` over a single output (Keras'
-`Dense(1)` under `categorical_crossentropy`) is reported: its loss is always 0.
+labels]` output (a frame's yes/no or labels). The hinges and `soft_margin` take one score for two classes or one per
+class, `multi_margin` and `categorical_hinge` one per class. Without `classes`, `cross_entropy` over a single output
+(Keras' `Dense(1)` under `categorical_crossentropy`) is reported, its loss always 0, as are the two multi-class
+margins over one: no other class to compare.
 
 ## Why is this bad?
 With fewer outputs than classes, PyTorch's cross-entropy fails on the first target ≥ the number of
@@ -29,9 +31,7 @@ layers:
   - linear: 16
   - relu
   - linear: 2
-train:
-  task: classification
-  classes: 3
+train: {task: classification, classes: 3}
 ```
 
 Use instead:
@@ -41,9 +41,7 @@ layers:
   - linear: 16
   - relu
   - linear: 3
-train:
-  task: classification
-  classes: 3
+train: {task: classification, classes: 3}
 ```
 
 ## References
@@ -60,13 +58,14 @@ from archcalc.layers.base import numel, shape_text
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import ERROR, Finding
+from archcalc.spec.train import DENSE_LOSSES, SIGN_LOSSES
 
 SEVERITY = ERROR
 BINARY_LOSSES = ("bce", "bce_with_logits")
 KEEP = {"softmax": "{cross_entropy: {inputs: probabilities}}", "sigmoid": "cross_entropy without the final sigmoid"}
 OVERLAP_LOSSES = ("dice",)  # one probability per class, or one in all for two classes (a binary mask)
-#: the losses that compare class scores with class indices, which may stand at every position of an output
-INDEX_LOSSES = ("cross_entropy", "nll")
+CLASS_MARGIN_LOSSES = ("multi_margin", "categorical_hinge")  # the true class's lead over the others' scores
+UNIT = {"dice": "probability", **dict.fromkeys((*SIGN_LOSSES, *CLASS_MARGIN_LOSSES), "score")}  # else a logit
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -77,7 +76,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if train.classes is None:
         yield from _one_score(ctx, out)
         return
-    if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in INDEX_LOSSES:
+    if train.class_axis is None and len(out) > 1 and not train.multi_label and train.loss in DENSE_LOSSES:
         yield from _per_position(ctx, out)
         return
     axis = train.class_axis if train.class_axis is not None else 0  # the class scores' (outside: E301)
@@ -92,12 +91,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         expected, why = 1, f"{train.loss} with 2 classes needs 1 output (the probability of the positive class)"
     elif train.loss in BINARY_LOSSES:
         expected, why = train.classes, f"{train.loss} with {train.classes} labels needs one output per label"
-    elif train.loss in OVERLAP_LOSSES:
-        if train.classes == 2 and units == 1:
-            return  # one probability of the positive class, as bce takes it (a binary mask)
-        expected, why = train.classes, f"{train.loss} needs one probability per class"
-    else:
-        expected, why = train.classes, f"{train.loss} needs one logit per class"
+    elif train.loss in OVERLAP_LOSSES + SIGN_LOSSES and train.classes == 2 and units == 1:
+        return  # one probability (or score) of the positive class, as bce takes it (dice: a binary mask)
+    else:  # a margin loss also takes a score per class for two, each against the other
+        expected, why = train.classes, f"{train.loss} needs one {UNIT.get(train.loss, 'logit')} per class"
     if units == expected or (train.class_axis is None and train.loss in BINARY_LOSSES + OVERLAP_LOSSES
                              and any(d == expected for d in out)):
         return  # or one per position, as elementwise losses allow (a frame's yes/no, a frame's labels)
@@ -107,7 +104,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     scores = f"{units} value{'s' if units != 1 else ''} per sample" if len(out) == 1 else \
         f"{units} score{'s' if units != 1 else ''} on its class axis (axis {axis} of {shape_text(out)})"
     hint = f"set out: {expected}" + (f" on `{head.path}`" if head is not None else "") + " (or correct classes:)"
-    if units == 1 and train.classes == 2 and train.loss in INDEX_LOSSES and not train.multi_label:
+    if units == 1 and train.classes == 2 and train.loss in DENSE_LOSSES and not train.multi_label:
         hint += f", or keep the one output for the yes/no answer and use loss: {_binary(ctx)}"
     elif units == 2 == train.classes and train.loss in BINARY_LOSSES and not train.multi_label and head is not None:
         last = ctx.output_layer.kind  # Keras' Dense(2, softmax) under binary_crossentropy, or two sigmoids
@@ -118,15 +115,17 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _one_score(ctx: Context, out: tuple) -> Iterator[Finding]:
-    """Cross-entropy over a single score, with no ``classes`` to compare it with (Keras' ``Dense(1)`` under
-    ``categorical_crossentropy``): the softmax of one value is 1, so the loss is 0 whatever the model does."""
-    if ctx.objective.loss != "cross_entropy" or ctx.objective.multi_label or tuple(out) != (1,):
+    """A class-index loss over a single score, with no ``classes`` to compare it with (Keras' ``Dense(1)`` under
+    ``categorical_crossentropy``): the softmax of one value is 1, and a margin over no other class is none."""
+    loss, head = ctx.objective.loss, ctx.output_head
+    if loss not in ("cross_entropy", *CLASS_MARGIN_LOSSES) or ctx.objective.multi_label or tuple(out) != (1,):
         return
-    head = ctx.output_head
+    why = "takes the softmax over it, which is 1: the loss is 0 whatever the model predicts" if loss == \
+        "cross_entropy" else "compares the true class's score with the others', of which there are none"
     yield Finding(ctx.arg_loc(head, "out") if head is not None else ctx.train_loc("loss"),
-                  "the model outputs 1 value per sample and cross_entropy takes the softmax over it, which is 1: "
-                  "the loss is 0 whatever the model predicts, so nothing learns",
-                  hint=f"for a yes/no answer keep the one output and use loss: {_binary(ctx)}; for C classes set "
+                  f"the model outputs 1 value per sample and {loss} {why}, so nothing learns",
+                  hint=f"for a yes/no answer keep the one output and use loss: "
+                       f"{_binary(ctx) if loss == 'cross_entropy' else 'hinge'}; for C classes set "
                        + (f"out: C on `{head.path}`" if head is not None else "C outputs") + " and classes: C")
 
 
