@@ -210,7 +210,7 @@ def writers(spec: Path, out: Path, fixable: Path) -> dict[str, list[str]]:
         "export-numpy": ["export", spec, "--to", "numpy", "-o", out / "model.py"],
         "train-o": ["train", spec, "--data", data, "-o", out / "weights.npz"],
         "train-plot": ["train", spec, "--data", data, "--plot", out / "curves.png"],
-        "lint-fix": ["lint", fixable, "--fix", "--isolated"],
+        "lint-fix": ["lint", fixable, "--fix", "--extend-select", "N105", "--isolated"],
     }
 
 
@@ -323,7 +323,7 @@ def test_lint_fix_edits_the_file_a_link_points_to(run, tmp_path):
     real.write_text(FIXABLE)
     link = tmp_path / "link.yaml"
     link.symlink_to(real)
-    result = run("lint", link, "--fix", "--isolated")
+    result = run("lint", link, "--fix", "--extend-select", "N105", "--isolated")
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and "bias: false" in real.read_text()
     assert sorted(os.listdir(tmp_path)) == ["link.yaml", "real.yaml"]
@@ -432,7 +432,8 @@ def test_lint_fix_interrupted_while_writing_keeps_the_old_file(stop, tmp_path):
     spec = tmp_path / "big.yaml"
     for _ in range(10):
         spec.write_text(original)
-        code, stderr = interrupt_while_writing(["lint", spec, "--fix", "--isolated"], tmp_path, "big.yaml", sig)
+        code, stderr = interrupt_while_writing(["lint", spec, "--fix", "--extend-select", "N105", "--isolated"],
+                                               tmp_path, "big.yaml", sig)
         if code == exit_code:
             assert stderr.strip() == message
             assert spec.read_text() == original
