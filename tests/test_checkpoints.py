@@ -15,7 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from archcalc.training.checkpoint import Every, pack, read, unpack
+from archcalc.training.checkpoint import Every, encode, pack, read, unpack
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -166,6 +166,49 @@ def test_a_finished_run_resumed_with_more_epochs_is_the_longer_run(tiny, tmp_pat
     same_weights(tmp_path / "longer.npz", tmp_path / "resumed.npz")
     again = train_json(run, *args, "--checkpoint-dir", tmp_path / "ck", "--resume")  # epochs: the run's own (5)
     same_run(longer, again)
+
+
+#: a plateau schedule (its state, the best number and the counters, is what a checkpoint must give back) in place
+#: of TINY's exponential one
+PLATEAU = ("scheduler: {exponential: {gamma: 0.8, warmup_epochs: 1}}",
+           "scheduler: {plateau: {patience: 0, cooldown: 1, factor: 0.5, threshold: 0.1, threshold_mode: abs}}")
+
+
+@BOTH
+def test_a_plateau_run_resumes_with_its_state_at_an_epochs_end_and_in_its_middle(tiny, tmp_path, run, backend):
+    spec, data = tiny
+    spec.write_text(TINY.replace("early_stopping: {patience: 3}", "early_stopping: {patience: 30}").replace(*PLATEAU))
+    args = [spec, "--data", data, "--backend", backend]
+    longer = train_json(run, *args, "--epochs", 5, "-o", tmp_path / "longer.npz")
+    rates = [epoch["lr"] for epoch in longer["history"]]
+    assert rates[3] == rates[2] / 2  # lowered at the end of epoch 3: a decision only the checkpoint's state holds
+    train_json(run, *args, "--epochs", 3, "--checkpoint-dir", tmp_path / "ck")
+    resumed = train_json(run, *args, "--epochs", 5, "--checkpoint-dir", tmp_path / "ck", "--resume",
+                         "-o", tmp_path / "resumed.npz")
+    same_run(longer, resumed)
+    same_weights(tmp_path / "longer.npz", tmp_path / "resumed.npz")
+    train_json(run, *args, "--epochs", 3, "--checkpoint-dir", tmp_path / "mid", "--every", "4steps")
+    for later in ("step-000000032.npz", "step-000000033.npz"):
+        os.unlink(tmp_path / "mid" / later)  # step 28: epoch 3, 6 of its 11 steps done, the state before its end
+    resumed = train_json(run, *args, "--epochs", 5, "--checkpoint-dir", tmp_path / "mid", "--resume")
+    same_run(longer, resumed)
+
+
+def test_a_checkpoint_without_the_plateaus_state_is_refused(tiny, tmp_path, run):
+    spec, data = tiny
+    spec.write_text(TINY.replace(*PLATEAU))
+    train_json(run, spec, "--data", data, "--epochs", 2, "--checkpoint-dir", tmp_path / "ck")
+    newest = tmp_path / "ck" / "step-000000022.npz"
+    saved = read(str(newest))
+    assert saved.meta["backend"]["scheduler"]["last_epoch"] == 2
+    for state, says in (({**saved.meta["backend"]["scheduler"], "num_bad_epochs": -1}, "it holds no state of the "
+                         "plateau schedule (its rate, best number and counters)"),
+                        ({**saved.meta["backend"]["scheduler"], "last_epoch": 1}, "its plateau schedule has seen 1 "
+                         "epochs, but the run is in epoch 3")):
+        meta = {**saved.meta, "backend": {**saved.meta["backend"], "scheduler": state}}
+        newest.write_bytes(encode(meta, saved.arrays))
+        error = refused(run, [spec, "--data", data, "--checkpoint-dir", tmp_path / "ck", "--resume"], tmp_path)
+        assert f"{newest}:1:1: error: cannot be resumed: {says}\n" in error
 
 
 def test_resume_takes_the_runs_seed_and_epochs(tiny, tmp_path, run):

@@ -150,6 +150,13 @@ WRONG = {
     "schedule without its step": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: step}\n",
     "schedule setting misspelt": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {cosine: {tmax: 3}}}\n",
     "milestones as a number": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {multistep: {milestones: 30}}}\n",
+    "plateau factor of 1": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {plateau: {factor: 1}}}\n",
+    "plateau mode against its monitor": "input: [3]\nlayers: [linear: 2]\n"
+                                        "train: {scheduler: {plateau: {monitor: val_accuracy, mode: min}}}\n",
+    "plateau mode max on val_loss": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {plateau: {mode: max}}}\n",
+    "plateau after a warm-up": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {plateau: {warmup_epochs: 2}}}\n",
+    "linear end_factor above 1": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {linear: {end_factor: 2}}}\n",
+    "polynomial power below 0": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {polynomial: {power: -1}}}\n",
     "label smoothing above 1": "input: [3]\nlayers: [linear: 2]\n"
                                "train: {loss: {cross_entropy: {label_smoothing: 2}}}\n",
     "clip_grad_norm of 0": "input: [3]\nlayers: [linear: 2]\ntrain: {clip_grad_norm: 0}\n",

@@ -507,7 +507,8 @@ class Loop:
 
     def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True, schedule=None):
         self.epochs, self.classify = epochs, classify
-        #: the learning rate of each epoch (``schedule(epochs before it)``, a ``Schedule``), or None: constant
+        #: the learning rate of each epoch (``schedule(epochs before it)``, stepped with each epoch's record), or
+        #: None: constant
         self.schedule = schedule
         self.stopping = stopping or EarlyStopping()
         self.history: list[dict] = []
@@ -565,6 +566,8 @@ class Loop:
             record["val_loss"], record["val_accuracy"] = scores
         record["seconds"] = time.perf_counter() - started
         self.history.append(record)
+        if self.schedule is not None:  # after validation, as torch's scheduler.step(val_loss) comes after it
+            self.schedule.after_epoch(record)
         self.epoch, self.order, self.batch, self.seen, self.total, self.hits = self.epoch + 1, None, 0, 0, 0.0, 0
         if not math.isfinite(record["loss"]):
             self.ended = "diverged"
@@ -724,9 +727,13 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
     progress. Without validation data the training loss is monitored. Training stops when the loss
-    stops being a finite number (``diverged``). ``schedule(e)``, when given, is the learning rate of the
-    epoch after ``e`` others (a ``Schedule``).
+    stops being a finite number (``diverged``). ``schedule``, when given, sets each epoch's learning rate
+    (a ``Schedule`` of the epoch, or a ``Plateau``, which watches a validation number and so needs
+    ``validation``).
     """
+    if getattr(schedule, "monitor", None) is not None and validation is None:
+        raise ValueError(f"the plateau schedule watches {schedule.monitor}, and this run has no validation data "
+                         "to measure it on")
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)

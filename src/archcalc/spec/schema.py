@@ -51,13 +51,17 @@ from archcalc.spec.train import (
     LOSS_KINDS,
     LOSS_SETTINGS,
     LOSSES,
+    METRIC_SCHEDULES,
+    MONITOR_MODES,
     MONITORS,
     NEEDED,
     OPTIMIZERS,
+    PLATEAU_MODES,
     SCHEDULE_SETTINGS,
     SCHEDULERS,
     STOPPING_KEYS,
     TASKS,
+    THRESHOLD_MODES,
     WARMUP,
 )
 
@@ -519,23 +523,41 @@ def _train() -> dict:
 
 
 def _scheduler() -> dict:
-    """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``."""
+    """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``, or ``{plateau: {monitor:
+    val_accuracy}}`` (its mode, when written, the one its monitor needs; no warm-up)."""
     kinds = {"step_size": {"type": "integer", "minimum": 1}, "T_max": {"type": "integer", "minimum": 1},
              "milestones": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1,
                             "uniqueItems": True},
              "gamma": {"type": "number", "exclusiveMinimum": 0}, "eta_min": {"type": "number", "minimum": 0},
              "warmup_epochs": {"type": "integer", "minimum": 0},
-             "warmup_start_factor": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}}
+             "warmup_start_factor": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+             "start_factor": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+             "end_factor": {"type": "number", "minimum": 0, "maximum": 1},
+             "total_iters": {"type": "integer", "minimum": 1}, "power": {"type": "number", "minimum": 0},
+             "monitor": {"enum": list(MONITORS)}, "mode": {"enum": list(PLATEAU_MODES)},
+             "factor": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+             "patience": {"type": "integer", "minimum": 0}, "threshold": {"type": "number", "minimum": 0},
+             "threshold_mode": {"enum": list(THRESHOLD_MODES)}, "cooldown": {"type": "integer", "minimum": 0},
+             "min_lr": {"type": "number", "minimum": 0}, "eps": {"type": "number", "minimum": 0}}
     if set(kinds) != set(SCHEDULE_SETTINGS):
         raise SchemaGap(f"scheduler: the schema draws {sorted(kinds)}, the parser takes {sorted(SCHEDULE_SETTINGS)}")
     settings = {}
     for name, defaults in SCHEDULERS.items():
-        every = {**defaults, **WARMUP}
+        # a schedule that watches a metric takes no warm-up (SequentialLR cannot chain it): warmup_epochs 0 at most
+        every = {**defaults, **WARMUP} if name not in METRIC_SCHEDULES else {**defaults, "warmup_epochs": 0}
         props = {key: {**kinds[key], "description": SCHEDULE_SETTINGS[key],
                        **({"default": value} if value not in (None, NEEDED) else {})} for key, value in every.items()}
         required = [key for key, value in defaults.items() if value == NEEDED]
         body = {"type": "object", "properties": props, "additionalProperties": False, **(
             {"required": required} if required else {})}
+        if name in METRIC_SCHEDULES:
+            props["warmup_epochs"]["maximum"] = 0
+            # the mode follows the monitor (archcalc.spec.train._plateau): val_accuracy improves up, val_loss down
+            # (an "if" on properties alone also holds when the monitor is left out: the default monitor's case)
+            body["allOf"] = [{"if": {"properties": {"monitor": {"const": monitor}},
+                                     **({} if monitor == defaults["monitor"] else {"required": ["monitor"]})},
+                              "then": {"properties": {"mode": {"const": mode}}}}
+                             for monitor, mode in MONITOR_MODES.items()]
         settings[name] = body if required else {"anyOf": [{"type": "null"}, body]}
     return {"anyOf": [{"type": "null"}, {"const": False},
                       {"enum": [n for n, d in SCHEDULERS.items() if NEEDED not in d.values()]},

@@ -114,13 +114,26 @@ DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
 
 NEEDED = "required"
 #: learning-rate schedule → its settings and torch.optim.lr_scheduler's defaults (:data:`NEEDED`: no
-#: default; cosine's T_max, None: the run's epochs after the warm-up); formulas in archcalc.training.schedule
+#: default; None: derived, cosine's T_max from the run's epochs after the warm-up and plateau's mode from its
+#: monitor); formulas in archcalc.training.schedule. The names are torch's classes' without "LR" (StepLR →
+#: step, ReduceLROnPlateau → plateau), the settings their arguments, but plateau's ``monitor``: what its
+#: ``step(metric)`` is given
 SCHEDULERS: dict[str, dict[str, object]] = {
     "step": {"step_size": NEEDED, "gamma": 0.1},
     "multistep": {"milestones": NEEDED, "gamma": 0.1},
     "exponential": {"gamma": NEEDED},
     "cosine": {"T_max": None, "eta_min": 0.0},
+    "linear": {"start_factor": 1 / 3, "end_factor": 1.0, "total_iters": 5},
+    "polynomial": {"total_iters": 5, "power": 1.0},
+    "plateau": {"monitor": "val_loss", "mode": None, "factor": 0.1, "patience": 10, "threshold": 1e-4,
+                "threshold_mode": "rel", "cooldown": 0, "min_lr": 0.0, "eps": 1e-8},
 }
+#: the schedules whose rate depends on a validation number rather than on the epoch alone: torch's SequentialLR
+#: cannot chain them after a warm-up (their step() takes the metric), and they need validation data
+METRIC_SCHEDULES = ("plateau",)
+#: plateau's modes and threshold modes (torch's), and the mode each monitor improves in
+PLATEAU_MODES, THRESHOLD_MODES = ("min", "max"), ("rel", "abs")
+MONITOR_MODES = {"val_loss": "min", "val_accuracy": "max"}
 #: the warm-up every schedule may start with, and its defaults (torch's LinearLR: start_factor 1/3)
 WARMUP: dict[str, object] = {"warmup_epochs": 0, "warmup_start_factor": 1 / 3}
 #: what each setting is, for ``archcalc schema``
@@ -130,6 +143,21 @@ SCHEDULE_SETTINGS: dict[str, str] = {
     "milestones": "the epochs (counted after the warm-up) at which the learning rate decays",
     "T_max": "epochs of the half cosine from lr down to eta_min (default: the run's epochs after the warm-up)",
     "eta_min": "the learning rate the cosine ends at",
+    "start_factor": "the first epoch's learning rate, as a fraction of lr (torch's LinearLR: 1/3)",
+    "end_factor": "the learning rate after total_iters epochs, as a fraction of lr",
+    "total_iters": "epochs over which the rate moves from start_factor·lr to end_factor·lr (linear) or decays to 0 "
+                   "(polynomial); it stays there afterwards",
+    "power": "the power of the polynomial: lr·(1 − e/total_iters)^power",
+    "monitor": "the validation number watched: val_loss, or val_accuracy for classification",
+    "mode": "min: reduce when the monitored number stops falling; max: when it stops rising (default: what the "
+            "monitor needs, min for val_loss, max for val_accuracy)",
+    "factor": "the factor each reduction multiplies the learning rate by, below 1",
+    "patience": "epochs without improvement tolerated; the rate is reduced after the next one",
+    "threshold": "how much better than the best a number must be to count as an improvement",
+    "threshold_mode": "rel: better than best·(1 ∓ threshold); abs: better than best ∓ threshold",
+    "cooldown": "epochs after a reduction during which epochs without improvement are not counted",
+    "min_lr": "the learning rate is never reduced below it",
+    "eps": "a reduction smaller than eps is skipped",
     "warmup_epochs": "epochs over which the learning rate first rises linearly to lr",
     "warmup_start_factor": "the first warm-up epoch's learning rate, as a fraction of lr (torch's default 1/3)",
 }
@@ -138,7 +166,8 @@ SCHEDULE_SETTINGS: dict[str, str] = {
 @dataclass(slots=True)
 class Scheduler:
     """``scheduler: {cosine: {warmup_epochs: 5}}``: the schedule's name, the settings the spec gives or that
-    have a default (cosine's T_max only when given), and the warm-up."""
+    have a default (cosine's T_max only when given; plateau's mode always, from its monitor when not given),
+    and the warm-up."""
 
     name: str
     settings: dict[str, object]
@@ -146,6 +175,17 @@ class Scheduler:
     warmup_start_factor: float
     loc: Loc
     locs: dict[str, Loc] = field(default_factory=dict)  # where each setting's value was written
+
+    @property
+    def monitor(self) -> str | None:
+        """The validation number a metric schedule (plateau) watches; None for one of the epoch alone."""
+        return self.settings["monitor"] if self.name in METRIC_SCHEDULES else None  # type: ignore[return-value]
+
+    @property
+    def kwargs(self) -> dict[str, object]:
+        """The settings as torch's scheduler class takes them: all but plateau's ``monitor``, which says what
+        its ``step(metric)`` is given."""
+        return {key: value for key, value in self.settings.items() if key != "monitor"}
 
 
 @dataclass(slots=True)
@@ -259,10 +299,10 @@ KEYS: dict[str, tuple[object, str]] = {
     "clip_grad_value": (None, "clip_value of torch.nn.utils.clip_grad_value_: before each optimizer step, every "
                         "gradient element is clamped to [-clip_value, clip_value]; off when left out; not with "
                         "clip_grad_norm"),
-    "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine), "
-                  "by name or {name: {setting: value}}, each with an optional linear warm-up (warmup_epochs, "
-                  "warmup_start_factor); torch.optim.lr_scheduler's definitions; a constant rate when left out, "
-                  "null or false"),
+    "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine, "
+                  "linear, polynomial, or plateau, which watches a validation number), by name or {name: {setting: "
+                  "value}}, each but plateau with an optional linear warm-up (warmup_epochs, warmup_start_factor); "
+                  "torch.optim.lr_scheduler's definitions; a constant rate when left out, null or false"),
     "early_stopping": (None, "stop after `patience` epochs without improvement and restore the best weights: "
                        "a patience, or {patience, min_delta, monitor}; off when left out or false"),
     "seed": (None, "fixes the data split, initial weights, batch order and dropout masks; random when left out"),
@@ -323,7 +363,7 @@ def parse_train(node: YMap) -> TrainSpec:
         raise SpecError(locs["class_axis"], "class_axis says where the class scores are, but the task is "
                         f"{'a multi-label classification' if multi_label else 'a regression'}", code="bad-train",
                         hint="task: classification with one class index per position, or drop class_axis")
-    scheduler = _scheduler(node.get("scheduler"), epochs)
+    scheduler = _scheduler(node.get("scheduler"), epochs, task)
     clip_norm, clip_value = _clipping(node)
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
                      _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
@@ -369,7 +409,7 @@ def _clipping(node: YMap) -> tuple[float | None, float | None]:
     return bounds["clip_grad_norm"], bounds["clip_grad_value"]
 
 
-def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
+def _scheduler(node: YNode | None, epochs: int, task: str) -> Scheduler | None:
     """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``, checked as torch's
     schedulers check their arguments, and a warm-up that leaves the spec's ``epochs`` room to schedule."""
     if node is None or (isinstance(node, YScalar) and node.value in (None, False)):
@@ -391,6 +431,11 @@ def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
         raise SpecError(node.loc, f"the {name} schedule needs {' and '.join(missing)}", code="bad-train",
                         hint=f"scheduler: {{{name}: {{{', '.join(f'{k}: {example[k]}' for k in missing)}}}}}")
     warmup = given.pop("warmup_epochs", WARMUP["warmup_epochs"])
+    if warmup and name in METRIC_SCHEDULES:  # torch.optim.lr_scheduler.SequentialLR raises ValueError on it
+        raise SpecError(locs["warmup_epochs"], f"the {name} schedule cannot follow a warm-up: torch's SequentialLR "
+                        "chains only schedules whose step() takes no metric, and ReduceLROnPlateau's takes one",
+                        code="bad-train", hint="drop warmup_epochs, or take a schedule torch chains after a warm-up: "
+                        + ", ".join(n for n in SCHEDULERS if n not in METRIC_SCHEDULES))
     if warmup >= epochs:
         raise SpecError(locs["warmup_epochs"], f"a warm-up of {warmup} epochs leaves none of the {epochs} "
                         "epochs to the schedule", code="bad-train", hint="fewer warmup_epochs, or more epochs")
@@ -399,7 +444,27 @@ def _scheduler(node: YNode | None, epochs: int) -> Scheduler | None:
                         "schedule has none", code="bad-train", hint="add warmup_epochs: 5, or drop warmup_start_factor")
     start = given.pop("warmup_start_factor", WARMUP["warmup_start_factor"])
     settings = {k: v for k, v in SCHEDULERS[name].items() if v is not None} | given
+    if name == "plateau":
+        settings = _plateau(settings, locs, task)
     return Scheduler(name, settings, warmup, start, node.loc, locs)
+
+
+def _plateau(settings: dict[str, object], locs: dict[str, Loc], task: str) -> dict[str, object]:
+    """Plateau's monitor and mode, which must agree: val_loss improves by falling (mode min), val_accuracy by
+    rising (max); the mode follows the monitor unless written. A regression has no accuracy to watch."""
+    monitor = settings["monitor"]
+    if monitor == "val_accuracy" and task == "regression":
+        raise SpecError(locs["monitor"], "a regression has no accuracy to monitor", code="bad-train",
+                        hint="monitor: val_loss")
+    needs = MONITOR_MODES[monitor]  # type: ignore[index]
+    mode = settings.get("mode", needs)
+    if mode != needs:
+        improves = "falling" if needs == "min" else "rising"
+        raise SpecError(locs["mode"], f"mode {mode} reduces the rate when {monitor} stops "
+                        f"{'rising' if mode == 'max' else 'falling'}, but {monitor} improves by {improves}",
+                        code="bad-train", hint=f"mode: {needs}, or leave mode out: it follows the monitor")
+    ordered = {"monitor": monitor, "mode": mode}
+    return ordered | {k: v for k, v in settings.items() if k not in ordered}
 
 
 #: the hint of a bad whole-epoch setting of a schedule
@@ -407,12 +472,37 @@ SETTING_HINTS = {
     "step_size": "the epochs between two decays, a whole number: step_size: 30",
     "T_max": "the epochs of the cosine, a whole number; left out, the run's epochs after the warm-up",
     "warmup_epochs": "a whole number of epochs: warmup_epochs: 5 (0 for none)",
+    "total_iters": "the epochs of the change, a whole number: total_iters: 5 (torch's default)",
+    "patience": "epochs without improvement before the rate is reduced, a whole number: patience: 10 (0 reduces "
+                "after the first bad epoch)",
+    "cooldown": "epochs to wait after a reduction, a whole number: cooldown: 0",
+}
+#: settings that are words → their choices
+SETTING_WORDS: dict[str, tuple[str, ...]] = {"monitor": MONITORS, "mode": PLATEAU_MODES,
+                                             "threshold_mode": THRESHOLD_MODES}
+#: number settings → (lowest, highest, whether each bound is allowed, the hint when out of them); torch's own
+#: bounds where it checks them (LinearLR's factors, ReduceLROnPlateau's factor < 1), else what makes sense of the
+#: setting (γ > 0: a rate of 0 or below is no schedule; a negative power makes torch divide by zero)
+SETTING_BOUNDS: dict[str, tuple[float, float, bool, bool, str]] = {
+    "gamma": (0, float("inf"), False, False,
+              "the factor each decay multiplies the learning rate by: 0.1 divides it by 10"),
+    "eta_min": (0, float("inf"), True, False,
+                "the learning rate the cosine ends at: 0, or a small rate such as 1.0e-6"),
+    "warmup_start_factor": (0, 1, False, True,
+                            "the first warm-up epoch's rate as a fraction of lr, as torch's LinearLR takes it"),
+    "start_factor": (0, 1, False, True, "the first epoch's rate as a fraction of lr, as torch's LinearLR takes it"),
+    "end_factor": (0, 1, True, True, "the last epoch's rate as a fraction of lr, as torch's LinearLR takes it: 0 "
+                   "decays to nothing"),
+    "power": (0, float("inf"), True, False, "the power of the decay: 1 is linear, 2 quadratic, 0.9 as in DeepLab"),
+    "factor": (0, 1, False, False, "the factor each reduction multiplies the rate by: 0.1 (torch's default), 0.5"),
+    "threshold": (0, float("inf"), True, False, "the least improvement that counts: 1.0e-4 (torch's default)"),
+    "min_lr": (0, float("inf"), True, False, "the least learning rate: 0 (torch's default), or such as 1.0e-6"),
+    "eps": (0, float("inf"), True, False, "the least reduction applied: 1.0e-8 (torch's default)"),
 }
 
 
 def _schedule_setting(key: str, node: YNode) -> object:
-    """One setting of a schedule, with the bounds torch's schedulers hold it to (and γ > 0: a rate of 0 or
-    below is no schedule)."""
+    """One setting of a schedule, with the bounds torch's schedulers hold it to (:data:`SETTING_BOUNDS`)."""
     if key == "milestones":
         if not isinstance(node, YSeq) or not node.items:
             got = "an empty list" if isinstance(node, YSeq) else describe(node)
@@ -424,18 +514,19 @@ def _schedule_setting(key: str, node: YNode) -> object:
             raise SpecError(node.loc, f"milestones must increase, got {milestones}", code="bad-train",
                             hint=f"milestones: {sorted(set(milestones))}")
         return milestones
-    if key in ("step_size", "T_max", "warmup_epochs"):
-        return _int(node, key, None, low=0 if key == "warmup_epochs" else 1, hint=SETTING_HINTS[key])
+    if key in SETTING_HINTS:
+        return _int(node, key, None, low=0 if key in ("warmup_epochs", "patience", "cooldown") else 1,
+                    hint=SETTING_HINTS[key])
+    if key in SETTING_WORDS:
+        return _word(node, SETTING_WORDS[key], key, None)
     value = _number(node, key)
-    if key == "gamma" and value <= 0:
-        raise SpecError(node.loc, f"gamma must be > 0, got {value:g}", code="bad-train",
-                        hint="the factor each decay multiplies the learning rate by: 0.1 divides it by 10")
-    if key == "eta_min" and value < 0:
-        raise SpecError(node.loc, f"eta_min must be ≥ 0, got {value:g}", code="bad-train",
-                        hint="the learning rate the cosine ends at: 0, or a small rate such as 1.0e-6")
-    if key == "warmup_start_factor" and not 0 < value <= 1:
-        raise SpecError(node.loc, f"warmup_start_factor must be in (0, 1], got {value:g}", code="bad-train",
-                        hint="the first warm-up epoch's rate as a fraction of lr, as torch's LinearLR takes it")
+    low, high, low_in, high_in, hint = SETTING_BOUNDS[key]
+    if not ((low <= value if low_in else low < value) and (value <= high if high_in else value < high)):
+        if high == float("inf"):
+            bounds = f"{'≥' if low_in else '>'} {low:g}"
+        else:
+            bounds = f"in {'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+        raise SpecError(node.loc, f"{key} must be {bounds}, got {value:g}", code="bad-train", hint=hint)
     return value
 
 
@@ -447,8 +538,9 @@ CLIP_NAMES = {"clipnorm": "clip_grad_norm", "global_clipnorm": "clip_grad_norm",
 
 
 def _elsewhere(key: str) -> str | None:
-    """Where a key written directly under ``train:`` belongs, when it is a setting of its loss, optimizer or
-    schedule (``lr``, ``label_smoothing``, ``milestones``), or another library's name for gradient clipping."""
+    """Where a key written directly under ``train:`` belongs, when it is a setting of its loss, optimizer,
+    early stopping or schedule (``lr``, ``label_smoothing``, ``patience``, ``milestones``), or another library's
+    name for gradient clipping."""
     if key in CLIP_NAMES:
         return f"gradient clipping is written {CLIP_NAMES[key]}: ... (torch.nn.utils.{CLIP_NAMES[key]}_)"
     optimizer = next((name for name, hyper in OPTIMIZERS.items() if key in hyper), None)
@@ -459,6 +551,9 @@ def _elsewhere(key: str) -> str | None:
     if loss is not None:
         return f"{key} is a setting of the {loss} loss: loss: {{{loss}: {{{key}: ...}}}}"
     schedule = next((name for name, settings in SCHEDULERS.items() if key in {**settings, **WARMUP}), None)
+    if key in STOPPING_KEYS:  # patience, monitor: early stopping's, and the plateau schedule's too
+        also = f" (or of the {schedule} schedule: scheduler: {{{schedule}: {{{key}: ...}}}})" if schedule else ""
+        return f"{key} is a setting of early_stopping: early_stopping: {{{key}: ...}}{also}"
     if schedule is not None:
         return f"{key} is a setting of the schedule: scheduler: {{{schedule}: {{{key}: ...}}}}"
     return None

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from archcalc.spec.train import TrainSpec
     from archcalc.training.loop import EarlyStopping, Loop
-    from archcalc.training.schedule import Schedule
+    from archcalc.training.schedule import Plateau, Schedule
 
 #: backend name → module defining ``make_trainer(model, train, seed)``
 BACKENDS: dict[str, str] = {
@@ -102,15 +102,30 @@ def early_stopping(train: TrainSpec, validating: bool = True) -> EarlyStopping:
     return EarlyStopping(rule.monitor, rule.patience, rule.min_delta) if rule else EarlyStopping()
 
 
-def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | None:
+def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | Plateau | None:
     """The spec's learning-rate schedule for a run of ``epochs`` epochs (cosine's T_max defaults to them),
-    from its optimizer's learning rate; None without one (the rate stays constant)."""
-    from archcalc.training.schedule import Schedule
+    from its optimizer's learning rate; None without one (the rate stays constant). The NumPy trainer runs it;
+    the torch trainer runs torch's own scheduler (:func:`archcalc.backends.torch.training.build_scheduler`)."""
+    from archcalc.training.schedule import Plateau, Schedule
 
     rule = train.scheduler
     if rule is None:
         return None
+    if rule.name == "plateau":
+        return Plateau(train.optimizer.lr, **rule.settings)
     return Schedule(rule.name, train.optimizer.lr, epochs, rule.settings, rule.warmup_epochs, rule.warmup_start_factor)
+
+
+def needs_validation(train: TrainSpec, validating: bool) -> None:
+    """Refuse, located at the schedule, a run without validation data under a schedule that watches a validation
+    number (plateau): the Python ``fit`` of either backend called without ``validation``."""
+    from archcalc.errors import SpecError
+
+    rule = train.scheduler
+    if rule is not None and rule.monitor is not None and not validating:
+        raise SpecError(rule.loc, f"the {rule.name} schedule watches {rule.monitor}, and this run has no validation "
+                        "data to measure it on", code="bad-train",
+                        hint="pass validation=(x, y) to fit, or take a schedule of the epochs (step, cosine, …)")
 
 
 #: the largest learning rate a float32 optimizer step can take (torch converts the rate to the tensors' type)
@@ -124,7 +139,7 @@ def check_schedule(train: TrainSpec, epochs: int) -> str | None:
     from archcalc.errors import SpecError
 
     rule = train.scheduler
-    if rule is None:
+    if rule is None or rule.monitor is not None:  # plateau only ever lowers lr, which the spec's check bounds
         return None
     schedule = lr_schedule(train, epochs)
 

@@ -5,10 +5,10 @@ arrays, each stored uncompressed (``np.savez``), and one more, ``__checkpoint__`
 JSON. The JSON has the format version, what the run was (:func:`fingerprint`: backend, network,
 ``train:`` settings, seed, data, processes, precision), the loop's position
 (:meth:`Checkpoints.capture`: epoch, step within it, running sums, records, early-stopping state),
-the backend's own state (optimizer, random generators: :func:`pack`), and a SHA-256 digest of all
-of it. Arrays hold the numbers: ``model/…`` the weights and buffers, ``best/…`` early stopping's
-best epoch, ``order/…`` the current epoch's batches, the optimizer's tensors and the generators'
-states.
+the backend's own state (optimizer, a plateau schedule's counters, random generators: :func:`pack`), and
+a SHA-256 digest of all of it. Arrays hold the numbers: ``model/…`` the weights and buffers, ``best/…``
+early stopping's best epoch, ``order/…`` the current epoch's batches, the optimizer's tensors and the
+generators' states.
 
 Nothing is ever unpickled: arrays are read with ``allow_pickle=False``, members must be stored
 (so a member's size is bounded by the file's), and the JSON is plain data decoded by :func:`unpack`.
@@ -311,6 +311,31 @@ def _loop_position(saved: Saved, trainer: Resumable) -> dict:
         raise ValueError(f"its run ended in an unknown way ({state['ended']!r})")
     return {**numbers, "total": state["total"], "ended": state["ended"], "order": order, "history": history,
             "stopping": stopping}
+
+
+#: what a checkpoint keeps of a plateau schedule (``Plateau.state_dict``; the torch backend's the same, read from
+#: torch's ``ReduceLROnPlateau``): its rate, the best number so far and its counters
+PLATEAU_STATE = {"lr": float, "best": float, "num_bad_epochs": int, "cooldown_counter": int, "last_epoch": int}
+
+
+def schedule_state(saved: Saved, settings) -> dict | None:
+    """The state ``saved`` keeps of the spec's learning-rate schedule (``settings``, a
+    :class:`~archcalc.spec.train.TrainSpec`): a plateau's, checked against the loop's position; None for a
+    schedule of the epoch alone, whose rate the loop's epoch gives (a resumed run steps it there afresh)."""
+    rule = settings.scheduler
+    if rule is None or rule.monitor is None:
+        return None
+    state = saved.meta["backend"].get("scheduler")
+    if not isinstance(state, dict) or set(state) != set(PLATEAU_STATE) or any(
+            isinstance(state[key], bool) or not isinstance(state[key], int if kind is int else (int, float))
+            or (kind is int and state[key] < 0) for key, kind in PLATEAU_STATE.items()):
+        raise ValueError(f"it holds no state of the {rule.name} schedule (its rate, best number and counters)")
+    if not 0 < state["lr"] < float("inf"):
+        raise ValueError(f"its {rule.name} schedule's learning rate is {state['lr']}")
+    if state["last_epoch"] != saved.meta["loop"]["epoch"] - 1:
+        raise ValueError(f"its {rule.name} schedule has seen {state['last_epoch']} epochs, but the run is in epoch "
+                         f"{saved.meta['loop']['epoch']}")
+    return dict(state)
 
 
 def process_rng() -> dict:

@@ -12,6 +12,11 @@ backend's ``training`` module):
 - ``snapshot()`` and ``restore(snapshot)``: a copy of the weights and buffers, and putting it back;
 - ``set_lr(rate)``: the optimizer's learning rate from now on (called only under a schedule).
 
+A schedule (``Schedule`` or ``Plateau`` of :mod:`.schedule`, or the torch backend's wrapper of torch's own
+scheduler) answers ``schedule(e)``, the rate of the epoch after e others, and ``after_epoch(record)`` at the
+end of each epoch, after its validation (torch's ``scheduler.step()``; ``ReduceLROnPlateau`` reads the
+record's validation number).
+
 Everything the loop knows lives on the :class:`Loop` (the epoch, how far into it, its batches, the
 running sums, the records, the early-stopping state), so a run saved between two steps and loaded
 into a new :class:`Loop` continues exactly where it was (``archcalc train --resume``).
@@ -64,7 +69,8 @@ class Loop:
 
     def __init__(self, epochs: int, stopping: EarlyStopping | None = None, classify: bool = True, schedule=None):
         self.epochs, self.classify = epochs, classify
-        #: the learning rate of each epoch (``schedule(epochs before it)``, a ``Schedule``), or None: constant
+        #: the learning rate of each epoch (``schedule(epochs before it)``, stepped with each epoch's record), or
+        #: None: constant
         self.schedule = schedule
         self.stopping = stopping or EarlyStopping()
         self.history: list[dict] = []
@@ -122,6 +128,8 @@ class Loop:
             record["val_loss"], record["val_accuracy"] = scores
         record["seconds"] = time.perf_counter() - started
         self.history.append(record)
+        if self.schedule is not None:  # after validation, as torch's scheduler.step(val_loss) comes after it
+            self.schedule.after_epoch(record)
         self.epoch, self.order, self.batch, self.seen, self.total, self.hits = self.epoch + 1, None, 0, 0, 0.0, 0
         if not math.isfinite(record["loss"]):
             self.ended = "diverged"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import textwrap
 
 from archcalc import symbolic
 from archcalc.backends import check_depth
@@ -63,7 +64,7 @@ def render(model: Model) -> str:
     if dense_axes(train, tuple(int(d) for d in model.output_shape)):  # a class per position: PerPosition's mean
         roots.add(losses.per_position_loss.__name__)
     if train.scheduler is not None:
-        roots.add(schedule.Schedule.__name__)
+        roots.add((schedule.Plateau if train.scheduler.monitor else schedule.Schedule).__name__)
     if clip_kwargs(train):
         roots.add(optim.ClipGradients.__name__)
     definitions = _definitions(roots)
@@ -205,6 +206,18 @@ def _schedule_part(train) -> tuple[str, str]:
     rule = train.scheduler
     if rule is None:
         return "", ""
+    if rule.monitor is not None:  # ReduceLROnPlateau: a state stepped with each epoch's validation number
+        settings = textwrap.fill(", ".join(f"{k}={code(v)}" for k, v in rule.settings.items()), 100,
+                                 initial_indent=" " * 8, subsequent_indent=" " * 8, break_long_words=False)
+        return f"""
+
+def build_schedule(epochs):
+    \"\"\"The learning rate of each epoch: the spec's plateau schedule, which lowers it when {rule.monitor} stops
+    improving (torch's ReduceLROnPlateau; ``epochs`` does not change it).\"\"\"
+    return Plateau(
+        {code(train.optimizer.lr)},
+{settings})
+""", "schedule=build_schedule(args.epochs), "
     settings = ", ".join(f"{code(k)}: {code(v)}" for k, v in rule.settings.items())
     return f"""
 
@@ -254,6 +267,12 @@ CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
                      "class axis: the spec's train: class_axis says which)")""" if dense else \
         "    loss = build_loss()"
     build_schedule, schedule_arg = _schedule_part(train)
+    monitor = train.scheduler.monitor if train.scheduler else None
+    watched = f"""    if not 0 < held < len(x):  # the plateau schedule steps on the validation number
+        parser.error(f"the spec's plateau schedule watches {monitor}: --validation {{args.validation:g}} holds out "
+                     f"{{held}} of {{len(x)}} samples; give a fraction that holds out some, and leaves some to "
+                     "train on")
+""" if monitor else ""
     output = tuple(int(d) for d in model.output_shape)
     check = "\n".join(check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2),
                                         output))
@@ -306,7 +325,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
     held = round(len(x) * args.validation)
-    val, train = order[:held], order[held:]
+{watched}    val, train = order[:held], order[held:]
     model = build_model(rng)
     result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,
                  batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,

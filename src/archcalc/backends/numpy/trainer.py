@@ -12,8 +12,17 @@ from archcalc.backends.numpy.training import Steps, batches, evaluate, logits_vi
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec, dense_axes
 from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping, lr_schedule
-from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
+from archcalc.training.checkpoint import (
+    Checkpoints,
+    Saved,
+    pack,
+    process_rng,
+    schedule_state,
+    set_process_rng,
+    unpack,
+)
 from archcalc.training.loop import Loop
+from archcalc.training.schedule import Plateau
 
 
 class NumpyTrainer:
@@ -33,6 +42,7 @@ class NumpyTrainer:
         self.width = self.output[-1]
         #: per-position target shapes → their class axis (the exported file looks its targets up in the same table)
         self.dense = dense_axes(train, self.output)
+        self.schedule = None  # the spec's learning-rate schedule, once fit knows the run's epochs
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """The targets in the loss's form; class indices at every position (``y`` of one axis fewer than the
@@ -46,7 +56,8 @@ class NumpyTrainer:
         y, vy = self._targets(y), self._targets(vy)
         steps = Steps(self.net, self.loss, self.optimizer, x, y, batch_size=self.train.batch_size,
                       rng=self.rng, validation=(vx, vy), l1=self.train.l1, classify=self.classify)
-        run = Loop(epochs, early_stopping(self.train), self.classify, lr_schedule(self.train, epochs))
+        self.schedule = lr_schedule(self.train, epochs)
+        run = Loop(epochs, early_stopping(self.train), self.classify, self.schedule)
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)
         after = None if checkpoints is None else (lambda loop: checkpoints.after(loop, self))
@@ -83,11 +94,12 @@ class NumpyTrainer:
         return np.array(array)
 
     def capture(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The network's state dict, the optimizer's per-parameter state and the generator that draws
-        the batch order and the dropout masks (with the process's other generators)."""
+        """The network's state dict, the optimizer's per-parameter state, a plateau schedule's state and the
+        generator that draws the batch order and the dropout masks (with the process's other generators)."""
         arrays = {f"model/{k}": np.array(v) for k, v in self.net.state_dict().items()}
         generators = {"run": self.rng.bit_generator.state, **process_rng()}
-        state = {"optimizer": pack(self.optimizer.state, arrays, "optimizer"), "scheduler": None,
+        plateau = self.schedule.state_dict() if isinstance(self.schedule, Plateau) else None
+        state = {"optimizer": pack(self.optimizer.state, arrays, "optimizer"), "scheduler": plateau,
                  "rng": pack([generators], arrays, "rng")}
         return state, arrays
 
@@ -105,8 +117,11 @@ class NumpyTrainer:
                 for s, p in zip(optimizer, params)):
             raise ValueError("the optimizer's state does not fit the network's parameters")
         (generators,) = unpack(state["rng"], arrays)
+        scheduler = schedule_state(saved, self.train)
         self.net.load_state_dict(weights)
         self.optimizer.state = optimizer
+        if scheduler is not None:
+            self.schedule.load_state_dict(scheduler)
         self.rng.bit_generator.state = generators["run"]
         set_process_rng(generators)
 

@@ -154,9 +154,13 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
 
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` and ``on_epoch(record)`` report
     progress. Without validation data the training loss is monitored. Training stops when the loss
-    stops being a finite number (``diverged``). ``schedule(e)``, when given, is the learning rate of the
-    epoch after ``e`` others (a ``Schedule``).
+    stops being a finite number (``diverged``). ``schedule``, when given, sets each epoch's learning rate
+    (a ``Schedule`` of the epoch, or a ``Plateau``, which watches a validation number and so needs
+    ``validation``).
     """
+    if getattr(schedule, "monitor", None) is not None and validation is None:
+        raise ValueError(f"the plateau schedule watches {schedule.monitor}, and this run has no validation data "
+                         "to measure it on")
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)

@@ -12,8 +12,16 @@ from archcalc.backends.torch import distributed, to_torch, training
 from archcalc.errors import SpecError
 from archcalc.model import Model
 from archcalc.spec.train import TrainSpec
-from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping, lr_schedule
-from archcalc.training.checkpoint import Checkpoints, Saved, pack, process_rng, set_process_rng, unpack
+from archcalc.training import Epoch, Outcome, Progress, Splits, early_stopping
+from archcalc.training.checkpoint import (
+    Checkpoints,
+    Saved,
+    pack,
+    process_rng,
+    schedule_state,
+    set_process_rng,
+    unpack,
+)
 from archcalc.training.loop import Loop
 
 #: ``--precision`` → the autocast dtype (None: float32 throughout)
@@ -58,6 +66,7 @@ class TorchTrainer:
             module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
         self.module = module.to(self.device)
         self.steps: training.Steps | None = None
+        self.schedule: training.Scheduled | None = None  # torch's own scheduler, once fit builds the optimizer
         #: the input is token ids (the first layer is an embedding): nn.Embedding indexes with integers, and
         #: the data arrive as float32 (the NumPy backend's embedding reads them as integers itself)
         self.ids = training.token_ids(model)
@@ -73,7 +82,9 @@ class TorchTrainer:
         else:
             self.steps = distributed.DistributedSteps(self.module, self.train, x, y, group=self.group, **options)
         self.module.train()
-        run = Loop(epochs, early_stopping(self.train), self.steps.classify, lr_schedule(self.train, epochs))
+        if self.train.scheduler is not None:
+            self.schedule = training.Scheduled(self.train, self.steps.optimizer, epochs)
+        run = Loop(epochs, early_stopping(self.train), self.steps.classify, self.schedule)
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)
         after = None if checkpoints is None else (lambda loop: checkpoints.after(loop, self))
@@ -120,24 +131,25 @@ class TorchTrainer:
         return torch.from_numpy(np.array(array))
 
     def capture(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The module, the optimizer's state and every process's random generators (gathered: a
-        collective call, made by every process)."""
+        """The module, the optimizer's state, a plateau schedule's state and every process's random generators
+        (gathered: a collective call, made by every process)."""
         arrays = {f"model/{k}": _array(v) for k, v in self.module.state_dict().items()}
         generators = {"torch": torch.get_rng_state(), "order": self.steps.generator.get_state(),
                       "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
                       **process_rng()}
         state = {"optimizer": pack(self.steps.optimizer.state_dict()["state"], arrays, "optimizer", _leaf),
-                 "scheduler": None,
+                 "scheduler": self.schedule.state_dict() if self.schedule is not None else None,
                  "rng": pack(distributed.gather(generators), arrays, "rng", _leaf)}
         return state, arrays
 
     def restore(self, saved: Saved) -> None:
-        """Put the module, the optimizer and this process's generators back as ``saved`` has them;
-        everything is decoded and checked before anything is changed."""
+        """Put the module, the optimizer, a plateau schedule and this process's generators back as ``saved`` has
+        them; everything is decoded and checked before anything is changed."""
         state, arrays = saved.meta["backend"], saved.arrays
         weights = {k[6:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("model/")}
         optimizer = unpack(state["optimizer"], arrays, _unleaf)
         generators = unpack(state["rng"], arrays, _unleaf)[self.group.rank if self.group else 0]
+        scheduler = schedule_state(saved, self.train)
         own = self.module.state_dict()
         if set(weights) != set(own) or any(weights[k].shape != v.shape for k, v in own.items()):
             raise ValueError("its weights do not fit the network")
@@ -150,6 +162,8 @@ class TorchTrainer:
         self.module.load_state_dict(weights)
         current = self.steps.optimizer.state_dict()
         self.steps.optimizer.load_state_dict({"state": optimizer, "param_groups": current["param_groups"]})
+        if scheduler is not None:
+            self.schedule.load_state_dict(scheduler)
         torch.set_rng_state(generators["torch"])
         self.steps.generator.set_state(generators["order"])
         if self.device.type == "cuda" and generators["cuda"]:

@@ -9,6 +9,7 @@ helper for Python callers and what ``archcalc train --backend torch`` runs (:mod
     optimizer = build_optimizer(train, module)              # torch.optim, hyperparameters as named there
     value = loss(x, y) + l1_penalty(train, module)          # L1 is not an optimizer option in torch
     value.backward(); clip_gradients(train, module); optimizer.step()   # clip_grad_norm_ as the spec says
+    scheduler = build_scheduler(train, optimizer, epochs)   # torch.optim.lr_scheduler's, stepped per epoch
     history = fit(module, train, x, y, validation=(xv, yv)) # or all of the above, with mini-batches
 
 **Softmax and logits.** ``nn.CrossEntropyLoss`` applies log-softmax itself, and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +36,7 @@ import torch
 from torch import nn
 
 from archcalc.spec.train import TrainSpec, class_axis
-from archcalc.training import Epoch, Outcome, early_stopping, lr_schedule
+from archcalc.training import Epoch, Outcome, early_stopping, needs_validation
 from archcalc.training.loop import Loop
 
 
@@ -392,6 +394,94 @@ def l1_penalty(train: TrainSpec, module: nn.Module) -> torch.Tensor:
     return train.l1 * sum(p.abs().sum() for p in trainable(module))
 
 
+#: schedule → its torch.optim.lr_scheduler class (archcalc.training.schedule computes the same rates for NumPy)
+SCHEDULER_CLASSES = {"step": "StepLR", "multistep": "MultiStepLR", "exponential": "ExponentialLR",
+                     "cosine": "CosineAnnealingLR", "linear": "LinearLR", "polynomial": "PolynomialLR",
+                     "plateau": "ReduceLROnPlateau"}
+
+
+def scheduler_settings(train: TrainSpec, epochs: int | None) -> dict[str, object]:
+    """The spec's schedule's arguments as its torch class takes them; cosine's T_max, unless the spec gives it,
+    the run's ``epochs`` after the warm-up (left out when ``epochs`` is None: the exported file writes it)."""
+    rule = train.scheduler
+    settings = rule.kwargs
+    if rule.name == "cosine" and "T_max" not in settings and epochs is not None:
+        settings = {"T_max": max(1, epochs - rule.warmup_epochs), **settings}
+    return settings
+
+
+def build_scheduler(train: TrainSpec, optimizer: torch.optim.Optimizer,
+                    epochs: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The spec's schedule for a run of ``epochs`` epochs as torch's own scheduler over ``optimizer``: the class of
+    :data:`SCHEDULER_CLASSES`, after a warm-up a ``LinearLR`` chained to it by ``SequentialLR`` (as the exported
+    file writes it). Stepped once per epoch, ``ReduceLROnPlateau`` with the validation number it watches."""
+    rule = train.scheduler
+    lr_scheduler = torch.optim.lr_scheduler
+    schedule = getattr(lr_scheduler, SCHEDULER_CLASSES[rule.name])
+    if not rule.warmup_epochs:
+        return schedule(optimizer, **scheduler_settings(train, epochs))
+    warmup = lr_scheduler.LinearLR(optimizer, total_iters=rule.warmup_epochs, start_factor=rule.warmup_start_factor)
+    decay = schedule(optimizer, **scheduler_settings(train, epochs))
+    return lr_scheduler.SequentialLR(optimizer, [warmup, decay], milestones=[rule.warmup_epochs])
+
+
+class Scheduled:
+    """The loop's learning-rate schedule (:class:`~archcalc.training.loop.Loop`) on the torch backend: torch's
+    own scheduler (:func:`build_scheduler`) over the optimizer, stepped after each epoch's validation, so the rate
+    of each epoch is torch's to the last bit. ``epoch`` counts the steps taken.
+
+    A resumed run builds a fresh scheduler: one of the epoch alone is stepped up to the epoch the run is in
+    (the rates an unbroken run of this length has); ``ReduceLROnPlateau``'s state comes from the checkpoint
+    (:meth:`load_state_dict`), since it depends on the validation numbers it was given."""
+
+    def __init__(self, train: TrainSpec, optimizer: torch.optim.Optimizer, epochs: int):
+        self.optimizer, self.monitor = optimizer, train.scheduler.monitor
+        self.scheduler = build_scheduler(train, optimizer, epochs)
+        self.epoch = 0
+
+    def __call__(self, epoch: int) -> float:
+        """The learning rate torch's scheduler has set for the epoch after ``epoch`` others."""
+        if self.monitor is None and self.epoch < epoch:
+            with warnings.catch_warnings():  # stepped before any optimizer step, which torch warns about
+                warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning)
+                while self.epoch < epoch:
+                    self.scheduler.step()
+                    self.epoch += 1
+        if self.epoch != epoch:
+            raise ValueError(f"the schedule has seen {self.epoch} epochs, not {epoch}")
+        return self.optimizer.param_groups[0]["lr"]
+
+    def after_epoch(self, record: dict) -> None:
+        """The end of an epoch: ``scheduler.step()``, or ``scheduler.step(record[monitor])`` for a plateau."""
+        if self.monitor is None:
+            self.scheduler.step()
+        elif record.get(self.monitor) is None:
+            raise ValueError(f"the plateau schedule watches {self.monitor}, and this run has no validation data "
+                             "to measure it on")
+        else:
+            self.scheduler.step(record[self.monitor])
+        self.epoch += 1
+
+    def state_dict(self) -> dict | None:
+        """What a checkpoint keeps: ``ReduceLROnPlateau``'s rate and counters (the NumPy ``Plateau``'s names);
+        None for a schedule of the epoch alone."""
+        if self.monitor is None:
+            return None
+        plateau = self.scheduler
+        return {"lr": float(self.optimizer.param_groups[0]["lr"]), "best": float(plateau.best),
+                "num_bad_epochs": plateau.num_bad_epochs, "cooldown_counter": plateau.cooldown_counter,
+                "last_epoch": plateau.last_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        plateau = self.scheduler
+        plateau.best, plateau.num_bad_epochs = state["best"], state["num_bad_epochs"]
+        plateau.cooldown_counter, plateau.last_epoch = state["cooldown_counter"], state["last_epoch"]
+        for group in self.optimizer.param_groups:
+            group["lr"] = state["lr"]
+        plateau._last_lr = [state["lr"]] * len(self.optimizer.param_groups)
+        self.epoch = state["last_epoch"]
+
+
 @dataclass(slots=True)
 class History(Outcome):
     """What :func:`fit` returns: the :class:`~archcalc.training.Outcome` that ``archcalc train``
@@ -463,7 +553,8 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     and accuracy over its batches and, given ``validation`` data, the validation loss (without it)
     and accuracy (classification only). ``best_epoch`` is the best by the spec's
     ``early_stopping.monitor`` (``val_loss`` without one; the training loss without validation
-    data). The spec's ``scheduler`` sets each epoch's learning rate. With validation data the spec's
+    data). The spec's ``scheduler`` sets each epoch's learning rate, as torch's own scheduler
+    (:func:`build_scheduler`; a plateau schedule needs ``validation``). With validation data the spec's
     ``early_stopping`` applies: after ``patience`` epochs
     without an improvement of more than ``min_delta`` training stops, and the best epoch's weights
     and buffers are restored. A loss that stops being a finite number ends training (``diverged``).
@@ -472,6 +563,7 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
     ``on_batch(epoch, batch, batches, loss, accuracy, samples)`` sees the running means after each
     optimizer step, ``on_epoch`` each finished epoch.
     """
+    needs_validation(train, validation is not None)
     seed = train.seed if seed is None else seed
     generator = torch.Generator()
     if seed is not None:
@@ -484,7 +576,8 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
                   validation=validation)
     module.train()
     epochs = epochs or train.epochs
-    run = Loop(epochs, early_stopping(train, validation is not None), steps.classify, lr_schedule(train, epochs))
+    schedule = Scheduled(train, steps.optimizer, epochs) if train.scheduler else None
+    run = Loop(epochs, early_stopping(train, validation is not None), steps.classify, schedule)
     run.run(steps, on_batch, on_epoch and (lambda record: on_epoch(Epoch.of(record))))
     return History.of(run)
 

@@ -20,14 +20,21 @@ from torch import nn
 from archcalc.backends.common import code
 from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.torch.layout import Brackets, Text, layout, string
-from archcalc.backends.torch.training import LOSS_HELPERS, OPTIMIZERS, criterion_call, token_ids
+from archcalc.backends.torch.training import (
+    LOSS_HELPERS,
+    OPTIMIZERS,
+    SCHEDULER_CLASSES,
+    criterion_call,
+    scheduler_settings,
+    token_ids,
+)
 from archcalc.model import Model
 from archcalc.spec.train import INDEX_LOSSES, SIGN_LOSSES, YES_NO_LOSSES, TrainSpec, dense_axes
 
 _NLL = "Cross-entropy as NLL of the log-probabilities"
 #: the module-level names the entry point defines
 NAMES = frozenset({"TRAINING", "CLASS_AXES", "build_loss", "build_optimizer", "build_scheduler", "targets",
-                   "class_dim", "train", "main",
+                   "class_dim", "validate", "train", "main",
                    *(cls.__name__ for cls in LOSS_HELPERS)})
 
 
@@ -46,21 +53,17 @@ def loss_helper(train: TrainSpec) -> type[nn.Module] | None:
     return cls if cls in LOSS_HELPERS else None
 
 
-#: schedule → its torch.optim.lr_scheduler class (archcalc.training.schedule computes the same rates)
-SCHEDULER_CLASSES = {"step": "StepLR", "multistep": "MultiStepLR", "exponential": "ExponentialLR",
-                     "cosine": "CosineAnnealingLR"}
-
-
 def build_scheduler(train: TrainSpec) -> list[str]:
     """``build_scheduler(optimizer, epochs)``: the spec's schedule as torch's own schedulers, stepped once
     per epoch; a warm-up is a ``LinearLR`` followed by the schedule in a ``SequentialLR``, as torch
-    chains them. Cosine's T_max, unless the spec gives it, is the run's epochs after the warm-up."""
+    chains them. Cosine's T_max, unless the spec gives it, is the run's epochs after the warm-up. The same
+    schedulers as :func:`archcalc.backends.torch.training.build_scheduler` builds for ``archcalc train``."""
     rule = train.scheduler
     warmup = rule.warmup_epochs
-    settings = dict(rule.settings)
+    settings = scheduler_settings(train, None)
     if rule.name == "cosine" and "T_max" not in settings:
         settings = {"T_max": Text(f"max(1, epochs - {warmup})" if warmup else "epochs"), **settings}
-    args = [Text("optimizer"), *(Text(f"{k}={v.text if isinstance(v, Text) else code(v)}")
+    args = [Text("optimizer"), *(Text(f"{k}={v.text if isinstance(v, Text) else _literal(v)}")
                                  for k, v in settings.items())]
     schedule = Brackets(f"lr_scheduler.{SCHEDULER_CLASSES[rule.name]}", "(", args, ")")
     what = f"{rule.name} after {warmup} warm-up epochs" if warmup else rule.name
@@ -79,6 +82,38 @@ def build_scheduler(train: TrainSpec) -> list[str]:
     return [*lines, *layout(ramp, 4, "warmup = "), *layout(schedule, 4, "decay = "),
             *layout(Brackets("lr_scheduler.SequentialLR", "(", [Text("optimizer"), Text("[warmup, decay]"),
                                                                  Text(f"milestones=[{warmup}]")], ")"), 4, "return ")]
+
+
+def _literal(value: object) -> str:
+    """A setting as the file writes it: a word (plateau's mode) as a string in double quotes, as ruff formats it."""
+    return string(value) if isinstance(value, str) else code(value)
+
+
+def _validate(train: TrainSpec, forward: list[str], scores: str, tally: str, dense: bool) -> list[str]:
+    """``validate(model, loss_fn, x, y)``: the validation totals the plateau schedule's number divides (loss ×
+    samples, samples, and right answers when classifying), in evaluation mode, as ``archcalc train``'s
+    validation computes them; ``forward`` are the training loop's lines that make ``out`` and ``scores``."""
+    what = "loss × samples, samples" + (" and right answers" if train.task == "classification" else "")
+    return [
+        "@torch.no_grad()",
+        "def validate(",
+        f"    model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor{', dim: int' if dense else ''}",
+        ") -> torch.Tensor:",
+        f'    """The {what} over ``(x, y)``, in evaluation',
+        '    mode and float64: what the plateau schedule\'s validation number divides."""',
+        "    net, was_training = model, model.training",
+        "    model.eval()",
+        f"    total = torch.zeros({3 if train.task == 'classification' else 2}, dtype=torch.float64, device=x.device)",
+        "    for xb, yb in zip(x.split(256), y.split(256)):",
+        *(line[4:] for line in forward),
+        f"        loss = loss_fn({scores}, targets(yb, out))",
+        *layout(Brackets("torch.tensor", "(", [Text(tally), Text("dtype=torch.float64"), Text("device=x.device")],
+                         ")"), 8, "total += "),
+        "    model.train(was_training)",
+        "    return total",
+        "",
+        "",
+    ]
 
 
 def fold_dims(train: TrainSpec, output: tuple[int, ...]) -> set[int]:
@@ -135,11 +170,21 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
     scores = "scores" if dense else "out"
     classify = train.task == "classification"
     tally = f"[loss.item() * len(xb), len(xb){f', correct({scores}, yb)' if classify else ''}]"
-    report = ['            print(f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}")'] if not classify else [
-        "            print(",
-        '                f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f},"',
-        '                f" accuracy {total[2] / total[1]:.4f}"',
-        "            )"]
+    monitor = train.scheduler.monitor if train.scheduler else None
+    parts = ['f"epoch {epoch + 1}/{epochs}: loss {total[0] / total[1]:.6f}"',
+             *(['f" accuracy {total[2] / total[1]:.4f}"'] if classify else []),
+             *([f'f" {monitor} {{metric:.6f}}"'] if monitor else [])]
+    report = [f"            print({parts[0]})"] if len(parts) == 1 else [
+        "            print(", *(f"                {p[:-1]},\"" if i < len(parts) - 1 else f"                {p}"
+                               for i, p in enumerate(parts)), "            )"]
+    stepping = ["        scheduler.step()"] if train.scheduler and not monitor else []
+    if monitor:  # the plateau schedule: each epoch's validation number, summed over the processes, steps it
+        settings["validation"] = 0.15
+        at = 2 if monitor == "val_accuracy" else 0
+        stepping = [f"        seen = validate(model, loss_fn, *validation{', dim' if dense else ''})",
+                    "        if world > 1:", "            distributed.all_reduce(seen)",
+                    f"        metric = (seen[{at}] / seen[1]).item()  # {monitor}, which the schedule watches",
+                    "        scheduler.step(metric)"]
     l1 = ["            loss = loss + TRAINING[\"l1\"] * sum(p.abs().sum() for p in params)"] if train.l1 else []
     return [
         "",
@@ -171,6 +216,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         *(_class_dim(dense, output) if dense else []),
         *(_correct(0.0 if train.takes == "logits" else 0.5, train.loss in YES_NO_LOSSES + SIGN_LOSSES,
                    train.multi_label) if classify else []),
+        *(_validate(train, forward, scores, tally, bool(dense)) if monitor else []),
         "def train(",
         "    x: torch.Tensor,",
         "    y: torch.Tensor,",
@@ -178,6 +224,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         '    batch_size: int = TRAINING["batch_size"],',
         '    seed: int = TRAINING["seed"],',
         "    output: str | None = None,",
+        *(["    validation: tuple[torch.Tensor, torch.Tensor] | None = None,"] if monitor else []),
         ") -> nn.Module:",
         '    """A new model trained on ``(x, y)`` with the spec\'s loss and optimizer.',
         "",
@@ -186,6 +233,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    DistributedDataParallel, which averages the gradients, so ``batch_size`` is the",
         f"    global batch. Rank 0 prints the loss{' and accuracy' if classify else ''} after each epoch, averaged",
         "    over all processes, and saves the trained state_dict to ``output`` (``torch.save``).",
+        *([f"    The plateau schedule steps on the {monitor} of ``validation`` after each epoch,",
+           "    each process measuring its share of it."] if monitor else []),
         '    """',
         "    distributed = torch.distributed",
         "    launched = distributed.is_torchelastic_launched()  # by torchrun",
@@ -198,6 +247,10 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         '        distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")',
         "    world = distributed.get_world_size() if launched else 1",
         "    first = not launched or distributed.get_rank() == 0  # prints and saves",
+        *(["    if validation is None:",
+           *layout(Brackets("ValueError", "(", [Text(string(f"the plateau schedule watches {monitor}: give "
+                                                           "validation=(x, y)"))], ")"), 8, "raise ")]
+          if monitor else []),
         "    if batch_size % world:",
         '        raise ValueError(f"{world} processes cannot share batches of {batch_size}")',
         "    torch.manual_seed(seed)  # the same initial weights in every process",
@@ -217,6 +270,9 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "        sampler=sampler,",
         "        generator=torch.Generator().manual_seed(seed),",
         "    )",
+        *(["    rank = distributed.get_rank() if launched else 0",
+           "    validation = [v[rank::world].to(device) for v in validation]  # this process's share"]
+          if monitor else []),
         "    loss_fn, optimizer = build_loss(), build_optimizer(model)",
         *(["    scheduler = build_scheduler(optimizer, epochs)"] if train.scheduler else []),
         *(["    dim = class_dim(y)  # the output's dim that holds the class scores"] if dense else []),
@@ -236,7 +292,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "            optimizer.step()",
         f"            step = {tally}",
         "            total += torch.tensor(step, device=device)",
-        *(["        scheduler.step()"] if train.scheduler else []),
+        *stepping,
         "        if world > 1:",
         "            distributed.all_reduce(total)",
         "        if first:",
@@ -265,6 +321,12 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         '    parser.add_argument("--batch-size", type=int, default=TRAINING["batch_size"])',
         '    parser.add_argument("--seed", type=int, default=TRAINING["seed"])',
         '    parser.add_argument("-o", "--output", help="save the state_dict here (torch.save)")',
+        *(["    parser.add_argument(",
+           '        "--validation",',
+           "        type=float,",
+           '        default=TRAINING["validation"],',
+           f'        help="fraction held out for the {monitor} the plateau schedule watches",',
+           "    )"] if monitor else []),
         "    args = parser.parse_args()",
         "    try:",
         "        with np.load(args.data, allow_pickle=False) as data:",
@@ -277,7 +339,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "    y = torch.as_tensor(y)",
         *(["    try:", "        class_dim(y)", "    except ValueError as error:", "        parser.error(str(error))"]
           if dense else []),
-        "    train(x, y, args.epochs, args.batch_size, args.seed, args.output)",
+        *(_held_out(monitor) if monitor else
+          ["    train(x, y, args.epochs, args.batch_size, args.seed, args.output)"]),
         "    if torch.distributed.is_torchelastic_launched():",
         "        # Everything is saved and printed. Under torchrun, leave without Python's own",
         "        # teardown: a gloo worker thread can still be letting go of the last all-reduced",
@@ -290,6 +353,25 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "",
         'if __name__ == "__main__":',
         "    main()",
+    ]
+
+
+def _held_out(monitor: str) -> list[str]:
+    """``main``'s end under the plateau schedule: a seeded share of the samples held out for validation (the
+    NumPy file's ``--validation``), refused when it leaves none to watch or none to train on."""
+    return [
+        "    held = round(len(x) * args.validation)",
+        "    if not 0 < held < len(x):",
+        "        parser.error(",
+        f'            f"the spec\'s plateau schedule watches {monitor}: --validation {{args.validation:g}}"',
+        '            f" holds out {held} of {len(x)} samples; give a fraction that holds out"',
+        '            " some, and leaves some to train on"',
+        "        )",
+        "    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed))",
+        "    held_out = order[:held]",
+        "    validation = x[held_out], y[held_out]",
+        "    x, y = x[order[held:]], y[order[held:]]",
+        "    train(x, y, args.epochs, args.batch_size, args.seed, args.output, validation)",
     ]
 
 
