@@ -288,6 +288,39 @@ def test_a_bad_schedule_is_located(scheduler, message, at):
     assert (caught.value.loc.line, caught.value.loc.col) == (3, line.index(at, line.index("scheduler")) + 1)
 
 
+def test_the_command_refuses_a_bad_plateau_at_its_line_and_column(tmp_path, digits, run):
+    spec, line = tmp_path / "p.yaml", "  scheduler: {plateau: {patience: 3, monitor: val_accuracy}}"
+    spec.write_text(f"{HEAD}train:\n  task: regression\n{line}\n")
+    result = run("train", str(spec), "--data", str(digits))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"{spec}:5:{line.index('val_accuracy') + 1}: error: a regression has no accuracy to " \
+                            "monitor\n  hint: monitor: val_loss\n"
+    line = "  scheduler: {plateau: {mode: max}}"
+    spec.write_text(f"{HEAD}train:\n{line}\n")
+    result = run("train", str(spec), "--data", str(digits), "--backend", "torch")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:4:{line.index('max') + 1}: error: mode max reduces the rate when "
+                                    "val_loss stops rising, but val_loss improves by falling\n")
+
+
+def test_fit_without_validation_data_refuses_a_plateau():
+    """The Python ``fit`` of either backend: the torch one at the schedule, located; the NumPy one (which the
+    exported file carries, without archcalc) with a ValueError before the first step."""
+    from archcalc.backends.numpy import training as numpy_training
+    from archcalc.backends.torch import to_torch
+    from archcalc.backends.torch.training import fit
+
+    model = archcalc.loads(f"{HEAD}train:\n  scheduler: {{plateau: {{patience: 1}}}}\n")
+    x, y = np.zeros((8, 4), np.float32), np.zeros(8, np.int64)
+    with pytest.raises(SpecError) as caught:
+        fit(to_torch(model), model.spec.train, x, y)
+    assert caught.value.message == "the plateau schedule watches val_loss, and this run has no validation data to " \
+                                   "measure it on" and (caught.value.loc.line, caught.value.loc.col) == (4, 14)
+    with pytest.raises(ValueError, match=r"^the plateau schedule watches val_loss, and this run has no validation"):
+        numpy_training.fit(None, None, None, x, y, epochs=1, batch_size=4, rng=np.random.default_rng(0),
+                           schedule=lr_schedule(model.spec.train, 1))
+
+
 def test_no_schedule_keeps_the_rate_constant_and_writes_no_scheduler():
     from archcalc.backends.numpy.source import render
 
