@@ -98,6 +98,16 @@ def scheduled(scheduler: str, epochs: int = 20, lr: float = 0.1) -> str:
     ("cosine", "a run of 1 epoch never steps the schedule: it trains at the full learning rate", "cosine"),
     ("{cosine: {T_max: 10}}", "T_max 10 is shorter than the schedule's 20 epochs: the cosine reaches eta_min after "
                               "10 epochs and then climbs back towards lr over the last 9", "10}"),
+    ("{linear: {start_factor: 0.5, end_factor: 0.5}}", "start_factor and end_factor are both 0.5: the rate stays at "
+                                                       "0.5·lr", "0.5}"),
+    ("{polynomial: {power: 0}}", "power 0 keeps the learning rate as it is: (1 − e/total_iters)^0 is 1", "0}"),
+    ("{linear: {start_factor: 1.0, end_factor: 0.0, total_iters: 500}}", "total_iters 500 is so much longer than the "
+                                                                         "schedule's 20 epochs that the last epoch has "
+                                                                         "gone 4 % of the way from start_factor to "
+                                                                         "end_factor: the rate hardly changes", "500"),
+    ("{polynomial: {total_iters: 1000, warmup_epochs: 2}}", "total_iters 1000 is so much longer than the schedule's 18 "
+                                                            "epochs after the 2-epoch warm-up that the last epoch has "
+                                                            "gone 2 % of the way from lr to 0", "1000"),
 ])
 def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
     text = scheduled(scheduler, epochs=1 if scheduler == "cosine" else 20)
@@ -110,9 +120,44 @@ def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
 @pytest.mark.parametrize("scheduler", ["cosine", "{cosine: {warmup_epochs: 5, eta_min: 0.001}}",
                                        "{cosine: {T_max: 30}}", "{cosine: {T_max: 19}}", "{step: {step_size: 7}}",
                                        "{multistep: {milestones: [5, 14], warmup_epochs: 5}}",
-                                       "{exponential: {gamma: 0.9}}"])
+                                       "{exponential: {gamma: 0.9}}", "linear", "polynomial",
+                                       "{linear: {start_factor: 1.0, end_factor: 0.0, total_iters: 19}}",
+                                       "{polynomial: {total_iters: 100, power: 2.0}}", "plateau"])
 def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):
     assert lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics == []
+
+
+@pytest.mark.parametrize(("scheduler", "extra", "message", "at", "hint"), [
+    ("plateau", "", "patience 10 lets the plateau schedule lower the rate at the earliest for epoch 13 (one epoch sets "
+                    "the best, 11 more without improvement), but the run has 12: the rate never changes", "plateau",
+     "a patience below 10, or more epochs"),
+    ("{plateau: {patience: 4, min_lr: 0.1}}", "", "min_lr 0.1 is not below the learning rate 0.1: the plateau "
+                                                  "schedule never lowers it", "0.1}", "a min_lr below 0.1, or 0"),
+    ("{plateau: {patience: 4}}", "  early_stopping: 5\n", "early stopping ends the run 5 epochs after the best "
+                                                           "val_loss, and the plateau schedule (patience 4) lowers the "
+                                                           "rate only after 5 without improvement: no epoch trains at "
+                                                           "the lowered rate", "4}",
+     "an early_stopping patience of at least 6, or a plateau patience below 4"),
+    ("{plateau: {monitor: val_accuracy, patience: 2}}", "  early_stopping: {patience: 1, monitor: val_accuracy}\n",
+     "early stopping ends the run 1 epoch after the best val_accuracy", "2}", "an early_stopping patience of at least "
+                                                                             "4"),
+])
+def test_a_plateau_that_never_lowers_the_rate_says_why(scheduler, extra, message, at, hint):
+    text = scheduled(scheduler, epochs=12) + extra
+    [finding] = lint(text, "x.yaml", ["T116"]).diagnostics
+    assert finding.message.startswith(message) and finding.hint == hint
+    line = text.splitlines()[finding.loc.line - 1]
+    assert line.startswith("  scheduler:") and finding.loc.col == line.index(at, len("  scheduler:")) + 1
+
+
+@pytest.mark.parametrize(("scheduler", "extra"), [
+    ("{plateau: {patience: 9}}", ""),  # the lowered rate trains the 12th epoch
+    ("{plateau: {patience: 4}}", "  early_stopping: 6\n"),
+    ("{plateau: {patience: 4}}", "  early_stopping: {patience: 2, monitor: val_accuracy}\n"),  # another number
+    ("{step: {step_size: 5}}", "  early_stopping: 1\n"),
+])
+def test_a_plateau_with_room_to_lower_the_rate_is_not_reported(scheduler, extra):
+    assert lint(scheduled(scheduler, epochs=12) + extra, "x.yaml", ["T116"]).diagnostics == []
 
 
 def per_position(classes: int, extra: str = "") -> str:

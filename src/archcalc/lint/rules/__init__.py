@@ -119,6 +119,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T113", "weight_decay_too_large"),
     ("T114", "bce_regression"),
     ("T115", "nothing_trainable"),
+    ("T116", "plateau_never_lowers"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

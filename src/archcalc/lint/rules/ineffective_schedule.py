@@ -6,7 +6,10 @@ every milestone, at or past the epochs left after the warm-up, or a warm-up that
 one epoch), milestones past the end of the run, a `gamma` of 1 or more (the rate stays or grows at
 each "decay"), a cosine whose `eta_min` is not below the learning rate, a cosine whose `T_max` ends
 more than one epoch before the run does (`T_max` one short of the run ends exactly at `eta_min`, as
-recipes choose), and one so long that the last epoch keeps 90 % of the rate's way down.
+recipes choose), and one so long that the last epoch keeps 90 % of the rate's way down; a `linear`
+schedule whose `start_factor` and `end_factor` are equal, a `polynomial` of `power` 0, and either with a
+`total_iters` so long that the last epoch has gone less than 10 % of its way. (A `plateau` that never
+lowers the rate is T116's.)
 
 ## Why is this bad?
 A schedule is there to lower the learning rate as training converges: large steps early to move
@@ -45,7 +48,8 @@ train:
 ```
 
 ## References
-- `torch.optim.lr_scheduler` (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, SequentialLR).
+- `torch.optim.lr_scheduler` (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, PolynomialLR,
+  SequentialLR).
 - Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017 (the cosine).
 - Goyal et al., "Accurate, Large Minibatch SGD", 2017 (warm-up, then step decays at milestones).
 """
@@ -92,6 +96,22 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield Finding(at("step_size"), f"step_size {settings['step_size']} is never reached: the schedule runs "
                       f"{left} epochs{after}, so the learning rate never decays",
                       hint=f"a step_size below {left} (epochs are counted per schedule step, once per epoch)")
+    elif rule.name == "linear" and settings["start_factor"] == settings["end_factor"]:
+        yield Finding(at("end_factor" if "end_factor" in rule.locs else "start_factor"), "start_factor and end_factor "
+                      f"are both {settings['end_factor']:g}: the rate stays at {settings['end_factor']:g}·lr",
+                      hint="an end_factor below start_factor decays the rate (0: down to nothing)")
+    elif rule.name == "polynomial" and settings["power"] == 0:
+        yield Finding(at("power"), "power 0 keeps the learning rate as it is: (1 − e/total_iters)^0 is 1",
+                      hint="power: 1 decays the rate linearly to 0, 2 quadratically")
+    elif rule.name in ("linear", "polynomial") and left > 1:  # the share of its way the last epoch has gone
+        total = settings["total_iters"]
+        done = min(total, left - 1) / total
+        moved, way = (done, "start_factor to end_factor") if rule.name == "linear" else \
+            (1 - (1 - done) ** settings["power"], "lr to 0")
+        if moved < 1 - KEPT:
+            yield Finding(at("total_iters"), f"total_iters {total} is so much longer than the schedule's {left} epochs"
+                          f"{after} that the last epoch has gone {100 * moved:.0f} % of the way from {way}: the rate "
+                          "hardly changes", hint=f"total_iters: {left - 1} ends the change at the last epoch")
     elif rule.name == "multistep":
         late = [m for m in settings["milestones"] if m >= left]
         if late:
