@@ -41,6 +41,9 @@ def test_claims_in_the_text():
     paths = [n.path for n in resnet.layers]
     assert "layer2.0.conv1" in paths and "layer2.0.shortcut.0" in paths and "layer1.0.shortcut.0" not in paths
     assert example("name: inception-like").output_shape == (416, 28, 28)
+    plateau = example("Keras' callbacks").spec.train.scheduler
+    assert (plateau.name, plateau.monitor, plateau.settings["mode"], plateau.warmup_epochs) == (
+        "plateau", "val_loss", "min", 0)
     train = example("early_stopping").spec.train
     assert (train.optimizer.name, train.optimizer.lr, train.optimizer.hyper["betas"]) == ("adam", 0.001, (0.9, 0.999))
     assert (train.weight_decay, train.early_stopping.patience) == (1e-4, 5)
