@@ -90,10 +90,11 @@ def _literal(value: object) -> str:
 
 
 def _validate(train: TrainSpec, forward: list[str], scores: str, tally: str, dense: bool) -> list[str]:
-    """``validate(model, loss_fn, x, y)``: the validation totals the plateau schedule's number divides (loss ×
-    samples, samples, and right answers when classifying), in evaluation mode, as ``archcalc train``'s
-    validation computes them; ``forward`` are the training loop's lines that make ``out`` and ``scores``."""
-    what = "loss × samples, samples" + (" and right answers" if train.task == "classification" else "")
+    """``validate(model, loss_fn, x, y)``: the validation totals the plateau schedule's number divides (the loss
+    summed over the samples, the samples, and right answers when classifying), in evaluation mode, as
+    ``archcalc train``'s validation computes them; ``forward`` are the training loop's lines that make ``out``
+    and ``scores``."""
+    what = "summed loss, samples" + (" and right answers" if train.task == "classification" else "")
     return [
         "@torch.no_grad()",
         "def validate(",
@@ -104,7 +105,7 @@ def _validate(train: TrainSpec, forward: list[str], scores: str, tally: str, den
         "    net, was_training = model, model.training",
         "    model.eval()",
         f"    total = torch.zeros({3 if train.task == 'classification' else 2}, dtype=torch.float64, device=x.device)",
-        "    for xb, yb in zip(x.split(256), y.split(256)):",
+        "    for xb, yb in zip(x.split(256), y.split(256), strict=True):",
         *(line[4:] for line in forward),
         f"        loss = loss_fn({scores}, targets(yb, out))",
         *layout(Brackets("torch.tensor", "(", [Text(tally), Text("dtype=torch.float64"), Text("device=x.device")],
@@ -363,9 +364,9 @@ def _held_out(monitor: str) -> list[str]:
         "    held = round(len(x) * args.validation)",
         "    if not 0 < held < len(x):",
         "        parser.error(",
-        f'            f"the spec\'s plateau schedule watches {monitor}: --validation {{args.validation:g}}"',
-        '            f" holds out {held} of {len(x)} samples; give a fraction that holds out"',
-        '            " some, and leaves some to train on"',
+        f'            f"the spec\'s plateau schedule watches {monitor}:"',
+        '            f" --validation {args.validation:g} holds out {held} of {len(x)} samples;"',
+        '            " give a fraction that holds out some, and leaves some to train on"',
         "        )",
         "    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed))",
         "    held_out = order[:held]",
