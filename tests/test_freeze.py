@@ -335,6 +335,28 @@ def test_a_spec_with_nothing_trainable_is_refused_by_lint_and_train(run, write):
         "wins)"]
 
 
+
+@pytest.mark.parametrize("target", ["torch", "numpy"])
+def test_an_export_that_would_train_nothing_is_refused_and_writes_nothing(run, write, tmp_path, target):
+    """The exported file trains as the spec's train: section says; with everything frozen torch's optimizer
+    refuses an empty parameter list (and the NumPy file would run epochs that change nothing)."""
+    frozen = HEAD + "  - {name: body, trainable: false, layers: [linear: 16, relu, linear: 3]}\n"
+    out = tmp_path / "model.py"
+    result = run("export", "--to", target, write(frozen + "train: {classes: 3}\n"), "-o", out)
+    assert result.exit_code == 2 and not out.exists()
+    assert "is frozen by trainable: false: there is nothing to train" in result.stderr
+    assert run("export", "--to", target, write(frozen), "-o", out).exit_code == 0  # a frozen model, for inference
+
+
+def test_the_memory_check_names_all_the_parameters_frozen_ones_too(run, write, monkeypatch):
+    monkeypatch.setattr("archcalc.cli.train.physical_memory", lambda: 2**30)
+    spec = write("input: [64]\nlayers:\n  - linear: {out: 4000000, trainable: false}\n  - linear: 2\n"
+                 "train: {classes: 2}\n")
+    result = run("train", spec)
+    assert result.exit_code == 2
+    assert "this layer holds 260,000,000 of the 268,000,002 parameters" in result.stderr  # not "of the 8,000,002"
+
+
 # -- import: requires_grad → trainable: false -----------------------------------------------------------------
 
 FROZEN_MODEL = '''

@@ -48,6 +48,10 @@ def export(spec: str, sets: dict[str, int], symbolic: bool, limits, target: str,
     require_all(NEEDS[target])
     model = load_model(spec, sets, symbolic, limits)
     model.require_values("export", cli=True)
+    if target != "onnx" and model.spec.train is not None:  # the file trains as the spec says: something must learn
+        from archcalc.cli.train import check_trainable
+
+        check_trainable(model)
     path = output or default_output(model.name, suffix)
     check_writable(path, force=force)  # before the exporter's work, which can take seconds
     extra = {}

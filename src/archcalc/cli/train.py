@@ -367,7 +367,7 @@ def check_memory(model, settings, memory: int | None = None) -> None:
     raise SpecError(largest.loc, f"training needs {needed / 2**30:,.1f} GiB for the weights, their gradients and "
                     f"{optimizer}'s state alone (float32, before any activation), and this machine has "
                     f"{memory / 2**30:,.1f} GiB; this layer holds {model.weights(largest):,} of the "
-                    f"{int(model.trainable_params):,} parameters", code="resource-limit",
+                    f"{int(model.total_params):,} parameters", code="resource-limit",
                     hint="train a smaller configuration with --set (fewer layers, a smaller vocabulary or width); "
                          "`archcalc plan` shows the memory of a run on GPUs")
 
