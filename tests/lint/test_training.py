@@ -534,3 +534,10 @@ def test_the_rules_know_what_each_margin_and_count_loss_takes(text, code, messag
 ])
 def test_a_margin_or_count_loss_given_what_it_takes_is_not_reported(text):
     assert [d for d in lint(text, "x.yaml", ["ALL"]).diagnostics if d.severity != "info"] == []
+
+
+def test_activation_before_logits_loss_judges_only_a_loss_the_spec_states():
+    """T102 (informational) as the other loss rules: a section of optimizer settings names no loss."""
+    text = "input: [100]\nlayers: [linear: 10, softmax]\ntrain: {{{}optimizer: adam}}\n"
+    assert [d.code for d in lint(text.format(""), "g.yaml", ["T102"]).diagnostics] == []
+    assert [d.code for d in lint(text.format("loss: cross_entropy, "), "g.yaml", ["T102"]).diagnostics] == ["T102"]

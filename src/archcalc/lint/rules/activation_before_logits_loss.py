@@ -66,7 +66,7 @@ SEVERITY = INFO
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    train, node = ctx.train, ctx.output_layer
+    train, node = ctx.objective, ctx.output_layer
     if train is None or node is None or not applied_by_loss(train, node):
         return
     yield Finding(node.loc, f"the model ends in `{node.path}` ({node.kind}), which {train.loss} applies itself: "
