@@ -404,6 +404,12 @@ def test_both_exported_files_train_on_the_schedule(tmp_path, digits, scheduler, 
         assert exited.value.code == 2 and capsys.readouterr().err.endswith(
             f"error: the spec's plateau schedule watches val_loss: --validation {fraction} holds out {held} of 60 "
             "samples; give a fraction that holds out some, and leaves some to train on\n")
+    for module in (torch_module, numpy_module):  # not a number: no traceback from round()
+        monkeypatch.setattr(sys, "argv", ["s.py", str(digits), "--validation", "nan"])
+        with pytest.raises(SystemExit) as exited:
+            module.main()
+        assert exited.value.code == 2 and capsys.readouterr().err.endswith(
+            "error: --validation nan: give the fraction to hold out, from 0 to 1\n")
 
 
 def test_a_setting_written_beside_the_schedule_says_to_nest_it_and_one_under_train_says_where_it_goes():

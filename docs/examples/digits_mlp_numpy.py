@@ -834,6 +834,8 @@ def main(argv=None):
     y = loss.targets(y, OUTPUT_SHAPE[-1], classify)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
+    if not 0 <= args.validation <= 1:  # nan too
+        parser.error(f"--validation {args.validation:g}: give the fraction to hold out, from 0 to 1")
     held = round(len(x) * args.validation)
     val, train = order[:held], order[held:]
     model = build_model(rng)

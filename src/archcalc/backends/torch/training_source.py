@@ -361,6 +361,8 @@ def _held_out(monitor: str) -> list[str]:
     """``main``'s end under the plateau schedule: a seeded share of the samples held out for validation (the
     NumPy file's ``--validation``), refused when it leaves none to watch or none to train on."""
     return [
+        "    if not 0 <= args.validation <= 1:  # nan too",
+        '        parser.error(f"--validation {args.validation:g}: give the fraction to hold out, from 0 to 1")',
         "    held = round(len(x) * args.validation)",
         "    if not 0 < held < len(x):",
         "        parser.error(",
