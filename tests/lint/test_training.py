@@ -141,6 +141,9 @@ def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):
     ("{plateau: {monitor: val_accuracy, patience: 2}}", "  early_stopping: {patience: 1, monitor: val_accuracy}\n",
      "early stopping ends the run 1 epoch after the best val_accuracy", "2}", "an early_stopping patience of at least "
                                                                              "4"),
+    ("{plateau: {patience: 4, eps: 0.09}}", "", "eps 0.09 is not below the change the plateau schedule would make "
+                                                "(0.1 to 0.01): torch skips a change that small", "0.09}",
+     "an eps below 0.09 (torch's default is 1e-8)"),  # 0.1 − 0.01 = 0.09 ≤ eps: ReduceLROnPlateau keeps the rate
 ])
 def test_a_plateau_that_never_lowers_the_rate_says_why(scheduler, extra, message, at, hint):
     text = scheduled(scheduler, epochs=12) + extra
@@ -153,6 +156,7 @@ def test_a_plateau_that_never_lowers_the_rate_says_why(scheduler, extra, message
 @pytest.mark.parametrize(("scheduler", "extra"), [
     ("{plateau: {patience: 9}}", ""),  # the lowered rate trains the 12th epoch
     ("{plateau: {patience: 4}}", "  early_stopping: 6\n"),
+    ("{plateau: {patience: 4, eps: 0.08}}", ""),  # a step of 0.09 is larger
     ("{plateau: {patience: 4}}", "  early_stopping: {patience: 2, monitor: val_accuracy}\n"),  # another number
     ("{step: {step_size: 5}}", "  early_stopping: 1\n"),
 ])

@@ -2,8 +2,9 @@
 
 ## What it does
 Reports a `train: scheduler: plateau` (torch's `ReduceLROnPlateau`) whose `patience` does not fit in the
-spec's `epochs`, whose `min_lr` is not below the learning rate, or that early stopping, watching the same
-number, ends before the lowered rate has trained a single epoch.
+spec's `epochs`, whose `min_lr` is not below the learning rate, whose `eps` is not below the first
+reduction's size, or that early stopping, watching the same number, ends before the lowered rate has
+trained a single epoch.
 
 ## Why is this bad?
 A plateau schedule lowers the rate once the watched number (`val_loss`, `val_accuracy`) has failed to
@@ -16,7 +17,8 @@ Early stopping on the same number stops `patience` epochs after the best one. Un
 least the plateau's plus 2, the run stops before any epoch at the lowered rate, so the plateau schedule
 never acts: the usual pairing (Keras' documentation, torchvision's recipes) gives the schedule the shorter
 patience, for instance 5 against early stopping's 10. A `min_lr` at or above the learning rate makes
-every reduction `max(lr · factor, min_lr)` a rise, which torch skips.
+every reduction `max(lr · factor, min_lr)` a rise, which torch skips; torch also skips a reduction no
+larger than `eps` (meant to ignore changes too small to matter, 1e-8 by default).
 
 ## Example
 ```yaml
@@ -67,6 +69,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     if settings["min_lr"] >= lr:
         yield Finding(rule.locs["min_lr"], f"min_lr {settings['min_lr']:g} is not below the learning rate {lr:g}: "
                       "the plateau schedule never lowers it", hint=f"a min_lr below {lr:g}, or 0")
+    elif lr - max(lr * settings["factor"], settings["min_lr"]) <= settings["eps"]:
+        yield Finding(rule.locs.get("eps", rule.loc), f"eps {settings['eps']:g} is not below the change the plateau "
+                      f"schedule would make ({lr:g} to {max(lr * settings['factor'], settings['min_lr']):g}): torch "
+                      "skips a change that small, so the rate never changes", hint=f"an eps below "
+                      f"{lr - max(lr * settings['factor'], settings['min_lr']):g} (torch's default is 1e-8)")
     elif train.epochs < first:
         yield Finding(at, f"patience {patience} lets the plateau schedule lower the rate at the earliest for epoch "
                       f"{first} (one epoch sets the best, {patience + 1} more without improvement), but the run has "
