@@ -120,8 +120,8 @@ def test_ineffective_schedule_says_what_the_rate_does(scheduler, message, at):
 @pytest.mark.parametrize("scheduler", ["cosine", "{cosine: {warmup_epochs: 5, eta_min: 0.001}}",
                                        "{cosine: {T_max: 30}}", "{cosine: {T_max: 19}}", "{step: {step_size: 7}}",
                                        "{multistep: {milestones: [5, 14], warmup_epochs: 5}}",
-                                       "{exponential: {gamma: 0.9}}", "linear", "polynomial",
-                                       "{linear: {start_factor: 1.0, end_factor: 0.0, total_iters: 19}}",
+                                       "{exponential: {gamma: 0.9}}", "linear", "{polynomial: {total_iters: 20}}",
+                                       "{linear: {start_factor: 1.0, end_factor: 0.0, total_iters: 20}}",
                                        "{polynomial: {total_iters: 100, power: 2.0}}", "plateau"])
 def test_a_schedule_that_decays_within_the_run_is_not_reported(scheduler):
     assert lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics == []
@@ -545,3 +545,21 @@ def test_activation_before_logits_loss_judges_only_a_loss_the_spec_states():
     text = "input: [100]\nlayers: [linear: 10, softmax]\ntrain: {{{}optimizer: adam}}\n"
     assert [d.code for d in lint(text.format(""), "g.yaml", ["T102"]).diagnostics] == []
     assert [d.code for d in lint(text.format("loss: cross_entropy, "), "g.yaml", ["T102"]).diagnostics] == ["T102"]
+
+
+@pytest.mark.parametrize(("scheduler", "message", "hint"), [
+    # torch's PolynomialLR: rates 0.1, 0.08, …, 0.02, then 0 from the 6th of 20 epochs on
+    ("polynomial", "total_iters 5 brings the learning rate to 0 after 5 of the schedule's 20 epochs: the last 15 "
+                   "train at rate 0 and change nothing", "total_iters: 20, so that the rate reaches 0 only after the "
+                                                         "last epoch"),
+    ("{linear: {start_factor: 1.0, end_factor: 0.0, total_iters: 19}}", "total_iters 19 brings the learning rate to 0 "
+     "after 19 of the schedule's 20 epochs: the last 1 train at rate 0 and change nothing", "total_iters: 20, so that "
+                                                                                          "the rate reaches 0 only "
+                                                                                          "after the last epoch"),
+    ("{polynomial: {total_iters: 1000}}", "total_iters 1000 is so much longer than the schedule's 20 epochs that the "
+     "last epoch has gone 2 % of the way from lr to 0", "total_iters: 20 ends the change at the last epoch, before "
+                                                        "the rate reaches 0"),
+])
+def test_a_schedule_that_reaches_zero_before_the_run_ends_is_reported(scheduler, message, hint):
+    [finding] = lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics
+    assert finding.message.startswith(message) and finding.hint == hint

@@ -8,8 +8,9 @@ each "decay"), a cosine whose `eta_min` is not below the learning rate, a cosine
 more than one epoch before the run does (`T_max` one short of the run ends exactly at `eta_min`, as
 recipes choose), and one so long that the last epoch keeps 90 % of the rate's way down; a `linear`
 schedule whose `start_factor` and `end_factor` are equal, a `polynomial` of `power` 0, and either with a
-`total_iters` so long that the last epoch has gone less than 10 % of its way. (A `plateau` that never
-lowers the rate is T116's.)
+`total_iters` so long that the last epoch has gone less than 10 % of its way, or, where it ends at 0 (a
+`polynomial`, a `linear` to `end_factor` 0), so short that epochs train at rate 0 (torch's default
+`total_iters` is 5). (A `plateau` that never lowers the rate is T116's.)
 
 ## Why is this bad?
 A schedule is there to lower the learning rate as training converges: large steps early to move
@@ -103,15 +104,23 @@ def check(ctx: Context) -> Iterator[Finding]:
     elif rule.name == "polynomial" and settings["power"] == 0:
         yield Finding(at("power"), "power 0 keeps the learning rate as it is: (1 − e/total_iters)^0 is 1",
                       hint="power: 1 decays the rate linearly to 0, 2 quadratically")
+    elif rule.name in ("linear", "polynomial") and left > settings["total_iters"] and \
+            (rule.name == "polynomial" or settings["end_factor"] == 0):  # epoch e runs at the factor of e
+        total = settings["total_iters"]
+        yield Finding(at("total_iters"), f"total_iters {total} brings the learning rate to 0 after {total} of the "
+                      f"schedule's {left} epochs{after}: the last {left - total} train at rate 0 and change nothing",
+                      hint=f"total_iters: {left}, so that the rate reaches 0 only after the last epoch")
     elif rule.name in ("linear", "polynomial") and left > 1:  # the share of its way the last epoch has gone
         total = settings["total_iters"]
+        moved_to = rule.name == "linear" and settings["end_factor"] != 0  # a rate the last epoch may train at
         done = min(total, left - 1) / total
         moved, way = (done, "start_factor to end_factor") if rule.name == "linear" else \
             (1 - (1 - done) ** settings["power"], "lr to 0")
         if moved < 1 - KEPT:
             yield Finding(at("total_iters"), f"total_iters {total} is so much longer than the schedule's {left} epochs"
                           f"{after} that the last epoch has gone {100 * moved:.0f} % of the way from {way}: the rate "
-                          "hardly changes", hint=f"total_iters: {left - 1} ends the change at the last epoch")
+                          "hardly changes", hint=f"total_iters: {left - 1 if moved_to else left} ends the change "
+                          "at the last epoch" + ("" if moved_to else ", before the rate reaches 0"))
     elif rule.name == "multistep":
         late = [m for m in settings["milestones"] if m >= left]
         if late:
