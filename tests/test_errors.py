@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import archcalc
+from archcalc.errors import SpecError
 from tests.conftest import archcalc_process
 from tests.test_axis_kinds import ERRORS
 
@@ -306,3 +308,18 @@ def test_a_bad_block_signature_is_one_error_not_one_more_per_use(run, write, sig
     lines = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(lines) == 2 and lines[0].startswith(f"{path}:{message}"), result.stderr
     assert lines[1] == f"{path}:6:7: error: unknown layer kind 'linaer'"
+
+
+@pytest.mark.parametrize(("train", "at", "message", "hint"), [
+    ("{optimizer: {nadam: {decoupled_weight_decay: yes}}}", (3, 53), "decoupled_weight_decay must be true or false, "
+     "got 'yes'", "YAML 1.2 reads 'yes' as a word, not a boolean: write true"),
+    ("{loss: {poisson_nll: {log_input: off}}}", (3, 41), "log_input must be true or false, got 'off'",
+     "YAML 1.2 reads 'off' as a word, not a boolean: write false"),
+    ("{classes: 2, multi_label: 1}", (3, 34), "multi_label must be true or false, got 1",
+     "multi_label: true, or multi_label: false"),
+])
+def test_a_train_switch_that_is_no_boolean_says_what_to_write(train, at, message, hint):
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(f"input: [4]\nlayers: [linear: 2]\ntrain: {train}\n")
+    error = caught.value
+    assert ((error.loc.line, error.loc.col), error.message, error.hint) == (at, message, hint)

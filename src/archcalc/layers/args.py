@@ -235,14 +235,17 @@ class Bool(Arg):
         return value
 
     def word_error(self, word: str, loc: Loc, names: list[str]) -> SpecError | None:
-        meant = _YAML11_BOOLS.get(word.lower())
-        hint = did_you_mean(word, names) if meant is None else \
-            f"YAML 1.2 reads '{word}' as a word, not a boolean: write {yaml_text(meant)}"
-        return self.fail(loc, word, hint=hint)
+        return self.fail(loc, word, hint=yaml11_bool_hint(word) or did_you_mean(word, names))
 
 
 #: the YAML 1.1 booleans that YAML 1.2 (and so a spec) reads as plain words
 _YAML11_BOOLS = {"y": True, "yes": True, "on": True, "n": False, "no": False, "off": False}
+
+
+def yaml11_bool_hint(value: object) -> str | None:
+    """The hint for a YAML 1.1 boolean word (``yes``, ``off``) where a boolean belongs, else None."""
+    meant = _YAML11_BOOLS.get(value.lower()) if isinstance(value, str) else None
+    return None if meant is None else f"YAML 1.2 reads '{value}' as a word, not a boolean: write {yaml_text(meant)}"
 
 
 class Choice(Arg):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.layers.args import yaml11_bool_hint
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
 
 KEYS = ("range", "normalized")
@@ -51,7 +52,8 @@ def parse_data(node: YNode) -> DataSpec:
         low_high = (low, high)
     flag = node.get("normalized")
     if flag is not None and not (isinstance(flag, YScalar) and isinstance(flag.value, bool)):
-        raise SpecError(flag.loc, f"normalized must be true or false, got {describe(flag)}", code="bad-argument")
+        raise SpecError(flag.loc, f"normalized must be true or false, got {describe(flag)}", code="bad-argument",
+                        hint=yaml11_bool_hint(flag.value if isinstance(flag, YScalar) else None))
     return DataSpec(low_high, flag.value if flag is not None else None, node.loc, locs)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from archcalc.errors import Collector, Loc, SpecError, choices_hint, did_you_mean
 from archcalc.layers import LAYERS
-from archcalc.layers.args import _YAML11_BOOLS, Arg, yaml_text
+from archcalc.layers.args import Arg, yaml11_bool_hint
 from archcalc.layers.base import Layer
 from archcalc.layers.merge import Merge as MergeLayer
 from archcalc.layers.traits import Trait
@@ -403,11 +403,8 @@ class _Parser:
         not computed, so a frozen part is visible in the file itself."""
         if isinstance(node, YScalar) and isinstance(node.value, bool):
             return Lit(node.value, node.loc)
-        meant = _YAML11_BOOLS.get(node.value.lower()) if isinstance(node, YScalar) and isinstance(node.value, str) \
-            else None
-        hint = f"YAML 1.2 reads '{node.value}' as a word, not a boolean: write {yaml_text(meant)}" \
-            if meant is not None else "trainable: false freezes the parameters of everything it is written on " \
-            "(true, the default, trains them)"
+        hint = yaml11_bool_hint(node.value if isinstance(node, YScalar) else None) or "trainable: false freezes " \
+            "the parameters of everything it is written on (true, the default, trains them)"
         raise SpecError(node.loc, f"'trainable' must be true or false, got {describe(node)}", code="bad-argument",
                         hint=hint)
 
@@ -433,7 +430,8 @@ class _Parser:
         if value is None:
             return False
         if not isinstance(value, YScalar) or not isinstance(value.value, bool):
-            raise SpecError(value.loc, f"'inline' must be true or false, got {describe(value)}", code="bad-argument")
+            raise SpecError(value.loc, f"'inline' must be true or false, got {describe(value)}", code="bad-argument",
+                            hint=yaml11_bool_hint(value.value if isinstance(value, YScalar) else None))
         return value.value
 
     def layer_name(self, node: YNode, computed: bool = True) -> Name:

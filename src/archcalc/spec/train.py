@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.errors import Loc, SpecError, choices_hint
+from archcalc.layers.args import yaml11_bool_hint
 from archcalc.spec.source import YMap, YNode, YScalar, YSeq, describe
 
 TASKS = ("classification", "regression")
@@ -696,7 +697,9 @@ def _bool(node: YNode | None, key: str, default: bool) -> bool:
     if node is None:
         return default
     if not isinstance(node, YScalar) or not isinstance(node.value, bool):
-        raise SpecError(node.loc, f"{key} must be true or false, got {describe(node)}", code="bad-train")
+        raise SpecError(node.loc, f"{key} must be true or false, got {describe(node)}", code="bad-train",
+                        hint=yaml11_bool_hint(node.value if isinstance(node, YScalar) else None)
+                        or f"{key}: true, or {key}: false")
     return node.value
 
 
@@ -782,9 +785,7 @@ def _check_optimizer(name: str, hyper: dict[str, object], locs: dict[str, Loc], 
 
 def _hyper(node: YNode, key: str, default: object) -> object:
     if isinstance(default, bool):
-        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
-            raise SpecError(node.loc, f"{key} must be true or false, got {describe(node)}", code="bad-train")
-        return node.value
+        return _bool(node, key, default)
     if isinstance(default, tuple):
         if not isinstance(node, YSeq) or len(node.items) != 2:
             raise SpecError(node.loc, f"{key} must be a list of two numbers, got {describe(node)}", code="bad-train",
