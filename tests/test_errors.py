@@ -43,6 +43,8 @@ CASES = [
     ("comma-in-flow-mapping", "input: [4]\nlayers:\n  - linear: {out: (2 + 1, 3)}\n", (3, 19), "quote the expression"),
     ("unknown-kind", CNN + "  - conv2: {out: 8, kernel: 3}\n", (3, 5), "did you mean 'conv2d'"),
     ("unknown-argument", CNN + "  - conv2d: {out: 8, kernal: 3}\n", (3, 22), "did you mean 'kernel'"),
+    ("optimizer-class-name", "input: [4]\nlayers: [linear: 2]\ntrain: {optimizer: RAdam}\n", (3, 20),
+     "did you mean 'radam'?"),  # not 'adam', which difflib finds closer
     ("missing-argument", CNN + "  - conv2d: {out: 8}\n", (3, 5), "conv2d needs 'kernel'"),
     ("float-for-int", "input: [4]\nlayers:\n  - linear: {out: 2.5}\n", (3, 19), "must be an integer"),
     ("int-for-bool", "input: [4]\nlayers:\n  - linear: {out: 2, bias: 1}\n", (3, 28), "true or false"),

@@ -122,6 +122,9 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str], cut
         return None
     from difflib import SequenceMatcher, get_close_matches
 
+    same = [choice for choice in sorted(choices) if choice.lower() == word.lower()]
+    if same:  # only the case differs (Keras' and torch's class names: 'RAdam', 'BatchNorm2d')
+        return f"did you mean '{same[0]}'?"
     close = get_close_matches(word, sorted(choices), n=5, cutoff=cutoff)
     if not close:
         return None
