@@ -362,7 +362,10 @@ def _held_out(monitor: str) -> list[str]:
     NumPy file's ``--validation``), refused when it leaves none to watch or none to train on."""
     return [
         "    if not 0 <= args.validation <= 1:  # nan too",
-        '        parser.error(f"--validation {args.validation:g}: give the fraction to hold out, from 0 to 1")',
+        "        parser.error(",
+        '            f"--validation {args.validation:g}:"',
+        '            " give the fraction to hold out, from 0 to 1"',
+        "        )",
         "    held = round(len(x) * args.validation)",
         "    if not 0 < held < len(x):",
         "        parser.error(",
