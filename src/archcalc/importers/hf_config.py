@@ -628,14 +628,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             "      inline: true",
             "    - residual:",
             *([] if post_norm else [f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}"]),
-            "        - name: mlp",
-            "          layers:",
-            "            - multiply:",
-            f"                - layers: [{layer('linear', out='f', bias=mlp, name='gate_proj')}, "
-            f"{layer(act, name='act_fn')}]",
-            f"                - {layer('linear', out='f', bias=mlp, name='up_proj')}",
-            "              inline: true",
-            f"            - {layer('linear', out='d', bias=mlp, name='down_proj')}",
+            *gated_mlp(act, mlp),
             *([f"        - rmsnorm: {{eps: {eps}, name: post_feedforward_layernorm}}"] if post_norm else []),
             "      inline: true",
             "layers:",
@@ -666,6 +659,21 @@ def _decoder_sizes(c: Config, defaults: Defaults, hidden: int) -> tuple[dict[str
         sizes["kv"] = kv
     sizes["depth"] = c.int("num_hidden_layers", defaults.depth)
     return sizes, grouped
+
+
+def gated_mlp(act: str, bias: bool) -> list[str]:
+    """Llama's MLP as the decoder block's lines: ``down_proj(act_fn(gate_proj(x)) * up_proj(x))``, named as
+    transformers names it (Llama, Mistral, Qwen, Gemma, StableLM)."""
+    return [
+        "        - name: mlp",
+        "          layers:",
+        "            - multiply:",
+        f"                - layers: [{layer('linear', out='f', bias=bias, name='gate_proj')}, "
+        f"{layer(act, name='act_fn')}]",
+        f"                - {layer('linear', out='f', bias=bias, name='up_proj')}",
+        "              inline: true",
+        f"            - {layer('linear', out='d', bias=bias, name='down_proj')}",
+    ]
 
 
 def _decoder_model(c: Config, lines: list[str], uses: str, eps: str, pad: int | None, head: bool) -> list[str]:
@@ -1038,14 +1046,7 @@ def gemma(generation: int) -> Family:
             "      inline: true",
             "    - residual:",
             norm(mlp_norm),
-            "        - name: mlp",
-            "          layers:",
-            "            - multiply:",
-            "                - layers: [linear: {out: f, bias: false, name: gate_proj}, "
-            f"{layer(act, name='act_fn')}]",
-            "                - linear: {out: f, bias: false, name: up_proj}",
-            "              inline: true",
-            "            - linear: {out: d, bias: false, name: down_proj}",
+            *gated_mlp(act, False),
             *([norm("post_feedforward_layernorm")] if generation > 1 else []),
             "      inline: true",
             "layers:",

@@ -23,6 +23,7 @@ from archcalc.importers.hf_config import (
     _with_head,
     dropout,
     family,
+    gated_mlp,
     layer,
     number,
 )
@@ -305,14 +306,7 @@ def stablelm(c: Config, head: bool) -> list[str]:
             "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
             *attention,
         ], None if parallel else _norm(eps, "post_attention_layernorm", "        "), [
-            "        - name: mlp",
-            "          layers:",
-            "            - multiply:",
-            "                - layers: [linear: {out: f, bias: false, name: gate_proj}, "
-            f"{layer(act, name='act_fn')}]",
-            "                - linear: {out: f, bias: false, name: up_proj}",
-            "              inline: true",
-            "            - linear: {out: d, bias: false, name: down_proj}",
+            *gated_mlp(act, False),
             *dropout(hidden, "dropout", "        "),
         ]),
         "layers:",
