@@ -395,6 +395,17 @@ def test_label_mode_mismatch_on_two_classes_reports_two_sigmoids_under_cross_ent
     assert [d.code for d in lint(text, "x.yaml", ["T109"]).diagnostics] == found
 
 
+def test_label_mode_mismatch_reads_a_maps_one_score_per_position_as_the_binary_form():
+    """A [1, H, W] map of sigmoids is one yes/no per position, not two independent class probabilities (T104
+    judges its one channel under cross_entropy); two channels on the class axis are."""
+    def text(out: int, class_axis: str = "") -> str:
+        return ("input: [1, 5, 5]\nlayers: [conv2d: {out: 4, kernel: 3, padding: 1}, relu, "
+                f"conv2d: {{out: {out}, kernel: 1}}, sigmoid]\ntrain: {{task: classification, classes: 2, "
+                f"{class_axis}loss: {{cross_entropy: {{inputs: probabilities}}}}}}\n")
+    assert [d.code for d in lint(text(1), "x.yaml", ["T109"]).diagnostics] == []
+    assert [d.code for d in lint(text(2, "class_axis: 0, "), "x.yaml", ["T109"]).diagnostics] == ["T109"]
+
+
 @pytest.mark.parametrize(("final", "hint"), [
     (", softmax", "keep the two outputs, one per class, and use loss: {cross_entropy: {inputs: probabilities}}; or "
                   "set out: 1 on `2` and end in a sigmoid instead of the softmax"),  # Keras' Dense(2, softmax)

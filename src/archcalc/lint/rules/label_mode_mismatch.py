@@ -8,6 +8,8 @@ classification whose model ends in sigmoids (more than one) before a loss on the
 (`cross_entropy` on probabilities), or, of more than two classes, that trains with `bce`,
 `bce_with_logits` or a margin loss on each output (`hinge`, `squared_hinge`, `soft_margin`: one
 independent yes/no per class). `multi_margin` and `categorical_hinge` take one class per sample.
+Two classes with one score per sample, or per position of a map, are the binary form and pass here
+(two outputs under a binary loss are T104's).
 
 ## Why is this bad?
 A softmax makes the classes compete: its outputs sum to 1, so a sample with two true labels can at
@@ -59,12 +61,11 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.graph.nodes import LayerNode
-from archcalc.layers.base import numel
 from archcalc.layers.softmax import OverAxis
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
 from archcalc.lint.structure import applied_by_loss
-from archcalc.spec.train import PROBABILITIES, SIGN_LOSSES
+from archcalc.spec.train import PROBABILITIES, SIGN_LOSSES, TrainSpec
 
 SEVERITY = WARNING
 EXCLUSIVE_LOSSES = ("cross_entropy", "nll", "multi_margin", "categorical_hinge")
@@ -89,9 +90,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield Finding(ctx.train_loc("loss"), f"{train.loss} expects exactly one class per sample, but the "
                           "classification is multi-label", hint="use loss: bce_with_logits (one yes/no per label)")
         return
-    if train.classes is None or train.classes < 2 or (train.classes == 2 and not _several(node)):
-        return
-    if train.loss in INDEPENDENT_LOSSES and train.classes > 2:  # two classes: one yes/no is the binary form
+    if train.classes is None or train.classes < 2 or (train.classes == 2 and not _several(train, node)):
+        return  # two classes with one score per sample (or per position) is the binary form other rules judge
+    if train.loss in INDEPENDENT_LOSSES and train.classes > 2:  # two scores for two classes: T104's to judge
         drop = f"remove the final `{node.path}` (sigmoid) and " if final == "sigmoid" else ""
         yield Finding(ctx.train_loc("loss"), f"{train.loss} treats each of the {train.classes} classes as an "
                       "independent yes/no, but each sample has exactly one: the outputs never learn that the classes "
@@ -103,7 +104,18 @@ def check(ctx: Context) -> Iterator[Finding]:
                       hint="end with - softmax, which makes the outputs a distribution over the classes")
 
 
-def _several(node: LayerNode | None) -> bool:
-    """Whether the model gives a sample more than one score: two sigmoids for two classes do not sum to 1 as
-    a softmax's two outputs do (one sigmoid is the binary form, which other rules judge)."""
-    return node is not None and symbolic.is_int(size := numel(node.out_shape)) and size > 1
+def _several(train: TrainSpec, node: LayerNode | None) -> bool:
+    """Whether the model gives a sample more than one score on its class axis: two sigmoids for two classes
+    do not sum to 1 as a softmax's two outputs do (one sigmoid is the binary form, which other rules judge).
+    The class axis is the only one of a flat output, or ``class_axis``; a map of one score per position (a
+    segmentation's or a cellular automaton's [1, H, W]) is one binary answer per position."""
+    if node is None or not node.out_shape:
+        return False
+    out = node.out_shape
+    if len(out) == 1:
+        size = out[0]
+    elif train.class_axis is not None and -len(out) <= train.class_axis < len(out):
+        size = out[train.class_axis]
+    else:
+        return False
+    return symbolic.is_int(size) and size > 1
