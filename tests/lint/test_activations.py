@@ -270,6 +270,41 @@ def test_linear_collapse_spares_a_spatially_separable_convolution(second, found)
     assert [d.code for d in lint(text, "x.yaml", ["A101"]).diagnostics] == (["A101"] if found else [])
 
 
+@pytest.mark.parametrize(("first", "second", "found"), [
+    ("[1, 3, 3]", "[3, 1, 1]", True),  # (2+1)-D without its ReLU (pytorch-conv2_1d, issue 2)
+    ("[3, 1, 1]", "[1, 3, 3]", True),
+    ("[1, 1, 7]", "[1, 7, 1]", False),  # one axis each: a separable large kernel
+])
+def test_linear_collapse_reports_a_spatial_then_temporal_pair_without_its_activation(first, second, found):
+    text = (f"input: [3, 8, 16, 16]\nlayers:\n  - conv3d: {{out: 8, kernel: {first}, padding: same}}\n"
+            f"  - conv3d: {{out: 16, kernel: {second}, padding: same}}\n  - relu\n")
+    assert [d.code for d in lint(text, "x.yaml", ["E", "A101"]).diagnostics] == (["A101"] if found else [])
+
+
+def inception(before: str, branches: str) -> str:
+    return f"input: [3, 32, 32]\nlayers:\n  - conv2d: {{out: 64, kernel: 3, padding: 1}}\n{before}" \
+           f"  - concat:\n{branches}"
+
+
+POOL = "  - maxpool2d: {kernel: 3, stride: 1, padding: 1}\n"
+ONE, THREE = "    - [conv2d: {out: 16, kernel: 1}, relu]\n", "    - [conv2d: {out: 16, kernel: 3, padding: 1}, relu]\n"
+POOLED = "    - [maxpool2d: {kernel: 3, stride: 1, padding: 1}, conv2d: {out: 16, kernel: 1}, relu]\n"
+
+
+@pytest.mark.parametrize(("text", "codes"), [
+    (inception(POOL, ONE + THREE + POOLED), ["A108"]),  # d2l's GoogLeNet before pull request 1732
+    (inception("", ONE + THREE + POOLED), ["A108"]),  # the pooled branch: pooling alone on that path
+    (inception("", ONE + THREE), ["A101"]),
+    (inception("  - relu\n" + POOL, ONE + THREE + POOLED), []),
+    (inception("", ONE + "    - []\n"), []),  # an empty branch passes the raw sum on: judged after the merge
+    (inception("", ONE + "    - [relu, conv2d: {out: 16, kernel: 1}]\n"), []),
+    (inception("", ONE + "    - [conv2d: {out: 16, kernel: 1}, relu]\n").replace("concat", "multiply"), []),
+    (inception("", ONE + THREE).replace("out: 64", "out: 2"), []),  # 2 channels between 3 and 16: a bottleneck
+])
+def test_missing_activation_and_linear_collapse_follow_into_the_branches_of_a_merge(text, codes):
+    assert [d.code for d in lint(text, "x.yaml", ["E", "A101", "A108"]).diagnostics] == codes
+
+
 def test_activated_logits_leaves_a_soft_cap_alone():
     """Gemma 2 caps its logits (c·tanh(x/c), c = 30) and trains on the capped ones, by design."""
     text = ("input: [T]\nsymbols: {T: 8}\nlayers:\n  - embedding: {vocab: 50, dim: 16}\n  - linear: 50\n"

@@ -202,13 +202,40 @@ def factorised(first: LayerNode, second: LayerNode) -> bool:
 
 
 def spatially_separable(first: LayerNode, second: LayerNode) -> bool:
-    """Each of two convolutions windows the axes the other leaves at 1 (15×1 then 1×15)."""
+    """Each of two convolutions windows one axis, a different one (15×1 then 1×15). A video network's
+    spatial then temporal pair (1×k×k then t×1×1) is not one: (2+1)-D, P3D and S3D factorise a 3-D
+    convolution that way to put an activation between the two (Tran et al., CVPR 2018), not to leave it out."""
     a, b = getattr(first.layer, "kernel", None), getattr(second.layer, "kernel", None)
     if a is None or b is None or len(a) != len(b) or len(a) < 2 \
             or not all(symbolic.is_int(k) for k in (*a, *b)):
         return False
-    return all(x == 1 or y == 1 for x, y in zip(a, b)) and any(x > 1 and y == 1 for x, y in zip(a, b)) \
-        and any(y > 1 and x == 1 for x, y in zip(a, b))
+    windowed = [[i for i, k in enumerate(kernel) if k > 1] for kernel in (a, b)]
+    return all(len(axes) == 1 for axes in windowed) and windowed[0] != windowed[1]
+
+
+def branch_heads(merge: MergeNode) -> list[tuple[LayerNode, bool]] | None:
+    """The first affine layer of every branch of a linear merge (a sum, a concatenation) on its own input, each with
+    whether pooling comes before it, when every branch reaches one through layers that are linear at
+    inference and pooling alone (an Inception block's 1×1, 3×3, 5×5 and pool-then-1×1 paths); None when a
+    branch is empty (it passes the input on), starts with anything else, or reads another node."""
+    if Trait.LINEAR not in merge.layer.TRAITS or len(merge.branches) < 2:  # a product of two branches is not
+        return None
+    heads: list[tuple[LayerNode, bool]] = []
+    for i, branch in enumerate(merge.branches):
+        if merge.source(i) is not None:
+            return None
+        pooled = False
+        for node in flatten([branch]):
+            traits = node.layer.TRAITS if isinstance(node, LayerNode) else None
+            if traits is None or Trait.ACTIVATION in traits or not traits & (Trait.LINEAR | Trait.POOLS):
+                return None
+            if Trait.WEIGHTED in traits:
+                heads.append((node, pooled))
+                break
+            pooled = pooled or Trait.POOLS in traits
+        else:
+            return None
+    return heads
 
 
 def depthwise(node: LayerNode) -> bool:

@@ -5,8 +5,8 @@ Reports an affine layer (`linear`, `conv2d`) whose output reaches another affine
 nothing but layers that are linear at inference: batch norm, dropout, flatten, identity. The
 finding sits on the first of the two, the layer whose activation is missing, where the fix goes
 (as `missing-activation`, A108, and `dense-input-layer`, A110, place theirs); in a framework that
-is the line of the layer written without its `activation=`.
-A deliberate factorisation is not reported:
+is the line of the layer written without its `activation=`. It follows into a sum or concatenation
+whose every branch starts with an affine layer. A deliberate factorisation is not reported:
 
 - a low-rank bottleneck: fewer values between the two layers (channels, features, or a code vector:
   a convolutional autoencoder's `[64, 1, 1]` between `[32, 7, 7]` maps) than the first's input
@@ -16,8 +16,9 @@ A deliberate factorisation is not reported:
 - a depthwise-separable convolution: a depthwise convolution (`groups` equal to its input channels)
   and a 1×1 convolution, either way round. One mixes positions only, the other channels only: a
   full convolution factorised into far fewer weights, with no activation between them on purpose;
-- a spatially separable convolution: a k×1 window then a 1×k one (each windowing the axes the other
-  leaves at 1), the low-rank large kernel of Peng et al.'s global convolutional network.
+- a spatially separable convolution: a k×1 window then a 1×k one (each windowing one axis, a different
+  one), the low-rank large kernel of Peng et al.'s global convolutional network. A video network's
+  1×k×k then t×1×1 is not exempt: (2+1)-D, P3D and S3D put an activation between the two.
 
 ## Why is this bad?
 W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂): without a non-linear activation between them, the two
@@ -51,8 +52,7 @@ layers:
 ```
 
 ## Known problems
-Average pooling is linear too, but every pooling layer is treated as a possible non-linearity
-(max pooling is one), so `conv2d → avgpool2d → conv2d` is not reported.
+Every pooling layer is treated as a possible non-linearity (max pooling is one): A108 judges them.
 
 ## References
 - The lecture notes on perceptrons and activations: without a non-linear activation a stack of
@@ -68,12 +68,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from archcalc import symbolic
-from archcalc.graph.nodes import LayerNode
+from archcalc.graph.nodes import LayerNode, MergeNode
 from archcalc.layers.base import numel
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
-from archcalc.lint.structure import dense_input_layer, factorised, pointwise
+from archcalc.lint.structure import branch_heads, dense_input_layer, factorised, pointwise
 
 SEVERITY = WARNING
 #: runs on the layers that built when a later one does not
@@ -85,6 +85,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     for run in ctx.chains:
         previous: LayerNode | None = None  # the last affine layer, while only linear layers follow it
         for node in run:
+            if isinstance(node, MergeNode) and previous is not None and previous is not first:
+                yield from _into_branches(previous, node)
             if not isinstance(node, LayerNode) or _separates(node):
                 previous = None
                 continue
@@ -97,6 +99,18 @@ def check(ctx: Context) -> Iterator[Finding]:
                               f"{_equivalent(previous, node)}",
                               hint=f"add an activation after `{previous.path}`, such as `- relu`")
             previous = node
+
+
+def _into_branches(previous: LayerNode, merge: MergeNode) -> Iterator[Finding]:
+    """Every branch of a linear merge passes ``previous``'s output straight to an affine layer of its own."""
+    heads = branch_heads(merge)
+    if not heads or any(pooled or _bottleneck(previous, head) or factorised(previous, head) for head, pooled in heads):
+        return
+    yield Finding(previous.loc, f"`{previous.path}` ({previous.kind}) feeds the {len(heads)} branches of "
+                  f"`{merge.path}` ({merge.kind}), each starting with an affine layer "
+                  f"({', '.join(f'`{head.path}`' for head, _ in heads)}), with no activation between them: each "
+                  "branch computes one linear map with it", hint=f"add an activation after `{previous.path}`, "
+                  "such as `- relu`")
 
 
 def _separates(node: LayerNode) -> bool:
