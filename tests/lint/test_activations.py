@@ -324,3 +324,19 @@ def test_bounded_regression_output_counts_the_outputs_along_softmaxs_own_axis(sh
     assert messages(text, "T108") == ([] if size is None else [
         f"`2` (softmax) makes a regression's {size} outputs positive and sum to 1: only targets that are "
         "themselves distributions fit"])
+
+
+@pytest.mark.parametrize(("layer", "messages"), [
+    ("batchnorm2d: {momentum: 0.99}", ["`1` (batchnorm2d) momentum 0.99 is PyTorch's weight of the new batch in the "
+                                       "running statistics: they follow the last batches almost alone, and evaluation "
+                                       "normalises with their noise"]),  # torchvision's MaxViT before PR 8312
+    ("groupnorm: {groups: 4, eps: 0.5}", ["`1` (groupnorm) adds eps 0.5 to each variance before dividing by its square "
+                                          "root: a feature of variance 0.1 comes out at 0.41 of unit scale, so the "
+                                          "layer no longer normalises"]),
+    ("batchnorm2d: {momentum: 0.5, eps: 0.05}", []),
+    ("batchnorm2d: {momentum: 0.01, eps: 0.001}", []),  # TensorFlow's conventions written as PyTorch's
+    ("batchnorm2d", []),
+])
+def test_misread_norm_setting(layer, messages):
+    text = f"input: [3, 8, 8]\nlayers:\n  - conv2d: {{out: 8, kernel: 3, bias: false}}\n  - {layer}\n  - relu\n"
+    assert [d.message for d in lint(text, "x.yaml", ["N113"]).diagnostics] == messages

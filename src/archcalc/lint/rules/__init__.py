@@ -10,7 +10,6 @@ The letter of a code says what the rule looks at, the first digit groups it insi
 - ``S`` — structure of the whole network: depth, skips, downsampling, parameters, unused definitions.
 - ``T`` — the training setup: loss, task, output head, optimizer.
 - ``M`` — the lint comments themselves.
-
 A code, once given, is never reused for another rule. Add a rule: write its module (see any
 one here), add one line below, add ``tests/lint/fixtures/CODE.yaml`` and ``CODE.ok.yaml``.
 """
@@ -77,6 +76,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("N110", "dropout_before_maxpool"),
     ("N111", "stochastic_depth_without_shortcut"),
     ("N112", "zero_init_before_relu"),
+    ("N113", "misread_norm_setting"),
     # G: window geometry
     ("G101", "dropped_input_rows"),
     ("G102", "kernel_larger_than_input"),
