@@ -976,6 +976,11 @@ layers:
     Kind("identity", lambda a, x, t: nn.Identity(), (
         Case((2, 3), "identity", params=0, out=(2, 3)),
     )),
+    # IBM Granite's residual_multiplier (x * 0.22) and logits / logits_scaling (a negative factor too)
+    Kind("scale", lambda a, x, t: Fn(lambda y: y * a.factor), (
+        Case((2, 6), "scale: 0.22", params=0, out=(2, 6)),
+        Case((3, 2, 4), "scale: {factor: -8}", params=0, out=(3, 2, 4), name="negative"),
+    )),
     Kind("relu", lambda a, x, t: nn.ReLU(), (Case((2, 6), "relu", params=0, out=(2, 6)),)),
     Kind("relu6", lambda a, x, t: nn.ReLU6(), (Case((2, 6), "relu6", params=0, out=(2, 6)),)),
     Kind("leaky_relu", lambda a, x, t: nn.LeakyReLU(a.slope), (Case((2, 6), "leaky_relu: 0.2", params=0, out=(2, 6)),)),

@@ -435,6 +435,19 @@ def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, l
 
 
 @pytest.mark.parametrize(("shape", "layer", "message"), [
+    ("[4, 8]", "scale: 0", "x.yaml:3:12: error: scale: a factor of 0 makes every output 0\n"
+     "  hint: a constant other than 0 (remove the layer for a factor of 1)\n"),
+    ("[4, 8]", "scale: {factor: 1e999}", "x.yaml:3:21: error: scale: 'factor' must be a finite number, got inf\n"),
+    ("[4, 8]", "scale: {factor: x}", "x.yaml:3:21: error: undefined symbol 'x'\n"
+     "  hint: declare it under 'symbols:' or as a block parameter\n"),
+    ("[4, 8]", "scale", "x.yaml:3:5: error: scale needs 'factor'\n"
+     "  hint: factor: the constant every element is multiplied by (not 0) — e.g. - scale: {factor: …}\n"),
+])
+def test_a_scale_refuses_a_factor_that_is_no_constant_at_it(run, write, shape, layer, message):
+    assert errors(run, write, f"input: {shape}\nlayers:\n  - {layer}\n") == message
+
+
+@pytest.mark.parametrize(("shape", "layer", "message"), [
     ("[4, 8]", "attention: {heads: 2, packing: heads, branches: [[linear: 8], [linear: 8], [linear: 8]]}",
      "x.yaml:3:36: error: attention: packing: heads orders the features of one fused input, but q, k and v come "
      "from three branches\n  hint: remove packing, or give q, k and v side by side in one input\n"),

@@ -1177,3 +1177,32 @@ def test_generated_position_embeddings_import_back_and_a_length_up_to_the_table_
     first, second = archcalc.load(str(spec)), archcalc.load(str(back))
     assert_same_spec(first, second)
     assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+
+
+def test_a_tensor_times_or_over_a_number_is_a_scale(tmp_path):
+    """``x * c``, ``c * x`` and ``x / c`` by a Python number (Granite's multipliers, a divided logit): ``scale``,
+    x / c as the factor 1 / c; a product of two tensors stays a merge, and a rounding division no scale. The
+    generated source's ``Scale`` reads back as the kind."""
+    path = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(8, 8)\n"
+                 "        self.b = nn.Linear(8, 4)\n\n"
+                 "    def forward(self, x):\n        y = self.a(x) * 0.5\n        y = -2 * torch.tanh(y)\n"
+                 "        return self.b(y) / 8\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "8")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "  - scale: 0.5\n  - tanh\n  - scale: -2.0\n" in text and text.endswith("  - scale: 0.125\n"), text
+    torch.manual_seed(5)
+    assert_same_module(out, _user_class(path, "M")().eval(), torch.randn(3, 8))
+    floor = write(tmp_path, "import torch\nfrom torch import nn\n\n\nclass F(nn.Module):\n"
+                  "    def forward(self, x):\n        return torch.div(x, 2, rounding_mode='floor')\n")
+    code, output, _ = imported(tmp_path, f"{floor}:F", "--input", "8")
+    assert code == 2 and "Traceback" not in output
+
+    spec = tmp_path / "scaled.yaml"
+    spec.write_text("input: [6]\nlayers:\n  - linear: 4\n  - scale: 0.22\n  - scale: {factor: -8.0}\n",
+                    encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]

@@ -293,6 +293,7 @@ SAVES: dict[str, Callable[[Layer, Shape, Shape], list[Save]]] = {
     "transpose": _nothing,
     "select": _nothing,
     "identity": _nothing,
+    "scale": _nothing,  # x * c by a Python number: its backward is grad * c, nothing saved
 }
 
 

@@ -432,6 +432,7 @@ def _llama_attention(m: nn.Module) -> Layer:
 GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "Sign": lambda m: Layer("step", {}),
     "SoftCap": lambda m: Layer("softcap", {"cap": m.cap}),
+    "Scale": lambda m: Layer("scale", {"factor": m.factor}),
     "GlobalAvgPool2d": lambda m: Layer("global_avgpool2d", {}),
     "Reshape": lambda m: Layer("reshape", {"shape": list(m.shape)}),
     "Permute": lambda m: Layer("permute", {"dims": list(m.dims)}),
@@ -653,9 +654,37 @@ def _argument(node: fx.Node, index: int, key: str, default: object) -> object:
     return node.kwargs.get(key, default)
 
 
+#: x * c (or c * x) and x / c by a Python number: a ``scale`` (x / c as the factor 1 / c)
+PRODUCTS: tuple[object, ...] = (operator.mul, operator.imul, torch.mul, "mul")
+QUOTIENTS: tuple[object, ...] = (operator.truediv, operator.itruediv, torch.div, torch.true_divide, "div")
+
+
+def _constant_factor(node: fx.Node) -> float | None:
+    """The factor of a product of one tensor and a Python number (not 0: that computes no model), or of a
+    quotient of a tensor by one; None for anything else (a product of tensors is a merge, a rounding
+    division no scale)."""
+    if node.kwargs or len(node.args) != 2:
+        return None
+    a, b = node.args
+
+    def number(v: object) -> bool:
+        return type(v) in (int, float) and v != 0 and v == v and abs(v) != float("inf")
+
+    if node.target in PRODUCTS:
+        if isinstance(a, fx.Node) and number(b):
+            return float(b)
+        return float(a) if isinstance(b, fx.Node) and number(a) else None
+    if node.target in QUOTIENTS and isinstance(a, fx.Node) and number(b):
+        return 1.0 / b
+    return None
+
+
 def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:
     """The layer of a single-input function call, or None when it is no such call."""
     target = node.target
+    factor = _constant_factor(node)
+    if factor is not None:
+        return Layer("scale", {"factor": factor})
     if target is F.gelu:
         return Layer("gelu", _args(approximate=(_argument(node, 1, "approximate", "none"), "none")))
     if target in ACTIVATIONS:
@@ -1634,7 +1663,8 @@ class _Graph:
     def unsupported(self, node: fx.Node) -> SpecError:
         what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
         return module_error(self.owner, f"its forward calls {node.op} '{what}', which archcalc cannot express",
-                            "archcalc maps layers, activations, pooling, flatten, reshapes, +, * and torch.cat")
+                            "archcalc maps layers, activations, pooling, flatten, reshapes, +, *, torch.cat and "
+                            "products with a number (x * c, x / c)")
 
 
 def _used(node: fx.Node) -> bool:

@@ -77,6 +77,7 @@ KINDS = (
     "reshape",
     "rmsnorm",
     "rnn",
+    "scale",
     "select",
     "sigmoid",
     "silu",

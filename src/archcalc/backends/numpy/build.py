@@ -234,6 +234,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                       **({"view": a.broadcast(x)} if a.flat else {})),
     "stochastic_depth": lambda a, x: _call(L.StochasticDepth, p=a.p, mode=a.mode),
     "identity": _simple(L.Identity),
+    "scale": lambda a, x: _call(L.Scale, factor=a.factor),
     "attention": lambda a, x: Call(L.Attention, _attention(a, [x])),  # q, k and v side by side in one input
     "multihead_attention": _multihead,
     "lstm": lambda a, x: _call(L.LSTM, **_recurrent(a, x), proj_size=a.proj_size),

@@ -2103,6 +2103,19 @@ class Identity(Module):
     """Passes its input through (``nn.Identity``)."""
 
 
+class Scale(Module):
+    """x · factor, a constant; gradient the factor."""
+
+    def __init__(self, factor: float):
+        self.factor = factor
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x * self.factor
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return dout * self.factor if input_grad else None
+
+
 # -- activations -----------------------------------------------------------------------------------
 
 

@@ -265,6 +265,11 @@ def identity(b: Builder, node: LayerNode, x: str) -> str:
     return b.op("Identity", [x], node)
 
 
+@op_for("scale")
+def scale(b: Builder, node: LayerNode, x: str) -> str:
+    return b.op("Mul", [x, b.constant(node, "factor", node.layer.factor)], node)
+
+
 @op_for("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d")
 def adaptive_avgpool(b: Builder, node: LayerNode, x: str) -> str:
     out = node.layer.config()["out"]

@@ -44,6 +44,7 @@ from archcalc.backends.torch.modules import (
     PositionAdd,
     PositionEmbedding,
     Reshape,
+    Scale,
     ScaledEmbedding,
     Select,
     SelfAttention,
@@ -172,6 +173,11 @@ def leaky_relu(layer: Layer, x: Shape) -> Call:
 @module_for("softcap")
 def softcap(layer: Layer, x: Shape) -> Call:
     return call(SoftCap, layer.config()["cap"])
+
+
+@module_for("scale")
+def scale(layer: Layer, x: Shape) -> Call:
+    return call(Scale, layer.config()["factor"])
 
 
 @module_for("gelu")

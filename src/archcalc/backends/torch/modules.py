@@ -40,6 +40,17 @@ class SoftCap(nn.Module):
         return torch.tanh(x / self.cap) * self.cap
 
 
+class Scale(nn.Module):
+    """x * factor, a constant (Granite's residual_multiplier, 1 / logits_scaling)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
 class GlobalAvgPool2d(nn.Module):
     """The mean of each channel over H and W: [N, C, H, W] -> [N, C]."""
 
@@ -729,9 +740,10 @@ def share_kept(model: nn.Module) -> None:
         module.kept = kept
 
 
-HELPERS = (share_kept, Sign, SoftCap, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean, StochasticDepth,
-           ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding, PositionAdd, Conv1D,
-           Attention, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE, RNN, GRU, LSTM)
+HELPERS = (share_kept, Sign, SoftCap, Scale, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean,
+           StochasticDepth, ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding,
+           PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE,
+           RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {MultiheadAttention: (Attention,), SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
