@@ -63,6 +63,8 @@ def small(kind: str, **sizes):
         "phi": (transformers.PhiConfig, "PhiForCausalLM"),
         "starcoder2": (transformers.Starcoder2Config, "Starcoder2ForCausalLM"),
         "stablelm": (transformers.StableLmConfig, "StableLmForCausalLM"),
+        "granite": (transformers.GraniteConfig, "GraniteForCausalLM"),
+        "cohere": (transformers.CohereConfig, "CohereForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -620,9 +622,10 @@ def test_the_imported_llama_3_8b_is_the_shipped_spec(tmp_path):
 def test_imported_specs_lint_without_errors(tmp_path):
     cases = {**{name: config for name, (config, _) in CASES.items()},
              **{name: config for name, (config, _, _) in VIT_CASES.items()},
-             **{name: config for name, (config, _) in LAYERNORM_CASES.items()}}
+             **{name: config for name, (config, _) in {**LAYERNORM_CASES, **GRANITE_COHERE_CASES}.items()}}
     for name in ("gpt2", "bert", "llama-gqa", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3-moe", "olmoe",
-                 "qwen2-moe", "roberta", "electra", "distilbert", "vit", "vit-classifier", *LAYERNORM_CASES):
+                 "qwen2-moe", "roberta", "electra", "distilbert", "vit", "vit-classifier", *LAYERNORM_CASES,
+                 *GRANITE_COHERE_CASES):
         spec = imported(tmp_path / name, cases[name])
         result = CliRunner().invoke(main, ["lint", str(spec), "--format", "json"])
         findings = json.loads(result.output)
@@ -726,7 +729,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
 
 
 @pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3_moe",
-                                    "olmoe", "qwen2_moe"])
+                                    "olmoe", "qwen2_moe", "granite"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -1111,7 +1114,8 @@ def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_
 
 
 @pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope",
-                                  "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa"])
+                                  "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa",
+                                  "granite", "cohere"])
 def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """One config per Gemma generation and per LayerNorm family (GPT-NeoX's head-by-head packing, Phi's shared
     norm, StarCoder2's window, StableLM's parallel residual): the generated torch source (ruff-clean at 88
@@ -1128,7 +1132,7 @@ def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, n
     from archcalc.backends.torch.source import emit
     from tests.torch_helpers import import_file
 
-    config, real_class = {**GEMMA_CASES, **LAYERNORM_CASES}[name]
+    config, real_class = {**GEMMA_CASES, **LAYERNORM_CASES, **GRANITE_COHERE_CASES}[name]
     config._attn_implementation = "eager"
     model = archcalc.load(str(imported(tmp_path, config)), T=13)
     torch.manual_seed(0)
@@ -1213,10 +1217,11 @@ def test_import_refuses_at_the_key_it_reads(tmp_path, config, message):
 # -- the LayerNorm decoders: GPT-NeoX, Phi, StarCoder2, StableLM ---------------------------------------
 
 
-@pytest.mark.parametrize("family", ["gpt_neox", "phi", "starcoder2", "stablelm"])
+@pytest.mark.parametrize("family", ["gpt_neox", "phi", "starcoder2", "stablelm", "cohere"])
 def test_a_key_a_layernorm_decoder_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """GPTNeoXConfig's defaults are GPT-NeoX-20B's, PhiConfig's Phi-1.5's, Starcoder2Config's the 3B model's
-    (2 key/value heads), StableLmConfig's stablelm-3b-4e1t's (32 key/value heads whatever the heads)."""
+    (2 key/value heads), StableLmConfig's stablelm-3b-4e1t's (32 key/value heads whatever the heads),
+    CohereConfig's c4ai-command-r-v01's (rope_theta 500000, which the hub-format test reads)."""
     from archcalc.importers.hf_layernorm import KEYS, SIZES
 
     config = transformers.AutoConfig.for_model(family)
@@ -1254,6 +1259,18 @@ HUB_CONFIGS = {
                        num_key_value_heads=2, max_position_embeddings=32, sliding_window=6,
                        rope_theta=999999.4420358813, mlp_type="default", norm_type="layer_norm", bos_token_id=0,
                        eos_token_id=0),
+    # granite-3.0-2b's keys: rope_theta at the top level, rope_scaling null, every multiplier given
+    "granite": dict(model_type="granite", architectures=["GraniteForCausalLM"], vocab_size=101, hidden_size=64,
+                    intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                    max_position_embeddings=32, embedding_multiplier=12.0, residual_multiplier=0.22,
+                    attention_multiplier=0.015625, logits_scaling=8.0, rope_theta=10000.0, rope_scaling=None,
+                    rms_norm_eps=1e-5, mlp_bias=False, attention_bias=False, tie_word_embeddings=True,
+                    pad_token_id=0, bos_token_id=0, eos_token_id=0),
+    # c4ai-command-r-v01's keys, without rope_theta: CohereConfig's 500000 is meant
+    "cohere": dict(model_type="cohere", architectures=["CohereForCausalLM"], vocab_size=101, hidden_size=64,
+                   intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+                   max_position_embeddings=32, layer_norm_eps=1e-5, logit_scale=0.0625, use_qk_norm=False,
+                   pad_token_id=0, bos_token_id=5, eos_token_id=0),
     # a quarter of each head rotated by default
     "stablelm": dict(model_type="stablelm", architectures=["StableLmForCausalLM"], vocab_size=101, hidden_size=64,
                      intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
@@ -1301,6 +1318,126 @@ def test_a_layernorm_decoder_config_as_the_hub_writes_it_is_the_real_model(tmp_p
 ])
 def test_a_layernorm_decoder_config_archcalc_cannot_express_is_refused_at_its_key(tmp_path, config, key, message):
     text = json.dumps(config)
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
+    column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1  # at the value
+    assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr
+
+
+# -- Granite and Command-R: constant multipliers, interleaved rotary --------------------------------------
+
+#: tiny IBM Granite and Cohere Command-R configs: every multiplier other than 1 (the scores' scale far from
+#: 1/√head_dim), grouped and full attention, heads not D/h wide, biases, tied and untied heads
+GRANITE_COHERE_CASES = {
+    # granite-3.0's shape: embeddings ×12, each sub-layer's output ×0.22, scores ×0.05, logits / 8, tied
+    "granite": (small("granite", num_attention_heads=6, num_key_value_heads=2, embedding_multiplier=12.0,
+                      residual_multiplier=0.22, attention_multiplier=0.05, logits_scaling=8.0,
+                      tie_word_embeddings=True, pad_token_id=0, **LAYERNORM), transformers.GraniteForCausalLM),
+    # GraniteConfig's defaults: every multiplier 1 (the scores unscaled, not 1/√d), untied; biases everywhere,
+    # heads of 16 whatever hidden_size / heads (8) says, logits divided by 3 (no power of two)
+    "granite-biased-head-dim": (small("granite", num_attention_heads=6, head_dim=16, attention_bias=True,
+                                      mlp_bias=True, logits_scaling=3.0, rms_norm_eps=1e-5, **LAYERNORM),
+                                transformers.GraniteForCausalLM),
+    # Command-R's: one bias-free LayerNorm feeding attention and the MLP, interleaved rotary, logits × 0.5, tied
+    "cohere": (small("cohere", num_attention_heads=6, num_key_value_heads=2, logit_scale=0.5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 300.0}, **LAYERNORM),
+               transformers.CohereForCausalLM),
+    "cohere-biased-untied-head-dim": (small("cohere", num_attention_heads=4, head_dim=16, attention_bias=True,
+                                            tie_word_embeddings=False, layer_norm_eps=1e-6, **LAYERNORM),
+                                      transformers.CohereForCausalLM),
+}
+
+
+@pytest.mark.parametrize("name", GRANITE_COHERE_CASES)
+def test_an_imported_granite_or_cohere_config_is_the_real_model(tmp_path, name):
+    """Every weight stirred off its initial value (a LayerNorm's γ starts at one, which would hide a norm
+    that lost its weight); logits equal to 1e-5 on 13 tokens, and the MACs."""
+    config, real_class = GRANITE_COHERE_CASES[name]
+    spec = imported(tmp_path, config)
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(real_class(config)), dict(T=13), vocab=config.vocab_size)
+
+
+def test_granite_and_cohere_write_their_constants_where_transformers_applies_them(tmp_path):
+    granite = imported(tmp_path / "g", GRANITE_COHERE_CASES["granite"][0]).read_text(encoding="utf-8")
+    assert granite.count("- scale: 0.22   # residual_multiplier") == 2 and "            scale: 0.05\n" in granite
+    assert "scale: 12.0, name: embed_tokens}" in granite and granite.endswith("- scale: 0.125   # logits / "
+                                                                              "logits_scaling\n")
+    default = imported(tmp_path / "d", GRANITE_COHERE_CASES["granite-biased-head-dim"][0]).read_text()
+    assert "residual_multiplier" not in default and "            scale: 1.0\n" in default  # the scores unscaled
+    cohere = imported(tmp_path / "c", GRANITE_COHERE_CASES["cohere"][0]).read_text(encoding="utf-8")
+    assert "rotary: interleaved" in cohere and "layernorm: {bias: false, name: input_layernorm}" in cohere
+    assert cohere.endswith("- scale: 0.5   # logits times logit_scale\n")
+    base = imported(tmp_path / "b", GRANITE_COHERE_CASES["granite"][0], "--base").read_text(encoding="utf-8")
+    assert "logits_scaling" not in base and "lm_head" not in base
+    torch.manual_seed(0)
+    config = GRANITE_COHERE_CASES["granite"][0]
+    check_against(str(tmp_path / "b" / "spec.yaml"), stirred(transformers.GraniteModel(config)), dict(T=13),
+                  vocab=config.vocab_size)
+
+
+#: ibm-granite/granite-3.0-2b-base's and -8b-base's config.json values (the 8B model: 4096 wide, 12800-wide MLP,
+#: logits / 16)
+GRANITE_3_0 = dict(vocab_size=49155, max_position_embeddings=4096, num_hidden_layers=40, num_attention_heads=32,
+                   num_key_value_heads=8, embedding_multiplier=12.0, residual_multiplier=0.22, rms_norm_eps=1e-5,
+                   rope_theta=10000.0, attention_dropout=0.1, tie_word_embeddings=True, pad_token_id=0,
+                   bos_token_id=0, eos_token_id=0)
+#: CohereForAI/c4ai-command-r-v01's config.json values
+COMMAND_R = dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, num_hidden_layers=40,
+                 num_attention_heads=64, num_key_value_heads=64, max_position_embeddings=8192, layer_norm_eps=1e-5,
+                 logit_scale=0.0625, rope_theta=8000000.0, use_qk_norm=False, pad_token_id=0, bos_token_id=5,
+                 eos_token_id=255001)
+#: their parameters, the tied embedding once (transformers' sum(p.numel()) on the meta device)
+GRANITE_2B, GRANITE_8B, COMMAND_R_V01 = 2_533_531_648, 8_170_848_256, 34_980_831_232
+
+
+@pytest.mark.parametrize(("kind", "sizes", "real_class", "expected"), [
+    ("granite", dict(GRANITE_3_0, hidden_size=2048, intermediate_size=8192, attention_multiplier=0.015625,
+                     logits_scaling=8.0), transformers.GraniteForCausalLM, GRANITE_2B),
+    ("granite", dict(GRANITE_3_0, hidden_size=4096, intermediate_size=12800, attention_multiplier=0.0078125,
+                     logits_scaling=16.0), transformers.GraniteForCausalLM, GRANITE_8B),
+    ("cohere", COMMAND_R, transformers.CohereForCausalLM, COMMAND_R_V01),
+])
+def test_published_granite_and_command_r_sizes_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
+    config = small(kind, **sizes)
+    model = archcalc.load(str(imported(tmp_path, config)))
+    assert model.trainable_params == full_size(config, real_class) == expected
+
+
+@pytest.mark.parametrize(("config", "key", "message"), [
+    (dict(model_type="granite", residual_multiplier=0), "residual_multiplier",
+     "error: 'residual_multiplier' must be a number > 0, got 0\n"),
+    (dict(model_type="granite", attention_multiplier=-0.5), "attention_multiplier",
+     "error: 'attention_multiplier' must be a number > 0, got -0.5\n"),
+    (dict(model_type="granite", logits_scaling="8"), "logits_scaling",
+     "error: 'logits_scaling' must be a number > 0, got '8'\n"),
+    (dict(model_type="granite", embedding_multiplier=float("inf")), "embedding_multiplier",
+     "error: 'embedding_multiplier' must be finite, got inf\n"),
+    (dict(model_type="granite", rope_scaling={"rope_type": "dynamic", "factor": 2.0}), "rope_scaling",
+     "error: 'rope_scaling': archcalc's rotary embedding has no scaling\n"),
+    (dict(model_type="granite", pretraining_tp=2), "pretraining_tp",
+     "error: 'pretraining_tp': weights split into slices for tensor parallelism while pre-training\n"),
+    (dict(model_type="cohere", use_qk_norm=True), "use_qk_norm",
+     "error: 'use_qk_norm': q and k normalised by LayerNorms with a weight of each head's own ([heads, head_dim]), "
+     "which no spec kind holds (qk_norm: head shares one weight across the heads)\n  hint: the spec language cannot "
+     "express it; only \"use_qk_norm\": false imports (parameters and shapes without the norms' 2·(heads + kv)·"
+     "head_dim … remove it to count the rest)\n"),
+    (dict(model_type="cohere", architectures=["CohereForCausalLM"], logit_scale=None), "logit_scale",
+     "error: 'logit_scale' is null, but CohereForCausalLM multiplies its logits by it\n  hint: give a number "
+     "(\"logit_scale\": 0.0625 is Command-R's), or import the base model with --base\n"),
+    (dict(model_type="cohere", architectures=["CohereForCausalLM"], logit_scale=0), "logit_scale",
+     "error: 'logit_scale' must be a number > 0, got 0\n"),
+    (dict(model_type="cohere", hidden_size=50, num_attention_heads=4), "num_attention_heads",
+     "error: num_attention_heads 4 does not divide hidden_size 50\n"),
+    (dict(model_type="cohere", num_key_value_heads=5), "num_key_value_heads",
+     "error: num_key_value_heads 5 does not divide num_attention_heads 64\n"),
+    (dict(model_type="cohere", hidden_act="quick_gelu"), "hidden_act",
+     "error: 'hidden_act': archcalc cannot express activation 'quick_gelu'\n"),
+])
+def test_a_granite_or_cohere_config_archcalc_cannot_express_is_refused_at_its_key(tmp_path, config, key, message):
+    text = json.dumps(config).replace("Infinity", "1e999")  # JSON has no infinity; 1e999 reads as one
     path = tmp_path / "config.json"
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])

@@ -562,9 +562,36 @@ class Defaults:
     depth: int = 32  # num_hidden_layers (Gemma: 28, Gemma 2 and 3: 26)
 
 
+@dataclass(frozen=True)
+class Multipliers:
+    """IBM Granite's constants (``modeling_granite.py``), each as the spec writes it, None where it is 1 (left
+    out): the embedding's rows times ``embedding`` (``embedding: {scale}``), each sub-layer's output times
+    ``residual`` before its residual addition and the logits times ``logits`` (1 / ``logits_scaling``), both
+    ``scale`` layers, and the attention scores times ``attention``, the attention's ``scale`` (written
+    always: Granite's default is 1, not 1/√head_dim)."""
+
+    embedding: str | None
+    residual: str | None
+    attention: str
+    logits: str | None
+
+
+def granite_multipliers(c: Config) -> Multipliers:
+    """The four multipliers of a Granite config, GraniteConfig's defaults 1; each must be a number > 0 (0
+    computes no model, and a table's or the scores' scale is positive)."""
+    embedding, residual, attention, logits = (c.float(key, 1.0, positive=True) for key in (
+        "embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling"))
+
+    def written(value: float) -> str | None:
+        return None if value == 1 else number(value)
+
+    return Multipliers(written(embedding), written(residual), number(attention), written(1 / logits))
+
+
 def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults, *, mlp_bias: bool = False,
             free_head_dim: bool = True, qk_norm: str = "none", post_norm: bool = False,
-            windowed: bool = True, every_layer_slides: bool = False) -> Family:
+            windowed: bool = True, every_layer_slides: bool = False,
+            multipliers: Callable[[Config], Multipliers] | None = None) -> Family:
     """Llama's decoder, which Mistral, Qwen2, Qwen3 and OLMo 2 share (``modeling_llama.py``): pre-norm
     RMSNorm, grouped-query attention with rotary positions, a SwiGLU MLP ``down(act(gate(x)) · up(x))``.
     ``qkv_bias`` gives the family's (q/k/v bias, output bias); ``mlp_bias`` whether the family reads the
@@ -575,10 +602,14 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
     before the residual addition (``post_attention_layernorm``, ``post_feedforward_layernorm``); ``windowed``
     whether the family has a sliding attention window at all (Llama's and OLMo 2's code reads none);
     ``every_layer_slides`` that its window applies to every layer (Mistral's, Mixtral's), written as the
-    attention's ``window`` so that outputs equal the real model's at any length."""
+    attention's ``window`` so that outputs equal the real model's at any length; ``multipliers`` Granite's
+    constants (:class:`Multipliers`)."""
 
     def write(c: Config, head: bool) -> list[str]:
         sizes, grouped = _decoder_sizes(c, defaults, 4096)
+        mult = multipliers(c) if multipliers is not None else None
+        scaled = [f"        - scale: {mult.residual}   # residual_multiplier"] \
+            if mult is not None and mult.residual is not None else []
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
         head_dim = c.int("head_dim") if c.value("head_dim", None) is not None else defaults.head_dim
         if head_dim is None or not free_head_dim:
@@ -606,6 +637,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
                 out_bias="false" if bias and not out_bias else "true" if out_bias and not bias else None,
                 causal="true",
                 window=window,
+                scale=None if mult is None else mult.attention,
                 rotary="half",
                 theta=number(theta),
                 qk_norm=None if qk_norm == "none" else qk_norm,
@@ -625,15 +657,19 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             *attention,
             "            name: self_attn",
             *([f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}"] if post_norm else []),
+            *scaled,
             "      inline: true",
             "    - residual:",
             *([] if post_norm else [f"        - rmsnorm: {{eps: {eps}, name: post_attention_layernorm}}"]),
             *gated_mlp(act, mlp),
             *([f"        - rmsnorm: {{eps: {eps}, name: post_feedforward_layernorm}}"] if post_norm else []),
+            *scaled,
             "      inline: true",
             "layers:",
         ]
-        return _decoder_model(c, lines, uses, eps, pad, head)
+        if mult is None:
+            return _decoder_model(c, lines, uses, eps, pad, head)
+        return _decoder_model(c, lines, uses, eps, pad, head, mult.embedding, mult.logits)
 
     return write
 
@@ -676,15 +712,21 @@ def gated_mlp(act: str, bias: bool) -> list[str]:
     ]
 
 
-def _decoder_model(c: Config, lines: list[str], uses: str, eps: str, pad: int | None, head: bool) -> list[str]:
-    """The model of a Llama-like decoder after its block: the token embedding, ``depth`` decoder layers, the
-    final RMSNorm, and the language-model head (tied with ``tie_word_embeddings``)."""
+def _decoder_model(c: Config, lines: list[str], uses: str, eps: str, pad: int | None, head: bool,
+                   scale: str | None = None, logits: str | None = None) -> list[str]:
+    """The model of a Llama-like decoder after its block: the token embedding (its rows times ``scale``,
+    Granite's ``embedding_multiplier``), ``depth`` decoder layers, the final RMSNorm, and the language-model
+    head (tied with ``tie_word_embeddings``; its logits times ``logits``, Granite's 1 / ``logits_scaling``)."""
     body = [
-        f"- {layer('embedding', vocab='V', dim='D', padding_idx=pad, name='embed_tokens')}",
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=pad, scale=scale, name='embed_tokens')}"
+        + ("   # embedding_multiplier" if scale is not None else ""),
         f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
         f"- rmsnorm: {{eps: {eps}, name: norm}}",
     ]
-    return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+    lines = _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
+    if head and logits is not None:
+        lines.append(f"  - scale: {logits}   # logits / logits_scaling")
+    return lines
 
 
 def _llama_bias(c: Config) -> tuple[bool, bool]:
@@ -706,6 +748,10 @@ family("qwen2", "Qwen2Model", "Qwen2ForCausalLM")(decoder(lambda c: (True, False
 family("qwen3", "Qwen3Model", "Qwen3ForCausalLM")(decoder(_llama_bias, DEFAULTS["qwen3"], qk_norm="head"))
 family("olmo2", "Olmo2Model", "Olmo2ForCausalLM")(decoder(_llama_bias, DEFAULTS["olmo2"], qk_norm="all",
                                                           post_norm=True, windowed=False))
+#: IBM Granite (3.0 to 3.3; GraniteConfig's defaults are Llama's): Llama's decoder with Granite's four multipliers
+DEFAULTS["granite"] = Defaults(T=2048, V=32000, F=11008)
+family("granite", "GraniteModel", "GraniteForCausalLM")(decoder(_llama_bias, DEFAULTS["granite"], mlp_bias=True,
+                                                                windowed=False, multipliers=granite_multipliers))
 
 
 #: Hugging Face's activation names → the gate function of ``glu`` (``glu: {activation: …}``)

@@ -1,12 +1,14 @@
 """The LayerNorm decoders of a Hugging Face ``config.json``: GPT-NeoX (Pythia), Phi (Phi-1, 1.5 and 2),
-StarCoder2 and StableLM, written as :mod:`archcalc.importers.hf_config` writes the RMSNorm ones (read as data,
-a block repeated ``depth`` times, Hugging Face's module names, each setting located).
+StarCoder2, StableLM and Cohere's Command-R, written as :mod:`archcalc.importers.hf_config` writes the
+RMSNorm ones (read as data, a block repeated ``depth`` times, Hugging Face's module names, each setting
+located).
 
 What sets them apart from Llama's decoder is the order of the sub-layers, not new layers: GPT-NeoX's
 ``use_parallel_residual`` (x + attention(ln₁ x) + mlp(ln₂ x)), Phi's attention and MLP side by side on one
-shared LayerNorm, StableLM's choice between the two, written with an ``add`` of branches (an empty branch
-is x itself) inside or beside ``residual``; rotary embedding on a share of each head (``rotary_dim``); and
-GPT-NeoX's fused ``query_key_value``, ordered head by head (``attention: {packing: heads}``).
+shared LayerNorm (Command-R's too), StableLM's choice between the two, written with an ``add`` of branches
+(an empty branch is x itself) inside or beside ``residual``; rotary embedding on a share of each head
+(``rotary_dim``); and GPT-NeoX's fused ``query_key_value``, ordered head by head (``attention: {packing:
+heads}``).
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from archcalc.importers.hf_config import (
     layer,
     number,
 )
+from archcalc.spec.source import YScalar
 
 #: what each family's config class gives a key the config.json leaves out (transformers' GPTNeoXConfig: the
-#: 20B model; PhiConfig: Phi-1.5; Starcoder2Config: the 3B model; StableLmConfig: stablelm-3b-4e1t); a test
-#: binds them to transformers' classes
+#: 20B model; PhiConfig: Phi-1.5; Starcoder2Config: the 3B model; StableLmConfig: stablelm-3b-4e1t;
+#: CohereConfig: c4ai-command-r-v01, key/value heads following the heads); a test binds them to transformers'
+#: classes
 SIZES: dict[str, dict[str, int]] = {
     "gpt_neox": dict(T=2048, V=50432, D=6144, F=24576, heads=64, depth=44),
     "phi": dict(T=2048, V=51200, D=2048, F=8192, heads=32, depth=24),
     "starcoder2": dict(T=4096, V=49152, D=3072, F=12288, heads=24, kv=2, depth=30),
     "stablelm": dict(T=4096, V=50304, D=2560, F=6912, heads=32, kv=32, depth=32),
+    "cohere": dict(T=8192, V=256000, D=8192, F=22528, heads=64, depth=40),
 }
 KEYS = dict(T="max_position_embeddings", V="vocab_size", D="hidden_size", F="intermediate_size",
             heads="num_attention_heads", kv="num_key_value_heads", depth="num_hidden_layers")
@@ -318,3 +323,76 @@ def stablelm(c: Config, head: bool) -> list[str]:
     ]
     return _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", False))
 
+
+
+# -- Cohere (Command-R) -----------------------------------------------------------------------------
+
+
+@family("cohere", "CohereModel", "CohereForCausalLM")
+def cohere(c: Config, head: bool) -> list[str]:
+    """``modeling_cohere.py`` (Command-R, c4ai-command-r-v01): one LayerNorm without a bias
+    (``CohereLayerNorm``: γ alone, ``layer_norm_eps``) feeding attention and the MLP side by side, x +
+    attention(ln x) + mlp(ln x); grouped-query attention with q, k, v and o biased with ``attention_bias``,
+    rotary embedding on interleaved pairs (``repeat_interleave`` of the angles and a ``rotate_half`` of
+    x[..., ::2] and x[..., 1::2]: dimensions 2i and 2i + 1 turned together, ``rotary: interleaved``) over
+    whole heads, base ``rope_theta`` (500000 by default, CohereConfig's), a SwiGLU MLP without biases, the
+    head tied by default and the logits times ``logit_scale`` (0.0625), a ``scale`` layer after it.
+    ``use_qk_norm`` (Command R+'s LayerNorms on q and k, a weight of each head's own, ``[heads, head_dim]``)
+    has no spec form and is refused."""
+    cfg = _FamilyConfig(c.root, c.path, c.warnings, defaults={"rope_theta": 500000.0})
+    sizes, grouped = _sizes(c, "cohere")
+    explicit = c.value("head_dim", None) is not None  # CohereAttention and its rotary table read it when given
+    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    if not explicit:
+        _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
+    if c.flag("use_qk_norm", False):
+        raise c.error("use_qk_norm", "'use_qk_norm': q and k normalised by LayerNorms with a weight of each head's "
+                      "own ([heads, head_dim]), which no spec kind holds (qk_norm: head shares one weight across "
+                      "the heads)", hint='the spec language cannot express it; only "use_qk_norm": false imports '
+                      "(parameters and shapes without the norms' 2·(heads + kv)·head_dim … remove it to count the "
+                      "rest)")
+    theta, _ = _rope(cfg, partial=False)
+    act = c.activation("hidden_act", "silu")
+    eps = _eps(c, "layer_norm_eps")
+    bias = c.flag("attention_bias", False)
+    attn_drop = c.probability("attention_dropout", 0.0)
+    logit_scale = _logit_scale(c) if head else None
+    args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
+    attention = [f"            {k}: {v}" for k, v in dict(
+        heads="h", kv_heads="kv" if grouped else None,
+        head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
+        causal="true", rotary="interleaved", theta=number(theta),
+        dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
+
+    def norm(name: str) -> str:
+        return layer("layernorm", eps=eps, bias=False, name=name)
+
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block(args, True, "        - " + norm("input_layernorm"), [
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            *attention,
+        ], None, gated_mlp(act, False)),
+        "layers:",
+    ]
+    body = [
+        f"- {layer('embedding', vocab='V', dim='D', padding_idx=_padding(c, sizes['V'], 0), name='embed_tokens')}",
+        f"- {{name: layers, repeat: depth, layers: [decoder: [{uses}]]}}",
+        "- " + norm("norm"),
+    ]
+    lines = _with_head(lines, body, head, "model", "embed_tokens", c.flag("tie_word_embeddings", True))
+    if logit_scale is not None:
+        lines.append(f"  - scale: {logit_scale}   # logits times logit_scale")
+    return lines
+
+
+def _logit_scale(c: Config) -> str:
+    """Command-R's ``logit_scale`` (CohereConfig's 0.0625), a number > 0: a null is refused, as
+    CohereForCausalLM's ``logits * None`` fails."""
+    node = c.node("logit_scale")
+    if isinstance(node, YScalar) and node.value is None:
+        raise c.error("logit_scale", "'logit_scale' is null, but CohereForCausalLM multiplies its logits by it",
+                      code="bad-config", hint='give a number ("logit_scale": 0.0625 is Command-R\'s), or import '
+                      "the base model with --base")
+    return number(c.float("logit_scale", 0.0625, positive=True))
