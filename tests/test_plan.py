@@ -120,6 +120,15 @@ def test_saved_activations_are_what_autograd_saves(spec):
     assert predicted == real
 
 
+def test_a_constant_scale_saves_nothing_as_autograd_saves_nothing(tmp_path):
+    # x * c by a Python number: mul's backward is grad * c, so only the layers around it save (Granite's multipliers)
+    path = tmp_path / "scaled.yaml"
+    path.write_text("input: [8]\nlayers:\n  - linear: 16\n  - scale: 0.22\n  - tanh\n  - scale: -3\n"
+                    "  - linear: 4\n  - scale: 0.125\n", encoding="utf-8")
+    real, predicted = _saved(path, "none", torch.tensor([1, 2]))
+    assert predicted == real
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["none", "selective", "full"])
 def test_resnet50_saved_activations_per_checkpointing_mode(mode):
