@@ -101,7 +101,8 @@ def test_a_users_module_imports_to_a_spec_that_is_the_module(tmp_path):
 @pytest.mark.parametrize(("body", "line", "says"), [
     ("    def forward(self, x):\n        if x.sum() > 0:\n            return self.a(x)\n        return x\n",
      10, "torch.fx cannot trace its forward"),
-    ("    def forward(self, x):\n        return self.a(x) + self.a(x)\n", 5, "calls 'a' twice"),
+    ("    def forward(self, x):\n        return self.a(x) + self.a(x)\n", 10,
+     "calls 'a' (Linear) 2 times, one module's parameters used by each call, which torch counts once"),
     ("    def forward(self, x):\n        return self.a(x).clamp(0, 1)\n", 5, "call_method 'clamp'"),
     ("    def forward(self, x):\n        return x\n", 5, "'a' (Linear) holds weights its forward never uses"),
 ])

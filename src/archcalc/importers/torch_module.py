@@ -21,7 +21,6 @@ import inspect
 import math
 import operator
 import re
-from collections import Counter
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -890,6 +889,9 @@ class Converter:
         self.kept: dict[str, str] = {}  # slot → the path of the module whose output is kept there
         self.noted: set[str] = set()  # every slot a traced forward keeps something under
         self.reads: list[tuple[Merge, nn.Module]] = []  # merges with from: branches (slots), and their modules
+        self.shared = shared_parameters(model)  # the names of each parameter that has several (a tied weight)
+        self.made: dict[str, Layer] = {}  # a leaf module's path → the layer that holds its parameters
+        self.renamed: list[tuple[str, str]] = []  # (path of a module's second call's layer, the module's path)
 
     def resolve(self) -> None:
         """Each ``from:`` branch's slot as the path of the module whose output is kept there (the spec's path
@@ -944,9 +946,11 @@ class Converter:
                 m.__dict__["kept"] = self.store
         return _Graph(self, m, qualname, graph, joined, store.kept if store is not None else {}).items()
 
-    def children(self, child: nn.Module, qualname: str, name: str, position: str | None = None) -> list[Item]:
+    def children(self, child: nn.Module, qualname: str, name: str, position: str | None = None,
+                 again: bool = False) -> list[Item]:
         """A child module as items: one (:meth:`child`), or for a leaf that computes several layers (timm's
-        ``BatchNormAct2d``) the first named ``name``, which holds the parameters, and the rest unnamed."""
+        ``BatchNormAct2d``) the first named ``name``, which holds the parameters, and the rest unnamed.
+        ``again``: a second call of a module called already, whose layer is not the module's (:meth:`tie`)."""
         make = leaf(type(child))
         if make is None:
             return [self.child(child, qualname, name, position)]
@@ -956,7 +960,44 @@ class Converter:
             raise self.relocated(e, child, qualname) from None
         if items:
             items[0].name = None if name == position else name
+            if not again and isinstance(items[0], Layer):
+                self.made.setdefault(qualname, items[0])
         return items
+
+    def tie(self) -> None:
+        """Every parameter the model holds under several names (``self.decoder.weight = self.encoder.weight``,
+        word_language_model's and nanoGPT's tied heads), which torch counts once, as the spec's ``tie:``: the
+        first written layer of those names owns the weight and the others tie theirs to it, so the spec counts
+        it once and its module holds one parameter under every name, as the model's state dict has it. A spec
+        ties a linear layer's or an embedding's weight and nothing else: any other shared parameter (a bias, a
+        convolution's weight, a bare parameter) is refused, located at the module that holds both names, since
+        counting it twice would be wrong. A name no layer is written for is a module the forward never calls,
+        which the check after writing reports (:func:`_unused`)."""
+        for names in self.shared:
+            holders: list[tuple[str, Layer]] = []
+            for name in names:
+                path, _, attr = name.rpartition(".")
+                layer = self.made.get(path)
+                module = self.model.get_submodule(path)
+                what = None
+                if attr == "bias":
+                    what = "a bias"
+                elif layer is None and leaf(type(module)) is None:
+                    what = f"a parameter of {type(module).__name__}'s own"
+                elif attr != "weight" or (layer is not None and layer.kind not in TIED_KINDS):
+                    what = f"a {layer.kind} layer's {attr}" if layer is not None else \
+                        f"{type(module).__name__}'s {attr}"
+                if what is not None:
+                    quoted = [f"'{n}'" for n in names]
+                    raise module_error(self.model.get_submodule(_common_path(names)),
+                                       f"{_and(quoted)} are one parameter, which torch counts once; a spec shares "
+                                       f"only the weight of a linear layer or an embedding (tie:), and '{name}' "
+                                       f"is {what}", "give each module a parameter of its own, or share only "
+                                       "linear and embedding weights (self.head.weight = self.embed.weight)")
+                if layer is not None:
+                    holders.append((path, layer))
+            for _, layer in holders[1:]:
+                layer.args["tie"] = holders[0][0]
 
     def relocated(self, error: SpecError, child: nn.Module, qualname: str) -> SpecError:
         """A torch layer's refusal (``batch_first=False``, ``max_norm``) located at the class of the model that
@@ -1023,10 +1064,34 @@ class Converter:
                 if isinstance(n.meta.get("tensor_meta"), TensorMetadata)}
 
 
+def shared_parameters(model: nn.Module) -> list[list[str]]:
+    """The names of every parameter the model holds under more than one (in the order torch registers them, so
+    the first is the name ``model.named_parameters()`` gives it): one tensor that torch counts once."""
+    names: dict[int, list[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(p), []).append(name)
+    return [group for group in names.values() if len(group) > 1]
+
+
+def _common_path(names: list[str]) -> str:
+    """The path of the innermost module that holds every one of ``names`` (where the sharing is written)."""
+    parts = [name.split(".")[:-1] for name in names]
+    common: list[str] = []
+    for level in zip(*parts):
+        if len(set(level)) > 1:
+            break
+        common.append(level[0])
+    return ".".join(common)
+
+
+#: the layer kinds whose weight a spec ties to another layer's (``tie:``)
+TIED_KINDS = ("linear", "embedding")
 #: methods and functions that compute nothing a spec sees (a copy in memory order)
 PASS_THROUGH = {"contiguous", "clone", torch.clone}
 #: the casts of a tensor's type that a model may call on what already has that type (:meth:`_Graph._keeps_type`)
 CASTS = {"long": torch.int64, "int": torch.int32, "float": torch.float32}
+#: the types ``nn.Embedding`` takes its indices in
+ID_TYPES = (torch.int64, torch.int32)
 #: calls that split a tensor into several (read through ``getitem``)
 SPLITS = {"chunk", torch.chunk, "split", torch.split}
 RESHAPES = {"view", "reshape", torch.reshape}
@@ -1056,7 +1121,6 @@ class _Graph:
         if not isinstance(result, fx.Node):
             raise module_error(owner, "its forward returns several values; a spec layer returns one tensor")
         self.result = result
-        self.called: Counter[str] = Counter()
         self.sizes: set[fx.Node] = set()  # nodes that are sizes, not tensors (x.shape[2] // 16)
         for n in self.nodes:
             if self._is_size(n):
@@ -1155,7 +1219,8 @@ class _Graph:
         return fork
 
     def _table_of_positions(self, node: object) -> fx.Node | None:
-        """``self.pos(torch.arange(n))`` (``.unsqueeze(0)`` or ``.expand(…)`` after it): the embedding's call."""
+        """``self.pos(torch.arange(n))`` or ``torch.arange(0, n)``, of an index type on any device (``.unsqueeze(0)``
+        or ``.expand(…)`` after it): the embedding's call."""
         while isinstance(node, fx.Node) and node.op == "call_method" and node.target in ("unsqueeze", "expand"):
             node = node.args[0]
         if not (isinstance(node, fx.Node) and node.op == "call_module" and len(node.args) == 1
@@ -1165,8 +1230,9 @@ class _Graph:
         while isinstance(rows, fx.Node) and rows.op == "call_method" and rows.target in ("unsqueeze", "expand"):
             rows = rows.args[0]
         if isinstance(rows, fx.Node) and rows.op == "call_function" and rows.target is torch.arange and \
-                len(rows.args) == 1:
-            return node
+                (len(rows.args) == 1 or (len(rows.args) == 2 and type(rows.args[0]) is int and rows.args[0] == 0)) \
+                and set(rows.kwargs) <= {"dtype", "device"} and rows.kwargs.get("dtype", torch.int64) in ID_TYPES:
+            return node  # (nanoGPT's torch.arange(0, t, dtype=torch.long, device=device) too)
         return None
 
     def learned_positions(self, node: fx.Node) -> tuple[Merge, fx.Node] | None:
@@ -1430,7 +1496,6 @@ class _Graph:
         items: list[Item] = []
         for part in parts[1:]:
             target = str(part.target)
-            self.called[target] += 1
             qual = self.qual(target)
             item = self.conv.child(self.owner.get_submodule(target), qual, target, joined=axis)
             items.append(Merge("concat", [[], [item]], {"axis": axis} if axis else {}))
@@ -1561,11 +1626,10 @@ class _Graph:
                 self.attention_call(node, child)
             else:
                 self.plain_call(node, child)
-            self.called[target] += 1
             stateful = any(True for _ in child.parameters()) or any(True for _ in child.buffers())
-            if self.called[target] > 1 and stateful:
-                raise module_error(self.owner, f"calls '{target}' twice: a spec layer has weights of its own",
-                                   "write the shared module as two modules, or tie their weights")
+            uses = [n for n in self.nodes if n.op == "call_module" and n.target == node.target]
+            if stateful and node is not uses[0]:
+                return self.again(node, child, uses)
             qual = self.qual(target)
             items = self.conv.children(child, qual, target)
             if not stateful and len(items) == 1 and isinstance(items[0], Layer):
@@ -1580,6 +1644,43 @@ class _Graph:
             if layer is not None:
                 return [layer]
         raise self.unsupported(node)
+
+    def again(self, node: fx.Node, child: nn.Module, uses: list[fx.Node]) -> list[Item]:
+        """A module with weights called once more (``self.mix(self.mix(x))``), which torch counts once: this
+        call's layer ties its weight to the first call's (``tie:``), named after another attribute that holds
+        the module (``self.b = self.a``: torch names both, ``b.weight`` in the state dict too) or else after the
+        module and the call's number (``mix_2``, the tied weight's second name in the spec's module). Only a
+        linear layer without a bias and an embedding can be: a spec ties a weight and nothing else, so a module
+        with any other parameter or buffer called twice is refused (counted twice, it would be wrong)."""
+        target = str(node.target)
+        n = uses.index(node) + 1
+        items = self.conv.children(child, self.qual(target), target, again=True) if leaf(type(child)) else []
+        own = sorted(name for name, _ in [*child.named_parameters(), *child.named_buffers()])
+        layer = items[0] if len(items) == 1 and isinstance(items[0], Layer) else None
+        if layer is None or layer.kind not in TIED_KINDS or own != ["weight"]:
+            what = f"a {layer.kind} layer" if layer is not None else "a module of several layers"
+            if layer is not None and layer.kind in TIED_KINDS:
+                what += f" with {_and(sorted(set(own) - {'weight'}))} beside its weight"
+            raise module_error(self.owner, f"calls '{target}' ({type(child).__name__}) {len(uses)} times, one "
+                               "module's parameters used by each call, which torch counts once; a spec shares "
+                               f"only the weight of a linear layer or an embedding (tie:), and '{target}' is {what}",
+                               "give each call a module of its own (its own parameters), or share only a linear "
+                               "layer's weight: self.b.weight = self.a.weight", at=type(self.owner).forward)
+        if "." not in target:
+            aliases = [name for name, m in self.owner._modules.items() if m is child and name != target]
+        else:
+            aliases = []
+        if n - 2 < len(aliases):
+            name = aliases[n - 2]
+        else:
+            name, k = f"{target}_{n}", n
+            while name in self.owner._modules or hasattr(self.owner, name):
+                k += 1
+                name = f"{target}_{k}"
+            self.conv.renamed.append((self.qual(name), self.qual(target)))
+        layer.name = name
+        layer.args["tie"] = self.qual(target)
+        return items
 
     def plain_call(self, node: fx.Node, child: nn.Module) -> None:
         """A call of ``child`` on its input alone, any other argument at its default: as its forward was traced."""
@@ -1951,6 +2052,7 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     conv = Converter(model, shape, vocab)
     items = conv.module(model, "") or [Layer("identity", {})]
     conv.resolve()
+    conv.tie()
     lift_frozen(items)
     blocks = extract_blocks(items, model)
     top: dict[str, object] = {"name": name, "input": FlowList(shape)}
@@ -1959,6 +2061,12 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     top["layers"] = data(items)
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
+    if conv.renamed:  # a module called twice: the spec's second layer names its tied weight once more
+        keys = [f"{alias}.weight" for alias, _ in conv.renamed]
+        head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
+               f"# state dict loads into `archcalc.to_torch(spec)` with strict=False, which leaves out only\n" \
+               f"# {_and(keys)}: {_and([f'{owner}.weight' for _, owner in conv.renamed])} under a second name " \
+               "(a module called twice).\n"
     text = head + dump(top)
     sizes = free_sizes(shape, vocab, _first_kind(items))
     if sizes and not ("T" in sizes.values() and shape[next(i for i, s in sizes.items() if s == "T")] == 1):
@@ -2079,8 +2187,10 @@ def run(model: nn.Module, x: torch.Tensor) -> object:
 
 def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | None = None,
           vocab: int | None = None) -> None:
-    """The written spec (``spec``, where it is built already) is the model: its weights load with strict=True
-    and it gives the same outputs (on token ids below ``vocab`` for a model that reads ids)."""
+    """The written spec (``spec``, where it is built already) is the model: its weights load with strict=True (but
+    for the second name a module called twice gives its tied weight, :func:`retie`), it counts the model's
+    parameters (a shared one once, as ``model.parameters()`` gives it) and it gives the same outputs (on token
+    ids below ``vocab`` for a model that reads ids)."""
     import archcalc
 
     where = Loc("<imported spec>", 1, 1)
@@ -2100,6 +2210,8 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | Non
         raise SpecError(where, f"the written spec {'freezes' if theirs[differ] else 'trains'} '{differ}', which the "
                         f"model {'trains' if theirs[differ] else 'freezes'}", code="unsupported-model",
                         hint="a trainable: setting archcalc misplaced: please report the model")
+    counted = sum(p.numel() for p in ours.parameters())  # a tied weight once, as the model's count has it
+    names = shared_parameters(ours)  # tied weights: one parameter under several names, before loading
     try:
         missing, unexpected = ours.load_state_dict(model.state_dict(), strict=False, assign=True)
     except RuntimeError as e:  # a weight of another size: the model ran, so a forward archcalc misreads
@@ -2107,20 +2219,43 @@ def check(text: str, model: nn.Module, shape: tuple[int, ...], spec: Model | Non
                         code="unsupported-model", hint="a forward archcalc misreads: please report the model") from None
     if unexpected:
         _unused(model, set(unexpected))
+    missing = retie(ours, names, missing)
     if missing:
         raise SpecError(where, f"the written spec has a weight '{missing[0]}' the model lacks",
+                        code="unsupported-model", hint="a forward archcalc misreads: please report the model")
+    count = sum(p.numel() for p in model.parameters())
+    if counted != count:  # the same names, but a parameter shared in one and not in the other
+        raise SpecError(where, f"the written spec has {counted:,} parameters, the model {count:,}",
                         code="unsupported-model", hint="a forward archcalc misreads: please report the model")
     with torch.no_grad():
         try:
             got = ours(x)
         except RuntimeError:  # a tensor a module made for itself stayed on the meta device: build it for real
             ours = archcalc.to_torch(spec).eval()
-            ours.load_state_dict(model.state_dict())
+            ours.load_state_dict(model.state_dict(), strict=False)  # (the keys are checked above)
             got = ours(x)
     if not isinstance(expected, torch.Tensor) or expected.shape != got.shape or \
             not torch.allclose(expected, got, atol=1e-4, rtol=1e-4):
         raise SpecError(where, "the written spec does not compute what the model computes", code="unsupported-model",
                         hint="a forward archcalc misreads: please report the model")
+
+
+def retie(module: nn.Module, names: list[list[str]], missing: list[str]) -> list[str]:
+    """After ``load_state_dict(..., assign=True)``, which gives every name the loaded tensor of its own: each
+    tied parameter of ``module`` (``names``, found before loading) one parameter again, the one loaded under
+    one of its names. Returns the keys still missing: a name of a tied parameter that the state dict lacks
+    (``mix_2.weight`` of a module called twice) is loaded with the parameter, not missing."""
+    left = set(missing)
+    for group in names:
+        loaded = next((name for name in group if name not in left), None)
+        if loaded is None:
+            continue
+        p = module.get_parameter(loaded)
+        for name in group:
+            path, _, attr = name.rpartition(".")
+            setattr(module.get_submodule(path), attr, p)
+            left.discard(name)
+    return [key for key in missing if key in left]
 
 
 def _unused(model: nn.Module, unexpected: set[str]) -> None:

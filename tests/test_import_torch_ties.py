@@ -1,0 +1,320 @@
+"""``archcalc import model.py:Class`` of models that share a parameter between modules, which torch counts once
+(``model.parameters()`` gives a shared tensor once): a tied weight (word_language_model's decoder, nanoGPT's
+``lm_head``) is the spec's ``tie:``, and so is a second call of a bias-free linear layer; the spec then counts
+what torch counts, and the model's weights load into ``archcalc.to_torch(spec)`` with equal outputs. Sharing a
+spec cannot say (a bias, a convolution's weight, a module of several layers called twice) is refused, located,
+rather than counted twice."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import archcalc
+from archcalc.cli import main
+
+torch = pytest.importorskip("torch")
+
+MODELS = '''\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class RNNModel(nn.Module):
+    """pytorch/examples' word_language_model/model.py, batch first and with the state left to the layer (the
+    import takes one input and batch-first layers); the rest as the example writes it."""
+
+    def __init__(self, rnn_type="LSTM", ntoken=120, ninp=24, nhid=24, nlayers=2, dropout=0.5, tie_weights=True):
+        super().__init__()
+        self.ntoken = ntoken
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=dropout, batch_first=True)
+        self.decoder = nn.Linear(nhid, ntoken)
+        if tie_weights:
+            if nhid != ninp:
+                raise ValueError("When using the tied flag, nhid must be equal to emsize")
+            self.decoder.weight = self.encoder.weight
+        self.init_weights()
+
+    def init_weights(self):
+        initrange = 0.1
+        nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+    def forward(self, input):
+        emb = self.drop(self.encoder(input))
+        output, _ = self.rnn(emb)
+        output = self.drop(output)
+        decoded = self.decoder(output)
+        return F.log_softmax(decoded, dim=-1)
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x):
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """nanoGPT's layout and tie: the token table is the head's weight (``wte.weight = lm_head.weight``)."""
+
+    def __init__(self, vocab=100, block_size=16, d=32, heads=4, layers=2):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab, d),
+            wpe=nn.Embedding(block_size, d),
+            drop=nn.Dropout(0.1),
+            h=nn.ModuleList([Block(d, heads) for _ in range(layers)]),
+            ln_f=nn.LayerNorm(d),
+        ))
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(self, idx):
+        t = idx.size(1)
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(8, 16)
+        self.mix = nn.Linear(16, 16, bias=False)
+        self.out = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.out(self.mix(torch.relu(self.mix(torch.relu(self.inp(x))))))
+
+
+class Aliased(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(6, 6, bias=False)
+        self.b = self.a
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+'''
+
+
+def _models(tmp_path: Path) -> tuple[Path, object]:
+    path = tmp_path / "models.py"
+    path.write_text(MODELS, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("tied_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path, module
+
+
+def _import(tmp_path: Path, source: str, *extra: str) -> tuple[int, str, Path]:
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", source, "-o", str(out), *extra])
+    return result.exit_code, result.output, out
+
+
+def _params(out: Path) -> dict:
+    result = CliRunner().invoke(main, ["params", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _same_outputs(ours, real, x) -> None:
+    with torch.no_grad():
+        torch.testing.assert_close(ours.eval()(x), real.eval()(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("rnn_type", "tied", "count"), [
+    ("LSTM", True, 12_600), ("LSTM", False, 15_480), ("GRU", True, 10_200),
+])
+def test_word_language_models_tied_decoder_is_counted_once(tmp_path, rnn_type, tied, count):
+    """``self.decoder.weight = self.encoder.weight``: the decoder (with its own bias) ties its weight to the
+    encoder's table, so ``archcalc params`` gives torch's count (the table once) and the model's state dict, which
+    names the table twice, loads with strict=True."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:RNNModel", "--input", "20", "--args",
+                                json.dumps({"rnn_type": rnn_type, "tie_weights": tied}))
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert ("linear: {out: 120, tie: encoder, name: decoder}" in text) == tied, text
+    torch.manual_seed(0)
+    real = models.RNNModel(rnn_type=rnn_type, tie_weights=tied)
+    assert sum(p.numel() for p in real.parameters()) == count  # torch's own count, the table once when tied
+    assert _params(out)["total_params"] == count
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    assert (ours.decoder.weight is ours.encoder.weight) == tied
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    assert sum(p.numel() for p in ours.parameters()) == count
+    _same_outputs(ours, real, torch.randint(0, 120, (3, 11)))
+
+
+def test_a_nanogpt_tied_head_is_counted_once(tmp_path):
+    """nanoGPT ties the other way round (the table is the head's weight): the spec's owner is the first name
+    torch registers, ``transformer.wte``, and ``lm_head`` ties to it; positions from nanoGPT's
+    ``torch.arange(0, t, dtype=torch.long, device=…)``."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:GPT", "--input", "16")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "linear: {out: 100, bias: false, tie: transformer.wte, name: lm_head}" in text, text
+    assert "pos_embedding: {positions: 16, dim: 32, name: transformer.wpe}" in text, text
+    torch.manual_seed(0)
+    real = models.GPT()
+    assert sum(p.numel() for p in real.parameters()) == 29_184
+    assert _params(out)["total_params"] == 29_184  # 32,384 counted twice
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    assert ours.lm_head.weight is ours.get_submodule("transformer.wte").weight
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    _same_outputs(ours, real, torch.randint(0, 100, (2, 16)))
+
+
+def test_a_bias_free_linear_called_twice_is_a_second_layer_tied_to_the_first(tmp_path):
+    """``self.mix`` called twice: torch counts its weight once; the spec's second call is ``mix_2``, tied to
+    ``mix``. The model's state dict has no ``mix_2.weight``, so it loads with strict=False, that key alone
+    missing (and set, being ``mix.weight``); the spec's header says so."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:Twice", "--input", "8")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "  - linear: {out: 16, bias: false, name: mix}\n  - relu\n" \
+           "  - linear: {out: 16, bias: false, tie: mix, name: mix_2}\n" in text, text
+    assert "with strict=False, which leaves out only\n# mix_2.weight: mix.weight under a second name" in text
+    torch.manual_seed(0)
+    real = models.Twice()
+    assert sum(p.numel() for p in real.parameters()) == _params(out)["total_params"] == 451
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    result = ours.load_state_dict(real.state_dict(), strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (["mix_2.weight"], [])
+    assert ours.mix_2.weight is ours.mix.weight
+    _same_outputs(ours, real, torch.randn(4, 8))
+
+
+def test_a_module_held_under_two_names_takes_the_second_name_for_its_second_call(tmp_path):
+    """``self.b = self.a``: torch's state dict names the weight ``a.weight`` and ``b.weight``; so does the
+    spec's module, its second call's layer named ``b``, and the state dict loads with strict=True."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:Aliased", "--input", "6")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "linear: {out: 6, bias: false, tie: a, name: b}" in text and "strict=True" in text, text
+    torch.manual_seed(0)
+    real = models.Aliased()
+    assert _params(out)["total_params"] == sum(p.numel() for p in real.parameters()) == 36
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    _same_outputs(ours, real, torch.randn(3, 6))
+
+
+REFUSED = '''\
+import torch
+from torch import nn
+
+
+class Scale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(4))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, case="conv"):
+        super().__init__()
+        self.a = nn.Conv2d(4, 4, 3, padding=1)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+        self.c = nn.Linear(4, 4)
+        self.s = Scale()
+        self.t = Scale()
+        self.pair = Pair()
+        self.case = case
+        if case == "conv":
+            self.b.weight = self.a.weight
+        elif case == "bias":
+            self.c.bias = self.a.bias
+        elif case == "scale":
+            self.t.gamma = self.s.gamma
+        elif case == "inner":
+            self.pair.b.bias = self.pair.a.bias
+
+    def forward(self, x):
+        y = self.b(self.a(x)).mean(dim=(2, 3))
+        if self.case == "twice":
+            return self.c(self.c(y))
+        if self.case == "block":
+            return self.pair(self.pair(y))
+        return self.pair(self.t(self.s(self.c(y))))
+'''
+
+
+@pytest.mark.parametrize(("case", "line", "message", "hint"), [
+    ("conv", 24, "archcalc_user_model.Net: 'a.weight' and 'b.weight' are one parameter, which torch counts once; "
+     "a spec shares only the weight of a linear layer or an embedding (tie:), and 'a.weight' is a conv2d layer's "
+     "weight", "give each module a parameter of its own, or share only linear and embedding weights "
+     "(self.head.weight = self.embed.weight)"),
+    ("bias", 24, "archcalc_user_model.Net: 'a.bias' and 'c.bias' are one parameter, which torch counts once; a spec "
+     "shares only the weight of a linear layer or an embedding (tie:), and 'a.bias' is a bias", None),
+    ("scale", 24, "archcalc_user_model.Net: 's.gamma' and 't.gamma' are one parameter, which torch counts once; a "
+     "spec shares only the weight of a linear layer or an embedding (tie:), and 's.gamma' is a parameter of "
+     "Scale's own", None),
+    ("inner", 14, "archcalc_user_model.Pair: 'pair.a.bias' and 'pair.b.bias' are one parameter, which torch "
+     "counts once; a spec shares only the weight of a linear layer or an embedding (tie:), and 'pair.a.bias' is "
+     "a bias", None),
+    ("twice", 43, "archcalc_user_model.Net: calls 'c' (Linear) 2 times, one module's parameters used by each call, "
+     "which torch counts once; a spec shares only the weight of a linear layer or an embedding (tie:), and 'c' is "
+     "a linear layer with bias beside its weight", "give each call a module of its own (its own parameters), or "
+     "share only a linear layer's weight: self.b.weight = self.a.weight"),
+    ("block", 43, "archcalc_user_model.Net: calls 'pair' (Pair) 2 times, one module's parameters used by each call, "
+     "which torch counts once; a spec shares only the weight of a linear layer or an embedding (tie:), and 'pair' "
+     "is a module of several layers", None),
+])
+def test_sharing_a_spec_cannot_say_is_refused_where_it_is_written(tmp_path, case, line, message, hint):
+    """A shared bias, convolution weight or bare parameter, or a module with a bias (or of several layers) called
+    twice: counted twice it would be wrong, and a spec ties only a linear layer's or an embedding's weight. The
+    error is located at the class that holds both names (its ``forward`` for a second call), exit 2, no file."""
+    path = tmp_path / "model.py"
+    path.write_text(REFUSED, encoding="utf-8")
+    code, output, out = _import(tmp_path, f"{path}:Net", "--input", "4,5,5", "--args", json.dumps({"case": case}))
+    assert code == 2, output
+    first, *rest = output.splitlines()
+    assert first == f"{path}:{line}:1: error: {message}", output
+    if hint is not None:
+        assert rest == [f"  hint: {hint}"], output
+    assert "Traceback" not in output and not out.exists()
+
+
+def test_the_refusals_fail_without_the_sharing(tmp_path):
+    """The same model with nothing shared imports (what the refusals above refuse is the sharing alone)."""
+    path = tmp_path / "model.py"
+    path.write_text(REFUSED, encoding="utf-8")
+    code, output, _ = _import(tmp_path, f"{path}:Net", "--input", "4,5,5", "--args", '{"case": "none"}')
+    assert code == 0, output
