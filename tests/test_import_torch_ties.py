@@ -3,12 +3,13 @@
 ``lm_head``) is the spec's ``tie:``, and so is a second call of a bias-free linear layer; the spec then counts
 what torch counts, and the model's weights load into ``archcalc.to_torch(spec)`` with equal outputs. Sharing a
 spec cannot say (a bias, a convolution's weight, a module of several layers called twice) is refused, located,
-rather than counted twice."""
+rather than counted twice. Also: token ids cast to int32 (``self.emb(x.int())``) are ids."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,16 @@ class Aliased(nn.Module):
 
     def forward(self, x):
         return self.b(torch.tanh(self.a(x)))
+
+
+class IntIds(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(300, 16)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc(self.emb(x.int()).mean(dim=1))
 '''
 
 
@@ -318,3 +329,44 @@ def test_the_refusals_fail_without_the_sharing(tmp_path):
     path.write_text(REFUSED, encoding="utf-8")
     code, output, _ = _import(tmp_path, f"{path}:Net", "--input", "4,5,5", "--args", '{"case": "none"}')
     assert code == 0, output
+
+
+def test_token_ids_cast_to_int32_are_ids(tmp_path):
+    """``self.emb(x.int())``: an embedding takes int32 indices as it takes int64 ones, so the model reads token ids
+    and the cast changes no number (before, the cast hid the ids and the import refused ``call_method 'int'``)."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:IntIds")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "input: [T]" in text and "embedding: {vocab: 300, dim: 16, name: emb}" in text, text
+    torch.manual_seed(0)
+    real = models.IntIds()
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    _same_outputs(ours, real, torch.randint(0, 300, (3, 9)))
+
+
+@pytest.mark.parametrize("cast", ["x.to(torch.int16).long()", "x.to(torch.bool).long()"])
+def test_a_cast_of_token_ids_that_changes_them_is_refused(tmp_path, cast):
+    """int16 wraps ids above 32,767 round; bool makes every id above 0 a 1: only int64 and int32 keep every id
+    (before, any integer type passed as ids)."""
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(f"""\
+        import torch
+        from torch import nn
+
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(40000, 4)
+                self.gate = nn.Embedding(40000, 4)
+
+            def forward(self, x):
+                return self.emb(x) * self.gate({cast})
+        """), encoding="utf-8")
+    code, output, out = _import(tmp_path, f"{path}:M")
+    assert code == 2, output
+    assert output.startswith(f"{path}:5:1: error: archcalc_user_model.M: its forward calls call_method 'long', "
+                             "which archcalc cannot express"), output
+    assert not out.exists()

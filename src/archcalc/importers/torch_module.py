@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 from torch import fx, nn
+from torch.overrides import TorchFunctionMode
 
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
@@ -1090,7 +1091,7 @@ TIED_KINDS = ("linear", "embedding")
 PASS_THROUGH = {"contiguous", "clone", torch.clone}
 #: the casts of a tensor's type that a model may call on what already has that type (:meth:`_Graph._keeps_type`)
 CASTS = {"long": torch.int64, "int": torch.int32, "float": torch.float32}
-#: the types ``nn.Embedding`` takes its indices in
+#: the types ``nn.Embedding`` takes its indices in: a cast of token ids to either changes no id
 ID_TYPES = (torch.int64, torch.int32)
 #: calls that split a tensor into several (read through ``getitem``)
 SPLITS = {"chunk", torch.chunk, "split", torch.split}
@@ -1435,9 +1436,11 @@ class _Graph:
         return False
 
     def _keeps_type(self, node: fx.Node) -> bool:
-        """A cast to the type the value already has: ``x.long()`` of the token ids the model is given (into its
-        embedding), ``h.float()`` or ``h.to(torch.float32)`` of float32 values. Any other cast changes the numbers
-        (a float truncated to an integer, float64's or float16's precision), which a spec does not say."""
+        """A cast that changes no number: ``x.long()`` or ``x.int()`` of the token ids the model is given (into its
+        embedding, which takes either type; ids below the vocabulary fit both), ``h.float()`` or
+        ``h.to(torch.float32)`` of float32 values. Any other cast changes the numbers (a float truncated to an
+        integer, float64's or float16's precision, ids wrapped round in int16 or made booleans), which a spec does
+        not say."""
         if node.op != "call_method" or node.kwargs or not node.args:
             return False
         if node.target == "to" and len(node.args) == 2 and isinstance(node.args[1], torch.dtype):
@@ -1446,7 +1449,9 @@ class _Graph:
             to = CASTS[node.target]
         else:
             return False
-        return not to.is_floating_point if self._ids(node.args[0]) else to == torch.float32
+        if self._ids(node.args[0]):  # (int32 holds every id of a table up to 2³¹ rows)
+            return to is torch.int64 or (to is torch.int32 and self.conv.vocab <= 2**31)
+        return to == torch.float32
 
     def _ids(self, value: object) -> bool:
         """Whether ``value`` holds token ids: the model's own input when it goes into an embedding, or an
@@ -2134,8 +2139,28 @@ class _Reached(Exception):
     """Stops the fake run of :func:`token_vocab` at the embedding the input goes into."""
 
 
+class _IdCasts(TorchFunctionMode):
+    """The input and its casts to the index types an embedding takes (``x.int()``, ``x.long()``,
+    ``x.to(torch.int32)``, as :meth:`_Graph._keeps_type` reads them): ids whatever the cast, for :func:`token_vocab`."""
+
+    def __init__(self, x: torch.Tensor):
+        super().__init__()
+        self.ids = [x]
+
+    def holds(self, value: object) -> bool:
+        return any(value is t for t in self.ids)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in (torch.Tensor.long, torch.Tensor.int, torch.Tensor.to) and args and self.holds(args[0]) and \
+                isinstance(out, torch.Tensor) and out.dtype in ID_TYPES:
+            self.ids.append(out)
+        return out
+
+
 def token_vocab(model: nn.Module, shape: tuple[int, ...]) -> int | None:
-    """The vocabulary of the ``nn.Embedding`` the model's input goes into as it is (``self.embed(x)``), else None.
+    """The vocabulary of the ``nn.Embedding`` the model's input goes into as it is (``self.embed(x)``) or cast to an
+    index type (``self.embed(x.int())``), else None.
     Such a model reads token ids in ``[0, vocab)``: it is traced and checked with int64 ids (a float input fails
     in the lookup), and its spec's input is ``[T]``, as archcalc's embedding reads it. Found in a fake run (shapes
     only, no arithmetic) that stops at the first embedding given the input itself."""
@@ -2147,15 +2172,17 @@ def token_vocab(model: nn.Module, shape: tuple[int, ...]) -> int | None:
     found: list[nn.Embedding] = []
     with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
         x = torch.zeros(1, *shape, dtype=torch.long)
+        ids = _IdCasts(x)
 
         def reached(module: nn.Module, args: tuple) -> None:
-            if args and args[0] is x:
+            if args and ids.holds(args[0]):
                 found.append(module)
                 raise _Reached
 
         hooks = [m.register_forward_pre_hook(reached) for m in tables]
         try:
-            model(x)
+            with ids:
+                model(x)
         except Exception:  # _Reached, or a model that takes no ids: its own run says what it takes
             pass
         finally:
