@@ -207,7 +207,12 @@ def test_a_bias_free_linear_called_twice_is_a_second_layer_tied_to_the_first(tmp
     text = out.read_text(encoding="utf-8")
     assert "  - linear: {out: 16, bias: false, name: mix}\n  - relu\n" \
            "  - linear: {out: 16, bias: false, tie: mix, name: mix_2}\n" in text, text
-    assert "with strict=False, which leaves out only\n# mix_2.weight: mix.weight under a second name" in text
+    head = [line for line in text.splitlines() if line.startswith("#")]
+    assert all(len(line) <= 100 for line in head), head
+    assert " ".join(line[2:] for line in head) == (
+        f"Imported by `archcalc import {path}:Twice`: the layer names are the model's, so its state dict loads into "
+        "`archcalc.to_torch(spec)` with strict=False, which leaves out only mix_2.weight (= mix.weight): the second "
+        "name of the weight of a module called twice, which the spec ties to the first."), head
     torch.manual_seed(0)
     real = models.Twice()
     assert sum(p.numel() for p in real.parameters()) == _params(out)["total_params"] == 451
@@ -232,6 +237,94 @@ def test_a_module_held_under_two_names_takes_the_second_name_for_its_second_call
     ours = archcalc.to_torch(archcalc.load(str(out)))
     assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
     _same_outputs(ours, real, torch.randn(3, 6))
+
+
+def test_a_tied_specs_generated_source_imports_back_with_its_tie(tmp_path):
+    """``archcalc export --to torch`` writes a tie as ``self.lm_head.weight = self.wte.weight``; imported back, that
+    is the tie again (counted once; before, the table was counted twice)."""
+    spec = tmp_path / "tied.yaml"
+    spec.write_text("input: [12]\nlayers:\n  - embedding: {vocab: 50, dim: 16, scale: 4.0, name: wte}\n"
+                    "  - layernorm: {name: ln}\n  - linear: {out: 50, name: lm_head, tie: wte}\n", encoding="utf-8")
+    source = tmp_path / "m.py"
+    result = CliRunner().invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)])
+    assert result.exit_code == 0, result.output
+    code, output, out = _import(tmp_path, f"{source}:Tied", "--input", "12")
+    assert code == 0, output
+    assert "  - linear: {out: 50, tie: wte, name: lm_head}\n" in out.read_text(encoding="utf-8")
+    assert _params(out)["total_params"] == _params(spec)["total_params"] == 50 * 16 + 2 * 16 + 50
+
+
+SHARED_IN_BLOCKS = '''\
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.proj = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        return x + self.proj(torch.relu(self.norm(x)))
+
+
+class Shared(nn.Module):
+    """Every block's projection is the first block's weight; the norms are their own."""
+
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.inp = nn.Linear(4, d)
+        self.blocks = nn.Sequential(*[Block(d) for _ in range(n)])
+        for b in self.blocks[1:]:
+            b.proj.weight = self.blocks[0].proj.weight
+
+    def forward(self, x):
+        return self.blocks(self.inp(x))
+
+
+class Twice(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.mix = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        return self.mix(torch.tanh(self.mix(x)))
+
+
+class Nested(nn.Module):
+    def __init__(self, d=8, n=3):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Twice(d) for _ in range(n)])
+
+    def forward(self, x):
+        return self.blocks(x)
+'''
+
+
+@pytest.mark.parametrize(("name", "width", "says", "count", "missing"), [
+    ("Shared", 4, "linear: {out: 8, bias: false, tie: blocks.0.proj, name: proj}", 152, []),
+    ("Nested", 8, "linear: {out: 8, bias: false, tie: blocks.2.mix, name: mix_2}", 192,
+     ["blocks.0.mix_2.weight", "blocks.1.mix_2.weight", "blocks.2.mix_2.weight"]),
+])
+def test_ties_inside_blocks(tmp_path, name, width, says, count, missing):
+    """A weight shared by the blocks of a stack (the tie a block's body in the spec: one path), and a module
+    called twice inside each of several blocks (each tied within its own block, so the blocks stay apart)."""
+    path = tmp_path / "model.py"
+    path.write_text(SHARED_IN_BLOCKS, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("shared_blocks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code, output, out = _import(tmp_path, f"{path}:{name}", "--input", str(width))
+    assert code == 0, output
+    assert says in out.read_text(encoding="utf-8"), out.read_text(encoding="utf-8")
+    torch.manual_seed(0)
+    real = getattr(module, name)()
+    assert _params(out)["total_params"] == sum(p.numel() for p in real.parameters()) == count
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    result = ours.load_state_dict(real.state_dict(), strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (missing, [])
+    _same_outputs(ours, real, torch.randn(3, width))
 
 
 REFUSED = '''\

@@ -21,6 +21,7 @@ import inspect
 import math
 import operator
 import re
+import textwrap
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -2067,11 +2068,12 @@ def _import_model(source: str, args: dict[str, object], input_shape: tuple[int, 
     head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
            "# state dict loads into `archcalc.to_torch(spec)` with strict=True.\n"
     if conv.renamed:  # a module called twice: the spec's second layer names its tied weight once more
-        keys = [f"{alias}.weight" for alias, _ in conv.renamed]
-        head = f"# Imported by `archcalc import {source}`: the layer names are the model's, so its\n" \
-               f"# state dict loads into `archcalc.to_torch(spec)` with strict=False, which leaves out only\n" \
-               f"# {_and(keys)}: {_and([f'{owner}.weight' for _, owner in conv.renamed])} under a second name " \
-               "(a module called twice).\n"
+        pairs = _and([f"{alias}.weight (= {owner}.weight)" for alias, owner in conv.renamed])
+        head = "".join(f"# {line}\n" for line in textwrap.wrap(
+            f"Imported by `archcalc import {source}`: the layer names are the model's, so its state dict loads "
+            f"into `archcalc.to_torch(spec)` with strict=False, which leaves out only {pairs}: the second name of "
+            "the weight of a module called twice, which the spec ties to the first.", 98, break_long_words=False,
+            break_on_hyphens=False))
     text = head + dump(top)
     sizes = free_sizes(shape, vocab, _first_kind(items))
     if sizes and not ("T" in sizes.values() and shape[next(i for i, s in sizes.items() if s == "T")] == 1):
