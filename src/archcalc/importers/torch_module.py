@@ -9,8 +9,11 @@ children become layers named as the model names its attributes (``layer1.0.conv1
 layers differ only in numbers become one block with those numbers as parameters, and runs of equal
 uses become ``repeat``.
 
+A parameter the model shares between modules (a tied weight, a module called twice), which torch counts
+once, is the spec's ``tie:`` where the spec can say it (a linear layer's or an embedding's weight).
+
 What cannot be written this way (an unknown module or function, a graph that is not series-parallel,
-a module used twice, parameters ``forward`` never uses) is an error located at the module's class in
+other sharing, parameters ``forward`` never uses) is an error located at the module's class in
 its source file, and nothing is written. Only this module imports torch; it is loaded only by
 ``archcalc import`` of a model (never for a ``config.json``).
 """
