@@ -116,6 +116,17 @@ class Aliased(nn.Module):
         return self.b(torch.tanh(self.a(x)))
 
 
+class TiedTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4, bias=False)
+        self.b = nn.Linear(4, 4, bias=False)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.b(self.a(x))))
+
+
 class IntIds(nn.Module):
     def __init__(self):
         super().__init__()
@@ -325,6 +336,23 @@ def test_ties_inside_blocks(tmp_path, name, width, says, count, missing):
     result = ours.load_state_dict(real.state_dict(), strict=False)
     assert (result.missing_keys, result.unexpected_keys) == (missing, [])
     _same_outputs(ours, real, torch.randn(3, width))
+
+
+def test_a_tied_module_called_twice_ties_both_calls_to_the_owner(tmp_path):
+    """``b`` shares ``a``'s weight and is called twice: ``b`` and ``b_2`` both tie to ``a`` (a tie to a layer that
+    ties in turn has no owner to count, and the spec refuses it): 16 parameters, torch's count."""
+    path, models = _models(tmp_path)
+    code, output, out = _import(tmp_path, f"{path}:TiedTwice", "--input", "4")
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "linear: {out: 4, bias: false, tie: a, name: b}" in text and \
+        "linear: {out: 4, bias: false, tie: a, name: b_2}" in text, text
+    torch.manual_seed(0)
+    real = models.TiedTwice()
+    assert _params(out)["total_params"] == sum(p.numel() for p in real.parameters()) == 16
+    ours = archcalc.to_torch(archcalc.load(str(out)))
+    assert ours.load_state_dict(real.state_dict(), strict=False).missing_keys == ["b_2.weight"]
+    _same_outputs(ours, real, torch.randn(3, 4))
 
 
 REFUSED = '''\

@@ -897,6 +897,7 @@ class Converter:
         self.shared = shared_parameters(model)  # the names of each parameter that has several (a tied weight)
         self.made: dict[str, Layer] = {}  # a leaf module's path → the layer that holds its parameters
         self.renamed: list[tuple[str, str]] = []  # (path of a module's second call's layer, the module's path)
+        self.again: list[Layer] = []  # the layers of second calls, each tied to its module's layer
 
     def resolve(self) -> None:
         """Each ``from:`` branch's slot as the path of the module whose output is kept there (the spec's path
@@ -1001,8 +1002,11 @@ class Converter:
                                        "linear and embedding weights (self.head.weight = self.embed.weight)")
                 if layer is not None:
                     holders.append((path, layer))
-            for _, layer in holders[1:]:
+            for path, layer in holders[1:]:
                 layer.args["tie"] = holders[0][0]
+                for later in self.again:  # a second call of this module: tied to the owner too (one step)
+                    if later.args["tie"] == path:
+                        later.args["tie"] = holders[0][0]
 
     def relocated(self, error: SpecError, child: nn.Module, qualname: str) -> SpecError:
         """A torch layer's refusal (``batch_first=False``, ``max_norm``) located at the class of the model that
@@ -1689,6 +1693,7 @@ class _Graph:
             self.conv.renamed.append((self.qual(name), self.qual(target)))
         layer.name = name
         layer.args["tie"] = self.qual(target)
+        self.conv.again.append(layer)
         return items
 
     def plain_call(self, node: fx.Node, child: nn.Module) -> None:
