@@ -15,7 +15,7 @@ import archcalc
 from archcalc.backends.torch.source import emit
 from archcalc.backends.torch.training import Scheduled, build_scheduler
 from archcalc.errors import SpecError
-from archcalc.spec.train import METRIC_SCHEDULES, SCHEDULERS
+from archcalc.spec.train import BATCH_SCHEDULES, METRIC_SCHEDULES, SCHEDULERS
 from archcalc.training import lr_schedule
 from archcalc.training.loop import Loop
 from archcalc.training.schedule import Plateau, Schedule
@@ -59,6 +59,13 @@ CASES = {
     "polynomial: {total_iters: 30, power: 2.0}": lambda o: lr_scheduler.PolynomialLR(o, 30, 2.0),
     "polynomial: {total_iters: 25, power: 0.9, warmup_epochs: 5}": lambda o: lr_scheduler.SequentialLR(
         o, [lr_scheduler.LinearLR(o, total_iters=5), lr_scheduler.PolynomialLR(o, 25, 0.9)], milestones=[5]),
+    "cosine_restarts: {T_0: 7}": lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, 7),
+    "cosine_restarts: {T_0: 3, T_mult: 2, eta_min: 0.001}":
+        lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, 3, 2, 0.001),
+    "cosine_restarts: {T_0: 6, T_mult: 3, warmup_epochs: 4, warmup_start_factor: 0.1}":
+        lambda o: lr_scheduler.SequentialLR(
+            o, [lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=4),
+                lr_scheduler.CosineAnnealingWarmRestarts(o, 6, 3)], milestones=[4]),
     "plateau": lambda o: lr_scheduler.ReduceLROnPlateau(o),
     "plateau: {patience: 2, factor: 0.5}": lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=2, factor=0.5),
     "plateau: {patience: 1, cooldown: 2, threshold: 0.05, threshold_mode: abs}":
@@ -117,8 +124,10 @@ def watched(case: str) -> list[float]:
 
 
 def test_every_schedule_is_checked():
-    assert {case.split(":")[0] for case in CASES} == set(SCHEDULERS)
-    assert all(callable(getattr(Schedule, name)) for name in SCHEDULERS if name not in METRIC_SCHEDULES)
+    """Every schedule of the epoch here; the one stepped per batch (onecycle) in tests/test_onecycle.py."""
+    assert {case.split(":")[0] for case in CASES} == set(SCHEDULERS) - set(BATCH_SCHEDULES)
+    assert all(callable(getattr(Schedule, name)) for name in SCHEDULERS
+               if name not in METRIC_SCHEDULES + BATCH_SCHEDULES)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -189,7 +198,7 @@ def digits(tmp_path):
 
 
 #: schedules ``archcalc train`` runs for EPOCHS epochs in the tests below, one of each kind
-TRAINED = ("cosine: {warmup_epochs: 5}", "plateau: {monitor: val_accuracy, patience: 0, factor: 0.5, eps: 0.01}",
+TRAINED = ("cosine: {warmup_epochs: 5}", "cosine_restarts: {T_0: 3, T_mult: 2, eta_min: 0.001}", "plateau: {monitor: val_accuracy, patience: 0, factor: 0.5, eps: 0.01}",
            "linear: {start_factor: 0.5, end_factor: 0.05, total_iters: 17, warmup_epochs: 4, warmup_start_factor: 0.1}",
            "polynomial: {total_iters: 30, power: 2.0}")
 
@@ -237,7 +246,8 @@ def test_the_trainers_optimizers_end_at_the_scheduled_rate(digits):
 
 
 @pytest.mark.parametrize(("scheduler", "message", "at"), [
-    ("steps", "scheduler must be one of step, multistep, exponential, cosine, linear, polynomial, plateau", "steps"),
+    ("steps", "scheduler must be one of step, multistep, exponential, cosine, linear, polynomial, plateau, "
+              "onecycle, cosine_restarts", "steps"),
     ("{step: {gamma: 0.5}}", "the step schedule needs step_size", "{step"),
     ("{multistep: {milestones: [30, 10]}}", "milestones must increase, got [30, 10]", "[30, 10]"),
     ("{multistep: {milestones: []}}", "milestones must be a list of one or more epochs, got an empty list", "[]"),

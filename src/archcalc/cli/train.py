@@ -29,7 +29,8 @@ from archcalc.cli.common import (
 from archcalc.errors import Loc, SpecError
 from archcalc.files import check_writable
 from archcalc.spec.train import TrainSpec
-from archcalc.training import BACKENDS, Epoch, check_schedule
+from archcalc.training import BACKENDS, Epoch, check_cycle, check_schedule
+from archcalc.training.loop import batch_count
 
 
 def _every(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -185,6 +186,13 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
     seed = job.seed if job.seed is not None else saved.run["seed"] if saved else \
         settings.seed if settings.seed is not None else 0
     epochs = job.epochs or (saved.meta["loop"]["epochs"] if saved else settings.epochs)
+    rule = settings.scheduler
+    if saved and rule is not None and rule.per_batch and epochs != saved.meta["loop"]["epochs"]:
+        ran = saved.meta["loop"]["epochs"]  # the cycle spans the run's steps: another length is another cycle
+        raise SpecError(Loc(saved.path, 1, 1), f"cannot be resumed for {epochs} epochs: its {rule.name} schedule's "
+                        f"cycle spans the run's {ran} epochs, and the steps taken followed that cycle",
+                        code="bad-checkpoint", hint=f"resume without --epochs (or with --epochs {ran}); a longer "
+                        "cycle is a new run (--force)")
     note = check_schedule(settings, epochs)
     if note and rank is None:
         click.echo(f"note: {note}", err=True)
@@ -202,6 +210,7 @@ def execute(job: Job, rank: int | None = None) -> dict | None:
         check_writable(path, force=force)
     data = load_data(job.source, model, settings, Limits(**job.limits))
     splits = split(data, seed)
+    check_cycle(settings, epochs, batch_count(len(splits.train[0]), settings.batch_size))
     if job.nproc > 1:
         distributed.check_batches(len(splits.train[0]), settings.batch_size, job.nproc,
                                   settings.locs.get("batch_size", settings.loc))

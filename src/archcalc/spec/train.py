@@ -128,10 +128,19 @@ SCHEDULERS: dict[str, dict[str, object]] = {
     "polynomial": {"total_iters": 5, "power": 1.0},
     "plateau": {"monitor": "val_loss", "mode": None, "factor": 0.1, "patience": 10, "threshold": 1e-4,
                 "threshold_mode": "rel", "cooldown": 0, "min_lr": 0.0, "eps": 1e-8},
+    "onecycle": {"max_lr": NEEDED, "pct_start": 0.3, "anneal_strategy": "cos", "cycle_momentum": True,
+                 "base_momentum": 0.85, "max_momentum": 0.95, "div_factor": 25.0, "final_div_factor": 1e4,
+                 "three_phase": False},
+    "cosine_restarts": {"T_0": NEEDED, "T_mult": 1, "eta_min": 0.0},
 }
 #: the schedules whose rate depends on a validation number rather than on the epoch alone: torch's SequentialLR
 #: cannot chain them after a warm-up (their step() takes the metric), and they need validation data
 METRIC_SCHEDULES = ("plateau",)
+#: the schedules stepped after every optimizer step (every batch) rather than every epoch: torch's OneCycleLR, whose
+#: cycle spans the run's epochs × batches per epoch and starts with its own warm-up (so no warmup_epochs)
+BATCH_SCHEDULES = ("onecycle",)
+#: onecycle's anneal strategies (torch's)
+ANNEAL_STRATEGIES = ("cos", "linear")
 #: plateau's modes and threshold modes (torch's), and the mode each monitor improves in
 PLATEAU_MODES, THRESHOLD_MODES = ("min", "max"), ("rel", "abs")
 MONITOR_MODES = {"val_loss": "min", "val_accuracy": "max"}
@@ -143,7 +152,7 @@ SCHEDULE_SETTINGS: dict[str, str] = {
     "gamma": "the factor each decay multiplies the learning rate by",
     "milestones": "the epochs (counted after the warm-up) at which the learning rate decays",
     "T_max": "epochs of the half cosine from lr down to eta_min (default: the run's epochs after the warm-up)",
-    "eta_min": "the learning rate the cosine ends at",
+    "eta_min": "the learning rate the cosine ends at (each cycle's, for cosine_restarts)",
     "start_factor": "the first epoch's learning rate, as a fraction of lr (torch's LinearLR: 1/3)",
     "end_factor": "the learning rate after total_iters epochs, as a fraction of lr",
     "total_iters": "epochs over which the rate moves from start_factor·lr to end_factor·lr (linear) or decays to 0 "
@@ -159,6 +168,20 @@ SCHEDULE_SETTINGS: dict[str, str] = {
     "cooldown": "epochs after a reduction during which epochs without improvement are not counted",
     "min_lr": "the learning rate is never reduced below it",
     "eps": "a reduction smaller than eps is skipped",
+    "max_lr": "the peak of the cycle; the optimizer's lr is not used: the cycle starts at max_lr / div_factor",
+    "pct_start": "the share of the run's optimizer steps (epochs × batches per epoch) over which the rate rises "
+                 "to max_lr",
+    "anneal_strategy": "cos: cosine annealing between the cycle's rates; linear: straight lines",
+    "cycle_momentum": "cycle the optimizer's momentum (SGD, RMSprop) or Adam's beta1 inversely to the rate, from "
+                      "max_momentum down to base_momentum at the peak and back",
+    "base_momentum": "the momentum (or beta1) at the rate's peak",
+    "max_momentum": "the momentum (or beta1) at the cycle's start and end",
+    "div_factor": "the cycle starts at max_lr / div_factor",
+    "final_div_factor": "the cycle ends at max_lr / div_factor / final_div_factor",
+    "three_phase": "true: rise for pct_start of the steps, fall back to the start as long, then anneal to the end "
+                   "(the paper's); false: rise, then anneal to the end (fastai's, torch's default)",
+    "T_0": "epochs of the first cosine cycle, after which the rate restarts at lr",
+    "T_mult": "the factor each restart lengthens the next cycle by (1: every cycle T_0 epochs)",
     "warmup_epochs": "epochs over which the learning rate first rises linearly to lr",
     "warmup_start_factor": "the first warm-up epoch's learning rate, as a fraction of lr (torch's default 1/3)",
 }
@@ -181,6 +204,11 @@ class Scheduler:
     def monitor(self) -> str | None:
         """The validation number a metric schedule (plateau) watches; None for one of the epoch alone."""
         return self.settings["monitor"] if self.name in METRIC_SCHEDULES else None  # type: ignore[return-value]
+
+    @property
+    def per_batch(self) -> bool:
+        """Whether the schedule is stepped after every optimizer step (onecycle) rather than every epoch."""
+        return self.name in BATCH_SCHEDULES
 
     @property
     def kwargs(self) -> dict[str, object]:
@@ -301,9 +329,10 @@ KEYS: dict[str, tuple[object, str]] = {
                         "gradient element is clamped to [-clip_value, clip_value]; off when left out; not with "
                         "clip_grad_norm"),
     "scheduler": (None, "a learning-rate schedule stepped once per epoch (step, multistep, exponential, cosine, "
-                  "linear, polynomial, or plateau, which watches a validation number), by name or {name: {setting: "
-                  "value}}, each but plateau with an optional linear warm-up (warmup_epochs, warmup_start_factor); "
-                  "torch.optim.lr_scheduler's definitions; a constant rate when left out, null or false"),
+                  "cosine_restarts, linear, polynomial, or plateau, which watches a validation number) or, for "
+                  "onecycle, once per batch, by name or {name: {setting: value}}, each but plateau and onecycle with "
+                  "an optional linear warm-up (warmup_epochs, warmup_start_factor); torch.optim.lr_scheduler's "
+                  "definitions; a constant rate when left out, null or false"),
     "early_stopping": (None, "stop after `patience` epochs without improvement and restore the best weights: "
                        "a patience, or {patience, min_delta, monitor}; off when left out or false"),
     "seed": (None, "fixes the data split, initial weights, batch order and dropout masks; random when left out"),
@@ -364,7 +393,7 @@ def parse_train(node: YMap) -> TrainSpec:
         raise SpecError(locs["class_axis"], "class_axis says where the class scores are, but the task is "
                         f"{'a multi-label classification' if multi_label else 'a regression'}", code="bad-train",
                         hint="task: classification with one class index per position, or drop class_axis")
-    scheduler = _scheduler(node.get("scheduler"), epochs, task)
+    scheduler = _scheduler(node.get("scheduler"), epochs, task, optimizer)
     clip_norm, clip_value = _clipping(node)
     return TrainSpec(task, classes, loss, optimizer, batch_size, epochs, weight_decay, l1, stopping,
                      _int(node.get("seed"), "seed", KEYS["seed"][0], low=0), node.loc, locs, loss_params,
@@ -410,9 +439,10 @@ def _clipping(node: YMap) -> tuple[float | None, float | None]:
     return bounds["clip_grad_norm"], bounds["clip_grad_value"]
 
 
-def _scheduler(node: YNode | None, epochs: int, task: str) -> Scheduler | None:
+def _scheduler(node: YNode | None, epochs: int, task: str, optimizer: Optimizer) -> Scheduler | None:
     """``scheduler: cosine`` or ``{step: {step_size: 30, gamma: 0.1, warmup_epochs: 5}}``, checked as torch's
-    schedulers check their arguments, and a warm-up that leaves the spec's ``epochs`` room to schedule."""
+    schedulers check their arguments (onecycle's cycle_momentum against the ``optimizer``), and a warm-up that
+    leaves the spec's ``epochs`` room to schedule."""
     if node is None or (isinstance(node, YScalar) and node.value in (None, False)):
         return None
     name, items = _named(node, "scheduler", tuple(SCHEDULERS), "settings", "scheduler: {cosine: {warmup_epochs: 5}}",
@@ -431,6 +461,12 @@ def _scheduler(node: YNode | None, epochs: int, task: str) -> Scheduler | None:
         example = {"step_size": "30", "milestones": "[30, 60]", "gamma": "0.95"}
         raise SpecError(node.loc, f"the {name} schedule needs {' and '.join(missing)}", code="bad-train",
                         hint=f"scheduler: {{{name}: {{{', '.join(f'{k}: {example[k]}' for k in missing)}}}}}")
+    own = next((key for key in WARMUP if key in given), None) if name in BATCH_SCHEDULES else None
+    if own is not None:  # OneCycleLR is not chainable, and its first phase is a warm-up already
+        raise SpecError(locs[own], f"the {name} schedule has a warm-up of its own: its rate rises from max_lr / "
+                        "div_factor to max_lr over the first pct_start of the run's steps, so it takes no "
+                        f"{own}", code="bad-train", hint=f"drop {own}; pct_start (torch's default 0.3) sets how "
+                        "long the rise is, div_factor (25) where it starts")
     warmup = given.pop("warmup_epochs", WARMUP["warmup_epochs"])
     if warmup and name in METRIC_SCHEDULES:  # torch.optim.lr_scheduler.SequentialLR raises ValueError on it
         raise SpecError(locs["warmup_epochs"], f"the {name} schedule cannot follow a warm-up: torch's SequentialLR "
@@ -447,6 +483,13 @@ def _scheduler(node: YNode | None, epochs: int, task: str) -> Scheduler | None:
     settings = {k: v for k, v in SCHEDULERS[name].items() if v is not None} | given
     if name == "plateau":
         settings = _plateau(settings, locs, task)
+    if name == "onecycle" and settings["cycle_momentum"] and not {"momentum", "betas"} & set(optimizer.hyper):
+        cycling = [n for n, hyper in OPTIMIZERS.items() if {"momentum", "betas"} & set(hyper)]
+        raise SpecError(locs.get("cycle_momentum", node.loc), f"the onecycle schedule cycles the optimizer's "
+                        f"momentum{'' if 'cycle_momentum' in locs else ' (cycle_momentum is true by default)'}, "
+                        f"and {optimizer.name} has neither momentum nor betas: torch's OneCycleLR raises on it",
+                        code="bad-train", hint=f"cycle_momentum: false, or an optimizer with momentum or betas "
+                        f"({', '.join(cycling)})")
     return Scheduler(name, settings, warmup, start, node.loc, locs)
 
 
@@ -477,10 +520,14 @@ SETTING_HINTS = {
     "patience": "epochs without improvement before the rate is reduced, a whole number: patience: 10 (0 reduces "
                 "after the first bad epoch)",
     "cooldown": "epochs to wait after a reduction, a whole number: cooldown: 0",
+    "T_0": "the epochs of the first cycle, a whole number ≥ 1 (torch's CosineAnnealingWarmRestarts): T_0: 10",
+    "T_mult": "a whole factor ≥ 1 by which each cycle is longer than the one before: 1 or 2",
 }
 #: settings that are words → their choices
 SETTING_WORDS: dict[str, tuple[str, ...]] = {"monitor": MONITORS, "mode": PLATEAU_MODES,
-                                             "threshold_mode": THRESHOLD_MODES}
+                                             "threshold_mode": THRESHOLD_MODES, "anneal_strategy": ANNEAL_STRATEGIES}
+#: settings that are true or false (onecycle's)
+SETTING_SWITCHES = ("cycle_momentum", "three_phase")
 #: number settings → (lowest, highest, whether each bound is allowed, the hint when out of them); torch's own
 #: bounds where it checks them (LinearLR's factors, ReduceLROnPlateau's factor < 1), else what makes sense of the
 #: setting (γ > 0: a rate of 0 or below is no schedule; a negative power makes torch divide by zero)
@@ -499,6 +546,15 @@ SETTING_BOUNDS: dict[str, tuple[float, float, bool, bool, str]] = {
     "threshold": (0, float("inf"), True, False, "the least improvement that counts: 1.0e-4 (torch's default)"),
     "min_lr": (0, float("inf"), True, False, "the least learning rate: 0 (torch's default), or such as 1.0e-6"),
     "eps": (0, float("inf"), True, False, "the least reduction applied: 1.0e-8 (torch's default)"),
+    "max_lr": (0, FLOAT32_MAX, False, True, "the peak learning rate of the cycle, such as 0.1 for SGD or 0.01 for "
+               "Adam (a learning-rate range test finds it)"),
+    "pct_start": (0, 1, False, False, "the share of the steps spent rising to max_lr: 0.3 (torch's default), "
+                  "0.25 (fastai's)"),
+    "base_momentum": (0, 1, True, False, "the momentum at the rate's peak: 0.85 (torch's default)"),
+    "max_momentum": (0, 1, True, False, "the momentum at the cycle's ends: 0.95 (torch's default)"),
+    "div_factor": (0, float("inf"), False, False, "the cycle starts at max_lr / div_factor: 25 (torch's default)"),
+    "final_div_factor": (0, float("inf"), False, False, "the cycle ends at max_lr / div_factor / final_div_factor: "
+                         "1.0e+4 (torch's default)"),
 }
 
 
@@ -520,6 +576,8 @@ def _schedule_setting(key: str, node: YNode) -> object:
                     hint=SETTING_HINTS[key])
     if key in SETTING_WORDS:
         return _word(node, SETTING_WORDS[key], key, None)
+    if key in SETTING_SWITCHES:
+        return _bool(node, key, False)
     value = _number(node, key)
     low, high, low_in, high_in, hint = SETTING_BOUNDS[key]
     if not ((low <= value if low_in else low < value) and (value <= high if high_in else value < high)):

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from archcalc.spec.train import TrainSpec
     from archcalc.training.loop import EarlyStopping, Loop
-    from archcalc.training.schedule import Plateau, Schedule
+    from archcalc.training.schedule import OneCycle, Plateau, Schedule
 
 #: backend name → module defining ``make_trainer(model, train, seed)``
 BACKENDS: dict[str, str] = {
@@ -102,17 +102,23 @@ def early_stopping(train: TrainSpec, validating: bool = True) -> EarlyStopping:
     return EarlyStopping(rule.monitor, rule.patience, rule.min_delta) if rule else EarlyStopping()
 
 
-def lr_schedule(train: TrainSpec, epochs: int) -> Schedule | Plateau | None:
-    """The spec's learning-rate schedule for a run of ``epochs`` epochs (cosine's T_max defaults to them),
-    from its optimizer's learning rate; None without one (the rate stays constant). The NumPy trainer runs it;
-    the torch trainer runs torch's own scheduler (:func:`archcalc.backends.torch.training.build_scheduler`)."""
-    from archcalc.training.schedule import Plateau, Schedule
+def lr_schedule(train: TrainSpec, epochs: int, steps_per_epoch: int | None = None) -> Schedule | Plateau | \
+        OneCycle | None:
+    """The spec's learning-rate schedule for a run of ``epochs`` epochs (cosine's T_max defaults to them) of
+    ``steps_per_epoch`` optimizer steps each (onecycle's cycle spans their product), from its optimizer's
+    learning rate; None without one (the rate stays constant). The NumPy trainer runs it; the torch trainer runs
+    torch's own scheduler (:func:`archcalc.backends.torch.training.build_scheduler`)."""
+    from archcalc.training.schedule import OneCycle, Plateau, Schedule
 
     rule = train.scheduler
     if rule is None:
         return None
     if rule.name == "plateau":
         return Plateau(train.optimizer.lr, **rule.settings)
+    if rule.per_batch:
+        if steps_per_epoch is None:
+            raise ValueError(f"the {rule.name} schedule is stepped per batch: it needs the batches per epoch")
+        return OneCycle(total_steps=epochs * steps_per_epoch, **rule.settings)
     return Schedule(rule.name, train.optimizer.lr, epochs, rule.settings, rule.warmup_epochs, rule.warmup_start_factor)
 
 
@@ -139,7 +145,8 @@ def check_schedule(train: TrainSpec, epochs: int) -> str | None:
     from archcalc.errors import SpecError
 
     rule = train.scheduler
-    if rule is None or rule.monitor is not None:  # plateau only ever lowers lr, which the spec's check bounds
+    # plateau only ever lowers lr, which the spec's check bounds; onecycle's highest rate is max_lr, bounded too
+    if rule is None or rule.monitor is not None or rule.per_batch:
         return None
     schedule = lr_schedule(train, epochs)
 
@@ -163,6 +170,29 @@ def check_schedule(train: TrainSpec, epochs: int) -> str | None:
         return f"this run's {epochs} epoch{'s end' if epochs != 1 else ' ends'} inside the schedule's " \
             f"{rule.warmup_epochs}-epoch warm-up: the learning rate stays below lr"
     return None
+
+
+def check_cycle(train: TrainSpec, epochs: int, steps_per_epoch: int) -> None:
+    """Once the data say how many batches an epoch has: a one-cycle schedule whose phases leave one of no steps
+    where a step falls (pct_start × total steps of 1, or with three_phase a last phase of none), over which torch's
+    OneCycleLR divides by zero, is a located error at pct_start."""
+    from archcalc.errors import SpecError
+    from archcalc.training.schedule import OneCycle
+
+    rule = train.scheduler
+    if rule is None or not rule.per_batch:
+        return
+    total = epochs * steps_per_epoch
+    try:
+        OneCycle(total_steps=total, **rule.settings)
+    except ValueError:
+        pct = rule.settings["pct_start"]
+        phase = "the rise to max_lr" if float(pct * total) - 1 == 0 else "the last phase"
+        raise SpecError(rule.locs.get("pct_start", rule.loc), f"pct_start {pct:g} of this run's {total} optimizer "
+                        f"steps ({epochs} epoch{'s' if epochs != 1 else ''} × {steps_per_epoch} batch"
+                        f"{'es' if steps_per_epoch != 1 else ''}) makes {phase} 0 steps long, and torch's OneCycleLR "
+                        "divides by its length", code="bad-train", hint="another pct_start, or other epochs or "
+                        "batch_size (their steps make the cycle)") from None
 
 
 class Progress(Protocol):

@@ -12,10 +12,15 @@ backend's ``training`` module):
 - ``snapshot()`` and ``restore(snapshot)``: a copy of the weights and buffers, and putting it back;
 - ``set_lr(rate)``: the optimizer's learning rate from now on (called only under a schedule).
 
-A schedule (``Schedule`` or ``Plateau`` of :mod:`.schedule`, or the torch backend's wrapper of torch's own
-scheduler) answers ``schedule(e)``, the rate of the epoch after e others, and ``after_epoch(record)`` at the
-end of each epoch, after its validation (torch's ``scheduler.step()``; ``ReduceLROnPlateau`` reads the
-record's validation number).
+A schedule (``Schedule``, ``Plateau`` or ``OneCycle`` of :mod:`.schedule`, or the torch backend's wrapper of
+torch's own scheduler) answers ``schedule(e)``, the rate of the epoch after e others, and ``after_epoch(record)``
+at the end of each epoch, after its validation (torch's ``scheduler.step()``; ``ReduceLROnPlateau`` reads the
+record's validation number). A schedule whose ``per_batch`` is true (``OneCycleLR``) is stepped after every
+optimizer step instead: ``schedule(k)`` is then the rate of the step after k others in the whole run (the loop's
+``steps``, which a checkpoint keeps, so a resumed run takes up the cycle where it was), ``momentum(k)`` the
+momentum or beta1 it cycles (None: the backend's scheduler has set it, or it is not cycled), handed to the
+steps' ``set_momentum``, and ``after_step()`` follows each step (torch's ``scheduler.step()`` after
+``optimizer.step()``); an epoch's record then holds the rate of its last step.
 
 Everything the loop knows lives on the :class:`Loop` (the epoch, how far into it, its batches, the
 running sums, the records, the early-stopping state), so a run saved between two steps and loaded
@@ -56,6 +61,14 @@ class EarlyStopping:
         return bool(self.patience) and self.waited >= self.patience
 
 
+def batch_count(n: int, batch_size: int) -> int:
+    """How many mini-batches an epoch of ``n`` samples has in batches of ``batch_size``: the last batch is
+    shorter when they do not divide, and a last batch of a single sample joins the one before it (the backends'
+    ``batches``), so a one-cycle schedule counts the steps the run takes."""
+    count = -(-n // batch_size)
+    return count - 1 if count > 1 and n - (count - 1) * batch_size == 1 else count
+
+
 class Loop:
     """One training run of up to ``epochs`` epochs, and where it stands.
 
@@ -90,14 +103,22 @@ class Loop:
         """
         if self.ended == "done" and self.epoch <= self.epochs:  # a finished run given more epochs
             self.ended = ""
+        per_batch = getattr(self.schedule, "per_batch", False)
         while not self.ended:
             started = time.perf_counter()
-            if self.schedule is not None:  # at every epoch's start, and where a resumed run picks one up
+            if self.schedule is not None and not per_batch:  # at every epoch's start, and where a resumed run is
                 steps.set_lr(self.schedule(self.epoch - 1))
             if self.order is None:
                 self.order = steps.order()
             while self.batch < len(self.order):
+                if per_batch:  # the rate (and momentum) of this step of the whole run
+                    steps.set_lr(self.schedule(self.steps))
+                    momentum = self.schedule.momentum(self.steps)
+                    if momentum is not None:
+                        steps.set_momentum(momentum)
                 value, hits, count = steps.step(self.order[self.batch])
+                if per_batch:
+                    self.schedule.after_step()
                 self.batch, self.steps = self.batch + 1, self.steps + 1
                 self.seen += count
                 self.total += value * count
@@ -121,8 +142,9 @@ class Loop:
 
     def finish_epoch(self, steps, started: float) -> dict:
         record = {"epoch": self.epoch, "loss": self.total / self.seen, "accuracy": self.accuracy()}
-        if self.schedule is not None:
-            record["lr"] = self.schedule(self.epoch - 1)
+        if self.schedule is not None:  # the epoch's rate; under a per-batch schedule, its last step's
+            record["lr"] = self.schedule(self.steps - 1 if getattr(self.schedule, "per_batch", False) else
+                                         self.epoch - 1)
         scores = steps.validate()
         if scores is not None:
             record["val_loss"], record["val_accuracy"] = scores

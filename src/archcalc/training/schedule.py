@@ -15,7 +15,9 @@ state beyond the epoch. The formulas are torch's closed forms, with lr the optim
   the run's epochs after the warm-up);
 - ``linear``: lr·(s + (f − s)·min(e, n)/n), s ``start_factor``, f ``end_factor``, n ``total_iters``
   (``LinearLR``);
-- ``polynomial``: lr·(1 − min(e, n)/n)^p, n ``total_iters``, p ``power`` (``PolynomialLR``).
+- ``polynomial``: lr·(1 − min(e, n)/n)^p, n ``total_iters``, p ``power`` (``PolynomialLR``);
+- ``cosine_restarts``: η_min + (lr − η_min)·(1 + cos(π·T_cur / T_i))/2, where the cycles last T_0, T_0·T_mult,
+  T_0·T_mult², … epochs and T_cur counts the epochs since the last restart (``CosineAnnealingWarmRestarts``).
 
 A warm-up of ``warmup_epochs`` w first raises the rate linearly from lr·f (f = ``warmup_start_factor``)
 towards lr: lr·(f + (1 − f)·e / w) for e < w (``LinearLR``); the schedule then starts from its own first
@@ -27,6 +29,10 @@ last bit or two (a test compares them with torch's own schedulers).
 it is a state (the best number, the epochs without improvement, the cooldown, the rate), stepped with each
 epoch's record, saved in checkpoints, and computed with torch's own operations, so its rates are torch's
 exactly for the same numbers.
+
+:class:`OneCycle` is ``OneCycleLR``, the one schedule stepped after every optimizer step rather than every epoch:
+its rate (and momentum) is a function of the step alone, counted over the whole run, computed with torch's own
+float arithmetic, so its rates are torch's exactly.
 
 Imports only the standard library: ``archcalc export --to numpy`` copies it into the standalone file.
 """
@@ -74,8 +80,83 @@ class Schedule:
     def polynomial(self, epoch: int, total_iters: int = 5, power: float = 1.0) -> float:
         return self.lr * (1.0 - min(total_iters, epoch) / total_iters) ** power
 
+    def cosine_restarts(self, epoch: int, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> float:
+        t_cur, t_i = epoch, T_0  # the epochs into the current cycle, and its length (torch's T_cur and T_i)
+        if T_mult == 1:
+            t_cur = epoch % T_0
+        while t_cur >= t_i:
+            t_cur, t_i = t_cur - t_i, t_i * T_mult
+        return eta_min + (self.lr - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
     def after_epoch(self, record: dict) -> None:
         """The end of an epoch (``record``, the loop's): nothing to remember, the rate follows the epoch."""
+
+
+class OneCycle:
+    """``OneCycleLR``: over ``total_steps`` optimizer steps (the run's epochs × batches per epoch) the rate rises
+    from max_lr / ``div_factor`` to ``max_lr`` for the first ``pct_start`` of the steps, then anneals (cosine, or
+    straight with ``anneal_strategy`` linear) down to max_lr / div_factor / ``final_div_factor``; with
+    ``three_phase`` it first falls back to where it started, as long as it rose, and anneals from there. With
+    ``cycle_momentum`` the momentum (or Adam's beta1) moves the other way, from ``max_momentum`` down to
+    ``base_momentum`` at the peak and back. ``schedule(k)`` and ``momentum(k)`` are the values of the step after
+    k others; torch's phases, names and arithmetic, so the values are torch's to the bit."""
+
+    per_batch = True
+
+    def __init__(self, max_lr: float, total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum: float = 0.85, max_momentum: float = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False):
+        self.total_steps, self.anneal_strategy, self.cycle_momentum = total_steps, anneal_strategy, cycle_momentum
+        initial = max_lr / div_factor
+        self.values = {"initial_lr": initial, "max_lr": max_lr, "min_lr": initial / final_div_factor,
+                       "max_momentum": max_momentum, "base_momentum": base_momentum}
+        rise = float(pct_start * total_steps) - 1
+        # each phase: (its last step, the rate and the momentum it goes from and to)
+        self.phases = [(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum")]
+        if three_phase:
+            self.phases += [(float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
+                             "max_momentum"),
+                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self.phases.append((total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"))
+        for step in (0, total_steps):  # the only steps a phase of no length can fall on
+            try:
+                self.at(step)
+            except ZeroDivisionError:
+                raise ValueError(f"the onecycle schedule has a phase of no steps at step {step} of {total_steps} "
+                                 f"(pct_start {pct_start:g}), where torch's OneCycleLR divides by zero") from None
+
+    def anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def at(self, step: int) -> tuple[float, float]:
+        """The rate and the momentum of the step after ``step`` others (torch's ``get_lr`` at ``last_epoch`` step)."""
+        if step > self.total_steps:
+            raise ValueError(f"the onecycle schedule spans {self.total_steps} steps, not {step}")
+        start = 0.0
+        for i, (end, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
+            if step <= end or i == len(self.phases) - 1:
+                pct = (step - start) / (end - start)
+                return (self.anneal(self.values[lr_from], self.values[lr_to], pct),
+                        self.anneal(self.values[m_from], self.values[m_to], pct))
+            start = end
+        raise AssertionError("unreachable: the last phase takes every later step")
+
+    def __call__(self, step: int) -> float:
+        """The learning rate of the optimizer step after ``step`` others."""
+        return self.at(step)[0]
+
+    def momentum(self, step: int) -> float | None:
+        """The momentum (or beta1) of the optimizer step after ``step`` others; None when it is not cycled."""
+        return self.at(step)[1] if self.cycle_momentum else None
+
+    def after_step(self) -> None:
+        """After each optimizer step: nothing to remember, the rate follows the step."""
+
+    def after_epoch(self, record: dict) -> None:
+        """The end of an epoch: nothing, the rate follows the step."""
 
 
 class Plateau:

@@ -64,7 +64,9 @@ def render(model: Model) -> str:
     if dense_axes(train, tuple(int(d) for d in model.output_shape)):  # a class per position: PerPosition's mean
         roots.add(losses.per_position_loss.__name__)
     if train.scheduler is not None:
-        roots.add((schedule.Plateau if train.scheduler.monitor else schedule.Schedule).__name__)
+        rule = train.scheduler
+        roots.add((schedule.Plateau if rule.monitor else schedule.OneCycle if rule.per_batch else
+                   schedule.Schedule).__name__)
     if clip_kwargs(train):
         roots.add(optim.ClipGradients.__name__)
     definitions = _definitions(roots)
@@ -165,8 +167,10 @@ def _header(model: Model) -> str:
     output = {Softmax.kind: "probabilities, as the spec ends in\nsoftmax",
               Sigmoid.kind: "probabilities (each in (0, 1)), as the\nspec ends in sigmoid"}.get(
         last, "scores (logits, for a classifier), not\nprobabilities: the spec ends in " + last)
-    scheduled = TrainSpec.of(model.spec).scheduler is not None
-    fit_schedule = ", schedule=build_schedule(10)" if scheduled else ""  # the spec's learning-rate schedule
+    rule = TrainSpec.of(model.spec).scheduler
+    # the spec's learning-rate schedule; a one-cycle one spans the run's steps: epochs × batches per epoch
+    fit_schedule = "" if rule is None else ", schedule=build_schedule(10)" if not rule.per_batch else \
+        ",\n        schedule=build_schedule(10, batch_count(len(x), 32))"
     return f'''"""A neural network in plain NumPy, written by ``archcalc export --to numpy`` from the spec named
 in NAME below: {shape_text(model.input_shape)} → {shape_text(model.output_shape)}, \
 {_counted(model)}.
@@ -218,6 +222,18 @@ def build_schedule(epochs):
         {code(train.optimizer.lr)},
 {settings})
 """, "schedule=build_schedule(args.epochs), "
+    if rule.per_batch:  # OneCycleLR: stepped after every optimizer step, over the run's steps
+        settings = textwrap.fill(", ".join(f"{k}={code(v)}" for k, v in rule.settings.items()), 100,
+                                 initial_indent=" " * 8, subsequent_indent=" " * 8, break_long_words=False)
+        return f"""
+
+def build_schedule(epochs, steps_per_epoch):
+    \"\"\"The learning rate (and momentum) of each optimizer step: the spec's onecycle schedule over ``epochs`` ×
+    ``steps_per_epoch`` steps (torch's OneCycleLR; the optimizer's own lr is not used).\"\"\"
+    return OneCycle(
+        total_steps=epochs * steps_per_epoch,
+{settings})
+""", "schedule=build_schedule(args.epochs, steps), "
     settings = ", ".join(f"{code(k)}: {code(v)}" for k, v in rule.settings.items())
     return f"""
 
@@ -273,6 +289,9 @@ CLASS_AXES = {{{", ".join(f"{code(k)}: {code(v)}" for k, v in dense.items())}}}
                      f"{{held}} of {{len(x)}} samples; give a fraction that holds out some, and leaves some to "
                      "train on")
 """ if monitor else ""
+    # a one-cycle schedule spans the run's optimizer steps: its epochs × the batches an epoch has
+    steps = '    steps = batch_count(len(train), TRAINING["batch_size"])  # optimizer steps per epoch\n' \
+        if train.scheduler is not None and train.scheduler.per_batch else ""
     output = tuple(int(d) for d in model.output_shape)
     check = "\n".join(check_data_lines(train, None if len(output) != 1 else train.classes or max(output[0], 2),
                                         output))
@@ -328,7 +347,7 @@ def main(argv=None):
         parser.error(f"--validation {{args.validation:g}}: give the fraction to hold out, from 0 to 1")
     held = round(len(x) * args.validation)
 {watched}    val, train = order[:held], order[held:]
-    model = build_model(rng)
+{steps}    model = build_model(rng)
     result = fit(model, loss, build_optimizer(model), x[train], y[train], epochs=args.epochs,
                  batch_size=TRAINING["batch_size"], rng=rng, validation=(x[val], y[val]) if held else None,
                  l1=TRAINING["l1"], patience=TRAINING["patience"], min_delta=TRAINING["min_delta"],

@@ -21,7 +21,7 @@ from archcalc.training.checkpoint import (
     set_process_rng,
     unpack,
 )
-from archcalc.training.loop import Loop
+from archcalc.training.loop import Loop, batch_count
 from archcalc.training.schedule import Plateau
 
 
@@ -56,7 +56,7 @@ class NumpyTrainer:
         y, vy = self._targets(y), self._targets(vy)
         steps = Steps(self.net, self.loss, self.optimizer, x, y, batch_size=self.train.batch_size,
                       rng=self.rng, validation=(vx, vy), l1=self.train.l1, classify=self.classify)
-        self.schedule = lr_schedule(self.train, epochs)
+        self.schedule = lr_schedule(self.train, epochs, batch_count(len(x), self.train.batch_size))
         run = Loop(epochs, early_stopping(self.train), self.classify, self.schedule)
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)

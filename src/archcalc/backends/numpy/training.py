@@ -17,7 +17,7 @@ import numpy as np
 
 from archcalc.backends.numpy.layers import Module
 from archcalc.backends.numpy.structures import Sequential
-from archcalc.training.loop import EarlyStopping, Loop
+from archcalc.training.loop import EarlyStopping, Loop, batch_count
 
 
 def logits_view(model: Module, loss) -> Module:
@@ -141,6 +141,15 @@ class Steps:
     def set_lr(self, rate: float) -> None:
         self.optimizer.lr = rate
 
+    def set_momentum(self, momentum: float) -> None:
+        """The momentum a one-cycle schedule sets: SGD's and RMSprop's ``momentum``, or the first of Adam's
+        ``betas`` (torch's OneCycleLR sets the one the optimizer has; a clipping wrapper passes it on)."""
+        inner = getattr(self.optimizer, "optimizer", self.optimizer)
+        if hasattr(inner, "momentum"):
+            inner.momentum = momentum
+        else:
+            inner.betas = (momentum, *inner.betas[1:])
+
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict(state)
 
@@ -156,11 +165,15 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     progress. Without validation data the training loss is monitored. Training stops when the loss
     stops being a finite number (``diverged``). ``schedule``, when given, sets each epoch's learning rate
     (a ``Schedule`` of the epoch, or a ``Plateau``, which watches a validation number and so needs
-    ``validation``).
+    ``validation``), or each step's (a ``OneCycle`` over ``epochs`` × ``batch_count(len(x), batch_size)`` steps,
+    which also cycles the optimizer's momentum or beta1).
     """
     if getattr(schedule, "monitor", None) is not None and validation is None:
         raise ValueError(f"the plateau schedule watches {schedule.monitor}, and this run has no validation data "
                          "to measure it on")
+    if getattr(schedule, "per_batch", False) and schedule.total_steps != epochs * batch_count(len(x), batch_size):
+        raise ValueError(f"the onecycle schedule spans {schedule.total_steps} steps, and this run takes {epochs} × "
+                         f"{batch_count(len(x), batch_size)}")
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)

@@ -22,7 +22,7 @@ from archcalc.training.checkpoint import (
     set_process_rng,
     unpack,
 )
-from archcalc.training.loop import Loop
+from archcalc.training.loop import Loop, batch_count
 
 #: ``--precision`` → the autocast dtype (None: float32 throughout)
 PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16}
@@ -83,7 +83,8 @@ class TorchTrainer:
             self.steps = distributed.DistributedSteps(self.module, self.train, x, y, group=self.group, **options)
         self.module.train()
         if self.train.scheduler is not None:
-            self.schedule = training.Scheduled(self.train, self.steps.optimizer, epochs)
+            self.schedule = training.Scheduled(self.train, self.steps.optimizer, epochs,
+                                               batch_count(len(x), self.train.batch_size))
         run = Loop(epochs, early_stopping(self.train), self.steps.classify, self.schedule)
         if checkpoints is not None and checkpoints.saved is not None:
             checkpoints.load(run, self, checkpoints.saved)

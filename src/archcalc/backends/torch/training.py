@@ -9,7 +9,7 @@ helper for Python callers and what ``archcalc train --backend torch`` runs (:mod
     optimizer = build_optimizer(train, module)              # torch.optim, hyperparameters as named there
     value = loss(x, y) + l1_penalty(train, module)          # L1 is not an optimizer option in torch
     value.backward(); clip_gradients(train, module); optimizer.step()   # clip_grad_norm_ as the spec says
-    scheduler = build_scheduler(train, optimizer, epochs)   # torch.optim.lr_scheduler's, stepped per epoch
+    scheduler = build_scheduler(train, optimizer, epochs, steps_per_epoch)  # torch's; onecycle's per batch
     history = fit(module, train, x, y, validation=(xv, yv)) # or all of the above, with mini-batches
 
 **Softmax and logits.** ``nn.CrossEntropyLoss`` applies log-softmax itself, and
@@ -37,7 +37,7 @@ from torch import nn
 
 from archcalc.spec.train import TrainSpec, class_axis
 from archcalc.training import Epoch, Outcome, early_stopping, needs_validation
-from archcalc.training.loop import Loop
+from archcalc.training.loop import Loop, batch_count
 
 
 class ProbabilityCrossEntropyLoss(nn.Module):
@@ -397,7 +397,8 @@ def l1_penalty(train: TrainSpec, module: nn.Module) -> torch.Tensor:
 #: schedule → its torch.optim.lr_scheduler class (archcalc.training.schedule computes the same rates for NumPy)
 SCHEDULER_CLASSES = {"step": "StepLR", "multistep": "MultiStepLR", "exponential": "ExponentialLR",
                      "cosine": "CosineAnnealingLR", "linear": "LinearLR", "polynomial": "PolynomialLR",
-                     "plateau": "ReduceLROnPlateau"}
+                     "plateau": "ReduceLROnPlateau", "onecycle": "OneCycleLR",
+                     "cosine_restarts": "CosineAnnealingWarmRestarts"}
 
 
 def scheduler_settings(train: TrainSpec, epochs: int | None) -> dict[str, object]:
@@ -410,14 +411,17 @@ def scheduler_settings(train: TrainSpec, epochs: int | None) -> dict[str, object
     return settings
 
 
-def build_scheduler(train: TrainSpec, optimizer: torch.optim.Optimizer,
-                    epochs: int) -> torch.optim.lr_scheduler.LRScheduler:
+def build_scheduler(train: TrainSpec, optimizer: torch.optim.Optimizer, epochs: int,
+                    steps_per_epoch: int | None = None) -> torch.optim.lr_scheduler.LRScheduler:
     """The spec's schedule for a run of ``epochs`` epochs as torch's own scheduler over ``optimizer``: the class of
     :data:`SCHEDULER_CLASSES`, after a warm-up a ``LinearLR`` chained to it by ``SequentialLR`` (as the exported
-    file writes it). Stepped once per epoch, ``ReduceLROnPlateau`` with the validation number it watches."""
+    file writes it). Stepped once per epoch, ``ReduceLROnPlateau`` with the validation number it watches;
+    ``OneCycleLR`` once per optimizer step, over ``epochs`` × ``steps_per_epoch`` steps."""
     rule = train.scheduler
     lr_scheduler = torch.optim.lr_scheduler
     schedule = getattr(lr_scheduler, SCHEDULER_CLASSES[rule.name])
+    if rule.per_batch:
+        return schedule(optimizer, epochs=epochs, steps_per_epoch=steps_per_epoch, **rule.kwargs)
     if not rule.warmup_epochs:
         return schedule(optimizer, **scheduler_settings(train, epochs))
     warmup = lr_scheduler.LinearLR(optimizer, total_iters=rule.warmup_epochs, start_factor=rule.warmup_start_factor)
@@ -430,17 +434,26 @@ class Scheduled:
     own scheduler (:func:`build_scheduler`) over the optimizer, stepped after each epoch's validation, so the rate
     of each epoch is torch's to the last bit. ``epoch`` counts the steps taken.
 
-    A resumed run builds a fresh scheduler: one of the epoch alone is stepped up to the epoch the run is in
-    (the rates an unbroken run of this length has); ``ReduceLROnPlateau``'s state comes from the checkpoint
-    (:meth:`load_state_dict`), since it depends on the validation numbers it was given."""
+    ``OneCycleLR`` is stepped after every optimizer step instead (:meth:`after_step`; ``per_batch``), and
+    ``epoch`` then counts optimizer steps; it sets the optimizer's momentum or beta1 itself.
 
-    def __init__(self, train: TrainSpec, optimizer: torch.optim.Optimizer, epochs: int):
+    A resumed run builds a fresh scheduler: one of the epoch (or step) alone is stepped up to the epoch (or step)
+    the run is in (the rates an unbroken run of this length has); ``ReduceLROnPlateau``'s state comes from the
+    checkpoint (:meth:`load_state_dict`), since it depends on the validation numbers it was given."""
+
+    def __init__(self, train: TrainSpec, optimizer: torch.optim.Optimizer, epochs: int,
+                 steps_per_epoch: int | None = None):
         self.optimizer, self.monitor = optimizer, train.scheduler.monitor
-        self.scheduler = build_scheduler(train, optimizer, epochs)
+        self.per_batch = train.scheduler.per_batch
+        self.scheduler = build_scheduler(train, optimizer, epochs, steps_per_epoch)
         self.epoch = 0
+        self.before: tuple[int, float] | None = None  # the step before the last after_step and its rate
 
     def __call__(self, epoch: int) -> float:
-        """The learning rate torch's scheduler has set for the epoch after ``epoch`` others."""
+        """The learning rate torch's scheduler has set for the epoch (or, per batch, the step) after ``epoch``
+        others; per batch also the step before the last (an epoch's record holds its last step's rate)."""
+        if self.before is not None and epoch == self.before[0]:
+            return self.before[1]
         if self.monitor is None and self.epoch < epoch:
             with warnings.catch_warnings():  # stepped before any optimizer step, which torch warns about
                 warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning)
@@ -451,8 +464,21 @@ class Scheduled:
             raise ValueError(f"the schedule has seen {self.epoch} epochs, not {epoch}")
         return self.optimizer.param_groups[0]["lr"]
 
+    def momentum(self, step: int) -> None:
+        """Nothing for the loop to set: torch's ``OneCycleLR`` has set the optimizer's momentum (or beta1)."""
+        return None
+
+    def after_step(self) -> None:
+        """After each optimizer step, under a per-batch schedule: ``scheduler.step()``."""
+        self.before = (self.epoch, self.optimizer.param_groups[0]["lr"])
+        self.scheduler.step()
+        self.epoch += 1
+
     def after_epoch(self, record: dict) -> None:
-        """The end of an epoch: ``scheduler.step()``, or ``scheduler.step(record[monitor])`` for a plateau."""
+        """The end of an epoch: ``scheduler.step()``, or ``scheduler.step(record[monitor])`` for a plateau;
+        nothing for a per-batch schedule, stepped after each step."""
+        if self.per_batch:
+            return
         if self.monitor is None:
             self.scheduler.step()
         elif record.get(self.monitor) is None:
@@ -576,7 +602,8 @@ def fit(module: nn.Module, train: TrainSpec, x: object, y: object, *,
                   validation=validation)
     module.train()
     epochs = epochs or train.epochs
-    schedule = Scheduled(train, steps.optimizer, epochs) if train.scheduler else None
+    schedule = Scheduled(train, steps.optimizer, epochs, batch_count(len(x), steps.batch_size)) \
+        if train.scheduler else None
     run = Loop(epochs, early_stopping(train, validation is not None), steps.classify, schedule)
     run.run(steps, on_batch, on_epoch and (lambda record: on_epoch(Epoch.of(record))))
     return History.of(run)

@@ -63,10 +63,23 @@ def build_scheduler(train: TrainSpec) -> list[str]:
     settings = scheduler_settings(train, None)
     if rule.name == "cosine" and "T_max" not in settings:
         settings = {"T_max": Text(f"max(1, epochs - {warmup})" if warmup else "epochs"), **settings}
+    if rule.per_batch:  # OneCycleLR: its cycle spans the run's optimizer steps
+        settings = {"epochs": Text("epochs"), "steps_per_epoch": Text("steps_per_epoch"), **settings}
     args = [Text("optimizer"), *(Text(f"{k}={v.text if isinstance(v, Text) else _literal(v)}")
                                  for k, v in settings.items())]
     schedule = Brackets(f"lr_scheduler.{SCHEDULER_CLASSES[rule.name]}", "(", args, ")")
     what = f"{rule.name} after {warmup} warm-up epochs" if warmup else rule.name
+    if rule.per_batch:
+        return [
+            "def build_scheduler(",
+            "    optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int",
+            ") -> torch.optim.lr_scheduler.LRScheduler:",
+            f"    \"\"\"The spec's learning-rate schedule ({what}), stepped after",
+            "    every optimizer step: its cycle spans epochs * steps_per_epoch steps, and it",
+            '    sets the rate from max_lr (the optimizer\'s lr is not used)."""',
+            "    lr_scheduler = torch.optim.lr_scheduler",
+            *layout(schedule, 4, "return "),
+        ]
     lines = [
         "def build_scheduler(",
         "    optimizer: torch.optim.Optimizer, epochs: int",
@@ -178,7 +191,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
     report = [f"            print({parts[0]})"] if len(parts) == 1 else [
         "            print(", *(f"                {p[:-1]},\"" if i < len(parts) - 1 else f"                {p}"
                                for i, p in enumerate(parts)), "            )"]
-    stepping = ["        scheduler.step()"] if train.scheduler and not monitor else []
+    per_batch = train.scheduler is not None and train.scheduler.per_batch
+    stepping = ["        scheduler.step()"] if train.scheduler and not monitor and not per_batch else []
     if monitor:  # the plateau schedule: each epoch's validation number, summed over the processes, steps it
         settings["validation"] = 0.15
         at = 2 if monitor == "val_accuracy" else 0
@@ -275,7 +289,8 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
            "    validation = [v[rank::world].to(device) for v in validation]  # this process's share"]
           if monitor else []),
         "    loss_fn, optimizer = build_loss(), build_optimizer(model)",
-        *(["    scheduler = build_scheduler(optimizer, epochs)"] if train.scheduler else []),
+        *(["    scheduler = build_scheduler(optimizer, epochs, len(loader))"] if per_batch else
+          ["    scheduler = build_scheduler(optimizer, epochs)"] if train.scheduler else []),
         *(["    dim = class_dim(y)  # the output's dim that holds the class scores"] if dense else []),
         *([f"    params = {penalised}"] if train.l1 else []),
         "    for epoch in range(epochs):",
@@ -291,6 +306,7 @@ def entry_point(model: Model, logits: bool, probabilities: bool = False, final: 
         "            loss.backward()",
         *clipping,
         "            optimizer.step()",
+        *(["            scheduler.step()  # after every optimizer step: the one-cycle schedule"] if per_batch else []),
         f"            step = {tally}",
         "            total += torch.tensor(step, device=device)",
         *stepping,
