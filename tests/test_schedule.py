@@ -198,7 +198,9 @@ def digits(tmp_path):
 
 
 #: schedules ``archcalc train`` runs for EPOCHS epochs in the tests below, one of each kind
-TRAINED = ("cosine: {warmup_epochs: 5}", "cosine_restarts: {T_0: 3, T_mult: 2, eta_min: 0.001}", "plateau: {monitor: val_accuracy, patience: 0, factor: 0.5, eps: 0.01}",
+TRAINED = ("cosine: {warmup_epochs: 5}",
+           "cosine_restarts: {T_0: 3, T_mult: 2, eta_min: 0.001}",
+           "plateau: {monitor: val_accuracy, patience: 0, factor: 0.5, eps: 0.01}",
            "linear: {start_factor: 0.5, end_factor: 0.05, total_iters: 17, warmup_epochs: 4, warmup_start_factor: 0.1}",
            "polynomial: {total_iters: 30, power: 2.0}")
 
