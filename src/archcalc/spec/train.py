@@ -458,7 +458,7 @@ def _scheduler(node: YNode | None, epochs: int, task: str, optimizer: Optimizer)
         locs[key.text] = value.loc
     missing = [key for key, default in allowed.items() if default == NEEDED and key not in given]
     if missing:
-        example = {"step_size": "30", "milestones": "[30, 60]", "gamma": "0.95"}
+        example = {"step_size": "30", "milestones": "[30, 60]", "gamma": "0.95", "max_lr": "0.1", "T_0": "10"}
         raise SpecError(node.loc, f"the {name} schedule needs {' and '.join(missing)}", code="bad-train",
                         hint=f"scheduler: {{{name}: {{{', '.join(f'{k}: {example[k]}' for k in missing)}}}}}")
     own = next((key for key in WARMUP if key in given), None) if name in BATCH_SCHEDULES else None
