@@ -194,6 +194,36 @@ def test_a_plateau_run_resumes_with_its_state_at_an_epochs_end_and_in_its_middle
     same_run(longer, resumed)
 
 
+#: a one-cycle schedule (stepped after every optimizer step, cycling Adam's beta1) in place of TINY's exponential one
+ONECYCLE = ("scheduler: {exponential: {gamma: 0.8, warmup_epochs: 1}}",
+            "scheduler: {onecycle: {max_lr: 0.05, three_phase: true, pct_start: 0.35}}")
+
+
+@BOTH
+def test_a_onecycle_run_resumes_in_the_middle_of_its_cycle_and_not_for_other_epochs(tiny, tmp_path, run, backend):
+    """The cycle's step is the loop's step count, which the checkpoint keeps: a run resumed at step 17 (epoch 2, 6
+    of its 11 steps done) takes up the cycle's rate and beta1 there; resumed for more epochs it would follow
+    another cycle (its length is the run's steps), which is refused."""
+    spec, data = tiny
+    spec.write_text(TINY.replace("early_stopping: {patience: 3}", "early_stopping: {patience: 30}")
+                    .replace(*ONECYCLE))
+    args = [spec, "--data", data, "--backend", backend]
+    full = train_json(run, *args, "--epochs", 3, "-o", tmp_path / "full.npz")
+    assert len({epoch["lr"] for epoch in full["history"]}) == 3
+    train_json(run, *args, "--epochs", 3, "--checkpoint-dir", tmp_path / "mid", "--every", "17steps")
+    for later in ("step-000000033.npz",):
+        os.unlink(tmp_path / "mid" / later)
+    resumed = train_json(run, *args, "--checkpoint-dir", tmp_path / "mid", "--resume", "-o", tmp_path / "res.npz")
+    assert resumed["resumed_from"] == str(tmp_path / "mid" / "step-000000017.npz")
+    same_run(full, resumed)
+    same_weights(tmp_path / "full.npz", tmp_path / "res.npz")
+    result = run("train", *map(str, args), "--epochs", "5", "--checkpoint-dir", tmp_path / "mid", "--resume")
+    assert result.exit_code == 2 and result.stderr == (  # the finished run's checkpoint, written by the resumed run
+        f"{tmp_path / 'mid' / 'step-000000033.npz'}:1:1: error: cannot be resumed for 5 epochs: its onecycle "
+        "schedule's cycle spans the run's 3 epochs, and the steps taken followed that cycle\n"
+        "  hint: resume without --epochs (or with --epochs 3); a longer cycle is a new run (--force)\n")
+
+
 def test_a_checkpoint_without_the_plateaus_state_is_refused(tiny, tmp_path, run):
     spec, data = tiny
     spec.write_text(TINY.replace(*PLATEAU))
