@@ -157,6 +157,16 @@ WRONG = {
     "plateau after a warm-up": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {plateau: {warmup_epochs: 2}}}\n",
     "linear end_factor above 1": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {linear: {end_factor: 2}}}\n",
     "polynomial power below 0": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {polynomial: {power: -1}}}\n",
+    "onecycle without max_lr": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: onecycle}\n",
+    "onecycle pct_start of 1": "input: [3]\nlayers: [linear: 2]\n"
+                               "train: {scheduler: {onecycle: {max_lr: 0.1, pct_start: 1}}}\n",
+    "onecycle after a warm-up": "input: [3]\nlayers: [linear: 2]\n"
+                                "train: {scheduler: {onecycle: {max_lr: 0.1, warmup_epochs: 2}}}\n",
+    "onecycle three_phase: yes": "input: [3]\nlayers: [linear: 2]\n"
+                                 "train: {scheduler: {onecycle: {max_lr: 0.1, three_phase: yes}}}\n",
+    "cosine_restarts T_0 of 0": "input: [3]\nlayers: [linear: 2]\ntrain: {scheduler: {cosine_restarts: {T_0: 0}}}\n",
+    "cosine_restarts T_mult of 1.5": "input: [3]\nlayers: [linear: 2]\n"
+                                     "train: {scheduler: {cosine_restarts: {T_0: 5, T_mult: 1.5}}}\n",
     "label smoothing above 1": "input: [3]\nlayers: [linear: 2]\n"
                                "train: {loss: {cross_entropy: {label_smoothing: 2}}}\n",
     "clip_grad_norm of 0": "input: [3]\nlayers: [linear: 2]\ntrain: {clip_grad_norm: 0}\n",

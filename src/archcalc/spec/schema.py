@@ -47,6 +47,9 @@ from archcalc.spec.data import KEYS as DATA_KEYS
 from archcalc.spec.init import ALIASES as INIT_ALIASES
 from archcalc.spec.init import INITS
 from archcalc.spec.train import (
+    ANNEAL_STRATEGIES,
+    BATCH_SCHEDULES,
+    FLOAT32_MAX,
     KEYS,
     LOSS_KINDS,
     LOSS_SETTINGS,
@@ -538,13 +541,24 @@ def _scheduler() -> dict:
              "factor": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
              "patience": {"type": "integer", "minimum": 0}, "threshold": {"type": "number", "minimum": 0},
              "threshold_mode": {"enum": list(THRESHOLD_MODES)}, "cooldown": {"type": "integer", "minimum": 0},
-             "min_lr": {"type": "number", "minimum": 0}, "eps": {"type": "number", "minimum": 0}}
+             "min_lr": {"type": "number", "minimum": 0}, "eps": {"type": "number", "minimum": 0},
+             "max_lr": {"type": "number", "exclusiveMinimum": 0, "maximum": FLOAT32_MAX},
+             "pct_start": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+             "anneal_strategy": {"enum": list(ANNEAL_STRATEGIES)}, "cycle_momentum": {"type": "boolean"},
+             "base_momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+             "max_momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+             "div_factor": {"type": "number", "exclusiveMinimum": 0},
+             "final_div_factor": {"type": "number", "exclusiveMinimum": 0}, "three_phase": {"type": "boolean"},
+             "T_0": {"type": "integer", "minimum": 1}, "T_mult": {"type": "integer", "minimum": 1}}
     if set(kinds) != set(SCHEDULE_SETTINGS):
         raise SchemaGap(f"scheduler: the schema draws {sorted(kinds)}, the parser takes {sorted(SCHEDULE_SETTINGS)}")
     settings = {}
     for name, defaults in SCHEDULERS.items():
-        # a schedule that watches a metric takes no warm-up (SequentialLR cannot chain it): warmup_epochs 0 at most
+        # a schedule that watches a metric takes no warm-up (SequentialLR cannot chain it): warmup_epochs 0 at most;
+        # onecycle none at all (its first phase is its warm-up)
         every = {**defaults, **WARMUP} if name not in METRIC_SCHEDULES else {**defaults, "warmup_epochs": 0}
+        if name in BATCH_SCHEDULES:
+            every = dict(defaults)
         props = {key: {**kinds[key], "description": SCHEDULE_SETTINGS[key],
                        **({"default": value} if value not in (None, NEEDED) else {})} for key, value in every.items()}
         required = [key for key, value in defaults.items() if value == NEEDED]
