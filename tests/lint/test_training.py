@@ -574,3 +574,46 @@ def test_activation_before_logits_loss_judges_only_a_loss_the_spec_states():
 def test_a_schedule_that_reaches_zero_before_the_run_ends_is_reported(scheduler, message, hint):
     [finding] = lint(scheduled(scheduler), "x.yaml", ["T111"]).diagnostics
     assert finding.message.startswith(message) and finding.hint == hint
+
+
+def codes(text: str) -> list[str]:
+    return [d.code for d in lint(text, "x.yaml").diagnostics]
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_a_onecycle_run_of_one_epoch_is_stepped_every_batch_and_not_reported(epochs):
+    """T111 says a one-epoch run never steps its schedule; onecycle's steps every batch, so it does not apply."""
+    text = "input: [8]\nlayers: [linear: 3]\ntrain:\n  optimizer: sgd\n" \
+           f"  epochs: {epochs}\n  scheduler: {{onecycle: {{max_lr: 0.1}}}}\n"
+    assert codes(text) == []
+    assert codes(text.replace("onecycle: {max_lr: 0.1}", "cosine: null")) == (["T111"] if epochs == 1 else [])
+
+
+@pytest.mark.parametrize(("train", "found", "message"), [
+    ("optimizer: adam, scheduler: {onecycle: {max_lr: 0.5}}", ["T101"],
+     "the onecycle schedule's max_lr 0.5 is outside [1e-07, 0.05] for adam"),
+    ("optimizer: {adam: {lr: 0.5}}, scheduler: {onecycle: {max_lr: 0.01}}", ["T117"],
+     "adam's lr 0.5 is never used: the onecycle schedule sets every step's rate from max_lr 0.01"),
+    ("optimizer: {sgd: {momentum: 0.9}}, scheduler: {onecycle: {max_lr: 0.1}}", ["T117"],
+     "sgd's momentum is never used: the onecycle schedule cycles it between base_momentum 0.85 and max_momentum 0.95 "
+     "at every step"),
+    ("optimizer: {sgd: {momentum: 0.9}}, scheduler: {onecycle: {max_lr: 0.1, cycle_momentum: false}}", [], None),
+    ("optimizer: {adamw: {betas: [0.9, 0.99]}}, scheduler: {onecycle: {max_lr: 0.01}}", ["T117"],
+     "adamw's first beta is never used"),
+    ("scheduler: {onecycle: {max_lr: 0.1, div_factor: 1}}", ["T117"],
+     "div_factor 1 starts the cycle at max_lr / 1, not below max_lr: the rate never rises"),
+    ("optimizer: {sgd: {lr: 0.1}}, scheduler: {cosine_restarts: {T_0: 5, eta_min: 0.2}}", ["T111"],
+     "eta_min 0.2 is not below the learning rate 0.1: the cosine raises the rate instead of annealing it"),
+    ("epochs: 9, scheduler: {cosine_restarts: {T_0: 2, T_mult: 2, warmup_epochs: 2}}", ["T117"],
+     "the run ends 1 epoch into a new 8-epoch cycle after the 2-epoch warm-up: its last epoch trains at 100 % of the "
+     "way from eta_min back up to lr, just after a restart"),
+    ("epochs: 11, scheduler: {cosine_restarts: {T_0: 2, T_mult: 2}}", [], None),  # 2 + 4 = 6, then 5 of 8: half way
+    ("epochs: 6, scheduler: {cosine_restarts: {T_0: 2, T_mult: 2}}", [], None),  # ends with the second cycle
+    ("epochs: 8, scheduler: {cosine_restarts: {T_0: 10}}", [], None),  # inside the first cycle: a cosine
+])
+def test_the_rules_read_the_cyclic_schedules(train, found, message):
+    text = f"input: [8]\nlayers: [linear: 3]\ntrain: {{{train}}}\n"
+    diagnostics = lint(text, "x.yaml").diagnostics
+    assert [d.code for d in diagnostics] == found
+    if message:
+        assert diagnostics[0].message.startswith(message)

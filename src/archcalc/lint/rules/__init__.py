@@ -10,9 +10,8 @@ The letter of a code says what the rule looks at, the first digit groups it insi
 - ``S`` — structure of the whole network: depth, skips, downsampling, parameters, unused definitions.
 - ``T`` — the training setup: loss, task, output head, optimizer.
 - ``M`` — the lint comments themselves.
-A code, once given, is never reused for another rule. Add a rule: write its module (see any
-one here), add one line below, add ``tests/lint/fixtures/CODE.yaml`` and ``CODE.ok.yaml``.
-"""
+A code, once given, is never reused for another rule. Add a rule: write its module (see any one here), add
+one line below, add ``tests/lint/fixtures/CODE.yaml`` and ``CODE.ok.yaml``."""
 
 #: code → rule module; the registry checks at import that no code or name appears twice
 CODES: tuple[tuple[str, str], ...] = (
@@ -120,6 +119,7 @@ CODES: tuple[tuple[str, str], ...] = (
     ("T114", "bce_regression"),
     ("T115", "nothing_trainable"),
     ("T116", "plateau_never_lowers"),
+    ("T117", "ineffective_cycle"),
     # M: lint comments
     ("M101", "unused_suppression"),
 )

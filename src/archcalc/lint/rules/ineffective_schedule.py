@@ -10,7 +10,8 @@ recipes choose), and one so long that the last epoch keeps 90 % of the rate's wa
 schedule whose `start_factor` and `end_factor` are equal, a `polynomial` of `power` 0, and either with a
 `total_iters` so long that the last epoch has gone less than 10 % of its way, or, where it ends at 0 (a
 `polynomial`, a `linear` to `end_factor` 0), so short that epochs train at rate 0 (torch's default
-`total_iters` is 5). (A `plateau` that never lowers the rate is T116's.)
+`total_iters` is 5); a `cosine_restarts` whose `eta_min` is not below the learning rate. (A `plateau` that never
+lowers the rate is T116's; a `onecycle`, stepped every batch, and the restarts' cycles are T117's.)
 
 ## Why is this bad?
 A schedule is there to lower the learning rate as training converges: large steps early to move
@@ -73,7 +74,7 @@ PREFIX = True
 def check(ctx: Context) -> Iterator[Finding]:
     train = ctx.train
     rule = train.scheduler if train is not None else None
-    if rule is None:
+    if rule is None or rule.per_batch:  # onecycle, stepped every batch, is T117's
         return
     settings, lr = rule.settings, train.optimizer.lr
     left = train.epochs - rule.warmup_epochs  # the epochs the schedule itself runs
@@ -130,7 +131,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                           f"{after}"
                           + (", so the learning rate never decays" if never else ""),
                           hint=f"milestones below {left}, counted in epochs")
-    if rule.name == "cosine" and left > 1:
+    if rule.name in ("cosine", "cosine_restarts") and left > 1:
         eta_min, t_max = settings.get("eta_min", 0.0), settings.get("T_max")
         if eta_min >= lr:
             yield Finding(at("eta_min"), f"eta_min {eta_min:g} is not below the learning rate {lr:g}: the cosine "

@@ -110,6 +110,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     optimizer = train.optimizer
     clipped = optimizer.name == "sgd" and train.clip_grad_norm is not None
     lr, high = optimizer.lr, HIGH[optimizer.name]
+    where, what = optimizer.locs.get("lr", optimizer.loc), "learning rate"
+    if train.scheduler is not None and train.scheduler.per_batch:  # onecycle sets every rate from max_lr, its peak
+        rule = train.scheduler
+        lr, where, what = rule.settings["max_lr"], rule.locs.get("max_lr", rule.loc), "the onecycle schedule's max_lr"
     if clipped:  # the clipped step lr·c bounded, whatever the gradient
         high = min(HIGH_CLIPPED_SGD, max(high, CLIPPED_STEP / train.clip_grad_norm))
     if optimizer.name in EPS_CAPPED:  # a step lr·m/(√v + eps) is at most SGD's at rate lr/eps
@@ -123,6 +127,5 @@ def check(ctx: Context) -> Iterator[Finding]:
             if high < 1 else "steps this large make training diverge or oscillate"
     else:
         why = "updates this small are lost in float32 rounding, so nothing learns"
-    yield Finding(optimizer.locs.get("lr", optimizer.loc),
-                  f"learning rate {lr:g} is outside [{low:g}, {high:g}] for {name}: {why}",
+    yield Finding(where, f"{what} {lr:g} is outside [{low:g}, {high:g}] for {name}: {why}",
                   hint=f"typical values for {name}: {TYPICAL_CLIPPED_SGD if clipped else TYPICAL[optimizer.name]}")
