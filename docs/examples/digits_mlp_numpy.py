@@ -494,6 +494,14 @@ class EarlyStopping:
         return bool(self.patience) and self.waited >= self.patience
 
 
+def batch_count(n: int, batch_size: int) -> int:
+    """How many mini-batches an epoch of ``n`` samples has in batches of ``batch_size``: the last batch is
+    shorter when they do not divide, and a last batch of a single sample joins the one before it (the backends'
+    ``batches``), so a one-cycle schedule counts the steps the run takes."""
+    count = -(-n // batch_size)
+    return count - 1 if count > 1 and n - (count - 1) * batch_size == 1 else count
+
+
 class Loop:
     """One training run of up to ``epochs`` epochs, and where it stands.
 
@@ -528,14 +536,22 @@ class Loop:
         """
         if self.ended == "done" and self.epoch <= self.epochs:  # a finished run given more epochs
             self.ended = ""
+        per_batch = getattr(self.schedule, "per_batch", False)
         while not self.ended:
             started = time.perf_counter()
-            if self.schedule is not None:  # at every epoch's start, and where a resumed run picks one up
+            if self.schedule is not None and not per_batch:  # at every epoch's start, and where a resumed run is
                 steps.set_lr(self.schedule(self.epoch - 1))
             if self.order is None:
                 self.order = steps.order()
             while self.batch < len(self.order):
+                if per_batch:  # the rate (and momentum) of this step of the whole run
+                    steps.set_lr(self.schedule(self.steps))
+                    momentum = self.schedule.momentum(self.steps)
+                    if momentum is not None:
+                        steps.set_momentum(momentum)
                 value, hits, count = steps.step(self.order[self.batch])
+                if per_batch:
+                    self.schedule.after_step()
                 self.batch, self.steps = self.batch + 1, self.steps + 1
                 self.seen += count
                 self.total += value * count
@@ -559,8 +575,9 @@ class Loop:
 
     def finish_epoch(self, steps, started: float) -> dict:
         record = {"epoch": self.epoch, "loss": self.total / self.seen, "accuracy": self.accuracy()}
-        if self.schedule is not None:
-            record["lr"] = self.schedule(self.epoch - 1)
+        if self.schedule is not None:  # the epoch's rate; under a per-batch schedule, its last step's
+            record["lr"] = self.schedule(self.steps - 1 if getattr(self.schedule, "per_batch", False) else
+                                         self.epoch - 1)
         scores = steps.validate()
         if scores is not None:
             record["val_loss"], record["val_accuracy"] = scores
@@ -714,6 +731,15 @@ class Steps:
     def set_lr(self, rate: float) -> None:
         self.optimizer.lr = rate
 
+    def set_momentum(self, momentum: float) -> None:
+        """The momentum a one-cycle schedule sets: SGD's and RMSprop's ``momentum``, or the first of Adam's
+        ``betas`` (torch's OneCycleLR sets the one the optimizer has; a clipping wrapper passes it on)."""
+        inner = getattr(self.optimizer, "optimizer", self.optimizer)
+        if hasattr(inner, "momentum"):
+            inner.momentum = momentum
+        else:
+            inner.betas = (momentum, *inner.betas[1:])
+
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict(state)
 
@@ -729,11 +755,15 @@ def fit(model: Module, loss, optimizer, x: np.ndarray, y: np.ndarray, *, epochs:
     progress. Without validation data the training loss is monitored. Training stops when the loss
     stops being a finite number (``diverged``). ``schedule``, when given, sets each epoch's learning rate
     (a ``Schedule`` of the epoch, or a ``Plateau``, which watches a validation number and so needs
-    ``validation``).
+    ``validation``), or each step's (a ``OneCycle`` over ``epochs`` × ``batch_count(len(x), batch_size)`` steps,
+    which also cycles the optimizer's momentum or beta1).
     """
     if getattr(schedule, "monitor", None) is not None and validation is None:
         raise ValueError(f"the plateau schedule watches {schedule.monitor}, and this run has no validation data "
                          "to measure it on")
+    if getattr(schedule, "per_batch", False) and schedule.total_steps != epochs * batch_count(len(x), batch_size):
+        raise ValueError(f"the onecycle schedule spans {schedule.total_steps} steps, and this run takes {epochs} × "
+                         f"{batch_count(len(x), batch_size)}")
     model.train()
     steps = Steps(model, loss, optimizer, x, y, batch_size=batch_size, rng=rng, validation=validation, l1=l1,
                   classify=classify)
