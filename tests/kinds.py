@@ -371,17 +371,18 @@ class TorchAttentionReference(nn.MultiheadAttention):
 class PositionReference(nn.Embedding):
     """GPT-2's ``wpe(arange(T))`` (BERT's position embeddings), or BERT's token types all 0 (``first``),
     over the batch; with ``padding_idx``, RoBERTa's ``position_embeddings(position_ids)``, the ids made as
-    ``RobertaEmbeddings.create_position_ids_from_input_ids`` makes them."""
+    ``RobertaEmbeddings.create_position_ids_from_input_ids`` makes them; with an ``offset``, OPT's
+    ``OPTLearnedPositionalEmbedding`` without padding (``position_ids + offset``)."""
 
-    def __init__(self, positions: int, dim: int, first: bool, padding_idx: int | None = None):
+    def __init__(self, positions: int, dim: int, first: bool, padding_idx: int | None = None, offset: int = 0):
         super().__init__(positions, dim, padding_idx=padding_idx)
-        self.first = first
+        self.first, self.offset = first, offset
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding_idx is not None:
             mask = x.ne(self.padding_idx).int()
             return super().forward((torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + self.padding_idx)
-        rows = torch.zeros(x.shape[1], dtype=torch.long) if self.first else torch.arange(x.shape[1])
+        rows = torch.zeros(x.shape[1], dtype=torch.long) if self.first else torch.arange(x.shape[1]) + self.offset
         return super().forward(rows).expand(x.shape[0], -1, -1)
 
 
@@ -1016,12 +1017,14 @@ layers:
                                          "reads it: finite differences see a slope there (parity checks the zero)"}),
     )),
     Kind("pos_embedding", lambda a, x, t: PositionAddReference(a.positions, x[1]) if a.add else
-         PositionReference(a.positions, a.dim, a.index == "first", a.padding_idx), (
+         PositionReference(a.positions, a.dim, a.index == "first", a.padding_idx, a.offset), (
         Case((5, 3), None, params=8 * 3, out=(5, 3), spec="""input: [5, 3]
 layers:
   - add: [[], [pos_embedding: {positions: 8, dim: 3}]]
 """),
         Case((5, 3), "pos_embedding: {positions: 2, dim: 3, index: first}", params=2 * 3, out=(5, 3), name="first"),
+        # OPT's table: position t at row t + 2, rows 2 … 6 of 7 (the table's every row used)
+        Case((5, 3), "pos_embedding: {positions: 7, dim: 3, offset: 2}", params=7 * 3, out=(5, 3), name="offset"),
         # RoBERTa's positions from the ids (among 4 ids, padding 1 is common): rows 2 … 8 of 9 without padding;
         # beside a token embedding, which makes the model's input ids (int64 in ONNX)
         Case(Input((7,), ids=4), None, params=4 * 3 + 9 * 3, out=(7, 3), spec="""input: [7]

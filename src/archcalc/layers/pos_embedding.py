@@ -42,6 +42,10 @@ class PosEmbedding(Layer):
     padding in the sequence the rows are p + 1 … p + T, so T may not exceed positions − p − 1 (514 rows
     serve 512 tokens with p = 1). It reads the ids themselves: the input must be the model's ``[T]`` ids.
 
+    ``offset: k`` starts the positions k rows down: position t reads row t + k, so T may not exceed
+    positions − k. OPT's table (fairseq's) keeps its first two rows unused, ``max_position_embeddings + 2``
+    rows read from row 2 (``OPTLearnedPositionalEmbedding``'s offset of 2).
+
     Example: ``- pos_embedding: {positions: 1024, dim: 768, name: wpe}``, or
     ``- pos_embedding: {positions: 197, add: true, name: pos_embedding}`` on ViT-B/16's ``[197, 768]``
     """
@@ -57,11 +61,13 @@ class PosEmbedding(Layer):
     padding_idx = Int(None, doc="count the positions from the ids, RoBERTa's way: the k-th token that is not "
                                 "this id takes row padding_idx + k, a padding token this row (kept at zero) "
                                 "[default: rows 0 … T−1]", min=0)
+    offset = Int(0, doc="the row of position 0: position t reads row t + offset (OPT's 2)", min=0)
 
     @property
     def first_row(self) -> int:
-        """The row of the first position: 0, or padding_idx + 1 (RoBERTa's, with no padding before it)."""
-        return 0 if self.padding_idx is None else self.padding_idx + 1
+        """The row of the first position: ``offset`` (0), or padding_idx + 1 (RoBERTa's, with no padding
+        before it)."""
+        return self.offset if self.padding_idx is None else self.padding_idx + 1
 
     @property
     def tells_positions(self) -> bool:
@@ -96,17 +102,36 @@ class PosEmbedding(Layer):
                              code="bad-input-shape", hint="the first axis of the input is the sequence")
         if self.padding_idx is not None:
             self.check_padding(x)
+        if self.offset:
+            self.check_offset()
         t = x[0]
         if self.index == "position" and symbolic.is_int(t) and symbolic.is_int(self.positions) \
                 and t + self.first_row > self.positions:
-            if self.padding_idx is None:
+            if self.padding_idx is None and not self.offset:
                 raise self.error(f"the sequence has {t} positions but the table only {self.positions}",
                                  arg="positions", hint=f"use positions ≥ {t}, or a shorter sequence")
+            if self.padding_idx is None:
+                raise self.error(f"the sequence has {t} positions, rows {self.offset} … {t + self.offset - 1} "
+                                 f"with offset {self.offset}, but the table only {self.positions} rows",
+                                 arg="positions", hint=f"use positions ≥ {t + self.offset} (the sequence and the "
+                                 "offset), or a shorter sequence")
             raise self.error(f"the sequence has {t} positions, rows {self.first_row} … {t + self.first_row - 1} "
                              f"with padding_idx {self.padding_idx}, but the table only {self.positions} rows",
                              arg="positions", hint=f"use positions ≥ {t + self.first_row} (the sequence and "
                              f"padding_idx + 1), or a shorter sequence")
         return (t, self.width(x))
+
+    def check_offset(self) -> None:
+        """``offset`` moves rows 0 … T−1 down; padding_idx counts its own rows, and the others have none to move."""
+        for arg, given, other in (("padding_idx", self.padding_idx is not None,
+                                   "padding_idx, which counts the rows from the ids"),
+                                  ("index", self.index == "first", "index: first, which reads row 0 alone"),
+                                  ("add", bool(self.add), "add: true")):
+            if given:
+                raise self.error(f"offset cannot go with {other}", arg="offset", hint=f"remove offset or {arg}")
+        if symbolic.is_int(self.positions) and self.offset >= self.positions:
+            raise self.error(f"offset {self.offset} leaves no row of the {self.positions}-row table",
+                             arg="offset", hint=f"an offset below {self.positions}")
 
     def check_padding(self, x: Shape) -> None:
         """``padding_idx`` reads the ids: a ``[T]`` input, rows counted, neither ``index: first`` nor ``add``."""

@@ -244,7 +244,7 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
                                     padding_idx=a.padding_idx, **({} if a.scale is None else {"scale": a.scale})),
     "pos_embedding": lambda a, x: _call(L.PositionAdd, positions=a.positions, dim=x[1]) if a.add else
     _call(L.PositionEmbedding, num_embeddings=a.positions, embedding_dim=a.dim, first=a.index == "first",
-          padding_idx=a.padding_idx),
+          padding_idx=a.padding_idx, offset=a.offset),
     "relu": _simple(L.ReLU),
     "relu6": _simple(L.ReLU6),
     "leaky_relu": lambda a, x: _call(L.LeakyReLU, negative_slope=a.slope),

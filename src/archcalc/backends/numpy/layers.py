@@ -1675,16 +1675,17 @@ class PositionEmbedding(Module):
     drawn from N(0, 1); [N, T, …] → [N, T, dim]. It reads only its input's length, so the input's
     gradient is zero; each row's gradient is summed over the batch (and over the positions with ``first``).
     With ``padding_idx`` p it reads the ids, RoBERTa's positions: the k-th token that is not p takes row
-    p + k, a padding token row p, which starts at zero and gets no gradient (as ``nn.Embedding``'s)."""
+    p + k, a padding token row p, which starts at zero and gets no gradient (as ``nn.Embedding``'s). With an
+    ``offset`` k position t reads row t + k (OPT's table, read from row 2)."""
 
     PARAMS = ("weight",)
     RANDOM = True
 
     def __init__(self, num_embeddings: int, embedding_dim: int, first: bool = False, padding_idx: int | None = None,
-                 rng=None):
+                 offset: int = 0, rng=None):
         rng = np.random.default_rng(rng)
         self.weight = rng.normal(0.0, 1.0, (num_embeddings, embedding_dim))
-        self.first, self.padding_idx = first, padding_idx
+        self.first, self.padding_idx, self.offset = first, padding_idx, offset
         if padding_idx is not None:
             self.weight[padding_idx] = 0.0
 
@@ -1699,7 +1700,7 @@ class PositionEmbedding(Module):
             self.rows = self.positions(x)
             return self.weight[self.rows]
         n, t = x.shape[:2]
-        rows = self.weight[:1].repeat(t, 0) if self.first else self.weight[:t]
+        rows = self.weight[:1].repeat(t, 0) if self.first else self.weight[self.offset:self.offset + t]
         return np.broadcast_to(rows, (n, t, self.weight.shape[1]))
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -1713,7 +1714,7 @@ class PositionEmbedding(Module):
         if self.first:
             grad[0] = per_position.sum(0)
         else:
-            grad[:len(per_position)] = per_position
+            grad[self.offset:self.offset + len(per_position)] = per_position
         self.grads = {"weight": grad}
         return np.zeros(self.shape, dtype=dout.dtype) if input_grad else None
 

@@ -657,7 +657,8 @@ def embedding(b: Builder, node: LayerNode, x: str) -> str:
 
 @op_for("pos_embedding")
 def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
-    """Rows 0 … T−1 (or row 0) of the table, T read from the input, expanded to [N, T, D], or with ``add``
+    """Rows 0 … T−1 (or row 0; rows k … k + T − 1 with an offset k) of the table, T read from the input, expanded
+    to [N, T, D], or with ``add``
     added to the input: the sequence length stays free. With ``padding_idx`` the rows are counted from the
     ids (``CumSum`` of the non-padding mask, RoBERTa's positions) and gathered."""
     pad = node.layer.padding_idx
@@ -677,7 +678,11 @@ def pos_embedding(b: Builder, node: LayerNode, x: str) -> str:
         return b.op("Add", [x, rows], node)
     end = b.constant(node, "one", [1], dtype=np.int64) if node.layer.index == "first" else \
         b.op("Shape", [x], node, "length", start=1, end=2)
-    rows = b.op("Slice", [b.weight(node, "weight"), zero, end, zero], node, "rows")
+    start = zero
+    if node.layer.offset:  # OPT's rows offset … offset + T − 1
+        start = b.constant(node, "offset", [node.layer.offset], dtype=np.int64)
+        end = b.op("Add", [end, start], node, "end")
+    rows = b.op("Slice", [b.weight(node, "weight"), start, end, zero], node, "rows")
     size = b.op("Concat", [b.op("Shape", [x], node, "batch_length", start=0, end=2),
                            b.constant(node, "dim", [node.layer.dim], dtype=np.int64)], node, "size", axis=0)
     return b.op("Expand", [rows, size], node)

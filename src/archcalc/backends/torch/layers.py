@@ -394,7 +394,7 @@ def pos_embedding(layer: Layer, x: Shape) -> Call:
     if c["add"]:  # torchvision ViT: a bare [1, positions, D] parameter added to the input
         return call(PositionAdd, c["positions"], layer.width(x))
     return call(PositionEmbedding, c["positions"], c["dim"], first=c["index"] == "first",
-                padding_idx=c["padding_idx"])
+                padding_idx=c["padding_idx"], offset=c["offset"])
 
 
 @module_for("layernorm")

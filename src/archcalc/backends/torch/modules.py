@@ -274,9 +274,10 @@ class Multiply(nn.Module):
 
 
 class PositionEmbedding(nn.Module):
-    """Rows 0..T-1 of a learned table for a sequence of T (row 0 everywhere: first).
-    With padding_idx p, rows counted from the ids as RoBERTa counts them: the k-th
-    token that is not p takes row p + k, a padding token row p (zero, no gradient)."""
+    """Rows 0..T-1 of a learned table for a sequence of T (row 0 everywhere: first;
+    rows offset..offset+T-1 with an offset, OPT's 2). With padding_idx p, rows
+    counted from the ids as RoBERTa counts them: the k-th token that is not p takes
+    row p + k, a padding token row p (zero, no gradient)."""
 
     def __init__(
         self,
@@ -284,11 +285,13 @@ class PositionEmbedding(nn.Module):
         embedding_dim: int,
         first: bool = False,
         padding_idx: int | None = None,
+        offset: int = 0,
     ):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim))
         self.first = first
         self.padding_idx = padding_idx
+        self.offset = offset
         nn.init.normal_(self.weight)
         if padding_idx is not None:
             with torch.no_grad():
@@ -302,7 +305,7 @@ class PositionEmbedding(nn.Module):
         rows = (
             torch.zeros(x.shape[1], dtype=torch.long, device=x.device)
             if self.first
-            else torch.arange(x.shape[1], device=x.device)
+            else torch.arange(self.offset, self.offset + x.shape[1], device=x.device)
         )
         return self.weight[rows].expand(x.shape[0], -1, -1)
 
