@@ -65,6 +65,9 @@ def small(kind: str, **sizes):
         "stablelm": (transformers.StableLmConfig, "StableLmForCausalLM"),
         "granite": (transformers.GraniteConfig, "GraniteForCausalLM"),
         "cohere": (transformers.CohereConfig, "CohereForCausalLM"),
+        "opt": (transformers.OPTConfig, "OPTForCausalLM"),
+        "gptj": (transformers.GPTJConfig, "GPTJForCausalLM"),
+        "gpt_bigcode": (transformers.GPTBigCodeConfig, "GPTBigCodeForCausalLM"),
     }[kind]
     config = config_class(**sizes)
     config.architectures = [architecture]
@@ -329,6 +332,12 @@ def test_an_imported_gemma_config_is_the_real_model(tmp_path, name):
 LAYERNORM = dict(vocab_size=101, hidden_size=48, intermediate_size=80, num_hidden_layers=2, max_position_embeddings=32,
                  bos_token_id=0, eos_token_id=0)
 
+#: OPT's sizes under its keys
+OPT = dict(vocab_size=101, hidden_size=48, ffn_dim=80, num_hidden_layers=2, num_attention_heads=4,
+           max_position_embeddings=32, bos_token_id=0, eos_token_id=0)
+#: GPT-J's and GPT-BigCode's sizes under GPT-2's names
+GPT = dict(vocab_size=101, n_embd=48, n_head=4, n_layer=2, n_positions=32, bos_token_id=0, eos_token_id=0)
+
 #: tiny GPT-NeoX, Phi, StarCoder2 and StableLM configs: parallel and sequential residuals, partial rotary, tied and
 #: untied heads, biases on and off, grouped-query attention, a window shorter than the 13 tokens compared
 LAYERNORM_CASES = {
@@ -366,6 +375,31 @@ LAYERNORM_CASES = {
     "stablelm-parallel-gqa": (small("stablelm", num_attention_heads=6, num_key_value_heads=2,
                                     use_parallel_residual=True, partial_rotary_factor=0.5, tie_word_embeddings=True,
                                     **LAYERNORM), transformers.StableLmForCausalLM),
+    # opt-125m's: pre-norm, biases, ReLU, positions from row 2 of the P + 2 rows, the head tied
+    "opt": (small("opt", **OPT), transformers.OPTForCausalLM),
+    # opt-350m's: post-norm (no final_layer_norm), tokens embedded 32 wide, project_in to 48 and project_out back
+    "opt-350m-post-norm-projected": (small("opt", **OPT, do_layer_norm_before=False, word_embed_proj_dim=32,
+                                           pad_token_id=3), transformers.OPTForCausalLM),
+    # no biases, LayerNorms without γ and β, the final norm removed, GELU, untied, dropout on the scores
+    "opt-unbiased-plain-norms-untied": (small("opt", **OPT, enable_bias=False, layer_norm_elementwise_affine=False,
+                                              _remove_final_layer_norm=True, activation_function="gelu",
+                                              tie_word_embeddings=False, attention_dropout=0.1, dropout=0.0),
+                                        transformers.OPTForCausalLM),
+    # projected and pre-norm, untied: lm_head reads the 32-wide project_out
+    "opt-projected-pre-norm-untied": (small("opt", **OPT, word_embed_proj_dim=32, tie_word_embeddings=False),
+                                      transformers.OPTForCausalLM),
+    # GPT-J-6B's: attention and MLP side by side on ln_1, 4 of each 12-wide head rotated in interleaved pairs
+    "gptj": (small("gptj", **GPT, rotary_dim=4, resid_pdrop=0.1, embd_pdrop=0.1), transformers.GPTJForCausalLM),
+    # the whole 8-wide head rotated, the head tied (its bias its own), exact GELU, another eps
+    "gptj-whole-head-tied": (small("gptj", **dict(GPT, n_head=6), rotary_dim=8, tie_word_embeddings=True,
+                                   activation_function="gelu", layer_norm_epsilon=1e-6, n_inner=64),
+                             transformers.GPTJForCausalLM),
+    # SantaCoder's and StarCoder's: one key/value head (multi_query), learned positions, the head tied
+    "gpt-bigcode": (small("gpt_bigcode", **GPT), transformers.GPTBigCodeForCausalLM),
+    # c_attn head by head without multi_query, unscaled scores, untied, no dropout, n_inner given
+    "gpt-bigcode-multi-head-untied": (small("gpt_bigcode", **GPT, multi_query=False, scale_attn_weights=False,
+                                            tie_word_embeddings=False, n_inner=72, resid_pdrop=0.0, embd_pdrop=0.0,
+                                            attn_pdrop=0.0), transformers.GPTBigCodeForCausalLM),
 }
 
 
@@ -390,6 +424,11 @@ def test_base_imports_the_body_alone_whatever_the_head(tmp_path):
 PYTHIA = dict(vocab_size=50304, max_position_embeddings=2048, rotary_pct=0.25, rotary_emb_base=10000,
               use_parallel_residual=True, tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5,
               bos_token_id=0, eos_token_id=0)
+
+#: the keys every facebook/opt-* config.json shares
+OPT_HUB = dict(vocab_size=50272, max_position_embeddings=2048, activation_function="relu", dropout=0.1,
+               attention_dropout=0.0, activation_dropout=0.0, layerdrop=0.0, _remove_final_layer_norm=False,
+               prefix="</s>", pad_token_id=1, bos_token_id=2, eos_token_id=2)
 
 #: FacebookAI/roberta-base's config.json's sizes (514 rows of positions: 512 tokens after the padding row)
 ROBERTA_BASE = dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
@@ -595,6 +634,56 @@ def full_size(config, real_class) -> int:
                  bos_token_id=100257, eos_token_id=100257),
             transformers.StableLmForCausalLM,
             1_644_515_328,
+        ),
+        (  # facebook/opt-125m's config.json (with the keys transformers 5 no longer reads: activation_dropout,
+            # prefix)
+            "opt",
+            dict(OPT_HUB, hidden_size=768, ffn_dim=3072, num_hidden_layers=12, num_attention_heads=12,
+                 word_embed_proj_dim=768, do_layer_norm_before=True),
+            transformers.OPTForCausalLM,
+            125_239_296,
+        ),
+        (  # facebook/opt-350m's: post-norm, tokens embedded 512 wide and projected to 1024 and back
+            "opt",
+            dict(OPT_HUB, hidden_size=1024, ffn_dim=4096, num_hidden_layers=24, num_attention_heads=16,
+                 word_embed_proj_dim=512, do_layer_norm_before=False),
+            transformers.OPTForCausalLM,
+            331_196_416,
+        ),
+        (  # facebook/opt-6.7b's
+            "opt",
+            dict(OPT_HUB, hidden_size=4096, ffn_dim=16384, num_hidden_layers=32, num_attention_heads=32,
+                 word_embed_proj_dim=4096, do_layer_norm_before=True),
+            transformers.OPTForCausalLM,
+            6_658_473_984,
+        ),
+        (  # EleutherAI/gpt-j-6b's config.json: 64 of each 256-wide head rotated, lm_head biased and untied; its
+            # rotary and scale_attn_weights, which GPT-J's code never reads
+            "gptj",
+            dict(vocab_size=50400, n_embd=4096, n_head=16, n_layer=28, n_positions=2048, rotary_dim=64, n_inner=None,
+                 activation_function="gelu_new", layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0,
+                 attn_pdrop=0.0, rotary=True, scale_attn_weights=True, tie_word_embeddings=False,
+                 bos_token_id=50256, eos_token_id=50256),
+            transformers.GPTJForCausalLM,
+            6_050_882_784,
+        ),
+        (  # bigcode/gpt_bigcode-santacoder's config.json: one key/value head, the head tied
+            "gpt_bigcode",
+            dict(vocab_size=49280, n_embd=2048, n_head=16, n_layer=24, n_positions=2048, n_inner=8192,
+                 multi_query=True, activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5,
+                 scale_attn_weights=True, attention_softmax_in_fp32=True, scale_attention_softmax_in_fp32=True,
+                 bos_token_id=49152, eos_token_id=49152),
+            transformers.GPTBigCodeForCausalLM,
+            1_124_886_528,
+        ),
+        (  # bigcode/starcoder's config.json (StarCoder 1, 15.5B)
+            "gpt_bigcode",
+            dict(vocab_size=49152, n_embd=6144, n_head=48, n_layer=40, n_positions=8192, n_inner=24576,
+                 multi_query=True, activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5,
+                 scale_attn_weights=True, attention_softmax_in_fp32=True, scale_attention_softmax_in_fp32=True,
+                 bos_token_id=0, eos_token_id=0),
+            transformers.GPTBigCodeForCausalLM,
+            15_517_456_384,
         ),
     ],
 )
@@ -1115,7 +1204,7 @@ def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_
 
 @pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope",
                                   "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa",
-                                  "granite", "cohere"])
+                                  "granite", "cohere", "opt-350m-post-norm-projected", "gptj", "gpt-bigcode"])
 def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """One config per Gemma generation and per LayerNorm family (GPT-NeoX's head-by-head packing, Phi's shared
     norm, StarCoder2's window, StableLM's parallel residual): the generated torch source (ruff-clean at 88
@@ -1238,6 +1327,29 @@ def test_a_key_a_layernorm_decoder_config_leaves_out_takes_its_familys_default(t
     assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
 
 
+@pytest.mark.parametrize("family", ["opt", "gptj", "gpt_bigcode"])
+def test_a_key_an_opt_gptj_or_bigcode_config_leaves_out_takes_its_familys_default(tmp_path, family):
+    """OPTConfig's defaults are opt-125m's (ReLU, the head tied, padding row 1), GPTJConfig's GPT-J-6B's (64 of
+    each head rotated, untied), GPTBigCodeConfig's GPT-2's sizes with one key/value head."""
+    from archcalc.importers.hf_layernorm import GPT_KEYS, GPT_SIZES, OPT_KEYS, OPT_SIZES
+
+    config = transformers.AutoConfig.for_model(family)
+    if family == "opt":
+        assert {name: getattr(config, OPT_KEYS[name]) for name in OPT_SIZES} == OPT_SIZES
+    else:
+        keys = dict(GPT_KEYS, V=("vocab_size",))
+        assert {name: getattr(config, keys[name][0]) for name in GPT_SIZES[family]} == GPT_SIZES[family]
+        assert config.n_inner is None  # 4 × n_embd
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": family}), encoding="utf-8")
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with torch.device("meta"):
+        real = transformers.AutoModel.from_config(config)
+    assert archcalc.load(out).total_params == sum(p.numel() for p in real.parameters())
+
+
 #: config.json files as the hub has them (written before transformers 5's rope_parameters), the keys that shape
 #: the layers left out where the family's default is meant; transformers reads the same file
 HUB_CONFIGS = {
@@ -1271,6 +1383,21 @@ HUB_CONFIGS = {
                    intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
                    max_position_embeddings=32, layer_norm_eps=1e-5, logit_scale=0.0625, use_qk_norm=False,
                    pad_token_id=0, bos_token_id=5, eos_token_id=0),
+    # facebook/opt-350m's keys (post-norm, projected), with those transformers 5 no longer reads
+    "opt": dict(model_type="opt", architectures=["OPTForCausalLM"], vocab_size=101, hidden_size=64, ffn_dim=96,
+                num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=32, word_embed_proj_dim=48,
+                do_layer_norm_before=False, activation_dropout=0.0, layerdrop=0.0, prefix="</s>", pad_token_id=1,
+                bos_token_id=2, eos_token_id=2),
+    # gpt-j-6b's keys, hidden_size as transformers' attribute_map reads it (n_embd), the rotary and
+    # scale_attn_weights GPT-J's code never reads, n_inner null
+    "gptj": dict(model_type="gptj", architectures=["GPTJForCausalLM"], vocab_size=101, hidden_size=64, n_head=4,
+                 n_layer=2, n_positions=32, rotary_dim=8, n_inner=None, rotary=True, scale_attn_weights=True,
+                 tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+    # santacoder's keys
+    "gpt_bigcode": dict(model_type="gpt_bigcode", architectures=["GPTBigCodeForCausalLM"], vocab_size=101,
+                        n_embd=64, n_head=4, n_layer=2, n_positions=32, n_inner=96, multi_query=True,
+                        attention_softmax_in_fp32=True, scale_attention_softmax_in_fp32=True, bos_token_id=0,
+                        eos_token_id=0),
     # a quarter of each head rotated by default
     "stablelm": dict(model_type="stablelm", architectures=["StableLmForCausalLM"], vocab_size=101, hidden_size=64,
                      intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,

@@ -33,14 +33,18 @@ def persistent_buffers(module: torch.nn.Module) -> int:
 
 
 def output_shapes(module: torch.nn.Module, names: set[str], example: torch.Tensor) -> dict[str, tuple[int, ...]]:
-    """Module name → the shape (batch excluded) of its tensor output on ``example``, for ``names``."""
+    """Module name → the shape (batch excluded) of its tensor output on ``example``, for ``names``. Outputs on
+    the batch's tokens flattened into rows (OPT's MLP runs on ``reshape(-1, D)``: [N·T, D]) are read as the
+    [N, T, D] they stand for."""
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
+    rows = example.shape[0] * example.shape[1] if example.dim() == 2 and example.shape[0] > 1 else None
     for name, sub in module.named_modules():
         if name in names:
             def hook(_, __, out, name=name):
                 if isinstance(out, torch.Tensor):
-                    shapes[name] = tuple(out.shape[1:])
+                    flat = rows is not None and out.dim() >= 1 and out.shape[0] == rows
+                    shapes[name] = (example.shape[1], *out.shape[1:]) if flat else tuple(out.shape[1:])
             handles.append(sub.register_forward_hook(hook))
     with torch.no_grad():
         module(example)

@@ -13,8 +13,10 @@ heads}``).
 
 from __future__ import annotations
 
+from archcalc.errors import SpecError
 from archcalc.importers.hf_config import (
     Config,
+    _aliased,
     _divides,
     _FamilyConfig,
     _header,
@@ -396,3 +398,249 @@ def _logit_scale(c: Config) -> str:
                       code="bad-config", hint='give a number ("logit_scale": 0.0625 is Command-R\'s), or import '
                       "the base model with --base")
     return number(c.float("logit_scale", 0.0625, positive=True))
+# -- GPT-2's descendants: GPT-J, GPT-BigCode --------------------------------------------------------
+
+#: GPT-2's names for the sizes (the config classes' fields, which config.json files hold) and the common
+#: names transformers' ``attribute_map`` reads as them
+GPT_KEYS = dict(T=("n_positions", "max_position_embeddings"), D=("n_embd", "hidden_size"),
+                heads=("n_head", "num_attention_heads"), depth=("n_layer", "num_hidden_layers"))
+#: GPTJConfig's defaults (GPT-J-6B) and GPTBigCodeConfig's (GPT-2's sizes); a test binds them
+GPT_SIZES: dict[str, dict[str, int]] = {
+    "gptj": dict(T=2048, V=50400, D=4096, heads=16, depth=28),
+    "gpt_bigcode": dict(T=1024, V=50257, D=768, heads=12, depth=12),
+}
+
+
+def _gpt_sizes(c: Config, model_type: str) -> dict[str, int]:
+    """T, V, P (the position table's rows: T), D, F (``n_inner``, 4·D when null or left out), heads and depth
+    under GPT-2's key names or their common ones; heads that do not divide D are refused at their key, as the
+    family's attention refuses them."""
+    defaults = GPT_SIZES[model_type]
+    sizes = {name: _aliased(c, *GPT_KEYS[name], defaults[name], what) for name, what in (
+        ("T", "the positions"), ("D", "the width"), ("heads", "the heads"))}
+    sizes = dict(T=sizes["T"], V=c.int("vocab_size", defaults["V"]), P=sizes["T"], D=sizes["D"],
+                 F=c.int("n_inner", 4 * sizes["D"]), heads=sizes["heads"],
+                 depth=_aliased(c, *GPT_KEYS["depth"], defaults["depth"], "the number of layers"))
+    heads_key = "n_head" if c.node("n_head") is not None or c.node("num_attention_heads") is None \
+        else "num_attention_heads"
+    _divides(c, "n_embd", sizes["D"], heads_key, sizes["heads"])
+    return sizes
+
+
+def _gpt_dropouts(c: Config, default: float) -> dict[str, float]:
+    return {key: c.probability(key, default) for key in ("embd_pdrop", "attn_pdrop", "resid_pdrop")}
+
+
+@family("gptj", "GPTJModel", "GPTJForCausalLM")
+def gptj(c: Config, head: bool) -> list[str]:
+    """``modeling_gptj.py`` (GPT-J-6B): one LayerNorm (``ln_1``) feeding attention and the MLP side by side,
+    x + attention(ln₁ x) + mlp(ln₁ x); q, k, v and ``out_proj`` without biases; rotary embedding on the first
+    ``rotary_dim`` dimensions of each head in GPT-J's interleaved pairs (2i, 2i + 1: ``rotate_every_two``),
+    base 10000 as its code fixes it (no config key reads another); ``fc_in``, ``fc_out`` with biases and
+    ``gelu_new``; ``ln_f``; ``lm_head`` with a bias of its own, untied unless ``tie_word_embeddings``. The
+    hub's ``rotary`` and ``scale_attn_weights`` and any rope key are read by nothing in GPT-J's code, and
+    ignored here too."""
+    sizes = _gpt_sizes(c, "gptj")
+    del sizes["P"]  # no position table: rotary alone
+    head_dim = sizes["D"] // sizes["heads"]
+    rotary_dim = _gptj_rotary_dim(c, head_dim, sizes["heads"])
+    act = c.activation("activation_function", "gelu_new")
+    eps = _eps(c, "layer_norm_epsilon")
+    drop = _gpt_dropouts(c, 0.0)
+    attention = [f"                {k}: {v}" for k, v in dict(
+        heads="h", causal="true", rotary="interleaved", rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        dropout=number(drop["attn_pdrop"]) if drop["attn_pdrop"] else None).items() if v is not None]
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block("d, f, h", True, _norm(eps, "ln_1", "        "), [
+            "        - name: attn",
+            "          layers:",
+            "            - attention:",
+            *attention,
+            "                branches:",
+            "                  - linear: {out: d, bias: false, name: q_proj}",
+            "                  - linear: {out: d, bias: false, name: k_proj}",
+            "                  - linear: {out: d, bias: false, name: v_proj}",
+            "              inline: true",
+            "            - linear: {out: d, bias: false, name: out_proj}",
+            *dropout(drop["resid_pdrop"], "resid_dropout", "            "),
+        ], None, [
+            "        - name: mlp",
+            "          layers:",
+            "            - linear: {out: f, name: fc_in}",
+            f"            - {layer(act, name='act')}",
+            "            - linear: {out: d, name: fc_out}",
+            *dropout(drop["resid_pdrop"], "dropout", "            "),
+        ]),
+        "layers:",
+    ]
+    body = [
+        "- embedding: {vocab: V, dim: D, name: wte}",
+        *dropout(drop["embd_pdrop"], "drop", ""),
+        "- {name: h, repeat: depth, layers: [decoder: [D, F, heads]]}",
+        f"- {layer('layernorm', eps=eps, name='ln_f')}",
+    ]
+    return _with_head(lines, body, head, "transformer", "wte", c.flag("tie_word_embeddings", False), bias=True)
+
+
+def _gptj_rotary_dim(c: Config, head_dim: int, heads: int) -> int:
+    """GPT-J's ``rotary_dim`` (64), which ``GPTJAttention`` rotates of each head: whole pairs, at most the head.
+    Null sizes the rotary table hidden_size wide, which fits a head only when there is one head (its forward
+    fails otherwise): the whole head then, else a located error."""
+    node = c.node("rotary_dim")
+    if isinstance(node, YScalar) and node.value is None:
+        if heads == 1:
+            return head_dim
+        raise c.error("rotary_dim", f"'rotary_dim' null sizes GPT-J's rotary table for all {heads * head_dim} "
+                      f"dimensions, but each of the {heads} heads has {head_dim}: transformers' forward fails on it",
+                      code="bad-config", hint=f'give "rotary_dim": {head_dim} to rotate every dimension of a head')
+    rotary_dim = c.int("rotary_dim", 64)
+    if rotary_dim % 2 or rotary_dim > head_dim:
+        raise c.error("rotary_dim", f"rotary_dim {rotary_dim} " + (
+            "is odd: rotary embedding turns pairs of dimensions" if rotary_dim % 2 else
+            f"is more than a head's {head_dim} dimensions"), code="bad-config",
+            hint=f"an even number of dimensions from 2 to {head_dim}")
+    return rotary_dim
+
+
+@family("gpt_bigcode", "GPTBigCodeModel", "GPTBigCodeForCausalLM")
+def gpt_bigcode(c: Config, head: bool) -> list[str]:
+    """``modeling_gpt_bigcode.py`` (SantaCoder, StarCoder 1): GPT-2's pre-norm layout, learned positions and
+    names, with ``nn.Linear`` layers (weights stored [out, in], not Conv1D's) and ``multi_query``: one key and
+    value head shared by every query head, ``c_attn`` giving the queries, then the key, then the value
+    (``attention: {kv_heads: 1}``); without it ``c_attn`` is ordered head by head, each head's q, k and v
+    (``packing: heads``). ``gelu_pytorch_tanh``, biases everywhere, the head tied unless
+    ``tie_word_embeddings`` is false. ``attention_softmax_in_fp32`` and its scale's twin change only the
+    precision of half-precision runs."""
+    sizes = _gpt_sizes(c, "gpt_bigcode")
+    act = c.activation("activation_function", "gelu_pytorch_tanh")
+    eps = _eps(c, "layer_norm_epsilon")
+    c.require("add_cross_attention", False, "cross-attention to an encoder's output")
+    multi_query = c.flag("multi_query", True)
+    scale = None if c.flag("scale_attn_weights", True) else "1.0"
+    for key in ("attention_softmax_in_fp32", "scale_attention_softmax_in_fp32"):
+        c.flag(key, True)
+    drop = _gpt_dropouts(c, 0.1)
+    attention = layer("attention", heads="h", kv_heads=1 if multi_query else None, causal="true",
+                      packing=None if multi_query else "heads", scale=scale,
+                      dropout=number(drop["attn_pdrop"]) if drop["attn_pdrop"] else None)
+    fused = "d + 2 * (d // h)" if multi_query else "3 * d"
+    order = "the queries, then one head's key and value" if multi_query else "each head's q, k and v side by side"
+    lines = [
+        *_header(c, sizes),
+        "blocks:",
+        *_block("d, f, h", False, _norm(eps, "ln_1", "        "), [
+            "        - name: attn",
+            "          layers:",
+            f"            - linear: {{out: {fused}, name: c_attn}}   # {order}",
+            f"            - {attention}",
+            "            - linear: {out: d, name: c_proj}",
+            *dropout(drop["resid_pdrop"], "resid_dropout", "            "),
+        ], _norm(eps, "ln_2", "        "), [
+            "        - name: mlp",
+            "          layers:",
+            "            - linear: {out: f, name: c_fc}",
+            f"            - {layer(act, name='act')}",
+            "            - linear: {out: d, name: c_proj}",
+            *dropout(drop["resid_pdrop"], "dropout", "            "),
+        ]),
+        "layers:",
+    ]
+    body = [
+        "- add: [[embedding: {vocab: V, dim: D, name: wte}], [pos_embedding: {positions: P, dim: D, name: wpe}]]",
+        "  inline: true",
+        *dropout(drop["embd_pdrop"], "drop", ""),
+        "- {name: h, repeat: depth, layers: [decoder: [D, F, heads]]}",
+        f"- {layer('layernorm', eps=eps, name='ln_f')}",
+    ]
+    return _with_head(lines, body, head, "transformer", "wte", c.flag("tie_word_embeddings", True))
+
+
+# -- OPT --------------------------------------------------------------------------------------------
+
+#: OPTConfig's defaults (opt-125m's sizes) under its own keys; a test binds them
+OPT_SIZES = dict(T=2048, V=50272, D=768, F=3072, heads=12, depth=12)
+OPT_KEYS = dict(T="max_position_embeddings", V="vocab_size", D="hidden_size", F="ffn_dim",
+                heads="num_attention_heads", depth="num_hidden_layers")
+
+
+@family("opt", "OPTModel", "OPTForCausalLM")
+def opt(c: Config, head: bool) -> list[str]:
+    """``modeling_opt.py`` (Meta's OPT, 125M to 175B): learned positions from a table of
+    ``max_position_embeddings`` + 2 rows read from row 2 (``OPTLearnedPositionalEmbedding``'s offset: without
+    padding the positions are 0 … T−1, rows 2 … T + 1; ``pos_embedding: {offset: 2}``); LayerNorm before each
+    sub-layer with ``do_layer_norm_before`` (every size but 350M), after each residual sum without it (and
+    then no ``final_layer_norm``, nor with ``_remove_final_layer_norm``); q, k, v and ``out_proj`` around the
+    attention and ``fc1``, ``fc2`` (``activation_function``, ReLU) biased with ``enable_bias``; LayerNorms
+    without γ and β unless ``layer_norm_elementwise_affine``; tokens embedded ``word_embed_proj_dim`` wide and
+    projected to hidden_size (``project_in``) and back after the layers (``project_out``) where the two differ
+    (350M's 512 and 1024); ``dropout`` after each sub-layer; the head tied unless ``tie_word_embeddings`` is
+    false. ``layerdrop`` skips whole layers while training only: a warning."""
+    sizes = {name: c.int(OPT_KEYS[name], OPT_SIZES[name]) for name in ("T", "V", "D")}
+    sizes["P"] = sizes["T"]
+    width = c.int("word_embed_proj_dim", sizes["D"])  # null: hidden_size, as OPTConfig reads it
+    if width != sizes["D"]:
+        sizes["E"] = width
+    sizes.update({name: c.int(OPT_KEYS[name], OPT_SIZES[name]) for name in ("F", "heads", "depth")})
+    _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # OPTAttention refuses it
+    act = c.activation("activation_function", "relu")
+    before = c.flag("do_layer_norm_before", True)
+    final = not c.flag("_remove_final_layer_norm", False) and before  # OPTDecoder: a final norm only pre-norm
+    bias = None if c.flag("enable_bias", True) else False
+    affine = None if c.flag("layer_norm_elementwise_affine", True) else False
+    drop, attn_drop = c.probability("dropout", 0.1), c.probability("attention_dropout", 0.0)
+    if c.probability("layerdrop", 0.0):
+        c.warnings.append(SpecError(c.where("layerdrop"), f"layerdrop {c.float('layerdrop'):g} skips whole layers "
+                                    "at random while training only: the spec's training runs every layer (counts "
+                                    "and the evaluation outputs do not depend on it)", code="layerdrop"))
+    pad = _padding(c, sizes["V"], 1)
+
+    def norm(name: str) -> str:
+        return layer("layernorm", affine=affine, name=name)
+
+    attention = [
+        "        - name: self_attn",
+        "          layers:",
+        "            - attention:",
+        "                heads: h",
+        "                causal: true",
+        *([f"                dropout: {number(attn_drop)}"] if attn_drop else []),
+        "                branches:",
+        *[f"                  - {layer('linear', out='d', bias=bias, name=name)}" for name in ("q_proj", "k_proj",
+                                                                                            "v_proj")],
+        "              inline: true",
+        f"            - {layer('linear', out='d', bias=bias, name='out_proj')}",
+        *([f"        - dropout: {number(drop)}"] if drop else []),
+    ]
+    mlp = [
+        f"        - {layer('linear', out='f', bias=bias, name='fc1')}",
+        f"        - {layer(act, name='activation_fn')}",
+        f"        - {layer('linear', out='d', bias=bias, name='fc2')}",
+        *([f"        - dropout: {number(drop)}"] if drop else []),
+    ]
+    if before:
+        block = ["  layer(d, f, h):                          # pre-norm: x + attn(norm(x)), then x + mlp(norm(x))",
+                 "    - residual:", f"        - {norm('self_attn_layer_norm')}", *attention, "      inline: true",
+                 "    - residual:", f"        - {norm('final_layer_norm')}", *mlp, "      inline: true"]
+    else:  # 350M: each sum normalised, as BERT's
+        block = ["  layer(d, f, h):                          # post-norm: norm(x + attn(x)), then norm(x + mlp(x))",
+                 "    - residual:", "        body:", *[f"  {line}" for line in attention],
+                 f"        then: [{norm('self_attn_layer_norm')}]", "      inline: true",
+                 "    - residual:", "        body:", *[f"  {line}" for line in mlp],
+                 f"        then: [{norm('final_layer_norm')}]", "      inline: true"]
+    embedding = layer("embedding", vocab="V", dim="E" if "E" in sizes else "D", padding_idx=pad, name="embed_tokens")
+    tokens = f"{embedding}, linear: {{out: D, bias: false, name: project_in}}" if "E" in sizes else embedding
+    body = [
+        "- name: decoder",
+        "  layers:",
+        "    - add:                              # position t reads row t + 2 of P + 2",
+        f"        - layers: [{tokens}]" if "E" in sizes else f"        - [{tokens}]",
+        "        - [pos_embedding: {positions: P + 2, dim: D, offset: 2, name: embed_positions}]",
+        "      inline: true",
+        "    - {name: layers, repeat: depth, layers: [layer: [D, F, heads]]}",
+        *([f"    - {norm('final_layer_norm')}"] if final else []),
+        *(["    - linear: {out: E, bias: false, name: project_out}"] if "E" in sizes else []),
+    ]
+    lines = [*_header(c, sizes), "blocks:", *block, "layers:"]
+    return _with_head(lines, body, head, "model", "decoder.embed_tokens", c.flag("tie_word_embeddings", True))
