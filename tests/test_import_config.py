@@ -1571,3 +1571,134 @@ def test_a_granite_or_cohere_config_archcalc_cannot_express_is_refused_at_its_ke
     assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists()
     column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1  # at the value
     assert result.stderr.startswith(f"{path}:1:{column}: {message}"), result.stderr
+# -- OPT, GPT-J, GPT-BigCode: what they cannot express; a value of the wrong kind in every LayerNorm family ----
+
+
+def refused_at(tmp_path: Path, config: dict, key: str | None) -> tuple[str, str]:
+    """``config`` imported through the CLI: refused with exit 2, nothing written; (the error's expected
+    location prefix at ``key``'s value, stderr)."""
+    text = json.dumps(config)
+    path = tmp_path / "config.json"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 2 and not (tmp_path / "spec.yaml").exists(), result.output
+    column = text.index(f'"{key}": ') + len(f'"{key}": ') + 1 if key else 1  # at the value, or the config
+    return f"{path}:1:{column}: ", result.stderr
+
+
+@pytest.mark.parametrize(("config", "key", "message"), [
+    # transformers 5's GPTJConfig refuses null (transformers 4 read it as the whole hidden size)
+    (dict(model_type="gptj", rotary_dim=None), "rotary_dim",
+     "error: 'rotary_dim' null: transformers' GPTJConfig takes a whole number of each head's dimensions to rotate\n"
+     "  hint: \"rotary_dim\": 256 rotates every dimension of a head (GPT-J-6B rotates 64 of 256)\n"),
+    (dict(model_type="gptj", rotary_dim=63), "rotary_dim",
+     "error: rotary_dim 63 is odd: rotary embedding turns pairs of dimensions\n"
+     "  hint: an even number of dimensions from 2 to 256\n"),
+    # GPT-J's default 64 is more than a head of 16: refused at the config, which leaves rotary_dim out
+    (dict(model_type="gptj", n_embd=64, n_head=4), None,
+     "error: rotary_dim 64 is more than a head's 16 dimensions\n  hint: 64 is GPT-J's default: give \"rotary_dim\", "
+     "an even number of dimensions from 2 to 16\n"),
+    (dict(model_type="gptj", n_embd=64, n_head=4, rotary_dim=32), "rotary_dim",
+     "error: rotary_dim 32 is more than a head's 16 dimensions\n  hint: an even number of dimensions from 2 to 16\n"),
+    (dict(model_type="gptj", n_embd=64, hidden_size=48), "hidden_size",
+     "error: 'hidden_size' is 48 but 'n_embd' is 64: two names for the width disagree\n"
+     "  hint: keep one of them (n_embd is gptj's own)\n"),
+    (dict(model_type="gpt_bigcode", add_cross_attention=True), "add_cross_attention",
+     "error: 'add_cross_attention': cross-attention to an encoder's output\n"
+     "  hint: the spec language cannot express it; only \"add_cross_attention\": false imports\n"),
+    (dict(model_type="gpt_bigcode", n_embd=64, n_head=5), "n_head", "error: n_head 5 does not divide n_embd 64\n"
+     "  hint: every head gets the same number of dimensions\n"),
+    (dict(model_type="gpt_bigcode", activation_function="quick_gelu"), "activation_function",
+     "error: 'activation_function': archcalc cannot express activation 'quick_gelu'\n  hint: valid activations: "
+     "gelu, gelu_new, gelu_pytorch_tanh, relu, sigmoid, silu, swish, tanh\n"),
+    (dict(model_type="opt", hidden_size=64, num_attention_heads=5), "num_attention_heads",
+     "error: num_attention_heads 5 does not divide hidden_size 64\n"
+     "  hint: every head gets the same number of dimensions\n"),
+    (dict(model_type="opt", pad_token_id=50272), "pad_token_id",
+     "error: pad_token_id 50272 is not a token id below vocab_size 50272\n"
+     "  hint: a token id from 0 to 50271, or null for no padding row\n"),
+])
+def test_an_opt_gptj_or_bigcode_config_archcalc_cannot_express_is_refused_at_its_key(tmp_path, config, key, message):
+    where, stderr = refused_at(tmp_path, config, key)
+    assert stderr == where + message, stderr
+
+
+@pytest.mark.parametrize(("config", "key", "message"), [
+    # a number in quotes, a list for a flag, a negative size, a flag written as a number or a string …
+    (dict(model_type="gpt_neox", hidden_size="64"), "hidden_size",
+     "'hidden_size' must be a whole number ≥ 1, got '64'\n  hint: \"hidden_size\": 64, a number, without quotes; or "
+     "leave \"hidden_size\" out for the default, 6144"),
+    (dict(model_type="gpt_neox", use_parallel_residual=[True]), "use_parallel_residual",
+     "'use_parallel_residual' must be a single value, got a list\n  hint: \"use_parallel_residual\": true, one "
+     "value, not a list; or leave \"use_parallel_residual\" out for the default, true"),
+    (dict(model_type="gpt_neox", rotary_pct="0.25"), "rotary_pct",
+     "'rotary_pct' must be a number > 0, got '0.25'\n  hint: \"rotary_pct\": 0.25, a number, without quotes; or "
+     "leave \"rotary_pct\" out for the default, 0.25"),
+    (dict(model_type="gpt_neox", num_hidden_layers=-2), "num_hidden_layers",
+     "'num_hidden_layers' must be a whole number ≥ 1, got -2\n  hint: a whole number of at least 1; or leave "
+     "\"num_hidden_layers\" out for the default, 44"),
+    (dict(model_type="gpt_neox", hidden_dropout=True), "hidden_dropout",
+     "'hidden_dropout' must be a number ≥ 0, got True\n  hint: a number, not true; or leave \"hidden_dropout\" out "
+     "for the default, 0.0"),
+    (dict(model_type="phi", head_dim=[8]), "head_dim",
+     "'head_dim' must be a single value, got a list\n  hint: \"head_dim\": 8, one value, not a list"),
+    (dict(model_type="phi", pad_token_id="0"), "pad_token_id",
+     "pad_token_id '0' is not a token id below vocab_size 51200\n  hint: \"pad_token_id\": 0, a number, without "
+     "quotes; or null for no padding row"),
+    (dict(model_type="phi", rope_parameters=[1]), "rope_parameters",
+     "'rope_parameters' must be a mapping\n  hint: as transformers saves it: {\"rope_type\": \"default\", "
+     "\"rope_theta\": 10000.0}, or null for the default"),
+    (dict(model_type="starcoder2", use_bias=1), "use_bias",
+     "'use_bias' must be true or false, got 1\n  hint: \"use_bias\": true, JSON's true or false, not a number; or "
+     "leave \"use_bias\" out for the default, true"),
+    (dict(model_type="starcoder2", sliding_window="4096"), "sliding_window",
+     "'sliding_window' must be a whole number ≥ 1, got '4096'\n  hint: \"sliding_window\": 4096, a number, "
+     "without quotes"),
+    (dict(model_type="stablelm", hidden_act=["silu"]), "hidden_act",
+     "'hidden_act' must be a single value, got a list\n  hint: \"hidden_act\": \"silu\", one value, not a list; or "
+     "leave \"hidden_act\" out for the default, \"silu\""),
+    (dict(model_type="stablelm", num_key_value_heads=0), "num_key_value_heads",
+     "'num_key_value_heads' must be a whole number ≥ 1, got 0\n  hint: a whole number of at least 1; or leave "
+     "\"num_key_value_heads\" out for the default, 32"),
+    (dict(model_type="opt", do_layer_norm_before="true"), "do_layer_norm_before",
+     "'do_layer_norm_before' must be true or false, got 'true'\n  hint: \"do_layer_norm_before\": true, JSON's "
+     "true or false, without quotes; or leave \"do_layer_norm_before\" out for the default, true"),
+    (dict(model_type="opt", ffn_dim=-1), "ffn_dim",
+     "'ffn_dim' must be a whole number ≥ 1, got -1\n  hint: a whole number of at least 1; or leave \"ffn_dim\" out "
+     "for the default, 3072"),
+    (dict(model_type="opt", word_embed_proj_dim="512"), "word_embed_proj_dim",
+     "'word_embed_proj_dim' must be a whole number ≥ 1, got '512'\n  hint: \"word_embed_proj_dim\": 512, a number, "
+     "without quotes; or leave \"word_embed_proj_dim\" out for the default, 768"),
+    (dict(model_type="opt", dropout=1.5), "dropout",
+     "'dropout' must be a probability from 0 to 1, got 1.5\n  hint: a share such as 0.1 (10 %); or leave "
+     "\"dropout\" out for the default, 0.1"),
+    (dict(model_type="gptj", n_embd=64.0), "n_embd",
+     "'n_embd' must be a whole number ≥ 1, got 64.0\n  hint: \"n_embd\": 64, a whole number; or leave \"n_embd\" "
+     "out for the default, 4096"),
+    (dict(model_type="gptj", rotary_dim="64"), "rotary_dim",
+     "'rotary_dim' must be a whole number ≥ 1, got '64'\n  hint: \"rotary_dim\": 64, a number, without quotes; or "
+     "leave \"rotary_dim\" out for the default, 64"),
+    (dict(model_type="gpt_bigcode", multi_query="true"), "multi_query",
+     "'multi_query' must be true or false, got 'true'\n  hint: \"multi_query\": true, JSON's true or false, without "
+     "quotes; or leave \"multi_query\" out for the default, true"),
+    (dict(model_type="gpt_bigcode", attention_softmax_in_fp32=1), "attention_softmax_in_fp32",
+     "'attention_softmax_in_fp32' must be true or false, got 1\n  hint: \"attention_softmax_in_fp32\": true, "
+     "JSON's true or false, not a number; or leave \"attention_softmax_in_fp32\" out for the default, true"),
+    (dict(model_type="gpt_bigcode", architectures="GPTBigCodeForCausalLM"), "architectures",
+     "'architectures' must be a list of class names\n  hint: \"architectures\": [\"GPTBigCodeForCausalLM\"]"),
+])
+def test_a_layernorm_decoder_setting_of_the_wrong_kind_is_located_with_a_fix(tmp_path, config, key, message):
+    """Every LayerNorm family reads its keys through the shared readers: a value of the wrong kind is an error at
+    the value, with the value as it should be written where it evidently means one, and the default."""
+    where, stderr = refused_at(tmp_path, config, key)
+    assert stderr == f"{where}error: {message}\n", stderr
+
+
+def test_opt_layerdrop_is_a_warning(tmp_path):
+    """layerdrop skips whole layers while training only: the spec is the model, with a warning at the key."""
+    config = small("opt", **OPT, layerdrop=0.25)
+    spec = imported(tmp_path, config)
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "config.json")])
+    assert "warning: layerdrop 0.25 skips whole layers at random while training only" in result.output
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(transformers.OPTForCausalLM(config)), dict(T=13), vocab=config.vocab_size)

@@ -74,37 +74,103 @@ class Config:
             raise SpecError(node.loc, f"'{key}' must be a single value, got {describe(node)}", code="bad-config")
         return node.value
 
+    def scalar(self, key: str, default: object, want: str) -> object:
+        """:meth:`value`, with a list or mapping refused by a hint at the ``want`` (``int``, ``float``, ``bool``,
+        ``str``) that belongs there."""
+        node = self.node(key)
+        if node is not None and not isinstance(node, YScalar):
+            raise SpecError(node.loc, f"'{key}' must be a single value, got {describe(node)}", code="bad-config",
+                            hint=self.fix(key, node, want, default))
+        return self.value(key, default)
+
+    def fix(self, key: str, value: object, want: str, default: object = _MISSING, least: int = 1) -> str | None:
+        """The hint for ``value`` where a ``want`` is due: the value as it should be written where it evidently
+        means one (``"64"`` → 64, ``"true"`` → true, ``[64]`` → 64, ``64.0`` → 64, 1 → true), and the
+        family's default, which leaving the key out gives."""
+        if isinstance(value, YSeq) and len(value.items) == 1 and isinstance(value.items[0], YScalar):
+            one = self._fixed(value.items[0].value, want, least)
+            fix = f"one {WANTS[want]}, not a list" if one is None else f'"{key}": {_json(one)}, one value, not a list'
+        elif isinstance(value, YNode):
+            fix = f"one {WANTS[want]}, not {describe(value)}"
+        else:
+            one = self._fixed(value, want, least)
+            if one is not None and (type(one) is not type(value) or one != value):
+                why = ("JSON's true or false, without quotes" if isinstance(value, str) else
+                       "JSON's true or false, not a number") if want == "bool" else \
+                    "a number, without quotes" if isinstance(value, str) else "a whole number"
+                fix = f'"{key}": {_json(one)}, {why}'
+            elif want in ("int", "float") and isinstance(value, bool):
+                fix = f"a number, not {_json(value)}"
+            elif want == "int" and isinstance(value, int | float):
+                fix = f"a whole number of at least {least}"
+            else:
+                fix = None
+        if default is not _MISSING and default is not None and not isinstance(default, list | dict):
+            leave = f'leave "{key}" out for the default, {_json(default)}'
+            fix = f"{fix}; or {leave}" if fix else leave
+        return fix
+
+    @staticmethod
+    def _fixed(value: object, want: str, least: int) -> object:
+        """``value`` as the ``want`` it evidently means, or None: a number in quotes, a whole float, 0 or 1
+        for a flag, ``"true"``/``"false"``."""
+        if want == "str":
+            return value if isinstance(value, str) else None
+        if want == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                return value.strip().lower() == "true"
+            return bool(value) if isinstance(value, int | float) and value in (0, 1) else None
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                return None
+        if not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+            return None
+        if want == "int":
+            return int(value) if float(value).is_integer() and value >= least else None
+        return value if want == "float" and value >= 0 else None
+
     def int(self, key: str, default: object = _MISSING, *, least: int = 1) -> int:
-        value = self.value(key, default)
+        value = self.scalar(key, default, "int")
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise self.error(key, f"'{key}' must be a whole number ≥ {least}, got {value!r}", code="bad-config")
+            raise self.error(key, f"'{key}' must be a whole number ≥ {least}, got {value!r}", code="bad-config",
+                             hint=self.fix(key, value, "int", default, least))
         return value
 
     def float(self, key: str, default: object = _MISSING, *, positive: bool = False) -> float:
-        value = self.value(key, default)
+        value = self.scalar(key, default, "float")
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0 or (positive and value == 0):
             raise self.error(
-                key, f"'{key}' must be a number {'>' if positive else '≥'} 0, got {value!r}", code="bad-config"
+                key, f"'{key}' must be a number {'>' if positive else '≥'} 0, got {value!r}", code="bad-config",
+                hint=self.fix(key, value, "float", default, 0),
             )
         if value != value or value == float("inf"):
-            raise self.error(key, f"'{key}' must be finite, got {value!r}", code="bad-config")
+            raise self.error(key, f"'{key}' must be finite, got {value!r}", code="bad-config",
+                             hint=self.fix(key, value, "float", default))
         return float(value)
 
     def probability(self, key: str, default: float) -> float:
         """A dropout probability: a number from 0 to 1."""
         value = self.float(key, default)
         if value > 1:
-            raise self.error(key, f"'{key}' must be a probability from 0 to 1, got {value:g}", code="bad-config")
+            raise self.error(key, f"'{key}' must be a probability from 0 to 1, got {value:g}", code="bad-config",
+                             hint=f'a share such as 0.1 (10 %); or leave "{key}" out for the default, {_json(default)}')
         return value
 
     def flag(self, key: str, default: bool) -> bool:
-        value = self.value(key, default)
+        value = self.scalar(key, default, "bool")
         if not isinstance(value, bool):
-            raise self.error(key, f"'{key}' must be true or false, got {value!r}", code="bad-config")
+            raise self.error(key, f"'{key}' must be true or false, got {value!r}", code="bad-config",
+                             hint=self.fix(key, value, "bool", default))
         return value
 
     def choice(self, key: str, default: str, choices: dict[str, str] | tuple[str, ...], what: str) -> str:
-        value = self.value(key, default)
+        value = self.scalar(key, default, "str")
         if not isinstance(value, str) or value not in choices:
             word = value if isinstance(value, str) else str(value)
             raise self.error(
@@ -116,11 +182,12 @@ class Config:
 
     def require(self, key: str, expected: object, why: str) -> None:
         """A setting archcalc cannot express unless it has its default ``expected``."""
-        value = self.value(key, expected)
+        want = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(expected), "str")
+        value = self.scalar(key, expected, want)
         if type(value) is not type(expected) and not (type(expected) is float and type(value) is int):
             kind = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
             raise self.error(key, f"'{key}' must be {kind.get(type(expected), type(expected).__name__)}, got "
-                             f"{value!r}", code="bad-config")
+                             f"{value!r}", code="bad-config", hint=self.fix(key, value, want, expected, 0))
         if value != expected:
             raise self.error(
                 key,
@@ -133,8 +200,17 @@ class Config:
         return ACTIVATIONS[self.choice(key, default, ACTIVATIONS, "activation")]
 
 
+#: how transformers 5 saves rope_parameters, for the hint on one that is not a mapping
+ROPE_HINT = 'as transformers saves it: {"rope_type": "default", "rope_theta": 10000.0}, or null for the default'
+
+#: what each reader wants, in a hint
+WANTS = {"int": "whole number", "float": "number", "bool": "true or false", "str": "name"}
+
+
 def _json(value: object) -> str:
-    return "null" if value is None else "true" if value is True else "false" if value is False else repr(value)
+    """``value`` as config.json writes it."""
+    return json.dumps(value) if isinstance(value, str) else "null" if value is None else "true" if value is True \
+        else "false" if value is False else repr(value)
 
 
 def number(value: float) -> str:
@@ -465,7 +541,7 @@ def vit(c: Config, head: bool) -> list[str]:
     sizes.update(dict(P=ph) if ph == pw else dict(PH=ph, PW=pw))
     sizes.update(D=c.int("hidden_size", 768), F=c.int("intermediate_size", 3072),
                  heads=c.int("num_attention_heads", 12), depth=c.int("num_hidden_layers", 12))
-    per_head = c.int("head_dim", sizes["D"] // sizes["heads"]) if c.value("head_dim", None) is not None or \
+    per_head = c.int("head_dim", sizes["D"] // sizes["heads"]) if c.scalar("head_dim", None, "int") is not None or \
         sizes["D"] >= sizes["heads"] else None
     if per_head is None:
         raise c.error("num_attention_heads", f"num_attention_heads {sizes['heads']} is more than hidden_size "
@@ -611,7 +687,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         scaled = [f"        - scale: {mult.residual}   # residual_multiplier"] \
             if mult is not None and mult.residual is not None else []
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
-        head_dim = c.int("head_dim") if c.value("head_dim", None) is not None else defaults.head_dim
+        head_dim = c.int("head_dim") if c.scalar("head_dim", None, "int") is not None else defaults.head_dim
         if head_dim is None or not free_head_dim:
             _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         elif head_dim * sizes["heads"] == sizes["D"]:
@@ -769,7 +845,7 @@ def phi3(c: Config, head: bool) -> list[str]:
     (``partial_rotary_factor``, Phi-4-mini's 0.75)."""
     d = DEFAULTS["phi3"]
     sizes, grouped = _decoder_sizes(c, d, 3072)
-    if c.value("head_dim", None) is None:
+    if c.scalar("head_dim", None, "int") is None:
         _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         head_dim, per_head = sizes["D"] // sizes["heads"], "(d // h)"
     else:
@@ -1167,7 +1243,7 @@ def _gemma3_rope(c: Config) -> dict[str, tuple[float, float | None]]:
     if isinstance(params, YScalar) and params.value is None:
         params = None
     if params is not None and not isinstance(params, YMap):
-        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
+        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config", hint=ROPE_HINT)
     if params is not None and params.items and params.get(SLIDING) is None and params.get(FULL) is None:
         raise SpecError(params.loc, f"'rope_parameters': Gemma 3 gives one per layer type ('{SLIDING}', '{FULL}')",
                         code="bad-config", hint="as Gemma3TextConfig saves it: "
@@ -1176,7 +1252,8 @@ def _gemma3_rope(c: Config) -> dict[str, tuple[float, float | None]]:
     if isinstance(scaling, YScalar) and scaling.value is None:
         scaling = None
     if scaling is not None and not isinstance(scaling, YMap):
-        raise SpecError(scaling.loc, "'rope_scaling' must be a mapping", code="bad-config")
+        raise SpecError(scaling.loc, "'rope_scaling' must be a mapping", code="bad-config",
+                        hint='as the hub writes it: {"rope_type": "linear", "factor": 8.0}, or null for none')
     bases = {FULL: c.float("rope_theta", 1_000_000.0, positive=True),
              SLIDING: c.float("rope_local_base_freq", 10_000.0, positive=True)}
     rope: dict[str, tuple[float, float | None]] = {}
@@ -1249,15 +1326,18 @@ def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
     ``nn.Embedding``, which keeps that row at zero and out of the gradient); ``default`` the family's when the
     key is missing. An explicit null is no padding row, as transformers reads it (not the family's default)."""
     node = c.node("pad_token_id")
-    pad = None if isinstance(node, YScalar) and node.value is None else c.value("pad_token_id", default)
+    pad = None if isinstance(node, YScalar) and node.value is None else c.scalar("pad_token_id", default, "int")
     if pad is None:
         return None
     if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < vocab:
         given = c.node("pad_token_id") is not None
+        fixed = c.fix("pad_token_id", pad, "int", least=0) if given and not isinstance(pad, int) else None
         raise c.error(
             "pad_token_id", f"pad_token_id {pad!r} {'' if given else '(the family default) '}is not a token id below "
             f"vocab_size {vocab}", code="bad-config",
-            hint=None if given else 'give "pad_token_id" (a token id, or null for none)',
+            hint=f"{fixed}; or null for no padding row" if fixed and fixed.startswith('"') else
+            f"a token id from 0 to {vocab - 1}, or null for no padding row" if given else
+            'give "pad_token_id" (a token id, or null for none)',
         )
     return pad
 
@@ -1303,7 +1383,7 @@ def _rope(c: Config, partial: bool, share_default: float = 1.0) -> tuple[float, 
         factor = share(inner, factor)
         return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True), factor
     if params is not None and not (isinstance(params, YScalar) and params.value is None):
-        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config")
+        raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config", hint=ROPE_HINT)
     return c.float("rope_theta", 10000.0, positive=True), factor
 
 
@@ -1429,7 +1509,9 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
             )
             and not (isinstance(node, YScalar) and node.value is None)
         ):
-            raise SpecError(node.loc, "'architectures' must be a list of class names", code="bad-config")
+            named = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else base_class
+            raise SpecError(node.loc, "'architectures' must be a list of class names", code="bad-config",
+                            hint=f'"architectures": {json.dumps([named])}')
         if names:
             first = names[0]
             if first.value not in (base_class, *heads):

@@ -176,7 +176,7 @@ def phi(c: Config, head: bool) -> list[str]:
     sizes, grouped = _sizes(c, "phi")
     _refuse_qk_layernorm(c, "a LayerNorm over each head's dimensions")
     # PhiAttention's head_dim: the config's when it has one, else hidden_size // heads (rounded down, as it is)
-    explicit = c.value("head_dim", None) is not None
+    explicit = c.scalar("head_dim", None, "int") is not None
     head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
     per_head = str(head_dim) if explicit else "(d // h)"
     q_out = "d" if not explicit and sizes["D"] % sizes["heads"] == 0 else f"h * {per_head}"
@@ -233,7 +233,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     embedding on whole heads, ``sliding_window`` on every layer (written: the outputs equal the real model's at
     any length), ``residual_dropout`` after each sub-layer and the head tied by default."""
     sizes, grouped = _sizes(c, "starcoder2")
-    explicit = c.value("head_dim", None) is not None
+    explicit = c.scalar("head_dim", None, "int") is not None
     head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
     theta, _ = _rope(c, partial=False)
     window = _sliding_window(c, None, sizes["depth"], every_layer=True)
@@ -288,7 +288,7 @@ def stablelm(c: Config, head: bool) -> list[str]:
     sizes, grouped = _sizes(c, "stablelm")
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # StableLmAttention refuses it
     head_dim = sizes["D"] // sizes["heads"]
-    if c.value("head_dim", None) is not None and c.int("head_dim") != head_dim:
+    if c.scalar("head_dim", None, "int") is not None and c.int("head_dim") != head_dim:
         raise c.error("head_dim", f"head_dim {c.int('head_dim')} is not hidden_size / num_attention_heads "
                       f"({head_dim}): StableLmAttention's heads are {head_dim} wide, and its rotary table would be "
                       "sized for the other", code="bad-config", hint="remove head_dim")
@@ -443,7 +443,7 @@ def gptj(c: Config, head: bool) -> list[str]:
     sizes = _gpt_sizes(c, "gptj")
     del sizes["P"]  # no position table: rotary alone
     head_dim = sizes["D"] // sizes["heads"]
-    rotary_dim = _gptj_rotary_dim(c, head_dim, sizes["heads"])
+    rotary_dim = _gptj_rotary_dim(c, head_dim)
     act = c.activation("activation_function", "gelu_new")
     eps = _eps(c, "layer_norm_epsilon")
     drop = _gpt_dropouts(c, 0.0)
@@ -484,23 +484,22 @@ def gptj(c: Config, head: bool) -> list[str]:
     return _with_head(lines, body, head, "transformer", "wte", c.flag("tie_word_embeddings", False), bias=True)
 
 
-def _gptj_rotary_dim(c: Config, head_dim: int, heads: int) -> int:
+def _gptj_rotary_dim(c: Config, head_dim: int) -> int:
     """GPT-J's ``rotary_dim`` (64), which ``GPTJAttention`` rotates of each head: whole pairs, at most the head.
-    Null sizes the rotary table hidden_size wide, which fits a head only when there is one head (its forward
-    fails otherwise): the whole head then, else a located error."""
+    Null, which transformers 4 read as the whole hidden size, is refused by transformers 5's GPTJConfig (a whole
+    number), and so here."""
     node = c.node("rotary_dim")
     if isinstance(node, YScalar) and node.value is None:
-        if heads == 1:
-            return head_dim
-        raise c.error("rotary_dim", f"'rotary_dim' null sizes GPT-J's rotary table for all {heads * head_dim} "
-                      f"dimensions, but each of the {heads} heads has {head_dim}: transformers' forward fails on it",
-                      code="bad-config", hint=f'give "rotary_dim": {head_dim} to rotate every dimension of a head')
+        raise c.error("rotary_dim", "'rotary_dim' null: transformers' GPTJConfig takes a whole number of each "
+                      "head's dimensions to rotate", code="bad-config",
+                      hint=f'"rotary_dim": {head_dim} rotates every dimension of a head (GPT-J-6B rotates 64 of 256)')
     rotary_dim = c.int("rotary_dim", 64)
     if rotary_dim % 2 or rotary_dim > head_dim:
         raise c.error("rotary_dim", f"rotary_dim {rotary_dim} " + (
             "is odd: rotary embedding turns pairs of dimensions" if rotary_dim % 2 else
             f"is more than a head's {head_dim} dimensions"), code="bad-config",
-            hint=f"an even number of dimensions from 2 to {head_dim}")
+            hint=f"an even number of dimensions from 2 to {head_dim}" if node is not None else
+            f'64 is GPT-J\'s default: give "rotary_dim", an even number of dimensions from 2 to {head_dim}')
     return rotary_dim
 
 
