@@ -1411,7 +1411,7 @@ def _sliding_window(c: Config, default: int | None, depth: int, every_layer: boo
     written = c.node("sliding_window")
     if isinstance(written, YScalar) and written.value is None:
         return None  # "sliding_window": null, as MistralConfig(sliding_window=None) saves it: no window at all
-    window = c.value("sliding_window", default)
+    window = c.scalar("sliding_window", default, "int")
     if c.value("model_type") in ("qwen2", "qwen3"):
         use = c.flag("use_sliding_window", False)
         types = c.value("layer_types", None) if not isinstance(c.node("layer_types"), YSeq) else \
@@ -1441,7 +1441,8 @@ def _sliding_window(c: Config, default: int | None, depth: int, every_layer: boo
 
 # -- the entry point --------------------------------------------------------------------------------
 
-# GPT-NeoX, Phi, StarCoder2 and StableLM register themselves; they use the shared pieces above
+# GPT-NeoX, Phi, StarCoder2, StableLM, OPT, GPT-J and GPT-BigCode register themselves; they use the shared
+# pieces above
 from archcalc.importers import hf_layernorm  # noqa: E402, F401
 
 

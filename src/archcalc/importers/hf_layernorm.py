@@ -1,14 +1,15 @@
 """The LayerNorm decoders of a Hugging Face ``config.json``: GPT-NeoX (Pythia), Phi (Phi-1, 1.5 and 2),
-StarCoder2, StableLM and Cohere's Command-R, written as :mod:`archcalc.importers.hf_config` writes the
-RMSNorm ones (read as data, a block repeated ``depth`` times, Hugging Face's module names, each setting
-located).
+StarCoder2, StableLM, OPT, GPT-J, GPT-BigCode (SantaCoder, StarCoder 1) and Cohere's Command-R, written as
+:mod:`archcalc.importers.hf_config` writes the RMSNorm ones (read as data, a block repeated ``depth`` times,
+Hugging Face's module names, each setting located).
 
 What sets them apart from Llama's decoder is the order of the sub-layers, not new layers: GPT-NeoX's
 ``use_parallel_residual`` (x + attention(ln₁ x) + mlp(ln₂ x)), Phi's attention and MLP side by side on one
-shared LayerNorm (Command-R's too), StableLM's choice between the two, written with an ``add`` of branches
-(an empty branch is x itself) inside or beside ``residual``; rotary embedding on a share of each head
+shared LayerNorm (Command-R's too), StableLM's choice between the two, written with an ``add`` of branches (an
+empty branch is x itself) inside or beside ``residual``; rotary embedding on a share of each head
 (``rotary_dim``); and GPT-NeoX's fused ``query_key_value``, ordered head by head (``attention: {packing:
-heads}``).
+heads}``); GPT-J's rotary in interleaved pairs; GPT-BigCode's one key/value head; OPT's position table read
+from row 2 (``pos_embedding: {offset: 2}``).
 """
 
 from __future__ import annotations
