@@ -342,6 +342,19 @@ def test_a_table_read_after_the_padding_row_serves_fewer_tokens_than_its_rows(tm
     assert _run(str(spec), "--inference", "--context", "8").exit_code == 0
 
 
+def test_a_table_read_from_an_offset_serves_fewer_tokens_than_its_rows(tmp_path):
+    """OPT's positions start at row 2 (``offset: 2``): 10 rows serve 8 tokens."""
+    spec = tmp_path / "offset.yaml"
+    spec.write_text("input: [T]\nsymbols: {T: 8}\nlayers:\n"
+                    "  - add: [[embedding: {vocab: 50, dim: 16}], [pos_embedding: {positions: 10, dim: 16, "
+                    "offset: 2, name: wpe}]]\n"
+                    "  - multihead_attention: {heads: 2, causal: true}\n", encoding="utf-8")
+    result = _run(str(spec), "--inference", "--context", "9")
+    assert result.exit_code == 2
+    assert ":4:74: error: --context 9: the position table `0.wpe` holds 8 positions" in result.output
+    assert _run(str(spec), "--inference", "--context", "8").exit_code == 0
+
+
 def test_readme_and_docs_plan_examples_are_real():
     """Every `$ archcalc plan …` block of the README and docs/plan.md is what the command prints at 100
     columns (its notes left out)."""

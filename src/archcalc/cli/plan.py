@@ -132,7 +132,8 @@ def plan_command(spec: str, sets: dict[str, int], symbolic: bool, limits, fmt: s
         raise SpecError(where, "--context sizes a KV cache, but the spec has no attention layer", code="usage",
                         hint="drop --context (a network without attention caches nothing between tokens)")
     tables = [n for n in graph.layers() if n.kind == "pos_embedding" and n.layer.index == "position"]
-    # the tokens a table serves: its rows, less RoBERTa's padding_idx + 1 before the first position
+    # the tokens a table serves: its rows, less those before the first position (RoBERTa's padding_idx + 1,
+    # OPT's offset)
     short = min(tables, key=lambda n: n.layer.positions - n.layer.first_row, default=None)
     longest = None if short is None else short.layer.positions - short.layer.first_row
     if context is not None and longest is not None and context > longest:  # as --seq-len is refused
