@@ -1694,6 +1694,19 @@ def test_a_layernorm_decoder_setting_of_the_wrong_kind_is_located_with_a_fix(tmp
     assert stderr == f"{where}error: {message}\n", stderr
 
 
+@pytest.mark.parametrize("name", ["opt-350m-post-norm-projected", "gptj", "gpt-bigcode"])
+def test_an_opt_gptj_or_bigcode_base_model_is_the_real_one(tmp_path, name):
+    """--base: OPTModel's layers under ``decoder`` (project_out its last), GPTJModel's and GPTBigCodeModel's at the
+    top level, the last hidden state compared."""
+    config, real_class = LAYERNORM_CASES[name]
+    spec = imported(tmp_path, config, "--base")
+    assert "lm_head" not in spec.read_text(encoding="utf-8")
+    base = {transformers.OPTForCausalLM: transformers.OPTModel, transformers.GPTJForCausalLM: transformers.GPTJModel,
+            transformers.GPTBigCodeForCausalLM: transformers.GPTBigCodeModel}[real_class]
+    torch.manual_seed(0)
+    check_against(str(spec), stirred(base(config)), dict(T=13), vocab=config.vocab_size)
+
+
 def test_opt_layerdrop_is_a_warning(tmp_path):
     """layerdrop skips whole layers while training only: the spec is the model, with a warning at the key."""
     config = small("opt", **OPT, layerdrop=0.25)
