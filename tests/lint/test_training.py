@@ -617,3 +617,17 @@ def test_the_rules_read_the_cyclic_schedules(train, found, message):
     assert [d.code for d in diagnostics] == found
     if message:
         assert diagnostics[0].message.startswith(message)
+
+
+@pytest.mark.parametrize(("optimizer", "schedule", "found"), [
+    ("{sgd: {momentum: 0.9}}", "{onecycle: {max_lr: 1.0}}", ["weight decay takes 6.67 % of every weight at every "
+                                                             "step (onecycle's max_lr 1 × weight_decay 0.01 / (1 − "
+                                                             "momentum 0.85))"]),
+    ("{sgd: {lr: 1.0, momentum: 0.9}}", "{onecycle: {max_lr: 0.01}}", []),  # the optimizer's lr is never used
+    ("{adamw: {lr: 1.0e-3}}", "{onecycle: {max_lr: 2.0}}", ["weight decay takes 2 % of every weight at every step "
+                                                            "(onecycle's max_lr 2 × weight_decay 0.01)"]),
+])
+def test_weight_decay_too_large_reads_onecycles_peak(optimizer, schedule, found):
+    text = ("input: [4]\nlayers: [linear: 3]\ntrain: {task: classification, classes: 3, weight_decay: 0.01, "
+            f"optimizer: {optimizer}, scheduler: {schedule}, epochs: 3}}\n")
+    assert [d.message.split(":")[0] for d in lint(text, "x.yaml", ["T113"]).diagnostics] == found
