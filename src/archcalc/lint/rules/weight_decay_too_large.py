@@ -72,7 +72,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             momentum = rule.settings["base_momentum"]
     shrink = lr * decay / (1 - momentum)
     if shrink >= LIMIT:
-        how = ("onecycle's max_lr" if rule is not None and rule.per_batch else "lr") + f" {lr:g} × weight_decay {decay:g}" + (f" / (1 − momentum {momentum:g})" if momentum else "")
+        rate = "onecycle's max_lr" if rule is not None and rule.per_batch else "lr"
+        how = f"{rate} {lr:g} × weight_decay {decay:g}" + (f" / (1 − momentum {momentum:g})" if momentum else "")
         typical = "1e-4 to 5e-4 for sgd" if name == "sgd" else f"0.01 to 0.1 for {name}'s decoupled decay"
         yield Finding(ctx.train_loc("weight_decay"), f"weight decay takes {100 * shrink:.3g} % of every weight at "
                       f"every step ({how}): the weights are held near zero", hint=f"weight_decay {typical}")
