@@ -966,7 +966,7 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         if jitter:
             c.warnings.append(SpecError(c.where("router_jitter_noise"), f"router_jitter_noise {jitter:g} scales the "
                                         "input by random factors while training only: the spec computes the "
-                                        "evaluation forward pass (counts do not depend on it)", code="router-jitter"))
+                                        "evaluation forward pass (counts do not depend on it)", code="training-only"))
         lines = dense(family_config, head)
         start = lines.index("        - name: mlp")
         end = next(i for i in range(start, len(lines)) if "name: down_proj" in lines[i])

@@ -593,7 +593,7 @@ def opt(c: Config, head: bool) -> list[str]:
     if c.probability("layerdrop", 0.0):
         c.warnings.append(SpecError(c.where("layerdrop"), f"layerdrop {c.float('layerdrop'):g} skips whole layers "
                                     "at random while training only: the spec's training runs every layer (counts "
-                                    "and the evaluation outputs do not depend on it)", code="layerdrop"))
+                                    "and the evaluation outputs do not depend on it)", code="training-only"))
     pad = _padding(c, sizes["V"], 1)
 
     def norm(name: str) -> str:
