@@ -124,7 +124,7 @@ def gpt_neox(c: Config, head: bool) -> list[str]:
                                                               "partial_rotary_factor": "rotary_pct"})
     sizes, _ = _sizes(c, "gpt_neox", grouped=False)
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # GPTNeoXConfig refuses it too
-    theta, share = _rope(neox, partial=True, share_default=0.25)
+    theta, share, scaling = _rope(neox, partial=True, share_default=0.25)
     # the rotary table is sized from head_dim when the config has one, as GPTNeoXRotaryEmbedding sizes it
     head_size = sizes["D"] // sizes["heads"]
     rotary_dim = _rotary_dim(neox, c.int("head_dim", head_size), share)
@@ -134,7 +134,7 @@ def gpt_neox(c: Config, head: bool) -> list[str]:
     hidden, attn_drop = c.probability("hidden_dropout", 0.0), c.probability("attention_dropout", 0.0)
     parallel = c.flag("use_parallel_residual", True)
     attention = layer("attention", heads="h", causal="true", packing="heads", rotary="half", theta=number(theta),
-                      rotary_dim=rotary_dim if rotary_dim != head_size else None,
+                      rotary_dim=rotary_dim if rotary_dim != head_size else None, **scaling,
                       dropout=number(attn_drop) if attn_drop else None)
     lines = [
         *_header(c, sizes),
@@ -182,7 +182,7 @@ def phi(c: Config, head: bool) -> list[str]:
     per_head = str(head_dim) if explicit else "(d // h)"
     q_out = "d" if not explicit and sizes["D"] % sizes["heads"] == 0 else f"h * {per_head}"
     kv_out = f"kv * {per_head}" if grouped else q_out
-    theta, share = _rope(c, partial=True, share_default=0.5)
+    theta, share, scaling = _rope(c, partial=True, share_default=0.5)
     rotary_dim = _rotary_dim(c, head_dim, share)
     act = c.activation("hidden_act", "gelu_new")
     eps = _eps(c, "layer_norm_eps")
@@ -190,7 +190,7 @@ def phi(c: Config, head: bool) -> list[str]:
     args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
     attention = [f"                {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None, causal="true", rotary="half", theta=number(theta),
-        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None, **scaling,
         dropout=number(attn_drop) if attn_drop else None).items() if v is not None]
     lines = [
         *_header(c, sizes),
@@ -236,7 +236,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     sizes, grouped = _sizes(c, "starcoder2")
     explicit = c.scalar("head_dim", None, "int") is not None
     head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
-    theta, _ = _rope(c, partial=False)
+    theta, _, scaling = _rope(c, partial=False)
     window = _sliding_window(c, None, sizes["depth"], every_layer=True)
     act = c.activation("hidden_act", "gelu_pytorch_tanh")
     eps = _eps(c, "norm_epsilon")
@@ -246,7 +246,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None,
         head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
-        causal="true", window=window, rotary="half", theta=number(theta),
+        causal="true", window=window, rotary="half", theta=number(theta), **scaling,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
     mlp_bias = None if bias else False
     lines = [
@@ -294,7 +294,7 @@ def stablelm(c: Config, head: bool) -> list[str]:
                       f"({head_dim}): StableLmAttention's heads are {head_dim} wide, and its rotary table would be "
                       "sized for the other", code="bad-config", hint="remove head_dim")
     _refuse_qk_layernorm(c, "LayerNorms of each head's own")
-    theta, share = _rope(c, partial=True, share_default=0.25)
+    theta, share, scaling = _rope(c, partial=True, share_default=0.25)
     rotary_dim = _rotary_dim(c, head_dim, share)
     act = c.activation("hidden_act", "silu")
     eps = _eps(c, "layer_norm_eps")
@@ -305,7 +305,7 @@ def stablelm(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None, bias=None if bias else "false",
         out_bias="false" if bias else None, causal="true", rotary="half", theta=number(theta),
-        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None, **scaling,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
     lines = [
         *_header(c, sizes),
@@ -354,7 +354,7 @@ def cohere(c: Config, head: bool) -> list[str]:
                       "the heads)", hint='the spec language cannot express it; only "use_qk_norm": false imports '
                       "(parameters and shapes without the norms' 2·(heads + kv)·head_dim … remove it to count the "
                       "rest)")
-    theta, _ = _rope(cfg, partial=False)
+    theta, _, scaling = _rope(cfg, partial=False)
     act = c.activation("hidden_act", "silu")
     eps = _eps(c, "layer_norm_eps")
     bias = c.flag("attention_bias", False)
@@ -364,7 +364,7 @@ def cohere(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None,
         head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
-        causal="true", rotary="interleaved", theta=number(theta),
+        causal="true", rotary="interleaved", theta=number(theta), **scaling,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
 
     def norm(name: str) -> str:

@@ -115,11 +115,12 @@ def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
 
 
 def _gemma(a: Layer) -> dict[str, object]:
-    """The attention options Gemma added (and GPT-NeoX's ``packing``), given only where the spec sets them
-    (generated files of other models stay as they were)."""
+    """The attention options Gemma added (and GPT-NeoX's ``packing``, Llama 3.1's and YaRN's rope scaling), given
+    only where the spec sets them (generated files of other models stay as they were)."""
     defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0, "packing": "qkv"}
-    return {key: getattr(a, key) for key, default in defaults.items()
-            if hasattr(a, key) and getattr(a, key) != default}
+    return {**{key: getattr(a, key) for key, default in defaults.items()
+               if hasattr(a, key) and getattr(a, key) != default},
+            **{key: plain(value) for key, value in a.rope_options().items()}}
 
 
 def _multihead(a: Layer, x: Shape) -> Call:

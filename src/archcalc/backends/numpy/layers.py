@@ -19,6 +19,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from archcalc.backends.rope import rotary_frequencies
+
 
 class Module:
     """Base of layers and structures: parameters are attributes named in ``PARAMS``, gradients in ``grads``."""
@@ -1746,14 +1748,15 @@ class PositionAdd(Module):
 # -- attention -------------------------------------------------------------------------------------
 
 
-def _rotary_tables(length: int, r: int, theta: float, dtype, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of the rotary angles t·θ^(−2i/r) (divided by ``factor``: linear rope scaling), [T, r/2],
-    computed in float32 as torch and Hugging Face compute them (so float64 runs match theirs), then cast to
-    the input's dtype."""
-    inv = np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r))
-    inv = inv / np.float32(factor)
+def _rotary_tables(length: int, r: int, theta: float, dtype, factor: float = 1.0,
+                   **scaling) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the rotary angles t·f for the inverse frequencies f of :func:`rotary_frequencies` (θ^(−2i/r)
+    scaled by ``factor`` as ``scaling`` says: linear, llama3, yarn), [T, r/2], times its factor on cos and sin,
+    computed in float32 as torch and Hugging Face compute them (so float64 runs match theirs), then cast to the
+    input's dtype."""
+    inv, gain = rotary_frequencies(np, r, theta, factor, **scaling)
     angles = np.arange(length, dtype=np.float32)[:, None] * inv[None, :]
-    return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
+    return (np.cos(angles) * gain).astype(dtype), (np.sin(angles) * gain).astype(dtype)
 
 
 def _rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, interleaved: bool) -> np.ndarray:
@@ -1782,7 +1785,8 @@ class Attention(Module):
     over the group. ``rotary`` rotates q and k first (positions 0 … T−1; ``rotary_dim`` leading
     dimensions of each head). ``dropout`` drops attention weights in training (inverted). ``softcap`` caps
     the scores c·tanh(s/c) before the mask (Gemma 2's); ``window`` hides the keys ``window`` or more
-    positions before the query (sliding-window attention); ``rotary_factor`` divides the positions.
+    positions before the query (sliding-window attention); ``rotary_factor`` scales the rotary frequencies as
+    ``scaling`` says (:func:`rotary_frequencies`: linear by default, llama3, yarn and their settings).
     ``packing="heads"`` reads one input grouped by key/value head, each group its heads/kv_heads queries,
     its key and its value (GPT-NeoX's ``query_key_value``); the gradient goes back in the same order.
 
@@ -1796,10 +1800,11 @@ class Attention(Module):
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
                  rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0,
-                 packing: str = "qkv"):
+                 packing: str = "qkv", **scaling):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
         self.window, self.softcap, self.rotary_factor, self.packing = window, softcap, rotary_factor, packing
+        self.scaling = scaling
         self.rng = np.random.default_rng(rng)
 
     def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
@@ -1808,7 +1813,7 @@ class Attention(Module):
 
     def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         r = self.head_dim if self.rotary_dim is None else self.rotary_dim
-        return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor)
+        return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor, **self.scaling)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         h, kv, d = self.heads, self.kv_heads, self.head_dim
@@ -1901,7 +1906,7 @@ class MultiheadAttention(Module):
             sizes = (head_dim, head_dim) if self.per_head else (heads * head_dim, kv_heads * head_dim)
             self.norms = [(name, RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
                           for name, size in zip(("q_norm", "k_norm"), sizes)]
-        # Gemma's window, softcap and rotary_factor, given where the spec sets them
+        # Gemma's window, softcap and rotary_factor, rope scaling's settings, given where the spec sets them
         self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng,
                                    **gemma)
 

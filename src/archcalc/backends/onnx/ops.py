@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from onnx import helper
 
+from archcalc.backends.common import plain
+from archcalc.backends.rope import rotary_frequencies
 from archcalc.errors import SpecError
 from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
@@ -481,20 +483,24 @@ def _ints(b: Builder, node: LayerNode, part: str, values: list[int]) -> str:
 
 
 def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int,
-            factor: float = 1.0) -> str:
-    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) (divided by
-    ``factor``, linear rope scaling) computed in the graph from T (so the length stays free), in float32 as
-    torch computes them."""
+            factor: float = 1.0, **scaling: object) -> str:
+    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·f computed in the graph from T
+    (so the length stays free), in float32 as torch computes them, for the inverse frequencies f of
+    :func:`rotary_frequencies` (θ^(−2i/r) scaled by ``factor`` as ``scaling`` says), cos and sin times its
+    factor (YaRN's) when that is not 1."""
     length = b.op("Squeeze", [b.op("Shape", [x], node, f"{part}_t", start=2, end=3), _ints(b, node, "axis0", [0])],
                   node, f"{part}_length")
     positions = b.op("Range", [b.constant(node, "start", 0, dtype=np.int64), length,
                                b.constant(node, "delta", 1, dtype=np.int64)], node, f"{part}_positions")
     column = b.op("Unsqueeze", [b.op("Cast", [positions], node, f"{part}_float", to=1), _ints(b, node, "axis1", [1])],
                   node, f"{part}_column")
-    inv = (np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r)))
-    inv = inv / np.float32(factor)
+    inv, gain = rotary_frequencies(np, r, theta, factor, **scaling)
     angles = b.op("Mul", [column, b.constant(node, "inv_freq", inv)], node, f"{part}_angles")
     cos, sin = b.op("Cos", [angles], node, f"{part}_cos"), b.op("Sin", [angles], node, f"{part}_sin")
+    if gain != 1:
+        times = b.constant(node, f"{part}_rotary_gain", gain)
+        cos = b.op("Mul", [cos, times], node, f"{part}_cos_gain")
+        sin = b.op("Mul", [sin, times], node, f"{part}_sin_gain")
     axis = _ints(b, node, "axis3", [3])
 
     def piece(name: str, start: int, end: int, step: int = 1) -> str:
@@ -531,8 +537,9 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
     q, k, v = split(q, heads, "q"), split(k, kv, "k"), split(v, kv, "v")
     if c["rotary"] != "none":
         r = d if c["rotary_dim"] is None else c["rotary_dim"]
-        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d, c["rotary_factor"])
-        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d, c["rotary_factor"])
+        scaling = {key: plain(value) for key, value in node.layer.rope_options().items()}
+        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d, c["rotary_factor"], **scaling)
+        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d, c["rotary_factor"], **scaling)
     if kv != heads:
         def repeat(x: str, part: str) -> str:
             wide = b.op("Expand", [b.op("Unsqueeze", [x, _ints(b, node, "axis2", [2])], node, f"{part}_group"),

@@ -350,12 +350,14 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
                 rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
-                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"])
+                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"],
+                **layer.rope_options())
 
 
 def _gemma_options(c: dict) -> dict[str, object]:
     """The attention options Gemma added (a window, a soft cap, linear rope scaling, the q and k norms' offset),
-    given only where the spec sets them: a Llama's generated source stays as it was."""
+    given only where the spec sets them: a Llama's generated source stays as it was (as do Llama 3.1's and YaRN's
+    scaling, :meth:`~archcalc.layers.attention.Attention.rope_options`)."""
     defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
     return {key: c[key] for key, default in defaults.items() if c[key] != default}
 
@@ -370,7 +372,7 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
-                dropout=c["dropout"], **_gemma_options(c))
+                dropout=c["dropout"], **_gemma_options(c), **layer.rope_options())
 
 
 @module_for("moe")

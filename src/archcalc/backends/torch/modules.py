@@ -18,6 +18,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from archcalc.backends.rope import rotary_frequencies
+
 #: attributes a Network keeps besides its children (child names avoid them)
 ATTRIBUTES = frozenset({"_program", "_calls", "_ops", "_kept", "kept"})
 
@@ -349,7 +351,8 @@ class Attention(nn.Module):
     Inputs [N, T, h*d] (q) and [N, S, kv*d] (k, v); kv < h shares each k, v head
     among h/kv query heads. rotary='half' rotates q and k as Llama does (pairs i,
     i+d/2), 'interleaved' as GPT-J (pairs 2i, 2i+1), on the first rotary_dim
-    dimensions of each head, at positions 0..T-1 (divided by rotary_factor).
+    dimensions of each head, at positions 0..T-1, the frequencies scaled by
+    rotary_factor as rotary_scaling says (rotary_frequencies: linear, llama3, yarn).
     A window or a soft cap (Gemma 2's) computes the scores as Gemma's eager code.
     One input holds q, k, v side by side; packing="heads" reads it grouped by k, v
     head instead, each group its h/kv queries, its key, its value (GPT-NeoX's).
@@ -370,6 +373,14 @@ class Attention(nn.Module):
         softcap: float | None = None,
         rotary_factor: float = 1.0,
         packing: str = "qkv",
+        rotary_scaling: str = "linear",
+        low_freq_factor: float = 1.0,
+        high_freq_factor: float = 4.0,
+        original_positions: int | None = None,
+        beta_fast: float = 32.0,
+        beta_slow: float = 1.0,
+        attention_factor: float | None = None,
+        truncate: bool = True,
     ):
         super().__init__()
         self.options = dict(locals())
@@ -403,10 +414,12 @@ class Attention(nn.Module):
         v = v.unflatten(-1, (kv, d)).transpose(1, 2)
         if rotary != "none":
             r = d if rotary_dim is None else rotary_dim
-            factor = o.get("rotary_factor", 1.0)
+            inv, gain = rotary_frequencies(
+                torch, r, theta, o.get("rotary_factor", 1.0), **Attention.scaling(o)
+            )
             q, k = (
-                Attention.rotate(q, rotary, theta, r, factor),
-                Attention.rotate(k, rotary, theta, r, factor),
+                Attention.rotate(q, rotary, inv, gain),
+                Attention.rotate(k, rotary, inv, gain),
             )
         if kv != h:
             k, v = (
@@ -451,17 +464,25 @@ class Attention(nn.Module):
         return nn.functional.dropout(weights, dropout) @ v
 
     @staticmethod
+    def scaling(options: dict) -> dict:
+        """The rope scaling settings among options (rotary_scaling and the rest)."""
+        keys = ("rotary_scaling", "low_freq_factor", "high_freq_factor",
+                "original_positions", "beta_fast", "beta_slow",
+                "attention_factor", "truncate")
+        return {key: options[key] for key in keys if key in options}
+
+    @staticmethod
     def rotate(
-        x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0
+        x: torch.Tensor, rotary: str, inv: torch.Tensor, gain: float = 1.0
     ) -> torch.Tensor:
-        """Rotary position embedding on the first r dimensions of x [N, H, T, d],
-        the positions divided by factor (linear rope scaling)."""
-        inv = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
-        inv = inv / factor
+        """Rotary position embedding on the first 2 * len(inv) dimensions of x
+        [N, H, T, d] at the inverse frequencies inv, cos and sin times gain."""
+        r = 2 * inv.shape[0]
         angles = (
             torch.arange(x.shape[2], dtype=torch.int64).float()[:, None] * inv[None, :]
         )
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+        cos = (angles.cos() * gain).to(x.dtype)
+        sin = (angles.sin() * gain).to(x.dtype)
         part, rest = x[..., :r], x[..., r:]
         if rotary == "half":
             a, b = part[..., : r // 2], part[..., r // 2 :]
@@ -748,7 +769,8 @@ HELPERS = (share_kept, Sign, SoftCap, Scale, GlobalAvgPool2d, Reshape, Permute, 
            PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE,
            RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {MultiheadAttention: (Attention,), SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
+REQUIRES = {Attention: (rotary_frequencies,), MultiheadAttention: (rotary_frequencies, Attention),
+            SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
 
 
