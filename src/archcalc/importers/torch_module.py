@@ -416,8 +416,8 @@ except Exception:  # not installed, or built for another torch ("operator torchv
 
 def _llama_attention(m: nn.Module) -> Layer:
     """archcalc's own ``MultiheadAttention`` (Llama's q_proj, k_proj, v_proj, o_proj, and q_norm, k_norm with
-    ``qk_norm``; Gemma's window, soft cap, rope factor and norm offset), read back from its projections and the
-    options it keeps."""
+    ``qk_norm``; Gemma's window, soft cap, rope factor and norm offset; Llama 3.1's and YaRN's rope scaling), read
+    back from its projections and the options it keeps."""
     o, dim = m.options, m.q_proj.in_features
     heads, norm = o["heads"], "none" if not hasattr(m, "q_norm") else "head" if m.per_head else "all"
     bias = m.q_proj.bias is not None
@@ -428,7 +428,16 @@ def _llama_attention(m: nn.Module) -> Layer:
         qk_norm_offset=(getattr(m, "offset", 0.0), 0.0), causal=(o["causal"], False),
         window=(o.get("window"), None), scale=(o["scale"], None), softcap=(o.get("softcap"), None),
         rotary=(o["rotary"], "none"), theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None),
-        rotary_factor=(o.get("rotary_factor", 1.0), 1.0), dropout=(o["dropout"], 0.0))})
+        rotary_factor=(o.get("rotary_factor", 1.0), 1.0), **_scaling(o), dropout=(o["dropout"], 0.0))})
+
+
+def _scaling(options: dict) -> dict[str, tuple[object, object]]:
+    """Rope scaling's settings among an attention's options (Llama 3.1's, YaRN's), each with the spec's default:
+    the generated file passes only those its spec set."""
+    defaults = {"rotary_scaling": "linear", "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                "original_positions": None, "beta_fast": 32.0, "beta_slow": 1.0, "attention_factor": None,
+                "truncate": True}
+    return {key: (options.get(key, default), default) for key, default in defaults.items()}
 
 
 #: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies

@@ -466,9 +466,16 @@ class Attention(nn.Module):
     @staticmethod
     def scaling(options: dict) -> dict:
         """The rope scaling settings among options (rotary_scaling and the rest)."""
-        keys = ("rotary_scaling", "low_freq_factor", "high_freq_factor",
-                "original_positions", "beta_fast", "beta_slow",
-                "attention_factor", "truncate")
+        keys = (
+            "rotary_scaling",
+            "low_freq_factor",
+            "high_freq_factor",
+            "original_positions",
+            "beta_fast",
+            "beta_slow",
+            "attention_factor",
+            "truncate",
+        )
         return {key: options[key] for key in keys if key in options}
 
     @staticmethod
