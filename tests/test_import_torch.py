@@ -318,7 +318,7 @@ def round_trip(spec: Path, folder: Path) -> Path:
 
 def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
     """``layer_scale: {flat: true}`` (timm ConvNeXt's [C] gamma) is written ``LayerScale.apply(x, self.gamma,
-    view=(C, 1, 1))``: the view of a vector reads back as a flat layer_scale, in a block too."""
+    view=(-1, 1, 1))``: the view of a vector reads back as a flat layer_scale, in a block too."""
     text = ("name: flat\ninput: [8, 6, 6]\nblocks:\n  cn(c):\n    - residual:\n        - conv2d: {out: c, kernel: 3, "
             "padding: 1, groups: c}\n        - layer_scale: {flat: true, name: gamma}\n"
             "layers:\n  - cn: 8\n  - cn: 8\n  - global_avgpool2d\n  - linear: 4\n")
@@ -326,7 +326,7 @@ def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
     spec.write_text(text, encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
-    assert "view=(8, 1, 1)" in source.read_text(encoding="utf-8")
+    assert "view=(-1, 1, 1)" in source.read_text(encoding="utf-8")
     cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
     result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 0, result.output

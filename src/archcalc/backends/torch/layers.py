@@ -318,8 +318,8 @@ def class_token(layer: Layer, x: Shape) -> Call:
 
 @module_for("layer_scale")
 def layer_scale(layer: Layer, x: Shape) -> Call:
-    if layer.flat:  # stored as [C], viewed as [C, 1, …] when applied
-        return call(LayerScale, Exact(layer.shape(x)), layer.value, view=Exact(layer.broadcast(x)))
+    if layer.flat:  # stored as [C], viewed as [-1, 1, …] when applied (whatever C: a block used at two widths)
+        return call(LayerScale, Exact(layer.shape(x)), layer.value, view=Exact((-1, *layer.broadcast(x)[1:])))
     return call(LayerScale, Exact(layer.shape(x)), layer.value)
 
 
