@@ -522,3 +522,18 @@ def test_an_embedding_after_other_layers_is_refused_at_it(run, write):
 ])
 def test_a_bad_loss_is_refused_where_it_is_written(run, write, train, stderr):
     assert errors(run, write, f"input: [4]\nlayers: [linear: 3]\ntrain: {train}\n") == stderr
+
+
+@pytest.mark.parametrize(("default", "hint"), [
+    ("false", "symbols are sizes (1 or more); a switch is an argument of the block that reads it, with a default "
+              "(`up(c, bilinear = false):` under blocks:), and `if: bilinear` chooses the layers"),
+    ("0", "symbols are sizes (1 or more); a switch is an argument of the block that reads it, with a default "
+          "(`up(c, bilinear = 0):` under blocks:), and `if: bilinear` chooses the layers"),
+    ("0.5", "symbols are sizes: a whole number of 1 or more (bilinear: 32), or null to give it with --set bilinear=N"),
+])
+def test_a_symbol_default_that_is_no_size_says_what_to_write(run, write, default, hint):
+    """milesial's U-Net takes `bilinear=False`: a hand-written spec put it under symbols:."""
+    result = run("params", str(write(f"input: [3, 8, 8]\nsymbols: {{bilinear: {default}}}\n"
+                                     "layers: [conv2d: {out: 4, kernel: 1}]\n", "x.yaml")))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[1] == f"  hint: {hint}"
