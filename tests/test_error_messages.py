@@ -537,3 +537,20 @@ def test_a_symbol_default_that_is_no_size_says_what_to_write(run, write, default
                                      "layers: [conv2d: {out: 4, kernel: 1}]\n", "x.yaml")))
     assert result.exit_code == 2
     assert result.output.splitlines()[1] == f"  hint: {hint}"
+
+
+def test_a_concat_one_row_apart_says_where_the_row_went():
+    """milesial's U-Net at a height not divisible by 16: the decoder's upsampled map is a row short of the skip."""
+    text = ("input: [4, 10, 10]\nlayers:\n  - concat:\n      - []\n"
+            "      - [maxpool2d: 4, upsample: {scale: 4}, conv2d: {out: 4, kernel: 1}]\n")
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(text.replace("10, 10", "9, 9").replace("maxpool2d: 4, upsample: {scale: 4}", "maxpool2d: 2, "
+                                                                                                     "upsample: {scale: 2}"))
+    assert caught.value.message == "concat: branch 1 gives [4, 8, 8] but branch 0 gives [4, 9, 9]"
+    assert caught.value.hint == ("branches are joined along channels, so every other dimension must agree; one row "
+                                 "apart: a branch that pooled an odd size and upsampled it back lost one (25 → 12 → "
+                                 "24): give the input sizes divisible by the total downsampling, or pad: the smaller "
+                                 "branch (milesial's U-Net pads with F.pad)")
+    with pytest.raises(SpecError) as caught:  # two rows apart: not that
+        archcalc.loads(text)
+    assert caught.value.hint == "branches are joined along channels, so every other dimension must agree"
