@@ -533,19 +533,50 @@ class MultiheadReference(nn.Module):
                                                 a.qk_norm_offset)
             self.k_norm = GemmaRMSNormReference((d if a.qk_norm == "head" else kv * d,), a.qk_norm_eps,
                                                 a.qk_norm_offset)
+        elif a.qk_norm == "per_head" and a.qk_norm_layout == "stablelm":  # transformers' own per-head LayerNorms
+            from transformers.models.stablelm.modeling_stablelm import StableLmLayerNormPerHead
+            self.q_layernorm = StableLmLayerNormPerHead(d, heads, a.qk_norm_eps, a.qk_norm_biased)
+            self.k_layernorm = StableLmLayerNormPerHead(d, kv, a.qk_norm_eps, a.qk_norm_biased)
+        elif a.qk_norm == "per_head":  # Cohere's q_norm, k_norm: a γ of each head's own
+            self.q_norm = PerHeadNormReference(heads, d, a.qk_norm_kind, a.qk_norm_eps, a.qk_norm_biased)
+            self.k_norm = PerHeadNormReference(kv, d, a.qk_norm_kind, a.qk_norm_eps, a.qk_norm_biased)
         elif a.qk_norm != "none":  # Qwen3's q_norm, k_norm over head_dim; OLMo 2's over all heads' features
-            self.q_norm = nn.RMSNorm(d if a.qk_norm == "head" else heads * d, eps=a.qk_norm_eps)
-            self.k_norm = nn.RMSNorm(d if a.qk_norm == "head" else kv * d, eps=a.qk_norm_eps)
+            for name, n in (("q_norm", heads), ("k_norm", kv)):
+                size = d if a.qk_norm == "head" else n * d
+                setattr(self, name, nn.LayerNorm(size, a.qk_norm_eps, bias=a.qk_norm_biased)
+                        if a.qk_norm_kind == "layernorm" else nn.RMSNorm(size, eps=a.qk_norm_eps))
         self.a, self.d = a, d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k = self.q_proj(x), self.k_proj(x)
-        if self.a.qk_norm == "head":
+        if self.a.qk_norm == "per_head" and self.a.qk_norm_layout == "stablelm":  # on [N, heads, T, d]
+            q = self.q_layernorm(q.unflatten(-1, (-1, self.d)).transpose(1, 2)).transpose(1, 2).flatten(-2)
+            k = self.k_layernorm(k.unflatten(-1, (-1, self.d)).transpose(1, 2)).transpose(1, 2).flatten(-2)
+        elif self.a.qk_norm in ("head", "per_head"):
             q = self.q_norm(q.view(*q.shape[:-1], -1, self.d)).view(q.shape)
             k = self.k_norm(k.view(*k.shape[:-1], -1, self.d)).view(k.shape)
         elif self.a.qk_norm == "all":
             q, k = self.q_norm(q), self.k_norm(k)
         return self.o_proj(attend(q, k, self.v_proj(x), self.a))
+
+
+class PerHeadNormReference(nn.Module):
+    """``CohereLayerNorm((heads, d))`` as modeling_cohere.py writes it, in the input's type (float64 stays float64
+    here, for the float64 checks; Cohere's computes in float32): each head's d features of x [..., heads, d] to
+    mean 0 and variance 1, times a γ [heads, d] of each head's own; with ``kind`` rmsnorm x·rsqrt(mean(x²) + eps)
+    instead, and with ``bias`` a β [heads, d] added."""
+
+    def __init__(self, heads: int, d: int, kind: str, eps: float, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(heads, d))
+        self.bias = nn.Parameter(torch.zeros(heads, d)) if bias else None
+        self.kind, self.eps = kind, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "layernorm":
+            x = x - x.mean(-1, keepdim=True)
+        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        return y if self.bias is None else y + self.bias
 
 
 class LayerNorm2dReference(nn.LayerNorm):
@@ -1131,6 +1162,24 @@ layers:
         Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, head_dim: 6, bias: false, causal: true, "
              "window: 3, scale: 0.25, softcap: 3.0, rotary: half, theta: 100.0, rotary_factor: 8.0, qk_norm: head, "
              "qk_norm_offset: 1}", params=16 * 24 + 2 * 16 * 12 + 24 * 16 + 2 * 6, out=(6, 16), name="gemma3"),
+        # Command R+: LayerNorms over each head's 4 features, γ [4, 4] for q and [2, 4] for k, no β
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: interleaved, "
+             "qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_bias: false, qk_norm_eps: 1.0e-5}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 16 + (4 + 2) * 4, out=(6, 16), name="qk-norm-per-head"),
+        # StableLM 2 12B's layout (a LayerNorm module per head), here with β: 2 × (4 + 2) × 4; partial rotary
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, causal: true, rotary: half, rotary_dim: 2, "
+             "qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_layout: stablelm}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 16 + (16 + 8 + 8 + 16) + 2 * (4 + 2) * 4, out=(6, 16),
+             name="qk-norm-stablelm"),
+        Case((6, 16), "multihead_attention: {heads: 4, bias: false, qk_norm: per_head, qk_norm_eps: 1.0e-5}",
+             params=4 * (16 * 16) + (4 + 4) * 4, out=(6, 16), name="qk-norm-per-head-rms"),
+        # LayerNorms shared by the heads (Persimmon's, with β), and over all heads' features without β
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, rotary: half, qk_norm: head, "
+             "qk_norm_kind: layernorm}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 2 * 2 * 4, out=(6, 16),
+             name="qk-norm-head-layernorm"),
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, qk_norm: all, qk_norm_kind: "
+             "layernorm, qk_norm_bias: false}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 16 + 8, out=(6, 16),
+             name="qk-norm-all-layernorm"),
         # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
         Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
              name="torch-layout"),

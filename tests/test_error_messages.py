@@ -421,7 +421,26 @@ def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
     ("[4, 8]", "multihead_attention: {heads: 2, rotary_factor: 8.0}", "x.yaml:3:52: error: multihead_attention: "
      "rotary_factor is given but rotary is none\n  hint: add rotary: half (or interleaved), or drop rotary_factor\n"),
     ("[4, 8]", "multihead_attention: {heads: 2, qk_norm_offset: 1}", "x.yaml:3:53: error: multihead_attention: "
-     "qk_norm_offset is given but qk_norm is none\n  hint: add qk_norm: head (or all), or drop qk_norm_offset\n"),
+     "qk_norm_offset is given but qk_norm is none\n  hint: add qk_norm: head (or all, or per_head), or drop "
+     "qk_norm_offset\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm_kind: layernorm}", "x.yaml:3:51: error: multihead_attention: "
+     "qk_norm_kind is given but qk_norm is none\n  hint: add qk_norm: head (or all, or per_head), or drop "
+     "qk_norm_kind\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: head, qk_norm_bias: false}", "x.yaml:3:66: error: "
+     "multihead_attention: qk_norm_bias is given but qk_norm_kind is rmsnorm, which has no shift β\n"
+     "  hint: add qk_norm_kind: layernorm, or drop qk_norm_bias\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: head, qk_norm_kind: layernorm, qk_norm_offset: 1}",
+     "x.yaml:3:93: error: multihead_attention: qk_norm_offset is an RMSNorm's (Gemma's offset + γ), but qk_norm_kind "
+     "is layernorm\n  hint: drop qk_norm_offset, or use qk_norm_kind: rmsnorm\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: per_head, qk_norm_offset: 1}", "x.yaml:3:72: error: "
+     "multihead_attention: qk_norm_offset scales by offset + γ with one γ the heads share (Gemma 3's), not qk_norm: "
+     "per_head's γ of each head's own\n  hint: use qk_norm: head with qk_norm_offset, or drop qk_norm_offset\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: all, qk_norm_layout: stablelm}", "x.yaml:3:67: error: "
+     "multihead_attention: qk_norm_layout stores a γ of each head's own, but qk_norm is all\n"
+     "  hint: use qk_norm: per_head, or drop qk_norm_layout\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: per_head, qk_norm_kind: batchnorm}", "x.yaml:3:70: error: "
+     "multihead_attention: 'qk_norm_kind' must be one of 'rmsnorm', 'layernorm', got 'batchnorm'\n"
+     "  hint: valid words: rmsnorm, layernorm\n"),
     ("[4, 8]", "multihead_attention: {heads: 2, layout: torch, softcap: 5.0}", "x.yaml:3:61: error: "
      "multihead_attention: layout: torch: nn.MultiheadAttention has no soft cap on the scores\n"
      "  hint: remove softcap, or use layout: llama (q_proj, k_proj, v_proj, o_proj apart)\n"),

@@ -277,15 +277,21 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
 
 
 def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
-    """archcalc's MultiheadAttention (q_proj … o_proj, and Qwen3's or OLMo 2's q_norm and k_norm) reads back
-    with every argument it was written with."""
+    """archcalc's MultiheadAttention (q_proj … o_proj, and Qwen3's, OLMo 2's, Command R+'s or StableLM's q and k
+    norms) reads back with every argument it was written with."""
     layers = ["multihead_attention: {heads: 4, kv_heads: 2, head_dim: 12, bias: false, qk_norm: head, "
               "qk_norm_eps: 1.0e-05, causal: true, rotary: half, theta: 500000.0}",
               "multihead_attention: {heads: 4, out_bias: false, qk_norm: all, rotary: interleaved, out: 24}",
-              "multihead_attention: {heads: 2, scale: 0.5, dropout: 0.1}"]
+              "multihead_attention: {heads: 2, scale: 0.5, dropout: 0.1}",
+              # Command R+'s and StableLM 2 12B's LayerNorms of each head's own, a shared LayerNorm with β
+              "multihead_attention: {heads: 4, kv_heads: 2, qk_norm: per_head, qk_norm_kind: layernorm, "
+              "qk_norm_bias: false, qk_norm_eps: 1.0e-05, rotary: interleaved}",
+              "multihead_attention: {heads: 4, qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_layout: stablelm}",
+              "multihead_attention: {heads: 2, qk_norm: per_head}",
+              "multihead_attention: {heads: 2, qk_norm: head, qk_norm_kind: layernorm}"]
     spec = tmp_path / "llama.yaml"
     spec.write_text("input: [6, 32]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers[:2]) +
-                    "  - linear: 32\n  - " + layers[2] + "\n", encoding="utf-8")
+                    "  - linear: 32\n" + "".join(f"  - {layer}\n" for layer in layers[2:]), encoding="utf-8")
     back = round_trip(spec, tmp_path)
     first, second = archcalc.load(str(spec)), archcalc.load(str(back))
     assert_same_spec(first, second)

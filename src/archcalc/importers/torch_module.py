@@ -416,16 +416,28 @@ except Exception:  # not installed, or built for another torch ("operator torchv
 
 def _llama_attention(m: nn.Module) -> Layer:
     """archcalc's own ``MultiheadAttention`` (Llama's q_proj, k_proj, v_proj, o_proj, and q_norm, k_norm with
-    ``qk_norm``; Gemma's window, soft cap, rope factor and norm offset; Llama 3.1's and YaRN's rope scaling), read
-    back from its projections and the options it keeps."""
+    ``qk_norm``, RMSNorm or LayerNorm, per head StableLM's q_layernorm, k_layernorm; Gemma's window, soft cap,
+    rope factor and norm offset; Llama 3.1's and YaRN's rope scaling), read back from its projections and the
+    options it keeps."""
     o, dim = m.options, m.q_proj.in_features
-    heads, norm = o["heads"], "none" if not hasattr(m, "q_norm") else "head" if m.per_head else "all"
+    q_norm = getattr(m, m.norm_names[0], None)
+    heads = o["heads"]
+    norm = "none" if q_norm is None else "per_head" if type(q_norm).__name__ == "HeadNorm" else \
+        "head" if m.per_head else "all"
+    kind = "none" if q_norm is None else getattr(q_norm, "kind", None) or \
+        ("layernorm" if isinstance(q_norm, nn.LayerNorm) else "rmsnorm")
+    norm_bias = any(name.endswith("bias") for name, _ in q_norm.named_parameters()) if q_norm is not None else False
     bias = m.q_proj.bias is not None
+    layernorm = kind == "layernorm"
     return Layer("multihead_attention", {"heads": heads, **_args(
         kv_heads=(o["kv_heads"], heads), head_dim=(o["head_dim"], dim // heads if dim % heads == 0 else None),
         out=(m.o_proj.out_features, dim), bias=(bias, True), out_bias=(m.o_proj.bias is not None, bias),
-        qk_norm=(norm, "none"), qk_norm_eps=(m.q_norm.eps if norm != "none" else 1e-6, 1e-6),
-        qk_norm_offset=(getattr(m, "offset", 0.0), 0.0), causal=(o["causal"], False),
+        qk_norm=(norm, "none"), qk_norm_kind=(kind if layernorm else "rmsnorm", "rmsnorm"),
+        qk_norm_bias=(norm_bias if layernorm else True, True),
+        qk_norm_eps=(q_norm.eps if norm != "none" else 1e-6, 1e-6),
+        qk_norm_offset=(getattr(m, "offset", 0.0), 0.0),
+        qk_norm_layout=("stablelm" if m.norm_names[0] == "q_layernorm" else "stacked", "stacked"),
+        causal=(o["causal"], False),
         window=(o.get("window"), None), scale=(o["scale"], None), softcap=(o.get("softcap"), None),
         rotary=(o["rotary"], "none"), theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None),
         rotary_factor=(o.get("rotary_factor", 1.0), 1.0), **_scaling(o), dropout=(o["dropout"], 0.0))})

@@ -1882,11 +1882,74 @@ class Attention(Module):
         return np.concatenate([dq, dk, dv], -1) if self.fused else (dq, dk, dv)
 
 
+class HeadNorm(Module):
+    """q or k [N, T, heads, d] normalised over each head's d features with a γ (and β) of each head's own: one
+    [heads, d] ``weight`` (Cohere's q_norm), or with ``modules`` a norm per head, ``norms.0`` … (StableLM's
+    q_layernorm, :class:`LayerNorm` or :class:`RMSNorm` of [d] each); ``kind`` is ``layernorm`` or ``rmsnorm``,
+    and each head is normalised as a norm of its own would normalise it.
+
+    Backward: the γ and β gradients sum over the positions alone (each head keeps its own), and the input's
+    is the norm's over each head's d features, with γ of that head."""
+
+    PARAMS = ("weight", "bias")
+
+    def __init__(self, heads: int, head_dim: int, kind: str = "layernorm", eps: float = 1e-5, bias: bool = False,
+                 modules: bool = False):
+        self.kind, self.eps = kind, eps
+        layer_norm = kind == "layernorm"
+        self.per: list[Module] = [LayerNorm((head_dim,), eps, bias=bias) if layer_norm else RMSNorm((head_dim,), eps)
+                                  for _ in range(heads if modules else 0)]
+        self.weight = None if modules else np.ones((heads, head_dim))
+        self.bias = np.zeros((heads, head_dim)) if not modules and layer_norm and bias else None
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [(f"norms.{i}", norm) for i, norm in enumerate(self.per)]
+
+    def _gamma_beta(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if not self.per:
+            return self.weight, self.bias
+        biases = [getattr(norm, "bias", None) for norm in self.per]
+        return (np.stack([norm.weight for norm in self.per]),
+                None if biases[0] is None else np.stack(biases))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "layernorm":
+            inv = 1 / np.sqrt(x.var(-1, keepdims=True) + self.eps)
+            xhat = (x - x.mean(-1, keepdims=True)) * inv
+        else:
+            inv = 1 / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps)
+            xhat = x * inv
+        self.cache = (xhat, inv)
+        gamma, beta = self._gamma_beta()
+        return xhat * gamma if beta is None else xhat * gamma + beta
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv = self.cache
+        gamma, beta = self._gamma_beta()
+        lead = tuple(range(dout.ndim - 2))
+        grads = {"weight": (dout * xhat).sum(lead)}
+        if beta is not None:
+            grads["bias"] = dout.sum(lead)
+        if self.per:
+            for i, norm in enumerate(self.per):
+                norm.grads = {key: grad[i] for key, grad in grads.items()}
+        else:
+            self.grads = grads
+        if not input_grad:
+            return None
+        g = dout * gamma
+        centred = g - g.mean(-1, keepdims=True) if self.kind == "layernorm" else g
+        return inv * (centred - xhat * (g * xhat).mean(-1, keepdims=True))
+
+
 class MultiheadAttention(Module):
     """Self-attention with its projections, named as Llama's are: ``q_proj``, ``k_proj``, ``v_proj``
     (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``). ``qk_norm``
-    adds ``q_norm`` and ``k_norm``, :class:`RMSNorm` on q and k before the attention: over each head's
-    dimensions (``head``, Qwen3's) or over all heads' features (``all``, OLMo 2's)."""
+    adds ``q_norm`` and ``k_norm``, :class:`RMSNorm` (or with ``qk_norm_kind: layernorm`` :class:`LayerNorm`)
+    on q and k before the attention: over each head's dimensions (``head``, Qwen3's), over all heads'
+    features (``all``, OLMo 2's), or over each head's with a γ of each head's own (``per_head``,
+    :class:`HeadNorm`: Cohere's, or StableLM's ``q_layernorm`` and ``k_layernorm`` with
+    ``qk_norm_layout: stablelm``)."""
 
     RANDOM = True
 
@@ -1894,17 +1957,24 @@ class MultiheadAttention(Module):
                  bias: bool = True, out_bias: bool = True, qk_norm: str = "none", qk_norm_eps: float = 1e-6,
                  causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
                  rotary_dim: int | None = None, dropout: float = 0.0, rng=None, qk_norm_offset: float = 0.0,
+                 qk_norm_kind: str = "rmsnorm", qk_norm_bias: bool = False, qk_norm_layout: str = "stacked",
                  **gemma: object):
         rng = np.random.default_rng(rng)
         self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
         self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.v_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.o_proj = Linear(heads * head_dim, out_features, out_bias, rng)
-        self.head_dim, self.per_head = head_dim, qk_norm == "head"
-        self.norms: list[tuple[str, RMSNorm]] = []
-        if qk_norm != "none":
+        self.head_dim, self.per_head = head_dim, qk_norm in ("head", "per_head")
+        self.norms: list[tuple[str, Module]] = []
+        if qk_norm == "per_head":
+            modules = qk_norm_layout == "stablelm"
+            names = ("q_layernorm", "k_layernorm") if modules else ("q_norm", "k_norm")
+            self.norms = [(name, HeadNorm(n, head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules))
+                          for name, n in zip(names, (heads, kv_heads))]
+        elif qk_norm != "none":
             sizes = (head_dim, head_dim) if self.per_head else (heads * head_dim, kv_heads * head_dim)
-            self.norms = [(name, RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
+            self.norms = [(name, LayerNorm((size,), qk_norm_eps, bias=qk_norm_bias) if qk_norm_kind == "layernorm"
+                           else RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
                           for name, size in zip(("q_norm", "k_norm"), sizes)]
         # Gemma's window, softcap and rotary_factor, rope scaling's settings, given where the spec sets them
         self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng,

@@ -616,19 +616,36 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
 
 
 def _qk_norm(b: Builder, node: LayerNode, x: str, part: str, c: dict, head_dim: int) -> str:
-    """``q_norm`` (or ``k_norm``): x/√(mean(x²) + eps)·γ over all of x's features [N, T, h·d], or over
-    each head's d of them (``qk_norm: head``, x viewed [N, T, h, d] and put back)."""
-    per_head = c["qk_norm"] == "head"
+    """``q_norm`` (or ``k_norm``): x/√(mean(x²) + eps)·γ (``qk_norm_kind: layernorm``: (x − mean)/√(var + eps)·γ
+    + β) over all of x's features [N, T, h·d], or over each head's d of them (``qk_norm: head`` and
+    ``per_head``, x viewed [N, T, h, d] and put back; ``per_head``'s γ [h, d], one row per head, stacked
+    from StableLM's per-head norms)."""
+    per_head = c["qk_norm"] in ("head", "per_head")
     if per_head:
         x = b.op("Reshape", [x, _ints(b, node, "per_head", [0, 0, -1, head_dim])], node, f"{part}_by_head")
+    if c["qk_norm_kind"] == "layernorm":
+        average = b.op("ReduceMean", [x], node, f"{part}_average", axes=[-1], keepdims=1)
+        x = b.op("Sub", [x, average], node, f"{part}_centred")
     square = b.op("Mul", [x, x], node, f"{part}_square")
     mean = b.op("ReduceMean", [square], node, f"{part}_mean", axes=[-1], keepdims=1)
     rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "qk_eps", c["qk_norm_eps"])], node, f"{part}_plus_eps")],
                node, f"{part}_rms")
-    scale = b.weight(node, f"{part}_norm.weight")
+    biased = c["qk_norm_kind"] == "layernorm" and c["qk_norm_bias"]
+    names = ["weight", "bias"] if biased else ["weight"]
+    if c["qk_norm"] == "per_head" and c["qk_norm_layout"] == "stablelm":  # norms.0 …: each [d], stacked [h, d]
+        heads = c["heads"] if part == "q" else node.layer.groups
+        row = _ints(b, node, "norm_row", [1, head_dim])
+        params = [b.op("Concat", [b.op("Reshape", [b.weight(node, f"{part}_layernorm.norms.{i}.{name}"), row], node,
+                                       f"{part}_{name}_{i}") for i in range(heads)], node, f"{part}_{name}s", axis=0)
+                  for name in names]
+    else:
+        params = [b.weight(node, f"{part}_norm.{name}") for name in names]
+    scale = params[0]
     if c["qk_norm_offset"]:  # Gemma 3's offset + γ
         scale = b.op("Add", [scale, b.constant(node, "qk_offset", c["qk_norm_offset"])], node, f"{part}_scale")
     normed = b.op("Mul", [b.op("Div", [x, rms], node, f"{part}_normal"), scale], node, f"{part}_normed")
+    if biased:
+        normed = b.op("Add", [normed, params[1]], node, f"{part}_shifted")
     if per_head:
         normed = b.op("Reshape", [normed, _ints(b, node, "joined", [0, 0, -1])], node, f"{part}_joined")
     return normed

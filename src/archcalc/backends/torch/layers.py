@@ -357,9 +357,13 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
 def _gemma_options(c: dict) -> dict[str, object]:
     """The attention options Gemma added (a window, a soft cap, linear rope scaling, the q and k norms' offset),
     given only where the spec sets them: a Llama's generated source stays as it was (as do Llama 3.1's and YaRN's
-    scaling, :meth:`~archcalc.layers.attention.Attention.rope_options`)."""
-    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
-    return {key: c[key] for key, default in defaults.items() if c[key] != default}
+    scaling, :meth:`~archcalc.layers.attention.Attention.rope_options`, and the q and k norms' kind, β and layout)."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0,
+                "qk_norm_kind": "rmsnorm", "qk_norm_layout": "stacked"}
+    options = {key: c[key] for key, default in defaults.items() if c[key] != default}
+    if c["qk_norm"] != "none" and c["qk_norm_kind"] == "layernorm" and c["qk_norm_bias"]:
+        options["qk_norm_bias"] = True  # a LayerNorm's shift β (Cohere's and StableLM's have none)
+    return options
 
 
 @module_for("multihead_attention")

@@ -502,11 +502,59 @@ class Attention(nn.Module):
         return torch.cat((turned, rest), dim=-1)
 
 
+class HeadNorm(nn.Module):
+    """A norm over each head's d features of x [..., heads, d] with a weight (and
+    bias) of each head's own: one [heads, d] weight (Cohere's q_norm), or with
+    modules a norm per head, norms.0, norms.1, ... (StableLM's q_layernorm).
+    kind is "layernorm" or "rmsnorm"; each head is normalised as its own norm
+    module would normalise it."""
+
+    def __init__(
+        self,
+        heads: int,
+        head_dim: int,
+        kind: str = "layernorm",
+        eps: float = 1e-5,
+        bias: bool = False,
+        modules: bool = False,
+    ):
+        super().__init__()
+        self.kind, self.eps = kind, eps
+        if modules:
+            self.norms = nn.ModuleList(
+                nn.LayerNorm(head_dim, eps, bias=bias)
+                if kind == "layernorm"
+                else nn.RMSNorm(head_dim, eps)
+                for _ in range(heads)
+            )
+        else:
+            self.weight = nn.Parameter(torch.ones(heads, head_dim))
+            self.bias = nn.Parameter(torch.zeros(heads, head_dim)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self, "norms"):
+            pairs = [(n.weight, getattr(n, "bias", None)) for n in self.norms]
+        else:
+            b = self.bias
+            pairs = [(w, None if b is None else b[i]) for i, w in enumerate(self.weight)]
+        shape, heads = (x.shape[-1],), []
+        for i, (w, b) in enumerate(pairs):
+            if self.kind == "layernorm":
+                y = nn.functional.layer_norm(x[..., i, :], shape, w, b, self.eps)
+            else:
+                y = nn.functional.rms_norm(x[..., i, :], shape, w, self.eps)
+            heads.append(y)
+        return torch.stack(heads, dim=-2)
+
+
 class MultiheadAttention(nn.Module):
     """Self-attention with q_proj, k_proj, v_proj and o_proj, named as Llama's are.
 
-    qk_norm RMS-normalises q and k before the attention: "head" over each head's
-    dimensions (Qwen3's q_norm, k_norm), "all" over all heads' features (OLMo 2's).
+    qk_norm normalises q and k before the attention: "head" over each head's
+    dimensions (Qwen3's q_norm, k_norm), "all" over all heads' features (OLMo 2's),
+    "per_head" over each head's with a weight of each head's own (Cohere's q_norm,
+    or with qk_norm_layout "stablelm" StableLM's q_layernorm). qk_norm_kind is
+    "rmsnorm" or "layernorm" (a bias with qk_norm_bias).
     """
 
     def __init__(
@@ -521,6 +569,9 @@ class MultiheadAttention(nn.Module):
         qk_norm: str = "none",
         qk_norm_eps: float = 1e-6,
         qk_norm_offset: float = 0.0,
+        qk_norm_kind: str = "rmsnorm",
+        qk_norm_bias: bool = False,
+        qk_norm_layout: str = "stacked",
         **options: object,
     ):
         super().__init__()
@@ -529,13 +580,27 @@ class MultiheadAttention(nn.Module):
         self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.o_proj = nn.Linear(inner, out_features, bias=out_bias)
-        self.head_dim, self.per_head = head_dim, qk_norm == "head"
-        if qk_norm != "none":
+        self.head_dim, self.per_head = head_dim, qk_norm in ("head", "per_head")
+        self.norm_names = ("q_norm", "k_norm")
+        if qk_norm == "per_head":
+            modules = qk_norm_layout == "stablelm"
+            if modules:
+                self.norm_names = ("q_layernorm", "k_layernorm")
+            for name, n in zip(self.norm_names, (heads, kv_heads)):
+                norm = HeadNorm(
+                    n, head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules
+                )
+                self.add_module(name, norm)
+        elif qk_norm != "none":
             q_size, k_size = (head_dim, head_dim) if self.per_head else (inner, kv)
-            self.q_norm = nn.RMSNorm(q_size, eps=qk_norm_eps)
-            self.k_norm = nn.RMSNorm(k_size, eps=qk_norm_eps)
-            for norm in (self.q_norm, self.k_norm):  # Gemma 3's: offset + weight
-                nn.init.constant_(norm.weight, 1.0 - qk_norm_offset)
+            for name, size in zip(self.norm_names, (q_size, k_size)):
+                if qk_norm_kind == "layernorm":
+                    norm = nn.LayerNorm(size, qk_norm_eps, bias=qk_norm_bias)
+                else:
+                    norm = nn.RMSNorm(size, eps=qk_norm_eps)
+                    # Gemma 3's: offset + weight
+                    nn.init.constant_(norm.weight, 1.0 - qk_norm_offset)
+                self.add_module(name, norm)
         self.offset = qk_norm_offset
         self.options = dict(
             heads=heads, kv_heads=kv_heads, head_dim=head_dim, **options
@@ -543,12 +608,13 @@ class MultiheadAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
-        if hasattr(self, "q_norm"):
-            q, k = self.normed(self.q_norm, q), self.normed(self.k_norm, k)
+        if hasattr(self, self.norm_names[0]):
+            q_norm, k_norm = (getattr(self, name) for name in self.norm_names)
+            q, k = self.normed(q_norm, q), self.normed(k_norm, k)
         y = Attention.apply(q, k, v, training=self.training, **self.options)
         return self.o_proj(y)
 
-    def normed(self, norm: nn.RMSNorm, x: torch.Tensor) -> torch.Tensor:
+    def normed(self, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """norm(x) over all features, or over each head's (x as [N, T, heads, d]);
         with an offset, Gemma 3's x_hat * (offset + weight) in float32."""
         if self.per_head:
@@ -773,10 +839,10 @@ def share_kept(model: nn.Module) -> None:
 
 HELPERS = (share_kept, Sign, SoftCap, Scale, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean,
            StochasticDepth, ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding,
-           PositionAdd, Conv1D, Attention, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE,
+           PositionAdd, Conv1D, Attention, HeadNorm, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE,
            RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {Attention: (rotary_frequencies,), MultiheadAttention: (rotary_frequencies, Attention),
+REQUIRES = {Attention: (rotary_frequencies,), MultiheadAttention: (rotary_frequencies, Attention, HeadNorm),
             SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
 
