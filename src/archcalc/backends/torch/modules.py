@@ -534,9 +534,10 @@ class HeadNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if hasattr(self, "norms"):
             pairs = [(n.weight, getattr(n, "bias", None)) for n in self.norms]
+        elif self.bias is None:
+            pairs = [(w, None) for w in self.weight]
         else:
-            b = self.bias
-            pairs = [(w, None if b is None else b[i]) for i, w in enumerate(self.weight)]
+            pairs = list(zip(self.weight, self.bias, strict=True))
         shape, heads = (x.shape[-1],), []
         for i, (w, b) in enumerate(pairs):
             if self.kind == "layernorm":
@@ -586,14 +587,13 @@ class MultiheadAttention(nn.Module):
             modules = qk_norm_layout == "stablelm"
             if modules:
                 self.norm_names = ("q_layernorm", "k_layernorm")
-            for name, n in zip(self.norm_names, (heads, kv_heads)):
-                norm = HeadNorm(
-                    n, head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules
-                )
-                self.add_module(name, norm)
+            q_name, k_name = self.norm_names
+            settings = (head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules)
+            self.add_module(q_name, HeadNorm(heads, *settings))
+            self.add_module(k_name, HeadNorm(kv_heads, *settings))
         elif qk_norm != "none":
             q_size, k_size = (head_dim, head_dim) if self.per_head else (inner, kv)
-            for name, size in zip(self.norm_names, (q_size, k_size)):
+            for name, size in (("q_norm", q_size), ("k_norm", k_size)):
                 if qk_norm_kind == "layernorm":
                     norm = nn.LayerNorm(size, qk_norm_eps, bias=qk_norm_bias)
                 else:
