@@ -487,7 +487,7 @@ class MoEReference(nn.Module):
     def __init__(self, a, x: tuple[int, ...]):
         super().__init__()
         d, e, f = x[-1], a.experts, a.hidden
-        self.gate = nn.Linear(d, e, bias=False)
+        self.add_module(a.router, nn.Linear(d, e, bias=False))  # GraniteMoE's is router.weight
         self.experts = nn.Module()
         self.experts.gate_up_proj = nn.Parameter(torch.randn(e, 2 * f, d))
         self.experts.down_proj = nn.Parameter(torch.randn(e, d, f))
@@ -500,11 +500,16 @@ class MoEReference(nn.Module):
         self.a = a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = self.gate(x).softmax(-1)
-        top, chosen = probs.topk(self.a.top_k, dim=-1)
-        if self.a.normalize:
-            top = top / top.sum(-1, keepdim=True)
-        weights = torch.zeros_like(probs).scatter(-1, chosen, top)  # [..., E]
+        logits = getattr(self, self.a.router)(x)
+        if self.a.router == "router":  # GraniteMoeTopKRouter: the top_k logits, then softmax over them alone
+            kept, chosen = logits.topk(self.a.top_k, dim=-1)
+            weights = torch.zeros_like(logits).scatter(-1, chosen, kept.softmax(-1))
+        else:
+            probs = logits.softmax(-1)
+            top, chosen = probs.topk(self.a.top_k, dim=-1)
+            if self.a.normalize:
+                top = top / top.sum(-1, keepdim=True)
+            weights = torch.zeros_like(probs).scatter(-1, chosen, top)  # [..., E]
         gate, up = torch.einsum("...d,efd->...ef", x, self.experts.gate_up_proj).chunk(2, dim=-1)
         act = {"sigmoid": torch.sigmoid, "silu": nn.functional.silu, "relu": torch.relu, "tanh": torch.tanh,
                "gelu": nn.functional.gelu, "gelu_tanh": lambda g: nn.functional.gelu(g, approximate="tanh")}
@@ -1202,6 +1207,9 @@ layers:
         # Qwen2-MoE: a shared expert of 5 (gate, up, down) and its D → 1 sigmoid gate beside the routed ones
         Case((4, 6), "moe: {experts: 3, top_k: 2, hidden: 4, normalize: false, shared: 5}",
              params=6 * 3 + 3 * 3 * 6 * 4 + 3 * 6 * 5 + 6, out=(4, 6), name="qwen2-shared"),
+        # GraniteMoE: router.weight, the softmax over the 2 kept logits (the reference computes it that way)
+        Case((5, 6), "moe: {experts: 4, top_k: 2, hidden: 3, router: router}", params=6 * 4 + 4 * 3 * 6 * 3,
+             out=(5, 6), name="granite-router"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

@@ -302,7 +302,8 @@ def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
 def test_a_mixture_of_experts_in_generated_source_imports_back(tmp_path):
     """archcalc's MoE (Mixtral's gate, experts.gate_up_proj, experts.down_proj) reads back with its routing."""
     layers = ["moe: {experts: 4, top_k: 1, hidden: 12, activation: gelu, normalize: false}",
-              "moe: {experts: 3, hidden: 8, name: mlp}", "moe: {experts: 2, top_k: 1, hidden: 4, shared: 6}"]
+              "moe: {experts: 3, hidden: 8, name: mlp}", "moe: {experts: 2, top_k: 1, hidden: 4, shared: 6}",
+              "moe: {experts: 3, hidden: 4, router: router, name: block_sparse_moe}"]
     spec = tmp_path / "moe.yaml"
     spec.write_text("input: [6, 16]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
     back = round_trip(spec, tmp_path)

@@ -481,11 +481,12 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
     "MultiheadAttention": _llama_attention,
-    "MoE": lambda m: Layer("moe", {"experts": m.gate.out_features, **_args(top_k=(m.top_k, 2)),
+    "MoE": lambda m: Layer("moe", {"experts": m.experts.down_proj.shape[0], **_args(top_k=(m.top_k, 2)),
                                    "hidden": m.experts.down_proj.shape[2],
                                    **_args(activation=(m.act.activation, "silu"), normalize=(m.normalize, True),
                                            shared=(m.shared_expert.up_proj.out_features
-                                                   if hasattr(m, "shared_expert") else None, None))}),
+                                                   if hasattr(m, "shared_expert") else None, None),
+                                           router=(getattr(m, "router_name", "gate"), "gate"))}),
 }
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
 #: modules whose forward is known and written as items directly, their children named by their attributes

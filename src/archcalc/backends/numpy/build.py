@@ -261,7 +261,8 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "glu": lambda a, x: _call(L.GLU, dim=a.axis(x) + 1, activation=a.activation,  # GLU.axis, plus the batch axis
                               gate_first=a.gate == "first"),
     "moe": lambda a, x: _call(L.MoE, dim=x[-1], experts=a.experts, top_k=a.top_k, hidden=a.hidden,
-                              activation=a.activation, normalize=a.normalize, shared=a.shared),
+                              activation=a.activation, normalize=a.normalize, shared=a.shared,
+                              **({} if a.router == "gate" else {"router": a.router})),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "silu": _simple(L.SiLU),
     "hardswish": _simple(L.Hardswish),

@@ -921,15 +921,15 @@ class MoE(Module):
     The gradient reaches the router through the kept weights only: the choice of experts is a step
     function of the scores (zero gradient almost everywhere), as autograd treats ``topk``'s indices.
     ``shared`` adds Qwen2-MoE's ``shared_expert`` (a :class:`GatedMLP` every token runs), scaled by
-    σ(``shared_expert_gate``(x)).
+    σ(``shared_expert_gate``(x)). ``router`` names the router (GraniteMoE's ``router``).
     """
 
     RANDOM = True
 
     def __init__(self, dim: int, experts: int, top_k: int, hidden: int, activation: str = "silu",
-                 normalize: bool = True, shared: int | None = None, rng=None):
+                 normalize: bool = True, shared: int | None = None, rng=None, router: str = "gate"):
         rng = np.random.default_rng(rng)
-        self.top_k, self.normalize, self.activation = top_k, normalize, activation
+        self.top_k, self.normalize, self.activation, self.router = top_k, normalize, activation, router
         self.gate = Linear(dim, experts, bias=False, rng=rng)
         self.experts = Experts(experts, dim, hidden, rng)
         self.shared: list[tuple[str, Module]] = []
@@ -938,7 +938,7 @@ class MoE(Module):
                            ("shared_expert_gate", Linear(dim, 1, bias=False, rng=rng))]
 
     def children(self) -> list[tuple[str, Module]]:
-        return [("gate", self.gate), ("experts", self.experts), *self.shared]
+        return [(self.router, self.gate), ("experts", self.experts), *self.shared]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape

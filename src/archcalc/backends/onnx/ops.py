@@ -781,7 +781,7 @@ def moe(b: Builder, node: LayerNode, x: str) -> str:
     def axes(part: str, *values: int) -> str:
         return b.constant(node, part, list(values), dtype=np.int64)
 
-    router = b.op("Transpose", [b.weight(node, "gate.weight")], node, "gate_t", perm=[1, 0])
+    router = b.op("Transpose", [b.weight(node, f"{layer.router}.weight")], node, "gate_t", perm=[1, 0])
     probs = b.op("Softmax", [b.op("MatMul", [x, router], node, "logits")], node, "probs", axis=-1)
     kept, chosen = b.name(f"{b.paths[node]}/kept"), b.name(f"{b.paths[node]}/chosen")
     b.nodes.append(helper.make_node("TopK", [probs, axes("k", layer.top_k)], [kept, chosen], name=kept, axis=-1))

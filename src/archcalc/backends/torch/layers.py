@@ -382,8 +382,9 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
 @module_for("moe")
 def moe(layer: Layer, x: Shape) -> Call:
     c = layer.config()
+    router = {} if c["router"] == "gate" else {"router": c["router"]}  # Mixtral's generated source as it was
     return call(MoE, x[-1], c["experts"], c["top_k"], c["hidden"], activation=c["activation"],
-                normalize=c["normalize"], shared=c["shared"])
+                normalize=c["normalize"], shared=c["shared"], **router)
 
 
 @module_for("embedding")

@@ -662,7 +662,8 @@ class MoE(nn.Module):
     softmax, the top_k kept (rescaled to sum 1 with normalize), and each token
     gets the weighted sum of its experts' down(act(gate) * up). Each expert
     runs only on the tokens routed to it, as transformers' loop does. shared
-    adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x))."""
+    adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x)).
+    router names the router (GraniteMoE's is "router")."""
 
     def __init__(
         self,
@@ -673,9 +674,11 @@ class MoE(nn.Module):
         activation: str = "silu",
         normalize: bool = True,
         shared: int | None = None,
+        router: str = "gate",
     ):
         super().__init__()
-        self.gate = nn.Linear(dim, experts, bias=False)
+        self.router_name = router
+        self.add_module(router, nn.Linear(dim, experts, bias=False))
         self.experts = Experts(experts, dim, hidden)
         if shared is not None:
             self.shared_expert = SharedExpert(dim, shared, activation)
@@ -685,7 +688,7 @@ class MoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
-        logits = self.gate(flat)
+        logits = getattr(self, self.router_name)(flat)
         wide = logits.float() if logits.element_size() < 4 else logits
         weights, chosen = wide.softmax(-1).topk(self.top_k, dim=-1)
         if self.normalize:
