@@ -64,6 +64,7 @@ def small(kind: str, **sizes):
         "starcoder2": (transformers.Starcoder2Config, "Starcoder2ForCausalLM"),
         "stablelm": (transformers.StableLmConfig, "StableLmForCausalLM"),
         "granite": (transformers.GraniteConfig, "GraniteForCausalLM"),
+        "granitemoe": (transformers.GraniteMoeConfig, "GraniteMoeForCausalLM"),
         "cohere": (transformers.CohereConfig, "CohereForCausalLM"),
         "opt": (transformers.OPTConfig, "OPTForCausalLM"),
         "gptj": (transformers.GPTJConfig, "GPTJForCausalLM"),
@@ -825,7 +826,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
 
 
 @pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3_moe",
-                                    "olmoe", "qwen2_moe", "granite"])
+                                    "olmoe", "qwen2_moe", "granite", "granitemoe"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -1211,7 +1212,7 @@ def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_
 
 @pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope",
                                   "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa",
-                                  "stablelm-qk-layernorm", "granite", "cohere", "cohere-qk-norm",
+                                  "stablelm-qk-layernorm", "granite", "granitemoe", "cohere", "cohere-qk-norm",
                                   "opt-350m-post-norm-projected", "gptj", "gpt-bigcode"])
 def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """One config per Gemma generation and per LayerNorm family (GPT-NeoX's head-by-head packing, Phi's shared
@@ -1482,6 +1483,16 @@ GRANITE_COHERE_CASES = {
     "cohere-biased-untied-head-dim": (small("cohere", num_attention_heads=4, head_dim=16, attention_bias=True,
                                             tie_word_embeddings=False, layer_norm_eps=1e-6, **LAYERNORM),
                                       transformers.CohereForCausalLM),
+    # granite-3.0-1b-a400m's shape: Granite's multipliers around a sparse block_sparse_moe (router.weight), 2 of 5
+    # experts per token
+    "granitemoe": (small("granitemoe", num_attention_heads=6, num_key_value_heads=2, num_local_experts=5,
+                         num_experts_per_tok=2, embedding_multiplier=12.0, residual_multiplier=0.22,
+                         attention_multiplier=0.05, logits_scaling=6.0, tie_word_embeddings=True, pad_token_id=0,
+                         **LAYERNORM), transformers.GraniteMoeForCausalLM),
+    # GraniteMoeConfig's defaults: multipliers 1, untied; biases on q, k, v and o, one expert of 3 per token
+    "granitemoe-top-1-biased": (small("granitemoe", num_attention_heads=4, num_local_experts=3, num_experts_per_tok=1,
+                                      attention_bias=True, logits_scaling=3.0, **LAYERNORM),
+                                transformers.GraniteMoeForCausalLM),
     # Command R+'s: q_norm [6, 8] and k_norm [2, 8], LayerNorms over each head with a weight of each head's own
     "cohere-qk-norm": (small("cohere", num_attention_heads=6, num_key_value_heads=2, use_qk_norm=True,
                              layer_norm_eps=1e-4, **LAYERNORM), transformers.CohereForCausalLM),
@@ -1542,6 +1553,13 @@ COMMAND_R = dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, n
                  num_attention_heads=64, num_key_value_heads=64, max_position_embeddings=8192, layer_norm_eps=1e-5,
                  logit_scale=0.0625, rope_theta=8000000.0, use_qk_norm=False, pad_token_id=0, bos_token_id=5,
                  eos_token_id=255001)
+#: ibm-granite/granite-3.0-1b-a400m-base's and -3b-a800m-base's config.json values (3b-a800m: 1536 wide, 24 heads,
+#: 40 experts, 32 layers)
+GRANITE_MOE = dict(vocab_size=49155, max_position_embeddings=4096, intermediate_size=512, num_key_value_heads=8,
+                   num_experts_per_tok=8, embedding_multiplier=12.0, residual_multiplier=0.22,
+                   attention_multiplier=0.015625, logits_scaling=6.0, rms_norm_eps=1e-6, rope_theta=10000.0,
+                   attention_dropout=0.1, router_aux_loss_coef=0.01, tie_word_embeddings=True, pad_token_id=0,
+                   bos_token_id=0, eos_token_id=0)
 #: CohereForAI/c4ai-command-r-plus's config.json values: q and k normalised per head (use_qk_norm)
 COMMAND_R_PLUS = dict(vocab_size=256000, hidden_size=12288, intermediate_size=33792, num_hidden_layers=64,
                       num_attention_heads=96, num_key_value_heads=8, max_position_embeddings=8192, layer_norm_eps=1e-5,
@@ -1556,6 +1574,7 @@ STABLELM_2_12B = dict(vocab_size=100352, hidden_size=5120, intermediate_size=138
 #: their parameters, the tied embedding once (transformers' sum(p.numel()) on the meta device)
 GRANITE_2B, GRANITE_8B, COMMAND_R_V01 = 2_533_531_648, 8_170_848_256, 34_980_831_232
 COMMAND_R_PLUS_SIZE, STABLELM_2_12B_SIZE = 103_810_674_688, 12_143_185_920
+GRANITE_1B_A400M, GRANITE_3B_A800M = 1_334_628_352, 3_298_793_472
 
 
 @pytest.mark.parametrize(("kind", "sizes", "real_class", "expected"), [
@@ -1566,6 +1585,10 @@ COMMAND_R_PLUS_SIZE, STABLELM_2_12B_SIZE = 103_810_674_688, 12_143_185_920
     ("cohere", COMMAND_R, transformers.CohereForCausalLM, COMMAND_R_V01),
     ("cohere", COMMAND_R_PLUS, transformers.CohereForCausalLM, COMMAND_R_PLUS_SIZE),
     ("stablelm", STABLELM_2_12B, transformers.StableLmForCausalLM, STABLELM_2_12B_SIZE),
+    ("granitemoe", dict(GRANITE_MOE, hidden_size=1024, num_attention_heads=16, num_hidden_layers=24,
+                        num_local_experts=32), transformers.GraniteMoeForCausalLM, GRANITE_1B_A400M),
+    ("granitemoe", dict(GRANITE_MOE, hidden_size=1536, num_attention_heads=24, num_hidden_layers=32,
+                        num_local_experts=40), transformers.GraniteMoeForCausalLM, GRANITE_3B_A800M),
 ])
 def test_published_granite_and_command_r_sizes_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
     config = small(kind, **sizes)
@@ -1586,6 +1609,10 @@ def test_published_granite_and_command_r_sizes_count_as_the_real_model(tmp_path,
      "error: 'rope_scaling': archcalc's rotary embedding cannot compute rope type 'longrope'\n"),
     (dict(model_type="granite", pretraining_tp=2), "pretraining_tp",
      "error: 'pretraining_tp': weights split into slices for tensor parallelism while pre-training\n"),
+    (dict(model_type="granitemoe", num_local_experts=2, num_experts_per_tok=3), "num_experts_per_tok",
+     "error: num_experts_per_tok 3 is more than the 2 experts (num_local_experts)\n"),
+    (dict(model_type="granitemoe", logits_scaling=0), "logits_scaling",
+     "error: 'logits_scaling' must be a number > 0, got 0\n"),
     (dict(model_type="cohere", use_qk_norm=1), "use_qk_norm", "error: 'use_qk_norm' must be true or false, got 1\n"),
     (dict(model_type="cohere", use_qk_norm=True, layer_norm_eps=0), "layer_norm_eps",
      "error: 'layer_norm_eps' must be a number > 0, got 0\n"),

@@ -936,11 +936,15 @@ class Experts:
     renamed: dict[str, str] = field(default_factory=dict)
     #: the key of a shared expert's width and its default (Qwen2-MoE's), None for a family without one
     shared: tuple[str, int] | None = None
+    #: the sparse block's module name and its router's (GraniteMoE's block_sparse_moe and router)
+    name: str = "mlp"
+    router: str = "gate"
 
 
 def moe_decoder(dense: Family, moe: Experts) -> Family:
     """A Llama-like decoder (``dense``, one :func:`decoder`) whose MLP is a sparse mixture of experts, named
-    ``mlp`` as the family's ``SparseMoeBlock`` is (``gate``, ``experts.gate_up_proj``, ``experts.down_proj``):
+    ``mlp`` as the family's ``SparseMoeBlock`` is (``gate``, ``experts.gate_up_proj``, ``experts.down_proj``;
+    GraniteMoE's ``block_sparse_moe`` with a ``router``, as :class:`Experts` says):
     the dense family's spec with its MLP lines replaced by one ``moe`` layer, and the experts' count and
     top_k as the symbols E and k. The router's jitter noise (Mixtral's ``router_jitter_noise``) scales the
     input only while training: a warning, as the spec computes the evaluation forward pass. The auxiliary
@@ -975,8 +979,10 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         act = GATES[family_config.choice("hidden_act", "silu", GATES, "activation")]
         shared = family_config.int(*moe.shared) if moe.shared else None
         moe_layer = layer("moe", experts="E", top_k="k", hidden="f", activation=None if act == "silu" else act,
-                          normalize=None if normalize else False, shared="S" if shared else None, name="mlp")
-        parts = "router gate, experts" + (", shared_expert, shared_expert_gate" if shared else "")
+                          normalize=None if normalize else False, shared="S" if shared else None,
+                          router=None if moe.router == "gate" else moe.router, name=moe.name)
+        parts = ("router gate" if moe.router == "gate" else moe.router) + ", experts" + \
+            (", shared_expert, shared_expert_gate" if shared else "")
         lines[start:end + 1] = [f"        - {moe_layer}   # {parts}"]
         symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
         lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}{f', S: {shared}' if shared else ''}}}"
@@ -1055,6 +1061,15 @@ _OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False
                      Experts("num_experts", 64, 8, False, defaults={"hidden_size": 2048, "num_hidden_layers": 16,
                                                                     "num_attention_heads": 16}))
 family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
+
+#: IBM GraniteMoE (granite-3.0-1b-a400m, 3b-a800m; GraniteMoeConfig's defaults are Llama's, with 8 experts of
+#: intermediate_size, 2 per token): Granite's decoder and four multipliers, its MLP a sparse block named
+#: block_sparse_moe whose router is router.weight. GraniteMoeTopKRouter keeps the top_k logits and takes the softmax
+#: over them alone, which is the softmax over every expert kept and renormalised (normalize: true, the moe default)
+DEFAULTS["granitemoe"] = Defaults(T=2048, V=32000, F=11008)
+family("granitemoe", "GraniteMoeModel", "GraniteMoeForCausalLM")(moe_decoder(
+    decoder(_llama_bias, DEFAULTS["granitemoe"], windowed=False, multipliers=granite_multipliers),
+    Experts("num_local_experts", 8, 2, None, name="block_sparse_moe", router="router")))
 
 
 # -- Gemma ------------------------------------------------------------------------------------------
