@@ -153,6 +153,11 @@ def check_ties(graph: Graph) -> None:
         if not hasattr(target.layer, "weight_shape"):
             raise node.layer.error(f"ties its weight to '{path}', a {target.kind} layer, which has no weight",
                                    arg="tie", code="bad-tie", hint="tie to an embedding or linear layer")
+        if getattr(target.layer, "reparam", None) is not None:
+            raise node.layer.error(f"ties its weight to '{path}', whose weight is reparametrised by "
+                                   f"{target.layer.reparam.kind}: a tie shares a parameter, and it has none "
+                                   "named weight", arg="tie", code="bad-tie", hint=f"drop the tie, or "
+                                   f"{target.layer.reparam.kind} on '{path}'")
         if getattr(target.layer, "tie", None) is not None:
             raise node.layer.error(f"ties its weight to '{path}', which ties its own to '{target.layer.tie}'",
                                    arg="tie", code="bad-tie", hint=f"tie to '{target.layer.tie}' directly")
@@ -549,6 +554,11 @@ class _Builder:
             locs[key] = raw.loc
         layer = cls(values, item.loc, locs, **extra)
         layer.init = getattr(item, "init", None)
+        layer.reparam = getattr(item, "reparam", None)
+        if layer.reparam is not None and values.get("tie") is not None:
+            raise SpecError(layer.reparam.loc, f"{cls.kind}: {layer.reparam.kind} on a tied weight, which is "
+                            f"{values['tie']}'s", code="bad-argument",
+                            hint=f"normalise the weight where it is: {layer.reparam.kind} on {values['tie']}")
         if layer.init is not None and layer.init.bias is not None and not values.get("bias", True):
             raise SpecError(layer.init.bias.loc, f"{cls.kind}: init gives the bias a value, but the layer has "
                             "bias: false", code="bad-argument", hint="drop the bias's init, or set bias: true")

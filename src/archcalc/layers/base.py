@@ -276,6 +276,9 @@ class Layer:
     #: the spec's ``init:`` (:class:`archcalc.spec.init.LayerInit`; layers with weights only), None for
     #: PyTorch's default initialisation
     init: object = None
+    #: the spec's ``weight_norm:`` or ``spectral_norm:`` (:class:`archcalc.spec.reparam.Reparam`; linear and
+    #: convolutions only), None for a plain weight
+    reparam: object = None
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
@@ -361,6 +364,15 @@ class Layer:
         loc = self.init.loc if arg == "init" and self.init is not None else \
             self.arg_locs.get(arg, self.loc) if arg else self.loc
         return SpecError(loc, f"{self.kind}: {message}", code=code, hint=hint)
+
+    def reparametrised(self, x: Shape, count: Count) -> Count:
+        """``count`` with what the layer's ``weight_norm:`` or ``spectral_norm:`` adds, torch's count: weight
+        norm's magnitude ``g`` among the parameters (its direction ``v`` is the weight's own count), spectral
+        norm's ``u`` and ``v`` among the buffers. The kind gives its weight's shape as ``reparam_shape``."""
+        if self.reparam is None:
+            return count
+        params, buffers = self.reparam.extra(self.reparam_shape(x))
+        return Count(count.trainable + params, count.buffers + buffers, count.frozen)
 
     def check_rank(self, x: Shape) -> None:
         if self.RANKS is not None and len(x) not in self.RANKS:

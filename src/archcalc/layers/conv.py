@@ -65,9 +65,13 @@ class Conv(Spatial):
                                  hint="groups must divide both the input and the output channels")
         return self.out
 
+    def reparam_shape(self, x: Shape) -> Shape:
+        """torch's weight, ``[C_o, C_i/g, *F]``, which ``weight_norm:`` or ``spectral_norm:`` reparametrises."""
+        return (self.out, symbolic.floordiv(x[0], self.groups), *self.kernel)
+
     def params(self, x: Shape) -> Count:
         weights = symbolic.floordiv(x[0], self.groups) * self.out * numel(self.kernel)
-        return Count(weights + (self.out if self.bias else 0))
+        return self.reparametrised(x, Count(weights + (self.out if self.bias else 0)))
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Each of the C_o·∏n_o outputs is a (C_i/g)·∏F dot product, plus its bias."""

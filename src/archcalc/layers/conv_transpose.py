@@ -71,9 +71,13 @@ class ConvTranspose(Conv):
                                for i, (s, keff, p) in enumerate(zip(self.strides, self.effective_kernel(),
                                                                     self.padding))))
 
+    def reparam_shape(self, x: Shape) -> Shape:
+        """torch's weight, ``[C_i, C_o/g, *F]``, which ``weight_norm:`` or ``spectral_norm:`` reparametrises."""
+        return (x[0], symbolic.floordiv(self.out, self.groups), *self.kernel)
+
     def params(self, x: Shape) -> Count:
         weights = x[0] * symbolic.floordiv(self.out, self.groups) * numel(self.kernel)
-        return Count(weights + (self.out if self.bias else 0))
+        return self.reparametrised(x, Count(weights + (self.out if self.bias else 0)))
 
     def work(self, x: Shape, y: Shape) -> Work:
         """Each of the C_i·∏n inputs is multiplied into (C_o/g)·∏F outputs (torch.utils.flop_counter's count,

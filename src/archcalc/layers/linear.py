@@ -55,8 +55,12 @@ class Linear(Layer):
         """The weight as stored: ``[D, D_i]`` (torch) or ``[D_i, D]`` (transposed); what a tie must match."""
         return (x[-1], self.out) if self.transposed else (self.out, x[-1])
 
+    def reparam_shape(self, x: Shape) -> Shape:
+        """The weight ``weight_norm:`` or ``spectral_norm:`` reparametrises: the stored one."""
+        return self.weight_shape(x)
+
     def params(self, x: Shape) -> Count:
-        return Count((0 if self.tie else x[-1] * self.out) + (self.out if self.bias else 0))
+        return self.reparametrised(x, Count((0 if self.tie else x[-1] * self.out) + (self.out if self.bias else 0)))
 
     def geometry(self, x: Shape) -> str:
         return GLOBAL

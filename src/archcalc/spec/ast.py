@@ -59,6 +59,7 @@ class LayerItem:
     init: object = None  # archcalc.spec.init.LayerInit: the layer's init:, for layers with weights
     #: ``trainable:`` as written, a boolean :class:`Lit` (None: inherited from the enclosing item; see :data:`Item`)
     trainable: Lit | None = None
+    reparam: object = None  # archcalc.spec.reparam.Reparam: the layer's weight_norm: or spectral_norm:
 
 
 @dataclass(slots=True)

@@ -534,7 +534,7 @@ class _Parser:
               skip: tuple[str, ...] = ()) -> LayerItem:
         args: dict[str, Value] = {}
         keys: dict[str, Loc] = {}
-        init = trainable = None
+        init = trainable = reparam = None
         if isinstance(node, YMap):
             for key, value in node.items:
                 if key.text in skip:
@@ -553,6 +553,9 @@ class _Parser:
                     init = parse_init(value, kind)
                     keys["init"] = key.loc
                     continue
+                if key.text in ("weight_norm", "spectral_norm"):
+                    reparam = self.reparam(cls, kind, key, value, keys, reparam)
+                    continue
                 arg = cls.ARGS.get(key.text)
                 if arg is None:
                     raise SpecError(key.loc, f"{kind} has no argument '{key.text}'", code="unknown-argument",
@@ -569,7 +572,25 @@ class _Parser:
             docs = "; ".join(f"{a}: {cls.ARGS[a].doc}" for a in missing)
             raise SpecError(loc, f"{kind} needs {_and(missing)}", code="missing-argument",
                             hint=f"{docs} — e.g. {_mapping_example(cls, kind)}")
-        return LayerItem(kind, args, name, loc, keys, node, init, trainable)
+        return LayerItem(kind, args, name, loc, keys, node, init, trainable, reparam)
+
+    @staticmethod
+    def reparam(cls: type[Layer], kind: str, key: YScalar, value: YNode, keys: dict[str, Loc],
+                other: object) -> object:
+        """``weight_norm:`` or ``spectral_norm:`` of a layer (:mod:`archcalc.spec.reparam`): only on the kinds
+        with one weight, and one of the two (torch refuses neither, but a weight normalised twice is no
+        published model's and has no state dict to load)."""
+        from archcalc.spec.reparam import KINDS, parse_reparam
+
+        if cls.kind not in KINDS:
+            raise SpecError(key.loc, f"{kind} has no weight for {key.text}", code="unknown-argument",
+                            hint=f"{key.text} applies to {', '.join(KINDS)}")
+        if other is not None:
+            raise SpecError(key.loc, f"{kind}: {key.text} and {other.kind} on one weight", code="bad-argument",
+                            hint="choose one: weight_norm (w = g·v/‖v‖) or spectral_norm (w/σ(w))")
+        keys[key.text] = key.loc
+        rank = 2 if cls.RANK is None else cls.RANK + 2
+        return parse_reparam(key, value, kind, rank, cls.kind.startswith("conv_transpose")) or other
 
     def layer_arg(self, param: str, node: YNode | None, loc: Loc, name: Name | None) -> LayerArg:
         """A parameter of the enclosing block written as a layer (``- act``, ``- act: {name: act_fn}``, and

@@ -20,7 +20,7 @@ from torch import nn
 
 from archcalc.backends import plan as planning
 from archcalc.backends.plan import Bare, Call, Container, Join, Keep, Seq, Step, Sum
-from archcalc.backends.torch import init
+from archcalc.backends.torch import init, reparam
 from archcalc.backends.torch.layers import MODULES
 from archcalc.backends.torch.layers import Call as ModuleCall
 from archcalc.backends.torch.modules import ATTRIBUTES, Network
@@ -60,7 +60,7 @@ def module_plan(graph: Graph) -> Container:
 
 def build_module(graph: Graph) -> Network:
     """The module with its tied weights shared, then the spec's ``init:`` applied layer by layer in order,
-    as the generated file does, and the parameters under ``trainable: false`` frozen (``requires_grad_(False)``:
+    as the generated file does, then its ``weight_norm:`` and ``spectral_norm:`` (torch's functions), and the parameters under ``trainable: false`` frozen (``requires_grad_(False)``:
     build the optimizer over ``p for p in module.parameters() if p.requires_grad``, as
     :func:`~.training.build_optimizer` does)."""
     box = module_plan(graph)
@@ -74,6 +74,8 @@ def build_module(graph: Graph) -> Network:
         module.get_submodule(tied).weight = module.get_submodule(owner).weight
     if any(node.layer.init is not None for node in graph.layers()):
         init.apply(module, graph, _paths(box))
+    if any(node.layer.reparam is not None for node in graph.layers()):
+        reparam.apply(module, graph, _paths(box))
     for key, bare in planning.frozen_keys(box):
         (module.get_parameter(key) if bare else module.get_submodule(key)).requires_grad_(False)
     return module

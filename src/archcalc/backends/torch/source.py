@@ -39,7 +39,7 @@ from archcalc.backends.plan import Bare, Container, Join, Keep, Step, Sum, froze
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
 from archcalc.backends.rope import rotary_frequencies
-from archcalc.backends.torch import init
+from archcalc.backends.torch import init, reparam
 from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
 from archcalc.backends.torch.layers import Call, Exact
@@ -563,12 +563,17 @@ class _Emitter:
         helpers = [line for cls in [*self.helpers, *([loss] if loss else [])]
                    for line in ["", "", *inspect.getsource(cls).rstrip().splitlines()]]
         inits = init.source(self.graph, torch_paths(self.graph), _submodule)
+        normed = reparam.source(self.graph, torch_paths(self.graph), _submodule)
         frozen = [line for key, bare in frozen_keys(module_plan(self.graph)) for line in layout(
             Brackets(f"model.{'get_parameter' if bare else 'get_submodule'}", "(", [Text(string(key))], ")"), 4,
             suffix=".requires_grad_(False)")]
         doc = (f"A new {self.model_class}, initialised as the spec's init: says where it says it, else as PyTorch"
                " initialises each layer.") if inits else \
             f"A new {self.model_class}, initialised as PyTorch initialises each layer."
+        if normed:
+            doc += (" Then the weights the spec reparametrises (weight_norm:, spectral_norm:) are, by torch's own"
+                    " functions, so the state_dict names are theirs.")
+            inits += normed
         if frozen:
             doc += (" The parameters the spec freezes (trainable: false) require no grad: build_optimizer() takes"
                     " those that do.")
