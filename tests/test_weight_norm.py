@@ -14,7 +14,6 @@ from torch.nn.utils import spectral_norm, weight_norm
 
 import archcalc
 from archcalc.backends.torch.source import emit
-from archcalc.errors import SpecError
 
 # locuslab/TCN's TemporalBlock (TCN/tcn.py): two weight-normalised causal convolutions, a 1×1 downsample
 TCN_SPEC = """\
@@ -199,7 +198,8 @@ def test_options_name_and_count_as_torch_does(option, real):
 
 
 def test_the_generated_source_builds_the_same_module():
-    model = archcalc.loads(SNGAN_SPEC.replace("spectral_norm: true}\n    - leaky", "weight_norm: true}\n    - leaky", 1))
+    convs = "spectral_norm: true}\n    - leaky"
+    model = archcalc.loads(SNGAN_SPEC.replace(convs, convs.replace("spectral", "weight"), 1))
     torch.manual_seed(0)
     module = archcalc.to_torch(model)
     namespace: dict = {}

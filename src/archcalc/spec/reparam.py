@@ -110,7 +110,8 @@ def parse_reparam(key: YScalar, node: YNode, kind: str, rank: int, transposed: b
         if not isinstance(value, YScalar) or isinstance(value.value, bool) or not isinstance(value.value, int) \
                 or value.value < 1:
             raise SpecError(value.loc, f"{kind}: spectral_norm n_power_iterations must be a whole number ≥ 1, got "
-                            f"{describe(value)}", code="bad-argument", hint="torch refuses 0 and below; its default is 1")
+                            f"{describe(value)}", code="bad-argument",
+                            hint="torch refuses 0 and below; its default is 1")
         iterations = value.value
     if "eps" in settings:
         value = settings["eps"]

@@ -60,7 +60,8 @@ def module_plan(graph: Graph) -> Container:
 
 def build_module(graph: Graph) -> Network:
     """The module with its tied weights shared, then the spec's ``init:`` applied layer by layer in order,
-    as the generated file does, then its ``weight_norm:`` and ``spectral_norm:`` (torch's functions), and the parameters under ``trainable: false`` frozen (``requires_grad_(False)``:
+    as the generated file does, then its ``weight_norm:`` and ``spectral_norm:`` (torch's functions), and the
+    parameters under ``trainable: false`` frozen (``requires_grad_(False)``:
     build the optimizer over ``p for p in module.parameters() if p.requires_grad``, as
     :func:`~.training.build_optimizer` does)."""
     box = module_plan(graph)
