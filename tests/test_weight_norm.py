@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils import spectral_norm, weight_norm
 
 import archcalc
+from archcalc.backends.numpy import to_numpy
+from archcalc.backends.numpy.source import render
 from archcalc.backends.torch.source import emit
 
 # locuslab/TCN's TemporalBlock (TCN/tcn.py): two weight-normalised causal convolutions, a 1×1 downsample
@@ -277,3 +280,62 @@ def test_a_tied_weight_is_normalised_where_it_is(run, write):
     assert result.stderr.replace(str(path), "y.yaml") == (
         "y.yaml:4:30: error: linear: spectral_norm on a tied weight, which is a's\n"
         "  hint: normalise the weight where it is: spectral_norm on a\n")
+
+
+GRADIENT_SPEC = """\
+input: [3, 9]
+layers:
+  - conv1d: {out: 4, kernel: 3, weight_norm: true}
+  - tanh
+  - conv_transpose1d: {out: 5, kernel: 3, stride: 2, groups: 1, spectral_norm: true}
+  - tanh
+  - conv1d: {out: 4, kernel: 2, spectral_norm: {dim: 1, n_power_iterations: 2}}
+  - tanh
+  - conv1d: {out: 4, kernel: 3, weight_norm: {dim: 2, names: new}}
+  - flatten
+  - linear: {out: 6, weight_norm: {dim: null}}
+  - tanh
+  - linear: {out: 2, bias: false, spectral_norm: true}
+"""
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_numpy_forward_backward_and_power_iteration_are_torchs(training):
+    """The NumPy layers against torch's own weight_norm and spectral_norm (archcalc.to_torch), float64: outputs,
+    the u and v the power iteration leaves (training mode), and the gradients of g, v and weight_orig."""
+    model = archcalc.loads(GRADIENT_SPEC)
+    net = to_numpy(model, seed=2, dtype="float64").train(training)
+    module = archcalc.to_torch(model).double().train(training)
+    state = net.state_dict()
+    assert list(state) == list(module.state_dict())
+    module.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=True)
+    rng = np.random.default_rng(0)
+    x, r = rng.normal(size=(4, 3, 9)), rng.normal(size=(4, 2))
+    for _ in range(2):  # the second step starts from the u and v the first one left
+        out = net(x)
+        net.backward(r, input_grad=False)
+        module.zero_grad()
+        theirs = module(torch.tensor(x))
+        (theirs * torch.tensor(r)).sum().backward()
+        np.testing.assert_allclose(out, theirs.detach().numpy(), rtol=0, atol=1e-12)
+        for key, value in module.state_dict().items():  # u and v moved alike (training) or not at all (eval)
+            np.testing.assert_allclose(state[key], value.numpy(), rtol=0, atol=1e-12, err_msg=key)
+        names = {id(v): k for k, v in state.items()}
+        grads = {names[id(p)]: g for p, g in zip(net.trainable_parameters(), net.gradients())}
+        named = dict(module.named_parameters())
+        assert set(grads) == set(named)
+        for key, parameter in named.items():
+            np.testing.assert_allclose(grads[key], parameter.grad.numpy(), rtol=0, atol=1e-10, err_msg=key)
+
+
+def test_the_standalone_numpy_file_builds_the_same_network():
+    model = archcalc.loads(GRADIENT_SPEC)
+    namespace: dict = {}
+    exec(compile(render(model), "model.py", "exec"), namespace)
+    standalone = namespace["build_model"](3, dtype="float64")
+    state = to_numpy(model, seed=3, dtype="float64").state_dict()
+    assert list(standalone.state_dict()) == list(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(value, standalone.state_dict()[key], err_msg=key)
+    x = np.random.default_rng(1).normal(size=(2, 3, 9))
+    np.testing.assert_array_equal(standalone.eval()(x), to_numpy(model, seed=3, dtype="float64").eval()(x))

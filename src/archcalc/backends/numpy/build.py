@@ -339,9 +339,21 @@ def _layer(node: LayerNode, kept: frozenset[str] = frozenset()) -> Call:
     if node.layer.kind not in KINDS:
         raise SpecError(node.loc, f"{node.layer.kind}: the NumPy backend cannot compute this kind yet",
                         code="export-unsupported", hint="export it --to torch, or train it with --backend torch")
-    call = KINDS[node.layer.kind](node.layer, node.in_shape)
+    call = _reparametrised(node.layer, KINDS[node.layer.kind](node.layer, node.in_shape))
     call.comment = f"→ {shape_text(node.out_shape)}"
     return call
+
+
+def _reparametrised(layer: Layer, call: Call) -> Call:
+    """The layer's call wrapped in its ``weight_norm:`` or ``spectral_norm:`` (:class:`~.layers.WeightNorm`,
+    :class:`~.layers.SpectralNorm`), which take the weight's place under torch's names; the call itself else."""
+    reparam = layer.reparam
+    if reparam is None:
+        return call
+    if reparam.weight_norm:
+        return Call(L.WeightNorm, {"layer": call, "dim": reparam.dim, "names": reparam.names})
+    return Call(L.SpectralNorm, {"layer": call, "n_power_iterations": reparam.n_power_iterations, "eps": reparam.eps,
+                                 "dim": reparam.dim})
 
 
 def _residual(node: ResidualNode, kept: frozenset[str] = frozenset()) -> Call:

@@ -502,6 +502,135 @@ class ConvTranspose3d(_ConvTranspose):
     RANK = 3
 
 
+# -- reparametrised weights ------------------------------------------------------------------------
+
+
+class _Reparametrised(Module):
+    """A linear or convolution layer whose weight is computed from other tensors before each forward, as torch's
+    ``weight_norm`` and ``spectral_norm`` hooks compute it: the wrapped layer runs with that weight, and its
+    weight gradient is carried back to the tensors it came from. The wrapper is the layer (no level of its own
+    in the names): its parameters are the layer's bias and the reparametrisation's tensors, under torch's names."""
+
+    def __init__(self, layer: Module):
+        self.layer = layer
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.layer.bias
+
+    @bias.setter
+    def bias(self, value: np.ndarray | None) -> None:
+        self.layer.bias = value
+
+    def effective_weight(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def weight_grads(self, dweight: np.ndarray) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.layer.weight = self.effective_weight()
+        return self.layer.forward(x)
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dx = self.layer.backward(dout, input_grad)
+        self.grads = self.weight_grads(self.layer.grads["weight"])
+        if self.bias is not None:
+            self.grads["bias"] = self.layer.grads["bias"]
+        return dx
+
+
+def _norm_except(v: np.ndarray, dim: int | None) -> np.ndarray:
+    """torch.norm_except_dim(v, 2, dim): the 2-norm over every axis but ``dim``, kept as 1s (None: all of them)."""
+    if dim is None:
+        return np.sqrt(np.sum(v * v))
+    axes = tuple(i for i in range(v.ndim) if i != dim)
+    return np.sqrt(np.sum(v * v, axis=axes, keepdims=True))
+
+
+class WeightNorm(_Reparametrised):
+    """``torch.nn.utils.weight_norm``: w = g · v / ‖v‖, the norm over every axis but ``dim`` (None: the whole
+    tensor, g a scalar). g starts as the norm of the layer's initial weight and v as that weight, so w starts as
+    it. ``names`` picks the state-dict names: ``old`` (``weight_g``, ``weight_v``) or ``new``
+    (``torch.nn.utils.parametrizations.weight_norm``'s ``parametrizations.weight.original0``/``original1``).
+
+    Backward: with G = ∂L/∂w and n = ‖v‖, ∂L/∂g = Σ G·v / n and ∂L/∂v = (g/n)·(G − v·Σ G·v / n²), the sums
+    over the axes of the norm."""
+
+    def __init__(self, layer: Module, dim: int | None = 0, names: str = "old"):
+        super().__init__(layer)
+        self.dim = dim
+        self.g_name, self.v_name = ("weight_g", "weight_v") if names == "old" else \
+            ("parametrizations.weight.original0", "parametrizations.weight.original1")
+        self.PARAMS = ("bias", self.g_name, self.v_name)
+        setattr(self, self.g_name, np.array(_norm_except(layer.weight, dim)))
+        setattr(self, self.v_name, layer.weight)
+
+    def effective_weight(self) -> np.ndarray:
+        g, v = getattr(self, self.g_name), getattr(self, self.v_name)
+        self.norm = _norm_except(v, self.dim)
+        return v * (g / self.norm)
+
+    def weight_grads(self, dweight: np.ndarray) -> dict[str, np.ndarray]:
+        g, v, n = getattr(self, self.g_name), getattr(self, self.v_name), self.norm
+        if self.dim is None:
+            dot = np.sum(dweight * v)
+        else:
+            dot = np.sum(dweight * v, axis=tuple(i for i in range(v.ndim) if i != self.dim), keepdims=True)
+        return {self.g_name: np.asarray(dot / n).reshape(np.shape(g)),
+                self.v_name: (g / n) * (dweight - v * (dot / (n * n)))}
+
+
+def _normalize(x: np.ndarray, eps: float) -> np.ndarray:
+    """torch.nn.functional.normalize(x, dim=0, eps): x / max(‖x‖, eps)."""
+    return x / max(float(np.sqrt(np.sum(x * x))), eps)
+
+
+class SpectralNorm(_Reparametrised):
+    """``torch.nn.utils.spectral_norm``: w = W / σ(W), σ estimated as uᵀ W v with W the weight as a matrix
+    (axis ``dim`` its rows, the rest flattened into its columns). In training mode each forward first runs
+    ``n_power_iterations`` steps of power iteration on the buffers u and v (v = normalize(Wᵀu), then
+    u = normalize(Wv), in place, without gradient); in evaluation mode the stored u and v are used as they are.
+    Both start as normalised draws from N(0, 1), as torch's do. Parameters ``weight_orig`` (W) and the layer's
+    bias; buffers ``weight_u`` and ``weight_v``.
+
+    Backward, u and v held constant as torch holds them: ∂L/∂W = G/σ − (Σ G·W / σ²) · u vᵀ."""
+
+    PARAMS = ("bias", "weight_orig")
+    BUFFERS = ("weight_u", "weight_v")
+    RANDOM = True
+
+    def __init__(self, layer: Module, n_power_iterations: int = 1, eps: float = 1e-12, dim: int = 0, rng=None):
+        super().__init__(layer)
+        rng = np.random.default_rng(rng)
+        self.n_power_iterations, self.eps, self.dim = n_power_iterations, eps, dim
+        self.weight_orig = layer.weight
+        h, w = self.matrix(layer.weight).shape
+        self.weight_u = _normalize(rng.normal(0.0, 1.0, h), eps)
+        self.weight_v = _normalize(rng.normal(0.0, 1.0, w), eps)
+
+    def matrix(self, weight: np.ndarray) -> np.ndarray:
+        """The weight as torch's ``reshape_weight_to_matrix``: axis ``dim`` first, the rest flattened."""
+        return np.moveaxis(weight, self.dim, 0).reshape(weight.shape[self.dim], -1)
+
+    def effective_weight(self) -> np.ndarray:
+        mat = self.matrix(self.weight_orig)
+        if self.training:
+            for _ in range(self.n_power_iterations):
+                self.weight_v[...] = _normalize(mat.T @ self.weight_u, self.eps)
+                self.weight_u[...] = _normalize(mat @ self.weight_v, self.eps)
+        self.uv = (self.weight_u.copy(), self.weight_v.copy())
+        self.sigma = float(self.weight_u @ mat @ self.weight_v)
+        return self.weight_orig / self.sigma
+
+    def weight_grads(self, dweight: np.ndarray) -> dict[str, np.ndarray]:
+        u, v = self.uv
+        shape = np.moveaxis(self.weight_orig, self.dim, 0).shape
+        outer = np.moveaxis(np.outer(u, v).reshape(shape), 0, self.dim)
+        dot = float(np.sum(dweight * self.weight_orig))
+        return {"weight_orig": dweight / self.sigma - (dot / self.sigma**2) * outer}
+
+
 # -- pooling ---------------------------------------------------------------------------------------
 
 
