@@ -339,3 +339,24 @@ def test_the_standalone_numpy_file_builds_the_same_network():
         np.testing.assert_array_equal(value, standalone.state_dict()[key], err_msg=key)
     x = np.random.default_rng(1).normal(size=(2, 3, 9))
     np.testing.assert_array_equal(standalone.eval()(x), to_numpy(model, seed=3, dtype="float64").eval()(x))
+
+
+def test_onnx_folds_the_evaluation_mode_weight():
+    """The ONNX file holds each layer's weight as torch computes it in evaluation mode (g·v/‖v‖; W/uᵀWv with the
+    stored u and v): onnxruntime agrees with the torch module after a training step moved u and v."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from archcalc.backends.onnx import to_onnx
+
+    model = archcalc.loads(GRADIENT_SPEC)
+    torch.manual_seed(0)
+    module = archcalc.to_torch(model)
+    x = torch.randn(2, 3, 9)
+    module(x)  # a training step: u and v move
+    module.eval()
+    proto = to_onnx(model, module.state_dict())
+    names = {t.name for t in proto.graph.initializer}
+    assert "0.weight" in names and "0.weight_g" not in names and "2.weight_u" not in names
+    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(out, module(x).numpy(), rtol=1e-5, atol=1e-5)

@@ -18,6 +18,26 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 
 
+def folded(reparam, path: str, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The weight a ``weight_norm:`` or ``spectral_norm:`` layer computes in evaluation mode, from its torch
+    tensors (``g`` and ``v``; ``weight_orig`` and the stored ``u``, ``v``), in float64: the file holds this one
+    weight, as ``torch.onnx.export`` of an evaluation-mode module computes it (an ONNX file does not train, so
+    the power iteration, which runs in training mode only, has no place in it)."""
+    def get(name: str) -> np.ndarray:
+        key = f"{path}.{name}"
+        if key not in weights:
+            raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
+        return np.asarray(weights[key], dtype=np.float64)
+
+    if reparam.weight_norm:
+        g, v = (get(name) for name in reparam.state_names())
+        axes = None if reparam.dim is None else tuple(i for i in range(v.ndim) if i != reparam.dim)
+        return v * (g / np.sqrt(np.sum(v * v, axis=axes, keepdims=axes is not None)))
+    w, u, v = (get(name) for name in reparam.state_names())
+    matrix = np.moveaxis(w, reparam.dim, 0).reshape(w.shape[reparam.dim], -1)
+    return w / float(u @ matrix @ v)
+
+
 class Builder:
     """Collects the nodes and initialisers of one ONNX graph while the spec's graph is walked."""
 
@@ -54,6 +74,9 @@ class Builder:
         """The initialiser for the torch parameter or buffer ``<path>.<name>``; ``<path>`` itself for
         ``name`` None (a bare-parameter kind, stored under the layer's own name)."""
         key = self.paths[node] if name is None else f"{self.paths[node]}.{name}"
+        if key not in self.names and name == "weight" and getattr(node.layer, "reparam", None) is not None:
+            self.initializers[key] = folded(node.layer.reparam, self.paths[node], self.weights).astype(np.float32)
+            self.names.add(key)
         if key not in self.names:
             if key not in self.weights:
                 raise KeyError(f"no weight {key!r}: the weights do not belong to this spec")
