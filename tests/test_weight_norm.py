@@ -360,3 +360,82 @@ def test_onnx_folds_the_evaluation_mode_weight():
     (out,) = session.run(None, {"input": x.numpy()})
     with torch.no_grad():
         np.testing.assert_allclose(out, module(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+IMPORTED = '''\
+import torch
+from torch import nn
+from torch.nn.utils import spectral_norm, weight_norm
+from torch.nn.utils.parametrizations import weight_norm as new_weight_norm
+
+
+class Net(nn.Module):
+    def __init__(self, api="old"):
+        super().__init__()
+        wn = weight_norm if api == "old" else new_weight_norm
+        self.c1 = wn(nn.Conv1d(3, 8, 3))
+        self.c2 = spectral_norm(nn.Conv1d(8, 8, 3), n_power_iterations=2)
+        self.t = wn(nn.ConvTranspose1d(8, 4, 3), dim=None)
+        self.fc = spectral_norm(nn.Linear(4 * 7, 5))
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))
+        x = torch.relu(self.c2(x))
+        x = self.t(x)
+        return self.fc(x.flatten(1))
+'''
+
+
+@pytest.mark.parametrize("api", ["old", "new"])
+def test_a_module_with_weight_and_spectral_norm_imports_with_the_options(run, tmp_path, api):
+    import importlib.util
+
+    path = tmp_path / "net.py"
+    path.write_text(IMPORTED, encoding="utf-8")
+    out = tmp_path / "net.yaml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        result = run("import", f"{path}:Net", "--args", f'{{"api": "{api}"}}', "--input", "3,9", "-o", out)
+        assert result.exit_code == 0, result.output
+        text, names = out.read_text(), "" if api == "old" else ", names: new"
+        assert ("weight_norm: true, name: c1" if api == "old" else "weight_norm: {names: new}, name: c1") in text
+        assert f"weight_norm: {{dim: null{names}}}, name: t" in text
+        assert "spectral_norm: {n_power_iterations: 2}, name: c2" in text and "spectral_norm: true, name: fc" in text
+        loaded = importlib.util.spec_from_file_location("wn_net", path)
+        module = importlib.util.module_from_spec(loaded)
+        loaded.loader.exec_module(module)
+        torch.manual_seed(0)
+        real = module.Net(api)
+    x = torch.randn(2, 3, 9)
+    real(x)  # a training step moves u and v
+    real.eval()
+    model = archcalc.load(str(out))
+    assert model.trainable_params == sum(p.numel() for p in real.parameters())
+    assert model.buffers == sum(b.numel() for b in real.buffers())
+    ours = archcalc.to_torch(model).eval()
+    assert str(ours.load_state_dict(real.state_dict(), strict=True)) == "<All keys matched successfully>"
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), real(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("wrap", "says"), [
+    ("nn.utils.parametrizations.spectral_norm(nn.Linear(4, 4))",
+     "its 'weight' is parametrised by _SpectralNorm, which no spec says\n"
+     "  hint: a spec reads torch.nn.utils.parametrizations.weight_norm on a weight; for spectral norm, "
+     "torch.nn.utils.spectral_norm (weight_orig, weight_u, weight_v)\n"),
+    ("nn.utils.weight_norm(nn.Linear(4, 4), name='bias', dim=0)",
+     "torch.nn.utils.weight_norm on its 'bias', which no spec says\n"
+     "  hint: a spec normalises the weight of linear, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, "
+     "conv_transpose3d\n"),
+])
+def test_a_reparametrisation_no_spec_says_is_refused(run, tmp_path, wrap, says):
+    path = tmp_path / "net.py"
+    path.write_text(f"from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                    f"        super().__init__()\n        self.a = {wrap}\n\n    def forward(self, x):\n"
+                    f"        return self.a(x)\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        result = run("import", f"{path}:Net", "--input", "4", "-o", tmp_path / "out.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(says), result.stderr
+    assert ": error: " in result.stderr and f"{path}:" in result.stderr

@@ -530,6 +530,56 @@ def frozen_as(m: nn.Module, items: list[Item]) -> list[Item]:
     return items
 
 
+def reparametrised(m: nn.Module, items: list[Item]) -> list[Item]:
+    """The layer a torch layer ``m`` became, with ``weight_norm:`` or ``spectral_norm:`` where ``m``'s weight is
+    reparametrised: by ``torch.nn.utils.weight_norm`` or ``spectral_norm`` (a forward pre-hook holding its
+    settings) or ``torch.nn.utils.parametrizations.weight_norm`` (``names: new``). So the spec counts ``g``
+    and the power iteration's buffers, and its module has the model's state-dict names. Anything else on a
+    parameter (the new ``spectral_norm``'s names, ``orthogonal``, a user's parametrisation, a hook on another
+    parameter) is refused, located at the module: no spec says it."""
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.parametrizations import _WeightNorm
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    from archcalc.spec.reparam import KINDS
+
+    options: list[tuple[str, object]] = []
+    for hook in m._forward_pre_hooks.values():
+        if isinstance(hook, (WeightNorm, SpectralNorm)):
+            what = "weight_norm" if isinstance(hook, WeightNorm) else "spectral_norm"
+            if hook.name != "weight":
+                raise module_error(m, f"torch.nn.utils.{what} on its '{hook.name}', which no spec says",
+                                   f"a spec normalises the weight of {', '.join(KINDS)}")
+            if isinstance(hook, WeightNorm):
+                options.append((what, True if hook.dim == 0 else Flow(dim=None if hook.dim == -1 else hook.dim)))
+            else:
+                transposed = isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d))
+                settings = {key: value for key, value, default in (
+                    ("dim", hook.dim, 1 if transposed else 0), ("n_power_iterations", hook.n_power_iterations, 1),
+                    ("eps", hook.eps, 1e-12)) if value != default}
+                options.append((what, Flow(settings) if settings else True))
+    if parametrize.is_parametrized(m):
+        for name, chain in m.parametrizations.items():
+            kinds = [type(p).__name__ for p in chain]
+            if name != "weight" or len(chain) != 1 or not isinstance(chain[0], _WeightNorm):
+                hint = "a spec reads torch.nn.utils.parametrizations.weight_norm on a weight; for spectral norm, " \
+                    "torch.nn.utils.spectral_norm (weight_orig, weight_u, weight_v)" if kinds == ["_SpectralNorm"] \
+                    else f"a spec normalises the weight of {', '.join(KINDS)} (weight_norm, spectral_norm)"
+                raise module_error(m, f"its '{name}' is parametrised by {', '.join(kinds)}, which no spec says", hint)
+            dim = None if chain[0].dim == -1 else chain[0].dim
+            options.append(("weight_norm", Flow({**({} if dim == 0 else {"dim": dim}), "names": "new"})))
+    if not options:
+        return items
+    layer = items[0]
+    if len(options) > 1 or not isinstance(layer, Layer) or layer.kind not in KINDS:
+        what = " and ".join(name for name, _ in options)
+        raise module_error(m, f"its weight is reparametrised ({what}), which a spec says once, on "
+                           f"{', '.join(KINDS)}", "one weight_norm or spectral_norm on a linear or convolution layer")
+    layer.args[options[0][0]] = options[0][1]
+    return items
+
+
 def _weighs(kind: str) -> bool:
     """Whether a layer kind can hold parameters (it counts them: its ``params`` is its own)."""
     cls = LAYERS.get(kind)
@@ -585,6 +635,8 @@ def leaf(cls: type) -> Callable[[nn.Module], Layer | list[Layer]] | None:
     the user's, and is traced)."""
     if cls in LEAVES:
         return LEAVES[cls]
+    if cls.__module__ == "torch.nn.utils.parametrize" and cls.__bases__[0] in LEAVES:  # ParametrizedConv1d
+        return LEAVES[cls.__bases__[0]]
     if cls.__module__.startswith("timm.") and not _timm_loaded:
         _load_timm()
         return leaf(cls)
@@ -944,7 +996,8 @@ class Converter:
         make = leaf(type(m))
         if make is not None and joined is None:
             made = make(m)
-            return frozen_as(m, made if isinstance(made, list) else [made])
+            items = made if isinstance(made, list) else [made]
+            return frozen_as(m, reparametrised(m, items))
         if type(m) in COMPOSITES and joined is None:
             return frozen_as(m, COMPOSITES[type(m)](self, m, qualname))
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward and joined is None:
