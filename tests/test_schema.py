@@ -21,6 +21,7 @@ from archcalc.layers.traits import Trait
 from archcalc.limits import Limits
 from archcalc.spec import parser, schema
 from archcalc.spec.budget import LIMITS
+from archcalc.spec.reparam import KINDS as REPARAM_KINDS
 from archcalc.spec.source import YMap, YScalar, YSeq, parse_yaml
 from archcalc.spec.train import KEYS, OPTIMIZERS
 from tests.conftest import ROOT, shipped_specs
@@ -204,7 +205,8 @@ def test_every_kind_and_argument_with_its_type_default_and_doc():
         forms = kind["properties"][name]["anyOf"]
         args = forms[0]["properties"]
         assert set(args) == {*cls.ARGS, "name", "trainable", *(["branches"] if issubclass(cls, Merge) else []),
-                             *(["init"] if Trait.WEIGHTED in cls.TRAITS else [])}
+                             *(["init"] if Trait.WEIGHTED in cls.TRAITS else []),
+                             *(["weight_norm", "spectral_norm"] if cls.kind in REPARAM_KINDS else [])}
         assert forms[0].get("required", []) == [a for a, spec in cls.ARGS.items() if spec.required]
         for arg, spec in cls.ARGS.items():
             assert args[arg]["description"].startswith(f"{spec.doc} ({spec.type_name}; ")

@@ -46,6 +46,7 @@ from archcalc.spec.budget import COUNT, LIMITS, SETTINGS
 from archcalc.spec.data import KEYS as DATA_KEYS
 from archcalc.spec.init import ALIASES as INIT_ALIASES
 from archcalc.spec.init import INITS
+from archcalc.spec.reparam import KINDS as REPARAM_KINDS
 from archcalc.spec.train import (
     ANNEAL_STRATEGIES,
     BATCH_SCHEDULES,
@@ -211,6 +212,8 @@ def _kind(name: str, cls: type[Layer]) -> dict:
     args = {arg: _arg(spec) for arg, spec in cls.ARGS.items()}
     if Trait.WEIGHTED in cls.TRAITS:
         args["init"] = _init()
+    if cls.kind in REPARAM_KINDS:
+        args.update(_reparam())
     required = [arg for arg, spec in cls.ARGS.items() if spec.required]
     merge = issubclass(cls, Merge)
     if merge:
@@ -623,6 +626,23 @@ def _init() -> dict:
                             "additionalProperties": False, "minProperties": 1}],
             "description": "how the weights start (torch.nn.init's names): zeros, constant, uniform, normal, "
             "xavier_*/glorot_*, kaiming_*/he_*, orthogonal; or {weight: …, bias: …}"}
+
+
+def _reparam() -> dict[str, dict]:
+    """A weighted layer's ``weight_norm:`` and ``spectral_norm:``: true, false or their settings (torch's)."""
+    dim = {"type": ["integer", "null"], "minimum": 0, "description": "the weight's axis kept apart (null: the whole "
+           "tensor, weight_norm only)"}
+    return {
+        "weight_norm": {"anyOf": [{"type": "boolean"}, {"type": "object", "properties": {
+            "dim": dim, "names": {"enum": ["old", "new"], "description": "state-dict names: torch.nn.utils."
+                                  "weight_norm's (weight_g, weight_v) or parametrizations.weight_norm's"}},
+            "additionalProperties": False}],
+            "description": "w = g·v/‖v‖ (torch.nn.utils.weight_norm): g, one per output channel, counted too"},
+        "spectral_norm": {"anyOf": [{"type": "boolean"}, {"type": "object", "properties": {
+            "dim": dim, "n_power_iterations": {"type": "integer", "minimum": 1, "default": 1},
+            "eps": {"type": "number", "exclusiveMinimum": 0, "default": 1e-12}}, "additionalProperties": False}],
+            "description": "w/σ(w) by power iteration (torch.nn.utils.spectral_norm): buffers u and v"},
+    }
 
 
 def _hyper(default: object) -> dict:
