@@ -5,6 +5,7 @@ and compute the same outputs."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -439,3 +440,33 @@ def test_a_reparametrisation_no_spec_says_is_refused(run, tmp_path, wrap, says):
     assert result.exit_code == 2
     assert result.stderr.endswith(says), result.stderr
     assert ": error: " in result.stderr and f"{path}:" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_archcalc_train_learns_the_digits_through_the_reparametrisations(run, write, backend):
+    spec = write("""
+name: digits-normed
+input: [1, 8, 8]
+layers:
+  - conv2d: {out: 8, kernel: 3, padding: 1, weight_norm: true}
+  - relu
+  - maxpool2d: 2
+  - conv2d: {out: 16, kernel: 3, padding: 1, spectral_norm: true}
+  - relu
+  - flatten
+  - linear: {out: 10, weight_norm: {dim: null}}
+train: {classes: 10, optimizer: {adam: {lr: 0.01}}, epochs: 4, batch_size: 64}
+""")
+    result = run("train", spec, "--backend", backend, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["test_accuracy"] > 0.85
+
+
+def test_explain_adds_g_and_notes_the_buffers(run, write):
+    spec = write("input: [3, 9]\nlayers:\n  - conv1d: {out: 4, kernel: 3, weight_norm: true}\n  - flatten\n"
+                 "  - linear: {out: 2, spectral_norm: true}\n")
+    lines = run("params", spec, "--explain").stdout.splitlines()
+    text = " ".join(" ".join(line.split()) for line in lines)
+    assert "C_i×C_o×k+C_o+g = 3×4×3+4+4 = 44 (g [4, 1, 1]: weight_norm's magnitude)" in text
+    assert "(D_i×D)+D = (28×2)+2 = 58 (spectral_norm's u and v: 30 buffer values, not parameters)" in text
+    assert "= 102" in text

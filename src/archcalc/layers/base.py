@@ -374,6 +374,19 @@ class Layer:
         params, buffers = self.reparam.extra(self.reparam_shape(x))
         return Count(count.trainable + params, count.buffers + buffers, count.frozen)
 
+    def reparam_explained(self, x: Shape, d: Derivation) -> Derivation:
+        """A weighted kind's derivation with its ``weight_norm:`` magnitude added (``+g``, its shape in the note)
+        or its ``spectral_norm:`` buffers noted (u and v are not parameters, so the sum is the same)."""
+        if self.reparam is None:
+            return d
+        params, buffers = self.reparam.extra(self.reparam_shape(x))
+        if self.reparam.weight_norm:
+            note = f"g {shape_text(self.reparam.g_shape(self.reparam_shape(x)))}: weight_norm's magnitude"
+            return Derivation(f"{d.formula}+g", f"{d.numbers}+{operand(params)}", d.value, d.label,
+                              "; ".join(n for n in (d.note, note) if n))
+        note = f"spectral_norm's u and v: {symbolic.fmt(buffers)} buffer values, not parameters"
+        return Derivation(d.formula, d.numbers, d.value, d.label, "; ".join(n for n in (d.note, note) if n))
+
     def check_rank(self, x: Shape) -> None:
         if self.RANKS is not None and len(x) not in self.RANKS:
             raise self.error(f"needs {self.EXPECTS} input, got {shape_text(x)}", code="bad-input-shape",

@@ -90,7 +90,8 @@ class ConvTranspose(Conv):
         taps = {"k": self.kernel[0]} if self.RANK == 1 else \
             {f"k_{a.lower()}": k for a, k in zip(self.axis_names, self.kernel)}
         template = "{C_i}×" + channels + "".join(f"×{{{name}}}" for name in taps) + ("+{C_o}" if self.bias else "")
-        return derive(template, self.params(x).trainable, C_i=x[0], g=self.groups, C_o=self.out, **taps)
+        return self.reparam_explained(x, derive(template, self.params(x).trainable, C_i=x[0], g=self.groups,
+                                                C_o=self.out, **taps))
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         lines = []

@@ -81,4 +81,4 @@ class Linear(Layer):
                 return derive("{D}", self.out, D=self.out, note=f"bias only; {note}")
             return Derivation("0", "0", 0, note=note)
         template = "({D_i}×{D})+{D}" if self.bias else "{D_i}×{D}"
-        return derive(template, self.params(x).trainable, D_i=x[-1], D=self.out)
+        return self.reparam_explained(x, derive(template, self.params(x).trainable, D_i=x[-1], D=self.out))
