@@ -6,6 +6,7 @@ and compute the same outputs."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -470,3 +471,16 @@ def test_explain_adds_g_and_notes_the_buffers(run, write):
     assert "C_i×C_o×k+C_o+g = 3×4×3+4+4 = 44 (g [4, 1, 1]: weight_norm's magnitude)" in text
     assert "(D_i×D)+D = (28×2)+2 = 58 (spectral_norm's u and v: 30 buffer values, not parameters)" in text
     assert "= 102" in text
+
+
+def test_plan_holds_g_as_a_tensor_of_its_own():
+    """An optimizer holds state per parameter tensor: weight norm's g is one, beside v (Adafactor factors by shape)."""
+    from archcalc.calc.plan import param_tensors
+
+    model = archcalc.loads("input: [3, 9]\nlayers:\n  - conv1d: {out: 4, kernel: 3, weight_norm: true}\n"
+                           "  - flatten\n  - linear: {out: 2, weight_norm: {dim: null}, spectral_norm: false}\n")
+    shapes = [shape for _, shape in param_tensors(model.graph)]
+    assert shapes == [(4, 3, 3), (4,), (4, 1, 1), (2, 28), (2,), ()]
+    module = archcalc.to_torch(model)
+    assert sorted(tuple(p.shape) for p in module.parameters()) == sorted(shapes)
+    assert sum(math.prod(s) for s in shapes) == model.trainable_params

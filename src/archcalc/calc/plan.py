@@ -50,6 +50,9 @@ def param_tensors(graph: Graph) -> list[tuple[str, Shape]]:
             continue
         rule = TENSORS.get(node.kind)
         shapes = rule(node.layer, node.in_shape) if rule else [(count,)]
+        reparam = node.layer.reparam
+        if reparam is not None and reparam.weight_norm:  # g beside v (the weight's shape): torch's two parameters
+            shapes = [*shapes, reparam.g_shape(node.layer.reparam_shape(node.in_shape))]
         out.extend((node.path, s) for s in shapes)
     return out
 

@@ -585,12 +585,13 @@ class _Parser:
         if cls.kind not in KINDS:
             raise SpecError(key.loc, f"{kind} has no weight for {key.text}", code="unknown-argument",
                             hint=f"{key.text} applies to {', '.join(KINDS)}")
-        if other is not None:
-            raise SpecError(key.loc, f"{kind}: {key.text} and {other.kind} on one weight", code="bad-argument",
-                            hint="choose one: weight_norm (w = g·v/‖v‖) or spectral_norm (w/σ(w))")
         keys[key.text] = key.loc
         rank = 2 if cls.RANK is None else cls.RANK + 2
-        return parse_reparam(key, value, kind, rank, cls.kind.startswith("conv_transpose")) or other
+        reparam = parse_reparam(key, value, kind, rank, cls.kind.startswith("conv_transpose"))
+        if reparam is not None and other is not None:  # one of them false is no reparametrisation
+            raise SpecError(key.loc, f"{kind}: {key.text} and {other.kind} on one weight", code="bad-argument",
+                            hint="choose one: weight_norm (w = g·v/‖v‖) or spectral_norm (w/σ(w))")
+        return reparam or other
 
     def layer_arg(self, param: str, node: YNode | None, loc: Loc, name: Name | None) -> LayerArg:
         """A parameter of the enclosing block written as a layer (``- act``, ``- act: {name: act_fn}``, and
