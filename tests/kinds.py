@@ -360,12 +360,13 @@ class TorchAttentionReference(nn.MultiheadAttention):
     """``nn.MultiheadAttention`` as torchvision's ViT calls it: self-attention, batch first, no weights out."""
 
     def __init__(self, a, x):
-        super().__init__(x[1], a.heads, bias=a.bias, batch_first=True)
+        super().__init__(x[-1], a.heads, bias=a.bias, batch_first=True)
         self.causal = a.causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).triu(1) if self.causal else None
-        return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
+        mask = torch.ones(x.shape[-2], x.shape[-2], dtype=torch.bool).triu(1) if self.causal else None
+        rows = x.flatten(0, -3)  # nn.MultiheadAttention takes one batch axis: each sequence a row of it
+        return super().forward(rows, rows, rows, need_weights=False, attn_mask=mask)[0].view(x.shape)
 
 
 class PositionReference(nn.Embedding):
@@ -387,13 +388,13 @@ class PositionReference(nn.Embedding):
 
 
 def rope(x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0) -> torch.Tensor:
-    """Rotary embedding of x [N, H, T, d] as its authors' code computes it, angles in float32: Hugging Face
+    """Rotary embedding of x [N, …, H, T, d] as its authors' code computes it, angles in float32: Hugging Face
     Llama's ``x·cos + rotate_half(x)·sin`` on ``cat(freqs, freqs)``, or GPT-J's ``x·cos +
     rotate_every_two(x)·sin`` on the angles repeated in pairs; ``factor`` is transformers' linear rope
     scaling (``inv_freq /= factor``, Gemma 3's global layers)."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
     inv_freq /= factor
-    freqs = torch.outer(torch.arange(x.shape[2]).float(), inv_freq)
+    freqs = torch.outer(torch.arange(x.shape[-2]).float(), inv_freq)
     part, rest = x[..., :r], x[..., r:]
     if rotary == "half":
         emb = torch.cat((freqs, freqs), dim=-1)
@@ -405,24 +406,29 @@ def rope(x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0
     return torch.cat((turned, rest), dim=-1)
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a, mask: np.ndarray | None = None) -> torch.Tensor:
-    """``F.scaled_dot_product_attention`` (grouped-query as Hugging Face's ``repeat_kv``) on q [N, T, h·d],
-    k and v [N, S, kv·d], with the attention layer ``a``'s options; [N, T, h·d]. With a dropout ``mask``
-    (the one the NumPy layer drew), GPT-2's eager attention instead: softmax, times the mask, times v."""
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a, mask: np.ndarray | None = None,
+           bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.scaled_dot_product_attention`` (grouped-query as Hugging Face's ``repeat_kv``) on q [N, …, T, h·d],
+    k and v [N, …, S, kv·d] (the axes between N and T independent sequences, as the function takes them), with
+    the attention layer ``a``'s options; [N, …, T, h·d]. With a dropout ``mask`` (the one the NumPy layer drew),
+    GPT-2's eager attention instead: softmax, times the mask, times v; a ``bias`` [h, T, S] (Swin's relative
+    position bias) is added to the scaled scores, as torchvision's shifted_window_attention adds it."""
     heads, kv = a.heads, a.kv_heads or a.heads
     d = q.shape[-1] // heads
-    q, k, v = (y.unflatten(-1, (n, d)).transpose(1, 2) for y, n in ((q, heads), (k, kv), (v, kv)))
+    q, k, v = (y.unflatten(-1, (n, d)).transpose(-3, -2) for y, n in ((q, heads), (k, kv), (v, kv)))
     if a.rotary != "none":
         r = a.rotary_dim or d
         q, k = rope(q, a.rotary, a.theta, r, a.rotary_factor), rope(k, a.rotary, a.theta, r, a.rotary_factor)
     if kv != heads:  # Hugging Face's repeat_kv: each k, v head serves heads/kv query heads in turn
-        k, v = (y[:, :, None].expand(-1, -1, heads // kv, -1, -1).flatten(1, 2) for y in (k, v))
-    if mask is None and a.softcap is None and a.window is None:
+        k, v = (y.unsqueeze(-3).expand(*y.shape[:-2], heads // kv, *y.shape[-2:]).flatten(-4, -3) for y in (k, v))
+    if mask is None and a.softcap is None and a.window is None and bias is None:
         y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=a.causal, scale=a.scale)
     else:  # GPT-2's eager attention, or Gemma 2's eager_attention_forward: the soft cap before the mask
         scores = q @ k.transpose(-1, -2) * (a.scale or d ** -0.5)
         if a.softcap is not None:
             scores = torch.tanh(scores / a.softcap) * a.softcap
+        if bias is not None:
+            scores = scores + bias
         if a.causal:
             seen = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
             if a.window is not None:  # transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window
@@ -430,8 +436,8 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a, mask: np.ndarra
                 seen &= torch.arange(columns)[None, :] > torch.arange(rows)[:, None] - a.window
             scores = scores.masked_fill(~seen, float("-inf"))
         weights = scores.softmax(-1)
-        y = (weights if mask is None else weights * torch.from_numpy(mask)) @ v
-    return y.transpose(1, 2).flatten(2)
+        y = (weights if mask is None else weights * torch.from_numpy(mask).view(weights.shape)) @ v
+    return y.transpose(-3, -2).flatten(-2)
 
 
 class AttentionReference(nn.Module):
@@ -441,6 +447,22 @@ class AttentionReference(nn.Module):
         super().__init__()
         self.a, self.d = a, a.head_size([x])
         self.twin = [twin]  # the NumPy layer, for its dropout mask (a list, so torch does not register it)
+        if a.relative_bias is not None:  # torchvision's ShiftedWindowAttention.define_relative_coords
+            wh, ww = a.relative_bias
+            self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), a.heads))
+            coords = torch.flatten(torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")), 1)
+            relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+            relative[:, :, 0] += wh - 1
+            relative[:, :, 1] += ww - 1
+            relative[:, :, 0] *= 2 * ww - 1
+            self.register_buffer("relative_position_index", relative.sum(-1).flatten())
+
+    def bias(self) -> torch.Tensor | None:
+        """torchvision's _get_relative_position_bias, without its leading 1: [heads, T, T]."""
+        if self.a.relative_bias is None:
+            return None
+        n = self.a.relative_bias[0] * self.a.relative_bias[1]
+        return self.relative_position_bias_table[self.relative_position_index].view(n, n, -1).permute(2, 0, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         heads, kv = self.a.heads, self.a.kv_heads or self.a.heads
@@ -453,7 +475,7 @@ class AttentionReference(nn.Module):
             q, k, v = x.split((heads * self.d, kv * self.d, kv * self.d), dim=-1)
         twin = self.twin[0]
         mask = twin.cache[4] if self.training and twin is not None and self.a.dropout > 0 else None
-        return attend(q, k, v, self.a, mask)
+        return attend(q, k, v, self.a, mask, self.bias())
 
 
 class Conv1DReference(nn.Module):
@@ -529,9 +551,9 @@ class MultiheadReference(nn.Module):
         super().__init__()
         d, out = a.dims(x)
         heads, kv = a.heads, a.kv_heads or a.heads
-        self.q_proj = nn.Linear(x[1], heads * d, bias=a.bias)
-        self.k_proj = nn.Linear(x[1], kv * d, bias=a.bias)
-        self.v_proj = nn.Linear(x[1], kv * d, bias=a.bias)
+        self.q_proj = nn.Linear(x[-1], heads * d, bias=a.bias)
+        self.k_proj = nn.Linear(x[-1], kv * d, bias=a.bias)
+        self.v_proj = nn.Linear(x[-1], kv * d, bias=a.bias)
         self.o_proj = nn.Linear(heads * d, out, bias=a.bias if a.out_bias is None else a.out_bias)
         if a.qk_norm != "none" and a.qk_norm_offset:  # Gemma 3's q_norm, k_norm: Gemma's RMSNorm per head
             self.q_norm = GemmaRMSNormReference((d if a.qk_norm == "head" else heads * d,), a.qk_norm_eps,
@@ -1112,6 +1134,19 @@ layers:
         # Falcon's grouped form: per key/value head its 2 queries, its key, its value
         Case((4, 24), "attention: {heads: 4, kv_heads: 2, packing: heads, causal: true}", params=0, out=(4, 12),
              name="packed-by-group"),
+        # independent sequences: 3 windows (frames) of 5 positions, each attended on its own, rotary within each
+        Case((3, 5, 24), "attention: {heads: 2, kv_heads: 1, causal: true, rotary: half}", params=0, out=(3, 5, 12),
+             name="groups"),
+        # Swin's W-MSA: 2×2 groups of 2×3 windows, 3 heads, the relative position bias table (2·2−1)(2·3−1)×3 and
+        # torchvision's relative_position_index buffer of (2·3)² offsets; dropout on the weights in training
+        Case((2, 2, 6, 18), "attention: {heads: 3, relative_bias: [2, 3], dropout: 0.25}", params=3 * 5 * 3,
+             buffers=36, out=(2, 2, 6, 6), name="relative-bias"),
+        Case((4, 18), "attention: {heads: 3, relative_bias: [2, 2], causal: true, rotary: half}", params=3 * 3 * 3,
+             buffers=16, out=(4, 6), name="relative-bias-causal"),
+        Case((2, 5, 6), None, params=3 * (6 * 4 + 4), out=(2, 5, 4), name="groups-branches", spec="""input: [2, 5, 6]
+layers:
+  - attention: {heads: 2, causal: true, window: 2, branches: [[linear: 4], [linear: 4], [linear: 4]]}
+"""),
         Case((5, 6), None, params=6 * 8 + 8 + 2 * (6 * 2 + 2), out=(5, 8), name="multi-query", spec="""input: [5, 6]
 layers:
   - attention: {heads: 4, kv_heads: 1, scale: 0.5, rotary: half, rotary_dim: 2,
@@ -1192,6 +1227,10 @@ layers:
              params=4 * 8 * 8, out=(5, 8), name="torch-layout-causal"),
         Case((4, 6), "multihead_attention: {heads: 1, layout: torch}", params=4 * (6 * 6 + 6), out=(4, 6),
              name="torch-layout-one-head"),
+        Case((3, 6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: half}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 16, out=(3, 6, 16), name="groups"),
+        Case((2, 3, 5, 8), "multihead_attention: {heads: 2, layout: torch, causal: true}", params=4 * (8 * 8 + 8),
+             out=(2, 3, 5, 8), name="torch-layout-groups"),
         Case((1, 8), "multihead_attention: {heads: 2, layout: torch, causal: true}", params=4 * (8 * 8 + 8),
              out=(1, 8), name="torch-layout-one-token"),
     )),

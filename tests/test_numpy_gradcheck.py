@@ -14,7 +14,7 @@ import pytest
 
 import archcalc
 from archcalc.backends.numpy import losses, to_numpy
-from archcalc.backends.numpy.layers import Dropout
+from archcalc.backends.numpy.layers import Attention, Dropout
 from tests.kinds import GRAD, Input, cases, examples
 from tests.numpy_torch import KITCHEN_UNET
 
@@ -80,7 +80,7 @@ def gradient_errors(model: archcalc.Model, inputs: tuple[Input, ...], training: 
         for m in [m for _, m in net.named_modules() if getattr(m, "running_mean", None) is not None]:
             m.running_mean[...] = rng.normal(size=m.running_mean.shape)
             m.running_var[...] = rng.uniform(0.5, 2, size=m.running_var.shape)
-    dropouts = [m for _, m in net.named_modules() if isinstance(m, Dropout)]
+    dropouts = [m for _, m in net.named_modules() if isinstance(m, (Dropout, Attention))]  # attention's on weights
 
     def forward() -> np.ndarray:
         for m in dropouts:

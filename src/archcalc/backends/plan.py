@@ -158,7 +158,14 @@ class _Planner:
         key = ".".join(self.free(part) for part in relative.split("."))
         while key in box.children:  # only a renamed part can collide ('forward_' beside a real 'forward_')
             key += "_"
-        box.children[key] = child
+        held = next((i for i, other in enumerate(box.children) if other.startswith(key + ".")), None)
+        if held is None:
+            box.children[key] = child
+        else:  # a module that holds children registered before it ('attn' after 'attn.qkv', as Swin's attention
+            # holds qkv and proj): registered before them, so they go into it rather than into a holder it replaces
+            items = list(box.children.items())
+            box.children.clear()
+            box.children.update(items[:held] + [(key, child)] + items[held:])
         return key
 
     def free(self, part: str) -> str:

@@ -14,8 +14,8 @@ branches (q ``[T_q, heads·head_dim]``, k and v ``[T_k, kv_heads·head_dim]``), 
 from __future__ import annotations
 
 from archcalc import symbolic
-from archcalc.layers.args import Bool, Choice, Float, Int
-from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
+from archcalc.layers.args import Bool, Choice, Float, Int, PerAxis
+from archcalc.layers.base import MIX, POINT, AxisMap, Count, Derivation, Shape, Work, derive, layer, numel, shape_text
 from archcalc.layers.merge import Merge
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -32,6 +32,10 @@ PACKING = ("qkv", "heads")
 #: all divided by it (linear), Llama 3.1's three bands by wavelength (llama3), or YaRN's blend (yarn)
 SCALING = ("linear", "llama3", "yarn")
 #: the settings each scaling reads besides rotary_factor, with what they mean to it
+#: what to write when the input is no sequence: the axes before the last two are groups of independent sequences
+GROUPS_HINT = ("attention runs over T within each index of the axes before [T, D] (windows, frames: "
+               "[G…, T, D]); give at least a sequence of vectors, e.g. reshape: [-1, D] or reshape a map into "
+               "windows [nW, Wh·Ww, D]")
 SCALING_ARGS = {"llama3": ("low_freq_factor", "high_freq_factor", "original_positions"),
                 "yarn": ("original_positions", "beta_fast", "beta_slow", "attention_factor", "truncate")}
 
@@ -123,12 +127,14 @@ class Attention(Merge):
     truncate = Bool(True, doc="yarn: round the blended pairs' bounds outwards to whole pairs")
     packing = Choice(PACKING, "qkv", doc="how one input holds q, k and v: all queries, all keys, all values "
                                          "(GPT-2), or per key/value head its queries, key and value (GPT-NeoX)")
+    relative_bias = PerAxis(None, doc="Swin's learned relative position bias for a window of {w} positions "
+                                      "(T = w_h·w_w, row-major), added to the scores [default: none]")
 
     @property
     def tells_positions(self) -> bool:
         """A causal mask lets position t see t + 1 keys (a decoder learns positions from it); rotary
-        angles rotate q and k by their positions."""
-        return bool(self.causal) or self.rotary != "none"
+        angles rotate q and k by their positions; a relative position bias adds a learned score per offset."""
+        return bool(self.causal) or self.rotary != "none" or self.relative_bias is not None
 
     # -- shapes -----------------------------------------------------------------------------------
 
@@ -147,15 +153,22 @@ class Attention(Merge):
                                     "got two", code="bad-structure",
                                     hint="give k and v as branches of their own: attention: [[q], [k], [v]]")
         for i, x in enumerate(xs):
-            if len(x) != 2:
-                raise self.branch_error(i, f"needs [T, D] inputs, got {shape_text(x)}", code="bad-input-shape",
-                                        hint="attention runs on a sequence of vectors; reshape or flatten first")
+            if len(x) < 2:
+                raise self.branch_error(i, f"needs [T, D] or [G…, T, D] inputs, got {shape_text(x)}",
+                                        code="bad-input-shape", hint=GROUPS_HINT)
+        for i, x in enumerate(xs[1:], 1):
+            if len(x) != len(xs[0]) or not all(symbolic.equal(a, b) for a, b in zip(x[:-2], xs[0][:-2])):
+                raise self.branch_error(i, f"{'qkv'[i]} {shape_text(x)} has other leading axes than q "
+                                        f"{shape_text(xs[0])}", code="attention-mismatch",
+                                        hint="the axes before [T, D] are independent sequences (windows, frames): "
+                                        "q, k and v need the same ones")
         heads, kv = self.heads, self.groups
         divide(self, heads, kv, f"kv_heads {symbolic.fmt(kv)} does not divide heads {symbolic.fmt(heads)}",
                "each key/value head serves the same number of query heads: "
                f"use a divisor of {symbolic.fmt(heads)} (1 = multi-query)", arg="kv_heads")
+        lead = tuple(xs[0][:-2])
         if len(xs) == 1:
-            (t, d), = xs
+            t, d = xs[0][-2:]
             width = heads + 2 * kv
             words = f"{heads} + 2×{kv}" if kv != heads else f"3×{heads}"
             hd = divide(self, d, width, f"the input's {symbolic.fmt(d)} features do not split into q, k and v of "
@@ -166,33 +179,67 @@ class Attention(Merge):
                 raise self.error(f"head_dim {self.head_dim} does not fit a fused input of {symbolic.fmt(d)} features: "
                                  f"that is ({words})×{symbolic.fmt(hd)}", arg="head_dim", code="attention-mismatch",
                                  hint="remove head_dim (it is inferred) or fix the projection before")
-            q, k = (t, heads * hd), (t, kv * hd)
+            q, k = (*lead, t, heads * hd), (*lead, t, kv * hd)
             return q, k, k, hd
         q, k, v = xs
         hd = self.head_dim
         if hd is None:
-            hd = divide(self, q[1], heads, f"the query's {symbolic.fmt(q[1])} features do not split into {heads} "
-                        "heads", f"use a number of heads that divides {symbolic.fmt(q[1])}, or give head_dim",
+            hd = divide(self, q[-1], heads, f"the query's {symbolic.fmt(q[-1])} features do not split into {heads} "
+                        "heads", f"use a number of heads that divides {symbolic.fmt(q[-1])}, or give head_dim",
                         arg="heads", branch=0)
         for i, (x, n, what) in enumerate(((q, heads, "heads"), (k, kv, "kv_heads"), (v, kv, "kv_heads"))):
-            if not symbolic.equal(x[1], n * hd):
+            if not symbolic.equal(x[-1], n * hd):
                 name = "qkv"[i]
-                raise self.branch_error(i, f"{name} has {symbolic.fmt(x[1])} features but {what} × head_dim is "
+                raise self.branch_error(i, f"{name} has {symbolic.fmt(x[-1])} features but {what} × head_dim is "
                                         f"{n}×{symbolic.fmt(hd)} = {symbolic.fmt(n * hd)}",
                                         code="attention-mismatch",
                                         hint=f"make the {name} projection give {symbolic.fmt(n * hd)} features, "
                                         "or fix heads, kv_heads or head_dim")
-        if not symbolic.equal(k[0], v[0]):
-            raise self.branch_error(2, f"v has {symbolic.fmt(v[0])} positions but k has {symbolic.fmt(k[0])}",
+        if not symbolic.equal(k[-2], v[-2]):
+            raise self.branch_error(2, f"v has {symbolic.fmt(v[-2])} positions but k has {symbolic.fmt(k[-2])}",
                                     code="attention-mismatch", hint="each key needs its value: k and v come from "
                                     "the same sequence")
         return q, k, v, hd
 
+    def check_relative_bias(self, xs: list[Shape]) -> None:
+        """A relative position bias needs its table registered (one fused input: a module of its own, where
+        three branches make a parameter-free op), one window of w_h·w_w queries and keys, and no soft cap (which
+        of the two comes first is no model's)."""
+        wh, ww = self.relative_bias
+        if len(xs) == 3:
+            raise self.error("relative_bias is a learned table, held by an attention on one fused input, not on "
+                             "three branches", arg="relative_bias", code="bad-argument",
+                             hint="project q, k and v with one linear layer of 3·D features (Swin's qkv) and give "
+                             "its output to attention")
+        if self.softcap is not None:
+            raise self.error("relative_bias and softcap together: no model adds a relative bias to capped scores",
+                             arg="relative_bias", code="bad-argument", hint="drop softcap or relative_bias")
+        t = xs[0][-2]
+        if not symbolic.equal(t, wh * ww):
+            raise self.error(f"relative_bias [{symbolic.fmt(wh)}, {symbolic.fmt(ww)}] covers a window of "
+                             f"{symbolic.fmt(wh * ww)} positions, but the sequence has {symbolic.fmt(t)}",
+                             arg="relative_bias", code="attention-mismatch",
+                             hint="partition the map into windows of w_h·w_w positions first (reshape, permute, "
+                             "reshape to [nW, w_h·w_w, D]), or give the window the sequence is")
+
+    @staticmethod
+    def leading(xs: list[Shape]) -> Dim:
+        """How many independent sequences the input holds: the product of the axes before [T, D] (1 for
+        one sequence)."""
+        return numel(tuple(xs[0][:-2]))
+
+    def bias_table(self) -> tuple[Dim, Dim]:
+        """The relative position bias table's shape, torchvision's ``[(2·w_h − 1)·(2·w_w − 1), heads]``."""
+        wh, ww = self.relative_bias
+        return ((2 * wh - 1) * (2 * ww - 1), self.heads)
+
     def merge_shape(self, xs: list[Shape]) -> Shape:
         q, k, _, hd = self.split(xs)
-        if self.causal and not symbolic.equal(q[0], k[0]):
-            raise self.error(f"causal attention needs as many queries as keys, got {symbolic.fmt(q[0])} and "
-                             f"{symbolic.fmt(k[0])}", arg="causal", code="attention-mismatch",
+        if self.relative_bias is not None:
+            self.check_relative_bias(xs)
+        if self.causal and not symbolic.equal(q[-2], k[-2]):
+            raise self.error(f"causal attention needs as many queries as keys, got {symbolic.fmt(q[-2])} and "
+                             f"{symbolic.fmt(k[-2])}", arg="causal", code="attention-mismatch",
                              hint="a causal mask lets query i see keys 0…i of the same sequence; drop causal for "
                              "cross-attention")
         if self.rotary != "none":
@@ -212,7 +259,7 @@ class Attention(Merge):
         if self.window is not None and not self.causal:
             raise self.error("a window needs causal: true (it slides over the keys before each query)",
                              arg="window", code="bad-argument", hint="add causal: true, or drop window")
-        return (q[0], self.heads * hd)
+        return (*q[:-1], self.heads * hd)
 
     def check_scaling(self) -> None:
         """Rope scaling's settings only with rotary and the scaling that reads them, original_positions where
@@ -267,23 +314,31 @@ class Attention(Merge):
         under a ``window`` the last window − 1 positions only (the next token sees them and itself: the
         sliding cache transformers keeps for Gemma 2's and 3's local layers)."""
         _, k, _, _ = self.split(xs)
-        return self.kv_per_position(xs) * self.cached(k[0])
+        return self.kv_per_position(xs) * self.cached(k[-2])
 
     def kv_per_position(self, xs: list[Shape]) -> Dim:
-        """Values one cached position holds: its key and its value, kv_heads × head_dim each."""
+        """Values one cached position holds: its key and its value, kv_heads × head_dim each, in each of the
+        independent sequences of the leading axes (G decoders side by side each cache their own)."""
         _, k, v, _ = self.split(xs)
-        return k[1] + v[1]
+        return (k[-1] + v[-1]) * self.leading(xs)
 
     def cached(self, positions: Dim) -> Dim:
         """How many of ``positions`` keys a decoder keeps: all, or the last window − 1."""
         return positions if self.window is None else symbolic.smallest([self.window - 1, positions])
 
     def merge_params(self, xs: list[Shape]) -> Count:
-        return Count()
+        """None, but the relative position bias: its table trainable, and the index of each pair of positions
+        into it a buffer (torchvision registers ``relative_position_index``, (w_h·w_w)² integers)."""
+        if self.relative_bias is None:
+            return Count()
+        wh, ww = self.relative_bias
+        return Count(numel(self.bias_table()), buffers=(wh * ww) ** 2)
 
     def axes(self, x: Shape) -> AxisMap:
-        """Every position reads every other (its keys), and every feature all heads' values: both axes mixed."""
-        return (((0, MIX),), ((1, MIX),))
+        """Every position reads every other of its sequence (its keys), and every feature all heads' values:
+        both mixed; each index of the leading axes (a window, a frame) is a sequence of its own."""
+        n = len(x)
+        return (*(((i, POINT),) for i in range(n - 2)), ((n - 2, MIX),), ((n - 1, MIX),))
 
     # -- work -------------------------------------------------------------------------------------
 
@@ -293,22 +348,34 @@ class Attention(Merge):
         counted with the activations, three operations per rotated element of q and k, and three per score
         for a soft cap."""
         q, k, _, hd = self.split(xs)
-        products = self.heads * q[0] * k[0] * hd
-        rotary = 3 * (q[0] * self.heads + k[0] * self.groups) * self.rotated(xs)
-        capped = 3 * self.heads * q[0] * k[0] if self.softcap is not None else 0  # s/c, tanh, times c
-        return Work(macs=2 * products, act=self.heads * q[0] * k[0] + rotary + capped)
+        g, tq, tk = self.leading(xs), q[-2], k[-2]
+        products = g * self.heads * tq * tk * hd
+        rotary = 3 * g * (tq * self.heads + tk * self.groups) * self.rotated(xs)
+        scores = g * self.heads * tq * tk
+        capped = 3 * scores if self.softcap is not None else 0  # s/c, tanh, times c
+        biased = scores if self.relative_bias is not None else 0  # one addition per score
+        return Work(macs=2 * products, act=scores + rotary + capped + biased)
 
     def explain_merge(self, xs: list[Shape], y: Shape) -> list[Derivation | str]:
         q, k, v, hd = self.split(xs)
         lines: list[Derivation | str] = []
         if len(xs) == 1:
-            lines.append(derive("{D}/({h}+2×{h_kv})", hd, label="head_dim", D=xs[0][1], h=self.heads,
+            lines.append(derive("{D}/({h}+2×{h_kv})", hd, label="head_dim", D=xs[0][-1], h=self.heads,
                                 h_kv=self.groups))
         else:
             lines.append(f"q {shape_text(q)}, k {shape_text(k)}, v {shape_text(v)}")
-        lines.append(derive("{h}×{d}", y[1], label="D_o", h=self.heads, d=hd,
+        lines.append(derive("{h}×{d}", y[-1], label="D_o", h=self.heads, d=hd,
                             note="heads × head_dim, the heads side by side"))
-        lines.append(derive("2×{h}×{T_q}×{T_k}×{d}", 2 * self.heads * q[0] * k[0] * hd, label="MACs",
-                            h=self.heads, T_q=q[0], T_k=k[0], d=hd,
-                            note="q·kᵀ and the weighted sum of v, the full T_q×T_k also when causal"))
+        if len(q) > 2:
+            lines.append(derive("2×{G}×{h}×{T_q}×{T_k}×{d}", 2 * self.leading(xs) * self.heads * q[-2] * k[-2] * hd,
+                                label="MACs", G=self.leading(xs), h=self.heads, T_q=q[-2], T_k=k[-2], d=hd,
+                                note="q·kᵀ and the weighted sum of v in each of the G sequences of the leading axes"))
+        else:
+            lines.append(derive("2×{h}×{T_q}×{T_k}×{d}", 2 * self.heads * q[-2] * k[-2] * hd, label="MACs",
+                                h=self.heads, T_q=q[-2], T_k=k[-2], d=hd,
+                                note="q·kᵀ and the weighted sum of v, the full T_q×T_k also when causal"))
+        if self.relative_bias is not None:
+            lines.append(derive("(2×{w_h}−1)×(2×{w_w}−1)×{h}", numel(self.bias_table()), label="params",
+                                w_h=self.relative_bias[0], w_w=self.relative_bias[1], h=self.heads,
+                                note="relative_position_bias_table; relative_position_index (w_h·w_w)² buffers"))
         return lines

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archcalc.layers.args import Bool, Choice, Float, Int
-from archcalc.layers.attention import Attention, divide
-from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, numel, shape_text
+from archcalc.layers.attention import GROUPS_HINT, Attention, divide
+from archcalc.layers.base import Count, Derivation, Shape, Work, derive, layer, numel, shape_text
 from archcalc.layers.traits import Trait
 
 #: what qk_norm normalises together, and with which γ (see the class)
@@ -72,19 +72,20 @@ class MultiheadAttention(Attention):
 
     def dims(self, x: Shape) -> tuple[object, object]:
         """(head_dim, output features) for input ``x``; a located error when D does not split into heads."""
-        if len(x) != 2:
-            raise self.error(f"needs a [T, D] sequence, got {shape_text(x)}", code="bad-input-shape",
-                             hint="attention runs on a sequence of vectors; reshape or flatten first")
+        if len(x) < 2:
+            raise self.error(f"needs a [T, D] sequence or [G…, T, D] sequences, got {shape_text(x)}",
+                             code="bad-input-shape", hint=GROUPS_HINT)
         hd = self.head_dim if self.head_dim is not None else divide(
-            self, x[1], self.heads, f"dim {x[1]} is not divisible by heads {self.heads}",
-            f"use a number of heads that divides {x[1]}" + ("" if self.layout == "torch" else ", or give head_dim"),
+            self, x[-1], self.heads, f"dim {x[-1]} is not divisible by heads {self.heads}",
+            f"use a number of heads that divides {x[-1]}" + ("" if self.layout == "torch" else ", or give head_dim"),
             arg="heads")
-        return hd, (x[1] if self.out is None else self.out)
+        return hd, (x[-1] if self.out is None else self.out)
 
     def projected(self, x: Shape) -> list[Shape]:
         """The shapes q, k and v have after their projections."""
         hd, _ = self.dims(x)
-        return [(x[0], self.heads * hd), (x[0], self.groups * hd), (x[0], self.groups * hd)]
+        lead = tuple(x[:-1])
+        return [(*lead, self.heads * hd), (*lead, self.groups * hd), (*lead, self.groups * hd)]
 
     def check_layout(self) -> None:
         """``layout: torch`` is ``nn.MultiheadAttention``: a located error for what it cannot hold."""
@@ -116,9 +117,13 @@ class MultiheadAttention(Attention):
                              "(q, k, v and out) instead", arg="init",
                              hint="remove init: (the projections start as torch's: U(±1/√fan_in) for layout llama, "
                              "xavier_uniform in_proj for layout torch)")
+        if self.relative_bias is not None:
+            raise self.error("multihead_attention holds no relative position bias table", arg="relative_bias",
+                             code="bad-argument", hint="write Swin's attention as its parts: linear: 3·D "
+                             "{name: qkv}, attention: {heads: h, relative_bias: [w_h, w_w]}, linear: D {name: proj}")
         self.check_qk_norm()
         self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
-        return (x[0], self.dims(x)[1])
+        return (*x[:-1], self.dims(x)[1])
 
     def check_qk_norm(self) -> None:
         """The q and k norms' settings: each only where it means something, a located error otherwise."""
@@ -156,7 +161,7 @@ class MultiheadAttention(Attention):
         """(weights, biases) of the four projections."""
         hd, out = self.dims(x)
         inner, kv = self.heads * hd, self.groups * hd
-        weights = x[1] * inner + 2 * x[1] * kv + inner * out
+        weights = x[-1] * inner + 2 * x[-1] * kv + inner * out
         biases = (inner + 2 * kv if self.bias else 0) + (out if self.out_biased else 0)
         return weights, biases
 
@@ -193,38 +198,36 @@ class MultiheadAttention(Attention):
     def params(self, x: Shape) -> Count:
         return Count(sum(self.weights(x)) + sum(numel(shape) for shape in self.norm_shapes(x)))
 
-    def axes(self, x: Shape) -> AxisMap:
-        return (((0, MIX),), ((1, MIX),))
-
     def work(self, x: Shape, y: Shape) -> Work:
         """The four projections (a dot product of D or h·d per output) and the attention itself."""
         weights, biases = self.weights(x)
         q, k, _ = self.projected(x)
-        core = self.merge_work([q, k, k], (x[0], q[1]))
-        normed = x[0] * (q[1] + k[1]) if self.qk_norm != "none" else 0
-        return core.plus(Work(macs=x[0] * weights, bias=x[0] * biases, norm=normed))
+        core = self.merge_work([q, k, k], q)
+        positions = numel(tuple(x[:-1]))  # every position of every sequence of the leading axes
+        normed = positions * (q[-1] + k[-1]) if self.qk_norm != "none" else 0
+        return core.plus(Work(macs=positions * weights, bias=positions * biases, norm=normed))
 
     def explain_params(self, x: Shape) -> Derivation:
         hd, out = self.dims(x)
         weights, biases = self.weights(x)
         if self.layout == "torch":
             if self.bias:
-                return derive("(3×{D}×{D}+3×{D})+({D}×{D}+{D})", weights + biases, D=x[1],
+                return derive("(3×{D}×{D}+3×{D})+({D}×{D}+{D})", weights + biases, D=x[-1],
                               note="in_proj_weight and in_proj_bias (q, k, v packed), out_proj")
-            return derive("3×{D}×{D}+{D}×{D}", weights, D=x[1], note="in_proj_weight (q, k, v packed), out_proj")
+            return derive("3×{D}×{D}+{D}×{D}", weights, D=x[-1], note="in_proj_weight (q, k, v packed), out_proj")
         note = f"q, k, v, o; biases {biases}" if biases else "q, k, v, o; no biases"
         norms = {"none": "", "head": "2×{d}", "all": "({h}+{h_kv})×{d}", "per_head": "({h}+{h_kv})×{d}"}[self.qk_norm]
         if norms:
             norms = "+" + ("2×" + norms if self.qk_norm_biased else norms)
             note += "; q and k norms' γ" + (" and β" if self.qk_norm_biased else "")
             note += " of each head's own" if self.qk_norm == "per_head" else ""
-        return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}" + norms, self.params(x).trainable, D=x[1],
+        return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}" + norms, self.params(x).trainable, D=x[-1],
                       h=self.heads, d=hd, h_kv=self.groups, D_o=out, note=note)
 
     def explain_shape(self, x: Shape) -> list[Derivation]:
         hd, _ = self.dims(x)
-        return [derive("{D}/{h}", hd, label="head_dim", D=x[1], h=self.heads), *[
-            line for line in self.explain_merge(self.projected(x), (x[0], self.heads * hd))
+        return [derive("{D}/{h}", hd, label="head_dim", D=x[-1], h=self.heads), *[
+            line for line in self.explain_merge(self.projected(x), (*x[:-1], self.heads * hd))
             if isinstance(line, Derivation) and line.label == "MACs"]]
 
 

@@ -111,7 +111,8 @@ def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
     """The attention options, as :class:`~.layers.Attention` takes them."""
     return {key: plain(value) for key, value in dict(
         heads=a.heads, kv_heads=a.groups, head_dim=a.head_size(xs), causal=a.causal, scale=a.scale, rotary=a.rotary,
-        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a)).items()}
+        theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a),
+        **({} if a.relative_bias is None else {"relative_bias": a.relative_bias})).items()}
 
 
 def _gemma(a: Layer) -> dict[str, object]:
@@ -131,9 +132,9 @@ def _multihead(a: Layer, x: Shape) -> Call:
     """Llama's self-attention: its four projections and the attention between them; with ``layout: torch``
     nn.MultiheadAttention's packed projections (:class:`~.layers.SelfAttention`)."""
     if a.layout == "torch":
-        return _call(L.SelfAttention, embed_dim=x[1], heads=a.heads, bias=a.bias, causal=a.causal, dropout=a.dropout)
+        return _call(L.SelfAttention, embed_dim=x[-1], heads=a.heads, bias=a.bias, causal=a.causal, dropout=a.dropout)
     head_dim, out = a.dims(x)
-    return _call(L.MultiheadAttention, embed_dim=x[1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
+    return _call(L.MultiheadAttention, embed_dim=x[-1], heads=a.heads, kv_heads=a.groups, head_dim=head_dim,
                  out_features=out, bias=a.bias, out_bias=a.out_biased, qk_norm=a.qk_norm, qk_norm_eps=a.qk_norm_eps,
                  causal=a.causal, scale=a.scale,
                  rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a))

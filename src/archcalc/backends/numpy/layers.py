@@ -1918,6 +1918,10 @@ class Attention(Module):
     ``scaling`` says (:func:`rotary_frequencies`: linear by default, llama3, yarn and their settings).
     ``packing="heads"`` reads one input grouped by key/value head, each group its heads/kv_heads queries,
     its key and its value (GPT-NeoX's ``query_key_value``); the gradient goes back in the same order.
+    Axes between the batch and [T, D] are independent sequences (Swin's windows): folded into the batch.
+    ``relative_bias`` (w_h, w_w) adds Swin's learned bias to the scaled scores, before the mask: row
+    ``relative_position_index[i·T + j]`` of ``relative_position_bias_table`` for the pair (i, j), as
+    torchvision stores them; the table's gradient sums the scores' over every pair that reads each row.
 
     Backward: dv = pᵀ·dout, dp = dout·vᵀ, and softmax's gradient p ⊙ (dp − Σ dp ⊙ p) from the saved
     probabilities (which the forward computed shifted by each row's maximum, so nothing overflows and
@@ -1925,16 +1929,31 @@ class Attention(Module):
     """
 
     RANDOM = True
+    PARAMS = ("relative_position_bias_table",)
+    BUFFERS = ("relative_position_index",)
 
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
                  rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0,
-                 packing: str = "qkv", **scaling):
+                 packing: str = "qkv", relative_bias: tuple[int, int] | None = None, **scaling):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
         self.window, self.softcap, self.rotary_factor, self.packing = window, softcap, rotary_factor, packing
         self.scaling = scaling
         self.rng = np.random.default_rng(rng)
+        self.relative_position_bias_table = self.relative_position_index = None
+        if relative_bias is not None:  # torchvision's: trunc_normal_(std=0.02) within ±2, and the index
+            wh, ww = relative_bias
+            table = self.rng.normal(0.0, 0.02, ((2 * wh - 1) * (2 * ww - 1), heads))
+            self.relative_position_bias_table = np.clip(table, -2.0, 2.0)
+            h, w = (a.reshape(-1) for a in np.meshgrid(np.arange(wh), np.arange(ww), indexing="ij"))
+            rows = (h[:, None] - h[None, :] + wh - 1) * (2 * ww - 1) + w[:, None] - w[None, :] + ww - 1
+            self.relative_position_index = rows.reshape(-1).astype(np.int64)
+
+    def _bias(self, t: int) -> np.ndarray:
+        """The relative position bias [heads, T, T]: each pair's row of the table."""
+        rows = self.relative_position_bias_table[self.relative_position_index]  # [T·T, heads]
+        return rows.T.reshape(-1, t, t)
 
     def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
         """[N, T, heads·d] → [N, heads, T, d]."""
@@ -1945,6 +1964,17 @@ class Attention(Module):
         return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor, **self.scaling)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
+        self.shapes = [x.shape for x in xs]  # the axes before [T, D] fold into the batch: sequences of their own
+        out = self._forward(*(x.reshape(-1, *x.shape[-2:]) for x in xs))
+        return out.reshape(*xs[0].shape[:-1], out.shape[-1])
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True):
+        grads = self._backward(dout.reshape(-1, *dout.shape[-2:]))
+        if self.fused:
+            return grads.reshape(self.shapes[0])
+        return tuple(g.reshape(shape) for g, shape in zip(grads, self.shapes))
+
+    def _forward(self, *xs: np.ndarray) -> np.ndarray:
         h, kv, d = self.heads, self.kv_heads, self.head_dim
         self.fused = len(xs) == 1
         if self.fused and self.packing == "heads":  # [N, T, kv, h/kv + 2, d]: each group's queries, key, value
@@ -1965,6 +1995,8 @@ class Attention(Module):
         if self.softcap is not None:  # c·tanh(s/c); its slope 1 − tanh² is kept for backward
             capped = np.tanh(scores / self.softcap)
             scores = capped * self.softcap
+        if self.relative_position_bias_table is not None:
+            scores = scores + self._bias(scores.shape[-1]).astype(scores.dtype)
         if self.causal:
             t, s = scores.shape[-2:]
             seen = np.tril(np.ones((t, s), dtype=bool))
@@ -1982,7 +2014,7 @@ class Attention(Module):
         out = weights @ v
         return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * d)
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True):
+    def _backward(self, dout: np.ndarray):
         h, kv, d = self.heads, self.kv_heads, self.head_dim
         q, k, v, p, mask, weights, scale, capped = self.cache
         n, tq, tk = q.shape[0], q.shape[2], k.shape[2]
@@ -1994,6 +2026,10 @@ class Attention(Module):
         ds = p * (dp - (dp * p).sum(-1, keepdims=True))
         if capped is not None:
             ds = ds * (1 - capped * capped)
+        if self.relative_position_bias_table is not None:  # each pair's score gradient, summed into its row
+            table = np.zeros_like(self.relative_position_bias_table)
+            np.add.at(table, self.relative_position_index, ds.sum(0).reshape(h, -1).T)
+            self.grads = {"relative_position_bias_table": table}
         ds = ds * scale
         dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
         dk = dk.reshape(n, kv, h // kv, tk, d).sum(2)

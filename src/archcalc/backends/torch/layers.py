@@ -351,7 +351,8 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
                 scale=c["scale"],
                 rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
                 window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"],
-                **layer.rope_options())
+                **layer.rope_options(),
+                **({} if c["relative_bias"] is None else {"relative_bias": Exact(c["relative_bias"])}))
 
 
 def _gemma_options(c: dict) -> dict[str, object]:
@@ -372,8 +373,8 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     (x,) = xs
     head_dim, out = layer.dims(x)
     if c["layout"] == "torch":  # nn.MultiheadAttention's own parameters: in_proj_weight, in_proj_bias, out_proj
-        return call(SelfAttention, x[1], c["heads"], bias=c["bias"], dropout=c["dropout"], causal=c["causal"])
-    return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
+        return call(SelfAttention, x[-1], c["heads"], bias=c["bias"], dropout=c["dropout"], causal=c["causal"])
+    return call(MultiheadAttention, x[-1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
                 dropout=c["dropout"], **_gemma_options(c), **layer.rope_options())

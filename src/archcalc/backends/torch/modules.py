@@ -356,6 +356,9 @@ class Attention(nn.Module):
     A window or a soft cap (Gemma 2's) computes the scores as Gemma's eager code.
     One input holds q, k, v side by side; packing="heads" reads it grouped by k, v
     head instead, each group its h/kv queries, its key, its value (GPT-NeoX's).
+    Axes between the batch and [T, D] are independent sequences (Swin's windows).
+    relative_bias=(Wh, Ww) adds Swin's learned bias per head to the scores, indexed
+    by each pair's offset in a Wh x Ww window, stored as torchvision stores it.
     """
 
     def __init__(
@@ -381,19 +384,49 @@ class Attention(nn.Module):
         beta_slow: float = 1.0,
         attention_factor: float | None = None,
         truncate: bool = True,
+        relative_bias: tuple[int, int] | None = None,
     ):
         super().__init__()
         self.options = dict(locals())
         del self.options["self"], self.options["__class__"]
+        del self.options["relative_bias"]
+        if relative_bias is not None:  # torchvision's ShiftedWindowAttention's table and index
+            wh, ww = self.window_size = tuple(relative_bias)
+            table = torch.zeros((2 * wh - 1) * (2 * ww - 1), heads)
+            self.relative_position_bias_table = nn.Parameter(table)
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+            self.register_buffer(
+                "relative_position_index", Attention.relative_index(wh, ww)
+            )
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return Attention.apply(*xs, training=self.training, **self.options)
+        bias = None
+        if hasattr(self, "relative_position_bias_table"):
+            t = self.window_size[0] * self.window_size[1]
+            rows = self.relative_position_bias_table[self.relative_position_index]
+            bias = rows.view(t, t, -1).permute(2, 0, 1)
+        return Attention.apply(*xs, training=self.training, bias=bias, **self.options)
+
+    @staticmethod
+    def relative_index(wh: int, ww: int) -> torch.Tensor:
+        """The row of the bias table for each pair (i, j) of a Wh x Ww window's
+        positions (row-major), flattened: (dh + Wh - 1) * (2Ww - 1) + dw + Ww - 1
+        for the offset (dh, dw) of i from j, as torchvision computes it."""
+        h, w = torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")
+        h, w = h.flatten(), w.flatten()
+        dh = h[:, None] - h[None, :] + wh - 1
+        dw = w[:, None] - w[None, :] + ww - 1
+        return (dh * (2 * ww - 1) + dw).flatten()
 
     @staticmethod
     def apply(
-        *xs: torch.Tensor, training: bool = False, **options: object
+        *xs: torch.Tensor,
+        training: bool = False,
+        bias: torch.Tensor | None = None,
+        **options: object,
     ) -> torch.Tensor:
-        """Attention of xs with the options of __init__ (generated code calls this)."""
+        """Attention of xs with the options of __init__ (generated code calls this);
+        bias [heads, T, T] is added to the scores."""
         o = options
         h, kv, d = o["heads"], o["kv_heads"], o["head_dim"]
         causal, scale, dropout = o["causal"], o["scale"], o["dropout"]
@@ -409,9 +442,9 @@ class Attention(nn.Module):
         elif len(xs) == 1:
             xs = xs[0].split((h * d, kv * d, kv * d), dim=-1)
         q, k, v = xs
-        q = q.unflatten(-1, (h, d)).transpose(1, 2)
-        k = k.unflatten(-1, (kv, d)).transpose(1, 2)
-        v = v.unflatten(-1, (kv, d)).transpose(1, 2)
+        q = q.unflatten(-1, (h, d)).transpose(-3, -2)
+        k = k.unflatten(-1, (kv, d)).transpose(-3, -2)
+        v = v.unflatten(-1, (kv, d)).transpose(-3, -2)
         if rotary != "none":
             r = d if rotary_dim is None else rotary_dim
             inv, gain = rotary_frequencies(
@@ -423,17 +456,17 @@ class Attention(nn.Module):
             )
         if kv != h:
             k, v = (
-                k.repeat_interleave(h // kv, dim=1),
-                v.repeat_interleave(h // kv, dim=1),
+                k.repeat_interleave(h // kv, dim=-3),
+                v.repeat_interleave(h // kv, dim=-3),
             )
         p = dropout if training else 0.0
-        if window is None and softcap is None:
+        if window is None and softcap is None and bias is None:
             y = nn.functional.scaled_dot_product_attention(
                 q, k, v, dropout_p=p, is_causal=causal, scale=scale
             )
         else:
-            y = Attention.eager(q, k, v, causal, scale, p, window, softcap)
-        return y.transpose(1, 2).flatten(2)
+            y = Attention.eager(q, k, v, causal, scale, p, window, softcap, bias)
+        return y.transpose(-3, -2).flatten(-2)
 
     @staticmethod
     def eager(
@@ -445,13 +478,16 @@ class Attention(nn.Module):
         dropout: float,
         window: int | None,
         softcap: float | None,
+        bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """softmax(mask + cap(q.k^T * scale)).v as Gemma 2's eager attention: the
         cap softcap * tanh(s / softcap); the mask hides later keys (causal) and those
-        window or more positions back."""
+        window or more positions back. A bias (Swin's) is added before the mask."""
         s = q @ k.transpose(-2, -1) * (q.shape[-1] ** -0.5 if scale is None else scale)
         if softcap is not None:
             s = torch.tanh(s / softcap) * softcap
+        if bias is not None:
+            s = s + bias
         i = torch.arange(s.shape[-2], device=s.device)[:, None]
         j = torch.arange(s.shape[-1], device=s.device)[None, :]
         hidden = (j > i) if causal else torch.zeros_like(i == j)
@@ -483,10 +519,10 @@ class Attention(nn.Module):
         x: torch.Tensor, rotary: str, inv: torch.Tensor, gain: float = 1.0
     ) -> torch.Tensor:
         """Rotary position embedding on the first 2 * len(inv) dimensions of x
-        [N, H, T, d] at the inverse frequencies inv, cos and sin times gain."""
+        [N, ..., H, T, d] at the inverse frequencies inv, cos and sin times gain."""
         r = 2 * inv.shape[0]
         angles = (
-            torch.arange(x.shape[2], dtype=torch.int64).float()[:, None] * inv[None, :]
+            torch.arange(x.shape[-2], dtype=torch.int64).float()[:, None] * inv[None, :]
         )
         cos = (angles.cos() * gain).to(x.dtype)
         sin = (angles.sin() * gain).to(x.dtype)
@@ -809,7 +845,8 @@ class LSTM(nn.LSTM):
 
 
 class SelfAttention(nn.MultiheadAttention):
-    """nn.MultiheadAttention on one sequence, batch first (q, k, v in in_proj)."""
+    """nn.MultiheadAttention on one sequence, batch first (q, k, v in in_proj); the
+    sequences of axes between the batch and [T, D] are batch rows to it."""
 
     def __init__(
         self,
@@ -823,11 +860,13 @@ class SelfAttention(nn.MultiheadAttention):
         self.causal = causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        t = x.shape[1]
+        t = x.shape[-2]
         mask = None
         if self.causal:
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-        return super().forward(x, x, x, need_weights=False, attn_mask=mask)[0]
+        rows = x.flatten(0, -3)  # each sequence of the axes before [T, D] a batch row
+        y = super().forward(rows, rows, rows, need_weights=False, attn_mask=mask)[0]
+        return y.view(*x.shape[:-1], y.shape[-1])
 
 
 #: the layer modules generated source copies into a file that uses them (the merges have MERGE_CODE;
