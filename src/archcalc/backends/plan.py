@@ -165,7 +165,7 @@ class _Planner:
             # holds qkv and proj): registered before them, so they go into it rather than into a holder it replaces
             items = list(box.children.items())
             box.children.clear()
-            box.children.update(items[:held] + [(key, child)] + items[held:])
+            box.children.update([*items[:held], (key, child), *items[held:]])
         return key
 
     def free(self, part: str) -> str:

@@ -128,38 +128,40 @@ def _attention(layer: Layer, xs: list[Shape], y: Shape) -> list[Save]:
     seed and offset. q, k, v are views of the inputs unless rotary embedding made new ones (its cos
     and sin tables, T × r/2 per call, are saved too) or grouped-query attention repeated k and v
     across the query heads (new tensors)."""
-    q, k, v, hd = layer.split(xs)
+    q, k, _, hd = layer.split(xs)
     heads, groups = layer.heads, layer.groups
+    g, tq, tk = layer.leading(xs), q[-2], k[-2]  # G sequences of the leading axes, each T_q queries, T_k keys
     fused = len(xs) == 1
     saves = [Save("in", numel(xs[0]))] * 3 if fused else [Save(f"in{i}", numel(x)) for i, x in enumerate(xs)]
-    if layer.rotary != "none":
+    if layer.rotary != "none":  # the cos and sin tables are one per call, broadcast over the sequences
         r = hd if layer.rotary_dim is None else layer.rotary_dim
         saves[:2] = [Save("own", numel(q)), Save("own", numel(k))]
-        saves += [Save("own", q[0] * (r // 2), "act", False) for _ in range(2)]
-        saves += [Save("own", k[0] * (r // 2), "act", False) for _ in range(2)]
+        saves += [Save("own", tq * (r // 2), "act", False) for _ in range(2)]
+        saves += [Save("own", tk * (r // 2), "act", False) for _ in range(2)]
     if groups != heads:
-        saves[1:3] = [Save("own", k[0] * heads * hd), Save("own", v[0] * heads * hd)]
+        saves[1:3] = [Save("own", g * tk * heads * hd), Save("own", g * tk * heads * hd)]
     if eager(layer):
-        # Gemma 2's eager attention (a window or a soft cap): q·kᵀ saves q and k, the weighted sum v (above);
-        # tanh's output (the cap), masked_fill's mask (T_q × T_k bools, once), softmax's fp32 probabilities
-        # (under bf16 their cast copy is saved too, which this leaves out), and dropout's mask and product
-        scores = heads * q[0] * k[0]
+        # Gemma 2's eager attention (a window or a soft cap) and Swin's biased scores: q·kᵀ saves q and k, the
+        # weighted sum v (above); tanh's output (the cap), masked_fill's mask (T_q × T_k bools, once), softmax's
+        # fp32 probabilities (under bf16 their cast copy is saved too, which this leaves out), and dropout's mask
+        # and product; adding the relative bias saves nothing, and its gather saves the index, a buffer
+        scores = g * heads * tq * tk
         saves += [Save("own", scores)] if layer.softcap is not None else []
-        saves += [Save("own", q[0] * k[0], "bool", False), Save("own", scores, "fp32")]
+        saves += [Save("own", tq * tk, "bool", False), Save("own", scores, "fp32")]
         return saves + ([Save("own", scores, "mask"), Save("own", scores)] if layer.dropout else [])
     # flash attention lays its output out as q is: q a view of a projection's [N, T, heads·d] output gives
     # [N, T, heads, d] memory, so the layer's [N, T, heads·d] result is a view of it; a rotated q is a new
     # [N, heads, T, d] tensor, and the result a copy (the next layer saves that)
-    saves += [Save("own", numel(y)) if layer.rotary != "none" else _out(y), Save("own", heads * q[0], "fp32")]
+    saves += [Save("own", numel(y)) if layer.rotary != "none" else _out(y), Save("own", g * heads * tq, "fp32")]
     if layer.dropout:
         saves += [Save("own", 1, "int64", False), Save("own", 1, "int64", False)]
     return saves
 
 
 def eager(layer: Layer) -> bool:
-    """torch computes attention with a window or a soft cap as Gemma's eager code does, not with
-    ``scaled_dot_product_attention``."""
-    return layer.window is not None or layer.softcap is not None
+    """torch computes attention with a window or a soft cap as Gemma's eager code does, and with a relative
+    position bias as torchvision's Swin does, not with ``scaled_dot_product_attention``."""
+    return layer.window is not None or layer.softcap is not None or layer.relative_bias is not None
 
 
 def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
@@ -169,7 +171,7 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     core's output: a view of flash attention's output, or its copy when rotary embedding made q a new
     tensor."""
     q, k, v = layer.projected(x)
-    core = (x[0], q[1])
+    core = q
     rename = {"in0": "q", "in1": "k", "in2": "v", "out": "core"}
     # layout: torch (nn.MultiheadAttention, batch first) projects a contiguous copy of x transposed to
     # sequence-first, and saves that copy instead of x

@@ -97,6 +97,11 @@ class PosEmbedding(Layer):
         return self.dim
 
     def output_shape(self, x: Shape) -> Shape:
+        if len(x) > 2:  # [G…, T, D]: sequences side by side (windows) that attention reads apart
+            raise self.error(f"needs a sequence [T] of ids or [T, D] of vectors, got {shape_text(x)}",
+                             code="bad-input-shape", hint="one table numbers the positions of one sequence: add it "
+                             "before partitioning into windows (on the [T, D] sequence or a flattened map), or give "
+                             "the attention within each window relative_bias: [w_h, w_w] (Swin)")
         if len(x) not in (1, 2):
             raise self.error(f"needs a sequence [T] of ids or [T, D] of vectors, got {shape_text(x)}",
                              code="bad-input-shape", hint="the first axis of the input is the sequence")

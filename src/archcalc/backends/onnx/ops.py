@@ -527,6 +527,36 @@ def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: 
     return b.op("Concat", turned, node, f"{part}_rotated", axis=-1)
 
 
+def _rows(b: Builder, node: LayerNode, x: str, part: str) -> str:
+    """x [N, G…, T, F] as [N·G…, T, F]: each sequence of the axes before [T, F] (a window, a frame) a batch row
+    of its own, as attention treats them."""
+    tail = b.op("Shape", [x], node, f"{part}_tail", start=-2)
+    shape = b.op("Concat", [_ints(b, node, "rows", [-1]), tail], node, f"{part}_rows_shape", axis=0)
+    return b.op("Reshape", [x, shape], node, f"{part}_rows")
+
+
+def _unrows(b: Builder, node: LayerNode, y: str, like: str, features: int) -> str:
+    """The attention's output [N·G…, T, features] back in the input's leading axes: [N, G…, T, features]."""
+    lead = b.op("Shape", [like], node, "leading", end=-1)
+    shape = b.op("Concat", [lead, _ints(b, node, "out_features", [features])], node, "unrows_shape", axis=0)
+    return b.op("Reshape", [y, shape], node, "unrows")
+
+
+def _relative_bias(b: Builder, node: LayerNode, scores: str, window: tuple[int, int]) -> str:
+    """scores + Swin's relative position bias: the table's row for each pair's offset in the window (torchvision's
+    relative_position_index, recomputed here: a constant), [T·T, heads] viewed [T, T, heads] and put heads first."""
+    wh, ww = window
+    h, w = (a.reshape(-1) for a in np.meshgrid(np.arange(wh), np.arange(ww), indexing="ij"))
+    index = ((h[:, None] - h[None, :] + wh - 1) * (2 * ww - 1) + w[:, None] - w[None, :] + ww - 1).reshape(-1)
+    rows = b.op("Gather", [b.weight(node, "relative_position_bias_table"),
+                           b.constant(node, "relative_position_index", index, dtype=np.int64)], node, "bias_rows",
+                axis=0)
+    t = wh * ww
+    pairs = b.op("Reshape", [rows, _ints(b, node, "bias_shape", [t, t, -1])], node, "bias_pairs")
+    bias = b.op("Transpose", [pairs], node, "relative_bias", perm=[2, 0, 1])
+    return b.op("Add", [scores, bias], node, "biased")
+
+
 def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads: int, kv: int, d: int) -> str:
     """softmax(q·kᵀ·scale + causal mask)·v per head, from MatMul and Softmax; q [N, T, h·d], k and v
     [N, S, kv·d]; k and v heads repeated for grouped-query attention as ``repeat_interleave`` does."""
@@ -554,6 +584,8 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
         cap = b.constant(node, "softcap", c["softcap"])
         turned = b.op("Tanh", [b.op("Div", [scores, cap], node, "scores_over_cap")], node, "scores_tanh")
         scores = b.op("Mul", [turned, cap], node, "capped")
+    if c.get("relative_bias") is not None:
+        scores = _relative_bias(b, node, scores, c["relative_bias"])
     if c["causal"]:
         size = b.op("Shape", [scores], node, "score_size", start=2)
         ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
@@ -577,6 +609,17 @@ def attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str]) -> st
     xs = x if isinstance(x, list) else [x]
     shapes = node.inputs if isinstance(node, MergeNode) else [node.in_shape]
     heads, kv, d = c["heads"], layer.groups, layer.head_size(shapes)
+    if len(shapes[0]) > 2:  # sequences side by side: each a batch row, the output put back in their axes
+        rows = [_rows(b, node, one, f"in{i}") for i, one in enumerate(xs)]
+        return _unrows(b, node, _attention(b, node, rows if len(xs) > 1 else rows[0], c, heads, kv, d), xs[0],
+                       heads * d)
+    return _attention(b, node, x, c, heads, kv, d)
+
+
+def _attention(b: Builder, node: LayerNode | MergeNode, x: str | list[str], c: dict, heads: int, kv: int,
+               d: int) -> str:
+    """:func:`attention` on [N, T, F] inputs."""
+    xs = x if isinstance(x, list) else [x]
     if len(xs) == 1 and c["packing"] == "heads":
         g = heads // kv
         groups = b.op("Reshape", [x, _ints(b, node, "groups_shape", [0, 0, kv, g + 2, d])], node, "groups")
@@ -599,7 +642,15 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
     """The q, k and v projections (``q_proj`` …), attention, and ``o_proj``, with torch's weights; ``layout: torch``
     is nn.MultiheadAttention's packed in_proj (:func:`_packed_attention`)."""
     layer, c = node.layer, node.layer.config()
-    head_dim, _ = layer.dims(node.in_shape)
+    head_dim, out = layer.dims(node.in_shape)
+    if len(node.in_shape) > 2:  # sequences side by side: each a batch row, the output put back in their axes
+        return _unrows(b, node, _self_attention(b, node, _rows(b, node, x, "in"), c, head_dim), x, out)
+    return _self_attention(b, node, x, c, head_dim)
+
+
+def _self_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: int) -> str:
+    """:func:`multihead_attention` on an [N, T, D] input."""
+    layer = node.layer
     if c["layout"] == "torch":
         return _packed_attention(b, node, x, c, head_dim)
 
@@ -654,7 +705,7 @@ def _qk_norm(b: Builder, node: LayerNode, x: str, part: str, c: dict, head_dim: 
 def _packed_attention(b: Builder, node: LayerNode, x: str, c: dict, head_dim: int) -> str:
     """nn.MultiheadAttention's self-attention: x·in_proj_weightᵀ + in_proj_bias gives q, k and v side by
     side ([N, T, 3D], sliced apart), attention with D/heads per head, then ``out_proj``."""
-    heads, dim = c["heads"], node.in_shape[1]
+    heads, dim = c["heads"], node.in_shape[-1]
     weight = b.op("Transpose", [b.weight(node, "in_proj_weight")], node, "in_proj_t", perm=[1, 0])
     packed = b.op("MatMul", [x, weight], node, "in_proj")
     if c["bias"]:

@@ -460,13 +460,15 @@ class Attention(nn.Module):
                 v.repeat_interleave(h // kv, dim=-3),
             )
         p = dropout if training else 0.0
+        lead = q.shape[:-3]  # the batch and the sequences beside it: one batch axis (views)
+        q, k, v = q.flatten(0, -4), k.flatten(0, -4), v.flatten(0, -4)
         if window is None and softcap is None and bias is None:
             y = nn.functional.scaled_dot_product_attention(
                 q, k, v, dropout_p=p, is_causal=causal, scale=scale
             )
         else:
             y = Attention.eager(q, k, v, causal, scale, p, window, softcap, bias)
-        return y.transpose(-3, -2).flatten(-2)
+        return y.unflatten(0, lead).transpose(-3, -2).flatten(-2)
 
     @staticmethod
     def eager(

@@ -66,6 +66,7 @@ from collections.abc import Iterator
 
 from archcalc import symbolic
 from archcalc.graph.nodes import Node
+from archcalc.layers.base import numel
 from archcalc.layers.traits import Trait
 from archcalc.lint.context import Context
 from archcalc.lint.diagnostic import WARNING, Finding
@@ -100,11 +101,18 @@ def check(ctx: Context) -> Iterator[Finding]:
             return
         if Trait.ATTENDS in layer.TRAITS and not any(tells_positions(child) for child in subtree(node)):
             what = "tokens" if reads_ids else "patches"
-            count = symbolic.fmt(node.in_shape[0]) if node.in_shape else "its"
+            # [G…, T, D]: T positions in each of G sequences (windows, frames), not G of them
+            shape = node.inputs[0] if getattr(node, "inputs", None) else node.in_shape
+            subject = f"its {symbolic.fmt(shape[-2])} {what}" if len(shape) >= 2 else f"its {what}"
+            if len(shape) > 2:
+                subject = f"the {symbolic.fmt(shape[-2])} {what} of each of its " \
+                    f"{symbolic.fmt(numel(tuple(shape[:-2])))} sequences"
             hint = "add a `pos_embedding` to the token embedding (`add: [[embedding: …], [pos_embedding: …]]`), " \
                 "or `rotary: half` on the attention" if reads_ids else \
                 "add the patches' positions, `pos_embedding: {positions: N, add: true}` on the [N, D] patches (as ViT)"
-            yield Finding(node.loc, f"`{node.path}` ({node.kind}) reads its {count} {what} as a set: nothing before "
+            if len(shape) > 2:
+                hint += ", or `relative_bias: [w_h, w_w]` on attention within windows (as Swin)"
+            yield Finding(node.loc, f"`{node.path}` ({node.kind}) reads {subject} as a set: nothing before "
                           "it says where each one is (no pos_embedding, rotary, causal mask, recurrence or overlapping "
                           f"convolution), so reordering the {what} only reorders the outputs",
                           hint=hint + "; if the input is a set, # archcalc: disable=S113")
