@@ -9,6 +9,8 @@ this kind is the parameter-free part between them and the output projection::
 It takes one input (q, k and v side by side, ``[T, (heads + 2·kv_heads)·head_dim]``) or three
 branches (q ``[T_q, heads·head_dim]``, k and v ``[T_k, kv_heads·head_dim]``), and gives
 ``[T_q, heads·head_dim]``. Rotary position embedding (RoPE) rotates q and k first when asked.
+Axes before ``[T, D]`` are independent sequences (Swin's windows, a video's frames), as
+``scaled_dot_product_attention`` treats a batch's leading axes: the work is theirs times one sequence's.
 """
 
 from __future__ import annotations
@@ -84,8 +86,16 @@ class Attention(Merge):
     ``softcap`` caps the scores smoothly before the mask, c·tanh(s/c) (Gemma 2's
     ``attn_logit_softcapping``); torch then computes the attention as Gemma's eager code does.
 
-    No parameters: the projections are the linear layers around it. MACs: q·kᵀ and the weighted sum
-    of v, heads × T_q × T_k × head_dim each, counted for the full T_q × T_k even when causal.
+    ``[G…, T, D]`` inputs attend within each index of the leading axes (Swin's windows, per-frame or axial
+    attention): every option (causal, window, rotary's positions 0 … T−1) applies to each sequence alone.
+    ``relative_bias: [w_h, w_w]`` adds Swin's learned relative position bias to the scaled scores before the
+    mask: T = w_h·w_w positions of a window, row-major, each pair (i, j) reading the row of its offset from
+    a table of (2·w_h − 1)(2·w_w − 1) rows × heads, stored as torchvision's ``ShiftedWindowAttention``
+    stores it (the parameter ``relative_position_bias_table``, the buffer ``relative_position_index``).
+
+    No parameters: the projections are the linear layers around it (but a relative bias's table). MACs:
+    q·kᵀ and the weighted sum of v, heads × T_q × T_k × head_dim each per sequence, counted for the full
+    T_q × T_k even when causal.
 
     Example: ``- attention: {heads: 12, causal: true}`` after ``- linear: 2304`` on ``[T, 768]``
     """

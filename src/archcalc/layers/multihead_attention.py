@@ -17,7 +17,8 @@ class MultiheadAttention(Attention):
     ``q_proj`` (D → heads·head_dim), ``k_proj`` and ``v_proj`` (D → kv_heads·head_dim) and ``o_proj``
     (heads·head_dim → out), around the ``attention`` kind (``softmax(q·kᵀ/√d + mask)·v`` per head).
 
-    ``[T, D]`` → ``[T, out]`` (``out`` defaults to D). ``head_dim`` defaults to D / heads, which must
+    ``[T, D]`` → ``[T, out]`` (``out`` defaults to D); ``[G…, T, D]`` attends within each index of the
+    leading axes (windows, frames), the projections on every position. ``head_dim`` defaults to D / heads, which must
     be whole; ``kv_heads`` below ``heads`` is grouped-query attention (1: multi-query). ``bias`` is
     the q, k, v projections' (Qwen2: true; Llama: false), ``out_bias`` the output projection's.
     Parameters: D·h·d + 2·D·h_kv·d + h·d·out, plus the biases. Named ``self_attn``, the layer's
