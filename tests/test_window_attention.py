@@ -239,3 +239,28 @@ def test_a_bad_window_exits_2_with_its_location(run, tmp_path):
     result = run("params", str(path))
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{path}:3:42: error: attention: relative_bias [2, 2] covers a window of 4 positions" in result.output
+
+
+PATCHES = """input: [3, 56, 56]
+layers:
+  - conv2d: {out: 96, kernel: 4, stride: 4}
+  - permute: [1, 2, 0]
+  - reshape: [2, 7, 2, 7, 96]
+  - permute: [0, 2, 1, 3, 4]
+  - reshape: [4, 49, 96]
+  - linear: 288
+  - ATTENTION
+"""
+
+
+def test_attention_within_windows_reads_each_windows_patches():
+    """S113 counts the positions of each window, not the windows, and a relative bias tells positions."""
+    from archcalc.lint import lint
+
+    [finding] = lint(PATCHES.replace("ATTENTION", "attention: 3"), select=["S113"]).diagnostics
+    assert finding.message.startswith("`6` (attention) reads the 49 patches of each of its 4 sequences as a set")
+    assert finding.hint.startswith("add the patches' positions, `pos_embedding: {positions: N, add: true}` on the "
+                                   "[N, D] patches (as ViT), or `relative_bias: [w_h, w_w]` on attention within "
+                                   "windows (as Swin)")
+    assert not lint(PATCHES.replace("ATTENTION", "attention: {heads: 3, relative_bias: 7}"),
+                    select=["S113"]).diagnostics
