@@ -36,8 +36,9 @@ CONVENTION = ("MACs count the multiply-accumulates of convolutions and linear la
 
 
 #: added to the convention for a network with attention
-ATTENTION = ("Attention's q·kᵀ and weights·v products are MACs too, 2×heads×T_q×T_k×head_dim per layer over the "
-             "full T_q×T_k even under a causal mask, as torch.utils.flop_counter counts them.")
+ATTENTION = ("Attention's q·kᵀ and weights·v products are MACs too, 2×heads×T_q×T_k×head_dim per layer (and per "
+             "sequence of the axes before [T, D], as Swin's windows) over the full T_q×T_k even under a causal mask, "
+             "as torch.utils.flop_counter counts them.")
 
 
 #: added to the convention for a network with a mixture of experts: its parameters and MACs count different things

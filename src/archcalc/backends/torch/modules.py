@@ -390,7 +390,8 @@ class Attention(nn.Module):
         self.options = dict(locals())
         del self.options["self"], self.options["__class__"]
         del self.options["relative_bias"]
-        if relative_bias is not None:  # torchvision's ShiftedWindowAttention's table and index
+        if relative_bias is not None:  # torchvision's ShiftedWindowAttention's
+            # relative_position_bias_table and relative_position_index
             wh, ww = self.window_size = tuple(relative_bias)
             table = torch.zeros((2 * wh - 1) * (2 * ww - 1), heads)
             self.relative_position_bias_table = nn.Parameter(table)
@@ -460,7 +461,7 @@ class Attention(nn.Module):
                 v.repeat_interleave(h // kv, dim=-3),
             )
         p = dropout if training else 0.0
-        lead = q.shape[:-3]  # the batch and the sequences beside it: one batch axis (views)
+        lead = q.shape[:-3]  # the batch and the sequences beside it: one axis (views)
         q, k, v = q.flatten(0, -4), k.flatten(0, -4), v.flatten(0, -4)
         if window is None and softcap is None and bias is None:
             y = nn.functional.scaled_dot_product_attention(
