@@ -264,3 +264,21 @@ def test_attention_within_windows_reads_each_windows_patches():
                                    "windows (as Swin)")
     assert not lint(PATCHES.replace("ATTENTION", "attention: {heads: 3, relative_bias: 7}"),
                     select=["S113"]).diagnostics
+
+
+@pytest.mark.parametrize("layer", [
+    "attention: {heads: 2}",
+    "attention: {heads: 2, kv_heads: 1, causal: true, rotary: half}",
+    "attention: {heads: 2, relative_bias: [2, 3], dropout: 0.1}",
+    "multihead_attention: {heads: 2, kv_heads: 1, causal: true, rotary: half, qk_norm: head}",
+])
+def test_grouped_attention_saves_what_autograd_saves(tmp_path, layer, one_thread):
+    """The plan's saved activations of attention on [G, G', T, D] are the bytes one real training step saves."""
+    from tests.test_plan import _saved
+
+    width = 8 if "kv_heads" in layer else 12
+    path = tmp_path / "grouped.yaml"
+    path.write_text(f"input: [2, 3, 6, 12]\nlayers:\n  - linear: {width}\n  - {layer}\n  - linear: 5\n",
+                    encoding="utf-8")
+    real, predicted = _saved(path, "none", torch.randint(0, 5, (2 * 2 * 3 * 6,)))
+    assert predicted == real
