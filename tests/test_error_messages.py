@@ -457,6 +457,8 @@ def test_gemmas_arguments_refuse_bad_values_at_the_argument(run, write, shape, l
     ("[4, 8]", "scale: 0", "x.yaml:3:12: error: scale: a factor of 0 makes every output 0\n"
      "  hint: a constant other than 0 (remove the layer for a factor of 1)\n"),
     ("[4, 8]", "scale: {factor: 1e999}", "x.yaml:3:21: error: scale: 'factor' must be a finite number, got inf\n"),
+    ("[4, 8]", "scale: -1.0e300", "x.yaml:3:12: error: scale: a factor of -1e+300 is beyond float32's largest number: "
+     "the model's float32 weights and outputs hold it as infinity\n  hint: a constant within ±3.4e38\n"),
     ("[4, 8]", "scale: {factor: x}", "x.yaml:3:21: error: undefined symbol 'x'\n"
      "  hint: declare it under 'symbols:' or as a block parameter\n"),
     ("[4, 8]", "scale", "x.yaml:3:5: error: scale needs 'factor'\n"

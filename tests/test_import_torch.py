@@ -1214,3 +1214,21 @@ def test_a_tensor_times_or_over_a_number_is_a_scale(tmp_path):
     first, second = archcalc.load(str(spec)), archcalc.load(str(back))
     assert_same_spec(first, second)
     assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+
+
+def test_a_tensor_times_a_numpy_number_is_a_scale(tmp_path):
+    """``self.s = np.sqrt(d)`` then ``x * self.s`` (hand-written attention's scale): a NumPy float64 is a number
+    too (the review found it refused as a call archcalc cannot express); a factor that overflows is no scale."""
+    path = write(tmp_path, "import numpy as np\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n        self.l = nn.Linear(8, 8)\n"
+                 "        self.s = np.sqrt(8)\n\n    def forward(self, x):\n        return self.l(x) * self.s\n")
+    code, output, out = imported(tmp_path, f"{path}:M", "--input", "8")
+    assert code == 0, output
+    assert out.read_text(encoding="utf-8").endswith("  - scale: 2.82842712475\n")
+    torch.manual_seed(5)
+    assert_same_module(out, _user_class(path, "M")().eval(), torch.randn(3, 8))
+    tiny = write(tmp_path, "from torch import nn\n\n\nclass T(nn.Module):\n    def __init__(self):\n"
+                 "        super().__init__()\n        self.l = nn.Linear(8, 8)\n\n"
+                 "    def forward(self, x):\n        return self.l(x) / 1e-320\n")
+    code, output, _ = imported(tmp_path, f"{tiny}:T", "--input", "8")
+    assert code == 2 and "calls call_function 'truediv', which archcalc cannot express" in output

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import operator
 import re
 import textwrap
@@ -745,16 +746,15 @@ def _constant_factor(node: fx.Node) -> float | None:
         return None
     a, b = node.args
 
-    def number(v: object) -> bool:
-        return type(v) in (int, float) and v != 0 and v == v and abs(v) != float("inf")
+    def number(v: object) -> bool:  # a Python or NumPy number (np.sqrt(d) is a float64), not a bool
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and v != 0 and math.isfinite(v)
 
+    factor = None
     if node.target in PRODUCTS:
-        if isinstance(a, fx.Node) and number(b):
-            return float(b)
-        return float(a) if isinstance(b, fx.Node) and number(a) else None
-    if node.target in QUOTIENTS and isinstance(a, fx.Node) and number(b):
-        return 1.0 / b
-    return None
+        factor = b if isinstance(a, fx.Node) and number(b) else a if isinstance(b, fx.Node) and number(a) else None
+    elif node.target in QUOTIENTS and isinstance(a, fx.Node) and number(b):
+        factor = 1.0 / float(b)
+    return float(factor) if factor is not None and math.isfinite(factor) and factor != 0 else None
 
 
 def function_layer(node: fx.Node, owner: nn.Module) -> Layer | None:

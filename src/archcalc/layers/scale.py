@@ -6,6 +6,9 @@ from archcalc.layers.args import Float
 from archcalc.layers.base import Layer, Shape, Work, layer, numel
 from archcalc.layers.traits import Trait
 
+#: the largest float32 (torch builds the model in float32)
+FLOAT32_MAX = 3.4028234663852886e38
+
 
 @layer("scale")
 class Scale(Layer):
@@ -31,6 +34,10 @@ class Scale(Layer):
         if self.factor == 0:
             raise self.error("a factor of 0 makes every output 0", arg="factor", code="bad-argument",
                              hint="a constant other than 0 (remove the layer for a factor of 1)")
+        if abs(self.factor) > FLOAT32_MAX:
+            raise self.error(f"a factor of {self.factor:g} is beyond float32's largest number: the model's float32 "
+                             "weights and outputs hold it as infinity", arg="factor", code="bad-argument",
+                             hint="a constant within ±3.4e38")
         return x
 
     def work(self, x: Shape, y: Shape) -> Work:
