@@ -33,6 +33,7 @@ from archcalc.backends.torch.modules import (
     Conv1D,
     GatedUnit,
     GlobalAvgPool2d,
+    LatentAttention,
     LayerNorm2d,
     LayerScale,
     Mean,
@@ -373,11 +374,27 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
                 dropout=c["dropout"], **_gemma_options(c))
 
 
+#: the routing options DeepSeek added to moe, and their defaults (Mixtral's routing)
+ROUTING = {"shared_gate": True, "scoring": "softmax", "correction_bias": False, "groups": None, "top_groups": None,
+           "group_score": "top2", "scaling": 1.0}
+
+
 @module_for("moe")
 def moe(layer: Layer, x: Shape) -> Call:
+    """Mixtral's block; DeepSeek's routing options given only where the spec sets them (a Mixtral's generated
+    source stays as it was)."""
     c = layer.config()
+    routing = {key: c[key] for key, default in ROUTING.items() if c[key] != default}
     return call(MoE, x[-1], c["experts"], c["top_k"], c["hidden"], activation=c["activation"],
-                normalize=c["normalize"], shared=c["shared"])
+                normalize=c["normalize"], shared=c["shared"], **routing)
+
+
+@module_for("mla")
+def mla(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(LatentAttention, x[1], c["heads"], c["kv_rank"], c["nope_dim"], c["rope_dim"], c["v_dim"],
+                layer.width(x), q_rank=c["q_rank"], bias=c["bias"], eps=c["eps"], causal=c["causal"],
+                rotary=c["rotary"], theta=c["theta"], scale=c["scale"], dropout=c["dropout"])
 
 
 @module_for("embedding")
