@@ -21,6 +21,10 @@ from archcalc.layers.base import (
 from archcalc.layers.glu import GATES
 from archcalc.layers.traits import Trait
 
+#: the routing arguments DeepSeek added, and their defaults (Mixtral's routing): the backends pass a layer's
+#: only where the spec sets them, so that a Mixtral's generated files stay as they were
+ROUTING = {"shared_gate": True, "scoring": "softmax", "correction_bias": False, "groups": None, "top_groups": None,
+           "group_score": "top2", "scaling": 1.0}
 
 @layer("moe")
 class MoE(Layer):

@@ -54,6 +54,7 @@ from archcalc.backends.torch.modules import (
     StochasticDepth,
 )
 from archcalc.layers.base import Layer, Shape
+from archcalc.layers.moe import ROUTING
 
 #: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
 REQUIRED = inspect.Parameter.empty
@@ -372,11 +373,6 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
                 dropout=c["dropout"], **_gemma_options(c))
-
-
-#: the routing options DeepSeek added to moe, and their defaults (Mixtral's routing)
-ROUTING = {"shared_gate": True, "scoring": "softmax", "correction_bias": False, "groups": None, "top_groups": None,
-           "group_score": "top2", "scaling": 1.0}
 
 
 @module_for("moe")
