@@ -115,12 +115,11 @@ def deepseek(c: Config, head: bool) -> list[str]:
     experts = c.int("n_routed_experts", g.E)
     if c.node("n_routed_experts") is None and c.node("num_local_experts") is not None:
         experts = c.int("num_local_experts")
-    top_k = c.int("num_experts_per_tok", g.k) if g.k is not None or c.node("num_experts_per_tok") is not None \
-        else c.int("num_experts_per_tok")
+    top_k = c.int("num_experts_per_tok") if g.k is None else c.int("num_experts_per_tok", g.k)
     if top_k > experts:
         raise c.error("num_experts_per_tok", f"num_experts_per_tok {top_k} is more than the {experts} experts "
                       "(n_routed_experts)", code="bad-config", hint="each token goes to at most every expert")
-    moe_hidden, n_shared = c.int("moe_intermediate_size", g.M), c.int("n_shared_experts", g.shared)
+    moe_hidden, n_shared = c.int("moe_intermediate_size", g.M), c.int("n_shared_experts", g.shared, least=0)
     dense = c.int("first_k_dense_replace", g.dense, least=0)
     q_rank = _nullable(c, "q_lora_rank", 1536)
     kv_rank = c.int("kv_lora_rank", 512)

@@ -78,15 +78,12 @@ class LatentAttention(Layer):
             raise self.error(f"needs a [T, D] sequence, got {shape_text(x)}", code="bad-input-shape",
                              hint="attention runs on a sequence of vectors; reshape or flatten first")
         if self.init is not None:
-            raise self.error("init: sets a layer's weight and bias, but mla holds seven projections and norms",
+            raise self.error("init: sets a layer's weight and bias, but mla holds several projections and norms",
                              arg="init", hint="remove init: (the projections start as nn.Linear's, U(±1/√fan_in), "
                              "the norms' γ at 1)")
         if symbolic.is_int(self.rope_dim) and self.rope_dim % 2:
             raise self.error(f"rotary embedding rotates pairs of dimensions, but rope_dim {self.rope_dim} is odd",
                              arg="rope_dim", code="attention-mismatch", hint="use an even rope_dim (DeepSeek: 64)")
-        if self.q_rank is not None and symbolic.is_int(self.q_rank) and self.q_rank < 1:
-            raise self.error(f"q_rank must be at least 1, got {self.q_rank}", arg="q_rank",
-                             hint="leave q_rank out for one q_proj (DeepSeek-V2-Lite's q_lora_rank null)")
         return (x[0], self.width(x))
 
     # -- parameters ---------------------------------------------------------------------------------

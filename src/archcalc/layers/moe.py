@@ -126,8 +126,9 @@ class MoE(Layer):
             raise self.error(f"top_groups {top} is more than the {g} groups", arg="top_groups",
                              hint=f"at most groups ({g})")
         if symbolic.is_int(top) and self.top_k > top * (e // g):
-            raise self.error(f"top_k {self.top_k} is more than the {top * (e // g)} experts of {top} groups of "
-                             f"{e // g}", arg="top_k", hint="top_k is at most top_groups × experts / groups")
+            raise self.error(f"top_k {self.top_k} is more than the {top * (e // g)} experts of the top_groups "
+                             f"{top} groups ({e // g} each)", arg="top_k",
+                             hint="top_k is at most top_groups × experts / groups")
 
     def shared_params(self, d: object) -> object:
         """The shared expert's gate, up and down projections and its sigmoid gate (none without ``shared``)."""
