@@ -35,8 +35,9 @@ class LatentAttention(Layer):
     weighted sum of v, h × T × T × (n + r) and h × T × T × v, the full T × T even when causal. A decoder
     caches the latent and the rotary key: kv_rank + r values per position, not 2·h·head_dim.
 
-    Example: ``- mla: {heads: 128, q_rank: 1536, kv_rank: 512, nope_dim: 128, rope_dim: 64, v_dim: 128,
-    causal: true}`` (DeepSeek-V3's ``self_attn``)
+    DeepSeek-V3's ``self_attn`` is the example, with ``causal: true``.
+
+    Example: ``- mla: {heads: 128, q_rank: 1536, kv_rank: 512, nope_dim: 128, rope_dim: 64, v_dim: 128}``
     """
 
     TRAITS = Trait.ATTENDS | Trait.WEIGHTED

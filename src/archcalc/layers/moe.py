@@ -1,4 +1,4 @@
-"""Sparse mixture of experts: a router picks top_k of E SwiGLU experts per token (Mixtral, Qwen-MoE, OLMoE)."""
+"""Sparse mixture of experts: a router picks top_k of E gated MLPs per token (Mixtral, Qwen-MoE, OLMoE, DeepSeek)."""
 
 from __future__ import annotations
 
