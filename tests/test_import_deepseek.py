@@ -243,6 +243,7 @@ V2 = dict(V3, model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"])
     (V3, dict(hidden_act="quick_gelu"), "hidden_act", "archcalc cannot express activation 'quick_gelu'"),
     (V3, dict(q_lora_rank="16"), "q_lora_rank", '"q_lora_rank": 16, a number, without quotes'),
     (V3, dict(rope_interleave=1), "rope_interleave", '"rope_interleave": true, JSON\'s true or false'),
+    (V3, dict(n_group=None), "n_group", "'n_group' is null, which transformers' DeepSeek-V3 router cannot route by"),
 ])
 def test_a_deepseek_config_archcalc_cannot_express_is_refused_at_its_key(tmp_path, base, changes, key, message):
     text = json.dumps({**base, **changes}, indent=2)
@@ -251,6 +252,17 @@ def test_a_deepseek_config_archcalc_cannot_express_is_refused_at_its_key(tmp_pat
     output = refused(tmp_path, text)
     assert f"config.json:{line}:" in output
     assert message in output
+
+
+def test_a_null_flag_is_false_as_transformers_tests_it(tmp_path):
+    """``if config.rope_interleave`` and ``if self.norm_topk_prob``: null is false there, not the default true."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**V3, "rope_interleave": None, "norm_topk_prob": None}))
+    out = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "rotary: half" in text and "normalize: false" in text
 
 
 def test_key_value_heads_other_than_the_heads_are_a_warning(tmp_path):

@@ -72,6 +72,13 @@ def _nullable(c: Config, key: str, default: int | None) -> int | None:
     return c.int(key, default) if default is not None or node is not None else None
 
 
+def _switch(c: Config, key: str, default: bool) -> bool:
+    """A flag the code tests by truth (``if config.rope_interleave``): JSON's null is false there, not the
+    default."""
+    node = c.node(key)
+    return False if isinstance(node, YScalar) and node.value is None else c.flag(key, default)
+
+
 def _rope(c: Config) -> float:
     """The rotary base; YaRN (the published V2's and V3's ``rope_scaling``) changes the angles and MLA's softmax
     scale (transformers' ``yarn_apply_mscale``), which the spec language cannot express: refused where the config
@@ -129,7 +136,7 @@ def deepseek(c: Config, head: bool) -> list[str]:
         raise c.error("qk_rope_head_dim", f"qk_rope_head_dim {rope_dim} is odd: rotary embedding turns pairs of "
                       "dimensions", code="bad-config", hint="an even number (DeepSeek's 64)")
     theta = _rope(c)
-    interleaved = c.flag("rope_interleave", True) if g.v3 else True  # V2 rotates complex pairs, always interleaved
+    interleaved = _switch(c, "rope_interleave", True) if g.v3 else True  # V2 rotates complex pairs, always interleaved
     act_name = c.choice("hidden_act", "silu", GATES, "activation")
     gate, act = GATES[act_name], ACTIVATIONS[act_name]
     eps = number(c.float("rms_norm_eps", 1e-6, positive=True))
@@ -204,8 +211,14 @@ def _routing(c: Config, g: DeepSeek, experts: int, top_k: int) -> dict[str, obje
     scaling = c.float("routed_scaling_factor", g.scaling, positive=True)
     if g.v3:
         args.update(scoring="sigmoid", correction_bias="true")
+        for key, default in (("n_group", g.groups), ("topk_group", g.top_groups)):
+            node = c.node(key)  # the router views the scores [n_group, …]: null fails there
+            if isinstance(node, YScalar) and node.value is None:
+                raise SpecError(node.loc, f"'{key}' is null, which transformers' DeepSeek-V3 router cannot route by",
+                                code="bad-config", hint=f'a whole number; or leave "{key}" out for the default, '
+                                f"{default}")
         groups, top_groups = c.int("n_group", g.groups), c.int("topk_group", g.top_groups)
-        args["normalize"] = c.flag("norm_topk_prob", True)
+        args["normalize"] = _switch(c, "norm_topk_prob", True)
     else:
         method = c.choice("topk_method", "greedy", ("greedy", "group_limited_greedy"), "topk_method")
         if c.value("norm_topk_prob", False) is True:
