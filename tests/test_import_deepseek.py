@@ -290,7 +290,7 @@ def test_a_v2_norm_topk_prob_is_ignored_as_transformers_ignores_it(tmp_path):
 def test_the_latent_cache_is_what_a_decoder_keeps(tmp_path):
     """MLA's point: a decoder caches the normalised latent and the rotated key, kv_lora_rank + qk_rope_head_dim
     values per position and layer (576 for V3), not 2 × heads × head_dim."""
-    from archcalc.calc.plan import kv_cache_per_token
+    from archcalc.calc.plan import kv_cache_at, kv_cache_per_token
 
     path = tmp_path / "config.json"
     data = {**DEEPSEEK_V3, "model_type": "deepseek_v3"}
@@ -298,8 +298,10 @@ def test_the_latent_cache_is_what_a_decoder_keeps(tmp_path):
     path.write_text(json.dumps(data))
     out = tmp_path / "spec.yaml"
     assert CliRunner().invoke(main, ["import", str(path), "-o", str(out)]).exit_code == 0
-    per_layer = kv_cache_per_token(archcalc.load(str(out), T=16).graph)
+    graph = archcalc.load(str(out), T=16).graph
+    per_layer = kv_cache_per_token(graph)
     assert len(per_layer) == 61 and {n for _, n in per_layer} == {512 + 64}
+    assert kv_cache_at(graph, 4096) == (61 * 576 * 4096, 0)  # every position kept: no window
 
 
 def test_imported_deepseek_specs_lint_without_errors(tmp_path):

@@ -60,6 +60,9 @@ class LatentAttention(Layer):
     scale = Float(None, doc="factor on q·kᵀ [default: 1/√(nope_dim + rope_dim)]", lo=0, lo_open=True)
     dropout = Float(0.0, doc="dropout on the attention weights while training", lo=0, hi=1, hi_open=True)
 
+    #: no sliding window: a decoder keeps every position's latent (``archcalc plan`` asks)
+    window = None
+
     @property
     def tells_positions(self) -> bool:
         return True  # the rotary part of every query and key turns with its position
