@@ -487,12 +487,12 @@ class MoEReference(nn.Module):
     def __init__(self, a, x: tuple[int, ...]):
         super().__init__()
         d, e, f = x[-1], a.experts, a.hidden
-        self.gate = nn.Linear(d, e, bias=False)
+        self.add_module(a.router, nn.Linear(d, e, bias=False))  # GraniteMoE's is router.weight
         self.experts = nn.Module()
         self.experts.gate_up_proj = nn.Parameter(torch.randn(e, 2 * f, d))
         self.experts.down_proj = nn.Parameter(torch.randn(e, d, f))
         if a.correction_bias:  # DeepSeek-V3's e_score_correction_bias, a buffer of the router
-            self.gate.register_buffer("e_score_correction_bias", torch.zeros(e))
+            getattr(self, a.router).register_buffer("e_score_correction_bias", torch.zeros(e))
         if a.shared is not None:  # Qwen2MoeMLP and its sigmoid gate, or DeepSeek's ungated shared_experts
             mlp = nn.Module()
             mlp.gate_proj = nn.Linear(d, a.shared, bias=False)
@@ -509,9 +509,13 @@ class MoEReference(nn.Module):
         """The dense [..., E] routing weights, as transformers' routers compute them (DeepSeek-V3's: sigmoid, the
         bias for the choice, the two best of each group choosing topk_group groups, the masked rest −inf)."""
         a = self.a
-        logits = self.gate(x)
+        router = getattr(self, a.router)
+        logits = router(x)
+        if a.router == "router":  # GraniteMoeTopKRouter: the top_k logits, then softmax over them alone
+            kept, chosen = logits.topk(a.top_k, dim=-1)
+            return torch.zeros_like(logits).scatter(-1, chosen, kept.softmax(-1))
         probs = logits.sigmoid() if a.scoring == "sigmoid" else logits.softmax(-1)
-        choice = probs + self.gate.e_score_correction_bias if a.correction_bias else probs
+        choice = probs + router.e_score_correction_bias if a.correction_bias else probs
         if a.groups is not None:
             grouped = choice.view(*choice.shape[:-1], a.groups, -1)
             score = grouped.topk(2, dim=-1)[0].sum(-1) if a.group_score == "top2" else grouped.max(-1).values
@@ -564,8 +568,14 @@ class LatentAttentionReference(nn.Module):
     def turn(self, x: torch.Tensor) -> torch.Tensor:
         a, t = self.a, x.shape[-2]
         inv = 1.0 / (a.theta ** (torch.arange(0, a.rope_dim, 2).float() / a.rope_dim))
+        gain = 1.0
+        if a.rotary_scaling != "linear" or a.rotary_factor != 1.0:  # rope scaling's frequencies (YaRN's: the
+            # function tests/test_rope_scaling.py holds to transformers' ROPE_INIT_FUNCTIONS bit for bit)
+            from archcalc.backends.rope import rotary_frequencies
+
+            inv, gain = rotary_frequencies(torch, a.rope_dim, a.theta, a.rotary_factor, **a.rope_options())
         angles = torch.arange(t).float()[:, None] * inv[None, :]
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+        cos, sin = (angles.cos() * gain).to(x.dtype), (angles.sin() * gain).to(x.dtype)
         if a.rotary == "interleaved":
             x1, x2 = x[..., 0::2], x[..., 1::2]
         else:
@@ -605,19 +615,50 @@ class MultiheadReference(nn.Module):
                                                 a.qk_norm_offset)
             self.k_norm = GemmaRMSNormReference((d if a.qk_norm == "head" else kv * d,), a.qk_norm_eps,
                                                 a.qk_norm_offset)
+        elif a.qk_norm == "per_head" and a.qk_norm_layout == "stablelm":  # transformers' own per-head LayerNorms
+            from transformers.models.stablelm.modeling_stablelm import StableLmLayerNormPerHead
+            self.q_layernorm = StableLmLayerNormPerHead(d, heads, a.qk_norm_eps, a.qk_norm_biased)
+            self.k_layernorm = StableLmLayerNormPerHead(d, kv, a.qk_norm_eps, a.qk_norm_biased)
+        elif a.qk_norm == "per_head":  # Cohere's q_norm, k_norm: a γ of each head's own
+            self.q_norm = PerHeadNormReference(heads, d, a.qk_norm_kind, a.qk_norm_eps, a.qk_norm_biased)
+            self.k_norm = PerHeadNormReference(kv, d, a.qk_norm_kind, a.qk_norm_eps, a.qk_norm_biased)
         elif a.qk_norm != "none":  # Qwen3's q_norm, k_norm over head_dim; OLMo 2's over all heads' features
-            self.q_norm = nn.RMSNorm(d if a.qk_norm == "head" else heads * d, eps=a.qk_norm_eps)
-            self.k_norm = nn.RMSNorm(d if a.qk_norm == "head" else kv * d, eps=a.qk_norm_eps)
+            for name, n in (("q_norm", heads), ("k_norm", kv)):
+                size = d if a.qk_norm == "head" else n * d
+                setattr(self, name, nn.LayerNorm(size, a.qk_norm_eps, bias=a.qk_norm_biased)
+                        if a.qk_norm_kind == "layernorm" else nn.RMSNorm(size, eps=a.qk_norm_eps))
         self.a, self.d = a, d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k = self.q_proj(x), self.k_proj(x)
-        if self.a.qk_norm == "head":
+        if self.a.qk_norm == "per_head" and self.a.qk_norm_layout == "stablelm":  # on [N, heads, T, d]
+            q = self.q_layernorm(q.unflatten(-1, (-1, self.d)).transpose(1, 2)).transpose(1, 2).flatten(-2)
+            k = self.k_layernorm(k.unflatten(-1, (-1, self.d)).transpose(1, 2)).transpose(1, 2).flatten(-2)
+        elif self.a.qk_norm in ("head", "per_head"):
             q = self.q_norm(q.view(*q.shape[:-1], -1, self.d)).view(q.shape)
             k = self.k_norm(k.view(*k.shape[:-1], -1, self.d)).view(k.shape)
         elif self.a.qk_norm == "all":
             q, k = self.q_norm(q), self.k_norm(k)
         return self.o_proj(attend(q, k, self.v_proj(x), self.a))
+
+
+class PerHeadNormReference(nn.Module):
+    """``CohereLayerNorm((heads, d))`` as modeling_cohere.py writes it, in the input's type (float64 stays float64
+    here, for the float64 checks; Cohere's computes in float32): each head's d features of x [..., heads, d] to
+    mean 0 and variance 1, times a γ [heads, d] of each head's own; with ``kind`` rmsnorm x·rsqrt(mean(x²) + eps)
+    instead, and with ``bias`` a β [heads, d] added."""
+
+    def __init__(self, heads: int, d: int, kind: str, eps: float, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(heads, d))
+        self.bias = nn.Parameter(torch.zeros(heads, d)) if bias else None
+        self.kind, self.eps = kind, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "layernorm":
+            x = x - x.mean(-1, keepdim=True)
+        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        return y if self.bias is None else y + self.bias
 
 
 class LayerNorm2dReference(nn.LayerNorm):
@@ -1203,6 +1244,24 @@ layers:
         Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, head_dim: 6, bias: false, causal: true, "
              "window: 3, scale: 0.25, softcap: 3.0, rotary: half, theta: 100.0, rotary_factor: 8.0, qk_norm: head, "
              "qk_norm_offset: 1}", params=16 * 24 + 2 * 16 * 12 + 24 * 16 + 2 * 6, out=(6, 16), name="gemma3"),
+        # Command R+: LayerNorms over each head's 4 features, γ [4, 4] for q and [2, 4] for k, no β
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, causal: true, rotary: interleaved, "
+             "qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_bias: false, qk_norm_eps: 1.0e-5}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 16 + (4 + 2) * 4, out=(6, 16), name="qk-norm-per-head"),
+        # StableLM 2 12B's layout (a LayerNorm module per head), here with β: 2 × (4 + 2) × 4; partial rotary
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, causal: true, rotary: half, rotary_dim: 2, "
+             "qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_layout: stablelm}",
+             params=16 * 16 + 2 * 16 * 8 + 16 * 16 + (16 + 8 + 8 + 16) + 2 * (4 + 2) * 4, out=(6, 16),
+             name="qk-norm-stablelm"),
+        Case((6, 16), "multihead_attention: {heads: 4, bias: false, qk_norm: per_head, qk_norm_eps: 1.0e-5}",
+             params=4 * (16 * 16) + (4 + 4) * 4, out=(6, 16), name="qk-norm-per-head-rms"),
+        # LayerNorms shared by the heads (Persimmon's, with β), and over all heads' features without β
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, rotary: half, qk_norm: head, "
+             "qk_norm_kind: layernorm}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 2 * 2 * 4, out=(6, 16),
+             name="qk-norm-head-layernorm"),
+        Case((6, 16), "multihead_attention: {heads: 4, kv_heads: 2, bias: false, qk_norm: all, qk_norm_kind: "
+             "layernorm, qk_norm_bias: false}", params=16 * 16 + 2 * 16 * 8 + 16 * 16 + 16 + 8, out=(6, 16),
+             name="qk-norm-all-layernorm"),
         # nn.MultiheadAttention(16, 4): in_proj_weight [48, 16], in_proj_bias [48], out_proj 16 → 16
         Case((6, 16), "multihead_attention: {heads: 4, layout: torch}", params=4 * (16 * 16 + 16), out=(6, 16),
              name="torch-layout"),
@@ -1225,6 +1284,9 @@ layers:
         # Qwen2-MoE: a shared expert of 5 (gate, up, down) and its D → 1 sigmoid gate beside the routed ones
         Case((4, 6), "moe: {experts: 3, top_k: 2, hidden: 4, normalize: false, shared: 5}",
              params=6 * 3 + 3 * 3 * 6 * 4 + 3 * 6 * 5 + 6, out=(4, 6), name="qwen2-shared"),
+        # GraniteMoE: router.weight, the softmax over the 2 kept logits (the reference computes it that way)
+        Case((5, 6), "moe: {experts: 4, top_k: 2, hidden: 3, router: router}", params=6 * 4 + 4 * 3 * 6 * 3,
+             out=(5, 6), name="granite-router"),
         # DeepSeek-V3's router: sigmoid scores, the correction bias (a buffer of E), 3 of 4 groups of 2 by their two
         # best; the weights renormalised and times 2.5; shared_experts of 5 without a gate
         Case((5, 6), "moe: {experts: 8, top_k: 3, hidden: 3, scoring: sigmoid, correction_bias: true, groups: 4, "
@@ -1247,6 +1309,10 @@ layers:
              "causal: true, scale: 0.3, eps: 1.0e-5}",
              params=(8 * 4 + 4) + 4 + 4 * 2 * 4 + (8 * 6 + 6) + 4 + 4 * 2 * 4 + (2 * 2 * 8 + 8), out=(4, 8),
              name="biased-scaled"),
+        # DeepSeek's published YaRN on the rotary part (here from 2 positions, factor 4, on 4 tokens)
+        Case((4, 8), "mla: {heads: 2, kv_rank: 4, nope_dim: 2, rope_dim: 4, v_dim: 2, causal: true, "
+             "rotary_factor: 4.0, rotary_scaling: yarn, original_positions: 2, attention_factor: 1.2, scale: 0.5}",
+             params=8 * 2 * 6 + 8 * 8 + 4 + 4 * 2 * 4 + 2 * 2 * 8, out=(4, 8), name="yarn"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

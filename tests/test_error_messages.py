@@ -461,7 +461,26 @@ def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
     ("[4, 8]", "multihead_attention: {heads: 2, rotary_factor: 8.0}", "x.yaml:3:52: error: multihead_attention: "
      "rotary_factor is given but rotary is none\n  hint: add rotary: half (or interleaved), or drop rotary_factor\n"),
     ("[4, 8]", "multihead_attention: {heads: 2, qk_norm_offset: 1}", "x.yaml:3:53: error: multihead_attention: "
-     "qk_norm_offset is given but qk_norm is none\n  hint: add qk_norm: head (or all), or drop qk_norm_offset\n"),
+     "qk_norm_offset is given but qk_norm is none\n  hint: add qk_norm: head (or all, or per_head), or drop "
+     "qk_norm_offset\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm_kind: layernorm}", "x.yaml:3:51: error: multihead_attention: "
+     "qk_norm_kind is given but qk_norm is none\n  hint: add qk_norm: head (or all, or per_head), or drop "
+     "qk_norm_kind\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: head, qk_norm_bias: false}", "x.yaml:3:66: error: "
+     "multihead_attention: qk_norm_bias is given but qk_norm_kind is rmsnorm, which has no shift β\n"
+     "  hint: add qk_norm_kind: layernorm, or drop qk_norm_bias\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: head, qk_norm_kind: layernorm, qk_norm_offset: 1}",
+     "x.yaml:3:93: error: multihead_attention: qk_norm_offset is an RMSNorm's (Gemma's offset + γ), but qk_norm_kind "
+     "is layernorm\n  hint: drop qk_norm_offset, or use qk_norm_kind: rmsnorm\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: per_head, qk_norm_offset: 1}", "x.yaml:3:72: error: "
+     "multihead_attention: qk_norm_offset scales by offset + γ with one γ the heads share (Gemma 3's), not qk_norm: "
+     "per_head's γ of each head's own\n  hint: use qk_norm: head with qk_norm_offset, or drop qk_norm_offset\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: all, qk_norm_layout: stablelm}", "x.yaml:3:67: error: "
+     "multihead_attention: qk_norm_layout stores a γ of each head's own, but qk_norm is all\n"
+     "  hint: use qk_norm: per_head, or drop qk_norm_layout\n"),
+    ("[4, 8]", "multihead_attention: {heads: 2, qk_norm: per_head, qk_norm_kind: batchnorm}", "x.yaml:3:70: error: "
+     "multihead_attention: 'qk_norm_kind' must be one of 'rmsnorm', 'layernorm', got 'batchnorm'\n"
+     "  hint: valid words: rmsnorm, layernorm\n"),
     ("[4, 8]", "multihead_attention: {heads: 2, layout: torch, softcap: 5.0}", "x.yaml:3:61: error: "
      "multihead_attention: layout: torch: nn.MultiheadAttention has no soft cap on the scores\n"
      "  hint: remove softcap, or use layout: llama (q_proj, k_proj, v_proj, o_proj apart)\n"),
@@ -562,3 +581,34 @@ def test_an_embedding_after_other_layers_is_refused_at_it(run, write):
 ])
 def test_a_bad_loss_is_refused_where_it_is_written(run, write, train, stderr):
     assert errors(run, write, f"input: [4]\nlayers: [linear: 3]\ntrain: {train}\n") == stderr
+
+
+@pytest.mark.parametrize(("default", "hint"), [
+    ("false", "symbols are sizes (1 or more); a switch is an argument of the block that reads it, with a default "
+              "(`up(c, bilinear = false):` under blocks:), and `if: bilinear` chooses the layers"),
+    ("0", "symbols are sizes (1 or more); a switch is an argument of the block that reads it, with a default "
+          "(`up(c, bilinear = 0):` under blocks:), and `if: bilinear` chooses the layers"),
+    ("0.5", "symbols are sizes: a whole number of 1 or more (bilinear: 32), or null to give it with --set bilinear=N"),
+])
+def test_a_symbol_default_that_is_no_size_says_what_to_write(run, write, default, hint):
+    """milesial's U-Net takes `bilinear=False`: a hand-written spec put it under symbols:."""
+    result = run("params", str(write(f"input: [3, 8, 8]\nsymbols: {{bilinear: {default}}}\n"
+                                     "layers: [conv2d: {out: 4, kernel: 1}]\n", "x.yaml")))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[1] == f"  hint: {hint}"
+
+
+def test_a_concat_one_row_apart_says_where_the_row_went():
+    """milesial's U-Net at a height not divisible by 16: the decoder's upsampled map is a row short of the skip."""
+    text = ("input: [4, 10, 10]\nlayers:\n  - concat:\n      - []\n"
+            "      - [maxpool2d: 4, upsample: {scale: 4}, conv2d: {out: 4, kernel: 1}]\n")
+    with pytest.raises(SpecError) as caught:
+        archcalc.loads(text.replace("10, 10", "9, 9").replace("pool2d: 4", "pool2d: 2").replace("le: 4", "le: 2"))
+    assert caught.value.message == "concat: branch 1 gives [4, 8, 8] but branch 0 gives [4, 9, 9]"
+    assert caught.value.hint == ("branches are joined along channels, so every other dimension must agree; one row "
+                                 "apart: a branch that pooled an odd size and upsampled it back lost one (25 → 12 → "
+                                 "24): give the input sizes divisible by the total downsampling, or pad: the smaller "
+                                 "branch (milesial's U-Net pads with F.pad)")
+    with pytest.raises(SpecError) as caught:  # two rows apart: not that
+        archcalc.loads(text)
+    assert caught.value.hint == "branches are joined along channels, so every other dimension must agree"

@@ -64,6 +64,7 @@ def small(kind: str, **sizes):
         "starcoder2": (transformers.Starcoder2Config, "Starcoder2ForCausalLM"),
         "stablelm": (transformers.StableLmConfig, "StableLmForCausalLM"),
         "granite": (transformers.GraniteConfig, "GraniteForCausalLM"),
+        "granitemoe": (transformers.GraniteMoeConfig, "GraniteMoeForCausalLM"),
         "cohere": (transformers.CohereConfig, "CohereForCausalLM"),
         "opt": (transformers.OPTConfig, "OPTForCausalLM"),
         "gptj": (transformers.GPTJConfig, "GPTJForCausalLM"),
@@ -375,6 +376,10 @@ LAYERNORM_CASES = {
     "stablelm-parallel-gqa": (small("stablelm", num_attention_heads=6, num_key_value_heads=2,
                                     use_parallel_residual=True, partial_rotary_factor=0.5, tie_word_embeddings=True,
                                     **LAYERNORM), transformers.StableLmForCausalLM),
+    # StableLM 2 12B's: a LayerNorm of each head's own on q (6 heads) and k (2), parallel, grouped-query
+    "stablelm-qk-layernorm": (small("stablelm", num_attention_heads=6, num_key_value_heads=2, qk_layernorm=True,
+                                    use_parallel_residual=True, layer_norm_eps=1e-4, **LAYERNORM),
+                              transformers.StableLmForCausalLM),
     # opt-125m's: pre-norm, biases, ReLU, positions from row 2 of the P + 2 rows, the head tied
     "opt": (small("opt", **OPT), transformers.OPTForCausalLM),
     # opt-350m's: post-norm (no final_layer_norm), tokens embedded 32 wide, project_in to 48 and project_out back
@@ -773,7 +778,10 @@ def config_text(**changes) -> str:
     [
         (dict(model_type="falcon"), "model_type", "archcalc cannot express model type 'falcon'"),
         (dict(model_type="lama"), "model_type", "did you mean 'llama'?"),
-        (dict(rope_scaling={"rope_type": "llama3", "factor": 8.0}), "rope_scaling", "has no scaling"),
+        (dict(rope_scaling={"rope_type": "llama3", "factor": 8.0}), "rope_scaling",
+         "'rope_scaling': rope type llama3 needs 'low_freq_factor'"),
+        (dict(rope_scaling={"rope_type": "dynamic", "factor": 2.0}), "rope_type",
+         "'rope_scaling': archcalc's rotary embedding cannot compute rope type 'dynamic'"),
         (dict(num_key_value_heads=3), "num_key_value_heads", "num_key_value_heads 3 does not divide"),
         (dict(num_attention_heads=6), "num_attention_heads", "num_attention_heads 6 does not divide hidden_size 64"),
         (dict(hidden_size=-4), "hidden_size", "'hidden_size' must be a whole number ≥ 1, got -4"),
@@ -818,7 +826,7 @@ def test_a_config_that_json_or_transformers_would_refuse_is_refused(tmp_path, te
 
 
 @pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "olmo2", "phi3", "mixtral", "qwen3_moe",
-                                    "olmoe", "qwen2_moe", "granite"])
+                                    "olmoe", "qwen2_moe", "granite", "granitemoe"])
 def test_a_key_the_config_leaves_out_takes_its_familys_default(tmp_path, family):
     """A hand-written or trimmed config.json is read as transformers reads it: Mistral's 14336-wide MLP,
     8 key/value heads and 4096-token window, Qwen2's 151936-token vocabulary and 32 key/value heads, Qwen3's
@@ -1204,7 +1212,8 @@ def test_gemma3_attention_softcapping_is_ignored_as_transformers_ignores_it(tmp_
 
 @pytest.mark.parametrize("name", ["gemma-mqa-tied", "gemma2-gqa-capped", "gemma3-pattern-linear-rope",
                                   "gpt-neox-parallel", "phi-gqa-tied", "starcoder2", "stablelm-parallel-gqa",
-                                  "granite", "cohere", "opt-350m-post-norm-projected", "gptj", "gpt-bigcode"])
+                                  "stablelm-qk-layernorm", "granite", "granitemoe", "cohere", "cohere-qk-norm",
+                                  "opt-350m-post-norm-projected", "gptj", "gpt-bigcode"])
 def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """One config per Gemma generation and per LayerNorm family (GPT-NeoX's head-by-head packing, Phi's shared
     norm, StarCoder2's window, StableLM's parallel residual): the generated torch source (ruff-clean at 88
@@ -1423,8 +1432,8 @@ def test_a_layernorm_decoder_config_as_the_hub_writes_it_is_the_real_model(tmp_p
      "  hint: a factor that gives an even number of dimensions, at least 2\n"),
     (dict(model_type="gpt_neox", rotary_pct=1.5), "rotary_pct",
      "error: rotary_pct 1.5 is more than the whole head\n  hint: a share of each head's dimensions: at most 1\n"),
-    (dict(model_type="gpt_neox", rope_scaling={"type": "linear", "factor": 2.0}), "rope_scaling",
-     "error: 'rope_scaling': archcalc's rotary embedding has no scaling\n"),
+    (dict(model_type="gpt_neox", rope_scaling={"type": "dynamic", "factor": 2.0}), "type",
+     "error: 'rope_scaling': archcalc's rotary embedding cannot compute rope type 'dynamic'\n"),
     (dict(model_type="gpt_neox", hidden_size=50, num_attention_heads=4), "num_attention_heads",
      "error: num_attention_heads 4 does not divide hidden_size 50\n"),
     (dict(model_type="phi", qk_layernorm=True), "qk_layernorm",
@@ -1435,8 +1444,8 @@ def test_a_layernorm_decoder_config_as_the_hub_writes_it_is_the_real_model(tmp_p
     (dict(model_type="phi", rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.01}),
      "partial_rotary_factor", "error: partial_rotary_factor 0.01 of a head of 64 rotates 0 dimensions: rotary "
      "embedding turns pairs of them\n"),
-    (dict(model_type="stablelm", qk_layernorm=True), "qk_layernorm",
-     "error: 'qk_layernorm': q and k normalised by LayerNorms of each head's own before rotary\n"),
+    (dict(model_type="stablelm", qk_layernorm="yes"), "qk_layernorm",
+     "error: 'qk_layernorm' must be true or false, got 'yes'\n"),
     (dict(model_type="stablelm", head_dim=64), "head_dim",
      "error: head_dim 64 is not hidden_size / num_attention_heads (80): StableLmAttention's heads are 80 wide, "
      "and its rotary table would be sized for the other\n  hint: remove head_dim\n"),
@@ -1474,6 +1483,19 @@ GRANITE_COHERE_CASES = {
     "cohere-biased-untied-head-dim": (small("cohere", num_attention_heads=4, head_dim=16, attention_bias=True,
                                             tie_word_embeddings=False, layer_norm_eps=1e-6, **LAYERNORM),
                                       transformers.CohereForCausalLM),
+    # granite-3.0-1b-a400m's shape: Granite's multipliers around a sparse block_sparse_moe (router.weight), 2 of 5
+    # experts per token
+    "granitemoe": (small("granitemoe", num_attention_heads=6, num_key_value_heads=2, num_local_experts=5,
+                         num_experts_per_tok=2, embedding_multiplier=12.0, residual_multiplier=0.22,
+                         attention_multiplier=0.05, logits_scaling=6.0, tie_word_embeddings=True, pad_token_id=0,
+                         **LAYERNORM), transformers.GraniteMoeForCausalLM),
+    # GraniteMoeConfig's defaults: multipliers 1, untied; biases on q, k, v and o, one expert of 3 per token
+    "granitemoe-top-1-biased": (small("granitemoe", num_attention_heads=4, num_local_experts=3, num_experts_per_tok=1,
+                                      attention_bias=True, logits_scaling=3.0, **LAYERNORM),
+                                transformers.GraniteMoeForCausalLM),
+    # Command R+'s: q_norm [6, 8] and k_norm [2, 8], LayerNorms over each head with a weight of each head's own
+    "cohere-qk-norm": (small("cohere", num_attention_heads=6, num_key_value_heads=2, use_qk_norm=True,
+                             layer_norm_eps=1e-4, **LAYERNORM), transformers.CohereForCausalLM),
 }
 
 
@@ -1505,6 +1527,21 @@ def test_granite_and_cohere_write_their_constants_where_transformers_applies_the
                   vocab=config.vocab_size)
 
 
+def test_per_head_qk_norms_are_written_as_each_family_stores_them(tmp_path):
+    """StableLM's per-head LayerNorm modules (q_layernorm.norms.i) and Command R+'s [heads, head_dim] weights: both
+    qk_norm: per_head, bias-free LayerNorms at the config's layer_norm_eps; without the key, no q and k norms."""
+    stablelm = imported(tmp_path / "s", LAYERNORM_CASES["stablelm-qk-layernorm"][0]).read_text(encoding="utf-8")
+    cohere = imported(tmp_path / "c", GRANITE_COHERE_CASES["cohere-qk-norm"][0]).read_text(encoding="utf-8")
+    for text in (stablelm, cohere):
+        assert "qk_norm: per_head\n" in text and "qk_norm_kind: layernorm\n" in text, text
+        assert "qk_norm_bias: false\n" in text and "qk_norm_eps: 0.0001\n" in text, text
+    assert "qk_norm_layout: stablelm\n" in stablelm and "# q_proj, k_proj, v_proj, o_proj, q_layernorm, k_layernorm" \
+        in stablelm
+    assert "qk_norm_layout" not in cohere and "# q_proj, k_proj, v_proj, o_proj, q_norm, k_norm" in cohere
+    plain = imported(tmp_path / "p", GRANITE_COHERE_CASES["cohere"][0]).read_text(encoding="utf-8")
+    assert "qk_norm" not in plain and "k_norm" not in plain
+
+
 #: ibm-granite/granite-3.0-2b-base's and -8b-base's config.json values (the 8B model: 4096 wide, 12800-wide MLP,
 #: logits / 16)
 GRANITE_3_0 = dict(vocab_size=49155, max_position_embeddings=4096, num_hidden_layers=40, num_attention_heads=32,
@@ -1516,8 +1553,28 @@ COMMAND_R = dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, n
                  num_attention_heads=64, num_key_value_heads=64, max_position_embeddings=8192, layer_norm_eps=1e-5,
                  logit_scale=0.0625, rope_theta=8000000.0, use_qk_norm=False, pad_token_id=0, bos_token_id=5,
                  eos_token_id=255001)
+#: ibm-granite/granite-3.0-1b-a400m-base's and -3b-a800m-base's config.json values (3b-a800m: 1536 wide, 24 heads,
+#: 40 experts, 32 layers)
+GRANITE_MOE = dict(vocab_size=49155, max_position_embeddings=4096, intermediate_size=512, num_key_value_heads=8,
+                   num_experts_per_tok=8, embedding_multiplier=12.0, residual_multiplier=0.22,
+                   attention_multiplier=0.015625, logits_scaling=6.0, rms_norm_eps=1e-6, rope_theta=10000.0,
+                   attention_dropout=0.1, router_aux_loss_coef=0.01, tie_word_embeddings=True, pad_token_id=0,
+                   bos_token_id=0, eos_token_id=0)
+#: CohereForAI/c4ai-command-r-plus's config.json values: q and k normalised per head (use_qk_norm)
+COMMAND_R_PLUS = dict(vocab_size=256000, hidden_size=12288, intermediate_size=33792, num_hidden_layers=64,
+                      num_attention_heads=96, num_key_value_heads=8, max_position_embeddings=8192, layer_norm_eps=1e-5,
+                      logit_scale=0.8333333333333334, rope_theta=75000000.0, use_qk_norm=True, attention_bias=False,
+                      pad_token_id=0, bos_token_id=5, eos_token_id=255001)
+#: stabilityai/stablelm-2-12b's config.json values: a LayerNorm of each head's own on q and k (qk_layernorm)
+STABLELM_2_12B = dict(vocab_size=100352, hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
+                      num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=4096, layer_norm_eps=1e-5,
+                      partial_rotary_factor=0.25, rope_theta=10000, qk_layernorm=True, use_parallel_residual=True,
+                      use_qkv_bias=False, tie_word_embeddings=False, hidden_act="silu", bos_token_id=100257,
+                      eos_token_id=100257)
 #: their parameters, the tied embedding once (transformers' sum(p.numel()) on the meta device)
 GRANITE_2B, GRANITE_8B, COMMAND_R_V01 = 2_533_531_648, 8_170_848_256, 34_980_831_232
+COMMAND_R_PLUS_SIZE, STABLELM_2_12B_SIZE = 103_810_674_688, 12_143_185_920
+GRANITE_1B_A400M, GRANITE_3B_A800M = 1_334_628_352, 3_298_793_472
 
 
 @pytest.mark.parametrize(("kind", "sizes", "real_class", "expected"), [
@@ -1526,6 +1583,12 @@ GRANITE_2B, GRANITE_8B, COMMAND_R_V01 = 2_533_531_648, 8_170_848_256, 34_980_831
     ("granite", dict(GRANITE_3_0, hidden_size=4096, intermediate_size=12800, attention_multiplier=0.0078125,
                      logits_scaling=16.0), transformers.GraniteForCausalLM, GRANITE_8B),
     ("cohere", COMMAND_R, transformers.CohereForCausalLM, COMMAND_R_V01),
+    ("cohere", COMMAND_R_PLUS, transformers.CohereForCausalLM, COMMAND_R_PLUS_SIZE),
+    ("stablelm", STABLELM_2_12B, transformers.StableLmForCausalLM, STABLELM_2_12B_SIZE),
+    ("granitemoe", dict(GRANITE_MOE, hidden_size=1024, num_attention_heads=16, num_hidden_layers=24,
+                        num_local_experts=32), transformers.GraniteMoeForCausalLM, GRANITE_1B_A400M),
+    ("granitemoe", dict(GRANITE_MOE, hidden_size=1536, num_attention_heads=24, num_hidden_layers=32,
+                        num_local_experts=40), transformers.GraniteMoeForCausalLM, GRANITE_3B_A800M),
 ])
 def test_published_granite_and_command_r_sizes_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
     config = small(kind, **sizes)
@@ -1542,15 +1605,17 @@ def test_published_granite_and_command_r_sizes_count_as_the_real_model(tmp_path,
      "error: 'logits_scaling' must be a number > 0, got '8'\n"),
     (dict(model_type="granite", embedding_multiplier=float("inf")), "embedding_multiplier",
      "error: 'embedding_multiplier' must be finite, got inf\n"),
-    (dict(model_type="granite", rope_scaling={"rope_type": "dynamic", "factor": 2.0}), "rope_scaling",
-     "error: 'rope_scaling': archcalc's rotary embedding has no scaling\n"),
+    (dict(model_type="granite", rope_scaling={"rope_type": "longrope", "factor": 2.0}), "rope_type",
+     "error: 'rope_scaling': archcalc's rotary embedding cannot compute rope type 'longrope'\n"),
     (dict(model_type="granite", pretraining_tp=2), "pretraining_tp",
      "error: 'pretraining_tp': weights split into slices for tensor parallelism while pre-training\n"),
-    (dict(model_type="cohere", use_qk_norm=True), "use_qk_norm",
-     "error: 'use_qk_norm': q and k normalised by LayerNorms with a weight of each head's own ([heads, head_dim]), "
-     "which no spec kind holds (qk_norm: head shares one weight across the heads)\n  hint: the spec language cannot "
-     "express it; only \"use_qk_norm\": false imports (parameters and shapes without the norms' 2·(heads + kv)·"
-     "head_dim … remove it to count the rest)\n"),
+    (dict(model_type="granitemoe", num_local_experts=2, num_experts_per_tok=3), "num_experts_per_tok",
+     "error: num_experts_per_tok 3 is more than the 2 experts (num_local_experts)\n"),
+    (dict(model_type="granitemoe", logits_scaling=0), "logits_scaling",
+     "error: 'logits_scaling' must be a number > 0, got 0\n"),
+    (dict(model_type="cohere", use_qk_norm=1), "use_qk_norm", "error: 'use_qk_norm' must be true or false, got 1\n"),
+    (dict(model_type="cohere", use_qk_norm=True, layer_norm_eps=0), "layer_norm_eps",
+     "error: 'layer_norm_eps' must be a number > 0, got 0\n"),
     (dict(model_type="cohere", architectures=["CohereForCausalLM"], logit_scale=None), "logit_scale",
      "error: 'logit_scale' is null, but CohereForCausalLM multiplies its logits by it\n  hint: give a number "
      "(\"logit_scale\": 0.0625 is Command-R's), or import the base model with --base\n"),

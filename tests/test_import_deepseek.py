@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from click.testing import CliRunner
 
 import archcalc
 from archcalc.cli import main
-from tests.test_import_config import full_size, imported, refused
+from tests.test_import_config import full_size, imported, refused, stirred
 from tests.test_transformers import check_against, logits
 
 transformers = pytest.importorskip("transformers")
@@ -29,6 +30,11 @@ transformers = pytest.importorskip("transformers")
 SMALL = dict(vocab_size=101, hidden_size=48, intermediate_size=80, moe_intermediate_size=24, num_hidden_layers=3,
              num_attention_heads=4, num_key_value_heads=4, kv_lora_rank=12, qk_nope_head_dim=8, qk_rope_head_dim=4,
              v_head_dim=6, max_position_embeddings=32, bos_token_id=0, eos_token_id=0)
+
+
+#: DeepSeek-V3's YaRN (V2-Lite's has mscale and mscale_all_dim 0.707)
+YARN = {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0, "mscale_all_dim": 1.0,
+        "original_max_position_embeddings": 4096, "type": "yarn"}
 
 
 def config(kind: str, **sizes):
@@ -55,6 +61,15 @@ CASES = {
     "v2-group-limited": (config("deepseek_v2", q_lora_rank=16, n_routed_experts=8, num_experts_per_tok=2, n_group=4,
                                 topk_group=2, topk_method="group_limited_greedy", first_k_dense_replace=1,
                                 routed_scaling_factor=2.0, n_shared_experts=2), transformers.DeepseekV2ForCausalLM),
+    # the published configs' YaRN (here from 8 positions, factor 4, on 13 tokens): the rotary frequencies blended,
+    # cos and sin times mscale / mscale_all_dim's ratio, the softmax scale times mscale_all_dim's mscale²
+    "v3-yarn": (config("deepseek_v3", q_lora_rank=16, n_routed_experts=8, num_experts_per_tok=2, n_group=4,
+                       topk_group=2, first_k_dense_replace=1, rope_theta=5000.0, rope_scaling=dict(
+                           YARN, factor=4.0, mscale=0.8, mscale_all_dim=0.707, original_max_position_embeddings=8)),
+                transformers.DeepseekV3ForCausalLM),
+    "v2-yarn": (config("deepseek_v2", q_lora_rank=None, n_routed_experts=5, num_experts_per_tok=2,
+                       rope_scaling=dict(YARN, factor=4.0, original_max_position_embeddings=8, mscale=0.707,
+                                         mscale_all_dim=0.707)), transformers.DeepseekV2ForCausalLM),
     # DeepSeek-V2-Lite's shape: one q_proj, greedy top 2 of 5
     "v2-lite-greedy": (config("deepseek_v2", q_lora_rank=None, n_routed_experts=5, num_experts_per_tok=2,
                               first_k_dense_replace=1, n_shared_experts=1, hidden_act="gelu"),
@@ -63,10 +78,11 @@ CASES = {
 
 
 def real(name: str) -> torch.nn.Module:
-    """The case's transformers model, random weights and a random correction bias."""
+    """The case's transformers model, random weights moved off their start (the norms' γ off 1, sharper scores:
+    ``stirred``) and a random correction bias."""
     made, cls = CASES[name]
     torch.manual_seed(0)
-    model = cls(made)
+    model = stirred(cls(made))
     with torch.no_grad():
         for key, buffer in model.named_buffers():
             if key.endswith("e_score_correction_bias"):
@@ -97,12 +113,34 @@ def test_the_routing_and_attention_the_spec_writes_are_what_the_outputs_depend_o
     for old, new in (("                groups: 4\n                top_groups: 2\n", ""),
                      ("correction_bias: true", "correction_bias: false"), ("scoring: sigmoid", "scoring: softmax"),
                      ("            causal: true\n", "            causal: true\n            rotary: half\n"),
-                     ("scaling: 2.5", "scaling: 1.0")):
+                     ("scaling: 2.5", "scaling: 1.0")):  # each changes what the real model computes
         assert old in text
         assert (run(text.replace(old, new)) - expected).abs().max() > 1e-3, old
 
 
-@pytest.mark.parametrize("name", ["v3-low-rank-groups-dense-first", "v3-q-proj-half-raw", "v2-group-limited"])
+def test_yarn_and_its_softmax_scale_are_what_the_outputs_depend_on(tmp_path):
+    """The YaRN case without its scaling, or without mscale² on the softmax scale, gives other logits."""
+    text = imported(tmp_path, CASES["v3-yarn"][0]).read_text()
+    weights = real("v3-yarn").state_dict()
+    ids = torch.randint(0, 101, (2, 13))
+
+    def run(spec: str) -> torch.Tensor:
+        model = archcalc.to_torch(archcalc.loads(spec, T=13)).eval()
+        model.load_state_dict(weights, strict=True)
+        with torch.no_grad():
+            return model(ids)
+
+    expected = run(text)
+    scale = next(line for line in text.splitlines() if line.strip().startswith("scale:")) + "\n"
+    scaling = "".join(line + "\n" for line in text.splitlines() if line.strip().split(":")[0] in (
+        "rotary_factor", "rotary_scaling", "original_positions", "attention_factor"))
+    for old in (scale, scaling):
+        assert old in text
+        assert (run(text.replace(old, "")) - expected).abs().max() > 1e-3, old
+
+
+@pytest.mark.parametrize("name", ["v3-low-rank-groups-dense-first", "v3-q-proj-half-raw", "v2-group-limited",
+                                  "v3-yarn"])
 def test_an_imported_deepseek_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """The generated torch source (ruff-clean at 88 columns), onnxruntime and the NumPy model, each with the real
     model's weights, give its logits to 1e-5 (float32)."""
@@ -148,8 +186,6 @@ def test_an_imported_deepseek_runs_as_the_real_model_in_every_backend(tmp_path, 
 
 # -- the published sizes ------------------------------------------------------------------------------
 
-YARN = {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0, "mscale_all_dim": 1.0,
-        "original_max_position_embeddings": 4096, "type": "yarn"}
 #: deepseek-ai/DeepSeek-V3's config.json (R1's is the same); num_nextn_predict_layers is its MTP layer, which
 #: transformers does not build (its weights are ignored on loading), so neither count holds it
 DEEPSEEK_V3 = dict(vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
@@ -174,27 +210,16 @@ DEEPSEEK_V2_LITE = dict(vocab_size=102400, hidden_size=2048, intermediate_size=1
     ("deepseek_v3", DEEPSEEK_V3, transformers.DeepseekV3ForCausalLM, 671_026_404_352),
     ("deepseek_v2", DEEPSEEK_V2_LITE, transformers.DeepseekV2ForCausalLM, 15_706_484_224),
 ])
-def test_the_published_sizes_count_as_the_real_model_once_yarn_is_removed(tmp_path, kind, sizes, real_class,
-                                                                          expected):
-    """YaRN is refused where the config says it, with the way to count the model all the same: removed (as
-    rope_parameters' rope_type default), the spec counts transformers' parameters to the one."""
+def test_the_published_sizes_count_as_the_real_model(tmp_path, kind, sizes, real_class, expected):
+    """The configs as published, YaRN and all: the spec counts transformers' parameters to the one, and writes
+    YaRN as the rotary scaling with the softmax scale times mscale_all_dim's mscale² (V3: 1/√192 × 1.3689²)."""
     made = config(kind, **sizes)
-    made.save_pretrained(tmp_path)
-    path = tmp_path / "config.json"
-    text = path.read_text()
-    output = refused(tmp_path, text)
-    line = next(i for i, row in enumerate(text.splitlines(), 1) if '"rope_type": "yarn"' in row)
-    assert f"config.json:{line}:" in output
-    assert "error: 'rope_parameters': YaRN rope scaling changes the rotary angles and the softmax scale (mscale²)" \
-        in output
-    assert 'remove rope_scaling (or give rope_parameters rope_type "default") to count them' in output
-    data = json.loads(text)
-    data["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0}
-    path.write_text(json.dumps(data, indent=2))
-    out = tmp_path / "spec.yaml"
-    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert archcalc.load(str(out)).trainable_params == full_size(made, real_class) == expected
+    spec = imported(tmp_path, made)
+    assert archcalc.load(str(spec)).trainable_params == full_size(made, real_class) == expected
+    text = spec.read_text()
+    assert "rotary_scaling: yarn" in text and "rotary_factor: 40.0" in text and "original_positions: 4096" in text
+    mscale = 0.1 * sizes["rope_scaling"]["mscale_all_dim"] * math.log(40.0) + 1.0
+    assert f"scale: {192 ** -0.5 * mscale * mscale!r}" in text
 
 
 @pytest.mark.parametrize(("kind", "given", "base"), [
@@ -222,9 +247,8 @@ V2 = dict(V3, model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"])
 
 
 @pytest.mark.parametrize(("base", "changes", "key", "message"), [
-    (V3, dict(rope_scaling=YARN), '"type": "yarn"', "'rope_scaling': YaRN rope scaling changes the rotary angles"),
-    (V3, dict(rope_parameters={"rope_type": "linear", "factor": 2.0}), '"rope_type": "linear"',
-     "'rope_parameters': 'linear' rope scaling changes the rotary angles"),
+    (V3, dict(rope_scaling={"rope_type": "dynamic", "factor": 2.0}), '"rope_type": "dynamic"',
+     "'rope_scaling': archcalc's rotary embedding cannot compute rope type 'dynamic'"),
     (V2, dict(topk_method="noaux_tc"), "topk_method", "archcalc cannot express topk_method 'noaux_tc'"),
     (V2, dict(topk_method="group_limited_greedy", n_group=None), None, "the config has no 'n_group'"),
     (V2, dict(num_experts_per_tok=None), None, "the config has no 'num_experts_per_tok'"),

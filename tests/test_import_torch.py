@@ -277,15 +277,21 @@ def test_importing_a_specs_generated_source_gives_the_spec_back(tmp_path, name):
 
 
 def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
-    """archcalc's MultiheadAttention (q_proj … o_proj, and Qwen3's or OLMo 2's q_norm and k_norm) reads back
-    with every argument it was written with."""
+    """archcalc's MultiheadAttention (q_proj … o_proj, and Qwen3's, OLMo 2's, Command R+'s or StableLM's q and k
+    norms) reads back with every argument it was written with."""
     layers = ["multihead_attention: {heads: 4, kv_heads: 2, head_dim: 12, bias: false, qk_norm: head, "
               "qk_norm_eps: 1.0e-05, causal: true, rotary: half, theta: 500000.0}",
               "multihead_attention: {heads: 4, out_bias: false, qk_norm: all, rotary: interleaved, out: 24}",
-              "multihead_attention: {heads: 2, scale: 0.5, dropout: 0.1}"]
+              "multihead_attention: {heads: 2, scale: 0.5, dropout: 0.1}",
+              # Command R+'s and StableLM 2 12B's LayerNorms of each head's own, a shared LayerNorm with β
+              "multihead_attention: {heads: 4, kv_heads: 2, qk_norm: per_head, qk_norm_kind: layernorm, "
+              "qk_norm_bias: false, qk_norm_eps: 1.0e-05, rotary: interleaved}",
+              "multihead_attention: {heads: 4, qk_norm: per_head, qk_norm_kind: layernorm, qk_norm_layout: stablelm}",
+              "multihead_attention: {heads: 2, qk_norm: per_head}",
+              "multihead_attention: {heads: 2, qk_norm: head, qk_norm_kind: layernorm}"]
     spec = tmp_path / "llama.yaml"
     spec.write_text("input: [6, 32]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers[:2]) +
-                    "  - linear: 32\n  - " + layers[2] + "\n", encoding="utf-8")
+                    "  - linear: 32\n" + "".join(f"  - {layer}\n" for layer in layers[2:]), encoding="utf-8")
     back = round_trip(spec, tmp_path)
     first, second = archcalc.load(str(spec)), archcalc.load(str(back))
     assert_same_spec(first, second)
@@ -296,7 +302,8 @@ def test_llama_style_attention_in_generated_source_imports_back(tmp_path):
 def test_a_mixture_of_experts_in_generated_source_imports_back(tmp_path):
     """archcalc's MoE (Mixtral's gate, experts.gate_up_proj, experts.down_proj) reads back with its routing."""
     layers = ["moe: {experts: 4, top_k: 1, hidden: 12, activation: gelu, normalize: false}",
-              "moe: {experts: 3, hidden: 8, name: mlp}", "moe: {experts: 2, top_k: 1, hidden: 4, shared: 6}"]
+              "moe: {experts: 3, hidden: 8, name: mlp}", "moe: {experts: 2, top_k: 1, hidden: 4, shared: 6}",
+              "moe: {experts: 3, hidden: 4, router: router, name: block_sparse_moe}"]
     spec = tmp_path / "moe.yaml"
     spec.write_text("input: [6, 16]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
     back = round_trip(spec, tmp_path)
@@ -318,7 +325,7 @@ def round_trip(spec: Path, folder: Path) -> Path:
 
 def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
     """``layer_scale: {flat: true}`` (timm ConvNeXt's [C] gamma) is written ``LayerScale.apply(x, self.gamma,
-    view=(C, 1, 1))``: the view of a vector reads back as a flat layer_scale, in a block too."""
+    view=(-1, 1, 1))``: the view of a vector reads back as a flat layer_scale, in a block too."""
     text = ("name: flat\ninput: [8, 6, 6]\nblocks:\n  cn(c):\n    - residual:\n        - conv2d: {out: c, kernel: 3, "
             "padding: 1, groups: c}\n        - layer_scale: {flat: true, name: gamma}\n"
             "layers:\n  - cn: 8\n  - cn: 8\n  - global_avgpool2d\n  - linear: 4\n")
@@ -326,7 +333,7 @@ def test_a_flat_layer_scale_in_generated_source_imports_back(tmp_path):
     spec.write_text(text, encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(main, ["export", str(spec), "--to", "torch", "-o", str(source)]).exit_code == 0
-    assert "view=(8, 1, 1)" in source.read_text(encoding="utf-8")
+    assert "view=(-1, 1, 1)" in source.read_text(encoding="utf-8")
     cls, shape = _class_and_input(source.read_text(encoding="utf-8"))
     result = runner.invoke(main, ["import", f"{source}:{cls}", "--input", shape, "-o", str(out)])
     assert result.exit_code == 0, result.output

@@ -326,3 +326,21 @@ def test_the_docstring_says_what_predict_returns(spec, says):
     text = render(archcalc.loads(spec))
     assert f"``predict`` returns the network's output: {says}" in text
     assert "scale them as they were scaled for any weights you\nload (``archcalc train --data digits`` divides" in text
+
+
+@pytest.mark.parametrize("scaling", ["rotary_scaling: llama3, rotary_factor: 8.0, original_positions: 16",
+                                     "rotary_scaling: yarn, rotary_factor: 4.0, original_positions: 16"])
+def test_an_exported_rope_scaled_decoder_runs_with_only_numpy(scaling, run, write, tmp_path):
+    """The scaled rotary frequencies come from archcalc.backends.rope, which the file must carry with it."""
+    spec = write("input: [T]\nsymbols: {T: 40}\nlayers:\n  - embedding: {vocab: 50, dim: 32}\n"
+                 "  - residual: [rmsnorm, multihead_attention: {heads: 2, causal: true, rotary: half, "
+                 f"{scaling}}}]\n  - linear: 50\n")
+    out = tmp_path / "model.py"
+    assert run("export", spec, "--to", "numpy", "-o", out).exit_code == 0
+    ids = np.random.default_rng(0).integers(0, 50, size=(2, 40))
+    np.save(tmp_path / "ids.npy", ids)
+    proc = run_isolated("m = runpy.run_path('model.py'); net = m['build_model'](seed=1, dtype='float64').eval()\n"
+                        "import numpy as np\nnp.save('out.npy', net.forward(np.load('ids.npy')))\n", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    runtime = to_numpy(archcalc.load(str(spec)), seed=1, dtype="float64").eval()
+    assert np.array_equal(np.load(tmp_path / "out.npy"), runtime.forward(ids))

@@ -37,13 +37,15 @@ def test_every_spec_loss_has_a_class():
 @pytest.mark.parametrize("module", RUNTIME, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_runtime_modules_import_only_numpy_and_each_other(module):
     """They are copied into the standalone export, which must need nothing but NumPy (the shared
-    training loop, ``archcalc.training.loop``, is one of them)."""
+    training loop, ``archcalc.training.loop``, is one of them, and so is ``archcalc.backends.rope``, the rotary
+    frequencies written for NumPy and torch alike)."""
     tree = ast.parse(inspect.getsource(module))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             assert {a.name for a in node.names} <= {"math", "time", "numpy"}
         elif isinstance(node, ast.ImportFrom):
-            assert node.module in {"__future__", "numpy.lib.stride_tricks", "archcalc.training.loop"} or \
+            assert node.module in {"__future__", "numpy.lib.stride_tricks", "archcalc.training.loop",
+                                   "archcalc.backends.rope"} or \
                 node.module.startswith("archcalc.backends.numpy."), node.module
 
 

@@ -182,13 +182,18 @@ def test_llama3_multihead_attention_saved_activations(mode):
     assert sorted(s for _, s in tensors) == sorted(tuple(p.shape) for p in module.parameters())
 
 
-@pytest.mark.parametrize("qk_norm", ["head", "all"])
+@pytest.mark.parametrize("qk_norm", ["head", "all", "per_head",
+                                     "per_head, qk_norm_kind: layernorm, qk_norm_bias: false",
+                                     "per_head, qk_norm_kind: layernorm, qk_norm_layout: stablelm",
+                                     "head, qk_norm_kind: layernorm", "all, qk_norm_kind: layernorm"])
 @pytest.mark.parametrize("mode", ["none", "selective"])
 def test_qk_norm_saved_activations(tmp_path, qk_norm, mode):
-    # Qwen3's q_norm and k_norm over each head, OLMo 2's over all heads' features: rms_norm on q and k
+    # Qwen3's q_norm and k_norm over each head, OLMo 2's over all heads' features: rms_norm on q and k; Command R+'s
+    # and StableLM 2 12B's a γ of each head's own, LayerNorms (layer_norm on each head's view of q and k)
     path = tmp_path / "qk.yaml"
     text = (SPECS_DIR / "llama-3-8b.yaml").read_text()
-    path.write_text(text.replace("bias: false\n", f"bias: false\n            qk_norm: {qk_norm}\n", 1))
+    settings = f"qk_norm: {qk_norm}".replace(", ", "\n            ")
+    path.write_text(text.replace("bias: false\n", f"bias: false\n            {settings}\n", 1))
     assert "qk_norm" in path.read_text()
     real, predicted = _saved(path, mode, torch.randint(0, 100, (16,)), ids=100, **LLAMA3_SMALL)
     assert predicted == real

@@ -245,6 +245,19 @@ def test_a_spec_trained_on_logits_can_stop_before_its_final_softmax(write, tmp_p
     assert "logits" not in plain
 
 
+def test_a_flat_layer_scale_in_a_block_used_at_two_widths_runs_at_both(write, tmp_path):
+    """The generated class applies its flat scale viewed [-1, 1, 1], not the first use's [8, 1, 1]: ConvNeXt
+    written as its official code is (a hand-written spec crashed the exported file at the second stage)."""
+    spec = write("input: [8, 4, 4]\nblocks:\n  blk(c):\n    - conv2d: {out: c, kernel: 1}\n"
+                 "    - layer_scale: {flat: true, name: gamma}\nlayers:\n  - blk: 8\n  - blk: 16\n")
+    file = tmp_path / "ls.py"
+    file.write_text(emit(archcalc.load(str(spec))), encoding="utf-8")
+    module, runtime = import_file(file).build_model(), archcalc.to_torch(str(spec))
+    runtime.load_state_dict(module.state_dict())
+    x = torch.randn(2, 8, 4, 4)
+    torch.testing.assert_close(module(x), runtime(x))
+
+
 def test_class_parameters_take_the_blocks_own_names(write):
     """What varies as a block argument does is named after it; other values by their module and
     position; variants by their shortcut."""

@@ -79,7 +79,7 @@ TENSORS: dict[str, Callable] = {
     "rmsnorm": lambda layer, x: [layer.normalized(x)] if layer.affine else [],
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
-    # the router gate.weight [E, D], experts.gate_up_proj [E, 2F, D] and experts.down_proj [E, D, F]
+    # the router gate.weight (or router.weight) [E, D], experts.gate_up_proj [E, 2F, D] and experts.down_proj [E, D, F]
     # (with a shared expert, its gate_proj, up_proj, down_proj and Qwen2-MoE's shared_expert_gate after them)
     "moe": lambda layer, x: [(layer.experts, x[-1]), (layer.experts, 2 * layer.hidden, x[-1]),
                              (layer.experts, x[-1], layer.hidden)] + ([] if layer.shared is None else [

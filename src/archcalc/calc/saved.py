@@ -164,7 +164,7 @@ def eager(layer: Layer) -> bool:
 
 def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     """q_proj, k_proj and v_proj save their input x (layout: torch, a copy of it), q_norm and k_norm
-    (``qk_norm``) what rms_norm saves of q and k, the attention core
+    (``qk_norm``) what rms_norm or layer_norm saves of q and k, the attention core
     saves what :func:`_attention` says of their outputs (``q``, ``k``, ``v``), and o_proj saves the
     core's output: a view of flash attention's output, or its copy when rotary embedding made q a new
     tensor."""
@@ -176,14 +176,18 @@ def _multihead(layer: Layer, x: Shape, y: Shape) -> list[Save]:
     first = Save("own", numel(x), for_weight=True) if layer.layout == "torch" else Save("in", numel(x),
                                                                                         for_weight=True)
     norms: list[Save] = []
-    for name, shape, norm in zip(("q", "k"), (q, k), layer.norm_shapes(x)):
-        # q_norm and k_norm are rms_norm on the projection (a view of it, per head): it saves what
-        # :func:`_rmsnorm` says, and the attention core reads its output, a new tensor
-        groups = numel(shape) // norm[0]
-        norms += [Save(name, numel(shape), "upcast"), Save("own", groups, "fp32")]
-        # Gemma 3's offset: plain operations in fp32, x·rsqrt and offset + γ saved in fp32
-        norms += [Save("own", numel(shape), "fp32"), Save("own", norm[0], "fp32", False)] if layer.qk_norm_offset \
-            else [Save("own", numel(shape))]
+    for name, shape, width in zip(("q", "k"), (q, k), layer.norm_widths(x)):
+        # q_norm and k_norm are rms_norm or layer_norm on the projection (a view of it, per head; with
+        # per_head one call per head, on views of it, their outputs stacked): they save what :func:`_rmsnorm`
+        # and :func:`_layernorm` say, and the attention core reads their output, a new tensor
+        groups = numel(shape) // width
+        if layer.qk_norm_kind == "layernorm":
+            norms += [Save(name, numel(shape)), Save("own", groups, "fp32"), Save("own", groups, "fp32")]
+        else:
+            norms += [Save(name, numel(shape), "upcast"), Save("own", groups, "fp32")]
+            # Gemma 3's offset: plain operations in fp32, x·rsqrt and offset + γ saved in fp32
+            norms += [Save("own", numel(shape), "fp32"), Save("own", width, "fp32", False)] \
+                if layer.qk_norm_offset else [Save("own", numel(shape))]
         rename["in0" if name == "q" else "in1"] = f"{name}_normed"
     saves = [first, *norms, *(Save(rename.get(s.ref, s.ref), s.elements, s.dtype, s.per_example)
                               for s in _attention(layer, [q, k, v], core))]

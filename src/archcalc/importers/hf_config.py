@@ -17,6 +17,7 @@ neither sizes nor outputs of the imported model (token ids, ``torch_dtype``, ``u
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -694,7 +695,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
             head_dim = None  # the default, left out
         act = c.activation("hidden_act", "silu")
         eps = number(c.float("rms_norm_eps", defaults.eps, positive=True))
-        theta = _rope_theta(c)
+        theta, _, scaling = _rope(c, partial=False)
         c.require("pretraining_tp", 1, "weights split into slices for tensor parallelism while pre-training")
         window = _sliding_window(c, defaults.sliding_window, sizes["depth"], every_layer_slides) if windowed \
             else None
@@ -716,6 +717,7 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
                 scale=None if mult is None else mult.attention,
                 rotary="half",
                 theta=number(theta),
+                **scaling,
                 qk_norm=None if qk_norm == "none" else qk_norm,
                 qk_norm_eps=None if qk_norm == "none" or float(eps) == 1e-6 else eps,
                 dropout=None if attn_drop is None else number(attn_drop),
@@ -851,7 +853,7 @@ def phi3(c: Config, head: bool) -> list[str]:
     else:
         head_dim = c.int("head_dim")
         per_head = str(head_dim)
-    theta, factor = _rope(c, partial=True)
+    theta, factor, scaling = _rope(c, partial=True, top_original=4096)
     rotary_dim = _rotary_dim(c, head_dim, factor)
     gate = GATES[c.choice("hidden_act", "silu", GATES, "activation")]
     eps = number(c.float("rms_norm_eps", d.eps, positive=True))
@@ -860,7 +862,7 @@ def phi3(c: Config, head: bool) -> list[str]:
     width = f"(h + 2 * kv) * {per_head}" if grouped else ("3 * d" if per_head == "(d // h)" else f"3 * {per_head} * h")
     args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
     attention = layer("attention", heads="h", kv_heads="kv" if grouped else None, causal="true", rotary="half",
-                      theta=number(theta), rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+                      theta=number(theta), rotary_dim=rotary_dim if rotary_dim != head_dim else None, **scaling,
                       dropout=None if attn_drop is None else number(attn_drop))
     lines = [
         *_header(c, sizes),
@@ -934,11 +936,15 @@ class Experts:
     renamed: dict[str, str] = field(default_factory=dict)
     #: the key of a shared expert's width and its default (Qwen2-MoE's), None for a family without one
     shared: tuple[str, int] | None = None
+    #: the sparse block's module name and its router's (GraniteMoE's block_sparse_moe and router)
+    name: str = "mlp"
+    router: str = "gate"
 
 
 def moe_decoder(dense: Family, moe: Experts) -> Family:
     """A Llama-like decoder (``dense``, one :func:`decoder`) whose MLP is a sparse mixture of experts, named
-    ``mlp`` as the family's ``SparseMoeBlock`` is (``gate``, ``experts.gate_up_proj``, ``experts.down_proj``):
+    ``mlp`` as the family's ``SparseMoeBlock`` is (``gate``, ``experts.gate_up_proj``, ``experts.down_proj``;
+    GraniteMoE's ``block_sparse_moe`` with a ``router``, as :class:`Experts` says):
     the dense family's spec with its MLP lines replaced by one ``moe`` layer, and the experts' count and
     top_k as the symbols E and k. The router's jitter noise (Mixtral's ``router_jitter_noise``) scales the
     input only while training: a warning, as the spec computes the evaluation forward pass. The auxiliary
@@ -966,15 +972,17 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
         if jitter:
             c.warnings.append(SpecError(c.where("router_jitter_noise"), f"router_jitter_noise {jitter:g} scales the "
                                         "input by random factors while training only: the spec computes the "
-                                        "evaluation forward pass (counts do not depend on it)", code="router-jitter"))
+                                        "evaluation forward pass (counts do not depend on it)", code="training-only"))
         lines = dense(family_config, head)
         start = lines.index("        - name: mlp")
         end = next(i for i in range(start, len(lines)) if "name: down_proj" in lines[i])
         act = GATES[family_config.choice("hidden_act", "silu", GATES, "activation")]
         shared = family_config.int(*moe.shared) if moe.shared else None
         moe_layer = layer("moe", experts="E", top_k="k", hidden="f", activation=None if act == "silu" else act,
-                          normalize=None if normalize else False, shared="S" if shared else None, name="mlp")
-        parts = "router gate, experts" + (", shared_expert, shared_expert_gate" if shared else "")
+                          normalize=None if normalize else False, shared="S" if shared else None,
+                          router=None if moe.router == "gate" else moe.router, name=moe.name)
+        parts = ("router gate" if moe.router == "gate" else moe.router) + ", experts" + \
+            (", shared_expert, shared_expert_gate" if shared else "")
         lines[start:end + 1] = [f"        - {moe_layer}   # {parts}"]
         symbols = next(i for i, line in enumerate(lines) if line.startswith("symbols: {"))
         lines[symbols] = f"{lines[symbols][:-1]}, E: {experts}, k: {top_k}{f', S: {shared}' if shared else ''}}}"
@@ -1054,6 +1062,15 @@ _OLMOE = moe_decoder(decoder(_llama_bias, DEFAULTS["olmoe"], free_head_dim=False
                                                                     "num_attention_heads": 16}))
 family("olmoe", "OlmoeModel", "OlmoeForCausalLM")(_olmoe)
 
+#: IBM GraniteMoE (granite-3.0-1b-a400m, 3b-a800m; GraniteMoeConfig's defaults are Llama's, with 8 experts of
+#: intermediate_size, 2 per token): Granite's decoder and four multipliers, its MLP a sparse block named
+#: block_sparse_moe whose router is router.weight. GraniteMoeTopKRouter keeps the top_k logits and takes the softmax
+#: over them alone, which is the softmax over every expert kept and renormalised (normalize: true, the moe default)
+DEFAULTS["granitemoe"] = Defaults(T=2048, V=32000, F=11008)
+family("granitemoe", "GraniteMoeModel", "GraniteMoeForCausalLM")(moe_decoder(
+    decoder(_llama_bias, DEFAULTS["granitemoe"], windowed=False, multipliers=granite_multipliers),
+    Experts("num_local_experts", 8, 2, None, name="block_sparse_moe", router="router")))
+
 
 # -- Gemma ------------------------------------------------------------------------------------------
 
@@ -1114,7 +1131,8 @@ def gemma(generation: int) -> Family:
             sliding = [False] * sizes["depth"]
         if any(sliding):
             window = c.int("sliding_window", d.sliding_window)
-        rope = _gemma3_rope(c) if generation == 3 else dict.fromkeys((SLIDING, FULL), (_rope_theta(c), None))
+        theta, _, scaling = (None, None, {}) if generation == 3 else _rope(c, partial=False)
+        rope = _gemma3_rope(c) if generation == 3 else dict.fromkeys((SLIDING, FULL), (theta, None))
         condition = _pattern(c, sliding)
 
         def attention(local: bool, indent: str) -> list[str]:
@@ -1130,7 +1148,7 @@ def gemma(generation: int) -> Family:
                 softcap=None if attn_cap is None else number(attn_cap),
                 rotary="half",
                 theta=number(theta),
-                rotary_factor=None if factor is None else number(factor),
+                **{"rotary_factor": None if factor is None else number(factor), **scaling},
                 qk_norm="head" if generation == 3 else None,
                 qk_norm_eps=eps if generation == 3 and float(eps) != 1e-6 else None,
                 qk_norm_offset=1 if generation == 3 else None,
@@ -1342,27 +1360,29 @@ def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
     return pad
 
 
-def _rope_theta(c: Config) -> float:
-    """The rotary base from ``rope_theta`` (config files) or ``rope_parameters`` (transformers 5); any
-    rope scaling (Llama 3.1's, YaRN, NTK) is an error: it changes the outputs."""
-    return _rope(c, partial=False)[0]
+#: transformers' rope types (``ROPE_INIT_FUNCTIONS``) that the attention's rotary_scaling computes
+ROPE_TYPES = ("default", "linear", "llama3", "yarn")
 
 
-def _rope(c: Config, partial: bool, share_default: float = 1.0) -> tuple[float, float]:
-    """(rotary base, the share of each head it rotates): :func:`_rope_theta`'s rules, and with ``partial`` the
-    family's ``partial_rotary_factor`` (Phi-4-mini's 0.75; in ``rope_parameters`` in transformers 5; ``share_default``
-    where the config gives none, Phi's 0.5), else a factor other than 1 is an error. A :class:`_FamilyConfig`
-    reads the top-level keys under its family's names (GPT-NeoX's ``rotary_emb_base`` and ``rotary_pct``)."""
+def _rope(c: Config, partial: bool, share_default: float = 1.0,
+          top_original: int | None = None) -> tuple[float, float, dict[str, object]]:
+    """(rotary base, the share of each head it rotates, the attention's rope scaling arguments as the spec writes
+    them). The base is ``rope_theta`` (config files) or in ``rope_parameters`` (transformers 5); with
+    ``partial`` the share is the family's ``partial_rotary_factor`` (Phi-4-mini's 0.75; in ``rope_parameters``
+    in transformers 5; ``share_default`` where the config gives none, Phi's 0.5), else a factor other than 1
+    is an error. A :class:`_FamilyConfig` reads the top-level keys under its family's names (GPT-NeoX's
+    ``rotary_emb_base`` and ``rotary_pct``).
+
+    The scaling is read as transformers reads it: ``rope_scaling`` when it is a mapping with keys (it replaces
+    ``rope_parameters``), its type ``rope_type`` or else ``type``; :func:`_scaling` gives its arguments.
+    ``top_original`` is the family's default for a top-level ``original_max_position_embeddings``, which then
+    wins over the mapping's (Phi-3's config has the attribute)."""
     scaling = c.node("rope_scaling")
-    if scaling is not None and not (isinstance(scaling, YScalar) and scaling.value is None):
-        raise SpecError(
-            scaling.loc,
-            "'rope_scaling': archcalc's rotary embedding has no scaling",
-            code="unsupported-config",
-            hint="only configs without rope scaling import; parameters "
-            "and shapes do not depend on it (remove it to count them)",
-        )
-    params = c.node("rope_parameters")
+    if scaling is not None and not isinstance(scaling, YMap) and \
+            not (isinstance(scaling, YScalar) and scaling.value is None):
+        raise SpecError(scaling.loc, "'rope_scaling' must be a mapping", code="bad-config")
+    params, source = (scaling, "rope_scaling") if isinstance(scaling, YMap) and scaling.items else \
+        (c.node("rope_parameters"), "rope_parameters")
 
     def share(config: Config, default: float) -> float:
         if not partial:
@@ -1378,13 +1398,68 @@ def _rope(c: Config, partial: bool, share_default: float = 1.0) -> tuple[float, 
     factor = share(c, share_default)
     if isinstance(params, YMap):
         inner = Config(params, c.path)
-        inner.choice("rope_type", "default", ("default",), "rope type")
-        inner.choice("type", "default", ("default",), "rope type")  # the older key, which transformers reads too
+        key = "rope_type" if inner.node("rope_type") is not None or inner.node("type") is None else "type"
+        rope_type = inner.value(key, "default")
+        if rope_type not in ROPE_TYPES:
+            raise inner.error(key, f"'{source}': archcalc's rotary embedding cannot compute rope type "
+                              f"{rope_type!r}", hint=choices_hint(str(rope_type), ROPE_TYPES, "rope types")
+                              + " (as transformers' modeling_rope_utils computes them)")
         factor = share(inner, factor)
-        return inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True), factor
+        theta = inner.float("rope_theta", c.float("rope_theta", 10000.0, positive=True), positive=True)
+        return theta, factor, _scaling(c, inner, source, rope_type, top_original)
     if params is not None and not (isinstance(params, YScalar) and params.value is None):
         raise SpecError(params.loc, "'rope_parameters' must be a mapping", code="bad-config", hint=ROPE_HINT)
-    return c.float("rope_theta", 10000.0, positive=True), factor
+    return c.float("rope_theta", 10000.0, positive=True), factor, {}
+
+
+def _scaling(c: Config, inner: Config, source: str, rope_type: str, top_original: int | None) -> dict[str, object]:
+    """The attention's rope scaling arguments for ``rope_type`` read from ``inner`` (``source``'s mapping), as
+    ``modeling_rope_utils`` reads them: linear's ``factor`` (``rotary_factor``, left out when 1); llama3's
+    ``factor``, ``low_freq_factor``, ``high_freq_factor`` (each required) and
+    ``original_max_position_embeddings`` (``max_position_embeddings`` when left out); yarn's ``factor`` (null:
+    max_position_embeddings / original_max_position_embeddings), ``beta_fast`` and ``beta_slow`` (0 or null
+    read as 32 and 1), ``truncate``, and ``attention_factor`` or, with both ``mscale`` and ``mscale_all_dim``,
+    their ratio of (0.1·mscale·ln(factor) + 1)s."""
+    def needed(key: str) -> float:
+        if inner.node(key) is None or (isinstance(inner.node(key), YScalar) and inner.node(key).value is None):
+            raise SpecError(inner.root.loc, f"'{source}': rope type {rope_type} needs '{key}'", code="bad-config",
+                            hint=f"transformers refuses {rope_type} scaling without it (Llama 3.1: \"factor\": 8.0, "
+                            "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0)")
+        return inner.float(key, positive=True)
+
+    if rope_type == "default":
+        return {}
+    if rope_type == "linear":
+        factor = needed("factor")
+        return {} if factor == 1 else {"rotary_factor": number(factor)}
+    original = c.int("original_max_position_embeddings", top_original) if top_original is not None else \
+        inner.int("original_max_position_embeddings", c.int("max_position_embeddings", 2048))
+    if rope_type == "llama3":
+        factor, low, high = needed("factor"), needed("low_freq_factor"), needed("high_freq_factor")
+        if high <= low:
+            raise inner.error("high_freq_factor", f"'{source}': high_freq_factor {high:g} is not more than "
+                              f"low_freq_factor {low:g}", code="bad-config", hint="the kept short waves end at "
+                              "original_max_position_embeddings / high_freq_factor, before the divided long ones "
+                              "(Llama 3.1: 4.0 and 1.0)")
+        return {"rotary_factor": number(factor), "rotary_scaling": "llama3", "low_freq_factor": number(low),
+                "high_freq_factor": number(high), "original_positions": original}
+    if inner.node("factor") is None:
+        needed("factor")
+    factor = inner.float("factor", c.int("max_position_embeddings", 2048) / original, positive=True)
+    fast, slow = (inner.float(key, 0.0) or default for key, default in (("beta_fast", 32.0), ("beta_slow", 1.0)))
+    if fast < slow:
+        raise inner.error("beta_fast", f"'{source}': beta_fast {fast:g} is less than beta_slow {slow:g}",
+                          code="bad-config", hint="YaRN keeps the pairs turning more than beta_fast times and "
+                          "divides those turning less than beta_slow (32 and 1 by default)")
+    attention = inner.float("attention_factor", None, positive=True) if inner.node("attention_factor") is not None \
+        else None
+    mscale, mscale_all = inner.float("mscale", 0.0), inner.float("mscale_all_dim", 0.0)
+    if attention is None and mscale and mscale_all and factor > 1:
+        attention = (0.1 * mscale * math.log(factor) + 1.0) / (0.1 * mscale_all * math.log(factor) + 1.0)
+    return {"rotary_factor": number(factor), "rotary_scaling": "yarn", "original_positions": original,
+            "beta_fast": None if fast == 32 else number(fast), "beta_slow": None if slow == 1 else number(slow),
+            "attention_factor": None if attention is None else number(attention),
+            "truncate": None if inner.flag("truncate", True) else "false"}
 
 
 def _rotary_dim(c: Config, head_dim: int, factor: float) -> int:

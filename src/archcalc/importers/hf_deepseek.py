@@ -12,6 +12,7 @@ of ``intermediate_size`` (the spec's ``if:`` on the layer's index).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from archcalc.errors import SpecError
@@ -21,12 +22,14 @@ from archcalc.importers.hf_config import (
     Config,
     _header,
     _padding,
-    _rope_theta,
     _with_head,
     family,
     gated_mlp,
     layer,
     number,
+)
+from archcalc.importers.hf_config import (
+    _rope as rope,
 )
 from archcalc.spec.source import YMap, YScalar
 
@@ -79,24 +82,24 @@ def _switch(c: Config, key: str, default: bool) -> bool:
     return False if isinstance(node, YScalar) and node.value is None else c.flag(key, default)
 
 
-def _rope(c: Config) -> float:
-    """The rotary base; YaRN (the published V2's and V3's ``rope_scaling``) changes the angles and MLA's softmax
-    scale (transformers' ``yarn_apply_mscale``), which the spec language cannot express: refused where the config
-    says it, with the way to count the model all the same."""
-    hint = ("the spec language has no rope scaling; parameters, shapes and MACs do not depend on it: remove "
-            "rope_scaling (or give rope_parameters rope_type \"default\") to count them")
-    for key in ("rope_scaling", "rope_parameters"):
-        node = c.node(key)
-        if not isinstance(node, YMap):
-            continue
-        for field in ("rope_type", "type"):
-            kind = node.get(field)
-            if isinstance(kind, YScalar) and kind.value not in (None, "default"):
-                what = "YaRN" if kind.value == "yarn" else repr(kind.value)
-                extra = " and the softmax scale (mscale²)" if kind.value == "yarn" else ""
-                raise SpecError(kind.loc, f"'{key}': {what} rope scaling changes the rotary angles{extra}",
-                                code="unsupported-config", hint=hint)
-    return _rope_theta(c)
+def _rope(c: Config, qk_dim: int) -> tuple[float, dict[str, object], float | None]:
+    """(rotary base, the rope scaling arguments of the ``mla`` layer, its softmax scale or None for the default):
+    the scaling read as every rotary family's (:func:`~archcalc.importers.hf_config._rope`: YaRN for the published
+    V2 and V3), and the scale as ``yarn_apply_mscale`` folds YaRN's ``mscale_all_dim`` into it, 1/√qk_dim times
+    (0.1·mscale_all_dim·ln(factor) + 1)² when the rope type is not the default."""
+    theta, _, scaling = rope(c, partial=False)
+    scaling = {key: value for key, value in scaling.items() if value is not None}
+    node = c.node("rope_scaling")
+    params = node if isinstance(node, YMap) and node.items else c.node("rope_parameters")
+    scale = None
+    if isinstance(params, YMap) and scaling:
+        inner = Config(params, c.path)
+        mscale_all = inner.float("mscale_all_dim", 0.0)
+        factor = float(scaling.get("rotary_factor", 1.0))
+        if mscale_all:
+            mscale = 0.1 * mscale_all * math.log(factor) + 1.0 if factor > 1 else 1.0
+            scale = qk_dim ** -0.5 * mscale * mscale
+    return theta, scaling, scale
 
 
 def deepseek(c: Config, head: bool) -> list[str]:
@@ -135,7 +138,7 @@ def deepseek(c: Config, head: bool) -> list[str]:
     if rope_dim % 2:
         raise c.error("qk_rope_head_dim", f"qk_rope_head_dim {rope_dim} is odd: rotary embedding turns pairs of "
                       "dimensions", code="bad-config", hint="an even number (DeepSeek's 64)")
-    theta = _rope(c)
+    theta, scaling, scale = _rope(c, nope + rope_dim)
     interleaved = _switch(c, "rope_interleave", True) if g.v3 else True  # V2 rotates complex pairs, always interleaved
     act_name = c.choice("hidden_act", "silu", GATES, "activation")
     gate, act = GATES[act_name], ACTIVATIONS[act_name]
@@ -158,7 +161,8 @@ def deepseek(c: Config, head: bool) -> list[str]:
                           "\"n_shared_experts\" ≥ 1 imports", code="unsupported-config")
     attention = dict(heads="h", q_rank=q_rank, kv_rank=kv_rank, nope_dim=nope, rope_dim=rope_dim, v_dim=v_dim,
                      bias="true" if bias else None, causal="true", rotary=None if interleaved else "half",
-                     theta=number(theta), dropout=number(attn_drop) if attn_drop else None, name="self_attn")
+                     theta=number(theta), **scaling, scale=None if scale is None else number(scale),
+                     dropout=number(attn_drop) if attn_drop else None, name="self_attn")
     moe_args = dict(experts="E", top_k="k", hidden="M", activation=None if gate == "silu" else gate,
                     normalize=None if routing.pop("normalize") else "false", shared="S", shared_gate="false",
                     **routing, name="mlp")

@@ -77,10 +77,22 @@ def _eps(c: Config, key: str) -> str | None:
 
 
 def _refuse_qk_layernorm(c: Config, norms: str) -> None:
-    """``qk_layernorm`` (Phi's and StableLM's LayerNorms on q and k, which no spec kind holds) is refused."""
+    """``qk_layernorm`` (Phi's LayerNorms on q and k, with a bias, on ``attention``'s branches: no spec form) is
+    refused."""
     if c.flag("qk_layernorm", False):
         raise c.error("qk_layernorm", f"'qk_layernorm': q and k normalised by {norms} before rotary",
                       hint='the spec language cannot express it; only "qk_layernorm": false imports')
+
+
+def _head_norms(c: Config, key: str, layout: str) -> dict[str, str]:
+    """The attention's settings for a config's LayerNorms of each head's own on q and k (``key`` true: StableLM's
+    ``qk_layernorm``, Cohere's ``use_qk_norm``): bias-free LayerNorms over each head's dimensions, eps
+    ``layer_norm_eps``, stored as the family stores them (``layout``); none when ``key`` is false."""
+    if not c.flag(key, False):
+        return {}
+    settings = dict(qk_norm="per_head", qk_norm_kind="layernorm", qk_norm_bias="false",
+                    qk_norm_eps=number(c.float("layer_norm_eps", 1e-5, positive=True)))
+    return settings if layout == "stacked" else {**settings, "qk_norm_layout": layout}
 
 
 def _block(args: str, parallel: bool, ln1: str, attention: list[str], ln2: str | None, mlp: list[str]) -> list[str]:
@@ -124,7 +136,7 @@ def gpt_neox(c: Config, head: bool) -> list[str]:
                                                               "partial_rotary_factor": "rotary_pct"})
     sizes, _ = _sizes(c, "gpt_neox", grouped=False)
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # GPTNeoXConfig refuses it too
-    theta, share = _rope(neox, partial=True, share_default=0.25)
+    theta, share, scaling = _rope(neox, partial=True, share_default=0.25)
     # the rotary table is sized from head_dim when the config has one, as GPTNeoXRotaryEmbedding sizes it
     head_size = sizes["D"] // sizes["heads"]
     rotary_dim = _rotary_dim(neox, c.int("head_dim", head_size), share)
@@ -134,7 +146,7 @@ def gpt_neox(c: Config, head: bool) -> list[str]:
     hidden, attn_drop = c.probability("hidden_dropout", 0.0), c.probability("attention_dropout", 0.0)
     parallel = c.flag("use_parallel_residual", True)
     attention = layer("attention", heads="h", causal="true", packing="heads", rotary="half", theta=number(theta),
-                      rotary_dim=rotary_dim if rotary_dim != head_size else None,
+                      rotary_dim=rotary_dim if rotary_dim != head_size else None, **scaling,
                       dropout=number(attn_drop) if attn_drop else None)
     lines = [
         *_header(c, sizes),
@@ -182,7 +194,7 @@ def phi(c: Config, head: bool) -> list[str]:
     per_head = str(head_dim) if explicit else "(d // h)"
     q_out = "d" if not explicit and sizes["D"] % sizes["heads"] == 0 else f"h * {per_head}"
     kv_out = f"kv * {per_head}" if grouped else q_out
-    theta, share = _rope(c, partial=True, share_default=0.5)
+    theta, share, scaling = _rope(c, partial=True, share_default=0.5)
     rotary_dim = _rotary_dim(c, head_dim, share)
     act = c.activation("hidden_act", "gelu_new")
     eps = _eps(c, "layer_norm_eps")
@@ -190,7 +202,7 @@ def phi(c: Config, head: bool) -> list[str]:
     args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
     attention = [f"                {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None, causal="true", rotary="half", theta=number(theta),
-        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None, **scaling,
         dropout=number(attn_drop) if attn_drop else None).items() if v is not None]
     lines = [
         *_header(c, sizes),
@@ -236,7 +248,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     sizes, grouped = _sizes(c, "starcoder2")
     explicit = c.scalar("head_dim", None, "int") is not None
     head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
-    theta, _ = _rope(c, partial=False)
+    theta, _, scaling = _rope(c, partial=False)
     window = _sliding_window(c, None, sizes["depth"], every_layer=True)
     act = c.activation("hidden_act", "gelu_pytorch_tanh")
     eps = _eps(c, "norm_epsilon")
@@ -246,7 +258,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None,
         head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
-        causal="true", window=window, rotary="half", theta=number(theta),
+        causal="true", window=window, rotary="half", theta=number(theta), **scaling,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
     mlp_bias = None if bias else False
     lines = [
@@ -284,8 +296,9 @@ def stablelm(c: Config, head: bool) -> list[str]:
     """``modeling_stablelm.py`` (StableLM-3B-4E1T, StableLM 2): Llama's attention and SwiGLU MLP with LayerNorms,
     q, k and v biased with ``use_qkv_bias`` (o_proj never), rotary embedding on ``partial_rotary_factor`` of each
     head (0.25), ``use_parallel_residual`` (x + attention(ln x) + mlp(ln x) on one norm) or sequential, and
-    ``hidden_dropout`` after the MLP. ``qk_layernorm`` (StableLM 2 12B's: a LayerNorm of each head's own) is
-    refused."""
+    ``hidden_dropout`` after the MLP. ``qk_layernorm`` (StableLM 2 12B's ``StableLmLayerNormPerHead``: a bias-free
+    LayerNorm of each head's own on q and on k, before rotary, eps ``layer_norm_eps``) is ``qk_norm: per_head``
+    stored as StableLM stores it (``qk_norm_layout: stablelm``: ``q_layernorm.norms.0`` …)."""
     sizes, grouped = _sizes(c, "stablelm")
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # StableLmAttention refuses it
     head_dim = sizes["D"] // sizes["heads"]
@@ -293,11 +306,11 @@ def stablelm(c: Config, head: bool) -> list[str]:
         raise c.error("head_dim", f"head_dim {c.int('head_dim')} is not hidden_size / num_attention_heads "
                       f"({head_dim}): StableLmAttention's heads are {head_dim} wide, and its rotary table would be "
                       "sized for the other", code="bad-config", hint="remove head_dim")
-    _refuse_qk_layernorm(c, "LayerNorms of each head's own")
-    theta, share = _rope(c, partial=True, share_default=0.25)
+    theta, share, scaling = _rope(c, partial=True, share_default=0.25)
     rotary_dim = _rotary_dim(c, head_dim, share)
     act = c.activation("hidden_act", "silu")
     eps = _eps(c, "layer_norm_eps")
+    qk_norm = _head_norms(c, "qk_layernorm", "stablelm")
     bias = c.flag("use_qkv_bias", False)
     parallel = c.flag("use_parallel_residual", False)
     hidden, attn_drop = c.probability("hidden_dropout", 0.0), c.probability("attention_dropout", 0.0)
@@ -305,13 +318,14 @@ def stablelm(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None, bias=None if bias else "false",
         out_bias="false" if bias else None, causal="true", rotary="half", theta=number(theta),
-        rotary_dim=rotary_dim if rotary_dim != head_dim else None,
+        rotary_dim=rotary_dim if rotary_dim != head_dim else None, **scaling, **qk_norm,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
     lines = [
         *_header(c, sizes),
         "blocks:",
         *_block(args, parallel, _norm(eps, "input_layernorm", "        "), [
-            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj"
+            + (", q_layernorm, k_layernorm" if qk_norm else ""),
             *attention,
         ], None if parallel else _norm(eps, "post_attention_layernorm", "        "), [
             *gated_mlp(act, False),
@@ -340,21 +354,16 @@ def cohere(c: Config, head: bool) -> list[str]:
     x[..., ::2] and x[..., 1::2]: dimensions 2i and 2i + 1 turned together, ``rotary: interleaved``) over
     whole heads, base ``rope_theta`` (500000 by default, CohereConfig's), a SwiGLU MLP without biases, the
     head tied by default and the logits times ``logit_scale`` (0.0625), a ``scale`` layer after it.
-    ``use_qk_norm`` (Command R+'s LayerNorms on q and k, a weight of each head's own, ``[heads, head_dim]``)
-    has no spec form and is refused."""
+    ``use_qk_norm`` (Command R+'s ``q_norm`` and ``k_norm``: bias-free LayerNorms over each head's dimensions
+    with a weight of each head's own, ``[heads, head_dim]``, before rotary) is ``qk_norm: per_head``."""
     cfg = _FamilyConfig(c.root, c.path, c.warnings, defaults={"rope_theta": 500000.0})
     sizes, grouped = _sizes(c, "cohere")
     explicit = c.value("head_dim", None) is not None  # CohereAttention and its rotary table read it when given
     head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
     if not explicit:
         _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
-    if c.flag("use_qk_norm", False):
-        raise c.error("use_qk_norm", "'use_qk_norm': q and k normalised by LayerNorms with a weight of each head's "
-                      "own ([heads, head_dim]), which no spec kind holds (qk_norm: head shares one weight across "
-                      "the heads)", hint='the spec language cannot express it; only "use_qk_norm": false imports '
-                      "(parameters and shapes without the norms' 2·(heads + kv)·head_dim … remove it to count the "
-                      "rest)")
-    theta, _ = _rope(cfg, partial=False)
+    qk_norm = _head_norms(c, "use_qk_norm", "stacked")
+    theta, _, scaling = _rope(cfg, partial=False)
     act = c.activation("hidden_act", "silu")
     eps = _eps(c, "layer_norm_eps")
     bias = c.flag("attention_bias", False)
@@ -364,7 +373,7 @@ def cohere(c: Config, head: bool) -> list[str]:
     attention = [f"            {k}: {v}" for k, v in dict(
         heads="h", kv_heads="kv" if grouped else None,
         head_dim=head_dim if head_dim * sizes["heads"] != sizes["D"] else None, bias=None if bias else "false",
-        causal="true", rotary="interleaved", theta=number(theta),
+        causal="true", rotary="interleaved", theta=number(theta), **scaling, **qk_norm,
         dropout=number(attn_drop) if attn_drop else None, name="self_attn").items() if v is not None]
 
     def norm(name: str) -> str:
@@ -374,7 +383,8 @@ def cohere(c: Config, head: bool) -> list[str]:
         *_header(c, sizes),
         "blocks:",
         *_block(args, True, "        - " + norm("input_layernorm"), [
-            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj",
+            "        - multihead_attention:        # q_proj, k_proj, v_proj, o_proj" + (", q_norm, k_norm" if qk_norm
+                                                                                        else ""),
             *attention,
         ], None, gated_mlp(act, False)),
         "layers:",
@@ -593,7 +603,7 @@ def opt(c: Config, head: bool) -> list[str]:
     if c.probability("layerdrop", 0.0):
         c.warnings.append(SpecError(c.where("layerdrop"), f"layerdrop {c.float('layerdrop'):g} skips whole layers "
                                     "at random while training only: the spec's training runs every layer (counts "
-                                    "and the evaluation outputs do not depend on it)", code="layerdrop"))
+                                    "and the evaluation outputs do not depend on it)", code="training-only"))
     pad = _padding(c, sizes["V"], 1)
 
     def norm(name: str) -> str:

@@ -416,19 +416,40 @@ except Exception:  # not installed, or built for another torch ("operator torchv
 
 def _llama_attention(m: nn.Module) -> Layer:
     """archcalc's own ``MultiheadAttention`` (Llama's q_proj, k_proj, v_proj, o_proj, and q_norm, k_norm with
-    ``qk_norm``; Gemma's window, soft cap, rope factor and norm offset), read back from its projections and the
+    ``qk_norm``, RMSNorm or LayerNorm, per head StableLM's q_layernorm, k_layernorm; Gemma's window, soft cap,
+    rope factor and norm offset; Llama 3.1's and YaRN's rope scaling), read back from its projections and the
     options it keeps."""
     o, dim = m.options, m.q_proj.in_features
-    heads, norm = o["heads"], "none" if not hasattr(m, "q_norm") else "head" if m.per_head else "all"
+    q_norm = getattr(m, m.norm_names[0], None)
+    heads = o["heads"]
+    norm = "none" if q_norm is None else "per_head" if type(q_norm).__name__ == "HeadNorm" else \
+        "head" if m.per_head else "all"
+    kind = "none" if q_norm is None else getattr(q_norm, "kind", None) or \
+        ("layernorm" if isinstance(q_norm, nn.LayerNorm) else "rmsnorm")
+    norm_bias = any(name.endswith("bias") for name, _ in q_norm.named_parameters()) if q_norm is not None else False
     bias = m.q_proj.bias is not None
+    layernorm = kind == "layernorm"
     return Layer("multihead_attention", {"heads": heads, **_args(
         kv_heads=(o["kv_heads"], heads), head_dim=(o["head_dim"], dim // heads if dim % heads == 0 else None),
         out=(m.o_proj.out_features, dim), bias=(bias, True), out_bias=(m.o_proj.bias is not None, bias),
-        qk_norm=(norm, "none"), qk_norm_eps=(m.q_norm.eps if norm != "none" else 1e-6, 1e-6),
-        qk_norm_offset=(getattr(m, "offset", 0.0), 0.0), causal=(o["causal"], False),
+        qk_norm=(norm, "none"), qk_norm_kind=(kind if layernorm else "rmsnorm", "rmsnorm"),
+        qk_norm_bias=(norm_bias if layernorm else True, True),
+        qk_norm_eps=(q_norm.eps if norm != "none" else 1e-6, 1e-6),
+        qk_norm_offset=(getattr(m, "offset", 0.0), 0.0),
+        qk_norm_layout=("stablelm" if m.norm_names[0] == "q_layernorm" else "stacked", "stacked"),
+        causal=(o["causal"], False),
         window=(o.get("window"), None), scale=(o["scale"], None), softcap=(o.get("softcap"), None),
         rotary=(o["rotary"], "none"), theta=(o["theta"], 10000.0), rotary_dim=(o["rotary_dim"], None),
-        rotary_factor=(o.get("rotary_factor", 1.0), 1.0), dropout=(o["dropout"], 0.0))})
+        rotary_factor=(o.get("rotary_factor", 1.0), 1.0), **_scaling(o), dropout=(o["dropout"], 0.0))})
+
+
+def _scaling(options: dict) -> dict[str, tuple[object, object]]:
+    """Rope scaling's settings among an attention's options (Llama 3.1's, YaRN's), each with the spec's default:
+    the generated file passes only those its spec set."""
+    defaults = {"rotary_scaling": "linear", "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                "original_positions": None, "beta_fast": 32.0, "beta_slow": 1.0, "attention_factor": None,
+                "truncate": True}
+    return {key: (options.get(key, default), default) for key, default in defaults.items()}
 
 
 #: archcalc's own layer modules (``archcalc.backends.torch.modules``), which ``archcalc export --to torch`` copies
@@ -460,11 +481,12 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
     "MultiheadAttention": _llama_attention,
-    "MoE": lambda m: Layer("moe", {"experts": m.gate.out_features, **_args(top_k=(m.top_k, 2)),
+    "MoE": lambda m: Layer("moe", {"experts": m.experts.down_proj.shape[0], **_args(top_k=(m.top_k, 2)),
                                    "hidden": m.experts.down_proj.shape[2],
                                    **_args(activation=(m.act.activation, "silu"), normalize=(m.normalize, True),
                                            shared=(m.shared_expert.up_proj.out_features
-                                                   if hasattr(m, "shared_expert") else None, None))}),
+                                                   if hasattr(m, "shared_expert") else None, None),
+                                           router=(getattr(m, "router_name", "gate"), "gate"))}),
 }
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
 #: modules whose forward is known and written as items directly, their children named by their attributes

@@ -28,6 +28,12 @@ ROTARY = ("none", "half", "interleaved")
 #: it serves, then its key, then its value (GPT-NeoX's ``query_key_value``, viewed ``[T, heads, 3·head_dim]``
 #: and chunked; Falcon's fused projection, viewed ``[T, kv_heads, heads/kv_heads + 2, head_dim]``)
 PACKING = ("qkv", "heads")
+#: how ``rotary_factor`` scales the rotary frequencies, as transformers' rope types do (``modeling_rope_utils``):
+#: all divided by it (linear), Llama 3.1's three bands by wavelength (llama3), or YaRN's blend (yarn)
+SCALING = ("linear", "llama3", "yarn")
+#: the settings each scaling reads besides rotary_factor, with what they mean to it
+SCALING_ARGS = {"llama3": ("low_freq_factor", "high_freq_factor", "original_positions"),
+                "yarn": ("original_positions", "beta_fast", "beta_slow", "attention_factor", "truncate")}
 
 
 def divide(layer: Merge, a: Dim, b: Dim, message: str, hint: str, arg: str | None = None,
@@ -61,8 +67,13 @@ class Attention(Merge):
     ``rotary_dim`` the leading dimensions of each head it rotates, as GPT-NeoX's partial rotary);
     ``rotary: interleaved`` pairs 2i, 2i + 1 as GPT-J and Meta's reference Llama do. Positions are
     0 … T−1; no parameters, nothing stored. ``rotary_factor`` divides the positions (linear rope
-    scaling, Gemma 3's global layers' 8). ``scale`` defaults to 1/√head_dim. ``dropout`` drops
-    attention weights in training.
+    scaling, Gemma 3's global layers' 8); ``rotary_scaling: llama3`` divides only the frequencies whose
+    wavelength is longer than ``original_positions / low_freq_factor``, keeps those shorter than
+    ``original_positions / high_freq_factor`` and blends between (Llama 3.1, 3.2, 3.3), and
+    ``rotary_scaling: yarn`` blends them by their turns over ``original_positions`` (``beta_fast`` to
+    ``beta_slow``) and multiplies cos and sin by ``attention_factor`` (YaRN; Qwen2.5's long contexts), each
+    as transformers computes it. ``scale`` defaults to 1/√head_dim. ``dropout`` drops attention weights in
+    training.
 
     ``window`` (with ``causal``) is sliding-window attention: each query sees its own position and the
     window − 1 before it (Mistral's, Gemma 2's and 3's local layers; transformers' ``sliding_window``).
@@ -95,6 +106,21 @@ class Attention(Merge):
                               "[default: none]", lo=0, lo_open=True)
     rotary_factor = Float(1.0, doc="linear rope scaling: positions divided by this factor (Gemma 3: 8)", lo=0,
                           lo_open=True)
+    rotary_scaling = Choice(SCALING, "linear", doc="how rotary_factor scales the rotary frequencies: all divided "
+                            "(linear), Llama 3.1's bands by wavelength (llama3) or YaRN's blend (yarn)")
+    low_freq_factor = Float(1.0, doc="llama3: wavelengths above original_positions / this are divided by "
+                                     "rotary_factor", lo=0, lo_open=True)
+    high_freq_factor = Float(4.0, doc="llama3: wavelengths below original_positions / this are kept; more than "
+                                      "low_freq_factor", lo=0, lo_open=True)
+    original_positions = Int(None, doc="llama3 and yarn: the context length the model was trained at "
+                                       "(transformers' original_max_position_embeddings)")
+    beta_fast = Float(32.0, doc="yarn: pairs turning more often than this over original_positions are kept",
+                      lo=0, lo_open=True)
+    beta_slow = Float(1.0, doc="yarn: pairs turning less often than this are divided by rotary_factor",
+                      lo=0, lo_open=True)
+    attention_factor = Float(None, doc="yarn: the factor on cos and sin [default: 0.1·ln(rotary_factor) + 1]",
+                             lo=0, lo_open=True)
+    truncate = Bool(True, doc="yarn: round the blended pairs' bounds outwards to whole pairs")
     packing = Choice(PACKING, "qkv", doc="how one input holds q, k and v: all queries, all keys, all values "
                                          "(GPT-2), or per key/value head its queries, key and value (GPT-NeoX)")
 
@@ -182,13 +208,50 @@ class Attention(Merge):
         elif self.rotary_dim is not None:
             raise self.error("rotary_dim is given but rotary is none", arg="rotary_dim", code="bad-argument",
                              hint="add rotary: half (or interleaved), or drop rotary_dim")
-        if self.rotary == "none" and "rotary_factor" in self.arg_locs:
-            raise self.error("rotary_factor is given but rotary is none", arg="rotary_factor", code="bad-argument",
-                             hint="add rotary: half (or interleaved), or drop rotary_factor")
+        self.check_scaling()
         if self.window is not None and not self.causal:
             raise self.error("a window needs causal: true (it slides over the keys before each query)",
                              arg="window", code="bad-argument", hint="add causal: true, or drop window")
         return (q[0], self.heads * hd)
+
+    def check_scaling(self) -> None:
+        """Rope scaling's settings only with rotary and the scaling that reads them, original_positions where
+        llama3 and yarn need it, and the bands in order: a located error otherwise."""
+        given = [arg for arg in ("rotary_factor", "rotary_scaling", *dict.fromkeys(sum(SCALING_ARGS.values(), ())))
+                 if arg in self.arg_locs]
+        if self.rotary == "none" and given:
+            raise self.error(f"{given[0]} is given but rotary is none", arg=given[0], code="bad-argument",
+                             hint=f"add rotary: half (or interleaved), or drop {given[0]}")
+        reads = SCALING_ARGS.get(self.rotary_scaling, ())
+        for arg in given:
+            if arg not in ("rotary_factor", "rotary_scaling", *reads):
+                takes = " or ".join(kind for kind, args in SCALING_ARGS.items() if arg in args)
+                raise self.error(f"{arg} is given but rotary_scaling is {self.rotary_scaling}", arg=arg,
+                                 code="bad-argument", hint=f"add rotary_scaling: {takes}, or drop {arg}")
+        if reads and self.original_positions is None:
+            raise self.error(f"rotary_scaling: {self.rotary_scaling} needs original_positions, the context length "
+                             "the model was trained at", arg="rotary_scaling", code="bad-argument",
+                             hint="add original_positions (transformers' original_max_position_embeddings, "
+                             "Llama 3.1's 8192)")
+        if self.rotary_scaling == "llama3" and self.high_freq_factor <= self.low_freq_factor:
+            arg = "high_freq_factor" if "high_freq_factor" in self.arg_locs else "low_freq_factor"
+            raise self.error(f"high_freq_factor {self.high_freq_factor:g} is not more than low_freq_factor "
+                             f"{self.low_freq_factor:g}", arg=arg, code="bad-argument",
+                             hint="the kept short waves end at original_positions / high_freq_factor, before the "
+                             "divided long ones begin at original_positions / low_freq_factor (Llama 3.1: 4 and 1)")
+        if self.rotary_scaling == "yarn" and self.beta_fast < self.beta_slow:
+            arg = "beta_fast" if "beta_fast" in self.arg_locs else "beta_slow"
+            raise self.error(f"beta_fast {self.beta_fast:g} is less than beta_slow {self.beta_slow:g}", arg=arg,
+                             code="bad-argument", hint="pairs turning more than beta_fast times are kept, less "
+                             "than beta_slow divided: beta_fast ≥ beta_slow (YaRN's 32 and 1)")
+
+    def rope_options(self) -> dict[str, object]:
+        """The rope settings a backend passes to :func:`archcalc.backends.rope.rotary_frequencies` beyond
+        theta and rotary_factor: the scaling and what it reads, none for linear scaling."""
+        if self.rotary_scaling == "linear":
+            return {}
+        return {"rotary_scaling": self.rotary_scaling,
+                **{arg: getattr(self, arg) for arg in SCALING_ARGS[self.rotary_scaling]}}
 
     def head_size(self, xs: list[Shape]) -> Dim:
         return self.split(xs)[3]

@@ -35,6 +35,10 @@ class Concat(Merge):
                 pairs = [(p, q) for j, (p, q) in enumerate(zip(x, first)) if j != a and not symbolic.equal(p, q)]
                 if len(x) == len(first) and pairs and all(symbolic.differ(p, q) is None for p, q in pairs):
                     hint += "; " + _some_values(pairs)
+                elif len(x) == len(first) and pairs and all(_one_apart(p, q) for p, q in pairs):
+                    hint += ("; one row apart: a branch that pooled an odd size and upsampled it back lost one "
+                             "(25 → 12 → 24): give the input sizes divisible by the total downsampling, or pad: the "
+                             "smaller branch (milesial's U-Net pads with F.pad)")
                 raise self.branch_error(i, f"branch {i} gives {shape_text(x)} but branch 0 gives {shape_text(first)}",
                                         code="concat-mismatch", hint=hint)
         size = first[a]
@@ -53,6 +57,11 @@ class Concat(Merge):
         if rest:
             lines.append(f"{' × '.join(rest)}: the other axes, the same in every branch")
         return lines
+
+
+def _one_apart(p: object, q: object) -> bool:
+    """Two sizes one row apart, as pooling an odd size and upsampling it back leaves them."""
+    return symbolic.is_int(p) and symbolic.is_int(q) and abs(p - q) == 1
 
 
 def _some_values(pairs: list[tuple]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc import symbolic
 from archcalc.layers.args import Bool, Choice, Float, Int, Size
+from archcalc.layers.attention import SCALING, Attention
 from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Layer, Shape, Work, derive, layer, shape_text
 from archcalc.layers.traits import Trait
 from archcalc.symbolic import Dim
@@ -21,8 +22,10 @@ class LatentAttention(Layer):
       (kv_rank → h·(n + v)) into each head's key part k_nope (n) and value (v);
     - each head's query and key: n dimensions without position (``nope_dim``) then r rotated ones
       (``rope_dim``; ``rotary: interleaved`` pairs 2i, 2i + 1 as DeepSeek's weights do, ``half`` pairs
-      i, i + r/2 for ``rope_interleave: false``), softmax(q·kᵀ·scale + mask)·v with ``scale``
-      1/√(n + r) by default;
+      i, i + r/2 for ``rope_interleave: false``; ``rotary_factor``, ``rotary_scaling`` and their settings
+      scale the frequencies as ``attention``'s do, YaRN for the published V2 and V3), softmax(q·kᵀ·scale +
+      mask)·v with ``scale`` 1/√(n + r) by default (YaRN's models multiply it by mscale², which the import
+      writes into ``scale``);
     - ``o_proj`` (h·v → out).
 
     ``[T, D]`` → ``[T, out]`` (``out`` defaults to D). ``bias`` is transformers' ``attention_bias``: on
@@ -57,11 +60,26 @@ class LatentAttention(Layer):
     rotary = Choice(("interleaved", "half"), "interleaved",
                     doc="how the rope_dim dimensions pair: DeepSeek's interleaved pairs or Llama's rotate-half")
     theta = Float(10000.0, doc="rotary base θ (rope_theta)", lo=0, lo_open=True)
+    # rope scaling, as attention's (DeepSeek-V2's and V3's published YaRN: rotary_scaling: yarn, factor 40)
+    rotary_factor = Float(1.0, doc="rope scaling's factor: the positions divided by it under linear scaling", lo=0,
+                          lo_open=True)
+    rotary_scaling = Choice(SCALING, "linear", doc="how rotary_factor scales the rotary frequencies: all divided "
+                            "(linear), Llama 3.1's bands (llama3) or YaRN's blend (yarn)")
+    low_freq_factor = Attention.ARGS["low_freq_factor"]
+    high_freq_factor = Attention.ARGS["high_freq_factor"]
+    original_positions = Attention.ARGS["original_positions"]
+    beta_fast = Attention.ARGS["beta_fast"]
+    beta_slow = Attention.ARGS["beta_slow"]
+    attention_factor = Attention.ARGS["attention_factor"]
+    truncate = Attention.ARGS["truncate"]
     scale = Float(None, doc="factor on q·kᵀ [default: 1/√(nope_dim + rope_dim)]", lo=0, lo_open=True)
     dropout = Float(0.0, doc="dropout on the attention weights while training", lo=0, hi=1, hi_open=True)
 
     #: no sliding window: a decoder keeps every position's latent (``archcalc plan`` asks)
     window = None
+    #: attention's checks and backend options for rope scaling, which read the same arguments
+    check_scaling = Attention.check_scaling
+    rope_options = Attention.rope_options
 
     @property
     def tells_positions(self) -> bool:
@@ -88,6 +106,7 @@ class LatentAttention(Layer):
         if symbolic.is_int(self.rope_dim) and self.rope_dim % 2:
             raise self.error(f"rotary embedding rotates pairs of dimensions, but rope_dim {self.rope_dim} is odd",
                              arg="rope_dim", code="attention-mismatch", hint="use an even rope_dim (DeepSeek: 64)")
+        self.check_scaling()
         return (x[0], self.width(x))
 
     # -- parameters ---------------------------------------------------------------------------------

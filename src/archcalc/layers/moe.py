@@ -21,10 +21,15 @@ from archcalc.layers.base import (
 from archcalc.layers.glu import GATES
 from archcalc.layers.traits import Trait
 
+#: what the router's parameter is called: Mixtral's gate.weight, or GraniteMoE's router.weight (the same linear map:
+#: GraniteMoE's softmax over the top_k logits is Mixtral's softmax over all of them, kept and renormalised)
+ROUTERS = ("gate", "router")
+
 #: the routing arguments DeepSeek added, and their defaults (Mixtral's routing): the backends pass a layer's
 #: only where the spec sets them, so that a Mixtral's generated files stay as they were
-ROUTING = {"shared_gate": True, "scoring": "softmax", "correction_bias": False, "groups": None, "top_groups": None,
-           "group_score": "top2", "scaling": 1.0}
+ROUTING = {"router": "gate", "shared_gate": True, "scoring": "softmax", "correction_bias": False, "groups": None,
+           "top_groups": None, "group_score": "top2", "scaling": 1.0}
+
 
 @layer("moe")
 class MoE(Layer):
@@ -36,8 +41,9 @@ class MoE(Layer):
 
     The experts are stored fused, as transformers 5 stores them: ``experts.gate_up_proj`` [E, 2F, D]
     (the gate the first F rows) and ``experts.down_proj`` [E, D, F]; the router is ``gate.weight``
-    [E, D]. Named ``mlp``, the layer's ``state_dict`` keys are Mixtral's, Qwen3-MoE's and OLMoE's (and,
-    with ``shared``, Qwen2-MoE's).
+    [E, D] (``router: router``: ``router.weight``, as GraniteMoE names it). Named ``mlp``, the layer's
+    ``state_dict`` keys are Mixtral's, Qwen3-MoE's and OLMoE's (and, with ``shared``, Qwen2-MoE's; named
+    ``block_sparse_moe`` with ``router: router``, GraniteMoE's).
 
     Parameters count every expert: D·E + E·3·D·F (Mixtral-8x7B's layer: 4096·8 + 8·3·4096·14336).
     MACs count what one token computes, the *active* work: the router's D·E and k experts' 3·D·F
@@ -73,6 +79,8 @@ class MoE(Layer):
     normalize = Bool(True, doc="rescale the top_k routing weights to sum to 1 (Mixtral; norm_topk_prob)")
     shared = Int(None, doc="hidden features of a shared expert every token runs, sigmoid-gated (Qwen2-MoE's "
                            "shared_expert_intermediate_size); none by default")
+    router = Choice(ROUTERS, "gate", doc="the router's name: gate (Mixtral's, Qwen-MoE's, OLMoE's gate.weight) or "
+                                         "router (GraniteMoE's router.weight)")
     shared_gate = Bool(True, doc="scale the shared expert by σ(shared_expert_gate(x)) (Qwen2-MoE); false: "
                                  "DeepSeek's ungated shared_experts")
     scoring = Choice(("softmax", "sigmoid"), "softmax", doc="how the router scores the experts: softmax over "
@@ -160,7 +168,7 @@ class MoE(Layer):
                     act=tokens * (self.experts + k * 2 * f + k * d + shared))
 
     def explain_params(self, x: Shape) -> Derivation:
-        note = "router gate; each expert's gate, up and down (every expert counted)"
+        note = f"router {self.router}; each expert's gate, up and down (every expert counted)"
         if self.shared is None:
             return derive("{D}×{E}+{E}×3×{D}×{F}", self.params(x).trainable, D=x[-1], E=self.experts,
                           F=self.hidden, note=note)

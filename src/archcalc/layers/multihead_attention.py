@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from archcalc.layers.args import Bool, Choice, Float, Int
 from archcalc.layers.attention import Attention, divide
-from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, shape_text
+from archcalc.layers.base import MIX, AxisMap, Count, Derivation, Shape, Work, derive, layer, numel, shape_text
 from archcalc.layers.traits import Trait
+
+#: what qk_norm normalises together, and with which γ (see the class)
+QK_NORMS = ("none", "head", "all", "per_head")
 
 
 @layer("multihead_attention")
@@ -21,11 +24,18 @@ class MultiheadAttention(Attention):
     ``state_dict`` keys are Hugging Face Llama's and Mistral's. For cross-attention, or GPT-2's and
     BERT's names, write the projections as ``linear`` layers around ``attention``.
 
-    ``qk_norm`` RMS-normalises q and k after their projections, before rotary, as Qwen3 and OLMo 2 do:
+    ``qk_norm`` normalises q and k after their projections, before rotary, as Qwen3 and OLMo 2 do:
     ``head`` over each head's ``head_dim`` dimensions, one γ of head_dim shared by the heads
     (Qwen3's ``q_norm`` and ``k_norm``: 2·d parameters), ``all`` over all heads' features together
-    (OLMo 2's: (h + h_kv)·d parameters); ``qk_norm_eps`` is their eps (Hugging Face's ``rms_norm_eps``),
-    ``qk_norm_offset`` their offset as ``rmsnorm``'s (Gemma 3's q_norm and k_norm scale by 1 + γ: 1).
+    (OLMo 2's: (h + h_kv)·d parameters), ``per_head`` over each head's dimensions with a γ of each
+    head's own, [h, d] for q and [h_kv, d] for k ((h + h_kv)·d parameters: Command R+'s and StableLM 2
+    12B's). ``qk_norm_kind`` is ``rmsnorm`` (those above but Cohere's and StableLM's) or ``layernorm``
+    (the mean subtracted too, and a shift β of γ's shape unless ``qk_norm_bias: false``: Cohere's and
+    StableLM's have none); ``qk_norm_eps`` is their eps (Hugging Face's ``rms_norm_eps`` or
+    ``layer_norm_eps``), ``qk_norm_offset`` an RMSNorm's offset as ``rmsnorm``'s (Gemma 3's q_norm and
+    k_norm scale by 1 + γ: 1). The norms are ``q_norm`` and ``k_norm`` (``weight``, then ``bias``);
+    ``qk_norm_layout: stablelm`` stores per-head norms as StableLM's ``StableLmLayerNormPerHead`` does, a
+    module per head: ``q_layernorm.norms.0.weight`` … and ``k_layernorm.norms.0.weight`` …, [d] each.
 
     ``layout: torch`` stores the projections as PyTorch's ``nn.MultiheadAttention`` does (torchvision's
     ViT ``self_attention``): q, k and v packed in one ``in_proj_weight`` [3D, D] and ``in_proj_bias``
@@ -43,10 +53,18 @@ class MultiheadAttention(Attention):
     out = Int(None, doc="output features [default: the input's D]")
     layout = Choice(("llama", "torch"), "llama", doc="the parameters: Llama's q_proj, k_proj, v_proj and o_proj, or "
                                                      "nn.MultiheadAttention's packed in_proj_weight and out_proj")
-    qk_norm = Choice(("none", "head", "all"), "none", doc="RMS-normalise q and k before rotary: over each head "
-                                                          "(Qwen3) or over all heads' features (OLMo 2)")
+    qk_norm = Choice(QK_NORMS, "none", doc="normalise q and k before rotary: over each head with one γ the heads "
+                                           "share (Qwen3), over all heads' features (OLMo 2), or over each head "
+                                           "with a γ of each head's own (Command R+, StableLM 2 12B)")
+    qk_norm_kind = Choice(("rmsnorm", "layernorm"), "rmsnorm", doc="the q and k norms: RMSNorm (Qwen3, OLMo 2) or "
+                                                                   "LayerNorm (Command R+, StableLM 2 12B)")
+    qk_norm_bias = Bool(True, doc="with qk_norm_kind: layernorm, learn the shift β too (Command R+'s and "
+                                  "StableLM's have none)")
     qk_norm_eps = Float(1e-6, doc="the q and k norms' eps (with qk_norm)", lo=0, lo_open=True)
-    qk_norm_offset = Float(0.0, doc="the q and k norms scale by offset + γ, γ from 1 − offset (Gemma 3: 1)")
+    qk_norm_offset = Float(0.0, doc="the q and k RMSNorms scale by offset + γ, γ from 1 − offset (Gemma 3: 1)")
+    qk_norm_layout = Choice(("stacked", "stablelm"), "stacked",
+                            doc="with qk_norm: per_head, γ as one [heads, head_dim] q_norm.weight (Cohere's), or "
+                                "a norm module per head, q_layernorm.norms.0.weight … (StableLM's)")
     #: q, k and v come from projections of their own, never from one fused input (see below)
     packing = "qkv"
 
@@ -98,12 +116,32 @@ class MultiheadAttention(Attention):
                              "(q, k, v and out) instead", arg="init",
                              hint="remove init: (the projections start as torch's: U(±1/√fan_in) for layout llama, "
                              "xavier_uniform in_proj for layout torch)")
-        for arg in ("qk_norm_eps", "qk_norm_offset"):
-            if self.qk_norm == "none" and arg in self.arg_locs:
-                raise self.error(f"{arg} is given but qk_norm is none", arg=arg, code="bad-argument",
-                                 hint=f"add qk_norm: head (or all), or drop {arg}")
+        self.check_qk_norm()
         self.merge_shape(self.projected(x))  # the attention's own checks (kv_heads, rotary, causal)
         return (x[0], self.dims(x)[1])
+
+    def check_qk_norm(self) -> None:
+        """The q and k norms' settings: each only where it means something, a located error otherwise."""
+        for arg in ("qk_norm_kind", "qk_norm_bias", "qk_norm_eps", "qk_norm_offset", "qk_norm_layout"):
+            if self.qk_norm == "none" and arg in self.arg_locs:
+                raise self.error(f"{arg} is given but qk_norm is none", arg=arg, code="bad-argument",
+                                 hint=f"add qk_norm: head (or all, or per_head), or drop {arg}")
+        if self.qk_norm_kind == "rmsnorm" and "qk_norm_bias" in self.arg_locs:
+            raise self.error("qk_norm_bias is given but qk_norm_kind is rmsnorm, which has no shift β",
+                             arg="qk_norm_bias", code="bad-argument",
+                             hint="add qk_norm_kind: layernorm, or drop qk_norm_bias")
+        if self.qk_norm_kind == "layernorm" and "qk_norm_offset" in self.arg_locs:
+            raise self.error("qk_norm_offset is an RMSNorm's (Gemma's offset + γ), but qk_norm_kind is layernorm",
+                             arg="qk_norm_offset", code="bad-argument",
+                             hint="drop qk_norm_offset, or use qk_norm_kind: rmsnorm")
+        if self.qk_norm == "per_head" and "qk_norm_offset" in self.arg_locs:
+            raise self.error("qk_norm_offset scales by offset + γ with one γ the heads share (Gemma 3's), not "
+                             "qk_norm: per_head's γ of each head's own", arg="qk_norm_offset", code="bad-argument",
+                             hint="use qk_norm: head with qk_norm_offset, or drop qk_norm_offset")
+        if self.qk_norm != "per_head" and "qk_norm_layout" in self.arg_locs:
+            raise self.error(f"qk_norm_layout stores a γ of each head's own, but qk_norm is {self.qk_norm}",
+                             arg="qk_norm_layout", code="bad-argument",
+                             hint="use qk_norm: per_head, or drop qk_norm_layout")
 
     def head_size(self, xs: list[Shape]) -> object:
         return self.dims(xs[0])[0]
@@ -122,21 +160,38 @@ class MultiheadAttention(Attention):
         biases = (inner + 2 * kv if self.bias else 0) + (out if self.out_biased else 0)
         return weights, biases
 
-    def norm_shapes(self, x: Shape) -> list[Shape]:
-        """The γ of q_norm and of k_norm (none without qk_norm): what each normalises together."""
+    @property
+    def qk_norm_biased(self) -> bool:
+        """Whether the q and k norms have a shift β (LayerNorms with qk_norm_bias)."""
+        return self.qk_norm != "none" and self.qk_norm_kind == "layernorm" and bool(self.qk_norm_bias)
+
+    def norm_widths(self, x: Shape) -> list[object]:
+        """What q_norm and k_norm each normalise together (none without qk_norm): a head's d features, or
+        all heads' features with ``all``."""
         if self.qk_norm == "none":
             return []
         hd, _ = self.dims(x)
-        if self.qk_norm == "head":
-            return [(hd,), (hd,)]
-        return [(self.heads * hd,), (self.groups * hd,)]
+        return [hd, hd] if self.qk_norm != "all" else [self.heads * hd, self.groups * hd]
+
+    def norm_shapes(self, x: Shape) -> list[Shape]:
+        """The q and k norms' parameters, in torch's registration order: q's γ (and β), then k's; with
+        ``per_head`` [heads, d] and [kv_heads, d], or (``qk_norm_layout: stablelm``) a [d] γ (and β) per head."""
+        if self.qk_norm == "none":
+            return []
+        hd, _ = self.dims(x)
+        per = 2 if self.qk_norm_biased else 1
+        if self.qk_norm != "per_head":
+            return [(width,) for width in self.norm_widths(x) for _ in range(per)]
+        if self.qk_norm_layout == "stablelm":
+            return [(hd,) for n in (self.heads, self.groups) for _ in range(n * per)]
+        return [(n, hd) for n in (self.heads, self.groups) for _ in range(per)]
 
     @property
     def out_biased(self) -> bool:
         return self.bias if self.out_bias is None else self.out_bias
 
     def params(self, x: Shape) -> Count:
-        return Count(sum(self.weights(x)) + sum(shape[0] for shape in self.norm_shapes(x)))
+        return Count(sum(self.weights(x)) + sum(numel(shape) for shape in self.norm_shapes(x)))
 
     def axes(self, x: Shape) -> AxisMap:
         return (((0, MIX),), ((1, MIX),))
@@ -158,9 +213,11 @@ class MultiheadAttention(Attention):
                               note="in_proj_weight and in_proj_bias (q, k, v packed), out_proj")
             return derive("3×{D}×{D}+{D}×{D}", weights, D=x[1], note="in_proj_weight (q, k, v packed), out_proj")
         note = f"q, k, v, o; biases {biases}" if biases else "q, k, v, o; no biases"
-        norms = {"none": "", "head": "+2×{d}", "all": "+({h}+{h_kv})×{d}"}[self.qk_norm]
+        norms = {"none": "", "head": "2×{d}", "all": "({h}+{h_kv})×{d}", "per_head": "({h}+{h_kv})×{d}"}[self.qk_norm]
         if norms:
-            note += "; q_norm and k_norm γ"
+            norms = "+" + ("2×" + norms if self.qk_norm_biased else norms)
+            note += "; q and k norms' γ" + (" and β" if self.qk_norm_biased else "")
+            note += " of each head's own" if self.qk_norm == "per_head" else ""
         return derive("{D}×{h}×{d}+2×{D}×{h_kv}×{d}+{h}×{d}×{D_o}" + norms, self.params(x).trainable, D=x[1],
                       h=self.heads, d=hd, h_kv=self.groups, D_o=out, note=note)
 

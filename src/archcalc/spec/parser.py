@@ -159,7 +159,7 @@ class _Parser:
             if value is not None and not (isinstance(value, YScalar) and value.value is None):
                 if not isinstance(value, YScalar) or type(value.value) is not int or value.value < 1:
                     raise SpecError(value.loc, f"symbol '{name}' must default to a positive integer or null, "
-                                    f"got {describe(value)}", code="bad-argument")
+                                    f"got {describe(value)}", code="bad-argument", hint=_symbol_hint(name, value))
                 default = value.value
             out[name] = Symbol(name, default, key.loc)
         return out
@@ -917,3 +917,13 @@ def _mapping_example(cls: type[Layer], kind: str) -> str:
 def _stem(path: str) -> str:
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     return base.rsplit(".", 1)[0] if "." in base else base or "model"
+
+
+def _symbol_hint(name: str, value: YNode) -> str:
+    """What to write instead of a symbol default that is no size: symbols are the model's sizes, and a
+    switch or a rate belongs to a block's arguments, which may be true, false, 0 or a fraction."""
+    switch = isinstance(value, YScalar) and (type(value.value) is bool or value.value == 0)
+    if switch:
+        return (f"symbols are sizes (1 or more); a switch is an argument of the block that reads it, with a default "
+                f"(`up(c, {name} = {str(value.value).lower()}):` under blocks:), and `if: {name}` chooses the layers")
+    return f"symbols are sizes: a whole number of 1 or more ({name}: 32), or null to give it with --set {name}=N"

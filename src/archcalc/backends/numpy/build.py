@@ -116,11 +116,16 @@ def _attention(a: Layer, xs: list[Shape]) -> dict[str, object]:
 
 
 def _gemma(a: Layer) -> dict[str, object]:
-    """The attention options Gemma added (and GPT-NeoX's ``packing``), given only where the spec sets them
-    (generated files of other models stay as they were)."""
-    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0, "packing": "qkv"}
-    return {key: getattr(a, key) for key, default in defaults.items()
-            if hasattr(a, key) and getattr(a, key) != default}
+    """The attention options Gemma added (and GPT-NeoX's ``packing``, Llama 3.1's and YaRN's rope scaling, the q and
+    k norms' kind, β and layout), given only where the spec sets them (generated files of other models stay as they
+    were)."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0, "packing": "qkv",
+                "qk_norm_kind": "rmsnorm", "qk_norm_layout": "stacked"}
+    options = {key: getattr(a, key) for key, default in defaults.items()
+               if hasattr(a, key) and getattr(a, key) != default}
+    if getattr(a, "qk_norm_biased", False):
+        options["qk_norm_bias"] = True  # a LayerNorm's shift β (Cohere's and StableLM's have none)
+    return {**options, **{key: plain(value) for key, value in a.rope_options().items()}}
 
 
 def _multihead(a: Layer, x: Shape) -> Call:
@@ -267,7 +272,9 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "mla": lambda a, x: _call(L.LatentAttention, embed_dim=x[1], heads=a.heads, kv_rank=a.kv_rank,
                               nope_dim=a.nope_dim, rope_dim=a.rope_dim, v_dim=a.v_dim, out_features=a.width(x),
                               q_rank=a.q_rank, bias=a.bias, eps=a.eps, causal=a.causal, rotary=a.rotary,
-                              theta=a.theta, scale=a.scale, dropout=a.dropout),
+                              theta=a.theta, scale=a.scale, dropout=a.dropout,
+                              **({} if a.rotary_factor == 1.0 else {"rotary_factor": a.rotary_factor}),
+                              **{key: plain(value) for key, value in a.rope_options().items()}),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "silu": _simple(L.SiLU),
     "hardswish": _simple(L.Hardswish),

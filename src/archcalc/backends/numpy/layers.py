@@ -19,6 +19,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from archcalc.backends.rope import rotary_frequencies
+
 
 class Module:
     """Base of layers and structures: parameters are attributes named in ``PARAMS``, gradients in ``grads``."""
@@ -936,7 +938,7 @@ class MoE(Module):
     buffer to the scores for the choice; ``groups`` keeps the ``top_groups`` best groups (by their two best
     scores' sum, ``group_score="top2"``, or their best, ``"max"``) and chooses among their experts; the kept
     weights are the unbiased scores (normalised with + 1e-20 under sigmoid), times ``scaling``. The bias, the
-    groups and the choice are steps of the scores: no gradient.
+    groups and the choice are steps of the scores: no gradient. ``router`` names the router (GraniteMoE's ``router``).
     """
 
     RANDOM = True
@@ -944,9 +946,10 @@ class MoE(Module):
     def __init__(self, dim: int, experts: int, top_k: int, hidden: int, activation: str = "silu",
                  normalize: bool = True, shared: int | None = None, rng=None, shared_gate: bool = True,
                  scoring: str = "softmax", correction_bias: bool = False, groups: int | None = None,
-                 top_groups: int | None = None, group_score: str = "top2", scaling: float = 1.0):
+                 top_groups: int | None = None, group_score: str = "top2", scaling: float = 1.0,
+                 router: str = "gate"):
         rng = np.random.default_rng(rng)
-        self.top_k, self.normalize, self.activation = top_k, normalize, activation
+        self.top_k, self.normalize, self.activation, self.router = top_k, normalize, activation, router
         self.scoring, self.groups, self.group_score, self.scaling = scoring, groups, group_score, scaling
         self.top_groups = groups if top_groups is None else top_groups
         self.gate = Router(dim, experts, correction_bias, rng=rng)
@@ -959,7 +962,7 @@ class MoE(Module):
                            ("shared_expert_gate", Linear(dim, 1, bias=False, rng=rng))]
 
     def children(self) -> list[tuple[str, Module]]:
-        return [("gate", self.gate), ("experts", self.experts), *self.shared]
+        return [(self.router, self.gate), ("experts", self.experts), *self.shared]
 
     def choose(self, p: np.ndarray) -> np.ndarray:
         """The top_k experts of each token from its scores p [tokens, E], largest first (torch.topk's order; the
@@ -1789,14 +1792,15 @@ class PositionAdd(Module):
 # -- attention -------------------------------------------------------------------------------------
 
 
-def _rotary_tables(length: int, r: int, theta: float, dtype, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of the rotary angles t·θ^(−2i/r) (divided by ``factor``: linear rope scaling), [T, r/2],
-    computed in float32 as torch and Hugging Face compute them (so float64 runs match theirs), then cast to
-    the input's dtype."""
-    inv = np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r))
-    inv = inv / np.float32(factor)
+def _rotary_tables(length: int, r: int, theta: float, dtype, factor: float = 1.0,
+                   **scaling) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the rotary angles t·f for the inverse frequencies f of :func:`rotary_frequencies` (θ^(−2i/r)
+    scaled by ``factor`` as ``scaling`` says: linear, llama3, yarn), [T, r/2], times its factor on cos and sin,
+    computed in float32 as torch and Hugging Face compute them (so float64 runs match theirs), then cast to the
+    input's dtype."""
+    inv, gain = rotary_frequencies(np, r, theta, factor, **scaling)
     angles = np.arange(length, dtype=np.float32)[:, None] * inv[None, :]
-    return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
+    return (np.cos(angles) * gain).astype(dtype), (np.sin(angles) * gain).astype(dtype)
 
 
 def _rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, interleaved: bool) -> np.ndarray:
@@ -1825,7 +1829,8 @@ class Attention(Module):
     over the group. ``rotary`` rotates q and k first (positions 0 … T−1; ``rotary_dim`` leading
     dimensions of each head). ``dropout`` drops attention weights in training (inverted). ``softcap`` caps
     the scores c·tanh(s/c) before the mask (Gemma 2's); ``window`` hides the keys ``window`` or more
-    positions before the query (sliding-window attention); ``rotary_factor`` divides the positions.
+    positions before the query (sliding-window attention); ``rotary_factor`` scales the rotary frequencies as
+    ``scaling`` says (:func:`rotary_frequencies`: linear by default, llama3, yarn and their settings).
     ``packing="heads"`` reads one input grouped by key/value head, each group its heads/kv_heads queries,
     its key and its value (GPT-NeoX's ``query_key_value``); the gradient goes back in the same order.
 
@@ -1839,11 +1844,12 @@ class Attention(Module):
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
                  rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0,
-                 packing: str = "qkv", v_head_dim: int | None = None):
+                 packing: str = "qkv", v_head_dim: int | None = None, **scaling):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
         self.v_head_dim = head_dim if v_head_dim is None else v_head_dim  # MLA's values are narrower than its keys
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
         self.window, self.softcap, self.rotary_factor, self.packing = window, softcap, rotary_factor, packing
+        self.scaling = scaling
         self.rng = np.random.default_rng(rng)
 
     def _heads(self, x: np.ndarray, heads: int, dim: int | None = None) -> np.ndarray:
@@ -1852,7 +1858,7 @@ class Attention(Module):
 
     def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         r = self.head_dim if self.rotary_dim is None else self.rotary_dim
-        return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor)
+        return _rotary_tables(length, r, self.theta, dtype, self.rotary_factor, **self.scaling)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         h, kv, d = self.heads, self.kv_heads, self.head_dim
@@ -1921,11 +1927,74 @@ class Attention(Module):
         return np.concatenate([dq, dk, dv], -1) if self.fused else (dq, dk, dv)
 
 
+class HeadNorm(Module):
+    """q or k [N, T, heads, d] normalised over each head's d features with a γ (and β) of each head's own: one
+    [heads, d] ``weight`` (Cohere's q_norm), or with ``modules`` a norm per head, ``norms.0`` … (StableLM's
+    q_layernorm, :class:`LayerNorm` or :class:`RMSNorm` of [d] each); ``kind`` is ``layernorm`` or ``rmsnorm``,
+    and each head is normalised as a norm of its own would normalise it.
+
+    Backward: the γ and β gradients sum over the positions alone (each head keeps its own), and the input's
+    is the norm's over each head's d features, with γ of that head."""
+
+    PARAMS = ("weight", "bias")
+
+    def __init__(self, heads: int, head_dim: int, kind: str = "layernorm", eps: float = 1e-5, bias: bool = False,
+                 modules: bool = False):
+        self.kind, self.eps = kind, eps
+        layer_norm = kind == "layernorm"
+        self.per: list[Module] = [LayerNorm((head_dim,), eps, bias=bias) if layer_norm else RMSNorm((head_dim,), eps)
+                                  for _ in range(heads if modules else 0)]
+        self.weight = None if modules else np.ones((heads, head_dim))
+        self.bias = np.zeros((heads, head_dim)) if not modules and layer_norm and bias else None
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [(f"norms.{i}", norm) for i, norm in enumerate(self.per)]
+
+    def _gamma_beta(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if not self.per:
+            return self.weight, self.bias
+        biases = [getattr(norm, "bias", None) for norm in self.per]
+        return (np.stack([norm.weight for norm in self.per]),
+                None if biases[0] is None else np.stack(biases))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "layernorm":
+            inv = 1 / np.sqrt(x.var(-1, keepdims=True) + self.eps)
+            xhat = (x - x.mean(-1, keepdims=True)) * inv
+        else:
+            inv = 1 / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps)
+            xhat = x * inv
+        self.cache = (xhat, inv)
+        gamma, beta = self._gamma_beta()
+        return xhat * gamma if beta is None else xhat * gamma + beta
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        xhat, inv = self.cache
+        gamma, beta = self._gamma_beta()
+        lead = tuple(range(dout.ndim - 2))
+        grads = {"weight": (dout * xhat).sum(lead)}
+        if beta is not None:
+            grads["bias"] = dout.sum(lead)
+        if self.per:
+            for i, norm in enumerate(self.per):
+                norm.grads = {key: grad[i] for key, grad in grads.items()}
+        else:
+            self.grads = grads
+        if not input_grad:
+            return None
+        g = dout * gamma
+        centred = g - g.mean(-1, keepdims=True) if self.kind == "layernorm" else g
+        return inv * (centred - xhat * (g * xhat).mean(-1, keepdims=True))
+
+
 class MultiheadAttention(Module):
     """Self-attention with its projections, named as Llama's are: ``q_proj``, ``k_proj``, ``v_proj``
     (biases with ``bias``), :class:`Attention`, then ``o_proj`` (a bias with ``out_bias``). ``qk_norm``
-    adds ``q_norm`` and ``k_norm``, :class:`RMSNorm` on q and k before the attention: over each head's
-    dimensions (``head``, Qwen3's) or over all heads' features (``all``, OLMo 2's)."""
+    adds ``q_norm`` and ``k_norm``, :class:`RMSNorm` (or with ``qk_norm_kind: layernorm`` :class:`LayerNorm`)
+    on q and k before the attention: over each head's dimensions (``head``, Qwen3's), over all heads'
+    features (``all``, OLMo 2's), or over each head's with a γ of each head's own (``per_head``,
+    :class:`HeadNorm`: Cohere's, or StableLM's ``q_layernorm`` and ``k_layernorm`` with
+    ``qk_norm_layout: stablelm``)."""
 
     RANDOM = True
 
@@ -1933,19 +2002,26 @@ class MultiheadAttention(Module):
                  bias: bool = True, out_bias: bool = True, qk_norm: str = "none", qk_norm_eps: float = 1e-6,
                  causal: bool = False, scale: float | None = None, rotary: str = "none", theta: float = 10000.0,
                  rotary_dim: int | None = None, dropout: float = 0.0, rng=None, qk_norm_offset: float = 0.0,
+                 qk_norm_kind: str = "rmsnorm", qk_norm_bias: bool = False, qk_norm_layout: str = "stacked",
                  **gemma: object):
         rng = np.random.default_rng(rng)
         self.q_proj = Linear(embed_dim, heads * head_dim, bias, rng)
         self.k_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.v_proj = Linear(embed_dim, kv_heads * head_dim, bias, rng)
         self.o_proj = Linear(heads * head_dim, out_features, out_bias, rng)
-        self.head_dim, self.per_head = head_dim, qk_norm == "head"
-        self.norms: list[tuple[str, RMSNorm]] = []
-        if qk_norm != "none":
+        self.head_dim, self.per_head = head_dim, qk_norm in ("head", "per_head")
+        self.norms: list[tuple[str, Module]] = []
+        if qk_norm == "per_head":
+            modules = qk_norm_layout == "stablelm"
+            names = ("q_layernorm", "k_layernorm") if modules else ("q_norm", "k_norm")
+            self.norms = [(name, HeadNorm(n, head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules))
+                          for name, n in zip(names, (heads, kv_heads))]
+        elif qk_norm != "none":
             sizes = (head_dim, head_dim) if self.per_head else (heads * head_dim, kv_heads * head_dim)
-            self.norms = [(name, RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
+            self.norms = [(name, LayerNorm((size,), qk_norm_eps, bias=qk_norm_bias) if qk_norm_kind == "layernorm"
+                           else RMSNorm((size,), qk_norm_eps, offset=qk_norm_offset))
                           for name, size in zip(("q_norm", "k_norm"), sizes)]
-        # Gemma's window, softcap and rotary_factor, given where the spec sets them
+        # Gemma's window, softcap and rotary_factor, rope scaling's settings, given where the spec sets them
         self.attention = Attention(heads, kv_heads, head_dim, causal, scale, rotary, theta, rotary_dim, dropout, rng,
                                    **gemma)
 
@@ -1989,7 +2065,7 @@ class LatentAttention(Module):
     def __init__(self, embed_dim: int, heads: int, kv_rank: int, nope_dim: int, rope_dim: int, v_dim: int,
                  out_features: int, q_rank: int | None = None, bias: bool = False, eps: float = 1e-6,
                  causal: bool = False, rotary: str = "interleaved", theta: float = 10000.0, scale: float | None = None,
-                 dropout: float = 0.0, rng=None):
+                 dropout: float = 0.0, rng=None, rotary_factor: float = 1.0, **scaling):
         rng = np.random.default_rng(rng)
         qk = heads * (nope_dim + rope_dim)
         if q_rank is None:
@@ -2003,6 +2079,8 @@ class LatentAttention(Module):
         self.o_proj = Linear(heads * v_dim, out_features, bias, rng)
         self.sizes = (heads, kv_rank, nope_dim, rope_dim, v_dim)
         self.interleaved, self.theta = rotary == "interleaved", theta
+        # rope scaling's settings (rotary_frequencies'), YaRN's for the published DeepSeeks
+        self.rotary_factor, self.scaling = rotary_factor, scaling
         self.attention = Attention(heads, heads, nope_dim + rope_dim, causal, scale, dropout=dropout, rng=rng,
                                    v_head_dim=v_dim)
 
@@ -2020,7 +2098,7 @@ class LatentAttention(Module):
         q = q.reshape(b, t, h, n + r)
         latent = self.kv_a_proj_with_mqa.forward(x)
         kv = self.kv_b_proj.forward(self.kv_a_layernorm.forward(latent[..., :kv_rank])).reshape(b, t, h, n + v_dim)
-        self.tables = _rotary_tables(t, r, self.theta, x.dtype)
+        self.tables = _rotary_tables(t, r, self.theta, x.dtype, self.rotary_factor, **self.scaling)
         q_rot = _rotate(q[..., n:].transpose(0, 2, 1, 3), *self.tables, self.interleaved).transpose(0, 2, 1, 3)
         k_rot = _rotate(latent[:, None, :, kv_rank:], *self.tables, self.interleaved)[:, 0]  # [N, T, r], shared
         q = np.concatenate([q[..., :n], q_rot], -1).reshape(b, t, -1)

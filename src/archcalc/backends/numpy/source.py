@@ -19,7 +19,7 @@ import inspect
 import textwrap
 
 from archcalc import symbolic
-from archcalc.backends import check_depth
+from archcalc.backends import check_depth, rope
 from archcalc.backends.common import code
 from archcalc.backends.data_check import check_data_lines
 from archcalc.backends.numpy import layers, losses, optim, structures, training
@@ -41,7 +41,7 @@ from archcalc.spec.train import TrainSpec, dense_axes
 from archcalc.training import loop, schedule
 
 #: the runtime modules, in the order their definitions appear in the file
-RUNTIME = (layers, structures, losses, optim, schedule, loop, training)
+RUNTIME = (rope, layers, structures, losses, optim, schedule, loop, training)
 #: what the training part of every file uses
 LOOP = ("fit", "evaluate", "predict", "save_weights", "load_weights")
 #: the deepest graph this exporter writes: each level costs 3 nested brackets (``Sequential([("name", …``)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from onnx import helper
 
+from archcalc.backends.common import plain
+from archcalc.backends.rope import rotary_frequencies
 from archcalc.errors import SpecError
 from archcalc.graph import LayerNode, MergeNode
 from archcalc.layers.spatial import dropped_window
@@ -481,20 +483,24 @@ def _ints(b: Builder, node: LayerNode, part: str, values: list[int]) -> str:
 
 
 def _rotary(b: Builder, node: LayerNode, x: str, part: str, rotary: str, theta: float, r: int, d: int,
-            factor: float = 1.0) -> str:
-    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·θ^(−2i/r) (divided by
-    ``factor``, linear rope scaling) computed in the graph from T (so the length stays free), in float32 as
-    torch computes them."""
+            factor: float = 1.0, **scaling: object) -> str:
+    """Rotary embedding on the first r dimensions of x [N, H, T, d]; the angles t·f computed in the graph from T
+    (so the length stays free), in float32 as torch computes them, for the inverse frequencies f of
+    :func:`rotary_frequencies` (θ^(−2i/r) scaled by ``factor`` as ``scaling`` says), cos and sin times its
+    factor (YaRN's) when that is not 1."""
     length = b.op("Squeeze", [b.op("Shape", [x], node, f"{part}_t", start=2, end=3), _ints(b, node, "axis0", [0])],
                   node, f"{part}_length")
     positions = b.op("Range", [b.constant(node, "start", 0, dtype=np.int64), length,
                                b.constant(node, "delta", 1, dtype=np.int64)], node, f"{part}_positions")
     column = b.op("Unsqueeze", [b.op("Cast", [positions], node, f"{part}_float", to=1), _ints(b, node, "axis1", [1])],
                   node, f"{part}_column")
-    inv = (np.float32(1.0) / np.float32(theta) ** (np.arange(0, r, 2, dtype=np.float32) / np.float32(r)))
-    inv = inv / np.float32(factor)
+    inv, gain = rotary_frequencies(np, r, theta, factor, **scaling)
     angles = b.op("Mul", [column, b.constant(node, "inv_freq", inv)], node, f"{part}_angles")
     cos, sin = b.op("Cos", [angles], node, f"{part}_cos"), b.op("Sin", [angles], node, f"{part}_sin")
+    if gain != 1:
+        times = b.constant(node, f"{part}_rotary_gain", gain)
+        cos = b.op("Mul", [cos, times], node, f"{part}_cos_gain")
+        sin = b.op("Mul", [sin, times], node, f"{part}_sin_gain")
     axis = _ints(b, node, "axis3", [3])
 
     def piece(name: str, start: int, end: int, step: int = 1) -> str:
@@ -531,8 +537,9 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
     q, k, v = split(q, heads, "q"), split(k, kv, "k"), split(v, kv, "v")
     if c["rotary"] != "none":
         r = d if c["rotary_dim"] is None else c["rotary_dim"]
-        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d, c["rotary_factor"])
-        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d, c["rotary_factor"])
+        scaling = {key: plain(value) for key, value in node.layer.rope_options().items()}
+        q = _rotary(b, node, q, "q", c["rotary"], c["theta"], r, d, c["rotary_factor"], **scaling)
+        k = _rotary(b, node, k, "k", c["rotary"], c["theta"], r, d, c["rotary_factor"], **scaling)
     if kv != heads:
         def repeat(x: str, part: str) -> str:
             wide = b.op("Expand", [b.op("Unsqueeze", [x, _ints(b, node, "axis2", [2])], node, f"{part}_group"),
@@ -602,13 +609,16 @@ def mla(b: Builder, node: LayerNode, x: str) -> str:
     else:
         q = project(norm(project(x, "q_a_proj", c["bias"]), "q_a_layernorm"), "q_b_proj", False)
     q = heads(q, n + r, "q")
-    q_rot = _rotary(b, node, piece(q, n, n + r, "q_rope"), "q", c["rotary"], c["theta"], r, r)
+    scaling = node.layer.rope_options()
+    q_rot = _rotary(b, node, piece(q, n, n + r, "q_rope"), "q", c["rotary"], c["theta"], r, r, c["rotary_factor"],
+                    **scaling)
     q = b.op("Concat", [piece(q, 0, n, "q_nope"), q_rot], node, "q_turned", axis=-1)
     latent = project(x, "kv_a_proj_with_mqa", c["bias"])
     kv = heads(project(norm(piece(latent, 0, rank, "latent", -1), "kv_a_layernorm"), "kv_b_proj", False), n + v, "kv")
     k_rot = b.op("Unsqueeze", [piece(latent, rank, rank + r, "k_rope", -1), _ints(b, node, "head_axis", [1])], node,
                  "k_rope_head")  # [N, 1, T, r]: one key for every head
-    k_rot = b.op("Expand", [_rotary(b, node, k_rot, "k", c["rotary"], c["theta"], r, r),
+    k_rot = b.op("Expand", [_rotary(b, node, k_rot, "k", c["rotary"], c["theta"], r, r, c["rotary_factor"],
+                                    **scaling),
                             _ints(b, node, "every_head", [1, h, 1, 1])], node, "k_rope_heads")
     k = b.op("Concat", [piece(kv, 0, n, "k_nope"), k_rot], node, "k", axis=-1)
     scale = (n + r) ** -0.5 if c["scale"] is None else c["scale"]
@@ -670,19 +680,36 @@ def multihead_attention(b: Builder, node: LayerNode, x: str) -> str:
 
 
 def _qk_norm(b: Builder, node: LayerNode, x: str, part: str, c: dict, head_dim: int) -> str:
-    """``q_norm`` (or ``k_norm``): x/√(mean(x²) + eps)·γ over all of x's features [N, T, h·d], or over
-    each head's d of them (``qk_norm: head``, x viewed [N, T, h, d] and put back)."""
-    per_head = c["qk_norm"] == "head"
+    """``q_norm`` (or ``k_norm``): x/√(mean(x²) + eps)·γ (``qk_norm_kind: layernorm``: (x − mean)/√(var + eps)·γ
+    + β) over all of x's features [N, T, h·d], or over each head's d of them (``qk_norm: head`` and
+    ``per_head``, x viewed [N, T, h, d] and put back; ``per_head``'s γ [h, d], one row per head, stacked
+    from StableLM's per-head norms)."""
+    per_head = c["qk_norm"] in ("head", "per_head")
     if per_head:
         x = b.op("Reshape", [x, _ints(b, node, "per_head", [0, 0, -1, head_dim])], node, f"{part}_by_head")
+    if c["qk_norm_kind"] == "layernorm":
+        average = b.op("ReduceMean", [x], node, f"{part}_average", axes=[-1], keepdims=1)
+        x = b.op("Sub", [x, average], node, f"{part}_centred")
     square = b.op("Mul", [x, x], node, f"{part}_square")
     mean = b.op("ReduceMean", [square], node, f"{part}_mean", axes=[-1], keepdims=1)
     rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, "qk_eps", c["qk_norm_eps"])], node, f"{part}_plus_eps")],
                node, f"{part}_rms")
-    scale = b.weight(node, f"{part}_norm.weight")
+    biased = c["qk_norm_kind"] == "layernorm" and c["qk_norm_bias"]
+    names = ["weight", "bias"] if biased else ["weight"]
+    if c["qk_norm"] == "per_head" and c["qk_norm_layout"] == "stablelm":  # norms.0 …: each [d], stacked [h, d]
+        heads = c["heads"] if part == "q" else node.layer.groups
+        row = _ints(b, node, "norm_row", [1, head_dim])
+        params = [b.op("Concat", [b.op("Reshape", [b.weight(node, f"{part}_layernorm.norms.{i}.{name}"), row], node,
+                                       f"{part}_{name}_{i}") for i in range(heads)], node, f"{part}_{name}s", axis=0)
+                  for name in names]
+    else:
+        params = [b.weight(node, f"{part}_norm.{name}") for name in names]
+    scale = params[0]
     if c["qk_norm_offset"]:  # Gemma 3's offset + γ
         scale = b.op("Add", [scale, b.constant(node, "qk_offset", c["qk_norm_offset"])], node, f"{part}_scale")
     normed = b.op("Mul", [b.op("Div", [x, rms], node, f"{part}_normal"), scale], node, f"{part}_normed")
+    if biased:
+        normed = b.op("Add", [normed, params[1]], node, f"{part}_shifted")
     if per_head:
         normed = b.op("Reshape", [normed, _ints(b, node, "joined", [0, 0, -1])], node, f"{part}_joined")
     return normed
@@ -818,7 +845,7 @@ def moe(b: Builder, node: LayerNode, x: str) -> str:
     def axes(part: str, *values: int) -> str:
         return b.constant(node, part, list(values), dtype=np.int64)
 
-    router = b.op("Transpose", [b.weight(node, "gate.weight")], node, "gate_t", perm=[1, 0])
+    router = b.op("Transpose", [b.weight(node, f"{layer.router}.weight")], node, "gate_t", perm=[1, 0])
     logits = b.op("MatMul", [x, router], node, "logits")
     if layer.scoring == "sigmoid":
         probs = b.op("Sigmoid", [logits], node, "probs")

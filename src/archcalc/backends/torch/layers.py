@@ -320,8 +320,8 @@ def class_token(layer: Layer, x: Shape) -> Call:
 
 @module_for("layer_scale")
 def layer_scale(layer: Layer, x: Shape) -> Call:
-    if layer.flat:  # stored as [C], viewed as [C, 1, …] when applied
-        return call(LayerScale, Exact(layer.shape(x)), layer.value, view=Exact(layer.broadcast(x)))
+    if layer.flat:  # stored as [C], viewed as [-1, 1, …] when applied (whatever C: a block used at two widths)
+        return call(LayerScale, Exact(layer.shape(x)), layer.value, view=Exact((-1, *layer.broadcast(x)[1:])))
     return call(LayerScale, Exact(layer.shape(x)), layer.value)
 
 
@@ -352,14 +352,20 @@ def attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(Attention, heads=c["heads"], kv_heads=layer.groups, head_dim=layer.head_size(xs), causal=c["causal"],
                 scale=c["scale"],
                 rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"], dropout=c["dropout"],
-                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"])
+                window=c["window"], softcap=c["softcap"], rotary_factor=c["rotary_factor"], packing=c["packing"],
+                **layer.rope_options())
 
 
 def _gemma_options(c: dict) -> dict[str, object]:
     """The attention options Gemma added (a window, a soft cap, linear rope scaling, the q and k norms' offset),
-    given only where the spec sets them: a Llama's generated source stays as it was."""
-    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0}
-    return {key: c[key] for key, default in defaults.items() if c[key] != default}
+    given only where the spec sets them: a Llama's generated source stays as it was (as do Llama 3.1's and YaRN's
+    scaling, :meth:`~archcalc.layers.attention.Attention.rope_options`, and the q and k norms' kind, β and layout)."""
+    defaults = {"window": None, "softcap": None, "rotary_factor": 1.0, "qk_norm_offset": 0.0,
+                "qk_norm_kind": "rmsnorm", "qk_norm_layout": "stacked"}
+    options = {key: c[key] for key, default in defaults.items() if c[key] != default}
+    if c["qk_norm"] != "none" and c["qk_norm_kind"] == "layernorm" and c["qk_norm_bias"]:
+        options["qk_norm_bias"] = True  # a LayerNorm's shift β (Cohere's and StableLM's have none)
+    return options
 
 
 @module_for("multihead_attention")
@@ -372,7 +378,7 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
     return call(MultiheadAttention, x[1], c["heads"], layer.groups, head_dim, out, bias=c["bias"],
                 out_bias=layer.out_biased, qk_norm=c["qk_norm"], qk_norm_eps=c["qk_norm_eps"], causal=c["causal"],
                 scale=c["scale"], rotary=c["rotary"], theta=c["theta"], rotary_dim=c["rotary_dim"],
-                dropout=c["dropout"], **_gemma_options(c))
+                dropout=c["dropout"], **_gemma_options(c), **layer.rope_options())
 
 
 @module_for("moe")
@@ -390,7 +396,9 @@ def mla(layer: Layer, x: Shape) -> Call:
     c = layer.config()
     return call(LatentAttention, x[1], c["heads"], c["kv_rank"], c["nope_dim"], c["rope_dim"], c["v_dim"],
                 layer.width(x), q_rank=c["q_rank"], bias=c["bias"], eps=c["eps"], causal=c["causal"],
-                rotary=c["rotary"], theta=c["theta"], scale=c["scale"], dropout=c["dropout"])
+                rotary=c["rotary"], theta=c["theta"], scale=c["scale"], dropout=c["dropout"],
+                **({} if c["rotary_factor"] == 1.0 else {"rotary_factor": c["rotary_factor"]}),
+                **layer.rope_options())
 
 
 @module_for("embedding")

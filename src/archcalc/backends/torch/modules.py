@@ -18,6 +18,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from archcalc.backends.rope import rotary_frequencies
+
 #: attributes a Network keeps besides its children (child names avoid them)
 ATTRIBUTES = frozenset({"_program", "_calls", "_ops", "_kept", "kept"})
 
@@ -349,7 +351,8 @@ class Attention(nn.Module):
     Inputs [N, T, h*d] (q) and [N, S, kv*d] (k, v); kv < h shares each k, v head
     among h/kv query heads. rotary='half' rotates q and k as Llama does (pairs i,
     i+d/2), 'interleaved' as GPT-J (pairs 2i, 2i+1), on the first rotary_dim
-    dimensions of each head, at positions 0..T-1 (divided by rotary_factor).
+    dimensions of each head, at positions 0..T-1, the frequencies scaled by
+    rotary_factor as rotary_scaling says (rotary_frequencies: linear, llama3, yarn).
     A window or a soft cap (Gemma 2's) computes the scores as Gemma's eager code.
     One input holds q, k, v side by side; packing="heads" reads it grouped by k, v
     head instead, each group its h/kv queries, its key, its value (GPT-NeoX's).
@@ -370,6 +373,14 @@ class Attention(nn.Module):
         softcap: float | None = None,
         rotary_factor: float = 1.0,
         packing: str = "qkv",
+        rotary_scaling: str = "linear",
+        low_freq_factor: float = 1.0,
+        high_freq_factor: float = 4.0,
+        original_positions: int | None = None,
+        beta_fast: float = 32.0,
+        beta_slow: float = 1.0,
+        attention_factor: float | None = None,
+        truncate: bool = True,
     ):
         super().__init__()
         self.options = dict(locals())
@@ -403,10 +414,12 @@ class Attention(nn.Module):
         v = v.unflatten(-1, (kv, d)).transpose(1, 2)
         if rotary != "none":
             r = d if rotary_dim is None else rotary_dim
-            factor = o.get("rotary_factor", 1.0)
+            inv, gain = rotary_frequencies(
+                torch, r, theta, o.get("rotary_factor", 1.0), **Attention.scaling(o)
+            )
             q, k = (
-                Attention.rotate(q, rotary, theta, r, factor),
-                Attention.rotate(k, rotary, theta, r, factor),
+                Attention.rotate(q, rotary, inv, gain),
+                Attention.rotate(k, rotary, inv, gain),
             )
         if kv != h:
             k, v = (
@@ -451,17 +464,32 @@ class Attention(nn.Module):
         return nn.functional.dropout(weights, dropout) @ v
 
     @staticmethod
+    def scaling(options: dict) -> dict:
+        """The rope scaling settings among options (rotary_scaling and the rest)."""
+        keys = (
+            "rotary_scaling",
+            "low_freq_factor",
+            "high_freq_factor",
+            "original_positions",
+            "beta_fast",
+            "beta_slow",
+            "attention_factor",
+            "truncate",
+        )
+        return {key: options[key] for key in keys if key in options}
+
+    @staticmethod
     def rotate(
-        x: torch.Tensor, rotary: str, theta: float, r: int, factor: float = 1.0
+        x: torch.Tensor, rotary: str, inv: torch.Tensor, gain: float = 1.0
     ) -> torch.Tensor:
-        """Rotary position embedding on the first r dimensions of x [N, H, T, d],
-        the positions divided by factor (linear rope scaling)."""
-        inv = 1.0 / (theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
-        inv = inv / factor
+        """Rotary position embedding on the first 2 * len(inv) dimensions of x
+        [N, H, T, d] at the inverse frequencies inv, cos and sin times gain."""
+        r = 2 * inv.shape[0]
         angles = (
             torch.arange(x.shape[2], dtype=torch.int64).float()[:, None] * inv[None, :]
         )
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+        cos = (angles.cos() * gain).to(x.dtype)
+        sin = (angles.sin() * gain).to(x.dtype)
         part, rest = x[..., :r], x[..., r:]
         if rotary == "half":
             a, b = part[..., : r // 2], part[..., r // 2 :]
@@ -474,11 +502,60 @@ class Attention(nn.Module):
         return torch.cat((turned, rest), dim=-1)
 
 
+class HeadNorm(nn.Module):
+    """A norm over each head's d features of x [..., heads, d] with a weight (and
+    bias) of each head's own: one [heads, d] weight (Cohere's q_norm), or with
+    modules a norm per head, norms.0, norms.1, ... (StableLM's q_layernorm).
+    kind is "layernorm" or "rmsnorm"; each head is normalised as its own norm
+    module would normalise it."""
+
+    def __init__(
+        self,
+        heads: int,
+        head_dim: int,
+        kind: str = "layernorm",
+        eps: float = 1e-5,
+        bias: bool = False,
+        modules: bool = False,
+    ):
+        super().__init__()
+        self.kind, self.eps = kind, eps
+        if modules:
+            self.norms = nn.ModuleList(
+                nn.LayerNorm(head_dim, eps, bias=bias)
+                if kind == "layernorm"
+                else nn.RMSNorm(head_dim, eps)
+                for _ in range(heads)
+            )
+        else:
+            self.weight = nn.Parameter(torch.ones(heads, head_dim))
+            self.bias = nn.Parameter(torch.zeros(heads, head_dim)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self, "norms"):
+            pairs = [(n.weight, getattr(n, "bias", None)) for n in self.norms]
+        elif self.bias is None:
+            pairs = [(w, None) for w in self.weight]
+        else:
+            pairs = list(zip(self.weight, self.bias, strict=True))
+        shape, heads = (x.shape[-1],), []
+        for i, (w, b) in enumerate(pairs):
+            if self.kind == "layernorm":
+                y = nn.functional.layer_norm(x[..., i, :], shape, w, b, self.eps)
+            else:
+                y = nn.functional.rms_norm(x[..., i, :], shape, w, self.eps)
+            heads.append(y)
+        return torch.stack(heads, dim=-2)
+
+
 class MultiheadAttention(nn.Module):
     """Self-attention with q_proj, k_proj, v_proj and o_proj, named as Llama's are.
 
-    qk_norm RMS-normalises q and k before the attention: "head" over each head's
-    dimensions (Qwen3's q_norm, k_norm), "all" over all heads' features (OLMo 2's).
+    qk_norm normalises q and k before the attention: "head" over each head's
+    dimensions (Qwen3's q_norm, k_norm), "all" over all heads' features (OLMo 2's),
+    "per_head" over each head's with a weight of each head's own (Cohere's q_norm,
+    or with qk_norm_layout "stablelm" StableLM's q_layernorm). qk_norm_kind is
+    "rmsnorm" or "layernorm" (a bias with qk_norm_bias).
     """
 
     def __init__(
@@ -493,6 +570,9 @@ class MultiheadAttention(nn.Module):
         qk_norm: str = "none",
         qk_norm_eps: float = 1e-6,
         qk_norm_offset: float = 0.0,
+        qk_norm_kind: str = "rmsnorm",
+        qk_norm_bias: bool = False,
+        qk_norm_layout: str = "stacked",
         **options: object,
     ):
         super().__init__()
@@ -501,13 +581,26 @@ class MultiheadAttention(nn.Module):
         self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
         self.o_proj = nn.Linear(inner, out_features, bias=out_bias)
-        self.head_dim, self.per_head = head_dim, qk_norm == "head"
-        if qk_norm != "none":
+        self.head_dim, self.per_head = head_dim, qk_norm in ("head", "per_head")
+        self.norm_names = ("q_norm", "k_norm")
+        if qk_norm == "per_head":
+            modules = qk_norm_layout == "stablelm"
+            if modules:
+                self.norm_names = ("q_layernorm", "k_layernorm")
+            q_name, k_name = self.norm_names
+            settings = (head_dim, qk_norm_kind, qk_norm_eps, qk_norm_bias, modules)
+            self.add_module(q_name, HeadNorm(heads, *settings))
+            self.add_module(k_name, HeadNorm(kv_heads, *settings))
+        elif qk_norm != "none":
             q_size, k_size = (head_dim, head_dim) if self.per_head else (inner, kv)
-            self.q_norm = nn.RMSNorm(q_size, eps=qk_norm_eps)
-            self.k_norm = nn.RMSNorm(k_size, eps=qk_norm_eps)
-            for norm in (self.q_norm, self.k_norm):  # Gemma 3's: offset + weight
-                nn.init.constant_(norm.weight, 1.0 - qk_norm_offset)
+            for name, size in (("q_norm", q_size), ("k_norm", k_size)):
+                if qk_norm_kind == "layernorm":
+                    norm = nn.LayerNorm(size, qk_norm_eps, bias=qk_norm_bias)
+                else:
+                    norm = nn.RMSNorm(size, eps=qk_norm_eps)
+                    # Gemma 3's: offset + weight
+                    nn.init.constant_(norm.weight, 1.0 - qk_norm_offset)
+                self.add_module(name, norm)
         self.offset = qk_norm_offset
         self.options = dict(
             heads=heads, kv_heads=kv_heads, head_dim=head_dim, **options
@@ -515,12 +608,13 @@ class MultiheadAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
-        if hasattr(self, "q_norm"):
-            q, k = self.normed(self.q_norm, q), self.normed(self.k_norm, k)
+        if hasattr(self, self.norm_names[0]):
+            q_norm, k_norm = (getattr(self, name) for name in self.norm_names)
+            q, k = self.normed(q_norm, q), self.normed(k_norm, k)
         y = Attention.apply(q, k, v, training=self.training, **self.options)
         return self.o_proj(y)
 
-    def normed(self, norm: nn.RMSNorm, x: torch.Tensor) -> torch.Tensor:
+    def normed(self, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """norm(x) over all features, or over each head's (x as [N, T, heads, d]);
         with an offset, Gemma 3's x_hat * (offset + weight) in float32."""
         if self.per_head:
@@ -586,8 +680,11 @@ class LatentAttention(nn.Module):
         kv = self.kv_b_proj(self.kv_a_layernorm(latent))
         k, v = kv.unflatten(-1, (h, n + v_dim)).transpose(1, 2).split((n, v_dim), -1)
         rotary, theta = o.get("rotary", "interleaved"), o.get("theta", 10000.0)
-        q_rot = Attention.rotate(q[..., n:], rotary, theta, r)
-        k_rot = Attention.rotate(k_rot.unsqueeze(1), rotary, theta, r)
+        inv, gain = rotary_frequencies(
+            torch, r, theta, o.get("rotary_factor", 1.0), **Attention.scaling(o)
+        )
+        q_rot = Attention.rotate(q[..., n:], rotary, inv, gain)
+        k_rot = Attention.rotate(k_rot.unsqueeze(1), rotary, inv, gain)
         q = torch.cat((q[..., :n], q_rot), dim=-1)
         k = torch.cat((k, k_rot.expand(-1, h, -1, -1)), dim=-1)
         y = nn.functional.scaled_dot_product_attention(
@@ -636,8 +733,9 @@ class MoE(nn.Module):
     runs only on the tokens routed to it, as transformers' loop does. shared
     adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x)),
     or with shared_gate False DeepSeek's shared_experts, added as they are.
-    DeepSeek's routing: sigmoid scores, a correction bias on the choice alone,
-    the choice among the best top_groups of groups, the weights times scaling."""
+    router names the router (GraniteMoE's is "router"). DeepSeek's routing:
+    sigmoid scores, a correction bias on the choice alone, the choice among the
+    best top_groups of groups, the weights times scaling."""
 
     def __init__(
         self,
@@ -651,10 +749,12 @@ class MoE(nn.Module):
         **routing: object,
     ):
         super().__init__()
-        self.gate = nn.Linear(dim, experts, bias=False)
+        self.router_name = str(routing.get("router", "gate"))
+        router = nn.Linear(dim, experts, bias=False)
         if routing.get("correction_bias"):
             bias = torch.zeros(experts)
-            self.gate.register_buffer("e_score_correction_bias", bias)
+            router.register_buffer("e_score_correction_bias", bias)
+        self.add_module(self.router_name, router)
         self.experts = Experts(experts, dim, hidden)
         if shared is not None and not routing.get("shared_gate", True):
             self.shared_experts = SharedExpert(dim, shared, activation)
@@ -667,13 +767,14 @@ class MoE(nn.Module):
     def route(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(weights, chosen experts) per token, [tokens, top_k] each."""
         r = self.routing
-        logits = self.gate(flat)
+        router = getattr(self, self.router_name)
+        logits = router(flat)
         wide = logits.float() if logits.element_size() < 4 else logits
         sigmoid = r.get("scoring") == "sigmoid"
         scores = wide.sigmoid() if sigmoid else wide.softmax(-1)
         choice = scores
-        if hasattr(self.gate, "e_score_correction_bias"):
-            choice = scores + self.gate.e_score_correction_bias
+        if hasattr(router, "e_score_correction_bias"):
+            choice = scores + router.e_score_correction_bias
         if r.get("groups") is not None:
             g = r["groups"]
             grouped = choice.unflatten(-1, (g, -1))
@@ -849,10 +950,11 @@ def share_kept(model: nn.Module) -> None:
 
 HELPERS = (share_kept, Sign, SoftCap, Scale, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean,
            StochasticDepth, ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding,
-           PositionAdd, Conv1D, Attention, MultiheadAttention, LatentAttention, SelfAttention, Experts,
-           SharedExpert, MoE, RNN, GRU, LSTM)
+           PositionAdd, Conv1D, Attention, HeadNorm, MultiheadAttention, LatentAttention, SelfAttention,
+           Experts, SharedExpert, MoE, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
-REQUIRES = {MultiheadAttention: (Attention,), LatentAttention: (Attention,), SharedExpert: (GatedUnit,),
+REQUIRES = {Attention: (rotary_frequencies,), MultiheadAttention: (rotary_frequencies, Attention, HeadNorm),
+            LatentAttention: (rotary_frequencies, Attention), SharedExpert: (GatedUnit,),
             MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
 

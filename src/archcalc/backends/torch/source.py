@@ -38,6 +38,7 @@ from archcalc.backends.naming import Namer
 from archcalc.backends.plan import Bare, Container, Join, Keep, Step, Sum, frozen_keys, kept
 from archcalc.backends.plan import Call as Step_Call
 from archcalc.backends.plan import Seq as StepSeq
+from archcalc.backends.rope import rotary_frequencies
 from archcalc.backends.torch import init
 from archcalc.backends.torch.build import layer_call, module_plan, ties, torch_paths
 from archcalc.backends.torch.free import Free, FreeSizes, free_sizes, has_free
@@ -554,7 +555,9 @@ class _Emitter:
         root = self.class_lines(self.root)
         shape = self.graph.input_shape
         header = self.header()
-        imports = ["from collections import OrderedDict", ""] if self.ordered_dict else []
+        standard = ["import math"] if rotary_frequencies in self.helpers else []  # the rope helper's import
+        standard += ["from collections import OrderedDict"] if self.ordered_dict else []
+        imports = [*standard, ""] if standard else []
         imports += ["import torch", "from torch import nn", "", f"INPUT_SHAPE = {flat(literal(shape))}"]
         loss = loss_helper(TrainSpec.of(self.model.spec))
         helpers = [line for cls in [*self.helpers, *([loss] if loss else [])]

@@ -143,7 +143,7 @@ NOT_FINDINGS: dict[str, str] = {
     "unsupported-config": "archcalc import: the config.json has a setting the spec language cannot express",
     "sliding-window": "archcalc import: a warning that outputs agree only up to the attention window",
     "base-model": "archcalc import: a warning that a config naming no architectures imports without its head",
-    "router-jitter": "archcalc import: a warning that Mixtral's router jitter (training only) is not in the spec",
+    "training-only": "archcalc import: a training-only setting (router jitter, OPT's layerdrop) left out, a warning",
     "initial-values": "archcalc import: a warning that DistilBERT's sinusoidal position table is only its start",
     "ignored-setting": "archcalc import: a warning that a setting the family's code never applies is left out",
     "unsupported-model": "archcalc import: a PyTorch model with a construct the spec language cannot express",

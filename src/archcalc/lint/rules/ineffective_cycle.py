@@ -1,11 +1,12 @@
-"""A cyclic learning-rate schedule whose cycle does not do what it is for, or that overrides a setting.
+"""A cyclic learning-rate schedule whose cycle does not do what it is for.
 
 ## What it does
 Reports a `cosine_restarts` schedule (torch's `CosineAnnealingWarmRestarts`) whose run ends in the first
 half of a new cycle, just after a restart raised the rate back towards `lr`; and a `onecycle` schedule
 (torch's `OneCycleLR`) whose `div_factor` is 1 or less (the cycle starts at or above `max_lr`, so it never
-rises), or under which the optimizer's own `lr`, or its `momentum` or first beta while `cycle_momentum`
-is on, is written: the schedule replaces them at every step, so the written values are never used.
+rises). An optimizer `lr` or `momentum` written beside `onecycle` is not reported: the schedule replaces
+them at every step, but a PyTorch program must still give its optimizer an `lr`, and a faithful
+translation writes it.
 
 ## Why is this bad?
 Warm restarts (Loshchilov & Hutter's SGDR) anneal the rate to `eta_min` over each cycle and then jump
@@ -14,11 +15,8 @@ settled: the paper takes its results there. Ending one or two epochs after a res
 epochs at nearly the full rate, which undoes the annealing just before training stops.
 
 The one-cycle policy (Smith & Topin, "Super-Convergence") starts at `max_lr / div_factor`, rises to
-`max_lr` and anneals far below it: torch's `OneCycleLR` computes every step's rate from `max_lr`, and,
-with `cycle_momentum` (its default), sets the momentum (or Adam's beta1) between `base_momentum` and
-`max_momentum` at every step. The optimizer's `lr` and `momentum` then never reach a single step: a spec
-that writes them is probably expecting them to count (often an `lr` meant as the peak). A `div_factor`
-of 1 or less removes the rise that gives the policy its name.
+`max_lr` and anneals far below it: torch's `OneCycleLR` computes every step's rate from `max_lr`. A
+`div_factor` of 1 or less removes the rise that gives the policy its name.
 
 ## Example
 ```yaml
@@ -91,21 +89,9 @@ def _restarts(train, rule) -> Iterator[Finding]:
 
 
 def _onecycle(train, rule) -> Iterator[Finding]:
-    """A cycle that never rises, and the optimizer's settings it replaces at every step."""
-    settings, optimizer = rule.settings, train.optimizer
+    """A cycle that never rises."""
+    settings = rule.settings
     if settings["div_factor"] <= 1:
         yield Finding(rule.locs["div_factor"], f"div_factor {settings['div_factor']:g} starts the cycle at max_lr / "
                       f"{settings['div_factor']:g}, not below max_lr: the rate never rises",
                       hint="div_factor: 25 (torch's default) starts the cycle at max_lr / 25")
-    if "lr" in optimizer.locs:
-        yield Finding(optimizer.locs["lr"], f"{optimizer.name}'s lr {optimizer.lr:g} is never used: the onecycle "
-                      f"schedule sets every step's rate from max_lr {settings['max_lr']:g}",
-                      hint="drop lr; max_lr is the cycle's peak, max_lr / div_factor its start")
-    written = next((key for key in ("momentum", "betas") if key in optimizer.locs), None)
-    if settings["cycle_momentum"] and written is not None:
-        what = "momentum" if written == "momentum" else "first beta"
-        yield Finding(optimizer.locs[written], f"{optimizer.name}'s {what} is never used: the onecycle schedule "
-                      f"cycles it between base_momentum {settings['base_momentum']:g} and max_momentum "
-                      f"{settings['max_momentum']:g} at every step", hint=f"set base_momentum and max_momentum "
-                      f"instead{', keep betas for the second' if written == 'betas' else ''}, or cycle_momentum: "
-                      "false to keep it")

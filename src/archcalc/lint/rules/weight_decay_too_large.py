@@ -6,7 +6,9 @@ Reports `weight_decay` λ whose shrink per optimizer step reaches 1 %: lr·λ fo
 by 1 − lr·λ), and lr·λ/(1 − momentum) for `sgd` (the coupled decay's gradient λ·w, carried by the
 momentum buffer). Adam, RMSprop, Adagrad, Adadelta, Adamax, and NAdam and RAdam with the coupled
 decay (torch's default) divide the decay's gradient by their running scale, so a per-step shrink
-cannot be read from the numbers; `adam-weight-decay` (T106) speaks of Adam, NAdam and RAdam.
+cannot be read from the numbers; `adam-weight-decay` (T106) speaks of Adam, NAdam and RAdam. Under
+a `onecycle` schedule lr is its `max_lr`, the rate at the peak, with SGD's momentum there
+(`base_momentum` when it cycles momentum): the optimizer's own lr is never used.
 
 ## Why is this bad?
 Weight decay pulls every weight towards zero by a fixed fraction each step, and the gradient has to
@@ -63,9 +65,15 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     lr, decay = train.optimizer.lr, train.weight_decay
     momentum = train.optimizer.hyper.get("momentum", 0.0) if train.optimizer.name == "sgd" else 0.0
+    rule = train.scheduler
+    if rule is not None and rule.per_batch:  # onecycle's peak: max_lr, where its momentum is at base_momentum
+        lr = rule.settings["max_lr"]
+        if rule.settings["cycle_momentum"] and name == "sgd":
+            momentum = rule.settings["base_momentum"]
     shrink = lr * decay / (1 - momentum)
     if shrink >= LIMIT:
-        how = f"lr {lr:g} × weight_decay {decay:g}" + (f" / (1 − momentum {momentum:g})" if momentum else "")
+        rate = "onecycle's max_lr" if rule is not None and rule.per_batch else "lr"
+        how = f"{rate} {lr:g} × weight_decay {decay:g}" + (f" / (1 − momentum {momentum:g})" if momentum else "")
         typical = "1e-4 to 5e-4 for sgd" if name == "sgd" else f"0.01 to 0.1 for {name}'s decoupled decay"
         yield Finding(ctx.train_loc("weight_decay"), f"weight decay takes {100 * shrink:.3g} % of every weight at "
                       f"every step ({how}): the weights are held near zero", hint=f"weight_decay {typical}")
