@@ -511,7 +511,8 @@ class MoEReference(nn.Module):
         a = self.a
         router = getattr(self, a.router)
         logits = router(x)
-        if a.router == "router":  # GraniteMoeTopKRouter: the top_k logits, then softmax over them alone
+        if a.router == "router" and a.scoring == "softmax":  # GraniteMoeTopKRouter: the top_k logits, then softmax
+            # over them alone
             kept, chosen = logits.topk(a.top_k, dim=-1)
             return torch.zeros_like(logits).scatter(-1, chosen, kept.softmax(-1))
         probs = logits.sigmoid() if a.scoring == "sigmoid" else logits.softmax(-1)
@@ -1296,6 +1297,9 @@ layers:
         Case((2, 4, 6), "moe: {experts: 6, top_k: 2, hidden: 4, normalize: false, groups: 3, top_groups: 2, "
              "group_score: max, scaling: 1.5, shared: 4, shared_gate: false}",
              params=6 * 6 + 6 * 3 * 6 * 4 + 3 * 6 * 4, out=(2, 4, 6), name="deepseek-v2-groups"),
+        # the correction bias belongs to the router whatever its name (router.e_score_correction_bias)
+        Case((3, 6), "moe: {experts: 4, top_k: 2, hidden: 3, router: router, scoring: sigmoid, correction_bias: true}",
+             params=6 * 4 + 4 * 3 * 6 * 3, buffers=4, out=(3, 6), name="renamed-router-bias"),
     )),
     # DeepSeek's latent attention: q direct (D·h·(n+r)) or low-rank (D·q + q + q·h·(n+r)), kv_a (D·(kv+r)), its
     # norm (kv), kv_b (kv·h·(n+v)), o (h·v·out)

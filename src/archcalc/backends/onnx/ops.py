@@ -903,7 +903,7 @@ def _choice(b: Builder, node: LayerNode, probs: str) -> str:
     layer = node.layer
     choice = probs
     if layer.correction_bias:
-        choice = b.op("Add", [probs, b.weight(node, "gate.e_score_correction_bias")], node, "choice")
+        choice = b.op("Add", [probs, b.weight(node, f"{layer.router}.e_score_correction_bias")], node, "choice")
     if layer.groups is None:
         return choice
     g = layer.groups
