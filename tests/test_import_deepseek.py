@@ -302,6 +302,15 @@ def test_key_value_heads_other_than_the_heads_are_a_warning(tmp_path):
             "expands a key and a value for every head") in result.output
 
 
+def test_every_layer_dense_is_a_decoder_without_experts(tmp_path):
+    """first_k_dense_replace at num_hidden_layers: transformers builds no mixture at all, and the spec has none."""
+    made = config("deepseek_v3", q_lora_rank=None, n_routed_experts=4, num_experts_per_tok=2, n_group=2,
+                  topk_group=1, first_k_dense_replace=3)
+    spec = imported(tmp_path, made)
+    assert "moe" not in spec.read_text() and "E:" not in spec.read_text()
+    check_against(str(spec), stirred(transformers.DeepseekV3ForCausalLM(made)).eval(), dict(T=13), vocab=101)
+
+
 def test_a_v2_norm_topk_prob_is_ignored_as_transformers_ignores_it(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**V2, "norm_topk_prob": True}))

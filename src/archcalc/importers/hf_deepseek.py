@@ -152,9 +152,8 @@ def deepseek(c: Config, head: bool) -> list[str]:
     if mlp_bias and dense < sizes["depth"]:
         raise c.error("mlp_bias", "'mlp_bias': biases on the shared experts' projections, which moe's shared "
                       "experts do not have", hint='only "mlp_bias": false imports (or every layer dense)')
-    sizes.update(E=experts, k=top_k, M=moe_hidden)
-    if dense < sizes["depth"]:
-        sizes["S"] = moe_hidden * n_shared
+    if dense < sizes["depth"]:  # the experts' symbols, where a layer has experts
+        sizes.update(E=experts, k=top_k, M=moe_hidden, S=moe_hidden * n_shared)
         if n_shared < 1:
             raise c.error("n_shared_experts", "'n_shared_experts' 0: transformers still builds the shared experts, "
                           "zero features wide", hint="the spec language has no zero-width layer; only "
