@@ -513,25 +513,46 @@ class MoEReference(nn.Module):
         self.experts = nn.Module()
         self.experts.gate_up_proj = nn.Parameter(torch.randn(e, 2 * f, d))
         self.experts.down_proj = nn.Parameter(torch.randn(e, d, f))
-        if a.shared is not None:  # Qwen2MoeMLP and its sigmoid gate
-            self.shared_expert = nn.Module()
-            self.shared_expert.gate_proj = nn.Linear(d, a.shared, bias=False)
-            self.shared_expert.up_proj = nn.Linear(d, a.shared, bias=False)
-            self.shared_expert.down_proj = nn.Linear(a.shared, d, bias=False)
-            self.shared_expert_gate = nn.Linear(d, 1, bias=False)
+        if a.correction_bias:  # DeepSeek-V3's e_score_correction_bias, a buffer of the router
+            getattr(self, a.router).register_buffer("e_score_correction_bias", torch.zeros(e))
+        if a.shared is not None:  # Qwen2MoeMLP and its sigmoid gate, or DeepSeek's ungated shared_experts
+            mlp = nn.Module()
+            mlp.gate_proj = nn.Linear(d, a.shared, bias=False)
+            mlp.up_proj = nn.Linear(d, a.shared, bias=False)
+            mlp.down_proj = nn.Linear(a.shared, d, bias=False)
+            if a.shared_gate:
+                self.shared_expert = mlp
+                self.shared_expert_gate = nn.Linear(d, 1, bias=False)
+            else:
+                self.shared_experts = mlp
         self.a = a
 
+    def route(self, x: torch.Tensor) -> torch.Tensor:
+        """The dense [..., E] routing weights, as transformers' routers compute them (DeepSeek-V3's: sigmoid, the
+        bias for the choice, the two best of each group choosing topk_group groups, the masked rest −inf)."""
+        a = self.a
+        router = getattr(self, a.router)
+        logits = router(x)
+        if a.router == "router" and a.scoring == "softmax":  # GraniteMoeTopKRouter: the top_k logits, then softmax
+            # over them alone
+            kept, chosen = logits.topk(a.top_k, dim=-1)
+            return torch.zeros_like(logits).scatter(-1, chosen, kept.softmax(-1))
+        probs = logits.sigmoid() if a.scoring == "sigmoid" else logits.softmax(-1)
+        choice = probs + router.e_score_correction_bias if a.correction_bias else probs
+        if a.groups is not None:
+            grouped = choice.view(*choice.shape[:-1], a.groups, -1)
+            score = grouped.topk(2, dim=-1)[0].sum(-1) if a.group_score == "top2" else grouped.max(-1).values
+            keep = score.topk(a.top_groups or a.groups, dim=-1)[1]
+            mask = torch.zeros_like(score).scatter(-1, keep, 1.0).bool()
+            choice = choice.masked_fill(~mask.repeat_interleave(grouped.shape[-1], dim=-1), float("-inf"))
+        chosen = choice.topk(a.top_k, dim=-1)[1]
+        top = probs.gather(-1, chosen)
+        if a.normalize:
+            top = top / (top.sum(-1, keepdim=True) + (1e-20 if a.scoring == "sigmoid" else 0.0))
+        return torch.zeros_like(probs).scatter(-1, chosen, top * a.scaling)  # [..., E]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = getattr(self, self.a.router)(x)
-        if self.a.router == "router":  # GraniteMoeTopKRouter: the top_k logits, then softmax over them alone
-            kept, chosen = logits.topk(self.a.top_k, dim=-1)
-            weights = torch.zeros_like(logits).scatter(-1, chosen, kept.softmax(-1))
-        else:
-            probs = logits.softmax(-1)
-            top, chosen = probs.topk(self.a.top_k, dim=-1)
-            if self.a.normalize:
-                top = top / top.sum(-1, keepdim=True)
-            weights = torch.zeros_like(probs).scatter(-1, chosen, top)  # [..., E]
+        weights = self.route(x)
         gate, up = torch.einsum("...d,efd->...ef", x, self.experts.gate_up_proj).chunk(2, dim=-1)
         act = {"sigmoid": torch.sigmoid, "silu": nn.functional.silu, "relu": torch.relu, "tanh": torch.tanh,
                "gelu": nn.functional.gelu, "gelu_tanh": lambda g: nn.functional.gelu(g, approximate="tanh")}
@@ -539,9 +560,66 @@ class MoEReference(nn.Module):
         y = (weights[..., None] * out).sum(-2)
         if self.a.shared is None:
             return y
-        mlp = self.shared_expert
+        mlp = self.shared_expert if self.a.shared_gate else self.shared_experts
         shared = mlp.down_proj(act[self.a.activation](mlp.gate_proj(x)) * mlp.up_proj(x))
+        if not self.a.shared_gate:
+            return y + shared
         return y + torch.sigmoid(self.shared_expert_gate(x)) * shared
+
+
+class LatentAttentionReference(nn.Module):
+    """transformers' ``DeepseekV3Attention`` written out: q from q_proj (or q_a_proj, q_a_layernorm, q_b_proj),
+    the latent and the shared rotary key from kv_a_proj_with_mqa, kv_b_proj's keys and values, the rotary parts
+    turned as ``apply_rotary_pos_emb_interleave`` turns them (the pairs' results de-interleaved) or by
+    rotate-half, then the eager softmax and o_proj."""
+
+    def __init__(self, a, x: tuple[int, ...]):
+        super().__init__()
+        d, h, n, r, v = x[1], a.heads, a.nope_dim, a.rope_dim, a.v_dim
+        if a.q_rank is None:
+            self.q_proj = nn.Linear(d, h * (n + r), bias=False)
+        else:
+            self.q_a_proj = nn.Linear(d, a.q_rank, bias=a.bias)
+            self.q_a_layernorm = nn.RMSNorm(a.q_rank, eps=a.eps)
+            self.q_b_proj = nn.Linear(a.q_rank, h * (n + r), bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(d, a.kv_rank + r, bias=a.bias)
+        self.kv_a_layernorm = nn.RMSNorm(a.kv_rank, eps=a.eps)
+        self.kv_b_proj = nn.Linear(a.kv_rank, h * (n + v), bias=False)
+        self.o_proj = nn.Linear(h * v, a.width(x), bias=a.bias)
+        self.a = a
+
+    def turn(self, x: torch.Tensor) -> torch.Tensor:
+        a, t = self.a, x.shape[-2]
+        inv = 1.0 / (a.theta ** (torch.arange(0, a.rope_dim, 2).float() / a.rope_dim))
+        gain = 1.0
+        if a.rotary_scaling != "linear" or a.rotary_factor != 1.0:  # rope scaling's frequencies (YaRN's: the
+            # function tests/test_rope_scaling.py holds to transformers' ROPE_INIT_FUNCTIONS bit for bit)
+            from archcalc.backends.rope import rotary_frequencies
+
+            inv, gain = rotary_frequencies(torch, a.rope_dim, a.theta, a.rotary_factor, **a.rope_options())
+        angles = torch.arange(t).float()[:, None] * inv[None, :]
+        cos, sin = (angles.cos() * gain).to(x.dtype), (angles.sin() * gain).to(x.dtype)
+        if a.rotary == "interleaved":
+            x1, x2 = x[..., 0::2], x[..., 1::2]
+        else:
+            x1, x2 = x[..., : a.rope_dim // 2], x[..., a.rope_dim // 2:]
+        return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, (b, t, _) = self.a, x.shape
+        h, n, r = a.heads, a.nope_dim, a.rope_dim
+        q = self.q_proj(x) if a.q_rank is None else self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+        q = q.view(b, t, h, n + r).transpose(1, 2)
+        latent, k_rot = self.kv_a_proj_with_mqa(x).split([a.kv_rank, r], dim=-1)
+        kv = self.kv_b_proj(self.kv_a_layernorm(latent)).view(b, t, h, n + a.v_dim).transpose(1, 2)
+        k_nope, v = kv.split([n, a.v_dim], dim=-1)
+        q = torch.cat([q[..., :n], self.turn(q[..., n:])], dim=-1)
+        k = torch.cat([k_nope, self.turn(k_rot.view(b, 1, t, r)).expand(b, h, t, r)], dim=-1)
+        scores = q @ k.transpose(-1, -2) * ((n + r) ** -0.5 if a.scale is None else a.scale)
+        if a.causal:
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        y = scores.softmax(-1) @ v
+        return self.o_proj(y.transpose(1, 2).reshape(b, t, -1))
 
 
 class MultiheadReference(nn.Module):
@@ -1249,6 +1327,35 @@ layers:
         # GraniteMoE: router.weight, the softmax over the 2 kept logits (the reference computes it that way)
         Case((5, 6), "moe: {experts: 4, top_k: 2, hidden: 3, router: router}", params=6 * 4 + 4 * 3 * 6 * 3,
              out=(5, 6), name="granite-router"),
+        # DeepSeek-V3's router: sigmoid scores, the correction bias (a buffer of E), 3 of 4 groups of 2 by their two
+        # best; the weights renormalised and times 2.5; shared_experts of 5 without a gate
+        Case((5, 6), "moe: {experts: 8, top_k: 3, hidden: 3, scoring: sigmoid, correction_bias: true, groups: 4, "
+             "top_groups: 2, scaling: 2.5, shared: 5, shared_gate: false}",
+             params=6 * 8 + 8 * 3 * 6 * 3 + 3 * 6 * 5, buffers=8, out=(5, 6), name="deepseek-v3"),
+        # DeepSeek-V2's group_limited_greedy: softmax, 2 of 3 groups by their best expert, the weights as they are
+        Case((2, 4, 6), "moe: {experts: 6, top_k: 2, hidden: 4, normalize: false, groups: 3, top_groups: 2, "
+             "group_score: max, scaling: 1.5, shared: 4, shared_gate: false}",
+             params=6 * 6 + 6 * 3 * 6 * 4 + 3 * 6 * 4, out=(2, 4, 6), name="deepseek-v2-groups"),
+        # the correction bias belongs to the router whatever its name (router.e_score_correction_bias)
+        Case((3, 6), "moe: {experts: 4, top_k: 2, hidden: 3, router: router, scoring: sigmoid, correction_bias: true}",
+             params=6 * 4 + 4 * 3 * 6 * 3, buffers=4, out=(3, 6), name="renamed-router-bias"),
+    )),
+    # DeepSeek's latent attention: q direct (D·h·(n+r)) or low-rank (D·q + q + q·h·(n+r)), kv_a (D·(kv+r)), its
+    # norm (kv), kv_b (kv·h·(n+v)), o (h·v·out)
+    Kind("mla", lambda a, x, t: LatentAttentionReference(a, x), (
+        Case((6, 16), "mla: {heads: 2, q_rank: 6, kv_rank: 8, nope_dim: 4, rope_dim: 2, v_dim: 3, causal: true}",
+             params=16 * 6 + 6 + 6 * 2 * 6 + 16 * 10 + 8 + 8 * 2 * 7 + 2 * 3 * 16, out=(6, 16)),
+        Case((5, 12), "mla: {heads: 3, kv_rank: 6, nope_dim: 2, rope_dim: 4, v_dim: 5, rotary: half, bias: true, "
+             "out: 7, theta: 500.0}",
+             params=12 * 3 * 6 + (12 * 10 + 10) + 6 + 6 * 3 * 7 + (3 * 5 * 7 + 7), out=(5, 7), name="q-proj-half"),
+        Case((4, 8), "mla: {heads: 2, q_rank: 4, kv_rank: 4, nope_dim: 2, rope_dim: 2, v_dim: 2, bias: true, "
+             "causal: true, scale: 0.3, eps: 1.0e-5}",
+             params=(8 * 4 + 4) + 4 + 4 * 2 * 4 + (8 * 6 + 6) + 4 + 4 * 2 * 4 + (2 * 2 * 8 + 8), out=(4, 8),
+             name="biased-scaled"),
+        # DeepSeek's published YaRN on the rotary part (here from 2 positions, factor 4, on 4 tokens)
+        Case((4, 8), "mla: {heads: 2, kv_rank: 4, nope_dim: 2, rope_dim: 4, v_dim: 2, causal: true, "
+             "rotary_factor: 4.0, rotary_scaling: yarn, original_positions: 2, attention_factor: 1.2, scale: 0.5}",
+             params=8 * 2 * 6 + 8 * 8 + 4 + 4 * 2 * 4 + 2 * 2 * 8, out=(4, 8), name="yarn"),
     )),
     Kind("silu", lambda a, x, t: nn.SiLU(), (Case((2, 6), "silu", params=0, out=(2, 6)),)),
     Kind("hardswish", lambda a, x, t: nn.Hardswish(), (Case((3, 8), "hardswish", params=0, out=(3, 8)),)),

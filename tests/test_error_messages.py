@@ -397,6 +397,46 @@ def test_moe_refuses_routing_it_cannot_do_at_the_argument(run, write, layer, mes
     assert errors(run, write, f"input: [4, 6]\nsymbols: {{E: null}}\nlayers:\n  - {layer}\n") == message
 
 
+@pytest.mark.parametrize(("layer", "message"), [
+    ("moe: {experts: 6, top_k: 2, hidden: 4, groups: 4}", "x.yaml:4:52: error: moe: groups 4 does not divide the 6 "
+     "experts\n  hint: each group holds E/G experts: use a divisor of experts\n"),
+    ("moe: {experts: 6, top_k: 2, hidden: 4, groups: 6}", "x.yaml:4:52: error: moe: a group's score is its two best "
+     "experts' sum, but 6 groups of 6 experts hold 1 each\n  hint: at least two experts per group, or group_score: "
+     "max\n"),
+    ("moe: {experts: 6, top_k: 2, hidden: 4, groups: 3, top_groups: 4}", "x.yaml:4:67: error: moe: top_groups 4 is "
+     "more than the 3 groups\n  hint: at most groups (3)\n"),
+    ("moe: {experts: 6, top_k: 3, hidden: 4, groups: 3, top_groups: 1}", "x.yaml:4:30: error: moe: top_k 3 is more "
+     "than the 2 experts of the top_groups 1 groups (2 each)\n  hint: top_k is at most top_groups × experts / "
+     "groups\n"),
+    ("moe: {experts: 6, top_k: 2, hidden: 4, top_groups: 2}", "x.yaml:4:56: error: moe: top_groups is given but "
+     "groups is not\n  hint: add groups: G (n_group), or drop top_groups\n"),
+    ("moe: {experts: 6, top_k: 2, hidden: 4, shared_gate: false}", "x.yaml:4:57: error: moe: shared_gate is given "
+     "but there is no shared expert\n  hint: add shared: S (its hidden features), or drop shared_gate\n"),
+    ("moe: {experts: 6, top_k: 2, hidden: 4, scoring: tanh}", "x.yaml:4:53: error: moe: 'scoring' must be one of "
+     "'softmax', 'sigmoid', got 'tanh'\n  hint: valid words: softmax, sigmoid\n"),
+    ("mla: {heads: 2, kv_rank: 4, nope_dim: 2, rope_dim: 3, v_dim: 2}", "x.yaml:4:56: error: mla: rotary embedding "
+     "rotates pairs of dimensions, but rope_dim 3 is odd\n  hint: use an even rope_dim (DeepSeek: 64)\n"),
+    ("mla: {heads: 2, kv_rank: 4, nope_dim: 2, v_dim: 2}", "x.yaml:4:5: error: mla needs 'rope_dim'\n  hint: "
+     "rope_dim: rotated dimensions of each head's query and of the shared key, even (qk_rope_head_dim) — e.g. - mla: "
+     "{heads: …, kv_rank: …, nope_dim: …, rope_dim: …, v_dim: …}\n"),
+    ("mla: {heads: 2, q_rank: 0, kv_rank: 4, nope_dim: 2, rope_dim: 2, v_dim: 2}", "x.yaml:4:29: error: mla: "
+     "'q_rank' must be an integer ≥ 1, got 0\n"),
+    ("mla: {heads: 2, kv_rank: 4, nope_dim: 2, rope_dim: 2, v_dim: 2, init: zeros}", "x.yaml:4:75: error: mla: "
+     "init: sets a layer's weight and bias, but mla holds several projections and norms\n  hint: remove init: (the "
+     "projections start as nn.Linear's, U(±1/√fan_in), the norms' γ at 1)\n"),
+])
+def test_deepseek_routing_and_latent_attention_are_refused_at_the_argument(run, write, layer, message):
+    """Group-limited routing's sizes (transformers' router views the scores [G, E/G] and takes each group's two
+    best), settings that need another, and MLA's odd rotary part, each located at the argument with the fix."""
+    assert errors(run, write, f"input: [4, 6]\nsymbols: {{E: null}}\nlayers:\n  - {layer}\n") == message
+
+
+def test_latent_attention_needs_a_sequence(run, write):
+    assert errors(run, write, "input: [6]\nlayers:\n  - mla: {heads: 2, kv_rank: 4, nope_dim: 2, rope_dim: 2, "
+                  "v_dim: 2}\n") == ("x.yaml:3:5: error: mla: needs a [T, D] sequence, got [6]\n  hint: attention "
+                                      "runs on a sequence of vectors; reshape or flatten first\n")
+
+
 @pytest.mark.parametrize("layout", ["llama", "torch"])
 def test_init_on_multihead_attention_is_refused_at_the_init(run, write, layout):
     """init: names one weight and one bias; the attention has four projections, and to_torch failed with an

@@ -303,8 +303,28 @@ def test_a_mixture_of_experts_in_generated_source_imports_back(tmp_path):
     """archcalc's MoE (Mixtral's gate, experts.gate_up_proj, experts.down_proj) reads back with its routing."""
     layers = ["moe: {experts: 4, top_k: 1, hidden: 12, activation: gelu, normalize: false}",
               "moe: {experts: 3, hidden: 8, name: mlp}", "moe: {experts: 2, top_k: 1, hidden: 4, shared: 6}",
-              "moe: {experts: 3, hidden: 4, router: router, name: block_sparse_moe}"]
+              "moe: {experts: 3, hidden: 4, router: router, name: block_sparse_moe}",
+              # DeepSeek-V3's and V2's routing and ungated shared_experts
+              "moe: {experts: 8, top_k: 3, hidden: 4, scoring: sigmoid, correction_bias: true, groups: 4, "
+              "top_groups: 2, scaling: 2.5, shared: 6, shared_gate: false}",
+              "moe: {experts: 6, hidden: 4, normalize: false, groups: 3, top_groups: 2, group_score: max}"]
     spec = tmp_path / "moe.yaml"
+    spec.write_text("input: [6, 16]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
+    back = round_trip(spec, tmp_path)
+    first, second = archcalc.load(str(spec)), archcalc.load(str(back))
+    assert_same_spec(first, second)
+    assert [n.layer.config() for n in second.layers] == [n.layer.config() for n in first.layers]
+
+
+def test_latent_attention_in_generated_source_imports_back(tmp_path):
+    """archcalc's LatentAttention (DeepSeek's q_proj or q_a_proj … o_proj) reads back with every argument, its rope
+    scaling too."""
+    layers = ["mla: {heads: 2, q_rank: 6, kv_rank: 8, nope_dim: 4, rope_dim: 2, v_dim: 3, causal: true, "
+              "name: self_attn}",
+              "mla: {heads: 3, kv_rank: 6, nope_dim: 2, rope_dim: 4, v_dim: 5, rotary: half, bias: true, out: 12, "
+              "theta: 500.0, eps: 1.0e-05, scale: 0.3, rotary_factor: 4.0, rotary_scaling: yarn, "
+              "original_positions: 4, attention_factor: 1.2}"]
+    spec = tmp_path / "mla.yaml"
     spec.write_text("input: [6, 16]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers), encoding="utf-8")
     back = round_trip(spec, tmp_path)
     first, second = archcalc.load(str(spec)), archcalc.load(str(back))

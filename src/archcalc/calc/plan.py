@@ -83,10 +83,13 @@ TENSORS: dict[str, Callable] = {
     "prelu": lambda layer, x: [(x[0] if layer.per_channel else 1,)],
     "multihead_attention": lambda layer, x: _multihead(layer, x),
     # the router gate.weight (or router.weight) [E, D], experts.gate_up_proj [E, 2F, D] and experts.down_proj [E, D, F]
-    # (with a shared expert, its gate_proj, up_proj, down_proj and shared_expert_gate after them)
+    # (with a shared expert, its gate_proj, up_proj, down_proj and Qwen2-MoE's shared_expert_gate after them)
     "moe": lambda layer, x: [(layer.experts, x[-1]), (layer.experts, 2 * layer.hidden, x[-1]),
                              (layer.experts, x[-1], layer.hidden)] + ([] if layer.shared is None else [
-        (layer.shared, x[-1]), (layer.shared, x[-1]), (x[-1], layer.shared), (1, x[-1])]),
+        (layer.shared, x[-1]), (layer.shared, x[-1]), (x[-1], layer.shared),
+        *([(1, x[-1])] if layer.shared_gate else [])]),
+    # q_proj or q_a_proj, q_a_layernorm and q_b_proj; kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj
+    "mla": lambda layer, x: [shape for _, shape in layer.tensors(x)],
     "layer_scale": lambda layer, x: [layer.shape(x)],  # [C, 1, 1] as stored (Adafactor factors it)
     "class_token": lambda layer, x: [(1, 1, x[-1])],  # ViT's [1, 1, D] token
     "lstm": lambda layer, x: layer.tensors(x),

@@ -212,7 +212,9 @@ def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
 
     A shared expert (``shared``: S) runs on every token: its gate and up projections read x (saved already),
     then the sigmoid of its gate saves its output [τ, 1], its gate_up [τ, 2S], act(gate) and the product
-    [τ, S] as the routed experts' do, and the scaling saves the expert's output [τ, D]."""
+    [τ, S] as the routed experts' do, and the scaling saves the expert's output [τ, D]; DeepSeek's ungated
+    ``shared_experts`` save the gate_up, act(gate) and product alone. DeepSeek's routing (sigmoid scores, the
+    correction bias, groups, scaling) is counted as Mixtral's: its few [τ, E] tensors are not told apart."""
     d, f, k = x[-1], layer.hidden, layer.top_k
     tokens = numel(x[:-1])
     pairs = k * tokens
@@ -223,8 +225,9 @@ def _moe(layer: Layer, x: Shape, y: Shape) -> list[Save]:
                Save("own", pairs * f), Save("own", pairs * f), Save("own", pairs, "upcast"), Save("own", pairs * d),
                Save("own", pairs * d)]
     shared = [] if layer.shared is None else [
-        Save("own", tokens), Save("own", tokens * 2 * layer.shared), Save("own", tokens * layer.shared),
-        Save("own", tokens * layer.shared), Save("own", tokens * d)]
+        Save("own", tokens * 2 * layer.shared), Save("own", tokens * layer.shared), Save("own", tokens * layer.shared)]
+    if layer.shared is not None and layer.shared_gate:  # Qwen2-MoE's σ(gate) and the expert's output it scales
+        shared = [Save("own", tokens), *shared, Save("own", tokens * d)]
     return router + experts + shared
 
 

@@ -58,8 +58,9 @@ def import_command(source: str, base: bool, args: dict[str, object], input_shape
                                 Pythia, SantaCoder and StarCoder (GPT-BigCode), Llama, Mistral,
                                 Qwen2, Qwen3, OLMo 2, Phi-1 to Phi-4, StarCoder2, StableLM,
                                 Granite, Command-R and R+, Gemma 1 to 3; the mixtures of experts
-                                Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and GraniteMoE), read as
-                                data: no transformers, no torch, nothing downloaded, no code run
+                                Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GraniteMoE, DeepSeek-V2
+                                and V3), read as data: no transformers, no torch, nothing
+                                downloaded, no code run
       torchvision:NAME          a torchvision model (needs torch and torchvision)
       timm:NAME                 a timm model (needs timm)
       path/to/model.py:Class    your own nn.Module: this IMPORTS the file, so it runs its code;

@@ -1516,9 +1516,9 @@ def _sliding_window(c: Config, default: int | None, depth: int, every_layer: boo
 
 # -- the entry point --------------------------------------------------------------------------------
 
-# GPT-NeoX, Phi, StarCoder2, StableLM, OPT, GPT-J and GPT-BigCode register themselves; they use the shared
-# pieces above
-from archcalc.importers import hf_layernorm  # noqa: E402, F401
+# GPT-NeoX, Phi, StarCoder2, StableLM, OPT, GPT-J, GPT-BigCode, DeepSeek-V2 and V3 register themselves; they use
+# the shared pieces above
+from archcalc.importers import hf_deepseek, hf_layernorm  # noqa: E402, F401
 
 
 def read_config(path: str, limits: Limits) -> Config:

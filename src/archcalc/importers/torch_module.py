@@ -40,6 +40,7 @@ from torch.overrides import TorchFunctionMode
 from archcalc.errors import Loc, SpecError
 from archcalc.layers import LAYERS
 from archcalc.layers.base import Layer as ArchLayer
+from archcalc.layers.moe import ROUTING
 from archcalc.layers.pad import MODES
 
 if TYPE_CHECKING:
@@ -482,13 +483,38 @@ GENERATED: dict[str, Callable[[nn.Module], Layer]] = {
     "LayerNorm2d": _layernorm2d,
     "SelfAttention": lambda m: Layer("multihead_attention", {**_multihead(m).args, **_args(causal=(m.causal, False))}),
     "MultiheadAttention": _llama_attention,
-    "MoE": lambda m: Layer("moe", {"experts": m.experts.down_proj.shape[0], **_args(top_k=(m.top_k, 2)),
-                                   "hidden": m.experts.down_proj.shape[2],
-                                   **_args(activation=(m.act.activation, "silu"), normalize=(m.normalize, True),
-                                           shared=(m.shared_expert.up_proj.out_features
-                                                   if hasattr(m, "shared_expert") else None, None),
-                                           router=(getattr(m, "router_name", "gate"), "gate"))}),
+    "MoE": lambda m: _moe(m),
+    "LatentAttention": lambda m: _latent_attention(m),
 }
+
+
+def _moe(m: nn.Module) -> Layer:
+    """archcalc's own ``MoE`` (Mixtral's gate, experts.gate_up_proj, experts.down_proj; Qwen2-MoE's gated shared
+    expert or DeepSeek's ungated shared_experts; DeepSeek's routing from the options it keeps)."""
+    shared = getattr(m, "shared_expert", None) or getattr(m, "shared_experts", None)
+    routing = getattr(m, "routing", {})
+    return Layer("moe", {"experts": m.experts.down_proj.shape[0], **_args(top_k=(m.top_k, 2)),
+                         "hidden": m.experts.down_proj.shape[2],
+                         **_args(activation=(m.act.activation, "silu"), normalize=(m.normalize, True),
+                                 shared=(None if shared is None else shared.up_proj.out_features, None),
+                                 router=(getattr(m, "router_name", "gate"), "gate"),
+                                 **{key: (routing.get(key, default), default) for key, default in ROUTING.items()
+                                    if key != "router"})})
+
+
+def _latent_attention(m: nn.Module) -> Layer:
+    """archcalc's own ``LatentAttention`` (DeepSeek's q_proj or q_a_proj … o_proj), read back from its
+    projections, sizes and the options it keeps (rope scaling too)."""
+    heads, kv_rank, nope, rope, v = m.sizes
+    o, dim = m.options, m.kv_a_proj_with_mqa.in_features
+    q_rank = m.q_a_proj.out_features if hasattr(m, "q_a_proj") else None
+    return Layer("mla", {"heads": heads, "kv_rank": kv_rank, "nope_dim": nope, "rope_dim": rope, "v_dim": v,
+                         **_args(q_rank=(q_rank, None), out=(m.o_proj.out_features, dim),
+                                 bias=(m.o_proj.bias is not None, False), eps=(m.kv_a_layernorm.eps, 1e-6),
+                                 causal=(o.get("causal", False), False), rotary=(o.get("rotary"), "interleaved"),
+                                 theta=(o.get("theta"), 10000.0), scale=(o.get("scale"), None),
+                                 dropout=(o.get("dropout", 0.0), 0.0),
+                                 rotary_factor=(o.get("rotary_factor", 1.0), 1.0), **_scaling(o))})
 _leaf_cache: dict[type, Callable[[nn.Module], Layer] | None] = {}
 #: modules whose forward is known and written as items directly, their children named by their attributes
 #: (timm's ``Attention``: its ``qkv``, the attention, its ``proj``): ``(converter, module, qualname) → items``

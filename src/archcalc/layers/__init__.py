@@ -64,6 +64,7 @@ KINDS = (
     "maxpool3d",
     "mean",
     "mish",
+    "mla",
     "moe",
     "multihead_attention",
     "multiply",

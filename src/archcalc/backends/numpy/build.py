@@ -25,6 +25,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph, LayerNode, MergeNode, Node, ResidualNode, SeqNode
 from archcalc.layers import Layer, Shape
 from archcalc.layers.base import shape_text
+from archcalc.layers.moe import ROUTING
 from archcalc.spec.train import LOGIT_LOSSES, SIGN_LOSSES, YES_NO_LOSSES, TrainSpec
 
 
@@ -138,6 +139,12 @@ def _multihead(a: Layer, x: Shape) -> Call:
                  out_features=out, bias=a.bias, out_bias=a.out_biased, qk_norm=a.qk_norm, qk_norm_eps=a.qk_norm_eps,
                  causal=a.causal, scale=a.scale,
                  rotary=a.rotary, theta=a.theta, rotary_dim=a.rotary_dim, dropout=a.dropout, **_gemma(a))
+
+
+def _routing(a: Layer) -> dict[str, object]:
+    """DeepSeek's routing options of a ``moe``, given only where the spec sets them (a Mixtral's generated file
+    stays as it was)."""
+    return {key: getattr(a, key) for key, default in ROUTING.items() if getattr(a, key) != default}
 
 
 def _one(values: tuple) -> object:
@@ -262,8 +269,13 @@ KINDS: dict[str, Callable[[Layer, Shape], Call]] = {
     "glu": lambda a, x: _call(L.GLU, dim=a.axis(x) + 1, activation=a.activation,  # GLU.axis, plus the batch axis
                               gate_first=a.gate == "first"),
     "moe": lambda a, x: _call(L.MoE, dim=x[-1], experts=a.experts, top_k=a.top_k, hidden=a.hidden,
-                              activation=a.activation, normalize=a.normalize, shared=a.shared,
-                              **({} if a.router == "gate" else {"router": a.router})),
+                              activation=a.activation, normalize=a.normalize, shared=a.shared, **_routing(a)),
+    "mla": lambda a, x: _call(L.LatentAttention, embed_dim=x[1], heads=a.heads, kv_rank=a.kv_rank,
+                              nope_dim=a.nope_dim, rope_dim=a.rope_dim, v_dim=a.v_dim, out_features=a.width(x),
+                              q_rank=a.q_rank, bias=a.bias, eps=a.eps, causal=a.causal, rotary=a.rotary,
+                              theta=a.theta, scale=a.scale, dropout=a.dropout,
+                              **({} if a.rotary_factor == 1.0 else {"rotary_factor": a.rotary_factor}),
+                              **{key: plain(value) for key, value in a.rope_options().items()}),
     "gelu": lambda a, x: _call(L.GELU, approximate=a.approximate),
     "silu": _simple(L.SiLU),
     "hardswish": _simple(L.Hardswish),

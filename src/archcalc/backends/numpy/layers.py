@@ -1041,6 +1041,17 @@ class GatedMLP(Module):
         return self.gate_proj.backward(dgate) + self.up_proj.backward(dup)
 
 
+class Router(Linear):
+    """The router ``gate`` of :class:`MoE`, a bias-free linear layer (E, D); with ``correction_bias`` it holds
+    DeepSeek-V3's ``e_score_correction_bias`` (E), a buffer added to the scores for the choice alone."""
+
+    BUFFERS = ("e_score_correction_bias",)
+
+    def __init__(self, dim: int, experts: int, correction_bias: bool = False, rng=None):
+        super().__init__(dim, experts, bias=False, rng=rng)
+        self.e_score_correction_bias = np.zeros(experts) if correction_bias else None
+
+
 class MoE(Module):
     """Mixtral's sparse MoE block on the last axis: the router ``gate`` (no bias) scores E experts, softmax,
     the ``top_k`` largest probabilities kept (renormalised to sum 1 with ``normalize``), each token's
@@ -1050,35 +1061,63 @@ class MoE(Module):
     The gradient reaches the router through the kept weights only: the choice of experts is a step
     function of the scores (zero gradient almost everywhere), as autograd treats ``topk``'s indices.
     ``shared`` adds Qwen2-MoE's ``shared_expert`` (a :class:`GatedMLP` every token runs), scaled by
-    σ(``shared_expert_gate``(x)). ``router`` names the router (GraniteMoE's ``router``).
+    σ(``shared_expert_gate``(x)), or with ``shared_gate`` false DeepSeek's ``shared_experts``, added as they are.
+
+    DeepSeek's routing: ``scoring="sigmoid"`` scores each expert σ(logit); ``correction_bias`` adds the router's
+    buffer to the scores for the choice; ``groups`` keeps the ``top_groups`` best groups (by their two best
+    scores' sum, ``group_score="top2"``, or their best, ``"max"``) and chooses among their experts; the kept
+    weights are the unbiased scores (normalised with + 1e-20 under sigmoid), times ``scaling``. The bias, the
+    groups and the choice are steps of the scores: no gradient. ``router`` names the router (GraniteMoE's ``router``).
     """
 
     RANDOM = True
 
     def __init__(self, dim: int, experts: int, top_k: int, hidden: int, activation: str = "silu",
-                 normalize: bool = True, shared: int | None = None, rng=None, router: str = "gate"):
+                 normalize: bool = True, shared: int | None = None, rng=None, shared_gate: bool = True,
+                 scoring: str = "softmax", correction_bias: bool = False, groups: int | None = None,
+                 top_groups: int | None = None, group_score: str = "top2", scaling: float = 1.0,
+                 router: str = "gate"):
         rng = np.random.default_rng(rng)
         self.top_k, self.normalize, self.activation, self.router = top_k, normalize, activation, router
-        self.gate = Linear(dim, experts, bias=False, rng=rng)
+        self.scoring, self.groups, self.group_score, self.scaling = scoring, groups, group_score, scaling
+        self.top_groups = groups if top_groups is None else top_groups
+        self.gate = Router(dim, experts, correction_bias, rng=rng)
         self.experts = Experts(experts, dim, hidden, rng)
         self.shared: list[tuple[str, Module]] = []
-        if shared is not None:
+        if shared is not None and not shared_gate:
+            self.shared = [("shared_experts", GatedMLP(dim, shared, activation, rng))]
+        elif shared is not None:
             self.shared = [("shared_expert", GatedMLP(dim, shared, activation, rng)),
                            ("shared_expert_gate", Linear(dim, 1, bias=False, rng=rng))]
 
     def children(self) -> list[tuple[str, Module]]:
         return [(self.router, self.gate), ("experts", self.experts), *self.shared]
 
+    def choose(self, p: np.ndarray) -> np.ndarray:
+        """The top_k experts of each token from its scores p [tokens, E], largest first (torch.topk's order; the
+        tests avoid ties): among the top_groups best groups when grouped, by the scores plus the correction bias."""
+        bias = self.gate.e_score_correction_bias
+        choice = p if bias is None else p + bias
+        if self.groups is not None:
+            grouped = choice.reshape(choice.shape[0], self.groups, -1)
+            best = np.sort(grouped, -1)[..., -2:].sum(-1) if self.group_score == "top2" else grouped.max(-1)
+            kept = np.argsort(-best, axis=-1, kind="stable")[:, :self.top_groups]
+            mask = np.zeros(best.shape, dtype=bool)
+            np.put_along_axis(mask, kept, True, -1)
+            choice = np.where(np.repeat(mask, grouped.shape[-1], axis=-1), choice, -np.inf)
+        return np.argsort(-choice, axis=-1, kind="stable")[:, :self.top_k]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         x2 = x.reshape(-1, x.shape[-1])
-        probs = Softmax(-1)
-        p = probs.forward(self.gate.forward(x2))
-        # the k largest, largest first (torch.topk's order; the tests avoid ties)
-        chosen = np.argsort(-p, axis=-1, kind="stable")[:, :self.top_k]
+        logits = self.gate.forward(x2)
+        probs = Sigmoid() if self.scoring == "sigmoid" else Softmax(-1)
+        p = probs.forward(logits)
+        chosen = self.choose(p)
         kept = np.take_along_axis(p, chosen, -1)
-        total = kept.sum(-1, keepdims=True)
-        weights = kept / total if self.normalize else kept
+        total = kept.sum(-1, keepdims=True) + (1e-20 if self.scoring == "sigmoid" else 0.0)
+        normal = kept / total if self.normalize else kept
+        weights = normal * self.scaling
         y = np.zeros_like(x2)
         self.routes = []
         for e in range(self.experts.gate_up_proj.shape[0]):
@@ -1088,15 +1127,17 @@ class MoE(Module):
             out = h @ self.experts.down_proj[e].T
             y[token] += out * weights[token, slot, None]  # a token meets an expert at most once
             self.routes.append((token, slot, glu, h, out))
-        self.cache = (x2, probs, chosen, weights, total)
-        if self.shared:
+        self.cache = (x2, probs, chosen, weights, normal, total)
+        if len(self.shared) == 2:
             (_, mlp), (_, gate) = self.shared
             self.shared_out, self.shared_gate = mlp.forward(x2), Sigmoid().forward(gate.forward(x2))
             y = y + self.shared_gate * self.shared_out
+        elif self.shared:
+            y = y + self.shared[0][1].forward(x2)
         return y.reshape(self.shape)
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        x2, probs, chosen, weights, total = self.cache
+        x2, probs, chosen, weights, normal, total = self.cache
         dy = dout.reshape(-1, dout.shape[-1])
         dx = np.zeros_like(x2)
         dweights = np.zeros_like(weights)
@@ -1111,16 +1152,19 @@ class MoE(Module):
             dup[e] = dh.T @ x2[token]
             dx[token] += dh @ up[e]
         self.experts.grads = {"gate_up_proj": dup, "down_proj": ddown}
+        dweights = dweights * self.scaling
         if self.normalize:  # w = v / Σv: dv = (dw − Σ dw·w) / Σv
-            dweights = (dweights - (dweights * weights).sum(-1, keepdims=True)) / total
+            dweights = (dweights - (dweights * normal).sum(-1, keepdims=True)) / total
         dp = np.zeros((x2.shape[0], up.shape[0]), dtype=x2.dtype)
         np.put_along_axis(dp, chosen, dweights, -1)
         dx = dx + self.gate.backward(probs.backward(dp))
-        if self.shared:  # σ(z)·s: ds = dy·σ(z), dz = Σ dy·s · σ(z)(1 − σ(z))
+        if len(self.shared) == 2:  # σ(z)·s: ds = dy·σ(z), dz = Σ dy·s · σ(z)(1 − σ(z))
             (_, mlp), (_, gate) = self.shared
             sg = self.shared_gate
             dz = (dy * self.shared_out).sum(-1, keepdims=True) * sg * (1 - sg)
             dx = dx + mlp.backward(dy * sg) + gate.backward(dz)
+        elif self.shared:
+            dx = dx + self.shared[0][1].backward(dy)
         return dx.reshape(self.shape) if input_grad else None
 
 
@@ -1935,8 +1979,10 @@ class Attention(Module):
     def __init__(self, heads: int, kv_heads: int, head_dim: int, causal: bool = False, scale: float | None = None,
                  rotary: str = "none", theta: float = 10000.0, rotary_dim: int | None = None, dropout: float = 0.0,
                  rng=None, window: int | None = None, softcap: float | None = None, rotary_factor: float = 1.0,
-                 packing: str = "qkv", relative_bias: tuple[int, int] | None = None, **scaling):
+                 packing: str = "qkv", relative_bias: tuple[int, int] | None = None, v_head_dim: int | None = None,
+                 **scaling):
         self.heads, self.kv_heads, self.head_dim, self.causal, self.scale = heads, kv_heads, head_dim, causal, scale
+        self.v_head_dim = head_dim if v_head_dim is None else v_head_dim  # MLA's values are narrower than its keys
         self.rotary, self.theta, self.rotary_dim, self.dropout = rotary, theta, rotary_dim, dropout
         self.window, self.softcap, self.rotary_factor, self.packing = window, softcap, rotary_factor, packing
         self.scaling = scaling
@@ -1955,9 +2001,9 @@ class Attention(Module):
         rows = self.relative_position_bias_table[self.relative_position_index]  # [T·T, heads]
         return rows.T.reshape(-1, t, t)
 
-    def _heads(self, x: np.ndarray, heads: int) -> np.ndarray:
-        """[N, T, heads·d] → [N, heads, T, d]."""
-        return x.reshape(x.shape[0], x.shape[1], heads, self.head_dim).transpose(0, 2, 1, 3)
+    def _heads(self, x: np.ndarray, heads: int, dim: int | None = None) -> np.ndarray:
+        """[N, T, heads·d] → [N, heads, T, d] (d the head_dim, or ``dim``)."""
+        return x.reshape(x.shape[0], x.shape[1], heads, dim or self.head_dim).transpose(0, 2, 1, 3)
 
     def _tables(self, length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         r = self.head_dim if self.rotary_dim is None else self.rotary_dim
@@ -1983,7 +2029,7 @@ class Attention(Module):
                                                                           groups[..., -1, :]))
         else:
             q, k, v = np.split(xs[0], [h * d, (h + kv) * d], axis=-1) if self.fused else xs
-        q, k, v = self._heads(q, h), self._heads(k, kv), self._heads(v, kv)
+        q, k, v = self._heads(q, h), self._heads(k, kv), self._heads(v, kv, self.v_head_dim)
         if self.rotary != "none":
             interleaved = self.rotary == "interleaved"
             q = _rotate(q, *self._tables(q.shape[2], q.dtype), interleaved)
@@ -2012,13 +2058,13 @@ class Attention(Module):
         weights = p if mask is None else p * mask
         self.cache = (q, k, v, p, mask, weights, scale, capped)
         out = weights @ v
-        return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * d)
+        return out.transpose(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], h * self.v_head_dim)
 
     def _backward(self, dout: np.ndarray):
         h, kv, d = self.heads, self.kv_heads, self.head_dim
         q, k, v, p, mask, weights, scale, capped = self.cache
         n, tq, tk = q.shape[0], q.shape[2], k.shape[2]
-        do = self._heads(dout, h)
+        do = self._heads(dout, h, self.v_head_dim)
         dv = weights.transpose(0, 1, 3, 2) @ do
         dp = do @ v.transpose(0, 1, 3, 2)
         if mask is not None:
@@ -2033,7 +2079,7 @@ class Attention(Module):
         ds = ds * scale
         dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
         dk = dk.reshape(n, kv, h // kv, tk, d).sum(2)
-        dv = dv.reshape(n, kv, h // kv, tk, d).sum(2)
+        dv = dv.reshape(n, kv, h // kv, tk, self.v_head_dim).sum(2)
         if self.rotary != "none":
             interleaved = self.rotary == "interleaved"
             cos, sin = self._tables(tq, dq.dtype)
@@ -2166,6 +2212,80 @@ class MultiheadAttention(Module):
             dq, dk = (norm.backward(self._heads(g)).reshape(g.shape) for (_, norm), g in zip(self.norms, (dq, dk)))
         grads = [proj.backward(g, input_grad) for proj, g in ((self.q_proj, dq), (self.k_proj, dk), (self.v_proj, dv))]
         return grads[0] + grads[1] + grads[2] if input_grad else None
+
+
+class LatentAttention(Module):
+    """DeepSeek-V2/V3's multi-head latent attention (transformers' ``DeepseekV3Attention``): q from ``q_proj``, or
+    (``q_rank``) ``q_a_proj``, ``q_a_layernorm`` and ``q_b_proj``; ``kv_a_proj_with_mqa`` gives a latent of
+    ``kv_rank`` and one rotary key of ``rope_dim`` that every head shares; the latent, normalised by
+    ``kv_a_layernorm``, expanded by ``kv_b_proj`` into each head's key part (``nope_dim``) and value (``v_dim``).
+    Each head's query and key end in ``rope_dim`` rotated dimensions; :class:`Attention` on them (keys of
+    nope_dim + rope_dim, values of v_dim), then ``o_proj``.
+
+    Backward: the attention's dq, dk and dv; the rotated parts turned back (the rotation by −angle); the shared
+    key's gradient the sum over the heads that read it; kv_b_proj's input gradient through kv_a_layernorm, beside
+    the key's, into kv_a_proj_with_mqa; the input's gradient the sum of the query's and the latent's paths."""
+
+    RANDOM = True
+
+    def __init__(self, embed_dim: int, heads: int, kv_rank: int, nope_dim: int, rope_dim: int, v_dim: int,
+                 out_features: int, q_rank: int | None = None, bias: bool = False, eps: float = 1e-6,
+                 causal: bool = False, rotary: str = "interleaved", theta: float = 10000.0, scale: float | None = None,
+                 dropout: float = 0.0, rng=None, rotary_factor: float = 1.0, **scaling):
+        rng = np.random.default_rng(rng)
+        qk = heads * (nope_dim + rope_dim)
+        if q_rank is None:
+            self.query: list[tuple[str, Module]] = [("q_proj", Linear(embed_dim, qk, False, rng))]
+        else:
+            self.query = [("q_a_proj", Linear(embed_dim, q_rank, bias, rng)),
+                          ("q_a_layernorm", RMSNorm((q_rank,), eps)), ("q_b_proj", Linear(q_rank, qk, False, rng))]
+        self.kv_a_proj_with_mqa = Linear(embed_dim, kv_rank + rope_dim, bias, rng)
+        self.kv_a_layernorm = RMSNorm((kv_rank,), eps)
+        self.kv_b_proj = Linear(kv_rank, heads * (nope_dim + v_dim), False, rng)
+        self.o_proj = Linear(heads * v_dim, out_features, bias, rng)
+        self.sizes = (heads, kv_rank, nope_dim, rope_dim, v_dim)
+        self.interleaved, self.theta = rotary == "interleaved", theta
+        # rope scaling's settings (rotary_frequencies'), YaRN's for the published DeepSeeks
+        self.rotary_factor, self.scaling = rotary_factor, scaling
+        self.attention = Attention(heads, heads, nope_dim + rope_dim, causal, scale, dropout=dropout, rng=rng,
+                                   v_head_dim=v_dim)
+
+    def children(self) -> list[tuple[str, Module]]:
+        return [*self.query, ("kv_a_proj_with_mqa", self.kv_a_proj_with_mqa), ("kv_a_layernorm", self.kv_a_layernorm),
+                ("kv_b_proj", self.kv_b_proj), ("o_proj", self.o_proj)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        h, kv_rank, n, r, v_dim = self.sizes
+        b, t = x.shape[:2]
+        self.attention.training = self.training  # not a child: it holds no parameters
+        q = x
+        for _, module in self.query:
+            q = module.forward(q)
+        q = q.reshape(b, t, h, n + r)
+        latent = self.kv_a_proj_with_mqa.forward(x)
+        kv = self.kv_b_proj.forward(self.kv_a_layernorm.forward(latent[..., :kv_rank])).reshape(b, t, h, n + v_dim)
+        self.tables = _rotary_tables(t, r, self.theta, x.dtype, self.rotary_factor, **self.scaling)
+        q_rot = _rotate(q[..., n:].transpose(0, 2, 1, 3), *self.tables, self.interleaved).transpose(0, 2, 1, 3)
+        k_rot = _rotate(latent[:, None, :, kv_rank:], *self.tables, self.interleaved)[:, 0]  # [N, T, r], shared
+        q = np.concatenate([q[..., :n], q_rot], -1).reshape(b, t, -1)
+        k = np.concatenate([kv[..., :n], np.broadcast_to(k_rot[:, :, None], (b, t, h, r))], -1).reshape(b, t, -1)
+        return self.o_proj.forward(self.attention.forward(q, k, kv[..., n:].reshape(b, t, -1)))
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        h, _, n, r, v_dim = self.sizes
+        cos, sin = self.tables
+        dq, dk, dv = self.attention.backward(self.o_proj.backward(dout))
+        b, t = dq.shape[:2]
+        dq, dk = dq.reshape(b, t, h, n + r), dk.reshape(b, t, h, n + r)
+        dq_rot = _rotate(dq[..., n:].transpose(0, 2, 1, 3), cos, -sin, self.interleaved).transpose(0, 2, 1, 3)
+        dk_rot = _rotate(dk[..., n:].sum(2)[:, None], cos, -sin, self.interleaved)[:, 0]  # every head's, summed
+        dkv = np.concatenate([dk[..., :n], dv.reshape(b, t, h, v_dim)], -1).reshape(b, t, -1)
+        dlatent = self.kv_a_layernorm.backward(self.kv_b_proj.backward(dkv))
+        dx = self.kv_a_proj_with_mqa.backward(np.concatenate([dlatent, dk_rot], -1), input_grad)
+        g = np.concatenate([dq[..., :n], dq_rot], -1).reshape(b, t, -1)
+        for i, (_, module) in reversed(list(enumerate(self.query))):
+            g = module.backward(g, input_grad or i > 0)
+        return dx + g if input_grad else None
 
 
 class SelfAttention(Module):

@@ -587,18 +587,82 @@ def _attend(b: Builder, node: LayerNode, q: str, k: str, v: str, c: dict, heads:
     if c.get("relative_bias") is not None:
         scores = _relative_bias(b, node, scores, c["relative_bias"])
     if c["causal"]:
-        size = b.op("Shape", [scores], node, "score_size", start=2)
-        ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
-        lower = b.op("Trilu", [ones], node, "lower", upper=0)
-        if c["window"] is not None:  # not the keys window or more positions back: lower minus its part below −window
-            far = b.op("Trilu", [ones, b.constant(node, "window", -c["window"], dtype=np.int64)], node, "far",
-                       upper=0)
-            lower = b.op("Sub", [lower, far], node, "window_band")
-        seen = b.op("Cast", [lower], node, "seen", to=9)  # 9: BOOL
-        scores = b.op("Where", [seen, scores, b.constant(node, "minus_inf", -np.inf)], node, "masked")
+        scores = _causal(b, node, scores, c["window"])
     weights = b.op("Softmax", [scores], node, "weights", axis=-1)
     out = b.op("Transpose", [b.op("MatMul", [weights, v], node, "mixed")], node, "mixed_t", perm=[0, 2, 1, 3])
     return b.op("Reshape", [out, _ints(b, node, "out_shape", [0, 0, heads * d])], node)
+
+
+def _causal(b: Builder, node: LayerNode, scores: str, window: int | None = None) -> str:
+    """The scores [N, H, T, S] with every key after its query's position at −∞ (and, with a ``window``, every key
+    window or more positions before it)."""
+    size = b.op("Shape", [scores], node, "score_size", start=2)
+    ones = b.op("ConstantOfShape", [size], node, "ones", value=helper.make_tensor("value", 1, [1], [1.0]))
+    lower = b.op("Trilu", [ones], node, "lower", upper=0)
+    if window is not None:  # not the keys window or more positions back: lower minus its part below −window
+        far = b.op("Trilu", [ones, b.constant(node, "window", -window, dtype=np.int64)], node, "far", upper=0)
+        lower = b.op("Sub", [lower, far], node, "window_band")
+    seen = b.op("Cast", [lower], node, "seen", to=9)  # 9: BOOL
+    return b.op("Where", [seen, scores, b.constant(node, "minus_inf", -np.inf)], node, "masked")
+
+
+@op_for("mla")
+def mla(b: Builder, node: LayerNode, x: str) -> str:
+    """DeepSeek's latent attention with torch's weights: q (``q_proj``, or ``q_a_proj``, ``q_a_layernorm``,
+    ``q_b_proj``), the latent and the shared rotary key (``kv_a_proj_with_mqa``), the latent normalised and
+    expanded (``kv_a_layernorm``, ``kv_b_proj``) into each head's key part and value; the rotary parts turned
+    (:func:`_rotary`), the shared key expanded to every head; softmax(q·kᵀ·scale + mask)·v, then ``o_proj``."""
+    c = node.layer.config()
+    h, n, r, v, rank = c["heads"], c["nope_dim"], c["rope_dim"], c["v_dim"], c["kv_rank"]
+
+    def project(inp: str, name: str, bias: bool) -> str:
+        weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
+        product = b.op("MatMul", [inp, weight], node, name)
+        return b.op("Add", [product, b.weight(node, f"{name}.bias")], node, f"{name}_biased") if bias else product
+
+    def norm(inp: str, name: str) -> str:
+        mean = b.op("ReduceMean", [b.op("Mul", [inp, inp], node, f"{name}_square")], node, f"{name}_mean",
+                    axes=[-1], keepdims=1)
+        rms = b.op("Sqrt", [b.op("Add", [mean, b.constant(node, f"{name}_eps", c["eps"])], node, f"{name}_plus_eps")],
+                   node, f"{name}_rms")
+        return b.op("Mul", [b.op("Div", [inp, rms], node, f"{name}_normal"), b.weight(node, f"{name}.weight")], node,
+                    name)
+
+    def heads(t: str, width: int, part: str) -> str:  # [N, T, h·width] → [N, h, T, width]
+        shaped = b.op("Reshape", [t, _ints(b, node, f"{part}_shape", [0, 0, h, width])], node, f"{part}_heads")
+        return b.op("Transpose", [shaped], node, f"{part}_t", perm=[0, 2, 1, 3])
+
+    def piece(t: str, start: int, end: int, part: str, axis: int = 3) -> str:
+        return b.op("Slice", [t, _ints(b, node, f"{part}_from", [start]), _ints(b, node, f"{part}_to", [end]),
+                              _ints(b, node, f"{part}_axis", [axis])], node, part)
+
+    if c["q_rank"] is None:
+        q = project(x, "q_proj", False)
+    else:
+        q = project(norm(project(x, "q_a_proj", c["bias"]), "q_a_layernorm"), "q_b_proj", False)
+    q = heads(q, n + r, "q")
+    scaling = node.layer.rope_options()
+    q_rot = _rotary(b, node, piece(q, n, n + r, "q_rope"), "q", c["rotary"], c["theta"], r, r, c["rotary_factor"],
+                    **scaling)
+    q = b.op("Concat", [piece(q, 0, n, "q_nope"), q_rot], node, "q_turned", axis=-1)
+    latent = project(x, "kv_a_proj_with_mqa", c["bias"])
+    kv = heads(project(norm(piece(latent, 0, rank, "latent", -1), "kv_a_layernorm"), "kv_b_proj", False), n + v, "kv")
+    k_rot = b.op("Unsqueeze", [piece(latent, rank, rank + r, "k_rope", -1), _ints(b, node, "head_axis", [1])], node,
+                 "k_rope_head")  # [N, 1, T, r]: one key for every head
+    k_rot = b.op("Expand", [_rotary(b, node, k_rot, "k", c["rotary"], c["theta"], r, r, c["rotary_factor"],
+                                    **scaling),
+                            _ints(b, node, "every_head", [1, h, 1, 1])], node, "k_rope_heads")
+    k = b.op("Concat", [piece(kv, 0, n, "k_nope"), k_rot], node, "k", axis=-1)
+    scale = (n + r) ** -0.5 if c["scale"] is None else c["scale"]
+    scores = b.op("Mul", [b.op("MatMul", [q, b.op("Transpose", [k], node, "k_transposed", perm=[0, 1, 3, 2])], node,
+                               "products"), b.constant(node, "scale", scale)], node, "scores")
+    if c["causal"]:
+        scores = _causal(b, node, scores)
+    weights = b.op("Softmax", [scores], node, "weights", axis=-1)
+    mixed = b.op("MatMul", [weights, piece(kv, n, n + v, "v")], node, "mixed")
+    out = b.op("Transpose", [mixed], node, "mixed_t", perm=[0, 2, 1, 3])
+    out = b.op("Reshape", [out, _ints(b, node, "out_shape", [0, 0, h * v])], node, "heads_joined")
+    return project(out, "o_proj", c["bias"])
 
 
 @op_for("attention")
@@ -833,12 +897,23 @@ def moe(b: Builder, node: LayerNode, x: str) -> str:
         return b.constant(node, part, list(values), dtype=np.int64)
 
     router = b.op("Transpose", [b.weight(node, f"{layer.router}.weight")], node, "gate_t", perm=[1, 0])
-    probs = b.op("Softmax", [b.op("MatMul", [x, router], node, "logits")], node, "probs", axis=-1)
+    logits = b.op("MatMul", [x, router], node, "logits")
+    if layer.scoring == "sigmoid":
+        probs = b.op("Sigmoid", [logits], node, "probs")
+    else:
+        probs = b.op("Softmax", [logits], node, "probs", axis=-1)
+    choice = _choice(b, node, probs)
     kept, chosen = b.name(f"{b.paths[node]}/kept"), b.name(f"{b.paths[node]}/chosen")
-    b.nodes.append(helper.make_node("TopK", [probs, axes("k", layer.top_k)], [kept, chosen], name=kept, axis=-1))
+    b.nodes.append(helper.make_node("TopK", [choice, axes("k", layer.top_k)], [kept, chosen], name=kept, axis=-1))
+    if choice != probs:  # the weights are the unbiased scores of the experts chosen
+        kept = b.op("GatherElements", [probs, chosen], node, "kept_scores", axis=-1)
     if layer.normalize:
         total = b.op("ReduceSum", [kept, axes("sum_axis", -1)], node, "total", keepdims=1)
+        if layer.scoring == "sigmoid":  # DeepSeek-V3's + 1e-20
+            total = b.op("Add", [total, b.constant(node, "tiny", 1e-20)], node, "total_tiny")
         kept = b.op("Div", [kept, total], node, "normalized")
+    if layer.scaling != 1.0:
+        kept = b.op("Mul", [kept, b.constant(node, "scaling", layer.scaling)], node, "scaled")
     zeros = b.op("ConstantOfShape", [b.op("Shape", [probs], node, "probs_shape")], node, "zeros",
                  value=helper.make_tensor("zero", 1, [1], [0.0]))
     weights = b.op("ScatterElements", [zeros, chosen, kept], node, "weights", axis=-1)  # [..., E]
@@ -861,11 +936,52 @@ def moe(b: Builder, node: LayerNode, x: str) -> str:
         weight = b.op("Transpose", [b.weight(node, f"{name}.weight")], node, f"{name}_t", perm=[1, 0])
         return b.op("MatMul", [t, weight], node, name)
 
+    if not layer.shared_gate:  # DeepSeek's shared_experts, added as they are
+        gated = b.op("Mul", [_gate(b, node, project("shared_experts.gate_proj", x), layer.activation),
+                             project("shared_experts.up_proj", x)], node, "shared_inner")
+        return b.op("Add", [routed, project("shared_experts.down_proj", gated)], node)
     gated = b.op("Mul", [_gate(b, node, project("shared_expert.gate_proj", x), layer.activation),
                          project("shared_expert.up_proj", x)], node, "shared_inner")
     shared = project("shared_expert.down_proj", gated)
     sigmoid = b.op("Sigmoid", [project("shared_expert_gate", x)], node, "shared_sigmoid")
     return b.op("Add", [routed, b.op("Mul", [sigmoid, shared], node, "shared")], node)
+
+
+def _choice(b: Builder, node: LayerNode, probs: str) -> str:
+    """The scores the experts are chosen by: ``probs`` plus the correction bias, and with ``groups`` those of
+    the experts outside the ``top_groups`` best groups at −∞ (a group's score its two best experts' sum, or its
+    best); ``probs`` itself for Mixtral's routing."""
+    layer = node.layer
+    choice = probs
+    if layer.correction_bias:
+        choice = b.op("Add", [probs, b.weight(node, f"{layer.router}.e_score_correction_bias")], node, "choice")
+    if layer.groups is None:
+        return choice
+    g = layer.groups
+    lead = b.op("Shape", [choice], node, "lead", end=-1)
+    grouped_shape = b.op("Concat", [lead, _ints(b, node, "group_sizes", [g, layer.experts // g])], node,
+                         "grouped_shape", axis=0)
+    grouped = b.op("Reshape", [choice, grouped_shape], node, "grouped")
+    if layer.group_score == "top2":
+        best2, index2 = b.name(f"{b.paths[node]}/best2"), b.name(f"{b.paths[node]}/best2_index")
+        b.nodes.append(helper.make_node("TopK", [grouped, _ints(b, node, "two", [2])], [best2, index2], name=best2,
+                                        axis=-1))
+        best = b.op("ReduceSum", [best2, _ints(b, node, "pair_axis", [-1])], node, "group_scores", keepdims=0)
+    else:
+        best = b.op("ReduceMax", [grouped], node, "group_scores", axes=[-1], keepdims=0)
+    top, kept = b.name(f"{b.paths[node]}/top_groups"), b.name(f"{b.paths[node]}/kept_groups")
+    b.nodes.append(helper.make_node("TopK", [best, _ints(b, node, "top_groups", [layer.top_groups or g])],
+                                    [top, kept], name=top, axis=-1))
+    one = helper.make_tensor("one", 1, [1], [1.0])
+    zeros = b.op("ConstantOfShape", [b.op("Shape", [best], node, "groups_shape")], node, "no_groups",
+                 value=helper.make_tensor("zero", 1, [1], [0.0]))
+    ones = b.op("ConstantOfShape", [b.op("Shape", [kept], node, "kept_shape")], node, "kept_ones", value=one)
+    mask = b.op("ScatterElements", [zeros, kept, ones], node, "group_mask", axis=-1)
+    mask = b.op("Expand", [b.op("Unsqueeze", [mask, _ints(b, node, "member_axis", [-1])], node, "group_column"),
+                           b.op("Shape", [grouped], node, "grouped_size")], node, "member_mask")
+    mask = b.op("Cast", [b.op("Reshape", [mask, b.op("Shape", [choice], node, "choice_shape")], node, "expert_mask")],
+                node, "allowed", to=9)  # 9: BOOL
+    return b.op("Where", [mask, choice, b.constant(node, "minus_inf", -np.inf)], node, "limited")
 
 
 @op_for("log_softmax")

@@ -33,6 +33,7 @@ from archcalc.backends.torch.modules import (
     Conv1D,
     GatedUnit,
     GlobalAvgPool2d,
+    LatentAttention,
     LayerNorm2d,
     LayerScale,
     Mean,
@@ -53,6 +54,7 @@ from archcalc.backends.torch.modules import (
     StochasticDepth,
 )
 from archcalc.layers.base import Layer, Shape
+from archcalc.layers.moe import ROUTING
 
 #: a constructor argument: its name, its value, and torch's default for it (``REQUIRED`` when it has none)
 REQUIRED = inspect.Parameter.empty
@@ -382,10 +384,22 @@ def multihead_attention(layer: Layer, xs: list[Shape]) -> Call:
 
 @module_for("moe")
 def moe(layer: Layer, x: Shape) -> Call:
+    """Mixtral's block; DeepSeek's routing options given only where the spec sets them (a Mixtral's generated
+    source stays as it was)."""
     c = layer.config()
-    router = {} if c["router"] == "gate" else {"router": c["router"]}  # Mixtral's generated source as it was
+    routing = {key: c[key] for key, default in ROUTING.items() if c[key] != default}
     return call(MoE, x[-1], c["experts"], c["top_k"], c["hidden"], activation=c["activation"],
-                normalize=c["normalize"], shared=c["shared"], **router)
+                normalize=c["normalize"], shared=c["shared"], **routing)
+
+
+@module_for("mla")
+def mla(layer: Layer, x: Shape) -> Call:
+    c = layer.config()
+    return call(LatentAttention, x[1], c["heads"], c["kv_rank"], c["nope_dim"], c["rope_dim"], c["v_dim"],
+                layer.width(x), q_rank=c["q_rank"], bias=c["bias"], eps=c["eps"], causal=c["causal"],
+                rotary=c["rotary"], theta=c["theta"], scale=c["scale"], dropout=c["dropout"],
+                **({} if c["rotary_factor"] == 1.0 else {"rotary_factor": c["rotary_factor"]}),
+                **layer.rope_options())
 
 
 @module_for("embedding")

@@ -668,6 +668,75 @@ class MultiheadAttention(nn.Module):
         return y.flatten(-2) if self.per_head else y
 
 
+class LatentAttention(nn.Module):
+    """DeepSeek-V2/V3's multi-head latent attention, named as transformers names
+    it: q from q_proj, or q_a_proj, q_a_layernorm and q_b_proj (q_rank); k and v
+    from the latent of kv_a_proj_with_mqa, normalised by kv_a_layernorm and
+    expanded by kv_b_proj, each head's key ending in the one rotated key all
+    heads share; o_proj on the heads' values side by side."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        heads: int,
+        kv_rank: int,
+        nope_dim: int,
+        rope_dim: int,
+        v_dim: int,
+        out_features: int,
+        q_rank: int | None = None,
+        bias: bool = False,
+        eps: float = 1e-6,
+        **options: object,
+    ):
+        super().__init__()
+        qk = heads * (nope_dim + rope_dim)
+        if q_rank is None:
+            self.q_proj = nn.Linear(embed_dim, qk, bias=False)
+        else:
+            self.q_a_proj = nn.Linear(embed_dim, q_rank, bias=bias)
+            self.q_a_layernorm = nn.RMSNorm(q_rank, eps=eps)
+            self.q_b_proj = nn.Linear(q_rank, qk, bias=False)
+        latent = kv_rank + rope_dim
+        self.kv_a_proj_with_mqa = nn.Linear(embed_dim, latent, bias=bias)
+        self.kv_a_layernorm = nn.RMSNorm(kv_rank, eps=eps)
+        self.kv_b_proj = nn.Linear(kv_rank, heads * (nope_dim + v_dim), bias=False)
+        self.o_proj = nn.Linear(heads * v_dim, out_features, bias=bias)
+        self.sizes = (heads, kv_rank, nope_dim, rope_dim, v_dim)
+        self.options = options
+
+    def query(self, x: torch.Tensor) -> torch.Tensor:
+        """Every head's query side by side: q_proj, or the low-rank path."""
+        if hasattr(self, "q_proj"):
+            return self.q_proj(x)
+        return self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, kv_rank, n, r, v_dim = self.sizes
+        o = self.options
+        q = self.query(x).unflatten(-1, (h, n + r)).transpose(1, 2)
+        latent, k_rot = self.kv_a_proj_with_mqa(x).split((kv_rank, r), dim=-1)
+        kv = self.kv_b_proj(self.kv_a_layernorm(latent))
+        k, v = kv.unflatten(-1, (h, n + v_dim)).transpose(1, 2).split((n, v_dim), -1)
+        rotary, theta = o.get("rotary", "interleaved"), o.get("theta", 10000.0)
+        inv, gain = rotary_frequencies(
+            torch, r, theta, o.get("rotary_factor", 1.0), **Attention.scaling(o)
+        )
+        q_rot = Attention.rotate(q[..., n:], rotary, inv, gain)
+        k_rot = Attention.rotate(k_rot.unsqueeze(1), rotary, inv, gain)
+        q = torch.cat((q[..., :n], q_rot), dim=-1)
+        k = torch.cat((k, k_rot.expand(-1, h, -1, -1)), dim=-1)
+        y = nn.functional.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            dropout_p=o.get("dropout", 0.0) if self.training else 0.0,
+            is_causal=o.get("causal", False),
+            scale=o.get("scale"),
+        )
+        return self.o_proj(y.transpose(1, 2).flatten(2))
+
+
 class Experts(nn.Module):
     """E gated MLPs, fused as transformers 5 stores Mixtral's: gate_up_proj
     [E, 2F, D] (the gate the first F rows) and down_proj [E, D, F]."""
@@ -701,8 +770,11 @@ class MoE(nn.Module):
     softmax, the top_k kept (rescaled to sum 1 with normalize), and each token
     gets the weighted sum of its experts' down(act(gate) * up). Each expert
     runs only on the tokens routed to it, as transformers' loop does. shared
-    adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x)).
-    router names the router (GraniteMoE's is "router")."""
+    adds Qwen2-MoE's shared expert, scaled by sigmoid(shared_expert_gate(x)),
+    or with shared_gate False DeepSeek's shared_experts, added as they are.
+    router names the router (GraniteMoE's is "router"). DeepSeek's routing:
+    sigmoid scores, a correction bias on the choice alone, the choice among the
+    best top_groups of groups, the weights times scaling."""
 
     def __init__(
         self,
@@ -713,25 +785,59 @@ class MoE(nn.Module):
         activation: str = "silu",
         normalize: bool = True,
         shared: int | None = None,
-        router: str = "gate",
+        **routing: object,
     ):
         super().__init__()
-        self.router_name = router
-        self.add_module(router, nn.Linear(dim, experts, bias=False))
+        self.router_name = str(routing.get("router", "gate"))
+        router = nn.Linear(dim, experts, bias=False)
+        if routing.get("correction_bias"):
+            bias = torch.zeros(experts)
+            router.register_buffer("e_score_correction_bias", bias)
+        self.add_module(self.router_name, router)
         self.experts = Experts(experts, dim, hidden)
-        if shared is not None:
+        if shared is not None and not routing.get("shared_gate", True):
+            self.shared_experts = SharedExpert(dim, shared, activation)
+        elif shared is not None:
             self.shared_expert = SharedExpert(dim, shared, activation)
             self.shared_expert_gate = nn.Linear(dim, 1, bias=False)
-        self.top_k, self.normalize = top_k, normalize
+        self.top_k, self.normalize, self.routing = top_k, normalize, routing
         self.act = GatedUnit(-1, activation, gate_first=True)
+
+    def route(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weights, chosen experts) per token, [tokens, top_k] each."""
+        r = self.routing
+        router = getattr(self, self.router_name)
+        logits = router(flat)
+        wide = logits.float() if logits.element_size() < 4 else logits
+        sigmoid = r.get("scoring") == "sigmoid"
+        scores = wide.sigmoid() if sigmoid else wide.softmax(-1)
+        choice = scores
+        if hasattr(router, "e_score_correction_bias"):
+            choice = scores + router.e_score_correction_bias
+        if r.get("groups") is not None:
+            g = r["groups"]
+            grouped = choice.unflatten(-1, (g, -1))
+            if r.get("group_score", "top2") == "top2":
+                best = grouped.topk(2, dim=-1).values.sum(-1)
+            else:
+                best = grouped.amax(-1)
+            kept = best.topk(r.get("top_groups") or g, dim=-1).indices
+            mask = torch.zeros_like(best, dtype=torch.bool).scatter(1, kept, True)
+            mask = mask.unsqueeze(-1).expand_as(grouped).flatten(-2)
+            choice = choice.masked_fill(~mask, float("-inf"))
+        if choice is scores:
+            weights, chosen = scores.topk(self.top_k, dim=-1)
+        else:
+            chosen = choice.topk(self.top_k, dim=-1).indices
+            weights = scores.gather(-1, chosen)
+        if self.normalize:
+            tiny = 1e-20 if sigmoid else 0.0
+            weights = weights / (weights.sum(-1, keepdim=True) + tiny)
+        return weights * r.get("scaling", 1.0), chosen
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
-        logits = getattr(self, self.router_name)(flat)
-        wide = logits.float() if logits.element_size() < 4 else logits
-        weights, chosen = wide.softmax(-1).topk(self.top_k, dim=-1)
-        if self.normalize:
-            weights = weights / weights.sum(-1, keepdim=True)
+        weights, chosen = self.route(flat)
         y = torch.zeros_like(flat)
         for e in range(self.experts.gate_up_proj.shape[0]):
             token, slot = torch.where(chosen == e)
@@ -741,6 +847,8 @@ class MoE(nn.Module):
         if hasattr(self, "shared_expert"):
             gate = torch.sigmoid(self.shared_expert_gate(flat))
             y = y + gate * self.shared_expert(flat)
+        if hasattr(self, "shared_experts"):
+            y = y + self.shared_experts(flat)
         return y.reshape(x.shape)
 
 
@@ -884,11 +992,12 @@ def share_kept(model: nn.Module) -> None:
 
 HELPERS = (share_kept, Sign, SoftCap, Scale, GlobalAvgPool2d, Reshape, Permute, Select, GatedUnit, Mean,
            StochasticDepth, ClassToken, LayerScale, LayerNorm2d, OffsetRMSNorm, ScaledEmbedding, PositionEmbedding,
-           PositionAdd, Conv1D, Attention, HeadNorm, MultiheadAttention, SelfAttention, Experts, SharedExpert, MoE,
-           RNN, GRU, LSTM)
+           PositionAdd, Conv1D, Attention, HeadNorm, MultiheadAttention, LatentAttention, SelfAttention,
+           Experts, SharedExpert, MoE, RNN, GRU, LSTM)
 #: helpers whose code calls another helper, copied with it (before it)
 REQUIRES = {Attention: (rotary_frequencies,), MultiheadAttention: (rotary_frequencies, Attention, HeadNorm),
-            SharedExpert: (GatedUnit,), MoE: (GatedUnit, Experts, SharedExpert),
+            LatentAttention: (rotary_frequencies, Attention), SharedExpert: (GatedUnit,),
+            MoE: (GatedUnit, Experts, SharedExpert),
             GRU: (RNN,), LSTM: (RNN,)}
 
 
