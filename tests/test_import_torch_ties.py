@@ -491,3 +491,18 @@ def test_a_cast_of_token_ids_that_changes_them_is_refused(tmp_path, cast):
     assert output.startswith(f"{path}:5:1: error: archcalc_user_model.M: its forward calls call_method 'long', "
                              "which archcalc cannot express"), output
     assert not out.exists()
+
+
+def test_a_module_never_called_whose_weight_another_uses_is_named_as_such(tmp_path):
+    """``self.b.weight = self.a.weight`` with only ``b`` called: 'a' holds no weight of its own, so the refusal says
+    it is never called and whose weight it holds, not that the forward never uses its weights (review)."""
+    path = tmp_path / "alias.py"
+    path.write_text("from torch import nn\n\n\nclass Alias(nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.a = nn.Linear(8, 8, bias=False)\n"
+                    "        self.b = nn.Linear(8, 8, bias=False)\n        self.b.weight = self.a.weight\n\n"
+                    "    def forward(self, x):\n        return self.b(x)\n", encoding="utf-8")
+    code, output, out = _import(tmp_path, f"{path}:Alias", "--input", "8")
+    assert code == 2 and not out.exists(), output
+    assert output.splitlines()[1:] == [
+        "  hint: delete 'a' (or call it in forward)"] and "'a' (Linear) is never called, and its weights are another " \
+        "module's ('a.weight' is 'b.weight')" in output.splitlines()[0], output

@@ -2405,7 +2405,16 @@ def _unused(model: nn.Module, unexpected: set[str]) -> None:
         prefix = ".".join(parts[:i])
         if all(k in unexpected for k in state if k.startswith(prefix + ".")):
             owner = model.get_submodule(".".join(parts[:i - 1])) if i > 1 else model
-            raise module_error(owner, f"'{prefix}' ({type(model.get_submodule(prefix)).__name__}) holds weights "
+            kind = type(model.get_submodule(prefix)).__name__
+            mine = {k: v for k, v in model.state_dict(keep_vars=True).items() if k.startswith(prefix + ".")}
+            used = {id(v): k for k, v in model.state_dict(keep_vars=True).items() if k not in unexpected}
+            if mine and all(id(v) in used for v in mine.values()):  # b.weight = a.weight, and only b called
+                first = next(iter(mine))
+                raise module_error(owner, f"'{prefix}' ({kind}) is never called, and its weights are another "
+                                   f"module's ('{first}' is '{used[id(mine[first])]}'): the spec has a layer for each "
+                                   "module the forward calls, so the second name has no place",
+                                   f"delete '{prefix}' (or call it in forward)")
+            raise module_error(owner, f"'{prefix}' ({kind}) holds weights "
                                "its forward never uses in eval mode, so a spec of what forward computes has no "
                                "place for them", _without(model, prefix))
     raise module_error(model, f"the model's weight '{key}' has no place in the spec")
