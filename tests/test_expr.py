@@ -117,3 +117,34 @@ def test_python_syntax_warnings_are_refusals_not_printed_warnings(text, run, wri
     assert result.exit_code == 2 and "SyntaxWarning" not in result.output, result.output
     assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
     assert ":3:" in result.stderr.splitlines()[0] and "error:" in result.stderr
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    ("max(8, c // 8 * 8)", {"c": 30}, 24),
+    ("max(8, c // 8 * 8)", {"c": 4}, 8),  # MobileNet's _make_divisible: never below its floor
+    ("min(c, 2 * d, 100)", {"c": 64, "d": 20}, 40),
+    ("max(1, min(c, 3)) + 1", {"c": 0}, 2),
+])
+def test_max_and_min_take_the_largest_and_the_smallest(text, env, expected):
+    assert evaluate(parse_expr(text, Loc("x", 1, 1)), env) == expected
+
+
+def test_max_stays_a_formula_only_where_the_order_depends_on_a_free_symbol():
+    c = symbolic.symbol("c")
+    assert evaluate(parse_expr("max(c, 0)", Loc("x", 1, 1)), {"c": c}) == c  # a size is at least 1
+    assert str(evaluate(parse_expr("max(8, c)", Loc("x", 1, 1)), {"c": c})) == "Max(8, c)"
+    assert parse_expr("max(8, c) + min(d, e)", Loc("x", 1, 1)).names == {"c", "d", "e"}  # max is no symbol
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    ("max(c)", "max() in expression 'max(c)' takes two or more values, written out",
+     "max(8, c // 2): the largest of them"),
+    ("min(*c, 2)", "min() in expression 'min(*c, 2)' takes two or more values, written out",
+     "min(8, c // 2): the smallest of them"),
+    ("abs(c)", "a function call is not allowed in expression 'abs(c)'",
+     "expressions may use only numbers, names, + - * / // **, max(…), min(…) and parentheses"),
+])
+def test_other_calls_are_refused_where_written(text, message, hint):
+    with pytest.raises(SpecError) as caught:
+        parse_expr(text, Loc("x", 1, 1))
+    assert (caught.value.message, caught.value.hint) == (message, hint)

@@ -1,7 +1,8 @@
 """Arithmetic in spec arguments (``2*c``, ``c // 4``, ``c * expansion``), read without ``eval``.
 
 The text is parsed by Python's own parser (which never runs anything) and the tree is walked
-against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses, and one
+against a whitelist: numbers, names, ``+ - * / // **``, unary signs and parentheses, the two functions
+``max(a, b, …)`` and ``min(a, b, …)`` (MobileNet's ``_make_divisible`` floors a width at 8), and one
 subscript, ``in_shape[k]`` with a literal ``k``. A condition (``if:``) also takes comparisons and
 ``and``/``or``/``not``. Anything else (calls, attributes, other subscripts, lambdas, dunder names)
 is refused at parse time. The
@@ -29,7 +30,10 @@ from archcalc import symbolic
 from archcalc.errors import Loc, SpecError, did_you_mean
 from archcalc.limits import Limits
 
-_ALLOWED = "numbers, names, + - * / // ** and parentheses"
+_ALLOWED = "numbers, names, + - * / // **, max(…), min(…) and parentheses"
+#: the functions an expression may call: the largest and the smallest of two or more values (symbolic: sympy's
+#: Max and Min only where the order depends on free symbols)
+FUNCTIONS = {"max": symbolic.largest, "min": symbolic.smallest}
 _ALLOWED_CONDITION = f"{_ALLOWED}, comparisons (== != < <= > >=), and, or, not"
 #: names every layer's and block use's arguments can read: the shape of its input (PyTorch's words for
 #: the first and the last axis, and the whole shape, indexed with a literal: ``in_shape[1]``)
@@ -67,7 +71,8 @@ class Expr(NamedTuple):
 
 @functools.lru_cache(maxsize=4096)  # a block's arguments are read again at every call of the block
 def _names(tree: ast.expr) -> frozenset[str]:
-    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}  # max and min are no symbols
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called)
 
 
 def bare_name(value: object) -> str | None:
@@ -107,6 +112,15 @@ def _check(node: ast.AST, text: str, loc: Loc, condition: bool) -> None:
         return
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name in FUNCTIONS and len(node.args) >= 2 and not node.keywords and \
+                not any(isinstance(a, ast.Starred) for a in node.args):
+            return
+        if name in FUNCTIONS:
+            which = "largest" if name == "max" else "smallest"
+            raise SpecError(loc, f"{name}() in expression '{text}' takes two or more values, written out",
+                            code="bad-expression", hint=f"{name}(8, c // 2): the {which} of them")
     if isinstance(node, ast.Subscript):
         if isinstance(node.value, ast.Name) and node.value.id == "in_shape" and _literal_index(node.slice) is not None:
             return
@@ -180,6 +194,8 @@ class _Eval:
                 raise self.fail(f"in_shape[{k}]: the input has {len(shape)} ax{'is' if len(shape) == 1 else 'es'}",
                                 hint=f"in_shape[0] … in_shape[{len(shape) - 1}], or in_shape[-1] for the last")
             return shape[k]
+        if isinstance(node, ast.Call):  # max(…) or min(…), checked at parse time
+            return FUNCTIONS[node.func.id]([self.number(self.run(a)) for a in node.args])
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return not self.test(self.run(node.operand))

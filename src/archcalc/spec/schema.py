@@ -71,15 +71,16 @@ from archcalc.spec.train import (
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-#: an expression as the parser admits it: numbers, names, + - * / // ** and parentheses (the parser checks
-#: the rest); in a block, any argument may be one (``out: 2*c``, ``bias: b``)
-EXPR = {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.\[\]]*$",
-        "patternErrorMessage": "an expression: numbers, names, + - * / // ** and parentheses",
+#: an expression as the parser admits it: numbers, names, + - * / // **, max(…), min(…) and parentheses (the
+#: parser checks the rest); in a block, any argument may be one (``out: 2*c``, ``bias: b``)
+EXPR = {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/(), A-Za-z0-9_.\[\]]*$",
+        "patternErrorMessage": "an expression: numbers, names, + - * / // **, max(…), min(…) and parentheses",
         "description": "an expression: numbers, names (symbols, block parameters, repeat indexes, the input's "
-        "in_channels, in_features, in_shape[k]), + - * / // ** and parentheses, e.g. 2*c or in_channels // 2"}
+        "in_channels, in_features, in_shape[k]), + - * / // **, max(a, b, …), min(a, b, …) and parentheses, e.g. "
+        "2*c, in_channels // 2 or max(8, c // 8 * 8)"}
 #: the condition of ``if:``: an expression that may also compare and combine (``expansion != 1 and s == 1``)
 CONDITION = {"anyOf": [{"type": ["boolean", "integer"]},
-                       {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/() A-Za-z0-9_.\[\]=!<>]*$",
+                       {"type": "string", "pattern": r"^\s*[-+(A-Za-z0-9_.][-+*/(), A-Za-z0-9_.\[\]=!<>]*$",
                         "patternErrorMessage": "a condition: an expression, comparisons (== != < <= > >=), and, "
                         "or, not"}],
              "description": "a condition on block parameters, symbols or the input's shape: comparisons "

@@ -1,7 +1,8 @@
-"""An argument expression uses something other than numbers, names and `+ - * / // **`.
+"""An argument expression uses something other than numbers, names, `+ - * / // **`, `max` and `min`.
 
 ## What it does
-Reports the core's `bad-expression` error: a function call, attribute access, indexing, `%`,
+Reports the core's `bad-expression` error: a function call other than `max(…)` and `min(…)` of two or
+more values, attribute access, indexing, `%`,
 a comparison or conditional, a string literal, division by zero or a non-integer exponent in an
 expression such as `2 * c`.
 
@@ -15,7 +16,7 @@ input: [10]
 blocks:
   head(c):
     - linear:
-        out: max(c, 8)
+        out: abs(c - 8)
 layers:
   - head: 4
 ```
@@ -26,7 +27,7 @@ input: [10]
 blocks:
   head(c):
     - linear:
-        out: c + 4
+        out: max(c, 8) - min(c, 8)
 layers:
   - head: 4
 ```
