@@ -48,6 +48,11 @@ class Config:
     path: str
     #: warnings for settings that do not change what archcalc computes but narrow where outputs agree
     warnings: list[SpecError] = field(default_factory=list)
+    #: the family (model_type) whose reading of a JSON null applies, and the keys where transformers reads a
+    #: null as the key left out (:data:`NULLABLE`); None (before the family is known, and inside a nested
+    #: mapping) reads a null as absent
+    family: str | None = field(default=None, kw_only=True)
+    nullable: frozenset[str] | None = field(default=None, kw_only=True)
 
     def node(self, key: str) -> YNode | None:
         return self.root.get(key)
@@ -59,10 +64,36 @@ class Config:
     def error(self, key: str, message: str, hint: str | None = None, code: str = "unsupported-config") -> SpecError:
         return SpecError(self.where(key), message, code=code, hint=hint)
 
-    def value(self, key: str, default: object = _MISSING) -> object:
-        """The scalar at ``key`` (JSON ``null`` reads as absent, as Hugging Face reads it)."""
+    def null(self, key: str, default: object = _MISSING, want: str | None = None) -> bool:
+        """Whether ``key`` is written as JSON ``null`` where the family's transformers code reads a null as the
+        key left out (its config class or model gives it a value, or turns the setting off); a null where
+        transformers refuses it (the config class's type check, or the model failing on ``hidden * None``) is
+        a located error whose hint names the value to write (``default``, the family's) or says to leave the
+        key out."""
         node = self.node(key)
-        if node is None or (isinstance(node, YScalar) and node.value is None):
+        if not (isinstance(node, YScalar) and node.value is None):
+            return False
+        if self.nullable is None or key in self.nullable:
+            return True
+        takes = f": it takes {ARTICLES[want]}" if want in ARTICLES else ""
+        if default is _MISSING:
+            hint = f'write "{key}": {ARTICLES.get(want or "", "its value")}'
+        elif default is None or isinstance(default, list | dict):
+            hint = f'leave "{key}" out for {self.family}\'s default'
+        else:
+            hint = f'write "{key}": {_json(default)} ({self.family}\'s default), or leave "{key}" out for it'
+        raise SpecError(node.loc, f"'{key}' is null, which transformers refuses for {self.family}{takes}",
+                        code="bad-config", hint=hint)
+
+    def given(self, key: str) -> bool:
+        """Whether the config gives ``key`` a setting: written, and not a null the family reads as absent."""
+        return self.node(key) is not None and not self.null(key, None)
+
+    def value(self, key: str, default: object = _MISSING, want: str | None = None) -> object:
+        """The scalar at ``key``; a JSON ``null`` reads as absent where the family's transformers code reads it
+        so, and is refused elsewhere (:meth:`null`)."""
+        node = self.node(key)
+        if node is None or self.null(key, default, want):
             if default is _MISSING:
                 raise SpecError(
                     self.root.loc,
@@ -82,7 +113,7 @@ class Config:
         if node is not None and not isinstance(node, YScalar):
             raise SpecError(node.loc, f"'{key}' must be a single value, got {describe(node)}", code="bad-config",
                             hint=self.fix(key, node, want, default))
-        return self.value(key, default)
+        return self.value(key, default, want)
 
     def fix(self, key: str, value: object, want: str, default: object = _MISSING, least: int = 1) -> str | None:
         """The hint for ``value`` where a ``want`` is due: the value as it should be written where it evidently
@@ -100,6 +131,8 @@ class Config:
                        "JSON's true or false, not a number") if want == "bool" else \
                     "a number, without quotes" if isinstance(value, str) else "a whole number"
                 fix = f'"{key}": {_json(one)}, {why}'
+            elif want in ("int", "float") and value in ("NaN", "Infinity", "-Infinity"):
+                fix = f"{ARTICLES[want]}, not {value} (Python's json reads it as a float, but no setting is {value})"
             elif want in ("int", "float") and isinstance(value, bool):
                 fix = f"a number, not {_json(value)}"
             elif want == "int" and isinstance(value, int | float):
@@ -109,6 +142,9 @@ class Config:
         if default is not _MISSING and default is not None and not isinstance(default, list | dict):
             leave = f'leave "{key}" out for the default, {_json(default)}'
             fix = f"{fix}; or {leave}" if fix else leave
+        elif default is None and value in ("NaN", "Infinity", "-Infinity"):
+            fix = f'{fix}; or leave "{key}" out for the default'
+
         return fix
 
     @staticmethod
@@ -206,6 +242,8 @@ ROPE_HINT = 'as transformers saves it: {"rope_type": "default", "rope_theta": 10
 
 #: what each reader wants, in a hint
 WANTS = {"int": "whole number", "float": "number", "bool": "true or false", "str": "name"}
+#: the same with its article, for a null refused
+ARTICLES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a name"}
 
 
 def _json(value: object) -> str:
@@ -253,11 +291,13 @@ def dropout(p: float, name: str | None, indent: str) -> list[str]:
 def gpt2(c: Config, head: bool) -> list[str]:
     """Hugging Face's ``modeling_gpt2.py``: pre-norm blocks, Conv1D projections stored [in, out]
     (``transposed: true``), learned positions, the output projection tied to the token embedding."""
-    sizes = dict(
-        T=c.int("n_positions", 1024), V=c.int("vocab_size", 50257), P=c.int("n_positions", 1024), D=c.int("n_embd", 768)
-    )
+    # GPT2Config's attribute_map reads the common names as its own, so either may give a size
+    positions = _aliased(c, "n_positions", "max_position_embeddings", 1024, "the positions")
+    sizes = dict(T=positions, V=c.int("vocab_size", 50257), P=positions,
+                 D=_aliased(c, "n_embd", "hidden_size", 768, "the width"))
     sizes["F"] = c.int("n_inner", 4 * sizes["D"])
-    sizes.update(heads=c.int("n_head", 12), depth=c.int("n_layer", 12))
+    sizes.update(heads=_aliased(c, "n_head", "num_attention_heads", 12, "the heads"),
+                 depth=_aliased(c, "n_layer", "num_hidden_layers", 12, "the number of layers"))
     _divides(c, "n_embd", sizes["D"], "n_head", sizes["heads"])
     act = c.activation("activation_function", "gelu_new")
     eps = c.float("layer_norm_epsilon", 1e-5, positive=True)
@@ -688,7 +728,8 @@ def decoder(qkv_bias: Callable[[Config], tuple[bool, bool]], defaults: Defaults,
         scaled = [f"        - scale: {mult.residual}   # residual_multiplier"] \
             if mult is not None and mult.residual is not None else []
         args, uses = ("d, f, h, kv", "D, F, heads, kv") if grouped else ("d, f, h", "D, F, heads")
-        head_dim = c.int("head_dim") if c.scalar("head_dim", None, "int") is not None else defaults.head_dim
+        head_dim = c.int("head_dim", defaults.head_dim) if c.scalar("head_dim", None, "int") is not None \
+            else defaults.head_dim
         if head_dim is None or not free_head_dim:
             _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         elif head_dim * sizes["heads"] == sizes["D"]:
@@ -759,7 +800,9 @@ def _decoder_sizes(c: Config, defaults: Defaults, hidden: int) -> tuple[dict[str
     sizes = dict(T=c.int("max_position_embeddings", defaults.T), V=c.int("vocab_size", defaults.V),
                  D=c.int("hidden_size", hidden), F=c.int("intermediate_size", defaults.F),
                  heads=c.int("num_attention_heads", defaults.heads))
-    kv = c.int("num_key_value_heads", defaults.kv or sizes["heads"])
+    # a null: one key/value head per query head, as every family's config class that takes it reads it
+    kv = sizes["heads"] if c.null("num_key_value_heads") else \
+        c.int("num_key_value_heads", defaults.kv or sizes["heads"])
     if sizes["heads"] % kv:
         raise c.error(
             "num_key_value_heads",
@@ -851,7 +894,7 @@ def phi3(c: Config, head: bool) -> list[str]:
         _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
         head_dim, per_head = sizes["D"] // sizes["heads"], "(d // h)"
     else:
-        head_dim = c.int("head_dim")
+        head_dim = c.int("head_dim", None)
         per_head = str(head_dim)
     theta, factor, scaling = _rope(c, partial=True, top_original=4096)
     rotary_dim = _rotary_dim(c, head_dim, factor)
@@ -913,12 +956,12 @@ class _FamilyConfig(Config):
     def float(self, key: str, default: object = _MISSING, *, positive: bool = False) -> float:
         return super().float(self.renamed.get(key, key), default, positive=positive)
 
-    def value(self, key: str, default: object = _MISSING) -> object:
+    def value(self, key: str, default: object = _MISSING, want: str | None = None) -> object:
         key = self.renamed.get(key, key)
         node = super().node(key)
-        if key in self.defaults and (node is None or (isinstance(node, YScalar) and node.value is None)):
+        if key in self.defaults and (node is None or self.null(key, self.defaults[key], want)):
             return self.defaults[key]
-        return super().value(key, default)
+        return super().value(key, default, want)
 
 
 @dataclass(frozen=True)
@@ -952,13 +995,14 @@ def moe_decoder(dense: Family, moe: Experts) -> Family:
     pass, and is read by nothing here."""
 
     def write(c: Config, head: bool) -> list[str]:
-        family_config = _FamilyConfig(c.root, c.path, c.warnings, moe.defaults, moe.renamed)
+        family_config = _FamilyConfig(c.root, c.path, c.warnings, moe.defaults, moe.renamed, family=c.family,
+                                      nullable=c.nullable)
         # transformers reads either name of the count (its attribute_map) and saves the family's own
         alias = "num_experts" if moe.experts_key == "num_local_experts" else "num_local_experts"
-        key = alias if c.node(moe.experts_key) is None and c.node(alias) is not None else moe.experts_key
+        key = alias if not c.given(moe.experts_key) and c.given(alias) else moe.experts_key
         experts = family_config.int(key, moe.experts)
         other = alias if key == moe.experts_key else moe.experts_key
-        if c.node(other) is not None and family_config.int(other, moe.experts) != experts:
+        if c.given(other) and family_config.int(other, moe.experts) != experts:
             # transformers keeps whichever the file gives last: a config that says both ways is ambiguous
             raise c.error(other, f"'{other}' is {family_config.int(other, moe.experts)} but '{key}' is {experts}: "
                           "two names for the number of experts disagree", code="bad-config",
@@ -1362,6 +1406,13 @@ def _padding(c: Config, vocab: int, default: int | None = None) -> int | None:
 
 #: transformers' rope types (``ROPE_INIT_FUNCTIONS``) that the attention's rotary_scaling computes
 ROPE_TYPES = ("default", "linear", "llama3", "yarn")
+#: a published setting of each scaling rope type, for a hint on one missing a key
+ROPE_EXAMPLES = {
+    "linear": '"factor": 2.0',
+    "llama3": 'Llama 3.1: "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, '
+              '"original_max_position_embeddings": 8192',
+    "yarn": 'Qwen2.5\'s YaRN: "factor": 4.0, "original_max_position_embeddings": 32768',
+}
 
 
 def _rope(c: Config, partial: bool, share_default: float = 1.0,
@@ -1380,7 +1431,8 @@ def _rope(c: Config, partial: bool, share_default: float = 1.0,
     scaling = c.node("rope_scaling")
     if scaling is not None and not isinstance(scaling, YMap) and \
             not (isinstance(scaling, YScalar) and scaling.value is None):
-        raise SpecError(scaling.loc, "'rope_scaling' must be a mapping", code="bad-config")
+        raise SpecError(scaling.loc, f"'rope_scaling' must be a mapping, got {describe(scaling)}", code="bad-config",
+                        hint=_rope_scaling_hint(scaling))
     params, source = (scaling, "rope_scaling") if isinstance(scaling, YMap) and scaling.items else \
         (c.node("rope_parameters"), "rope_parameters")
 
@@ -1412,6 +1464,20 @@ def _rope(c: Config, partial: bool, share_default: float = 1.0,
     return c.float("rope_theta", 10000.0, positive=True), factor, {}
 
 
+def _rope_scaling_hint(scaling: YNode) -> str:
+    """The mapping a ``rope_scaling`` that is not one evidently means: a number as linear scaling's factor, a
+    rope type's name as its type."""
+    value = scaling.value if isinstance(scaling, YScalar) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 and value == value:
+        return f'as transformers reads it: {{"rope_type": "linear", "factor": {float(value)!r}}}, or null for none'
+    if value == "linear":
+        return f'as transformers reads it: {{"rope_type": "linear", {ROPE_EXAMPLES["linear"]}}}, or null for none'
+    if isinstance(value, str) and value in ROPE_EXAMPLES:
+        return f'as transformers reads it: {{"rope_type": "{value}", …}} ({ROPE_EXAMPLES[value]})'
+    return 'a mapping of the rope type and its keys, as transformers reads it: {"rope_type": "linear", "factor": ' \
+        '2.0}, or null for none'
+
+
 def _scaling(c: Config, inner: Config, source: str, rope_type: str, top_original: int | None) -> dict[str, object]:
     """The attention's rope scaling arguments for ``rope_type`` read from ``inner`` (``source``'s mapping), as
     ``modeling_rope_utils`` reads them: linear's ``factor`` (``rotary_factor``, left out when 1); llama3's
@@ -1423,8 +1489,7 @@ def _scaling(c: Config, inner: Config, source: str, rope_type: str, top_original
     def needed(key: str) -> float:
         if inner.node(key) is None or (isinstance(inner.node(key), YScalar) and inner.node(key).value is None):
             raise SpecError(inner.root.loc, f"'{source}': rope type {rope_type} needs '{key}'", code="bad-config",
-                            hint=f"transformers refuses {rope_type} scaling without it (Llama 3.1: \"factor\": 8.0, "
-                            "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0)")
+                            hint=f"transformers refuses {rope_type} scaling without it ({ROPE_EXAMPLES[rope_type]})")
         return inner.float(key, positive=True)
 
     if rope_type == "default":
@@ -1432,6 +1497,13 @@ def _scaling(c: Config, inner: Config, source: str, rope_type: str, top_original
     if rope_type == "linear":
         factor = needed("factor")
         return {} if factor == 1 else {"rotary_factor": number(factor)}
+    written = inner.node("original_max_position_embeddings")
+    if top_original is None and isinstance(written, YScalar) and written.value is None:
+        # transformers fills in max_position_embeddings only where the key is missing; a null stays None, and
+        # its llama3 and yarn inverse frequencies fail on it
+        raise SpecError(written.loc, f"'{source}': original_max_position_embeddings is null, which transformers' "
+                        f"{rope_type} scaling refuses", code="bad-config", hint="the context length the model was "
+                        f"trained at ({ROPE_EXAMPLES[rope_type]}); or leave the key out for max_position_embeddings")
     original = c.int("original_max_position_embeddings", top_original) if top_original is not None else \
         inner.int("original_max_position_embeddings", c.int("max_position_embeddings", 2048))
     if rope_type == "llama3":
@@ -1451,8 +1523,8 @@ def _scaling(c: Config, inner: Config, source: str, rope_type: str, top_original
         raise inner.error("beta_fast", f"'{source}': beta_fast {fast:g} is less than beta_slow {slow:g}",
                           code="bad-config", hint="YaRN keeps the pairs turning more than beta_fast times and "
                           "divides those turning less than beta_slow (32 and 1 by default)")
-    attention = inner.float("attention_factor", None, positive=True) if inner.node("attention_factor") is not None \
-        else None
+    # null, as left out: transformers' get("attention_factor") is None either way, and the factor its default
+    attention = inner.float("attention_factor", positive=True) if inner.given("attention_factor") else None
     mscale, mscale_all = inner.float("mscale", 0.0), inner.float("mscale_all_dim", 0.0)
     if attention is None and mscale and mscale_all and factor > 1:
         attention = (0.1 * mscale * math.log(factor) + 1.0) / (0.1 * mscale_all * math.log(factor) + 1.0)
@@ -1514,6 +1586,56 @@ def _sliding_window(c: Config, default: int | None, depth: int, every_layer: boo
     return None
 
 
+# -- JSON nulls -------------------------------------------------------------------------------------
+
+#: the rope keys every rotary family's config reads a null of as left out (transformers 5 standardises them
+#: into ``rope_parameters``, skipping a None)
+_ROPE = frozenset({"rope_scaling", "rope_parameters", "partial_rotary_factor", "rope_theta"})
+#: model_type → the keys the importer reads where transformers takes a JSON null: its config class or model
+#: reads it as the key left out (its default), or as "off" (a window, a soft cap) or as another key's value
+#: (``num_key_value_heads``: one per query head), which the family's reader gives it. Every other key the
+#: importer reads refuses a null, as transformers does (its config class's type check, or the model failing on
+#: ``hidden * None``). tests/test_import_nulls.py measures this table against transformers, key by key.
+NULLABLE: dict[str, frozenset[str]] = {
+    "gpt2": frozenset({"n_inner"}),
+    "gptj": frozenset({"n_inner"}),
+    "gpt_bigcode": frozenset({"n_inner"}),
+    "bert": frozenset({"position_embedding_type", "pad_token_id"}),
+    "electra": frozenset({"position_embedding_type", "pad_token_id"}),
+    "roberta": frozenset({"position_embedding_type"}),
+    "xlm-roberta": frozenset({"position_embedding_type"}),
+    "camembert": frozenset({"position_embedding_type"}),
+    "distilbert": frozenset({"pad_token_id"}),
+    "vit": frozenset({"pooler_output_size"}),
+    "llama": _ROPE | {"num_key_value_heads", "head_dim", "pretraining_tp", "attention_dropout", "pad_token_id"},
+    "mistral": _ROPE | {"head_dim", "pretraining_tp", "sliding_window", "pad_token_id"},
+    "mixtral": _ROPE | {"head_dim", "pretraining_tp", "sliding_window", "pad_token_id"},
+    "qwen2": _ROPE | {"num_key_value_heads", "pretraining_tp", "sliding_window", "pad_token_id"},
+    "qwen3": _ROPE | {"num_key_value_heads", "pretraining_tp", "sliding_window", "pad_token_id"},
+    "olmo2": _ROPE | {"num_key_value_heads", "pretraining_tp", "pad_token_id"},
+    "phi3": _ROPE | {"num_key_value_heads", "sliding_window", "pad_token_id"},
+    "granite": _ROPE | {"num_key_value_heads", "pretraining_tp", "pad_token_id"},
+    "granitemoe": _ROPE | {"num_key_value_heads", "pretraining_tp", "attention_dropout", "pad_token_id",
+                           "num_experts", "router_jitter_noise"},
+    "qwen2_moe": _ROPE | {"pretraining_tp", "pad_token_id", "mlp_only_layers", "num_local_experts",
+                          "router_jitter_noise"},
+    "qwen3_moe": _ROPE | {"pretraining_tp", "pad_token_id", "mlp_only_layers", "router_jitter_noise"},
+    "olmoe": _ROPE | {"num_key_value_heads", "pretraining_tp", "pad_token_id", "clip_qkv", "router_jitter_noise"},
+    "gemma": _ROPE | {"use_bidirectional_attention", "pad_token_id"},
+    "gemma2": _ROPE | {"use_bidirectional_attention", "attention_dropout", "pad_token_id", "attn_logit_softcapping",
+                       "final_logit_softcapping", "layer_types"},
+    "gemma3_text": _ROPE | {"use_bidirectional_attention", "attention_dropout", "pad_token_id",
+                            "attn_logit_softcapping", "final_logit_softcapping", "sliding_window_pattern",
+                            "layer_types", "rope_local_base_freq"},
+    "gpt_neox": frozenset({"rope_scaling", "rope_parameters", "rotary_pct", "rotary_emb_base", "head_dim"}),
+    "phi": _ROPE | {"num_key_value_heads", "attention_dropout", "pad_token_id"},
+    "starcoder2": _ROPE | {"head_dim", "sliding_window", "pad_token_id"},
+    "stablelm": _ROPE | {"head_dim", "pad_token_id"},
+    "cohere": _ROPE | {"num_key_value_heads", "use_qk_norm", "attention_dropout", "pad_token_id"},
+    "opt": frozenset({"word_embed_proj_dim", "pad_token_id"}),
+}
+
+
 # -- the entry point --------------------------------------------------------------------------------
 
 # GPT-NeoX, Phi, StarCoder2, StableLM, OPT, GPT-J, GPT-BigCode, DeepSeek-V2 and V3 register themselves; they use
@@ -1571,6 +1693,7 @@ def import_config(path: str, limits: Limits, *, base: bool = False) -> tuple[str
             # before a family lays its layers out one by one (Gemma's layer types): located, and at once
             raise c.error(key, f"{key} {depth:,} exceeds the {limits.max_layers:,}-layer limit",
                           code="resource-limit", hint="raise it with --limit max_layers=N if you mean it")
+    c.family, c.nullable = model_type, NULLABLE[model_type]  # from here a null reads as transformers reads it
     write, base_class, heads = FAMILIES[model_type]
     head = False
     if not base:

@@ -55,7 +55,8 @@ def _sizes(c: Config, model_type: str, grouped: bool = True) -> tuple[dict[str, 
     without ``grouped`` attention (GPT-NeoX) reads no key/value heads, as its code reads none."""
     defaults = SIZES[model_type]
     sizes = {name: c.int(KEYS[name], defaults[name]) for name in ("T", "V", "D", "F", "heads")}
-    kv = c.int(KEYS["kv"], defaults.get("kv", sizes["heads"])) if grouped else sizes["heads"]
+    kv = c.int(KEYS["kv"], defaults.get("kv", sizes["heads"])) if grouped and not c.null(KEYS["kv"]) \
+        else sizes["heads"]  # a null: one key/value head per query head, as the config classes read it
     if sizes["heads"] % kv:
         raise c.error(KEYS["kv"], f"num_key_value_heads {kv} does not divide num_attention_heads {sizes['heads']}",
                       code="bad-config", hint="each key/value head serves the same number of query heads"
@@ -133,7 +134,8 @@ def gpt_neox(c: Config, head: bool) -> list[str]:
     checkpoints, ``lm_head`` in transformers 5) untied unless ``tie_word_embeddings``. Every head has its own
     key and value: ``num_key_value_heads``, which GPTNeoXAttention never reads, is ignored as it is there."""
     neox = _FamilyConfig(c.root, c.path, c.warnings, renamed={"rope_theta": "rotary_emb_base",
-                                                              "partial_rotary_factor": "rotary_pct"})
+                                                              "partial_rotary_factor": "rotary_pct"},
+                        family=c.family, nullable=c.nullable)
     sizes, _ = _sizes(c, "gpt_neox", grouped=False)
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # GPTNeoXConfig refuses it too
     theta, share, scaling = _rope(neox, partial=True, share_default=0.25)
@@ -190,7 +192,7 @@ def phi(c: Config, head: bool) -> list[str]:
     _refuse_qk_layernorm(c, "a LayerNorm over each head's dimensions")
     # PhiAttention's head_dim: the config's when it has one, else hidden_size // heads (rounded down, as it is)
     explicit = c.scalar("head_dim", None, "int") is not None
-    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    head_dim = c.int("head_dim", None) if explicit else sizes["D"] // sizes["heads"]
     per_head = str(head_dim) if explicit else "(d // h)"
     q_out = "d" if not explicit and sizes["D"] % sizes["heads"] == 0 else f"h * {per_head}"
     kv_out = f"kv * {per_head}" if grouped else q_out
@@ -247,7 +249,7 @@ def starcoder2(c: Config, head: bool) -> list[str]:
     any length), ``residual_dropout`` after each sub-layer and the head tied by default."""
     sizes, grouped = _sizes(c, "starcoder2")
     explicit = c.scalar("head_dim", None, "int") is not None
-    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    head_dim = c.int("head_dim", None) if explicit else sizes["D"] // sizes["heads"]
     theta, _, scaling = _rope(c, partial=False)
     window = _sliding_window(c, None, sizes["depth"], every_layer=True)
     act = c.activation("hidden_act", "gelu_pytorch_tanh")
@@ -302,7 +304,7 @@ def stablelm(c: Config, head: bool) -> list[str]:
     sizes, grouped = _sizes(c, "stablelm")
     _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])  # StableLmAttention refuses it
     head_dim = sizes["D"] // sizes["heads"]
-    if c.scalar("head_dim", None, "int") is not None and c.int("head_dim") != head_dim:
+    if c.scalar("head_dim", None, "int") is not None and c.int("head_dim", None) != head_dim:
         raise c.error("head_dim", f"head_dim {c.int('head_dim')} is not hidden_size / num_attention_heads "
                       f"({head_dim}): StableLmAttention's heads are {head_dim} wide, and its rotary table would be "
                       "sized for the other", code="bad-config", hint="remove head_dim")
@@ -356,10 +358,11 @@ def cohere(c: Config, head: bool) -> list[str]:
     head tied by default and the logits times ``logit_scale`` (0.0625), a ``scale`` layer after it.
     ``use_qk_norm`` (Command R+'s ``q_norm`` and ``k_norm``: bias-free LayerNorms over each head's dimensions
     with a weight of each head's own, ``[heads, head_dim]``, before rotary) is ``qk_norm: per_head``."""
-    cfg = _FamilyConfig(c.root, c.path, c.warnings, defaults={"rope_theta": 500000.0})
+    cfg = _FamilyConfig(c.root, c.path, c.warnings, defaults={"rope_theta": 500000.0}, family=c.family,
+                        nullable=c.nullable)
     sizes, grouped = _sizes(c, "cohere")
     explicit = c.value("head_dim", None) is not None  # CohereAttention and its rotary table read it when given
-    head_dim = c.int("head_dim") if explicit else sizes["D"] // sizes["heads"]
+    head_dim = c.int("head_dim", None) if explicit else sizes["D"] // sizes["heads"]
     if not explicit:
         _divides(c, "hidden_size", sizes["D"], "num_attention_heads", sizes["heads"])
     qk_norm = _head_norms(c, "use_qk_norm", "stacked")
