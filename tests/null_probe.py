@@ -32,6 +32,7 @@ import archcalc
 from archcalc.cli import main
 from archcalc.importers import hf_config
 from tests.test_import_config import CASES, GEMMA_CASES, GRANITE_COHERE_CASES, LAYERNORM_CASES, POOLED, VIT_CASES
+from tests.test_import_deepseek import CASES as DEEPSEEK_CASES
 from tests.test_transformers import logits
 
 #: one tiny case per family, the import tests' own (name in their tables)
@@ -43,8 +44,9 @@ FAMILY_CASES = {
     "gemma2": "gemma2-gqa-capped", "gemma3_text": "gemma3-pattern-linear-rope", "gpt_neox": "gpt-neox-parallel",
     "phi": "phi", "starcoder2": "starcoder2", "stablelm": "stablelm", "opt": "opt", "gptj": "gptj",
     "gpt_bigcode": "gpt-bigcode", "granite": "granite", "granitemoe": "granitemoe", "cohere": "cohere",
+    "deepseek_v3": "v3-low-rank-groups-dense-first", "deepseek_v2": "v2-group-limited",
 }
-TABLES = {**CASES, **GEMMA_CASES, **GRANITE_COHERE_CASES, **LAYERNORM_CASES,
+TABLES = {**CASES, **GEMMA_CASES, **GRANITE_COHERE_CASES, **LAYERNORM_CASES, **DEEPSEEK_CASES,
           **{name: case[:2] for name, case in VIT_CASES.items()}}
 #: keys of a config.json that are no setting of the model (read to find the family and its head)
 NOT_SETTINGS = {"model_type", "architectures"}

@@ -250,8 +250,10 @@ V2 = dict(V3, model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"])
     (V3, dict(rope_scaling={"rope_type": "dynamic", "factor": 2.0}), '"rope_type": "dynamic"',
      "'rope_scaling': archcalc's rotary embedding cannot compute rope type 'dynamic'"),
     (V2, dict(topk_method="noaux_tc"), "topk_method", "archcalc cannot express topk_method 'noaux_tc'"),
-    (V2, dict(topk_method="group_limited_greedy", n_group=None), None, "the config has no 'n_group'"),
-    (V2, dict(num_experts_per_tok=None), None, "the config has no 'num_experts_per_tok'"),
+    (V2, dict(topk_method="group_limited_greedy", n_group=None), "n_group",
+     "'n_group' is null, which transformers refuses for deepseek_v2: it takes a whole number"),
+    (V2, dict(num_experts_per_tok=None), "num_experts_per_tok",
+     "'num_experts_per_tok' is null, which transformers refuses for deepseek_v2: it takes a whole number"),
     (V3, dict(n_group=3), "n_group", "n_group 3 does not divide the 8 experts (n_routed_experts)"),
     (V3, dict(n_group=8, topk_group=2), "n_group", "n_group 8 leaves 1 expert per group, but a group's score is its "
      "two best experts' sum"),

@@ -1633,6 +1633,10 @@ NULLABLE: dict[str, frozenset[str]] = {
     "stablelm": _ROPE | {"head_dim", "pad_token_id"},
     "cohere": _ROPE | {"num_key_value_heads", "use_qk_norm", "attention_dropout", "pad_token_id"},
     "opt": frozenset({"word_embed_proj_dim", "pad_token_id"}),
+    "deepseek_v3": _ROPE | {"num_key_value_heads", "partial_rotary_factor", "pretraining_tp", "attention_dropout",
+                            "pad_token_id"},
+    "deepseek_v2": _ROPE | {"num_key_value_heads", "partial_rotary_factor", "pretraining_tp", "attention_dropout",
+                            "pad_token_id", "norm_topk_prob"},
 }
 
 
