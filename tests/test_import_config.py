@@ -22,6 +22,7 @@ from click.testing import CliRunner
 import archcalc
 from archcalc.cli import main
 from tests.test_transformers import check_against, logits, unique_parameters
+from tests.torch_helpers import assert_every_backend_gives
 
 transformers = pytest.importorskip("transformers")
 
@@ -1219,16 +1220,8 @@ def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, n
     norm, StarCoder2's window, StableLM's parallel residual): the generated torch source (ruff-clean at 88
     columns), onnxruntime and the NumPy model, each with the real model's weights, give its logits to 1e-5
     (float32)."""
-    import subprocess
-    import sys
 
-    import numpy as np
-    import onnxruntime as ort
 
-    from archcalc.backends.numpy import to_numpy
-    from archcalc.backends.onnx import to_onnx
-    from archcalc.backends.torch.source import emit
-    from tests.torch_helpers import import_file
 
     config, real_class = {**GEMMA_CASES, **LAYERNORM_CASES, **GRANITE_COHERE_CASES}[name]
     config._attn_implementation = "eager"
@@ -1240,27 +1233,7 @@ def test_an_imported_decoder_runs_as_the_real_model_in_every_backend(tmp_path, n
     with torch.no_grad():
         expected = logits(real(ids)).numpy()
 
-    path = tmp_path / "gemma_generated.py"
-    path.write_text(emit(model), encoding="utf-8")
-    for args in (["check", "--isolated", "--select", "E,F,W,I,B,UP,SIM,RUF,N", "--ignore", "N801", str(path)],
-                 ["format", "--isolated", "--check", str(path)]):
-        proc = subprocess.run([sys.executable, "-m", "ruff", *args], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    generated = import_file(path).build_model().eval()
-    assert str(generated.load_state_dict(weights, strict=True)) == "<All keys matched successfully>"
-    with torch.no_grad():
-        assert np.abs(generated(ids).numpy() - expected).max() <= 1e-5
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    run = ort.InferenceSession(to_onnx(model, weights).SerializeToString(), options,
-                               providers=["CPUExecutionProvider"])
-    (got,) = run.run(["output"], {run.get_inputs()[0].name: ids.numpy()})
-    assert np.abs(got - expected).max() <= 1e-5
-
-    net = to_numpy(model, seed=0).eval()
-    net.load_state_dict({key: weights[key].numpy() for key in net.state_dict()})
-    assert np.abs(net.forward(ids.numpy()) - expected).max() <= 1e-5
+    assert_every_backend_gives(model, weights, ids, expected, tmp_path)
 
 
 def test_a_gemma2_base_model_has_no_head_and_no_logit_cap(tmp_path):

@@ -15,7 +15,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -24,6 +23,7 @@ import archcalc
 from archcalc.cli import main
 from tests.test_import_config import full_size, imported, refused, stirred
 from tests.test_transformers import check_against, logits
+from tests.torch_helpers import assert_every_backend_gives
 
 transformers = pytest.importorskip("transformers")
 
@@ -144,15 +144,8 @@ def test_yarn_and_its_softmax_scale_are_what_the_outputs_depend_on(tmp_path):
 def test_an_imported_deepseek_runs_as_the_real_model_in_every_backend(tmp_path, name):
     """The generated torch source (ruff-clean at 88 columns), onnxruntime and the NumPy model, each with the real
     model's weights, give its logits to 1e-5 (float32)."""
-    import subprocess
-    import sys
 
-    import onnxruntime as ort
 
-    from archcalc.backends.numpy import to_numpy
-    from archcalc.backends.onnx import to_onnx
-    from archcalc.backends.torch.source import emit
-    from tests.torch_helpers import import_file
 
     model = archcalc.load(str(imported(tmp_path, CASES[name][0])), T=13)
     source = real(name)
@@ -161,27 +154,7 @@ def test_an_imported_deepseek_runs_as_the_real_model_in_every_backend(tmp_path, 
     with torch.no_grad():
         expected = logits(source(ids)).numpy()
 
-    path = tmp_path / "deepseek_generated.py"
-    path.write_text(emit(model), encoding="utf-8")
-    for args in (["check", "--isolated", "--select", "E,F,W,I,B,UP,SIM,RUF,N", "--ignore", "N801", str(path)],
-                 ["format", "--isolated", "--check", str(path)]):
-        proc = subprocess.run([sys.executable, "-m", "ruff", *args], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    generated = import_file(path).build_model().eval()
-    assert str(generated.load_state_dict(weights, strict=True)) == "<All keys matched successfully>"
-    with torch.no_grad():
-        assert np.abs(generated(ids).numpy() - expected).max() <= 1e-5
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    run = ort.InferenceSession(to_onnx(model, weights).SerializeToString(), options,
-                               providers=["CPUExecutionProvider"])
-    (got,) = run.run(["output"], {run.get_inputs()[0].name: ids.numpy()})
-    assert np.abs(got - expected).max() <= 1e-5
-
-    net = to_numpy(model, seed=0).eval()
-    net.load_state_dict({key: weights[key].numpy() for key in net.state_dict()})
-    assert np.abs(net.forward(ids.numpy()) - expected).max() <= 1e-5
+    assert_every_backend_gives(model, weights, ids, expected, tmp_path)
 
 
 # -- the published sizes ------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ transformers counts them; wrong settings are located errors.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from click.testing import CliRunner
 import archcalc
 from archcalc.backends.rope import rotary_frequencies
 from archcalc.cli import main
+from tests.torch_helpers import assert_every_backend_gives
 
 transformers = pytest.importorskip("transformers")
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS  # noqa: E402
@@ -104,12 +103,7 @@ def test_an_imported_scaled_config_is_the_real_model_in_every_backend(tmp_path, 
     """40 tokens, past original_max_position_embeddings (32): archcalc.to_torch (strict load) equals the real
     model exactly, the generated torch source (ruff-clean at 88 columns), onnxruntime and the NumPy model to
     1e-5; the same spec without its scaling is far off, so the scaling is what makes them equal."""
-    import onnxruntime as ort
 
-    from archcalc.backends.numpy import to_numpy
-    from archcalc.backends.onnx import to_onnx
-    from archcalc.backends.torch.source import emit
-    from tests.torch_helpers import import_file
 
     config_class, real_class, rule = CASES[name]
     config = config_class(**DECODER, rope_scaling=dict(rule))
@@ -128,27 +122,7 @@ def test_an_imported_scaled_config_is_the_real_model_in_every_backend(tmp_path, 
         assert torch.equal(ours(ids), expected)
     expected = expected.numpy()
 
-    path = tmp_path / "generated.py"
-    path.write_text(emit(model), encoding="utf-8")
-    for args in (["check", "--isolated", "--select", "E,F,W,I,B,UP,SIM,RUF,N", "--ignore", "N801", str(path)],
-                 ["format", "--isolated", "--check", str(path)]):
-        proc = subprocess.run([sys.executable, "-m", "ruff", *args], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    generated = import_file(path).build_model().eval()
-    assert str(generated.load_state_dict(weights, strict=True)) == "<All keys matched successfully>"
-    with torch.no_grad():
-        assert np.abs(generated(ids).numpy() - expected).max() <= 1e-5
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    run = ort.InferenceSession(to_onnx(model, weights).SerializeToString(), options,
-                               providers=["CPUExecutionProvider"])
-    (got,) = run.run(["output"], {run.get_inputs()[0].name: ids.numpy()})
-    assert np.abs(got - expected).max() <= 1e-5
-
-    net = to_numpy(model, seed=0).eval()
-    net.load_state_dict({key: weights[key].numpy() for key in net.state_dict()})
-    assert np.abs(net.forward(ids.numpy()) - expected).max() <= 1e-5
+    assert_every_backend_gives(model, weights, ids, expected, tmp_path)
 
     text = spec.read_text()
     plain = "\n".join(line for line in text.splitlines() if not any(
