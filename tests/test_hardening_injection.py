@@ -272,7 +272,7 @@ def test_the_refusals_point_at_the_expression(hostile):
     first = hostile["expr-import-call-0"]["results"][0]["stderr"].splitlines()
     assert first[0].endswith(".yaml:3:19: error: a function call is not allowed in expression "
                              "'__import__('archcalc_pwned')'")
-    assert first[1] == "  hint: expressions may use only numbers, names, + - * / // ** and parentheses"
+    assert first[1] == "  hint: expressions may use only numbers, names, + - * / // **, max(…), min(…) and parentheses"
 
 
 # -- specs full of hostile names: exported, then the generated code runs under the hook -----------

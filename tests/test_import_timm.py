@@ -33,7 +33,7 @@ MODELS = ["resnet18", "resnet50d", "resnetrs50", "resnetv2_50", "seresnet50", "l
           "convnext_atto", "convnext_tiny", "ecaresnet26t", "cspresnet50"]
 #: what archcalc cannot write, with where the refusal points and what it says
 REFUSED = {
-    "deit_tiny_distilled_patch16_224": ("timm/models/deit.py:", "call_function 'truediv'"),
+    "deit_tiny_distilled_patch16_224": ("timm/models/deit.py:", "its branches do not start from one value"),
     "beit_base_patch16_224": ("timm/models/beit.py:", "call_function 'getitem'"),
     "convnextv2_atto": ("timm/layers/grn.py:", "call_function 'addcmul'"),
     "skresnet18": ("timm/layers/selective_kernel.py:", "call_function 'sum'"),

@@ -120,6 +120,9 @@ class _Planner:
     def __init__(self, taken: frozenset[str], kept: frozenset[str] = frozenset()):
         self.taken = taken
         self.kept = kept
+        #: per container (by id), the dotted prefixes of the names it holds ('attn' of 'attn.qkv'): a name among
+        #: them has children registered before it, found without scanning every name (linear in the layers)
+        self.prefixes: dict[int, set[str]] = {}
 
     def structure(self, node: Node, box: Container, own: bool = False) -> Step:
         """:meth:`step`, keeping the output of a node a later ``from:`` reads (its caller keeps a container's)."""
@@ -158,7 +161,11 @@ class _Planner:
         key = ".".join(self.free(part) for part in relative.split("."))
         while key in box.children:  # only a renamed part can collide ('forward_' beside a real 'forward_')
             key += "_"
-        held = next((i for i, other in enumerate(box.children) if other.startswith(key + ".")), None)
+        prefixes = self.prefixes.setdefault(id(box), set())
+        held = next((i for i, other in enumerate(box.children) if other.startswith(key + ".")), None) \
+            if key in prefixes else None
+        parts = key.split(".")
+        prefixes.update(".".join(parts[:i]) for i in range(1, len(parts)))
         if held is None:
             box.children[key] = child
         else:  # a module that holds children registered before it ('attn' after 'attn.qkv', as Swin's attention
